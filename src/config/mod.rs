@@ -1,0 +1,310 @@
+//! Typed configuration: serde defaults → TOML file → `CAMPAIGN_SYNC_*` environment → CLI flags,
+//! validated once at start. Secrets are wrapped in [`Secret`] so no `Debug` or log prints them.
+
+mod secret;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use ipnet::IpNet;
+use serde::Deserialize;
+
+pub use secret::Secret;
+pub use validate::ConfigError;
+
+/// Environment variables with our prefix that are not configuration keys.
+const NON_CONFIG_ENV: &[&str] = &["LOG_FORMAT", "TEST_POSTGRES_URL"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// `sqlite://path` (embedded default) or `postgres://…`.
+    pub database_url: Secret,
+    pub http: HttpConfig,
+    pub admin: AdminConfig,
+    pub salesforce: SalesforceConfig,
+    pub marketo: MarketoConfig,
+    pub worker: WorkerConfig,
+    pub schedules: SchedulesConfig,
+    pub mappings: Vec<MappingConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            database_url: Secret::new("sqlite://campaign-sync.db"),
+            http: HttpConfig::default(),
+            admin: AdminConfig::default(),
+            salesforce: SalesforceConfig::default(),
+            marketo: MarketoConfig::default(),
+            worker: WorkerConfig::default(),
+            schedules: SchedulesConfig::default(),
+            mappings: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest accepted request body; bigger ones get 413.
+    pub body_limit_bytes: usize,
+    /// Whole-request timeout for every route.
+    pub request_timeout_secs: u64,
+    /// After SIGTERM, `/readyz` answers 503 this long before the server stops accepting.
+    pub drain_delay_secs: u64,
+    /// Upper bound on shutdown after the drain delay; in-flight work past it is abandoned.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            drain_delay_secs: 5,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Bearer token for `/admin/...`; admin routes answer 401 to everyone while it is empty.
+    pub token: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SalesforceConfig {
+    /// Where the OAuth token is requested (the org's My Domain for client credentials).
+    pub login_url: String,
+    /// REST host; normally taken from the token response's `instance_url`.
+    pub instance_url: String,
+    /// REST API version, e.g. `v62.0`.
+    pub api_version: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Organization ids whose outbound messages are accepted (15 or 18 characters).
+    pub organization_ids: Vec<String>,
+    /// Shared token expected as `?token=` on the outbound-message endpoint URL.
+    pub inbound_token: Secret,
+    /// Optional client networks allowed to post outbound messages; empty allows all.
+    pub allowed_networks: Vec<IpNet>,
+    pub request_timeout_secs: u64,
+    pub max_concurrency: usize,
+    /// Writes pause when daily API usage is within this percentage of the limit.
+    pub daily_limit_margin_percent: u8,
+}
+
+impl Default for SalesforceConfig {
+    fn default() -> Self {
+        Self {
+            login_url: "https://login.salesforce.com".into(),
+            instance_url: String::new(),
+            api_version: "v62.0".into(),
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            organization_ids: Vec::new(),
+            inbound_token: Secret::default(),
+            allowed_networks: Vec::new(),
+            request_timeout_secs: 30,
+            max_concurrency: 4,
+            daily_limit_margin_percent: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketoConfig {
+    /// `https://<munchkin>.mktorest.com` (REST and identity share this host).
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Static secret Marketo sends in `webhook_header`.
+    pub webhook_token: Secret,
+    /// Header carrying the webhook token; `Authorization` expects `Bearer <token>`.
+    pub webhook_header: String,
+    /// Standard Webhooks signing secrets (`whsec_…` base64), for senders that can sign.
+    pub webhook_signing_secrets: Vec<Secret>,
+    /// Optional client networks allowed to call the webhook; empty allows all.
+    pub allowed_networks: Vec<IpNet>,
+    /// Unsigned webhooks with an identical body inside this window are stored once.
+    pub dedup_window_secs: u64,
+    /// Calls allowed per `rate_limit_window_secs` (Marketo's instance limit is 100 / 20 s).
+    pub rate_limit_calls: u32,
+    pub rate_limit_window_secs: u64,
+    /// Concurrent calls (Marketo's instance limit is 10).
+    pub max_concurrency: usize,
+    pub request_timeout_secs: u64,
+}
+
+impl Default for MarketoConfig {
+    fn default() -> Self {
+        Self {
+            base_url: String::new(),
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            webhook_token: Secret::default(),
+            webhook_header: "Authorization".into(),
+            webhook_signing_secrets: Vec::new(),
+            allowed_networks: Vec::new(),
+            dedup_window_secs: 60,
+            rate_limit_calls: 100,
+            rate_limit_window_secs: 20,
+            max_concurrency: 10,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// Set false to run a receive-only replica.
+    pub enabled: bool,
+    /// Delay before each retry, in seconds; an item fails for good after the last one.
+    pub retry_schedule_secs: Vec<u64>,
+    /// Each retry delay is spread by up to this percentage either way.
+    pub retry_jitter_percent: u8,
+    /// How long a claimed item stays leased; must outlast the longest request timeout.
+    pub lease_secs: u64,
+    /// How long the worker waits to fill a batch once the first item arrives.
+    pub batch_linger_ms: u64,
+    /// Signals claimed per round.
+    pub claim_batch: u32,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            retry_schedule_secs: vec![1, 5, 30, 120, 600, 1800, 3600],
+            retry_jitter_percent: 20,
+            lease_secs: 120,
+            batch_linger_ms: 50,
+            claim_batch: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulesConfig {
+    /// Poll of Salesforce's deleted CampaignMembers.
+    pub deleted_poll_secs: u64,
+    /// Full two-sided reconciliation of every enabled mapping.
+    pub reconcile_secs: u64,
+    /// Program channel/cost → campaign Type/ActualCost pass.
+    pub program_settings_secs: u64,
+}
+
+impl Default for SchedulesConfig {
+    fn default() -> Self {
+        Self {
+            deleted_poll_secs: 60,
+            reconcile_secs: 3600,
+            program_settings_secs: 300,
+        }
+    }
+}
+
+/// What wins when both sides changed a member since the last sync.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictPolicy {
+    #[default]
+    LastWriterWins,
+    SalesforceWins,
+    MarketoWins,
+}
+
+/// What to do when Salesforce moves a member to a status Marketo will not go back to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackwardPolicy {
+    /// Leave Salesforce as the user set it; record the divergence.
+    #[default]
+    KeepSalesforce,
+    /// Set Salesforce back to Marketo's status.
+    ResetSalesforce,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingConfig {
+    /// Stable name used in logs, metrics and admin calls; defaults to `program_id`.
+    #[serde(default)]
+    pub name: String,
+    pub program_id: i64,
+    pub campaign_id: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Marketo status name → Salesforce member status label; unlisted names map to themselves.
+    #[serde(default)]
+    pub status_map: BTreeMap<String, String>,
+    /// Marketo channel name → Salesforce campaign Type; unlisted channels map to themselves.
+    #[serde(default)]
+    pub channel_type_map: BTreeMap<String, String>,
+    #[serde(default)]
+    pub conflict_policy: ConflictPolicy,
+    #[serde(default)]
+    pub backward_policy: BackwardPolicy,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Values given on the command line; each one set wins over file and environment.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads defaults, then the file (if any), then the environment, then `overrides`, and
+    /// validates the result.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Missing(path.display().to_string()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(
+            Env::prefixed("CAMPAIGN_SYNC_")
+                .ignore(NON_CONFIG_ENV)
+                .split("__"),
+        );
+        let mut config: Config = figment.extract().map_err(ConfigError::from_figment)?;
+        if let Some(listen) = overrides.listen {
+            config.listen = listen;
+        }
+        if let Some(url) = &overrides.database_url {
+            config.database_url = Secret::new(url);
+        }
+        config.fill_names();
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn fill_names(&mut self) {
+        for mapping in &mut self.mappings {
+            if mapping.name.is_empty() {
+                mapping.name = mapping.program_id.to_string();
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Checks that a parsed configuration makes sense, naming the key of each problem.
+
+use std::collections::HashSet;
+
+use super::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    Missing(String),
+    #[error("{0}")]
+    Parse(String),
+    #[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<String>),
+}
+
+impl ConfigError {
+    pub(super) fn from_figment(error: figment::Error) -> Self {
+        let lines: Vec<String> = error.into_iter().map(|e| e.to_string()).collect();
+        ConfigError::Parse(lines.join("\n"))
+    }
+}
+
+impl Config {
+    /// Every problem at once, so an operator fixes the file in one pass.
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let url = self.database_url.expose();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            problems.push(
+                "database_url: must start with sqlite:, postgres:// or postgresql://".to_string(),
+            );
+        }
+        if self.http.body_limit_bytes == 0 {
+            problems.push("http.body_limit_bytes: must be greater than 0".into());
+        }
+        if self.http.request_timeout_secs == 0 {
+            problems.push("http.request_timeout_secs: must be greater than 0".into());
+        }
+        let longest_call = self
+            .salesforce
+            .request_timeout_secs
+            .max(self.marketo.request_timeout_secs);
+        if self.worker.lease_secs <= longest_call {
+            problems.push(format!(
+                "worker.lease_secs: {} must be longer than the longest request timeout ({longest_call} s), or a slow call could be claimed twice",
+                self.worker.lease_secs
+            ));
+        }
+        if self.worker.retry_schedule_secs.is_empty() {
+            problems.push("worker.retry_schedule_secs: needs at least one delay".into());
+        }
+        if self.worker.retry_jitter_percent > 100 {
+            problems.push("worker.retry_jitter_percent: must be 0 to 100".into());
+        }
+        if self.worker.claim_batch == 0 {
+            problems.push("worker.claim_batch: must be greater than 0".into());
+        }
+        if self.marketo.rate_limit_calls == 0 || self.marketo.rate_limit_window_secs == 0 {
+            problems.push(
+                "marketo.rate_limit_calls / rate_limit_window_secs: must be greater than 0".into(),
+            );
+        }
+        if self.marketo.max_concurrency == 0 || self.marketo.max_concurrency > 10 {
+            problems.push(
+                "marketo.max_concurrency: must be 1 to 10 (Marketo allows 10 per instance)".into(),
+            );
+        }
+        if self.salesforce.max_concurrency == 0 {
+            problems.push("salesforce.max_concurrency: must be greater than 0".into());
+        }
+        if self.salesforce.daily_limit_margin_percent > 100 {
+            problems.push("salesforce.daily_limit_margin_percent: must be 0 to 100".into());
+        }
+        if !self.salesforce.api_version.starts_with('v') {
+            problems.push(format!(
+                "salesforce.api_version: {:?} should look like \"v62.0\"",
+                self.salesforce.api_version
+            ));
+        }
+        for (i, org) in self.salesforce.organization_ids.iter().enumerate() {
+            if !(org.len() == 15 || org.len() == 18)
+                || !org.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                problems.push(format!(
+                    "salesforce.organization_ids[{i}]: {org:?} is not a 15- or 18-character id"
+                ));
+            }
+        }
+        if self.marketo.webhook_header.trim().is_empty() {
+            problems.push("marketo.webhook_header: must name a header".into());
+        }
+        self.validate_mappings(&mut problems);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    fn validate_mappings(&self, problems: &mut Vec<String>) {
+        let mut names = HashSet::new();
+        let mut programs = HashSet::new();
+        let mut campaigns = HashSet::new();
+        for (i, m) in self.mappings.iter().enumerate() {
+            let key = format!("mappings[{i}]");
+            if m.program_id <= 0 {
+                problems.push(format!(
+                    "{key}.program_id: must be a positive Marketo program id"
+                ));
+            }
+            if !(m.campaign_id.len() == 15 || m.campaign_id.len() == 18)
+                || !m.campaign_id.starts_with("701")
+            {
+                problems.push(format!(
+                    "{key}.campaign_id: {:?} is not a Salesforce Campaign id (15 or 18 characters, prefix 701)",
+                    m.campaign_id
+                ));
+            }
+            if !names.insert(m.name.clone()) {
+                problems.push(format!("{key}.name: {:?} is used twice", m.name));
+            }
+            if !programs.insert(m.program_id) {
+                problems.push(format!(
+                    "{key}.program_id: program {} is mapped twice (mappings are one-to-one)",
+                    m.program_id
+                ));
+            }
+            if !campaigns.insert(m.campaign_id.clone()) {
+                problems.push(format!(
+                    "{key}.campaign_id: campaign {} is mapped twice (mappings are one-to-one)",
+                    m.campaign_id
+                ));
+            }
+            let mut targets = HashSet::new();
+            for (from, to) in &m.status_map {
+                if !targets.insert(to) {
+                    problems.push(format!(
+                        "{key}.status_map: {from:?} maps to {to:?}, which another status already maps to"
+                    ));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Liveness and readiness for the load balancer.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::AppState;
+
+/// How long readiness waits for the store before calling it unreachable.
+const STORE_PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The process answers: nothing else is checked, so a slow database never restarts the pod.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready when the store answers and the service is not draining.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if state.readiness().is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining", "reason": "shutting down" })),
+        );
+    }
+    match tokio::time::timeout(STORE_PING_TIMEOUT, state.store().ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(Err(error)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "reason": format!("store: {error}") })),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "reason": "store: no answer within 2 s" })),
+        ),
+    }
+}

@@ -1,0 +1,62 @@
+//! The HTTP surface: router, shared state and middleware. Handlers live in one file per concern.
+
+pub mod error;
+mod health;
+pub mod inbound;
+mod observe;
+mod state;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use state::{AppState, Readiness};
+
+/// Every route the service serves, as `(method, path)`; the OpenAPI test checks it against
+/// `openapi.yaml` in both directions.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("post", "/v1/salesforce/outbound-messages"),
+    ("post", "/v1/marketo/webhooks"),
+];
+
+pub fn router(state: AppState) -> Router {
+    let http = &state.config().http;
+    let timeout = Duration::from_secs(http.request_timeout_secs);
+    let body_limit = http.body_limit_bytes;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(observe::metrics))
+        .route(
+            "/v1/salesforce/outbound-messages",
+            post(inbound::salesforce::receive),
+        )
+        .route("/v1/marketo/webhooks", post(inbound::marketo::receive))
+        .layer(axum::middleware::from_fn(observe::record_request))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(observe::request_span))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::custom(error::panic_response))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    timeout,
+                ))
+                .layer(DefaultBodyLimit::disable())
+                .layer(RequestBodyLimitLayer::new(body_limit)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,63 @@
+//! Request spans, request metrics and the Prometheus endpoint.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Span;
+
+use super::AppState;
+
+pub fn request_span(request: &Request<Body>) -> Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(request.uri().path(), MatchedPath::as_str);
+    tracing::info_span!("request", method = %request.method(), route, request_id)
+}
+
+/// Counts and times every request by route (the matched pattern, never the raw path, so
+/// cardinality stays bounded).
+pub async fn record_request(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    match state.store().inbox_depth().await {
+        Ok(depths) => {
+            for state_name in ["pending", "leased", "done", "dead"] {
+                let count = depths
+                    .iter()
+                    .find(|(s, _)| s == state_name)
+                    .map_or(0, |(_, n)| *n);
+                metrics::gauge!("inbox_signals", "state" => state_name).set(count as f64);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "could not read inbox depth for /metrics"),
+    }
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics().render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,11 @@
+//! campaign-sync: keeps Marketo programs and Salesforce campaigns in sync, both ways, in seconds.
+//!
+//! Receivers (`http::inbound`) verify and record signals in the `store`; the worker reads current
+//! state through the `connectors`, plans with the pure `sync` module and writes back.
+
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod signal;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,114 @@
+//! The typed currency between receivers and the worker: what a webhook or outbound message said
+//! may have changed. A signal is a hint to re-read state, never the state itself.
+
+use serde::{Deserialize, Serialize};
+
+/// One stored signal's payload. The `kind` tag is what the store keeps in its `kind` column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// A Salesforce outbound message's CampaignMember snapshot.
+    SalesforceMember(SalesforceMember),
+    /// Salesforce reported the CampaignMember deleted (deleted-records poll or reconciliation).
+    SalesforceMemberDeleted(SalesforceMemberDeleted),
+    /// A Marketo program member may have changed.
+    MarketoMember(MarketoMember),
+    /// A Marketo flow action on a Salesforce campaign.
+    MarketoFlowAction(FlowAction),
+}
+
+impl Signal {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Signal::SalesforceMember(_) => "salesforce_member",
+            Signal::SalesforceMemberDeleted(_) => "salesforce_member_deleted",
+            Signal::MarketoMember(_) => "marketo_member",
+            Signal::MarketoFlowAction(_) => "marketo_flow_action",
+        }
+    }
+
+    pub fn source(&self) -> &'static str {
+        match self {
+            Signal::SalesforceMember(_) | Signal::SalesforceMemberDeleted(_) => "salesforce",
+            Signal::MarketoMember(_) | Signal::MarketoFlowAction(_) => "marketo",
+        }
+    }
+}
+
+/// A CampaignMember as an outbound message carried it. `None` means the element was absent:
+/// null in Salesforce or not selected in the message definition, so unknown rather than empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesforceMember {
+    pub notification_id: String,
+    pub organization_id: String,
+    pub member_id: String,
+    pub campaign_id: Option<String>,
+    pub lead_id: Option<String>,
+    pub contact_id: Option<String>,
+    pub email: Option<String>,
+    pub status: Option<String>,
+    pub has_responded: Option<bool>,
+    pub created_date: Option<String>,
+    pub last_modified_date: Option<String>,
+    pub system_modstamp: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesforceMemberDeleted {
+    pub member_id: String,
+    /// When Salesforce says the row was deleted (ISO 8601).
+    pub deleted_date: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketoMember {
+    pub lead_id: i64,
+    pub program_id: i64,
+    pub email: Option<String>,
+    /// A status hard-coded in the webhook template; the worker still re-reads the member.
+    pub status: Option<String>,
+    pub trigger: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowActionKind {
+    AddToCampaign,
+    RemoveFromCampaign,
+    ChangeCampaignStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowAction {
+    pub action: FlowActionKind,
+    pub lead_id: i64,
+    pub email: Option<String>,
+    pub campaign_id: String,
+    pub status: Option<String>,
+}
+
+/// A signal ready to be recorded: the dedup key decides whether it is new.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSignal {
+    pub dedup_key: String,
+    pub signal: Signal,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_round_trips_with_kind_tag() {
+        let signal = Signal::MarketoMember(MarketoMember {
+            lead_id: 7,
+            program_id: 1001,
+            email: Some("a@example.com".into()),
+            status: None,
+            trigger: None,
+        });
+        let json = serde_json::to_value(&signal).unwrap();
+        assert_eq!(json["kind"], signal.kind());
+        assert_eq!(serde_json::from_value::<Signal>(json).unwrap(), signal);
+    }
+}

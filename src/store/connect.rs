@@ -1,0 +1,118 @@
+//! Opening the store: URL → backend, connection settings, migrations.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{Connection, Executor};
+
+use super::{Backend, Store, StoreError, group_commit};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Durability and concurrency settings every SQLite connection gets. `synchronous=FULL` makes a
+/// commit durable before it returns; WAL lets readers run beside the one writer.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
+
+impl Store {
+    /// Connects and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let store = Self::open(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating (the `migrate` command migrates explicitly).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url)?;
+        let url = with_create_mode(url, backend);
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(SQLITE_PRAGMAS).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options.clone())
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options.clone())
+                    .await?
+            }
+        };
+        let writer = match backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::AnyConnection::connect_with(&options).await?;
+                conn.execute(SQLITE_PRAGMAS).await?;
+                Some(group_commit::Writer::spawn(conn))
+            }
+            Backend::Postgres => None,
+        };
+        Ok(Store {
+            pool,
+            backend,
+            writer,
+        })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn backend_of(url: &str) -> Result<Backend, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// A SQLite file is created when missing unless the URL already says otherwise.
+fn with_create_mode(url: &str, backend: Backend) -> String {
+    if backend != Backend::Sqlite || url.contains("mode=") {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}mode=rwc")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode_once() {
+        assert_eq!(
+            with_create_mode("sqlite://x.db", Backend::Sqlite),
+            "sqlite://x.db?mode=rwc"
+        );
+        assert_eq!(
+            with_create_mode("sqlite://x.db?mode=ro", Backend::Sqlite),
+            "sqlite://x.db?mode=ro"
+        );
+        assert!(matches!(
+            backend_of("mysql://x"),
+            Err(StoreError::UnsupportedUrl)
+        ));
+    }
+}

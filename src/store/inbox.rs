@@ -1,0 +1,236 @@
+//! The signals inbox: record (deduplicated), claim with a lease, complete, retry, bury, replay.
+
+use sqlx::{AnyConnection, Row};
+
+use super::{Backend, Claimed, DeadSignal, Recorded, Store, StoreError};
+use crate::signal::{NewSignal, Signal};
+
+const INSERT: &str = "INSERT INTO signals \
+    (dedup_key, source, kind, payload, state, attempts, next_attempt_at, received_at, updated_at) \
+    VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5) \
+    ON CONFLICT (dedup_key) DO NOTHING RETURNING id";
+
+/// Due: pending and its time has come, or leased by a claimer whose lease ran out.
+const DUE: &str = "(state = 'pending' AND next_attempt_at <= $3) \
+    OR (state = 'leased' AND lease_expires_at <= $3)";
+
+/// Inserts each signal unless its dedup key is already stored, inside the caller's transaction.
+pub(super) async fn insert_signals(
+    conn: &mut AnyConnection,
+    signals: &[NewSignal],
+    now: i64,
+) -> Result<Vec<Recorded>, StoreError> {
+    let mut recorded = Vec::with_capacity(signals.len());
+    for new in signals {
+        let payload = serde_json::to_string(&new.signal)?;
+        let inserted = sqlx::query(INSERT)
+            .bind(&new.dedup_key)
+            .bind(new.signal.source())
+            .bind(new.signal.kind())
+            .bind(payload)
+            .bind(now)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let entry = match inserted {
+            Some(row) => Recorded {
+                id: row.try_get(0)?,
+                duplicate: false,
+            },
+            None => {
+                let row = sqlx::query("SELECT id FROM signals WHERE dedup_key = $1")
+                    .bind(&new.dedup_key)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Recorded {
+                    id: row.try_get(0)?,
+                    duplicate: true,
+                }
+            }
+        };
+        recorded.push(entry);
+    }
+    Ok(recorded)
+}
+
+impl Store {
+    /// Stores the signals in one transaction; a signal whose dedup key is already stored is
+    /// kept once. Returns only after the rows are durable.
+    pub async fn record(
+        &self,
+        signals: Vec<NewSignal>,
+        now: i64,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        if signals.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some(writer) = &self.writer {
+            return writer.record(signals, now).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        let recorded = insert_signals(&mut tx, &signals, now).await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    /// Leases up to `limit` due signals to `owner` until `now + lease_ms`, oldest first.
+    /// Two concurrent claimers never receive the same signal.
+    pub async fn claim(
+        &self,
+        owner: &str,
+        limit: u32,
+        lease_ms: i64,
+        now: i64,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let lock = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE signals SET state = 'leased', lease_owner = $1, lease_expires_at = $2, \
+             attempts = attempts + 1, updated_at = $3 \
+             WHERE id IN (SELECT id FROM signals WHERE {DUE} ORDER BY id LIMIT $4{lock}) \
+             RETURNING id, dedup_key, payload, attempts, received_at"
+        );
+        // Only the static lock clause varies; every value is bound.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| -> Result<Claimed, StoreError> {
+                let payload: String = row.try_get("payload")?;
+                Ok(Claimed {
+                    id: row.try_get("id")?,
+                    dedup_key: row.try_get("dedup_key")?,
+                    signal: serde_json::from_str::<Signal>(&payload)?,
+                    attempts: row.try_get("attempts")?,
+                    received_at: row.try_get("received_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by_key(|c| c.id);
+        Ok(claimed)
+    }
+
+    /// Marks a leased signal done. False when `owner` no longer holds the lease.
+    pub async fn complete(&self, id: i64, owner: &str, now: i64) -> Result<bool, StoreError> {
+        self.release(id, owner, "done", None, None, now).await
+    }
+
+    /// Puts a leased signal back to be claimed again at `at`, keeping the error for operators.
+    pub async fn retry_at(
+        &self,
+        id: i64,
+        owner: &str,
+        at: i64,
+        error: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.release(id, owner, "pending", Some(at), Some(error), now)
+            .await
+    }
+
+    /// Ends a leased signal as dead with its reason; it stays listed until replayed.
+    pub async fn bury(
+        &self,
+        id: i64,
+        owner: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.release(id, owner, "dead", None, Some(reason), now)
+            .await
+    }
+
+    async fn release(
+        &self,
+        id: i64,
+        owner: &str,
+        state: &str,
+        next_attempt_at: Option<i64>,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE signals SET state = $3, lease_owner = NULL, lease_expires_at = NULL, \
+             next_attempt_at = COALESCE($4, next_attempt_at), \
+             last_error = COALESCE($5, last_error), updated_at = $6 \
+             WHERE id = $1 AND lease_owner = $2 AND state = 'leased'",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(state)
+        .bind(next_attempt_at)
+        .bind(error)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Makes a dead signal due again with a fresh attempt count. False when it is not dead.
+    pub async fn replay(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE signals SET state = 'pending', attempts = 0, next_attempt_at = $2, \
+             updated_at = $2 WHERE id = $1 AND state = 'dead'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Dead signals, oldest first, starting after `after_id`.
+    pub async fn dead(&self, after_id: i64, limit: u32) -> Result<Vec<DeadSignal>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, dedup_key, kind, payload, attempts, last_error, updated_at FROM signals \
+             WHERE state = 'dead' AND id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let payload: String = row.try_get("payload")?;
+                Ok(DeadSignal {
+                    id: row.try_get("id")?,
+                    dedup_key: row.try_get("dedup_key")?,
+                    kind: row.try_get("kind")?,
+                    payload: serde_json::from_str(&payload)?,
+                    attempts: row.try_get("attempts")?,
+                    last_error: row.try_get("last_error")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Number of signals in each state (`pending`, `leased`, `done`, `dead`).
+    pub async fn inbox_depth(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) FROM signals GROUP BY state ORDER BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
+    /// Looks one signal up by id, whatever its state: `(state, attempts, last_error)`.
+    pub async fn signal_state(
+        &self,
+        id: i64,
+    ) -> Result<Option<(String, i64, Option<String>)>, StoreError> {
+        let row = sqlx::query("SELECT state, attempts, last_error FROM signals WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
+    }
+}

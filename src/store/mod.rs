@@ -1,0 +1,109 @@
+//! The durable store: signals inbox, mirror, identities, trigger events and outcomes, on SQLite
+//! (embedded default) or PostgreSQL behind one API. Times are epoch milliseconds passed in by the
+//! caller, so lease and retry behaviour is testable without sleeping.
+
+mod connect;
+mod group_commit;
+mod inbox;
+mod records;
+
+use sqlx::AnyPool;
+
+pub use records::{IdentityRow, MirrorRow, Outcome, OutcomeResult, TriggerEvent};
+
+use crate::signal::Signal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored payload is not a valid signal: {0}")]
+    Payload(#[from] serde_json::Error),
+    #[error("database url must start with sqlite: or postgres://")]
+    UnsupportedUrl,
+    #[error("the store's writer has stopped")]
+    WriterGone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Cheap to clone; every clone shares the pool and the SQLite writer.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite only: the single writer that commits concurrent callers' signals together.
+    writer: Option<group_commit::Writer>,
+}
+
+/// What `record` did with one signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: i64,
+    /// An earlier delivery with the same dedup key was already stored; nothing new was written.
+    pub duplicate: bool,
+}
+
+/// A signal leased to one worker until `lease_expires_at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub id: i64,
+    pub dedup_key: String,
+    pub signal: Signal,
+    /// Including this claim.
+    pub attempts: i64,
+    pub received_at: i64,
+}
+
+/// A signal that failed for good, with the reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadSignal {
+    pub id: i64,
+    pub dedup_key: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub updated_at: i64,
+}
+
+impl Store {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Answers when the database does: the readiness check.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool and stops the writer after it has committed what it holds.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Milliseconds since the Unix epoch, the store's unit of time.
+pub fn now_millis() -> i64 {
+    let elapsed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Runs one statement as is: for administration scripts and test set-up.
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,339 @@
+//! The worker's records: the mirror table, identities, trigger events and per-change outcomes.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError};
+
+/// The last state seen and written on each side for one person in one mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MirrorRow {
+    pub mapping: String,
+    /// Stable person key (see the identity table).
+    pub person: String,
+    pub sf_member_id: Option<String>,
+    /// The Lead or Contact id of the member.
+    pub sf_person_id: Option<String>,
+    pub sf_status: Option<String>,
+    pub sf_modstamp: Option<i64>,
+    pub mkto_lead_id: Option<i64>,
+    pub mkto_status: Option<String>,
+    pub mkto_updated_at: Option<i64>,
+    pub synced_at: i64,
+}
+
+/// One person as known on both sides.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IdentityRow {
+    pub id: i64,
+    /// Case-folded e-mail.
+    pub email: Option<String>,
+    pub sf_lead_id: Option<String>,
+    pub sf_contact_id: Option<String>,
+    pub mkto_lead_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TriggerEvent {
+    pub id: i64,
+    /// `added_to_campaign`, `removed_from_campaign`, `campaign_status_changed`,
+    /// `added_to_program`, `removed_from_program`, `program_status_changed`.
+    pub kind: String,
+    pub mapping: Option<String>,
+    pub person: String,
+    pub campaign_id: Option<String>,
+    pub program_id: Option<i64>,
+    pub old_status: Option<String>,
+    pub new_status: Option<String>,
+    /// Who caused it: `salesforce`, `marketo`, `reconciliation`, `admin`.
+    pub actor: String,
+    pub occurred_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeResult {
+    Applied,
+    Skipped,
+    Diverged,
+    Dead,
+}
+
+impl OutcomeResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeResult::Applied => "applied",
+            OutcomeResult::Skipped => "skipped",
+            OutcomeResult::Diverged => "diverged",
+            OutcomeResult::Dead => "dead",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub id: i64,
+    pub signal_id: Option<i64>,
+    pub mapping: Option<String>,
+    pub person: Option<String>,
+    pub connector: String,
+    pub action: String,
+    pub result: String,
+    pub reason: Option<String>,
+    pub recorded_at: i64,
+}
+
+impl Store {
+    pub async fn mirror(
+        &self,
+        mapping: &str,
+        person: &str,
+    ) -> Result<Option<MirrorRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM mirror WHERE mapping = $1 AND person = $2")
+            .bind(mapping)
+            .bind(person)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(mirror_from_row).transpose()
+    }
+
+    /// All mirror rows of one mapping (reconciliation diffs against them).
+    pub async fn mirror_rows(&self, mapping: &str) -> Result<Vec<MirrorRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM mirror WHERE mapping = $1 ORDER BY person")
+            .bind(mapping)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(mirror_from_row).collect()
+    }
+
+    pub async fn mirror_by_member(&self, sf_member_id: &str) -> Result<Vec<MirrorRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM mirror WHERE sf_member_id = $1")
+            .bind(sf_member_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(mirror_from_row).collect()
+    }
+
+    pub async fn upsert_mirror(&self, row: &MirrorRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO mirror (mapping, person, sf_member_id, sf_person_id, sf_status, sf_modstamp, \
+             mkto_lead_id, mkto_status, mkto_updated_at, synced_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (mapping, person) DO UPDATE SET sf_member_id = excluded.sf_member_id, \
+             sf_person_id = excluded.sf_person_id, sf_status = excluded.sf_status, \
+             sf_modstamp = excluded.sf_modstamp, mkto_lead_id = excluded.mkto_lead_id, \
+             mkto_status = excluded.mkto_status, mkto_updated_at = excluded.mkto_updated_at, \
+             synced_at = excluded.synced_at",
+        )
+        .bind(&row.mapping)
+        .bind(&row.person)
+        .bind(&row.sf_member_id)
+        .bind(&row.sf_person_id)
+        .bind(&row.sf_status)
+        .bind(row.sf_modstamp)
+        .bind(row.mkto_lead_id)
+        .bind(&row.mkto_status)
+        .bind(row.mkto_updated_at)
+        .bind(row.synced_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_mirror(&self, mapping: &str, person: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM mirror WHERE mapping = $1 AND person = $2")
+            .bind(mapping)
+            .bind(person)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Finds the identity holding any of the given keys (first match by Marketo id, then
+    /// Salesforce ids, then e-mail).
+    pub async fn find_identity(
+        &self,
+        mkto_lead_id: Option<i64>,
+        sf_person_id: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<Option<IdentityRow>, StoreError> {
+        let email = email.map(fold_email);
+        let row = sqlx::query(
+            "SELECT id, email, sf_lead_id, sf_contact_id, mkto_lead_id FROM identities \
+             WHERE mkto_lead_id = $1 OR sf_lead_id = $2 OR sf_contact_id = $2 OR email = $3 \
+             ORDER BY CASE WHEN mkto_lead_id = $1 THEN 0 WHEN sf_contact_id = $2 THEN 1 \
+             WHEN sf_lead_id = $2 THEN 2 ELSE 3 END, id LIMIT 1",
+        )
+        .bind(mkto_lead_id)
+        .bind(sf_person_id)
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(identity_from_row).transpose()
+    }
+
+    /// Inserts a new identity (`id` 0) or updates an existing one; returns its id.
+    pub async fn save_identity(&self, identity: &IdentityRow, now: i64) -> Result<i64, StoreError> {
+        let email = identity.email.as_deref().map(fold_email);
+        if identity.id == 0 {
+            let row = sqlx::query(
+                "INSERT INTO identities (email, sf_lead_id, sf_contact_id, mkto_lead_id, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(email)
+            .bind(&identity.sf_lead_id)
+            .bind(&identity.sf_contact_id)
+            .bind(identity.mkto_lead_id)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+            return Ok(row.try_get(0)?);
+        }
+        sqlx::query(
+            "UPDATE identities SET email = $2, sf_lead_id = $3, sf_contact_id = $4, \
+             mkto_lead_id = $5, updated_at = $6 WHERE id = $1",
+        )
+        .bind(identity.id)
+        .bind(email)
+        .bind(&identity.sf_lead_id)
+        .bind(&identity.sf_contact_id)
+        .bind(identity.mkto_lead_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(identity.id)
+    }
+
+    pub async fn record_trigger_event(&self, event: &TriggerEvent) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO trigger_events (kind, mapping, person, campaign_id, program_id, old_status, \
+             new_status, actor, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(&event.kind)
+        .bind(&event.mapping)
+        .bind(&event.person)
+        .bind(&event.campaign_id)
+        .bind(event.program_id)
+        .bind(&event.old_status)
+        .bind(&event.new_status)
+        .bind(&event.actor)
+        .bind(event.occurred_at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Trigger events after `after_id`, oldest first: a feed a consumer can follow.
+    pub async fn trigger_events(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<TriggerEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, mapping, person, campaign_id, program_id, old_status, new_status, \
+             actor, occurred_at FROM trigger_events WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TriggerEvent {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    mapping: r.try_get("mapping")?,
+                    person: r.try_get("person")?,
+                    campaign_id: r.try_get("campaign_id")?,
+                    program_id: r.try_get("program_id")?,
+                    old_status: r.try_get("old_status")?,
+                    new_status: r.try_get("new_status")?,
+                    actor: r.try_get("actor")?,
+                    occurred_at: r.try_get("occurred_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn record_outcome(&self, outcome: &Outcome) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO outcomes (signal_id, mapping, person, connector, action, result, reason, \
+             recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(outcome.signal_id)
+        .bind(&outcome.mapping)
+        .bind(&outcome.person)
+        .bind(&outcome.connector)
+        .bind(&outcome.action)
+        .bind(&outcome.result)
+        .bind(&outcome.reason)
+        .bind(outcome.recorded_at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Outcomes after `after_id`, optionally only those with one result.
+    pub async fn outcomes(
+        &self,
+        result: Option<OutcomeResult>,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, signal_id, mapping, person, connector, action, result, reason, recorded_at \
+             FROM outcomes WHERE id > $1 AND ($2 IS NULL OR result = $2) ORDER BY id LIMIT $3",
+        )
+        .bind(after_id)
+        .bind(result.map(OutcomeResult::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Outcome {
+                    id: r.try_get("id")?,
+                    signal_id: r.try_get("signal_id")?,
+                    mapping: r.try_get("mapping")?,
+                    person: r.try_get("person")?,
+                    connector: r.try_get("connector")?,
+                    action: r.try_get("action")?,
+                    result: r.try_get("result")?,
+                    reason: r.try_get("reason")?,
+                    recorded_at: r.try_get("recorded_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// E-mail addresses match case-insensitively across both systems.
+pub fn fold_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn mirror_from_row(r: &AnyRow) -> Result<MirrorRow, StoreError> {
+    Ok(MirrorRow {
+        mapping: r.try_get("mapping")?,
+        person: r.try_get("person")?,
+        sf_member_id: r.try_get("sf_member_id")?,
+        sf_person_id: r.try_get("sf_person_id")?,
+        sf_status: r.try_get("sf_status")?,
+        sf_modstamp: r.try_get("sf_modstamp")?,
+        mkto_lead_id: r.try_get("mkto_lead_id")?,
+        mkto_status: r.try_get("mkto_status")?,
+        mkto_updated_at: r.try_get("mkto_updated_at")?,
+        synced_at: r.try_get("synced_at")?,
+    })
+}
+
+fn identity_from_row(r: &AnyRow) -> Result<IdentityRow, StoreError> {
+    Ok(IdentityRow {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        sf_lead_id: r.try_get("sf_lead_id")?,
+        sf_contact_id: r.try_get("sf_contact_id")?,
+        mkto_lead_id: r.try_get("mkto_lead_id")?,
+    })
+}

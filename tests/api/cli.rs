@@ -1,0 +1,166 @@
+//! The binary as an operator runs it: exit codes, messages, serve and SIGTERM.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_campaign-sync");
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("CAMPAIGN_SYNC_LOG_FORMAT")
+        .output()
+        .expect("run campaign-sync")
+}
+
+fn write_config(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file
+}
+
+#[test]
+fn version_and_help() {
+    let version = run(&["--version"]);
+    assert!(version.status.success());
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("campaign-sync "));
+    let help = String::from_utf8(run(&["--help"]).stdout).unwrap();
+    for command in ["serve", "migrate", "check-config"] {
+        assert!(help.contains(command), "{help}");
+    }
+}
+
+#[test]
+fn the_example_config_is_valid() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/campaign-sync.example.toml"
+    );
+    let out = run(&["check-config", "--config", example]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_bad_file_exits_2_naming_the_key() {
+    let file = write_config("[worker]\nlease_secs = \"soon\"\n");
+    let out = run(&["check-config", "--config", file.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("worker.lease_secs"), "{stderr}");
+
+    let file = write_config("[salesforce]\nclient_secrte = \"x\"\n");
+    let out = run(&["check-config", "--config", file.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("client_secrte"));
+
+    let file = write_config("[worker]\nlease_secs = 10\n");
+    let out = run(&["check-config", "--config", file.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("worker.lease_secs"));
+
+    let out = run(&[
+        "check-config",
+        "--config",
+        "/nonexistent/campaign-sync.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn environment_overrides_the_file_and_secrets_are_never_printed() {
+    let file = write_config("[marketo]\nclient_secret = \"s3cr3t-value\"\n");
+    let out = Command::new(BIN)
+        .args(["check-config", "--config", file.path().to_str().unwrap()])
+        .env("CAMPAIGN_SYNC_WORKER__LEASE_SECS", "5")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "env value 5 is too short a lease"
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("worker.lease_secs"), "{all}");
+    assert!(!all.contains("s3cr3t-value"));
+}
+
+#[test]
+fn migrate_creates_the_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    let out = run(&["migrate", "--database-url", &url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("m.db").exists());
+}
+
+#[test]
+fn serve_answers_then_drains_and_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &listen, "--database-url", &url])
+        .env("CAMPAIGN_SYNC_HTTP__DRAIN_DELAY_SECS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let get = |path: &str| -> Option<u16> {
+        let mut stream = std::net::TcpStream::connect(&listen).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut response = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut response).ok()?;
+        response.split(' ').nth(1)?.parse().ok()
+    };
+    let started = Instant::now();
+    while get("/healthz") != Some(200) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "service never came up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(get("/readyz"), Some(200));
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(get("/readyz"), Some(503), "draining must show on /readyz");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}

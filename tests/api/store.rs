@@ -1,0 +1,342 @@
+//! The store suite: every test runs on SQLite and, when its URL is set, on PostgreSQL.
+
+use std::collections::HashSet;
+
+use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
+use campaign_sync::store::{MirrorRow, Outcome, OutcomeResult, Store, TriggerEvent};
+
+use crate::helpers::TestDb;
+
+const LEASE: i64 = 30_000;
+const T0: i64 = 1_700_000_000_000;
+
+fn member(lead_id: i64, key: &str) -> NewSignal {
+    NewSignal {
+        dedup_key: key.to_string(),
+        signal: Signal::MarketoMember(MarketoMember {
+            lead_id,
+            program_id: 1001,
+            email: None,
+            status: None,
+            trigger: None,
+        }),
+    }
+}
+
+async fn stores() -> Vec<(TestDb, Store)> {
+    let mut out = Vec::new();
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        out.push((db, store));
+    }
+    out
+}
+
+#[tokio::test]
+async fn concurrent_records_with_the_same_key_keep_one() {
+    for (db, store) in stores().await {
+        let mut tasks = Vec::new();
+        for i in 0..32 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store.record(vec![member(i, "same-key")], T0).await.unwrap()
+            }));
+        }
+        let mut ids = HashSet::new();
+        let mut fresh = 0;
+        for task in tasks {
+            let recorded = task.await.unwrap();
+            ids.insert(recorded[0].id);
+            fresh += usize::from(!recorded[0].duplicate);
+        }
+        assert_eq!(ids.len(), 1, "{}: one row for one key", db.label);
+        assert_eq!(fresh, 1, "{}: exactly one caller stored it", db.label);
+        let claimed = store.claim("w", 100, LEASE, T0).await.unwrap();
+        assert_eq!(claimed.len(), 1, "{}", db.label);
+    }
+}
+
+#[tokio::test]
+async fn one_call_is_one_transaction_and_duplicates_inside_it_collapse() {
+    for (db, store) in stores().await {
+        let recorded = store
+            .record(vec![member(1, "a"), member(2, "b"), member(3, "a")], T0)
+            .await
+            .unwrap();
+        assert_eq!(recorded.len(), 3);
+        assert!(!recorded[0].duplicate && !recorded[1].duplicate);
+        assert!(recorded[2].duplicate, "{}", db.label);
+        assert_eq!(recorded[2].id, recorded[0].id);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_group_committed_records_are_all_durable() {
+    for (db, store) in stores().await {
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .record(vec![member(i, &format!("k{i}"))], T0)
+                    .await
+                    .unwrap()
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        // A second connection (a fresh store on the same database) sees every row.
+        let reopened = Store::connect(&db.url).await.unwrap();
+        let claimed = reopened.claim("w", 1000, LEASE, T0).await.unwrap();
+        assert_eq!(claimed.len(), 200, "{}", db.label);
+    }
+}
+
+#[tokio::test]
+async fn a_claimed_item_is_not_claimed_again_until_its_lease_expires() {
+    for (db, store) in stores().await {
+        store.record(vec![member(1, "x")], T0).await.unwrap();
+        let first = store.claim("a", 10, LEASE, T0).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].attempts, 1);
+        assert!(
+            store
+                .claim("b", 10, LEASE, T0 + LEASE - 1)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}",
+            db.label
+        );
+        // The claimer died: after the lease the item comes back, to anyone.
+        let again = store.claim("b", 10, LEASE, T0 + LEASE).await.unwrap();
+        assert_eq!(again.len(), 1, "{}", db.label);
+        assert_eq!(again[0].attempts, 2);
+        // The first claimer lost its lease and cannot complete it any more.
+        assert!(!store.complete(first[0].id, "a", T0 + LEASE).await.unwrap());
+        assert!(store.complete(again[0].id, "b", T0 + LEASE).await.unwrap());
+        assert!(
+            store
+                .claim("c", 10, LEASE, T0 + 10 * LEASE)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn items_are_not_due_before_their_retry_time() {
+    for (db, store) in stores().await {
+        store.record(vec![member(1, "r")], T0).await.unwrap();
+        let claimed = store.claim("a", 10, LEASE, T0).await.unwrap();
+        assert!(
+            store
+                .retry_at(claimed[0].id, "a", T0 + 5_000, "503 from Marketo", T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .claim("a", 10, LEASE, T0 + 4_999)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}",
+            db.label
+        );
+        let again = store.claim("a", 10, LEASE, T0 + 5_000).await.unwrap();
+        assert_eq!(again.len(), 1);
+        let (state, attempts, error) = store.signal_state(again[0].id).await.unwrap().unwrap();
+        assert_eq!((state.as_str(), attempts), ("leased", 2));
+        assert_eq!(error.as_deref(), Some("503 from Marketo"));
+    }
+}
+
+#[tokio::test]
+async fn two_concurrent_claimers_never_get_the_same_item() {
+    for (db, store) in stores().await {
+        let signals: Vec<_> = (0..300).map(|i| member(i, &format!("c{i}"))).collect();
+        store.record(signals, T0).await.unwrap();
+        let mut tasks = Vec::new();
+        for worker in 0..4 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store
+                        .claim(&format!("w{worker}"), 7, LEASE, T0)
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        break mine;
+                    }
+                    mine.extend(batch.into_iter().map(|c| c.id));
+                }
+            }));
+        }
+        let mut seen = HashSet::new();
+        for task in tasks {
+            for id in task.await.unwrap() {
+                assert!(seen.insert(id), "{}: item {id} claimed twice", db.label);
+            }
+        }
+        assert_eq!(seen.len(), 300, "{}", db.label);
+    }
+}
+
+#[tokio::test]
+async fn dead_items_are_listed_with_their_reason_and_can_be_replayed() {
+    for (db, store) in stores().await {
+        let recorded = store.record(vec![member(1, "d")], T0).await.unwrap();
+        let claimed = store.claim("a", 10, LEASE, T0).await.unwrap();
+        assert!(
+            store
+                .bury(claimed[0].id, "a", "1004: lead not found", T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .claim("a", 10, LEASE, T0 + 100 * LEASE)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let dead = store.dead(0, 10).await.unwrap();
+        assert_eq!(dead.len(), 1, "{}", db.label);
+        assert_eq!(dead[0].id, recorded[0].id);
+        assert_eq!(dead[0].last_error.as_deref(), Some("1004: lead not found"));
+        assert_eq!(dead[0].payload["kind"], "marketo_member");
+        assert!(store.replay(dead[0].id, T0 + 1).await.unwrap());
+        assert!(
+            !store.replay(dead[0].id, T0 + 1).await.unwrap(),
+            "only dead items replay"
+        );
+        let again = store.claim("a", 10, LEASE, T0 + 1).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].attempts, 1, "replay starts a fresh attempt count");
+        assert!(store.dead(0, 10).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn inbox_depth_counts_each_state() {
+    for (db, store) in stores().await {
+        store
+            .record(vec![member(1, "p1"), member(2, "p2"), member(3, "p3")], T0)
+            .await
+            .unwrap();
+        let claimed = store.claim("a", 1, LEASE, T0).await.unwrap();
+        store.complete(claimed[0].id, "a", T0).await.unwrap();
+        let depth = store.inbox_depth().await.unwrap();
+        assert_eq!(
+            depth,
+            vec![("done".to_string(), 1), ("pending".to_string(), 2)],
+            "{}",
+            db.label
+        );
+    }
+}
+
+#[tokio::test]
+async fn mirror_identity_events_and_outcomes_round_trip() {
+    for (db, store) in stores().await {
+        let mut row = MirrorRow {
+            mapping: "webinar".into(),
+            person: "p1".into(),
+            sf_member_id: Some("00v000000000001AAA".into()),
+            sf_status: Some("Registered".into()),
+            sf_modstamp: Some(T0),
+            mkto_lead_id: Some(7),
+            mkto_status: Some("Registered".into()),
+            synced_at: T0,
+            ..MirrorRow::default()
+        };
+        store.upsert_mirror(&row).await.unwrap();
+        row.sf_status = Some("Attended".into());
+        store.upsert_mirror(&row).await.unwrap();
+        assert_eq!(
+            store.mirror("webinar", "p1").await.unwrap(),
+            Some(row.clone()),
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            store
+                .mirror_by_member("00v000000000001AAA")
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        store.delete_mirror("webinar", "p1").await.unwrap();
+        assert!(store.mirror("webinar", "p1").await.unwrap().is_none());
+
+        let identity = campaign_sync::store::IdentityRow {
+            email: Some("Ada@Example.com".into()),
+            mkto_lead_id: Some(7),
+            ..Default::default()
+        };
+        let id = store.save_identity(&identity, T0).await.unwrap();
+        let found = store
+            .find_identity(None, None, Some("ADA@example.com"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, id);
+        assert_eq!(found.email.as_deref(), Some("ada@example.com"));
+
+        let event = TriggerEvent {
+            id: 0,
+            kind: "added_to_campaign".into(),
+            mapping: Some("webinar".into()),
+            person: "p1".into(),
+            campaign_id: Some("701000000000001AAA".into()),
+            program_id: Some(1001),
+            old_status: None,
+            new_status: Some("Registered".into()),
+            actor: "marketo".into(),
+            occurred_at: T0,
+        };
+        let event_id = store.record_trigger_event(&event).await.unwrap();
+        let events = store.trigger_events(0, 10).await.unwrap();
+        assert_eq!(
+            events,
+            vec![TriggerEvent {
+                id: event_id,
+                ..event
+            }]
+        );
+
+        let outcome = Outcome {
+            id: 0,
+            signal_id: Some(1),
+            mapping: Some("webinar".into()),
+            person: Some("p1".into()),
+            connector: "salesforce".into(),
+            action: "update_member".into(),
+            result: OutcomeResult::Applied.as_str().into(),
+            reason: None,
+            recorded_at: T0,
+        };
+        store.record_outcome(&outcome).await.unwrap();
+        assert_eq!(
+            store
+                .outcomes(Some(OutcomeResult::Applied), 0, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            store
+                .outcomes(Some(OutcomeResult::Dead), 0, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.outcomes(None, 0, 10).await.unwrap().len(), 1);
+    }
+}
