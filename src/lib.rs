@@ -7,5 +7,6 @@ pub mod app;
 pub mod config;
 pub mod http;
 pub mod signal;
+pub mod sim;
 pub mod store;
 pub mod telemetry;

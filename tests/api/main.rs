@@ -4,5 +4,9 @@
 mod cli;
 mod health;
 mod helpers;
+mod marketo_inbound;
 mod openapi;
+mod salesforce_inbound;
+mod sim_marketo;
+mod sim_salesforce;
 mod store;

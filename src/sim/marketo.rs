@@ -1,0 +1,1 @@
+//! The Marketo simulator (identity, REST, asset API, webhooks).

@@ -1,0 +1,5 @@
+//! Faithful simulators of the parts of Salesforce and Marketo the service uses, for the tests,
+//! the benchmarks and `campaign-sync sandbox`. Each starts on a loopback port.
+
+pub mod marketo;
+pub mod salesforce;

@@ -1,0 +1,1 @@
+//! The Salesforce simulator (OAuth, REST, outbound messages).

@@ -1,0 +1,1 @@
+//! Tests of marketo_inbound (filled in by its issue).

@@ -1,0 +1,1 @@
+//! Tests of salesforce_inbound (filled in by its issue).

@@ -1,0 +1,1 @@
+//! Tests of sim_marketo (filled in by its issue).

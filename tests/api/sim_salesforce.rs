@@ -1,0 +1,1 @@
+//! Tests of sim_salesforce (filled in by its issue).
