@@ -9,6 +9,13 @@ use sqlx::{Connection, Executor};
 
 use super::{Backend, Store, StoreError, group_commit};
 
+/// Whether SQLite signal inserts share commits (PostgreSQL groups commits itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupCommit {
+    On,
+    Off,
+}
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -26,6 +33,12 @@ impl Store {
 
     /// Connects without migrating (the `migrate` command migrates explicitly).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, GroupCommit::On).await
+    }
+
+    /// Like [`Store::open`], choosing whether SQLite inserts go through the group-commit writer
+    /// (the benchmark compares both; the service always uses it).
+    pub async fn open_with(url: &str, group_commit: GroupCommit) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = backend_of(url)?;
         let url = with_create_mode(url, backend);
@@ -53,12 +66,12 @@ impl Store {
             }
         };
         let writer = match backend {
-            Backend::Sqlite => {
+            Backend::Sqlite if group_commit == GroupCommit::On => {
                 let mut conn = sqlx::AnyConnection::connect_with(&options).await?;
                 conn.execute(SQLITE_PRAGMAS).await?;
                 Some(group_commit::Writer::spawn(conn))
             }
-            Backend::Postgres => None,
+            Backend::Sqlite | Backend::Postgres => None,
         };
         Ok(Store {
             pool,

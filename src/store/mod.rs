@@ -9,6 +9,7 @@ mod records;
 
 use sqlx::AnyPool;
 
+pub use connect::GroupCommit;
 pub use records::{IdentityRow, MirrorRow, Outcome, OutcomeResult, TriggerEvent};
 
 use crate::signal::Signal;
