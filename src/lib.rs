@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod config;
+pub mod connectors;
 pub mod http;
 pub mod signal;
 pub mod sim;

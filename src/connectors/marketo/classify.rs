@@ -1,0 +1,118 @@
+//! The one place that decides what a Marketo response means. Marketo answers almost every error
+//! with HTTP 200 and `success:false`, so the envelope's codes decide, not the status.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::connectors::CallError;
+
+/// Codes that pass by themselves: time-out, rate (606), unavailable, system, concurrency (615),
+/// transient (713), invalid subscription "usually temporary" (614).
+const RETRY_CODES: &[&str] = &["604", "606", "608", "611", "614", "615", "713"];
+/// The token was invalid (601) or expired (602).
+const REAUTH_CODES: &[&str] = &["601", "602"];
+/// Daily quota (607): resets at midnight US Central; retrying sooner is pointless.
+const QUOTA_BACKOFF: Duration = Duration::from_secs(3600);
+/// A 606 clears when the 20-second window has passed.
+const RATE_BACKOFF: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Envelope {
+    #[serde(default)]
+    pub success: bool,
+    #[serde(default)]
+    pub result: Vec<Value>,
+    #[serde(default)]
+    pub errors: Vec<CodeMessage>,
+    #[serde(rename = "nextPageToken")]
+    pub next_page_token: Option<String>,
+    #[serde(rename = "moreResult", default)]
+    pub more_result: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CodeMessage {
+    /// Documented as a string; tolerated as a number.
+    #[serde(deserialize_with = "code_as_string")]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+fn code_as_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => s,
+        other => other.to_string(),
+    })
+}
+
+/// Classifies a REST response into its envelope or what to do instead.
+pub fn classify(status: StatusCode, body: &str) -> Result<Envelope, CallError> {
+    if !status.is_success() {
+        let reason = format!("Marketo HTTP {status}");
+        return Err(match status {
+            s if s.is_server_error() => CallError::retry(reason),
+            StatusCode::TOO_MANY_REQUESTS => CallError::retry(reason),
+            StatusCode::UNAUTHORIZED => CallError::Reauthenticate(reason),
+            _ => CallError::Permanent(reason),
+        });
+    }
+    let envelope: Envelope = serde_json::from_str(body)
+        .map_err(|e| CallError::retry(format!("unreadable Marketo response: {e}")))?;
+    if envelope.success {
+        return Ok(envelope);
+    }
+    let Some(first) = envelope.errors.first() else {
+        return Err(CallError::Permanent("Marketo answered success:false without errors".into()));
+    };
+    let reason = format!("Marketo {}: {}", first.code, first.message);
+    let code = first.code.as_str();
+    Err(if REAUTH_CODES.contains(&code) {
+        CallError::Reauthenticate(reason)
+    } else if code == "607" {
+        CallError::Retry { reason, after: Some(QUOTA_BACKOFF) }
+    } else if code == "606" {
+        CallError::Retry { reason, after: Some(RATE_BACKOFF) }
+    } else if RETRY_CODES.contains(&code) {
+        CallError::retry(reason)
+    } else {
+        CallError::Permanent(reason)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: &str) -> CallError {
+        let body = format!(
+            r#"{{"requestId":"a#1","success":false,"errors":[{{"code":"{code}","message":"m"}}]}}"#
+        );
+        classify(StatusCode::OK, &body).unwrap_err()
+    }
+
+    #[test]
+    fn http_200_failures_are_read_from_the_envelope() {
+        assert!(matches!(failure("601"), CallError::Reauthenticate(_)));
+        assert!(matches!(failure("602"), CallError::Reauthenticate(_)));
+        assert!(matches!(failure("606"), CallError::Retry { after: Some(_), .. }));
+        assert!(matches!(failure("607"), CallError::Retry { after: Some(_), .. }));
+        assert!(matches!(failure("615"), CallError::Retry { after: None, .. }));
+        assert!(matches!(failure("713"), CallError::Retry { .. }));
+        assert!(matches!(failure("603"), CallError::Permanent(_)));
+        assert!(matches!(failure("1003"), CallError::Permanent(_)));
+    }
+
+    #[test]
+    fn successes_and_transport_statuses() {
+        let ok = classify(StatusCode::OK, r#"{"requestId":"x","success":true,"result":[{"id":1}]}"#).unwrap();
+        assert_eq!(ok.result.len(), 1);
+        assert!(classify(StatusCode::BAD_GATEWAY, "").unwrap_err().is_retryable());
+        assert!(matches!(classify(StatusCode::PAYLOAD_TOO_LARGE, ""), Err(CallError::Permanent(_))));
+        let numeric = r#"{"success":false,"errors":[{"code":606,"message":"Max rate limit '100' exceeded with in '20' secs"}]}"#;
+        assert!(classify(StatusCode::OK, numeric).unwrap_err().is_retryable());
+    }
+}

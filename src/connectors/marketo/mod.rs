@@ -1,0 +1,150 @@
+//! Marketo REST client: identity token (cached; re-fetched once on 601/602), the configured
+//! rate window and concurrency cap, and the typed calls in `calls`.
+
+mod calls;
+pub mod classify;
+mod limits;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::{RwLock, Semaphore};
+
+pub use calls::{LeadRecord, MemberRecord, ProgramInfo, StatusResult, BATCH_LIMIT};
+pub use classify::Envelope;
+
+use super::CallError;
+use crate::config::{MarketoConfig, Secret};
+use limits::RateWindow;
+
+pub struct MarketoClient {
+    http: reqwest::Client,
+    base_url: String,
+    client_id: String,
+    client_secret: Secret,
+    token: RwLock<Option<String>>,
+    permits: Semaphore,
+    window: RateWindow,
+    calls: AtomicU64,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+}
+
+impl MarketoClient {
+    pub fn new(config: &MarketoConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.request_timeout_secs))
+            .build()
+            .unwrap_or_default();
+        MarketoClient {
+            http,
+            base_url: config.base_url.trim_end_matches('/').to_string(),
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            token: RwLock::new(None),
+            permits: Semaphore::new(config.max_concurrency.max(1)),
+            window: RateWindow::new(
+                config.rate_limit_calls,
+                Duration::from_secs(config.rate_limit_window_secs),
+            ),
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// REST calls made so far (identity calls excluded, as Marketo does).
+    pub fn calls_made(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    async fn token(&self) -> Result<String, CallError> {
+        if let Some(token) = self.token.read().await.clone() {
+            return Ok(token);
+        }
+        let mut slot = self.token.write().await;
+        if let Some(token) = slot.clone() {
+            return Ok(token);
+        }
+        let response = self
+            .http
+            .get(format!("{}/identity/oauth/token", self.base_url))
+            .query(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.client_secret.expose()),
+            ])
+            .send()
+            .await
+            .map_err(|e| CallError::transport(&e))?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| CallError::transport(&e))?;
+        if !status.is_success() {
+            let reason = format!("Marketo identity call failed: HTTP {status}");
+            return Err(if status.is_server_error() {
+                CallError::retry(reason)
+            } else {
+                CallError::Permanent(reason)
+            });
+        }
+        let parsed: TokenResponse = serde_json::from_str(&body)
+            .map_err(|e| CallError::Permanent(format!("unreadable identity response: {e}")))?;
+        *slot = Some(parsed.access_token.clone());
+        Ok(parsed.access_token)
+    }
+
+    /// Sends one REST call within the rate window and concurrency cap; on 601/602 it fetches a
+    /// new token and tries once more.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Envelope, CallError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| CallError::retry("client is shutting down"))?;
+        match self.send_once(method.clone(), path, query, body).await {
+            Err(CallError::Reauthenticate(_)) => {
+                *self.token.write().await = None;
+                self.send_once(method, path, query, body).await
+            }
+            other => other,
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Envelope, CallError> {
+        let token = self.token().await?;
+        self.window.admit().await;
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base_url))
+            .bearer_auth(token)
+            .query(query);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        let response = request.send().await.map_err(|e| CallError::transport(&e))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| CallError::transport(&e))?;
+        metrics::counter!("connector_calls_total", "connector" => "marketo", "method" => method.to_string(), "status" => status.as_u16().to_string()).increment(1);
+        metrics::histogram!("connector_call_duration_seconds", "connector" => "marketo")
+            .record(started.elapsed().as_secs_f64());
+        classify::classify(status, &text)
+    }
+}

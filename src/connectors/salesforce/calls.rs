@@ -1,0 +1,257 @@
+//! The typed Salesforce calls the worker makes: SOQL reads, sObject Collections writes (≤200
+//! records a call), the deleted-records feed and campaign settings.
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::SalesforceClient;
+use super::classify::RecordResult;
+use crate::connectors::CallError;
+
+/// sObject Collections take at most this many records per call.
+pub const COLLECTION_LIMIT: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CampaignMember {
+    pub id: String,
+    pub campaign_id: String,
+    pub lead_id: Option<String>,
+    pub contact_id: Option<String>,
+    pub status: Option<String>,
+    pub email: Option<String>,
+    pub system_modstamp: Option<String>,
+}
+
+impl CampaignMember {
+    /// Salesforce keeps the ContactId when a member has both.
+    pub fn person_id(&self) -> Option<&str> {
+        self.contact_id.as_deref().or(self.lead_id.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Person {
+    pub id: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedRecord {
+    pub id: String,
+    pub deleted_date: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryPage {
+    records: Vec<Value>,
+    done: bool,
+    next_records_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeletedPage {
+    deleted_records: Vec<DeletedRecord>,
+    latest_date_covered: Option<String>,
+}
+
+const MEMBER_FIELDS: &str = "Id, CampaignId, LeadId, ContactId, Status, SystemModstamp";
+
+impl SalesforceClient {
+    /// Runs a SOQL query and follows `nextRecordsUrl` until `done`.
+    pub async fn query(&self, soql: &str) -> Result<Vec<Value>, CallError> {
+        let encoded: String = url_encode(soql);
+        let mut page = self.fetch_page(&format!("/query?q={encoded}")).await?;
+        let mut records = std::mem::take(&mut page.records);
+        while !page.done {
+            let Some(next) = page.next_records_url.take() else {
+                break;
+            };
+            page = self.fetch_page(&next).await?;
+            records.append(&mut page.records);
+        }
+        Ok(records)
+    }
+
+    async fn fetch_page(&self, path: &str) -> Result<QueryPage, CallError> {
+        let body = self.send(Method::GET, path, None).await?;
+        serde_json::from_value(body)
+            .map_err(|e| CallError::Permanent(format!("unexpected query response: {e}")))
+    }
+
+    async fn query_as<T: for<'de> Deserialize<'de>>(&self, soql: &str) -> Result<Vec<T>, CallError> {
+        self.query(soql)
+            .await?
+            .into_iter()
+            .map(|v| {
+                serde_json::from_value(v)
+                    .map_err(|e| CallError::Permanent(format!("unexpected record: {e}")))
+            })
+            .collect()
+    }
+
+    /// Every member of a campaign (reconciliation).
+    pub async fn campaign_members(&self, campaign_id: &str) -> Result<Vec<CampaignMember>, CallError> {
+        let soql = format!(
+            "SELECT {MEMBER_FIELDS} FROM CampaignMember WHERE CampaignId = '{}'",
+            soql_quote(campaign_id)
+        );
+        self.query_as(&soql).await
+    }
+
+    /// The members of `campaign_id` among the given Lead/Contact ids.
+    pub async fn members_for(&self, campaign_id: &str, person_ids: &[String]) -> Result<Vec<CampaignMember>, CallError> {
+        let mut members = Vec::new();
+        let (contacts, leads): (Vec<_>, Vec<_>) = person_ids.iter().partition(|id| id.starts_with("003"));
+        for (field, ids) in [("ContactId", contacts), ("LeadId", leads)] {
+            for chunk in ids.chunks(COLLECTION_LIMIT) {
+                let soql = format!(
+                    "SELECT {MEMBER_FIELDS} FROM CampaignMember WHERE CampaignId = '{}' AND {field} IN ({})",
+                    soql_quote(campaign_id),
+                    in_list(chunk.iter().map(|s| s.as_str()))
+                );
+                members.extend(self.query_as::<CampaignMember>(&soql).await?);
+            }
+        }
+        Ok(members)
+    }
+
+    /// Contacts, then unconverted Leads, with these e-mails (Marketo's matching order).
+    pub async fn people_by_email(&self, emails: &[String]) -> Result<(Vec<Person>, Vec<Person>), CallError> {
+        let mut contacts = Vec::new();
+        let mut leads = Vec::new();
+        for chunk in emails.chunks(COLLECTION_LIMIT) {
+            let list = in_list(chunk.iter().map(|s| s.as_str()));
+            contacts.extend(
+                self.query_as::<Person>(&format!("SELECT Id, Email FROM Contact WHERE Email IN ({list})"))
+                    .await?,
+            );
+            leads.extend(
+                self.query_as::<Person>(&format!(
+                    "SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN ({list})"
+                ))
+                .await?,
+            );
+        }
+        Ok((contacts, leads))
+    }
+
+    /// Creates records of one type, ≤200 per call; results in input order.
+    pub async fn create(&self, sobject: &str, records: Vec<Value>) -> Result<Vec<RecordResult>, CallError> {
+        self.collection(Method::POST, sobject, records).await
+    }
+
+    /// Updates records (each carrying `Id`), ≤200 per call; results in input order.
+    pub async fn update(&self, sobject: &str, records: Vec<Value>) -> Result<Vec<RecordResult>, CallError> {
+        self.collection(Method::PATCH, sobject, records).await
+    }
+
+    async fn collection(&self, method: Method, sobject: &str, records: Vec<Value>) -> Result<Vec<RecordResult>, CallError> {
+        let mut results = Vec::with_capacity(records.len());
+        for chunk in records.chunks(COLLECTION_LIMIT) {
+            let records: Vec<Value> = chunk
+                .iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    r["attributes"] = json!({ "type": sobject });
+                    r
+                })
+                .collect();
+            let body = json!({ "allOrNone": false, "records": records });
+            let answer = self.send(method.clone(), "/composite/sobjects", Some(&body)).await?;
+            results.extend(parse_results(answer, chunk.len())?);
+        }
+        Ok(results)
+    }
+
+    /// Deletes records by id, ≤200 per call; results in input order.
+    pub async fn delete(&self, ids: &[String]) -> Result<Vec<RecordResult>, CallError> {
+        let mut results = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(COLLECTION_LIMIT) {
+            let path = format!("/composite/sobjects?ids={}&allOrNone=false", chunk.join(","));
+            let answer = self.send(Method::DELETE, &path, None).await?;
+            results.extend(parse_results(answer, chunk.len())?);
+        }
+        Ok(results)
+    }
+
+    /// CampaignMembers deleted between `start` and `end` (ISO 8601), and how far the answer
+    /// reaches (`latestDateCovered`), where the next poll should start.
+    pub async fn deleted_members(&self, start: &str, end: &str) -> Result<(Vec<DeletedRecord>, Option<String>), CallError> {
+        let path = format!(
+            "/sobjects/CampaignMember/deleted/?start={}&end={}",
+            url_encode(start),
+            url_encode(end)
+        );
+        let body = self.send(Method::GET, &path, None).await?;
+        let page: DeletedPage = serde_json::from_value(body)
+            .map_err(|e| CallError::Permanent(format!("unexpected deleted-records response: {e}")))?;
+        Ok((page.deleted_records, page.latest_date_covered))
+    }
+
+    /// The member status labels a campaign offers.
+    pub async fn campaign_statuses(&self, campaign_id: &str) -> Result<Vec<String>, CallError> {
+        let soql = format!(
+            "SELECT Label, SortOrder FROM CampaignMemberStatus WHERE CampaignId = '{}'",
+            soql_quote(campaign_id)
+        );
+        Ok(self
+            .query(&soql)
+            .await?
+            .iter()
+            .filter_map(|r| r["Label"].as_str().map(str::to_string))
+            .collect())
+    }
+
+    /// One record's fields, e.g. a Campaign's `Type` and `ActualCost`.
+    pub async fn get(&self, sobject: &str, id: &str) -> Result<Value, CallError> {
+        self.send(Method::GET, &format!("/sobjects/{sobject}/{id}"), None).await
+    }
+
+    pub async fn patch(&self, sobject: &str, id: &str, fields: &Value) -> Result<(), CallError> {
+        self.send(Method::PATCH, &format!("/sobjects/{sobject}/{id}"), Some(fields))
+            .await
+            .map(|_| ())
+    }
+}
+
+fn parse_results(answer: Value, expected: usize) -> Result<Vec<RecordResult>, CallError> {
+    let results: Vec<RecordResult> = serde_json::from_value(answer)
+        .map_err(|e| CallError::Permanent(format!("unexpected collection response: {e}")))?;
+    if results.len() != expected {
+        return Err(CallError::Permanent(format!(
+            "collection answered {} results for {expected} records",
+            results.len()
+        )));
+    }
+    Ok(results)
+}
+
+/// Quotes a value for a SOQL string literal.
+pub fn soql_quote(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+fn in_list<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    values
+        .map(|v| format!("'{}'", soql_quote(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Percent-encodes everything but unreserved characters (query strings, SOQL).
+pub fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}

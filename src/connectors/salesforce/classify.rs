@@ -1,0 +1,156 @@
+//! The one place that decides what a Salesforce response means: success, retry, re-authenticate
+//! or permanent — for whole responses and for each record of a collection result.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+use crate::connectors::CallError;
+
+/// Error codes that clear up by themselves (lock contention, overload).
+const TRANSIENT_CODES: &[&str] = &["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "QUERY_TIMEOUT"];
+
+/// Back-off when the org's daily or concurrent request limit is exhausted.
+const LIMIT_BACKOFF: Duration = Duration::from_secs(300);
+
+/// `[{"message","errorCode","fields"}]`, the body of every failed REST call.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiError {
+    #[serde(default)]
+    pub message: String,
+    #[serde(rename = "errorCode", default)]
+    pub error_code: String,
+}
+
+/// One record's result in a collection call; errors use `statusCode`, not `errorCode`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecordResult {
+    pub id: Option<String>,
+    pub success: bool,
+    #[serde(default)]
+    pub errors: Vec<RecordError>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecordError {
+    #[serde(rename = "statusCode", default)]
+    pub status_code: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+/// What became of one record of a collection call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Done(Option<String>),
+    /// `DUPLICATE_VALUE`: the membership already exists; the caller looks it up.
+    AlreadyExists,
+    /// The record is gone already (delete of a deleted row).
+    AlreadyGone,
+    Failed(CallError),
+}
+
+/// Classifies a whole response from its status and body.
+pub fn classify(status: StatusCode, body: &str) -> Result<(), CallError> {
+    if status.is_success() {
+        return Ok(());
+    }
+    let errors: Vec<ApiError> = serde_json::from_str(body).unwrap_or_default();
+    let first = errors.first();
+    let code = first.map_or("", |e| e.error_code.as_str());
+    let text = first.map_or_else(
+        || format!("HTTP {status}: {}", truncate(body)),
+        |e| format!("{}: {}", e.error_code, e.message),
+    );
+    Err(match status {
+        StatusCode::UNAUTHORIZED => CallError::Reauthenticate(text),
+        StatusCode::FORBIDDEN if code == "REQUEST_LIMIT_EXCEEDED" => CallError::Retry {
+            reason: text,
+            after: Some(LIMIT_BACKOFF),
+        },
+        s if s.is_server_error() => CallError::retry(text),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => CallError::retry(text),
+        _ if TRANSIENT_CODES.contains(&code) => CallError::retry(text),
+        _ => CallError::Permanent(text),
+    })
+}
+
+/// Classifies one record of an sObject Collections answer (HTTP 200 with mixed results).
+pub fn classify_record(result: &RecordResult) -> RecordOutcome {
+    if result.success {
+        return RecordOutcome::Done(result.id.clone());
+    }
+    let Some(error) = result.errors.first() else {
+        return RecordOutcome::Failed(CallError::Permanent("record failed without an error".into()));
+    };
+    let text = format!("{}: {}", error.status_code, error.message);
+    match error.status_code.as_str() {
+        "DUPLICATE_VALUE" => RecordOutcome::AlreadyExists,
+        "ENTITY_IS_DELETED" | "INVALID_CROSS_REFERENCE_KEY" | "NOT_FOUND" => {
+            RecordOutcome::AlreadyGone
+        }
+        code if TRANSIENT_CODES.contains(&code) => RecordOutcome::Failed(CallError::retry(text)),
+        // Another record's failure rolled this one back; it is fine to send again.
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK" | "PROCESSING_HALTED" => {
+            RecordOutcome::Failed(CallError::retry(text))
+        }
+        _ => RecordOutcome::Failed(CallError::Permanent(text)),
+    }
+}
+
+fn truncate(body: &str) -> &str {
+    let end = body
+        .char_indices()
+        .nth(200)
+        .map_or(body.len(), |(i, _)| i);
+    &body[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_codes_map_to_actions() {
+        let expired = r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+        assert!(matches!(
+            classify(StatusCode::UNAUTHORIZED, expired),
+            Err(CallError::Reauthenticate(_))
+        ));
+        let limit = r#"[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#;
+        assert!(matches!(
+            classify(StatusCode::FORBIDDEN, limit),
+            Err(CallError::Retry { after: Some(_), .. })
+        ));
+        let lock = r#"[{"message":"unable to obtain exclusive access","errorCode":"UNABLE_TO_LOCK_ROW"}]"#;
+        assert!(classify(StatusCode::BAD_REQUEST, lock).unwrap_err().is_retryable());
+        let missing = r#"[{"message":"Required fields are missing: [Company]","errorCode":"REQUIRED_FIELD_MISSING","fields":["Company"]}]"#;
+        assert_eq!(
+            classify(StatusCode::BAD_REQUEST, missing),
+            Err(CallError::Permanent(
+                "REQUIRED_FIELD_MISSING: Required fields are missing: [Company]".into()
+            ))
+        );
+        assert!(classify(StatusCode::SERVICE_UNAVAILABLE, "").unwrap_err().is_retryable());
+        assert!(classify(StatusCode::NO_CONTENT, "").is_ok());
+    }
+
+    #[test]
+    fn collection_records_are_classified_one_by_one() {
+        let results: Vec<RecordResult> = serde_json::from_str(
+            r#"[{"id":"00v000000000001AAA","success":true,"errors":[]},
+                {"success":false,"errors":[{"statusCode":"DUPLICATE_VALUE","message":"Already a campaign member.","fields":[]}]},
+                {"success":false,"errors":[{"statusCode":"UNABLE_TO_LOCK_ROW","message":"locked","fields":[]}]},
+                {"success":false,"errors":[{"statusCode":"FIELD_CUSTOM_VALIDATION_EXCEPTION","message":"no","fields":[]}]}]"#,
+        )
+        .unwrap();
+        let outcomes: Vec<_> = results.iter().map(classify_record).collect();
+        assert_eq!(outcomes[0], RecordOutcome::Done(Some("00v000000000001AAA".into())));
+        assert_eq!(outcomes[1], RecordOutcome::AlreadyExists);
+        assert!(matches!(&outcomes[2], RecordOutcome::Failed(e) if e.is_retryable()));
+        assert!(matches!(&outcomes[3], RecordOutcome::Failed(CallError::Permanent(_))));
+    }
+}

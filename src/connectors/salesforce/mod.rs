@@ -1,0 +1,211 @@
+//! Salesforce REST client: OAuth client-credentials token (cached; re-fetched once on
+//! `INVALID_SESSION_ID`), bounded concurrency, daily usage from `Sforce-Limit-Info`.
+
+mod calls;
+pub mod classify;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::{RwLock, Semaphore};
+
+pub use calls::{CampaignMember, DeletedRecord, Person};
+pub use classify::{RecordOutcome, RecordResult};
+
+use super::CallError;
+use crate::config::{SalesforceConfig, Secret};
+
+/// How long writes pause once daily usage is inside the configured margin.
+const NEAR_LIMIT_PAUSE: Duration = Duration::from_secs(600);
+
+pub struct SalesforceClient {
+    http: reqwest::Client,
+    login_url: String,
+    instance_override: Option<String>,
+    api_version: String,
+    client_id: String,
+    client_secret: Secret,
+    token: RwLock<Option<Token>>,
+    permits: Semaphore,
+    margin_percent: u64,
+    used: AtomicU64,
+    limit: AtomicU64,
+    calls: Mutex<u64>,
+}
+
+#[derive(Clone)]
+struct Token {
+    access: String,
+    instance_url: String,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    instance_url: String,
+}
+
+impl SalesforceClient {
+    pub fn new(config: &SalesforceConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.request_timeout_secs))
+            .build()
+            .unwrap_or_default();
+        SalesforceClient {
+            http,
+            login_url: config.login_url.trim_end_matches('/').to_string(),
+            instance_override: (!config.instance_url.is_empty())
+                .then(|| config.instance_url.trim_end_matches('/').to_string()),
+            api_version: config.api_version.clone(),
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            token: RwLock::new(None),
+            permits: Semaphore::new(config.max_concurrency.max(1)),
+            margin_percent: u64::from(config.daily_limit_margin_percent),
+            used: AtomicU64::new(0),
+            limit: AtomicU64::new(0),
+            calls: Mutex::new(0),
+        }
+    }
+
+    /// Calls made so far (benchmarks report calls per change).
+    pub fn calls_made(&self) -> u64 {
+        *self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `(used, limit)` from the last `Sforce-Limit-Info` header, when one was seen.
+    pub fn api_usage(&self) -> Option<(u64, u64)> {
+        let limit = self.limit.load(Ordering::Relaxed);
+        (limit > 0).then(|| (self.used.load(Ordering::Relaxed), limit))
+    }
+
+    /// Writes stop before the org's daily allocation runs out, leaving the margin to people.
+    fn check_daily_margin(&self) -> Result<(), CallError> {
+        if let Some((used, limit)) = self.api_usage() {
+            if used * 100 >= limit * (100 - self.margin_percent.min(100)) {
+                return Err(CallError::Retry {
+                    reason: format!(
+                        "Salesforce daily API usage {used}/{limit} is within the {}% margin",
+                        self.margin_percent
+                    ),
+                    after: Some(NEAR_LIMIT_PAUSE),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn token(&self) -> Result<Token, CallError> {
+        if let Some(token) = self.token.read().await.clone() {
+            return Ok(token);
+        }
+        let mut slot = self.token.write().await;
+        if let Some(token) = slot.clone() {
+            return Ok(token);
+        }
+        let response = self
+            .http
+            .post(format!("{}/services/oauth2/token", self.login_url))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.client_secret.expose()),
+            ])
+            .send()
+            .await
+            .map_err(|e| CallError::transport(&e))?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| CallError::transport(&e))?;
+        if !status.is_success() {
+            let reason = format!("Salesforce token request failed: HTTP {status}: {body}");
+            return Err(if status.is_server_error() {
+                CallError::retry(reason)
+            } else {
+                CallError::Permanent(reason)
+            });
+        }
+        let parsed: TokenResponse = serde_json::from_str(&body)
+            .map_err(|e| CallError::Permanent(format!("unreadable token response: {e}")))?;
+        let token = Token {
+            access: parsed.access_token,
+            instance_url: self
+                .instance_override
+                .clone()
+                .unwrap_or_else(|| parsed.instance_url.trim_end_matches('/').to_string()),
+        };
+        *slot = Some(token.clone());
+        Ok(token)
+    }
+
+    /// Sends one REST call (`path` below `/services/data/vNN.N`, or an absolute
+    /// `/services/...` path such as a `nextRecordsUrl`); on a rejected token it re-authenticates
+    /// and tries once more. Returns the parsed body (`Null` for 204).
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, CallError> {
+        if method != Method::GET {
+            self.check_daily_margin()?;
+        }
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| CallError::retry("client is shutting down"))?;
+        match self.send_once(method.clone(), path, body).await {
+            Err(CallError::Reauthenticate(_)) => {
+                *self.token.write().await = None;
+                self.send_once(method, path, body).await
+            }
+            other => other,
+        }
+    }
+
+    async fn send_once(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, CallError> {
+        let token = self.token().await?;
+        let url = if path.starts_with("/services/") {
+            format!("{}{path}", token.instance_url)
+        } else {
+            format!("{}/services/data/{}{path}", token.instance_url, self.api_version)
+        };
+        let mut request = self.http.request(method.clone(), &url).bearer_auth(&token.access);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        *self.calls.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        let started = std::time::Instant::now();
+        let response = request.send().await.map_err(|e| CallError::transport(&e))?;
+        let status = response.status();
+        self.note_usage(response.headers());
+        let text = response.text().await.map_err(|e| CallError::transport(&e))?;
+        metrics::counter!("connector_calls_total", "connector" => "salesforce", "method" => method.to_string(), "status" => status.as_u16().to_string()).increment(1);
+        metrics::histogram!("connector_call_duration_seconds", "connector" => "salesforce")
+            .record(started.elapsed().as_secs_f64());
+        classify::classify(status, &text)?;
+        if status == StatusCode::NO_CONTENT || text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| CallError::Permanent(format!("unreadable Salesforce response: {e}")))
+    }
+
+    /// `Sforce-Limit-Info: api-usage=123/15000` → usage gauge and the daily margin check.
+    fn note_usage(&self, headers: &reqwest::header::HeaderMap) {
+        let Some(value) = headers.get("sforce-limit-info").and_then(|v| v.to_str().ok()) else {
+            return;
+        };
+        let usage = value
+            .split(';')
+            .find_map(|part| part.trim().strip_prefix("api-usage="))
+            .and_then(|pair| pair.split_once('/'));
+        if let Some((used, limit)) = usage {
+            if let (Ok(used), Ok(limit)) = (used.trim().parse::<u64>(), limit.trim().parse::<u64>()) {
+                self.used.store(used, Ordering::Relaxed);
+                self.limit.store(limit, Ordering::Relaxed);
+                metrics::gauge!("salesforce_api_usage").set(used as f64);
+                metrics::gauge!("salesforce_api_limit").set(limit as f64);
+            }
+        }
+    }
+}
