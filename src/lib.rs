@@ -10,4 +10,5 @@ pub mod http;
 pub mod signal;
 pub mod sim;
 pub mod store;
+pub mod sync;
 pub mod telemetry;

@@ -5,8 +5,8 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::classify::CodeMessage;
 use super::MarketoClient;
+use super::classify::CodeMessage;
 use crate::connectors::CallError;
 
 /// Marketo's Lead Database batch limit (ids per filter, leads per write, page size).
@@ -44,7 +44,10 @@ pub struct Reason {
 
 impl From<CodeMessage> for Reason {
     fn from(c: CodeMessage) -> Self {
-        Reason { code: c.code, message: c.message }
+        Reason {
+            code: c.code,
+            message: c.message,
+        }
     }
 }
 
@@ -105,7 +108,11 @@ fn joined(ids: &[i64]) -> String {
 
 impl MarketoClient {
     /// Follows `nextPageToken` while `moreResult` says there is more.
-    async fn read_all(&self, path: &str, mut query: Vec<(&str, String)>) -> Result<Vec<Value>, CallError> {
+    async fn read_all(
+        &self,
+        path: &str,
+        mut query: Vec<(&str, String)>,
+    ) -> Result<Vec<Value>, CallError> {
         let mut records = Vec::new();
         loop {
             let page = self.send(Method::GET, path, &query, None).await?;
@@ -122,7 +129,11 @@ impl MarketoClient {
 
     /// Current membership of these leads in a program (≤300 per call); absent leads are not
     /// members.
-    pub async fn members(&self, program_id: i64, lead_ids: &[i64]) -> Result<Vec<MemberRecord>, CallError> {
+    pub async fn members(
+        &self,
+        program_id: i64,
+        lead_ids: &[i64],
+    ) -> Result<Vec<MemberRecord>, CallError> {
         let path = format!("/rest/v1/programs/{program_id}/members.json");
         let mut members = Vec::new();
         for chunk in lead_ids.chunks(BATCH_LIMIT) {
@@ -138,45 +149,76 @@ impl MarketoClient {
     }
 
     /// Every member of a program with one status (reconciliation), paging through all.
-    pub async fn members_with_status(&self, program_id: i64, status: &str) -> Result<Vec<MemberRecord>, CallError> {
+    pub async fn members_with_status(
+        &self,
+        program_id: i64,
+        status: &str,
+    ) -> Result<Vec<MemberRecord>, CallError> {
         let query = vec![
             ("filterType", "statusName".to_string()),
             ("filterValues", status.to_string()),
             ("fields", MEMBER_FIELDS.to_string()),
             ("batchSize", BATCH_LIMIT.to_string()),
         ];
-        decode(self.read_all(&format!("/rest/v1/programs/{program_id}/members.json"), query).await?)
+        decode(
+            self.read_all(
+                &format!("/rest/v1/programs/{program_id}/members.json"),
+                query,
+            )
+            .await?,
+        )
     }
 
     /// Sets these leads' status in a program, creating memberships; one call per 300 leads.
     /// Results are in input order (correlated by `seq`).
-    pub async fn sync_status(&self, program_id: i64, status: &str, lead_ids: &[i64]) -> Result<Vec<StatusResult>, CallError> {
+    pub async fn sync_status(
+        &self,
+        program_id: i64,
+        status: &str,
+        lead_ids: &[i64],
+    ) -> Result<Vec<StatusResult>, CallError> {
         let path = format!("/rest/v1/programs/{program_id}/members/status.json");
-        self.batched(&path, lead_ids, |input| json!({ "statusName": status, "input": input }))
-            .await
+        self.batched(
+            &path,
+            lead_ids,
+            |input| json!({ "statusName": status, "input": input }),
+        )
+        .await
     }
 
     /// Removes these leads from a program; one call per 300 leads.
-    pub async fn delete_members(&self, program_id: i64, lead_ids: &[i64]) -> Result<Vec<StatusResult>, CallError> {
+    pub async fn delete_members(
+        &self,
+        program_id: i64,
+        lead_ids: &[i64],
+    ) -> Result<Vec<StatusResult>, CallError> {
         let path = format!("/rest/v1/programs/{program_id}/members/delete.json");
-        self.batched(&path, lead_ids, |input| json!({ "input": input })).await
+        self.batched(&path, lead_ids, |input| json!({ "input": input }))
+            .await
     }
 
-    async fn batched(&self, path: &str, lead_ids: &[i64], body: impl Fn(Vec<Value>) -> Value) -> Result<Vec<StatusResult>, CallError> {
+    async fn batched(
+        &self,
+        path: &str,
+        lead_ids: &[i64],
+        body: impl Fn(Vec<Value>) -> Value,
+    ) -> Result<Vec<StatusResult>, CallError> {
         let mut results = Vec::with_capacity(lead_ids.len());
         for chunk in lead_ids.chunks(BATCH_LIMIT) {
             let input = chunk.iter().map(|id| json!({ "leadId": id })).collect();
             let body = body(input);
-            let envelope = self
-                .send(Method::POST, path, &[], Some(&body))
-                .await?;
+            let envelope = self.send(Method::POST, path, &[], Some(&body)).await?;
             results.extend(in_input_order(decode(envelope.result)?, chunk.len())?);
         }
         Ok(results)
     }
 
     /// Leads matching a filter (`id`, `email`, `sfdcLeadId`, …), ≤300 values per call.
-    pub async fn leads_by(&self, filter_type: &str, values: &[String]) -> Result<Vec<LeadRecord>, CallError> {
+    pub async fn leads_by(
+        &self,
+        filter_type: &str,
+        values: &[String],
+    ) -> Result<Vec<LeadRecord>, CallError> {
         let mut leads = Vec::new();
         for chunk in values.chunks(BATCH_LIMIT) {
             let query = vec![
@@ -184,7 +226,9 @@ impl MarketoClient {
                 ("filterValues", chunk.join(",")),
                 ("fields", "id,email,firstName,lastName,company".to_string()),
             ];
-            leads.extend(decode::<LeadRecord>(self.read_all("/rest/v1/leads.json", query).await?)?);
+            leads.extend(decode::<LeadRecord>(
+                self.read_all("/rest/v1/leads.json", query).await?,
+            )?);
         }
         Ok(leads)
     }
@@ -193,17 +237,23 @@ impl MarketoClient {
     pub async fn upsert_leads(&self, leads: Vec<Value>) -> Result<Vec<StatusResult>, CallError> {
         let mut results = Vec::with_capacity(leads.len());
         for chunk in leads.chunks(BATCH_LIMIT) {
-            let body = json!({ "action": "createOrUpdate", "lookupField": "email", "input": chunk });
+            let body =
+                json!({ "action": "createOrUpdate", "lookupField": "email", "input": chunk });
             let envelope = self
                 .send(Method::POST, "/rest/v1/leads.json", &[], Some(&body))
                 .await?;
             let mut decoded: Vec<StatusResult> = decode(
-                envelope.result.into_iter().enumerate().map(|(i, mut v)| {
-                    if v.get("seq").is_none() {
-                        v["seq"] = json!(i);
-                    }
-                    v
-                }).collect(),
+                envelope
+                    .result
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, mut v)| {
+                        if v.get("seq").is_none() {
+                            v["seq"] = json!(i);
+                        }
+                        v
+                    })
+                    .collect(),
             )?;
             decoded.sort_by_key(|r| r.seq);
             results.extend(decoded);
@@ -213,7 +263,12 @@ impl MarketoClient {
 
     pub async fn program(&self, program_id: i64) -> Result<ProgramInfo, CallError> {
         let envelope = self
-            .send(Method::GET, &format!("/rest/asset/v1/program/{program_id}.json"), &[], None)
+            .send(
+                Method::GET,
+                &format!("/rest/asset/v1/program/{program_id}.json"),
+                &[],
+                None,
+            )
             .await?;
         decode::<ProgramInfo>(envelope.result)?
             .into_iter()
@@ -222,24 +277,37 @@ impl MarketoClient {
     }
 
     /// The progression statuses of a channel, in step order.
-    pub async fn channel_statuses(&self, channel: &str) -> Result<Vec<ProgressionStatus>, CallError> {
+    pub async fn channel_statuses(
+        &self,
+        channel: &str,
+    ) -> Result<Vec<ProgressionStatus>, CallError> {
         let envelope = self
-            .send(Method::GET, "/rest/asset/v1/channel/byName.json", &[("name", channel.to_string())], None)
+            .send(
+                Method::GET,
+                "/rest/asset/v1/channel/byName.json",
+                &[("name", channel.to_string())],
+                None,
+            )
             .await?;
-        let first = envelope
-            .result
-            .into_iter()
-            .next()
-            .ok_or_else(|| CallError::Permanent(format!("Marketo channel {channel:?} not found")))?;
-        let mut statuses: Vec<ProgressionStatus> =
-            decode(first["progressionStatuses"].as_array().cloned().unwrap_or_default())?;
+        let first = envelope.result.into_iter().next().ok_or_else(|| {
+            CallError::Permanent(format!("Marketo channel {channel:?} not found"))
+        })?;
+        let mut statuses: Vec<ProgressionStatus> = decode(
+            first["progressionStatuses"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        )?;
         statuses.sort_by_key(|s| s.step);
         Ok(statuses)
     }
 }
 
 /// Puts results in input order by `seq` and checks that every input got one.
-fn in_input_order(mut results: Vec<StatusResult>, expected: usize) -> Result<Vec<StatusResult>, CallError> {
+fn in_input_order(
+    mut results: Vec<StatusResult>,
+    expected: usize,
+) -> Result<Vec<StatusResult>, CallError> {
     results.sort_by_key(|r| r.seq);
     let complete = results.len() == expected && results.iter().enumerate().all(|(i, r)| r.seq == i);
     if !complete {

@@ -66,16 +66,24 @@ pub fn classify(status: StatusCode, body: &str) -> Result<Envelope, CallError> {
         return Ok(envelope);
     }
     let Some(first) = envelope.errors.first() else {
-        return Err(CallError::Permanent("Marketo answered success:false without errors".into()));
+        return Err(CallError::Permanent(
+            "Marketo answered success:false without errors".into(),
+        ));
     };
     let reason = format!("Marketo {}: {}", first.code, first.message);
     let code = first.code.as_str();
     Err(if REAUTH_CODES.contains(&code) {
         CallError::Reauthenticate(reason)
     } else if code == "607" {
-        CallError::Retry { reason, after: Some(QUOTA_BACKOFF) }
+        CallError::Retry {
+            reason,
+            after: Some(QUOTA_BACKOFF),
+        }
     } else if code == "606" {
-        CallError::Retry { reason, after: Some(RATE_BACKOFF) }
+        CallError::Retry {
+            reason,
+            after: Some(RATE_BACKOFF),
+        }
     } else if RETRY_CODES.contains(&code) {
         CallError::retry(reason)
     } else {
@@ -98,9 +106,18 @@ mod tests {
     fn http_200_failures_are_read_from_the_envelope() {
         assert!(matches!(failure("601"), CallError::Reauthenticate(_)));
         assert!(matches!(failure("602"), CallError::Reauthenticate(_)));
-        assert!(matches!(failure("606"), CallError::Retry { after: Some(_), .. }));
-        assert!(matches!(failure("607"), CallError::Retry { after: Some(_), .. }));
-        assert!(matches!(failure("615"), CallError::Retry { after: None, .. }));
+        assert!(matches!(
+            failure("606"),
+            CallError::Retry { after: Some(_), .. }
+        ));
+        assert!(matches!(
+            failure("607"),
+            CallError::Retry { after: Some(_), .. }
+        ));
+        assert!(matches!(
+            failure("615"),
+            CallError::Retry { after: None, .. }
+        ));
         assert!(matches!(failure("713"), CallError::Retry { .. }));
         assert!(matches!(failure("603"), CallError::Permanent(_)));
         assert!(matches!(failure("1003"), CallError::Permanent(_)));
@@ -108,11 +125,26 @@ mod tests {
 
     #[test]
     fn successes_and_transport_statuses() {
-        let ok = classify(StatusCode::OK, r#"{"requestId":"x","success":true,"result":[{"id":1}]}"#).unwrap();
+        let ok = classify(
+            StatusCode::OK,
+            r#"{"requestId":"x","success":true,"result":[{"id":1}]}"#,
+        )
+        .unwrap();
         assert_eq!(ok.result.len(), 1);
-        assert!(classify(StatusCode::BAD_GATEWAY, "").unwrap_err().is_retryable());
-        assert!(matches!(classify(StatusCode::PAYLOAD_TOO_LARGE, ""), Err(CallError::Permanent(_))));
+        assert!(
+            classify(StatusCode::BAD_GATEWAY, "")
+                .unwrap_err()
+                .is_retryable()
+        );
+        assert!(matches!(
+            classify(StatusCode::PAYLOAD_TOO_LARGE, ""),
+            Err(CallError::Permanent(_))
+        ));
         let numeric = r#"{"success":false,"errors":[{"code":606,"message":"Max rate limit '100' exceeded with in '20' secs"}]}"#;
-        assert!(classify(StatusCode::OK, numeric).unwrap_err().is_retryable());
+        assert!(
+            classify(StatusCode::OK, numeric)
+                .unwrap_err()
+                .is_retryable()
+        );
     }
 }

@@ -27,7 +27,10 @@ impl RateWindow {
         let mut started = self.started.lock().await;
         loop {
             let now = Instant::now();
-            while started.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            while started
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= self.window)
+            {
                 started.pop_front();
             }
             if started.len() < self.calls {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::{RwLock, Semaphore};
 
-pub use calls::{LeadRecord, MemberRecord, ProgramInfo, StatusResult, BATCH_LIMIT};
+pub use calls::{BATCH_LIMIT, LeadRecord, MemberRecord, ProgramInfo, StatusResult};
 pub use classify::Envelope;
 
 use super::CallError;
@@ -82,7 +82,10 @@ impl MarketoClient {
             .await
             .map_err(|e| CallError::transport(&e))?;
         let status = response.status();
-        let body = response.text().await.map_err(|e| CallError::transport(&e))?;
+        let body = response
+            .text()
+            .await
+            .map_err(|e| CallError::transport(&e))?;
         if !status.is_success() {
             let reason = format!("Marketo identity call failed: HTTP {status}");
             return Err(if status.is_server_error() {
@@ -141,7 +144,10 @@ impl MarketoClient {
         let started = std::time::Instant::now();
         let response = request.send().await.map_err(|e| CallError::transport(&e))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| CallError::transport(&e))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| CallError::transport(&e))?;
         metrics::counter!("connector_calls_total", "connector" => "marketo", "method" => method.to_string(), "status" => status.as_u16().to_string()).increment(1);
         metrics::histogram!("connector_call_duration_seconds", "connector" => "marketo")
             .record(started.elapsed().as_secs_f64());

@@ -84,7 +84,10 @@ impl SalesforceClient {
             .map_err(|e| CallError::Permanent(format!("unexpected query response: {e}")))
     }
 
-    async fn query_as<T: for<'de> Deserialize<'de>>(&self, soql: &str) -> Result<Vec<T>, CallError> {
+    async fn query_as<T: for<'de> Deserialize<'de>>(
+        &self,
+        soql: &str,
+    ) -> Result<Vec<T>, CallError> {
         self.query(soql)
             .await?
             .into_iter()
@@ -96,7 +99,10 @@ impl SalesforceClient {
     }
 
     /// Every member of a campaign (reconciliation).
-    pub async fn campaign_members(&self, campaign_id: &str) -> Result<Vec<CampaignMember>, CallError> {
+    pub async fn campaign_members(
+        &self,
+        campaign_id: &str,
+    ) -> Result<Vec<CampaignMember>, CallError> {
         let soql = format!(
             "SELECT {MEMBER_FIELDS} FROM CampaignMember WHERE CampaignId = '{}'",
             soql_quote(campaign_id)
@@ -105,9 +111,14 @@ impl SalesforceClient {
     }
 
     /// The members of `campaign_id` among the given Lead/Contact ids.
-    pub async fn members_for(&self, campaign_id: &str, person_ids: &[String]) -> Result<Vec<CampaignMember>, CallError> {
+    pub async fn members_for(
+        &self,
+        campaign_id: &str,
+        person_ids: &[String],
+    ) -> Result<Vec<CampaignMember>, CallError> {
         let mut members = Vec::new();
-        let (contacts, leads): (Vec<_>, Vec<_>) = person_ids.iter().partition(|id| id.starts_with("003"));
+        let (contacts, leads): (Vec<_>, Vec<_>) =
+            person_ids.iter().partition(|id| id.starts_with("003"));
         for (field, ids) in [("ContactId", contacts), ("LeadId", leads)] {
             for chunk in ids.chunks(COLLECTION_LIMIT) {
                 let soql = format!(
@@ -122,14 +133,19 @@ impl SalesforceClient {
     }
 
     /// Contacts, then unconverted Leads, with these e-mails (Marketo's matching order).
-    pub async fn people_by_email(&self, emails: &[String]) -> Result<(Vec<Person>, Vec<Person>), CallError> {
+    pub async fn people_by_email(
+        &self,
+        emails: &[String],
+    ) -> Result<(Vec<Person>, Vec<Person>), CallError> {
         let mut contacts = Vec::new();
         let mut leads = Vec::new();
         for chunk in emails.chunks(COLLECTION_LIMIT) {
             let list = in_list(chunk.iter().map(|s| s.as_str()));
             contacts.extend(
-                self.query_as::<Person>(&format!("SELECT Id, Email FROM Contact WHERE Email IN ({list})"))
-                    .await?,
+                self.query_as::<Person>(&format!(
+                    "SELECT Id, Email FROM Contact WHERE Email IN ({list})"
+                ))
+                .await?,
             );
             leads.extend(
                 self.query_as::<Person>(&format!(
@@ -142,16 +158,29 @@ impl SalesforceClient {
     }
 
     /// Creates records of one type, ≤200 per call; results in input order.
-    pub async fn create(&self, sobject: &str, records: Vec<Value>) -> Result<Vec<RecordResult>, CallError> {
+    pub async fn create(
+        &self,
+        sobject: &str,
+        records: Vec<Value>,
+    ) -> Result<Vec<RecordResult>, CallError> {
         self.collection(Method::POST, sobject, records).await
     }
 
     /// Updates records (each carrying `Id`), ≤200 per call; results in input order.
-    pub async fn update(&self, sobject: &str, records: Vec<Value>) -> Result<Vec<RecordResult>, CallError> {
+    pub async fn update(
+        &self,
+        sobject: &str,
+        records: Vec<Value>,
+    ) -> Result<Vec<RecordResult>, CallError> {
         self.collection(Method::PATCH, sobject, records).await
     }
 
-    async fn collection(&self, method: Method, sobject: &str, records: Vec<Value>) -> Result<Vec<RecordResult>, CallError> {
+    async fn collection(
+        &self,
+        method: Method,
+        sobject: &str,
+        records: Vec<Value>,
+    ) -> Result<Vec<RecordResult>, CallError> {
         let mut results = Vec::with_capacity(records.len());
         for chunk in records.chunks(COLLECTION_LIMIT) {
             let records: Vec<Value> = chunk
@@ -163,7 +192,9 @@ impl SalesforceClient {
                 })
                 .collect();
             let body = json!({ "allOrNone": false, "records": records });
-            let answer = self.send(method.clone(), "/composite/sobjects", Some(&body)).await?;
+            let answer = self
+                .send(method.clone(), "/composite/sobjects", Some(&body))
+                .await?;
             results.extend(parse_results(answer, chunk.len())?);
         }
         Ok(results)
@@ -173,7 +204,10 @@ impl SalesforceClient {
     pub async fn delete(&self, ids: &[String]) -> Result<Vec<RecordResult>, CallError> {
         let mut results = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(COLLECTION_LIMIT) {
-            let path = format!("/composite/sobjects?ids={}&allOrNone=false", chunk.join(","));
+            let path = format!(
+                "/composite/sobjects?ids={}&allOrNone=false",
+                chunk.join(",")
+            );
             let answer = self.send(Method::DELETE, &path, None).await?;
             results.extend(parse_results(answer, chunk.len())?);
         }
@@ -182,15 +216,20 @@ impl SalesforceClient {
 
     /// CampaignMembers deleted between `start` and `end` (ISO 8601), and how far the answer
     /// reaches (`latestDateCovered`), where the next poll should start.
-    pub async fn deleted_members(&self, start: &str, end: &str) -> Result<(Vec<DeletedRecord>, Option<String>), CallError> {
+    pub async fn deleted_members(
+        &self,
+        start: &str,
+        end: &str,
+    ) -> Result<(Vec<DeletedRecord>, Option<String>), CallError> {
         let path = format!(
             "/sobjects/CampaignMember/deleted/?start={}&end={}",
             url_encode(start),
             url_encode(end)
         );
         let body = self.send(Method::GET, &path, None).await?;
-        let page: DeletedPage = serde_json::from_value(body)
-            .map_err(|e| CallError::Permanent(format!("unexpected deleted-records response: {e}")))?;
+        let page: DeletedPage = serde_json::from_value(body).map_err(|e| {
+            CallError::Permanent(format!("unexpected deleted-records response: {e}"))
+        })?;
         Ok((page.deleted_records, page.latest_date_covered))
     }
 
@@ -210,13 +249,18 @@ impl SalesforceClient {
 
     /// One record's fields, e.g. a Campaign's `Type` and `ActualCost`.
     pub async fn get(&self, sobject: &str, id: &str) -> Result<Value, CallError> {
-        self.send(Method::GET, &format!("/sobjects/{sobject}/{id}"), None).await
+        self.send(Method::GET, &format!("/sobjects/{sobject}/{id}"), None)
+            .await
     }
 
     pub async fn patch(&self, sobject: &str, id: &str, fields: &Value) -> Result<(), CallError> {
-        self.send(Method::PATCH, &format!("/sobjects/{sobject}/{id}"), Some(fields))
-            .await
-            .map(|_| ())
+        self.send(
+            Method::PATCH,
+            &format!("/sobjects/{sobject}/{id}"),
+            Some(fields),
+        )
+        .await
+        .map(|_| ())
     }
 }
 
@@ -249,7 +293,9 @@ pub fn url_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }

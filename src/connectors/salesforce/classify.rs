@@ -84,7 +84,9 @@ pub fn classify_record(result: &RecordResult) -> RecordOutcome {
         return RecordOutcome::Done(result.id.clone());
     }
     let Some(error) = result.errors.first() else {
-        return RecordOutcome::Failed(CallError::Permanent("record failed without an error".into()));
+        return RecordOutcome::Failed(CallError::Permanent(
+            "record failed without an error".into(),
+        ));
     };
     let text = format!("{}: {}", error.status_code, error.message);
     match error.status_code.as_str() {
@@ -102,10 +104,7 @@ pub fn classify_record(result: &RecordResult) -> RecordOutcome {
 }
 
 fn truncate(body: &str) -> &str {
-    let end = body
-        .char_indices()
-        .nth(200)
-        .map_or(body.len(), |(i, _)| i);
+    let end = body.char_indices().nth(200).map_or(body.len(), |(i, _)| i);
     &body[..end]
 }
 
@@ -115,18 +114,25 @@ mod tests {
 
     #[test]
     fn statuses_and_codes_map_to_actions() {
-        let expired = r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+        let expired =
+            r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
         assert!(matches!(
             classify(StatusCode::UNAUTHORIZED, expired),
             Err(CallError::Reauthenticate(_))
         ));
-        let limit = r#"[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#;
+        let limit =
+            r#"[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#;
         assert!(matches!(
             classify(StatusCode::FORBIDDEN, limit),
             Err(CallError::Retry { after: Some(_), .. })
         ));
-        let lock = r#"[{"message":"unable to obtain exclusive access","errorCode":"UNABLE_TO_LOCK_ROW"}]"#;
-        assert!(classify(StatusCode::BAD_REQUEST, lock).unwrap_err().is_retryable());
+        let lock =
+            r#"[{"message":"unable to obtain exclusive access","errorCode":"UNABLE_TO_LOCK_ROW"}]"#;
+        assert!(
+            classify(StatusCode::BAD_REQUEST, lock)
+                .unwrap_err()
+                .is_retryable()
+        );
         let missing = r#"[{"message":"Required fields are missing: [Company]","errorCode":"REQUIRED_FIELD_MISSING","fields":["Company"]}]"#;
         assert_eq!(
             classify(StatusCode::BAD_REQUEST, missing),
@@ -134,7 +140,11 @@ mod tests {
                 "REQUIRED_FIELD_MISSING: Required fields are missing: [Company]".into()
             ))
         );
-        assert!(classify(StatusCode::SERVICE_UNAVAILABLE, "").unwrap_err().is_retryable());
+        assert!(
+            classify(StatusCode::SERVICE_UNAVAILABLE, "")
+                .unwrap_err()
+                .is_retryable()
+        );
         assert!(classify(StatusCode::NO_CONTENT, "").is_ok());
     }
 
@@ -148,9 +158,15 @@ mod tests {
         )
         .unwrap();
         let outcomes: Vec<_> = results.iter().map(classify_record).collect();
-        assert_eq!(outcomes[0], RecordOutcome::Done(Some("00v000000000001AAA".into())));
+        assert_eq!(
+            outcomes[0],
+            RecordOutcome::Done(Some("00v000000000001AAA".into()))
+        );
         assert_eq!(outcomes[1], RecordOutcome::AlreadyExists);
         assert!(matches!(&outcomes[2], RecordOutcome::Failed(e) if e.is_retryable()));
-        assert!(matches!(&outcomes[3], RecordOutcome::Failed(CallError::Permanent(_))));
+        assert!(matches!(
+            &outcomes[3],
+            RecordOutcome::Failed(CallError::Permanent(_))
+        ));
     }
 }

@@ -119,7 +119,10 @@ impl SalesforceClient {
             .await
             .map_err(|e| CallError::transport(&e))?;
         let status = response.status();
-        let body = response.text().await.map_err(|e| CallError::transport(&e))?;
+        let body = response
+            .text()
+            .await
+            .map_err(|e| CallError::transport(&e))?;
         if !status.is_success() {
             let reason = format!("Salesforce token request failed: HTTP {status}: {body}");
             return Err(if status.is_server_error() {
@@ -144,7 +147,12 @@ impl SalesforceClient {
     /// Sends one REST call (`path` below `/services/data/vNN.N`, or an absolute
     /// `/services/...` path such as a `nextRecordsUrl`); on a rejected token it re-authenticates
     /// and tries once more. Returns the parsed body (`Null` for 204).
-    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, CallError> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, CallError> {
         if method != Method::GET {
             self.check_daily_margin()?;
         }
@@ -162,14 +170,25 @@ impl SalesforceClient {
         }
     }
 
-    async fn send_once(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, CallError> {
+    async fn send_once(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, CallError> {
         let token = self.token().await?;
         let url = if path.starts_with("/services/") {
             format!("{}{path}", token.instance_url)
         } else {
-            format!("{}/services/data/{}{path}", token.instance_url, self.api_version)
+            format!(
+                "{}/services/data/{}{path}",
+                token.instance_url, self.api_version
+            )
         };
-        let mut request = self.http.request(method.clone(), &url).bearer_auth(&token.access);
+        let mut request = self
+            .http
+            .request(method.clone(), &url)
+            .bearer_auth(&token.access);
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -178,7 +197,10 @@ impl SalesforceClient {
         let response = request.send().await.map_err(|e| CallError::transport(&e))?;
         let status = response.status();
         self.note_usage(response.headers());
-        let text = response.text().await.map_err(|e| CallError::transport(&e))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| CallError::transport(&e))?;
         metrics::counter!("connector_calls_total", "connector" => "salesforce", "method" => method.to_string(), "status" => status.as_u16().to_string()).increment(1);
         metrics::histogram!("connector_call_duration_seconds", "connector" => "salesforce")
             .record(started.elapsed().as_secs_f64());
@@ -192,7 +214,10 @@ impl SalesforceClient {
 
     /// `Sforce-Limit-Info: api-usage=123/15000` → usage gauge and the daily margin check.
     fn note_usage(&self, headers: &reqwest::header::HeaderMap) {
-        let Some(value) = headers.get("sforce-limit-info").and_then(|v| v.to_str().ok()) else {
+        let Some(value) = headers
+            .get("sforce-limit-info")
+            .and_then(|v| v.to_str().ok())
+        else {
             return;
         };
         let usage = value
@@ -200,7 +225,8 @@ impl SalesforceClient {
             .find_map(|part| part.trim().strip_prefix("api-usage="))
             .and_then(|pair| pair.split_once('/'));
         if let Some((used, limit)) = usage {
-            if let (Ok(used), Ok(limit)) = (used.trim().parse::<u64>(), limit.trim().parse::<u64>()) {
+            if let (Ok(used), Ok(limit)) = (used.trim().parse::<u64>(), limit.trim().parse::<u64>())
+            {
                 self.used.store(used, Ordering::Relaxed);
                 self.limit.store(limit, Ordering::Relaxed);
                 metrics::gauge!("salesforce_api_usage").set(used as f64);

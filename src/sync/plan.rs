@@ -1,0 +1,120 @@
+//! The decision for one person in one mapping: which side changed since the mirror last saw it,
+//! who wins when both did, and the single write that makes the other side agree.
+
+use crate::config::ConflictPolicy;
+use crate::store::MirrorRow;
+
+use super::StatusMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Salesforce,
+    Marketo,
+}
+
+/// What one side shows now. `status: None` means "not a member".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub status: Option<String>,
+    /// The source's own timestamp of this state (SystemModstamp / updatedAt), epoch ms.
+    pub at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing to write; the reason is recorded as a skipped outcome.
+    Skip(&'static str),
+    SetMarketo(String),
+    RemoveFromMarketo,
+    SetSalesforce(String),
+    RemoveFromSalesforce,
+}
+
+pub const ECHO: &str = "no change since the last sync (echo of our own write or a repeat)";
+pub const STALE: &str = "stale: older than the state already synced";
+pub const IN_SYNC: &str = "the other side already has this state";
+
+/// Decides the write for one person. `salesforce` / `marketo` are the observations this round
+/// has of each side (a side not observed is taken to be as the mirror remembers it).
+pub fn decide(
+    mirror: Option<&MirrorRow>,
+    salesforce: Option<&Observed>,
+    marketo: Option<&Observed>,
+    policy: ConflictPolicy,
+    map: &StatusMap,
+) -> Decision {
+    let stale = salesforce.is_some_and(|o| is_stale(o, mirror));
+    let sf_changed =
+        salesforce.filter(|o| !stale && o.status != mirror.and_then(|m| m.sf_status.clone()));
+    let mk_changed = marketo.filter(|o| o.status != mirror.and_then(|m| m.mkto_status.clone()));
+    let winner = match (sf_changed, mk_changed) {
+        (None, None) => return Decision::Skip(if stale { STALE } else { ECHO }),
+        (Some(_), None) => Side::Salesforce,
+        (None, Some(_)) => Side::Marketo,
+        (Some(s), Some(m)) => match policy {
+            ConflictPolicy::SalesforceWins => Side::Salesforce,
+            ConflictPolicy::MarketoWins => Side::Marketo,
+            // Ties go to Salesforce, whose timestamps carry milliseconds.
+            ConflictPolicy::LastWriterWins if s.at.unwrap_or(0) >= m.at.unwrap_or(0) => {
+                Side::Salesforce
+            }
+            ConflictPolicy::LastWriterWins => Side::Marketo,
+        },
+    };
+    match winner {
+        Side::Salesforce => {
+            let source = sf_changed.expect("the winner changed");
+            let current = marketo
+                .map(|o| o.status.clone())
+                .unwrap_or_else(|| mirror.and_then(|m| m.mkto_status.clone()));
+            towards_marketo(source.status.as_deref(), current.as_deref(), map)
+        }
+        Side::Marketo => {
+            let source = mk_changed.expect("the winner changed");
+            let current = salesforce
+                .filter(|_| !stale)
+                .map(|o| o.status.clone())
+                .unwrap_or_else(|| mirror.and_then(|m| m.sf_status.clone()));
+            towards_salesforce(source.status.as_deref(), current.as_deref(), map)
+        }
+    }
+}
+
+/// A notification older than what the mirror holds says nothing new.
+fn is_stale(observed: &Observed, mirror: Option<&MirrorRow>) -> bool {
+    match (observed.at, mirror.and_then(|m| m.sf_modstamp)) {
+        (Some(at), Some(seen)) => at < seen,
+        _ => false,
+    }
+}
+
+fn towards_marketo(sf_status: Option<&str>, mk_current: Option<&str>, map: &StatusMap) -> Decision {
+    match sf_status {
+        None if mk_current.is_some() => Decision::RemoveFromMarketo,
+        None => Decision::Skip(IN_SYNC),
+        Some(label) => {
+            let name = map.to_marketo(label);
+            if mk_current == Some(name.as_str()) {
+                Decision::Skip(IN_SYNC)
+            } else {
+                Decision::SetMarketo(name)
+            }
+        }
+    }
+}
+
+fn towards_salesforce(
+    mk_status: Option<&str>,
+    sf_current: Option<&str>,
+    map: &StatusMap,
+) -> Decision {
+    match mk_status.and_then(|name| map.to_salesforce(name)) {
+        None if sf_current.is_some() => Decision::RemoveFromSalesforce,
+        None => Decision::Skip(IN_SYNC),
+        Some(label) if sf_current == Some(label.as_str()) => Decision::Skip(IN_SYNC),
+        Some(label) => Decision::SetSalesforce(label),
+    }
+}
+
+#[cfg(test)]
+mod tests;
