@@ -10,7 +10,7 @@ mod records;
 use sqlx::AnyPool;
 
 pub use connect::GroupCommit;
-pub use records::{IdentityRow, MirrorRow, Outcome, OutcomeResult, TriggerEvent};
+pub use records::{IdentityRow, MirrorRow, Outcome, OutcomeResult, TriggerEvent, fold_email};
 
 use crate::signal::Signal;
 

@@ -173,6 +173,16 @@ impl Store {
         row.as_ref().map(identity_from_row).transpose()
     }
 
+    pub async fn identity(&self, id: i64) -> Result<Option<IdentityRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, email, sf_lead_id, sf_contact_id, mkto_lead_id FROM identities WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(identity_from_row).transpose()
+    }
+
     /// Inserts a new identity (`id` 0) or updates an existing one; returns its id.
     pub async fn save_identity(&self, identity: &IdentityRow, now: i64) -> Result<i64, StoreError> {
         let email = identity.email.as_deref().map(fold_email);

@@ -50,12 +50,12 @@ impl StatusMap {
             .iter()
             .filter(|n| !n.eq_ignore_ascii_case(NOT_IN_PROGRAM))
         {
-            if let Some(label) = self.to_salesforce(name) {
-                if !salesforce.contains(&label) {
-                    problems.push(format!(
-                        "Marketo status {name:?} maps to {label:?}, which the campaign does not have"
-                    ));
-                }
+            if let Some(label) = self.to_salesforce(name)
+                && !salesforce.contains(&label)
+            {
+                problems.push(format!(
+                    "Marketo status {name:?} maps to {label:?}, which the campaign does not have"
+                ));
             }
         }
         for label in salesforce {

@@ -85,16 +85,16 @@ impl SalesforceClient {
 
     /// Writes stop before the org's daily allocation runs out, leaving the margin to people.
     fn check_daily_margin(&self) -> Result<(), CallError> {
-        if let Some((used, limit)) = self.api_usage() {
-            if used * 100 >= limit * (100 - self.margin_percent.min(100)) {
-                return Err(CallError::Retry {
-                    reason: format!(
-                        "Salesforce daily API usage {used}/{limit} is within the {}% margin",
-                        self.margin_percent
-                    ),
-                    after: Some(NEAR_LIMIT_PAUSE),
-                });
-            }
+        if let Some((used, limit)) = self.api_usage()
+            && used * 100 >= limit * (100 - self.margin_percent.min(100))
+        {
+            return Err(CallError::Retry {
+                reason: format!(
+                    "Salesforce daily API usage {used}/{limit} is within the {}% margin",
+                    self.margin_percent
+                ),
+                after: Some(NEAR_LIMIT_PAUSE),
+            });
         }
         Ok(())
     }
@@ -224,14 +224,13 @@ impl SalesforceClient {
             .split(';')
             .find_map(|part| part.trim().strip_prefix("api-usage="))
             .and_then(|pair| pair.split_once('/'));
-        if let Some((used, limit)) = usage {
-            if let (Ok(used), Ok(limit)) = (used.trim().parse::<u64>(), limit.trim().parse::<u64>())
-            {
-                self.used.store(used, Ordering::Relaxed);
-                self.limit.store(limit, Ordering::Relaxed);
-                metrics::gauge!("salesforce_api_usage").set(used as f64);
-                metrics::gauge!("salesforce_api_limit").set(limit as f64);
-            }
+        if let Some((used, limit)) = usage
+            && let (Ok(used), Ok(limit)) = (used.trim().parse::<u64>(), limit.trim().parse::<u64>())
+        {
+            self.used.store(used, Ordering::Relaxed);
+            self.limit.store(limit, Ordering::Relaxed);
+            metrics::gauge!("salesforce_api_usage").set(used as f64);
+            metrics::gauge!("salesforce_api_limit").set(limit as f64);
         }
     }
 }

@@ -1,0 +1,55 @@
+//! Salesforce sends nothing when a CampaignMember is deleted, so the worker asks: the deleted
+//! records since the last poll become signals like any other.
+
+use crate::connectors::CallError;
+use crate::signal::{NewSignal, SalesforceMemberDeleted, Signal};
+use crate::store::now_millis;
+use crate::sync::time::{format_millis, parse_millis};
+
+use super::Worker;
+
+/// Salesforce's getDeleted needs a window of at least a minute.
+const MIN_WINDOW_MS: i64 = 60_000;
+
+pub async fn poll(worker: &Worker) -> Result<usize, CallError> {
+    if worker.mappings().all().is_empty() {
+        return Ok(0);
+    }
+    let now = now_millis();
+    let mut since = worker.inner.deleted_since.lock().await;
+    let interval_ms = i64::try_from(worker.inner.config.schedules.deleted_poll_secs * 1000)
+        .unwrap_or(MIN_WINDOW_MS);
+    let start = since.unwrap_or(now - interval_ms.max(MIN_WINDOW_MS));
+    let end = now.max(start + MIN_WINDOW_MS);
+    let (deleted, covered) = worker
+        .salesforce()
+        .deleted_members(&format_millis(start), &format_millis(end))
+        .await?;
+    let signals: Vec<NewSignal> = deleted
+        .into_iter()
+        .map(|d| NewSignal {
+            dedup_key: format!("sf:deleted:{}", d.id),
+            signal: Signal::SalesforceMemberDeleted(SalesforceMemberDeleted {
+                member_id: d.id,
+                deleted_date: d.deleted_date,
+            }),
+        })
+        .collect();
+    let count = signals.len();
+    worker
+        .inner
+        .store
+        .record(signals, now)
+        .await
+        .map_err(|e| CallError::retry(format!("store: {e}")))?;
+    // Resume a little before what Salesforce says it covered; duplicates collapse on the key.
+    *since = Some(
+        covered
+            .as_deref()
+            .and_then(parse_millis)
+            .unwrap_or(now)
+            .min(now)
+            - 1_000,
+    );
+    Ok(count)
+}

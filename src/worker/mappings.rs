@@ -1,0 +1,119 @@
+//! The configured program ⇄ campaign mappings at run time: lookup by either side's id, and the
+//! enabled switches an admin can flip without a restart.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::config::MappingConfig;
+use crate::sync::StatusMap;
+
+pub struct Mapping {
+    pub config: MappingConfig,
+    pub statuses: StatusMap,
+    enabled: AtomicBool,
+}
+
+impl Mapping {
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::SeqCst)
+    }
+
+    pub fn set_enabled(&self, enabled: bool) {
+        self.enabled.store(enabled, Ordering::SeqCst);
+    }
+}
+
+/// Shared by the worker and the admin API.
+#[derive(Clone)]
+pub struct Mappings {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    all: Vec<Arc<Mapping>>,
+    sync_enabled: AtomicBool,
+}
+
+impl Mappings {
+    pub fn new(configs: &[MappingConfig]) -> Self {
+        let all = configs
+            .iter()
+            .map(|c| {
+                Arc::new(Mapping {
+                    statuses: StatusMap::new(&c.status_map),
+                    enabled: AtomicBool::new(c.enabled),
+                    config: c.clone(),
+                })
+            })
+            .collect();
+        Mappings {
+            inner: Arc::new(Inner {
+                all,
+                sync_enabled: AtomicBool::new(true),
+            }),
+        }
+    }
+
+    pub fn all(&self) -> &[Arc<Mapping>] {
+        &self.inner.all
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&Arc<Mapping>> {
+        self.inner.all.iter().find(|m| m.name() == name)
+    }
+
+    pub fn by_program(&self, program_id: i64) -> Option<&Arc<Mapping>> {
+        self.inner
+            .all
+            .iter()
+            .find(|m| m.config.program_id == program_id)
+    }
+
+    /// Salesforce ids match in their 15- and 18-character forms.
+    pub fn by_campaign(&self, campaign_id: &str) -> Option<&Arc<Mapping>> {
+        self.inner
+            .all
+            .iter()
+            .find(|m| same_salesforce_id(&m.config.campaign_id, campaign_id))
+    }
+
+    /// Campaign sync as a whole; when off, no mapping writes.
+    pub fn sync_enabled(&self) -> bool {
+        self.inner.sync_enabled.load(Ordering::SeqCst)
+    }
+
+    pub fn set_sync_enabled(&self, enabled: bool) {
+        self.inner.sync_enabled.store(enabled, Ordering::SeqCst);
+    }
+
+    /// Whether a mapping may write now.
+    pub fn writes(&self, mapping: &Mapping) -> bool {
+        self.sync_enabled() && mapping.is_enabled()
+    }
+}
+
+/// The first 15 characters of a Salesforce id identify the record (case-sensitively); the
+/// 18-character form only adds a case-safe suffix.
+pub fn same_salesforce_id(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    a.len() >= 15 && b.len() >= 15 && a[..15] == b[..15]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_match_in_both_forms() {
+        assert!(same_salesforce_id("701000000000001AAA", "701000000000001"));
+        assert!(!same_salesforce_id(
+            "701000000000001AAA",
+            "701000000000002AAA"
+        ));
+        assert!(!same_salesforce_id("701", "701"));
+    }
+}

@@ -1,0 +1,166 @@
+//! The sync worker: claim due signals with a lease → read current state → plan → write the
+//! differences in API-sized batches → record mirror, outcomes and trigger events. It never holds
+//! a transaction across an HTTP call, and it never sees an HTTP request.
+
+mod deleted_poll;
+mod flow;
+mod identity;
+pub mod mappings;
+mod observe;
+mod record;
+pub mod retry;
+mod round;
+mod write_marketo;
+mod write_salesforce;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::connectors::marketo::MarketoClient;
+use crate::connectors::salesforce::SalesforceClient;
+use crate::store::{Store, StoreError, now_millis};
+
+pub use mappings::Mappings;
+
+/// How often an idle worker looks for due signals.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+
+/// Counts of one `run_pending` call, for tests and logs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RoundReport {
+    pub claimed: usize,
+    pub completed: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+impl RoundReport {
+    fn add(&mut self, other: RoundReport) {
+        self.claimed += other.claimed;
+        self.completed += other.completed;
+        self.retried += other.retried;
+        self.dead += other.dead;
+    }
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: Arc<Config>,
+    salesforce: Arc<SalesforceClient>,
+    marketo: Arc<MarketoClient>,
+    mappings: Mappings,
+    /// This worker's lease owner name; unique per process.
+    owner: String,
+    /// Where the deleted-records poll resumes (epoch ms), kept in memory: after a restart the
+    /// poll looks back one interval and reconciliation covers anything older.
+    deleted_since: tokio::sync::Mutex<Option<i64>>,
+}
+
+impl Worker {
+    pub fn new(store: Store, config: Arc<Config>, mappings: Mappings) -> Self {
+        let salesforce = Arc::new(SalesforceClient::new(&config.salesforce));
+        let marketo = Arc::new(MarketoClient::new(&config.marketo));
+        Worker {
+            inner: Arc::new(Inner {
+                store,
+                owner: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+                config,
+                salesforce,
+                marketo,
+                mappings,
+                deleted_since: tokio::sync::Mutex::new(None),
+            }),
+        }
+    }
+
+    pub fn salesforce(&self) -> &SalesforceClient {
+        &self.inner.salesforce
+    }
+
+    pub fn marketo(&self) -> &MarketoClient {
+        &self.inner.marketo
+    }
+
+    pub fn mappings(&self) -> &Mappings {
+        &self.inner.mappings
+    }
+
+    /// Processes every signal due now, round after round, until none is left: the
+    /// deterministic driver tests use instead of sleeping.
+    pub async fn run_pending(&self) -> Result<RoundReport, StoreError> {
+        let mut total = RoundReport::default();
+        loop {
+            let report = self.run_round().await?;
+            if report.claimed == 0 {
+                return Ok(total);
+            }
+            total.add(report);
+        }
+    }
+
+    /// Claims one batch and processes it.
+    async fn run_round(&self) -> Result<RoundReport, StoreError> {
+        let worker = &self.inner.config.worker;
+        let lease_ms = i64::try_from(worker.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let claimed = self
+            .inner
+            .store
+            .claim(
+                &self.inner.owner,
+                worker.claim_batch,
+                lease_ms,
+                now_millis(),
+            )
+            .await?;
+        if claimed.is_empty() {
+            return Ok(RoundReport::default());
+        }
+        round::process(self, claimed).await
+    }
+
+    /// Runs until `shutdown`: processes signals as they come due (after a short linger that
+    /// lets a burst fill the batch) and polls Salesforce's deleted records on schedule.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let linger = Duration::from_millis(self.inner.config.worker.batch_linger_ms);
+        let poll_every = Duration::from_secs(self.inner.config.schedules.deleted_poll_secs.max(1));
+        let mut next_poll = tokio::time::Instant::now();
+        tracing::info!(owner = %self.inner.owner, "worker started");
+        while !shutdown.is_cancelled() {
+            if tokio::time::Instant::now() >= next_poll {
+                if let Err(error) = self.poll_deleted().await {
+                    tracing::warn!(%error, "deleted-records poll failed; will try again");
+                }
+                next_poll = tokio::time::Instant::now() + poll_every;
+            }
+            match self.inner.store.claim_count_due(now_millis()).await {
+                Ok(0) => {}
+                Ok(_) => {
+                    tokio::time::sleep(linger).await;
+                    if let Err(error) = self.run_pending().await {
+                        tracing::error!(%error, "worker round failed; the leases will expire and the signals come back");
+                    }
+                    continue;
+                }
+                Err(error) => tracing::warn!(%error, "could not look for due signals"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(IDLE_POLL) => {}
+            }
+        }
+        tracing::info!("worker stopped");
+    }
+
+    /// Looks for CampaignMembers deleted in Salesforce and records a signal for each.
+    pub async fn poll_deleted(&self) -> Result<usize, crate::connectors::CallError> {
+        deleted_poll::poll(self).await
+    }
+}
