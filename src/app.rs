@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::http::{self, AppState, Readiness};
 use crate::store::Store;
 use crate::telemetry;
+use crate::worker::{Mappings, Worker};
 
 pub struct App {
     listener: TcpListener,
@@ -29,11 +30,18 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("binding {}: {e}", config.listen))?;
+        let config = Arc::new(config);
+        let worker = Worker::new(
+            store.clone(),
+            config.clone(),
+            Mappings::new(&config.mappings),
+        );
         let state = AppState::new(
-            Arc::new(config),
+            config,
             store,
             Readiness::default(),
             telemetry::metrics_handle(),
+            worker,
         );
         Ok(App {
             listener,
@@ -52,6 +60,11 @@ impl App {
         &self.state
     }
 
+    /// The sync worker; tests drive it with `run_pending()` instead of its loop.
+    pub fn worker(&self) -> &Worker {
+        self.state.worker()
+    }
+
     /// Serves until the shutdown token is cancelled. Then `/readyz` turns 503 at once, requests
     /// keep being answered for the drain delay so the load balancer notices, in-flight requests
     /// finish, and the call returns within the configured bound.
@@ -66,6 +79,11 @@ impl App {
         let bound = Duration::from_secs(http_config.shutdown_timeout_secs);
         let readiness = state.readiness().clone();
         let store = state.store().clone();
+        let worker = state
+            .config()
+            .worker
+            .enabled
+            .then(|| tokio::spawn(state.worker().clone().run(shutdown.clone())));
         let router = http::router(state);
         let signal = shutdown.clone();
         let server = axum::serve(
@@ -89,6 +107,10 @@ impl App {
                 tracing::warn!("in-flight requests did not finish in time; stopping anyway");
                 serving.abort();
             }
+        }
+        if let Some(worker) = worker {
+            // The worker finishes its round; an unfinished lease simply expires.
+            let _ = tokio::time::timeout(bound, worker).await;
         }
         store.close().await;
         tracing::info!("stopped");

@@ -1,5 +1,6 @@
 //! The HTTP surface: router, shared state and middleware. Handlers live in one file per concern.
 
+mod admin;
 pub mod error;
 mod health;
 pub mod inbound;
@@ -29,6 +30,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/metrics"),
     ("post", "/v1/salesforce/outbound-messages"),
     ("post", "/v1/marketo/webhooks"),
+    ("get", "/v1/trigger-events"),
+    ("get", "/v1/member-of"),
+    ("get", "/admin/dead-letters"),
+    ("post", "/admin/dead-letters/{id}/replay"),
+    ("get", "/admin/outcomes"),
+    ("get", "/admin/mappings"),
+    ("post", "/admin/mappings/{name}/{action}"),
+    ("post", "/admin/sync/{action}"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -44,6 +53,14 @@ pub fn router(state: AppState) -> Router {
             post(inbound::salesforce::receive),
         )
         .route("/v1/marketo/webhooks", post(inbound::marketo::receive))
+        .route("/v1/trigger-events", get(admin::trigger_events))
+        .route("/v1/member-of", get(admin::member_of))
+        .route("/admin/dead-letters", get(admin::dead_letters))
+        .route("/admin/dead-letters/{id}/replay", post(admin::replay))
+        .route("/admin/outcomes", get(admin::outcomes))
+        .route("/admin/mappings", get(admin::mappings))
+        .route("/admin/mappings/{name}/{action}", post(admin::set_mapping))
+        .route("/admin/sync/{action}", post(admin::set_sync))
         .layer(axum::middleware::from_fn(observe::record_request))
         .layer(
             ServiceBuilder::new()

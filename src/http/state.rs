@@ -1,4 +1,4 @@
-//! State shared by every handler: configuration, store, readiness and the metrics handle.
+//! State shared by every handler: configuration, store, readiness, metrics and the worker.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Config;
 use crate::store::Store;
+use crate::worker::{Mappings, Worker};
 
 /// Whether the load balancer should keep sending traffic. Flipped once, at shutdown.
 #[derive(Clone, Default)]
@@ -34,6 +35,7 @@ struct Inner {
     store: Store,
     readiness: Readiness,
     metrics: PrometheusHandle,
+    worker: Worker,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
         store: Store,
         readiness: Readiness,
         metrics: PrometheusHandle,
+        worker: Worker,
     ) -> Self {
         AppState {
             inner: Arc::new(Inner {
@@ -49,6 +52,7 @@ impl AppState {
                 store,
                 readiness,
                 metrics,
+                worker,
             }),
         }
     }
@@ -67,5 +71,14 @@ impl AppState {
 
     pub fn metrics(&self) -> &PrometheusHandle {
         &self.inner.metrics
+    }
+
+    /// The worker (its loop may or may not run in this process; admin calls use its clients).
+    pub fn worker(&self) -> &Worker {
+        &self.inner.worker
+    }
+
+    pub fn mappings(&self) -> &Mappings {
+        self.inner.worker.mappings()
     }
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use campaign_sync::app::App;
 use campaign_sync::config::{Config, Secret};
 use campaign_sync::store::Store;
+use campaign_sync::worker::Worker;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
@@ -67,6 +68,7 @@ pub struct TestApp {
     pub store: Store,
     pub shutdown: CancellationToken,
     pub client: reqwest::Client,
+    pub worker: Worker,
     /// Kept alive so the SQLite file outlives the app.
     _db: TestDb,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -86,6 +88,8 @@ impl TestApp {
         };
         config.http.drain_delay_secs = 0;
         config.http.shutdown_timeout_secs = 5;
+        // Tests drive the worker with `run_pending()`, never its background loop.
+        config.worker.enabled = false;
         adjust(&mut config);
         let shutdown = CancellationToken::new();
         let app = App::build(config, shutdown.clone())
@@ -93,12 +97,14 @@ impl TestApp {
             .expect("build app");
         let address = app.local_addr();
         let store = app.state().store().clone();
+        let worker = app.worker().clone();
         let server = tokio::spawn(app.run());
         TestApp {
             address,
             store,
             shutdown,
             client: reqwest::Client::new(),
+            worker,
             _db: db,
             server,
         }

@@ -1,6 +1,7 @@
 //! All integration tests, in one binary: the real router on port 0, a real SQLite file (and
 //! PostgreSQL when `CAMPAIGN_SYNC_TEST_POSTGRES_URL` is set).
 
+mod admin;
 mod cli;
 mod health;
 mod helpers;

@@ -1,0 +1,240 @@
+//! Operator calls behind the admin bearer token: dead letters and replay, outcomes, the
+//! trigger-event feed, the member-of query, and the mapping switches.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::store::{OutcomeResult, now_millis};
+
+/// Page size when the caller gives none; also the most one call returns.
+const PAGE: u32 = 100;
+const MAX_PAGE: u32 = 1000;
+
+/// Checks `Authorization: Bearer <admin.token>` in constant time; an unset token refuses all.
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let presented = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if state.config().admin.token.matches(presented.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Page {
+    after: Option<i64>,
+    limit: Option<u32>,
+    result: Option<String>,
+}
+
+impl Page {
+    fn after(&self) -> i64 {
+        self.after.unwrap_or(0)
+    }
+
+    fn limit(&self) -> u32 {
+        self.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE)
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "admin call failed on the store");
+    ApiError::Unavailable
+}
+
+pub async fn dead_letters(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(page): Query<Page>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let items = state
+        .store()
+        .dead(page.after(), page.limit())
+        .await
+        .map_err(unavailable)?;
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|d| json!({ "id": d.id, "dedup_key": d.dedup_key, "kind": d.kind, "payload": d.payload, "attempts": d.attempts, "last_error": d.last_error, "updated_at": d.updated_at }))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+pub async fn replay(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    if state
+        .store()
+        .replay(id, now_millis())
+        .await
+        .map_err(unavailable)?
+    {
+        tracing::info!(signal.id = id, "dead signal replayed");
+        Ok(Json(json!({ "id": id, "replayed": true })))
+    } else {
+        Err(ApiError::NotFound(format!("dead signal {id}")))
+    }
+}
+
+pub async fn outcomes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(page): Query<Page>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let result = match page.result.as_deref() {
+        None => None,
+        Some("applied") => Some(OutcomeResult::Applied),
+        Some("skipped") => Some(OutcomeResult::Skipped),
+        Some("diverged") => Some(OutcomeResult::Diverged),
+        Some("dead") => Some(OutcomeResult::Dead),
+        Some(other) => {
+            return Err(ApiError::field(
+                "result",
+                format!("{other:?} is not one of applied, skipped, diverged, dead"),
+            ));
+        }
+    };
+    let items = state
+        .store()
+        .outcomes(result, page.after(), page.limit())
+        .await
+        .map_err(unavailable)?;
+    Ok(Json(json!({ "items": items })))
+}
+
+pub async fn trigger_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(page): Query<Page>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let items = state
+        .store()
+        .trigger_events(page.after(), page.limit())
+        .await
+        .map_err(unavailable)?;
+    let next = items.last().map_or(page.after(), |e| e.id);
+    Ok(Json(json!({ "items": items, "next_after": next })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberOf {
+    campaign_id: Option<String>,
+    program_id: Option<i64>,
+    lead_id: Option<i64>,
+    email: Option<String>,
+}
+
+/// Marketo's "Member of SFDC Campaign" filter, answered from the mirror.
+pub async fn member_of(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<MemberOf>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let mapping = match (&query.campaign_id, query.program_id) {
+        (Some(c), _) => state.mappings().by_campaign(c),
+        (None, Some(p)) => state.mappings().by_program(p),
+        (None, None) => {
+            return Err(ApiError::field(
+                "campaignId",
+                "give campaignId or programId",
+            ));
+        }
+    }
+    .ok_or_else(|| ApiError::NotFound("mapping for that campaign or program".into()))?;
+    if query.lead_id.is_none() && query.email.is_none() {
+        return Err(ApiError::field("leadId", "give leadId or email"));
+    }
+    let identity = state
+        .store()
+        .find_identity(query.lead_id, None, query.email.as_deref())
+        .await
+        .map_err(unavailable)?;
+    let row = match identity {
+        Some(identity) => state
+            .store()
+            .mirror(mapping.name(), &identity.id.to_string())
+            .await
+            .map_err(unavailable)?,
+        None => None,
+    };
+    let status = row.as_ref().and_then(|r| r.sf_status.clone());
+    Ok(Json(json!({
+        "mapping": mapping.name(),
+        "campaignId": mapping.config.campaign_id,
+        "programId": mapping.config.program_id,
+        "member": status.is_some(),
+        "campaignStatus": status,
+        "programStatus": row.as_ref().and_then(|r| r.mkto_status.clone()),
+        "campaignMemberId": row.and_then(|r| r.sf_member_id),
+    })))
+}
+
+pub async fn mappings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let all = state.mappings();
+    let items: Vec<Value> = all
+        .all()
+        .iter()
+        .map(|m| json!({ "name": m.name(), "programId": m.config.program_id, "campaignId": m.config.campaign_id, "enabled": m.is_enabled(), "statusMap": m.config.status_map }))
+        .collect();
+    Ok(Json(
+        json!({ "syncEnabled": all.sync_enabled(), "items": items }),
+    ))
+}
+
+pub async fn set_mapping(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((name, switch)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let enabled = parse_switch(&switch)?;
+    let mapping = state
+        .mappings()
+        .by_name(&name)
+        .ok_or_else(|| ApiError::NotFound(format!("mapping {name:?}")))?;
+    mapping.set_enabled(enabled);
+    tracing::info!(mapping = %name, enabled, "mapping switched by an admin");
+    Ok(Json(json!({ "name": name, "enabled": enabled })))
+}
+
+pub async fn set_sync(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(switch): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let enabled = parse_switch(&switch)?;
+    state.mappings().set_sync_enabled(enabled);
+    tracing::info!(enabled, "campaign sync switched by an admin");
+    Ok(Json(json!({ "syncEnabled": enabled })))
+}
+
+fn parse_switch(switch: &str) -> Result<bool, ApiError> {
+    match switch {
+        "enable" => Ok(true),
+        "disable" => Ok(false),
+        other => Err(ApiError::NotFound(format!(
+            "action {other:?} (use enable or disable)"
+        ))),
+    }
+}

@@ -1,0 +1,171 @@
+//! The admin surface: token, dead letters and replay, outcomes, mapping switches.
+
+use campaign_sync::config::{MappingConfig, Secret};
+use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
+use campaign_sync::store::now_millis;
+
+use crate::helpers::{TestApp, TestDb};
+
+const TOKEN: &str = "admin-secret";
+
+async fn app() -> TestApp {
+    TestApp::spawn_with(TestDb::sqlite(), |c| {
+        c.admin.token = Secret::new(TOKEN);
+        c.mappings.push(MappingConfig {
+            name: "webinar".into(),
+            program_id: 1001,
+            campaign_id: "701000000000001AAA".into(),
+            enabled: true,
+            status_map: Default::default(),
+            channel_type_map: Default::default(),
+            conflict_policy: Default::default(),
+            backward_policy: Default::default(),
+        });
+    })
+    .await
+}
+
+async fn admin(app: &TestApp, method: reqwest::Method, path: &str) -> reqwest::Response {
+    app.client
+        .request(method, app.url(path))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn admin_calls_need_the_token() {
+    let app = app().await;
+    for path in [
+        "/admin/dead-letters",
+        "/admin/outcomes",
+        "/admin/mappings",
+        "/v1/trigger-events",
+    ] {
+        assert_eq!(app.get(path).await.status(), 401, "{path}");
+        let wrong = app
+            .client
+            .get(app.url(path))
+            .bearer_auth("nope")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401, "{path}");
+    }
+    let open = TestApp::spawn().await;
+    let unset = open
+        .client
+        .get(open.url("/admin/mappings"))
+        .bearer_auth("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unset.status(), 401, "an unset token refuses everyone");
+}
+
+#[tokio::test]
+async fn dead_letters_are_listed_and_replayed() {
+    let app = app().await;
+    let signal = NewSignal {
+        dedup_key: "k".into(),
+        signal: Signal::MarketoMember(MarketoMember {
+            lead_id: 1,
+            program_id: 1001,
+            email: None,
+            status: None,
+            trigger: None,
+        }),
+    };
+    let id = app.store.record(vec![signal], now_millis()).await.unwrap()[0].id;
+    let claimed = app
+        .store
+        .claim("t", 10, 60_000, now_millis())
+        .await
+        .unwrap();
+    app.store
+        .bury(claimed[0].id, "t", "603 Access denied", now_millis())
+        .await
+        .unwrap();
+
+    let list: serde_json::Value = admin(&app, reqwest::Method::GET, "/admin/dead-letters")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["id"], id);
+    assert_eq!(list["items"][0]["last_error"], "603 Access denied");
+
+    let replayed = admin(
+        &app,
+        reqwest::Method::POST,
+        &format!("/admin/dead-letters/{id}/replay"),
+    )
+    .await;
+    assert_eq!(replayed.status(), 200);
+    let again = admin(
+        &app,
+        reqwest::Method::POST,
+        &format!("/admin/dead-letters/{id}/replay"),
+    )
+    .await;
+    assert_eq!(again.status(), 404, "only dead signals replay");
+    let list: serde_json::Value = admin(&app, reqwest::Method::GET, "/admin/dead-letters")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn mappings_switch_at_run_time() {
+    let app = app().await;
+    let off = admin(
+        &app,
+        reqwest::Method::POST,
+        "/admin/mappings/webinar/disable",
+    )
+    .await;
+    assert_eq!(off.status(), 200);
+    let list: serde_json::Value = admin(&app, reqwest::Method::GET, "/admin/mappings")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["enabled"], false);
+    assert_eq!(
+        admin(&app, reqwest::Method::POST, "/admin/mappings/nope/disable")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        admin(
+            &app,
+            reqwest::Method::POST,
+            "/admin/mappings/webinar/toggle"
+        )
+        .await
+        .status(),
+        404
+    );
+    assert_eq!(
+        admin(&app, reqwest::Method::POST, "/admin/sync/disable")
+            .await
+            .status(),
+        200
+    );
+    assert!(!app.worker.mappings().sync_enabled());
+}
+
+#[tokio::test]
+async fn outcome_filters_are_validated() {
+    let app = app().await;
+    let bad = admin(&app, reqwest::Method::GET, "/admin/outcomes?result=maybe").await;
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "result");
+    let ok = admin(&app, reqwest::Method::GET, "/admin/outcomes?result=dead").await;
+    assert_eq!(ok.status(), 200);
+}
