@@ -4,6 +4,7 @@
 //! state through the `connectors`, plans with the pure `sync` module and writes back.
 
 pub mod app;
+pub mod commands;
 pub mod config;
 pub mod connectors;
 pub mod http;

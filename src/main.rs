@@ -5,12 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use campaign_sync::app::App;
 use campaign_sync::config::{Config, Overrides};
-use campaign_sync::store::Store;
-use campaign_sync::telemetry;
+use campaign_sync::{commands, telemetry};
 use clap::{Args, Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
 
 /// Keeps Marketo programs and Salesforce campaigns in sync, both ways, in seconds.
 #[derive(Parser)]
@@ -26,8 +23,17 @@ enum Command {
     Serve(ConfigArgs),
     /// Apply database migrations and exit.
     Migrate(ConfigArgs),
-    /// Validate the configuration and exit (2 when invalid).
-    CheckConfig(ConfigArgs),
+    /// Validate the configuration and exit (2 when invalid; 1 when `--online` finds problems).
+    CheckConfig {
+        #[command(flatten)]
+        args: ConfigArgs,
+        /// Also read both status sets of every mapping from the live APIs and report every
+        /// status that cannot be translated.
+        #[arg(long)]
+        online: bool,
+    },
+    /// Reconcile every enabled mapping once (list both sides, repair differences), then exit.
+    Reconcile(ConfigArgs),
 }
 
 #[derive(Args)]
@@ -62,22 +68,30 @@ async fn main() -> ExitCode {
     telemetry::init_logs();
     let result = match cli.command {
         Command::Serve(args) => match args.load() {
-            Ok(config) => serve(config).await,
+            Ok(config) => commands::serve(config).await,
             Err(code) => return code,
         },
         Command::Migrate(args) => match args.load() {
-            Ok(config) => migrate(config).await,
+            Ok(config) => commands::migrate(config).await,
             Err(code) => return code,
         },
-        Command::CheckConfig(args) => match args.load() {
+        Command::CheckConfig { args, online } => match args.load() {
             Ok(config) => {
                 println!(
                     "configuration is valid: {} mapping(s), listening on {}",
                     config.mappings.len(),
                     config.listen
                 );
-                Ok(())
+                if online {
+                    commands::check_online(&config).await
+                } else {
+                    Ok(())
+                }
             }
+            Err(code) => return code,
+        },
+        Command::Reconcile(args) => match args.load() {
+            Ok(config) => commands::reconcile(config).await,
             Err(code) => return code,
         },
     };
@@ -89,43 +103,4 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-async fn serve(config: Config) -> anyhow::Result<()> {
-    let shutdown = CancellationToken::new();
-    let app = App::build(config, shutdown.clone()).await?;
-    tracing::info!(address = %app.local_addr(), "listening");
-    tokio::spawn(cancel_on_signal(shutdown));
-    app.run().await
-}
-
-async fn migrate(config: Config) -> anyhow::Result<()> {
-    let store = Store::open(config.database_url.expose()).await?;
-    store.migrate().await?;
-    println!("migrations applied");
-    Ok(())
-}
-
-/// SIGTERM (the orchestrator) or SIGINT (a terminal) starts a graceful shutdown.
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown requested");
-    shutdown.cancel();
 }

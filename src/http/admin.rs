@@ -238,3 +238,23 @@ fn parse_switch(switch: &str) -> Result<bool, ApiError> {
         ))),
     }
 }
+
+/// Runs a reconciliation of every enabled mapping now; the queued repairs follow through the
+/// worker like any signal.
+pub async fn reconcile(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let reports: Vec<Value> = state
+        .worker()
+        .reconcile()
+        .await
+        .into_iter()
+        .map(|r| match r {
+            Ok(report) => json!(report),
+            Err((mapping, error)) => json!({ "mapping": mapping, "error": error.to_string() }),
+        })
+        .collect();
+    Ok(Json(json!({ "reports": reports })))
+}

@@ -26,7 +26,21 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         );
     }
     match tokio::time::timeout(STORE_PING_TIMEOUT, state.store().ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(Ok(())) => {
+            // Held mappings are reported but do not fail readiness: the others keep syncing.
+            let held: Vec<Value> = state
+                .mappings()
+                .all()
+                .iter()
+                .filter(|m| m.is_held())
+                .map(|m| json!({ "name": m.name(), "problems": m.problems() }))
+                .collect();
+            let mut body = json!({ "status": "ready" });
+            if !held.is_empty() {
+                body["held_mappings"] = json!(held);
+            }
+            (StatusCode::OK, Json(body))
+        }
         Ok(Err(error)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "unavailable", "reason": format!("store: {error}") })),

@@ -38,6 +38,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/admin/mappings"),
     ("post", "/admin/mappings/{name}/{action}"),
     ("post", "/admin/sync/{action}"),
+    ("post", "/admin/reconcile"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/mappings", get(admin::mappings))
         .route("/admin/mappings/{name}/{action}", post(admin::set_mapping))
         .route("/admin/sync/{action}", post(admin::set_sync))
+        .route("/admin/reconcile", post(admin::reconcile))
         .layer(axum::middleware::from_fn(observe::record_request))
         .layer(
             ServiceBuilder::new()

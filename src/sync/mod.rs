@@ -6,4 +6,4 @@ mod status_map;
 pub mod time;
 
 pub use plan::{Decision, Observed, Side, decide};
-pub use status_map::StatusMap;
+pub use status_map::{NOT_IN_PROGRAM, StatusMap};

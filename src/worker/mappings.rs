@@ -1,8 +1,8 @@
 //! The configured program ⇄ campaign mappings at run time: lookup by either side's id, and the
 //! enabled switches an admin can flip without a restart.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::config::MappingConfig;
 use crate::sync::StatusMap;
@@ -11,6 +11,9 @@ pub struct Mapping {
     pub config: MappingConfig,
     pub statuses: StatusMap,
     enabled: AtomicBool,
+    /// Statuses the mapping cannot translate, from the last compatibility check; `None` until
+    /// one has run. A mapping with problems is held: it writes no members.
+    problems: Mutex<Option<Vec<String>>>,
 }
 
 impl Mapping {
@@ -24,6 +27,25 @@ impl Mapping {
 
     pub fn set_enabled(&self, enabled: bool) {
         self.enabled.store(enabled, Ordering::SeqCst);
+    }
+
+    pub fn problems(&self) -> Vec<String> {
+        self.problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_default()
+    }
+
+    pub fn set_problems(&self, problems: Vec<String>) {
+        metrics::gauge!("mapping_incompatible_statuses", "mapping" => self.name().to_string())
+            .set(problems.len() as f64);
+        *self.problems.lock().unwrap_or_else(|e| e.into_inner()) = Some(problems);
+    }
+
+    /// Held when the last compatibility check found statuses it cannot translate.
+    pub fn is_held(&self) -> bool {
+        !self.problems().is_empty()
     }
 }
 
@@ -46,6 +68,7 @@ impl Mappings {
                 Arc::new(Mapping {
                     statuses: StatusMap::new(&c.status_map),
                     enabled: AtomicBool::new(c.enabled),
+                    problems: Mutex::new(None),
                     config: c.clone(),
                 })
             })
@@ -90,9 +113,9 @@ impl Mappings {
         self.inner.sync_enabled.store(enabled, Ordering::SeqCst);
     }
 
-    /// Whether a mapping may write now.
+    /// Whether a mapping may write members now: sync on, mapping on, statuses compatible.
     pub fn writes(&self, mapping: &Mapping) -> bool {
-        self.sync_enabled() && mapping.is_enabled()
+        self.sync_enabled() && mapping.is_enabled() && !mapping.is_held()
     }
 }
 

@@ -2,14 +2,17 @@
 //! differences in API-sized batches → record mirror, outcomes and trigger events. It never holds
 //! a transaction across an HTTP call, and it never sees an HTTP request.
 
+pub mod compat;
 mod deleted_poll;
 mod flow;
 mod identity;
 pub mod mappings;
 mod observe;
+mod reconcile;
 mod record;
 pub mod retry;
 mod round;
+mod settings;
 mod write_marketo;
 mod write_salesforce;
 
@@ -24,6 +27,8 @@ use crate::connectors::salesforce::SalesforceClient;
 use crate::store::{Store, StoreError, now_millis};
 
 pub use mappings::Mappings;
+pub use reconcile::ReconcileReport;
+pub use settings::SettingsOutcome;
 
 /// How often an idle worker looks for due signals.
 const IDLE_POLL: Duration = Duration::from_millis(100);
@@ -131,14 +136,32 @@ impl Worker {
     pub async fn run(self, shutdown: CancellationToken) {
         let linger = Duration::from_millis(self.inner.config.worker.batch_linger_ms);
         let poll_every = Duration::from_secs(self.inner.config.schedules.deleted_poll_secs.max(1));
-        let mut next_poll = tokio::time::Instant::now();
+        let settings_every =
+            Duration::from_secs(self.inner.config.schedules.program_settings_secs.max(1));
+        let reconcile_every =
+            Duration::from_secs(self.inner.config.schedules.reconcile_secs.max(1));
+        let start = tokio::time::Instant::now();
+        let (mut next_poll, mut next_settings, mut next_reconcile) =
+            (start, start, start + reconcile_every);
         tracing::info!(owner = %self.inner.owner, "worker started");
         while !shutdown.is_cancelled() {
-            if tokio::time::Instant::now() >= next_poll {
+            let now = tokio::time::Instant::now();
+            if now >= next_settings {
+                self.check_statuses().await;
+                if let Err(error) = self.sync_settings().await {
+                    tracing::warn!(%error, "campaign settings pass failed");
+                }
+                next_settings = now + settings_every;
+            }
+            if now >= next_poll {
                 if let Err(error) = self.poll_deleted().await {
                     tracing::warn!(%error, "deleted-records poll failed; will try again");
                 }
-                next_poll = tokio::time::Instant::now() + poll_every;
+                next_poll = now + poll_every;
+            }
+            if now >= next_reconcile {
+                self.reconcile().await;
+                next_reconcile = now + reconcile_every;
             }
             match self.inner.store.claim_count_due(now_millis()).await {
                 Ok(0) => {}
@@ -157,6 +180,32 @@ impl Worker {
             }
         }
         tracing::info!("worker stopped");
+    }
+
+    /// Lists both sides of every enabled mapping and queues a signal per difference; the
+    /// signals are then processed like any other (`run_pending` or the loop).
+    pub async fn reconcile(
+        &self,
+    ) -> Vec<Result<ReconcileReport, (String, crate::connectors::CallError)>> {
+        reconcile::reconcile_all(self).await
+    }
+
+    /// Checks status compatibility of every mapping, holding those that cannot translate.
+    pub async fn check_statuses(&self) {
+        compat::check_all(self).await;
+    }
+
+    /// The compatibility problems of one mapping, read from the live APIs now.
+    pub async fn status_problems(
+        &self,
+        mapping: &mappings::Mapping,
+    ) -> Result<Vec<String>, crate::connectors::CallError> {
+        compat::problems(self.salesforce(), self.marketo(), mapping).await
+    }
+
+    /// Writes channel → Type and costs → ActualCost where they differ, for every enabled mapping.
+    pub async fn sync_settings(&self) -> Result<(), StoreError> {
+        settings::sync_all(self).await
     }
 
     /// Looks for CampaignMembers deleted in Salesforce and records a signal for each.

@@ -60,7 +60,7 @@ struct DeletedPage {
     latest_date_covered: Option<String>,
 }
 
-const MEMBER_FIELDS: &str = "Id, CampaignId, LeadId, ContactId, Status, SystemModstamp";
+const MEMBER_FIELDS: &str = "Id, CampaignId, LeadId, ContactId, Email, Status, SystemModstamp";
 
 impl SalesforceClient {
     /// Runs a SOQL query and follows `nextRecordsUrl` until `done`.

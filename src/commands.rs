@@ -1,0 +1,101 @@
+//! What each command does, for `main` to call: serve, migrate, online checks, reconcile.
+
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::connectors::marketo::MarketoClient;
+use crate::connectors::salesforce::SalesforceClient;
+use crate::store::Store;
+use crate::worker::{Mappings, Worker, compat};
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let app = App::build(config, shutdown.clone()).await?;
+    tracing::info!(address = %app.local_addr(), "listening");
+    tokio::spawn(cancel_on_signal(shutdown));
+    app.run().await
+}
+
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    let store = Store::open(config.database_url.expose()).await?;
+    store.migrate().await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+/// Reads both status sets of every mapping and fails with the list of untranslatable statuses.
+pub async fn check_online(config: &Config) -> anyhow::Result<()> {
+    let salesforce = SalesforceClient::new(&config.salesforce);
+    let marketo = MarketoClient::new(&config.marketo);
+    let mut failures = Vec::new();
+    for mapping in Mappings::new(&config.mappings).all() {
+        match compat::problems(&salesforce, &marketo, mapping).await {
+            Ok(problems) if problems.is_empty() => {
+                println!("mapping {:?}: statuses compatible", mapping.name());
+            }
+            Ok(problems) => failures.extend(problems),
+            Err(error) => failures.push(format!(
+                "mapping {:?}: could not check: {error}",
+                mapping.name()
+            )),
+        }
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    for failure in &failures {
+        println!("{failure}");
+    }
+    anyhow::bail!("{} status problem(s)", failures.len())
+}
+
+pub async fn reconcile(config: Config) -> anyhow::Result<()> {
+    let store = Store::connect(config.database_url.expose()).await?;
+    let mappings = Mappings::new(&config.mappings);
+    let worker = Worker::new(store.clone(), std::sync::Arc::new(config), mappings);
+    let mut failed = false;
+    for result in worker.reconcile().await {
+        match result {
+            Ok(report) => println!("{}", serde_json::to_string(&report)?),
+            Err((mapping, error)) => {
+                failed = true;
+                eprintln!("mapping {mapping:?}: {error}");
+            }
+        }
+    }
+    let done = worker.run_pending().await?;
+    println!(
+        "repairs processed: {} signal(s), {} done, {} to retry, {} dead",
+        done.claimed, done.completed, done.retried, done.dead
+    );
+    store.close().await;
+    if failed {
+        anyhow::bail!("reconciliation failed for some mappings");
+    }
+    Ok(())
+}
+
+/// SIGTERM (the orchestrator) or SIGINT (a terminal) starts a graceful shutdown.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+    shutdown.cancel();
+}
