@@ -77,6 +77,7 @@ impl Store {
             pool,
             backend,
             writer,
+            recorded: std::sync::Arc::default(),
         })
     }
 

@@ -63,12 +63,18 @@ impl Store {
         if signals.is_empty() {
             return Ok(Vec::new());
         }
-        if let Some(writer) = &self.writer {
-            return writer.record(signals, now).await;
+        let recorded = match &self.writer {
+            Some(writer) => writer.record(signals, now).await?,
+            None => {
+                let mut tx = self.pool.begin().await?;
+                let recorded = insert_signals(&mut tx, &signals, now).await?;
+                tx.commit().await?;
+                recorded
+            }
+        };
+        if recorded.iter().any(|r| !r.duplicate) {
+            self.recorded.notify_one();
         }
-        let mut tx = self.pool.begin().await?;
-        let recorded = insert_signals(&mut tx, &signals, now).await?;
-        tx.commit().await?;
         Ok(recorded)
     }
 

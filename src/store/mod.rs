@@ -5,11 +5,13 @@
 mod connect;
 mod group_commit;
 mod inbox;
+mod leader;
 mod records;
 
 use sqlx::AnyPool;
 
 pub use connect::GroupCommit;
+pub use leader::LeaderLock;
 pub use records::{IdentityRow, MirrorRow, Outcome, OutcomeResult, TriggerEvent, fold_email};
 
 use crate::signal::Signal;
@@ -41,6 +43,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite only: the single writer that commits concurrent callers' signals together.
     writer: Option<group_commit::Writer>,
+    /// Woken after signals are committed, so an idle worker in this process starts at once.
+    recorded: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// What `record` did with one signal.
@@ -77,6 +81,11 @@ pub struct DeadSignal {
 impl Store {
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Resolves once signals have been recorded through this store since the last wake-up.
+    pub async fn signals_recorded(&self) {
+        self.recorded.notified().await;
     }
 
     /// Answers when the database does: the readiness check.

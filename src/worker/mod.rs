@@ -24,14 +24,18 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::connectors::marketo::MarketoClient;
 use crate::connectors::salesforce::SalesforceClient;
-use crate::store::{Store, StoreError, now_millis};
+use crate::store::{LeaderLock, Store, StoreError, now_millis};
 
 pub use mappings::Mappings;
 pub use reconcile::ReconcileReport;
 pub use settings::SettingsOutcome;
 
-/// How often an idle worker looks for due signals.
-const IDLE_POLL: Duration = Duration::from_millis(100);
+/// How often an idle worker looks for due signals (retries coming due, other replicas'
+/// signals); signals recorded in this process wake it at once.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// How often a replica checks (or tries to take) the worker lock.
+const LEADER_CHECK: Duration = Duration::from_secs(5);
 
 /// Counts of one `run_pending` call, for tests and logs.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -144,8 +148,36 @@ impl Worker {
         let (mut next_poll, mut next_settings, mut next_reconcile) =
             (start, start, start + reconcile_every);
         tracing::info!(owner = %self.inner.owner, "worker started");
+        let mut lock: Option<LeaderLock> = None;
+        let mut next_lock_check = start;
         while !shutdown.is_cancelled() {
             let now = tokio::time::Instant::now();
+            if now >= next_lock_check {
+                next_lock_check = now + LEADER_CHECK;
+                if let Some(held) = &mut lock
+                    && !held.is_held().await
+                {
+                    tracing::warn!("lost the worker lock; another replica may take over");
+                    lock = None;
+                }
+                if lock.is_none() {
+                    match self.inner.store.try_lead().await {
+                        Ok(Some(acquired)) => {
+                            tracing::info!("this replica now runs the worker");
+                            lock = Some(acquired);
+                        }
+                        Ok(None) => {}
+                        Err(error) => tracing::warn!(%error, "could not try the worker lock"),
+                    }
+                }
+            }
+            if lock.is_none() {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(LEADER_CHECK) => {}
+                }
+                continue;
+            }
             if now >= next_settings {
                 self.check_statuses().await;
                 if let Err(error) = self.sync_settings().await {
@@ -176,6 +208,7 @@ impl Worker {
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,
+                () = self.inner.store.signals_recorded() => {}
                 () = tokio::time::sleep(IDLE_POLL) => {}
             }
         }

@@ -340,3 +340,40 @@ async fn mirror_identity_events_and_outcomes_round_trip() {
         assert_eq!(store.outcomes(None, 0, 10).await.unwrap().len(), 1);
     }
 }
+
+#[tokio::test]
+async fn one_worker_leads_at_a_time_and_a_dead_leader_is_replaced() {
+    let Some(db) = TestDb::postgres().await else {
+        return; // SQLite is one process: it always leads (checked below).
+    };
+    let first = db.store().await;
+    let second = Store::connect(&db.url).await.unwrap();
+    let mut lock = first
+        .try_lead()
+        .await
+        .unwrap()
+        .expect("the first replica leads");
+    assert!(lock.is_held().await);
+    assert!(
+        second.try_lead().await.unwrap().is_none(),
+        "only one leader"
+    );
+    drop(lock);
+    // The lock's connection closes with the guard; PostgreSQL then frees the lock.
+    let mut taken = None;
+    for _ in 0..50 {
+        taken = second.try_lead().await.unwrap();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(taken.is_some(), "the second replica takes over");
+}
+
+#[tokio::test]
+async fn sqlite_always_leads() {
+    let store = TestDb::sqlite().store().await;
+    assert!(store.try_lead().await.unwrap().is_some());
+    assert!(store.try_lead().await.unwrap().is_some());
+}

@@ -1,0 +1,45 @@
+//! One worker at a time: on PostgreSQL a session advisory lock on a dedicated connection, so a
+//! replica that dies (or loses its connection) releases it and another takes over. SQLite is
+//! one process, which leads by definition.
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Connection, Row};
+
+use super::{Backend, Store, StoreError};
+
+/// Arbitrary but fixed: "campaign-sync worker" as a number.
+const WORKER_LOCK_KEY: i64 = 0x6361_6d70_7379_6e63;
+
+/// Held while this process runs the worker; dropping it closes the connection, releasing the
+/// lock.
+pub struct LeaderLock {
+    conn: Option<AnyConnection>,
+}
+
+impl LeaderLock {
+    /// Whether the lock's connection still answers (a lost connection means a lost lock).
+    pub async fn is_held(&mut self) -> bool {
+        match &mut self.conn {
+            None => true,
+            Some(conn) => conn.ping().await.is_ok(),
+        }
+    }
+}
+
+impl Store {
+    /// Takes the worker lock if no other replica holds it.
+    pub async fn try_lead(&self) -> Result<Option<LeaderLock>, StoreError> {
+        if self.backend == Backend::Sqlite {
+            return Ok(Some(LeaderLock { conn: None }));
+        }
+        let conn: PoolConnection<Any> = self.pool.acquire().await?;
+        // Out of the pool: the session lock must end with this connection, not be lent on.
+        let mut conn = conn.detach();
+        let row = sqlx::query("SELECT pg_try_advisory_lock($1)")
+            .bind(WORKER_LOCK_KEY)
+            .fetch_one(&mut conn)
+            .await?;
+        let acquired: bool = row.try_get(0)?;
+        Ok(acquired.then_some(LeaderLock { conn: Some(conn) }))
+    }
+}
