@@ -4,6 +4,7 @@
 
 pub mod marketo;
 pub mod salesforce;
+mod token;
 
 use std::time::Duration;
 

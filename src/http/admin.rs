@@ -2,8 +2,8 @@
 //! trigger-event feed, the member-of query, and the mapping switches.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -15,17 +15,25 @@ use crate::store::{OutcomeResult, now_millis};
 const PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
 
-/// Checks `Authorization: Bearer <admin.token>` in constant time; an unset token refuses all.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let presented = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if state.config().admin.token.matches(presented.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
+/// Proof that the request carried `Authorization: Bearer <admin.token>` (compared in constant
+/// time; an unset token refuses everyone). Taking it as an argument protects a handler.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let presented = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if state.config().admin.token.matches(presented.as_bytes()) {
+            Ok(Admin)
+        } else {
+            Err(ApiError::Unauthorized)
+        }
     }
 }
 
@@ -53,10 +61,9 @@ fn unavailable(error: impl std::fmt::Display) -> ApiError {
 
 pub async fn dead_letters(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let items = state
         .store()
         .dead(page.after(), page.limit())
@@ -71,10 +78,9 @@ pub async fn dead_letters(
 
 pub async fn replay(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     if state
         .store()
         .replay(id, now_millis())
@@ -90,10 +96,9 @@ pub async fn replay(
 
 pub async fn outcomes(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let result = match page.result.as_deref() {
         None => None,
         Some("applied") => Some(OutcomeResult::Applied),
@@ -117,10 +122,9 @@ pub async fn outcomes(
 
 pub async fn trigger_events(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let items = state
         .store()
         .trigger_events(page.after(), page.limit())
@@ -142,10 +146,9 @@ pub struct MemberOf {
 /// Marketo's "Member of SFDC Campaign" filter, answered from the mirror.
 pub async fn member_of(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     Query(query): Query<MemberOf>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let mapping = match (&query.campaign_id, query.program_id) {
         (Some(c), _) => state.mappings().by_campaign(c),
         (None, Some(p)) => state.mappings().by_program(p),
@@ -185,11 +188,7 @@ pub async fn member_of(
     })))
 }
 
-pub async fn mappings(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
+pub async fn mappings(State(state): State<AppState>, _: Admin) -> Result<Json<Value>, ApiError> {
     let all = state.mappings();
     let items: Vec<Value> = all
         .all()
@@ -203,10 +202,9 @@ pub async fn mappings(
 
 pub async fn set_mapping(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     Path((name, switch)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let enabled = parse_switch(&switch)?;
     let mapping = state
         .mappings()
@@ -219,10 +217,9 @@ pub async fn set_mapping(
 
 pub async fn set_sync(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     Path(switch): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
     let enabled = parse_switch(&switch)?;
     state.mappings().set_sync_enabled(enabled);
     tracing::info!(enabled, "campaign sync switched by an admin");
@@ -241,11 +238,7 @@ fn parse_switch(switch: &str) -> Result<bool, ApiError> {
 
 /// Runs a reconciliation of every enabled mapping now; the queued repairs follow through the
 /// worker like any signal.
-pub async fn reconcile(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
+pub async fn reconcile(State(state): State<AppState>, _: Admin) -> Result<Json<Value>, ApiError> {
     let reports: Vec<Value> = state
         .worker()
         .reconcile()

@@ -11,12 +11,13 @@ use std::time::Duration;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::{RwLock, Semaphore};
+use tokio::sync::Semaphore;
 
 pub use calls::{BATCH_LIMIT, LeadRecord, MemberRecord, ProgramInfo, StatusResult};
 pub use classify::Envelope;
 
 use super::CallError;
+use super::token::{TokenCache, with_reauth};
 use crate::config::{MarketoConfig, Secret};
 use limits::RateWindow;
 
@@ -25,7 +26,7 @@ pub struct MarketoClient {
     base_url: String,
     client_id: String,
     client_secret: Secret,
-    token: RwLock<Option<String>>,
+    token: TokenCache<String>,
     permits: Semaphore,
     window: RateWindow,
     calls: AtomicU64,
@@ -47,7 +48,7 @@ impl MarketoClient {
             base_url: config.base_url.trim_end_matches('/').to_string(),
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
-            token: RwLock::new(None),
+            token: TokenCache::new(),
             permits: Semaphore::new(config.max_concurrency.max(1)),
             window: RateWindow::new(
                 config.rate_limit_calls,
@@ -63,13 +64,10 @@ impl MarketoClient {
     }
 
     async fn token(&self) -> Result<String, CallError> {
-        if let Some(token) = self.token.read().await.clone() {
-            return Ok(token);
-        }
-        let mut slot = self.token.write().await;
-        if let Some(token) = slot.clone() {
-            return Ok(token);
-        }
+        self.token.get_or_fetch(|| self.fetch_token()).await
+    }
+
+    async fn fetch_token(&self) -> Result<String, CallError> {
         let response = self
             .http
             .get(format!("{}/identity/oauth/token", self.base_url))
@@ -96,7 +94,6 @@ impl MarketoClient {
         }
         let parsed: TokenResponse = serde_json::from_str(&body)
             .map_err(|e| CallError::Permanent(format!("unreadable identity response: {e}")))?;
-        *slot = Some(parsed.access_token.clone());
         Ok(parsed.access_token)
     }
 
@@ -114,13 +111,10 @@ impl MarketoClient {
             .acquire()
             .await
             .map_err(|_| CallError::retry("client is shutting down"))?;
-        match self.send_once(method.clone(), path, query, body).await {
-            Err(CallError::Reauthenticate(_)) => {
-                *self.token.write().await = None;
-                self.send_once(method, path, query, body).await
-            }
-            other => other,
-        }
+        with_reauth(&self.token, || {
+            self.send_once(method.clone(), path, query, body)
+        })
+        .await
     }
 
     async fn send_once(

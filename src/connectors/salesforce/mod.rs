@@ -11,12 +11,13 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::{RwLock, Semaphore};
+use tokio::sync::Semaphore;
 
 pub use calls::{CampaignMember, DeletedRecord, Person};
 pub use classify::{RecordOutcome, RecordResult};
 
 use super::CallError;
+use super::token::{TokenCache, with_reauth};
 use crate::config::{SalesforceConfig, Secret};
 
 /// How long writes pause once daily usage is inside the configured margin.
@@ -29,7 +30,7 @@ pub struct SalesforceClient {
     api_version: String,
     client_id: String,
     client_secret: Secret,
-    token: RwLock<Option<Token>>,
+    token: TokenCache<Token>,
     permits: Semaphore,
     margin_percent: u64,
     used: AtomicU64,
@@ -63,7 +64,7 @@ impl SalesforceClient {
             api_version: config.api_version.clone(),
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
-            token: RwLock::new(None),
+            token: TokenCache::new(),
             permits: Semaphore::new(config.max_concurrency.max(1)),
             margin_percent: u64::from(config.daily_limit_margin_percent),
             used: AtomicU64::new(0),
@@ -100,13 +101,10 @@ impl SalesforceClient {
     }
 
     async fn token(&self) -> Result<Token, CallError> {
-        if let Some(token) = self.token.read().await.clone() {
-            return Ok(token);
-        }
-        let mut slot = self.token.write().await;
-        if let Some(token) = slot.clone() {
-            return Ok(token);
-        }
+        self.token.get_or_fetch(|| self.fetch_token()).await
+    }
+
+    async fn fetch_token(&self) -> Result<Token, CallError> {
         let response = self
             .http
             .post(format!("{}/services/oauth2/token", self.login_url))
@@ -140,7 +138,6 @@ impl SalesforceClient {
                 .clone()
                 .unwrap_or_else(|| parsed.instance_url.trim_end_matches('/').to_string()),
         };
-        *slot = Some(token.clone());
         Ok(token)
     }
 
@@ -161,13 +158,7 @@ impl SalesforceClient {
             .acquire()
             .await
             .map_err(|_| CallError::retry("client is shutting down"))?;
-        match self.send_once(method.clone(), path, body).await {
-            Err(CallError::Reauthenticate(_)) => {
-                *self.token.write().await = None;
-                self.send_once(method, path, body).await
-            }
-            other => other,
-        }
+        with_reauth(&self.token, || self.send_once(method.clone(), path, body)).await
     }
 
     async fn send_once(
