@@ -178,28 +178,6 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Hands a leased signal back without counting the attempt (its mapping is disabled).
-    pub async fn postpone(
-        &self,
-        id: i64,
-        owner: &str,
-        at: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE signals SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, \
-             attempts = attempts - 1, next_attempt_at = $3, updated_at = $4 \
-             WHERE id = $1 AND lease_owner = $2 AND state = 'leased'",
-        )
-        .bind(id)
-        .bind(owner)
-        .bind(at)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
     /// Makes a dead signal due again with a fresh attempt count. False when it is not dead.
     pub async fn replay(&self, id: i64, now: i64) -> Result<bool, StoreError> {
         let result = sqlx::query(

@@ -5,12 +5,14 @@
 mod connect;
 mod group_commit;
 mod inbox;
+mod journal;
 mod leader;
 mod records;
 
 use sqlx::AnyPool;
 
 pub use connect::GroupCommit;
+pub use journal::{Journal, SignalEnd};
 pub use leader::LeaderLock;
 pub use records::{IdentityRow, MirrorRow, Outcome, OutcomeResult, TriggerEvent, fold_email};
 

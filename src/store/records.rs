@@ -1,6 +1,7 @@
 //! The worker's records: the mirror table, identities, trigger events and per-change outcomes.
 
 use serde::Serialize;
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -116,29 +117,8 @@ impl Store {
     }
 
     pub async fn upsert_mirror(&self, row: &MirrorRow) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO mirror (mapping, person, sf_member_id, sf_person_id, sf_status, sf_modstamp, \
-             mkto_lead_id, mkto_status, mkto_updated_at, synced_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (mapping, person) DO UPDATE SET sf_member_id = excluded.sf_member_id, \
-             sf_person_id = excluded.sf_person_id, sf_status = excluded.sf_status, \
-             sf_modstamp = excluded.sf_modstamp, mkto_lead_id = excluded.mkto_lead_id, \
-             mkto_status = excluded.mkto_status, mkto_updated_at = excluded.mkto_updated_at, \
-             synced_at = excluded.synced_at",
-        )
-        .bind(&row.mapping)
-        .bind(&row.person)
-        .bind(&row.sf_member_id)
-        .bind(&row.sf_person_id)
-        .bind(&row.sf_status)
-        .bind(row.sf_modstamp)
-        .bind(row.mkto_lead_id)
-        .bind(&row.mkto_status)
-        .bind(row.mkto_updated_at)
-        .bind(row.synced_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        upsert_mirror(&mut conn, row).await
     }
 
     pub async fn delete_mirror(&self, mapping: &str, person: &str) -> Result<(), StoreError> {
@@ -216,22 +196,8 @@ impl Store {
     }
 
     pub async fn record_trigger_event(&self, event: &TriggerEvent) -> Result<i64, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO trigger_events (kind, mapping, person, campaign_id, program_id, old_status, \
-             new_status, actor, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(&event.kind)
-        .bind(&event.mapping)
-        .bind(&event.person)
-        .bind(&event.campaign_id)
-        .bind(event.program_id)
-        .bind(&event.old_status)
-        .bind(&event.new_status)
-        .bind(&event.actor)
-        .bind(event.occurred_at)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get(0)?)
+        let mut conn = self.pool.acquire().await?;
+        insert_trigger_event(&mut conn, event).await
     }
 
     /// Trigger events after `after_id`, oldest first: a feed a consumer can follow.
@@ -267,21 +233,8 @@ impl Store {
     }
 
     pub async fn record_outcome(&self, outcome: &Outcome) -> Result<i64, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO outcomes (signal_id, mapping, person, connector, action, result, reason, \
-             recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(outcome.signal_id)
-        .bind(&outcome.mapping)
-        .bind(&outcome.person)
-        .bind(&outcome.connector)
-        .bind(&outcome.action)
-        .bind(&outcome.result)
-        .bind(&outcome.reason)
-        .bind(outcome.recorded_at)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get(0)?)
+        let mut conn = self.pool.acquire().await?;
+        insert_outcome(&mut conn, outcome).await
     }
 
     /// Outcomes after `after_id`, optionally only those with one result.
@@ -346,4 +299,76 @@ fn identity_from_row(r: &AnyRow) -> Result<IdentityRow, StoreError> {
         sf_contact_id: r.try_get("sf_contact_id")?,
         mkto_lead_id: r.try_get("mkto_lead_id")?,
     })
+}
+
+pub(super) async fn upsert_mirror(
+    conn: &mut AnyConnection,
+    row: &MirrorRow,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO mirror (mapping, person, sf_member_id, sf_person_id, sf_status, sf_modstamp, \
+             mkto_lead_id, mkto_status, mkto_updated_at, synced_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (mapping, person) DO UPDATE SET sf_member_id = excluded.sf_member_id, \
+             sf_person_id = excluded.sf_person_id, sf_status = excluded.sf_status, \
+             sf_modstamp = excluded.sf_modstamp, mkto_lead_id = excluded.mkto_lead_id, \
+             mkto_status = excluded.mkto_status, mkto_updated_at = excluded.mkto_updated_at, \
+             synced_at = excluded.synced_at",
+    )
+    .bind(&row.mapping)
+    .bind(&row.person)
+    .bind(&row.sf_member_id)
+    .bind(&row.sf_person_id)
+    .bind(&row.sf_status)
+    .bind(row.sf_modstamp)
+    .bind(row.mkto_lead_id)
+    .bind(&row.mkto_status)
+    .bind(row.mkto_updated_at)
+    .bind(row.synced_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn insert_trigger_event(
+    conn: &mut AnyConnection,
+    event: &TriggerEvent,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO trigger_events (kind, mapping, person, campaign_id, program_id, old_status, \
+         new_status, actor, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(&event.kind)
+    .bind(&event.mapping)
+    .bind(&event.person)
+    .bind(&event.campaign_id)
+    .bind(event.program_id)
+    .bind(&event.old_status)
+    .bind(&event.new_status)
+    .bind(&event.actor)
+    .bind(event.occurred_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+pub(super) async fn insert_outcome(
+    conn: &mut AnyConnection,
+    outcome: &Outcome,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO outcomes (signal_id, mapping, person, connector, action, result, reason, \
+         recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(outcome.signal_id)
+    .bind(&outcome.mapping)
+    .bind(&outcome.person)
+    .bind(&outcome.connector)
+    .bind(&outcome.action)
+    .bind(&outcome.result)
+    .bind(&outcome.reason)
+    .bind(outcome.recorded_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get(0)?)
 }

@@ -7,7 +7,7 @@ use crate::connectors::CallError;
 use crate::connectors::salesforce::RecordOutcome;
 use crate::connectors::salesforce::classify::classify_record;
 use crate::signal::{FlowAction, FlowActionKind, Signal};
-use crate::store::{Claimed, OutcomeResult, StoreError, TriggerEvent, now_millis};
+use crate::store::{Claimed, Journal, OutcomeResult, StoreError, TriggerEvent, now_millis};
 use crate::sync::{Decision, Observed};
 
 use super::identity::{self, salesforce_id};
@@ -15,13 +15,17 @@ use super::record::{self, Settled};
 use super::round::{Done, PersonWork};
 use super::{Worker, write_marketo};
 
-pub async fn apply(worker: &Worker, items: Vec<Claimed>) -> Result<Vec<Settled>, StoreError> {
+pub async fn apply(
+    worker: &Worker,
+    items: Vec<Claimed>,
+    journal: &mut Journal,
+) -> Result<Vec<Settled>, StoreError> {
     let mut settled = Vec::with_capacity(items.len());
     for item in items {
         let Signal::MarketoFlowAction(action) = &item.signal else {
             continue;
         };
-        let result = apply_one(worker, &item, action).await?;
+        let result = apply_one(worker, &item, action, journal).await?;
         settled.push((item.id, item.attempts, result));
     }
     Ok(settled)
@@ -31,6 +35,7 @@ async fn apply_one(
     worker: &Worker,
     item: &Claimed,
     action: &FlowAction,
+    journal: &mut Journal,
 ) -> Result<Result<(), CallError>, StoreError> {
     let identity =
         identity::resolve(worker, Some(action.lead_id), None, action.email.as_deref()).await?;
@@ -107,24 +112,20 @@ async fn apply_one(
     work.decision = decision.clone();
     work.outcome = Some(done.clone());
     let Some(mapping) = worker.mappings().by_campaign(&action.campaign_id).cloned() else {
-        return unmapped(worker, item, action, &work, &person).await;
+        return Ok(unmapped(journal, item, action, &work, &person));
     };
     work.mirror = worker
         .inner
         .store
         .mirror(mapping.name(), &work.person_key())
         .await?;
-    record::person(worker, &mapping, &work).await?;
+    let campaign_row = record::person(journal, &mapping, &work);
     if done != Ok(Done::Applied) || !worker.mappings().writes(&mapping) {
         return Ok(done.map(|_| ()));
     }
     // Mirror the campaign change into the program.
     let mut program = PersonWork {
-        mirror: worker
-            .inner
-            .store
-            .mirror(mapping.name(), &work.person_key())
-            .await?,
+        mirror: campaign_row,
         sf: Some(Observed {
             status: match &decision {
                 Decision::SetSalesforce(s) => Some(s.clone()),
@@ -143,48 +144,47 @@ async fn apply_one(
         ..work
     };
     write_marketo::apply(worker, &mapping, std::slice::from_mut(&mut program)).await;
-    record::person(worker, &mapping, &program).await?;
+    record::person(journal, &mapping, &program);
     Ok(match program.outcome {
         Some(Err(error)) => Err(error),
         _ => Ok(()),
     })
 }
 
-async fn unmapped(
-    worker: &Worker,
+/// A flow action on a campaign no mapping covers: the campaign change is all there is.
+fn unmapped(
+    journal: &mut Journal,
     item: &Claimed,
     action: &FlowAction,
     work: &PersonWork,
     person: &str,
-) -> Result<Result<(), CallError>, StoreError> {
-    let Some(done) = work.outcome.clone() else {
-        return Ok(Ok(()));
-    };
-    let Ok(done) = done else {
-        return Ok(done.map(|_| ()));
+) -> Result<(), CallError> {
+    let done = match work.outcome.clone() {
+        None => return Ok(()),
+        Some(Err(error)) => return Err(error),
+        Some(Ok(done)) => done,
     };
     let (result, reason) = match &done {
         Done::Applied => (OutcomeResult::Applied, None),
         Done::Skipped(r) | Done::Diverged(r) => (OutcomeResult::Skipped, Some(r.as_str())),
     };
+    let target = ("salesforce", "flow_action");
     record::outcome(
-        worker,
+        journal,
         Some(item.id),
         None,
         Some(&work.person_key()),
-        "salesforce",
-        "flow_action",
+        target,
         result,
         reason,
-    )
-    .await?;
+    );
     if done == Done::Applied {
         let kind = match action.action {
             FlowActionKind::RemoveFromCampaign => "removed_from_campaign",
             FlowActionKind::AddToCampaign => "added_to_campaign",
             FlowActionKind::ChangeCampaignStatus => "campaign_status_changed",
         };
-        let event = TriggerEvent {
+        journal.events.push(TriggerEvent {
             id: 0,
             kind: kind.into(),
             mapping: None,
@@ -198,10 +198,9 @@ async fn unmapped(
                 .filter(|_| action.action != FlowActionKind::RemoveFromCampaign),
             actor: "marketo".into(),
             occurred_at: now_millis(),
-        };
-        worker.inner.store.record_trigger_event(&event).await?;
+        });
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 fn first_outcome(

@@ -12,6 +12,7 @@ use crate::sync::{Decision, Observed};
 use super::Worker;
 use super::identity;
 use super::mappings::Mapping;
+use super::record::Settled;
 use super::round::PersonWork;
 
 /// One observation before identities are resolved.
@@ -26,12 +27,19 @@ struct Seen {
     person: Option<i64>,
 }
 
+/// The people a mapping's signals touch, and the signals that need no work at all.
+pub struct Touched {
+    pub people: Vec<PersonWork>,
+    pub skipped: Vec<Settled>,
+}
+
 pub async fn collect(
     worker: &Worker,
     mapping: &Mapping,
     items: &[Claimed],
-) -> Result<Vec<PersonWork>, StoreError> {
+) -> Result<Touched, StoreError> {
     let mut seen = Vec::with_capacity(items.len());
+    let mut skipped = Vec::new();
     let mut leads = Vec::new();
     for item in items {
         let signal = (item.id, item.attempts);
@@ -65,6 +73,7 @@ pub async fn collect(
             Signal::SalesforceMemberDeleted(d) => {
                 let rows = worker.inner.store.mirror_by_member(&d.member_id).await?;
                 let Some(row) = rows.into_iter().find(|r| r.mapping == mapping.name()) else {
+                    skipped.push((item.id, item.attempts, Ok(())));
                     continue;
                 };
                 entry.person = row.person.parse().ok();
@@ -81,12 +90,18 @@ pub async fn collect(
                 entry.email = m.email.clone().filter(|e| !e.is_empty());
                 leads.push(m.lead_id);
             }
-            Signal::MarketoFlowAction(_) => continue,
+            Signal::MarketoFlowAction(_) => {
+                skipped.push((item.id, item.attempts, Ok(())));
+                continue;
+            }
         }
         seen.push(entry);
     }
     read_marketo(worker, mapping, &leads, &mut seen).await;
-    merge(worker, seen).await
+    Ok(Touched {
+        people: merge(worker, seen).await?,
+        skipped,
+    })
 }
 
 /// Re-reads the touched Marketo members: the webhook cannot carry the new status.

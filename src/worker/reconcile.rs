@@ -184,29 +184,23 @@ pub async fn reconcile_all(worker: &Worker) -> Vec<Result<ReconcileReport, (Stri
                 ] {
                     metrics::counter!("reconcile_differences_total", "mapping" => mapping.name().to_string(), "kind" => side).increment(count as u64);
                 }
-                let _ = record::outcome(
+                let _ = record::outcome_now(
                     worker,
-                    None,
-                    Some(mapping.name()),
-                    None,
-                    "none",
-                    "reconcile",
+                    mapping.name(),
+                    ("none", "reconcile"),
                     OutcomeResult::Applied,
-                    Some(&reason),
+                    &reason,
                 )
                 .await;
             }
             Err(error) => {
                 tracing::warn!(mapping = mapping.name(), %error, "reconciliation failed");
-                let _ = record::outcome(
+                let _ = record::outcome_now(
                     worker,
-                    None,
-                    Some(mapping.name()),
-                    None,
-                    "none",
-                    "reconcile",
+                    mapping.name(),
+                    ("none", "reconcile"),
                     OutcomeResult::Skipped,
-                    Some(&error.to_string()),
+                    &error.to_string(),
                 )
                 .await;
             }

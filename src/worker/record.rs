@@ -1,9 +1,11 @@
-//! Recording what a round did: the mirror row, the outcome and trigger event of each person,
-//! and each signal's end — done, due again later, or dead with its reason.
+//! Recording what a round did, into a [`Journal`] committed once: each person's mirror row,
+//! outcome and trigger event, and each signal's end — done, due again later, or dead.
 
+use crate::config::WorkerConfig;
 use crate::connectors::CallError;
 use crate::store::{
-    Claimed, MirrorRow, Outcome, OutcomeResult, StoreError, TriggerEvent, now_millis,
+    Claimed, Journal, MirrorRow, Outcome, OutcomeResult, SignalEnd, StoreError, TriggerEvent,
+    now_millis,
 };
 use crate::sync::Decision;
 
@@ -16,31 +18,35 @@ use super::{RoundReport, Worker};
 /// A signal's result: `(id, attempts, outcome)`.
 pub type Settled = (i64, i64, Result<(), CallError>);
 
-/// How long a disabled mapping's signals wait before they are looked at again.
+/// How long a disabled or held mapping's signals wait before they are looked at again.
 const POSTPONE_MS: i64 = 5_000;
 
-pub async fn unmapped(worker: &Worker, item: &Claimed, reason: &str) -> Result<(), StoreError> {
-    outcome(
-        worker,
-        Some(item.id),
-        None,
-        None,
-        "none",
-        "none",
-        OutcomeResult::Skipped,
-        Some(reason),
-    )
-    .await
-}
-
-pub async fn postpone(worker: &Worker, item: &Claimed) -> Result<(), StoreError> {
-    let now = now_millis();
+/// Commits what a round (or a scheduled pass) recorded, in one transaction.
+pub async fn commit(worker: &Worker, journal: &Journal) -> Result<(), StoreError> {
     worker
         .inner
         .store
-        .postpone(item.id, &worker.inner.owner, now + POSTPONE_MS, now)
-        .await?;
-    Ok(())
+        .commit_journal(&worker.inner.owner, journal, now_millis())
+        .await
+}
+
+pub fn unmapped(journal: &mut Journal, item: &Claimed, reason: &str) {
+    outcome(
+        journal,
+        Some(item.id),
+        None,
+        None,
+        ("none", "none"),
+        OutcomeResult::Skipped,
+        Some(reason),
+    );
+}
+
+pub fn postpone(journal: &mut Journal, item: &Claimed) {
+    journal.ends.push(SignalEnd::Postpone {
+        id: item.id,
+        at: now_millis() + POSTPONE_MS,
+    });
 }
 
 pub fn signal_results(works: &[PersonWork]) -> Vec<Settled> {
@@ -58,19 +64,16 @@ pub fn signal_results(works: &[PersonWork]) -> Vec<Settled> {
         .collect()
 }
 
-/// Mirror, outcome and trigger event for one person. A failed write leaves the mirror as it
-/// was, so the retry sees the change again.
-pub async fn person(
-    worker: &Worker,
-    mapping: &Mapping,
-    work: &PersonWork,
-) -> Result<(), StoreError> {
+/// Mirror, outcome and trigger event for one person; returns the new mirror row. A failed
+/// write leaves the mirror as it was, so the retry sees the change again.
+pub fn person(journal: &mut Journal, mapping: &Mapping, work: &PersonWork) -> Option<MirrorRow> {
     let Some(Ok(done)) = &work.outcome else {
-        return Ok(());
+        return None;
     };
-    let now = now_millis();
     let person = work.person_key();
     let old = work.mirror.clone();
+    let old_sf = old.as_ref().and_then(|m| m.sf_status.clone());
+    let old_mk = old.as_ref().and_then(|m| m.mkto_status.clone());
     let mut row = old.clone().unwrap_or(MirrorRow {
         mapping: mapping.name().to_string(),
         person: person.clone(),
@@ -89,74 +92,50 @@ pub async fn person(
     }
     let applied = *done == Done::Applied;
     let gone = matches!(done, Done::Applied | Done::Skipped(_));
-    let (connector, action, event) = match &work.decision {
+    let (target, event) = match &work.decision {
         Decision::SetMarketo(status) if applied => {
-            let kind = if old.as_ref().and_then(|m| m.mkto_status.as_ref()).is_none() {
+            row.mkto_status = Some(status.clone());
+            let kind = if old_mk.is_none() {
                 "added_to_program"
             } else {
                 "program_status_changed"
             };
-            row.mkto_status = Some(status.clone());
             (
-                "marketo",
-                "set_status",
-                Some((
-                    kind,
-                    old.as_ref().and_then(|m| m.mkto_status.clone()),
-                    Some(status.clone()),
-                )),
+                ("marketo", "set_status"),
+                Some((kind, old_mk, Some(status.clone()))),
             )
         }
         Decision::RemoveFromMarketo if gone => {
             row.mkto_status = None;
             (
-                "marketo",
-                "remove_member",
-                applied.then(|| {
-                    (
-                        "removed_from_program",
-                        old.as_ref().and_then(|m| m.mkto_status.clone()),
-                        None,
-                    )
-                }),
+                ("marketo", "remove_member"),
+                applied.then_some(("removed_from_program", old_mk, None)),
             )
         }
         Decision::SetSalesforce(label) if applied => {
-            let kind = if old.as_ref().and_then(|m| m.sf_status.as_ref()).is_none() {
+            row.sf_status = Some(label.clone());
+            let kind = if old_sf.is_none() {
                 "added_to_campaign"
             } else {
                 "campaign_status_changed"
             };
-            row.sf_status = Some(label.clone());
             (
-                "salesforce",
-                "set_status",
-                Some((
-                    kind,
-                    old.as_ref().and_then(|m| m.sf_status.clone()),
-                    Some(label.clone()),
-                )),
+                ("salesforce", "set_status"),
+                Some((kind, old_sf, Some(label.clone()))),
             )
         }
         Decision::RemoveFromSalesforce if gone => {
             row.sf_status = None;
             (
-                "salesforce",
-                "remove_member",
-                applied.then(|| {
-                    (
-                        "removed_from_campaign",
-                        old.as_ref().and_then(|m| m.sf_status.clone()),
-                        None,
-                    )
-                }),
+                ("salesforce", "remove_member"),
+                applied.then_some(("removed_from_campaign", old_sf, None)),
             )
         }
-        Decision::SetMarketo(_) | Decision::RemoveFromMarketo => ("marketo", "set_status", None),
+        Decision::SetMarketo(_) | Decision::RemoveFromMarketo => (("marketo", "set_status"), None),
         Decision::SetSalesforce(_) | Decision::RemoveFromSalesforce => {
-            ("salesforce", "set_status", None)
+            (("salesforce", "set_status"), None)
         }
-        Decision::Skip(_) => ("none", "none", None),
+        Decision::Skip(_) => (("none", "none"), None),
     };
     if work.reset_applied {
         row.sf_status = work.reset_to.clone();
@@ -170,8 +149,8 @@ pub async fn person(
         .map(str::to_string)
         .or(row.sf_person_id);
     row.mkto_lead_id = work.identity.mkto_lead_id.or(row.mkto_lead_id);
-    row.synced_at = now;
-    worker.inner.store.upsert_mirror(&row).await?;
+    row.synced_at = now_millis();
+    journal.mirrors.push(row.clone());
     let (result, reason) = match done {
         Done::Applied => (OutcomeResult::Applied, None),
         Done::Skipped(reason) => (OutcomeResult::Skipped, Some(reason.as_str())),
@@ -179,48 +158,48 @@ pub async fn person(
     };
     let signal = work.signals.first().map(|s| s.0);
     outcome(
-        worker,
+        journal,
         signal,
         Some(mapping.name()),
         Some(&person),
-        connector,
-        action,
+        target,
         result,
         reason,
-    )
-    .await?;
+    );
     if let Some((kind, old_status, new_status)) = event {
         trigger(
-            worker, mapping, &person, kind, old_status, new_status, work.actor,
-        )
-        .await?;
+            journal,
+            mapping,
+            &person,
+            kind,
+            (old_status, new_status),
+            work.actor,
+        );
     }
     if work.reset_applied {
         let before = work.sf.as_ref().and_then(|o| o.status.clone());
         trigger(
-            worker,
+            journal,
             mapping,
             &person,
             "campaign_status_changed",
-            before,
-            work.reset_to.clone(),
+            (before, work.reset_to.clone()),
             "campaign-sync",
-        )
-        .await?;
+        );
     }
-    Ok(())
+    Some(row)
 }
 
-async fn trigger(
-    worker: &Worker,
+fn trigger(
+    journal: &mut Journal,
     mapping: &Mapping,
     person: &str,
     kind: &str,
-    old_status: Option<String>,
-    new_status: Option<String>,
+    (old_status, new_status): (Option<String>, Option<String>),
     actor: &str,
-) -> Result<(), StoreError> {
-    let event = TriggerEvent {
+) {
+    metrics::counter!("trigger_events_total", "kind" => kind.to_string()).increment(1);
+    journal.events.push(TriggerEvent {
         id: 0,
         kind: kind.to_string(),
         mapping: Some(mapping.name().to_string()),
@@ -231,32 +210,21 @@ async fn trigger(
         new_status,
         actor: actor.to_string(),
         occurred_at: now_millis(),
-    };
-    metrics::counter!("trigger_events_total", "kind" => kind.to_string()).increment(1);
-    worker
-        .inner
-        .store
-        .record_trigger_event(&event)
-        .await
-        .map(|_| ())
+    });
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one row's columns, named at each call"
-)]
-pub async fn outcome(
-    worker: &Worker,
+/// One outcome row; `target` is `(connector, action)`.
+pub fn outcome(
+    journal: &mut Journal,
     signal: Option<i64>,
     mapping: Option<&str>,
     person: Option<&str>,
-    connector: &str,
-    action: &str,
+    (connector, action): (&str, &str),
     result: OutcomeResult,
     reason: Option<&str>,
-) -> Result<(), StoreError> {
+) {
     metrics::counter!("sync_outcomes_total", "result" => result.as_str(), "connector" => connector.to_string()).increment(1);
-    let row = Outcome {
+    journal.outcomes.push(Outcome {
         id: 0,
         signal_id: signal,
         mapping: mapping.map(str::to_string),
@@ -266,76 +234,93 @@ pub async fn outcome(
         result: result.as_str().to_string(),
         reason: reason.map(str::to_string),
         recorded_at: now_millis(),
-    };
-    worker.inner.store.record_outcome(&row).await.map(|_| ())
+    });
 }
 
 /// Ends each signal: done, due again after the retry schedule's next delay, or dead.
-pub async fn settle(
-    worker: &Worker,
+pub fn settle(
+    journal: &mut Journal,
+    config: &WorkerConfig,
     settled: Vec<Settled>,
     report: &mut RoundReport,
-) -> Result<(), StoreError> {
-    let store = &worker.inner.store;
-    let owner = worker.inner.owner.as_str();
-    let config = &worker.inner.config.worker;
+) {
+    let now = now_millis();
     for (id, attempts, result) in settled {
-        let now = now_millis();
-        match result {
+        let error = match result {
             Ok(()) => {
-                store.complete(id, owner, now).await?;
+                journal.ends.push(SignalEnd::Done(id));
                 report.completed += 1;
+                continue;
             }
-            Err(error) => {
-                let hint = match &error {
-                    CallError::Retry { after, .. } => *after,
-                    _ => None,
+            Err(error) => error,
+        };
+        let hint = match &error {
+            CallError::Retry { after, .. } => *after,
+            _ => None,
+        };
+        let delay = error
+            .is_retryable()
+            .then(|| {
+                next_delay(
+                    &config.retry_schedule_secs,
+                    attempts,
+                    config.retry_jitter_percent,
+                    rand::random::<f64>(),
+                    hint,
+                )
+            })
+            .flatten();
+        match delay {
+            Some(delay) => {
+                tracing::info!(signal.id = id, attempts, %error, retry_in_ms = delay.as_millis() as u64, "will retry");
+                let at = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                journal.ends.push(SignalEnd::Retry {
+                    id,
+                    at,
+                    error: error.to_string(),
+                });
+                report.retried += 1;
+            }
+            None => {
+                let reason = if error.is_retryable() {
+                    format!("gave up after {attempts} attempts: {error}")
+                } else {
+                    error.to_string()
                 };
-                let delay = error
-                    .is_retryable()
-                    .then(|| {
-                        next_delay(
-                            &config.retry_schedule_secs,
-                            attempts,
-                            config.retry_jitter_percent,
-                            rand::random::<f64>(),
-                            hint,
-                        )
-                    })
-                    .flatten();
-                match delay {
-                    Some(delay) => {
-                        let at = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-                        tracing::info!(signal.id = id, attempts, %error, retry_in_ms = delay.as_millis() as u64, "will retry");
-                        store
-                            .retry_at(id, owner, at, &error.to_string(), now)
-                            .await?;
-                        report.retried += 1;
-                    }
-                    None => {
-                        let reason = if error.is_retryable() {
-                            format!("gave up after {attempts} attempts: {error}")
-                        } else {
-                            error.to_string()
-                        };
-                        tracing::warn!(signal.id = id, %reason, "dead");
-                        store.bury(id, owner, &reason, now).await?;
-                        outcome(
-                            worker,
-                            Some(id),
-                            None,
-                            None,
-                            "none",
-                            "none",
-                            OutcomeResult::Dead,
-                            Some(&reason),
-                        )
-                        .await?;
-                        report.dead += 1;
-                    }
-                }
+                tracing::warn!(signal.id = id, %reason, "dead");
+                outcome(
+                    journal,
+                    Some(id),
+                    None,
+                    None,
+                    ("none", "none"),
+                    OutcomeResult::Dead,
+                    Some(&reason),
+                );
+                journal.ends.push(SignalEnd::Dead { id, reason });
+                report.dead += 1;
             }
         }
     }
-    Ok(())
+}
+
+/// Records a single outcome outside a round (scheduled passes).
+pub async fn outcome_now(
+    worker: &Worker,
+    mapping: &str,
+    target: (&str, &str),
+    result: OutcomeResult,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let mut journal = Journal::default();
+    outcome(
+        &mut journal,
+        None,
+        Some(mapping),
+        None,
+        target,
+        result,
+        Some(reason),
+    );
+    commit(worker, &journal).await
 }

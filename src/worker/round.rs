@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use crate::connectors::CallError;
 use crate::signal::Signal;
-use crate::store::{Claimed, IdentityRow, MirrorRow, StoreError};
+use crate::store::{Claimed, IdentityRow, Journal, MirrorRow, StoreError};
 use crate::sync::{Decision, Observed, decide};
 
 use super::mappings::Mapping;
@@ -56,6 +56,7 @@ impl PersonWork {
 }
 
 pub async fn process(worker: &Worker, claimed: Vec<Claimed>) -> Result<RoundReport, StoreError> {
+    let mut journal = Journal::default();
     let mut report = RoundReport {
         claimed: claimed.len(),
         ..RoundReport::default()
@@ -74,7 +75,7 @@ pub async fn process(worker: &Worker, claimed: Vec<Claimed>) -> Result<RoundRepo
             }
             Route::Flow => flows.push(item),
             Route::Unmapped(reason) => {
-                record::unmapped(worker, &item, &reason).await?;
+                record::unmapped(&mut journal, &item, &reason);
                 settled.push((item.id, item.attempts, Ok(())));
             }
         }
@@ -82,18 +83,25 @@ pub async fn process(worker: &Worker, claimed: Vec<Claimed>) -> Result<RoundRepo
     for (_, (mapping, items)) in by_mapping {
         if !worker.mappings().writes(&mapping) {
             for item in &items {
-                record::postpone(worker, item).await?;
+                record::postpone(&mut journal, item);
             }
             continue;
         }
         let span = tracing::info_span!("sync", mapping = mapping.name(), signals = items.len());
-        let works = sync_mapping(worker, &mapping, &items)
+        let works = sync_mapping(worker, &mapping, &items, &mut journal)
             .instrument(span)
             .await?;
-        settled.extend(record::signal_results(&works));
+        settled.extend(works.skipped);
+        settled.extend(record::signal_results(&works.people));
     }
-    settled.extend(flow::apply(worker, flows).await?);
-    record::settle(worker, settled, &mut report).await?;
+    settled.extend(flow::apply(worker, flows, &mut journal).await?);
+    record::settle(
+        &mut journal,
+        &worker.inner.config.worker,
+        settled,
+        &mut report,
+    );
+    record::commit(worker, &journal).await?;
     Ok(report)
 }
 
@@ -140,8 +148,12 @@ async fn sync_mapping(
     worker: &Worker,
     mapping: &Mapping,
     items: &[Claimed],
-) -> Result<Vec<PersonWork>, StoreError> {
-    let mut works = observe::collect(worker, mapping, items).await?;
+    journal: &mut Journal,
+) -> Result<observe::Touched, StoreError> {
+    let observe::Touched {
+        people: mut works,
+        skipped,
+    } = observe::collect(worker, mapping, items).await?;
     for work in &mut works {
         if work.outcome.is_some() {
             continue;
@@ -174,7 +186,10 @@ async fn sync_mapping(
     write_marketo::apply(worker, mapping, &mut works).await;
     write_salesforce::apply(worker, mapping, &mut works).await;
     for work in &works {
-        record::person(worker, mapping, work).await?;
+        record::person(journal, mapping, work);
     }
-    Ok(works)
+    Ok(observe::Touched {
+        people: works,
+        skipped,
+    })
 }

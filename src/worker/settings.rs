@@ -76,15 +76,12 @@ pub async fn sync_all(worker: &Worker) -> Result<(), StoreError> {
                     kind.as_deref().unwrap_or("(unchanged)")
                 );
                 tracing::info!(mapping = mapping.name(), %reason, "campaign settings written");
-                record::outcome(
+                record::outcome_now(
                     worker,
-                    None,
-                    Some(mapping.name()),
-                    None,
-                    "salesforce",
-                    "campaign_settings",
+                    mapping.name(),
+                    ("salesforce", "campaign_settings"),
                     OutcomeResult::Applied,
-                    Some(&reason),
+                    &reason,
                 )
                 .await?;
             }
@@ -95,15 +92,12 @@ pub async fn sync_all(worker: &Worker) -> Result<(), StoreError> {
                 } else {
                     OutcomeResult::Dead
                 };
-                record::outcome(
+                record::outcome_now(
                     worker,
-                    None,
-                    Some(mapping.name()),
-                    None,
-                    "salesforce",
-                    "campaign_settings",
+                    mapping.name(),
+                    ("salesforce", "campaign_settings"),
                     result,
-                    Some(&error.to_string()),
+                    &error.to_string(),
                 )
                 .await?;
             }
