@@ -58,13 +58,13 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         for row in &journal.mirrors {
-            super::records::upsert_mirror(&mut tx, row).await?;
+            super::mirror::upsert_mirror(&mut tx, row).await?;
         }
         for outcome in &journal.outcomes {
-            super::records::insert_outcome(&mut tx, outcome).await?;
+            super::history::insert_outcome(&mut tx, outcome).await?;
         }
         for event in &journal.events {
-            super::records::insert_trigger_event(&mut tx, event).await?;
+            super::history::insert_trigger_event(&mut tx, event).await?;
         }
         for end in &journal.ends {
             end_signal(&mut tx, owner, end, now).await?;

@@ -4,17 +4,19 @@
 
 mod connect;
 mod group_commit;
+mod history;
 mod inbox;
 mod journal;
 mod leader;
-mod records;
+mod mirror;
 
 use sqlx::AnyPool;
 
 pub use connect::GroupCommit;
+pub use history::{Outcome, OutcomeResult, TriggerEvent};
 pub use journal::{Journal, SignalEnd};
 pub use leader::LeaderLock;
-pub use records::{IdentityRow, MirrorRow, Outcome, OutcomeResult, TriggerEvent, fold_email};
+pub use mirror::{IdentityRow, MirrorRow, fold_email};
 
 use crate::signal::Signal;
 
