@@ -1,6 +1,7 @@
 //! The typed Marketo calls the worker makes: program members (read, status sync, delete), leads
 //! (find, create), programs and channels. Every batch call takes at most 300 records.
 
+use futures::future::try_join_all;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -135,17 +136,18 @@ impl MarketoClient {
         lead_ids: &[i64],
     ) -> Result<Vec<MemberRecord>, CallError> {
         let path = format!("/rest/v1/programs/{program_id}/members.json");
-        let mut members = Vec::new();
-        for chunk in lead_ids.chunks(BATCH_LIMIT) {
+        // Chunks run side by side; the client's concurrency cap and rate window still apply.
+        let pages = try_join_all(lead_ids.chunks(BATCH_LIMIT).map(|chunk| {
             let query = vec![
                 ("filterType", "leadId".to_string()),
                 ("filterValues", joined(chunk)),
                 ("fields", MEMBER_FIELDS.to_string()),
                 ("batchSize", BATCH_LIMIT.to_string()),
             ];
-            members.extend(decode::<MemberRecord>(self.read_all(&path, query).await?)?);
-        }
-        Ok(members)
+            self.read_all(&path, query)
+        }))
+        .await?;
+        decode(pages.into_iter().flatten().collect())
     }
 
     /// Every member of a program with one status (reconciliation), paging through all.
@@ -203,14 +205,15 @@ impl MarketoClient {
         lead_ids: &[i64],
         body: impl Fn(Vec<Value>) -> Value,
     ) -> Result<Vec<StatusResult>, CallError> {
-        let mut results = Vec::with_capacity(lead_ids.len());
-        for chunk in lead_ids.chunks(BATCH_LIMIT) {
+        let calls = lead_ids.chunks(BATCH_LIMIT).map(|chunk| {
             let input = chunk.iter().map(|id| json!({ "leadId": id })).collect();
             let body = body(input);
-            let envelope = self.send(Method::POST, path, &[], Some(&body)).await?;
-            results.extend(in_input_order(decode(envelope.result)?, chunk.len())?);
-        }
-        Ok(results)
+            async move {
+                let envelope = self.send(Method::POST, path, &[], Some(&body)).await?;
+                in_input_order(decode(envelope.result)?, chunk.len())
+            }
+        });
+        Ok(try_join_all(calls).await?.into_iter().flatten().collect())
     }
 
     /// Leads matching a filter (`id`, `email`, `sfdcLeadId`, …), ≤300 values per call.

@@ -1,6 +1,7 @@
 //! The typed Salesforce calls the worker makes: SOQL reads, sObject Collections writes (≤200
 //! records a call), the deleted-records feed and campaign settings.
 
+use futures::future::try_join_all;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -181,8 +182,8 @@ impl SalesforceClient {
         sobject: &str,
         records: Vec<Value>,
     ) -> Result<Vec<RecordResult>, CallError> {
-        let mut results = Vec::with_capacity(records.len());
-        for chunk in records.chunks(COLLECTION_LIMIT) {
+        // Chunks run side by side within the client's concurrency cap; results keep input order.
+        let calls = records.chunks(COLLECTION_LIMIT).map(|chunk| {
             let records: Vec<Value> = chunk
                 .iter()
                 .map(|r| {
@@ -192,26 +193,28 @@ impl SalesforceClient {
                 })
                 .collect();
             let body = json!({ "allOrNone": false, "records": records });
-            let answer = self
-                .send(method.clone(), "/composite/sobjects", Some(&body))
-                .await?;
-            results.extend(parse_results(answer, chunk.len())?);
-        }
-        Ok(results)
+            let method = method.clone();
+            async move {
+                let answer = self
+                    .send(method, "/composite/sobjects", Some(&body))
+                    .await?;
+                parse_results(answer, chunk.len())
+            }
+        });
+        Ok(try_join_all(calls).await?.into_iter().flatten().collect())
     }
 
     /// Deletes records by id, ≤200 per call; results in input order.
     pub async fn delete(&self, ids: &[String]) -> Result<Vec<RecordResult>, CallError> {
-        let mut results = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(COLLECTION_LIMIT) {
+        let calls = ids.chunks(COLLECTION_LIMIT).map(|chunk| async move {
             let path = format!(
                 "/composite/sobjects?ids={}&allOrNone=false",
                 chunk.join(",")
             );
             let answer = self.send(Method::DELETE, &path, None).await?;
-            results.extend(parse_results(answer, chunk.len())?);
-        }
-        Ok(results)
+            parse_results(answer, chunk.len())
+        });
+        Ok(try_join_all(calls).await?.into_iter().flatten().collect())
     }
 
     /// CampaignMembers deleted between `start` and `end` (ISO 8601), and how far the answer
