@@ -1,6 +1,8 @@
 //! Both payload kinds, as the README's templates make Marketo send them.
 
-use campaign_sync::http::inbound::marketo::{flow_action_template, render, render_program_member};
+use campaign_sync::http::inbound::marketo::{
+    PROGRAM_MEMBER_TEMPLATE, flow_action_template, render, render_program_member,
+};
 use campaign_sync::signal::{FlowAction, FlowActionKind, MarketoMember, Signal};
 
 use super::{accepted, post, spawn, spawn_with, stored};
@@ -126,4 +128,43 @@ async fn the_answer_is_small_json() {
     let body = super::json(response).await;
     assert_eq!(body["duplicate"], false);
     assert!(body.to_string().len() < 100);
+}
+
+#[tokio::test]
+async fn a_literal_status_added_to_the_template_is_kept() {
+    let app = spawn().await;
+    let template = PROGRAM_MEMBER_TEMPLATE
+        .strip_suffix('}')
+        .map(|open| format!(r#"{open}, "status": "Registered"}}"#))
+        .unwrap();
+    let body = render(&template, &[("lead.Id", "11"), ("program.id", "1003")]);
+    accepted(post(&app, body).await).await;
+    let Signal::MarketoMember(member) = &stored(&app).await[0].signal else {
+        panic!("expected a program member");
+    };
+    assert_eq!((member.lead_id, member.program_id), (11, 1003));
+    assert_eq!(member.status.as_deref(), Some("Registered"));
+}
+
+/// The README is what operators paste into Marketo; it must show the templates the code parses.
+#[test]
+fn the_readme_shows_the_exact_templates() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let expected = [
+        PROGRAM_MEMBER_TEMPLATE.to_string(),
+        flow_action_template(FlowActionKind::AddToCampaign, CAMPAIGN, Some("Registered")),
+        flow_action_template(FlowActionKind::RemoveFromCampaign, CAMPAIGN, None),
+        flow_action_template(
+            FlowActionKind::ChangeCampaignStatus,
+            CAMPAIGN,
+            Some("Attended"),
+        ),
+    ];
+    for template in expected {
+        assert!(
+            readme.contains(&format!("`{template}`")),
+            "README lacks {template}"
+        );
+    }
 }
