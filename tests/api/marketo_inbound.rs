@@ -2,6 +2,7 @@
 //! trust (token, Standard Webhooks signatures, networks) and deduplication.
 
 mod bad_input;
+mod config;
 mod dedup;
 mod payloads;
 mod trust;
