@@ -93,6 +93,16 @@ impl Config {
         if self.marketo.webhook_header.trim().is_empty() {
             problems.push("marketo.webhook_header: must name a header".into());
         }
+        if self.marketo.dedup_window_secs == 0 {
+            problems.push("marketo.dedup_window_secs: must be greater than 0".into());
+        }
+        for (i, secret) in self.marketo.webhook_signing_secrets.iter().enumerate() {
+            if crate::http::inbound::marketo::signing_key(secret.expose()).is_none() {
+                problems.push(format!(
+                    "marketo.webhook_signing_secrets[{i}]: must be \"whsec_\" followed by base64"
+                ));
+            }
+        }
         self.validate_mappings(&mut problems);
         if problems.is_empty() {
             Ok(())

@@ -1,0 +1,173 @@
+//! Reads one field of a webhook body the way Marketo renders tokens: with Request Token Encoding
+//! JSON every token value arrives as a quoted string (`"leadId": "42"`), an empty token as `""`,
+//! and a hand-written template may send numbers. Absent, `null` and blank all mean "not given".
+
+use serde_json::{Map, Value};
+
+use crate::http::error::ApiError;
+
+/// The JSON object of one webhook body.
+pub(super) type Fields = Map<String, Value>;
+
+/// A text field, trimmed; `None` when absent, null or blank. Non-text values are refused rather
+/// than guessed at, naming the field.
+pub(super) fn text(fields: &Fields, name: &str) -> Result<Option<String>, ApiError> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            let trimmed = s.trim();
+            Ok((!trimmed.is_empty()).then(|| trimmed.to_string()))
+        }
+        Some(other) => Err(ApiError::field(
+            name,
+            format!("`{name}` must be a string, got {}", kind_of(other)),
+        )),
+    }
+}
+
+/// A text field that must be given.
+pub(super) fn required_text(fields: &Fields, name: &str) -> Result<String, ApiError> {
+    text(fields, name)?.ok_or_else(|| missing(name))
+}
+
+/// A Marketo id (lead, program): a positive integer sent as a JSON number or as a string of
+/// digits. Floats, signs and anything else are refused, naming the field.
+pub(super) fn required_id(fields: &Fields, name: &str) -> Result<i64, ApiError> {
+    let invalid = |shown: &dyn std::fmt::Display| {
+        ApiError::field(
+            name,
+            format!("`{name}` must be a positive integer id, got {shown}"),
+        )
+    };
+    let id = match fields.get(name) {
+        None | Some(Value::Null) => return Err(missing(name)),
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| invalid(n))?,
+        Some(Value::String(s)) => {
+            let digits = s.trim();
+            if digits.is_empty() {
+                return Err(missing(name));
+            }
+            if !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(&format!("{s:?}")));
+            }
+            digits
+                .parse::<i64>()
+                .map_err(|_| invalid(&format!("{s:?}")))?
+        }
+        Some(other) => return Err(invalid(&kind_of(other))),
+    };
+    if id <= 0 {
+        return Err(invalid(&id));
+    }
+    Ok(id)
+}
+
+/// A Salesforce Campaign id: 15 or 18 alphanumeric characters with the Campaign key prefix
+/// `701`. Any campaign is accepted here, mapped or not; the worker decides what to do with it.
+pub(super) fn required_campaign_id(fields: &Fields, name: &str) -> Result<String, ApiError> {
+    let id = required_text(fields, name)?;
+    let well_formed = (id.len() == 15 || id.len() == 18)
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+        && id.starts_with("701");
+    if !well_formed {
+        return Err(ApiError::field(
+            name,
+            format!(
+                "`{name}` must be a Salesforce Campaign id (15 or 18 characters, prefix 701), got {id:?}"
+            ),
+        ));
+    }
+    Ok(id)
+}
+
+pub(super) fn missing(name: &str) -> ApiError {
+    ApiError::field(name, format!("`{name}` is required"))
+}
+
+fn kind_of(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("{s:?}"),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn fields(value: Value) -> Fields {
+        match value {
+            Value::Object(map) => map,
+            _ => panic!("test fields must be an object"),
+        }
+    }
+
+    fn field_of(error: ApiError) -> Option<String> {
+        match error {
+            ApiError::BadRequest { field, .. } => field,
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ids_arrive_as_quoted_strings_or_numbers() {
+        let f = fields(json!({"a": "42", "b": 42, "c": " 7 "}));
+        assert_eq!(required_id(&f, "a").unwrap(), 42);
+        assert_eq!(required_id(&f, "b").unwrap(), 42);
+        assert_eq!(required_id(&f, "c").unwrap(), 7);
+    }
+
+    #[test]
+    fn bad_ids_name_their_field() {
+        let f = fields(json!({
+            "empty": "", "word": "abc", "neg": -3, "zero": "0", "float": 4.5,
+            "huge": "99999999999999999999", "signed": "+4", "list": [1]
+        }));
+        for name in [
+            "missing", "empty", "word", "neg", "zero", "float", "huge", "signed", "list",
+        ] {
+            let error = required_id(&f, name).unwrap_err();
+            assert_eq!(field_of(error).as_deref(), Some(name));
+        }
+    }
+
+    #[test]
+    fn blank_and_null_text_is_absent_and_other_types_are_refused() {
+        let f = fields(json!({"blank": "  ", "null": null, "ok": " a@b.c ", "num": 5}));
+        assert_eq!(text(&f, "blank").unwrap(), None);
+        assert_eq!(text(&f, "null").unwrap(), None);
+        assert_eq!(text(&f, "absent").unwrap(), None);
+        assert_eq!(text(&f, "ok").unwrap().as_deref(), Some("a@b.c"));
+        assert_eq!(
+            field_of(text(&f, "num").unwrap_err()).as_deref(),
+            Some("num")
+        );
+        assert_eq!(
+            field_of(required_text(&f, "blank").unwrap_err()).as_deref(),
+            Some("blank")
+        );
+    }
+
+    #[test]
+    fn campaign_ids_need_the_campaign_prefix_and_length() {
+        let f = fields(json!({
+            "c15": "701000000000001", "c18": "701000000000001AAA",
+            "lead": "00Q000000000001AAA", "short": "701abc", "dash": "701000000000-01"
+        }));
+        assert_eq!(required_campaign_id(&f, "c15").unwrap(), "701000000000001");
+        assert_eq!(
+            required_campaign_id(&f, "c18").unwrap(),
+            "701000000000001AAA"
+        );
+        for name in ["lead", "short", "dash", "absent"] {
+            let error = required_campaign_id(&f, name).unwrap_err();
+            assert_eq!(field_of(error).as_deref(), Some(name));
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! `POST /v1/marketo/webhooks`: Marketo "Call Webhook" requests, verify → parse → record → 202.
+//!
+//! Marketo waits 30 s, never retries and logs an empty response body as an error, so the answer
+//! is a small JSON body sent only after the signal is durable.
+
+mod lenient;
+mod payload;
+mod signature;
+mod template;
+mod trust;
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use signature::signing_key;
+pub use template::{PROGRAM_MEMBER_TEMPLATE, flow_action_template, render, render_program_member};
+
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::signal::NewSignal;
+use crate::store::now_millis;
+
+/// Longest `webhook-id` used as a dedup key; Standard Webhooks ids are far shorter.
+const MAX_WEBHOOK_ID_LEN: usize = 256;
+
+/// The 202 body. `duplicate` tells that an earlier delivery with the same dedup key was stored
+/// already, and `id` is that delivery's signal.
+#[derive(Debug, Serialize)]
+pub struct Accepted {
+    pub accepted: bool,
+    pub id: i64,
+    pub duplicate: bool,
+}
+
+pub async fn receive(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let config = &state.config().marketo;
+    trust::check_network(&config.allowed_networks, peer.ip())?;
+    let gate = trust::Gate::open(config, &headers)?;
+    let body = read_body(body, state.config().http.body_limit_bytes).await?;
+    let now = now_millis();
+    let verified = gate.verify(config, &headers, body, now / 1000)?;
+    let signal = payload::parse(verified.body())?;
+    let dedup_key = dedup_key(&headers, verified.body(), config.dedup_window_secs, now)?;
+    let kind = signal.kind();
+    let recorded = state
+        .store()
+        .record(vec![NewSignal { dedup_key, signal }], now)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "marketo webhook not stored");
+            ApiError::Unavailable
+        })?;
+    let Some(recorded) = recorded.first() else {
+        tracing::error!("the store recorded nothing for one signal");
+        return Err(ApiError::Unavailable);
+    };
+    tracing::info!(
+        signal.id = recorded.id,
+        duplicate = recorded.duplicate,
+        kind,
+        "marketo webhook stored"
+    );
+    let outcome = if recorded.duplicate {
+        "duplicate"
+    } else {
+        "stored"
+    };
+    metrics::counter!("webhook_signals_total", "source" => "marketo", "outcome" => outcome)
+        .increment(1);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            accepted: true,
+            id: recorded.id,
+            duplicate: recorded.duplicate,
+        }),
+    ))
+}
+
+/// Buffers the body; a chunked body that passes the limit mid-stream is 413 like a declared one.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    Bytes::from_request(Request::new(body), &())
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(limit)
+            } else {
+                ApiError::bad_request(format!("could not read the body: {rejection}"))
+            }
+        })
+}
+
+/// `mkto:webhook:<webhook-id>` when the sender gave one, otherwise
+/// `mkto:body:<sha256 of the raw body>:<now_secs / window_secs>`. Identical bodies are stored
+/// once per fixed window, so two copies straddling a window edge are both stored (harmless: a
+/// signal only makes the worker re-read state), and a second genuine change with an identical
+/// body inside the same window is folded into the first (reconciliation repairs it if the first
+/// was already processed).
+fn dedup_key(
+    headers: &HeaderMap,
+    body: &[u8],
+    window_secs: u64,
+    now_ms: i64,
+) -> Result<String, ApiError> {
+    let given = headers
+        .get("webhook-id")
+        .filter(|raw| !raw.as_bytes().trim_ascii().is_empty());
+    if let Some(raw) = given {
+        let id = raw.to_str().map(str::trim).unwrap_or_default();
+        if id.is_empty()
+            || id.len() > MAX_WEBHOOK_ID_LEN
+            || !id.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(ApiError::field(
+                "webhook-id",
+                format!("`webhook-id` must be 1 to {MAX_WEBHOOK_ID_LEN} visible ASCII characters"),
+            ));
+        }
+        return Ok(format!("mkto:webhook:{id}"));
+    }
+    let now_secs = u64::try_from(now_ms / 1000).unwrap_or(0);
+    let window = now_secs / window_secs.max(1);
+    Ok(format!(
+        "mkto:body:{}:{window}",
+        hex::encode(Sha256::digest(body))
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn body_key_changes_only_at_window_edges() {
+        let headers = HeaderMap::new();
+        let key = |ms| dedup_key(&headers, b"{}", 60, ms).unwrap();
+        assert_eq!(key(120_000), key(179_999));
+        assert_ne!(key(179_999), key(180_000));
+        assert_eq!(
+            key(120_000),
+            "mkto:body:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a:2"
+        );
+    }
+
+    #[test]
+    fn webhook_id_wins_and_must_be_printable() {
+        let mut headers = HeaderMap::new();
+        headers.insert("webhook-id", HeaderValue::from_static("msg_1"));
+        assert_eq!(
+            dedup_key(&headers, b"{}", 60, 0).unwrap(),
+            "mkto:webhook:msg_1"
+        );
+        headers.insert("webhook-id", HeaderValue::from_static("a b"));
+        assert!(dedup_key(&headers, b"{}", 60, 0).is_err());
+        headers.insert("webhook-id", HeaderValue::from_static(""));
+        assert!(
+            dedup_key(&headers, b"{}", 60, 0)
+                .unwrap()
+                .starts_with("mkto:body:")
+        );
+    }
+}

@@ -1,0 +1,141 @@
+//! Turns a verified webhook body into a typed [`Signal`]: a program-member change, or one of the
+//! three SFDC-campaign flow actions. Tolerant of what Marketo really sends (a BOM, quoted ids,
+//! empty tokens, unknown fields); strict about what the worker needs, naming the field.
+
+use serde_json::Value;
+
+use super::lenient::{self, Fields};
+use crate::http::error::ApiError;
+use crate::signal::{FlowAction, FlowActionKind, MarketoMember, Signal};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Parses one body. A body with a non-blank `action` is a flow action; any other body is a
+/// program-member change.
+pub(super) fn parse(body: &[u8]) -> Result<Signal, ApiError> {
+    let body = body.strip_prefix(BOM).unwrap_or(body);
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}")))?;
+    let Value::Object(fields) = value else {
+        return Err(ApiError::bad_request("body must be a JSON object"));
+    };
+    match lenient::text(&fields, "action")? {
+        Some(action) => flow_action(&fields, &action).map(Signal::MarketoFlowAction),
+        None => program_member(&fields).map(Signal::MarketoMember),
+    }
+}
+
+/// A status is optional: a campaign may hard-code one, but the worker re-reads the member anyway
+/// because Marketo has no token for the new status.
+fn program_member(fields: &Fields) -> Result<MarketoMember, ApiError> {
+    Ok(MarketoMember {
+        lead_id: lenient::required_id(fields, "leadId")?,
+        program_id: lenient::required_id(fields, "programId")?,
+        email: lenient::text(fields, "email")?,
+        status: lenient::text(fields, "status")?,
+        trigger: lenient::text(fields, "trigger")?,
+    })
+}
+
+fn flow_action(fields: &Fields, action: &str) -> Result<FlowAction, ApiError> {
+    let action = action_kind(action)?;
+    let lead_id = lenient::required_id(fields, "leadId")?;
+    let campaign_id = lenient::required_campaign_id(fields, "campaignId")?;
+    let status = match action {
+        FlowActionKind::AddToCampaign | FlowActionKind::ChangeCampaignStatus => {
+            Some(lenient::required_text(fields, "status")?)
+        }
+        // Removal needs no status; one sent anyway is kept for the record.
+        FlowActionKind::RemoveFromCampaign => lenient::text(fields, "status")?,
+    };
+    Ok(FlowAction {
+        action,
+        lead_id,
+        email: lenient::text(fields, "email")?,
+        campaign_id,
+        status,
+    })
+}
+
+fn action_kind(action: &str) -> Result<FlowActionKind, ApiError> {
+    match action.to_ascii_lowercase().as_str() {
+        "add_to_campaign" => Ok(FlowActionKind::AddToCampaign),
+        "remove_from_campaign" => Ok(FlowActionKind::RemoveFromCampaign),
+        "change_campaign_status" => Ok(FlowActionKind::ChangeCampaignStatus),
+        _ => Err(ApiError::field(
+            "action",
+            format!(
+                "`action` must be add_to_campaign, remove_from_campaign or change_campaign_status, got {action:?}"
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(body: &str) -> Option<String> {
+        match parse(body.as_bytes()) {
+            Err(ApiError::BadRequest { field, .. }) => field,
+            other => panic!("expected a bad request for {body}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn program_member_with_quoted_tokens_and_a_bom() {
+        let body = "\u{feff}{\"leadId\": \"42\", \"programId\": \"1001\", \"email\": \"a@example.com\", \"trigger\": \"\", \"extra\": 1}";
+        let signal = parse(body.as_bytes()).unwrap();
+        assert_eq!(
+            signal,
+            Signal::MarketoMember(MarketoMember {
+                lead_id: 42,
+                program_id: 1001,
+                email: Some("a@example.com".into()),
+                status: None,
+                trigger: None,
+            })
+        );
+    }
+
+    #[test]
+    fn blank_action_means_a_program_member() {
+        let signal = parse(br#"{"action": "", "leadId": 1, "programId": 2}"#).unwrap();
+        assert!(matches!(signal, Signal::MarketoMember(_)));
+    }
+
+    #[test]
+    fn flow_actions_need_a_status_except_removal() {
+        let remove = parse(
+            br#"{"action": "remove_from_campaign", "leadId": "5", "campaignId": "701000000000001AAA"}"#,
+        )
+        .unwrap();
+        let Signal::MarketoFlowAction(remove) = remove else {
+            panic!("expected a flow action");
+        };
+        assert_eq!(remove.action, FlowActionKind::RemoveFromCampaign);
+        assert_eq!(remove.status, None);
+        for action in ["add_to_campaign", "change_campaign_status"] {
+            let body = format!(
+                r#"{{"action": "{action}", "leadId": "5", "campaignId": "701000000000001AAA", "status": ""}}"#
+            );
+            assert_eq!(field_of(&body).as_deref(), Some("status"));
+        }
+    }
+
+    #[test]
+    fn bad_bodies_name_the_field_or_the_body() {
+        assert_eq!(field_of("{not json"), None);
+        assert_eq!(field_of("[1, 2]"), None);
+        assert_eq!(field_of(r#"{"programId": 1}"#).as_deref(), Some("leadId"));
+        assert_eq!(field_of(r#"{"leadId": 1}"#).as_deref(), Some("programId"));
+        assert_eq!(
+            field_of(r#"{"action": "subscribe", "leadId": 1}"#).as_deref(),
+            Some("action")
+        );
+        assert_eq!(
+            field_of(r#"{"action": "remove_from_campaign", "leadId": 1}"#).as_deref(),
+            Some("campaignId")
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! Bad bodies: 400 naming the field, 413 over the limit, and nothing stored either way.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::{PATH, TOKEN, json, post, spawn, spawn_with, stored};
+use crate::helpers::TestDb;
+
+#[tokio::test]
+async fn each_bad_body_is_400_naming_the_field_and_nothing_is_stored() {
+    let app = spawn().await;
+    let campaign = "701000000000001AAA";
+    let cases: Vec<(String, Value)> = vec![
+        ("{\"leadId\": ".into(), Value::Null),
+        ("".into(), Value::Null),
+        ("[\"leadId\", 1]".into(), Value::Null),
+        (r#"{"programId": "1001"}"#.into(), "leadId".into()),
+        (r#"{"leadId": "", "programId": "1001"}"#.into(), "leadId".into()),
+        (r#"{"leadId": "4x", "programId": "1001"}"#.into(), "leadId".into()),
+        (r#"{"leadId": "42"}"#.into(), "programId".into()),
+        (r#"{"leadId": "42", "programId": -1}"#.into(), "programId".into()),
+        (r#"{"action": "unsubscribe", "leadId": "42"}"#.into(), "action".into()),
+        (r#"{"action": 3, "leadId": "42"}"#.into(), "action".into()),
+        (r#"{"action": "remove_from_campaign", "leadId": "42"}"#.into(), "campaignId".into()),
+        (
+            r#"{"action": "remove_from_campaign", "leadId": "42", "campaignId": "00Q000000000001AAA"}"#.into(),
+            "campaignId".into(),
+        ),
+        (
+            format!(r#"{{"action": "add_to_campaign", "leadId": "42", "campaignId": "{campaign}"}}"#),
+            "status".into(),
+        ),
+        (
+            format!(r#"{{"action": "change_campaign_status", "leadId": "42", "campaignId": "{campaign}", "status": ""}}"#),
+            "status".into(),
+        ),
+        (
+            format!(r#"{{"action": "add_to_campaign", "campaignId": "{campaign}", "status": "Sent"}}"#),
+            "leadId".into(),
+        ),
+    ];
+    for (body, field) in cases {
+        let response = post(&app, body.clone()).await;
+        assert_eq!(response.status(), 400, "{body}");
+        let error = json(response).await;
+        assert_eq!(error["error"]["code"], "bad_request", "{body}");
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    assert!(stored(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_declared_body_over_the_limit_is_413() {
+    let app = spawn_with(TestDb::sqlite(), |c| c.http.body_limit_bytes = 1024).await;
+    let body = format!(
+        r#"{{"leadId": "1", "programId": "2", "pad": "{}"}}"#,
+        "x".repeat(2000)
+    );
+    let response = post(&app, body).await;
+    assert_eq!(response.status(), 413);
+    assert!(stored(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_413_with_a_json_error() {
+    let app = spawn_with(TestDb::sqlite(), |c| c.http.body_limit_bytes = 1024).await;
+    let mut stream = TcpStream::connect(app.address).await.unwrap();
+    let head = format!(
+        "POST {PATH} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {TOKEN}\r\n\
+         transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = format!("200\r\n{}\r\n", "x".repeat(0x200));
+    for _ in 0..4 {
+        // The server may answer and close before the last chunk; that is the point.
+        if stream.write_all(chunk.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("answer in time")
+        .ok();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains(r#""code":"too_large""#), "{answer}");
+    assert!(stored(&app).await.is_empty());
+}
