@@ -43,7 +43,10 @@ pub fn parse(text: &str) -> Option<i64> {
     let y: i64 = parts.next()?.parse().ok()?;
     let mo: i64 = parts.next()?.parse().ok()?;
     let d: i64 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+    if parts.next().is_some() || !(1..=9999).contains(&y) {
+        return None;
+    }
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
         return None;
     }
     let time_end = rest.find(['Z', '+', '-']).unwrap_or(rest.len());
@@ -53,6 +56,9 @@ pub fn parse(text: &str) -> Option<i64> {
     let h: i64 = hms.next()?.parse().ok()?;
     let mi: i64 = hms.next()?.parse().ok()?;
     let s: i64 = hms.next().map_or(Some(0), |s| s.parse().ok())?;
+    if !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&s) {
+        return None;
+    }
     let offset = zone_offset_secs(zone)?;
     let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset;
     Some(secs * 1000)
@@ -129,5 +135,27 @@ mod tests {
         assert_eq!(parse("2014-10-06T21:22:17.123Z"), utc);
         assert_eq!(parse("not a date"), None);
         assert_eq!(parse("2014-13-06T21:22:17Z"), None);
+        assert_eq!(parse("99999999999999999-01-01T00:00:00Z"), None);
+        assert_eq!(parse("2014-01-01T99999999999999:00:00Z"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,40}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn parse_never_panics_on_date_like_text(
+            text in "[0-9]{1,20}-[0-9]{1,3}-[0-9]{1,3}T[0-9]{1,20}:[0-9]{1,3}(:[0-9.]{1,6})?(Z|[+-][0-9:]{0,6}|.)?"
+        ) {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn formatted_times_parse_back(secs in 0_i64..253_402_300_799) {
+            proptest::prop_assert_eq!(parse(&lead_db(secs * 1000)), Some(secs * 1000));
+            proptest::prop_assert_eq!(parse(&asset(secs * 1000)), Some(secs * 1000));
+        }
     }
 }

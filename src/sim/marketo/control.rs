@@ -1,16 +1,10 @@
-//! Seeding and control from Rust (`MarketoSim` methods) and over HTTP for the sandbox
-//! (`/__sim/…`): channels, programs, leads, webhooks, a Marketo user's status change, token
-//! expiry and revocation, fault injection, inspection and webhook delivery.
+//! Seeding and control from Rust (`MarketoSim` methods): channels, programs, leads, webhooks, a
+//! Marketo user's status change, token expiry and revocation, fault injection, inspection and
+//! webhook delivery. `control_http` offers the sandbox's part of it over HTTP.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::MarketoSim;
 use super::clock;
@@ -193,7 +187,7 @@ impl MarketoSim {
     }
 }
 
-fn set_status_as_user(
+pub(super) fn set_status_as_user(
     shared: &Shared,
     program_id: i64,
     lead_id: i64,
@@ -214,46 +208,4 @@ fn set_status_as_user(
             message: skip.message.to_string(),
         }),
     }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserStatusChange {
-    lead_id: i64,
-    status: String,
-}
-
-/// `POST /__sim/programs/{id}/members/status` `{"leadId":…,"status":"…"}`, as a Marketo user.
-pub async fn set_status(
-    State(shared): State<Arc<Shared>>,
-    Path(program_id): Path<i64>,
-    Json(change): Json<UserStatusChange>,
-) -> Response {
-    match set_status_as_user(&shared, program_id, change.lead_id, &change.status) {
-        Ok(done) => Json(json!({ "result": format!("{done:?}").to_lowercase() })).into_response(),
-        Err(SimError::UnknownProgram(id)) => (
-            StatusCode::NOT_FOUND,
-            Json(json!({ "error": format!("no program {id}") })),
-        )
-            .into_response(),
-        Err(error) => (
-            StatusCode::CONFLICT,
-            Json(json!({ "error": error.to_string() })),
-        )
-            .into_response(),
-    }
-}
-
-pub async fn expire_tokens(State(shared): State<Arc<Shared>>) -> StatusCode {
-    lock(&shared.tokens).expire_all(Instant::now());
-    StatusCode::NO_CONTENT
-}
-
-pub async fn revoke_tokens(State(shared): State<Arc<Shared>>) -> StatusCode {
-    lock(&shared.tokens).revoke_all();
-    StatusCode::NO_CONTENT
-}
-
-pub async fn deliver(State(shared): State<Arc<Shared>>) -> Json<Vec<WebhookCall>> {
-    Json(shared.deliver_pending().await)
 }

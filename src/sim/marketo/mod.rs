@@ -8,6 +8,7 @@
 
 mod clock;
 mod control;
+mod control_http;
 mod envelope;
 mod faults;
 mod gate;

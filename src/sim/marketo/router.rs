@@ -8,7 +8,7 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodRouter, get, post};
 
 use super::shared::Shared;
-use super::{control, gate, identity, inspect, leads, member_writes, members, programs};
+use super::{control_http, gate, identity, inspect, leads, member_writes, members, programs};
 
 pub fn router(shared: Arc<Shared>) -> Router {
     let rest = Router::new()
@@ -55,11 +55,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/__sim/state", get(inspect::state))
         .route(
             "/__sim/programs/{id}/members/status",
-            post(control::set_status),
+            post(control_http::set_status),
         )
-        .route("/__sim/tokens/expire", post(control::expire_tokens))
-        .route("/__sim/tokens/revoke", post(control::revoke_tokens))
-        .route("/__sim/webhooks/deliver", post(control::deliver))
+        .route("/__sim/tokens/expire", post(control_http::expire_tokens))
+        .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
+        .route("/__sim/webhooks/deliver", post(control_http::deliver))
         .merge(rest)
         .with_state(shared)
 }

@@ -161,4 +161,20 @@ mod tests {
         let rendered = render("p={{program.id}}&{{oops", &context, TokenEncoding::None);
         assert_eq!(rendered, "p=1044&{{oops");
     }
+
+    proptest::proptest! {
+        /// Whatever a lead's e-mail holds, the documented template renders to valid JSON that
+        /// carries it unchanged.
+        #[test]
+        fn json_encoding_always_yields_valid_json(email in "\\PC{0,30}", text in "\\PC{0,30}") {
+            let (mut lead, program) = fixtures();
+            lead.fields.insert("email".into(), json!(email));
+            let context = TokenContext { lead: &lead, program: &program, now: 0 };
+            let template = r#"{"leadId": {{lead.Id}}, "email": {{lead.Email Address}}}"#;
+            let rendered = render(template, &context, TokenEncoding::Json);
+            let parsed: serde_json::Value = serde_json::from_str(&rendered).expect("valid JSON");
+            proptest::prop_assert_eq!(&parsed["email"], &json!(email));
+            let _ = render(&text, &context, TokenEncoding::Json);
+        }
+    }
 }
