@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -15,11 +16,17 @@ use super::inspect::CallRecord;
 use super::limits::Slot;
 use super::shared::{Shared, lock};
 
+const MAX_URI_BYTES: usize = 8 * 1024;
+const MAX_BODY_BYTES: u64 = 1024 * 1024;
+
 pub async fn rest_gate(
     State(shared): State<Arc<Shared>>,
     request: Request,
     next: Next,
 ) -> Response {
+    if let Some(refused) = too_large(&request) {
+        return refused;
+    }
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let (client, response) = match admit(&shared, &request) {
@@ -81,6 +88,22 @@ async fn run(shared: &Shared, request: Request, next: Next) -> Response {
         lock(&shared.limits).refund();
     }
     response
+}
+
+/// URIs over 8 KB get 414 and bodies over 1 MB get 413, plain HTTP errors rather than
+/// envelopes, before anything else is looked at.
+fn too_large(request: &Request) -> Option<Response> {
+    if request.uri().to_string().len() > MAX_URI_BYTES {
+        return Some(StatusCode::URI_TOO_LONG.into_response());
+    }
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    length
+        .filter(|n| *n > MAX_BODY_BYTES)
+        .map(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())
 }
 
 /// Unknown REST paths.

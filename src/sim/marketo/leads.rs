@@ -1,12 +1,13 @@
 //! Leads: `GET /rest/v1/leads.json` (filter by email, id, sfdcLeadId, sfdcContactId or any
 //! field; ≤300 values; `fields`; paging) and `POST /rest/v1/leads.json` (createOnly, updateOnly,
-//! createOrUpdate, createDuplicate; per-record created/updated/skipped with 1004/1005/1007).
+//! createOrUpdate, createDuplicate; per-record created/updated/skipped with 1004/1005/1007), which
+//! with `?_method=GET` is the filter query again, its parameters in a form body.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, FromRequest, Query, Request, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -97,8 +98,28 @@ enum Action {
     CreateDuplicate,
 }
 
-pub async fn sync(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    push(&shared, &headers, &body).unwrap_or_else(IntoResponse::into_response)
+/// `POST /rest/v1/leads.json`: a sync, or, with `?_method=GET`, a filter query whose parameters
+/// are in a form-encoded body (Marketo's way around the 8 KB URI limit).
+pub async fn sync(
+    State(shared): State<Arc<Shared>>,
+    query: Result<Query<Params>, QueryRejection>,
+    request: Request,
+) -> Response {
+    let as_get = query.is_ok_and(|Query(q)| q.get("_method").is_some_and(|m| m == "GET"));
+    if as_get {
+        return match Form::<Params>::from_request(request, &()).await {
+            Ok(Form(params)) => find(&shared, &params),
+            Err(FormRejection::InvalidFormContentType(_)) => Err(MktoError::ContentType),
+            Err(other) => Err(MktoError::InvalidData(other.body_text())),
+        }
+        .unwrap_or_else(IntoResponse::into_response);
+    }
+    let headers = request.headers().clone();
+    match Bytes::from_request(request, &()).await {
+        Ok(body) => push(&shared, &headers, &body),
+        Err(_) => Err(MktoError::InvalidJson),
+    }
+    .unwrap_or_else(IntoResponse::into_response)
 }
 
 fn push(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, MktoError> {

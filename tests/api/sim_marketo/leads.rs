@@ -216,3 +216,40 @@ async fn sync_refuses_bad_requests_as_a_whole() {
         .expect("POST");
     assert_eq!(error_of(&response.json().await.expect("JSON")).0, "612");
 }
+
+#[tokio::test]
+async fn long_queries_get_414_and_go_through_post_with_method_get() {
+    let sim = Sim::start().await;
+    let id = sim.sim.add_lead(NewLead::email(
+        "someone-with-a-long-address-0299@example.com",
+    ));
+    let values: Vec<String> = (0..300)
+        .map(|i| format!("someone-with-a-long-address-{i:04}@example.com"))
+        .collect();
+    let filter = [
+        ("filterType", "email".to_string()),
+        ("filterValues", values.join(",")),
+    ];
+    let long = sim
+        .client
+        .get(sim.url(&format!(
+            "/rest/v1/leads.json?filterType=email&filterValues={}",
+            filter[1].1
+        )))
+        .bearer_auth(&sim.token)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(long.status(), 414);
+    let posted = sim
+        .client
+        .post(sim.url("/rest/v1/leads.json?_method=GET"))
+        .form(&filter)
+        .bearer_auth(&sim.token)
+        .send()
+        .await
+        .expect("POST");
+    let found = result_of(&posted.json().await.expect("JSON"));
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], id);
+}

@@ -34,7 +34,7 @@ async fn rate_limit_answers_606_and_identity_is_not_counted() {
 async fn concurrency_limit_answers_615() {
     let sim = Sim::start_with(|c| {
         c.max_concurrency = 2;
-        c.latency = Duration::from_millis(400);
+        c.latency = Duration::from_secs(1);
     })
     .await;
     let calls = (0..3).map(|_| sim.get(LEADS));
