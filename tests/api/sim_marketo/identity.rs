@@ -97,3 +97,24 @@ async fn unknown_paths_are_610_and_wrong_methods_605() {
     let body: Value = response.json().await.expect("JSON");
     assert_eq!(error_of(&body).0, "605");
 }
+
+#[tokio::test]
+async fn the_sandbox_can_expire_and_revoke_tokens_over_http() {
+    let sim = Sim::start().await;
+    let expire = sim
+        .client
+        .post(sim.url("/__sim/tokens/expire"))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(expire.status(), 204);
+    assert_eq!(error_of(&sim.get(LEADS).await).0, "602");
+    let revoke = sim
+        .client
+        .post(sim.url("/__sim/tokens/revoke"))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(revoke.status(), 204);
+    assert_eq!(error_of(&sim.get(LEADS).await).0, "601");
+}

@@ -175,6 +175,9 @@ async fn failed_calls_are_logged_and_never_retried() {
 #[tokio::test]
 async fn a_user_moves_forward_only_and_not_in_program_removes() {
     let sim = Sim::start().await;
+    let (hook, seen) = receiver(StatusCode::OK, Duration::ZERO).await;
+    sim.sim
+        .add_webhook(WebhookConfig::documented(Some(PROGRAM), &hook, "t"));
     let lead = sim.sim.add_lead(NewLead::email("di@x.com"));
     let url = sim.url(&format!("/__sim/programs/{PROGRAM}/members/status"));
     let change = |status: &str| {
@@ -198,6 +201,22 @@ async fn a_user_moves_forward_only_and_not_in_program_removes() {
         sim.sim.member(PROGRAM, lead).expect("member").status_name,
         "Registered"
     );
+    let delivered: Value = sim
+        .client
+        .post(sim.url("/__sim/webhooks/deliver"))
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        delivered.as_array().map(Vec::len),
+        Some(1),
+        "the user's change fired: {delivered}"
+    );
+    assert_eq!(delivered[0]["status"], 200);
+    assert_eq!(seen.lock().expect("lock").len(), 1);
     let removed = change("Not in Program").await.expect("POST");
     assert_eq!(
         removed.json::<Value>().await.expect("JSON")["result"],
