@@ -1,1 +1,0 @@
-//! The Marketo simulator (identity, REST, asset API, webhooks).

@@ -1,0 +1,206 @@
+//! Leads: `GET /rest/v1/leads.json` (filter by email, id, sfdcLeadId, sfdcContactId or any
+//! field; ≤300 values; `fields`; paging) and `POST /rest/v1/leads.json` (createOnly, updateOnly,
+//! createOrUpdate, createDuplicate; per-record created/updated/skipped with 1004/1005/1007), which
+//! with `?_method=GET` is the filter query again, its parameters in a form body.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, FromRequest, Query, Request, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::clock;
+use super::envelope::{self, MktoError, Page};
+use super::input::{self, Params};
+use super::shared::{Shared, lock};
+use super::world::World;
+
+const DEFAULT_FIELDS: [&str; 6] = [
+    "id",
+    "email",
+    "updatedAt",
+    "createdAt",
+    "firstName",
+    "lastName",
+];
+/// More matches than this is refused (1003 "Too many results match the filter").
+const MAX_MATCHES: usize = 1000;
+
+pub async fn query(
+    State(shared): State<Arc<Shared>>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    input::params(query)
+        .and_then(|params| find(&shared, &params))
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+fn find(shared: &Shared, params: &Params) -> Result<Response, MktoError> {
+    let filter_type = input::required(params, "filterType")?;
+    let values = input::csv(input::required(params, "filterValues")?);
+    input::within_batch(values.len(), "filterValues")?;
+    let fields = match params.get("fields") {
+        Some(fields) => input::csv(fields),
+        None => DEFAULT_FIELDS.iter().map(|f| (*f).to_string()).collect(),
+    };
+    let world = lock(&shared.world);
+    let mut ids: Vec<i64> = Vec::new();
+    for value in &values {
+        for id in world.leads_matching(filter_type, value) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    if ids.len() > MAX_MATCHES {
+        return Err(MktoError::InvalidData(
+            "Too many results match the filter".to_string(),
+        ));
+    }
+    let window = input::window(params, ids.len())?;
+    let result = ids[window.start..window.end]
+        .iter()
+        .filter_map(|id| world.leads.get(id))
+        .map(|lead| {
+            let mut record = Map::new();
+            record.insert("id".to_string(), json!(lead.id));
+            for field in &fields {
+                record.insert(field.clone(), lead.field(field));
+            }
+            Value::Object(record)
+        })
+        .collect();
+    let page = Page {
+        next_token: window.next_token,
+        report_more: false,
+    };
+    Ok(envelope::lead_db(result, Some(page)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncRequest {
+    action: Option<String>,
+    lookup_field: Option<String>,
+    #[serde(default)]
+    input: Vec<Map<String, Value>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Action {
+    CreateOnly,
+    UpdateOnly,
+    CreateOrUpdate,
+    CreateDuplicate,
+}
+
+/// `POST /rest/v1/leads.json`: a sync, or, with `?_method=GET`, a filter query whose parameters
+/// are in a form-encoded body (Marketo's way around the 8 KB URI limit).
+pub async fn sync(
+    State(shared): State<Arc<Shared>>,
+    query: Result<Query<Params>, QueryRejection>,
+    request: Request,
+) -> Response {
+    let as_get = query.is_ok_and(|Query(q)| q.get("_method").is_some_and(|m| m == "GET"));
+    if as_get {
+        return match Form::<Params>::from_request(request, &()).await {
+            Ok(Form(params)) => find(&shared, &params),
+            Err(FormRejection::InvalidFormContentType(_)) => Err(MktoError::ContentType),
+            Err(other) => Err(MktoError::InvalidData(other.body_text())),
+        }
+        .unwrap_or_else(IntoResponse::into_response);
+    }
+    let headers = request.headers().clone();
+    match Bytes::from_request(request, &()).await {
+        Ok(body) => push(&shared, &headers, &body),
+        Err(_) => Err(MktoError::InvalidJson),
+    }
+    .unwrap_or_else(IntoResponse::into_response)
+}
+
+fn push(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, MktoError> {
+    let request: SyncRequest = input::json_body(headers, body)?;
+    let action = match request.action.as_deref().unwrap_or("createOrUpdate") {
+        "createOnly" => Action::CreateOnly,
+        "updateOnly" => Action::UpdateOnly,
+        "createOrUpdate" => Action::CreateOrUpdate,
+        "createDuplicate" => Action::CreateDuplicate,
+        other => return Err(MktoError::InvalidData(format!("Invalid action '{other}'"))),
+    };
+    let lookup = request
+        .lookup_field
+        .as_deref()
+        .unwrap_or("email")
+        .to_string();
+    if lookup == "id" && action != Action::UpdateOnly {
+        return Err(MktoError::InvalidData(
+            "Lookup field 'id' is only allowed with action 'updateOnly'".to_string(),
+        ));
+    }
+    if request.input.is_empty() {
+        return Err(MktoError::Blank("input"));
+    }
+    input::within_batch(request.input.len(), "input records")?;
+    let now = clock::now_ms();
+    let result = shared.change_world(|world| {
+        request
+            .input
+            .into_iter()
+            .map(|record| sync_one(world, action, &lookup, record, now))
+            .collect()
+    });
+    Ok(envelope::lead_db(result, None))
+}
+
+fn sync_one(
+    world: &mut World,
+    action: Action,
+    lookup: &str,
+    mut record: Map<String, Value>,
+    now: i64,
+) -> Value {
+    let key = match record.get(lookup) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let matches = match &key {
+        Some(key) => world.leads_matching(lookup, key),
+        None if action == Action::CreateDuplicate => Vec::new(),
+        None => {
+            return skipped(
+                "1003",
+                &format!("Value for lookup field '{lookup}' not found"),
+            );
+        }
+    };
+    for typed in ["id", "createdAt", "updatedAt"] {
+        record.remove(typed);
+    }
+    match (action, matches.as_slice()) {
+        (Action::CreateOnly, [_, ..]) => skipped("1005", "Lead already exists"),
+        (Action::UpdateOnly, []) => skipped("1004", "Lead not found"),
+        (Action::UpdateOnly | Action::CreateOrUpdate, [_, _, ..]) => {
+            skipped("1007", "Multiple leads match the lookup criteria")
+        }
+        (Action::UpdateOnly | Action::CreateOrUpdate, [id]) => {
+            if let Some(lead) = world.leads.get_mut(id) {
+                lead.fields.extend(record);
+                lead.updated_at = now;
+            }
+            json!({ "id": id, "status": "updated" })
+        }
+        _ => {
+            let id = world.insert_lead(record, now);
+            json!({ "id": id, "status": "created" })
+        }
+    }
+}
+
+fn skipped(code: &str, message: &str) -> Value {
+    json!({ "status": "skipped", "reasons": envelope::reason(code, message) })
+}

@@ -1,0 +1,136 @@
+//! `GET /rest/v1/programs/{programId}/members.json`: program members filtered by `leadId`,
+//! `statusName` or `updatedAt` (with `startAt`/`endAt`, at most 7 days), with `fields`,
+//! `batchSize` and `nextPageToken` paging.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::clock;
+use super::envelope::{self, MktoError, Page};
+use super::input::{self, Params};
+use super::shared::{Shared, lock};
+use super::world::{Member, World};
+
+/// Fields every record carries, besides `seq`.
+const DEFAULT_FIELDS: [&str; 5] = [
+    "leadId",
+    "reachedSuccess",
+    "programId",
+    "acquiredBy",
+    "membershipDate",
+];
+const MAX_RANGE_MS: i64 = 7 * 24 * 3600 * 1000;
+
+pub async fn query(
+    State(shared): State<Arc<Shared>>,
+    Path(program_id): Path<String>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    input::params(query)
+        .and_then(|params| find(&shared, &program_id, &params))
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The program id in a path, known to the simulator.
+pub fn program_id(world: &World, raw: &str) -> Result<i64, MktoError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| world.programs.contains_key(id))
+        .ok_or_else(|| MktoError::ObjectNotFound(format!("Program '{raw}' not found")))
+}
+
+fn find(shared: &Shared, raw_id: &str, params: &Params) -> Result<Response, MktoError> {
+    let world = lock(&shared.world);
+    let program_id = program_id(&world, raw_id)?;
+    let filter = input::required(params, "filterType")?;
+    let matches: Box<dyn Fn(&Member) -> bool> = match filter {
+        "updatedAt" => {
+            let (start, end) = range(params)?;
+            Box::new(move |m| m.updated_at >= start && m.updated_at <= end)
+        }
+        "leadId" | "statusName" => {
+            let values = input::csv(input::required(params, "filterValues")?);
+            input::within_batch(values.len(), "filterValues")?;
+            if filter == "leadId" {
+                let ids: Vec<i64> = values.iter().filter_map(|v| v.parse().ok()).collect();
+                Box::new(move |m| ids.contains(&m.lead_id))
+            } else {
+                Box::new(move |m| values.iter().any(|v| v == &m.status_name))
+            }
+        }
+        other => {
+            return Err(MktoError::InvalidData(format!(
+                "Unsupported filter type '{other}'"
+            )));
+        }
+    };
+    let found: Vec<&Member> = world
+        .members
+        .range((program_id, i64::MIN)..=(program_id, i64::MAX))
+        .map(|(_, member)| member)
+        .filter(|m| matches(m))
+        .collect();
+    let fields = match params.get("fields") {
+        Some(fields) => input::csv(fields),
+        None => DEFAULT_FIELDS.iter().map(|f| (*f).to_string()).collect(),
+    };
+    let window = input::window(params, found.len())?;
+    let program_name = world.programs.get(&program_id).map(|p| p.name.clone());
+    let result = found[window.start..window.end]
+        .iter()
+        .enumerate()
+        .map(|(i, member)| {
+            let mut record = Map::new();
+            record.insert("seq".to_string(), json!(window.start + i));
+            record.insert("leadId".to_string(), json!(member.lead_id));
+            for field in &fields {
+                record.insert(
+                    field.clone(),
+                    field_value(member, field, program_name.as_deref()),
+                );
+            }
+            Value::Object(record)
+        })
+        .collect();
+    let page = Page {
+        next_token: window.next_token,
+        report_more: true,
+    };
+    Ok(envelope::lead_db(result, Some(page)))
+}
+
+fn range(params: &Params) -> Result<(i64, i64), MktoError> {
+    let parse = |name: &'static str| {
+        let text = input::required(params, name)?;
+        clock::parse(text).ok_or_else(|| MktoError::InvalidData(format!("Invalid {name} '{text}'")))
+    };
+    let (start, end) = (parse("startAt")?, parse("endAt")?);
+    if end < start || end - start > MAX_RANGE_MS {
+        return Err(MktoError::InvalidData(
+            "The date range must not be negative or exceed 7 days".to_string(),
+        ));
+    }
+    Ok((start, end))
+}
+
+fn field_value(member: &Member, field: &str, program_name: Option<&str>) -> Value {
+    let date = |ms: i64| json!(clock::lead_db(ms));
+    match field {
+        "leadId" => json!(member.lead_id),
+        "programId" => json!(member.program_id),
+        "program" => json!(program_name),
+        "statusName" => json!(member.status_name),
+        "reachedSuccess" => json!(member.reached_success),
+        "reachedSuccessDate" => member.reached_success_date.map_or(Value::Null, date),
+        "acquiredBy" => json!(member.acquired_by),
+        "membershipDate" => date(member.membership_date),
+        "createdAt" => date(member.created_at),
+        "updatedAt" => date(member.updated_at),
+        "isExhausted" => json!(false),
+        _ => Value::Null,
+    }
+}

@@ -1,0 +1,70 @@
+//! The simulator's routes. Everything under `/rest` passes the gate (auth, limits, faults, log);
+//! identity and `/__sim` do not, as identity calls are not counted by Marketo either.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{MethodRouter, get, post};
+
+use super::shared::Shared;
+use super::{control_http, gate, identity, inspect, leads, member_writes, members, programs};
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let rest = Router::new()
+        .route(
+            "/rest/v1/leads.json",
+            only(get(leads::query).post(leads::sync)),
+        )
+        .route(
+            "/rest/v1/programs/{id}/members.json",
+            only(get(members::query)),
+        )
+        .route(
+            "/rest/v1/programs/{id}/members/status.json",
+            only(post(member_writes::status)),
+        )
+        .route(
+            "/rest/v1/programs/{id}/members/delete.json",
+            only(post(member_writes::delete)),
+        )
+        .route(
+            "/rest/asset/v1/program/byName.json",
+            only(get(programs::by_name)),
+        )
+        .route(
+            "/rest/asset/v1/program/{file}",
+            only(get(programs::get).post(programs::update)),
+        )
+        .route(
+            "/rest/asset/v1/channels.json",
+            only(get(programs::channels)),
+        )
+        .route(
+            "/rest/asset/v1/channel/byName.json",
+            only(get(programs::channel_by_name)),
+        )
+        .fallback(gate::not_found)
+        .layer(from_fn_with_state(Arc::clone(&shared), gate::rest_gate));
+    Router::new()
+        .route(
+            "/identity/oauth/token",
+            get(identity::token).post(identity::token),
+        )
+        .route("/__sim/requests", get(inspect::requests))
+        .route("/__sim/state", get(inspect::state))
+        .route(
+            "/__sim/programs/{id}/members/status",
+            post(control_http::set_status),
+        )
+        .route("/__sim/tokens/expire", post(control_http::expire_tokens))
+        .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
+        .route("/__sim/webhooks/deliver", post(control_http::deliver))
+        .merge(rest)
+        .with_state(shared)
+}
+
+/// Answers other methods with 605, as Marketo does, instead of axum's 405.
+fn only(route: MethodRouter<Arc<Shared>>) -> MethodRouter<Arc<Shared>> {
+    route.fallback(gate::method_not_supported)
+}

@@ -1,1 +1,0 @@
-//! Tests of sim_marketo (filled in by its issue).

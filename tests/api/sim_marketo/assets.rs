@@ -1,0 +1,151 @@
+//! The Asset API: program by id (channel, costs, sfdcId), form-encoded cost updates (appended,
+//! or replaced with `costsDestructiveUpdate=true`), channels and channel by name.
+
+use serde_json::{Value, json};
+
+use super::{PROGRAM, Sim, error_of};
+
+/// Asset replies always carry `errors` and `warnings` (strings); the result is optional.
+fn asset_result(body: &Value) -> Vec<Value> {
+    assert_eq!(body["success"], true, "{body}");
+    assert_eq!(body["errors"], json!([]));
+    assert!(body["warnings"].is_array() && body["requestId"].is_string());
+    body["result"].as_array().cloned().unwrap_or_default()
+}
+
+async fn post_form(sim: &Sim, form: &[(&str, &str)]) -> Value {
+    sim.client
+        .post(sim.url(&format!("/rest/asset/v1/program/{PROGRAM}.json")))
+        .bearer_auth(&sim.token)
+        .form(form)
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[tokio::test]
+async fn program_by_id_has_channel_costs_and_sfdc_id() {
+    let sim = Sim::start().await;
+    let programs = asset_result(
+        &sim.get(&format!("/rest/asset/v1/program/{PROGRAM}.json"))
+            .await,
+    );
+    assert_eq!(programs.len(), 1);
+    let program = &programs[0];
+    assert_eq!(program["id"], PROGRAM);
+    assert_eq!(program["name"], "Spring Webinar");
+    assert_eq!(program["channel"], "Online Advertising");
+    assert_eq!(program["costs"], Value::Null);
+    assert_eq!(program["sfdcId"], "701000000000001AAA");
+    for required in ["folder", "status", "tags", "type", "createdAt", "updatedAt"] {
+        assert!(program.get(required).is_some(), "{required} in {program}");
+    }
+
+    let missing = sim.get("/rest/asset/v1/program/9999.json").await;
+    assert!(asset_result(&missing).is_empty());
+    assert_eq!(
+        missing["warnings"],
+        json!(["No assets found for the given search criteria."])
+    );
+}
+
+#[tokio::test]
+async fn costs_are_appended_unless_destructive() {
+    let sim = Sim::start().await;
+    let first = r#"[{"startDate":"2016-01-01","cost":200,"note":"Google Adwords"}]"#;
+    let second = r#"[{"startDate":"2016-02-01","cost":300}]"#;
+    let updated = asset_result(&post_form(&sim, &[("costs", first)]).await);
+    assert_eq!(
+        updated[0]["costs"],
+        json!([{ "startDate": "2016-01-01", "cost": 200, "note": "Google Adwords" }])
+    );
+    let appended = asset_result(&post_form(&sim, &[("costs", second)]).await);
+    assert_eq!(appended[0]["costs"].as_array().map(Vec::len), Some(2));
+    let replaced = asset_result(
+        &post_form(
+            &sim,
+            &[("costs", second), ("costsDestructiveUpdate", "true")],
+        )
+        .await,
+    );
+    assert_eq!(
+        replaced[0]["costs"],
+        json!([{ "startDate": "2016-02-01", "cost": 300 }])
+    );
+    let cleared = asset_result(&post_form(&sim, &[("costsDestructiveUpdate", "true")]).await);
+    assert_eq!(cleared[0]["costs"], Value::Null);
+    assert!(sim.sim.program(PROGRAM).expect("program").costs.is_empty());
+
+    let bad = post_form(
+        &sim,
+        &[("costs", r#"[{"startDate":"2016-01-01","cost":1.5}]"#)],
+    )
+    .await;
+    assert_eq!(error_of(&bad).0, "1003");
+    let json_body = sim
+        .post(
+            &format!("/rest/asset/v1/program/{PROGRAM}.json"),
+            &json!({ "costs": [] }),
+        )
+        .await;
+    assert_eq!(error_of(&json_body).0, "612");
+}
+
+#[tokio::test]
+async fn channels_list_their_progression_statuses() {
+    let sim = Sim::start().await;
+    sim.sim
+        .add_channel(
+            "Blog",
+            vec![campaign_sync::sim::marketo::ProgressionStatus::new(
+                "Influenced",
+                30,
+                true,
+            )],
+        )
+        .expect("channel");
+    let all = asset_result(&sim.get("/rest/asset/v1/channels.json").await);
+    assert_eq!(all.len(), 2);
+    let blog = &all[1];
+    assert_eq!(blog["applicableProgramType"], "program");
+    let steps: Vec<_> = blog["progressionStatuses"]
+        .as_array()
+        .expect("statuses")
+        .iter()
+        .map(|s| (s["name"].clone(), s["step"].clone()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            (json!("Not in Program"), json!(0)),
+            (json!("Influenced"), json!(30))
+        ],
+        "step 0 is implicit"
+    );
+
+    let paged = asset_result(
+        &sim.get("/rest/asset/v1/channels.json?maxReturn=1&offset=1")
+            .await,
+    );
+    assert_eq!(paged[0]["name"], "Blog");
+
+    let by_name = asset_result(
+        &sim.get("/rest/asset/v1/channel/byName.json?name=Online%20Advertising")
+            .await,
+    );
+    let statuses = by_name[0]["progressionStatuses"]
+        .as_array()
+        .expect("statuses");
+    assert_eq!(statuses.len(), 5);
+    assert_eq!(
+        statuses[4],
+        json!({ "name": "Attended", "step": 40, "description": null, "hidden": false, "success": true })
+    );
+    let unknown = sim
+        .get("/rest/asset/v1/channel/byName.json?Name=Nope")
+        .await;
+    assert!(asset_result(&unknown).is_empty());
+}
