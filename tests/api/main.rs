@@ -3,6 +3,7 @@
 
 mod admin;
 mod cli;
+mod connector_marketo;
 mod health;
 mod helpers;
 mod marketo_inbound;
