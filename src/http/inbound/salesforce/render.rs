@@ -106,6 +106,7 @@ pub fn render_with(message: &OutboundMessage, style: &RenderStyle) -> String {
             "<{om}sObject xsi:type=\"{sf}:{}\" xmlns:{sf}=\"{SOBJECT}\">{nl}",
             escape(sobject_type)
         );
+        // An `Other` named "CampaignMember" cannot be written distinctly: it reads back as one.
         if let NotifiedObject::CampaignMember(member) = &notification.object {
             member_fields(&mut out, &format!("{sf}:"), member, nl);
         }
@@ -143,7 +144,13 @@ fn leaf(out: &mut String, prefix: &str, name: &str, value: Option<&str>, nl: &st
         let _ = write!(
             out,
             "<{prefix}{name}>{}</{prefix}{name}>{nl}",
-            escape(value)
+            escape_text(value)
         );
     }
+}
+
+/// Escapes markup, and a carriage return as a character reference, because a parser turns a
+/// literal one into a line feed.
+fn escape_text(value: &str) -> String {
+    escape(value).replace('\r', "&#13;")
 }
