@@ -77,5 +77,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::disable())
                 .layer(RequestBodyLimitLayer::new(body_limit)),
         )
+        .layer(axum::middleware::from_fn(
+            inbound::salesforce::fault_for_oversized_body,
+        ))
         .with_state(state)
 }

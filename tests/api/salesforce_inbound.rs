@@ -1,1 +1,340 @@
-//! Tests of salesforce_inbound (filled in by its issue).
+//! `POST /v1/salesforce/outbound-messages` through the real router: acknowledgement envelope,
+//! signals stored once per notification, and every refusal answered with a SOAP fault and
+//! nothing stored.
+
+use campaign_sync::config::Secret;
+use campaign_sync::http::inbound::salesforce::{
+    ACK_ENVELOPE, NotifiedObject, OutboundMessage, parse_notifications, render_outbound_message,
+};
+use campaign_sync::signal::Signal;
+use campaign_sync::store::{Store, now_millis};
+
+use crate::helpers::{TestApp, TestDb};
+
+const TOKEN: &str = "om-token-4f9c1e";
+const ORG_15: &str = "00D5g00000LmNoP";
+const PATH: &str = "/v1/salesforce/outbound-messages";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/salesforce/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+async fn spawn(db: TestDb) -> TestApp {
+    TestApp::spawn_with(db, |config| {
+        config.salesforce.organization_ids = vec![ORG_15.into()];
+        config.salesforce.inbound_token = Secret::new(TOKEN);
+    })
+    .await
+}
+
+async fn post(app: &TestApp, token: Option<&str>, body: Vec<u8>) -> (u16, String) {
+    let url = match token {
+        Some(token) => app.url(&format!("{PATH}?token={token}")),
+        None => app.url(PATH),
+    };
+    let response = app
+        .client
+        .post(url)
+        .header("content-type", "text/xml; charset=UTF-8")
+        .header("soapaction", "\"\"")
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/xml"),
+        "every answer is SOAP"
+    );
+    (status, response.text().await.unwrap())
+}
+
+/// Every stored signal, oldest first.
+async fn stored(store: &Store) -> Vec<(String, Signal)> {
+    store
+        .claim("test", 10_000, 60_000, now_millis())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.dedup_key, c.signal))
+        .collect()
+}
+
+fn assert_fault(body: &str, code: &str, mentions: &str) {
+    assert!(body.contains("<soapenv:Fault>"), "not a fault: {body}");
+    assert!(
+        body.contains(&format!("<faultcode>soapenv:{code}</faultcode>")),
+        "{body}"
+    );
+    assert!(
+        body.contains(mentions),
+        "{body:?} should mention {mentions:?}"
+    );
+}
+
+#[tokio::test]
+async fn campaign_members_are_acknowledged_after_they_are_stored_once_each() {
+    for db in TestDb::all().await {
+        let label = db.label;
+        let app = spawn(db).await;
+        let (status, body) = post(&app, Some(TOKEN), fixture("campaign_members_3.xml")).await;
+        assert_eq!(status, 200, "{label}: {body}");
+        assert_eq!(body, ACK_ENVELOPE);
+
+        let signals = stored(&app.store).await;
+        let keys: Vec<_> = signals.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "sf:notification:04l5g00000AbC01AAF",
+                "sf:notification:04l5g00000AbC02AAF",
+                "sf:notification:04l5g00000AbC03AAF"
+            ],
+            "{label}"
+        );
+        let Signal::SalesforceMember(second) = &signals[1].1 else {
+            panic!("{label}: not a SalesforceMember signal");
+        };
+        assert_eq!(second.organization_id, "00D5g00000LmNoPEAX");
+        assert_eq!(second.member_id, "00v5g00000Qw1abAAB");
+        assert_eq!(second.campaign_id.as_deref(), Some("7015g000000Zx9kAAC"));
+        assert_eq!(second.contact_id.as_deref(), Some("0035g00000Kk2uUAAR"));
+        assert_eq!(second.lead_id, None);
+        assert_eq!(second.email.as_deref(), Some("grace.hopper@example.org"));
+        assert_eq!(second.status.as_deref(), Some("Responded"));
+        assert_eq!(second.has_responded, Some(true));
+        assert_eq!(
+            second.created_date.as_deref(),
+            Some("2026-10-30T17:02:44.000Z")
+        );
+        assert_eq!(
+            second.last_modified_date.as_deref(),
+            Some("2026-11-02T09:16:12.000Z")
+        );
+        assert_eq!(
+            second.system_modstamp.as_deref(),
+            Some("2026-11-02T09:16:12.000Z")
+        );
+        app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_redelivery_is_acknowledged_and_stored_once_even_with_other_content() {
+    for db in TestDb::all().await {
+        let app = spawn(db).await;
+        let original = fixture("campaign_members_3.xml");
+        assert_eq!(post(&app, Some(TOKEN), original.clone()).await.0, 200);
+        let changed = String::from_utf8(original).unwrap().replace(
+            "<sf:Status>Sent</sf:Status>",
+            "<sf:Status>Attended</sf:Status>",
+        );
+        let (status, body) = post(&app, Some(TOKEN), changed.into_bytes()).await;
+        assert_eq!(status, 200);
+        assert_eq!(body, ACK_ENVELOPE);
+        let signals = stored(&app.store).await;
+        assert_eq!(signals.len(), 3);
+        let Signal::SalesforceMember(first) = &signals[0].1 else {
+            panic!("not a SalesforceMember signal");
+        };
+        assert_eq!(
+            first.status.as_deref(),
+            Some("Sent"),
+            "the first delivery is kept"
+        );
+        app.stop().await.unwrap();
+    }
+}
+
+fn hundred_notifications(count: usize) -> OutboundMessage {
+    let mut message = parse_notifications(&fixture("campaign_members_3.xml")).unwrap();
+    let template = message.notifications[0].clone();
+    message.notifications = (0..count)
+        .map(|i| {
+            let mut notification = template.clone();
+            notification.id = format!("04l5g00000N{i:04}AAF");
+            if let NotifiedObject::CampaignMember(member) = &mut notification.object {
+                member.id = format!("00v5g00000M{i:04}AAB");
+            }
+            notification
+        })
+        .collect();
+    message
+}
+
+#[tokio::test]
+async fn a_message_of_one_hundred_notifications_stores_one_hundred_signals() {
+    for db in TestDb::all().await {
+        let app = spawn(db).await;
+        let body = render_outbound_message(&hundred_notifications(100));
+        let (status, answer) = post(&app, Some(TOKEN), body.into_bytes()).await;
+        assert_eq!((status, answer.as_str()), (200, ACK_ENVELOPE));
+        assert_eq!(stored(&app.store).await.len(), 100);
+        app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn session_id_bom_no_declaration_and_other_prefixes_are_accepted() {
+    let app = TestApp::spawn_with(TestDb::sqlite(), |config| {
+        config.salesforce.organization_ids = vec!["00D5g00000LmNoPEAX".into()];
+        config.salesforce.inbound_token = Secret::new(TOKEN);
+    })
+    .await;
+    let (status, body) = post(
+        &app,
+        Some(TOKEN),
+        fixture("campaign_member_session_bom.xml"),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, ACK_ENVELOPE));
+    let signals = stored(&app.store).await;
+    assert_eq!(signals.len(), 1);
+    let Signal::SalesforceMember(member) = &signals[0].1 else {
+        panic!("not a SalesforceMember signal");
+    };
+    assert_eq!(member.email.as_deref(), Some("o'brien&co@example.com"));
+    assert_eq!(member.has_responded, None, "absent means unknown");
+}
+
+#[tokio::test]
+async fn other_object_types_are_acknowledged_counted_and_not_stored() {
+    let app = spawn(TestDb::sqlite()).await;
+    let (status, body) = post(&app, Some(TOKEN), fixture("mixed_objects.xml")).await;
+    assert_eq!((status, body.as_str()), (200, ACK_ENVELOPE));
+    let signals = stored(&app.store).await;
+    assert_eq!(signals.len(), 1);
+    assert_eq!(signals[0].0, "sf:notification:04l5g00000AbC22AAF");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("outbound_notifications_ignored_total{sobject=\"Event_Booking__c\"}"),
+        "{metrics}"
+    );
+}
+
+/// Token, body, expected status, fault code and a text the fault string must contain.
+type Refusal<'a> = (Option<&'a str>, Vec<u8>, u16, &'a str, &'a str);
+
+#[tokio::test]
+async fn refused_messages_answer_a_fault_and_store_nothing() {
+    let app = spawn(TestDb::sqlite()).await;
+    let good = fixture("campaign_members_3.xml");
+    let text = String::from_utf8(good.clone()).unwrap();
+    let other_org = text.replace("00D5g00000LmNoPEAX", "00D5g00000LmNoQEAX");
+    let cases: Vec<Refusal> = vec![
+        (None, good.clone(), 401, "Client", "token"),
+        (Some("wrong"), good.clone(), 401, "Client", "token"),
+        (
+            Some(TOKEN),
+            other_org.into_bytes(),
+            401,
+            "Client",
+            "00D5g00000LmNoQEAX",
+        ),
+        (
+            Some(TOKEN),
+            fixture("empty_notifications.xml"),
+            400,
+            "Client",
+            "OrganizationId",
+        ),
+        (
+            Some(TOKEN),
+            good[..good.len() / 2].to_vec(),
+            400,
+            "Client",
+            "ends",
+        ),
+        (
+            Some(TOKEN),
+            b"<html>nope</html>".to_vec(),
+            400,
+            "Client",
+            "Envelope",
+        ),
+        (
+            Some(TOKEN),
+            text.replace("<sf:Id>00v5g00000Qw1aaAAB</sf:Id>", "")
+                .into_bytes(),
+            400,
+            "Client",
+            "sObject/Id",
+        ),
+        (
+            Some(TOKEN),
+            render_outbound_message(&hundred_notifications(101)).into_bytes(),
+            400,
+            "Client",
+            "more than 100",
+        ),
+    ];
+    for (token, body, expected, code, mentions) in cases {
+        let (status, answer) = post(&app, token, body).await;
+        assert_eq!(status, expected, "{answer}");
+        assert_fault(&answer, code, mentions);
+    }
+    assert!(stored(&app.store).await.is_empty());
+}
+
+#[tokio::test]
+async fn clients_outside_the_allowed_networks_get_403() {
+    let app = TestApp::spawn_with(TestDb::sqlite(), |config| {
+        config.salesforce.organization_ids = vec![ORG_15.into()];
+        config.salesforce.inbound_token = Secret::new(TOKEN);
+        config.salesforce.allowed_networks = vec!["10.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let (status, body) = post(&app, Some(TOKEN), fixture("campaign_members_3.xml")).await;
+    assert_eq!(status, 403);
+    assert_fault(&body, "Client", "allowed_networks");
+    assert!(stored(&app.store).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413_with_a_fault_and_nothing_is_stored() {
+    let app = TestApp::spawn_with(TestDb::sqlite(), |config| {
+        config.salesforce.organization_ids = vec![ORG_15.into()];
+        config.salesforce.inbound_token = Secret::new(TOKEN);
+        config.http.body_limit_bytes = 4096;
+    })
+    .await;
+    let body = render_outbound_message(&hundred_notifications(20));
+    let (status, answer) = post(&app, Some(TOKEN), body.into_bytes()).await;
+    assert_eq!(status, 413);
+    assert_fault(&answer, "Client", "larger than");
+    assert!(stored(&app.store).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_store_failure_answers_503_so_salesforce_retries() {
+    for db in TestDb::all().await {
+        let app = spawn(db).await;
+        app.store.execute_raw("DROP TABLE signals").await.unwrap();
+        let (status, body) = post(&app, Some(TOKEN), fixture("campaign_members_3.xml")).await;
+        assert_eq!(status, 503, "{body}");
+        assert_fault(&body, "Server", "retry");
+    }
+}
+
+#[tokio::test]
+async fn a_non_xml_content_type_is_refused() {
+    let app = spawn(TestDb::sqlite()).await;
+    let response = app
+        .client
+        .post(app.url(&format!("{PATH}?token={TOKEN}")))
+        .header("content-type", "application/json")
+        .body(fixture("campaign_members_3.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    assert_fault(&response.text().await.unwrap(), "Client", "text/xml");
+    assert!(stored(&app.store).await.is_empty());
+}

@@ -1,7 +1,0 @@
-//! Placeholder receiver for salesforce (replaced by its issue's implementation).
-
-use axum::http::StatusCode;
-
-pub async fn receive() -> StatusCode {
-    StatusCode::NOT_IMPLEMENTED
-}

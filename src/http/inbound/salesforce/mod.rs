@@ -1,0 +1,247 @@
+//! `POST /v1/salesforce/outbound-messages`: Salesforce Outbound Messages for CampaignMember.
+//! Check the client network and URL token → parse the SOAP body → check the organization id →
+//! record every CampaignMember notification in one transaction → acknowledge. Failures answer a
+//! SOAP fault and store nothing; a store failure answers 503 so Salesforce retries.
+
+mod message;
+mod parse;
+mod render;
+mod soap;
+mod trust;
+mod xml;
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+pub use message::{
+    CampaignMemberFields, MAX_NOTIFICATIONS, Notification, NotifiedObject, OutboundMessage,
+    ParseError,
+};
+pub use parse::parse_notifications;
+pub use render::{RenderStyle, render_outbound_message, render_with};
+pub use soap::{ACK_ENVELOPE, FaultCode, fault};
+
+use super::super::AppState;
+use crate::signal::{NewSignal, SalesforceMember, Signal};
+use crate::store::{StoreError, now_millis};
+
+/// The route this receiver serves.
+pub const PATH: &str = "/v1/salesforce/outbound-messages";
+
+/// The errors of this endpoint; each renders as a SOAP fault, never JSON, because Salesforce
+/// shows the fault string on its delivery status page.
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error("client address is not in salesforce.allowed_networks")]
+    Forbidden,
+    #[error("the token query parameter is missing or wrong")]
+    BadToken,
+    #[error("organization id {0} is not one of salesforce.organization_ids")]
+    UnknownOrganization(String),
+    #[error("content type {0:?} is not XML; send text/xml")]
+    NotXml(String),
+    #[error("request body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("could not read the request body: {0}")]
+    Body(String),
+    #[error("not a valid outbound message: {0}")]
+    Parse(#[from] ParseError),
+    #[error("the store is unavailable; retry later")]
+    Store(#[from] StoreError),
+}
+
+impl InboundError {
+    fn status(&self) -> StatusCode {
+        match self {
+            InboundError::Forbidden => StatusCode::FORBIDDEN,
+            InboundError::BadToken | InboundError::UnknownOrganization(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            InboundError::NotXml(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            InboundError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            InboundError::Body(_) | InboundError::Parse(_) => StatusCode::BAD_REQUEST,
+            InboundError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl IntoResponse for InboundError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let code = if status.is_server_error() {
+            FaultCode::Server
+        } else {
+            FaultCode::Client
+        };
+        let outcome = match &self {
+            InboundError::Store(error) => {
+                tracing::error!(%error, "outbound message not stored");
+                "unavailable"
+            }
+            other => {
+                tracing::warn!(status = status.as_u16(), reason = %other, "outbound message refused");
+                "refused"
+            }
+        };
+        metrics::counter!("outbound_messages_total", "outcome" => outcome).increment(1);
+        soap_response(status, fault(code, &self.to_string()))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+pub async fn receive(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    query: Result<Query<TokenQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, InboundError> {
+    let config = &state.config().salesforce;
+    if !trust::network_allowed(&config.allowed_networks, client.ip()) {
+        return Err(InboundError::Forbidden);
+    }
+    let token = query.ok().and_then(|Query(q)| q.token);
+    if !trust::token_matches(&config.inbound_token, token.as_deref()) {
+        return Err(InboundError::BadToken);
+    }
+    check_content_type(&headers)?;
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            InboundError::TooLarge(state.config().http.body_limit_bytes)
+        } else {
+            InboundError::Body(rejection.body_text())
+        }
+    })?;
+    let message = parse_notifications(&body)?;
+    if !trust::organization_allowed(&config.organization_ids, &message.organization_id) {
+        return Err(InboundError::UnknownOrganization(message.organization_id));
+    }
+    let (signals, ignored) = to_signals(&message);
+    for sobject_type in &ignored {
+        metrics::counter!("outbound_notifications_ignored_total", "sobject" => metric_label(sobject_type))
+            .increment(1);
+    }
+    let received = signals.len();
+    let recorded = state.store().record(signals, now_millis()).await?;
+    let duplicates = recorded.iter().filter(|r| r.duplicate).count();
+    metrics::counter!("outbound_notifications_accepted_total", "outcome" => "new")
+        .increment((received - duplicates) as u64);
+    metrics::counter!("outbound_notifications_accepted_total", "outcome" => "duplicate")
+        .increment(duplicates as u64);
+    metrics::counter!("outbound_messages_total", "outcome" => "acknowledged").increment(1);
+    tracing::info!(
+        notifications = message.notifications.len(),
+        campaign_members = received,
+        duplicates,
+        ignored = ignored.len(),
+        "outbound message stored and acknowledged"
+    );
+    Ok(soap_response(StatusCode::OK, ACK_ENVELOPE.to_string()))
+}
+
+/// The dedup key of a notification: Salesforce repeats the notification id on redelivery.
+pub fn dedup_key(notification_id: &str) -> String {
+    format!("sf:notification:{notification_id}")
+}
+
+/// The CampaignMember notifications as signals, and the sObject types of the others.
+pub fn to_signals(message: &OutboundMessage) -> (Vec<NewSignal>, Vec<&str>) {
+    let mut signals = Vec::with_capacity(message.notifications.len());
+    let mut ignored = Vec::new();
+    for notification in &message.notifications {
+        match &notification.object {
+            NotifiedObject::CampaignMember(m) => signals.push(NewSignal {
+                dedup_key: dedup_key(&notification.id),
+                signal: Signal::SalesforceMember(SalesforceMember {
+                    notification_id: notification.id.clone(),
+                    organization_id: message.organization_id.clone(),
+                    member_id: m.id.clone(),
+                    campaign_id: m.campaign_id.clone(),
+                    lead_id: m.lead_id.clone(),
+                    contact_id: m.contact_id.clone(),
+                    email: m.email.clone(),
+                    status: m.status.clone(),
+                    has_responded: m.has_responded,
+                    created_date: m.created_date.clone(),
+                    last_modified_date: m.last_modified_date.clone(),
+                    system_modstamp: m.system_modstamp.clone(),
+                }),
+            }),
+            NotifiedObject::Other { sobject_type } => ignored.push(sobject_type.as_str()),
+        }
+    }
+    (signals, ignored)
+}
+
+/// Gives the global body limit's 413 on this route a SOAP fault body. It wraps the limit
+/// layer from outside, so the limit itself stays the one configured for every route.
+pub async fn fault_for_oversized_body(request: Request, next: Next) -> Response {
+    let ours = request.uri().path() == PATH;
+    let response = next.run(request).await;
+    if ours && response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_xml(response.headers()) {
+        return soap_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            fault(
+                FaultCode::Client,
+                "request body is larger than the configured limit",
+            ),
+        );
+    }
+    response
+}
+
+/// Salesforce sends `text/xml; charset=UTF-8`; other XML types and a missing header are
+/// tolerated, anything else is refused before parsing.
+fn check_content_type(headers: &HeaderMap) -> Result<(), InboundError> {
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return Ok(());
+    };
+    if is_xml(headers) {
+        Ok(())
+    } else {
+        let shown: String = String::from_utf8_lossy(value.as_bytes())
+            .chars()
+            .take(80)
+            .collect();
+        Err(InboundError::NotXml(shown))
+    }
+}
+
+fn is_xml(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let media_type = value.split(';').next().unwrap_or("").trim();
+    ["text/xml", "application/xml", "application/soap+xml"]
+        .iter()
+        .any(|xml| media_type.eq_ignore_ascii_case(xml))
+}
+
+/// sObject type names are identifiers; anything else is folded so label values stay bounded.
+fn metric_label(sobject_type: &str) -> String {
+    let valid = sobject_type.len() <= 80
+        && sobject_type
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if valid {
+        sobject_type.to_string()
+    } else {
+        "invalid".to_string()
+    }
+}
+
+fn soap_response(status: StatusCode, body: String) -> Response {
+    (status, [(CONTENT_TYPE, soap::CONTENT_TYPE)], body).into_response()
+}

@@ -1,0 +1,267 @@
+//! The outbound-message parser: SOAP bytes in, a typed [`OutboundMessage`] out. It streams over
+//! the body once, matches namespace URI and local name (never the prefix), and reads only what
+//! the sync needs; unknown elements are skipped so a wider field selection still parses.
+
+pub use super::message::{
+    CampaignMemberFields, MAX_NOTIFICATIONS, Notification, NotifiedObject, OutboundMessage,
+    ParseError,
+};
+use super::xml::{Element, Node, Ns, XmlReader};
+
+/// Parses a SOAP outbound message. Never expands entities or reads a DTD; nesting is bounded
+/// (32 levels); a UTF-8 BOM and a missing XML declaration are fine.
+pub fn parse_notifications(body: &[u8]) -> Result<OutboundMessage, ParseError> {
+    let mut xml = XmlReader::new(body);
+    let message = envelope(&mut xml)?;
+    loop {
+        match xml.next()? {
+            Node::Eof => return Ok(message),
+            Node::Text(text) if text.trim().is_empty() => {}
+            Node::Text(_) | Node::Open(_) | Node::Close => {
+                return Err(ParseError::TrailingContent);
+            }
+        }
+    }
+}
+
+fn envelope(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError> {
+    let root = first_element(xml, "a SOAP 1.1 Envelope")?;
+    if !root.is(Ns::Soap, "Envelope") {
+        return Err(not_outbound("a SOAP 1.1 Envelope", &root.local));
+    }
+    let mut message = None;
+    while let Some(child) = next_child(xml)? {
+        if child.is(Ns::Soap, "Body") && message.is_none() {
+            message = Some(body(xml)?);
+        } else if child.is(Ns::Soap, "Body") {
+            return Err(ParseError::Duplicate("Body"));
+        } else {
+            xml.skip()?;
+        }
+    }
+    message.ok_or(ParseError::Missing("Body"))
+}
+
+fn body(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError> {
+    let expected = "a notifications element in namespace http://soap.sforce.com/2005/09/outbound";
+    let Some(first) = next_child(xml)? else {
+        return Err(ParseError::Missing("notifications"));
+    };
+    if !first.is(Ns::Outbound, "notifications") {
+        return Err(not_outbound(expected, &first.local));
+    }
+    let message = notifications(xml)?;
+    if let Some(extra) = next_child(xml)? {
+        return Err(ParseError::Unexpected {
+            found: extra.local,
+            inside: "Body".into(),
+        });
+    }
+    Ok(message)
+}
+
+fn notifications(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError> {
+    let mut organization_id = None;
+    let mut action_id = None;
+    let mut session_id = None;
+    let mut enterprise_url = None;
+    let mut partner_url = None;
+    let mut list = Vec::new();
+    while let Some(child) = next_child(xml)? {
+        if child.ns != Ns::Outbound {
+            xml.skip()?;
+            continue;
+        }
+        match child.local.as_str() {
+            "OrganizationId" => {
+                set_once(&mut organization_id, "OrganizationId", xml.text(&child)?)?
+            }
+            "ActionId" => set_once(&mut action_id, "ActionId", xml.text(&child)?)?,
+            "SessionId" => set_once(&mut session_id, "SessionId", xml.text(&child)?)?,
+            "EnterpriseUrl" => set_once(&mut enterprise_url, "EnterpriseUrl", xml.text(&child)?)?,
+            "PartnerUrl" => set_once(&mut partner_url, "PartnerUrl", xml.text(&child)?)?,
+            "Notification" if list.len() == MAX_NOTIFICATIONS => {
+                return Err(ParseError::TooManyNotifications);
+            }
+            "Notification" => list.push(notification(xml)?),
+            _ => xml.skip()?,
+        }
+    }
+    let organization_id = organization_id
+        .filter(|id| !id.is_empty())
+        .ok_or(ParseError::Missing("OrganizationId"))?;
+    check_id("OrganizationId", &organization_id)?;
+    let action_id = action_id
+        .filter(|id| !id.is_empty())
+        .ok_or(ParseError::Missing("ActionId"))?;
+    if list.is_empty() {
+        return Err(ParseError::Missing("Notification"));
+    }
+    Ok(OutboundMessage {
+        organization_id,
+        action_id,
+        session_id: session_id.filter(|s| !s.is_empty()),
+        enterprise_url: enterprise_url.filter(|s| !s.is_empty()),
+        partner_url: partner_url.filter(|s| !s.is_empty()),
+        notifications: list,
+    })
+}
+
+fn notification(xml: &mut XmlReader<'_>) -> Result<Notification, ParseError> {
+    let mut id = None;
+    let mut object = None;
+    while let Some(child) = next_child(xml)? {
+        if child.is(Ns::Outbound, "Id") {
+            set_once(&mut id, "Notification/Id", xml.text(&child)?)?;
+        } else if child.is(Ns::Outbound, "sObject") {
+            if object.is_some() {
+                return Err(ParseError::Duplicate("Notification/sObject"));
+            }
+            object = Some(sobject(xml, child.xsi_type)?);
+        } else {
+            xml.skip()?;
+        }
+    }
+    let id = id
+        .filter(|id| !id.is_empty())
+        .ok_or(ParseError::Missing("Notification/Id"))?;
+    check_id("Notification/Id", &id)?;
+    let object = object.ok_or(ParseError::Missing("Notification/sObject"))?;
+    Ok(Notification { id, object })
+}
+
+fn sobject(
+    xml: &mut XmlReader<'_>,
+    xsi_type: Option<(Ns, String)>,
+) -> Result<NotifiedObject, ParseError> {
+    let Some((type_ns, sobject_type)) = xsi_type.filter(|(_, t)| !t.is_empty()) else {
+        return Err(ParseError::Missing("sObject/@xsi:type"));
+    };
+    if !(type_ns == Ns::SObject && sobject_type == "CampaignMember") {
+        xml.skip()?;
+        return Ok(NotifiedObject::Other { sobject_type });
+    }
+    let mut fields = CampaignMemberFields::default();
+    let mut id = None;
+    while let Some(child) = next_child(xml)? {
+        if child.ns != Ns::SObject {
+            xml.skip()?;
+            continue;
+        }
+        let (name, slot): (&'static str, &mut Option<String>) = match child.local.as_str() {
+            "Id" => ("sObject/Id", &mut id),
+            "CampaignId" => ("CampaignId", &mut fields.campaign_id),
+            "LeadId" => ("LeadId", &mut fields.lead_id),
+            "ContactId" => ("ContactId", &mut fields.contact_id),
+            "Email" => ("Email", &mut fields.email),
+            "Status" => ("Status", &mut fields.status),
+            "CreatedDate" => ("CreatedDate", &mut fields.created_date),
+            "LastModifiedDate" => ("LastModifiedDate", &mut fields.last_modified_date),
+            "SystemModstamp" => ("SystemModstamp", &mut fields.system_modstamp),
+            "HasResponded" => {
+                let value = xml.text(&child)?;
+                if fields.has_responded.is_some() {
+                    return Err(ParseError::Duplicate("HasResponded"));
+                }
+                fields.has_responded = parse_boolean(&value, child.nil)?;
+                continue;
+            }
+            _ => {
+                xml.skip()?;
+                continue;
+            }
+        };
+        let value = xml.text(&child)?;
+        if slot.is_some() {
+            return Err(ParseError::Duplicate(name));
+        }
+        *slot = Some(value).filter(|v| !v.is_empty() && !child.nil);
+    }
+    fields.id = id.ok_or(ParseError::Missing("sObject/Id"))?;
+    check_id("sObject/Id", &fields.id)?;
+    Ok(NotifiedObject::CampaignMember(fields))
+}
+
+/// The next child element of the current element, or `None` at its end. Whitespace between
+/// elements is ignored; other text is an error.
+fn next_child(xml: &mut XmlReader<'_>) -> Result<Option<Element>, ParseError> {
+    loop {
+        match xml.next()? {
+            Node::Open(element) => return Ok(Some(element)),
+            Node::Close => return Ok(None),
+            Node::Text(text) if text.trim().is_empty() => {}
+            Node::Text(text) => {
+                return Err(ParseError::StrayText(truncate(&text)));
+            }
+            Node::Eof => return Err(xml.ends_early()),
+        }
+    }
+}
+
+fn first_element(xml: &mut XmlReader<'_>, expected: &'static str) -> Result<Element, ParseError> {
+    loop {
+        match xml.next()? {
+            Node::Open(element) => return Ok(element),
+            Node::Text(text) if text.trim().is_empty() => {}
+            Node::Eof => return Err(ParseError::Missing("Envelope")),
+            Node::Text(_) | Node::Close => return Err(not_outbound(expected, "text")),
+        }
+    }
+}
+
+fn set_once(
+    slot: &mut Option<String>,
+    name: &'static str,
+    value: String,
+) -> Result<(), ParseError> {
+    if slot.replace(value).is_some() {
+        return Err(ParseError::Duplicate(name));
+    }
+    Ok(())
+}
+
+/// Salesforce ids are 15 (case-sensitive) or 18 (case-safe) letters and digits; anything else
+/// cannot be a deduplication key or an organization id.
+fn check_id(element: &'static str, value: &str) -> Result<(), ParseError> {
+    if (value.len() == 15 || value.len() == 18) && value.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        Ok(())
+    } else {
+        Err(ParseError::Invalid {
+            element,
+            value: truncate(value),
+            reason: "not a 15- or 18-character Salesforce id",
+        })
+    }
+}
+
+/// `xsd:boolean`: `true`, `false`, `1`, `0`, surrounded by optional whitespace.
+fn parse_boolean(value: &str, nil: bool) -> Result<Option<bool>, ParseError> {
+    match value.trim() {
+        _ if nil => Ok(None),
+        "" => Ok(None),
+        "true" | "1" => Ok(Some(true)),
+        "false" | "0" => Ok(Some(false)),
+        _ => Err(ParseError::Invalid {
+            element: "HasResponded",
+            value: truncate(value),
+            reason: "not an xsd:boolean",
+        }),
+    }
+}
+
+fn not_outbound(expected: &'static str, found: &str) -> ParseError {
+    ParseError::NotOutboundMessage {
+        expected,
+        found: truncate(found),
+    }
+}
+
+/// Error messages echo at most a short prefix of hostile input.
+fn truncate(value: &str) -> String {
+    value.chars().take(64).collect()
+}
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

@@ -1,0 +1,316 @@
+//! Unit and property tests of the outbound-message parser.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::http::inbound::salesforce::render::{RenderStyle, render_with};
+
+const THREE: &[u8] = include_bytes!("../../../../tests/fixtures/salesforce/campaign_members_3.xml");
+const BOM: &[u8] =
+    include_bytes!("../../../../tests/fixtures/salesforce/campaign_member_session_bom.xml");
+const MIXED: &[u8] = include_bytes!("../../../../tests/fixtures/salesforce/mixed_objects.xml");
+const EMPTY: &[u8] =
+    include_bytes!("../../../../tests/fixtures/salesforce/empty_notifications.xml");
+
+fn member(notification: &Notification) -> &CampaignMemberFields {
+    match &notification.object {
+        NotifiedObject::CampaignMember(m) => m,
+        other => panic!("expected a CampaignMember, got {other:?}"),
+    }
+}
+
+#[test]
+fn reads_every_notification_and_omitted_fields_stay_unknown() {
+    let message = parse_notifications(THREE).unwrap();
+    assert_eq!(message.organization_id, "00D5g00000LmNoPEAX");
+    assert_eq!(message.action_id, "04k5g0000004CmAAAU");
+    assert_eq!(message.session_id, None);
+    assert_eq!(message.notifications.len(), 3);
+    let first = member(&message.notifications[0]);
+    assert_eq!(message.notifications[0].id, "04l5g00000AbC01AAF");
+    assert_eq!(first.id, "00v5g00000Qw1aaAAB");
+    assert_eq!(first.lead_id.as_deref(), Some("00Q5g00000Hh7tTEAR"));
+    assert_eq!(first.contact_id, None);
+    assert_eq!(first.has_responded, Some(false));
+    assert_eq!(
+        first.system_modstamp.as_deref(),
+        Some("2026-11-02T09:15:01.000Z")
+    );
+    let second = member(&message.notifications[1]);
+    assert_eq!(second.contact_id.as_deref(), Some("0035g00000Kk2uUAAR"));
+    assert_eq!(second.has_responded, Some(true));
+    assert_eq!(member(&message.notifications[2]).email, None);
+}
+
+#[test]
+fn prefixes_bom_entities_and_cdata_do_not_matter() {
+    let message = parse_notifications(BOM).unwrap();
+    assert_eq!(
+        message.session_id.as_deref(),
+        Some("00D5g00000LmNoP!AQ4AQFakeSessionTokenForTestsOnly.x9Zq")
+    );
+    let m = member(&message.notifications[0]);
+    assert_eq!(m.email.as_deref(), Some("o'brien&co@example.com"));
+    assert_eq!(m.status.as_deref(), Some("Registered <VIP>"));
+    assert_eq!(m.created_date, None);
+    assert_eq!(m.has_responded, None);
+}
+
+#[test]
+fn other_object_types_are_named() {
+    let message = parse_notifications(MIXED).unwrap();
+    let types: Vec<_> = message
+        .notifications
+        .iter()
+        .map(|n| match &n.object {
+            NotifiedObject::CampaignMember(_) => "CampaignMember".to_string(),
+            NotifiedObject::Other { sobject_type } => sobject_type.clone(),
+        })
+        .collect();
+    assert_eq!(types, ["Contact", "CampaignMember", "Event_Booking__c"]);
+}
+
+#[test]
+fn an_empty_notifications_element_is_missing_its_required_elements() {
+    assert_eq!(
+        parse_notifications(EMPTY),
+        Err(ParseError::Missing("OrganizationId"))
+    );
+}
+
+fn replace(fixture: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let text = std::str::from_utf8(fixture).unwrap();
+    assert!(text.contains(from), "fixture lacks {from:?}");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+#[test]
+fn bad_input_says_what_is_wrong() {
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (b"not xml at all".to_vec(), "expected a SOAP 1.1 Envelope"),
+        (b"".to_vec(), "missing required element Envelope"),
+        (THREE[..THREE.len() - 40].to_vec(), "end"),
+        (
+            replace(THREE, "</sf:Status>", "</sf:Statu>"),
+            "malformed XML",
+        ),
+        (
+            replace(THREE, "<Id>04l5g00000AbC01AAF</Id>", ""),
+            "Notification/Id",
+        ),
+        (
+            replace(THREE, "<sf:Id>00v5g00000Qw1aaAAB</sf:Id>", ""),
+            "sObject/Id",
+        ),
+        (replace(THREE, ">true<", ">maybe<"), "HasResponded"),
+        (
+            replace(THREE, "<ActionId>04k5g0000004CmAAAU</ActionId>", ""),
+            "ActionId",
+        ),
+        (
+            replace(THREE, " xsi:type=\"sf:CampaignMember\"", ""),
+            "xsi:type",
+        ),
+        (
+            replace(
+                THREE,
+                "soap.sforce.com/2005/09/outbound",
+                "example.com/other",
+            ),
+            "notifications element",
+        ),
+        (
+            replace(THREE, "<sf:Email>", "<sf:Email>&xxe;"),
+            "entity reference &xxe;",
+        ),
+        (
+            replace(
+                THREE,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+                "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>",
+            ),
+            "document type",
+        ),
+        (
+            replace(THREE, "</soapenv:Envelope>", "</soapenv:Envelope><x/>"),
+            "after the SOAP envelope",
+        ),
+        (
+            replace(
+                THREE,
+                "<sf:Status>Sent</sf:Status>",
+                "<sf:Status>A</sf:Status><sf:Status>B</sf:Status>",
+            ),
+            "more than once",
+        ),
+    ];
+    for (body, expected) in cases {
+        let error = parse_notifications(&body).expect_err(expected).to_string();
+        assert!(
+            error.contains(expected),
+            "{error:?} should mention {expected:?}"
+        );
+    }
+}
+
+#[test]
+fn nesting_is_bounded() {
+    let deep = "<a>".repeat(10_000);
+    let body = replace(
+        THREE,
+        "<sf:Email>",
+        &format!("<sf:Extension>{deep}<sf:Email>"),
+    );
+    assert_eq!(
+        parse_notifications(&body),
+        Err(ParseError::TooDeep(super::super::xml::MAX_DEPTH))
+    );
+}
+
+#[test]
+fn one_hundred_notifications_parse_and_one_hundred_and_one_do_not() {
+    let mut message = parse_notifications(THREE).unwrap();
+    let template = message.notifications[0].clone();
+    message.notifications = (0..100)
+        .map(|i| Notification {
+            id: format!("04l5g00000X{i:04}AAF"),
+            ..template.clone()
+        })
+        .collect();
+    let body = render_with(&message, &RenderStyle::default());
+    assert_eq!(parse_notifications(body.as_bytes()).unwrap(), message);
+    message.notifications.push(template);
+    let body = render_with(&message, &RenderStyle::default());
+    assert_eq!(
+        parse_notifications(body.as_bytes()),
+        Err(ParseError::TooManyNotifications)
+    );
+}
+
+fn sf_id() -> impl Strategy<Value = String> {
+    prop_oneof!["[a-zA-Z0-9]{15}", "[a-zA-Z0-9]{18}"]
+}
+
+/// Text Salesforce could send: letters, digits, punctuation including XML's specials, non-ASCII.
+fn text() -> impl Strategy<Value = Option<String>> {
+    proptest::option::of("[a-zA-Z0-9 .@&<>'\"_:;/+é中-]{1,24}")
+        .prop_map(|v| v.filter(|s| !s.trim().is_empty()))
+}
+
+fn member_fields() -> impl Strategy<Value = CampaignMemberFields> {
+    (
+        sf_id(),
+        (
+            proptest::option::of(sf_id()),
+            proptest::option::of(sf_id()),
+            proptest::option::of(sf_id()),
+        ),
+        (text(), text(), proptest::option::of(any::<bool>())),
+        (text(), text(), text()),
+    )
+        .prop_map(
+            |(
+                id,
+                (campaign_id, lead_id, contact_id),
+                (email, status, has_responded),
+                (created_date, last_modified_date, system_modstamp),
+            )| {
+                CampaignMemberFields {
+                    id,
+                    campaign_id,
+                    lead_id,
+                    contact_id,
+                    email,
+                    status,
+                    has_responded,
+                    created_date,
+                    last_modified_date,
+                    system_modstamp,
+                }
+            },
+        )
+}
+
+fn notification() -> impl Strategy<Value = Notification> {
+    let object = prop_oneof![
+        3 => member_fields().prop_map(NotifiedObject::CampaignMember),
+        1 => "[A-Z][a-zA-Z]{0,10}(__c)?".prop_filter("not CampaignMember", |t| t != "CampaignMember")
+            .prop_map(|sobject_type| NotifiedObject::Other { sobject_type }),
+    ];
+    (sf_id(), object).prop_map(|(id, object)| Notification { id, object })
+}
+
+fn message() -> impl Strategy<Value = OutboundMessage> {
+    (
+        (sf_id(), sf_id(), text()),
+        (text(), text()),
+        proptest::collection::vec(notification(), 1..=MAX_NOTIFICATIONS),
+    )
+        .prop_map(
+            |(
+                (organization_id, action_id, session_id),
+                (enterprise_url, partner_url),
+                notifications,
+            )| {
+                OutboundMessage {
+                    organization_id,
+                    action_id,
+                    session_id,
+                    enterprise_url,
+                    partner_url,
+                    notifications,
+                }
+            },
+        )
+}
+
+fn style() -> impl Strategy<Value = RenderStyle> {
+    (
+        "[a-z][a-z0-9]{0,7}",
+        "[a-z][a-z0-9]{0,7}",
+        proptest::option::of("[a-z][a-z0-9]{0,7}"),
+        any::<(bool, bool, bool)>(),
+    )
+        .prop_filter("prefixes differ", |(soap, sf, om, _)| {
+            soap != sf
+                && om.as_ref().is_none_or(|om| om != soap && om != sf)
+                && ![soap, sf].iter().any(|p| p.starts_with("xml"))
+                && om.as_ref().is_none_or(|om| !om.starts_with("xml"))
+                && ![soap.as_str(), sf.as_str()].contains(&"xsi")
+                && ![soap.as_str(), sf.as_str()].contains(&"xsd")
+                && om.as_deref() != Some("xsi")
+                && om.as_deref() != Some("xsd")
+        })
+        .prop_map(
+            |(
+                soap_prefix,
+                sobject_prefix,
+                outbound_prefix,
+                (xml_declaration, byte_order_mark, pretty),
+            )| {
+                RenderStyle {
+                    soap_prefix,
+                    sobject_prefix,
+                    outbound_prefix,
+                    xml_declaration,
+                    byte_order_mark,
+                    pretty,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn generated_messages_parse_back_to_what_was_generated(message in message(), style in style()) {
+        let body = render_with(&message, &style);
+        prop_assert_eq!(parse_notifications(body.as_bytes()), Ok(message));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = parse_notifications(&body);
+    }
+}

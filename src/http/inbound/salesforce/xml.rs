@@ -1,0 +1,230 @@
+//! A guarded pull reader over quick-xml: resolves namespaces, refuses DTDs and unknown entities,
+//! bounds nesting depth and attribute size, and reports positions in its errors.
+
+use std::borrow::Cow;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::{Namespace, QName, ResolveResult};
+use quick_xml::reader::NsReader;
+
+use super::message::ParseError;
+
+/// Deeper than any outbound message (envelope → body → notifications → notification → sObject →
+/// field is 6), with room for unknown extensions; bounds work and memory on hostile input.
+pub(super) const MAX_DEPTH: usize = 32;
+
+/// Longest attribute section of one tag. Real tags carry a few namespace declarations; the bound
+/// keeps attribute scanning linear on hostile input.
+const MAX_ATTRIBUTES_BYTES: usize = 4096;
+
+pub(super) const SOAP_ENVELOPE: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub(super) const OUTBOUND: &str = "http://soap.sforce.com/2005/09/outbound";
+pub(super) const SOBJECT: &str = "urn:sobject.enterprise.soap.sforce.com";
+const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// The namespaces the parser cares about; everything else is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ns {
+    Soap,
+    Outbound,
+    SObject,
+    Other,
+}
+
+impl Ns {
+    fn of(resolved: &ResolveResult<'_>) -> Ns {
+        match resolved {
+            ResolveResult::Bound(Namespace(SOAP_ENVELOPE)) => Ns::Soap,
+            ResolveResult::Bound(Namespace(OUTBOUND)) => Ns::Outbound,
+            ResolveResult::Bound(Namespace(SOBJECT)) => Ns::SObject,
+            _ => Ns::Other,
+        }
+    }
+}
+
+/// An opened element, its name resolved to a namespace.
+#[derive(Debug)]
+pub(super) struct Element {
+    pub ns: Ns,
+    pub local: String,
+    /// `xsi:nil="true"`.
+    pub nil: bool,
+    /// `xsi:type`, its prefix resolved: `(namespace, local name)`.
+    pub xsi_type: Option<(Ns, String)>,
+}
+
+impl Element {
+    pub fn is(&self, ns: Ns, local: &str) -> bool {
+        self.ns == ns && self.local == local
+    }
+}
+
+pub(super) enum Node<'i> {
+    Open(Element),
+    Close,
+    Text(Cow<'i, str>),
+    Eof,
+}
+
+pub(super) struct XmlReader<'i> {
+    xml: NsReader<&'i [u8]>,
+    depth: usize,
+    /// An empty element `<a/>` was returned as `Open`; its `Close` comes next.
+    pending_close: bool,
+}
+
+impl<'i> XmlReader<'i> {
+    pub fn new(body: &'i [u8]) -> Self {
+        let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+        XmlReader {
+            xml: NsReader::from_reader(body),
+            depth: 0,
+            pending_close: false,
+        }
+    }
+
+    /// The next structural node; comments, processing instructions and the declaration are
+    /// skipped. Entity and character references come back as text.
+    pub fn next(&mut self) -> Result<Node<'i>, ParseError> {
+        if self.pending_close {
+            self.pending_close = false;
+            self.depth -= 1;
+            return Ok(Node::Close);
+        }
+        loop {
+            let event = self.xml.read_event().map_err(|e| self.malformed(e))?;
+            match event {
+                Event::Start(start) => return self.open(&start),
+                Event::Empty(start) => {
+                    let element = self.open(&start)?;
+                    self.pending_close = true;
+                    return Ok(element);
+                }
+                Event::End(_) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    return Ok(Node::Close);
+                }
+                Event::Text(text) => return Ok(Node::Text(text.xml10_content())),
+                Event::CData(data) => return Ok(Node::Text(data.xml10_content())),
+                Event::GeneralRef(reference) => {
+                    return Ok(Node::Text(Cow::Owned(resolve_reference(&reference)?)));
+                }
+                Event::DocType(_) => return Err(ParseError::Dtd),
+                Event::Eof if self.depth > 0 => {
+                    return Err(ParseError::Malformed {
+                        position: self.xml.buffer_position(),
+                        message: "the document ends inside an element".into(),
+                    });
+                }
+                Event::Eof => return Ok(Node::Eof),
+                Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
+            }
+        }
+    }
+
+    /// Reads past the end of the element whose `Open` was just returned.
+    pub fn skip(&mut self) -> Result<(), ParseError> {
+        let target = self.depth - 1;
+        while self.depth > target {
+            if let Node::Eof = self.next()? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The text of the element whose `Open` was just returned, up to its end; a child element
+    /// is an error because every field the parser reads is a simple value.
+    pub fn text(&mut self, element: &Element) -> Result<String, ParseError> {
+        let mut value = String::new();
+        loop {
+            match self.next()? {
+                Node::Text(text) => value.push_str(&text),
+                Node::Close => return Ok(value),
+                Node::Open(child) => {
+                    return Err(ParseError::Unexpected {
+                        found: child.local,
+                        inside: element.local.clone(),
+                    });
+                }
+                Node::Eof => return Err(self.ends_early()),
+            }
+        }
+    }
+
+    pub fn ends_early(&self) -> ParseError {
+        ParseError::Malformed {
+            position: self.xml.buffer_position(),
+            message: "the document ends early".into(),
+        }
+    }
+
+    fn open(&mut self, start: &BytesStart<'_>) -> Result<Node<'i>, ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ParseError::TooDeep(MAX_DEPTH));
+        }
+        if start.attributes_raw().len() > MAX_ATTRIBUTES_BYTES {
+            return Err(ParseError::Malformed {
+                position: self.xml.buffer_position(),
+                message: format!("attributes longer than {MAX_ATTRIBUTES_BYTES} bytes"),
+            });
+        }
+        let resolver = self.xml.resolver();
+        let (resolved, local) = resolver.resolve_element(start.name());
+        let mut element = Element {
+            ns: Ns::of(&resolved),
+            local: local.as_ref().to_string(),
+            nil: false,
+            xsi_type: None,
+        };
+        for attribute in start.attributes().with_checks(false) {
+            let attribute = attribute.map_err(|e| self.malformed(e.into()))?;
+            let (ns, name) = resolver.resolve_attribute(attribute.key);
+            if ns != ResolveResult::Bound(Namespace(XSI)) {
+                continue;
+            }
+            let value = attribute
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| self.malformed(e))?;
+            match name.as_ref() {
+                "nil" => element.nil = matches!(value.trim(), "true" | "1"),
+                "type" => {
+                    let (type_local, prefix) = QName(value.trim()).decompose();
+                    let type_ns = Ns::of(&resolver.resolve_prefix(prefix, true));
+                    element.xsi_type = Some((type_ns, type_local.as_ref().to_string()));
+                }
+                _ => {}
+            }
+        }
+        Ok(Node::Open(element))
+    }
+
+    fn malformed(&self, error: quick_xml::Error) -> ParseError {
+        ParseError::Malformed {
+            position: self.xml.error_position(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// Character references and the five predefined entities; any other entity would need a DTD,
+/// which the parser never reads.
+fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Result<String, ParseError> {
+    let invalid = || ParseError::Entity(reference.as_ref().to_string());
+    if reference.is_char_ref() {
+        return match reference.resolve_char_ref() {
+            Ok(Some(c)) => Ok(c.to_string()),
+            _ => Err(invalid()),
+        };
+    }
+    let text = match reference.as_ref() {
+        "lt" => "<",
+        "gt" => ">",
+        "amp" => "&",
+        "apos" => "'",
+        "quot" => "\"",
+        _ => return Err(invalid()),
+    };
+    Ok(text.to_string())
+}
