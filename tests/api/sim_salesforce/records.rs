@@ -1,0 +1,209 @@
+//! Single-record REST: validation codes and bodies, CampaignMember rules, getDeleted.
+
+use std::time::Duration;
+
+use campaign_sync::sim::salesforce::SalesforceSimConfig;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::{INTEGRATION, answer, login, seed, start};
+
+#[tokio::test]
+async fn a_lead_without_company_is_required_field_missing() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    let (status, body) = answer(
+        client
+            .post("sobjects/Lead", json!({"LastName": "Hopper"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!([{"message": "Required fields are missing: [Company]", "errorCode": "REQUIRED_FIELD_MISSING", "fields": ["Company"]}])
+    );
+    let (status, body) = answer(
+        client
+            .post(
+                "sobjects/Lead/",
+                json!({"LastName": "Hopper", "Company": "Navy"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(body["success"], true);
+    assert_eq!(body["errors"], json!([]));
+    let id = body["id"].as_str().expect("id");
+    assert!(id.len() == 18 && id.starts_with("00Q"), "{id}");
+    let (status, lead) = answer(client.get(&format!("sobjects/Lead/{id}")).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(lead["IsConverted"], false);
+    assert_eq!(lead["attributes"]["type"], "Lead");
+}
+
+#[tokio::test]
+async fn campaign_members_follow_salesforce_rules() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (campaign, lead) = seed(&sim);
+    let contact = sim
+        .create_contact(json!({"LastName": "Curie", "Email": "marie@example.com"}))
+        .expect("contact");
+    let client = login(&sim, INTEGRATION).await;
+
+    let both = json!({"CampaignId": campaign, "LeadId": lead, "ContactId": contact});
+    let (status, created) = answer(client.post("sobjects/CampaignMember", both).await).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let member_id = created["id"].as_str().expect("id").to_owned();
+    assert!(member_id.starts_with("00v"));
+    let (_, member) = answer(
+        client
+            .get(&format!("sobjects/CampaignMember/{member_id}"))
+            .await,
+    )
+    .await;
+    assert_eq!(member["ContactId"], contact.as_str());
+    assert_eq!(member["LeadId"], json!(null));
+    assert_eq!(member["Email"], "marie@example.com");
+    assert_eq!(member["Status"], "Sent");
+    assert_eq!(member["HasResponded"], false);
+    assert_eq!(member["CreatedDate"], member["LastModifiedDate"]);
+
+    let again = json!({"CampaignId": campaign, "ContactId": contact});
+    let (status, body) = answer(client.post("sobjects/CampaignMember", again).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!([{"message": "Already a campaign member.", "errorCode": "DUPLICATE_VALUE"}])
+    );
+
+    let unknown = json!({"CampaignId": campaign, "LeadId": lead, "Status": "Maybe"});
+    let (status, body) = answer(client.post("sobjects/CampaignMember", unknown).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body[0]["errorCode"],
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    );
+    assert_eq!(body[0]["fields"], json!(["Status"]));
+
+    let path = format!("sobjects/CampaignMember/{member_id}");
+    let (status, body) = answer(client.patch(&path, json!({"LeadId": lead})).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body[0]["errorCode"], "INVALID_FIELD_FOR_INSERT_UPDATE");
+    assert_eq!(body[0]["fields"], json!(["LeadId"]));
+
+    let response = client.patch(&path, json!({"Status": "Attended"})).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (_, updated) = answer(client.get(&path).await).await;
+    assert_eq!(updated["Status"], "Attended");
+    assert_eq!(updated["HasResponded"], true);
+    assert!(updated["SystemModstamp"].as_str() > member["SystemModstamp"].as_str());
+    assert_eq!(updated["CreatedDate"], member["CreatedDate"]);
+}
+
+#[tokio::test]
+async fn converted_leads_cannot_join_and_deleted_members_are_gone() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (campaign, lead) = seed(&sim);
+    let client = login(&sim, INTEGRATION).await;
+    let (_, created) = answer(
+        client
+            .post(
+                "sobjects/CampaignMember",
+                json!({"CampaignId": campaign, "LeadId": lead}),
+            )
+            .await,
+    )
+    .await;
+    let path = format!(
+        "sobjects/CampaignMember/{}",
+        created["id"].as_str().expect("id")
+    );
+    assert_eq!(client.delete(&path).await.status(), StatusCode::NO_CONTENT);
+    let (status, body) = answer(client.get(&path).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body,
+        json!([{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}])
+    );
+    let (status, body) = answer(client.delete(&path).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body,
+        json!([{"message": "entity is deleted", "errorCode": "ENTITY_IS_DELETED"}])
+    );
+
+    sim.convert_lead(&lead).expect("convert");
+    let (status, body) = answer(
+        client
+            .post(
+                "sobjects/CampaignMember",
+                json!({"CampaignId": campaign, "LeadId": lead}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body[0]["errorCode"], "CANNOT_UPDATE_CONVERTED_LEAD");
+}
+
+#[tokio::test]
+async fn get_deleted_lists_removed_members_once_their_minute_has_passed() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (campaign, lead) = seed(&sim);
+    let member = sim
+        .add_member(INTEGRATION.0, &campaign, &lead, None)
+        .expect("member");
+    let start_at = campaign_sync_now(&sim);
+    sim.delete_member(INTEGRATION.0, &member).expect("delete");
+    sim.advance_clock(Duration::from_secs(120));
+    let client = login(&sim, INTEGRATION).await;
+    let url = client.url("sobjects/CampaignMember/deleted/");
+    let end = "2999-01-01T00:00:00Z".to_owned();
+    let response = client
+        .http
+        .get(
+            reqwest::Url::parse_with_params(
+                &url,
+                [("start", start_at.as_str()), ("end", end.as_str())],
+            )
+            .expect("url"),
+        )
+        .bearer_auth(&client.token)
+        .send()
+        .await
+        .expect("getDeleted");
+    let (status, body) = answer(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["deletedRecords"][0]["id"], member.as_str());
+    let deleted_date = body["deletedRecords"][0]["deletedDate"]
+        .as_str()
+        .expect("date");
+    assert!(
+        deleted_date.ends_with(".000+0000") || deleted_date.ends_with("+0000"),
+        "{deleted_date}"
+    );
+    assert!(
+        body["earliestDateAvailable"]
+            .as_str()
+            .is_some_and(|d| d.ends_with(":00.000+0000"))
+    );
+    assert!(
+        body["latestDateCovered"]
+            .as_str()
+            .is_some_and(|d| d.ends_with(":00.000+0000"))
+    );
+}
+
+/// The org's current minute, as a getDeleted `start`.
+fn campaign_sync_now(sim: &campaign_sync::sim::salesforce::SalesforceSim) -> String {
+    let lead = sim
+        .record(
+            &sim.create_lead(json!({"LastName": "Clock", "Company": "C"}))
+                .expect("lead"),
+        )
+        .expect("lead");
+    let created = lead["CreatedDate"].as_str().expect("date");
+    format!("{}:00Z", &created[..16])
+}
