@@ -14,6 +14,7 @@ use super::schema::Kind;
 use super::state::{CallRecord, lock};
 use super::view;
 use super::{SalesforceSim, SimError};
+use crate::config::{SalesforceConfig, Secret};
 
 /// One CampaignMemberStatus of a campaign being seeded.
 #[derive(Debug, Clone)]
@@ -176,6 +177,33 @@ impl SalesforceSim {
     /// Moves the org's clock forward: timestamps, getDeleted windows and outbound ages follow.
     pub fn advance_clock(&self, by: Duration) {
         lock(&self.shared.org).clock.advance(by);
+    }
+
+    /// Points outbound messages at `endpoint_url` (with its `?token=`), for a service started
+    /// after the simulator.
+    pub fn set_outbound_endpoint(&self, endpoint_url: &str) {
+        *lock(&self.shared.endpoint) = endpoint_url.to_owned();
+    }
+
+    /// Sets the service's Salesforce settings to reach this simulator as `client_id`: login and
+    /// instance URL, API version, credentials and the org id its receiver must accept.
+    pub fn configure_service(
+        &self,
+        settings: &mut SalesforceConfig,
+        client_id: &str,
+    ) -> Result<(), SimError> {
+        let client = self
+            .shared
+            .config
+            .client(client_id)
+            .ok_or_else(|| SimError::UnknownClient(client_id.to_owned()))?;
+        settings.login_url = self.shared.base_url.clone();
+        settings.instance_url = self.shared.base_url.clone();
+        settings.api_version = format!("v{}", self.shared.config.api_version);
+        settings.client_id = client.client_id.clone();
+        settings.client_secret = Secret::new(client.client_secret.clone());
+        settings.organization_ids = vec![self.shared.config.organization_id.clone()];
+        Ok(())
     }
 
     /// Sends every queued notification now, in batches, whatever its retry time.

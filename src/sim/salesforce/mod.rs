@@ -89,6 +89,13 @@ impl SalesforceSim {
             api_usage: AtomicU64::new(0),
             cursors: Mutex::new(HashMap::new()),
             http,
+            endpoint: Mutex::new(
+                config
+                    .outbound
+                    .as_ref()
+                    .map(|o| o.endpoint_url.clone())
+                    .unwrap_or_default(),
+            ),
             config,
         });
         let stop = CancellationToken::new();

@@ -60,7 +60,7 @@ pub async fn deliver(shared: &Arc<Shared>, all: bool) -> DeliveryReport {
             })
             .collect();
         let body = soap::envelope(&sender, &notifications);
-        let acked = post(shared, config, body).await;
+        let acked = post(shared, body).await;
         report.messages += 1;
         report.notifications += ids.len();
         settle(shared, config, &ids, acked, &mut report);
@@ -113,10 +113,11 @@ fn take_batches(
         .collect()
 }
 
-async fn post(shared: &Shared, config: &OutboundConfig, body: String) -> bool {
+async fn post(shared: &Shared, body: String) -> bool {
+    let endpoint = lock(&shared.endpoint).clone();
     let sent = shared
         .http
-        .post(&config.endpoint_url)
+        .post(endpoint)
         .header(header::CONTENT_TYPE, "text/xml; charset=UTF-8")
         .header("SOAPAction", "\"\"")
         .body(body)

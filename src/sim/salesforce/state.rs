@@ -24,6 +24,9 @@ pub struct Shared {
     /// Query locator → every row of the query; pages are cut from it by offset.
     pub cursors: Mutex<HashMap<String, Vec<Value>>>,
     pub http: reqwest::Client,
+    /// Where outbound messages go; starts as `outbound.endpoint_url`, and can be pointed at a
+    /// service started after the simulator.
+    pub endpoint: Mutex<String>,
 }
 
 #[derive(Debug, Clone)]

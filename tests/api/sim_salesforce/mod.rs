@@ -3,9 +3,11 @@
 
 mod auth;
 mod collections;
+mod listener;
 mod outbound;
 mod query;
 mod records;
+mod service;
 
 use campaign_sync::sim::salesforce::{MemberStatus, SalesforceSim, SalesforceSimConfig};
 use reqwest::{Response, StatusCode};

@@ -1,81 +1,14 @@
 //! Outbound messages: batching, state at send time, retry until Ack, drop after max age,
 //! deletes and the integration client sending nothing, duplicates.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::post;
 use campaign_sync::sim::salesforce::{OutboundConfig, SalesforceSim, SalesforceSimConfig};
 use reqwest::StatusCode;
 use serde_json::json;
 
+use super::listener::{ACK, Listener};
 use super::{INTEGRATION, USER, login, seed, start};
-
-const ACK: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">
-  <soapenv:Body>
-    <notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound">
-      <Ack>true</Ack>
-    </notificationsResponse>
-  </soapenv:Body>
-</soapenv:Envelope>"#;
-
-/// A listener that answers its scripted replies in turn (the last one forever) and keeps every
-/// request it got.
-#[derive(Clone, Default)]
-struct Listener {
-    replies: Arc<Mutex<Vec<String>>>,
-    received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
-}
-
-impl Listener {
-    async fn start(replies: &[&str]) -> (Listener, String) {
-        let listener = Listener {
-            replies: Arc::new(Mutex::new(
-                replies.iter().rev().map(|r| (*r).to_owned()).collect(),
-            )),
-            ..Listener::default()
-        };
-        let app = Router::new()
-            .route("/om", post(reply))
-            .with_state(listener.clone());
-        let socket = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!(
-            "http://{}/om?token=secret",
-            socket.local_addr().expect("addr")
-        );
-        tokio::spawn(async move { axum::serve(socket, app).await });
-        (listener, url)
-    }
-
-    fn bodies(&self) -> Vec<String> {
-        self.received
-            .lock()
-            .expect("lock")
-            .iter()
-            .map(|(_, body)| body.clone())
-            .collect()
-    }
-}
-
-async fn reply(State(listener): State<Listener>, headers: HeaderMap, body: String) -> String {
-    listener
-        .received
-        .lock()
-        .expect("lock")
-        .push((headers, body));
-    let mut replies = listener.replies.lock().expect("lock");
-    if replies.len() > 1 {
-        replies.pop().unwrap_or_default()
-    } else {
-        replies.last().cloned().unwrap_or_default()
-    }
-}
 
 async fn sim_sending_to(url: &str, adjust: impl FnOnce(&mut OutboundConfig)) -> SalesforceSim {
     let mut outbound = OutboundConfig::to(url);
@@ -280,4 +213,34 @@ fn action_id(body: &str) -> String {
         .nth(1)
         .map(|rest| rest[..18].to_owned())
         .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_reorder_probability_of_one_shuffles_a_round() {
+    let (listener, url) = Listener::start(&[ACK]).await;
+    let sim = sim_sending_to(&url, |o| o.reorder_probability = 1.0).await;
+    let (campaign, _) = seed(&sim);
+    let mut members = Vec::new();
+    for n in 0..8 {
+        let lead = sim
+            .create_lead(json!({"LastName": format!("L{n}"), "Company": "C"}))
+            .expect("lead");
+        members.push(
+            sim.add_member(USER.0, &campaign, &lead, None)
+                .expect("member"),
+        );
+    }
+    assert_eq!(sim.deliver_outbound_now().await.acked, 8);
+    let body = listener.bodies().concat();
+    let mut sent: Vec<(usize, &String)> = members
+        .iter()
+        .map(|m| (body.find(m.as_str()).expect("sent"), m))
+        .collect();
+    sent.sort();
+    let order: Vec<&String> = sent.into_iter().map(|(_, m)| m).collect();
+    assert_ne!(
+        order,
+        members.iter().collect::<Vec<_>>(),
+        "seeded shuffle changes the order"
+    );
 }

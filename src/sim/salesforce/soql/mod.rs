@@ -2,17 +2,12 @@
 //! [ORDER BY f [ASC|DESC]] [LIMIT n]`, where a condition is `field op literal` (`=`, `!=`, `<>`,
 //! `<`, `>`, `<=`, `>=`) or `field [NOT] IN (…)`. Parsing and matching are pure.
 
-use std::cmp::Ordering;
-
-use serde_json::{Map, Value};
-
+mod eval;
 mod lexer;
 
 use lexer::{Token, tokenize};
 
-use super::clock;
 use super::error::SfError;
-use super::ids;
 use super::schema::Kind;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,80 +111,6 @@ pub fn parse(soql: &str) -> Result<Query, SfError> {
     match at.tokens.get(at.at) {
         None => Ok(query),
         Some(extra) => Err(malformed(&format!("unexpected token: '{}'", extra.text()))),
-    }
-}
-
-impl Query {
-    pub fn matches(&self, row: &Map<String, Value>) -> bool {
-        self.conditions.iter().all(|c| {
-            let value = row.get(c.field).unwrap_or(&Value::Null);
-            let hit = |literal: &Literal| compare(value, literal);
-            match c.op {
-                Op::Eq | Op::In => c.values.iter().any(|l| hit(l) == Some(Ordering::Equal)),
-                Op::Ne | Op::NotIn => c.values.iter().all(|l| hit(l) != Some(Ordering::Equal)),
-                Op::Lt => c.values.iter().any(|l| hit(l) == Some(Ordering::Less)),
-                Op::Gt => c.values.iter().any(|l| hit(l) == Some(Ordering::Greater)),
-                Op::Le => c
-                    .values
-                    .iter()
-                    .any(|l| matches!(hit(l), Some(Ordering::Less | Ordering::Equal))),
-                Op::Ge => c
-                    .values
-                    .iter()
-                    .any(|l| matches!(hit(l), Some(Ordering::Greater | Ordering::Equal))),
-            }
-        })
-    }
-
-    pub fn order_rows(&self, rows: &mut [Map<String, Value>]) {
-        if let Some((field, descending)) = self.order {
-            rows.sort_by(|a, b| {
-                let (a, b) = (
-                    a.get(field).unwrap_or(&Value::Null),
-                    b.get(field).unwrap_or(&Value::Null),
-                );
-                let order = compare_values(a, b);
-                if descending { order.reverse() } else { order }
-            });
-        }
-    }
-}
-
-/// `value` against a literal; `None` when they cannot be compared. Text compares
-/// case-insensitively and ids in their 18-character form, as SOQL does.
-fn compare(value: &Value, literal: &Literal) -> Option<Ordering> {
-    match (value, literal) {
-        (Value::Null, Literal::Bare(word)) if word.eq_ignore_ascii_case("null") => {
-            Some(Ordering::Equal)
-        }
-        (Value::Null, _) => None,
-        (Value::Bool(b), Literal::Bare(word)) => word.parse::<bool>().ok().map(|w| b.cmp(&w)),
-        (Value::Number(n), Literal::Bare(word)) => {
-            n.as_f64()?.partial_cmp(&word.parse::<f64>().ok()?)
-        }
-        (Value::String(text), Literal::Bare(word)) => {
-            Some(clock::parse(text)?.cmp(&clock::parse(word)?))
-        }
-        (Value::String(text), Literal::Text(literal)) => {
-            if let (Some(a), Some(b)) = (ids::normalize(text), ids::normalize(literal)) {
-                return Some(a.cmp(&b));
-            }
-            Some(text.to_lowercase().cmp(&literal.to_lowercase()))
-        }
-        _ => None,
-    }
-}
-
-fn compare_values(a: &Value, b: &Value) -> Ordering {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
-        (Value::Null, Value::Null) => Ordering::Equal,
-        (Value::Null, _) => Ordering::Less,
-        (_, Value::Null) => Ordering::Greater,
-        _ => a.to_string().cmp(&b.to_string()),
     }
 }
 

@@ -2,6 +2,9 @@
 //! fields, reference checks, and the CampaignMember rules (one membership per person, keys
 //! immutable, Status one of the campaign's labels, HasResponded derived from it).
 
+mod members;
+
+use members::{check_new_member, check_status_row};
 use serde_json::{Map, Value, json};
 
 use super::error::SfError;
@@ -83,7 +86,7 @@ pub fn check_update(
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            apply_status(org, &campaign, fields)
+            members::apply_status(org, &campaign, fields)
         }
         _ => Ok(()),
     }
@@ -126,92 +129,6 @@ fn check_required(kind: Kind, fields: &Map<String, Value>) -> Result<(), SfError
     } else {
         Err(SfError::required_missing(&missing))
     }
-}
-
-fn check_status_row(org: &Org, fields: &mut Map<String, Value>) -> Result<(), SfError> {
-    let campaign = reference(org, fields, "CampaignId", Kind::Campaign)?;
-    let label = fields.get("Label").cloned();
-    if org
-        .statuses_of(&campaign)
-        .iter()
-        .any(|s| s.fields.get("Label") == label.as_ref())
-    {
-        return Err(
-            SfError::bad_request("DUPLICATE_VALUE", "duplicate value found: Label")
-                .with_fields(&["Label"]),
-        );
-    }
-    for (flag, default) in [("IsDefault", json!(false)), ("HasResponded", json!(false))] {
-        fields.entry(flag).or_insert(default);
-    }
-    Ok(())
-}
-
-fn check_new_member(org: &Org, fields: &mut Map<String, Value>) -> Result<(), SfError> {
-    let campaign = reference(org, fields, "CampaignId", Kind::Campaign)?;
-    let person_field = if is_set(fields, "ContactId") {
-        "ContactId"
-    } else {
-        "LeadId"
-    };
-    let expected = if person_field == "ContactId" {
-        Kind::Contact
-    } else {
-        Kind::Lead
-    };
-    let person = reference(org, fields, person_field, expected)?;
-    if org
-        .get(&person)
-        .is_ok_and(|p| p.fields.get("IsConverted") == Some(&json!(true)))
-    {
-        return Err(converted_lead());
-    }
-    if org.member_id(&campaign, &person).is_some() {
-        return Err(SfError::bad_request(
-            "DUPLICATE_VALUE",
-            "Already a campaign member.",
-        ));
-    }
-    apply_status(org, &campaign, fields)
-}
-
-/// Checks Status against the campaign's labels (the default label when absent) and derives
-/// HasResponded and FirstRespondedDate from it. The notes leave Salesforce's exact answer to an
-/// unknown label open; the simulator answers like a restricted picklist.
-fn apply_status(org: &Org, campaign: &str, fields: &mut Map<String, Value>) -> Result<(), SfError> {
-    let statuses = org.statuses_of(campaign);
-    let chosen = match fields.get("Status").and_then(Value::as_str) {
-        Some(label) => statuses
-            .iter()
-            .find(|s| s.text("Label") == Some(label))
-            .ok_or_else(|| {
-                SfError::bad_request(
-                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    format!("Status: bad value for restricted picklist field: {label}"),
-                )
-                .with_fields(&["Status"])
-            })?,
-        None => match statuses
-            .iter()
-            .find(|s| s.fields.get("IsDefault") == Some(&json!(true)))
-        {
-            Some(default) => default,
-            None => return Err(SfError::required_missing(&["Status"])),
-        },
-    };
-    let responded = chosen
-        .fields
-        .get("HasResponded")
-        .cloned()
-        .unwrap_or(json!(false));
-    let label = chosen.fields.get("Label").cloned().unwrap_or(Value::Null);
-    fields.insert("Status".to_owned(), label);
-    if responded == json!(true) && !is_set(fields, "FirstRespondedDate") {
-        let today = super::clock::format_z(org.clock.now());
-        fields.insert("FirstRespondedDate".to_owned(), json!(today.get(..10)));
-    }
-    fields.insert("HasResponded".to_owned(), responded);
-    Ok(())
 }
 
 /// Normalises a reference field to the 18-character id of a live record of `expected` type.

@@ -2,6 +2,10 @@
 //! CampaignMember writes feed. Every write goes through `create`/`update`/`delete`, so REST
 //! calls and the Rust control API behave the same.
 
+mod lifecycle;
+mod queue;
+
+pub use queue::Queued;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
@@ -9,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::clock::{Clock, format_z};
 use super::error::SfError;
-use super::ids::{self, prefix};
+use super::ids;
 use super::rules;
 use super::schema::Kind;
 
@@ -30,20 +34,6 @@ pub struct Deletion {
     pub id: String,
     pub kind: Kind,
     pub at_ms: i64,
-}
-
-/// A notification waiting for delivery. It names the record, not its state: the state is read
-/// when the message is sent, as Salesforce does.
-#[derive(Debug, Clone, Serialize)]
-pub struct Queued {
-    pub notification_id: String,
-    pub record_id: String,
-    pub queued_ms: i64,
-    pub attempts: u32,
-    pub next_attempt_ms: i64,
-    pub in_flight: bool,
-    /// Set once a notification has been kept for a second delivery, so it duplicates only once.
-    pub redelivered: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -193,23 +183,6 @@ impl Org {
         Ok(())
     }
 
-    /// Salesforce's `convertLead`, reduced to what the sync sees: the lead reads `IsConverted`.
-    pub fn mark_converted(&mut self, id: &str) -> Result<(), SfError> {
-        let record = self.get(id)?;
-        if record.kind != Kind::Lead {
-            return Err(SfError::not_found());
-        }
-        let id = record.text("Id").unwrap_or(id).to_owned();
-        let now = format_z(self.clock.tick());
-        if let Some(lead) = self.records.get_mut(&id) {
-            lead.fields.insert("IsConverted".to_owned(), json!(true));
-            lead.fields
-                .insert("LastModifiedDate".to_owned(), json!(now));
-            lead.fields.insert("SystemModstamp".to_owned(), json!(now));
-        }
-        Ok(())
-    }
-
     /// The live record for a 15- or 18-character id.
     pub fn get(&self, id: &str) -> Result<&Record, SfError> {
         let id = ids::normalize(id).ok_or_else(SfError::not_found)?;
@@ -246,34 +219,6 @@ impl Org {
     fn stamp(&self, fields: &mut Map<String, Value>, now: &str) {
         fields.insert("LastModifiedDate".to_owned(), json!(now));
         fields.insert("SystemModstamp".to_owned(), json!(now));
-    }
-
-    fn clear_other_defaults(&mut self, fields: &Map<String, Value>, id: &str) {
-        let campaign = fields.get("CampaignId").cloned();
-        for (other, record) in &mut self.records {
-            if record.kind == Kind::CampaignMemberStatus
-                && other != id
-                && record.fields.get("CampaignId") == campaign.as_ref()
-            {
-                record.fields.insert("IsDefault".to_owned(), json!(false));
-            }
-        }
-    }
-
-    fn after_write(&mut self, kind: Kind, id: &str, sends: bool) {
-        if kind == Kind::CampaignMember && sends && self.outbound_enabled {
-            let notification_id = self.next_id(prefix::OUTBOUND_NOTIFICATION);
-            let now = self.clock.now();
-            self.queue.push(Queued {
-                notification_id,
-                record_id: id.to_owned(),
-                queued_ms: now,
-                attempts: 0,
-                next_attempt_ms: now,
-                in_flight: false,
-                redelivered: false,
-            });
-        }
     }
 }
 
