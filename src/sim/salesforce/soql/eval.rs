@@ -80,3 +80,53 @@ fn compare_values(a: &Value, b: &Value) -> Ordering {
         _ => a.to_string().cmp(&b.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, Value, json};
+
+    use crate::sim::salesforce::soql::parse;
+
+    fn row(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn conditions_match_like_soql() {
+        let member = row(json!({
+            "CampaignId": "7015g0000000001AAA", "Status": "O'Brien's", "HasResponded": false,
+            "LeadId": null, "SystemModstamp": "2026-11-28T20:22:01.000Z",
+        }));
+        let hits = [
+            "SELECT Id FROM CampaignMember WHERE CampaignId = '7015g0000000001'",
+            r"SELECT Id FROM CampaignMember WHERE Status = 'o\'brien\'s'",
+            "SELECT Id FROM CampaignMember WHERE HasResponded = false AND LeadId = null",
+            "SELECT Id FROM CampaignMember WHERE Status NOT IN ('Sent', 'Attended')",
+            "SELECT Id FROM CampaignMember WHERE SystemModstamp >= 2026-11-28T20:22:01Z",
+            "SELECT Id FROM CampaignMember WHERE SystemModstamp < 2026-11-28T21:22:02+01:00",
+        ];
+        for soql in hits {
+            assert!(parse(soql).expect(soql).matches(&member), "{soql}");
+        }
+        let misses = [
+            "SELECT Id FROM CampaignMember WHERE LeadId != null",
+            "SELECT Id FROM CampaignMember WHERE SystemModstamp > 2026-11-28T20:22:01Z",
+            "SELECT Id FROM CampaignMember WHERE Status IN ('Sent') AND HasResponded = false",
+        ];
+        for soql in misses {
+            assert!(!parse(soql).expect(soql).matches(&member), "{soql}");
+        }
+    }
+
+    #[test]
+    fn unsupported_syntax_is_a_malformed_query() {
+        for soql in [
+            "SELECT Id FROM Lead WHERE Email = 'a' OR Email = 'b'",
+            "SELECT Id FROM Lead WHERE Email = 'unterminated",
+            "SELECT Id FROM Lead LIMIT many",
+        ] {
+            let error = parse(soql).expect_err(soql);
+            assert_eq!(error.code, "MALFORMED_QUERY", "{soql}");
+        }
+    }
+}
