@@ -87,7 +87,7 @@ pub fn parse(text: &str) -> Option<i64> {
         _ => {
             let sign = if zone.starts_with('-') { -1 } else { 1 };
             let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
-            if digits.len() != 4 {
+            if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
             sign * (digits[..2].parse::<i64>().ok()? * 60 + digits[2..].parse::<i64>().ok()?)
@@ -135,6 +135,7 @@ mod tests {
         assert_eq!(parse("2026-11-28T20:22:01.000+0000"), Some(ms));
         assert_eq!(parse("2024-02-29"), Some(1_709_164_800_000));
         assert_eq!(parse("yesterday"), None);
+        assert_eq!(parse("2026-11-28T20:22:01+1é2"), None);
     }
 
     #[test]

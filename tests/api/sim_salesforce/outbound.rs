@@ -244,3 +244,18 @@ async fn a_reorder_probability_of_one_shuffles_a_round() {
         "seeded shuffle changes the order"
     );
 }
+
+#[tokio::test]
+async fn a_member_deleted_before_delivery_is_sent_without_data() {
+    let (listener, url) = Listener::start(&[ACK]).await;
+    let sim = sim_sending_to(&url, |_| {}).await;
+    let (campaign, lead) = seed(&sim);
+    let member = sim
+        .add_member(USER.0, &campaign, &lead, Some("Registered"))
+        .expect("member");
+    sim.delete_member(USER.0, &member).expect("delete");
+    assert_eq!(sim.deliver_outbound_now().await.acked, 1);
+    let body = listener.bodies().concat();
+    assert!(body.contains(&format!("<sf:Id>{member}</sf:Id>")));
+    assert!(!body.contains("<sf:Status>"), "{body}");
+}

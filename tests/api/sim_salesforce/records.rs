@@ -207,3 +207,52 @@ fn campaign_sync_now(sim: &campaign_sync::sim::salesforce::SalesforceSim) -> Str
     let created = lead["CreatedDate"].as_str().expect("date");
     format!("{}:00Z", &created[..16])
 }
+
+#[tokio::test]
+async fn a_campaign_created_over_rest_gets_the_default_statuses() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    let (status, created) = answer(
+        client
+            .post(
+                "sobjects/Campaign",
+                json!({"Name": "Spring", "Type": "Email"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = created["id"].as_str().expect("id");
+    assert!(id.starts_with("701"));
+    let labels: Vec<(String, bool, bool)> = sim
+        .statuses_of(id)
+        .iter()
+        .map(|s| {
+            (
+                s["Label"].as_str().unwrap_or_default().to_owned(),
+                s["IsDefault"] == true,
+                s["HasResponded"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("Sent".to_owned(), true, false),
+            ("Responded".to_owned(), false, true)
+        ]
+    );
+    let path = format!("sobjects/Campaign/{id}");
+    assert_eq!(
+        client
+            .patch(&path, json!({"Type": "Webinar", "ActualCost": 1234.5}))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let (_, campaign) = answer(client.get(&path).await).await;
+    assert_eq!(
+        (campaign["Type"].clone(), campaign["ActualCost"].clone()),
+        (json!("Webinar"), json!(1234.5))
+    );
+}
