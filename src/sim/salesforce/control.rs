@@ -226,8 +226,8 @@ impl SalesforceSim {
             .ok()
             .and_then(|c| c.text("Id"))
             .map(str::to_owned);
-        org.records()
-            .filter(|r| r.kind == kind && r.text("CampaignId").map(str::to_owned) == campaign)
+        org.records_of(kind)
+            .filter(|r| r.text("CampaignId").map(str::to_owned) == campaign)
             .map(|r| view::fields(&org, r))
             .collect()
     }

@@ -30,8 +30,7 @@ pub fn snapshot(org: &Org) -> Value {
     let mut objects = Map::new();
     for kind in Kind::ALL {
         let rows: Vec<Value> = org
-            .records()
-            .filter(|r| r.kind == kind)
+            .records_of(kind)
             .map(|r| Value::Object(view::fields(org, r)))
             .collect();
         objects.insert(kind.name().to_owned(), Value::Array(rows));

@@ -31,8 +31,7 @@ pub async fn first_page(
         let query = soql::parse(text)?;
         let mut org = lock(&shared.org);
         let mut rows: Vec<Map<String, Value>> = org
-            .records()
-            .filter(|r| r.kind == query.kind)
+            .records_of(query.kind)
             .map(|r| (r, view::fields(&org, r)))
             .filter(|(_, fields)| query.matches(fields))
             .map(|(record, fields)| {

@@ -71,8 +71,8 @@ fn derived(org: &Org, record: &Record) -> Map<String, Value> {
         Kind::Campaign => {
             let id = record.text("Id");
             let members: Vec<&Record> = org
-                .records()
-                .filter(|r| r.kind == Kind::CampaignMember && r.text("CampaignId") == id)
+                .records_of(Kind::CampaignMember)
+                .filter(|r| r.text("CampaignId") == id)
                 .collect();
             let count =
                 |pred: &dyn Fn(&Record) -> bool| json!(members.iter().filter(|m| pred(m)).count());

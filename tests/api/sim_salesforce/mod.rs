@@ -3,6 +3,8 @@
 
 mod auth;
 mod collections;
+mod deleted;
+mod delivery_faults;
 mod listener;
 mod outbound;
 mod query;

@@ -156,15 +156,20 @@ impl Org {
         let record = self.get(id)?.clone();
         rules::check_delete(self, &record)?;
         let id = record.text("Id").unwrap_or(id).to_owned();
-        let dependents: Vec<String> = self
-            .records
+        let dependent_kinds: &[Kind] = match record.kind {
+            Kind::Campaign => &[Kind::CampaignMemberStatus, Kind::CampaignMember],
+            Kind::Lead | Kind::Contact => &[Kind::CampaignMember],
+            Kind::CampaignMember | Kind::CampaignMemberStatus => &[],
+        };
+        let dependents: Vec<String> = dependent_kinds
             .iter()
-            .filter(|(_, r)| {
+            .flat_map(|kind| self.records_of(*kind))
+            .filter(|r| {
                 ["CampaignId", "LeadId", "ContactId"]
                     .iter()
                     .any(|f| r.text(f) == Some(id.as_str()))
             })
-            .map(|(dependent, _)| dependent.clone())
+            .filter_map(|r| r.text("Id").map(str::to_owned))
             .collect();
         for dependent in dependents.into_iter().chain([id]) {
             if let Some(removed) = self.records.remove(&dependent) {
@@ -193,8 +198,12 @@ impl Org {
         }
     }
 
-    pub fn records(&self) -> impl Iterator<Item = &Record> {
-        self.records.values()
+    /// The live records of one type, in creation order. Ids start with their type's key prefix
+    /// and are alphanumeric, so one type's records are one range of the map.
+    pub fn records_of(&self, kind: Kind) -> impl Iterator<Item = &Record> {
+        let prefix = kind.prefix().to_owned();
+        let end = format!("{prefix}~");
+        self.records.range(prefix..end).map(|(_, record)| record)
     }
 
     pub fn deletions(&self) -> &[Deletion] {
@@ -208,11 +217,8 @@ impl Org {
 
     /// The labels of a campaign's member statuses with their HasResponded flags.
     pub fn statuses_of(&self, campaign_id: &str) -> Vec<&Record> {
-        self.records
-            .values()
-            .filter(|r| {
-                r.kind == Kind::CampaignMemberStatus && r.text("CampaignId") == Some(campaign_id)
-            })
+        self.records_of(Kind::CampaignMemberStatus)
+            .filter(|r| r.text("CampaignId") == Some(campaign_id))
             .collect()
     }
 

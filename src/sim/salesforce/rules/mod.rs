@@ -98,11 +98,9 @@ pub fn check_delete(org: &Org, record: &Record) -> Result<(), SfError> {
     }
     let label = record.fields.get("Label");
     let campaign = record.text("CampaignId");
-    let in_use = org.records().any(|r| {
-        r.kind == Kind::CampaignMember
-            && r.text("CampaignId") == campaign
-            && r.fields.get("Status") == label
-    });
+    let in_use = org
+        .records_of(Kind::CampaignMember)
+        .any(|r| r.text("CampaignId") == campaign && r.fields.get("Status") == label);
     if record.fields.get("IsDefault") == Some(&json!(true)) || in_use {
         return Err(SfError::bad_request(
             "DELETE_FAILED",
