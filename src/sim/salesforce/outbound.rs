@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::config::OutboundConfig;
-use super::ids::prefix;
+use super::ids::{self, prefix};
 use super::soap::{self, Notification, Sender};
 use super::state::{Shared, lock};
 use super::view;
@@ -45,10 +45,11 @@ pub async fn deliver(shared: &Arc<Shared>, all: bool) -> DeliveryReport {
     let batches = take_batches(shared, config, all, &mut report);
     for batch in batches {
         let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
-        let action_id = lock(&shared.org).next_id(prefix::OUTBOUND_ACTION);
         let sender = Sender {
             organization_id: &shared.config.organization_id,
-            action_id: &action_id,
+            // One outbound message definition sends everything, so every message carries the
+            // same ActionId; only Notification/Id tells notifications apart.
+            action_id: &ids::make(prefix::OUTBOUND_ACTION, 1),
             base_url: &shared.base_url,
             api_version: &shared.config.api_version,
         };

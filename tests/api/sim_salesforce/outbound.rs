@@ -68,6 +68,7 @@ async fn user_changes_are_sent_in_batches_of_at_most_100_with_the_state_at_send_
         "<notifications xmlns=\"http://soap.sforce.com/2005/09/outbound\">".to_owned(),
         "<sObject xsi:type=\"sf:CampaignMember\" xmlns:sf=\"urn:sobject.enterprise.soap.sforce.com\">".to_owned(),
         format!("<sf:Id>{}</sf:Id>", members[0]),
+        "<ActionId>04k".to_owned(),
         "<sf:Email>l0@example.com</sf:Email>".to_owned(),
     ] {
         assert!(first.contains(&needle), "{needle} not in {first}");
@@ -78,6 +79,15 @@ async fn user_changes_are_sent_in_batches_of_at_most_100_with_the_state_at_send_
     let all = bodies.concat();
     assert_eq!(all.matches(&first_member).count(), 2);
     assert_eq!(all.matches("<sf:Status>Attended</sf:Status>").count(), 2);
+    let action = |body: &String| {
+        body.split("<ActionId>")
+            .nth(1)
+            .map(|rest| rest[..18].to_owned())
+    };
+    assert!(
+        bodies.iter().all(|b| action(b) == action(&bodies[0])),
+        "one OM definition, one ActionId"
+    );
     assert_eq!(
         all.matches("<sf:HasResponded>true</sf:HasResponded>")
             .count(),
