@@ -44,7 +44,7 @@ pub async fn deliver(shared: &Arc<Shared>, all: bool) -> DeliveryReport {
     let mut report = DeliveryReport::default();
     let batches = take_batches(shared, config, all, &mut report);
     for batch in batches {
-        let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
+        let notification_ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
         let sender = Sender {
             organization_id: &shared.config.organization_id,
             // One outbound message definition sends everything, so every message carries the
@@ -63,8 +63,8 @@ pub async fn deliver(shared: &Arc<Shared>, all: bool) -> DeliveryReport {
         let body = soap::envelope(&sender, &notifications);
         let acked = post(shared, body).await;
         report.messages += 1;
-        report.notifications += ids.len();
-        settle(shared, config, &ids, acked, &mut report);
+        report.notifications += notification_ids.len();
+        settle(shared, config, &notification_ids, acked, &mut report);
     }
     report
 }
