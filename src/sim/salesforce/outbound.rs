@@ -81,14 +81,14 @@ fn take_batches(
     let max_age = i64::try_from(config.max_age.as_millis()).unwrap_or(i64::MAX);
     let before = org.queue.len();
     org.queue
-        .retain(|q| q.in_flight || now - q.queued_ms <= max_age);
+        .retain(|q| q.is_sending(now) || now - q.queued_ms <= max_age);
     report.dropped = before - org.queue.len();
     let mut chosen: Vec<(String, String)> = org
         .queue
         .iter_mut()
-        .filter(|q| !q.in_flight && (all || q.next_attempt_ms <= now))
+        .filter(|q| !q.is_sending(now) && (all || q.next_attempt_ms <= now))
         .map(|q| {
-            q.in_flight = true;
+            q.sending_since_ms = Some(now);
             (q.notification_id.clone(), q.record_id.clone())
         })
         .collect();
@@ -146,7 +146,7 @@ fn settle(
         if !ids.contains(&q.notification_id) {
             return true;
         }
-        q.in_flight = false;
+        q.sending_since_ms = None;
         if acked {
             let again = !q.redelivered
                 && config.duplicate_probability > 0.0
@@ -188,7 +188,7 @@ pub async fn run_sender(shared: Arc<Shared>, stop: CancellationToken) {
             let now = org.clock.now();
             org.queue
                 .iter()
-                .any(|q| !q.in_flight && q.next_attempt_ms <= now)
+                .any(|q| !q.is_sending(now) && q.next_attempt_ms <= now)
         };
         if has_due {
             deliver(&shared, false).await;

@@ -16,9 +16,22 @@ pub struct Queued {
     pub queued_ms: i64,
     pub attempts: u32,
     pub next_attempt_ms: i64,
-    pub in_flight: bool,
+    /// When a delivery round took it; `None` while it waits.
+    pub sending_since_ms: Option<i64>,
     /// Set once a notification has been kept for a second delivery, so it duplicates only once.
     pub redelivered: bool,
+}
+
+/// A round that took a notification longer ago than this was abandoned (its task dropped
+/// mid-send); the notification is free again. Twice the 60-second listener timeout.
+const ABANDONED_AFTER_MS: i64 = 120_000;
+
+impl Queued {
+    /// Whether a delivery round is sending it now.
+    pub fn is_sending(&self, now_ms: i64) -> bool {
+        self.sending_since_ms
+            .is_some_and(|since| now_ms - since < ABANDONED_AFTER_MS)
+    }
 }
 
 impl Org {
@@ -32,7 +45,7 @@ impl Org {
                 queued_ms: now,
                 attempts: 0,
                 next_attempt_ms: now,
-                in_flight: false,
+                sending_since_ms: None,
                 redelivered: false,
             });
         }
