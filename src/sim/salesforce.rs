@@ -1,1 +1,0 @@
-//! The Salesforce simulator (OAuth, REST, outbound messages).

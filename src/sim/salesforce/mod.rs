@@ -1,0 +1,187 @@
+//! The Salesforce simulator: OAuth client credentials, the REST calls the service makes
+//! (sObject rows, collections, SOQL, getDeleted) and outbound messages on CampaignMember, with
+//! the bodies, error codes and limits of `reference/salesforce-notes.md`. It serves on a
+//! loopback port; tests, benchmarks and the sandbox drive it over HTTP or through [`SalesforceSim`].
+
+mod auth;
+mod clock;
+mod collections;
+mod config;
+mod control;
+mod error;
+mod gate;
+mod ids;
+mod inspect;
+mod org;
+mod outbound;
+mod query;
+mod rest;
+mod rules;
+mod schema;
+mod soap;
+mod soql;
+mod state;
+mod view;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{OutboundConfig, SalesforceSimConfig, SimClient};
+pub use control::MemberStatus;
+pub use error::SfError;
+pub use outbound::DeliveryReport;
+pub use state::CallRecord;
+
+use org::Org;
+use state::Shared;
+
+/// Why the simulator could not start or a control call was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("invalid simulator configuration: {0}")]
+    Config(String),
+    #[error("cannot bind the simulator: {0}")]
+    Bind(#[from] std::io::Error),
+    #[error("cannot build the outbound HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error("no client {0} in the simulator configuration")]
+    UnknownClient(String),
+    #[error("no sObject type {0}")]
+    UnknownType(String),
+    #[error("Salesforce would refuse this: {0}")]
+    Refused(#[from] SfError),
+}
+
+/// A running simulator. Dropping it stops the server and the outbound sender.
+pub struct SalesforceSim {
+    shared: Arc<Shared>,
+    address: SocketAddr,
+    stop: CancellationToken,
+}
+
+impl SalesforceSim {
+    /// Binds `127.0.0.1:0`, serves, and starts the outbound sender when `outbound` is set.
+    pub async fn spawn(config: SalesforceSimConfig) -> Result<SalesforceSim, SimError> {
+        if let Some(problem) = config.problem() {
+            return Err(SimError::Config(problem));
+        }
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let address = listener.local_addr()?;
+        let http = reqwest::Client::builder()
+            // Salesforce gives a listener 60 seconds to answer an outbound message.
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let shared = Arc::new(Shared {
+            base_url: format!("http://{address}"),
+            org: Mutex::new(Org::new(config.outbound.is_some())),
+            sessions: Mutex::new(HashMap::new()),
+            log: Mutex::new(Vec::new()),
+            rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
+            api_usage: AtomicU64::new(0),
+            cursors: Mutex::new(HashMap::new()),
+            http,
+            endpoint: Mutex::new(
+                config
+                    .outbound
+                    .as_ref()
+                    .map(|o| o.endpoint_url.clone())
+                    .unwrap_or_default(),
+            ),
+            config,
+        });
+        let stop = CancellationToken::new();
+        let app = router(shared.clone());
+        let server_stop = stop.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(server_stop.cancelled_owned())
+                .await;
+            if let Err(error) = served {
+                tracing::warn!(%error, "Salesforce simulator stopped");
+            }
+        });
+        if shared.config.outbound.is_some() {
+            tokio::spawn(outbound::run_sender(shared.clone(), stop.clone()));
+        }
+        Ok(SalesforceSim {
+            shared,
+            address,
+            stop,
+        })
+    }
+
+    /// Serves `/services/oauth2/token` and `/services/data/vNN.N/…`; also the token's
+    /// `instance_url`.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn config(&self) -> &SalesforceSimConfig {
+        &self.shared.config
+    }
+}
+
+impl Drop for SalesforceSim {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    let data = Router::new()
+        .route(
+            "/services/data/{version}/sobjects/{kind}",
+            post(rest::create),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{kind}/",
+            post(rest::create),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{kind}/{id}",
+            get(rest::read).patch(rest::update).delete(rest::delete),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{kind}/deleted",
+            get(rest::deleted),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{kind}/deleted/",
+            get(rest::deleted),
+        )
+        .route(
+            "/services/data/{version}/composite/sobjects",
+            post(collections::create)
+                .patch(collections::update)
+                .delete(collections::delete),
+        )
+        .route("/services/data/{version}/query", get(query::first_page))
+        .route("/services/data/{version}/query/", get(query::first_page))
+        .route(
+            "/services/data/{version}/query/{locator}",
+            get(query::next_page),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            gate::gate,
+        ));
+    Router::new()
+        .route("/services/oauth2/token", post(auth::token))
+        .route("/__sim/requests", get(inspect::requests))
+        .route("/__sim/state", get(inspect::state))
+        .merge(data)
+        .with_state(shared)
+}

@@ -1,0 +1,210 @@
+//! The SOQL subset the service sends: `SELECT fields FROM Type [WHERE c AND c …]
+//! [ORDER BY f [ASC|DESC]] [LIMIT n]`, where a condition is `field op literal` (`=`, `!=`, `<>`,
+//! `<`, `>`, `<=`, `>=`) or `field [NOT] IN (…)`. Parsing and matching are pure.
+
+mod eval;
+mod lexer;
+
+use lexer::{Token, tokenize};
+
+use super::error::SfError;
+use super::schema::Kind;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub kind: Kind,
+    pub fields: Vec<&'static str>,
+    pub conditions: Vec<Condition>,
+    pub order: Option<(&'static str, bool)>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    field: &'static str,
+    op: Op,
+    values: Vec<Literal>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+    In,
+    NotIn,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Literal {
+    Text(String),
+    Bare(String),
+}
+
+pub fn parse(soql: &str) -> Result<Query, SfError> {
+    let tokens = tokenize(soql)?;
+    let mut at = Cursor {
+        tokens: &tokens,
+        at: 0,
+    };
+    at.keyword("SELECT")?;
+    let mut names = vec![at.word()?];
+    while at.eat(",") {
+        names.push(at.word()?);
+    }
+    at.keyword("FROM")?;
+    let type_name = at.word()?;
+    let kind = Kind::parse(&type_name).ok_or_else(|| {
+        SfError::bad_request(
+            "INVALID_TYPE",
+            format!("sObject type '{type_name}' is not supported."),
+        )
+    })?;
+    let field = |name: &str| {
+        kind.field(name).ok_or_else(|| {
+            SfError::bad_request(
+                "INVALID_FIELD",
+                format!("No such column '{name}' on entity '{}'.", kind.name()),
+            )
+        })
+    };
+    let fields = names
+        .iter()
+        .map(|n| field(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut query = Query {
+        kind,
+        fields,
+        conditions: Vec::new(),
+        order: None,
+        limit: None,
+    };
+    if at.eat_keyword("WHERE") {
+        loop {
+            let name = field(&at.word()?)?;
+            query.conditions.push(at.condition(name)?);
+            if !at.eat_keyword("AND") {
+                break;
+            }
+        }
+    }
+    if at.eat_keyword("ORDER") {
+        at.keyword("BY")?;
+        let name = field(&at.word()?)?;
+        let descending = at.eat_keyword("DESC");
+        if !descending {
+            at.eat_keyword("ASC");
+        }
+        query.order = Some((name, descending));
+    }
+    if at.eat_keyword("LIMIT") {
+        let limit = at.word()?;
+        query.limit = Some(
+            limit
+                .parse()
+                .map_err(|_| malformed(&format!("bad LIMIT {limit}")))?,
+        );
+    }
+    match at.tokens.get(at.at) {
+        None => Ok(query),
+        Some(extra) => Err(malformed(&format!("unexpected token: '{}'", extra.text()))),
+    }
+}
+
+pub(crate) fn malformed(detail: &str) -> SfError {
+    SfError::bad_request("MALFORMED_QUERY", detail.to_owned())
+}
+
+struct Cursor<'t> {
+    tokens: &'t [Token],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn next(&mut self) -> Option<&Token> {
+        let token = self.tokens.get(self.at);
+        self.at += 1;
+        token
+    }
+
+    fn word(&mut self) -> Result<String, SfError> {
+        match self.next() {
+            Some(Token::Word(word)) => Ok(word.clone()),
+            other => Err(malformed(&format!(
+                "expected a name, found {:?}",
+                other.map(Token::text)
+            ))),
+        }
+    }
+
+    fn eat(&mut self, symbol: &str) -> bool {
+        let hit = matches!(self.tokens.get(self.at), Some(Token::Symbol(s)) if *s == symbol);
+        self.at += usize::from(hit);
+        hit
+    }
+
+    fn eat_keyword(&mut self, keyword: &str) -> bool {
+        let hit = matches!(self.tokens.get(self.at), Some(Token::Word(w)) if w.eq_ignore_ascii_case(keyword));
+        self.at += usize::from(hit);
+        hit
+    }
+
+    fn keyword(&mut self, keyword: &str) -> Result<(), SfError> {
+        if self.eat_keyword(keyword) {
+            Ok(())
+        } else {
+            Err(malformed(&format!("expected {keyword}")))
+        }
+    }
+
+    fn literal(&mut self) -> Result<Literal, SfError> {
+        match self.next() {
+            Some(Token::Text(text)) => Ok(Literal::Text(text.clone())),
+            Some(Token::Word(word)) => Ok(Literal::Bare(word.clone())),
+            other => Err(malformed(&format!(
+                "expected a value, found {:?}",
+                other.map(Token::text)
+            ))),
+        }
+    }
+
+    fn condition(&mut self, field: &'static str) -> Result<Condition, SfError> {
+        let negated = self.eat_keyword("NOT");
+        if self.eat_keyword("IN") {
+            if !self.eat("(") {
+                return Err(malformed("expected ( after IN"));
+            }
+            let mut values = vec![self.literal()?];
+            while self.eat(",") {
+                values.push(self.literal()?);
+            }
+            if !self.eat(")") {
+                return Err(malformed("expected ) to close IN"));
+            }
+            let op = if negated { Op::NotIn } else { Op::In };
+            return Ok(Condition { field, op, values });
+        }
+        let op = match self.next() {
+            Some(Token::Symbol("=")) if !negated => Op::Eq,
+            Some(Token::Symbol("!=" | "<>")) if !negated => Op::Ne,
+            Some(Token::Symbol("<")) if !negated => Op::Lt,
+            Some(Token::Symbol(">")) if !negated => Op::Gt,
+            Some(Token::Symbol("<=")) if !negated => Op::Le,
+            Some(Token::Symbol(">=")) if !negated => Op::Ge,
+            other => {
+                return Err(malformed(&format!(
+                    "unexpected operator {:?}",
+                    other.map(Token::text)
+                )));
+            }
+        };
+        Ok(Condition {
+            field,
+            op,
+            values: vec![self.literal()?],
+        })
+    }
+}

@@ -1,1 +1,0 @@
-//! Tests of sim_salesforce (filled in by its issue).
