@@ -27,16 +27,16 @@ async fn measure(mode: GroupCommit) -> f64 {
         callers.push(tokio::spawn(async move {
             while started.elapsed() < RUN_FOR {
                 let n = next.fetch_add(1, Ordering::Relaxed);
-                let signal = NewSignal {
-                    dedup_key: format!("bench:{n}"),
-                    signal: Signal::MarketoMember(MarketoMember {
+                let signal = NewSignal::new(
+                    format!("bench:{n}"),
+                    Signal::MarketoMember(MarketoMember {
                         lead_id: i64::try_from(n).unwrap_or(i64::MAX),
                         program_id: 1001,
                         email: Some(format!("person{n}@example.com")),
                         status: None,
                         trigger: None,
                     }),
-                };
+                );
                 store
                     .record(vec![signal], now_millis())
                     .await

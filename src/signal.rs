@@ -92,6 +92,29 @@ pub struct FlowAction {
 pub struct NewSignal {
     pub dedup_key: String,
     pub signal: Signal,
+    pub dedup: Dedup,
+}
+
+/// What a second signal with a stored key means.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dedup {
+    /// A redelivery of the same thing: stored once, ever (notification ids, webhook ids).
+    #[default]
+    Once,
+    /// The same words, not necessarily the same event (an unsigned webhook body): folded into
+    /// the stored signal only while that one still waits; once it is being or has been processed,
+    /// the stored signal is made due again with the new payload, so a later change is never lost.
+    WhilePending,
+}
+
+impl NewSignal {
+    pub fn new(dedup_key: impl Into<String>, signal: Signal) -> Self {
+        NewSignal {
+            dedup_key: dedup_key.into(),
+            signal,
+            dedup: Dedup::Once,
+        }
+    }
 }
 
 #[cfg(test)]

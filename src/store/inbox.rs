@@ -3,12 +3,22 @@
 use sqlx::{AnyConnection, Row};
 
 use super::{Backend, Claimed, DeadSignal, Recorded, Store, StoreError};
-use crate::signal::{NewSignal, Signal};
+use crate::signal::{Dedup, NewSignal, Signal};
 
 const INSERT: &str = "INSERT INTO signals \
     (dedup_key, source, kind, payload, state, attempts, next_attempt_at, received_at, updated_at) \
     VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5) \
     ON CONFLICT (dedup_key) DO NOTHING RETURNING id";
+
+/// For [`Dedup::WhilePending`]: a stored signal that already ran (or is running, or died) is
+/// made due again with the new payload; one still waiting absorbs the new one.
+const INSERT_OR_REVIVE: &str = "INSERT INTO signals \
+    (dedup_key, source, kind, payload, state, attempts, next_attempt_at, received_at, updated_at) \
+    VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5) \
+    ON CONFLICT (dedup_key) DO UPDATE SET state = 'pending', attempts = 0, \
+    payload = excluded.payload, next_attempt_at = excluded.next_attempt_at, \
+    lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, updated_at = excluded.updated_at \
+    WHERE signals.state <> 'pending' RETURNING id";
 
 /// Due: pending and its time has come, or leased by a claimer whose lease ran out.
 const DUE: &str = "(state = 'pending' AND next_attempt_at <= $3) \
@@ -23,7 +33,11 @@ pub(super) async fn insert_signals(
     let mut recorded = Vec::with_capacity(signals.len());
     for new in signals {
         let payload = serde_json::to_string(&new.signal)?;
-        let inserted = sqlx::query(INSERT)
+        let sql = match new.dedup {
+            Dedup::Once => INSERT,
+            Dedup::WhilePending => INSERT_OR_REVIVE,
+        };
+        let inserted = sqlx::query(sql)
             .bind(&new.dedup_key)
             .bind(new.signal.source())
             .bind(new.signal.kind())

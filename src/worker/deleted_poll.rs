@@ -2,8 +2,7 @@
 //! records since the last poll become signals like any other.
 
 use crate::connectors::CallError;
-use crate::signal::{NewSignal, SalesforceMemberDeleted, Signal};
-use crate::store::now_millis;
+use crate::signal::{Dedup, NewSignal, SalesforceMemberDeleted, Signal};
 use crate::sync::time::{format_millis, parse_millis};
 
 use super::Worker;
@@ -11,11 +10,12 @@ use super::Worker;
 /// Salesforce's getDeleted needs a window of at least a minute.
 const MIN_WINDOW_MS: i64 = 60_000;
 
-pub async fn poll(worker: &Worker) -> Result<usize, CallError> {
+/// Asks for deletions up to `now` (epoch ms); the loop passes the clock, tests may pass a
+/// simulated one.
+pub async fn poll(worker: &Worker, now: i64) -> Result<usize, CallError> {
     if worker.mappings().all().is_empty() {
         return Ok(0);
     }
-    let now = now_millis();
     let mut since = worker.inner.deleted_since.lock().await;
     let interval_ms = i64::try_from(worker.inner.config.schedules.deleted_poll_secs * 1000)
         .unwrap_or(MIN_WINDOW_MS);
@@ -33,13 +33,14 @@ pub async fn poll(worker: &Worker) -> Result<usize, CallError> {
                 member_id: d.id,
                 deleted_date: d.deleted_date,
             }),
+            dedup: Dedup::Once,
         })
         .collect();
     let count = signals.len();
     worker
         .inner
         .store
-        .record(signals, now)
+        .record(signals, crate::store::now_millis())
         .await
         .map_err(|e| CallError::retry(format!("store: {e}")))?;
     // Resume a little before what Salesforce says it covered; duplicates collapse on the key.

@@ -243,6 +243,11 @@ impl Worker {
 
     /// Looks for CampaignMembers deleted in Salesforce and records a signal for each.
     pub async fn poll_deleted(&self) -> Result<usize, crate::connectors::CallError> {
-        deleted_poll::poll(self).await
+        deleted_poll::poll(self, now_millis()).await
+    }
+
+    /// The same poll as of `now` (epoch ms): tests whose Salesforce clock runs ahead use it.
+    pub async fn poll_deleted_at(&self, now: i64) -> Result<usize, crate::connectors::CallError> {
+        deleted_poll::poll(self, now).await
     }
 }

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::connectors::CallError;
-use crate::signal::{MarketoMember, NewSignal, SalesforceMember, SalesforceMemberDeleted, Signal};
+use crate::signal::{
+    Dedup, MarketoMember, NewSignal, SalesforceMember, SalesforceMemberDeleted, Signal,
+};
 use crate::store::{MirrorRow, OutcomeResult, now_millis};
 use crate::sync::NOT_IN_PROGRAM;
 use crate::sync::time::format_millis;
@@ -85,9 +87,9 @@ pub async fn reconcile_one(
         let known = by_person.get(person).and_then(|r| r.sf_status.as_deref());
         if known != member.status.as_deref() {
             report.salesforce_changed += 1;
-            signals.push(NewSignal {
-                dedup_key: format!("reconcile:{run}:sf:{}", member.id),
-                signal: Signal::SalesforceMember(SalesforceMember {
+            signals.push(NewSignal::new(
+                format!("reconcile:{run}:sf:{}", member.id),
+                Signal::SalesforceMember(SalesforceMember {
                     notification_id: format!("reconcile-{run}"),
                     organization_id: String::new(),
                     member_id: member.id.clone(),
@@ -101,7 +103,7 @@ pub async fn reconcile_one(
                     last_modified_date: None,
                     system_modstamp: member.system_modstamp.clone(),
                 }),
-            });
+            ));
         }
     }
     for (lead, member) in &marketo {
@@ -125,6 +127,7 @@ pub async fn reconcile_one(
                     member_id: member_id.clone(),
                     deleted_date: format_millis(run),
                 }),
+                dedup: Dedup::Once,
             });
         }
         if let (Some(_), Some(lead)) = (row.mkto_status.as_ref(), row.mkto_lead_id)
@@ -145,16 +148,16 @@ pub async fn reconcile_one(
 }
 
 fn marketo_signal(run: i64, program_id: i64, lead_id: i64) -> NewSignal {
-    NewSignal {
-        dedup_key: format!("reconcile:{run}:mkto:{program_id}:{lead_id}"),
-        signal: Signal::MarketoMember(MarketoMember {
+    NewSignal::new(
+        format!("reconcile:{run}:mkto:{program_id}:{lead_id}"),
+        Signal::MarketoMember(MarketoMember {
             lead_id,
             program_id,
             email: None,
             status: None,
             trigger: Some("reconciliation".into()),
         }),
-    }
+    )
 }
 
 /// Reconciles every enabled mapping, recording each report as an outcome and in metrics.

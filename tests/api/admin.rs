@@ -67,16 +67,16 @@ async fn admin_calls_need_the_token() {
 #[tokio::test]
 async fn dead_letters_are_listed_and_replayed() {
     let app = app().await;
-    let signal = NewSignal {
-        dedup_key: "k".into(),
-        signal: Signal::MarketoMember(MarketoMember {
+    let signal = NewSignal::new(
+        "k",
+        Signal::MarketoMember(MarketoMember {
             lead_id: 1,
             program_id: 1001,
             email: None,
             status: None,
             trigger: None,
         }),
-    };
+    );
     let id = app.store.record(vec![signal], now_millis()).await.unwrap()[0].id;
     let claimed = app
         .store

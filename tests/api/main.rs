@@ -12,3 +12,5 @@ mod salesforce_inbound;
 mod sim_marketo;
 mod sim_salesforce;
 mod store;
+mod sync;
+mod world;

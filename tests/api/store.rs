@@ -11,16 +11,16 @@ const LEASE: i64 = 30_000;
 const T0: i64 = 1_700_000_000_000;
 
 fn member(lead_id: i64, key: &str) -> NewSignal {
-    NewSignal {
-        dedup_key: key.to_string(),
-        signal: Signal::MarketoMember(MarketoMember {
+    NewSignal::new(
+        key.to_string(),
+        Signal::MarketoMember(MarketoMember {
             lead_id,
             program_id: 1001,
             email: None,
             status: None,
             trigger: None,
         }),
-    }
+    )
 }
 
 async fn stores() -> Vec<(TestDb, Store)> {
@@ -376,4 +376,45 @@ async fn sqlite_always_leads() {
     let store = TestDb::sqlite().store().await;
     assert!(store.try_lead().await.unwrap().is_some());
     assert!(store.try_lead().await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_fold_while_pending_signal_is_revived_once_processed() {
+    use campaign_sync::signal::Dedup;
+    for (db, store) in stores().await {
+        let folding = |lead| NewSignal {
+            dedup: Dedup::WhilePending,
+            ..member(lead, "body-hash")
+        };
+        let first = store.record(vec![folding(1)], T0).await.unwrap()[0];
+        let again = store.record(vec![folding(2)], T0).await.unwrap()[0];
+        assert!(
+            again.duplicate,
+            "{}: folded while the first still waits",
+            db.label
+        );
+        let claimed = store.claim("w", 10, LEASE, T0).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        // A later change with the same body arrives while the first is being processed.
+        let later = store.record(vec![folding(3)], T0 + 1).await.unwrap()[0];
+        assert_eq!(
+            (later.id, later.duplicate),
+            (first.id, false),
+            "{}",
+            db.label
+        );
+        assert!(
+            !store.complete(first.id, "w", T0 + 2).await.unwrap(),
+            "the old lease no longer ends it"
+        );
+        let again = store.claim("w", 10, LEASE, T0 + 2).await.unwrap();
+        assert_eq!(again.len(), 1, "{}: due again", db.label);
+        assert!(matches!(&again[0].signal, Signal::MarketoMember(m) if m.lead_id == 3));
+        // Once-only keys never revive.
+        store.complete(again[0].id, "w", T0 + 3).await.unwrap();
+        let once = store.record(vec![member(9, "once")], T0).await.unwrap()[0];
+        store.claim("w", 10, LEASE, T0 + 3).await.unwrap();
+        store.complete(once.id, "w", T0 + 3).await.unwrap();
+        assert!(store.record(vec![member(9, "once")], T0 + 4).await.unwrap()[0].duplicate);
+    }
 }

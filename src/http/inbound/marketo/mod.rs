@@ -23,7 +23,7 @@ pub use template::{PROGRAM_MEMBER_TEMPLATE, flow_action_template, render, render
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::signal::NewSignal;
+use crate::signal::{Dedup, NewSignal};
 use crate::store::now_millis;
 
 /// Longest `webhook-id` used as a dedup key; Standard Webhooks ids are far shorter.
@@ -52,10 +52,23 @@ pub async fn receive(
     let verified = gate.verify(config, &headers, body, now / 1000)?;
     let signal = payload::parse(verified.body())?;
     let dedup_key = dedup_key(&headers, verified.body(), config.dedup_window_secs, now)?;
+    // A signed delivery's id names one event; an unsigned body may repeat for a later change.
+    let dedup = if headers.contains_key("webhook-id") {
+        Dedup::Once
+    } else {
+        Dedup::WhilePending
+    };
     let kind = signal.kind();
     let recorded = state
         .store()
-        .record(vec![NewSignal { dedup_key, signal }], now)
+        .record(
+            vec![NewSignal {
+                dedup_key,
+                signal,
+                dedup,
+            }],
+            now,
+        )
         .await
         .map_err(|error| {
             tracing::error!(%error, "marketo webhook not stored");

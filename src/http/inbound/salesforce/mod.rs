@@ -30,7 +30,7 @@ pub use render::{RenderStyle, render_outbound_message, render_with};
 pub use soap::{ACK_ENVELOPE, FaultCode, fault};
 
 use super::super::AppState;
-use crate::signal::{NewSignal, SalesforceMember, Signal};
+use crate::signal::{Dedup, NewSignal, SalesforceMember, Signal};
 use crate::store::{StoreError, now_millis};
 
 /// The route this receiver serves.
@@ -178,6 +178,7 @@ pub fn to_signals(message: &OutboundMessage) -> (Vec<NewSignal>, Vec<&str>) {
                     last_modified_date: m.last_modified_date.clone(),
                     system_modstamp: m.system_modstamp.clone(),
                 }),
+                dedup: Dedup::Once,
             }),
             NotifiedObject::Other { sobject_type } => ignored.push(sobject_type.as_str()),
         }

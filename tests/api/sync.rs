@@ -1,0 +1,227 @@
+//! The sync worker end to end: both simulators, the real router and store, the worker driven
+//! with `run_pending()`.
+
+use campaign_sync::config::{BackwardPolicy, ConflictPolicy};
+use campaign_sync::store::OutcomeResult;
+
+use crate::world::{Options, PROGRAM, USER, World};
+
+#[tokio::test]
+async fn a_marketo_status_change_reaches_salesforce_without_echo() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("ada@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+    let (sf_writes, mk_writes) = world.writes();
+    assert_eq!(mk_writes, 0, "nothing written back to Marketo");
+    assert_eq!(sf_writes, 1, "one collection call created the member");
+
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Attended")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+    assert_eq!(world.writes(), (2, 0));
+    let events = world.app.store.trigger_events(0, 10).await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["added_to_campaign", "campaign_status_changed"]);
+    assert_eq!(events[1].old_status.as_deref(), Some("Registered"));
+    assert_eq!(events[1].new_status.as_deref(), Some("Attended"));
+}
+
+#[tokio::test]
+async fn a_salesforce_status_change_reaches_marketo_and_its_webhook_echo_writes_nothing() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("grace@example.com");
+    let member = world
+        .sf
+        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
+    world.sf.update_member(USER, &member, "Registered").unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    // Marketo fired its webhook for each of our status writes; each came back as an echo.
+    let (sf_writes, mk_writes) = world.writes();
+    assert_eq!(sf_writes, 0, "no write went back to Salesforce");
+    assert_eq!(mk_writes, 2, "one status sync per change");
+    let skipped = world
+        .app
+        .store
+        .outcomes(Some(OutcomeResult::Skipped), 0, 100)
+        .await
+        .unwrap();
+    assert!(
+        skipped
+            .iter()
+            .any(|o| o.reason.as_deref().is_some_and(|r| r.contains("echo"))),
+        "{skipped:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_integration_user_that_sends_outbound_messages_causes_no_echo_writes() {
+    let world = World::with(Options {
+        integration_sends_outbound: true,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("echo@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+    assert_eq!(
+        world.writes(),
+        (1, 0),
+        "our own outbound message came back and was suppressed"
+    );
+}
+
+#[tokio::test]
+async fn a_salesforce_move_backwards_is_recorded_as_diverged() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("back@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Attended")
+        .unwrap();
+    world.settle().await;
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    world.sf.update_member(USER, &member, "Registered").unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.mk_status(lead).as_deref(),
+        Some("Attended"),
+        "Marketo only moves forward"
+    );
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered"),
+        "kept by default"
+    );
+    let diverged = world
+        .app
+        .store
+        .outcomes(Some(OutcomeResult::Diverged), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(diverged.len(), 1);
+    assert!(
+        diverged[0].reason.as_deref().unwrap().contains("1037"),
+        "{diverged:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_reset_policy_sets_salesforce_back_to_marketos_status() {
+    let world = World::with(Options {
+        backward_policy: BackwardPolicy::ResetSalesforce,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("reset@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Attended")
+        .unwrap();
+    world.settle().await;
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    world.sf.update_member(USER, &member, "Registered").unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+}
+
+#[tokio::test]
+async fn a_member_deleted_in_salesforce_leaves_the_program_after_the_poll() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("gone@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    world.sf.delete_member(USER, &member).unwrap();
+    assert_eq!(
+        world.sf.deliver_outbound_now().await.notifications,
+        0,
+        "deletes send nothing"
+    );
+    // Salesforce reports a deletion once its minute has passed.
+    world.sf.advance_clock(std::time::Duration::from_secs(61));
+    let later = campaign_sync::store::now_millis() + 61_000;
+    let found = world.app.worker.poll_deleted_at(later).await.unwrap();
+    assert_eq!(found, 1);
+    world.settle().await;
+    assert_eq!(world.mk_status(lead), None);
+    let kinds: Vec<_> = world
+        .app
+        .store
+        .trigger_events(0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(
+        kinds.contains(&"removed_from_program".to_string()),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn conflicts_follow_the_mapping_policy() {
+    for (policy, expected) in [
+        (ConflictPolicy::SalesforceWins, "No Show"),
+        (ConflictPolicy::MarketoWins, "Attended"),
+    ] {
+        let world = World::with(Options {
+            conflict_policy: policy,
+            ..Options::default()
+        })
+        .await;
+        let (lead, sf_lead) = world.person("both@example.com");
+        world
+            .mk
+            .set_status_as_user(PROGRAM, lead, "Registered")
+            .unwrap();
+        world.settle().await;
+        let member = world.sf_member_id(&sf_lead).unwrap();
+        // Both sides change before the service hears of either.
+        world.sf.update_member(USER, &member, "No Show").unwrap();
+        world
+            .mk
+            .set_status_as_user(PROGRAM, lead, "Attended")
+            .unwrap();
+        world.mk.deliver_webhooks_now().await;
+        world.sf.deliver_outbound_now().await;
+        world.settle().await;
+        assert_eq!(
+            world.sf_member_status(&sf_lead).as_deref(),
+            Some(expected),
+            "{policy:?}"
+        );
+    }
+}

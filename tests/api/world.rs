@@ -1,0 +1,212 @@
+//! A wired world for sync tests: both simulators and the service, pointing at each other like
+//! the real systems, with one webinar mapping seeded.
+
+use campaign_sync::config::{BackwardPolicy, ConflictPolicy, MappingConfig, Secret};
+use campaign_sync::sim::marketo::{
+    MarketoSim, MarketoSimConfig, NewLead, NewProgram, ProgressionStatus, WebhookConfig,
+};
+use campaign_sync::sim::salesforce::{
+    MemberStatus, OutboundConfig, SalesforceSim, SalesforceSimConfig, SimClient,
+};
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestDb};
+
+pub const INBOUND_TOKEN: &str = "sf-inbound-token";
+pub const WEBHOOK_TOKEN: &str = "mkto-webhook-token";
+pub const PROGRAM: i64 = 1001;
+pub const USER: &str = "sim-user";
+pub const INTEGRATION: &str = "campaign-sync";
+pub const STATUSES: [&str; 4] = ["Invited", "Registered", "No Show", "Attended"];
+
+pub struct Options {
+    pub integration_sends_outbound: bool,
+    pub conflict_policy: ConflictPolicy,
+    pub backward_policy: BackwardPolicy,
+    pub sf: SalesforceSimConfig,
+    pub mk: MarketoSimConfig,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            integration_sends_outbound: false,
+            conflict_policy: ConflictPolicy::LastWriterWins,
+            backward_policy: BackwardPolicy::KeepSalesforce,
+            sf: SalesforceSimConfig::default(),
+            mk: MarketoSimConfig {
+                deliver_webhooks_in_background: false,
+                ..MarketoSimConfig::default()
+            },
+        }
+    }
+}
+
+pub struct World {
+    pub app: TestApp,
+    pub sf: SalesforceSim,
+    pub mk: MarketoSim,
+    pub campaign: String,
+}
+
+impl World {
+    pub async fn new() -> World {
+        Self::with(Options::default()).await
+    }
+
+    pub async fn with(options: Options) -> World {
+        let mut sf_config = options.sf;
+        sf_config.clients = vec![
+            SimClient::new(
+                INTEGRATION,
+                "campaign-sync-secret",
+                options.integration_sends_outbound,
+            ),
+            SimClient::new(USER, "sim-user-secret", true),
+        ];
+        // Pointed at the service once it runs.
+        let mut outbound = OutboundConfig::to("http://127.0.0.1:9/not-yet");
+        outbound.retry_initial = std::time::Duration::from_millis(10);
+        sf_config.outbound = Some(outbound);
+        let sf = SalesforceSim::spawn(sf_config)
+            .await
+            .expect("Salesforce simulator");
+        let mk = MarketoSim::spawn(options.mk)
+            .await
+            .expect("Marketo simulator");
+        let statuses: Vec<ProgressionStatus> = STATUSES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| ProgressionStatus::new(name, 10 * (i as i32 + 1), *name == "Attended"))
+            .collect();
+        mk.add_channel("Webinar", statuses).unwrap();
+        mk.add_program(NewProgram {
+            id: PROGRAM,
+            name: "Webinar Q4".into(),
+            channel: "Webinar".into(),
+            ..NewProgram::default()
+        })
+        .unwrap();
+        let member_statuses: Vec<MemberStatus> = STATUSES
+            .iter()
+            .enumerate()
+            .map(|(i, s)| MemberStatus::new(s, i == 0, *s == "Attended"))
+            .collect();
+        let campaign = sf
+            .create_campaign(
+                json!({ "Name": "Webinar Q4", "IsActive": true }),
+                &member_statuses,
+            )
+            .unwrap();
+        let mut sf_settings = campaign_sync::config::SalesforceConfig::default();
+        sf.configure_service(&mut sf_settings, INTEGRATION).unwrap();
+        let mk_url = mk.base_url();
+        let mk_client = mk.config().clients[0].clone();
+        let campaign_id = campaign.clone();
+        let app = TestApp::spawn_with(TestDb::sqlite(), move |c| {
+            c.salesforce = sf_settings;
+            c.salesforce.inbound_token = Secret::new(INBOUND_TOKEN);
+            c.marketo.base_url = mk_url;
+            c.marketo.client_id = mk_client.client_id;
+            c.marketo.client_secret = Secret::new(mk_client.client_secret);
+            c.marketo.webhook_token = Secret::new(WEBHOOK_TOKEN);
+            c.worker.retry_schedule_secs = vec![0, 0, 0];
+            c.worker.retry_jitter_percent = 0;
+            c.mappings.push(MappingConfig {
+                name: "webinar".into(),
+                program_id: PROGRAM,
+                campaign_id,
+                enabled: true,
+                status_map: Default::default(),
+                channel_type_map: Default::default(),
+                conflict_policy: options.conflict_policy,
+                backward_policy: options.backward_policy,
+            });
+        })
+        .await;
+        sf.set_outbound_endpoint(&app.url(&format!(
+            "/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
+        )));
+        mk.add_webhook(WebhookConfig::documented(
+            Some(PROGRAM),
+            &app.url("/v1/marketo/webhooks"),
+            WEBHOOK_TOKEN,
+        ));
+        World {
+            app,
+            sf,
+            mk,
+            campaign,
+        }
+    }
+
+    /// A person known to both systems by e-mail: a Marketo lead and a Salesforce Lead.
+    pub fn person(&self, email: &str) -> (i64, String) {
+        let lead = self.mk.add_lead(NewLead::email(email));
+        let sf_lead = self
+            .sf
+            .create_lead(json!({ "LastName": "Lovelace", "Company": "Analytical", "Email": email }))
+            .unwrap();
+        (lead, sf_lead)
+    }
+
+    /// Delivers what both simulators have queued and runs the worker until nothing is due,
+    /// as many times as it takes for echoes to settle.
+    pub async fn settle(&self) {
+        for _ in 0..5 {
+            let webhooks = self.mk.deliver_webhooks_now().await;
+            let outbound = self.sf.deliver_outbound_now().await;
+            let report = self.app.worker.run_pending().await.unwrap();
+            if webhooks.is_empty() && outbound.notifications == 0 && report.claimed == 0 {
+                return;
+            }
+        }
+    }
+
+    pub fn sf_member_status(&self, person: &str) -> Option<String> {
+        self.sf
+            .members_of(&self.campaign)
+            .into_iter()
+            .find(|m| {
+                m.get("LeadId").and_then(|v| v.as_str()) == Some(person)
+                    || m.get("ContactId").and_then(|v| v.as_str()) == Some(person)
+            })
+            .and_then(|m| m.get("Status").and_then(|v| v.as_str()).map(str::to_string))
+    }
+
+    pub fn sf_member_id(&self, person: &str) -> Option<String> {
+        self.sf
+            .members_of(&self.campaign)
+            .into_iter()
+            .find(|m| {
+                m.get("LeadId").and_then(|v| v.as_str()) == Some(person)
+                    || m.get("ContactId").and_then(|v| v.as_str()) == Some(person)
+            })
+            .and_then(|m| m.get("Id").and_then(|v| v.as_str()).map(str::to_string))
+    }
+
+    pub fn mk_status(&self, lead: i64) -> Option<String> {
+        self.mk.member(PROGRAM, lead).map(|m| m.status_name)
+    }
+
+    /// Write calls the service made to each side so far.
+    pub fn writes(&self) -> (usize, usize) {
+        let sf = self
+            .sf
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.client_id.as_deref() == Some(INTEGRATION)
+                    && r.method != "GET"
+                    && r.path.starts_with("/services/data/")
+            })
+            .count();
+        let mk = self
+            .mk
+            .requests()
+            .iter()
+            .filter(|r| r.kind == "rest" && r.method == "POST")
+            .count();
+        (sf, mk)
+    }
+}
