@@ -17,6 +17,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     app.run().await
 }
 
+pub async fn sandbox(options: crate::sandbox::SandboxOptions) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    crate::sandbox::run(options, shutdown).await
+}
+
 pub async fn migrate(config: Config) -> anyhow::Result<()> {
     let store = Store::open(config.database_url.expose()).await?;
     store.migrate().await?;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use campaign_sync::config::{Config, Overrides};
+use campaign_sync::sandbox::SandboxOptions;
 use campaign_sync::{commands, telemetry};
 use clap::{Args, Parser, Subcommand};
 
@@ -31,6 +32,19 @@ enum Command {
         /// status that cannot be translated.
         #[arg(long)]
         online: bool,
+    },
+    /// Try it: the service on SQLite plus Salesforce and Marketo simulators wired to it, with
+    /// demo programs, campaigns and people. Prints a guide.
+    Sandbox {
+        /// Directory for the SQLite file (a temporary one when omitted).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Address of the service (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Write a JSON description of the running sandbox (URLs, credentials, mappings) here.
+        #[arg(long)]
+        describe: Option<PathBuf>,
     },
     /// Reconcile every enabled mapping once (list both sides, repair differences), then exit.
     Reconcile(ConfigArgs),
@@ -90,6 +104,18 @@ async fn main() -> ExitCode {
             }
             Err(code) => return code,
         },
+        Command::Sandbox {
+            dir,
+            listen,
+            describe,
+        } => {
+            commands::sandbox(SandboxOptions {
+                dir,
+                listen,
+                describe,
+            })
+            .await
+        }
         Command::Reconcile(args) => match args.load() {
             Ok(config) => commands::reconcile(config).await,
             Err(code) => return code,

@@ -1,0 +1,198 @@
+//! What the running sandbox is, as JSON (`--describe FILE`) and as the guide it prints.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::sim::marketo::MarketoSim;
+use crate::sim::salesforce::SalesforceSim;
+
+use super::seed::Demo;
+use super::{
+    ADMIN_TOKEN, INBOUND_TOKEN, INTEGRATION_ID, INTEGRATION_SECRET, USER_ID, USER_SECRET,
+    WEBHOOK_TOKEN,
+};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Description {
+    pub service_url: String,
+    pub admin_token: String,
+    pub salesforce: SalesforceSide,
+    pub marketo: MarketoSide,
+    pub mappings: Vec<MappingSide>,
+    pub people: Vec<PersonSide>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SalesforceSide {
+    pub base_url: String,
+    pub api_version: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub user_client_id: String,
+    pub user_client_secret: String,
+    pub organization_id: String,
+    pub outbound_messages_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MarketoSide {
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub user_client_id: String,
+    pub user_client_secret: String,
+    pub webhook_url: String,
+    pub webhook_headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MappingSide {
+    pub name: String,
+    pub program_id: i64,
+    pub campaign_id: String,
+    /// `[Marketo status, Salesforce member status]` pairs.
+    pub statuses: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonSide {
+    pub name: String,
+    pub email: String,
+    pub marketo_lead_id: i64,
+    pub salesforce_id: String,
+}
+
+impl Description {
+    pub fn new(
+        service_url: &str,
+        salesforce: &SalesforceSim,
+        marketo: &MarketoSim,
+        demo: &Demo,
+    ) -> Self {
+        let mappings = demo
+            .mappings
+            .iter()
+            .map(|m| {
+                let statuses = salesforce
+                    .statuses_of(&m.campaign_id)
+                    .into_iter()
+                    .filter_map(|s| s.get("Label").and_then(|v| v.as_str()).map(str::to_string))
+                    .map(|label| (label.clone(), label))
+                    .collect();
+                MappingSide {
+                    name: m.name.clone(),
+                    program_id: m.program_id,
+                    campaign_id: m.campaign_id.clone(),
+                    statuses,
+                }
+            })
+            .collect();
+        Description {
+            service_url: service_url.to_string(),
+            admin_token: ADMIN_TOKEN.into(),
+            salesforce: SalesforceSide {
+                base_url: salesforce.base_url(),
+                api_version: format!("v{}", salesforce.config().api_version),
+                client_id: INTEGRATION_ID.into(),
+                client_secret: INTEGRATION_SECRET.into(),
+                user_client_id: USER_ID.into(),
+                user_client_secret: USER_SECRET.into(),
+                organization_id: salesforce.config().organization_id.clone(),
+                outbound_messages_url: format!(
+                    "{service_url}/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
+                ),
+            },
+            marketo: MarketoSide {
+                base_url: marketo.base_url(),
+                client_id: INTEGRATION_ID.into(),
+                client_secret: INTEGRATION_SECRET.into(),
+                user_client_id: USER_ID.into(),
+                user_client_secret: USER_SECRET.into(),
+                webhook_url: format!("{service_url}/v1/marketo/webhooks"),
+                webhook_headers: vec![("Authorization".into(), format!("Bearer {WEBHOOK_TOKEN}"))],
+            },
+            mappings,
+            people: demo
+                .people
+                .iter()
+                .map(|(name, email, lead, person)| PersonSide {
+                    name: name.clone(),
+                    email: email.clone(),
+                    marketo_lead_id: *lead,
+                    salesforce_id: person.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The short guide printed at start: where everything is and three things to try.
+pub fn guide(d: &Description, dir: &Path) -> String {
+    let sf = &d.salesforce;
+    let mk = &d.marketo;
+    let webinar = &d.mappings[0];
+    let ada = &d.people[0];
+    let alan = &d.people[2];
+    format!(
+        r#"
+campaign-sync sandbox is running.
+
+  service      {service}   (SQLite in {dir})
+  Salesforce   {sf_url}   org {org}
+  Marketo      {mk_url}
+  mappings     {mappings}
+
+Try it (in another terminal):
+
+1. Move {alan_name} along in the Marketo program {program}, as a Marketo user would:
+     curl -s -X POST {mk_url}/__sim/programs/{program}/members/status -H 'content-type: application/json' \
+       -d '{{"leadId": {alan_lead}, "status": "Registered"}}'
+   then see the campaign member appear in Salesforce within a second or two:
+     curl -s {sf_url}/__sim/state | jq '.objects.CampaignMember'
+
+2. Change {ada_name}'s campaign member status in Salesforce, as a Salesforce user would:
+     TOKEN=$(curl -s {sf_url}/services/oauth2/token -d grant_type=client_credentials \
+       -d client_id={user_id} -d client_secret={user_secret} | jq -r .access_token)
+     MEMBER=$(curl -s {sf_url}/__sim/state | jq -r '.objects.CampaignMember[] | select(.LeadId=="{ada_sf}") | .Id')
+     curl -s -X PATCH {sf_url}/services/data/{version}/sobjects/CampaignMember/$MEMBER \
+       -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{{"Status": "Attended"}}'
+   then see the program status in Marketo:
+     curl -s {mk_url}/__sim/state | jq '.members'
+
+3. Add a period cost to the program in Marketo; the campaign's ActualCost follows within 10 s:
+     MTOKEN=$(curl -s "{mk_url}/identity/oauth/token?grant_type=client_credentials&client_id={user_id}&client_secret={user_secret}" | jq -r .access_token)
+     curl -s -X POST {mk_url}/rest/asset/v1/program/{program}.json -H "Authorization: Bearer $MTOKEN" \
+       --data-urlencode 'costs=[{{"startDate":"2026-12-01","cost":300,"note":"Ads"}}]'
+
+What the service did:   curl -s -H 'Authorization: Bearer {admin}' {service}/v1/trigger-events | jq
+                        curl -s -H 'Authorization: Bearer {admin}' {service}/admin/outcomes | jq
+Calls each side saw:    curl -s {sf_url}/__sim/requests | jq      curl -s {mk_url}/__sim/requests | jq
+
+Ctrl-C stops everything.
+"#,
+        service = d.service_url,
+        dir = dir.display(),
+        sf_url = sf.base_url,
+        org = sf.organization_id,
+        mk_url = mk.base_url,
+        mappings = d
+            .mappings
+            .iter()
+            .map(|m| format!(
+                "{} (program {} ⇄ campaign {})",
+                m.name, m.program_id, m.campaign_id
+            ))
+            .collect::<Vec<_>>()
+            .join(", "),
+        alan_name = alan.name,
+        alan_lead = alan.marketo_lead_id,
+        program = webinar.program_id,
+        ada_name = ada.name,
+        ada_sf = ada.salesforce_id,
+        user_id = sf.user_client_id,
+        user_secret = sf.user_client_secret,
+        version = sf.api_version,
+        admin = d.admin_token,
+    )
+}

@@ -1,0 +1,120 @@
+//! `campaign-sync sandbox`: the service on SQLite plus both simulators on loopback, wired like
+//! the real systems (outbound messages to the service, webhooks to the service) and seeded with a
+//! demo, so a newcomer can change a status on one side and watch it appear on the other.
+
+mod describe;
+mod seed;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::config::{Config, Secret};
+use crate::sim::marketo::{MarketoSim, MarketoSimConfig, SimClient as MarketoClientConfig};
+use crate::sim::salesforce::{OutboundConfig, SalesforceSim, SalesforceSimConfig, SimClient};
+
+pub use describe::Description;
+
+/// Credentials the sandbox gives each party; fixed, so the printed guide can be copied.
+pub const INTEGRATION_ID: &str = "campaign-sync";
+pub const INTEGRATION_SECRET: &str = "campaign-sync-secret";
+pub const USER_ID: &str = "sandbox-user";
+pub const USER_SECRET: &str = "sandbox-user-secret";
+pub const INBOUND_TOKEN: &str = "sandbox-outbound-token";
+pub const WEBHOOK_TOKEN: &str = "sandbox-webhook-token";
+pub const ADMIN_TOKEN: &str = "sandbox-admin-token";
+
+pub struct SandboxOptions {
+    /// Where the SQLite file goes; a temporary directory when `None`.
+    pub dir: Option<PathBuf>,
+    /// The service's address; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Write the JSON description of the running sandbox here.
+    pub describe: Option<PathBuf>,
+}
+
+/// Runs until `shutdown` is cancelled.
+pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let temp = match &options.dir {
+        Some(_) => None,
+        None => Some(tempfile::tempdir().context("creating a temporary directory")?),
+    };
+    let dir = options.dir.clone().unwrap_or_else(|| {
+        temp.as_ref()
+            .map(|t| t.path().to_path_buf())
+            .unwrap_or_default()
+    });
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let salesforce = SalesforceSim::spawn(salesforce_config()).await?;
+    let marketo = MarketoSim::spawn(MarketoSimConfig {
+        clients: vec![
+            MarketoClientConfig {
+                client_id: INTEGRATION_ID.into(),
+                client_secret: INTEGRATION_SECRET.into(),
+            },
+            MarketoClientConfig {
+                client_id: USER_ID.into(),
+                client_secret: USER_SECRET.into(),
+            },
+        ],
+        ..MarketoSimConfig::default()
+    })
+    .await?;
+    let mut config = Config {
+        listen: options.listen,
+        database_url: Secret::new(format!(
+            "sqlite://{}",
+            dir.join("campaign-sync.db").display()
+        )),
+        ..Config::default()
+    };
+    config.admin.token = Secret::new(ADMIN_TOKEN);
+    config.http.drain_delay_secs = 0;
+    salesforce.configure_service(&mut config.salesforce, INTEGRATION_ID)?;
+    config.salesforce.inbound_token = Secret::new(INBOUND_TOKEN);
+    config.marketo.base_url = marketo.base_url();
+    config.marketo.client_id = INTEGRATION_ID.into();
+    config.marketo.client_secret = Secret::new(INTEGRATION_SECRET);
+    config.marketo.webhook_token = Secret::new(WEBHOOK_TOKEN);
+    config.worker.batch_linger_ms = 20;
+    config.schedules.deleted_poll_secs = 5;
+    config.schedules.program_settings_secs = 10;
+    config.schedules.reconcile_secs = 600;
+    let demo = seed::seed(&salesforce, &marketo)?;
+    config.mappings = demo.mappings.clone();
+    let app = App::build(config, shutdown.clone()).await?;
+    let service_url = format!("http://{}", app.local_addr());
+    salesforce.set_outbound_endpoint(&format!(
+        "{service_url}/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
+    ));
+    seed::connect_webhooks(&marketo, &demo, &service_url);
+    let description = Description::new(&service_url, &salesforce, &marketo, &demo);
+    if let Some(path) = &options.describe {
+        std::fs::write(path, serde_json::to_vec_pretty(&description)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("{}", describe::guide(&description, &dir));
+    let result = app.run().await;
+    drop((salesforce, marketo, temp));
+    result
+}
+
+fn salesforce_config() -> SalesforceSimConfig {
+    // The endpoint is set once the service has its address.
+    let mut outbound = OutboundConfig::to("http://127.0.0.1:9/not-yet");
+    outbound.retry_initial = Duration::from_secs(1);
+    outbound.retry_max = Duration::from_secs(30);
+    SalesforceSimConfig {
+        clients: vec![
+            // Like the recommended integration user: no "Send Outbound Messages".
+            SimClient::new(INTEGRATION_ID, INTEGRATION_SECRET, false),
+            SimClient::new(USER_ID, USER_SECRET, true),
+        ],
+        outbound: Some(outbound),
+        ..SalesforceSimConfig::default()
+    }
+}
