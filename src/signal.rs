@@ -56,8 +56,9 @@ pub struct SalesforceMember {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SalesforceMemberDeleted {
     pub member_id: String,
-    /// When Salesforce says the row was deleted (ISO 8601).
-    pub deleted_date: String,
+    /// When Salesforce says the row was deleted (ISO 8601); `None` when reconciliation found it
+    /// missing, which dates nothing (and our clock is not Salesforce's).
+    pub deleted_date: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

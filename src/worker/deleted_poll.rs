@@ -31,7 +31,7 @@ pub async fn poll(worker: &Worker, now: i64) -> Result<usize, CallError> {
             dedup_key: format!("sf:deleted:{}", d.id),
             signal: Signal::SalesforceMemberDeleted(SalesforceMemberDeleted {
                 member_id: d.id,
-                deleted_date: d.deleted_date,
+                deleted_date: Some(d.deleted_date),
             }),
             dedup: Dedup::Once,
         })

@@ -80,7 +80,7 @@ pub async fn collect(
                 entry.sf = Some((
                     Observed {
                         status: None,
-                        at: parse_millis(&d.deleted_date),
+                        at: d.deleted_date.as_deref().and_then(parse_millis),
                     },
                     None,
                 ));

@@ -12,7 +12,6 @@ use crate::signal::{
 };
 use crate::store::{MirrorRow, OutcomeResult, now_millis};
 use crate::sync::NOT_IN_PROGRAM;
-use crate::sync::time::format_millis;
 
 use super::mappings::Mapping;
 use super::{Worker, record};
@@ -125,7 +124,7 @@ pub async fn reconcile_one(
                 dedup_key: format!("reconcile:{run}:sfdel:{member_id}"),
                 signal: Signal::SalesforceMemberDeleted(SalesforceMemberDeleted {
                     member_id: member_id.clone(),
-                    deleted_date: format_millis(run),
+                    deleted_date: None,
                 }),
                 dedup: Dedup::Once,
             });

@@ -27,7 +27,8 @@ pub async fn sync_one(worker: &Worker, mapping: &Mapping) -> Result<SettingsOutc
         .get(&program.channel)
         .cloned()
         .unwrap_or_else(|| program.channel.clone());
-    let cost: f64 = program.costs.iter().map(|c| c.cost).sum();
+    // Folded from +0.0: an empty `sum` of floats is -0.0.
+    let cost: f64 = program.costs.iter().fold(0.0, |total, c| total + c.cost);
     let campaign = worker
         .salesforce()
         .get("Campaign", &mapping.config.campaign_id)

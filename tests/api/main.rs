@@ -9,6 +9,7 @@ mod helpers;
 mod marketo_inbound;
 mod openapi;
 mod salesforce_inbound;
+mod settings_reconcile;
 mod sim_marketo;
 mod sim_salesforce;
 mod store;

@@ -3,7 +3,7 @@
 
 use campaign_sync::config::{BackwardPolicy, ConflictPolicy, MappingConfig, Secret};
 use campaign_sync::sim::marketo::{
-    MarketoSim, MarketoSimConfig, NewLead, NewProgram, ProgressionStatus, WebhookConfig,
+    Cost, MarketoSim, MarketoSimConfig, NewLead, NewProgram, ProgressionStatus, WebhookConfig,
 };
 use campaign_sync::sim::salesforce::{
     MemberStatus, OutboundConfig, SalesforceSim, SalesforceSimConfig, SimClient,
@@ -15,6 +15,7 @@ use crate::helpers::{TestApp, TestDb};
 pub const INBOUND_TOKEN: &str = "sf-inbound-token";
 pub const WEBHOOK_TOKEN: &str = "mkto-webhook-token";
 pub const PROGRAM: i64 = 1001;
+pub const SECOND_PROGRAM: i64 = 1002;
 pub const USER: &str = "sim-user";
 pub const INTEGRATION: &str = "campaign-sync";
 pub const STATUSES: [&str; 4] = ["Invited", "Registered", "No Show", "Attended"];
@@ -25,6 +26,10 @@ pub struct Options {
     pub backward_policy: BackwardPolicy,
     pub sf: SalesforceSimConfig,
     pub mk: MarketoSimConfig,
+    /// Whether Marketo's "Program Status is Changed" campaign calls the service.
+    pub webhooks: bool,
+    /// A second mapping whose statuses do not match (program 1002 ⇄ a second campaign).
+    pub incompatible_mapping: bool,
 }
 
 impl Default for Options {
@@ -38,6 +43,8 @@ impl Default for Options {
                 deliver_webhooks_in_background: false,
                 ..MarketoSimConfig::default()
             },
+            webhooks: true,
+            incompatible_mapping: false,
         }
     }
 }
@@ -80,10 +87,23 @@ impl World {
             .map(|(i, name)| ProgressionStatus::new(name, 10 * (i as i32 + 1), *name == "Attended"))
             .collect();
         mk.add_channel("Webinar", statuses).unwrap();
+        let costs = vec![
+            Cost {
+                start_date: "2026-10-01".into(),
+                cost: 500,
+                note: Some("Platform".into()),
+            },
+            Cost {
+                start_date: "2026-11-01".into(),
+                cost: 700,
+                note: None,
+            },
+        ];
         mk.add_program(NewProgram {
             id: PROGRAM,
             name: "Webinar Q4".into(),
             channel: "Webinar".into(),
+            costs,
             ..NewProgram::default()
         })
         .unwrap();
@@ -98,6 +118,33 @@ impl World {
                 &member_statuses,
             )
             .unwrap();
+        let second = if options.incompatible_mapping {
+            mk.add_channel(
+                "Tradeshow",
+                vec![
+                    ProgressionStatus::new("Invited", 10, false),
+                    ProgressionStatus::new("Visited Booth", 20, true),
+                ],
+            )
+            .unwrap();
+            mk.add_program(NewProgram {
+                id: SECOND_PROGRAM,
+                name: "Data Summit".into(),
+                channel: "Tradeshow".into(),
+                ..NewProgram::default()
+            })
+            .unwrap();
+            let statuses = [
+                MemberStatus::new("Invited", true, false),
+                MemberStatus::new("Responded", false, true),
+            ];
+            Some(
+                sf.create_campaign(json!({ "Name": "Data Summit" }), &statuses)
+                    .unwrap(),
+            )
+        } else {
+            None
+        };
         let mut sf_settings = campaign_sync::config::SalesforceConfig::default();
         sf.configure_service(&mut sf_settings, INTEGRATION).unwrap();
         let mk_url = mk.base_url();
@@ -122,16 +169,27 @@ impl World {
                 conflict_policy: options.conflict_policy,
                 backward_policy: options.backward_policy,
             });
+            if let Some(campaign_id) = second {
+                c.mappings.push(MappingConfig {
+                    name: "tradeshow".into(),
+                    program_id: SECOND_PROGRAM,
+                    campaign_id,
+                    enabled: true,
+                    status_map: Default::default(),
+                    channel_type_map: Default::default(),
+                    conflict_policy: Default::default(),
+                    backward_policy: Default::default(),
+                });
+            }
         })
         .await;
         sf.set_outbound_endpoint(&app.url(&format!(
             "/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
         )));
-        mk.add_webhook(WebhookConfig::documented(
-            Some(PROGRAM),
-            &app.url("/v1/marketo/webhooks"),
-            WEBHOOK_TOKEN,
-        ));
+        if options.webhooks {
+            let url = app.url("/v1/marketo/webhooks");
+            mk.add_webhook(WebhookConfig::documented(None, &url, WEBHOOK_TOKEN));
+        }
         World {
             app,
             sf,

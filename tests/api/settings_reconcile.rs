@@ -1,0 +1,233 @@
+//! Program settings (channel → Type, costs → ActualCost), status compatibility, and
+//! reconciliation, against both simulators.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::world::{INTEGRATION, Options, PROGRAM, SECOND_PROGRAM, USER, World};
+
+fn campaign_field(world: &World, campaign: &str, field: &str) -> serde_json::Value {
+    world
+        .sf
+        .campaign(campaign)
+        .and_then(|c| c.get(field).cloned())
+        .unwrap_or_default()
+}
+
+fn campaign_patches(world: &World) -> usize {
+    world
+        .sf
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.client_id.as_deref() == Some(INTEGRATION)
+                && r.method == "PATCH"
+                && r.path.contains("/sobjects/Campaign/")
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn channel_and_costs_reach_the_campaign_and_salesforce_edits_are_set_back() {
+    let world = World::new().await;
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(
+        campaign_field(&world, &world.campaign, "Type"),
+        json!("Webinar")
+    );
+    assert_eq!(
+        campaign_field(&world, &world.campaign, "ActualCost").as_f64(),
+        Some(1200.0)
+    );
+    assert_eq!(campaign_patches(&world), 1);
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(
+        campaign_patches(&world),
+        1,
+        "nothing differs, nothing is written"
+    );
+    world
+        .sf
+        .update(USER, &world.campaign, json!({ "ActualCost": 5 }))
+        .unwrap();
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(
+        campaign_field(&world, &world.campaign, "ActualCost").as_f64(),
+        Some(1200.0),
+        "set back, as Marketo does"
+    );
+    let outcomes = world.app.store.outcomes(None, 0, 10).await.unwrap();
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| o.action == "campaign_settings")
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_incompatible_mapping_is_held_and_named_while_another_syncs() {
+    let world = World::with(Options {
+        incompatible_mapping: true,
+        ..Options::default()
+    })
+    .await;
+    world.app.worker.check_statuses().await;
+    let ready = world.app.get("/readyz").await;
+    assert_eq!(
+        ready.status(),
+        200,
+        "a held mapping does not fail readiness"
+    );
+    let body: serde_json::Value = ready.json().await.unwrap();
+    let held = &body["held_mappings"][0];
+    assert_eq!(held["name"], "tradeshow");
+    let problems = held["problems"].to_string();
+    for name in ["Visited Booth", "Responded", "1002", "Data Summit"] {
+        assert!(problems.contains(name), "{name} missing from {problems}");
+    }
+    // Changes in both programs: only the compatible one is written.
+    let (lead, sf_lead) = world.person("both@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world
+        .mk
+        .set_status_as_user(SECOND_PROGRAM, lead, "Invited")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+    assert_eq!(world.writes().0, 1, "the held mapping wrote nothing");
+    let depth = world.app.store.inbox_depth().await.unwrap();
+    assert!(
+        depth.iter().any(|(s, n)| s == "pending" && *n == 1),
+        "its signal waits: {depth:?}"
+    );
+    let metrics = world.app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("mapping_incompatible_statuses{mapping=\"tradeshow\"} 2"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn check_config_online_lists_the_untranslatable_statuses() {
+    let world = World::with(Options {
+        incompatible_mapping: true,
+        ..Options::default()
+    })
+    .await;
+    let mappings = world.app.worker.mappings().all();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    let mut toml = format!(
+        "[salesforce]\nlogin_url = \"{}\"\nclient_id = \"{INTEGRATION}\"\nclient_secret = \"campaign-sync-secret\"\n\n[marketo]\nbase_url = \"{}\"\nclient_id = \"sim-client\"\nclient_secret = \"sim-secret\"\n",
+        world.sf.base_url(),
+        world.mk.base_url()
+    );
+    for m in mappings {
+        toml += &format!(
+            "\n[[mappings]]\nname = \"{}\"\nprogram_id = {}\ncampaign_id = \"{}\"\n",
+            m.name(),
+            m.config.program_id,
+            m.config.campaign_id
+        );
+    }
+    file.write_all(toml.as_bytes()).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
+        .args([
+            "check-config",
+            "--online",
+            "--config",
+            file.path().to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("mapping \"webinar\": statuses compatible"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"Visited Booth\"") && stdout.contains("\"Responded\""),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn one_reconciliation_repairs_what_happened_while_signals_were_lost() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    // Synced before the outage: Ada is Registered on both sides.
+    let (ada, ada_sf) = world.person("ada@example.com");
+    let ada_member = world
+        .sf
+        .add_member(USER, &world.campaign, &ada_sf, Some("Registered"))
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(ada).as_deref(), Some("Registered"));
+    // The outage: Grace joins in Salesforce (the outbound message is dropped), Alan moves in
+    // Marketo (no webhook), Ada is deleted in Salesforce (no poll).
+    let (_, grace_sf) = world.person("grace@example.com");
+    world
+        .sf
+        .add_member(USER, &world.campaign, &grace_sf, Some("Invited"))
+        .unwrap();
+    world
+        .sf
+        .advance_clock(std::time::Duration::from_secs(25 * 3600));
+    assert_eq!(world.sf.deliver_outbound_now().await.dropped, 1);
+    let (alan, alan_sf) = world.person("alan@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, alan, "Attended")
+        .unwrap();
+    world.sf.delete_member(USER, &ada_member).unwrap();
+
+    let reports = world.app.worker.reconcile().await;
+    let report = reports[0].as_ref().unwrap();
+    assert_eq!(
+        (
+            report.salesforce_changed,
+            report.marketo_changed,
+            report.salesforce_removed
+        ),
+        (1, 1, 1),
+        "{report:?}"
+    );
+    world.settle().await;
+    assert_eq!(world.mk_status(ada), None, "Ada left the program");
+    let grace = world
+        .mk
+        .leads()
+        .into_iter()
+        .find(|l| l.email() == Some("grace@example.com"))
+        .unwrap();
+    assert_eq!(world.mk_status(grace.id).as_deref(), Some("Invited"));
+    assert_eq!(
+        world.sf_member_status(&alan_sf).as_deref(),
+        Some("Attended")
+    );
+
+    // Now consistent: another reconciliation reads both sides and writes nothing.
+    let writes = world.writes();
+    let again = world.app.worker.reconcile().await;
+    assert_eq!(again[0].as_ref().unwrap().signals_queued, 0);
+    world.settle().await;
+    assert_eq!(world.writes(), writes);
+}
