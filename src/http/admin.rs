@@ -212,6 +212,9 @@ pub async fn set_mapping(
         .ok_or_else(|| ApiError::NotFound(format!("mapping {name:?}")))?;
     mapping.set_enabled(enabled);
     tracing::info!(mapping = %name, enabled, "mapping switched by an admin");
+    if enabled {
+        catch_up(&state).await?;
+    }
     Ok(Json(json!({ "name": name, "enabled": enabled })))
 }
 
@@ -223,7 +226,21 @@ pub async fn set_sync(
     let enabled = parse_switch(&switch)?;
     state.mappings().set_sync_enabled(enabled);
     tracing::info!(enabled, "campaign sync switched by an admin");
+    if enabled {
+        catch_up(&state).await?;
+    }
     Ok(Json(json!({ "syncEnabled": enabled })))
+}
+
+/// Signals held back while switched off become due now, so the mapping catches up at once.
+async fn catch_up(state: &AppState) -> Result<(), ApiError> {
+    let due = state
+        .store()
+        .catch_up(now_millis())
+        .await
+        .map_err(unavailable)?;
+    tracing::info!(signals = due, "postponed signals due again");
+    Ok(())
 }
 
 fn parse_switch(switch: &str) -> Result<bool, ApiError> {

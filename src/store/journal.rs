@@ -6,6 +6,9 @@ use sqlx::AnyConnection;
 
 use super::{MirrorRow, Outcome, Store, StoreError, TriggerEvent};
 
+/// The `last_error` of a postponed signal, so catching up can find it.
+const POSTPONED: &str = "postponed: mapping disabled or held";
+
 /// How one claimed signal ends this round.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignalEnd {
@@ -74,6 +77,21 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Makes postponed signals due now (a mapping was enabled or released).
+    pub async fn catch_up(&self, now: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE signals SET next_attempt_at = $1, last_error = NULL \
+             WHERE state = 'pending' AND last_error = $2",
+        )
+        .bind(now)
+        .bind(POSTPONED)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+}
+
 async fn end_signal(
     conn: &mut AnyConnection,
     owner: &str,
@@ -84,7 +102,7 @@ async fn end_signal(
         SignalEnd::Done(id) => (*id, "done", None, None, 0),
         SignalEnd::Retry { id, at, error } => (*id, "pending", Some(*at), Some(error.as_str()), 0),
         SignalEnd::Dead { id, reason } => (*id, "dead", None, Some(reason.as_str()), 0),
-        SignalEnd::Postpone { id, at } => (*id, "pending", Some(*at), None, 1),
+        SignalEnd::Postpone { id, at } => (*id, "pending", Some(*at), Some(POSTPONED), 1),
     };
     sqlx::query(
         "UPDATE signals SET state = $3, lease_owner = NULL, lease_expires_at = NULL, \

@@ -14,4 +14,5 @@ mod sim_marketo;
 mod sim_salesforce;
 mod store;
 mod sync;
+mod sync_edges;
 mod world;

@@ -30,6 +30,7 @@ pub struct Options {
     pub webhooks: bool,
     /// A second mapping whose statuses do not match (program 1002 ⇄ a second campaign).
     pub incompatible_mapping: bool,
+    pub admin_token: Option<String>,
 }
 
 impl Default for Options {
@@ -45,6 +46,7 @@ impl Default for Options {
             },
             webhooks: true,
             incompatible_mapping: false,
+            admin_token: None,
         }
     }
 }
@@ -72,7 +74,10 @@ impl World {
             SimClient::new(USER, "sim-user-secret", true),
         ];
         // Pointed at the service once it runs.
-        let mut outbound = OutboundConfig::to("http://127.0.0.1:9/not-yet");
+        let mut outbound = sf_config
+            .outbound
+            .take()
+            .unwrap_or_else(|| OutboundConfig::to("http://127.0.0.1:9/not-yet"));
         outbound.retry_initial = std::time::Duration::from_millis(10);
         sf_config.outbound = Some(outbound);
         let sf = SalesforceSim::spawn(sf_config)
@@ -158,6 +163,9 @@ impl World {
             c.marketo.client_secret = Secret::new(mk_client.client_secret);
             c.marketo.webhook_token = Secret::new(WEBHOOK_TOKEN);
             c.worker.retry_schedule_secs = vec![0, 0, 0];
+            if let Some(token) = options.admin_token {
+                c.admin.token = Secret::new(token);
+            }
             c.worker.retry_jitter_percent = 0;
             c.mappings.push(MappingConfig {
                 name: "webinar".into(),

@@ -1,0 +1,321 @@
+//! The sync worker's edges: stale and unmapped signals, flow actions, faults and token expiry,
+//! dead items replayed after the cause is fixed, and bursts of duplicated, reordered messages.
+
+use campaign_sync::signal::{NewSignal, SalesforceMember, Signal};
+use campaign_sync::sim::salesforce::{MemberStatus, OutboundConfig};
+use campaign_sync::store::{OutcomeResult, now_millis};
+use serde_json::json;
+
+use crate::world::{Options, PROGRAM, USER, WEBHOOK_TOKEN, World};
+
+async fn reasons(world: &World, result: OutcomeResult) -> Vec<String> {
+    world
+        .app
+        .store
+        .outcomes(Some(result), 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|o| o.reason)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stale_outbound_message_changes_nothing() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("stale@example.com");
+    let member = world
+        .sf
+        .add_member(USER, &world.campaign, &sf_lead, Some("Attended"))
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    // An old notification (Salesforce retries for 24 hours) arrives late.
+    let old = Signal::SalesforceMember(SalesforceMember {
+        notification_id: "04l000000000001AAA".into(),
+        organization_id: world.sf.config().organization_id.clone(),
+        member_id: member,
+        campaign_id: Some(world.campaign.clone()),
+        lead_id: Some(sf_lead),
+        contact_id: None,
+        email: Some("stale@example.com".into()),
+        status: Some("Invited".into()),
+        has_responded: Some(false),
+        created_date: Some("2020-01-01T00:00:00.000Z".into()),
+        last_modified_date: Some("2020-01-01T00:00:00.000Z".into()),
+        system_modstamp: Some("2020-01-01T00:00:00.000Z".into()),
+    });
+    world
+        .app
+        .store
+        .record(
+            vec![NewSignal::new("sf:notification:old", old)],
+            now_millis(),
+        )
+        .await
+        .unwrap();
+    let writes = world.writes();
+    world.settle().await;
+    assert_eq!(world.writes(), writes);
+    assert!(
+        reasons(&world, OutcomeResult::Skipped)
+            .await
+            .iter()
+            .any(|r| r.starts_with("stale"))
+    );
+}
+
+#[tokio::test]
+async fn unmapped_campaigns_are_skipped_with_a_reason() {
+    let world = World::new().await;
+    let (_, sf_lead) = world.person("other@example.com");
+    let other = world
+        .sf
+        .create_campaign(json!({ "Name": "Not synced" }), &[])
+        .unwrap();
+    world.sf.add_member(USER, &other, &sf_lead, None).unwrap();
+    world.settle().await;
+    assert_eq!(world.writes(), (0, 0));
+    let skipped = reasons(&world, OutcomeResult::Skipped).await;
+    assert!(
+        skipped
+            .iter()
+            .any(|r| r.contains(&other) && r.contains("not mapped")),
+        "{skipped:?}"
+    );
+}
+
+async fn flow_action(world: &World, body: serde_json::Value) {
+    let response = world
+        .app
+        .client
+        .post(world.app.url("/v1/marketo/webhooks"))
+        .bearer_auth(WEBHOOK_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn flow_actions_apply_to_any_campaign_and_mirror_to_a_mapped_program() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("flow@example.com");
+    let other = world
+        .sf
+        .create_campaign(
+            json!({ "Name": "Newsletter" }),
+            &[
+                MemberStatus::new("Sent", true, false),
+                MemberStatus::new("Opened", false, true),
+            ],
+        )
+        .unwrap();
+    flow_action(&world, json!({ "action": "add_to_campaign", "leadId": lead.to_string(), "email": "flow@example.com", "campaignId": other, "status": "Sent" })).await;
+    flow_action(&world, json!({ "action": "change_campaign_status", "leadId": lead.to_string(), "email": "flow@example.com", "campaignId": world.campaign, "status": "Registered" })).await;
+    world.settle().await;
+    let newsletter: Vec<_> = world
+        .sf
+        .members_of(&other)
+        .into_iter()
+        .filter_map(|m| m.get("Status").and_then(|s| s.as_str()).map(str::to_string))
+        .collect();
+    assert_eq!(newsletter, ["Sent"]);
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+    assert_eq!(
+        world.mk_status(lead).as_deref(),
+        Some("Registered"),
+        "mirrored to the mapped program"
+    );
+    // "Add" leaves an existing member's status alone, as Marketo does; "Remove" removes.
+    flow_action(&world, json!({ "action": "add_to_campaign", "leadId": lead, "campaignId": other, "status": "Opened" })).await;
+    flow_action(
+        &world,
+        json!({ "action": "remove_from_campaign", "leadId": lead, "campaignId": world.campaign }),
+    )
+    .await;
+    world.settle().await;
+    let newsletter: Vec<_> = world
+        .sf
+        .members_of(&other)
+        .into_iter()
+        .filter_map(|m| m.get("Status").and_then(|s| s.as_str()).map(str::to_string))
+        .collect();
+    assert_eq!(newsletter, ["Sent"]);
+    assert_eq!(world.sf_member_status(&sf_lead), None);
+    assert_eq!(
+        world.mk_status(lead),
+        None,
+        "removal mirrored to the program"
+    );
+    let kinds: Vec<_> = world
+        .app
+        .store
+        .trigger_events(0, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(
+        kinds.contains(&"removed_from_campaign".into())
+            && kinds.contains(&"removed_from_program".into()),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn expired_tokens_and_transient_faults_are_retried_and_converge() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("faults@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Invited")
+        .unwrap();
+    world.settle().await;
+    world.sf.expire_tokens();
+    world.mk.expire_tokens();
+    world.mk.inject_faults(&["713", "604"]).unwrap();
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+    world.sf.revoke_tokens();
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    world.sf.update_member(USER, &member, "Attended").unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_permanent_error_ends_dead_with_its_reason_and_replays_once_fixed() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("dead@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    // Someone removes "No Show" from the campaign; Marketo then moves the person there.
+    let no_show = world
+        .sf
+        .statuses_of(&world.campaign)
+        .into_iter()
+        .find(|s| s.get("Label") == Some(&json!("No Show")))
+        .unwrap();
+    world
+        .sf
+        .delete(USER, no_show["Id"].as_str().unwrap())
+        .unwrap();
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "No Show")
+        .unwrap();
+    world.settle().await;
+    let dead = world.app.store.dead(0, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0].last_error.as_deref().unwrap().contains("No Show"),
+        "{dead:?}"
+    );
+    assert!(!reasons(&world, OutcomeResult::Dead).await.is_empty());
+    // Fixed: the status is back. Replay through the admin API.
+    world
+        .sf
+        .create(
+            USER,
+            "CampaignMemberStatus",
+            json!({ "CampaignId": world.campaign, "Label": "No Show", "SortOrder": 9 }),
+        )
+        .unwrap();
+    let replayed = world
+        .app
+        .store
+        .replay(dead[0].id, now_millis())
+        .await
+        .unwrap();
+    assert!(replayed);
+    world.settle().await;
+    assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("No Show"));
+}
+
+#[tokio::test]
+async fn a_burst_of_duplicated_and_reordered_outbound_messages_converges() {
+    let mut options = Options::default();
+    options.sf.seed = 7;
+    let mut outbound = OutboundConfig::to("http://127.0.0.1:9/set-by-world");
+    outbound.duplicate_probability = 0.5;
+    outbound.reorder_probability = 0.5;
+    options.sf.outbound = Some(outbound);
+    let world = World::with(options).await;
+    let mut people = Vec::new();
+    for i in 0..30 {
+        let (lead, sf_lead) = world.person(&format!("burst{i}@example.com"));
+        let member = world
+            .sf
+            .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
+            .unwrap();
+        people.push((lead, member));
+    }
+    for (i, (_, member)) in people.iter().enumerate() {
+        world.sf.update_member(USER, member, "Registered").unwrap();
+        if i % 2 == 0 {
+            world.sf.update_member(USER, member, "Attended").unwrap();
+        }
+    }
+    world.settle().await;
+    for (i, (lead, _)) in people.iter().enumerate() {
+        let expected = if i % 2 == 0 { "Attended" } else { "Registered" };
+        assert_eq!(
+            world.mk_status(*lead).as_deref(),
+            Some(expected),
+            "person {i}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_mapping_keeps_its_signals_and_catches_up_when_enabled() {
+    let world = World::with(Options {
+        admin_token: Some("admin".into()),
+        ..Options::default()
+    })
+    .await;
+    let switch = |action: &'static str| {
+        let request = world
+            .app
+            .client
+            .post(world.app.url(&format!("/admin/mappings/webinar/{action}")))
+            .bearer_auth("admin");
+        async move { assert_eq!(request.send().await.unwrap().status(), 200) }
+    };
+    switch("disable").await;
+    let (lead, sf_lead) = world.person("paused@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead),
+        None,
+        "nothing written while disabled"
+    );
+    assert_eq!(world.writes(), (0, 0));
+    switch("enable").await;
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+}
