@@ -2,7 +2,7 @@
 //! SQLite (durable group commit), beside the `GET /healthz` rate of the same run: the no-work
 //! ceiling of this machine. Prints both and their ratio.
 //!
-//! `cargo bench --bench marketo_webhooks` (about 30 s). `BENCH_SECS` changes each phase's length.
+//! `cargo bench --bench marketo_webhooks` (about 35 s). `BENCH_SECS` changes each phase's length.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 const CONNECTIONS: usize = 64;
 const TOKEN: &str = "bench-token";
-const ROUNDS: usize = 2;
+/// Short alternating rounds, so load from other processes hits both endpoints alike.
+const ROUNDS: usize = 6;
 
 #[derive(Clone, Copy)]
 enum Load {
@@ -35,7 +36,7 @@ async fn run() -> anyhow::Result<()> {
         std::env::var("BENCH_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(5),
+            .unwrap_or(2),
     );
     let dir = tempfile::tempdir()?;
     let mut config = Config {
