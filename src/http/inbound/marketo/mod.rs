@@ -38,6 +38,9 @@ pub struct Accepted {
     pub duplicate: bool,
 }
 
+/// Checks run cheapest first and before anything is stored: client network (403), token or
+/// signature headers (401) before the body is buffered, the signature over the raw bytes (401),
+/// then the payload (400). Only a committed signal is answered 202.
 pub async fn receive(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
