@@ -19,7 +19,8 @@ pub async fn poll(worker: &Worker, now: i64) -> Result<usize, CallError> {
     let mut since = worker.inner.deleted_since.lock().await;
     let interval_ms = i64::try_from(worker.inner.config.schedules.deleted_poll_secs * 1000)
         .unwrap_or(MIN_WINDOW_MS);
-    let start = since.unwrap_or(now - interval_ms.max(MIN_WINDOW_MS));
+    // The first poll looks back one interval plus a minute: Salesforce reports by the minute.
+    let start = since.unwrap_or(now - interval_ms.max(MIN_WINDOW_MS) - MIN_WINDOW_MS);
     let end = now.max(start + MIN_WINDOW_MS);
     let (deleted, covered) = worker
         .salesforce()

@@ -170,8 +170,8 @@ async fn a_member_deleted_in_salesforce_leaves_the_program_after_the_poll() {
         "deletes send nothing"
     );
     // Salesforce reports a deletion once its minute has passed.
-    world.sf.advance_clock(std::time::Duration::from_secs(61));
-    let later = campaign_sync::store::now_millis() + 61_000;
+    world.sf.advance_clock(std::time::Duration::from_secs(90));
+    let later = campaign_sync::store::now_millis() + 90_000;
     let found = world.app.worker.poll_deleted_at(later).await.unwrap();
     assert_eq!(found, 1);
     world.settle().await;
