@@ -188,7 +188,7 @@ async fn record_directly(
                 let dedup_key = format!("bench:{lead_id}");
                 store
                     .record(
-                        vec![NewSignal { dedup_key, signal }],
+                        vec![NewSignal::new(dedup_key, signal)],
                         campaign_sync::store::now_millis(),
                     )
                     .await?;
