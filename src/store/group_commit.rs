@@ -74,13 +74,20 @@ async fn commit_together(
     conn: &mut AnyConnection,
     batch: &[Job],
 ) -> Result<Vec<Vec<Recorded>>, StoreError> {
+    // One set of statements for every queued request; all of a group share one `now` (the
+    // latest), which only decides when the signals are first due.
+    let now = batch.iter().map(|job| job.now).max().unwrap_or_default();
+    let all: Vec<NewSignal> = batch
+        .iter()
+        .flat_map(|job| job.signals.iter().cloned())
+        .collect();
     let mut tx = conn.begin().await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        results.push(inbox::insert_signals(&mut tx, &job.signals, job.now).await?);
-    }
+    let mut recorded = inbox::insert_signals(&mut tx, &all, now).await?.into_iter();
     tx.commit().await?;
-    Ok(results)
+    Ok(batch
+        .iter()
+        .map(|job| recorded.by_ref().take(job.signals.len()).collect())
+        .collect())
 }
 
 async fn commit_one(conn: &mut AnyConnection, job: &Job) -> Result<Vec<Recorded>, StoreError> {

@@ -1,14 +1,11 @@
 //! The signals inbox: record (deduplicated), claim with a lease, complete, retry, bury, replay.
 
+use std::collections::{HashMap, HashSet};
+
 use sqlx::{AnyConnection, Row};
 
 use super::{Backend, Claimed, DeadSignal, Recorded, Store, StoreError};
 use crate::signal::{Dedup, NewSignal, Signal};
-
-const INSERT: &str = "INSERT INTO signals \
-    (dedup_key, source, kind, payload, state, attempts, next_attempt_at, received_at, updated_at) \
-    VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5) \
-    ON CONFLICT (dedup_key) DO NOTHING RETURNING id";
 
 /// For [`Dedup::WhilePending`]: a stored signal that already ran (or is running, or died) is
 /// made due again with the new payload; one still waiting absorbs the new one.
@@ -24,46 +21,130 @@ const INSERT_OR_REVIVE: &str = "INSERT INTO signals \
 const DUE: &str = "(state = 'pending' AND next_attempt_at <= $3) \
     OR (state = 'leased' AND lease_expires_at <= $3)";
 
+/// Rows per multi-row INSERT (five parameters each, far below either database's limit).
+const ROWS_PER_STATEMENT: usize = 200;
+
 /// Inserts each signal unless its dedup key is already stored, inside the caller's transaction.
+/// Once-only keys go in multi-row statements (the group commit's many small requests cost a few
+/// statements, not one each); results keep the input order.
 pub(super) async fn insert_signals(
     conn: &mut AnyConnection,
     signals: &[NewSignal],
     now: i64,
 ) -> Result<Vec<Recorded>, StoreError> {
-    let mut recorded = Vec::with_capacity(signals.len());
-    for new in signals {
-        let payload = serde_json::to_string(&new.signal)?;
-        let sql = match new.dedup {
-            Dedup::Once => INSERT,
-            Dedup::WhilePending => INSERT_OR_REVIVE,
-        };
-        let inserted = sqlx::query(sql)
-            .bind(&new.dedup_key)
+    let mut recorded: Vec<Option<Recorded>> = vec![None; signals.len()];
+    let (once, reviving): (Vec<usize>, Vec<usize>) =
+        (0..signals.len()).partition(|&i| signals[i].dedup == Dedup::Once);
+    for chunk in once.chunks(ROWS_PER_STATEMENT) {
+        insert_once(conn, signals, chunk, now, &mut recorded).await?;
+    }
+    for index in reviving {
+        recorded[index] = Some(insert_one(conn, &signals[index], INSERT_OR_REVIVE, now).await?);
+    }
+    Ok(recorded.into_iter().flatten().collect())
+}
+
+async fn insert_once(
+    conn: &mut AnyConnection,
+    signals: &[NewSignal],
+    chunk: &[usize],
+    now: i64,
+    recorded: &mut [Option<Recorded>],
+) -> Result<(), StoreError> {
+    let rows: Vec<String> = (0..chunk.len())
+        .map(|i| {
+            let p = 5 * i;
+            format!(
+                "(${}, ${}, ${}, ${}, 'pending', 0, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 5,
+                p + 5
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO signals (dedup_key, source, kind, payload, state, attempts, \
+         next_attempt_at, received_at, updated_at) VALUES {} \
+         ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
+        rows.join(", ")
+    );
+    // Only placeholders vary; every value is bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for &index in chunk {
+        let new = &signals[index];
+        query = query
+            .bind(new.dedup_key.clone())
             .bind(new.signal.source())
             .bind(new.signal.kind())
-            .bind(payload)
-            .bind(now)
-            .fetch_optional(&mut *conn)
-            .await?;
-        let entry = match inserted {
-            Some(row) => Recorded {
-                id: row.try_get(0)?,
-                duplicate: false,
-            },
-            None => {
-                let row = sqlx::query("SELECT id FROM signals WHERE dedup_key = $1")
-                    .bind(&new.dedup_key)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                Recorded {
-                    id: row.try_get(0)?,
-                    duplicate: true,
-                }
-            }
-        };
-        recorded.push(entry);
+            .bind(serde_json::to_string(&new.signal)?)
+            .bind(now);
     }
-    Ok(recorded)
+    let inserted: HashMap<String, i64> = query
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    // The first occurrence of an inserted key is new; every other one is a duplicate.
+    let mut claimed_new = HashSet::new();
+    let mut existing = Vec::new();
+    for &index in chunk {
+        let key = &signals[index].dedup_key;
+        match inserted.get(key) {
+            Some(&id) if claimed_new.insert(key.as_str()) => {
+                recorded[index] = Some(Recorded {
+                    id,
+                    duplicate: false,
+                });
+            }
+            _ => existing.push(index),
+        }
+    }
+    for index in existing {
+        let row = sqlx::query("SELECT id FROM signals WHERE dedup_key = $1")
+            .bind(&signals[index].dedup_key)
+            .fetch_one(&mut *conn)
+            .await?;
+        recorded[index] = Some(Recorded {
+            id: row.try_get(0)?,
+            duplicate: true,
+        });
+    }
+    Ok(())
+}
+
+async fn insert_one(
+    conn: &mut AnyConnection,
+    new: &NewSignal,
+    sql: &'static str,
+    now: i64,
+) -> Result<Recorded, StoreError> {
+    let inserted = sqlx::query(sql)
+        .bind(&new.dedup_key)
+        .bind(new.signal.source())
+        .bind(new.signal.kind())
+        .bind(serde_json::to_string(&new.signal)?)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(row) = inserted {
+        return Ok(Recorded {
+            id: row.try_get(0)?,
+            duplicate: false,
+        });
+    }
+    let row = sqlx::query("SELECT id FROM signals WHERE dedup_key = $1")
+        .bind(&new.dedup_key)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Recorded {
+        id: row.try_get(0)?,
+        duplicate: true,
+    })
 }
 
 impl Store {
