@@ -1,21 +1,21 @@
 //! The signals inbox: record (deduplicated), claim with a lease, complete, retry, bury, replay.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use sqlx::{AnyConnection, Row};
 
 use super::{Backend, Claimed, DeadSignal, Recorded, Store, StoreError};
 use crate::signal::{Dedup, NewSignal, Signal};
 
-/// For [`Dedup::WhilePending`]: a stored signal that already ran (or is running, or died) is
-/// made due again with the new payload; one still waiting absorbs the new one.
-const INSERT_OR_REVIVE: &str = "INSERT INTO signals \
-    (dedup_key, source, kind, payload, state, attempts, next_attempt_at, received_at, updated_at) \
-    VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5) \
-    ON CONFLICT (dedup_key) DO UPDATE SET state = 'pending', attempts = 0, \
-    payload = excluded.payload, next_attempt_at = excluded.next_attempt_at, \
+/// [`Dedup::Once`]: a stored key absorbs the new signal.
+const ON_CONFLICT_KEEP: &str = "ON CONFLICT (dedup_key) DO NOTHING";
+
+/// [`Dedup::WhilePending`]: a stored signal that already ran (or is running, or died) is made
+/// due again with the new payload; one still waiting absorbs the new one.
+const ON_CONFLICT_REVIVE: &str = "ON CONFLICT (dedup_key) DO UPDATE SET state = 'pending', \
+    attempts = 0, payload = excluded.payload, next_attempt_at = excluded.next_attempt_at, \
     lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, updated_at = excluded.updated_at \
-    WHERE signals.state <> 'pending' RETURNING id";
+    WHERE signals.state <> 'pending'";
 
 /// Due: pending and its time has come, or leased by a claimer whose lease ran out.
 const DUE: &str = "(state = 'pending' AND next_attempt_at <= $3) \
@@ -25,7 +25,7 @@ const DUE: &str = "(state = 'pending' AND next_attempt_at <= $3) \
 const ROWS_PER_STATEMENT: usize = 200;
 
 /// Inserts each signal unless its dedup key is already stored, inside the caller's transaction.
-/// Once-only keys go in multi-row statements (the group commit's many small requests cost a few
+/// Signals go in multi-row statements (the group commit's many small requests cost a few
 /// statements, not one each); results keep the input order.
 pub(super) async fn insert_signals(
     conn: &mut AnyConnection,
@@ -33,21 +33,46 @@ pub(super) async fn insert_signals(
     now: i64,
 ) -> Result<Vec<Recorded>, StoreError> {
     let mut recorded: Vec<Option<Recorded>> = vec![None; signals.len()];
-    let (once, reviving): (Vec<usize>, Vec<usize>) =
-        (0..signals.len()).partition(|&i| signals[i].dedup == Dedup::Once);
-    for chunk in once.chunks(ROWS_PER_STATEMENT) {
-        insert_once(conn, signals, chunk, now, &mut recorded).await?;
+    // A key repeated within the call is a duplicate of its first occurrence; each statement then
+    // touches a row at most once, as PostgreSQL requires of ON CONFLICT DO UPDATE.
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut repeats = Vec::new();
+    let (mut once, mut reviving) = (Vec::new(), Vec::new());
+    for (index, new) in signals.iter().enumerate() {
+        match first.get(new.dedup_key.as_str()) {
+            Some(&earlier) => repeats.push((index, earlier)),
+            None => {
+                first.insert(&new.dedup_key, index);
+                match new.dedup {
+                    Dedup::Once => once.push(index),
+                    Dedup::WhilePending => reviving.push(index),
+                }
+            }
+        }
     }
-    for index in reviving {
-        recorded[index] = Some(insert_one(conn, &signals[index], INSERT_OR_REVIVE, now).await?);
+    for chunk in once.chunks(ROWS_PER_STATEMENT) {
+        insert_batch(conn, signals, chunk, ON_CONFLICT_KEEP, now, &mut recorded).await?;
+    }
+    for chunk in reviving.chunks(ROWS_PER_STATEMENT) {
+        insert_batch(conn, signals, chunk, ON_CONFLICT_REVIVE, now, &mut recorded).await?;
+    }
+    for (index, earlier) in repeats {
+        let id = recorded[earlier].map_or(0, |r| r.id);
+        recorded[index] = Some(Recorded {
+            id,
+            duplicate: true,
+        });
     }
     Ok(recorded.into_iter().flatten().collect())
 }
 
-async fn insert_once(
+/// Inserts one chunk of distinct keys; a key the statement did not insert (or revive) is
+/// looked up and reported as a duplicate.
+async fn insert_batch(
     conn: &mut AnyConnection,
     signals: &[NewSignal],
     chunk: &[usize],
+    on_conflict: &str,
     now: i64,
     recorded: &mut [Option<Recorded>],
 ) -> Result<(), StoreError> {
@@ -68,11 +93,10 @@ async fn insert_once(
         .collect();
     let sql = format!(
         "INSERT INTO signals (dedup_key, source, kind, payload, state, attempts, \
-         next_attempt_at, received_at, updated_at) VALUES {} \
-         ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
+         next_attempt_at, received_at, updated_at) VALUES {} {on_conflict} RETURNING id, dedup_key",
         rows.join(", ")
     );
-    // Only placeholders vary; every value is bound.
+    // Only placeholders and a fixed clause vary; every value is bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for &index in chunk {
         let new = &signals[index];
@@ -83,68 +107,32 @@ async fn insert_once(
             .bind(serde_json::to_string(&new.signal)?)
             .bind(now);
     }
-    let inserted: HashMap<String, i64> = query
+    let written: HashMap<String, i64> = query
         .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(|row| Ok((row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?)))
         .collect::<Result<_, sqlx::Error>>()?;
-    // The first occurrence of an inserted key is new; every other one is a duplicate.
-    let mut claimed_new = HashSet::new();
-    let mut existing = Vec::new();
     for &index in chunk {
         let key = &signals[index].dedup_key;
-        match inserted.get(key) {
-            Some(&id) if claimed_new.insert(key.as_str()) => {
-                recorded[index] = Some(Recorded {
-                    id,
-                    duplicate: false,
-                });
+        recorded[index] = Some(match written.get(key) {
+            Some(&id) => Recorded {
+                id,
+                duplicate: false,
+            },
+            None => {
+                let row = sqlx::query("SELECT id FROM signals WHERE dedup_key = $1")
+                    .bind(key)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Recorded {
+                    id: row.try_get(0)?,
+                    duplicate: true,
+                }
             }
-            _ => existing.push(index),
-        }
-    }
-    for index in existing {
-        let row = sqlx::query("SELECT id FROM signals WHERE dedup_key = $1")
-            .bind(&signals[index].dedup_key)
-            .fetch_one(&mut *conn)
-            .await?;
-        recorded[index] = Some(Recorded {
-            id: row.try_get(0)?,
-            duplicate: true,
         });
     }
     Ok(())
-}
-
-async fn insert_one(
-    conn: &mut AnyConnection,
-    new: &NewSignal,
-    sql: &'static str,
-    now: i64,
-) -> Result<Recorded, StoreError> {
-    let inserted = sqlx::query(sql)
-        .bind(&new.dedup_key)
-        .bind(new.signal.source())
-        .bind(new.signal.kind())
-        .bind(serde_json::to_string(&new.signal)?)
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if let Some(row) = inserted {
-        return Ok(Recorded {
-            id: row.try_get(0)?,
-            duplicate: false,
-        });
-    }
-    let row = sqlx::query("SELECT id FROM signals WHERE dedup_key = $1")
-        .bind(&new.dedup_key)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(Recorded {
-        id: row.try_get(0)?,
-        duplicate: true,
-    })
 }
 
 impl Store {
