@@ -153,13 +153,14 @@ async fn a_redelivery_is_acknowledged_and_stored_once_even_with_other_content() 
     }
 }
 
-fn hundred_notifications(count: usize) -> OutboundMessage {
+/// `count` CampaignMember notifications whose ids carry `tag`.
+fn notifications(count: usize, tag: char) -> OutboundMessage {
     let mut message = parse_notifications(&fixture("campaign_members_3.xml")).unwrap();
     let template = message.notifications[0].clone();
     message.notifications = (0..count)
         .map(|i| {
             let mut notification = template.clone();
-            notification.id = format!("04l5g00000N{i:04}AAF");
+            notification.id = format!("04l5g00000{tag}{i:04}AAF");
             if let NotifiedObject::CampaignMember(member) = &mut notification.object {
                 member.id = format!("00v5g00000M{i:04}AAB");
             }
@@ -170,13 +171,18 @@ fn hundred_notifications(count: usize) -> OutboundMessage {
 }
 
 #[tokio::test]
-async fn a_message_of_one_hundred_notifications_stores_one_hundred_signals() {
+async fn messages_of_one_and_of_one_hundred_notifications_store_each_once() {
     for db in TestDb::all().await {
         let app = spawn(db).await;
-        let body = render_outbound_message(&hundred_notifications(100));
-        let (status, answer) = post(&app, Some(TOKEN), body.into_bytes()).await;
-        assert_eq!((status, answer.as_str()), (200, ACK_ENVELOPE));
-        assert_eq!(stored(&app.store).await.len(), 100);
+        for (count, tag) in [(1, 'P'), (100, 'N')] {
+            let body = render_outbound_message(&notifications(count, tag));
+            let (status, answer) = post(&app, Some(TOKEN), body.into_bytes()).await;
+            assert_eq!((status, answer.as_str()), (200, ACK_ENVELOPE));
+            // `stored` leases what it returns, so each round sees only its own signals.
+            let signals = stored(&app.store).await;
+            assert_eq!(signals.len(), count);
+            assert!(signals.iter().all(|(key, _)| key.contains(tag)));
+        }
         app.stop().await.unwrap();
     }
 }
@@ -269,7 +275,7 @@ async fn refused_messages_answer_a_fault_and_store_nothing() {
         ),
         (
             Some(TOKEN),
-            render_outbound_message(&hundred_notifications(101)).into_bytes(),
+            render_outbound_message(&notifications(101, 'N')).into_bytes(),
             400,
             "Client",
             "more than 100",
@@ -305,7 +311,7 @@ async fn a_body_over_the_limit_gets_413_with_a_fault_and_nothing_is_stored() {
         config.http.body_limit_bytes = 4096;
     })
     .await;
-    let body = render_outbound_message(&hundred_notifications(20));
+    let body = render_outbound_message(&notifications(20, 'N'));
     let (status, answer) = post(&app, Some(TOKEN), body.into_bytes()).await;
     assert_eq!(status, 413);
     assert_fault(&answer, "Client", "larger than");

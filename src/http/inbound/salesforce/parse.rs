@@ -137,6 +137,13 @@ fn sobject(
     let Some((type_ns, sobject_type)) = xsi_type.filter(|(_, t)| !t.is_empty()) else {
         return Err(ParseError::Missing("sObject/@xsi:type"));
     };
+    if !is_api_name(&sobject_type) {
+        return Err(ParseError::Invalid {
+            element: "sObject/@xsi:type",
+            value: truncate(&sobject_type),
+            reason: "not an sObject API name",
+        });
+    }
     if !(type_ns == Ns::SObject && sobject_type == "CampaignMember") {
         xml.skip()?;
         return Ok(NotifiedObject::Other { sobject_type });
@@ -233,6 +240,14 @@ fn check_id(element: &'static str, value: &str) -> Result<(), ParseError> {
             reason: "not a 15- or 18-character Salesforce id",
         })
     }
+}
+
+/// sObject API names are letters, digits and underscores (custom ones end in `__c`, managed
+/// ones carry a namespace prefix), well under 120 characters.
+fn is_api_name(name: &str) -> bool {
+    name.len() <= 120
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// `xsd:boolean`: `true`, `false`, `1`, `0`, surrounded by optional whitespace.

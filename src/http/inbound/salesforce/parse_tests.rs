@@ -112,6 +112,10 @@ fn bad_input_says_what_is_wrong() {
             "xsi:type",
         ),
         (
+            replace(THREE, "sf:CampaignMember", "sf:Campaign&quot;Member"),
+            "not an sObject API name",
+        ),
+        (
             replace(
                 THREE,
                 "soap.sforce.com/2005/09/outbound",
