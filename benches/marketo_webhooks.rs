@@ -47,6 +47,9 @@ async fn run() -> anyhow::Result<()> {
         )),
         ..Config::default()
     };
+    // The receiver alone: the worker (which would drain these unmapped signals and compete for
+    // SQLite's single writer) runs elsewhere or later.
+    config.worker.enabled = false;
     config.marketo.webhook_token = Secret::new(TOKEN);
     config.http.drain_delay_secs = 0;
     let shutdown = CancellationToken::new();

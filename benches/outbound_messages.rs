@@ -101,6 +101,9 @@ async fn main() -> anyhow::Result<()> {
         )),
         ..Config::default()
     };
+    // The receiver alone: the worker (which would drain these unmapped signals and compete for
+    // SQLite's single writer) runs elsewhere or later.
+    config.worker.enabled = false;
     config.salesforce.organization_ids = vec![ORG.into()];
     config.salesforce.inbound_token = Secret::new(TOKEN);
     config.http.drain_delay_secs = 0;
