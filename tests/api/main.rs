@@ -4,6 +4,7 @@
 mod admin;
 mod cli;
 mod connector_marketo;
+mod connector_salesforce;
 mod health;
 mod helpers;
 mod marketo_inbound;

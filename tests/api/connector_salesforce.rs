@@ -1,0 +1,116 @@
+//! The Salesforce connector against the Salesforce simulator: token re-use and re-auth,
+//! collections with per-record results, paging, and the daily-usage margin.
+
+use campaign_sync::config::SalesforceConfig;
+use campaign_sync::connectors::CallError;
+use campaign_sync::connectors::salesforce::{
+    RecordOutcome, SalesforceClient, classify::classify_record,
+};
+use campaign_sync::sim::salesforce::{SalesforceSim, SalesforceSimConfig};
+use serde_json::json;
+
+async fn sim(adjust: impl FnOnce(&mut SalesforceSimConfig)) -> (SalesforceSim, SalesforceConfig) {
+    let mut config = SalesforceSimConfig::default();
+    adjust(&mut config);
+    let sim = SalesforceSim::spawn(config).await.unwrap();
+    let mut settings = SalesforceConfig::default();
+    sim.configure_service(&mut settings, "campaign-sync")
+        .unwrap();
+    (sim, settings)
+}
+
+#[tokio::test]
+async fn collections_report_each_record_and_queries_page_through() {
+    let (sim, settings) = sim(|_| {}).await;
+    let campaign = sim
+        .create_campaign(json!({ "Name": "Webinar" }), &[])
+        .unwrap();
+    let client = SalesforceClient::new(&settings);
+    let leads: Vec<_> = (0..450).map(|i| json!({ "LastName": format!("L{i}"), "Company": "C", "Email": format!("l{i}@example.com") })).collect();
+    let created = client.create("Lead", leads).await.unwrap();
+    assert_eq!(created.len(), 450);
+    let ids: Vec<String> = created.iter().map(|r| r.id.clone().unwrap()).collect();
+    let mut members: Vec<_> = ids
+        .iter()
+        .map(|id| json!({ "CampaignId": campaign, "LeadId": id, "Status": "Sent" }))
+        .collect();
+    members.push(json!({ "CampaignId": campaign, "LeadId": ids[0], "Status": "Sent" }));
+    let results = client.create("CampaignMember", members).await.unwrap();
+    // Chunks run side by side, so either copy of the membership may be the one refused.
+    let outcomes = [classify_record(&results[0]), classify_record(&results[450])];
+    let refused = outcomes
+        .iter()
+        .filter(|o| **o == RecordOutcome::AlreadyExists)
+        .count();
+    assert_eq!(refused, 1, "{outcomes:?}");
+    assert!(results[1..450].iter().all(|r| r.success));
+    let listed = client.campaign_members(&campaign).await.unwrap();
+    assert_eq!(listed.len(), 450);
+    assert!(
+        listed.iter().all(|m| m.email.is_some()),
+        "e-mail reads through from the Lead"
+    );
+    let (contacts, open_leads) = client
+        .people_by_email(&["l7@example.com".into()])
+        .await
+        .unwrap();
+    assert!(contacts.is_empty());
+    assert_eq!(open_leads[0].id, ids[7]);
+    let gone = client.delete(&ids[..2]).await.unwrap();
+    assert!(gone.iter().all(|r| r.success));
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_replaced_once() {
+    let (sim, settings) = sim(|_| {}).await;
+    let campaign = sim
+        .create_campaign(json!({ "Name": "Webinar" }), &[])
+        .unwrap();
+    let client = SalesforceClient::new(&settings);
+    client.get("Campaign", &campaign).await.unwrap();
+    sim.revoke_tokens();
+    assert_eq!(
+        client.get("Campaign", &campaign).await.unwrap()["Name"],
+        "Webinar"
+    );
+    sim.expire_tokens();
+    assert_eq!(
+        client.campaign_statuses(&campaign).await.unwrap(),
+        ["Sent", "Responded"]
+    );
+}
+
+#[tokio::test]
+async fn writes_pause_inside_the_daily_margin_and_the_limit_is_retryable() {
+    let (sim, mut settings) = sim(|c| c.daily_api_limit = 10).await;
+    settings.daily_limit_margin_percent = 50;
+    let campaign = sim
+        .create_campaign(json!({ "Name": "Webinar" }), &[])
+        .unwrap();
+    let client = SalesforceClient::new(&settings);
+    for _ in 0..5 {
+        client.get("Campaign", &campaign).await.unwrap();
+    }
+    assert_eq!(
+        client.api_usage().map(|(used, limit)| (used >= 5, limit)),
+        Some((true, 10))
+    );
+    let paused = client
+        .patch("Campaign", &campaign, &json!({ "ActualCost": 1 }))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(paused, CallError::Retry { after: Some(_), .. }),
+        "{paused:?}"
+    );
+    for _ in 0..10 {
+        if let Err(error) = client.get("Campaign", &campaign).await {
+            assert!(
+                error.is_retryable(),
+                "REQUEST_LIMIT_EXCEEDED is retryable: {error:?}"
+            );
+            return;
+        }
+    }
+    panic!("the simulator's daily limit never answered 403");
+}
