@@ -18,6 +18,8 @@ const REAUTH_CODES: &[&str] = &["601", "602"];
 const QUOTA_BACKOFF: Duration = Duration::from_secs(3600);
 /// A 606 clears when the 20-second window has passed.
 const RATE_BACKOFF: Duration = Duration::from_secs(20);
+/// A 615 clears as soon as another integration's call finishes.
+const CONCURRENCY_BACKOFF: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Envelope {
@@ -80,15 +82,28 @@ pub fn classify(status: StatusCode, body: &str) -> Result<Envelope, CallError> {
             after: Some(QUOTA_BACKOFF),
         }
     } else if code == "606" {
+        let window = rate_window(&first.message).unwrap_or(RATE_BACKOFF);
         CallError::Retry {
             reason,
-            after: Some(RATE_BACKOFF),
+            after: Some(window),
+        }
+    } else if code == "615" {
+        CallError::Retry {
+            reason,
+            after: Some(CONCURRENCY_BACKOFF),
         }
     } else if RETRY_CODES.contains(&code) {
         CallError::retry(reason)
     } else {
         CallError::Permanent(reason)
     })
+}
+
+/// Marketo names its window: "Max rate limit '100' exceeded with in '20' secs".
+fn rate_window(message: &str) -> Option<Duration> {
+    let (_, rest) = message.split_once("with in '")?;
+    let (secs, _) = rest.split_once('\'')?;
+    secs.trim().parse().ok().map(Duration::from_secs)
 }
 
 #[cfg(test)]
@@ -116,11 +131,25 @@ mod tests {
         ));
         assert!(matches!(
             failure("615"),
-            CallError::Retry { after: None, .. }
+            CallError::Retry { after: Some(_), .. }
         ));
         assert!(matches!(failure("713"), CallError::Retry { .. }));
         assert!(matches!(failure("603"), CallError::Permanent(_)));
         assert!(matches!(failure("1003"), CallError::Permanent(_)));
+    }
+
+    #[test]
+    fn a_rate_refusal_names_the_window_to_wait() {
+        let body = r#"{"success":false,"errors":[{"code":"606","message":"Max rate limit '100' exceeded with in '20' secs"}]}"#;
+        let error = classify(StatusCode::OK, body).unwrap_err();
+        assert!(
+            matches!(error, CallError::Retry { after: Some(d), .. } if d == Duration::from_secs(20))
+        );
+        assert_eq!(
+            rate_window("Max rate limit '3' exceeded with in '1' secs"),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(rate_window("something else"), None);
     }
 
     #[test]

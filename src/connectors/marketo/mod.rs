@@ -21,6 +21,12 @@ use super::token::{TokenCache, with_reauth};
 use crate::config::{MarketoConfig, Secret};
 use limits::RateWindow;
 
+/// Rate or concurrency refusals waited out within one call before giving up.
+const LIMIT_WAITS: u32 = 3;
+/// Longest server-hinted wait taken inside a call (a rate window).
+const MAX_INLINE_WAIT: Duration = Duration::from_secs(21);
+const WINDOW_MARGIN: Duration = Duration::from_secs(1);
+
 pub struct MarketoClient {
     http: reqwest::Client,
     base_url: String,
@@ -50,9 +56,10 @@ impl MarketoClient {
             client_secret: config.client_secret.clone(),
             token: TokenCache::new(),
             permits: Semaphore::new(config.max_concurrency.max(1)),
+            // A second of margin: we count a call when it leaves, Marketo when it arrives.
             window: RateWindow::new(
                 config.rate_limit_calls,
-                Duration::from_secs(config.rate_limit_window_secs),
+                Duration::from_secs(config.rate_limit_window_secs) + WINDOW_MARGIN,
             ),
             calls: AtomicU64::new(0),
         }
@@ -98,7 +105,9 @@ impl MarketoClient {
     }
 
     /// Sends one REST call within the rate window and concurrency cap; on 601/602 it fetches a
-    /// new token and tries once more.
+    /// new token and tries once more. A rate (606) or concurrency (615) refusal — the instance's
+    /// quota is shared with other integrations — is waited out here, a few times, since Marketo
+    /// did not execute the call: a long reconciliation pass should not fail on one.
     async fn send(
         &self,
         method: Method,
@@ -111,10 +120,24 @@ impl MarketoClient {
             .acquire()
             .await
             .map_err(|_| CallError::retry("client is shutting down"))?;
-        with_reauth(&self.token, || {
-            self.send_once(method.clone(), path, query, body)
-        })
-        .await
+        let mut waited = 0;
+        loop {
+            let result = with_reauth(&self.token, || {
+                self.send_once(method.clone(), path, query, body)
+            })
+            .await;
+            match result {
+                Err(CallError::Retry {
+                    after: Some(after),
+                    reason,
+                }) if waited < LIMIT_WAITS && after <= MAX_INLINE_WAIT => {
+                    waited += 1;
+                    tracing::info!(%reason, wait_ms = after.as_millis() as u64, "Marketo limit reached; waiting");
+                    tokio::time::sleep(after).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn send_once(
