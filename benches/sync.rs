@@ -1,0 +1,509 @@
+//! Issue 7's benchmark: both simulators answer every API call after 100 ms. (1) Light load:
+//! ~40 single changes, alternating sides, end-to-end latency p50/p99 from the signal's
+//! acknowledgement (`signals.received_at`) to the applied write (`outcomes.recorded_at`), with the
+//! worker loop running. (2) Bulk: 20,000 status changes in one program, each direction, with
+//! `run_pending()` timed: API calls per side, changes per call, changes/s and the share of the
+//! Marketo rate-limit ceiling; then the echo webhooks Marketo sends back.
+//!
+//! Run: `cargo bench --bench sync`
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use campaign_sync::app::App;
+use campaign_sync::config::{Config, MappingConfig, Secret};
+use campaign_sync::sim::marketo::{
+    MarketoSim, MarketoSimConfig, NewLead, NewProgram, ProgressionStatus, WebhookConfig,
+};
+use campaign_sync::sim::salesforce::{
+    MemberStatus, OutboundConfig, SalesforceSim, SalesforceSimConfig, SimClient,
+};
+use campaign_sync::store::{Store, now_millis};
+use campaign_sync::worker::Worker;
+use serde_json::json;
+use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
+use tokio_util::sync::CancellationToken;
+
+const INBOUND_TOKEN: &str = "sf-inbound-token";
+const WEBHOOK_TOKEN: &str = "mkto-webhook-token";
+const PROGRAM: i64 = 1001;
+const MAPPING: &str = "webinar";
+const USER: &str = "sim-user";
+const INTEGRATION: &str = "campaign-sync";
+const STATUSES: [&str; 4] = ["Invited", "Registered", "No Show", "Attended"];
+const LATENCY: Duration = Duration::from_millis(100);
+const LIGHT_CHANGES: usize = 40;
+const BULK: usize = 20_000;
+/// Marketo's default limit, in the simulator and the service alike.
+const RATE_LIMIT_CALLS: u64 = 100;
+
+/// Both simulators and the service, wired like `tests/api/world.rs`, with one mapping.
+struct Rig {
+    sf: SalesforceSim,
+    mk: MarketoSim,
+    campaign: String,
+    base: String,
+    store: Store,
+    worker: Worker,
+    /// A separate read connection on the service's SQLite file, for `received_at`.
+    db: SqlitePool,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// One person synced at "Invited" on both sides.
+struct Person {
+    identity: i64,
+    mkto_lead: i64,
+    sf_member: String,
+}
+
+async fn rig(latency: Duration, worker_enabled: bool, mk_background: bool) -> Rig {
+    let mut outbound = OutboundConfig::to("http://127.0.0.1:9/not-yet");
+    outbound.retry_initial = Duration::from_millis(10);
+    let sf = SalesforceSim::spawn(SalesforceSimConfig {
+        clients: vec![
+            SimClient::new(INTEGRATION, "campaign-sync-secret", false),
+            SimClient::new(USER, "sim-user-secret", true),
+        ],
+        outbound: Some(outbound),
+        latency,
+        ..SalesforceSimConfig::default()
+    })
+    .await
+    .expect("Salesforce simulator");
+    let mk = MarketoSim::spawn(MarketoSimConfig {
+        latency,
+        deliver_webhooks_in_background: mk_background,
+        ..MarketoSimConfig::default()
+    })
+    .await
+    .expect("Marketo simulator");
+    let statuses = STATUSES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| ProgressionStatus::new(name, 10 * (i as i32 + 1), *name == "Attended"))
+        .collect();
+    mk.add_channel("Webinar", statuses).unwrap();
+    mk.add_program(NewProgram {
+        id: PROGRAM,
+        name: "Webinar Q4".into(),
+        channel: "Webinar".into(),
+        ..NewProgram::default()
+    })
+    .unwrap();
+    let member_statuses: Vec<MemberStatus> = STATUSES
+        .iter()
+        .enumerate()
+        .map(|(i, s)| MemberStatus::new(s, i == 0, *s == "Attended"))
+        .collect();
+    let campaign = sf
+        .create_campaign(
+            json!({ "Name": "Webinar Q4", "IsActive": true, "Type": "Webinar" }),
+            &member_statuses,
+        )
+        .unwrap();
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_url = format!("sqlite://{}", dir.path().join("campaign-sync.db").display());
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: Secret::new(&db_url),
+        ..Config::default()
+    };
+    config.http.drain_delay_secs = 0;
+    config.http.shutdown_timeout_secs = 5;
+    config.worker.enabled = worker_enabled;
+    config.worker.retry_schedule_secs = vec![0, 0, 0];
+    config.worker.retry_jitter_percent = 0;
+    sf.configure_service(&mut config.salesforce, INTEGRATION)
+        .unwrap();
+    config.salesforce.inbound_token = Secret::new(INBOUND_TOKEN);
+    let mk_client = mk.config().clients[0].clone();
+    config.marketo.base_url = mk.base_url();
+    config.marketo.client_id = mk_client.client_id;
+    config.marketo.client_secret = Secret::new(mk_client.client_secret);
+    config.marketo.webhook_token = Secret::new(WEBHOOK_TOKEN);
+    config.mappings.push(MappingConfig {
+        name: MAPPING.into(),
+        program_id: PROGRAM,
+        campaign_id: campaign.clone(),
+        enabled: true,
+        status_map: Default::default(),
+        channel_type_map: Default::default(),
+        conflict_policy: Default::default(),
+        backward_policy: Default::default(),
+    });
+    let shutdown = CancellationToken::new();
+    let app = App::build(config, shutdown.clone())
+        .await
+        .expect("build app");
+    let base = format!("http://{}", app.local_addr());
+    let store = app.state().store().clone();
+    let worker = app.worker().clone();
+    let server = tokio::spawn(app.run());
+    sf.set_outbound_endpoint(&format!(
+        "{base}/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
+    ));
+    let db = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(&db_url)
+        .await
+        .expect("read connection");
+    Rig {
+        sf,
+        mk,
+        campaign,
+        base,
+        store,
+        worker,
+        db,
+        shutdown,
+        server,
+        _dir: dir,
+    }
+}
+
+impl Rig {
+    /// Marketo's "Program Status is Changed" campaign starts calling the service.
+    fn add_webhook(&self) {
+        let url = format!("{}/v1/marketo/webhooks", self.base);
+        self.mk
+            .add_webhook(WebhookConfig::documented(None, &url, WEBHOOK_TOKEN));
+    }
+
+    /// `n` people synced at "Invited": Marketo members joined while no webhook is configured,
+    /// Salesforce members added by the integration client (no outbound messages), and the
+    /// service's identities and mirror filled with one multi-row INSERT each.
+    async fn seed(&self, n: usize) -> Vec<Person> {
+        let mut people = Vec::with_capacity(n);
+        let mut identities = String::from(
+            "INSERT INTO identities (id, email, sf_lead_id, sf_contact_id, mkto_lead_id, updated_at) VALUES ",
+        );
+        let mut mirror = String::from(
+            "INSERT INTO mirror (mapping, person, sf_member_id, sf_person_id, sf_status, sf_modstamp, \
+             mkto_lead_id, mkto_status, mkto_updated_at, synced_at) VALUES ",
+        );
+        let now = now_millis();
+        for i in 0..n {
+            let identity = i as i64 + 1;
+            let email = format!("person{identity}@example.com");
+            let mkto_lead = self.mk.add_lead(NewLead::email(&email));
+            self.mk
+                .set_status_as_user(PROGRAM, mkto_lead, "Invited")
+                .expect("join the program");
+            let sf_lead = self
+                .sf
+                .create_lead(json!({ "LastName": format!("Person {identity}"), "Company": "Bench", "Email": email }))
+                .expect("Salesforce lead");
+            let sf_member = self
+                .sf
+                .add_member(INTEGRATION, &self.campaign, &sf_lead, Some("Invited"))
+                .expect("campaign member");
+            let sep = if i == 0 { "" } else { "," };
+            write!(
+                identities,
+                "{sep}({identity}, '{email}', '{sf_lead}', NULL, {mkto_lead}, {now})"
+            )
+            .unwrap();
+            write!(
+                mirror,
+                "{sep}('{MAPPING}', '{identity}', '{sf_member}', '{sf_lead}', 'Invited', NULL, \
+                 {mkto_lead}, 'Invited', NULL, {now})"
+            )
+            .unwrap();
+            people.push(Person {
+                identity,
+                mkto_lead,
+                sf_member,
+            });
+        }
+        self.store
+            .execute_raw(&identities)
+            .await
+            .expect("seed identities");
+        self.store.execute_raw(&mirror).await.expect("seed mirror");
+        people
+    }
+
+    /// Marketo REST POSTs (writes) and Salesforce non-GET data calls by the integration client.
+    fn writes(&self) -> (usize, usize) {
+        let mk = self
+            .mk
+            .requests()
+            .iter()
+            .filter(|r| r.kind == "rest" && r.method == "POST")
+            .count();
+        let sf = self
+            .sf
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.client_id.as_deref() == Some(INTEGRATION)
+                    && r.method != "GET"
+                    && r.path.starts_with("/services/data/")
+            })
+            .count();
+        (mk, sf)
+    }
+
+    fn calls(&self) -> (u64, u64) {
+        (
+            self.worker.marketo().calls_made(),
+            self.worker.salesforce().calls_made(),
+        )
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.server.await;
+        self.db.close().await;
+    }
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+async fn light_load() {
+    let rig = rig(LATENCY, true, true).await;
+    let people = rig.seed(LIGHT_CHANGES).await;
+    rig.add_webhook();
+    // Let the worker loop's start-up passes (statuses, campaign settings, deleted poll) finish.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut server_side = Vec::new();
+    let mut client_side = Vec::new();
+    let mut missed = 0;
+    for (k, person) in people.iter().enumerate() {
+        let from_marketo = k % 2 == 0;
+        let started = Instant::now();
+        if from_marketo {
+            rig.mk
+                .set_status_as_user(PROGRAM, person.mkto_lead, "Registered")
+                .expect("Marketo user change");
+        } else {
+            rig.sf
+                .update_member(USER, &person.sf_member, "Registered")
+                .expect("Salesforce user change");
+        }
+        let deadline = started + Duration::from_secs(10);
+        let found = loop {
+            let row: Option<(i64, i64)> = sqlx::query_as(
+                "SELECT s.received_at, o.recorded_at FROM outcomes o JOIN signals s ON s.id = o.signal_id \
+                 WHERE o.result = 'applied' AND o.person = ? ORDER BY o.id LIMIT 1",
+            )
+            .bind(person.identity.to_string())
+            .fetch_optional(&rig.db)
+            .await
+            .expect("read outcomes");
+            if row.is_some() || Instant::now() >= deadline {
+                break row;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        match found {
+            Some((received, recorded)) => {
+                server_side.push((recorded - received) as f64);
+                client_side.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            None => missed += 1,
+        }
+    }
+    let (mk_writes, sf_writes) = rig.writes();
+    rig.stop().await;
+    server_side.sort_by(f64::total_cmp);
+    client_side.sort_by(f64::total_cmp);
+    println!(
+        "== light load: {LIGHT_CHANGES} single changes alternating Marketo/Salesforce, 100 ms per API call, worker loop (linger 50 ms) =="
+    );
+    println!(
+        "applied: {} of {LIGHT_CHANGES} within 10 s ({missed} missed); service writes: Marketo {mk_writes}, Salesforce {sf_writes}",
+        server_side.len()
+    );
+    if !server_side.is_empty() {
+        println!(
+            "end-to-end latency, signal acknowledged (signals.received_at) -> write applied (outcomes.recorded_at): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            percentile(&server_side, 50.0),
+            percentile(&server_side, 99.0),
+            server_side[server_side.len() - 1]
+        );
+        println!(
+            "user action in the simulator -> applied outcome seen by a 10 ms poll (adds the simulators' delivery): p50 {:.0} ms, p99 {:.0} ms",
+            percentile(&client_side, 50.0),
+            percentile(&client_side, 99.0)
+        );
+    }
+}
+
+fn print_bulk(label: &str, changes: usize, calls: (u64, u64), elapsed: f64, ceiling: f64) {
+    let (mk, sf) = calls;
+    let per = |c: u64| {
+        if c == 0 {
+            "n/a (no calls)".to_string()
+        } else {
+            format!("{:.1}", changes as f64 / c as f64)
+        }
+    };
+    let rate = changes as f64 / elapsed;
+    println!("-- {label}: {changes} changes, run_pending() timed --");
+    println!("   Marketo calls {mk}, Salesforce calls {sf}");
+    println!(
+        "   changes per Marketo call {}, changes per Salesforce call {}",
+        per(mk),
+        per(sf)
+    );
+    println!(
+        "   elapsed {elapsed:.2} s, {rate:.0} changes/s, {:.1}% of the Marketo rate-limit ceiling ({ceiling:.0} changes/s)",
+        100.0 * rate / ceiling
+    );
+    if mk < RATE_LIMIT_CALLS {
+        println!(
+            "   (note: {mk} Marketo calls fit inside one {RATE_LIMIT_CALLS}-call window, so this run never waited on the rate limit; the ceiling is the sustained rate)"
+        );
+    }
+}
+
+async fn bulk() {
+    let rig = rig(LATENCY, false, false).await;
+    let seeding = Instant::now();
+    let people = rig.seed(BULK).await;
+    println!(
+        "== bulk: {BULK} people synced at \"Invited\" in one program, 100 ms per API call (seeded in {:.1} s) ==",
+        seeding.elapsed().as_secs_f64()
+    );
+    let limits = &rig.mk.config();
+    let ceiling = limits.rate_limit_calls as f64 / limits.rate_limit_window.as_secs_f64() * 300.0;
+    // The worker's own start-up: tokens and the statuses check are not part of what is timed.
+    rig.worker.check_statuses().await;
+
+    // Marketo -> Salesforce.
+    rig.add_webhook();
+    for person in &people {
+        rig.mk
+            .set_status_as_user(PROGRAM, person.mkto_lead, "Registered")
+            .expect("Marketo user change");
+    }
+    let delivering = Instant::now();
+    let delivered = rig.mk.deliver_webhooks_now().await;
+    let accepted = delivered.iter().filter(|c| c.status == Some(202)).count();
+    println!(
+        "(not timed) {} webhook calls delivered, {accepted} answered 202, in {:.1} s",
+        delivered.len(),
+        delivering.elapsed().as_secs_f64()
+    );
+    let before = rig.calls();
+    let writes_before = rig.writes();
+    let started = Instant::now();
+    let report = rig.worker.run_pending().await.expect("run_pending");
+    let elapsed = started.elapsed().as_secs_f64();
+    let after = rig.calls();
+    let writes_after = rig.writes();
+    let registered = rig
+        .sf
+        .members_of(&rig.campaign)
+        .iter()
+        .filter(|m| m.get("Status").and_then(|v| v.as_str()) == Some("Registered"))
+        .count();
+    print_bulk(
+        "Marketo -> Salesforce",
+        BULK,
+        (after.0 - before.0, after.1 - before.1),
+        elapsed,
+        ceiling,
+    );
+    println!(
+        "   {report:?}; Marketo writes {}, Salesforce writes {}; Salesforce members now \"Registered\": {registered}",
+        writes_after.0 - writes_before.0,
+        writes_after.1 - writes_before.1
+    );
+
+    // Salesforce -> Marketo.
+    for person in &people {
+        rig.sf
+            .update_member(USER, &person.sf_member, "Attended")
+            .expect("Salesforce user change");
+    }
+    let delivering = Instant::now();
+    let mut notifications = 0;
+    while rig.sf.outbound_queue_len() > 0 {
+        notifications += rig.sf.deliver_outbound_now().await.notifications;
+        if delivering.elapsed() > Duration::from_secs(120) {
+            println!("outbound queue did not drain in 120 s");
+            break;
+        }
+    }
+    println!(
+        "(not timed) outbound messages delivered: {notifications} notifications by deliver_outbound_now (the background sender took the rest) in {:.1} s",
+        delivering.elapsed().as_secs_f64()
+    );
+    let before = rig.calls();
+    let writes_before = rig.writes();
+    let started = Instant::now();
+    let report = rig.worker.run_pending().await.expect("run_pending");
+    let elapsed = started.elapsed().as_secs_f64();
+    let after = rig.calls();
+    let writes_after = rig.writes();
+    let attended = rig
+        .mk
+        .members(PROGRAM)
+        .iter()
+        .filter(|m| m.status_name == "Attended")
+        .count();
+    print_bulk(
+        "Salesforce -> Marketo",
+        BULK,
+        (after.0 - before.0, after.1 - before.1),
+        elapsed,
+        ceiling,
+    );
+    println!(
+        "   {report:?}; Marketo writes {}, Salesforce writes {}; Marketo members now \"Attended\": {attended}",
+        writes_after.0 - writes_before.0,
+        writes_after.1 - writes_before.1
+    );
+
+    // Marketo's echo of the service's own writes.
+    let delivering = Instant::now();
+    let echoes = rig.mk.deliver_webhooks_now().await;
+    println!(
+        "(not timed) {} echo webhook calls delivered in {:.1} s",
+        echoes.len(),
+        delivering.elapsed().as_secs_f64()
+    );
+    let before = rig.calls();
+    let writes_before = rig.writes();
+    let started = Instant::now();
+    let report = rig.worker.run_pending().await.expect("run_pending");
+    let elapsed = started.elapsed().as_secs_f64();
+    let after = rig.calls();
+    let writes_after = rig.writes();
+    println!(
+        "-- echoes: {} signals, run_pending() {elapsed:.2} s: Marketo calls {} (echo reads), Salesforce calls {}; writes: Marketo {}, Salesforce {} {}",
+        report.claimed,
+        after.0 - before.0,
+        after.1 - before.1,
+        writes_after.0 - writes_before.0,
+        writes_after.1 - writes_before.1,
+        if writes_after == writes_before {
+            "(zero writes, as expected)"
+        } else {
+            "(EXPECTED ZERO WRITES)"
+        }
+    );
+    println!("   {report:?}");
+    rig.stop().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let started = Instant::now();
+    light_load().await;
+    bulk().await;
+    println!(
+        "issue 7 targets: p99 < 1 s; >= 250 changes per Marketo call and >= 180 per Salesforce call in bulk"
+    );
+    println!("total bench time {:.0} s", started.elapsed().as_secs_f64());
+}
