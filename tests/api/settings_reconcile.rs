@@ -231,3 +231,35 @@ async fn one_reconciliation_repairs_what_happened_while_signals_were_lost() {
     world.settle().await;
     assert_eq!(world.writes(), writes);
 }
+
+#[tokio::test]
+async fn reconciliation_runs_on_demand_through_the_admin_api() {
+    let world = World::with(Options {
+        admin_token: Some("admin".into()),
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("late@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    let response = world
+        .app
+        .client
+        .post(world.app.url("/admin/reconcile"))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["reports"][0]["mapping"], "webinar");
+    assert_eq!(body["reports"][0]["marketo_changed"], 1);
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+}
