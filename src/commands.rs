@@ -58,6 +58,12 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
 
 pub async fn reconcile(config: Config) -> anyhow::Result<()> {
     let store = Store::connect(config.database_url.expose()).await?;
+    // The repairs go through the worker path; only one worker may run against a store.
+    let Some(_lock) = store.try_lead().await? else {
+        anyhow::bail!(
+            "another replica is running the worker; ask it with POST /admin/reconcile instead"
+        );
+    };
     let mappings = Mappings::new(&config.mappings);
     let worker = Worker::new(store.clone(), std::sync::Arc::new(config), mappings);
     let mut failed = false;

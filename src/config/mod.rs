@@ -180,6 +180,9 @@ pub struct WorkerConfig {
     pub lease_secs: u64,
     /// How long the worker waits to fill a batch once the first item arrives.
     pub batch_linger_ms: u64,
+    /// Processed signals are deleted after this many days (0 keeps them forever); their
+    /// outcomes and trigger events stay.
+    pub retain_done_days: u64,
     /// Signals claimed per round; a multiple of 600 fills Marketo (300) and Salesforce (200)
     /// batches exactly.
     pub claim_batch: u32,
@@ -194,6 +197,7 @@ impl Default for WorkerConfig {
             lease_secs: 120,
             batch_linger_ms: 50,
             claim_batch: 1200,
+            retain_done_days: 7,
         }
     }
 }

@@ -300,6 +300,16 @@ impl Store {
             .collect()
     }
 
+    /// Deletes done signals last touched before `before`, so the inbox does not grow without
+    /// bound. Dead signals stay until replayed; outcomes and trigger events are kept.
+    pub async fn purge_done(&self, before: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM signals WHERE state = 'done' AND updated_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+
     /// Number of signals in each state (`pending`, `leased`, `done`, `dead`).
     pub async fn inbox_depth(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query("SELECT state, COUNT(*) FROM signals GROUP BY state ORDER BY state")

@@ -193,6 +193,7 @@ impl Worker {
             }
             if now >= next_reconcile {
                 self.reconcile().await;
+                self.purge().await;
                 next_reconcile = now + reconcile_every;
             }
             match self.inner.store.claim_count_due(now_millis()).await {
@@ -239,6 +240,20 @@ impl Worker {
     /// Writes channel → Type and costs → ActualCost where they differ, for every enabled mapping.
     pub async fn sync_settings(&self) -> Result<(), StoreError> {
         settings::sync_all(self).await
+    }
+
+    /// Deletes processed signals older than `worker.retain_done_days`.
+    pub async fn purge(&self) {
+        let days = self.inner.config.worker.retain_done_days;
+        if days == 0 {
+            return;
+        }
+        let before = now_millis() - i64::try_from(days * 86_400_000).unwrap_or(i64::MAX / 2);
+        match self.inner.store.purge_done(before).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "old processed signals deleted"),
+            Err(error) => tracing::warn!(%error, "could not purge processed signals"),
+        }
     }
 
     /// Looks for CampaignMembers deleted in Salesforce and records a signal for each.

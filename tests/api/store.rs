@@ -418,3 +418,30 @@ async fn a_fold_while_pending_signal_is_revived_once_processed() {
         assert!(store.record(vec![member(9, "once")], T0 + 4).await.unwrap()[0].duplicate);
     }
 }
+
+#[tokio::test]
+async fn processed_signals_are_purged_after_the_retention_and_dead_ones_stay() {
+    for (db, store) in stores().await {
+        store
+            .record(vec![member(1, "old-done"), member(2, "old-dead")], T0)
+            .await
+            .unwrap();
+        let claimed = store.claim("w", 10, LEASE, T0).await.unwrap();
+        store.complete(claimed[0].id, "w", T0).await.unwrap();
+        store
+            .bury(claimed[1].id, "w", "permanent", T0)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.purge_done(T0).await.unwrap(),
+            0,
+            "{}: not older than the cut-off",
+            db.label
+        );
+        assert_eq!(store.purge_done(T0 + 1).await.unwrap(), 1, "{}", db.label);
+        assert_eq!(
+            store.inbox_depth().await.unwrap(),
+            vec![("dead".to_string(), 1)]
+        );
+    }
+}
