@@ -116,21 +116,18 @@ async fn an_incompatible_mapping_is_held_and_named_while_another_syncs() {
     );
 }
 
-#[tokio::test]
-async fn check_config_online_lists_the_untranslatable_statuses() {
-    let world = World::with(Options {
-        incompatible_mapping: true,
-        ..Options::default()
-    })
-    .await;
-    let mappings = world.app.worker.mappings().all();
-    let mut file = tempfile::NamedTempFile::new().unwrap();
-    let mut toml = format!(
+/// A configuration file pointing the binary at this world's simulators and mappings.
+fn config_file(world: &World, database_url: Option<&str>) -> tempfile::NamedTempFile {
+    let mut toml = String::new();
+    if let Some(url) = database_url {
+        toml += &format!("database_url = \"{url}\"\n\n");
+    }
+    toml += &format!(
         "[salesforce]\nlogin_url = \"{}\"\nclient_id = \"{INTEGRATION}\"\nclient_secret = \"campaign-sync-secret\"\n\n[marketo]\nbase_url = \"{}\"\nclient_id = \"sim-client\"\nclient_secret = \"sim-secret\"\n",
         world.sf.base_url(),
         world.mk.base_url()
     );
-    for m in mappings {
+    for m in world.app.worker.mappings().all() {
         toml += &format!(
             "\n[[mappings]]\nname = \"{}\"\nprogram_id = {}\ncampaign_id = \"{}\"\n",
             m.name(),
@@ -138,7 +135,19 @@ async fn check_config_online_lists_the_untranslatable_statuses() {
             m.config.campaign_id
         );
     }
+    let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(toml.as_bytes()).unwrap();
+    file
+}
+
+#[tokio::test]
+async fn check_config_online_lists_the_untranslatable_statuses() {
+    let world = World::with(Options {
+        incompatible_mapping: true,
+        ..Options::default()
+    })
+    .await;
+    let file = config_file(&world, None);
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
         .args([
             "check-config",
@@ -258,6 +267,41 @@ async fn reconciliation_runs_on_demand_through_the_admin_api() {
     assert_eq!(body["reports"][0]["mapping"], "webinar");
     assert_eq!(body["reports"][0]["marketo_changed"], 1);
     world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+}
+
+#[tokio::test]
+async fn the_reconcile_command_repairs_and_reports() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("cli@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    // The command runs as its own process with its own store.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let file = config_file(&world, Some(&url));
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
+        .args(["reconcile", "--config", file.path().to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"marketo_changed\":1"), "{stdout}");
+    assert!(stdout.contains("1 done"), "{stdout}");
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
         Some("Registered")
