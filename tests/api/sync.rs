@@ -225,3 +225,35 @@ async fn conflicts_follow_the_mapping_policy() {
         );
     }
 }
+
+#[tokio::test]
+async fn status_names_are_translated_by_the_mapping_both_ways() {
+    let status_map = [("Attended".to_string(), "Responded".to_string())].into();
+    let world = World::with(Options {
+        status_map,
+        ..Options::default()
+    })
+    .await;
+    world.app.worker.check_statuses().await;
+    assert!(
+        !world.app.worker.mappings().all()[0].is_held(),
+        "mapped statuses are compatible"
+    );
+    let (lead, sf_lead) = world.person("map@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Attended")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Responded")
+    );
+    let (other, other_sf) = world.person("map2@example.com");
+    world
+        .sf
+        .add_member(USER, &world.campaign, &other_sf, Some("Responded"))
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(other).as_deref(), Some("Attended"));
+}

@@ -31,6 +31,8 @@ pub struct Options {
     /// A second mapping whose statuses do not match (program 1002 ⇄ a second campaign).
     pub incompatible_mapping: bool,
     pub admin_token: Option<String>,
+    /// Marketo status → Salesforce label for the webinar mapping (the campaign gets the labels).
+    pub status_map: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             webhooks: true,
             incompatible_mapping: false,
             admin_token: None,
+            status_map: Default::default(),
         }
     }
 }
@@ -115,7 +118,10 @@ impl World {
         let member_statuses: Vec<MemberStatus> = STATUSES
             .iter()
             .enumerate()
-            .map(|(i, s)| MemberStatus::new(s, i == 0, *s == "Attended"))
+            .map(|(i, s)| {
+                let label = options.status_map.get(*s).map_or(*s, String::as_str);
+                MemberStatus::new(label, i == 0, *s == "Attended")
+            })
             .collect();
         let campaign = sf
             .create_campaign(
@@ -172,7 +178,7 @@ impl World {
                 program_id: PROGRAM,
                 campaign_id,
                 enabled: true,
-                status_map: Default::default(),
+                status_map: options.status_map.clone(),
                 channel_type_map: Default::default(),
                 conflict_policy: options.conflict_policy,
                 backward_policy: options.backward_policy,
