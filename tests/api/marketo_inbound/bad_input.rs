@@ -96,3 +96,15 @@ async fn a_chunked_body_over_the_limit_is_413_with_a_json_error() {
     assert!(answer.contains(r#""code":"too_large""#), "{answer}");
     assert!(stored(&app).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_store_failure_answers_503_and_acknowledges_nothing() {
+    for db in crate::helpers::TestDb::all().await {
+        let app = super::spawn_with(db, |_| {}).await;
+        app.store.execute_raw("DROP TABLE signals").await.unwrap();
+        let response = super::post(&app, r#"{"leadId": "7", "programId": "1001"}"#).await;
+        assert_eq!(response.status(), 503);
+        let body = super::json(response).await;
+        assert_eq!(body["error"]["code"], "unavailable");
+    }
+}
