@@ -1,6 +1,8 @@
 //! The mirror table (last state seen and written on each side, per mapping and person) and the
 //! identity table (who is who across both systems).
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -47,6 +49,32 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(mirror_from_row).transpose()
+    }
+
+    /// The mirror rows of these people in one mapping, by person (one query per 500 people).
+    pub async fn mirrors(
+        &self,
+        mapping: &str,
+        people: &[String],
+    ) -> Result<HashMap<String, MirrorRow>, StoreError> {
+        let mut rows = HashMap::with_capacity(people.len());
+        for chunk in people.chunks(500) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT * FROM mirror WHERE mapping = $1 AND person IN ({})",
+                placeholders.join(", ")
+            );
+            // Only placeholders vary; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(mapping.to_string());
+            for person in chunk {
+                query = query.bind(person.clone());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let row = mirror_from_row(&row)?;
+                rows.insert(row.person.clone(), row);
+            }
+        }
+        Ok(rows)
     }
 
     /// All mirror rows of one mapping (reconciliation diffs against them).

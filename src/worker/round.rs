@@ -154,15 +154,13 @@ async fn sync_mapping(
         people: mut works,
         skipped,
     } = observe::collect(worker, mapping, items).await?;
+    let people: Vec<String> = works.iter().map(PersonWork::person_key).collect();
+    let mut mirrors = worker.inner.store.mirrors(mapping.name(), &people).await?;
     for work in &mut works {
         if work.outcome.is_some() {
             continue;
         }
-        work.mirror = worker
-            .inner
-            .store
-            .mirror(mapping.name(), &work.person_key())
-            .await?;
+        work.mirror = mirrors.remove(&work.person_key());
         work.decision = decide(
             work.mirror.as_ref(),
             work.sf.as_ref(),
