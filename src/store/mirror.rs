@@ -141,6 +141,45 @@ impl Store {
         row.as_ref().map(identity_from_row).transpose()
     }
 
+    /// The identities holding any of these Marketo lead ids or Salesforce Lead/Contact ids (one
+    /// query per 500 keys of each kind).
+    pub async fn identities_by_keys(
+        &self,
+        mkto_lead_ids: &[i64],
+        sf_person_ids: &[String],
+    ) -> Result<Vec<IdentityRow>, StoreError> {
+        let mut found = Vec::new();
+        let select =
+            "SELECT id, email, sf_lead_id, sf_contact_id, mkto_lead_id FROM identities WHERE";
+        for chunk in mkto_lead_ids.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("{select} mkto_lead_id IN ({})", list.join(", "));
+            // Only placeholders vary; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                found.push(identity_from_row(&row)?);
+            }
+        }
+        for chunk in sf_person_ids.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "{select} sf_lead_id IN ({0}) OR sf_contact_id IN ({0})",
+                list.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.clone());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                found.push(identity_from_row(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// Inserts a new identity (`id` 0) or updates an existing one; returns its id.
     pub async fn save_identity(&self, identity: &IdentityRow, now: i64) -> Result<i64, StoreError> {
         let email = identity.email.as_deref().map(fold_email);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::connectors::CallError;
 use crate::signal::Signal;
-use crate::store::{Claimed, StoreError, fold_email};
+use crate::store::{Claimed, IdentityRow, StoreError, fold_email};
 use crate::sync::time::parse_millis;
 use crate::sync::{Decision, Observed};
 
@@ -139,14 +139,40 @@ async fn read_marketo(worker: &Worker, mapping: &Mapping, leads: &[i64], seen: &
     }
 }
 
+/// An identity already holding everything this observation knows (so nothing needs saving).
+fn known_identity<'a>(known: &'a [IdentityRow], entry: &Seen) -> Option<&'a IdentityRow> {
+    let found = known
+        .iter()
+        .find(|i| match (entry.mkto_lead, &entry.sf_person) {
+            (Some(lead), _) => i.mkto_lead_id == Some(lead),
+            (None, Some(person)) => {
+                i.sf_contact_id.as_ref() == Some(person) || i.sf_lead_id.as_ref() == Some(person)
+            }
+            (None, None) => false,
+        })?;
+    let has_email = entry.email.is_none() || found.email.is_some();
+    let has_person = entry.sf_person.is_none()
+        || found.sf_contact_id == entry.sf_person
+        || found.sf_lead_id == entry.sf_person;
+    (has_email && has_person).then_some(found)
+}
+
 /// Resolves identities and folds observations of the same person into one work item; of
 /// several Salesforce snapshots the newest wins.
 async fn merge(worker: &Worker, seen: Vec<Seen>) -> Result<Vec<PersonWork>, StoreError> {
     let mut works: BTreeMap<i64, PersonWork> = BTreeMap::new();
+    let leads: Vec<i64> = seen.iter().filter_map(|e| e.mkto_lead).collect();
+    let people: Vec<String> = seen.iter().filter_map(|e| e.sf_person.clone()).collect();
+    let known = worker
+        .inner
+        .store
+        .identities_by_keys(&leads, &people)
+        .await?;
     for entry in seen {
-        let identity = match entry.person {
-            Some(id) => identity::by_id(worker, id).await?,
-            None => {
+        let identity = match (entry.person, known_identity(&known, &entry)) {
+            (Some(id), _) => identity::by_id(worker, id).await?,
+            (None, Some(identity)) => identity.clone(),
+            (None, None) => {
                 identity::resolve(
                     worker,
                     entry.mkto_lead,
