@@ -10,6 +10,7 @@ mod helpers;
 mod marketo_inbound;
 mod openapi;
 mod salesforce_inbound;
+mod sandbox;
 mod settings_reconcile;
 mod sim_marketo;
 mod sim_salesforce;

@@ -1,0 +1,101 @@
+//! `campaign-sync sandbox` as a newcomer uses it: the description file, then a status change in
+//! the Marketo simulator appearing in the Salesforce simulator, with no echo write.
+
+use std::time::{Duration, Instant};
+
+use campaign_sync::sandbox::{self, SandboxOptions};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+/// Polls `check` every 50 ms until it answers, for at most 15 s (the sandbox runs its worker
+/// loop and the simulators' senders in the background).
+async fn eventually<T>(mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the sandbox did not converge"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_sandbox_syncs_a_marketo_change_into_salesforce() {
+    let dir = tempfile::tempdir().unwrap();
+    let describe = dir.path().join("sandbox.json");
+    let shutdown = CancellationToken::new();
+    let options = SandboxOptions {
+        dir: Some(dir.path().join("data")),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        describe: Some(describe.clone()),
+    };
+    let running = tokio::spawn(sandbox::run(options, shutdown.clone()));
+    let text = eventually(async || {
+        std::fs::read_to_string(&describe)
+            .ok()
+            .filter(|t| !t.is_empty())
+    })
+    .await;
+    let d: Value = serde_json::from_str(&text).unwrap();
+    for key in [
+        "base_url",
+        "client_id",
+        "client_secret",
+        "user_client_id",
+        "user_client_secret",
+        "organization_id",
+        "outbound_messages_url",
+    ] {
+        assert!(d["salesforce"][key].is_string(), "salesforce.{key}");
+    }
+    for key in [
+        "base_url",
+        "client_id",
+        "client_secret",
+        "user_client_id",
+        "user_client_secret",
+        "webhook_url",
+    ] {
+        assert!(d["marketo"][key].is_string(), "marketo.{key}");
+    }
+    assert!(d["mappings"].as_array().unwrap().len() >= 2);
+    let client = reqwest::Client::new();
+    let (sf, mk) = (
+        d["salesforce"]["base_url"].as_str().unwrap(),
+        d["marketo"]["base_url"].as_str().unwrap(),
+    );
+    let program = d["mappings"][0]["program_id"].as_i64().unwrap();
+    let alan = &d["people"][2];
+    let changed = client
+        .post(format!("{mk}/__sim/programs/{program}/members/status"))
+        .json(&serde_json::json!({ "leadId": alan["marketo_lead_id"], "status": "Registered" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let person = alan["salesforce_id"].as_str().unwrap().to_string();
+    let status = eventually(async || {
+        let state: Value = client
+            .get(format!("{sf}/__sim/state"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        state["objects"]["CampaignMember"]
+            .as_array()?
+            .iter()
+            .find(|m| m["LeadId"] == person.as_str())?["Status"]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await;
+    assert_eq!(status, "Registered");
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
