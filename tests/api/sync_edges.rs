@@ -319,3 +319,53 @@ async fn a_disabled_mapping_keeps_its_signals_and_catches_up_when_enabled() {
         Some("Registered")
     );
 }
+
+#[tokio::test]
+async fn people_unknown_to_the_other_side_are_created_there() {
+    let world = World::new().await;
+    // Only in Salesforce: becomes a Marketo person, then a program member.
+    let sf_only = world
+        .sf
+        .create_lead(
+            json!({ "LastName": "Noether", "Company": "Erlangen", "Email": "emmy@example.com" }),
+        )
+        .unwrap();
+    world
+        .sf
+        .add_member(USER, &world.campaign, &sf_only, Some("Registered"))
+        .unwrap();
+    // Only in Marketo: becomes a Salesforce Lead with Marketo's fallbacks, then a member.
+    let mk_only = world
+        .mk
+        .add_lead(campaign_sync::sim::marketo::NewLead::email(
+            "hedy@example.com",
+        ));
+    world
+        .mk
+        .set_status_as_user(PROGRAM, mk_only, "Invited")
+        .unwrap();
+    world.settle().await;
+    let emmy = world
+        .mk
+        .leads()
+        .into_iter()
+        .find(|l| l.email() == Some("emmy@example.com"))
+        .expect("created in Marketo");
+    assert_eq!(world.mk_status(emmy.id).as_deref(), Some("Registered"));
+    let state = world.sf.state();
+    let hedy = state["objects"]["Lead"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["Email"] == "hedy@example.com")
+        .expect("created in Salesforce")
+        .clone();
+    assert_eq!(hedy["LastName"], "[not provided]");
+    assert_eq!(hedy["Company"], "[not provided]");
+    assert_eq!(
+        world
+            .sf_member_status(hedy["Id"].as_str().unwrap())
+            .as_deref(),
+        Some("Invited")
+    );
+}
