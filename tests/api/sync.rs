@@ -217,6 +217,9 @@ async fn conflicts_follow_the_mapping_policy() {
             .unwrap();
         world.mk.deliver_webhooks_now().await;
         world.sf.deliver_outbound_now().await;
+        // The simulator's background sender may hold the notification in flight: wait until
+        // both signals are stored, so one round sees the conflict.
+        world.wait_for_due_signals(2).await;
         world.settle().await;
         assert_eq!(
             world.sf_member_status(&sf_lead).as_deref(),

@@ -222,12 +222,41 @@ impl World {
         (lead, sf_lead)
     }
 
+    /// The simulator's background sender may hold notifications in flight; a notification
+    /// leaves the queue only once acknowledged. Waits (at most 2 s) for the queue to empty.
+    async fn outbound_landed(&self) {
+        for _ in 0..400 {
+            if self.sf.outbound_queue_len() == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Waits (at most 5 s) until `n` signals are due.
+    pub async fn wait_for_due_signals(&self, n: i64) {
+        for _ in 0..500 {
+            let due = self
+                .app
+                .store
+                .claim_count_due(campaign_sync::store::now_millis())
+                .await
+                .unwrap();
+            if due >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{n} signals never became due");
+    }
+
     /// Delivers what both simulators have queued and runs the worker until nothing is due,
     /// as many times as it takes for echoes to settle.
     pub async fn settle(&self) {
         for _ in 0..5 {
             let webhooks = self.mk.deliver_webhooks_now().await;
             let outbound = self.sf.deliver_outbound_now().await;
+            self.outbound_landed().await;
             let report = self.app.worker.run_pending().await.unwrap();
             if webhooks.is_empty() && outbound.notifications == 0 && report.claimed == 0 {
                 return;
