@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::{AnyConnection, Row};
 
-use super::{Backend, Claimed, DeadSignal, Recorded, Store, StoreError};
+use super::{Backend, Claimed, DeadSignal, Recorded, SignalEnd, Store, StoreError};
 use crate::signal::{Dedup, NewSignal, Signal};
 
 /// [`Dedup::Once`]: a stored key absorbs the new signal.
@@ -207,7 +207,7 @@ impl Store {
 
     /// Marks a leased signal done. False when `owner` no longer holds the lease.
     pub async fn complete(&self, id: i64, owner: &str, now: i64) -> Result<bool, StoreError> {
-        self.release(id, owner, "done", None, None, now).await
+        self.end(owner, &SignalEnd::Done(id), now).await
     }
 
     /// Puts a leased signal back to be claimed again at `at`, keeping the error for operators.
@@ -219,8 +219,12 @@ impl Store {
         error: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        self.release(id, owner, "pending", Some(at), Some(error), now)
-            .await
+        let end = SignalEnd::Retry {
+            id,
+            at,
+            error: error.to_string(),
+        };
+        self.end(owner, &end, now).await
     }
 
     /// Ends a leased signal as dead with its reason; it stays listed until replayed.
@@ -231,34 +235,16 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        self.release(id, owner, "dead", None, Some(reason), now)
-            .await
+        let end = SignalEnd::Dead {
+            id,
+            reason: reason.to_string(),
+        };
+        self.end(owner, &end, now).await
     }
 
-    async fn release(
-        &self,
-        id: i64,
-        owner: &str,
-        state: &str,
-        next_attempt_at: Option<i64>,
-        error: Option<&str>,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE signals SET state = $3, lease_owner = NULL, lease_expires_at = NULL, \
-             next_attempt_at = COALESCE($4, next_attempt_at), \
-             last_error = COALESCE($5, last_error), updated_at = $6 \
-             WHERE id = $1 AND lease_owner = $2 AND state = 'leased'",
-        )
-        .bind(id)
-        .bind(owner)
-        .bind(state)
-        .bind(next_attempt_at)
-        .bind(error)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+    async fn end(&self, owner: &str, end: &SignalEnd, now: i64) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        super::journal::end_signal(&mut conn, owner, end, now).await
     }
 
     /// Makes a dead signal due again with a fresh attempt count. False when it is not dead.

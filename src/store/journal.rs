@@ -92,19 +92,20 @@ impl Store {
     }
 }
 
-async fn end_signal(
+/// Ends a signal `owner` still leases; false when the lease was lost meanwhile.
+pub(super) async fn end_signal(
     conn: &mut AnyConnection,
     owner: &str,
     end: &SignalEnd,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let (id, state, at, error, attempts_back) = match end {
         SignalEnd::Done(id) => (*id, "done", None, None, 0),
         SignalEnd::Retry { id, at, error } => (*id, "pending", Some(*at), Some(error.as_str()), 0),
         SignalEnd::Dead { id, reason } => (*id, "dead", None, Some(reason.as_str()), 0),
         SignalEnd::Postpone { id, at } => (*id, "pending", Some(*at), Some(POSTPONED), 1),
     };
-    sqlx::query(
+    let result = sqlx::query(
         "UPDATE signals SET state = $3, lease_owner = NULL, lease_expires_at = NULL, \
          next_attempt_at = COALESCE($4, next_attempt_at), \
          last_error = COALESCE($5, last_error), attempts = attempts - $6, updated_at = $7 \
@@ -119,5 +120,5 @@ async fn end_signal(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(result.rows_affected() == 1)
 }
