@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use serde::de::DeserializeOwned;
 use tokio::sync::RwLock;
 
 use super::CallError;
@@ -56,4 +57,28 @@ where
         }
         other => other,
     }
+}
+
+/// Sends a token request and parses its JSON answer: 5xx and transport failures are worth
+/// retrying, any other refusal (wrong credentials) is permanent. `what` names the call in errors.
+pub async fn request_token<T: DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<T, CallError> {
+    let response = request.send().await.map_err(|e| CallError::transport(&e))?;
+    let status = response.status();
+    let body = response
+        .text()
+        .await
+        .map_err(|e| CallError::transport(&e))?;
+    if !status.is_success() {
+        let reason = format!("{what} failed: HTTP {status}: {body}");
+        return Err(if status.is_server_error() {
+            CallError::retry(reason)
+        } else {
+            CallError::Permanent(reason)
+        });
+    }
+    serde_json::from_str(&body)
+        .map_err(|e| CallError::Permanent(format!("unreadable {what} answer: {e}")))
 }

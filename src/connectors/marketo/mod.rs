@@ -17,7 +17,7 @@ pub use calls::{BATCH_LIMIT, LeadRecord, MemberRecord, ProgramInfo, StatusResult
 pub use classify::Envelope;
 
 use super::CallError;
-use super::token::{TokenCache, with_reauth};
+use super::token::{TokenCache, request_token, with_reauth};
 use crate::config::{MarketoConfig, Secret};
 use limits::RateWindow;
 
@@ -75,32 +75,15 @@ impl MarketoClient {
     }
 
     async fn fetch_token(&self) -> Result<String, CallError> {
-        let response = self
+        let request = self
             .http
             .get(format!("{}/identity/oauth/token", self.base_url))
             .query(&[
                 ("grant_type", "client_credentials"),
                 ("client_id", self.client_id.as_str()),
                 ("client_secret", self.client_secret.expose()),
-            ])
-            .send()
-            .await
-            .map_err(|e| CallError::transport(&e))?;
-        let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| CallError::transport(&e))?;
-        if !status.is_success() {
-            let reason = format!("Marketo identity call failed: HTTP {status}");
-            return Err(if status.is_server_error() {
-                CallError::retry(reason)
-            } else {
-                CallError::Permanent(reason)
-            });
-        }
-        let parsed: TokenResponse = serde_json::from_str(&body)
-            .map_err(|e| CallError::Permanent(format!("unreadable identity response: {e}")))?;
+            ]);
+        let parsed: TokenResponse = request_token(request, "Marketo identity call").await?;
         Ok(parsed.access_token)
     }
 

@@ -17,7 +17,7 @@ pub use calls::{CampaignMember, DeletedRecord, Person};
 pub use classify::{RecordOutcome, RecordResult};
 
 use super::CallError;
-use super::token::{TokenCache, with_reauth};
+use super::token::{TokenCache, request_token, with_reauth};
 use crate::config::{SalesforceConfig, Secret};
 
 /// How long writes pause once daily usage is inside the configured margin.
@@ -105,32 +105,15 @@ impl SalesforceClient {
     }
 
     async fn fetch_token(&self) -> Result<Token, CallError> {
-        let response = self
+        let request = self
             .http
             .post(format!("{}/services/oauth2/token", self.login_url))
             .form(&[
                 ("grant_type", "client_credentials"),
                 ("client_id", self.client_id.as_str()),
                 ("client_secret", self.client_secret.expose()),
-            ])
-            .send()
-            .await
-            .map_err(|e| CallError::transport(&e))?;
-        let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| CallError::transport(&e))?;
-        if !status.is_success() {
-            let reason = format!("Salesforce token request failed: HTTP {status}: {body}");
-            return Err(if status.is_server_error() {
-                CallError::retry(reason)
-            } else {
-                CallError::Permanent(reason)
-            });
-        }
-        let parsed: TokenResponse = serde_json::from_str(&body)
-            .map_err(|e| CallError::Permanent(format!("unreadable token response: {e}")))?;
+            ]);
+        let parsed: TokenResponse = request_token(request, "Salesforce token request").await?;
         let token = Token {
             access: parsed.access_token,
             instance_url: self
