@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod connectors;
 pub mod http;
+pub mod ids;
 pub mod sandbox;
 pub mod signal;
 pub mod sim;

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::config::MappingConfig;
+use crate::ids::SalesforceId;
 use crate::sync::StatusMap;
 
 pub struct Mapping {
@@ -101,7 +102,7 @@ impl Mappings {
         self.inner
             .all
             .iter()
-            .find(|m| same_salesforce_id(&m.config.campaign_id, campaign_id))
+            .find(|m| SalesforceId::same(&m.config.campaign_id, campaign_id))
     }
 
     /// Campaign sync as a whole; when off, no mapping writes.
@@ -116,27 +117,5 @@ impl Mappings {
     /// Whether a mapping may write members now: sync on, mapping on, statuses compatible.
     pub fn writes(&self, mapping: &Mapping) -> bool {
         self.sync_enabled() && mapping.is_enabled() && !mapping.is_held()
-    }
-}
-
-/// The first 15 characters of a Salesforce id identify the record (case-sensitively); the
-/// 18-character form only adds a case-safe suffix.
-pub fn same_salesforce_id(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim(), b.trim());
-    a.len() >= 15 && b.len() >= 15 && a[..15] == b[..15]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_match_in_both_forms() {
-        assert!(same_salesforce_id("701000000000001AAA", "701000000000001"));
-        assert!(!same_salesforce_id(
-            "701000000000001AAA",
-            "701000000000002AAA"
-        ));
-        assert!(!same_salesforce_id("701", "701"));
     }
 }
