@@ -21,6 +21,17 @@ impl Secret {
         self.0.is_empty()
     }
 
+    /// The HMAC key of a Standard Webhooks `whsec_<base64>` secret (the prefix is optional, as
+    /// in the reference libraries). `None` when the rest is not base64 or is empty.
+    pub fn signing_key(&self) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        let encoded = self.0.strip_prefix("whsec_").unwrap_or(&self.0);
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .filter(|key| !key.is_empty())
+    }
+
     /// Compares in time independent of where the first difference is. An empty secret matches
     /// nothing, so an unset token never lets an empty credential through.
     pub fn matches(&self, candidate: &[u8]) -> bool {
@@ -59,6 +70,20 @@ mod tests {
         let secret = Secret::new("hunter2");
         assert_eq!(format!("{secret:?}"), "\"<redacted>\"");
         assert_eq!(format!("{secret}"), "\"<redacted>\"");
+    }
+
+    #[test]
+    fn signing_keys_decode_with_or_without_prefix() {
+        assert_eq!(
+            Secret::new("whsec_YWJj").signing_key().as_deref(),
+            Some(&b"abc"[..])
+        );
+        assert_eq!(
+            Secret::new("YWJj").signing_key().as_deref(),
+            Some(&b"abc"[..])
+        );
+        assert_eq!(Secret::new("whsec_not base64!").signing_key(), None);
+        assert_eq!(Secret::new("whsec_").signing_key(), None);
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl Config {
             problems.push("marketo.dedup_window_secs: must be greater than 0".into());
         }
         for (i, secret) in self.marketo.webhook_signing_secrets.iter().enumerate() {
-            if crate::http::inbound::marketo::signing_key(secret.expose()).is_none() {
+            if secret.signing_key().is_none() {
                 problems.push(format!(
                     "marketo.webhook_signing_secrets[{i}]: must be \"whsec_\" followed by base64"
                 ));

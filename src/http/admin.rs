@@ -101,16 +101,12 @@ pub async fn outcomes(
 ) -> Result<Json<Value>, ApiError> {
     let result = match page.result.as_deref() {
         None => None,
-        Some("applied") => Some(OutcomeResult::Applied),
-        Some("skipped") => Some(OutcomeResult::Skipped),
-        Some("diverged") => Some(OutcomeResult::Diverged),
-        Some("dead") => Some(OutcomeResult::Dead),
-        Some(other) => {
-            return Err(ApiError::field(
+        Some(text) => Some(OutcomeResult::parse(text).ok_or_else(|| {
+            ApiError::field(
                 "result",
-                format!("{other:?} is not one of applied, skipped, diverged, dead"),
-            ));
-        }
+                format!("{text:?} is not one of applied, skipped, diverged, dead"),
+            )
+        })?),
     };
     let items = state
         .store()

@@ -5,42 +5,21 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use super::{Store, StoreError};
+use crate::kinds::{Action, Actor, Connector, OutcomeResult, TriggerKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TriggerEvent {
     pub id: i64,
-    /// `added_to_campaign`, `removed_from_campaign`, `campaign_status_changed`,
-    /// `added_to_program`, `removed_from_program`, `program_status_changed`.
-    pub kind: String,
+    pub kind: TriggerKind,
     pub mapping: Option<String>,
     pub person: String,
     pub campaign_id: Option<String>,
     pub program_id: Option<i64>,
     pub old_status: Option<String>,
     pub new_status: Option<String>,
-    /// Who caused it: `salesforce`, `marketo`, `reconciliation`, `admin`.
-    pub actor: String,
+    /// Who caused it.
+    pub actor: Actor,
     pub occurred_at: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeResult {
-    Applied,
-    Skipped,
-    Diverged,
-    Dead,
-}
-
-impl OutcomeResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutcomeResult::Applied => "applied",
-            OutcomeResult::Skipped => "skipped",
-            OutcomeResult::Diverged => "diverged",
-            OutcomeResult::Dead => "dead",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,9 +28,9 @@ pub struct Outcome {
     pub signal_id: Option<i64>,
     pub mapping: Option<String>,
     pub person: Option<String>,
-    pub connector: String,
-    pub action: String,
-    pub result: String,
+    pub connector: Connector,
+    pub action: Action,
+    pub result: OutcomeResult,
     pub reason: Option<String>,
     pub recorded_at: i64,
 }
@@ -80,14 +59,14 @@ impl Store {
             .map(|r| {
                 Ok(TriggerEvent {
                     id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
+                    kind: named(r, "kind", TriggerKind::parse)?,
                     mapping: r.try_get("mapping")?,
                     person: r.try_get("person")?,
                     campaign_id: r.try_get("campaign_id")?,
                     program_id: r.try_get("program_id")?,
                     old_status: r.try_get("old_status")?,
                     new_status: r.try_get("new_status")?,
-                    actor: r.try_get("actor")?,
+                    actor: named(r, "actor", Actor::parse)?,
                     occurred_at: r.try_get("occurred_at")?,
                 })
             })
@@ -122,9 +101,9 @@ impl Store {
                     signal_id: r.try_get("signal_id")?,
                     mapping: r.try_get("mapping")?,
                     person: r.try_get("person")?,
-                    connector: r.try_get("connector")?,
-                    action: r.try_get("action")?,
-                    result: r.try_get("result")?,
+                    connector: named(r, "connector", Connector::parse)?,
+                    action: named(r, "action", Action::parse)?,
+                    result: named(r, "result", OutcomeResult::parse)?,
                     reason: r.try_get("reason")?,
                     recorded_at: r.try_get("recorded_at")?,
                 })
@@ -141,14 +120,14 @@ pub(super) async fn insert_trigger_event(
         "INSERT INTO trigger_events (kind, mapping, person, campaign_id, program_id, old_status, \
          new_status, actor, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
-    .bind(&event.kind)
+    .bind(event.kind.as_str())
     .bind(&event.mapping)
     .bind(&event.person)
     .bind(&event.campaign_id)
     .bind(event.program_id)
     .bind(&event.old_status)
     .bind(&event.new_status)
-    .bind(&event.actor)
+    .bind(event.actor.as_str())
     .bind(event.occurred_at)
     .fetch_one(&mut *conn)
     .await?;
@@ -166,12 +145,26 @@ pub(super) async fn insert_outcome(
     .bind(outcome.signal_id)
     .bind(&outcome.mapping)
     .bind(&outcome.person)
-    .bind(&outcome.connector)
-    .bind(&outcome.action)
-    .bind(&outcome.result)
+    .bind(outcome.connector.as_str())
+    .bind(outcome.action.as_str())
+    .bind(outcome.result.as_str())
     .bind(&outcome.reason)
     .bind(outcome.recorded_at)
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get(0)?)
+}
+
+/// A column holding one of the names in `crate::kinds`; any other text is a decode error.
+fn named<T>(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    parse(&text).ok_or_else(|| {
+        StoreError::Database(sqlx::Error::Decode(
+            format!("{column} {text:?} is not a known name").into(),
+        ))
+    })
 }

@@ -39,6 +39,14 @@ pub struct Journal {
 }
 
 impl Journal {
+    /// Adds everything `other` recorded after what this one holds.
+    pub fn append(&mut self, mut other: Journal) {
+        self.mirrors.append(&mut other.mirrors);
+        self.outcomes.append(&mut other.outcomes);
+        self.events.append(&mut other.events);
+        self.ends.append(&mut other.ends);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.mirrors.is_empty()
             && self.outcomes.is_empty()

@@ -12,8 +12,9 @@ mod mirror;
 
 use sqlx::AnyPool;
 
+pub use crate::kinds::OutcomeResult;
 pub use connect::GroupCommit;
-pub use history::{Outcome, OutcomeResult, TriggerEvent};
+pub use history::{Outcome, TriggerEvent};
 pub use journal::{Journal, SignalEnd};
 pub use leader::LeaderLock;
 pub use mirror::{IdentityRow, MirrorRow, fold_email};

@@ -1,9 +1,16 @@
-//! Pure planning, no I/O: given what each side shows now and what the mirror remembers, decide
-//! the one write (if any) that converges a person's membership. The worker does the I/O.
+//! Pure decisions, no I/O: given what each side shows now and what the mirror remembers, decide
+//! the write (if any) that converges a person's membership, how writes are batched into calls,
+//! what an ended write means for the mirror and the trigger feed, and how statuses translate.
+//! The worker only does the I/O around these.
 
+pub mod batch;
+mod outcome;
 mod plan;
+mod settle;
 mod status_map;
 pub mod time;
 
-pub use plan::{Decision, Observed, Side, decide};
+pub use outcome::{Done, Reset, actor, marketo_skipped};
+pub use plan::{Decision, ECHO, IN_SYNC, Observed, STALE, Side, decide};
+pub use settle::{Ended, Event, Settled, settle};
 pub use status_map::{NOT_IN_PROGRAM, StatusMap};

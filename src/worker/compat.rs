@@ -5,7 +5,7 @@ use crate::connectors::CallError;
 use crate::connectors::marketo::MarketoClient;
 use crate::connectors::salesforce::SalesforceClient;
 
-use super::Worker;
+use super::context::Context;
 use super::mappings::Mapping;
 
 /// Reads both status sets and returns each problem, naming the status, program and campaign.
@@ -42,9 +42,9 @@ pub async fn problems(
 
 /// Checks every mapping and holds the incompatible ones; a mapping whose check could not run
 /// keeps its previous state.
-pub async fn check_all(worker: &Worker) {
-    for mapping in worker.mappings().all() {
-        match problems(worker.salesforce(), worker.marketo(), mapping).await {
+pub async fn check_all(ctx: &Context) {
+    for mapping in ctx.mappings.all() {
+        match problems(&ctx.salesforce, &ctx.marketo, mapping).await {
             Ok(found) => {
                 for problem in &found {
                     tracing::error!(mapping = mapping.name(), %problem, "incompatible statuses: mapping held");

@@ -1,149 +1,164 @@
 //! Marketo flow actions on Salesforce campaigns ("Add to", "Remove from", "Change Status in SFDC
 //! Campaign"): applied to any campaign, and mirrored to the program when the campaign is mapped.
+//! A top-level path beside `round`, built from the same steps.
 
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::connectors::CallError;
-use crate::connectors::salesforce::RecordOutcome;
 use crate::connectors::salesforce::classify::classify_record;
+use crate::connectors::salesforce::{RecordOutcome, RecordResult};
+use crate::kinds::{Action, Actor, Connector, Target, TriggerKind};
 use crate::signal::{FlowAction, FlowActionKind, Signal};
-use crate::store::{Claimed, Journal, OutcomeResult, StoreError, TriggerEvent, now_millis};
-use crate::sync::{Decision, Observed};
+use crate::store::{Claimed, Journal, StoreError};
+use crate::sync::{Decision, Done, Event, Observed};
 
-use super::identity::{self, salesforce_id};
-use super::record::{self, Settled};
-use super::round::{Done, PersonWork};
-use super::{Worker, write_marketo};
+use super::context::{Context, api_span};
+use super::plan::Phase;
+use super::record;
+use super::resolve;
+use super::work::{Person, SignalRef, SignalResult, Work, WorkError};
+use super::write;
 
 pub async fn apply(
-    worker: &Worker,
+    ctx: &Context,
     items: Vec<Claimed>,
     journal: &mut Journal,
-) -> Result<Vec<Settled>, StoreError> {
-    let mut settled = Vec::with_capacity(items.len());
+) -> Result<Vec<SignalResult>, StoreError> {
+    let mut results = Vec::with_capacity(items.len());
     for item in items {
         let Signal::MarketoFlowAction(action) = &item.signal else {
             continue;
         };
-        let result = apply_one(worker, &item, action, journal).await?;
-        settled.push((item.id, item.attempts, result));
+        let span =
+            tracing::info_span!("flow_action", signal.id = item.id, campaign = %action.campaign_id);
+        let result = apply_one(ctx, &item, action, journal)
+            .instrument(span)
+            .await?;
+        results.push(SignalResult {
+            signal: SignalRef {
+                id: item.id,
+                attempts: item.attempts,
+            },
+            result,
+        });
     }
-    Ok(settled)
+    Ok(results)
 }
 
 async fn apply_one(
-    worker: &Worker,
+    ctx: &Context,
     item: &Claimed,
     action: &FlowAction,
     journal: &mut Journal,
-) -> Result<Result<(), CallError>, StoreError> {
+) -> Result<Result<(), WorkError>, StoreError> {
     let identity =
-        identity::resolve(worker, Some(action.lead_id), None, action.email.as_deref()).await?;
-    let mut work = PersonWork {
+        resolve::identity(ctx, Some(action.lead_id), None, action.email.as_deref()).await?;
+    let person = Person {
         identity,
-        signals: vec![(item.id, item.attempts)],
+        signals: vec![SignalRef {
+            id: item.id,
+            attempts: item.attempts,
+        }],
         sf: None,
         sf_member_id: None,
         mk: None,
-        mirror: None,
-        decision: Decision::Skip(""),
-        actor: "marketo",
-        outcome: None,
-        reset_to: None,
-        reset_applied: false,
+        failed: None,
     };
-    identity::ensure_salesforce(worker, &mut [&mut work]).await?;
+    let status = action.status.clone().unwrap_or_default();
+    let mut work = Work {
+        person,
+        mirror: None,
+        decision: match action.action {
+            FlowActionKind::RemoveFromCampaign => Decision::RemoveFromSalesforce,
+            _ => Decision::SetSalesforce(status.clone()),
+        },
+        actor: Actor::Marketo,
+        outcome: None,
+        reset: None,
+    };
+    write::ensure_salesforce(ctx, &mut [&mut work]).await;
     if let Some(Err(error)) = work.outcome {
         return Ok(Err(error));
     }
-    let person = salesforce_id(&work.identity)
-        .unwrap_or_default()
-        .to_string();
-    let existing = match worker
-        .salesforce()
-        .members_for(&action.campaign_id, std::slice::from_ref(&person))
+    let person_id = work.salesforce_person().unwrap_or_default().to_string();
+    let existing = match ctx
+        .salesforce
+        .members_for(&action.campaign_id, std::slice::from_ref(&person_id))
+        .instrument(api_span("salesforce", "members_for", 1))
         .await
     {
         Ok(members) => members.into_iter().next(),
-        Err(error) => return Ok(Err(error)),
+        Err(error) => return Ok(Err(error.into())),
     };
-    let status = action.status.clone().unwrap_or_default();
-    let (decision, done) = match (action.action, &existing) {
-        (FlowActionKind::AddToCampaign, Some(_)) => (
-            Decision::Skip(""),
-            Ok(Done::Skipped(
-                "already a campaign member; status left as is, as Marketo does".into(),
-            )),
-        ),
-        (FlowActionKind::RemoveFromCampaign, None) => (
-            Decision::Skip(""),
-            Ok(Done::Skipped("not a campaign member".into())),
-        ),
+    let done = match (action.action, &existing) {
+        (FlowActionKind::AddToCampaign, Some(_)) => Ok(Done::Skipped(
+            "already a campaign member; status left as is, as Marketo does".into(),
+        )),
+        (FlowActionKind::RemoveFromCampaign, None) => {
+            Ok(Done::Skipped("not a campaign member".into()))
+        }
         (FlowActionKind::ChangeCampaignStatus, Some(m))
             if m.status.as_deref() == Some(status.as_str()) =>
         {
-            (
-                Decision::Skip(""),
-                Ok(Done::Skipped("the member already has this status".into())),
-            )
+            Ok(Done::Skipped("the member already has this status".into()))
         }
-        (FlowActionKind::RemoveFromCampaign, Some(m)) => {
-            (Decision::RemoveFromSalesforce, delete(worker, &m.id).await)
-        }
-        (_, Some(m)) => (
-            Decision::SetSalesforce(status.clone()),
-            update(worker, &m.id, &status).await,
-        ),
+        (FlowActionKind::RemoveFromCampaign, Some(m)) => delete(ctx, &m.id).await,
+        (_, Some(m)) => update(ctx, &m.id, &status).await,
         (_, None) => {
-            let created = create(worker, &action.campaign_id, &person, &status).await;
+            let created = create(ctx, &action.campaign_id, &person_id, &status).await;
             if let Ok((_, id)) = &created {
-                work.sf_member_id = id.clone();
+                work.person.sf_member_id = id.clone();
             }
-            (
-                Decision::SetSalesforce(status.clone()),
-                created.map(|(done, _)| done),
-            )
+            created.map(|(done, _)| done)
         }
     };
-    work.sf_member_id = work
+    if matches!(&done, Ok(Done::Skipped(_))) {
+        work.decision = Decision::Skip("flow action");
+    }
+    work.person.sf_member_id = work
+        .person
         .sf_member_id
         .clone()
         .or_else(|| existing.as_ref().map(|m| m.id.clone()));
-    work.decision = decision.clone();
+    let done = done.map_err(WorkError::from);
     work.outcome = Some(done.clone());
-    let Some(mapping) = worker.mappings().by_campaign(&action.campaign_id).cloned() else {
-        return Ok(unmapped(journal, item, action, &work, &person));
+    let Some(mapping) = ctx.mappings.by_campaign(&action.campaign_id).cloned() else {
+        return Ok(unmapped(journal, item, action, &work));
     };
-    work.mirror = worker
-        .inner
-        .store
-        .mirror(mapping.name(), &work.person_key())
-        .await?;
+    work.mirror = ctx.store.mirror(mapping.name(), &work.person.key()).await?;
     let campaign_row = record::person(journal, &mapping, &work);
-    if done != Ok(Done::Applied) || !worker.mappings().writes(&mapping) {
+    if done != Ok(Done::Applied) || !ctx.mappings.writes(&mapping) {
         return Ok(done.map(|_| ()));
     }
     // Mirror the campaign change into the program.
-    let mut program = PersonWork {
+    let set = match &work.decision {
+        Decision::SetSalesforce(label) => Some(label.clone()),
+        _ => None,
+    };
+    let mut program = Work {
         mirror: campaign_row,
-        sf: Some(Observed {
-            status: match &decision {
-                Decision::SetSalesforce(s) => Some(s.clone()),
-                _ => None,
-            },
-            at: None,
-        }),
-        decision: match decision {
-            Decision::SetSalesforce(label) => {
-                Decision::SetMarketo(mapping.statuses.to_marketo(&label))
-            }
-            _ => Decision::RemoveFromMarketo,
+        decision: match &set {
+            Some(label) => Decision::SetMarketo(mapping.statuses.to_marketo(label)),
+            None => Decision::RemoveFromMarketo,
         },
         outcome: None,
-        signals: work.signals.clone(),
+        person: Person {
+            sf: Some(Observed {
+                status: set,
+                at: None,
+            }),
+            ..work.person
+        },
         ..work
     };
-    write_marketo::apply(worker, &mapping, std::slice::from_mut(&mut program)).await;
+    write::phase(
+        ctx,
+        &mapping,
+        Phase::Marketo,
+        std::slice::from_mut(&mut program),
+    )
+    .await;
     record::person(journal, &mapping, &program);
     Ok(match program.outcome {
         Some(Err(error)) => Err(error),
@@ -156,87 +171,85 @@ fn unmapped(
     journal: &mut Journal,
     item: &Claimed,
     action: &FlowAction,
-    work: &PersonWork,
-    person: &str,
-) -> Result<(), CallError> {
+    work: &Work,
+) -> Result<(), WorkError> {
     let done = match work.outcome.clone() {
         None => return Ok(()),
         Some(Err(error)) => return Err(error),
         Some(Ok(done)) => done,
     };
-    let (result, reason) = match &done {
-        Done::Applied => (OutcomeResult::Applied, None),
-        Done::Skipped(r) | Done::Diverged(r) => (OutcomeResult::Skipped, Some(r.as_str())),
+    let result = match &done {
+        Done::Applied => crate::kinds::OutcomeResult::Applied,
+        Done::Skipped(_) | Done::Diverged(_) => crate::kinds::OutcomeResult::Skipped,
     };
-    let target = ("salesforce", "flow_action");
+    let key = work.person.key();
+    let target = Target::new(Connector::Salesforce, Action::FlowAction);
     record::outcome(
         journal,
         Some(item.id),
         None,
-        Some(&work.person_key()),
+        Some(&key),
         target,
         result,
-        reason,
+        done.reason(),
     );
     if done == Done::Applied {
         let kind = match action.action {
-            FlowActionKind::RemoveFromCampaign => "removed_from_campaign",
-            FlowActionKind::AddToCampaign => "added_to_campaign",
-            FlowActionKind::ChangeCampaignStatus => "campaign_status_changed",
+            FlowActionKind::RemoveFromCampaign => TriggerKind::RemovedFromCampaign,
+            FlowActionKind::AddToCampaign => TriggerKind::AddedToCampaign,
+            FlowActionKind::ChangeCampaignStatus => TriggerKind::CampaignStatusChanged,
         };
-        journal.events.push(TriggerEvent {
-            id: 0,
-            kind: kind.into(),
-            mapping: None,
-            person: person.to_string(),
-            campaign_id: Some(action.campaign_id.clone()),
-            program_id: None,
+        let event = Event {
+            kind,
             old_status: None,
             new_status: action
                 .status
                 .clone()
                 .filter(|_| action.action != FlowActionKind::RemoveFromCampaign),
-            actor: "marketo".into(),
-            occurred_at: now_millis(),
-        });
+            actor: Actor::Marketo,
+        };
+        record::trigger(journal, None, &key, Some(&action.campaign_id), event);
     }
     Ok(())
 }
 
-fn first_outcome(
-    result: Result<Vec<crate::connectors::salesforce::RecordResult>, CallError>,
-) -> Result<RecordOutcome, CallError> {
+fn first_outcome(result: Result<Vec<RecordResult>, CallError>) -> Result<RecordOutcome, CallError> {
     result?
         .first()
         .map(classify_record)
         .ok_or_else(|| CallError::Permanent("no result for the record".into()))
 }
 
-async fn delete(worker: &Worker, id: &str) -> Result<Done, CallError> {
-    match first_outcome(worker.salesforce().delete(&[id.to_string()]).await)? {
+async fn delete(ctx: &Context, id: &str) -> Result<Done, CallError> {
+    let deleted = ctx
+        .salesforce
+        .delete(&[id.to_string()])
+        .instrument(api_span("salesforce", "delete_members", 1))
+        .await;
+    match first_outcome(deleted)? {
         RecordOutcome::Failed(error) => Err(error),
         RecordOutcome::AlreadyGone => Ok(Done::Skipped("the member was already deleted".into())),
         _ => Ok(Done::Applied),
     }
 }
 
-async fn update(worker: &Worker, id: &str, status: &str) -> Result<Done, CallError> {
-    match first_outcome(
-        worker
-            .salesforce()
-            .update(
-                "CampaignMember",
-                vec![json!({ "Id": id, "Status": status })],
-            )
-            .await,
-    )? {
+async fn update(ctx: &Context, id: &str, status: &str) -> Result<Done, CallError> {
+    let record = json!({ "Id": id, "Status": status });
+    let updated = ctx
+        .salesforce
+        .update("CampaignMember", vec![record])
+        .instrument(api_span("salesforce", "update_members", 1))
+        .await;
+    match first_outcome(updated)? {
         RecordOutcome::Failed(error) => Err(error),
+        // Deleted since we looked it up: the retry finds no member and creates it.
+        RecordOutcome::AlreadyGone => Err(CallError::retry("the member was deleted meanwhile")),
         _ => Ok(Done::Applied),
     }
 }
 
 async fn create(
-    worker: &Worker,
+    ctx: &Context,
     campaign: &str,
     person: &str,
     status: &str,
@@ -247,12 +260,12 @@ async fn create(
         "LeadId"
     };
     let record = json!({ "CampaignId": campaign, field: person, "Status": status });
-    match first_outcome(
-        worker
-            .salesforce()
-            .create("CampaignMember", vec![record])
-            .await,
-    )? {
+    let created = ctx
+        .salesforce
+        .create("CampaignMember", vec![record])
+        .instrument(api_span("salesforce", "create_members", 1))
+        .await;
+    match first_outcome(created)? {
         RecordOutcome::Done(id) => Ok((Done::Applied, id)),
         RecordOutcome::AlreadyExists => Err(CallError::retry(
             "already a campaign member; will update it",

@@ -2,19 +2,28 @@
 //! differences in API-sized batches → record mirror, outcomes and trigger events. It never holds
 //! a transaction across an HTTP call, and it never sees an HTTP request.
 
+//! A round's steps, each its own module, in the order data flows (each imports only the
+//! leaves `work`, `context`, `mappings` and the steps after it, never one before):
+//! `claim` → `observe` → `resolve` → `plan` → `write` → `record`, driven by `round` (and by
+//! `flow` for flow actions). Scheduled passes: `compat`, `settings`, `deleted_poll`,
+//! `reconcile`.
+
+mod claim;
 pub mod compat;
+mod context;
 mod deleted_poll;
 mod flow;
-mod identity;
 pub mod mappings;
 mod observe;
+mod plan;
 mod reconcile;
 mod record;
+mod resolve;
 pub mod retry;
 mod round;
 mod settings;
-mod write_marketo;
-mod write_salesforce;
+mod work;
+mod write;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,9 +35,15 @@ use crate::connectors::marketo::MarketoClient;
 use crate::connectors::salesforce::SalesforceClient;
 use crate::store::{LeaderLock, Store, StoreError, now_millis};
 
+use context::Context;
+
 pub use mappings::Mappings;
 pub use reconcile::ReconcileReport;
+pub use record::RoundReport;
+pub use round::INTERNAL_ERROR;
 pub use settings::SettingsOutcome;
+pub use work::WorkError;
+pub use write::NOT_PROVIDED;
 
 /// How often an idle worker looks for due signals (retries coming due, other replicas'
 /// signals); signals recorded in this process wake it at once.
@@ -37,69 +52,41 @@ const IDLE_POLL: Duration = Duration::from_millis(250);
 /// How often a replica checks (or tries to take) the worker lock.
 const LEADER_CHECK: Duration = Duration::from_secs(5);
 
-/// Counts of one `run_pending` call, for tests and logs.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct RoundReport {
-    pub claimed: usize,
-    pub completed: usize,
-    pub retried: usize,
-    pub dead: usize,
-}
-
-impl RoundReport {
-    fn add(&mut self, other: RoundReport) {
-        self.claimed += other.claimed;
-        self.completed += other.completed;
-        self.retried += other.retried;
-        self.dead += other.dead;
-    }
-}
-
 #[derive(Clone)]
 pub struct Worker {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    store: Store,
-    config: Arc<Config>,
-    salesforce: Arc<SalesforceClient>,
-    marketo: Arc<MarketoClient>,
-    mappings: Mappings,
-    /// This worker's lease owner name; unique per process.
-    owner: String,
+    ctx: Arc<Context>,
     /// Where the deleted-records poll resumes (epoch ms), kept in memory: after a restart the
     /// poll looks back one interval and reconciliation covers anything older.
-    deleted_since: tokio::sync::Mutex<Option<i64>>,
+    deleted_since: Arc<tokio::sync::Mutex<Option<i64>>>,
 }
 
 impl Worker {
     pub fn new(store: Store, config: Arc<Config>, mappings: Mappings) -> Self {
-        let salesforce = Arc::new(SalesforceClient::new(&config.salesforce));
-        let marketo = Arc::new(MarketoClient::new(&config.marketo));
+        let salesforce = SalesforceClient::new(&config.salesforce);
+        let marketo = MarketoClient::new(&config.marketo);
         Worker {
-            inner: Arc::new(Inner {
+            ctx: Arc::new(Context {
                 store,
                 owner: format!("worker-{}", uuid::Uuid::new_v4().simple()),
                 config,
                 salesforce,
                 marketo,
                 mappings,
-                deleted_since: tokio::sync::Mutex::new(None),
             }),
+            deleted_since: Arc::default(),
         }
     }
 
     pub fn salesforce(&self) -> &SalesforceClient {
-        &self.inner.salesforce
+        &self.ctx.salesforce
     }
 
     pub fn marketo(&self) -> &MarketoClient {
-        &self.inner.marketo
+        &self.ctx.marketo
     }
 
     pub fn mappings(&self) -> &Mappings {
-        &self.inner.mappings
+        &self.ctx.mappings
     }
 
     /// Processes every signal due now, round after round, until none is left: the
@@ -117,37 +104,21 @@ impl Worker {
 
     /// Claims one batch and processes it.
     async fn run_round(&self) -> Result<RoundReport, StoreError> {
-        let worker = &self.inner.config.worker;
-        let lease_ms = i64::try_from(worker.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-        let claimed = self
-            .inner
-            .store
-            .claim(
-                &self.inner.owner,
-                worker.claim_batch,
-                lease_ms,
-                now_millis(),
-            )
-            .await?;
-        if claimed.is_empty() {
-            return Ok(RoundReport::default());
-        }
-        round::process(self, claimed).await
+        round::run(&self.ctx).await
     }
 
     /// Runs until `shutdown`: processes signals as they come due (after a short linger that
     /// lets a burst fill the batch) and polls Salesforce's deleted records on schedule.
     pub async fn run(self, shutdown: CancellationToken) {
-        let linger = Duration::from_millis(self.inner.config.worker.batch_linger_ms);
-        let poll_every = Duration::from_secs(self.inner.config.schedules.deleted_poll_secs.max(1));
+        let linger = Duration::from_millis(self.ctx.config.worker.batch_linger_ms);
+        let poll_every = Duration::from_secs(self.ctx.config.schedules.deleted_poll_secs.max(1));
         let settings_every =
-            Duration::from_secs(self.inner.config.schedules.program_settings_secs.max(1));
-        let reconcile_every =
-            Duration::from_secs(self.inner.config.schedules.reconcile_secs.max(1));
+            Duration::from_secs(self.ctx.config.schedules.program_settings_secs.max(1));
+        let reconcile_every = Duration::from_secs(self.ctx.config.schedules.reconcile_secs.max(1));
         let start = tokio::time::Instant::now();
         let (mut next_poll, mut next_settings, mut next_reconcile) =
             (start, start, start + reconcile_every);
-        tracing::info!(owner = %self.inner.owner, "worker started");
+        tracing::info!(owner = %self.ctx.owner, "worker started");
         let mut lock: Option<LeaderLock> = None;
         let mut next_lock_check = start;
         while !shutdown.is_cancelled() {
@@ -161,7 +132,7 @@ impl Worker {
                     lock = None;
                 }
                 if lock.is_none() {
-                    match self.inner.store.try_lead().await {
+                    match self.ctx.store.try_lead().await {
                         Ok(Some(acquired)) => {
                             tracing::info!("this replica now runs the worker");
                             lock = Some(acquired);
@@ -196,7 +167,7 @@ impl Worker {
                 self.purge().await;
                 next_reconcile = now + reconcile_every;
             }
-            match self.inner.store.claim_count_due(now_millis()).await {
+            match self.ctx.store.claim_count_due(now_millis()).await {
                 Ok(0) => {}
                 Ok(_) => {
                     tokio::time::sleep(linger).await;
@@ -209,7 +180,7 @@ impl Worker {
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = self.inner.store.signals_recorded() => {}
+                () = self.ctx.store.signals_recorded() => {}
                 () = tokio::time::sleep(IDLE_POLL) => {}
             }
         }
@@ -218,15 +189,13 @@ impl Worker {
 
     /// Lists both sides of every enabled mapping and queues a signal per difference; the
     /// signals are then processed like any other (`run_pending` or the loop).
-    pub async fn reconcile(
-        &self,
-    ) -> Vec<Result<ReconcileReport, (String, crate::connectors::CallError)>> {
-        reconcile::reconcile_all(self).await
+    pub async fn reconcile(&self) -> Vec<Result<ReconcileReport, (String, WorkError)>> {
+        reconcile::reconcile_all(&self.ctx).await
     }
 
     /// Checks status compatibility of every mapping, holding those that cannot translate.
     pub async fn check_statuses(&self) {
-        compat::check_all(self).await;
+        compat::check_all(&self.ctx).await;
     }
 
     /// The compatibility problems of one mapping, read from the live APIs now.
@@ -239,17 +208,17 @@ impl Worker {
 
     /// Writes channel → Type and costs → ActualCost where they differ, for every enabled mapping.
     pub async fn sync_settings(&self) -> Result<(), StoreError> {
-        settings::sync_all(self).await
+        settings::sync_all(&self.ctx).await
     }
 
     /// Deletes processed signals older than `worker.retain_done_days`.
     pub async fn purge(&self) {
-        let days = self.inner.config.worker.retain_done_days;
+        let days = self.ctx.config.worker.retain_done_days;
         if days == 0 {
             return;
         }
         let before = now_millis() - i64::try_from(days * 86_400_000).unwrap_or(i64::MAX / 2);
-        match self.inner.store.purge_done(before).await {
+        match self.ctx.store.purge_done(before).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "old processed signals deleted"),
             Err(error) => tracing::warn!(%error, "could not purge processed signals"),
@@ -257,12 +226,13 @@ impl Worker {
     }
 
     /// Looks for CampaignMembers deleted in Salesforce and records a signal for each.
-    pub async fn poll_deleted(&self) -> Result<usize, crate::connectors::CallError> {
-        deleted_poll::poll(self, now_millis()).await
+    pub async fn poll_deleted(&self) -> Result<usize, WorkError> {
+        self.poll_deleted_at(now_millis()).await
     }
 
     /// The same poll as of `now` (epoch ms): tests whose Salesforce clock runs ahead use it.
-    pub async fn poll_deleted_at(&self, now: i64) -> Result<usize, crate::connectors::CallError> {
-        deleted_poll::poll(self, now).await
+    pub async fn poll_deleted_at(&self, now: i64) -> Result<usize, WorkError> {
+        let mut since = self.deleted_since.lock().await;
+        deleted_poll::poll(&self.ctx, &mut since, now).await
     }
 }

@@ -6,15 +6,17 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::connectors::CallError;
+use crate::kinds::{Action, Connector, OutcomeResult, Target};
 use crate::signal::{
     Dedup, MarketoMember, NewSignal, SalesforceMember, SalesforceMemberDeleted, Signal,
 };
-use crate::store::{MirrorRow, OutcomeResult, now_millis};
+use crate::store::{MirrorRow, now_millis};
 use crate::sync::NOT_IN_PROGRAM;
 
+use super::context::Context;
 use super::mappings::Mapping;
-use super::{Worker, record};
+use super::record;
+use super::work::WorkError;
 
 /// What one reconciliation found in one mapping; each difference became one signal.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -33,36 +35,28 @@ pub struct ReconcileReport {
     pub signals_queued: usize,
 }
 
-pub async fn reconcile_one(
-    worker: &Worker,
-    mapping: &Mapping,
-) -> Result<ReconcileReport, CallError> {
+pub async fn reconcile_one(ctx: &Context, mapping: &Mapping) -> Result<ReconcileReport, WorkError> {
     let program_id = mapping.config.program_id;
-    let program = worker.marketo().program(program_id).await?;
-    let statuses = worker.marketo().channel_statuses(&program.channel).await?;
+    let program = ctx.marketo.program(program_id).await?;
+    let statuses = ctx.marketo.channel_statuses(&program.channel).await?;
     let mut marketo = BTreeMap::new();
     for status in statuses
         .iter()
         .filter(|s| !s.name.eq_ignore_ascii_case(NOT_IN_PROGRAM))
     {
-        for member in worker
-            .marketo()
+        for member in ctx
+            .marketo
             .members_with_status(program_id, &status.name)
             .await?
         {
             marketo.insert(member.lead_id, member);
         }
     }
-    let salesforce = worker
-        .salesforce()
+    let salesforce = ctx
+        .salesforce
         .campaign_members(&mapping.config.campaign_id)
         .await?;
-    let mirror = worker
-        .inner
-        .store
-        .mirror_rows(mapping.name())
-        .await
-        .map_err(|e| CallError::retry(format!("store: {e}")))?;
+    let mirror = ctx.store.mirror_rows(mapping.name()).await?;
     let by_person: HashMap<&str, &MirrorRow> = mirror
         .iter()
         .filter_map(|r| Some((r.sf_person_id.as_deref()?, r)))
@@ -137,12 +131,7 @@ pub async fn reconcile_one(
         }
     }
     report.signals_queued = signals.len();
-    worker
-        .inner
-        .store
-        .record(signals, run)
-        .await
-        .map_err(|e| CallError::retry(format!("store: {e}")))?;
+    ctx.store.record(signals, run).await?;
     Ok(report)
 }
 
@@ -160,13 +149,13 @@ fn marketo_signal(run: i64, program_id: i64, lead_id: i64) -> NewSignal {
 }
 
 /// Reconciles every enabled mapping, recording each report as an outcome and in metrics.
-pub async fn reconcile_all(worker: &Worker) -> Vec<Result<ReconcileReport, (String, CallError)>> {
+pub async fn reconcile_all(ctx: &Context) -> Vec<Result<ReconcileReport, (String, WorkError)>> {
     let mut reports = Vec::new();
-    for mapping in worker.mappings().all() {
-        if !worker.mappings().sync_enabled() || !mapping.is_enabled() {
+    for mapping in ctx.mappings.all() {
+        if !ctx.mappings.sync_enabled() || !mapping.is_enabled() {
             continue;
         }
-        let result = reconcile_one(worker, mapping).await;
+        let result = reconcile_one(ctx, mapping).await;
         match &result {
             Ok(report) => {
                 let reason = format!(
@@ -187,9 +176,9 @@ pub async fn reconcile_all(worker: &Worker) -> Vec<Result<ReconcileReport, (Stri
                     metrics::counter!("reconcile_differences_total", "mapping" => mapping.name().to_string(), "kind" => side).increment(count as u64);
                 }
                 let _ = record::outcome_now(
-                    worker,
+                    ctx,
                     mapping.name(),
-                    ("none", "reconcile"),
+                    Target::new(Connector::None, Action::Reconcile),
                     OutcomeResult::Applied,
                     &reason,
                 )
@@ -198,9 +187,9 @@ pub async fn reconcile_all(worker: &Worker) -> Vec<Result<ReconcileReport, (Stri
             Err(error) => {
                 tracing::warn!(mapping = mapping.name(), %error, "reconciliation failed");
                 let _ = record::outcome_now(
-                    worker,
+                    ctx,
                     mapping.name(),
-                    ("none", "reconcile"),
+                    Target::new(Connector::None, Action::Reconcile),
                     OutcomeResult::Skipped,
                     &error.to_string(),
                 )

@@ -1,193 +1,168 @@
-//! One round: sort claimed signals by mapping, build each touched person's work, plan, write,
-//! record, and settle every signal (done, retry later, or dead).
+//! One round, top to bottom: claim → observe → resolve identities → plan → write → record.
+//! Each mapping's share runs under a panic guard, so one bad signal ends dead ("internal
+//! error") instead of stopping the worker.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
 
+use futures::FutureExt;
 use tracing::Instrument;
 
-use crate::connectors::CallError;
-use crate::signal::Signal;
-use crate::store::{Claimed, IdentityRow, Journal, MirrorRow, StoreError};
-use crate::sync::{Decision, Observed, decide};
+use crate::kinds::{OutcomeResult, Target};
+use crate::store::{Claimed, Journal, StoreError};
 
+use super::claim::{self, Routed};
+use super::context::Context;
+use super::flow;
 use super::mappings::Mapping;
-use super::{RoundReport, Worker, flow, observe, record, write_marketo, write_salesforce};
+use super::observe::observe;
+use super::plan::{Plan, plan};
+use super::record::{self, RoundReport};
+use super::resolve::resolve;
+use super::work::{SignalRef, SignalResult};
+use super::write;
 
-/// How a planned write ended, short of a failure.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Done {
-    Applied,
-    Skipped(String),
-    Diverged(String),
-}
+/// The reason a signal whose processing panicked is dead with.
+pub const INTERNAL_ERROR: &str = "internal error";
 
-/// One person's work within one mapping this round.
-pub struct PersonWork {
-    pub identity: IdentityRow,
-    /// The signals (id, attempts so far) this person's outcome settles.
-    pub signals: Vec<(i64, i64)>,
-    pub sf: Option<Observed>,
-    pub sf_member_id: Option<String>,
-    pub mk: Option<Observed>,
-    pub mirror: Option<MirrorRow>,
-    pub decision: Decision,
-    /// Which side's change drove the decision (the trigger event's actor).
-    pub actor: &'static str,
-    pub outcome: Option<Result<Done, CallError>>,
-    /// Salesforce status to write after Marketo refused to move back (reset policy).
-    pub reset_to: Option<String>,
-    /// Whether that reset was written.
-    pub reset_applied: bool,
-}
-
-impl PersonWork {
-    pub fn person_key(&self) -> String {
-        self.identity.id.to_string()
-    }
-
-    pub fn fail(&mut self, error: &CallError) {
-        self.outcome = Some(Err(error.clone()));
-    }
-
-    pub fn is_open(&self) -> bool {
-        self.outcome.is_none()
-    }
-}
-
-pub async fn process(worker: &Worker, claimed: Vec<Claimed>) -> Result<RoundReport, StoreError> {
-    let mut journal = Journal::default();
+/// Claims one batch and processes it; a report with `claimed == 0` means nothing was due.
+pub async fn run(ctx: &Context) -> Result<RoundReport, StoreError> {
+    let claimed = claim::claim(ctx).await?;
     let mut report = RoundReport {
         claimed: claimed.len(),
         ..RoundReport::default()
     };
-    let mut by_mapping: BTreeMap<String, (Arc<Mapping>, Vec<Claimed>)> = BTreeMap::new();
-    let mut flows = Vec::new();
-    let mut settled = Vec::new();
-    for item in claimed {
-        match mapping_of(worker, &item).await? {
-            Route::Mapping(mapping) => {
-                by_mapping
-                    .entry(mapping.name().to_string())
-                    .or_insert_with(|| (mapping.clone(), Vec::new()))
-                    .1
-                    .push(item);
-            }
-            Route::Flow => flows.push(item),
-            Route::Unmapped(reason) => {
-                record::unmapped(&mut journal, &item, &reason);
-                settled.push((item.id, item.attempts, Ok(())));
-            }
-        }
+    if claimed.is_empty() {
+        return Ok(report);
     }
-    for (_, (mapping, items)) in by_mapping {
-        if !worker.mappings().writes(&mapping) {
-            for item in &items {
-                record::postpone(&mut journal, item);
-            }
+    for item in &claimed {
+        tracing::debug!(
+            signal.id = item.id,
+            kind = item.signal.kind(),
+            attempts = item.attempts,
+            "claimed"
+        );
+    }
+    let Routed {
+        by_mapping,
+        flows,
+        unmapped,
+    } = claim::route(ctx, claimed).await?;
+    let mut journal = Journal::default();
+    let mut results = Vec::new();
+    for (item, reason) in unmapped {
+        let target = Target::NONE;
+        record::outcome(
+            &mut journal,
+            Some(item.id),
+            None,
+            None,
+            target,
+            OutcomeResult::Skipped,
+            Some(&reason),
+        );
+        results.push(SignalResult {
+            signal: signal_ref(&item),
+            result: Ok(()),
+        });
+    }
+    for (name, (mapping, items)) in by_mapping {
+        if !ctx.mappings.writes(&mapping) {
+            items
+                .iter()
+                .for_each(|item| record::postpone(&mut journal, signal_ref(item)));
             continue;
         }
-        let span = tracing::info_span!("sync", mapping = mapping.name(), signals = items.len());
-        let works = sync_mapping(worker, &mapping, &items, &mut journal)
+        let span = tracing::info_span!("sync", mapping = %name, signals = items.len());
+        let done = guarded(ctx, &mapping, items, &mut journal)
             .instrument(span)
             .await?;
-        settled.extend(works.skipped);
-        settled.extend(record::signal_results(&works.people));
+        results.extend(done);
     }
-    settled.extend(flow::apply(worker, flows, &mut journal).await?);
-    record::settle(
-        &mut journal,
-        &worker.inner.config.worker,
-        settled,
-        &mut report,
-    );
-    record::commit(worker, &journal).await?;
+    results.extend(flow::apply(ctx, flows, &mut journal).await?);
+    record::settle(&mut journal, &ctx.config.worker, results, &mut report);
+    record::commit(ctx, &journal).await?;
     Ok(report)
 }
 
-enum Route {
-    Mapping(Arc<Mapping>),
-    Flow,
-    Unmapped(String),
-}
-
-async fn mapping_of(worker: &Worker, item: &Claimed) -> Result<Route, StoreError> {
-    let mappings = worker.mappings();
-    Ok(match &item.signal {
-        Signal::SalesforceMember(m) => match m
-            .campaign_id
-            .as_deref()
-            .and_then(|c| mappings.by_campaign(c))
-        {
-            Some(mapping) => Route::Mapping(mapping.clone()),
-            None => Route::Unmapped(format!(
-                "campaign {} is not mapped to a program",
-                m.campaign_id.as_deref().unwrap_or("(absent)")
-            )),
-        },
-        Signal::MarketoMember(m) => match mappings.by_program(m.program_id) {
-            Some(mapping) => Route::Mapping(mapping.clone()),
-            None => Route::Unmapped(format!(
-                "program {} is not mapped to a campaign",
-                m.program_id
-            )),
-        },
-        Signal::SalesforceMemberDeleted(d) => {
-            let rows = worker.inner.store.mirror_by_member(&d.member_id).await?;
-            match rows.first().and_then(|r| mappings.by_name(&r.mapping)) {
-                Some(mapping) => Route::Mapping(mapping.clone()),
-                None => Route::Unmapped(format!("deleted member {} was never synced", d.member_id)),
-            }
+/// One mapping's signals, under a panic guard. After a panic each signal is tried alone, so
+/// only the one that panics by itself is dead.
+async fn guarded(
+    ctx: &Context,
+    mapping: &Mapping,
+    items: Vec<Claimed>,
+    journal: &mut Journal,
+) -> Result<Vec<SignalResult>, StoreError> {
+    let mut own = Journal::default();
+    match AssertUnwindSafe(sync_mapping(ctx, mapping, &items, &mut own))
+        .catch_unwind()
+        .await
+    {
+        Ok(results) => {
+            journal.append(own);
+            return results;
         }
-        Signal::MarketoFlowAction(_) => Route::Flow,
-    })
+        Err(panic) if items.len() == 1 => {
+            let item = &items[0];
+            tracing::error!(
+                signal.id = item.id,
+                kind = item.signal.kind(),
+                panic = panic_text(&panic),
+                "processing this signal panicked; it is dead"
+            );
+            record::dead(journal, item.id, INTERNAL_ERROR.to_string());
+            return Ok(Vec::new());
+        }
+        Err(panic) => {
+            tracing::error!(
+                panic = panic_text(&panic),
+                "a round panicked; trying its signals one by one"
+            );
+        }
+    }
+    let mut results = Vec::new();
+    for item in items {
+        results.extend(Box::pin(guarded(ctx, mapping, vec![item], journal)).await?);
+    }
+    Ok(results)
 }
 
-/// Everything one mapping's signals need: observe, plan, write, record.
+/// Everything one mapping's signals need: observe, resolve, plan, write each phase, record.
 async fn sync_mapping(
-    worker: &Worker,
+    ctx: &Context,
     mapping: &Mapping,
     items: &[Claimed],
     journal: &mut Journal,
-) -> Result<observe::Touched, StoreError> {
-    let observe::Touched {
-        people: mut works,
-        skipped,
-    } = observe::collect(worker, mapping, items).await?;
-    let people: Vec<String> = works.iter().map(PersonWork::person_key).collect();
-    let mut mirrors = worker.inner.store.mirrors(mapping.name(), &people).await?;
-    for work in &mut works {
-        if work.outcome.is_some() {
-            continue;
-        }
-        work.mirror = mirrors.remove(&work.person_key());
-        work.decision = decide(
-            work.mirror.as_ref(),
-            work.sf.as_ref(),
-            work.mk.as_ref(),
-            mapping.config.conflict_policy,
-            &mapping.statuses,
-        );
-        work.actor = match work.decision {
-            Decision::SetMarketo(_) | Decision::RemoveFromMarketo => "salesforce",
-            Decision::SetSalesforce(_) | Decision::RemoveFromSalesforce => "marketo",
-            Decision::Skip(reason) => {
-                work.outcome = Some(Ok(Done::Skipped(reason.to_string())));
-                if work.sf.is_some() {
-                    "salesforce"
-                } else {
-                    "marketo"
-                }
-            }
-        };
+) -> Result<Vec<SignalResult>, StoreError> {
+    let observed = observe(ctx, mapping, items).await?;
+    let people = resolve(ctx, observed.seen).await?;
+    let mut plan = plan(ctx, mapping, people).await?;
+    for phase in Plan::PHASES {
+        write::phase(ctx, mapping, phase, &mut plan.work).await;
     }
-    write_marketo::apply(worker, mapping, &mut works).await;
-    write_salesforce::apply(worker, mapping, &mut works).await;
-    for work in &works {
+    for work in &plan.work {
         record::person(journal, mapping, work);
     }
-    Ok(observe::Touched {
-        people: works,
-        skipped,
-    })
+    let nothing = observed
+        .nothing_to_do
+        .into_iter()
+        .map(|signal| SignalResult {
+            signal,
+            result: Ok(()),
+        });
+    Ok(nothing.chain(record::signal_results(&plan.work)).collect())
+}
+
+fn signal_ref(item: &Claimed) -> SignalRef {
+    SignalRef {
+        id: item.id,
+        attempts: item.attempts,
+    }
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }

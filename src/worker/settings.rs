@@ -4,10 +4,12 @@
 use serde_json::{Value, json};
 
 use crate::connectors::CallError;
-use crate::store::{OutcomeResult, StoreError};
+use crate::kinds::{Action, Connector, OutcomeResult, Target};
+use crate::store::StoreError;
 
+use super::context::Context;
 use super::mappings::Mapping;
-use super::{Worker, record};
+use super::record;
 
 /// What one pass did for one mapping.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,8 +21,8 @@ pub enum SettingsOutcome {
     },
 }
 
-pub async fn sync_one(worker: &Worker, mapping: &Mapping) -> Result<SettingsOutcome, CallError> {
-    let program = worker.marketo().program(mapping.config.program_id).await?;
+pub async fn sync_one(ctx: &Context, mapping: &Mapping) -> Result<SettingsOutcome, CallError> {
+    let program = ctx.marketo.program(mapping.config.program_id).await?;
     let kind = mapping
         .config
         .channel_type_map
@@ -29,8 +31,8 @@ pub async fn sync_one(worker: &Worker, mapping: &Mapping) -> Result<SettingsOutc
         .unwrap_or_else(|| program.channel.clone());
     // Folded from +0.0: an empty `sum` of floats is -0.0.
     let cost: f64 = program.costs.iter().fold(0.0, |total, c| total + c.cost);
-    let campaign = worker
-        .salesforce()
+    let campaign = ctx
+        .salesforce
         .get("Campaign", &mapping.config.campaign_id)
         .await?;
     let current_kind = campaign["Type"].as_str();
@@ -49,8 +51,7 @@ pub async fn sync_one(worker: &Worker, mapping: &Mapping) -> Result<SettingsOutc
         .get("Type")
         .and_then(Value::as_str)
         .map(str::to_string);
-    worker
-        .salesforce()
+    ctx.salesforce
         .patch(
             "Campaign",
             &mapping.config.campaign_id,
@@ -64,12 +65,12 @@ pub async fn sync_one(worker: &Worker, mapping: &Mapping) -> Result<SettingsOutc
 }
 
 /// Runs the pass for every enabled mapping, recording each write or failure as an outcome.
-pub async fn sync_all(worker: &Worker) -> Result<(), StoreError> {
-    for mapping in worker.mappings().all() {
-        if !worker.mappings().sync_enabled() || !mapping.is_enabled() {
+pub async fn sync_all(ctx: &Context) -> Result<(), StoreError> {
+    for mapping in ctx.mappings.all() {
+        if !ctx.mappings.sync_enabled() || !mapping.is_enabled() {
             continue;
         }
-        match sync_one(worker, mapping).await {
+        match sync_one(ctx, mapping).await {
             Ok(SettingsOutcome::Unchanged) => {}
             Ok(SettingsOutcome::Written { kind, actual_cost }) => {
                 let reason = format!(
@@ -78,9 +79,9 @@ pub async fn sync_all(worker: &Worker) -> Result<(), StoreError> {
                 );
                 tracing::info!(mapping = mapping.name(), %reason, "campaign settings written");
                 record::outcome_now(
-                    worker,
+                    ctx,
                     mapping.name(),
-                    ("salesforce", "campaign_settings"),
+                    Target::new(Connector::Salesforce, Action::CampaignSettings),
                     OutcomeResult::Applied,
                     &reason,
                 )
@@ -94,9 +95,9 @@ pub async fn sync_all(worker: &Worker) -> Result<(), StoreError> {
                     OutcomeResult::Dead
                 };
                 record::outcome_now(
-                    worker,
+                    ctx,
                     mapping.name(),
-                    ("salesforce", "campaign_settings"),
+                    Target::new(Connector::Salesforce, Action::CampaignSettings),
                     result,
                     &error.to_string(),
                 )

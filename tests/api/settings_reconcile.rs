@@ -61,7 +61,7 @@ async fn channel_and_costs_reach_the_campaign_and_salesforce_edits_are_set_back(
     assert_eq!(
         outcomes
             .iter()
-            .filter(|o| o.action == "campaign_settings")
+            .filter(|o| o.action == campaign_sync::kinds::Action::CampaignSettings)
             .count(),
         2
     );

@@ -290,14 +290,14 @@ async fn mirror_identity_events_and_outcomes_round_trip() {
 
         let event = TriggerEvent {
             id: 0,
-            kind: "added_to_campaign".into(),
+            kind: campaign_sync::kinds::TriggerKind::AddedToCampaign,
             mapping: Some("webinar".into()),
             person: "p1".into(),
             campaign_id: Some("701000000000001AAA".into()),
             program_id: Some(1001),
             old_status: None,
             new_status: Some("Registered".into()),
-            actor: "marketo".into(),
+            actor: campaign_sync::kinds::Actor::Marketo,
             occurred_at: T0,
         };
         let event_id = store.record_trigger_event(&event).await.unwrap();
@@ -315,9 +315,9 @@ async fn mirror_identity_events_and_outcomes_round_trip() {
             signal_id: Some(1),
             mapping: Some("webinar".into()),
             person: Some("p1".into()),
-            connector: "salesforce".into(),
-            action: "update_member".into(),
-            result: OutcomeResult::Applied.as_str().into(),
+            connector: campaign_sync::kinds::Connector::Salesforce,
+            action: campaign_sync::kinds::Action::SetStatus,
+            result: OutcomeResult::Applied,
             reason: None,
             recorded_at: T0,
         };

@@ -186,7 +186,7 @@ async fn a_member_deleted_in_salesforce_leaves_the_program_after_the_poll() {
         .map(|e| e.kind)
         .collect();
     assert!(
-        kinds.contains(&"removed_from_program".to_string()),
+        kinds.contains(&campaign_sync::kinds::TriggerKind::RemovedFromProgram),
         "{kinds:?}"
     );
 }

@@ -162,8 +162,8 @@ async fn flow_actions_apply_to_any_campaign_and_mirror_to_a_mapped_program() {
         .map(|e| e.kind)
         .collect();
     assert!(
-        kinds.contains(&"removed_from_campaign".into())
-            && kinds.contains(&"removed_from_program".into()),
+        kinds.contains(&campaign_sync::kinds::TriggerKind::RemovedFromCampaign)
+            && kinds.contains(&campaign_sync::kinds::TriggerKind::RemovedFromProgram),
         "{kinds:?}"
     );
 }

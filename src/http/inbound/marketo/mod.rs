@@ -18,7 +18,6 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-pub use signature::signing_key;
 pub use template::{PROGRAM_MEMBER_TEMPLATE, flow_action_template, render, render_program_member};
 
 use crate::http::AppState;

@@ -14,8 +14,6 @@ use crate::config::Secret;
 /// A signed request older or newer than this is refused, which bounds replays of a captured one.
 pub(super) const TOLERANCE_SECS: i64 = 5 * 60;
 
-const SECRET_PREFIX: &str = "whsec_";
-
 /// The three signature headers of one request, as received.
 pub(super) struct Signed<'a> {
     pub id: &'a str,
@@ -36,13 +34,6 @@ pub(super) enum SignatureError {
     OutsideTolerance,
     #[error("no v1 signature matches any signing secret")]
     NoMatch,
-}
-
-/// The HMAC key of a `whsec_<base64>` secret (the prefix is optional, as in the reference
-/// libraries). `None` when the rest is not base64 or is empty.
-pub fn signing_key(secret: &str) -> Option<Vec<u8>> {
-    let encoded = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
-    STANDARD.decode(encoded).ok().filter(|key| !key.is_empty())
 }
 
 /// Accepts when any `v1` entry equals the HMAC under any configured secret and the timestamp is
@@ -73,7 +64,7 @@ pub(super) fn verify(
         .filter_map(|entry| entry.strip_prefix("v1,"))
         .filter_map(|encoded| STANDARD.decode(encoded).ok())
         .collect();
-    for key in secrets.iter().filter_map(|s| signing_key(s.expose())) {
+    for key in secrets.iter().filter_map(Secret::signing_key) {
         let expected = mac(&key, signed, body);
         if offered
             .iter()
@@ -151,13 +142,5 @@ mod tests {
             verify(&[], &signed(SIGNATURE), BODY, now),
             Err(SignatureError::NoSecrets)
         );
-    }
-
-    #[test]
-    fn secrets_decode_with_or_without_prefix() {
-        assert_eq!(signing_key("whsec_YWJj").as_deref(), Some(&b"abc"[..]));
-        assert_eq!(signing_key("YWJj").as_deref(), Some(&b"abc"[..]));
-        assert_eq!(signing_key("whsec_not base64!"), None);
-        assert_eq!(signing_key("whsec_"), None);
     }
 }

@@ -1,0 +1,138 @@
+//! The sync's vocabulary as types: trigger-event kinds, actors, write targets and outcome
+//! results. Their database (and JSON) strings live here and nowhere else.
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a `Copy` enum with one string per variant, used in the database and in JSON.
+macro_rules! named {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// The value a stored string names; `None` for anything else.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named! {
+    /// What a trigger event says happened, on the campaign side or the program side.
+    TriggerKind {
+        AddedToCampaign => "added_to_campaign",
+        RemovedFromCampaign => "removed_from_campaign",
+        CampaignStatusChanged => "campaign_status_changed",
+        AddedToProgram => "added_to_program",
+        RemovedFromProgram => "removed_from_program",
+        ProgramStatusChanged => "program_status_changed",
+    }
+}
+
+named! {
+    /// Who caused a change.
+    Actor {
+        Salesforce => "salesforce",
+        Marketo => "marketo",
+        /// campaign-sync itself, e.g. setting Salesforce back to Marketo's status.
+        CampaignSync => "campaign-sync",
+        Reconciliation => "reconciliation",
+        Admin => "admin",
+    }
+}
+
+named! {
+    /// The system an outcome's write went to (`none` when nothing was written).
+    Connector {
+        Salesforce => "salesforce",
+        Marketo => "marketo",
+        None => "none",
+    }
+}
+
+named! {
+    /// What kind of write an outcome records.
+    Action {
+        SetStatus => "set_status",
+        RemoveMember => "remove_member",
+        FlowAction => "flow_action",
+        CampaignSettings => "campaign_settings",
+        Reconcile => "reconcile",
+        None => "none",
+    }
+}
+
+named! {
+    /// How a planned write ended.
+    OutcomeResult {
+        Applied => "applied",
+        Skipped => "skipped",
+        Diverged => "diverged",
+        Dead => "dead",
+    }
+}
+
+/// Where an outcome's write went: the system and the kind of write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub connector: Connector,
+    pub action: Action,
+}
+
+impl Target {
+    pub const NONE: Target = Target::new(Connector::None, Action::None);
+
+    pub const fn new(connector: Connector, action: Action) -> Self {
+        Target { connector, action }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips_through_its_string() {
+        fn check<T: Copy + PartialEq + std::fmt::Debug + Serialize>(
+            all: &[T],
+            text: fn(T) -> &'static str,
+            parse: fn(&str) -> Option<T>,
+        ) {
+            for &value in all {
+                assert_eq!(parse(text(value)), Some(value));
+                assert_eq!(serde_json::to_value(value).unwrap(), text(value));
+            }
+        }
+        check(TriggerKind::ALL, TriggerKind::as_str, TriggerKind::parse);
+        check(Actor::ALL, Actor::as_str, Actor::parse);
+        check(Connector::ALL, Connector::as_str, Connector::parse);
+        check(Action::ALL, Action::as_str, Action::parse);
+        check(
+            OutcomeResult::ALL,
+            OutcomeResult::as_str,
+            OutcomeResult::parse,
+        );
+        assert_eq!(OutcomeResult::parse("unknown"), None);
+    }
+}

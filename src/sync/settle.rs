@@ -1,0 +1,148 @@
+//! What an ended write means for the mirror and the trigger feed: the next mirror row, the
+//! outcome's target, and the trigger events an applied change produces. Pure; the worker
+//! records the result.
+
+use crate::kinds::{Action, Actor, Connector, Target, TriggerKind};
+use crate::store::MirrorRow;
+
+use super::{Decision, Done, Observed, Reset};
+
+/// One person's round, as far as recording needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Ended<'a> {
+    pub mirror: Option<&'a MirrorRow>,
+    pub salesforce: Option<&'a Observed>,
+    pub marketo: Option<&'a Observed>,
+    pub decision: &'a Decision,
+    pub done: &'a Done,
+    pub reset: Option<&'a Reset>,
+    pub actor: Actor,
+    /// What this round knows of the person's CampaignMember, Lead/Contact and Marketo lead.
+    pub member_id: Option<&'a str>,
+    pub person_id: Option<&'a str>,
+    pub lead_id: Option<i64>,
+}
+
+/// A trigger event to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub kind: TriggerKind,
+    pub old_status: Option<String>,
+    pub new_status: Option<String>,
+    pub actor: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    pub row: MirrorRow,
+    pub target: Target,
+    pub events: Vec<Event>,
+}
+
+/// The mirror row after this write, the outcome's target and its trigger events. `now` stamps
+/// the row.
+pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settled {
+    let old_sf = ended.mirror.and_then(|m| m.sf_status.clone());
+    let old_mk = ended.mirror.and_then(|m| m.mkto_status.clone());
+    let mut row = ended.mirror.cloned().unwrap_or(MirrorRow {
+        mapping: mapping.to_string(),
+        person: person.to_string(),
+        ..MirrorRow::default()
+    });
+    if let Some(sf) = ended.salesforce {
+        let stale = matches!((sf.at, row.sf_modstamp), (Some(at), Some(seen)) if at < seen);
+        if !stale {
+            row.sf_status = sf.status.clone();
+            row.sf_modstamp = sf.at.max(row.sf_modstamp);
+        }
+    }
+    if let Some(mk) = ended.marketo {
+        row.mkto_status = mk.status.clone();
+        row.mkto_updated_at = mk.at;
+    }
+    let applied = *ended.done == Done::Applied;
+    let gone = matches!(ended.done, Done::Applied | Done::Skipped(_));
+    let event = |kind, old, new| {
+        Some(Event {
+            kind,
+            old_status: old,
+            new_status: new,
+            actor: ended.actor,
+        })
+    };
+    let (target, event) = match ended.decision {
+        Decision::SetMarketo(status) if applied => {
+            row.mkto_status = Some(status.clone());
+            let kind = if old_mk.is_none() {
+                TriggerKind::AddedToProgram
+            } else {
+                TriggerKind::ProgramStatusChanged
+            };
+            (
+                Target::new(Connector::Marketo, Action::SetStatus),
+                event(kind, old_mk, Some(status.clone())),
+            )
+        }
+        Decision::RemoveFromMarketo if gone => {
+            row.mkto_status = None;
+            let kind = TriggerKind::RemovedFromProgram;
+            (
+                Target::new(Connector::Marketo, Action::RemoveMember),
+                event(kind, old_mk, None).filter(|_| applied),
+            )
+        }
+        Decision::SetSalesforce(label) if applied => {
+            row.sf_status = Some(label.clone());
+            let kind = if old_sf.is_none() {
+                TriggerKind::AddedToCampaign
+            } else {
+                TriggerKind::CampaignStatusChanged
+            };
+            (
+                Target::new(Connector::Salesforce, Action::SetStatus),
+                event(kind, old_sf, Some(label.clone())),
+            )
+        }
+        Decision::RemoveFromSalesforce if gone => {
+            row.sf_status = None;
+            let kind = TriggerKind::RemovedFromCampaign;
+            (
+                Target::new(Connector::Salesforce, Action::RemoveMember),
+                event(kind, old_sf, None).filter(|_| applied),
+            )
+        }
+        Decision::SetMarketo(_) | Decision::RemoveFromMarketo => {
+            (Target::new(Connector::Marketo, Action::SetStatus), None)
+        }
+        Decision::SetSalesforce(_) | Decision::RemoveFromSalesforce => {
+            (Target::new(Connector::Salesforce, Action::SetStatus), None)
+        }
+        Decision::Skip(_) => (Target::NONE, None),
+    };
+    let mut events: Vec<Event> = event.into_iter().collect();
+    if let Some(reset) = ended.reset.filter(|r| r.applied) {
+        row.sf_status = Some(reset.to.clone());
+        events.push(Event {
+            kind: TriggerKind::CampaignStatusChanged,
+            old_status: ended.salesforce.and_then(|o| o.status.clone()),
+            new_status: Some(reset.to.clone()),
+            actor: Actor::CampaignSync,
+        });
+    }
+    row.sf_member_id = if row.sf_status.is_some() {
+        ended.member_id.map(str::to_string).or(row.sf_member_id)
+    } else {
+        None
+    };
+    row.sf_person_id = ended.person_id.map(str::to_string).or(row.sf_person_id);
+    row.mkto_lead_id = ended.lead_id.or(row.mkto_lead_id);
+    row.synced_at = now;
+    Settled {
+        row,
+        target,
+        events,
+    }
+}
+
+#[cfg(test)]
+mod tests;

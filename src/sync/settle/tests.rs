@@ -1,0 +1,188 @@
+//! Table tests: which mirror row, target and trigger events each ended write produces.
+
+use super::*;
+
+fn mirror(sf: Option<&str>, mk: Option<&str>) -> MirrorRow {
+    MirrorRow {
+        mapping: "m".into(),
+        person: "p".into(),
+        sf_member_id: sf.map(|_| "00v000000000001".into()),
+        sf_status: sf.map(str::to_string),
+        mkto_status: mk.map(str::to_string),
+        sf_modstamp: Some(100),
+        ..MirrorRow::default()
+    }
+}
+
+fn ended<'a>(
+    mirror: Option<&'a MirrorRow>,
+    decision: &'a Decision,
+    done: &'a Done,
+    actor: Actor,
+) -> Ended<'a> {
+    Ended {
+        mirror,
+        salesforce: None,
+        marketo: None,
+        decision,
+        done,
+        reset: None,
+        actor,
+        member_id: None,
+        person_id: Some("00Q000000000001"),
+        lead_id: Some(7),
+    }
+}
+
+#[test]
+fn applied_writes_move_the_mirror_and_emit_one_event() {
+    let set_mk = Decision::SetMarketo("Attended".into());
+    let rm_mk = Decision::RemoveFromMarketo;
+    let set_sf = Decision::SetSalesforce("Attended".into());
+    let rm_sf = Decision::RemoveFromSalesforce;
+    let both = mirror(Some("Registered"), Some("Registered"));
+    type Case<'a> = (
+        &'a Decision,
+        Option<&'a MirrorRow>,
+        TriggerKind,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let cases: [Case<'_>; 6] = [
+        (
+            &set_mk,
+            None,
+            TriggerKind::AddedToProgram,
+            None,
+            Some("Attended"),
+        ),
+        (
+            &set_mk,
+            Some(&both),
+            TriggerKind::ProgramStatusChanged,
+            Some("Registered"),
+            Some("Attended"),
+        ),
+        (
+            &rm_mk,
+            Some(&both),
+            TriggerKind::RemovedFromProgram,
+            Some("Registered"),
+            None,
+        ),
+        (
+            &set_sf,
+            None,
+            TriggerKind::AddedToCampaign,
+            None,
+            Some("Attended"),
+        ),
+        (
+            &set_sf,
+            Some(&both),
+            TriggerKind::CampaignStatusChanged,
+            Some("Registered"),
+            Some("Attended"),
+        ),
+        (
+            &rm_sf,
+            Some(&both),
+            TriggerKind::RemovedFromCampaign,
+            Some("Registered"),
+            None,
+        ),
+    ];
+    for (decision, old, kind, old_status, new_status) in cases {
+        let done = Done::Applied;
+        let out = settle("m", "p", ended(old, decision, &done, Actor::Marketo), 5);
+        assert_eq!(out.events.len(), 1, "{decision:?}");
+        let event = &out.events[0];
+        assert_eq!(event.kind, kind);
+        assert_eq!(event.old_status.as_deref(), old_status);
+        assert_eq!(event.new_status.as_deref(), new_status);
+        assert_eq!(event.actor, Actor::Marketo);
+        assert_eq!(out.row.synced_at, 5);
+        assert_eq!(out.row.mkto_lead_id, Some(7));
+        match decision {
+            Decision::SetMarketo(s) => assert_eq!(out.row.mkto_status.as_ref(), Some(s)),
+            Decision::RemoveFromMarketo => assert_eq!(out.row.mkto_status, None),
+            Decision::SetSalesforce(s) => assert_eq!(out.row.sf_status.as_ref(), Some(s)),
+            Decision::RemoveFromSalesforce => {
+                assert_eq!(out.row.sf_status, None);
+                assert_eq!(out.row.sf_member_id, None, "a removed member keeps no id");
+            }
+            Decision::Skip(_) => unreachable!(),
+        }
+    }
+}
+
+#[test]
+fn skips_and_divergences_emit_nothing() {
+    let both = mirror(Some("Registered"), Some("Attended"));
+    let cases = [
+        (
+            Decision::Skip("echo"),
+            Done::Skipped("echo".into()),
+            Target::NONE,
+        ),
+        (
+            Decision::SetMarketo("Registered".into()),
+            Done::Diverged("1037".into()),
+            Target::new(Connector::Marketo, Action::SetStatus),
+        ),
+        (
+            Decision::RemoveFromSalesforce,
+            Done::Skipped("already gone".into()),
+            Target::new(Connector::Salesforce, Action::RemoveMember),
+        ),
+    ];
+    for (decision, done, target) in cases {
+        let out = settle(
+            "m",
+            "p",
+            ended(Some(&both), &decision, &done, Actor::Salesforce),
+            1,
+        );
+        assert!(out.events.is_empty(), "{decision:?}");
+        assert_eq!(out.target, target);
+    }
+}
+
+#[test]
+fn stale_observations_do_not_move_the_mirror_back() {
+    let old = mirror(Some("Attended"), Some("Attended"));
+    let stale = Observed {
+        status: Some("Registered".into()),
+        at: Some(50),
+    };
+    let decision = Decision::Skip("stale");
+    let done = Done::Skipped("stale".into());
+    let mut input = ended(Some(&old), &decision, &done, Actor::Salesforce);
+    input.salesforce = Some(&stale);
+    let out = settle("m", "p", input, 1);
+    assert_eq!(out.row.sf_status.as_deref(), Some("Attended"));
+    assert_eq!(out.row.sf_modstamp, Some(100));
+}
+
+#[test]
+fn an_applied_reset_sets_salesforce_back_with_its_own_event() {
+    let old = mirror(Some("Attended"), Some("Attended"));
+    let seen = Observed {
+        status: Some("Registered".into()),
+        at: Some(200),
+    };
+    let decision = Decision::SetMarketo("Registered".into());
+    let done = Done::Diverged("1037".into());
+    let reset = Reset {
+        to: "Attended".into(),
+        applied: true,
+    };
+    let mut input = ended(Some(&old), &decision, &done, Actor::Salesforce);
+    input.salesforce = Some(&seen);
+    input.reset = Some(&reset);
+    let out = settle("m", "p", input, 1);
+    assert_eq!(out.row.sf_status.as_deref(), Some("Attended"));
+    assert_eq!(out.events.len(), 1);
+    assert_eq!(out.events[0].actor, Actor::CampaignSync);
+    assert_eq!(out.events[0].old_status.as_deref(), Some("Registered"));
+}

@@ -1,0 +1,73 @@
+//! Step 4, plan: the decision for each person (from `sync::decide`, against the mirror) and the
+//! order the writes run in. Marketo is written first because a Marketo refusal to move back
+//! (1037) may plan a Salesforce reset, which runs last.
+
+use crate::store::{MirrorRow, StoreError};
+use crate::sync::{self, Done};
+
+use super::context::Context;
+use super::mappings::Mapping;
+use super::work::{Person, Work};
+
+/// One phase of a round's writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Status syncs and removals in the program.
+    Marketo,
+    /// Member creates, updates and deletes in the campaign.
+    Salesforce,
+    /// Members Marketo would not move back, set back in Salesforce (reset policy).
+    Resets,
+}
+
+/// Every person's planned work, and the order the writes run in.
+pub struct Plan {
+    pub work: Vec<Work>,
+}
+
+impl Plan {
+    /// Resets follow the Marketo results they depend on; the rest is independent.
+    pub const PHASES: [Phase; 3] = [Phase::Marketo, Phase::Salesforce, Phase::Resets];
+}
+
+pub async fn plan(
+    ctx: &Context,
+    mapping: &Mapping,
+    people: Vec<Person>,
+) -> Result<Plan, StoreError> {
+    let keys: Vec<String> = people.iter().map(Person::key).collect();
+    let mut mirrors = ctx.store.mirrors(mapping.name(), &keys).await?;
+    let work = people
+        .into_iter()
+        .map(|person| {
+            let mirror = mirrors.remove(&person.key());
+            decide(mapping, person, mirror)
+        })
+        .collect();
+    Ok(Plan { work })
+}
+
+/// The pure part: the decision, its actor and, for a skip or an earlier failure, the outcome.
+pub fn decide(mapping: &Mapping, person: Person, mirror: Option<MirrorRow>) -> Work {
+    let decision = sync::decide(
+        mirror.as_ref(),
+        person.sf.as_ref(),
+        person.mk.as_ref(),
+        mapping.config.conflict_policy,
+        &mapping.statuses,
+    );
+    let actor = sync::actor(&decision, person.sf.is_some());
+    let outcome = match (&person.failed, &decision) {
+        (Some(error), _) => Some(Err(error.clone())),
+        (None, sync::Decision::Skip(reason)) => Some(Ok(Done::Skipped(reason.to_string()))),
+        (None, _) => None,
+    };
+    Work {
+        person,
+        mirror,
+        decision,
+        actor,
+        outcome,
+        reset: None,
+    }
+}

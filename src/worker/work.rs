@@ -1,0 +1,149 @@
+//! The values one round moves through its steps: a claimed signal's handle, what it says about
+//! one person, the person with their identity and both sides' state, and the planned work with
+//! its result. A leaf: it imports nothing else from the worker.
+
+use crate::connectors::CallError;
+use crate::kinds::Actor;
+use crate::store::{IdentityRow, MirrorRow, StoreError};
+use crate::sync::{Decision, Done, Observed, Reset};
+
+/// A claimed signal this round settles: its id and attempts so far (this claim included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalRef {
+    pub id: i64,
+    pub attempts: i64,
+}
+
+/// Why a person's work failed this round: a call's classified error, or the store. Both are
+/// settled by the retry schedule; only a permanent call error is dead at once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error("store: {0}")]
+    Store(String),
+}
+
+impl From<StoreError> for WorkError {
+    fn from(error: StoreError) -> Self {
+        WorkError::Store(error.to_string())
+    }
+}
+
+impl WorkError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            WorkError::Call(error) => error.is_retryable(),
+            WorkError::Store(_) => true,
+        }
+    }
+
+    /// The server's hint of when to come back, when it gave one.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            WorkError::Call(CallError::Retry { after, .. }) => *after,
+            _ => None,
+        }
+    }
+}
+
+/// What a side says now, read from a signal or re-read from the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reading {
+    NotRead,
+    Read(Observed),
+    Failed(CallError),
+}
+
+/// What one signal says about one person, before identities are resolved.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub signal: SignalRef,
+    pub mkto_lead: Option<i64>,
+    pub sf_person: Option<String>,
+    pub email: Option<String>,
+    /// The Salesforce state the signal carries, with the CampaignMember id when known.
+    pub salesforce: Option<(Observed, Option<String>)>,
+    pub marketo: Reading,
+    /// The identity, when the signal names it already (a deletion of a synced member).
+    pub person: Option<i64>,
+}
+
+/// One person in one mapping this round: who they are and what each side shows.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub identity: IdentityRow,
+    pub signals: Vec<SignalRef>,
+    pub sf: Option<Observed>,
+    pub sf_member_id: Option<String>,
+    pub mk: Option<Observed>,
+    /// A read this person's decision would need failed.
+    pub failed: Option<WorkError>,
+}
+
+impl Person {
+    pub fn key(&self) -> String {
+        self.identity.id.to_string()
+    }
+}
+
+/// A person with the planned write and, once written, how it ended.
+#[derive(Debug, Clone)]
+pub struct Work {
+    pub person: Person,
+    pub mirror: Option<MirrorRow>,
+    pub decision: Decision,
+    /// The side whose change drove the decision (the trigger event's actor).
+    pub actor: Actor,
+    /// `None` while the write is still to be done.
+    pub outcome: Option<Result<Done, WorkError>>,
+    /// Setting Salesforce back after Marketo refused to move back (reset policy).
+    pub reset: Option<Reset>,
+}
+
+impl Work {
+    pub fn fail(&mut self, error: impl Into<WorkError>) {
+        self.outcome = Some(Err(error.into()));
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.outcome.is_none()
+    }
+
+    pub fn identity(&self) -> &IdentityRow {
+        &self.person.identity
+    }
+
+    /// The Salesforce Lead or Contact, Contact first.
+    pub fn salesforce_person(&self) -> Option<&str> {
+        salesforce_person(&self.person.identity)
+    }
+}
+
+/// The Salesforce Lead or Contact of an identity, Contact first.
+pub fn salesforce_person(identity: &IdentityRow) -> Option<&str> {
+    identity
+        .sf_contact_id
+        .as_deref()
+        .or(identity.sf_lead_id.as_deref())
+}
+
+/// Records a Lead or Contact id (by its key prefix) where the identity has none yet.
+pub fn set_salesforce_person(identity: &mut IdentityRow, person: &str) {
+    if person.starts_with("003") {
+        identity
+            .sf_contact_id
+            .get_or_insert_with(|| person.to_string());
+    } else {
+        identity
+            .sf_lead_id
+            .get_or_insert_with(|| person.to_string());
+    }
+}
+
+/// A signal's result this round.
+#[derive(Debug, Clone)]
+pub struct SignalResult {
+    pub signal: SignalRef,
+    pub result: Result<(), WorkError>,
+}

@@ -1,0 +1,144 @@
+//! Writes to Marketo: status sync as one call per (program, status) with ≤300 leads, removals
+//! as member deletes; per-lead results are correlated by `seq`.
+
+use futures::future::join_all;
+use tracing::Instrument;
+
+use crate::connectors::CallError;
+use crate::connectors::marketo::StatusResult;
+use crate::sync::batch::{MARKETO_LEADS_PER_CALL, group_into_calls};
+use crate::sync::{self, Decision, Done};
+
+use super::super::context::{Context, api_span};
+use super::super::mappings::Mapping;
+use super::super::work::Work;
+use super::people;
+
+/// Marketo's "already in or past this status" (status sync) / "not in program" (delete).
+const SKIPPED_PROGRESSION: &str = "1037";
+
+/// A status to set, or a removal.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Call {
+    SetStatus(String),
+    Remove,
+}
+
+pub async fn write(ctx: &Context, mapping: &Mapping, works: &mut [Work]) {
+    let mut setting: Vec<&mut Work> = works
+        .iter_mut()
+        .filter(|w| {
+            w.is_open()
+                && matches!(
+                    w.decision,
+                    Decision::SetMarketo(_) | Decision::RemoveFromMarketo
+                )
+        })
+        .collect();
+    if setting.is_empty() {
+        return;
+    }
+    people::ensure_marketo(ctx, &mut setting).await;
+    let planned = setting.into_iter().filter(|w| w.is_open()).map(|w| {
+        let call = match &w.decision {
+            Decision::SetMarketo(status) => Call::SetStatus(status.clone()),
+            _ => Call::Remove,
+        };
+        (call, w)
+    });
+    let calls = group_into_calls(planned, MARKETO_LEADS_PER_CALL);
+    // The calls of one phase are independent; the client bounds their concurrency.
+    join_all(
+        calls
+            .into_iter()
+            .map(|(call, group)| send(ctx, mapping, call, group)),
+    )
+    .await;
+}
+
+async fn send(ctx: &Context, mapping: &Mapping, call: Call, mut group: Vec<&mut Work>) {
+    let program = mapping.config.program_id;
+    let leads: Vec<i64> = group
+        .iter()
+        .filter_map(|w| w.identity().mkto_lead_id)
+        .collect();
+    match call {
+        Call::SetStatus(status) => {
+            let result = ctx
+                .marketo
+                .sync_status(program, &status, &leads)
+                .instrument(api_span("marketo", "sync_status", leads.len()))
+                .await;
+            match result {
+                Ok(results) => {
+                    for (work, result) in group.iter_mut().zip(results) {
+                        settle_status(work, &status, &result, mapping);
+                    }
+                }
+                Err(error) => group.iter_mut().for_each(|w| w.fail(error.clone())),
+            }
+        }
+        Call::Remove => {
+            let result = ctx
+                .marketo
+                .delete_members(program, &leads)
+                .instrument(api_span("marketo", "delete_members", leads.len()))
+                .await;
+            match result {
+                Ok(results) => {
+                    for (work, result) in group.iter_mut().zip(results) {
+                        work.outcome = Some(match result.status.as_str() {
+                            "deleted" => Ok(Done::Applied),
+                            "skipped" if has_reason(&result, SKIPPED_PROGRESSION) => {
+                                Ok(Done::Skipped("the lead was not in the program".into()))
+                            }
+                            _ => Err(CallError::Permanent(reasons(&result)).into()),
+                        });
+                    }
+                }
+                Err(error) => group.iter_mut().for_each(|w| w.fail(error.clone())),
+            }
+        }
+    }
+}
+
+/// Marketo only moves forward: a skip with 1037 is judged by `sync::marketo_skipped`.
+fn settle_status(work: &mut Work, requested: &str, result: &StatusResult, mapping: &Mapping) {
+    work.outcome = Some(match result.status.as_str() {
+        "created" | "updated" => Ok(Done::Applied),
+        "skipped" if has_reason(result, SKIPPED_PROGRESSION) => {
+            let kept = work
+                .person
+                .mk
+                .as_ref()
+                .and_then(|o| o.status.clone())
+                .or_else(|| work.mirror.as_ref().and_then(|m| m.mkto_status.clone()));
+            let (done, reset) = sync::marketo_skipped(
+                requested,
+                kept.as_deref(),
+                &reasons(result),
+                mapping.config.backward_policy,
+                &mapping.statuses,
+            );
+            work.reset = reset;
+            Ok(done)
+        }
+        _ => Err(CallError::Permanent(reasons(result)).into()),
+    });
+}
+
+fn has_reason(result: &StatusResult, code: &str) -> bool {
+    result.reasons.iter().any(|r| r.code == code)
+}
+
+fn reasons(result: &StatusResult) -> String {
+    if result.reasons.is_empty() {
+        return format!("Marketo answered {}", result.status);
+    }
+    result
+        .reasons
+        .iter()
+        .map(|r| format!("{} {}", r.code, r.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,22 @@
+//! Step 5, write: each phase of the plan against its API, in API-sized batches. Every work item
+//! leaves with an outcome (done, skipped, diverged, or the error).
+
+mod marketo;
+mod people;
+mod salesforce;
+
+use super::context::Context;
+use super::mappings::Mapping;
+use super::plan::Phase;
+use super::work::Work;
+
+pub use people::{NOT_PROVIDED, ensure_salesforce};
+
+/// Runs one phase of a plan.
+pub async fn phase(ctx: &Context, mapping: &Mapping, phase: Phase, works: &mut [Work]) {
+    match phase {
+        Phase::Marketo => marketo::write(ctx, mapping, works).await,
+        Phase::Salesforce => salesforce::write(ctx, mapping, works).await,
+        Phase::Resets => salesforce::reset(ctx, works).await,
+    }
+}

@@ -1,0 +1,235 @@
+//! Finding or creating the person on the side a write goes to: Marketo lead by e-mail, else a
+//! new person; Salesforce Contact by e-mail, then unconverted Lead, else a new Lead with
+//! Marketo's fallbacks for required fields. New links are saved to the identity table.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::connectors::CallError;
+use crate::connectors::salesforce::RecordOutcome;
+use crate::connectors::salesforce::classify::classify_record;
+use crate::store::{fold_email, now_millis};
+
+use super::super::context::{Context, api_span};
+use super::super::work::{Work, set_salesforce_person};
+
+/// Marketo's own fallback for required Salesforce Lead fields it does not have.
+pub const NOT_PROVIDED: &str = "[not provided]";
+
+/// Makes sure every work item knows its Marketo lead id; one that cannot be resolved fails
+/// with the reason.
+pub async fn ensure_marketo(ctx: &Context, works: &mut [&mut Work]) {
+    let missing: Vec<String> = works
+        .iter()
+        .filter(|w| w.identity().mkto_lead_id.is_none())
+        .filter_map(|w| w.identity().email.clone())
+        .collect();
+    if !missing.is_empty() {
+        let found = match find_or_create_marketo(ctx, &missing).await {
+            Ok(found) => found,
+            Err(error) => {
+                works
+                    .iter_mut()
+                    .filter(|w| w.identity().mkto_lead_id.is_none())
+                    .for_each(|w| w.fail(error.clone()));
+                return;
+            }
+        };
+        for work in works
+            .iter_mut()
+            .filter(|w| w.identity().mkto_lead_id.is_none())
+        {
+            let id = work
+                .identity()
+                .email
+                .as_ref()
+                .and_then(|e| found.get(e))
+                .copied();
+            work.person.identity.mkto_lead_id = id;
+            if id.is_some() {
+                save(ctx, work).await;
+            }
+        }
+    }
+    for work in works
+        .iter_mut()
+        .filter(|w| w.is_open() && w.identity().mkto_lead_id.is_none())
+    {
+        work.fail(CallError::Permanent(
+            "no e-mail address to find or create the Marketo person".into(),
+        ));
+    }
+}
+
+async fn find_or_create_marketo(
+    ctx: &Context,
+    emails: &[String],
+) -> Result<BTreeMap<String, i64>, CallError> {
+    let mut found = BTreeMap::new();
+    let leads = ctx
+        .marketo
+        .leads_by("email", emails)
+        .instrument(api_span("marketo", "leads_by_email", emails.len()))
+        .await?;
+    for lead in leads {
+        if let Some(email) = lead.email {
+            found.entry(fold_email(&email)).or_insert(lead.id);
+        }
+    }
+    let create: Vec<&String> = emails.iter().filter(|e| !found.contains_key(*e)).collect();
+    if !create.is_empty() {
+        let input = create.iter().map(|e| json!({ "email": e })).collect();
+        let results = ctx
+            .marketo
+            .upsert_leads(input)
+            .instrument(api_span("marketo", "create_leads", create.len()))
+            .await?;
+        for (email, result) in create.into_iter().zip(results) {
+            if let Some(id) = result.id.filter(|_| result.status != "skipped") {
+                found.insert(email.clone(), id);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Makes sure every work item knows its Salesforce Lead or Contact.
+pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
+    let missing: Vec<usize> = (0..works.len())
+        .filter(|&i| works[i].salesforce_person().is_none())
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    // Marketo knows the e-mail (when the webhook did not carry it) and the names a new Lead
+    // needs.
+    let mut names = BTreeMap::new();
+    let ids: Vec<String> = missing
+        .iter()
+        .filter_map(|&i| works[i].identity().mkto_lead_id.map(|id| id.to_string()))
+        .collect();
+    if !ids.is_empty() {
+        let read = ctx
+            .marketo
+            .leads_by("id", &ids)
+            .instrument(api_span("marketo", "leads_by_id", ids.len()))
+            .await;
+        match read {
+            Ok(leads) => names.extend(leads.into_iter().map(|lead| (lead.id, lead))),
+            Err(error) => {
+                missing.iter().for_each(|&i| works[i].fail(error.clone()));
+                return;
+            }
+        }
+    }
+    for &i in &missing {
+        let lead = works[i]
+            .identity()
+            .mkto_lead_id
+            .and_then(|id| names.get(&id));
+        if works[i].identity().email.is_none() {
+            works[i].person.identity.email = lead.and_then(|l| l.email.as_deref()).map(fold_email);
+        }
+    }
+    let emails: Vec<String> = missing
+        .iter()
+        .filter_map(|&i| works[i].identity().email.clone())
+        .collect();
+    let found = ctx
+        .salesforce
+        .people_by_email(&emails)
+        .instrument(api_span("salesforce", "people_by_email", emails.len()))
+        .await;
+    let (contacts, leads) = match found {
+        Ok(found) => found,
+        Err(error) => {
+            missing.iter().for_each(|&i| works[i].fail(error.clone()));
+            return;
+        }
+    };
+    let mut by_email: BTreeMap<String, String> = BTreeMap::new();
+    for person in leads.into_iter().chain(contacts) {
+        if let Some(email) = person.email {
+            // Contacts come last, so they replace a Lead with the same e-mail.
+            by_email.insert(fold_email(&email), person.id);
+        }
+    }
+    let mut create = Vec::new();
+    for &i in &missing {
+        match works[i].identity().email.clone() {
+            Some(email) => match by_email.get(&email) {
+                Some(id) => set_salesforce_person(&mut works[i].person.identity, id),
+                None => create.push(i),
+            },
+            None => works[i].fail(CallError::Permanent(
+                "no e-mail address to find or create the Salesforce person".into(),
+            )),
+        }
+    }
+    if !create.is_empty() {
+        create_leads(ctx, works, &create, &names).await;
+    }
+    for &i in &missing {
+        if works[i].salesforce_person().is_some() {
+            save(ctx, works[i]).await;
+        }
+    }
+}
+
+async fn create_leads(
+    ctx: &Context,
+    works: &mut [&mut Work],
+    create: &[usize],
+    names: &BTreeMap<i64, crate::connectors::marketo::LeadRecord>,
+) {
+    let records = create
+        .iter()
+        .map(|&i| {
+            let lead = works[i]
+                .identity()
+                .mkto_lead_id
+                .and_then(|id| names.get(&id));
+            let text = |v: Option<&String>| {
+                v.filter(|s| !s.is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| NOT_PROVIDED.to_string())
+            };
+            json!({
+                "Email": works[i].identity().email,
+                "FirstName": lead.and_then(|l| l.first_name.clone()),
+                "LastName": text(lead.and_then(|l| l.last_name.as_ref())),
+                "Company": text(lead.and_then(|l| l.company.as_ref())),
+            })
+        })
+        .collect();
+    let created = ctx
+        .salesforce
+        .create("Lead", records)
+        .instrument(api_span("salesforce", "create_leads", create.len()))
+        .await;
+    match created {
+        Ok(results) => {
+            for (&i, result) in create.iter().zip(results) {
+                match classify_record(&result) {
+                    RecordOutcome::Done(Some(id)) => {
+                        set_salesforce_person(&mut works[i].person.identity, &id)
+                    }
+                    RecordOutcome::Failed(error) => works[i].fail(error),
+                    other => works[i].fail(CallError::Permanent(format!(
+                        "creating the Lead: {other:?}"
+                    ))),
+                }
+            }
+        }
+        Err(error) => create.iter().for_each(|&i| works[i].fail(error.clone())),
+    }
+}
+
+/// Saves a new link at once, so a retry finds the person created this round.
+async fn save(ctx: &Context, work: &mut Work) {
+    if let Err(error) = ctx.store.save_identity(work.identity(), now_millis()).await {
+        work.fail(error);
+    }
+}

@@ -1,0 +1,223 @@
+//! Writes to Salesforce through sObject Collections (≤200 records a call): member status
+//! updates, new members (after finding or creating the Lead/Contact), removals, and resets of
+//! members Marketo would not move back.
+
+use futures::future::join_all;
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use crate::connectors::CallError;
+use crate::connectors::salesforce::classify::classify_record;
+use crate::connectors::salesforce::{RecordOutcome, RecordResult};
+use crate::sync::batch::{SALESFORCE_RECORDS_PER_CALL, group_into_calls};
+use crate::sync::{Decision, Done};
+
+use super::super::context::{Context, api_span};
+use super::super::mappings::Mapping;
+use super::super::work::Work;
+use super::people;
+
+/// One kind of collection call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Call {
+    Delete,
+    Update,
+    Create,
+}
+
+pub async fn write(ctx: &Context, mapping: &Mapping, works: &mut [Work]) {
+    for work in works.iter_mut() {
+        if work.person.sf_member_id.is_none() {
+            work.person.sf_member_id = work.mirror.as_ref().and_then(|m| m.sf_member_id.clone());
+        }
+    }
+    let mut targets: Vec<&mut Work> = works
+        .iter_mut()
+        .filter(|w| {
+            w.is_open()
+                && matches!(
+                    w.decision,
+                    Decision::SetSalesforce(_) | Decision::RemoveFromSalesforce
+                )
+        })
+        .collect();
+    let campaign = mapping.config.campaign_id.as_str();
+    if targets.iter().any(|w| w.person.sf_member_id.is_none()) {
+        let mut unknown: Vec<&mut Work> = targets
+            .iter_mut()
+            .filter(|w| w.person.sf_member_id.is_none())
+            .map(|w| &mut **w)
+            .collect();
+        people::ensure_salesforce(ctx, &mut unknown).await;
+        find_members(ctx, campaign, &mut unknown).await;
+    }
+    let planned = targets.into_iter().filter(|w| w.is_open()).filter_map(|w| {
+        let call = match (&w.decision, w.person.sf_member_id.is_some()) {
+            (Decision::RemoveFromSalesforce, false) => {
+                w.outcome = Some(Ok(Done::Skipped("not a member of the campaign".into())));
+                return None;
+            }
+            (Decision::RemoveFromSalesforce, true) => Call::Delete,
+            (_, true) => Call::Update,
+            (_, false) => Call::Create,
+        };
+        Some((call, w))
+    });
+    let calls = group_into_calls(planned, SALESFORCE_RECORDS_PER_CALL);
+    join_all(
+        calls
+            .into_iter()
+            .map(|(call, group)| send(ctx, campaign, call, group)),
+    )
+    .await;
+}
+
+/// Existing memberships of people whose member id this round does not know.
+async fn find_members(ctx: &Context, campaign: &str, works: &mut [&mut Work]) {
+    let people: Vec<String> = works
+        .iter()
+        .filter(|w| w.is_open())
+        .filter_map(|w| w.salesforce_person().map(str::to_string))
+        .collect();
+    if people.is_empty() {
+        return;
+    }
+    let found = ctx
+        .salesforce
+        .members_for(campaign, &people)
+        .instrument(api_span("salesforce", "members_for", people.len()))
+        .await;
+    match found {
+        Ok(members) => {
+            for work in works.iter_mut() {
+                let person = work.salesforce_person().map(str::to_string);
+                if let Some(member) = members
+                    .iter()
+                    .find(|m| m.person_id().map(str::to_string) == person)
+                {
+                    work.person.sf_member_id = Some(member.id.clone());
+                }
+            }
+        }
+        Err(error) => works.iter_mut().for_each(|w| w.fail(error.clone())),
+    }
+}
+
+async fn send(ctx: &Context, campaign: &str, call: Call, mut group: Vec<&mut Work>) {
+    let client = &ctx.salesforce;
+    let size = group.len();
+    let results = match call {
+        Call::Delete => {
+            let ids: Vec<String> = group
+                .iter()
+                .filter_map(|w| w.person.sf_member_id.clone())
+                .collect();
+            client
+                .delete(&ids)
+                .instrument(api_span("salesforce", "delete_members", size))
+                .await
+        }
+        Call::Update => {
+            let records = group
+                .iter()
+                .map(|w| json!({ "Id": w.person.sf_member_id, "Status": target(w) }))
+                .collect();
+            client
+                .update("CampaignMember", records)
+                .instrument(api_span("salesforce", "update_members", size))
+                .await
+        }
+        Call::Create => {
+            let records = group.iter().map(|w| new_member(campaign, w)).collect();
+            client
+                .create("CampaignMember", records)
+                .instrument(api_span("salesforce", "create_members", size))
+                .await
+        }
+    };
+    let results: Vec<RecordResult> = match results {
+        Ok(results) => results,
+        Err(error) => return group.iter_mut().for_each(|w| w.fail(error.clone())),
+    };
+    for (work, result) in group.iter_mut().zip(results) {
+        settle(work, call, classify_record(&result));
+    }
+}
+
+fn settle(work: &mut Work, call: Call, outcome: RecordOutcome) {
+    match (call, outcome) {
+        (Call::Delete, RecordOutcome::AlreadyGone) => {
+            work.outcome = Some(Ok(Done::Skipped("the member was already deleted".into())));
+        }
+        (Call::Update, RecordOutcome::AlreadyGone) => {
+            work.fail(CallError::retry("the member was deleted meanwhile"));
+        }
+        (Call::Create, RecordOutcome::Done(id)) => {
+            work.person.sf_member_id = id;
+            work.outcome = Some(Ok(Done::Applied));
+        }
+        (Call::Create, RecordOutcome::AlreadyExists) => {
+            work.fail(CallError::retry(
+                "already a campaign member; will update it",
+            ));
+        }
+        (Call::Create, RecordOutcome::AlreadyGone) => work.fail(CallError::Permanent(
+            "the Lead or Contact no longer exists".into(),
+        )),
+        (_, RecordOutcome::Failed(error)) => work.fail(error),
+        (Call::Delete | Call::Update, RecordOutcome::Done(_) | RecordOutcome::AlreadyExists) => {
+            work.outcome = Some(Ok(Done::Applied));
+        }
+    }
+    // An update that may succeed later looks the member up again: it may have been deleted.
+    if call == Call::Update && matches!(&work.outcome, Some(Err(e)) if e.is_retryable()) {
+        work.person.sf_member_id = None;
+    }
+}
+
+fn new_member(campaign: &str, work: &Work) -> Value {
+    let person = work.salesforce_person().unwrap_or_default();
+    let field = if person.starts_with("003") {
+        "ContactId"
+    } else {
+        "LeadId"
+    };
+    json!({ "CampaignId": campaign, field: person, "Status": target(work) })
+}
+
+fn target(work: &Work) -> Option<&str> {
+    match &work.decision {
+        Decision::SetSalesforce(label) => Some(label),
+        _ => None,
+    }
+}
+
+/// Sets members back to the status Marketo kept, where the plan's Marketo phase asked to.
+pub async fn reset(ctx: &Context, works: &mut [Work]) {
+    let mut resets: Vec<&mut Work> = works
+        .iter_mut()
+        .filter(|w| w.reset.is_some() && w.person.sf_member_id.is_some())
+        .collect();
+    if resets.is_empty() {
+        return;
+    }
+    let records = resets
+        .iter()
+        .map(|w| json!({ "Id": w.person.sf_member_id, "Status": w.reset.as_ref().map(|r| &r.to) }))
+        .collect();
+    let written = ctx
+        .salesforce
+        .update("CampaignMember", records)
+        .instrument(api_span("salesforce", "reset_members", resets.len()))
+        .await;
+    match written {
+        Ok(results) => {
+            for (work, result) in resets.iter_mut().zip(results) {
+                if let Some(reset) = work.reset.as_mut() {
+                    reset.applied = matches!(classify_record(&result), RecordOutcome::Done(_));
+                }
+            }
+        }
+        Err(error) => tracing::warn!(%error, "could not set Salesforce back to Marketo's status"),
+    }
+}
