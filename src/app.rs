@@ -10,13 +10,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::http::{self, AppState, Readiness};
+use crate::liveness::Liveness;
+use crate::mappings::Mappings;
 use crate::store::Store;
 use crate::telemetry;
-use crate::worker::{Mappings, Worker};
+use crate::worker::Worker;
 
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    worker: Worker,
     shutdown: CancellationToken,
 }
 
@@ -31,21 +34,26 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("binding {}: {e}", config.listen))?;
         let config = Arc::new(config);
+        let mappings = Mappings::new(&config.mappings);
+        let liveness = Liveness::default();
         let worker = Worker::new(
             store.clone(),
             config.clone(),
-            Mappings::new(&config.mappings),
+            mappings.clone(),
+            liveness.clone(),
         );
         let state = AppState::new(
             config,
             store,
             Readiness::default(),
             telemetry::metrics_handle(),
-            worker,
+            mappings,
+            liveness,
         );
         Ok(App {
             listener,
             state,
+            worker,
             shutdown,
         })
     }
@@ -62,7 +70,7 @@ impl App {
 
     /// The sync worker; tests drive it with `run_pending()` instead of its loop.
     pub fn worker(&self) -> &Worker {
-        self.state.worker()
+        &self.worker
     }
 
     /// Serves until the shutdown token is cancelled. Then `/readyz` turns 503 at once, requests
@@ -72,6 +80,7 @@ impl App {
         let App {
             listener,
             state,
+            worker,
             shutdown,
         } = self;
         let http_config = state.config().http.clone();
@@ -79,11 +88,12 @@ impl App {
         let bound = Duration::from_secs(http_config.shutdown_timeout_secs);
         let readiness = state.readiness().clone();
         let store = state.store().clone();
+        let owner = worker.owner().to_string();
         let worker = state
             .config()
             .worker
             .enabled
-            .then(|| tokio::spawn(state.worker().clone().run(shutdown.clone())));
+            .then(|| tokio::spawn(worker.clone().run(shutdown.clone())));
         let router = http::router(state);
         let signal = shutdown.clone();
         let server = axum::serve(
@@ -101,6 +111,11 @@ impl App {
             tracing::info!("no longer accepting connections; finishing in-flight requests");
         });
         let mut serving = tokio::spawn(async move { server.await });
+        let cancelled = shutdown.clone();
+        let stop_by = tokio::spawn(async move {
+            cancelled.cancelled().await;
+            tokio::time::Instant::now() + drain + bound
+        });
         tokio::select! {
             result = &mut serving => result??,
             () = async { shutdown.cancelled().await; tokio::time::sleep(drain + bound).await } => {
@@ -108,9 +123,23 @@ impl App {
                 serving.abort();
             }
         }
-        if let Some(worker) = worker {
-            // The worker finishes its round; an unfinished lease simply expires.
-            let _ = tokio::time::timeout(bound, worker).await;
+        if let Some(mut worker) = worker {
+            // The worker stops between rounds; whatever is left of the bound lets it finish
+            // and record its round. Past it, its leases are handed back before the store
+            // closes, so the next start (or another replica) takes the signals at once.
+            let stop_by = stop_by
+                .await
+                .unwrap_or_else(|_| tokio::time::Instant::now());
+            if tokio::time::timeout_at(stop_by, &mut worker).await.is_err() {
+                worker.abort();
+                tracing::warn!("the worker did not finish its round in time; releasing its leases");
+                if let Err(error) = store
+                    .release_own_leases(&owner, crate::store::now_millis())
+                    .await
+                {
+                    tracing::warn!(%error, "could not release the worker's leases; they will expire");
+                }
+            }
         }
         store.close().await;
         tracing::info!("stopped");

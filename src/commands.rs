@@ -65,7 +65,13 @@ pub async fn reconcile(config: Config) -> anyhow::Result<()> {
         );
     };
     let mappings = Mappings::new(&config.mappings);
-    let worker = Worker::new(store.clone(), std::sync::Arc::new(config), mappings);
+    let liveness = crate::liveness::Liveness::default();
+    let worker = Worker::new(
+        store.clone(),
+        std::sync::Arc::new(config),
+        mappings,
+        liveness,
+    );
     let mut failed = false;
     for result in worker.reconcile().await {
         match result {

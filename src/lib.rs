@@ -10,6 +10,8 @@ pub mod connectors;
 pub mod http;
 pub mod ids;
 pub mod kinds;
+pub mod liveness;
+pub mod mappings;
 pub mod sandbox;
 pub mod signal;
 pub mod sim;

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -185,7 +186,7 @@ pub async fn member_of(
 }
 
 pub async fn mappings(State(state): State<AppState>, _: Admin) -> Result<Json<Value>, ApiError> {
-    let all = state.mappings();
+    let all = state.shared_mappings().await;
     let items: Vec<Value> = all
         .all()
         .iter()
@@ -206,7 +207,11 @@ pub async fn set_mapping(
         .mappings()
         .by_name(&name)
         .ok_or_else(|| ApiError::NotFound(format!("mapping {name:?}")))?;
-    mapping.set_enabled(enabled);
+    state
+        .mappings()
+        .switch_mapping(state.store(), mapping, enabled)
+        .await
+        .map_err(unavailable)?;
     tracing::info!(mapping = %name, enabled, "mapping switched by an admin");
     if enabled {
         catch_up(&state).await?;
@@ -220,7 +225,11 @@ pub async fn set_sync(
     Path(switch): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let enabled = parse_switch(&switch)?;
-    state.mappings().set_sync_enabled(enabled);
+    state
+        .mappings()
+        .switch_sync(state.store(), enabled)
+        .await
+        .map_err(unavailable)?;
     tracing::info!(enabled, "campaign sync switched by an admin");
     if enabled {
         catch_up(&state).await?;
@@ -249,18 +258,41 @@ fn parse_switch(switch: &str) -> Result<bool, ApiError> {
     }
 }
 
-/// Runs a reconciliation of every enabled mapping now; the queued repairs follow through the
-/// worker like any signal.
-pub async fn reconcile(State(state): State<AppState>, _: Admin) -> Result<Json<Value>, ApiError> {
-    let reports: Vec<Value> = state
-        .worker()
-        .reconcile()
+/// Queues a reconciliation of every enabled mapping for the replica that runs the worker and
+/// answers at once with the job; `GET /admin/jobs/{id}` follows it. The queued repairs then go
+/// through the worker like any signal.
+pub async fn reconcile(
+    State(state): State<AppState>,
+    _: Admin,
+) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<Value>), ApiError> {
+    let id = state
+        .store()
+        .queue_job("reconcile", &json!({}), now_millis())
         .await
-        .into_iter()
-        .map(|r| match r {
-            Ok(report) => json!(report),
-            Err((mapping, error)) => json!({ "mapping": mapping, "error": error.to_string() }),
-        })
-        .collect();
-    Ok(Json(json!({ "reports": reports })))
+        .map_err(unavailable)?;
+    tracing::info!(job.id = id, "reconciliation queued by an admin");
+    let href = format!("/admin/jobs/{id}");
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, href.clone())],
+        Json(json!({ "id": id, "kind": "reconcile", "state": "queued", "href": href })),
+    ))
+}
+
+/// A queued job: its state, progress and result.
+pub async fn job(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::field("id", "a job id is a whole number"))?;
+    let job = state
+        .store()
+        .job(id)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| ApiError::NotFound(format!("job {id}")))?;
+    Ok(Json(json!(job)))
 }

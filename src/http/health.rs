@@ -12,9 +12,21 @@ use super::AppState;
 /// How long readiness waits for the store before calling it unreachable.
 const STORE_PING_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The process answers: nothing else is checked, so a slow database never restarts the pod.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// The process answers and its worker is not crash-looping; nothing else is checked, so a slow
+/// database never restarts the pod.
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let liveness = state.liveness();
+    if liveness.is_healthy() {
+        return (StatusCode::OK, Json(json!({ "status": "ok" })));
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({
+            "status": "failing",
+            "reason": "the worker crashed repeatedly",
+            "last_error": liveness.last_error(),
+        })),
+    )
 }
 
 /// Ready when the store answers and the service is not draining.
@@ -29,7 +41,8 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         Ok(Ok(())) => {
             // Held mappings are reported but do not fail readiness: the others keep syncing.
             let held: Vec<Value> = state
-                .mappings()
+                .shared_mappings()
+                .await
                 .all()
                 .iter()
                 .filter(|m| m.is_held())

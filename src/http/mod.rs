@@ -12,7 +12,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -22,47 +23,72 @@ use tower_http::trace::TraceLayer;
 
 pub use state::{AppState, Readiness};
 
-/// Every route the service serves, as `(method, path)`; the OpenAPI test checks it against
-/// `openapi.yaml` in both directions.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/healthz"),
-    ("get", "/readyz"),
-    ("get", "/metrics"),
-    ("post", "/v1/salesforce/outbound-messages"),
-    ("post", "/v1/marketo/webhooks"),
-    ("get", "/v1/trigger-events"),
-    ("get", "/v1/member-of"),
-    ("get", "/admin/dead-letters"),
-    ("post", "/admin/dead-letters/{id}/replay"),
-    ("get", "/admin/outcomes"),
-    ("get", "/admin/mappings"),
-    ("post", "/admin/mappings/{name}/{action}"),
-    ("post", "/admin/sync/{action}"),
-    ("post", "/admin/reconcile"),
-];
+/// The header the router's fallback sets, so a test can tell "no such route" from a handler's
+/// own 404.
+pub const NO_ROUTE_HEADER: &str = "x-campaign-sync-no-route";
+
+/// Every route the service serves: the router is built from this table, so the OpenAPI test
+/// that reads it reads the real router.
+fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    vec![
+        ("get", "/healthz", get(health::healthz)),
+        ("get", "/readyz", get(health::readyz)),
+        ("get", "/metrics", get(observe::metrics)),
+        (
+            "post",
+            "/v1/salesforce/outbound-messages",
+            post(inbound::salesforce::receive),
+        ),
+        (
+            "post",
+            "/v1/marketo/webhooks",
+            post(inbound::marketo::receive),
+        ),
+        ("get", "/v1/trigger-events", get(admin::trigger_events)),
+        ("get", "/v1/member-of", get(admin::member_of)),
+        ("get", "/admin/dead-letters", get(admin::dead_letters)),
+        (
+            "post",
+            "/admin/dead-letters/{id}/replay",
+            post(admin::replay),
+        ),
+        ("get", "/admin/outcomes", get(admin::outcomes)),
+        ("get", "/admin/mappings", get(admin::mappings)),
+        (
+            "post",
+            "/admin/mappings/{name}/{action}",
+            post(admin::set_mapping),
+        ),
+        ("post", "/admin/sync/{action}", post(admin::set_sync)),
+        ("post", "/admin/reconcile", post(admin::reconcile)),
+        ("get", "/admin/jobs/{id}", get(admin::job)),
+    ]
+}
+
+/// `(method, path)` of every route the router serves.
+pub fn served_routes() -> Vec<(&'static str, &'static str)> {
+    routes().into_iter().map(|(m, p, _)| (m, p)).collect()
+}
 
 pub fn router(state: AppState) -> Router {
     let http = &state.config().http;
     let timeout = Duration::from_secs(http.request_timeout_secs);
     let body_limit = http.body_limit_bytes;
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(observe::metrics))
-        .route(
-            "/v1/salesforce/outbound-messages",
-            post(inbound::salesforce::receive),
-        )
-        .route("/v1/marketo/webhooks", post(inbound::marketo::receive))
-        .route("/v1/trigger-events", get(admin::trigger_events))
-        .route("/v1/member-of", get(admin::member_of))
-        .route("/admin/dead-letters", get(admin::dead_letters))
-        .route("/admin/dead-letters/{id}/replay", post(admin::replay))
-        .route("/admin/outcomes", get(admin::outcomes))
-        .route("/admin/mappings", get(admin::mappings))
-        .route("/admin/mappings/{name}/{action}", post(admin::set_mapping))
-        .route("/admin/sync/{action}", post(admin::set_sync))
-        .route("/admin/reconcile", post(admin::reconcile))
+    let mut by_path: std::collections::BTreeMap<&str, MethodRouter<AppState>> =
+        std::collections::BTreeMap::new();
+    for (_, path, handler) in routes() {
+        let merged = match by_path.remove(path) {
+            Some(existing) => existing.merge(handler),
+            None => handler,
+        };
+        by_path.insert(path, merged);
+    }
+    by_path
+        .into_iter()
+        .fold(Router::new(), |router, (path, handler)| {
+            router.route(path, handler)
+        })
+        .fallback(no_route)
         .layer(axum::middleware::from_fn(observe::record_request))
         .layer(
             ServiceBuilder::new()
@@ -81,4 +107,13 @@ pub fn router(state: AppState) -> Router {
             inbound::salesforce::fault_for_oversized_body,
         ))
         .with_state(state)
+}
+
+/// No route matched: the documented JSON 404, marked so tests can tell it from a handler's.
+async fn no_route() -> Response {
+    let mut response = error::ApiError::NotFound("no such endpoint".into()).into_response();
+    response
+        .headers_mut()
+        .insert(NO_ROUTE_HEADER, axum::http::HeaderValue::from_static("1"));
+    response
 }

@@ -1,4 +1,6 @@
-//! State shared by every handler: configuration, store, readiness, metrics and the worker.
+//! State shared by every handler: configuration, store, readiness, metrics, the mappings
+//! (switches and held problems live in the store) and the worker's liveness. Handlers never
+//! run sync work: they queue it for the leader.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -6,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Config;
+use crate::liveness::Liveness;
+use crate::mappings::Mappings;
 use crate::store::Store;
-use crate::worker::{Mappings, Worker};
 
 /// Whether the load balancer should keep sending traffic. Flipped once, at shutdown.
 #[derive(Clone, Default)]
@@ -35,7 +38,8 @@ struct Inner {
     store: Store,
     readiness: Readiness,
     metrics: PrometheusHandle,
-    worker: Worker,
+    mappings: Mappings,
+    liveness: Liveness,
 }
 
 impl AppState {
@@ -44,7 +48,8 @@ impl AppState {
         store: Store,
         readiness: Readiness,
         metrics: PrometheusHandle,
-        worker: Worker,
+        mappings: Mappings,
+        liveness: Liveness,
     ) -> Self {
         AppState {
             inner: Arc::new(Inner {
@@ -52,7 +57,8 @@ impl AppState {
                 store,
                 readiness,
                 metrics,
-                worker,
+                mappings,
+                liveness,
             }),
         }
     }
@@ -73,12 +79,20 @@ impl AppState {
         &self.inner.metrics
     }
 
-    /// The worker (its loop may or may not run in this process; admin calls use its clients).
-    pub fn worker(&self) -> &Worker {
-        &self.inner.worker
+    pub fn mappings(&self) -> &Mappings {
+        &self.inner.mappings
     }
 
-    pub fn mappings(&self) -> &Mappings {
-        self.inner.worker.mappings()
+    /// The mappings with the switches and held problems every replica shares, read now (the
+    /// last known ones when the store does not answer).
+    pub async fn shared_mappings(&self) -> &Mappings {
+        if let Err(error) = self.inner.mappings.refresh(&self.inner.store).await {
+            tracing::warn!(%error, "could not read the shared switches; answering from memory");
+        }
+        &self.inner.mappings
+    }
+
+    pub fn liveness(&self) -> &Liveness {
+        &self.inner.liveness
     }
 }

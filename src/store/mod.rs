@@ -9,6 +9,7 @@ mod inbox;
 mod journal;
 mod leader;
 mod mirror;
+mod runtime;
 
 use sqlx::AnyPool;
 
@@ -18,6 +19,7 @@ pub use history::{Outcome, TriggerEvent};
 pub use journal::{Journal, SignalEnd};
 pub use leader::LeaderLock;
 pub use mirror::{IdentityRow, MirrorRow, fold_email};
+pub use runtime::{Job, SYNC_SWITCH};
 
 use crate::signal::Signal;
 

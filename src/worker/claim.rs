@@ -8,7 +8,7 @@ use crate::signal::Signal;
 use crate::store::{Claimed, StoreError, now_millis};
 
 use super::context::Context;
-use super::mappings::Mapping;
+use crate::mappings::Mapping;
 
 /// A round's claimed signals, sorted.
 #[derive(Default)]

@@ -6,7 +6,7 @@ use crate::connectors::marketo::MarketoClient;
 use crate::connectors::salesforce::SalesforceClient;
 
 use super::context::Context;
-use super::mappings::Mapping;
+use crate::mappings::Mapping;
 
 /// Reads both status sets and returns each problem, naming the status, program and campaign.
 pub async fn problems(
@@ -55,7 +55,9 @@ pub async fn check_all(ctx: &Context) {
                         "statuses now compatible: mapping released"
                     );
                 }
-                mapping.set_problems(found);
+                if let Err(error) = ctx.mappings.hold(&ctx.store, mapping, found).await {
+                    tracing::warn!(mapping = mapping.name(), %error, "could not record the compatibility check");
+                }
             }
             Err(error) => {
                 tracing::warn!(mapping = mapping.name(), %error, "could not check status compatibility")

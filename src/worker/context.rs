@@ -8,7 +8,7 @@ use crate::connectors::marketo::MarketoClient;
 use crate::connectors::salesforce::SalesforceClient;
 use crate::store::Store;
 
-use super::mappings::Mappings;
+use crate::mappings::Mappings;
 
 pub struct Context {
     pub store: Store,

@@ -14,10 +14,9 @@ use crate::store::{Claimed, Journal, StoreError};
 use crate::sync::{Decision, Done, Event, Observed};
 
 use super::context::{Context, api_span};
-use super::plan::Phase;
 use super::record;
 use super::resolve;
-use super::work::{Person, SignalRef, SignalResult, Work, WorkError};
+use super::work::{Person, Phase, SignalRef, SignalResult, Work, WorkError};
 use super::write;
 
 pub async fn apply(

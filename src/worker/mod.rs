@@ -1,19 +1,19 @@
 //! The sync worker: claim due signals with a lease → read current state → plan → write the
 //! differences in API-sized batches → record mirror, outcomes and trigger events. It never holds
 //! a transaction across an HTTP call, and it never sees an HTTP request.
-
-//! A round's steps, each its own module, in the order data flows (each imports only the
-//! leaves `work`, `context`, `mappings` and the steps after it, never one before):
-//! `claim` → `observe` → `resolve` → `plan` → `write` → `record`, driven by `round` (and by
-//! `flow` for flow actions). Scheduled passes: `compat`, `settings`, `deleted_poll`,
-//! `reconcile`.
+//!
+//! A round's steps, each its own module, in the order data flows (each imports only the leaves
+//! `work` and `context` and the steps after it, never one before): `claim` → `observe` →
+//! `resolve` → `plan` → `write` → `record`, driven by `round` (and by `flow` for flow actions).
+//! Scheduled passes: `compat`, `settings`, `deleted_poll`, `reconcile`, `jobs`; `run` is the
+//! supervised loop that leads, schedules them and processes signals.
 
 mod claim;
 pub mod compat;
 mod context;
 mod deleted_poll;
 mod flow;
-pub mod mappings;
+mod jobs;
 mod observe;
 mod plan;
 mod reconcile;
@@ -21,23 +21,24 @@ mod record;
 mod resolve;
 pub mod retry;
 mod round;
+mod run;
 mod settings;
 mod work;
 mod write;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::connectors::marketo::MarketoClient;
 use crate::connectors::salesforce::SalesforceClient;
-use crate::store::{LeaderLock, Store, StoreError, now_millis};
+use crate::liveness::Liveness;
+use crate::store::{Store, StoreError, now_millis};
 
 use context::Context;
 
-pub use mappings::Mappings;
+pub use crate::mappings::Mappings;
 pub use reconcile::ReconcileReport;
 pub use record::RoundReport;
 pub use round::INTERNAL_ERROR;
@@ -45,23 +46,17 @@ pub use settings::SettingsOutcome;
 pub use work::WorkError;
 pub use write::NOT_PROVIDED;
 
-/// How often an idle worker looks for due signals (retries coming due, other replicas'
-/// signals); signals recorded in this process wake it at once.
-const IDLE_POLL: Duration = Duration::from_millis(250);
-
-/// How often a replica checks (or tries to take) the worker lock.
-const LEADER_CHECK: Duration = Duration::from_secs(5);
-
 #[derive(Clone)]
 pub struct Worker {
     ctx: Arc<Context>,
+    liveness: Liveness,
     /// Where the deleted-records poll resumes (epoch ms), kept in memory: after a restart the
     /// poll looks back one interval and reconciliation covers anything older.
     deleted_since: Arc<tokio::sync::Mutex<Option<i64>>>,
 }
 
 impl Worker {
-    pub fn new(store: Store, config: Arc<Config>, mappings: Mappings) -> Self {
+    pub fn new(store: Store, config: Arc<Config>, mappings: Mappings, liveness: Liveness) -> Self {
         let salesforce = SalesforceClient::new(&config.salesforce);
         let marketo = MarketoClient::new(&config.marketo);
         Worker {
@@ -73,6 +68,7 @@ impl Worker {
                 marketo,
                 mappings,
             }),
+            liveness,
             deleted_since: Arc::default(),
         }
     }
@@ -89,102 +85,44 @@ impl Worker {
         &self.ctx.mappings
     }
 
+    /// This worker's lease owner name.
+    pub fn owner(&self) -> &str {
+        &self.ctx.owner
+    }
+
     /// Processes every signal due now, round after round, until none is left: the
     /// deterministic driver tests use instead of sleeping.
     pub async fn run_pending(&self) -> Result<RoundReport, StoreError> {
+        self.run_pending_until(&CancellationToken::new()).await
+    }
+
+    /// As `run_pending`, but stops between rounds once `shutdown` is cancelled.
+    pub async fn run_pending_until(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> Result<RoundReport, StoreError> {
+        self.ctx.mappings.refresh(&self.ctx.store).await?;
         let mut total = RoundReport::default();
-        loop {
-            let report = self.run_round().await?;
+        while !shutdown.is_cancelled() {
+            let report = round::run(&self.ctx).await?;
+            self.liveness.round_ended(now_millis());
             if report.claimed == 0 {
-                return Ok(total);
+                break;
             }
             total.add(report);
         }
+        Ok(total)
     }
 
-    /// Claims one batch and processes it.
-    async fn run_round(&self) -> Result<RoundReport, StoreError> {
-        round::run(&self.ctx).await
-    }
-
-    /// Runs until `shutdown`: processes signals as they come due (after a short linger that
-    /// lets a burst fill the batch) and polls Salesforce's deleted records on schedule.
+    /// Runs until `shutdown`, supervised: leads when it holds the worker lock, runs the
+    /// scheduled passes and queued jobs, and processes signals as they come due.
     pub async fn run(self, shutdown: CancellationToken) {
-        let linger = Duration::from_millis(self.ctx.config.worker.batch_linger_ms);
-        let poll_every = Duration::from_secs(self.ctx.config.schedules.deleted_poll_secs.max(1));
-        let settings_every =
-            Duration::from_secs(self.ctx.config.schedules.program_settings_secs.max(1));
-        let reconcile_every = Duration::from_secs(self.ctx.config.schedules.reconcile_secs.max(1));
-        let start = tokio::time::Instant::now();
-        let (mut next_poll, mut next_settings, mut next_reconcile) =
-            (start, start, start + reconcile_every);
-        tracing::info!(owner = %self.ctx.owner, "worker started");
-        let mut lock: Option<LeaderLock> = None;
-        let mut next_lock_check = start;
-        while !shutdown.is_cancelled() {
-            let now = tokio::time::Instant::now();
-            if now >= next_lock_check {
-                next_lock_check = now + LEADER_CHECK;
-                if let Some(held) = &mut lock
-                    && !held.is_held().await
-                {
-                    tracing::warn!("lost the worker lock; another replica may take over");
-                    lock = None;
-                }
-                if lock.is_none() {
-                    match self.ctx.store.try_lead().await {
-                        Ok(Some(acquired)) => {
-                            tracing::info!("this replica now runs the worker");
-                            lock = Some(acquired);
-                        }
-                        Ok(None) => {}
-                        Err(error) => tracing::warn!(%error, "could not try the worker lock"),
-                    }
-                }
-            }
-            if lock.is_none() {
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    () = tokio::time::sleep(LEADER_CHECK) => {}
-                }
-                continue;
-            }
-            if now >= next_settings {
-                self.check_statuses().await;
-                if let Err(error) = self.sync_settings().await {
-                    tracing::warn!(%error, "campaign settings pass failed");
-                }
-                next_settings = now + settings_every;
-            }
-            if now >= next_poll {
-                if let Err(error) = self.poll_deleted().await {
-                    tracing::warn!(%error, "deleted-records poll failed; will try again");
-                }
-                next_poll = now + poll_every;
-            }
-            if now >= next_reconcile {
-                self.reconcile().await;
-                self.purge().await;
-                next_reconcile = now + reconcile_every;
-            }
-            match self.ctx.store.claim_count_due(now_millis()).await {
-                Ok(0) => {}
-                Ok(_) => {
-                    tokio::time::sleep(linger).await;
-                    if let Err(error) = self.run_pending().await {
-                        tracing::error!(%error, "worker round failed; the leases will expire and the signals come back");
-                    }
-                    continue;
-                }
-                Err(error) => tracing::warn!(%error, "could not look for due signals"),
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = self.ctx.store.signals_recorded() => {}
-                () = tokio::time::sleep(IDLE_POLL) => {}
-            }
-        }
-        tracing::info!("worker stopped");
+        run::supervise(self, shutdown).await
+    }
+
+    /// Runs the jobs admins queued (reconciliations), oldest first, until none waits.
+    pub async fn run_jobs(&self) -> Result<usize, StoreError> {
+        jobs::run_queued(&self.ctx).await
     }
 
     /// Lists both sides of every enabled mapping and queues a signal per difference; the
@@ -201,7 +139,7 @@ impl Worker {
     /// The compatibility problems of one mapping, read from the live APIs now.
     pub async fn status_problems(
         &self,
-        mapping: &mappings::Mapping,
+        mapping: &crate::mappings::Mapping,
     ) -> Result<Vec<String>, crate::connectors::CallError> {
         compat::problems(self.salesforce(), self.marketo(), mapping).await
     }

@@ -12,8 +12,8 @@ use crate::sync::time::parse_millis;
 use tracing::Instrument;
 
 use super::context::{Context, api_span};
-use super::mappings::Mapping;
 use super::work::{Reading, Seen, SignalRef};
+use crate::mappings::Mapping;
 
 /// What the signals say, and the signals that need no work in this mapping.
 pub struct Observations {

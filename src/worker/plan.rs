@@ -6,19 +6,8 @@ use crate::store::{MirrorRow, StoreError};
 use crate::sync::{self, Done};
 
 use super::context::Context;
-use super::mappings::Mapping;
-use super::work::{Person, Work};
-
-/// One phase of a round's writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Status syncs and removals in the program.
-    Marketo,
-    /// Member creates, updates and deletes in the campaign.
-    Salesforce,
-    /// Members Marketo would not move back, set back in Salesforce (reset policy).
-    Resets,
-}
+use super::work::{Person, Phase, Work};
+use crate::mappings::Mapping;
 
 /// Every person's planned work, and the order the writes run in.
 pub struct Plan {

@@ -14,9 +14,9 @@ use crate::store::{MirrorRow, now_millis};
 use crate::sync::NOT_IN_PROGRAM;
 
 use super::context::Context;
-use super::mappings::Mapping;
 use super::record;
 use super::work::WorkError;
+use crate::mappings::Mapping;
 
 /// What one reconciliation found in one mapping; each difference became one signal.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

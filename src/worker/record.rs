@@ -8,9 +8,9 @@ use crate::store::{Journal, Outcome, SignalEnd, StoreError, TriggerEvent, now_mi
 use crate::sync::{self, Ended, Event};
 
 use super::context::Context;
-use super::mappings::Mapping;
 use super::retry::next_delay;
 use super::work::{SignalRef, SignalResult, Work, WorkError};
+use crate::mappings::Mapping;
 
 /// How long a disabled or held mapping's signals wait before they are looked at again.
 const POSTPONE_MS: i64 = 5_000;

@@ -13,13 +13,13 @@ use crate::store::{Claimed, Journal, StoreError};
 use super::claim::{self, Routed};
 use super::context::Context;
 use super::flow;
-use super::mappings::Mapping;
 use super::observe::observe;
 use super::plan::{Plan, plan};
 use super::record::{self, RoundReport};
 use super::resolve::resolve;
 use super::work::{SignalRef, SignalResult};
 use super::write;
+use crate::mappings::Mapping;
 
 /// The reason a signal whose processing panicked is dead with.
 pub const INTERNAL_ERROR: &str = "internal error";

@@ -8,8 +8,8 @@ use crate::kinds::{Action, Connector, OutcomeResult, Target};
 use crate::store::StoreError;
 
 use super::context::Context;
-use super::mappings::Mapping;
 use super::record;
+use crate::mappings::Mapping;
 
 /// What one pass did for one mapping.
 #[derive(Debug, Clone, PartialEq)]

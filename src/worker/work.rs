@@ -141,6 +141,17 @@ pub fn set_salesforce_person(identity: &mut IdentityRow, person: &str) {
     }
 }
 
+/// One phase of a round's writes; the plan gives their order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Status syncs and removals in the program.
+    Marketo,
+    /// Member creates, updates and deletes in the campaign.
+    Salesforce,
+    /// Members Marketo would not move back, set back in Salesforce (reset policy).
+    Resets,
+}
+
 /// A signal's result this round.
 #[derive(Debug, Clone)]
 pub struct SignalResult {

@@ -152,8 +152,12 @@ fn serve_answers_then_drains_and_exits_0_on_sigterm() {
             .unwrap()
             .success()
     );
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(get("/readyz"), Some(503), "draining must show on /readyz");
+    // The drain delay (1 s) keeps the server answering: /readyz must turn 503 within it.
+    let draining = Instant::now() + Duration::from_secs(1);
+    while get("/readyz") != Some(503) {
+        assert!(Instant::now() < draining, "draining must show on /readyz");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {

@@ -2,6 +2,7 @@
 //! PostgreSQL when `CAMPAIGN_SYNC_TEST_POSTGRES_URL` is set).
 
 mod admin;
+mod architecture;
 mod cli;
 mod connector_marketo;
 mod connector_salesforce;

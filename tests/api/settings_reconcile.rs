@@ -262,10 +262,29 @@ async fn reconciliation_runs_on_demand_through_the_admin_api() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["reports"][0]["mapping"], "webinar");
-    assert_eq!(body["reports"][0]["marketo_changed"], 1);
+    // Queued for the leader, answered at once with the job.
+    assert_eq!(response.status(), 202);
+    let queued: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(queued["state"], "queued");
+    let href = queued["href"].as_str().unwrap().to_string();
+    let job = |app: &crate::helpers::TestApp| {
+        let request = app.client.get(app.url(&href)).bearer_auth("admin");
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(job(&world.app).await["state"], "queued");
+    assert_eq!(world.app.worker.run_jobs().await.unwrap(), 1);
+    let body = job(&world.app).await;
+    assert_eq!(body["state"], "done", "{body}");
+    assert_eq!(body["result"]["reports"][0]["mapping"], "webinar");
+    assert_eq!(body["result"]["reports"][0]["marketo_changed"], 1);
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),

@@ -223,14 +223,18 @@ impl World {
     }
 
     /// The simulator's background sender may hold notifications in flight; a notification
-    /// leaves the queue only once acknowledged. Waits (at most 2 s) for the queue to empty.
+    /// leaves the queue only once acknowledged. Waits (at most 5 s) for the queue to empty.
     async fn outbound_landed(&self) {
-        for _ in 0..400 {
+        for _ in 0..1000 {
             if self.sf.outbound_queue_len() == 0 {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
+        panic!(
+            "{} outbound notifications were never acknowledged",
+            self.sf.outbound_queue_len()
+        );
     }
 
     /// Waits (at most 5 s) until `n` signals are due.

@@ -10,9 +10,9 @@ use crate::sync::batch::{MARKETO_LEADS_PER_CALL, group_into_calls};
 use crate::sync::{self, Decision, Done};
 
 use super::super::context::{Context, api_span};
-use super::super::mappings::Mapping;
 use super::super::work::Work;
 use super::people;
+use crate::mappings::Mapping;
 
 /// Marketo's "already in or past this status" (status sync) / "not in program" (delete).
 const SKIPPED_PROGRESSION: &str = "1037";

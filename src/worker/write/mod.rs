@@ -6,9 +6,8 @@ mod people;
 mod salesforce;
 
 use super::context::Context;
-use super::mappings::Mapping;
-use super::plan::Phase;
-use super::work::Work;
+use super::work::{Phase, Work};
+use crate::mappings::Mapping;
 
 pub use people::{NOT_PROVIDED, ensure_salesforce};
 

@@ -13,9 +13,9 @@ use crate::sync::batch::{SALESFORCE_RECORDS_PER_CALL, group_into_calls};
 use crate::sync::{Decision, Done};
 
 use super::super::context::{Context, api_span};
-use super::super::mappings::Mapping;
 use super::super::work::Work;
 use super::people;
+use crate::mappings::Mapping;
 
 /// One kind of collection call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

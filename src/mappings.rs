@@ -1,11 +1,13 @@
-//! The configured program ⇄ campaign mappings at run time: lookup by either side's id, and the
-//! enabled switches an admin can flip without a restart.
+//! The configured program ⇄ campaign mappings at run time: lookup by either side's id, the
+//! switches an admin flips without a restart, and the problems that hold a mapping. Switches
+//! and problems live in the store, so every replica answers the same; `refresh` reads them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::config::MappingConfig;
 use crate::ids::SalesforceId;
+use crate::store::{SYNC_SWITCH, Store, StoreError, now_millis};
 use crate::sync::StatusMap;
 
 pub struct Mapping {
@@ -26,8 +28,12 @@ impl Mapping {
         self.enabled.load(Ordering::SeqCst)
     }
 
-    pub fn set_enabled(&self, enabled: bool) {
+    fn set_enabled(&self, enabled: bool) {
         self.enabled.store(enabled, Ordering::SeqCst);
+    }
+
+    fn switch(&self) -> String {
+        format!("mapping:{}", self.name())
     }
 
     pub fn problems(&self) -> Vec<String> {
@@ -38,7 +44,7 @@ impl Mapping {
             .unwrap_or_default()
     }
 
-    pub fn set_problems(&self, problems: Vec<String>) {
+    fn set_problems(&self, problems: Vec<String>) {
         metrics::gauge!("mapping_incompatible_statuses", "mapping" => self.name().to_string())
             .set(problems.len() as f64);
         *self.problems.lock().unwrap_or_else(|e| e.into_inner()) = Some(problems);
@@ -110,8 +116,61 @@ impl Mappings {
         self.inner.sync_enabled.load(Ordering::SeqCst)
     }
 
-    pub fn set_sync_enabled(&self, enabled: bool) {
+    fn set_sync_enabled(&self, enabled: bool) {
         self.inner.sync_enabled.store(enabled, Ordering::SeqCst);
+    }
+
+    /// Reads the switches and held mappings every replica shares.
+    pub async fn refresh(&self, store: &Store) -> Result<(), StoreError> {
+        let switches = store.switches().await?;
+        let mut problems = store.mapping_problems().await?;
+        if let Some(&enabled) = switches.get(SYNC_SWITCH) {
+            self.set_sync_enabled(enabled);
+        }
+        for mapping in self.all() {
+            if let Some(&enabled) = switches.get(&mapping.switch()) {
+                mapping.set_enabled(enabled);
+            }
+            if let Some(found) = problems.remove(mapping.name()) {
+                mapping.set_problems(found);
+            }
+        }
+        Ok(())
+    }
+
+    /// Switches one mapping for every replica.
+    pub async fn switch_mapping(
+        &self,
+        store: &Store,
+        mapping: &Mapping,
+        enabled: bool,
+    ) -> Result<(), StoreError> {
+        store
+            .set_switch(&mapping.switch(), enabled, now_millis())
+            .await?;
+        mapping.set_enabled(enabled);
+        Ok(())
+    }
+
+    /// Switches campaign sync as a whole for every replica.
+    pub async fn switch_sync(&self, store: &Store, enabled: bool) -> Result<(), StoreError> {
+        store.set_switch(SYNC_SWITCH, enabled, now_millis()).await?;
+        self.set_sync_enabled(enabled);
+        Ok(())
+    }
+
+    /// Records a compatibility check's result for every replica.
+    pub async fn hold(
+        &self,
+        store: &Store,
+        mapping: &Mapping,
+        problems: Vec<String>,
+    ) -> Result<(), StoreError> {
+        store
+            .set_mapping_problems(mapping.name(), &problems, now_millis())
+            .await?;
+        mapping.set_problems(problems);
+        Ok(())
     }
 
     /// Whether a mapping may write members now: sync on, mapping on, statuses compatible.

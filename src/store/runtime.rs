@@ -1,0 +1,221 @@
+//! Run-time state shared by every replica: mapping and sync switches, the problems that hold a
+//! mapping, and jobs an admin queues for the leader. Kept here so a switch flipped through one
+//! replica holds on all of them and across restarts.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// The switch of campaign sync as a whole; mapping switches are `mapping:<name>`.
+pub const SYNC_SWITCH: &str = "sync";
+
+/// A queued piece of work for the leader, and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub state: String,
+    pub params: serde_json::Value,
+    pub progress: Option<serde_json::Value>,
+    pub result: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub requested_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+impl Store {
+    /// Every stored switch (`sync`, `mapping:<name>`); absent ones keep their configured value.
+    pub async fn switches(&self) -> Result<BTreeMap<String, bool>, StoreError> {
+        let rows = sqlx::query("SELECT name, enabled FROM switches")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("name")?, r.try_get::<i64, _>("enabled")? != 0)))
+            .collect()
+    }
+
+    pub async fn set_switch(&self, name: &str, enabled: bool, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO switches (name, enabled, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(i64::from(enabled))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The problems of each checked mapping (empty: compatible).
+    pub async fn mapping_problems(&self) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
+        let rows = sqlx::query("SELECT mapping, problems FROM mapping_problems")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let text: String = r.try_get("problems")?;
+                Ok((r.try_get("mapping")?, serde_json::from_str(&text)?))
+            })
+            .collect()
+    }
+
+    pub async fn set_mapping_problems(
+        &self,
+        mapping: &str,
+        problems: &[String],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO mapping_problems (mapping, problems, checked_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (mapping) DO UPDATE SET problems = excluded.problems, checked_at = excluded.checked_at",
+        )
+        .bind(mapping)
+        .bind(serde_json::to_string(problems)?)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Queues a job for the leader; returns its id.
+    pub async fn queue_job(
+        &self,
+        kind: &str,
+        params: &serde_json::Value,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO jobs (kind, state, params, requested_at) VALUES ($1, 'queued', $2, $3) RETURNING id",
+        )
+        .bind(kind)
+        .bind(params.to_string())
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    pub async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, kind, state, params, progress, result, error, requested_at, started_at, \
+             finished_at FROM jobs WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Takes the oldest queued job (`queued` → `running`); `None` when none waits. Only the
+    /// leader calls it, so no two replicas race for one job.
+    pub async fn start_next_job(&self, now: i64) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', started_at = $1 WHERE id = \
+             (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) AND state = 'queued' \
+             RETURNING id, kind, state, params, progress, result, error, requested_at, started_at, finished_at",
+        )
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    pub async fn job_progress(
+        &self,
+        id: i64,
+        progress: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET progress = $2 WHERE id = $1")
+            .bind(id)
+            .bind(progress.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a job as `done` with its result, or `failed` with the error.
+    pub async fn finish_job(
+        &self,
+        id: i64,
+        result: Result<&serde_json::Value, &str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (state, result, error) = match result {
+            Ok(value) => ("done", Some(value.to_string()), None),
+            Err(error) => ("failed", None, Some(error.to_string())),
+        };
+        sqlx::query(
+            "UPDATE jobs SET state = $2, result = $3, error = $4, finished_at = $5 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(result)
+        .bind(error)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Signals leased by any other owner become due now: called by a replica that has just
+    /// taken the worker lock, so the work a dead leader had claimed waits for no lease.
+    pub async fn release_leases_of_others(&self, owner: &str, now: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE signals SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, \
+             next_attempt_at = $2, updated_at = $2 WHERE state = 'leased' AND lease_owner <> $1",
+        )
+        .bind(owner)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Hands back this owner's leases (a worker stopping before its round ended).
+    pub async fn release_own_leases(&self, owner: &str, now: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE signals SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, \
+             next_attempt_at = $2, updated_at = $2 WHERE state = 'leased' AND lease_owner = $1",
+        )
+        .bind(owner)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Jobs a replica was running when it stopped go back to the queue for the new leader.
+    pub async fn requeue_running_jobs(&self) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET state = 'queued', started_at = NULL WHERE state = 'running'",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+}
+
+fn job_from_row(r: &sqlx::any::AnyRow) -> Result<Job, StoreError> {
+    let json = |column: &str| -> Result<Option<serde_json::Value>, StoreError> {
+        let text: Option<String> = r.try_get(column)?;
+        Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+    };
+    Ok(Job {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        state: r.try_get("state")?,
+        params: json("params")?.unwrap_or_default(),
+        progress: json("progress")?,
+        result: json("result")?,
+        error: r.try_get("error")?,
+        requested_at: r.try_get("requested_at")?,
+        started_at: r.try_get("started_at")?,
+        finished_at: r.try_get("finished_at")?,
+    })
+}

@@ -1,0 +1,44 @@
+//! Jobs an admin queued through any replica, run by the leader: today, reconciliations. The
+//! job row carries progress and the result, so every replica can report on it.
+
+use serde_json::{Value, json};
+
+use crate::store::{Job, StoreError, now_millis};
+
+use super::context::Context;
+use super::reconcile;
+
+/// The kind of job `POST /admin/reconcile` queues.
+pub const RECONCILE: &str = "reconcile";
+
+pub async fn run_queued(ctx: &Context) -> Result<usize, StoreError> {
+    let mut ran = 0;
+    while let Some(job) = ctx.store.start_next_job(now_millis()).await? {
+        tracing::info!(job.id = job.id, kind = %job.kind, "running a queued job");
+        let result = run_one(ctx, &job).await?;
+        ctx.store
+            .finish_job(
+                job.id,
+                result.as_ref().map_err(String::as_str),
+                now_millis(),
+            )
+            .await?;
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, StoreError> {
+    if job.kind != RECONCILE {
+        return Ok(Err(format!("unknown job kind {:?}", job.kind)));
+    }
+    let reports: Vec<Value> = reconcile::reconcile_all(ctx)
+        .await
+        .into_iter()
+        .map(|r| match r {
+            Ok(report) => json!(report),
+            Err((mapping, error)) => json!({ "mapping": mapping, "error": error.to_string() }),
+        })
+        .collect();
+    Ok(Ok(json!({ "reports": reports })))
+}

@@ -1,0 +1,186 @@
+//! The worker's loop, supervised: a crash of the loop task is logged, counted in the liveness
+//! and restarted with back-off; the loop itself leads (worker lock), runs the scheduled passes
+//! and queued jobs, and processes signals as they come due, looking at shutdown between rounds.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{LeaderLock, now_millis};
+
+use super::Worker;
+
+/// How often an idle worker looks for due signals (retries coming due, other replicas'
+/// signals); signals recorded in this process wake it at once.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// How often a replica checks (or tries to take) the worker lock.
+const LEADER_CHECK: Duration = Duration::from_secs(5);
+
+/// How often the shared switches and held mappings are read again.
+const REFRESH: Duration = Duration::from_secs(1);
+
+/// Back-off after a crash of the loop: doubling from one second, at most half a minute.
+fn backoff(crashes: u32) -> Duration {
+    Duration::from_secs(1u64 << crashes.min(5)).min(Duration::from_secs(30))
+}
+
+pub async fn supervise(worker: Worker, shutdown: CancellationToken) {
+    let mut crashes = 0;
+    loop {
+        let task = tokio::spawn(lead_and_work(worker.clone(), shutdown.clone()));
+        match task.await {
+            Ok(()) => return,
+            Err(error) => {
+                let why = if error.is_panic() {
+                    "the worker loop panicked"
+                } else {
+                    "the worker loop was cancelled"
+                };
+                tracing::error!(%error, restarts = crashes + 1, "{why}; restarting it");
+                worker.liveness.crashed(format!("{why}: {error}"));
+                worker.liveness.set_leader(false);
+                crashes += 1;
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(backoff(crashes)) => {}
+        }
+    }
+}
+
+async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
+    let ctx = &worker.ctx;
+    let schedules = &ctx.config.schedules;
+    let linger = Duration::from_millis(ctx.config.worker.batch_linger_ms);
+    let poll_every = Duration::from_secs(schedules.deleted_poll_secs.max(1));
+    let settings_every = Duration::from_secs(schedules.program_settings_secs.max(1));
+    let reconcile_every = Duration::from_secs(schedules.reconcile_secs.max(1));
+    let start = Instant::now();
+    let (mut next_poll, mut next_settings, mut next_reconcile) =
+        (start, start, start + reconcile_every);
+    let (mut next_lock_check, mut next_refresh) = (start, start);
+    tracing::info!(owner = %ctx.owner, "worker started");
+    let mut lock: Option<LeaderLock> = None;
+    while !shutdown.is_cancelled() {
+        let now = Instant::now();
+        if now >= next_lock_check {
+            next_lock_check = now + LEADER_CHECK;
+            lock = check_lock(&worker, lock).await;
+        }
+        if lock.is_none() {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(LEADER_CHECK) => {}
+            }
+            continue;
+        }
+        if now >= next_refresh {
+            next_refresh = now + REFRESH;
+            if let Err(error) = ctx.mappings.refresh(&ctx.store).await {
+                tracing::warn!(%error, "could not read the shared switches");
+            }
+        }
+        if now >= next_settings {
+            worker.check_statuses().await;
+            if let Err(error) = worker.sync_settings().await {
+                tracing::warn!(%error, "campaign settings pass failed");
+            }
+            next_settings = now + settings_every;
+        }
+        if now >= next_poll {
+            if let Err(error) = worker.poll_deleted().await {
+                tracing::warn!(%error, "deleted-records poll failed; will try again");
+            }
+            next_poll = now + poll_every;
+        }
+        if now >= next_reconcile {
+            worker.reconcile().await;
+            worker.purge().await;
+            next_reconcile = now + reconcile_every;
+        }
+        if let Err(error) = worker.run_jobs().await {
+            tracing::warn!(%error, "could not run the queued jobs");
+        }
+        match ctx.store.claim_count_due(now_millis()).await {
+            Ok(0) => worker.liveness.round_ended(now_millis()),
+            Ok(_) => {
+                tokio::time::sleep(linger).await;
+                if let Err(error) = worker.run_pending_until(&shutdown).await {
+                    tracing::error!(%error, "worker round failed; the leases will expire and the signals come back");
+                    worker.liveness.error(error.to_string());
+                }
+                continue;
+            }
+            Err(error) => tracing::warn!(%error, "could not look for due signals"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = ctx.store.signals_recorded() => {}
+            () = tokio::time::sleep(IDLE_POLL) => {}
+        }
+    }
+    worker.liveness.set_leader(false);
+    tracing::info!("worker stopped");
+}
+
+/// Keeps or takes the worker lock. On taking it, the leases and jobs of the replica that held
+/// it before are released at once: that replica is gone, and its work should not wait for a
+/// lease to expire.
+async fn check_lock(worker: &Worker, lock: Option<LeaderLock>) -> Option<LeaderLock> {
+    let ctx = &worker.ctx;
+    let mut lock = lock;
+    if let Some(held) = &mut lock
+        && !held.is_held().await
+    {
+        tracing::warn!("lost the worker lock; another replica may take over");
+        lock = None;
+    }
+    if lock.is_some() {
+        return lock;
+    }
+    match ctx.store.try_lead().await {
+        Ok(Some(acquired)) => {
+            tracing::info!("this replica now runs the worker");
+            match ctx
+                .store
+                .release_leases_of_others(&ctx.owner, now_millis())
+                .await
+            {
+                Ok(0) => {}
+                Ok(released) => {
+                    tracing::info!(released, "took over signals another worker had claimed")
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not release the previous worker's leases")
+                }
+            }
+            if let Err(error) = ctx.store.requeue_running_jobs().await {
+                tracing::warn!(%error, "could not requeue the previous worker's jobs");
+            }
+            worker.liveness.set_leader(true);
+            Some(acquired)
+        }
+        Ok(None) => {
+            worker.liveness.set_leader(false);
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not try the worker lock");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_half_a_minute() {
+        let delays: Vec<u64> = (0..8).map(|c| backoff(c).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
+}
