@@ -84,33 +84,48 @@ pub async fn run(ctx: &Context) -> Result<RoundReport, StoreError> {
     Ok(report)
 }
 
-/// One mapping's signals, under a panic guard. After a panic each signal is tried alone, so
-/// only the one that panics by itself is dead.
+/// One mapping's signals, under a panic guard: a signal whose processing panics by itself is
+/// dead with [`INTERNAL_ERROR`] (and the panic in the log); the others are processed.
 async fn guarded(
     ctx: &Context,
     mapping: &Mapping,
     items: Vec<Claimed>,
     journal: &mut Journal,
 ) -> Result<Vec<SignalResult>, StoreError> {
-    let mut own = Journal::default();
-    match AssertUnwindSafe(sync_mapping(ctx, mapping, &items, &mut own))
+    let (done, panicked) = contain(items, |batch: Vec<Claimed>| async move {
+        let mut own = Journal::default();
+        let results = sync_mapping(ctx, mapping, &batch, &mut own).await;
+        (own, results)
+    })
+    .await;
+    let mut results = Vec::new();
+    for (own, done) in done {
+        journal.append(own);
+        results.extend(done?);
+    }
+    for (item, panic) in panicked {
+        tracing::error!(signal.id = item.id, kind = item.signal.kind(), %panic, "processing this signal panicked; it is dead");
+        record::dead(journal, item.id, INTERNAL_ERROR.to_string());
+    }
+    Ok(results)
+}
+
+/// Runs `process` on all items at once; if that panics, on each item alone. Returns what the
+/// calls that finished returned, and each item that panicked by itself with the panic text.
+async fn contain<T, R, F, Fut>(items: Vec<T>, process: F) -> (Vec<R>, Vec<(T, String)>)
+where
+    T: Clone,
+    F: Fn(Vec<T>) -> Fut,
+    Fut: std::future::Future<Output = R>,
+{
+    match AssertUnwindSafe(process(items.clone()))
         .catch_unwind()
         .await
     {
-        Ok(results) => {
-            journal.append(own);
-            return results;
-        }
+        Ok(result) => return (vec![result], Vec::new()),
         Err(panic) if items.len() == 1 => {
-            let item = &items[0];
-            tracing::error!(
-                signal.id = item.id,
-                kind = item.signal.kind(),
-                panic = panic_text(&panic),
-                "processing this signal panicked; it is dead"
-            );
-            record::dead(journal, item.id, INTERNAL_ERROR.to_string());
-            return Ok(Vec::new());
+            let item = items.into_iter().next().expect("one item");
+            return (Vec::new(), vec![(item, panic_text(&panic).to_string())]);
         }
         Err(panic) => {
             tracing::error!(
@@ -119,11 +134,17 @@ async fn guarded(
             );
         }
     }
-    let mut results = Vec::new();
+    let (mut done, mut panicked) = (Vec::new(), Vec::new());
     for item in items {
-        results.extend(Box::pin(guarded(ctx, mapping, vec![item], journal)).await?);
+        match AssertUnwindSafe(process(vec![item.clone()]))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => done.push(result),
+            Err(panic) => panicked.push((item, panic_text(&panic).to_string())),
+        }
     }
-    Ok(results)
+    (done, panicked)
 }
 
 /// Everything one mapping's signals need: observe, resolve, plan, write each phase, record.
@@ -165,4 +186,29 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_item_is_set_apart_and_the_others_are_processed() {
+        let process = |batch: Vec<u32>| async move {
+            assert!(!batch.contains(&13), "poison");
+            batch.iter().sum::<u32>()
+        };
+        let (done, panicked) = contain(vec![1, 13, 2], process).await;
+        assert_eq!(done, vec![1, 2]);
+        assert_eq!(panicked.len(), 1);
+        assert_eq!(panicked[0].0, 13);
+        assert!(panicked[0].1.contains("poison"));
+
+        let (done, panicked) = contain(vec![1, 2], process).await;
+        assert_eq!(
+            (done, panicked.len()),
+            (vec![3], 0),
+            "no panic: one call for all"
+        );
+    }
 }

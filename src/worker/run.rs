@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::liveness::Liveness;
 use crate::store::{LeaderLock, now_millis};
 
 use super::Worker;
@@ -27,9 +28,22 @@ fn backoff(crashes: u32) -> Duration {
 }
 
 pub async fn supervise(worker: Worker, shutdown: CancellationToken) {
+    let liveness = worker.liveness.clone();
+    let token = shutdown.clone();
+    let work = move || lead_and_work(worker.clone(), shutdown.clone());
+    restart_on_crash(&liveness, &token, work).await
+}
+
+/// Runs `work` as a task until it returns; a panic is counted in `liveness` and the task
+/// started again after a back-off, unless `shutdown` is cancelled meanwhile.
+async fn restart_on_crash<F, Fut>(liveness: &Liveness, shutdown: &CancellationToken, work: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut crashes = 0;
     loop {
-        let task = tokio::spawn(lead_and_work(worker.clone(), shutdown.clone()));
+        let task = tokio::spawn(work());
         match task.await {
             Ok(()) => return,
             Err(error) => {
@@ -39,8 +53,8 @@ pub async fn supervise(worker: Worker, shutdown: CancellationToken) {
                     "the worker loop was cancelled"
                 };
                 tracing::error!(%error, restarts = crashes + 1, "{why}; restarting it");
-                worker.liveness.crashed(format!("{why}: {error}"));
-                worker.liveness.set_leader(false);
+                liveness.crashed(format!("{why}: {error}"));
+                liveness.set_leader(false);
                 crashes += 1;
             }
         }
@@ -177,6 +191,35 @@ async fn check_lock(worker: &Worker, lock: Option<LeaderLock>) -> Option<LeaderL
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A loop that panics twice, then returns: restarted after each crash, unhealthy never
+    /// (two crashes), counted twice; a third crash in a row would fail `/healthz`.
+    #[tokio::test(start_paused = true)]
+    async fn a_crashing_loop_is_restarted_and_counted() {
+        let liveness = Liveness::default();
+        let runs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counter = runs.clone();
+        let work = move || {
+            let run = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if run < 2 {
+                    panic!("crash {run}");
+                }
+            }
+        };
+        restart_on_crash(&liveness, &CancellationToken::new(), work).await;
+        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 3);
+        assert_eq!(liveness.restarts(), 2);
+        assert!(liveness.is_healthy());
+        assert!(liveness.last_error().unwrap().contains("panicked"));
+        liveness.crashed("third".into());
+        assert!(
+            !liveness.is_healthy(),
+            "three crashes in a row fail /healthz"
+        );
+        liveness.round_ended(1);
+        assert!(liveness.is_healthy(), "a good round heals");
+    }
 
     #[test]
     fn backoff_doubles_up_to_half_a_minute() {
