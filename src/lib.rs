@@ -9,6 +9,7 @@ pub mod config;
 pub mod connectors;
 pub mod http;
 pub mod ids;
+pub mod instance_lock;
 pub mod sandbox;
 pub mod signal;
 pub mod sim;

@@ -41,14 +41,30 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/admin/reconcile"),
 ];
 
+/// Every route on one listener: the default, when `admin_listen` is not set.
 pub fn router(state: AppState) -> Router {
-    let http = &state.config().http;
-    let timeout = Duration::from_secs(http.request_timeout_secs);
-    let body_limit = http.body_limit_bytes;
+    finish(public_routes().merge(admin_routes()), state)
+}
+
+/// The `listen` router when `admin_listen` is set: everything but `/metrics` and `/admin/...`.
+pub fn public_router(state: AppState) -> Router {
+    finish(public_routes(), state)
+}
+
+/// The `admin_listen` router: `/metrics` and `/admin/...`, plus `/healthz` and `/readyz` so the
+/// admin port can be probed on its own.
+pub fn admin_router(state: AppState) -> Router {
+    let probes = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
+    finish(admin_routes().merge(probes), state)
+}
+
+/// What senders and API clients call: probes, receivers, the trigger-event feed.
+fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(observe::metrics))
         .route(
             "/v1/salesforce/outbound-messages",
             post(inbound::salesforce::receive),
@@ -56,6 +72,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/marketo/webhooks", post(inbound::marketo::receive))
         .route("/v1/trigger-events", get(admin::trigger_events))
         .route("/v1/member-of", get(admin::member_of))
+}
+
+/// What operators call, which `admin_listen` keeps off the public listener.
+fn admin_routes() -> Router<AppState> {
+    Router::new()
+        .route("/metrics", get(observe::metrics))
         .route("/admin/dead-letters", get(admin::dead_letters))
         .route("/admin/dead-letters/{id}/replay", post(admin::replay))
         .route("/admin/outcomes", get(admin::outcomes))
@@ -63,6 +85,14 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/mappings/{name}/{action}", post(admin::set_mapping))
         .route("/admin/sync/{action}", post(admin::set_sync))
         .route("/admin/reconcile", post(admin::reconcile))
+}
+
+/// The middleware every listener gets: request ids, tracing, metrics, panics, timeout, body limit.
+fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    let http = &state.config().http;
+    let timeout = Duration::from_secs(http.request_timeout_secs);
+    let body_limit = http.body_limit_bytes;
+    routes
         .layer(axum::middleware::from_fn(observe::record_request))
         .layer(
             ServiceBuilder::new()

@@ -2,7 +2,9 @@
 //! PostgreSQL when `CAMPAIGN_SYNC_TEST_POSTGRES_URL` is set).
 
 mod admin;
+mod binary;
 mod cli;
+mod cli_operator;
 mod connector_marketo;
 mod connector_salesforce;
 mod health;
