@@ -7,6 +7,7 @@ mod cli;
 mod cli_operator;
 mod connector_marketo;
 mod connector_salesforce;
+mod deploy_files;
 mod health;
 mod helpers;
 mod marketo_inbound;
