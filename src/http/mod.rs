@@ -74,7 +74,8 @@ fn public_routes() -> Router<AppState> {
         .route("/v1/member-of", get(admin::member_of))
 }
 
-/// What operators call, which `admin_listen` keeps off the public listener.
+/// What operators call, which `admin_listen` keeps off the public listener (operator pages such
+/// as a console belong here too).
 fn admin_routes() -> Router<AppState> {
     Router::new()
         .route("/metrics", get(observe::metrics))
