@@ -6,13 +6,16 @@
 # target directory for speed). A path the image would miss fails here the same way.
 #
 # Usage: deploy/check-dockerfile-context.sh [DOCKERFILE]   (default deploy/Dockerfile)
+# The context is the repository root; its ignore file is DOCKERFILE.dockerignore when that exists
+# (as BuildKit does), else .dockerignore. DOCKERFILE_CHECK_DIR overrides the scratch directory.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dockerfile="${1:-$root/deploy/Dockerfile}"
 ignore_file="$root/.dockerignore"
+[[ -f "$dockerfile.dockerignore" ]] && ignore_file="$dockerfile.dockerignore"
 # A fixed place (per checkout), so cargo's fingerprints are reused from one run to the next.
-work="${TMPDIR:-/tmp}/campaign-sync-dockerfile-check-$(printf '%s' "$root" | cksum | cut -d' ' -f1)"
+work="${DOCKERFILE_CHECK_DIR:-${TMPDIR:-/tmp}/campaign-sync-dockerfile-check-$(printf '%s' "$root" | cksum | cut -d' ' -f1)}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 
 fail() { echo "check-dockerfile-context: $*" >&2; exit 1; }
@@ -108,8 +111,12 @@ while IFS= read -r raw || [[ -n "$raw" ]]; do
         else
           shopt -s nullglob
           # shellcheck disable=SC2206 # the source may be a glob on purpose
-          matches=("$work/context/"$source)
+          candidates=("$work/context/"$source)
           shopt -u nullglob
+          # A word without glob characters stays as written even when nothing is there.
+          for candidate in "${candidates[@]}"; do
+            if [[ -e "$candidate" ]]; then matches+=("$candidate"); fi
+          done
         fi
         # Docker fails on a source missing from the context: so do we.
         [[ ${#matches[@]} -gt 0 ]] || fail "$line: '$source' is not in the build context (missing, or excluded by .dockerignore)"

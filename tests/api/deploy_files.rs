@@ -87,3 +87,40 @@ fn the_deployment_meets_the_restricted_profile_with_probes_and_a_pinned_image() 
     assert!(services.contains("name: campaign-sync-admin"));
     assert!(manifest("poddisruptionbudget.yaml").contains("kind: PodDisruptionBudget"));
 }
+
+/// Runs the CI's Dockerfile check on `dockerfile` (with `ignore` as its `.dockerignore`) in a
+/// scratch directory and target of its own.
+fn check_dockerfile(dockerfile: &str, ignore: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Dockerfile");
+    std::fs::write(&path, dockerfile).unwrap();
+    std::fs::write(dir.path().join("Dockerfile.dockerignore"), ignore).unwrap();
+    Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/check-dockerfile-context.sh"
+    ))
+    .arg(&path)
+    .env("DOCKERFILE_CHECK_DIR", dir.path().join("work"))
+    .env("CARGO_TARGET_DIR", dir.path().join("target"))
+    .output()
+    .unwrap()
+}
+
+#[test]
+fn the_dockerfile_check_fails_the_way_the_image_build_would() {
+    // The Dockerfile as it was when the image did not build: benches/ never copied.
+    let partial = "FROM rust:1.95-bookworm AS build\nWORKDIR /src\nCOPY Cargo.toml Cargo.lock ./\nCOPY src src\nCOPY migrations migrations\nRUN cargo build --release --locked --bin campaign-sync\n";
+    let out = check_dockerfile(partial, "target\n.git\n");
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("bench"), "{}", text(&out));
+
+    // A needed path the ignore file leaves out of the context.
+    let whole = "FROM rust:1.95-bookworm AS build\nWORKDIR /src\nCOPY . .\nCOPY migrations /elsewhere/migrations\nRUN cargo build --release --locked\n";
+    let out = check_dockerfile(whole, "target\n.git\nmigrations\n");
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("'migrations' is not in the build context"),
+        "{}",
+        text(&out)
+    );
+}
