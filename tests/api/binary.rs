@@ -61,19 +61,22 @@ pub fn free_address() -> String {
     listener.local_addr().expect("bound address").to_string()
 }
 
-/// A `serve` child, killed when dropped so a failing test leaves no process behind.
+/// A `serve` child, killed when dropped so a failing test leaves no process behind. Its stderr
+/// goes to a file (a pipe nobody reads would fill up and stall it), shown if it exits early.
 pub struct Served {
     pub child: Child,
+    stderr: tempfile::NamedTempFile,
 }
 
 impl Served {
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Served {
+        let stderr = tempfile::NamedTempFile::new().expect("stderr file");
         let child = command(args, env)
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(stderr.reopen().expect("reopen stderr file"))
             .spawn()
             .expect("spawn campaign-sync serve");
-        Served { child }
+        Served { child, stderr }
     }
 
     /// Polls `GET /healthz` on `address` until it answers 200; fails if the process exits first
@@ -83,9 +86,10 @@ impl Served {
         while request(address, "GET", "/healthz", &[], "").map(|r| r.0) != Some(200) {
             if let Some(status) = self.child.try_wait().expect("poll child") {
                 let mut stderr = String::new();
-                if let Some(mut pipe) = self.child.stderr.take() {
-                    let _ = pipe.read_to_string(&mut stderr);
-                }
+                let _ = self
+                    .stderr
+                    .reopen()
+                    .map(|mut f| f.read_to_string(&mut stderr));
                 panic!("serve exited with {status} before answering: {stderr}");
             }
             assert!(

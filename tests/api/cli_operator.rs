@@ -214,7 +214,11 @@ fn admin_listen_moves_metrics_and_admin_off_the_public_listener() {
         "--database-url",
         &url,
     ];
-    let mut served = Served::start(&args, &[("CAMPAIGN_SYNC_ADMIN_LISTEN", &admin_listen)]);
+    let env = [
+        ("CAMPAIGN_SYNC_ADMIN_LISTEN", admin_listen.as_str()),
+        ("CAMPAIGN_SYNC_HTTP__DRAIN_DELAY_SECS", "0"),
+    ];
+    let mut served = Served::start(&args, &env);
     served.wait_healthy(&listen);
     let admin = [("Authorization", "Bearer admin-token")];
     let status = |address: &str, path: &str| request(address, "GET", path, &admin, "").map(|r| r.0);
@@ -225,4 +229,28 @@ fn admin_listen_moves_metrics_and_admin_off_the_public_listener() {
     assert_eq!(status(&admin_listen, "/admin/mappings"), Some(200));
     assert_eq!(status(&admin_listen, "/healthz"), Some(200));
     assert_eq!(status(&admin_listen, "/v1/trigger-events"), Some(404));
+
+    // SIGTERM stops both listeners and the process exits 0.
+    let pid = served.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    assert!(killed.unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let exit = loop {
+        if let Some(exit) = served.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not exit after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(exit.code(), Some(0));
+    assert_eq!(
+        status(&admin_listen, "/healthz"),
+        None,
+        "the admin listener is closed"
+    );
 }
