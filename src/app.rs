@@ -1,5 +1,5 @@
-//! Builds the service from its configuration: store, router, listener; runs it until the
-//! shutdown token is cancelled, then drains.
+//! Builds the service from its configuration: store, routers, listeners (the admin one when
+//! `admin_listen` is set); runs it until the shutdown token is cancelled, then drains.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::http::{self, AppState, Readiness};
+use crate::instance_lock::{self, InstanceLock};
 use crate::liveness::Liveness;
 use crate::mappings::Mappings;
 use crate::store::Store;
@@ -18,21 +19,33 @@ use crate::worker::Worker;
 
 pub struct App {
     listener: TcpListener,
+    admin_listener: Option<TcpListener>,
     state: AppState,
     worker: Worker,
     shutdown: CancellationToken,
+    /// On SQLite, refuses a second process on the same file for as long as this one runs.
+    instance_lock: Option<InstanceLock>,
 }
 
 impl App {
-    /// Opens (and migrates) the store and binds the listener. `listen` with port 0 picks a free
-    /// port; `local_addr` tells which.
+    /// Locks a SQLite file against a second process, opens (and migrates) the store and binds
+    /// the listeners. `listen` with port 0 picks a free port; `local_addr` tells which.
     pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Result<App> {
+        let instance_lock = instance_lock::acquire(config.database_url.expose())?;
         let store = Store::connect(config.database_url.expose())
             .await
             .map_err(|e| anyhow::anyhow!("opening the store: {e}"))?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("binding {}: {e}", config.listen))?;
+        let admin_listener = match config.admin_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("binding admin_listen {address}: {e}"))?,
+            ),
+            None => None,
+        };
         let config = Arc::new(config);
         let mappings = Mappings::new(&config.mappings);
         let liveness = Liveness::default();
@@ -52,9 +65,11 @@ impl App {
         );
         Ok(App {
             listener,
+            admin_listener,
             state,
             worker,
             shutdown,
+            instance_lock,
         })
     }
 
@@ -62,6 +77,15 @@ impl App {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` and `/admin/...` are served when `admin_listen` is set.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_listener.as_ref().map(|listener| {
+            listener
+                .local_addr()
+                .expect("a bound listener has an address")
+        })
     }
 
     pub fn state(&self) -> &AppState {
@@ -79,14 +103,15 @@ impl App {
     pub async fn run(self) -> anyhow::Result<()> {
         let App {
             listener,
+            admin_listener,
             state,
             worker,
             shutdown,
+            instance_lock,
         } = self;
         let http_config = state.config().http.clone();
         let drain = Duration::from_secs(http_config.drain_delay_secs);
         let bound = Duration::from_secs(http_config.shutdown_timeout_secs);
-        let readiness = state.readiness().clone();
         let store = state.store().clone();
         let owner = worker.owner().to_string();
         let worker = state
@@ -94,33 +119,43 @@ impl App {
             .worker
             .enabled
             .then(|| tokio::spawn(worker.clone().run(shutdown.clone())));
-        let router = http::router(state);
-        let signal = shutdown.clone();
-        let server = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            signal.cancelled().await;
-            readiness.start_draining();
-            tracing::info!(
-                drain_secs = drain.as_secs(),
-                "draining: /readyz now answers 503"
-            );
-            tokio::time::sleep(drain).await;
-            tracing::info!("no longer accepting connections; finishing in-flight requests");
-        });
-        let mut serving = tokio::spawn(async move { server.await });
         let cancelled = shutdown.clone();
         let stop_by = tokio::spawn(async move {
             cancelled.cancelled().await;
             tokio::time::Instant::now() + drain + bound
         });
-        tokio::select! {
-            result = &mut serving => result??,
-            () = async { shutdown.cancelled().await; tokio::time::sleep(drain + bound).await } => {
+        let stop_accepting = CancellationToken::new();
+        tokio::spawn(drain_then_stop(
+            shutdown.clone(),
+            state.readiness().clone(),
+            drain,
+            stop_accepting.clone(),
+        ));
+        let mut servers = tokio::task::JoinSet::new();
+        let routers = match admin_listener {
+            None => vec![(listener, http::router(state))],
+            Some(admin) => vec![
+                (listener, http::public_router(state.clone())),
+                (admin, http::admin_router(state)),
+            ],
+        };
+        for (listener, router) in routers {
+            let server = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop_accepting.clone().cancelled_owned());
+            servers.spawn(async move { server.await });
+        }
+        let finished = tokio::select! {
+            result = join_all(&mut servers) => Some(result),
+            () = async { shutdown.cancelled().await; tokio::time::sleep(drain + bound).await } => None,
+        };
+        match finished {
+            Some(result) => result?,
+            None => {
                 tracing::warn!("in-flight requests did not finish in time; stopping anyway");
-                serving.abort();
+                servers.abort_all();
             }
         }
         if let Some(mut worker) = worker {
@@ -142,7 +177,35 @@ impl App {
             }
         }
         store.close().await;
+        drop(instance_lock);
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// After shutdown is requested: `/readyz` turns 503 at once, requests are still answered for the
+/// drain delay so the load balancer notices, then every listener stops accepting.
+async fn drain_then_stop(
+    shutdown: CancellationToken,
+    readiness: Readiness,
+    drain: Duration,
+    stop_accepting: CancellationToken,
+) {
+    shutdown.cancelled().await;
+    readiness.start_draining();
+    tracing::info!(
+        drain_secs = drain.as_secs(),
+        "draining: /readyz now answers 503"
+    );
+    tokio::time::sleep(drain).await;
+    tracing::info!("no longer accepting connections; finishing in-flight requests");
+    stop_accepting.cancel();
+}
+
+/// Waits for every server; the first failure ends the wait.
+async fn join_all(servers: &mut tokio::task::JoinSet<std::io::Result<()>>) -> anyhow::Result<()> {
+    while let Some(result) = servers.join_next().await {
+        result??;
+    }
+    Ok(())
 }

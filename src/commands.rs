@@ -10,6 +10,9 @@ use crate::store::Store;
 use crate::worker::{Mappings, Worker, compat};
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     let shutdown = CancellationToken::new();
     let app = App::build(config, shutdown.clone()).await?;
     tracing::info!(address = %app.local_addr(), "listening");
@@ -57,6 +60,8 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
 }
 
 pub async fn reconcile(config: Config) -> anyhow::Result<()> {
+    // On SQLite a running `serve` holds the file: its worker would race this one.
+    let _instance_lock = crate::instance_lock::acquire(config.database_url.expose())?;
     let store = Store::connect(config.database_url.expose()).await?;
     // The repairs go through the worker path; only one worker may run against a store.
     let Some(_lock) = store.try_lead().await? else {

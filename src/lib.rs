@@ -9,9 +9,11 @@ pub mod config;
 pub mod connectors;
 pub mod http;
 pub mod ids;
+pub mod instance_lock;
 pub mod kinds;
 pub mod liveness;
 pub mod mappings;
+
 pub mod sandbox;
 pub mod signal;
 pub mod sim;

@@ -65,15 +65,25 @@ struct ConfigArgs {
 
 impl ConfigArgs {
     fn load(&self) -> Result<Config, ExitCode> {
-        let overrides = Overrides {
+        Config::load(self.config.as_deref(), &self.overrides()).map_err(invalid)
+    }
+
+    /// `migrate` needs only the database, not credentials.
+    fn load_for_migrate(&self) -> Result<Config, ExitCode> {
+        Config::load_for_migrate(self.config.as_deref(), &self.overrides()).map_err(invalid)
+    }
+
+    fn overrides(&self) -> Overrides {
+        Overrides {
             listen: self.listen,
             database_url: self.database_url.clone(),
-        };
-        Config::load(self.config.as_deref(), &overrides).map_err(|error| {
-            eprintln!("campaign-sync: {error}");
-            ExitCode::from(2)
-        })
+        }
     }
+}
+
+fn invalid(error: campaign_sync::config::ConfigError) -> ExitCode {
+    eprintln!("campaign-sync: {error}");
+    ExitCode::from(2)
 }
 
 #[tokio::main]
@@ -85,12 +95,15 @@ async fn main() -> ExitCode {
             Ok(config) => commands::serve(config).await,
             Err(code) => return code,
         },
-        Command::Migrate(args) => match args.load() {
+        Command::Migrate(args) => match args.load_for_migrate() {
             Ok(config) => commands::migrate(config).await,
             Err(code) => return code,
         },
         Command::CheckConfig { args, online } => match args.load() {
             Ok(config) => {
+                for warning in config.warnings() {
+                    println!("warning: {warning}");
+                }
                 println!(
                     "configuration is valid: {} mapping(s), listening on {}",
                     config.mappings.len(),

@@ -1,6 +1,8 @@
 //! Typed configuration: serde defaults → TOML file → `CAMPAIGN_SYNC_*` environment → CLI flags,
 //! validated once at start. Secrets are wrapped in [`Secret`] so no `Debug` or log prints them.
 
+mod complete;
+mod env;
 mod secret;
 mod validate;
 
@@ -9,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
 use ipnet::IpNet;
 use serde::Deserialize;
 
@@ -24,6 +26,9 @@ const NON_CONFIG_ENV: &[&str] = &["LOG_FORMAT", "TEST_POSTGRES_URL"];
 pub struct Config {
     /// Address the HTTP server binds.
     pub listen: SocketAddr,
+    /// When set, `/metrics` and `/admin/...` are served only on this second address, so they
+    /// can stay off the public load balancer; unset, everything is served on `listen`.
+    pub admin_listen: Option<SocketAddr>,
     /// `sqlite://path` (embedded default) or `postgres://…`.
     pub database_url: Secret,
     pub http: HttpConfig,
@@ -39,6 +44,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            admin_listen: None,
             database_url: Secret::new("sqlite://campaign-sync.db"),
             http: HttpConfig::default(),
             admin: AdminConfig::default(),
@@ -279,8 +285,26 @@ pub struct Overrides {
 
 impl Config {
     /// Loads defaults, then the file (if any), then the environment, then `overrides`, and
-    /// validates the result.
+    /// validates the result, including everything a running service needs (credentials, URLs,
+    /// inbound tokens): what `serve`, `check-config` and `reconcile` use.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::load_checked(file, overrides, true)
+    }
+
+    /// Like [`Config::load`] without requiring credentials or tokens: `migrate` only opens the
+    /// database.
+    pub fn load_for_migrate(
+        file: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        Self::load_checked(file, overrides, false)
+    }
+
+    fn load_checked(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        runnable: bool,
+    ) -> Result<Self, ConfigError> {
         let mut figment = Figment::new();
         if let Some(path) = file {
             if !path.exists() {
@@ -288,11 +312,8 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment = figment.merge(
-            Env::prefixed("CAMPAIGN_SYNC_")
-                .ignore(NON_CONFIG_ENV)
-                .split("__"),
-        );
+        let (parsed, strings) = env::providers(NON_CONFIG_ENV);
+        figment = figment.merge(parsed).merge(strings);
         let mut config: Config = figment.extract().map_err(ConfigError::from_figment)?;
         if let Some(listen) = overrides.listen {
             config.listen = listen;
@@ -301,7 +322,7 @@ impl Config {
             config.database_url = Secret::new(url);
         }
         config.fill_names();
-        config.validate()?;
+        config.validate(runnable)?;
         Ok(config)
     }
 

@@ -22,8 +22,9 @@ impl ConfigError {
 }
 
 impl Config {
-    /// Every problem at once, so an operator fixes the file in one pass.
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+    /// Every problem at once, so an operator fixes the file in one pass. `runnable` adds what a
+    /// running service needs (see `complete.rs`).
+    pub(super) fn validate(&self, runnable: bool) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
         let url = self.database_url.expose();
         if !(url.starts_with("sqlite:")
@@ -104,6 +105,9 @@ impl Config {
             }
         }
         self.validate_mappings(&mut problems);
+        if runnable {
+            problems.extend(self.runnable_problems());
+        }
         if problems.is_empty() {
             Ok(())
         } else {

@@ -27,56 +27,99 @@ pub use state::{AppState, Readiness};
 /// own 404.
 pub const NO_ROUTE_HEADER: &str = "x-campaign-sync-no-route";
 
-/// Every route the service serves: the router is built from this table, so the OpenAPI test
+/// Which listener serves a route when `admin_listen` is set (otherwise `listen` serves all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listener {
+    /// What senders and API clients call: receivers, the trigger-event feed.
+    Public,
+    /// What operators call, kept off the public listener.
+    Admin,
+    /// Probes, answered on both.
+    Both,
+}
+
+/// Every route the service serves: the routers are built from this table, so the OpenAPI test
 /// that reads it reads the real router.
-fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>)> {
+    use Listener::{Admin, Both, Public};
     vec![
-        ("get", "/healthz", get(health::healthz)),
-        ("get", "/readyz", get(health::readyz)),
-        ("get", "/metrics", get(observe::metrics)),
+        (Both, "get", "/healthz", get(health::healthz)),
+        (Both, "get", "/readyz", get(health::readyz)),
+        (Admin, "get", "/metrics", get(observe::metrics)),
         (
+            Public,
             "post",
             "/v1/salesforce/outbound-messages",
             post(inbound::salesforce::receive),
         ),
         (
+            Public,
             "post",
             "/v1/marketo/webhooks",
             post(inbound::marketo::receive),
         ),
-        ("get", "/v1/trigger-events", get(admin::trigger_events)),
-        ("get", "/v1/member-of", get(admin::member_of)),
-        ("get", "/admin/dead-letters", get(admin::dead_letters)),
         (
+            Public,
+            "get",
+            "/v1/trigger-events",
+            get(admin::trigger_events),
+        ),
+        (Public, "get", "/v1/member-of", get(admin::member_of)),
+        (
+            Admin,
+            "get",
+            "/admin/dead-letters",
+            get(admin::dead_letters),
+        ),
+        (
+            Admin,
             "post",
             "/admin/dead-letters/{id}/replay",
             post(admin::replay),
         ),
-        ("get", "/admin/outcomes", get(admin::outcomes)),
-        ("get", "/admin/mappings", get(admin::mappings)),
+        (Admin, "get", "/admin/outcomes", get(admin::outcomes)),
+        (Admin, "get", "/admin/mappings", get(admin::mappings)),
         (
+            Admin,
             "post",
             "/admin/mappings/{name}/{action}",
             post(admin::set_mapping),
         ),
-        ("post", "/admin/sync/{action}", post(admin::set_sync)),
-        ("post", "/admin/reconcile", post(admin::reconcile)),
-        ("get", "/admin/jobs/{id}", get(admin::job)),
+        (Admin, "post", "/admin/sync/{action}", post(admin::set_sync)),
+        (Admin, "post", "/admin/reconcile", post(admin::reconcile)),
+        (Admin, "get", "/admin/jobs/{id}", get(admin::job)),
     ]
 }
 
 /// `(method, path)` of every route the router serves.
 pub fn served_routes() -> Vec<(&'static str, &'static str)> {
-    routes().into_iter().map(|(m, p, _)| (m, p)).collect()
+    routes().into_iter().map(|(_, m, p, _)| (m, p)).collect()
 }
 
+/// Every route on one listener: the default, when `admin_listen` is not set.
 pub fn router(state: AppState) -> Router {
-    let http = &state.config().http;
-    let timeout = Duration::from_secs(http.request_timeout_secs);
-    let body_limit = http.body_limit_bytes;
+    finish(build(|_| true), state)
+}
+
+/// The `listen` router when `admin_listen` is set: everything but `/metrics` and `/admin/...`.
+pub fn public_router(state: AppState) -> Router {
+    finish(build(|l| l != Listener::Admin), state)
+}
+
+/// The `admin_listen` router: `/metrics` and `/admin/...`, plus `/healthz` and `/readyz` so the
+/// admin port can be probed on its own.
+pub fn admin_router(state: AppState) -> Router {
+    finish(build(|l| l != Listener::Public), state)
+}
+
+/// The routes `keep` selects, one method router per path.
+fn build(keep: impl Fn(Listener) -> bool) -> Router<AppState> {
     let mut by_path: std::collections::BTreeMap<&str, MethodRouter<AppState>> =
         std::collections::BTreeMap::new();
-    for (_, path, handler) in routes() {
+    for (listener, _, path, handler) in routes() {
+        if !keep(listener) {
+            continue;
+        }
         let merged = match by_path.remove(path) {
             Some(existing) => existing.merge(handler),
             None => handler,
@@ -89,6 +132,14 @@ pub fn router(state: AppState) -> Router {
             router.route(path, handler)
         })
         .fallback(no_route)
+}
+
+/// The middleware every listener gets: request ids, tracing, metrics, panics, timeout, body limit.
+fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    let http = &state.config().http;
+    let timeout = Duration::from_secs(http.request_timeout_secs);
+    let body_limit = http.body_limit_bytes;
+    routes
         .layer(axum::middleware::from_fn(observe::record_request))
         .layer(
             ServiceBuilder::new()

@@ -3,9 +3,12 @@
 
 mod admin;
 mod architecture;
+mod binary;
 mod cli;
+mod cli_operator;
 mod connector_marketo;
 mod connector_salesforce;
+mod deploy_files;
 mod health;
 mod helpers;
 mod marketo_inbound;

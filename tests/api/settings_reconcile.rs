@@ -116,6 +116,12 @@ async fn an_incompatible_mapping_is_held_and_named_while_another_syncs() {
     );
 }
 
+/// What the receivers need, which `check-config` and `reconcile` require although these tests
+/// send nothing to them.
+const RECEIVERS_SF: &str =
+    "organization_ids = [\"00D000000000001AAA\"]\ninbound_token = \"unused\"\n";
+const RECEIVERS_MKTO: &str = "webhook_token = \"unused\"\n";
+
 /// A configuration file pointing the binary at this world's simulators and mappings.
 fn config_file(world: &World, database_url: Option<&str>) -> tempfile::NamedTempFile {
     let mut toml = String::new();
@@ -123,7 +129,7 @@ fn config_file(world: &World, database_url: Option<&str>) -> tempfile::NamedTemp
         toml += &format!("database_url = \"{url}\"\n\n");
     }
     toml += &format!(
-        "[salesforce]\nlogin_url = \"{}\"\nclient_id = \"{INTEGRATION}\"\nclient_secret = \"campaign-sync-secret\"\n\n[marketo]\nbase_url = \"{}\"\nclient_id = \"sim-client\"\nclient_secret = \"sim-secret\"\n",
+        "[salesforce]\nlogin_url = \"{}\"\nclient_id = \"{INTEGRATION}\"\nclient_secret = \"campaign-sync-secret\"\n{RECEIVERS_SF}\n[marketo]\nbase_url = \"{}\"\nclient_id = \"sim-client\"\nclient_secret = \"sim-secret\"\n{RECEIVERS_MKTO}",
         world.sf.base_url(),
         world.mk.base_url()
     );

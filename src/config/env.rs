@@ -1,0 +1,117 @@
+//! The `CAMPAIGN_SYNC_*` environment as configuration. Figment's `Env` reads every value as TOML-ish
+//! (`123456` becomes a number, `007` the number 7, `true` a boolean), which breaks text keys such
+//! as secrets; those keys are read by [`EnvStrings`], which keeps the exact text.
+
+use figment::providers::Env;
+use figment::value::{Dict, Map, Value};
+use figment::{Error, Metadata, Profile, Provider};
+
+const PREFIX: &str = "CAMPAIGN_SYNC_";
+
+/// Every configuration key whose value is text (secrets, ids, URLs, names), as a dotted path.
+/// A new `String` or `Secret` field belongs here, or an all-digit value of it given through the
+/// environment is refused as a number.
+pub(super) const TEXT_KEYS: &[&str] = &[
+    "database_url",
+    "admin.token",
+    "salesforce.login_url",
+    "salesforce.instance_url",
+    "salesforce.api_version",
+    "salesforce.client_id",
+    "salesforce.client_secret",
+    "salesforce.inbound_token",
+    "marketo.base_url",
+    "marketo.client_id",
+    "marketo.client_secret",
+    "marketo.webhook_token",
+    "marketo.webhook_header",
+];
+
+/// The environment in two providers: every key but the text keys, parsed as figment does (so
+/// numbers, booleans and arrays work), and the text keys kept as written. `ignore` names
+/// prefixed variables that are not configuration keys.
+pub(super) fn providers(ignore: &[&str]) -> (Env, EnvStrings) {
+    let base = Env::prefixed(PREFIX).ignore(ignore).split("__");
+    let parsed = base.clone().filter(|key| !is_text_key(key.as_str()));
+    (
+        parsed,
+        EnvStrings {
+            env: base.only(TEXT_KEYS),
+        },
+    )
+}
+
+fn is_text_key(key: &str) -> bool {
+    // Filters run after `split("__")`, so keys arrive dotted; the `__` form is accepted too.
+    let dotted = key.replace("__", ".");
+    TEXT_KEYS.iter().any(|k| k.eq_ignore_ascii_case(&dotted))
+}
+
+/// The text keys of the environment, each value a string exactly as set.
+pub(super) struct EnvStrings {
+    env: Env,
+}
+
+impl Provider for EnvStrings {
+    fn metadata(&self) -> Metadata {
+        self.env.metadata()
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, Error> {
+        let mut dict = Dict::new();
+        for (key, value) in self.env.iter() {
+            let path: Vec<&str> = key.as_str().split('.').collect();
+            insert(&mut dict, &path, value);
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// Puts `value` at `path` (non-empty: `Env::iter` drops keys with empty parts) in `dict`.
+fn insert(dict: &mut Dict, path: &[&str], value: String) {
+    match path {
+        [] => {}
+        [leaf] => {
+            dict.insert((*leaf).to_string(), Value::from(value));
+        }
+        [section, rest @ ..] => {
+            let entry = dict
+                .entry((*section).to_string())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if !matches!(entry, Value::Dict(..)) {
+                *entry = Value::from(Dict::new());
+            }
+            if let Value::Dict(_, inner) = entry {
+                insert(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_keys_are_recognised_before_and_after_splitting() {
+        assert!(is_text_key("marketo__client_secret"));
+        assert!(is_text_key("MARKETO__CLIENT_SECRET"));
+        assert!(is_text_key("database_url"));
+        assert!(!is_text_key("marketo__rate_limit_calls"));
+        assert!(!is_text_key("marketo__webhook_signing_secrets"));
+    }
+
+    #[test]
+    fn every_text_key_is_a_text_field_of_the_config() {
+        // Each text key set to the string "007" must deserialize: a key that is not a field (a
+        // typo here) is refused by `deny_unknown_fields`, a field that is not text refuses a
+        // string.
+        for key in TEXT_KEYS {
+            let figment =
+                figment::Figment::new().merge(figment::providers::Serialized::default(key, "007"));
+            if let Err(error) = figment.extract::<super::super::Config>() {
+                panic!("{key}: {error}");
+            }
+        }
+    }
+}
