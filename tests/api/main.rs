@@ -3,6 +3,7 @@
 
 mod admin;
 mod cli;
+mod client_fixes;
 mod connector_marketo;
 mod connector_salesforce;
 mod health;
