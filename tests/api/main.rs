@@ -17,5 +17,6 @@ mod sim_marketo;
 mod sim_salesforce;
 mod store;
 mod sync;
+mod sync_burst;
 mod sync_edges;
 mod world;
