@@ -12,6 +12,7 @@ mod marketo_inbound;
 mod openapi;
 mod salesforce_inbound;
 mod sandbox;
+mod secrets;
 mod settings_reconcile;
 mod sim_marketo;
 mod sim_salesforce;
