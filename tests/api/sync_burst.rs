@@ -1,5 +1,6 @@
-//! A burst of new people through the real worker against the strict simulators: realistic
-//! e-mail addresses must not push any call past a URI limit or into a dead letter.
+//! The real worker against the strict simulators: a burst of new people with realistic e-mail
+//! addresses pushes no call past a URI limit or into a dead letter, and a Campaign row locked
+//! by another transaction is retried.
 
 use crate::world::{PROGRAM, USER, World};
 
@@ -83,4 +84,28 @@ async fn three_hundred_new_salesforce_members_all_reach_marketo() {
         .filter(|lead| world.mk_status(lead.id).as_deref() == Some("Registered"))
         .count();
     assert_eq!(registered, 300, "every new member reached Marketo");
+}
+
+#[tokio::test]
+async fn a_locked_campaign_row_is_retried_until_the_write_lands() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("ada@example.com");
+    world.sf.hold_campaign_lock(&world.campaign, 1).unwrap();
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+    let collection_calls = world
+        .sf
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("composite/sobjects"))
+        .count();
+    assert_eq!(collection_calls, 2, "the locked write, then its retry");
+    assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
 }
