@@ -215,15 +215,10 @@ async fn scenario(failure: Failure, side: Side) -> Traces {
         )
         .await,
     );
-    answers.push(
-        post(
-            &app,
-            "/v1/salesforce/outbound-messages?token=wrong-token",
-            "",
-            "<soap/>".into(),
-        )
-        .await,
-    );
+    for token in ["wrong-token", INBOUND_SECRET] {
+        let path = format!("/v1/salesforce/outbound-messages?token={token}");
+        answers.push(post(&app, &path, "", "<soap/>".into()).await);
+    }
     app.stop().await.expect("stops");
     let mut database = Vec::new();
     for suffix in ["", "-wal", "-shm"] {
