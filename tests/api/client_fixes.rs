@@ -88,6 +88,10 @@ async fn the_salesforce_token_comes_from_my_domain_and_the_generic_host_is_perma
         reason.contains("request not supported on this domain"),
         "{reason}"
     );
+    assert!(
+        reason.contains("salesforce.login_url must be the org's My Domain"),
+        "{reason}"
+    );
     assert!(!reason.contains("campaign-sync-secret"), "{reason}");
 }
 
