@@ -9,7 +9,11 @@ impl Config {
     pub(super) fn runnable_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let sf = &self.salesforce;
-        require_url(&mut problems, "salesforce.login_url", &sf.login_url);
+        // A set `salesforce.login_url` is checked with the validation (My Domain, not a generic
+        // host), which also names it when `client_id` is set without it.
+        if sf.client_id.trim().is_empty() {
+            require(&mut problems, "salesforce.login_url", &sf.login_url);
+        }
         if !sf.instance_url.is_empty() {
             require_url(&mut problems, "salesforce.instance_url", &sf.instance_url);
         }
@@ -112,6 +116,7 @@ mod tests {
 
     fn complete() -> Config {
         let mut c = Config::default();
+        c.salesforce.login_url = "https://example.my.salesforce.com".into();
         c.salesforce.client_id = "id".into();
         c.salesforce.client_secret = Secret::new("s");
         c.salesforce.organization_ids = vec!["00D000000000001".into()];
@@ -141,6 +146,7 @@ mod tests {
         assert_eq!(
             keys(&problems),
             [
+                "salesforce.login_url",
                 "salesforce.client_id",
                 "salesforce.client_secret",
                 "salesforce.organization_ids",
@@ -151,7 +157,7 @@ mod tests {
                 "marketo.webhook_token",
             ]
         );
-        assert!(problems[1].contains("CAMPAIGN_SYNC_SALESFORCE__CLIENT_SECRET"));
+        assert!(problems[2].contains("CAMPAIGN_SYNC_SALESFORCE__CLIENT_SECRET"));
     }
 
     #[test]

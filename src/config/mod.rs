@@ -91,7 +91,8 @@ pub struct AdminConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SalesforceConfig {
-    /// Where the OAuth token is requested (the org's My Domain for client credentials).
+    /// Where the OAuth token is requested: the org's My Domain. No default, as the generic
+    /// login hosts refuse the client-credentials flow (checked in `validate`).
     pub login_url: String,
     /// REST host; normally taken from the token response's `instance_url`.
     pub instance_url: String,
@@ -114,7 +115,7 @@ pub struct SalesforceConfig {
 impl Default for SalesforceConfig {
     fn default() -> Self {
         Self {
-            login_url: "https://login.salesforce.com".into(),
+            login_url: String::new(),
             instance_url: String::new(),
             api_version: "v62.0".into(),
             client_id: String::new(),

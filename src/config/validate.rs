@@ -104,6 +104,7 @@ impl Config {
                 ));
             }
         }
+        problems.extend(self.salesforce_login_problem());
         self.validate_mappings(&mut problems);
         if runnable {
             problems.extend(self.runnable_problems());
@@ -112,6 +113,33 @@ impl Config {
             Ok(())
         } else {
             Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    /// The client-credentials flow works only on the org's My Domain host; the generic login
+    /// hosts answer `invalid_grant` "request not supported on this domain".
+    fn salesforce_login_problem(&self) -> Option<String> {
+        const MY_DOMAIN: &str = "your org's My Domain URL (Setup → My Domain), e.g. \
+            \"https://yourcompany.my.salesforce.com\", or for a sandbox \
+            \"https://yourcompany--sandboxname.sandbox.my.salesforce.com\"";
+        let login_url = self.salesforce.login_url.trim();
+        if login_url.is_empty() {
+            return (!self.salesforce.client_id.is_empty())
+                .then(|| format!("salesforce.login_url: required; set it to {MY_DOMAIN}"));
+        }
+        let host = reqwest::Url::parse(login_url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_ascii_lowercase));
+        match host.as_deref().map(|h| h.trim_end_matches('.')) {
+            None => Some(format!(
+                "salesforce.login_url: {login_url:?} is not an absolute URL; set it to {MY_DOMAIN}"
+            )),
+            Some(generic @ ("login.salesforce.com" | "test.salesforce.com")) => Some(format!(
+                "salesforce.login_url: {generic} is Salesforce's generic login host, which refuses \
+                 the client-credentials flow (\"request not supported on this domain\"); use \
+                 {MY_DOMAIN}"
+            )),
+            Some(_) => None,
         }
     }
 
@@ -158,5 +186,39 @@ impl Config {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn login_problem(login_url: &str, client_id: &str) -> Option<String> {
+        let mut config = Config::default();
+        config.salesforce.login_url = login_url.into();
+        config.salesforce.client_id = client_id.into();
+        config.salesforce_login_problem()
+    }
+
+    #[test]
+    fn generic_login_hosts_are_refused_with_what_to_use_instead() {
+        for generic in [
+            "https://login.salesforce.com",
+            "https://TEST.salesforce.com/",
+        ] {
+            let problem = login_problem(generic, "id").expect("refused");
+            assert!(problem.starts_with("salesforce.login_url:"), "{problem}");
+            assert!(problem.contains("generic login host"), "{problem}");
+            assert!(problem.contains("my.salesforce.com"), "{problem}");
+        }
+        assert_eq!(login_problem("https://acme.my.salesforce.com", "id"), None);
+        let missing = login_problem("", "id").expect("required once a client is set");
+        assert!(missing.contains("required"), "{missing}");
+        assert_eq!(
+            login_problem("", ""),
+            None,
+            "no Salesforce client configured"
+        );
+        assert!(login_problem("acme.my.salesforce.com", "id").is_some());
     }
 }

@@ -39,8 +39,65 @@ impl CallError {
         matches!(self, CallError::Retry { .. } | CallError::Reauthenticate(_))
     }
 
-    /// Transport failures (refused, reset, timed out) are transient by nature.
+    /// Transport failures (refused, reset, timed out) are transient by nature. The text names
+    /// the cause chain but never a URL's query string, which may carry a secret (Marketo's
+    /// identity call takes the client secret there).
     pub(crate) fn transport(error: &reqwest::Error) -> Self {
-        CallError::retry(format!("transport error: {error}"))
+        let mut text = format!("transport error: {error}");
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        CallError::retry(without_queries(&text))
+    }
+}
+
+/// `text` with the query string of every `http(s)://` URL in it removed, so that an error
+/// message can be logged and stored whatever URL it quotes.
+pub fn without_queries(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("http://").or_else(|| rest.find("https://")) {
+        let start = match (rest.find("http://"), rest.find("https://")) {
+            (Some(a), Some(b)) => a.min(b),
+            _ => start,
+        };
+        out.push_str(&rest[..start]);
+        let url = &rest[start..];
+        let end = url
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>' | ','))
+            .unwrap_or(url.len());
+        let (address, after) = url.split_at(end);
+        match address.split_once('?') {
+            Some((bare, _)) => {
+                out.push_str(bare);
+                out.push_str("?[query removed]");
+            }
+            None => out.push_str(address),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_queries;
+
+    #[test]
+    fn query_strings_are_cut_from_every_url() {
+        let text = "error sending request for url (https://x.mktorest.com/identity/oauth/token?client_id=a&client_secret=s3cret): timed out; see http://h/p?k=v and http://plain/path";
+        let cleaned = without_queries(text);
+        assert!(
+            !cleaned.contains("s3cret") && !cleaned.contains("k=v"),
+            "{cleaned}"
+        );
+        assert_eq!(
+            cleaned,
+            "error sending request for url (https://x.mktorest.com/identity/oauth/token?[query removed]): timed out; see http://h/p?[query removed] and http://plain/path"
+        );
+        assert_eq!(without_queries("no url here"), "no url here");
     }
 }

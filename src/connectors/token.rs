@@ -72,7 +72,7 @@ pub async fn request_token<T: DeserializeOwned>(
         .await
         .map_err(|e| CallError::transport(&e))?;
     if !status.is_success() {
-        let reason = format!("{what} failed: HTTP {status}: {body}");
+        let reason = super::without_queries(&format!("{what} failed: HTTP {status}: {body}"));
         return Err(if status.is_server_error() {
             CallError::retry(reason)
         } else {

@@ -7,6 +7,7 @@ use crate::binary::{EXAMPLE, Served, free_address, output, request, text};
 
 /// Each key the shipped example leaves empty, which `serve` cannot run without.
 const EXAMPLE_MISSING: &[&str] = &[
+    "salesforce.login_url",
     "salesforce.client_id",
     "salesforce.client_secret",
     "salesforce.organization_ids",

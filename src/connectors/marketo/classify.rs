@@ -58,6 +58,11 @@ pub fn classify(status: StatusCode, body: &str) -> Result<Envelope, CallError> {
         return Err(match status {
             s if s.is_server_error() => CallError::retry(reason),
             StatusCode::TOO_MANY_REQUESTS => CallError::retry(reason),
+            // The client sends long reads as `POST ?_method=GET`; should one still pass 8 KB,
+            // the change is not at fault and must not go dead with it.
+            StatusCode::URI_TOO_LONG => CallError::retry(format!(
+                "{reason}: a request URI passed Marketo's 8 KB limit"
+            )),
             StatusCode::UNAUTHORIZED => CallError::Reauthenticate(reason),
             _ => CallError::Permanent(reason),
         });
@@ -169,6 +174,12 @@ mod tests {
             classify(StatusCode::PAYLOAD_TOO_LARGE, ""),
             Err(CallError::Permanent(_))
         ));
+        assert!(
+            classify(StatusCode::URI_TOO_LONG, "")
+                .unwrap_err()
+                .is_retryable(),
+            "a 414 is never permanent"
+        );
         let numeric = r#"{"success":false,"errors":[{"code":606,"message":"Max rate limit '100' exceeded with in '20' secs"}]}"#;
         assert!(
             classify(StatusCode::OK, numeric)

@@ -113,7 +113,17 @@ impl SalesforceClient {
                 ("client_id", self.client_id.as_str()),
                 ("client_secret", self.client_secret.expose()),
             ]);
-        let parsed: TokenResponse = request_token(request, "Salesforce token request").await?;
+        let parsed: TokenResponse = request_token(request, "Salesforce token request")
+            .await
+            .map_err(|error| match error {
+                CallError::Permanent(reason) if reason.contains("not supported on this domain") => {
+                    CallError::Permanent(format!(
+                        "{reason} (salesforce.login_url must be the org's My Domain URL, e.g. \
+                         https://yourcompany.my.salesforce.com, not a generic login host)"
+                    ))
+                }
+                other => other,
+            })?;
         let token = Token {
             access: parsed.access_token,
             instance_url: self

@@ -16,7 +16,6 @@ use super::inspect::CallRecord;
 use super::limits::Slot;
 use super::shared::{Shared, lock};
 
-const MAX_URI_BYTES: usize = 8 * 1024;
 const MAX_BODY_BYTES: u64 = 1024 * 1024;
 
 pub async fn rest_gate(
@@ -24,7 +23,7 @@ pub async fn rest_gate(
     request: Request,
     next: Next,
 ) -> Response {
-    if let Some(refused) = too_large(&request) {
+    if let Some(refused) = too_large(&request, shared.config.max_uri_bytes) {
         return refused;
     }
     let method = request.method().to_string();
@@ -58,6 +57,9 @@ pub async fn rest_gate(
 type Refused = (Option<String>, MktoError);
 
 fn admit(shared: &Shared, request: &Request) -> Result<(String, Slot), Refused> {
+    if shared.config.refuse_query_access_token && has_query_token(request) {
+        return Err((None, MktoError::TokenInvalid));
+    }
     let token = identity::bearer(request.headers()).map_err(|e| (None, e))?;
     let client = lock(&shared.tokens)
         .check(token, Instant::now())
@@ -90,10 +92,19 @@ async fn run(shared: &Shared, request: Request, next: Next) -> Response {
     response
 }
 
-/// URIs over 8 KB get 414 and bodies over 1 MB get 413, plain HTTP errors rather than
-/// envelopes, before anything else is looked at.
-fn too_large(request: &Request) -> Option<Response> {
-    if request.uri().to_string().len() > MAX_URI_BYTES {
+/// Whether the query string carries `access_token`, the withdrawn way of passing the token.
+fn has_query_token(request: &Request) -> bool {
+    request.uri().query().is_some_and(|query| {
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some("access_token"))
+    })
+}
+
+/// URIs over the limit (8 KB) get 414 and bodies over 1 MB get 413, plain HTTP errors rather
+/// than envelopes, before anything else is looked at.
+fn too_large(request: &Request, max_uri_bytes: usize) -> Option<Response> {
+    if request.uri().to_string().len() > max_uri_bytes {
         return Some(StatusCode::URI_TOO_LONG.into_response());
     }
     let length = request

@@ -1,6 +1,6 @@
 //! `GET /rest/v1/programs/{programId}/members.json`: program members filtered by `leadId`,
 //! `statusName` or `updatedAt` (with `startAt`/`endAt`, at most 7 days), with `fields`,
-//! `batchSize` and `nextPageToken` paging.
+//! `batchSize` and `nextPageToken` paging. Filters other than `leadId` stop at 100,000 members.
 
 use std::sync::Arc;
 
@@ -68,12 +68,16 @@ fn find(shared: &Shared, raw_id: &str, params: &Params) -> Result<Response, Mkto
             )));
         }
     };
-    let found: Vec<&Member> = world
-        .members
-        .range((program_id, i64::MIN)..=(program_id, i64::MAX))
-        .map(|(_, member)| member)
-        .filter(|m| matches(m))
-        .collect();
+    let all = || {
+        world
+            .members
+            .range((program_id, i64::MIN)..=(program_id, i64::MAX))
+            .map(|(_, member)| member)
+    };
+    if filter != "leadId" {
+        within_filter_cap(all().count(), shared.config.member_filter_cap)?;
+    }
+    let found: Vec<&Member> = all().filter(|m| matches(m)).collect();
     let fields = match params.get("fields") {
         Some(fields) => input::csv(fields),
         None => DEFAULT_FIELDS.iter().map(|f| (*f).to_string()).collect(),
@@ -101,6 +105,17 @@ fn find(shared: &Shared, raw_id: &str, params: &Params) -> Result<Response, Mkto
         report_more: true,
     };
     Ok(envelope::lead_db(result, Some(page)))
+}
+
+/// Filters other than `leadId` look at the whole membership, which Marketo refuses past
+/// 100,000 members (the caller is sent to the bulk extract instead).
+fn within_filter_cap(total: usize, cap: usize) -> Result<(), MktoError> {
+    if total > cap {
+        return Err(MktoError::InvalidData(format!(
+            "Total membership size: {total} exceeds the limit allowed {cap} for the filter"
+        )));
+    }
+    Ok(())
 }
 
 fn range(params: &Params) -> Result<(i64, i64), MktoError> {

@@ -69,6 +69,14 @@ pub struct MarketoSimConfig {
     /// Deliver queued webhooks from a background task (the sandbox). Tests turn this off and call
     /// `deliver_webhooks_now` to decide when calls happen.
     pub deliver_webhooks_in_background: bool,
+    /// Longest request URI (path and query) answered; longer gets HTTP 414 (Marketo: 8 KB).
+    pub max_uri_bytes: usize,
+    /// Refuse a REST call carrying `access_token` in its query string with 601: Marketo has
+    /// withdrawn query-string tokens, only `Authorization: Bearer` is accepted.
+    pub refuse_query_access_token: bool,
+    /// Members a program may have for a `statusName` or `updatedAt` member query (Marketo:
+    /// 100,000); a larger program's query fails with 1003.
+    pub member_filter_cap: usize,
 }
 
 impl Default for MarketoSimConfig {
@@ -88,6 +96,9 @@ impl Default for MarketoSimConfig {
             seed: 0,
             webhook_timeout: Duration::from_secs(30),
             deliver_webhooks_in_background: true,
+            max_uri_bytes: 8 * 1024,
+            refuse_query_access_token: true,
+            member_filter_cap: 100_000,
         }
     }
 }

@@ -123,7 +123,8 @@ pub async fn channel_by_name(
         Ok(params) => params,
         Err(error) => return error.into_response(),
     };
-    let Some(name) = params.get("name").or_else(|| params.get("Name")) else {
+    // Only `name`, as the documentation spells it (the Swagger's `Name` is not taken).
+    let Some(name) = params.get("name") else {
         return MktoError::Blank("name").into_response();
     };
     let world = lock(&shared.world);

@@ -21,6 +21,7 @@ mod schema;
 mod soap;
 mod soql;
 mod state;
+mod strict;
 mod view;
 
 use std::collections::HashMap;
@@ -65,6 +66,7 @@ pub enum SimError {
 pub struct SalesforceSim {
     shared: Arc<Shared>,
     address: SocketAddr,
+    generic_login: SocketAddr,
     stop: CancellationToken,
 }
 
@@ -109,18 +111,21 @@ impl SalesforceSim {
                 tracing::warn!(%error, "Salesforce simulator stopped");
             }
         });
+        let generic_login = strict::serve_generic_login(shared.clone(), stop.clone()).await?;
         if shared.config.outbound.is_some() {
             tokio::spawn(outbound::run_sender(shared.clone(), stop.clone()));
         }
         Ok(SalesforceSim {
             shared,
             address,
+            generic_login,
             stop,
         })
     }
 
-    /// Serves `/services/oauth2/token` and `/services/data/vNN.N/…`; also the token's
-    /// `instance_url`.
+    /// The org's My Domain host: serves `/services/oauth2/token` and `/services/data/vNN.N/…`;
+    /// also the token's `instance_url`. See [`SalesforceSim::generic_login_url`] for the host
+    /// that refuses the client-credentials flow.
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()
     }

@@ -135,7 +135,7 @@ impl Kind {
     /// Read-only fields beyond the audit ones: derived by the org or mirrored from a person.
     fn derived(self) -> &'static [&'static str] {
         match self {
-            Kind::Lead => &["IsConverted", "Name"],
+            Kind::Lead => &["IsConverted", "ConvertedContactId", "Name"],
             Kind::Contact => &["Name"],
             Kind::Campaign => &["NumberOfLeads", "NumberOfContacts", "NumberOfResponses"],
             Kind::CampaignMemberStatus => &[],

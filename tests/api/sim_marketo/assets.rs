@@ -145,7 +145,7 @@ async fn channels_list_their_progression_statuses() {
         json!({ "name": "Attended", "step": 40, "description": null, "hidden": false, "success": true })
     );
     let unknown = sim
-        .get("/rest/asset/v1/channel/byName.json?Name=Nope")
+        .get("/rest/asset/v1/channel/byName.json?name=Nope")
         .await;
     assert!(asset_result(&unknown).is_empty());
 }

@@ -6,6 +6,7 @@ mod identity;
 mod leads;
 mod limits;
 mod members;
+mod strict;
 mod webhooks;
 
 use campaign_sync::sim::marketo::{MarketoSim, MarketoSimConfig, NewProgram, ProgressionStatus};

@@ -10,6 +10,7 @@ mod outbound;
 mod query;
 mod records;
 mod service;
+mod strict;
 
 use campaign_sync::sim::salesforce::{MemberStatus, SalesforceSim, SalesforceSimConfig};
 use reqwest::{Response, StatusCode};

@@ -48,6 +48,8 @@ pub struct Org {
     deletions: Vec<Deletion>,
     /// (CampaignId, LeadId or ContactId) → CampaignMember id, for DUPLICATE_VALUE.
     memberships: HashMap<(String, String), String>,
+    /// Campaign id → CampaignMember writes still to refuse with `UNABLE_TO_LOCK_ROW`.
+    campaign_locks: HashMap<String, u32>,
 }
 
 impl Org {
@@ -98,6 +100,10 @@ impl Org {
     ) -> Result<String, SfError> {
         let mut fields = rules::accept(kind, input, true)?;
         rules::check_create(self, kind, &mut fields)?;
+        if kind == Kind::CampaignMember {
+            let campaign = fields.get("CampaignId").and_then(Value::as_str);
+            self.take_campaign_lock(campaign.map(str::to_owned).as_deref())?;
+        }
         let id = self.next_id(kind.prefix());
         let now = format_z(self.clock.tick());
         for (name, value) in [
@@ -131,6 +137,9 @@ impl Org {
         let mut fields = existing.fields.clone();
         fields.extend(changes);
         rules::check_update(self, &existing, &mut fields)?;
+        if existing.kind == Kind::CampaignMember {
+            self.take_campaign_lock(existing.text("CampaignId"))?;
+        }
         let now = format_z(self.clock.tick());
         self.stamp(&mut fields, &now);
         let id = existing.text("Id").unwrap_or(id).to_owned();
@@ -155,6 +164,9 @@ impl Org {
     pub fn delete(&mut self, id: &str) -> Result<(), SfError> {
         let record = self.get(id)?.clone();
         rules::check_delete(self, &record)?;
+        if record.kind == Kind::CampaignMember {
+            self.take_campaign_lock(record.text("CampaignId"))?;
+        }
         let id = record.text("Id").unwrap_or(id).to_owned();
         let dependent_kinds: &[Kind] = match record.kind {
             Kind::Campaign => &[Kind::CampaignMemberStatus, Kind::CampaignMember],

@@ -1,11 +1,13 @@
 //! Validation and derived fields, per sObject type: which fields a client may send, required
-//! fields, reference checks, and the CampaignMember rules (one membership per person, keys
+//! fields, value lengths and e-mail addresses, reference checks, and the CampaignMember rules (one membership per person, keys
 //! immutable, Status one of the campaign's labels, HasResponded derived from it).
 
 mod members;
+mod values;
 
 use members::{check_new_member, check_status_row};
 use serde_json::{Map, Value, json};
+use values::check_values;
 
 use super::error::SfError;
 use super::ids;
@@ -59,6 +61,7 @@ pub fn check_create(org: &Org, kind: Kind, fields: &mut Map<String, Value>) -> R
         fields.remove("LeadId");
     }
     check_required(kind, fields)?;
+    check_values(kind, fields)?;
     match kind {
         Kind::Lead => {
             fields.insert("IsConverted".to_owned(), json!(false));
@@ -80,6 +83,7 @@ pub fn check_update(
         Kind::Lead if existing.fields.get("IsConverted") == Some(&json!(true)) => {
             Err(converted_lead())
         }
+        kind @ (Kind::Lead | Kind::Contact | Kind::Campaign) => check_values(kind, fields),
         Kind::CampaignMember => {
             let campaign = fields
                 .get("CampaignId")

@@ -1,0 +1,100 @@
+//! Field values Salesforce refuses whatever the record: text longer than the field
+//! (`STRING_TOO_LONG`, API 15.0 and later) and an Email that is not an address
+//! (`INVALID_EMAIL_ADDRESS`). Lengths are the standard fields' in a new org.
+
+use serde_json::{Map, Value};
+
+use crate::sim::salesforce::error::SfError;
+use crate::sim::salesforce::schema::Kind;
+
+/// (field, label, length) of the text fields the simulator checks.
+fn limits(kind: Kind) -> &'static [(&'static str, &'static str, usize)] {
+    match kind {
+        Kind::Lead => &[
+            ("FirstName", "First Name", 40),
+            ("LastName", "Last Name", 80),
+            ("Company", "Company", 255),
+            ("Email", "Email", 80),
+            ("Title", "Title", 128),
+            ("Phone", "Phone", 40),
+        ],
+        Kind::Contact => &[
+            ("FirstName", "First Name", 40),
+            ("LastName", "Last Name", 80),
+            ("Email", "Email", 80),
+            ("Title", "Title", 128),
+            ("Phone", "Phone", 40),
+        ],
+        Kind::Campaign => &[("Name", "Name", 80)],
+        Kind::CampaignMemberStatus | Kind::CampaignMember => &[],
+    }
+}
+
+pub(super) fn check_values(kind: Kind, fields: &Map<String, Value>) -> Result<(), SfError> {
+    for (field, label, max) in limits(kind) {
+        let Some(text) = fields.get(*field).and_then(Value::as_str) else {
+            continue;
+        };
+        if text.chars().count() > *max {
+            return Err(SfError::bad_request(
+                "STRING_TOO_LONG",
+                format!("{label}: data value too large: {text} (max length={max})"),
+            )
+            .with_fields(&[field]));
+        }
+    }
+    if matches!(kind, Kind::Lead | Kind::Contact) {
+        let email = fields.get("Email").and_then(Value::as_str);
+        if let Some(email) = email.filter(|e| !e.is_empty() && !is_address(e)) {
+            return Err(SfError::bad_request(
+                "INVALID_EMAIL_ADDRESS",
+                format!("Email: invalid email address: {email}"),
+            )
+            .with_fields(&["Email"]));
+        }
+    }
+    Ok(())
+}
+
+/// `local@domain.tld`: one `@`, no spaces or control characters, a dotted domain whose labels
+/// are not empty. Salesforce's exact grammar is not published; this refuses what it refuses in
+/// practice (no `@`, percent-encoded `%40`, a bare host, spaces).
+fn is_address(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    let clean = |s: &str| {
+        !s.is_empty()
+            && s.is_ascii()
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "@<>(),;:\"[]\\".contains(c))
+    };
+    clean(local)
+        && clean(domain)
+        && domain.contains('.')
+        && domain.split('.').all(|label| !label.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_address;
+
+    #[test]
+    fn addresses_and_not() {
+        for good in ["a@x.com", "first.last+tag@sub.example.co.uk", "o'neil@x.io"] {
+            assert!(is_address(good), "{good}");
+        }
+        for bad in [
+            "ada",
+            "a%40b.com",
+            "a@b",
+            "a @x.com",
+            "@x.com",
+            "a@x..com",
+            "a@@x.com",
+        ] {
+            assert!(!is_address(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Rules of a real org that need more than one record's checks: the generic login host that
+//! refuses the client-credentials flow (only the org's My Domain host issues such tokens),
+//! converting a lead into a contact, and a Campaign's row held by another transaction.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::state::{CallRecord, Shared, lock};
+use super::{SalesforceSim, SimError};
+
+/// Serves `login.salesforce.com`'s token endpoint on its own loopback port: every
+/// client-credentials request gets `invalid_grant` "request not supported on this domain".
+pub(super) async fn serve_generic_login(
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+) -> Result<SocketAddr, SimError> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let address = listener.local_addr()?;
+    let app = Router::new()
+        .route("/services/oauth2/token", post(generic_token))
+        .with_state(shared);
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+        if let Err(error) = served {
+            tracing::warn!(%error, "Salesforce simulator's generic login host stopped");
+        }
+    });
+    Ok(address)
+}
+
+async fn generic_token(
+    State(shared): State<Arc<Shared>>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let params = form.map(|Form(params)| params).unwrap_or_default();
+    let (error, description) = match params.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => ("invalid_grant", "request not supported on this domain"),
+        _ => ("unsupported_grant_type", "grant type not supported"),
+    };
+    lock(&shared.log).push(CallRecord {
+        client_id: params.get("client_id").cloned().filter(|c| !c.is_empty()),
+        method: "POST".to_owned(),
+        path: "/services/oauth2/token (generic login host)".to_owned(),
+        status: StatusCode::BAD_REQUEST.as_u16(),
+        records: Vec::new(),
+    });
+    let body = json!({"error": error, "error_description": description});
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+impl SalesforceSim {
+    /// A stand-in for `https://login.salesforce.com`: its token endpoint refuses the
+    /// client-credentials flow, as the real generic hosts do. `base_url` is the My Domain host.
+    pub fn generic_login_url(&self) -> String {
+        format!("http://{}", self.generic_login)
+    }
+
+    /// Converts a lead as a Salesforce user would (`convertLead`): returns the new Contact's id;
+    /// the lead reads `IsConverted` and `ConvertedContactId`, its members carry the `ContactId`.
+    pub fn convert_lead_to_contact(&self, lead_id: &str) -> Result<String, SimError> {
+        Ok(lock(&self.shared.org).convert_lead(lead_id)?)
+    }
+
+    /// Makes the next `writes` CampaignMember writes touching `campaign_id` fail, record by
+    /// record, with `UNABLE_TO_LOCK_ROW`.
+    pub fn hold_campaign_lock(&self, campaign_id: &str, writes: u32) -> Result<(), SimError> {
+        Ok(lock(&self.shared.org).hold_campaign_lock(campaign_id, writes)?)
+    }
+}

@@ -1,0 +1,213 @@
+//! Rules a real org enforces that a lenient simulator would let a client break: the
+//! client-credentials flow only on the My Domain host, e-mail addresses and field lengths,
+//! lead conversion, a Campaign row locked by another transaction, getDeleted's 15 days.
+
+use std::time::Duration;
+
+use campaign_sync::sim::salesforce::SalesforceSimConfig;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::{INTEGRATION, answer, login, seed, start};
+
+#[tokio::test]
+async fn client_credentials_are_refused_on_the_generic_login_host() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    assert_ne!(sim.generic_login_url(), sim.base_url());
+    let response = reqwest::Client::new()
+        .post(format!("{}/services/oauth2/token", sim.generic_login_url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", INTEGRATION.0),
+            ("client_secret", INTEGRATION.1),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    let (status, body) = answer(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "request not supported on this domain"})
+    );
+    // The My Domain host issues the token.
+    login(&sim, INTEGRATION).await;
+}
+
+#[tokio::test]
+async fn an_email_that_is_not_an_address_is_invalid_email_address() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    let lead = json!({"LastName": "L", "Company": "C", "Email": "a%40b.com"});
+    let (status, body) = answer(client.post("sobjects/Lead", lead).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!([{"message": "Email: invalid email address: a%40b.com", "errorCode": "INVALID_EMAIL_ADDRESS", "fields": ["Email"]}])
+    );
+    let (_, created) = answer(
+        client
+            .post(
+                "sobjects/Contact",
+                json!({"LastName": "L", "Email": "a@b.com"}),
+            )
+            .await,
+    )
+    .await;
+    let path = format!("sobjects/Contact/{}", created["id"].as_str().expect("id"));
+    let (status, body) = answer(client.patch(&path, json!({"Email": "nobody"})).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body[0]["errorCode"], "INVALID_EMAIL_ADDRESS");
+    let records = json!({"records": [
+        {"attributes": {"type": "Lead"}, "LastName": "Ok", "Company": "C", "Email": "ok@x.com"},
+        {"attributes": {"type": "Lead"}, "LastName": "Bad", "Company": "C", "Email": "bad@"},
+    ]});
+    let (_, results) = answer(client.post("composite/sobjects", records).await).await;
+    assert_eq!(results[0]["success"], true);
+    assert_eq!(
+        results[1]["errors"][0],
+        json!({"statusCode": "INVALID_EMAIL_ADDRESS", "message": "Email: invalid email address: bad@", "fields": ["Email"]})
+    );
+}
+
+#[tokio::test]
+async fn values_longer_than_the_field_are_string_too_long() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    let long_email = format!("{}@example.com", "a".repeat(69));
+    for (field, label, max, value) in [
+        ("FirstName", "First Name", 40, "f".repeat(41)),
+        ("LastName", "Last Name", 80, "l".repeat(81)),
+        ("Company", "Company", 255, "c".repeat(256)),
+        ("Email", "Email", 80, long_email),
+    ] {
+        let mut lead = json!({"LastName": "L", "Company": "C"});
+        lead[field] = json!(value);
+        let (status, body) = answer(client.post("sobjects/Lead", lead.clone()).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}");
+        assert_eq!(
+            body,
+            json!([{"message": format!("{label}: data value too large: {value} (max length={max})"),
+                "errorCode": "STRING_TOO_LONG", "fields": [field]}])
+        );
+        let at_limit: String = value.chars().skip(1).collect();
+        lead[field] = json!(if field == "Email" {
+            format!("{}@example.com", "a".repeat(68))
+        } else {
+            at_limit
+        });
+        let (status, body) = answer(client.post("sobjects/Lead", lead).await).await;
+        assert_eq!(status, StatusCode::CREATED, "{field} at its limit: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_converted_lead_links_its_contact_and_refuses_writes() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (campaign, lead) = seed(&sim);
+    let member = sim
+        .add_member(INTEGRATION.0, &campaign, &lead, Some("Registered"))
+        .expect("member");
+    let contact = sim.convert_lead_to_contact(&lead).expect("convert");
+    assert!(contact.starts_with("003"), "{contact}");
+    let client = login(&sim, INTEGRATION).await;
+    let (_, read) = answer(client.get(&format!("sobjects/Lead/{lead}")).await).await;
+    assert_eq!(read["IsConverted"], true);
+    assert_eq!(read["ConvertedContactId"], contact.as_str());
+    let (_, person) = answer(client.get(&format!("sobjects/Contact/{contact}")).await).await;
+    assert_eq!(person["Email"], "ada@example.com");
+    assert_eq!(person["LastName"], "Lovelace");
+    let (_, linked) = answer(
+        client
+            .get(&format!("sobjects/CampaignMember/{member}"))
+            .await,
+    )
+    .await;
+    assert_eq!(linked["ContactId"], contact.as_str());
+    assert_eq!(
+        linked["LeadId"],
+        lead.as_str(),
+        "the member keeps its LeadId"
+    );
+
+    let (status, body) = answer(
+        client
+            .patch(
+                &format!("sobjects/Lead/{lead}"),
+                json!({"FirstName": "Ada"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!([{"message": "cannot reference converted lead", "errorCode": "CANNOT_UPDATE_CONVERTED_LEAD"}])
+    );
+    // The member can still be written through the campaign, as the Contact's membership.
+    let (status, _) = answer(
+        client
+            .patch(
+                &format!("sobjects/CampaignMember/{member}"),
+                json!({"Status": "Attended"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_held_campaign_lock_fails_each_member_write_with_unable_to_lock_row() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (campaign, lead) = seed(&sim);
+    let other = sim
+        .create_lead(json!({"LastName": "Hopper", "Company": "Navy", "Email": "grace@example.com"}))
+        .expect("lead");
+    let member = |lead: &str| json!({"attributes": {"type": "CampaignMember"}, "CampaignId": campaign, "LeadId": lead, "Status": "Registered"});
+    let client = login(&sim, INTEGRATION).await;
+    sim.hold_campaign_lock(&campaign, 2).expect("lock");
+    let body = json!({"records": [member(&lead), member(&other)]});
+    let (status, results) = answer(client.post("composite/sobjects", body.clone()).await).await;
+    assert_eq!(status, StatusCode::OK);
+    for result in results.as_array().expect("results") {
+        assert_eq!(
+            result,
+            &json!({"success": false, "errors": [{"statusCode": "UNABLE_TO_LOCK_ROW",
+                "message": "unable to obtain exclusive access to this record", "fields": []}]})
+        );
+    }
+    let (_, results) = answer(client.post("composite/sobjects", body).await).await;
+    let ok: Vec<&Value> = results.as_array().expect("results").iter().collect();
+    assert!(ok.iter().all(|r| r["success"] == true), "{results}");
+}
+
+#[tokio::test]
+async fn get_deleted_refuses_a_start_more_than_15_days_back() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    sim.advance_clock(Duration::from_secs(20 * 24 * 3600));
+    let client = login(&sim, INTEGRATION).await;
+    let now = sim
+        .record(
+            &sim.create_lead(json!({"LastName": "Clock", "Company": "C"}))
+                .expect("lead"),
+        )
+        .expect("lead")["CreatedDate"]
+        .as_str()
+        .expect("date")
+        .to_owned();
+    let now = chrono::DateTime::parse_from_rfc3339(&now.replace("+0000", "Z")).expect("date");
+    let start = (now - chrono::Duration::days(16))
+        .format("%Y-%m-%dT%H:%M:00Z")
+        .to_string();
+    let end = now.format("%Y-%m-%dT%H:%M:00Z").to_string();
+    let url = reqwest::Url::parse_with_params(
+        &client.url("sobjects/CampaignMember/deleted/"),
+        [("start", start.as_str()), ("end", end.as_str())],
+    )
+    .expect("url");
+    let response = client.http.get(url).bearer_auth(&client.token).send().await;
+    let (status, body) = answer(response.expect("getDeleted")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body[0]["errorCode"], "INVALID_REPLICATION_DATE", "{body}");
+}
