@@ -3,6 +3,7 @@
 
 mod auth;
 mod collections;
+mod control;
 mod deleted;
 mod delivery_faults;
 mod listener;
