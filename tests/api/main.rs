@@ -14,6 +14,7 @@ mod sandbox;
 mod settings_reconcile;
 mod sim_marketo;
 mod sim_salesforce;
+mod simulators;
 mod store;
 mod sync;
 mod sync_edges;

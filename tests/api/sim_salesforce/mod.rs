@@ -6,7 +6,7 @@ mod collections;
 mod control;
 mod deleted;
 mod delivery_faults;
-mod listener;
+pub mod listener;
 mod outbound;
 mod query;
 mod records;
