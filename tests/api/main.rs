@@ -5,6 +5,7 @@ mod admin;
 mod cli;
 mod connector_marketo;
 mod connector_salesforce;
+mod contract;
 mod health;
 mod helpers;
 mod marketo_inbound;
