@@ -16,6 +16,7 @@ mod settings_reconcile;
 mod sim_marketo;
 mod sim_salesforce;
 mod simulators;
+mod simulators_serve;
 mod store;
 mod sync;
 mod sync_edges;

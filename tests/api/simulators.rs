@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 
 use crate::sim_salesforce::listener::{ACK, Listener};
 
-const BIN: &str = env!("CARGO_BIN_EXE_campaign-sync");
+pub const BIN: &str = env!("CARGO_BIN_EXE_campaign-sync");
 
 /// The child process, stopped (SIGKILL) if the test fails before its SIGTERM.
-struct Running(Child);
+pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -24,7 +24,7 @@ impl Drop for Running {
 }
 
 /// Polls `check` every 50 ms for at most 15 s, failing with `what`.
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
     let started = Instant::now();
     loop {
         if let Some(value) = check().await {
@@ -38,7 +38,7 @@ async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) ->
     }
 }
 
-async fn json(request: reqwest::RequestBuilder) -> Value {
+pub async fn json(request: reqwest::RequestBuilder) -> Value {
     let response = request.send().await.expect("request");
     let status = response.status();
     let body: Value = response.json().await.expect("JSON");
