@@ -3,7 +3,7 @@
 //! reconciliation), then every Marketo request it recorded checked against the official Swagger
 //! specs (method, path, query and form parameters, body) and replayed, its answer checked
 //! against the declared response schema. The specs are read from `../shared/reference/marketo/`
-//! beside the checkout (or `$CAMPAIGN_SYNC_REFERENCE_DIR/marketo/`); nothing of them is copied.
+//! beside the checkout (or `$SHARED_REFERENCE_DIR/marketo/`); nothing of them is copied.
 
 mod known;
 mod swagger;
@@ -19,7 +19,7 @@ use known::KNOWN;
 use swagger::{Operation, Spec, form_pairs};
 
 fn specs() -> Vec<Spec> {
-    let root = std::env::var_os("CAMPAIGN_SYNC_REFERENCE_DIR").map_or_else(
+    let root = std::env::var_os("SHARED_REFERENCE_DIR").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference"),
         PathBuf::from,
     );

@@ -28,7 +28,7 @@ impl Spec {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
             panic!(
                 "the Marketo Swagger spec {} is missing ({e}); the contract test reads \
-                 ../shared/reference/marketo/ beside the checkout (or $CAMPAIGN_SYNC_REFERENCE_DIR/marketo/)",
+                 ../shared/reference/marketo/ beside the checkout (or $SHARED_REFERENCE_DIR/marketo/)",
                 path.display()
             )
         });
