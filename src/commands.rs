@@ -1,4 +1,5 @@
-//! What each command does, for `main` to call: serve, migrate, online checks, reconcile.
+//! What each command does, for `main` to call: serve, sandbox, simulators, migrate, online
+//! checks, reconcile.
 
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +25,12 @@ pub async fn sandbox(options: crate::sandbox::SandboxOptions) -> anyhow::Result<
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     crate::sandbox::run(options, shutdown).await
+}
+
+pub async fn simulators(options: crate::sandbox::SimulatorsOptions) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    crate::sandbox::run_simulators(options, shutdown).await
 }
 
 pub async fn migrate(config: Config) -> anyhow::Result<()> {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use campaign_sync::config::{Config, Overrides};
-use campaign_sync::sandbox::SandboxOptions;
+use campaign_sync::sandbox::{SandboxOptions, SimulatorsOptions};
 use campaign_sync::{commands, telemetry};
 use clap::{Args, Parser, Subcommand};
 
@@ -45,6 +45,25 @@ enum Command {
         /// Write a JSON description of the running sandbox (URLs, credentials, mappings) here.
         #[arg(long)]
         describe: Option<PathBuf>,
+    },
+    /// Run the Salesforce and Marketo simulators alone (no service), seeded with mapped programs
+    /// and campaigns whose people are members on both sides; control them over HTTP.
+    Simulators {
+        /// Address of the Salesforce simulator (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen_salesforce: SocketAddr,
+        /// Address of the Marketo simulator (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen_marketo: SocketAddr,
+        /// Write a JSON description (URLs, credentials, mappings, people) here.
+        #[arg(long)]
+        describe: Option<PathBuf>,
+        /// Mapped program/campaign pairs to seed.
+        #[arg(long, default_value_t = 2)]
+        programs: usize,
+        /// People to seed, each already a member of every mapping on both sides.
+        #[arg(long, default_value_t = 4)]
+        people: usize,
     },
     /// Reconcile every enabled mapping once (list both sides, repair differences), then exit.
     Reconcile(ConfigArgs),
@@ -126,6 +145,22 @@ async fn main() -> ExitCode {
                 dir,
                 listen,
                 describe,
+            })
+            .await
+        }
+        Command::Simulators {
+            listen_salesforce,
+            listen_marketo,
+            describe,
+            programs,
+            people,
+        } => {
+            commands::simulators(SimulatorsOptions {
+                listen_salesforce,
+                listen_marketo,
+                describe,
+                programs,
+                people,
             })
             .await
         }

@@ -231,7 +231,7 @@ impl Rig {
             .requests()
             .iter()
             .filter(|r| {
-                r.client_id.as_deref() == Some(INTEGRATION)
+                r.client.as_deref() == Some(INTEGRATION)
                     && r.method != "GET"
                     && r.path.starts_with("/services/data/")
             })

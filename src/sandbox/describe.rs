@@ -13,10 +13,19 @@ use super::{
     WEBHOOK_TOKEN,
 };
 
+/// The running sandbox: the service, and the simulators wired to it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Description {
     pub service_url: String,
     pub admin_token: String,
+    #[serde(flatten)]
+    pub simulators: Simulators,
+}
+
+/// Both simulators and what they were seeded with; alone, what `campaign-sync simulators`
+/// writes to `--describe`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Simulators {
     pub salesforce: SalesforceSide,
     pub marketo: MarketoSide,
     pub mappings: Vec<MappingSide>,
@@ -26,13 +35,21 @@ pub struct Description {
 #[derive(Debug, Clone, Serialize)]
 pub struct SalesforceSide {
     pub base_url: String,
+    /// The org's My Domain host, where client-credentials tokens are issued: the service's
+    /// `salesforce.login_url`.
+    pub login_url: String,
+    /// A generic login host (`login.salesforce.com` stands-in). For now the same simulator.
+    pub generic_login_url: String,
     pub api_version: String,
     pub client_id: String,
     pub client_secret: String,
     pub user_client_id: String,
     pub user_client_secret: String,
     pub organization_id: String,
-    pub outbound_messages_url: String,
+    /// Where the sandbox's outbound messages go (the simulators alone have none until
+    /// `POST /__sim/outbound-endpoint`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_messages_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,8 +59,12 @@ pub struct MarketoSide {
     pub client_secret: String,
     pub user_client_id: String,
     pub user_client_secret: String,
-    pub webhook_url: String,
-    pub webhook_headers: Vec<(String, String)>,
+    /// Where the sandbox's webhooks go (the simulators alone call none until
+    /// `POST /__sim/webhook-target`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_headers: Option<Vec<(String, String)>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +91,25 @@ impl Description {
         marketo: &MarketoSim,
         demo: &Demo,
     ) -> Self {
+        let mut simulators = Simulators::new(salesforce, marketo, demo);
+        simulators.salesforce.outbound_messages_url = Some(format!(
+            "{service_url}/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
+        ));
+        simulators.marketo.webhook_url = Some(format!("{service_url}/v1/marketo/webhooks"));
+        simulators.marketo.webhook_headers = Some(vec![(
+            "Authorization".into(),
+            format!("Bearer {WEBHOOK_TOKEN}"),
+        )]);
+        Description {
+            service_url: service_url.to_string(),
+            admin_token: ADMIN_TOKEN.into(),
+            simulators,
+        }
+    }
+}
+
+impl Simulators {
+    pub fn new(salesforce: &SalesforceSim, marketo: &MarketoSim, demo: &Demo) -> Self {
         let mappings = demo
             .mappings
             .iter()
@@ -88,20 +128,19 @@ impl Description {
                 }
             })
             .collect();
-        Description {
-            service_url: service_url.to_string(),
-            admin_token: ADMIN_TOKEN.into(),
+        let base_url = salesforce.base_url();
+        Simulators {
             salesforce: SalesforceSide {
-                base_url: salesforce.base_url(),
+                login_url: base_url.clone(),
+                generic_login_url: salesforce.generic_login_url(),
+                base_url,
                 api_version: format!("v{}", salesforce.config().api_version),
                 client_id: INTEGRATION_ID.into(),
                 client_secret: INTEGRATION_SECRET.into(),
                 user_client_id: USER_ID.into(),
                 user_client_secret: USER_SECRET.into(),
                 organization_id: salesforce.config().organization_id.clone(),
-                outbound_messages_url: format!(
-                    "{service_url}/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
-                ),
+                outbound_messages_url: None,
             },
             marketo: MarketoSide {
                 base_url: marketo.base_url(),
@@ -109,8 +148,8 @@ impl Description {
                 client_secret: INTEGRATION_SECRET.into(),
                 user_client_id: USER_ID.into(),
                 user_client_secret: USER_SECRET.into(),
-                webhook_url: format!("{service_url}/v1/marketo/webhooks"),
-                webhook_headers: vec![("Authorization".into(), format!("Bearer {WEBHOOK_TOKEN}"))],
+                webhook_url: None,
+                webhook_headers: None,
             },
             mappings,
             people: demo
@@ -129,11 +168,11 @@ impl Description {
 
 /// The short guide printed at start: where everything is and three things to try.
 pub fn guide(d: &Description, dir: &Path) -> String {
-    let sf = &d.salesforce;
-    let mk = &d.marketo;
-    let webinar = &d.mappings[0];
-    let ada = &d.people[0];
-    let alan = &d.people[2];
+    let sf = &d.simulators.salesforce;
+    let mk = &d.simulators.marketo;
+    let webinar = &d.simulators.mappings[0];
+    let ada = &d.simulators.people[0];
+    let alan = &d.simulators.people[2];
     format!(
         r#"
 campaign-sync sandbox is running.
@@ -177,6 +216,7 @@ Ctrl-C stops everything.
         org = sf.organization_id,
         mk_url = mk.base_url,
         mappings = d
+            .simulators
             .mappings
             .iter()
             .map(|m| format!(

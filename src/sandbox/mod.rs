@@ -4,6 +4,7 @@
 
 mod describe;
 mod seed;
+mod simulators;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,7 +18,8 @@ use crate::config::{Config, Secret};
 use crate::sim::marketo::{MarketoSim, MarketoSimConfig, SimClient as MarketoClientConfig};
 use crate::sim::salesforce::{OutboundConfig, SalesforceSim, SalesforceSimConfig, SimClient};
 
-pub use describe::Description;
+pub use describe::{Description, Simulators};
+pub use simulators::{SimulatorsOptions, run_simulators};
 
 /// Credentials the sandbox gives each party; fixed, so the printed guide can be copied.
 pub const INTEGRATION_ID: &str = "campaign-sync";
@@ -49,21 +51,9 @@ pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow
             .unwrap_or_default()
     });
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let salesforce = SalesforceSim::spawn(salesforce_config()).await?;
-    let marketo = MarketoSim::spawn(MarketoSimConfig {
-        clients: vec![
-            MarketoClientConfig {
-                client_id: INTEGRATION_ID.into(),
-                client_secret: INTEGRATION_SECRET.into(),
-            },
-            MarketoClientConfig {
-                client_id: USER_ID.into(),
-                client_secret: USER_SECRET.into(),
-            },
-        ],
-        ..MarketoSimConfig::default()
-    })
-    .await?;
+    // The endpoint is set once the service has its address.
+    let salesforce = SalesforceSim::spawn(salesforce_config("http://127.0.0.1:9/not-yet")).await?;
+    let marketo = MarketoSim::spawn(marketo_config()).await?;
     let mut config = Config {
         listen: options.listen,
         database_url: Secret::new(format!(
@@ -84,7 +74,12 @@ pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow
     config.schedules.deleted_poll_secs = 5;
     config.schedules.program_settings_secs = 10;
     config.schedules.reconcile_secs = 600;
-    let demo = seed::seed(&salesforce, &marketo)?;
+    let amounts = seed::Amounts {
+        programs: 2,
+        people: 4,
+        members_everywhere: false,
+    };
+    let demo = seed::seed(&salesforce, &marketo, amounts)?;
     config.mappings = demo.mappings.clone();
     let app = App::build(config, shutdown.clone()).await?;
     let service_url = format!("http://{}", app.local_addr());
@@ -103,9 +98,10 @@ pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow
     result
 }
 
-fn salesforce_config() -> SalesforceSimConfig {
-    // The endpoint is set once the service has its address.
-    let mut outbound = OutboundConfig::to("http://127.0.0.1:9/not-yet");
+/// The Salesforce org of the sandbox and the simulators, sending outbound messages to
+/// `endpoint` (none while it is empty).
+fn salesforce_config(endpoint: &str) -> SalesforceSimConfig {
+    let mut outbound = OutboundConfig::to(endpoint);
     outbound.retry_initial = Duration::from_secs(1);
     outbound.retry_max = Duration::from_secs(30);
     SalesforceSimConfig {
@@ -116,5 +112,22 @@ fn salesforce_config() -> SalesforceSimConfig {
         ],
         outbound: Some(outbound),
         ..SalesforceSimConfig::default()
+    }
+}
+
+/// The Marketo instance of the sandbox and the simulators: Marketo's limits, both clients.
+fn marketo_config() -> MarketoSimConfig {
+    MarketoSimConfig {
+        clients: vec![
+            MarketoClientConfig {
+                client_id: INTEGRATION_ID.into(),
+                client_secret: INTEGRATION_SECRET.into(),
+            },
+            MarketoClientConfig {
+                client_id: USER_ID.into(),
+                client_secret: USER_SECRET.into(),
+            },
+        ],
+        ..MarketoSimConfig::default()
     }
 }

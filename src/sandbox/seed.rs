@@ -1,5 +1,6 @@
-//! The sandbox's demo data: two mapped programs with realistic channels, their campaigns with
-//! matching member statuses, and people on both sides.
+//! Seed data for the sandbox and `campaign-sync simulators`: mapped programs with realistic
+//! channels, their campaigns with matching member statuses, and people on both sides — in the
+//! simulators, already members of every mapping, linked as Marketo's own sync leaves them.
 
 use serde_json::json;
 
@@ -9,7 +10,7 @@ use crate::sim::marketo::{
 };
 use crate::sim::salesforce::{MemberStatus, SalesforceSim};
 
-use super::{USER_ID, WEBHOOK_TOKEN};
+use super::{INTEGRATION_ID, USER_ID, WEBHOOK_TOKEN};
 
 /// What was seeded, for the guide and `--describe`.
 #[derive(Debug, Clone)]
@@ -19,8 +20,18 @@ pub struct Demo {
     pub people: Vec<(String, String, i64, String)>,
 }
 
+/// How much to seed.
+#[derive(Debug, Clone, Copy)]
+pub struct Amounts {
+    pub programs: usize,
+    pub people: usize,
+    /// Every person is a member of every mapping on both sides, at the first status, and the
+    /// Marketo leads carry `sfdcLeadId`/`sfdcContactId`/`sfdcType` (as after years of native
+    /// sync). Otherwise the sandbox's demo: two webinar members in Salesforce only.
+    pub members_everywhere: bool,
+}
+
 struct ProgramSeed {
-    id: i64,
     name: &'static str,
     channel: &'static str,
     /// `(status, step, success)`, in step order.
@@ -30,7 +41,6 @@ struct ProgramSeed {
 
 const PROGRAMS: &[ProgramSeed] = &[
     ProgramSeed {
-        id: 1001,
         name: "Webinar: Pipeline Analytics (Dec)",
         channel: "Webinar",
         statuses: &[
@@ -43,7 +53,6 @@ const PROGRAMS: &[ProgramSeed] = &[
         cost: 1200,
     },
     ProgramSeed {
-        id: 1002,
         name: "Trade Show: Data Summit",
         channel: "Tradeshow",
         statuses: &[
@@ -54,6 +63,32 @@ const PROGRAMS: &[ProgramSeed] = &[
         ],
         cost: 15000,
     },
+    ProgramSeed {
+        name: "Email: Product Launch",
+        channel: "Email Send",
+        statuses: &[
+            ("Sent", 10, false),
+            ("Opened", 20, false),
+            ("Clicked", 30, true),
+        ],
+        cost: 400,
+    },
+    ProgramSeed {
+        name: "Content: Analyst Report",
+        channel: "Content",
+        statuses: &[("Promoted", 10, false), ("Engaged", 20, true)],
+        cost: 2500,
+    },
+    ProgramSeed {
+        name: "Roadshow: City Tour",
+        channel: "Roadshow",
+        statuses: &[
+            ("Invited", 10, false),
+            ("Registered", 20, false),
+            ("Attended", 30, true),
+        ],
+        cost: 8000,
+    },
 ];
 
 const PEOPLE: &[(&str, &str, &str, bool)] = &[
@@ -63,75 +98,151 @@ const PEOPLE: &[(&str, &str, &str, bool)] = &[
     ("Katherine", "Johnson", "katherine@example.com", true),
 ];
 
-pub fn seed(salesforce: &SalesforceSim, marketo: &MarketoSim) -> anyhow::Result<Demo> {
-    let mut mappings = Vec::new();
-    for program in PROGRAMS {
+/// Program ids start here, one per mapping in order.
+const FIRST_PROGRAM_ID: i64 = 1001;
+
+pub fn seed(
+    salesforce: &SalesforceSim,
+    marketo: &MarketoSim,
+    amounts: Amounts,
+) -> anyhow::Result<Demo> {
+    let mappings = (0..amounts.programs)
+        .map(|i| seed_program(salesforce, marketo, i))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut people = Vec::new();
+    for i in 0..amounts.people {
+        people.push(seed_person(
+            salesforce,
+            marketo,
+            i,
+            amounts.members_everywhere,
+        )?);
+    }
+    if amounts.members_everywhere {
+        for mapping in &mappings {
+            let first = PROGRAMS[program_index(mapping.program_id)].statuses[0].0;
+            for (_, _, lead, person) in &people {
+                marketo.set_status_as_user(mapping.program_id, *lead, first)?;
+                // The integration user (no "Send Outbound Messages"): history, not news.
+                salesforce.add_member(INTEGRATION_ID, &mapping.campaign_id, person, Some(first))?;
+            }
+        }
+    } else if let (Some(webinar), Some(ada), Some(grace)) =
+        (mappings.first(), people.first(), people.get(1))
+    {
+        // Two people already in the webinar on the Salesforce side, added by a user: their
+        // outbound messages bring them into the program as soon as the service runs.
+        salesforce.add_member(USER_ID, &webinar.campaign_id, &ada.3, Some("Registered"))?;
+        salesforce.add_member(USER_ID, &webinar.campaign_id, &grace.3, Some("Invited"))?;
+    }
+    Ok(Demo { mappings, people })
+}
+
+fn program_index(program_id: i64) -> usize {
+    usize::try_from(program_id - FIRST_PROGRAM_ID).unwrap_or(0) % PROGRAMS.len()
+}
+
+fn seed_program(
+    salesforce: &SalesforceSim,
+    marketo: &MarketoSim,
+    i: usize,
+) -> anyhow::Result<MappingConfig> {
+    let program = &PROGRAMS[i % PROGRAMS.len()];
+    let round = i / PROGRAMS.len();
+    let id = FIRST_PROGRAM_ID + i64::try_from(i)?;
+    let (name, mapping_name) = if round == 0 {
+        (program.name.to_string(), program.channel.to_lowercase())
+    } else {
+        let n = round + 1;
+        (
+            format!("{} #{n}", program.name),
+            format!("{}-{n}", program.channel.to_lowercase()),
+        )
+    };
+    if round == 0 {
         let statuses = program
             .statuses
             .iter()
             .map(|(name, step, success)| ProgressionStatus::new(name, *step, *success))
             .collect();
         marketo.add_channel(program.channel, statuses)?;
-        let member_statuses: Vec<MemberStatus> = program
-            .statuses
-            .iter()
-            .enumerate()
-            .map(|(i, (name, _, success))| MemberStatus::new(name, i == 0, *success))
-            .collect();
-        let campaign = salesforce.create_campaign(
-            json!({ "Name": program.name, "IsActive": true }),
-            &member_statuses,
-        )?;
-        marketo.add_program(NewProgram {
-            id: program.id,
-            name: program.name.into(),
-            channel: program.channel.into(),
-            costs: vec![Cost {
-                start_date: "2026-11-01".into(),
-                cost: program.cost,
-                note: Some("Venue and platform".into()),
-            }],
-            sfdc_id: Some(campaign.clone()),
-            sfdc_name: Some(program.name.into()),
-        })?;
-        mappings.push(MappingConfig {
-            name: program.channel.to_lowercase(),
-            program_id: program.id,
-            campaign_id: campaign,
-            enabled: true,
-            status_map: Default::default(),
-            channel_type_map: Default::default(),
-            conflict_policy: Default::default(),
-            backward_policy: Default::default(),
-        });
     }
-    let mut people = Vec::new();
-    for (first, last, email, contact) in PEOPLE {
-        let lead = marketo.add_lead(NewLead {
-            first_name: Some((*first).into()),
-            last_name: Some((*last).into()),
-            ..NewLead::email(email)
-        });
-        let mut fields = json!({ "FirstName": first, "LastName": last, "Email": email });
-        let person = if *contact {
-            salesforce.create_contact(fields)?
-        } else {
-            fields["Company"] = json!("Example Corp");
-            salesforce.create_lead(fields)?
-        };
-        people.push((
-            format!("{first} {last}"),
+    let member_statuses: Vec<MemberStatus> = program
+        .statuses
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _, success))| MemberStatus::new(name, i == 0, *success))
+        .collect();
+    let campaign =
+        salesforce.create_campaign(json!({ "Name": name, "IsActive": true }), &member_statuses)?;
+    marketo.add_program(NewProgram {
+        id,
+        name: name.clone(),
+        channel: program.channel.into(),
+        costs: vec![Cost {
+            start_date: "2026-11-01".into(),
+            cost: program.cost,
+            note: Some("Venue and platform".into()),
+        }],
+        sfdc_id: Some(campaign.clone()),
+        sfdc_name: Some(name),
+    })?;
+    Ok(MappingConfig {
+        name: mapping_name.replace(' ', "-"),
+        program_id: id,
+        campaign_id: campaign,
+        enabled: true,
+        status_map: Default::default(),
+        channel_type_map: Default::default(),
+        conflict_policy: Default::default(),
+        backward_policy: Default::default(),
+    })
+}
+
+/// The i-th person: the four named ones first, then numbered ones, every other a Contact.
+fn seed_person(
+    salesforce: &SalesforceSim,
+    marketo: &MarketoSim,
+    i: usize,
+    linked: bool,
+) -> anyhow::Result<(String, String, i64, String)> {
+    let (first, last, email, contact) = match PEOPLE.get(i) {
+        Some((first, last, email, contact)) => (
+            (*first).to_string(),
+            (*last).to_string(),
             (*email).to_string(),
-            lead,
-            person,
-        ));
+            *contact,
+        ),
+        None => (
+            "Person".to_string(),
+            format!("Number{}", i + 1),
+            format!("person{}@example.com", i + 1),
+            i % 2 == 1,
+        ),
+    };
+    let mut fields = json!({ "FirstName": first, "LastName": last, "Email": email });
+    let person = if contact {
+        salesforce.create_contact(fields)?
+    } else {
+        fields["Company"] = json!("Example Corp");
+        salesforce.create_lead(fields)?
+    };
+    let mut lead = NewLead {
+        first_name: Some(first.clone()),
+        last_name: Some(last.clone()),
+        ..NewLead::email(&email)
+    };
+    if linked {
+        if contact {
+            lead.sfdc_contact_id = Some(person.clone());
+        } else {
+            lead.sfdc_lead_id = Some(person.clone());
+        }
+        let kind = if contact { "Contact" } else { "Lead" };
+        lead.fields.insert("sfdcType".into(), json!(kind));
     }
-    // Two people already in the webinar on the Salesforce side, added by a user: their
-    // outbound messages bring them into the program as soon as the service runs.
-    let webinar = &mappings[0].campaign_id;
-    salesforce.add_member(USER_ID, webinar, &people[0].3, Some("Registered"))?;
-    salesforce.add_member(USER_ID, webinar, &people[1].3, Some("Invited"))?;
-    Ok(Demo { mappings, people })
+    let lead = marketo.add_lead(lead);
+    Ok((format!("{first} {last}"), email, lead, person))
 }
 
 /// The "Program Status is Changed" → Call Webhook campaigns, once the service's URL is known.

@@ -21,7 +21,7 @@ fn campaign_patches(world: &World) -> usize {
         .requests()
         .iter()
         .filter(|r| {
-            r.client_id.as_deref() == Some(INTEGRATION)
+            r.client.as_deref() == Some(INTEGRATION)
                 && r.method == "PATCH"
                 && r.path.contains("/sobjects/Campaign/")
         })

@@ -301,7 +301,7 @@ impl World {
             .requests()
             .iter()
             .filter(|r| {
-                r.client_id.as_deref() == Some(INTEGRATION)
+                r.client.as_deref() == Some(INTEGRATION)
                     && r.method != "GET"
                     && r.path.starts_with("/services/data/")
             })

@@ -1,19 +1,24 @@
-//! The sandbox user's controls over HTTP (`/__sim/…`): change a member's status as a Marketo
-//! user would (firing the webhooks), expire or revoke tokens, deliver queued webhooks now.
+//! The controls over HTTP (`/__sim/…`): change a member's status as a Marketo user would (firing
+//! the webhooks), expire or revoke tokens, deliver queued webhooks now, point the webhooks at a
+//! URL, and inject faults.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::TokenEncoding;
 use super::control::{SimError, set_status_as_user};
+use super::faults;
 use super::shared::{Shared, lock};
-use super::webhooks::WebhookCall;
+use super::webhooks::{DOCUMENTED_TEMPLATE, WebhookCall, WebhookConfig};
+use crate::sim::fault_rules::{self, bad_request};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,4 +60,74 @@ pub async fn revoke_tokens(State(shared): State<Arc<Shared>>) -> StatusCode {
 
 pub async fn deliver(State(shared): State<Arc<Shared>>) -> Json<Vec<WebhookCall>> {
     Json(shared.deliver_pending().await)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookTarget {
+    url: String,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+}
+
+/// `POST /__sim/webhook-target` `{"url": …, "headers": [[name, value], …]}`: from now on every
+/// status change in any program calls this webhook with the documented template (JSON token
+/// encoding) and these headers; it replaces the webhooks configured before.
+pub async fn webhook_target(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let target: WebhookTarget = match serde_json::from_slice(&body) {
+        Ok(target) => target,
+        Err(error) => {
+            return bad_request(&format!(
+                "expected {{\"url\": …, \"headers\": [[name, value], …]}}: {error}"
+            ));
+        }
+    };
+    let url_ok = reqwest::Url::parse(&target.url)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    if !url_ok {
+        return bad_request(&format!(
+            "url {:?} is not an http(s) URL with a host",
+            target.url
+        ));
+    }
+    for (name, value) in &target.headers {
+        let valid = axum::http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+            && axum::http::HeaderValue::from_str(value).is_ok();
+        if !valid {
+            return bad_request(&format!("header {name:?} is not a valid HTTP header"));
+        }
+    }
+    let config = WebhookConfig {
+        program_id: None,
+        url: target.url,
+        template: DOCUMENTED_TEMPLATE.to_string(),
+        headers: target.headers,
+        token_encoding: TokenEncoding::Json,
+    };
+    lock(&shared.world).webhooks.configs = vec![config.clone()];
+    Json(json!({ "webhook": config })).into_response()
+}
+
+/// `POST /__sim/faults`.
+pub async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let request = match fault_rules::parse(&body) {
+        Ok(request) => request,
+        Err(reason) => return fault_rules::bad_request(&reason),
+    };
+    let now = Instant::now();
+    let mut rules = lock(&shared.fault_rules);
+    match rules.add(request, |code| faults::by_code(&shared.config, code), now) {
+        Ok(()) => Json(json!({ "active": rules.describe(now) })).into_response(),
+        Err(reason) => bad_request(&reason),
+    }
+}
+
+/// `GET /__sim/faults`.
+pub async fn list_faults(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    Json(json!({ "active": lock(&shared.fault_rules).describe(Instant::now()) }))
+}
+
+/// `DELETE /__sim/faults`.
+pub async fn clear_faults(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    Json(json!({ "cleared": lock(&shared.fault_rules).clear() }))
 }

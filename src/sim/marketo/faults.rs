@@ -1,11 +1,16 @@
 //! Injected trouble: transient failures (604, 608, 611, 713) at a seeded random rate, or queued
-//! explicitly by a test so it knows which call fails.
+//! explicitly by a test so it knows which call fails; and the answers of faults posted to
+//! `/__sim/faults` (any response-level code a call can get, or a bare HTTP status).
 
 use std::collections::VecDeque;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::MarketoSimConfig;
 use super::envelope::MktoError;
 
 const TRANSIENT: [&str; 4] = ["604", "608", "611", "713"];
@@ -52,6 +57,32 @@ impl Faults {
         }
         None
     }
+}
+
+/// The response-level error a posted fault's `error_code` stands for.
+pub fn by_code(config: &MarketoSimConfig, code: &str) -> Result<MktoError, String> {
+    match code {
+        "601" => Ok(MktoError::TokenInvalid),
+        "602" => Ok(MktoError::TokenExpired),
+        "606" => Ok(MktoError::RateLimit {
+            limit: config.rate_limit_calls,
+            window_secs: config.rate_limit_window.as_secs(),
+        }),
+        "607" => Ok(MktoError::DailyQuota),
+        "615" => Ok(MktoError::Concurrency),
+        other => MktoError::transient(other).ok_or_else(|| {
+            format!(
+                "error_code {other:?} is not one the simulator can inject \
+                 (601, 602, 604, 606, 607, 608, 611, 615, 713)"
+            )
+        }),
+    }
+}
+
+/// A bare HTTP error, as a proxy in front of Marketo answers it: plain text, no envelope.
+pub fn plain_status(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    (status, format!("simulated HTTP {}", status.as_u16())).into_response()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
@@ -11,10 +12,13 @@ use axum::response::{IntoResponse, Response};
 
 use super::clock;
 use super::envelope::{self, MktoError, Outcome};
+use super::faults;
 use super::identity;
 use super::inspect::CallRecord;
 use super::limits::Slot;
 use super::shared::{Shared, lock};
+use crate::sim::calls;
+use crate::sim::fault_rules::Effect;
 
 const MAX_BODY_BYTES: u64 = 1024 * 1024;
 
@@ -26,8 +30,15 @@ pub async fn rest_gate(
     if let Some(refused) = too_large(&request, shared.config.max_uri_bytes) {
         return refused;
     }
-    let method = request.method().to_string();
-    let path = request.uri().path().to_string();
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES as usize).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let method = parts.method.to_string();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().map(str::to_string);
+    let logged_body = calls::body_text(&body);
+    let request = Request::from_parts(parts, Body::from(body));
     let (client, response) = match admit(&shared, &request) {
         Err((client, error)) => (client, error.into_response()),
         Ok((client, slot)) => {
@@ -41,17 +52,30 @@ pub async fn rest_gate(
         .get::<Outcome>()
         .cloned()
         .unwrap_or_default();
+    let status = response.status();
+    let write = method == "POST"
+        && !is_read_as_post(query.as_deref())
+        && status.is_success()
+        && outcome.code.is_none();
     shared.record(CallRecord {
         kind: "rest".to_string(),
         client,
         method,
         path,
-        status: Some(response.status().as_u16()),
-        code: outcome.code,
+        query: calls::redacted_query(query.as_deref()),
+        status: Some(status.as_u16()),
+        error_code: outcome.code,
+        write,
         records: outcome.records,
+        body: logged_body,
         ..CallRecord::default()
     });
     response
+}
+
+/// `POST …?_method=GET`: a read whose parameters travel in a form body.
+fn is_read_as_post(query: Option<&str>) -> bool {
+    query.is_some_and(|q| q.split('&').any(|pair| pair == "_method=GET"))
 }
 
 type Refused = (Option<String>, MktoError);
@@ -73,13 +97,16 @@ fn admit(shared: &Shared, request: &Request) -> Result<(String, Slot), Refused> 
 /// The admitted part: latency, then a fault or the handler. A reply with an uncounted code is
 /// refunded (approximately: the most recent admission is taken back).
 async fn run(shared: &Shared, request: Request, next: Next) -> Response {
-    if !shared.config.latency.is_zero() {
-        tokio::time::sleep(shared.config.latency).await;
+    let injected = lock(&shared.fault_rules).next(Instant::now(), |_| true);
+    let latency = shared.config.latency + injected.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
-    let fault = lock(&shared.faults).next();
-    let response = match fault {
-        Some(error) => error.into_response(),
-        None => next.run(request).await,
+    let queued = lock(&shared.faults).next();
+    let response = match (injected.answer, queued) {
+        (Some(Effect::Code(error)), _) | (None, Some(error)) => error.into_response(),
+        (Some(Effect::Status(status)), _) => faults::plain_status(status),
+        (Some(Effect::Latency(_)), _) | (None, None) => next.run(request).await,
     };
     let uncounted = response
         .extensions()

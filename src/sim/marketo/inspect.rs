@@ -5,35 +5,11 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::shared::{Shared, lock};
 use super::webhooks::WebhookCall;
-
-/// One entry of the call log: an identity call, a REST call, or a webhook the simulator sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CallRecord {
-    pub seq: u64,
-    pub at: String,
-    /// `identity`, `rest` or `webhook`.
-    pub kind: String,
-    /// The client id behind the token (REST), the one asked for (identity); `None` when the
-    /// token was not valid, and for webhooks.
-    pub client: Option<String>,
-    pub method: String,
-    /// Path of the call, or URL of a webhook.
-    pub path: String,
-    /// HTTP status answered (or received, for a webhook); `None` when a webhook got no answer.
-    pub status: Option<u16>,
-    /// Marketo error code when `success` was false.
-    pub code: Option<String>,
-    /// Records in the reply's `result` (REST).
-    pub records: usize,
-    /// Transport error of a webhook call.
-    pub error: Option<String>,
-}
+pub use crate::sim::calls::CallRecord;
 
 impl CallRecord {
     pub fn webhook(call: &WebhookCall) -> CallRecord {
@@ -42,6 +18,7 @@ impl CallRecord {
             method: "POST".to_string(),
             path: call.url.clone(),
             status: call.status,
+            body: Some(call.body.clone()),
             error: call.error.clone(),
             ..CallRecord::default()
         }

@@ -113,7 +113,15 @@ pub struct MarketoSim {
 impl MarketoSim {
     /// Binds `127.0.0.1:0` and starts serving.
     pub async fn spawn(config: MarketoSimConfig) -> Result<MarketoSim, SimError> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        MarketoSim::spawn_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Like `spawn`, on the given address.
+    pub async fn spawn_on(
+        config: MarketoSimConfig,
+        listen: SocketAddr,
+    ) -> Result<MarketoSim, SimError> {
+        let listener = TcpListener::bind(listen).await?;
         let address = listener.local_addr()?;
         let background = config.deliver_webhooks_in_background;
         let shared = Arc::new(Shared::new(config));

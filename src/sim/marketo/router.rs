@@ -60,6 +60,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/__sim/tokens/expire", post(control_http::expire_tokens))
         .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
         .route("/__sim/webhooks/deliver", post(control_http::deliver))
+        .route("/__sim/webhook-target", post(control_http::webhook_target))
+        .route(
+            "/__sim/faults",
+            get(control_http::list_faults)
+                .post(control_http::add_fault)
+                .delete(control_http::clear_faults),
+        )
         .merge(rest)
         .with_state(shared)
 }

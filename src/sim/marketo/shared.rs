@@ -7,12 +7,14 @@ use tokio::sync::Notify;
 
 use super::MarketoSimConfig;
 use super::clock;
+use super::envelope::MktoError;
 use super::faults::Faults;
 use super::identity::Tokens;
 use super::inspect::CallRecord;
 use super::limits::Limits;
 use super::webhooks::{self, WebhookCall};
 use super::world::World;
+use crate::sim::fault_rules::FaultRules;
 
 pub struct Shared {
     pub config: MarketoSimConfig,
@@ -20,6 +22,8 @@ pub struct Shared {
     pub tokens: Mutex<Tokens>,
     pub limits: Mutex<Limits>,
     pub faults: Mutex<Faults>,
+    /// Faults posted to `/__sim/faults`.
+    pub fault_rules: Mutex<FaultRules<MktoError>>,
     pub log: Mutex<Vec<CallRecord>>,
     pub webhook_calls: Mutex<Vec<WebhookCall>>,
     /// Serialises deliveries, so a test's `deliver_webhooks_now` and the background deliverer
@@ -44,12 +48,14 @@ impl Shared {
             config.daily_quota,
         );
         let faults = Faults::new(config.transient_failure_rate, config.seed);
+        let seed = config.seed;
         Shared {
             config,
             world: Mutex::new(World::default()),
             tokens: Mutex::new(Tokens::default()),
             limits: Mutex::new(limits),
             faults: Mutex::new(faults),
+            fault_rules: Mutex::new(FaultRules::new(seed)),
             log: Mutex::new(Vec::new()),
             webhook_calls: Mutex::new(Vec::new()),
             delivery: tokio::sync::Mutex::new(()),

@@ -33,13 +33,12 @@ pub async fn token(
     let status = result
         .as_ref()
         .map_or_else(|(status, _)| status.as_u16(), |_| 200);
-    lock(&shared.log).push(CallRecord {
-        client_id: Some(client_id).filter(|c| !c.is_empty()),
-        method: "POST".to_owned(),
-        path: "/services/oauth2/token".to_owned(),
-        status,
-        records: Vec::new(),
+    let error_code = result.as_ref().err().and_then(|(_, body)| {
+        body.get("error")
+            .and_then(|e| e.as_str())
+            .map(str::to_owned)
     });
+    shared.record(CallRecord::token(client_id, status, error_code));
     match result {
         Ok(body) => Json(body).into_response(),
         Err((status, body)) => (status, Json(body)).into_response(),

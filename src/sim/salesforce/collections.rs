@@ -15,7 +15,7 @@ use super::error::SfError;
 use super::org::Org;
 use super::rest::{check_version, json_object, touched};
 use super::schema::Kind;
-use super::state::{Caller, Shared, lock};
+use super::state::{Caller, ErrorCode, Shared, lock};
 
 const MAX_RECORDS: usize = 200;
 
@@ -131,7 +131,7 @@ pub async fn delete(
         .map(|(outcome, id)| result(outcome, id.as_str()))
         .collect();
     let touched_ids = touched_ids(&outcomes);
-    touched(Json(body), touched_ids)
+    with_first_error(touched(Json(body), touched_ids), &outcomes)
 }
 
 type Outcome = Result<Option<String>, SfError>;
@@ -182,7 +182,17 @@ fn respond(outcomes: Vec<Outcome>, records: &[Value], op: Op) -> Response {
         })
         .collect();
     let touched_ids = touched_ids(&outcomes);
-    touched(Json(body), touched_ids)
+    with_first_error(touched(Json(body), touched_ids), &outcomes)
+}
+
+/// Names the first refused record's code in the call log.
+fn with_first_error(mut response: Response, outcomes: &[Outcome]) -> Response {
+    if let Some(error) = outcomes.iter().find_map(|o| o.as_ref().err()) {
+        response
+            .extensions_mut()
+            .insert(ErrorCode(error.code.to_owned()));
+    }
+    response
 }
 
 fn result(outcome: &Outcome, requested_id: Option<&str>) -> Value {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use super::control_http;
 use super::inspect;
 use super::org::as_map;
 use super::outbound::{self, DeliveryReport};
@@ -182,7 +183,7 @@ impl SalesforceSim {
     /// Points outbound messages at `endpoint_url` (with its `?token=`), for a service started
     /// after the simulator.
     pub fn set_outbound_endpoint(&self, endpoint_url: &str) {
-        *lock(&self.shared.endpoint) = endpoint_url.to_owned();
+        control_http::set_endpoint(&self.shared, endpoint_url);
     }
 
     /// Sets the service's Salesforce settings to reach this simulator as `client_id`: login and

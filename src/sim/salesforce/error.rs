@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::state::ErrorCode;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct SfError {
@@ -104,6 +106,10 @@ impl SfError {
 
 impl IntoResponse for SfError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.rest_body())).into_response()
+        let mut response = (self.status, Json(self.rest_body())).into_response();
+        response
+            .extensions_mut()
+            .insert(ErrorCode(self.code.to_owned()));
+        response
     }
 }

@@ -1,31 +1,48 @@
 //! What every REST call passes through before its handler: latency, the bearer token, the daily
-//! API allocation, injected transient failures; and after it, the `Sforce-Limit-Info` header and
-//! the call log entry.
+//! API allocation, injected failures (configured or posted to `/__sim/faults`); and after it,
+//! the `Sforce-Limit-Info` header and the call log entry.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::RngExt;
 
 use super::auth;
 use super::error::SfError;
-use super::state::{CallRecord, Shared, Touched, lock};
+use super::faults;
+use super::state::{CallRecord, ErrorCode, Shared, Touched, lock};
+use crate::sim::calls;
+use crate::sim::fault_rules::Effect;
 
-pub async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
-    if !shared.config.latency.is_zero() {
-        tokio::time::sleep(shared.config.latency).await;
+/// Larger bodies are refused before they are read (Salesforce's REST limit is lower still).
+const MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
+
+pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().map(str::to_owned);
+    let writes = method != Method::GET;
+    let injected = lock(&shared.faults).next(Instant::now(), |effect| match effect {
+        Effect::Code(error) => writes || !faults::per_record(error),
+        _ => true,
+    });
+    let latency = shared.config.latency + injected.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
-    let method = request.method().to_string();
-    let path = request.uri().path_and_query().map_or_else(
-        || request.uri().path().to_owned(),
-        |p| p.as_str().to_owned(),
-    );
-    let caller = auth::authenticate(&shared, request.headers());
-    let client_id = caller.as_ref().ok().map(|c| c.client_id.clone());
+    let caller = auth::authenticate(&shared, &parts.headers);
+    let client = caller.as_ref().ok().map(|c| c.client_id.clone());
+    let logged_body = calls::body_text(&body);
     let mut response = match caller {
         Err(error) => error.into_response(),
         Ok(caller) => {
@@ -37,9 +54,12 @@ pub async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next:
                     "TotalRequests Limit exceeded.",
                 )
                 .into_response()
+            } else if let Some(answer) = injected.answer {
+                faults::answer(answer, &method, &path, query.as_deref(), &body)
             } else if let Some(failure) = transient_failure(&shared) {
                 failure.into_response()
             } else {
+                let mut request = Request::from_parts(parts, Body::from(Bytes::clone(&body)));
                 request.extensions_mut().insert(caller);
                 next.run(request).await
             }
@@ -50,17 +70,31 @@ pub async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next:
     if let Ok(value) = HeaderValue::from_str(&limit) {
         response.headers_mut().insert("Sforce-Limit-Info", value);
     }
-    let records = response
+    let ids = response
         .extensions()
         .get::<Touched>()
         .map(|t| t.0.clone())
         .unwrap_or_default();
-    lock(&shared.log).push(CallRecord {
-        client_id,
-        method,
+    let error_code = response
+        .extensions()
+        .get::<ErrorCode>()
+        .map(|c| c.0.clone());
+    let status = response.status();
+    shared.record(CallRecord {
+        kind: "rest".to_owned(),
+        method: method.to_string(),
         path,
-        status: response.status().as_u16(),
-        records,
+        query: calls::redacted_query(query.as_deref()),
+        client,
+        status: Some(status.as_u16()),
+        // A collection answers 200 even when every record failed; only its touched ids say
+        // whether anything changed.
+        write: writes && status.is_success() && (error_code.is_none() || !ids.is_empty()),
+        error_code,
+        records: ids.len(),
+        ids,
+        body: logged_body,
+        ..CallRecord::default()
     });
     response
 }
@@ -77,15 +111,8 @@ fn transient_failure(shared: &Shared) -> Option<SfError> {
         return None;
     }
     Some(if rng.random_bool(0.5) {
-        SfError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVER_UNAVAILABLE",
-            "Server temporarily unavailable",
-        )
+        faults::server_unavailable()
     } else {
-        SfError::bad_request(
-            "UNABLE_TO_LOCK_ROW",
-            "unable to obtain exclusive access to this record",
-        )
+        faults::lock_row()
     })
 }

@@ -8,7 +8,9 @@ mod clock;
 mod collections;
 mod config;
 mod control;
+mod control_http;
 mod error;
+mod faults;
 mod gate;
 mod ids;
 mod inspect;
@@ -35,6 +37,8 @@ use axum::routing::{get, post};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio_util::sync::CancellationToken;
+
+use crate::sim::fault_rules::FaultRules;
 
 pub use config::{OutboundConfig, SalesforceSimConfig, SimClient};
 pub use control::MemberStatus;
@@ -73,10 +77,18 @@ pub struct SalesforceSim {
 impl SalesforceSim {
     /// Binds `127.0.0.1:0`, serves, and starts the outbound sender when `outbound` is set.
     pub async fn spawn(config: SalesforceSimConfig) -> Result<SalesforceSim, SimError> {
+        SalesforceSim::spawn_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Like `spawn`, on the given address.
+    pub async fn spawn_on(
+        config: SalesforceSimConfig,
+        listen: SocketAddr,
+    ) -> Result<SalesforceSim, SimError> {
         if let Some(problem) = config.problem() {
             return Err(SimError::Config(problem));
         }
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = tokio::net::TcpListener::bind(listen).await?;
         let address = listener.local_addr()?;
         let http = reqwest::Client::builder()
             // Salesforce gives a listener 60 seconds to answer an outbound message.
@@ -98,6 +110,7 @@ impl SalesforceSim {
                     .map(|o| o.endpoint_url.clone())
                     .unwrap_or_default(),
             ),
+            faults: Mutex::new(FaultRules::new(config.seed)),
             config,
         });
         let stop = CancellationToken::new();
@@ -187,6 +200,14 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/services/oauth2/token", post(auth::token))
         .route("/__sim/requests", get(inspect::requests))
         .route("/__sim/state", get(inspect::state))
+        .route(
+            "/__sim/faults",
+            get(faults::list).post(faults::add).delete(faults::clear),
+        )
+        .route(
+            "/__sim/outbound-endpoint",
+            post(control_http::outbound_endpoint),
+        )
         .merge(data)
         .with_state(shared)
 }

@@ -183,6 +183,11 @@ pub async fn run_sender(shared: Arc<Shared>, stop: CancellationToken) {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(tick) => {}
         }
+        // With no listener yet (`campaign-sync simulators` before `/__sim/outbound-endpoint`),
+        // notifications wait without using up attempts.
+        if lock(&shared.endpoint).is_empty() {
+            continue;
+        }
         let has_due = {
             let org = lock(&shared.org);
             let now = org.clock.now();

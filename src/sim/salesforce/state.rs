@@ -7,11 +7,13 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use rand::rngs::StdRng;
-use serde::Serialize;
 use serde_json::Value;
 
+use super::clock::format_z;
 use super::config::SalesforceSimConfig;
+use super::error::SfError;
 use super::org::Org;
+use crate::sim::fault_rules::FaultRules;
 
 pub struct Shared {
     pub config: SalesforceSimConfig,
@@ -27,6 +29,8 @@ pub struct Shared {
     /// Where outbound messages go; starts as `outbound.endpoint_url`, and can be pointed at a
     /// service started after the simulator.
     pub endpoint: Mutex<String>,
+    /// Faults posted to `/__sim/faults`.
+    pub faults: Mutex<FaultRules<SfError>>,
 }
 
 #[derive(Debug, Clone)]
@@ -35,15 +39,33 @@ pub struct Session {
     pub last_used: Instant,
 }
 
-/// One call to the simulator, as `GET /__sim/requests` lists it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct CallRecord {
-    pub client_id: Option<String>,
-    pub method: String,
-    pub path: String,
-    pub status: u16,
-    /// Ids the call created, changed, deleted or returned.
-    pub records: Vec<String>,
+pub use crate::sim::calls::CallRecord;
+
+impl Shared {
+    /// Appends to the call log, numbering and timestamping the entry.
+    pub fn record(&self, mut entry: CallRecord) {
+        let now = lock(&self.org).clock.now();
+        let mut log = lock(&self.log);
+        entry.seq = log.len() as u64;
+        entry.at = format_z(now);
+        log.push(entry);
+    }
+}
+
+impl CallRecord {
+    /// A request to `/services/oauth2/token`: never a write, no query or body kept (they carry
+    /// the secret).
+    pub fn token(client_id: String, status: u16, error_code: Option<String>) -> CallRecord {
+        CallRecord {
+            kind: "token".to_owned(),
+            method: "POST".to_owned(),
+            path: "/services/oauth2/token".to_owned(),
+            client: Some(client_id).filter(|c| !c.is_empty()),
+            status: Some(status),
+            error_code,
+            ..CallRecord::default()
+        }
+    }
 }
 
 /// The authenticated client of a REST call, put in the request by the gate.
@@ -56,6 +78,11 @@ pub struct Caller {
 /// Ids a handler touched, put in its response for the call log.
 #[derive(Debug, Clone, Default)]
 pub struct Touched(pub Vec<String>);
+
+/// The error code of a refused call (or of a collection's first refused record), put in its
+/// response for the call log.
+#[derive(Debug, Clone)]
+pub struct ErrorCode(pub String);
 
 /// A poisoned lock only means another handler panicked mid-way; the data is still usable for a
 /// simulator, so the guard is taken anyway.

@@ -49,13 +49,13 @@ async fn generic_token(
         Some("client_credentials") => ("invalid_grant", "request not supported on this domain"),
         _ => ("unsupported_grant_type", "grant type not supported"),
     };
-    lock(&shared.log).push(CallRecord {
-        client_id: params.get("client_id").cloned().filter(|c| !c.is_empty()),
-        method: "POST".to_owned(),
-        path: "/services/oauth2/token (generic login host)".to_owned(),
-        status: StatusCode::BAD_REQUEST.as_u16(),
-        records: Vec::new(),
-    });
+    let mut entry = CallRecord::token(
+        params.get("client_id").cloned().unwrap_or_default(),
+        StatusCode::BAD_REQUEST.as_u16(),
+        Some(error.to_owned()),
+    );
+    entry.path = "/services/oauth2/token (generic login host)".to_owned();
+    shared.record(entry);
     let body = json!({"error": error, "error_description": description});
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }

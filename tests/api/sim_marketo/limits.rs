@@ -118,6 +118,7 @@ async fn the_call_log_names_client_status_code_and_records() {
     assert_eq!(rest[0]["method"], "GET");
     assert_eq!(rest[0]["path"], "/rest/v1/leads.json");
     assert_eq!(rest[0]["status"], 200);
-    assert_eq!(rest[0]["code"], "713");
+    assert_eq!(rest[0]["error_code"], "713");
+    assert_eq!(rest[0]["write"], false);
     assert!(log.iter().any(|e| e["kind"] == "identity"));
 }

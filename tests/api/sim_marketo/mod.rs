@@ -2,6 +2,7 @@
 //! codes, limits, leads, program members, the Asset API and webhooks.
 
 mod assets;
+mod control;
 mod identity;
 mod leads;
 mod limits;

@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 
 use super::{PROGRAM, Sim};
 
-type Seen = Arc<Mutex<Vec<(HeaderMap, String)>>>;
+pub(super) type Seen = Arc<Mutex<Vec<(HeaderMap, String)>>>;
 
 /// A receiver answering `status` after `delay`, recording what it got.
-async fn receiver(status: StatusCode, delay: Duration) -> (String, Seen) {
+pub(super) async fn receiver(status: StatusCode, delay: Duration) -> (String, Seen) {
     let seen: Seen = Arc::default();
     let app = Router::new()
         .route(

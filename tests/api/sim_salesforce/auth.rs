@@ -174,11 +174,12 @@ async fn inspection_lists_calls_and_state() {
         .await
         .expect("json");
     let last = &calls.as_array().expect("array")[1];
-    assert_eq!(last["client_id"], USER.0);
+    assert_eq!(last["client"], USER.0);
     assert_eq!(last["method"], "POST");
     assert_eq!(last["path"], "/services/data/v62.0/sobjects/CampaignMember");
     assert_eq!(last["status"], 201);
-    assert_eq!(last["records"], json!([created["id"]]));
+    assert_eq!(last["ids"], json!([created["id"]]));
+    assert_eq!(last["write"], true);
     let state: Value = reqwest::get(format!("{}/__sim/state", sim.base_url()))
         .await
         .expect("state")

@@ -3,9 +3,10 @@
 
 mod auth;
 mod collections;
+mod control;
 mod deleted;
 mod delivery_faults;
-mod listener;
+pub mod listener;
 mod outbound;
 mod query;
 mod records;

@@ -1,0 +1,76 @@
+//! The call log both simulators keep (`GET /__sim/requests`): one entry shape for Salesforce and
+//! Marketo, so a test can count the calls and writes a deployment made on either side.
+
+use serde::Serialize;
+
+/// One call the simulator answered (or, for `kind` `webhook`/`outbound`, made).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CallRecord {
+    /// Position in the log, from 0.
+    pub seq: u64,
+    /// When it was logged, in the system's own timestamp format.
+    pub at: String,
+    /// `token` (Salesforce) or `identity` (Marketo), `rest`, or `webhook` (a call Marketo sent).
+    pub kind: String,
+    pub method: String,
+    /// The path without the query string, or the URL of a webhook.
+    pub path: String,
+    /// The raw query string, `None` when there was none; `access_token` and `client_secret`
+    /// values are replaced by `***`. Token requests record none.
+    pub query: Option<String>,
+    /// The client id behind the token; the one asked for on a token request; `None` when the
+    /// token was not valid, and for webhooks.
+    pub client: Option<String>,
+    /// HTTP status answered (or received, for a webhook); `None` when a webhook got no answer.
+    pub status: Option<u16>,
+    /// The system's error code: Marketo's `errors[0].code`, Salesforce's `errorCode` (the first
+    /// failed record's `statusCode` in a collection), OAuth's `error`.
+    pub error_code: Option<String>,
+    /// The call changed state: an accepted create, update or delete (even when some of its
+    /// records were refused or skipped). Token requests and reads — including Marketo reads
+    /// sent as `POST` with `_method=GET` — are not writes.
+    pub write: bool,
+    /// Records in the reply (Marketo `result`) or touched by the call (Salesforce).
+    pub records: usize,
+    /// Salesforce: the ids the call created, changed, deleted or returned.
+    pub ids: Vec<String>,
+    /// The request body as text (lossy UTF-8), `None` when empty; never kept for token requests.
+    pub body: Option<String>,
+    /// Transport error of a webhook call.
+    pub error: Option<String>,
+}
+
+/// The query string with secrets masked, `None` when empty.
+pub fn redacted_query(query: Option<&str>) -> Option<String> {
+    let query = query.filter(|q| !q.is_empty())?;
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name == "access_token" || name == "client_secret" => {
+                format!("{name}=***")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    Some(masked.join("&"))
+}
+
+/// A request body worth keeping in the log.
+pub fn body_text(bytes: &[u8]) -> Option<String> {
+    (!bytes.is_empty()).then(|| String::from_utf8_lossy(bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_in_the_query_are_masked() {
+        assert_eq!(
+            redacted_query(Some("a=1&access_token=abc&client_secret=s&b=2")).as_deref(),
+            Some("a=1&access_token=***&client_secret=***&b=2")
+        );
+        assert_eq!(redacted_query(Some("")), None);
+        assert_eq!(redacted_query(None), None);
+    }
+}

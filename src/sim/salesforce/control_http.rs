@@ -1,0 +1,55 @@
+//! Controls over HTTP for a simulator run without the tests (`campaign-sync simulators`):
+//! `POST /__sim/outbound-endpoint` points outbound messages at a listener. (Faults are in
+//! `faults`.)
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::state::{Shared, lock};
+use crate::sim::fault_rules::bad_request;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Endpoint {
+    url: String,
+}
+
+/// `POST /__sim/outbound-endpoint` `{"url": "https://…/v1/salesforce/outbound-messages?token=…"}`:
+/// where outbound messages go from now on; notifications waiting for a retry go at once.
+pub async fn outbound_endpoint(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let endpoint: Endpoint = match serde_json::from_slice(&body) {
+        Ok(endpoint) => endpoint,
+        Err(error) => return bad_request(&format!("expected {{\"url\": …}}: {error}")),
+    };
+    if let Err(reason) = check_url(&endpoint.url) {
+        return bad_request(&reason);
+    }
+    if shared.config.outbound.is_none() {
+        return bad_request("this simulator was started without outbound messaging");
+    }
+    set_endpoint(&shared, &endpoint.url);
+    Json(json!({ "url": endpoint.url })).into_response()
+}
+
+/// Points outbound messages at `url` and makes every waiting notification due now.
+pub fn set_endpoint(shared: &Shared, url: &str) {
+    *lock(&shared.endpoint) = url.to_owned();
+    for queued in &mut lock(&shared.org).queue {
+        queued.next_attempt_ms = 0;
+    }
+}
+
+/// An absolute `http` or `https` URL with a host.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("url {url:?}: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!("url {url:?} is not an http(s) URL with a host"));
+    }
+    Ok(())
+}

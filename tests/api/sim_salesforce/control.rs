@@ -1,0 +1,203 @@
+//! The control endpoints over HTTP: faults posted to `/__sim/faults` answered in Salesforce's
+//! shapes and cleared by `DELETE`, bad control bodies refused with a JSON error, and the call
+//! log's entry shape.
+
+use std::time::{Duration, Instant};
+
+use campaign_sync::sim::salesforce::SalesforceSimConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{USER, answer, login, seed, start};
+
+pub async fn control(
+    base: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    answer(request.send().await.expect("control call")).await
+}
+
+fn member(campaign: &str, lead: &str) -> Value {
+    json!({"attributes": {"type": "CampaignMember"}, "CampaignId": campaign, "LeadId": lead})
+}
+
+#[tokio::test]
+async fn http_status_faults_hit_the_next_calls_and_then_stop() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (_, lead) = seed(&sim);
+    let base = sim.base_url();
+    let fault = json!({"http_status": 503, "calls": 2});
+    let (status, listed) = control(&base, Method::POST, "/__sim/faults", Some(fault)).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["active"][0]["calls_left"], 2);
+    let client = login(&sim, USER).await;
+    let read = format!("sobjects/Lead/{lead}");
+    for _ in 0..2 {
+        let (status, body) = answer(client.get(&read).await).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body[0]["errorCode"], "SERVER_UNAVAILABLE");
+    }
+    let (status, _) = answer(client.get(&read).await).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_lock_fault_fails_every_record_of_a_collection_write_but_no_read() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (campaign, lead) = seed(&sim);
+    let base = sim.base_url();
+    let fault = json!({"error_code": "UNABLE_TO_LOCK_ROW", "rate": 1.0, "seconds": 30});
+    assert_eq!(
+        control(&base, Method::POST, "/__sim/faults", Some(fault))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let client = login(&sim, USER).await;
+    let (status, _) = answer(client.get(&format!("sobjects/Lead/{lead}")).await).await;
+    assert_eq!(status, StatusCode::OK, "reads never hold a lock");
+    let body = json!({"allOrNone": false, "records": [member(&campaign, &lead)]});
+    let (status, results) = answer(client.post("composite/sobjects", body).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(results[0]["success"], false);
+    assert_eq!(results[0]["errors"][0]["statusCode"], "UNABLE_TO_LOCK_ROW");
+    assert!(results[0]["errors"][0]["message"].is_string());
+    assert_eq!(results[0]["errors"][0]["fields"], json!([]));
+    assert!(sim.members_of(&campaign).is_empty(), "nothing was written");
+    let (status, single) = answer(
+        client
+            .post(
+                "sobjects/CampaignMember",
+                json!({"CampaignId": campaign, "LeadId": lead}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(single[0]["errorCode"], "UNABLE_TO_LOCK_ROW");
+    let (status, cleared) = control(&base, Method::DELETE, "/__sim/faults", None).await;
+    assert_eq!(
+        (status, cleared["cleared"].as_u64()),
+        (StatusCode::OK, Some(1))
+    );
+    let body = json!({"allOrNone": false, "records": [member(&campaign, &lead)]});
+    let (_, results) = answer(client.post("composite/sobjects", body).await).await;
+    assert_eq!(results[0]["success"], true, "{results}");
+    let log = sim.requests();
+    let failed = log
+        .iter()
+        .find(|r| r.path.ends_with("/composite/sobjects"))
+        .expect("logged");
+    assert_eq!(failed.error_code.as_deref(), Some("UNABLE_TO_LOCK_ROW"));
+    assert!(!failed.write, "no record was written");
+    assert!(log.last().expect("last").write);
+}
+
+#[tokio::test]
+async fn latency_faults_slow_calls_down() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (_, lead) = seed(&sim);
+    let fault = json!({"latency_ms": 300, "seconds": 30});
+    assert_eq!(
+        control(&sim.base_url(), Method::POST, "/__sim/faults", Some(fault))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let client = login(&sim, USER).await;
+    let started = Instant::now();
+    let (status, _) = answer(client.get(&format!("sobjects/Lead/{lead}")).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn bad_control_bodies_get_400_with_a_json_error() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let base = sim.base_url();
+    for (path, body) in [
+        ("/__sim/faults", json!({"error_code": "NO_SUCH_CODE"})),
+        (
+            "/__sim/faults",
+            json!({"http_status": 503, "latency_ms": 10}),
+        ),
+        ("/__sim/faults", json!({"http_status": 503, "rate": 2})),
+        ("/__sim/faults", json!({"http_status": 503, "colls": 2})),
+        ("/__sim/outbound-endpoint", json!({"url": "not a url"})),
+        ("/__sim/outbound-endpoint", json!({"address": "http://x"})),
+    ] {
+        let (status, answer) = control(&base, Method::POST, path, Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}");
+        assert!(answer["error"].is_string(), "{path} {body}: {answer}");
+    }
+    let (_, listed) = control(&base, Method::GET, "/__sim/faults", None).await;
+    assert_eq!(listed["active"], json!([]));
+}
+
+#[tokio::test]
+async fn every_log_entry_has_the_common_shape() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (campaign, lead) = seed(&sim);
+    let client = login(&sim, USER).await;
+    client.query("SELECT Id FROM Campaign").await;
+    client
+        .post(
+            "sobjects/CampaignMember",
+            json!({"CampaignId": campaign, "LeadId": lead}),
+        )
+        .await;
+    let log: Vec<Value> = reqwest::get(format!("{}/__sim/requests", sim.base_url()))
+        .await
+        .expect("log")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(log.len(), 3, "{log:?}");
+    for entry in &log {
+        for key in [
+            "method",
+            "path",
+            "query",
+            "client",
+            "status",
+            "error_code",
+            "write",
+        ] {
+            assert!(entry.get(key).is_some(), "{key} missing in {entry}");
+        }
+    }
+    let (token, query, create) = (&log[0], &log[1], &log[2]);
+    assert_eq!(
+        (token["kind"].as_str(), token["write"].as_bool()),
+        (Some("token"), Some(false))
+    );
+    assert_eq!(token["query"], Value::Null);
+    assert_eq!(query["path"], "/services/data/v62.0/query");
+    assert!(
+        query["query"]
+            .as_str()
+            .is_some_and(|q| q.starts_with("q=SELECT")),
+        "{query}"
+    );
+    assert_eq!(query["write"], false);
+    assert_eq!(
+        (create["write"].as_bool(), create["status"].as_u64()),
+        (Some(true), Some(201))
+    );
+    assert_eq!(create["client"], USER.0);
+    assert!(
+        create["body"]
+            .as_str()
+            .is_some_and(|b| b.contains(&campaign))
+    );
+}

@@ -1,0 +1,272 @@
+//! `campaign-sync simulators` as an operator runs it: the binary with `--describe`, the seeded
+//! members read back through both simulators' APIs, deliveries to the endpoints set over HTTP,
+//! and a clean exit on SIGTERM.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::sim_salesforce::listener::{ACK, Listener};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_campaign-sync");
+
+/// The child process, stopped (SIGKILL) if the test fails before its SIGTERM.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Polls `check` every 50 ms for at most 15 s, failing with `what`.
+pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "timed out: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn json(request: reqwest::RequestBuilder) -> Value {
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let body: Value = response.json().await.expect("JSON");
+    assert!(status.is_success(), "{status}: {body}");
+    body
+}
+
+#[tokio::test]
+async fn the_command_seeds_both_sides_and_delivers_where_it_is_told() {
+    let dir = tempfile::tempdir().expect("dir");
+    let describe = dir.path().join("sims.json");
+    let child = Command::new(BIN)
+        .args([
+            "simulators",
+            "--programs",
+            "3",
+            "--people",
+            "5",
+            "--describe",
+        ])
+        .arg(&describe)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut running = Running(child);
+    let text = eventually("the describe file", async || {
+        std::fs::read_to_string(&describe)
+            .ok()
+            .filter(|t| !t.is_empty())
+    })
+    .await;
+    let d: Value = serde_json::from_str(&text).expect("describe JSON");
+    let (sf, mk) = (&d["salesforce"], &d["marketo"]);
+    for key in [
+        "base_url",
+        "login_url",
+        "generic_login_url",
+        "client_id",
+        "client_secret",
+    ] {
+        assert!(sf[key].is_string(), "salesforce.{key}: {d}");
+    }
+    for key in [
+        "user_client_id",
+        "user_client_secret",
+        "organization_id",
+        "api_version",
+    ] {
+        assert!(sf[key].is_string(), "salesforce.{key}: {d}");
+    }
+    for key in [
+        "base_url",
+        "client_id",
+        "client_secret",
+        "user_client_id",
+        "user_client_secret",
+    ] {
+        assert!(mk[key].is_string(), "marketo.{key}: {d}");
+    }
+    let mappings = d["mappings"].as_array().expect("mappings").clone();
+    let people = d["people"].as_array().expect("people").clone();
+    assert_eq!((mappings.len(), people.len()), (3, 5));
+    let http = reqwest::Client::new();
+    let (sf_url, mk_url) = (
+        sf["base_url"].as_str().unwrap(),
+        mk["base_url"].as_str().unwrap(),
+    );
+    let sf_token = json(http.post(format!("{sf_url}/services/oauth2/token")).form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", sf["user_client_id"].as_str().unwrap()),
+        ("client_secret", sf["user_client_secret"].as_str().unwrap()),
+    ]))
+    .await["access_token"]
+        .as_str()
+        .expect("Salesforce token")
+        .to_string();
+    let mk_token = json(http.get(format!("{mk_url}/identity/oauth/token")).query(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", mk["client_id"].as_str().unwrap()),
+        ("client_secret", mk["client_secret"].as_str().unwrap()),
+    ]))
+    .await["access_token"]
+        .as_str()
+        .expect("Marketo token")
+        .to_string();
+    let version = sf["api_version"].as_str().unwrap();
+    let lead_ids: Vec<String> = people
+        .iter()
+        .map(|p| p["marketo_lead_id"].to_string())
+        .collect();
+    for mapping in &mappings {
+        let first = mapping["statuses"][0][1].as_str().expect("first status");
+        let soql = format!(
+            "SELECT Id, LeadId, ContactId, Status FROM CampaignMember WHERE CampaignId = '{}'",
+            mapping["campaign_id"].as_str().unwrap()
+        );
+        let rows = json(
+            http.get(format!("{sf_url}/services/data/{version}/query"))
+                .query(&[("q", soql)])
+                .bearer_auth(&sf_token),
+        )
+        .await;
+        let rows = rows["records"].as_array().expect("records").clone();
+        assert_eq!(rows.len(), 5, "{mapping}: {rows:?}");
+        for person in &people {
+            let id = person["salesforce_id"].as_str().unwrap();
+            let row = rows
+                .iter()
+                .find(|r| r["LeadId"] == id || r["ContactId"] == id)
+                .expect("member in Salesforce");
+            assert_eq!(row["Status"], first, "{person} in {mapping}");
+        }
+        let program = mapping["program_id"].as_i64().unwrap();
+        let members = json(
+            http.get(format!("{mk_url}/rest/v1/programs/{program}/members.json"))
+                .query(&[
+                    ("filterType", "leadId"),
+                    ("filterValues", &lead_ids.join(",")),
+                    ("fields", "leadId,statusName"),
+                ])
+                .bearer_auth(&mk_token),
+        )
+        .await;
+        let members = members["result"].as_array().expect("result").clone();
+        assert_eq!(members.len(), 5, "{mapping}: {members:?}");
+        assert!(
+            members.iter().all(|m| m["statusName"] == first),
+            "{members:?}"
+        );
+    }
+    let leads = json(
+        http.get(format!("{mk_url}/rest/v1/leads.json"))
+            .query(&[
+                ("filterType", "id"),
+                ("filterValues", &lead_ids.join(",")),
+                ("fields", "email,sfdcLeadId,sfdcContactId,sfdcType"),
+            ])
+            .bearer_auth(&mk_token),
+    )
+    .await;
+    for person in &people {
+        let lead = leads["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == person["marketo_lead_id"])
+            .expect("lead");
+        let link = match lead["sfdcType"].as_str() {
+            Some("Contact") => &lead["sfdcContactId"],
+            Some("Lead") => &lead["sfdcLeadId"],
+            other => panic!("sfdcType {other:?} on {lead}"),
+        };
+        assert_eq!(link, &person["salesforce_id"], "{lead}");
+    }
+
+    let (listener, url) = Listener::start(&[ACK]).await;
+    json(
+        http.post(format!("{sf_url}/__sim/outbound-endpoint"))
+            .json(&json!({"url": url})),
+    )
+    .await;
+    json(
+        http.post(format!("{mk_url}/__sim/webhook-target"))
+            .json(&json!({"url": url, "headers": [["Authorization", "Bearer hook"]]})),
+    )
+    .await;
+    let person = people[0]["salesforce_id"].as_str().unwrap();
+    let campaign = mappings[0]["campaign_id"].as_str().unwrap();
+    let soql =
+        format!("SELECT Id, LeadId, ContactId FROM CampaignMember WHERE CampaignId = '{campaign}'");
+    let rows = json(
+        http.get(format!("{sf_url}/services/data/{version}/query"))
+            .query(&[("q", soql)])
+            .bearer_auth(&sf_token),
+    )
+    .await;
+    let member = rows["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .find(|r| r["LeadId"] == person || r["ContactId"] == person)
+        .and_then(|r| r["Id"].as_str())
+        .expect("member id")
+        .to_string();
+    let second = mappings[0]["statuses"][1][1].as_str().unwrap();
+    let patched = http
+        .patch(format!(
+            "{sf_url}/services/data/{version}/sobjects/CampaignMember/{member}"
+        ))
+        .bearer_auth(&sf_token)
+        .json(&json!({"Status": second}))
+        .send()
+        .await
+        .expect("PATCH");
+    assert_eq!(patched.status(), 204);
+    let program = mappings[1]["program_id"].as_i64().unwrap();
+    let lead = people[1]["marketo_lead_id"].as_i64().unwrap();
+    let status = mappings[1]["statuses"][1][0].as_str().unwrap();
+    json(
+        http.post(format!("{mk_url}/__sim/programs/{program}/members/status"))
+            .json(&json!({"leadId": lead, "status": status})),
+    )
+    .await;
+    let bodies = eventually("an outbound message and a webhook", async || {
+        let bodies = listener.bodies();
+        let soap = bodies
+            .iter()
+            .any(|b| b.contains(&member) && b.contains(second));
+        let hook = bodies
+            .iter()
+            .any(|b| b.contains(&format!("\"leadId\": \"{lead}\"")));
+        (soap && hook).then_some(bodies)
+    })
+    .await;
+    assert_eq!(bodies.len(), 2, "one of each: {bodies:?}");
+
+    let pid = running.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let status = eventually("exit after SIGTERM", async || {
+        running.0.try_wait().expect("wait")
+    })
+    .await;
+    assert_eq!(status.code(), Some(0));
+}
