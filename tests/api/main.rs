@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod marketo_inbound;
 mod openapi;
+mod poison;
 mod salesforce_inbound;
 mod sandbox;
 mod settings_reconcile;

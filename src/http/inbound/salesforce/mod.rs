@@ -3,6 +3,7 @@
 //! record every CampaignMember notification in one transaction → acknowledge. Failures answer a
 //! SOAP fault and store nothing; a store failure answers 503 so Salesforce retries.
 
+mod fields;
 mod message;
 mod parse;
 mod render;
@@ -23,14 +24,14 @@ use serde::Deserialize;
 
 pub use message::{
     CampaignMemberFields, MAX_NOTIFICATIONS, Notification, NotifiedObject, OutboundMessage,
-    ParseError,
+    ParseError, RejectedNotification,
 };
 pub use parse::parse_notifications;
 pub use render::{RenderStyle, render_outbound_message, render_with};
 pub use soap::{ACK_ENVELOPE, FaultCode, fault};
 
 use super::super::AppState;
-use crate::signal::{Dedup, NewSignal, SalesforceMember, Signal};
+use crate::signal::{Dedup, NewSignal, RejectedInput, SalesforceMember, Signal};
 use crate::store::{StoreError, now_millis};
 
 /// The route this receiver serves.
@@ -133,8 +134,16 @@ pub async fn receive(
         metrics::counter!("outbound_notifications_ignored_total", "sobject" => metric_label(sobject_type))
             .increment(1);
     }
+    let rejected = rejected_inputs(&message);
+    for input in &rejected {
+        tracing::warn!(dedup_key = %input.dedup_key, reason = %input.reason, "outbound notification rejected; kept under the dead letters");
+    }
+    metrics::counter!("outbound_notifications_rejected_total").increment(rejected.len() as u64);
     let received = signals.len();
-    let recorded = state.store().record(signals, now_millis()).await?;
+    let recorded = state
+        .store()
+        .record_with_rejected(signals, rejected, now_millis())
+        .await?;
     let duplicates = recorded.iter().filter(|r| r.duplicate).count();
     metrics::counter!("outbound_notifications_accepted_total", "outcome" => "new")
         .increment((received - duplicates) as u64);
@@ -143,6 +152,7 @@ pub async fn receive(
     metrics::counter!("outbound_messages_total", "outcome" => "acknowledged").increment(1);
     tracing::info!(
         notifications = message.notifications.len(),
+        rejected = message.rejected.len(),
         campaign_members = received,
         duplicates,
         ignored = ignored.len(),
@@ -184,6 +194,32 @@ pub fn to_signals(message: &OutboundMessage) -> (Vec<NewSignal>, Vec<&str>) {
         }
     }
     (signals, ignored)
+}
+
+/// The notifications that could not be understood, to be kept as `rejected` rows. A redelivery
+/// maps to the same key: the notification id when it had one, else a digest of its XML.
+pub fn rejected_inputs(message: &OutboundMessage) -> Vec<RejectedInput> {
+    use sha2::Digest;
+    message
+        .rejected
+        .iter()
+        .map(|rejected| {
+            let key = match &rejected.id {
+                Some(id) => format!("sf:rejected:{id}"),
+                None => {
+                    let digest = sha2::Sha256::digest(rejected.raw.as_bytes());
+                    format!("sf:rejected:sha256:{}", hex::encode(&digest[..16]))
+                }
+            };
+            RejectedInput {
+                dedup_key: key,
+                source: "salesforce",
+                kind: "salesforce_notification",
+                raw: rejected.raw.clone(),
+                reason: rejected.reason.to_string(),
+            }
+        })
+        .collect()
 }
 
 /// Gives the global body limit's 413 on this route a SOAP fault body. It wraps the limit
