@@ -35,7 +35,7 @@ impl App {
             store.clone(),
             config.clone(),
             Mappings::new(&config.mappings),
-        );
+        )?;
         let state = AppState::new(
             config,
             store,

@@ -32,8 +32,8 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
 
 /// Reads both status sets of every mapping and fails with the list of untranslatable statuses.
 pub async fn check_online(config: &Config) -> anyhow::Result<()> {
-    let salesforce = SalesforceClient::new(&config.salesforce);
-    let marketo = MarketoClient::new(&config.marketo);
+    let salesforce = SalesforceClient::new(&config.salesforce)?;
+    let marketo = MarketoClient::new(&config.marketo)?;
     let mut failures = Vec::new();
     for mapping in Mappings::new(&config.mappings).all() {
         match compat::problems(&salesforce, &marketo, mapping).await {
@@ -65,7 +65,7 @@ pub async fn reconcile(config: Config) -> anyhow::Result<()> {
         );
     };
     let mappings = Mappings::new(&config.mappings);
-    let worker = Worker::new(store.clone(), std::sync::Arc::new(config), mappings);
+    let worker = Worker::new(store.clone(), std::sync::Arc::new(config), mappings)?;
     let mut failed = false;
     for result in worker.reconcile().await {
         match result {

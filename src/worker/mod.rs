@@ -74,10 +74,15 @@ struct Inner {
 }
 
 impl Worker {
-    pub fn new(store: Store, config: Arc<Config>, mappings: Mappings) -> Self {
-        let salesforce = Arc::new(SalesforceClient::new(&config.salesforce));
-        let marketo = Arc::new(MarketoClient::new(&config.marketo));
-        Worker {
+    /// Fails only when an API client cannot be built.
+    pub fn new(
+        store: Store,
+        config: Arc<Config>,
+        mappings: Mappings,
+    ) -> Result<Self, crate::connectors::ClientBuildError> {
+        let salesforce = Arc::new(SalesforceClient::new(&config.salesforce)?);
+        let marketo = Arc::new(MarketoClient::new(&config.marketo)?);
+        Ok(Worker {
             inner: Arc::new(Inner {
                 store,
                 owner: format!("worker-{}", uuid::Uuid::new_v4().simple()),
@@ -87,7 +92,7 @@ impl Worker {
                 mappings,
                 deleted_since: tokio::sync::Mutex::new(None),
             }),
-        }
+        })
     }
 
     pub fn salesforce(&self) -> &SalesforceClient {

@@ -17,6 +17,7 @@ pub use calls::{CampaignMember, DeletedRecord, Person};
 pub use classify::{RecordOutcome, RecordResult};
 
 use super::CallError;
+use super::ClientBuildError;
 use super::token::{TokenCache, request_token, with_reauth};
 use crate::config::{SalesforceConfig, Secret};
 
@@ -51,12 +52,13 @@ struct TokenResponse {
 }
 
 impl SalesforceClient {
-    pub fn new(config: &SalesforceConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.request_timeout_secs))
-            .build()
-            .unwrap_or_default();
-        SalesforceClient {
+    /// Fails only when the HTTP client cannot be built, which is a reason not to start.
+    pub fn new(config: &SalesforceConfig) -> Result<Self, ClientBuildError> {
+        let http = super::http_client(
+            "salesforce",
+            Duration::from_secs(config.request_timeout_secs),
+        )?;
+        Ok(SalesforceClient {
             http,
             login_url: config.login_url.trim_end_matches('/').to_string(),
             instance_override: (!config.instance_url.is_empty())
@@ -70,7 +72,7 @@ impl SalesforceClient {
             used: AtomicU64::new(0),
             limit: AtomicU64::new(0),
             calls: Mutex::new(0),
-        }
+        })
     }
 
     /// Calls made so far (benchmarks report calls per change).
