@@ -60,6 +60,14 @@ impl CallError {
         matches!(self, CallError::Retry { .. } | CallError::Reauthenticate(_))
     }
 
+    /// Retryable, but not sooner than `after` (a floor under the retry schedule).
+    pub fn retry_after(reason: impl Into<String>, after: Duration) -> Self {
+        CallError::Retry {
+            reason: reason.into(),
+            after: Some(after),
+        }
+    }
+
     /// Transport failures (refused, reset, timed out) are transient by nature.
     pub(crate) fn transport(error: &reqwest::Error) -> Self {
         CallError::retry(format!("transport error: {error}"))

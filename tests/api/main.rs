@@ -16,6 +16,7 @@ mod settings_reconcile;
 mod sim_marketo;
 mod sim_salesforce;
 mod store;
+mod token_faults;
 mod sync;
 mod sync_edges;
 mod world;

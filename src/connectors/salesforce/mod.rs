@@ -184,8 +184,7 @@ impl SalesforceClient {
         if status == StatusCode::NO_CONTENT || text.trim().is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_str(&text)
-            .map_err(|e| CallError::Permanent(format!("unreadable Salesforce response: {e}")))
+        serde_json::from_str(&text).map_err(|e| classify::malformed("Salesforce response", e))
     }
 
     /// `Sforce-Limit-Info: api-usage=123/15000` → usage gauge and the daily margin check.
