@@ -35,7 +35,10 @@ fn retried_with_a_floor(result: Result<impl std::fmt::Debug, CallError>) {
 #[tokio::test]
 async fn a_token_answer_without_a_token_or_a_429_is_retried_for_both_connectors() {
     let cases = [
-        (StatusCode::OK, r#"{"token_type":"bearer","expires_in":3599}"#),
+        (
+            StatusCode::OK,
+            r#"{"token_type":"bearer","expires_in":3599}"#,
+        ),
         (StatusCode::OK, "<html>maintenance</html>"),
         (StatusCode::TOO_MANY_REQUESTS, r#"{"error":"rate"}"#),
     ];

@@ -15,10 +15,9 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -222,21 +221,15 @@ pub fn rejected_inputs(message: &OutboundMessage) -> Vec<RejectedInput> {
         .collect()
 }
 
-/// Gives the global body limit's 413 on this route a SOAP fault body. It wraps the limit
-/// layer from outside, so the limit itself stays the one configured for every route.
-pub async fn fault_for_oversized_body(request: Request, next: Next) -> Response {
-    let ours = request.uri().path() == PATH;
-    let response = next.run(request).await;
-    if ours && response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_xml(response.headers()) {
-        return soap_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            fault(
-                FaultCode::Client,
-                "request body is larger than the configured limit",
-            ),
-        );
-    }
-    response
+/// A SOAP fault answer with `status`: a `Server` fault for 5xx (Salesforce retries), else
+/// `Client`. For answers produced outside the handler (the body limit, the request timeout).
+pub fn fault_response(status: StatusCode, message: &str) -> Response {
+    let code = if status.is_server_error() {
+        FaultCode::Server
+    } else {
+        FaultCode::Client
+    };
+    soap_response(status, fault(code, message))
 }
 
 /// Salesforce sends `text/xml; charset=UTF-8`; other XML types and a missing header are
