@@ -86,11 +86,8 @@ impl App {
             .then(|| tokio::spawn(state.worker().clone().run(shutdown.clone())));
         let router = http::router(state);
         let signal = shutdown.clone();
-        let server = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let limits = http::server::ConnectionLimits::from_config(&http_config);
+        let server = http::server::serve(listener, router, limits, async move {
             signal.cancelled().await;
             readiness.start_draining();
             tracing::info!(
@@ -100,9 +97,9 @@ impl App {
             tokio::time::sleep(drain).await;
             tracing::info!("no longer accepting connections; finishing in-flight requests");
         });
-        let mut serving = tokio::spawn(async move { server.await });
+        let mut serving = tokio::spawn(server);
         tokio::select! {
-            result = &mut serving => result??,
+            result = &mut serving => result?,
             () = async { shutdown.cancelled().await; tokio::time::sleep(drain + bound).await } => {
                 tracing::warn!("in-flight requests did not finish in time; stopping anyway");
                 serving.abort();

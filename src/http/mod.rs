@@ -5,6 +5,7 @@ pub mod error;
 mod health;
 pub mod inbound;
 mod observe;
+pub mod server;
 mod shape;
 mod state;
 

@@ -3,6 +3,7 @@
 
 mod admin;
 mod cli;
+mod connections;
 mod connector_marketo;
 mod connector_salesforce;
 mod error_shapes;
