@@ -129,31 +129,59 @@ pub async fn serve(
         let idle = limits.idle_timeout;
         connections.spawn(async move {
             let _permit = permit;
+            let _open = OpenConnection::count();
             tokio::pin!(conn);
             let mut asked_to_close = false;
-            loop {
+            let ended = loop {
                 tokio::select! {
-                    result = conn.as_mut() => {
-                        if let Err(error) = result {
-                            tracing::debug!(%error, %peer, "connection ended with an error");
-                        }
-                        break;
-                    }
+                    result = conn.as_mut() => break ending(result, peer),
                     () = closing.cancelled(), if !asked_to_close => {
                         conn.as_mut().graceful_shutdown();
                         asked_to_close = true;
                     }
                     () = activity.idle_for(idle) => {
                         tracing::debug!(%peer, idle_secs = idle.as_secs(), "closing an idle connection");
-                        break;
+                        break "idle";
                     }
                 }
-            }
+            };
+            metrics::counter!("http_connections_closed_total", "reason" => ended).increment(1);
         });
     }
     drop(listener);
     closing.cancel();
     while connections.join_next().await.is_some() {}
+}
+
+/// Why a connection ended, as the `reason` label of `http_connections_closed_total`.
+fn ending(result: Result<(), hyper::Error>, peer: std::net::SocketAddr) -> &'static str {
+    let Err(error) = result else {
+        return "closed";
+    };
+    tracing::debug!(%error, %peer, "connection ended with an error");
+    if error.is_timeout() {
+        "header_timeout"
+    } else if error.is_parse() || error.is_parse_too_large() {
+        "bad_request"
+    } else {
+        "error"
+    }
+}
+
+/// Keeps the `http_open_connections` gauge while a connection is served.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn count() -> Self {
+        metrics::gauge!("http_open_connections").increment(1.0);
+        OpenConnection
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics::gauge!("http_open_connections").decrement(1.0);
+    }
 }
 
 /// When a connection last moved a byte either way.
