@@ -151,19 +151,25 @@ fn notification(
     }
     let id = id.filter(|id| !id.is_empty());
     let checked = id
-        .clone()
         .ok_or(ParseError::Missing("Notification/Id"))
         .and_then(|id| check_id("Notification/Id", &id).map(|()| id));
     let valid_id = checked.as_ref().ok().cloned();
-    let understood = (|| {
-        let id = checked?;
-        if let Some(problem) = problem {
-            return Err(problem);
-        }
-        let object = object.ok_or(ParseError::Missing("Notification/sObject"))??;
-        Ok(Notification { id, object })
-    })();
-    Ok((valid_id, understood))
+    Ok((valid_id, understood(checked, problem, object)))
+}
+
+/// A notification is understood when its id is valid, nothing in it was a problem, and it has
+/// an sObject that was understood.
+fn understood(
+    id: Understood<String>,
+    problem: Option<ParseError>,
+    object: Option<Understood<NotifiedObject>>,
+) -> Understood<Notification> {
+    let id = id?;
+    if let Some(problem) = problem {
+        return Err(problem);
+    }
+    let object = object.ok_or(ParseError::Missing("Notification/sObject"))??;
+    Ok(Notification { id, object })
 }
 
 fn sobject(
