@@ -19,7 +19,7 @@ const CONNECTIONS: usize = 64;
 const WARM_UP: Duration = Duration::from_secs(2);
 const MEASURE: Duration = Duration::from_secs(10);
 const TOKEN: &str = "bench-token";
-const ORG: &str = "00D5g00000LmNoPEAX";
+const ORG: &str = "00D5g00000LmNoPEAV";
 
 fn message(first_id: u64, notifications: u64) -> OutboundMessage {
     OutboundMessage {
@@ -34,11 +34,11 @@ fn message(first_id: u64, notifications: u64) -> OutboundMessage {
         ),
         notifications: (first_id..first_id + notifications)
             .map(|n| Notification {
-                id: format!("04l{n:015}"),
+                id: format!("04l{n:012}"),
                 object: NotifiedObject::CampaignMember(CampaignMemberFields {
-                    id: format!("00v{n:015}"),
+                    id: format!("00v{n:012}"),
                     campaign_id: Some("7015g000000Zx9kAAC".into()),
-                    lead_id: Some(format!("00Q{n:015}")),
+                    lead_id: Some(format!("00Q{n:012}")),
                     contact_id: None,
                     email: Some(format!("person{n}@example.com")),
                     status: Some("Sent".into()),
@@ -49,6 +49,7 @@ fn message(first_id: u64, notifications: u64) -> OutboundMessage {
                 }),
             })
             .collect(),
+        rejected: Vec::new(),
     }
 }
 

@@ -54,7 +54,7 @@ impl App {
             config.clone(),
             mappings.clone(),
             liveness.clone(),
-        );
+        )?;
         let state = AppState::new(
             config,
             store,
@@ -140,12 +140,9 @@ impl App {
             ],
         };
         for (listener, router) in routers {
-            let server = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(stop_accepting.clone().cancelled_owned());
-            servers.spawn(async move { server.await });
+            let limits = http::server::ConnectionLimits::from_config(&http_config);
+            let stop = stop_accepting.clone().cancelled_owned();
+            servers.spawn(http::server::serve(listener, router, limits, stop));
         }
         let finished = tokio::select! {
             result = join_all(&mut servers) => Some(result),
@@ -203,9 +200,9 @@ async fn drain_then_stop(
 }
 
 /// Waits for every server; the first failure ends the wait.
-async fn join_all(servers: &mut tokio::task::JoinSet<std::io::Result<()>>) -> anyhow::Result<()> {
+async fn join_all(servers: &mut tokio::task::JoinSet<()>) -> anyhow::Result<()> {
     while let Some(result) = servers.join_next().await {
-        result??;
+        result?;
     }
     Ok(())
 }

@@ -42,8 +42,8 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
 
 /// Reads both status sets of every mapping and fails with the list of untranslatable statuses.
 pub async fn check_online(config: &Config) -> anyhow::Result<()> {
-    let salesforce = SalesforceClient::new(&config.salesforce);
-    let marketo = MarketoClient::new(&config.marketo);
+    let salesforce = SalesforceClient::new(&config.salesforce)?;
+    let marketo = MarketoClient::new(&config.marketo)?;
     let mut failures = Vec::new();
     for mapping in Mappings::new(&config.mappings).all() {
         match compat::problems(&salesforce, &marketo, mapping).await {
@@ -83,7 +83,7 @@ pub async fn reconcile(config: Config) -> anyhow::Result<()> {
         std::sync::Arc::new(config),
         mappings,
         liveness,
-    );
+    )?;
     let mut failed = false;
     for result in worker.reconcile().await {
         match result {

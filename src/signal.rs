@@ -118,6 +118,18 @@ impl NewSignal {
     }
 }
 
+/// An input refused at the edge although its delivery was acknowledged (one bad notification of
+/// an outbound message): kept as a `rejected` row with its raw text and the reason, never
+/// processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedInput {
+    pub dedup_key: String,
+    pub source: &'static str,
+    pub kind: &'static str,
+    pub raw: String,
+    pub reason: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,6 +68,15 @@ pub struct HttpConfig {
     pub drain_delay_secs: u64,
     /// Upper bound on shutdown after the drain delay; in-flight work past it is abandoned.
     pub shutdown_timeout_secs: u64,
+    /// A request's head must be complete this long after the connection opened or the previous
+    /// response was sent, else the connection is closed (silent, trickling and idle keep-alive
+    /// connections alike).
+    pub header_read_timeout_secs: u64,
+    /// A connection on which no byte moved either way for this long is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; at the cap, new ones wait in the listen backlog. 0: derived
+    /// from the open-file limit (see `http::server::connection_cap`).
+    pub max_connections: usize,
 }
 
 impl Default for HttpConfig {
@@ -77,6 +86,9 @@ impl Default for HttpConfig {
             request_timeout_secs: 30,
             drain_delay_secs: 5,
             shutdown_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 0,
         }
     }
 }

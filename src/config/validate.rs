@@ -38,6 +38,16 @@ impl Config {
         if self.http.body_limit_bytes == 0 {
             problems.push("http.body_limit_bytes: must be greater than 0".into());
         }
+        if self.http.header_read_timeout_secs == 0 {
+            problems.push("http.header_read_timeout_secs: must be greater than 0".into());
+        }
+        if self.http.idle_timeout_secs <= self.http.request_timeout_secs {
+            problems.push(format!(
+                "http.idle_timeout_secs: must exceed http.request_timeout_secs ({}), or a request \
+                 still being handled could lose its connection",
+                self.http.request_timeout_secs
+            ));
+        }
         if self.http.request_timeout_secs == 0 {
             problems.push("http.request_timeout_secs: must be greater than 0".into());
         }

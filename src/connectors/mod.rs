@@ -8,6 +8,27 @@ mod token;
 
 use std::time::Duration;
 
+/// A client could not be built (its TLS backend or settings were refused); the service does not
+/// start rather than run without its timeouts.
+#[derive(Debug, thiserror::Error)]
+#[error("could not build the {connector} HTTP client: {source}")]
+pub struct ClientBuildError {
+    pub connector: &'static str,
+    #[source]
+    pub source: reqwest::Error,
+}
+
+/// An HTTP client whose every request ends after `timeout`.
+fn http_client(
+    connector: &'static str,
+    timeout: Duration,
+) -> Result<reqwest::Client, ClientBuildError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|source| ClientBuildError { connector, source })
+}
+
 /// Why a call did not succeed, and what the caller should do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
@@ -37,6 +58,14 @@ impl CallError {
 
     pub fn is_retryable(&self) -> bool {
         matches!(self, CallError::Retry { .. } | CallError::Reauthenticate(_))
+    }
+
+    /// Retryable, but not sooner than `after` (a floor under the retry schedule).
+    pub fn retry_after(reason: impl Into<String>, after: Duration) -> Self {
+        CallError::Retry {
+            reason: reason.into(),
+            after: Some(after),
+        }
     }
 
     /// Transport failures (refused, reset, timed out) are transient by nature. The text names

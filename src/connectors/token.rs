@@ -2,6 +2,9 @@
 //! the server rejects it, so the next call fetches a fresh one.
 
 use std::future::Future;
+use std::time::Duration;
+
+use reqwest::StatusCode;
 
 use serde::de::DeserializeOwned;
 use tokio::sync::RwLock;
@@ -59,8 +62,11 @@ where
     }
 }
 
-/// Sends a token request and parses its JSON answer: 5xx and transport failures are worth
-/// retrying, any other refusal (wrong credentials) is permanent. `what` names the call in errors.
+/// The least back-off after a token endpoint's 429 or an answer without a usable token.
+pub const TOKEN_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Sends a token request and classifies its answer (see [`classify_token`]). `what` names the
+/// call in errors.
 pub async fn request_token<T: DeserializeOwned>(
     request: reqwest::RequestBuilder,
     what: &str,
@@ -71,14 +77,79 @@ pub async fn request_token<T: DeserializeOwned>(
         .text()
         .await
         .map_err(|e| CallError::transport(&e))?;
+    classify_token(status, &body, what)
+}
+
+/// What a token endpoint's answer means. 5xx: retry. 429: retry, no sooner than
+/// [`TOKEN_BACKOFF`]. Any other refusal (wrong credentials, unknown client): permanent. A
+/// success without a readable token (no `access_token`, not JSON): a fault of the moment,
+/// retried no sooner than [`TOKEN_BACKOFF`] — the credentials were accepted.
+pub fn classify_token<T: DeserializeOwned>(
+    status: StatusCode,
+    body: &str,
+    what: &str,
+) -> Result<T, CallError> {
     if !status.is_success() {
-        let reason = super::without_queries(&format!("{what} failed: HTTP {status}: {body}"));
+        let reason =
+            super::without_queries(&format!("{what} failed: HTTP {status}: {}", shorten(body)));
         return Err(if status.is_server_error() {
             CallError::retry(reason)
+        } else if status == StatusCode::TOO_MANY_REQUESTS {
+            CallError::retry_after(reason, TOKEN_BACKOFF)
         } else {
             CallError::Permanent(reason)
         });
     }
-    serde_json::from_str(&body)
-        .map_err(|e| CallError::Permanent(format!("unreadable {what} answer: {e}")))
+    serde_json::from_str(body).map_err(|e| {
+        CallError::retry_after(format!("unreadable {what} answer: {e}"), TOKEN_BACKOFF)
+    })
+}
+
+/// Error bodies are quoted, not copied whole.
+fn shorten(body: &str) -> &str {
+    let end = body.char_indices().nth(200).map_or(body.len(), |(i, _)| i);
+    &body[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Token {
+        #[expect(dead_code, reason = "only its presence is tested")]
+        access_token: String,
+    }
+
+    fn token(status: u16, body: &str) -> Result<Token, CallError> {
+        classify_token(StatusCode::from_u16(status).unwrap(), body, "token call")
+    }
+
+    #[test]
+    fn a_token_answer_is_read_or_classified() {
+        assert!(token(200, r#"{"access_token":"t","expires_in":3599}"#).is_ok());
+        for (status, body) in [
+            (200, r#"{"expires_in":3599}"#),
+            (200, ""),
+            (200, "<html>maintenance</html>"),
+            (429, r#"{"error":"rate"}"#),
+        ] {
+            assert!(
+                matches!(
+                    token(status, body),
+                    Err(CallError::Retry { after: Some(d), .. }) if d == TOKEN_BACKOFF
+                ),
+                "{status} {body:?}"
+            );
+        }
+        assert!(matches!(token(503, ""), Err(CallError::Retry { .. })));
+        assert!(matches!(
+            token(400, r#"{"error":"invalid_grant"}"#),
+            Err(CallError::Permanent(_))
+        ));
+        assert!(matches!(
+            token(401, r#"{"error":"unauthorized"}"#),
+            Err(CallError::Permanent(_))
+        ));
+    }
 }

@@ -72,7 +72,7 @@ pub async fn dead_letters(
         .map_err(unavailable)?;
     let items: Vec<Value> = items
         .into_iter()
-        .map(|d| json!({ "id": d.id, "dedup_key": d.dedup_key, "kind": d.kind, "payload": d.payload, "attempts": d.attempts, "last_error": d.last_error, "updated_at": d.updated_at }))
+        .map(|d| json!({ "id": d.id, "dedup_key": d.dedup_key, "kind": d.kind, "state": d.state, "payload": d.payload, "attempts": d.attempts, "last_error": d.last_error, "updated_at": d.updated_at }))
         .collect();
     Ok(Json(json!({ "items": items })))
 }

@@ -26,6 +26,12 @@ pub enum ApiError {
     TooLarge(usize),
     #[error("the store is unavailable; retry later")]
     Unavailable,
+    #[error("the request took longer than {0} s; retry later")]
+    Timeout(u64),
+    /// An answer produced outside a handler (an extractor's rejection, the router's 404/405),
+    /// given the documented shape.
+    #[error("{message}")]
+    Status { status: StatusCode, message: String },
 }
 
 impl ApiError {
@@ -43,6 +49,10 @@ impl ApiError {
         }
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
@@ -51,6 +61,8 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            ApiError::Status { status, .. } => (*status, code_of(*status)),
         }
     }
 }
@@ -72,6 +84,22 @@ impl IntoResponse for ApiError {
                 .insert("www-authenticate", "Bearer".parse().expect("static header"));
         }
         response
+    }
+}
+
+/// The `code` of an answer known only by its status.
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
     }
 }
 

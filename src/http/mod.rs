@@ -5,20 +5,20 @@ pub mod error;
 mod health;
 pub mod inbound;
 mod observe;
+pub mod server;
+mod shape;
 mod state;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use state::{AppState, Readiness};
@@ -137,26 +137,35 @@ fn build(keep: impl Fn(Listener) -> bool) -> Router<AppState> {
 /// The middleware every listener gets: request ids, tracing, metrics, panics, timeout, body limit.
 fn finish(routes: Router<AppState>, state: AppState) -> Router {
     let http = &state.config().http;
-    let timeout = Duration::from_secs(http.request_timeout_secs);
     let body_limit = http.body_limit_bytes;
+    let limits = shape::Limits {
+        timeout: Duration::from_secs(http.request_timeout_secs),
+        body_limit,
+    };
     routes
-        .layer(axum::middleware::from_fn(observe::record_request))
+        // Outermost first: every answer, timed out or refused by a layer, is shaped and counted.
         .layer(
             ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(observe::record_request))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.readiness().clone(),
+                    observe::close_while_draining,
+                ))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(observe::request_span))
                 .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn_with_state(
+                    limits,
+                    shape::error_bodies,
+                ))
                 .layer(CatchPanicLayer::custom(error::panic_response))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    timeout,
+                .layer(axum::middleware::from_fn_with_state(
+                    limits,
+                    shape::enforce_timeout,
                 ))
                 .layer(DefaultBodyLimit::disable())
                 .layer(RequestBodyLimitLayer::new(body_limit)),
         )
-        .layer(axum::middleware::from_fn(
-            inbound::salesforce::fault_for_oversized_body,
-        ))
         .with_state(state)
 }
 

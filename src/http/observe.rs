@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Span;
 
-use super::AppState;
+use super::{AppState, Readiness};
 
 pub fn request_span(request: &Request<Body>) -> Span {
     let request_id = request
@@ -42,10 +42,27 @@ pub async fn record_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// While draining, every answer says `Connection: close`, so a keep-alive client opens its next
+/// request elsewhere instead of on a connection about to be closed.
+pub async fn close_while_draining(
+    State(readiness): State<Readiness>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if readiness.is_draining() {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match state.store().inbox_depth().await {
         Ok(depths) => {
-            for state_name in ["pending", "leased", "done", "dead"] {
+            for state_name in ["pending", "leased", "done", "dead", "rejected"] {
                 let count = depths
                     .iter()
                     .find(|(s, _)| s == state_name)

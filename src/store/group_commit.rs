@@ -6,13 +6,14 @@ use sqlx::{AnyConnection, Connection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Recorded, StoreError, inbox};
-use crate::signal::NewSignal;
+use crate::signal::{NewSignal, RejectedInput};
 
 /// Requests one commit may carry; bounds the transaction and the latency of the first caller.
 const MAX_REQUESTS_PER_COMMIT: usize = 512;
 
 struct Job {
     signals: Vec<NewSignal>,
+    rejected: Vec<RejectedInput>,
     now: i64,
     reply: oneshot::Sender<Result<Vec<Recorded>, StoreError>>,
 }
@@ -32,11 +33,13 @@ impl Writer {
     pub(super) async fn record(
         &self,
         signals: Vec<NewSignal>,
+        rejected: Vec<RejectedInput>,
         now: i64,
     ) -> Result<Vec<Recorded>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             signals,
+            rejected,
             now,
             reply,
         };
@@ -83,6 +86,11 @@ async fn commit_together(
         .collect();
     let mut tx = conn.begin().await?;
     let mut recorded = inbox::insert_signals(&mut tx, &all, now).await?.into_iter();
+    let rejected: Vec<RejectedInput> = batch
+        .iter()
+        .flat_map(|job| job.rejected.iter().cloned())
+        .collect();
+    inbox::insert_rejected(&mut tx, &rejected, now).await?;
     tx.commit().await?;
     Ok(batch
         .iter()
@@ -93,6 +101,7 @@ async fn commit_together(
 async fn commit_one(conn: &mut AnyConnection, job: &Job) -> Result<Vec<Recorded>, StoreError> {
     let mut tx = conn.begin().await?;
     let result = inbox::insert_signals(&mut tx, &job.signals, job.now).await?;
+    inbox::insert_rejected(&mut tx, &job.rejected, job.now).await?;
     tx.commit().await?;
     Ok(result)
 }

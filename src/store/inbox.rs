@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, Row};
 
 use super::{Backend, Claimed, DeadSignal, Recorded, SignalEnd, Store, StoreError};
-use crate::signal::{Dedup, NewSignal, Signal};
+use crate::signal::{Dedup, NewSignal, RejectedInput, Signal};
 
 /// [`Dedup::Once`]: a stored key absorbs the new signal.
 const ON_CONFLICT_KEEP: &str = "ON CONFLICT (dedup_key) DO NOTHING";
@@ -135,6 +135,33 @@ async fn insert_batch(
     Ok(())
 }
 
+/// Stores refused inputs as `rejected` rows, a terminal state nothing claims; a key already
+/// stored (a redelivery of the same refused notification) is kept once.
+pub(super) async fn insert_rejected(
+    conn: &mut AnyConnection,
+    rejected: &[RejectedInput],
+    now: i64,
+) -> Result<(), StoreError> {
+    for input in rejected {
+        let payload = serde_json::json!({ "source": input.source, "raw": input.raw });
+        sqlx::query(
+            "INSERT INTO signals (dedup_key, source, kind, payload, state, attempts, \
+             next_attempt_at, last_error, received_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'rejected', 0, $5, $6, $5, $5) \
+             ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .bind(&input.dedup_key)
+        .bind(input.source)
+        .bind(input.kind)
+        .bind(payload.to_string())
+        .bind(now)
+        .bind(&input.reason)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Stores the signals in one transaction; a signal whose dedup key is already stored is
     /// kept once. Returns only after the rows are durable.
@@ -143,14 +170,26 @@ impl Store {
         signals: Vec<NewSignal>,
         now: i64,
     ) -> Result<Vec<Recorded>, StoreError> {
-        if signals.is_empty() {
+        self.record_with_rejected(signals, Vec::new(), now).await
+    }
+
+    /// Like [`Store::record`], with inputs refused at the edge stored in the same transaction
+    /// as `rejected` (listed with the dead letters, never claimed, never replayed).
+    pub async fn record_with_rejected(
+        &self,
+        signals: Vec<NewSignal>,
+        rejected: Vec<RejectedInput>,
+        now: i64,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        if signals.is_empty() && rejected.is_empty() {
             return Ok(Vec::new());
         }
         let recorded = match &self.writer {
-            Some(writer) => writer.record(signals, now).await?,
+            Some(writer) => writer.record(signals, rejected, now).await?,
             None => {
                 let mut tx = self.pool.begin().await?;
                 let recorded = insert_signals(&mut tx, &signals, now).await?;
+                insert_rejected(&mut tx, &rejected, now).await?;
                 tx.commit().await?;
                 recorded
             }
@@ -260,11 +299,11 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Dead signals, oldest first, starting after `after_id`.
+    /// Dead and rejected signals, oldest first, starting after `after_id`.
     pub async fn dead(&self, after_id: i64, limit: u32) -> Result<Vec<DeadSignal>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, dedup_key, kind, payload, attempts, last_error, updated_at FROM signals \
-             WHERE state = 'dead' AND id > $1 ORDER BY id LIMIT $2",
+            "SELECT id, dedup_key, kind, state, payload, attempts, last_error, updated_at \
+             FROM signals WHERE state IN ('dead', 'rejected') AND id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after_id)
         .bind(i64::from(limit))
@@ -277,6 +316,7 @@ impl Store {
                     id: row.try_get("id")?,
                     dedup_key: row.try_get("dedup_key")?,
                     kind: row.try_get("kind")?,
+                    state: row.try_get("state")?,
                     payload: serde_json::from_str(&payload)?,
                     attempts: row.try_get("attempts")?,
                     last_error: row.try_get("last_error")?,
@@ -296,7 +336,7 @@ impl Store {
         Ok(result.rows_affected())
     }
 
-    /// Number of signals in each state (`pending`, `leased`, `done`, `dead`).
+    /// Number of signals in each state (`pending`, `leased`, `done`, `dead`, `rejected`).
     pub async fn inbox_depth(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query("SELECT state, COUNT(*) FROM signals GROUP BY state ORDER BY state")
             .fetch_all(&self.pool)

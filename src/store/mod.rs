@@ -73,12 +73,15 @@ pub struct Claimed {
     pub received_at: i64,
 }
 
-/// A signal that failed for good, with the reason.
+/// A signal that failed for good (`dead`, replayable) or an input refused at the edge
+/// (`rejected`), with the reason.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadSignal {
     pub id: i64,
     pub dedup_key: String,
     pub kind: String,
+    /// `dead` or `rejected`.
+    pub state: String,
     pub payload: serde_json::Value,
     pub attempts: i64,
     pub last_error: Option<String>,

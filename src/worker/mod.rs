@@ -56,10 +56,16 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(store: Store, config: Arc<Config>, mappings: Mappings, liveness: Liveness) -> Self {
-        let salesforce = SalesforceClient::new(&config.salesforce);
-        let marketo = MarketoClient::new(&config.marketo);
-        Worker {
+    /// Fails only when an API client cannot be built.
+    pub fn new(
+        store: Store,
+        config: Arc<Config>,
+        mappings: Mappings,
+        liveness: Liveness,
+    ) -> Result<Self, crate::connectors::ClientBuildError> {
+        let salesforce = SalesforceClient::new(&config.salesforce)?;
+        let marketo = MarketoClient::new(&config.marketo)?;
+        Ok(Worker {
             ctx: Arc::new(Context {
                 store,
                 owner: format!("worker-{}", uuid::Uuid::new_v4().simple()),
@@ -70,7 +76,7 @@ impl Worker {
             }),
             liveness,
             deleted_since: Arc::default(),
-        }
+        })
     }
 
     pub fn salesforce(&self) -> &SalesforceClient {

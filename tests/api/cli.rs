@@ -49,6 +49,13 @@ fn a_bad_file_exits_2_naming_the_key() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("worker.lease_secs"));
 
+    let file = write_config("[http]\nidle_timeout_secs = 30\nheader_read_timeout_secs = 0\n");
+    let out = run(&["check-config", "--config", file.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("http.idle_timeout_secs"), "{stderr}");
+    assert!(stderr.contains("http.header_read_timeout_secs"), "{stderr}");
+
     let out = run(&[
         "check-config",
         "--config",

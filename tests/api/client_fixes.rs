@@ -29,7 +29,8 @@ async fn a_lookup_of_300_addresses_goes_as_post_with_method_get() {
         client_id: CLIENT_ID.into(),
         client_secret: Secret::new(CLIENT_SECRET),
         ..MarketoConfig::default()
-    });
+    })
+    .expect("client");
     let found = marketo.leads_by("email", &emails).await.expect("lookup");
     assert_eq!(found.len(), 5);
     let lookups: Vec<_> = sim
@@ -64,7 +65,7 @@ async fn salesforce(
         .expect("settings");
     settings.login_url = login(&sim);
     settings.instance_url = String::new();
-    let client = SalesforceClient::new(&settings);
+    let client = SalesforceClient::new(&settings).expect("client");
     (sim, client)
 }
 
@@ -106,7 +107,8 @@ async fn transport_errors_never_quote_the_marketo_secret() {
         client_id: CLIENT_ID.into(),
         client_secret: Secret::new(secret),
         ..MarketoConfig::default()
-    });
+    })
+    .expect("client");
     let error = marketo
         .leads_by("email", &[address(1)])
         .await

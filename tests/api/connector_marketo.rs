@@ -15,6 +15,7 @@ fn client(sim: &Sim) -> MarketoClient {
         client_secret: Secret::new(CLIENT_SECRET),
         ..MarketoConfig::default()
     })
+    .expect("client")
 }
 
 #[tokio::test]
@@ -81,7 +82,8 @@ async fn http_200_failures_are_classified() {
         client_id: CLIENT_ID.into(),
         client_secret: Secret::new("wrong"),
         ..MarketoConfig::default()
-    });
+    })
+    .expect("client");
     assert!(matches!(
         bad_credentials.program(PROGRAM).await,
         Err(CallError::Permanent(_))

@@ -25,7 +25,7 @@ async fn collections_report_each_record_and_queries_page_through() {
     let campaign = sim
         .create_campaign(json!({ "Name": "Webinar" }), &[])
         .unwrap();
-    let client = SalesforceClient::new(&settings);
+    let client = SalesforceClient::new(&settings).expect("client");
     let leads: Vec<_> = (0..450).map(|i| json!({ "LastName": format!("L{i}"), "Company": "C", "Email": format!("l{i}@example.com") })).collect();
     let created = client.create("Lead", leads).await.unwrap();
     assert_eq!(created.len(), 450);
@@ -66,7 +66,7 @@ async fn a_rejected_token_is_replaced_once() {
     let campaign = sim
         .create_campaign(json!({ "Name": "Webinar" }), &[])
         .unwrap();
-    let client = SalesforceClient::new(&settings);
+    let client = SalesforceClient::new(&settings).expect("client");
     client.get("Campaign", &campaign).await.unwrap();
     sim.revoke_tokens();
     assert_eq!(
@@ -87,7 +87,7 @@ async fn writes_pause_inside_the_daily_margin_and_the_limit_is_retryable() {
     let campaign = sim
         .create_campaign(json!({ "Name": "Webinar" }), &[])
         .unwrap();
-    let client = SalesforceClient::new(&settings);
+    let client = SalesforceClient::new(&settings).expect("client");
     for _ in 0..5 {
         client.get("Campaign", &campaign).await.unwrap();
     }
@@ -113,4 +113,33 @@ async fn writes_pause_inside_the_daily_margin_and_the_limit_is_retryable() {
         }
     }
     panic!("the simulator's daily limit never answered 403");
+}
+
+#[tokio::test]
+async fn the_configured_request_timeout_ends_a_call_to_a_server_that_never_answers() {
+    // A server that accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = silent.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let settings = SalesforceConfig {
+        login_url: format!("http://{address}"),
+        request_timeout_secs: 1,
+        ..SalesforceConfig::default()
+    };
+    let client = SalesforceClient::new(&settings).expect("client");
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        client.query("SELECT Id FROM Campaign"),
+    )
+    .await
+    .expect("the client's own timeout ends the call, not this one");
+    assert!(matches!(result, Err(CallError::Retry { .. })), "{result:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    held.abort();
 }

@@ -6,6 +6,7 @@ use campaign_sync::config::Secret;
 use campaign_sync::http::inbound::salesforce::{
     ACK_ENVELOPE, NotifiedObject, OutboundMessage, parse_notifications, render_outbound_message,
 };
+use campaign_sync::ids::SalesforceId;
 use campaign_sync::signal::Signal;
 use campaign_sync::store::{Store, now_millis};
 
@@ -102,7 +103,7 @@ async fn campaign_members_are_acknowledged_after_they_are_stored_once_each() {
         let Signal::SalesforceMember(second) = &signals[1].1 else {
             panic!("{label}: not a SalesforceMember signal");
         };
-        assert_eq!(second.organization_id, "00D5g00000LmNoPEAX");
+        assert_eq!(second.organization_id, "00D5g00000LmNoPEAV");
         assert_eq!(second.member_id, "00v5g00000Qw1abAAB");
         assert_eq!(second.campaign_id.as_deref(), Some("7015g000000Zx9kAAC"));
         assert_eq!(second.contact_id.as_deref(), Some("0035g00000Kk2uUAAR"));
@@ -160,14 +161,20 @@ fn notifications(count: usize, tag: char) -> OutboundMessage {
     message.notifications = (0..count)
         .map(|i| {
             let mut notification = template.clone();
-            notification.id = format!("04l5g00000{tag}{i:04}AAF");
+            notification.id = long_id(&format!("04l5g00000{tag}{i:04}"));
             if let NotifiedObject::CampaignMember(member) = &mut notification.object {
-                member.id = format!("00v5g00000M{i:04}AAB");
+                member.id = long_id(&format!("00v5g00000M{i:04}"));
             }
             notification
         })
         .collect();
     message
+}
+
+fn long_id(short: &str) -> String {
+    SalesforceId::parse(short)
+        .expect("a 15-character id")
+        .long()
 }
 
 #[tokio::test]
@@ -190,7 +197,7 @@ async fn messages_of_one_and_of_one_hundred_notifications_store_each_once() {
 #[tokio::test]
 async fn session_id_bom_no_declaration_and_other_prefixes_are_accepted() {
     let app = TestApp::spawn_with(TestDb::sqlite(), |config| {
-        config.salesforce.organization_ids = vec!["00D5g00000LmNoPEAX".into()];
+        config.salesforce.organization_ids = vec!["00D5g00000LmNoPEAV".into()];
         config.salesforce.inbound_token = Secret::new(TOKEN);
     })
     .await;
@@ -233,7 +240,7 @@ async fn refused_messages_answer_a_fault_and_store_nothing() {
     let app = spawn(TestDb::sqlite()).await;
     let good = fixture("campaign_members_3.xml");
     let text = String::from_utf8(good.clone()).unwrap();
-    let other_org = text.replace("00D5g00000LmNoPEAX", "00D5g00000LmNoQEAX");
+    let other_org = text.replace("00D5g00000LmNoPEAV", "00D5g00000LmNoQEAV");
     let cases: Vec<Refusal> = vec![
         (None, good.clone(), 401, "Client", "token"),
         (Some("wrong"), good.clone(), 401, "Client", "token"),
@@ -242,7 +249,7 @@ async fn refused_messages_answer_a_fault_and_store_nothing() {
             other_org.into_bytes(),
             401,
             "Client",
-            "00D5g00000LmNoQEAX",
+            "00D5g00000LmNoQEAV",
         ),
         (
             Some(TOKEN),
@@ -267,11 +274,11 @@ async fn refused_messages_answer_a_fault_and_store_nothing() {
         ),
         (
             Some(TOKEN),
-            text.replace("<sf:Id>00v5g00000Qw1aaAAB</sf:Id>", "")
+            text.replace("00D5g00000LmNoPEAV", "00D5g00000LmNoPAAA")
                 .into_bytes(),
             400,
             "Client",
-            "sObject/Id",
+            "do not match its first 15",
         ),
         (
             Some(TOKEN),

@@ -97,8 +97,7 @@ fn decode<T: for<'de> Deserialize<'de>>(values: Vec<Value>) -> Result<Vec<T>, Ca
     values
         .into_iter()
         .map(|v| {
-            serde_json::from_value(v)
-                .map_err(|e| CallError::Permanent(format!("unexpected Marketo record: {e}")))
+            serde_json::from_value(v).map_err(|e| super::classify::malformed("Marketo record", e))
         })
         .collect()
 }

@@ -20,6 +20,15 @@ const QUOTA_BACKOFF: Duration = Duration::from_secs(3600);
 const RATE_BACKOFF: Duration = Duration::from_secs(20);
 /// A 615 clears as soon as another integration's call finishes.
 const CONCURRENCY_BACKOFF: Duration = Duration::from_secs(1);
+/// The least back-off after an HTTP 429 (a gateway in front of Marketo throttling us).
+pub const THROTTLE_BACKOFF: Duration = Duration::from_secs(20);
+/// The least back-off after a success whose body cannot be read.
+pub const MALFORMED_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A 2xx whose body is not what the call returns: retryable, never a reason to give up at once.
+pub fn malformed(what: &str, error: impl std::fmt::Display) -> CallError {
+    CallError::retry_after(format!("unreadable {what}: {error}"), MALFORMED_BACKOFF)
+}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Envelope {
@@ -57,7 +66,7 @@ pub fn classify(status: StatusCode, body: &str) -> Result<Envelope, CallError> {
         let reason = format!("Marketo HTTP {status}");
         return Err(match status {
             s if s.is_server_error() => CallError::retry(reason),
-            StatusCode::TOO_MANY_REQUESTS => CallError::retry(reason),
+            StatusCode::TOO_MANY_REQUESTS => CallError::retry_after(reason, THROTTLE_BACKOFF),
             // The client sends long reads as `POST ?_method=GET`; should one still pass 8 KB,
             // the change is not at fault and must not go dead with it.
             StatusCode::URI_TOO_LONG => CallError::retry(format!(
@@ -67,14 +76,15 @@ pub fn classify(status: StatusCode, body: &str) -> Result<Envelope, CallError> {
             _ => CallError::Permanent(reason),
         });
     }
-    let envelope: Envelope = serde_json::from_str(body)
-        .map_err(|e| CallError::retry(format!("unreadable Marketo response: {e}")))?;
+    let envelope: Envelope =
+        serde_json::from_str(body).map_err(|e| malformed("Marketo response", e))?;
     if envelope.success {
         return Ok(envelope);
     }
     let Some(first) = envelope.errors.first() else {
-        return Err(CallError::Permanent(
-            "Marketo answered success:false without errors".into(),
+        return Err(malformed(
+            "Marketo response",
+            "success:false without errors",
         ));
     };
     let reason = format!("Marketo {}: {}", first.code, first.message);
@@ -141,6 +151,27 @@ mod tests {
         assert!(matches!(failure("713"), CallError::Retry { .. }));
         assert!(matches!(failure("603"), CallError::Permanent(_)));
         assert!(matches!(failure("1003"), CallError::Permanent(_)));
+    }
+
+    #[test]
+    fn throttling_unreadable_bodies_and_long_uris_are_never_permanent() {
+        assert!(matches!(
+            classify(StatusCode::TOO_MANY_REQUESTS, ""),
+            Err(CallError::Retry { after: Some(d), .. }) if d == THROTTLE_BACKOFF
+        ));
+        for body in ["", "<html>gateway</html>", "{\"success\":", "[]"] {
+            assert!(
+                matches!(
+                    classify(StatusCode::OK, body),
+                    Err(CallError::Retry { after: Some(d), .. }) if d == MALFORMED_BACKOFF
+                ),
+                "{body:?}"
+            );
+        }
+        assert!(matches!(
+            classify(StatusCode::URI_TOO_LONG, ""),
+            Err(CallError::Retry { .. })
+        ));
     }
 
     #[test]

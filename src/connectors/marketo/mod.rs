@@ -17,6 +17,7 @@ pub use calls::{BATCH_LIMIT, LeadRecord, MemberRecord, ProgramInfo, StatusResult
 pub use classify::Envelope;
 
 use super::CallError;
+use super::ClientBuildError;
 use super::token::{TokenCache, request_token, with_reauth};
 use crate::config::{MarketoConfig, Secret};
 use limits::RateWindow;
@@ -47,12 +48,10 @@ struct TokenResponse {
 }
 
 impl MarketoClient {
-    pub fn new(config: &MarketoConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.request_timeout_secs))
-            .build()
-            .unwrap_or_default();
-        MarketoClient {
+    /// Fails only when the HTTP client cannot be built, which is a reason not to start.
+    pub fn new(config: &MarketoConfig) -> Result<Self, ClientBuildError> {
+        let http = super::http_client("marketo", Duration::from_secs(config.request_timeout_secs))?;
+        Ok(MarketoClient {
             http,
             base_url: config.base_url.trim_end_matches('/').to_string(),
             client_id: config.client_id.clone(),
@@ -65,7 +64,7 @@ impl MarketoClient {
                 Duration::from_secs(config.rate_limit_window_secs) + WINDOW_MARGIN,
             ),
             calls: AtomicU64::new(0),
-        }
+        })
     }
 
     /// REST calls made so far (identity calls excluded, as Marketo does).

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::SalesforceClient;
-use super::classify::RecordResult;
+use super::classify::{RecordResult, malformed};
 use crate::connectors::CallError;
 
 /// sObject Collections take at most this many records per call.
@@ -81,8 +81,7 @@ impl SalesforceClient {
 
     async fn fetch_page(&self, path: &str) -> Result<QueryPage, CallError> {
         let body = self.send(Method::GET, path, None).await?;
-        serde_json::from_value(body)
-            .map_err(|e| CallError::Permanent(format!("unexpected query response: {e}")))
+        serde_json::from_value(body).map_err(|e| malformed("query response", e))
     }
 
     async fn query_as<T: for<'de> Deserialize<'de>>(
@@ -92,10 +91,7 @@ impl SalesforceClient {
         self.query(soql)
             .await?
             .into_iter()
-            .map(|v| {
-                serde_json::from_value(v)
-                    .map_err(|e| CallError::Permanent(format!("unexpected record: {e}")))
-            })
+            .map(|v| serde_json::from_value(v).map_err(|e| malformed("query record", e)))
             .collect()
     }
 
@@ -230,9 +226,8 @@ impl SalesforceClient {
             url_encode(end)
         );
         let body = self.send(Method::GET, &path, None).await?;
-        let page: DeletedPage = serde_json::from_value(body).map_err(|e| {
-            CallError::Permanent(format!("unexpected deleted-records response: {e}"))
-        })?;
+        let page: DeletedPage =
+            serde_json::from_value(body).map_err(|e| malformed("deleted-records response", e))?;
         Ok((page.deleted_records, page.latest_date_covered))
     }
 
@@ -268,13 +263,13 @@ impl SalesforceClient {
 }
 
 fn parse_results(answer: Value, expected: usize) -> Result<Vec<RecordResult>, CallError> {
-    let results: Vec<RecordResult> = serde_json::from_value(answer)
-        .map_err(|e| CallError::Permanent(format!("unexpected collection response: {e}")))?;
+    let results: Vec<RecordResult> =
+        serde_json::from_value(answer).map_err(|e| malformed("collection response", e))?;
     if results.len() != expected {
-        return Err(CallError::Permanent(format!(
-            "collection answered {} results for {expected} records",
-            results.len()
-        )));
+        return Err(malformed(
+            "collection response",
+            format!("{} results for {expected} records", results.len()),
+        ));
     }
     Ok(results)
 }

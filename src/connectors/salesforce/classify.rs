@@ -13,6 +13,16 @@ const TRANSIENT_CODES: &[&str] = &["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "
 
 /// Back-off when the org's daily or concurrent request limit is exhausted.
 const LIMIT_BACKOFF: Duration = Duration::from_secs(300);
+/// The least back-off after a 429 (a proxy or gateway throttling us).
+pub const THROTTLE_BACKOFF: Duration = Duration::from_secs(10);
+/// The least back-off after a success whose body cannot be read: a truncated or proxied answer
+/// is a fault of the moment, but coming straight back rarely finds it gone.
+pub const MALFORMED_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A 2xx whose body is not what the call returns: retryable, never a reason to give up at once.
+pub fn malformed(what: &str, error: impl std::fmt::Display) -> CallError {
+    CallError::retry_after(format!("unreadable {what}: {error}"), MALFORMED_BACKOFF)
+}
 
 /// `[{"message","errorCode","fields"}]`, the body of every failed REST call.
 #[derive(Debug, Clone, Deserialize)]
@@ -72,7 +82,8 @@ pub fn classify(status: StatusCode, body: &str) -> Result<(), CallError> {
             after: Some(LIMIT_BACKOFF),
         },
         s if s.is_server_error() => CallError::retry(text),
-        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => CallError::retry(text),
+        StatusCode::TOO_MANY_REQUESTS => CallError::retry_after(text, THROTTLE_BACKOFF),
+        StatusCode::REQUEST_TIMEOUT => CallError::retry(text),
         _ if TRANSIENT_CODES.contains(&code) => CallError::retry(text),
         _ => CallError::Permanent(text),
     })
@@ -146,6 +157,32 @@ mod tests {
                 .is_retryable()
         );
         assert!(classify(StatusCode::NO_CONTENT, "").is_ok());
+    }
+
+    #[test]
+    fn too_many_requests_is_retried_no_sooner_than_the_throttle_back_off() {
+        for body in [
+            "",
+            "<html>slow down</html>",
+            r#"[{"message":"x","errorCode":"X"}]"#,
+        ] {
+            assert!(
+                matches!(
+                    classify(StatusCode::TOO_MANY_REQUESTS, body),
+                    Err(CallError::Retry { after: Some(d), .. }) if d == THROTTLE_BACKOFF
+                ),
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unreadable_success_is_retryable_with_a_floor() {
+        let error = malformed("Salesforce response", "expected value at line 1");
+        assert!(matches!(
+            error,
+            CallError::Retry { after: Some(d), .. } if d == MALFORMED_BACKOFF
+        ));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub use calls::{CampaignMember, DeletedRecord, Person};
 pub use classify::{RecordOutcome, RecordResult};
 
 use super::CallError;
+use super::ClientBuildError;
 use super::token::{TokenCache, request_token, with_reauth};
 use crate::config::{SalesforceConfig, Secret};
 
@@ -51,12 +52,13 @@ struct TokenResponse {
 }
 
 impl SalesforceClient {
-    pub fn new(config: &SalesforceConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.request_timeout_secs))
-            .build()
-            .unwrap_or_default();
-        SalesforceClient {
+    /// Fails only when the HTTP client cannot be built, which is a reason not to start.
+    pub fn new(config: &SalesforceConfig) -> Result<Self, ClientBuildError> {
+        let http = super::http_client(
+            "salesforce",
+            Duration::from_secs(config.request_timeout_secs),
+        )?;
+        Ok(SalesforceClient {
             http,
             login_url: config.login_url.trim_end_matches('/').to_string(),
             instance_override: (!config.instance_url.is_empty())
@@ -70,7 +72,7 @@ impl SalesforceClient {
             used: AtomicU64::new(0),
             limit: AtomicU64::new(0),
             calls: Mutex::new(0),
-        }
+        })
     }
 
     /// Calls made so far (benchmarks report calls per change).
@@ -192,8 +194,7 @@ impl SalesforceClient {
         if status == StatusCode::NO_CONTENT || text.trim().is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_str(&text)
-            .map_err(|e| CallError::Permanent(format!("unreadable Salesforce response: {e}")))
+        serde_json::from_str(&text).map_err(|e| classify::malformed("Salesforce response", e))
     }
 
     /// `Sforce-Limit-Info: api-usage=123/15000` → usage gauge and the daily margin check.

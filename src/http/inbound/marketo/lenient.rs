@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::http::error::ApiError;
+use crate::ids::SalesforceId;
 
 /// The JSON object of one webhook body.
 pub(super) type Fields = Map<String, Value>;
@@ -23,6 +24,23 @@ pub(super) fn text(fields: &Fields, name: &str) -> Result<Option<String>, ApiErr
             format!("`{name}` must be a string, got {}", kind_of(other)),
         )),
     }
+}
+
+/// A text field no longer than `max` characters (the size of the field it will be written to).
+pub(super) fn text_max(
+    fields: &Fields,
+    name: &str,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
+    let value = text(fields, name)?;
+    let length = value.as_deref().map_or(0, |v| v.chars().count());
+    if length > max {
+        return Err(ApiError::field(
+            name,
+            format!("`{name}` is {length} characters long; at most {max} are allowed"),
+        ));
+    }
+    Ok(value)
 }
 
 /// A text field that must be given.
@@ -66,9 +84,7 @@ pub(super) fn required_id(fields: &Fields, name: &str) -> Result<i64, ApiError> 
 /// `701`. Any campaign is accepted here, mapped or not; the worker decides what to do with it.
 pub(super) fn required_campaign_id(fields: &Fields, name: &str) -> Result<String, ApiError> {
     let id = required_text(fields, name)?;
-    let well_formed = (id.len() == 15 || id.len() == 18)
-        && id.bytes().all(|b| b.is_ascii_alphanumeric())
-        && id.starts_with("701");
+    let well_formed = SalesforceId::parse(&id).is_ok_and(|id| id.prefix() == "701");
     if !well_formed {
         return Err(ApiError::field(
             name,
@@ -155,17 +171,29 @@ mod tests {
     }
 
     #[test]
+    fn text_longer_than_its_field_is_refused_by_name() {
+        let f = fields(json!({"email": "é".repeat(255), "long": "x".repeat(256)}));
+        assert_eq!(
+            text_max(&f, "email", 255).unwrap().unwrap().chars().count(),
+            255
+        );
+        let error = text_max(&f, "long", 255).unwrap_err();
+        assert_eq!(field_of(error).as_deref(), Some("long"));
+    }
+
+    #[test]
     fn campaign_ids_need_the_campaign_prefix_and_length() {
         let f = fields(json!({
             "c15": "701000000000001", "c18": "701000000000001AAA",
-            "lead": "00Q000000000001AAA", "short": "701abc", "dash": "701000000000-01"
+            "lead": "00Q000000000001EAA", "short": "701abc", "dash": "701000000000-01",
+            "suffix": "701000000000001AAB"
         }));
         assert_eq!(required_campaign_id(&f, "c15").unwrap(), "701000000000001");
         assert_eq!(
             required_campaign_id(&f, "c18").unwrap(),
             "701000000000001AAA"
         );
-        for name in ["lead", "short", "dash", "absent"] {
+        for name in ["lead", "short", "dash", "suffix", "absent"] {
             let error = required_campaign_id(&f, name).unwrap_err();
             assert_eq!(field_of(error).as_deref(), Some(name));
         }

@@ -10,6 +10,12 @@ use crate::signal::{FlowAction, FlowActionKind, MarketoMember, Signal};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Marketo's lead `email` field and program member `statusName` hold 255 characters; a trigger
+/// name is given the same bound.
+const MARKETO_TEXT_MAX: usize = 255;
+/// A flow action's status is a Salesforce `CampaignMember.Status`: a picklist of length 40.
+const CAMPAIGN_STATUS_MAX: usize = 40;
+
 /// Parses one body. A body with a non-blank `action` is a flow action; any other body is a
 /// program-member change.
 pub(super) fn parse(body: &[u8]) -> Result<Signal, ApiError> {
@@ -31,9 +37,9 @@ fn program_member(fields: &Fields) -> Result<MarketoMember, ApiError> {
     Ok(MarketoMember {
         lead_id: lenient::required_id(fields, "leadId")?,
         program_id: lenient::required_id(fields, "programId")?,
-        email: lenient::text(fields, "email")?,
-        status: lenient::text(fields, "status")?,
-        trigger: lenient::text(fields, "trigger")?,
+        email: lenient::text_max(fields, "email", MARKETO_TEXT_MAX)?,
+        status: lenient::text_max(fields, "status", MARKETO_TEXT_MAX)?,
+        trigger: lenient::text_max(fields, "trigger", MARKETO_TEXT_MAX)?,
     })
 }
 
@@ -43,15 +49,18 @@ fn flow_action(fields: &Fields, action: &str) -> Result<FlowAction, ApiError> {
     let campaign_id = lenient::required_campaign_id(fields, "campaignId")?;
     let status = match action {
         FlowActionKind::AddToCampaign | FlowActionKind::ChangeCampaignStatus => {
-            Some(lenient::required_text(fields, "status")?)
+            let status = lenient::text_max(fields, "status", CAMPAIGN_STATUS_MAX)?;
+            Some(status.ok_or_else(|| lenient::missing("status"))?)
         }
         // Removal needs no status; one sent anyway is kept for the record.
-        FlowActionKind::RemoveFromCampaign => lenient::text(fields, "status")?,
+        FlowActionKind::RemoveFromCampaign => {
+            lenient::text_max(fields, "status", CAMPAIGN_STATUS_MAX)?
+        }
     };
     Ok(FlowAction {
         action,
         lead_id,
-        email: lenient::text(fields, "email")?,
+        email: lenient::text_max(fields, "email", MARKETO_TEXT_MAX)?,
         campaign_id,
         status,
     })
@@ -121,6 +130,20 @@ mod tests {
             );
             assert_eq!(field_of(&body).as_deref(), Some("status"));
         }
+    }
+
+    #[test]
+    fn over_long_fields_are_refused_by_name() {
+        let long = "x".repeat(256);
+        for field in ["email", "status", "trigger"] {
+            let body = format!(r#"{{"leadId": 1, "programId": 2, "{field}": "{long}"}}"#);
+            assert_eq!(field_of(&body).as_deref(), Some(field));
+        }
+        let body = format!(
+            r#"{{"action": "add_to_campaign", "leadId": 1, "campaignId": "701000000000001", "status": "{}"}}"#,
+            "s".repeat(41)
+        );
+        assert_eq!(field_of(&body).as_deref(), Some("status"));
     }
 
     #[test]

@@ -13,8 +13,21 @@ pub struct OutboundMessage {
     pub session_id: Option<String>,
     pub enterprise_url: Option<String>,
     pub partner_url: Option<String>,
-    /// One to [`MAX_NOTIFICATIONS`], in document order.
+    /// The notifications understood, in document order. With `rejected`, one to
+    /// [`MAX_NOTIFICATIONS`].
     pub notifications: Vec<Notification>,
+    /// Notifications that could not be understood; the rest of the message still counts.
+    pub rejected: Vec<RejectedNotification>,
+}
+
+/// A notification kept aside: its raw XML (bounded) and why it was refused. It is acknowledged
+/// with the others, because Salesforce would otherwise redeliver the whole message for a day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedNotification {
+    /// The notification id when it had a valid one (the deduplication key of a redelivery).
+    pub id: Option<String>,
+    pub raw: String,
+    pub reason: ParseError,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +92,18 @@ pub enum ParseError {
     Duplicate(&'static str),
     #[error("more than {MAX_NOTIFICATIONS} Notification elements")]
     TooManyNotifications,
+    #[error("{element} is {length} characters long; Salesforce allows at most {max}")]
+    TooLong {
+        element: &'static str,
+        length: usize,
+        max: usize,
+    },
+    #[error("{element} {value:?} is not a Salesforce id: {reason}")]
+    BadId {
+        element: &'static str,
+        value: String,
+        reason: crate::ids::IdError,
+    },
     #[error("{element} {value:?} is invalid: {reason}")]
     Invalid {
         element: &'static str,

@@ -3,6 +3,7 @@
 //! record every CampaignMember notification in one transaction → acknowledge. Failures answer a
 //! SOAP fault and store nothing; a store failure answers 503 so Salesforce retries.
 
+mod fields;
 mod message;
 mod parse;
 mod render;
@@ -14,23 +15,22 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 pub use message::{
     CampaignMemberFields, MAX_NOTIFICATIONS, Notification, NotifiedObject, OutboundMessage,
-    ParseError,
+    ParseError, RejectedNotification,
 };
 pub use parse::parse_notifications;
 pub use render::{RenderStyle, render_outbound_message, render_with};
 pub use soap::{ACK_ENVELOPE, FaultCode, fault};
 
 use super::super::AppState;
-use crate::signal::{Dedup, NewSignal, SalesforceMember, Signal};
+use crate::signal::{Dedup, NewSignal, RejectedInput, SalesforceMember, Signal};
 use crate::store::{StoreError, now_millis};
 
 /// The route this receiver serves.
@@ -133,8 +133,16 @@ pub async fn receive(
         metrics::counter!("outbound_notifications_ignored_total", "sobject" => metric_label(sobject_type))
             .increment(1);
     }
+    let rejected = rejected_inputs(&message);
+    for input in &rejected {
+        tracing::warn!(dedup_key = %input.dedup_key, reason = %input.reason, "outbound notification rejected; kept under the dead letters");
+    }
+    metrics::counter!("outbound_notifications_rejected_total").increment(rejected.len() as u64);
     let received = signals.len();
-    let recorded = state.store().record(signals, now_millis()).await?;
+    let recorded = state
+        .store()
+        .record_with_rejected(signals, rejected, now_millis())
+        .await?;
     let duplicates = recorded.iter().filter(|r| r.duplicate).count();
     metrics::counter!("outbound_notifications_accepted_total", "outcome" => "new")
         .increment((received - duplicates) as u64);
@@ -143,6 +151,7 @@ pub async fn receive(
     metrics::counter!("outbound_messages_total", "outcome" => "acknowledged").increment(1);
     tracing::info!(
         notifications = message.notifications.len(),
+        rejected = message.rejected.len(),
         campaign_members = received,
         duplicates,
         ignored = ignored.len(),
@@ -186,21 +195,41 @@ pub fn to_signals(message: &OutboundMessage) -> (Vec<NewSignal>, Vec<&str>) {
     (signals, ignored)
 }
 
-/// Gives the global body limit's 413 on this route a SOAP fault body. It wraps the limit
-/// layer from outside, so the limit itself stays the one configured for every route.
-pub async fn fault_for_oversized_body(request: Request, next: Next) -> Response {
-    let ours = request.uri().path() == PATH;
-    let response = next.run(request).await;
-    if ours && response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_xml(response.headers()) {
-        return soap_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            fault(
-                FaultCode::Client,
-                "request body is larger than the configured limit",
-            ),
-        );
-    }
-    response
+/// The notifications that could not be understood, to be kept as `rejected` rows. A redelivery
+/// maps to the same key: the notification id when it had one, else a digest of its XML.
+pub fn rejected_inputs(message: &OutboundMessage) -> Vec<RejectedInput> {
+    use sha2::Digest;
+    message
+        .rejected
+        .iter()
+        .map(|rejected| {
+            let key = match &rejected.id {
+                Some(id) => format!("sf:rejected:{id}"),
+                None => {
+                    let digest = sha2::Sha256::digest(rejected.raw.as_bytes());
+                    format!("sf:rejected:sha256:{}", hex::encode(&digest[..16]))
+                }
+            };
+            RejectedInput {
+                dedup_key: key,
+                source: "salesforce",
+                kind: "salesforce_notification",
+                raw: rejected.raw.clone(),
+                reason: rejected.reason.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// A SOAP fault answer with `status`: a `Server` fault for 5xx (Salesforce retries), else
+/// `Client`. For answers produced outside the handler (the body limit, the request timeout).
+pub fn fault_response(status: StatusCode, message: &str) -> Response {
+    let code = if status.is_server_error() {
+        FaultCode::Server
+    } else {
+        FaultCode::Client
+    };
+    soap_response(status, fault(code, message))
 }
 
 /// Salesforce sends `text/xml; charset=UTF-8`; other XML types and a missing header are

@@ -2,11 +2,16 @@
 //! the body once, matches namespace URI and local name (never the prefix), and reads only what
 //! the sync needs; unknown elements are skipped so a wider field selection still parses.
 
+use super::fields;
 pub use super::message::{
     CampaignMemberFields, MAX_NOTIFICATIONS, Notification, NotifiedObject, OutboundMessage,
-    ParseError,
+    ParseError, RejectedNotification,
 };
 use super::xml::{Element, Node, Ns, XmlReader};
+use crate::ids::SalesforceId;
+
+/// The most of a rejected notification's XML kept for operators.
+const MAX_RAW_BYTES: usize = 16 * 1024;
 
 /// Parses a SOAP outbound message. Never expands entities or reads a DTD; nesting is bounded
 /// (32 levels); a UTF-8 BOM and a missing XML declaration are fine.
@@ -67,6 +72,7 @@ fn notifications(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError>
     let mut enterprise_url = None;
     let mut partner_url = None;
     let mut list = Vec::new();
+    let mut rejected = Vec::new();
     while let Some(child) = next_child(xml)? {
         if child.ns != Ns::Outbound {
             xml.skip()?;
@@ -80,10 +86,20 @@ fn notifications(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError>
             "SessionId" => set_once(&mut session_id, "SessionId", xml.text(&child)?)?,
             "EnterpriseUrl" => set_once(&mut enterprise_url, "EnterpriseUrl", xml.text(&child)?)?,
             "PartnerUrl" => set_once(&mut partner_url, "PartnerUrl", xml.text(&child)?)?,
-            "Notification" if list.len() == MAX_NOTIFICATIONS => {
+            "Notification" if list.len() + rejected.len() == MAX_NOTIFICATIONS => {
                 return Err(ParseError::TooManyNotifications);
             }
-            "Notification" => list.push(notification(xml)?),
+            "Notification" => {
+                let start = xml.opened_at();
+                match notification(xml)? {
+                    (_, Ok(understood)) => list.push(understood),
+                    (id, Err(reason)) => rejected.push(RejectedNotification {
+                        id,
+                        raw: xml.quote(start, MAX_RAW_BYTES),
+                        reason,
+                    }),
+                }
+            }
             _ => xml.skip()?,
         }
     }
@@ -94,7 +110,7 @@ fn notifications(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError>
     let action_id = action_id
         .filter(|id| !id.is_empty())
         .ok_or(ParseError::Missing("ActionId"))?;
-    if list.is_empty() {
+    if list.is_empty() && rejected.is_empty() {
         return Err(ParseError::Missing("Notification"));
     }
     Ok(OutboundMessage {
@@ -104,52 +120,81 @@ fn notifications(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError>
         enterprise_url: enterprise_url.filter(|s| !s.is_empty()),
         partner_url: partner_url.filter(|s| !s.is_empty()),
         notifications: list,
+        rejected,
     })
 }
 
-fn notification(xml: &mut XmlReader<'_>) -> Result<Notification, ParseError> {
+/// A result that refuses one notification but not its message.
+type Understood<T> = Result<T, ParseError>;
+
+/// One notification. The outer error is the whole body's (malformed XML); the inner one refuses
+/// only this notification, which is read to its end either way. Its id comes back when valid.
+fn notification(
+    xml: &mut XmlReader<'_>,
+) -> Result<(Option<String>, Understood<Notification>), ParseError> {
     let mut id = None;
     let mut object = None;
+    let mut problem = None;
     while let Some(child) = next_child(xml)? {
         if child.is(Ns::Outbound, "Id") {
-            set_once(&mut id, "Notification/Id", xml.text(&child)?)?;
+            let text = xml.text(&child)?;
+            note(&mut problem, set_once(&mut id, "Notification/Id", text));
         } else if child.is(Ns::Outbound, "sObject") {
+            let parsed = sobject(xml, child.xsi_type)?;
             if object.is_some() {
-                return Err(ParseError::Duplicate("Notification/sObject"));
+                problem.get_or_insert(ParseError::Duplicate("Notification/sObject"));
             }
-            object = Some(sobject(xml, child.xsi_type)?);
+            object = Some(parsed);
         } else {
             xml.skip()?;
         }
     }
-    let id = id
-        .filter(|id| !id.is_empty())
-        .ok_or(ParseError::Missing("Notification/Id"))?;
-    check_id("Notification/Id", &id)?;
-    let object = object.ok_or(ParseError::Missing("Notification/sObject"))?;
+    let id = id.filter(|id| !id.is_empty());
+    let checked = id
+        .ok_or(ParseError::Missing("Notification/Id"))
+        .and_then(|id| check_id("Notification/Id", &id).map(|()| id));
+    let valid_id = checked.as_ref().ok().cloned();
+    Ok((valid_id, understood(checked, problem, object)))
+}
+
+/// A notification is understood when its id is valid, nothing in it was a problem, and it has
+/// an sObject that was understood.
+fn understood(
+    id: Understood<String>,
+    problem: Option<ParseError>,
+    object: Option<Understood<NotifiedObject>>,
+) -> Understood<Notification> {
+    let id = id?;
+    if let Some(problem) = problem {
+        return Err(problem);
+    }
+    let object = object.ok_or(ParseError::Missing("Notification/sObject"))??;
     Ok(Notification { id, object })
 }
 
 fn sobject(
     xml: &mut XmlReader<'_>,
     xsi_type: Option<(Ns, String)>,
-) -> Result<NotifiedObject, ParseError> {
+) -> Result<Understood<NotifiedObject>, ParseError> {
     let Some((type_ns, sobject_type)) = xsi_type.filter(|(_, t)| !t.is_empty()) else {
-        return Err(ParseError::Missing("sObject/@xsi:type"));
+        xml.skip()?;
+        return Ok(Err(ParseError::Missing("sObject/@xsi:type")));
     };
     if !is_api_name(&sobject_type) {
-        return Err(ParseError::Invalid {
+        xml.skip()?;
+        return Ok(Err(ParseError::Invalid {
             element: "sObject/@xsi:type",
             value: truncate(&sobject_type),
             reason: "not an sObject API name",
-        });
+        }));
     }
     if !(type_ns == Ns::SObject && sobject_type == "CampaignMember") {
         xml.skip()?;
-        return Ok(NotifiedObject::Other { sobject_type });
+        return Ok(Ok(NotifiedObject::Other { sobject_type }));
     }
     let mut fields = CampaignMemberFields::default();
     let mut id = None;
+    let mut problem = None;
     while let Some(child) = next_child(xml)? {
         if child.ns != Ns::SObject {
             xml.skip()?;
@@ -168,9 +213,11 @@ fn sobject(
             "HasResponded" => {
                 let value = xml.text(&child)?;
                 if fields.has_responded.is_some() {
-                    return Err(ParseError::Duplicate("HasResponded"));
+                    problem.get_or_insert(ParseError::Duplicate("HasResponded"));
                 }
-                fields.has_responded = parse_boolean(&value, child.nil)?;
+                if let Some(value) = note(&mut problem, parse_boolean(&value, child.nil)) {
+                    fields.has_responded = value;
+                }
                 continue;
             }
             _ => {
@@ -180,13 +227,29 @@ fn sobject(
         };
         let value = xml.text(&child)?;
         if slot.is_some() {
-            return Err(ParseError::Duplicate(name));
+            problem.get_or_insert(ParseError::Duplicate(name));
         }
         *slot = Some(value).filter(|v| !v.is_empty() && !child.nil);
     }
-    fields.id = id.ok_or(ParseError::Missing("sObject/Id"))?;
-    check_id("sObject/Id", &fields.id)?;
-    Ok(NotifiedObject::CampaignMember(fields))
+    if let Some(problem) = problem {
+        return Ok(Err(problem));
+    }
+    let Some(id) = id else {
+        return Ok(Err(ParseError::Missing("sObject/Id")));
+    };
+    fields.id = id;
+    Ok(fields::check(&fields).map(|()| NotifiedObject::CampaignMember(fields)))
+}
+
+/// Keeps the first problem of a notification; the value when there was none.
+fn note<T>(problem: &mut Option<ParseError>, result: Result<T, ParseError>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(error) => {
+            problem.get_or_insert(error);
+            None
+        }
+    }
 }
 
 /// The next child element of the current element, or `None` at its end. Whitespace between
@@ -227,19 +290,16 @@ fn set_once(
     Ok(())
 }
 
-/// Salesforce ids are 15 (case-sensitive) or 18 (case-safe) letters and digits; anything else
-/// cannot be a deduplication key or an organization id.
-fn check_id(element: &'static str, value: &str) -> Result<(), ParseError> {
-    if (value.len() == 15 || value.len() == 18) && value.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
-        Ok(())
-    } else {
-        Err(ParseError::Invalid {
+/// Salesforce ids are 15 (case-sensitive) or 18 (case-safe) letters and digits, the last three
+/// matching the first fifteen; anything else cannot be a deduplication key or an organization id.
+pub(super) fn check_id(element: &'static str, value: &str) -> Result<(), ParseError> {
+    SalesforceId::parse(value)
+        .map(|_| ())
+        .map_err(|reason| ParseError::BadId {
             element,
             value: truncate(value),
-            reason: "not a 15- or 18-character Salesforce id",
+            reason,
         })
-    }
 }
 
 /// sObject API names are letters, digits and underscores (custom ones end in `__c`, managed
@@ -273,7 +333,7 @@ fn not_outbound(expected: &'static str, found: &str) -> ParseError {
 }
 
 /// Error messages echo at most a short prefix of hostile input.
-fn truncate(value: &str) -> String {
+pub(super) fn truncate(value: &str) -> String {
     value.chars().take(64).collect()
 }
 

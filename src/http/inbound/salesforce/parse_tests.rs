@@ -22,7 +22,7 @@ fn member(notification: &Notification) -> &CampaignMemberFields {
 #[test]
 fn reads_every_notification_and_omitted_fields_stay_unknown() {
     let message = parse_notifications(THREE).unwrap();
-    assert_eq!(message.organization_id, "00D5g00000LmNoPEAX");
+    assert_eq!(message.organization_id, "00D5g00000LmNoPEAV");
     assert_eq!(message.action_id, "04k5g0000004CmAAAU");
     assert_eq!(message.session_id, None);
     assert_eq!(message.notifications.len(), 3);
@@ -95,25 +95,8 @@ fn bad_input_says_what_is_wrong() {
             "malformed XML",
         ),
         (
-            replace(THREE, "<Id>04l5g00000AbC01AAF</Id>", ""),
-            "Notification/Id",
-        ),
-        (
-            replace(THREE, "<sf:Id>00v5g00000Qw1aaAAB</sf:Id>", ""),
-            "sObject/Id",
-        ),
-        (replace(THREE, ">true<", ">maybe<"), "HasResponded"),
-        (
             replace(THREE, "<ActionId>04k5g0000004CmAAAU</ActionId>", ""),
             "ActionId",
-        ),
-        (
-            replace(THREE, " xsi:type=\"sf:CampaignMember\"", ""),
-            "xsi:type",
-        ),
-        (
-            replace(THREE, "sf:CampaignMember", "sf:Campaign&quot;Member"),
-            "not an sObject API name",
         ),
         (
             replace(
@@ -139,14 +122,6 @@ fn bad_input_says_what_is_wrong() {
             replace(THREE, "</soapenv:Envelope>", "</soapenv:Envelope><x/>"),
             "after the SOAP envelope",
         ),
-        (
-            replace(
-                THREE,
-                "<sf:Status>Sent</sf:Status>",
-                "<sf:Status>A</sf:Status><sf:Status>B</sf:Status>",
-            ),
-            "more than once",
-        ),
     ];
     for (body, expected) in cases {
         let error = parse_notifications(&body).expect_err(expected).to_string();
@@ -155,6 +130,99 @@ fn bad_input_says_what_is_wrong() {
             "{error:?} should mention {expected:?}"
         );
     }
+}
+
+#[test]
+fn a_notification_that_cannot_be_understood_is_set_aside_with_its_reason() {
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            replace(THREE, "<Id>04l5g00000AbC01AAF</Id>", ""),
+            "Notification/Id",
+        ),
+        (
+            replace(THREE, "<sf:Id>00v5g00000Qw1aaAAB</sf:Id>", ""),
+            "sObject/Id",
+        ),
+        (replace(THREE, ">false<", ">maybe<"), "HasResponded"),
+        (
+            replace(THREE, " xsi:type=\"sf:CampaignMember\"", ""),
+            "xsi:type",
+        ),
+        (
+            replace(THREE, "sf:CampaignMember", "sf:Campaign&quot;Member"),
+            "not an sObject API name",
+        ),
+        (
+            replace(
+                THREE,
+                "<sf:Status>Sent</sf:Status>",
+                "<sf:Status>A</sf:Status><sf:Status>B</sf:Status>",
+            ),
+            "more than once",
+        ),
+        (
+            replace(
+                THREE,
+                "<sf:CampaignId>7015g000000Zx9kAAC",
+                "<sf:CampaignId>aaaaaaaaaaaaaaé",
+            ),
+            "CampaignId \"aaaaaaaaaaaaaaé\" is not a Salesforce id",
+        ),
+        (
+            replace(
+                THREE,
+                "<Id>04l5g00000AbC01AAF</Id>",
+                "<Id>04l5g00000AbC01AAA</Id>",
+            ),
+            "do not match",
+        ),
+        (
+            replace(
+                THREE,
+                "<sf:Status>Sent</sf:Status>",
+                &format!("<sf:Status>{}</sf:Status>", "x".repeat(41)),
+            ),
+            "Status is 41 characters long; Salesforce allows at most 40",
+        ),
+    ];
+    for (body, expected) in cases {
+        let message = parse_notifications(&body).expect(expected);
+        assert_eq!(message.notifications.len(), 2, "{expected}");
+        let [rejected] = message.rejected.as_slice() else {
+            panic!("one notification should be rejected for {expected}");
+        };
+        let reason = rejected.reason.to_string();
+        assert!(
+            reason.contains(expected),
+            "{reason:?} should mention {expected:?}"
+        );
+        assert!(
+            rejected.raw.starts_with("<Notification>"),
+            "{}",
+            rejected.raw
+        );
+        assert!(
+            rejected.raw.ends_with("</Notification>"),
+            "{}",
+            rejected.raw
+        );
+    }
+}
+
+#[test]
+fn an_over_long_field_is_quoted_only_in_part() {
+    let body = replace(
+        THREE,
+        "<sf:Email>",
+        &format!("<sf:Email>{}", "é".repeat(500_000)),
+    );
+    let message = parse_notifications(&body).unwrap();
+    let [rejected] = message.rejected.as_slice() else {
+        panic!("the notification with the long Email should be rejected");
+    };
+    assert!(rejected.reason.to_string().contains("Email is 500"));
+    assert!(rejected.raw.len() < 17 * 1024, "{}", rejected.raw.len());
+    assert!(rejected.raw.ends_with("bytes in all)"));
 }
 
 #[test]
@@ -177,7 +245,9 @@ fn one_hundred_notifications_parse_and_one_hundred_and_one_do_not() {
     let template = message.notifications[0].clone();
     message.notifications = (0..100)
         .map(|i| Notification {
-            id: format!("04l5g00000X{i:04}AAF"),
+            id: crate::ids::SalesforceId::parse(&format!("04l5g00000X{i:04}"))
+                .unwrap()
+                .long(),
             ..template.clone()
         })
         .collect();
@@ -192,7 +262,13 @@ fn one_hundred_notifications_parse_and_one_hundred_and_one_do_not() {
 }
 
 fn sf_id() -> impl Strategy<Value = String> {
-    prop_oneof!["[a-zA-Z0-9]{15}", "[a-zA-Z0-9]{18}"]
+    ("[a-zA-Z0-9]{15}", any::<bool>()).prop_map(|(short, long)| {
+        if long {
+            crate::ids::SalesforceId::parse(&short).unwrap().long()
+        } else {
+            short
+        }
+    })
 }
 
 /// Text Salesforce could send: letters, digits, punctuation including XML's specials, non-ASCII.
@@ -263,6 +339,7 @@ fn message() -> impl Strategy<Value = OutboundMessage> {
                     enterprise_url,
                     partner_url,
                     notifications,
+                    rejected: Vec::new(),
                 }
             },
         )

@@ -68,6 +68,10 @@ pub(super) enum Node<'i> {
 
 pub(super) struct XmlReader<'i> {
     xml: NsReader<&'i [u8]>,
+    /// The body as read (without a BOM), so a part of it can be quoted by position.
+    body: &'i [u8],
+    /// Where the last event read began: the `<` of an element just opened.
+    event_start: u64,
     depth: usize,
     /// An empty element `<a/>` was returned as `Open`; its `Close` comes next.
     pending_close: bool,
@@ -78,6 +82,8 @@ impl<'i> XmlReader<'i> {
         let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
         XmlReader {
             xml: NsReader::from_reader(body),
+            body,
+            event_start: 0,
             depth: 0,
             pending_close: false,
         }
@@ -92,6 +98,7 @@ impl<'i> XmlReader<'i> {
             return Ok(Node::Close);
         }
         loop {
+            self.event_start = self.xml.buffer_position();
             let event = self.xml.read_event().map_err(|e| self.malformed(e))?;
             match event {
                 Event::Start(start) => return self.open(&start),
@@ -120,6 +127,31 @@ impl<'i> XmlReader<'i> {
                 Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
             }
         }
+    }
+
+    /// Where the element whose `Open` was just returned begins.
+    pub fn opened_at(&self) -> u64 {
+        self.event_start
+    }
+
+    /// The body from `start` to where reading has got, as text, at most `max` bytes of it
+    /// (cut at a character boundary).
+    pub fn quote(&self, start: u64, max: usize) -> String {
+        let start = usize::try_from(start)
+            .unwrap_or(usize::MAX)
+            .min(self.body.len());
+        let end = usize::try_from(self.xml.buffer_position())
+            .unwrap_or(usize::MAX)
+            .clamp(start, self.body.len());
+        let text = String::from_utf8_lossy(&self.body[start..end]);
+        if text.len() <= max {
+            return text.into_owned();
+        }
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}… ({} bytes in all)", &text[..cut], end - start)
     }
 
     /// Reads past the end of the element whose `Open` was just returned.

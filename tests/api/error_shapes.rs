@@ -1,0 +1,154 @@
+//! Every error answer has the documented shape — `{"error": {"code", "message"}}`, or a SOAP
+//! fault on the Salesforce path — whoever produced it, and every answered request is counted in
+//! `http_requests_total`, timed-out ones and 413s included.
+
+use std::time::Duration;
+
+use campaign_sync::config::Secret;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::{TestApp, TestDb};
+
+const ADMIN: &str = "admin-shapes";
+const WEBHOOK: &str = "webhook-shapes";
+
+async fn spawn() -> TestApp {
+    TestApp::spawn_with(TestDb::sqlite(), |c| {
+        c.admin.token = Secret::new(ADMIN);
+        c.marketo.webhook_token = Secret::new(WEBHOOK);
+        c.http.body_limit_bytes = 1024;
+        c.http.request_timeout_secs = 1;
+    })
+    .await
+}
+
+/// The answer's status and `error` object, failing unless the body is the documented JSON.
+async fn json_error(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{status}: {content_type}"
+    );
+    let body: Value = response.json().await.expect("a JSON body");
+    let error = body["error"].clone();
+    assert!(error["code"].is_string(), "{body}");
+    assert!(
+        !error["message"].as_str().expect("a message").is_empty(),
+        "{body}"
+    );
+    (status, error)
+}
+
+#[tokio::test]
+async fn rejections_and_router_answers_are_json_errors() {
+    let app = spawn().await;
+    let admin = |method: reqwest::Method, path: &str| {
+        app.client
+            .request(method, app.url(path))
+            .bearer_auth(ADMIN)
+            .send()
+    };
+    let (status, error) = json_error(
+        admin(reqwest::Method::GET, "/admin/dead-letters?limit=many")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("bad_request")));
+    assert!(
+        error["message"].as_str().unwrap().contains("limit"),
+        "{error}"
+    );
+
+    let (status, error) = json_error(
+        admin(reqwest::Method::POST, "/admin/dead-letters/seven/replay")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("bad_request")));
+
+    let (status, error) = json_error(app.get("/no/such/route").await).await;
+    assert_eq!((status, error["code"].as_str()), (404, Some("not_found")));
+
+    let wrong_method = app.client.delete(app.url("/healthz")).send().await.unwrap();
+    let (status, error) = json_error(wrong_method).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_marketo_413_is_a_json_error_and_counted() {
+    let app = spawn().await;
+    let response = app
+        .client
+        .post(app.url("/v1/marketo/webhooks"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 4096])
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = json_error(response).await;
+    assert_eq!((status, error["code"].as_str()), (413, Some("too_large")));
+    assert!(
+        error["message"].as_str().unwrap().contains("1024"),
+        "{error}"
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(
+            r#"http_requests_total{method="POST",route="/v1/marketo/webhooks",status="413"}"#
+        ),
+        "{metrics}"
+    );
+    app.stop().await.unwrap();
+}
+
+/// Sends headers announcing a body, then never sends it; returns the raw answer.
+async fn stalled_upload(app: &TestApp, path: &str, content_type: &str) -> String {
+    let mut socket = TcpStream::connect(app.address).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: {content_type}\r\n\
+         Authorization: Bearer {WEBHOOK}\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer))
+        .await
+        .expect("the request timeout answers within its bound")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_timed_out_request_gets_its_route_shape_and_is_counted() {
+    let app = spawn().await;
+    let answer = stalled_upload(&app, "/v1/marketo/webhooks", "application/json").await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("application/json"), "{answer}");
+    assert!(answer.contains(r#""code":"timeout""#), "{answer}");
+
+    let answer = stalled_upload(&app, "/v1/salesforce/outbound-messages?token=x", "text/xml").await;
+    // The token is checked after the body is read, so this request also waits for its body.
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.contains("<faultcode>soapenv:Server</faultcode>"),
+        "{answer}"
+    );
+
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    for route in ["/v1/marketo/webhooks", "/v1/salesforce/outbound-messages"] {
+        let line = format!(r#"http_requests_total{{method="POST",route="{route}",status="503"}}"#);
+        assert!(metrics.contains(&line), "{line} missing from {metrics}");
+    }
+    app.stop().await.unwrap();
+}

@@ -1,0 +1,298 @@
+//! Poison input at the Salesforce receiver: a notification that cannot be understood is
+//! acknowledged with its message, kept as a `rejected` signal with its raw XML and reason under
+//! the dead letters, and never claimed; the good notifications beside it are stored, and the
+//! sync goes on.
+
+use campaign_sync::config::Secret;
+use campaign_sync::http::inbound::salesforce::{
+    ACK_ENVELOPE, CampaignMemberFields, Notification, NotifiedObject, parse_notifications,
+    render_outbound_message,
+};
+use campaign_sync::store::now_millis;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, TestDb};
+use crate::world::{INBOUND_TOKEN, INTEGRATION, USER, World};
+
+const TOKEN: &str = "om-token-poison";
+const ADMIN: &str = "admin-poison";
+const PATH: &str = "/v1/salesforce/outbound-messages";
+
+fn three_members() -> String {
+    let path = format!(
+        "{}/tests/fixtures/salesforce/campaign_members_3.xml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+async fn spawn(db: TestDb) -> TestApp {
+    TestApp::spawn_with(db, |config| {
+        config.salesforce.organization_ids = vec!["00D5g00000LmNoP".into()];
+        config.salesforce.inbound_token = Secret::new(TOKEN);
+        config.admin.token = Secret::new(ADMIN);
+    })
+    .await
+}
+
+async fn deliver(app: &TestApp, body: String) -> (u16, String) {
+    let response = app
+        .client
+        .post(app.url(&format!("{PATH}?token={TOKEN}")))
+        .header("content-type", "text/xml; charset=UTF-8")
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    (
+        response.status().as_u16(),
+        response.text().await.expect("body"),
+    )
+}
+
+async fn dead_letters(app: &TestApp) -> Vec<Value> {
+    let list: Value = app
+        .client
+        .get(app.url("/admin/dead-letters"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    list["items"].as_array().expect("items").clone()
+}
+
+/// Keys of the signals the worker would claim now (leasing them).
+async fn claimable(app: &TestApp) -> Vec<String> {
+    let mut keys: Vec<String> = app
+        .store
+        .claim("test", 1000, 60_000, now_millis())
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|c| c.dedup_key)
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn the_poison_campaign_id_is_acknowledged_and_listed_with_its_reason() {
+    for db in TestDb::all().await {
+        let app = spawn(db).await;
+        let body = three_members().replacen(
+            "<sf:CampaignId>7015g000000Zx9kAAC</sf:CampaignId>",
+            "<sf:CampaignId>aaaaaaaaaaaaaaé</sf:CampaignId>",
+            1,
+        );
+        let (status, answer) = deliver(&app, body).await;
+        assert_eq!((status, answer.as_str()), (200, ACK_ENVELOPE));
+
+        let listed = dead_letters(&app).await;
+        let [poison] = listed.as_slice() else {
+            panic!("exactly the poison notification should be listed: {listed:?}");
+        };
+        assert_eq!(poison["state"], "rejected");
+        assert_eq!(poison["kind"], "salesforce_notification");
+        assert_eq!(poison["dedup_key"], "sf:rejected:04l5g00000AbC01AAF");
+        let reason = poison["last_error"].as_str().expect("a reason");
+        assert!(
+            reason.contains("CampaignId \"aaaaaaaaaaaaaaé\" is not a Salesforce id"),
+            "{reason}"
+        );
+        let raw = poison["payload"]["raw"].as_str().expect("raw XML");
+        assert!(raw.contains("aaaaaaaaaaaaaaé"), "{raw}");
+
+        // A rejected signal is never claimed and cannot be replayed into the worker.
+        let keys = claimable(&app).await;
+        assert_eq!(
+            keys,
+            [
+                "sf:notification:04l5g00000AbC02AAF",
+                "sf:notification:04l5g00000AbC03AAF"
+            ]
+        );
+        let id = poison["id"].as_i64().expect("id");
+        let replay = app
+            .client
+            .post(app.url(&format!("/admin/dead-letters/{id}/replay")))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(replay.status(), 404);
+        app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn one_bad_and_two_good_notifications_store_two_signals_and_one_rejected() {
+    for db in TestDb::all().await {
+        let app = spawn(db).await;
+        // The second notification lacks its sObject/Id.
+        let body = three_members().replacen("<sf:Id>00v5g00000Qw1abAAB</sf:Id>", "", 1);
+        assert_ne!(body, three_members(), "the fixture names the second member");
+        for _delivery in 0..2 {
+            let (status, answer) = deliver(&app, body.clone()).await;
+            assert_eq!((status, answer.as_str()), (200, ACK_ENVELOPE));
+        }
+        assert_eq!(
+            claimable(&app).await,
+            [
+                "sf:notification:04l5g00000AbC01AAF",
+                "sf:notification:04l5g00000AbC03AAF"
+            ]
+        );
+        let listed = dead_letters(&app).await;
+        assert_eq!(listed.len(), 1, "a redelivery is kept once: {listed:?}");
+        assert_eq!(listed[0]["state"], "rejected");
+        assert!(
+            listed[0]["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("missing required element sObject/Id")
+        );
+        let depth = app.store.inbox_depth().await.unwrap();
+        assert!(depth.contains(&("rejected".to_string(), 1)), "{depth:?}");
+        app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_soap_is_still_refused_whole() {
+    let app = spawn(TestDb::sqlite()).await;
+    let (status, answer) = deliver(&app, "{\"not\": \"soap\"}".into()).await;
+    assert_eq!(status, 400);
+    assert!(answer.contains("<soapenv:Fault>"), "{answer}");
+    assert!(dead_letters(&app).await.is_empty());
+    assert!(claimable(&app).await.is_empty());
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn after_the_poison_message_the_next_salesforce_change_is_synced() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("ada@example.com");
+    let mut poison = parse_notifications(three_members().as_bytes()).unwrap();
+    poison.organization_id = world.sf.config().organization_id.clone();
+    poison.notifications.truncate(1);
+    if let NotifiedObject::CampaignMember(member) = &mut poison.notifications[0].object {
+        member.campaign_id = Some("aaaaaaaaaaaaaaé".into());
+    }
+    let response = world
+        .app
+        .client
+        .post(world.app.url(&format!("{PATH}?token={INBOUND_TOKEN}")))
+        .header("content-type", "text/xml; charset=UTF-8")
+        .body(render_outbound_message(&poison))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), ACK_ENVELOPE);
+    world.settle().await;
+
+    let member = world
+        .sf
+        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
+    world.sf.update_member(USER, &member, "Registered").unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+
+    let listed = world.app.store.dead(0, 10).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].state, "rejected");
+}
+
+/// A Notification for a CampaignMember as the simulator holds it now.
+fn notification_of(world: &World, id: &str, member_id: &str) -> Notification {
+    let record = world.sf.record(member_id).expect("the member exists");
+    let text = |name: &str| {
+        record
+            .get(name)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    Notification {
+        id: id.into(),
+        object: NotifiedObject::CampaignMember(CampaignMemberFields {
+            id: member_id.into(),
+            campaign_id: text("CampaignId"),
+            lead_id: text("LeadId"),
+            contact_id: text("ContactId"),
+            email: text("Email"),
+            status: text("Status"),
+            has_responded: record.get("HasResponded").and_then(|v| v.as_bool()),
+            created_date: text("CreatedDate"),
+            last_modified_date: text("LastModifiedDate"),
+            system_modstamp: text("SystemModstamp"),
+        }),
+    }
+}
+
+#[tokio::test]
+async fn the_two_good_notifications_beside_a_bad_one_sync() {
+    let world = World::new().await;
+    let (ada, sf_ada) = world.person("ada@example.com");
+    let (grace, sf_grace) = world.person("grace@example.com");
+    let (alan, sf_alan) = world.person("alan@example.com");
+    // Added by the integration user, so the simulator sends no outbound message of its own:
+    // the message below is the only news of these members.
+    let mut members = Vec::new();
+    for (person, status) in [
+        (&sf_ada, "Invited"),
+        (&sf_alan, "Invited"),
+        (&sf_grace, "Registered"),
+    ] {
+        members.push(
+            world
+                .sf
+                .add_member(INTEGRATION, &world.campaign, person, Some(status))
+                .unwrap(),
+        );
+    }
+    let mut message = parse_notifications(three_members().as_bytes()).unwrap();
+    message.organization_id = world.sf.config().organization_id.clone();
+    message.notifications = vec![
+        notification_of(&world, "04l000000000101", &members[0]),
+        notification_of(&world, "04l000000000102", &members[1]),
+        notification_of(&world, "04l000000000103", &members[2]),
+    ];
+    if let NotifiedObject::CampaignMember(bad) = &mut message.notifications[1].object {
+        bad.email = Some(format!("{}@example.com", "a".repeat(900)));
+    }
+    let response = world
+        .app
+        .client
+        .post(world.app.url(&format!("{PATH}?token={INBOUND_TOKEN}")))
+        .header("content-type", "text/xml; charset=UTF-8")
+        .body(render_outbound_message(&message))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    world.settle().await;
+    assert_eq!(world.mk_status(ada).as_deref(), Some("Invited"));
+    assert_eq!(world.mk_status(grace).as_deref(), Some("Registered"));
+    assert_eq!(
+        world.mk_status(alan),
+        None,
+        "the rejected notification is not synced"
+    );
+    let listed = world.app.store.dead(0, 10).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].dedup_key, "sf:rejected:04l000000000102");
+    assert!(
+        listed[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("Email is 912 characters"),
+        "{listed:?}"
+    );
+}
