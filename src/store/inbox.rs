@@ -227,19 +227,31 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        let mut claimed = rows
-            .iter()
-            .map(|row| -> Result<Claimed, StoreError> {
-                let payload: String = row.try_get("payload")?;
-                Ok(Claimed {
-                    id: row.try_get("id")?,
-                    dedup_key: row.try_get("dedup_key")?,
-                    signal: serde_json::from_str::<Signal>(&payload)?,
-                    attempts: row.try_get("attempts")?,
-                    received_at: row.try_get("received_at")?,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            let payload: String = row.try_get("payload")?;
+            // A payload this version cannot read (stored by another version, or damaged) must
+            // not stop every claim after it: it ends dead with the reason, the rest go on.
+            let signal = match serde_json::from_str::<Signal>(&payload) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    let reason =
+                        format!("stored payload is not a signal this version reads: {error}");
+                    tracing::error!(signal.id = id, %reason, "dead");
+                    let end = SignalEnd::Dead { id, reason };
+                    self.end(owner, &end, now).await?;
+                    continue;
+                }
+            };
+            claimed.push(Claimed {
+                id,
+                dedup_key: row.try_get("dedup_key")?,
+                signal,
+                attempts: row.try_get("attempts")?,
+                received_at: row.try_get("received_at")?,
+            });
+        }
         claimed.sort_by_key(|c| c.id);
         Ok(claimed)
     }

@@ -58,6 +58,15 @@ impl TestDb {
         })
     }
 
+    /// Another handle on a database a test already owns (a second replica's).
+    pub fn shared(url: &str) -> TestDb {
+        TestDb {
+            label: "shared",
+            url: url.to_string(),
+            _dir: None,
+        }
+    }
+
     /// SQLite always; PostgreSQL too when its URL is set.
     pub async fn all() -> Vec<TestDb> {
         let mut dbs = vec![TestDb::sqlite()];

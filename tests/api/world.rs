@@ -33,6 +33,8 @@ pub struct Options {
     pub admin_token: Option<String>,
     /// Marketo status → Salesforce label for the webinar mapping (the campaign gets the labels).
     pub status_map: std::collections::BTreeMap<String, String>,
+    /// The database; SQLite when `None`.
+    pub db: Option<TestDb>,
 }
 
 impl Default for Options {
@@ -50,6 +52,7 @@ impl Default for Options {
             incompatible_mapping: false,
             admin_token: None,
             status_map: Default::default(),
+            db: None,
         }
     }
 }
@@ -59,6 +62,9 @@ pub struct World {
     pub sf: SalesforceSim,
     pub mk: MarketoSim,
     pub campaign: String,
+    /// The service's configuration, so a second replica can start with the same.
+    pub config: campaign_sync::config::Config,
+    pub db_url: String,
 }
 
 impl World {
@@ -161,7 +167,11 @@ impl World {
         let mk_url = mk.base_url();
         let mk_client = mk.config().clients[0].clone();
         let campaign_id = campaign.clone();
-        let app = TestApp::spawn_with(TestDb::sqlite(), move |c| {
+        let db = options.db.unwrap_or_else(TestDb::sqlite);
+        let db_url = db.url.clone();
+        let saved = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let keep = saved.clone();
+        let app = TestApp::spawn_with(db, move |c| {
             c.salesforce = sf_settings;
             c.salesforce.inbound_token = Secret::new(INBOUND_TOKEN);
             c.marketo.base_url = mk_url;
@@ -195,8 +205,14 @@ impl World {
                     backward_policy: Default::default(),
                 });
             }
+            *keep.lock().unwrap() = Some(c.clone());
         })
         .await;
+        let config = saved
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the app's configuration");
         sf.set_outbound_endpoint(&app.url(&format!(
             "/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
         )));
@@ -209,7 +225,15 @@ impl World {
             sf,
             mk,
             campaign,
+            config,
+            db_url,
         }
+    }
+
+    /// A second replica of the service on the same database and configuration.
+    pub async fn replica(&self) -> TestApp {
+        let config = self.config.clone();
+        TestApp::spawn_with(TestDb::shared(&self.db_url), move |c| *c = config).await
     }
 
     /// A person known to both systems by e-mail: a Marketo lead and a Salesforce Lead.

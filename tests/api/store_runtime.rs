@@ -1,0 +1,153 @@
+//! The store's run-time state on both backends: a payload no version reads cannot block the
+//! queue, a new leader takes over a dead one's leases and jobs, switches and problems are
+//! shared, jobs run once.
+
+use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
+use campaign_sync::store::{SYNC_SWITCH, Store};
+
+use crate::helpers::TestDb;
+
+const LEASE: i64 = 120_000;
+const T0: i64 = 1_700_000_000_000;
+
+fn member(lead_id: i64) -> NewSignal {
+    NewSignal::new(
+        format!("k{lead_id}"),
+        Signal::MarketoMember(MarketoMember {
+            lead_id,
+            program_id: 1001,
+            email: None,
+            status: None,
+            trigger: None,
+        }),
+    )
+}
+
+async fn stores() -> Vec<(TestDb, Store)> {
+    let mut out = Vec::new();
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        out.push((db, store));
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_unreadable_payload_ends_dead_and_the_others_are_claimed() {
+    for (db, store) in stores().await {
+        store.record(vec![member(1), member(2)], T0).await.unwrap();
+        store
+            .execute_raw("UPDATE signals SET payload = '{\"kind\":\"from_the_future\"}' WHERE dedup_key = 'k1'")
+            .await
+            .unwrap();
+        let claimed = store.claim("w", 10, LEASE, T0).await.unwrap();
+        let leads: Vec<i64> = claimed
+            .iter()
+            .map(|c| match &c.signal {
+                Signal::MarketoMember(m) => m.lead_id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(leads, vec![2], "{}", db.label);
+        let dead = store.dead(0, 10).await.unwrap();
+        assert_eq!(dead.len(), 1, "{}", db.label);
+        assert!(
+            dead[0]
+                .last_error
+                .as_deref()
+                .unwrap()
+                .contains("not a signal this version reads"),
+            "{}: {:?}",
+            db.label,
+            dead[0].last_error
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_new_leader_takes_the_dead_leaders_leases_at_once() {
+    for (db, store) in stores().await {
+        store.record(vec![member(1), member(2)], T0).await.unwrap();
+        assert_eq!(store.claim("old", 10, LEASE, T0).await.unwrap().len(), 2);
+        assert_eq!(
+            store.claim_count_due(T0 + 1).await.unwrap(),
+            0,
+            "{}",
+            db.label
+        );
+        let released = store.release_leases_of_others("new", T0 + 1).await.unwrap();
+        assert_eq!(released, 2, "{}", db.label);
+        let claimed = store.claim("new", 10, LEASE, T0 + 1).await.unwrap();
+        assert_eq!(
+            claimed.len(),
+            2,
+            "{}: no wait for the 120 s lease",
+            db.label
+        );
+        // The new owner's own leases are not released by its own takeover.
+        assert_eq!(
+            store.release_leases_of_others("new", T0 + 2).await.unwrap(),
+            0
+        );
+        assert_eq!(store.release_own_leases("new", T0 + 3).await.unwrap(), 2);
+    }
+}
+
+#[tokio::test]
+async fn switches_problems_and_jobs_are_shared_state() {
+    for (db, store) in stores().await {
+        assert!(store.switches().await.unwrap().is_empty(), "{}", db.label);
+        store.set_switch(SYNC_SWITCH, false, T0).await.unwrap();
+        store
+            .set_switch("mapping:webinar", false, T0)
+            .await
+            .unwrap();
+        store
+            .set_switch("mapping:webinar", true, T0 + 1)
+            .await
+            .unwrap();
+        let switches = store.switches().await.unwrap();
+        assert_eq!(switches.get(SYNC_SWITCH), Some(&false), "{}", db.label);
+        assert_eq!(switches.get("mapping:webinar"), Some(&true), "{}", db.label);
+
+        let problems = vec!["status \"Waitlisted\" has no counterpart".to_string()];
+        store
+            .set_mapping_problems("webinar", &problems, T0)
+            .await
+            .unwrap();
+        assert_eq!(store.mapping_problems().await.unwrap()["webinar"], problems);
+
+        let first = store
+            .queue_job("reconcile", &serde_json::json!({}), T0)
+            .await
+            .unwrap();
+        let second = store
+            .queue_job("reconcile", &serde_json::json!({}), T0)
+            .await
+            .unwrap();
+        let started = store.start_next_job(T0 + 1).await.unwrap().unwrap();
+        assert_eq!(started.id, first, "{}: oldest first", db.label);
+        assert_eq!(started.state, "running");
+        // A replica that died mid-job hands it back to the next leader.
+        assert_eq!(store.requeue_running_jobs().await.unwrap(), 1);
+        assert_eq!(
+            store.start_next_job(T0 + 2).await.unwrap().unwrap().id,
+            first
+        );
+        let result = serde_json::json!({"reports": []});
+        store.finish_job(first, Ok(&result), T0 + 3).await.unwrap();
+        let done = store.job(first).await.unwrap().unwrap();
+        assert_eq!((done.state.as_str(), done.result), ("done", Some(result)));
+        assert_eq!(
+            store.start_next_job(T0 + 4).await.unwrap().unwrap().id,
+            second
+        );
+        store.finish_job(second, Err("boom"), T0 + 5).await.unwrap();
+        assert_eq!(
+            store.job(second).await.unwrap().unwrap().error.as_deref(),
+            Some("boom")
+        );
+        assert!(store.start_next_job(T0 + 6).await.unwrap().is_none());
+        assert!(store.job(999_999).await.unwrap().is_none());
+    }
+}
