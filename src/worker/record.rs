@@ -89,6 +89,14 @@ pub fn person(
         },
         now_millis(),
     );
+    tracing::debug!(
+        signals = ?work.person.signals.iter().map(|s| s.id).collect::<Vec<_>>(),
+        person = %key,
+        decision = ?work.decision,
+        result = done.result().as_str(),
+        reason = done.reason(),
+        "recorded"
+    );
     journal.mirrors.push(settled.row.clone());
     let signal = work.person.signals.first().map(|s| s.id);
     outcome(

@@ -159,6 +159,7 @@ impl MarketoClient {
         metrics::counter!("connector_calls_total", "connector" => "marketo", "method" => method.to_string(), "status" => status.as_u16().to_string()).increment(1);
         metrics::histogram!("connector_call_duration_seconds", "connector" => "marketo")
             .record(started.elapsed().as_secs_f64());
+        tracing::debug!(%method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "Marketo answered");
         classify::classify(status, &text)
     }
 }

@@ -190,6 +190,7 @@ impl SalesforceClient {
         metrics::counter!("connector_calls_total", "connector" => "salesforce", "method" => method.to_string(), "status" => status.as_u16().to_string()).increment(1);
         metrics::histogram!("connector_call_duration_seconds", "connector" => "salesforce")
             .record(started.elapsed().as_secs_f64());
+        tracing::debug!(%method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "Salesforce answered");
         classify::classify(status, &text)?;
         if status == StatusCode::NO_CONTENT || text.trim().is_empty() {
             return Ok(Value::Null);
