@@ -177,6 +177,34 @@ impl Store {
         Ok(result.rows_affected())
     }
 
+    /// Extends `owner`'s leases on these signals to `until` (a round still working on them);
+    /// returns how many it still held.
+    pub async fn extend_leases(
+        &self,
+        owner: &str,
+        ids: &[i64],
+        until: i64,
+    ) -> Result<u64, StoreError> {
+        let mut extended = 0;
+        for chunk in ids.chunks(500) {
+            let list: Vec<String> = (3..chunk.len() + 3).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "UPDATE signals SET lease_expires_at = $2 WHERE state = 'leased' AND lease_owner = $1 \
+                 AND id IN ({})",
+                list.join(", ")
+            );
+            // Only placeholders vary; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(owner)
+                .bind(until);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            extended += query.execute(&self.pool).await?.rows_affected();
+        }
+        Ok(extended)
+    }
+
     /// Hands back this owner's leases (a worker stopping before its round ended).
     pub async fn release_own_leases(&self, owner: &str, now: i64) -> Result<u64, StoreError> {
         let result = sqlx::query(

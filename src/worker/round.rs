@@ -42,6 +42,36 @@ pub async fn run(ctx: &Context) -> Result<RoundReport, StoreError> {
             "claimed"
         );
     }
+    let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+    let renewing = renew_leases(ctx, ids);
+    let result = process(ctx, claimed, &mut report).await;
+    renewing.abort();
+    result?;
+    Ok(report)
+}
+
+/// Keeps the round's leases alive while it works, renewing every third of the lease: a round
+/// waiting on rate limits or slow calls is never claimed a second time meanwhile.
+fn renew_leases(ctx: &Context, ids: Vec<i64>) -> tokio::task::JoinHandle<()> {
+    let store = ctx.store.clone();
+    let owner = ctx.owner.clone();
+    let lease = std::time::Duration::from_secs(ctx.config.worker.lease_secs.max(1));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            let until = crate::store::now_millis() + lease.as_millis() as i64;
+            if let Err(error) = store.extend_leases(&owner, &ids, until).await {
+                tracing::warn!(%error, "could not renew the round's leases");
+            }
+        }
+    })
+}
+
+async fn process(
+    ctx: &Context,
+    claimed: Vec<Claimed>,
+    report: &mut RoundReport,
+) -> Result<(), StoreError> {
     let Routed {
         by_mapping,
         flows,
@@ -79,9 +109,8 @@ pub async fn run(ctx: &Context) -> Result<RoundReport, StoreError> {
         results.extend(done);
     }
     results.extend(flow::apply(ctx, flows, &mut journal).await?);
-    record::settle(&mut journal, &ctx.config.worker, results, &mut report);
-    record::commit(ctx, &journal).await?;
-    Ok(report)
+    record::settle(&mut journal, &ctx.config.worker, results, report);
+    record::commit(ctx, &journal).await
 }
 
 /// One mapping's signals, under a panic guard: a signal whose processing panics by itself is

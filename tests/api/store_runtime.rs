@@ -151,3 +151,39 @@ async fn switches_problems_and_jobs_are_shared_state() {
         assert!(store.job(999_999).await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn a_renewed_lease_outlives_its_first_expiry_and_only_for_its_owner() {
+    for (db, store) in stores().await {
+        store.record(vec![member(1), member(2)], T0).await.unwrap();
+        let claimed = store.claim("w", 10, LEASE, T0).await.unwrap();
+        let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+        assert_eq!(
+            store
+                .extend_leases("other", &ids, T0 + 10 * LEASE)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .extend_leases("w", &ids, T0 + 10 * LEASE)
+                .await
+                .unwrap(),
+            2
+        );
+        // Past the first expiry, nothing is due: the round still holds them.
+        assert_eq!(
+            store.claim_count_due(T0 + 2 * LEASE).await.unwrap(),
+            0,
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            store.claim_count_due(T0 + 11 * LEASE).await.unwrap(),
+            2,
+            "{}",
+            db.label
+        );
+    }
+}
