@@ -17,7 +17,7 @@ use super::observe::observe;
 use super::plan::{Plan, plan};
 use super::record::{self, RoundReport};
 use super::resolve::resolve;
-use super::work::{SignalRef, SignalResult};
+use super::work::{SignalRef, SignalResult, WorkError};
 use super::write;
 use crate::mappings::Mapping;
 
@@ -103,10 +103,22 @@ async fn process(
             continue;
         }
         let span = tracing::info_span!("sync", mapping = %name, signals = items.len());
-        let done = guarded(ctx, &mapping, items, &mut journal)
+        let signals: Vec<SignalRef> = items.iter().map(signal_ref).collect();
+        match guarded(ctx, &mapping, items, &mut journal)
             .instrument(span)
-            .await?;
-        results.extend(done);
+            .await
+        {
+            Ok(done) => results.extend(done),
+            // The store failed in this mapping's share: its signals are retried, and what the
+            // other mappings already wrote is still recorded below.
+            Err(error) => {
+                let error = WorkError::from(error);
+                results.extend(signals.into_iter().map(|signal| SignalResult {
+                    signal,
+                    result: Err(error.clone()),
+                }));
+            }
+        }
     }
     results.extend(flow::apply(ctx, flows, &mut journal).await?);
     record::settle(&mut journal, &ctx.config.worker, results, report);
