@@ -76,9 +76,9 @@ impl SalesforceId {
     }
 }
 
-/// The case-safe suffix: for each 5-character chunk, a bit per upper-case letter, read as an
-/// index into `A–Z0–5`.
-fn checksum(short: &str) -> String {
+/// The case-safe suffix of a 15-character id: for each 5-character chunk, a bit per upper-case
+/// letter, read as an index into `A–Z0–5`.
+pub fn checksum(short: &str) -> String {
     short
         .as_bytes()
         .chunks(5)

@@ -10,7 +10,7 @@ use crate::helpers::TestDb;
 const LEASE: i64 = 30_000;
 const T0: i64 = 1_700_000_000_000;
 
-fn member(lead_id: i64, key: &str) -> NewSignal {
+pub fn member(lead_id: i64, key: &str) -> NewSignal {
     NewSignal::new(
         key.to_string(),
         Signal::MarketoMember(MarketoMember {
@@ -23,7 +23,7 @@ fn member(lead_id: i64, key: &str) -> NewSignal {
     )
 }
 
-async fn stores() -> Vec<(TestDb, Store)> {
+pub async fn stores() -> Vec<(TestDb, Store)> {
     let mut out = Vec::new();
     for db in TestDb::all().await {
         let store = db.store().await;

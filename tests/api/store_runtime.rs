@@ -2,34 +2,16 @@
 //! queue, a new leader takes over a dead one's leases and jobs, switches and problems are
 //! shared, jobs run once.
 
-use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
-use campaign_sync::store::{SYNC_SWITCH, Store};
+use campaign_sync::signal::{NewSignal, Signal};
+use campaign_sync::store::SYNC_SWITCH;
 
-use crate::helpers::TestDb;
+use crate::store::stores;
 
 const LEASE: i64 = 120_000;
 const T0: i64 = 1_700_000_000_000;
 
 fn member(lead_id: i64) -> NewSignal {
-    NewSignal::new(
-        format!("k{lead_id}"),
-        Signal::MarketoMember(MarketoMember {
-            lead_id,
-            program_id: 1001,
-            email: None,
-            status: None,
-            trigger: None,
-        }),
-    )
-}
-
-async fn stores() -> Vec<(TestDb, Store)> {
-    let mut out = Vec::new();
-    for db in TestDb::all().await {
-        let store = db.store().await;
-        out.push((db, store));
-    }
-    out
+    crate::store::member(lead_id, &format!("k{lead_id}"))
 }
 
 #[tokio::test]

@@ -2,7 +2,6 @@
 //! case-safe suffix that turns the case-sensitive 15-character id into the 18-character one.
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const SUFFIX: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
 
 /// Key prefixes of the objects the simulator knows, plus the ids that only appear in messages.
 pub mod prefix {
@@ -32,22 +31,7 @@ pub fn make(prefix: &str, sequence: u64) -> String {
     format!("{short}{suffix}")
 }
 
-/// The case-safe suffix: for each 5-character chunk, a bit per upper-case letter, read as an
-/// index into `A–Z0–5`.
-fn checksum(short: &str) -> String {
-    short
-        .as_bytes()
-        .chunks(5)
-        .map(|chunk| {
-            let bits = chunk
-                .iter()
-                .enumerate()
-                .filter(|(_, byte)| byte.is_ascii_uppercase())
-                .fold(0usize, |acc, (i, _)| acc | (1 << i));
-            char::from(SUFFIX[bits])
-        })
-        .collect()
-}
+use crate::ids::checksum;
 
 /// The 18-character form of a 15- or 18-character id, or `None` when `id` is not shaped like
 /// one. An 18-character id must carry the suffix its first 15 characters imply.
