@@ -4,7 +4,7 @@
 //! (PostgreSQL), the next group is gathered and inserted while the previous one's commit syncs.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, Connection, Executor};
@@ -15,6 +15,9 @@ use super::{Backend, Recorded, StoreError};
 
 /// Requests one commit may carry; bounds the transaction and the latency of the first caller.
 const MAX_REQUESTS_PER_COMMIT: usize = 512;
+/// Longest a writer waits for expected callers before committing without them (the timer's
+/// resolution is a millisecond).
+const LINGER: Duration = Duration::from_millis(1);
 /// Requests waiting for a writer; a caller beyond this waits to enqueue (back-pressure).
 const QUEUE: usize = 4096;
 
@@ -100,17 +103,17 @@ impl Writer {
 
 async fn run(mut link: Link, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut batch = Vec::with_capacity(MAX_REQUESTS_PER_COMMIT);
+    let mut expected = 0;
     loop {
         // The queue is held only while gathering: once this group is taken, the next writer
         // gathers the next one while this one commits.
-        let gathered = queue
-            .lock()
-            .await
-            .recv_many(&mut batch, MAX_REQUESTS_PER_COMMIT)
-            .await;
-        if gathered == 0 {
+        let mut jobs = queue.lock().await;
+        if jobs.recv_many(&mut batch, MAX_REQUESTS_PER_COMMIT).await == 0 {
             break;
         }
+        linger(&mut jobs, &mut batch, expected).await;
+        drop(jobs);
+        let answered = batch.len();
         match commit_together(&mut link, &batch).await {
             Ok(results) => {
                 for (job, result) in batch.drain(..).zip(results) {
@@ -127,8 +130,27 @@ async fn run(mut link: Link, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
                 }
             }
         }
+        // The callers just answered are likely to send again, beside those already waiting;
+        // when another writer is gathering, the waiting ones are its.
+        let waiting = queue.try_lock().map_or(0, |jobs| jobs.len());
+        expected = (answered + waiting).min(MAX_REQUESTS_PER_COMMIT);
     }
     let _ = link.conn.close().await;
+}
+
+/// Waits briefly for more requests while fewer have arrived than are `expected`: a caller
+/// answered a moment ago is usually on its way back, and one group of all of them costs one
+/// sync instead of two. Never longer than [`LINGER`], so a caller that does not come back
+/// costs at most that; a lone caller (expected 1) never waits.
+async fn linger(jobs: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>, expected: usize) {
+    let deadline = tokio::time::Instant::now() + LINGER;
+    while batch.len() < expected {
+        let room = MAX_REQUESTS_PER_COMMIT - batch.len();
+        match tokio::time::timeout_at(deadline, jobs.recv_many(batch, room)).await {
+            Ok(received) if received > 0 => {}
+            _ => break,
+        }
+    }
 }
 
 /// Records how long the group took and how many requests shared it, so `/metrics` shows where
@@ -167,5 +189,53 @@ async fn write(
             tx.commit().await?;
             Ok(recorded)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Job {
+        let (reply, _answer) = oneshot::channel();
+        Job {
+            signals: Vec::new(),
+            now: 0,
+            reply,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_writer_lingers_only_for_expected_callers_and_at_most_the_linger() {
+        let (jobs, mut queue) = mpsc::channel(16);
+        let mut batch = Vec::new();
+
+        // Nothing more expected: no wait at all, even with the clock frozen.
+        jobs.send(job()).await.unwrap();
+        queue.recv_many(&mut batch, 16).await;
+        let started = tokio::time::Instant::now();
+        linger(&mut queue, &mut batch, 1).await;
+        assert_eq!(started.elapsed(), Duration::ZERO);
+
+        // Two more expected, one comes while the writer waits: the group takes it; the third
+        // never comes, so the wait ends at the linger bound.
+        let late = jobs.clone();
+        tokio::spawn(async move { late.send(job()).await.unwrap() });
+        let started = tokio::time::Instant::now();
+        linger(&mut queue, &mut batch, 3).await;
+        assert_eq!(batch.len(), 2);
+        assert!(started.elapsed() >= LINGER);
+        assert!(started.elapsed() <= LINGER + Duration::from_millis(1));
+
+        // Everyone expected arrives: the wait ends with the last of them, not at the bound.
+        batch.clear();
+        jobs.send(job()).await.unwrap();
+        queue.recv_many(&mut batch, 16).await;
+        let late = jobs.clone();
+        tokio::spawn(async move { late.send(job()).await.unwrap() });
+        let started = tokio::time::Instant::now();
+        linger(&mut queue, &mut batch, 2).await;
+        assert_eq!(batch.len(), 2);
+        assert!(started.elapsed() < LINGER);
     }
 }
