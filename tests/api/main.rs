@@ -17,6 +17,7 @@ mod settings_reconcile;
 mod sim_marketo;
 mod sim_salesforce;
 mod store;
+mod store_writer;
 mod sync;
 mod sync_edges;
 mod world;
