@@ -1,30 +1,26 @@
-//! Accepted Marketo webhooks per second at 64 concurrent connections against the real app on
-//! SQLite (durable group commit), beside the `GET /healthz` rate of the same run: the no-work
-//! ceiling of this machine. Prints both and their ratio.
+//! Durably accepted Marketo webhooks per second at 64 concurrent connections against the real
+//! binary (`campaign-sync serve` as a child process, SQLite with `synchronous=FULL`), beside the
+//! `GET /healthz` rate of the same process in alternating rounds: the no-work ceiling of this
+//! machine under the same load. Prints both, their ratio, where a commit's time goes (from the
+//! service's `/metrics`), the CPU each side used and the service's peak resident memory; then
+//! the same on PostgreSQL when `CAMPAIGN_SYNC_TEST_POSTGRES_URL` is set. The last line is
+//! `durable webhook ingest ratio: 0.NN` (SQLite).
 //!
-//! `cargo bench --bench marketo_webhooks` (about 35 s). `BENCH_SECS` changes each phase's length.
+//! `cargo bench --bench marketo_webhooks` (about a minute). `BENCH_SECS` changes each phase's
+//! length.
+
+#[path = "../tests/api/service_process.rs"]
+#[expect(dead_code, reason = "the kill-during-burst test uses the rest")]
+mod service_process;
+#[path = "webhook_load/mod.rs"]
+mod webhook_load;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicI64;
+use std::time::Duration;
 
-use campaign_sync::app::App;
-use campaign_sync::config::{Config, Secret};
-use campaign_sync::http::inbound::marketo::render_program_member;
-use tokio_util::sync::CancellationToken;
-
-const CONNECTIONS: usize = 64;
-const TOKEN: &str = "bench-token";
-/// Short alternating rounds, so load from other processes hits both endpoints alike.
-const ROUNDS: usize = 6;
-
-#[derive(Clone, Copy)]
-enum Load {
-    Healthz,
-    Webhooks,
-    /// Authenticated webhooks refused with 400 after parsing: the HTTP and parsing share.
-    Rejected,
-}
+use service_process::ServiceProcess;
+use webhook_load::{Figures, Load, TOKEN, drive, measure};
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -38,171 +34,79 @@ async fn run() -> anyhow::Result<()> {
             .and_then(|s| s.parse().ok())
             .unwrap_or(2),
     );
-    let dir = tempfile::tempdir()?;
-    let mut config = Config {
-        listen: "127.0.0.1:0".parse()?,
-        database_url: Secret::new(format!(
-            "sqlite://{}",
-            dir.path().join("bench.db").display()
-        )),
-        ..Config::default()
-    };
-    // The receiver alone: the worker (which would drain these unmapped signals and compete for
-    // SQLite's single writer) runs elsewhere or later.
-    config.worker.enabled = false;
-    config.marketo.webhook_token = Secret::new(TOKEN);
-    config.http.drain_delay_secs = 0;
-    let shutdown = CancellationToken::new();
-    let app = App::build(config, shutdown.clone()).await?;
-    let base = format!("http://{}", app.local_addr());
-    let store = app.state().store().clone();
-    let server = tokio::spawn(app.run());
     let lead_ids = Arc::new(AtomicI64::new(1));
+    let dir = tempfile::tempdir()?;
+    let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let service = ServiceProcess::spawn(&config(&sqlite_url));
+    let sqlite = measure("SQLite", &service, phase, &lead_ids).await?;
+    let rejected = drive(&service, Load::Rejected, phase, &lead_ids).await?;
+    println!(
+        "POST /v1/marketo/webhooks refused with 400 (parsed, not stored): {:>7.0} req/s   ratio {:.2}",
+        rejected.rate,
+        rejected.rate / sqlite.health
+    );
+    drop(service);
+    webhook_load::check_all_stored(&sqlite_url, sqlite.accepted).await?;
 
-    println!(
-        "{CONNECTIONS} connections, {} s per phase, {ROUNDS} rounds",
-        phase.as_secs()
-    );
-    drive(&base, Load::Healthz, Duration::from_secs(1), &lead_ids).await?;
-    drive(&base, Load::Webhooks, Duration::from_secs(1), &lead_ids).await?;
-    let (mut health_total, mut hook_total) = (0.0, 0.0);
-    for round in 1..=ROUNDS {
-        let health = drive(&base, Load::Healthz, phase, &lead_ids).await?;
-        let hooks = drive(&base, Load::Webhooks, phase, &lead_ids).await?;
-        println!(
-            "round {round}: GET /healthz {health:>9.0} req/s   POST /v1/marketo/webhooks {hooks:>9.0} accepted/s   ratio {:.2}",
-            hooks / health
-        );
-        health_total += health;
-        hook_total += hooks;
+    let postgres = match postgres_url().await? {
+        Some(url) => {
+            let service = ServiceProcess::spawn(&config(&url));
+            let figures = measure("PostgreSQL", &service, phase, &lead_ids).await?;
+            drop(service);
+            webhook_load::check_all_stored(&url, figures.accepted).await?;
+            Some(figures)
+        }
+        None => {
+            println!("PostgreSQL: skipped (CAMPAIGN_SYNC_TEST_POSTGRES_URL is not set)");
+            None
+        }
+    };
+    summary("SQLite", &sqlite);
+    if let Some(postgres) = &postgres {
+        summary("PostgreSQL", postgres);
     }
-    let (health, hooks) = (health_total / ROUNDS as f64, hook_total / ROUNDS as f64);
-    println!(
-        "mean:    GET /healthz {health:>9.0} req/s   POST /v1/marketo/webhooks {hooks:>9.0} accepted/s   ratio {:.2}",
-        hooks / health
-    );
-    let rejected = drive(&base, Load::Rejected, phase, &lead_ids).await?;
-    println!(
-        "POST /v1/marketo/webhooks refused with 400 (parsed, not stored): {rejected:>9.0} req/s   ratio {:.2}",
-        rejected / health
-    );
-    let direct = record_directly(&store, phase, &lead_ids).await?;
-    println!("store.record alone, {CONNECTIONS} concurrent callers: {direct:>9.0} signals/s");
-    let stored: i64 = store.inbox_depth().await?.iter().map(|(_, n)| n).sum();
-    let sent = lead_ids.load(Ordering::Relaxed) - 1;
-    println!("signals stored: {stored} (accepted webhooks: {sent})");
-    anyhow::ensure!(stored == sent, "every accepted webhook must be stored once");
-    shutdown.cancel();
-    server.await??;
+    println!("durable webhook ingest ratio: {:.2}", sqlite.ratio());
     Ok(())
 }
 
-/// Runs `load` on [`CONNECTIONS`] keep-alive connections for `length`; answers per second.
-async fn drive(
-    base: &str,
-    load: Load,
-    length: Duration,
-    lead_ids: &Arc<AtomicI64>,
-) -> anyhow::Result<f64> {
-    let started = Instant::now();
-    let deadline = started + length;
-    let mut tasks = Vec::with_capacity(CONNECTIONS);
-    for _ in 0..CONNECTIONS {
-        // One client each, so each task keeps exactly one connection.
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()?;
-        let base = base.to_string();
-        let lead_ids = Arc::clone(lead_ids);
-        tasks.push(tokio::spawn(async move {
-            let mut done = 0u64;
-            while Instant::now() < deadline {
-                let response = request(&client, &base, load, &lead_ids).send().await?;
-                let status = response.status().as_u16();
-                response.bytes().await?;
-                anyhow::ensure!(status == load.status(), "unexpected status {status}");
-                done += 1;
-            }
-            anyhow::Ok(done)
-        }));
-    }
-    let mut total = 0;
-    for task in tasks {
-        total += task.await??;
-    }
-    Ok(total as f64 / started.elapsed().as_secs_f64())
+fn summary(label: &str, figures: &Figures) {
+    println!(
+        "{label}: {:.0} durable webhooks/s vs {:.0} GET /healthz/s (ratio {:.2}); peak resident \
+         memory of the service {:.1} MiB",
+        figures.webhooks,
+        figures.health,
+        figures.ratio(),
+        figures.peak_kib as f64 / 1024.0
+    );
 }
 
-/// One request of `load`; each accepted webhook names a new lead, so none is a duplicate.
-fn request(
-    client: &reqwest::Client,
-    base: &str,
-    load: Load,
-    lead_ids: &AtomicI64,
-) -> reqwest::RequestBuilder {
-    let body = match load {
-        Load::Healthz => return client.get(format!("{base}/healthz")),
-        Load::Webhooks => {
-            let lead = lead_ids.fetch_add(1, Ordering::Relaxed);
-            render_program_member(lead, 1001, Some("bench@example.com"), None)
-        }
-        Load::Rejected => render_program_member(1, 1001, None, None).replace("\"1\"", "\"x\""),
+/// The service alone: no worker (which would drain these unmapped signals and compete for
+/// SQLite's single writer), info-level logs as shipped.
+fn config(database_url: &str) -> String {
+    format!(
+        "database_url = {database_url:?}\n\
+         [http]\ndrain_delay_secs = 0\n\
+         [worker]\nenabled = false\n\
+         [marketo]\nwebhook_token = {TOKEN:?}\n\
+         base_url = \"http://127.0.0.1:9\"\nclient_id = \"unused\"\nclient_secret = \"unused\"\n\
+         [salesforce]\ninbound_token = \"unused\"\norganization_ids = [\"00D000000000001\"]\n\
+         login_url = \"http://127.0.0.1:9\"\nclient_id = \"unused\"\nclient_secret = \"unused\"\n"
+    )
+}
+
+/// A fresh schema in the test PostgreSQL server, so runs never see each other's rows.
+async fn postgres_url() -> anyhow::Result<Option<String>> {
+    let Ok(base) = std::env::var("CAMPAIGN_SYNC_TEST_POSTGRES_URL") else {
+        return Ok(None);
     };
-    client
-        .post(format!("{base}/v1/marketo/webhooks"))
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .body(body)
-}
-
-impl Load {
-    fn status(self) -> u16 {
-        match self {
-            Load::Healthz => 200,
-            Load::Webhooks => 202,
-            Load::Rejected => 400,
-        }
-    }
-}
-
-/// The store's share: `Store::record` from [`CONNECTIONS`] tasks, no HTTP.
-async fn record_directly(
-    store: &campaign_sync::store::Store,
-    length: Duration,
-    lead_ids: &Arc<AtomicI64>,
-) -> anyhow::Result<f64> {
-    use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
-    let started = Instant::now();
-    let deadline = started + length;
-    let mut tasks = Vec::with_capacity(CONNECTIONS);
-    for _ in 0..CONNECTIONS {
-        let store = store.clone();
-        let lead_ids = Arc::clone(lead_ids);
-        tasks.push(tokio::spawn(async move {
-            let mut done = 0u64;
-            while Instant::now() < deadline {
-                let lead_id = lead_ids.fetch_add(1, Ordering::Relaxed);
-                let signal = Signal::MarketoMember(MarketoMember {
-                    lead_id,
-                    program_id: 1001,
-                    email: None,
-                    status: None,
-                    trigger: None,
-                });
-                let dedup_key = format!("bench:{lead_id}");
-                store
-                    .record(
-                        vec![NewSignal::new(dedup_key, signal)],
-                        campaign_sync::store::now_millis(),
-                    )
-                    .await?;
-                done += 1;
-            }
-            anyhow::Ok(done)
-        }));
-    }
-    let mut total = 0;
-    for task in tasks {
-        total += task.await??;
-    }
-    Ok(total as f64 / started.elapsed().as_secs_f64())
+    let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = campaign_sync::store::Store::open(&base).await?;
+    admin
+        .execute_raw(&format!("CREATE SCHEMA {schema}"))
+        .await?;
+    admin.close().await;
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Ok(Some(format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    )))
 }

@@ -3,18 +3,22 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::Executor;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{Connection, Executor};
 
 use super::{Backend, Store, StoreError, group_commit};
 
-/// Whether SQLite signal inserts share commits (PostgreSQL groups commits itself).
+/// Whether concurrent callers' signal inserts share commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupCommit {
     On,
     Off,
 }
+
+/// Group-commit writers on PostgreSQL: while one waits for its commit to be flushed, the next
+/// gathers and inserts the following group. SQLite has one writer at a time, so one writer.
+const POSTGRES_WRITERS: usize = 4;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -36,8 +40,8 @@ impl Store {
         Self::open_with(url, GroupCommit::On).await
     }
 
-    /// Like [`Store::open`], choosing whether SQLite inserts go through the group-commit writer
-    /// (the benchmark compares both; the service always uses it).
+    /// Like [`Store::open`], choosing whether signal inserts go through the group-commit writers
+    /// (the benchmark compares both; the service always uses them).
     pub async fn open_with(url: &str, group_commit: GroupCommit) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = backend_of(url)?;
@@ -65,14 +69,20 @@ impl Store {
                     .await?
             }
         };
-        let writer = match backend {
-            Backend::Sqlite if group_commit == GroupCommit::On => {
-                let mut conn = sqlx::AnyConnection::connect_with(&options).await?;
-                conn.execute(SQLITE_PRAGMAS).await?;
-                Some(group_commit::Writer::spawn(conn))
-            }
-            Backend::Sqlite | Backend::Postgres => None,
+        let writers = match (group_commit, backend) {
+            (GroupCommit::Off, _) => 0,
+            (GroupCommit::On, Backend::Sqlite) => 1,
+            (GroupCommit::On, Backend::Postgres) => POSTGRES_WRITERS,
         };
+        let setup = match backend {
+            Backend::Sqlite => SQLITE_PRAGMAS,
+            Backend::Postgres => "",
+        };
+        let mut links = Vec::with_capacity(writers);
+        for _ in 0..writers {
+            links.push(group_commit::Link::open(&options, backend, setup).await?);
+        }
+        let writer = (!links.is_empty()).then(|| group_commit::Writer::spawn(links));
         Ok(Store {
             pool,
             backend,

@@ -1,18 +1,30 @@
-//! SQLite group commit: one writer task owns a connection and commits every request that queued
-//! while the previous commit was syncing in a single transaction, so N concurrent receivers cost
-//! one fsync rather than N. Each caller is answered only after its rows are durable.
+//! Group commit: writer tasks own their connections and commit every request that queued while
+//! they were busy in a single transaction, so N concurrent receivers cost one fsync rather than
+//! N. Each caller is answered only after its rows are durable. With more than one writer
+//! (PostgreSQL), the next group is gathered and inserted while the previous one's commit syncs.
 
-use sqlx::{AnyConnection, Connection};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use super::{Recorded, StoreError, inbox};
-use crate::signal::{NewSignal, RejectedInput};
+use sqlx::any::AnyConnectOptions;
+use sqlx::{AnyConnection, Connection, Executor};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::insert::{Prepared, insert_and_commit_sqlite, insert_signals};
+use super::{Backend, Recorded, StoreError, inbox};
+use crate::signal::RejectedInput;
 
 /// Requests one commit may carry; bounds the transaction and the latency of the first caller.
 const MAX_REQUESTS_PER_COMMIT: usize = 512;
+/// Longest a writer waits for expected callers before committing without them (the timer's
+/// resolution is a millisecond).
+const LINGER: Duration = Duration::from_millis(1);
+/// Requests waiting for a writer; a caller beyond this waits to enqueue (back-pressure).
+const QUEUE: usize = 4096;
 
 struct Job {
-    signals: Vec<NewSignal>,
+    signals: Vec<Prepared>,
+    /// Inputs refused at the edge, stored as `rejected` in the same transaction.
     rejected: Vec<RejectedInput>,
     now: i64,
     reply: oneshot::Sender<Result<Vec<Recorded>, StoreError>>,
@@ -23,16 +35,59 @@ pub(super) struct Writer {
     jobs: mpsc::Sender<Job>,
 }
 
+/// A writer's connection and how to open it again when it breaks.
+pub(super) struct Link {
+    conn: AnyConnection,
+    options: AnyConnectOptions,
+    backend: Backend,
+    /// Statements every new connection runs first (SQLite's pragmas).
+    setup: &'static str,
+}
+
+impl Link {
+    pub(super) async fn open(
+        options: &AnyConnectOptions,
+        backend: Backend,
+        setup: &'static str,
+    ) -> Result<Link, StoreError> {
+        let mut conn = AnyConnection::connect_with(options).await?;
+        if !setup.is_empty() {
+            conn.execute(setup).await?;
+        }
+        Ok(Link {
+            conn,
+            options: options.clone(),
+            backend,
+            setup,
+        })
+    }
+
+    /// Replaces a connection that no longer answers; one that does is kept.
+    async fn heal(&mut self) {
+        if self.conn.ping().await.is_ok() {
+            return;
+        }
+        match Link::open(&self.options, self.backend, self.setup).await {
+            Ok(fresh) => *self = fresh,
+            Err(error) => tracing::warn!(%error, "group-commit writer could not reconnect"),
+        }
+    }
+}
+
 impl Writer {
-    pub(super) fn spawn(conn: AnyConnection) -> Self {
-        let (jobs, inbox) = mpsc::channel(4096);
-        tokio::spawn(run(conn, inbox));
+    /// One task per link; they take turns gathering a group from the shared queue.
+    pub(super) fn spawn(links: Vec<Link>) -> Self {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        let queue = Arc::new(Mutex::new(queue));
+        for link in links {
+            tokio::spawn(run(link, Arc::clone(&queue)));
+        }
         Writer { jobs }
     }
 
     pub(super) async fn record(
         &self,
-        signals: Vec<NewSignal>,
+        signals: Vec<Prepared>,
         rejected: Vec<RejectedInput>,
         now: i64,
     ) -> Result<Vec<Recorded>, StoreError> {
@@ -51,10 +106,20 @@ impl Writer {
     }
 }
 
-async fn run(mut conn: AnyConnection, mut inbox: mpsc::Receiver<Job>) {
+async fn run(mut link: Link, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut batch = Vec::with_capacity(MAX_REQUESTS_PER_COMMIT);
-    while inbox.recv_many(&mut batch, MAX_REQUESTS_PER_COMMIT).await > 0 {
-        match commit_together(&mut conn, &batch).await {
+    let mut expected = 0;
+    loop {
+        // The queue is held only while gathering: once this group is taken, the next writer
+        // gathers the next one while this one commits.
+        let mut jobs = queue.lock().await;
+        if jobs.recv_many(&mut batch, MAX_REQUESTS_PER_COMMIT).await == 0 {
+            break;
+        }
+        linger(&mut jobs, &mut batch, expected).await;
+        drop(jobs);
+        let answered = batch.len();
+        match commit_together(&mut link, &batch).await {
             Ok(results) => {
                 for (job, result) in batch.drain(..).zip(results) {
                     let _ = job.reply.send(Ok(result));
@@ -63,45 +128,129 @@ async fn run(mut conn: AnyConnection, mut inbox: mpsc::Receiver<Job>) {
             // One bad request must not fail its neighbours: fall back to one commit each.
             Err(error) => {
                 tracing::warn!(%error, requests = batch.len(), "group commit failed; committing requests one by one");
+                link.heal().await;
                 for job in batch.drain(..) {
-                    let result = commit_one(&mut conn, &job).await;
+                    let result = commit_one(&mut link, &job).await;
                     let _ = job.reply.send(result);
                 }
             }
         }
+        // The callers just answered are likely to send again, beside those already waiting;
+        // when another writer is gathering, the waiting ones are its.
+        let waiting = queue.try_lock().map_or(0, |jobs| jobs.len());
+        expected = (answered + waiting).min(MAX_REQUESTS_PER_COMMIT);
     }
-    let _ = conn.close().await;
+    let _ = link.conn.close().await;
 }
 
-async fn commit_together(
-    conn: &mut AnyConnection,
-    batch: &[Job],
-) -> Result<Vec<Vec<Recorded>>, StoreError> {
+/// Waits briefly for more requests while fewer have arrived than are `expected`: a caller
+/// answered a moment ago is usually on its way back, and one group of all of them costs one
+/// sync instead of two. Never longer than [`LINGER`], so a caller that does not come back
+/// costs at most that; a lone caller (expected 1) never waits.
+async fn linger(jobs: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>, expected: usize) {
+    let deadline = tokio::time::Instant::now() + LINGER;
+    while batch.len() < expected {
+        let room = MAX_REQUESTS_PER_COMMIT - batch.len();
+        match tokio::time::timeout_at(deadline, jobs.recv_many(batch, room)).await {
+            Ok(received) if received > 0 => {}
+            _ => break,
+        }
+    }
+}
+
+/// Records how long the group took and how many requests shared it, so `/metrics` shows where
+/// a durable acknowledgement's time goes.
+async fn commit_together(link: &mut Link, batch: &[Job]) -> Result<Vec<Vec<Recorded>>, StoreError> {
     // One set of statements for every queued request; all of a group share one `now` (the
     // latest), which only decides when the signals are first due.
     let now = batch.iter().map(|job| job.now).max().unwrap_or_default();
-    let all: Vec<NewSignal> = batch
-        .iter()
-        .flat_map(|job| job.signals.iter().cloned())
-        .collect();
-    let mut tx = conn.begin().await?;
-    let mut recorded = inbox::insert_signals(&mut tx, &all, now).await?.into_iter();
-    let rejected: Vec<RejectedInput> = batch
-        .iter()
-        .flat_map(|job| job.rejected.iter().cloned())
-        .collect();
-    inbox::insert_rejected(&mut tx, &rejected, now).await?;
-    tx.commit().await?;
+    let all: Vec<&Prepared> = batch.iter().flat_map(|job| &job.signals).collect();
+    let rejected: Vec<&RejectedInput> = batch.iter().flat_map(|job| &job.rejected).collect();
+    let started = Instant::now();
+    let mut recorded = write(link, &all, &rejected, now).await?.into_iter();
+    metrics::histogram!("store_group_commit_seconds").record(started.elapsed().as_secs_f64());
+    metrics::counter!("store_group_commit_requests_total").increment(batch.len() as u64);
     Ok(batch
         .iter()
         .map(|job| recorded.by_ref().take(job.signals.len()).collect())
         .collect())
 }
 
-async fn commit_one(conn: &mut AnyConnection, job: &Job) -> Result<Vec<Recorded>, StoreError> {
-    let mut tx = conn.begin().await?;
-    let result = inbox::insert_signals(&mut tx, &job.signals, job.now).await?;
-    inbox::insert_rejected(&mut tx, &job.rejected, job.now).await?;
-    tx.commit().await?;
-    Ok(result)
+async fn commit_one(link: &mut Link, job: &Job) -> Result<Vec<Recorded>, StoreError> {
+    let signals: Vec<&Prepared> = job.signals.iter().collect();
+    let rejected: Vec<&RejectedInput> = job.rejected.iter().collect();
+    write(link, &signals, &rejected, job.now).await
+}
+
+/// Inserts and commits: durable when it returns.
+async fn write(
+    link: &mut Link,
+    signals: &[&Prepared],
+    rejected: &[&RejectedInput],
+    now: i64,
+) -> Result<Vec<Recorded>, StoreError> {
+    match link.backend {
+        // The one-batch path carries signals only; a group with refused inputs (rare) takes
+        // the ordinary transaction below.
+        Backend::Sqlite if rejected.is_empty() => {
+            insert_and_commit_sqlite(&mut link.conn, signals, now).await
+        }
+        _ => {
+            let mut tx = link.conn.begin().await?;
+            let recorded = insert_signals(&mut tx, signals, now).await?;
+            let rejected: Vec<RejectedInput> = rejected.iter().map(|r| (*r).clone()).collect();
+            inbox::insert_rejected(&mut tx, &rejected, now).await?;
+            tx.commit().await?;
+            Ok(recorded)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Job {
+        let (reply, _answer) = oneshot::channel();
+        Job {
+            signals: Vec::new(),
+            rejected: Vec::new(),
+            now: 0,
+            reply,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_writer_lingers_only_for_expected_callers_and_at_most_the_linger() {
+        let (jobs, mut queue) = mpsc::channel(16);
+        let mut batch = Vec::new();
+
+        // Nothing more expected: no wait at all, even with the clock frozen.
+        jobs.send(job()).await.unwrap();
+        queue.recv_many(&mut batch, 16).await;
+        let started = tokio::time::Instant::now();
+        linger(&mut queue, &mut batch, 1).await;
+        assert_eq!(started.elapsed(), Duration::ZERO);
+
+        // Two more expected, one comes while the writer waits: the group takes it; the third
+        // never comes, so the wait ends at the linger bound.
+        let late = jobs.clone();
+        tokio::spawn(async move { late.send(job()).await.unwrap() });
+        let started = tokio::time::Instant::now();
+        linger(&mut queue, &mut batch, 3).await;
+        assert_eq!(batch.len(), 2);
+        assert!(started.elapsed() >= LINGER);
+        assert!(started.elapsed() <= LINGER + Duration::from_millis(1));
+
+        // Everyone expected arrives: the wait ends with the last of them, not at the bound.
+        batch.clear();
+        jobs.send(job()).await.unwrap();
+        queue.recv_many(&mut batch, 16).await;
+        let late = jobs.clone();
+        tokio::spawn(async move { late.send(job()).await.unwrap() });
+        let started = tokio::time::Instant::now();
+        linger(&mut queue, &mut batch, 2).await;
+        assert_eq!(batch.len(), 2);
+        assert!(started.elapsed() < LINGER);
+    }
 }

@@ -1,139 +1,14 @@
 //! The signals inbox: record (deduplicated), claim with a lease, complete, retry, bury, replay.
 
-use std::collections::HashMap;
-
 use sqlx::{AnyConnection, Row};
 
+use super::insert::{Prepared, insert_signals};
 use super::{Backend, Claimed, DeadSignal, Recorded, SignalEnd, Store, StoreError};
-use crate::signal::{Dedup, NewSignal, RejectedInput, Signal};
-
-/// [`Dedup::Once`]: a stored key absorbs the new signal.
-const ON_CONFLICT_KEEP: &str = "ON CONFLICT (dedup_key) DO NOTHING";
-
-/// [`Dedup::WhilePending`]: a stored signal that already ran (or is running, or died) is made
-/// due again with the new payload; one still waiting absorbs the new one.
-const ON_CONFLICT_REVIVE: &str = "ON CONFLICT (dedup_key) DO UPDATE SET state = 'pending', \
-    attempts = 0, payload = excluded.payload, next_attempt_at = excluded.next_attempt_at, \
-    lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, updated_at = excluded.updated_at \
-    WHERE signals.state <> 'pending'";
+use crate::signal::{NewSignal, RejectedInput, Signal};
 
 /// Due: pending and its time has come, or leased by a claimer whose lease ran out.
 const DUE: &str = "(state = 'pending' AND next_attempt_at <= $3) \
     OR (state = 'leased' AND lease_expires_at <= $3)";
-
-/// Rows per multi-row INSERT (five parameters each, far below either database's limit).
-const ROWS_PER_STATEMENT: usize = 200;
-
-/// Inserts each signal unless its dedup key is already stored, inside the caller's transaction.
-/// Signals go in multi-row statements (the group commit's many small requests cost a few
-/// statements, not one each); results keep the input order.
-pub(super) async fn insert_signals(
-    conn: &mut AnyConnection,
-    signals: &[NewSignal],
-    now: i64,
-) -> Result<Vec<Recorded>, StoreError> {
-    let mut recorded: Vec<Option<Recorded>> = vec![None; signals.len()];
-    // A key repeated within the call is a duplicate of its first occurrence; each statement then
-    // touches a row at most once, as PostgreSQL requires of ON CONFLICT DO UPDATE.
-    let mut first: HashMap<&str, usize> = HashMap::new();
-    let mut repeats = Vec::new();
-    let (mut once, mut reviving) = (Vec::new(), Vec::new());
-    for (index, new) in signals.iter().enumerate() {
-        match first.get(new.dedup_key.as_str()) {
-            Some(&earlier) => repeats.push((index, earlier)),
-            None => {
-                first.insert(&new.dedup_key, index);
-                match new.dedup {
-                    Dedup::Once => once.push(index),
-                    Dedup::WhilePending => reviving.push(index),
-                }
-            }
-        }
-    }
-    for chunk in once.chunks(ROWS_PER_STATEMENT) {
-        insert_batch(conn, signals, chunk, ON_CONFLICT_KEEP, now, &mut recorded).await?;
-    }
-    for chunk in reviving.chunks(ROWS_PER_STATEMENT) {
-        insert_batch(conn, signals, chunk, ON_CONFLICT_REVIVE, now, &mut recorded).await?;
-    }
-    for (index, earlier) in repeats {
-        let id = recorded[earlier].map_or(0, |r| r.id);
-        recorded[index] = Some(Recorded {
-            id,
-            duplicate: true,
-        });
-    }
-    Ok(recorded.into_iter().flatten().collect())
-}
-
-/// Inserts one chunk of distinct keys; a key the statement did not insert (or revive) is
-/// looked up and reported as a duplicate.
-async fn insert_batch(
-    conn: &mut AnyConnection,
-    signals: &[NewSignal],
-    chunk: &[usize],
-    on_conflict: &str,
-    now: i64,
-    recorded: &mut [Option<Recorded>],
-) -> Result<(), StoreError> {
-    let rows: Vec<String> = (0..chunk.len())
-        .map(|i| {
-            let p = 5 * i;
-            format!(
-                "(${}, ${}, ${}, ${}, 'pending', 0, ${}, ${}, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5,
-                p + 5,
-                p + 5
-            )
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO signals (dedup_key, source, kind, payload, state, attempts, \
-         next_attempt_at, received_at, updated_at) VALUES {} {on_conflict} RETURNING id, dedup_key",
-        rows.join(", ")
-    );
-    // Only placeholders and a fixed clause vary; every value is bound.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for &index in chunk {
-        let new = &signals[index];
-        query = query
-            .bind(new.dedup_key.clone())
-            .bind(new.signal.source())
-            .bind(new.signal.kind())
-            .bind(serde_json::to_string(&new.signal)?)
-            .bind(now);
-    }
-    let written: HashMap<String, i64> = query
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    for &index in chunk {
-        let key = &signals[index].dedup_key;
-        recorded[index] = Some(match written.get(key) {
-            Some(&id) => Recorded {
-                id,
-                duplicate: false,
-            },
-            None => {
-                let row = sqlx::query("SELECT id FROM signals WHERE dedup_key = $1")
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                Recorded {
-                    id: row.try_get(0)?,
-                    duplicate: true,
-                }
-            }
-        });
-    }
-    Ok(())
-}
 
 /// Stores refused inputs as `rejected` rows, a terminal state nothing claims; a key already
 /// stored (a redelivery of the same refused notification) is kept once.
@@ -184,9 +59,11 @@ impl Store {
         if signals.is_empty() && rejected.is_empty() {
             return Ok(Vec::new());
         }
+        let signals = Prepared::all(signals)?;
         let recorded = match &self.writer {
             Some(writer) => writer.record(signals, rejected, now).await?,
             None => {
+                let signals: Vec<&Prepared> = signals.iter().collect();
                 let mut tx = self.pool.begin().await?;
                 let recorded = insert_signals(&mut tx, &signals, now).await?;
                 insert_rejected(&mut tx, &rejected, now).await?;

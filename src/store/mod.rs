@@ -6,6 +6,7 @@ mod connect;
 mod group_commit;
 mod history;
 mod inbox;
+mod insert;
 mod journal;
 mod leader;
 mod mirror;
@@ -48,7 +49,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite only: the single writer that commits concurrent callers' signals together.
+    /// The group commit that records concurrent callers' signals together (absent when
+    /// opened with [`GroupCommit::Off`]).
     writer: Option<group_commit::Writer>,
     /// Woken after signals are committed, so an idle worker in this process starts at once.
     recorded: std::sync::Arc<tokio::sync::Notify>,

@@ -149,7 +149,7 @@ pub async fn receive(
     metrics::counter!("outbound_notifications_accepted_total", "outcome" => "duplicate")
         .increment(duplicates as u64);
     metrics::counter!("outbound_messages_total", "outcome" => "acknowledged").increment(1);
-    tracing::info!(
+    tracing::debug!(
         notifications = message.notifications.len(),
         rejected = message.rejected.len(),
         campaign_members = received,
