@@ -20,4 +20,5 @@ pub mod sim;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod upstream;
 pub mod worker;

@@ -1,6 +1,8 @@
 //! The HTTP surface: router, shared state and middleware. Handlers live in one file per concern.
 
 mod admin;
+mod admin_people;
+pub mod admin_status;
 pub mod error;
 mod health;
 pub mod inbound;
@@ -77,7 +79,7 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
             "/admin/dead-letters/{id}/replay",
             post(admin::replay),
         ),
-        (Admin, "get", "/admin/outcomes", get(admin::outcomes)),
+        (Admin, "get", "/admin/outcomes", get(admin_people::outcomes)),
         (Admin, "get", "/admin/mappings", get(admin::mappings)),
         (
             Admin,
@@ -88,6 +90,21 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
         (Admin, "post", "/admin/sync/{action}", post(admin::set_sync)),
         (Admin, "post", "/admin/reconcile", post(admin::reconcile)),
         (Admin, "get", "/admin/jobs/{id}", get(admin::job)),
+        (Admin, "get", "/admin/status", get(admin_status::status)),
+        (Admin, "get", "/admin/people", get(admin_people::people)),
+        (
+            Admin,
+            "get",
+            "/admin/people/{id}/timeline",
+            get(admin_people::timeline),
+        ),
+        (Admin, "get", "/admin/retrying", get(admin_people::retrying)),
+        (
+            Admin,
+            "post",
+            "/admin/dead-letters/replay",
+            post(admin_people::replay_many),
+        ),
     ]
 }
 

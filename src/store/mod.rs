@@ -9,6 +9,8 @@ mod inbox;
 mod journal;
 mod leader;
 mod mirror;
+mod people;
+mod queries;
 mod runtime;
 
 use sqlx::AnyPool;
@@ -19,6 +21,8 @@ pub use history::{Outcome, TriggerEvent};
 pub use journal::{Journal, SignalEnd};
 pub use leader::LeaderLock;
 pub use mirror::{IdentityRow, MirrorRow, fold_email};
+pub use people::{Delivery, NamedOutcome, OutcomeFilter, Timeline};
+pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal};
 pub use runtime::{Job, SYNC_SWITCH};
 
 use crate::signal::Signal;

@@ -153,7 +153,9 @@ impl SalesforceClient {
             .acquire()
             .await
             .map_err(|_| CallError::retry("client is shutting down"))?;
-        with_reauth(&self.token, || self.send_once(method.clone(), path, body)).await
+        let result = with_reauth(&self.token, || self.send_once(method.clone(), path, body)).await;
+        crate::upstream::record("salesforce", &result);
+        result
     }
 
     async fn send_once(
