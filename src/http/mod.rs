@@ -1,8 +1,9 @@
 //! The HTTP surface: router, shared state and middleware. Handlers live in one file per concern.
 
 mod admin;
-mod admin_people;
+pub(crate) mod admin_people;
 pub mod admin_status;
+mod console;
 pub mod error;
 mod health;
 pub mod inbound;
@@ -104,6 +105,38 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
             "post",
             "/admin/dead-letters/replay",
             post(admin_people::replay_many),
+        ),
+        (Admin, "get", "/console", get(console::overview)),
+        (Admin, "get", "/console/sign-in", get(console::sign_in_page)),
+        (Admin, "post", "/console/sign-in", post(console::sign_in)),
+        (Admin, "post", "/console/sign-out", post(console::sign_out)),
+        (Admin, "get", "/console/errors", get(console::errors)),
+        (
+            Admin,
+            "get",
+            "/console/errors.csv",
+            get(console::errors_csv),
+        ),
+        (
+            Admin,
+            "post",
+            "/console/errors/replay",
+            post(console::replay),
+        ),
+        (Admin, "get", "/console/people", get(console::people)),
+        (Admin, "get", "/console/people/{id}", get(console::person)),
+        (Admin, "get", "/console/mappings", get(console::mappings)),
+        (
+            Admin,
+            "post",
+            "/console/mappings/switch",
+            post(console::switch),
+        ),
+        (
+            Admin,
+            "post",
+            "/console/reconcile",
+            post(console::reconcile),
         ),
     ]
 }

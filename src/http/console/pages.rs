@@ -1,0 +1,338 @@
+//! Console pages that only read: the overview, people search and one person's timeline.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::session::Session;
+use super::{or_dash, render, unavailable, when};
+use crate::http::AppState;
+use crate::http::admin_status::{self, Overview};
+use crate::store::{IdentityRow, Timeline};
+
+pub struct Window {
+    label: &'static str,
+    added: i64,
+    status_changed: i64,
+    removed: i64,
+    failed: i64,
+    skipped: i64,
+}
+
+pub struct MappingRow {
+    name: String,
+    program_id: i64,
+    campaign_id: String,
+    enabled: bool,
+    held: bool,
+    problems: String,
+    members: i64,
+    windows: Vec<Window>,
+}
+
+pub struct SideRow {
+    name: String,
+    state: String,
+    class: &'static str,
+    calls: String,
+    paused: String,
+    last_error: String,
+}
+
+pub struct WorkerRow {
+    leader: bool,
+    last_round: String,
+    due: i64,
+    retrying: i64,
+    dead: i64,
+    oldest: String,
+    last_error: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/overview.html")]
+struct OverviewPage {
+    page: &'static str,
+    csrf: String,
+    notice: String,
+    o: Overview,
+    generated: String,
+    mappings: Vec<MappingRow>,
+    sides: Vec<SideRow>,
+    worker: WorkerRow,
+}
+
+fn windows(m: &admin_status::MappingOverview) -> Vec<Window> {
+    [
+        ("lastHour", "last hour"),
+        ("lastDay", "last day"),
+        ("lastFiveDays", "last 5 days"),
+    ]
+    .into_iter()
+    .map(|(key, label)| {
+        let c = m.changes.get(key).cloned().unwrap_or_default();
+        let n = |k: &str| c.get(k).copied().unwrap_or(0);
+        Window {
+            label,
+            added: n("added"),
+            status_changed: n("status_changed"),
+            removed: n("removed"),
+            failed: n("failed"),
+            skipped: n("skipped"),
+        }
+    })
+    .collect()
+}
+
+pub async fn overview(State(state): State<AppState>, session: Session) -> Response {
+    let o = match admin_status::overview(&state).await {
+        Ok(o) => o,
+        Err(error) => return unavailable(error),
+    };
+    let sides = o
+        .upstreams
+        .iter()
+        .map(|(name, s)| SideRow {
+            name: name.clone(),
+            state: match (s.state.as_str(), s.health.failing_since) {
+                ("down", since) if s.health.consecutive_auth_failures > 0 => format!(
+                    "credentials failing since {} ({} in a row)",
+                    when(since),
+                    s.health.consecutive_auth_failures
+                ),
+                ("down", since) => format!("unreachable since {}", when(since)),
+                ("up", _) => "good".into(),
+                _ => "unknown (no call yet from this replica)".into(),
+            },
+            class: if s.state == "down" { "bad" } else { "good" },
+            calls: match (s.calls_today, s.daily_limit) {
+                (Some(used), Some(limit)) => format!("{used} of {limit}"),
+                _ => "unknown".into(),
+            },
+            paused: s.paused_until.map_or("unknown".into(), |t| when(Some(t))),
+            last_error: or_dash(s.health.last_error.clone()),
+        })
+        .collect();
+    let w = &o.worker;
+    let worker = WorkerRow {
+        leader: w.leader,
+        last_round: when(w.last_round_at),
+        due: w.backlog.due,
+        retrying: w.backlog.retrying,
+        dead: w.backlog.dead,
+        oldest: w
+            .oldest_age_seconds
+            .map_or("—".into(), |s| format!("{s} s ago")),
+        last_error: or_dash(w.last_error.clone()),
+    };
+    let mappings = o
+        .mappings
+        .iter()
+        .map(|m| MappingRow {
+            name: m.name.clone(),
+            program_id: m.program_id,
+            campaign_id: m.campaign_id.clone(),
+            enabled: m.enabled,
+            held: m.held,
+            problems: m.problems.join("; "),
+            members: m.members,
+            windows: windows(m),
+        })
+        .collect();
+    render(&OverviewPage {
+        page: "overview",
+        csrf: session.csrf(),
+        notice: String::new(),
+        generated: when(Some(o.generated_at)),
+        o,
+        mappings,
+        sides,
+        worker,
+    })
+}
+
+pub struct PersonLink {
+    id: i64,
+    label: String,
+}
+
+fn label(p: &IdentityRow) -> String {
+    p.email
+        .clone()
+        .unwrap_or_else(|| format!("person {}", p.id))
+}
+
+#[derive(Template)]
+#[template(path = "console/people.html")]
+struct PeoplePage {
+    page: &'static str,
+    csrf: String,
+    notice: String,
+    q: String,
+    people: Vec<PersonLink>,
+}
+
+#[derive(Deserialize)]
+pub struct Search {
+    q: Option<String>,
+}
+
+/// Search; an exact single match goes straight to that person's page.
+pub async fn people(
+    State(state): State<AppState>,
+    session: Session,
+    Query(search): Query<Search>,
+) -> Response {
+    let q = search.q.unwrap_or_default().trim().to_string();
+    let found = if q.is_empty() {
+        Vec::new()
+    } else {
+        match state.store().search_people(&q).await {
+            Ok(found) => found,
+            Err(error) => return unavailable(error),
+        }
+    };
+    if let [one] = found.as_slice() {
+        return Redirect::to(&format!("/console/people/{}", one.id)).into_response();
+    }
+    render(&PeoplePage {
+        page: "people",
+        csrf: session.csrf(),
+        notice: String::new(),
+        q,
+        people: found
+            .iter()
+            .map(|p| PersonLink {
+                id: p.id,
+                label: label(p),
+            })
+            .collect(),
+    })
+}
+
+pub struct MirrorLine {
+    mapping: String,
+    sf_status: String,
+    member: String,
+    mkto_status: String,
+    synced: String,
+}
+
+pub struct Entry {
+    when: String,
+    what: String,
+    detail: String,
+    class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console/person.html")]
+struct PersonPage {
+    page: &'static str,
+    csrf: String,
+    notice: String,
+    label: String,
+    marketo: String,
+    sf_lead: String,
+    sf_contact: String,
+    mirror: Vec<MirrorLine>,
+    timeline: Vec<Entry>,
+}
+
+/// Deliveries, outcomes and trigger events in one list, newest first.
+fn entries(t: &Timeline) -> Vec<Entry> {
+    let mut all = Vec::new();
+    for d in &t.deliveries {
+        let status = d
+            .payload
+            .get("status")
+            .and_then(|s| s.as_str())
+            .unwrap_or("");
+        all.push((
+            d.received_at,
+            format!("received {} #{}", d.kind, d.id),
+            format!(
+                "{status} ({}{})",
+                d.state,
+                d.last_error
+                    .as_ref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            ),
+            "delivery",
+        ));
+    }
+    for o in &t.outcomes {
+        all.push((
+            o.recorded_at,
+            format!("{} {} on {}", o.result, o.action, o.connector),
+            format!(
+                "{}: {}",
+                o.mapping.as_deref().unwrap_or("—"),
+                o.reason.as_deref().unwrap_or("")
+            ),
+            "outcome",
+        ));
+    }
+    for e in &t.trigger_events {
+        all.push((
+            e.occurred_at,
+            format!("event {}", e.kind.as_str()),
+            format!(
+                "{}: {} → {} (by {})",
+                e.mapping.as_deref().unwrap_or("—"),
+                e.old_status.as_deref().unwrap_or("—"),
+                e.new_status.as_deref().unwrap_or("—"),
+                e.actor.as_str()
+            ),
+            "event",
+        ));
+    }
+    all.sort_by(|a, b| b.0.cmp(&a.0));
+    all.into_iter()
+        .map(|(at, what, detail, class)| Entry {
+            when: when(Some(at)),
+            what,
+            detail,
+            class,
+        })
+        .collect()
+}
+
+pub async fn person(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return (axum::http::StatusCode::NOT_FOUND, "no such person").into_response();
+    };
+    let t = match state.store().timeline(id, 100).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return (axum::http::StatusCode::NOT_FOUND, "no such person").into_response(),
+        Err(error) => return unavailable(error),
+    };
+    let timeline = entries(&t);
+    render(&PersonPage {
+        page: "people",
+        csrf: session.csrf(),
+        notice: String::new(),
+        label: label(&t.person),
+        marketo: or_dash(t.person.mkto_lead_id),
+        sf_lead: or_dash(t.person.sf_lead_id.clone()),
+        sf_contact: or_dash(t.person.sf_contact_id.clone()),
+        mirror: t
+            .mirror
+            .iter()
+            .map(|m| MirrorLine {
+                mapping: m.mapping.clone(),
+                sf_status: or_dash(m.sf_status.clone()),
+                member: or_dash(m.sf_member_id.clone()),
+                mkto_status: or_dash(m.mkto_status.clone()),
+                synced: when(Some(m.synced_at)),
+            })
+            .collect(),
+        timeline,
+    })
+}
