@@ -289,7 +289,7 @@ fn entries(t: &Timeline) -> Vec<Entry> {
             "event",
         ));
     }
-    all.sort_by(|a, b| b.0.cmp(&a.0));
+    all.sort_by_key(|e| std::cmp::Reverse(e.0));
     all.into_iter()
         .map(|(at, what, detail, class)| Entry {
             when: when(Some(at)),

@@ -58,7 +58,7 @@ pub fn cleared_cookie() -> String {
     format!("{COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap) -> Option<&'a str> {
+fn cookie_value(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()
