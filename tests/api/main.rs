@@ -4,6 +4,7 @@
 mod admin;
 mod architecture;
 mod binary;
+mod browser;
 mod cli;
 mod cli_operator;
 mod client_fixes;
