@@ -59,6 +59,15 @@ pub struct Timeline {
     pub mirror: Vec<MirrorRow>,
 }
 
+/// The outcome's mapping and person; when the worker recorded none (a signal that died before
+/// its person was resolved), those of another outcome of the same signal (a signal concerns one
+/// person in one mapping). Selected `FROM outcomes o`.
+pub(super) const NAMED: &str = "COALESCE(o.mapping, (SELECT x.mapping FROM outcomes x \
+    WHERE x.signal_id = o.signal_id AND x.mapping IS NOT NULL ORDER BY x.id DESC LIMIT 1)) AS mapping, \
+    COALESCE(o.person, (SELECT x.person FROM outcomes x \
+    WHERE x.signal_id = o.signal_id AND x.person IS NOT NULL ORDER BY x.id DESC LIMIT 1)) AS person \
+    FROM outcomes o";
+
 impl Store {
     /// People whose e-mail, Marketo lead id, Salesforce Lead/Contact id or CampaignMember id is
     /// exactly `q`.
@@ -85,15 +94,16 @@ impl Store {
     }
 
     pub async fn outcomes_named(&self, f: &OutcomeFilter) -> Result<Vec<NamedOutcome>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT o.id, o.signal_id, o.mapping, o.person, o.connector, o.action, o.result, \
              o.reason, o.recorded_at, i.email, i.mkto_lead_id, i.sf_lead_id, i.sf_contact_id \
-             FROM outcomes o LEFT JOIN identities i ON o.person = CAST(i.id AS TEXT) \
+             FROM (SELECT o.id, o.signal_id, o.connector, o.action, o.result, o.reason, o.recorded_at, \
+             {NAMED}) o LEFT JOIN identities i ON o.person = CAST(i.id AS TEXT) \
              WHERE o.id < $1 AND ($2 IS NULL OR o.person = $2) AND ($3 IS NULL OR i.email = $3) \
              AND ($4 IS NULL OR o.mapping = $4) AND ($5 IS NULL OR o.result = $5) \
              AND ($6 IS NULL OR o.recorded_at >= $6) AND ($7 IS NULL OR o.recorded_at < $7) \
-             ORDER BY o.id DESC LIMIT $8",
-        )
+             ORDER BY o.id DESC LIMIT $8"
+        )))
         .bind(f.before.unwrap_or(i64::MAX))
         .bind(&f.person)
         .bind(f.email.as_deref().map(fold_email))

@@ -178,10 +178,12 @@ impl Store {
                 .entry(bucket.into())
                 .or_default() += r.try_get::<i64, _>(2)?;
         }
-        let outcomes = sqlx::query(
-            "SELECT COALESCE(mapping, ''), result, COUNT(*) FROM outcomes \
-             WHERE recorded_at >= $1 AND result IN ('dead', 'skipped') GROUP BY mapping, result",
-        )
+        let outcomes = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COALESCE(mapping, ''), result, COUNT(*) FROM \
+             (SELECT o.result, o.recorded_at, {} WHERE o.recorded_at >= $1 \
+             AND o.result IN ('dead', 'skipped')) named GROUP BY mapping, result",
+            super::people::NAMED
+        )))
         .bind(since)
         .fetch_all(&self.pool)
         .await?;

@@ -2,6 +2,7 @@
 //! PostgreSQL when `CAMPAIGN_SYNC_TEST_POSTGRES_URL` is set).
 
 mod admin;
+mod admin_console;
 mod architecture;
 mod binary;
 mod browser;
