@@ -21,6 +21,10 @@ pub struct Health {
     pub failing_since: Option<i64>,
     pub last_error: Option<String>,
     pub last_call_at: Option<i64>,
+    /// Daily API calls used and the limit, when the system reports them (Salesforce's
+    /// `Sforce-Limit-Info`).
+    pub calls_today: Option<u64>,
+    pub daily_limit: Option<u64>,
 }
 
 fn table() -> &'static Mutex<BTreeMap<&'static str, Health>> {
@@ -80,6 +84,14 @@ pub fn record<T>(system: &'static str, result: &Result<T, CallError>) {
     metrics::gauge!("upstream_up", "system" => system).set(if failed { 0.0 } else { 1.0 });
     metrics::gauge!("upstream_auth_failures_consecutive", "system" => system)
         .set(f64::from(health.consecutive_auth_failures));
+}
+
+/// Records the daily usage a system reported with a call.
+pub fn record_usage(system: &'static str, used: u64, limit: u64) {
+    let mut table = table().lock().unwrap_or_else(|e| e.into_inner());
+    let health = table.entry(system).or_default();
+    health.calls_today = Some(used);
+    health.daily_limit = Some(limit);
 }
 
 /// The health of `system` as last seen (default: no call yet).

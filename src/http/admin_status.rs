@@ -85,6 +85,8 @@ fn side(system: &str) -> Side {
         failing_since,
         last_error,
         last_call_at,
+        calls_today,
+        daily_limit,
     } = upstream::health(system);
     Side {
         state: match up {
@@ -99,8 +101,8 @@ fn side(system: &str) -> Side {
             last_error,
             last_call_at,
         },
-        calls_today: None,
-        daily_limit: None,
+        calls_today: calls_today.and_then(|n| i64::try_from(n).ok()),
+        daily_limit: daily_limit.and_then(|n| i64::try_from(n).ok()),
         paused_until: None,
     }
 }

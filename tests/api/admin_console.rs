@@ -68,6 +68,13 @@ async fn status_people_timeline_outcomes_and_bulk_replay_answer_from_a_real_sync
     assert_eq!(webinar["changes"]["lastHour"]["failed"], 1, "{status}");
     assert_eq!(status["upstreams"]["salesforce"]["state"], "up", "{status}");
     assert_eq!(status["worker"]["backlog"]["dead"], 1);
+    // The simulator reports Sforce-Limit-Info like Salesforce; Marketo reports no daily count.
+    let salesforce = &status["upstreams"]["salesforce"];
+    assert!(
+        salesforce["callsToday"].as_i64().is_some_and(|n| n > 0),
+        "{salesforce}"
+    );
+    assert!(salesforce["dailyLimit"].as_i64().is_some(), "{salesforce}");
 
     for q in ["ADA@example.com", &lead.to_string(), &sf_lead] {
         let found = get(&world, &format!("/admin/people?q={q}")).await;

@@ -29,6 +29,7 @@ mod sim_salesforce;
 mod simulators;
 mod simulators_serve;
 mod store;
+mod store_queries;
 mod sync;
 mod sync_burst;
 mod sync_edges;

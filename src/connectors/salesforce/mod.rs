@@ -155,6 +155,9 @@ impl SalesforceClient {
             .map_err(|_| CallError::retry("client is shutting down"))?;
         let result = with_reauth(&self.token, || self.send_once(method.clone(), path, body)).await;
         crate::upstream::record("salesforce", &result);
+        if let Some((used, limit)) = self.api_usage() {
+            crate::upstream::record_usage("salesforce", used, limit);
+        }
         result
     }
 
