@@ -1,6 +1,7 @@
 //! Health of each upstream system as the connectors last saw it: whether calls get through,
-//! consecutive authentication failures and since when they fail. Process-wide, like the metrics
-//! recorder, and exported as `upstream_up{system}` and
+//! consecutive authentication failures and since when they fail. Kept per system and endpoint
+//! (the configured login or base URL, so several services in one process, as in tests, keep
+//! theirs apart) and exported as `upstream_up{system}` and
 //! `upstream_auth_failures_consecutive{system}`.
 
 use std::collections::BTreeMap;
@@ -27,8 +28,10 @@ pub struct Health {
     pub daily_limit: Option<u64>,
 }
 
-fn table() -> &'static Mutex<BTreeMap<&'static str, Health>> {
-    static TABLE: OnceLock<Mutex<BTreeMap<&'static str, Health>>> = OnceLock::new();
+type Table = BTreeMap<(&'static str, String), Health>;
+
+fn table() -> &'static Mutex<Table> {
+    static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
     TABLE.get_or_init(|| Mutex::new(BTreeMap::new()))
 }
 
@@ -49,11 +52,16 @@ fn is_outage(error: &CallError) -> bool {
         if reason.starts_with("transport error") || reason.contains("HTTP 5"))
 }
 
-/// Records the end of one call to `system` (`salesforce` or `marketo`).
-pub fn record<T>(system: &'static str, result: &Result<T, CallError>) {
+/// The key of an endpoint: its URL without a trailing slash.
+fn key(system: &'static str, endpoint: &str) -> (&'static str, String) {
+    (system, endpoint.trim_end_matches('/').to_string())
+}
+
+/// Records the end of one call to `system` (`salesforce` or `marketo`) at `endpoint`.
+pub fn record<T>(system: &'static str, endpoint: &str, result: &Result<T, CallError>) {
     let now = crate::store::now_millis();
     let mut table = table().lock().unwrap_or_else(|e| e.into_inner());
-    let health = table.entry(system).or_default();
+    let health = table.entry(key(system, endpoint)).or_default();
     health.last_call_at = Some(now);
     let failed = match result {
         Ok(_) => {
@@ -87,19 +95,19 @@ pub fn record<T>(system: &'static str, result: &Result<T, CallError>) {
 }
 
 /// Records the daily usage a system reported with a call.
-pub fn record_usage(system: &'static str, used: u64, limit: u64) {
+pub fn record_usage(system: &'static str, endpoint: &str, used: u64, limit: u64) {
     let mut table = table().lock().unwrap_or_else(|e| e.into_inner());
-    let health = table.entry(system).or_default();
+    let health = table.entry(key(system, endpoint)).or_default();
     health.calls_today = Some(used);
     health.daily_limit = Some(limit);
 }
 
-/// The health of `system` as last seen (default: no call yet).
-pub fn health(system: &str) -> Health {
+/// The health of `system` at `endpoint` as last seen (default: no call yet).
+pub fn health(system: &'static str, endpoint: &str) -> Health {
     table()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .get(system)
+        .get(&key(system, endpoint))
         .cloned()
         .unwrap_or_default()
 }
@@ -111,13 +119,13 @@ mod tests {
     #[test]
     fn auth_failures_count_until_a_call_succeeds() {
         let refused: Result<(), _> = Err(CallError::Reauthenticate("INVALID_SESSION_ID".into()));
-        record("test-auth", &refused);
-        record("test-auth", &refused);
-        let h = health("test-auth");
+        record("test-auth", "https://a", &refused);
+        record("test-auth", "https://a", &refused);
+        let h = health("test-auth", "https://a/");
         assert_eq!((h.up, h.consecutive_auth_failures), (Some(false), 2));
         assert!(h.failing_since.is_some());
-        record("test-auth", &Ok::<(), CallError>(()));
-        let h = health("test-auth");
+        record("test-auth", "https://a", &Ok::<(), CallError>(()));
+        let h = health("test-auth", "https://a/");
         assert_eq!((h.up, h.consecutive_auth_failures), (Some(true), 0));
         assert_eq!(h.failing_since, None);
     }
@@ -126,13 +134,15 @@ mod tests {
     fn a_refused_record_means_the_system_is_up() {
         record(
             "test-data",
+            "https://d",
             &Err::<(), _>(CallError::Permanent("bad status".into())),
         );
-        assert_eq!(health("test-data").up, Some(true));
+        assert_eq!(health("test-data", "https://d").up, Some(true));
         record(
             "test-data",
+            "https://d",
             &Err::<(), _>(CallError::retry("transport error: refused")),
         );
-        assert_eq!(health("test-data").up, Some(false));
+        assert_eq!(health("test-data", "https://d").up, Some(false));
     }
 }

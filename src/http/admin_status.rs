@@ -78,7 +78,7 @@ pub struct Worker {
     pub oldest_age_seconds: Option<i64>,
 }
 
-fn side(system: &str) -> Side {
+fn side(system: &'static str, endpoint: &str) -> Side {
     let Health {
         up,
         consecutive_auth_failures,
@@ -87,7 +87,7 @@ fn side(system: &str) -> Side {
         last_call_at,
         calls_today,
         daily_limit,
-    } = upstream::health(system);
+    } = upstream::health(system, endpoint);
     Side {
         state: match up {
             Some(true) => "up",
@@ -146,10 +146,13 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
         generated_at: now,
         sync_enabled: mappings.sync_enabled(),
         mappings: items,
-        upstreams: ["salesforce", "marketo"]
-            .into_iter()
-            .map(|s| (s.to_string(), side(s)))
-            .collect(),
+        upstreams: [
+            ("salesforce", &state.config().salesforce.login_url),
+            ("marketo", &state.config().marketo.base_url),
+        ]
+        .into_iter()
+        .map(|(s, endpoint)| (s.to_string(), side(s, endpoint)))
+        .collect(),
         worker: Worker {
             leader: liveness.is_leader(),
             last_round_at: liveness.last_round_ms(),

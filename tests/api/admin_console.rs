@@ -76,6 +76,24 @@ async fn status_people_timeline_outcomes_and_bulk_replay_answer_from_a_real_sync
     );
     assert!(salesforce["dailyLimit"].as_i64().is_some(), "{salesforce}");
 
+    let metrics = world
+        .app
+        .client
+        .get(world.app.url("/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The gauges are process-wide (other tests' services share them): present, whatever value.
+    assert!(
+        metrics.contains("upstream_up{system=\"salesforce\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("upstream_auth_failures_consecutive{system=\"marketo\"}"));
+
     for q in ["ADA@example.com", &lead.to_string(), &sf_lead] {
         let found = get(&world, &format!("/admin/people?q={q}")).await;
         assert_eq!(found["items"].as_array().unwrap().len(), 1, "{q}: {found}");

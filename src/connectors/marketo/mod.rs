@@ -124,7 +124,7 @@ impl MarketoClient {
                     tokio::time::sleep(after).await;
                 }
                 other => {
-                    crate::upstream::record("marketo", &other);
+                    crate::upstream::record("marketo", &self.base_url, &other);
                     return other;
                 }
             }

@@ -154,9 +154,9 @@ impl SalesforceClient {
             .await
             .map_err(|_| CallError::retry("client is shutting down"))?;
         let result = with_reauth(&self.token, || self.send_once(method.clone(), path, body)).await;
-        crate::upstream::record("salesforce", &result);
+        crate::upstream::record("salesforce", &self.login_url, &result);
         if let Some((used, limit)) = self.api_usage() {
-            crate::upstream::record_usage("salesforce", used, limit);
+            crate::upstream::record_usage("salesforce", &self.login_url, used, limit);
         }
         result
     }

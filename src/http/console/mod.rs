@@ -4,7 +4,8 @@
 
 mod errors;
 mod mappings;
-mod pages;
+mod overview;
+mod people;
 pub mod session;
 
 use askama::Template;
@@ -16,7 +17,8 @@ use serde::Deserialize;
 
 pub use errors::{errors, errors_csv, replay};
 pub use mappings::{mappings, reconcile, switch};
-pub use pages::{overview, people, person};
+pub use overview::overview;
+pub use people::{people, person};
 use session::Session;
 
 use super::AppState;

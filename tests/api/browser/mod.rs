@@ -95,6 +95,11 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
 
     // Search finds the person; the timeline shows the delivery, the write and the event.
     browser.go(&url("/console/people")).await;
+    browser.type_into("#q", "nobody@example.com").await;
+    browser.click("#search").await;
+    assert!(browser.text("#nobody").await.contains("Nobody matches"));
+    browser.screenshot("people").await;
+    browser.go(&url("/console/people")).await;
     browser.type_into("#q", "ADA@example.com").await;
     browser.click("#search").await;
     assert!(browser.url().await.contains("/console/people/"));
