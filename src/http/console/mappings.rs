@@ -127,7 +127,7 @@ pub async fn switch(
         mappings.switch_sync(state.store(), enabled).await
     } else {
         let Some(mapping) = mappings.by_name(&form.name) else {
-            return (axum::http::StatusCode::NOT_FOUND, "no such mapping").into_response();
+            return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such mapping.");
         };
         mappings
             .switch_mapping(state.store(), mapping, enabled)

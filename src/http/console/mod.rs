@@ -41,20 +41,26 @@ fn render(template: &impl Template) -> Response {
 /// A store failure on a page: logged, answered 503 in words.
 fn unavailable(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "console page failed on the store");
-    (
+    page_error(
         StatusCode::SERVICE_UNAVAILABLE,
-        "the store did not answer; try again",
+        "The store did not answer; try again.",
     )
-        .into_response()
 }
 
 /// A form whose CSRF token is not this session's.
 fn forbidden() -> Response {
-    (
+    page_error(
         StatusCode::FORBIDDEN,
-        "this form's token is not valid for your session; reload the page and try again",
+        "This form's token is not valid for your session; reload the page and try again.",
     )
-        .into_response()
+}
+
+/// A short HTML error page (HTML answers keep their shape; see `shape::error_bodies`).
+fn page_error(status: StatusCode, message: &'static str) -> Response {
+    let html = format!(
+        "<!doctype html><title>campaign-sync</title><p>{message}</p><p><a href=\"/console\">Back to the console</a></p>"
+    );
+    (status, Html(html)).into_response()
 }
 
 /// Epoch milliseconds as a UTC time, or a dash.

@@ -164,11 +164,11 @@ pub async fn person(
     Path(id): Path<String>,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else {
-        return (axum::http::StatusCode::NOT_FOUND, "no such person").into_response();
+        return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such person.");
     };
     let t = match state.store().timeline(id, 100).await {
         Ok(Some(t)) => t,
-        Ok(None) => return (axum::http::StatusCode::NOT_FOUND, "no such person").into_response(),
+        Ok(None) => return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such person."),
         Err(error) => return unavailable(error),
     };
     let timeline = entries(&t);
