@@ -222,7 +222,13 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
-    assert!(forged.text().await.unwrap().contains("not valid for your session"));
+    assert!(
+        forged
+            .text()
+            .await
+            .unwrap()
+            .contains("not valid for your session")
+    );
     // A tampered cookie is no session.
     let tampered = pair.replace(".", "0.");
     let page = client

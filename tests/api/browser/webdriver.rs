@@ -111,6 +111,22 @@ impl Browser {
         value.as_str().unwrap_or_default().to_string()
     }
 
+    /// Waits (at most 10 s) until the page's URL contains `part` (a form's answer arrived).
+    pub async fn wait_for_url(&self, part: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.url().await;
+            if url.contains(part) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the browser stayed at {url}, not {part}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn find(&self, css: &str) -> String {
         let value = self
             .call(
