@@ -78,7 +78,8 @@ impl Store {
             .bind(i64::from(filter.limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
+        let mut failing = rows
+            .iter()
             .map(|r| {
                 let payload: String = r.try_get("payload")?;
                 let payload: serde_json::Value = serde_json::from_str(&payload)?;
@@ -108,7 +109,47 @@ impl Store {
                         .filter(|_| !dead),
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        for signal in &mut failing {
+            self.complete_names(signal).await?;
+        }
+        Ok(failing)
+    }
+
+    /// Fills the ids a payload does not carry (a Marketo webhook names no Salesforce record)
+    /// from the identity table and the mirror.
+    async fn complete_names(&self, s: &mut FailingSignal) -> Result<(), StoreError> {
+        if s.salesforce_person_id.is_some() && s.campaign_member_id.is_some() {
+            return Ok(());
+        }
+        let found = self
+            .find_identity(
+                s.marketo_lead_id,
+                s.salesforce_person_id.as_deref(),
+                s.email.as_deref(),
+            )
+            .await?;
+        let Some(person) = found else {
+            return Ok(());
+        };
+        s.email = s.email.take().or(person.email);
+        s.marketo_lead_id = s.marketo_lead_id.or(person.mkto_lead_id);
+        s.salesforce_person_id = s
+            .salesforce_person_id
+            .take()
+            .or(person.sf_contact_id)
+            .or(person.sf_lead_id);
+        if s.campaign_member_id.is_none() {
+            let member = sqlx::query(
+                "SELECT sf_member_id FROM mirror WHERE person = $1 \
+                 AND sf_member_id IS NOT NULL ORDER BY synced_at DESC LIMIT 1",
+            )
+            .bind(person.id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+            s.campaign_member_id = member.map(|r| r.try_get(0)).transpose()?;
+        }
+        Ok(())
     }
 
     /// Makes each of these dead signals due again; returns the ids that were dead.

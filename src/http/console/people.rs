@@ -102,16 +102,28 @@ struct PersonPage {
 fn entries(t: &Timeline) -> Vec<Entry> {
     let mut all = Vec::new();
     for d in &t.deliveries {
-        let status = d
-            .payload
-            .get("status")
-            .and_then(|s| s.as_str())
-            .unwrap_or("");
+        // What the delivery said, in its own words: the fields that were set.
+        let status = [
+            "status",
+            "trigger",
+            "program_id",
+            "campaign_id",
+            "member_id",
+            "action",
+        ]
+        .iter()
+        .filter_map(|k| match d.payload.get(*k)? {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(v) => Some(format!("{k} {v}")),
+            other => Some(format!("{k} {other}")),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
         all.push((
             d.received_at,
             format!("received {} #{}", d.kind, d.id),
             format!(
-                "{status} ({}{})",
+                "{status}; {}{}",
                 d.state,
                 d.last_error
                     .as_ref()
@@ -126,9 +138,12 @@ fn entries(t: &Timeline) -> Vec<Entry> {
             o.recorded_at,
             format!("{} {} on {}", o.result, o.action, o.connector),
             format!(
-                "{}: {}",
+                "{}{}",
                 o.mapping.as_deref().unwrap_or("—"),
-                o.reason.as_deref().unwrap_or("")
+                o.reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
             ),
             "outcome",
         ));

@@ -124,7 +124,9 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
     browser.go(&url("/console/errors")).await;
     let errors = browser.text("#errors").await;
     assert!(
-        errors.contains("ada@example.com") && errors.contains("No Show"),
+        errors.contains("ada@example.com")
+            && errors.contains("No Show")
+            && errors.contains(&sf_lead),
         "{errors}"
     );
     browser.screenshot("errors").await;

@@ -67,7 +67,7 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": CHROMIUM, "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,1000"
+                "--window-size=1600,1000"
             ] }
         } } });
         let answer = browser.call(reqwest::Method::POST, "/session", caps).await;
