@@ -94,7 +94,10 @@ pub async fn reconcile(config: Config) -> anyhow::Result<()> {
             }
         }
     }
-    let done = worker.run_pending().await?;
+    let progress = crate::terminal::progress::RepairWatch::start(store.clone()).await;
+    let done = worker.run_pending().await;
+    progress.finish().await;
+    let done = done?;
     println!(
         "repairs processed: {} signal(s), {} done, {} to retry, {} dead",
         done.claimed, done.completed, done.retried, done.dead

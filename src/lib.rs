@@ -20,4 +20,6 @@ pub mod sim;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod terminal;
+pub mod upstream;
 pub mod worker;

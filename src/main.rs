@@ -67,6 +67,15 @@ enum Command {
     },
     /// Reconcile every enabled mapping once (list both sides, repair differences), then exit.
     Reconcile(ConfigArgs),
+    /// Print the overview of a running service (mappings, each side, the worker).
+    Status {
+        /// The service's admin address, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// The admin token.
+        #[arg(long, env = "CAMPAIGN_SYNC_ADMIN__TOKEN", hide_env_values = true)]
+        token: String,
+    },
 }
 
 #[derive(Args)]
@@ -164,6 +173,7 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::Status { url, token } => campaign_sync::terminal::status::run(&url, &token).await,
         Command::Reconcile(args) => match args.load() {
             Ok(config) => commands::reconcile(config).await,
             Err(code) => return code,

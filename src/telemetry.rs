@@ -15,8 +15,11 @@ const BUCKETS: &[f64] = &[
 pub fn init_logs() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("CAMPAIGN_SYNC_LOG_FORMAT").is_ok_and(|v| v == "json");
+    // Colours only for a person at a terminal, never into files or log collectors.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().flatten_event(true).try_init()

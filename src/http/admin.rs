@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::store::{OutcomeResult, now_millis};
+use crate::store::now_millis;
 
 /// Page size when the caller gives none; also the most one call returns.
 const PAGE: u32 = 100;
@@ -42,7 +42,6 @@ impl FromRequestParts<AppState> for Admin {
 pub struct Page {
     after: Option<i64>,
     limit: Option<u32>,
-    result: Option<String>,
 }
 
 impl Page {
@@ -93,28 +92,6 @@ pub async fn replay(
     } else {
         Err(ApiError::NotFound(format!("dead signal {id}")))
     }
-}
-
-pub async fn outcomes(
-    State(state): State<AppState>,
-    _: Admin,
-    Query(page): Query<Page>,
-) -> Result<Json<Value>, ApiError> {
-    let result = match page.result.as_deref() {
-        None => None,
-        Some(text) => Some(OutcomeResult::parse(text).ok_or_else(|| {
-            ApiError::field(
-                "result",
-                format!("{text:?} is not one of applied, skipped, diverged, dead"),
-            )
-        })?),
-    };
-    let items = state
-        .store()
-        .outcomes(result, page.after(), page.limit())
-        .await
-        .map_err(unavailable)?;
-    Ok(Json(json!({ "items": items })))
 }
 
 pub async fn trigger_events(

@@ -1,6 +1,9 @@
 //! The HTTP surface: router, shared state and middleware. Handlers live in one file per concern.
 
 mod admin;
+pub(crate) mod admin_people;
+pub mod admin_status;
+mod console;
 pub mod error;
 mod health;
 pub mod inbound;
@@ -77,7 +80,7 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
             "/admin/dead-letters/{id}/replay",
             post(admin::replay),
         ),
-        (Admin, "get", "/admin/outcomes", get(admin::outcomes)),
+        (Admin, "get", "/admin/outcomes", get(admin_people::outcomes)),
         (Admin, "get", "/admin/mappings", get(admin::mappings)),
         (
             Admin,
@@ -88,6 +91,53 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
         (Admin, "post", "/admin/sync/{action}", post(admin::set_sync)),
         (Admin, "post", "/admin/reconcile", post(admin::reconcile)),
         (Admin, "get", "/admin/jobs/{id}", get(admin::job)),
+        (Admin, "get", "/admin/status", get(admin_status::status)),
+        (Admin, "get", "/admin/people", get(admin_people::people)),
+        (
+            Admin,
+            "get",
+            "/admin/people/{id}/timeline",
+            get(admin_people::timeline),
+        ),
+        (Admin, "get", "/admin/retrying", get(admin_people::retrying)),
+        (
+            Admin,
+            "post",
+            "/admin/dead-letters/replay",
+            post(admin_people::replay_many),
+        ),
+        (Admin, "get", "/console", get(console::overview)),
+        (Admin, "get", "/console/sign-in", get(console::sign_in_page)),
+        (Admin, "post", "/console/sign-in", post(console::sign_in)),
+        (Admin, "post", "/console/sign-out", post(console::sign_out)),
+        (Admin, "get", "/console/errors", get(console::errors)),
+        (
+            Admin,
+            "get",
+            "/console/errors.csv",
+            get(console::errors_csv),
+        ),
+        (
+            Admin,
+            "post",
+            "/console/errors/replay",
+            post(console::replay),
+        ),
+        (Admin, "get", "/console/people", get(console::people)),
+        (Admin, "get", "/console/people/{id}", get(console::person)),
+        (Admin, "get", "/console/mappings", get(console::mappings)),
+        (
+            Admin,
+            "post",
+            "/console/mappings/switch",
+            post(console::switch),
+        ),
+        (
+            Admin,
+            "post",
+            "/console/reconcile",
+            post(console::reconcile),
+        ),
     ]
 }
 

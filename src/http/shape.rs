@@ -95,7 +95,9 @@ fn has_shape(headers: &HeaderMap, soap: bool) -> bool {
     if soap {
         media_type.eq_ignore_ascii_case("text/xml")
     } else {
+        // The console's own HTML error pages (a refused sign-in) are already shaped.
         media_type.eq_ignore_ascii_case("application/json")
+            || media_type.eq_ignore_ascii_case("text/html")
     }
 }
 

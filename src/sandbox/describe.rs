@@ -182,7 +182,7 @@ campaign-sync sandbox is running.
   Marketo      {mk_url}
   mappings     {mappings}
 
-Try it (in another terminal):
+Try it (in another terminal; the commands use curl and jq):
 
 1. Move {alan_name} along in the Marketo program {program}, as a Marketo user would:
      curl -s -X POST {mk_url}/__sim/programs/{program}/members/status -H 'content-type: application/json' \
@@ -207,8 +207,11 @@ Try it (in another terminal):
 What the service did:   curl -s -H 'Authorization: Bearer {admin}' {service}/v1/trigger-events | jq
                         curl -s -H 'Authorization: Bearer {admin}' {service}/admin/outcomes | jq
 Calls each side saw:    curl -s {sf_url}/__sim/requests | jq      curl -s {mk_url}/__sim/requests | jq
+Overview in a terminal: campaign-sync status --url {service} --token {admin}
 
 Ctrl-C stops everything.
+
+The console: {service}/console   (sign in with the admin token {admin})
 "#,
         service = d.service_url,
         dir = dir.display(),

@@ -10,6 +10,8 @@ mod insert;
 mod journal;
 mod leader;
 mod mirror;
+mod people;
+mod queries;
 mod runtime;
 
 use sqlx::AnyPool;
@@ -20,6 +22,8 @@ pub use history::{Outcome, TriggerEvent};
 pub use journal::{Journal, SignalEnd};
 pub use leader::LeaderLock;
 pub use mirror::{IdentityRow, MirrorRow, fold_email};
+pub use people::{Delivery, NamedOutcome, OutcomeFilter, Timeline};
+pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal};
 pub use runtime::{Job, SYNC_SWITCH};
 
 use crate::signal::Signal;

@@ -2,8 +2,10 @@
 //! PostgreSQL when `CAMPAIGN_SYNC_TEST_POSTGRES_URL` is set).
 
 mod admin;
+mod admin_console;
 mod architecture;
 mod binary;
+mod browser;
 mod cli;
 mod cli_operator;
 mod client_fixes;
@@ -31,6 +33,7 @@ mod sim_salesforce;
 mod simulators;
 mod simulators_serve;
 mod store;
+mod store_queries;
 mod store_runtime;
 mod store_writer;
 mod sync;

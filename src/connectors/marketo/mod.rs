@@ -123,7 +123,10 @@ impl MarketoClient {
                     tracing::info!(%reason, wait_ms = after.as_millis() as u64, "Marketo limit reached; waiting");
                     tokio::time::sleep(after).await;
                 }
-                other => return other,
+                other => {
+                    crate::upstream::record("marketo", &self.base_url, &other);
+                    return other;
+                }
             }
         }
     }

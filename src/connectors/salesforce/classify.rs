@@ -119,6 +119,23 @@ fn truncate(body: &str) -> &str {
     &body[..end]
 }
 
+/// Why creating a CampaignMember found a referenced record missing, naming the record from the
+/// error's `fields` (`CampaignId`: the campaign; `LeadId`/`ContactId`: the person).
+pub fn missing_reference(result: &RecordResult) -> String {
+    let Some(error) = result.errors.first() else {
+        return "a record the member refers to no longer exists".into();
+    };
+    let named = |field: &str| error.fields.iter().any(|f| f.eq_ignore_ascii_case(field));
+    let what = if named("CampaignId") {
+        "the campaign no longer exists"
+    } else if named("LeadId") || named("ContactId") {
+        "the Lead or Contact no longer exists"
+    } else {
+        "the campaign or the Lead/Contact no longer exists (Salesforce did not name the field)"
+    };
+    format!("{what}: {}: {}", error.status_code, error.message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +222,23 @@ mod tests {
             &outcomes[3],
             RecordOutcome::Failed(CallError::Permanent(_))
         ));
+    }
+
+    #[test]
+    fn a_missing_reference_names_the_campaign_or_the_person_from_the_fields() {
+        let result = |fields: &[&str]| RecordResult {
+            id: None,
+            success: false,
+            errors: vec![RecordError {
+                status_code: "INVALID_CROSS_REFERENCE_KEY".into(),
+                message: "invalid cross reference id".into(),
+                fields: fields.iter().map(|f| f.to_string()).collect(),
+            }],
+        };
+        assert!(missing_reference(&result(&["CampaignId"])).starts_with("the campaign no longer"));
+        assert!(missing_reference(&result(&["ContactId"])).starts_with("the Lead or Contact"));
+        let unnamed = missing_reference(&result(&[]));
+        assert!(unnamed.contains("did not name the field"), "{unnamed}");
+        assert!(unnamed.ends_with("INVALID_CROSS_REFERENCE_KEY: invalid cross reference id"));
     }
 }

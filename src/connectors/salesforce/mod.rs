@@ -153,7 +153,12 @@ impl SalesforceClient {
             .acquire()
             .await
             .map_err(|_| CallError::retry("client is shutting down"))?;
-        with_reauth(&self.token, || self.send_once(method.clone(), path, body)).await
+        let result = with_reauth(&self.token, || self.send_once(method.clone(), path, body)).await;
+        crate::upstream::record("salesforce", &self.login_url, &result);
+        if let Some((used, limit)) = self.api_usage() {
+            crate::upstream::record_usage("salesforce", &self.login_url, used, limit);
+        }
+        result
     }
 
     async fn send_once(

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use crate::connectors::CallError;
-use crate::connectors::salesforce::classify::classify_record;
+use crate::connectors::salesforce::classify::{classify_record, missing_reference};
 use crate::connectors::salesforce::{RecordOutcome, RecordResult};
 use crate::sync::batch::{SALESFORCE_RECORDS_PER_CALL, group_into_calls};
 use crate::sync::{Decision, Done};
@@ -140,12 +140,12 @@ async fn send(ctx: &Context, campaign: &str, call: Call, mut group: Vec<&mut Wor
         Err(error) => return group.iter_mut().for_each(|w| w.fail(error.clone())),
     };
     for (work, result) in group.iter_mut().zip(results) {
-        settle(work, call, classify_record(&result));
+        settle(work, call, &result);
     }
 }
 
-fn settle(work: &mut Work, call: Call, outcome: RecordOutcome) {
-    match (call, outcome) {
+fn settle(work: &mut Work, call: Call, result: &RecordResult) {
+    match (call, classify_record(result)) {
         (Call::Delete, RecordOutcome::AlreadyGone) => {
             work.outcome = Some(Ok(Done::Skipped("the member was already deleted".into())));
         }
@@ -161,9 +161,9 @@ fn settle(work: &mut Work, call: Call, outcome: RecordOutcome) {
                 "already a campaign member; will update it",
             ));
         }
-        (Call::Create, RecordOutcome::AlreadyGone) => work.fail(CallError::Permanent(
-            "the Lead or Contact no longer exists".into(),
-        )),
+        (Call::Create, RecordOutcome::AlreadyGone) => {
+            work.fail(CallError::Permanent(missing_reference(result)))
+        }
         (_, RecordOutcome::Failed(error)) => work.fail(error),
         (Call::Delete | Call::Update, RecordOutcome::Done(_) | RecordOutcome::AlreadyExists) => {
             work.outcome = Some(Ok(Done::Applied));

@@ -1,0 +1,193 @@
+//! Admin JSON about people and failures: search, a person's timeline, outcomes filtered and
+//! paged newest first, retrying signals, and replay of many dead letters at once.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::admin::Admin;
+use super::error::ApiError;
+use crate::kinds::OutcomeResult;
+use crate::store::{FailingFilter, OutcomeFilter, StoreError, now_millis};
+
+const PAGE: u32 = 100;
+const MAX_PAGE: u32 = 1000;
+/// Most dead letters one bulk replay touches.
+pub const MAX_REPLAY: u32 = 1000;
+
+fn unavailable(error: StoreError) -> ApiError {
+    tracing::error!(%error, "admin call failed on the store");
+    ApiError::Unavailable
+}
+
+fn limit(limit: Option<u32>) -> u32 {
+    limit.unwrap_or(PAGE).clamp(1, MAX_PAGE)
+}
+
+#[derive(Deserialize)]
+pub struct Search {
+    q: Option<String>,
+}
+
+pub async fn people(
+    State(state): State<AppState>,
+    _: Admin,
+    Query(search): Query<Search>,
+) -> Result<Json<Value>, ApiError> {
+    let q = search.q.unwrap_or_default();
+    if q.trim().is_empty() {
+        return Err(ApiError::field(
+            "q",
+            "give an e-mail, a Marketo lead id, or a Salesforce Lead, Contact or CampaignMember id",
+        ));
+    }
+    let items = state.store().search_people(&q).await.map_err(unavailable)?;
+    Ok(Json(json!({ "items": items })))
+}
+
+pub async fn timeline(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::field("id", "a person id is a whole number"))?;
+    let timeline = state
+        .store()
+        .timeline(id, PAGE)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| ApiError::NotFound(format!("person {id}")))?;
+    Ok(Json(json!(timeline)))
+}
+
+#[derive(Deserialize, Default)]
+pub struct OutcomeQuery {
+    pub person: Option<String>,
+    pub email: Option<String>,
+    pub mapping: Option<String>,
+    pub result: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub before: Option<i64>,
+    /// Oldest first after this id (the feed form kept from before the filters).
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// Outcomes newest first with filters, paged with `before`; with `after`, oldest first.
+pub async fn outcomes(
+    State(state): State<AppState>,
+    _: Admin,
+    Query(q): Query<OutcomeQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(text) = &q.result
+        && OutcomeResult::parse(text).is_none()
+    {
+        return Err(ApiError::field(
+            "result",
+            format!("{text:?} is not one of applied, skipped, diverged, dead"),
+        ));
+    }
+    let limit = limit(q.limit);
+    if let Some(after) = q.after {
+        let result = q.result.as_deref().and_then(OutcomeResult::parse);
+        let items = state
+            .store()
+            .outcomes(result, after, limit)
+            .await
+            .map_err(unavailable)?;
+        return Ok(Json(json!({ "items": items })));
+    }
+    let items = state
+        .store()
+        .outcomes_named(&OutcomeFilter {
+            person: q.person,
+            email: q.email,
+            mapping: q.mapping,
+            result: q.result,
+            since: q.since,
+            until: q.until,
+            before: q.before,
+            limit,
+        })
+        .await
+        .map_err(unavailable)?;
+    let next = (items.len() == limit as usize)
+        .then(|| items.last().map(|o| o.id))
+        .flatten();
+    Ok(Json(json!({ "items": items, "next_before": next })))
+}
+
+#[derive(Deserialize)]
+pub struct FailingQuery {
+    q: Option<String>,
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// Signals waiting to be retried, with their last error, newest first.
+pub async fn retrying(
+    State(state): State<AppState>,
+    _: Admin,
+    Query(q): Query<FailingQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let items = state
+        .store()
+        .failing(&FailingFilter {
+            state: Some("retrying".into()),
+            text: q.q.filter(|t| !t.trim().is_empty()),
+            before: q.before,
+            limit: limit(q.limit),
+        })
+        .await
+        .map_err(unavailable)?;
+    Ok(Json(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+pub struct BulkReplay {
+    /// These dead letters.
+    ids: Option<Vec<i64>>,
+    /// Or every dead letter whose payload or error contains this text (`""`: all).
+    filter: Option<String>,
+}
+
+pub async fn replay_many(
+    State(state): State<AppState>,
+    _: Admin,
+    Json(body): Json<BulkReplay>,
+) -> Result<Json<Value>, ApiError> {
+    let ids = match (body.ids, body.filter) {
+        (Some(ids), None) => ids,
+        (None, Some(text)) => matching_dead(&state, &text).await?,
+        _ => return Err(ApiError::field("ids", "give either ids or filter")),
+    };
+    let replayed = state
+        .store()
+        .replay_many(&ids, now_millis())
+        .await
+        .map_err(unavailable)?;
+    tracing::info!(count = replayed.len(), "dead signals replayed in bulk");
+    Ok(Json(
+        json!({ "replayed": replayed, "count": replayed.len() }),
+    ))
+}
+
+/// Ids of the dead letters whose payload or error contains `text` (at most [`MAX_REPLAY`]).
+pub async fn matching_dead(state: &AppState, text: &str) -> Result<Vec<i64>, ApiError> {
+    let dead = state
+        .store()
+        .failing(&FailingFilter {
+            state: Some("dead".into()),
+            text: Some(text.to_string()).filter(|t| !t.trim().is_empty()),
+            before: None,
+            limit: MAX_REPLAY,
+        })
+        .await
+        .map_err(unavailable)?;
+    Ok(dead.into_iter().map(|d| d.id).collect())
+}

@@ -1,0 +1,173 @@
+//! `GET /admin/status`: the overview an operator starts from (mappings with counts of recent
+//! changes, each side's health, the worker and its backlog). The console's overview page and
+//! `campaign-sync status` show the same data.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::admin::Admin;
+use super::error::ApiError;
+use crate::store::{Backlog, StoreError, now_millis};
+use crate::upstream::{self, Health};
+
+const HOUR_MS: i64 = 3_600_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Overview {
+    pub generated_at: i64,
+    pub sync_enabled: bool,
+    pub mappings: Vec<MappingOverview>,
+    pub upstreams: BTreeMap<String, Side>,
+    pub worker: Worker,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MappingOverview {
+    pub name: String,
+    pub program_id: i64,
+    pub campaign_id: String,
+    pub enabled: bool,
+    pub held: bool,
+    pub problems: Vec<String>,
+    /// Rows in the mirror: people known as members on either side.
+    pub members: i64,
+    /// `lastHour`, `lastDay`, `lastFiveDays` → `added`, `status_changed`, `removed`, `failed`,
+    /// `skipped` → count.
+    pub changes: BTreeMap<String, BTreeMap<String, i64>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Side {
+    /// `up`, `down` or `unknown` (no call seen by this replica yet).
+    pub state: String,
+    #[serde(flatten)]
+    pub health: HealthView,
+    /// Daily API calls used and the limit; null when this replica has not seen them.
+    pub calls_today: Option<i64>,
+    pub daily_limit: Option<i64>,
+    /// Until when calls are paused; null when not paused or not known.
+    pub paused_until: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthView {
+    pub consecutive_auth_failures: u32,
+    pub failing_since: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_call_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Worker {
+    /// Whether the replica that answered leads (runs the worker).
+    pub leader: bool,
+    pub last_round_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub restarts: u32,
+    pub healthy: bool,
+    pub backlog: Backlog,
+    pub oldest_age_seconds: Option<i64>,
+}
+
+fn side(system: &'static str, endpoint: &str) -> Side {
+    let Health {
+        up,
+        consecutive_auth_failures,
+        failing_since,
+        last_error,
+        last_call_at,
+        calls_today,
+        daily_limit,
+    } = upstream::health(system, endpoint);
+    Side {
+        state: match up {
+            Some(true) => "up",
+            Some(false) => "down",
+            None => "unknown",
+        }
+        .into(),
+        health: HealthView {
+            consecutive_auth_failures,
+            failing_since,
+            last_error,
+            last_call_at,
+        },
+        calls_today: calls_today.and_then(|n| i64::try_from(n).ok()),
+        daily_limit: daily_limit.and_then(|n| i64::try_from(n).ok()),
+        paused_until: None,
+    }
+}
+
+/// Reads the overview now.
+pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
+    let now = now_millis();
+    let store = state.store();
+    let mappings = state.shared_mappings().await;
+    let members = store.mirror_counts().await?;
+    let mut windows = Vec::new();
+    for (label, hours) in [("lastHour", 1), ("lastDay", 24), ("lastFiveDays", 120)] {
+        windows.push((label, store.change_counts(now - hours * HOUR_MS).await?));
+    }
+    let items = mappings
+        .all()
+        .iter()
+        .map(|m| MappingOverview {
+            name: m.name().to_string(),
+            program_id: m.config.program_id,
+            campaign_id: m.config.campaign_id.clone(),
+            enabled: m.is_enabled(),
+            held: m.is_held(),
+            problems: m.problems(),
+            members: members.get(m.name()).copied().unwrap_or(0),
+            changes: windows
+                .iter()
+                .map(|(label, counts)| {
+                    let mut c = counts.get(m.name()).cloned().unwrap_or_default();
+                    for kind in ["added", "status_changed", "removed", "failed", "skipped"] {
+                        c.entry(kind.into()).or_insert(0);
+                    }
+                    (label.to_string(), c)
+                })
+                .collect(),
+        })
+        .collect();
+    let backlog = store.backlog(now).await?;
+    let liveness = state.liveness();
+    Ok(Overview {
+        generated_at: now,
+        sync_enabled: mappings.sync_enabled(),
+        mappings: items,
+        upstreams: [
+            ("salesforce", &state.config().salesforce.login_url),
+            ("marketo", &state.config().marketo.base_url),
+        ]
+        .into_iter()
+        .map(|(s, endpoint)| (s.to_string(), side(s, endpoint)))
+        .collect(),
+        worker: Worker {
+            leader: liveness.is_leader(),
+            last_round_at: liveness.last_round_ms(),
+            last_error: liveness.last_error(),
+            restarts: liveness.restarts(),
+            healthy: liveness.is_healthy(),
+            oldest_age_seconds: backlog.oldest_received_at.map(|t| (now - t).max(0) / 1000),
+            backlog,
+        },
+    })
+}
+
+pub async fn status(State(state): State<AppState>, _: Admin) -> Result<Json<Overview>, ApiError> {
+    overview(&state).await.map(Json).map_err(|error| {
+        tracing::error!(%error, "status: store failed");
+        ApiError::Unavailable
+    })
+}

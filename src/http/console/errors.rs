@@ -1,0 +1,213 @@
+//! The errors page: dead and retrying signals with the people and records they name, replay of
+//! one, the selected, or all matching the filter, and the same list as CSV.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::session::Session;
+use super::{forbidden, or_dash, render, unavailable, when};
+use crate::http::AppState;
+use crate::store::{FailingFilter, FailingSignal, now_millis};
+
+/// Rows one page or CSV shows.
+const ROWS: u32 = 1000;
+
+pub struct ErrorRow {
+    id: i64,
+    dead: bool,
+    state: String,
+    kind: String,
+    email: String,
+    marketo: String,
+    salesforce: String,
+    member: String,
+    message: String,
+    attempts: i64,
+    first_seen: String,
+    last_seen: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/errors.html")]
+struct ErrorsPage {
+    page: &'static str,
+    csrf: String,
+    notice: String,
+    q: String,
+    q_url: String,
+    state: String,
+    rows: Vec<ErrorRow>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Filter {
+    q: Option<String>,
+    state: Option<String>,
+    replayed: Option<usize>,
+}
+
+impl Filter {
+    fn store_filter(&self) -> FailingFilter {
+        FailingFilter {
+            state: self
+                .state
+                .clone()
+                .filter(|s| s == "dead" || s == "retrying"),
+            text: self.q.clone().filter(|t| !t.trim().is_empty()),
+            before: None,
+            limit: ROWS,
+        }
+    }
+}
+
+fn row(s: FailingSignal) -> ErrorRow {
+    ErrorRow {
+        id: s.id,
+        dead: s.state == "dead",
+        state: s.state,
+        kind: s.kind,
+        email: or_dash(s.email),
+        marketo: or_dash(s.marketo_lead_id),
+        salesforce: or_dash(s.salesforce_person_id),
+        member: or_dash(s.campaign_member_id),
+        message: or_dash(s.last_error),
+        attempts: s.attempts,
+        first_seen: when(Some(s.first_seen)),
+        last_seen: when(Some(s.last_seen)),
+    }
+}
+
+pub async fn errors(
+    State(state): State<AppState>,
+    session: Session,
+    Query(filter): Query<Filter>,
+) -> Response {
+    let rows = match state.store().failing(&filter.store_filter()).await {
+        Ok(rows) => rows.into_iter().map(row).collect(),
+        Err(error) => return unavailable(error),
+    };
+    let q = filter.q.clone().unwrap_or_default();
+    render(&ErrorsPage {
+        page: "errors",
+        csrf: session.csrf(),
+        notice: filter
+            .replayed
+            .map(|n| format!("{n} dead letter(s) replayed: they are due again."))
+            .unwrap_or_default(),
+        q_url: url_encode(&q),
+        q,
+        state: filter.state.clone().unwrap_or_default(),
+        rows,
+    })
+}
+
+/// Percent-encodes a query value.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One CSV field, quoted when it must be.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+pub async fn errors_csv(
+    State(state): State<AppState>,
+    _: Session,
+    Query(filter): Query<Filter>,
+) -> Response {
+    let rows = match state.store().failing(&filter.store_filter()).await {
+        Ok(rows) => rows,
+        Err(error) => return unavailable(error),
+    };
+    let mut csv = String::from(
+        "id,state,kind,email,marketo_lead_id,salesforce_person_id,campaign_member_id,message,attempts,first_seen,last_seen\r\n",
+    );
+    for s in rows {
+        let fields = [
+            s.id.to_string(),
+            s.state,
+            s.kind,
+            s.email.unwrap_or_default(),
+            s.marketo_lead_id.map(|l| l.to_string()).unwrap_or_default(),
+            s.salesforce_person_id.unwrap_or_default(),
+            s.campaign_member_id.unwrap_or_default(),
+            s.last_error.unwrap_or_default(),
+            s.attempts.to_string(),
+            when(Some(s.first_seen)),
+            when(Some(s.last_seen)),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        csv.push_str(&line.join(","));
+        csv.push_str("\r\n");
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"campaign-sync-errors.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
+/// Replays one (`one`), the checked (`scope=selected`, `ids`), or every dead letter matching
+/// the filter (`scope=all`, `filter`).
+pub async fn replay(
+    State(state): State<AppState>,
+    session: Session,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if !session.check_csrf(field("csrf").unwrap_or("")) {
+        return forbidden();
+    }
+    let ids: Vec<i64> = if let Some(one) = field("one") {
+        one.parse().into_iter().collect()
+    } else if field("scope") == Some("all") {
+        match crate::http::admin_people::matching_dead(&state, field("filter").unwrap_or("")).await
+        {
+            Ok(ids) => ids,
+            Err(_) => return unavailable("listing dead letters failed"),
+        }
+    } else {
+        fields
+            .iter()
+            .filter(|(k, _)| k == "ids")
+            .filter_map(|(_, v)| v.parse().ok())
+            .collect()
+    };
+    match state.store().replay_many(&ids, now_millis()).await {
+        Ok(replayed) => {
+            tracing::info!(
+                count = replayed.len(),
+                "dead letters replayed from the console"
+            );
+            Redirect::to(&format!("/console/errors?replayed={}", replayed.len())).into_response()
+        }
+        Err(error) => unavailable(error),
+    }
+}

@@ -1,0 +1,166 @@
+//! The mappings page: switches, status maps, held problems; start a reconciliation and follow
+//! its job.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::session::Session;
+use super::{CsrfForm, forbidden, render, unavailable, when};
+use crate::http::AppState;
+use crate::store::{Job, now_millis};
+
+pub struct MappingCard {
+    name: String,
+    program_id: i64,
+    campaign_id: String,
+    enabled: bool,
+    problems: String,
+    status_map: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "console/mappings.html")]
+struct MappingsPage {
+    page: &'static str,
+    csrf: String,
+    notice: String,
+    sync_enabled: bool,
+    mappings: Vec<MappingCard>,
+    job: String,
+    job_running: bool,
+}
+
+#[derive(Deserialize)]
+pub struct JobQuery {
+    job: Option<i64>,
+}
+
+/// One line on a job: its state, progress and result.
+fn describe(job: &Job) -> String {
+    let mut text = format!(
+        "Reconciliation job {} is {} (requested {}",
+        job.id,
+        job.state,
+        when(Some(job.requested_at))
+    );
+    if let Some(done) = job.finished_at {
+        text.push_str(&format!(", finished {}", when(Some(done))));
+    }
+    text.push(')');
+    if let Some(progress) = &job.progress {
+        text.push_str(&format!(". Progress: {progress}"));
+    }
+    if let Some(result) = &job.result {
+        text.push_str(&format!(". Result: {result}"));
+    }
+    if let Some(error) = &job.error {
+        text.push_str(&format!(". Error: {error}"));
+    }
+    text
+}
+
+pub async fn mappings(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<JobQuery>,
+) -> Response {
+    let job = match query.job {
+        Some(id) => match state.store().job(id).await {
+            Ok(job) => job,
+            Err(error) => return unavailable(error),
+        },
+        None => None,
+    };
+    let all = state.shared_mappings().await;
+    render(&MappingsPage {
+        page: "mappings",
+        csrf: session.csrf(),
+        notice: String::new(),
+        sync_enabled: all.sync_enabled(),
+        mappings: all
+            .all()
+            .iter()
+            .map(|m| MappingCard {
+                name: m.name().to_string(),
+                program_id: m.config.program_id,
+                campaign_id: m.config.campaign_id.clone(),
+                enabled: m.is_enabled(),
+                problems: m.problems().join("; "),
+                status_map: m
+                    .config
+                    .status_map
+                    .iter()
+                    .map(|(a, b)| (a.clone(), b.clone()))
+                    .collect(),
+            })
+            .collect(),
+        job_running: job
+            .as_ref()
+            .is_some_and(|j| j.state == "queued" || j.state == "running"),
+        job: job.as_ref().map(describe).unwrap_or_default(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SwitchForm {
+    csrf: String,
+    /// A mapping's name; empty for sync as a whole.
+    name: String,
+    action: String,
+}
+
+pub async fn switch(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<SwitchForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return forbidden();
+    }
+    let enabled = form.action == "enable";
+    let mappings = state.mappings();
+    let done = if form.name.is_empty() {
+        mappings.switch_sync(state.store(), enabled).await
+    } else {
+        let Some(mapping) = mappings.by_name(&form.name) else {
+            return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such mapping.");
+        };
+        mappings
+            .switch_mapping(state.store(), mapping, enabled)
+            .await
+    };
+    if let Err(error) = done {
+        return unavailable(error);
+    }
+    tracing::info!(mapping = %form.name, enabled, "switched from the console");
+    if enabled && let Err(error) = state.store().catch_up(now_millis()).await {
+        return unavailable(error);
+    }
+    Redirect::to("/console/mappings").into_response()
+}
+
+/// Queues a reconciliation and shows the mappings page following its job.
+pub async fn reconcile(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return forbidden();
+    }
+    match state
+        .store()
+        .queue_job("reconcile", &json!({}), now_millis())
+        .await
+    {
+        Ok(id) => {
+            tracing::info!(job.id = id, "reconciliation queued from the console");
+            Redirect::to(&format!("/console/mappings?job={id}")).into_response()
+        }
+        Err(error) => unavailable(error),
+    }
+}

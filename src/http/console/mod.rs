@@ -1,0 +1,140 @@
+//! The operator console under `/console`: server-rendered pages (askama templates checked at
+//! compile time, no script) behind a signed session cookie, with a CSRF token on every form
+//! that changes something. It shows what `/admin/...` answers as JSON.
+
+mod errors;
+mod mappings;
+mod overview;
+mod people;
+pub mod session;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+pub use errors::{errors, errors_csv, replay};
+pub use mappings::{mappings, reconcile, switch};
+pub use overview::overview;
+pub use people::{people, person};
+use session::Session;
+
+use super::AppState;
+
+/// Renders a page, or answers 500 with the reason logged.
+fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "console page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page failed to render",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A store failure on a page: logged, answered 503 in words.
+fn unavailable(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "console page failed on the store");
+    page_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The store did not answer; try again.",
+    )
+}
+
+/// A form whose CSRF token is not this session's.
+fn forbidden() -> Response {
+    page_error(
+        StatusCode::FORBIDDEN,
+        "This form's token is not valid for your session; reload the page and try again.",
+    )
+}
+
+/// A short HTML error page (HTML answers keep their shape; see `shape::error_bodies`).
+fn page_error(status: StatusCode, message: &'static str) -> Response {
+    let html = format!(
+        "<!doctype html><title>campaign-sync</title><p>{message}</p><p><a href=\"/console\">Back to the console</a></p>"
+    );
+    (status, Html(html)).into_response()
+}
+
+/// Epoch milliseconds as a UTC time, or a dash.
+fn when(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or_else(
+            || "—".to_string(),
+            |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        )
+}
+
+fn or_dash<T: ToString>(value: Option<T>) -> String {
+    value.map_or_else(|| "—".to_string(), |v| v.to_string())
+}
+
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+struct SignInPage {
+    error: String,
+}
+
+pub async fn sign_in_page() -> Response {
+    render(&SignInPage {
+        error: String::new(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    token: String,
+}
+
+/// Whether the browser reached us over HTTPS (directly or through a proxy that says so).
+fn is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// Exchanges the admin token for a session cookie.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let valid = state.config().admin.token.matches(form.token.as_bytes());
+    match session::new_cookie(&state, is_https(&headers)).filter(|_| valid) {
+        Some(cookie) => {
+            tracing::info!("console sign-in");
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/console")).into_response()
+        }
+        None => {
+            tracing::warn!("console sign-in refused");
+            let page = SignInPage {
+                error: "That is not the admin token.".into(),
+            };
+            (StatusCode::UNAUTHORIZED, render(&page)).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn sign_out(session: Session, Form(form): Form<CsrfForm>) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return forbidden();
+    }
+    (
+        [(header::SET_COOKIE, session::cleared_cookie())],
+        Redirect::to("/console/sign-in"),
+    )
+        .into_response()
+}

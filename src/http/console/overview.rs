@@ -1,0 +1,151 @@
+//! The console's overview page: mappings with recent changes, each side, the worker.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+use super::session::Session;
+use super::{or_dash, render, unavailable, when};
+use crate::http::AppState;
+use crate::http::admin_status::{self, Overview};
+
+pub struct Window {
+    label: &'static str,
+    added: i64,
+    status_changed: i64,
+    removed: i64,
+    failed: i64,
+    skipped: i64,
+}
+
+pub struct MappingRow {
+    name: String,
+    program_id: i64,
+    campaign_id: String,
+    enabled: bool,
+    held: bool,
+    problems: String,
+    members: i64,
+    windows: Vec<Window>,
+}
+
+pub struct SideRow {
+    name: String,
+    state: String,
+    class: &'static str,
+    calls: String,
+    paused: String,
+    last_error: String,
+}
+
+pub struct WorkerRow {
+    leader: bool,
+    last_round: String,
+    due: i64,
+    retrying: i64,
+    dead: i64,
+    oldest: String,
+    last_error: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/overview.html")]
+struct OverviewPage {
+    page: &'static str,
+    csrf: String,
+    notice: String,
+    o: Overview,
+    generated: String,
+    mappings: Vec<MappingRow>,
+    sides: Vec<SideRow>,
+    worker: WorkerRow,
+}
+
+fn windows(m: &admin_status::MappingOverview) -> Vec<Window> {
+    [
+        ("lastHour", "last hour"),
+        ("lastDay", "last day"),
+        ("lastFiveDays", "last 5 days"),
+    ]
+    .into_iter()
+    .map(|(key, label)| {
+        let c = m.changes.get(key).cloned().unwrap_or_default();
+        let n = |k: &str| c.get(k).copied().unwrap_or(0);
+        Window {
+            label,
+            added: n("added"),
+            status_changed: n("status_changed"),
+            removed: n("removed"),
+            failed: n("failed"),
+            skipped: n("skipped"),
+        }
+    })
+    .collect()
+}
+
+pub async fn overview(State(state): State<AppState>, session: Session) -> Response {
+    let o = match admin_status::overview(&state).await {
+        Ok(o) => o,
+        Err(error) => return unavailable(error),
+    };
+    let sides = o
+        .upstreams
+        .iter()
+        .map(|(name, s)| SideRow {
+            name: name.clone(),
+            state: match (s.state.as_str(), s.health.failing_since) {
+                ("down", since) if s.health.consecutive_auth_failures > 0 => format!(
+                    "credentials failing since {} ({} in a row)",
+                    when(since),
+                    s.health.consecutive_auth_failures
+                ),
+                ("down", since) => format!("unreachable since {}", when(since)),
+                ("up", _) => "good".into(),
+                _ => "unknown (no call yet from this replica)".into(),
+            },
+            class: if s.state == "down" { "bad" } else { "good" },
+            calls: match (s.calls_today, s.daily_limit) {
+                (Some(used), Some(limit)) => format!("{used} of {limit}"),
+                _ => "unknown".into(),
+            },
+            paused: s.paused_until.map_or("unknown".into(), |t| when(Some(t))),
+            last_error: or_dash(s.health.last_error.clone()),
+        })
+        .collect();
+    let w = &o.worker;
+    let worker = WorkerRow {
+        leader: w.leader,
+        last_round: when(w.last_round_at),
+        due: w.backlog.due,
+        retrying: w.backlog.retrying,
+        dead: w.backlog.dead,
+        oldest: w
+            .oldest_age_seconds
+            .map_or("—".into(), |s| format!("{s} s ago")),
+        last_error: or_dash(w.last_error.clone()),
+    };
+    let mappings = o
+        .mappings
+        .iter()
+        .map(|m| MappingRow {
+            name: m.name.clone(),
+            program_id: m.program_id,
+            campaign_id: m.campaign_id.clone(),
+            enabled: m.enabled,
+            held: m.held,
+            problems: m.problems.join("; "),
+            members: m.members,
+            windows: windows(m),
+        })
+        .collect();
+    render(&OverviewPage {
+        page: "overview",
+        csrf: session.csrf(),
+        notice: String::new(),
+        generated: when(Some(o.generated_at)),
+        o,
+        mappings,
+        sides,
+        worker,
+    })
+}

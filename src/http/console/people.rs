@@ -1,0 +1,211 @@
+//! Console pages about people: search, and one person's state and timeline.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::session::Session;
+use super::{or_dash, render, unavailable, when};
+use crate::http::AppState;
+use crate::store::{IdentityRow, Timeline};
+
+pub struct PersonLink {
+    id: i64,
+    label: String,
+}
+
+fn label(p: &IdentityRow) -> String {
+    p.email
+        .clone()
+        .unwrap_or_else(|| format!("person {}", p.id))
+}
+
+#[derive(Template)]
+#[template(path = "console/people.html")]
+struct PeoplePage {
+    page: &'static str,
+    csrf: String,
+    notice: String,
+    q: String,
+    people: Vec<PersonLink>,
+}
+
+#[derive(Deserialize)]
+pub struct Search {
+    q: Option<String>,
+}
+
+/// Search; an exact single match goes straight to that person's page.
+pub async fn people(
+    State(state): State<AppState>,
+    session: Session,
+    Query(search): Query<Search>,
+) -> Response {
+    let q = search.q.unwrap_or_default().trim().to_string();
+    let found = if q.is_empty() {
+        Vec::new()
+    } else {
+        match state.store().search_people(&q).await {
+            Ok(found) => found,
+            Err(error) => return unavailable(error),
+        }
+    };
+    if let [one] = found.as_slice() {
+        return Redirect::to(&format!("/console/people/{}", one.id)).into_response();
+    }
+    render(&PeoplePage {
+        page: "people",
+        csrf: session.csrf(),
+        notice: String::new(),
+        q,
+        people: found
+            .iter()
+            .map(|p| PersonLink {
+                id: p.id,
+                label: label(p),
+            })
+            .collect(),
+    })
+}
+
+pub struct MirrorLine {
+    mapping: String,
+    sf_status: String,
+    member: String,
+    mkto_status: String,
+    synced: String,
+}
+
+pub struct Entry {
+    when: String,
+    what: String,
+    detail: String,
+    class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console/person.html")]
+struct PersonPage {
+    page: &'static str,
+    csrf: String,
+    notice: String,
+    label: String,
+    marketo: String,
+    sf_lead: String,
+    sf_contact: String,
+    mirror: Vec<MirrorLine>,
+    timeline: Vec<Entry>,
+}
+
+/// Deliveries, outcomes and trigger events in one list, newest first.
+fn entries(t: &Timeline) -> Vec<Entry> {
+    let mut all = Vec::new();
+    for d in &t.deliveries {
+        // What the delivery said, in its own words: the fields that were set.
+        let status = [
+            "status",
+            "trigger",
+            "program_id",
+            "campaign_id",
+            "member_id",
+            "action",
+        ]
+        .iter()
+        .filter_map(|k| match d.payload.get(*k)? {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(v) => Some(format!("{k} {v}")),
+            other => Some(format!("{k} {other}")),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+        all.push((
+            d.received_at,
+            format!("received {} #{}", d.kind, d.id),
+            format!(
+                "{status}; {}{}",
+                d.state,
+                d.last_error
+                    .as_ref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            ),
+            "delivery",
+        ));
+    }
+    for o in &t.outcomes {
+        all.push((
+            o.recorded_at,
+            format!("{} {} on {}", o.result, o.action, o.connector),
+            format!(
+                "{}{}",
+                o.mapping.as_deref().unwrap_or("—"),
+                o.reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            "outcome",
+        ));
+    }
+    for e in &t.trigger_events {
+        all.push((
+            e.occurred_at,
+            format!("event {}", e.kind.as_str()),
+            format!(
+                "{}: {} → {} (by {})",
+                e.mapping.as_deref().unwrap_or("—"),
+                e.old_status.as_deref().unwrap_or("—"),
+                e.new_status.as_deref().unwrap_or("—"),
+                e.actor.as_str()
+            ),
+            "event",
+        ));
+    }
+    all.sort_by_key(|e| std::cmp::Reverse(e.0));
+    all.into_iter()
+        .map(|(at, what, detail, class)| Entry {
+            when: when(Some(at)),
+            what,
+            detail,
+            class,
+        })
+        .collect()
+}
+
+pub async fn person(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such person.");
+    };
+    let t = match state.store().timeline(id, 100).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such person."),
+        Err(error) => return unavailable(error),
+    };
+    let timeline = entries(&t);
+    render(&PersonPage {
+        page: "people",
+        csrf: session.csrf(),
+        notice: String::new(),
+        label: label(&t.person),
+        marketo: or_dash(t.person.mkto_lead_id),
+        sf_lead: or_dash(t.person.sf_lead_id.clone()),
+        sf_contact: or_dash(t.person.sf_contact_id.clone()),
+        mirror: t
+            .mirror
+            .iter()
+            .map(|m| MirrorLine {
+                mapping: m.mapping.clone(),
+                sf_status: or_dash(m.sf_status.clone()),
+                member: or_dash(m.sf_member_id.clone()),
+                mkto_status: or_dash(m.mkto_status.clone()),
+                synced: when(Some(m.synced_at)),
+            })
+            .collect(),
+        timeline,
+    })
+}

@@ -1,0 +1,121 @@
+//! Console sessions: a signed cookie (HMAC-SHA256 keyed by a hash of the admin token, so every
+//! replica accepts it and changing the token signs everyone out) carrying its expiry and a
+//! random id; the CSRF token of a session is derived from that id with the same key.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+use super::super::AppState;
+use crate::store::now_millis;
+
+pub const COOKIE: &str = "campaign_sync_console";
+/// How long a sign-in lasts.
+pub const LIFETIME_MS: i64 = 8 * 3_600_000;
+
+/// A signed-in operator: taking it as an argument protects a page (others go to sign-in).
+pub struct Session {
+    id: String,
+    key: [u8; 32],
+}
+
+fn key(state: &AppState) -> Option<[u8; 32]> {
+    let token = state.config().admin.token.expose();
+    if token.is_empty() {
+        return None;
+    }
+    let mut hash = Sha256::new();
+    hash.update(b"campaign-sync console session\0");
+    hash.update(token.as_bytes());
+    Some(hash.finalize().into())
+}
+
+fn sign(key: &[u8; 32], text: &str) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(text.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A new session's cookie header value, or None while no admin token is set.
+pub fn new_cookie(state: &AppState, secure: bool) -> Option<String> {
+    let key = key(state)?;
+    let id = hex::encode(rand::random::<[u8; 16]>());
+    let expires = now_millis() + LIFETIME_MS;
+    let body = format!("{expires}.{id}");
+    let value = format!("{body}.{}", sign(&key, &body));
+    let secure = if secure { "; Secure" } else { "" };
+    Some(format!(
+        "{COOKIE}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        LIFETIME_MS / 1000
+    ))
+}
+
+/// The header value that removes the cookie.
+pub fn cleared_cookie() -> String {
+    format!("{COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// The session a cookie proves, if it is signed with the current key and not expired.
+pub fn verify(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+    let key = key(state)?;
+    let value = cookie_value(headers)?;
+    let (body, signature) = value.rsplit_once('.')?;
+    let (expires, id) = body.split_once('.')?;
+    let signature = hex::decode(signature).ok()?;
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).expect("HMAC takes any key");
+    mac.update(body.as_bytes());
+    mac.verify_slice(&signature).ok()?;
+    if expires.parse::<i64>().ok()? <= now_millis() {
+        return None;
+    }
+    Some(Session {
+        id: id.to_string(),
+        key,
+    })
+}
+
+impl Session {
+    /// The token every state-changing form of this session carries.
+    pub fn csrf(&self) -> String {
+        sign(&self.key, &format!("csrf.{}", self.id))
+    }
+
+    /// Whether a form's token is this session's (compared in constant time).
+    pub fn check_csrf(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = self.csrf();
+        expected.len() == presented.len()
+            && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+    }
+}
+
+/// Not signed in: go to the sign-in page.
+pub struct SignIn;
+
+impl IntoResponse for SignIn {
+    fn into_response(self) -> Response {
+        Redirect::to("/console/sign-in").into_response()
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = SignIn;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, SignIn> {
+        verify(state, &parts.headers).ok_or(SignIn)
+    }
+}

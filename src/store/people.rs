@@ -1,0 +1,221 @@
+//! Read queries about people for operators: search by e-mail or id, one person's timeline
+//! (deliveries, outcomes, trigger events, mirror), and outcomes filtered and named by person.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{IdentityRow, MirrorRow, Store, StoreError, TriggerEvent, fold_email};
+
+/// An outcome with the person it concerns named by e-mail and ids instead of the internal key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamedOutcome {
+    pub id: i64,
+    pub signal_id: Option<i64>,
+    pub mapping: Option<String>,
+    pub person: Option<String>,
+    pub email: Option<String>,
+    pub marketo_lead_id: Option<i64>,
+    pub salesforce_lead_id: Option<String>,
+    pub salesforce_contact_id: Option<String>,
+    pub connector: String,
+    pub action: String,
+    pub result: String,
+    pub reason: Option<String>,
+    pub recorded_at: i64,
+}
+
+/// Which outcomes to list, newest first; `before` pages backwards by id.
+#[derive(Debug, Clone, Default)]
+pub struct OutcomeFilter {
+    pub person: Option<String>,
+    pub email: Option<String>,
+    pub mapping: Option<String>,
+    pub result: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// A delivery received about a person: one stored signal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub kind: String,
+    pub state: String,
+    pub payload: serde_json::Value,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub received_at: i64,
+}
+
+/// Everything known about one person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timeline {
+    pub person: IdentityRow,
+    pub deliveries: Vec<Delivery>,
+    pub outcomes: Vec<NamedOutcome>,
+    pub trigger_events: Vec<TriggerEvent>,
+    pub mirror: Vec<MirrorRow>,
+}
+
+/// The outcome's mapping and person; when the worker recorded none (a signal that died before
+/// its person was resolved), those of another outcome of the same signal (a signal concerns one
+/// person in one mapping). Selected `FROM outcomes o`.
+pub(super) const NAMED: &str = "COALESCE(o.mapping, (SELECT x.mapping FROM outcomes x \
+    WHERE x.signal_id = o.signal_id AND x.mapping IS NOT NULL ORDER BY x.id DESC LIMIT 1)) AS mapping, \
+    COALESCE(o.person, (SELECT x.person FROM outcomes x \
+    WHERE x.signal_id = o.signal_id AND x.person IS NOT NULL ORDER BY x.id DESC LIMIT 1)) AS person \
+    FROM outcomes o";
+
+impl Store {
+    /// People whose e-mail, Marketo lead id, Salesforce Lead/Contact id or CampaignMember id is
+    /// exactly `q`.
+    pub async fn search_people(&self, q: &str) -> Result<Vec<IdentityRow>, StoreError> {
+        let q = q.trim();
+        let lead: Option<i64> = q.parse().ok();
+        let rows = sqlx::query(
+            "SELECT id FROM identities WHERE email = $1 OR sf_lead_id = $2 OR sf_contact_id = $2 \
+             OR mkto_lead_id = $3 OR CAST(id AS TEXT) IN \
+             (SELECT person FROM mirror WHERE sf_member_id = $2) ORDER BY id LIMIT 50",
+        )
+        .bind(fold_email(q))
+        .bind(q)
+        .bind(lead)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut people = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(person) = self.identity(r.try_get(0)?).await? {
+                people.push(person);
+            }
+        }
+        Ok(people)
+    }
+
+    pub async fn outcomes_named(&self, f: &OutcomeFilter) -> Result<Vec<NamedOutcome>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT o.id, o.signal_id, o.mapping, o.person, o.connector, o.action, o.result, \
+             o.reason, o.recorded_at, i.email, i.mkto_lead_id, i.sf_lead_id, i.sf_contact_id \
+             FROM (SELECT o.id, o.signal_id, o.connector, o.action, o.result, o.reason, o.recorded_at, \
+             {NAMED}) o LEFT JOIN identities i ON o.person = CAST(i.id AS TEXT) \
+             WHERE o.id < $1 AND ($2 IS NULL OR o.person = $2) AND ($3 IS NULL OR i.email = $3) \
+             AND ($4 IS NULL OR o.mapping = $4) AND ($5 IS NULL OR o.result = $5) \
+             AND ($6 IS NULL OR o.recorded_at >= $6) AND ($7 IS NULL OR o.recorded_at < $7) \
+             ORDER BY o.id DESC LIMIT $8"
+        )))
+        .bind(f.before.unwrap_or(i64::MAX))
+        .bind(&f.person)
+        .bind(f.email.as_deref().map(fold_email))
+        .bind(&f.mapping)
+        .bind(&f.result)
+        .bind(f.since)
+        .bind(f.until)
+        .bind(i64::from(f.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NamedOutcome {
+                    id: r.try_get("id")?,
+                    signal_id: r.try_get("signal_id")?,
+                    mapping: r.try_get("mapping")?,
+                    person: r.try_get("person")?,
+                    email: r.try_get("email")?,
+                    marketo_lead_id: r.try_get("mkto_lead_id")?,
+                    salesforce_lead_id: r.try_get("sf_lead_id")?,
+                    salesforce_contact_id: r.try_get("sf_contact_id")?,
+                    connector: r.try_get("connector")?,
+                    action: r.try_get("action")?,
+                    result: r.try_get("result")?,
+                    reason: r.try_get("reason")?,
+                    recorded_at: r.try_get("recorded_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// One person's timeline, newest first in each list; `None` when there is no such person.
+    pub async fn timeline(&self, id: i64, limit: u32) -> Result<Option<Timeline>, StoreError> {
+        let Some(person) = self.identity(id).await? else {
+            return Ok(None);
+        };
+        let key = id.to_string();
+        let outcomes = self
+            .outcomes_named(&OutcomeFilter {
+                person: Some(key.clone()),
+                limit,
+                ..OutcomeFilter::default()
+            })
+            .await?;
+        let deliveries = self.deliveries(&person, &key, limit).await?;
+        let events = sqlx::query(
+            "SELECT id FROM trigger_events WHERE person = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(&key)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut trigger_events = Vec::with_capacity(events.len());
+        for r in &events {
+            let id: i64 = r.try_get(0)?;
+            trigger_events.extend(self.trigger_events(id - 1, 1).await?);
+        }
+        let rows = sqlx::query("SELECT mapping FROM mirror WHERE person = $1 ORDER BY mapping")
+            .bind(&key)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut mirror = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mapping: String = r.try_get(0)?;
+            mirror.extend(self.mirror(&mapping, &key).await?);
+        }
+        Ok(Some(Timeline {
+            person,
+            deliveries,
+            outcomes,
+            trigger_events,
+            mirror,
+        }))
+    }
+
+    /// Signals that led to this person's outcomes, or whose payload names their e-mail or ids.
+    async fn deliveries(
+        &self,
+        person: &IdentityRow,
+        key: &str,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let pattern =
+            |field: &str, value: Option<String>| value.map(|v| format!("%\"{field}\":{v}%"));
+        let quoted = |v: &Option<String>| v.as_ref().map(|v| format!("\"{v}\""));
+        let rows = sqlx::query(
+            "SELECT id, kind, state, payload, attempts, last_error, received_at FROM signals \
+             WHERE id IN (SELECT signal_id FROM outcomes WHERE person = $1) \
+             OR LOWER(payload) LIKE $2 OR payload LIKE $3 OR payload LIKE $4 OR payload LIKE $5 \
+             ORDER BY id DESC LIMIT $6",
+        )
+        .bind(key)
+        .bind(pattern("email", quoted(&person.email)).unwrap_or_default())
+        .bind(pattern("lead_id", person.mkto_lead_id.map(|l| l.to_string())).unwrap_or_default())
+        .bind(pattern("lead_id", quoted(&person.sf_lead_id)).unwrap_or_default())
+        .bind(pattern("contact_id", quoted(&person.sf_contact_id)).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let payload: String = r.try_get("payload")?;
+                Ok(Delivery {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    state: r.try_get("state")?,
+                    payload: serde_json::from_str(&payload)?,
+                    attempts: r.try_get("attempts")?,
+                    last_error: r.try_get("last_error")?,
+                    received_at: r.try_get("received_at")?,
+                })
+            })
+            .collect()
+    }
+}

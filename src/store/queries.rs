@@ -1,0 +1,246 @@
+//! Read queries for operators (console and admin JSON): failing signals with the people they
+//! name, change counts per mapping, the backlog, bulk replay.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// A signal that failed for good (`dead`) or is waiting to be retried (`retrying`), with the
+/// people and records its payload names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailingSignal {
+    pub id: i64,
+    pub kind: String,
+    /// `dead` or `retrying`.
+    pub state: String,
+    pub email: Option<String>,
+    pub marketo_lead_id: Option<i64>,
+    pub salesforce_person_id: Option<String>,
+    pub campaign_member_id: Option<String>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub next_attempt_at: Option<i64>,
+}
+
+/// Which failing signals to list: by state (`dead`, `retrying`, or both) and text found in the
+/// payload or the error (an e-mail, an id, words of the message).
+#[derive(Debug, Clone, Default)]
+pub struct FailingFilter {
+    pub state: Option<String>,
+    pub text: Option<String>,
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// The work waiting for the worker.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Backlog {
+    /// Pending signals whose time has come (first try or retry).
+    pub due: i64,
+    /// Pending signals that failed at least once and wait for a later try.
+    pub retrying: i64,
+    pub dead: i64,
+    /// When the oldest pending signal was received.
+    pub oldest_received_at: Option<i64>,
+}
+
+/// Counts of changes in one window: trigger events by kind, and failed/skipped outcomes.
+pub type ChangeCounts = BTreeMap<String, BTreeMap<String, i64>>;
+
+const FAILING: &str = "(state = 'dead' OR (state = 'pending' AND attempts > 0))";
+
+impl Store {
+    /// Dead and retrying signals, newest first.
+    pub async fn failing(&self, filter: &FailingFilter) -> Result<Vec<FailingSignal>, StoreError> {
+        let state = match filter.state.as_deref() {
+            Some("dead") => "state = 'dead'",
+            Some("retrying") => "(state = 'pending' AND attempts > 0)",
+            _ => FAILING,
+        };
+        let like = filter
+            .text
+            .as_ref()
+            .map(|t| format!("%{}%", t.to_lowercase()));
+        let sql = format!(
+            "SELECT id, kind, state, payload, attempts, last_error, received_at, updated_at, \
+             next_attempt_at FROM signals WHERE {state} AND id < $1 \
+             AND ($2 IS NULL OR LOWER(payload) LIKE $2 OR LOWER(COALESCE(last_error, '')) LIKE $2) \
+             ORDER BY id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(filter.before.unwrap_or(i64::MAX))
+            .bind(like)
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut failing = rows
+            .iter()
+            .map(|r| {
+                let payload: String = r.try_get("payload")?;
+                let payload: serde_json::Value = serde_json::from_str(&payload)?;
+                let state: String = r.try_get("state")?;
+                let dead = state == "dead";
+                let text = |k: &str| payload.get(k).and_then(|v| v.as_str()).map(str::to_string);
+                let marketo = payload.get("lead_id").and_then(serde_json::Value::as_i64);
+                Ok(FailingSignal {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    state: if dead { state } else { "retrying".into() },
+                    email: text("email"),
+                    marketo_lead_id: marketo,
+                    salesforce_person_id: text("contact_id").or_else(|| {
+                        if marketo.is_none() {
+                            text("lead_id")
+                        } else {
+                            None
+                        }
+                    }),
+                    campaign_member_id: text("member_id"),
+                    attempts: r.try_get("attempts")?,
+                    last_error: r.try_get("last_error")?,
+                    first_seen: r.try_get("received_at")?,
+                    last_seen: r.try_get("updated_at")?,
+                    next_attempt_at: Some(r.try_get::<i64, _>("next_attempt_at")?)
+                        .filter(|_| !dead),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        for signal in &mut failing {
+            self.complete_names(signal).await?;
+        }
+        Ok(failing)
+    }
+
+    /// Fills the ids a payload does not carry (a Marketo webhook names no Salesforce record)
+    /// from the identity table and the mirror.
+    async fn complete_names(&self, s: &mut FailingSignal) -> Result<(), StoreError> {
+        if s.salesforce_person_id.is_some() && s.campaign_member_id.is_some() {
+            return Ok(());
+        }
+        let found = self
+            .find_identity(
+                s.marketo_lead_id,
+                s.salesforce_person_id.as_deref(),
+                s.email.as_deref(),
+            )
+            .await?;
+        let Some(person) = found else {
+            return Ok(());
+        };
+        s.email = s.email.take().or(person.email);
+        s.marketo_lead_id = s.marketo_lead_id.or(person.mkto_lead_id);
+        s.salesforce_person_id = s
+            .salesforce_person_id
+            .take()
+            .or(person.sf_contact_id)
+            .or(person.sf_lead_id);
+        if s.campaign_member_id.is_none() {
+            let member = sqlx::query(
+                "SELECT sf_member_id FROM mirror WHERE person = $1 \
+                 AND sf_member_id IS NOT NULL ORDER BY synced_at DESC LIMIT 1",
+            )
+            .bind(person.id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+            s.campaign_member_id = member.map(|r| r.try_get(0)).transpose()?;
+        }
+        Ok(())
+    }
+
+    /// Makes each of these dead signals due again; returns the ids that were dead.
+    pub async fn replay_many(&self, ids: &[i64], now: i64) -> Result<Vec<i64>, StoreError> {
+        let mut replayed = Vec::new();
+        for &id in ids {
+            if self.replay(id, now).await? {
+                replayed.push(id);
+            }
+        }
+        Ok(replayed)
+    }
+
+    pub async fn backlog(&self, now: i64) -> Result<Backlog, StoreError> {
+        let row = sqlx::query(
+            "SELECT \
+             COALESCE(SUM(CASE WHEN state = 'pending' AND next_attempt_at <= $1 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0), \
+             MIN(CASE WHEN state IN ('pending', 'leased') THEN received_at END) \
+             FROM signals",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Backlog {
+            due: row.try_get(0)?,
+            retrying: row.try_get(1)?,
+            dead: row.try_get(2)?,
+            oldest_received_at: row.try_get(3)?,
+        })
+    }
+
+    /// Mirror rows (members known on either side) per mapping.
+    pub async fn mirror_counts(&self) -> Result<BTreeMap<String, i64>, StoreError> {
+        let rows = sqlx::query("SELECT mapping, COUNT(*) FROM mirror GROUP BY mapping")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Changes since `since` per mapping: `added`, `status_changed`, `removed` (trigger events
+    /// on either side), `failed` and `skipped` (outcomes).
+    pub async fn change_counts(&self, since: i64) -> Result<ChangeCounts, StoreError> {
+        let mut counts = ChangeCounts::new();
+        let events = sqlx::query(
+            "SELECT COALESCE(mapping, ''), kind, COUNT(*) FROM trigger_events \
+             WHERE occurred_at >= $1 GROUP BY mapping, kind",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &events {
+            let kind: String = r.try_get(1)?;
+            let bucket = if kind.starts_with("added") {
+                "added"
+            } else if kind.starts_with("removed") {
+                "removed"
+            } else {
+                "status_changed"
+            };
+            *counts
+                .entry(r.try_get(0)?)
+                .or_default()
+                .entry(bucket.into())
+                .or_default() += r.try_get::<i64, _>(2)?;
+        }
+        let outcomes = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COALESCE(mapping, ''), result, COUNT(*) FROM \
+             (SELECT o.result, o.recorded_at, {} WHERE o.recorded_at >= $1 \
+             AND o.result IN ('dead', 'skipped')) named GROUP BY mapping, result",
+            super::people::NAMED
+        )))
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &outcomes {
+            let result: String = r.try_get(1)?;
+            let bucket = if result == "dead" {
+                "failed"
+            } else {
+                "skipped"
+            };
+            *counts
+                .entry(r.try_get(0)?)
+                .or_default()
+                .entry(bucket.into())
+                .or_default() += r.try_get::<i64, _>(2)?;
+        }
+        Ok(counts)
+    }
+}

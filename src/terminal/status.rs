@@ -1,0 +1,142 @@
+//! `campaign-sync status --url URL`: the overview of a running service (`GET /admin/status`)
+//! printed for a terminal.
+
+use std::fmt::Write;
+
+use crate::http::admin_status::Overview;
+
+/// Reads the overview from the service at `url` with the admin token.
+pub async fn fetch(url: &str, token: &str) -> anyhow::Result<Overview> {
+    let url = format!("{}/admin/status", url.trim_end_matches('/'));
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(15))
+        .build()?
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("could not reach {url}: {e}"))?;
+    let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        anyhow::bail!(
+            "{url} refused the admin token (give --token or set CAMPAIGN_SYNC_ADMIN__TOKEN)"
+        );
+    }
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        anyhow::bail!("{url} answered {status}: {body}");
+    }
+    response
+        .json()
+        .await
+        .map_err(|e| anyhow::anyhow!("{url} did not answer with a status overview: {e}"))
+}
+
+fn when(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or_else(
+            || "—".to_string(),
+            |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        )
+}
+
+/// The overview as lines of text.
+pub fn render(url: &str, o: &Overview) -> String {
+    let mut out = String::new();
+    let sync = if o.sync_enabled {
+        "enabled"
+    } else {
+        "DISABLED"
+    };
+    let _ = writeln!(
+        out,
+        "campaign-sync at {url}: sync {sync} ({})",
+        when(Some(o.generated_at))
+    );
+    let _ = writeln!(out, "\nMappings");
+    for m in &o.mappings {
+        let state = match (m.enabled, m.held) {
+            (_, true) => "HELD",
+            (true, false) => "enabled",
+            (false, false) => "disabled",
+        };
+        let _ = writeln!(
+            out,
+            "  {}  {state}  {} member(s)  (program {} ⇄ campaign {})",
+            m.name, m.members, m.program_id, m.campaign_id
+        );
+        for problem in &m.problems {
+            let _ = writeln!(out, "    problem: {problem}");
+        }
+        for (key, label) in [
+            ("lastHour", "last hour"),
+            ("lastDay", "last day"),
+            ("lastFiveDays", "last 5 days"),
+        ] {
+            let c = m.changes.get(key).cloned().unwrap_or_default();
+            let n = |k: &str| c.get(k).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "    {label:<12} added {}, status changed {}, removed {}, failed {}, skipped {}",
+                n("added"),
+                n("status_changed"),
+                n("removed"),
+                n("failed"),
+                n("skipped")
+            );
+        }
+    }
+    let _ = writeln!(out, "\nEach side (as the answering replica saw it)");
+    for (name, side) in &o.upstreams {
+        let mut line = format!("  {name:<11} {}", side.state);
+        if side.health.consecutive_auth_failures > 0 {
+            let _ = write!(
+                line,
+                ", {} authentication failure(s) in a row",
+                side.health.consecutive_auth_failures
+            );
+        }
+        if side.health.failing_since.is_some() {
+            let _ = write!(line, ", failing since {}", when(side.health.failing_since));
+        }
+        match (side.calls_today, side.daily_limit) {
+            (Some(used), Some(limit)) => {
+                let _ = write!(line, ", {used} of {limit} calls today");
+            }
+            _ => line.push_str(", calls today unknown"),
+        }
+        let _ = writeln!(out, "{line}");
+        if let Some(error) = &side.health.last_error {
+            let _ = writeln!(out, "    last error: {error}");
+        }
+    }
+    let w = &o.worker;
+    let _ = writeln!(out, "\nWorker");
+    let _ = writeln!(
+        out,
+        "  answering replica leads: {}; last round {}; {}",
+        if w.leader { "yes" } else { "no" },
+        when(w.last_round_at),
+        if w.healthy { "healthy" } else { "UNHEALTHY" }
+    );
+    let _ = writeln!(
+        out,
+        "  backlog: {} due, {} retrying, {} dead; oldest waiting {}",
+        w.backlog.due,
+        w.backlog.retrying,
+        w.backlog.dead,
+        w.oldest_age_seconds
+            .map_or("—".to_string(), |s| format!("{s} s"))
+    );
+    if let Some(error) = &w.last_error {
+        let _ = writeln!(out, "  last error: {error}");
+    }
+    out
+}
+
+/// Fetches and prints the overview.
+pub async fn run(url: &str, token: &str) -> anyhow::Result<()> {
+    let overview = fetch(url, token).await?;
+    print!("{}", render(url, &overview));
+    Ok(())
+}

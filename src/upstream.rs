@@ -1,0 +1,148 @@
+//! Health of each upstream system as the connectors last saw it: whether calls get through,
+//! consecutive authentication failures and since when they fail. Kept per system and endpoint
+//! (the configured login or base URL, so several services in one process, as in tests, keep
+//! theirs apart) and exported as `upstream_up{system}` and
+//! `upstream_auth_failures_consecutive{system}`.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
+
+use serde::Serialize;
+
+use crate::connectors::CallError;
+
+/// What the connectors last saw of one system.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// None until the first call ended.
+    pub up: Option<bool>,
+    pub consecutive_auth_failures: u32,
+    /// When the current run of failures began (epoch ms).
+    pub failing_since: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_call_at: Option<i64>,
+    /// Daily API calls used and the limit, when the system reports them (Salesforce's
+    /// `Sforce-Limit-Info`).
+    pub calls_today: Option<u64>,
+    pub daily_limit: Option<u64>,
+}
+
+type Table = BTreeMap<(&'static str, String), Health>;
+
+fn table() -> &'static Mutex<Table> {
+    static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
+    TABLE.get_or_init(|| Mutex::new(BTreeMap::new()))
+}
+
+/// Whether an error means the credentials were refused (the call or the token request).
+fn is_auth_failure(error: &CallError) -> bool {
+    match error {
+        CallError::Reauthenticate(_) => true,
+        CallError::Permanent(reason) => {
+            reason.contains("token request") || reason.contains("identity call")
+        }
+        CallError::Retry { .. } => false,
+    }
+}
+
+/// Whether an error means the system could not be reached or failed on its side.
+fn is_outage(error: &CallError) -> bool {
+    matches!(error, CallError::Retry { reason, .. }
+        if reason.starts_with("transport error") || reason.contains("HTTP 5"))
+}
+
+/// The key of an endpoint: its URL without a trailing slash.
+fn key(system: &'static str, endpoint: &str) -> (&'static str, String) {
+    (system, endpoint.trim_end_matches('/').to_string())
+}
+
+/// Records the end of one call to `system` (`salesforce` or `marketo`) at `endpoint`.
+pub fn record<T>(system: &'static str, endpoint: &str, result: &Result<T, CallError>) {
+    let now = crate::store::now_millis();
+    let mut table = table().lock().unwrap_or_else(|e| e.into_inner());
+    let health = table.entry(key(system, endpoint)).or_default();
+    health.last_call_at = Some(now);
+    let failed = match result {
+        Ok(_) => {
+            health.consecutive_auth_failures = 0;
+            false
+        }
+        Err(error) if is_auth_failure(error) => {
+            health.consecutive_auth_failures += 1;
+            health.last_error = Some(error.to_string());
+            true
+        }
+        Err(error) if is_outage(error) => {
+            health.last_error = Some(error.to_string());
+            true
+        }
+        // The system answered: a refusal of the data, a limit. It is up.
+        Err(_) => {
+            health.consecutive_auth_failures = 0;
+            false
+        }
+    };
+    if failed {
+        health.failing_since.get_or_insert(now);
+    } else {
+        health.failing_since = None;
+    }
+    health.up = Some(!failed);
+    metrics::gauge!("upstream_up", "system" => system).set(if failed { 0.0 } else { 1.0 });
+    metrics::gauge!("upstream_auth_failures_consecutive", "system" => system)
+        .set(f64::from(health.consecutive_auth_failures));
+}
+
+/// Records the daily usage a system reported with a call.
+pub fn record_usage(system: &'static str, endpoint: &str, used: u64, limit: u64) {
+    let mut table = table().lock().unwrap_or_else(|e| e.into_inner());
+    let health = table.entry(key(system, endpoint)).or_default();
+    health.calls_today = Some(used);
+    health.daily_limit = Some(limit);
+}
+
+/// The health of `system` at `endpoint` as last seen (default: no call yet).
+pub fn health(system: &'static str, endpoint: &str) -> Health {
+    table()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key(system, endpoint))
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_failures_count_until_a_call_succeeds() {
+        let refused: Result<(), _> = Err(CallError::Reauthenticate("INVALID_SESSION_ID".into()));
+        record("test-auth", "https://a", &refused);
+        record("test-auth", "https://a", &refused);
+        let h = health("test-auth", "https://a/");
+        assert_eq!((h.up, h.consecutive_auth_failures), (Some(false), 2));
+        assert!(h.failing_since.is_some());
+        record("test-auth", "https://a", &Ok::<(), CallError>(()));
+        let h = health("test-auth", "https://a/");
+        assert_eq!((h.up, h.consecutive_auth_failures), (Some(true), 0));
+        assert_eq!(h.failing_since, None);
+    }
+
+    #[test]
+    fn a_refused_record_means_the_system_is_up() {
+        record(
+            "test-data",
+            "https://d",
+            &Err::<(), _>(CallError::Permanent("bad status".into())),
+        );
+        assert_eq!(health("test-data", "https://d").up, Some(true));
+        record(
+            "test-data",
+            "https://d",
+            &Err::<(), _>(CallError::retry("transport error: refused")),
+        );
+        assert_eq!(health("test-data", "https://d").up, Some(false));
+    }
+}

@@ -1,0 +1,242 @@
+//! The operator JSON (`/admin/status`, people, timeline, outcomes filters, retrying, bulk
+//! replay), `campaign-sync status`, and the console's session and CSRF refusals, end to end
+//! against both simulators.
+
+use serde_json::{Value, json};
+
+use crate::world::{Options, PROGRAM, USER, World};
+
+const TOKEN: &str = "operator-token";
+
+async fn world() -> World {
+    World::with(Options {
+        admin_token: Some(TOKEN.into()),
+        ..Options::default()
+    })
+    .await
+}
+
+async fn get(world: &World, path: &str) -> Value {
+    let response = world
+        .app
+        .client
+        .get(world.app.url(path))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+/// Ada registered in Marketo and synced; then a move to a status the campaign lacks, dead.
+async fn synced_and_one_dead(world: &World) -> (i64, String) {
+    let (lead, sf_lead) = world.person("ada@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    let no_show = world
+        .sf
+        .statuses_of(&world.campaign)
+        .into_iter()
+        .find(|s| s.get("Label") == Some(&json!("No Show")))
+        .unwrap();
+    world
+        .sf
+        .delete(USER, no_show["Id"].as_str().unwrap())
+        .unwrap();
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "No Show")
+        .unwrap();
+    world.settle().await;
+    (lead, sf_lead)
+}
+
+#[tokio::test]
+async fn status_people_timeline_outcomes_and_bulk_replay_answer_from_a_real_sync() {
+    let world = world().await;
+    let (lead, sf_lead) = synced_and_one_dead(&world).await;
+
+    let status = get(&world, "/admin/status").await;
+    let webinar = &status["mappings"][0];
+    assert_eq!(webinar["name"], "webinar");
+    assert_eq!(webinar["members"], 1);
+    assert_eq!(webinar["changes"]["lastHour"]["added"], 1, "{status}");
+    assert_eq!(webinar["changes"]["lastHour"]["failed"], 1, "{status}");
+    assert_eq!(status["upstreams"]["salesforce"]["state"], "up", "{status}");
+    assert_eq!(status["worker"]["backlog"]["dead"], 1);
+    // The simulator reports Sforce-Limit-Info like Salesforce; Marketo reports no daily count.
+    let salesforce = &status["upstreams"]["salesforce"];
+    assert!(
+        salesforce["callsToday"].as_i64().is_some_and(|n| n > 0),
+        "{salesforce}"
+    );
+    assert!(salesforce["dailyLimit"].as_i64().is_some(), "{salesforce}");
+
+    let metrics = world
+        .app
+        .client
+        .get(world.app.url("/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The gauges are process-wide (other tests' services share them): present, whatever value.
+    assert!(
+        metrics.contains("upstream_up{system=\"salesforce\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("upstream_auth_failures_consecutive{system=\"marketo\"}"));
+
+    for q in ["ADA@example.com", &lead.to_string(), &sf_lead] {
+        let found = get(&world, &format!("/admin/people?q={q}")).await;
+        assert_eq!(found["items"].as_array().unwrap().len(), 1, "{q}: {found}");
+    }
+    let person = get(&world, "/admin/people?q=ada@example.com").await["items"][0]["id"].clone();
+    let timeline = get(&world, &format!("/admin/people/{person}/timeline")).await;
+    assert_eq!(timeline["mirror"][0]["sf_status"], "Registered");
+    assert_eq!(timeline["trigger_events"][0]["kind"], "added_to_campaign");
+    // One signal row per person and program: revived by the later change, now dead.
+    assert_eq!(timeline["deliveries"][0]["state"], "dead", "{timeline}");
+    assert_eq!(timeline["outcomes"][0]["result"], "dead", "{timeline}");
+
+    let outcomes = get(&world, "/admin/outcomes?email=ada@example.com&limit=1").await;
+    let first = &outcomes["items"][0];
+    assert_eq!(first["result"], "dead", "newest first: {outcomes}");
+    assert_eq!(first["salesforce_lead_id"], json!(sf_lead));
+    let before = outcomes["next_before"]
+        .as_i64()
+        .expect("a full page has a next page");
+    let older = get(
+        &world,
+        &format!("/admin/outcomes?email=ada@example.com&before={before}"),
+    )
+    .await;
+    assert_eq!(older["items"][0]["result"], "applied", "{older}");
+    let none = get(&world, "/admin/outcomes?mapping=nope").await;
+    assert_eq!(none["items"], json!([]));
+    assert_eq!(get(&world, "/admin/retrying").await["items"], json!([]));
+
+    let replayed = world
+        .app
+        .client
+        .post(world.app.url("/admin/dead-letters/replay"))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "filter": "ada@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    let replayed: Value = replayed.json().await.unwrap();
+    assert_eq!(replayed["count"], 1, "{replayed}");
+    let missing = world
+        .app
+        .client
+        .post(world.app.url("/admin/dead-letters/replay"))
+        .bearer_auth(TOKEN)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 400);
+
+    // The same overview through the command, from another process.
+    let url = world.app.url("");
+    let output = tokio::task::spawn_blocking(move || {
+        crate::binary::output(
+            &["status", "--url", &url],
+            &[("CAMPAIGN_SYNC_ADMIN__TOKEN", TOKEN)],
+        )
+    })
+    .await
+    .unwrap();
+    let text = crate::binary::text(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("webinar  enabled  1 member(s)"), "{text}");
+    assert!(text.contains("last hour    added 1"), "{text}");
+    assert!(text.contains("salesforce  up"), "{text}");
+}
+
+#[tokio::test]
+async fn the_status_command_names_a_refused_token() {
+    let world = world().await;
+    let url = world.app.url("");
+    let output = tokio::task::spawn_blocking(move || {
+        crate::binary::output(&["status", "--url", &url, "--token", "wrong"], &[])
+    })
+    .await
+    .unwrap();
+    assert!(!output.status.success());
+    assert!(crate::binary::text(&output).contains("refused the admin token"));
+}
+
+#[tokio::test]
+async fn console_forms_need_the_session_and_its_csrf_token() {
+    let world = world().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = |p: &str| world.app.url(p);
+    let refused = client
+        .post(url("/console/sign-in"))
+        .form(&[("token", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(refused.headers().get("set-cookie").is_none());
+    let signed_in = client
+        .post(url("/console/sign-in"))
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let page = client
+        .get(url("/console/errors"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let forged = client
+        .post(url("/console/errors/replay"))
+        .header("cookie", &pair)
+        .form(&[("csrf", "forged"), ("scope", "all"), ("filter", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(
+        forged
+            .text()
+            .await
+            .unwrap()
+            .contains("not valid for your session")
+    );
+    // A tampered cookie is no session.
+    let tampered = pair.replace(".", "0.");
+    let page = client
+        .get(url("/console"))
+        .header("cookie", &tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(page.headers()["location"], "/console/sign-in");
+}

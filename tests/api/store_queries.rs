@@ -1,0 +1,216 @@
+//! The operator read queries on every backend (SQLite, and PostgreSQL when configured):
+//! failing signals, backlog, change counts, people search, timeline, named outcomes.
+
+use campaign_sync::kinds::{Action, Actor, Connector, TriggerKind};
+use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
+use campaign_sync::store::{
+    FailingFilter, IdentityRow, MirrorRow, Outcome, OutcomeFilter, OutcomeResult, TriggerEvent,
+};
+
+use crate::helpers::TestDb;
+
+const T0: i64 = 1_700_000_000_000;
+
+fn member(lead_id: i64, email: &str) -> NewSignal {
+    NewSignal::new(
+        format!("mk:{lead_id}"),
+        Signal::MarketoMember(MarketoMember {
+            lead_id,
+            program_id: 1001,
+            email: Some(email.into()),
+            status: None,
+            trigger: None,
+        }),
+    )
+}
+
+fn outcome(signal_id: i64, person: Option<&str>, result: OutcomeResult, at: i64) -> Outcome {
+    Outcome {
+        id: 0,
+        signal_id: Some(signal_id),
+        mapping: person.map(|_| "webinar".into()),
+        person: person.map(str::to_string),
+        connector: Connector::Salesforce,
+        action: Action::SetStatus,
+        result,
+        reason: Some(format!("{result:?}")),
+        recorded_at: at,
+    }
+}
+
+#[tokio::test]
+async fn operator_queries_answer_alike_on_every_backend() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let label = &db.label;
+        let recorded = store
+            .record(
+                vec![member(7, "ada@example.com"), member(8, "alan@example.com")],
+                T0,
+            )
+            .await
+            .unwrap();
+        let (ada_signal, alan_signal) = (recorded[0].id, recorded[1].id);
+        let claimed = store.claim("w", 10, 30_000, T0).await.unwrap();
+        assert_eq!(claimed.len(), 2, "{label}");
+        store
+            .bury(ada_signal, "w", "the campaign no longer exists", T0 + 1)
+            .await
+            .unwrap();
+        store
+            .retry_at(alan_signal, "w", T0 + 60_000, "UNABLE_TO_LOCK_ROW", T0 + 1)
+            .await
+            .unwrap();
+
+        let all = FailingFilter {
+            limit: 10,
+            ..FailingFilter::default()
+        };
+        let failing = store.failing(&all).await.unwrap();
+        let states: Vec<_> = failing.iter().map(|f| f.state.as_str()).collect();
+        assert_eq!(states, ["retrying", "dead"], "{label}: newest first");
+        assert_eq!(failing[1].email.as_deref(), Some("ada@example.com"));
+        assert_eq!(failing[1].marketo_lead_id, Some(7));
+        let by_text = FailingFilter {
+            text: Some("LOCK_ROW".into()),
+            ..all.clone()
+        };
+        assert_eq!(store.failing(&by_text).await.unwrap().len(), 1, "{label}");
+        let backlog = store.backlog(T0 + 2).await.unwrap();
+        assert_eq!(
+            (backlog.due, backlog.retrying, backlog.dead),
+            (0, 1, 1),
+            "{label}"
+        );
+        assert_eq!(backlog.oldest_received_at, Some(T0), "{label}");
+
+        let id = store
+            .save_identity(
+                &IdentityRow {
+                    email: Some("ada@example.com".into()),
+                    sf_lead_id: Some("00Q000000000001AAA".into()),
+                    mkto_lead_id: Some(7),
+                    ..IdentityRow::default()
+                },
+                T0,
+            )
+            .await
+            .unwrap();
+        let person = id.to_string();
+        store
+            .upsert_mirror(&MirrorRow {
+                mapping: "webinar".into(),
+                person: person.clone(),
+                sf_member_id: Some("00v000000000001AAA".into()),
+                sf_status: Some("Registered".into()),
+                synced_at: T0,
+                ..MirrorRow::default()
+            })
+            .await
+            .unwrap();
+        store
+            .record_outcome(&outcome(
+                ada_signal,
+                Some(&person),
+                OutcomeResult::Applied,
+                T0,
+            ))
+            .await
+            .unwrap();
+        store
+            .record_outcome(&outcome(ada_signal, None, OutcomeResult::Dead, T0 + 1))
+            .await
+            .unwrap();
+        store
+            .record_trigger_event(&TriggerEvent {
+                id: 0,
+                kind: TriggerKind::AddedToCampaign,
+                mapping: Some("webinar".into()),
+                person: person.clone(),
+                campaign_id: None,
+                program_id: Some(1001),
+                old_status: None,
+                new_status: Some("Registered".into()),
+                actor: Actor::Marketo,
+                occurred_at: T0,
+            })
+            .await
+            .unwrap();
+
+        for q in [
+            "ADA@example.com",
+            "7",
+            "00Q000000000001AAA",
+            "00v000000000001AAA",
+        ] {
+            let found = store.search_people(q).await.unwrap();
+            assert_eq!(found.len(), 1, "{label}: {q}");
+        }
+        assert!(
+            store
+                .search_people("nobody@example.com")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let named = store
+            .outcomes_named(&OutcomeFilter {
+                email: Some("Ada@Example.com".into()),
+                limit: 10,
+                ..OutcomeFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            named.len(),
+            2,
+            "{label}: the dead one is named through its signal"
+        );
+        assert_eq!(named[0].result, "dead");
+        assert_eq!(named[0].mapping.as_deref(), Some("webinar"));
+        let page = OutcomeFilter {
+            before: Some(named[0].id),
+            limit: 10,
+            ..OutcomeFilter::default()
+        };
+        assert_eq!(
+            store.outcomes_named(&page).await.unwrap().len(),
+            1,
+            "{label}"
+        );
+        let window = OutcomeFilter {
+            since: Some(T0 + 1),
+            until: Some(T0 + 2),
+            limit: 10,
+            ..OutcomeFilter::default()
+        };
+        assert_eq!(
+            store.outcomes_named(&window).await.unwrap().len(),
+            1,
+            "{label}"
+        );
+
+        let counts = store.change_counts(T0).await.unwrap();
+        assert_eq!(counts["webinar"]["added"], 1, "{label}");
+        assert_eq!(counts["webinar"]["failed"], 1, "{label}");
+        assert_eq!(
+            store.mirror_counts().await.unwrap()["webinar"],
+            1,
+            "{label}"
+        );
+
+        let timeline = store.timeline(id, 10).await.unwrap().expect("the person");
+        assert_eq!(timeline.deliveries.len(), 1, "{label}");
+        assert_eq!(timeline.outcomes.len(), 2, "{label}");
+        assert_eq!(timeline.trigger_events.len(), 1, "{label}");
+        assert_eq!(timeline.mirror.len(), 1, "{label}");
+        assert!(store.timeline(id + 100, 10).await.unwrap().is_none());
+
+        let replayed = store
+            .replay_many(&[ada_signal, alan_signal], T0 + 3)
+            .await
+            .unwrap();
+        assert_eq!(replayed, [ada_signal], "{label}: only the dead one");
+    }
+}
