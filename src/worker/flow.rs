@@ -34,13 +34,11 @@ pub async fn apply(
         let result = apply_one(ctx, &item, action, journal)
             .instrument(span)
             .await?;
-        results.push(SignalResult {
-            signal: SignalRef {
-                id: item.id,
-                attempts: item.attempts,
-            },
-            result,
-        });
+        let signal = SignalRef {
+            id: item.id,
+            attempts: item.attempts,
+        };
+        results.push(SignalResult::new(signal, result));
     }
     Ok(results)
 }

@@ -48,15 +48,20 @@ pub fn postpone(journal: &mut Journal, signal: SignalRef) {
 }
 
 /// Each of a person's signals ends as the person's write did.
-pub fn signal_results(works: &[Work]) -> impl Iterator<Item = SignalResult> + '_ {
-    works.iter().flat_map(|w| {
+pub fn signal_results<'a>(
+    mapping: &'a Mapping,
+    works: &'a [Work],
+) -> impl Iterator<Item = SignalResult> + 'a {
+    works.iter().flat_map(move |w| {
         let result = match &w.outcome {
             Some(Err(error)) => Err(error.clone()),
             _ => Ok(()),
         };
+        let about = (mapping.name().to_string(), w.person.key());
         w.person.signals.iter().map(move |&signal| SignalResult {
             signal,
             result: result.clone(),
+            about: Some(about.clone()),
         })
     })
 }
@@ -99,6 +104,10 @@ pub fn person(
     );
     journal.mirrors.push(settled.row.clone());
     let signal = work.person.signals.first().map(|s| s.id);
+    let written = done
+        .reason()
+        .map(str::to_string)
+        .or_else(|| applied(&work.decision));
     outcome(
         journal,
         signal,
@@ -106,12 +115,26 @@ pub fn person(
         Some(&key),
         settled.target,
         done.result(),
-        done.reason(),
+        written.as_deref(),
     );
     for event in settled.events {
         trigger(journal, Some(mapping), &key, None, event);
     }
     Some(settled.row)
+}
+
+/// What an applied write did, for the outcome's reason (which status was written).
+fn applied(decision: &crate::sync::Decision) -> Option<String> {
+    use crate::sync::Decision;
+    match decision {
+        Decision::SetMarketo(status) => Some(format!("set the program status to {status}")),
+        Decision::SetSalesforce(status) => {
+            Some(format!("set the campaign member status to {status}"))
+        }
+        Decision::RemoveFromMarketo => Some("removed from the program".into()),
+        Decision::RemoveFromSalesforce => Some("removed from the campaign".into()),
+        Decision::Skip(_) => None,
+    }
 }
 
 /// A trigger event on a person; `campaign` names the campaign when no mapping does.
@@ -171,7 +194,12 @@ pub fn settle(
     report: &mut RoundReport,
 ) {
     let now = now_millis();
-    for SignalResult { signal, result } in results {
+    for SignalResult {
+        signal,
+        result,
+        about,
+    } in results
+    {
         let SignalRef { id, attempts } = signal;
         let error = match result {
             Ok(()) => {
@@ -199,7 +227,7 @@ pub fn settle(
                     error.to_string()
                 };
                 tracing::warn!(signal.id = id, %reason, "dead");
-                dead(journal, id, reason);
+                dead_about(journal, id, reason, about.as_ref());
                 report.dead += 1;
             }
         }
@@ -225,11 +253,16 @@ fn retry_delay(
 
 /// Ends a signal as dead with its reason, and records the outcome.
 pub fn dead(journal: &mut Journal, id: i64, reason: String) {
+    dead_about(journal, id, reason, None);
+}
+
+/// As [`dead`], naming the mapping and person when they are known.
+fn dead_about(journal: &mut Journal, id: i64, reason: String, about: Option<&(String, String)>) {
     outcome(
         journal,
         Some(id),
-        None,
-        None,
+        about.map(|(mapping, _)| mapping.as_str()),
+        about.map(|(_, person)| person.as_str()),
         Target::NONE,
         OutcomeResult::Dead,
         Some(&reason),

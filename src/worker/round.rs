@@ -90,10 +90,7 @@ async fn process(
             OutcomeResult::Skipped,
             Some(&reason),
         );
-        results.push(SignalResult {
-            signal: signal_ref(&item),
-            result: Ok(()),
-        });
+        results.push(SignalResult::new(signal_ref(&item), Ok(())));
     }
     for (name, (mapping, items)) in by_mapping {
         if !ctx.mappings.writes(&mapping) {
@@ -113,10 +110,11 @@ async fn process(
             // other mappings already wrote is still recorded below.
             Err(error) => {
                 let error = WorkError::from(error);
-                results.extend(signals.into_iter().map(|signal| SignalResult {
-                    signal,
-                    result: Err(error.clone()),
-                }));
+                results.extend(
+                    signals
+                        .into_iter()
+                        .map(|signal| SignalResult::new(signal, Err(error.clone()))),
+                );
             }
         }
     }
@@ -207,11 +205,9 @@ async fn sync_mapping(
     let nothing = observed
         .nothing_to_do
         .into_iter()
-        .map(|signal| SignalResult {
-            signal,
-            result: Ok(()),
-        });
-    Ok(nothing.chain(record::signal_results(&plan.work)).collect())
+        .map(|signal| SignalResult::new(signal, Ok(())));
+    let ended = record::signal_results(mapping, &plan.work);
+    Ok(nothing.chain(ended).collect())
 }
 
 fn signal_ref(item: &Claimed) -> SignalRef {

@@ -157,4 +157,16 @@ pub enum Phase {
 pub struct SignalResult {
     pub signal: SignalRef,
     pub result: Result<(), WorkError>,
+    /// The mapping and person it concerned, when known, so a dead outcome names them.
+    pub about: Option<(String, String)>,
+}
+
+impl SignalResult {
+    pub fn new(signal: SignalRef, result: Result<(), WorkError>) -> Self {
+        SignalResult {
+            signal,
+            result,
+            about: None,
+        }
+    }
 }
