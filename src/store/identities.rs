@@ -57,7 +57,7 @@ impl Store {
         let mut last = None;
         for _ in 0..ATTEMPTS {
             let mut tx = self.pool.begin().await?;
-            match merge_in(&mut *tx, identity, now).await {
+            match merge_in(&mut tx, identity, now).await {
                 Ok(merged) => {
                     tx.commit().await?;
                     return Ok(merged);
