@@ -7,6 +7,7 @@ pub mod app;
 pub mod commands;
 pub mod config;
 pub mod connectors;
+pub mod cutover;
 pub mod http;
 pub mod ids;
 pub mod instance_lock;

@@ -65,8 +65,18 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         people: usize,
     },
-    /// Reconcile every enabled mapping once (list both sides, repair differences), then exit.
-    Reconcile(ConfigArgs),
+    /// Reconcile every enabled mapping once (link people on both sides, list and repair the
+    /// differences), then exit; 1 when a repair failed or is left to retry.
+    Reconcile {
+        #[command(flatten)]
+        args: ConfigArgs,
+        /// Only list, per mapping, the changes it would make; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print one JSON object per mapping per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -164,8 +174,14 @@ async fn main() -> ExitCode {
             })
             .await
         }
-        Command::Reconcile(args) => match args.load() {
-            Ok(config) => commands::reconcile(config).await,
+        Command::Reconcile {
+            args,
+            dry_run,
+            json,
+        } => match args.load() {
+            Ok(config) => {
+                commands::reconcile(config, commands::ReconcileOptions { dry_run, json }).await
+            }
             Err(code) => return code,
         },
     };

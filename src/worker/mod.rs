@@ -8,6 +8,7 @@
 //! Scheduled passes: `compat`, `settings`, `deleted_poll`, `reconcile`, `jobs`; `run` is the
 //! supervised loop that leads, schedules them and processes signals.
 
+mod adopt;
 mod claim;
 pub mod compat;
 mod context;
@@ -17,6 +18,7 @@ mod jobs;
 mod observe;
 mod plan;
 mod reconcile;
+mod reconcile_signals;
 mod record;
 mod resolve;
 pub mod retry;
@@ -39,7 +41,7 @@ use crate::store::{Store, StoreError, now_millis};
 use context::Context;
 
 pub use crate::mappings::Mappings;
-pub use reconcile::ReconcileReport;
+pub use reconcile::{Change, ReconcileReport};
 pub use record::RoundReport;
 pub use round::INTERNAL_ERROR;
 pub use settings::SettingsOutcome;
@@ -135,6 +137,16 @@ impl Worker {
     /// signals are then processed like any other (`run_pending` or the loop).
     pub async fn reconcile(&self) -> Vec<Result<ReconcileReport, (String, WorkError)>> {
         reconcile::reconcile_all(&self.ctx).await
+    }
+
+    /// Reconciles one mapping (the `reconcile` command); with `dry_run`, only reads both sides
+    /// and reports the changes, writing nothing to either API or the store.
+    pub async fn reconcile_mapping(
+        &self,
+        mapping: &crate::mappings::Mapping,
+        dry_run: bool,
+    ) -> Result<ReconcileReport, WorkError> {
+        reconcile::reconcile_one(&self.ctx, mapping, dry_run).await
     }
 
     /// Checks status compatibility of every mapping, holding those that cannot translate.

@@ -11,6 +11,7 @@ mod connections;
 mod connector_marketo;
 mod connector_salesforce;
 mod contract;
+mod cutover;
 mod deploy_files;
 mod error_shapes;
 mod health;

@@ -60,6 +60,11 @@ pub struct LeadRecord {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub company: Option<String>,
+    /// Marketo's own link to Salesforce, kept by its native person sync.
+    #[serde(default)]
+    pub sfdc_lead_id: Option<String>,
+    #[serde(default)]
+    pub sfdc_contact_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -226,7 +231,10 @@ impl MarketoClient {
             let query = vec![
                 ("filterType", filter_type.to_string()),
                 ("filterValues", chunk.join(",")),
-                ("fields", "id,email,firstName,lastName,company".to_string()),
+                (
+                    "fields",
+                    "id,email,firstName,lastName,company,sfdcLeadId,sfdcContactId".to_string(),
+                ),
             ];
             leads.extend(decode::<LeadRecord>(
                 self.read_all("/rest/v1/leads.json", query).await?,

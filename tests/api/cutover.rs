@@ -1,0 +1,259 @@
+//! Taking over from Marketo's native sync, as an operator does it: `campaign-sync simulators`
+//! (people already members on both sides, linked by Marketo), then `reconcile` on a fresh
+//! database: it links everyone and writes nothing; a second run finds nothing; statuses changed
+//! in Salesforce are listed exactly by `--dry-run` and repaired exactly by the real run.
+
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::simulators::{BIN, Running, eventually, json};
+
+struct Sims {
+    d: Value,
+    _running: Running,
+    _dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+}
+
+async fn simulators(people: usize) -> Sims {
+    let dir = tempfile::tempdir().expect("dir");
+    let describe = dir.path().join("sims.json");
+    let child = Command::new(BIN)
+        .args(["simulators", "--people", &people.to_string(), "--describe"])
+        .arg(&describe)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("simulators");
+    let running = Running(child);
+    let text = eventually("the describe file", async || {
+        std::fs::read_to_string(&describe)
+            .ok()
+            .filter(|t| !t.is_empty())
+    })
+    .await;
+    let d: Value = serde_json::from_str(&text).expect("JSON");
+    let (sf, mk) = (&d["salesforce"], &d["marketo"]);
+    let mut text = format!(
+        "database_url = \"sqlite://{db}\"\n\
+         [salesforce]\nlogin_url = {}\napi_version = {}\nclient_id = {}\nclient_secret = {}\n\
+         organization_ids = [{}]\ninbound_token = \"om-token\"\n\
+         [marketo]\nbase_url = {}\nclient_id = {}\nclient_secret = {}\nwebhook_token = \"t\"\n",
+        sf["login_url"],
+        sf["api_version"],
+        sf["client_id"],
+        sf["client_secret"],
+        sf["organization_id"],
+        mk["base_url"],
+        mk["client_id"],
+        mk["client_secret"],
+        db = dir.path().join("fresh.db").display(),
+    );
+    for m in d["mappings"].as_array().expect("mappings") {
+        text += &format!(
+            "[[mappings]]\nname = {}\nprogram_id = {}\ncampaign_id = {}\n",
+            m["name"], m["program_id"], m["campaign_id"]
+        );
+    }
+    let config = dir.path().join("service.toml");
+    std::fs::write(&config, text).expect("config");
+    Sims {
+        d,
+        _running: running,
+        _dir: dir,
+        config,
+    }
+}
+
+impl Sims {
+    fn url(&self, side: &str) -> String {
+        self.d[side]["base_url"].as_str().unwrap().to_string()
+    }
+
+    /// Write calls the service made to each side so far, from the simulators' call logs.
+    async fn writes(&self) -> (usize, usize) {
+        let http = reqwest::Client::new();
+        let mut counts = [0, 0];
+        for (i, side) in ["salesforce", "marketo"].iter().enumerate() {
+            let log = json(http.get(format!("{}/__sim/requests", self.url(side)))).await;
+            let service = &self.d[side]["client_id"];
+            counts[i] = log
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["write"] == true && &c["client"] == service)
+                .count();
+        }
+        (counts[0], counts[1])
+    }
+
+    /// Runs `reconcile` with these flags: (exit success, one JSON object per mapping, stderr).
+    async fn reconcile(&self, flags: &[&str]) -> (bool, Vec<Value>, String) {
+        let out = tokio::process::Command::new(BIN)
+            .arg("reconcile")
+            .args(flags)
+            .arg("--json")
+            .arg("--config")
+            .arg(&self.config)
+            .output()
+            .await
+            .expect("reconcile");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        (
+            out.status.success(),
+            lines,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Sets a member's status in the first campaign as a Salesforce user.
+    async fn set_in_salesforce(&self, person: usize, status: &str) {
+        let http = reqwest::Client::new();
+        let sf = self.url("salesforce");
+        let token = json(http.post(format!("{sf}/services/oauth2/token")).form(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_id",
+                self.d["salesforce"]["user_client_id"].as_str().unwrap(),
+            ),
+            (
+                "client_secret",
+                self.d["salesforce"]["user_client_secret"].as_str().unwrap(),
+            ),
+        ]))
+        .await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let member = self.member(person).await;
+        let version = self.d["salesforce"]["api_version"].as_str().unwrap();
+        let patched = http
+            .patch(format!(
+                "{sf}/services/data/{version}/sobjects/CampaignMember/{}",
+                member["Id"].as_str().unwrap()
+            ))
+            .bearer_auth(&token)
+            .json(&json!({ "Status": status }))
+            .send()
+            .await
+            .expect("PATCH");
+        assert_eq!(patched.status(), 204);
+    }
+
+    async fn member(&self, person: usize) -> Value {
+        let state =
+            json(reqwest::Client::new().get(format!("{}/__sim/state", self.url("salesforce"))))
+                .await;
+        let campaign = &self.d["mappings"][0]["campaign_id"];
+        let id = &self.d["people"][person]["salesforce_id"];
+        state["objects"]["CampaignMember"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| &m["CampaignId"] == campaign && (&m["LeadId"] == id || &m["ContactId"] == id))
+            .cloned()
+            .expect("a seeded member")
+    }
+
+    async fn marketo_status(&self, person: usize) -> Option<String> {
+        let state =
+            json(reqwest::Client::new().get(format!("{}/__sim/state", self.url("marketo")))).await;
+        let program = &self.d["mappings"][0]["program_id"];
+        let lead = &self.d["people"][person]["marketo_lead_id"];
+        state["members"]
+            .as_array()?
+            .iter()
+            .find(|m| &m["programId"] == program && &m["leadId"] == lead)?["statusName"]
+            .as_str()
+            .map(str::to_string)
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_database_adopts_native_sync_data_without_writing_and_repairs_exactly_what_differs()
+{
+    let people = 6;
+    let sims = simulators(people).await;
+    let mappings = sims.d["mappings"].as_array().unwrap().len();
+
+    let (ok, first, stderr) = sims.reconcile(&[]).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(first.len(), mappings, "{first:?}");
+    for line in &first {
+        assert_eq!(line["linked"], people, "{line}");
+        assert_eq!(line["differences"], 0, "{line}");
+        assert_eq!(line["changes"], json!([]), "{line}");
+        assert_eq!(line["failed"], 0, "{line}");
+        assert!(line["calls"]["salesforce"].as_u64().unwrap() > 0, "{line}");
+    }
+    assert_eq!(sims.writes().await, (0, 0), "adopting writes nothing");
+
+    let (ok, second, stderr) = sims.reconcile(&[]).await;
+    assert!(ok, "{stderr}");
+    for line in &second {
+        assert_eq!(
+            (line["linked"].as_u64(), line["differences"].as_u64()),
+            (Some(0), Some(0)),
+            "{line}"
+        );
+    }
+    assert_eq!(sims.writes().await, (0, 0), "a second run only reads");
+
+    // Two people's statuses change in Salesforce only (their outbound messages never arrive).
+    sims.set_in_salesforce(1, "Registered").await;
+    sims.set_in_salesforce(4, "Attended").await;
+    let (ok, dry, stderr) = sims.reconcile(&["--dry-run"]).await;
+    assert!(ok, "{stderr}");
+    let changes = dry[0]["changes"].as_array().unwrap();
+    let mut listed: Vec<(i64, &str, &str, &str)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["marketo_lead_id"].as_i64().unwrap(),
+                c["side"].as_str().unwrap(),
+                c["from"].as_str().unwrap(),
+                c["to"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    listed.sort();
+    let lead = |i: usize| sims.d["people"][i]["marketo_lead_id"].as_i64().unwrap();
+    let first_status = sims.marketo_status(1).await.expect("a member");
+    assert_eq!(
+        listed,
+        vec![
+            (lead(1), "marketo", first_status.as_str(), "Registered"),
+            (lead(4), "marketo", first_status.as_str(), "Attended"),
+        ]
+    );
+    assert_eq!(
+        dry[1]["changes"],
+        json!([]),
+        "the other mapping is untouched"
+    );
+    assert_eq!(sims.writes().await, (0, 0), "a dry run writes nothing");
+
+    let (ok, real, stderr) = sims.reconcile(&[]).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        real[0]["changes"], dry[0]["changes"],
+        "the run does what the dry run listed"
+    );
+    assert_eq!(
+        (real[0]["repaired"].as_u64(), real[0]["failed"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(sims.marketo_status(1).await.as_deref(), Some("Registered"));
+    assert_eq!(sims.marketo_status(4).await.as_deref(), Some("Attended"));
+    let (sf_writes, mk_writes) = sims.writes().await;
+    assert_eq!(sf_writes, 0, "nothing to write in Salesforce");
+    assert!(mk_writes >= 1, "the two status changes were written");
+    let (ok, last, stderr) = sims.reconcile(&[]).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(last[0]["differences"], 0, "{:?}", last[0]);
+}
