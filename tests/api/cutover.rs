@@ -17,6 +17,11 @@ struct Sims {
 }
 
 async fn simulators(people: usize) -> Sims {
+    simulators_with(people, "").await
+}
+
+/// As `simulators`, with `first_mapping` appended to the first `[[mappings]]` table.
+async fn simulators_with(people: usize, first_mapping: &str) -> Sims {
     let dir = tempfile::tempdir().expect("dir");
     let describe = dir.path().join("sims.json");
     let child = Command::new(BIN)
@@ -50,11 +55,19 @@ async fn simulators(people: usize) -> Sims {
         mk["client_secret"],
         db = dir.path().join("fresh.db").display(),
     );
-    for m in d["mappings"].as_array().expect("mappings") {
+    for (i, m) in d["mappings"]
+        .as_array()
+        .expect("mappings")
+        .iter()
+        .enumerate()
+    {
         text += &format!(
             "[[mappings]]\nname = {}\nprogram_id = {}\ncampaign_id = {}\n",
             m["name"], m["program_id"], m["campaign_id"]
         );
+        if i == 0 {
+            text += first_mapping;
+        }
     }
     let config = dir.path().join("service.toml");
     std::fs::write(&config, text).expect("config");
@@ -256,4 +269,60 @@ async fn a_fresh_database_adopts_native_sync_data_without_writing_and_repairs_ex
     let (ok, last, stderr) = sims.reconcile(&[]).await;
     assert!(ok, "{stderr}");
     assert_eq!(last[0]["differences"], 0, "{:?}", last[0]);
+}
+
+async fn check_config(sims: &Sims, online: bool) -> (Option<i32>, String) {
+    let mut command = tokio::process::Command::new(BIN);
+    command
+        .arg("check-config")
+        .arg("--config")
+        .arg(&sims.config);
+    if online {
+        command.arg("--online");
+    }
+    let out = command.output().await.expect("check-config");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[tokio::test]
+async fn a_many_to_one_status_map_is_refused_until_its_reverse_is_chosen() {
+    // Two Marketo statuses onto one label: refused offline, naming mapping and statuses.
+    let explicit =
+        "status_map = { \"Attended On-demand\" = \"Attended\", \"No Show\" = \"Attended\" }\n";
+    let sims = simulators_with(1, explicit).await;
+    let (code, text) = check_config(&sims, false).await;
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("\"Attended On-demand\" and \"No Show\" all map to Salesforce \"Attended\""),
+        "{text}"
+    );
+    assert!(text.contains("mapping \"webinar\""), "{text}");
+
+    // The README's old example: one entry, but the channel also has "Attended" (which maps to
+    // itself), so a Salesforce user's Attended would have become Attended On-demand.
+    let implicit = "status_map = { \"Attended On-demand\" = \"Attended\" }\n";
+    let sims = simulators_with(1, implicit).await;
+    let (code, text) = check_config(&sims, true).await;
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("\"Attended\" and \"Attended On-demand\" both map"),
+        "{text}"
+    );
+
+    // With the reverse chosen, the ambiguity is gone; what is left is true of this campaign: it
+    // also has an "Attended On-demand" label, which nothing maps back to.
+    let chosen = format!("{implicit}status_map_to_marketo = {{ \"Attended\" = \"Attended\" }}\n");
+    let sims = simulators_with(1, &chosen).await;
+    let (code, text) = check_config(&sims, true).await;
+    assert_eq!(code, Some(1), "{text}");
+    assert!(!text.contains("both map"), "{text}");
+    assert!(
+        text.contains("Salesforce status \"Attended On-demand\" maps to Marketo \"Attended On-demand\", which maps to \"Attended\""),
+        "{text}"
+    );
 }
