@@ -12,6 +12,7 @@ mod connector_marketo;
 mod connector_salesforce;
 mod contract;
 mod cutover;
+mod cutover_inputs;
 mod deploy_files;
 mod error_shapes;
 mod health;
