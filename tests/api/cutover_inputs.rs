@@ -1,12 +1,14 @@
 //! Inputs mean only what they say: an outbound message whose CampaignMember has no `Status`
-//! is never a removal.
+//! is never a removal; webhooks with Marketo's Form/Url token encoding are decoded, and an
+//! e-mail that is not an address is refused naming the field.
 
 use campaign_sync::http::inbound::salesforce::{
     CampaignMemberFields, Notification, NotifiedObject, OutboundMessage, render_outbound_message,
 };
+use campaign_sync::sim::marketo::{TokenEncoding, WebhookConfig};
 use campaign_sync::sim::salesforce::SalesforceSimConfig;
 
-use crate::world::{INBOUND_TOKEN, PROGRAM, World};
+use crate::world::{INBOUND_TOKEN, Options, PROGRAM, WEBHOOK_TOKEN, World};
 
 /// One notification for this member, with the status given (or none).
 fn message(member_id: &str, person: &str, status: Option<&str>) -> String {
@@ -73,4 +75,74 @@ async fn a_campaign_member_without_status_is_never_a_removal() {
         metrics.contains("outbound_notifications_rejected_total 1"),
         "kept aside as a dead letter, not dropped: {metrics}"
     );
+}
+
+const JSON_QUOTED: &str = r#"{"leadId": "{{lead.Id}}", "programId": "{{program.id}}", "email": "{{lead.Email Address}}", "trigger": "{{trigger.Trigger Name}}"}"#;
+const FORM: &str = "leadId={{lead.Id}}&programId={{program.id}}&email={{lead.Email Address}}&trigger={{trigger.Trigger Name}}";
+
+/// A world whose only webhook uses Form/Url token encoding with this template, URL query and
+/// extra header; returns the status the receiver answered and the e-mail the person got.
+async fn form_url_webhook(
+    template: &str,
+    query: &str,
+    header: Option<(&str, &str)>,
+) -> (Option<u16>, Option<String>) {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let mut headers = vec![(
+        "Authorization".to_string(),
+        format!("Bearer {WEBHOOK_TOKEN}"),
+    )];
+    headers.extend(header.map(|(k, v)| (k.to_string(), v.to_string())));
+    world.mk.add_webhook(WebhookConfig {
+        program_id: None,
+        url: world.app.url(&format!("/v1/marketo/webhooks{query}")),
+        template: template.to_string(),
+        headers,
+        token_encoding: TokenEncoding::FormUrl,
+    });
+    let (lead, _) = world.person("o+brien@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    let calls = world.mk.deliver_webhooks_now().await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    world.settle().await;
+    let identity = world
+        .app
+        .store
+        .find_identity(Some(lead), None, None)
+        .await
+        .unwrap();
+    (calls[0].status, identity.and_then(|i| i.email))
+}
+
+#[tokio::test]
+async fn a_json_template_with_url_encoded_tokens_is_decoded_when_declared() {
+    let (status, email) = form_url_webhook(JSON_QUOTED, "?encoding=form", None).await;
+    assert_eq!(status, Some(202));
+    assert_eq!(email.as_deref(), Some("o+brien@example.com"));
+}
+
+#[tokio::test]
+async fn a_form_body_is_decoded_by_its_content_type() {
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    let (status, email) = form_url_webhook(FORM, "", Some(form)).await;
+    assert_eq!(status, Some(202));
+    assert_eq!(email.as_deref(), Some("o+brien@example.com"));
+}
+
+#[tokio::test]
+async fn an_undeclared_url_encoding_is_refused_naming_the_email() {
+    let (status, email) = form_url_webhook(JSON_QUOTED, "", None).await;
+    assert_eq!(
+        status,
+        Some(400),
+        "o%2Bbrien%40example.com is not an address"
+    );
+    assert_eq!(email, None, "nothing was stored");
 }
