@@ -14,6 +14,7 @@ pub mod instance_lock;
 pub mod kinds;
 pub mod liveness;
 pub mod mappings;
+pub mod mappings_import;
 
 pub mod sandbox;
 pub mod signal;

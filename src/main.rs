@@ -77,6 +77,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Mapping helpers.
+    Mappings {
+        #[command(subcommand)]
+        command: MappingsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MappingsCommand {
+    /// Print `[[mappings]]` TOML for the programs Marketo's native sync links to a Salesforce
+    /// campaign, with matched status pairs and, as comments, the ones needing a decision.
+    Import {
+        #[command(flatten)]
+        args: ConfigArgs,
+        /// Append the tables to this file instead of printing them.
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -182,6 +200,12 @@ async fn main() -> ExitCode {
             Ok(config) => {
                 commands::reconcile(config, commands::ReconcileOptions { dry_run, json }).await
             }
+            Err(code) => return code,
+        },
+        Command::Mappings {
+            command: MappingsCommand::Import { args, write },
+        } => match args.load() {
+            Ok(config) => campaign_sync::mappings_import::import(&config, write.as_deref()).await,
             Err(code) => return code,
         },
     };

@@ -326,3 +326,57 @@ async fn a_many_to_one_status_map_is_refused_until_its_reverse_is_chosen() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn mappings_import_writes_the_programs_marketo_links_to_campaigns() {
+    let sims = simulators(1).await;
+    let full = std::fs::read_to_string(&sims.config).unwrap();
+    let bare = full.split("[[mappings]]").next().unwrap().to_string();
+    let file = sims.config.with_file_name("imported.toml");
+    std::fs::write(&file, &bare).unwrap();
+    let out = tokio::process::Command::new(BIN)
+        .args(["mappings", "import", "--write"])
+        .arg(&file)
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .await
+        .expect("mappings import");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mappings = sims.d["mappings"].as_array().unwrap();
+    assert!(
+        stdout.contains(&format!("appended {} mapping(s)", mappings.len())),
+        "{stdout}"
+    );
+    let written = std::fs::read_to_string(&file).unwrap();
+    for m in mappings {
+        assert!(
+            written.contains(&format!("program_id = {}", m["program_id"])),
+            "{written}"
+        );
+        assert!(
+            written.contains(&format!("campaign_id = {}", m["campaign_id"])),
+            "{written}"
+        );
+    }
+    assert!(
+        !written.contains("needs a decision"),
+        "seeded statuses all match: {written}"
+    );
+    let out = tokio::process::Command::new(BIN)
+        .args(["check-config", "--online", "--config"])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the imported mappings are valid and compatible: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
