@@ -1,11 +1,12 @@
 //! Inputs mean only what they say: an outbound message whose CampaignMember has no `Status`
 //! is never a removal; webhooks with Marketo's Form/Url token encoding are decoded, and an
-//! e-mail that is not an address is refused naming the field.
+//! e-mail that is not an address is refused naming the field; names longer than Salesforce's
+//! Lead fields are cut to fit.
 
 use campaign_sync::http::inbound::salesforce::{
     CampaignMemberFields, Notification, NotifiedObject, OutboundMessage, render_outbound_message,
 };
-use campaign_sync::sim::marketo::{TokenEncoding, WebhookConfig};
+use campaign_sync::sim::marketo::{NewLead, TokenEncoding, WebhookConfig};
 use campaign_sync::sim::salesforce::SalesforceSimConfig;
 
 use crate::world::{INBOUND_TOKEN, Options, PROGRAM, WEBHOOK_TOKEN, World};
@@ -145,4 +146,34 @@ async fn an_undeclared_url_encoding_is_refused_naming_the_email() {
         "o%2Bbrien%40example.com is not an address"
     );
     assert_eq!(email, None, "nothing was stored");
+}
+
+#[tokio::test]
+async fn names_longer_than_the_lead_fields_are_cut_to_fit() {
+    let world = World::new().await;
+    let lead = world.mk.add_lead(NewLead {
+        first_name: Some("F".repeat(60)),
+        last_name: Some("L".repeat(100)),
+        ..NewLead::email("long.names@example.com")
+    });
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    let identity = world
+        .app
+        .store
+        .find_identity(Some(lead), None, None)
+        .await
+        .unwrap()
+        .expect("known");
+    let person = identity.sf_lead_id.expect("a Lead was created");
+    assert_eq!(
+        world.sf_member_status(&person).as_deref(),
+        Some("Registered")
+    );
+    let created = world.sf.record(&person).expect("the Lead");
+    assert_eq!(created["FirstName"], "F".repeat(40));
+    assert_eq!(created["LastName"], "L".repeat(80));
 }

@@ -18,6 +18,20 @@ use super::super::work::{Work, set_salesforce_person};
 /// Marketo's own fallback for required Salesforce Lead fields it does not have.
 pub const NOT_PROVIDED: &str = "[not provided]";
 
+/// Salesforce Lead field lengths (characters): longer Marketo values are cut to fit rather than
+/// failing the create permanently.
+const FIRST_NAME_MAX: usize = 40;
+const LAST_NAME_MAX: usize = 80;
+const COMPANY_MAX: usize = 255;
+
+/// `value` cut to at most `max` characters.
+fn fit(value: String, max: usize) -> String {
+    match value.char_indices().nth(max) {
+        Some((end, _)) => value[..end].to_string(),
+        None => value,
+    }
+}
+
 /// Makes sure every work item knows its Marketo lead id; one that cannot be resolved fails
 /// with the reason.
 pub async fn ensure_marketo(ctx: &Context, works: &mut [&mut Work]) {
@@ -198,9 +212,11 @@ async fn create_leads(
             };
             json!({
                 "Email": works[i].identity().email,
-                "FirstName": lead.and_then(|l| l.first_name.clone()),
-                "LastName": text(lead.and_then(|l| l.last_name.as_ref())),
-                "Company": text(lead.and_then(|l| l.company.as_ref())),
+                "FirstName": lead
+                    .and_then(|l| l.first_name.clone())
+                    .map(|f| fit(f, FIRST_NAME_MAX)),
+                "LastName": fit(text(lead.and_then(|l| l.last_name.as_ref())), LAST_NAME_MAX),
+                "Company": fit(text(lead.and_then(|l| l.company.as_ref())), COMPANY_MAX),
             })
         })
         .collect();
@@ -231,5 +247,17 @@ async fn create_leads(
 async fn save(ctx: &Context, work: &mut Work) {
     if let Err(error) = ctx.store.save_identity(work.identity(), now_millis()).await {
         work.fail(error);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_cut_on_character_boundaries() {
+        assert_eq!(fit("Ada".into(), 40), "Ada");
+        assert_eq!(fit("é".repeat(50), FIRST_NAME_MAX).chars().count(), 40);
+        assert_eq!(fit("x".repeat(80), LAST_NAME_MAX).len(), 80);
     }
 }
