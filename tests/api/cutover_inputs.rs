@@ -177,3 +177,36 @@ async fn names_longer_than_the_lead_fields_are_cut_to_fit() {
     assert_eq!(created["FirstName"], "F".repeat(40));
     assert_eq!(created["LastName"], "L".repeat(80));
 }
+
+#[tokio::test]
+async fn a_lead_converted_since_it_was_linked_is_followed_to_its_contact() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("converted@example.com");
+    // Linked earlier (by native sync or a first reconciliation), converted since.
+    world
+        .app
+        .store
+        .link_identity(Some(lead), Some(&sf_lead), Some("converted@example.com"), 1)
+        .await
+        .unwrap();
+    let contact = world.sf.convert_lead_to_contact(&sf_lead).unwrap();
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&contact).as_deref(),
+        Some("Registered"),
+        "the member joined as the Contact"
+    );
+    let identity = world
+        .app
+        .store
+        .find_identity(Some(lead), None, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(identity.sf_contact_id.as_deref(), Some(contact.as_str()));
+    assert_eq!(identity.sf_lead_id.as_deref(), Some(sf_lead.as_str()));
+}
