@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::connectors::marketo::MemberRecord;
 use crate::connectors::salesforce::CampaignMember;
+use crate::kinds::{Action, Connector, OutcomeResult, Target};
 use crate::mappings::Mapping;
 use crate::store::{MirrorRow, now_millis};
 use crate::sync::{self, Decision, NOT_IN_PROGRAM, Observed, time::parse_millis};
@@ -17,6 +18,7 @@ use crate::sync::{self, Decision, NOT_IN_PROGRAM, Observed, time::parse_millis};
 use super::adopt;
 use super::context::Context;
 use super::reconcile_signals as signals;
+use super::record;
 use super::work::WorkError;
 
 pub use super::reconcile_signals::reconcile_all;
@@ -163,6 +165,14 @@ pub async fn reconcile_one(
     report.signals_queued = queued.len();
     if !dry_run {
         ctx.store.record(queued, run).await?;
+        for warning in &report.warnings {
+            tracing::warn!(mapping = mapping.name(), %warning, "duplicate people");
+            // No "warning" result exists: a skipped reconcile outcome carries the names.
+            let target = Target::new(Connector::None, Action::Reconcile);
+            let reason = format!("warning: {warning}");
+            record::outcome_now(ctx, mapping.name(), target, OutcomeResult::Skipped, &reason)
+                .await?;
+        }
     }
     Ok(report)
 }

@@ -210,3 +210,49 @@ async fn a_lead_converted_since_it_was_linked_is_followed_to_its_contact() {
     assert_eq!(identity.sf_contact_id.as_deref(), Some(contact.as_str()));
     assert_eq!(identity.sf_lead_id.as_deref(), Some(sf_lead.as_str()));
 }
+
+#[tokio::test]
+async fn among_duplicates_reconciliation_pairs_the_contact_and_names_the_others() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("twice@example.com");
+    let contact = world
+        .sf
+        .create_contact(serde_json::json!({ "LastName": "Twice", "Email": "Twice@example.com" }))
+        .unwrap();
+    for person in [&sf_lead, &contact] {
+        world
+            .sf
+            .add_member(
+                crate::world::INTEGRATION,
+                &world.campaign,
+                person,
+                Some("Invited"),
+            )
+            .unwrap();
+    }
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Invited")
+        .unwrap();
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    for _ in 0..2 {
+        let report = world
+            .app
+            .worker
+            .reconcile_mapping(&mapping, true)
+            .await
+            .unwrap();
+        assert_eq!(report.linked, 1, "{report:?}");
+        assert_eq!(report.warnings.len(), 1, "{report:?}");
+        let warning = &report.warnings[0];
+        assert!(warning.contains(&format!("to {contact}")), "{warning}");
+        assert!(
+            warning.contains(&format!("also matching: {sf_lead}")),
+            "{warning}"
+        );
+    }
+}
