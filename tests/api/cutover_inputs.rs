@@ -256,3 +256,58 @@ async fn among_duplicates_reconciliation_pairs_the_contact_and_names_the_others(
         );
     }
 }
+
+#[tokio::test]
+async fn a_hidden_channel_status_does_not_hold_a_mapping() {
+    use campaign_sync::config::MappingConfig;
+    use campaign_sync::sim::marketo::{NewProgram, ProgressionStatus};
+    use campaign_sync::sim::salesforce::MemberStatus;
+    use campaign_sync::worker::{Mappings, compat};
+
+    let world = World::new().await;
+    let mut retired = ProgressionStatus::new("Waitlisted", 15, false);
+    retired.hidden = true;
+    let statuses = vec![
+        ProgressionStatus::new("Invited", 10, false),
+        retired,
+        ProgressionStatus::new("Attended", 20, true),
+    ];
+    world.mk.add_channel("Roadshow", statuses).unwrap();
+    world
+        .mk
+        .add_program(NewProgram {
+            id: 1077,
+            name: "Roadshow".into(),
+            channel: "Roadshow".into(),
+            ..NewProgram::default()
+        })
+        .unwrap();
+    let labels = [
+        MemberStatus::new("Invited", true, false),
+        MemberStatus::new("Attended", false, true),
+    ];
+    let campaign = world
+        .sf
+        .create_campaign(serde_json::json!({ "Name": "Roadshow" }), &labels)
+        .unwrap();
+    let mappings = Mappings::new(&[MappingConfig {
+        name: "roadshow".into(),
+        program_id: 1077,
+        campaign_id: campaign,
+        enabled: true,
+        status_map: Default::default(),
+        status_map_to_marketo: Default::default(),
+        channel_type_map: Default::default(),
+        conflict_policy: Default::default(),
+        backward_policy: Default::default(),
+    }]);
+    let worker = &world.app.worker;
+    let problems = compat::problems(worker.salesforce(), worker.marketo(), &mappings.all()[0])
+        .await
+        .unwrap();
+    assert_eq!(
+        problems,
+        Vec::<String>::new(),
+        "the hidden Waitlisted needs no label"
+    );
+}
