@@ -5,7 +5,8 @@
 //! A round's steps, each its own module, in the order data flows (each imports only the leaves
 //! `work` and `context` and the steps after it, never one before): `claim` → `observe` →
 //! `resolve` → `plan` → `write` → `record`, driven by `round` (and by `flow` for flow actions).
-//! Scheduled passes: `compat`, `settings`, `deleted_poll`, `reconcile`, `jobs`; `run` is the
+//! Scheduled passes: `compat`, `settings`, `deleted_poll`, `reconcile` (with `adopt`, pairing
+//! people new to the mirror, and `reconcile_signals`), `jobs`; `run` is the
 //! supervised loop that leads, schedules them and processes signals.
 
 mod adopt;

@@ -13,7 +13,7 @@ use crate::connectors::salesforce::CampaignMember;
 use crate::kinds::{Action, Connector, OutcomeResult, Target};
 use crate::mappings::Mapping;
 use crate::store::{MirrorRow, now_millis};
-use crate::sync::{self, Decision, NOT_IN_PROGRAM, Observed, time::parse_millis};
+use crate::sync::{self, NOT_IN_PROGRAM, Observed, time::parse_millis};
 
 use super::adopt;
 use super::context::Context;
@@ -21,7 +21,7 @@ use super::reconcile_signals as signals;
 use super::record;
 use super::work::WorkError;
 
-pub use super::reconcile_signals::reconcile_all;
+pub use super::reconcile_signals::{Change, reconcile_all};
 
 /// What one reconciliation found in one mapping; each difference became one signal or more.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -48,24 +48,12 @@ pub struct ReconcileReport {
     pub signals_queued: usize,
 }
 
-/// One write the worker is expected to make: who, which side, from which status to which
-/// (`None`: not a member).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Change {
-    pub person: String,
-    pub marketo_lead_id: Option<i64>,
-    pub salesforce_id: Option<String>,
-    pub side: &'static str,
-    pub from: Option<String>,
-    pub to: Option<String>,
-}
-
 /// One person as this pass sees them: the mirror row and each side's membership.
-struct Unit<'a> {
-    mirror: Option<&'a MirrorRow>,
-    sf: Option<&'a CampaignMember>,
-    mk: Option<&'a MemberRecord>,
-    email: Option<String>,
+pub struct Unit<'a> {
+    pub mirror: Option<&'a MirrorRow>,
+    pub sf: Option<&'a CampaignMember>,
+    pub mk: Option<&'a MemberRecord>,
+    pub email: Option<String>,
 }
 
 pub async fn reconcile_one(
@@ -158,7 +146,7 @@ pub async fn reconcile_one(
             mapping.config.conflict_policy,
             &mapping.statuses,
         );
-        if let Some(change) = change(unit, &decision, &sf, &mk) {
+        if let Some(change) = signals::change(unit, &decision, &sf, &mk) {
             report.changes.push(change);
         }
     }
@@ -309,36 +297,4 @@ async fn adopt_in_sync(
     };
     ctx.store.upsert_mirror(&row).await?;
     Ok(())
-}
-
-fn change(unit: &Unit<'_>, decision: &Decision, sf: &Observed, mk: &Observed) -> Option<Change> {
-    let (side, from, to) = match decision {
-        Decision::Skip(_) => return None,
-        Decision::SetMarketo(s) => ("marketo", mk.status.clone(), Some(s.clone())),
-        Decision::RemoveFromMarketo => ("marketo", mk.status.clone(), None),
-        Decision::SetSalesforce(s) => ("salesforce", sf.status.clone(), Some(s.clone())),
-        Decision::RemoveFromSalesforce => ("salesforce", sf.status.clone(), None),
-    };
-    let lead = unit
-        .mk
-        .map(|m| m.lead_id)
-        .or(unit.mirror.and_then(|m| m.mkto_lead_id));
-    let salesforce_id = unit
-        .sf
-        .and_then(|m| m.person_id().map(str::to_string))
-        .or(unit.mirror.and_then(|m| m.sf_person_id.clone()));
-    let person = unit
-        .email
-        .clone()
-        .or_else(|| salesforce_id.clone())
-        .or_else(|| lead.map(|l| format!("Marketo lead {l}")))
-        .unwrap_or_default();
-    Some(Change {
-        person,
-        marketo_lead_id: lead,
-        salesforce_id,
-        side,
-        from,
-        to,
-    })
 }

@@ -1,5 +1,6 @@
-//! Reconciliation's signals (one per side that differs from the mirror) and the scheduled pass
-//! over every enabled mapping, recorded as outcomes and in metrics.
+//! Reconciliation's signals (one per side that differs from the mirror), the change each
+//! person is expected to get, and the scheduled pass over every enabled mapping, recorded as
+//! outcomes and in metrics.
 
 use crate::connectors::marketo::MemberRecord;
 use crate::connectors::salesforce::CampaignMember;
@@ -8,11 +9,61 @@ use crate::signal::{
     Dedup, MarketoMember, NewSignal, SalesforceMember, SalesforceMemberDeleted, Signal,
 };
 use crate::store::MirrorRow;
+use crate::sync::{Decision, Observed};
 
 use super::context::Context;
-use super::reconcile::{ReconcileReport, reconcile_one};
+use super::reconcile::{ReconcileReport, Unit, reconcile_one};
 use super::record;
 use super::work::WorkError;
+
+/// One write the worker is expected to make: who, which side, from which status to which
+/// (`None`: not a member).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    pub person: String,
+    pub marketo_lead_id: Option<i64>,
+    pub salesforce_id: Option<String>,
+    pub side: &'static str,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+pub fn change(
+    unit: &Unit<'_>,
+    decision: &Decision,
+    sf: &Observed,
+    mk: &Observed,
+) -> Option<Change> {
+    let (side, from, to) = match decision {
+        Decision::Skip(_) => return None,
+        Decision::SetMarketo(s) => ("marketo", mk.status.clone(), Some(s.clone())),
+        Decision::RemoveFromMarketo => ("marketo", mk.status.clone(), None),
+        Decision::SetSalesforce(s) => ("salesforce", sf.status.clone(), Some(s.clone())),
+        Decision::RemoveFromSalesforce => ("salesforce", sf.status.clone(), None),
+    };
+    let lead = unit
+        .mk
+        .map(|m| m.lead_id)
+        .or(unit.mirror.and_then(|m| m.mkto_lead_id));
+    let salesforce_id = unit
+        .sf
+        .and_then(|m| m.person_id().map(str::to_string))
+        .or(unit.mirror.and_then(|m| m.sf_person_id.clone()));
+    let person = unit
+        .email
+        .clone()
+        .or_else(|| salesforce_id.clone())
+        .or_else(|| lead.map(|l| format!("Marketo lead {l}")))
+        .unwrap_or_default();
+    Some(Change {
+        person,
+        marketo_lead_id: lead,
+        salesforce_id,
+        side,
+        from,
+        to,
+    })
+}
 
 /// Queues the signals for one person: a Salesforce snapshot or deletion when Salesforce differs
 /// from the mirror, a Marketo read when Marketo does.
