@@ -380,3 +380,42 @@ async fn mappings_import_writes_the_programs_marketo_links_to_campaigns() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[tokio::test]
+async fn a_repair_left_to_retry_exits_1_naming_it() {
+    let sims = simulators(2).await;
+    let (ok, _, stderr) = sims.reconcile(&[]).await;
+    assert!(ok, "{stderr}");
+    let http = reqwest::Client::new();
+    let (program, lead) = (
+        sims.d["mappings"][0]["program_id"].as_i64().unwrap(),
+        sims.d["people"][1]["marketo_lead_id"].as_i64().unwrap(),
+    );
+    json(
+        http.post(format!(
+            "{}/__sim/programs/{program}/members/status",
+            sims.url("marketo")
+        ))
+        .json(&json!({"leadId": lead, "status": "Registered"})),
+    )
+    .await;
+    // Every Salesforce write is refused for now: the repair waits for a retry.
+    let lock = json!({"error_code": "UNABLE_TO_LOCK_ROW", "calls": 100});
+    json(
+        http.post(format!("{}/__sim/faults", sims.url("salesforce")))
+            .json(&lock),
+    )
+    .await;
+    let (ok, lines, stderr) = sims.reconcile(&[]).await;
+    assert!(!ok, "exit 1: {stderr}");
+    assert_eq!(lines[0]["differences"], 1, "{:?}", lines[0]);
+    assert_eq!(
+        (lines[0]["repaired"].as_u64(), lines[0]["failed"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let email = sims.d["people"][1]["email"].as_str().unwrap();
+    assert!(
+        stderr.contains("not repaired") && stderr.contains(email) && stderr.contains("Registered"),
+        "{stderr}"
+    );
+}
