@@ -8,7 +8,9 @@ use crate::config::Config;
 use crate::connectors::marketo::MarketoClient;
 use crate::connectors::salesforce::SalesforceClient;
 use crate::store::Store;
-use crate::worker::{Mappings, Worker, compat};
+
+pub use crate::cutover::ReconcileOptions;
+use crate::worker::{Mappings, compat};
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     for warning in config.warnings() {
@@ -66,47 +68,12 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
     anyhow::bail!("{} status problem(s)", failures.len())
 }
 
-pub async fn reconcile(config: Config) -> anyhow::Result<()> {
-    // On SQLite a running `serve` holds the file: its worker would race this one.
-    let _instance_lock = crate::instance_lock::acquire(config.database_url.expose())?;
-    let store = Store::connect(config.database_url.expose()).await?;
-    // The repairs go through the worker path; only one worker may run against a store.
-    let Some(_lock) = store.try_lead().await? else {
-        anyhow::bail!(
-            "another replica is running the worker; ask it with POST /admin/reconcile instead"
-        );
-    };
-    let mappings = Mappings::new(&config.mappings);
-    let liveness = crate::liveness::Liveness::default();
-    let worker = Worker::new(
-        store.clone(),
-        std::sync::Arc::new(config),
-        mappings,
-        liveness,
-    )?;
-    let mut failed = false;
-    for result in worker.reconcile().await {
-        match result {
-            Ok(report) => println!("{}", serde_json::to_string(&report)?),
-            Err((mapping, error)) => {
-                failed = true;
-                eprintln!("mapping {mapping:?}: {error}");
-            }
-        }
-    }
-    let progress = crate::terminal::progress::RepairWatch::start(store.clone()).await;
-    let done = worker.run_pending().await;
-    progress.finish().await;
-    let done = done?;
-    println!(
-        "repairs processed: {} signal(s), {} done, {} to retry, {} dead",
-        done.claimed, done.completed, done.retried, done.dead
-    );
-    store.close().await;
-    if failed {
-        anyhow::bail!("reconciliation failed for some mappings");
-    }
-    Ok(())
+/// Reconciles every enabled mapping once (see `cutover`): links, lists, repairs, verifies.
+pub async fn reconcile(
+    config: Config,
+    options: crate::cutover::ReconcileOptions,
+) -> anyhow::Result<()> {
+    crate::cutover::reconcile(config, options).await
 }
 
 /// SIGTERM (the orchestrator) or SIGINT (a terminal) starts a graceful shutdown.

@@ -7,12 +7,14 @@ pub mod app;
 pub mod commands;
 pub mod config;
 pub mod connectors;
+pub mod cutover;
 pub mod http;
 pub mod ids;
 pub mod instance_lock;
 pub mod kinds;
 pub mod liveness;
 pub mod mappings;
+pub mod mappings_import;
 
 pub mod sandbox;
 pub mod signal;

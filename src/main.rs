@@ -65,8 +65,18 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         people: usize,
     },
-    /// Reconcile every enabled mapping once (list both sides, repair differences), then exit.
-    Reconcile(ConfigArgs),
+    /// Reconcile every enabled mapping once (link people on both sides, list and repair the
+    /// differences), then exit; 1 when a repair failed or is left to retry.
+    Reconcile {
+        #[command(flatten)]
+        args: ConfigArgs,
+        /// Only list, per mapping, the changes it would make; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print one JSON object per mapping per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the overview of a running service (mappings, each side, the worker).
     Status {
         /// The service's admin address, e.g. http://127.0.0.1:8080.
@@ -75,6 +85,24 @@ enum Command {
         /// The admin token.
         #[arg(long, env = "CAMPAIGN_SYNC_ADMIN__TOKEN", hide_env_values = true)]
         token: String,
+    },
+    /// Mapping helpers.
+    Mappings {
+        #[command(subcommand)]
+        command: MappingsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MappingsCommand {
+    /// Print `[[mappings]]` TOML for the programs Marketo's native sync links to a Salesforce
+    /// campaign, with matched status pairs and, as comments, the ones needing a decision.
+    Import {
+        #[command(flatten)]
+        args: ConfigArgs,
+        /// Append the tables to this file instead of printing them.
+        #[arg(long)]
+        write: Option<PathBuf>,
     },
 }
 
@@ -174,8 +202,20 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Status { url, token } => campaign_sync::terminal::status::run(&url, &token).await,
-        Command::Reconcile(args) => match args.load() {
-            Ok(config) => commands::reconcile(config).await,
+        Command::Reconcile {
+            args,
+            dry_run,
+            json,
+        } => match args.load() {
+            Ok(config) => {
+                commands::reconcile(config, commands::ReconcileOptions { dry_run, json }).await
+            }
+            Err(code) => return code,
+        },
+        Command::Mappings {
+            command: MappingsCommand::Import { args, write },
+        } => match args.load() {
+            Ok(config) => campaign_sync::mappings_import::import(&config, write.as_deref()).await,
             Err(code) => return code,
         },
     };

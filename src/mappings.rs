@@ -73,7 +73,7 @@ impl Mappings {
             .iter()
             .map(|c| {
                 Arc::new(Mapping {
-                    statuses: StatusMap::new(&c.status_map),
+                    statuses: StatusMap::two_way(&c.status_map, &c.status_map_to_marketo),
                     enabled: AtomicBool::new(c.enabled),
                     problems: Mutex::new(None),
                     config: c.clone(),

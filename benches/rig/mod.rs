@@ -122,6 +122,7 @@ pub async fn rig(latency: Duration, worker_enabled: bool, mk_background: bool) -
         campaign_id: campaign.clone(),
         enabled: true,
         status_map: Default::default(),
+        status_map_to_marketo: Default::default(),
         channel_type_map: Default::default(),
         conflict_policy: Default::default(),
         backward_policy: Default::default(),

@@ -276,6 +276,9 @@ pub struct MappingConfig {
     /// Marketo status name → Salesforce member status label; unlisted names map to themselves.
     #[serde(default)]
     pub status_map: BTreeMap<String, String>,
+    /// Salesforce label → Marketo status, where `status_map` is many-to-one (the chosen reverse).
+    #[serde(default)]
+    pub status_map_to_marketo: BTreeMap<String, String>,
     /// Marketo channel name → Salesforce campaign Type; unlisted channels map to themselves.
     #[serde(default)]
     pub channel_type_map: BTreeMap<String, String>,

@@ -187,13 +187,9 @@ impl Config {
                     m.campaign_id
                 ));
             }
-            let mut targets = HashSet::new();
-            for (from, to) in &m.status_map {
-                if !targets.insert(to) {
-                    problems.push(format!(
-                        "{key}.status_map: {from:?} maps to {to:?}, which another status already maps to"
-                    ));
-                }
+            let map = crate::sync::StatusMap::two_way(&m.status_map, &m.status_map_to_marketo);
+            for problem in map.ambiguities() {
+                problems.push(format!("{key}.{problem} (mapping {:?})", m.name));
             }
         }
     }

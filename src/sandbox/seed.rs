@@ -193,6 +193,7 @@ fn seed_program(
         campaign_id: campaign,
         enabled: true,
         status_map: Default::default(),
+        status_map_to_marketo: Default::default(),
         channel_type_map: Default::default(),
         conflict_policy: Default::default(),
         backward_policy: Default::default(),

@@ -180,36 +180,10 @@ impl Store {
         Ok(found)
     }
 
-    /// Inserts a new identity (`id` 0) or updates an existing one; returns its id.
+    /// Saves an identity as a merging upsert; returns the id it lives under. See
+    /// [`super::identities`]: rows holding any of its keys are merged into one.
     pub async fn save_identity(&self, identity: &IdentityRow, now: i64) -> Result<i64, StoreError> {
-        let email = identity.email.as_deref().map(fold_email);
-        if identity.id == 0 {
-            let row = sqlx::query(
-                "INSERT INTO identities (email, sf_lead_id, sf_contact_id, mkto_lead_id, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(email)
-            .bind(&identity.sf_lead_id)
-            .bind(&identity.sf_contact_id)
-            .bind(identity.mkto_lead_id)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await?;
-            return Ok(row.try_get(0)?);
-        }
-        sqlx::query(
-            "UPDATE identities SET email = $2, sf_lead_id = $3, sf_contact_id = $4, \
-             mkto_lead_id = $5, updated_at = $6 WHERE id = $1",
-        )
-        .bind(identity.id)
-        .bind(email)
-        .bind(&identity.sf_lead_id)
-        .bind(&identity.sf_contact_id)
-        .bind(identity.mkto_lead_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(identity.id)
+        Ok(self.merge_identity(identity, now).await?.id)
     }
 }
 
@@ -233,7 +207,7 @@ fn mirror_from_row(r: &AnyRow) -> Result<MirrorRow, StoreError> {
     })
 }
 
-fn identity_from_row(r: &AnyRow) -> Result<IdentityRow, StoreError> {
+pub(super) fn identity_from_row(r: &AnyRow) -> Result<IdentityRow, StoreError> {
     Ok(IdentityRow {
         id: r.try_get("id")?,
         email: r.try_get("email")?,

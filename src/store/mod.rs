@@ -5,6 +5,7 @@
 mod connect;
 mod group_commit;
 mod history;
+mod identities;
 mod inbox;
 mod insert;
 mod journal;

@@ -1,4 +1,6 @@
-//! Per-mapping translation between Marketo status names and Salesforce member status labels.
+//! Per-mapping translation between Marketo status names and Salesforce member status labels,
+//! both ways: `status_map` (Marketo → Salesforce) and, where it is many-to-one, the chosen
+//! reverse in `status_map_to_marketo` (Salesforce → Marketo).
 
 use std::collections::BTreeMap;
 
@@ -9,18 +11,61 @@ pub const NOT_IN_PROGRAM: &str = "Not in Program";
 pub struct StatusMap {
     to_salesforce: BTreeMap<String, String>,
     to_marketo: BTreeMap<String, String>,
+    /// The reverse choices the configuration made (`status_map_to_marketo`).
+    chosen: BTreeMap<String, String>,
 }
 
 impl StatusMap {
     /// `marketo_to_salesforce` lists the names that differ; every other name maps to itself.
+    /// Salesforce labels map back through `salesforce_to_marketo` first, then through the
+    /// reverse of `marketo_to_salesforce`.
     pub fn new(marketo_to_salesforce: &BTreeMap<String, String>) -> Self {
+        Self::two_way(marketo_to_salesforce, &BTreeMap::new())
+    }
+
+    pub fn two_way(
+        marketo_to_salesforce: &BTreeMap<String, String>,
+        salesforce_to_marketo: &BTreeMap<String, String>,
+    ) -> Self {
+        let mut to_marketo: BTreeMap<String, String> = marketo_to_salesforce
+            .iter()
+            .map(|(m, s)| (s.clone(), m.clone()))
+            .collect();
+        to_marketo.extend(salesforce_to_marketo.clone());
         StatusMap {
             to_salesforce: marketo_to_salesforce.clone(),
-            to_marketo: marketo_to_salesforce
-                .iter()
-                .map(|(m, s)| (s.clone(), m.clone()))
-                .collect(),
+            to_marketo,
+            chosen: salesforce_to_marketo.clone(),
         }
+    }
+
+    /// Offline problems (`check-config`): Marketo statuses sharing a Salesforce label without a
+    /// chosen reverse, and chosen reverses that do not map forward to their label.
+    pub fn ambiguities(&self) -> Vec<String> {
+        let mut by_label: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (marketo, label) in &self.to_salesforce {
+            by_label.entry(label).or_default().push(marketo);
+        }
+        let mut problems = Vec::new();
+        for (label, names) in by_label {
+            if names.len() > 1 && !self.chosen.contains_key(label) {
+                problems.push(format!(
+                    "status_map: {} all map to Salesforce {label:?}; choose which one {label:?} \
+                     maps back to in status_map_to_marketo",
+                    quoted(&names)
+                ));
+            }
+        }
+        for (label, name) in &self.chosen {
+            if self.to_salesforce(name).as_deref() != Some(label) {
+                problems.push(format!(
+                    "status_map_to_marketo: Salesforce {label:?} maps back to Marketo {name:?}, \
+                     which maps to {:?}, not back to {label:?}",
+                    self.to_salesforce(name).unwrap_or_default()
+                ));
+            }
+        }
+        problems
     }
 
     /// The Salesforce label for a Marketo status; `None` for "Not in Program" (no member).
@@ -66,8 +111,50 @@ impl StatusMap {
                 ));
             }
         }
+        problems.extend(self.round_trips(marketo, salesforce));
         problems
     }
+
+    /// Every status must come back to itself through the other side, unless the configuration
+    /// chose its label's reverse (`status_map_to_marketo`).
+    fn round_trips(&self, marketo: &[String], salesforce: &[String]) -> Vec<String> {
+        let mut problems = Vec::new();
+        for name in marketo
+            .iter()
+            .filter(|n| !n.eq_ignore_ascii_case(NOT_IN_PROGRAM))
+        {
+            let Some(label) = self.to_salesforce(name) else {
+                continue;
+            };
+            let back = self.to_marketo(&label);
+            if &back != name && !self.chosen.contains_key(&label) && marketo.contains(&back) {
+                problems.push(format!(
+                    "Marketo statuses {name:?} and {back:?} both map to Salesforce {label:?}, \
+                     which maps back to {back:?}; choose in status_map_to_marketo"
+                ));
+            }
+        }
+        for label in salesforce {
+            let name = self.to_marketo(label);
+            let back = self.to_salesforce(&name);
+            if marketo.contains(&name) && back.as_deref() != Some(label.as_str()) {
+                problems.push(format!(
+                    "Salesforce status {label:?} maps to Marketo {name:?}, which maps to {:?}, \
+                     not back to {label:?}",
+                    back.unwrap_or_default()
+                ));
+            }
+        }
+        problems
+    }
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 #[cfg(test)]
@@ -102,5 +189,64 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("\"Attended\""));
         assert!(problems[1].contains("\"Responded\""));
+    }
+
+    #[test]
+    fn a_many_to_one_map_needs_a_chosen_reverse() {
+        let forward = BTreeMap::from([
+            ("Attended On-demand".to_string(), "Attended".to_string()),
+            ("Attended Live".to_string(), "Attended".to_string()),
+        ]);
+        let problems = StatusMap::new(&forward).ambiguities();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("\"Attended Live\" and \"Attended On-demand\""));
+        let chosen = BTreeMap::from([("Attended".to_string(), "Attended Live".to_string())]);
+        let map = StatusMap::two_way(&forward, &chosen);
+        assert!(map.ambiguities().is_empty());
+        assert_eq!(map.to_marketo("Attended"), "Attended Live");
+        let wrong = BTreeMap::from([("Attended".to_string(), "Registered".to_string())]);
+        let problems = StatusMap::two_way(&forward, &wrong).ambiguities();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("not back to \"Attended\"")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn the_readme_example_is_refused_online_until_the_reverse_is_chosen() {
+        let forward = BTreeMap::from([("Attended On-demand".into(), "Attended".into())]);
+        let marketo: Vec<String> = [
+            "Not in Program",
+            "Registered",
+            "Attended",
+            "Attended On-demand",
+        ]
+        .map(String::from)
+        .into();
+        let salesforce: Vec<String> = ["Registered", "Attended"].map(String::from).into();
+        let problems = StatusMap::new(&forward).untranslatable(&marketo, &salesforce);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("\"Attended\" and \"Attended On-demand\" both map")),
+            "{problems:?}"
+        );
+        let chosen = BTreeMap::from([("Attended".into(), "Attended".into())]);
+        let map = StatusMap::two_way(&forward, &chosen);
+        assert_eq!(
+            map.untranslatable(&marketo, &salesforce),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            map.to_marketo("Attended"),
+            "Attended",
+            "a Salesforce user's Attended"
+        );
+        assert_eq!(
+            map.to_salesforce("Attended On-demand").as_deref(),
+            Some("Attended")
+        );
     }
 }

@@ -19,6 +19,8 @@ pub async fn problems(
         .channel_statuses(&program.channel)
         .await?
         .into_iter()
+        // A hidden status cannot be set on anyone: it needs no campaign counterpart.
+        .filter(|s| !s.hidden)
         .map(|s| s.name)
         .collect();
     let salesforce = salesforce

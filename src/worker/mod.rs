@@ -5,9 +5,11 @@
 //! A round's steps, each its own module, in the order data flows (each imports only the leaves
 //! `work` and `context` and the steps after it, never one before): `claim` → `observe` →
 //! `resolve` → `plan` → `write` → `record`, driven by `round` (and by `flow` for flow actions).
-//! Scheduled passes: `compat`, `settings`, `deleted_poll`, `reconcile`, `jobs`; `run` is the
+//! Scheduled passes: `compat`, `settings`, `deleted_poll`, `reconcile` (with `adopt`, pairing
+//! people new to the mirror, and `reconcile_signals`), `jobs`; `run` is the
 //! supervised loop that leads, schedules them and processes signals.
 
+mod adopt;
 mod claim;
 pub mod compat;
 mod context;
@@ -17,6 +19,7 @@ mod jobs;
 mod observe;
 mod plan;
 mod reconcile;
+mod reconcile_signals;
 mod record;
 mod resolve;
 pub mod retry;
@@ -39,7 +42,7 @@ use crate::store::{Store, StoreError, now_millis};
 use context::Context;
 
 pub use crate::mappings::Mappings;
-pub use reconcile::ReconcileReport;
+pub use reconcile::{Change, ReconcileReport};
 pub use record::RoundReport;
 pub use round::INTERNAL_ERROR;
 pub use settings::SettingsOutcome;
@@ -91,6 +94,10 @@ impl Worker {
         &self.ctx.mappings
     }
 
+    pub fn store(&self) -> &Store {
+        &self.ctx.store
+    }
+
     /// This worker's lease owner name.
     pub fn owner(&self) -> &str {
         &self.ctx.owner
@@ -135,6 +142,16 @@ impl Worker {
     /// signals are then processed like any other (`run_pending` or the loop).
     pub async fn reconcile(&self) -> Vec<Result<ReconcileReport, (String, WorkError)>> {
         reconcile::reconcile_all(&self.ctx).await
+    }
+
+    /// Reconciles one mapping (the `reconcile` command); with `dry_run`, only reads both sides
+    /// and reports the changes, writing nothing to either API or the store.
+    pub async fn reconcile_mapping(
+        &self,
+        mapping: &crate::mappings::Mapping,
+        dry_run: bool,
+    ) -> Result<ReconcileReport, WorkError> {
+        reconcile::reconcile_one(&self.ctx, mapping, dry_run).await
     }
 
     /// Checks status compatibility of every mapping, holding those that cannot translate.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::store::{IdentityRow, StoreError, fold_email, now_millis};
 
 use super::context::Context;
-use super::work::{Person, Reading, Seen, WorkError, set_salesforce_person};
+use super::work::{Person, Reading, Seen, WorkError};
 
 pub async fn resolve(ctx: &Context, seen: Vec<Seen>) -> Result<Vec<Person>, StoreError> {
     let mut people: BTreeMap<i64, Person> = BTreeMap::new();
@@ -84,31 +84,15 @@ pub async fn by_id(ctx: &Context, id: i64) -> Result<IdentityRow, StoreError> {
     }))
 }
 
-/// Finds the identity holding any of these keys, adds the keys it lacks, or creates it.
+/// Finds the identity holding any of these keys, adds the keys it lacks, or creates it; the
+/// write merges rows a new key links (see `Store::link_identity`).
 pub async fn identity(
     ctx: &Context,
     mkto_lead: Option<i64>,
     sf_person: Option<&str>,
     email: Option<&str>,
 ) -> Result<IdentityRow, StoreError> {
-    let email = email.filter(|e| !e.trim().is_empty());
-    let mut identity = ctx
-        .store
-        .find_identity(mkto_lead, sf_person, email)
-        .await?
-        .unwrap_or_default();
-    let before = identity.clone();
-    if identity.mkto_lead_id.is_none() {
-        identity.mkto_lead_id = mkto_lead;
-    }
-    if let Some(person) = sf_person {
-        set_salesforce_person(&mut identity, person);
-    }
-    if identity.email.is_none() {
-        identity.email = email.map(fold_email);
-    }
-    if identity.id == 0 || identity != before {
-        identity.id = ctx.store.save_identity(&identity, now_millis()).await?;
-    }
-    Ok(identity)
+    ctx.store
+        .link_identity(mkto_lead, sf_person, email, now_millis())
+        .await
 }

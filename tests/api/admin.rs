@@ -17,6 +17,7 @@ async fn app() -> TestApp {
             campaign_id: "701000000000001AAA".into(),
             enabled: true,
             status_map: Default::default(),
+            status_map_to_marketo: Default::default(),
             channel_type_map: Default::default(),
             conflict_policy: Default::default(),
             backward_policy: Default::default(),

@@ -315,7 +315,12 @@ async fn the_reconcile_command_repairs_and_reports() {
     let url = format!("sqlite://{}", dir.path().join("cli.db").display());
     let file = config_file(&world, Some(&url));
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
-        .args(["reconcile", "--config", file.path().to_str().unwrap()])
+        .args([
+            "reconcile",
+            "--json",
+            "--config",
+            file.path().to_str().unwrap(),
+        ])
         .output()
         .await
         .unwrap();
@@ -325,8 +330,14 @@ async fn the_reconcile_command_repairs_and_reports() {
         "{stdout} {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("\"marketo_changed\":1"), "{stdout}");
-    assert!(stdout.contains("1 done"), "{stdout}");
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["name"], "webinar", "{stdout}");
+    assert_eq!(line["differences"], 1, "{stdout}");
+    assert_eq!(line["changes"][0]["side"], "salesforce", "{stdout}");
+    assert_eq!(
+        (line["repaired"].as_u64(), line["failed"].as_u64()),
+        (Some(1), Some(0))
+    );
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
         Some("Registered")

@@ -60,13 +60,24 @@ pub struct LeadRecord {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub company: Option<String>,
+    /// Marketo's own link to Salesforce, kept by its native person sync.
+    #[serde(default)]
+    pub sfdc_lead_id: Option<String>,
+    #[serde(default)]
+    pub sfdc_contact_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProgramInfo {
     pub id: i64,
     pub name: String,
     pub channel: String,
+    /// The Salesforce campaign Marketo's native sync links the program to, if any.
+    #[serde(default)]
+    pub sfdc_id: Option<String>,
+    #[serde(default)]
+    pub sfdc_name: Option<String>,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub costs: Vec<Cost>,
 }
@@ -226,7 +237,10 @@ impl MarketoClient {
             let query = vec![
                 ("filterType", filter_type.to_string()),
                 ("filterValues", chunk.join(",")),
-                ("fields", "id,email,firstName,lastName,company".to_string()),
+                (
+                    "fields",
+                    "id,email,firstName,lastName,company,sfdcLeadId,sfdcContactId".to_string(),
+                ),
             ];
             leads.extend(decode::<LeadRecord>(
                 self.read_all("/rest/v1/leads.json", query).await?,
@@ -261,6 +275,27 @@ impl MarketoClient {
             results.extend(decoded);
         }
         Ok(results)
+    }
+
+    /// Every program (asset API browse, 200 per page).
+    pub async fn programs(&self) -> Result<Vec<ProgramInfo>, CallError> {
+        const PAGE: usize = 200;
+        let mut programs = Vec::new();
+        loop {
+            let query = [
+                ("maxReturn", PAGE.to_string()),
+                ("offset", programs.len().to_string()),
+            ];
+            let envelope = self
+                .send(Method::GET, "/rest/asset/v1/programs.json", &query, None)
+                .await?;
+            let page: Vec<ProgramInfo> = decode(envelope.result)?;
+            let full = page.len() == PAGE;
+            programs.extend(page);
+            if !full {
+                return Ok(programs);
+            }
+        }
     }
 
     pub async fn program(&self, program_id: i64) -> Result<ProgramInfo, CallError> {

@@ -154,6 +154,28 @@ impl SalesforceClient {
         Ok((contacts, leads))
     }
 
+    /// Which of these Leads were converted, with the Contact each became: `(lead, contact)`.
+    pub async fn converted_leads(
+        &self,
+        lead_ids: &[String],
+    ) -> Result<Vec<(String, String)>, CallError> {
+        let mut converted = Vec::new();
+        for chunk in lead_ids.chunks(COLLECTION_LIMIT) {
+            let soql = format!(
+                "SELECT Id, ConvertedContactId FROM Lead WHERE IsConverted = true AND Id IN ({})",
+                in_list(chunk.iter().map(|s| s.as_str()))
+            );
+            for row in self.query(&soql).await? {
+                if let (Some(lead), Some(contact)) =
+                    (row["Id"].as_str(), row["ConvertedContactId"].as_str())
+                {
+                    converted.push((lead.to_string(), contact.to_string()));
+                }
+            }
+        }
+        Ok(converted)
+    }
+
     /// Creates records of one type, ≤200 per call; results in input order.
     pub async fn create(
         &self,

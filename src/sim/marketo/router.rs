@@ -36,6 +36,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/rest/asset/v1/program/{file}",
             only(get(programs::get).post(programs::update)),
         )
+        .route("/rest/asset/v1/programs.json", only(get(programs::browse)))
         .route(
             "/rest/asset/v1/channels.json",
             only(get(programs::channels)),

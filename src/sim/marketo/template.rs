@@ -18,6 +18,8 @@ pub enum TokenEncoding {
     Json,
     /// Values are emitted as they are.
     None,
+    /// "Form/Url": values URL-encoded (a space as `+`), without quotes.
+    FormUrl,
 }
 
 /// What tokens can refer to when a status change fires.
@@ -57,6 +59,7 @@ fn encode(value: &str, encoding: TokenEncoding) -> String {
     match encoding {
         TokenEncoding::Json => serde_json::Value::from(value).to_string(),
         TokenEncoding::None => value.to_string(),
+        TokenEncoding::FormUrl => form_urlencoded::byte_serialize(value.as_bytes()).collect(),
     }
 }
 

@@ -18,6 +18,20 @@ use super::super::work::{Work, set_salesforce_person};
 /// Marketo's own fallback for required Salesforce Lead fields it does not have.
 pub const NOT_PROVIDED: &str = "[not provided]";
 
+/// Salesforce Lead field lengths (characters): longer Marketo values are cut to fit rather than
+/// failing the create permanently.
+const FIRST_NAME_MAX: usize = 40;
+const LAST_NAME_MAX: usize = 80;
+const COMPANY_MAX: usize = 255;
+
+/// `value` cut to at most `max` characters.
+fn fit(value: String, max: usize) -> String {
+    match value.char_indices().nth(max) {
+        Some((end, _)) => value[..end].to_string(),
+        None => value,
+    }
+}
+
 /// Makes sure every work item knows its Marketo lead id; one that cannot be resolved fails
 /// with the reason.
 pub async fn ensure_marketo(ctx: &Context, works: &mut [&mut Work]) {
@@ -95,8 +109,10 @@ async fn find_or_create_marketo(
     Ok(found)
 }
 
-/// Makes sure every work item knows its Salesforce Lead or Contact.
+/// Makes sure every work item knows its Salesforce Lead or Contact; a Lead converted since is
+/// replaced by its Contact first (a converted Lead cannot join a campaign).
 pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
+    follow_conversions(ctx, works).await;
     let missing: Vec<usize> = (0..works.len())
         .filter(|&i| works[i].salesforce_person().is_none())
         .collect();
@@ -142,13 +158,17 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
         .people_by_email(&emails)
         .instrument(api_span("salesforce", "people_by_email", emails.len()))
         .await;
-    let (contacts, leads) = match found {
+    let (mut contacts, mut leads) = match found {
         Ok(found) => found,
         Err(error) => {
             missing.iter().for_each(|&i| works[i].fail(error.clone()));
             return;
         }
     };
+    // Among duplicates the choice is stable: a Contact before a Lead, then the lowest id (each
+    // list is walked from the highest id down, so the lowest is inserted last and stays).
+    contacts.sort_by(|a, b| b.id.cmp(&a.id));
+    leads.sort_by(|a, b| b.id.cmp(&a.id));
     let mut by_email: BTreeMap<String, String> = BTreeMap::new();
     for person in leads.into_iter().chain(contacts) {
         if let Some(email) = person.email {
@@ -178,6 +198,49 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
     }
 }
 
+/// People known only by a Lead: one query finds the converted ones, whose Contact becomes
+/// their Salesforce person (saved, so every later write uses it).
+async fn follow_conversions(ctx: &Context, works: &mut [&mut Work]) {
+    let leads: Vec<String> = works
+        .iter()
+        .filter(|w| w.identity().sf_contact_id.is_none())
+        .filter_map(|w| w.identity().sf_lead_id.clone())
+        .collect();
+    if leads.is_empty() {
+        return;
+    }
+    let converted = ctx
+        .salesforce
+        .converted_leads(&leads)
+        .instrument(api_span("salesforce", "converted_leads", leads.len()))
+        .await;
+    let converted: BTreeMap<String, String> = match converted {
+        Ok(found) => found.into_iter().collect(),
+        Err(error) => {
+            works
+                .iter_mut()
+                .filter(|w| {
+                    w.identity().sf_contact_id.is_none() && w.identity().sf_lead_id.is_some()
+                })
+                .for_each(|w| w.fail(error.clone()));
+            return;
+        }
+    };
+    for work in works.iter_mut() {
+        let contact = work
+            .identity()
+            .sf_lead_id
+            .as_ref()
+            .and_then(|lead| converted.get(lead))
+            .cloned();
+        if let (Some(contact), true) = (contact, work.identity().sf_contact_id.is_none()) {
+            tracing::info!(contact = %contact, "a converted Lead is followed to its Contact");
+            work.person.identity.sf_contact_id = Some(contact);
+            save(ctx, work).await;
+        }
+    }
+}
+
 async fn create_leads(
     ctx: &Context,
     works: &mut [&mut Work],
@@ -198,9 +261,11 @@ async fn create_leads(
             };
             json!({
                 "Email": works[i].identity().email,
-                "FirstName": lead.and_then(|l| l.first_name.clone()),
-                "LastName": text(lead.and_then(|l| l.last_name.as_ref())),
-                "Company": text(lead.and_then(|l| l.company.as_ref())),
+                "FirstName": lead
+                    .and_then(|l| l.first_name.clone())
+                    .map(|f| fit(f, FIRST_NAME_MAX)),
+                "LastName": fit(text(lead.and_then(|l| l.last_name.as_ref())), LAST_NAME_MAX),
+                "Company": fit(text(lead.and_then(|l| l.company.as_ref())), COMPANY_MAX),
             })
         })
         .collect();
@@ -231,5 +296,17 @@ async fn create_leads(
 async fn save(ctx: &Context, work: &mut Work) {
     if let Err(error) = ctx.store.save_identity(work.identity(), now_millis()).await {
         work.fail(error);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_cut_on_character_boundaries() {
+        assert_eq!(fit("Ada".into(), 40), "Ada");
+        assert_eq!(fit("é".repeat(50), FIRST_NAME_MAX).chars().count(), 40);
+        assert_eq!(fit("x".repeat(80), LAST_NAME_MAX).len(), 80);
     }
 }

@@ -159,6 +159,7 @@ async fn scenario(failure: Failure, side: Side) -> Traces {
             campaign_id: campaign,
             enabled: true,
             status_map: Default::default(),
+            status_map_to_marketo: Default::default(),
             channel_type_map: Default::default(),
             conflict_policy: Default::default(),
             backward_policy: Default::default(),

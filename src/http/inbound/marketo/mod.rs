@@ -3,6 +3,7 @@
 //! Marketo waits 30 s, never retries and logs an empty response body as an error, so the answer
 //! is a small JSON body sent only after the signal is durable.
 
+mod encoding;
 mod lenient;
 mod payload;
 mod signature;
@@ -13,7 +14,7 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -43,6 +44,7 @@ pub struct Accepted {
 pub async fn receive(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
@@ -52,7 +54,8 @@ pub async fn receive(
     let body = read_body(body, state.config().http.body_limit_bytes).await?;
     let now = now_millis();
     let verified = gate.verify(config, &headers, body, now / 1000)?;
-    let signal = payload::parse(verified.body())?;
+    let encoding = encoding::from_query(query.as_deref())?;
+    let signal = payload::from_fields(encoding::fields(&headers, verified.body(), encoding)?)?;
     let dedup_key = dedup_key(
         &headers,
         verified.body(),

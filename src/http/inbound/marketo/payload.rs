@@ -8,20 +8,22 @@ use super::lenient::{self, Fields};
 use crate::http::error::ApiError;
 use crate::signal::{FlowAction, FlowActionKind, MarketoMember, Signal};
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
 /// Marketo's lead `email` field and program member `statusName` hold 255 characters; a trigger
 /// name is given the same bound.
 const MARKETO_TEXT_MAX: usize = 255;
 /// A flow action's status is a Salesforce `CampaignMember.Status`: a picklist of length 40.
 const CAMPAIGN_STATUS_MAX: usize = 40;
 
-/// Parses one body. A body with a non-blank `action` is a flow action; any other body is a
-/// program-member change.
-pub(super) fn parse(body: &[u8]) -> Result<Signal, ApiError> {
-    let body = body.strip_prefix(BOM).unwrap_or(body);
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}")))?;
+/// Parses one JSON body (tests; the receiver decodes through `encoding` first).
+#[cfg(test)]
+fn parse(body: &[u8]) -> Result<Signal, ApiError> {
+    let headers = axum::http::HeaderMap::new();
+    let encoding = super::encoding::Encoding::Json;
+    from_fields(super::encoding::fields(&headers, body, encoding)?)
+}
+
+/// A body with a non-blank `action` is a flow action; any other body is a program-member change.
+pub(super) fn from_fields(value: Value) -> Result<Signal, ApiError> {
     let Value::Object(fields) = value else {
         return Err(ApiError::bad_request("body must be a JSON object"));
     };
@@ -37,7 +39,7 @@ fn program_member(fields: &Fields) -> Result<MarketoMember, ApiError> {
     Ok(MarketoMember {
         lead_id: lenient::required_id(fields, "leadId")?,
         program_id: lenient::required_id(fields, "programId")?,
-        email: lenient::text_max(fields, "email", MARKETO_TEXT_MAX)?,
+        email: email(fields)?,
         status: lenient::text_max(fields, "status", MARKETO_TEXT_MAX)?,
         trigger: lenient::text_max(fields, "trigger", MARKETO_TEXT_MAX)?,
     })
@@ -60,10 +62,39 @@ fn flow_action(fields: &Fields, action: &str) -> Result<FlowAction, ApiError> {
     Ok(FlowAction {
         action,
         lead_id,
-        email: lenient::text_max(fields, "email", MARKETO_TEXT_MAX)?,
+        email: email(fields)?,
         campaign_id,
         status,
     })
+}
+
+/// An e-mail, when given, must look like one: one `@` with text on both sides, a dot in the
+/// domain, no spaces or `%` (a URL-encoded value whose encoding was not declared).
+fn email(fields: &Fields) -> Result<Option<String>, ApiError> {
+    let Some(email) = lenient::text_max(fields, "email", MARKETO_TEXT_MAX)? else {
+        return Ok(None);
+    };
+    let valid = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !email.contains(|c: char| c.is_whitespace() || c == '%')
+        }
+        None => false,
+    };
+    if !valid {
+        return Err(ApiError::field(
+            "email",
+            format!(
+                "`email` is not an e-mail address: {email:?} (with Request Token Encoding Form/Url, \
+                 add ?encoding=url or ?encoding=form to the webhook URL)"
+            ),
+        ));
+    }
+    Ok(Some(email))
 }
 
 fn action_kind(action: &str) -> Result<FlowActionKind, ApiError> {
@@ -144,6 +175,16 @@ mod tests {
             "s".repeat(41)
         );
         assert_eq!(field_of(&body).as_deref(), Some("status"));
+    }
+
+    #[test]
+    fn an_email_that_is_not_an_address_is_refused_by_name() {
+        for bad in ["a%40b.com", "ab.com", "a@b", "a b@c.com", "@b.com"] {
+            let body = format!(r#"{{"leadId": 1, "programId": 2, "email": "{bad}"}}"#);
+            assert_eq!(field_of(&body).as_deref(), Some("email"), "{bad}");
+        }
+        let body = r#"{"leadId": 1, "programId": 2, "email": "o'brien+x@mail.example.com"}"#;
+        assert!(parse(body.as_bytes()).is_ok());
     }
 
     #[test]

@@ -165,12 +165,19 @@ pub fn dedup_key(notification_id: &str) -> String {
     format!("sf:notification:{notification_id}")
 }
 
-/// The CampaignMember notifications as signals, and the sObject types of the others.
+/// Why a CampaignMember notification without `Status` is kept aside instead of synced.
+pub const NO_STATUS: &str = "CampaignMember notification without a Status field: the member's \
+    status is unknown, and an unknown status is never read as a removal (add Status to the \
+    outbound message's fields; reconciliation repairs what was missed)";
+
+/// The CampaignMember notifications as signals, and the sObject types of the others. A
+/// notification without `Status` is not a signal (see [`NO_STATUS`] and `rejected_inputs`).
 pub fn to_signals(message: &OutboundMessage) -> (Vec<NewSignal>, Vec<&str>) {
     let mut signals = Vec::with_capacity(message.notifications.len());
     let mut ignored = Vec::new();
     for notification in &message.notifications {
         match &notification.object {
+            NotifiedObject::CampaignMember(m) if m.status.is_none() => {}
             NotifiedObject::CampaignMember(m) => signals.push(NewSignal {
                 dedup_key: dedup_key(&notification.id),
                 signal: Signal::SalesforceMember(SalesforceMember {
@@ -198,6 +205,32 @@ pub fn to_signals(message: &OutboundMessage) -> (Vec<NewSignal>, Vec<&str>) {
 /// The notifications that could not be understood, to be kept as `rejected` rows. A redelivery
 /// maps to the same key: the notification id when it had one, else a digest of its XML.
 pub fn rejected_inputs(message: &OutboundMessage) -> Vec<RejectedInput> {
+    let mut rejected = unknown_status(message);
+    rejected.extend(unparsed(message));
+    rejected
+}
+
+/// CampaignMember notifications without `Status`, kept with the notification as XML.
+fn unknown_status(message: &OutboundMessage) -> Vec<RejectedInput> {
+    message
+        .notifications
+        .iter()
+        .filter(|n| matches!(&n.object, NotifiedObject::CampaignMember(m) if m.status.is_none()))
+        .map(|n| RejectedInput {
+            dedup_key: format!("sf:rejected:{}", n.id),
+            source: "salesforce",
+            kind: "salesforce_notification",
+            raw: render_outbound_message(&OutboundMessage {
+                notifications: vec![n.clone()],
+                rejected: Vec::new(),
+                ..message.clone()
+            }),
+            reason: NO_STATUS.to_string(),
+        })
+        .collect()
+}
+
+fn unparsed(message: &OutboundMessage) -> Vec<RejectedInput> {
     use sha2::Digest;
     message
         .rejected

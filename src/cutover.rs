@@ -1,0 +1,191 @@
+//! The `reconcile` command (with `--dry-run` and `--json`), used to take over from Marketo's
+//! native campaign sync: per mapping, link people, list the changes, repair them and verify.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::store::Store;
+use crate::worker::{Change, Mappings, ReconcileReport, Worker};
+
+/// What to do besides reading.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReconcileOptions {
+    /// Only read both sides and list the changes; write nothing anywhere.
+    pub dry_run: bool,
+    /// One JSON object per mapping per line instead of text.
+    pub json: bool,
+}
+
+/// One mapping's result, as printed with `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MappingResult {
+    pub name: String,
+    pub dry_run: bool,
+    pub linked: usize,
+    pub differences: usize,
+    pub repaired: usize,
+    pub failed: usize,
+    pub changes: Vec<Change>,
+    /// Changes still to make after the repairs ran (failed or left to retry).
+    pub unrepaired: Vec<Change>,
+    pub warnings: Vec<String>,
+    /// API calls per side this mapping cost (reads, repairs and the check after them).
+    pub calls: Calls,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Calls {
+    pub salesforce: u64,
+    pub marketo: u64,
+}
+
+pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Result<()> {
+    // On SQLite a running `serve` holds the file: its worker would race this one.
+    let _instance_lock = crate::instance_lock::acquire(config.database_url.expose())?;
+    let store = Store::connect(config.database_url.expose()).await?;
+    // The repairs go through the worker path; only one worker may run against a store.
+    let Some(_lock) = store.try_lead().await? else {
+        anyhow::bail!(
+            "another replica is running the worker; ask it with POST /admin/reconcile instead"
+        );
+    };
+    let mappings = Mappings::new(&config.mappings);
+    let worker = Worker::new(
+        store.clone(),
+        std::sync::Arc::new(config),
+        mappings.clone(),
+        crate::liveness::Liveness::default(),
+    )?;
+    let mut problems = Vec::new();
+    for mapping in mappings.all().iter().filter(|m| m.is_enabled()) {
+        match one(&worker, mapping, options).await {
+            Ok(result) => {
+                print(&result, options.json)?;
+                problems.extend(
+                    result.unrepaired.iter().map(|c| {
+                        format!("mapping {:?}: not repaired: {}", result.name, describe(c))
+                    }),
+                );
+            }
+            Err(error) => problems.push(format!("mapping {:?}: {error:#}", mapping.name())),
+        }
+    }
+    store.close().await;
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    anyhow::bail!(
+        "{} problem(s); the repairs left are retried by the service",
+        problems.len()
+    )
+}
+
+async fn one(
+    worker: &Worker,
+    mapping: &crate::mappings::Mapping,
+    options: ReconcileOptions,
+) -> anyhow::Result<MappingResult> {
+    let before = calls(worker);
+    let report = worker.reconcile_mapping(mapping, options.dry_run).await?;
+    let mut unrepaired = Vec::new();
+    let mut repaired = 0;
+    if !options.dry_run && report.signals_queued > 0 {
+        let progress = crate::terminal::progress::RepairWatch::start(worker.store().clone()).await;
+        let done = worker.run_pending().await;
+        progress.finish().await;
+        let done = done?;
+        tracing::info!(
+            mapping = mapping.name(),
+            claimed = done.claimed,
+            retried = done.retried,
+            dead = done.dead,
+            "repairs processed"
+        );
+        // What is still different after the repairs is what failed or waits for a retry.
+        let after: ReconcileReport = worker.reconcile_mapping(mapping, true).await?;
+        unrepaired = after.changes;
+        repaired = report.changes.len().saturating_sub(unrepaired.len());
+    }
+    let now = calls(worker);
+    Ok(MappingResult {
+        name: report.mapping,
+        dry_run: options.dry_run,
+        linked: report.linked,
+        differences: report.differences,
+        repaired,
+        failed: unrepaired.len(),
+        changes: report.changes,
+        unrepaired,
+        warnings: report.warnings,
+        calls: Calls {
+            salesforce: now.salesforce - before.salesforce,
+            marketo: now.marketo - before.marketo,
+        },
+    })
+}
+
+fn calls(worker: &Worker) -> Calls {
+    Calls {
+        salesforce: worker.salesforce().calls_made(),
+        marketo: worker.marketo().calls_made(),
+    }
+}
+
+/// "ada@example.com (Marketo lead 5, Salesforce 00Q…): Salesforce "Invited" → "Attended"".
+pub fn describe(change: &Change) -> String {
+    let side = if change.side == "salesforce" {
+        "Salesforce"
+    } else {
+        "Marketo"
+    };
+    let status = |s: &Option<String>| {
+        s.as_ref()
+            .map_or("not a member".to_string(), |s| format!("{s:?}"))
+    };
+    format!(
+        "{} (Marketo lead {}, Salesforce {}): {side} {} → {}",
+        change.person,
+        change
+            .marketo_lead_id
+            .map_or("none".into(), |l| l.to_string()),
+        change.salesforce_id.as_deref().unwrap_or("none"),
+        status(&change.from),
+        status(&change.to),
+    )
+}
+
+fn print(result: &MappingResult, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(result)?)?;
+        return Ok(());
+    }
+    let verb = if result.dry_run {
+        "would change"
+    } else {
+        "changes"
+    };
+    writeln!(
+        out,
+        "mapping {:?}: {} linked, {} difference(s), {} repaired, {} failed; calls: Salesforce {}, Marketo {}",
+        result.name,
+        result.linked,
+        result.differences,
+        result.repaired,
+        result.failed,
+        result.calls.salesforce,
+        result.calls.marketo
+    )?;
+    for change in &result.changes {
+        writeln!(out, "  {verb}: {}", describe(change))?;
+    }
+    for warning in &result.warnings {
+        writeln!(out, "  warning: {warning}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! `campaign-sync mappings import`: the programs Marketo's native sync links to a Salesforce
+//! campaign (`sfdcId` in the asset API's program browse), printed as `[[mappings]]` TOML with
+//! the status pairs that match by name and, as comments, the ones that need a decision.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::connectors::marketo::MarketoClient;
+use crate::connectors::salesforce::SalesforceClient;
+use crate::sync::NOT_IN_PROGRAM;
+
+/// Prints (or, with `write`, appends to that file) one `[[mappings]]` table per linked program
+/// not mapped yet.
+pub async fn import(config: &Config, write: Option<&Path>) -> anyhow::Result<()> {
+    let salesforce = SalesforceClient::new(&config.salesforce)?;
+    let marketo = MarketoClient::new(&config.marketo)?;
+    let mut text = String::new();
+    let mut count = 0;
+    for program in marketo.programs().await? {
+        let Some(campaign) = program.sfdc_id.clone() else {
+            continue;
+        };
+        if config.mappings.iter().any(|m| m.program_id == program.id) {
+            text += &format!(
+                "# program {} {:?} is mapped already\n\n",
+                program.id, program.name
+            );
+            continue;
+        }
+        let statuses: Vec<String> = marketo
+            .channel_statuses(&program.channel)
+            .await?
+            .into_iter()
+            .filter(|s| !s.hidden && !s.name.eq_ignore_ascii_case(NOT_IN_PROGRAM))
+            .map(|s| s.name)
+            .collect();
+        let labels = salesforce.campaign_statuses(&campaign).await?;
+        let sfdc_name = program.sfdc_name.as_deref().unwrap_or("");
+        text += &table(
+            program.id,
+            &program.name,
+            &campaign,
+            sfdc_name,
+            &statuses,
+            &labels,
+        );
+        count += 1;
+    }
+    match write {
+        None => print!("{text}"),
+        Some(path) => {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            file.write_all(format!("\n{text}").as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("appended {count} mapping(s) to {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// One mapping: statuses present on both sides (case-insensitively) map to each other; the
+/// others are listed for a decision, commented out.
+pub fn table(
+    program_id: i64,
+    program_name: &str,
+    campaign_id: &str,
+    campaign_name: &str,
+    statuses: &[String],
+    labels: &[String],
+) -> String {
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    let mut text = format!(
+        "# Marketo program {program_name:?} ⇄ Salesforce campaign {campaign_name:?}\n\
+         [[mappings]]\nname = {}\nprogram_id = {program_id}\ncampaign_id = {}\n",
+        toml_string(&slug(program_name, program_id)),
+        toml_string(campaign_id),
+    );
+    let renamed: Vec<(String, String)> = statuses
+        .iter()
+        .filter_map(|s| {
+            let label = labels.iter().find(|l| same(l, s))?;
+            (label != s).then(|| (s.clone(), label.clone()))
+        })
+        .collect();
+    if !renamed.is_empty() {
+        let pairs: Vec<String> = renamed
+            .iter()
+            .map(|(s, l)| format!("{} = {}", toml_string(s), toml_string(l)))
+            .collect();
+        text += &format!("status_map = {{ {} }}\n", pairs.join(", "));
+    }
+    let matched: Vec<&String> = statuses
+        .iter()
+        .filter(|s| labels.iter().any(|l| same(l, s)))
+        .collect();
+    text += &format!("# matched by name: {}\n", quoted(&matched));
+    for status in statuses
+        .iter()
+        .filter(|s| !labels.iter().any(|l| same(l, s)))
+    {
+        text += &format!(
+            "# needs a decision: Marketo status {status:?} has no campaign status; add it to \
+             status_map (e.g. {} = \"<campaign status>\")\n",
+            toml_string(status)
+        );
+    }
+    for label in labels
+        .iter()
+        .filter(|l| !statuses.iter().any(|s| same(l, s)))
+    {
+        text += &format!(
+            "# needs a decision: campaign status {label:?} has no Marketo status; map a Marketo \
+             status to it, and choose its way back in status_map_to_marketo\n"
+        );
+    }
+    text + "\n"
+}
+
+fn quoted(names: &[&String]) -> String {
+    if names.is_empty() {
+        return "none".into();
+    }
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A TOML basic string (JSON escaping is valid TOML for these characters).
+fn toml_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}
+
+/// A mapping name from the program name: lower-case words joined by `-`, else the id.
+fn slug(name: &str, id: i64) -> String {
+    let words: Vec<String> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if words.is_empty() {
+        id.to_string()
+    } else {
+        words.join("-")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use figment::providers::Format;
+
+    #[test]
+    fn matched_pairs_are_mapped_and_the_rest_named_for_a_decision() {
+        let statuses = ["Invited", "registered", "Attended On-demand"].map(String::from);
+        let labels = ["Invited", "Registered", "Responded"].map(String::from);
+        let text = table(
+            1001,
+            "Webinar: Q4",
+            "701A",
+            "Q4 Webinar",
+            &statuses,
+            &labels,
+        );
+        assert!(text.contains("name = \"webinar-q4\"\nprogram_id = 1001\ncampaign_id = \"701A\""));
+        assert!(
+            text.contains("status_map = { \"registered\" = \"Registered\" }"),
+            "{text}"
+        );
+        assert!(text.contains("Marketo status \"Attended On-demand\" has no campaign status"));
+        assert!(text.contains("campaign status \"Responded\" has no Marketo status"));
+        #[derive(serde::Deserialize)]
+        struct File {
+            mappings: Vec<crate::config::MappingConfig>,
+        }
+        let parsed: File = figment::Figment::from(figment::providers::Toml::string(&text))
+            .extract()
+            .expect("a valid [[mappings]] table");
+        assert_eq!(parsed.mappings[0].program_id, 1001);
+        assert_eq!(parsed.mappings[0].status_map["registered"], "Registered");
+    }
+}

@@ -1,0 +1,142 @@
+//! Pairing people who are members on both sides but unknown to the mirror (a cut-over from
+//! Marketo's native sync): Marketo's own link first (`sfdcContactId`, then `sfdcLeadId`), then
+//! the e-mail, a Contact before a Lead and, among several, the lowest Salesforce id.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::connectors::marketo::LeadRecord;
+use crate::connectors::salesforce::CampaignMember;
+use crate::store::fold_email;
+
+/// One Marketo lead paired with one Salesforce member (by index), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    pub lead_id: i64,
+    pub member: usize,
+    pub by: &'static str,
+    /// Other unpaired Salesforce members with the same e-mail, passed over (ids).
+    pub duplicates: Vec<String>,
+}
+
+/// Pairs each lead with at most one member and each member with at most one lead. Links are
+/// used first for every lead, e-mails only after, so a link is never taken by an e-mail match.
+pub fn pair(leads: &[LeadRecord], members: &[CampaignMember]) -> Vec<Pair> {
+    let mut taken = HashSet::new();
+    let mut pairs = Vec::new();
+    let mut unlinked = Vec::new();
+    for lead in leads {
+        let linked = members.iter().enumerate().find(|(i, m)| {
+            !taken.contains(i)
+                && ((lead.sfdc_contact_id.is_some() && m.contact_id == lead.sfdc_contact_id)
+                    || (lead.sfdc_lead_id.is_some() && m.lead_id == lead.sfdc_lead_id))
+        });
+        match linked {
+            Some((i, _)) => {
+                taken.insert(i);
+                pairs.push(Pair {
+                    lead_id: lead.id,
+                    member: i,
+                    by: "Marketo's Salesforce link",
+                    duplicates: Vec::new(),
+                });
+            }
+            None => unlinked.push(lead),
+        }
+    }
+    for lead in unlinked {
+        let Some(email) = lead.email.as_deref().map(fold_email) else {
+            continue;
+        };
+        // Contacts first (a converted Lead's person), then the lowest id: stable across runs.
+        let mut candidates: BTreeMap<(bool, String), usize> = BTreeMap::new();
+        for (i, member) in members.iter().enumerate() {
+            let same = member.email.as_deref().map(fold_email).as_deref() == Some(&email);
+            if same && !taken.contains(&i) {
+                let id = member.person_id().unwrap_or_default().to_string();
+                candidates.insert((member.contact_id.is_none(), id), i);
+            }
+        }
+        let mut ordered = candidates.into_iter();
+        if let Some((_, i)) = ordered.next() {
+            taken.insert(i);
+            pairs.push(Pair {
+                lead_id: lead.id,
+                member: i,
+                by: "e-mail",
+                duplicates: ordered.map(|((_, id), _)| id).collect(),
+            });
+        }
+    }
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lead(
+        id: i64,
+        email: &str,
+        sfdc_lead: Option<&str>,
+        sfdc_contact: Option<&str>,
+    ) -> LeadRecord {
+        LeadRecord {
+            id,
+            email: Some(email.into()),
+            first_name: None,
+            last_name: None,
+            company: None,
+            sfdc_lead_id: sfdc_lead.map(Into::into),
+            sfdc_contact_id: sfdc_contact.map(Into::into),
+        }
+    }
+
+    fn member(id: &str, email: &str) -> CampaignMember {
+        let contact = id.starts_with("003");
+        CampaignMember {
+            id: format!("00v{id}"),
+            campaign_id: "701".into(),
+            lead_id: (!contact).then(|| id.to_string()),
+            contact_id: contact.then(|| id.to_string()),
+            status: Some("Sent".into()),
+            email: Some(email.into()),
+            system_modstamp: None,
+        }
+    }
+
+    #[test]
+    fn marketo_link_wins_over_email_and_contacts_win_among_duplicates() {
+        let members = vec![
+            member("00Q2", "a@x.com"),
+            member("00Q1", "A@x.com"),
+            member("0039", "a@x.com"),
+            member("00Q7", "b@x.com"),
+        ];
+        let leads = vec![
+            lead(1, "a@x.com", None, None),
+            // Linked to a Lead whose e-mail differs: the link decides.
+            lead(2, "other@x.com", Some("00Q7"), None),
+        ];
+        let pairs = pair(&leads, &members);
+        assert_eq!(pairs.len(), 2);
+        assert_eq!((pairs[0].lead_id, pairs[0].member), (2, 3));
+        assert_eq!(pairs[0].by, "Marketo's Salesforce link");
+        assert_eq!((pairs[1].lead_id, pairs[1].member), (1, 2), "the Contact");
+        assert_eq!(pairs[1].duplicates, vec!["00Q1", "00Q2"], "lowest id first");
+    }
+
+    #[test]
+    fn a_member_is_paired_once_and_a_lead_without_email_or_link_stays_alone() {
+        let members = vec![member("00Q1", "a@x.com")];
+        let mut lonely = lead(3, "", None, None);
+        lonely.email = None;
+        let leads = vec![
+            lead(1, "a@x.com", None, None),
+            lead(2, "a@x.com", None, None),
+            lonely,
+        ];
+        let pairs = pair(&leads, &members);
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].lead_id, 1);
+    }
+}

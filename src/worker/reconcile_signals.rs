@@ -1,0 +1,197 @@
+//! Reconciliation's signals (one per side that differs from the mirror), the change each
+//! person is expected to get, and the scheduled pass over every enabled mapping, recorded as
+//! outcomes and in metrics.
+
+use crate::connectors::marketo::MemberRecord;
+use crate::connectors::salesforce::CampaignMember;
+use crate::kinds::{Action, Connector, OutcomeResult, Target};
+use crate::signal::{
+    Dedup, MarketoMember, NewSignal, SalesforceMember, SalesforceMemberDeleted, Signal,
+};
+use crate::store::MirrorRow;
+use crate::sync::{Decision, Observed};
+
+use super::context::Context;
+use super::reconcile::{ReconcileReport, Unit, reconcile_one};
+use super::record;
+use super::work::WorkError;
+
+/// One write the worker is expected to make: who, which side, from which status to which
+/// (`None`: not a member).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    pub person: String,
+    pub marketo_lead_id: Option<i64>,
+    pub salesforce_id: Option<String>,
+    pub side: &'static str,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+pub fn change(
+    unit: &Unit<'_>,
+    decision: &Decision,
+    sf: &Observed,
+    mk: &Observed,
+) -> Option<Change> {
+    let (side, from, to) = match decision {
+        Decision::Skip(_) => return None,
+        Decision::SetMarketo(s) => ("marketo", mk.status.clone(), Some(s.clone())),
+        Decision::RemoveFromMarketo => ("marketo", mk.status.clone(), None),
+        Decision::SetSalesforce(s) => ("salesforce", sf.status.clone(), Some(s.clone())),
+        Decision::RemoveFromSalesforce => ("salesforce", sf.status.clone(), None),
+    };
+    let lead = unit
+        .mk
+        .map(|m| m.lead_id)
+        .or(unit.mirror.and_then(|m| m.mkto_lead_id));
+    let salesforce_id = unit
+        .sf
+        .and_then(|m| m.person_id().map(str::to_string))
+        .or(unit.mirror.and_then(|m| m.sf_person_id.clone()));
+    let person = unit
+        .email
+        .clone()
+        .or_else(|| salesforce_id.clone())
+        .or_else(|| lead.map(|l| format!("Marketo lead {l}")))
+        .unwrap_or_default();
+    Some(Change {
+        person,
+        marketo_lead_id: lead,
+        salesforce_id,
+        side,
+        from,
+        to,
+    })
+}
+
+/// Queues the signals for one person: a Salesforce snapshot or deletion when Salesforce differs
+/// from the mirror, a Marketo read when Marketo does.
+pub fn queue(
+    run: i64,
+    program_id: i64,
+    mirror: Option<&MirrorRow>,
+    sf: Option<&CampaignMember>,
+    mk: Option<&MemberRecord>,
+    report: &mut ReconcileReport,
+    queued: &mut Vec<NewSignal>,
+) {
+    let mirror_sf = mirror.and_then(|m| m.sf_status.as_deref());
+    match (sf, mirror.and_then(|m| m.sf_member_id.as_ref())) {
+        (Some(member), _) if member.status.as_deref() != mirror_sf => {
+            report.salesforce_changed += 1;
+            queued.push(salesforce_signal(run, member));
+        }
+        (None, Some(member_id)) if mirror_sf.is_some() => {
+            report.salesforce_removed += 1;
+            queued.push(NewSignal {
+                dedup_key: format!("reconcile:{run}:sfdel:{member_id}"),
+                signal: Signal::SalesforceMemberDeleted(SalesforceMemberDeleted {
+                    member_id: member_id.clone(),
+                    deleted_date: None,
+                }),
+                dedup: Dedup::Once,
+            });
+        }
+        _ => {}
+    }
+    let mirror_mk = mirror.and_then(|m| m.mkto_status.as_deref());
+    match (mk, mirror.and_then(|m| m.mkto_lead_id)) {
+        (Some(member), _) if member.status_name.as_deref() != mirror_mk => {
+            report.marketo_changed += 1;
+            queued.push(marketo_signal(run, program_id, member.lead_id));
+        }
+        (None, Some(lead)) if mirror_mk.is_some() => {
+            report.marketo_removed += 1;
+            queued.push(marketo_signal(run, program_id, lead));
+        }
+        _ => {}
+    }
+}
+
+fn salesforce_signal(run: i64, member: &CampaignMember) -> NewSignal {
+    NewSignal::new(
+        format!("reconcile:{run}:sf:{}", member.id),
+        Signal::SalesforceMember(SalesforceMember {
+            notification_id: format!("reconcile-{run}"),
+            organization_id: String::new(),
+            member_id: member.id.clone(),
+            campaign_id: Some(member.campaign_id.clone()),
+            lead_id: member.lead_id.clone(),
+            contact_id: member.contact_id.clone(),
+            email: member.email.clone(),
+            status: member.status.clone(),
+            has_responded: None,
+            created_date: None,
+            last_modified_date: None,
+            system_modstamp: member.system_modstamp.clone(),
+        }),
+    )
+}
+
+fn marketo_signal(run: i64, program_id: i64, lead_id: i64) -> NewSignal {
+    NewSignal::new(
+        format!("reconcile:{run}:mkto:{program_id}:{lead_id}"),
+        Signal::MarketoMember(MarketoMember {
+            lead_id,
+            program_id,
+            email: None,
+            status: None,
+            trigger: Some("reconciliation".into()),
+        }),
+    )
+}
+
+/// Reconciles every enabled mapping, recording each report as an outcome and in metrics.
+pub async fn reconcile_all(ctx: &Context) -> Vec<Result<ReconcileReport, (String, WorkError)>> {
+    let mut reports = Vec::new();
+    for mapping in ctx.mappings.all() {
+        if !ctx.mappings.sync_enabled() || !mapping.is_enabled() {
+            continue;
+        }
+        let result = reconcile_one(ctx, mapping, false).await;
+        match &result {
+            Ok(report) => {
+                let reason = format!(
+                    "linked {} people; found {} changed in Salesforce, {} changed in Marketo, {} removed from Salesforce, {} removed from Marketo; queued {} signals",
+                    report.linked,
+                    report.salesforce_changed,
+                    report.marketo_changed,
+                    report.salesforce_removed,
+                    report.marketo_removed,
+                    report.signals_queued
+                );
+                tracing::info!(mapping = mapping.name(), %reason, "reconciled");
+                for (side, count) in [
+                    ("salesforce_changed", report.salesforce_changed),
+                    ("marketo_changed", report.marketo_changed),
+                    ("salesforce_removed", report.salesforce_removed),
+                    ("marketo_removed", report.marketo_removed),
+                ] {
+                    metrics::counter!("reconcile_differences_total", "mapping" => mapping.name().to_string(), "kind" => side).increment(count as u64);
+                }
+                let _ = record::outcome_now(
+                    ctx,
+                    mapping.name(),
+                    Target::new(Connector::None, Action::Reconcile),
+                    OutcomeResult::Applied,
+                    &reason,
+                )
+                .await;
+            }
+            Err(error) => {
+                tracing::warn!(mapping = mapping.name(), %error, "reconciliation failed");
+                let _ = record::outcome_now(
+                    ctx,
+                    mapping.name(),
+                    Target::new(Connector::None, Action::Reconcile),
+                    OutcomeResult::Skipped,
+                    &error.to_string(),
+                )
+                .await;
+            }
+        }
+        reports.push(result.map_err(|e| (mapping.name().to_string(), e)));
+    }
+    reports
+}
