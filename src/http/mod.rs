@@ -1,6 +1,7 @@
 //! The HTTP surface: router, shared state and middleware. Handlers live in one file per concern.
 
 mod admin;
+mod admin_subscriptions;
 pub mod error;
 mod health;
 pub mod inbound;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -88,6 +89,36 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
         (Admin, "post", "/admin/sync/{action}", post(admin::set_sync)),
         (Admin, "post", "/admin/reconcile", post(admin::reconcile)),
         (Admin, "get", "/admin/jobs/{id}", get(admin::job)),
+        (
+            Admin,
+            "post",
+            "/admin/subscriptions",
+            post(admin_subscriptions::create),
+        ),
+        (
+            Admin,
+            "get",
+            "/admin/subscriptions",
+            get(admin_subscriptions::list),
+        ),
+        (
+            Admin,
+            "post",
+            "/admin/subscriptions/{id}/{action}",
+            post(admin_subscriptions::act),
+        ),
+        (
+            Admin,
+            "delete",
+            "/admin/subscriptions/{id}",
+            delete(admin_subscriptions::delete),
+        ),
+        (
+            Admin,
+            "get",
+            "/admin/subscriptions/{id}/deliveries",
+            get(admin_subscriptions::deliveries),
+        ),
     ]
 }
 

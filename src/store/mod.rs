@@ -9,7 +9,9 @@ mod inbox;
 mod journal;
 mod leader;
 mod mirror;
+mod outbox;
 mod runtime;
+mod subscriptions;
 
 use sqlx::AnyPool;
 
@@ -19,7 +21,11 @@ pub use history::{Outcome, TriggerEvent};
 pub use journal::{Journal, SignalEnd};
 pub use leader::LeaderLock;
 pub use mirror::{IdentityRow, MirrorRow, fold_email};
+pub use outbox::{
+    Attempt, Delivery, DeliveryRow, Notice, TO_SUBSCRIPTION, envelope, trigger_payload,
+};
 pub use runtime::{Job, SYNC_SWITCH};
+pub use subscriptions::Subscription;
 
 use crate::signal::Signal;
 

@@ -3,8 +3,8 @@
 //! done, due again later, or dead.
 
 use crate::config::WorkerConfig;
-use crate::kinds::{OutcomeResult, Target};
-use crate::store::{Journal, Outcome, SignalEnd, StoreError, TriggerEvent, now_millis};
+use crate::kinds::{OperationalEvent, OutcomeResult, Target};
+use crate::store::{Journal, Notice, Outcome, SignalEnd, StoreError, TriggerEvent, now_millis};
 use crate::sync::{self, Ended, Event};
 
 use super::context::Context;
@@ -226,6 +226,12 @@ pub fn dead(journal: &mut Journal, id: i64, reason: String) {
         OutcomeResult::Dead,
         Some(&reason),
     );
+    journal.notices.push(Notice {
+        kind: OperationalEvent::SignalDead,
+        key: format!("signal:{id}"),
+        data: serde_json::json!({ "signal_id": id, "reason": reason }),
+        at: now_millis(),
+    });
     journal.ends.push(SignalEnd::Dead { id, reason });
 }
 

@@ -27,6 +27,7 @@ mod sim_salesforce;
 mod simulators;
 mod simulators_serve;
 mod store;
+mod subscriptions;
 mod sync;
 mod sync_burst;
 mod sync_edges;
