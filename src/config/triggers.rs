@@ -1,0 +1,149 @@
+//! `[triggers]`: which trigger events reach Marketo as custom activities, and which smart
+//! campaigns are requested, per mapping (by name); mappings not listed take the defaults.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::kinds::TriggerKind;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TriggersConfig {
+    /// Post trigger events as custom activities on the person (the types must exist:
+    /// `campaign-sync marketo provision`).
+    pub marketo_activities: bool,
+    /// Which events are posted, for mappings not listed in `mappings` and for campaigns
+    /// touched by flow actions.
+    pub activities: ActivityChoice,
+    pub mappings: BTreeMap<String, MappingTriggers>,
+}
+
+impl Default for TriggersConfig {
+    fn default() -> Self {
+        TriggersConfig {
+            marketo_activities: true,
+            activities: ActivityChoice::default(),
+            mappings: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActivityChoice {
+    pub added: bool,
+    pub removed: bool,
+    pub status_changed: bool,
+}
+
+impl Default for ActivityChoice {
+    fn default() -> Self {
+        ActivityChoice {
+            added: true,
+            removed: true,
+            status_changed: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MappingTriggers {
+    pub activities: Option<ActivityChoice>,
+    /// Marketo smart campaigns ("Campaign is Requested", source Web Service API) to request.
+    pub request_campaigns: RequestCampaigns,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RequestCampaigns {
+    pub added: Option<i64>,
+    pub removed: Option<i64>,
+    pub status_changed: Option<i64>,
+}
+
+/// The three things a trigger event can say, whichever side was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Added,
+    Removed,
+    StatusChanged,
+}
+
+impl Change {
+    pub fn of(kind: TriggerKind) -> Change {
+        match kind {
+            TriggerKind::AddedToCampaign | TriggerKind::AddedToProgram => Change::Added,
+            TriggerKind::RemovedFromCampaign | TriggerKind::RemovedFromProgram => Change::Removed,
+            TriggerKind::CampaignStatusChanged | TriggerKind::ProgramStatusChanged => {
+                Change::StatusChanged
+            }
+        }
+    }
+}
+
+impl TriggersConfig {
+    /// Whether an event of `kind` on `mapping` (none for a flow action) is posted to Marketo.
+    pub fn posts(&self, mapping: Option<&str>, kind: TriggerKind) -> bool {
+        if !self.marketo_activities {
+            return false;
+        }
+        let choice = mapping
+            .and_then(|m| self.mappings.get(m))
+            .and_then(|m| m.activities)
+            .unwrap_or(self.activities);
+        match Change::of(kind) {
+            Change::Added => choice.added,
+            Change::Removed => choice.removed,
+            Change::StatusChanged => choice.status_changed,
+        }
+    }
+
+    /// The smart campaign to request for an event of `kind` on `mapping`, if any.
+    pub fn requested_campaign(&self, mapping: Option<&str>, kind: TriggerKind) -> Option<i64> {
+        let campaigns = mapping
+            .and_then(|m| self.mappings.get(m))?
+            .request_campaigns;
+        match Change::of(kind) {
+            Change::Added => campaigns.added,
+            Change::Removed => campaigns.removed,
+            Change::StatusChanged => campaigns.status_changed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mapping_overrides_the_defaults_and_the_switch_wins() {
+        let mut config = TriggersConfig::default();
+        config.mappings.insert(
+            "webinar".into(),
+            MappingTriggers {
+                activities: Some(ActivityChoice {
+                    added: true,
+                    removed: false,
+                    status_changed: true,
+                }),
+                request_campaigns: RequestCampaigns {
+                    added: Some(42),
+                    ..RequestCampaigns::default()
+                },
+            },
+        );
+        let removed = TriggerKind::RemovedFromProgram;
+        assert!(!config.posts(Some("webinar"), removed));
+        assert!(config.posts(Some("other"), removed));
+        assert!(config.posts(None, TriggerKind::AddedToCampaign));
+        assert_eq!(
+            config.requested_campaign(Some("webinar"), TriggerKind::AddedToProgram),
+            Some(42)
+        );
+        assert_eq!(config.requested_campaign(Some("webinar"), removed), None);
+        config.marketo_activities = false;
+        assert!(!config.posts(None, TriggerKind::AddedToCampaign));
+    }
+}
