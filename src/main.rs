@@ -67,6 +67,18 @@ enum Command {
     },
     /// Reconcile every enabled mapping once (list both sides, repair differences), then exit.
     Reconcile(ConfigArgs),
+    /// Marketo set-up calls.
+    Marketo {
+        #[command(subcommand)]
+        command: MarketoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MarketoCommand {
+    /// Create and approve the custom activity types trigger events are posted as ("Added to /
+    /// Removed from / Status Changed in Salesforce Campaign"); safe to run again.
+    Provision(ConfigArgs),
 }
 
 #[derive(Args)]
@@ -164,6 +176,12 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::Marketo {
+            command: MarketoCommand::Provision(args),
+        } => match args.load_for_migrate() {
+            Ok(config) => commands::provision_marketo(config).await,
+            Err(code) => return code,
+        },
         Command::Reconcile(args) => match args.load() {
             Ok(config) => commands::reconcile(config).await,
             Err(code) => return code,

@@ -2,6 +2,8 @@
 //! task with its own timeouts, so a slow or failing subscriber never delays the sync. Each
 //! attempt ends delivered, due again on the retry schedule, or dead with its reason.
 
+mod marketo;
+pub mod provision;
 pub mod sign;
 
 use std::sync::Arc;
@@ -11,8 +13,13 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::store::{Attempt, Delivery, Store, StoreError, TO_SUBSCRIPTION, now_millis};
+use crate::connectors::marketo::MarketoClient;
+use crate::connectors::salesforce::SalesforceClient;
+use crate::store::{
+    Attempt, Delivery, Store, StoreError, TO_MARKETO_ACTIVITY, TO_SUBSCRIPTION, now_millis,
+};
 use crate::worker::retry::next_delay;
+use marketo::MarketoDestination;
 
 /// How long one subscriber may take to answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,6 +36,7 @@ pub struct Deliverer {
     store: Store,
     config: Arc<Config>,
     client: reqwest::Client,
+    marketo: Arc<MarketoDestination>,
 }
 
 impl Deliverer {
@@ -38,10 +46,15 @@ impl Deliverer {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| anyhow::anyhow!("building the delivery client: {e}"))?;
+        let marketo = MarketoDestination::new(
+            MarketoClient::new(&config.marketo)?,
+            SalesforceClient::new(&config.salesforce)?,
+        );
         Ok(Deliverer {
             store,
             config,
             client,
+            marketo: Arc::new(marketo),
         })
     }
 
@@ -86,11 +99,40 @@ impl Deliverer {
             .claim_deliveries(now_millis(), LEASE_MS, ROUND)
             .await?;
         let count = claimed.len();
-        let attempts: Vec<(i64, Attempt)> = futures::stream::iter(claimed)
-            .map(|delivery| async move { (delivery.id, self.attempt(&delivery).await) })
+        let (marketo, others): (Vec<Delivery>, Vec<Delivery>) = claimed
+            .into_iter()
+            .partition(|d| d.destination != TO_SUBSCRIPTION);
+        let (activities, requests): (Vec<Delivery>, Vec<Delivery>) = marketo
+            .into_iter()
+            .partition(|d| d.destination == TO_MARKETO_ACTIVITY);
+        let subscribers = futures::stream::iter(others)
+            .map(|delivery| async move {
+                let result = self.post(&delivery).await;
+                (delivery, result)
+            })
             .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
+            .collect::<Vec<_>>();
+        let store = &self.store;
+        let config = &self.config;
+        let (mut sent, posted, requested) = tokio::join!(
+            subscribers,
+            self.marketo.post(store, config, &activities),
+            self.marketo.request(store, config, &requests),
+        );
+        let mut by_id: std::collections::HashMap<i64, Delivery> = activities
+            .into_iter()
+            .chain(requests)
+            .map(|d| (d.id, d))
+            .collect();
+        for (id, result) in posted.into_iter().chain(requested) {
+            if let Some(delivery) = by_id.remove(&id) {
+                sent.push((delivery, result));
+            }
+        }
+        let attempts: Vec<(i64, Attempt)> = sent
+            .into_iter()
+            .map(|(delivery, result)| (delivery.id, self.conclude(&delivery, result)))
+            .collect();
         for (id, attempt) in attempts {
             self.store
                 .finish_delivery(id, &attempt, now_millis())
@@ -99,13 +141,10 @@ impl Deliverer {
         Ok(count)
     }
 
-    async fn attempt(&self, delivery: &Delivery) -> Attempt {
-        let result = match delivery.destination.as_str() {
-            TO_SUBSCRIPTION => self.post(delivery).await,
-            other => Err(Failure::Permanent(format!("unknown destination {other:?}"))),
-        };
+    fn conclude(&self, delivery: &Delivery, result: Result<(), Failure>) -> Attempt {
         let outcome = match result {
             Ok(()) => Attempt::Delivered,
+            Err(Failure::Skip(reason)) => Attempt::Skipped { reason },
             Err(Failure::Permanent(reason)) => Attempt::Dead { reason },
             Err(Failure::Retry(error)) => self.retry_or_dead(delivery.attempts, error),
         };
@@ -113,6 +152,7 @@ impl Deliverer {
             Attempt::Delivered => "delivered",
             Attempt::Retry { .. } => "retry",
             Attempt::Dead { .. } => "dead",
+            Attempt::Skipped { .. } => "skipped",
         };
         metrics::counter!("outbox_attempts_total", "destination" => delivery.destination.clone(), "result" => state).increment(1);
         if let Attempt::Dead { reason } = &outcome {
@@ -173,9 +213,13 @@ impl Deliverer {
     }
 }
 
-enum Failure {
+/// Why an attempt did not deliver.
+#[derive(Debug, Clone)]
+pub(crate) enum Failure {
     Retry(String),
     Permanent(String),
+    /// Nothing was to be sent.
+    Skip(String),
 }
 
 /// A transport error's text without the URL reqwest appends (it is named once already).

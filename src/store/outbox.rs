@@ -11,6 +11,10 @@ use crate::kinds::OperationalEvent;
 
 /// Outbox `destination` of a subscription's deliveries.
 pub const TO_SUBSCRIPTION: &str = "subscription";
+/// Outbox `destination` of custom activities posted on the person in Marketo.
+pub const TO_MARKETO_ACTIVITY: &str = "marketo_activity";
+/// Outbox `destination` of Request Campaign calls a mapping asks for.
+pub const TO_MARKETO_REQUEST: &str = "marketo_request";
 
 /// One queued delivery, as the delivery task claims it.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,8 +36,17 @@ pub struct Delivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
     Delivered,
-    Retry { at: i64, error: String },
-    Dead { reason: String },
+    Retry {
+        at: i64,
+        error: String,
+    },
+    Dead {
+        reason: String,
+    },
+    /// Nothing to send (the configuration does not ask for it), with the reason.
+    Skipped {
+        reason: String,
+    },
 }
 
 /// A delivery as operators list it.
@@ -69,6 +82,21 @@ pub(super) async fn enqueue_event(
 ) -> Result<(), StoreError> {
     let payload = trigger_payload(id, event);
     enqueue_for_subscribers(conn, event.kind.as_str(), &event.person, &payload, now).await?;
+    // Whether Marketo gets it is the delivery task's decision, from the configuration.
+    for destination in [TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST] {
+        sqlx::query(
+            "INSERT INTO outbox (destination, event_type, person, payload, state, attempts, \
+             next_attempt_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5)",
+        )
+        .bind(destination)
+        .bind(event.kind.as_str())
+        .bind(&event.person)
+        .bind(payload.to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -204,6 +232,7 @@ impl Store {
             Attempt::Delivered => ("delivered", None, None),
             Attempt::Retry { at, error } => ("pending", Some(*at), Some(error.as_str())),
             Attempt::Dead { reason } => ("dead", None, Some(reason.as_str())),
+            Attempt::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
         };
         sqlx::query(
             "UPDATE outbox SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), \

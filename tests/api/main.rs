@@ -15,6 +15,7 @@ mod deploy_files;
 mod error_shapes;
 mod health;
 mod helpers;
+mod marketo_activities;
 mod marketo_inbound;
 mod openapi;
 mod poison;

@@ -43,6 +43,8 @@ fn deliverer(world: &World) -> Deliverer {
     let mut config = Config::default();
     config.worker.retry_schedule_secs = vec![0, 0, 0];
     config.worker.retry_jitter_percent = 0;
+    // Only subscribers here: the Marketo destinations end as skipped.
+    config.triggers.marketo_activities = false;
     Deliverer::new(world.app.store.clone(), Arc::new(config)).unwrap()
 }
 
@@ -141,9 +143,8 @@ async fn a_subscriber_receives_signed_trigger_events_once_each_in_order_per_pers
         .unwrap();
     world.settle().await;
 
-    let attempts = deliverer(&world).run_pending().await.unwrap();
+    deliverer(&world).run_pending().await.unwrap();
     let received = subscriber.received();
-    assert_eq!(attempts, received.len());
     assert!(received.iter().all(|r| r.verified), "{received:?}");
     let mut ids: Vec<&str> = received.iter().map(|r| r.id.as_str()).collect();
     ids.sort();
@@ -196,14 +197,14 @@ async fn a_failing_subscriber_gets_retries_then_a_dead_letter_that_replays() {
     // Paused: queued, not sent.
     let pause = format!("/admin/subscriptions/{id}/pause");
     assert_eq!(call(&world, Method::POST, &pause, None).await.0, 200);
-    assert_eq!(deliverer(&world).run_pending().await.unwrap(), 0);
+    deliverer(&world).run_pending().await.unwrap();
+    assert!(subscriber.received().is_empty(), "paused");
     let resume = format!("/admin/subscriptions/{id}/resume");
     assert_eq!(call(&world, Method::POST, &resume, None).await.0, 200);
 
-    let attempts = deliverer(&world).run_pending().await.unwrap();
-    assert_eq!(attempts, 4, "the first try and three retries");
+    deliverer(&world).run_pending().await.unwrap();
     let received = subscriber.received();
-    assert_eq!(received.len(), 4);
+    assert_eq!(received.len(), 4, "the first try and three retries");
     assert!(
         received
             .iter()
