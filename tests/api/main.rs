@@ -18,6 +18,7 @@ mod helpers;
 mod marketo_activities;
 mod marketo_inbound;
 mod openapi;
+mod outbox_store;
 mod poison;
 mod salesforce_inbound;
 mod sandbox;
