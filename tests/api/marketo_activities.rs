@@ -221,3 +221,35 @@ async fn a_mapping_requests_its_smart_campaign_with_tokens_and_can_turn_activiti
         assert_eq!(name.map(|t| t.value.as_str()), Some("Webinar Q4"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn marketo_provision_creates_the_types_once_and_says_so() {
+    let world = World::new().await;
+    let client = world.mk.config().clients[0].clone();
+    let base = world.mk.base_url();
+    let run = move || {
+        crate::binary::output(
+            &["marketo", "provision", "--config", crate::binary::EXAMPLE],
+            &[
+                ("CAMPAIGN_SYNC_MARKETO__BASE_URL", base.as_str()),
+                (
+                    "CAMPAIGN_SYNC_MARKETO__CLIENT_ID",
+                    client.client_id.as_str(),
+                ),
+                (
+                    "CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET",
+                    client.client_secret.as_str(),
+                ),
+            ],
+        )
+    };
+    let first = tokio::task::spawn_blocking(run.clone()).await.unwrap();
+    let text = crate::binary::text(&first);
+    assert_eq!(first.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("created").count(), 3, "{text}");
+    let again = tokio::task::spawn_blocking(run).await.unwrap();
+    let text = crate::binary::text(&again);
+    assert_eq!(again.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("already existed").count(), 3, "{text}");
+    assert_eq!(world.mk.custom_activity_types().len(), 3);
+}
