@@ -1,6 +1,7 @@
 //! Subscriptions of other systems to events, behind the admin token: create (the signing
 //! secret is returned once), list, pause and resume, delete, and each one's deliveries with
-//! replay of the dead ones.
+//! replay of the dead ones; the same for Marketo's queues (custom activities, Request
+//! Campaign).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -14,9 +15,9 @@ use super::admin::Admin;
 use super::error::ApiError;
 use crate::kinds::{OperationalEvent, TriggerKind, is_event_type};
 use crate::outbox::sign;
-use crate::store::now_millis;
+use crate::store::{Queue, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST, now_millis};
 
-const STATES: [&str; 3] = ["pending", "delivered", "dead"];
+const STATES: [&str; 4] = ["pending", "delivered", "dead", "skipped"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,7 +126,7 @@ pub async fn act(
         "replay" => {
             found(&state, id).await?;
             let replayed = store
-                .replay_deliveries(id, query.delivery, now)
+                .replay_deliveries(Queue::subscription(id), query.delivery, now)
                 .await
                 .map_err(unavailable)?;
             if query.delivery.is_some() && replayed == 0 {
@@ -179,23 +180,31 @@ pub async fn deliveries(
     Path(id): Path<i64>,
     Query(page): Query<DeliveryPage>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(wanted) = page.state.as_deref()
-        && !STATES.contains(&wanted)
-    {
-        return Err(ApiError::field(
-            "state",
-            format!("{wanted:?} is not one of {}", STATES.join(", ")),
-        ));
-    }
+    check_state(page.state.as_deref())?;
     found(&state, id).await?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
     let items = state
         .store()
-        .deliveries(id, page.state.as_deref(), page.after.unwrap_or(0), limit)
+        .deliveries(
+            Queue::subscription(id),
+            page.state.as_deref(),
+            page.after.unwrap_or(0),
+            limit,
+        )
         .await
         .map_err(unavailable)?;
     let next = items.last().map_or(page.after.unwrap_or(0), |d| d.id);
     Ok(Json(json!({ "items": items, "next_after": next })))
+}
+
+fn check_state(wanted: Option<&str>) -> Result<(), ApiError> {
+    match wanted {
+        Some(wanted) if !STATES.contains(&wanted) => Err(ApiError::field(
+            "state",
+            format!("{wanted:?} is not one of {}", STATES.join(", ")),
+        )),
+        _ => Ok(()),
+    }
 }
 
 async fn found(state: &AppState, id: i64) -> Result<(), ApiError> {
@@ -203,4 +212,59 @@ async fn found(state: &AppState, id: i64) -> Result<(), ApiError> {
         Some(_) => Ok(()),
         None => Err(ApiError::NotFound(format!("subscription {id}"))),
     }
+}
+
+/// The Marketo queue a path names.
+fn marketo_queue(destination: &str) -> Result<Queue<'static>, ApiError> {
+    let destination = [TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST]
+        .into_iter()
+        .find(|d| *d == destination)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "outbox {destination:?} ({TO_MARKETO_ACTIVITY} or {TO_MARKETO_REQUEST})"
+            ))
+        })?;
+    Ok(Queue {
+        destination,
+        subscription_id: None,
+    })
+}
+
+/// `GET /admin/outbox/{destination}`: Marketo deliveries, e.g. `?state=dead`.
+pub async fn outbox(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(destination): Path<String>,
+    Query(page): Query<DeliveryPage>,
+) -> Result<Json<Value>, ApiError> {
+    let queue = marketo_queue(&destination)?;
+    check_state(page.state.as_deref())?;
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let after = page.after.unwrap_or(0);
+    let items = state
+        .store()
+        .deliveries(queue, page.state.as_deref(), after, limit)
+        .await
+        .map_err(unavailable)?;
+    let next = items.last().map_or(after, |d| d.id);
+    Ok(Json(json!({ "items": items, "next_after": next })))
+}
+
+/// `POST /admin/outbox/{destination}/replay`: every dead delivery, or `?delivery=`.
+pub async fn replay_outbox(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(destination): Path<String>,
+    Query(query): Query<ReplayQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let queue = marketo_queue(&destination)?;
+    let replayed = state
+        .store()
+        .replay_deliveries(queue, query.delivery, now_millis())
+        .await
+        .map_err(unavailable)?;
+    tracing::info!(destination, replayed, "dead Marketo deliveries replayed");
+    Ok(Json(
+        json!({ "destination": destination, "replayed": replayed }),
+    ))
 }

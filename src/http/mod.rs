@@ -119,6 +119,18 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
             "/admin/subscriptions/{id}/deliveries",
             get(admin_subscriptions::deliveries),
         ),
+        (
+            Admin,
+            "get",
+            "/admin/outbox/{destination}",
+            get(admin_subscriptions::outbox),
+        ),
+        (
+            Admin,
+            "post",
+            "/admin/outbox/{destination}/replay",
+            post(admin_subscriptions::replay_outbox),
+        ),
     ]
 }
 

@@ -39,12 +39,15 @@ impl MarketoDestination {
         if let Some(name) = self.names.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
             return Ok(name.clone());
         }
-        let record = self
-            .salesforce
-            .get("Campaign", id)
-            .await
-            .map_err(Failure::from)?;
-        let name = record["Name"].as_str().unwrap_or(id).to_string();
+        // A campaign Salesforce does not know (a flow action's typo) is named by its id.
+        let name = match self.salesforce.get("Campaign", id).await {
+            Ok(record) => record["Name"].as_str().unwrap_or(id).to_string(),
+            Err(error) if error.is_retryable() => return Err(Failure::from(error)),
+            Err(error) => {
+                tracing::warn!(campaign = id, %error, "campaign name unknown; using its id");
+                id.to_string()
+            }
+        };
         self.names
             .lock()
             .unwrap_or_else(|e| e.into_inner())

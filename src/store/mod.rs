@@ -22,7 +22,7 @@ pub use journal::{Journal, SignalEnd};
 pub use leader::LeaderLock;
 pub use mirror::{IdentityRow, MirrorRow, fold_email};
 pub use outbox::{
-    Attempt, Delivery, DeliveryRow, Notice, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST,
+    Attempt, Delivery, DeliveryRow, Notice, Queue, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST,
     TO_SUBSCRIPTION, envelope, trigger_payload,
 };
 pub use runtime::{Job, SYNC_SWITCH};

@@ -32,6 +32,22 @@ pub struct Delivery {
     pub attempts: i64,
 }
 
+/// One destination's deliveries: a subscription's, or Marketo's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queue<'a> {
+    pub destination: &'a str,
+    pub subscription_id: Option<i64>,
+}
+
+impl Queue<'_> {
+    pub fn subscription(id: i64) -> Queue<'static> {
+        Queue {
+            destination: TO_SUBSCRIPTION,
+            subscription_id: Some(id),
+        }
+    }
+}
+
 /// What a delivery attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
@@ -163,6 +179,13 @@ pub(super) async fn enqueue_for_subscribers(
 }
 
 impl Store {
+    /// Queues an operational event for its subscribers on its own (a pass outside a round,
+    /// e.g. a side paused on quota).
+    pub async fn record_notice(&self, notice: &Notice, now: i64) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        enqueue_notice(&mut conn, notice, now).await
+    }
+
     /// Leases up to `limit` due deliveries until `now + lease_ms`: only the oldest pending one
     /// of each (destination, person), so a person's deliveries go out in order; none of a
     /// paused subscription.
@@ -248,23 +271,25 @@ impl Store {
         Ok(())
     }
 
-    /// A subscription's deliveries after `after_id`, optionally in one state.
+    /// A queue's deliveries after `after_id`, optionally in one state.
     pub async fn deliveries(
         &self,
-        subscription_id: i64,
+        queue: Queue<'_>,
         state: Option<&str>,
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<DeliveryRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, event_type, person, state, attempts, last_error, payload, created_at, \
-             updated_at FROM outbox WHERE destination = 'subscription' AND subscription_id = $1 \
+             updated_at FROM outbox WHERE destination = $5 \
+             AND ($1 IS NULL OR subscription_id = $1) \
              AND ($2 IS NULL OR state = $2) AND id > $3 ORDER BY id LIMIT $4",
         )
-        .bind(subscription_id)
+        .bind(queue.subscription_id)
         .bind(state)
         .bind(after_id)
         .bind(i64::from(limit))
+        .bind(queue.destination)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -285,22 +310,23 @@ impl Store {
             .collect()
     }
 
-    /// Makes a subscription's dead deliveries (or the one given) due now with a fresh retry
+    /// Makes a queue's dead deliveries (or the one given) due now with a fresh retry
     /// schedule; returns how many.
     pub async fn replay_deliveries(
         &self,
-        subscription_id: i64,
+        queue: Queue<'_>,
         only: Option<i64>,
         now: i64,
     ) -> Result<u64, StoreError> {
         let result = sqlx::query(
             "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = $3, \
-             last_error = NULL, updated_at = $3 WHERE subscription_id = $1 \
-             AND ($2 IS NULL OR id = $2) AND destination = 'subscription' AND state = 'dead'",
+             last_error = NULL, updated_at = $3 WHERE ($1 IS NULL OR subscription_id = $1) \
+             AND ($2 IS NULL OR id = $2) AND destination = $4 AND state = 'dead'",
         )
-        .bind(subscription_id)
+        .bind(queue.subscription_id)
         .bind(only)
         .bind(now)
+        .bind(queue.destination)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())

@@ -253,3 +253,67 @@ async fn marketo_provision_creates_the_types_once_and_says_so() {
     assert_eq!(text.matches("already existed").count(), 3, "{text}");
     assert_eq!(world.mk.custom_activity_types().len(), 3);
 }
+
+#[tokio::test]
+async fn activities_refused_before_provisioning_are_dead_then_replayed() {
+    let world = World::with(crate::world::Options {
+        admin_token: Some("admin".into()),
+        ..Default::default()
+    })
+    .await;
+    let config = config(&world);
+    let (lead, _) = world.person("ada@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    let deliverer = Deliverer::new(world.app.store.clone(), Arc::new(config.clone())).unwrap();
+    deliverer.run_pending().await.unwrap();
+    let admin = |method: reqwest::Method, path: &str| {
+        world
+            .app
+            .client
+            .request(method, world.app.url(path))
+            .bearer_auth("admin")
+            .send()
+    };
+    let dead: Value = admin(
+        reqwest::Method::GET,
+        "/admin/outbox/marketo_activity?state=dead",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let items = dead["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{dead}");
+    let reason = items[0]["last_error"].as_str().unwrap();
+    assert!(
+        reason.contains("1013"),
+        "Marketo's reason is kept: {reason}"
+    );
+
+    provision::provision(&MarketoClient::new(&config.marketo).unwrap())
+        .await
+        .unwrap();
+    let replayed: Value = admin(
+        reqwest::Method::POST,
+        "/admin/outbox/marketo_activity/replay",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(replayed["replayed"], 1, "{replayed}");
+    deliverer.run_pending().await.unwrap();
+    let posted = world.mk.custom_activities();
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].lead_id, lead);
+    let unknown = admin(reqwest::Method::GET, "/admin/outbox/elsewhere")
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}

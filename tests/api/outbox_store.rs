@@ -3,7 +3,7 @@
 
 use campaign_sync::kinds::{Actor, OperationalEvent, TriggerKind};
 use campaign_sync::store::{
-    Attempt, Journal, Notice, TO_MARKETO_ACTIVITY, TO_SUBSCRIPTION, TriggerEvent, now_millis,
+    Attempt, Journal, Notice, Queue, TO_MARKETO_ACTIVITY, TO_SUBSCRIPTION, TriggerEvent, now_millis,
 };
 use serde_json::json;
 
@@ -136,19 +136,22 @@ async fn events_and_notices_reach_the_outbox_in_order_per_person() {
             .map(|d| d.event_type.as_str())
             .collect();
         assert_eq!(next, ["program_status_changed"], "{}", db.label);
-        let dead = store.deliveries(sub.id, Some("dead"), 0, 10).await.unwrap();
+        let dead = store
+            .deliveries(Queue::subscription(sub.id), Some("dead"), 0, 10)
+            .await
+            .unwrap();
         assert_eq!(dead.len(), 1, "{}", db.label);
         assert_eq!(dead[0].payload["data"]["person"], "2");
         assert_eq!(
             store
-                .replay_deliveries(sub.id, None, now_millis())
+                .replay_deliveries(Queue::subscription(sub.id), None, now_millis())
                 .await
                 .unwrap(),
             1
         );
         assert!(
             store
-                .deliveries(sub.id, Some("dead"), 0, 10)
+                .deliveries(Queue::subscription(sub.id), Some("dead"), 0, 10)
                 .await
                 .unwrap()
                 .is_empty()
@@ -156,7 +159,7 @@ async fn events_and_notices_reach_the_outbox_in_order_per_person() {
         assert!(store.delete_subscription(sub.id).await.unwrap());
         assert!(
             store
-                .deliveries(sub.id, None, 0, 10)
+                .deliveries(Queue::subscription(sub.id), None, 0, 10)
                 .await
                 .unwrap()
                 .is_empty()

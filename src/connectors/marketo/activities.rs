@@ -52,7 +52,8 @@ pub struct ActivityTypeInfo {
 pub struct ActivityResult {
     pub id: Option<i64>,
     pub status: String,
-    #[serde(default)]
+    /// Lead Database calls say `reasons`; the Swagger definition of this one says `errors`.
+    #[serde(default, alias = "errors")]
     pub reasons: Vec<Reason>,
 }
 
