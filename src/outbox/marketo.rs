@@ -215,7 +215,7 @@ async fn lead_and_campaign(store: &Store, delivery: &Delivery) -> Result<(String
     let identity = store
         .identity(person)
         .await
-        .map_err(|e| Failure::Retry(e.to_string()))?;
+        .map_err(|e| Failure::Retry(e.to_string(), None))?;
     let lead = identity
         .and_then(|i| i.mkto_lead_id)
         .ok_or_else(|| Failure::Permanent(format!("person {person} has no Marketo lead")))?;
@@ -225,7 +225,11 @@ async fn lead_and_campaign(store: &Store, delivery: &Delivery) -> Result<(String
 impl From<CallError> for Failure {
     fn from(error: CallError) -> Self {
         if error.is_retryable() {
-            Failure::Retry(error.to_string())
+            let after = match &error {
+                CallError::Retry { after, .. } => *after,
+                _ => None,
+            };
+            Failure::Retry(error.to_string(), after)
         } else {
             Failure::Permanent(error.to_string())
         }

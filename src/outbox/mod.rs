@@ -146,7 +146,7 @@ impl Deliverer {
             Ok(()) => Attempt::Delivered,
             Err(Failure::Skip(reason)) => Attempt::Skipped { reason },
             Err(Failure::Permanent(reason)) => Attempt::Dead { reason },
-            Err(Failure::Retry(error)) => self.retry_or_dead(delivery.attempts, error),
+            Err(Failure::Retry(error, hint)) => self.retry_or_dead(delivery.attempts, error, hint),
         };
         let state = match &outcome {
             Attempt::Delivered => "delivered",
@@ -161,14 +161,14 @@ impl Deliverer {
         outcome
     }
 
-    fn retry_or_dead(&self, attempts: i64, error: String) -> Attempt {
+    fn retry_or_dead(&self, attempts: i64, error: String, hint: Option<Duration>) -> Attempt {
         let worker = &self.config.worker;
         match next_delay(
             &worker.retry_schedule_secs,
             attempts,
             worker.retry_jitter_percent,
             rand::random::<f64>(),
-            None,
+            hint,
         ) {
             Some(delay) => Attempt::Retry {
                 at: now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2),
@@ -203,20 +203,30 @@ impl Deliverer {
             .body(body)
             .send()
             .await
-            .map_err(|e| Failure::Retry(format!("POST {url}: {}", without_url(&e))))?;
+            .map_err(|e| Failure::Retry(format!("POST {url}: {}", without_url(&e)), None))?;
         let status = response.status();
         if status.is_success() {
-            Ok(())
-        } else {
-            Err(Failure::Retry(format!("POST {url}: answered {status}")))
+            return Ok(());
         }
+        // A subscriber asking to be left alone for a while (429, 503) is, within the schedule.
+        let hint = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        Err(Failure::Retry(
+            format!("POST {url}: answered {status}"),
+            hint,
+        ))
     }
 }
 
 /// Why an attempt did not deliver.
 #[derive(Debug, Clone)]
 pub(crate) enum Failure {
-    Retry(String),
+    /// Try again on the schedule, not sooner than the server's hint.
+    Retry(String, Option<Duration>),
     Permanent(String),
     /// Nothing was to be sent.
     Skip(String),

@@ -255,3 +255,18 @@ pub async fn outcome_now(
     );
     commit(ctx, &journal).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_signal_is_announced_to_subscribers() {
+        let mut journal = Journal::default();
+        dead(&mut journal, 7, "gave up".into());
+        assert_eq!(journal.notices.len(), 1);
+        assert_eq!(journal.notices[0].kind, OperationalEvent::SignalDead);
+        assert_eq!(journal.notices[0].key, "signal:7");
+        assert_eq!(journal.notices[0].data["reason"], "gave up");
+    }
+}
