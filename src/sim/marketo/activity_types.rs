@@ -166,9 +166,7 @@ fn create_type(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Resp
         )));
     }
     if types.types.len() >= MAX_TYPES {
-        return Err(MktoError::InvalidData(
-            "Max Activity Type Limit reached".into(),
-        ));
+        return Err(MktoError::MaxActivityTypes);
     }
     let now = clock::now_ms();
     let id = 100_000 + types.types.len() as i64 + 1;
