@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::MappingConfig;
 use crate::kinds::TriggerKind;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +85,32 @@ impl Change {
 }
 
 impl TriggersConfig {
+    /// A `[triggers.mappings.NAME]` naming no mapping (a typo would silently post everything)
+    /// and smart campaign ids that cannot exist.
+    pub(super) fn problems(&self, mappings: &[MappingConfig]) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, triggers) in &self.mappings {
+            if !mappings.iter().any(|m| &m.name == name) {
+                problems.push(format!(
+                    "triggers.mappings.{name}: no mapping is named {name:?}"
+                ));
+            }
+            let ids = triggers.request_campaigns;
+            for (change, id) in [
+                ("added", ids.added),
+                ("removed", ids.removed),
+                ("status_changed", ids.status_changed),
+            ] {
+                if id.is_some_and(|id| id <= 0) {
+                    problems.push(format!(
+                        "triggers.mappings.{name}.request_campaigns.{change}: must be a smart campaign id (positive)"
+                    ));
+                }
+            }
+        }
+        problems
+    }
+
     /// Whether an event of `kind` on `mapping` (none for a flow action) is posted to Marketo.
     pub fn posts(&self, mapping: Option<&str>, kind: TriggerKind) -> bool {
         if !self.marketo_activities {
@@ -145,5 +172,42 @@ mod tests {
         assert_eq!(config.requested_campaign(Some("webinar"), removed), None);
         config.marketo_activities = false;
         assert!(!config.posts(None, TriggerKind::AddedToCampaign));
+    }
+
+    #[test]
+    fn unknown_mappings_and_impossible_campaign_ids_are_problems() {
+        let mut config = TriggersConfig::default();
+        let bad = RequestCampaigns {
+            removed: Some(0),
+            ..RequestCampaigns::default()
+        };
+        for name in ["webinar", "webniar"] {
+            let triggers = MappingTriggers {
+                activities: None,
+                request_campaigns: bad,
+            };
+            config.mappings.insert(name.into(), triggers);
+        }
+        let mapping = MappingConfig {
+            name: "webinar".into(),
+            program_id: 1001,
+            campaign_id: "701000000000001AAA".into(),
+            enabled: true,
+            status_map: Default::default(),
+            channel_type_map: Default::default(),
+            conflict_policy: Default::default(),
+            backward_policy: Default::default(),
+        };
+        let problems = config.problems(&[mapping]);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].contains("request_campaigns.removed"),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("no mapping is named \"webniar\""))
+        );
     }
 }
