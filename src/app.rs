@@ -13,6 +13,7 @@ use crate::http::{self, AppState, Readiness};
 use crate::instance_lock::{self, InstanceLock};
 use crate::liveness::Liveness;
 use crate::mappings::Mappings;
+use crate::outbox::Deliverer;
 use crate::store::Store;
 use crate::telemetry;
 use crate::worker::Worker;
@@ -22,6 +23,8 @@ pub struct App {
     admin_listener: Option<TcpListener>,
     state: AppState,
     worker: Worker,
+    /// Sends the outbox to subscribers, on its own task beside the worker.
+    deliverer: Deliverer,
     shutdown: CancellationToken,
     /// On SQLite, refuses a second process on the same file for as long as this one runs.
     instance_lock: Option<InstanceLock>,
@@ -55,6 +58,7 @@ impl App {
             mappings.clone(),
             liveness.clone(),
         )?;
+        let deliverer = Deliverer::new(store.clone(), config.clone())?;
         let state = AppState::new(
             config,
             store,
@@ -68,6 +72,7 @@ impl App {
             admin_listener,
             state,
             worker,
+            deliverer,
             shutdown,
             instance_lock,
         })
@@ -106,6 +111,7 @@ impl App {
             admin_listener,
             state,
             worker,
+            deliverer,
             shutdown,
             instance_lock,
         } = self;
@@ -119,6 +125,9 @@ impl App {
             .worker
             .enabled
             .then(|| tokio::spawn(worker.clone().run(shutdown.clone())));
+        if state.config().worker.enabled {
+            tokio::spawn(deliverer.run(shutdown.clone()));
+        }
         let cancelled = shutdown.clone();
         let stop_by = tokio::spawn(async move {
             cancelled.cancelled().await;

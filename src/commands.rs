@@ -68,6 +68,21 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
     anyhow::bail!("{} status problem(s)", failures.len())
 }
 
+/// Creates and approves the custom activity types, printing what was done and what existed.
+pub async fn provision_marketo(config: Config) -> anyhow::Result<()> {
+    if config.marketo.base_url.trim().is_empty() {
+        anyhow::bail!("marketo.base_url is not set");
+    }
+    let marketo = MarketoClient::new(&config.marketo)?;
+    let report = crate::outbox::provision::provision(&marketo)
+        .await
+        .map_err(|e| anyhow::anyhow!("provisioning Marketo custom activity types: {e}"))?;
+    for line in report {
+        println!("{line}");
+    }
+    Ok(())
+}
+
 /// Reconciles every enabled mapping once (see `cutover`): links, lists, repairs, verifies.
 pub async fn reconcile(
     config: Config,

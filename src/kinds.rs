@@ -93,6 +93,23 @@ named! {
     }
 }
 
+named! {
+    /// An operational event subscribers can ask for, beside the trigger events.
+    OperationalEvent {
+        /// A mapping's statuses stopped matching; it does not sync until fixed.
+        MappingHeld => "mapping_held",
+        /// A side stopped being called (daily quota or credentials) until it recovers.
+        SidePaused => "side_paused",
+        /// A change failed for good and waits for a replay.
+        SignalDead => "signal_dead",
+    }
+}
+
+/// Whether `text` names an event a subscription may ask for.
+pub fn is_event_type(text: &str) -> bool {
+    TriggerKind::parse(text).is_some() || OperationalEvent::parse(text).is_some()
+}
+
 /// Where an outcome's write went: the system and the kind of write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
@@ -133,6 +150,13 @@ mod tests {
             OutcomeResult::as_str,
             OutcomeResult::parse,
         );
+        check(
+            OperationalEvent::ALL,
+            OperationalEvent::as_str,
+            OperationalEvent::parse,
+        );
         assert_eq!(OutcomeResult::parse("unknown"), None);
+        assert!(is_event_type("signal_dead") && is_event_type("added_to_campaign"));
+        assert!(!is_event_type("dead"));
     }
 }

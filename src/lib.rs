@@ -15,6 +15,7 @@ pub mod kinds;
 pub mod liveness;
 pub mod mappings;
 pub mod mappings_import;
+pub mod outbox;
 
 pub mod sandbox;
 pub mod signal;

@@ -91,6 +91,11 @@ enum Command {
         #[command(subcommand)]
         command: MappingsCommand,
     },
+    /// Marketo set-up calls.
+    Marketo {
+        #[command(subcommand)]
+        command: MarketoCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -104,6 +109,13 @@ enum MappingsCommand {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum MarketoCommand {
+    /// Create and approve the custom activity types trigger events are posted as ("Added to /
+    /// Removed from / Status Changed in Salesforce Campaign"); safe to run again.
+    Provision(ConfigArgs),
 }
 
 #[derive(Args)]
@@ -216,6 +228,12 @@ async fn main() -> ExitCode {
             command: MappingsCommand::Import { args, write },
         } => match args.load() {
             Ok(config) => campaign_sync::mappings_import::import(&config, write.as_deref()).await,
+            Err(code) => return code,
+        },
+        Command::Marketo {
+            command: MarketoCommand::Provision(args),
+        } => match args.load_for_migrate() {
+            Ok(config) => commands::provision_marketo(config).await,
             Err(code) => return code,
         },
     };

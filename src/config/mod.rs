@@ -4,6 +4,7 @@
 mod complete;
 mod env;
 mod secret;
+mod triggers;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 pub use secret::Secret;
+pub use triggers::{ActivityChoice, Change, MappingTriggers, RequestCampaigns, TriggersConfig};
 pub use validate::ConfigError;
 
 /// Environment variables with our prefix that are not configuration keys.
@@ -38,6 +40,7 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub schedules: SchedulesConfig,
     pub mappings: Vec<MappingConfig>,
+    pub triggers: TriggersConfig,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             worker: WorkerConfig::default(),
             schedules: SchedulesConfig::default(),
             mappings: Vec::new(),
+            triggers: TriggersConfig::default(),
         }
     }
 }

@@ -61,6 +61,7 @@ impl Config {
                 self.worker.lease_secs
             ));
         }
+        problems.extend(self.triggers.problems(&self.mappings));
         if self.worker.retry_schedule_secs.is_empty() {
             problems.push("worker.retry_schedule_secs: needs at least one delay".into());
         }

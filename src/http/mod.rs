@@ -3,6 +3,7 @@
 mod admin;
 pub(crate) mod admin_people;
 pub mod admin_status;
+mod admin_subscriptions;
 mod console;
 pub mod error;
 mod health;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -116,6 +117,48 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
             "get",
             "/console/errors.csv",
             get(console::errors_csv),
+        ),
+        (
+            Admin,
+            "post",
+            "/admin/subscriptions",
+            post(admin_subscriptions::create),
+        ),
+        (
+            Admin,
+            "get",
+            "/admin/subscriptions",
+            get(admin_subscriptions::list),
+        ),
+        (
+            Admin,
+            "post",
+            "/admin/subscriptions/{id}/{action}",
+            post(admin_subscriptions::act),
+        ),
+        (
+            Admin,
+            "delete",
+            "/admin/subscriptions/{id}",
+            delete(admin_subscriptions::delete),
+        ),
+        (
+            Admin,
+            "get",
+            "/admin/subscriptions/{id}/deliveries",
+            get(admin_subscriptions::deliveries),
+        ),
+        (
+            Admin,
+            "get",
+            "/admin/outbox/{destination}",
+            get(admin_subscriptions::outbox),
+        ),
+        (
+            Admin,
+            "post",
+            "/admin/outbox/{destination}/replay",
+            post(admin_subscriptions::replay_outbox),
         ),
         (
             Admin,

@@ -81,6 +81,12 @@ pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow
     };
     let demo = seed::seed(&salesforce, &marketo, amounts)?;
     config.mappings = demo.mappings.clone();
+    // Marketers' triggers: the custom activity types trigger events are posted as.
+    let marketo_client = crate::connectors::marketo::MarketoClient::new(&config.marketo)?;
+    let provisioned = crate::outbox::provision::provision(&marketo_client)
+        .await
+        .map_err(|e| anyhow::anyhow!("provisioning the custom activity types: {e}"))?;
+    tracing::info!(types = ?provisioned, "custom activity types provisioned");
     let app = App::build(config, shutdown.clone()).await?;
     let service_url = format!("http://{}", app.local_addr());
     salesforce.set_outbound_endpoint(&format!(

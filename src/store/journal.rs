@@ -4,6 +4,7 @@
 
 use sqlx::AnyConnection;
 
+use super::outbox::{self, Notice};
 use super::{MirrorRow, Outcome, Store, StoreError, TriggerEvent};
 
 /// The `last_error` of a postponed signal, so catching up can find it.
@@ -36,6 +37,8 @@ pub struct Journal {
     pub outcomes: Vec<Outcome>,
     pub events: Vec<TriggerEvent>,
     pub ends: Vec<SignalEnd>,
+    /// Operational events for subscribers (a change gone dead, a mapping held).
+    pub notices: Vec<Notice>,
 }
 
 impl Journal {
@@ -45,6 +48,7 @@ impl Journal {
         self.outcomes.append(&mut other.outcomes);
         self.events.append(&mut other.events);
         self.ends.append(&mut other.ends);
+        self.notices.append(&mut other.notices);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -52,6 +56,7 @@ impl Journal {
             && self.outcomes.is_empty()
             && self.events.is_empty()
             && self.ends.is_empty()
+            && self.notices.is_empty()
     }
 }
 
@@ -75,7 +80,11 @@ impl Store {
             super::history::insert_outcome(&mut tx, outcome).await?;
         }
         for event in &journal.events {
-            super::history::insert_trigger_event(&mut tx, event).await?;
+            let id = super::history::insert_trigger_event(&mut tx, event).await?;
+            outbox::enqueue_event(&mut tx, id, event, now).await?;
+        }
+        for notice in &journal.notices {
+            outbox::enqueue_notice(&mut tx, notice, now).await?;
         }
         for end in &journal.ends {
             end_signal(&mut tx, owner, end, now).await?;

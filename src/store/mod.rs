@@ -11,9 +11,11 @@ mod insert;
 mod journal;
 mod leader;
 mod mirror;
+mod outbox;
 mod people;
 mod queries;
 mod runtime;
+mod subscriptions;
 
 use sqlx::AnyPool;
 
@@ -23,9 +25,14 @@ pub use history::{Outcome, TriggerEvent};
 pub use journal::{Journal, SignalEnd};
 pub use leader::LeaderLock;
 pub use mirror::{IdentityRow, MirrorRow, fold_email};
-pub use people::{Delivery, NamedOutcome, OutcomeFilter, Timeline};
+pub use outbox::{
+    Attempt, Delivery, DeliveryRow, Notice, Queue, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST,
+    TO_SUBSCRIPTION, envelope, trigger_payload,
+};
+pub use people::{NamedOutcome, OutcomeFilter, ReceivedSignal, Timeline};
 pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal};
 pub use runtime::{Job, SYNC_SWITCH};
+pub use subscriptions::Subscription;
 
 use crate::signal::Signal;
 

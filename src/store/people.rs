@@ -39,7 +39,7 @@ pub struct OutcomeFilter {
 
 /// A delivery received about a person: one stored signal.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Delivery {
+pub struct ReceivedSignal {
     pub id: i64,
     pub kind: String,
     pub state: String,
@@ -53,7 +53,7 @@ pub struct Delivery {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Timeline {
     pub person: IdentityRow,
-    pub deliveries: Vec<Delivery>,
+    pub deliveries: Vec<ReceivedSignal>,
     pub outcomes: Vec<NamedOutcome>,
     pub trigger_events: Vec<TriggerEvent>,
     pub mirror: Vec<MirrorRow>,
@@ -148,7 +148,7 @@ impl Store {
                 ..OutcomeFilter::default()
             })
             .await?;
-        let deliveries = self.deliveries(&person, &key, limit).await?;
+        let deliveries = self.received_signals(&person, &key, limit).await?;
         let events = sqlx::query(
             "SELECT id FROM trigger_events WHERE person = $1 ORDER BY id DESC LIMIT $2",
         )
@@ -180,12 +180,12 @@ impl Store {
     }
 
     /// Signals that led to this person's outcomes, or whose payload names their e-mail or ids.
-    async fn deliveries(
+    async fn received_signals(
         &self,
         person: &IdentityRow,
         key: &str,
         limit: u32,
-    ) -> Result<Vec<Delivery>, StoreError> {
+    ) -> Result<Vec<ReceivedSignal>, StoreError> {
         let pattern =
             |field: &str, value: Option<String>| value.map(|v| format!("%\"{field}\":{v}%"));
         let quoted = |v: &Option<String>| v.as_ref().map(|v| format!("\"{v}\""));
@@ -206,7 +206,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let payload: String = r.try_get("payload")?;
-                Ok(Delivery {
+                Ok(ReceivedSignal {
                     id: r.try_get("id")?,
                     kind: r.try_get("kind")?,
                     state: r.try_get("state")?,

@@ -71,15 +71,33 @@ impl Store {
         problems: &[String],
         now: i64,
     ) -> Result<(), StoreError> {
+        let stored = serde_json::to_string(problems)?;
+        let mut tx = self.pool.begin().await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT problems FROM mapping_problems WHERE mapping = $1")
+                .bind(mapping)
+                .fetch_optional(&mut *tx)
+                .await?;
         sqlx::query(
             "INSERT INTO mapping_problems (mapping, problems, checked_at) VALUES ($1, $2, $3) \
              ON CONFLICT (mapping) DO UPDATE SET problems = excluded.problems, checked_at = excluded.checked_at",
         )
         .bind(mapping)
-        .bind(serde_json::to_string(problems)?)
+        .bind(&stored)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        // Subscribers hear of a hold once, when it starts or its problems change.
+        if !problems.is_empty() && before.as_deref() != Some(stored.as_str()) {
+            let notice = super::Notice {
+                kind: crate::kinds::OperationalEvent::MappingHeld,
+                key: format!("mapping:{mapping}"),
+                data: serde_json::json!({ "mapping": mapping, "problems": problems }),
+                at: now,
+            };
+            super::outbox::enqueue_notice(&mut tx, &notice, now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

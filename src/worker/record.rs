@@ -3,8 +3,8 @@
 //! done, due again later, or dead.
 
 use crate::config::WorkerConfig;
-use crate::kinds::{OutcomeResult, Target};
-use crate::store::{Journal, Outcome, SignalEnd, StoreError, TriggerEvent, now_millis};
+use crate::kinds::{OperationalEvent, OutcomeResult, Target};
+use crate::store::{Journal, Notice, Outcome, SignalEnd, StoreError, TriggerEvent, now_millis};
 use crate::sync::{self, Ended, Event};
 
 use super::context::Context;
@@ -267,6 +267,12 @@ fn dead_about(journal: &mut Journal, id: i64, reason: String, about: Option<&(St
         OutcomeResult::Dead,
         Some(&reason),
     );
+    journal.notices.push(Notice {
+        kind: OperationalEvent::SignalDead,
+        key: format!("signal:{id}"),
+        data: serde_json::json!({ "signal_id": id, "reason": reason }),
+        at: now_millis(),
+    });
     journal.ends.push(SignalEnd::Dead { id, reason });
 }
 
@@ -289,4 +295,19 @@ pub async fn outcome_now(
         Some(reason),
     );
     commit(ctx, &journal).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_signal_is_announced_to_subscribers() {
+        let mut journal = Journal::default();
+        dead(&mut journal, 7, "gave up".into());
+        assert_eq!(journal.notices.len(), 1);
+        assert_eq!(journal.notices[0].kind, OperationalEvent::SignalDead);
+        assert_eq!(journal.notices[0].key, "signal:7");
+        assert_eq!(journal.notices[0].data["reason"], "gave up");
+    }
 }

@@ -1,5 +1,6 @@
 //! `campaign-sync sandbox` as a newcomer uses it: the description file, then a status change in
-//! the Marketo simulator appearing in the Salesforce simulator, with no echo write.
+//! the Marketo simulator appearing in the Salesforce simulator, with no echo write, and as a
+//! custom activity on the person.
 
 use std::time::{Duration, Instant};
 
@@ -96,6 +97,34 @@ async fn the_sandbox_syncs_a_marketo_change_into_salesforce() {
     })
     .await;
     assert_eq!(status, "Registered");
+    // The sandbox provisioned the marketers' trigger types; the change is one on Alan.
+    let lead = alan["marketo_lead_id"].as_i64().unwrap();
+    let (types, activity) = eventually(async || {
+        let state: Value = client
+            .get(format!("{mk}/__sim/state"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let activity = state["customActivities"]
+            .as_array()?
+            .iter()
+            .find(|a| a["leadId"] == lead)?
+            .clone();
+        Some((state["customActivityTypes"].clone(), activity))
+    })
+    .await;
+    let types = types.as_array().unwrap();
+    assert_eq!(types.len(), 3);
+    assert!(types.iter().all(|t| t["status"] == "approved"
+        && t["name"].as_str().unwrap().contains("Salesforce Campaign")));
+    let added = types
+        .iter()
+        .find(|t| t["id"] == activity["activityTypeId"])
+        .unwrap();
+    assert_eq!(added["name"], "Added to Salesforce Campaign");
     shutdown.cancel();
     running.await.unwrap().unwrap();
 }

@@ -1,6 +1,7 @@
 //! Marketo REST client: identity token (cached; re-fetched once on 601/602), the configured
 //! rate window and concurrency cap, and the typed calls in `calls`.
 
+mod activities;
 mod calls;
 pub mod classify;
 mod limits;
@@ -13,6 +14,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+pub use activities::{
+    ActivityResult, ActivityTypeInfo, ActivityTypeSpec, AttributeSpec, REQUEST_LIMIT,
+};
 pub use calls::{BATCH_LIMIT, LeadRecord, MemberRecord, ProgramInfo, StatusResult};
 pub use classify::Envelope;
 

@@ -209,3 +209,24 @@ pub(super) fn set_status_as_user(
         }),
     }
 }
+
+impl MarketoSim {
+    /// A smart campaign whose trigger is "Campaign is Requested" (source Web Service API).
+    pub fn add_requestable_campaign(&self, id: i64, name: &str) {
+        lock(&self.shared.custom_activities)
+            .campaigns
+            .insert(id, name.to_string());
+    }
+
+    pub fn custom_activity_types(&self) -> Vec<crate::sim::marketo::ActivityType> {
+        lock(&self.shared.custom_activities).types.clone()
+    }
+
+    pub fn custom_activities(&self) -> Vec<crate::sim::marketo::PostedActivity> {
+        lock(&self.shared.custom_activities).posted.clone()
+    }
+
+    pub fn campaign_requests(&self) -> Vec<crate::sim::marketo::CampaignRequest> {
+        lock(&self.shared.custom_activities).requests.clone()
+    }
+}

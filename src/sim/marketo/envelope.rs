@@ -50,6 +50,8 @@ pub enum MktoError {
     InvalidData(String),
     #[error("{0}")]
     ObjectNotFound(String),
+    #[error("Max Activity Type Limit")]
+    MaxActivityTypes,
 }
 
 impl MktoError {
@@ -72,6 +74,7 @@ impl MktoError {
             MktoError::Transient => "713",
             MktoError::InvalidData(_) => "1003",
             MktoError::ObjectNotFound(_) => "1013",
+            MktoError::MaxActivityTypes => "1027",
         }
     }
 

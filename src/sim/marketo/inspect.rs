@@ -39,6 +39,7 @@ pub fn snapshot(shared: &Shared) -> Value {
     let members: Vec<_> = world.members.values().collect();
     let leads: Vec<_> = world.leads.values().collect();
     let programs: Vec<_> = world.programs.values().collect();
+    let custom = lock(&shared.custom_activities);
     json!({
         "channels": world.channels,
         "programs": programs,
@@ -49,5 +50,9 @@ pub fn snapshot(shared: &Shared) -> Value {
         "webhookCalls": *lock(&shared.webhook_calls),
         "tokensIssued": lock(&shared.tokens).count(),
         "callsToday": lock(&shared.limits).used_today(),
+        "customActivityTypes": custom.types.iter().map(|t| t.view(true)).collect::<Vec<_>>(),
+        "customActivities": custom.posted,
+        "smartCampaigns": custom.campaigns,
+        "campaignRequests": custom.requests,
     })
 }

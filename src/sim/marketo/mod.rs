@@ -6,9 +6,11 @@
 //! documentation is silent are stated where they are made (see `progression` for status moves,
 //! `envelope` for which fields are left out, `limits` for what is counted).
 
+mod activity_types;
 mod clock;
 mod control;
 mod control_http;
+mod custom_activities;
 mod envelope;
 mod faults;
 mod gate;
@@ -34,7 +36,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use activity_types::{ActivityType, Definition, TypeAttribute};
 pub use control::{SimError, StatusChange};
+pub use custom_activities::{CampaignRequest, PostedActivity, Token};
 pub use identity::SimClient;
 pub use inspect::CallRecord;
 pub use template::{TRIGGER_NAME, TokenEncoding};

@@ -8,7 +8,10 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodRouter, get, post};
 
 use super::shared::Shared;
-use super::{control_http, gate, identity, inspect, leads, member_writes, members, programs};
+use super::{
+    activity_types, control_http, custom_activities, gate, identity, inspect, leads, member_writes,
+    members, programs,
+};
 
 pub fn router(shared: Arc<Shared>) -> Router {
     let rest = Router::new()
@@ -44,6 +47,38 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/rest/asset/v1/channel/byName.json",
             only(get(programs::channel_by_name)),
+        )
+        .route(
+            "/rest/v1/activities/external/type.json",
+            only(post(activity_types::create)),
+        )
+        .route(
+            "/rest/v1/activities/external/types.json",
+            only(get(activity_types::list)),
+        )
+        .route(
+            "/rest/v1/activities/external/type/{api_name}/describe.json",
+            only(get(activity_types::describe)),
+        )
+        .route(
+            "/rest/v1/activities/external/type/{api_name}/{*action}",
+            only(post(activity_types::change)),
+        )
+        .route(
+            "/rest/v1/activities/external.json",
+            only(post(custom_activities::post)),
+        )
+        .route(
+            "/rest/v1/activities/pagingtoken.json",
+            only(get(custom_activities::paging_token)),
+        )
+        .route(
+            "/rest/v1/activities.json",
+            only(get(custom_activities::feed)),
+        )
+        .route(
+            "/rest/v1/campaigns/{id}/trigger.json",
+            only(post(custom_activities::request_campaign)),
         )
         .fallback(gate::not_found)
         .layer(from_fn_with_state(Arc::clone(&shared), gate::rest_gate));

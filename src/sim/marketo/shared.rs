@@ -7,6 +7,7 @@ use tokio::sync::Notify;
 
 use super::MarketoSimConfig;
 use super::clock;
+use super::custom_activities::CustomActivities;
 use super::envelope::MktoError;
 use super::faults::Faults;
 use super::identity::Tokens;
@@ -19,6 +20,8 @@ use crate::sim::fault_rules::FaultRules;
 pub struct Shared {
     pub config: MarketoSimConfig,
     pub world: Mutex<World>,
+    /// Custom activity types, posted custom activities and Request Campaign calls.
+    pub custom_activities: Mutex<CustomActivities>,
     pub tokens: Mutex<Tokens>,
     pub limits: Mutex<Limits>,
     pub faults: Mutex<Faults>,
@@ -52,6 +55,7 @@ impl Shared {
         Shared {
             config,
             world: Mutex::new(World::default()),
+            custom_activities: Mutex::new(CustomActivities::default()),
             tokens: Mutex::new(Tokens::default()),
             limits: Mutex::new(limits),
             faults: Mutex::new(faults),

@@ -3,6 +3,7 @@
 
 mod assets;
 mod control;
+mod custom_activities;
 mod identity;
 mod leads;
 mod limits;

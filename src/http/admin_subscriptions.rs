@@ -1,0 +1,270 @@
+//! Subscriptions of other systems to events, behind the admin token: create (the signing
+//! secret is returned once), list, pause and resume, delete, and each one's deliveries with
+//! replay of the dead ones; the same for Marketo's queues (custom activities, Request
+//! Campaign).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::admin::Admin;
+use super::error::ApiError;
+use crate::kinds::{OperationalEvent, TriggerKind, is_event_type};
+use crate::outbox::sign;
+use crate::store::{Queue, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST, now_millis};
+
+const STATES: [&str; 4] = ["pending", "delivered", "dead", "skipped"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSubscription {
+    url: String,
+    event_types: Vec<String>,
+    secret: Option<String>,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "subscription call failed on the store");
+    ApiError::Unavailable
+}
+
+fn every_event_type() -> Vec<&'static str> {
+    let triggers = TriggerKind::ALL.iter().map(|k| k.as_str());
+    triggers
+        .chain(OperationalEvent::ALL.iter().map(|k| k.as_str()))
+        .collect()
+}
+
+/// Checks a request body into (url, event types, secret, whether the secret was generated).
+fn validate(body: &[u8]) -> Result<(String, Vec<String>, String, bool), ApiError> {
+    let new: NewSubscription = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("body is not a subscription: {e}")))?;
+    let url = reqwest::Url::parse(&new.url)
+        .map_err(|e| ApiError::field("url", format!("not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ApiError::field("url", "must be an http or https URL"));
+    }
+    if new.event_types.is_empty() {
+        return Err(ApiError::field(
+            "event_types",
+            "name at least one event type",
+        ));
+    }
+    if let Some(unknown) = new.event_types.iter().find(|t| !is_event_type(t)) {
+        return Err(ApiError::field(
+            "event_types",
+            format!(
+                "{unknown:?} is not one of {}",
+                every_event_type().join(", ")
+            ),
+        ));
+    }
+    let mut types = new.event_types;
+    types.sort();
+    types.dedup();
+    match new.secret {
+        Some(secret) => {
+            sign::secret_key(&secret).map_err(|e| ApiError::field("secret", e.to_string()))?;
+            Ok((new.url, types, secret, false))
+        }
+        None => Ok((new.url, types, sign::generate_secret(), true)),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    _: Admin,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (url, types, secret, generated) = validate(&body)?;
+    let created = state
+        .store()
+        .create_subscription(&url, &types, &secret, now_millis())
+        .await
+        .map_err(unavailable)?;
+    tracing::info!(subscription.id = created.id, %url, "subscription created");
+    let mut answer = serde_json::to_value(&created).map_err(unavailable)?;
+    // The secret is shown once, and only when we made it up.
+    if generated {
+        answer["secret"] = Value::String(secret);
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+pub async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<Value>, ApiError> {
+    let items = state.store().subscriptions().await.map_err(unavailable)?;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `POST /admin/subscriptions/{id}/{action}`: `pause`, `resume` or `replay` (every dead
+/// delivery, or one with `?delivery=`).
+pub async fn act(
+    State(state): State<AppState>,
+    _: Admin,
+    Path((id, action)): Path<(i64, String)>,
+    Query(query): Query<ReplayQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store();
+    let now = now_millis();
+    match action.as_str() {
+        "pause" | "resume" => {
+            let paused = action == "pause";
+            if !store
+                .set_subscription_paused(id, paused, now)
+                .await
+                .map_err(unavailable)?
+            {
+                return Err(ApiError::NotFound(format!("subscription {id}")));
+            }
+            tracing::info!(subscription.id = id, paused, "subscription switched");
+            Ok(Json(json!({ "id": id, "paused": paused })))
+        }
+        "replay" => {
+            found(&state, id).await?;
+            let replayed = store
+                .replay_deliveries(Queue::subscription(id), query.delivery, now)
+                .await
+                .map_err(unavailable)?;
+            if query.delivery.is_some() && replayed == 0 {
+                return Err(ApiError::NotFound(format!(
+                    "dead delivery {} of subscription {id}",
+                    query.delivery.unwrap_or_default()
+                )));
+            }
+            tracing::info!(subscription.id = id, replayed, "dead deliveries replayed");
+            Ok(Json(json!({ "id": id, "replayed": replayed })))
+        }
+        other => Err(ApiError::NotFound(format!(
+            "action {other:?} (pause, resume or replay)"
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReplayQuery {
+    delivery: Option<i64>,
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    if state
+        .store()
+        .delete_subscription(id)
+        .await
+        .map_err(unavailable)?
+    {
+        tracing::info!(subscription.id = id, "subscription deleted");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("subscription {id}")))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DeliveryPage {
+    state: Option<String>,
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+pub async fn deliveries(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+    Query(page): Query<DeliveryPage>,
+) -> Result<Json<Value>, ApiError> {
+    check_state(page.state.as_deref())?;
+    found(&state, id).await?;
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let items = state
+        .store()
+        .deliveries(
+            Queue::subscription(id),
+            page.state.as_deref(),
+            page.after.unwrap_or(0),
+            limit,
+        )
+        .await
+        .map_err(unavailable)?;
+    let next = items.last().map_or(page.after.unwrap_or(0), |d| d.id);
+    Ok(Json(json!({ "items": items, "next_after": next })))
+}
+
+fn check_state(wanted: Option<&str>) -> Result<(), ApiError> {
+    match wanted {
+        Some(wanted) if !STATES.contains(&wanted) => Err(ApiError::field(
+            "state",
+            format!("{wanted:?} is not one of {}", STATES.join(", ")),
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn found(state: &AppState, id: i64) -> Result<(), ApiError> {
+    match state.store().subscription(id).await.map_err(unavailable)? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound(format!("subscription {id}"))),
+    }
+}
+
+/// The Marketo queue a path names.
+fn marketo_queue(destination: &str) -> Result<Queue<'static>, ApiError> {
+    let destination = [TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST]
+        .into_iter()
+        .find(|d| *d == destination)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "outbox {destination:?} ({TO_MARKETO_ACTIVITY} or {TO_MARKETO_REQUEST})"
+            ))
+        })?;
+    Ok(Queue {
+        destination,
+        subscription_id: None,
+    })
+}
+
+/// `GET /admin/outbox/{destination}`: Marketo deliveries, e.g. `?state=dead`.
+pub async fn outbox(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(destination): Path<String>,
+    Query(page): Query<DeliveryPage>,
+) -> Result<Json<Value>, ApiError> {
+    let queue = marketo_queue(&destination)?;
+    check_state(page.state.as_deref())?;
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let after = page.after.unwrap_or(0);
+    let items = state
+        .store()
+        .deliveries(queue, page.state.as_deref(), after, limit)
+        .await
+        .map_err(unavailable)?;
+    let next = items.last().map_or(after, |d| d.id);
+    Ok(Json(json!({ "items": items, "next_after": next })))
+}
+
+/// `POST /admin/outbox/{destination}/replay`: every dead delivery, or `?delivery=`.
+pub async fn replay_outbox(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(destination): Path<String>,
+    Query(query): Query<ReplayQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let queue = marketo_queue(&destination)?;
+    let replayed = state
+        .store()
+        .replay_deliveries(queue, query.delivery, now_millis())
+        .await
+        .map_err(unavailable)?;
+    tracing::info!(destination, replayed, "dead Marketo deliveries replayed");
+    Ok(Json(
+        json!({ "destination": destination, "replayed": replayed }),
+    ))
+}

@@ -1,0 +1,245 @@
+//! The delivery task: drains the outbox to subscribers (signed, Standard Webhooks) on its own
+//! task with its own timeouts, so a slow or failing subscriber never delays the sync. Each
+//! attempt ends delivered, due again on the retry schedule, or dead with its reason.
+
+mod marketo;
+pub mod provision;
+pub mod sign;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::connectors::marketo::MarketoClient;
+use crate::connectors::salesforce::SalesforceClient;
+use crate::store::{
+    Attempt, Delivery, Store, StoreError, TO_MARKETO_ACTIVITY, TO_SUBSCRIPTION, now_millis,
+};
+use crate::worker::retry::next_delay;
+use marketo::MarketoDestination;
+
+/// How long one subscriber may take to answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// A claimed delivery's lease: longer than any request, so no other replica sends it meanwhile.
+const LEASE_MS: i64 = 30_000;
+/// Deliveries claimed per round, and sent at once.
+const ROUND: u32 = 100;
+const CONCURRENCY: usize = 16;
+/// How often an idle task looks for due deliveries.
+const POLL: Duration = Duration::from_millis(500);
+
+#[derive(Clone)]
+pub struct Deliverer {
+    store: Store,
+    config: Arc<Config>,
+    client: reqwest::Client,
+    marketo: Arc<MarketoDestination>,
+}
+
+impl Deliverer {
+    pub fn new(store: Store, config: Arc<Config>) -> anyhow::Result<Deliverer> {
+        let client = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| anyhow::anyhow!("building the delivery client: {e}"))?;
+        let marketo = MarketoDestination::new(
+            MarketoClient::new(&config.marketo)?,
+            SalesforceClient::new(&config.salesforce)?,
+        );
+        Ok(Deliverer {
+            store,
+            config,
+            client,
+            marketo: Arc::new(marketo),
+        })
+    }
+
+    /// Delivers until `shutdown`; a store error is logged and tried again after a pause.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            let idle = match self.round().await {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(error) => {
+                    tracing::warn!(%error, "outbox round failed; trying again");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(POLL) => {}
+                }
+            } else if shutdown.is_cancelled() {
+                return;
+            }
+        }
+    }
+
+    /// Runs rounds until nothing is due now; returns the number of attempts made. Tests drive
+    /// deliveries with this instead of `run`.
+    pub async fn run_pending(&self) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            match self.round().await? {
+                0 => return Ok(total),
+                n => total += n,
+            }
+        }
+    }
+
+    /// Claims the due deliveries (the oldest of each person's queue) and attempts each.
+    async fn round(&self) -> Result<usize, StoreError> {
+        let claimed = self
+            .store
+            .claim_deliveries(now_millis(), LEASE_MS, ROUND)
+            .await?;
+        let count = claimed.len();
+        let (marketo, others): (Vec<Delivery>, Vec<Delivery>) = claimed
+            .into_iter()
+            .partition(|d| d.destination != TO_SUBSCRIPTION);
+        let (activities, requests): (Vec<Delivery>, Vec<Delivery>) = marketo
+            .into_iter()
+            .partition(|d| d.destination == TO_MARKETO_ACTIVITY);
+        let subscribers = futures::stream::iter(others)
+            .map(|delivery| async move {
+                let result = self.post(&delivery).await;
+                (delivery, result)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>();
+        let store = &self.store;
+        let config = &self.config;
+        let (mut sent, posted, requested) = tokio::join!(
+            subscribers,
+            self.marketo.post(store, config, &activities),
+            self.marketo.request(store, config, &requests),
+        );
+        let mut by_id: std::collections::HashMap<i64, Delivery> = activities
+            .into_iter()
+            .chain(requests)
+            .map(|d| (d.id, d))
+            .collect();
+        for (id, result) in posted.into_iter().chain(requested) {
+            if let Some(delivery) = by_id.remove(&id) {
+                sent.push((delivery, result));
+            }
+        }
+        let attempts: Vec<(i64, Attempt)> = sent
+            .into_iter()
+            .map(|(delivery, result)| (delivery.id, self.conclude(&delivery, result)))
+            .collect();
+        for (id, attempt) in attempts {
+            self.store
+                .finish_delivery(id, &attempt, now_millis())
+                .await?;
+        }
+        Ok(count)
+    }
+
+    fn conclude(&self, delivery: &Delivery, result: Result<(), Failure>) -> Attempt {
+        let outcome = match result {
+            Ok(()) => Attempt::Delivered,
+            Err(Failure::Skip(reason)) => Attempt::Skipped { reason },
+            Err(Failure::Permanent(reason)) => Attempt::Dead { reason },
+            Err(Failure::Retry(error, hint)) => self.retry_or_dead(delivery.attempts, error, hint),
+        };
+        let state = match &outcome {
+            Attempt::Delivered => "delivered",
+            Attempt::Retry { .. } => "retry",
+            Attempt::Dead { .. } => "dead",
+            Attempt::Skipped { .. } => "skipped",
+        };
+        metrics::counter!("outbox_attempts_total", "destination" => delivery.destination.clone(), "result" => state).increment(1);
+        if let Attempt::Dead { reason } = &outcome {
+            tracing::warn!(delivery.id = delivery.id, %reason, "delivery dead");
+        }
+        outcome
+    }
+
+    fn retry_or_dead(&self, attempts: i64, error: String, hint: Option<Duration>) -> Attempt {
+        let worker = &self.config.worker;
+        match next_delay(
+            &worker.retry_schedule_secs,
+            attempts,
+            worker.retry_jitter_percent,
+            rand::random::<f64>(),
+            hint,
+        ) {
+            Some(delay) => Attempt::Retry {
+                at: now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2),
+                error,
+            },
+            None => Attempt::Dead {
+                reason: format!("gave up after {attempts} attempts: {error}"),
+            },
+        }
+    }
+
+    /// One signed POST; any 2xx is delivered, anything else is tried again.
+    async fn post(&self, delivery: &Delivery) -> Result<(), Failure> {
+        let (Some(url), Some(secret)) = (&delivery.url, &delivery.secret) else {
+            return Err(Failure::Permanent("the subscription is gone".into()));
+        };
+        let key = sign::secret_key(secret).map_err(|e| Failure::Permanent(e.to_string()))?;
+        // The same id on every attempt, so a subscriber can drop a repeat.
+        let id = format!("msg_{}", delivery.id);
+        let timestamp = now_millis() / 1000;
+        let body = delivery.payload.to_string();
+        let response = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header(
+                "webhook-signature",
+                sign::signature(&key, &id, timestamp, body.as_bytes()),
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Failure::Retry(format!("POST {url}: {}", without_url(&e)), None))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        // A subscriber asking to be left alone for a while (429, 503) is, within the schedule.
+        let hint = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        Err(Failure::Retry(
+            format!("POST {url}: answered {status}"),
+            hint,
+        ))
+    }
+}
+
+/// Why an attempt did not deliver.
+#[derive(Debug, Clone)]
+pub(crate) enum Failure {
+    /// Try again on the schedule, not sooner than the server's hint.
+    Retry(String, Option<Duration>),
+    Permanent(String),
+    /// Nothing was to be sent.
+    Skip(String),
+}
+
+/// A transport error's text without the URL reqwest appends (it is named once already).
+fn without_url(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    kind.to_string()
+}

@@ -1,0 +1,334 @@
+//! The outbox: one row per event and destination (a subscription, or the person's custom
+//! activity in Marketo), written in the same transaction as the event and delivered at least
+//! once, in order per person and destination, retried, dead with a reason, replayable.
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{AnyConnection, Row};
+
+use super::{Store, StoreError, TriggerEvent};
+use crate::kinds::OperationalEvent;
+
+/// Outbox `destination` of a subscription's deliveries.
+pub const TO_SUBSCRIPTION: &str = "subscription";
+/// Outbox `destination` of custom activities posted on the person in Marketo.
+pub const TO_MARKETO_ACTIVITY: &str = "marketo_activity";
+/// Outbox `destination` of Request Campaign calls a mapping asks for.
+pub const TO_MARKETO_REQUEST: &str = "marketo_request";
+
+/// One queued delivery, as the delivery task claims it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: i64,
+    pub destination: String,
+    pub subscription_id: Option<i64>,
+    /// The subscription's URL and signing secret (subscriptions only).
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub event_type: String,
+    pub person: String,
+    pub payload: Value,
+    /// Including this attempt.
+    pub attempts: i64,
+}
+
+/// One destination's deliveries: a subscription's, or Marketo's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queue<'a> {
+    pub destination: &'a str,
+    pub subscription_id: Option<i64>,
+}
+
+impl Queue<'_> {
+    pub fn subscription(id: i64) -> Queue<'static> {
+        Queue {
+            destination: TO_SUBSCRIPTION,
+            subscription_id: Some(id),
+        }
+    }
+}
+
+/// What a delivery attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    Delivered,
+    Retry {
+        at: i64,
+        error: String,
+    },
+    Dead {
+        reason: String,
+    },
+    /// Nothing to send (the configuration does not ask for it), with the reason.
+    Skipped {
+        reason: String,
+    },
+}
+
+/// A delivery as operators list it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub event_type: String,
+    pub person: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub payload: Value,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An operational event for subscribers; `key` orders it like a person does a trigger event
+/// (e.g. `mapping:webinar`, `signal:42`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub kind: OperationalEvent,
+    pub key: String,
+    pub data: Value,
+    pub at: i64,
+}
+
+/// Queues a trigger event for its subscribers (in the event's transaction).
+pub(super) async fn enqueue_event(
+    conn: &mut AnyConnection,
+    id: i64,
+    event: &TriggerEvent,
+    now: i64,
+) -> Result<(), StoreError> {
+    let payload = trigger_payload(id, event);
+    enqueue_for_subscribers(conn, event.kind.as_str(), &event.person, &payload, now).await?;
+    // Whether Marketo gets it is the delivery task's decision, from the configuration.
+    for destination in [TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST] {
+        sqlx::query(
+            "INSERT INTO outbox (destination, event_type, person, payload, state, attempts, \
+             next_attempt_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5)",
+        )
+        .bind(destination)
+        .bind(event.kind.as_str())
+        .bind(&event.person)
+        .bind(payload.to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Queues an operational event for its subscribers (in the caller's transaction).
+pub(super) async fn enqueue_notice(
+    conn: &mut AnyConnection,
+    notice: &Notice,
+    now: i64,
+) -> Result<(), StoreError> {
+    let kind = notice.kind.as_str();
+    let payload = envelope(kind, notice.at, notice.data.clone());
+    enqueue_for_subscribers(conn, kind, &notice.key, &payload, now).await?;
+    Ok(())
+}
+
+/// The body every destination receives for a trigger event, in the Standard Webhooks shape.
+pub fn trigger_payload(id: i64, event: &TriggerEvent) -> Value {
+    let data = serde_json::json!({
+        "event_id": id,
+        "mapping": event.mapping,
+        "person": event.person,
+        "campaign_id": event.campaign_id,
+        "program_id": event.program_id,
+        "old_status": event.old_status,
+        "new_status": event.new_status,
+        "actor": event.actor,
+        "occurred_at": event.occurred_at,
+    });
+    envelope(event.kind.as_str(), event.occurred_at, data)
+}
+
+/// `{type, timestamp, data}`: the Standard Webhooks payload structure.
+pub fn envelope(event_type: &str, at_millis: i64, data: Value) -> Value {
+    let timestamp = chrono::DateTime::from_timestamp_millis(at_millis)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    serde_json::json!({ "type": event_type, "timestamp": timestamp, "data": data })
+}
+
+/// Queues `payload` for every subscription that wants `event_type` (paused ones too: they get
+/// it when resumed). Runs inside the caller's transaction.
+pub(super) async fn enqueue_for_subscribers(
+    conn: &mut AnyConnection,
+    event_type: &str,
+    person: &str,
+    payload: &Value,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let result = sqlx::query(
+        "INSERT INTO outbox (destination, subscription_id, event_type, person, payload, state, \
+         attempts, next_attempt_at, created_at, updated_at) \
+         SELECT $1, id, $2, $3, $4, 'pending', 0, $5, $5, $5 FROM subscriptions \
+         WHERE event_types LIKE $6 ORDER BY id",
+    )
+    .bind(TO_SUBSCRIPTION)
+    .bind(event_type)
+    .bind(person)
+    .bind(payload.to_string())
+    .bind(now)
+    .bind(format!("%,{event_type},%"))
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+impl Store {
+    /// Queues an operational event for its subscribers on its own (a pass outside a round,
+    /// e.g. a side paused on quota).
+    pub async fn record_notice(&self, notice: &Notice, now: i64) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        enqueue_notice(&mut conn, notice, now).await
+    }
+
+    /// Leases up to `limit` due deliveries until `now + lease_ms`: only the oldest pending one
+    /// of each (destination, person), so a person's deliveries go out in order; none of a
+    /// paused subscription.
+    pub async fn claim_deliveries(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.destination, o.subscription_id, s.url, s.secret, o.event_type, \
+             o.person, o.payload, o.attempts FROM outbox o \
+             LEFT JOIN subscriptions s ON s.id = o.subscription_id \
+             WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
+             AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= $1) \
+             AND (o.destination <> 'subscription' OR s.paused = 0) \
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination = o.destination \
+               AND COALESCE(p.subscription_id, 0) = COALESCE(o.subscription_id, 0) \
+               AND p.person = o.person AND p.state = 'pending' AND p.id < o.id) \
+             ORDER BY o.id LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            let leased = sqlx::query(
+                "UPDATE outbox SET lease_expires_at = $2, attempts = attempts + 1, updated_at = $3 \
+                 WHERE id = $1 AND state = 'pending' \
+                 AND (lease_expires_at IS NULL OR lease_expires_at <= $3)",
+            )
+            .bind(id)
+            .bind(now + lease_ms)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+            if leased.rows_affected() != 1 {
+                continue; // another replica took it meanwhile
+            }
+            let payload: String = row.try_get("payload")?;
+            let attempts: i64 = row.try_get("attempts")?;
+            claimed.push(Delivery {
+                id,
+                destination: row.try_get("destination")?,
+                subscription_id: row.try_get("subscription_id")?,
+                url: row.try_get("url")?,
+                secret: row.try_get("secret")?,
+                event_type: row.try_get("event_type")?,
+                person: row.try_get("person")?,
+                payload: serde_json::from_str(&payload)?,
+                attempts: attempts + 1,
+            });
+        }
+        Ok(claimed)
+    }
+
+    /// Records what an attempt came to and hands the lease back.
+    pub async fn finish_delivery(
+        &self,
+        id: i64,
+        attempt: &Attempt,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (state, at, error) = match attempt {
+            Attempt::Delivered => ("delivered", None, None),
+            Attempt::Retry { at, error } => ("pending", Some(*at), Some(error.as_str())),
+            Attempt::Dead { reason } => ("dead", None, Some(reason.as_str())),
+            Attempt::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
+        };
+        sqlx::query(
+            "UPDATE outbox SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
+             last_error = $4, lease_expires_at = NULL, updated_at = $5 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(at)
+        .bind(error)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A queue's deliveries after `after_id`, optionally in one state.
+    pub async fn deliveries(
+        &self,
+        queue: Queue<'_>,
+        state: Option<&str>,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, event_type, person, state, attempts, last_error, payload, created_at, \
+             updated_at FROM outbox WHERE destination = $5 \
+             AND ($1 IS NULL OR subscription_id = $1) \
+             AND ($2 IS NULL OR state = $2) AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(queue.subscription_id)
+        .bind(state)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .bind(queue.destination)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let payload: String = r.try_get("payload")?;
+                Ok(DeliveryRow {
+                    id: r.try_get("id")?,
+                    event_type: r.try_get("event_type")?,
+                    person: r.try_get("person")?,
+                    state: r.try_get("state")?,
+                    attempts: r.try_get("attempts")?,
+                    last_error: r.try_get("last_error")?,
+                    payload: serde_json::from_str(&payload)?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Makes a queue's dead deliveries (or the one given) due now with a fresh retry
+    /// schedule; returns how many.
+    pub async fn replay_deliveries(
+        &self,
+        queue: Queue<'_>,
+        only: Option<i64>,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = $3, \
+             last_error = NULL, updated_at = $3 WHERE ($1 IS NULL OR subscription_id = $1) \
+             AND ($2 IS NULL OR id = $2) AND destination = $4 AND state = 'dead'",
+        )
+        .bind(queue.subscription_id)
+        .bind(only)
+        .bind(now)
+        .bind(queue.destination)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+}

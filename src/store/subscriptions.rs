@@ -1,0 +1,135 @@
+//! Subscriptions of other systems to events: a URL, the event types it wants, its signing
+//! secret and whether its deliveries are paused. Deliveries themselves are in the outbox.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subscription {
+    pub id: i64,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub paused: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// `,a,b,`: one `LIKE '%,type,%'` finds a type's subscribers on both databases.
+fn joined(types: &[String]) -> String {
+    format!(",{},", types.join(","))
+}
+
+fn split(stored: &str) -> Vec<String> {
+    stored
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Subscription, StoreError> {
+    let types: String = row.try_get("event_types")?;
+    let paused: i64 = row.try_get("paused")?;
+    Ok(Subscription {
+        id: row.try_get("id")?,
+        url: row.try_get("url")?,
+        event_types: split(&types),
+        paused: paused != 0,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// Stores a subscription; the event types are checked by the caller.
+    pub async fn create_subscription(
+        &self,
+        url: &str,
+        event_types: &[String],
+        secret: &str,
+        now: i64,
+    ) -> Result<Subscription, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO subscriptions (url, event_types, secret, paused, created_at, updated_at) \
+             VALUES ($1, $2, $3, 0, $4, $4) \
+             RETURNING id, url, event_types, paused, created_at, updated_at",
+        )
+        .bind(url)
+        .bind(joined(event_types))
+        .bind(secret)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        from_row(&row)
+    }
+
+    pub async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, url, event_types, paused, created_at, updated_at FROM subscriptions \
+             ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    pub async fn subscription(&self, id: i64) -> Result<Option<Subscription>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, url, event_types, paused, created_at, updated_at FROM subscriptions \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Pauses or resumes a subscription's deliveries (events keep being queued meanwhile);
+    /// false when there is no such subscription.
+    pub async fn set_subscription_paused(
+        &self,
+        id: i64,
+        paused: bool,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("UPDATE subscriptions SET paused = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(i64::from(paused))
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Deletes a subscription and every delivery queued for it; false when there was none.
+    pub async fn delete_subscription(&self, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM outbox WHERE destination = 'subscription' AND subscription_id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let result = sqlx::query("DELETE FROM subscriptions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(result.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types_survive_the_stored_form() {
+        let types = vec!["added_to_campaign".to_string(), "signal_dead".to_string()];
+        assert_eq!(joined(&types), ",added_to_campaign,signal_dead,");
+        assert_eq!(split(&joined(&types)), types);
+    }
+}

@@ -1,0 +1,319 @@
+//! Trigger events into Marketo: the types provisioned as the sandbox does at start, then a
+//! Salesforce user's add, status change and removal read back as three custom activities on
+//! the person through the Marketo activities API; Request Campaign with tokens.
+
+use std::sync::Arc;
+
+use campaign_sync::config::{Config, MappingTriggers, RequestCampaigns, Secret};
+use campaign_sync::connectors::marketo::MarketoClient;
+use campaign_sync::outbox::{Deliverer, provision};
+use serde_json::Value;
+
+use crate::world::{INTEGRATION, PROGRAM, USER, World};
+
+/// The service's configuration as the world gives it, for the delivery task.
+fn config(world: &World) -> Config {
+    let mut config = Config::default();
+    world
+        .sf
+        .configure_service(&mut config.salesforce, INTEGRATION)
+        .unwrap();
+    let client = world.mk.config().clients[0].clone();
+    config.marketo.base_url = world.mk.base_url();
+    config.marketo.client_id = client.client_id;
+    config.marketo.client_secret = Secret::new(client.client_secret);
+    config.worker.retry_schedule_secs = vec![0, 0, 0];
+    config
+}
+
+/// What a Marketo user's integration reads: the feed of these types since 2020, for a lead.
+async fn activities_of(world: &World, lead: i64, type_ids: &[i64]) -> Vec<Value> {
+    let http = reqwest::Client::new();
+    let client = world.mk.config().clients[0].clone();
+    let base = world.mk.base_url();
+    let token: Value = http
+        .get(format!("{base}/identity/oauth/token"))
+        .query(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client.client_id.as_str()),
+            ("client_secret", client.client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = token["access_token"].as_str().unwrap().to_string();
+    let get = |path: String| {
+        let request = http.get(format!("{base}{path}")).bearer_auth(&bearer);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let paging =
+        get("/rest/v1/activities/pagingtoken.json?sinceDatetime=2020-01-01T00:00:00Z".into()).await;
+    let ids: Vec<String> = type_ids.iter().map(i64::to_string).collect();
+    let feed = get(format!(
+        "/rest/v1/activities.json?nextPageToken={}&activityTypeIds={}&leadIds={lead}",
+        paging["nextPageToken"].as_str().unwrap(),
+        ids.join(",")
+    ))
+    .await;
+    feed["result"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_salesforce_users_add_change_and_removal_become_three_custom_activities() {
+    let world = World::new().await;
+    let config = config(&world);
+    let client = MarketoClient::new(&config.marketo).unwrap();
+    let first = provision::provision(&client).await.unwrap();
+    assert!(first.iter().all(|l| l.contains("created")), "{first:?}");
+    let again = provision::provision(&client).await.unwrap();
+    assert!(
+        again.iter().all(|l| l.contains("already existed")),
+        "{again:?}"
+    );
+    let types = world.mk.custom_activity_types();
+    assert_eq!(types.len(), 3);
+    assert!(
+        types
+            .iter()
+            .all(|t| t.draft.name.contains("Salesforce Campaign") && t.status() == "approved")
+    );
+
+    let (lead, sf_lead) = world.person("ada@example.com");
+    let member = world
+        .sf
+        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
+        .unwrap();
+    world.settle().await;
+    world.sf.update_member(USER, &member, "Registered").unwrap();
+    world.settle().await;
+    world.sf.delete_member(USER, &member).unwrap();
+    world.sf.advance_clock(std::time::Duration::from_secs(90));
+    let later = campaign_sync::store::now_millis() + 90_000;
+    assert_eq!(world.app.worker.poll_deleted_at(later).await.unwrap(), 1);
+    world.settle().await;
+    assert_eq!(world.mk_status(lead), None, "removed from the program");
+
+    let deliverer = Deliverer::new(world.app.store.clone(), Arc::new(config)).unwrap();
+    deliverer.run_pending().await.unwrap();
+    let type_ids: Vec<i64> = types.iter().map(|t| t.id).collect();
+    let activities = activities_of(&world, lead, &type_ids).await;
+    let name_of = |id: &Value| {
+        types
+            .iter()
+            .find(|t| t.id == id.as_i64().unwrap())
+            .map(|t| t.draft.name.clone())
+            .unwrap()
+    };
+    let names: Vec<String> = activities
+        .iter()
+        .map(|a| name_of(&a["activityTypeId"]))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Added to Salesforce Campaign",
+            "Status Changed in Salesforce Campaign",
+            "Removed from Salesforce Campaign"
+        ],
+        "{activities:?}"
+    );
+    assert!(
+        activities
+            .iter()
+            .all(|a| a["primaryAttributeValue"] == world.campaign.as_str())
+    );
+    let attribute = |activity: &Value, api: &str| {
+        activity["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["apiName"] == api)
+            .map(|a| a["value"].clone())
+    };
+    assert_eq!(
+        attribute(&activities[0], "campaignName"),
+        Some("Webinar Q4".into())
+    );
+    assert_eq!(
+        attribute(&activities[1], "status"),
+        Some("Registered".into())
+    );
+    assert_eq!(
+        attribute(&activities[1], "previousStatus"),
+        Some("Invited".into())
+    );
+    assert_eq!(
+        deliverer.run_pending().await.unwrap(),
+        0,
+        "each posted once"
+    );
+    assert_eq!(world.mk.custom_activities().len(), 3);
+}
+
+#[tokio::test]
+async fn a_mapping_requests_its_smart_campaign_with_tokens_and_can_turn_activities_off() {
+    let world = World::new().await;
+    let mut config = config(&world);
+    config.triggers.mappings.insert(
+        "webinar".into(),
+        MappingTriggers {
+            activities: Some(campaign_sync::config::ActivityChoice {
+                added: false,
+                removed: true,
+                status_changed: true,
+            }),
+            request_campaigns: RequestCampaigns {
+                added: Some(7001),
+                ..RequestCampaigns::default()
+            },
+        },
+    );
+    world
+        .mk
+        .add_requestable_campaign(7001, "Welcome to the webinar");
+    provision::provision(&MarketoClient::new(&config.marketo).unwrap())
+        .await
+        .unwrap();
+    let (lead, _) = world.person("grace@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    let (_, sf_lead) = world.person("alan@example.com");
+    world
+        .sf
+        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
+        .unwrap();
+    world.settle().await;
+    Deliverer::new(world.app.store.clone(), Arc::new(config))
+        .unwrap()
+        .run_pending()
+        .await
+        .unwrap();
+    assert!(
+        world.mk.custom_activities().is_empty(),
+        "added is off for this mapping"
+    );
+    let requests = world.mk.campaign_requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.campaign_id == 7001 && r.lead_ids.len() == 1)
+    );
+    let tokens = |status: &str| {
+        requests.iter().find(|r| {
+            r.tokens
+                .iter()
+                .any(|t| t.name == "{{my.campaignStatus}}" && t.value == status)
+        })
+    };
+    for status in ["Registered", "Invited"] {
+        let request = tokens(status).unwrap_or_else(|| panic!("{status}: {requests:?}"));
+        let name = request
+            .tokens
+            .iter()
+            .find(|t| t.name == "{{my.campaignName}}");
+        assert_eq!(name.map(|t| t.value.as_str()), Some("Webinar Q4"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn marketo_provision_creates_the_types_once_and_says_so() {
+    let world = World::new().await;
+    let client = world.mk.config().clients[0].clone();
+    let base = world.mk.base_url();
+    let run = move || {
+        crate::binary::output(
+            &["marketo", "provision", "--config", crate::binary::EXAMPLE],
+            &[
+                ("CAMPAIGN_SYNC_MARKETO__BASE_URL", base.as_str()),
+                (
+                    "CAMPAIGN_SYNC_MARKETO__CLIENT_ID",
+                    client.client_id.as_str(),
+                ),
+                (
+                    "CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET",
+                    client.client_secret.as_str(),
+                ),
+            ],
+        )
+    };
+    let first = tokio::task::spawn_blocking(run.clone()).await.unwrap();
+    let text = crate::binary::text(&first);
+    assert_eq!(first.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("created").count(), 3, "{text}");
+    let again = tokio::task::spawn_blocking(run).await.unwrap();
+    let text = crate::binary::text(&again);
+    assert_eq!(again.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("already existed").count(), 3, "{text}");
+    assert_eq!(world.mk.custom_activity_types().len(), 3);
+}
+
+#[tokio::test]
+async fn activities_refused_before_provisioning_are_dead_then_replayed() {
+    let world = World::with(crate::world::Options {
+        admin_token: Some("admin".into()),
+        ..Default::default()
+    })
+    .await;
+    let config = config(&world);
+    let (lead, _) = world.person("ada@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    let deliverer = Deliverer::new(world.app.store.clone(), Arc::new(config.clone())).unwrap();
+    deliverer.run_pending().await.unwrap();
+    let admin = |method: reqwest::Method, path: &str| {
+        world
+            .app
+            .client
+            .request(method, world.app.url(path))
+            .bearer_auth("admin")
+            .send()
+    };
+    let dead: Value = admin(
+        reqwest::Method::GET,
+        "/admin/outbox/marketo_activity?state=dead",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let items = dead["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{dead}");
+    let reason = items[0]["last_error"].as_str().unwrap();
+    assert!(
+        reason.contains("1013"),
+        "Marketo's reason is kept: {reason}"
+    );
+
+    provision::provision(&MarketoClient::new(&config.marketo).unwrap())
+        .await
+        .unwrap();
+    let replayed: Value = admin(
+        reqwest::Method::POST,
+        "/admin/outbox/marketo_activity/replay",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(replayed["replayed"], 1, "{replayed}");
+    deliverer.run_pending().await.unwrap();
+    let posted = world.mk.custom_activities();
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].lead_id, lead);
+    let unknown = admin(reqwest::Method::GET, "/admin/outbox/elsewhere")
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}

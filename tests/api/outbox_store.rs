@@ -1,0 +1,168 @@
+//! The outbox in the store, on SQLite and PostgreSQL: rows written with the event in the
+//! journal's transaction, operational notices, one head per person and destination, replay.
+
+use campaign_sync::kinds::{Actor, OperationalEvent, TriggerKind};
+use campaign_sync::store::{
+    Attempt, Journal, Notice, Queue, TO_MARKETO_ACTIVITY, TO_SUBSCRIPTION, TriggerEvent, now_millis,
+};
+use serde_json::json;
+
+use crate::helpers::TestDb;
+
+fn event(person: &str, kind: TriggerKind, status: &str) -> TriggerEvent {
+    TriggerEvent {
+        id: 0,
+        kind,
+        mapping: Some("webinar".into()),
+        person: person.into(),
+        campaign_id: Some("701000000000001AAA".into()),
+        program_id: Some(1001),
+        old_status: None,
+        new_status: Some(status.into()),
+        actor: Actor::Salesforce,
+        occurred_at: now_millis(),
+    }
+}
+
+#[tokio::test]
+async fn events_and_notices_reach_the_outbox_in_order_per_person() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let types = [
+            "added_to_program",
+            "program_status_changed",
+            "signal_dead",
+            "mapping_held",
+        ]
+        .map(String::from);
+        let sub = store
+            .create_subscription("http://127.0.0.1:9/hook", &types, "whsec_x", now_millis())
+            .await
+            .unwrap();
+        let other = ["removed_from_program".to_string()];
+        store
+            .create_subscription("http://127.0.0.1:9/other", &other, "whsec_y", now_millis())
+            .await
+            .unwrap();
+        let journal = Journal {
+            events: vec![
+                event("1", TriggerKind::AddedToProgram, "Invited"),
+                event("1", TriggerKind::ProgramStatusChanged, "Registered"),
+                event("2", TriggerKind::AddedToProgram, "Invited"),
+            ],
+            notices: vec![Notice {
+                kind: OperationalEvent::SignalDead,
+                key: "signal:9".into(),
+                data: json!({ "signal_id": 9, "reason": "gave up" }),
+                at: now_millis(),
+            }],
+            ..Journal::default()
+        };
+        store
+            .commit_journal("me", &journal, now_millis())
+            .await
+            .unwrap();
+        let problems = vec!["status \"Waitlisted\" has no Salesforce label".to_string()];
+        for _ in 0..2 {
+            store
+                .set_mapping_problems("webinar", &problems, now_millis())
+                .await
+                .unwrap();
+        }
+        store
+            .set_mapping_problems("webinar", &[], now_millis())
+            .await
+            .unwrap();
+
+        let heads = store
+            .claim_deliveries(now_millis(), 30_000, 100)
+            .await
+            .unwrap();
+        let to_sub: Vec<(&str, &str)> = heads
+            .iter()
+            .filter(|d| d.destination == TO_SUBSCRIPTION)
+            .map(|d| (d.person.as_str(), d.event_type.as_str()))
+            .collect();
+        assert_eq!(
+            to_sub,
+            [
+                ("1", "added_to_program"),
+                ("2", "added_to_program"),
+                ("signal:9", "signal_dead"),
+                ("mapping:webinar", "mapping_held"),
+            ],
+            "{}: one head per person, the held mapping once",
+            db.label
+        );
+        assert!(
+            heads
+                .iter()
+                .all(|d| d.subscription_id.is_none_or(|id| id == sub.id))
+        );
+        let marketo = heads
+            .iter()
+            .filter(|d| d.destination == TO_MARKETO_ACTIVITY)
+            .count();
+        assert_eq!(marketo, 2, "{}: persons 1 and 2", db.label);
+        assert!(
+            store
+                .claim_deliveries(now_millis(), 30_000, 100)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}: leased heads hold their queues",
+            db.label
+        );
+        for delivery in &heads {
+            let attempt = if delivery.person == "2" {
+                Attempt::Dead {
+                    reason: "refused".into(),
+                }
+            } else {
+                Attempt::Delivered
+            };
+            store
+                .finish_delivery(delivery.id, &attempt, now_millis())
+                .await
+                .unwrap();
+        }
+        let next = store
+            .claim_deliveries(now_millis(), 30_000, 100)
+            .await
+            .unwrap();
+        let next: Vec<_> = next
+            .iter()
+            .filter(|d| d.destination == TO_SUBSCRIPTION)
+            .map(|d| d.event_type.as_str())
+            .collect();
+        assert_eq!(next, ["program_status_changed"], "{}", db.label);
+        let dead = store
+            .deliveries(Queue::subscription(sub.id), Some("dead"), 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 1, "{}", db.label);
+        assert_eq!(dead[0].payload["data"]["person"], "2");
+        assert_eq!(
+            store
+                .replay_deliveries(Queue::subscription(sub.id), None, now_millis())
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            store
+                .deliveries(Queue::subscription(sub.id), Some("dead"), 0, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(store.delete_subscription(sub.id).await.unwrap());
+        assert!(
+            store
+                .deliveries(Queue::subscription(sub.id), None, 0, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

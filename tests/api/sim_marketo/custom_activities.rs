@@ -1,0 +1,133 @@
+//! Custom activity types, custom activities, the activity feed and Request Campaign in the
+//! Marketo simulator, over HTTP.
+
+use campaign_sync::sim::marketo::NewLead;
+use serde_json::{Value, json};
+
+use super::Sim;
+
+const TYPE: &str = "/rest/v1/activities/external/type.json";
+
+fn new_type(api_name: &str) -> Value {
+    json!({
+        "apiName": api_name, "name": "Added to Salesforce Campaign",
+        "triggerName": "Is Added to Salesforce Campaign", "filterName": "Was Added to Salesforce Campaign",
+        "primaryAttribute": { "apiName": "campaignId", "name": "Campaign Id", "dataType": "string" },
+    })
+}
+
+fn code(answer: &Value) -> &str {
+    answer["errors"][0]["code"].as_str().unwrap_or("none")
+}
+
+#[tokio::test]
+async fn a_type_is_created_extended_approved_and_then_takes_activities() {
+    let sim = Sim::start().await;
+    let lead = sim.sim.add_lead(NewLead::email("ada@example.com"));
+    let created = sim.post(TYPE, &new_type("csAdded")).await;
+    assert_eq!(created["result"][0]["status"], "draft", "{created}");
+    let type_id = created["result"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        code(&sim.post(TYPE, &new_type("csAdded")).await),
+        "1003",
+        "duplicate"
+    );
+    assert_eq!(
+        code(&sim.post(TYPE, &new_type("9-bad")).await),
+        "1003",
+        "api name"
+    );
+
+    let attributes = json!({ "attributes": [
+        { "apiName": "status", "name": "Status", "dataType": "string" },
+    ]});
+    let path = "/rest/v1/activities/external/type/csAdded/attributes/create.json";
+    let extended = sim.post(path, &attributes).await;
+    assert_eq!(extended["success"], true, "{extended}");
+    let activity = json!({ "input": [{
+        "leadId": lead, "activityDate": "2026-12-01T10:00:00Z", "apiName": "csAdded",
+        "primaryAttributeValue": "701000000000001AAA",
+        "attributes": [{ "apiName": "status", "value": "Invited" }],
+    }]});
+    let posted = sim
+        .post("/rest/v1/activities/external.json", &activity)
+        .await;
+    assert_eq!(
+        posted["result"][0]["status"], "skipped",
+        "a draft type: {posted}"
+    );
+
+    let approve = "/rest/v1/activities/external/type/csAdded/approve.json";
+    assert_eq!(
+        sim.post(approve, &json!({})).await["result"][0]["status"],
+        "approved"
+    );
+    assert_eq!(
+        code(&sim.post(approve, &json!({})).await),
+        "1003",
+        "nothing to approve"
+    );
+    let listed = sim.get("/rest/v1/activities/external/types.json").await;
+    assert_eq!(listed["result"][0]["attributes"][0]["apiName"], "status");
+    let described = sim
+        .get("/rest/v1/activities/external/type/csAdded/describe.json")
+        .await;
+    assert_eq!(described["result"][0]["id"], type_id);
+
+    let posted = sim
+        .post("/rest/v1/activities/external.json", &activity)
+        .await;
+    assert_eq!(posted["result"][0]["status"], "added", "{posted}");
+    let mut unknown = activity.clone();
+    unknown["input"][0]["attributes"][0]["apiName"] = json!("nope");
+    unknown["input"][0]["leadId"] = json!(999_999);
+    let refused = sim
+        .post("/rest/v1/activities/external.json", &unknown)
+        .await;
+    assert_eq!(
+        refused["result"][0]["reasons"][0]["code"], "1004",
+        "{refused}"
+    );
+
+    let token = sim
+        .get("/rest/v1/activities/pagingtoken.json?sinceDatetime=2020-01-01T00:00:00Z")
+        .await;
+    let token = token["nextPageToken"].as_str().unwrap();
+    let feed = sim
+        .get(&format!(
+            "/rest/v1/activities.json?nextPageToken={token}&activityTypeIds={type_id}"
+        ))
+        .await;
+    let items = feed["result"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{feed}");
+    assert_eq!(items[0]["leadId"], lead);
+    assert_eq!(items[0]["primaryAttributeValue"], "701000000000001AAA");
+    assert_eq!(items[0]["attributes"][0]["value"], "Invited");
+    assert_eq!(feed["moreResult"], false);
+    let state = sim.get("/__sim/state").await;
+    assert_eq!(state["customActivities"].as_array().unwrap().len(), 1);
+    assert_eq!(state["customActivityTypes"][0]["apiName"], "csAdded");
+}
+
+#[tokio::test]
+async fn request_campaign_needs_a_requestable_campaign_and_keeps_its_limits() {
+    let sim = Sim::start().await;
+    let lead = sim.sim.add_lead(NewLead::email("grace@example.com"));
+    let body = json!({ "input": {
+        "leads": [{ "id": lead }],
+        "tokens": [{ "name": "{{my.campaignName}}", "value": "Webinar Q4" }],
+    }});
+    let path = "/rest/v1/campaigns/5001/trigger.json";
+    assert_eq!(code(&sim.post(path, &body).await), "1013");
+    sim.sim.add_requestable_campaign(5001, "On added");
+    let answer = sim.post(path, &body).await;
+    assert_eq!(answer["result"][0]["id"], 5001, "{answer}");
+    let leads: Vec<Value> = (0..101).map(|i| json!({ "id": i })).collect();
+    let too_many = json!({ "input": { "leads": leads } });
+    assert_eq!(code(&sim.post(path, &too_many).await), "1003");
+    let bad_token = json!({ "input": { "leads": [{ "id": lead }], "tokens": [{ "name": "campaign", "value": "x" }] } });
+    assert_eq!(code(&sim.post(path, &bad_token).await), "1003");
+    let requests = sim.sim.campaign_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].tokens[0].value, "Webinar Q4");
+}
