@@ -369,3 +369,60 @@ async fn people_unknown_to_the_other_side_are_created_there() {
         Some("Invited")
     );
 }
+
+#[tokio::test]
+async fn a_1037_when_marketo_is_already_at_the_status_is_skipped_not_diverged() {
+    use campaign_sync::store::OutcomeResult;
+
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("already@example.com");
+    let member_id = {
+        world
+            .sf
+            .add_member(
+                crate::world::USER,
+                &world.campaign,
+                &sf_lead,
+                Some("Invited"),
+            )
+            .unwrap();
+        world.settle().await;
+        world.sf_member_id(&sf_lead).expect("a member")
+    };
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
+    // Marketo moves on by itself (its webhook is lost); then Salesforce makes the same move.
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world
+        .sf
+        .update_member(crate::world::USER, &member_id, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let diverged = world
+        .app
+        .store
+        .outcomes(Some(OutcomeResult::Diverged), 0, 10)
+        .await
+        .unwrap();
+    assert!(diverged.is_empty(), "nothing diverged: {diverged:?}");
+    let skipped = world
+        .app
+        .store
+        .outcomes(Some(OutcomeResult::Skipped), 0, 100)
+        .await
+        .unwrap();
+    assert!(
+        skipped.iter().any(|o| o
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("Registered"))),
+        "{skipped:?}"
+    );
+}

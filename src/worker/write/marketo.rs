@@ -71,8 +71,10 @@ async fn send(ctx: &Context, mapping: &Mapping, call: Call, mut group: Vec<&mut 
                 .await;
             match result {
                 Ok(results) => {
+                    let kept = reread_skipped(ctx, program, &group, &results).await;
                     for (work, result) in group.iter_mut().zip(results) {
-                        settle_status(work, &status, &result, mapping);
+                        let fresh = work.identity().mkto_lead_id.and_then(|l| kept.get(&l));
+                        settle_status(work, &status, &result, mapping, fresh);
                     }
                 }
                 Err(error) => group.iter_mut().for_each(|w| w.fail(error.clone())),
@@ -102,17 +104,69 @@ async fn send(ctx: &Context, mapping: &Mapping, call: Call, mut group: Vec<&mut 
     }
 }
 
-/// Marketo only moves forward: a skip with 1037 is judged by `sync::marketo_skipped`.
-fn settle_status(work: &mut Work, requested: &str, result: &StatusResult, mapping: &Mapping) {
+/// The status Marketo kept for each lead it skipped with 1037, read again now: the round's
+/// observation (or the mirror) may predate a change whose webhook never came.
+async fn reread_skipped(
+    ctx: &Context,
+    program: i64,
+    group: &[&mut Work],
+    results: &[StatusResult],
+) -> std::collections::BTreeMap<i64, Option<String>> {
+    let skipped: Vec<i64> = group
+        .iter()
+        .zip(results)
+        .filter(|(_, r)| r.status == "skipped" && has_reason(r, SKIPPED_PROGRESSION))
+        .filter_map(|(w, _)| w.identity().mkto_lead_id)
+        .collect();
+    if skipped.is_empty() {
+        return Default::default();
+    }
+    let read = ctx
+        .marketo
+        .members(program, &skipped)
+        .instrument(api_span("marketo", "members", skipped.len()))
+        .await;
+    match read {
+        Ok(members) => members
+            .into_iter()
+            .map(|m| (m.lead_id, m.status_name))
+            .collect(),
+        // Judged from what the round saw; the next reconciliation corrects a stale view.
+        Err(error) => {
+            tracing::warn!(%error, "could not re-read members Marketo skipped");
+            Default::default()
+        }
+    }
+}
+
+/// Marketo only moves forward: a skip with 1037 is judged by `sync::marketo_skipped`, against
+/// the status Marketo keeps (`fresh`, read again after the skip, when it could be read).
+fn settle_status(
+    work: &mut Work,
+    requested: &str,
+    result: &StatusResult,
+    mapping: &Mapping,
+    fresh: Option<&Option<String>>,
+) {
     work.outcome = Some(match result.status.as_str() {
         "created" | "updated" => Ok(Done::Applied),
         "skipped" if has_reason(result, SKIPPED_PROGRESSION) => {
-            let kept = work
-                .person
-                .mk
-                .as_ref()
-                .and_then(|o| o.status.clone())
-                .or_else(|| work.mirror.as_ref().and_then(|m| m.mkto_status.clone()));
+            let kept = match fresh {
+                Some(status) => {
+                    // What Marketo shows now is what the mirror should remember.
+                    work.person.mk = Some(crate::sync::Observed {
+                        status: status.clone(),
+                        at: None,
+                    });
+                    status.clone()
+                }
+                None => work
+                    .person
+                    .mk
+                    .as_ref()
+                    .and_then(|o| o.status.clone())
+                    .or_else(|| work.mirror.as_ref().and_then(|m| m.mkto_status.clone())),
+            };
             let (done, reset) = sync::marketo_skipped(
                 requested,
                 kept.as_deref(),
