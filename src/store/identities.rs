@@ -75,6 +75,30 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Drops a Lead or Contact id Salesforce says is gone (converted, merged, deleted) from one
+    /// identity, so the next lookup finds the person again by e-mail.
+    pub async fn forget_salesforce_person(
+        &self,
+        id: i64,
+        person: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE identities SET \
+             sf_lead_id = CASE WHEN sf_lead_id = $2 THEN NULL ELSE sf_lead_id END, \
+             sf_contact_id = CASE WHEN sf_contact_id = $2 THEN NULL ELSE sf_contact_id END, \
+             updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(person)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
 fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }

@@ -169,3 +169,31 @@ async fn a_renewed_lease_outlives_its_first_expiry_and_only_for_its_owner() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_gone_salesforce_person_is_forgotten_and_nothing_else() {
+    use campaign_sync::store::IdentityRow;
+    for (db, store) in stores().await {
+        let row = IdentityRow {
+            id: 0,
+            email: Some("ada@example.com".into()),
+            sf_lead_id: Some("00Q000000000001".into()),
+            sf_contact_id: Some("003000000000001".into()),
+            mkto_lead_id: Some(7),
+        };
+        let id = store.save_identity(&row, T0).await.unwrap();
+        store
+            .forget_salesforce_person(id, "00Q000000000001", T0 + 1)
+            .await
+            .unwrap();
+        let after = store.identity(id).await.unwrap().unwrap();
+        assert_eq!(after.sf_lead_id, None, "{}", db.label);
+        assert_eq!(
+            after.sf_contact_id.as_deref(),
+            Some("003000000000001"),
+            "{}",
+            db.label
+        );
+        assert_eq!(after.mkto_lead_id, Some(7), "{}", db.label);
+    }
+}

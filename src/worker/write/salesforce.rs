@@ -140,8 +140,51 @@ async fn send(ctx: &Context, campaign: &str, call: Call, mut group: Vec<&mut Wor
         Err(error) => return group.iter_mut().for_each(|w| w.fail(error.clone())),
     };
     for (work, result) in group.iter_mut().zip(results) {
+        if call == Call::Create && person_is_gone(&result) {
+            forget_person(ctx, work).await;
+            continue;
+        }
         settle(work, call, &result);
     }
+}
+
+/// Salesforce says the Lead or Contact a new member names is gone: converted to a Contact,
+/// merged into another record, or deleted. Only then is the person found again.
+fn person_is_gone(result: &RecordResult) -> bool {
+    result.errors.iter().any(|e| {
+        e.status_code == "CANNOT_UPDATE_CONVERTED_LEAD"
+            || (matches!(
+                e.status_code.as_str(),
+                "ENTITY_IS_DELETED" | "INVALID_CROSS_REFERENCE_KEY"
+            ) && e
+                .fields
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case("LeadId") || f.eq_ignore_ascii_case("ContactId")))
+    })
+}
+
+/// Drops the stale Lead/Contact id from the identity and retries: the next round finds the
+/// person again (Contact first, a converted Lead followed to its Contact).
+async fn forget_person(ctx: &Context, work: &mut Work) {
+    let Some(stale) = work.salesforce_person().map(str::to_string) else {
+        return;
+    };
+    let identity = &mut work.person.identity;
+    if identity.sf_contact_id.as_deref() == Some(stale.as_str()) {
+        identity.sf_contact_id = None;
+    } else {
+        identity.sf_lead_id = None;
+    }
+    if let Err(error) = ctx
+        .store
+        .forget_salesforce_person(identity.id, &stale, crate::store::now_millis())
+        .await
+    {
+        return work.fail(error);
+    }
+    work.fail(CallError::retry(format!(
+        "the Lead or Contact {stale} was converted, merged or deleted; finding the person again"
+    )));
 }
 
 fn settle(work: &mut Work, call: Call, result: &RecordResult) {
@@ -219,5 +262,38 @@ pub async fn reset(ctx: &Context, works: &mut [Work]) {
             }
         }
         Err(error) => tracing::warn!(%error, "could not set Salesforce back to Marketo's status"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(code: &str, fields: &[&str]) -> RecordResult {
+        serde_json::from_value(serde_json::json!({
+            "id": null,
+            "success": false,
+            "errors": [{"statusCode": code, "message": "m", "fields": fields}],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_gone_person_is_found_again() {
+        let cases = [
+            ("CANNOT_UPDATE_CONVERTED_LEAD", &[][..], true),
+            ("ENTITY_IS_DELETED", &["LeadId"][..], true),
+            ("INVALID_CROSS_REFERENCE_KEY", &["ContactId"][..], true),
+            ("ENTITY_IS_DELETED", &["CampaignId"][..], false),
+            ("INVALID_CROSS_REFERENCE_KEY", &[][..], false),
+            ("UNABLE_TO_LOCK_ROW", &["LeadId"][..], false),
+        ];
+        for (code, fields, gone) in cases {
+            assert_eq!(
+                person_is_gone(&failed(code, fields)),
+                gone,
+                "{code} {fields:?}"
+            );
+        }
     }
 }
