@@ -76,6 +76,25 @@ impl Store {
 }
 
 impl Store {
+    /// Drops a Marketo lead id Marketo no longer knows (merged away, deleted) from one identity.
+    pub async fn forget_marketo_lead(
+        &self,
+        id: i64,
+        lead: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE identities SET mkto_lead_id = NULL, updated_at = $3 \
+             WHERE id = $1 AND mkto_lead_id = $2",
+        )
+        .bind(id)
+        .bind(lead)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Drops a Lead or Contact id Salesforce says is gone (converted, merged, deleted) from one
     /// identity, so the next lookup finds the person again by e-mail.
     pub async fn forget_salesforce_person(

@@ -103,6 +103,32 @@ impl MarketoSim {
         lock(&self.shared.world).insert_lead(lead.into_fields(), clock::now_ms())
     }
 
+    /// Merges `loser` into `winner` as a Marketo user's "Merge Leads" does: the loser is gone
+    /// (any call naming it finds no lead), its program memberships move to the winner where the
+    /// winner is not a member already. False when either lead is unknown.
+    pub fn merge_leads(&self, winner: i64, loser: i64) -> bool {
+        let mut world = lock(&self.shared.world);
+        if winner == loser
+            || !world.leads.contains_key(&winner)
+            || world.leads.remove(&loser).is_none()
+        {
+            return false;
+        }
+        let moved: Vec<(i64, i64)> = world
+            .members
+            .keys()
+            .filter(|(_, lead)| *lead == loser)
+            .copied()
+            .collect();
+        for (program, lead) in moved {
+            if let Some(mut member) = world.members.remove(&(program, lead)) {
+                member.lead_id = winner;
+                world.members.entry((program, winner)).or_insert(member);
+            }
+        }
+        true
+    }
+
     /// Adds a "Program Status is Changed" campaign that calls a webhook.
     pub fn add_webhook(&self, webhook: WebhookConfig) {
         lock(&self.shared.world).webhooks.configs.push(webhook);

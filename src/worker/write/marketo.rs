@@ -17,6 +17,29 @@ use crate::mappings::Mapping;
 /// Marketo's "already in or past this status" (status sync) / "not in program" (delete).
 const SKIPPED_PROGRESSION: &str = "1037";
 
+/// Marketo's "Lead not found": the lead was merged into another or deleted.
+const LEAD_NOT_FOUND: &str = "1004";
+
+/// Drops a Marketo lead id that no longer exists (merged away or deleted) and retries: the
+/// next round finds the person again by e-mail (the merge's survivor).
+async fn forget_lead(ctx: &Context, work: &mut Work) {
+    let Some(lead) = work.identity().mkto_lead_id else {
+        return;
+    };
+    work.person.identity.mkto_lead_id = None;
+    let id = work.identity().id;
+    if let Err(error) = ctx
+        .store
+        .forget_marketo_lead(id, lead, crate::store::now_millis())
+        .await
+    {
+        return work.fail(error);
+    }
+    work.fail(CallError::retry(format!(
+        "the Marketo lead {lead} was merged or deleted; finding the person again"
+    )));
+}
+
 /// A status to set, or a removal.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Call {
@@ -73,6 +96,10 @@ async fn send(ctx: &Context, mapping: &Mapping, call: Call, mut group: Vec<&mut 
                 Ok(results) => {
                     let kept = reread_skipped(ctx, program, &group, &results).await;
                     for (work, result) in group.iter_mut().zip(results) {
+                        if has_reason(&result, LEAD_NOT_FOUND) {
+                            forget_lead(ctx, work).await;
+                            continue;
+                        }
                         let fresh = work.identity().mkto_lead_id.and_then(|l| kept.get(&l));
                         settle_status(work, &status, &result, mapping, fresh);
                     }
