@@ -13,6 +13,7 @@ pub mod instance_lock;
 pub mod kinds;
 pub mod liveness;
 pub mod mappings;
+pub mod quota;
 
 pub mod sandbox;
 pub mod signal;

@@ -46,6 +46,10 @@ pub enum CallError {
     /// Retrying cannot help (bad data, missing permission, unknown status).
     #[error("{0}")]
     Permanent(String),
+    /// The side's daily quota (or this service's budget) is used up until `until_ms` (epoch
+    /// ms): the change waits without using a retry.
+    #[error("{reason} (paused until {until_ms})")]
+    Paused { reason: String, until_ms: i64 },
 }
 
 impl CallError {
@@ -57,7 +61,18 @@ impl CallError {
     }
 
     pub fn is_retryable(&self) -> bool {
-        matches!(self, CallError::Retry { .. } | CallError::Reauthenticate(_))
+        matches!(
+            self,
+            CallError::Retry { .. } | CallError::Reauthenticate(_) | CallError::Paused { .. }
+        )
+    }
+
+    /// When a daily-quota pause ends, for an error that is one.
+    pub fn paused_until(&self) -> Option<i64> {
+        match self {
+            CallError::Paused { until_ms, .. } => Some(*until_ms),
+            _ => None,
+        }
     }
 
     /// Retryable, but not sooner than `after` (a floor under the retry schedule).

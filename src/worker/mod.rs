@@ -12,6 +12,7 @@ mod claim;
 pub mod compat;
 mod context;
 mod deleted_poll;
+mod feeds;
 mod flow;
 mod jobs;
 mod observe;
@@ -22,6 +23,7 @@ mod resolve;
 pub mod retry;
 mod round;
 mod run;
+mod schedule;
 mod settings;
 mod work;
 mod write;
@@ -50,9 +52,6 @@ pub use write::NOT_PROVIDED;
 pub struct Worker {
     ctx: Arc<Context>,
     liveness: Liveness,
-    /// Where the deleted-records poll resumes (epoch ms), kept in memory: after a restart the
-    /// poll looks back one interval and reconciliation covers anything older.
-    deleted_since: Arc<tokio::sync::Mutex<Option<i64>>>,
 }
 
 impl Worker {
@@ -63,8 +62,14 @@ impl Worker {
         mappings: Mappings,
         liveness: Liveness,
     ) -> Result<Self, crate::connectors::ClientBuildError> {
-        let salesforce = SalesforceClient::new(&config.salesforce)?;
-        let marketo = MarketoClient::new(&config.marketo)?;
+        let quota = liveness.quota();
+        quota
+            .salesforce
+            .set_budget(config.salesforce.daily_call_budget);
+        quota.marketo.set_budget(config.marketo.daily_call_budget);
+        let salesforce =
+            SalesforceClient::new(&config.salesforce)?.sharing(quota.salesforce.clone());
+        let marketo = MarketoClient::new(&config.marketo)?.sharing(quota.marketo.clone());
         Ok(Worker {
             ctx: Arc::new(Context {
                 store,
@@ -75,7 +80,6 @@ impl Worker {
                 mappings,
             }),
             liveness,
-            deleted_since: Arc::default(),
         })
     }
 
@@ -174,9 +178,31 @@ impl Worker {
         self.poll_deleted_at(now_millis()).await
     }
 
+    /// Reads Marketo's activity log since its stored cursor and records a signal per member
+    /// change in a mapped program.
+    pub async fn read_marketo_activities(&self) -> Result<usize, WorkError> {
+        feeds::read_marketo(&self.ctx, now_millis()).await
+    }
+
+    /// Queries mapped campaigns' members changed since the stored `SystemModstamp` cursor and
+    /// records a signal for each.
+    pub async fn read_salesforce_changes(&self) -> Result<usize, WorkError> {
+        self.read_salesforce_changes_at(now_millis()).await
+    }
+
+    /// The same query as of `now` (epoch ms), for a fresh cursor: tests whose Salesforce clock
+    /// runs ahead use it.
+    pub async fn read_salesforce_changes_at(&self, now: i64) -> Result<usize, WorkError> {
+        feeds::read_salesforce(&self.ctx, now).await
+    }
+
+    /// The process-wide daily-quota pauses and call counts.
+    pub fn quota(&self) -> &crate::quota::Quota {
+        self.liveness.quota()
+    }
+
     /// The same poll as of `now` (epoch ms): tests whose Salesforce clock runs ahead use it.
     pub async fn poll_deleted_at(&self, now: i64) -> Result<usize, WorkError> {
-        let mut since = self.deleted_since.lock().await;
-        deleted_poll::poll(&self.ctx, &mut since, now).await
+        deleted_poll::poll(&self.ctx, now).await
     }
 }

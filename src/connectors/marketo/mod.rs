@@ -1,6 +1,7 @@
 //! Marketo REST client: identity token (cached; re-fetched once on 601/602), the configured
 //! rate window and concurrency cap, and the typed calls in `calls`.
 
+pub mod activities;
 mod calls;
 pub mod classify;
 mod limits;
@@ -20,6 +21,8 @@ use super::CallError;
 use super::ClientBuildError;
 use super::token::{TokenCache, request_token, with_reauth};
 use crate::config::{MarketoConfig, Secret};
+use crate::quota::{Quota, SideQuota};
+use crate::store::now_millis;
 use limits::RateWindow;
 
 /// Rate or concurrency refusals waited out within one call before giving up.
@@ -40,6 +43,7 @@ pub struct MarketoClient {
     permits: Semaphore,
     window: RateWindow,
     calls: AtomicU64,
+    quota: SideQuota,
 }
 
 #[derive(Deserialize)]
@@ -64,7 +68,19 @@ impl MarketoClient {
                 Duration::from_secs(config.rate_limit_window_secs) + WINDOW_MARGIN,
             ),
             calls: AtomicU64::new(0),
+            quota: Quota::default().marketo,
         })
+    }
+
+    /// Shares `quota` (the process-wide pause and daily count) instead of a private one.
+    pub fn sharing(mut self, quota: SideQuota) -> Self {
+        self.quota = quota;
+        self
+    }
+
+    /// This client's daily-quota pause and call count.
+    pub fn quota(&self) -> &SideQuota {
+        &self.quota
     }
 
     /// REST calls made so far (identity calls excluded, as Marketo does).
@@ -103,6 +119,9 @@ impl MarketoClient {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Envelope, CallError> {
+        // While paused (607, or our budget used up) a call would only fail and count: refuse
+        // it here, so the change waits for the reset instead of using a retry.
+        self.quota.admit(now_millis())?;
         let _permit = self
             .permits
             .acquire()
@@ -122,6 +141,10 @@ impl MarketoClient {
                     waited += 1;
                     tracing::info!(%reason, wait_ms = after.as_millis() as u64, "Marketo limit reached; waiting");
                     tokio::time::sleep(after).await;
+                }
+                Err(CallError::Paused { reason, until_ms }) => {
+                    self.quota.pause(until_ms, &reason);
+                    return Err(CallError::Paused { reason, until_ms });
                 }
                 other => return other,
             }
@@ -149,6 +172,7 @@ impl MarketoClient {
             request = request.json(body);
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
+        self.quota.count(now_millis());
         let started = std::time::Instant::now();
         let response = request.send().await.map_err(|e| CallError::transport(&e))?;
         let status = response.status();

@@ -6,6 +6,7 @@
 //! documentation is silent are stated where they are made (see `progression` for status moves,
 //! `envelope` for which fields are left out, `limits` for what is counted).
 
+mod activities;
 mod clock;
 mod control;
 mod control_http;

@@ -8,7 +8,9 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodRouter, get, post};
 
 use super::shared::Shared;
-use super::{control_http, gate, identity, inspect, leads, member_writes, members, programs};
+use super::{
+    activities, control_http, gate, identity, inspect, leads, member_writes, members, programs,
+};
 
 pub fn router(shared: Arc<Shared>) -> Router {
     let rest = Router::new()
@@ -28,6 +30,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/rest/v1/programs/{id}/members/delete.json",
             only(post(member_writes::delete)),
         )
+        .route(
+            "/rest/v1/activities/pagingtoken.json",
+            only(get(activities::paging_token)),
+        )
+        .route("/rest/v1/activities.json", only(get(activities::query)))
         .route(
             "/rest/asset/v1/program/byName.json",
             only(get(programs::by_name)),
