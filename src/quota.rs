@@ -143,9 +143,18 @@ impl SideQuota {
         self.publish();
     }
 
-    /// Ends a pause early (an admin raised the quota, or the reset came).
-    pub fn resume(&self) {
-        self.inner.paused_until_ms.store(0, Ordering::SeqCst);
+    /// Ends a pause at `now_ms`, before its time (an admin raised the quota); the worker then
+    /// makes the postponed changes due as when a pause runs out.
+    pub fn end_pause(&self, now_ms: i64) {
+        let until = self.inner.paused_until_ms.load(Ordering::SeqCst);
+        if until > now_ms {
+            let _ = self.inner.paused_until_ms.compare_exchange(
+                until,
+                now_ms,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+        }
         self.publish();
     }
 
@@ -271,13 +280,14 @@ mod tests {
     }
 
     #[test]
-    fn a_longer_pause_is_kept_and_resume_ends_it() {
+    fn a_longer_pause_is_kept_and_ending_it_early_counts_as_ended() {
         let side = SideQuota::new("salesforce", next_utc_day);
         side.pause(5_000, "first");
         side.pause(3_000, "shorter");
         assert_eq!(side.paused(1_000).unwrap().until_ms, 5_000);
         assert_eq!(side.paused(1_000).unwrap().reason, "first");
-        side.resume();
+        side.end_pause(1_000);
         assert!(side.paused(1_000).is_none());
+        assert!(side.take_ended(1_000), "postponed changes are made due");
     }
 }

@@ -8,6 +8,28 @@ mod token;
 
 use std::time::Duration;
 
+/// Which lane a call travels in: live changes first, scheduled work (feeds, settings passes,
+/// reconciliation) with what is left. Set for a whole task with [`scheduled`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Live,
+    Scheduled,
+}
+
+tokio::task_local! {
+    static LANE: Lane;
+}
+
+/// Runs `work` with every call it makes in the scheduled lane.
+pub async fn scheduled<F: std::future::Future>(work: F) -> F::Output {
+    LANE.scope(Lane::Scheduled, work).await
+}
+
+/// The lane of the calling task (live unless inside [`scheduled`]).
+pub fn lane() -> Lane {
+    LANE.try_with(|lane| *lane).unwrap_or(Lane::Live)
+}
+
 /// A client could not be built (its TLS backend or settings were refused); the service does not
 /// start rather than run without its timeouts.
 #[derive(Debug, thiserror::Error)]

@@ -196,6 +196,25 @@ impl Worker {
         feeds::read_salesforce(&self.ctx, now).await
     }
 
+    /// When a side's daily-quota pause has ended, makes the changes postponed meanwhile due.
+    pub async fn catch_up_after_pauses(&self) {
+        let quota = self.liveness.quota();
+        for side in [&quota.marketo, &quota.salesforce] {
+            if side.take_ended(now_millis()) {
+                match self.ctx.store.catch_up(now_millis()).await {
+                    Ok(due) => {
+                        tracing::info!(
+                            system = side.system(),
+                            due,
+                            "quota pause ended; postponed changes are due"
+                        )
+                    }
+                    Err(error) => tracing::warn!(%error, "could not make postponed changes due"),
+                }
+            }
+        }
+    }
+
     /// The process-wide daily-quota pauses and call counts.
     pub fn quota(&self) -> &crate::quota::Quota {
         self.liveness.quota()

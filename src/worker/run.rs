@@ -94,7 +94,8 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
             .is_none_or(|(_, task)| task.is_finished())
         {
             let stop = shutdown.child_token();
-            let task = tokio::spawn(schedule::run(worker.clone(), stop.clone()));
+            let passes = schedule::run(worker.clone(), stop.clone());
+            let task = tokio::spawn(crate::connectors::scheduled(passes));
             scheduled = Some((stop, task));
         }
         if now >= next_refresh {
@@ -102,7 +103,7 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
             if let Err(error) = ctx.mappings.refresh(&ctx.store).await {
                 tracing::warn!(%error, "could not read the shared switches");
             }
-            catch_up_after_pauses(&worker).await;
+            worker.catch_up_after_pauses().await;
         }
         match ctx.store.claim_count_due(now_millis()).await {
             Ok(0) => worker.liveness.round_ended(now_millis()),
@@ -133,25 +134,6 @@ async fn stop_scheduled(scheduled: Option<(CancellationToken, tokio::task::JoinH
         stop.cancel();
         if let Err(error) = task.await {
             tracing::error!(%error, "the scheduled passes ended abnormally");
-        }
-    }
-}
-
-/// When a side's daily-quota pause has ended, the changes postponed meanwhile are due now.
-async fn catch_up_after_pauses(worker: &Worker) {
-    let quota = worker.liveness.quota();
-    for side in [&quota.marketo, &quota.salesforce] {
-        if side.take_ended(now_millis()) {
-            match worker.ctx.store.catch_up(now_millis()).await {
-                Ok(due) => {
-                    tracing::info!(
-                        system = side.system(),
-                        due,
-                        "quota pause ended; postponed changes are due"
-                    )
-                }
-                Err(error) => tracing::warn!(%error, "could not make postponed changes due"),
-            }
         }
     }
 }

@@ -13,6 +13,7 @@ mod connector_salesforce;
 mod contract;
 mod deploy_files;
 mod error_shapes;
+mod feeds;
 mod health;
 mod helpers;
 mod marketo_inbound;

@@ -41,6 +41,8 @@ pub struct MarketoClient {
     client_secret: Secret,
     token: TokenCache<String>,
     permits: Semaphore,
+    /// Scheduled calls also take one of these: one concurrent call is always left to live ones.
+    scheduled_permits: Semaphore,
     window: RateWindow,
     calls: AtomicU64,
     quota: SideQuota,
@@ -62,6 +64,7 @@ impl MarketoClient {
             client_secret: config.client_secret.clone(),
             token: TokenCache::new(),
             permits: Semaphore::new(config.max_concurrency.max(1)),
+            scheduled_permits: Semaphore::new(config.max_concurrency.saturating_sub(1).max(1)),
             // A second of margin: we count a call when it leaves, Marketo when it arrives.
             window: RateWindow::new(
                 config.rate_limit_calls,
@@ -122,6 +125,16 @@ impl MarketoClient {
         // While paused (607, or our budget used up) a call would only fail and count: refuse
         // it here, so the change waits for the reset instead of using a retry.
         self.quota.admit(now_millis())?;
+        let lane = super::lane();
+        let _scheduled = match lane {
+            super::Lane::Scheduled => Some(
+                self.scheduled_permits
+                    .acquire()
+                    .await
+                    .map_err(|_| CallError::retry("client is shutting down"))?,
+            ),
+            super::Lane::Live => None,
+        };
         let _permit = self
             .permits
             .acquire()
@@ -159,7 +172,7 @@ impl MarketoClient {
         body: Option<&Value>,
     ) -> Result<Envelope, CallError> {
         let token = self.token().await?;
-        self.window.admit().await;
+        self.window.admit(super::lane()).await;
         let url = format!("{}{path}", self.base_url);
         let mut request =
             if method == Method::GET && get_url_len(&url, query) > MAX_GET_URL_BYTES {

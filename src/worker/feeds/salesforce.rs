@@ -28,7 +28,7 @@ pub async fn read(ctx: &Context, now: i64) -> Result<usize, WorkError> {
         .store
         .time_cursor(SALESFORCE_CHANGES)
         .await?
-        .unwrap_or_else(|| super::marketo::next_second(now));
+        .unwrap_or(now);
     let members = ctx
         .salesforce
         .members_changed_since(&campaigns, since)

@@ -1,0 +1,141 @@
+//! The nets under every delivery and the daily quotas: a lost webhook found by the activity
+//! feed, a lost outbound message found by the changes query, cursors that resume, and a `607`
+//! that pauses Marketo until its reset without using a retry.
+
+use campaign_sync::quota::next_marketo_reset;
+use campaign_sync::store::cursors::{MARKETO_ACTIVITIES, SALESFORCE_CHANGES};
+use campaign_sync::store::now_millis;
+
+use crate::world::{Options, PROGRAM, USER, World};
+
+#[tokio::test]
+async fn a_lost_webhook_is_synced_by_the_activity_feed() {
+    // Marketo never calls the service: every webhook is lost.
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let worker = &world.app.worker;
+    assert_eq!(worker.read_marketo_activities().await.unwrap(), 0);
+    let start = world.app.store.cursor(MARKETO_ACTIVITIES).await.unwrap();
+    assert!(start.is_some(), "a fresh database starts the feed now");
+    let (lead, sf_lead) = world.person("ada@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.sf_member_status(&sf_lead), None, "no webhook came");
+
+    assert_eq!(worker.read_marketo_activities().await.unwrap(), 1);
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+    let moved = world.app.store.cursor(MARKETO_ACTIVITIES).await.unwrap();
+    assert_ne!(moved, start, "the cursor moved past the activity");
+    assert_eq!(
+        worker.read_marketo_activities().await.unwrap(),
+        0,
+        "read once"
+    );
+    let calls = world
+        .mk
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/rest/v1/activities"))
+        .count();
+    assert_eq!(calls, 4, "one token, then one page per pass");
+}
+
+#[tokio::test]
+async fn a_lost_outbound_message_is_synced_by_the_changes_query() {
+    let world = World::new().await;
+    // Outbound messages go nowhere: Salesforce keeps retrying, the service never hears.
+    world.sf.set_outbound_endpoint("http://127.0.0.1:9/lost");
+    let before = now_millis() - 1_000;
+    let (lead, sf_lead) = world.person("grace@example.com");
+    world
+        .sf
+        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
+        .unwrap();
+    let worker = &world.app.worker;
+    assert_eq!(worker.read_salesforce_changes_at(before).await.unwrap(), 1);
+    worker.run_pending().await.unwrap();
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
+    let cursor = world
+        .app
+        .store
+        .time_cursor(SALESFORCE_CHANGES)
+        .await
+        .unwrap()
+        .expect("a stored cursor");
+    assert!(cursor >= before, "the cursor moved to the newest stamp");
+    // The next pass sees the same member again at most (stamps are read to the second); the
+    // dedup key absorbs it and nothing is written.
+    worker.read_salesforce_changes().await.unwrap();
+    let report = worker.run_pending().await.unwrap();
+    assert_eq!(report.dead, 0);
+    assert_eq!(world.writes().1, 1, "one status sync in Marketo, no more");
+}
+
+#[tokio::test]
+async fn a_daily_quota_error_pauses_marketo_until_the_reset_without_using_retries() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("linus@example.com");
+    // The instance's daily quota runs out with the next call (the control endpoint's fault).
+    let fault = serde_json::json!({ "error_code": "607", "calls": 1 });
+    let added = reqwest::Client::new()
+        .post(format!("{}/__sim/faults", world.mk.base_url()))
+        .json(&fault)
+        .send()
+        .await
+        .unwrap();
+    assert!(added.status().is_success());
+    world
+        .sf
+        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
+        .unwrap();
+    world.settle().await;
+    let worker = &world.app.worker;
+    let now = now_millis();
+    let pause = worker.quota().marketo.paused(now).expect("Marketo paused");
+    assert_eq!(
+        pause.until_ms,
+        next_marketo_reset(now),
+        "until 12:00 AM CST"
+    );
+    assert!(pause.reason.contains("607"), "{}", pause.reason);
+    assert_eq!(world.mk_status(lead), None);
+    let (state, attempts, error) = world.app.store.signal_state(1).await.unwrap().unwrap();
+    assert_eq!(
+        (state.as_str(), attempts),
+        ("pending", 0),
+        "postponed, not retried: {error:?}"
+    );
+    assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
+
+    // While paused nothing is due and nothing is sent.
+    let sent = world.mk.requests().len();
+    assert_eq!(worker.run_pending().await.unwrap().claimed, 0);
+    let refused = worker
+        .marketo()
+        .members(PROGRAM, &[lead])
+        .await
+        .unwrap_err();
+    assert!(refused.paused_until().is_some(), "{refused:?}");
+    assert_eq!(
+        world.mk.requests().len(),
+        sent,
+        "a paused side sends nothing"
+    );
+
+    // The reset: the postponed change is due again and goes through.
+    worker.quota().marketo.end_pause(now_millis());
+    worker.catch_up_after_pauses().await;
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
+    assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
+}
