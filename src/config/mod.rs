@@ -240,6 +240,10 @@ pub struct SchedulesConfig {
     pub reconcile_secs: u64,
     /// Program channel/cost → campaign Type/ActualCost pass.
     pub program_settings_secs: u64,
+    /// Every mapped program is read by id this often (for its costs), besides when the browse
+    /// of changed programs lists it: Marketo does not document that a cost edit moves a
+    /// program's `updatedAt`.
+    pub program_costs_full_secs: u64,
     /// Marketo activity feed (program status and membership activities).
     pub marketo_activity_secs: u64,
     /// Query of mapped campaigns' members changed since the stored `SystemModstamp` cursor.
@@ -252,6 +256,7 @@ impl Default for SchedulesConfig {
             deleted_poll_secs: 60,
             reconcile_secs: 86_400,
             program_settings_secs: 300,
+            program_costs_full_secs: 86_400,
             marketo_activity_secs: 60,
             salesforce_changes_secs: 60,
         }

@@ -17,6 +17,7 @@ mod flow;
 mod jobs;
 mod observe;
 mod plan;
+mod programs;
 mod reconcile;
 mod record;
 mod resolve;
@@ -52,6 +53,8 @@ pub use write::NOT_PROVIDED;
 pub struct Worker {
     ctx: Arc<Context>,
     liveness: Liveness,
+    /// What the settings pass and the compatibility check know of Marketo between passes.
+    programs: Arc<tokio::sync::Mutex<programs::ProgramCache>>,
 }
 
 impl Worker {
@@ -80,6 +83,7 @@ impl Worker {
                 mappings,
             }),
             liveness,
+            programs: Arc::default(),
         })
     }
 
@@ -143,7 +147,8 @@ impl Worker {
 
     /// Checks status compatibility of every mapping, holding those that cannot translate.
     pub async fn check_statuses(&self) {
-        compat::check_all(&self.ctx).await;
+        let mut cache = self.programs.lock().await;
+        compat::check_all(&self.ctx, &mut cache).await;
     }
 
     /// The compatibility problems of one mapping, read from the live APIs now.
@@ -156,7 +161,8 @@ impl Worker {
 
     /// Writes channel → Type and costs → ActualCost where they differ, for every enabled mapping.
     pub async fn sync_settings(&self) -> Result<(), StoreError> {
-        settings::sync_all(&self.ctx).await
+        let mut cache = self.programs.lock().await;
+        settings::sync_all(&self.ctx, &mut cache).await
     }
 
     /// Deletes processed signals older than `worker.retain_done_days`.

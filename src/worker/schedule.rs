@@ -60,10 +60,11 @@ pub async fn run(worker: Worker, stop: CancellationToken) {
             quota.salesforce.scheduled_may_run(now_millis()),
         );
         if marketo_ok && salesforce_ok && settings.due(now) {
-            worker.check_statuses().await;
+            // Settings first: it brings the program cache up to date for the check.
             if let Err(error) = worker.sync_settings().await {
                 tracing::warn!(%error, "campaign settings pass failed");
             }
+            worker.check_statuses().await;
         }
         if salesforce_ok
             && deleted.due(now)

@@ -2,6 +2,7 @@
 //! rate window and concurrency cap, and the typed calls in `calls`.
 
 pub mod activities;
+pub mod assets;
 mod calls;
 pub mod classify;
 mod limits;

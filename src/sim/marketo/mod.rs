@@ -20,6 +20,7 @@ mod leads;
 mod limits;
 mod member_writes;
 mod members;
+mod program_browse;
 mod programs;
 mod progression;
 mod router;

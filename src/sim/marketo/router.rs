@@ -9,7 +9,8 @@ use axum::routing::{MethodRouter, get, post};
 
 use super::shared::Shared;
 use super::{
-    activities, control_http, gate, identity, inspect, leads, member_writes, members, programs,
+    activities, control_http, gate, identity, inspect, leads, member_writes, members,
+    program_browse, programs,
 };
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -35,6 +36,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             only(get(activities::paging_token)),
         )
         .route("/rest/v1/activities.json", only(get(activities::query)))
+        .route(
+            "/rest/asset/v1/programs.json",
+            only(get(program_browse::browse)),
+        )
         .route(
             "/rest/asset/v1/program/byName.json",
             only(get(programs::by_name)),
