@@ -139,3 +139,59 @@ async fn a_daily_quota_error_pauses_marketo_until_the_reset_without_using_retrie
     assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
     assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn live_changes_flow_while_a_reconciliation_runs() {
+    // Every Marketo call takes half a second, so a reconciliation (program, channel, a list
+    // per status) runs for seconds.
+    let world = World::with(Options {
+        webhooks: false,
+        mk: campaign_sync::sim::marketo::MarketoSimConfig {
+            latency: std::time::Duration::from_millis(500),
+            deliver_webhooks_in_background: false,
+            ..Default::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("barbara@example.com");
+    let member = world
+        .sf
+        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
+
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(world.app.worker.clone().run(shutdown.clone()));
+    let store = &world.app.store;
+    let job = store
+        .queue_job("reconcile", &serde_json::json!({}), now_millis())
+        .await
+        .unwrap();
+    let state = async || store.job(job).await.unwrap().unwrap().state;
+    let started = std::time::Instant::now();
+    while state().await != "running" {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the reconciliation never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    world.sf.update_member(USER, &member, "Registered").unwrap();
+    let changed = std::time::Instant::now();
+    while world.mk_status(lead).as_deref() != Some("Registered") {
+        assert!(
+            changed.elapsed().as_secs() < 15,
+            "the live change never reached Marketo"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        state().await,
+        "running",
+        "the live change landed while the reconciliation was still listing"
+    );
+    shutdown.cancel();
+    running.await.unwrap();
+}
