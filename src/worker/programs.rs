@@ -52,8 +52,14 @@ impl ProgramCache {
                 )
                 .await?
                 .into_iter()
+                .filter(|p| mapped.contains(&p.id))
+                // The overlap lists recent programs again; unchanged ones are not read again.
+                .filter(|p| {
+                    self.programs.get(&p.id).is_none_or(|known| {
+                        known.updated_at.is_none() || known.updated_at != p.updated_at
+                    })
+                })
                 .map(|p| p.id)
-                .filter(|id| mapped.contains(id))
                 .chain(
                     mapped
                         .iter()

@@ -195,3 +195,27 @@ async fn live_changes_flow_while_a_reconciliation_runs() {
     shutdown.cancel();
     running.await.unwrap();
 }
+
+#[tokio::test]
+async fn an_idle_settings_pass_costs_one_marketo_browse_and_two_salesforce_queries() {
+    let world = World::new().await;
+    let worker = &world.app.worker;
+    worker.sync_settings().await.unwrap();
+    worker.check_statuses().await;
+    let (mk_before, sf_before) = (
+        worker.marketo().calls_made(),
+        worker.salesforce().calls_made(),
+    );
+    worker.sync_settings().await.unwrap();
+    worker.check_statuses().await;
+    let mk_paths: Vec<String> = world
+        .mk
+        .requests()
+        .iter()
+        .rev()
+        .take((worker.marketo().calls_made() - mk_before) as usize)
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(mk_paths, ["/rest/asset/v1/programs.json"]);
+    assert_eq!(worker.salesforce().calls_made() - sf_before, 2);
+}
