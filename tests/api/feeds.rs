@@ -116,6 +116,9 @@ async fn a_daily_quota_error_pauses_marketo_until_the_reset_without_using_retrie
         "postponed, not retried: {error:?}"
     );
     assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
+    let ready: serde_json::Value = world.app.get("/readyz").await.json().await.unwrap();
+    assert_eq!(ready["paused"][0]["system"], "marketo", "{ready}");
+    assert_eq!(ready["paused"][0]["until_ms"], pause.until_ms);
 
     // While paused nothing is due and nothing is sent.
     let sent = world.mk.requests().len();
