@@ -222,3 +222,47 @@ async fn an_idle_settings_pass_costs_one_marketo_browse_and_two_salesforce_queri
     assert_eq!(mk_paths, ["/rest/asset/v1/programs.json"]);
     assert_eq!(worker.salesforce().calls_made() - sf_before, 2);
 }
+
+#[tokio::test]
+async fn changes_made_during_an_outage_are_synced_by_one_pass_of_each_feed() {
+    // Webhooks lost and outbound messages undeliverable; no reconciliation runs.
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    world.sf.set_outbound_endpoint("http://127.0.0.1:9/down");
+    let worker = &world.app.worker;
+    worker.read_marketo_activities().await.unwrap();
+    worker.read_salesforce_changes().await.unwrap();
+    let mut in_marketo = Vec::new();
+    let mut in_salesforce = Vec::new();
+    for i in 0..5 {
+        let (lead, sf_lead) = world.person(&format!("mk{i}@example.com"));
+        world
+            .mk
+            .set_status_as_user(PROGRAM, lead, "Registered")
+            .unwrap();
+        in_marketo.push(sf_lead);
+        let (lead, sf_lead) = world.person(&format!("sf{i}@example.com"));
+        world
+            .sf
+            .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
+            .unwrap();
+        in_salesforce.push(lead);
+    }
+    // The service is back: one pass of each feed, then the worker.
+    assert_eq!(worker.read_marketo_activities().await.unwrap(), 5);
+    assert_eq!(worker.read_salesforce_changes().await.unwrap(), 5);
+    let report = worker.run_pending().await.unwrap();
+    assert_eq!(report.dead, 0);
+    for sf_lead in &in_marketo {
+        assert_eq!(
+            world.sf_member_status(sf_lead).as_deref(),
+            Some("Registered")
+        );
+    }
+    for lead in &in_salesforce {
+        assert_eq!(world.mk_status(*lead).as_deref(), Some("Invited"));
+    }
+}
