@@ -16,6 +16,7 @@ pub mod liveness;
 pub mod mappings;
 pub mod mappings_import;
 pub mod outbox;
+pub mod quota;
 
 pub mod sandbox;
 pub mod signal;

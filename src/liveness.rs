@@ -20,12 +20,19 @@ struct Inner {
     crashes_in_a_row: AtomicU32,
     restarts: AtomicU32,
     last_error: Mutex<Option<String>>,
+    /// Each side's daily-quota pause and call count (the clients share it).
+    quota: crate::quota::Quota,
 }
 
 impl Liveness {
     pub fn set_leader(&self, leader: bool) {
         self.inner.leader.store(leader, Ordering::SeqCst);
         metrics::gauge!("worker_leader").set(if leader { 1.0 } else { 0.0 });
+    }
+
+    /// Each side's daily-quota pause and call count, as the clients see them.
+    pub fn quota(&self) -> &crate::quota::Quota {
+        &self.inner.quota
     }
 
     pub fn is_leader(&self) -> bool {

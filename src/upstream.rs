@@ -42,7 +42,7 @@ fn is_auth_failure(error: &CallError) -> bool {
         CallError::Permanent(reason) => {
             reason.contains("token request") || reason.contains("identity call")
         }
-        CallError::Retry { .. } => false,
+        CallError::Retry { .. } | CallError::Paused { .. } => false,
     }
 }
 

@@ -126,6 +126,9 @@ pub struct SalesforceConfig {
     pub max_concurrency: usize,
     /// Writes pause when daily API usage is within this percentage of the limit.
     pub daily_limit_margin_percent: u8,
+    /// Calls this service makes per UTC day at most (0: no budget of its own); scheduled work
+    /// yields at 80% of it. The org's allocation is shared with every other integration.
+    pub daily_call_budget: u64,
 }
 
 impl Default for SalesforceConfig {
@@ -142,6 +145,7 @@ impl Default for SalesforceConfig {
             request_timeout_secs: 30,
             max_concurrency: 4,
             daily_limit_margin_percent: 10,
+            daily_call_budget: 15_000,
         }
     }
 }
@@ -169,6 +173,9 @@ pub struct MarketoConfig {
     /// Concurrent calls (Marketo's instance limit is 10).
     pub max_concurrency: usize,
     pub request_timeout_secs: u64,
+    /// Calls this service makes per Marketo quota day (from 12:00 AM CST) at most (0: no
+    /// budget of its own); scheduled work yields at 80% of it. The instance's 50,000 are shared.
+    pub daily_call_budget: u64,
 }
 
 impl Default for MarketoConfig {
@@ -182,10 +189,13 @@ impl Default for MarketoConfig {
             webhook_signing_secrets: Vec::new(),
             allowed_networks: Vec::new(),
             dedup_window_secs: 60,
-            rate_limit_calls: 100,
+            // Half the instance's 100 calls / 20 s and 10 concurrent: other integrations
+            // (CRM sync, webinar and e-mail tools) share them (README "Marketo").
+            rate_limit_calls: 50,
             rate_limit_window_secs: 20,
-            max_concurrency: 10,
+            max_concurrency: 5,
             request_timeout_secs: 30,
+            daily_call_budget: 20_000,
         }
     }
 }
@@ -234,14 +244,25 @@ pub struct SchedulesConfig {
     pub reconcile_secs: u64,
     /// Program channel/cost → campaign Type/ActualCost pass.
     pub program_settings_secs: u64,
+    /// Every mapped program is read by id this often (for its costs), besides when the browse
+    /// of changed programs lists it: Marketo does not document that a cost edit moves a
+    /// program's `updatedAt`.
+    pub program_costs_full_secs: u64,
+    /// Marketo activity feed (program status and membership activities).
+    pub marketo_activity_secs: u64,
+    /// Query of mapped campaigns' members changed since the stored `SystemModstamp` cursor.
+    pub salesforce_changes_secs: u64,
 }
 
 impl Default for SchedulesConfig {
     fn default() -> Self {
         Self {
             deleted_poll_secs: 60,
-            reconcile_secs: 3600,
+            reconcile_secs: 86_400,
             program_settings_secs: 300,
+            program_costs_full_secs: 86_400,
+            marketo_activity_secs: 60,
+            salesforce_changes_secs: 60,
         }
     }
 }

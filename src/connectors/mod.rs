@@ -8,6 +8,28 @@ mod token;
 
 use std::time::Duration;
 
+/// Which lane a call travels in: live changes first, scheduled work (feeds, settings passes,
+/// reconciliation) with what is left. Set for a whole task with [`scheduled`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Live,
+    Scheduled,
+}
+
+tokio::task_local! {
+    static LANE: Lane;
+}
+
+/// Runs `work` with every call it makes in the scheduled lane.
+pub async fn scheduled<F: std::future::Future>(work: F) -> F::Output {
+    LANE.scope(Lane::Scheduled, work).await
+}
+
+/// The lane of the calling task (live unless inside [`scheduled`]).
+pub fn lane() -> Lane {
+    LANE.try_with(|lane| *lane).unwrap_or(Lane::Live)
+}
+
 /// A client could not be built (its TLS backend or settings were refused); the service does not
 /// start rather than run without its timeouts.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +68,10 @@ pub enum CallError {
     /// Retrying cannot help (bad data, missing permission, unknown status).
     #[error("{0}")]
     Permanent(String),
+    /// The side's daily quota (or this service's budget) is used up until `until_ms` (epoch
+    /// ms): the change waits without using a retry.
+    #[error("{reason} (paused until {until_ms})")]
+    Paused { reason: String, until_ms: i64 },
 }
 
 impl CallError {
@@ -57,7 +83,18 @@ impl CallError {
     }
 
     pub fn is_retryable(&self) -> bool {
-        matches!(self, CallError::Retry { .. } | CallError::Reauthenticate(_))
+        matches!(
+            self,
+            CallError::Retry { .. } | CallError::Reauthenticate(_) | CallError::Paused { .. }
+        )
+    }
+
+    /// When a daily-quota pause ends, for an error that is one.
+    pub fn paused_until(&self) -> Option<i64> {
+        match self {
+            CallError::Paused { until_ms, .. } => Some(*until_ms),
+            _ => None,
+        }
     }
 
     /// Retryable, but not sooner than `after` (a floor under the retry schedule).

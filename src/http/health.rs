@@ -52,6 +52,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             if !held.is_empty() {
                 body["held_mappings"] = json!(held);
             }
+            // A quota pause is reported too; the service still receives, so it stays ready.
+            let paused = state.liveness().quota().pauses(crate::store::now_millis());
+            if !paused.is_empty() {
+                body["paused"] = json!(paused);
+            }
             (StatusCode::OK, Json(body))
         }
         Ok(Err(error)) => (

@@ -3,6 +3,7 @@
 //! caller, so lease and retry behaviour is testable without sleeping.
 
 mod connect;
+pub mod cursors;
 mod group_commit;
 mod history;
 mod identities;

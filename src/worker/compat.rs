@@ -5,7 +5,12 @@ use crate::connectors::CallError;
 use crate::connectors::marketo::MarketoClient;
 use crate::connectors::salesforce::SalesforceClient;
 
+use std::collections::BTreeMap;
+
+use crate::store::now_millis;
+
 use super::context::Context;
+use super::programs::ProgramCache;
 use crate::mappings::Mapping;
 
 /// Reads both status sets and returns each problem, naming the status, program and campaign.
@@ -43,27 +48,79 @@ pub async fn problems(
 }
 
 /// Checks every mapping and holds the incompatible ones; a mapping whose check could not run
-/// keeps its previous state.
-pub async fn check_all(ctx: &Context) {
-    for mapping in ctx.mappings.all() {
-        match problems(&ctx.salesforce, &ctx.marketo, mapping).await {
-            Ok(found) => {
-                for problem in &found {
-                    tracing::error!(mapping = mapping.name(), %problem, "incompatible statuses: mapping held");
-                }
-                if found.is_empty() && mapping.is_held() {
-                    tracing::info!(
-                        mapping = mapping.name(),
-                        "statuses now compatible: mapping released"
-                    );
-                }
-                if let Err(error) = ctx.mappings.hold(&ctx.store, mapping, found).await {
-                    tracing::warn!(mapping = mapping.name(), %error, "could not record the compatibility check");
-                }
+/// keeps its previous state. Marketo is read through the cache (channels listed once) and the
+/// campaigns' statuses with one SOQL query per 200 campaigns.
+pub async fn check_all(ctx: &Context, cache: &mut ProgramCache) {
+    let ids: Vec<String> = ctx
+        .mappings
+        .all()
+        .iter()
+        .map(|m| m.config.campaign_id.clone())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let mut by_campaign: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    match ctx.salesforce.member_statuses(&ids).await {
+        Ok(found) => {
+            for (campaign, label) in found {
+                by_campaign.entry(campaign).or_default().push(label);
             }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not read the campaigns' member statuses");
+            return;
+        }
+    }
+    for mapping in ctx.mappings.all() {
+        let salesforce = by_campaign
+            .get(&mapping.config.campaign_id)
+            .cloned()
+            .unwrap_or_default();
+        match cached_problems(ctx, cache, mapping, &salesforce).await {
+            Ok(found) => hold(ctx, mapping, found).await,
             Err(error) => {
                 tracing::warn!(mapping = mapping.name(), %error, "could not check status compatibility")
             }
         }
+    }
+}
+
+async fn cached_problems(
+    ctx: &Context,
+    cache: &mut ProgramCache,
+    mapping: &Mapping,
+    salesforce: &[String],
+) -> Result<Vec<String>, CallError> {
+    let program = cache.program(ctx, mapping.config.program_id).await?.clone();
+    let marketo = cache.channel(ctx, &program.channel, now_millis()).await?;
+    Ok(mapping
+        .statuses
+        .untranslatable(&marketo, salesforce)
+        .into_iter()
+        .map(|problem| {
+            format!(
+                "mapping {:?} (program {} {:?}, campaign {}): {problem}",
+                mapping.name(),
+                program.id,
+                program.name,
+                mapping.config.campaign_id
+            )
+        })
+        .collect())
+}
+
+async fn hold(ctx: &Context, mapping: &Mapping, found: Vec<String>) {
+    for problem in &found {
+        tracing::error!(mapping = mapping.name(), %problem, "incompatible statuses: mapping held");
+    }
+    if found.is_empty() && mapping.is_held() {
+        tracing::info!(
+            mapping = mapping.name(),
+            "statuses now compatible: mapping released"
+        );
+    }
+    if let Err(error) = ctx.mappings.hold(&ctx.store, mapping, found).await {
+        tracing::warn!(mapping = mapping.name(), %error, "could not record the compatibility check");
     }
 }

@@ -14,10 +14,12 @@ mod claim;
 pub mod compat;
 mod context;
 mod deleted_poll;
+mod feeds;
 mod flow;
 mod jobs;
 mod observe;
 mod plan;
+mod programs;
 mod reconcile;
 mod reconcile_signals;
 mod record;
@@ -25,6 +27,7 @@ mod resolve;
 pub mod retry;
 mod round;
 mod run;
+mod schedule;
 mod settings;
 mod work;
 mod write;
@@ -53,9 +56,8 @@ pub use write::NOT_PROVIDED;
 pub struct Worker {
     ctx: Arc<Context>,
     liveness: Liveness,
-    /// Where the deleted-records poll resumes (epoch ms), kept in memory: after a restart the
-    /// poll looks back one interval and reconciliation covers anything older.
-    deleted_since: Arc<tokio::sync::Mutex<Option<i64>>>,
+    /// What the settings pass and the compatibility check know of Marketo between passes.
+    programs: Arc<tokio::sync::Mutex<programs::ProgramCache>>,
 }
 
 impl Worker {
@@ -66,8 +68,14 @@ impl Worker {
         mappings: Mappings,
         liveness: Liveness,
     ) -> Result<Self, crate::connectors::ClientBuildError> {
-        let salesforce = SalesforceClient::new(&config.salesforce)?;
-        let marketo = MarketoClient::new(&config.marketo)?;
+        let quota = liveness.quota();
+        quota
+            .salesforce
+            .set_budget(config.salesforce.daily_call_budget);
+        quota.marketo.set_budget(config.marketo.daily_call_budget);
+        let salesforce =
+            SalesforceClient::new(&config.salesforce)?.sharing(quota.salesforce.clone());
+        let marketo = MarketoClient::new(&config.marketo)?.sharing(quota.marketo.clone());
         Ok(Worker {
             ctx: Arc::new(Context {
                 store,
@@ -78,7 +86,7 @@ impl Worker {
                 mappings,
             }),
             liveness,
-            deleted_since: Arc::default(),
+            programs: Arc::default(),
         })
     }
 
@@ -156,7 +164,8 @@ impl Worker {
 
     /// Checks status compatibility of every mapping, holding those that cannot translate.
     pub async fn check_statuses(&self) {
-        compat::check_all(&self.ctx).await;
+        let mut cache = self.programs.lock().await;
+        compat::check_all(&self.ctx, &mut cache).await;
     }
 
     /// The compatibility problems of one mapping, read from the live APIs now.
@@ -169,7 +178,8 @@ impl Worker {
 
     /// Writes channel → Type and costs → ActualCost where they differ, for every enabled mapping.
     pub async fn sync_settings(&self) -> Result<(), StoreError> {
-        settings::sync_all(&self.ctx).await
+        let mut cache = self.programs.lock().await;
+        settings::sync_all(&self.ctx, &mut cache).await
     }
 
     /// Deletes processed signals older than `worker.retain_done_days`.
@@ -191,9 +201,50 @@ impl Worker {
         self.poll_deleted_at(now_millis()).await
     }
 
+    /// Reads Marketo's activity log since its stored cursor and records a signal per member
+    /// change in a mapped program.
+    pub async fn read_marketo_activities(&self) -> Result<usize, WorkError> {
+        feeds::read_marketo(&self.ctx, now_millis()).await
+    }
+
+    /// Queries mapped campaigns' members changed since the stored `SystemModstamp` cursor and
+    /// records a signal for each.
+    pub async fn read_salesforce_changes(&self) -> Result<usize, WorkError> {
+        self.read_salesforce_changes_at(now_millis()).await
+    }
+
+    /// The same query as of `now` (epoch ms), for a fresh cursor: tests whose Salesforce clock
+    /// runs ahead use it.
+    pub async fn read_salesforce_changes_at(&self, now: i64) -> Result<usize, WorkError> {
+        feeds::read_salesforce(&self.ctx, now).await
+    }
+
+    /// When a side's daily-quota pause has ended, makes the changes postponed meanwhile due.
+    pub async fn catch_up_after_pauses(&self) {
+        let quota = self.liveness.quota();
+        for side in [&quota.marketo, &quota.salesforce] {
+            if side.take_ended(now_millis()) {
+                match self.ctx.store.catch_up(now_millis()).await {
+                    Ok(due) => {
+                        tracing::info!(
+                            system = side.system(),
+                            due,
+                            "quota pause ended; postponed changes are due"
+                        )
+                    }
+                    Err(error) => tracing::warn!(%error, "could not make postponed changes due"),
+                }
+            }
+        }
+    }
+
+    /// The process-wide daily-quota pauses and call counts.
+    pub fn quota(&self) -> &crate::quota::Quota {
+        self.liveness.quota()
+    }
+
     /// The same poll as of `now` (epoch ms): tests whose Salesforce clock runs ahead use it.
     pub async fn poll_deleted_at(&self, now: i64) -> Result<usize, WorkError> {
-        let mut since = self.deleted_since.lock().await;
-        deleted_poll::poll(&self.ctx, &mut since, now).await
+        deleted_poll::poll(&self.ctx, now).await
     }
 }

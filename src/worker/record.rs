@@ -209,6 +209,14 @@ pub fn settle(
             }
             Err(error) => error,
         };
+        if let Some(until) = error.paused_until() {
+            // A side's daily quota is used up: the change waits for the reset like a disabled
+            // mapping's, without using an attempt (`catch_up` makes it due when the pause ends).
+            tracing::info!(signal.id = id, %error, "postponed until the quota resets");
+            journal.ends.push(SignalEnd::Postpone { id, at: until });
+            report.retried += 1;
+            continue;
+        }
         match retry_delay(config, attempts, &error) {
             Some(delay) => {
                 tracing::info!(signal.id = id, attempts, %error, retry_in_ms = delay.as_millis() as u64, "will retry");

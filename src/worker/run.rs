@@ -1,6 +1,7 @@
 //! The worker's loop, supervised: a crash of the loop task is logged, counted in the liveness
-//! and restarted with back-off; the loop itself leads (worker lock), runs the scheduled passes
-//! and queued jobs, and processes signals as they come due, looking at shutdown between rounds.
+//! and restarted with back-off; the loop itself leads (worker lock), starts the scheduled passes
+//! as their own task beside it (`schedule`), and processes live signals as they come due,
+//! looking at shutdown between rounds.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::liveness::Liveness;
 use crate::store::{LeaderLock, now_millis};
 
-use super::Worker;
+use super::{Worker, schedule};
 
 /// How often an idle worker looks for due signals (retries coming due, other replicas'
 /// signals); signals recorded in this process wake it at once.
@@ -67,17 +68,13 @@ where
 
 async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
     let ctx = &worker.ctx;
-    let schedules = &ctx.config.schedules;
     let linger = Duration::from_millis(ctx.config.worker.batch_linger_ms);
-    let poll_every = Duration::from_secs(schedules.deleted_poll_secs.max(1));
-    let settings_every = Duration::from_secs(schedules.program_settings_secs.max(1));
-    let reconcile_every = Duration::from_secs(schedules.reconcile_secs.max(1));
     let start = Instant::now();
-    let (mut next_poll, mut next_settings, mut next_reconcile) =
-        (start, start, start + reconcile_every);
     let (mut next_lock_check, mut next_refresh) = (start, start);
     tracing::info!(owner = %ctx.owner, "worker started");
     let mut lock: Option<LeaderLock> = None;
+    // The scheduled passes run beside this loop while this replica leads.
+    let mut scheduled: Option<(CancellationToken, tokio::task::JoinHandle<()>)> = None;
     while !shutdown.is_cancelled() {
         let now = Instant::now();
         if now >= next_lock_check {
@@ -85,38 +82,28 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
             lock = check_lock(&worker, lock).await;
         }
         if lock.is_none() {
+            stop_scheduled(scheduled.take()).await;
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(LEADER_CHECK) => {}
             }
             continue;
         }
+        if scheduled
+            .as_ref()
+            .is_none_or(|(_, task)| task.is_finished())
+        {
+            let stop = shutdown.child_token();
+            let passes = schedule::run(worker.clone(), stop.clone());
+            let task = tokio::spawn(crate::connectors::scheduled(passes));
+            scheduled = Some((stop, task));
+        }
         if now >= next_refresh {
             next_refresh = now + REFRESH;
             if let Err(error) = ctx.mappings.refresh(&ctx.store).await {
                 tracing::warn!(%error, "could not read the shared switches");
             }
-        }
-        if now >= next_settings {
-            worker.check_statuses().await;
-            if let Err(error) = worker.sync_settings().await {
-                tracing::warn!(%error, "campaign settings pass failed");
-            }
-            next_settings = now + settings_every;
-        }
-        if now >= next_poll {
-            if let Err(error) = worker.poll_deleted().await {
-                tracing::warn!(%error, "deleted-records poll failed; will try again");
-            }
-            next_poll = now + poll_every;
-        }
-        if now >= next_reconcile {
-            worker.reconcile().await;
-            worker.purge().await;
-            next_reconcile = now + reconcile_every;
-        }
-        if let Err(error) = worker.run_jobs().await {
-            tracing::warn!(%error, "could not run the queued jobs");
+            worker.catch_up_after_pauses().await;
         }
         match ctx.store.claim_count_due(now_millis()).await {
             Ok(0) => worker.liveness.round_ended(now_millis()),
@@ -136,8 +123,19 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
             () = tokio::time::sleep(IDLE_POLL) => {}
         }
     }
+    stop_scheduled(scheduled.take()).await;
     worker.liveness.set_leader(false);
     tracing::info!("worker stopped");
+}
+
+/// Stops the scheduled passes and waits for the one running to end.
+async fn stop_scheduled(scheduled: Option<(CancellationToken, tokio::task::JoinHandle<()>)>) {
+    if let Some((stop, task)) = scheduled {
+        stop.cancel();
+        if let Err(error) = task.await {
+            tracing::error!(%error, "the scheduled passes ended abnormally");
+        }
+    }
 }
 
 /// Keeps or takes the worker lock. On taking it, the leases and jobs of the replica that held

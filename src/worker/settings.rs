@@ -1,13 +1,19 @@
 //! One-way program settings: channel → campaign Type and the sum of period costs → campaign
 //! ActualCost. Written only when different, so Salesforce-side edits are set back next pass.
+//! A pass reads Marketo through the program cache (one browse when nothing changed) and the
+//! campaigns with one SOQL query per 200, so its idle cost does not grow with the mappings.
+
+use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
 use crate::connectors::CallError;
+use crate::connectors::marketo::ProgramInfo;
 use crate::kinds::{Action, Connector, OutcomeResult, Target};
-use crate::store::StoreError;
+use crate::store::{StoreError, now_millis};
 
 use super::context::Context;
+use super::programs::ProgramCache;
 use super::record;
 use crate::mappings::Mapping;
 
@@ -21,8 +27,8 @@ pub enum SettingsOutcome {
     },
 }
 
-pub async fn sync_one(ctx: &Context, mapping: &Mapping) -> Result<SettingsOutcome, CallError> {
-    let program = ctx.marketo.program(mapping.config.program_id).await?;
+/// The fields of `campaign` that differ from what `program` says, as a PATCH body.
+fn differences(mapping: &Mapping, program: &ProgramInfo, campaign: &Value) -> Option<Value> {
     let kind = mapping
         .config
         .channel_type_map
@@ -31,46 +37,83 @@ pub async fn sync_one(ctx: &Context, mapping: &Mapping) -> Result<SettingsOutcom
         .unwrap_or_else(|| program.channel.clone());
     // Folded from +0.0: an empty `sum` of floats is -0.0.
     let cost: f64 = program.costs.iter().fold(0.0, |total, c| total + c.cost);
-    let campaign = ctx
-        .salesforce
-        .get("Campaign", &mapping.config.campaign_id)
-        .await?;
-    let current_kind = campaign["Type"].as_str();
-    let current_cost = campaign["ActualCost"].as_f64();
     let mut fields = serde_json::Map::new();
-    if current_kind != Some(kind.as_str()) {
+    if campaign["Type"].as_str() != Some(kind.as_str()) {
         fields.insert("Type".into(), json!(kind));
     }
-    if current_cost.is_none_or(|c| (c - cost).abs() > 0.005) {
+    if campaign["ActualCost"]
+        .as_f64()
+        .is_none_or(|c| (c - cost).abs() > 0.005)
+    {
         fields.insert("ActualCost".into(), json!(cost));
     }
-    if fields.is_empty() {
+    (!fields.is_empty()).then_some(Value::Object(fields))
+}
+
+async fn write_one(
+    ctx: &Context,
+    mapping: &Mapping,
+    program: &ProgramInfo,
+    campaign: &Value,
+) -> Result<SettingsOutcome, CallError> {
+    let Some(fields) = differences(mapping, program, campaign) else {
         return Ok(SettingsOutcome::Unchanged);
-    }
-    let written_kind = fields
-        .get("Type")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    };
+    let kind = fields["Type"].as_str().map(str::to_string);
     ctx.salesforce
-        .patch(
-            "Campaign",
-            &mapping.config.campaign_id,
-            &Value::Object(fields),
-        )
+        .patch("Campaign", &mapping.config.campaign_id, &fields)
         .await?;
     Ok(SettingsOutcome::Written {
-        kind: written_kind,
-        actual_cost: cost,
+        kind,
+        actual_cost: program.costs.iter().fold(0.0, |total, c| total + c.cost),
     })
 }
 
 /// Runs the pass for every enabled mapping, recording each write or failure as an outcome.
-pub async fn sync_all(ctx: &Context) -> Result<(), StoreError> {
-    for mapping in ctx.mappings.all() {
-        if !ctx.mappings.sync_enabled() || !mapping.is_enabled() {
-            continue;
+pub async fn sync_all(ctx: &Context, cache: &mut ProgramCache) -> Result<(), StoreError> {
+    let mappings: Vec<_> = ctx
+        .mappings
+        .all()
+        .iter()
+        .filter(|m| ctx.mappings.sync_enabled() && m.is_enabled())
+        .cloned()
+        .collect();
+    if mappings.is_empty() {
+        return Ok(());
+    }
+    let read = async {
+        cache.refresh(ctx, now_millis()).await?;
+        let ids: Vec<String> = mappings
+            .iter()
+            .map(|m| m.config.campaign_id.clone())
+            .collect();
+        ctx.salesforce.campaigns(&ids).await
+    };
+    let campaigns: HashMap<String, Value> = match read.await {
+        Ok(found) => found
+            .into_iter()
+            .filter_map(|c| Some((c["Id"].as_str()?.to_string(), c)))
+            .collect(),
+        Err(error) => {
+            for mapping in &mappings {
+                failed(ctx, mapping, &error).await?;
+            }
+            return Ok(());
         }
-        match sync_one(ctx, mapping).await {
+    };
+    for mapping in &mappings {
+        let campaign_id = &mapping.config.campaign_id;
+        let result = match (
+            cache.program(ctx, mapping.config.program_id).await,
+            campaigns.get(campaign_id),
+        ) {
+            (Ok(program), Some(campaign)) => write_one(ctx, mapping, program, campaign).await,
+            (Err(error), _) => Err(error),
+            (_, None) => Err(CallError::Permanent(format!(
+                "Salesforce campaign {campaign_id} not found"
+            ))),
+        };
+        match result {
             Ok(SettingsOutcome::Unchanged) => {}
             Ok(SettingsOutcome::Written { kind, actual_cost }) => {
                 let reason = format!(
@@ -81,29 +124,28 @@ pub async fn sync_all(ctx: &Context) -> Result<(), StoreError> {
                 record::outcome_now(
                     ctx,
                     mapping.name(),
-                    Target::new(Connector::Salesforce, Action::CampaignSettings),
+                    target(),
                     OutcomeResult::Applied,
                     &reason,
                 )
                 .await?;
             }
-            Err(error) => {
-                tracing::warn!(mapping = mapping.name(), %error, "campaign settings pass failed; next pass tries again");
-                let result = if error.is_retryable() {
-                    OutcomeResult::Skipped
-                } else {
-                    OutcomeResult::Dead
-                };
-                record::outcome_now(
-                    ctx,
-                    mapping.name(),
-                    Target::new(Connector::Salesforce, Action::CampaignSettings),
-                    result,
-                    &error.to_string(),
-                )
-                .await?;
-            }
+            Err(error) => failed(ctx, mapping, &error).await?,
         }
     }
     Ok(())
+}
+
+fn target() -> Target {
+    Target::new(Connector::Salesforce, Action::CampaignSettings)
+}
+
+async fn failed(ctx: &Context, mapping: &Mapping, error: &CallError) -> Result<(), StoreError> {
+    tracing::warn!(mapping = mapping.name(), %error, "campaign settings pass failed; next pass tries again");
+    let result = if error.is_retryable() {
+        OutcomeResult::Skipped
+    } else {
+        OutcomeResult::Dead
+    };
+    record::outcome_now(ctx, mapping.name(), target(), result, &error.to_string()).await
 }

@@ -38,6 +38,14 @@ impl WorkError {
         }
     }
 
+    /// When the daily-quota pause that stopped this work ends, if one did.
+    pub fn paused_until(&self) -> Option<i64> {
+        match self {
+            WorkError::Call(error) => error.paused_until(),
+            WorkError::Store(_) => None,
+        }
+    }
+
     /// The server's hint of when to come back, when it gave one.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {

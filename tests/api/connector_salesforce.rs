@@ -7,6 +7,7 @@ use campaign_sync::connectors::salesforce::{
     RecordOutcome, SalesforceClient, classify::classify_record,
 };
 use campaign_sync::sim::salesforce::{SalesforceSim, SalesforceSimConfig};
+use campaign_sync::store::now_millis;
 use serde_json::json;
 
 async fn sim(adjust: impl FnOnce(&mut SalesforceSimConfig)) -> (SalesforceSim, SalesforceConfig) {
@@ -81,7 +82,7 @@ async fn a_rejected_token_is_replaced_once() {
 }
 
 #[tokio::test]
-async fn writes_pause_inside_the_daily_margin_and_the_limit_is_retryable() {
+async fn writes_pause_inside_the_daily_margin_and_the_limit_pauses_the_side() {
     let (sim, mut settings) = sim(|c| c.daily_api_limit = 10).await;
     settings.daily_limit_margin_percent = 50;
     let campaign = sim
@@ -99,16 +100,21 @@ async fn writes_pause_inside_the_daily_margin_and_the_limit_is_retryable() {
         .patch("Campaign", &campaign, &json!({ "ActualCost": 1 }))
         .await
         .unwrap_err();
+    assert!(matches!(paused, CallError::Paused { .. }), "{paused:?}");
     assert!(
-        matches!(paused, CallError::Retry { after: Some(_), .. }),
-        "{paused:?}"
+        client.quota().paused(now_millis()).is_none(),
+        "the margin stops writes only; reads go on"
     );
     for _ in 0..10 {
         if let Err(error) = client.get("Campaign", &campaign).await {
-            assert!(
-                error.is_retryable(),
-                "REQUEST_LIMIT_EXCEEDED is retryable: {error:?}"
-            );
+            let until = error
+                .paused_until()
+                .expect("REQUEST_LIMIT_EXCEEDED pauses: {error:?}");
+            assert_eq!(client.quota().paused(now_millis()).unwrap().until_ms, until);
+            let calls = client.calls_made();
+            let refused = client.get("Campaign", &campaign).await.unwrap_err();
+            assert!(matches!(refused, CallError::Paused { .. }));
+            assert_eq!(client.calls_made(), calls, "a paused side sends nothing");
             return;
         }
     }

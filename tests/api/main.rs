@@ -17,6 +17,7 @@ mod cutover;
 mod cutover_inputs;
 mod deploy_files;
 mod error_shapes;
+mod feeds;
 mod health;
 mod helpers;
 mod identities;

@@ -1,188 +1,85 @@
-//! Custom activity types (list, create, add attributes, approve), posting custom activities
-//! (≤300 per call) and Request Campaign (≤100 leads per call) on Marketo's REST API.
+//! The activity log as a change feed: a paging token for a start time, then pages of
+//! program-status activities from a stored token (each page carries the next one).
 
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::Deserialize;
 
 use super::MarketoClient;
-use super::calls::{BATCH_LIMIT, Reason};
+use super::classify::malformed;
 use crate::connectors::CallError;
 
-/// Request Campaign's limit of leads (and of tokens) per call.
-pub const REQUEST_LIMIT: usize = 100;
+/// "Change Status in Progression": every program status change, including joining the program
+/// (from "Not in Program") and leaving it (to "Not in Program"); its primary asset is the
+/// program, so `assetIds` filters it to mapped programs.
+pub const CHANGE_STATUS_IN_PROGRESSION: i64 = 104;
+/// `assetIds` beyond this many programs are filtered here instead, to keep the URL short.
+pub const MAX_ASSET_IDS: usize = 300;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AttributeSpec {
-    pub api_name: String,
-    pub name: String,
-    pub data_type: String,
-}
-
-/// What a custom activity type should look like.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActivityTypeSpec {
-    pub api_name: String,
-    pub name: String,
-    pub trigger_name: String,
-    pub filter_name: String,
-    pub description: String,
-    pub primary_attribute: AttributeSpec,
-    #[serde(skip)]
-    pub attributes: Vec<AttributeSpec>,
-}
-
-/// A custom activity type as Marketo describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ActivityTypeInfo {
-    pub id: i64,
-    pub api_name: String,
-    pub name: String,
-    /// `draft`, `approved` or `approved with draft`.
-    pub status: String,
-    #[serde(default)]
-    pub attributes: Vec<AttributeSpec>,
+pub struct ActivityRecord {
+    pub lead_id: i64,
+    pub activity_type_id: i64,
+    /// The program, for type 104.
+    pub primary_attribute_value_id: Option<i64>,
+    pub activity_date: Option<String>,
 }
 
-/// What became of one posted activity, in input order.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ActivityResult {
-    pub id: Option<i64>,
-    pub status: String,
-    /// Lead Database calls say `reasons`; the Swagger definition of this one says `errors`.
-    #[serde(default, alias = "errors")]
-    pub reasons: Vec<Reason>,
-}
-
-fn first<T: for<'de> Deserialize<'de>>(result: Vec<Value>, what: &str) -> Result<T, CallError> {
-    let value = result
-        .into_iter()
-        .next()
-        .ok_or_else(|| CallError::Permanent(format!("Marketo answered no {what}")))?;
-    serde_json::from_value(value)
-        .map_err(|e| super::classify::malformed("Marketo activity type", e))
+/// One page of the feed and where the next starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityPage {
+    pub activities: Vec<ActivityRecord>,
+    pub next_token: String,
+    pub more: bool,
 }
 
 impl MarketoClient {
-    pub async fn custom_activity_types(&self) -> Result<Vec<ActivityTypeInfo>, CallError> {
+    /// The token of the first activity at or after `since` (ISO-8601).
+    pub async fn activity_paging_token(&self, since: &str) -> Result<String, CallError> {
+        let query = [("sinceDatetime", since.to_string())];
         let envelope = self
             .send(
                 Method::GET,
-                "/rest/v1/activities/external/types.json",
-                &[],
+                "/rest/v1/activities/pagingtoken.json",
+                &query,
                 None,
             )
             .await?;
         envelope
+            .next_page_token
+            .ok_or_else(|| malformed("paging token", "no nextPageToken"))
+    }
+
+    /// One page of program-status activities from `token`, for `programs` when there are few
+    /// enough to name (all programs otherwise; the caller filters).
+    pub async fn status_activities(
+        &self,
+        token: &str,
+        programs: &[i64],
+    ) -> Result<ActivityPage, CallError> {
+        let mut query = vec![
+            ("nextPageToken", token.to_string()),
+            ("activityTypeIds", CHANGE_STATUS_IN_PROGRESSION.to_string()),
+            ("batchSize", super::BATCH_LIMIT.to_string()),
+        ];
+        if !programs.is_empty() && programs.len() <= MAX_ASSET_IDS {
+            let ids: Vec<String> = programs.iter().map(i64::to_string).collect();
+            query.push(("assetIds", ids.join(",")));
+        }
+        let envelope = self
+            .send(Method::GET, "/rest/v1/activities.json", &query, None)
+            .await?;
+        let activities = envelope
             .result
             .into_iter()
-            .map(|v| {
-                serde_json::from_value(v)
-                    .map_err(|e| super::classify::malformed("Marketo activity type", e))
-            })
-            .collect()
-    }
-
-    /// The draft version of a type (what approving would publish).
-    pub async fn describe_activity_type_draft(
-        &self,
-        api_name: &str,
-    ) -> Result<ActivityTypeInfo, CallError> {
-        let path = format!("/rest/v1/activities/external/type/{api_name}/describe.json");
-        let query = [("draft", "true".to_string())];
-        let envelope = self.send(Method::GET, &path, &query, None).await?;
-        first(envelope.result, "activity type")
-    }
-
-    pub async fn create_activity_type(
-        &self,
-        spec: &ActivityTypeSpec,
-    ) -> Result<ActivityTypeInfo, CallError> {
-        let body = serde_json::to_value(spec)
-            .map_err(|e| CallError::Permanent(format!("activity type {e}")))?;
-        let envelope = self
-            .send(
-                Method::POST,
-                "/rest/v1/activities/external/type.json",
-                &[],
-                Some(&body),
-            )
-            .await?;
-        first(envelope.result, "activity type")
-    }
-
-    pub async fn add_activity_type_attributes(
-        &self,
-        api_name: &str,
-        attributes: &[AttributeSpec],
-    ) -> Result<(), CallError> {
-        let path = format!("/rest/v1/activities/external/type/{api_name}/attributes/create.json");
-        let body = json!({ "attributes": attributes });
-        self.send(Method::POST, &path, &[], Some(&body)).await?;
-        Ok(())
-    }
-
-    pub async fn approve_activity_type(&self, api_name: &str) -> Result<(), CallError> {
-        let path = format!("/rest/v1/activities/external/type/{api_name}/approve.json");
-        self.send(Method::POST, &path, &[], None).await?;
-        Ok(())
-    }
-
-    /// Posts custom activities (each `{leadId, activityDate, apiName, primaryAttributeValue,
-    /// attributes}`), 300 per call; one result per activity, in input order.
-    pub async fn post_custom_activities(
-        &self,
-        activities: &[Value],
-    ) -> Result<Vec<ActivityResult>, CallError> {
-        let mut results = Vec::with_capacity(activities.len());
-        for chunk in activities.chunks(BATCH_LIMIT) {
-            let body = json!({ "input": chunk });
-            let envelope = self
-                .send(
-                    Method::POST,
-                    "/rest/v1/activities/external.json",
-                    &[],
-                    Some(&body),
-                )
-                .await?;
-            if envelope.result.len() != chunk.len() {
-                return Err(CallError::retry(format!(
-                    "Marketo answered {} results for {} activities",
-                    envelope.result.len(),
-                    chunk.len()
-                )));
-            }
-            for value in envelope.result {
-                results.push(
-                    serde_json::from_value(value)
-                        .map_err(|e| super::classify::malformed("Marketo activity result", e))?,
-                );
-            }
-        }
-        Ok(results)
-    }
-
-    /// Requests a smart campaign for these leads with `{{my.…}}` tokens, 100 leads per call.
-    pub async fn request_campaign(
-        &self,
-        campaign_id: i64,
-        lead_ids: &[i64],
-        tokens: &[(String, String)],
-    ) -> Result<(), CallError> {
-        let path = format!("/rest/v1/campaigns/{campaign_id}/trigger.json");
-        let tokens: Vec<Value> = tokens
-            .iter()
-            .take(REQUEST_LIMIT)
-            .map(|(name, value)| json!({ "name": name, "value": value }))
-            .collect();
-        for chunk in lead_ids.chunks(REQUEST_LIMIT) {
-            let leads: Vec<Value> = chunk.iter().map(|id| json!({ "id": id })).collect();
-            let body = json!({ "input": { "leads": leads, "tokens": tokens } });
-            self.send(Method::POST, &path, &[], Some(&body)).await?;
-        }
-        Ok(())
+            .map(|v| serde_json::from_value(v).map_err(|e| malformed("activity", e)))
+            .collect::<Result<Vec<ActivityRecord>, _>>()?;
+        Ok(ActivityPage {
+            activities,
+            next_token: envelope
+                .next_page_token
+                .unwrap_or_else(|| token.to_string()),
+            more: envelope.more_result,
+        })
     }
 }

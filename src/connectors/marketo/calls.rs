@@ -80,6 +80,9 @@ pub struct ProgramInfo {
     pub sfdc_name: Option<String>,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub costs: Vec<Cost>,
+    /// As the Asset API spells it; compared with a browse's to skip unchanged programs.
+    #[serde(rename = "updatedAt", default)]
+    pub updated_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

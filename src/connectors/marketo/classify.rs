@@ -14,8 +14,6 @@ use crate::connectors::CallError;
 const RETRY_CODES: &[&str] = &["604", "606", "608", "611", "614", "615", "713"];
 /// The token was invalid (601) or expired (602).
 const REAUTH_CODES: &[&str] = &["601", "602"];
-/// Daily quota (607): resets at midnight US Central; retrying sooner is pointless.
-const QUOTA_BACKOFF: Duration = Duration::from_secs(3600);
 /// A 606 clears when the 20-second window has passed.
 const RATE_BACKOFF: Duration = Duration::from_secs(20);
 /// A 615 clears as soon as another integration's call finishes.
@@ -92,9 +90,10 @@ pub fn classify(status: StatusCode, body: &str) -> Result<Envelope, CallError> {
     Err(if REAUTH_CODES.contains(&code) {
         CallError::Reauthenticate(reason)
     } else if code == "607" {
-        CallError::Retry {
+        // The daily quota resets at 12:00 AM CST; until then every call would fail the same.
+        CallError::Paused {
             reason,
-            after: Some(QUOTA_BACKOFF),
+            until_ms: crate::quota::next_marketo_reset(crate::store::now_millis()),
         }
     } else if code == "606" {
         let window = rate_window(&first.message).unwrap_or(RATE_BACKOFF);
@@ -140,9 +139,10 @@ mod tests {
             failure("606"),
             CallError::Retry { after: Some(_), .. }
         ));
+        let now = crate::store::now_millis();
         assert!(matches!(
             failure("607"),
-            CallError::Retry { after: Some(_), .. }
+            CallError::Paused { until_ms, .. } if until_ms > now && until_ms <= now + 86_400_000
         ));
         assert!(matches!(
             failure("615"),

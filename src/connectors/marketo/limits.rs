@@ -1,5 +1,6 @@
 //! Client-side rate limit for Marketo: at most N calls per sliding window, so the shared
-//! instance quota (100 per 20 s) is never what stops us.
+//! instance quota (100 per 20 s) is never what stops us. Live changes come first: scheduled
+//! work (feeds, settings, reconciliation) may use the window only while a fifth of it is free.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -7,38 +8,52 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::connectors::Lane;
+
 pub struct RateWindow {
     calls: usize,
+    /// Slots only live calls may take.
+    reserved: usize,
     window: Duration,
     started: Mutex<VecDeque<Instant>>,
 }
 
 impl RateWindow {
     pub fn new(calls: u32, window: Duration) -> Self {
+        let calls = calls.max(1) as usize;
         RateWindow {
-            calls: calls.max(1) as usize,
+            calls,
+            reserved: if calls > 1 { (calls / 5).max(1) } else { 0 },
             window,
             started: Mutex::new(VecDeque::new()),
         }
     }
 
-    /// Waits until one more call fits in the window, then counts it.
-    pub async fn admit(&self) {
-        let mut started = self.started.lock().await;
+    /// Waits until one more call of `lane` fits in the window, then counts it. The lock is not
+    /// held while waiting, so a live call arriving meanwhile is not queued behind a scheduled one.
+    pub async fn admit(&self, lane: Lane) {
+        let limit = match lane {
+            Lane::Live => self.calls,
+            Lane::Scheduled => self.calls - self.reserved,
+        };
         loop {
-            let now = Instant::now();
-            while started
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= self.window)
-            {
-                started.pop_front();
-            }
-            if started.len() < self.calls {
-                started.push_back(now);
-                return;
-            }
-            let oldest = *started.front().expect("window is full, so not empty");
-            tokio::time::sleep_until(oldest + self.window).await;
+            let wake = {
+                let mut started = self.started.lock().await;
+                let now = Instant::now();
+                while started
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= self.window)
+                {
+                    started.pop_front();
+                }
+                if started.len() < limit {
+                    started.push_back(now);
+                    return;
+                }
+                // The call that frees a slot for this lane is the one `len - limit` from the front.
+                started[started.len() - limit] + self.window
+            };
+            tokio::time::sleep_until(wake).await;
         }
     }
 }
@@ -52,10 +67,33 @@ mod tests {
         let window = RateWindow::new(3, Duration::from_secs(20));
         let start = Instant::now();
         for _ in 0..3 {
-            window.admit().await;
+            window.admit(Lane::Live).await;
         }
         assert_eq!(start.elapsed(), Duration::ZERO);
-        window.admit().await;
+        window.admit(Lane::Live).await;
         assert_eq!(start.elapsed(), Duration::from_secs(20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scheduled_calls_leave_a_fifth_of_the_window_to_live_ones() {
+        let window = RateWindow::new(10, Duration::from_secs(20));
+        let start = Instant::now();
+        for _ in 0..8 {
+            window.admit(Lane::Scheduled).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        let scheduled = tokio::spawn(async move {
+            window.admit(Lane::Scheduled).await;
+            (window, Instant::now())
+        });
+        tokio::task::yield_now().await;
+        assert!(!scheduled.is_finished(), "the ninth scheduled call waits");
+        let (window, admitted) = scheduled.await.unwrap();
+        assert_eq!(admitted - start, Duration::from_secs(20));
+        // Live calls still find their two slots at once.
+        let before = Instant::now();
+        window.admit(Lane::Live).await;
+        window.admit(Lane::Live).await;
+        assert_eq!(before.elapsed(), Duration::ZERO);
     }
 }

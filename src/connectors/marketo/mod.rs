@@ -1,9 +1,11 @@
 //! Marketo REST client: identity token (cached; re-fetched once on 601/602), the configured
 //! rate window and concurrency cap, and the typed calls in `calls`.
 
-mod activities;
+pub mod activities;
+pub mod assets;
 mod calls;
 pub mod classify;
+mod custom_activities;
 mod limits;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,16 +16,18 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-pub use activities::{
-    ActivityResult, ActivityTypeInfo, ActivityTypeSpec, AttributeSpec, REQUEST_LIMIT,
-};
 pub use calls::{BATCH_LIMIT, LeadRecord, MemberRecord, ProgramInfo, StatusResult};
 pub use classify::Envelope;
+pub use custom_activities::{
+    ActivityResult, ActivityTypeInfo, ActivityTypeSpec, AttributeSpec, REQUEST_LIMIT,
+};
 
 use super::CallError;
 use super::ClientBuildError;
 use super::token::{TokenCache, request_token, with_reauth};
 use crate::config::{MarketoConfig, Secret};
+use crate::quota::{Quota, SideQuota};
+use crate::store::now_millis;
 use limits::RateWindow;
 
 /// Rate or concurrency refusals waited out within one call before giving up.
@@ -42,8 +46,11 @@ pub struct MarketoClient {
     client_secret: Secret,
     token: TokenCache<String>,
     permits: Semaphore,
+    /// Scheduled calls also take one of these: one concurrent call is always left to live ones.
+    scheduled_permits: Semaphore,
     window: RateWindow,
     calls: AtomicU64,
+    quota: SideQuota,
 }
 
 #[derive(Deserialize)]
@@ -62,13 +69,26 @@ impl MarketoClient {
             client_secret: config.client_secret.clone(),
             token: TokenCache::new(),
             permits: Semaphore::new(config.max_concurrency.max(1)),
+            scheduled_permits: Semaphore::new(config.max_concurrency.saturating_sub(1).max(1)),
             // A second of margin: we count a call when it leaves, Marketo when it arrives.
             window: RateWindow::new(
                 config.rate_limit_calls,
                 Duration::from_secs(config.rate_limit_window_secs) + WINDOW_MARGIN,
             ),
             calls: AtomicU64::new(0),
+            quota: Quota::default().marketo,
         })
+    }
+
+    /// Shares `quota` (the process-wide pause and daily count) instead of a private one.
+    pub fn sharing(mut self, quota: SideQuota) -> Self {
+        self.quota = quota;
+        self
+    }
+
+    /// This client's daily-quota pause and call count.
+    pub fn quota(&self) -> &SideQuota {
+        &self.quota
     }
 
     /// REST calls made so far (identity calls excluded, as Marketo does).
@@ -107,6 +127,19 @@ impl MarketoClient {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Envelope, CallError> {
+        // While paused (607, or our budget used up) a call would only fail and count: refuse
+        // it here, so the change waits for the reset instead of using a retry.
+        self.quota.admit(now_millis())?;
+        let lane = super::lane();
+        let _scheduled = match lane {
+            super::Lane::Scheduled => Some(
+                self.scheduled_permits
+                    .acquire()
+                    .await
+                    .map_err(|_| CallError::retry("client is shutting down"))?,
+            ),
+            super::Lane::Live => None,
+        };
         let _permit = self
             .permits
             .acquire()
@@ -127,6 +160,12 @@ impl MarketoClient {
                     tracing::info!(%reason, wait_ms = after.as_millis() as u64, "Marketo limit reached; waiting");
                     tokio::time::sleep(after).await;
                 }
+                Err(CallError::Paused { reason, until_ms }) => {
+                    self.quota.pause(until_ms, &reason);
+                    let paused = Err(CallError::Paused { reason, until_ms });
+                    crate::upstream::record("marketo", &self.base_url, &paused);
+                    return paused;
+                }
                 other => {
                     crate::upstream::record("marketo", &self.base_url, &other);
                     return other;
@@ -143,7 +182,7 @@ impl MarketoClient {
         body: Option<&Value>,
     ) -> Result<Envelope, CallError> {
         let token = self.token().await?;
-        self.window.admit().await;
+        self.window.admit(super::lane()).await;
         let url = format!("{}{path}", self.base_url);
         let mut request =
             if method == Method::GET && get_url_len(&url, query) > MAX_GET_URL_BYTES {
@@ -156,6 +195,7 @@ impl MarketoClient {
             request = request.json(body);
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
+        self.quota.count(now_millis());
         let started = std::time::Instant::now();
         let response = request.send().await.map_err(|e| CallError::transport(&e))?;
         let status = response.status();

@@ -61,7 +61,8 @@ struct DeletedPage {
     latest_date_covered: Option<String>,
 }
 
-const MEMBER_FIELDS: &str = "Id, CampaignId, LeadId, ContactId, Email, Status, SystemModstamp";
+pub(super) const MEMBER_FIELDS: &str =
+    "Id, CampaignId, LeadId, ContactId, Email, Status, SystemModstamp";
 
 impl SalesforceClient {
     /// Runs a SOQL query and follows `nextRecordsUrl` until `done`.
@@ -84,7 +85,7 @@ impl SalesforceClient {
         serde_json::from_value(body).map_err(|e| malformed("query response", e))
     }
 
-    async fn query_as<T: for<'de> Deserialize<'de>>(
+    pub(super) async fn query_as<T: for<'de> Deserialize<'de>>(
         &self,
         soql: &str,
     ) -> Result<Vec<T>, CallError> {
@@ -301,7 +302,7 @@ pub fn soql_quote(value: &str) -> String {
     value.replace('\\', "\\\\").replace('\'', "\\'")
 }
 
-fn in_list<'a>(values: impl Iterator<Item = &'a str>) -> String {
+pub(super) fn in_list<'a>(values: impl Iterator<Item = &'a str>) -> String {
     values
         .map(|v| format!("'{}'", soql_quote(v)))
         .collect::<Vec<_>>()

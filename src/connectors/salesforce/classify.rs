@@ -11,8 +11,11 @@ use crate::connectors::CallError;
 /// Error codes that clear up by themselves (lock contention, overload).
 const TRANSIENT_CODES: &[&str] = &["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "QUERY_TIMEOUT"];
 
-/// Back-off when the org's daily or concurrent request limit is exhausted.
+/// Back-off when the org's concurrent request limit is reached.
 const LIMIT_BACKOFF: Duration = Duration::from_secs(300);
+/// How long the side pauses when the org's daily allocation is used up. The allocation is a
+/// rolling 24 hours, so calls free up gradually: an hour later one call tries again.
+pub const DAILY_LIMIT_PAUSE_MS: i64 = 3_600_000;
 /// The least back-off after a 429 (a proxy or gateway throttling us).
 pub const THROTTLE_BACKOFF: Duration = Duration::from_secs(10);
 /// The least back-off after a success whose body cannot be read: a truncated or proxied answer
@@ -77,9 +80,15 @@ pub fn classify(status: StatusCode, body: &str) -> Result<(), CallError> {
     );
     Err(match status {
         StatusCode::UNAUTHORIZED => CallError::Reauthenticate(text),
-        StatusCode::FORBIDDEN if code == "REQUEST_LIMIT_EXCEEDED" => CallError::Retry {
+        StatusCode::FORBIDDEN if code == "REQUEST_LIMIT_EXCEEDED" && is_concurrency(&text) => {
+            CallError::Retry {
+                reason: text,
+                after: Some(LIMIT_BACKOFF),
+            }
+        }
+        StatusCode::FORBIDDEN if code == "REQUEST_LIMIT_EXCEEDED" => CallError::Paused {
             reason: text,
-            after: Some(LIMIT_BACKOFF),
+            until_ms: crate::store::now_millis() + DAILY_LIMIT_PAUSE_MS,
         },
         s if s.is_server_error() => CallError::retry(text),
         StatusCode::TOO_MANY_REQUESTS => CallError::retry_after(text, THROTTLE_BACKOFF),
@@ -87,6 +96,12 @@ pub fn classify(status: StatusCode, body: &str) -> Result<(), CallError> {
         _ if TRANSIENT_CODES.contains(&code) => CallError::retry(text),
         _ => CallError::Permanent(text),
     })
+}
+
+/// `ConcurrentPerOrgLongTxn Limit exceeded.` is the concurrency limit, which clears in
+/// minutes; `TotalRequests Limit exceeded.` is the daily allocation.
+fn is_concurrency(text: &str) -> bool {
+    text.contains("Concurrent")
 }
 
 /// Classifies one record of an sObject Collections answer (HTTP 200 with mixed results).
@@ -152,6 +167,11 @@ mod tests {
             r#"[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#;
         assert!(matches!(
             classify(StatusCode::FORBIDDEN, limit),
+            Err(CallError::Paused { .. })
+        ));
+        let concurrent = r#"[{"message":"ConcurrentPerOrgLongTxn Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#;
+        assert!(matches!(
+            classify(StatusCode::FORBIDDEN, concurrent),
             Err(CallError::Retry { after: Some(_), .. })
         ));
         let lock =

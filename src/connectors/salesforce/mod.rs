@@ -2,6 +2,7 @@
 //! `INVALID_SESSION_ID`), bounded concurrency, daily usage from `Sforce-Limit-Info`.
 
 mod calls;
+mod changes;
 pub mod classify;
 
 use std::sync::Mutex;
@@ -20,9 +21,11 @@ use super::CallError;
 use super::ClientBuildError;
 use super::token::{TokenCache, request_token, with_reauth};
 use crate::config::{SalesforceConfig, Secret};
+use crate::quota::{Quota, SideQuota};
+use crate::store::now_millis;
 
 /// How long writes pause once daily usage is inside the configured margin.
-const NEAR_LIMIT_PAUSE: Duration = Duration::from_secs(600);
+const NEAR_LIMIT_PAUSE_MS: i64 = 600_000;
 
 pub struct SalesforceClient {
     http: reqwest::Client,
@@ -37,6 +40,7 @@ pub struct SalesforceClient {
     used: AtomicU64,
     limit: AtomicU64,
     calls: Mutex<u64>,
+    quota: SideQuota,
 }
 
 #[derive(Clone)]
@@ -72,7 +76,19 @@ impl SalesforceClient {
             used: AtomicU64::new(0),
             limit: AtomicU64::new(0),
             calls: Mutex::new(0),
+            quota: Quota::default().salesforce,
         })
+    }
+
+    /// Shares `quota` (the process-wide pause and daily count) instead of a private one.
+    pub fn sharing(mut self, quota: SideQuota) -> Self {
+        self.quota = quota;
+        self
+    }
+
+    /// This client's daily-quota pause and call count.
+    pub fn quota(&self) -> &SideQuota {
+        &self.quota
     }
 
     /// Calls made so far (benchmarks report calls per change).
@@ -91,13 +107,12 @@ impl SalesforceClient {
         if let Some((used, limit)) = self.api_usage()
             && used * 100 >= limit * (100 - self.margin_percent.min(100))
         {
-            return Err(CallError::Retry {
-                reason: format!(
-                    "Salesforce daily API usage {used}/{limit} is within the {}% margin",
-                    self.margin_percent
-                ),
-                after: Some(NEAR_LIMIT_PAUSE),
-            });
+            let reason = format!(
+                "Salesforce daily API usage {used}/{limit} is within the {}% margin",
+                self.margin_percent
+            );
+            let until_ms = now_millis() + NEAR_LIMIT_PAUSE_MS;
+            return Err(CallError::Paused { reason, until_ms });
         }
         Ok(())
     }
@@ -145,6 +160,7 @@ impl SalesforceClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, CallError> {
+        self.quota.admit(now_millis())?;
         if method != Method::GET {
             self.check_daily_margin()?;
         }
@@ -154,6 +170,9 @@ impl SalesforceClient {
             .await
             .map_err(|_| CallError::retry("client is shutting down"))?;
         let result = with_reauth(&self.token, || self.send_once(method.clone(), path, body)).await;
+        if let Err(CallError::Paused { reason, until_ms }) = &result {
+            self.quota.pause(*until_ms, reason);
+        }
         crate::upstream::record("salesforce", &self.login_url, &result);
         if let Some((used, limit)) = self.api_usage() {
             crate::upstream::record_usage("salesforce", &self.login_url, used, limit);
@@ -184,6 +203,7 @@ impl SalesforceClient {
             request = request.json(body);
         }
         *self.calls.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.quota.count(now_millis());
         let started = std::time::Instant::now();
         let response = request.send().await.map_err(|e| CallError::transport(&e))?;
         let status = response.status();

@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -186,42 +185,27 @@ fn accept(
     })
 }
 
-pub async fn paging_token(query: Result<Query<Params>, QueryRejection>) -> Response {
-    let answer = input::params(query).and_then(|params| {
-        let since = input::required(&params, "sinceDatetime")?;
-        let at = clock::parse(since)
-            .ok_or_else(|| MktoError::InvalidData(format!("Invalid sinceDatetime '{since}'")))?;
-        Ok(axum::Json(json!({ "requestId": envelope::request_id(), "success": true, "nextPageToken": token(at, 0) })).into_response())
-    });
-    answer.unwrap_or_else(IntoResponse::into_response)
-}
-
-/// The feed position: activities posted at or after `at`, with an id above `after`.
+/// The feed position: activities posted at or after `at`, with an id above `after`. Reads its
+/// own tokens and the shared ones `activities/pagingtoken.json` hands out.
 fn token(at: i64, after: i64) -> String {
     hex::encode_upper(format!("simfeed:{at}:{after}"))
 }
 
 fn read_token(text: &str) -> Option<(i64, i64)> {
-    let text = String::from_utf8(hex::decode(text.trim()).ok()?).ok()?;
+    let text = String::from_utf8(hex::decode(text.trim().trim_end_matches('=')).ok()?).ok()?;
+    if let Some(rest) = text.strip_prefix("simboth:") {
+        let (_, at) = rest.split_once(':')?;
+        return Some((at.parse().ok()?, 0));
+    }
     let (at, after) = text.strip_prefix("simfeed:")?.split_once(':')?;
     Some((at.parse().ok()?, after.parse().ok()?))
 }
 
-pub async fn feed(
-    State(shared): State<Arc<Shared>>,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Response {
-    read_feed(&shared, query).unwrap_or_else(IntoResponse::into_response)
-}
-
-fn read_feed(
-    shared: &Shared,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, MktoError> {
-    let params = input::params(query)?;
-    let (at, after) = read_token(input::required(&params, "nextPageToken")?)
+/// A page of posted custom activities (the activity feed for custom type ids).
+pub fn feed_page(shared: &Shared, params: &Params) -> Result<Response, MktoError> {
+    let (at, after) = read_token(input::required(params, "nextPageToken")?)
         .ok_or_else(|| MktoError::InvalidData("Invalid nextPageToken".into()))?;
-    let type_ids: Vec<i64> = input::csv(input::required(&params, "activityTypeIds")?)
+    let type_ids: Vec<i64> = input::csv(input::required(params, "activityTypeIds")?)
         .iter()
         .map(|t| {
             t.parse()

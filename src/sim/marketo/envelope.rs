@@ -169,6 +169,25 @@ pub fn asset(result: Vec<Value>) -> Response {
     with_outcome(Json(body).into_response(), records)
 }
 
+/// `activities/pagingtoken.json`: only the token.
+pub fn paging_token(token: &str) -> Response {
+    let body = json!({ "requestId": request_id(), "success": true, "nextPageToken": token });
+    with_outcome(Json(body).into_response(), 0)
+}
+
+/// An `activities.json` page: the next token always, `result` only when something matched.
+pub fn activities(result: Vec<Value>, next_token: &str, more: bool) -> Response {
+    let records = result.len();
+    let mut body = json!({
+        "requestId": request_id(), "success": true,
+        "nextPageToken": next_token, "moreResult": more,
+    });
+    if !result.is_empty() {
+        body["result"] = json!(result);
+    }
+    with_outcome(Json(body).into_response(), records)
+}
+
 fn with_outcome(mut response: Response, records: usize) -> Response {
     response.extensions_mut().insert(Outcome {
         code: None,

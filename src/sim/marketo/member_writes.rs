@@ -102,7 +102,7 @@ fn delete_members(
     let id = program_id(&lock(&shared.world), raw_id)?;
     let result = shared.change_world(|world| {
         let deletions = request.input.iter().enumerate().map(|(seq, lead)| {
-            match world.delete_member(id, lead.lead_id) {
+            match world.delete_member(id, lead.lead_id, clock::now_ms()) {
                 Ok(()) => applied(seq, "deleted", lead.lead_id),
                 Err(skip) => skipped(seq, skip),
             }

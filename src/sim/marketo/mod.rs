@@ -6,6 +6,7 @@
 //! documentation is silent are stated where they are made (see `progression` for status moves,
 //! `envelope` for which fields are left out, `limits` for what is counted).
 
+mod activities;
 mod activity_types;
 mod clock;
 mod control;
@@ -21,6 +22,7 @@ mod leads;
 mod limits;
 mod member_writes;
 mod members;
+mod program_browse;
 mod programs;
 mod progression;
 mod router;

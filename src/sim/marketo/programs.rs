@@ -92,29 +92,6 @@ fn apply_update(
     Ok(envelope::asset(vec![program_json(program)]))
 }
 
-/// `GET /rest/asset/v1/programs.json?maxReturn=&offset=` (browse; `sfdcId`/`sfdcName` on
-/// programs linked to a Salesforce campaign).
-pub async fn browse(
-    State(shared): State<Arc<Shared>>,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Response {
-    let params = match input::params(query) {
-        Ok(params) => params,
-        Err(error) => return error.into_response(),
-    };
-    let number = |name: &str, default: usize| {
-        params
-            .get(name)
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(default)
-    };
-    let max = number("maxReturn", DEFAULT_RETURN).clamp(1, MAX_RETURN);
-    let offset = number("offset", 0);
-    let world = lock(&shared.world);
-    let page = world.programs.values().skip(offset).take(max);
-    envelope::asset(page.map(program_json).collect())
-}
-
 /// `GET /rest/asset/v1/channels.json?maxReturn=&offset=`.
 pub async fn channels(
     State(shared): State<Arc<Shared>>,

@@ -108,16 +108,28 @@ impl World {
                 StatusResult::Created
             }
         };
+        let old = current.map_or(NOT_IN_PROGRAM.to_string(), |m| m.status_name);
+        self.log_status_change(program_id, lead_id, &old, &target.name, now);
         self.fire_status_changed(program_id, lead_id, now);
         result
     }
 
-    /// Removes a membership (`members/delete.json`). Not a status change, so no trigger fires.
-    pub fn delete_member(&mut self, program_id: i64, lead_id: i64) -> Result<(), Skip> {
-        self.members
+    /// Removes a membership (`members/delete.json`). Not a status change, so no trigger fires;
+    /// the log records the member leaving the program (the simulator's reading: Marketo shows
+    /// the person back at "Not in Program").
+    pub fn delete_member(&mut self, program_id: i64, lead_id: i64, now: i64) -> Result<(), Skip> {
+        let removed = self
+            .members
             .remove(&(program_id, lead_id))
-            .map(|_| ())
-            .ok_or(NOT_IN_PROGRAM_SKIP)
+            .ok_or(NOT_IN_PROGRAM_SKIP)?;
+        self.log_status_change(
+            program_id,
+            lead_id,
+            &removed.status_name,
+            NOT_IN_PROGRAM,
+            now,
+        );
+        Ok(())
     }
 
     /// Marks `program_id` as the lead's acquisition program if it has none yet.

@@ -9,8 +9,8 @@ use axum::routing::{MethodRouter, get, post};
 
 use super::shared::Shared;
 use super::{
-    activity_types, control_http, custom_activities, gate, identity, inspect, leads, member_writes,
-    members, programs,
+    activities, activity_types, control_http, custom_activities, gate, identity, inspect, leads,
+    member_writes, members, program_browse, programs,
 };
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -32,6 +32,15 @@ pub fn router(shared: Arc<Shared>) -> Router {
             only(post(member_writes::delete)),
         )
         .route(
+            "/rest/v1/activities/pagingtoken.json",
+            only(get(activities::paging_token)),
+        )
+        .route("/rest/v1/activities.json", only(get(activities::query)))
+        .route(
+            "/rest/asset/v1/programs.json",
+            only(get(program_browse::browse)),
+        )
+        .route(
             "/rest/asset/v1/program/byName.json",
             only(get(programs::by_name)),
         )
@@ -39,7 +48,6 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/rest/asset/v1/program/{file}",
             only(get(programs::get).post(programs::update)),
         )
-        .route("/rest/asset/v1/programs.json", only(get(programs::browse)))
         .route(
             "/rest/asset/v1/channels.json",
             only(get(programs::channels)),
@@ -67,14 +75,6 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/rest/v1/activities/external.json",
             only(post(custom_activities::post)),
-        )
-        .route(
-            "/rest/v1/activities/pagingtoken.json",
-            only(get(custom_activities::paging_token)),
-        )
-        .route(
-            "/rest/v1/activities.json",
-            only(get(custom_activities::feed)),
         )
         .route(
             "/rest/v1/campaigns/{id}/trigger.json",

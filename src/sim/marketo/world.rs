@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::activities::{Activity, CHANGE_STATUS_IN_PROGRESSION};
 use super::webhooks::Webhooks;
 
 /// Marketo's step-0 status, present in every channel.
@@ -173,6 +174,8 @@ pub struct World {
     pub members: BTreeMap<(i64, i64), Member>,
     pub webhooks: Webhooks,
     pub next_lead_id: i64,
+    /// Every membership change, oldest first (activity id = position + 1).
+    pub activities: Vec<Activity>,
 }
 
 impl World {
@@ -198,6 +201,33 @@ impl World {
         };
         self.leads.insert(id, lead);
         id
+    }
+
+    /// Logs a "Change Status in Progression" activity for a membership change.
+    pub fn log_status_change(
+        &mut self,
+        program_id: i64,
+        lead_id: i64,
+        old: &str,
+        new: &str,
+        now: i64,
+    ) {
+        let program_name = self
+            .programs
+            .get(&program_id)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let id = self.activities.len() as i64 + 1;
+        self.activities.push(Activity {
+            id,
+            lead_id,
+            activity_date: now,
+            activity_type_id: CHANGE_STATUS_IN_PROGRESSION,
+            program_id,
+            program_name,
+            old_status: old.to_string(),
+            new_status: new.to_string(),
+        });
     }
 
     /// Leads whose `field` equals `value`; e-mail compares case-insensitively, ids as numbers.

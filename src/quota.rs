@@ -1,0 +1,293 @@
+//! Daily API quotas, per side: until when a side is paused (its daily quota ran out, or this
+//! service's own daily call budget did) and how many calls it made today. Shared by the
+//! clients (which refuse calls while paused), the worker (which postpones changes meanwhile and
+//! lets scheduled work yield when the budget runs low), `/metrics` and the admin status.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::connectors::CallError;
+
+const DAY_MS: i64 = 86_400_000;
+/// Marketo resets its daily quota at 12:00 AM CST (UTC−6), whatever the season.
+const CST_OFFSET_MS: i64 = 6 * 3_600_000;
+/// Scheduled work (settings, feeds, reconciliation) stops once this share of the budget is
+/// used, so what is left serves live changes.
+const SCHEDULED_SHARE_PERCENT: u64 = 80;
+
+/// Both sides' quotas; cheap to clone.
+#[derive(Clone)]
+pub struct Quota {
+    pub marketo: SideQuota,
+    pub salesforce: SideQuota,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Quota {
+            marketo: SideQuota::new("marketo", next_marketo_reset),
+            salesforce: SideQuota::new("salesforce", next_utc_day),
+        }
+    }
+}
+
+/// One side's pause and daily count.
+#[derive(Clone)]
+pub struct SideQuota {
+    inner: Arc<Side>,
+}
+
+struct Side {
+    system: &'static str,
+    /// When the side's quota day ends, from a time inside it.
+    next_reset: fn(i64) -> i64,
+    paused_until_ms: AtomicI64,
+    reason: Mutex<Option<String>>,
+    /// 0: no budget of our own.
+    budget: AtomicU64,
+    /// The end of the day `used` counts in.
+    day_ends_ms: AtomicI64,
+    used: AtomicU64,
+}
+
+/// What the admin status shows of a paused side.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Pause {
+    pub system: &'static str,
+    pub until_ms: i64,
+    pub reason: String,
+}
+
+impl SideQuota {
+    fn new(system: &'static str, next_reset: fn(i64) -> i64) -> Self {
+        SideQuota {
+            inner: Arc::new(Side {
+                system,
+                next_reset,
+                paused_until_ms: AtomicI64::new(0),
+                reason: Mutex::new(None),
+                budget: AtomicU64::new(0),
+                day_ends_ms: AtomicI64::new(0),
+                used: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    pub fn system(&self) -> &'static str {
+        self.inner.system
+    }
+
+    /// Sets this service's own daily call budget (0: none).
+    pub fn set_budget(&self, calls: u64) {
+        self.inner.budget.store(calls, Ordering::Relaxed);
+    }
+
+    /// When the quota day containing `now_ms` ends.
+    pub fn next_reset(&self, now_ms: i64) -> i64 {
+        (self.inner.next_reset)(now_ms)
+    }
+
+    /// Refuses a call while paused, or once the budget is used up (which pauses until reset).
+    pub fn admit(&self, now_ms: i64) -> Result<(), CallError> {
+        if let Some(pause) = self.paused(now_ms) {
+            return Err(CallError::Paused {
+                reason: pause.reason,
+                until_ms: pause.until_ms,
+            });
+        }
+        let budget = self.inner.budget.load(Ordering::Relaxed);
+        if budget > 0 && self.used(now_ms) >= budget {
+            let reason = format!(
+                "{} daily call budget of {budget} used up",
+                self.inner.system
+            );
+            let until = self.next_reset(now_ms);
+            self.pause(until, &reason);
+            return Err(CallError::Paused {
+                reason,
+                until_ms: until,
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts one call made at `now_ms`.
+    pub fn count(&self, now_ms: i64) {
+        self.roll(now_ms);
+        self.inner.used.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Calls counted in the quota day containing `now_ms`.
+    pub fn used(&self, now_ms: i64) -> u64 {
+        self.roll(now_ms);
+        self.inner.used.load(Ordering::Relaxed)
+    }
+
+    /// Whether scheduled work may spend calls now: not paused, and under its share of the budget.
+    pub fn scheduled_may_run(&self, now_ms: i64) -> bool {
+        let budget = self.inner.budget.load(Ordering::Relaxed);
+        self.paused(now_ms).is_none()
+            && (budget == 0 || self.used(now_ms) * 100 < budget * SCHEDULED_SHARE_PERCENT)
+    }
+
+    /// Pauses the side until `until_ms` (epoch ms); a longer pause already set stays.
+    pub fn pause(&self, until_ms: i64, reason: &str) {
+        let before = self
+            .inner
+            .paused_until_ms
+            .fetch_max(until_ms, Ordering::SeqCst);
+        if until_ms > before {
+            tracing::warn!(system = self.inner.system, until_ms, %reason, "daily quota: side paused");
+            *self.inner.reason.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.into());
+        }
+        self.publish();
+    }
+
+    /// Ends a pause at `now_ms`, before its time (an admin raised the quota); the worker then
+    /// makes the postponed changes due as when a pause runs out.
+    pub fn end_pause(&self, now_ms: i64) {
+        let until = self.inner.paused_until_ms.load(Ordering::SeqCst);
+        if until > now_ms {
+            let _ = self.inner.paused_until_ms.compare_exchange(
+                until,
+                now_ms,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+        }
+        self.publish();
+    }
+
+    /// The pause in force at `now_ms`, if any.
+    pub fn paused(&self, now_ms: i64) -> Option<Pause> {
+        let until_ms = self.inner.paused_until_ms.load(Ordering::SeqCst);
+        (until_ms > now_ms).then(|| Pause {
+            system: self.inner.system,
+            until_ms,
+            reason: self
+                .inner
+                .reason
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .unwrap_or_default(),
+        })
+    }
+
+    /// True once when a pause set before has ended by `now_ms` (the caller then makes the
+    /// postponed changes due).
+    pub fn take_ended(&self, now_ms: i64) -> bool {
+        let until = self.inner.paused_until_ms.load(Ordering::SeqCst);
+        let ended = until != 0 && until <= now_ms;
+        if ended {
+            let _ = self.inner.paused_until_ms.compare_exchange(
+                until,
+                0,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+            self.publish();
+        }
+        ended
+    }
+
+    fn publish(&self) {
+        let until = self.inner.paused_until_ms.load(Ordering::SeqCst);
+        metrics::gauge!("upstream_paused_until_seconds", "system" => self.inner.system)
+            .set(until as f64 / 1000.0);
+    }
+
+    fn roll(&self, now_ms: i64) {
+        let ends = self.inner.day_ends_ms.load(Ordering::Relaxed);
+        if now_ms >= ends {
+            let next = self.next_reset(now_ms);
+            if self
+                .inner
+                .day_ends_ms
+                .compare_exchange(ends, next, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                self.inner.used.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Quota {
+    /// Both sides' pauses in force at `now_ms`.
+    pub fn pauses(&self, now_ms: i64) -> Vec<Pause> {
+        [&self.marketo, &self.salesforce]
+            .into_iter()
+            .filter_map(|side| side.paused(now_ms))
+            .collect()
+    }
+}
+
+/// The next 12:00 AM CST after `now_ms`, when Marketo's daily quota resets.
+pub fn next_marketo_reset(now_ms: i64) -> i64 {
+    let local = now_ms - CST_OFFSET_MS;
+    (local.div_euclid(DAY_MS) + 1) * DAY_MS + CST_OFFSET_MS
+}
+
+/// The next UTC midnight: the day our Salesforce budget counts in (Salesforce's own limit is a
+/// rolling 24 hours, so its pauses are timed from `Sforce-Limit-Info` instead).
+fn next_utc_day(now_ms: i64) -> i64 {
+    (now_ms.div_euclid(DAY_MS) + 1) * DAY_MS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-12-01T05:59:59Z is 23:59:59 CST on 30 November: the reset is one second later.
+    #[test]
+    fn marketo_resets_at_central_midnight() {
+        let just_before = 1_796_104_799_000;
+        assert_eq!(next_marketo_reset(just_before), just_before + 1_000);
+        assert_eq!(
+            next_marketo_reset(just_before + 1_000),
+            just_before + 1_000 + DAY_MS
+        );
+    }
+
+    #[test]
+    fn a_used_up_budget_pauses_until_reset_and_scheduled_work_yields_first() {
+        let side = SideQuota::new("marketo", next_marketo_reset);
+        side.set_budget(10);
+        let now = 1_796_104_700_000;
+        for _ in 0..7 {
+            side.admit(now).unwrap();
+            side.count(now);
+        }
+        assert!(side.scheduled_may_run(now));
+        side.count(now);
+        assert!(
+            !side.scheduled_may_run(now),
+            "80% used: scheduled work yields"
+        );
+        side.admit(now).unwrap();
+        side.count(now);
+        side.count(now);
+        let refused = side.admit(now).unwrap_err();
+        assert!(
+            matches!(refused, CallError::Paused { until_ms, .. } if until_ms == next_marketo_reset(now))
+        );
+        let after_reset = next_marketo_reset(now);
+        assert!(side.paused(after_reset).is_none());
+        assert!(side.take_ended(after_reset) && !side.take_ended(after_reset));
+        assert_eq!(side.used(after_reset), 0, "a new day counts from zero");
+        side.admit(after_reset).unwrap();
+    }
+
+    #[test]
+    fn a_longer_pause_is_kept_and_ending_it_early_counts_as_ended() {
+        let side = SideQuota::new("salesforce", next_utc_day);
+        side.pause(5_000, "first");
+        side.pause(3_000, "shorter");
+        assert_eq!(side.paused(1_000).unwrap().until_ms, 5_000);
+        assert_eq!(side.paused(1_000).unwrap().reason, "first");
+        side.end_pause(1_000);
+        assert!(side.paused(1_000).is_none());
+        assert!(side.take_ended(1_000), "postponed changes are made due");
+    }
+}

@@ -1,0 +1,66 @@
+//! `GET /rest/asset/v1/programs.json`: browse programs 200 at most per page (`maxReturn`,
+//! `offset`), optionally only those updated between `earliestUpdatedAt` and `latestUpdatedAt`.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+
+use super::clock;
+use super::envelope::{self, MktoError};
+use super::input::{self, Params};
+use super::programs::program_json;
+use super::shared::{Shared, lock};
+
+const MAX_RETURN: usize = 200;
+const DEFAULT_RETURN: usize = 20;
+
+pub async fn browse(
+    State(shared): State<Arc<Shared>>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    input::params(query)
+        .and_then(|params| page(&shared, &params))
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+fn time(params: &Params, name: &str) -> Result<Option<i64>, MktoError> {
+    params
+        .get(name)
+        .map(|raw| {
+            clock::parse(raw)
+                .ok_or_else(|| MktoError::InvalidData(format!("Invalid {name} '{raw}'")))
+        })
+        .transpose()
+}
+
+fn page(shared: &Shared, params: &Params) -> Result<Response, MktoError> {
+    let number = |name: &str, default: usize| -> Result<usize, MktoError> {
+        params.get(name).map_or(Ok(default), |v| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| MktoError::InvalidData(format!("Invalid {name} '{v}'")))
+        })
+    };
+    let max = number("maxReturn", DEFAULT_RETURN)?;
+    if !(1..=MAX_RETURN).contains(&max) {
+        return Err(MktoError::InvalidData(format!(
+            "maxReturn must be 1 to {MAX_RETURN}"
+        )));
+    }
+    let offset = number("offset", 0)?;
+    let (earliest, latest) = (
+        time(params, "earliestUpdatedAt")?,
+        time(params, "latestUpdatedAt")?,
+    );
+    let world = lock(&shared.world);
+    let page = world
+        .programs
+        .values()
+        .filter(|p| earliest.is_none_or(|t| p.updated_at >= t))
+        .filter(|p| latest.is_none_or(|t| p.updated_at <= t))
+        .skip(offset)
+        .take(max);
+    Ok(envelope::asset(page.map(program_json).collect()))
+}

@@ -1,0 +1,114 @@
+//! Scheduled work, run as its own task beside the live loop so that a settings pass, a feed or
+//! a reconciliation never holds up a live change: status checks and campaign settings, the
+//! deleted-records poll, the change feeds, reconciliation and purging, and queued admin jobs.
+//! Each pass spends calls only while its side's quota allows scheduled work.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::now_millis;
+
+use super::Worker;
+
+/// How often the task looks whether a pass or a queued job is due.
+const TICK: Duration = Duration::from_millis(250);
+
+/// One scheduled pass: its interval and when it is next due.
+struct Every {
+    interval: Duration,
+    next: Instant,
+}
+
+impl Every {
+    fn new(secs: u64, first: Instant) -> Self {
+        Every {
+            interval: Duration::from_secs(secs.max(1)),
+            next: first,
+        }
+    }
+
+    /// True when due at `now`, and then schedules the next run.
+    fn due(&mut self, now: Instant) -> bool {
+        if now < self.next {
+            return false;
+        }
+        self.next = now + self.interval;
+        true
+    }
+}
+
+/// Runs the scheduled passes until `stop` (shutdown, or this replica lost the worker lock).
+pub async fn run(worker: Worker, stop: CancellationToken) {
+    let schedules = worker.ctx.config.schedules.clone();
+    let start = Instant::now();
+    let mut settings = Every::new(schedules.program_settings_secs, start);
+    let mut deleted = Every::new(schedules.deleted_poll_secs, start);
+    let mut activities = Every::new(schedules.marketo_activity_secs, start);
+    let mut changes = Every::new(schedules.salesforce_changes_secs, start);
+    let reconcile_every = Duration::from_secs(schedules.reconcile_secs.max(1));
+    let mut reconcile = Every {
+        interval: reconcile_every,
+        next: start + reconcile_every,
+    };
+    while !stop.is_cancelled() {
+        let now = Instant::now();
+        let quota = worker.liveness.quota();
+        let (marketo_ok, salesforce_ok) = (
+            quota.marketo.scheduled_may_run(now_millis()),
+            quota.salesforce.scheduled_may_run(now_millis()),
+        );
+        if marketo_ok && salesforce_ok && settings.due(now) {
+            // Settings first: it brings the program cache up to date for the check.
+            if let Err(error) = worker.sync_settings().await {
+                tracing::warn!(%error, "campaign settings pass failed");
+            }
+            worker.check_statuses().await;
+        }
+        if salesforce_ok
+            && deleted.due(now)
+            && let Err(error) = worker.poll_deleted().await
+        {
+            tracing::warn!(%error, "deleted-records poll failed; will try again");
+        }
+        if marketo_ok
+            && activities.due(now)
+            && let Err(error) = worker.read_marketo_activities().await
+        {
+            tracing::warn!(%error, "Marketo activity feed failed; will try again");
+        }
+        if salesforce_ok
+            && changes.due(now)
+            && let Err(error) = worker.read_salesforce_changes().await
+        {
+            tracing::warn!(%error, "Salesforce member-changes query failed; will try again");
+        }
+        if marketo_ok && salesforce_ok && reconcile.due(now) {
+            worker.reconcile().await;
+            worker.purge().await;
+        }
+        if let Err(error) = worker.run_jobs().await {
+            tracing::warn!(%error, "could not run the queued jobs");
+        }
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep(TICK) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pass_is_due_at_start_then_once_per_interval() {
+        let start = Instant::now();
+        let mut every = Every::new(60, start);
+        assert!(every.due(start));
+        assert!(!every.due(start + Duration::from_secs(59)));
+        assert!(every.due(start + Duration::from_secs(60)));
+        assert!(!every.due(start + Duration::from_secs(61)));
+    }
+}
