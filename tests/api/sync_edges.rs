@@ -453,3 +453,66 @@ async fn a_lead_merged_away_in_marketo_is_found_again_and_the_write_lands_on_the
     let dead = world.app.store.dead(0, 10).await.unwrap();
     assert!(dead.is_empty(), "nothing dead: {dead:?}");
 }
+
+#[tokio::test]
+async fn both_sides_signals_for_a_new_person_in_one_round_make_one_identity() {
+    use campaign_sync::signal::MarketoMember;
+
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("twice@example.com");
+    let member = world
+        .sf
+        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
+        .unwrap();
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Invited")
+        .unwrap();
+    let from_salesforce = NewSignal::new(
+        "both:sf",
+        Signal::SalesforceMember(SalesforceMember {
+            notification_id: "04l000000000001AAA".into(),
+            organization_id: String::new(),
+            member_id: member,
+            campaign_id: Some(world.campaign.clone()),
+            lead_id: Some(sf_lead.clone()),
+            contact_id: None,
+            email: Some("twice@example.com".into()),
+            status: Some("Invited".into()),
+            has_responded: None,
+            created_date: None,
+            last_modified_date: None,
+            system_modstamp: None,
+        }),
+    );
+    let from_marketo = NewSignal::new(
+        "both:mk",
+        Signal::MarketoMember(MarketoMember {
+            lead_id: lead,
+            program_id: PROGRAM,
+            email: Some("twice@example.com".into()),
+            status: None,
+            trigger: None,
+        }),
+    );
+    world
+        .app
+        .store
+        .record(vec![from_salesforce, from_marketo], now_millis())
+        .await
+        .unwrap();
+    let report = world.app.worker.run_pending().await.unwrap();
+    assert_eq!((report.retried, report.dead), (0, 0), "{report:?}");
+    let identity = world
+        .app
+        .store
+        .find_identity(Some(lead), None, None)
+        .await
+        .unwrap()
+        .expect("one identity");
+    assert_eq!(identity.sf_lead_id.as_deref(), Some(sf_lead.as_str()));
+}
