@@ -213,6 +213,7 @@ pub fn settle(
             // A side's daily quota is used up: the change waits for the reset like a disabled
             // mapping's, without using an attempt (`catch_up` makes it due when the pause ends).
             tracing::info!(signal.id = id, %error, "postponed until the quota resets");
+            announce_pause(journal, until, &error.to_string());
             journal.ends.push(SignalEnd::Postpone { id, at: until });
             report.retried += 1;
             continue;
@@ -257,6 +258,24 @@ fn retry_delay(
         rand::random::<f64>(),
         error.retry_after(),
     )
+}
+
+/// The end of the last pause announced to subscribers, so each pause is announced once.
+static ANNOUNCED_PAUSE: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Tells subscribers (`side_paused`) that a side stopped being called until `until`, once per
+/// pause.
+fn announce_pause(journal: &mut Journal, until: i64, reason: &str) {
+    use std::sync::atomic::Ordering;
+    if ANNOUNCED_PAUSE.swap(until, Ordering::SeqCst) == until {
+        return;
+    }
+    journal.notices.push(Notice {
+        kind: OperationalEvent::SidePaused,
+        key: format!("pause:{until}"),
+        data: serde_json::json!({ "until_ms": until, "reason": reason }),
+        at: now_millis(),
+    });
 }
 
 /// Ends a signal as dead with its reason, and records the outcome.
@@ -317,5 +336,29 @@ mod tests {
         assert_eq!(journal.notices[0].kind, OperationalEvent::SignalDead);
         assert_eq!(journal.notices[0].key, "signal:7");
         assert_eq!(journal.notices[0].data["reason"], "gave up");
+    }
+
+    #[test]
+    fn a_pause_is_announced_once_and_postpones_without_an_attempt() {
+        let config = crate::config::WorkerConfig::default();
+        let paused = crate::connectors::CallError::Paused {
+            reason: "Marketo daily quota (607)".into(),
+            until_ms: 4_102_444_800_000,
+        };
+        let results: Vec<SignalResult> = (1..=3)
+            .map(|id| SignalResult::new(SignalRef { id, attempts: 1 }, Err(paused.clone().into())))
+            .collect();
+        let mut journal = Journal::default();
+        let mut report = RoundReport::default();
+        settle(&mut journal, &config, results, &mut report);
+        assert_eq!(journal.notices.len(), 1, "one announcement for one pause");
+        assert_eq!(journal.notices[0].kind, OperationalEvent::SidePaused);
+        assert!(journal.ends.iter().all(|end| matches!(
+            end,
+            SignalEnd::Postpone {
+                at: 4_102_444_800_000,
+                ..
+            }
+        )));
     }
 }
