@@ -516,3 +516,61 @@ async fn both_sides_signals_for_a_new_person_in_one_round_make_one_identity() {
         .expect("one identity");
     assert_eq!(identity.sf_lead_id.as_deref(), Some(sf_lead.as_str()));
 }
+
+#[tokio::test]
+async fn a_flow_status_change_on_a_member_deleted_meanwhile_is_retried_not_reported_applied() {
+    let world = World::new().await;
+    let (_lead, sf_lead) = world.person("gone@example.com");
+    let other = world
+        .sf
+        .create_campaign(
+            json!({ "Name": "Newsletter" }),
+            &[
+                MemberStatus::new("Sent", true, false),
+                MemberStatus::new("Opened", false, true),
+            ],
+        )
+        .unwrap();
+    world
+        .sf
+        .add_member(USER, &other, &sf_lead, Some("Sent"))
+        .unwrap();
+    // The member's next write finds it deleted (a user removed it between lookup and update).
+    let fault = json!({ "error_code": "ENTITY_IS_DELETED", "calls": 1 });
+    let added = world
+        .app
+        .client
+        .post(format!("{}/__sim/faults", world.sf.base_url()))
+        .json(&fault)
+        .send()
+        .await
+        .unwrap();
+    assert!(added.status().is_success());
+    let body = json!({ "action": "change_campaign_status", "leadId": _lead, "email": "gone@example.com", "campaignId": other, "status": "Opened" });
+    let response = world
+        .app
+        .client
+        .post(world.app.url("/v1/marketo/webhooks"))
+        .bearer_auth(WEBHOOK_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    world.settle().await;
+    let (state, attempts, _) = world.app.store.signal_state(id).await.unwrap().unwrap();
+    assert_eq!(state, "done");
+    assert_eq!(
+        attempts, 2,
+        "the first write found the member gone and was retried"
+    );
+    let statuses: Vec<_> = world
+        .sf
+        .members_of(&other)
+        .into_iter()
+        .filter_map(|m| m.get("Status").and_then(|s| s.as_str()).map(str::to_string))
+        .collect();
+    assert_eq!(statuses, ["Opened"]);
+}

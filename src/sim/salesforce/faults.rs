@@ -21,6 +21,7 @@ use crate::sim::fault_rules::{self, Effect};
 /// The error codes a fault may name, and whether each fails records rather than the call.
 const CODES: &[(&str, bool)] = &[
     ("UNABLE_TO_LOCK_ROW", true),
+    ("ENTITY_IS_DELETED", true),
     ("SERVER_UNAVAILABLE", false),
     ("UNKNOWN_EXCEPTION", false),
     ("REQUEST_LIMIT_EXCEEDED", false),
@@ -46,6 +47,11 @@ pub fn server_unavailable() -> SfError {
 pub fn by_code(code: &str) -> Result<SfError, String> {
     match code {
         "UNABLE_TO_LOCK_ROW" => Ok(lock_row()),
+        // The record a write names was deleted meanwhile (by a user, a merge, a conversion).
+        "ENTITY_IS_DELETED" => Ok(SfError::bad_request(
+            "ENTITY_IS_DELETED",
+            "entity is deleted",
+        )),
         "SERVER_UNAVAILABLE" => Ok(server_unavailable()),
         "UNKNOWN_EXCEPTION" => Ok(SfError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
