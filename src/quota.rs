@@ -117,6 +117,11 @@ impl SideQuota {
         self.inner.used.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The daily call budget of our own; `None` when there is none.
+    pub fn budget(&self) -> Option<u64> {
+        Some(self.inner.budget.load(Ordering::Relaxed)).filter(|&b| b > 0)
+    }
+
     /// Calls counted in the quota day containing `now_ms`.
     pub fn used(&self, now_ms: i64) -> u64 {
         self.roll(now_ms);

@@ -78,7 +78,9 @@ pub struct Worker {
     pub oldest_age_seconds: Option<i64>,
 }
 
-fn side(system: &'static str, endpoint: &str) -> Side {
+/// One side as this replica sees it: the connectors' health, and the daily count and pause the
+/// quota keeps (what the API reports wins where it reports it: Salesforce's own usage).
+fn side(system: &'static str, endpoint: &str, quota: &crate::quota::SideQuota, now: i64) -> Side {
     let Health {
         up,
         consecutive_auth_failures,
@@ -101,9 +103,13 @@ fn side(system: &'static str, endpoint: &str) -> Side {
             last_error,
             last_call_at,
         },
-        calls_today: calls_today.and_then(|n| i64::try_from(n).ok()),
-        daily_limit: daily_limit.and_then(|n| i64::try_from(n).ok()),
-        paused_until: None,
+        calls_today: calls_today
+            .or(Some(quota.used(now)))
+            .and_then(|n| i64::try_from(n).ok()),
+        daily_limit: daily_limit
+            .or(quota.budget())
+            .and_then(|n| i64::try_from(n).ok()),
+        paused_until: quota.paused(now).map(|pause| pause.until_ms),
     }
 }
 
@@ -147,11 +153,19 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
         sync_enabled: mappings.sync_enabled(),
         mappings: items,
         upstreams: [
-            ("salesforce", &state.config().salesforce.login_url),
-            ("marketo", &state.config().marketo.base_url),
+            (
+                "salesforce",
+                &state.config().salesforce.login_url,
+                &liveness.quota().salesforce,
+            ),
+            (
+                "marketo",
+                &state.config().marketo.base_url,
+                &liveness.quota().marketo,
+            ),
         ]
         .into_iter()
-        .map(|(s, endpoint)| (s.to_string(), side(s, endpoint)))
+        .map(|(s, endpoint, quota)| (s.to_string(), side(s, endpoint, quota, now)))
         .collect(),
         worker: Worker {
             leader: liveness.is_leader(),
