@@ -241,10 +241,12 @@ fn parse_switch(switch: &str) -> Result<bool, ApiError> {
 pub async fn reconcile(
     State(state): State<AppState>,
     _: Admin,
+    Query(query): Query<ReconcileQuery>,
 ) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<Value>), ApiError> {
+    let dry_run = query.dry_run.unwrap_or(false);
     let id = state
         .store()
-        .queue_job("reconcile", &json!({}), now_millis())
+        .queue_job("reconcile", &json!({ "dry_run": dry_run }), now_millis())
         .await
         .map_err(unavailable)?;
     tracing::info!(job.id = id, "reconciliation queued by an admin");
@@ -254,6 +256,13 @@ pub async fn reconcile(
         [(header::LOCATION, href.clone())],
         Json(json!({ "id": id, "kind": "reconcile", "state": "queued", "href": href })),
     ))
+}
+
+/// `?dryRun=true`: only list, per mapping, the changes a reconciliation would make.
+#[derive(Deserialize)]
+pub struct ReconcileQuery {
+    #[serde(rename = "dryRun")]
+    dry_run: Option<bool>,
 }
 
 /// A queued job: its state, progress and result.

@@ -32,13 +32,24 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
     if job.kind != RECONCILE {
         return Ok(Err(format!("unknown job kind {:?}", job.kind)));
     }
-    let reports: Vec<Value> = reconcile::reconcile_all(ctx)
-        .await
+    let dry_run = job.params["dry_run"].as_bool().unwrap_or(false);
+    let results = if dry_run {
+        // A preview: every change the run would make, per mapping; nothing written or queued.
+        let mut results = Vec::new();
+        for mapping in ctx.mappings.all().iter().filter(|m| m.is_enabled()) {
+            let report = reconcile::reconcile_one(ctx, mapping, true).await;
+            results.push(report.map_err(|e| (mapping.name().to_string(), e)));
+        }
+        results
+    } else {
+        reconcile::reconcile_all(ctx).await
+    };
+    let reports: Vec<Value> = results
         .into_iter()
         .map(|r| match r {
             Ok(report) => json!(report),
             Err((mapping, error)) => json!({ "mapping": mapping, "error": error.to_string() }),
         })
         .collect();
-    Ok(Ok(json!({ "reports": reports })))
+    Ok(Ok(json!({ "dry_run": dry_run, "reports": reports })))
 }

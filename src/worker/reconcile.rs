@@ -150,7 +150,8 @@ pub async fn reconcile_one(
             report.changes.push(change);
         }
     }
-    report.signals_queued = queued.len();
+    // A preview queues nothing.
+    report.signals_queued = if dry_run { 0 } else { queued.len() };
     if !dry_run {
         ctx.store.record(queued, run).await?;
         for warning in &report.warnings {

@@ -286,7 +286,40 @@ async fn reconciliation_runs_on_demand_through_the_admin_api() {
         }
     };
     assert_eq!(job(&world.app).await["state"], "queued");
-    assert_eq!(world.app.worker.run_jobs().await.unwrap(), 1);
+    // A preview first: the same difference listed, nothing queued or written.
+    let preview: serde_json::Value = world
+        .app
+        .client
+        .post(world.app.url("/admin/reconcile?dryRun=true"))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let preview_href = preview["href"].as_str().unwrap().to_string();
+    assert_eq!(world.app.worker.run_jobs().await.unwrap(), 2);
+    let previewed = world
+        .app
+        .client
+        .get(world.app.url(&preview_href))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(previewed["result"]["dry_run"], true, "{previewed}");
+    assert_eq!(
+        previewed["result"]["reports"][0]["differences"], 1,
+        "{previewed}"
+    );
+    assert_eq!(
+        previewed["result"]["reports"][0]["signals_queued"], 0,
+        "{previewed}"
+    );
     let body = job(&world.app).await;
     assert_eq!(body["state"], "done", "{body}");
     assert_eq!(body["result"]["reports"][0]["mapping"], "webinar");

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::session::Session;
-use super::{CsrfForm, forbidden, render, unavailable, when};
+use super::{forbidden, render, unavailable, when};
 use crate::http::AppState;
 use crate::store::{Job, now_millis};
 
@@ -143,18 +143,27 @@ pub async fn switch(
     Redirect::to("/console/mappings").into_response()
 }
 
-/// Queues a reconciliation and shows the mappings page following its job.
+/// The reconcile form: a preview (dry run) or the real run.
+#[derive(serde::Deserialize)]
+pub struct ReconcileForm {
+    csrf: String,
+    #[serde(default)]
+    dry_run: Option<String>,
+}
+
+/// Queues a reconciliation (or its preview) and shows the mappings page following its job.
 pub async fn reconcile(
     State(state): State<AppState>,
     session: Session,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<ReconcileForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
         return forbidden();
     }
+    let dry_run = form.dry_run.is_some();
     match state
         .store()
-        .queue_job("reconcile", &json!({}), now_millis())
+        .queue_job("reconcile", &json!({ "dry_run": dry_run }), now_millis())
         .await
     {
         Ok(id) => {
