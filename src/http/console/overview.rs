@@ -106,9 +106,10 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             class: if s.state == "down" { "bad" } else { "good" },
             calls: match (s.calls_today, s.daily_limit) {
                 (Some(used), Some(limit)) => format!("{used} of {limit}"),
+                (Some(used), None) => format!("{used} (no daily budget set)"),
                 _ => "unknown".into(),
             },
-            paused: s.paused_until.map_or("unknown".into(), |t| when(Some(t))),
+            paused: s.paused_until.map_or("no".into(), |t| format!("until {}", when(Some(t)))),
             last_error: or_dash(s.health.last_error.clone()),
         })
         .collect();
