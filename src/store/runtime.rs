@@ -101,6 +101,23 @@ impl Store {
         Ok(())
     }
 
+    /// The newest campaign-settings outcome of a mapping: when it was recorded and what it says
+    /// (what was written, or why the pass failed).
+    pub async fn last_settings_outcome(
+        &self,
+        mapping: &str,
+    ) -> Result<Option<(i64, String, Option<String>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT recorded_at, result, reason FROM outcomes \
+             WHERE mapping = $1 AND action = 'campaign_settings' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(mapping)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
+    }
+
     /// Queues a job for the leader; returns its id.
     pub async fn queue_job(
         &self,

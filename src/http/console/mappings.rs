@@ -20,6 +20,8 @@ pub struct MappingCard {
     enabled: bool,
     problems: String,
     status_map: Vec<(String, String)>,
+    /// The last campaign-settings write (or failure), or a dash.
+    settings: String,
 }
 
 #[derive(Template)]
@@ -76,6 +78,22 @@ pub async fn mappings(
         None => None,
     };
     let all = state.shared_mappings().await;
+    let mut settings = std::collections::BTreeMap::new();
+    for m in all.all() {
+        let last = match state.store().last_settings_outcome(m.name()).await {
+            Ok(last) => last,
+            Err(error) => return unavailable(error),
+        };
+        let text = match last {
+            Some((at, result, reason)) => format!(
+                "{} ({result}): {}",
+                when(Some(at)),
+                reason.unwrap_or_default()
+            ),
+            None => "— (nothing written since this database began: already equal)".into(),
+        };
+        settings.insert(m.name().to_string(), text);
+    }
     render(&MappingsPage {
         page: "mappings",
         csrf: session.csrf(),
@@ -96,6 +114,7 @@ pub async fn mappings(
                     .iter()
                     .map(|(a, b)| (a.clone(), b.clone()))
                     .collect(),
+                settings: settings.remove(m.name()).unwrap_or_default(),
             })
             .collect(),
         job_running: job

@@ -109,7 +109,9 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
                 (Some(used), None) => format!("{used} (no daily budget set)"),
                 _ => "unknown".into(),
             },
-            paused: s.paused_until.map_or("no".into(), |t| format!("until {}", when(Some(t)))),
+            paused: s
+                .paused_until
+                .map_or("no".into(), |t| format!("until {}", when(Some(t)))),
             last_error: or_dash(s.health.last_error.clone()),
         })
         .collect();

@@ -166,8 +166,14 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
     browser.go(&url("/console/errors")).await;
     assert!(browser.has("#no-errors").await);
 
-    // Mappings: start a reconciliation and see its job.
+    // Mappings: the settings last written, then start a reconciliation and see its job.
+    world.app.worker.sync_settings().await.unwrap();
     browser.go(&url("/console/mappings")).await;
+    let settings = browser.text("#settings-webinar").await;
+    assert!(
+        settings.contains("(applied)") && settings.contains("Type=Webinar"),
+        "{settings}"
+    );
     browser.click("#start-reconcile").await;
     assert!(browser.text("#job").await.contains("Reconciliation job"));
     browser.screenshot("mappings").await;
