@@ -171,6 +171,18 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
         (Admin, "get", "/console/mappings", get(console::mappings)),
         (
             Admin,
+            "get",
+            "/console/subscriptions",
+            get(console::subscriptions),
+        ),
+        (
+            Admin,
+            "post",
+            "/console/subscriptions/pause",
+            post(console::pause_subscription),
+        ),
+        (
+            Admin,
             "post",
             "/console/mappings/switch",
             post(console::switch),

@@ -7,6 +7,7 @@ mod mappings;
 mod overview;
 mod people;
 pub mod session;
+mod subscriptions;
 
 use askama::Template;
 use axum::Form;
@@ -20,6 +21,7 @@ pub use mappings::{mappings, reconcile, switch};
 pub use overview::overview;
 pub use people::{people, person};
 use session::Session;
+pub use subscriptions::{pause as pause_subscription, subscriptions};
 
 use super::AppState;
 

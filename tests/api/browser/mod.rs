@@ -57,6 +57,7 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
         "/console/errors",
         "/console/people?q=x",
         "/console/mappings",
+        "/console/subscriptions",
     ] {
         browser.go(&url(page)).await;
         browser.wait_for_url("/console/sign-in").await;
@@ -177,6 +178,30 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
     browser.click("#start-reconcile").await;
     assert!(browser.text("#job").await.contains("Reconciliation job"));
     browser.screenshot("mappings").await;
+
+    // Subscriptions: one created through the admin API, paused from the page.
+    let created = world
+        .app
+        .client
+        .post(url("/admin/subscriptions"))
+        .bearer_auth(TOKEN)
+        .json(
+            &serde_json::json!({"url": "http://127.0.0.1:9/hook", "event_types": ["signal_dead"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+    browser.go(&url("/console/subscriptions")).await;
+    assert!(
+        browser
+            .text("#subscriptions")
+            .await
+            .contains("http://127.0.0.1:9/hook")
+    );
+    browser.click("#subscriptions button").await;
+    assert!(browser.text("#subscriptions").await.contains("paused"));
+    browser.screenshot("subscriptions").await;
 
     // Signing out ends the session (from the overview: the job page refreshes itself).
     browser.go(&url("/console")).await;

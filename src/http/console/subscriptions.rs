@@ -1,0 +1,95 @@
+//! The subscriptions page: each subscriber's URL, event types, state and dead deliveries, with
+//! pause and resume (creating one, with its secret shown once, stays in the admin API).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::session::Session;
+use super::{forbidden, render, unavailable, when};
+use crate::http::AppState;
+use crate::store::{Queue, now_millis};
+
+pub struct SubscriptionRow {
+    id: i64,
+    url: String,
+    event_types: String,
+    paused: bool,
+    dead: usize,
+    since: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/subscriptions.html")]
+struct SubscriptionsPage {
+    page: &'static str,
+    csrf: String,
+    notice: String,
+    subscriptions: Vec<SubscriptionRow>,
+}
+
+pub async fn subscriptions(State(state): State<AppState>, session: Session) -> Response {
+    let all = match state.store().subscriptions().await {
+        Ok(all) => all,
+        Err(error) => return unavailable(error),
+    };
+    let mut rows = Vec::with_capacity(all.len());
+    for s in all {
+        let dead = match state
+            .store()
+            .deliveries(Queue::subscription(s.id), Some("dead"), 0, 1000)
+            .await
+        {
+            Ok(dead) => dead.len(),
+            Err(error) => return unavailable(error),
+        };
+        rows.push(SubscriptionRow {
+            id: s.id,
+            url: s.url,
+            event_types: s.event_types.join(", "),
+            paused: s.paused,
+            dead,
+            since: when(Some(s.created_at)),
+        });
+    }
+    render(&SubscriptionsPage {
+        page: "subscriptions",
+        csrf: session.csrf(),
+        notice: String::new(),
+        subscriptions: rows,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct PauseForm {
+    csrf: String,
+    id: i64,
+    action: String,
+}
+
+/// Pauses or resumes one subscription (a paused one keeps queueing).
+pub async fn pause(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<PauseForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return forbidden();
+    }
+    let paused = form.action == "pause";
+    if let Err(error) = state
+        .store()
+        .set_subscription_paused(form.id, paused, now_millis())
+        .await
+    {
+        return unavailable(error);
+    }
+    tracing::info!(
+        subscription = form.id,
+        paused,
+        "subscription switched from the console"
+    );
+    Redirect::to("/console/subscriptions").into_response()
+}
