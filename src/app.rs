@@ -58,7 +58,7 @@ impl App {
             mappings.clone(),
             liveness.clone(),
         )?;
-        let deliverer = Deliverer::new(store.clone(), config.clone())?;
+        let deliverer = Deliverer::new(store.clone(), config.clone(), liveness.quota())?;
         let state = AppState::new(
             config,
             store,

@@ -40,15 +40,21 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    pub fn new(store: Store, config: Arc<Config>) -> anyhow::Result<Deliverer> {
+    /// `quota` is the worker's: posting activities counts against the same daily quota and
+    /// waits out the same pause as every other call.
+    pub fn new(
+        store: Store,
+        config: Arc<Config>,
+        quota: &crate::quota::Quota,
+    ) -> anyhow::Result<Deliverer> {
         let client = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| anyhow::anyhow!("building the delivery client: {e}"))?;
         let marketo = MarketoDestination::new(
-            MarketoClient::new(&config.marketo)?,
-            SalesforceClient::new(&config.salesforce)?,
+            MarketoClient::new(&config.marketo)?.sharing(quota.marketo.clone()),
+            SalesforceClient::new(&config.salesforce)?.sharing(quota.salesforce.clone()),
         );
         Ok(Deliverer {
             store,

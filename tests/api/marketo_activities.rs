@@ -96,7 +96,12 @@ async fn a_salesforce_users_add_change_and_removal_become_three_custom_activitie
     world.settle().await;
     assert_eq!(world.mk_status(lead), None, "removed from the program");
 
-    let deliverer = Deliverer::new(world.app.store.clone(), Arc::new(config)).unwrap();
+    let deliverer = Deliverer::new(
+        world.app.store.clone(),
+        Arc::new(config),
+        &Default::default(),
+    )
+    .unwrap();
     deliverer.run_pending().await.unwrap();
     let type_ids: Vec<i64> = types.iter().map(|t| t.id).collect();
     let activities = activities_of(&world, lead, &type_ids).await;
@@ -189,11 +194,15 @@ async fn a_mapping_requests_its_smart_campaign_with_tokens_and_can_turn_activiti
         .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
         .unwrap();
     world.settle().await;
-    Deliverer::new(world.app.store.clone(), Arc::new(config))
-        .unwrap()
-        .run_pending()
-        .await
-        .unwrap();
+    Deliverer::new(
+        world.app.store.clone(),
+        Arc::new(config),
+        &Default::default(),
+    )
+    .unwrap()
+    .run_pending()
+    .await
+    .unwrap();
     assert!(
         world.mk.custom_activities().is_empty(),
         "added is off for this mapping"
@@ -268,7 +277,12 @@ async fn activities_refused_before_provisioning_are_dead_then_replayed() {
         .set_status_as_user(PROGRAM, lead, "Registered")
         .unwrap();
     world.settle().await;
-    let deliverer = Deliverer::new(world.app.store.clone(), Arc::new(config.clone())).unwrap();
+    let deliverer = Deliverer::new(
+        world.app.store.clone(),
+        Arc::new(config.clone()),
+        &Default::default(),
+    )
+    .unwrap();
     deliverer.run_pending().await.unwrap();
     let admin = |method: reqwest::Method, path: &str| {
         world

@@ -45,7 +45,12 @@ fn deliverer(world: &World) -> Deliverer {
     config.worker.retry_jitter_percent = 0;
     // Only subscribers here: the Marketo destinations end as skipped.
     config.triggers.marketo_activities = false;
-    Deliverer::new(world.app.store.clone(), Arc::new(config)).unwrap()
+    Deliverer::new(
+        world.app.store.clone(),
+        Arc::new(config),
+        &Default::default(),
+    )
+    .unwrap()
 }
 
 async fn subscribe(world: &World, subscriber: &Subscriber, types: &[&str]) -> i64 {
