@@ -77,8 +77,9 @@ impl Store {
         Ok(recorded)
     }
 
-    /// Leases up to `limit` due signals to `owner` until `now + lease_ms`, oldest first.
-    /// Two concurrent claimers never receive the same signal.
+    /// Leases up to `limit` due signals to `owner` until `now + lease_ms`: live changes first,
+    /// then reconciliation's repairs, oldest first within each, so a large repair never holds
+    /// up a change made now. Two concurrent claimers never receive the same signal.
     pub async fn claim(
         &self,
         owner: &str,
@@ -93,7 +94,9 @@ impl Store {
         let sql = format!(
             "UPDATE signals SET state = 'leased', lease_owner = $1, lease_expires_at = $2, \
              attempts = attempts + 1, updated_at = $3 \
-             WHERE id IN (SELECT id FROM signals WHERE {DUE} ORDER BY id LIMIT $4{lock}) \
+             WHERE id IN (SELECT id FROM signals WHERE {DUE} \
+             ORDER BY CASE WHEN dedup_key LIKE 'reconcile:%' THEN 1 ELSE 0 END, id \
+             LIMIT $4{lock}) \
              RETURNING id, dedup_key, payload, attempts, received_at"
         );
         // Only the static lock clause varies; every value is bound.

@@ -197,3 +197,24 @@ async fn a_gone_salesforce_person_is_forgotten_and_nothing_else() {
         assert_eq!(after.mkto_lead_id, Some(7), "{}", db.label);
     }
 }
+
+#[tokio::test]
+async fn live_changes_are_claimed_before_reconciliation_repairs() {
+    for (db, store) in stores().await {
+        let repair = crate::store::member(1, "reconcile:1:mkto:1001:1");
+        store.record(vec![repair, member(2)], T0).await.unwrap();
+        let first = store.claim("w", 1, LEASE, T0).await.unwrap();
+        assert_eq!(first.len(), 1, "{}", db.label);
+        assert_eq!(
+            first[0].dedup_key, "k2",
+            "{}: the live change first",
+            db.label
+        );
+        let second = store.claim("w", 1, LEASE, T0).await.unwrap();
+        assert_eq!(
+            second[0].dedup_key, "reconcile:1:mkto:1001:1",
+            "{}",
+            db.label
+        );
+    }
+}
