@@ -48,6 +48,8 @@ struct Side {
     /// The end of the day `used` counts in.
     day_ends_ms: AtomicI64,
     used: AtomicU64,
+    /// The end of the last pause told to subscribers, so each pause is told once.
+    announced_until_ms: AtomicI64,
 }
 
 /// What the admin status shows of a paused side.
@@ -69,6 +71,7 @@ impl SideQuota {
                 budget: AtomicU64::new(0),
                 day_ends_ms: AtomicI64::new(0),
                 used: AtomicU64::new(0),
+                announced_until_ms: AtomicI64::new(0),
             }),
         }
     }
@@ -161,6 +164,17 @@ impl SideQuota {
             );
         }
         self.publish();
+    }
+
+    /// The pause in force at `now_ms`, the first time it is asked for: subscribers hear of
+    /// each pause once.
+    pub fn unannounced(&self, now_ms: i64) -> Option<Pause> {
+        let pause = self.paused(now_ms)?;
+        let before = self
+            .inner
+            .announced_until_ms
+            .swap(pause.until_ms, Ordering::SeqCst);
+        (before != pause.until_ms).then_some(pause)
     }
 
     /// The pause in force at `now_ms`, if any.

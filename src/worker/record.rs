@@ -213,7 +213,6 @@ pub fn settle(
             // A side's daily quota is used up: the change waits for the reset like a disabled
             // mapping's, without using an attempt (`catch_up` makes it due when the pause ends).
             tracing::info!(signal.id = id, %error, "postponed until the quota resets");
-            announce_pause(journal, until, &error.to_string());
             journal.ends.push(SignalEnd::Postpone { id, at: until });
             report.retried += 1;
             continue;
@@ -260,22 +259,24 @@ fn retry_delay(
     )
 }
 
-/// The end of the last pause announced to subscribers, so each pause is announced once.
-static ANNOUNCED_PAUSE: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-
-/// Tells subscribers (`side_paused`) that a side stopped being called until `until`, once per
-/// pause.
-fn announce_pause(journal: &mut Journal, until: i64, reason: &str) {
-    use std::sync::atomic::Ordering;
-    if ANNOUNCED_PAUSE.swap(until, Ordering::SeqCst) == until {
-        return;
+/// Tells subscribers (`side_paused`) of each side's pause, once per pause.
+pub fn announce_pauses<'a>(
+    journal: &mut Journal,
+    sides: impl IntoIterator<Item = &'a crate::quota::SideQuota>,
+) {
+    let now = now_millis();
+    for pause in sides.into_iter().filter_map(|side| side.unannounced(now)) {
+        journal.notices.push(Notice {
+            kind: OperationalEvent::SidePaused,
+            key: format!("side:{}", pause.system),
+            data: serde_json::json!({
+                "side": pause.system,
+                "until_ms": pause.until_ms,
+                "reason": pause.reason,
+            }),
+            at: now,
+        });
     }
-    journal.notices.push(Notice {
-        kind: OperationalEvent::SidePaused,
-        key: format!("pause:{until}"),
-        data: serde_json::json!({ "until_ms": until, "reason": reason }),
-        at: now_millis(),
-    });
 }
 
 /// Ends a signal as dead with its reason, and records the outcome.
@@ -341,9 +342,10 @@ mod tests {
     #[test]
     fn a_pause_is_announced_once_and_postpones_without_an_attempt() {
         let config = crate::config::WorkerConfig::default();
+        let until = 4_102_444_800_000;
         let paused = crate::connectors::CallError::Paused {
             reason: "Marketo daily quota (607)".into(),
-            until_ms: 4_102_444_800_000,
+            until_ms: until,
         };
         let results: Vec<SignalResult> = (1..=3)
             .map(|id| SignalResult::new(SignalRef { id, attempts: 1 }, Err(paused.clone().into())))
@@ -351,6 +353,10 @@ mod tests {
         let mut journal = Journal::default();
         let mut report = RoundReport::default();
         settle(&mut journal, &config, results, &mut report);
+        let quota = crate::quota::Quota::default();
+        quota.marketo.pause(until, "Marketo daily quota (607)");
+        announce_pauses(&mut journal, [&quota.marketo, &quota.salesforce]);
+        announce_pauses(&mut journal, [&quota.marketo, &quota.salesforce]);
         assert_eq!(journal.notices.len(), 1, "one announcement for one pause");
         assert_eq!(journal.notices[0].kind, OperationalEvent::SidePaused);
         assert!(journal.ends.iter().all(|end| matches!(

@@ -120,6 +120,7 @@ async fn process(
     }
     results.extend(flow::apply(ctx, flows, &mut journal).await?);
     record::settle(&mut journal, &ctx.config.worker, results, report);
+    record::announce_pauses(&mut journal, [ctx.marketo.quota(), ctx.salesforce.quota()]);
     record::commit(ctx, &journal).await
 }
 
