@@ -85,7 +85,8 @@ async fn unmapped_campaigns_are_skipped_with_a_reason() {
     );
 }
 
-async fn flow_action(world: &World, body: serde_json::Value) {
+/// Sends a flow-action webhook; returns the stored signal's id.
+async fn flow_action(world: &World, body: serde_json::Value) -> i64 {
     let response = world
         .app
         .client
@@ -95,14 +96,17 @@ async fn flow_action(world: &World, body: serde_json::Value) {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, 202, "{text}");
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
+        .as_i64()
+        .unwrap()
 }
 
-#[tokio::test]
-async fn flow_actions_apply_to_any_campaign_and_mirror_to_a_mapped_program() {
-    let world = World::new().await;
-    let (lead, sf_lead) = world.person("flow@example.com");
-    let other = world
+/// An unmapped campaign with two member statuses.
+fn newsletter(world: &World) -> String {
+    world
         .sf
         .create_campaign(
             json!({ "Name": "Newsletter" }),
@@ -111,7 +115,14 @@ async fn flow_actions_apply_to_any_campaign_and_mirror_to_a_mapped_program() {
                 MemberStatus::new("Opened", false, true),
             ],
         )
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn flow_actions_apply_to_any_campaign_and_mirror_to_a_mapped_program() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("flow@example.com");
+    let other = newsletter(&world);
     flow_action(&world, json!({ "action": "add_to_campaign", "leadId": lead.to_string(), "email": "flow@example.com", "campaignId": other, "status": "Sent" })).await;
     flow_action(&world, json!({ "action": "change_campaign_status", "leadId": lead.to_string(), "email": "flow@example.com", "campaignId": world.campaign, "status": "Registered" })).await;
     world.settle().await;
@@ -520,17 +531,8 @@ async fn both_sides_signals_for_a_new_person_in_one_round_make_one_identity() {
 #[tokio::test]
 async fn a_flow_status_change_on_a_member_deleted_meanwhile_is_retried_not_reported_applied() {
     let world = World::new().await;
-    let (_lead, sf_lead) = world.person("gone@example.com");
-    let other = world
-        .sf
-        .create_campaign(
-            json!({ "Name": "Newsletter" }),
-            &[
-                MemberStatus::new("Sent", true, false),
-                MemberStatus::new("Opened", false, true),
-            ],
-        )
-        .unwrap();
+    let (lead, sf_lead) = world.person("gone@example.com");
+    let other = newsletter(&world);
     world
         .sf
         .add_member(USER, &other, &sf_lead, Some("Sent"))
@@ -546,19 +548,8 @@ async fn a_flow_status_change_on_a_member_deleted_meanwhile_is_retried_not_repor
         .await
         .unwrap();
     assert!(added.status().is_success());
-    let body = json!({ "action": "change_campaign_status", "leadId": _lead, "email": "gone@example.com", "campaignId": other, "status": "Opened" });
-    let response = world
-        .app
-        .client
-        .post(world.app.url("/v1/marketo/webhooks"))
-        .bearer_auth(WEBHOOK_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let body = json!({ "action": "change_campaign_status", "leadId": lead, "email": "gone@example.com", "campaignId": other, "status": "Opened" });
+    let id = flow_action(&world, body).await;
     world.settle().await;
     let (state, attempts, _) = world.app.store.signal_state(id).await.unwrap().unwrap();
     assert_eq!(state, "done");
