@@ -8,7 +8,9 @@ use super::outbox::{self, Notice};
 use super::{MirrorRow, Outcome, Store, StoreError, TriggerEvent};
 
 /// The `last_error` of a postponed signal, so catching up can find it.
-const POSTPONED: &str = "postponed: mapping disabled or held";
+/// The mark of a signal handed back without using an attempt: its mapping is disabled or held,
+/// its side's quota paused, or an earlier change of its person goes first.
+const POSTPONED: &str = "postponed without using an attempt";
 
 /// How one claimed signal ends this round.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +26,8 @@ pub enum SignalEnd {
         id: i64,
         reason: String,
     },
-    /// Handed back without counting the attempt (mapping disabled or held).
+    /// Handed back without counting the attempt (mapping disabled or held, quota paused, or
+    /// an earlier change of the same person first).
     Postpone {
         id: i64,
         at: i64,

@@ -77,6 +77,34 @@ impl Store {
         Ok(rows)
     }
 
+    /// The mirror rows of these Marketo leads in one mapping, by lead (one query per 500).
+    pub async fn mirrors_by_lead(
+        &self,
+        mapping: &str,
+        leads: &[i64],
+    ) -> Result<HashMap<i64, MirrorRow>, StoreError> {
+        let mut rows = HashMap::with_capacity(leads.len());
+        for chunk in leads.chunks(500) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT * FROM mirror WHERE mapping = $1 AND mkto_lead_id IN ({})",
+                placeholders.join(", ")
+            );
+            // Only placeholders vary; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(mapping.to_string());
+            for lead in chunk {
+                query = query.bind(*lead);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let row = mirror_from_row(&row)?;
+                if let Some(lead) = row.mkto_lead_id {
+                    rows.insert(lead, row);
+                }
+            }
+        }
+        Ok(rows)
+    }
+
     /// All mirror rows of one mapping (reconciliation diffs against them).
     pub async fn mirror_rows(&self, mapping: &str) -> Result<Vec<MirrorRow>, StoreError> {
         let rows = sqlx::query("SELECT * FROM mirror WHERE mapping = $1 ORDER BY person")

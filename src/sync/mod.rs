@@ -4,12 +4,16 @@
 //! The worker only does the I/O around these.
 
 pub mod batch;
+mod feed;
+mod flow;
 mod outcome;
 mod plan;
 mod settle;
 mod status_map;
 pub mod time;
 
+pub use feed::activity_synced;
+pub use flow::{FlowStep, flow_step};
 pub use outcome::{Done, Reset, actor, marketo_skipped};
 pub use plan::{Decision, ECHO, IN_SYNC, Observed, STALE, Side, decide};
 pub use settle::{Ended, Event, Settled, settle};

@@ -1,17 +1,19 @@
 //! Marketo flow actions on Salesforce campaigns ("Add to", "Remove from", "Change Status in SFDC
 //! Campaign"): applied to any campaign, and mirrored to the program when the campaign is mapped.
-//! A top-level path beside `round`, built from the same steps.
+//! A round's flow actions share its batched calls like every other write: one lookup of the
+//! people, one membership query per campaign, collection writes of up to 200 members, and one
+//! program write per mapping. A top-level path beside `round`, built from the same steps.
 
-use serde_json::json;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
 use tracing::Instrument;
 
-use crate::connectors::CallError;
-use crate::connectors::salesforce::classify::classify_record;
-use crate::connectors::salesforce::{RecordOutcome, RecordResult};
-use crate::kinds::{Action, Actor, Connector, Target, TriggerKind};
+use crate::kinds::{Action, Actor, Connector, OutcomeResult, Target, TriggerKind};
+use crate::mappings::Mapping;
 use crate::signal::{FlowAction, FlowActionKind, Signal};
 use crate::store::{Claimed, Journal, StoreError};
-use crate::sync::{Decision, Done, Event, Observed};
+use crate::sync::{Decision, Done, Event, FlowStep, Observed, flow_step};
 
 use super::context::{Context, api_span};
 use super::record;
@@ -19,121 +21,198 @@ use super::resolve;
 use super::work::{Person, Phase, SignalRef, SignalResult, Work, WorkError};
 use super::write;
 
+/// A mapping and the program writes that mirror its campaign's applied changes, by signal.
+type ProgramWrites = (Arc<Mapping>, Vec<(SignalRef, Work)>);
+
+/// One flow action this round: the signal, what it asks, and the campaign write it became.
+struct Flow {
+    signal: SignalRef,
+    action: FlowAction,
+    work: Work,
+}
+
 pub async fn apply(
     ctx: &Context,
     items: Vec<Claimed>,
     journal: &mut Journal,
 ) -> Result<Vec<SignalResult>, StoreError> {
-    let mut results = Vec::with_capacity(items.len());
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let span = tracing::info_span!("flow_actions", signals = items.len());
+    apply_all(ctx, items, journal).instrument(span).await
+}
+
+async fn apply_all(
+    ctx: &Context,
+    mut items: Vec<Claimed>,
+    journal: &mut Journal,
+) -> Result<Vec<SignalResult>, StoreError> {
+    // Signals are stored in the order they came; a claim need not return them so.
+    items.sort_by_key(|item| item.id);
+    let mut flows = Vec::with_capacity(items.len());
+    let mut taken = HashSet::new();
     for item in items {
-        let Signal::MarketoFlowAction(action) = &item.signal else {
+        let Signal::MarketoFlowAction(action) = item.signal else {
             continue;
         };
-        let span =
-            tracing::info_span!("flow_action", signal.id = item.id, campaign = %action.campaign_id);
-        let result = apply_one(ctx, &item, action, journal)
-            .instrument(span)
-            .await?;
         let signal = SignalRef {
             id: item.id,
             attempts: item.attempts,
         };
-        results.push(SignalResult::new(signal, result));
+        // One action per person and campaign a round, in the order they came: the next one
+        // sees what this one wrote.
+        if !taken.insert((action.campaign_id.clone(), action.lead_id)) {
+            record::next_round(journal, signal);
+            continue;
+        }
+        flows.push(flow(ctx, signal, action).await?);
     }
-    Ok(results)
+    let mut people: Vec<&mut Work> = flows.iter_mut().map(|f| &mut f.work).collect();
+    write::ensure_salesforce(ctx, &mut people).await;
+    let mut by_campaign: BTreeMap<String, Vec<&mut Flow>> = BTreeMap::new();
+    for flow in flows.iter_mut().filter(|f| f.work.is_open()) {
+        by_campaign
+            .entry(flow.action.campaign_id.clone())
+            .or_default()
+            .push(flow);
+    }
+    for (campaign, group) in by_campaign {
+        write_campaign(ctx, &campaign, group).await;
+    }
+    record_all(ctx, flows, journal).await
 }
 
-async fn apply_one(
-    ctx: &Context,
-    item: &Claimed,
-    action: &FlowAction,
-    journal: &mut Journal,
-) -> Result<Result<(), WorkError>, StoreError> {
+/// The flow action as planned work: who, and the campaign write it asks for.
+async fn flow(ctx: &Context, signal: SignalRef, action: FlowAction) -> Result<Flow, StoreError> {
     let identity =
         resolve::identity(ctx, Some(action.lead_id), None, action.email.as_deref()).await?;
-    let person = Person {
-        identity,
-        signals: vec![SignalRef {
-            id: item.id,
-            attempts: item.attempts,
-        }],
-        sf: None,
-        sf_member_id: None,
-        mk: None,
-        failed: None,
-    };
     let status = action.status.clone().unwrap_or_default();
-    let mut work = Work {
-        person,
+    let work = Work {
+        person: Person {
+            identity,
+            signals: vec![signal],
+            sf: None,
+            sf_member_id: None,
+            mk: None,
+            failed: None,
+        },
         mirror: None,
         decision: match action.action {
             FlowActionKind::RemoveFromCampaign => Decision::RemoveFromSalesforce,
-            _ => Decision::SetSalesforce(status.clone()),
+            _ => Decision::SetSalesforce(status),
         },
         actor: Actor::Marketo,
         outcome: None,
         reset: None,
     };
-    write::ensure_salesforce(ctx, &mut [&mut work]).await;
-    if let Some(Err(error)) = work.outcome {
-        return Ok(Err(error));
+    Ok(Flow {
+        signal,
+        action,
+        work,
+    })
+}
+
+/// Reads the people's memberships in one campaign, settles what needs no write, and sends the
+/// rest in collection calls.
+async fn write_campaign(ctx: &Context, campaign: &str, mut group: Vec<&mut Flow>) {
+    let people: Vec<String> = group
+        .iter()
+        .filter_map(|f| f.work.salesforce_person().map(str::to_string))
+        .collect();
+    if people.is_empty() {
+        return;
     }
-    let person_id = work.salesforce_person().unwrap_or_default().to_string();
-    let existing = match ctx
+    let found = ctx
         .salesforce
-        .members_for(&action.campaign_id, std::slice::from_ref(&person_id))
-        .instrument(api_span("salesforce", "members_for", 1))
-        .await
-    {
-        Ok(members) => members.into_iter().next(),
-        Err(error) => return Ok(Err(error.into())),
+        .members_for(campaign, &people)
+        .instrument(api_span("salesforce", "members_for", people.len()))
+        .await;
+    let members = match found {
+        Ok(members) => members,
+        Err(error) => return group.iter_mut().for_each(|f| f.work.fail(error.clone())),
     };
-    let done = match (action.action, &existing) {
-        (FlowActionKind::AddToCampaign, Some(_)) => Ok(Done::Skipped(
-            "already a campaign member; status left as is, as Marketo does".into(),
-        )),
-        (FlowActionKind::RemoveFromCampaign, None) => {
-            Ok(Done::Skipped("not a campaign member".into()))
+    for flow in group.iter_mut() {
+        let person = flow.work.salesforce_person().map(str::to_string);
+        let member = members
+            .iter()
+            .find(|m| person.is_some() && m.person_id().map(str::to_string) == person);
+        let status = flow.action.status.clone().unwrap_or_default();
+        let step = flow_step(
+            flow.action.action,
+            member.map(|m| m.status.as_deref()),
+            &status,
+        );
+        flow.work.person.sf_member_id = member.map(|m| m.id.clone());
+        if let FlowStep::Skip(reason) = step {
+            flow.work.decision = Decision::Skip("flow action");
+            flow.work.outcome = Some(Ok(Done::Skipped(reason.into())));
         }
-        (FlowActionKind::ChangeCampaignStatus, Some(m))
-            if m.status.as_deref() == Some(status.as_str()) =>
-        {
-            Ok(Done::Skipped("the member already has this status".into()))
-        }
-        (FlowActionKind::RemoveFromCampaign, Some(m)) => delete(ctx, &m.id).await,
-        (_, Some(m)) => update(ctx, &m.id, &status).await,
-        (_, None) => {
-            let created = create(ctx, &action.campaign_id, &person_id, &status).await;
-            if let Ok((_, id)) = &created {
-                work.person.sf_member_id = id.clone();
-            }
-            created.map(|(done, _)| done)
-        }
-    };
-    if matches!(&done, Ok(Done::Skipped(_))) {
-        work.decision = Decision::Skip("flow action");
     }
-    work.person.sf_member_id = work
-        .person
-        .sf_member_id
-        .clone()
-        .or_else(|| existing.as_ref().map(|m| m.id.clone()));
-    let done = done.map_err(WorkError::from);
-    work.outcome = Some(done.clone());
-    let Some(mapping) = ctx.mappings.by_campaign(&action.campaign_id).cloned() else {
-        return Ok(unmapped(journal, item, action, &work));
-    };
-    work.mirror = ctx.store.mirror(mapping.name(), &work.person.key()).await?;
-    let campaign_row = record::person(journal, &mapping, &work);
-    if done != Ok(Done::Applied) || !ctx.mappings.writes(&mapping) {
-        return Ok(done.map(|_| ()));
+    let targets = group.into_iter().map(|f| &mut f.work).collect();
+    write::campaign_members(ctx, campaign, targets).await;
+}
+
+/// Records each flow's campaign change; an applied change to a mapped campaign is mirrored to
+/// its program, one batched write per mapping.
+async fn record_all(
+    ctx: &Context,
+    flows: Vec<Flow>,
+    journal: &mut Journal,
+) -> Result<Vec<SignalResult>, StoreError> {
+    let mut results = Vec::with_capacity(flows.len());
+    let mut programs: BTreeMap<String, ProgramWrites> = BTreeMap::new();
+    for flow in flows {
+        let done = flow.work.outcome.clone().unwrap_or_else(|| {
+            Err(WorkError::Call(crate::connectors::CallError::retry(
+                "Salesforce answered no result for the member",
+            )))
+        });
+        let Some(mapping) = ctx.mappings.by_campaign(&flow.action.campaign_id).cloned() else {
+            let result = unmapped(journal, &flow, done);
+            results.push(SignalResult::new(flow.signal, result));
+            continue;
+        };
+        let mut work = flow.work;
+        work.mirror = ctx.store.mirror(mapping.name(), &work.person.key()).await?;
+        let campaign_row = record::person(journal, &mapping, &work);
+        if done != Ok(Done::Applied) || !ctx.mappings.writes(&mapping) {
+            results.push(SignalResult::new(flow.signal, done.map(|_| ())));
+            continue;
+        }
+        let program = program_work(&mapping, work, campaign_row);
+        programs
+            .entry(mapping.name().to_string())
+            .or_insert_with(|| (mapping, Vec::new()))
+            .1
+            .push((flow.signal, program));
     }
-    // Mirror the campaign change into the program.
+    for (mapping, entries) in programs.into_values() {
+        let (signals, mut works): (Vec<SignalRef>, Vec<Work>) = entries.into_iter().unzip();
+        write::phase(ctx, &mapping, Phase::Marketo, &mut works).await;
+        for (signal, work) in signals.into_iter().zip(&works) {
+            record::person(journal, &mapping, work);
+            let result = match &work.outcome {
+                Some(Err(error)) => Err(error.clone()),
+                _ => Ok(()),
+            };
+            results.push(SignalResult::new(signal, result));
+        }
+    }
+    Ok(results)
+}
+
+/// The program write that mirrors an applied campaign change.
+fn program_work(
+    mapping: &Mapping,
+    work: Work,
+    campaign_row: Option<crate::store::MirrorRow>,
+) -> Work {
     let set = match &work.decision {
         Decision::SetSalesforce(label) => Some(label.clone()),
         _ => None,
     };
-    let mut program = Work {
+    Work {
         mirror: campaign_row,
         decision: match &set {
             Some(label) => Decision::SetMarketo(mapping.statuses.to_marketo(label)),
@@ -148,42 +227,26 @@ async fn apply_one(
             ..work.person
         },
         ..work
-    };
-    write::phase(
-        ctx,
-        &mapping,
-        Phase::Marketo,
-        std::slice::from_mut(&mut program),
-    )
-    .await;
-    record::person(journal, &mapping, &program);
-    Ok(match program.outcome {
-        Some(Err(error)) => Err(error),
-        _ => Ok(()),
-    })
+    }
 }
 
 /// A flow action on a campaign no mapping covers: the campaign change is all there is.
 fn unmapped(
     journal: &mut Journal,
-    item: &Claimed,
-    action: &FlowAction,
-    work: &Work,
+    flow: &Flow,
+    done: Result<Done, WorkError>,
 ) -> Result<(), WorkError> {
-    let done = match work.outcome.clone() {
-        None => return Ok(()),
-        Some(Err(error)) => return Err(error),
-        Some(Ok(done)) => done,
-    };
+    let done = done?;
     let result = match &done {
-        Done::Applied => crate::kinds::OutcomeResult::Applied,
-        Done::Skipped(_) | Done::Diverged(_) => crate::kinds::OutcomeResult::Skipped,
+        Done::Applied => OutcomeResult::Applied,
+        Done::Skipped(_) | Done::Diverged(_) => OutcomeResult::Skipped,
     };
-    let key = work.person.key();
+    let key = flow.work.person.key();
     let target = Target::new(Connector::Salesforce, Action::FlowAction);
+    let action = &flow.action;
     record::outcome(
         journal,
-        Some(item.id),
+        Some(flow.signal.id),
         None,
         Some(&key),
         target,
@@ -208,68 +271,4 @@ fn unmapped(
         record::trigger(journal, None, &key, Some(&action.campaign_id), event);
     }
     Ok(())
-}
-
-fn first_outcome(result: Result<Vec<RecordResult>, CallError>) -> Result<RecordOutcome, CallError> {
-    result?
-        .first()
-        .map(classify_record)
-        .ok_or_else(|| CallError::Permanent("no result for the record".into()))
-}
-
-async fn delete(ctx: &Context, id: &str) -> Result<Done, CallError> {
-    let deleted = ctx
-        .salesforce
-        .delete(&[id.to_string()])
-        .instrument(api_span("salesforce", "delete_members", 1))
-        .await;
-    match first_outcome(deleted)? {
-        RecordOutcome::Failed(error) => Err(error),
-        RecordOutcome::AlreadyGone => Ok(Done::Skipped("the member was already deleted".into())),
-        _ => Ok(Done::Applied),
-    }
-}
-
-async fn update(ctx: &Context, id: &str, status: &str) -> Result<Done, CallError> {
-    let record = json!({ "Id": id, "Status": status });
-    let updated = ctx
-        .salesforce
-        .update("CampaignMember", vec![record])
-        .instrument(api_span("salesforce", "update_members", 1))
-        .await;
-    match first_outcome(updated)? {
-        RecordOutcome::Failed(error) => Err(error),
-        // Deleted since we looked it up: the retry finds no member and creates it.
-        RecordOutcome::AlreadyGone => Err(CallError::retry("the member was deleted meanwhile")),
-        _ => Ok(Done::Applied),
-    }
-}
-
-async fn create(
-    ctx: &Context,
-    campaign: &str,
-    person: &str,
-    status: &str,
-) -> Result<(Done, Option<String>), CallError> {
-    let field = if person.starts_with("003") {
-        "ContactId"
-    } else {
-        "LeadId"
-    };
-    let record = json!({ "CampaignId": campaign, field: person, "Status": status });
-    let created = ctx
-        .salesforce
-        .create("CampaignMember", vec![record])
-        .instrument(api_span("salesforce", "create_members", 1))
-        .await;
-    match first_outcome(created)? {
-        RecordOutcome::Done(id) => Ok((Done::Applied, id)),
-        RecordOutcome::AlreadyExists => Err(CallError::retry(
-            "already a campaign member; will update it",
-        )),
-        RecordOutcome::AlreadyGone => Err(CallError::Permanent(
-            "the Lead or Contact no longer exists".into(),
-        )),
-        RecordOutcome::Failed(error) => Err(error),
-    }
 }

@@ -47,6 +47,15 @@ pub fn postpone(journal: &mut Journal, signal: SignalRef) {
     });
 }
 
+/// Hands a signal back for the next round, without using an attempt: an earlier change of the
+/// same person goes first.
+pub fn next_round(journal: &mut Journal, signal: SignalRef) {
+    journal.ends.push(SignalEnd::Postpone {
+        id: signal.id,
+        at: now_millis(),
+    });
+}
+
 /// Each of a person's signals ends as the person's write did.
 pub fn signal_results<'a>(
     mapping: &'a Mapping,

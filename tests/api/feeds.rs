@@ -72,6 +72,46 @@ async fn a_lost_webhook_is_synced_by_the_activity_feed() {
 }
 
 #[tokio::test]
+async fn the_feed_folds_changes_their_webhook_or_our_own_write_already_synced() {
+    let world = World::new().await;
+    let worker = &world.app.worker;
+    assert_eq!(worker.read_marketo_activities().await.unwrap(), 0);
+    // The feed starts at the next whole second; changes before it are not its to read.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (lead, sf_lead) = world.person("fold@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered"),
+        "the webhook synced it"
+    );
+    // And a Salesforce change the service wrote into the program: another activity, our own.
+    let (other, other_sf) = world.person("echo@example.com");
+    world
+        .sf
+        .add_member(USER, &world.campaign, &other_sf, Some("Invited"))
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(other).as_deref(), Some("Invited"));
+    let reads = world.mk.requests().len();
+    assert_eq!(
+        worker.read_marketo_activities().await.unwrap(),
+        0,
+        "both activities are already in the mirror: no signal, no re-read"
+    );
+    let report = worker.run_pending().await.unwrap();
+    assert_eq!(report.claimed, 0);
+    let feed_only = world.mk.requests()[reads..]
+        .iter()
+        .all(|r| r.path.starts_with("/rest/v1/activities"));
+    assert!(feed_only, "the pass read the feed and nothing else");
+}
+
+#[tokio::test]
 async fn a_lost_outbound_message_is_synced_by_the_changes_query() {
     let world = World::new().await;
     // Outbound messages go nowhere: Salesforce keeps retrying, the service never hears.

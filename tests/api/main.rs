@@ -18,6 +18,7 @@ mod cutover_inputs;
 mod deploy_files;
 mod error_shapes;
 mod feeds;
+mod flow_batch;
 mod health;
 mod helpers;
 mod identities;

@@ -23,6 +23,26 @@ pub struct ActivityRecord {
     /// The program, for type 104.
     pub primary_attribute_value_id: Option<i64>,
     pub activity_date: Option<String>,
+    #[serde(default)]
+    pub attributes: Vec<ActivityAttribute>,
+}
+
+/// One name/value attribute of an activity ("Old Status", "New Status", …).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ActivityAttribute {
+    pub name: String,
+    #[serde(default)]
+    pub value: serde_json::Value,
+}
+
+impl ActivityRecord {
+    /// The status a type 104 activity moved the member to, when it says.
+    pub fn new_status(&self) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case("New Status"))
+            .and_then(|a| a.value.as_str())
+    }
 }
 
 /// One page of the feed and where the next starts.

@@ -22,8 +22,13 @@ use crate::sim::fault_rules::Effect;
 
 /// Larger bodies are refused before they are read (Salesforce's REST limit is lower still).
 const MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
+/// Longer request URIs are refused with 414 before anything else (Salesforce REST: 16,384 bytes).
+pub const MAX_URI_BYTES: usize = 16_384;
 
 pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    if request.uri().to_string().len() > MAX_URI_BYTES {
+        return StatusCode::URI_TOO_LONG.into_response();
+    }
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();

@@ -1,7 +1,11 @@
 //! The Marketo activity feed: program status activities (joining, moving, leaving) of mapped
 //! programs since the stored paging token, each a member signal the worker re-reads.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::connectors::marketo::activities::ActivityRecord;
+use crate::sync::activity_synced;
+use crate::sync::time::parse_millis;
 
 use crate::signal::{Dedup, MarketoMember, NewSignal, Signal};
 use crate::store::cursors::MARKETO_ACTIVITIES;
@@ -42,16 +46,7 @@ pub async fn read(ctx: &Context, now: i64) -> Result<usize, WorkError> {
     let mut recorded = 0;
     for _ in 0..MAX_PAGES {
         let page = ctx.marketo.status_activities(&token, &ids).await?;
-        let signals: Vec<NewSignal> = page
-            .activities
-            .iter()
-            .filter_map(|a| {
-                let program_id = a.primary_attribute_value_id?;
-                programs
-                    .contains(&program_id)
-                    .then(|| member_signal(program_id, a.lead_id))
-            })
-            .collect();
+        let signals = unsynced(ctx, &page.activities, &programs).await?;
         recorded += signals.len();
         // Recorded before the cursor moves: a crash in between reads the page again, and
         // the dedup key folds it.
@@ -67,6 +62,42 @@ pub async fn read(ctx: &Context, now: i64) -> Result<usize, WorkError> {
         }
     }
     Ok(recorded)
+}
+
+/// Member signals for the activities of mapped programs whose change the mirror does not hold
+/// yet; the others were synced by their webhook (or were our own writes) and fold into it.
+async fn unsynced(
+    ctx: &Context,
+    activities: &[ActivityRecord],
+    programs: &BTreeSet<i64>,
+) -> Result<Vec<NewSignal>, WorkError> {
+    let mut by_program: BTreeMap<i64, Vec<&ActivityRecord>> = BTreeMap::new();
+    for activity in activities {
+        if let Some(program) = activity
+            .primary_attribute_value_id
+            .filter(|p| programs.contains(p))
+        {
+            by_program.entry(program).or_default().push(activity);
+        }
+    }
+    let mut signals = Vec::new();
+    for (program, activities) in by_program {
+        let leads: Vec<i64> = activities.iter().map(|a| a.lead_id).collect();
+        let mirror = match ctx.mappings.by_program(program) {
+            Some(mapping) => ctx.store.mirrors_by_lead(mapping.name(), &leads).await?,
+            None => Default::default(),
+        };
+        for activity in activities {
+            let at = activity.activity_date.as_deref().and_then(parse_millis);
+            let synced = activity_synced(mirror.get(&activity.lead_id), activity.new_status(), at);
+            let outcome = if synced { "synced" } else { "signal" };
+            metrics::counter!("marketo_feed_activities_total", "outcome" => outcome).increment(1);
+            if !synced {
+                signals.push(member_signal(program, activity.lead_id));
+            }
+        }
+    }
+    Ok(signals)
 }
 
 /// The first whole second at or after `now`: a start time is read to the second, and a

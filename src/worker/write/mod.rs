@@ -10,6 +10,7 @@ use super::work::{Phase, Work};
 use crate::mappings::Mapping;
 
 pub use people::{NOT_PROVIDED, ensure_salesforce};
+pub use salesforce::members as campaign_members;
 
 /// Runs one phase of a plan.
 pub async fn phase(ctx: &Context, mapping: &Mapping, phase: Phase, works: &mut [Work]) {

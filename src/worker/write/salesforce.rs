@@ -51,6 +51,12 @@ pub async fn write(ctx: &Context, mapping: &Mapping, works: &mut [Work]) {
         people::ensure_salesforce(ctx, &mut unknown).await;
         find_members(ctx, campaign, &mut unknown).await;
     }
+    members(ctx, campaign, targets).await;
+}
+
+/// Sends the open works' member writes to one campaign, grouped into collection calls: a
+/// removal deletes a known member, a status updates a known member or creates a new one.
+pub async fn members(ctx: &Context, campaign: &str, targets: Vec<&mut Work>) {
     let planned = targets.into_iter().filter(|w| w.is_open()).filter_map(|w| {
         let call = match (&w.decision, w.person.sf_member_id.is_some()) {
             (Decision::RemoveFromSalesforce, false) => {
