@@ -213,8 +213,8 @@ pub struct WorkerConfig {
     pub lease_secs: u64,
     /// How long the worker waits to fill a batch once the first item arrives.
     pub batch_linger_ms: u64,
-    /// Processed signals are deleted after this many days (0 keeps them forever); their
-    /// outcomes and trigger events stay.
+    /// Processed signals and ended outbox deliveries are deleted after this many days (0 keeps
+    /// them forever); outcomes and trigger events stay.
     pub retain_done_days: u64,
     /// Signals claimed per round; a multiple of 600 fills Marketo (300) and Salesforce (200)
     /// batches exactly.

@@ -271,6 +271,18 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes deliveries that ended (delivered, or skipped with their reason) before `before`,
+    /// so the outbox does not grow without bound; dead ones stay until replayed.
+    pub async fn purge_delivered(&self, before: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM outbox WHERE state IN ('delivered', 'skipped') AND updated_at < $1",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     /// A queue's deliveries after `after_id`, optionally in one state.
     pub async fn deliveries(
         &self,

@@ -182,7 +182,8 @@ impl Worker {
         settings::sync_all(&self.ctx, &mut cache).await
     }
 
-    /// Deletes processed signals older than `worker.retain_done_days`.
+    /// Deletes processed signals and ended outbox deliveries older than
+    /// `worker.retain_done_days`.
     pub async fn purge(&self) {
         let days = self.ctx.config.worker.retain_done_days;
         if days == 0 {
@@ -193,6 +194,11 @@ impl Worker {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "old processed signals deleted"),
             Err(error) => tracing::warn!(%error, "could not purge processed signals"),
+        }
+        match self.ctx.store.purge_delivered(before).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "old outbox deliveries deleted"),
+            Err(error) => tracing::warn!(%error, "could not purge outbox deliveries"),
         }
     }
 

@@ -166,3 +166,60 @@ async fn events_and_notices_reach_the_outbox_in_order_per_person() {
         );
     }
 }
+
+#[tokio::test]
+async fn ended_deliveries_are_purged_after_the_retention_and_dead_ones_stay() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let types = ["added_to_program".to_string()];
+        let sub = store
+            .create_subscription("http://127.0.0.1:9/hook", &types, "whsec_x", now_millis())
+            .await
+            .unwrap();
+        let journal = Journal {
+            events: vec![
+                event("1", TriggerKind::AddedToProgram, "Invited"),
+                event("2", TriggerKind::AddedToProgram, "Invited"),
+            ],
+            ..Journal::default()
+        };
+        store
+            .commit_journal("me", &journal, now_millis())
+            .await
+            .unwrap();
+        let heads = store
+            .claim_deliveries(now_millis(), 30_000, 100)
+            .await
+            .unwrap();
+        let ended = now_millis();
+        for delivery in heads.iter().filter(|d| d.destination == TO_SUBSCRIPTION) {
+            let attempt = if delivery.person == "2" {
+                Attempt::Dead {
+                    reason: "refused".into(),
+                }
+            } else {
+                Attempt::Delivered
+            };
+            store
+                .finish_delivery(delivery.id, &attempt, ended)
+                .await
+                .unwrap();
+        }
+        let queue = || Queue::subscription(sub.id);
+        assert_eq!(
+            store.purge_delivered(ended).await.unwrap(),
+            0,
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            store.purge_delivered(ended + 1).await.unwrap(),
+            1,
+            "{}",
+            db.label
+        );
+        let left = store.deliveries(queue(), None, 0, 10).await.unwrap();
+        let states: Vec<_> = left.iter().map(|d| d.state.as_str()).collect();
+        assert_eq!(states, ["dead"], "{}: the dead delivery stays", db.label);
+    }
+}
