@@ -105,6 +105,23 @@ pub fn classify_token<T: DeserializeOwned>(
     })
 }
 
+/// How long a side waits after its credentials were refused before one call tries them again.
+pub const REFUSED_CREDENTIALS_PAUSE_MS: i64 = 5 * 60 * 1000;
+
+/// A token endpoint that refuses the credentials (wrong secret, unknown or revoked client)
+/// pauses the side instead of failing the change: the fix needs a person, and meanwhile changes
+/// wait without using their retries, as they do for a daily quota; the pause and its reason are
+/// in `/metrics`, the admin status and the `side_paused` event. Other errors pass through.
+pub fn pause_when_refused(error: CallError, now_ms: i64) -> CallError {
+    match error {
+        CallError::Permanent(reason) => CallError::Paused {
+            reason: format!("credentials refused: {reason}"),
+            until_ms: now_ms + REFUSED_CREDENTIALS_PAUSE_MS,
+        },
+        other => other,
+    }
+}
+
 /// Error bodies are quoted, not copied whole.
 fn shorten(body: &str) -> &str {
     let end = body.char_indices().nth(200).map_or(body.len(), |(i, _)| i);

@@ -1,15 +1,22 @@
 //! Token endpoints that misbehave: a 200 without `access_token` and a 429 are retryable with a
-//! floor under the back-off, for both connectors, never the end of a change.
+//! floor under the back-off, for both connectors, never the end of a change; refused
+//! credentials pause the side until someone fixes them, and changes wait without dying.
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use campaign_sync::config::Secret;
 use campaign_sync::config::{MarketoConfig, SalesforceConfig};
 use campaign_sync::connectors::CallError;
 use campaign_sync::connectors::marketo::MarketoClient;
 use campaign_sync::connectors::salesforce::SalesforceClient;
+use campaign_sync::store::now_millis;
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestDb};
+use crate::world::{PROGRAM, WEBHOOK_TOKEN, World};
 
 /// A server whose token endpoints answer `status` with `body`.
 async fn token_server(status: StatusCode, body: &'static str) -> String {
@@ -56,5 +63,110 @@ async fn a_token_answer_without_a_token_or_a_429_is_retried_for_both_connectors(
         })
         .expect("client");
         retried_with_a_floor(salesforce.query("SELECT Id FROM Campaign").await);
+    }
+}
+
+/// The service with the world's configuration but a Marketo secret that was rotated elsewhere.
+async fn with_refused_marketo_secret(world: &World) -> TestApp {
+    let db = TestDb::sqlite();
+    let mut config = world.config.clone();
+    config.database_url = Secret::new(&db.url);
+    config.marketo.client_secret = Secret::new("rotated-elsewhere");
+    TestApp::spawn_with(db, move |c| *c = config).await
+}
+
+#[tokio::test]
+async fn refused_credentials_pause_the_side_and_changes_wait_without_using_retries() {
+    let world = World::new().await;
+    let app = with_refused_marketo_secret(&world).await;
+    let (lead, _) = world.person("wait@example.com");
+    let response = app
+        .client
+        .post(app.url("/v1/marketo/webhooks"))
+        .bearer_auth(WEBHOOK_TOKEN)
+        .json(&json!({ "leadId": lead, "programId": PROGRAM }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    for _ in 0..3 {
+        app.worker.run_pending().await.unwrap();
+    }
+    let (state, attempts, _) = app.store.signal_state(id).await.unwrap().unwrap();
+    assert_eq!(
+        (state.as_str(), attempts),
+        ("pending", 0),
+        "waits, no retry used"
+    );
+    let pause = app
+        .worker
+        .marketo()
+        .quota()
+        .paused(now_millis())
+        .expect("Marketo is paused");
+    assert!(
+        pause.reason.contains("credentials refused"),
+        "{}",
+        pause.reason
+    );
+    assert!(
+        !pause.reason.contains("rotated-elsewhere"),
+        "{}",
+        pause.reason
+    );
+    let identity_calls = world
+        .mk
+        .requests()
+        .iter()
+        .filter(|r| r.kind == "identity")
+        .count();
+    assert_eq!(
+        identity_calls, 1,
+        "one refusal, then nothing until the pause ends"
+    );
+    let dead = app.store.dead(0, 10).await.unwrap();
+    assert!(dead.is_empty(), "{dead:?}");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.lines().any(
+            |l| l.starts_with("upstream_paused_until_seconds{system=\"marketo\"}")
+                && !l.ends_with(" 0")
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_token_request_pauses_each_connector() {
+    let url = token_server(StatusCode::UNAUTHORIZED, r#"{"error":"unauthorized"}"#).await;
+    let marketo = MarketoClient::new(&MarketoConfig {
+        base_url: url.clone(),
+        ..MarketoConfig::default()
+    })
+    .expect("client");
+    let salesforce = SalesforceClient::new(&SalesforceConfig {
+        login_url: url,
+        ..SalesforceConfig::default()
+    })
+    .expect("client");
+    let results = [
+        marketo.program(1001).await.err(),
+        salesforce.query("SELECT Id FROM Campaign").await.err(),
+    ];
+    for (result, quota) in results
+        .into_iter()
+        .zip([marketo.quota(), salesforce.quota()])
+    {
+        match result {
+            Some(CallError::Paused { reason, until_ms }) => {
+                assert!(reason.contains("credentials refused"), "{reason}");
+                assert!(until_ms > now_millis() + 60_000, "a pause of minutes");
+            }
+            other => panic!("expected a pause, got {other:?}"),
+        }
+        assert!(quota.paused(now_millis()).is_some());
     }
 }

@@ -24,7 +24,7 @@ pub use custom_activities::{
 
 use super::CallError;
 use super::ClientBuildError;
-use super::token::{TokenCache, request_token, with_reauth};
+use super::token::{TokenCache, pause_when_refused, request_token, with_reauth};
 use crate::config::{MarketoConfig, Secret};
 use crate::quota::{Quota, SideQuota};
 use crate::store::now_millis;
@@ -112,7 +112,9 @@ impl MarketoClient {
                 ("client_id", self.client_id.as_str()),
                 ("client_secret", self.client_secret.expose()),
             ]);
-        let parsed: TokenResponse = request_token(request, "Marketo identity call").await?;
+        let parsed: TokenResponse = request_token(request, "Marketo identity call")
+            .await
+            .map_err(|error| pause_when_refused(error, now_millis()))?;
         Ok(parsed.access_token)
     }
 

@@ -19,7 +19,7 @@ pub use classify::{RecordOutcome, RecordResult};
 
 use super::CallError;
 use super::ClientBuildError;
-use super::token::{TokenCache, request_token, with_reauth};
+use super::token::{TokenCache, pause_when_refused, request_token, with_reauth};
 use crate::config::{SalesforceConfig, Secret};
 use crate::quota::{Quota, SideQuota};
 use crate::store::now_millis;
@@ -140,7 +140,8 @@ impl SalesforceClient {
                     ))
                 }
                 other => other,
-            })?;
+            })
+            .map_err(|error| pause_when_refused(error, now_millis()))?;
         let token = Token {
             access: parsed.access_token,
             instance_url: self
