@@ -57,24 +57,10 @@ impl Store {
         mapping: &str,
         people: &[String],
     ) -> Result<HashMap<String, MirrorRow>, StoreError> {
-        let mut rows = HashMap::with_capacity(people.len());
-        for chunk in people.chunks(500) {
-            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT * FROM mirror WHERE mapping = $1 AND person IN ({})",
-                placeholders.join(", ")
-            );
-            // Only placeholders vary; every value is bound.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(mapping.to_string());
-            for person in chunk {
-                query = query.bind(person.clone());
-            }
-            for row in query.fetch_all(&self.pool).await? {
-                let row = mirror_from_row(&row)?;
-                rows.insert(row.person.clone(), row);
-            }
-        }
-        Ok(rows)
+        let rows = self
+            .mirror_rows_where(mapping, Column::Person, people)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.person.clone(), r)).collect())
     }
 
     /// The mirror rows of these Marketo leads in one mapping, by lead (one query per 500).
@@ -83,23 +69,41 @@ impl Store {
         mapping: &str,
         leads: &[i64],
     ) -> Result<HashMap<i64, MirrorRow>, StoreError> {
-        let mut rows = HashMap::with_capacity(leads.len());
-        for chunk in leads.chunks(500) {
+        let rows = self.mirror_rows_where(mapping, Column::Lead, leads).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((r.mkto_lead_id?, r)))
+            .collect())
+    }
+
+    /// One mapping's mirror rows whose `column` is one of `values`, 500 values a query.
+    async fn mirror_rows_where<V>(
+        &self,
+        mapping: &str,
+        column: Column,
+        values: &[V],
+    ) -> Result<Vec<MirrorRow>, StoreError>
+    where
+        V: Clone + Send + for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + 'static,
+    {
+        let column = match column {
+            Column::Person => "person",
+            Column::Lead => "mkto_lead_id",
+        };
+        let mut rows = Vec::with_capacity(values.len());
+        for chunk in values.chunks(500) {
             let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT * FROM mirror WHERE mapping = $1 AND mkto_lead_id IN ({})",
+                "SELECT * FROM mirror WHERE mapping = $1 AND {column} IN ({})",
                 placeholders.join(", ")
             );
-            // Only placeholders vary; every value is bound.
+            // Only the column (one of two names) and placeholders vary; every value is bound.
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(mapping.to_string());
-            for lead in chunk {
-                query = query.bind(*lead);
+            for value in chunk {
+                query = query.bind(value.clone());
             }
             for row in query.fetch_all(&self.pool).await? {
-                let row = mirror_from_row(&row)?;
-                if let Some(lead) = row.mkto_lead_id {
-                    rows.insert(lead, row);
-                }
+                rows.push(mirror_from_row(&row)?);
             }
         }
         Ok(rows)
@@ -272,4 +276,11 @@ pub(super) async fn upsert_mirror(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The mirror columns people are looked up by.
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    Person,
+    Lead,
 }

@@ -4,22 +4,9 @@
 
 use serde_json::json;
 
-use crate::world::{WEBHOOK_TOKEN, World};
+use crate::world::World;
 
 const PEOPLE: usize = 250;
-
-async fn send(world: &World, body: serde_json::Value) {
-    let response = world
-        .app
-        .client
-        .post(world.app.url("/v1/marketo/webhooks"))
-        .bearer_auth(WEBHOOK_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
-}
 
 fn rest_calls(log: &[campaign_sync::sim::calls::CallRecord]) -> usize {
     log.iter().filter(|c| c.kind == "rest").count()
@@ -32,7 +19,7 @@ async fn a_campaign_adding_hundreds_of_people_costs_a_handful_of_calls() {
     for i in 0..PEOPLE {
         let email = format!("flow{i}@example.com");
         let (lead, sf_lead) = world.person(&email);
-        send(&world, json!({ "action": "add_to_campaign", "leadId": lead, "email": email, "campaignId": world.campaign, "status": "Registered" })).await;
+        world.marketo_webhook(json!({ "action": "add_to_campaign", "leadId": lead, "email": email, "campaignId": world.campaign, "status": "Registered" })).await;
         people.push((lead, sf_lead));
     }
     let (sf_before, mk_before) = (world.sf.requests().len(), world.mk.requests().len());
@@ -72,10 +59,18 @@ async fn actions_for_one_person_apply_in_the_order_they_came() {
         }
         body
     };
-    send(&world, action("add_to_campaign", Some("Invited"))).await;
-    send(&world, action("change_campaign_status", Some("Registered"))).await;
-    send(&world, action("remove_from_campaign", None)).await;
-    send(&world, action("add_to_campaign", Some("Attended"))).await;
+    world
+        .marketo_webhook(action("add_to_campaign", Some("Invited")))
+        .await;
+    world
+        .marketo_webhook(action("change_campaign_status", Some("Registered")))
+        .await;
+    world
+        .marketo_webhook(action("remove_from_campaign", None))
+        .await;
+    world
+        .marketo_webhook(action("add_to_campaign", Some("Attended")))
+        .await;
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),

@@ -6,7 +6,7 @@ use campaign_sync::sim::salesforce::{MemberStatus, OutboundConfig};
 use campaign_sync::store::{OutcomeResult, now_millis};
 use serde_json::json;
 
-use crate::world::{Options, PROGRAM, USER, WEBHOOK_TOKEN, World};
+use crate::world::{Options, PROGRAM, USER, World};
 
 async fn reasons(world: &World, result: OutcomeResult) -> Vec<String> {
     world
@@ -85,25 +85,6 @@ async fn unmapped_campaigns_are_skipped_with_a_reason() {
     );
 }
 
-/// Sends a flow-action webhook; returns the stored signal's id.
-async fn flow_action(world: &World, body: serde_json::Value) -> i64 {
-    let response = world
-        .app
-        .client
-        .post(world.app.url("/v1/marketo/webhooks"))
-        .bearer_auth(WEBHOOK_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, 202, "{text}");
-    serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
-        .as_i64()
-        .unwrap()
-}
-
 /// An unmapped campaign with two member statuses.
 fn newsletter(world: &World) -> String {
     world
@@ -123,8 +104,8 @@ async fn flow_actions_apply_to_any_campaign_and_mirror_to_a_mapped_program() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("flow@example.com");
     let other = newsletter(&world);
-    flow_action(&world, json!({ "action": "add_to_campaign", "leadId": lead.to_string(), "email": "flow@example.com", "campaignId": other, "status": "Sent" })).await;
-    flow_action(&world, json!({ "action": "change_campaign_status", "leadId": lead.to_string(), "email": "flow@example.com", "campaignId": world.campaign, "status": "Registered" })).await;
+    world.marketo_webhook(json!({ "action": "add_to_campaign", "leadId": lead.to_string(), "email": "flow@example.com", "campaignId": other, "status": "Sent" })).await;
+    world.marketo_webhook(json!({ "action": "change_campaign_status", "leadId": lead.to_string(), "email": "flow@example.com", "campaignId": world.campaign, "status": "Registered" })).await;
     world.settle().await;
     let newsletter: Vec<_> = world
         .sf
@@ -143,10 +124,8 @@ async fn flow_actions_apply_to_any_campaign_and_mirror_to_a_mapped_program() {
         "mirrored to the mapped program"
     );
     // "Add" leaves an existing member's status alone, as Marketo does; "Remove" removes.
-    flow_action(&world, json!({ "action": "add_to_campaign", "leadId": lead, "campaignId": other, "status": "Opened" })).await;
-    flow_action(
-        &world,
-        json!({ "action": "remove_from_campaign", "leadId": lead, "campaignId": world.campaign }),
+    world.marketo_webhook(json!({ "action": "add_to_campaign", "leadId": lead, "campaignId": other, "status": "Opened" })).await;
+    world.marketo_webhook(json!({ "action": "remove_from_campaign", "leadId": lead, "campaignId": world.campaign }),
     )
     .await;
     world.settle().await;
@@ -549,7 +528,7 @@ async fn a_flow_status_change_on_a_member_deleted_meanwhile_is_retried_not_repor
         .unwrap();
     assert!(added.status().is_success());
     let body = json!({ "action": "change_campaign_status", "leadId": lead, "email": "gone@example.com", "campaignId": other, "status": "Opened" });
-    let id = flow_action(&world, body).await;
+    let id = world.marketo_webhook(body).await;
     world.settle().await;
     let (state, attempts, _) = world.app.store.signal_state(id).await.unwrap().unwrap();
     assert_eq!(state, "done");

@@ -238,6 +238,25 @@ impl World {
         TestApp::spawn_with(TestDb::shared(&self.db_url), move |c| *c = config).await
     }
 
+    /// Sends a Marketo webhook with the configured token; returns the stored signal's id.
+    pub async fn marketo_webhook(&self, body: serde_json::Value) -> i64 {
+        let response = self
+            .app
+            .client
+            .post(self.app.url("/v1/marketo/webhooks"))
+            .bearer_auth(WEBHOOK_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 202, "{text}");
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     /// A person known to both systems by e-mail: a Marketo lead and a Salesforce Lead.
     pub fn person(&self, email: &str) -> (i64, String) {
         let lead = self.mk.add_lead(NewLead::email(email));
