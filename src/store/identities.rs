@@ -56,7 +56,7 @@ impl Store {
     ) -> Result<IdentityRow, StoreError> {
         let mut last = None;
         for _ in 0..ATTEMPTS {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             match merge_in(&mut tx, identity, now).await {
                 Ok(merged) => {
                     tx.commit().await?;

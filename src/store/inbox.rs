@@ -64,7 +64,7 @@ impl Store {
             Some(writer) => writer.record(signals, rejected, now).await?,
             None => {
                 let signals: Vec<&Prepared> = signals.iter().collect();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let recorded = insert_signals(&mut tx, &signals, now).await?;
                 insert_rejected(&mut tx, &rejected, now).await?;
                 tx.commit().await?;

@@ -75,7 +75,7 @@ impl Store {
         if journal.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for row in &journal.mirrors {
             super::mirror::upsert_mirror(&mut tx, row).await?;
         }

@@ -108,6 +108,19 @@ impl Store {
         self.backend
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`:
+    /// a deferred transaction that reads first and then writes cannot wait for the lock once
+    /// another writer committed meanwhile, and fails at once with "database is locked"
+    /// whatever the busy timeout; waiting at the start is covered by it.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Resolves once signals have been recorded through this store since the last wake-up.
     pub async fn signals_recorded(&self) {
         self.recorded.notified().await;

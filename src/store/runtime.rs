@@ -72,7 +72,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let stored = serde_json::to_string(problems)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let before: Option<String> =
             sqlx::query_scalar("SELECT problems FROM mapping_problems WHERE mapping = $1")
                 .bind(mapping)

@@ -106,7 +106,7 @@ impl Store {
 
     /// Deletes a subscription and every delivery queued for it; false when there was none.
     pub async fn delete_subscription(&self, id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "DELETE FROM outbox WHERE destination = 'subscription' AND subscription_id = $1",
         )
