@@ -3,25 +3,32 @@
 //! People who are members on both sides but unknown to the mirror (a cut-over) are paired
 //! (`adopt`) and, where both sides agree, recorded as in sync without any write. A dry run
 //! reads both sides and lists the changes the worker would make, writing nothing anywhere.
+//!
+//! It streams: Marketo's members and the mirror are read a page at a time into compact entries
+//! (`entries`), then Salesforce's members a page at a time, each person looked at (`person`) as
+//! their Salesforce member arrives; only members no mirror row claims are kept for pairing.
+//! Marketo refuses its member query by status on a program over 100,000 members (1003): such a
+//! program is read by bulk extract instead, and remembered, so later passes go straight to it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+mod adopt;
+mod entries;
+mod person;
+mod sides;
+mod signals;
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::connectors::marketo::MemberRecord;
-use crate::connectors::salesforce::CampaignMember;
-use crate::kinds::{Action, Connector, OutcomeResult, Target};
 use crate::mappings::Mapping;
-use crate::store::{MirrorRow, now_millis};
-use crate::sync::{self, NOT_IN_PROGRAM, Observed, time::parse_millis};
 
-use super::adopt;
 use super::context::Context;
-use super::reconcile_signals as signals;
-use super::record;
 use super::work::WorkError;
+use entries::{Names, SfNew};
+use person::{Pass, Unit};
+use sides::{Mirror, lead_keys, read_marketo, take_marketo};
 
-pub use super::reconcile_signals::{Change, reconcile_all};
+pub use signals::{Change, reconcile_all};
 
 /// What one reconciliation found in one mapping; each difference became one signal or more.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -48,14 +55,6 @@ pub struct ReconcileReport {
     pub signals_queued: usize,
 }
 
-/// One person as this pass sees them: the mirror row and each side's membership.
-pub struct Unit<'a> {
-    pub mirror: Option<&'a MirrorRow>,
-    pub sf: Option<&'a CampaignMember>,
-    pub mk: Option<&'a MemberRecord>,
-    pub email: Option<String>,
-}
-
 pub async fn reconcile_one(
     ctx: &Context,
     mapping: &Mapping,
@@ -64,238 +63,118 @@ pub async fn reconcile_one(
     let program_id = mapping.config.program_id;
     let program = ctx.marketo.program(program_id).await?;
     let statuses = ctx.marketo.channel_statuses(&program.channel).await?;
-    let mut marketo = BTreeMap::new();
-    for status in statuses
-        .iter()
-        .filter(|s| !s.name.eq_ignore_ascii_case(NOT_IN_PROGRAM))
-    {
-        for member in ctx
-            .marketo
-            .members_with_status(program_id, &status.name)
-            .await?
-        {
-            marketo.insert(member.lead_id, member);
-        }
-    }
-    let salesforce = ctx
-        .salesforce
-        .campaign_members(&mapping.config.campaign_id)
-        .await?;
-    let mirror = ctx.store.mirror_rows(mapping.name()).await?;
-    let mut report = ReconcileReport {
-        mapping: mapping.name().to_string(),
-        salesforce_members: salesforce.len(),
-        marketo_members: marketo.len(),
-        ..ReconcileReport::default()
-    };
-    let units = units(ctx, &mirror, &salesforce, &marketo, &mut report).await?;
-    let run = now_millis();
-    let mut queued = Vec::new();
-    for unit in &units {
-        let sf = observed(
-            unit.sf.and_then(|m| m.status.clone()),
-            unit.sf.and_then(sf_at),
-        );
-        let mk = observed(
-            unit.mk.and_then(|m| m.status_name.clone()),
-            unit.mk.and_then(mk_at),
-        );
-        let new_pair = unit.mirror.is_none() && unit.sf.is_some() && unit.mk.is_some();
-        if new_pair {
-            report.linked += 1;
-        }
-        let agree = mk
-            .status
-            .as_deref()
-            .and_then(|s| mapping.statuses.to_salesforce(s))
-            == sf.status;
-        if new_pair && agree {
-            if !dry_run {
-                adopt_in_sync(ctx, mapping, unit, run).await?;
+    let mut names = Names::default();
+    let mut marketo = read_marketo(ctx, program_id, &statuses, &mut names).await?;
+    let mut mirror = Mirror::read(ctx, mapping.name(), &mut names).await?;
+    let mut pass = Pass::new(ctx, mapping, dry_run);
+    pass.report.marketo_members = marketo.len();
+    let mut new_sf = Vec::new();
+    let campaign = mapping.config.campaign_id.as_str();
+    ctx.salesforce
+        .each_campaign_member_page(campaign, |page| {
+            pass.report.salesforce_members += page.len();
+            for member in &page {
+                match mirror.claim(member.person_id()) {
+                    Some(slot) => {
+                        let row = mirror.entries[slot].row(mapping.name(), &names);
+                        let mk = take_marketo(&mut marketo, row.mkto_lead_id, &names);
+                        let email = member.email.clone();
+                        let unit = Unit {
+                            mirror: Some(&row),
+                            sf: Some(member),
+                            mk,
+                            email,
+                        };
+                        pass.known(&unit, slot as u64);
+                    }
+                    None => new_sf.push(SfNew::new(member, &mut names)),
+                }
             }
-            continue;
-        }
-        let before = queued.len();
-        signals::queue(
-            run,
-            program_id,
-            unit.mirror,
-            unit.sf,
-            unit.mk,
-            &mut report,
-            &mut queued,
-        );
-        if queued.len() == before {
-            continue;
-        }
-        report.differences += 1;
-        if new_pair && !dry_run {
-            // Both signals must find one person: link before the worker resolves them.
-            let (lead, person) = (
-                unit.mk.map(|m| m.lead_id),
-                unit.sf.and_then(|m| m.person_id()),
-            );
-            ctx.store
-                .link_identity(lead, person, unit.email.as_deref(), run)
-                .await?;
-        }
-        let decision = sync::decide(
-            unit.mirror,
-            Some(&sf),
-            Some(&mk),
-            mapping.config.conflict_policy,
-            &mapping.statuses,
-        );
-        if let Some(change) = signals::change(unit, &decision, &sf, &mk) {
-            report.changes.push(change);
-        }
-    }
-    // A preview queues nothing.
-    report.signals_queued = if dry_run { 0 } else { queued.len() };
-    if !dry_run {
-        ctx.store.record(queued, run).await?;
-        for warning in &report.warnings {
-            tracing::warn!(mapping = mapping.name(), %warning, "duplicate people");
-            // No "warning" result exists: a skipped reconcile outcome carries the names.
-            let target = Target::new(Connector::None, Action::Reconcile);
-            let reason = format!("warning: {warning}");
-            record::outcome_now(ctx, mapping.name(), target, OutcomeResult::Skipped, &reason)
-                .await?;
-        }
-    }
-    Ok(report)
-}
-
-fn observed(status: Option<String>, at: Option<i64>) -> Observed {
-    Observed { status, at }
-}
-
-fn sf_at(member: &CampaignMember) -> Option<i64> {
-    member.system_modstamp.as_deref().and_then(parse_millis)
-}
-
-fn mk_at(member: &MemberRecord) -> Option<i64> {
-    member.updated_at.as_deref().and_then(parse_millis)
-}
-
-/// The mirror's people first, then new pairs, then people on one side only.
-async fn units<'a>(
-    ctx: &Context,
-    mirror: &'a [MirrorRow],
-    salesforce: &'a [CampaignMember],
-    marketo: &'a BTreeMap<i64, MemberRecord>,
-    report: &mut ReconcileReport,
-) -> Result<Vec<Unit<'a>>, WorkError> {
-    let by_person: HashMap<&str, &CampaignMember> = salesforce
+        })
+        .await?;
+    // The mirror's people Salesforce no longer lists.
+    for (slot, entry) in mirror
+        .entries
         .iter()
-        .filter_map(|m| Some((m.person_id()?, m)))
-        .collect();
-    let mut used_sf = HashSet::new();
-    let mut used_mk = HashSet::new();
-    let mut units = Vec::new();
-    for row in mirror {
-        let sf = row
-            .sf_person_id
-            .as_deref()
-            .and_then(|p| by_person.get(p).copied());
-        let mk = row.mkto_lead_id.and_then(|l| marketo.get(&l));
-        used_sf.extend(sf.map(|m| m.id.clone()));
-        used_mk.extend(mk.map(|m| m.lead_id));
-        let email = sf.and_then(|m| m.email.clone());
-        units.push(Unit {
-            mirror: Some(row),
-            sf,
+        .enumerate()
+        .filter(|(_, e)| !e.sf_seen)
+    {
+        let row = entry.row(mapping.name(), &names);
+        let mk = take_marketo(&mut marketo, row.mkto_lead_id, &names);
+        let unit = Unit {
+            mirror: Some(&row),
+            sf: None,
             mk,
-            email,
-        });
+            email: None,
+        };
+        pass.known(&unit, slot as u64);
     }
-    let new_sf: Vec<CampaignMember> = salesforce
+    let mut place = mirror.entries.len() as u64;
+    drop(mirror);
+    let mut new_mk: Vec<i64> = marketo
         .iter()
-        .filter(|m| !used_sf.contains(&m.id))
-        .cloned()
+        .filter(|(_, m)| !m.used)
+        .map(|(l, _)| *l)
         .collect();
-    let new_mk: Vec<String> = marketo
-        .keys()
-        .filter(|l| !used_mk.contains(*l))
-        .map(i64::to_string)
-        .collect();
+    new_mk.sort_unstable();
     if !new_sf.is_empty() && !new_mk.is_empty() {
-        let leads = ctx.marketo.leads_by("id", &new_mk).await?;
+        let leads = lead_keys(ctx, &new_mk).await?;
+        let lead_at: HashMap<i64, usize> =
+            leads.iter().enumerate().map(|(i, l)| (l.id, i)).collect();
         for pair in adopt::pair(&leads, &new_sf) {
-            let member = &new_sf[pair.member];
-            let Some(sf) = salesforce.iter().find(|m| m.id == member.id) else {
-                continue;
-            };
+            let sf = &mut new_sf[pair.member];
+            sf.used = true;
+            let member = sf.member(campaign, &names);
             if !pair.duplicates.is_empty() {
-                report.warnings.push(format!(
+                pass.report.warnings.push(format!(
                     "Marketo lead {} matched by {} to {} (a Contact before a Lead, then the \
                      lowest id); also matching: {}",
                     pair.lead_id,
                     pair.by,
-                    sf.person_id().unwrap_or_default(),
+                    member.person_id().unwrap_or_default(),
                     pair.duplicates.join(", ")
                 ));
             }
-            used_sf.insert(sf.id.clone());
-            used_mk.insert(pair.lead_id);
-            let email = leads
-                .iter()
-                .find(|l| l.id == pair.lead_id)
-                .and_then(|l| l.email.clone())
-                .or_else(|| sf.email.clone());
-            units.push(Unit {
+            let email = lead_at
+                .get(&pair.lead_id)
+                .and_then(|i| leads[*i].email.as_deref());
+            let email = email.map(str::to_string).or_else(|| member.email.clone());
+            let mk = take_marketo(&mut marketo, Some(pair.lead_id), &names);
+            let unit = Unit {
                 mirror: None,
-                sf: Some(sf),
-                mk: marketo.get(&pair.lead_id),
+                sf: Some(&member),
+                mk,
                 email,
-            });
+            };
+            pass.new_person(&unit, place).await?;
+            place += 1;
         }
     }
-    for sf in salesforce.iter().filter(|m| !used_sf.contains(&m.id)) {
-        units.push(Unit {
+    for sf in new_sf.iter().filter(|m| !m.used) {
+        let member = sf.member(campaign, &names);
+        let email = member.email.clone();
+        let unit = Unit {
             mirror: None,
-            sf: Some(sf),
+            sf: Some(&member),
             mk: None,
-            email: sf.email.clone(),
-        });
+            email,
+        };
+        pass.new_person(&unit, place).await?;
+        place += 1;
     }
-    for mk in marketo.values().filter(|m| !used_mk.contains(&m.lead_id)) {
-        units.push(Unit {
+    for lead in new_mk {
+        if marketo.get(&lead).is_none_or(|m| m.used) {
+            continue; // paired above
+        }
+        let mk = take_marketo(&mut marketo, Some(lead), &names);
+        let unit = Unit {
             mirror: None,
             sf: None,
-            mk: Some(mk),
+            mk,
             email: None,
-        });
+        };
+        pass.new_person(&unit, place).await?;
+        place += 1;
     }
-    Ok(units)
-}
-
-/// Links the person and records both sides as in sync: no signal, no write to either API.
-async fn adopt_in_sync(
-    ctx: &Context,
-    mapping: &Mapping,
-    unit: &Unit<'_>,
-    run: i64,
-) -> Result<(), WorkError> {
-    let (Some(sf), Some(mk)) = (unit.sf, unit.mk) else {
-        return Ok(());
-    };
-    let identity = ctx
-        .store
-        .link_identity(Some(mk.lead_id), sf.person_id(), unit.email.as_deref(), run)
-        .await?;
-    let row = MirrorRow {
-        mapping: mapping.name().to_string(),
-        person: identity.id.to_string(),
-        sf_member_id: Some(sf.id.clone()),
-        sf_person_id: sf.person_id().map(str::to_string),
-        sf_status: sf.status.clone(),
-        sf_modstamp: sf_at(sf),
-        mkto_lead_id: Some(mk.lead_id),
-        mkto_status: mk.status_name.clone(),
-        mkto_updated_at: mk_at(mk),
-        synced_at: run,
-    };
-    ctx.store.upsert_mirror(&row).await?;
-    Ok(())
+    pass.finish().await
 }
