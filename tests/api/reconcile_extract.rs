@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use campaign_sync::sim::marketo::MarketoSimConfig;
 
+use crate::helpers::TestDb;
 use crate::world::{INTEGRATION, Options, PROGRAM, USER, World};
 
 const CAP: usize = 50;
@@ -35,7 +36,15 @@ fn extracts(world: &World) -> usize {
 
 #[tokio::test]
 async fn a_program_over_the_member_cap_is_reconciled_by_bulk_extract() {
+    for db in TestDb::all().await {
+        over_the_cap(db).await;
+    }
+}
+
+async fn over_the_cap(db: TestDb) {
+    let label = db.label;
     let world = World::with(Options {
+        db: Some(db),
         webhooks: false,
         mk: MarketoSimConfig {
             deliver_webhooks_in_background: false,
@@ -119,7 +128,7 @@ async fn a_program_over_the_member_cap_is_reconciled_by_bulk_extract() {
         report.salesforce_removed,
         report.marketo_removed,
     );
-    assert_eq!(found, (3, 2, 1, 1), "{report:?}");
+    assert_eq!(found, (3, 2, 1, 1), "{label}: {report:?}");
     assert_eq!(report.changes.len(), 7, "{:?}", report.changes);
     assert_eq!(
         status_queries(&world),
