@@ -5,10 +5,15 @@
 //! no webhook configured) the calls and time of `reconcile()` and of the `run_pending()` repair,
 //! and checks that both sides and the mirror agree afterwards. The simulators answer at once
 //! (latency 0); Marketo's rate limit (100 calls per 20 s) applies on both sides of the wire.
+//! Between the two passes, `campaign-sync reconcile --dry-run` runs as its own process on a copy
+//! of the store against the same simulators, and its peak resident memory (`VmHWM`, read from
+//! `/proc/<pid>/status` while it runs) is printed: the memory one reconciliation of 50,000
+//! members needs, without the simulators' data that shares this process.
 //!
 //! Run: `cargo bench --bench reconcile`
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 #[path = "rig/mod.rs"]
@@ -83,6 +88,89 @@ async fn reconcile_retrying(rig: &Rig, label: &str) {
     }
 }
 
+/// `VmHWM` of a running process, in KiB.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs `campaign-sync reconcile --dry-run --json` on a copy of the store and prints its peak
+/// resident memory, wall time and calls.
+async fn dry_run_process(rig: &Rig) {
+    let copy = rig._dir.path().join("dry-run-copy.db");
+    sqlx::query("VACUUM INTO ?")
+        .bind(copy.display().to_string())
+        .execute(&rig.db)
+        .await
+        .expect("copy the store");
+    let mut sf = campaign_sync::config::SalesforceConfig::default();
+    rig.sf
+        .configure_service(&mut sf, INTEGRATION)
+        .expect("Salesforce settings");
+    let mk = rig.mk.config().clients[0].clone();
+    let toml = format!(
+        "database_url = \"sqlite://{}\"\n\
+         [salesforce]\nlogin_url = \"{}\"\napi_version = \"{}\"\nclient_id = \"{}\"\n\
+         client_secret = \"{}\"\norganization_ids = [\"{}\"]\ninbound_token = \"unused\"\n\
+         [marketo]\nbase_url = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n\
+         webhook_token = \"unused\"\n\
+         [[mappings]]\nname = \"{MAPPING}\"\nprogram_id = {PROGRAM}\ncampaign_id = \"{}\"\n",
+        copy.display(),
+        sf.login_url,
+        sf.api_version,
+        sf.client_id,
+        sf.client_secret.expose(),
+        sf.organization_ids[0],
+        rig.mk.base_url(),
+        mk.client_id,
+        mk.client_secret,
+        rig.campaign,
+    );
+    let mut file = tempfile::NamedTempFile::new().expect("config file");
+    file.write_all(toml.as_bytes()).expect("write config");
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
+        .args(["reconcile", "--dry-run", "--json", "--config"])
+        .arg(file.path())
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start campaign-sync reconcile");
+    let pid = child.id().expect("child pid");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let output = tokio::spawn(async move {
+        let mut text = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text)
+            .await
+            .map(|_| text)
+    });
+    // VmHWM only grows: the last reading before the process exits is its peak, give or take
+    // what it allocates in its last 10 ms (printing one line).
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kib) = peak_kib(pid) {
+            peak = peak.max(kib);
+        }
+        tokio::select! {
+            status = child.wait() => break status.expect("wait for reconcile"),
+            () = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    let line = output.await.expect("reader").unwrap_or_default();
+    let result: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_default();
+    println!(
+        "campaign-sync reconcile --dry-run (own process): peak resident memory {:.1} MiB (VmHWM), wall time {elapsed:.2} s, exit {:?}; calls Marketo {}, Salesforce {}; differences {}",
+        peak as f64 / 1024.0,
+        status.code(),
+        result["calls"]["marketo"],
+        result["calls"]["salesforce"],
+        result["differences"],
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let total = Instant::now();
@@ -99,7 +187,10 @@ async fn main() {
     rig.worker.check_statuses().await;
 
     reconcile_retrying(&rig, "reconcile(), nothing to repair").await;
-    // Reconciliation runs hourly; let the rate window the first pass filled empty again, as it
+    let pause = rig.mk.config().rate_limit_window + Duration::from_secs(1);
+    tokio::time::sleep(pause).await;
+    dry_run_process(&rig).await;
+    // Reconciliation runs daily; let the rate window the passes filled empty again, as it
     // would between two scheduled passes.
     let pause = rig.mk.config().rate_limit_window + Duration::from_secs(1);
     println!(

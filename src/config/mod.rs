@@ -176,6 +176,13 @@ pub struct MarketoConfig {
     /// Calls this service makes per Marketo quota day (from 12:00 AM CST) at most (0: no
     /// budget of its own); scheduled work yields at 80% of it. The instance's 50,000 are shared.
     pub daily_call_budget: u64,
+    /// Wait before the first status call of a bulk extract job (reconciling a program over
+    /// Marketo's 100,000-member query cap); Marketo updates a job's status once a minute.
+    pub extract_poll_secs: u64,
+    /// The wait doubles after each status call up to this.
+    pub extract_poll_max_secs: u64,
+    /// A job not completed by then is cancelled and the program's reconciliation fails.
+    pub extract_timeout_secs: u64,
 }
 
 impl Default for MarketoConfig {
@@ -196,6 +203,9 @@ impl Default for MarketoConfig {
             max_concurrency: 5,
             request_timeout_secs: 30,
             daily_call_budget: 20_000,
+            extract_poll_secs: 60,
+            extract_poll_max_secs: 300,
+            extract_timeout_secs: 3 * 3600,
         }
     }
 }

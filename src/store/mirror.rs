@@ -109,7 +109,27 @@ impl Store {
         Ok(rows)
     }
 
-    /// All mirror rows of one mapping (reconciliation diffs against them).
+    /// Up to `limit` mirror rows of one mapping whose person key comes after `after`, in
+    /// person order: reconciliation reads the mirror a page at a time with these.
+    pub async fn mirror_page(
+        &self,
+        mapping: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MirrorRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT * FROM mirror WHERE mapping = $1 AND person > $2 ORDER BY person LIMIT $3",
+        )
+        .bind(mapping)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(mirror_from_row).collect()
+    }
+
+    /// All mirror rows of one mapping.
     pub async fn mirror_rows(&self, mapping: &str) -> Result<Vec<MirrorRow>, StoreError> {
         let rows = sqlx::query("SELECT * FROM mirror WHERE mapping = $1 ORDER BY person")
             .bind(mapping)

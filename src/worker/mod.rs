@@ -5,11 +5,10 @@
 //! A round's steps, each its own module, in the order data flows (each imports only the leaves
 //! `work` and `context` and the steps after it, never one before): `claim` → `observe` →
 //! `resolve` → `plan` → `write` → `record`, driven by `round` (and by `flow` for flow actions).
-//! Scheduled passes: `compat`, `settings`, `deleted_poll`, `reconcile` (with `adopt`, pairing
-//! people new to the mirror, and `reconcile_signals`), `jobs`; `run` is the
+//! Scheduled passes: `compat`, `settings`, `deleted_poll`, `reconcile` (streaming both sides;
+//! `reconcile::adopt` pairs people new to the mirror), `jobs`; `run` is the
 //! supervised loop that leads, schedules them and processes signals.
 
-mod adopt;
 mod claim;
 pub mod compat;
 mod context;
@@ -21,7 +20,6 @@ mod observe;
 mod plan;
 mod programs;
 mod reconcile;
-mod reconcile_signals;
 mod record;
 mod resolve;
 pub mod retry;

@@ -1,7 +1,10 @@
 //! Scheduled work, run as its own task beside the live loop so that a settings pass, a feed or
 //! a reconciliation never holds up a live change: status checks and campaign settings, the
 //! deleted-records poll, the change feeds, reconciliation and purging, and queued admin jobs.
-//! Each pass spends calls only while its side's quota allows scheduled work.
+//! Each pass spends calls only while its side's quota allows scheduled work. Reconciliation
+//! (with purging after it) and queued jobs run as a task of their own, one at a time: reading
+//! a program by bulk extract can wait minutes on Marketo's export queue, and the feeds must not
+//! wait with it.
 
 use std::time::Duration;
 
@@ -52,6 +55,7 @@ pub async fn run(worker: Worker, stop: CancellationToken) {
         interval: reconcile_every,
         next: start + reconcile_every,
     };
+    let mut long: Option<tokio::task::JoinHandle<()>> = None;
     while !stop.is_cancelled() {
         let now = Instant::now();
         let quota = worker.liveness.quota();
@@ -84,17 +88,35 @@ pub async fn run(worker: Worker, stop: CancellationToken) {
         {
             tracing::warn!(%error, "Salesforce member-changes query failed; will try again");
         }
-        if marketo_ok && salesforce_ok && reconcile.due(now) {
-            worker.reconcile().await;
-            worker.purge().await;
-        }
-        if let Err(error) = worker.run_jobs().await {
-            tracing::warn!(%error, "could not run the queued jobs");
+        // One long task at a time: the scheduled reconciliation, or the queued admin jobs
+        // (today reconciliations too), so two never read and repair the same mapping at once.
+        let idle = long.as_ref().is_none_or(|task| task.is_finished());
+        if idle {
+            let worker = worker.clone();
+            let task = if marketo_ok && salesforce_ok && reconcile.due(now) {
+                tokio::spawn(crate::connectors::scheduled(async move {
+                    worker.reconcile().await;
+                    worker.purge().await;
+                }))
+            } else {
+                tokio::spawn(crate::connectors::scheduled(async move {
+                    if let Err(error) = worker.run_jobs().await {
+                        tracing::warn!(%error, "could not run the queued jobs");
+                    }
+                }))
+            };
+            long = Some(task);
         }
         tokio::select! {
             () = stop.cancelled() => break,
             () = tokio::time::sleep(TICK) => {}
         }
+    }
+    // Stopped (shutdown, or another replica leads): a reconciliation still reading stops too.
+    // Its signals are queued in one commit at its end, so none or all are; a job it was
+    // running is released to the next leader, as a dead replica's is.
+    if let Some(task) = long {
+        task.abort();
     }
 }
 

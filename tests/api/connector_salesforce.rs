@@ -45,8 +45,14 @@ async fn collections_report_each_record_and_queries_page_through() {
         .count();
     assert_eq!(refused, 1, "{outcomes:?}");
     assert!(results[1..450].iter().all(|r| r.success));
-    let listed = client.campaign_members(&campaign).await.unwrap();
-    assert_eq!(listed.len(), 450);
+    let mut listed = Vec::new();
+    client
+        .each_campaign_member_page(&campaign, |page| listed.push(page))
+        .await
+        .unwrap();
+    let pages: Vec<usize> = listed.iter().map(Vec::len).collect();
+    assert_eq!(pages, [450], "one query page holds up to 2,000");
+    let listed: Vec<_> = listed.into_iter().flatten().collect();
     assert!(
         listed.iter().all(|m| m.email.is_some()),
         "e-mail reads through from the Lead"

@@ -214,3 +214,38 @@ async fn operator_queries_answer_alike_on_every_backend() {
         assert_eq!(replayed, [ada_signal], "{label}: only the dead one");
     }
 }
+
+#[tokio::test]
+async fn the_mirror_is_read_a_page_at_a_time_in_person_order() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let label = &db.label;
+        for (mapping, person) in [
+            ("a", "p3"),
+            ("a", "p1"),
+            ("b", "p2"),
+            ("a", "p5"),
+            ("a", "p2"),
+        ] {
+            let row = MirrorRow {
+                mapping: mapping.into(),
+                person: person.into(),
+                synced_at: T0,
+                ..MirrorRow::default()
+            };
+            store.upsert_mirror(&row).await.unwrap();
+        }
+        let mut pages = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.mirror_page("a", after.as_deref(), 2).await.unwrap();
+            after = page.last().map(|r| r.person.clone());
+            let people: Vec<String> = page.into_iter().map(|r| r.person).collect();
+            if people.is_empty() {
+                break;
+            }
+            pages.push(people);
+        }
+        assert_eq!(pages, [vec!["p1", "p2"], vec!["p3", "p5"]], "{label}");
+    }
+}

@@ -35,6 +35,8 @@ pub struct Options {
     pub status_map: std::collections::BTreeMap<String, String>,
     /// The database; SQLite when `None`.
     pub db: Option<TestDb>,
+    /// Last changes to the service's configuration.
+    pub configure: fn(&mut campaign_sync::config::Config),
 }
 
 impl Default for Options {
@@ -53,6 +55,7 @@ impl Default for Options {
             admin_token: None,
             status_map: Default::default(),
             db: None,
+            configure: |_| {},
         }
     }
 }
@@ -207,6 +210,7 @@ impl World {
                     backward_policy: Default::default(),
                 });
             }
+            (options.configure)(c);
             *keep.lock().unwrap() = Some(c.clone());
         })
         .await;

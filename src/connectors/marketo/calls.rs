@@ -163,25 +163,33 @@ impl MarketoClient {
         decode(pages.into_iter().flatten().collect())
     }
 
-    /// Every member of a program with one status (reconciliation), paging through all.
-    pub async fn members_with_status(
+    /// Every member of a program with one status (reconciliation), handed to `each` a page
+    /// (≤300) at a time. A program over 100,000 members refuses it with 1003
+    /// ([`super::classify::is_membership_cap`]); `extract_members` reads those.
+    pub async fn each_member_with_status(
         &self,
         program_id: i64,
         status: &str,
-    ) -> Result<Vec<MemberRecord>, CallError> {
-        let query = vec![
+        mut each: impl FnMut(Vec<MemberRecord>),
+    ) -> Result<(), CallError> {
+        let path = format!("/rest/v1/programs/{program_id}/members.json");
+        let mut query = vec![
             ("filterType", "statusName".to_string()),
             ("filterValues", status.to_string()),
             ("fields", MEMBER_FIELDS.to_string()),
             ("batchSize", BATCH_LIMIT.to_string()),
         ];
-        decode(
-            self.read_all(
-                &format!("/rest/v1/programs/{program_id}/members.json"),
-                query,
-            )
-            .await?,
-        )
+        loop {
+            let page = self.send(Method::GET, &path, &query, None).await?;
+            each(decode(page.result)?);
+            match page.next_page_token {
+                Some(token) if page.more_result => {
+                    query.retain(|(k, _)| *k != "nextPageToken");
+                    query.push(("nextPageToken", token));
+                }
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Sets these leads' status in a program, creating memberships; one call per 300 leads.

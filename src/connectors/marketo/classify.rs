@@ -113,6 +113,23 @@ pub fn classify(status: StatusCode, body: &str) -> Result<Envelope, CallError> {
     })
 }
 
+/// The Marketo code of a refused call, from the reason `classify` wrote ("Marketo 1029: …").
+pub fn code_of(error: &CallError) -> Option<&str> {
+    let reason = match error {
+        CallError::Permanent(reason) | CallError::Retry { reason, .. } => reason,
+        _ => return None,
+    };
+    let (code, _) = reason.strip_prefix("Marketo ")?.split_once(':')?;
+    code.bytes().all(|b| b.is_ascii_digit()).then_some(code)
+}
+
+/// A member query by status refused because the program has more than 100,000 members
+/// ("1003, Total membership size: … exceeds the limit allowed …" or "Matching membership size"):
+/// such a program is read by bulk extract.
+pub fn is_membership_cap(error: &CallError) -> bool {
+    code_of(error) == Some("1003") && error.to_string().contains("membership size")
+}
+
 /// Marketo names its window: "Max rate limit '100' exceeded with in '20' secs".
 fn rate_window(message: &str) -> Option<Duration> {
     let (_, rest) = message.split_once("with in '")?;
@@ -172,6 +189,34 @@ mod tests {
             classify(StatusCode::URI_TOO_LONG, ""),
             Err(CallError::Retry { .. })
         ));
+    }
+
+    #[test]
+    fn codes_are_read_back_and_the_membership_cap_is_recognised() {
+        let cap = failure_with(
+            "1003",
+            "Total membership size: 100001 exceeds the limit allowed 100000 for the filter",
+        );
+        assert_eq!(code_of(&cap), Some("1003"));
+        assert!(is_membership_cap(&cap));
+        let matching = failure_with(
+            "1003",
+            "Matching membership size: 250000 exceeds the limit allowed (100,000) for this api",
+        );
+        assert!(is_membership_cap(&matching));
+        assert!(!is_membership_cap(&failure_with("1003", "Invalid field")));
+        assert_eq!(
+            code_of(&failure_with("1029", "Too many jobs in queue")),
+            Some("1029")
+        );
+        assert_eq!(code_of(&CallError::retry("transport error")), None);
+    }
+
+    fn failure_with(code: &str, message: &str) -> CallError {
+        let body = format!(
+            r#"{{"requestId":"a#1","success":false,"errors":[{{"code":"{code}","message":"{message}"}}]}}"#
+        );
+        classify(StatusCode::OK, &body).unwrap_err()
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! Marketo REST client: identity token (cached; re-fetched once on 601/602), the configured
-//! rate window and concurrency cap, and the typed calls in `calls`.
+//! rate window and concurrency cap, and the typed calls in `calls` (and `bulk`, the program
+//! member extract).
 
 pub mod activities;
 pub mod assets;
+mod bulk;
+mod bulk_file;
 mod calls;
 pub mod classify;
+mod csv_rows;
 mod custom_activities;
 mod limits;
 
@@ -16,7 +20,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-pub use calls::{BATCH_LIMIT, LeadRecord, MemberRecord, ProgramInfo, StatusResult};
+pub use bulk::ExtractTiming;
+pub use calls::{
+    BATCH_LIMIT, LeadRecord, MemberRecord, ProgramInfo, ProgressionStatus, StatusResult,
+};
 pub use classify::Envelope;
 pub use custom_activities::{
     ActivityResult, ActivityTypeInfo, ActivityTypeSpec, AttributeSpec, REQUEST_LIMIT,
@@ -51,6 +58,11 @@ pub struct MarketoClient {
     window: RateWindow,
     calls: AtomicU64,
     quota: SideQuota,
+    /// How bulk extract jobs are waited for.
+    extract: ExtractTiming,
+    /// Programs that refused a member query by status (over Marketo's 100,000-member cap):
+    /// they are read by bulk extract from then on.
+    over_cap: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +89,8 @@ impl MarketoClient {
             ),
             calls: AtomicU64::new(0),
             quota: Quota::default().marketo,
+            extract: ExtractTiming::from_config(config),
+            over_cap: std::sync::Mutex::default(),
         })
     }
 
@@ -118,10 +132,7 @@ impl MarketoClient {
         Ok(parsed.access_token)
     }
 
-    /// Sends one REST call within the rate window and concurrency cap; on 601/602 it fetches a
-    /// new token and tries once more. A rate (606) or concurrency (615) refusal — the instance's
-    /// quota is shared with other integrations — is waited out here, a few times, since Marketo
-    /// did not execute the call: a long reconciliation pass should not fail on one.
+    /// Sends one REST call within the rate window and concurrency cap (see [`Self::attempts`]).
     async fn send(
         &self,
         method: Method,
@@ -129,11 +140,17 @@ impl MarketoClient {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Envelope, CallError> {
-        // While paused (607, or our budget used up) a call would only fail and count: refuse
-        // it here, so the change waits for the reset instead of using a retry.
+        let _permits = self.admit().await?;
+        self.attempts(|| self.send_once(method.clone(), path, query, body))
+            .await
+    }
+
+    /// Takes a concurrency permit for one call (and, in the scheduled lane, one of the permits
+    /// that leave a slot to live calls); refuses while the side is paused (607, or our budget
+    /// used up), so the change waits for the reset instead of using a retry.
+    async fn admit(&self) -> Result<Permits<'_>, CallError> {
         self.quota.admit(now_millis())?;
-        let lane = super::lane();
-        let _scheduled = match lane {
+        let scheduled = match super::lane() {
             super::Lane::Scheduled => Some(
                 self.scheduled_permits
                     .acquire()
@@ -142,17 +159,29 @@ impl MarketoClient {
             ),
             super::Lane::Live => None,
         };
-        let _permit = self
+        let call = self
             .permits
             .acquire()
             .await
             .map_err(|_| CallError::retry("client is shutting down"))?;
+        Ok(Permits {
+            _scheduled: scheduled,
+            _call: call,
+        })
+    }
+
+    /// Runs `attempt` (one request); on 601/602 it fetches a new token and tries once more. A
+    /// rate (606) or concurrency (615) refusal — the instance's quota is shared with other
+    /// integrations — is waited out here, a few times, since Marketo did not execute the call:
+    /// a long reconciliation pass should not fail on one. A 607 pauses the side.
+    async fn attempts<R, F, Fut>(&self, mut attempt: F) -> Result<R, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<R, CallError>>,
+    {
         let mut waited = 0;
         loop {
-            let result = with_reauth(&self.token, || {
-                self.send_once(method.clone(), path, query, body)
-            })
-            .await;
+            let result = with_reauth(&self.token, &mut attempt).await;
             match result {
                 Err(CallError::Retry {
                     after: Some(after),
@@ -211,6 +240,12 @@ impl MarketoClient {
         tracing::debug!(%method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "Marketo answered");
         classify::classify(status, &text)
     }
+}
+
+/// The permits one call holds until it is done (for a file, until its body is read).
+struct Permits<'a> {
+    _scheduled: Option<tokio::sync::SemaphorePermit<'a>>,
+    _call: tokio::sync::SemaphorePermit<'a>,
 }
 
 /// Length of `url` with `query` encoded onto it (worst case when it does not parse).

@@ -96,16 +96,31 @@ impl SalesforceClient {
             .collect()
     }
 
-    /// Every member of a campaign (reconciliation).
-    pub async fn campaign_members(
+    /// Every member of a campaign (reconciliation), handed to `each` one query page (up to
+    /// 2,000 records) at a time, so no more than a page is held.
+    pub async fn each_campaign_member_page(
         &self,
         campaign_id: &str,
-    ) -> Result<Vec<CampaignMember>, CallError> {
+        mut each: impl FnMut(Vec<CampaignMember>),
+    ) -> Result<(), CallError> {
         let soql = format!(
             "SELECT {MEMBER_FIELDS} FROM CampaignMember WHERE CampaignId = '{}'",
             soql_quote(campaign_id)
         );
-        self.query_as(&soql).await
+        let mut page = self
+            .fetch_page(&format!("/query?q={}", url_encode(&soql)))
+            .await?;
+        loop {
+            let members = std::mem::take(&mut page.records)
+                .into_iter()
+                .map(|v| serde_json::from_value(v).map_err(|e| malformed("query record", e)))
+                .collect::<Result<Vec<CampaignMember>, _>>()?;
+            each(members);
+            match page.next_records_url.take() {
+                Some(next) if !page.done => page = self.fetch_page(&next).await?,
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// The members of `campaign_id` among the given Lead/Contact ids.

@@ -256,3 +256,21 @@ impl MarketoSim {
         lock(&self.shared.custom_activities).requests.clone()
     }
 }
+
+impl MarketoSim {
+    /// Every bulk export job (whoever created it) as its status endpoint shows it, oldest first.
+    pub fn export_jobs(&self) -> Vec<Value> {
+        let exports = lock(&self.shared.exports);
+        exports.jobs().iter().map(|job| job.view()).collect()
+    }
+
+    /// Export jobs that finish processing from now on fail with `error` (`None`: they complete).
+    pub fn fail_exports(&self, error: Option<&str>) {
+        lock(&self.shared.exports).fail_with = error.map(str::to_string);
+    }
+
+    /// The next export file answer breaks off after `bytes` bytes, as a dropped connection does.
+    pub fn cut_next_export_file(&self, bytes: usize) {
+        lock(&self.shared.exports).cut_next_file = Some(bytes);
+    }
+}

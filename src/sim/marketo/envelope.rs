@@ -52,6 +52,12 @@ pub enum MktoError {
     ObjectNotFound(String),
     #[error("Max Activity Type Limit")]
     MaxActivityTypes,
+    /// A bulk export job refused: "Too many jobs in queue", "Export daily quota exceeded" or
+    /// "Job already queued" (one code for the three, as the error-code list gives it).
+    #[error("{0}")]
+    ExportRefused(&'static str),
+    #[error("Unsupported filter type for target subscription")]
+    UnsupportedFilter,
 }
 
 impl MktoError {
@@ -75,6 +81,8 @@ impl MktoError {
             MktoError::InvalidData(_) => "1003",
             MktoError::ObjectNotFound(_) => "1013",
             MktoError::MaxActivityTypes => "1027",
+            MktoError::ExportRefused(_) => "1029",
+            MktoError::UnsupportedFilter => "1035",
         }
     }
 

@@ -92,7 +92,7 @@ impl Limits {
 }
 
 /// Days since the epoch, counted from midnight CST (UTC−6), when Marketo resets the quota.
-fn quota_day(now_ms: i64) -> i64 {
+pub fn quota_day(now_ms: i64) -> i64 {
     (now_ms / 1000 - 6 * 3600).div_euclid(86_400)
 }
 

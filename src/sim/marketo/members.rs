@@ -132,7 +132,7 @@ fn range(params: &Params) -> Result<(i64, i64), MktoError> {
     Ok((start, end))
 }
 
-fn field_value(member: &Member, field: &str, program_name: Option<&str>) -> Value {
+pub(super) fn field_value(member: &Member, field: &str, program_name: Option<&str>) -> Value {
     let date = |ms: i64| json!(clock::lead_db(ms));
     match field {
         "leadId" => json!(member.lead_id),

@@ -13,6 +13,9 @@ mod control;
 mod control_http;
 mod custom_activities;
 mod envelope;
+mod exports;
+mod exports_file;
+mod exports_http;
 mod faults;
 mod gate;
 mod identity;
@@ -83,6 +86,12 @@ pub struct MarketoSimConfig {
     /// Members a program may have for a `statusName` or `updatedAt` member query (Marketo:
     /// 100,000); a larger program's query fails with 1003.
     pub member_filter_cap: usize,
+    /// How often a bulk export job's status moves on (Marketo: "only updated once every 60
+    /// seconds"); each look at the jobs moves a job at most one state. Zero in most tests.
+    pub export_status_interval: Duration,
+    /// Bytes of bulk export files per day, reset at midnight US Central (Marketo: 500 MB);
+    /// past it, creating or enqueueing a job fails with 1029.
+    pub export_daily_bytes: u64,
 }
 
 impl Default for MarketoSimConfig {
@@ -105,6 +114,8 @@ impl Default for MarketoSimConfig {
             max_uri_bytes: 8 * 1024,
             refuse_query_access_token: true,
             member_filter_cap: 100_000,
+            export_status_interval: Duration::from_secs(60),
+            export_daily_bytes: 500 * 1024 * 1024,
         }
     }
 }
@@ -151,7 +162,7 @@ impl MarketoSim {
     }
 
     /// `http://127.0.0.1:<port>`: serves `/identity/oauth/token`, `/rest/v1/…`,
-    /// `/rest/asset/v1/…` and `/__sim/…`.
+    /// `/rest/asset/v1/…`, `/bulk/v1/…` and `/__sim/…`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.address)
     }

@@ -1,4 +1,4 @@
-//! The simulator's routes. Everything under `/rest` passes the gate (auth, limits, faults, log);
+//! The simulator's routes. Everything under `/rest` and `/bulk` passes the gate (auth, limits, faults, log);
 //! identity and `/__sim` do not, as identity calls are not counted by Marketo either.
 
 use std::sync::Arc;
@@ -9,8 +9,8 @@ use axum::routing::{MethodRouter, get, post};
 
 use super::shared::Shared;
 use super::{
-    activities, activity_types, control_http, custom_activities, gate, identity, inspect, leads,
-    member_writes, members, program_browse, programs,
+    activities, activity_types, control_http, custom_activities, exports_http, gate, identity,
+    inspect, leads, member_writes, members, program_browse, programs,
 };
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -79,6 +79,26 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/rest/v1/campaigns/{id}/trigger.json",
             only(post(custom_activities::request_campaign)),
+        )
+        .route(
+            "/bulk/v1/program/members/export/create.json",
+            only(post(exports_http::create)),
+        )
+        .route(
+            "/bulk/v1/program/members/export/{id}/enqueue.json",
+            only(post(exports_http::enqueue)),
+        )
+        .route(
+            "/bulk/v1/program/members/export/{id}/status.json",
+            only(get(exports_http::status)),
+        )
+        .route(
+            "/bulk/v1/program/members/export/{id}/cancel.json",
+            only(post(exports_http::cancel)),
+        )
+        .route(
+            "/bulk/v1/program/members/export/{id}/file.json",
+            only(get(exports_http::file)),
         )
         .fallback(gate::not_found)
         .layer(from_fn_with_state(Arc::clone(&shared), gate::rest_gate));

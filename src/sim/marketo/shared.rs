@@ -9,6 +9,7 @@ use super::MarketoSimConfig;
 use super::clock;
 use super::custom_activities::CustomActivities;
 use super::envelope::MktoError;
+use super::exports::Exports;
 use super::faults::Faults;
 use super::identity::Tokens;
 use super::inspect::CallRecord;
@@ -22,6 +23,8 @@ pub struct Shared {
     pub world: Mutex<World>,
     /// Custom activity types, posted custom activities and Request Campaign calls.
     pub custom_activities: Mutex<CustomActivities>,
+    /// Bulk program member export jobs. Locked before `world` when both are needed.
+    pub exports: Mutex<Exports>,
     pub tokens: Mutex<Tokens>,
     pub limits: Mutex<Limits>,
     pub faults: Mutex<Faults>,
@@ -56,6 +59,7 @@ impl Shared {
             config,
             world: Mutex::new(World::default()),
             custom_activities: Mutex::new(CustomActivities::default()),
+            exports: Mutex::new(Exports::default()),
             tokens: Mutex::new(Tokens::default()),
             limits: Mutex::new(limits),
             faults: Mutex::new(faults),

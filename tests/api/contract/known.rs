@@ -36,6 +36,30 @@ pub const KNOWN: &[(&str, &str, &str, &str)] = &[
         "Lead Database answers leave out empty `warnings`, as every documented example does",
     ),
     (
+        "/bulk/v1/",
+        "response",
+        "required property \"errors\"",
+        "bulk answers leave out empty `errors`, as every documented bulk example does",
+    ),
+    (
+        "/bulk/v1/",
+        "response",
+        "required property \"warnings\"",
+        "bulk answers leave out empty `warnings`, as every documented bulk example does",
+    ),
+    (
+        "/enqueue.json",
+        "response",
+        "required property \"result\"",
+        "a replayed enqueue is refused (1029 \"Job already queued\"); a failure carries no result",
+    ),
+    (
+        "/cancel.json",
+        "response",
+        "required property \"result\"",
+        "a replayed cancel is refused (the job is already Cancelled); a failure carries no result",
+    ),
+    (
         "/members/status.json",
         "response.result[",
         "required property \"leadId\"",

@@ -1,9 +1,10 @@
 //! The Marketo simulator driven over HTTP like a client would: identity, envelopes and error
-//! codes, limits, leads, program members, the Asset API and webhooks.
+//! codes, limits, leads, program members, bulk member extracts, the Asset API and webhooks.
 
 mod assets;
 mod control;
 mod custom_activities;
+mod exports;
 mod identity;
 mod leads;
 mod limits;

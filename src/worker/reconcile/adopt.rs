@@ -2,11 +2,31 @@
 //! Marketo's native sync): Marketo's own link first (`sfdcContactId`, then `sfdcLeadId`), then
 //! the e-mail, a Contact before a Lead and, among several, the lowest Salesforce id.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
+use super::entries::{SfNew, Short};
 use crate::connectors::marketo::LeadRecord;
-use crate::connectors::salesforce::CampaignMember;
 use crate::store::fold_email;
+
+/// What pairing needs of a Marketo lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadKeys {
+    pub id: i64,
+    pub email: Option<Box<str>>,
+    pub sfdc_lead_id: Option<Short>,
+    pub sfdc_contact_id: Option<Short>,
+}
+
+impl From<LeadRecord> for LeadKeys {
+    fn from(lead: LeadRecord) -> Self {
+        LeadKeys {
+            id: lead.id,
+            email: lead.email.map(Into::into),
+            sfdc_lead_id: lead.sfdc_lead_id.as_deref().map(Short::new),
+            sfdc_contact_id: lead.sfdc_contact_id.as_deref().map(Short::new),
+        }
+    }
+}
 
 /// One Marketo lead paired with one Salesforce member (by index), and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,19 +40,43 @@ pub struct Pair {
 
 /// Pairs each lead with at most one member and each member with at most one lead. Links are
 /// used first for every lead, e-mails only after, so a link is never taken by an e-mail match.
-pub fn pair(leads: &[LeadRecord], members: &[CampaignMember]) -> Vec<Pair> {
-    let mut taken = HashSet::new();
+/// Members are found through indexes (by Contact, Lead and folded e-mail), so a cut-over of many
+/// thousands of people pairs in one pass over each side.
+pub fn pair(leads: &[LeadKeys], members: &[SfNew]) -> Vec<Pair> {
+    let mut by_contact: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_lead: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, member) in members.iter().enumerate() {
+        if let Some(contact) = &member.contact_id {
+            by_contact.entry(contact.as_str()).or_default().push(i);
+        }
+        if let Some(lead) = &member.lead_id {
+            by_lead.entry(lead.as_str()).or_default().push(i);
+        }
+        if let Some(email) = &member.email {
+            by_email.entry(fold_email(email)).or_default().push(i);
+        }
+    }
+    let mut taken = vec![false; members.len()];
     let mut pairs = Vec::new();
     let mut unlinked = Vec::new();
     for lead in leads {
-        let linked = members.iter().enumerate().find(|(i, m)| {
-            !taken.contains(i)
-                && ((lead.sfdc_contact_id.is_some() && m.contact_id == lead.sfdc_contact_id)
-                    || (lead.sfdc_lead_id.is_some() && m.lead_id == lead.sfdc_lead_id))
-        });
-        match linked {
-            Some((i, _)) => {
-                taken.insert(i);
+        let linked = |ids: &Option<Short>, index: &HashMap<&str, Vec<usize>>| {
+            ids.as_ref()
+                .and_then(|id| index.get(id.as_str()))
+                .and_then(|found| found.iter().copied().find(|i| !taken[*i]))
+        };
+        // The lowest-placed member linked either way, as a scan in member order finds it.
+        let found = [
+            linked(&lead.sfdc_contact_id, &by_contact),
+            linked(&lead.sfdc_lead_id, &by_lead),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        match found {
+            Some(i) => {
+                taken[i] = true;
                 pairs.push(Pair {
                     lead_id: lead.id,
                     member: i,
@@ -49,16 +93,16 @@ pub fn pair(leads: &[LeadRecord], members: &[CampaignMember]) -> Vec<Pair> {
         };
         // Contacts first (a converted Lead's person), then the lowest id: stable across runs.
         let mut candidates: BTreeMap<(bool, String), usize> = BTreeMap::new();
-        for (i, member) in members.iter().enumerate() {
-            let same = member.email.as_deref().map(fold_email).as_deref() == Some(&email);
-            if same && !taken.contains(&i) {
+        for &i in by_email.get(&email).into_iter().flatten() {
+            if !taken[i] {
+                let member = &members[i];
                 let id = member.person_id().unwrap_or_default().to_string();
                 candidates.insert((member.contact_id.is_none(), id), i);
             }
         }
         let mut ordered = candidates.into_iter();
         if let Some((_, i)) = ordered.next() {
-            taken.insert(i);
+            taken[i] = true;
             pairs.push(Pair {
                 lead_id: lead.id,
                 member: i,
@@ -74,26 +118,21 @@ pub fn pair(leads: &[LeadRecord], members: &[CampaignMember]) -> Vec<Pair> {
 mod tests {
     use super::*;
 
-    fn lead(
-        id: i64,
-        email: &str,
-        sfdc_lead: Option<&str>,
-        sfdc_contact: Option<&str>,
-    ) -> LeadRecord {
-        LeadRecord {
+    use super::super::entries::Names;
+    use crate::connectors::salesforce::CampaignMember;
+
+    fn lead(id: i64, email: &str, sfdc_lead: Option<&str>, sfdc_contact: Option<&str>) -> LeadKeys {
+        LeadKeys {
             id,
             email: Some(email.into()),
-            first_name: None,
-            last_name: None,
-            company: None,
-            sfdc_lead_id: sfdc_lead.map(Into::into),
-            sfdc_contact_id: sfdc_contact.map(Into::into),
+            sfdc_lead_id: sfdc_lead.map(Short::new),
+            sfdc_contact_id: sfdc_contact.map(Short::new),
         }
     }
 
-    fn member(id: &str, email: &str) -> CampaignMember {
+    fn member(id: &str, email: &str) -> SfNew {
         let contact = id.starts_with("003");
-        CampaignMember {
+        let member = CampaignMember {
             id: format!("00v{id}"),
             campaign_id: "701".into(),
             lead_id: (!contact).then(|| id.to_string()),
@@ -101,7 +140,8 @@ mod tests {
             status: Some("Sent".into()),
             email: Some(email.into()),
             system_modstamp: None,
-        }
+        };
+        SfNew::new(&member, &mut Names::default())
     }
 
     #[test]

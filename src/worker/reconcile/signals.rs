@@ -2,19 +2,18 @@
 //! person is expected to get, and the scheduled pass over every enabled mapping, recorded as
 //! outcomes and in metrics.
 
-use crate::connectors::marketo::MemberRecord;
 use crate::connectors::salesforce::CampaignMember;
 use crate::kinds::{Action, Connector, OutcomeResult, Target};
 use crate::signal::{
     Dedup, MarketoMember, NewSignal, SalesforceMember, SalesforceMemberDeleted, Signal,
 };
-use crate::store::MirrorRow;
 use crate::sync::{Decision, Observed};
 
-use super::context::Context;
-use super::reconcile::{ReconcileReport, Unit, reconcile_one};
-use super::record;
-use super::work::WorkError;
+use super::super::context::Context;
+use super::super::record;
+use super::super::work::WorkError;
+use super::person::Unit;
+use super::{ReconcileReport, reconcile_one};
 
 /// One write the worker is expected to make: who, which side, from which status to which
 /// (`None`: not a member).
@@ -70,14 +69,13 @@ pub fn change(
 pub fn queue(
     run: i64,
     program_id: i64,
-    mirror: Option<&MirrorRow>,
-    sf: Option<&CampaignMember>,
-    mk: Option<&MemberRecord>,
+    unit: &Unit<'_>,
     report: &mut ReconcileReport,
     queued: &mut Vec<NewSignal>,
 ) {
+    let mirror = unit.mirror;
     let mirror_sf = mirror.and_then(|m| m.sf_status.as_deref());
-    match (sf, mirror.and_then(|m| m.sf_member_id.as_ref())) {
+    match (unit.sf, mirror.and_then(|m| m.sf_member_id.as_ref())) {
         (Some(member), _) if member.status.as_deref() != mirror_sf => {
             report.salesforce_changed += 1;
             queued.push(salesforce_signal(run, member));
@@ -96,8 +94,8 @@ pub fn queue(
         _ => {}
     }
     let mirror_mk = mirror.and_then(|m| m.mkto_status.as_deref());
-    match (mk, mirror.and_then(|m| m.mkto_lead_id)) {
-        (Some(member), _) if member.status_name.as_deref() != mirror_mk => {
+    match (unit.mk, mirror.and_then(|m| m.mkto_lead_id)) {
+        (Some(member), _) if member.status != mirror_mk => {
             report.marketo_changed += 1;
             queued.push(marketo_signal(run, program_id, member.lead_id));
         }

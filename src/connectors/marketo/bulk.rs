@@ -1,0 +1,173 @@
+//! Bulk Program Member Extract, for programs the member query refuses (over 100,000 members):
+//! create a job for one program, enqueue it (waiting while the instance's queue of 10 is full),
+//! poll its status at a growing interval (Marketo updates it once a minute), then read the CSV
+//! as it arrives — resuming with `Range` after a broken transfer — and check its size and
+//! SHA-256 against the job's. Records reach the caller 300 at a time; the file is never held.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::classify::{code_of, malformed};
+use super::{MarketoClient, MemberRecord};
+use crate::config::MarketoConfig;
+use crate::connectors::CallError;
+
+pub(super) const EXPORTS: &str = "/bulk/v1/program/members/export";
+/// The membership fields reconciliation needs. `updatedAt` names the membership's field (the
+/// program member describe lists it; a lead has one too).
+pub(super) const FIELDS: [&str; 3] = ["leadId", "statusName", "updatedAt"];
+
+/// How a job is waited for (`marketo.extract_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtractTiming {
+    pub first_poll: Duration,
+    pub max_poll: Duration,
+    pub give_up: Duration,
+    /// The time one file request may take (the body included), far above a REST call's.
+    pub file_timeout: Duration,
+}
+
+impl ExtractTiming {
+    pub fn from_config(config: &MarketoConfig) -> Self {
+        ExtractTiming {
+            first_poll: Duration::from_secs(config.extract_poll_secs),
+            max_poll: Duration::from_secs(
+                config.extract_poll_max_secs.max(config.extract_poll_secs),
+            ),
+            give_up: Duration::from_secs(config.extract_timeout_secs),
+            file_timeout: Duration::from_secs(config.request_timeout_secs.max(1) * 10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Job {
+    pub export_id: String,
+    pub status: String,
+    pub error_msg: Option<String>,
+    pub file_size: Option<u64>,
+    pub file_checksum: Option<String>,
+}
+
+impl MarketoClient {
+    /// Whether `program_id` refused a member query by status (over the 100,000-member cap)
+    /// since this client started.
+    pub fn over_member_cap(&self, program_id: i64) -> bool {
+        self.over_cap
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&program_id)
+    }
+
+    /// Remembers that `program_id` is read by extract from now on.
+    pub fn mark_over_member_cap(&self, program_id: i64) {
+        self.over_cap
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(program_id);
+    }
+
+    /// Every member of a program through a bulk extract job, handed to `each` ≤300 at a time;
+    /// returns how many. A job that cannot finish within `extract_timeout_secs` is cancelled.
+    pub async fn extract_members(
+        &self,
+        program_id: i64,
+        mut each: impl FnMut(Vec<MemberRecord>),
+    ) -> Result<u64, CallError> {
+        let body =
+            json!({ "format": "CSV", "fields": FIELDS, "filter": { "programId": program_id } });
+        let created = self
+            .job_call(Method::POST, "create.json", Some(&body))
+            .await?;
+        let id = created.export_id;
+        let deadline = Instant::now() + self.extract.give_up;
+        let done = match self.until_completed(&id, deadline).await {
+            Ok(done) => done,
+            Err(error) => {
+                if let Err(cancel) = self
+                    .job_call(Method::POST, &format!("{id}/cancel.json"), None)
+                    .await
+                {
+                    tracing::debug!(export = %id, error = %cancel, "could not cancel the extract");
+                }
+                return Err(error);
+            }
+        };
+        tracing::info!(program_id, export = %id, bytes = done.file_size, "Marketo extract completed");
+        self.read_file(&done, &mut each).await
+    }
+
+    async fn job_call(
+        &self,
+        method: Method,
+        action: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Job, CallError> {
+        let envelope = self
+            .send(method, &format!("{EXPORTS}/{action}"), &[], body)
+            .await?;
+        let first = envelope.result.into_iter().next();
+        let first = first.ok_or_else(|| malformed("export job", "no result"))?;
+        serde_json::from_value(first).map_err(|e| malformed("export job", e))
+    }
+
+    /// Enqueues the job, then polls it until Completed; waits double up to `max_poll`.
+    async fn until_completed(&self, id: &str, deadline: Instant) -> Result<Job, CallError> {
+        let mut wait = self.extract.first_poll;
+        loop {
+            match self
+                .job_call(Method::POST, &format!("{id}/enqueue.json"), None)
+                .await
+            {
+                Ok(_) => break,
+                // An enqueue answered once already (its answer lost on the way).
+                Err(e) if code_of(&e) == Some("1029") && e.to_string().contains("already") => break,
+                // Other integrations' jobs fill the instance's queue of 10: wait for a place.
+                Err(e) if code_of(&e) == Some("1029") && e.to_string().contains("Too many") => {
+                    if Instant::now() + wait > deadline {
+                        return Err(CallError::retry(format!(
+                            "the extract queue stayed full: {e}"
+                        )));
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(self.extract.max_poll);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut wait = self.extract.first_poll;
+        loop {
+            tokio::time::sleep(wait).await;
+            let job = self
+                .job_call(Method::GET, &format!("{id}/status.json"), None)
+                .await?;
+            match job.status.as_str() {
+                "Completed" => return Ok(job),
+                "Failed" => {
+                    let why = job.error_msg.unwrap_or_default();
+                    return Err(CallError::retry(format!(
+                        "Marketo extract {id} failed: {why}"
+                    )));
+                }
+                "Cancelled" | "Canceled" => {
+                    return Err(CallError::retry(format!(
+                        "Marketo extract {id} was cancelled"
+                    )));
+                }
+                _ if Instant::now() + wait > deadline => {
+                    return Err(CallError::retry(format!(
+                        "Marketo extract {id} still {} after {} s",
+                        job.status,
+                        self.extract.give_up.as_secs()
+                    )));
+                }
+                _ => wait = (wait * 2).min(self.extract.max_poll),
+            }
+        }
+    }
+}

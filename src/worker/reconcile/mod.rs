@@ -1,0 +1,180 @@
+//! Reconciliation: list both sides of a mapping, diff them with the mirror, and queue a signal
+//! for every difference, so repairs go through the same worker path and semantics as webhooks.
+//! People who are members on both sides but unknown to the mirror (a cut-over) are paired
+//! (`adopt`) and, where both sides agree, recorded as in sync without any write. A dry run
+//! reads both sides and lists the changes the worker would make, writing nothing anywhere.
+//!
+//! It streams: Marketo's members and the mirror are read a page at a time into compact entries
+//! (`entries`), then Salesforce's members a page at a time, each person looked at (`person`) as
+//! their Salesforce member arrives; only members no mirror row claims are kept for pairing.
+//! Marketo refuses its member query by status on a program over 100,000 members (1003): such a
+//! program is read by bulk extract instead, and remembered, so later passes go straight to it.
+
+mod adopt;
+mod entries;
+mod person;
+mod sides;
+mod signals;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::mappings::Mapping;
+
+use super::context::Context;
+use super::work::WorkError;
+use entries::{Names, SfNew};
+use person::{Pass, Unit};
+use sides::{Mirror, lead_keys, read_marketo, take_marketo};
+
+pub use signals::{Change, reconcile_all};
+
+/// What one reconciliation found in one mapping; each difference became one signal or more.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReconcileReport {
+    pub mapping: String,
+    pub salesforce_members: usize,
+    pub marketo_members: usize,
+    /// People members on both sides newly paired (recorded in sync when both sides agree).
+    pub linked: usize,
+    /// People whose sides differ (each is one entry of `changes` unless the worker will skip).
+    pub differences: usize,
+    /// What the worker will write, person by person.
+    pub changes: Vec<Change>,
+    /// Choices among duplicates, named.
+    pub warnings: Vec<String>,
+    /// Salesforce members whose status the mirror does not have (dropped outbound messages).
+    pub salesforce_changed: usize,
+    /// Marketo members whose status the mirror does not have (webhooks never sent).
+    pub marketo_changed: usize,
+    /// Synced members gone from Salesforce (deletions).
+    pub salesforce_removed: usize,
+    /// Synced members gone from Marketo.
+    pub marketo_removed: usize,
+    pub signals_queued: usize,
+}
+
+pub async fn reconcile_one(
+    ctx: &Context,
+    mapping: &Mapping,
+    dry_run: bool,
+) -> Result<ReconcileReport, WorkError> {
+    let program_id = mapping.config.program_id;
+    let program = ctx.marketo.program(program_id).await?;
+    let statuses = ctx.marketo.channel_statuses(&program.channel).await?;
+    let mut names = Names::default();
+    let mut marketo = read_marketo(ctx, program_id, &statuses, &mut names).await?;
+    let mut mirror = Mirror::read(ctx, mapping.name(), &mut names).await?;
+    let mut pass = Pass::new(ctx, mapping, dry_run);
+    pass.report.marketo_members = marketo.len();
+    let mut new_sf = Vec::new();
+    let campaign = mapping.config.campaign_id.as_str();
+    ctx.salesforce
+        .each_campaign_member_page(campaign, |page| {
+            pass.report.salesforce_members += page.len();
+            for member in &page {
+                match mirror.claim(member.person_id()) {
+                    Some(slot) => {
+                        let row = mirror.entries[slot].row(mapping.name(), &names);
+                        let mk = take_marketo(&mut marketo, row.mkto_lead_id, &names);
+                        let email = member.email.clone();
+                        let unit = Unit {
+                            mirror: Some(&row),
+                            sf: Some(member),
+                            mk,
+                            email,
+                        };
+                        pass.known(&unit, slot as u64);
+                    }
+                    None => new_sf.push(SfNew::new(member, &mut names)),
+                }
+            }
+        })
+        .await?;
+    // The mirror's people Salesforce no longer lists.
+    for (slot, entry) in mirror
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| !e.sf_seen)
+    {
+        let row = entry.row(mapping.name(), &names);
+        let mk = take_marketo(&mut marketo, row.mkto_lead_id, &names);
+        let unit = Unit {
+            mirror: Some(&row),
+            sf: None,
+            mk,
+            email: None,
+        };
+        pass.known(&unit, slot as u64);
+    }
+    let mut place = mirror.entries.len() as u64;
+    drop(mirror);
+    let mut new_mk: Vec<i64> = marketo
+        .iter()
+        .filter(|(_, m)| !m.used)
+        .map(|(l, _)| *l)
+        .collect();
+    new_mk.sort_unstable();
+    if !new_sf.is_empty() && !new_mk.is_empty() {
+        let leads = lead_keys(ctx, &new_mk).await?;
+        let lead_at: HashMap<i64, usize> =
+            leads.iter().enumerate().map(|(i, l)| (l.id, i)).collect();
+        for pair in adopt::pair(&leads, &new_sf) {
+            let sf = &mut new_sf[pair.member];
+            sf.used = true;
+            let member = sf.member(campaign, &names);
+            if !pair.duplicates.is_empty() {
+                pass.report.warnings.push(format!(
+                    "Marketo lead {} matched by {} to {} (a Contact before a Lead, then the \
+                     lowest id); also matching: {}",
+                    pair.lead_id,
+                    pair.by,
+                    member.person_id().unwrap_or_default(),
+                    pair.duplicates.join(", ")
+                ));
+            }
+            let email = lead_at
+                .get(&pair.lead_id)
+                .and_then(|i| leads[*i].email.as_deref());
+            let email = email.map(str::to_string).or_else(|| member.email.clone());
+            let mk = take_marketo(&mut marketo, Some(pair.lead_id), &names);
+            let unit = Unit {
+                mirror: None,
+                sf: Some(&member),
+                mk,
+                email,
+            };
+            pass.new_person(&unit, place).await?;
+            place += 1;
+        }
+    }
+    for sf in new_sf.iter().filter(|m| !m.used) {
+        let member = sf.member(campaign, &names);
+        let email = member.email.clone();
+        let unit = Unit {
+            mirror: None,
+            sf: Some(&member),
+            mk: None,
+            email,
+        };
+        pass.new_person(&unit, place).await?;
+        place += 1;
+    }
+    for lead in new_mk {
+        if marketo.get(&lead).is_none_or(|m| m.used) {
+            continue; // paired above
+        }
+        let mk = take_marketo(&mut marketo, Some(lead), &names);
+        let unit = Unit {
+            mirror: None,
+            sf: None,
+            mk,
+            email: None,
+        };
+        pass.new_person(&unit, place).await?;
+        place += 1;
+    }
+    pass.finish().await
+}

@@ -1,0 +1,198 @@
+//! One reconciliation pass over one mapping, person by person: what differs from the mirror is
+//! queued as signals and listed as changes; a pair new to the mirror is linked, and recorded in
+//! sync without a write when both sides agree. Only differences are kept, never the sides.
+
+use crate::connectors::salesforce::CampaignMember;
+use crate::kinds::{Action, Connector, OutcomeResult, Target};
+use crate::mappings::Mapping;
+use crate::signal::NewSignal;
+use crate::store::{MirrorRow, now_millis};
+use crate::sync::{self, Observed, time::parse_millis};
+
+use super::super::context::Context;
+use super::super::record;
+use super::super::work::WorkError;
+use super::ReconcileReport;
+use super::signals::{self, Change};
+
+/// A Marketo member as one person's look needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct MkMember<'a> {
+    pub lead_id: i64,
+    pub status: Option<&'a str>,
+    pub updated_at: Option<i64>,
+}
+
+/// One person as this pass sees them: the mirror row and each side's membership.
+pub struct Unit<'a> {
+    pub mirror: Option<&'a MirrorRow>,
+    pub sf: Option<&'a CampaignMember>,
+    pub mk: Option<MkMember<'a>>,
+    pub email: Option<String>,
+}
+
+impl Unit<'_> {
+    fn observed(&self) -> (Observed, Observed) {
+        let sf = Observed {
+            status: self.sf.and_then(|m| m.status.clone()),
+            at: self
+                .sf
+                .and_then(|m| m.system_modstamp.as_deref())
+                .and_then(parse_millis),
+        };
+        let mk = Observed {
+            status: self.mk.and_then(|m| m.status.map(str::to_string)),
+            at: self.mk.and_then(|m| m.updated_at),
+        };
+        (sf, mk)
+    }
+}
+
+pub struct Pass<'a> {
+    ctx: &'a Context,
+    mapping: &'a Mapping,
+    dry_run: bool,
+    run: i64,
+    pub report: ReconcileReport,
+    queued: Vec<NewSignal>,
+    /// Each change with its place in the listing: mirror people first, in mirror order.
+    changes: Vec<(u64, Change)>,
+}
+
+impl<'a> Pass<'a> {
+    pub fn new(ctx: &'a Context, mapping: &'a Mapping, dry_run: bool) -> Self {
+        Pass {
+            ctx,
+            mapping,
+            dry_run,
+            run: now_millis(),
+            report: ReconcileReport {
+                mapping: mapping.name().to_string(),
+                ..ReconcileReport::default()
+            },
+            queued: Vec::new(),
+            changes: Vec::new(),
+        }
+    }
+
+    /// A person the mirror knows: queues and lists what differs (no store work).
+    pub fn known(&mut self, unit: &Unit<'_>, place: u64) {
+        self.differs(unit, place);
+    }
+
+    /// A person new to the mirror: a pair that agrees is linked and recorded in sync, one that
+    /// differs is linked before its signals are processed; one side alone is queued.
+    pub async fn new_person(&mut self, unit: &Unit<'_>, place: u64) -> Result<(), WorkError> {
+        let (sf, mk) = (unit.sf, unit.mk);
+        let pair = sf.zip(mk);
+        if pair.is_some() {
+            self.report.linked += 1;
+        }
+        let (sf_seen, mk_seen) = unit.observed();
+        let agree = mk_seen
+            .status
+            .as_deref()
+            .and_then(|s| self.mapping.statuses.to_salesforce(s))
+            == sf_seen.status;
+        if let Some((sf, mk)) = pair
+            && agree
+        {
+            if !self.dry_run {
+                self.adopt_in_sync(unit, sf, mk).await?;
+            }
+            return Ok(());
+        }
+        if self.differs(unit, place)
+            && !self.dry_run
+            && let Some((sf, mk)) = pair
+        {
+            // Both signals must find one person: link before the worker resolves them.
+            let email = unit.email.as_deref();
+            let (lead, person) = (Some(mk.lead_id), sf.person_id());
+            self.ctx
+                .store
+                .link_identity(lead, person, email, self.run)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Queues the person's signals and lists their change; false when nothing differs.
+    fn differs(&mut self, unit: &Unit<'_>, place: u64) -> bool {
+        let before = self.queued.len();
+        let program_id = self.mapping.config.program_id;
+        signals::queue(
+            self.run,
+            program_id,
+            unit,
+            &mut self.report,
+            &mut self.queued,
+        );
+        if self.queued.len() == before {
+            return false;
+        }
+        self.report.differences += 1;
+        let (sf, mk) = unit.observed();
+        let decision = sync::decide(
+            unit.mirror,
+            Some(&sf),
+            Some(&mk),
+            self.mapping.config.conflict_policy,
+            &self.mapping.statuses,
+        );
+        if let Some(change) = signals::change(unit, &decision, &sf, &mk) {
+            self.changes.push((place, change));
+        }
+        true
+    }
+
+    /// Links the person and records both sides as in sync: no signal, no write to either API.
+    async fn adopt_in_sync(
+        &self,
+        unit: &Unit<'_>,
+        sf: &CampaignMember,
+        mk: MkMember<'_>,
+    ) -> Result<(), WorkError> {
+        let store = &self.ctx.store;
+        let email = unit.email.as_deref();
+        let identity = store
+            .link_identity(Some(mk.lead_id), sf.person_id(), email, self.run)
+            .await?;
+        let row = MirrorRow {
+            mapping: self.mapping.name().to_string(),
+            person: identity.id.to_string(),
+            sf_member_id: Some(sf.id.clone()),
+            sf_person_id: sf.person_id().map(str::to_string),
+            sf_status: sf.status.clone(),
+            sf_modstamp: sf.system_modstamp.as_deref().and_then(parse_millis),
+            mkto_lead_id: Some(mk.lead_id),
+            mkto_status: mk.status.map(str::to_string),
+            mkto_updated_at: mk.updated_at,
+            synced_at: self.run,
+        };
+        store.upsert_mirror(&row).await?;
+        Ok(())
+    }
+
+    /// Lists the changes in their places, queues the signals (unless a dry run) and records
+    /// the warnings about duplicates.
+    pub async fn finish(mut self) -> Result<ReconcileReport, WorkError> {
+        self.changes.sort_by_key(|(place, _)| *place);
+        self.report.changes = self.changes.into_iter().map(|(_, c)| c).collect();
+        // A preview queues nothing.
+        self.report.signals_queued = if self.dry_run { 0 } else { self.queued.len() };
+        if self.dry_run {
+            return Ok(self.report);
+        }
+        let (ctx, name) = (self.ctx, self.mapping.name());
+        ctx.store.record(self.queued, self.run).await?;
+        for warning in &self.report.warnings {
+            tracing::warn!(mapping = name, %warning, "duplicate people");
+            // No "warning" result exists: a skipped reconcile outcome carries the names.
+            let target = Target::new(Connector::None, Action::Reconcile);
+            let reason = format!("warning: {warning}");
+            record::outcome_now(ctx, name, target, OutcomeResult::Skipped, &reason).await?;
+        }
+        Ok(self.report)
+    }
+}

@@ -1,0 +1,158 @@
+//! Reading the sides of a mapping for reconciliation into compact entries: the mirror a page
+//! at a time, Marketo's members by status or — once Marketo refused that for the program's
+//! size — by bulk extract, and the Marketo leads that people new to the mirror are paired with.
+
+use std::collections::HashMap;
+
+use crate::connectors::marketo::classify::is_membership_cap;
+use crate::connectors::marketo::{BATCH_LIMIT, MemberRecord, ProgressionStatus};
+use crate::sync::NOT_IN_PROGRAM;
+use crate::sync::time::parse_millis;
+
+use super::super::context::Context;
+use super::super::work::WorkError;
+use super::adopt::LeadKeys;
+use super::entries::{MirrorEntry, MkEntry, Names, Short};
+use super::person::MkMember;
+
+/// Mirror rows read from the store at a time.
+const MIRROR_PAGE: usize = 2_000;
+
+/// The mirror of one mapping as compact entries, found by Salesforce person.
+pub struct Mirror {
+    pub entries: Vec<MirrorEntry>,
+    by_person: HashMap<Short, u32>,
+}
+
+impl Mirror {
+    pub async fn read(
+        ctx: &Context,
+        mapping: &str,
+        names: &mut Names,
+    ) -> Result<Mirror, WorkError> {
+        let mut mirror = Mirror {
+            entries: Vec::new(),
+            by_person: HashMap::new(),
+        };
+        let mut after: Option<String> = None;
+        loop {
+            let page = ctx
+                .store
+                .mirror_page(mapping, after.as_deref(), MIRROR_PAGE)
+                .await?;
+            let full = page.len() == MIRROR_PAGE;
+            after = page.last().map(|r| r.person.clone());
+            for row in &page {
+                let slot = mirror.entries.len() as u32;
+                if let Some(person) = row.sf_person_id.as_deref() {
+                    mirror.by_person.insert(Short::new(person), slot);
+                }
+                mirror.entries.push(MirrorEntry::new(row, names));
+            }
+            if !full {
+                return Ok(mirror);
+            }
+        }
+    }
+
+    /// The row of this Salesforce person, once: a second member of the same person is new.
+    pub fn claim(&mut self, person: Option<&str>) -> Option<usize> {
+        let slot = *self.by_person.get(&Short::new(person?))? as usize;
+        let entry = self.entries.get_mut(slot)?;
+        if entry.sf_seen {
+            return None;
+        }
+        entry.sf_seen = true;
+        Some(slot)
+    }
+}
+
+/// Marks a Marketo member taken and gives it as one person's look needs it.
+pub fn take_marketo<'n>(
+    marketo: &mut HashMap<i64, MkEntry>,
+    lead: Option<i64>,
+    names: &'n Names,
+) -> Option<MkMember<'n>> {
+    let lead_id = lead?;
+    let entry = marketo.get_mut(&lead_id)?;
+    entry.used = true;
+    Some(MkMember {
+        lead_id,
+        status: entry.status.map(|s| names.name(s)),
+        updated_at: entry.updated_at,
+    })
+}
+
+/// Every member of the program: by status while Marketo allows it, by bulk extract once it has
+/// refused the query (1003, over 100,000 members). What the status queries read before the
+/// refusal is dropped; the extract reads everyone.
+pub async fn read_marketo(
+    ctx: &Context,
+    program_id: i64,
+    statuses: &[ProgressionStatus],
+    names: &mut Names,
+) -> Result<HashMap<i64, MkEntry>, WorkError> {
+    let client = &ctx.marketo;
+    if !client.over_member_cap(program_id) {
+        let mut members = HashMap::new();
+        let mut refused = None;
+        let statuses = statuses
+            .iter()
+            .filter(|s| !s.name.eq_ignore_ascii_case(NOT_IN_PROGRAM));
+        for status in statuses {
+            let add = |page| add_members(&mut members, page, names);
+            match client
+                .each_member_with_status(program_id, &status.name, add)
+                .await
+            {
+                Ok(()) => {}
+                Err(error) if is_membership_cap(&error) => {
+                    refused = Some(error);
+                    break;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let Some(error) = refused else {
+            return Ok(members);
+        };
+        tracing::info!(program_id, %error, "over Marketo's member query cap: reading the program by bulk extract from now on");
+        client.mark_over_member_cap(program_id);
+    }
+    let mut members = HashMap::new();
+    client
+        .extract_members(program_id, |page| add_members(&mut members, page, names))
+        .await?;
+    Ok(members)
+}
+
+fn add_members(members: &mut HashMap<i64, MkEntry>, page: Vec<MemberRecord>, names: &mut Names) {
+    for member in page {
+        let status = member.status_name.as_deref();
+        if status.is_some_and(|s| s.eq_ignore_ascii_case(NOT_IN_PROGRAM)) {
+            continue;
+        }
+        let entry = MkEntry {
+            status: status.map(|s| names.id(s)),
+            updated_at: member.updated_at.as_deref().and_then(parse_millis),
+            used: false,
+        };
+        members.insert(member.lead_id, entry);
+    }
+}
+
+/// What pairing needs of these leads, read 300 at a time.
+pub async fn lead_keys(ctx: &Context, leads: &[i64]) -> Result<Vec<LeadKeys>, WorkError> {
+    let mut keys = Vec::with_capacity(leads.len());
+    for chunk in leads.chunks(BATCH_LIMIT) {
+        let ids: Vec<String> = chunk.iter().map(i64::to_string).collect();
+        keys.extend(
+            ctx.marketo
+                .leads_by("id", &ids)
+                .await?
+                .into_iter()
+                .map(LeadKeys::from),
+        );
+    }
+    Ok(keys)
+}

@@ -1,0 +1,171 @@
+//! Reconciling a program above Marketo's member query cap (100,000; 50 in this simulator):
+//! the first status query is refused with 1003, the program is read by bulk extract from then
+//! on, and the pass adopts, finds drift on both sides and repairs it like any other.
+
+use std::time::Duration;
+
+use campaign_sync::sim::marketo::MarketoSimConfig;
+
+use crate::helpers::TestDb;
+use crate::world::{INTEGRATION, Options, PROGRAM, USER, World};
+
+const CAP: usize = 50;
+const PEOPLE: usize = 60;
+
+/// Member queries by status the service sent (the refused one included).
+fn status_queries(world: &World) -> usize {
+    world
+        .mk
+        .requests()
+        .iter()
+        .filter(|c| c.path.ends_with("/members.json"))
+        .filter(|c| {
+            c.query
+                .as_deref()
+                .is_some_and(|q| q.contains("filterType=statusName"))
+        })
+        .count()
+}
+
+fn extracts(world: &World) -> usize {
+    let log = world.mk.requests();
+    log.iter()
+        .filter(|c| c.path.ends_with("/export/create.json"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_program_over_the_member_cap_is_reconciled_by_bulk_extract() {
+    for db in TestDb::all().await {
+        over_the_cap(db).await;
+    }
+}
+
+async fn over_the_cap(db: TestDb) {
+    let label = db.label;
+    let world = World::with(Options {
+        db: Some(db),
+        webhooks: false,
+        mk: MarketoSimConfig {
+            deliver_webhooks_in_background: false,
+            member_filter_cap: CAP,
+            export_status_interval: Duration::ZERO,
+            ..MarketoSimConfig::default()
+        },
+        configure: |c| c.marketo.extract_poll_secs = 0,
+        ..Options::default()
+    })
+    .await;
+    // Members on both sides, as after years of Marketo's native sync; nothing in the mirror.
+    let mut people = Vec::new();
+    for i in 0..PEOPLE {
+        let (lead, sf_lead) = world.person(&format!("p{i}@example.com"));
+        world
+            .mk
+            .set_status_as_user(PROGRAM, lead, "Invited")
+            .unwrap();
+        let member = world
+            .sf
+            .add_member(INTEGRATION, &world.campaign, &sf_lead, Some("Invited"))
+            .unwrap();
+        people.push((lead, sf_lead, member));
+    }
+    let report = world
+        .app
+        .worker
+        .reconcile()
+        .await
+        .remove(0)
+        .expect("first pass");
+    assert_eq!(
+        (report.marketo_members, report.salesforce_members),
+        (PEOPLE, PEOPLE)
+    );
+    assert_eq!(
+        (report.linked, report.differences, report.signals_queued),
+        (PEOPLE, 0, 0)
+    );
+    assert_eq!(
+        (status_queries(&world), extracts(&world)),
+        (1, 1),
+        "refused once, then extracted"
+    );
+
+    // Drift while no signal reaches the service.
+    for (lead, _, _) in &people[..2] {
+        world
+            .mk
+            .set_status_as_user(PROGRAM, *lead, "Registered")
+            .unwrap();
+    }
+    for (_, _, member) in &people[2..4] {
+        world
+            .sf
+            .update_member(INTEGRATION, member, "Attended")
+            .unwrap();
+    }
+    world.sf.delete_member(USER, &people[4].2).unwrap();
+    world
+        .mk
+        .set_status_as_user(PROGRAM, people[5].0, "Not in Program")
+        .unwrap();
+    let (newcomer, _) = world.person("newcomer@example.com");
+    world
+        .mk
+        .set_status_as_user(PROGRAM, newcomer, "Invited")
+        .unwrap();
+
+    let report = world
+        .app
+        .worker
+        .reconcile()
+        .await
+        .remove(0)
+        .expect("second pass");
+    let found = (
+        report.marketo_changed,
+        report.salesforce_changed,
+        report.salesforce_removed,
+        report.marketo_removed,
+    );
+    assert_eq!(found, (3, 2, 1, 1), "{label}: {report:?}");
+    assert_eq!(report.changes.len(), 7, "{:?}", report.changes);
+    assert_eq!(
+        status_queries(&world),
+        1,
+        "no status query once the program is known over the cap"
+    );
+    world.settle().await;
+    for (lead, sf_lead, _) in &people[..2] {
+        assert_eq!(
+            world.sf_member_status(sf_lead).as_deref(),
+            Some("Registered")
+        );
+        assert_eq!(world.mk_status(*lead).as_deref(), Some("Registered"));
+    }
+    for (lead, _, _) in &people[2..4] {
+        assert_eq!(world.mk_status(*lead).as_deref(), Some("Attended"));
+    }
+    assert_eq!(world.mk_status(people[4].0), None, "deleted in Salesforce");
+    assert_eq!(
+        world.sf_member_status(&people[5].1),
+        None,
+        "removed in Marketo"
+    );
+    let joined = world.sf.members_of(&world.campaign).len();
+    assert_eq!(joined, PEOPLE - 2 + 1, "the newcomer joined the campaign");
+
+    let again = world
+        .app
+        .worker
+        .reconcile()
+        .await
+        .remove(0)
+        .expect("third pass");
+    assert_eq!(
+        (again.differences, again.signals_queued),
+        (0, 0),
+        "{again:?}"
+    );
+    assert_eq!((status_queries(&world), extracts(&world)), (1, 3));
+}
