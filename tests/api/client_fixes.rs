@@ -70,7 +70,7 @@ async fn salesforce(
 }
 
 #[tokio::test]
-async fn the_salesforce_token_comes_from_my_domain_and_the_generic_host_is_permanent() {
+async fn the_salesforce_token_comes_from_my_domain_and_the_generic_host_pauses_the_side() {
     let (_sim, client) = salesforce(SalesforceSim::base_url).await;
     client
         .query("SELECT Id FROM Lead")
@@ -82,8 +82,9 @@ async fn the_salesforce_token_comes_from_my_domain_and_the_generic_host_is_perma
         .query("SELECT Id FROM Lead")
         .await
         .expect_err("refused");
-    let CallError::Permanent(reason) = &error else {
-        panic!("a refused flow cannot pass by retrying: {error:?}");
+    // A refused login cannot pass by retrying: the side pauses until a person fixes it.
+    let CallError::Paused { reason, .. } = &error else {
+        panic!("a refused login pauses the side: {error:?}");
     };
     assert!(
         reason.contains("request not supported on this domain"),

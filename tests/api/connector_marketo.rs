@@ -84,9 +84,10 @@ async fn http_200_failures_are_classified() {
         ..MarketoConfig::default()
     })
     .expect("client");
+    // Refused credentials need a person: the side pauses instead of failing each change.
     assert!(matches!(
         bad_credentials.program(PROGRAM).await,
-        Err(CallError::Permanent(_))
+        Err(CallError::Paused { reason, .. }) if reason.contains("credentials refused")
     ));
 }
 
