@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::any::AnyConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{AnyConnection, Connection, Executor};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::insert::{Prepared, insert_and_commit_sqlite, insert_signals};
-use super::{Backend, Recorded, StoreError, inbox};
+use super::insert::{Prepared, insert_signals};
+use super::{Backend, Recorded, StoreError, inbox, insert_sqlite};
 use crate::signal::RejectedInput;
 
 /// Requests one commit may carry; bounds the transaction and the latency of the first caller.
@@ -21,6 +22,9 @@ const MAX_REQUESTS_PER_COMMIT: usize = 512;
 const LINGER: Duration = Duration::from_millis(1);
 /// Requests waiting for a writer; a caller beyond this waits to enqueue (back-pressure).
 const QUEUE: usize = 4096;
+/// Rows SQLite's connection thread may hand back before they are read: a whole group's, so the
+/// thread never stops mid-statement, holding the write lock, to wait for the async side.
+const SQLITE_ROW_CHANNEL: usize = 4096;
 
 struct Job {
     signals: Vec<Prepared>,
@@ -35,9 +39,16 @@ pub(super) struct Writer {
     jobs: mpsc::Sender<Job>,
 }
 
+/// SQLite's writer talks to the native driver: no conversion of every value and row through
+/// `Any`, and a row channel as large as a group. PostgreSQL's go through `Any`.
+enum Conn {
+    Sqlite(SqliteConnection),
+    Any(AnyConnection),
+}
+
 /// A writer's connection and how to open it again when it breaks.
 pub(super) struct Link {
-    conn: AnyConnection,
+    conn: Conn,
     options: AnyConnectOptions,
     backend: Backend,
     /// Statements every new connection runs first (SQLite's pragmas).
@@ -50,10 +61,22 @@ impl Link {
         backend: Backend,
         setup: &'static str,
     ) -> Result<Link, StoreError> {
-        let mut conn = AnyConnection::connect_with(options).await?;
-        if !setup.is_empty() {
-            conn.execute(setup).await?;
-        }
+        let conn = match backend {
+            Backend::Sqlite => {
+                let native =
+                    SqliteConnectOptions::try_from(options)?.row_buffer_size(SQLITE_ROW_CHANNEL);
+                let mut conn = SqliteConnection::connect_with(&native).await?;
+                conn.execute(setup).await?;
+                Conn::Sqlite(conn)
+            }
+            Backend::Postgres => {
+                let mut conn = AnyConnection::connect_with(options).await?;
+                if !setup.is_empty() {
+                    conn.execute(setup).await?;
+                }
+                Conn::Any(conn)
+            }
+        };
         Ok(Link {
             conn,
             options: options.clone(),
@@ -64,7 +87,11 @@ impl Link {
 
     /// Replaces a connection that no longer answers; one that does is kept.
     async fn heal(&mut self) {
-        if self.conn.ping().await.is_ok() {
+        let alive = match &mut self.conn {
+            Conn::Sqlite(conn) => conn.ping().await,
+            Conn::Any(conn) => conn.ping().await,
+        };
+        if alive.is_ok() {
             return;
         }
         match Link::open(&self.options, self.backend, self.setup).await {
@@ -140,7 +167,10 @@ async fn run(mut link: Link, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
         let waiting = queue.try_lock().map_or(0, |jobs| jobs.len());
         expected = (answered + waiting).min(MAX_REQUESTS_PER_COMMIT);
     }
-    let _ = link.conn.close().await;
+    let _ = match link.conn {
+        Conn::Sqlite(conn) => conn.close().await,
+        Conn::Any(conn) => conn.close().await,
+    };
 }
 
 /// Waits briefly for more requests while fewer have arrived than are `expected`: a caller
@@ -189,14 +219,10 @@ async fn write(
     rejected: &[&RejectedInput],
     now: i64,
 ) -> Result<Vec<Recorded>, StoreError> {
-    match link.backend {
-        // The one-batch path carries signals only; a group with refused inputs (rare) takes
-        // the ordinary transaction below.
-        Backend::Sqlite if rejected.is_empty() => {
-            insert_and_commit_sqlite(&mut link.conn, signals, now).await
-        }
-        _ => {
-            let mut tx = link.conn.begin().await?;
+    match &mut link.conn {
+        Conn::Sqlite(conn) => insert_sqlite::commit(conn, signals, rejected, now).await,
+        Conn::Any(conn) => {
+            let mut tx = conn.begin().await?;
             let recorded = insert_signals(&mut tx, signals, now).await?;
             let rejected: Vec<RejectedInput> = rejected.iter().map(|r| (*r).clone()).collect();
             inbox::insert_rejected(&mut tx, &rejected, now).await?;

@@ -18,7 +18,7 @@ pub(super) async fn insert_rejected(
     now: i64,
 ) -> Result<(), StoreError> {
     for input in rejected {
-        let payload = serde_json::json!({ "source": input.source, "raw": input.raw });
+        let payload = rejected_payload(input);
         sqlx::query(
             "INSERT INTO signals (dedup_key, source, kind, payload, state, attempts, \
              next_attempt_at, last_error, received_at, updated_at) \
@@ -28,13 +28,18 @@ pub(super) async fn insert_rejected(
         .bind(&input.dedup_key)
         .bind(input.source)
         .bind(input.kind)
-        .bind(payload.to_string())
+        .bind(payload)
         .bind(now)
         .bind(&input.reason)
         .execute(&mut *conn)
         .await?;
     }
     Ok(())
+}
+
+/// What a `rejected` row keeps: where the input came from and the input itself.
+pub(super) fn rejected_payload(input: &RejectedInput) -> String {
+    serde_json::json!({ "source": input.source, "raw": input.raw }).to_string()
 }
 
 impl Store {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{AnyConnection, Executor, Row};
+use sqlx::{AnyConnection, Row};
 
 use super::{Recorded, StoreError};
 use crate::signal::{Dedup, NewSignal};
@@ -18,17 +18,18 @@ const ON_CONFLICT_REVIVE: &str = "ON CONFLICT (dedup_key) DO UPDATE SET state = 
     lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, updated_at = excluded.updated_at \
     WHERE signals.state <> 'pending'";
 
-/// Rows per multi-row INSERT (five parameters each, far below either database's limit).
+/// Rows per multi-row INSERT through `Any` (five parameters each, far below either database's
+/// limit).
 const ROWS_PER_STATEMENT: usize = 200;
 
 /// A signal with its payload already serialized: the JSON work happens in the receiving task,
 /// in parallel, not in the single writer that every caller waits for.
 #[derive(Debug, Clone)]
 pub(super) struct Prepared {
-    dedup_key: String,
-    source: &'static str,
-    kind: &'static str,
-    payload: String,
+    pub(super) dedup_key: String,
+    pub(super) source: &'static str,
+    pub(super) kind: &'static str,
+    pub(super) payload: String,
     dedup: Dedup,
 }
 
@@ -51,13 +52,15 @@ impl Prepared {
 /// Which statements a call needs: distinct keys split by conflict rule and into chunks, and the
 /// keys repeated within the call (a repeat is a duplicate of its first occurrence; each statement
 /// then touches a row at most once, as PostgreSQL requires of ON CONFLICT DO UPDATE).
-struct Plan {
+pub(super) struct Plan<'a> {
     /// `(indexes, revive)` per statement.
-    statements: Vec<(Vec<usize>, bool)>,
+    pub(super) statements: Vec<(Vec<usize>, bool)>,
     repeats: Vec<(usize, usize)>,
+    /// Each distinct key's first index, to place the rows an INSERT returns.
+    first: HashMap<&'a str, usize>,
 }
 
-fn plan(signals: &[&Prepared]) -> Plan {
+pub(super) fn plan<'a>(signals: &[&'a Prepared], rows_per_statement: usize) -> Plan<'a> {
     let mut first: HashMap<&str, usize> = HashMap::with_capacity(signals.len());
     let mut repeats = Vec::new();
     let (mut once, mut reviving) = (Vec::new(), Vec::new());
@@ -75,13 +78,71 @@ fn plan(signals: &[&Prepared]) -> Plan {
     }
     let mut statements = Vec::new();
     for (indexes, revive) in [(once, false), (reviving, true)] {
-        for chunk in indexes.chunks(ROWS_PER_STATEMENT) {
+        for chunk in indexes.chunks(rows_per_statement) {
             statements.push((chunk.to_vec(), revive));
         }
     }
     Plan {
         statements,
         repeats,
+        first,
+    }
+}
+
+/// Each signal's result while the statements report; `None` until known.
+pub(super) type Partial = Vec<Option<Recorded>>;
+
+impl Plan<'_> {
+    pub(super) fn partial(&self, signals: usize) -> Partial {
+        vec![None; signals]
+    }
+
+    /// A row an INSERT returned: its key was new, or a finished signal was revived.
+    pub(super) fn written(&self, recorded: &mut Partial, key: &str, id: i64) {
+        if let Some(&index) = self.first.get(key) {
+            recorded[index] = Some(Recorded {
+                id,
+                duplicate: false,
+            });
+        }
+    }
+
+    /// The signals no INSERT returned: a stored signal absorbed them, to be looked up by key.
+    pub(super) fn absorbed(&self, recorded: &Partial) -> Vec<usize> {
+        self.statements
+            .iter()
+            .flat_map(|(chunk, _)| chunk)
+            .copied()
+            .filter(|&index| recorded[index].is_none())
+            .collect()
+    }
+
+    /// Results in input order, once the absorbed keys' stored ids are known; a repeat of a key
+    /// within the call is a duplicate of its first occurrence.
+    pub(super) fn finish(
+        &self,
+        mut recorded: Partial,
+        signals: &[&Prepared],
+        stored: &HashMap<String, i64>,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        for index in self.absorbed(&recorded) {
+            let id = stored
+                .get(&signals[index].dedup_key)
+                .copied()
+                .ok_or(sqlx::Error::RowNotFound)?;
+            recorded[index] = Some(Recorded {
+                id,
+                duplicate: true,
+            });
+        }
+        for &(index, earlier) in &self.repeats {
+            let id = recorded[earlier].map_or(0, |r| r.id);
+            recorded[index] = Some(Recorded {
+                id,
+                duplicate: true,
+            });
+        }
+        Ok(recorded.into_iter().flatten().collect())
     }
 }
 
@@ -92,8 +153,8 @@ pub(super) async fn insert_signals(
     signals: &[&Prepared],
     now: i64,
 ) -> Result<Vec<Recorded>, StoreError> {
-    let plan = plan(signals);
-    let mut written = HashMap::new();
+    let plan = plan(signals, ROWS_PER_STATEMENT);
+    let mut recorded = plan.partial(signals.len());
     for (chunk, revive) in &plan.statements {
         let sql = insert_sql(chunk.len(), *revive, Placeholders::Numbered);
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -107,115 +168,33 @@ pub(super) async fn insert_signals(
                 .bind(now);
         }
         for row in query.fetch_all(&mut *conn).await? {
-            written.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
+            plan.written(&mut recorded, row.try_get::<&str, _>(1)?, row.try_get(0)?);
         }
     }
-    resolve(conn, signals, &plan, &written).await
-}
-
-/// SQLite: BEGIN, every INSERT and COMMIT sent to the connection's thread as one batch, so a
-/// group costs one hand-over between threads instead of one per statement (under CPU
-/// contention each hand-over waits for a time slice). On failure the transaction is rolled back.
-pub(super) async fn insert_and_commit_sqlite(
-    conn: &mut AnyConnection,
-    signals: &[&Prepared],
-    now: i64,
-) -> Result<Vec<Recorded>, StoreError> {
-    let plan = plan(signals);
-    let mut sql = String::from("BEGIN IMMEDIATE; ");
-    for (chunk, revive) in &plan.statements {
-        sql.push_str(&insert_sql(chunk.len(), *revive, Placeholders::Anonymous));
-        sql.push_str("; ");
-    }
-    sql.push_str("COMMIT");
-    // Only placeholders and fixed clauses vary; every value is bound, statement by statement.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for (chunk, _) in &plan.statements {
-        for &index in chunk {
-            let new = signals[index];
-            query = query
-                .bind(new.dedup_key.as_str())
-                .bind(new.source)
-                .bind(new.kind)
-                .bind(new.payload.as_str())
-                .bind(now)
-                .bind(now)
-                .bind(now);
-        }
-    }
-    let rows = match query.fetch_all(&mut *conn).await {
-        Ok(rows) => rows,
-        Err(error) => {
-            // The batch may have stopped inside its transaction; "no transaction" is fine here.
-            let _ = conn.execute("ROLLBACK").await;
-            return Err(error.into());
-        }
-    };
-    let mut written = HashMap::with_capacity(rows.len());
-    for row in rows {
-        written.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
-    }
-    resolve(conn, signals, &plan, &written).await
-}
-
-/// Results in input order: written keys are new, the others were absorbed by a stored signal
-/// (looked up together) or repeat an earlier key of the call.
-async fn resolve(
-    conn: &mut AnyConnection,
-    signals: &[&Prepared],
-    plan: &Plan,
-    written: &HashMap<String, i64>,
-) -> Result<Vec<Recorded>, StoreError> {
-    let mut recorded: Vec<Option<Recorded>> = vec![None; signals.len()];
-    let mut absorbed = Vec::new();
-    for &index in plan.statements.iter().flat_map(|(chunk, _)| chunk) {
-        match written.get(&signals[index].dedup_key) {
-            Some(&id) => {
-                recorded[index] = Some(Recorded {
-                    id,
-                    duplicate: false,
-                });
-            }
-            None => absorbed.push(index),
-        }
-    }
-    for chunk in absorbed.chunks(ROWS_PER_STATEMENT) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|p| format!("${p}")).collect();
-        let sql = format!(
-            "SELECT id, dedup_key FROM signals WHERE dedup_key IN ({})",
-            placeholders.join(", ")
-        );
-        let mut lookup = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut stored = HashMap::new();
+    for chunk in plan.absorbed(&recorded).chunks(ROWS_PER_STATEMENT) {
+        let mut lookup = sqlx::query(sqlx::AssertSqlSafe(lookup_sql(chunk.len())));
         for &index in chunk {
             lookup = lookup.bind(signals[index].dedup_key.as_str());
         }
-        let mut stored = HashMap::with_capacity(chunk.len());
         for row in lookup.fetch_all(&mut *conn).await? {
-            stored.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
-        }
-        for &index in chunk {
-            let id = stored
-                .get(&signals[index].dedup_key)
-                .copied()
-                .ok_or(sqlx::Error::RowNotFound)?;
-            recorded[index] = Some(Recorded {
-                id,
-                duplicate: true,
-            });
+            stored.insert(row.try_get(1)?, row.try_get(0)?);
         }
     }
-    for &(index, earlier) in &plan.repeats {
-        let id = recorded[earlier].map_or(0, |r| r.id);
-        recorded[index] = Some(Recorded {
-            id,
-            duplicate: true,
-        });
-    }
-    Ok(recorded.into_iter().flatten().collect())
+    plan.finish(recorded, signals, &stored)
+}
+
+/// Ids of stored signals by key, for `keys` keys bound as `$1…`.
+pub(super) fn lookup_sql(keys: usize) -> String {
+    let placeholders: Vec<String> = (1..=keys).map(|p| format!("${p}")).collect();
+    format!(
+        "SELECT id, dedup_key FROM signals WHERE dedup_key IN ({})",
+        placeholders.join(", ")
+    )
 }
 
 #[derive(Clone, Copy)]
-enum Placeholders {
+pub(super) enum Placeholders {
     /// `$1, $2, …`: both databases, one statement per query.
     Numbered,
     /// `?`: SQLite numbers these per statement, so many statements can share one query.
@@ -224,7 +203,7 @@ enum Placeholders {
 
 /// The INSERT for `rows` rows; `Numbered` binds five values a row (the time once), `Anonymous`
 /// seven (the time three times).
-fn insert_sql(rows: usize, revive: bool, placeholders: Placeholders) -> String {
+pub(super) fn insert_sql(rows: usize, revive: bool, placeholders: Placeholders) -> String {
     let values: Vec<String> = (0..rows)
         .map(|i| match placeholders {
             Placeholders::Anonymous => "(?, ?, ?, ?, 'pending', 0, ?, ?, ?)".to_string(),

@@ -9,6 +9,7 @@ mod history;
 mod identities;
 mod inbox;
 mod insert;
+mod insert_sqlite;
 mod journal;
 mod leader;
 mod mirror;
