@@ -1,8 +1,10 @@
-//! The rig both sync benchmarks share: the Salesforce and Marketo simulators and the service,
-//! wired like `tests/api/world.rs`, with one mapping and fast seeding of synced people.
+//! The rig the sync benchmarks share: the Salesforce and Marketo simulators and the service,
+//! wired like `tests/api/world.rs`, with one mapping, fast seeding of synced people, and a
+//! service that can be stopped and started again on the same address while the simulators run.
 // Each benchmark includes this module and uses a different part of it.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -40,7 +42,21 @@ pub struct Rig {
     pub db: SqlitePool,
     pub shutdown: CancellationToken,
     pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// The service's configuration, to start it again after `stop_service`.
+    pub config: Config,
     pub _dir: tempfile::TempDir,
+}
+
+/// How a rig differs from the plainest one.
+pub struct Options {
+    /// Added to every API call by both simulators.
+    pub latency: Duration,
+    pub worker_enabled: bool,
+    /// Marketo calls its webhooks as changes happen (otherwise `deliver_webhooks_now`).
+    pub mk_background: bool,
+    /// Salesforce's first outbound retry; the delay doubles per failure up to two hours. The
+    /// documented schedule starts after a few seconds; 10 ms lets a bench drain a queue fast.
+    pub outbound_retry_initial: Duration,
 }
 
 /// One person synced at "Invited" on both sides.
@@ -51,8 +67,25 @@ pub struct Person {
 }
 
 pub async fn rig(latency: Duration, worker_enabled: bool, mk_background: bool) -> Rig {
+    let options = Options {
+        latency,
+        worker_enabled,
+        mk_background,
+        outbound_retry_initial: Duration::from_millis(10),
+    };
+    rig_with(options, |_| {}).await
+}
+
+/// A rig whose service configuration `configure` may change before the service starts.
+pub async fn rig_with(options: Options, configure: impl FnOnce(&mut Config)) -> Rig {
+    let Options {
+        latency,
+        worker_enabled,
+        mk_background,
+        outbound_retry_initial,
+    } = options;
     let mut outbound = OutboundConfig::to("http://127.0.0.1:9/not-yet");
-    outbound.retry_initial = Duration::from_millis(10);
+    outbound.retry_initial = outbound_retry_initial;
     let sf = SalesforceSim::spawn(SalesforceSimConfig {
         clients: vec![
             SimClient::new(INTEGRATION, "campaign-sync-secret", false),
@@ -127,14 +160,10 @@ pub async fn rig(latency: Duration, worker_enabled: bool, mk_background: bool) -
         conflict_policy: Default::default(),
         backward_policy: Default::default(),
     });
-    let shutdown = CancellationToken::new();
-    let app = App::build(config, shutdown.clone())
-        .await
-        .expect("build app");
-    let base = format!("http://{}", app.local_addr());
-    let store = app.state().store().clone();
-    let worker = app.worker().clone();
-    let server = tokio::spawn(app.run());
+    configure(&mut config);
+    let service = start(&config).await;
+    let base = format!("http://{}", service.address);
+    config.listen = service.address;
     sf.set_outbound_endpoint(&format!(
         "{base}/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
     ));
@@ -148,12 +177,36 @@ pub async fn rig(latency: Duration, worker_enabled: bool, mk_background: bool) -
         mk,
         campaign,
         base,
-        store,
-        worker,
+        store: service.store,
+        worker: service.worker,
         db,
-        shutdown,
-        server,
+        shutdown: service.shutdown,
+        server: service.server,
+        config,
         _dir: dir,
+    }
+}
+
+/// One running service.
+struct Service {
+    address: std::net::SocketAddr,
+    store: Store,
+    worker: Worker,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn start(config: &Config) -> Service {
+    let shutdown = CancellationToken::new();
+    let app = App::build(config.clone(), shutdown.clone())
+        .await
+        .expect("build app");
+    Service {
+        address: app.local_addr(),
+        store: app.state().store().clone(),
+        worker: app.worker().clone(),
+        shutdown,
+        server: tokio::spawn(app.run()),
     }
 }
 
@@ -247,9 +300,169 @@ impl Rig {
         )
     }
 
+    /// Waits until the wall clock passes the campaign members' newest `SystemModstamp`. The
+    /// simulator hands every write its own millisecond, so fast seeding runs its clock ahead of
+    /// the wall clock (about 100 s for 50,000 people); a changes feed started before the wall
+    /// clock catches up would find every seeded member "changed" since its start.
+    pub async fn wait_for_salesforce_clock(&self) -> Duration {
+        let newest = self
+            .sf
+            .members_of(&self.campaign)
+            .iter()
+            .filter_map(|m| {
+                let stamp = m.get("SystemModstamp")?;
+                stamp.as_i64().or_else(|| {
+                    campaign_sync::sync::time::parse_millis(stamp.as_str()?)
+                })
+            })
+            .max()
+            .unwrap_or(0);
+        let waited = std::time::Instant::now();
+        while now_millis() <= newest {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        waited.elapsed()
+    }
+
+    /// Each feed's cursor: when its last pass ran (epoch ms), by feed name.
+    pub async fn cursor_passes(&self) -> Vec<(String, i64)> {
+        sqlx::query_as("SELECT name, updated_at FROM cursors")
+            .fetch_all(&self.db)
+            .await
+            .expect("read cursors")
+    }
+
+    /// After the worker's start on a fresh database: waits until both feeds have stored where
+    /// they start (their first passes, after the settings pass and the deleted poll, are done)
+    /// and until the second they start at has begun (they read time to the second).
+    pub async fn wait_for_first_passes(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let passes = self.cursor_passes().await;
+            let started = |feed: &str| passes.iter().find(|(n, _)| n == feed).map(|(_, at)| *at);
+            if let (Some(a), Some(b)) = (
+                started("marketo:activities"),
+                started("salesforce:member_changes"),
+            ) {
+                let begun = (a.max(b) / 1000 + 1) * 1000;
+                while now_millis() <= begun {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the feeds' first passes never ran"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stops the service as a deploy or a crash would, and waits until it no longer listens;
+    /// the simulators keep running, and what they send meanwhile finds nobody.
+    pub async fn stop_service(&mut self) {
+        self.shutdown.cancel();
+        let server = std::mem::replace(&mut self.server, tokio::spawn(async { Ok(()) }));
+        if let Err(error) = server.await.expect("the service task") {
+            panic!("the service stopped with an error: {error:#}");
+        }
+    }
+
+    /// Starts the service again on the same database and address (so the simulators' delivery
+    /// targets need no change), with `configure` applied to its configuration first.
+    pub async fn start_service(&mut self, configure: impl FnOnce(&mut Config)) {
+        configure(&mut self.config);
+        let service = start(&self.config).await;
+        self.store = service.store;
+        self.worker = service.worker;
+        self.shutdown = service.shutdown;
+        self.server = service.server;
+    }
+
+    /// The service's Marketo calls from position `from` of the simulator's log on (Marketo's
+    /// own webhook calls left out), grouped by what they did.
+    pub fn mk_calls_from(&self, from: usize) -> BTreeMap<String, usize> {
+        group_calls(
+            self.mk
+                .requests()
+                .split_off(from)
+                .into_iter()
+                .filter(|r| r.kind != "webhook")
+                .map(|r| (r.method, r.path, r.query)),
+        )
+    }
+
+    /// The service's Salesforce calls from position `from` of the simulator's log on (the
+    /// simulated users' calls left out), grouped by what they did.
+    pub fn sf_calls_from(&self, from: usize) -> BTreeMap<String, usize> {
+        group_calls(
+            self.sf
+                .requests()
+                .split_off(from)
+                .into_iter()
+                .filter(|r| r.client.as_deref() != Some(USER))
+                .map(|r| (r.method, r.path, r.query)),
+        )
+    }
+
     pub async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.server.await;
         self.db.close().await;
+    }
+}
+
+/// Calls (method, path, query) grouped by what they did: SOQL by object, paths without ids.
+pub fn group_calls(
+    paths: impl Iterator<Item = (String, String, Option<String>)>,
+) -> BTreeMap<String, usize> {
+    let mut groups = BTreeMap::new();
+    for (method, path, query) in paths {
+        let label = if path.ends_with("/query") {
+            let soql = query
+                .and_then(|q| {
+                    reqwest::Url::parse(&format!("http://x/?{q}"))
+                        .ok()?
+                        .query_pairs()
+                        .find(|(k, _)| k == "q")
+                        .map(|(_, v)| v.into_owned())
+                })
+                .unwrap_or_default();
+            let object = soql
+                .split_whitespace()
+                .skip_while(|w| !w.eq_ignore_ascii_case("FROM"))
+                .nth(1)
+                .unwrap_or("?")
+                .to_string();
+            let feed = if soql.contains("SystemModstamp >") {
+                " changed since the cursor"
+            } else {
+                ""
+            };
+            format!("{method} query FROM {object}{feed}")
+        } else {
+            let generic: String = path
+                .split('/')
+                .map(|part| {
+                    if part.chars().any(|c| c.is_ascii_digit()) && !part.starts_with('v') {
+                        "{id}"
+                    } else {
+                        part
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            format!("{method} {generic}")
+        };
+        *groups.entry(label).or_default() += 1;
+    }
+    groups
+}
+
+pub fn print_groups(side: &str, groups: &BTreeMap<String, usize>) {
+    let total: usize = groups.values().sum();
+    println!("   {side}: {total} calls");
+    for (label, n) in groups {
+        println!("      {n:>5}  {label}");
     }
 }
