@@ -127,7 +127,11 @@ fn report(label: &str, samples: &[Sample], missed: usize) -> (f64, f64) {
         println!(
             "   slow: {} ms, {} change {:.1} s into the run",
             s.recorded_at - s.received_at,
-            if s.from_marketo { "Marketo" } else { "Salesforce" },
+            if s.from_marketo {
+                "Marketo"
+            } else {
+                "Salesforce"
+            },
             (s.received_at - first) as f64 / 1000.0
         );
     }

@@ -126,12 +126,11 @@ fn arrived(
 async fn drain(rig: &Rig, restart: Instant) -> Duration {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM signals WHERE state IN ('pending', 'leased')",
-        )
-        .fetch_one(&rig.db)
-        .await
-        .expect("count waiting signals");
+        let waiting: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM signals WHERE state IN ('pending', 'leased')")
+                .fetch_one(&rig.db)
+                .await
+                .expect("count waiting signals");
         if waiting == 0 {
             break;
         }

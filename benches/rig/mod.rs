@@ -311,9 +311,9 @@ impl Rig {
             .iter()
             .filter_map(|m| {
                 let stamp = m.get("SystemModstamp")?;
-                stamp.as_i64().or_else(|| {
-                    campaign_sync::sync::time::parse_millis(stamp.as_str()?)
-                })
+                stamp
+                    .as_i64()
+                    .or_else(|| campaign_sync::sync::time::parse_millis(stamp.as_str()?))
             })
             .max()
             .unwrap_or(0);
