@@ -221,15 +221,7 @@ async fn main() {
         rig.mk.config().rate_limit_window.as_secs()
     );
     // The worker's first start: its loop, and the scheduled passes beside it.
-    let behind = rig.wait_for_salesforce_clock().await;
-    println!(
-        "(waited {:.0} s for the wall clock to pass the seeded members' SystemModstamp)",
-        behind.as_secs_f64()
-    );
-    rig.stop_service().await;
-    rig.start_service(|c| c.worker.enabled = true).await;
-    rig.add_webhook();
-    rig.wait_for_first_passes().await;
+    rig.start_worker_after_seed().await;
     let mut live = people.iter();
 
     let (mk_log, sf_log) = (rig.mk.requests().len(), rig.sf.requests().len());

@@ -91,23 +91,7 @@ fn arrived(
     people: &[Person],
     expected: &HashMap<usize, (bool, &str)>,
 ) -> (usize, usize) {
-    let sf: HashMap<String, String> = rig
-        .sf
-        .members_of(&rig.campaign)
-        .into_iter()
-        .filter_map(|m| {
-            Some((
-                m.get("Id")?.as_str()?.to_string(),
-                m.get("Status")?.as_str()?.to_string(),
-            ))
-        })
-        .collect();
-    let mk: HashMap<i64, String> = rig
-        .mk
-        .members(PROGRAM)
-        .into_iter()
-        .map(|m| (m.lead_id, m.status_name))
-        .collect();
+    let (sf, mk) = rig.statuses();
     let (mut from_marketo, mut from_salesforce) = (0, 0);
     for (&person, &(in_marketo, status)) in expected {
         let p = &people[person];
@@ -168,15 +152,7 @@ async fn main() {
     // Full reconciliation off: only the feeds (and any late delivery) may bring changes across.
     let mut rig = rig_with(options, |c| c.schedules.reconcile_secs = 10 * 365 * 86_400).await;
     let people = rig.seed(2 * PEOPLE_EACH_SIDE).await;
-    let behind = rig.wait_for_salesforce_clock().await;
-    println!(
-        "(waited {:.0} s for the wall clock to pass the seeded members' SystemModstamp)",
-        behind.as_secs_f64()
-    );
-    rig.stop_service().await;
-    rig.start_service(|c| c.worker.enabled = true).await;
-    rig.add_webhook();
-    rig.wait_for_first_passes().await;
+    rig.start_worker_after_seed().await;
     let schedules = SchedulesConfig::default();
     let interval = schedules
         .marketo_activity_secs

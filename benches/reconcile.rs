@@ -233,23 +233,7 @@ async fn main() {
     );
 
     // Both sides, and the mirror, agree for every person.
-    let sf: HashMap<String, String> = rig
-        .sf
-        .members_of(&rig.campaign)
-        .into_iter()
-        .filter_map(|m| {
-            Some((
-                m.get("Id")?.as_str()?.to_string(),
-                m.get("Status")?.as_str()?.to_string(),
-            ))
-        })
-        .collect();
-    let mk: HashMap<i64, String> = rig
-        .mk
-        .members(PROGRAM)
-        .into_iter()
-        .map(|m| (m.lead_id, m.status_name))
-        .collect();
+    let (sf, mk) = rig.statuses();
     let mirror: HashMap<String, (Option<String>, Option<String>)> = rig
         .store
         .mirror_rows(MAPPING)

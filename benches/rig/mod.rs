@@ -4,7 +4,7 @@
 // Each benchmark includes this module and uses a different part of it.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -304,6 +304,42 @@ impl Rig {
     /// simulator hands every write its own millisecond, so fast seeding runs its clock ahead of
     /// the wall clock (about 100 s for 50,000 people); a changes feed started before the wall
     /// clock catches up would find every seeded member "changed" since its start.
+    /// Each side's memberships now: Salesforce member id → status, Marketo lead → status.
+    pub fn statuses(&self) -> (HashMap<String, String>, HashMap<i64, String>) {
+        let sf = self
+            .sf
+            .members_of(&self.campaign)
+            .into_iter()
+            .filter_map(|m| {
+                Some((
+                    m.get("Id")?.as_str()?.to_string(),
+                    m.get("Status")?.as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        let mk = self
+            .mk
+            .members(PROGRAM)
+            .into_iter()
+            .map(|m| (m.lead_id, m.status_name))
+            .collect();
+        (sf, mk)
+    }
+
+    /// Restarts the seeded service with its worker loop, its scheduled passes beside it and
+    /// Marketo's webhook, once the wall clock has passed the seeded members' stamps.
+    pub async fn start_worker_after_seed(&mut self) {
+        let behind = self.wait_for_salesforce_clock().await;
+        println!(
+            "(waited {:.0} s for the wall clock to pass the seeded members' SystemModstamp)",
+            behind.as_secs_f64()
+        );
+        self.stop_service().await;
+        self.start_service(|c| c.worker.enabled = true).await;
+        self.add_webhook();
+        self.wait_for_first_passes().await;
+    }
+
     pub async fn wait_for_salesforce_clock(&self) -> Duration {
         let newest = self
             .sf
