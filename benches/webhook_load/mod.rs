@@ -1,6 +1,7 @@
 //! The load side of the `marketo_webhooks` benchmark: 64 keep-alive connections posting
 //! webhooks (or `GET /healthz`) to a child service, alternating rounds, with the CPU each side
-//! used, the service's group-commit timings from its `/metrics`, and its resident memory.
+//! used (and the service's SQLite threads, where the group-commit writer runs), the service's
+//! group-commit timings from its `/metrics`, and its resident memory.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -31,6 +32,8 @@ pub struct Phase {
     pub answered: u64,
     pub service_cores: f64,
     pub load_cores: f64,
+    /// Of the service's, its SQLite connection threads' (none on PostgreSQL).
+    pub sqlite_cores: f64,
 }
 
 /// A backend's result: mean rates over the rounds, webhooks accepted in all, peak memory.
@@ -64,13 +67,14 @@ pub async fn measure(
     let mut accepted = drive(service, Load::Webhooks, second, lead_ids)
         .await?
         .answered;
-    let (mut health_total, mut hook_total) = (0.0, 0.0);
+    let (mut health_total, mut hook_total, mut writer_us) = (0.0, 0.0, 0.0);
     for round in 1..=ROUNDS {
         let health = drive(service, Load::Healthz, phase, lead_ids).await?;
         let hooks = drive(service, Load::Webhooks, phase, lead_ids).await?;
         println!(
             "  round {round}: GET /healthz {:>7.0} req/s   POST {WEBHOOK_ROUTE} {:>7.0} accepted/s   \
-             ratio {:.2}   CPU cores (service + load): healthz {:.2} + {:.2}, webhooks {:.2} + {:.2}",
+             ratio {:.2}   CPU cores (service + load): healthz {:.2} + {:.2}, webhooks {:.2} + {:.2} \
+             (SQLite threads {:.2})",
             health.rate,
             hooks.rate,
             hooks.rate / health.rate,
@@ -78,9 +82,11 @@ pub async fn measure(
             health.load_cores,
             hooks.service_cores,
             hooks.load_cores,
+            hooks.sqlite_cores,
         );
         health_total += health.rate;
         hook_total += hooks.rate;
+        writer_us += 1e6 * hooks.sqlite_cores / hooks.rate / ROUNDS as f64;
         accepted += hooks.answered;
     }
     let memory = service.memory()?;
@@ -97,6 +103,13 @@ pub async fn measure(
         figures.ratio()
     );
     print_timings(service).await?;
+    if writer_us > 0.0 {
+        println!(
+            "  SQLite's threads (the group-commit writer's): {writer_us:.1} µs of CPU per durable \
+             webhook; one thread's whole core would take {:.0} webhooks/s",
+            1e6 / writer_us
+        );
+    }
     println!(
         "  service memory: peak resident {:.1} MiB (VmHWM), now {:.1} MiB (VmRSS)",
         memory.peak_kib as f64 / 1024.0,
@@ -113,6 +126,7 @@ pub async fn drive(
     lead_ids: &Arc<AtomicI64>,
 ) -> anyhow::Result<Phase> {
     let service_cpu = cpu_seconds(&format!("/proc/{}/stat", service.pid()))?;
+    let sqlite_cpu = sqlite_thread_seconds(service.pid())?;
     let own_cpu = cpu_seconds("/proc/self/stat")?;
     let started = Instant::now();
     let deadline = started + length;
@@ -147,7 +161,23 @@ pub async fn drive(
         service_cores: (cpu_seconds(&format!("/proc/{}/stat", service.pid()))? - service_cpu)
             / elapsed,
         load_cores: (cpu_seconds("/proc/self/stat")? - own_cpu) / elapsed,
+        sqlite_cores: (sqlite_thread_seconds(service.pid())? - sqlite_cpu) / elapsed,
     })
+}
+
+/// CPU seconds of the service's SQLite connection threads (sqlx names them `sqlx-sqlite-worker`,
+/// which `comm` cuts to 15 bytes); the group-commit writer's is the busy one. A thread that ends
+/// while being read counts as nothing.
+fn sqlite_thread_seconds(pid: u32) -> anyhow::Result<f64> {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let task = entry?.path();
+        let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if name.starts_with("sqlx-sqlite") {
+            total += cpu_seconds(&task.join("stat").to_string_lossy()).unwrap_or(0.0);
+        }
+    }
+    Ok(total)
 }
 
 /// One request of `load`; each accepted webhook names a new lead, so none is a duplicate.
