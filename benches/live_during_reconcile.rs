@@ -224,19 +224,18 @@ async fn main() {
     rig.start_worker_after_seed().await;
     let mut live = people.iter();
 
-    let (mk_log, sf_log) = (rig.mk.requests().len(), rig.sf.requests().len());
+    let log = rig.log_position();
     let (baseline, missed) =
         live_changes(&rig, &mut live, async |made| made < BASELINE_CHANGES).await;
     println!("API calls while the baseline's live changes ran:");
-    print_groups("Marketo", &rig.mk_calls_from(mk_log));
-    print_groups("Salesforce", &rig.sf_calls_from(sf_log));
+    rig.calls_since(log).print();
     let (_, base_p99) = report(
         "no reconciliation: signal acknowledged -> write applied",
         &baseline,
         missed,
     );
 
-    let (mk_log, sf_log) = (rig.mk.requests().len(), rig.sf.requests().len());
+    let log = rig.log_position();
     let id = start_reconciliation(&rig).await;
     let (during, missed) = live_changes(&rig, &mut live, async |_| {
         job(&rig, id).await.0 == "running"
@@ -244,8 +243,7 @@ async fn main() {
     .await;
     let (started_at, finished_at) = describe_job(&rig, id, "beside the live changes").await;
     println!("API calls while it ran, the live changes' included:");
-    print_groups("Marketo", &rig.mk_calls_from(mk_log));
-    print_groups("Salesforce", &rig.sf_calls_from(sf_log));
+    rig.calls_since(log).print();
     let inside: Vec<Sample> = during
         .into_iter()
         .filter(|s| s.received_at >= started_at && s.received_at <= finished_at)
@@ -259,14 +257,13 @@ async fn main() {
     println!("live p99 during reconciliation: {ratio:.2} x (aim: at most 2 x)");
 
     // For comparison: the same reconciliation with no live change beside it.
-    let (mk_log, sf_log) = (rig.mk.requests().len(), rig.sf.requests().len());
+    let log = rig.log_position();
     let id = start_reconciliation(&rig).await;
     while job(&rig, id).await.0 == "running" {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     describe_job(&rig, id, "alone").await;
-    print_groups("Marketo", &rig.mk_calls_from(mk_log));
-    print_groups("Salesforce", &rig.sf_calls_from(sf_log));
+    rig.calls_since(log).print();
     rig.stop().await;
     println!("total bench time {:.0} s", total.elapsed().as_secs_f64());
 }

@@ -219,8 +219,7 @@ async fn main() {
     );
 
     // The restart.
-    let mk_log = rig.mk.requests().len();
-    let sf_log = rig.sf.requests().len();
+    let log = rig.log_position();
     let restart_ms = now_millis();
     let restart = Instant::now();
     rig.start_service(|_| {}).await;
@@ -255,12 +254,8 @@ async fn main() {
     let signals = signals_since(&rig, restart_ms).await;
 
     let delivered_late = queued.saturating_sub(rig.sf.outbound_queue_len());
-    let echo_webhooks = rig.mk.requests()[mk_log..]
-        .iter()
-        .filter(|r| r.kind == "webhook")
-        .count();
-    let mk_calls = rig.mk_calls_from(mk_log);
-    let sf_calls = rig.sf_calls_from(sf_log);
+    let echo_webhooks = rig.webhooks_since(log);
+    let calls = rig.calls_since(log);
     let drained = drain(&rig, restart).await;
     let outcomes: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT connector, result, COUNT(*) FROM outcomes WHERE recorded_at >= ? \
@@ -318,8 +313,7 @@ async fn main() {
     println!(
         "API calls the simulators received from the service, restart to convergence (start-up passes included):"
     );
-    print_groups("Marketo", &mk_calls);
-    print_groups("Salesforce", &sf_calls);
+    calls.print();
     rig.stop().await;
 
     let mut missed = Vec::new();
