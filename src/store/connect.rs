@@ -1,11 +1,13 @@
 //! Opening the store: URL → backend, connection settings, migrations.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::Executor;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
+use sqlx::sqlite::SqliteConnectOptions;
 
 use super::{Backend, Store, StoreError, group_commit};
 
@@ -69,20 +71,19 @@ impl Store {
                     .await?
             }
         };
-        let writers = match (group_commit, backend) {
-            (GroupCommit::Off, _) => 0,
-            (GroupCommit::On, Backend::Sqlite) => 1,
-            (GroupCommit::On, Backend::Postgres) => POSTGRES_WRITERS,
+        let writer = match (group_commit, backend) {
+            (GroupCommit::Off, _) => None,
+            (GroupCommit::On, Backend::Sqlite) => sqlite_file(&url)?
+                .map(|path| group_commit::Writer::spawn_sqlite(&path, SQLITE_PRAGMAS))
+                .transpose()?,
+            (GroupCommit::On, Backend::Postgres) => {
+                let mut links = Vec::with_capacity(POSTGRES_WRITERS);
+                for _ in 0..POSTGRES_WRITERS {
+                    links.push(group_commit::Link::open(&options).await?);
+                }
+                Some(group_commit::Writer::spawn(links))
+            }
         };
-        let setup = match backend {
-            Backend::Sqlite => SQLITE_PRAGMAS,
-            Backend::Postgres => "",
-        };
-        let mut links = Vec::with_capacity(writers);
-        for _ in 0..writers {
-            links.push(group_commit::Link::open(&options, backend, setup).await?);
-        }
-        let writer = (!links.is_empty()).then(|| group_commit::Writer::spawn(links));
         Ok(Store {
             pool,
             backend,
@@ -109,6 +110,16 @@ fn backend_of(url: &str) -> Result<Backend, StoreError> {
     } else {
         Err(StoreError::UnsupportedUrl)
     }
+}
+
+/// The file a SQLite URL names; `None` for an in-memory database, which only the pool's
+/// connections share, so its signals are written without the group-commit thread.
+fn sqlite_file(url: &str) -> Result<Option<PathBuf>, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)?;
+    let path = options.get_filename();
+    let in_memory =
+        url.contains("mode=memory") || path.as_os_str().is_empty() || path == Path::new(":memory:");
+    Ok((!in_memory).then(|| path.to_path_buf()))
 }
 
 /// A SQLite file is created when missing unless the URL already says otherwise.

@@ -1,100 +1,70 @@
-//! Group commit: writer tasks own their connections and commit every request that queued while
-//! they were busy in a single transaction, so N concurrent receivers cost one fsync rather than
-//! N. Each caller is answered only after its rows are durable. With more than one writer
-//! (PostgreSQL), the next group is gathered and inserted while the previous one's commit syncs.
+//! Group commit: writers own their connections and commit every request that queued while they
+//! were busy in a single transaction, so N concurrent receivers cost one fsync rather than N.
+//! Each caller is answered only after its rows are durable. PostgreSQL's writers are tasks, more
+//! than one, so the next group is gathered and inserted while the previous one's commit syncs;
+//! SQLite's is one thread of its own (`sqlite_writer`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::any::AnyConnectOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{AnyConnection, Connection, Executor};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use sqlx::{AnyConnection, Connection};
+use tokio::sync::{Mutex, Semaphore, mpsc, oneshot};
 
 use super::insert::{Prepared, insert_signals};
-use super::{Backend, Recorded, StoreError, inbox, insert_sqlite};
+use super::{Recorded, StoreError, inbox, sqlite_writer};
 use crate::signal::RejectedInput;
 
 /// Requests one commit may carry; bounds the transaction and the latency of the first caller.
-const MAX_REQUESTS_PER_COMMIT: usize = 512;
-/// Longest a writer waits for expected callers before committing without them (the timer's
-/// resolution is a millisecond).
-const LINGER: Duration = Duration::from_millis(1);
+pub(super) const MAX_REQUESTS_PER_COMMIT: usize = 512;
+/// Longest a writer waits for expected callers before committing without them.
+pub(super) const LINGER: Duration = Duration::from_millis(1);
 /// Requests waiting for a writer; a caller beyond this waits to enqueue (back-pressure).
 const QUEUE: usize = 4096;
-/// Rows SQLite's connection thread may hand back before they are read: a whole group's, so the
-/// thread never stops mid-statement, holding the write lock, to wait for the async side.
-const SQLITE_ROW_CHANNEL: usize = 4096;
 
-struct Job {
-    signals: Vec<Prepared>,
+pub(super) struct Job {
+    pub(super) signals: Vec<Prepared>,
     /// Inputs refused at the edge, stored as `rejected` in the same transaction.
-    rejected: Vec<RejectedInput>,
-    now: i64,
-    reply: oneshot::Sender<Result<Vec<Recorded>, StoreError>>,
+    pub(super) rejected: Vec<RejectedInput>,
+    pub(super) now: i64,
+    pub(super) reply: Reply,
 }
+
+/// Where a caller waits for its rows to be durable.
+pub(super) type Reply = oneshot::Sender<Result<Vec<Recorded>, StoreError>>;
 
 #[derive(Clone)]
-pub(super) struct Writer {
-    jobs: mpsc::Sender<Job>,
+pub(super) enum Writer {
+    /// PostgreSQL's writer tasks, sharing one queue.
+    Tasks(mpsc::Sender<Job>),
+    /// SQLite's writer thread; a caller holds one of [`QUEUE`] permits until its job is
+    /// answered, which bounds the thread's unbounded queue.
+    Thread {
+        jobs: std::sync::mpsc::Sender<Job>,
+        room: Arc<Semaphore>,
+    },
 }
 
-/// SQLite's writer talks to the native driver: no conversion of every value and row through
-/// `Any`, and a row channel as large as a group. PostgreSQL's go through `Any`.
-enum Conn {
-    Sqlite(SqliteConnection),
-    Any(AnyConnection),
-}
-
-/// A writer's connection and how to open it again when it breaks.
+/// A PostgreSQL writer's connection and how to open it again when it breaks.
 pub(super) struct Link {
-    conn: Conn,
+    conn: AnyConnection,
     options: AnyConnectOptions,
-    backend: Backend,
-    /// Statements every new connection runs first (SQLite's pragmas).
-    setup: &'static str,
 }
 
 impl Link {
-    pub(super) async fn open(
-        options: &AnyConnectOptions,
-        backend: Backend,
-        setup: &'static str,
-    ) -> Result<Link, StoreError> {
-        let conn = match backend {
-            Backend::Sqlite => {
-                let native =
-                    SqliteConnectOptions::try_from(options)?.row_buffer_size(SQLITE_ROW_CHANNEL);
-                let mut conn = SqliteConnection::connect_with(&native).await?;
-                conn.execute(setup).await?;
-                Conn::Sqlite(conn)
-            }
-            Backend::Postgres => {
-                let mut conn = AnyConnection::connect_with(options).await?;
-                if !setup.is_empty() {
-                    conn.execute(setup).await?;
-                }
-                Conn::Any(conn)
-            }
-        };
+    pub(super) async fn open(options: &AnyConnectOptions) -> Result<Link, StoreError> {
         Ok(Link {
-            conn,
+            conn: AnyConnection::connect_with(options).await?,
             options: options.clone(),
-            backend,
-            setup,
         })
     }
 
     /// Replaces a connection that no longer answers; one that does is kept.
     async fn heal(&mut self) {
-        let alive = match &mut self.conn {
-            Conn::Sqlite(conn) => conn.ping().await,
-            Conn::Any(conn) => conn.ping().await,
-        };
-        if alive.is_ok() {
+        if self.conn.ping().await.is_ok() {
             return;
         }
-        match Link::open(&self.options, self.backend, self.setup).await {
+        match Link::open(&self.options).await {
             Ok(fresh) => *self = fresh,
             Err(error) => tracing::warn!(%error, "group-commit writer could not reconnect"),
         }
@@ -109,7 +79,20 @@ impl Writer {
         for link in links {
             tokio::spawn(run(link, Arc::clone(&queue)));
         }
-        Writer { jobs }
+        Writer::Tasks(jobs)
+    }
+
+    /// SQLite's writer thread on the database file at `path`; `setup` holds the pragmas.
+    pub(super) fn spawn_sqlite(
+        path: &std::path::Path,
+        setup: &'static str,
+    ) -> Result<Self, StoreError> {
+        let (jobs, queue) = std::sync::mpsc::channel();
+        sqlite_writer::spawn(path, setup, queue)?;
+        Ok(Writer::Thread {
+            jobs,
+            room: Arc::new(Semaphore::new(QUEUE)),
+        })
     }
 
     pub(super) async fn record(
@@ -125,11 +108,17 @@ impl Writer {
             now,
             reply,
         };
-        self.jobs
-            .send(job)
-            .await
-            .map_err(|_| StoreError::WriterGone)?;
-        answer.await.map_err(|_| StoreError::WriterGone)?
+        match self {
+            Writer::Tasks(jobs) => {
+                jobs.send(job).await.map_err(|_| StoreError::WriterGone)?;
+                answer.await.map_err(|_| StoreError::WriterGone)?
+            }
+            Writer::Thread { jobs, room } => {
+                let _permit = room.acquire().await.map_err(|_| StoreError::WriterGone)?;
+                jobs.send(job).map_err(|_| StoreError::WriterGone)?;
+                answer.await.map_err(|_| StoreError::WriterGone)?
+            }
+        }
     }
 }
 
@@ -167,10 +156,7 @@ async fn run(mut link: Link, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
         let waiting = queue.try_lock().map_or(0, |jobs| jobs.len());
         expected = (answered + waiting).min(MAX_REQUESTS_PER_COMMIT);
     }
-    let _ = match link.conn {
-        Conn::Sqlite(conn) => conn.close().await,
-        Conn::Any(conn) => conn.close().await,
-    };
+    let _ = link.conn.close().await;
 }
 
 /// Waits briefly for more requests while fewer have arrived than are `expected`: a caller
@@ -198,12 +184,17 @@ async fn commit_together(link: &mut Link, batch: &[Job]) -> Result<Vec<Vec<Recor
     let rejected: Vec<&RejectedInput> = batch.iter().flat_map(|job| &job.rejected).collect();
     let started = Instant::now();
     let mut recorded = write(link, &all, &rejected, now).await?.into_iter();
-    metrics::histogram!("store_group_commit_seconds").record(started.elapsed().as_secs_f64());
-    metrics::counter!("store_group_commit_requests_total").increment(batch.len() as u64);
+    record_timing(started, batch.len());
     Ok(batch
         .iter()
         .map(|job| recorded.by_ref().take(job.signals.len()).collect())
         .collect())
+}
+
+/// A group's commit time and size, for `/metrics`.
+pub(super) fn record_timing(started: Instant, requests: usize) {
+    metrics::histogram!("store_group_commit_seconds").record(started.elapsed().as_secs_f64());
+    metrics::counter!("store_group_commit_requests_total").increment(requests as u64);
 }
 
 async fn commit_one(link: &mut Link, job: &Job) -> Result<Vec<Recorded>, StoreError> {
@@ -219,17 +210,12 @@ async fn write(
     rejected: &[&RejectedInput],
     now: i64,
 ) -> Result<Vec<Recorded>, StoreError> {
-    match &mut link.conn {
-        Conn::Sqlite(conn) => insert_sqlite::commit(conn, signals, rejected, now).await,
-        Conn::Any(conn) => {
-            let mut tx = conn.begin().await?;
-            let recorded = insert_signals(&mut tx, signals, now).await?;
-            let rejected: Vec<RejectedInput> = rejected.iter().map(|r| (*r).clone()).collect();
-            inbox::insert_rejected(&mut tx, &rejected, now).await?;
-            tx.commit().await?;
-            Ok(recorded)
-        }
-    }
+    let mut tx = link.conn.begin().await?;
+    let recorded = insert_signals(&mut tx, signals, now).await?;
+    let rejected: Vec<RejectedInput> = rejected.iter().map(|r| (*r).clone()).collect();
+    inbox::insert_rejected(&mut tx, &rejected, now).await?;
+    tx.commit().await?;
+    Ok(recorded)
 }
 
 #[cfg(test)]

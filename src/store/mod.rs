@@ -9,7 +9,6 @@ mod history;
 mod identities;
 mod inbox;
 mod insert;
-mod insert_sqlite;
 mod journal;
 mod leader;
 mod mirror;
@@ -17,6 +16,7 @@ mod outbox;
 mod people;
 mod queries;
 mod runtime;
+mod sqlite_writer;
 mod subscriptions;
 
 use sqlx::AnyPool;
@@ -48,8 +48,12 @@ pub enum StoreError {
     Payload(#[from] serde_json::Error),
     #[error("database url must start with sqlite: or postgres://")]
     UnsupportedUrl,
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("the store's writer has stopped")]
     WriterGone,
+    #[error("could not start the store's writer: {0}")]
+    WriterStart(std::io::Error),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

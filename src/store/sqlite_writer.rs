@@ -1,0 +1,326 @@
+//! SQLite's group-commit writer: one OS thread owning one connection (rusqlite, on the same
+//! SQLite library as sqlx), which gathers the queued requests, inserts them in one statement,
+//! commits, and answers each caller itself. Nothing sits between a caller and the database but
+//! the queue: no async task, and no row handed from a connection thread to async code.
+//!
+//! A group that fits one statement (the usual burst: every webhook with the same conflict rule)
+//! runs in autocommit. That is as durable (with `synchronous=FULL` the statement's commit syncs
+//! the WAL before it reports done) and spares SQLite the statement journal a multi-row INSERT
+//! needs inside an explicit transaction.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::Instant;
+
+use rusqlite::{Connection, OpenFlags, Statement, ToSql};
+
+use super::group_commit::{Job, LINGER, MAX_REQUESTS_PER_COMMIT, record_timing};
+use super::inbox::rejected_payload;
+use super::insert::{Partial, Placeholders, Plan, Prepared, insert_sql, lookup_sql, plan};
+use super::{Recorded, StoreError};
+use crate::signal::RejectedInput;
+
+/// Rows per INSERT: seven parameters each, far below SQLite's 32,766, so a whole group is one
+/// statement. Each distinct row count is its own prepared statement.
+const ROWS_PER_STATEMENT: usize = 1024;
+/// Prepared statements kept, least recently used dropped first: the group sizes a burst keeps
+/// producing stay prepared, while a statement for hundreds of rows (a few hundred KiB) does
+/// not linger once groups are small again.
+const STATEMENT_CACHE: usize = 100;
+
+/// Opens the writer's connection with `setup` (the pragmas every connection gets) and starts
+/// its thread, which ends once every sender of `queue` is gone.
+pub(super) fn spawn(
+    path: &Path,
+    setup: &'static str,
+    queue: Receiver<Job>,
+) -> Result<(), StoreError> {
+    let conn = open(path, setup)?;
+    let path = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("sqlite-writer".into())
+        .spawn(move || run(conn, &path, setup, &queue))
+        .map_err(StoreError::WriterStart)?;
+    Ok(())
+}
+
+fn open(path: &Path, setup: &str) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.execute_batch(setup)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+fn run(mut conn: Connection, path: &Path, setup: &str, queue: &Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_REQUESTS_PER_COMMIT);
+    let mut expected = 0;
+    while gather(queue, &mut batch, expected) {
+        let answered = batch.len();
+        let started = Instant::now();
+        match commit_group(&mut conn, &batch) {
+            Ok(results) => {
+                record_timing(started, answered);
+                for (job, result) in batch.drain(..).zip(results) {
+                    let _ = job.reply.send(Ok(result));
+                }
+            }
+            // One bad request must not fail its neighbours: fall back to one commit each.
+            Err(error) => {
+                tracing::warn!(%error, requests = answered, "group commit failed; committing requests one by one");
+                heal(&mut conn, path, setup);
+                for job in batch.drain(..) {
+                    let result = commit_one(&mut conn, &job);
+                    let _ = job.reply.send(result);
+                }
+            }
+        }
+        // The callers just answered are likely to send again, beside those already waiting.
+        expected = answered.min(MAX_REQUESTS_PER_COMMIT);
+    }
+}
+
+/// Waits for the first request, takes every one already queued, then lingers briefly while
+/// fewer have arrived than are `expected`: a caller answered a moment ago is usually on its way
+/// back, and one group of all of them costs one sync instead of two. Never longer than
+/// [`LINGER`]; a lone caller (expected 1) never waits. False once the queue is closed and empty.
+fn gather(queue: &Receiver<Job>, batch: &mut Vec<Job>, expected: usize) -> bool {
+    match queue.recv() {
+        Ok(job) => batch.push(job),
+        Err(_) => return false,
+    }
+    while batch.len() < MAX_REQUESTS_PER_COMMIT {
+        match queue.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+        }
+    }
+    let deadline = Instant::now() + LINGER;
+    while batch.len() < expected.min(MAX_REQUESTS_PER_COMMIT) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match queue.recv_timeout(left) {
+            Ok(job) => batch.push(job),
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    true
+}
+
+/// After a failed group: a transaction it left open is rolled back, and a connection that no
+/// longer answers is opened again.
+fn heal(conn: &mut Connection, path: &Path, setup: &str) {
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    if conn.query_row("SELECT 1", [], |_| Ok(())).is_ok() {
+        return;
+    }
+    match open(path, setup) {
+        Ok(fresh) => *conn = fresh,
+        Err(error) => tracing::warn!(%error, "group-commit writer could not reconnect"),
+    }
+}
+
+fn commit_group(conn: &mut Connection, batch: &[Job]) -> Result<Vec<Vec<Recorded>>, StoreError> {
+    // All of a group share one `now` (the latest), which only decides when signals are due.
+    let now = batch.iter().map(|job| job.now).max().unwrap_or_default();
+    let all: Vec<&Prepared> = batch.iter().flat_map(|job| &job.signals).collect();
+    let rejected: Vec<&RejectedInput> = batch.iter().flat_map(|job| &job.rejected).collect();
+    let mut recorded = commit(conn, &all, &rejected, now)?.into_iter();
+    Ok(batch
+        .iter()
+        .map(|job| recorded.by_ref().take(job.signals.len()).collect())
+        .collect())
+}
+
+fn commit_one(conn: &mut Connection, job: &Job) -> Result<Vec<Recorded>, StoreError> {
+    let signals: Vec<&Prepared> = job.signals.iter().collect();
+    let rejected: Vec<&RejectedInput> = job.rejected.iter().collect();
+    commit(conn, &signals, &rejected, job.now)
+}
+
+/// Inserts a group's signals and refused inputs and commits: durable when it returns. On
+/// failure nothing of the group is stored.
+fn commit(
+    conn: &mut Connection,
+    signals: &[&Prepared],
+    rejected: &[&RejectedInput],
+    now: i64,
+) -> Result<Vec<Recorded>, StoreError> {
+    let plan = plan(signals, ROWS_PER_STATEMENT);
+    let statements = plan.statements.len() + rejected.len().div_ceil(ROWS_PER_STATEMENT);
+    let transaction = statements > 1;
+    if transaction {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+    }
+    let inserted = insert(conn, &plan, signals, rejected, now).and_then(|recorded| {
+        if transaction {
+            conn.execute_batch("COMMIT")?;
+        }
+        Ok(recorded)
+    });
+    let recorded = match inserted {
+        Ok(recorded) => recorded,
+        Err(error) => {
+            // A lone statement rolled itself back; a transaction is ended here.
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            return Err(error);
+        }
+    };
+    // Keys a stored signal absorbed (none in a burst of new changes), read after the commit.
+    let mut stored = HashMap::new();
+    for chunk in plan.absorbed(&recorded).chunks(ROWS_PER_STATEMENT) {
+        let mut lookup = conn.prepare_cached(&lookup_sql(chunk.len()))?;
+        for (i, &index) in chunk.iter().enumerate() {
+            lookup.raw_bind_parameter(i + 1, signals[index].dedup_key.as_str())?;
+        }
+        let mut rows = lookup.raw_query();
+        while let Some(row) = rows.next()? {
+            stored.insert(row.get(1)?, row.get(0)?);
+        }
+    }
+    plan.finish(recorded, signals, &stored)
+}
+
+/// Every INSERT of a group, each signal's result filled in from the rows they return.
+fn insert(
+    conn: &Connection,
+    plan: &Plan<'_>,
+    signals: &[&Prepared],
+    rejected: &[&RejectedInput],
+    now: i64,
+) -> Result<Partial, StoreError> {
+    let mut recorded = plan.partial(signals.len());
+    for (chunk, revive) in &plan.statements {
+        let sql = insert_sql(chunk.len(), *revive, Placeholders::Anonymous);
+        let mut insert = conn.prepare_cached(&sql)?;
+        let mut position = 0;
+        for &index in chunk {
+            let new = signals[index];
+            let values: [&dyn ToSql; 7] = [
+                &new.dedup_key,
+                &new.source,
+                &new.kind,
+                &new.payload,
+                &now,
+                &now,
+                &now,
+            ];
+            position = bind_row(&mut insert, position, &values)?;
+        }
+        let mut rows = insert.raw_query();
+        while let Some(row) = rows.next()? {
+            let key: String = row.get(1)?;
+            plan.written(&mut recorded, &key, row.get(0)?);
+        }
+    }
+    for chunk in rejected.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = conn.prepare_cached(&rejected_sql(chunk.len()))?;
+        let mut position = 0;
+        for input in chunk {
+            let payload = rejected_payload(input);
+            let values: [&dyn ToSql; 8] = [
+                &input.dedup_key,
+                &input.source,
+                &input.kind,
+                &payload,
+                &now,
+                &input.reason,
+                &now,
+                &now,
+            ];
+            position = bind_row(&mut insert, position, &values)?;
+        }
+        insert.raw_execute()?;
+    }
+    Ok(recorded)
+}
+
+/// Binds one row's values after `position` (parameters are numbered from 1); returns the last.
+fn bind_row(
+    statement: &mut Statement<'_>,
+    position: usize,
+    values: &[&dyn ToSql],
+) -> Result<usize, StoreError> {
+    for (offset, value) in values.iter().enumerate() {
+        statement.raw_bind_parameter(position + offset + 1, *value)?;
+    }
+    Ok(position + values.len())
+}
+
+/// Refused inputs as `rejected` rows (eight values a row); a key already stored is kept once.
+fn rejected_sql(rows: usize) -> String {
+    let values = vec!["(?, ?, ?, ?, 'rejected', 0, ?, ?, ?, ?)"; rows];
+    format!(
+        "INSERT INTO signals (dedup_key, source, kind, payload, state, attempts, \
+         next_attempt_at, last_error, received_at, updated_at) VALUES {} \
+         ON CONFLICT (dedup_key) DO NOTHING",
+        values.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    fn job() -> Job {
+        let (reply, _answer) = oneshot::channel();
+        Job {
+            signals: Vec::new(),
+            rejected: Vec::new(),
+            now: 0,
+            reply,
+        }
+    }
+
+    #[test]
+    fn a_writer_lingers_only_for_expected_callers() {
+        let (jobs, queue) = std::sync::mpsc::channel();
+        let mut batch = Vec::new();
+
+        // Nothing more expected: the group is what was queued, without waiting.
+        jobs.send(job()).unwrap();
+        jobs.send(job()).unwrap();
+        assert!(gather(&queue, &mut batch, 1));
+        assert_eq!(batch.len(), 2);
+
+        // Three expected, one more sent meanwhile (taken when it arrives within the linger),
+        // and the third's absence ends the wait at the linger bound.
+        batch.clear();
+        jobs.send(job()).unwrap();
+        let late = jobs.clone();
+        let sender = std::thread::spawn(move || late.send(job()).unwrap());
+        let started = Instant::now();
+        assert!(gather(&queue, &mut batch, 3));
+        sender.join().unwrap();
+        assert!((1..=2).contains(&batch.len()));
+        assert!(started.elapsed() >= LINGER);
+
+        // A closed, empty queue ends the writer.
+        batch.clear();
+        while queue.try_recv().is_ok() {}
+        drop(jobs);
+        assert!(!gather(&queue, &mut batch, 5));
+    }
+
+    #[test]
+    fn linger_is_bounded_when_callers_do_not_come_back() {
+        let (jobs, queue) = std::sync::mpsc::channel();
+        let mut batch = Vec::new();
+        jobs.send(job()).unwrap();
+        let started = Instant::now();
+        assert!(gather(&queue, &mut batch, 64));
+        assert_eq!(batch.len(), 1);
+        assert!(started.elapsed() >= LINGER);
+        assert!(started.elapsed() < LINGER + Duration::from_secs(1));
+    }
+}
