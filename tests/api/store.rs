@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
+use campaign_sync::signal::{Dedup, MarketoMember, NewSignal, RejectedInput, Signal};
 use campaign_sync::store::{MirrorRow, Outcome, OutcomeResult, Store, TriggerEvent};
 
 use crate::helpers::TestDb;
@@ -90,6 +90,83 @@ async fn concurrent_group_committed_records_are_all_durable() {
         let reopened = Store::connect(&db.url).await.unwrap();
         let claimed = reopened.claim("w", 1000, LEASE, T0).await.unwrap();
         assert_eq!(claimed.len(), 200, "{}", db.label);
+    }
+}
+
+/// Concurrent callers whose rows need different statements (keys kept once, keys revived once
+/// processed, refused inputs, repeats of a stored key) share the writer's groups: each caller
+/// gets its own answer, and every row is stored once.
+#[tokio::test]
+async fn a_burst_of_mixed_signals_and_refused_inputs_gets_each_caller_its_answer() {
+    for (db, store) in stores().await {
+        let stored = store.record(vec![member(0, "stored")], T0).await.unwrap()[0].id;
+        let mut tasks = Vec::new();
+        for i in 1..=120_i64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let recorded = match i % 4 {
+                    0 => {
+                        store
+                            .record(vec![member(i, &format!("once-{i}"))], T0)
+                            .await
+                    }
+                    1 => {
+                        let mut signal = member(i, &format!("revive-{i}"));
+                        signal.dedup = Dedup::WhilePending;
+                        store.record(vec![signal], T0).await
+                    }
+                    2 => {
+                        let refused = RejectedInput {
+                            dedup_key: format!("refused-{i}"),
+                            source: "salesforce",
+                            kind: "salesforce_notification",
+                            raw: format!("<notification {i}/>"),
+                            reason: "no Status".into(),
+                        };
+                        store
+                            .record_with_rejected(Vec::new(), vec![refused], T0)
+                            .await
+                    }
+                    _ => store.record(vec![member(i, "stored")], T0).await,
+                };
+                (i, recorded.unwrap())
+            }));
+        }
+        let mut ids = HashSet::new();
+        for task in tasks {
+            let (i, recorded) = task.await.unwrap();
+            match i % 4 {
+                2 => assert!(
+                    recorded.is_empty(),
+                    "{}: refused inputs return no signal",
+                    db.label
+                ),
+                3 => assert_eq!(
+                    (recorded[0].id, recorded[0].duplicate),
+                    (stored, true),
+                    "{}: a stored key answers with its signal",
+                    db.label
+                ),
+                _ => {
+                    assert!(!recorded[0].duplicate, "{}: caller {i}", db.label);
+                    assert!(
+                        ids.insert(recorded[0].id),
+                        "{}: ids are not shared",
+                        db.label
+                    );
+                }
+            }
+        }
+        let claimed = store.claim("w", 1000, LEASE, T0).await.unwrap();
+        assert_eq!(
+            claimed.len(),
+            61,
+            "{}: 60 new signals and the stored one",
+            db.label
+        );
+        let depth = store.inbox_depth().await.unwrap();
+        let rejected = depth.iter().find(|(state, _)| state == "rejected");
+        assert_eq!(rejected.map(|(_, n)| *n), Some(30), "{}", db.label);
     }
 }
 
