@@ -41,9 +41,12 @@ async fn run() -> anyhow::Result<()> {
     let sqlite = measure("SQLite", &service, phase, &lead_ids).await?;
     let rejected = drive(&service, Load::Rejected, phase, &lead_ids).await?;
     println!(
-        "POST /v1/marketo/webhooks refused with 400 (parsed, not stored): {:>7.0} req/s   ratio {:.2}",
+        "POST /v1/marketo/webhooks refused with 400 (parsed, not stored): {:>7.0} req/s   ratio {:.2}   \
+         CPU µs per request (service + load): {:.1} + {:.1}",
         rejected.rate,
-        rejected.rate / sqlite.health
+        rejected.rate / sqlite.health,
+        1e6 * rejected.service_cores / rejected.rate,
+        1e6 * rejected.load_cores / rejected.rate,
     );
     drop(service);
     webhook_load::check_all_stored(&sqlite_url, sqlite.accepted).await?;
