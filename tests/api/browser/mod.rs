@@ -200,7 +200,8 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
             .contains("http://127.0.0.1:9/hook")
     );
     browser.click("#subscriptions button").await;
-    assert!(browser.text("#subscriptions").await.contains("paused"));
+    // The answer re-renders this page: wait for it rather than read the page it replaces.
+    browser.wait_for_text("#subscriptions", "paused").await;
     browser.screenshot("subscriptions").await;
 
     // Signing out ends the session (from the overview: the job page refreshes itself).

@@ -165,6 +165,33 @@ impl Browser {
         value.as_str().unwrap_or_default().to_string()
     }
 
+    /// Waits (at most 10 s) until the element's text contains `part`: for an answer that
+    /// re-renders the same page, where the element is found at once, on the old page too.
+    pub async fn wait_for_text(&self, css: &str, part: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // Read in one script, so a page replaced meanwhile is never a stale element.
+            let script =
+                "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';";
+            let value = self
+                .call(
+                    reqwest::Method::POST,
+                    "/execute/sync",
+                    json!({ "script": script, "args": [css] }),
+                )
+                .await;
+            let text = value.as_str().unwrap_or_default().to_string();
+            if text.contains(part) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} still reads {text:?}, without {part:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn click(&self, css: &str) {
         let element = self.find(css).await;
         self.call(
