@@ -218,19 +218,21 @@ async fn write(
     Ok(recorded)
 }
 
+/// An empty request whose caller has gone, for the gathering tests.
+#[cfg(test)]
+pub(super) fn job() -> Job {
+    let (reply, _answer) = oneshot::channel();
+    Job {
+        signals: Vec::new(),
+        rejected: Vec::new(),
+        now: 0,
+        reply,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn job() -> Job {
-        let (reply, _answer) = oneshot::channel();
-        Job {
-            signals: Vec::new(),
-            rejected: Vec::new(),
-            now: 0,
-            reply,
-        }
-    }
 
     #[tokio::test(start_paused = true)]
     async fn a_writer_lingers_only_for_expected_callers_and_at_most_the_linger() {

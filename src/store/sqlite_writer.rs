@@ -268,19 +268,8 @@ fn rejected_sql(rows: usize) -> String {
 mod tests {
     use std::time::Duration;
 
-    use tokio::sync::oneshot;
-
+    use super::super::group_commit::job;
     use super::*;
-
-    fn job() -> Job {
-        let (reply, _answer) = oneshot::channel();
-        Job {
-            signals: Vec::new(),
-            rejected: Vec::new(),
-            now: 0,
-            reply,
-        }
-    }
 
     #[test]
     fn a_writer_lingers_only_for_expected_callers() {
