@@ -53,15 +53,7 @@ struct Sample {
 
 /// Makes one live change for `person` and waits for its applied outcome.
 async fn live_change(rig: &Rig, person: &Person, from_marketo: bool) -> Option<Sample> {
-    if from_marketo {
-        rig.mk
-            .set_status_as_user(PROGRAM, person.mkto_lead, "Registered")
-            .expect("Marketo user change");
-    } else {
-        rig.sf
-            .update_member(USER, &person.sf_member, "Registered")
-            .expect("Salesforce user change");
-    }
+    rig.user_sets_status(person, from_marketo, "Registered");
     let deadline = Instant::now() + GIVE_UP;
     loop {
         let row: Option<(i64, i64)> = sqlx::query_as(

@@ -184,15 +184,7 @@ async fn main() {
     for step in 0..STEPS {
         while let Some(change) = next.next_if(|c| c.step == step) {
             let person = &people[change.person];
-            if change.in_marketo {
-                rig.mk
-                    .set_status_as_user(PROGRAM, person.mkto_lead, change.status)
-                    .expect("Marketo user change");
-            } else {
-                rig.sf
-                    .update_member(USER, &person.sf_member, change.status)
-                    .expect("Salesforce user change");
-            }
+            rig.user_sets_status(person, change.in_marketo, change.status);
         }
         rig.sf.advance_clock(STEP);
         tokio::time::sleep(STEP_WALL).await;

@@ -38,15 +38,7 @@ async fn light_load() {
     for (k, person) in people.iter().enumerate() {
         let from_marketo = k % 2 == 0;
         let started = Instant::now();
-        if from_marketo {
-            rig.mk
-                .set_status_as_user(PROGRAM, person.mkto_lead, "Registered")
-                .expect("Marketo user change");
-        } else {
-            rig.sf
-                .update_member(USER, &person.sf_member, "Registered")
-                .expect("Salesforce user change");
-        }
+        rig.user_sets_status(person, from_marketo, "Registered");
         let deadline = started + Duration::from_secs(10);
         let found = loop {
             let row: Option<(i64, i64)> = sqlx::query_as(

@@ -274,6 +274,19 @@ impl Rig {
         people
     }
 
+    /// A user moves `person` to `status` in the mapped program (`in_marketo`) or campaign.
+    pub fn user_sets_status(&self, person: &Person, in_marketo: bool, status: &str) {
+        if in_marketo {
+            self.mk
+                .set_status_as_user(PROGRAM, person.mkto_lead, status)
+                .expect("Marketo user change");
+        } else {
+            self.sf
+                .update_member(USER, &person.sf_member, status)
+                .expect("Salesforce user change");
+        }
+    }
+
     /// Marketo REST POSTs (writes) and Salesforce non-GET data calls by the integration client.
     pub fn writes(&self) -> (usize, usize) {
         let mk = self

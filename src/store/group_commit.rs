@@ -146,7 +146,7 @@ async fn run(mut link: Link, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
                 tracing::warn!(%error, requests = batch.len(), "group commit failed; committing requests one by one");
                 link.heal().await;
                 for job in batch.drain(..) {
-                    let result = commit_one(&mut link, &job).await;
+                    let result = write(&mut link, &Rows::of(std::slice::from_ref(&job))).await;
                     let _ = job.reply.send(result);
                 }
             }
@@ -177,18 +177,38 @@ async fn linger(jobs: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>, expected: 
 /// Records how long the group took and how many requests shared it, so `/metrics` shows where
 /// a durable acknowledgement's time goes.
 async fn commit_together(link: &mut Link, batch: &[Job]) -> Result<Vec<Vec<Recorded>>, StoreError> {
-    // One set of statements for every queued request; all of a group share one `now` (the
-    // latest), which only decides when the signals are first due.
-    let now = batch.iter().map(|job| job.now).max().unwrap_or_default();
-    let all: Vec<&Prepared> = batch.iter().flat_map(|job| &job.signals).collect();
-    let rejected: Vec<&RejectedInput> = batch.iter().flat_map(|job| &job.rejected).collect();
     let started = Instant::now();
-    let mut recorded = write(link, &all, &rejected, now).await?.into_iter();
+    let recorded = write(link, &Rows::of(batch)).await?;
     record_timing(started, batch.len());
-    Ok(batch
+    Ok(per_caller(batch, recorded))
+}
+
+/// What one commit writes: the requests' signals and refused inputs in queue order, as one set
+/// of statements, and the one `now` they share (the latest, which only decides when the signals
+/// are first due).
+pub(super) struct Rows<'a> {
+    pub(super) signals: Vec<&'a Prepared>,
+    pub(super) rejected: Vec<&'a RejectedInput>,
+    pub(super) now: i64,
+}
+
+impl<'a> Rows<'a> {
+    pub(super) fn of(batch: &'a [Job]) -> Self {
+        Rows {
+            signals: batch.iter().flat_map(|job| &job.signals).collect(),
+            rejected: batch.iter().flat_map(|job| &job.rejected).collect(),
+            now: batch.iter().map(|job| job.now).max().unwrap_or_default(),
+        }
+    }
+}
+
+/// Each caller's share of a group's results (which are in queue order).
+pub(super) fn per_caller(batch: &[Job], recorded: Vec<Recorded>) -> Vec<Vec<Recorded>> {
+    let mut recorded = recorded.into_iter();
+    batch
         .iter()
         .map(|job| recorded.by_ref().take(job.signals.len()).collect())
-        .collect())
+        .collect()
 }
 
 /// A group's commit time and size, for `/metrics`.
@@ -197,23 +217,12 @@ pub(super) fn record_timing(started: Instant, requests: usize) {
     metrics::counter!("store_group_commit_requests_total").increment(requests as u64);
 }
 
-async fn commit_one(link: &mut Link, job: &Job) -> Result<Vec<Recorded>, StoreError> {
-    let signals: Vec<&Prepared> = job.signals.iter().collect();
-    let rejected: Vec<&RejectedInput> = job.rejected.iter().collect();
-    write(link, &signals, &rejected, job.now).await
-}
-
 /// Inserts and commits: durable when it returns.
-async fn write(
-    link: &mut Link,
-    signals: &[&Prepared],
-    rejected: &[&RejectedInput],
-    now: i64,
-) -> Result<Vec<Recorded>, StoreError> {
+async fn write(link: &mut Link, rows: &Rows<'_>) -> Result<Vec<Recorded>, StoreError> {
     let mut tx = link.conn.begin().await?;
-    let recorded = insert_signals(&mut tx, signals, now).await?;
-    let rejected: Vec<RejectedInput> = rejected.iter().map(|r| (*r).clone()).collect();
-    inbox::insert_rejected(&mut tx, &rejected, now).await?;
+    let recorded = insert_signals(&mut tx, &rows.signals, rows.now).await?;
+    let rejected: Vec<RejectedInput> = rows.rejected.iter().map(|r| (*r).clone()).collect();
+    inbox::insert_rejected(&mut tx, &rejected, rows.now).await?;
     tx.commit().await?;
     Ok(recorded)
 }

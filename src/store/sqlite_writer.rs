@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use rusqlite::{Connection, OpenFlags, Statement, ToSql};
 
-use super::group_commit::{Job, LINGER, MAX_REQUESTS_PER_COMMIT, record_timing};
+use super::group_commit::{Job, LINGER, MAX_REQUESTS_PER_COMMIT, Rows, per_caller, record_timing};
 use super::inbox::rejected_payload;
 use super::insert::{Partial, Placeholders, Plan, Prepared, insert_sql, lookup_sql, plan};
 use super::{Recorded, StoreError};
@@ -61,9 +61,10 @@ fn run(mut conn: Connection, path: &Path, setup: &str, queue: &Receiver<Job>) {
     while gather(queue, &mut batch, expected) {
         let answered = batch.len();
         let started = Instant::now();
-        match commit_group(&mut conn, &batch) {
-            Ok(results) => {
+        match commit(&mut conn, &Rows::of(&batch)) {
+            Ok(recorded) => {
                 record_timing(started, answered);
+                let results = per_caller(&batch, recorded);
                 for (job, result) in batch.drain(..).zip(results) {
                     let _ = job.reply.send(Ok(result));
                 }
@@ -73,13 +74,13 @@ fn run(mut conn: Connection, path: &Path, setup: &str, queue: &Receiver<Job>) {
                 tracing::warn!(%error, requests = answered, "group commit failed; committing requests one by one");
                 heal(&mut conn, path, setup);
                 for job in batch.drain(..) {
-                    let result = commit_one(&mut conn, &job);
+                    let result = commit(&mut conn, &Rows::of(std::slice::from_ref(&job)));
                     let _ = job.reply.send(result);
                 }
             }
         }
-        // The callers just answered are likely to send again, beside those already waiting.
-        expected = answered.min(MAX_REQUESTS_PER_COMMIT);
+        // The callers just answered (at most a group) are likely to send again.
+        expected = answered;
     }
 }
 
@@ -124,32 +125,10 @@ fn heal(conn: &mut Connection, path: &Path, setup: &str) {
     }
 }
 
-fn commit_group(conn: &mut Connection, batch: &[Job]) -> Result<Vec<Vec<Recorded>>, StoreError> {
-    // All of a group share one `now` (the latest), which only decides when signals are due.
-    let now = batch.iter().map(|job| job.now).max().unwrap_or_default();
-    let all: Vec<&Prepared> = batch.iter().flat_map(|job| &job.signals).collect();
-    let rejected: Vec<&RejectedInput> = batch.iter().flat_map(|job| &job.rejected).collect();
-    let mut recorded = commit(conn, &all, &rejected, now)?.into_iter();
-    Ok(batch
-        .iter()
-        .map(|job| recorded.by_ref().take(job.signals.len()).collect())
-        .collect())
-}
-
-fn commit_one(conn: &mut Connection, job: &Job) -> Result<Vec<Recorded>, StoreError> {
-    let signals: Vec<&Prepared> = job.signals.iter().collect();
-    let rejected: Vec<&RejectedInput> = job.rejected.iter().collect();
-    commit(conn, &signals, &rejected, job.now)
-}
-
 /// Inserts a group's signals and refused inputs and commits: durable when it returns. On
 /// failure nothing of the group is stored.
-fn commit(
-    conn: &mut Connection,
-    signals: &[&Prepared],
-    rejected: &[&RejectedInput],
-    now: i64,
-) -> Result<Vec<Recorded>, StoreError> {
+fn commit(conn: &mut Connection, rows: &Rows<'_>) -> Result<Vec<Recorded>, StoreError> {
+    let (signals, rejected, now) = (rows.signals.as_slice(), rows.rejected.as_slice(), rows.now);
     let plan = plan(signals, ROWS_PER_STATEMENT);
     let statements = plan.statements.len() + rejected.len().div_ceil(ROWS_PER_STATEMENT);
     let transaction = statements > 1;

@@ -9,7 +9,7 @@ use campaign_sync::connectors::marketo::MarketoClient;
 use campaign_sync::sim::marketo::{NewLead, SimClient};
 use serde_json::{Value, json};
 
-use crate::sim_marketo::{CLIENT_ID, CLIENT_SECRET, PROGRAM, Sim, result_of};
+use crate::sim_marketo::{CLIENT_ID, CLIENT_SECRET, PROGRAM, Sim, fetch_token_as, result_of};
 
 fn client(sim: &Sim, poll_secs: u64) -> MarketoClient {
     MarketoClient::new(&MarketoConfig {
@@ -121,16 +121,8 @@ async fn a_failed_job_is_an_error_naming_marketos_reason() {
 #[tokio::test]
 async fn a_full_queue_is_waited_out() {
     let (sim, _) = sim_with(5, true).await;
-    let other: Value = reqwest::get(sim.url(
-        "/identity/oauth/token?grant_type=client_credentials&client_id=other&client_secret=other-secret",
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let other = other["access_token"].as_str().unwrap().to_string();
     let http = reqwest::Client::new();
+    let other = fetch_token_as(&http, &sim.url(""), "other", "other-secret").await;
     let mut theirs = Vec::new();
     for _ in 0..10 {
         let body = json!({ "fields": ["leadId"], "filter": { "programId": PROGRAM } });

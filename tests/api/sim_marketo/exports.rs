@@ -8,7 +8,7 @@ use std::time::Duration;
 use campaign_sync::sim::marketo::{NewLead, SimClient};
 use serde_json::{Value, json};
 
-use super::{PROGRAM, Sim, error_of, result_of};
+use super::{PROGRAM, Sim, error_of, fetch_token_as, result_of};
 
 const EXPORTS: &str = "/bulk/v1/program/members/export";
 
@@ -268,19 +268,11 @@ async fn the_daily_allowance_failures_and_other_users_jobs() {
         .as_str()
         .unwrap()
         .to_string();
-    let other: Value = sim
-        .client
-        .get(sim.url("/identity/oauth/token?grant_type=client_credentials&client_id=other&client_secret=other-secret"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let other = fetch_token_as(&sim.client, &sim.url(""), "other", "other-secret").await;
     let theirs: Value = sim
         .client
         .get(sim.url(&format!("{EXPORTS}/{id}/status.json")))
-        .bearer_auth(other["access_token"].as_str().unwrap())
+        .bearer_auth(&other)
         .send()
         .await
         .unwrap()

@@ -102,8 +102,18 @@ impl Sim {
 }
 
 pub async fn fetch_token(client: &reqwest::Client, base: &str) -> String {
+    fetch_token_as(client, base, CLIENT_ID, CLIENT_SECRET).await
+}
+
+/// An access token for another API user of the same instance.
+pub async fn fetch_token_as(
+    client: &reqwest::Client,
+    base: &str,
+    id: &str,
+    secret: &str,
+) -> String {
     let url = format!(
-        "{base}/identity/oauth/token?grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+        "{base}/identity/oauth/token?grant_type=client_credentials&client_id={id}&client_secret={secret}"
     );
     let body: Value = client
         .get(url)
