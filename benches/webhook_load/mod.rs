@@ -173,10 +173,7 @@ fn sqlite_thread_seconds(pid: u32) -> anyhow::Result<f64> {
     for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
         let task = entry?.path();
         let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
-        if name.starts_with("sqlx-sqlite")
-            || name.starts_with("sqlite-writer")
-            || name.starts_with("sqlite-writer")
-        {
+        if name.starts_with("sqlx-sqlite") || name.starts_with("sqlite-writer") {
             total += cpu_seconds(&task.join("stat").to_string_lossy()).unwrap_or(0.0);
         }
     }
