@@ -24,6 +24,16 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// Runs `check` every 50 ms until it passes; once `limit` has passed, fails with its reason.
+async fn poll_until(limit: Duration, mut check: impl AsyncFnMut() -> Result<(), String>) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let Err(why) = check().await else { return };
+        assert!(Instant::now() < deadline, "{why}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 impl Browser {
     /// Starts chromedriver and a headless Chromium session.
     pub async fn start() -> Browser {
@@ -46,8 +56,7 @@ impl Browser {
             http: reqwest::Client::new(),
             base: format!("http://127.0.0.1:{port}"),
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        poll_until(Duration::from_secs(20), async || {
             let ready = browser
                 .http
                 .get(format!("{}/status", browser.base))
@@ -55,14 +64,13 @@ impl Browser {
                 .await
                 .ok();
             if ready.is_some_and(|r| r.status().is_success()) {
-                break;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
+            Err(format!(
                 "chromedriver did not answer on port {port} within 20 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            ))
+        })
+        .await;
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": CHROMIUM, "args": [
@@ -113,18 +121,14 @@ impl Browser {
 
     /// Waits (at most 10 s) until the page's URL contains `part` (a form's answer arrived).
     pub async fn wait_for_url(&self, part: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        poll_until(Duration::from_secs(10), async || {
             let url = self.url().await;
             if url.contains(part) {
-                return;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "the browser stayed at {url}, not {part}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            Err(format!("the browser stayed at {url}, not {part}"))
+        })
+        .await;
     }
 
     async fn find(&self, css: &str) -> String {
@@ -168,11 +172,9 @@ impl Browser {
     /// Waits (at most 10 s) until the element's text contains `part`: for an answer that
     /// re-renders the same page, where the element is found at once, on the old page too.
     pub async fn wait_for_text(&self, css: &str, part: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            // Read in one script, so a page replaced meanwhile is never a stale element.
-            let script =
-                "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';";
+        // Read in one script, so a page replaced meanwhile is never a stale element.
+        let script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';";
+        poll_until(Duration::from_secs(10), async || {
             let value = self
                 .call(
                     reqwest::Method::POST,
@@ -182,14 +184,11 @@ impl Browser {
                 .await;
             let text = value.as_str().unwrap_or_default().to_string();
             if text.contains(part) {
-                return;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "{css} still reads {text:?}, without {part:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            Err(format!("{css} still reads {text:?}, without {part:?}"))
+        })
+        .await;
     }
 
     pub async fn click(&self, css: &str) {
