@@ -128,6 +128,7 @@ impl App {
         if state.config().worker.enabled {
             tokio::spawn(deliverer.run(shutdown.clone()));
         }
+        tokio::spawn(telemetry::drain_metrics(shutdown.clone()));
         let cancelled = shutdown.clone();
         let stop_by = tokio::spawn(async move {
             cancelled.cancelled().await;
