@@ -26,7 +26,8 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Durability and concurrency settings every SQLite connection gets. `synchronous=FULL` makes a
-/// commit durable before it returns; WAL lets readers run beside the one writer.
+/// commit durable before it returns (with `fdatasync`: `.cargo/config.toml`); WAL lets readers
+/// run beside the one writer.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
 
 impl Store {
@@ -149,5 +150,15 @@ mod tests {
             backend_of("mysql://x"),
             Err(StoreError::UnsupportedUrl)
         ));
+    }
+
+    #[test]
+    fn the_bundled_sqlite_syncs_with_fdatasync() {
+        // `.cargo/config.toml` hands this to libsqlite3-sys, which compiles SQLite with it.
+        let flags = option_env!("LIBSQLITE3_FLAGS").unwrap_or_default();
+        assert!(
+            flags.split_whitespace().any(|f| f == "-DHAVE_FDATASYNC=1"),
+            "LIBSQLITE3_FLAGS = {flags:?}"
+        );
     }
 }
