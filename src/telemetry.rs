@@ -56,7 +56,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// Folds the histogram samples recorded since the last drain into their buckets, every
 /// [`METRICS_UPKEEP`] until `shutdown`. The recorder keeps each sample (about 8 bytes) until
 /// then, and otherwise only reading `/metrics` drains them: a service nobody scrapes would grow
-/// by about a mebibyte a second under a webhook burst (two histograms per request).
+/// by about 0.8 MiB a second under a webhook burst (two histograms per request).
 pub async fn drain_metrics(shutdown: CancellationToken) {
     let handle = metrics_handle();
     let mut upkeep = tokio::time::interval(METRICS_UPKEEP);
