@@ -58,7 +58,12 @@ impl App {
             mappings.clone(),
             liveness.clone(),
         )?;
-        let deliverer = Deliverer::new(store.clone(), config.clone(), liveness.quota())?;
+        let deliverer = Deliverer::new(
+            store.clone(),
+            config.clone(),
+            worker.marketo().clone(),
+            worker.salesforce().clone(),
+        )?;
         let state = AppState::new(
             config,
             store,

@@ -40,22 +40,21 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    /// `quota` is the worker's: posting activities counts against the same daily quota and
-    /// waits out the same pause as every other call.
+    /// `marketo` and `salesforce` are clones of the worker's clients: posting activities takes
+    /// the same rate window, concurrency permits and daily quota as every other call, so the
+    /// process as a whole stays inside the configured limits.
     pub fn new(
         store: Store,
         config: Arc<Config>,
-        quota: &crate::quota::Quota,
+        marketo: MarketoClient,
+        salesforce: SalesforceClient,
     ) -> anyhow::Result<Deliverer> {
         let client = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| anyhow::anyhow!("building the delivery client: {e}"))?;
-        let marketo = MarketoDestination::new(
-            MarketoClient::new(&config.marketo)?.sharing(quota.marketo.clone()),
-            SalesforceClient::new(&config.salesforce)?.sharing(quota.salesforce.clone()),
-        );
+        let marketo = MarketoDestination::new(marketo, salesforce);
         Ok(Deliverer {
             store,
             config,

@@ -143,3 +143,31 @@ async fn a_rate_refusal_is_waited_out_within_the_call() {
     // Four calls at two per second: the refused ones were retried after Marketo's window.
     assert!(started.elapsed() >= std::time::Duration::from_millis(900));
 }
+
+#[tokio::test]
+async fn clones_share_one_rate_window_and_one_call_count() {
+    let sim = Sim::start().await;
+    // Two calls per 20 s for the whole process, however many parts of it call.
+    let worker = MarketoClient::new(&MarketoConfig {
+        base_url: sim.sim.base_url(),
+        client_id: CLIENT_ID.into(),
+        client_secret: Secret::new(CLIENT_SECRET),
+        rate_limit_calls: 2,
+        ..MarketoConfig::default()
+    })
+    .expect("client");
+    let outbox = worker.clone();
+    worker.program(PROGRAM).await.unwrap();
+    outbox.program(PROGRAM).await.unwrap();
+    assert_eq!(worker.calls_made(), 2);
+    assert_eq!(outbox.calls_made(), 2, "one count for both");
+    // The window is full for both: a third call from either waits for it to pass.
+    for client in [&worker, &outbox] {
+        let third = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            client.program(PROGRAM),
+        )
+        .await;
+        assert!(third.is_err(), "a third call inside the window must wait");
+    }
+}

@@ -155,3 +155,28 @@ async fn the_configured_request_timeout_ends_a_call_to_a_server_that_never_answe
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     held.abort();
 }
+
+#[tokio::test]
+async fn clones_share_the_daily_usage_and_the_call_count() {
+    let (sim, mut settings) = sim(|c| c.daily_api_limit = 10).await;
+    settings.daily_limit_margin_percent = 50;
+    let campaign = sim
+        .create_campaign(json!({ "Name": "Webinar" }), &[])
+        .unwrap();
+    let worker = SalesforceClient::new(&settings).expect("client");
+    let outbox = worker.clone();
+    for _ in 0..5 {
+        worker.get("Campaign", &campaign).await.unwrap();
+    }
+    assert_eq!(outbox.calls_made(), worker.calls_made());
+    assert_eq!(
+        outbox.api_usage().map(|(used, limit)| (used >= 5, limit)),
+        Some((true, 10)),
+        "the usage one clone read is the other's"
+    );
+    let paused = outbox
+        .patch("Campaign", &campaign, &json!({ "ActualCost": 1 }))
+        .await
+        .unwrap_err();
+    assert!(matches!(paused, CallError::Paused { .. }), "{paused:?}");
+}

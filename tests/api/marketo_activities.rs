@@ -99,7 +99,8 @@ async fn a_salesforce_users_add_change_and_removal_become_three_custom_activitie
     let deliverer = Deliverer::new(
         world.app.store.clone(),
         Arc::new(config),
-        &Default::default(),
+        world.app.worker.marketo().clone(),
+        world.app.worker.salesforce().clone(),
     )
     .unwrap();
     deliverer.run_pending().await.unwrap();
@@ -197,7 +198,8 @@ async fn a_mapping_requests_its_smart_campaign_with_tokens_and_can_turn_activiti
     Deliverer::new(
         world.app.store.clone(),
         Arc::new(config),
-        &Default::default(),
+        world.app.worker.marketo().clone(),
+        world.app.worker.salesforce().clone(),
     )
     .unwrap()
     .run_pending()
@@ -280,7 +282,8 @@ async fn activities_refused_before_provisioning_are_dead_then_replayed() {
     let deliverer = Deliverer::new(
         world.app.store.clone(),
         Arc::new(config.clone()),
-        &Default::default(),
+        world.app.worker.marketo().clone(),
+        world.app.worker.salesforce().clone(),
     )
     .unwrap();
     deliverer.run_pending().await.unwrap();

@@ -12,6 +12,7 @@ mod csv_rows;
 mod custom_activities;
 mod limits;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -46,23 +47,27 @@ const WINDOW_MARGIN: Duration = Duration::from_secs(1);
 /// `POST …?_method=GET` with its parameters in a form body, as Marketo documents.
 const MAX_GET_URL_BYTES: usize = 7 * 1024;
 
+/// A clone shares the token, the rate window, the concurrency permits, the call count and the
+/// programs known to be over the member cap: the worker and the outbox hold clones of one
+/// client, so the whole process stays inside `rate_limit_calls` and `max_concurrency`.
+#[derive(Clone)]
 pub struct MarketoClient {
     http: reqwest::Client,
     base_url: String,
     client_id: String,
     client_secret: Secret,
-    token: TokenCache<String>,
-    permits: Semaphore,
+    token: Arc<TokenCache<String>>,
+    permits: Arc<Semaphore>,
     /// Scheduled calls also take one of these: one concurrent call is always left to live ones.
-    scheduled_permits: Semaphore,
-    window: RateWindow,
-    calls: AtomicU64,
+    scheduled_permits: Arc<Semaphore>,
+    window: Arc<RateWindow>,
+    calls: Arc<AtomicU64>,
     quota: SideQuota,
     /// How bulk extract jobs are waited for.
     extract: ExtractTiming,
     /// Programs that refused a member query by status (over Marketo's 100,000-member cap):
     /// they are read by bulk extract from then on.
-    over_cap: std::sync::Mutex<std::collections::HashSet<i64>>,
+    over_cap: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
 }
 
 #[derive(Deserialize)]
@@ -79,18 +84,20 @@ impl MarketoClient {
             base_url: config.base_url.trim_end_matches('/').to_string(),
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
-            token: TokenCache::new(),
-            permits: Semaphore::new(config.max_concurrency.max(1)),
-            scheduled_permits: Semaphore::new(config.max_concurrency.saturating_sub(1).max(1)),
+            token: Arc::new(TokenCache::new()),
+            permits: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
+            scheduled_permits: Arc::new(Semaphore::new(
+                config.max_concurrency.saturating_sub(1).max(1),
+            )),
             // A second of margin: we count a call when it leaves, Marketo when it arrives.
-            window: RateWindow::new(
+            window: Arc::new(RateWindow::new(
                 config.rate_limit_calls,
                 Duration::from_secs(config.rate_limit_window_secs) + WINDOW_MARGIN,
-            ),
-            calls: AtomicU64::new(0),
+            )),
+            calls: Arc::default(),
             quota: Quota::default().marketo,
             extract: ExtractTiming::from_config(config),
-            over_cap: std::sync::Mutex::default(),
+            over_cap: Arc::default(),
         })
     }
 

@@ -5,8 +5,8 @@ mod calls;
 mod changes;
 pub mod classify;
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -27,6 +27,10 @@ use crate::store::now_millis;
 /// How long writes pause once daily usage is inside the configured margin.
 const NEAR_LIMIT_PAUSE_MS: i64 = 600_000;
 
+/// A clone shares the token, the concurrency permits, the daily usage read from the last
+/// answer and the call count: the worker and the outbox hold clones of one client, so the
+/// whole process stays inside `max_concurrency`.
+#[derive(Clone)]
 pub struct SalesforceClient {
     http: reqwest::Client,
     login_url: String,
@@ -34,12 +38,12 @@ pub struct SalesforceClient {
     api_version: String,
     client_id: String,
     client_secret: Secret,
-    token: TokenCache<Token>,
-    permits: Semaphore,
+    token: Arc<TokenCache<Token>>,
+    permits: Arc<Semaphore>,
     margin_percent: u64,
-    used: AtomicU64,
-    limit: AtomicU64,
-    calls: Mutex<u64>,
+    used: Arc<AtomicU64>,
+    limit: Arc<AtomicU64>,
+    calls: Arc<Mutex<u64>>,
     quota: SideQuota,
 }
 
@@ -70,12 +74,12 @@ impl SalesforceClient {
             api_version: config.api_version.clone(),
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
-            token: TokenCache::new(),
-            permits: Semaphore::new(config.max_concurrency.max(1)),
+            token: Arc::new(TokenCache::new()),
+            permits: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
             margin_percent: u64::from(config.daily_limit_margin_percent),
-            used: AtomicU64::new(0),
-            limit: AtomicU64::new(0),
-            calls: Mutex::new(0),
+            used: Arc::default(),
+            limit: Arc::default(),
+            calls: Arc::default(),
             quota: Quota::default().salesforce,
         })
     }

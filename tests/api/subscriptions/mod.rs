@@ -48,7 +48,8 @@ fn deliverer(world: &World) -> Deliverer {
     Deliverer::new(
         world.app.store.clone(),
         Arc::new(config),
-        &Default::default(),
+        world.app.worker.marketo().clone(),
+        world.app.worker.salesforce().clone(),
     )
     .unwrap()
 }
