@@ -1,6 +1,7 @@
 //! The Marketo client's bulk program member extract against the simulator: records arrive 300
 //! at a time from a streamed CSV, a transfer that breaks off resumes with `Range`, a failed job
-//! is an error, and a full queue (10 jobs of other integrations) is waited out.
+//! is an error, a full queue (10 jobs of other integrations) is waited out, and an abandoned
+//! extract cancels its job.
 
 use std::time::Duration;
 
@@ -172,4 +173,40 @@ async fn a_full_queue_is_waited_out() {
             .unwrap();
     }
     assert_eq!(extract.await.unwrap().expect("extract"), 5);
+}
+
+#[tokio::test]
+async fn an_abandoned_extract_cancels_its_job() {
+    // Marketo moves the job on once an hour here: it stays queued while the client waits.
+    let sim = Sim::start_with(|c| c.export_status_interval = Duration::from_secs(3600)).await;
+    let marketo = client(&sim, 1);
+    let extract = tokio::spawn(async move { marketo.extract_members(PROGRAM, |_| {}).await });
+    let status = |sim: &Sim| {
+        sim.sim
+            .export_jobs()
+            .first()
+            .map(|job| job["status"].as_str().unwrap_or_default().to_string())
+    };
+    for _ in 0..500 {
+        if status(&sim).as_deref() == Some("Queued") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status(&sim).as_deref(), Some("Queued"));
+    // A shutdown or an ended reconciliation drops the extract mid-wait.
+    extract.abort();
+    assert!(extract.await.unwrap_err().is_cancelled());
+    for _ in 0..500 {
+        if status(&sim).as_deref() == Some("Cancelled") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        status(&sim).as_deref(),
+        Some("Cancelled"),
+        "{:?}",
+        sim.sim.export_jobs()
+    );
 }

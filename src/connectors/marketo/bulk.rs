@@ -3,6 +3,7 @@
 //! poll its status at a growing interval (Marketo updates it once a minute), then read the CSV
 //! as it arrives — resuming with `Range` after a broken transfer — and check its size and
 //! SHA-256 against the job's. Records reach the caller 300 at a time; the file is never held.
+//! A job that times out, or whose extract is dropped while it waits, is cancelled.
 
 use std::time::Duration;
 
@@ -85,21 +86,33 @@ impl MarketoClient {
             .job_call(Method::POST, "create.json", Some(&body))
             .await?;
         let id = created.export_id;
+        let mut unfinished = Unfinished {
+            client: Some(self.clone()),
+            id: id.clone(),
+        };
         let deadline = Instant::now() + self.extract.give_up;
         let done = match self.until_completed(&id, deadline).await {
             Ok(done) => done,
             Err(error) => {
-                if let Err(cancel) = self
-                    .job_call(Method::POST, &format!("{id}/cancel.json"), None)
-                    .await
-                {
-                    tracing::debug!(export = %id, error = %cancel, "could not cancel the extract");
-                }
+                unfinished.client = None;
+                self.cancel_job(&id).await;
                 return Err(error);
             }
         };
+        unfinished.client = None;
         tracing::info!(program_id, export = %id, bytes = done.file_size, "Marketo extract completed");
         self.read_file(&done, &mut each).await
+    }
+
+    /// Cancels a job that will not be read, so it neither holds one of the instance's places
+    /// nor spends its daily export quota; a failure only costs Marketo the work.
+    async fn cancel_job(&self, id: &str) {
+        if let Err(error) = self
+            .job_call(Method::POST, &format!("{id}/cancel.json"), None)
+            .await
+        {
+            tracing::debug!(export = %id, %error, "could not cancel the extract");
+        }
     }
 
     async fn job_call(
@@ -169,5 +182,28 @@ impl MarketoClient {
                 _ => wait = (wait * 2).min(self.extract.max_poll),
             }
         }
+    }
+}
+
+/// A job created and not yet completed. Dropped with its client still set (the extract was
+/// abandoned mid-wait: a shutdown, or the reconciliation's task ended) it cancels the job on a
+/// task of its own, as far as the runtime still runs.
+struct Unfinished {
+    client: Option<MarketoClient>,
+    id: String,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        let (Some(client), Ok(runtime)) =
+            (self.client.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let id = std::mem::take(&mut self.id);
+        tracing::info!(export = %id, "extract abandoned; cancelling its Marketo job");
+        runtime.spawn(crate::connectors::scheduled(async move {
+            client.cancel_job(&id).await;
+        }));
     }
 }
