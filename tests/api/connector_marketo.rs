@@ -9,13 +9,18 @@ use campaign_sync::sim::marketo::NewLead;
 use crate::sim_marketo::{CLIENT_ID, CLIENT_SECRET, PROGRAM, Sim};
 
 fn client(sim: &Sim) -> MarketoClient {
-    MarketoClient::new(&MarketoConfig {
+    client_with(sim, |_| {})
+}
+
+fn client_with(sim: &Sim, adjust: impl FnOnce(&mut MarketoConfig)) -> MarketoClient {
+    let mut config = MarketoConfig {
         base_url: sim.sim.base_url(),
         client_id: CLIENT_ID.into(),
         client_secret: Secret::new(CLIENT_SECRET),
         ..MarketoConfig::default()
-    })
-    .expect("client")
+    };
+    adjust(&mut config);
+    MarketoClient::new(&config).expect("client")
 }
 
 #[tokio::test]
@@ -148,14 +153,7 @@ async fn a_rate_refusal_is_waited_out_within_the_call() {
 async fn clones_share_one_rate_window_and_one_call_count() {
     let sim = Sim::start().await;
     // Two calls per 20 s for the whole process, however many parts of it call.
-    let worker = MarketoClient::new(&MarketoConfig {
-        base_url: sim.sim.base_url(),
-        client_id: CLIENT_ID.into(),
-        client_secret: Secret::new(CLIENT_SECRET),
-        rate_limit_calls: 2,
-        ..MarketoConfig::default()
-    })
-    .expect("client");
+    let worker = client_with(&sim, |c| c.rate_limit_calls = 2);
     let outbox = worker.clone();
     worker.program(PROGRAM).await.unwrap();
     outbox.program(PROGRAM).await.unwrap();

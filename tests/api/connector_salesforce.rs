@@ -87,8 +87,9 @@ async fn a_rejected_token_is_replaced_once() {
     );
 }
 
-#[tokio::test]
-async fn writes_pause_inside_the_daily_margin_and_the_limit_pauses_the_side() {
+/// A client that made 5 reads of a 10-call day, with writes stopped at 50 % used; the campaign
+/// it read.
+async fn half_a_small_day_used() -> (SalesforceSim, SalesforceClient, String) {
     let (sim, mut settings) = sim(|c| c.daily_api_limit = 10).await;
     settings.daily_limit_margin_percent = 50;
     let campaign = sim
@@ -98,6 +99,12 @@ async fn writes_pause_inside_the_daily_margin_and_the_limit_pauses_the_side() {
     for _ in 0..5 {
         client.get("Campaign", &campaign).await.unwrap();
     }
+    (sim, client, campaign)
+}
+
+#[tokio::test]
+async fn writes_pause_inside_the_daily_margin_and_the_limit_pauses_the_side() {
+    let (_sim, client, campaign) = half_a_small_day_used().await;
     assert_eq!(
         client.api_usage().map(|(used, limit)| (used >= 5, limit)),
         Some((true, 10))
@@ -158,16 +165,8 @@ async fn the_configured_request_timeout_ends_a_call_to_a_server_that_never_answe
 
 #[tokio::test]
 async fn clones_share_the_daily_usage_and_the_call_count() {
-    let (sim, mut settings) = sim(|c| c.daily_api_limit = 10).await;
-    settings.daily_limit_margin_percent = 50;
-    let campaign = sim
-        .create_campaign(json!({ "Name": "Webinar" }), &[])
-        .unwrap();
-    let worker = SalesforceClient::new(&settings).expect("client");
+    let (_sim, worker, campaign) = half_a_small_day_used().await;
     let outbox = worker.clone();
-    for _ in 0..5 {
-        worker.get("Campaign", &campaign).await.unwrap();
-    }
     assert_eq!(outbox.calls_made(), worker.calls_made());
     assert_eq!(
         outbox.api_usage().map(|(used, limit)| (used >= 5, limit)),

@@ -181,32 +181,34 @@ async fn an_abandoned_extract_cancels_its_job() {
     let sim = Sim::start_with(|c| c.export_status_interval = Duration::from_secs(3600)).await;
     let marketo = client(&sim, 1);
     let extract = tokio::spawn(async move { marketo.extract_members(PROGRAM, |_| {}).await });
-    let status = |sim: &Sim| {
+    assert_eq!(
+        job_status_soon(&sim, "Queued").await.as_deref(),
+        Some("Queued")
+    );
+    // A shutdown or an ended reconciliation drops the extract mid-wait.
+    extract.abort();
+    assert!(extract.await.unwrap_err().is_cancelled());
+    assert_eq!(
+        job_status_soon(&sim, "Cancelled").await.as_deref(),
+        Some("Cancelled"),
+        "{:?}",
+        sim.sim.export_jobs()
+    );
+}
+
+/// The first export job's status once it is `wanted`, or what it is after about five seconds.
+async fn job_status_soon(sim: &Sim, wanted: &str) -> Option<String> {
+    let status = || {
         sim.sim
             .export_jobs()
             .first()
             .map(|job| job["status"].as_str().unwrap_or_default().to_string())
     };
     for _ in 0..500 {
-        if status(&sim).as_deref() == Some("Queued") {
+        if status().as_deref() == Some(wanted) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(status(&sim).as_deref(), Some("Queued"));
-    // A shutdown or an ended reconciliation drops the extract mid-wait.
-    extract.abort();
-    assert!(extract.await.unwrap_err().is_cancelled());
-    for _ in 0..500 {
-        if status(&sim).as_deref() == Some("Cancelled") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(
-        status(&sim).as_deref(),
-        Some("Cancelled"),
-        "{:?}",
-        sim.sim.export_jobs()
-    );
+    status()
 }

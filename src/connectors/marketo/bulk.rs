@@ -94,12 +94,12 @@ impl MarketoClient {
         let done = match self.until_completed(&id, deadline).await {
             Ok(done) => done,
             Err(error) => {
-                unfinished.client = None;
+                unfinished.disarm();
                 self.cancel_job(&id).await;
                 return Err(error);
             }
         };
-        unfinished.client = None;
+        unfinished.disarm();
         tracing::info!(program_id, export = %id, bytes = done.file_size, "Marketo extract completed");
         self.read_file(&done, &mut each).await
     }
@@ -191,6 +191,13 @@ impl MarketoClient {
 struct Unfinished {
     client: Option<MarketoClient>,
     id: String,
+}
+
+impl Unfinished {
+    /// The job completed, or is cancelled in line: nothing left to do on drop.
+    fn disarm(&mut self) {
+        self.client = None;
+    }
 }
 
 impl Drop for Unfinished {
