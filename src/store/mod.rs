@@ -4,6 +4,7 @@
 
 mod connect;
 pub mod cursors;
+mod extract_jobs;
 mod group_commit;
 mod history;
 mod identities;
@@ -23,6 +24,7 @@ use sqlx::AnyPool;
 
 pub use crate::kinds::OutcomeResult;
 pub use connect::GroupCommit;
+pub use extract_jobs::OpenExtract;
 pub use history::{Outcome, TriggerEvent};
 pub use journal::{Journal, SignalEnd};
 pub use leader::LeaderLock;

@@ -1,12 +1,14 @@
 //! The Marketo client's bulk program member extract against the simulator: records arrive 300
 //! at a time from a streamed CSV, a transfer that breaks off resumes with `Range`, a failed job
-//! is an error, a full queue (10 jobs of other integrations) is waited out, and an abandoned
-//! extract cancels its job.
+//! is an error, a full queue (10 jobs of other integrations) is waited out, an abandoned
+//! extract cancels its job, and the ledger of open jobs hears of each one, so a job left by a
+//! stopped process is cancelled by the next extract.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use campaign_sync::config::{MarketoConfig, Secret};
-use campaign_sync::connectors::marketo::MarketoClient;
+use campaign_sync::connectors::marketo::{ExtractLedger, MarketoClient, NoLedger};
 use campaign_sync::sim::marketo::{NewLead, SimClient};
 use serde_json::{Value, json};
 
@@ -62,7 +64,7 @@ async fn members_arrive_a_page_at_a_time_and_a_broken_transfer_resumes() {
     let mut pages = Vec::new();
     let mut seen = Vec::new();
     let count = marketo
-        .extract_members(PROGRAM, |page| {
+        .extract_members(PROGRAM, &NoLedger, |page| {
             pages.push(page.len());
             seen.extend(page);
         })
@@ -111,12 +113,135 @@ async fn members_arrive_a_page_at_a_time_and_a_broken_transfer_resumes() {
 async fn a_failed_job_is_an_error_naming_marketos_reason() {
     let (sim, _) = sim_with(3, false).await;
     sim.sim.fail_exports(Some("Export timed out"));
+    let ledger = Ledger::default();
     let error = client(&sim, 0)
-        .extract_members(PROGRAM, |_| {})
+        .extract_members(PROGRAM, &ledger, |_| {})
         .await
         .expect_err("a failed job");
     assert!(error.is_retryable(), "{error}");
     assert!(error.to_string().contains("Export timed out"), "{error}");
+    let id = first_job_id(&sim);
+    assert_eq!(
+        ledger.events(),
+        [format!("opened {id} {PROGRAM}"), format!("closed {id}")],
+        "Marketo refuses to cancel an ended job: the record is closed all the same"
+    );
+}
+
+#[tokio::test]
+async fn an_extract_keeps_its_job_open_in_the_ledger_while_it_waits() {
+    let (sim, _) = sim_with(4, false).await;
+    let ledger = Ledger::default();
+    let read = client(&sim, 1)
+        .extract_members(PROGRAM, &ledger, |_| {})
+        .await
+        .expect("extract");
+    assert_eq!(read, 4);
+    let id = first_job_id(&sim);
+    let events = ledger.events();
+    let (first, rest) = events.split_first().expect("events");
+    let (last, waits) = rest.split_last().expect("more events");
+    assert_eq!(first, &format!("opened {id} {PROGRAM}"), "{events:?}");
+    assert_eq!(last, &format!("closed {id}"), "{events:?}");
+    assert!(
+        !waits.is_empty() && waits.iter().all(|e| *e == format!("alive {id}")),
+        "alive after each wait of the job: {events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_job_left_by_a_stopped_process_is_cancelled_by_the_next_extract() {
+    // Jobs stay where they are: the left job queued, the new one waiting.
+    let sim = Sim::start_with(|c| c.export_status_interval = Duration::from_secs(3600)).await;
+    let http = reqwest::Client::new();
+    let token = fetch_token_as(&http, &sim.url(""), CLIENT_ID, CLIENT_SECRET).await;
+    let left = create_job(&http, &sim, &token).await;
+    http.post(sim.url(&format!(
+        "/bulk/v1/program/members/export/{left}/enqueue.json"
+    )))
+    .bearer_auth(&token)
+    .send()
+    .await
+    .unwrap();
+    // One the ledger names though it has ended already: Marketo refuses to cancel it.
+    let ended = create_job(&http, &sim, &token).await;
+    http.post(sim.url(&format!(
+        "/bulk/v1/program/members/export/{ended}/cancel.json"
+    )))
+    .bearer_auth(&token)
+    .send()
+    .await
+    .unwrap();
+    let ledger = Ledger::default();
+    ledger
+        .left
+        .lock()
+        .unwrap()
+        .extend([left.clone(), ended.clone()]);
+
+    let marketo = client(&sim, 1);
+    let waiting = ledger.clone();
+    let extract =
+        tokio::spawn(async move { marketo.extract_members(PROGRAM, &waiting, |_| {}).await });
+    let mut ours = None;
+    for _ in 0..500 {
+        ours = sim
+            .sim
+            .export_jobs()
+            .get(2)
+            .map(|job| job["exportId"].clone());
+        if ours.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ours = ours.expect("a new job");
+    assert_eq!(status_of(&sim, &left), "Cancelled");
+    assert_eq!(status_of(&sim, &ended), "Cancelled");
+    extract.abort();
+    let _ = extract.await;
+    let ours = ours.as_str().unwrap();
+    for _ in 0..500 {
+        if ledger.events().len() == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        ledger.events(),
+        [
+            format!("closed {left}"),
+            format!("closed {ended}"),
+            format!("opened {ours} {PROGRAM}"),
+            format!("closed {ours}"),
+        ],
+        "both left jobs closed, then the new one opened and, abandoned, cancelled and closed"
+    );
+    assert_eq!(status_of(&sim, ours), "Cancelled");
+}
+
+#[tokio::test]
+async fn a_left_job_marketo_cannot_be_asked_about_stays_open() {
+    let ledger = Ledger::default();
+    ledger.left.lock().unwrap().push("left-job".into());
+    // Nothing answers at this address: neither the cancel nor the new job gets through.
+    let unreachable = MarketoClient::new(&MarketoConfig {
+        base_url: "http://127.0.0.1:9".into(),
+        client_id: CLIENT_ID.into(),
+        client_secret: Secret::new(CLIENT_SECRET),
+        ..MarketoConfig::default()
+    })
+    .unwrap();
+    let error = unreachable
+        .extract_members(PROGRAM, &ledger, |_| {})
+        .await
+        .expect_err("unreachable");
+    assert!(error.is_retryable(), "{error}");
+    assert!(
+        ledger.events().is_empty(),
+        "the left job stays open for a later extract: {:?}",
+        ledger.events()
+    );
 }
 
 #[tokio::test]
@@ -151,7 +276,8 @@ async fn a_full_queue_is_waited_out() {
         theirs.push(id);
     }
     let marketo = client(&sim, 1);
-    let extract = tokio::spawn(async move { marketo.extract_members(PROGRAM, |_| {}).await });
+    let extract =
+        tokio::spawn(async move { marketo.extract_members(PROGRAM, &NoLedger, |_| {}).await });
     // Wait for the refusal, then let the other integration's jobs end (cancelled here; in
     // Marketo they finish on their own).
     for _ in 0..500 {
@@ -180,7 +306,8 @@ async fn an_abandoned_extract_cancels_its_job() {
     // Marketo moves the job on once an hour here: it stays queued while the client waits.
     let sim = Sim::start_with(|c| c.export_status_interval = Duration::from_secs(3600)).await;
     let marketo = client(&sim, 1);
-    let extract = tokio::spawn(async move { marketo.extract_members(PROGRAM, |_| {}).await });
+    let extract =
+        tokio::spawn(async move { marketo.extract_members(PROGRAM, &NoLedger, |_| {}).await });
     assert_eq!(
         job_status_soon(&sim, "Queued").await.as_deref(),
         Some("Queued")
@@ -211,4 +338,71 @@ async fn job_status_soon(sim: &Sim, wanted: &str) -> Option<String> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     status()
+}
+
+/// A ledger that records what it hears and names `left` as left behind, once.
+#[derive(Clone, Default)]
+struct Ledger {
+    left: Arc<Mutex<Vec<String>>>,
+    events: Arc<Mutex<Vec<String>>>,
+}
+
+impl Ledger {
+    fn events(&self) -> Vec<String> {
+        self.events.lock().unwrap().clone()
+    }
+
+    fn hear(&self, event: String) {
+        self.events.lock().unwrap().push(event);
+    }
+}
+
+impl ExtractLedger for Ledger {
+    async fn opened(&self, export_id: &str, program_id: i64) {
+        self.hear(format!("opened {export_id} {program_id}"));
+    }
+    async fn alive(&self, export_id: &str) {
+        self.hear(format!("alive {export_id}"));
+    }
+    async fn closed(&self, export_id: &str) {
+        self.hear(format!("closed {export_id}"));
+    }
+    async fn left_behind(&self) -> Vec<String> {
+        std::mem::take(&mut *self.left.lock().unwrap())
+    }
+}
+
+fn first_job_id(sim: &Sim) -> String {
+    sim.sim.export_jobs()[0]["exportId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn status_of(sim: &Sim, id: &str) -> String {
+    sim.sim
+        .export_jobs()
+        .iter()
+        .find(|job| job["exportId"] == id)
+        .map(|job| job["status"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+/// A job of `PROGRAM` created with `token`, not enqueued; its id.
+async fn create_job(http: &reqwest::Client, sim: &Sim, token: &str) -> String {
+    let body = json!({ "fields": ["leadId"], "filter": { "programId": PROGRAM } });
+    let created: Value = http
+        .post(sim.url("/bulk/v1/program/members/export/create.json"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    result_of(&created)[0]["exportId"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }

@@ -1,12 +1,17 @@
 //! Reconciling a program above Marketo's member query cap (100,000; 50 in this simulator):
 //! the first status query is refused with 1003, the program is read by bulk extract from then
-//! on, and the pass adopts, finds drift on both sides and repairs it like any other.
+//! on, and the pass adopts, finds drift on both sides and repairs it like any other. An extract
+//! job a killed process left open is cancelled by the next pass's extract.
 
 use std::time::Duration;
 
 use campaign_sync::sim::marketo::MarketoSimConfig;
 
+use campaign_sync::store::now_millis;
+use serde_json::{Value, json};
+
 use crate::helpers::TestDb;
+use crate::sim_marketo::{fetch_token_as, result_of};
 use crate::world::{INTEGRATION, Options, PROGRAM, USER, World};
 
 const CAP: usize = 50;
@@ -168,4 +173,101 @@ async fn over_the_cap(db: TestDb) {
         "{again:?}"
     );
     assert_eq!((status_queries(&world), extracts(&world)), (1, 3));
+}
+
+#[tokio::test]
+async fn an_extract_job_left_by_a_killed_process_is_cancelled_by_the_next_pass() {
+    for db in TestDb::all().await {
+        left_job(db).await;
+    }
+}
+
+async fn left_job(db: TestDb) {
+    let label = db.label;
+    let world = World::with(Options {
+        db: Some(db),
+        webhooks: false,
+        mk: MarketoSimConfig {
+            deliver_webhooks_in_background: false,
+            member_filter_cap: CAP,
+            export_status_interval: Duration::ZERO,
+            ..MarketoSimConfig::default()
+        },
+        configure: |c| c.marketo.extract_poll_secs = 0,
+        ..Options::default()
+    })
+    .await;
+    for i in 0..=CAP {
+        let (lead, _) = world.person(&format!("p{i}@example.com"));
+        world
+            .mk
+            .set_status_as_user(PROGRAM, lead, "Invited")
+            .unwrap();
+    }
+    // Two jobs created with the service's own API user, as a process does before it enqueues:
+    // one whose process was killed ten minutes ago, one another process is waiting for now.
+    let http = reqwest::Client::new();
+    let user = world.mk.config().clients[0].clone();
+    let base = world.mk.base_url();
+    let token = fetch_token_as(&http, &base, &user.client_id, &user.client_secret).await;
+    let left = create_job(&http, &base, &token).await;
+    let elsewhere = create_job(&http, &base, &token).await;
+    let store = &world.app.store;
+    let now = now_millis();
+    store
+        .open_extract(&left, PROGRAM, "worker-killed", now - 600_000)
+        .await
+        .unwrap();
+    store
+        .open_extract(&elsewhere, PROGRAM, "worker-elsewhere", now)
+        .await
+        .unwrap();
+
+    let report = world.app.worker.reconcile().await.remove(0).expect("pass");
+    assert_eq!(report.marketo_members, CAP + 1, "{label}");
+    let status = |id: &str| {
+        world
+            .mk
+            .export_jobs()
+            .iter()
+            .find(|job| job["exportId"] == id)
+            .map(|job| job["status"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(status(&left).as_deref(), Some("Cancelled"), "{label}");
+    assert_eq!(
+        status(&elsewhere).as_deref(),
+        Some("Created"),
+        "{label}: a job still waited for is left alone"
+    );
+    let open: Vec<String> = store
+        .extracts_left(i64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|job| job.export_id)
+        .collect();
+    assert_eq!(
+        open,
+        [elsewhere],
+        "{label}: the left job and the pass's own are closed"
+    );
+}
+
+/// A member extract job of `PROGRAM`, created and not enqueued; its id.
+async fn create_job(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let body = json!({ "fields": ["leadId"], "filter": { "programId": PROGRAM } });
+    let created: Value = http
+        .post(format!("{base}/bulk/v1/program/members/export/create.json"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    result_of(&created)[0]["exportId"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }

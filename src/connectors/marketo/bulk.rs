@@ -3,7 +3,8 @@
 //! poll its status at a growing interval (Marketo updates it once a minute), then read the CSV
 //! as it arrives — resuming with `Range` after a broken transfer — and check its size and
 //! SHA-256 against the job's. Records reach the caller 300 at a time; the file is never held.
-//! A job that times out, or whose extract is dropped while it waits, is cancelled.
+//! A job that times out, or whose extract is dropped while it waits, is cancelled; one left by a
+//! process that was killed is cancelled by the next extract (`extract_ledger`).
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::classify::{code_of, malformed};
+use super::extract_ledger::{ExtractLedger, HEARTBEAT};
 use super::{MarketoClient, MemberRecord};
 use crate::config::MarketoConfig;
 use crate::connectors::CallError;
@@ -75,43 +77,61 @@ impl MarketoClient {
 
     /// Every member of a program through a bulk extract job, handed to `each` ≤300 at a time;
     /// returns how many. A job that cannot finish within `extract_timeout_secs` is cancelled.
-    pub async fn extract_members(
+    /// The job is written down in `ledger` while it is open; jobs the ledger names as left
+    /// behind by a stopped process are cancelled first.
+    pub async fn extract_members<L: ExtractLedger>(
         &self,
         program_id: i64,
+        ledger: &L,
         mut each: impl FnMut(Vec<MemberRecord>),
     ) -> Result<u64, CallError> {
+        for id in ledger.left_behind().await {
+            tracing::info!(export = %id, "cancelling a Marketo extract left by a stopped process");
+            self.cancel_and_close(ledger, &id).await;
+        }
         let body =
             json!({ "format": "CSV", "fields": FIELDS, "filter": { "programId": program_id } });
         let created = self
             .job_call(Method::POST, "create.json", Some(&body))
             .await?;
         let id = created.export_id;
+        ledger.opened(&id, program_id).await;
         let mut unfinished = Unfinished {
-            client: Some(self.clone()),
+            waiter: Some((self.clone(), ledger.clone())),
             id: id.clone(),
         };
         let deadline = Instant::now() + self.extract.give_up;
-        let done = match self.until_completed(&id, deadline).await {
+        let done = match self.until_completed(&id, deadline, ledger).await {
             Ok(done) => done,
             Err(error) => {
                 unfinished.disarm();
-                self.cancel_job(&id).await;
+                self.cancel_and_close(ledger, &id).await;
                 return Err(error);
             }
         };
         unfinished.disarm();
+        ledger.closed(&id).await;
         tracing::info!(program_id, export = %id, bytes = done.file_size, "Marketo extract completed");
         self.read_file(&done, &mut each).await
     }
 
     /// Cancels a job that will not be read, so it neither holds one of the instance's places
-    /// nor spends its daily export quota; a failure only costs Marketo the work.
-    async fn cancel_job(&self, id: &str) {
-        if let Err(error) = self
+    /// nor spends its daily export allowance, and closes it in `ledger` once nothing runs: it
+    /// was cancelled, or Marketo refuses because it already ended. A job Marketo could not be
+    /// asked about stays open there, for a later extract to cancel.
+    async fn cancel_and_close<L: ExtractLedger>(&self, ledger: &L, id: &str) {
+        match self
             .job_call(Method::POST, &format!("{id}/cancel.json"), None)
             .await
         {
-            tracing::debug!(export = %id, %error, "could not cancel the extract");
+            Ok(_) => ledger.closed(id).await,
+            Err(error) if !error.is_retryable() => {
+                tracing::debug!(export = %id, %error, "extract not cancelled: it has ended");
+                ledger.closed(id).await;
+            }
+            Err(error) => {
+                tracing::info!(export = %id, %error, "could not cancel the extract; a later extract tries again");
+            }
         }
     }
 
@@ -130,7 +150,12 @@ impl MarketoClient {
     }
 
     /// Enqueues the job, then polls it until Completed; waits double up to `max_poll`.
-    async fn until_completed(&self, id: &str, deadline: Instant) -> Result<Job, CallError> {
+    async fn until_completed<L: ExtractLedger>(
+        &self,
+        id: &str,
+        deadline: Instant,
+        ledger: &L,
+    ) -> Result<Job, CallError> {
         let mut wait = self.extract.first_poll;
         loop {
             match self
@@ -147,7 +172,7 @@ impl MarketoClient {
                             "the extract queue stayed full: {e}"
                         )));
                     }
-                    tokio::time::sleep(wait).await;
+                    wait_alive(ledger, id, wait).await;
                     wait = (wait * 2).min(self.extract.max_poll);
                 }
                 Err(e) => return Err(e),
@@ -155,7 +180,7 @@ impl MarketoClient {
         }
         let mut wait = self.extract.first_poll;
         loop {
-            tokio::time::sleep(wait).await;
+            wait_alive(ledger, id, wait).await;
             let job = self
                 .job_call(Method::GET, &format!("{id}/status.json"), None)
                 .await?;
@@ -185,32 +210,43 @@ impl MarketoClient {
     }
 }
 
-/// A job created and not yet completed. Dropped with its client still set (the extract was
-/// abandoned mid-wait: a shutdown, or the reconciliation's task ended) it cancels the job on a
-/// task of its own, as far as the runtime still runs.
-struct Unfinished {
-    client: Option<MarketoClient>,
-    id: String,
-}
-
-impl Unfinished {
-    /// The job completed, or is cancelled in line: nothing left to do on drop.
-    fn disarm(&mut self) {
-        self.client = None;
+/// Sleeps `wait`, telling `ledger` every [`HEARTBEAT`] that the job's waiter is still there.
+async fn wait_alive<L: ExtractLedger>(ledger: &L, id: &str, wait: Duration) {
+    let mut left = wait;
+    while !left.is_zero() {
+        let step = left.min(HEARTBEAT);
+        tokio::time::sleep(step).await;
+        left -= step;
+        ledger.alive(id).await;
     }
 }
 
-impl Drop for Unfinished {
+/// A job created and not yet completed. Dropped while still armed (the extract was abandoned
+/// mid-wait: a shutdown, or the reconciliation's task ended) it cancels the job on a task of
+/// its own, as far as the runtime still runs.
+struct Unfinished<L: ExtractLedger> {
+    waiter: Option<(MarketoClient, L)>,
+    id: String,
+}
+
+impl<L: ExtractLedger> Unfinished<L> {
+    /// The job completed, or is cancelled in line: nothing left to do on drop.
+    fn disarm(&mut self) {
+        self.waiter = None;
+    }
+}
+
+impl<L: ExtractLedger> Drop for Unfinished<L> {
     fn drop(&mut self) {
-        let (Some(client), Ok(runtime)) =
-            (self.client.take(), tokio::runtime::Handle::try_current())
+        let (Some((client, ledger)), Ok(runtime)) =
+            (self.waiter.take(), tokio::runtime::Handle::try_current())
         else {
             return;
         };
         let id = std::mem::take(&mut self.id);
         tracing::info!(export = %id, "extract abandoned; cancelling its Marketo job");
         runtime.spawn(crate::connectors::scheduled(async move {
-            client.cancel_job(&id).await;
+            client.cancel_and_close(&ledger, &id).await;
         }));
     }
 }

@@ -10,6 +10,7 @@ mod calls;
 pub mod classify;
 mod csv_rows;
 mod custom_activities;
+pub mod extract_ledger;
 mod limits;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub use classify::Envelope;
 pub use custom_activities::{
     ActivityResult, ActivityTypeInfo, ActivityTypeSpec, AttributeSpec, REQUEST_LIMIT,
 };
+pub use extract_ledger::{ExtractLedger, NoLedger};
 
 use super::CallError;
 use super::ClientBuildError;

@@ -8,10 +8,12 @@
 //! (`entries`), then Salesforce's members a page at a time, each person looked at (`person`) as
 //! their Salesforce member arrives; only members no mirror row claims are kept for pairing.
 //! Marketo refuses its member query by status on a program over 100,000 members (1003): such a
-//! program is read by bulk extract instead, and remembered, so later passes go straight to it.
+//! program is read by bulk extract instead, and remembered, so later passes go straight to it;
+//! its job is written down in the store while open (`extract_jobs`).
 
 mod adopt;
 mod entries;
+mod extract_jobs;
 mod person;
 mod sides;
 mod signals;

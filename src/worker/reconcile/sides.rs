@@ -13,6 +13,7 @@ use super::super::context::Context;
 use super::super::work::WorkError;
 use super::adopt::LeadKeys;
 use super::entries::{MirrorEntry, MkEntry, Names, Short};
+use super::extract_jobs::StoredExtracts;
 use super::person::MkMember;
 
 /// Mirror rows read from the store at a time.
@@ -120,8 +121,11 @@ pub async fn read_marketo(
         client.mark_over_member_cap(program_id);
     }
     let mut members = HashMap::new();
+    let ledger = StoredExtracts::new(ctx.store.clone(), ctx.owner.clone());
     client
-        .extract_members(program_id, |page| add_members(&mut members, page, names))
+        .extract_members(program_id, &ledger, |page| {
+            add_members(&mut members, page, names);
+        })
         .await?;
     Ok(members)
 }

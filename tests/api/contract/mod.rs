@@ -90,7 +90,11 @@ async fn realistic_sync() -> World {
     }
     world.settle().await;
     // What reconciliation does for a program over the member query cap.
-    let extracted = world.app.worker.marketo().extract_members(PROGRAM, |_| {});
+    let extracted = world.app.worker.marketo().extract_members(
+        PROGRAM,
+        &campaign_sync::connectors::marketo::NoLedger,
+        |_| {},
+    );
     assert!(extracted.await.expect("extract") > 0);
     world
 }
