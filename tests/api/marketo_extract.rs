@@ -10,9 +10,10 @@ use std::time::Duration;
 use campaign_sync::config::{MarketoConfig, Secret};
 use campaign_sync::connectors::marketo::{ExtractLedger, MarketoClient, NoLedger};
 use campaign_sync::sim::marketo::{NewLead, SimClient};
-use serde_json::{Value, json};
 
-use crate::sim_marketo::{CLIENT_ID, CLIENT_SECRET, PROGRAM, Sim, fetch_token_as, result_of};
+use crate::sim_marketo::{
+    CLIENT_ID, CLIENT_SECRET, PROGRAM, Sim, create_export_job, export_job_action, fetch_token_as,
+};
 
 fn client(sim: &Sim, poll_secs: u64) -> MarketoClient {
     MarketoClient::new(&MarketoConfig {
@@ -155,23 +156,12 @@ async fn a_job_left_by_a_stopped_process_is_cancelled_by_the_next_extract() {
     let sim = Sim::start_with(|c| c.export_status_interval = Duration::from_secs(3600)).await;
     let http = reqwest::Client::new();
     let token = fetch_token_as(&http, &sim.url(""), CLIENT_ID, CLIENT_SECRET).await;
-    let left = create_job(&http, &sim, &token).await;
-    http.post(sim.url(&format!(
-        "/bulk/v1/program/members/export/{left}/enqueue.json"
-    )))
-    .bearer_auth(&token)
-    .send()
-    .await
-    .unwrap();
+    let base = sim.url("");
+    let left = create_export_job(&http, &base, &token, PROGRAM).await;
+    export_job_action(&http, &base, &token, &left, "enqueue").await;
     // One the ledger names though it has ended already: Marketo refuses to cancel it.
-    let ended = create_job(&http, &sim, &token).await;
-    http.post(sim.url(&format!(
-        "/bulk/v1/program/members/export/{ended}/cancel.json"
-    )))
-    .bearer_auth(&token)
-    .send()
-    .await
-    .unwrap();
+    let ended = create_export_job(&http, &base, &token, PROGRAM).await;
+    export_job_action(&http, &base, &token, &ended, "cancel").await;
     let ledger = Ledger::default();
     ledger
         .left
@@ -250,29 +240,10 @@ async fn a_full_queue_is_waited_out() {
     let http = reqwest::Client::new();
     let other = fetch_token_as(&http, &sim.url(""), "other", "other-secret").await;
     let mut theirs = Vec::new();
+    let base = sim.url("");
     for _ in 0..10 {
-        let body = json!({ "fields": ["leadId"], "filter": { "programId": PROGRAM } });
-        let created: Value = http
-            .post(sim.url("/bulk/v1/program/members/export/create.json"))
-            .bearer_auth(&other)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = result_of(&created)[0]["exportId"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        http.post(sim.url(&format!(
-            "/bulk/v1/program/members/export/{id}/enqueue.json"
-        )))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
+        let id = create_export_job(&http, &base, &other, PROGRAM).await;
+        export_job_action(&http, &base, &other, &id, "enqueue").await;
         theirs.push(id);
     }
     let marketo = client(&sim, 1);
@@ -292,11 +263,7 @@ async fn a_full_queue_is_waited_out() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     for id in &theirs {
-        http.post(sim.url(&format!("/bulk/v1/program/members/export/{id}/cancel.json")))
-            .bearer_auth(&other)
-            .send()
-            .await
-            .unwrap();
+        export_job_action(&http, &base, &other, id, "cancel").await;
     }
     assert_eq!(extract.await.unwrap().expect("extract"), 5);
 }
@@ -386,23 +353,4 @@ fn status_of(sim: &Sim, id: &str) -> String {
         .find(|job| job["exportId"] == id)
         .map(|job| job["status"].as_str().unwrap_or_default().to_string())
         .unwrap_or_default()
-}
-
-/// A job of `PROGRAM` created with `token`, not enqueued; its id.
-async fn create_job(http: &reqwest::Client, sim: &Sim, token: &str) -> String {
-    let body = json!({ "fields": ["leadId"], "filter": { "programId": PROGRAM } });
-    let created: Value = http
-        .post(sim.url("/bulk/v1/program/members/export/create.json"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    result_of(&created)[0]["exportId"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }

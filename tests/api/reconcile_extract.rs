@@ -8,14 +8,31 @@ use std::time::Duration;
 use campaign_sync::sim::marketo::MarketoSimConfig;
 
 use campaign_sync::store::now_millis;
-use serde_json::{Value, json};
 
 use crate::helpers::TestDb;
-use crate::sim_marketo::{fetch_token_as, result_of};
+use crate::sim_marketo::{create_export_job, fetch_token_as};
 use crate::world::{INTEGRATION, Options, PROGRAM, USER, World};
 
 const CAP: usize = 50;
 const PEOPLE: usize = 60;
+
+/// A world whose Marketo refuses member queries past [`CAP`] members and moves export jobs on
+/// at every look; the service polls them without waiting.
+async fn over_the_cap_world(db: TestDb) -> World {
+    World::with(Options {
+        db: Some(db),
+        webhooks: false,
+        mk: MarketoSimConfig {
+            deliver_webhooks_in_background: false,
+            member_filter_cap: CAP,
+            export_status_interval: Duration::ZERO,
+            ..MarketoSimConfig::default()
+        },
+        configure: |c| c.marketo.extract_poll_secs = 0,
+        ..Options::default()
+    })
+    .await
+}
 
 /// Member queries by status the service sent (the refused one included).
 fn status_queries(world: &World) -> usize {
@@ -48,19 +65,7 @@ async fn a_program_over_the_member_cap_is_reconciled_by_bulk_extract() {
 
 async fn over_the_cap(db: TestDb) {
     let label = db.label;
-    let world = World::with(Options {
-        db: Some(db),
-        webhooks: false,
-        mk: MarketoSimConfig {
-            deliver_webhooks_in_background: false,
-            member_filter_cap: CAP,
-            export_status_interval: Duration::ZERO,
-            ..MarketoSimConfig::default()
-        },
-        configure: |c| c.marketo.extract_poll_secs = 0,
-        ..Options::default()
-    })
-    .await;
+    let world = over_the_cap_world(db).await;
     // Members on both sides, as after years of Marketo's native sync; nothing in the mirror.
     let mut people = Vec::new();
     for i in 0..PEOPLE {
@@ -184,19 +189,7 @@ async fn an_extract_job_left_by_a_killed_process_is_cancelled_by_the_next_pass()
 
 async fn left_job(db: TestDb) {
     let label = db.label;
-    let world = World::with(Options {
-        db: Some(db),
-        webhooks: false,
-        mk: MarketoSimConfig {
-            deliver_webhooks_in_background: false,
-            member_filter_cap: CAP,
-            export_status_interval: Duration::ZERO,
-            ..MarketoSimConfig::default()
-        },
-        configure: |c| c.marketo.extract_poll_secs = 0,
-        ..Options::default()
-    })
-    .await;
+    let world = over_the_cap_world(db).await;
     for i in 0..=CAP {
         let (lead, _) = world.person(&format!("p{i}@example.com"));
         world
@@ -210,8 +203,8 @@ async fn left_job(db: TestDb) {
     let user = world.mk.config().clients[0].clone();
     let base = world.mk.base_url();
     let token = fetch_token_as(&http, &base, &user.client_id, &user.client_secret).await;
-    let left = create_job(&http, &base, &token).await;
-    let elsewhere = create_job(&http, &base, &token).await;
+    let left = create_export_job(&http, &base, &token, PROGRAM).await;
+    let elsewhere = create_export_job(&http, &base, &token, PROGRAM).await;
     let store = &world.app.store;
     let now = now_millis();
     store
@@ -251,23 +244,4 @@ async fn left_job(db: TestDb) {
         [elsewhere],
         "{label}: the left job and the pass's own are closed"
     );
-}
-
-/// A member extract job of `PROGRAM`, created and not enqueued; its id.
-async fn create_job(http: &reqwest::Client, base: &str, token: &str) -> String {
-    let body = json!({ "fields": ["leadId"], "filter": { "programId": PROGRAM } });
-    let created: Value = http
-        .post(format!("{base}/bulk/v1/program/members/export/create.json"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    result_of(&created)[0]["exportId"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use campaign_sync::sim::marketo::{CallRecord, MarketoSimConfig};
 use serde_json::{Value, json};
 
+use crate::sim_marketo::create_export_job;
 use crate::world::{Options, PROGRAM, USER, World};
 use known::KNOWN;
 use swagger::{Operation, Spec, form_pairs};
@@ -102,18 +103,7 @@ async fn realistic_sync() -> World {
 /// A job created and cancelled, as the client does when one does not finish in time.
 async fn cancelled_extract(http: &reqwest::Client, base: &str, token: &str) {
     let exports = format!("{base}/bulk/v1/program/members/export");
-    let body = json!({ "fields": ["leadId"], "filter": { "programId": PROGRAM } });
-    let created: Value = http
-        .post(format!("{exports}/create.json"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("create JSON");
-    let id = created["result"][0]["exportId"].as_str().expect("exportId");
+    let id = create_export_job(http, base, token, PROGRAM).await;
     let cancelled: Value = http
         .post(format!("{exports}/{id}/cancel.json"))
         .bearer_auth(token)

@@ -129,6 +129,49 @@ pub async fn fetch_token_as(
         .to_string()
 }
 
+/// A member export job of `program` created at `base` with `token` (the job is that API user's),
+/// not enqueued; its id.
+pub async fn create_export_job(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    program: i64,
+) -> String {
+    let body = serde_json::json!({ "fields": ["leadId"], "filter": { "programId": program } });
+    let created: Value = client
+        .post(format!("{base}/bulk/v1/program/members/export/create.json"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("create JSON");
+    result_of(&created)[0]["exportId"]
+        .as_str()
+        .expect("exportId")
+        .to_string()
+}
+
+/// `action` (`enqueue`, `cancel`) on export job `id`, as the API user of `token`.
+pub async fn export_job_action(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: &str,
+    action: &str,
+) {
+    client
+        .post(format!(
+            "{base}/bulk/v1/program/members/export/{id}/{action}.json"
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect(action);
+}
+
 /// The single error of a `success:false` envelope, as `(code, message)`.
 pub fn error_of(body: &Value) -> (String, String) {
     assert_eq!(body["success"], false, "expected a failure: {body}");
