@@ -12,7 +12,8 @@ use crate::worker::{Change, Mappings, ReconcileReport, Worker};
 /// What to do besides reading.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReconcileOptions {
-    /// Only read both sides and list the changes; write nothing anywhere.
+    /// Only read both sides and list the changes; change nothing in either system or the
+    /// sync's state.
     pub dry_run: bool,
     /// One JSON object per mapping per line instead of text.
     pub json: bool,

@@ -151,7 +151,8 @@ impl Worker {
     }
 
     /// Reconciles one mapping (the `reconcile` command); with `dry_run`, only reads both sides
-    /// and reports the changes, writing nothing to either API or the store.
+    /// and reports the changes, writing nothing to either API or the sync's state (a bulk
+    /// extract's job is written down while it runs, as every extract's is).
     pub async fn reconcile_mapping(
         &self,
         mapping: &crate::mappings::Mapping,
