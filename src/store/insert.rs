@@ -146,8 +146,15 @@ impl Plan<'_> {
     }
 }
 
-/// Inserts each signal unless its dedup key is already stored, inside the caller's transaction.
-/// Results keep the input order; the slices of several callers may be passed as one.
+/// Whether [`insert_signals`] writes `signals` with a single INSERT (it may still look up the
+/// ids of keys already stored, after it).
+pub(super) fn one_statement(signals: &[&Prepared]) -> bool {
+    plan(signals, ROWS_PER_STATEMENT).statements.len() == 1
+}
+
+/// Inserts each signal unless its dedup key is already stored, inside the caller's transaction
+/// (or on a bare connection when [`one_statement`] holds: the INSERT is then its own). Results
+/// keep the input order; the slices of several callers may be passed as one.
 pub(super) async fn insert_signals(
     conn: &mut AnyConnection,
     signals: &[&Prepared],
