@@ -11,7 +11,7 @@ use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, Connection};
 use tokio::sync::{Mutex, Semaphore, mpsc, oneshot};
 
-use super::insert::{Prepared, insert_signals, one_statement};
+use super::insert::{Prepared, insert_planned, plan_any};
 use super::{Recorded, StoreError, inbox, sqlite_writer};
 use crate::signal::RejectedInput;
 
@@ -221,11 +221,12 @@ pub(super) fn record_timing(started: Instant, requests: usize) {
 /// new signals with one conflict rule, nothing refused) runs in autocommit, one round trip
 /// instead of three; PostgreSQL answers it once its commit is flushed, as it would a COMMIT.
 async fn write(link: &mut Link, rows: &Rows<'_>) -> Result<Vec<Recorded>, StoreError> {
-    if rows.rejected.is_empty() && one_statement(&rows.signals) {
-        return insert_signals(&mut link.conn, &rows.signals, rows.now).await;
+    let plan = plan_any(&rows.signals);
+    if rows.rejected.is_empty() && plan.statements.len() == 1 {
+        return insert_planned(&mut link.conn, &plan, &rows.signals, rows.now).await;
     }
     let mut tx = link.conn.begin().await?;
-    let recorded = insert_signals(&mut tx, &rows.signals, rows.now).await?;
+    let recorded = insert_planned(&mut tx, &plan, &rows.signals, rows.now).await?;
     let rejected: Vec<RejectedInput> = rows.rejected.iter().map(|r| (*r).clone()).collect();
     inbox::insert_rejected(&mut tx, &rejected, rows.now).await?;
     tx.commit().await?;

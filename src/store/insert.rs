@@ -146,21 +146,30 @@ impl Plan<'_> {
     }
 }
 
-/// Whether [`insert_signals`] writes `signals` with a single INSERT (it may still look up the
-/// ids of keys already stored, after it).
-pub(super) fn one_statement(signals: &[&Prepared]) -> bool {
-    plan(signals, ROWS_PER_STATEMENT).statements.len() == 1
+/// Which statements [`insert_planned`] will run for `signals` through `Any`.
+pub(super) fn plan_any<'a>(signals: &[&'a Prepared]) -> Plan<'a> {
+    plan(signals, ROWS_PER_STATEMENT)
 }
 
-/// Inserts each signal unless its dedup key is already stored, inside the caller's transaction
-/// (or on a bare connection when [`one_statement`] holds: the INSERT is then its own). Results
-/// keep the input order; the slices of several callers may be passed as one.
+/// Inserts each signal unless its dedup key is already stored, inside the caller's transaction.
+/// Results keep the input order; the slices of several callers may be passed as one.
 pub(super) async fn insert_signals(
     conn: &mut AnyConnection,
     signals: &[&Prepared],
     now: i64,
 ) -> Result<Vec<Recorded>, StoreError> {
-    let plan = plan(signals, ROWS_PER_STATEMENT);
+    insert_planned(conn, &plan_any(signals), signals, now).await
+}
+
+/// [`insert_signals`] with its [`plan_any`] made: a plan of one statement may run on a bare
+/// connection, where the INSERT is its own transaction (looking up the ids of keys already
+/// stored after it).
+pub(super) async fn insert_planned(
+    conn: &mut AnyConnection,
+    plan: &Plan<'_>,
+    signals: &[&Prepared],
+    now: i64,
+) -> Result<Vec<Recorded>, StoreError> {
     let mut recorded = plan.partial(signals.len());
     for (chunk, revive) in &plan.statements {
         let sql = insert_sql(chunk.len(), *revive, Placeholders::Numbered);
