@@ -211,6 +211,36 @@ async fn a_job_left_by_a_stopped_process_is_cancelled_by_the_next_extract() {
 }
 
 #[tokio::test]
+async fn a_job_left_while_an_extract_waits_is_cancelled_at_its_next_heartbeat() {
+    let sim = Sim::start_with(|c| c.export_status_interval = Duration::from_secs(3600)).await;
+    let ledger = Ledger::default();
+    let marketo = client(&sim, 1);
+    let waiting = ledger.clone();
+    let extract =
+        tokio::spawn(async move { marketo.extract_members(PROGRAM, &waiting, |_| {}).await });
+    // Another process's job, whose process is killed while this extract waits.
+    let http = reqwest::Client::new();
+    let base = sim.url("");
+    let token = fetch_token_as(&http, &base, CLIENT_ID, CLIENT_SECRET).await;
+    let left = create_export_job(&http, &base, &token, PROGRAM).await;
+    export_job_action(&http, &base, &token, &left, "enqueue").await;
+    ledger.left.lock().unwrap().push(left.clone());
+    for _ in 0..500 {
+        if status_of(&sim, &left) == "Cancelled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status_of(&sim, &left), "Cancelled");
+    assert!(ledger.events().contains(&format!("closed {left}")));
+    assert!(
+        !extract.is_finished(),
+        "the extract still waits for its own job"
+    );
+    extract.abort();
+}
+
+#[tokio::test]
 async fn a_left_job_marketo_cannot_be_asked_about_stays_open() {
     let ledger = Ledger::default();
     ledger.left.lock().unwrap().push("left-job".into());

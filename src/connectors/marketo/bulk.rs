@@ -85,10 +85,7 @@ impl MarketoClient {
         ledger: &L,
         mut each: impl FnMut(Vec<MemberRecord>),
     ) -> Result<u64, CallError> {
-        for id in ledger.left_behind().await {
-            tracing::info!(export = %id, "cancelling a Marketo extract left by a stopped process");
-            self.cancel_and_close(ledger, &id).await;
-        }
+        self.cancel_left_behind(ledger).await;
         let body =
             json!({ "format": "CSV", "fields": FIELDS, "filter": { "programId": program_id } });
         let created = self
@@ -113,6 +110,28 @@ impl MarketoClient {
         ledger.closed(&id).await;
         tracing::info!(program_id, export = %id, bytes = done.file_size, "Marketo extract completed");
         self.read_file(&done, &mut each).await
+    }
+
+    /// Cancels the jobs `ledger` names as left behind by a stopped process.
+    async fn cancel_left_behind<L: ExtractLedger>(&self, ledger: &L) {
+        for id in ledger.left_behind().await {
+            tracing::info!(export = %id, "cancelling a Marketo extract left by a stopped process");
+            self.cancel_and_close(ledger, &id).await;
+        }
+    }
+
+    /// Sleeps `wait`. Every [`HEARTBEAT`] it tells `ledger` that the job's waiter is still
+    /// there and cancels the jobs left behind meanwhile: a process killed while this one waits
+    /// (a restart that began the next pass at once) has its job cancelled within minutes.
+    async fn wait_alive<L: ExtractLedger>(&self, ledger: &L, id: &str, wait: Duration) {
+        let mut left = wait;
+        while !left.is_zero() {
+            let step = left.min(HEARTBEAT);
+            tokio::time::sleep(step).await;
+            left -= step;
+            ledger.alive(id).await;
+            self.cancel_left_behind(ledger).await;
+        }
     }
 
     /// Cancels a job that will not be read, so it neither holds one of the instance's places
@@ -172,7 +191,7 @@ impl MarketoClient {
                             "the extract queue stayed full: {e}"
                         )));
                     }
-                    wait_alive(ledger, id, wait).await;
+                    self.wait_alive(ledger, id, wait).await;
                     wait = (wait * 2).min(self.extract.max_poll);
                 }
                 Err(e) => return Err(e),
@@ -180,7 +199,7 @@ impl MarketoClient {
         }
         let mut wait = self.extract.first_poll;
         loop {
-            wait_alive(ledger, id, wait).await;
+            self.wait_alive(ledger, id, wait).await;
             let job = self
                 .job_call(Method::GET, &format!("{id}/status.json"), None)
                 .await?;
@@ -207,17 +226,6 @@ impl MarketoClient {
                 _ => wait = (wait * 2).min(self.extract.max_poll),
             }
         }
-    }
-}
-
-/// Sleeps `wait`, telling `ledger` every [`HEARTBEAT`] that the job's waiter is still there.
-async fn wait_alive<L: ExtractLedger>(ledger: &L, id: &str, wait: Duration) {
-    let mut left = wait;
-    while !left.is_zero() {
-        let step = left.min(HEARTBEAT);
-        tokio::time::sleep(step).await;
-        left -= step;
-        ledger.alive(id).await;
     }
 }
 
