@@ -113,10 +113,10 @@ impl MarketoClient {
         self.read_file(&done, &mut each).await
     }
 
-    /// Cancels the jobs `ledger` names as left behind by a stopped process.
+    /// Cancels the jobs `ledger` names as left behind by a stopped process (the ledger says
+    /// which, with what it knows of them).
     async fn cancel_left_behind<L: ExtractLedger>(&self, ledger: &L) {
         for id in ledger.left_behind().await {
-            tracing::info!(export = %id, "cancelling a Marketo extract left by a stopped process");
             self.cancel_and_close(ledger, &id).await;
         }
     }

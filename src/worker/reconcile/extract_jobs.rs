@@ -47,7 +47,7 @@ impl ExtractLedger for StoredExtracts {
             Ok(jobs) => jobs
                 .into_iter()
                 .map(|job| {
-                    tracing::info!(export = %job.export_id, program_id = job.program_id, owner = %job.owner, last_seen = job.touched_at, "extract job left behind");
+                    tracing::info!(export = %job.export_id, program_id = job.program_id, owner = %job.owner, last_seen = job.touched_at, "cancelling a Marketo extract job left by a stopped process");
                     job.export_id
                 })
                 .collect(),
