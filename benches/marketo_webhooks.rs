@@ -20,7 +20,7 @@ use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use service_process::ServiceProcess;
-use webhook_load::{Figures, Load, TOKEN, drive, measure};
+use webhook_load::{Clients, Figures, Load, TOKEN, drive, measure};
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -38,8 +38,9 @@ async fn run() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let service = ServiceProcess::spawn(&config(&sqlite_url));
-    let sqlite = measure("SQLite", &service, phase, &lead_ids).await?;
-    let rejected = drive(&service, Load::Rejected, phase, &lead_ids).await?;
+    let clients = Clients::new(&service)?;
+    let sqlite = measure("SQLite", &service, &clients, phase, &lead_ids).await?;
+    let rejected = drive(&service, &clients, Load::Rejected, phase, &lead_ids).await?;
     println!(
         "POST /v1/marketo/webhooks refused with 400 (parsed, not stored): {:>7.0} req/s   ratio {:.2}   \
          CPU µs per request (service + load): {:.1} + {:.1}",
@@ -54,7 +55,8 @@ async fn run() -> anyhow::Result<()> {
     let postgres = match postgres_url().await? {
         Some(url) => {
             let service = ServiceProcess::spawn(&config(&url));
-            let figures = measure("PostgreSQL", &service, phase, &lead_ids).await?;
+            let clients = Clients::new(&service)?;
+            let figures = measure("PostgreSQL", &service, &clients, phase, &lead_ids).await?;
             drop(service);
             webhook_load::check_all_stored(&url, figures.accepted).await?;
             Some(figures)

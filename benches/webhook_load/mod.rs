@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use campaign_sync::http::inbound::marketo::render_program_member;
+use reqwest::Url;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use sqlx::Row;
 
 use super::service_process::ServiceProcess;
@@ -50,10 +52,54 @@ impl Figures {
     }
 }
 
+/// The load generator's side of the [`CONNECTIONS`] connections: one client each (so each task
+/// keeps exactly one keep-alive connection, reused from phase to phase) and every part of a
+/// request that does not change, made once, so neither the clients' setup (each loads the
+/// system's root certificates) nor parsing the same URL again is counted against a phase.
+pub struct Clients {
+    clients: Vec<reqwest::Client>,
+    healthz: Url,
+    webhooks: Url,
+    authorization: HeaderValue,
+}
+
+impl Clients {
+    pub fn new(service: &ServiceProcess) -> anyhow::Result<Arc<Clients>> {
+        let clients = (0..CONNECTIONS)
+            .map(|_| reqwest::Client::builder().pool_max_idle_per_host(1).build())
+            .collect::<Result<_, _>>()?;
+        Ok(Arc::new(Clients {
+            clients,
+            healthz: Url::parse(&service.url("/healthz"))?,
+            webhooks: Url::parse(&service.url(WEBHOOK_ROUTE))?,
+            authorization: HeaderValue::from_str(&format!("Bearer {TOKEN}"))?,
+        }))
+    }
+
+    /// One request of `load` on connection `index`; each accepted webhook names a new lead, so
+    /// none is a duplicate.
+    fn request(&self, index: usize, load: Load, lead_ids: &AtomicI64) -> reqwest::RequestBuilder {
+        let client = &self.clients[index];
+        let body = match load {
+            Load::Healthz => return client.get(self.healthz.clone()),
+            Load::Webhooks => {
+                let lead = lead_ids.fetch_add(1, Ordering::Relaxed);
+                render_program_member(lead, 1001, Some("bench@example.com"), None)
+            }
+            Load::Rejected => render_program_member(1, 1001, None, None).replace("\"1\"", "\"x\""),
+        };
+        client
+            .post(self.webhooks.clone())
+            .header(AUTHORIZATION, self.authorization.clone())
+            .body(body)
+    }
+}
+
 /// Warm-up, then [`ROUNDS`] rounds of `/healthz` then webhooks, each `phase` long.
 pub async fn measure(
     label: &str,
     service: &ServiceProcess,
+    clients: &Arc<Clients>,
     phase: Duration,
     lead_ids: &Arc<AtomicI64>,
 ) -> anyhow::Result<Figures> {
@@ -63,14 +109,14 @@ pub async fn measure(
         service.pid()
     );
     let second = Duration::from_secs(1);
-    drive(service, Load::Healthz, second, lead_ids).await?;
-    let mut accepted = drive(service, Load::Webhooks, second, lead_ids)
+    drive(service, clients, Load::Healthz, second, lead_ids).await?;
+    let mut accepted = drive(service, clients, Load::Webhooks, second, lead_ids)
         .await?
         .answered;
     let (mut health_total, mut hook_total, mut writer_us) = (0.0, 0.0, 0.0);
     for round in 1..=ROUNDS {
-        let health = drive(service, Load::Healthz, phase, lead_ids).await?;
-        let hooks = drive(service, Load::Webhooks, phase, lead_ids).await?;
+        let health = drive(service, clients, Load::Healthz, phase, lead_ids).await?;
+        let hooks = drive(service, clients, Load::Webhooks, phase, lead_ids).await?;
         println!(
             "  round {round}: GET /healthz {:>7.0} req/s   POST {WEBHOOK_ROUTE} {:>7.0} accepted/s   \
              ratio {:.2}   CPU cores (service + load): healthz {:.2} + {:.2}, webhooks {:.2} + {:.2} \
@@ -121,6 +167,7 @@ pub async fn measure(
 /// Runs `load` on [`CONNECTIONS`] keep-alive connections for `length`.
 pub async fn drive(
     service: &ServiceProcess,
+    clients: &Arc<Clients>,
     load: Load,
     length: Duration,
     lead_ids: &Arc<AtomicI64>,
@@ -131,17 +178,13 @@ pub async fn drive(
     let started = Instant::now();
     let deadline = started + length;
     let mut tasks = Vec::with_capacity(CONNECTIONS);
-    for _ in 0..CONNECTIONS {
-        // One client each, so each task keeps exactly one connection.
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()?;
-        let base = service.url("");
+    for index in 0..CONNECTIONS {
+        let clients = Arc::clone(clients);
         let lead_ids = Arc::clone(lead_ids);
         tasks.push(tokio::spawn(async move {
             let mut done = 0u64;
             while Instant::now() < deadline {
-                let response = request(&client, &base, load, &lead_ids).send().await?;
+                let response = clients.request(index, load, &lead_ids).send().await?;
                 let status = response.status().as_u16();
                 response.bytes().await?;
                 anyhow::ensure!(status == load.status(), "unexpected status {status}");
@@ -178,27 +221,6 @@ fn sqlite_thread_seconds(pid: u32) -> anyhow::Result<f64> {
         }
     }
     Ok(total)
-}
-
-/// One request of `load`; each accepted webhook names a new lead, so none is a duplicate.
-fn request(
-    client: &reqwest::Client,
-    base: &str,
-    load: Load,
-    lead_ids: &AtomicI64,
-) -> reqwest::RequestBuilder {
-    let body = match load {
-        Load::Healthz => return client.get(format!("{base}/healthz")),
-        Load::Webhooks => {
-            let lead = lead_ids.fetch_add(1, Ordering::Relaxed);
-            render_program_member(lead, 1001, Some("bench@example.com"), None)
-        }
-        Load::Rejected => render_program_member(1, 1001, None, None).replace("\"1\"", "\"x\""),
-    };
-    client
-        .post(format!("{base}{WEBHOOK_ROUTE}"))
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .body(body)
 }
 
 impl Load {
