@@ -206,6 +206,12 @@ impl Worker {
         self.poll_deleted_at(now_millis()).await
     }
 
+    /// Cancels the Marketo bulk extract jobs a stopped process left open (written down in the
+    /// store and not waited for in five minutes); returns how many. No Marketo call when none is.
+    pub async fn cancel_left_extracts(&self) -> usize {
+        reconcile::cancel_left_extracts(&self.ctx).await
+    }
+
     /// Reads Marketo's activity log since its stored cursor and records a signal per member
     /// change in a mapped program.
     pub async fn read_marketo_activities(&self) -> Result<usize, WorkError> {

@@ -4,13 +4,14 @@
 //! Each pass spends calls only while its side's quota allows scheduled work. Reconciliation
 //! (with purging after it) and queued jobs run as a task of their own, one at a time: reading
 //! a program by bulk extract can wait minutes on Marketo's export queue, and the feeds must not
-//! wait with it.
+//! wait with it. Every five minutes it also cancels the extract jobs a stopped process left open.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::connectors::marketo::extract_ledger::LEFT_AFTER;
 use crate::store::now_millis;
 
 use super::Worker;
@@ -50,6 +51,7 @@ pub async fn run(worker: Worker, stop: CancellationToken) {
     let mut deleted = Every::new(schedules.deleted_poll_secs, start);
     let mut activities = Every::new(schedules.marketo_activity_secs, start);
     let mut changes = Every::new(schedules.salesforce_changes_secs, start);
+    let mut left_extracts = Every::new(LEFT_AFTER.as_secs(), start);
     let reconcile_every = Duration::from_secs(schedules.reconcile_secs.max(1));
     let mut reconcile = Every {
         interval: reconcile_every,
@@ -87,6 +89,10 @@ pub async fn run(worker: Worker, stop: CancellationToken) {
             && let Err(error) = worker.read_salesforce_changes().await
         {
             tracing::warn!(%error, "Salesforce member-changes query failed; will try again");
+        }
+        // A store query; Marketo is called only for a job a stopped process left open.
+        if marketo_ok && left_extracts.due(now) {
+            worker.cancel_left_extracts().await;
         }
         // One long task at a time: the scheduled reconciliation, or the queued admin jobs
         // (today reconciliations too), so two never read and repair the same mapping at once.

@@ -1,7 +1,8 @@
 //! Reconciling a program above Marketo's member query cap (100,000; 50 in this simulator):
 //! the first status query is refused with 1003, the program is read by bulk extract from then
 //! on, and the pass adopts, finds drift on both sides and repairs it like any other. An extract
-//! job a killed process left open is cancelled by the next pass's extract.
+//! job a killed process left open is cancelled by the next pass's extract, or by the worker's
+//! scheduled sweep when nothing extracts.
 
 use std::time::Duration;
 
@@ -197,8 +198,72 @@ async fn left_job(db: TestDb) {
             .set_status_as_user(PROGRAM, lead, "Invited")
             .unwrap();
     }
-    // Two jobs created with the service's own API user, as a process does before it enqueues:
-    // one whose process was killed ten minutes ago, one another process is waiting for now.
+    let (left, elsewhere) = two_open_jobs(&world).await;
+
+    let report = world.app.worker.reconcile().await.remove(0).expect("pass");
+    assert_eq!(report.marketo_members, CAP + 1, "{label}");
+    assert_eq!(
+        job_status(&world, &left).as_deref(),
+        Some("Cancelled"),
+        "{label}"
+    );
+    assert_eq!(
+        job_status(&world, &elsewhere).as_deref(),
+        Some("Created"),
+        "{label}: a job still waited for is left alone"
+    );
+    assert_eq!(
+        open_jobs(&world).await,
+        [elsewhere],
+        "{label}: the left job and the pass's own are closed"
+    );
+}
+
+#[tokio::test]
+async fn the_scheduled_sweep_cancels_a_left_extract_job_when_nothing_extracts() {
+    for db in TestDb::all().await {
+        swept(db).await;
+    }
+}
+
+async fn swept(db: TestDb) {
+    let label = db.label;
+    let world = over_the_cap_world(db).await;
+    let (left, elsewhere) = two_open_jobs(&world).await;
+
+    assert_eq!(world.app.worker.cancel_left_extracts().await, 1, "{label}");
+    assert_eq!(
+        job_status(&world, &left).as_deref(),
+        Some("Cancelled"),
+        "{label}"
+    );
+    assert_eq!(
+        job_status(&world, &elsewhere).as_deref(),
+        Some("Created"),
+        "{label}: a job still waited for is left alone"
+    );
+    assert_eq!(
+        open_jobs(&world).await,
+        std::slice::from_ref(&elsewhere),
+        "{label}"
+    );
+    assert_eq!(
+        extracts(&world),
+        2,
+        "{label}: the sweep extracts nothing itself"
+    );
+
+    // Nothing left behind now: the next sweep only reads the store.
+    let calls = world.mk.requests().len();
+    assert_eq!(world.app.worker.cancel_left_extracts().await, 0, "{label}");
+    assert_eq!(world.mk.requests().len(), calls, "{label}: no Marketo call");
+    assert_eq!(open_jobs(&world).await, [elsewhere], "{label}");
+}
+
+/// Two jobs created with the service's own API user, as a process does before it enqueues,
+/// and written down: one whose process was killed ten minutes ago, one another process is
+/// waiting for now. Returns their export ids in that order.
+async fn two_open_jobs(world: &World) -> (String, String) {
     let http = reqwest::Client::new();
     let user = world.mk.config().clients[0].clone();
     let base = world.mk.base_url();
@@ -215,33 +280,28 @@ async fn left_job(db: TestDb) {
         .open_extract(&elsewhere, PROGRAM, "worker-elsewhere", now)
         .await
         .unwrap();
+    (left, elsewhere)
+}
 
-    let report = world.app.worker.reconcile().await.remove(0).expect("pass");
-    assert_eq!(report.marketo_members, CAP + 1, "{label}");
-    let status = |id: &str| {
-        world
-            .mk
-            .export_jobs()
-            .iter()
-            .find(|job| job["exportId"] == id)
-            .map(|job| job["status"].as_str().unwrap_or_default().to_string())
-    };
-    assert_eq!(status(&left).as_deref(), Some("Cancelled"), "{label}");
-    assert_eq!(
-        status(&elsewhere).as_deref(),
-        Some("Created"),
-        "{label}: a job still waited for is left alone"
-    );
-    let open: Vec<String> = store
+/// The simulator's status of export job `id`.
+fn job_status(world: &World, id: &str) -> Option<String> {
+    world
+        .mk
+        .export_jobs()
+        .iter()
+        .find(|job| job["exportId"] == id)
+        .map(|job| job["status"].as_str().unwrap_or_default().to_string())
+}
+
+/// Export ids of the jobs still written down in the store.
+async fn open_jobs(world: &World) -> Vec<String> {
+    world
+        .app
+        .store
         .extracts_left(i64::MAX)
         .await
         .unwrap()
         .into_iter()
         .map(|job| job.export_id)
-        .collect();
-    assert_eq!(
-        open,
-        [elsewhere],
-        "{label}: the left job and the pass's own are closed"
-    );
+        .collect()
 }

@@ -86,7 +86,7 @@ impl MarketoClient {
         ledger: &L,
         mut each: impl FnMut(Vec<MemberRecord>),
     ) -> Result<u64, CallError> {
-        self.cancel_left_behind(ledger).await;
+        self.cancel_left_extracts(ledger).await;
         let body =
             json!({ "format": "CSV", "fields": FIELDS, "filter": { "programId": program_id } });
         let created = self
@@ -114,11 +114,15 @@ impl MarketoClient {
     }
 
     /// Cancels the jobs `ledger` names as left behind by a stopped process (the ledger says
-    /// which, with what it knows of them).
-    async fn cancel_left_behind<L: ExtractLedger>(&self, ledger: &L) {
-        for id in ledger.left_behind().await {
-            self.cancel_and_close(ledger, &id).await;
+    /// which, with what it knows of them) and returns how many it named: no call to Marketo
+    /// when none is. Every extract does this first; the worker's scheduled sweep does it too,
+    /// so a left job is cancelled even when nothing extracts.
+    pub async fn cancel_left_extracts<L: ExtractLedger>(&self, ledger: &L) -> usize {
+        let left = ledger.left_behind().await;
+        for id in &left {
+            self.cancel_and_close(ledger, id).await;
         }
+        left.len()
     }
 
     /// Sleeps `wait`. Every [`HEARTBEAT`] it tells `ledger` that the job's waiter is still
@@ -131,7 +135,7 @@ impl MarketoClient {
             tokio::time::sleep(step).await;
             left -= step;
             ledger.alive(id).await;
-            self.cancel_left_behind(ledger).await;
+            self.cancel_left_extracts(ledger).await;
         }
     }
 

@@ -1,10 +1,19 @@
 //! The store as the ledger of open Marketo extract jobs: each is written down with this
-//! process's owner name and touched while it is waited for, so the next extract of any process
-//! cancels one that a killed process left behind.
+//! process's owner name and touched while it is waited for, so the next extract of any process,
+//! or the worker's scheduled sweep, cancels one that a killed process left behind.
 
 use crate::connectors::marketo::ExtractLedger;
 use crate::connectors::marketo::extract_ledger::LEFT_AFTER;
 use crate::store::{Store, now_millis};
+
+use super::super::context::Context;
+
+/// Cancels the extract jobs a stopped process left open, whether or not anything extracts now;
+/// returns how many there were. A store query, and a Marketo call only per left job.
+pub async fn cancel_left(ctx: &Context) -> usize {
+    let ledger = StoredExtracts::new(ctx.store.clone(), ctx.owner.clone());
+    ctx.marketo.cancel_left_extracts(&ledger).await
+}
 
 #[derive(Clone)]
 pub struct StoredExtracts {

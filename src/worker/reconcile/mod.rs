@@ -30,6 +30,7 @@ use entries::{Names, SfNew};
 use person::{Pass, Unit};
 use sides::{Mirror, lead_keys, read_marketo, take_marketo};
 
+pub use extract_jobs::cancel_left as cancel_left_extracts;
 pub use signals::{Change, reconcile_all};
 
 /// What one reconciliation found in one mapping; each difference became one signal or more.
