@@ -202,16 +202,7 @@ async fn left_job(db: TestDb) {
 
     let report = world.app.worker.reconcile().await.remove(0).expect("pass");
     assert_eq!(report.marketo_members, CAP + 1, "{label}");
-    assert_eq!(
-        job_status(&world, &left).as_deref(),
-        Some("Cancelled"),
-        "{label}"
-    );
-    assert_eq!(
-        job_status(&world, &elsewhere).as_deref(),
-        Some("Created"),
-        "{label}: a job still waited for is left alone"
-    );
+    assert_only_left_cancelled(&world, &left, &elsewhere, label);
     assert_eq!(
         open_jobs(&world).await,
         [elsewhere],
@@ -232,16 +223,7 @@ async fn swept(db: TestDb) {
     let (left, elsewhere) = two_open_jobs(&world).await;
 
     assert_eq!(world.app.worker.cancel_left_extracts().await, 1, "{label}");
-    assert_eq!(
-        job_status(&world, &left).as_deref(),
-        Some("Cancelled"),
-        "{label}"
-    );
-    assert_eq!(
-        job_status(&world, &elsewhere).as_deref(),
-        Some("Created"),
-        "{label}: a job still waited for is left alone"
-    );
+    assert_only_left_cancelled(&world, &left, &elsewhere, label);
     assert_eq!(
         open_jobs(&world).await,
         std::slice::from_ref(&elsewhere),
@@ -281,6 +263,20 @@ async fn two_open_jobs(world: &World) -> (String, String) {
         .await
         .unwrap();
     (left, elsewhere)
+}
+
+/// The left job was cancelled in Marketo; the one still waited for was not.
+fn assert_only_left_cancelled(world: &World, left: &str, elsewhere: &str, label: &str) {
+    assert_eq!(
+        job_status(world, left).as_deref(),
+        Some("Cancelled"),
+        "{label}"
+    );
+    assert_eq!(
+        job_status(world, elsewhere).as_deref(),
+        Some("Created"),
+        "{label}: a job still waited for is left alone"
+    );
 }
 
 /// The simulator's status of export job `id`.
