@@ -8,7 +8,9 @@
 //! Between the two passes, `campaign-sync reconcile --dry-run` runs as its own process on a copy
 //! of the store against the same simulators, and its peak resident memory (`VmHWM`, read from
 //! `/proc/<pid>/status` while it runs) is printed: the memory one reconciliation of 50,000
-//! members needs, without the simulators' data that shares this process.
+//! members needs, without the simulators' data that shares this process. It runs twice: reading
+//! Marketo by member queries, then by the bulk extract a program over Marketo's 100,000-member
+//! cap is read by (the simulator's cap lowered below the program's size for that run).
 //!
 //! Run: `cargo bench --bench reconcile`
 
@@ -95,10 +97,23 @@ fn peak_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// How the dry run reads Marketo's members.
+#[derive(Clone, Copy, PartialEq)]
+enum Read {
+    /// Member queries by status, as for any program under Marketo's 100,000-member cap.
+    StatusQueries,
+    /// The bulk extract a program over the cap is read by (the cap lowered for this run).
+    BulkExtract,
+}
+
 /// Runs `campaign-sync reconcile --dry-run --json` on a copy of the store and prints its peak
 /// resident memory, wall time and calls.
-async fn dry_run_process(rig: &Rig) {
+async fn dry_run_process(rig: &Rig, read: Read) {
     let copy = rig._dir.path().join("dry-run-copy.db");
+    let _ = std::fs::remove_file(&copy);
+    if read == Read::BulkExtract {
+        rig.mk.set_member_filter_cap(MEMBERS - 1);
+    }
     sqlx::query("VACUUM INTO ?")
         .bind(copy.display().to_string())
         .execute(&rig.db)
@@ -114,7 +129,7 @@ async fn dry_run_process(rig: &Rig) {
          [salesforce]\nlogin_url = \"{}\"\napi_version = \"{}\"\nclient_id = \"{}\"\n\
          client_secret = \"{}\"\norganization_ids = [\"{}\"]\ninbound_token = \"unused\"\n\
          [marketo]\nbase_url = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n\
-         webhook_token = \"unused\"\n\
+         webhook_token = \"unused\"\nextract_poll_secs = 0\n\
          [[mappings]]\nname = \"{MAPPING}\"\nprogram_id = {PROGRAM}\ncampaign_id = \"{}\"\n",
         copy.display(),
         sf.login_url,
@@ -161,8 +176,14 @@ async fn dry_run_process(rig: &Rig) {
     let elapsed = started.elapsed().as_secs_f64();
     let line = output.await.expect("reader").unwrap_or_default();
     let result: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_default();
+    rig.mk
+        .set_member_filter_cap(rig.mk.config().member_filter_cap);
+    let how = match read {
+        Read::StatusQueries => "member queries by status",
+        Read::BulkExtract => "bulk extract",
+    };
     println!(
-        "campaign-sync reconcile --dry-run (own process): peak resident memory {:.1} MiB (VmHWM), wall time {elapsed:.2} s, exit {:?}; calls Marketo {}, Salesforce {}; differences {}",
+        "campaign-sync reconcile --dry-run (own process, {how}): peak resident memory {:.1} MiB (VmHWM), wall time {elapsed:.2} s, exit {:?}; calls Marketo {}, Salesforce {}; differences {}",
         peak as f64 / 1024.0,
         status.code(),
         result["calls"]["marketo"],
@@ -189,7 +210,9 @@ async fn main() {
     reconcile_retrying(&rig, "reconcile(), nothing to repair").await;
     let pause = rig.mk.config().rate_limit_window + Duration::from_secs(1);
     tokio::time::sleep(pause).await;
-    dry_run_process(&rig).await;
+    dry_run_process(&rig, Read::StatusQueries).await;
+    tokio::time::sleep(pause).await;
+    dry_run_process(&rig, Read::BulkExtract).await;
     // Reconciliation runs daily; let the rate window the passes filled empty again, as it
     // would between two scheduled passes.
     let pause = rig.mk.config().rate_limit_window + Duration::from_secs(1);

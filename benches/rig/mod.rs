@@ -102,6 +102,8 @@ pub async fn rig_with(options: Options, configure: impl FnOnce(&mut Config)) -> 
     let mk = MarketoSim::spawn(MarketoSimConfig {
         latency,
         deliver_webhooks_in_background: mk_background,
+        // Extract jobs move on at every look (only the reconcile bench's extract run has any).
+        export_status_interval: Duration::ZERO,
         ..MarketoSimConfig::default()
     })
     .await

@@ -273,4 +273,13 @@ impl MarketoSim {
     pub fn cut_next_export_file(&self, bytes: usize) {
         lock(&self.shared.exports).cut_next_file = Some(bytes);
     }
+
+    /// Members a program may have for a member query by status or `updatedAt` from now on
+    /// (`MarketoSimConfig::member_filter_cap` until then): a bench lowers it to send one run
+    /// of a seeded program through the bulk extract.
+    pub fn set_member_filter_cap(&self, cap: usize) {
+        self.shared
+            .member_filter_cap
+            .store(cap, std::sync::atomic::Ordering::Relaxed);
+    }
 }

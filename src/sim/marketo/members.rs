@@ -3,6 +3,7 @@
 //! `batchSize` and `nextPageToken` paging. Filters other than `leadId` stop at 100,000 members.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -75,7 +76,8 @@ fn find(shared: &Shared, raw_id: &str, params: &Params) -> Result<Response, Mkto
             .map(|(_, member)| member)
     };
     if filter != "leadId" {
-        within_filter_cap(all().count(), shared.config.member_filter_cap)?;
+        let cap = shared.member_filter_cap.load(Ordering::Relaxed);
+        within_filter_cap(all().count(), cap)?;
     }
     let found: Vec<&Member> = all().filter(|m| matches(m)).collect();
     let fields = match params.get("fields") {

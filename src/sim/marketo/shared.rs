@@ -1,6 +1,7 @@
 //! The simulator's state shared by its handlers, its Rust control API and the webhook
 //! deliverer. Each part has its own lock, held only for short, synchronous work.
 
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
@@ -20,6 +21,8 @@ use crate::sim::fault_rules::FaultRules;
 
 pub struct Shared {
     pub config: MarketoSimConfig,
+    /// The member query cap in force: `config.member_filter_cap` until changed from Rust.
+    pub member_filter_cap: AtomicUsize,
     pub world: Mutex<World>,
     /// Custom activity types, posted custom activities and Request Campaign calls.
     pub custom_activities: Mutex<CustomActivities>,
@@ -56,6 +59,7 @@ impl Shared {
         let faults = Faults::new(config.transient_failure_rate, config.seed);
         let seed = config.seed;
         Shared {
+            member_filter_cap: AtomicUsize::new(config.member_filter_cap),
             config,
             world: Mutex::new(World::default()),
             custom_activities: Mutex::new(CustomActivities::default()),

@@ -84,6 +84,15 @@ async fn a_status_query_past_the_membership_cap_fails_with_1003() {
         .get(&format!("{members}?filterType=leadId&filterValues=1"))
         .await;
     result_of(&by_lead);
+
+    // The cap can be changed while the simulator runs (a bench sends one run to the extract).
+    sim.sim.set_member_filter_cap(4);
+    let by_status = sim
+        .get(&format!(
+            "{members}?filterType=statusName&filterValues=Registered"
+        ))
+        .await;
+    assert_eq!(result_of(&by_status).len(), 4);
 }
 
 #[tokio::test]
