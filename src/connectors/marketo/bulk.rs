@@ -4,8 +4,8 @@
 //! as it arrives — resuming with `Range` after a broken transfer — and check its size and
 //! SHA-256 against the job's. Records reach the caller 300 at a time; the file is never held.
 //! A job that times out, or whose extract is dropped while it waits, is cancelled; one left by a
-//! process that was killed is cancelled by an extract that starts or waits later
-//! (`extract_ledger`).
+//! process that was killed is cancelled by an extract that starts or waits later, or by the
+//! worker's scheduled sweep (`cancel_left_extracts`, with the `extract_ledger`).
 
 use std::time::Duration;
 

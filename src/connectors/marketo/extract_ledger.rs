@@ -1,7 +1,8 @@
 //! Where a process writes down the bulk extract jobs it has open. A process killed while it
 //! waits for a job cannot cancel it, and the job would run on in Marketo, holding one of the
 //! instance's places and spending its daily export allowance; written down, it is cancelled
-//! by an extract that starts, or is waiting, once its waiter has stopped showing it is alive.
+//! by an extract that starts, or is waiting, or by the worker's scheduled sweep, once its
+//! waiter has stopped showing it is alive.
 
 use std::future::Future;
 use std::time::Duration;
