@@ -28,7 +28,7 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 /// Durability and concurrency settings every SQLite connection gets. `synchronous=FULL` makes a
 /// commit durable before it returns (with `fdatasync`: `.cargo/config.toml`); WAL lets readers
 /// run beside the one writer.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
+pub(super) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
 
 impl Store {
     /// Connects and applies pending migrations.

@@ -118,32 +118,36 @@ impl Plan<'_> {
     }
 
     /// Results in input order, once the absorbed keys' stored ids are known; a repeat of a key
-    /// within the call is a duplicate of its first occurrence.
+    /// within the call is a duplicate of its first occurrence. `None` where an absorbed key is
+    /// missing from `stored` (its lookup failed, or the stored row went meanwhile).
     pub(super) fn finish(
         &self,
         mut recorded: Partial,
         signals: &[&Prepared],
         stored: &HashMap<String, i64>,
-    ) -> Result<Vec<Recorded>, StoreError> {
+    ) -> Partial {
         for index in self.absorbed(&recorded) {
-            let id = stored
-                .get(&signals[index].dedup_key)
-                .copied()
-                .ok_or(sqlx::Error::RowNotFound)?;
-            recorded[index] = Some(Recorded {
+            recorded[index] = stored.get(&signals[index].dedup_key).map(|&id| Recorded {
                 id,
                 duplicate: true,
             });
         }
         for &(index, earlier) in &self.repeats {
-            let id = recorded[earlier].map_or(0, |r| r.id);
-            recorded[index] = Some(Recorded {
-                id,
+            recorded[index] = recorded[earlier].map(|first| Recorded {
+                id: first.id,
                 duplicate: true,
             });
         }
-        Ok(recorded.into_iter().flatten().collect())
+        recorded
     }
+}
+
+/// Every signal's result, or an error when one could not be read back.
+pub(super) fn complete(recorded: Partial) -> Result<Vec<Recorded>, StoreError> {
+    recorded
+        .into_iter()
+        .map(|result| result.ok_or(StoreError::DuplicateUnread))
+        .collect()
 }
 
 /// Which statements [`insert_planned`] will run for `signals` through `Any`.
@@ -161,15 +165,26 @@ pub(super) async fn insert_signals(
     insert_planned(conn, &plan_any(signals), signals, now).await
 }
 
-/// [`insert_signals`] with its [`plan_any`] made: a plan of one statement may run on a bare
-/// connection, where the INSERT is its own transaction (looking up the ids of keys already
-/// stored after it).
-pub(super) async fn insert_planned(
+/// [`insert_signals`] with its [`plan_any`] made.
+async fn insert_planned(
     conn: &mut AnyConnection,
     plan: &Plan<'_>,
     signals: &[&Prepared],
     now: i64,
 ) -> Result<Vec<Recorded>, StoreError> {
+    let recorded = insert_rows(conn, plan, signals, now).await?;
+    let stored = look_up_absorbed(conn, plan, signals, &recorded).await?;
+    complete(plan.finish(recorded, signals, &stored))
+}
+
+/// Runs a plan's INSERTs, noting each row they return. A plan of one statement may run on a
+/// bare connection, where the INSERT is its own transaction.
+pub(super) async fn insert_rows(
+    conn: &mut AnyConnection,
+    plan: &Plan<'_>,
+    signals: &[&Prepared],
+    now: i64,
+) -> Result<Partial, StoreError> {
     let mut recorded = plan.partial(signals.len());
     for (chunk, revive) in &plan.statements {
         let sql = insert_sql(chunk.len(), *revive, Placeholders::Numbered);
@@ -187,8 +202,18 @@ pub(super) async fn insert_planned(
             plan.written(&mut recorded, row.try_get::<&str, _>(1)?, row.try_get(0)?);
         }
     }
+    Ok(recorded)
+}
+
+/// The stored ids of the keys no INSERT returned (none in a burst of new changes).
+pub(super) async fn look_up_absorbed(
+    conn: &mut AnyConnection,
+    plan: &Plan<'_>,
+    signals: &[&Prepared],
+    recorded: &Partial,
+) -> Result<HashMap<String, i64>, StoreError> {
     let mut stored = HashMap::new();
-    for chunk in plan.absorbed(&recorded).chunks(ROWS_PER_STATEMENT) {
+    for chunk in plan.absorbed(recorded).chunks(ROWS_PER_STATEMENT) {
         let mut lookup = sqlx::query(sqlx::AssertSqlSafe(lookup_sql(chunk.len())));
         for &index in chunk {
             lookup = lookup.bind(signals[index].dedup_key.as_str());
@@ -197,7 +222,7 @@ pub(super) async fn insert_planned(
             stored.insert(row.try_get(1)?, row.try_get(0)?);
         }
     }
-    plan.finish(recorded, signals, &stored)
+    Ok(stored)
 }
 
 /// Ids of stored signals by key, for `keys` keys bound as `$1…`.

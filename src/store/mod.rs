@@ -54,6 +54,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the store's writer has stopped")]
     WriterGone,
+    #[error("the signal duplicates a stored one whose id could not be read back")]
+    DuplicateUnread,
     #[error("could not start the store's writer: {0}")]
     WriterStart(std::io::Error),
 }

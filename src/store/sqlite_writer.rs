@@ -17,7 +17,9 @@ use rusqlite::{Connection, OpenFlags, Statement, ToSql};
 
 use super::group_commit::{Job, LINGER, MAX_REQUESTS_PER_COMMIT, Rows, per_caller, record_timing};
 use super::inbox::rejected_payload;
-use super::insert::{Partial, Placeholders, Plan, Prepared, insert_sql, lookup_sql, plan};
+use super::insert::{
+    Partial, Placeholders, Plan, Prepared, complete, insert_sql, lookup_sql, plan,
+};
 use super::{Recorded, StoreError};
 use crate::signal::RejectedInput;
 
@@ -60,24 +62,9 @@ fn run(mut conn: Connection, path: &Path, setup: &str, queue: &Receiver<Job>) {
     let mut expected = 0;
     while gather(queue, &mut batch, expected) {
         let answered = batch.len();
-        let started = Instant::now();
-        match commit(&mut conn, &Rows::of(&batch)) {
-            Ok(recorded) => {
-                record_timing(started, answered);
-                let results = per_caller(&batch, recorded);
-                for (job, result) in batch.drain(..).zip(results) {
-                    let _ = job.reply.send(Ok(result));
-                }
-            }
-            // One bad request must not fail its neighbours: fall back to one commit each.
-            Err(error) => {
-                tracing::warn!(%error, requests = answered, "group commit failed; committing requests one by one");
-                heal(&mut conn, path, setup);
-                for job in batch.drain(..) {
-                    let result = commit(&mut conn, &Rows::of(std::slice::from_ref(&job)));
-                    let _ = job.reply.send(result);
-                }
-            }
+        let results = write_group(&mut conn, path, setup, &batch);
+        for (job, result) in batch.drain(..).zip(results) {
+            let _ = job.reply.send(result);
         }
         // The callers just answered (at most a group) are likely to send again.
         expected = answered;
@@ -125,35 +112,85 @@ fn heal(conn: &mut Connection, path: &Path, setup: &str) {
     }
 }
 
-/// Inserts a group's signals and refused inputs and commits: durable when it returns. On
-/// failure nothing of the group is stored.
+/// Commits a group and answers each of its callers. When the commit fails, nothing of the
+/// group is stored and each request is committed on its own, so one bad request does not fail
+/// its neighbours. Once it has succeeded, the group is durable and is never written again: a
+/// failed lookup of the stored signals some of it duplicates is retried on a healed connection,
+/// and only the callers whose duplicates still cannot be read back get an error. Writing them
+/// again would report the group's new signals as duplicates of themselves.
+fn write_group(
+    conn: &mut Connection,
+    path: &Path,
+    setup: &str,
+    batch: &[Job],
+) -> Vec<Result<Vec<Recorded>, StoreError>> {
+    let rows = Rows::of(batch);
+    let plan = plan(&rows.signals, ROWS_PER_STATEMENT);
+    let started = Instant::now();
+    let recorded = match store(conn, &plan, &rows) {
+        Ok(recorded) => recorded,
+        Err(error) => {
+            tracing::warn!(%error, requests = batch.len(), "group commit failed; committing requests one by one");
+            heal(conn, path, setup);
+            return batch
+                .iter()
+                .map(|job| commit(conn, &Rows::of(std::slice::from_ref(job))))
+                .collect();
+        }
+    };
+    record_timing(started, batch.len());
+    let stored = look_up_absorbed(conn, &plan, &rows.signals, &recorded).or_else(|error| {
+        tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed; trying again");
+        heal(conn, path, setup);
+        look_up_absorbed(conn, &plan, &rows.signals, &recorded)
+    });
+    let stored = stored.unwrap_or_else(|error| {
+        tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed again");
+        HashMap::new()
+    });
+    per_caller(batch, plan.finish(recorded, &rows.signals, &stored))
+}
+
+/// One request's commit and lookup, for the fallback: durable when it returns.
 fn commit(conn: &mut Connection, rows: &Rows<'_>) -> Result<Vec<Recorded>, StoreError> {
+    let plan = plan(&rows.signals, ROWS_PER_STATEMENT);
+    let recorded = store(conn, &plan, rows)?;
+    let stored = look_up_absorbed(conn, &plan, &rows.signals, &recorded)?;
+    complete(plan.finish(recorded, &rows.signals, &stored))
+}
+
+/// Inserts a group's signals and refused inputs and commits: durable when it returns, each
+/// signal's id noted unless a stored one absorbed it. On failure nothing of the group is stored.
+fn store(conn: &mut Connection, plan: &Plan<'_>, rows: &Rows<'_>) -> Result<Partial, StoreError> {
     let (signals, rejected, now) = (rows.signals.as_slice(), rows.rejected.as_slice(), rows.now);
-    let plan = plan(signals, ROWS_PER_STATEMENT);
     let statements = plan.statements.len() + rejected.len().div_ceil(ROWS_PER_STATEMENT);
     let transaction = statements > 1;
     if transaction {
         conn.execute_batch("BEGIN IMMEDIATE")?;
     }
-    let inserted = insert(conn, &plan, signals, rejected, now).and_then(|recorded| {
+    let inserted = insert(conn, plan, signals, rejected, now).and_then(|recorded| {
         if transaction {
             conn.execute_batch("COMMIT")?;
         }
         Ok(recorded)
     });
-    let recorded = match inserted {
-        Ok(recorded) => recorded,
-        Err(error) => {
-            // A lone statement rolled itself back; a transaction is ended here.
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-            return Err(error);
-        }
-    };
-    // Keys a stored signal absorbed (none in a burst of new changes), read after the commit.
+    if inserted.is_err() && !conn.is_autocommit() {
+        // A lone statement rolled itself back; a transaction is ended here.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    inserted
+}
+
+/// The stored ids of the keys no INSERT returned (none in a burst of new changes), read after
+/// the commit.
+fn look_up_absorbed(
+    conn: &Connection,
+    plan: &Plan<'_>,
+    signals: &[&Prepared],
+    recorded: &Partial,
+) -> Result<HashMap<String, i64>, StoreError> {
     let mut stored = HashMap::new();
-    for chunk in plan.absorbed(&recorded).chunks(ROWS_PER_STATEMENT) {
+    for chunk in plan.absorbed(recorded).chunks(ROWS_PER_STATEMENT) {
         let mut lookup = conn.prepare_cached(&lookup_sql(chunk.len()))?;
         for (i, &index) in chunk.iter().enumerate() {
             lookup.raw_bind_parameter(i + 1, signals[index].dedup_key.as_str())?;
@@ -163,7 +200,7 @@ fn commit(conn: &mut Connection, rows: &Rows<'_>) -> Result<Vec<Recorded>, Store
             stored.insert(row.get(1)?, row.get(0)?);
         }
     }
-    plan.finish(recorded, signals, &stored)
+    Ok(stored)
 }
 
 /// Every INSERT of a group, each signal's result filled in from the rows they return.
@@ -247,7 +284,11 @@ fn rejected_sql(rows: usize) -> String {
 mod tests {
     use std::time::Duration;
 
-    use super::super::group_commit::job;
+    use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+
+    use super::super::Store;
+    use super::super::connect::SQLITE_PRAGMAS;
+    use super::super::group_commit::requests::{carrying, job, new_and_duplicate};
     use super::*;
 
     #[test]
@@ -290,5 +331,74 @@ mod tests {
         assert_eq!(batch.len(), 1);
         assert!(started.elapsed() >= LINGER);
         assert!(started.elapsed() < LINGER + Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn a_committed_group_is_not_written_again_when_reading_back_its_duplicates_fails() {
+        let dir = std::env::temp_dir().join(format!("writer-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("campaign-sync.db");
+        let store = Store::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.close().await;
+        let mut conn = open(&path, SQLITE_PRAGMAS).unwrap();
+        let seeded = write_group(
+            &mut conn,
+            &path,
+            SQLITE_PRAGMAS,
+            &[carrying("lookup:stored")],
+        );
+        let stored_id = seeded[0].as_ref().unwrap()[0].id;
+
+        // The lookup after the commit fails once; so does the healing probe, so the connection
+        // is opened again (without the hook) and the second lookup succeeds.
+        conn.authorizer(Some(|context: AuthContext<'_>| match context.action {
+            AuthAction::Select => Authorization::Deny,
+            _ => Authorization::Allow,
+        }))
+        .unwrap();
+        let answers = write_group(
+            &mut conn,
+            &path,
+            SQLITE_PRAGMAS,
+            &new_and_duplicate("lookup:stored"),
+        );
+        let new = &answers[0].as_ref().expect("the new signal's answer")[0];
+        assert!(!new.duplicate, "a new signal was reported as a duplicate");
+        let duplicate = &answers[1].as_ref().expect("the duplicate's answer")[0];
+        assert!(duplicate.duplicate);
+        assert_eq!(duplicate.id, stored_id);
+
+        // Reading `signals` in a SELECT keeps failing on a connection that still answers (the
+        // INSERT's own RETURNING is let through): the new signal is still answered as new, and
+        // only the duplicate's caller gets an error.
+        let mut in_select = false;
+        conn.authorizer(Some(move |context: AuthContext<'_>| {
+            match context.action {
+                AuthAction::Select => in_select = true,
+                AuthAction::Insert { .. } => in_select = false,
+                AuthAction::Read {
+                    table_name: "signals",
+                    ..
+                } if in_select => {
+                    return Authorization::Deny;
+                }
+                _ => {}
+            }
+            Authorization::Allow
+        }))
+        .unwrap();
+        let answers = write_group(
+            &mut conn,
+            &path,
+            SQLITE_PRAGMAS,
+            &new_and_duplicate("lookup:stored"),
+        );
+        assert!(!answers[0].as_ref().expect("the new signal's answer")[0].duplicate);
+        assert!(matches!(answers[1], Err(StoreError::DuplicateUnread)));
+
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
