@@ -215,7 +215,6 @@ async fn main() {
     dry_run_process(&rig, Read::BulkExtract).await;
     // Reconciliation runs daily; let the rate window the passes filled empty again, as it
     // would between two scheduled passes.
-    let pause = rig.mk.config().rate_limit_window + Duration::from_secs(1);
     println!(
         "(pausing {} s so Marketo's rate window is empty again)",
         pause.as_secs()

@@ -150,7 +150,7 @@ pub(super) fn complete(recorded: Partial) -> Result<Vec<Recorded>, StoreError> {
         .collect()
 }
 
-/// Which statements [`insert_planned`] will run for `signals` through `Any`.
+/// Which statements [`insert_rows`] will run for `signals` through `Any`.
 pub(super) fn plan_any<'a>(signals: &[&'a Prepared]) -> Plan<'a> {
     plan(signals, ROWS_PER_STATEMENT)
 }
@@ -162,18 +162,9 @@ pub(super) async fn insert_signals(
     signals: &[&Prepared],
     now: i64,
 ) -> Result<Vec<Recorded>, StoreError> {
-    insert_planned(conn, &plan_any(signals), signals, now).await
-}
-
-/// [`insert_signals`] with its [`plan_any`] made.
-async fn insert_planned(
-    conn: &mut AnyConnection,
-    plan: &Plan<'_>,
-    signals: &[&Prepared],
-    now: i64,
-) -> Result<Vec<Recorded>, StoreError> {
-    let recorded = insert_rows(conn, plan, signals, now).await?;
-    let stored = look_up_absorbed(conn, plan, signals, &recorded).await?;
+    let plan = plan_any(signals);
+    let recorded = insert_rows(conn, &plan, signals, now).await?;
+    let stored = look_up_absorbed(conn, &plan, signals, &recorded).await?;
     complete(plan.finish(recorded, signals, &stored))
 }
 

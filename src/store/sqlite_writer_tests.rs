@@ -69,6 +69,14 @@ async fn a_committed_group_is_not_written_again_when_reading_back_its_duplicates
         &[carrying("lookup:stored")],
     );
     let stored_id = seeded[0].as_ref().unwrap()[0].id;
+    let new_and_duplicate_group = |conn: &mut Connection| {
+        write_group(
+            conn,
+            &path,
+            SQLITE_PRAGMAS,
+            &new_and_duplicate("lookup:stored"),
+        )
+    };
 
     // The lookup after the commit fails once; so does the healing probe, so the connection
     // is opened again (without the hook) and the second lookup succeeds.
@@ -77,12 +85,7 @@ async fn a_committed_group_is_not_written_again_when_reading_back_its_duplicates
         _ => Authorization::Allow,
     }))
     .unwrap();
-    let answers = write_group(
-        &mut conn,
-        &path,
-        SQLITE_PRAGMAS,
-        &new_and_duplicate("lookup:stored"),
-    );
+    let answers = new_and_duplicate_group(&mut conn);
     let new = &answers[0].as_ref().expect("the new signal's answer")[0];
     assert!(!new.duplicate, "a new signal was reported as a duplicate");
     let duplicate = &answers[1].as_ref().expect("the duplicate's answer")[0];
@@ -108,12 +111,7 @@ async fn a_committed_group_is_not_written_again_when_reading_back_its_duplicates
         Authorization::Allow
     }))
     .unwrap();
-    let answers = write_group(
-        &mut conn,
-        &path,
-        SQLITE_PRAGMAS,
-        &new_and_duplicate("lookup:stored"),
-    );
+    let answers = new_and_duplicate_group(&mut conn);
     assert!(!answers[0].as_ref().expect("the new signal's answer")[0].duplicate);
     assert!(matches!(answers[1], Err(StoreError::DuplicateUnread)));
 
