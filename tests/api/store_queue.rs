@@ -1,0 +1,153 @@
+//! The store as a durable queue: leases, retry times, concurrent claimers, dead items and
+//! their replay, and the inbox's depth; on SQLite and, when its URL is set, on PostgreSQL.
+
+use std::collections::HashSet;
+
+use crate::store::{LEASE, T0, member, stores};
+
+#[tokio::test]
+async fn a_claimed_item_is_not_claimed_again_until_its_lease_expires() {
+    for (db, store) in stores().await {
+        store.record(vec![member(1, "x")], T0).await.unwrap();
+        let first = store.claim("a", 10, LEASE, T0).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].attempts, 1);
+        assert!(
+            store
+                .claim("b", 10, LEASE, T0 + LEASE - 1)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}",
+            db.label
+        );
+        // The claimer died: after the lease the item comes back, to anyone.
+        let again = store.claim("b", 10, LEASE, T0 + LEASE).await.unwrap();
+        assert_eq!(again.len(), 1, "{}", db.label);
+        assert_eq!(again[0].attempts, 2);
+        // The first claimer lost its lease and cannot complete it any more.
+        assert!(!store.complete(first[0].id, "a", T0 + LEASE).await.unwrap());
+        assert!(store.complete(again[0].id, "b", T0 + LEASE).await.unwrap());
+        assert!(
+            store
+                .claim("c", 10, LEASE, T0 + 10 * LEASE)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn items_are_not_due_before_their_retry_time() {
+    for (db, store) in stores().await {
+        store.record(vec![member(1, "r")], T0).await.unwrap();
+        let claimed = store.claim("a", 10, LEASE, T0).await.unwrap();
+        assert!(
+            store
+                .retry_at(claimed[0].id, "a", T0 + 5_000, "503 from Marketo", T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .claim("a", 10, LEASE, T0 + 4_999)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}",
+            db.label
+        );
+        let again = store.claim("a", 10, LEASE, T0 + 5_000).await.unwrap();
+        assert_eq!(again.len(), 1);
+        let (state, attempts, error) = store.signal_state(again[0].id).await.unwrap().unwrap();
+        assert_eq!((state.as_str(), attempts), ("leased", 2));
+        assert_eq!(error.as_deref(), Some("503 from Marketo"));
+    }
+}
+
+#[tokio::test]
+async fn two_concurrent_claimers_never_get_the_same_item() {
+    for (db, store) in stores().await {
+        let signals: Vec<_> = (0..300).map(|i| member(i, &format!("c{i}"))).collect();
+        store.record(signals, T0).await.unwrap();
+        let mut tasks = Vec::new();
+        for worker in 0..4 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store
+                        .claim(&format!("w{worker}"), 7, LEASE, T0)
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        break mine;
+                    }
+                    mine.extend(batch.into_iter().map(|c| c.id));
+                }
+            }));
+        }
+        let mut seen = HashSet::new();
+        for task in tasks {
+            for id in task.await.unwrap() {
+                assert!(seen.insert(id), "{}: item {id} claimed twice", db.label);
+            }
+        }
+        assert_eq!(seen.len(), 300, "{}", db.label);
+    }
+}
+
+#[tokio::test]
+async fn dead_items_are_listed_with_their_reason_and_can_be_replayed() {
+    for (db, store) in stores().await {
+        let recorded = store.record(vec![member(1, "d")], T0).await.unwrap();
+        let claimed = store.claim("a", 10, LEASE, T0).await.unwrap();
+        assert!(
+            store
+                .bury(claimed[0].id, "a", "1004: lead not found", T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .claim("a", 10, LEASE, T0 + 100 * LEASE)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let dead = store.dead(0, 10).await.unwrap();
+        assert_eq!(dead.len(), 1, "{}", db.label);
+        assert_eq!(dead[0].id, recorded[0].id);
+        assert_eq!(dead[0].last_error.as_deref(), Some("1004: lead not found"));
+        assert_eq!(dead[0].payload["kind"], "marketo_member");
+        assert!(store.replay(dead[0].id, T0 + 1).await.unwrap());
+        assert!(
+            !store.replay(dead[0].id, T0 + 1).await.unwrap(),
+            "only dead items replay"
+        );
+        let again = store.claim("a", 10, LEASE, T0 + 1).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].attempts, 1, "replay starts a fresh attempt count");
+        assert!(store.dead(0, 10).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn inbox_depth_counts_each_state() {
+    for (db, store) in stores().await {
+        store
+            .record(vec![member(1, "p1"), member(2, "p2"), member(3, "p3")], T0)
+            .await
+            .unwrap();
+        let claimed = store.claim("a", 1, LEASE, T0).await.unwrap();
+        store.complete(claimed[0].id, "a", T0).await.unwrap();
+        let depth = store.inbox_depth().await.unwrap();
+        assert_eq!(
+            depth,
+            vec![("done".to_string(), 1), ("pending".to_string(), 2)],
+            "{}",
+            db.label
+        );
+    }
+}

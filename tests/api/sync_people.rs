@@ -1,0 +1,203 @@
+//! The sync worker and people: created on the side that does not know them, a status Marketo
+//! already holds, a lead merged away meanwhile, and both sides' signals for one new person.
+
+use campaign_sync::signal::{NewSignal, SalesforceMember, Signal};
+use campaign_sync::store::{OutcomeResult, now_millis};
+use serde_json::json;
+
+use crate::world::{Options, PROGRAM, USER, World};
+
+#[tokio::test]
+async fn people_unknown_to_the_other_side_are_created_there() {
+    let world = World::new().await;
+    // Only in Salesforce: becomes a Marketo person, then a program member.
+    let sf_only = world
+        .sf
+        .create_lead(
+            json!({ "LastName": "Noether", "Company": "Erlangen", "Email": "emmy@example.com" }),
+        )
+        .unwrap();
+    world
+        .sf
+        .add_member(USER, &world.campaign, &sf_only, Some("Registered"))
+        .unwrap();
+    // Only in Marketo: becomes a Salesforce Lead with Marketo's fallbacks, then a member.
+    let mk_only = world
+        .mk
+        .add_lead(campaign_sync::sim::marketo::NewLead::email(
+            "hedy@example.com",
+        ));
+    world
+        .mk
+        .set_status_as_user(PROGRAM, mk_only, "Invited")
+        .unwrap();
+    world.settle().await;
+    let emmy = world
+        .mk
+        .leads()
+        .into_iter()
+        .find(|l| l.email() == Some("emmy@example.com"))
+        .expect("created in Marketo");
+    assert_eq!(world.mk_status(emmy.id).as_deref(), Some("Registered"));
+    let state = world.sf.state();
+    let hedy = state["objects"]["Lead"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["Email"] == "hedy@example.com")
+        .expect("created in Salesforce")
+        .clone();
+    assert_eq!(hedy["LastName"], "[not provided]");
+    assert_eq!(hedy["Company"], "[not provided]");
+    assert_eq!(
+        world
+            .sf_member_status(hedy["Id"].as_str().unwrap())
+            .as_deref(),
+        Some("Invited")
+    );
+}
+
+#[tokio::test]
+async fn a_1037_when_marketo_is_already_at_the_status_is_skipped_not_diverged() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("already@example.com");
+    let member_id = {
+        world
+            .sf
+            .add_member(
+                crate::world::USER,
+                &world.campaign,
+                &sf_lead,
+                Some("Invited"),
+            )
+            .unwrap();
+        world.settle().await;
+        world.sf_member_id(&sf_lead).expect("a member")
+    };
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
+    // Marketo moves on by itself (its webhook is lost); then Salesforce makes the same move.
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Registered")
+        .unwrap();
+    world
+        .sf
+        .update_member(crate::world::USER, &member_id, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let diverged = world
+        .app
+        .store
+        .outcomes(Some(OutcomeResult::Diverged), 0, 10)
+        .await
+        .unwrap();
+    assert!(diverged.is_empty(), "nothing diverged: {diverged:?}");
+    let skipped = world
+        .app
+        .store
+        .outcomes(Some(OutcomeResult::Skipped), 0, 100)
+        .await
+        .unwrap();
+    assert!(
+        skipped.iter().any(|o| o
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("Registered"))),
+        "{skipped:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lead_merged_away_in_marketo_is_found_again_and_the_write_lands_on_the_survivor() {
+    use campaign_sync::sim::marketo::NewLead;
+
+    let world = World::new().await;
+    let (loser, sf_lead) = world.person("merged@example.com");
+    world
+        .sf
+        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(loser).as_deref(), Some("Invited"));
+    let member_id = world.sf_member_id(&sf_lead).expect("a member");
+
+    // A marketer merges the person's lead into a duplicate: the old id is gone.
+    let winner = world.mk.add_lead(NewLead::email("merged@example.com"));
+    assert!(world.mk.merge_leads(winner, loser));
+    world
+        .sf
+        .update_member(USER, &member_id, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(winner).as_deref(), Some("Registered"));
+    let dead = world.app.store.dead(0, 10).await.unwrap();
+    assert!(dead.is_empty(), "nothing dead: {dead:?}");
+}
+
+#[tokio::test]
+async fn both_sides_signals_for_a_new_person_in_one_round_make_one_identity() {
+    use campaign_sync::signal::MarketoMember;
+
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("twice@example.com");
+    let member = world
+        .sf
+        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
+        .unwrap();
+    world
+        .mk
+        .set_status_as_user(PROGRAM, lead, "Invited")
+        .unwrap();
+    let from_salesforce = NewSignal::new(
+        "both:sf",
+        Signal::SalesforceMember(SalesforceMember {
+            notification_id: "04l000000000001AAA".into(),
+            organization_id: String::new(),
+            member_id: member,
+            campaign_id: Some(world.campaign.clone()),
+            lead_id: Some(sf_lead.clone()),
+            contact_id: None,
+            email: Some("twice@example.com".into()),
+            status: Some("Invited".into()),
+            has_responded: None,
+            created_date: None,
+            last_modified_date: None,
+            system_modstamp: None,
+        }),
+    );
+    let from_marketo = NewSignal::new(
+        "both:mk",
+        Signal::MarketoMember(MarketoMember {
+            lead_id: lead,
+            program_id: PROGRAM,
+            email: Some("twice@example.com".into()),
+            status: None,
+            trigger: None,
+        }),
+    );
+    world
+        .app
+        .store
+        .record(vec![from_salesforce, from_marketo], now_millis())
+        .await
+        .unwrap();
+    let report = world.app.worker.run_pending().await.unwrap();
+    assert_eq!((report.retried, report.dead), (0, 0), "{report:?}");
+    let identity = world
+        .app
+        .store
+        .find_identity(Some(lead), None, None)
+        .await
+        .unwrap()
+        .expect("one identity");
+    assert_eq!(identity.sf_lead_id.as_deref(), Some(sf_lead.as_str()));
+}
