@@ -1,8 +1,10 @@
 //! The rig the sync benchmarks share: the Salesforce and Marketo simulators and the service,
 //! wired like `tests/api/world.rs`, with one mapping, fast seeding of synced people, and a
 //! service that can be stopped and started again on the same address while the simulators run.
-// Each benchmark includes this module and uses a different part of it.
-#![allow(dead_code)]
+#![expect(
+    dead_code,
+    reason = "each benchmark includes this module and uses a different part of it"
+)]
 
 use std::fmt::Write as _;
 use std::time::Duration;
