@@ -92,7 +92,7 @@ enum Command {
         #[arg(long, env = "CAMPAIGN_SYNC_ADMIN__TOKEN", hide_env_values = true)]
         token: String,
     },
-    /// Mapping helpers.
+    /// Mappings from existing data: import those Marketo's native sync links.
     Mappings {
         #[command(subcommand)]
         command: MappingsCommand,

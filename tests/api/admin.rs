@@ -4,7 +4,7 @@ use campaign_sync::config::{MappingConfig, Secret};
 use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
 use campaign_sync::store::now_millis;
 
-use crate::helpers::{TestApp, TestDb};
+use crate::test_app::{TestApp, TestDb};
 
 const TOKEN: &str = "admin-secret";
 

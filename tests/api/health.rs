@@ -1,4 +1,4 @@
-use crate::helpers::{TestApp, TestDb};
+use crate::test_app::{TestApp, TestDb};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_200_while_serving() {

@@ -3,7 +3,7 @@
 
 use campaign_sync::store::{IdentityRow, MirrorRow, Store};
 
-use crate::helpers::TestDb;
+use crate::test_app::TestDb;
 
 const T0: i64 = 1_700_000_000_000;
 

@@ -13,8 +13,8 @@ use sqlx::Row;
 use sqlx::any::AnyPoolOptions;
 use tokio::sync::Mutex;
 
-use crate::helpers::TestDb;
 use crate::service_process::ServiceProcess;
+use crate::test_app::TestDb;
 
 const WEBHOOK_TOKEN: &str = "kill-burst-webhook-token";
 const INBOUND_TOKEN: &str = "kill-burst-inbound-token";

@@ -11,7 +11,7 @@ use campaign_sync::config::{Config, Secret};
 use campaign_sync::store::{Claimed, now_millis};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, TestDb};
+use crate::test_app::{TestApp, TestDb};
 
 const TOKEN: &str = "marketo-webhook-token";
 const PATH: &str = "/v1/marketo/webhooks";

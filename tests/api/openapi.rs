@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use campaign_sync::http::{NO_ROUTE_HEADER, served_routes};
 
-use crate::helpers::TestApp;
+use crate::test_app::TestApp;
 
 /// `(method, path)` pairs under `paths:`; the file keeps paths at two spaces of indent and
 /// methods at four, which this reads without a YAML library.

@@ -7,7 +7,7 @@ use campaign_sync::store::{
 };
 use serde_json::json;
 
-use crate::helpers::TestDb;
+use crate::test_app::TestDb;
 
 fn event(person: &str, kind: TriggerKind, status: &str) -> TriggerEvent {
     TriggerEvent {

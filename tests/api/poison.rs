@@ -11,7 +11,7 @@ use campaign_sync::http::inbound::salesforce::{
 use campaign_sync::store::now_millis;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, TestDb};
+use crate::test_app::{TestApp, TestDb};
 use crate::world::{INBOUND_TOKEN, INTEGRATION, USER, World};
 
 const TOKEN: &str = "om-token-poison";

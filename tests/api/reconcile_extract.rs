@@ -10,8 +10,8 @@ use campaign_sync::sim::marketo::MarketoSimConfig;
 
 use campaign_sync::store::now_millis;
 
-use crate::helpers::TestDb;
 use crate::sim_marketo::{create_export_job, fetch_token_as};
+use crate::test_app::TestDb;
 use crate::world::{INTEGRATION, Options, PROGRAM, USER, World};
 
 const CAP: usize = 50;

@@ -5,10 +5,10 @@
 use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
 use campaign_sync::store::now_millis;
 
-use crate::helpers::TestDb;
+use crate::test_app::TestDb;
 use crate::world::{Options, PROGRAM, World};
 
-async fn post(app: &crate::helpers::TestApp, path: &str) -> serde_json::Value {
+async fn post(app: &crate::test_app::TestApp, path: &str) -> serde_json::Value {
     let response = app
         .client
         .post(app.url(path))
@@ -24,7 +24,7 @@ async fn post(app: &crate::helpers::TestApp, path: &str) -> serde_json::Value {
     response.json().await.unwrap()
 }
 
-async fn get(app: &crate::helpers::TestApp, path: &str) -> serde_json::Value {
+async fn get(app: &crate::test_app::TestApp, path: &str) -> serde_json::Value {
     let request = app.client.get(app.url(path)).bearer_auth("admin");
     request.send().await.unwrap().json().await.unwrap()
 }

@@ -10,7 +10,7 @@ use campaign_sync::ids::SalesforceId;
 use campaign_sync::signal::Signal;
 use campaign_sync::store::{Store, now_millis};
 
-use crate::helpers::{TestApp, TestDb};
+use crate::test_app::{TestApp, TestDb};
 
 const TOKEN: &str = "om-token-4f9c1e";
 const ORG_15: &str = "00D5g00000LmNoP";

@@ -273,7 +273,7 @@ async fn reconciliation_runs_on_demand_through_the_admin_api() {
     let queued: serde_json::Value = response.json().await.unwrap();
     assert_eq!(queued["state"], "queued");
     let href = queued["href"].as_str().unwrap().to_string();
-    let job = |app: &crate::helpers::TestApp| {
+    let job = |app: &crate::test_app::TestApp| {
         let request = app.client.get(app.url(&href)).bearer_auth("admin");
         async move {
             request

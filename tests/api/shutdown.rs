@@ -7,7 +7,7 @@ use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
 use campaign_sync::sim::marketo::MarketoSimConfig;
 use campaign_sync::store::now_millis;
 
-use crate::helpers::{TestApp, TestDb};
+use crate::test_app::{TestApp, TestDb};
 use crate::world::{Options, PROGRAM, World};
 
 #[tokio::test]

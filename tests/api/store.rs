@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use campaign_sync::signal::{Dedup, MarketoMember, NewSignal, RejectedInput, Signal};
 use campaign_sync::store::{MirrorRow, Outcome, OutcomeResult, Store, TriggerEvent};
 
-use crate::helpers::TestDb;
+use crate::test_app::TestDb;
 
 pub const LEASE: i64 = 30_000;
 pub const T0: i64 = 1_700_000_000_000;

@@ -7,7 +7,7 @@ use campaign_sync::store::{
     FailingFilter, IdentityRow, MirrorRow, Outcome, OutcomeFilter, OutcomeResult, TriggerEvent,
 };
 
-use crate::helpers::TestDb;
+use crate::test_app::TestDb;
 
 const T0: i64 = 1_700_000_000_000;
 

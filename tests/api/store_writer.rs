@@ -4,7 +4,7 @@
 use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
 use campaign_sync::store::Store;
 
-use crate::helpers::TestDb;
+use crate::test_app::TestDb;
 
 fn member(lead_id: i64) -> NewSignal {
     NewSignal::new(

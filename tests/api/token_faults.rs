@@ -15,7 +15,7 @@ use campaign_sync::connectors::salesforce::SalesforceClient;
 use campaign_sync::store::now_millis;
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestDb};
+use crate::test_app::{TestApp, TestDb};
 use crate::world::{PROGRAM, WEBHOOK_TOKEN, World};
 
 /// A server whose token endpoints answer `status` with `body`.

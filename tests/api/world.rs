@@ -10,7 +10,7 @@ use campaign_sync::sim::salesforce::{
 };
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestDb};
+use crate::test_app::{TestApp, TestDb};
 
 pub const INBOUND_TOKEN: &str = "sf-inbound-token";
 pub const WEBHOOK_TOKEN: &str = "mkto-webhook-token";

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::{PATH, TOKEN, json, post, spawn, spawn_with, stored};
-use crate::helpers::TestDb;
+use crate::test_app::TestDb;
 
 #[tokio::test]
 async fn each_bad_body_is_400_naming_the_field_and_nothing_is_stored() {
@@ -99,7 +99,7 @@ async fn a_chunked_body_over_the_limit_is_413_with_a_json_error() {
 
 #[tokio::test]
 async fn a_store_failure_answers_503_and_acknowledges_nothing() {
-    for db in crate::helpers::TestDb::all().await {
+    for db in crate::test_app::TestDb::all().await {
         let app = super::spawn_with(db, |_| {}).await;
         app.store.execute_raw("DROP TABLE signals").await.unwrap();
         let response = super::post(&app, r#"{"leadId": "7", "programId": "1001"}"#).await;

@@ -6,7 +6,7 @@ use campaign_sync::http::inbound::marketo::{
 use campaign_sync::signal::{FlowAction, FlowActionKind, MarketoMember, Signal};
 
 use super::{accepted, post, spawn, spawn_with, stored};
-use crate::helpers::TestDb;
+use crate::test_app::TestDb;
 
 const CAMPAIGN: &str = "701000000000001AAA";
 

@@ -11,7 +11,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::{PATH, TOKEN, accepted, json, spawn, spawn_with, stored};
-use crate::helpers::{TestApp, TestDb};
+use crate::test_app::{TestApp, TestDb};
 
 const OLD_KEY: &[u8] = b"previous signing key, still accepted";
 const NEW_KEY: &[u8] = b"current signing key";

@@ -10,7 +10,7 @@ use campaign_sync::sim::marketo::{self, MarketoSim, MarketoSimConfig, NewLead, N
 use campaign_sync::sim::salesforce::{MemberStatus, SalesforceSim, SalesforceSimConfig, SimClient};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestDb};
+use crate::test_app::{TestApp, TestDb};
 use stub::{Failure, Logs};
 
 const MK_SECRET: &str = "MKTO-CLIENT-SECRET-7d1e40";

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::{INTEGRATION, USER, seed, start};
-use crate::helpers::{TestApp, TestDb};
+use crate::test_app::{TestApp, TestDb};
 
 #[tokio::test]
 async fn test_app_settings_from_the_simulator_are_enough_to_call_it_and_be_called() {
