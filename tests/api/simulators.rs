@@ -2,6 +2,7 @@
 //! members read back through both simulators' APIs, deliveries to the endpoints set over HTTP,
 //! and a clean exit on SIGTERM.
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,29 @@ pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>
     }
 }
 
+/// `campaign-sync simulators ARGS --describe DIR/sims.json` as a child process, returned with
+/// its describe file once written.
+pub async fn start_simulators(dir: &Path, args: &[&str]) -> (Running, Value) {
+    let describe = dir.join("sims.json");
+    let child = Command::new(BIN)
+        .arg("simulators")
+        .args(args)
+        .arg("--describe")
+        .arg(&describe)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("campaign-sync simulators");
+    let running = Running(child);
+    let text = eventually("the describe file", async || {
+        std::fs::read_to_string(&describe)
+            .ok()
+            .filter(|t| !t.is_empty())
+    })
+    .await;
+    (running, serde_json::from_str(&text).expect("describe JSON"))
+}
+
 pub async fn json(request: reqwest::RequestBuilder) -> Value {
     let response = request.send().await.expect("request");
     let status = response.status();
@@ -49,29 +73,8 @@ pub async fn json(request: reqwest::RequestBuilder) -> Value {
 #[tokio::test]
 async fn the_command_seeds_both_sides_and_delivers_where_it_is_told() {
     let dir = tempfile::tempdir().expect("dir");
-    let describe = dir.path().join("sims.json");
-    let child = Command::new(BIN)
-        .args([
-            "simulators",
-            "--programs",
-            "3",
-            "--people",
-            "5",
-            "--describe",
-        ])
-        .arg(&describe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut running = Running(child);
-    let text = eventually("the describe file", async || {
-        std::fs::read_to_string(&describe)
-            .ok()
-            .filter(|t| !t.is_empty())
-    })
-    .await;
-    let d: Value = serde_json::from_str(&text).expect("describe JSON");
+    let (mut running, d) =
+        start_simulators(dir.path(), &["--programs", "3", "--people", "5"]).await;
     let (sf, mk) = (&d["salesforce"], &d["marketo"]);
     for key in [
         "base_url",

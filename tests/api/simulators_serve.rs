@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::simulators::{BIN, Running, eventually, json};
+use crate::simulators::{BIN, Running, eventually, json, start_simulators};
 
 /// The service's configuration for the simulators in `d` (the README's recipe).
 fn service_config(d: &Value, listen: &str, dir: &std::path::Path) -> String {
@@ -42,22 +42,7 @@ fn service_config(d: &Value, listen: &str, dir: &std::path::Path) -> String {
 #[tokio::test]
 async fn serve_against_simulators_syncs_user_changes_and_converges_after_faults() {
     let dir = tempfile::tempdir().expect("dir");
-    let describe = dir.path().join("sims.json");
-    let sims = Command::new(BIN)
-        .args(["simulators", "--describe"])
-        .arg(&describe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("simulators");
-    let mut sims = Running(sims);
-    let text = eventually("the describe file", async || {
-        std::fs::read_to_string(&describe)
-            .ok()
-            .filter(|t| !t.is_empty())
-    })
-    .await;
-    let d: Value = serde_json::from_str(&text).expect("JSON");
+    let (mut sims, d) = start_simulators(dir.path(), &[]).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")

@@ -1,11 +1,9 @@
 //! The cutover tests' harness: `campaign-sync simulators` as a child process seeded with people
 //! already members on both sides, its describe file, and the operator's commands run against it.
 
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 
-use crate::simulators::{BIN, Running, eventually, json};
+use crate::simulators::{BIN, Running, json, start_simulators};
 
 pub(super) struct Sims {
     pub(super) d: Value,
@@ -21,22 +19,7 @@ pub(super) async fn simulators(people: usize) -> Sims {
 /// As `simulators`, with `first_mapping` appended to the first `[[mappings]]` table.
 pub(super) async fn simulators_with(people: usize, first_mapping: &str) -> Sims {
     let dir = tempfile::tempdir().expect("dir");
-    let describe = dir.path().join("sims.json");
-    let child = Command::new(BIN)
-        .args(["simulators", "--people", &people.to_string(), "--describe"])
-        .arg(&describe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("simulators");
-    let running = Running(child);
-    let text = eventually("the describe file", async || {
-        std::fs::read_to_string(&describe)
-            .ok()
-            .filter(|t| !t.is_empty())
-    })
-    .await;
-    let d: Value = serde_json::from_str(&text).expect("JSON");
+    let (running, d) = start_simulators(dir.path(), &["--people", &people.to_string()]).await;
     let (sf, mk) = (&d["salesforce"], &d["marketo"]);
     let mut text = format!(
         "database_url = \"sqlite://{db}\"\n\
