@@ -4,6 +4,7 @@
 //! than one, so the next group is gathered and inserted while the previous one's commit syncs;
 //! SQLite's is one thread of its own (`sqlite_writer`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -185,19 +186,16 @@ async fn write_group(link: &mut Link, batch: &[Job]) -> Vec<Result<Vec<Recorded>
         }
     };
     record_timing(started, batch.len());
-    let stored = match look_up_absorbed(&mut link.conn, &plan, &rows.signals, &recorded).await {
-        Ok(stored) => stored,
-        Err(error) => {
-            tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed; trying again");
-            link.heal().await;
-            look_up_absorbed(&mut link.conn, &plan, &rows.signals, &recorded)
-                .await
-                .unwrap_or_else(|error| {
-                    tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed again");
-                    std::collections::HashMap::new()
-                })
-        }
-    };
+    let mut stored = look_up_absorbed(&mut link.conn, &plan, &rows.signals, &recorded).await;
+    if let Err(error) = &stored {
+        tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed; trying again");
+        link.heal().await;
+        stored = look_up_absorbed(&mut link.conn, &plan, &rows.signals, &recorded).await;
+    }
+    let stored = stored.unwrap_or_else(|error| {
+        tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed again");
+        HashMap::new()
+    });
     per_caller(batch, plan.finish(recorded, &rows.signals, &stored))
 }
 
