@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::world::{Options, PROGRAM, USER, World};
+use crate::world::{Options, PROGRAM, World};
 
 const TOKEN: &str = "operator-token";
 
@@ -37,16 +37,7 @@ async fn synced_and_one_dead(world: &World) -> (i64, String) {
         .set_status_as_user(PROGRAM, lead, "Registered")
         .unwrap();
     world.settle().await;
-    let no_show = world
-        .sf
-        .statuses_of(&world.campaign)
-        .into_iter()
-        .find(|s| s.get("Label") == Some(&json!("No Show")))
-        .unwrap();
-    world
-        .sf
-        .delete(USER, no_show["Id"].as_str().unwrap())
-        .unwrap();
+    world.remove_no_show();
     world
         .mk
         .set_status_as_user(PROGRAM, lead, "No Show")

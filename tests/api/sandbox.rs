@@ -2,27 +2,11 @@
 //! the Marketo simulator appearing in the Salesforce simulator, with no echo write, and as a
 //! custom activity on the person.
 
-use std::time::{Duration, Instant};
-
 use campaign_sync::sandbox::{self, SandboxOptions};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-/// Polls `check` every 50 ms until it answers, for at most 15 s (the sandbox runs its worker
-/// loop and the simulators' senders in the background).
-async fn eventually<T>(mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "the sandbox did not converge"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use crate::simulators::{eventually, salesforce_member_status, sim_state};
 
 #[tokio::test]
 async fn the_sandbox_syncs_a_marketo_change_into_salesforce() {
@@ -35,7 +19,7 @@ async fn the_sandbox_syncs_a_marketo_change_into_salesforce() {
         describe: Some(describe.clone()),
     };
     let running = tokio::spawn(sandbox::run(options, shutdown.clone()));
-    let text = eventually(async || {
+    let text = eventually("the sandbox's description file", async || {
         std::fs::read_to_string(&describe)
             .ok()
             .filter(|t| !t.is_empty())
@@ -79,35 +63,16 @@ async fn the_sandbox_syncs_a_marketo_change_into_salesforce() {
         .unwrap();
     assert_eq!(changed.status(), 200);
     let person = alan["salesforce_id"].as_str().unwrap().to_string();
-    let status = eventually(async || {
-        let state: Value = client
-            .get(format!("{sf}/__sim/state"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        state["objects"]["CampaignMember"]
-            .as_array()?
-            .iter()
-            .find(|m| m["LeadId"] == person.as_str())?["Status"]
-            .as_str()
-            .map(str::to_string)
+    let campaign = d["mappings"][0]["campaign_id"].as_str().unwrap();
+    let status = eventually("the Marketo change in Salesforce", async || {
+        salesforce_member_status(&client, sf, campaign, &person).await
     })
     .await;
     assert_eq!(status, "Registered");
     // The sandbox provisioned the marketers' trigger types; the change is one on Alan.
     let lead = alan["marketo_lead_id"].as_i64().unwrap();
-    let (types, activity) = eventually(async || {
-        let state: Value = client
-            .get(format!("{mk}/__sim/state"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
+    let (types, activity) = eventually("the change as a custom activity", async || {
+        let state = sim_state(&client, mk).await?;
         let activity = state["customActivities"]
             .as_array()?
             .iter()

@@ -39,6 +39,35 @@ pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>
     }
 }
 
+/// A simulator's whole state (`GET {base}/__sim/state`), or None while it cannot be read.
+pub async fn sim_state(http: &reqwest::Client, base: &str) -> Option<Value> {
+    http.get(format!("{base}/__sim/state"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()
+}
+
+/// The status of `person`'s (lead or contact id) member of `campaign` in the Salesforce
+/// simulator at `sf`, read from its state.
+pub async fn salesforce_member_status(
+    http: &reqwest::Client,
+    sf: &str,
+    campaign: &str,
+    person: &str,
+) -> Option<String> {
+    sim_state(http, sf).await?["objects"]["CampaignMember"]
+        .as_array()?
+        .iter()
+        .find(|m| {
+            m["CampaignId"] == campaign && (m["LeadId"] == person || m["ContactId"] == person)
+        })?["Status"]
+        .as_str()
+        .map(str::to_string)
+}
+
 /// `campaign-sync simulators ARGS --describe DIR/sims.json` as a child process, returned with
 /// its describe file once written.
 pub async fn start_simulators(dir: &Path, args: &[&str]) -> (Running, Value) {

@@ -7,7 +7,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::simulators::{BIN, Running, eventually, json, start_simulators};
+use crate::simulators::{
+    BIN, Running, eventually, json, salesforce_member_status, start_simulators,
+};
 
 /// The service's configuration for the simulators in `d` (the README's recipe).
 fn service_config(d: &Value, listen: &str, dir: &std::path::Path) -> String {
@@ -95,26 +97,12 @@ async fn serve_against_simulators_syncs_user_changes_and_converges_after_faults(
             .json(&change),
     )
     .await;
-    let status_in_salesforce = async || -> Option<String> {
-        let state: Value = http
-            .get(format!("{sf}/__sim/state"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        state["objects"]["CampaignMember"]
-            .as_array()?
-            .iter()
-            .find(|m| {
-                m["CampaignId"] == campaign && (m["LeadId"] == person || m["ContactId"] == person)
-            })?["Status"]
-            .as_str()
-            .map(str::to_string)
-    };
     eventually("the Marketo change in Salesforce", async || {
-        (status_in_salesforce().await.as_deref() == Some("Registered")).then_some(())
+        (salesforce_member_status(&http, sf, campaign, person)
+            .await
+            .as_deref()
+            == Some("Registered"))
+        .then_some(())
     })
     .await;
     let log: Vec<Value> = json(http.get(format!("{sf}/__sim/requests")))

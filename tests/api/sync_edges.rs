@@ -197,16 +197,7 @@ async fn a_permanent_error_ends_dead_with_its_reason_and_replays_once_fixed() {
         .unwrap();
     world.settle().await;
     // Someone removes "No Show" from the campaign; Marketo then moves the person there.
-    let no_show = world
-        .sf
-        .statuses_of(&world.campaign)
-        .into_iter()
-        .find(|s| s.get("Label") == Some(&json!("No Show")))
-        .unwrap();
-    world
-        .sf
-        .delete(USER, no_show["Id"].as_str().unwrap())
-        .unwrap();
+    world.remove_no_show();
     world
         .mk
         .set_status_as_user(PROGRAM, lead, "No Show")
@@ -220,14 +211,7 @@ async fn a_permanent_error_ends_dead_with_its_reason_and_replays_once_fixed() {
     );
     assert!(!reasons(&world, OutcomeResult::Dead).await.is_empty());
     // Fixed: the status is back. Replay through the admin API.
-    world
-        .sf
-        .create(
-            USER,
-            "CampaignMemberStatus",
-            json!({ "CampaignId": world.campaign, "Label": "No Show", "SortOrder": 9 }),
-        )
-        .unwrap();
+    world.restore_no_show();
     let replayed = world
         .app
         .store

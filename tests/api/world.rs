@@ -318,17 +318,15 @@ impl World {
     }
 
     pub fn sf_member_status(&self, person: &str) -> Option<String> {
-        self.sf
-            .members_of(&self.campaign)
-            .into_iter()
-            .find(|m| {
-                m.get("LeadId").and_then(|v| v.as_str()) == Some(person)
-                    || m.get("ContactId").and_then(|v| v.as_str()) == Some(person)
-            })
-            .and_then(|m| m.get("Status").and_then(|v| v.as_str()).map(str::to_string))
+        self.sf_member_field(person, "Status")
     }
 
     pub fn sf_member_id(&self, person: &str) -> Option<String> {
+        self.sf_member_field(person, "Id")
+    }
+
+    /// A text field of the campaign's member whose lead or contact is `person`.
+    fn sf_member_field(&self, person: &str, field: &str) -> Option<String> {
         self.sf
             .members_of(&self.campaign)
             .into_iter()
@@ -336,7 +334,31 @@ impl World {
                 m.get("LeadId").and_then(|v| v.as_str()) == Some(person)
                     || m.get("ContactId").and_then(|v| v.as_str()) == Some(person)
             })
-            .and_then(|m| m.get("Id").and_then(|v| v.as_str()).map(str::to_string))
+            .and_then(|m| m.get(field).and_then(|v| v.as_str()).map(str::to_string))
+    }
+
+    /// Removes the campaign's "No Show" member status, as an admin might: a move there then
+    /// fails for good until [`World::restore_no_show`] puts it back.
+    pub fn remove_no_show(&self) {
+        let no_show = self
+            .sf
+            .statuses_of(&self.campaign)
+            .into_iter()
+            .find(|s| s.get("Label") == Some(&json!("No Show")))
+            .expect("the campaign has a No Show status");
+        self.sf
+            .delete(USER, no_show["Id"].as_str().unwrap())
+            .unwrap();
+    }
+
+    pub fn restore_no_show(&self) {
+        self.sf
+            .create(
+                USER,
+                "CampaignMemberStatus",
+                json!({ "CampaignId": self.campaign, "Label": "No Show", "SortOrder": 9 }),
+            )
+            .unwrap();
     }
 
     pub fn mk_status(&self, lead: i64) -> Option<String> {

@@ -6,7 +6,7 @@ mod webdriver;
 
 use serde_json::json;
 
-use crate::world::{Options, PROGRAM, USER, World};
+use crate::world::{Options, PROGRAM, World};
 use webdriver::Browser;
 
 const TOKEN: &str = "console-test-token";
@@ -17,32 +17,6 @@ async fn world() -> World {
         ..Options::default()
     })
     .await
-}
-
-/// Removes the campaign's "No Show" status so a move there fails for good; returns a closure's
-/// worth of data to put it back.
-fn remove_no_show(world: &World) {
-    let no_show = world
-        .sf
-        .statuses_of(&world.campaign)
-        .into_iter()
-        .find(|s| s.get("Label") == Some(&json!("No Show")))
-        .unwrap();
-    world
-        .sf
-        .delete(USER, no_show["Id"].as_str().unwrap())
-        .unwrap();
-}
-
-fn restore_no_show(world: &World) {
-    world
-        .sf
-        .create(
-            USER,
-            "CampaignMemberStatus",
-            json!({ "CampaignId": world.campaign, "Label": "No Show", "SortOrder": 9 }),
-        )
-        .unwrap();
 }
 
 #[tokio::test]
@@ -116,7 +90,7 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
     browser.screenshot("timeline").await;
 
     // A write that fails for good shows on the errors page, in the CSV, and replays.
-    remove_no_show(&world);
+    world.remove_no_show();
     world
         .mk
         .set_status_as_user(PROGRAM, lead, "No Show")
@@ -154,7 +128,7 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
             .is_some_and(|l| l.contains("dead,") && l.contains("ada@example.com")),
         "{csv}"
     );
-    restore_no_show(&world);
+    world.restore_no_show();
     browser.click(".replay-one").await;
     assert!(
         browser
