@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// jemalloc rather than glibc's allocator: a durable webhook's rows are allocated on a runtime
 /// worker and freed on the SQLite writer's thread, and glibc's slow paths for that cost about
-/// a fifth of the service's CPU per webhook (README, "A fifth look").
+/// a fifth of the service's CPU per webhook (`docs/performance.md`, "A fifth look").
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
