@@ -12,7 +12,9 @@ use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, Connection};
 use tokio::sync::{Mutex, Semaphore, mpsc, oneshot};
 
-use super::insert::{Partial, Plan, Prepared, complete, insert_rows, look_up_absorbed, plan_any};
+use super::insert::{
+    Partial, Plan, Prepared, complete, insert_rows, look_up_absorbed, pick, place, plan_any,
+};
 use super::{Recorded, StoreError, inbox, sqlite_writer};
 use crate::signal::RejectedInput;
 
@@ -186,17 +188,55 @@ async fn write_group(link: &mut Link, batch: &[Job]) -> Vec<Result<Vec<Recorded>
         }
     };
     record_timing(started, batch.len());
+    let mut recorded = recorded;
     let mut stored = look_up_absorbed(&mut link.conn, &plan, &rows.signals, &recorded).await;
     if let Err(error) = &stored {
         tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed; trying again");
         link.heal().await;
         stored = look_up_absorbed(&mut link.conn, &plan, &rows.signals, &recorded).await;
     }
-    let stored = stored.unwrap_or_else(|error| {
-        tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed again");
-        HashMap::new()
-    });
+    let stored = match stored {
+        Ok(stored) => {
+            write_vanished(link, &plan, &rows, &mut recorded, &stored).await;
+            stored
+        }
+        Err(error) => {
+            tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed again");
+            HashMap::new()
+        }
+    };
     per_caller(batch, plan.finish(recorded, &rows.signals, &stored))
+}
+
+/// Commits once more the signals whose absorbing row was deleted before the lookup found it
+/// ([`Plan::vanished`]), so their callers are answered instead of refused; a signal that
+/// still cannot be answered leaves its caller with an error.
+async fn write_vanished(
+    link: &mut Link,
+    plan: &Plan<'_>,
+    rows: &Rows<'_>,
+    recorded: &mut Partial,
+    stored: &HashMap<String, i64>,
+) {
+    let vanished = plan.vanished(recorded, &rows.signals, stored);
+    if vanished.is_empty() {
+        return;
+    }
+    tracing::info!(
+        signals = vanished.len(),
+        "stored duplicates were deleted before they were read back; writing the signals again"
+    );
+    let again = Rows {
+        signals: pick(&rows.signals, &vanished),
+        rejected: Vec::new(),
+        now: rows.now,
+    };
+    match write(link, &again).await {
+        Ok(results) => place(recorded, &vanished, results),
+        Err(error) => {
+            tracing::warn!(%error, "writing again signals whose duplicates were deleted failed")
+        }
+    }
 }
 
 /// What one commit writes: the requests' signals and refused inputs in queue order, as one set

@@ -117,6 +117,21 @@ impl Plan<'_> {
             .collect()
     }
 
+    /// The absorbed signals whose key the lookup did not find: the stored row that absorbed
+    /// each was deleted between the INSERT and the lookup (the purge of old done signals, on
+    /// another connection). Written again, each is stored as new rather than left unanswered.
+    pub(super) fn vanished(
+        &self,
+        recorded: &Partial,
+        signals: &[&Prepared],
+        stored: &HashMap<String, i64>,
+    ) -> Vec<usize> {
+        self.absorbed(recorded)
+            .into_iter()
+            .filter(|&index| !stored.contains_key(&signals[index].dedup_key))
+            .collect()
+    }
+
     /// Results in input order, once the absorbed keys' stored ids are known; a repeat of a key
     /// within the call is a duplicate of its first occurrence. `None` where an absorbed key is
     /// missing from `stored` (its lookup failed, or the stored row went meanwhile).
@@ -142,6 +157,18 @@ impl Plan<'_> {
     }
 }
 
+/// Notes the results of the [`Plan::vanished`] signals written again (in the same order).
+pub(super) fn place(recorded: &mut Partial, vanished: &[usize], results: Vec<Recorded>) {
+    for (&index, result) in vanished.iter().zip(results) {
+        recorded[index] = Some(result);
+    }
+}
+
+/// The signals at `indexes`, to be written again.
+pub(super) fn pick<'a>(signals: &[&'a Prepared], indexes: &[usize]) -> Vec<&'a Prepared> {
+    indexes.iter().map(|&index| signals[index]).collect()
+}
+
 /// Every signal's result, or an error when one could not be read back.
 pub(super) fn complete(recorded: Partial) -> Result<Vec<Recorded>, StoreError> {
     recorded
@@ -158,6 +185,29 @@ pub(super) fn plan_any<'a>(signals: &[&'a Prepared]) -> Plan<'a> {
 /// Inserts each signal unless its dedup key is already stored, inside the caller's transaction.
 /// Results keep the input order; the slices of several callers may be passed as one.
 pub(super) async fn insert_signals(
+    conn: &mut AnyConnection,
+    signals: &[&Prepared],
+    now: i64,
+) -> Result<Vec<Recorded>, StoreError> {
+    let plan = plan_any(signals);
+    let mut recorded = insert_rows(conn, &plan, signals, now).await?;
+    let stored = look_up_absorbed(conn, &plan, signals, &recorded).await?;
+    let vanished = plan.vanished(&recorded, signals, &stored);
+    if !vanished.is_empty() {
+        let again = pick(signals, &vanished);
+        place(
+            &mut recorded,
+            &vanished,
+            insert_once(conn, &again, now).await?,
+        );
+    }
+    complete(plan.finish(recorded, signals, &stored))
+}
+
+/// [`insert_signals`] without writing vanished signals again: for those written again, which
+/// are stored as new and pending (never purged), so a second vanishing needs a concurrent
+/// writer of the same key and its purge in between.
+async fn insert_once(
     conn: &mut AnyConnection,
     signals: &[&Prepared],
     now: i64,

@@ -18,7 +18,7 @@ use rusqlite::{Connection, OpenFlags, Statement, ToSql};
 use super::group_commit::{Job, LINGER, MAX_REQUESTS_PER_COMMIT, Rows, per_caller, record_timing};
 use super::inbox::rejected_payload;
 use super::insert::{
-    Partial, Placeholders, Plan, Prepared, complete, insert_sql, lookup_sql, plan,
+    Partial, Placeholders, Plan, Prepared, complete, insert_sql, lookup_sql, pick, place, plan,
 };
 use super::{Recorded, StoreError};
 use crate::signal::RejectedInput;
@@ -139,16 +139,54 @@ fn write_group(
         }
     };
     record_timing(started, batch.len());
+    let mut recorded = recorded;
     let stored = look_up_absorbed(conn, &plan, &rows.signals, &recorded).or_else(|error| {
         tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed; trying again");
         heal(conn, path, setup);
         look_up_absorbed(conn, &plan, &rows.signals, &recorded)
     });
-    let stored = stored.unwrap_or_else(|error| {
-        tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed again");
-        HashMap::new()
-    });
+    let stored = match stored {
+        Ok(stored) => {
+            write_vanished(conn, &plan, &rows, &mut recorded, &stored);
+            stored
+        }
+        Err(error) => {
+            tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed again");
+            HashMap::new()
+        }
+    };
     per_caller(batch, plan.finish(recorded, &rows.signals, &stored))
+}
+
+/// Commits once more the signals whose absorbing row was deleted before the lookup found it
+/// ([`Plan::vanished`]: the purge runs on another connection), so their callers are answered
+/// instead of refused; a signal that still cannot be answered leaves its caller with an error.
+fn write_vanished(
+    conn: &mut Connection,
+    plan: &Plan<'_>,
+    rows: &Rows<'_>,
+    recorded: &mut Partial,
+    stored: &HashMap<String, i64>,
+) {
+    let vanished = plan.vanished(recorded, &rows.signals, stored);
+    if vanished.is_empty() {
+        return;
+    }
+    tracing::info!(
+        signals = vanished.len(),
+        "stored duplicates were deleted before they were read back; writing the signals again"
+    );
+    let again = Rows {
+        signals: pick(&rows.signals, &vanished),
+        rejected: Vec::new(),
+        now: rows.now,
+    };
+    match commit(conn, &again) {
+        Ok(results) => place(recorded, &vanished, results),
+        Err(error) => {
+            tracing::warn!(%error, "writing again signals whose duplicates were deleted failed")
+        }
+    }
 }
 
 /// One request's commit and lookup, for the fallback: durable when it returns.

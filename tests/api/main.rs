@@ -41,6 +41,7 @@ mod sim_salesforce;
 mod simulators;
 mod simulators_serve;
 mod store;
+mod store_purge_race;
 mod store_queries;
 mod store_queue;
 mod store_runtime;
