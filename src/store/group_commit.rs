@@ -197,7 +197,9 @@ async fn write_group(link: &mut Link, batch: &[Job]) -> Vec<Result<Vec<Recorded>
     }
     let stored = match stored {
         Ok(stored) => {
-            write_vanished(link, &plan, &rows, &mut recorded, &stored).await;
+            if let Some((vanished, again)) = vanished_rows(&plan, &rows, &recorded, &stored) {
+                place_rewritten(&mut recorded, &vanished, write(link, &again).await);
+            }
             stored
         }
         Err(error) => {
@@ -208,19 +210,18 @@ async fn write_group(link: &mut Link, batch: &[Job]) -> Vec<Result<Vec<Recorded>
     per_caller(batch, plan.finish(recorded, &rows.signals, &stored))
 }
 
-/// Commits once more the signals whose absorbing row was deleted before the lookup found it
-/// ([`Plan::vanished`]), so their callers are answered instead of refused; a signal that
-/// still cannot be answered leaves its caller with an error.
-async fn write_vanished(
-    link: &mut Link,
+/// The signals of a committed group to write once more ([`Plan::vanished`]: the row that
+/// absorbed each was deleted before the lookup found it) with their places in the group, so
+/// their callers are answered instead of refused; `None` when there are none.
+pub(super) fn vanished_rows<'a>(
     plan: &Plan<'_>,
-    rows: &Rows<'_>,
-    recorded: &mut Partial,
+    rows: &Rows<'a>,
+    recorded: &Partial,
     stored: &HashMap<String, i64>,
-) {
+) -> Option<(Vec<usize>, Rows<'a>)> {
     let vanished = plan.vanished(recorded, &rows.signals, stored);
     if vanished.is_empty() {
-        return;
+        return None;
     }
     tracing::info!(
         signals = vanished.len(),
@@ -231,10 +232,20 @@ async fn write_vanished(
         rejected: Vec::new(),
         now: rows.now,
     };
-    match write(link, &again).await {
-        Ok(results) => place(recorded, &vanished, results),
+    Some((vanished, again))
+}
+
+/// Notes the answers of the [`vanished_rows`] written again; a signal that still cannot be
+/// answered leaves its caller with an error.
+pub(super) fn place_rewritten(
+    recorded: &mut Partial,
+    vanished: &[usize],
+    written: Result<Vec<Recorded>, StoreError>,
+) {
+    match written {
+        Ok(results) => place(recorded, vanished, results),
         Err(error) => {
-            tracing::warn!(%error, "writing again signals whose duplicates were deleted failed")
+            tracing::warn!(%error, "writing again signals whose duplicates were deleted failed");
         }
     }
 }

@@ -15,10 +15,13 @@ use std::time::Instant;
 
 use rusqlite::{Connection, OpenFlags, Statement, ToSql};
 
-use super::group_commit::{Job, LINGER, MAX_REQUESTS_PER_COMMIT, Rows, per_caller, record_timing};
+use super::group_commit::{
+    Job, LINGER, MAX_REQUESTS_PER_COMMIT, Rows, per_caller, place_rewritten, record_timing,
+    vanished_rows,
+};
 use super::inbox::rejected_payload;
 use super::insert::{
-    Partial, Placeholders, Plan, Prepared, complete, insert_sql, lookup_sql, pick, place, plan,
+    Partial, Placeholders, Plan, Prepared, complete, insert_sql, lookup_sql, plan,
 };
 use super::{Recorded, StoreError};
 use crate::signal::RejectedInput;
@@ -147,7 +150,10 @@ fn write_group(
     });
     let stored = match stored {
         Ok(stored) => {
-            write_vanished(conn, &plan, &rows, &mut recorded, &stored);
+            // The purge of done signals runs on another connection.
+            if let Some((vanished, again)) = vanished_rows(&plan, &rows, &recorded, &stored) {
+                place_rewritten(&mut recorded, &vanished, commit(conn, &again));
+            }
             stored
         }
         Err(error) => {
@@ -156,37 +162,6 @@ fn write_group(
         }
     };
     per_caller(batch, plan.finish(recorded, &rows.signals, &stored))
-}
-
-/// Commits once more the signals whose absorbing row was deleted before the lookup found it
-/// ([`Plan::vanished`]: the purge runs on another connection), so their callers are answered
-/// instead of refused; a signal that still cannot be answered leaves its caller with an error.
-fn write_vanished(
-    conn: &mut Connection,
-    plan: &Plan<'_>,
-    rows: &Rows<'_>,
-    recorded: &mut Partial,
-    stored: &HashMap<String, i64>,
-) {
-    let vanished = plan.vanished(recorded, &rows.signals, stored);
-    if vanished.is_empty() {
-        return;
-    }
-    tracing::info!(
-        signals = vanished.len(),
-        "stored duplicates were deleted before they were read back; writing the signals again"
-    );
-    let again = Rows {
-        signals: pick(&rows.signals, &vanished),
-        rejected: Vec::new(),
-        now: rows.now,
-    };
-    match commit(conn, &again) {
-        Ok(results) => place(recorded, &vanished, results),
-        Err(error) => {
-            tracing::warn!(%error, "writing again signals whose duplicates were deleted failed")
-        }
-    }
 }
 
 /// One request's commit and lookup, for the fallback: durable when it returns.

@@ -3,26 +3,13 @@
 //! absorbed the duplicate can be gone when the writer looks for its id. The duplicate is then
 //! stored as a new signal and its caller answered, on every writer and both databases.
 
-use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
 use campaign_sync::store::{GroupCommit, Store};
 
+use crate::store::member;
 use crate::test_app::TestDb;
 
 const STORED: &str = "purge-race:stored";
 const OTHER: &str = "purge-race:other";
-
-fn member(key: &str, lead_id: i64) -> NewSignal {
-    NewSignal::new(
-        key.to_string(),
-        Signal::MarketoMember(MarketoMember {
-            lead_id,
-            program_id: 1001,
-            email: None,
-            status: None,
-            trigger: None,
-        }),
-    )
-}
 
 /// A trigger that plays the purge at the worst moment: when the call's other signal is
 /// inserted, after the duplicate was absorbed and before it is read back.
@@ -66,7 +53,7 @@ async fn a_duplicate_whose_stored_signal_is_purged_meanwhile_is_stored_anew() {
                         .expect("open without group commit")
                 }
             };
-            let seeded = store.record(vec![member(STORED, 1)], 1).await.unwrap()[0];
+            let seeded = store.record(vec![member(1, STORED)], 1).await.unwrap()[0];
             store
                 .execute_raw(&format!(
                     "UPDATE signals SET state = 'done' WHERE id = {}",
@@ -77,7 +64,7 @@ async fn a_duplicate_whose_stored_signal_is_purged_meanwhile_is_stored_anew() {
             store.execute_raw(&purge_trigger(db.label)).await.unwrap();
 
             let recorded = store
-                .record(vec![member(STORED, 1), member(OTHER, 2)], 2)
+                .record(vec![member(1, STORED), member(2, OTHER)], 2)
                 .await
                 .unwrap_or_else(|error| panic!("{label}: the call was refused: {error}"));
             assert!(!recorded[0].duplicate, "{label}: {recorded:?}");
@@ -87,7 +74,7 @@ async fn a_duplicate_whose_stored_signal_is_purged_meanwhile_is_stored_anew() {
             assert_eq!(depth(&store, "done").await, 0, "{label}");
 
             // Sent again, the signal is an ordinary duplicate of the row stored anew.
-            let again = store.record(vec![member(STORED, 1)], 3).await.unwrap()[0];
+            let again = store.record(vec![member(1, STORED)], 3).await.unwrap()[0];
             assert!(again.duplicate, "{label}");
             assert_eq!(again.id, recorded[0].id, "{label}");
             store.close().await;
