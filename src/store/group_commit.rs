@@ -175,7 +175,7 @@ async fn write_group(link: &mut Link, batch: &[Job]) -> Vec<Result<Vec<Recorded>
     let rows = Rows::of(batch);
     let plan = plan_any(&rows.signals);
     let started = Instant::now();
-    let recorded = match store(link, &plan, &rows).await {
+    let mut recorded = match store(link, &plan, &rows).await {
         Ok(recorded) => recorded,
         Err(error) => {
             tracing::warn!(%error, requests = batch.len(), "group commit failed; committing requests one by one");
@@ -188,7 +188,6 @@ async fn write_group(link: &mut Link, batch: &[Job]) -> Vec<Result<Vec<Recorded>
         }
     };
     record_timing(started, batch.len());
-    let mut recorded = recorded;
     let mut stored = look_up_absorbed(&mut link.conn, &plan, &rows.signals, &recorded).await;
     if let Err(error) = &stored {
         tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed; trying again");

@@ -130,7 +130,7 @@ fn write_group(
     let rows = Rows::of(batch);
     let plan = plan(&rows.signals, ROWS_PER_STATEMENT);
     let started = Instant::now();
-    let recorded = match store(conn, &plan, &rows) {
+    let mut recorded = match store(conn, &plan, &rows) {
         Ok(recorded) => recorded,
         Err(error) => {
             tracing::warn!(%error, requests = batch.len(), "group commit failed; committing requests one by one");
@@ -142,7 +142,6 @@ fn write_group(
         }
     };
     record_timing(started, batch.len());
-    let mut recorded = recorded;
     let stored = look_up_absorbed(conn, &plan, &rows.signals, &recorded).or_else(|error| {
         tracing::warn!(%error, "reading back the stored signals a committed group duplicates failed; trying again");
         heal(conn, path, setup);
