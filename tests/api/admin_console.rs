@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::world::{Options, PROGRAM, World};
+use crate::world::{Options, World};
 
 const TOKEN: &str = "operator-token";
 
@@ -32,16 +32,10 @@ async fn get(world: &World, path: &str) -> Value {
 /// Ada registered in Marketo and synced; then a move to a status the campaign lacks, dead.
 async fn synced_and_one_dead(world: &World) -> (i64, String) {
     let (lead, sf_lead) = world.person("ada@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     world.remove_no_show();
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "No Show")
-        .unwrap();
+    world.mk_sets(lead, "No Show");
     world.settle().await;
     (lead, sf_lead)
 }

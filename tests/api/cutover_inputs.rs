@@ -9,7 +9,7 @@ use campaign_sync::http::inbound::salesforce::{
 use campaign_sync::sim::marketo::{NewLead, TokenEncoding, WebhookConfig};
 use campaign_sync::sim::salesforce::SalesforceSimConfig;
 
-use crate::world::{INBOUND_TOKEN, Options, PROGRAM, WEBHOOK_TOKEN, World};
+use crate::world::{INBOUND_TOKEN, Options, WEBHOOK_TOKEN, World};
 
 /// One notification for this member, with the status given (or none).
 fn message(member_id: &str, person: &str, status: Option<&str>) -> String {
@@ -37,10 +37,7 @@ fn message(member_id: &str, person: &str, status: Option<&str>) -> String {
 async fn a_campaign_member_without_status_is_never_a_removal() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("nostatus@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     let member = world.sf_member_id(&sf_lead).expect("synced to Salesforce");
     assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
@@ -106,10 +103,7 @@ async fn form_url_webhook(
         token_encoding: TokenEncoding::FormUrl,
     });
     let (lead, _) = world.person("o+brien@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     let calls = world.mk.deliver_webhooks_now().await;
     assert_eq!(calls.len(), 1, "{calls:?}");
     world.settle().await;
@@ -156,10 +150,7 @@ async fn names_longer_than_the_lead_fields_are_cut_to_fit() {
         last_name: Some("L".repeat(100)),
         ..NewLead::email("long.names@example.com")
     });
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     let identity = world
         .app
@@ -190,10 +181,7 @@ async fn a_lead_converted_since_it_was_linked_is_followed_to_its_contact() {
         .await
         .unwrap();
     let contact = world.sf.convert_lead_to_contact(&sf_lead).unwrap();
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&contact).as_deref(),
@@ -234,10 +222,7 @@ async fn among_duplicates_reconciliation_pairs_the_contact_and_names_the_others(
             )
             .unwrap();
     }
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Invited")
-        .unwrap();
+    world.mk_sets(lead, "Invited");
     let mapping = world.app.worker.mappings().all()[0].clone();
     for _ in 0..2 {
         let report = world

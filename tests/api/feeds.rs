@@ -42,10 +42,7 @@ async fn a_lost_webhook_is_synced_by_the_activity_feed() {
     let start = world.app.store.cursor(MARKETO_ACTIVITIES).await.unwrap();
     assert!(start.is_some(), "a fresh database starts the feed now");
     let (lead, sf_lead) = world.person("ada@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(world.sf_member_status(&sf_lead), None, "no webhook came");
 
@@ -79,10 +76,7 @@ async fn the_feed_folds_changes_their_webhook_or_our_own_write_already_synced() 
     // The feed starts at the next whole second; changes before it are not its to read.
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let (lead, sf_lead) = world.person("fold@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
@@ -91,10 +85,7 @@ async fn the_feed_folds_changes_their_webhook_or_our_own_write_already_synced() 
     );
     // And a Salesforce change the service wrote into the program: another activity, our own.
     let (other, other_sf) = world.person("echo@example.com");
-    world
-        .sf
-        .add_member(USER, &world.campaign, &other_sf, Some("Invited"))
-        .unwrap();
+    world.sf_adds(&other_sf, Some("Invited"));
     world.settle().await;
     assert_eq!(world.mk_status(other).as_deref(), Some("Invited"));
     let reads = world.mk.requests().len();
@@ -120,10 +111,7 @@ async fn a_lost_outbound_message_is_synced_by_the_changes_query() {
     let worker = &world.app.worker;
     start_salesforce_feed(&world).await;
     let (lead, sf_lead) = world.person("grace@example.com");
-    world
-        .sf
-        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
-        .unwrap();
+    world.sf_adds(&sf_lead, Some("Invited"));
     assert_eq!(worker.read_salesforce_changes().await.unwrap(), 1);
     worker.run_pending().await.unwrap();
     assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
@@ -156,10 +144,7 @@ async fn a_daily_quota_error_pauses_marketo_until_the_reset_without_using_retrie
         .await
         .unwrap();
     assert!(added.status().is_success());
-    world
-        .sf
-        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
-        .unwrap();
+    world.sf_adds(&sf_lead, Some("Invited"));
     world.settle().await;
     let worker = &world.app.worker;
     let now = now_millis();
@@ -220,10 +205,7 @@ async fn live_changes_flow_while_a_reconciliation_runs() {
     })
     .await;
     let (lead, sf_lead) = world.person("barbara@example.com");
-    let member = world
-        .sf
-        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
-        .unwrap();
+    let member = world.sf_adds(&sf_lead, Some("Invited"));
     world.settle().await;
     assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
 
@@ -301,16 +283,10 @@ async fn changes_made_during_an_outage_are_synced_by_one_pass_of_each_feed() {
     let mut in_salesforce = Vec::new();
     for i in 0..5 {
         let (lead, sf_lead) = world.person(&format!("mk{i}@example.com"));
-        world
-            .mk
-            .set_status_as_user(PROGRAM, lead, "Registered")
-            .unwrap();
+        world.mk_sets(lead, "Registered");
         in_marketo.push(sf_lead);
         let (lead, sf_lead) = world.person(&format!("sf{i}@example.com"));
-        world
-            .sf
-            .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
-            .unwrap();
+        world.sf_adds(&sf_lead, Some("Invited"));
         in_salesforce.push(lead);
     }
     // The service is back: one pass of each feed, then the worker.

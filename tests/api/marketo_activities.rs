@@ -9,7 +9,7 @@ use campaign_sync::connectors::marketo::MarketoClient;
 use campaign_sync::outbox::{Deliverer, provision};
 use serde_json::Value;
 
-use crate::world::{INTEGRATION, PROGRAM, USER, World};
+use crate::world::{INTEGRATION, USER, World};
 
 /// The service's configuration as the world gives it, for the delivery task.
 fn config(world: &World) -> Config {
@@ -82,10 +82,7 @@ async fn a_salesforce_users_add_change_and_removal_become_three_custom_activitie
     );
 
     let (lead, sf_lead) = world.person("ada@example.com");
-    let member = world
-        .sf
-        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
-        .unwrap();
+    let member = world.sf_adds(&sf_lead, Some("Invited"));
     world.settle().await;
     world.sf.update_member(USER, &member, "Registered").unwrap();
     world.settle().await;
@@ -184,16 +181,10 @@ async fn a_mapping_requests_its_smart_campaign_with_tokens_and_can_turn_activiti
         .await
         .unwrap();
     let (lead, _) = world.person("grace@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     let (_, sf_lead) = world.person("alan@example.com");
-    world
-        .sf
-        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
-        .unwrap();
+    world.sf_adds(&sf_lead, Some("Invited"));
     world.settle().await;
     Deliverer::new(
         world.app.store.clone(),
@@ -274,10 +265,7 @@ async fn activities_refused_before_provisioning_are_dead_then_replayed() {
     .await;
     let config = config(&world);
     let (lead, _) = world.person("ada@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     let deliverer = Deliverer::new(
         world.app.store.clone(),

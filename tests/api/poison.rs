@@ -194,10 +194,7 @@ async fn after_the_poison_message_the_next_salesforce_change_is_synced() {
     assert_eq!(response.text().await.unwrap(), ACK_ENVELOPE);
     world.settle().await;
 
-    let member = world
-        .sf
-        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
-        .unwrap();
+    let member = world.sf_adds(&sf_lead, Some("Invited"));
     world.settle().await;
     assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
     world.sf.update_member(USER, &member, "Registered").unwrap();

@@ -71,10 +71,7 @@ async fn over_the_cap(db: TestDb) {
     let mut people = Vec::new();
     for i in 0..PEOPLE {
         let (lead, sf_lead) = world.person(&format!("p{i}@example.com"));
-        world
-            .mk
-            .set_status_as_user(PROGRAM, lead, "Invited")
-            .unwrap();
+        world.mk_sets(lead, "Invited");
         let member = world
             .sf
             .add_member(INTEGRATION, &world.campaign, &sf_lead, Some("Invited"))
@@ -104,10 +101,7 @@ async fn over_the_cap(db: TestDb) {
 
     // Drift while no signal reaches the service.
     for (lead, _, _) in &people[..2] {
-        world
-            .mk
-            .set_status_as_user(PROGRAM, *lead, "Registered")
-            .unwrap();
+        world.mk_sets(*lead, "Registered");
     }
     for (_, _, member) in &people[2..4] {
         world
@@ -116,15 +110,9 @@ async fn over_the_cap(db: TestDb) {
             .unwrap();
     }
     world.sf.delete_member(USER, &people[4].2).unwrap();
-    world
-        .mk
-        .set_status_as_user(PROGRAM, people[5].0, "Not in Program")
-        .unwrap();
+    world.mk_sets(people[5].0, "Not in Program");
     let (newcomer, _) = world.person("newcomer@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, newcomer, "Invited")
-        .unwrap();
+    world.mk_sets(newcomer, "Invited");
 
     let report = world
         .app
@@ -193,10 +181,7 @@ async fn left_job(db: TestDb) {
     let world = over_the_cap_world(db).await;
     for i in 0..=CAP {
         let (lead, _) = world.person(&format!("p{i}@example.com"));
-        world
-            .mk
-            .set_status_as_user(PROGRAM, lead, "Invited")
-            .unwrap();
+        world.mk_sets(lead, "Invited");
     }
     let (left, elsewhere) = two_open_jobs(&world).await;
 

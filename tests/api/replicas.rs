@@ -47,10 +47,7 @@ async fn switches_and_jobs_hold_across_replicas_and_a_stopped_leader() {
     post(&other, "/admin/mappings/webinar/disable").await;
     let listed = get(&world.app, "/admin/mappings").await;
     assert_eq!(listed["items"][0]["enabled"], false, "{listed}");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead),

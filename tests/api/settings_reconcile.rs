@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::world::{INTEGRATION, Options, PROGRAM, SECOND_PROGRAM, USER, World};
+use crate::world::{INTEGRATION, Options, SECOND_PROGRAM, USER, World};
 
 fn campaign_field(world: &World, campaign: &str, field: &str) -> serde_json::Value {
     world
@@ -90,10 +90,7 @@ async fn an_incompatible_mapping_is_held_and_named_while_another_syncs() {
     }
     // Changes in both programs: only the compatible one is written.
     let (lead, sf_lead) = world.person("both@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world
         .mk
         .set_status_as_user(SECOND_PROGRAM, lead, "Invited")
@@ -190,28 +187,19 @@ async fn one_reconciliation_repairs_what_happened_while_signals_were_lost() {
     .await;
     // Synced before the outage: Ada is Registered on both sides.
     let (ada, ada_sf) = world.person("ada@example.com");
-    let ada_member = world
-        .sf
-        .add_member(USER, &world.campaign, &ada_sf, Some("Registered"))
-        .unwrap();
+    let ada_member = world.sf_adds(&ada_sf, Some("Registered"));
     world.settle().await;
     assert_eq!(world.mk_status(ada).as_deref(), Some("Registered"));
     // The outage: Grace joins in Salesforce (the outbound message is dropped), Alan moves in
     // Marketo (no webhook), Ada is deleted in Salesforce (no poll).
     let (_, grace_sf) = world.person("grace@example.com");
-    world
-        .sf
-        .add_member(USER, &world.campaign, &grace_sf, Some("Invited"))
-        .unwrap();
+    world.sf_adds(&grace_sf, Some("Invited"));
     world
         .sf
         .advance_clock(std::time::Duration::from_secs(25 * 3600));
     assert_eq!(world.sf.deliver_outbound_now().await.dropped, 1);
     let (alan, alan_sf) = world.person("alan@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, alan, "Attended")
-        .unwrap();
+    world.mk_sets(alan, "Attended");
     world.sf.delete_member(USER, &ada_member).unwrap();
 
     let reports = world.app.worker.reconcile().await;
@@ -256,10 +244,7 @@ async fn reconciliation_runs_on_demand_through_the_admin_api() {
     })
     .await;
     let (lead, sf_lead) = world.person("late@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     let response = world
         .app
         .client
@@ -339,10 +324,7 @@ async fn the_reconcile_command_repairs_and_reports() {
     })
     .await;
     let (lead, sf_lead) = world.person("cli@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     // The command runs as its own process with its own store.
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("cli.db").display());

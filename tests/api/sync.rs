@@ -4,16 +4,13 @@
 use campaign_sync::config::{BackwardPolicy, ConflictPolicy};
 use campaign_sync::store::OutcomeResult;
 
-use crate::world::{Options, PROGRAM, USER, World};
+use crate::world::{Options, USER, World};
 
 #[tokio::test]
 async fn a_marketo_status_change_reaches_salesforce_without_echo() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("ada@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
@@ -23,10 +20,7 @@ async fn a_marketo_status_change_reaches_salesforce_without_echo() {
     assert_eq!(mk_writes, 0, "nothing written back to Marketo");
     assert_eq!(sf_writes, 1, "one collection call created the member");
 
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Attended")
-        .unwrap();
+    world.mk_sets(lead, "Attended");
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
@@ -44,10 +38,7 @@ async fn a_marketo_status_change_reaches_salesforce_without_echo() {
 async fn a_salesforce_status_change_reaches_marketo_and_its_webhook_echo_writes_nothing() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("grace@example.com");
-    let member = world
-        .sf
-        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
-        .unwrap();
+    let member = world.sf_adds(&sf_lead, Some("Invited"));
     world.settle().await;
     assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
     world.sf.update_member(USER, &member, "Registered").unwrap();
@@ -79,10 +70,7 @@ async fn an_integration_user_that_sends_outbound_messages_causes_no_echo_writes(
     })
     .await;
     let (lead, sf_lead) = world.person("echo@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
@@ -99,10 +87,7 @@ async fn an_integration_user_that_sends_outbound_messages_causes_no_echo_writes(
 async fn a_salesforce_move_backwards_is_recorded_as_diverged() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("back@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Attended")
-        .unwrap();
+    world.mk_sets(lead, "Attended");
     world.settle().await;
     let member = world.sf_member_id(&sf_lead).unwrap();
     world.sf.update_member(USER, &member, "Registered").unwrap();
@@ -138,10 +123,7 @@ async fn the_reset_policy_sets_salesforce_back_to_marketos_status() {
     })
     .await;
     let (lead, sf_lead) = world.person("reset@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Attended")
-        .unwrap();
+    world.mk_sets(lead, "Attended");
     world.settle().await;
     let member = world.sf_member_id(&sf_lead).unwrap();
     world.sf.update_member(USER, &member, "Registered").unwrap();
@@ -157,10 +139,7 @@ async fn the_reset_policy_sets_salesforce_back_to_marketos_status() {
 async fn a_member_deleted_in_salesforce_leaves_the_program_after_the_poll() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("gone@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     let member = world.sf_member_id(&sf_lead).unwrap();
     world.sf.delete_member(USER, &member).unwrap();
@@ -203,18 +182,12 @@ async fn conflicts_follow_the_mapping_policy() {
         })
         .await;
         let (lead, sf_lead) = world.person("both@example.com");
-        world
-            .mk
-            .set_status_as_user(PROGRAM, lead, "Registered")
-            .unwrap();
+        world.mk_sets(lead, "Registered");
         world.settle().await;
         let member = world.sf_member_id(&sf_lead).unwrap();
         // Both sides change before the service hears of either.
         world.sf.update_member(USER, &member, "No Show").unwrap();
-        world
-            .mk
-            .set_status_as_user(PROGRAM, lead, "Attended")
-            .unwrap();
+        world.mk_sets(lead, "Attended");
         world.mk.deliver_webhooks_now().await;
         world.sf.deliver_outbound_now().await;
         // The simulator's background sender may hold the notification in flight: wait until
@@ -243,20 +216,14 @@ async fn status_names_are_translated_by_the_mapping_both_ways() {
         "mapped statuses are compatible"
     );
     let (lead, sf_lead) = world.person("map@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Attended")
-        .unwrap();
+    world.mk_sets(lead, "Attended");
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
         Some("Responded")
     );
     let (other, other_sf) = world.person("map2@example.com");
-    world
-        .sf
-        .add_member(USER, &world.campaign, &other_sf, Some("Responded"))
-        .unwrap();
+    world.sf_adds(&other_sf, Some("Responded"));
     world.settle().await;
     assert_eq!(world.mk_status(other).as_deref(), Some("Attended"));
 }

@@ -2,7 +2,7 @@
 //! addresses pushes no call past a URI limit or into a dead letter, and a Campaign row locked
 //! by another transaction is retried.
 
-use crate::world::{PROGRAM, USER, World};
+use crate::world::World;
 
 /// A realistic 30-character address.
 fn address(i: usize) -> String {
@@ -22,10 +22,7 @@ async fn three_hundred_new_marketo_members_all_reach_salesforce() {
         })
         .collect();
     for lead in &leads {
-        world
-            .mk
-            .set_status_as_user(PROGRAM, *lead, "Registered")
-            .unwrap();
+        world.mk_sets(*lead, "Registered");
     }
     world.settle().await;
     let members = world.sf.members_of(&world.campaign);
@@ -60,10 +57,7 @@ async fn three_hundred_new_salesforce_members_all_reach_marketo() {
         })
         .collect();
     for person in &people {
-        world
-            .sf
-            .add_member(USER, &world.campaign, person, Some("Registered"))
-            .unwrap();
+        world.sf_adds(person, Some("Registered"));
     }
     world.settle().await;
     let dead = world.app.store.dead(0, 10).await.unwrap();
@@ -91,10 +85,7 @@ async fn a_locked_campaign_row_is_retried_until_the_write_lands() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("ada@example.com");
     world.sf.hold_campaign_lock(&world.campaign, 1).unwrap();
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),

@@ -6,7 +6,7 @@ use campaign_sync::sim::salesforce::{MemberStatus, OutboundConfig};
 use campaign_sync::store::{OutcomeResult, now_millis};
 use serde_json::json;
 
-use crate::world::{Options, PROGRAM, USER, World};
+use crate::world::{Options, USER, World};
 
 async fn reasons(world: &World, result: OutcomeResult) -> Vec<String> {
     world
@@ -24,10 +24,7 @@ async fn reasons(world: &World, result: OutcomeResult) -> Vec<String> {
 async fn a_stale_outbound_message_changes_nothing() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("stale@example.com");
-    let member = world
-        .sf
-        .add_member(USER, &world.campaign, &sf_lead, Some("Attended"))
-        .unwrap();
+    let member = world.sf_adds(&sf_lead, Some("Attended"));
     world.settle().await;
     assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
     // An old notification (Salesforce retries for 24 hours) arrives late.
@@ -162,18 +159,12 @@ async fn flow_actions_apply_to_any_campaign_and_mirror_to_a_mapped_program() {
 async fn expired_tokens_and_transient_faults_are_retried_and_converge() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("faults@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Invited")
-        .unwrap();
+    world.mk_sets(lead, "Invited");
     world.settle().await;
     world.sf.expire_tokens();
     world.mk.expire_tokens();
     world.mk.inject_faults(&["713", "604"]).unwrap();
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
@@ -191,17 +182,11 @@ async fn expired_tokens_and_transient_faults_are_retried_and_converge() {
 async fn a_permanent_error_ends_dead_with_its_reason_and_replays_once_fixed() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("dead@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     // Someone removes "No Show" from the campaign; Marketo then moves the person there.
     world.remove_no_show();
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "No Show")
-        .unwrap();
+    world.mk_sets(lead, "No Show");
     world.settle().await;
     let dead = world.app.store.dead(0, 10).await.unwrap();
     assert_eq!(dead.len(), 1);
@@ -235,10 +220,7 @@ async fn a_burst_of_duplicated_and_reordered_outbound_messages_converges() {
     let mut people = Vec::new();
     for i in 0..30 {
         let (lead, sf_lead) = world.person(&format!("burst{i}@example.com"));
-        let member = world
-            .sf
-            .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
-            .unwrap();
+        let member = world.sf_adds(&sf_lead, Some("Invited"));
         people.push((lead, member));
     }
     for (i, (_, member)) in people.iter().enumerate() {
@@ -275,10 +257,7 @@ async fn a_disabled_mapping_keeps_its_signals_and_catches_up_when_enabled() {
     };
     switch("disable").await;
     let (lead, sf_lead) = world.person("paused@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead),

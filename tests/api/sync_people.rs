@@ -17,20 +17,14 @@ async fn people_unknown_to_the_other_side_are_created_there() {
             json!({ "LastName": "Noether", "Company": "Erlangen", "Email": "emmy@example.com" }),
         )
         .unwrap();
-    world
-        .sf
-        .add_member(USER, &world.campaign, &sf_only, Some("Registered"))
-        .unwrap();
+    world.sf_adds(&sf_only, Some("Registered"));
     // Only in Marketo: becomes a Salesforce Lead with Marketo's fallbacks, then a member.
     let mk_only = world
         .mk
         .add_lead(campaign_sync::sim::marketo::NewLead::email(
             "hedy@example.com",
         ));
-    world
-        .mk
-        .set_status_as_user(PROGRAM, mk_only, "Invited")
-        .unwrap();
+    world.mk_sets(mk_only, "Invited");
     world.settle().await;
     let emmy = world
         .mk
@@ -80,10 +74,7 @@ async fn a_1037_when_marketo_is_already_at_the_status_is_skipped_not_diverged() 
     };
     assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
     // Marketo moves on by itself (its webhook is lost); then Salesforce makes the same move.
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world
         .sf
         .update_member(crate::world::USER, &member_id, "Registered")
@@ -118,10 +109,7 @@ async fn a_lead_merged_away_in_marketo_is_found_again_and_the_write_lands_on_the
 
     let world = World::new().await;
     let (loser, sf_lead) = world.person("merged@example.com");
-    world
-        .sf
-        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
-        .unwrap();
+    world.sf_adds(&sf_lead, Some("Invited"));
     world.settle().await;
     assert_eq!(world.mk_status(loser).as_deref(), Some("Invited"));
     let member_id = world.sf_member_id(&sf_lead).expect("a member");
@@ -149,14 +137,8 @@ async fn both_sides_signals_for_a_new_person_in_one_round_make_one_identity() {
     })
     .await;
     let (lead, sf_lead) = world.person("twice@example.com");
-    let member = world
-        .sf
-        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
-        .unwrap();
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Invited")
-        .unwrap();
+    let member = world.sf_adds(&sf_lead, Some("Invited"));
+    world.mk_sets(lead, "Invited");
     let from_salesforce = NewSignal::new(
         "both:sf",
         Signal::SalesforceMember(SalesforceMember {

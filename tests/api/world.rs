@@ -271,6 +271,18 @@ impl World {
         (lead, sf_lead)
     }
 
+    /// A Marketo user sets the lead's status in the webinar program (its webhook fires).
+    pub fn mk_sets(&self, lead: i64, status: &str) {
+        self.mk.set_status_as_user(PROGRAM, lead, status).unwrap();
+    }
+
+    /// A Salesforce user adds the lead or contact to the mapped campaign; returns the member's id.
+    pub fn sf_adds(&self, person: &str, status: Option<&str>) -> String {
+        self.sf
+            .add_member(USER, &self.campaign, person, status)
+            .unwrap()
+    }
+
     /// The simulator's background sender may hold notifications in flight; a notification
     /// leaves the queue only once acknowledged. Waits (at most 5 s) for the queue to empty.
     async fn outbound_landed(&self) {

@@ -6,7 +6,7 @@ mod webdriver;
 
 use serde_json::json;
 
-use crate::world::{Options, PROGRAM, World};
+use crate::world::{Options, World};
 use webdriver::Browser;
 
 const TOKEN: &str = "console-test-token";
@@ -51,10 +51,7 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
 
     // A sync moves the counts.
     let (lead, sf_lead) = world.person("ada@example.com");
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "Registered")
-        .unwrap();
+    world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
@@ -91,10 +88,7 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
 
     // A write that fails for good shows on the errors page, in the CSV, and replays.
     world.remove_no_show();
-    world
-        .mk
-        .set_status_as_user(PROGRAM, lead, "No Show")
-        .unwrap();
+    world.mk_sets(lead, "No Show");
     world.settle().await;
     browser.go(&url("/console/errors")).await;
     let errors = browser.text("#errors").await;

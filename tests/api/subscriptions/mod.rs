@@ -129,14 +129,8 @@ async fn a_subscriber_receives_signed_trigger_events_once_each_in_order_per_pers
     subscribe(&world, &subscriber, &types).await;
     let (_, ada) = world.person("ada@example.com");
     let (_, alan) = world.person("alan@example.com");
-    let ada_member = world
-        .sf
-        .add_member(USER, &world.campaign, &ada, Some("Invited"))
-        .unwrap();
-    world
-        .sf
-        .add_member(USER, &world.campaign, &alan, Some("Invited"))
-        .unwrap();
+    let ada_member = world.sf_adds(&ada, Some("Invited"));
+    world.sf_adds(&alan, Some("Invited"));
     world.settle().await;
     world
         .sf
@@ -194,10 +188,7 @@ async fn a_failing_subscriber_gets_retries_then_a_dead_letter_that_replays() {
     let id = subscribe(&world, &subscriber, &["added_to_program"]).await;
     subscriber.answer(500);
     let (_, sf_lead) = world.person("grace@example.com");
-    world
-        .sf
-        .add_member(USER, &world.campaign, &sf_lead, Some("Invited"))
-        .unwrap();
+    world.sf_adds(&sf_lead, Some("Invited"));
     world.settle().await;
 
     // Paused: queued, not sent.
