@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row};
 use super::{Store, StoreError};
 use crate::kinds::{Action, Actor, Connector, OutcomeResult, TriggerKind};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct TriggerEvent {
     pub id: i64,
     pub kind: TriggerKind,
@@ -22,7 +22,7 @@ pub struct TriggerEvent {
     pub occurred_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Outcome {
     pub id: i64,
     pub signal_id: Option<i64>,
@@ -47,30 +47,14 @@ impl Store {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<TriggerEvent>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as::<_, TriggerEvent>(
             "SELECT id, kind, mapping, person, campaign_id, program_id, old_status, new_status, \
              actor, occurred_at FROM trigger_events WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after_id)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TriggerEvent {
-                    id: r.try_get("id")?,
-                    kind: named(r, "kind", TriggerKind::parse)?,
-                    mapping: r.try_get("mapping")?,
-                    person: r.try_get("person")?,
-                    campaign_id: r.try_get("campaign_id")?,
-                    program_id: r.try_get("program_id")?,
-                    old_status: r.try_get("old_status")?,
-                    new_status: r.try_get("new_status")?,
-                    actor: named(r, "actor", Actor::parse)?,
-                    occurred_at: r.try_get("occurred_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     pub async fn record_outcome(&self, outcome: &Outcome) -> Result<i64, StoreError> {
@@ -85,7 +69,7 @@ impl Store {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<Outcome>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as::<_, Outcome>(
             "SELECT id, signal_id, mapping, person, connector, action, result, reason, recorded_at \
              FROM outcomes WHERE id > $1 AND ($2 IS NULL OR result = $2) ORDER BY id LIMIT $3",
         )
@@ -93,22 +77,7 @@ impl Store {
         .bind(result.map(OutcomeResult::as_str))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Outcome {
-                    id: r.try_get("id")?,
-                    signal_id: r.try_get("signal_id")?,
-                    mapping: r.try_get("mapping")?,
-                    person: r.try_get("person")?,
-                    connector: named(r, "connector", Connector::parse)?,
-                    action: named(r, "action", Action::parse)?,
-                    result: named(r, "result", OutcomeResult::parse)?,
-                    reason: r.try_get("reason")?,
-                    recorded_at: r.try_get("recorded_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }
 
@@ -153,18 +122,4 @@ pub(super) async fn insert_outcome(
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get(0)?)
-}
-
-/// A column holding one of the names in `crate::kinds`; any other text is a decode error.
-fn named<T>(
-    row: &sqlx::any::AnyRow,
-    column: &str,
-    parse: fn(&str) -> Option<T>,
-) -> Result<T, StoreError> {
-    let text: String = row.try_get(column)?;
-    parse(&text).ok_or_else(|| {
-        StoreError::Database(sqlx::Error::Decode(
-            format!("{column} {text:?} is not a known name").into(),
-        ))
-    })
 }

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, FromRow};
 
 use super::{Store, StoreError};
 
 /// The last state seen and written on each side for one person in one mapping.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct MirrorRow {
     pub mapping: String,
     /// Stable person key (see the identity table).
@@ -27,7 +27,7 @@ pub struct MirrorRow {
 }
 
 /// One person as known on both sides.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct IdentityRow {
     pub id: i64,
     /// Case-folded e-mail.
@@ -245,28 +245,11 @@ pub fn fold_email(email: &str) -> String {
 }
 
 fn mirror_from_row(r: &AnyRow) -> Result<MirrorRow, StoreError> {
-    Ok(MirrorRow {
-        mapping: r.try_get("mapping")?,
-        person: r.try_get("person")?,
-        sf_member_id: r.try_get("sf_member_id")?,
-        sf_person_id: r.try_get("sf_person_id")?,
-        sf_status: r.try_get("sf_status")?,
-        sf_modstamp: r.try_get("sf_modstamp")?,
-        mkto_lead_id: r.try_get("mkto_lead_id")?,
-        mkto_status: r.try_get("mkto_status")?,
-        mkto_updated_at: r.try_get("mkto_updated_at")?,
-        synced_at: r.try_get("synced_at")?,
-    })
+    Ok(MirrorRow::from_row(r)?)
 }
 
 pub(super) fn identity_from_row(r: &AnyRow) -> Result<IdentityRow, StoreError> {
-    Ok(IdentityRow {
-        id: r.try_get("id")?,
-        email: r.try_get("email")?,
-        sf_lead_id: r.try_get("sf_lead_id")?,
-        sf_contact_id: r.try_get("sf_contact_id")?,
-        mkto_lead_id: r.try_get("mkto_lead_id")?,
-    })
+    Ok(IdentityRow::from_row(r)?)
 }
 
 pub(super) async fn upsert_mirror(

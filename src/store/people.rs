@@ -7,15 +7,18 @@ use sqlx::Row;
 use super::{IdentityRow, MirrorRow, Store, StoreError, TriggerEvent, fold_email};
 
 /// An outcome with the person it concerns named by e-mail and ids instead of the internal key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct NamedOutcome {
     pub id: i64,
     pub signal_id: Option<i64>,
     pub mapping: Option<String>,
     pub person: Option<String>,
     pub email: Option<String>,
+    #[sqlx(rename = "mkto_lead_id")]
     pub marketo_lead_id: Option<i64>,
+    #[sqlx(rename = "sf_lead_id")]
     pub salesforce_lead_id: Option<String>,
+    #[sqlx(rename = "sf_contact_id")]
     pub salesforce_contact_id: Option<String>,
     pub connector: String,
     pub action: String,
@@ -94,7 +97,7 @@ impl Store {
     }
 
     pub async fn outcomes_named(&self, f: &OutcomeFilter) -> Result<Vec<NamedOutcome>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        Ok(sqlx::query_as::<_, NamedOutcome>(sqlx::AssertSqlSafe(format!(
             "SELECT o.id, o.signal_id, o.mapping, o.person, o.connector, o.action, o.result, \
              o.reason, o.recorded_at, i.email, i.mkto_lead_id, i.sf_lead_id, i.sf_contact_id \
              FROM (SELECT o.id, o.signal_id, o.connector, o.action, o.result, o.reason, o.recorded_at, \
@@ -113,26 +116,7 @@ impl Store {
         .bind(f.until)
         .bind(i64::from(f.limit))
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(NamedOutcome {
-                    id: r.try_get("id")?,
-                    signal_id: r.try_get("signal_id")?,
-                    mapping: r.try_get("mapping")?,
-                    person: r.try_get("person")?,
-                    email: r.try_get("email")?,
-                    marketo_lead_id: r.try_get("mkto_lead_id")?,
-                    salesforce_lead_id: r.try_get("sf_lead_id")?,
-                    salesforce_contact_id: r.try_get("sf_contact_id")?,
-                    connector: r.try_get("connector")?,
-                    action: r.try_get("action")?,
-                    result: r.try_get("result")?,
-                    reason: r.try_get("reason")?,
-                    recorded_at: r.try_get("recorded_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// One person's timeline, newest first in each list; `None` when there is no such person.

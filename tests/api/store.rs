@@ -268,6 +268,26 @@ async fn mirror_identity_events_and_outcomes_round_trip() {
                 .is_empty()
         );
         assert_eq!(store.outcomes(None, 0, 10).await.unwrap().len(), 1);
+
+        // A name this build does not know (written by a newer one, or by hand) is an error
+        // naming it, not a panic and not a guess.
+        store
+            .execute_raw(
+                "UPDATE outcomes SET result = 'postponed'; \
+                 UPDATE trigger_events SET actor = 'someone'",
+            )
+            .await
+            .unwrap();
+        let error = store.outcomes(None, 0, 10).await.unwrap_err().to_string();
+        assert!(
+            error.contains("\"postponed\" is not a known OutcomeResult"),
+            "{error}"
+        );
+        let error = store.trigger_events(0, 10).await.unwrap_err().to_string();
+        assert!(
+            error.contains("\"someone\" is not a known Actor"),
+            "{error}"
+        );
     }
 }
 
