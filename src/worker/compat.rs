@@ -2,7 +2,7 @@
 //! member status of the campaign must translate to the other side, or the mapping is held.
 
 use crate::connectors::CallError;
-use crate::connectors::marketo::MarketoClient;
+use crate::connectors::marketo::{MarketoClient, ProgramInfo, ProgressionStatus};
 use crate::connectors::salesforce::SalesforceClient;
 
 use std::collections::BTreeMap;
@@ -20,20 +20,30 @@ pub async fn problems(
     mapping: &Mapping,
 ) -> Result<Vec<String>, CallError> {
     let program = marketo.program(mapping.config.program_id).await?;
-    let marketo: Vec<String> = marketo
-        .channel_statuses(&program.channel)
-        .await?
+    let statuses = marketo.channel_statuses(&program.channel).await?;
+    let labels = salesforce
+        .campaign_statuses(&mapping.config.campaign_id)
+        .await?;
+    Ok(named_problems(mapping, &program, statuses, &labels))
+}
+
+/// What cannot be translated between the channel's statuses and the campaign's labels, each
+/// named with the mapping, program and campaign. A hidden status cannot be set on anyone, so it
+/// needs no campaign counterpart.
+fn named_problems(
+    mapping: &Mapping,
+    program: &ProgramInfo,
+    statuses: Vec<ProgressionStatus>,
+    labels: &[String],
+) -> Vec<String> {
+    let settable: Vec<String> = statuses
         .into_iter()
-        // A hidden status cannot be set on anyone: it needs no campaign counterpart.
         .filter(|s| !s.hidden)
         .map(|s| s.name)
         .collect();
-    let salesforce = salesforce
-        .campaign_statuses(&mapping.config.campaign_id)
-        .await?;
-    Ok(mapping
+    mapping
         .statuses
-        .untranslatable(&marketo, &salesforce)
+        .untranslatable(&settable, labels)
         .into_iter()
         .map(|problem| {
             format!(
@@ -44,7 +54,7 @@ pub async fn problems(
                 mapping.config.campaign_id
             )
         })
-        .collect())
+        .collect()
 }
 
 /// Checks every mapping and holds the incompatible ones; a mapping whose check could not run
@@ -90,24 +100,11 @@ async fn cached_problems(
     ctx: &Context,
     cache: &mut ProgramCache,
     mapping: &Mapping,
-    salesforce: &[String],
+    labels: &[String],
 ) -> Result<Vec<String>, CallError> {
     let program = cache.program(ctx, mapping.config.program_id).await?.clone();
-    let marketo = cache.channel(ctx, &program.channel, now_millis()).await?;
-    Ok(mapping
-        .statuses
-        .untranslatable(&marketo, salesforce)
-        .into_iter()
-        .map(|problem| {
-            format!(
-                "mapping {:?} (program {} {:?}, campaign {}): {problem}",
-                mapping.name(),
-                program.id,
-                program.name,
-                mapping.config.campaign_id
-            )
-        })
-        .collect())
+    let statuses = cache.channel(ctx, &program.channel, now_millis()).await?;
+    Ok(named_problems(mapping, &program, statuses, labels))
 }
 
 async fn hold(ctx: &Context, mapping: &Mapping, found: Vec<String>) {

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::connectors::CallError;
-use crate::connectors::marketo::ProgramInfo;
+use crate::connectors::marketo::{ProgramInfo, ProgressionStatus};
 use crate::sync::time::format_millis;
 
 use super::context::Context;
@@ -20,7 +20,7 @@ const BROWSE_OVERLAP_MS: i64 = 60_000;
 #[derive(Default)]
 pub struct ProgramCache {
     programs: BTreeMap<i64, ProgramInfo>,
-    channels: BTreeMap<String, Vec<String>>,
+    channels: BTreeMap<String, Vec<ProgressionStatus>>,
     channels_at: Option<i64>,
     /// Where the last browse ended (epoch ms), `None` before the first.
     browsed_to: Option<i64>,
@@ -89,14 +89,14 @@ impl ProgramCache {
         Ok(&self.programs[&id])
     }
 
-    /// The status names of a channel, listing every channel again when this one is unknown or
-    /// the list is a day old.
+    /// The statuses of a channel, listing every channel again when this one is unknown or the
+    /// list is a day old.
     pub async fn channel(
         &mut self,
         ctx: &Context,
         name: &str,
         now: i64,
-    ) -> Result<Vec<String>, CallError> {
+    ) -> Result<Vec<ProgressionStatus>, CallError> {
         let old = self.channels_at.is_none_or(|at| now - at >= DAY_MS);
         if old || !self.channels.contains_key(name) {
             self.channels = ctx
@@ -104,10 +104,7 @@ impl ProgramCache {
                 .channels()
                 .await?
                 .into_iter()
-                .map(|c| {
-                    let names = c.progression_statuses.into_iter().map(|s| s.name);
-                    (c.name, names.collect())
-                })
+                .map(|c| (c.name, c.progression_statuses))
                 .collect();
             self.channels_at = Some(now);
         }

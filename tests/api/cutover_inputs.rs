@@ -295,4 +295,14 @@ async fn a_hidden_channel_status_does_not_hold_a_mapping() {
         Vec::<String>::new(),
         "the hidden Waitlisted needs no label"
     );
+
+    // The running worker's check (channels read through its cache) agrees: the world's webinar
+    // channel has a hidden status with no campaign label too.
+    worker.check_statuses().await;
+    let webinar = &worker.mappings().all()[0];
+    assert!(
+        !webinar.is_held(),
+        "held over a hidden status: {:?}",
+        webinar.problems()
+    );
 }

@@ -19,6 +19,8 @@ pub const SECOND_PROGRAM: i64 = 1002;
 pub const USER: &str = "sim-user";
 pub const INTEGRATION: &str = "campaign-sync";
 pub const STATUSES: [&str; 4] = ["Invited", "Registered", "No Show", "Attended"];
+/// A hidden status of the webinar channel, with no campaign label.
+pub const HIDDEN_STATUS: &str = "Waitlisted";
 
 pub struct Options {
     pub integration_sends_outbound: bool,
@@ -98,11 +100,16 @@ impl World {
         let mk = MarketoSim::spawn(options.mk)
             .await
             .expect("Marketo simulator");
-        let statuses: Vec<ProgressionStatus> = STATUSES
+        let mut statuses: Vec<ProgressionStatus> = STATUSES
             .iter()
             .enumerate()
             .map(|(i, name)| ProgressionStatus::new(name, 10 * (i as i32 + 1), *name == "Attended"))
             .collect();
+        // A retired status, hidden as real channels keep them: no one can be set to it, so the
+        // campaign needs no label for it and the mapping must not be held over it.
+        let mut retired = ProgressionStatus::new(HIDDEN_STATUS, 15, false);
+        retired.hidden = true;
+        statuses.push(retired);
         mk.add_channel("Webinar", statuses).unwrap();
         let costs = vec![
             Cost {
