@@ -64,9 +64,7 @@ impl MarketoDestination {
         delivery: &Delivery,
     ) -> Result<(TriggerKind, String, i64), Failure> {
         let data = &delivery.payload["data"];
-        let kind = TriggerKind::parse(&delivery.event_type).ok_or_else(|| {
-            Failure::Permanent(format!("{:?} is not a trigger event", delivery.event_type))
-        })?;
+        let kind = trigger_kind(delivery)?;
         let mapping = data["mapping"].as_str();
         if !config.triggers.posts(mapping, kind) {
             return Err(Failure::Skip(
@@ -185,9 +183,7 @@ impl MarketoDestination {
         delivery: &Delivery,
     ) -> Result<(i64, Tokens, i64), Failure> {
         let data = &delivery.payload["data"];
-        let kind = TriggerKind::parse(&delivery.event_type).ok_or_else(|| {
-            Failure::Permanent(format!("{:?} is not a trigger event", delivery.event_type))
-        })?;
+        let kind = trigger_kind(delivery)?;
         let smart_campaign = config
             .triggers
             .requested_campaign(data["mapping"].as_str(), kind)
@@ -202,6 +198,13 @@ impl MarketoDestination {
         ];
         Ok((smart_campaign, tokens, lead))
     }
+}
+
+/// The trigger event a delivery carries; any other event type is not Marketo's to receive.
+fn trigger_kind(delivery: &Delivery) -> Result<TriggerKind, Failure> {
+    TriggerKind::parse(&delivery.event_type).ok_or_else(|| {
+        Failure::Permanent(format!("{:?} is not a trigger event", delivery.event_type))
+    })
 }
 
 /// The event's campaign id and the person's Marketo lead.
