@@ -1,40 +1,162 @@
-//! `openapi.yaml` and the real router must serve the same routes.
+//! `openapi.yaml` must be a well-formed OpenAPI document, and it and the real router must serve
+//! the same routes.
 
 use std::collections::BTreeSet;
 
 use campaign_sync::http::{NO_ROUTE_HEADER, served_routes};
+use yaml_rust2::parser::{Event, EventReceiver, Parser};
+use yaml_rust2::scanner::TScalarStyle;
+use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::test_app::TestApp;
 
-/// `(method, path)` pairs under `paths:`; the file keeps paths at two spaces of indent and
-/// methods at four, which this reads without a YAML library.
-fn spec_routes(spec: &str) -> BTreeSet<(String, String)> {
+/// `(method, path)` pairs under `paths:`, read from the parsed document.
+fn spec_routes(spec: &Yaml) -> BTreeSet<(String, String)> {
+    let paths = spec["paths"].as_hash().expect("a paths mapping");
     let mut routes = BTreeSet::new();
-    let mut in_paths = false;
-    let mut path = None;
-    for line in spec.lines() {
-        if !line.starts_with(' ') && !line.trim().is_empty() {
-            in_paths = line.starts_with("paths:");
-            continue;
-        }
-        if !in_paths {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("  /") {
-            path = Some(format!("/{}", rest.trim_end().trim_end_matches(':')));
-        } else if let Some(rest) = line.strip_prefix("    ") {
-            let key = rest.trim_end().trim_end_matches(':');
-            if ["get", "post", "put", "patch", "delete"].contains(&key) {
-                routes.insert((key.to_string(), path.clone().expect("method under a path")));
+    for (path, item) in paths {
+        let path = path.as_str().expect("a path is a string");
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if !item[method].is_badvalue() {
+                routes.insert((method.to_string(), path.to_string()));
             }
         }
     }
     routes
 }
 
+/// Every place in `node` where a mapping key has no value, as a `/`-joined path. An unquoted
+/// comma inside a `{ ... }` mapping ends the value and makes a key of the rest, so a sentence
+/// in a one-line description turns into a key with no value.
+fn empty_values(node: &Yaml, at: &str, found: &mut Vec<String>) {
+    match node {
+        Yaml::Hash(entries) => {
+            for (key, value) in entries {
+                let here = format!("{at}/{}", key.as_str().unwrap_or("?"));
+                if value.is_null() {
+                    found.push(here.clone());
+                }
+                empty_values(value, &here, found);
+            }
+        }
+        Yaml::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                empty_values(item, &format!("{at}/{i}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What `node` stands for: the target of its `$ref` if it has one (`Yaml::BadValue` when the
+/// target is missing), else itself.
+fn resolve<'a>(spec: &'a Yaml, node: &'a Yaml) -> &'a Yaml {
+    match node["$ref"].as_str() {
+        Some(target) => target
+            .strip_prefix("#/")
+            .map_or(&Yaml::BadValue, |pointer| {
+                pointer.split('/').fold(spec, |node, part| &node[part])
+            }),
+        None => node,
+    }
+}
+
+/// Every `$ref` in `node` (`#/components/schemas/Name`) whose target the document lacks.
+fn dangling_refs(spec: &Yaml, node: &Yaml, found: &mut Vec<String>) {
+    match node {
+        Yaml::Hash(entries) => {
+            for (key, value) in entries {
+                if key.as_str() == Some("$ref") && resolve(spec, node).is_badvalue() {
+                    found.push(value.as_str().unwrap_or_default().to_string());
+                }
+                dangling_refs(spec, value, found);
+            }
+        }
+        Yaml::Array(items) => items
+            .iter()
+            .for_each(|item| dangling_refs(spec, item, found)),
+        _ => {}
+    }
+}
+
+/// Plain (unquoted) scalars holding a `?`: inside a one-line `{ ... }` mapping YAML 1.1 parsers
+/// such as PyYAML refuse them where YAML 1.2 ones do not, so the file quotes every such text.
+#[derive(Default)]
+struct PlainQuestionMarks(Vec<String>);
+
+impl EventReceiver for PlainQuestionMarks {
+    fn on_event(&mut self, event: Event) {
+        if let Event::Scalar(value, TScalarStyle::Plain, ..) = event
+            && value.contains('?')
+        {
+            self.0.push(value);
+        }
+    }
+}
+
+#[test]
+fn the_spec_is_a_well_formed_openapi_document() {
+    let text = spec_text();
+    let spec = parse(&text);
+    assert_eq!(spec["openapi"].as_str(), Some("3.1.0"));
+    for key in ["title", "version"] {
+        assert!(spec["info"][key].as_str().is_some(), "info.{key} missing");
+    }
+    let mut empty = Vec::new();
+    empty_values(&spec, "", &mut empty);
+    assert!(
+        empty.is_empty(),
+        "keys without a value (quote a description holding a comma): {empty:?}"
+    );
+    let mut dangling = Vec::new();
+    dangling_refs(&spec, &spec, &mut dangling);
+    assert!(dangling.is_empty(), "$ref to nothing: {dangling:?}");
+    for (method, path) in spec_routes(&spec) {
+        let operation = &spec["paths"][path.as_str()][method.as_str()];
+        let responses = operation["responses"].as_hash();
+        assert!(
+            responses.is_some_and(|r| !r.is_empty()),
+            "{method} {path} documents no response"
+        );
+        for (status, response) in responses.into_iter().flatten() {
+            let response = resolve(&spec, response);
+            assert!(
+                response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
+                "{method} {path} {status:?} has no description"
+            );
+        }
+    }
+    let mut marks = PlainQuestionMarks::default();
+    Parser::new_from_str(&text)
+        .load(&mut marks, false)
+        .expect("openapi.yaml parses");
+    assert!(
+        marks.0.is_empty(),
+        "unquoted text with a '?' (inside `{{ … }}` YAML 1.1 parsers such as PyYAML refuse it): {:?}",
+        marks.0
+    );
+}
+
+/// The checks above find what they look for: a description split at a comma, a `$ref` to nothing.
+#[test]
+fn the_checks_catch_a_split_description_and_a_dangling_ref() {
+    let spec = parse(
+        "openapi: 3.1.0\npaths: {}\ncomponents:\n  schemas:\n    A: { type: string, \
+         description: one, two }\n    B: { $ref: \"#/components/schemas/C\" }\n",
+    );
+    let mut empty = Vec::new();
+    empty_values(&spec, "", &mut empty);
+    assert_eq!(empty, ["/components/schemas/A/two"]);
+    let mut dangling = Vec::new();
+    dangling_refs(&spec, &spec, &mut dangling);
+    assert_eq!(dangling, ["#/components/schemas/C"]);
+}
+
 #[test]
 fn every_route_is_in_the_spec_and_every_spec_route_exists() {
-    let documented = spec_routes(&spec());
+    let documented = spec_routes(&parse(&spec_text()));
     let served: BTreeSet<_> = served_routes()
         .into_iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))
@@ -56,7 +178,7 @@ fn every_route_is_in_the_spec_and_every_spec_route_exists() {
 #[tokio::test]
 async fn the_running_router_answers_every_documented_route() {
     let app = TestApp::spawn().await;
-    for (method, path) in spec_routes(&spec()) {
+    for (method, path) in spec_routes(&parse(&spec_text())) {
         let concrete = path
             .split('/')
             .map(|part| if part.starts_with('{') { "1" } else { part })
@@ -82,9 +204,13 @@ async fn the_running_router_answers_every_documented_route() {
     app.stop().await.unwrap();
 }
 
-fn spec() -> String {
-    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
-        .expect("openapi.yaml at the crate root");
-    assert!(spec.starts_with("openapi: 3.1"), "OpenAPI 3.1 expected");
-    spec
+fn spec_text() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml at the crate root")
+}
+
+fn parse(text: &str) -> Yaml {
+    let mut documents = YamlLoader::load_from_str(text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(documents.len(), 1, "one YAML document");
+    documents.remove(0)
 }
