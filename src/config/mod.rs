@@ -7,6 +7,9 @@ mod secret;
 mod triggers;
 mod validate;
 
+#[cfg(test)]
+mod example_tests;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
