@@ -28,11 +28,23 @@ pub struct UserStatusChange {
 }
 
 /// `POST /__sim/programs/{id}/members/status` `{"leadId":…,"status":"…"}`, as a Marketo user.
+/// A program id that is not a number or a body that is not that object gets 400 `{"error"}`.
 pub async fn set_status(
     State(shared): State<Arc<Shared>>,
-    Path(program_id): Path<i64>,
-    Json(change): Json<UserStatusChange>,
+    Path(program_id): Path<String>,
+    body: Bytes,
 ) -> Response {
+    let Ok(program_id) = program_id.parse::<i64>() else {
+        return bad_request(&format!("program id {program_id:?} is not a number"));
+    };
+    let change: UserStatusChange = match serde_json::from_slice(&body) {
+        Ok(change) => change,
+        Err(error) => {
+            return bad_request(&format!(
+                "expected {{\"leadId\": <number>, \"status\": \"<status>\"}}: {error}"
+            ));
+        }
+    };
     match set_status_as_user(&shared, program_id, change.lead_id, &change.status) {
         Ok(done) => Json(json!({ "result": format!("{done:?}").to_lowercase() })).into_response(),
         Err(SimError::UnknownProgram(id)) => (

@@ -80,6 +80,7 @@ async fn http_status_and_latency_faults_until_cleared() {
 #[tokio::test]
 async fn bad_control_bodies_get_400_with_a_json_error() {
     let sim = Sim::start().await;
+    let set_status = format!("/__sim/programs/{PROGRAM}/members/status");
     for (path, body) in [
         ("/__sim/faults", json!({"error_code": "1037"})),
         ("/__sim/faults", json!({"http_status": 99})),
@@ -93,6 +94,15 @@ async fn bad_control_bodies_get_400_with_a_json_error() {
         (
             "/__sim/webhook-target",
             json!({"url": "http://x/", "headers": {"a": "b"}}),
+        ),
+        (
+            set_status.as_str(),
+            json!({"leadId": "one", "status": "Invited"}),
+        ),
+        (set_status.as_str(), json!({"leadId": 1})),
+        (
+            "/__sim/programs/webinar/members/status",
+            json!({"leadId": 1, "status": "Invited"}),
         ),
     ] {
         let (status, answer) = sim.control(Method::POST, path, Some(body.clone())).await;
