@@ -124,7 +124,8 @@ impl SalesforceSim {
                 tracing::warn!(%error, "Salesforce simulator stopped");
             }
         });
-        let generic_login = strict::serve_generic_login(shared.clone(), stop.clone()).await?;
+        let generic_login =
+            strict::serve_generic_login(shared.clone(), address.ip(), stop.clone()).await?;
         if shared.config.outbound.is_some() {
             tokio::spawn(outbound::run_sender(shared.clone(), stop.clone()));
         }

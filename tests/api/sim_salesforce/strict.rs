@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use campaign_sync::sim::salesforce::SalesforceSimConfig;
+use campaign_sync::sim::salesforce::{SalesforceSim, SalesforceSimConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -32,6 +32,21 @@ async fn client_credentials_are_refused_on_the_generic_login_host() {
     );
     // The My Domain host issues the token.
     login(&sim, INTEGRATION).await;
+}
+
+/// The generic login host listens where the simulator does, so a client that reaches one (from
+/// a container, say) reaches the other.
+#[tokio::test]
+async fn the_generic_login_host_listens_on_the_simulators_address() {
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 2], 0));
+    let sim = SalesforceSim::spawn_on(SalesforceSimConfig::default(), listen)
+        .await
+        .expect("a simulator on 127.0.0.2");
+    assert!(
+        sim.generic_login_url().starts_with("http://127.0.0.2:"),
+        "{}",
+        sim.generic_login_url()
+    );
 }
 
 #[tokio::test]
