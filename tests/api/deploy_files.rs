@@ -1,8 +1,10 @@
-//! The shipped Kubernetes manifests say what they mean: the ConfigMap plus the Secret example
-//! make a configuration `check-config` accepts, and the Deployment keeps the restricted
-//! pod-security settings, its probes and a pinned image.
+//! The shipped deploy files say what they mean: every manifest is well-formed YAML naming its
+//! kind, the ConfigMap plus the Secret example make a configuration `check-config` accepts, and
+//! the Deployment keeps the restricted pod-security settings, its probes and a pinned image.
 
 use std::process::Command;
+
+use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::binary::{BIN, text};
 
@@ -11,29 +13,69 @@ fn manifest(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// The literal block under `campaign-sync.toml: |`, without its four spaces of indent (the
-/// ConfigMap keeps that layout, which this reads without a YAML library).
+/// The one YAML document in the manifest `name`.
+fn document(name: &str) -> Yaml {
+    let mut documents =
+        YamlLoader::load_from_str(&manifest(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(documents.len(), 1, "{name} holds one document");
+    documents.remove(0)
+}
+
+/// `campaign-sync.toml` as the ConfigMap mounts it.
 fn configmap_toml() -> String {
-    let configmap = manifest("configmap.yaml");
-    let (_, block) = configmap
-        .split_once("campaign-sync.toml: |\n")
-        .expect("the ConfigMap holds campaign-sync.toml as a literal block");
-    block
-        .lines()
-        .take_while(|line| line.is_empty() || line.starts_with("    "))
-        .map(|line| format!("{}\n", line.strip_prefix("    ").unwrap_or(line)))
+    document("configmap.yaml")["data"]["campaign-sync.toml"]
+        .as_str()
+        .expect("the ConfigMap holds campaign-sync.toml")
+        .to_string()
+}
+
+/// The `KEY: value` pairs under the Secret example's `stringData`.
+fn secret_env() -> Vec<(String, String)> {
+    let secret = document("secret.example.yaml");
+    let data = secret["stringData"].as_hash().expect("stringData");
+    data.iter()
+        .map(|(key, value)| {
+            let value = value.as_str().unwrap_or_else(|| {
+                panic!("{key:?} must be a string (Kubernetes refuses other values)")
+            });
+            (
+                key.as_str().expect("a string key").to_string(),
+                value.to_string(),
+            )
+        })
         .collect()
 }
 
-/// The `KEY: value` pairs under the Secret example's `stringData:`.
-fn secret_env() -> Vec<(String, String)> {
-    let secret = manifest("secret.example.yaml");
-    let (_, data) = secret.split_once("stringData:\n").expect("stringData");
-    data.lines()
-        .filter_map(|line| line.strip_prefix("  "))
-        .filter_map(|line| line.split_once(": "))
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect()
+#[test]
+fn every_manifest_is_yaml_naming_its_kind_and_name() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/kubernetes");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("deploy/kubernetes") {
+        let name = entry.expect("an entry").file_name();
+        let name = name.to_str().expect("a UTF-8 name");
+        let documents =
+            YamlLoader::load_from_str(&manifest(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for manifest in documents {
+            for key in ["apiVersion", "kind"] {
+                assert!(manifest[key].as_str().is_some(), "{name}: no {key}");
+            }
+            assert!(
+                manifest["metadata"]["name"].as_str().is_some(),
+                "{name}: no metadata.name"
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen >= 6, "{seen} manifests");
+    let compose =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/compose.yaml"))
+            .expect("compose.yaml");
+    let compose = YamlLoader::load_from_str(&compose).expect("compose.yaml parses");
+    assert!(
+        compose[0]["services"]
+            .as_hash()
+            .is_some_and(|s| !s.is_empty())
+    );
 }
 
 #[test]
