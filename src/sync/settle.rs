@@ -42,8 +42,6 @@ pub struct Settled {
 /// The mirror row after this write, the outcome's target and its trigger events. `now` stamps
 /// the row.
 pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settled {
-    let old_sf = ended.mirror.and_then(|m| m.sf_status.clone());
-    let old_mk = ended.mirror.and_then(|m| m.mkto_status.clone());
     let mut row = ended.mirror.cloned().unwrap_or(MirrorRow {
         mapping: mapping.to_string(),
         person: person.to_string(),
@@ -60,6 +58,11 @@ pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settle
         row.mkto_status = mk.status.clone();
         row.mkto_updated_at = mk.at;
     }
+    // What each side showed before this write: what this round observed of it, or else what
+    // the mirror last saw. A first reconciliation has no mirror, yet a member it moves was
+    // a member before, so its event is a status change, not an addition.
+    let old_sf = row.sf_status.clone();
+    let old_mk = row.mkto_status.clone();
     let applied = *ended.done == Done::Applied;
     let gone = matches!(ended.done, Done::Applied | Done::Skipped(_));
     let event = |kind, old, new| {

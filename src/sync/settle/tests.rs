@@ -186,3 +186,79 @@ fn an_applied_reset_sets_salesforce_back_with_its_own_event() {
     assert_eq!(out.events[0].actor, Actor::CampaignSync);
     assert_eq!(out.events[0].old_status.as_deref(), Some("Registered"));
 }
+
+/// The event's old status is what the written side showed before the write, when the round
+/// observed it: a first reconciliation (no mirror) that moves an existing member records a
+/// status change, and a side that turned out not to hold the person records an addition.
+#[test]
+fn the_old_status_is_what_the_written_side_showed() {
+    let observed = |status: Option<&str>, at| Observed {
+        status: status.map(str::to_string),
+        at,
+    };
+    let invited = observed(Some("Invited"), Some(200));
+    let none = observed(None, Some(200));
+    let stale = observed(Some("Registered"), Some(50));
+    let set_sf = Decision::SetSalesforce("Attended".into());
+    let set_mk = Decision::SetMarketo("Attended".into());
+    let done = Done::Applied;
+    let gone = mirror(Some("Registered"), Some("Registered"));
+    type Case<'a> = (
+        &'a Decision,
+        Option<&'a MirrorRow>,
+        &'a Observed,
+        TriggerKind,
+        Option<&'a str>,
+    );
+    let cases: [Case<'_>; 6] = [
+        (
+            &set_sf,
+            None,
+            &invited,
+            TriggerKind::CampaignStatusChanged,
+            Some("Invited"),
+        ),
+        (
+            &set_mk,
+            None,
+            &invited,
+            TriggerKind::ProgramStatusChanged,
+            Some("Invited"),
+        ),
+        (
+            &set_sf,
+            Some(&gone),
+            &none,
+            TriggerKind::AddedToCampaign,
+            None,
+        ),
+        (
+            &set_mk,
+            Some(&gone),
+            &none,
+            TriggerKind::AddedToProgram,
+            None,
+        ),
+        // Older than what the mirror saw: the mirror's status stands.
+        (
+            &set_sf,
+            Some(&gone),
+            &stale,
+            TriggerKind::CampaignStatusChanged,
+            Some("Registered"),
+        ),
+        (&set_mk, None, &none, TriggerKind::AddedToProgram, None),
+    ];
+    for (decision, mirror, seen, kind, old_status) in cases {
+        let mut input = ended(mirror, decision, &done, Actor::Marketo);
+        match decision {
+            Decision::SetSalesforce(_) => input.salesforce = Some(seen),
+            _ => input.marketo = Some(seen),
+        }
+        let out = settle("m", "p", input, 5);
+        assert_eq!(out.events.len(), 1, "{decision:?} {mirror:?} {seen:?}");
+        assert_eq!(out.events[0].kind, kind, "{decision:?} {mirror:?} {seen:?}");
+        assert_eq!(out.events[0].old_status.as_deref(), old_status);
+        assert_eq!(out.events[0].new_status.as_deref(), Some("Attended"));
+    }
+}

@@ -94,6 +94,30 @@ async fn a_fresh_database_adopts_native_sync_data_without_writing_and_repairs_ex
     assert_eq!(last[0]["differences"], 0, "{:?}", last[0]);
 }
 
+/// Native sync left one member's statuses apart: the first reconciliation (no mirror yet)
+/// repairs it, and its trigger event says the member's status changed, from what the written
+/// side showed, rather than that they were added (which would fire marketers' "Added to"
+/// triggers for a member of long standing).
+#[tokio::test]
+async fn a_first_reconciliation_records_a_repair_as_a_status_change() {
+    let sims = simulators(2).await;
+    let before = sims.marketo_status(1).await.expect("a member");
+    assert_ne!(before, "Attended");
+    sims.set_in_salesforce(1, "Attended").await;
+    let (ok, lines, stderr) = sims.reconcile(&[]).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(lines[0]["repaired"], 1, "{:?}", lines[0]);
+    assert_eq!(sims.marketo_status(1).await.as_deref(), Some("Attended"));
+    assert_eq!(
+        sims.trigger_events(),
+        [(
+            "program_status_changed".to_string(),
+            Some(before),
+            Some("Attended".to_string())
+        )]
+    );
+}
+
 async fn check_config(sims: &Sims, online: bool) -> (Option<i32>, String) {
     let mut command = tokio::process::Command::new(BIN);
     command

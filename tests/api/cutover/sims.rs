@@ -10,6 +10,8 @@ pub(super) struct Sims {
     _running: Running,
     _dir: tempfile::TempDir,
     pub(super) config: std::path::PathBuf,
+    /// The service's SQLite file, which `reconcile` creates.
+    db: std::path::PathBuf,
 }
 
 pub(super) async fn simulators(people: usize) -> Sims {
@@ -20,6 +22,7 @@ pub(super) async fn simulators(people: usize) -> Sims {
 pub(super) async fn simulators_with(people: usize, first_mapping: &str) -> Sims {
     let dir = tempfile::tempdir().expect("dir");
     let (running, d) = start_simulators(dir.path(), &["--people", &people.to_string()]).await;
+    let db = dir.path().join("fresh.db");
     let (sf, mk) = (&d["salesforce"], &d["marketo"]);
     let mut text = format!(
         "database_url = \"sqlite://{db}\"\n\
@@ -34,7 +37,7 @@ pub(super) async fn simulators_with(people: usize, first_mapping: &str) -> Sims 
         mk["base_url"],
         mk["client_id"],
         mk["client_secret"],
-        db = dir.path().join("fresh.db").display(),
+        db = db.display(),
     );
     for (i, m) in d["mappings"]
         .as_array()
@@ -56,6 +59,7 @@ pub(super) async fn simulators_with(people: usize, first_mapping: &str) -> Sims 
         d,
         _running: running,
         _dir: dir,
+        db,
         config,
     }
 }
@@ -137,6 +141,19 @@ impl Sims {
             .await
             .expect("PATCH");
         assert_eq!(patched.status(), 204);
+    }
+
+    /// `(kind, old_status, new_status)` of every trigger event recorded so far, oldest first.
+    pub(super) fn trigger_events(&self) -> Vec<(String, Option<String>, Option<String>)> {
+        let db = rusqlite::Connection::open(&self.db).expect("the service's database");
+        let mut query = db
+            .prepare("SELECT kind, old_status, new_status FROM trigger_events ORDER BY id")
+            .expect("trigger_events");
+        query
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .expect("rows")
+            .map(|row| row.expect("a row"))
+            .collect()
     }
 
     pub(super) async fn member(&self, person: usize) -> Value {
