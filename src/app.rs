@@ -64,11 +64,13 @@ impl App {
             worker.marketo().clone(),
             worker.salesforce().clone(),
         )?;
+        let metrics = telemetry::metrics_handle();
+        liveness.publish_metrics();
         let state = AppState::new(
             config,
             store,
             Readiness::default(),
-            telemetry::metrics_handle(),
+            metrics,
             mappings,
             liveness,
         );

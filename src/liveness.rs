@@ -30,6 +30,17 @@ impl Liveness {
         metrics::gauge!("worker_leader").set(if leader { 1.0 } else { 0.0 });
     }
 
+    /// Shows the restart count and each side's pause in `/metrics` from the start, at 0 until
+    /// something happens, so a dashboard or alert has a series to read before the first event.
+    /// Adding nothing registers a series without moving one another part of the process set.
+    pub fn publish_metrics(&self) {
+        metrics::counter!("worker_restarts_total").increment(0);
+        for side in [&self.inner.quota.marketo, &self.inner.quota.salesforce] {
+            metrics::gauge!("upstream_paused_until_seconds", "system" => side.system())
+                .increment(0.0);
+        }
+    }
+
     /// Each side's daily-quota pause and call count, as the clients see them.
     pub fn quota(&self) -> &crate::quota::Quota {
         &self.inner.quota

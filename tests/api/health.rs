@@ -89,3 +89,35 @@ async fn oversized_bodies_are_rejected_with_413() {
         .unwrap();
     assert_eq!(response.status(), 413);
 }
+
+/// A fresh process shows the series an alert waits on at 0 before anything happened, so a rule
+/// such as `increase(worker_restarts_total[1h]) > 0` has something to read. A child process:
+/// the tests in this one share a recorder.
+#[test]
+fn a_fresh_process_shows_the_restart_and_pause_series_at_zero() {
+    use crate::binary::{EXAMPLE, RUNNABLE_ENV, Served, free_address, request};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    let listen = free_address();
+    let args = [
+        "serve",
+        "--config",
+        EXAMPLE,
+        "--listen",
+        &listen,
+        "--database-url",
+        &url,
+    ];
+    let mut served = Served::start(&args, RUNNABLE_ENV);
+    served.wait_healthy(&listen);
+    let admin = [("Authorization", "Bearer admin-token")];
+    let (status, metrics) = request(&listen, "GET", "/metrics", &admin, "").expect("an answer");
+    assert_eq!(status, 200);
+    for series in [
+        "worker_restarts_total 0",
+        "upstream_paused_until_seconds{system=\"marketo\"} 0",
+        "upstream_paused_until_seconds{system=\"salesforce\"} 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == series), "{series}: {metrics}");
+    }
+}
