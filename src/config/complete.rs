@@ -24,9 +24,11 @@ impl Config {
             sf.client_secret.expose(),
         );
         if sf.organization_ids.is_empty() {
-            problems.push(
-                "salesforce.organization_ids: empty, so every outbound message is refused; list your org id (Setup → Company Information)".into(),
-            );
+            problems.push(format!(
+                "salesforce.organization_ids: empty, so every outbound message is refused; list \
+                 your org id (Setup → Company Information) in the file or as {}",
+                env_name("salesforce.organization_ids")
+            ));
         }
         require(
             &mut problems,

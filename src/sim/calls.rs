@@ -13,7 +13,7 @@ pub struct CallRecord {
     /// `token` (Salesforce) or `identity` (Marketo), `rest`, or `webhook` (a call Marketo sent).
     pub kind: String,
     pub method: String,
-    /// The path without the query string, or the URL of a webhook.
+    /// The path without the query string (for a webhook, its URL's).
     pub path: String,
     /// The raw query string, `None` when there was none; `access_token` and `client_secret`
     /// values are replaced by `***`. Token requests record none.

@@ -27,7 +27,12 @@ fn check_config_on_the_shipped_example_exits_2_naming_each_missing_key() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     for key in EXAMPLE_MISSING {
-        assert!(stderr.contains(&format!("  - {key}: ")), "{key}: {stderr}");
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("  - {key}: ")))
+            .unwrap_or_else(|| panic!("{key}: {stderr}"));
+        let variable = format!("CAMPAIGN_SYNC_{}", key.to_uppercase().replace('.', "__"));
+        assert!(line.contains(&variable), "{line} names no {variable}");
     }
 }
 

@@ -12,11 +12,16 @@ use super::webhooks::WebhookCall;
 pub use crate::sim::calls::CallRecord;
 
 impl CallRecord {
+    /// A webhook call: its URL's path and query, like the calls the simulator answers.
     pub fn webhook(call: &WebhookCall) -> CallRecord {
+        let url = reqwest::Url::parse(&call.url).ok();
         CallRecord {
             kind: "webhook".to_string(),
             method: "POST".to_string(),
-            path: call.url.clone(),
+            path: url
+                .as_ref()
+                .map_or_else(|| call.url.clone(), |u| u.path().to_string()),
+            query: crate::sim::calls::redacted_query(url.as_ref().and_then(|u| u.query())),
             status: call.status,
             body: Some(call.body.clone()),
             error: call.error.clone(),

@@ -123,6 +123,13 @@ async fn campaigns_listen_to_their_program_and_render_literal_text() {
     let calls = sim.sim.deliver_webhooks_now().await;
     assert_eq!(calls.len(), 1, "only the campaign for every program fires");
     assert_eq!(calls[0].url, format!("{url}?program={PROGRAM}"));
+    let logged = sim.sim.requests();
+    let logged = logged.iter().find(|r| r.kind == "webhook").expect("logged");
+    let path = reqwest::Url::parse(&url).expect("a URL").path().to_string();
+    assert_eq!(
+        (logged.path.as_str(), logged.query.as_deref()),
+        (path.as_str(), Some(format!("program={PROGRAM}").as_str()))
+    );
     let (headers, body) = &seen.lock().expect("lock")[0];
     assert_eq!(
         body,
@@ -169,6 +176,10 @@ async fn failed_calls_are_logged_and_never_retried() {
         .collect();
     assert_eq!(logged.len(), 2);
     assert_eq!(logged[0].status, Some(500));
+    assert!(
+        logged.iter().all(|r| r.path.starts_with('/')),
+        "a path, as for every entry: {logged:?}"
+    );
     assert!(logged[1].error.is_some());
 }
 
