@@ -2,7 +2,7 @@
 //! trigger-event feed, the member-of query, and the mapping switches.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::Deserialize;
@@ -10,11 +10,8 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::query::{Limit, Query};
 use crate::store::now_millis;
-
-/// Page size when the caller gives none; also the most one call returns.
-const PAGE: u32 = 100;
-const MAX_PAGE: u32 = 1000;
 
 /// Proof that the request carried `Authorization: Bearer <admin.token>` (compared in constant
 /// time; an unset token refuses everyone). Taking it as an argument protects a handler.
@@ -41,7 +38,8 @@ impl FromRequestParts<AppState> for Admin {
 #[derive(Deserialize)]
 pub struct Page {
     after: Option<i64>,
-    limit: Option<u32>,
+    #[serde(default)]
+    limit: Limit,
 }
 
 impl Page {
@@ -50,7 +48,7 @@ impl Page {
     }
 
     fn limit(&self) -> u32 {
-        self.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE)
+        self.limit.0
     }
 }
 

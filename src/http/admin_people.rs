@@ -2,28 +2,23 @@
 //! paged newest first, retrying signals, and replay of many dead letters at once.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::admin::Admin;
 use super::error::ApiError;
+use super::query::{Limit, PAGE, Query};
 use crate::kinds::OutcomeResult;
 use crate::store::{FailingFilter, OutcomeFilter, StoreError, now_millis};
 
-const PAGE: u32 = 100;
-const MAX_PAGE: u32 = 1000;
 /// Most dead letters one bulk replay touches.
 pub const MAX_REPLAY: u32 = 1000;
 
 fn unavailable(error: StoreError) -> ApiError {
     tracing::error!(%error, "admin call failed on the store");
     ApiError::Unavailable
-}
-
-fn limit(limit: Option<u32>) -> u32 {
-    limit.unwrap_or(PAGE).clamp(1, MAX_PAGE)
 }
 
 #[derive(Deserialize)]
@@ -75,7 +70,8 @@ pub struct OutcomeQuery {
     pub before: Option<i64>,
     /// Oldest first after this id (the feed form kept from before the filters).
     pub after: Option<i64>,
-    pub limit: Option<u32>,
+    #[serde(default)]
+    pub limit: Limit,
 }
 
 /// Outcomes newest first with filters, paged with `before`; with `after`, oldest first.
@@ -92,7 +88,7 @@ pub async fn outcomes(
             format!("{text:?} is not one of applied, skipped, diverged, dead"),
         ));
     }
-    let limit = limit(q.limit);
+    let limit = q.limit.0;
     if let Some(after) = q.after {
         let result = q.result.as_deref().and_then(OutcomeResult::parse);
         let items = state
@@ -126,7 +122,8 @@ pub async fn outcomes(
 pub struct FailingQuery {
     q: Option<String>,
     before: Option<i64>,
-    limit: Option<u32>,
+    #[serde(default)]
+    limit: Limit,
 }
 
 /// Signals waiting to be retried, with their last error, newest first.
@@ -141,7 +138,7 @@ pub async fn retrying(
             state: Some("retrying".into()),
             text: q.q.filter(|t| !t.trim().is_empty()),
             before: q.before,
-            limit: limit(q.limit),
+            limit: q.limit.0,
         })
         .await
         .map_err(unavailable)?;

@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::admin::Admin;
 use super::error::ApiError;
+use super::query::{Limit, Query};
 use crate::kinds::{OperationalEvent, TriggerKind, is_event_type};
 use crate::outbox::sign;
 use crate::store::{Queue, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST, now_millis};
@@ -171,7 +172,8 @@ pub async fn delete(
 pub struct DeliveryPage {
     state: Option<String>,
     after: Option<i64>,
-    limit: Option<u32>,
+    #[serde(default)]
+    limit: Limit,
 }
 
 pub async fn deliveries(
@@ -182,7 +184,7 @@ pub async fn deliveries(
 ) -> Result<Json<Value>, ApiError> {
     check_state(page.state.as_deref())?;
     found(&state, id).await?;
-    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = page.limit.0;
     let items = state
         .store()
         .deliveries(
@@ -239,7 +241,7 @@ pub async fn outbox(
 ) -> Result<Json<Value>, ApiError> {
     let queue = marketo_queue(&destination)?;
     check_state(page.state.as_deref())?;
-    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = page.limit.0;
     let after = page.after.unwrap_or(0);
     let items = state
         .store()

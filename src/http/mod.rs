@@ -9,6 +9,7 @@ pub mod error;
 mod health;
 pub mod inbound;
 mod observe;
+mod query;
 pub mod server;
 mod shape;
 mod state;

@@ -66,6 +66,27 @@ async fn rejections_and_router_answers_are_json_errors() {
         "{error}"
     );
 
+    // Every listing names the parameter it could not read, and refuses a page size outside
+    // the documented 1 to 1000 rather than quietly changing it.
+    for (path, field) in [
+        ("/admin/dead-letters?limit=0", "limit"),
+        ("/admin/dead-letters?limit=1001", "limit"),
+        ("/v1/trigger-events?limit=abc", "limit"),
+        ("/v1/trigger-events?after=x", "after"),
+        ("/admin/outcomes?before=abc", "before"),
+        ("/admin/retrying?limit=5000", "limit"),
+        ("/admin/outbox/marketo_activity?limit=-1", "limit"),
+    ] {
+        let (status, error) = json_error(admin(reqwest::Method::GET, path).await.unwrap()).await;
+        assert_eq!(
+            (status, error["field"].as_str()),
+            (400, Some(field)),
+            "{path}: {error}"
+        );
+    }
+    let listed = admin(reqwest::Method::GET, "/admin/dead-letters?limit=1000").await;
+    assert_eq!(listed.unwrap().status(), 200);
+
     let (status, error) = json_error(
         admin(reqwest::Method::POST, "/admin/dead-letters/seven/replay")
             .await

@@ -1,0 +1,105 @@
+//! Query strings for the JSON API: a `Query` extractor whose 400 names the parameter it could
+//! not read (`field`), and the page size every listing takes.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+
+use super::error::ApiError;
+
+/// Like axum's `Query`, answering a parameter it cannot read with 400 and `field` naming it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs = form_urlencoded::parse(query.as_bytes());
+        let read = serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs));
+        read.map(Query).map_err(|error| {
+            let field = error.path().to_string();
+            let message = error.inner().to_string();
+            if field == "." {
+                ApiError::bad_request(format!("query string: {message}"))
+            } else {
+                ApiError::field(&field, format!("{field}: {message}"))
+            }
+        })
+    }
+}
+
+/// Items per page when `limit` is not given, and the most it may ask for.
+pub const PAGE: u32 = 100;
+pub const MAX_PAGE: u32 = 1000;
+
+/// A listing's `limit`: 1 to [`MAX_PAGE`], [`PAGE`] when absent; anything else is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub u32);
+
+impl Default for Limit {
+    fn default() -> Self {
+        Limit(PAGE)
+    }
+}
+
+impl<'de> Deserialize<'de> for Limit {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let limit = u32::deserialize(deserializer)?;
+        if (1..=MAX_PAGE).contains(&limit) {
+            Ok(Limit(limit))
+        } else {
+            Err(D::Error::custom(format!(
+                "{limit} is not from 1 to {MAX_PAGE}"
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Request;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Page {
+        after: Option<i64>,
+        #[serde(default)]
+        limit: Limit,
+    }
+
+    async fn read(query: &str) -> Result<Page, ApiError> {
+        let request = Request::get(format!("/x?{query}")).body(()).unwrap();
+        let (mut parts, ()) = request.into_parts();
+        Query::<Page>::from_request_parts(&mut parts, &())
+            .await
+            .map(|Query(page)| page)
+    }
+
+    fn field(error: ApiError) -> Option<String> {
+        match error {
+            ApiError::BadRequest { field, .. } => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_parameter_it_cannot_read_is_named() {
+        let page = read("after=5").await.unwrap();
+        assert_eq!((page.after, page.limit), (Some(5), Limit(PAGE)));
+        assert_eq!(read("limit=1000").await.unwrap().limit, Limit(1000));
+        for (query, named) in [
+            ("limit=abc", "limit"),
+            ("limit=0", "limit"),
+            ("limit=1001", "limit"),
+            ("after=x&limit=5", "after"),
+        ] {
+            let error = read(query).await.expect_err(query);
+            assert!(error.to_string().contains(named), "{query}: {error}");
+            assert_eq!(field(error).as_deref(), Some(named), "{query}");
+        }
+    }
+}
