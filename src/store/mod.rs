@@ -3,6 +3,7 @@
 //! caller, so lease and retry behaviour is testable without sleeping.
 
 mod connect;
+mod console_signouts;
 pub mod cursors;
 mod extract_jobs;
 mod group_commit;

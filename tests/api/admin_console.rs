@@ -225,3 +225,60 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
     assert_eq!(page.status(), 303);
     assert_eq!(page.headers()["location"], "/console/sign-in");
 }
+
+/// Signing out ends the session on the server: the same cookie, replayed (a copy, another tab),
+/// is sent to sign in again, while a new sign-in works.
+#[tokio::test]
+async fn a_signed_out_session_cookie_is_refused_afterwards() {
+    let world = world().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = |p: &str| world.app.url(p);
+    let sign_in = || async {
+        let signed_in = client
+            .post(url("/console/sign-in"))
+            .form(&[("token", TOKEN)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), 303);
+        let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+        cookie.split(';').next().unwrap().to_string()
+    };
+    let get = |pair: String| {
+        let client = client.clone();
+        let page = url("/console/errors");
+        async move {
+            let response = client.get(page).header("cookie", pair).send().await;
+            response.unwrap()
+        }
+    };
+    let pair = sign_in().await;
+    let page = get(pair.clone()).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let (_, rest) = html
+        .split_once(r#"name="csrf" value=""#)
+        .expect("a CSRF field");
+    let csrf = rest.split('"').next().unwrap();
+    let out = client
+        .post(url("/console/sign-out"))
+        .header("cookie", &pair)
+        .form(&[("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let replayed = get(pair).await;
+    assert_eq!(replayed.status(), 303, "the old cookie is no session");
+    assert_eq!(replayed.headers()["location"], "/console/sign-in");
+    assert_eq!(get(sign_in().await).await.status(), 200);
+}

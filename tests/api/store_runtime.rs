@@ -218,3 +218,36 @@ async fn live_changes_are_claimed_before_reconciliation_repairs() {
         );
     }
 }
+
+#[tokio::test]
+async fn signed_out_console_sessions_are_kept_until_they_expire() {
+    for (db, store) in stores().await {
+        assert!(
+            !store.session_signed_out("s1").await.unwrap(),
+            "{}",
+            db.label
+        );
+        store.sign_out_session("s1", T0 + 10, T0).await.unwrap();
+        store.sign_out_session("s1", T0 + 10, T0).await.unwrap();
+        assert!(
+            store.session_signed_out("s1").await.unwrap(),
+            "{}",
+            db.label
+        );
+        // The next sign-out after s1 would have expired forgets it.
+        store
+            .sign_out_session("s2", T0 + 50, T0 + 10)
+            .await
+            .unwrap();
+        assert!(
+            !store.session_signed_out("s1").await.unwrap(),
+            "{}",
+            db.label
+        );
+        assert!(
+            store.session_signed_out("s2").await.unwrap(),
+            "{}",
+            db.label
+        );
+    }
+}

@@ -130,10 +130,22 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-pub async fn sign_out(session: Session, Form(form): Form<CsrfForm>) -> Response {
+pub async fn sign_out(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<CsrfForm>,
+) -> Response {
     if !session.check_csrf(&form.csrf) {
         return forbidden();
     }
+    if let Err(error) = session.sign_out(&state).await {
+        tracing::error!(%error, "console sign-out failed on the store");
+        return page_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The store is unavailable, so you are still signed in; try again shortly.",
+        );
+    }
+    tracing::info!("console sign-out");
     (
         [(header::SET_COOKIE, session::cleared_cookie())],
         Redirect::to("/console/sign-in"),

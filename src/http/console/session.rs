@@ -1,16 +1,17 @@
 //! Console sessions: a signed cookie (HMAC-SHA256 keyed by a hash of the admin token, so every
 //! replica accepts it and changing the token signs everyone out) carrying its expiry and a
-//! random id; the CSRF token of a session is derived from that id with the same key.
+//! random id; the CSRF token of a session is derived from that id with the same key. Signing
+//! out records the id in the store, so the same cookie is refused afterwards on every replica.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 use super::super::AppState;
-use crate::store::now_millis;
+use crate::store::{StoreError, now_millis};
 
 pub const COOKIE: &str = "campaign_sync_console";
 /// How long a sign-in lasts.
@@ -19,6 +20,7 @@ pub const LIFETIME_MS: i64 = 8 * 3_600_000;
 /// A signed-in operator: taking it as an argument protects a page (others go to sign-in).
 pub struct Session {
     id: String,
+    expires: i64,
     key: [u8; 32],
 }
 
@@ -79,16 +81,26 @@ pub fn verify(state: &AppState, headers: &HeaderMap) -> Option<Session> {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).expect("HMAC takes any key");
     mac.update(body.as_bytes());
     mac.verify_slice(&signature).ok()?;
-    if expires.parse::<i64>().ok()? <= now_millis() {
+    let expires = expires.parse::<i64>().ok()?;
+    if expires <= now_millis() {
         return None;
     }
     Some(Session {
         id: id.to_string(),
+        expires,
         key,
     })
 }
 
 impl Session {
+    /// Ends this session everywhere: its cookie is refused from now on, even if kept.
+    pub async fn sign_out(&self, state: &AppState) -> Result<(), StoreError> {
+        state
+            .store()
+            .sign_out_session(&self.id, self.expires, now_millis())
+            .await
+    }
+
     /// The token every state-changing form of this session carries.
     pub fn csrf(&self) -> String {
         sign(&self.key, &format!("csrf.{}", self.id))
@@ -103,12 +115,22 @@ impl Session {
     }
 }
 
-/// Not signed in: go to the sign-in page.
-pub struct SignIn;
+/// Why a page was refused: not signed in (go to the sign-in page), or the store could not say
+/// whether the session signed out.
+pub enum SignIn {
+    Needed,
+    Unavailable,
+}
 
 impl IntoResponse for SignIn {
     fn into_response(self) -> Response {
-        Redirect::to("/console/sign-in").into_response()
+        match self {
+            SignIn::Needed => Redirect::to("/console/sign-in").into_response(),
+            SignIn::Unavailable => super::page_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The store is unavailable, so your session cannot be checked; try again shortly.",
+            ),
+        }
     }
 }
 
@@ -116,6 +138,14 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = SignIn;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, SignIn> {
-        verify(state, &parts.headers).ok_or(SignIn)
+        let session = verify(state, &parts.headers).ok_or(SignIn::Needed)?;
+        match state.store().session_signed_out(&session.id).await {
+            Ok(false) => Ok(session),
+            Ok(true) => Err(SignIn::Needed),
+            Err(error) => {
+                tracing::error!(%error, "console session check failed on the store");
+                Err(SignIn::Unavailable)
+            }
+        }
     }
 }
