@@ -164,6 +164,8 @@ fn invalid(error: campaign_sync::config::ConfigError) -> ExitCode {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init_logs();
+    // A service's end belongs in its log too; a command's error is said once, on stderr.
+    let logs_its_end = matches!(cli.command, Command::Serve(_));
     let result = match cli.command {
         Command::Serve(args) => match args.load() {
             Ok(config) => commands::serve(config).await,
@@ -246,7 +248,9 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("{error:#}");
+            if logs_its_end {
+                tracing::error!("{error:#}");
+            }
             eprintln!("campaign-sync: {error:#}");
             ExitCode::FAILURE
         }

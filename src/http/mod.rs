@@ -24,7 +24,7 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 pub use state::{AppState, Readiness};
 
@@ -258,7 +258,13 @@ fn finish(routes: Router<AppState>, state: AppState) -> Router {
                     observe::close_while_draining,
                 ))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(observe::request_span))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(observe::request_span)
+                        // A 5xx is not an error of its own: `/readyz` answers 503 throughout a
+                        // drain, and a handler that fails logs why at ERROR itself.
+                        .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
+                )
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(axum::middleware::from_fn_with_state(
                     limits,
