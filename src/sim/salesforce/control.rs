@@ -2,7 +2,6 @@
 //! a given client (so a "user" change queues outbound messages exactly like its REST call
 //! would), expire or revoke tokens, move the clock, read state, and deliver outbound now.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -158,7 +157,7 @@ impl SalesforceSim {
     }
 
     pub fn api_usage(&self) -> u64 {
-        self.shared.api_usage.load(Ordering::SeqCst)
+        self.shared.api_usage.used(self.shared.now())
     }
 
     pub fn outbound_queue_len(&self) -> usize {

@@ -3,7 +3,6 @@
 //! the `Sforce-Limit-Info` header and the call log entry.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
@@ -51,7 +50,7 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
     let mut response = match caller {
         Err(error) => error.into_response(),
         Ok(caller) => {
-            let used = shared.api_usage.fetch_add(1, Ordering::SeqCst) + 1;
+            let used = shared.api_usage.count(shared.now());
             if used > shared.config.daily_api_limit {
                 SfError::new(
                     StatusCode::FORBIDDEN,
@@ -70,7 +69,7 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
             }
         }
     };
-    let used = shared.api_usage.load(Ordering::SeqCst);
+    let used = shared.api_usage.used(shared.now());
     let limit = format!("api-usage={used}/{}", shared.config.daily_api_limit);
     if let Ok(value) = HeaderValue::from_str(&limit) {
         response.headers_mut().insert("Sforce-Limit-Info", value);

@@ -2,7 +2,6 @@
 //! and `GET /__sim/state` (every record, the delete log and the outbound queue).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::extract::State;
@@ -18,7 +17,7 @@ pub async fn requests(State(shared): State<Arc<Shared>>) -> Json<Vec<CallRecord>
 }
 
 pub async fn state(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    let usage = shared.api_usage.load(Ordering::SeqCst);
+    let usage = shared.api_usage.used(shared.now());
     let mut body = snapshot(&lock(&shared.org));
     body["organizationId"] = json!(shared.config.organization_id);
     body["apiUsage"] = json!({"used": usage, "limit": shared.config.daily_api_limit});

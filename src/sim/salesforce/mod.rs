@@ -24,11 +24,11 @@ mod soap;
 mod soql;
 mod state;
 mod strict;
+mod usage;
 mod view;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -100,7 +100,7 @@ impl SalesforceSim {
             sessions: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
-            api_usage: AtomicU64::new(0),
+            api_usage: usage::DailyUsage::default(),
             cursors: Mutex::new(HashMap::new()),
             http,
             endpoint: Mutex::new(

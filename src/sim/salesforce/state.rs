@@ -2,7 +2,6 @@
 //! Locks are std mutexes held only for in-memory work, never across an await.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -22,7 +21,8 @@ pub struct Shared {
     pub sessions: Mutex<HashMap<String, Session>>,
     pub log: Mutex<Vec<CallRecord>>,
     pub rng: Mutex<StdRng>,
-    pub api_usage: AtomicU64,
+    /// Calls in the last 24 hours, against `daily_api_limit`.
+    pub api_usage: super::usage::DailyUsage,
     /// Query locator → every row of the query; pages are cut from it by offset.
     pub cursors: Mutex<HashMap<String, Vec<Value>>>,
     pub http: reqwest::Client,
@@ -42,9 +42,14 @@ pub struct Session {
 pub use crate::sim::calls::CallRecord;
 
 impl Shared {
+    /// The org's time (wall clock plus what tests advanced it by), epoch ms.
+    pub fn now(&self) -> i64 {
+        lock(&self.org).clock.now()
+    }
+
     /// Appends to the call log, numbering and timestamping the entry.
     pub fn record(&self, mut entry: CallRecord) {
-        let now = lock(&self.org).clock.now();
+        let now = self.now();
         let mut log = lock(&self.log);
         entry.seq = log.len() as u64;
         entry.at = format_z(now);

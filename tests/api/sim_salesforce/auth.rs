@@ -120,6 +120,11 @@ async fn every_call_reports_usage_and_the_daily_limit_answers_403() {
         body,
         json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
     );
+    // The allocation is rolling: a day later those calls no longer count.
+    sim.advance_clock(std::time::Duration::from_secs(24 * 3600 + 60));
+    let response = client.get("query?q=SELECT+Id+FROM+Lead").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["sforce-limit-info"], "api-usage=1/2");
 }
 
 #[tokio::test]
