@@ -1,5 +1,6 @@
 //! The org's clock and Salesforce's timestamp formats. Time is wall-clock milliseconds plus an
-//! offset tests can advance, and never repeats, so every write gets a later `SystemModstamp`.
+//! offset tests can advance; a write's timestamp is whole seconds, as Salesforce's are, so
+//! writes within one second share a `SystemModstamp`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,9 +16,11 @@ impl Clock {
         (wall_ms() + self.offset_ms).max(self.last_ms)
     }
 
-    /// A timestamp strictly later than every one handed out before.
+    /// A write's timestamp: the current second, as Salesforce keeps datetimes (`….000Z`), never
+    /// earlier than one handed out before. Writes within a second share it.
     pub fn tick(&mut self) -> i64 {
-        self.last_ms = (wall_ms() + self.offset_ms).max(self.last_ms + 1);
+        let second = (wall_ms() + self.offset_ms).div_euclid(1000) * 1000;
+        self.last_ms = second.max(self.last_ms);
         self.last_ms
     }
 
@@ -139,11 +142,14 @@ mod tests {
     }
 
     #[test]
-    fn ticks_strictly_increase() {
+    fn ticks_are_whole_seconds_that_never_go_back() {
         let mut clock = Clock::default();
         let first = clock.tick();
-        assert!(clock.tick() > first);
+        assert_eq!(first % 1000, 0);
+        let second = clock.tick();
+        assert!(second >= first && second % 1000 == 0);
         clock.advance(Duration::from_secs(60));
+        assert!(clock.tick() >= first + 60_000);
         assert!(clock.now() >= first + 60_000);
     }
 }

@@ -25,12 +25,16 @@ async fn the_soql_subset_filters_like_salesforce() {
     let third = sim
         .create_lead(json!({"LastName": "Three", "Company": "C"}))
         .expect("lead");
+    // A second apart each: Salesforce keeps datetimes to the second.
+    let second_later = || sim.advance_clock(std::time::Duration::from_secs(1));
     let registered = sim
         .add_member(INTEGRATION.0, &campaign, &lead, Some("Registered"))
         .expect("member");
+    second_later();
     let attended = sim
         .add_member(INTEGRATION.0, &campaign, &second, Some("Attended"))
         .expect("member");
+    second_later();
     let sent = sim
         .add_member(INTEGRATION.0, &campaign, &third, None)
         .expect("member");

@@ -91,6 +91,14 @@ async fn campaign_members_follow_salesforce_rules() {
     assert_eq!(body[0]["errorCode"], "INVALID_FIELD_FOR_INSERT_UPDATE");
     assert_eq!(body[0]["fields"], json!(["LeadId"]));
 
+    // Datetimes are whole seconds: an update in the same second keeps the stamp.
+    let response = client.patch(&path, json!({"Status": "Registered"})).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (_, same_second) = answer(client.get(&path).await).await;
+    let stamp = same_second["SystemModstamp"].as_str().expect("a stamp");
+    assert!(stamp.ends_with(".000Z"), "{stamp}");
+    assert!(Some(stamp) >= member["SystemModstamp"].as_str());
+    sim.advance_clock(std::time::Duration::from_secs(1));
     let response = client.patch(&path, json!({"Status": "Attended"})).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let (_, updated) = answer(client.get(&path).await).await;
