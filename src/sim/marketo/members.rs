@@ -114,10 +114,25 @@ fn find(shared: &Shared, raw_id: &str, params: &Params) -> Result<Response, Mkto
 fn within_filter_cap(total: usize, cap: usize) -> Result<(), MktoError> {
     if total > cap {
         return Err(MktoError::InvalidData(format!(
-            "Total membership size: {total} exceeds the limit allowed {cap} for the filter"
+            "Total membership size: {} exceeds the limit allowed {} for the filter",
+            grouped(total),
+            grouped(cap)
         )));
     }
     Ok(())
+}
+
+/// `100001` as Marketo writes it in messages: `100,001`.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 fn range(params: &Params) -> Result<(i64, i64), MktoError> {
@@ -149,5 +164,23 @@ pub(super) fn field_value(member: &Member, field: &str, program_name: Option<&st
         "updatedAt" => date(member.updated_at),
         "isExhausted" => json!(false),
         _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        let cases = [
+            (3, "3"),
+            (999, "999"),
+            (1000, "1,000"),
+            (100_001, "100,001"),
+        ];
+        for (n, text) in cases {
+            assert_eq!(super::grouped(n), text);
+        }
+        let refused = super::within_filter_cap(100_001, 100_000).expect_err("over the cap");
+        assert!(format!("{refused:?}").contains("100,001 exceeds the limit allowed 100,000"));
     }
 }

@@ -10,17 +10,18 @@ use serde_json::{Map, Value};
 const SOAP_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 const OUTBOUND: &str = "http://soap.sforce.com/2005/09/outbound";
 
-/// The CampaignMember fields the simulated outbound message selects, in its order.
+/// The CampaignMember fields the simulated outbound message selects, in the order Salesforce
+/// sends them: `Id` first, then the rest by name (the WSDL declares them as a sequence).
 pub const MEMBER_FIELDS: [&str; 10] = [
     "Id",
     "CampaignId",
-    "LeadId",
     "ContactId",
-    "Email",
-    "Status",
-    "HasResponded",
     "CreatedDate",
+    "Email",
+    "HasResponded",
     "LastModifiedDate",
+    "LeadId",
+    "Status",
     "SystemModstamp",
 ];
 
@@ -146,6 +147,12 @@ mod tests {
 <env:Envelope xmlns:env="http://schemas.xmlsoap.org/soap/envelope/">
  <env:Body><out:notificationsResponse xmlns:out="http://soap.sforce.com/2005/09/outbound">
   <out:Ack> true </out:Ack></out:notificationsResponse></env:Body></env:Envelope>"#;
+
+    #[test]
+    fn fields_go_as_salesforce_sends_them_id_first_then_by_name() {
+        assert_eq!(MEMBER_FIELDS[0], "Id");
+        assert!(MEMBER_FIELDS[1..].is_sorted(), "{MEMBER_FIELDS:?}");
+    }
 
     #[test]
     fn accepts_the_ack_envelope_whatever_the_prefixes() {
