@@ -214,6 +214,88 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
             .unwrap()
             .contains("not valid for your session")
     );
+    // Forms missing their token, or with an action that is not one, change nothing.
+    let html = client
+        .get(url("/console/mappings"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (_, rest) = html
+        .split_once(r#"name="csrf" value=""#)
+        .expect("a CSRF field");
+    let csrf = rest.split('"').next().unwrap();
+    for (path, form, status) in [
+        (
+            "/console/mappings/switch",
+            vec![("name", ""), ("action", "disable")],
+            403,
+        ),
+        ("/console/sign-out", vec![], 403),
+        ("/console/reconcile", vec![], 403),
+        (
+            "/console/subscriptions/pause",
+            vec![("id", "1"), ("action", "pause")],
+            403,
+        ),
+        (
+            "/console/mappings/switch",
+            vec![("csrf", csrf), ("name", ""), ("action", "explode")],
+            400,
+        ),
+        (
+            "/console/mappings/switch",
+            vec![("csrf", csrf), ("action", "")],
+            400,
+        ),
+        (
+            "/console/subscriptions/pause",
+            vec![("csrf", csrf), ("id", "1"), ("action", "bogus")],
+            400,
+        ),
+        (
+            "/console/subscriptions/pause",
+            vec![("csrf", csrf), ("id", "999"), ("action", "pause")],
+            404,
+        ),
+    ] {
+        let answer = client
+            .post(url(path))
+            .header("cookie", &pair)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "{path} {form:?}");
+    }
+    let mappings = client
+        .get(url("/admin/status"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let enabled: Vec<_> = mappings["mappings"]
+        .as_array()
+        .expect("mappings")
+        .iter()
+        .map(|m| m["enabled"].clone())
+        .collect();
+    assert!(
+        !enabled.is_empty() && enabled.iter().all(|e| e == true),
+        "{mappings}"
+    );
+    let refused = client
+        .post(url("/console/sign-in"))
+        .form(&[("x", "y")])
+        .send()
+        .await;
+    assert_eq!(refused.unwrap().status(), 401, "no token is a wrong token");
     // A tampered cookie is no session.
     let tampered = pair.replace(".", "0.");
     let page = client

@@ -124,11 +124,17 @@ pub async fn mappings(
     })
 }
 
+/// Every field defaults, so a form missing one is refused in words (403 without its CSRF
+/// token, 400 without a known action) rather than by the extractor.
 #[derive(Deserialize)]
 pub struct SwitchForm {
+    #[serde(default)]
     csrf: String,
     /// A mapping's name; empty for sync as a whole.
+    #[serde(default)]
     name: String,
+    /// `enable` or `disable`.
+    #[serde(default)]
     action: String,
 }
 
@@ -140,7 +146,16 @@ pub async fn switch(
     if !session.check_csrf(&form.csrf) {
         return forbidden();
     }
-    let enabled = form.action == "enable";
+    let enabled = match form.action.as_str() {
+        "enable" => true,
+        "disable" => false,
+        _ => {
+            return super::page_error(
+                axum::http::StatusCode::BAD_REQUEST,
+                "The action must be enable or disable.",
+            );
+        }
+    };
     let mappings = state.mappings();
     let done = if form.name.is_empty() {
         mappings.switch_sync(state.store(), enabled).await
@@ -165,6 +180,7 @@ pub async fn switch(
 /// The reconcile form: a preview (dry run) or the real run.
 #[derive(serde::Deserialize)]
 pub struct ReconcileForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     dry_run: Option<String>,

@@ -92,6 +92,8 @@ pub async fn sign_in_page() -> Response {
 
 #[derive(Deserialize)]
 pub struct SignInForm {
+    /// An empty or missing token is refused like a wrong one.
+    #[serde(default)]
     token: String,
 }
 
@@ -127,6 +129,7 @@ pub async fn sign_in(
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
+    #[serde(default)]
     csrf: String,
 }
 

@@ -62,10 +62,16 @@ pub async fn subscriptions(State(state): State<AppState>, session: Session) -> R
     })
 }
 
+/// Every field defaults, so a form missing one is refused in words (403 without its CSRF
+/// token, 400 without a known action, 404 for no such subscription).
 #[derive(Deserialize)]
 pub struct PauseForm {
+    #[serde(default)]
     csrf: String,
+    #[serde(default)]
     id: i64,
+    /// `pause` or `resume`.
+    #[serde(default)]
     action: String,
 }
 
@@ -78,13 +84,26 @@ pub async fn pause(
     if !session.check_csrf(&form.csrf) {
         return forbidden();
     }
-    let paused = form.action == "pause";
-    if let Err(error) = state
+    let paused = match form.action.as_str() {
+        "pause" => true,
+        "resume" => false,
+        _ => {
+            return super::page_error(
+                axum::http::StatusCode::BAD_REQUEST,
+                "The action must be pause or resume.",
+            );
+        }
+    };
+    match state
         .store()
         .set_subscription_paused(form.id, paused, now_millis())
         .await
     {
-        return unavailable(error);
+        Ok(true) => {}
+        Ok(false) => {
+            return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such subscription.");
+        }
+        Err(error) => return unavailable(error),
     }
     tracing::info!(
         subscription = form.id,
