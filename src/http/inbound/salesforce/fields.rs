@@ -41,5 +41,22 @@ pub fn check(fields: &CampaignMemberFields) -> Result<(), ParseError> {
             });
         }
     }
+    // The worker orders a member's changes by these; one it cannot read would pass for new.
+    let times = [
+        ("CreatedDate", &fields.created_date),
+        ("LastModifiedDate", &fields.last_modified_date),
+        ("SystemModstamp", &fields.system_modstamp),
+    ];
+    for (element, value) in times {
+        if let Some(value) = value
+            && crate::sync::time::parse_millis(value).is_none()
+        {
+            return Err(ParseError::Invalid {
+                element,
+                value: value.clone(),
+                reason: "not a date-time such as 2026-11-02T09:15:01.000Z",
+            });
+        }
+    }
     Ok(())
 }

@@ -184,6 +184,22 @@ fn a_notification_that_cannot_be_understood_is_set_aside_with_its_reason() {
             ),
             "Status is 41 characters long; Salesforce allows at most 40",
         ),
+        (
+            replace(
+                THREE,
+                "<sf:SystemModstamp>2026-11-02T09:15:01.000Z",
+                "<sf:SystemModstamp>not-a-date",
+            ),
+            "SystemModstamp \"not-a-date\" is invalid: not a date-time",
+        ),
+        (
+            replace(
+                THREE,
+                "<sf:CreatedDate>2026-11-02T09:15:00.000Z",
+                "<sf:CreatedDate>2026-13-45T99:00:00Z",
+            ),
+            "CreatedDate",
+        ),
     ];
     for (body, expected) in cases {
         let message = parse_notifications(&body).expect(expected);
@@ -277,6 +293,14 @@ fn text() -> impl Strategy<Value = Option<String>> {
         .prop_map(|v| v.filter(|s| !s.trim().is_empty()))
 }
 
+/// A date-time as Salesforce writes it, or none.
+fn datetime() -> impl Strategy<Value = Option<String>> {
+    let parts = (2000..2100u32, 1..=12u32, 1..=28u32, 0..24u32, 0..60u32, 0..60u32);
+    proptest::option::of(parts.prop_map(|(y, mo, d, h, mi, s)| {
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.000Z")
+    }))
+}
+
 fn member_fields() -> impl Strategy<Value = CampaignMemberFields> {
     (
         sf_id(),
@@ -286,7 +310,7 @@ fn member_fields() -> impl Strategy<Value = CampaignMemberFields> {
             proptest::option::of(sf_id()),
         ),
         (text(), text(), proptest::option::of(any::<bool>())),
-        (text(), text(), text()),
+        (datetime(), datetime(), datetime()),
     )
         .prop_map(
             |(
