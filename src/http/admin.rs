@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::query::{Limit, Query};
+use super::query::{Limit, Query, path_id};
 use crate::store::now_millis;
 
 /// Proof that the request carried `Authorization: Bearer <admin.token>` (compared in constant
@@ -77,8 +77,9 @@ pub async fn dead_letters(
 pub async fn replay(
     State(state): State<AppState>,
     _: Admin,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(&id, "dead letter")?;
     if state
         .store()
         .replay(id, now_millis())
@@ -269,9 +270,7 @@ pub async fn job(
     _: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::field("id", "a job id is a whole number"))?;
+    let id = path_id(&id, "job")?;
     let job = state
         .store()
         .job(id)

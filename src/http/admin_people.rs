@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::admin::Admin;
 use super::error::ApiError;
-use super::query::{Limit, PAGE, Query};
+use super::query::{Limit, PAGE, Query, path_id};
 use crate::kinds::OutcomeResult;
 use crate::store::{FailingFilter, OutcomeFilter, StoreError, now_millis};
 
@@ -47,9 +47,7 @@ pub async fn timeline(
     _: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::field("id", "a person id is a whole number"))?;
+    let id = path_id(&id, "person")?;
     let timeline = state
         .store()
         .timeline(id, PAGE)

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::admin::Admin;
 use super::error::ApiError;
-use super::query::{Limit, Query};
+use super::query::{Limit, Query, path_id};
 use crate::kinds::{OperationalEvent, TriggerKind, is_event_type};
 use crate::outbox::sign;
 use crate::store::{Queue, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST, now_millis};
@@ -106,9 +106,10 @@ pub async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<Value>
 pub async fn act(
     State(state): State<AppState>,
     _: Admin,
-    Path((id, action)): Path<(i64, String)>,
+    Path((id, action)): Path<(String, String)>,
     Query(query): Query<ReplayQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(&id, "subscription")?;
     let store = state.store();
     let now = now_millis();
     match action.as_str() {
@@ -153,8 +154,9 @@ pub struct ReplayQuery {
 pub async fn delete(
     State(state): State<AppState>,
     _: Admin,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = path_id(&id, "subscription")?;
     if state
         .store()
         .delete_subscription(id)
@@ -179,9 +181,10 @@ pub struct DeliveryPage {
 pub async fn deliveries(
     State(state): State<AppState>,
     _: Admin,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     Query(page): Query<DeliveryPage>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(&id, "subscription")?;
     check_state(page.state.as_deref())?;
     found(&state, id).await?;
     let limit = page.limit.0;

@@ -1,5 +1,5 @@
-//! Query strings for the JSON API: a `Query` extractor whose 400 names the parameter it could
-//! not read (`field`), and the page size every listing takes.
+//! Query strings and path ids for the JSON API: a `Query` extractor whose 400 names the parameter
+//! it could not read (`field`), the page size every listing takes, and the `{id}` of a path.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -29,6 +29,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             }
         })
     }
+}
+
+/// The `{id}` of a path as a number; anything else is 400 with `field: "id"`, saying whose.
+pub fn path_id(text: &str, whose: &str) -> Result<i64, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::field(
+            "id",
+            format!("a {whose} id is a whole number, not {text:?}"),
+        )
+    })
 }
 
 /// Items per page when `limit` is not given, and the most it may ask for.

@@ -58,6 +58,13 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
         return response;
     }
     let (parts, body) = response.into_parts();
+    // axum answers a JSON or form body of the wrong shape with 422; the API documents every
+    // request it cannot use as 400.
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
     let text = message_of(body).await;
     let message = match status {
         StatusCode::PAYLOAD_TOO_LARGE => {

@@ -86,6 +86,35 @@ async fn rejections_and_router_answers_are_json_errors() {
     }
     let listed = admin(reqwest::Method::GET, "/admin/dead-letters?limit=1000").await;
     assert_eq!(listed.unwrap().status(), 200);
+    // So does a path whose id is not a number.
+    for (method, path) in [
+        (reqwest::Method::POST, "/admin/dead-letters/abc/replay"),
+        (reqwest::Method::POST, "/admin/subscriptions/1.5/pause"),
+        (
+            reqwest::Method::DELETE,
+            "/admin/subscriptions/9223372036854775808",
+        ),
+        (reqwest::Method::GET, "/admin/subscriptions/x/deliveries"),
+        (reqwest::Method::GET, "/admin/jobs/-"),
+    ] {
+        let (status, error) = json_error(admin(method, path).await.unwrap()).await;
+        assert_eq!(
+            (status, error["field"].as_str()),
+            (400, Some("id")),
+            "{path}: {error}"
+        );
+    }
+    // A JSON body of the wrong shape is 400, as every bad request is, not axum's 422.
+    let wrong_shape = app
+        .client
+        .post(app.url("/admin/dead-letters/replay"))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({ "ids": "1" }))
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = json_error(wrong_shape).await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("bad_request")));
 
     let (status, error) = json_error(
         admin(reqwest::Method::POST, "/admin/dead-letters/seven/replay")

@@ -295,7 +295,14 @@ fn text() -> impl Strategy<Value = Option<String>> {
 
 /// A date-time as Salesforce writes it, or none.
 fn datetime() -> impl Strategy<Value = Option<String>> {
-    let parts = (2000..2100u32, 1..=12u32, 1..=28u32, 0..24u32, 0..60u32, 0..60u32);
+    let parts = (
+        2000..2100u32,
+        1..=12u32,
+        1..=28u32,
+        0..24u32,
+        0..60u32,
+        0..60u32,
+    );
     proptest::option::of(parts.prop_map(|(y, mo, d, h, mi, s)| {
         format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.000Z")
     }))
