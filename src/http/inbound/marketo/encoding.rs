@@ -55,9 +55,20 @@ pub fn fields(headers: &HeaderMap, body: &[u8], encoding: Encoding) -> Result<Va
         });
     let json_object = body.trim_ascii_start().starts_with(b"{");
     if form && !json_object {
-        let fields: Map<String, Value> = form_urlencoded::parse(body)
-            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-            .collect();
+        // Decoded pair by pair, so a value that is not UTF-8 is refused as in the JSON
+        // encodings rather than turned into replacement characters.
+        let mut fields = Map::new();
+        for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let pair = std::str::from_utf8(pair)
+                .map_err(|_| ApiError::bad_request("form body is not UTF-8"))?;
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = decode(name, Encoding::Form).map_err(|reason| {
+                ApiError::bad_request(format!("a form field name is not {reason}"))
+            })?;
+            let value = decode(value, Encoding::Form)
+                .map_err(|reason| ApiError::field(&name, format!("`{name}` is not {reason}")))?;
+            fields.insert(name, Value::String(value));
+        }
         return Ok(Value::Object(fields));
     }
     let mut value: Value = serde_json::from_slice(body)
@@ -124,5 +135,10 @@ mod tests {
         assert_eq!(posted["trigger"], "x y");
         let json_as_form = fields(&headers, br#"{"email": "a@b.com"}"#, Encoding::Json).unwrap();
         assert_eq!(json_as_form["email"], "a@b.com", "a JSON object stays JSON");
+        let error = fields(&headers, b"leadId=5&trigger=%FF%FE", Encoding::Json).unwrap_err();
+        assert!(
+            error.to_string().contains("`trigger` is not UTF-8"),
+            "{error}"
+        );
     }
 }

@@ -17,6 +17,17 @@ pub(super) fn text(fields: &Fields, name: &str) -> Result<Option<String>, ApiErr
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => {
             let trimmed = s.trim();
+            // No Marketo field holds a control character (a NUL, an escape): a token that
+            // renders one is a broken template, not a name or an address.
+            if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
+                return Err(ApiError::field(
+                    name,
+                    format!(
+                        "`{name}` holds the control character U+{:04X}",
+                        u32::from(c)
+                    ),
+                ));
+            }
             Ok((!trimmed.is_empty()).then(|| trimmed.to_string()))
         }
         Some(other) => Err(ApiError::field(
@@ -167,6 +178,21 @@ mod tests {
         assert_eq!(
             field_of(required_text(&f, "blank").unwrap_err()).as_deref(),
             Some("blank")
+        );
+    }
+
+    #[test]
+    fn text_with_a_control_character_is_refused_by_name() {
+        let f = fields(json!({"email": "a\u{0}b@example.com", "trigger": "x\u{1b}y"}));
+        for name in ["email", "trigger"] {
+            let error = text(&f, name).unwrap_err();
+            assert!(error.to_string().contains("control character"), "{error}");
+            assert_eq!(field_of(error).as_deref(), Some(name));
+        }
+        let tabbed = fields(json!({"status": "\tRegistered\n"}));
+        assert_eq!(
+            text(&tabbed, "status").unwrap().as_deref(),
+            Some("Registered")
         );
     }
 

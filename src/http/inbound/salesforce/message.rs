@@ -69,6 +69,8 @@ pub enum ParseError {
     Malformed { position: u64, message: String },
     #[error("document type declarations are not accepted")]
     Dtd,
+    #[error("{0} is not a character XML allows")]
+    ForbiddenCharacter(String),
     #[error(
         "entity reference &{0}; is not allowed (only the five predefined XML entities and character references are)"
     )]

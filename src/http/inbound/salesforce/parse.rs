@@ -16,6 +16,12 @@ const MAX_RAW_BYTES: usize = 16 * 1024;
 /// Parses a SOAP outbound message. Never expands entities or reads a DTD; nesting is bounded
 /// (32 levels); a UTF-8 BOM and a missing XML declaration are fine.
 pub fn parse_notifications(body: &[u8]) -> Result<OutboundMessage, ParseError> {
+    if let Some((at, byte)) = super::xml::forbidden_byte(body) {
+        return Err(ParseError::Malformed {
+            position: at as u64,
+            message: format!("U+{byte:04X} is not a character XML allows"),
+        });
+    }
     let mut xml = XmlReader::new(body);
     let message = envelope(&mut xml)?;
     loop {

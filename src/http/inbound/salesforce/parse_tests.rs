@@ -122,6 +122,18 @@ fn bad_input_says_what_is_wrong() {
             replace(THREE, "</soapenv:Envelope>", "</soapenv:Envelope><x/>"),
             "after the SOAP envelope",
         ),
+        (
+            replace(THREE, "<sf:Status>Sent", "<sf:Status>Se\0nt"),
+            "U+0000 is not a character XML allows",
+        ),
+        (
+            replace(THREE, "<sf:Status>Sent", "<sf:Status>Se&#0;nt"),
+            "&#0; is not a character XML allows",
+        ),
+        (
+            replace(THREE, "<sf:Status>Sent", "<sf:Status>Se&#x1b;nt"),
+            "&#x1b; is not a character XML allows",
+        ),
     ];
     for (body, expected) in cases {
         let error = parse_notifications(&body).expect_err(expected).to_string();

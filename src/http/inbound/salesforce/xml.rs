@@ -240,14 +240,29 @@ impl<'i> XmlReader<'i> {
     }
 }
 
+/// Whether XML 1.0 allows `c` in a document: tab, newline, carriage return and everything from
+/// the space up, except U+FFFE and U+FFFF.
+pub fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+}
+
+/// The first character of `body` XML does not allow (a NUL, a control character), by byte
+/// offset; control characters are single bytes in UTF-8, so bytes are enough.
+pub fn forbidden_byte(body: &[u8]) -> Option<(usize, u8)> {
+    body.iter()
+        .position(|&b| b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r'))
+        .map(|at| (at, body[at]))
+}
+
 /// Character references and the five predefined entities; any other entity would need a DTD,
 /// which the parser never reads.
 fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Result<String, ParseError> {
     let invalid = || ParseError::Entity(reference.as_ref().to_string());
     if reference.is_char_ref() {
+        let forbidden = || ParseError::ForbiddenCharacter(format!("&{};", reference.as_ref()));
         return match reference.resolve_char_ref() {
-            Ok(Some(c)) => Ok(c.to_string()),
-            _ => Err(invalid()),
+            Ok(Some(c)) if xml_char(c) => Ok(c.to_string()),
+            _ => Err(forbidden()),
         };
     }
     let text = match reference.as_ref() {
