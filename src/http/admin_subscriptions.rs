@@ -40,10 +40,21 @@ fn every_event_type() -> Vec<&'static str> {
         .collect()
 }
 
+/// Longest subscriber URL accepted (browsers and proxies balk well before 8 KiB).
+const MAX_URL_LEN: usize = 2048;
+
 /// Checks a request body into (url, event types, secret, whether the secret was generated).
 fn validate(body: &[u8]) -> Result<(String, Vec<String>, String, bool), ApiError> {
     let new: NewSubscription = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("body is not a subscription: {e}")))?;
+    // URL parsing drops tabs and line breaks silently; a URL holding one is a mistake (or an
+    // attempt at a header), so it is refused rather than stored as given.
+    if new.url.chars().any(char::is_control) || new.url.len() > MAX_URL_LEN {
+        return Err(ApiError::field(
+            "url",
+            format!("must be at most {MAX_URL_LEN} characters, without control characters"),
+        ));
+    }
     let url = reqwest::Url::parse(&new.url)
         .map_err(|e| ApiError::field("url", format!("not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {

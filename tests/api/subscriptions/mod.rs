@@ -80,11 +80,15 @@ async fn subscriptions_are_created_listed_paused_and_deleted() {
         json!({ "url": url, "event_types": [] }),
         json!({ "url": "ftp://example.com", "event_types": ["signal_dead"] }),
         json!({ "url": url, "event_types": ["signal_dead"], "secret": "plain" }),
+        json!({ "url": "https://example.com/x\r\nX-Injected: y", "event_types": ["signal_dead"] }),
+        json!({ "url": format!("{url}/{}", "x".repeat(3000)), "event_types": ["signal_dead"] }),
     ];
     for body in refused {
         let (status, answer) = call(&world, Method::POST, "/admin/subscriptions", Some(body)).await;
         assert_eq!(status, 400, "{answer}");
     }
+    let (_, listed) = call(&world, Method::GET, "/admin/subscriptions", None).await;
+    assert_eq!(listed["items"], json!([]), "nothing refused was stored");
     let given = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let body =
         json!({ "url": url, "event_types": ["signal_dead", "mapping_held"], "secret": given });

@@ -26,6 +26,8 @@ use crate::http::error::ApiError;
 use crate::signal::{Dedup, NewSignal, Signal};
 use crate::store::now_millis;
 
+/// The dedup key's prefix when the sender named the delivery.
+const WEBHOOK_ID_KEY: &str = "mkto:webhook:";
 /// Longest `webhook-id` used as a dedup key; Standard Webhooks ids are far shorter.
 const MAX_WEBHOOK_ID_LEN: usize = 256;
 
@@ -63,8 +65,9 @@ pub async fn receive(
         config.dedup_window_secs,
         now,
     )?;
-    // A signed delivery's id names one event; an unsigned body may repeat for a later change.
-    let dedup = if headers.contains_key("webhook-id") {
+    // A delivery id names one event; a body may repeat for a later change. A blank
+    // `webhook-id` counts as none, here as in the key.
+    let dedup = if dedup_key.starts_with(WEBHOOK_ID_KEY) {
         Dedup::Once
     } else {
         Dedup::WhilePending
@@ -155,7 +158,7 @@ fn dedup_key(
                 format!("`webhook-id` must be 1 to {MAX_WEBHOOK_ID_LEN} visible ASCII characters"),
             ));
         }
-        return Ok(format!("mkto:webhook:{id}"));
+        return Ok(format!("{WEBHOOK_ID_KEY}{id}"));
     }
     let now_secs = u64::try_from(now_ms / 1000).unwrap_or(0);
     let window = now_secs / window_secs.max(1);

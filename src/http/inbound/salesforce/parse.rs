@@ -116,6 +116,7 @@ fn notifications(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError>
     let action_id = action_id
         .filter(|id| !id.is_empty())
         .ok_or(ParseError::Missing("ActionId"))?;
+    check_id("ActionId", &action_id)?;
     if list.is_empty() && rejected.is_empty() {
         return Err(ParseError::Missing("Notification"));
     }

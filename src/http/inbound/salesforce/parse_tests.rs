@@ -122,6 +122,7 @@ fn bad_input_says_what_is_wrong() {
             replace(THREE, "</soapenv:Envelope>", "</soapenv:Envelope><x/>"),
             "after the SOAP envelope",
         ),
+        (replace(THREE, "<ActionId>", "<ActionId>xx"), "ActionId"),
         (
             replace(THREE, "<sf:Status>Sent", "<sf:Status>Se\0nt"),
             "U+0000 is not a character XML allows",
