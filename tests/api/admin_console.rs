@@ -160,13 +160,46 @@ async fn the_status_command_names_a_refused_token() {
     assert!(crate::binary::text(&output).contains("refused the admin token"));
 }
 
+/// A client that shows redirects instead of following them, as the console tests read them.
+fn console_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in with the admin token; the whole `Set-Cookie` header.
+async fn sign_in(client: &reqwest::Client, world: &World) -> String {
+    let signed_in = client
+        .post(world.app.url("/console/sign-in"))
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The `name=value` pair of a `Set-Cookie` header, as a browser sends it back.
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+/// The CSRF token a console page's forms carry.
+fn csrf_of(html: &str) -> String {
+    let (_, rest) = html
+        .split_once(r#"name="csrf" value=""#)
+        .expect("a CSRF field");
+    rest.split('"').next().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn console_forms_need_the_session_and_its_csrf_token() {
     let world = world().await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = console_client();
     let url = |p: &str| world.app.url(p);
     let refused = client
         .post(url("/console/sign-in"))
@@ -176,22 +209,12 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
         .unwrap();
     assert_eq!(refused.status(), 401);
     assert!(refused.headers().get("set-cookie").is_none());
-    let signed_in = client
-        .post(url("/console/sign-in"))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), 303);
-    let cookie = signed_in.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let cookie = sign_in(&client, &world).await;
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
-    let pair = cookie.split(';').next().unwrap().to_string();
+    let pair = cookie_pair(&cookie);
     let page = client
         .get(url("/console/errors"))
         .header("cookie", &pair)
@@ -224,10 +247,8 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
         .text()
         .await
         .unwrap();
-    let (_, rest) = html
-        .split_once(r#"name="csrf" value=""#)
-        .expect("a CSRF field");
-    let csrf = rest.split('"').next().unwrap();
+    let csrf = csrf_of(&html);
+    let csrf = csrf.as_str();
     for (path, form, status) in [
         (
             "/console/mappings/switch",
@@ -271,15 +292,7 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
             .unwrap();
         assert_eq!(answer.status(), status, "{path} {form:?}");
     }
-    let mappings = client
-        .get(url("/admin/status"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
+    let mappings = get(&world, "/admin/status").await;
     let enabled: Vec<_> = mappings["mappings"]
         .as_array()
         .expect("mappings")
@@ -313,22 +326,8 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
 #[tokio::test]
 async fn a_signed_out_session_cookie_is_refused_afterwards() {
     let world = world().await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = console_client();
     let url = |p: &str| world.app.url(p);
-    let sign_in = || async {
-        let signed_in = client
-            .post(url("/console/sign-in"))
-            .form(&[("token", TOKEN)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(signed_in.status(), 303);
-        let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
-        cookie.split(';').next().unwrap().to_string()
-    };
     let get = |pair: String| {
         let client = client.clone();
         let page = url("/console/errors");
@@ -337,14 +336,10 @@ async fn a_signed_out_session_cookie_is_refused_afterwards() {
             response.unwrap()
         }
     };
-    let pair = sign_in().await;
+    let pair = cookie_pair(&sign_in(&client, &world).await);
     let page = get(pair.clone()).await;
     assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    let (_, rest) = html
-        .split_once(r#"name="csrf" value=""#)
-        .expect("a CSRF field");
-    let csrf = rest.split('"').next().unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
     let out = client
         .post(url("/console/sign-out"))
         .header("cookie", &pair)
@@ -362,5 +357,6 @@ async fn a_signed_out_session_cookie_is_refused_afterwards() {
     let replayed = get(pair).await;
     assert_eq!(replayed.status(), 303, "the old cookie is no session");
     assert_eq!(replayed.headers()["location"], "/console/sign-in");
-    assert_eq!(get(sign_in().await).await.status(), 200);
+    let again = cookie_pair(&sign_in(&client, &world).await);
+    assert_eq!(get(again).await.status(), 200);
 }

@@ -69,6 +69,21 @@ pub struct Served {
 }
 
 impl Served {
+    /// `serve` on the shipped example, listening on `listen`, storing in `database_url`, with
+    /// the complete environment and then `env`.
+    pub fn example(listen: &str, database_url: &str, env: &[(&str, &str)]) -> Served {
+        let args = [
+            "serve",
+            "--config",
+            EXAMPLE,
+            "--listen",
+            listen,
+            "--database-url",
+            database_url,
+        ];
+        Served::start(&args, env)
+    }
+
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Served {
         let stderr = tempfile::NamedTempFile::new().expect("stderr file");
         let child = command(args, env)

@@ -110,16 +110,7 @@ fn all_digit_secrets_from_the_environment_keep_their_exact_text() {
     let check = output(&["check-config", "--config", EXAMPLE], &env);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
 
-    let args = [
-        "serve",
-        "--config",
-        EXAMPLE,
-        "--listen",
-        &listen,
-        "--database-url",
-        &url,
-    ];
-    let mut served = Served::start(&args, &env);
+    let mut served = Served::example(&listen, &url, &env);
     served.wait_healthy(&listen);
     let body = render_program_member(42, 1001, Some("jane@example.com"), None);
     let post = |token: &str| {
@@ -146,16 +137,7 @@ fn a_second_serve_on_the_same_sqlite_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("one.db").display());
     let first_listen = free_address();
-    let args = [
-        "serve",
-        "--config",
-        EXAMPLE,
-        "--listen",
-        &first_listen,
-        "--database-url",
-        &url,
-    ];
-    let mut first = Served::start(&args, &[]);
+    let mut first = Served::example(&first_listen, &url, &[]);
     first.wait_healthy(&first_listen);
 
     let second_listen = free_address();
@@ -192,16 +174,7 @@ fn a_second_serve_on_the_same_sqlite_file_is_refused() {
 
     drop(first);
     let third_listen = free_address();
-    let args = [
-        "serve",
-        "--config",
-        EXAMPLE,
-        "--listen",
-        &third_listen,
-        "--database-url",
-        &url,
-    ];
-    let mut third = Served::start(&args, &[]);
+    let mut third = Served::example(&third_listen, &url, &[]);
     third.wait_healthy(&third_listen);
 }
 
@@ -211,20 +184,11 @@ fn admin_listen_moves_metrics_and_admin_off_the_public_listener() {
     let url = format!("sqlite://{}", dir.path().join("a.db").display());
     let listen = free_address();
     let admin_listen = free_address();
-    let args = [
-        "serve",
-        "--config",
-        EXAMPLE,
-        "--listen",
-        &listen,
-        "--database-url",
-        &url,
-    ];
     let env = [
         ("CAMPAIGN_SYNC_ADMIN_LISTEN", admin_listen.as_str()),
         ("CAMPAIGN_SYNC_HTTP__DRAIN_DELAY_SECS", "0"),
     ];
-    let mut served = Served::start(&args, &env);
+    let mut served = Served::example(&listen, &url, &env);
     served.wait_healthy(&listen);
     let admin = [("Authorization", "Bearer admin-token")];
     let status = |address: &str, path: &str| request(address, "GET", path, &admin, "").map(|r| r.0);

@@ -95,20 +95,11 @@ async fn oversized_bodies_are_rejected_with_413() {
 /// the tests in this one share a recorder.
 #[test]
 fn a_fresh_process_shows_the_restart_and_pause_series_at_zero() {
-    use crate::binary::{EXAMPLE, RUNNABLE_ENV, Served, free_address, request};
+    use crate::binary::{RUNNABLE_ENV, Served, free_address, request};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("m.db").display());
     let listen = free_address();
-    let args = [
-        "serve",
-        "--config",
-        EXAMPLE,
-        "--listen",
-        &listen,
-        "--database-url",
-        &url,
-    ];
-    let mut served = Served::start(&args, RUNNABLE_ENV);
+    let mut served = Served::example(&listen, &url, RUNNABLE_ENV);
     served.wait_healthy(&listen);
     let admin = [("Authorization", "Bearer admin-token")];
     let (status, metrics) = request(&listen, "GET", "/metrics", &admin, "").expect("an answer");
