@@ -347,3 +347,7 @@ pub(super) fn truncate(value: &str) -> String {
 #[cfg(test)]
 #[path = "parse_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "parse_props.rs"]
+mod props;
