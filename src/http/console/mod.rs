@@ -142,11 +142,7 @@ pub async fn sign_out(
         return forbidden();
     }
     if let Err(error) = session.sign_out(&state).await {
-        tracing::error!(%error, "console sign-out failed on the store");
-        return page_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The store is unavailable, so you are still signed in; try again shortly.",
-        );
+        return unavailable(error);
     }
     tracing::info!("console sign-out");
     (

@@ -5,7 +5,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -116,20 +116,17 @@ impl Session {
 }
 
 /// Why a page was refused: not signed in (go to the sign-in page), or the store could not say
-/// whether the session signed out.
+/// whether the session signed out (answered as every console store failure is).
 pub enum SignIn {
     Needed,
-    Unavailable,
+    Unavailable(StoreError),
 }
 
 impl IntoResponse for SignIn {
     fn into_response(self) -> Response {
         match self {
             SignIn::Needed => Redirect::to("/console/sign-in").into_response(),
-            SignIn::Unavailable => super::page_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The store is unavailable, so your session cannot be checked; try again shortly.",
-            ),
+            SignIn::Unavailable(error) => super::unavailable(error),
         }
     }
 }
@@ -142,10 +139,7 @@ impl FromRequestParts<AppState> for Session {
         match state.store().session_signed_out(&session.id).await {
             Ok(false) => Ok(session),
             Ok(true) => Err(SignIn::Needed),
-            Err(error) => {
-                tracing::error!(%error, "console session check failed on the store");
-                Err(SignIn::Unavailable)
-            }
+            Err(error) => Err(SignIn::Unavailable(error)),
         }
     }
 }
