@@ -1,3 +1,5 @@
+//! Liveness, readiness, metrics and the answers every route shares (404, 413).
+
 use crate::test_app::{TestApp, TestDb};
 
 #[tokio::test]

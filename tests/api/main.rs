@@ -54,3 +54,4 @@ mod sync_people;
 mod test_app;
 mod token_faults;
 mod world;
+mod world_seed;

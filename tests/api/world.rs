@@ -2,15 +2,14 @@
 //! the real systems, with one webinar mapping seeded.
 
 use campaign_sync::config::{BackwardPolicy, ConflictPolicy, MappingConfig, Secret};
-use campaign_sync::sim::marketo::{
-    Cost, MarketoSim, MarketoSimConfig, NewLead, NewProgram, ProgressionStatus, WebhookConfig,
-};
+use campaign_sync::sim::marketo::{MarketoSim, MarketoSimConfig, NewLead, WebhookConfig};
 use campaign_sync::sim::salesforce::{
-    MemberStatus, OutboundConfig, SalesforceSim, SalesforceSimConfig, SimClient,
+    OutboundConfig, SalesforceSim, SalesforceSimConfig, SimClient,
 };
 use serde_json::json;
 
 use crate::test_app::{TestApp, TestDb};
+use crate::world_seed;
 
 pub const INBOUND_TOKEN: &str = "sf-inbound-token";
 pub const WEBHOOK_TOKEN: &str = "mkto-webhook-token";
@@ -100,78 +99,10 @@ impl World {
         let mk = MarketoSim::spawn(options.mk)
             .await
             .expect("Marketo simulator");
-        let mut statuses: Vec<ProgressionStatus> = STATUSES
-            .iter()
-            .enumerate()
-            .map(|(i, name)| ProgressionStatus::new(name, 10 * (i as i32 + 1), *name == "Attended"))
-            .collect();
-        // A retired status, hidden as real channels keep them: no one can be set to it, so the
-        // campaign needs no label for it and the mapping must not be held over it.
-        let mut retired = ProgressionStatus::new(HIDDEN_STATUS, 15, false);
-        retired.hidden = true;
-        statuses.push(retired);
-        mk.add_channel("Webinar", statuses).unwrap();
-        let costs = vec![
-            Cost {
-                start_date: "2026-10-01".into(),
-                cost: 500,
-                note: Some("Platform".into()),
-            },
-            Cost {
-                start_date: "2026-11-01".into(),
-                cost: 700,
-                note: None,
-            },
-        ];
-        mk.add_program(NewProgram {
-            id: PROGRAM,
-            name: "Webinar Q4".into(),
-            channel: "Webinar".into(),
-            costs,
-            ..NewProgram::default()
-        })
-        .unwrap();
-        let member_statuses: Vec<MemberStatus> = STATUSES
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let label = options.status_map.get(*s).map_or(*s, String::as_str);
-                MemberStatus::new(label, i == 0, *s == "Attended")
-            })
-            .collect();
-        let campaign = sf
-            .create_campaign(
-                json!({ "Name": "Webinar Q4", "IsActive": true }),
-                &member_statuses,
-            )
-            .unwrap();
-        let second = if options.incompatible_mapping {
-            mk.add_channel(
-                "Tradeshow",
-                vec![
-                    ProgressionStatus::new("Invited", 10, false),
-                    ProgressionStatus::new("Visited Booth", 20, true),
-                ],
-            )
-            .unwrap();
-            mk.add_program(NewProgram {
-                id: SECOND_PROGRAM,
-                name: "Data Summit".into(),
-                channel: "Tradeshow".into(),
-                ..NewProgram::default()
-            })
-            .unwrap();
-            let statuses = [
-                MemberStatus::new("Invited", true, false),
-                MemberStatus::new("Responded", false, true),
-            ];
-            Some(
-                sf.create_campaign(json!({ "Name": "Data Summit" }), &statuses)
-                    .unwrap(),
-            )
-        } else {
-            None
-        };
+        let campaign = world_seed::webinar(&mk, &sf, &options.status_map);
+        let second = options
+            .incompatible_mapping
+            .then(|| world_seed::incompatible_tradeshow(&mk, &sf));
         let mut sf_settings = campaign_sync::config::SalesforceConfig::default();
         sf.configure_service(&mut sf_settings, INTEGRATION).unwrap();
         let mk_url = mk.base_url();
