@@ -32,6 +32,13 @@ pub struct Activity {
     pub program_name: String,
     pub old_status: String,
     pub new_status: String,
+    /// The statuses' ids within the program's channel.
+    pub old_status_id: i64,
+    pub new_status_id: i64,
+    /// Whether the new status is a success step.
+    pub success: bool,
+    /// Whether this program acquired the person (their first membership).
+    pub acquired_by: bool,
 }
 
 impl Activity {
@@ -45,9 +52,13 @@ impl Activity {
             "primaryAttributeValueId": self.program_id,
             "primaryAttributeValue": self.program_name,
             "attributes": [
+                { "name": "Acquired By", "value": self.acquired_by },
+                { "name": "New Status ID", "value": self.new_status_id },
+                { "name": "Old Status ID", "value": self.old_status_id },
                 { "name": "Old Status", "value": self.old_status },
                 { "name": "New Status", "value": self.new_status },
                 { "name": "Program ID", "value": self.program_id },
+                { "name": "Success", "value": self.success },
             ],
         })
     }

@@ -48,6 +48,15 @@ impl Channel {
     pub fn status(&self, name: &str) -> Option<&ProgressionStatus> {
         self.progression_statuses.iter().find(|s| s.name == name)
     }
+
+    /// A status's id as activities carry it: unique across channels, stable for a status.
+    pub fn status_id(&self, name: &str) -> Option<i64> {
+        let position = self
+            .progression_statuses
+            .iter()
+            .position(|s| s.name == name)?;
+        Some(self.id * 100 + position as i64 + 1)
+    }
 }
 
 /// A period cost. `cost` is an int32 in Marketo, so cents cannot round-trip.
@@ -217,6 +226,16 @@ impl World {
             .get(&program_id)
             .map(|p| p.name.clone())
             .unwrap_or_default();
+        let channel = self.program_channel(program_id).map(|(_, c)| c);
+        let status_id = |name: &str| channel.and_then(|c| c.status_id(name)).unwrap_or(0);
+        let (old_status_id, new_status_id) = (status_id(old), status_id(new));
+        let success = channel
+            .and_then(|c| c.status(new))
+            .is_some_and(|s| s.success);
+        let acquired_by = self
+            .members
+            .get(&(program_id, lead_id))
+            .is_some_and(|m| m.acquired_by);
         let id = self.activities.len() as i64 + 1;
         self.activities.push(Activity {
             id,
@@ -227,6 +246,10 @@ impl World {
             program_name,
             old_status: old.to_string(),
             new_status: new.to_string(),
+            old_status_id,
+            new_status_id,
+            success,
+            acquired_by,
         });
     }
 

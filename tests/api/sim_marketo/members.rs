@@ -1,5 +1,6 @@
 //! Program members: query filters and paging, status sync with created/updated/skipped (1037
-//! at or past the step, 1025 unknown status) correlated by `seq`, and deletion.
+//! at or past the step, 1025 unknown status) correlated by `seq`, deletion, and the "Change
+//! Status in Progression" (104) activity each change logs.
 
 use campaign_sync::sim::marketo::NewLead;
 use serde_json::{Value, json};
@@ -201,4 +202,60 @@ async fn query_pages_with_batch_size_and_next_page_token() {
         .map(|(i, id)| (json!(i), json!(id)))
         .collect();
     assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn each_status_change_is_a_104_activity_with_the_documented_attributes() {
+    let sim = Sim::start().await;
+    let ids = leads(&sim, 1);
+    set_status(&sim, "Invited", &ids).await;
+    set_status(&sim, "Attended", &ids).await;
+
+    let token = sim
+        .get("/rest/v1/activities/pagingtoken.json?sinceDatetime=2020-01-01T00:00:00Z")
+        .await;
+    let token = token["nextPageToken"].as_str().unwrap();
+    let feed = sim
+        .get(&format!(
+            "/rest/v1/activities.json?nextPageToken={token}&activityTypeIds=104"
+        ))
+        .await;
+    let items = result_of(&feed);
+    assert_eq!(items.len(), 2, "{feed}");
+    let attribute = |item: &Value, name: &str| {
+        item["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .map(|a| a["value"].clone())
+            .unwrap_or_else(|| panic!("no {name} in {item}"))
+    };
+    let (joined, attended) = (&items[0], &items[1]);
+    assert_eq!(attribute(joined, "Old Status"), "Not in Program");
+    assert_eq!(attribute(joined, "New Status"), "Invited");
+    assert_eq!(attribute(joined, "Program ID"), PROGRAM);
+    assert_eq!(attribute(joined, "Acquired By"), true, "first membership");
+    assert_eq!(attribute(joined, "Success"), false);
+    assert_eq!(attribute(attended, "Success"), true, "Attended is success");
+    assert_eq!(
+        attribute(attended, "Old Status ID"),
+        attribute(joined, "New Status ID"),
+        "one status, one id"
+    );
+    let ids: Vec<Value> = [joined, attended]
+        .iter()
+        .flat_map(|item| {
+            [
+                attribute(item, "Old Status ID"),
+                attribute(item, "New Status ID"),
+            ]
+        })
+        .collect();
+    assert!(
+        ids.iter().all(|id| id.as_i64().is_some_and(|id| id > 0)),
+        "{ids:?}"
+    );
+    assert_ne!(ids[0], ids[1]);
+    assert_ne!(ids[1], ids[3]);
 }
