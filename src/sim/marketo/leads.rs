@@ -1,7 +1,8 @@
 //! Leads: `GET /rest/v1/leads.json` (filter by email, id, sfdcLeadId, sfdcContactId or any
 //! field; ≤300 values; `fields`; paging) and `POST /rest/v1/leads.json` (createOnly, updateOnly,
-//! createOrUpdate, createDuplicate; per-record created/updated/skipped with 1004/1005/1007), which
-//! with `?_method=GET` is the filter query again, its parameters in a form body.
+//! createOrUpdate, createDuplicate; per-record created/updated/skipped with 1003 for a non-ASCII
+//! e-mail, 1004/1005/1007), which with `?_method=GET` is the filter query again, its parameters
+//! in a form body.
 
 use std::sync::Arc;
 
@@ -178,6 +179,16 @@ fn sync_one(
             );
         }
     };
+    if record
+        .get("email")
+        .and_then(Value::as_str)
+        .is_some_and(|email| !email.is_ascii())
+    {
+        return skipped(
+            "1003",
+            "Invalid email address: only ASCII characters are allowed",
+        );
+    }
     for typed in ["id", "createdAt", "updatedAt"] {
         record.remove(typed);
     }

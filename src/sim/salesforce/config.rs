@@ -25,6 +25,9 @@ pub struct SalesforceSimConfig {
     pub transient_failure_rate: f64,
     /// Seed of every random choice (faults, duplicates, reordering, tokens).
     pub seed: u64,
+    /// Email Address Internationalization turned on: Lead and Contact e-mails may hold
+    /// non-ASCII characters. Off by default, as in an org that has not enabled it.
+    pub international_email: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +71,7 @@ impl Default for SalesforceSimConfig {
             latency: Duration::ZERO,
             transient_failure_rate: 0.0,
             seed: 0,
+            international_email: false,
         }
     }
 }

@@ -96,7 +96,10 @@ impl SalesforceSim {
             .build()?;
         let shared = Arc::new(Shared {
             base_url: format!("http://{address}"),
-            org: Mutex::new(Org::new(config.outbound.is_some())),
+            org: Mutex::new(Org::new(
+                config.outbound.is_some(),
+                config.international_email,
+            )),
             sessions: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),

@@ -1,5 +1,6 @@
 //! Leads: filters (email, id, sfdcLeadId, sfdcContactId; ≤300 values; `fields`; paging) and
-//! the sync call with createOnly/updateOnly/createOrUpdate and skip reasons 1004/1005/1007.
+//! the sync call with createOnly/updateOnly/createOrUpdate and skip reasons 1003 (a non-ASCII
+//! e-mail) and 1004/1005/1007.
 
 use campaign_sync::sim::marketo::NewLead;
 use serde_json::{Value, json};
@@ -183,6 +184,26 @@ async fn sync_creates_updates_and_skips_with_reasons() {
     assert_eq!(
         ambiguous[0]["reasons"][0],
         json!({ "code": "1007", "message": "Multiple leads match the lookup criteria" })
+    );
+}
+
+#[tokio::test]
+async fn sync_skips_a_non_ascii_email_and_keeps_the_rest() {
+    let sim = Sim::start().await;
+    let answer = push(
+        &sim,
+        "createOrUpdate",
+        "email",
+        json!([{ "email": "zoë@example.com" }, { "email": "zoe@example.com" }]),
+    )
+    .await;
+    assert_eq!(answer[0]["status"], "skipped", "{answer:?}");
+    assert_eq!(answer[0]["reasons"][0]["code"], "1003");
+    assert_eq!(answer[1]["status"], "created");
+    assert_eq!(
+        sim.sim.leads().len(),
+        1,
+        "only the ASCII address was created"
     );
 }
 

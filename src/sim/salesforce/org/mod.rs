@@ -41,6 +41,8 @@ pub struct Org {
     pub clock: Clock,
     pub started_ms: i64,
     pub outbound_enabled: bool,
+    /// Email Address Internationalization: non-ASCII e-mails are accepted.
+    pub international_email: bool,
     pub queue: Vec<Queued>,
     sequences: HashMap<&'static str, u64>,
     records: BTreeMap<String, Record>,
@@ -53,12 +55,13 @@ pub struct Org {
 }
 
 impl Org {
-    pub fn new(outbound_enabled: bool) -> Org {
+    pub fn new(outbound_enabled: bool, international_email: bool) -> Org {
         let clock = Clock::default();
         Org {
             started_ms: clock.now(),
             clock,
             outbound_enabled,
+            international_email,
             ..Org::default()
         }
     }

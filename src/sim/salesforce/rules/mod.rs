@@ -61,7 +61,7 @@ pub fn check_create(org: &Org, kind: Kind, fields: &mut Map<String, Value>) -> R
         fields.remove("LeadId");
     }
     check_required(kind, fields)?;
-    check_values(kind, fields)?;
+    check_values(org, kind, fields)?;
     match kind {
         Kind::Lead => {
             fields.insert("IsConverted".to_owned(), json!(false));
@@ -83,7 +83,7 @@ pub fn check_update(
         Kind::Lead if existing.fields.get("IsConverted") == Some(&json!(true)) => {
             Err(converted_lead())
         }
-        kind @ (Kind::Lead | Kind::Contact | Kind::Campaign) => check_values(kind, fields),
+        kind @ (Kind::Lead | Kind::Contact | Kind::Campaign) => check_values(org, kind, fields),
         Kind::CampaignMember => {
             let campaign = fields
                 .get("CampaignId")

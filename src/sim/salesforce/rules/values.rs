@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::sim::salesforce::error::SfError;
+use crate::sim::salesforce::org::Org;
 use crate::sim::salesforce::schema::Kind;
 
 /// (field, label, length) of the text fields the simulator checks.
@@ -30,7 +31,11 @@ fn limits(kind: Kind) -> &'static [(&'static str, &'static str, usize)] {
     }
 }
 
-pub(super) fn check_values(kind: Kind, fields: &Map<String, Value>) -> Result<(), SfError> {
+pub(super) fn check_values(
+    org: &Org,
+    kind: Kind,
+    fields: &Map<String, Value>,
+) -> Result<(), SfError> {
     for (field, label, max) in limits(kind) {
         let Some(text) = fields.get(*field).and_then(Value::as_str) else {
             continue;
@@ -45,7 +50,8 @@ pub(super) fn check_values(kind: Kind, fields: &Map<String, Value>) -> Result<()
     }
     if matches!(kind, Kind::Lead | Kind::Contact) {
         let email = fields.get("Email").and_then(Value::as_str);
-        if let Some(email) = email.filter(|e| !e.is_empty() && !is_address(e)) {
+        let refused = |e: &&str| !e.is_empty() && !is_address(e, org.international_email);
+        if let Some(email) = email.filter(refused) {
             return Err(SfError::bad_request(
                 "INVALID_EMAIL_ADDRESS",
                 format!("Email: invalid email address: {email}"),
@@ -57,15 +63,16 @@ pub(super) fn check_values(kind: Kind, fields: &Map<String, Value>) -> Result<()
 }
 
 /// `local@domain.tld`: one `@`, no spaces or control characters, a dotted domain whose labels
-/// are not empty. Salesforce's exact grammar is not published; this refuses what it refuses in
-/// practice (no `@`, percent-encoded `%40`, a bare host, spaces).
-fn is_address(email: &str) -> bool {
+/// are not empty, ASCII unless the org has Email Address Internationalization on. Salesforce's
+/// exact grammar is not published; this refuses what it refuses in practice (no `@`,
+/// percent-encoded `%40`, a bare host, spaces).
+fn is_address(email: &str, international: bool) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
     let clean = |s: &str| {
         !s.is_empty()
-            && s.is_ascii()
+            && (international || s.is_ascii())
             && !s
                 .chars()
                 .any(|c| c.is_whitespace() || c.is_control() || "@<>(),;:\"[]\\".contains(c))
@@ -83,7 +90,7 @@ mod tests {
     #[test]
     fn addresses_and_not() {
         for good in ["a@x.com", "first.last+tag@sub.example.co.uk", "o'neil@x.io"] {
-            assert!(is_address(good), "{good}");
+            assert!(is_address(good, false), "{good}");
         }
         for bad in [
             "ada",
@@ -94,7 +101,10 @@ mod tests {
             "a@x..com",
             "a@@x.com",
         ] {
-            assert!(!is_address(bad), "{bad}");
+            assert!(!is_address(bad, false), "{bad}");
+            assert!(!is_address(bad, true), "{bad}");
         }
+        assert!(!is_address("peña@example.com", false), "ASCII unless EAI");
+        assert!(is_address("peña@example.com", true), "EAI on");
     }
 }
