@@ -50,6 +50,7 @@ mod subscriptions;
 mod sync;
 mod sync_burst;
 mod sync_edges;
+mod sync_links;
 mod sync_people;
 mod test_app;
 mod token_faults;

@@ -1,5 +1,6 @@
-//! The sync worker and people: created on the side that does not know them, a status Marketo
-//! already holds, a lead merged away meanwhile, and both sides' signals for one new person.
+//! The sync worker and people: created on the side that does not know them (or refused there),
+//! a status Marketo already holds, a lead merged away meanwhile, and both sides' signals for one
+//! new person.
 
 use campaign_sync::signal::{NewSignal, SalesforceMember, Signal};
 use campaign_sync::store::{OutcomeResult, now_millis};
@@ -48,6 +49,38 @@ async fn people_unknown_to_the_other_side_are_created_there() {
             .sf_member_status(hedy["Id"].as_str().unwrap())
             .as_deref(),
         Some("Invited")
+    );
+}
+
+#[tokio::test]
+async fn a_person_marketo_refuses_to_create_is_dead_with_marketos_reason() {
+    // An org with Email Address Internationalization on; Marketo's lead sync wants ASCII.
+    let world = World::with(Options {
+        sf: campaign_sync::sim::salesforce::SalesforceSimConfig {
+            international_email: true,
+            ..Default::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let lead = world
+        .sf
+        .create_lead(json!({ "LastName": "Peña", "Company": "Uni", "Email": "peña@example.com" }))
+        .unwrap();
+    world.sf_adds(&lead, Some("Registered"));
+    world.settle().await;
+    assert!(world.mk.leads().is_empty(), "no Marketo person");
+    let dead = world
+        .app
+        .store
+        .outcomes(Some(OutcomeResult::Dead), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let reason = dead[0].reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("did not create the person peña@example.com") && reason.contains("1003"),
+        "the reason names the person and Marketo's code: {reason}"
     );
 }
 

@@ -14,6 +14,7 @@ use crate::store::{fold_email, now_millis};
 
 use super::super::context::{Context, api_span};
 use super::super::work::{Work, set_salesforce_person};
+use super::linked;
 
 /// Marketo's own fallback for required Salesforce Lead fields it does not have.
 pub const NOT_PROVIDED: &str = "[not provided]";
@@ -35,25 +36,28 @@ fn fit(value: String, max: usize) -> String {
 /// Makes sure every work item knows its Marketo lead id; one that cannot be resolved fails
 /// with the reason.
 pub async fn ensure_marketo(ctx: &Context, works: &mut [&mut Work]) {
+    for i in linked::marketo_by_link(ctx, works).await {
+        save(ctx, works[i]).await;
+    }
     let missing: Vec<String> = works
         .iter()
-        .filter(|w| w.identity().mkto_lead_id.is_none())
+        .filter(|w| w.is_open() && w.identity().mkto_lead_id.is_none())
         .filter_map(|w| w.identity().email.clone())
         .collect();
     if !missing.is_empty() {
-        let found = match find_or_create_marketo(ctx, &missing).await {
-            Ok(found) => found,
+        let (found, refused) = match find_or_create_marketo(ctx, &missing).await {
+            Ok(answer) => answer,
             Err(error) => {
                 works
                     .iter_mut()
-                    .filter(|w| w.identity().mkto_lead_id.is_none())
+                    .filter(|w| w.is_open() && w.identity().mkto_lead_id.is_none())
                     .for_each(|w| w.fail(error.clone()));
                 return;
             }
         };
         for work in works
             .iter_mut()
-            .filter(|w| w.identity().mkto_lead_id.is_none())
+            .filter(|w| w.is_open() && w.identity().mkto_lead_id.is_none())
         {
             let id = work
                 .identity()
@@ -64,6 +68,9 @@ pub async fn ensure_marketo(ctx: &Context, works: &mut [&mut Work]) {
             work.person.identity.mkto_lead_id = id;
             if id.is_some() {
                 save(ctx, work).await;
+            } else if let Some(reason) = work.identity().email.as_ref().and_then(|e| refused.get(e))
+            {
+                work.fail(CallError::Permanent(reason.clone()));
             }
         }
     }
@@ -77,11 +84,12 @@ pub async fn ensure_marketo(ctx: &Context, works: &mut [&mut Work]) {
     }
 }
 
-async fn find_or_create_marketo(
-    ctx: &Context,
-    emails: &[String],
-) -> Result<BTreeMap<String, i64>, CallError> {
+/// Marketo's lead ids by folded e-mail, and why Marketo refused to create the others.
+type FoundLeads = (BTreeMap<String, i64>, BTreeMap<String, String>);
+
+async fn find_or_create_marketo(ctx: &Context, emails: &[String]) -> Result<FoundLeads, CallError> {
     let mut found = BTreeMap::new();
+    let mut refused = BTreeMap::new();
     let leads = ctx
         .marketo
         .leads_by("email", emails)
@@ -101,12 +109,26 @@ async fn find_or_create_marketo(
             .instrument(api_span("marketo", "create_leads", create.len()))
             .await?;
         for (email, result) in create.into_iter().zip(results) {
-            if let Some(id) = result.id.filter(|_| result.status != "skipped") {
-                found.insert(email.clone(), id);
+            match result.id.filter(|_| result.status != "skipped") {
+                Some(id) => {
+                    found.insert(email.clone(), id);
+                }
+                None => {
+                    let reasons: Vec<String> = result
+                        .reasons
+                        .iter()
+                        .map(|r| format!("{} {}", r.code, r.message))
+                        .collect();
+                    let why = format!(
+                        "Marketo did not create the person {email}: {}",
+                        reasons.join("; ")
+                    );
+                    refused.insert(email.clone(), why);
+                }
             }
         }
     }
-    Ok(found)
+    Ok((found, refused))
 }
 
 /// Makes sure every work item knows its Salesforce Lead or Contact; a Lead converted since is
@@ -139,6 +161,12 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
                 return;
             }
         }
+    }
+    let linked = missing.clone();
+    let missing = linked::salesforce_by_link(works, &linked, &names);
+    if missing.len() < linked.len() {
+        // A link may name a Lead converted since: its Contact is the person.
+        follow_conversions(ctx, works).await;
     }
     for &i in &missing {
         let lead = works[i]
@@ -191,8 +219,8 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
     if !create.is_empty() {
         create_leads(ctx, works, &create, &names).await;
     }
-    for &i in &missing {
-        if works[i].salesforce_person().is_some() {
+    for &i in &linked {
+        if works[i].is_open() && works[i].salesforce_person().is_some() {
             save(ctx, works[i]).await;
         }
     }
