@@ -24,6 +24,8 @@ pub struct MarketoDestination {
     pub(super) salesforce: SalesforceClient,
     /// Salesforce campaign names by id, read once per process.
     names: Mutex<HashMap<String, String>>,
+    /// Approved custom activity types' ids by API name, read when one is first wanted.
+    type_ids: Mutex<HashMap<String, i64>>,
 }
 
 impl MarketoDestination {
@@ -32,7 +34,36 @@ impl MarketoDestination {
             marketo,
             salesforce,
             names: Mutex::default(),
+            type_ids: Mutex::default(),
         }
+    }
+
+    /// The id Marketo gave the approved custom activity type `api_name`: activities name their
+    /// type by id. Read again when unknown, so types provisioned while running are found.
+    async fn type_id(&self, api_name: &str) -> Result<i64, Failure> {
+        if let Some(id) = self.cached_type_id(api_name) {
+            return Ok(id);
+        }
+        let types = self.marketo.custom_activity_types().await?;
+        let approved = types
+            .into_iter()
+            .filter(|t| t.status.starts_with("approved"))
+            .map(|t| (t.api_name, t.id));
+        self.type_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(approved);
+        self.cached_type_id(api_name).ok_or_else(|| {
+            Failure::Permanent(format!(
+                "Marketo has no approved custom activity type {api_name}; \
+                 run `campaign-sync marketo provision`, then replay"
+            ))
+        })
+    }
+
+    fn cached_type_id(&self, api_name: &str) -> Option<i64> {
+        let ids = self.type_ids.lock().unwrap_or_else(|e| e.into_inner());
+        ids.get(api_name).copied()
     }
 
     async fn campaign_name(&self, id: &str) -> Result<String, Failure> {
@@ -136,10 +167,11 @@ impl MarketoDestination {
                 attributes.push(json!({ "apiName": api, "value": value }));
             }
         }
+        let type_id = self.type_id(api_name(Change::of(kind))).await?;
         Ok(json!({
             "leadId": lead,
             "activityDate": delivery.payload["timestamp"],
-            "apiName": api_name(Change::of(kind)),
+            "activityTypeId": type_id,
             "primaryAttributeValue": campaign,
             "attributes": attributes,
         }))

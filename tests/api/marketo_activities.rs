@@ -296,8 +296,9 @@ async fn activities_refused_before_provisioning_are_dead_then_replayed() {
     assert_eq!(items.len(), 1, "{dead}");
     let reason = items[0]["last_error"].as_str().unwrap();
     assert!(
-        reason.contains("1013"),
-        "Marketo's reason is kept: {reason}"
+        reason.contains("csAddedToSalesforceCampaign")
+            && reason.contains("campaign-sync marketo provision"),
+        "the reason names the missing type and the cure: {reason}"
     );
 
     provision::provision(&MarketoClient::new(&config.marketo).unwrap())

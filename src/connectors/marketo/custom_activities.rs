@@ -131,8 +131,9 @@ impl MarketoClient {
         Ok(())
     }
 
-    /// Posts custom activities (each `{leadId, activityDate, apiName, primaryAttributeValue,
-    /// attributes}`), 300 per call; one result per activity, in input order.
+    /// Posts custom activities (each `{leadId, activityDate, activityTypeId,
+    /// primaryAttributeValue, attributes}`), 300 per call; one result per activity, in input
+    /// order.
     pub async fn post_custom_activities(
         &self,
         activities: &[Value],

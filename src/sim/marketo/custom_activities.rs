@@ -65,7 +65,6 @@ pub struct CampaignRequest {
 struct NewActivity {
     lead_id: Option<i64>,
     activity_date: Option<String>,
-    api_name: Option<String>,
     activity_type_id: Option<i64>,
     primary_attribute_value: Option<Value>,
     #[serde(default)]
@@ -146,12 +145,13 @@ fn accept(
         .activity_date
         .filter(|d| clock::parse(d).is_some())
         .ok_or(("1003", "activityDate is required (ISO-8601)".to_string()))?;
+    // Marketo finds the type by its id alone; `apiName` is not a way to name it here.
+    let type_id = activity
+        .activity_type_id
+        .ok_or(("1003", "activityTypeId is required".to_string()))?;
     let found = types
         .iter()
-        .find(|t| {
-            activity.api_name.as_deref() == Some(t.api_name.as_str())
-                || activity.activity_type_id == Some(t.id)
-        })
+        .find(|t| t.id == type_id)
         .ok_or(("1013", "Activity type not found".to_string()))?;
     let approved = found.approved.as_ref().ok_or((
         "1003",

@@ -45,7 +45,7 @@ async fn a_type_is_created_extended_approved_and_then_takes_activities() {
     let extended = sim.post(path, &attributes).await;
     assert_eq!(extended["success"], true, "{extended}");
     let activity = json!({ "input": [{
-        "leadId": lead, "activityDate": "2026-12-01T10:00:00Z", "apiName": "csAdded",
+        "leadId": lead, "activityDate": "2026-12-01T10:00:00Z", "activityTypeId": type_id,
         "primaryAttributeValue": "701000000000001AAA",
         "attributes": [{ "apiName": "status", "value": "Invited" }],
     }]});
@@ -78,6 +78,19 @@ async fn a_type_is_created_extended_approved_and_then_takes_activities() {
         .post("/rest/v1/activities/external.json", &activity)
         .await;
     assert_eq!(posted["result"][0]["status"], "added", "{posted}");
+    let mut by_name = activity.clone();
+    by_name["input"][0]["apiName"] = json!("csAdded");
+    by_name["input"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("activityTypeId");
+    let nameless = sim
+        .post("/rest/v1/activities/external.json", &by_name)
+        .await;
+    assert_eq!(
+        nameless["result"][0]["reasons"][0]["code"], "1003",
+        "the type is named by activityTypeId, which is required: {nameless}"
+    );
     let mut unknown = activity.clone();
     unknown["input"][0]["attributes"][0]["apiName"] = json!("nope");
     unknown["input"][0]["leadId"] = json!(999_999);
