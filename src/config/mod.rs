@@ -375,15 +375,22 @@ impl Config {
         if let Some(url) = &overrides.database_url {
             config.database_url = Secret::new(url);
         }
-        config.fill_names();
+        config.normalize_mappings();
         config.validate(runnable)?;
         Ok(config)
     }
 
-    fn fill_names(&mut self) {
+    /// Names unnamed mappings after their program, and gives each campaign id its 18-character
+    /// form: the REST API answers only that form, so a 15-character id would match nothing it
+    /// returns (the campaign's statuses, its settings). An id that does not parse is left for
+    /// validation to name.
+    fn normalize_mappings(&mut self) {
         for mapping in &mut self.mappings {
             if mapping.name.is_empty() {
                 mapping.name = mapping.program_id.to_string();
+            }
+            if let Ok(id) = crate::ids::SalesforceId::parse(&mapping.campaign_id) {
+                mapping.campaign_id = id.long();
             }
         }
     }

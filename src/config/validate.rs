@@ -165,13 +165,16 @@ impl Config {
                     "{key}.program_id: must be a positive Marketo program id"
                 ));
             }
-            if !(m.campaign_id.len() == 15 || m.campaign_id.len() == 18)
-                || !m.campaign_id.starts_with("701")
-            {
-                problems.push(format!(
-                    "{key}.campaign_id: {:?} is not a Salesforce Campaign id (15 or 18 characters, prefix 701)",
+            match crate::ids::SalesforceId::parse(&m.campaign_id) {
+                Ok(id) if id.prefix() == "701" => {}
+                Ok(_) => problems.push(format!(
+                    "{key}.campaign_id: {:?} is not a Salesforce Campaign id (prefix 701)",
                     m.campaign_id
-                ));
+                )),
+                Err(error) => problems.push(format!(
+                    "{key}.campaign_id: {:?} is not a Salesforce Campaign id: {error}",
+                    m.campaign_id
+                )),
             }
             if !names.insert(m.name.clone()) {
                 problems.push(format!("{key}.name: {:?} is used twice", m.name));
@@ -198,7 +201,40 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
+    use crate::config::{Config, ConfigError, Overrides};
+
+    /// The configuration read from a file holding one mapping to `campaign_id`.
+    fn with_campaign(campaign_id: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("campaign-sync.toml");
+        let toml = format!("[[mappings]]\nprogram_id = 1001\ncampaign_id = \"{campaign_id}\"\n");
+        std::fs::write(&path, toml).unwrap();
+        Config::load_for_migrate(Some(&path), &Overrides::default())
+    }
+
+    #[test]
+    fn a_campaign_id_is_kept_in_its_18_character_form_and_a_bad_one_is_named() {
+        let short = with_campaign("701000000000001").unwrap();
+        assert_eq!(short.mappings[0].campaign_id, "701000000000001AAA");
+        let long = with_campaign("701000000000001AAA").unwrap();
+        assert_eq!(long.mappings[0].campaign_id, "701000000000001AAA");
+        for (bad, says) in [
+            ("701000000000001AAB", "last 3 characters"),
+            ("00Q000000000001", "prefix 701"),
+            ("701-00000000001", "letters A-Z"),
+            ("7010000000001", "15 or 18"),
+        ] {
+            let Err(ConfigError::Invalid(problems)) = with_campaign(bad) else {
+                panic!("{bad} is refused");
+            };
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.starts_with("mappings[0].campaign_id") && p.contains(says)),
+                "{bad}: {problems:?}"
+            );
+        }
+    }
 
     fn login_problem(login_url: &str, client_id: &str) -> Option<String> {
         let mut config = Config::default();
