@@ -97,6 +97,24 @@ impl CallError {
         }
     }
 
+    /// The same error, its text prefixed with what was being done.
+    pub fn context(self, doing: &str) -> Self {
+        match self {
+            CallError::Retry { reason, after } => CallError::Retry {
+                reason: format!("{doing}: {reason}"),
+                after,
+            },
+            CallError::Reauthenticate(reason) => {
+                CallError::Reauthenticate(format!("{doing}: {reason}"))
+            }
+            CallError::Permanent(reason) => CallError::Permanent(format!("{doing}: {reason}")),
+            CallError::Paused { reason, until_ms } => CallError::Paused {
+                reason: format!("{doing}: {reason}"),
+                until_ms,
+            },
+        }
+    }
+
     /// Retryable, but not sooner than `after` (a floor under the retry schedule).
     pub fn retry_after(reason: impl Into<String>, after: Duration) -> Self {
         CallError::Retry {

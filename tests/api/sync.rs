@@ -136,6 +136,35 @@ async fn the_reset_policy_sets_salesforce_back_to_marketos_status() {
 }
 
 #[tokio::test]
+async fn a_reset_salesforce_refused_is_retried_not_left_diverged() {
+    let world = World::with(Options {
+        backward_policy: BackwardPolicy::ResetSalesforce,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("relock@example.com");
+    world.mk_sets(lead, "Attended");
+    world.settle().await;
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    world.sf.update_member(USER, &member, "Registered").unwrap();
+    // The one write of the first round, the reset, meets a locked campaign row.
+    world.sf.hold_campaign_lock(&world.campaign, 1).unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended"),
+        "set back on the retry"
+    );
+    let dead = world
+        .app
+        .store
+        .outcomes(Some(OutcomeResult::Dead), 0, 10)
+        .await
+        .unwrap();
+    assert!(dead.is_empty(), "{dead:?}");
+}
+
+#[tokio::test]
 async fn a_member_deleted_in_salesforce_leaves_the_program_after_the_poll() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("gone@example.com");

@@ -241,12 +241,24 @@ fn target(work: &Work) -> Option<&str> {
     }
 }
 
-/// Sets members back to the status Marketo kept, where the plan's Marketo phase asked to.
+/// Sets members back to the status Marketo kept, where the plan's Marketo phase asked to. A
+/// reset that fails fails its work item, so the change is retried (then dead with the reason)
+/// rather than left diverged with nobody setting Salesforce back.
 pub async fn reset(ctx: &Context, works: &mut [Work]) {
     let mut resets: Vec<&mut Work> = works
         .iter_mut()
-        .filter(|w| w.reset.is_some() && w.person.sf_member_id.is_some())
+        .filter(|w| w.reset.is_some() && matches!(w.outcome, Some(Ok(_))))
         .collect();
+    for work in resets
+        .iter_mut()
+        .filter(|w| w.person.sf_member_id.is_none())
+    {
+        work.fail(CallError::Permanent(
+            "cannot set Salesforce back to Marketo's status: the campaign member's id is unknown"
+                .into(),
+        ));
+    }
+    resets.retain(|w| w.person.sf_member_id.is_some());
     if resets.is_empty() {
         return;
     }
@@ -259,15 +271,28 @@ pub async fn reset(ctx: &Context, works: &mut [Work]) {
         .update("CampaignMember", records)
         .instrument(api_span("salesforce", "reset_members", resets.len()))
         .await;
-    match written {
-        Ok(results) => {
-            for (work, result) in resets.iter_mut().zip(results) {
+    let results = match written {
+        Ok(results) => results,
+        Err(error) => {
+            let error = error.context("setting Salesforce back to Marketo's status");
+            resets.iter_mut().for_each(|w| w.fail(error.clone()));
+            return;
+        }
+    };
+    for (work, result) in resets.iter_mut().zip(results) {
+        match classify_record(&result) {
+            RecordOutcome::Done(_) => {
                 if let Some(reset) = work.reset.as_mut() {
-                    reset.applied = matches!(classify_record(&result), RecordOutcome::Done(_));
+                    reset.applied = true;
                 }
             }
+            RecordOutcome::Failed(error) => {
+                work.fail(error.context("setting Salesforce back to Marketo's status"));
+            }
+            other => work.fail(CallError::Permanent(format!(
+                "setting Salesforce back to Marketo's status: unexpected answer {other:?}"
+            ))),
         }
-        Err(error) => tracing::warn!(%error, "could not set Salesforce back to Marketo's status"),
     }
 }
 
