@@ -1,6 +1,7 @@
 //! Marketo's per-instance limits: calls per rolling window (606), calls in flight (615) and a
-//! daily quota that resets at midnight US Central time (607). Calls refused by a limit are not
-//! counted; a call later answered with a starred code is refunded.
+//! daily quota that resets at midnight US Central time (607). A call refused by a limit still
+//! counts against the window and the day (only the starred codes are not counted, and these
+//! are not starred); a call later answered with a starred code is refunded.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -47,10 +48,6 @@ impl Limits {
 
     /// Admits a call or says which limit refuses it. `now_ms` decides the quota day.
     pub fn admit(&mut self, now: Instant, now_ms: i64) -> Result<Slot, MktoError> {
-        let in_flight = self.in_flight.load(Ordering::SeqCst);
-        if in_flight >= self.max_concurrency {
-            return Err(MktoError::Concurrency);
-        }
         while self
             .recent
             .front()
@@ -58,22 +55,28 @@ impl Limits {
         {
             self.recent.pop_front();
         }
-        if self.recent.len() >= self.calls as usize {
-            return Err(MktoError::RateLimit {
-                limit: self.calls,
-                window_secs: self.window.as_secs(),
-            });
-        }
         let day = quota_day(now_ms);
         if day != self.day {
             self.day = day;
             self.used_today = 0;
         }
-        if self.used_today >= self.daily_quota {
-            return Err(MktoError::DailyQuota);
-        }
+        let refusal = if self.in_flight.load(Ordering::SeqCst) >= self.max_concurrency {
+            Some(MktoError::Concurrency)
+        } else if self.recent.len() >= self.calls as usize {
+            Some(MktoError::RateLimit {
+                limit: self.calls,
+                window_secs: self.window.as_secs(),
+            })
+        } else if self.used_today >= self.daily_quota {
+            Some(MktoError::DailyQuota)
+        } else {
+            None
+        };
         self.recent.push_back(now);
         self.used_today += 1;
+        if let Some(refusal) = refusal {
+            return Err(refusal);
+        }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         Ok(Slot {
             in_flight: Arc::clone(&self.in_flight),
@@ -128,6 +131,20 @@ mod tests {
             Some(MktoError::DailyQuota)
         );
         assert!(limits.admit(t0, before_reset + 2000).is_ok());
+    }
+
+    #[test]
+    fn refused_calls_count_against_the_window_and_the_day() {
+        let mut limits = Limits::new(2, Duration::from_secs(20), 1, 1000);
+        let now = Instant::now();
+        let slot = limits.admit(now, 0);
+        assert_eq!(limits.admit(now, 0).err(), Some(MktoError::Concurrency));
+        drop(slot);
+        assert!(
+            matches!(limits.admit(now, 0), Err(MktoError::RateLimit { .. })),
+            "the 615 took the window's second call"
+        );
+        assert_eq!(limits.used_today(), 3);
     }
 
     #[test]
