@@ -91,8 +91,10 @@ impl SalesforceSim {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let address = listener.local_addr()?;
         let http = reqwest::Client::builder()
-            // Salesforce gives a listener 60 seconds to answer an outbound message.
+            // Salesforce gives a listener 60 seconds to answer an outbound message, and does
+            // not follow a redirect: its page is not an acknowledgement.
             .timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let shared = Arc::new(Shared {
             base_url: format!("http://{address}"),

@@ -133,7 +133,8 @@ pub async fn deleted(
         let org = lock(&shared.org);
         let now = org.clock.now();
         let earliest = truncate_to_minute(org.started_ms.max(now - DELETED_WINDOW_MS));
-        if end < start || start < truncate_to_minute(now - DELETED_WINDOW_MS) {
+        // The start may not equal the end, nor fall in the same minute once both are truncated.
+        if end <= start || start < truncate_to_minute(now - DELETED_WINDOW_MS) {
             return Err(SfError::bad_request(
                 "INVALID_REPLICATION_DATE",
                 "startDate must chronologically precede endDate and be within the last 15 days",

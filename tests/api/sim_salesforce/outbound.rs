@@ -1,5 +1,5 @@
-//! Outbound messages: batching, state at send time, retry until Ack, drop after max age,
-//! deletes and the integration client sending nothing.
+//! Outbound messages: batching, state at send time, retry until Ack (a redirect is none), drop
+//! after max age, deletes and the integration client sending nothing.
 
 use std::time::Duration;
 
@@ -121,6 +121,37 @@ async fn unacknowledged_messages_are_retried_until_the_exact_ack() {
     assert!(
         bodies.iter().all(|b| id(b) == id(&bodies[0])),
         "a retry keeps the notification id"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_not_an_ack() {
+    let (listener, target) = Listener::start(&[ACK]).await;
+    let redirect = axum::Router::new().route(
+        "/om",
+        axum::routing::post(move || {
+            let target = target.clone();
+            async move {
+                (
+                    StatusCode::PERMANENT_REDIRECT,
+                    [(reqwest::header::LOCATION, target)],
+                )
+            }
+        }),
+    );
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/om", socket.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(socket, redirect).await });
+    let sim = sim_sending_to(&url, |_| {}).await;
+    let (campaign, lead) = seed(&sim);
+    sim.add_member(USER.0, &campaign, &lead, None)
+        .expect("member");
+    let report = sim.deliver_outbound_now().await;
+    assert_eq!((report.failed, report.acked), (1, 0));
+    assert_eq!(sim.outbound_queue_len(), 1, "kept for a retry");
+    assert!(
+        listener.bodies().is_empty(),
+        "the redirect was not followed"
     );
 }
 

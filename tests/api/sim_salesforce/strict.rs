@@ -198,7 +198,7 @@ async fn a_held_campaign_lock_fails_each_member_write_with_unable_to_lock_row() 
 }
 
 #[tokio::test]
-async fn get_deleted_refuses_a_start_more_than_15_days_back() {
+async fn get_deleted_refuses_a_start_15_days_back_or_not_a_minute_before_the_end() {
     let sim = start(SalesforceSimConfig::default()).await;
     sim.advance_clock(Duration::from_secs(20 * 24 * 3600));
     let client = login(&sim, INTEGRATION).await;
@@ -216,13 +216,23 @@ async fn get_deleted_refuses_a_start_more_than_15_days_back() {
         .format("%Y-%m-%dT%H:%M:00Z")
         .to_string();
     let end = now.format("%Y-%m-%dT%H:%M:00Z").to_string();
-    let url = reqwest::Url::parse_with_params(
-        &client.url("sobjects/CampaignMember/deleted/"),
-        [("start", start.as_str()), ("end", end.as_str())],
-    )
-    .expect("url");
-    let response = client.http.get(url).bearer_auth(&client.token).send().await;
-    let (status, body) = answer(response.expect("getDeleted")).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body[0]["errorCode"], "INVALID_REPLICATION_DATE", "{body}");
+    let within_the_end_minute = now.format("%Y-%m-%dT%H:%M:30Z").to_string();
+    for (start, why) in [
+        (start, "16 days back"),
+        (end.clone(), "the same instant"),
+        (within_the_end_minute, "the same minute"),
+    ] {
+        let url = reqwest::Url::parse_with_params(
+            &client.url("sobjects/CampaignMember/deleted/"),
+            [("start", start.as_str()), ("end", end.as_str())],
+        )
+        .expect("url");
+        let response = client.http.get(url).bearer_auth(&client.token).send().await;
+        let (status, body) = answer(response.expect("getDeleted")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{why}");
+        assert_eq!(
+            body[0]["errorCode"], "INVALID_REPLICATION_DATE",
+            "{why}: {body}"
+        );
+    }
 }
