@@ -50,6 +50,14 @@ impl Mapping {
         *self.problems.lock().unwrap_or_else(|e| e.into_inner()) = Some(problems);
     }
 
+    /// Whether a compatibility check has run (here, or on any replica since the store began).
+    pub fn is_checked(&self) -> bool {
+        self.problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
     /// Held when the last compatibility check found statuses it cannot translate.
     pub fn is_held(&self) -> bool {
         !self.problems().is_empty()

@@ -107,7 +107,8 @@ async fn cached_problems(
     Ok(named_problems(mapping, &program, statuses, labels))
 }
 
-async fn hold(ctx: &Context, mapping: &Mapping, found: Vec<String>) {
+/// Records a check's findings: the mapping is held while there are any, released once none.
+pub(super) async fn hold(ctx: &Context, mapping: &Mapping, found: Vec<String>) {
     for problem in &found {
         tracing::error!(mapping = mapping.name(), %problem, "incompatible statuses: mapping held");
     }

@@ -7,6 +7,7 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use tracing::Instrument;
 
+use crate::connectors::CallError;
 use crate::kinds::{OutcomeResult, Target};
 use crate::store::{Claimed, Journal, StoreError};
 
@@ -93,6 +94,17 @@ async fn process(
         results.push(SignalResult::new(signal_ref(&item), Ok(())));
     }
     for (name, (mapping, items)) in by_mapping {
+        // Before a mapping first syncs, both status sets are read: an incompatible mapping
+        // must not write a status the other side cannot hold.
+        if let Err(error) = checked(ctx, &mapping).await {
+            let error = WorkError::from(error);
+            results.extend(
+                items
+                    .iter()
+                    .map(|item| SignalResult::new(signal_ref(item), Err(error.clone()))),
+            );
+            continue;
+        }
         if !ctx.mappings.writes(&mapping) {
             items
                 .iter()
@@ -122,6 +134,23 @@ async fn process(
     record::settle(&mut journal, &ctx.config.worker, results, report);
     record::announce_pauses(&mut journal, [ctx.marketo.quota(), ctx.salesforce.quota()]);
     record::commit(ctx, &journal).await
+}
+
+/// Runs the compatibility check of a mapping no check has reached yet (a new store, before
+/// the scheduled pass), holding it if its statuses do not match.
+async fn checked(ctx: &Context, mapping: &Mapping) -> Result<(), CallError> {
+    if mapping.is_checked() {
+        return Ok(());
+    }
+    let found = super::compat::problems(&ctx.salesforce, &ctx.marketo, mapping)
+        .instrument(tracing::info_span!(
+            "status_check",
+            mapping = mapping.name()
+        ))
+        .await
+        .map_err(|error| error.context("checking the mapping's statuses before it syncs"))?;
+    super::compat::hold(ctx, mapping, found).await;
+    Ok(())
 }
 
 /// One mapping's signals, under a panic guard: a signal whose processing panics by itself is

@@ -113,6 +113,25 @@ async fn an_incompatible_mapping_is_held_and_named_while_another_syncs() {
     );
 }
 
+#[tokio::test]
+async fn a_mapping_is_checked_before_its_first_write_even_before_the_scheduled_check() {
+    let world = World::with(Options {
+        incompatible_mapping: true,
+        ..Options::default()
+    })
+    .await;
+    let (lead, _) = world.person("early@example.com");
+    // "Invited" has a label on both sides; the mapping is held for its other statuses.
+    world
+        .mk
+        .set_status_as_user(SECOND_PROGRAM, lead, "Invited")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.writes().0, 0, "the unchecked mapping wrote nothing");
+    let tradeshow = world.app.worker.mappings().by_name("tradeshow").unwrap();
+    assert!(tradeshow.is_held(), "{:?}", tradeshow.problems());
+}
+
 /// What the receivers need, which `check-config` and `reconcile` require although these tests
 /// send nothing to them.
 const RECEIVERS_SF: &str =
