@@ -173,10 +173,18 @@ async fn record_all(
             results.push(SignalResult::new(flow.signal, result));
             continue;
         };
+        if !ctx.mappings.writes(&mapping) {
+            // The mapping does not sync now: the campaign change stands alone and the mirror
+            // keeps what was last synced, so the change reaches the program (by the change
+            // feed or reconciliation) once the mapping writes again.
+            let result = unmapped(journal, &flow, done);
+            results.push(SignalResult::new(flow.signal, result));
+            continue;
+        }
         let mut work = flow.work;
         work.mirror = ctx.store.mirror(mapping.name(), &work.person.key()).await?;
         let campaign_row = record::person(journal, &mapping, &work);
-        if done != Ok(Done::Applied) || !ctx.mappings.writes(&mapping) {
+        if done != Ok(Done::Applied) {
             results.push(SignalResult::new(flow.signal, done.map(|_| ())));
             continue;
         }
@@ -230,7 +238,8 @@ fn program_work(
     }
 }
 
-/// A flow action on a campaign no mapping covers: the campaign change is all there is.
+/// A flow action on a campaign no mapping covers (or whose mapping does not write now): the
+/// campaign change is all there is.
 fn unmapped(
     journal: &mut Journal,
     flow: &Flow,

@@ -1,6 +1,7 @@
 //! Flow actions share a round's batched calls: a smart campaign that adds hundreds of people to
 //! a Salesforce campaign costs a handful of calls, not three to five per person, and several
-//! actions for one person still apply in the order they came.
+//! actions for one person still apply in the order they came; one on a mapping that is off
+//! waits in the campaign for the program until the mapping is on.
 
 use serde_json::json;
 
@@ -76,5 +77,49 @@ async fn actions_for_one_person_apply_in_the_order_they_came() {
         world.sf_member_status(&sf_lead).as_deref(),
         Some("Attended"),
         "added, moved, removed, then added again"
+    );
+}
+
+#[tokio::test]
+async fn a_flow_action_while_its_mapping_is_off_reaches_the_program_once_it_is_on() {
+    let world = World::with(crate::world::Options {
+        admin_token: Some("admin".into()),
+        ..Default::default()
+    })
+    .await;
+    let switch = |state: &'static str| {
+        world
+            .app
+            .client
+            .post(world.app.url(&format!("/admin/mappings/webinar/{state}")))
+            .bearer_auth("admin")
+            .send()
+    };
+    let (lead, sf_lead) = world.person("paused@example.com");
+    world.mk_sets(lead, "Invited");
+    world.settle().await;
+    assert_eq!(switch("disable").await.unwrap().status(), 200);
+    world
+        .marketo_webhook(json!({ "action": "change_campaign_status", "leadId": lead, "email": "paused@example.com", "campaignId": world.campaign, "status": "Registered" }))
+        .await;
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered"),
+        "the flow action itself is applied"
+    );
+    assert_eq!(
+        world.mk_status(lead).as_deref(),
+        Some("Invited"),
+        "not synced while off"
+    );
+
+    assert_eq!(switch("enable").await.unwrap().status(), 200);
+    world.app.worker.reconcile().await;
+    world.settle().await;
+    assert_eq!(
+        world.mk_status(lead).as_deref(),
+        Some("Registered"),
+        "the mirror kept what was synced, so the campaign's change is found"
     );
 }
