@@ -130,7 +130,19 @@ async fn process(
             }
         }
     }
-    results.extend(flow::apply(ctx, flows, &mut journal).await?);
+    let flow_signals: Vec<SignalRef> = flows.iter().map(signal_ref).collect();
+    match guarded_flows(ctx, flows, &mut journal).await {
+        Ok(done) => results.extend(done),
+        // As for a mapping's share: the flow actions are retried, the rest is recorded.
+        Err(error) => {
+            let error = WorkError::from(error);
+            results.extend(
+                flow_signals
+                    .into_iter()
+                    .map(|signal| SignalResult::new(signal, Err(error.clone()))),
+            );
+        }
+    }
     record::settle(&mut journal, &ctx.config.worker, results, report);
     record::announce_pauses(&mut journal, [ctx.marketo.quota(), ctx.salesforce.quota()]);
     record::commit(ctx, &journal).await
@@ -151,6 +163,36 @@ async fn checked(ctx: &Context, mapping: &Mapping) -> Result<(), CallError> {
         .map_err(|error| error.context("checking the mapping's statuses before it syncs"))?;
     super::compat::hold(ctx, mapping, found).await;
     Ok(())
+}
+
+/// The round's flow actions, under the same panic guard and with their own journal, so a store
+/// failure among them leaves the mappings' records standing.
+async fn guarded_flows(
+    ctx: &Context,
+    items: Vec<Claimed>,
+    journal: &mut Journal,
+) -> Result<Vec<SignalResult>, StoreError> {
+    let (done, panicked) = contain(items, |batch: Vec<Claimed>| async move {
+        let mut own = Journal::default();
+        let results = flow::apply(ctx, batch, &mut own).await;
+        (own, results)
+    })
+    .await;
+    let mut results = Vec::new();
+    for (own, done) in done {
+        match done {
+            Ok(done) => {
+                journal.append(own);
+                results.extend(done);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    for (item, panic) in panicked {
+        tracing::error!(signal.id = item.id, kind = item.signal.kind(), %panic, "processing this flow action panicked; it is dead");
+        record::dead(journal, item.id, INTERNAL_ERROR.to_string());
+    }
+    Ok(results)
 }
 
 /// One mapping's signals, under a panic guard: a signal whose processing panics by itself is
