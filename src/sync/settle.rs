@@ -21,6 +21,10 @@ pub struct Ended<'a> {
     pub member_id: Option<&'a str>,
     pub person_id: Option<&'a str>,
     pub lead_id: Option<i64>,
+    /// The org's time just before our Salesforce write was applied (a lower bound): the
+    /// mirror's Salesforce stamp moves up to it, so a notification older than our write is
+    /// stale however late it arrives.
+    pub sf_written_at: Option<i64>,
 }
 
 /// A trigger event to record.
@@ -122,6 +126,13 @@ pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settle
         }
         Decision::Skip(_) => (Target::NONE, None),
     };
+    let sf_applied = matches!(
+        ended.decision,
+        Decision::SetSalesforce(_) | Decision::RemoveFromSalesforce
+    ) && applied;
+    if sf_applied || ended.reset.is_some_and(|r| r.applied) {
+        row.sf_modstamp = row.sf_modstamp.max(ended.sf_written_at);
+    }
     let mut events: Vec<Event> = event.into_iter().collect();
     if let Some(reset) = ended.reset.filter(|r| r.applied) {
         row.sf_status = Some(reset.to.clone());

@@ -105,6 +105,7 @@ async fn flow(ctx: &Context, signal: SignalRef, action: FlowAction) -> Result<Fl
         actor: Actor::Marketo,
         outcome: None,
         reset: None,
+        sf_written_at: None,
     };
     Ok(Flow {
         signal,

@@ -58,5 +58,6 @@ pub fn decide(mapping: &Mapping, person: Person, mirror: Option<MirrorRow>) -> W
         actor,
         outcome,
         reset: None,
+        sf_written_at: None,
     }
 }

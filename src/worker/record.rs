@@ -100,6 +100,7 @@ pub fn person(
             member_id: work.person.sf_member_id.as_deref(),
             person_id: work.salesforce_person(),
             lead_id: work.identity().mkto_lead_id,
+            sf_written_at: work.sf_written_at,
         },
         now_millis(),
     );

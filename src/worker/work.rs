@@ -107,6 +107,9 @@ pub struct Work {
     pub outcome: Option<Result<Done, WorkError>>,
     /// Setting Salesforce back after Marketo refused to move back (reset policy).
     pub reset: Option<Reset>,
+    /// The org's time (a lower bound) just before our applied Salesforce write: any member
+    /// change stamped earlier is older than what we wrote.
+    pub sf_written_at: Option<i64>,
 }
 
 impl Work {

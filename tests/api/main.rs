@@ -52,6 +52,7 @@ mod sync_burst;
 mod sync_edges;
 mod sync_links;
 mod sync_people;
+mod sync_stale;
 mod test_app;
 mod token_faults;
 mod world;

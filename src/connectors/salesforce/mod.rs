@@ -4,6 +4,7 @@
 mod calls;
 mod changes;
 pub mod classify;
+mod server_clock;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,7 @@ use super::token::{TokenCache, pause_when_refused, request_token, with_reauth};
 use crate::config::{SalesforceConfig, Secret};
 use crate::quota::{Quota, SideQuota};
 use crate::store::now_millis;
+use server_clock::ServerClock;
 
 /// How long writes pause once daily usage is inside the configured margin.
 const NEAR_LIMIT_PAUSE_MS: i64 = 600_000;
@@ -45,6 +47,7 @@ pub struct SalesforceClient {
     limit: Arc<AtomicU64>,
     calls: Arc<Mutex<u64>>,
     quota: SideQuota,
+    clock: Arc<ServerClock>,
 }
 
 #[derive(Clone)]
@@ -81,6 +84,7 @@ impl SalesforceClient {
             limit: Arc::default(),
             calls: Arc::default(),
             quota: Quota::default().salesforce,
+            clock: Arc::default(),
         })
     }
 
@@ -98,6 +102,13 @@ impl SalesforceClient {
     /// Calls made so far (benchmarks report calls per change).
     pub fn calls_made(&self) -> u64 {
         *self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The org's time at local time `local_ms`, as the last answer showed it (never later than
+    /// the org's clock); `None` before any answer. Asked right after a call about the moment
+    /// it was sent, it comes from that call's own answer.
+    pub fn server_time_at(&self, local_ms: i64) -> Option<i64> {
+        self.clock.at(local_ms)
     }
 
     /// `(used, limit)` from the last `Sforce-Limit-Info` header, when one was seen.
@@ -213,6 +224,9 @@ impl SalesforceClient {
         let response = request.send().await.map_err(|e| CallError::transport(&e))?;
         let status = response.status();
         self.note_usage(response.headers());
+        let date = response.headers().get(reqwest::header::DATE);
+        self.clock
+            .note(date.and_then(|d| d.to_str().ok()), now_millis());
         let text = response
             .text()
             .await

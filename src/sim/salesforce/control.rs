@@ -179,6 +179,11 @@ impl SalesforceSim {
         lock(&self.shared.org).clock.advance(by);
     }
 
+    /// The org's clock, epoch milliseconds (the machine's, plus what tests advanced it by).
+    pub fn now(&self) -> i64 {
+        self.shared.now()
+    }
+
     /// Points outbound messages at `endpoint_url` (with its `?token=`), for a service started
     /// after the simulator.
     pub fn set_outbound_endpoint(&self, endpoint_url: &str) {

@@ -27,6 +27,7 @@ fn ended<'a>(
         decision,
         done,
         reset: None,
+        sf_written_at: None,
         actor,
         member_id: None,
         person_id: Some("00Q000000000001"),
@@ -260,5 +261,30 @@ fn the_old_status_is_what_the_written_side_showed() {
         assert_eq!(out.events[0].kind, kind, "{decision:?} {mirror:?} {seen:?}");
         assert_eq!(out.events[0].old_status.as_deref(), old_status);
         assert_eq!(out.events[0].new_status.as_deref(), Some("Attended"));
+    }
+}
+
+#[test]
+fn our_applied_salesforce_write_moves_the_salesforce_stamp_up_to_its_time() {
+    let row = mirror(Some("Registered"), Some("Registered"));
+    let set_sf = Decision::SetSalesforce("Attended".into());
+    let set_mk = Decision::SetMarketo("Attended".into());
+    let applied = Done::Applied;
+    let skipped = Done::Skipped("echo".into());
+    let cases = [
+        (&set_sf, &applied, Some(500), Some(500)),
+        (&set_sf, &applied, Some(50), Some(100)),
+        (&set_sf, &applied, None, Some(100)),
+        (&set_sf, &skipped, Some(500), Some(100)),
+        (&set_mk, &applied, Some(500), Some(100)),
+    ];
+    for (decision, done, written_at, stamp) in cases {
+        let mut input = ended(Some(&row), decision, done, Actor::Marketo);
+        input.sf_written_at = written_at;
+        let settled = settle("m", "p", input, 1_000);
+        assert_eq!(
+            settled.row.sf_modstamp, stamp,
+            "{decision:?} {done:?} written at {written_at:?}"
+        );
     }
 }

@@ -112,6 +112,7 @@ async fn find_members(ctx: &Context, campaign: &str, works: &mut [&mut Work]) {
 async fn send(ctx: &Context, campaign: &str, call: Call, mut group: Vec<&mut Work>) {
     let client = &ctx.salesforce;
     let size = group.len();
+    let sent_at = crate::store::now_millis();
     let results = match call {
         Call::Delete => {
             let ids: Vec<String> = group
@@ -145,12 +146,17 @@ async fn send(ctx: &Context, campaign: &str, call: Call, mut group: Vec<&mut Wor
         Ok(results) => results,
         Err(error) => return group.iter_mut().for_each(|w| w.fail(error.clone())),
     };
+    // The org's time when the call was sent, read off this answer: before any of its writes.
+    let written_at = client.server_time_at(sent_at);
     for (work, result) in group.iter_mut().zip(results) {
         if call == Call::Create && person_is_gone(&result) {
             forget_person(ctx, work).await;
             continue;
         }
         settle(work, call, &result);
+        if work.outcome == Some(Ok(Done::Applied)) {
+            work.sf_written_at = written_at;
+        }
     }
 }
 
@@ -266,11 +272,13 @@ pub async fn reset(ctx: &Context, works: &mut [Work]) {
         .iter()
         .map(|w| json!({ "Id": w.person.sf_member_id, "Status": w.reset.as_ref().map(|r| &r.to) }))
         .collect();
+    let sent_at = crate::store::now_millis();
     let written = ctx
         .salesforce
         .update("CampaignMember", records)
         .instrument(api_span("salesforce", "reset_members", resets.len()))
         .await;
+    let written_at = ctx.salesforce.server_time_at(sent_at);
     let results = match written {
         Ok(results) => results,
         Err(error) => {
@@ -285,6 +293,7 @@ pub async fn reset(ctx: &Context, works: &mut [Work]) {
                 if let Some(reset) = work.reset.as_mut() {
                     reset.applied = true;
                 }
+                work.sf_written_at = written_at;
             }
             RecordOutcome::Failed(error) => {
                 work.fail(error.context("setting Salesforce back to Marketo's status"));
