@@ -35,19 +35,26 @@ fn differences(mapping: &Mapping, program: &ProgramInfo, campaign: &Value) -> Op
         .get(&program.channel)
         .cloned()
         .unwrap_or_else(|| program.channel.clone());
-    // Folded from +0.0: an empty `sum` of floats is -0.0.
-    let cost: f64 = program.costs.iter().fold(0.0, |total, c| total + c.cost);
+    let cost = total_cost(program);
     let mut fields = serde_json::Map::new();
     if campaign["Type"].as_str() != Some(kind.as_str()) {
         fields.insert("Type".into(), json!(kind));
     }
-    if campaign["ActualCost"]
-        .as_f64()
-        .is_none_or(|c| (c - cost).abs() > 0.005)
-    {
+    if campaign["ActualCost"].as_f64().map(f64::round) != Some(cost as f64) {
         fields.insert("ActualCost".into(), json!(cost));
     }
     (!fields.is_empty()).then_some(Value::Object(fields))
+}
+
+/// The program's period costs summed and rounded to whole units, as `ActualCost`
+/// (`currency(18,0)`) keeps them: comparing anything finer would rewrite the campaign on every
+/// pass.
+fn total_cost(program: &ProgramInfo) -> i64 {
+    program
+        .costs
+        .iter()
+        .fold(0.0, |total, c| total + c.cost)
+        .round() as i64
 }
 
 async fn write_one(
@@ -65,7 +72,7 @@ async fn write_one(
         .await?;
     Ok(SettingsOutcome::Written {
         kind,
-        actual_cost: program.costs.iter().fold(0.0, |total, c| total + c.cost),
+        actual_cost: total_cost(program) as f64,
     })
 }
 
@@ -148,4 +155,66 @@ async fn failed(ctx: &Context, mapping: &Mapping, error: &CallError) -> Result<(
         OutcomeResult::Dead
     };
     record::outcome_now(ctx, mapping.name(), target(), result, &error.to_string()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MappingConfig;
+    use crate::connectors::marketo::Cost;
+    use crate::mappings::Mappings;
+
+    fn program(costs: &[f64]) -> ProgramInfo {
+        ProgramInfo {
+            id: 1001,
+            name: "Webinar".into(),
+            channel: "Webinar".into(),
+            sfdc_id: None,
+            sfdc_name: None,
+            costs: costs
+                .iter()
+                .map(|&cost| Cost {
+                    start_date: None,
+                    cost,
+                    note: None,
+                })
+                .collect(),
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn costs_are_compared_in_whole_units_as_actual_cost_keeps_them() {
+        let mappings = Mappings::new(&[MappingConfig {
+            name: "webinar".into(),
+            program_id: 1001,
+            campaign_id: "701000000000001AAA".into(),
+            enabled: true,
+            status_map: Default::default(),
+            status_map_to_marketo: Default::default(),
+            channel_type_map: Default::default(),
+            conflict_policy: Default::default(),
+            backward_policy: Default::default(),
+        }]);
+        let mapping = &mappings.all()[0];
+        let campaign = |cost: Value| json!({ "Type": "Webinar", "ActualCost": cost });
+        let cases = [
+            (vec![500.0, 734.5], json!(1235), None),
+            (vec![500.0, 734.4], json!(1234), None),
+            (vec![500.0, 700.0], json!(1200.0), None),
+            (
+                vec![500.0, 734.5],
+                json!(1234),
+                Some(json!({ "ActualCost": 1235 })),
+            ),
+            (vec![], json!(null), Some(json!({ "ActualCost": 0 }))),
+        ];
+        for (costs, actual, expected) in cases {
+            assert_eq!(
+                differences(mapping, &program(&costs), &campaign(actual.clone())),
+                expected,
+                "{costs:?} against {actual}"
+            );
+        }
+    }
 }

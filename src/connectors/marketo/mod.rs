@@ -24,7 +24,7 @@ use tokio::sync::Semaphore;
 
 pub use bulk::ExtractTiming;
 pub use calls::{
-    BATCH_LIMIT, LeadRecord, MemberRecord, ProgramInfo, ProgressionStatus, StatusResult,
+    BATCH_LIMIT, Cost, LeadRecord, MemberRecord, ProgramInfo, ProgressionStatus, StatusResult,
 };
 pub use classify::Envelope;
 pub use custom_activities::{

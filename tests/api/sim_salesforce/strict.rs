@@ -117,6 +117,23 @@ async fn values_longer_than_the_field_are_string_too_long() {
 }
 
 #[tokio::test]
+async fn campaign_costs_are_kept_in_whole_units() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    let (campaign, _) = super::seed(&sim);
+    let path = format!("sobjects/Campaign/{campaign}");
+    let body = json!({"ActualCost": 1234.5, "BudgetedCost": 99.4});
+    let (status, _) = answer(client.patch(&path, body).await).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, read) = answer(client.get(&path).await).await;
+    assert_eq!(
+        (read["ActualCost"].as_f64(), read["BudgetedCost"].as_f64()),
+        (Some(1235.0), Some(99.0)),
+        "{read}"
+    );
+}
+
+#[tokio::test]
 async fn a_converted_lead_links_its_contact_and_refuses_writes() {
     let sim = start(SalesforceSimConfig::default()).await;
     let (campaign, lead) = seed(&sim);

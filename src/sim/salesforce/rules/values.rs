@@ -1,6 +1,7 @@
 //! Field values Salesforce refuses whatever the record: text longer than the field
 //! (`STRING_TOO_LONG`, API 15.0 and later) and an Email that is not an address
-//! (`INVALID_EMAIL_ADDRESS`). Lengths are the standard fields' in a new org.
+//! (`INVALID_EMAIL_ADDRESS`). Lengths are the standard fields' in a new org. Campaign costs
+//! are kept in whole units.
 
 use serde_json::{Map, Value};
 
@@ -34,8 +35,11 @@ fn limits(kind: Kind) -> &'static [(&'static str, &'static str, usize)] {
 pub(super) fn check_values(
     org: &Org,
     kind: Kind,
-    fields: &Map<String, Value>,
+    fields: &mut Map<String, Value>,
 ) -> Result<(), SfError> {
+    if kind == Kind::Campaign {
+        round_currency(fields);
+    }
     for (field, label, max) in limits(kind) {
         let Some(text) = fields.get(*field).and_then(Value::as_str) else {
             continue;
@@ -60,6 +64,18 @@ pub(super) fn check_values(
         }
     }
     Ok(())
+}
+
+/// Campaign costs are `currency(18,0)`: Salesforce keeps whole units, rounding half away from
+/// zero, so what is read back may differ from what was sent.
+fn round_currency(fields: &mut Map<String, Value>) {
+    for field in ["ActualCost", "BudgetedCost"] {
+        if let Some(value) = fields.get_mut(field)
+            && let Some(amount) = value.as_f64()
+        {
+            *value = Value::from(amount.round() as i64);
+        }
+    }
 }
 
 /// `local@domain.tld`: one `@`, no spaces or control characters, a dotted domain whose labels
