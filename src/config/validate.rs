@@ -87,11 +87,8 @@ impl Config {
         if self.salesforce.daily_limit_margin_percent > 100 {
             problems.push("salesforce.daily_limit_margin_percent: must be 0 to 100".into());
         }
-        if !self.salesforce.api_version.starts_with('v') {
-            problems.push(format!(
-                "salesforce.api_version: {:?} should look like \"v62.0\"",
-                self.salesforce.api_version
-            ));
+        if let Some(problem) = api_version_problem(&self.salesforce.api_version) {
+            problems.push(format!("salesforce.api_version: {problem}"));
         }
         for (i, org) in self.salesforce.organization_ids.iter().enumerate() {
             if !(org.len() == 15 || org.len() == 18)
@@ -199,6 +196,26 @@ impl Config {
     }
 }
 
+/// The oldest REST API version with sObject Collections, which every member write uses.
+const OLDEST_API_VERSION: u32 = 42;
+
+/// Why `version` cannot be the REST API version the client calls, if it cannot.
+fn api_version_problem(version: &str) -> Option<String> {
+    let major = version
+        .strip_prefix('v')
+        .and_then(|v| v.split_once('.'))
+        .filter(|(_, minor)| minor.len() == 1 && minor.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|(major, _)| major.parse::<u32>().ok());
+    match major {
+        None => Some(format!("{version:?} should look like \"v62.0\"")),
+        Some(major) if major < OLDEST_API_VERSION => Some(format!(
+            "{version:?} is older than v{OLDEST_API_VERSION}.0, the first with the sObject \
+             Collections every member write uses"
+        )),
+        Some(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::{Config, ConfigError, Overrides};
@@ -210,6 +227,22 @@ mod tests {
         let toml = format!("[[mappings]]\nprogram_id = 1001\ncampaign_id = \"{campaign_id}\"\n");
         std::fs::write(&path, toml).unwrap();
         Config::load_for_migrate(Some(&path), &Overrides::default())
+    }
+
+    #[test]
+    fn api_versions_are_vnn_n_from_42() {
+        for good in ["v42.0", "v62.0", "v65.0"] {
+            assert_eq!(super::api_version_problem(good), None, "{good}");
+        }
+        for (bad, says) in [
+            ("62.0", "should look like"),
+            ("v62", "should look like"),
+            ("v62.x", "should look like"),
+            ("v41.0", "older than v42.0"),
+        ] {
+            let problem = super::api_version_problem(bad).expect(bad);
+            assert!(problem.contains(says), "{bad}: {problem}");
+        }
     }
 
     #[test]

@@ -13,7 +13,10 @@ use serde_json::{Map, Value, json};
 
 use super::error::SfError;
 use super::org::Org;
-use super::rest::{check_version, json_object, touched};
+use super::rest::{check_version_since, json_object, touched};
+
+/// sObject Collections came with API version 42.0.
+const COLLECTIONS_SINCE: f64 = 42.0;
 use super::schema::Kind;
 use super::state::{Caller, ErrorCode, Shared, lock};
 
@@ -51,7 +54,7 @@ fn with_body(
     op: Op,
 ) -> Response {
     let parsed: Result<(bool, Vec<Value>), SfError> = (|| {
-        check_version(&version)?;
+        check_version_since(&shared, &version, COLLECTIONS_SINCE)?;
         let request = json_object(&body)?;
         let all_or_none = request
             .get("allOrNone")
@@ -102,7 +105,7 @@ pub async fn delete(
     Path(version): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(error) = check_version(&version) {
+    if let Err(error) = check_version_since(&shared, &version, COLLECTIONS_SINCE) {
         return error.into_response();
     }
     let ids: Vec<Value> = params

@@ -24,7 +24,7 @@ pub async fn first_page(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let result = (|| {
-        check_version(&version)?;
+        check_version(&shared, &version)?;
         let text = params
             .get("q")
             .ok_or_else(|| SfError::bad_request("MALFORMED_QUERY", "q is required"))?;
@@ -64,7 +64,7 @@ pub async fn next_page(
     Path((version, locator)): Path<(String, String)>,
 ) -> Response {
     let result = (|| {
-        check_version(&version)?;
+        check_version(&shared, &version)?;
         let invalid = || SfError::bad_request("INVALID_QUERY_LOCATOR", "invalid query locator");
         let (cursor, offset) = locator.rsplit_once('-').ok_or_else(invalid)?;
         let offset: usize = offset.parse().map_err(|_| invalid())?;

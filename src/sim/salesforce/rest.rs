@@ -27,7 +27,7 @@ pub async fn create(
     body: Bytes,
 ) -> Response {
     let result = (|| {
-        check_version(&version)?;
+        check_version(&shared, &version)?;
         let kind = sobject(&kind)?;
         let input = json_object(&body)?;
         lock(&shared.org).create(kind, &input, caller.sends_outbound)
@@ -49,7 +49,7 @@ pub async fn read(
     Path((version, kind, id)): Path<(String, String, String)>,
 ) -> Response {
     let result = (|| {
-        check_version(&version)?;
+        check_version(&shared, &version)?;
         let kind = sobject(&kind)?;
         let org = lock(&shared.org);
         let record = org.get(&id).map_err(|_| SfError::not_found())?;
@@ -74,7 +74,7 @@ pub async fn update(
     body: Bytes,
 ) -> Response {
     let result = (|| {
-        check_version(&version)?;
+        check_version(&shared, &version)?;
         let kind = sobject(&kind)?;
         let input = json_object(&body)?;
         let mut org = lock(&shared.org);
@@ -94,7 +94,7 @@ pub async fn delete(
     Path((version, kind, id)): Path<(String, String, String)>,
 ) -> Response {
     let result = (|| {
-        check_version(&version)?;
+        check_version(&shared, &version)?;
         let kind = sobject(&kind)?;
         let mut org = lock(&shared.org);
         if org.get(&id)?.kind != kind {
@@ -116,7 +116,7 @@ pub async fn deleted(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let result = (|| {
-        check_version(&version)?;
+        check_version(&shared, &version)?;
         let kind = sobject(&kind)?;
         let bound = |name: &str| {
             let text = params.get(name).ok_or_else(|| {
@@ -166,22 +166,25 @@ pub fn touched(response: impl IntoResponse, ids: Vec<String>) -> Response {
     response
 }
 
-/// Versions look like `v62.0`; anything else is not a resource Salesforce has.
-pub fn check_version(version: &str) -> Result<(), SfError> {
-    let ok = version
-        .strip_prefix('v')
-        .and_then(|v| v.split_once('.'))
-        .is_some_and(|(major, minor)| {
-            !major.is_empty()
-                && !minor.is_empty()
-                && (major.to_owned() + minor)
-                    .bytes()
-                    .all(|b| b.is_ascii_digit())
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(SfError::not_found())
+/// Versions look like `v62.0` and go up to the org's own (`api_version`); anything else is not
+/// a resource Salesforce has.
+pub fn check_version(shared: &Shared, version: &str) -> Result<(), SfError> {
+    check_version_since(shared, version, 0.0)
+}
+
+/// As [`check_version`], for a resource that first came with version `since`.
+pub fn check_version_since(shared: &Shared, version: &str, since: f64) -> Result<(), SfError> {
+    let number = |text: &str| -> Option<f64> {
+        let (major, minor) = text.split_once('.')?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        (digits(major) && digits(minor))
+            .then(|| text.parse().ok())
+            .flatten()
+    };
+    let served = number(&shared.config.api_version).unwrap_or(f64::MAX);
+    match version.strip_prefix('v').and_then(number) {
+        Some(asked) if asked >= since && asked <= served => Ok(()),
+        _ => Err(SfError::not_found()),
     }
 }
 

@@ -199,6 +199,34 @@ async fn a_campaign_created_over_rest_gets_the_default_statuses() {
     let (_, campaign) = answer(client.get(&path).await).await;
     assert_eq!(
         (campaign["Type"].clone(), campaign["ActualCost"].clone()),
-        (json!("Webinar"), json!(1234.5))
+        (json!("Webinar"), json!(1235)),
+        "currency(18,0) keeps whole units"
     );
+}
+
+#[tokio::test]
+async fn only_the_orgs_api_versions_are_served_and_collections_from_42() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    let (campaign, _) = super::seed(&sim);
+    let read = |version: &str| format!("/services/data/{version}/sobjects/Campaign/{campaign}");
+    for (version, expected) in [
+        ("v62.0", StatusCode::OK),
+        ("v42.0", StatusCode::OK),
+        ("v63.0", StatusCode::NOT_FOUND),
+        ("v62", StatusCode::NOT_FOUND),
+    ] {
+        let (status, _) = answer(client.get(&read(version)).await).await;
+        assert_eq!(status, expected, "{version}");
+    }
+    let collection =
+        |version: &str| format!("/services/data/{version}/composite/sobjects?ids={campaign}");
+    let (status, body) = answer(client.delete(&collection("v41.0")).await).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "collections came with 42.0: {body}"
+    );
+    let (status, body) = answer(client.delete(&collection("v42.0")).await).await;
+    assert_eq!(status, StatusCode::OK, "42.0 serves collections: {body}");
 }
