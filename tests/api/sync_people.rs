@@ -216,3 +216,40 @@ async fn both_sides_signals_for_a_new_person_in_one_round_make_one_identity() {
         .expect("one identity");
     assert_eq!(identity.sf_lead_id.as_deref(), Some(sf_lead.as_str()));
 }
+
+#[tokio::test]
+async fn a_salesforce_lead_deleted_since_it_was_linked_is_replaced_on_the_next_write() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("again@example.com");
+    world.mk_sets(lead, "Invited");
+    world.settle().await;
+    // A Salesforce user removes the member and deletes the Lead; the identity still links it.
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    world.sf.delete_member(USER, &member).unwrap();
+    world.sf.delete(USER, &sf_lead).unwrap();
+    // Salesforce reports a deletion once its minute has passed.
+    world.sf.advance_clock(std::time::Duration::from_secs(90));
+    world
+        .app
+        .worker
+        .poll_deleted_at(now_millis() + 90_000)
+        .await
+        .unwrap();
+    world.settle().await;
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let members = world.sf.members_of(&world.campaign);
+    let outcomes = world.app.store.outcomes(None, 0, 20).await.unwrap();
+    assert_eq!(members.len(), 1, "{members:?} {outcomes:#?}");
+    let person = members[0]["LeadId"].as_str().unwrap().to_string();
+    assert_ne!(
+        person, sf_lead,
+        "a new Lead, found again by e-mail or created"
+    );
+    assert_eq!(
+        world.sf_member_status(&person).as_deref(),
+        Some("Registered")
+    );
+    let dead = world.app.store.dead(0, 10).await.unwrap();
+    assert!(dead.is_empty(), "{dead:?}");
+}

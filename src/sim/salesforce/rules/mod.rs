@@ -154,11 +154,21 @@ fn reference(
             )
             .with_fields(&[field])
         })?;
-    if org.get(&id).is_err() {
-        return Err(SfError::bad_request(
-            "INVALID_CROSS_REFERENCE_KEY",
-            "invalid cross reference id",
-        ));
+    match org.get(&id) {
+        Ok(_) => {}
+        // A record deleted (or merged away) is named as such, with the field that points at it.
+        Err(error) if error.code == "ENTITY_IS_DELETED" => {
+            return Err(
+                SfError::bad_request("ENTITY_IS_DELETED", "entity is deleted")
+                    .with_fields(&[field]),
+            );
+        }
+        Err(_) => {
+            return Err(SfError::bad_request(
+                "INVALID_CROSS_REFERENCE_KEY",
+                "invalid cross reference id",
+            ));
+        }
     }
     fields.insert(field.to_owned(), json!(id));
     Ok(id)
