@@ -23,8 +23,10 @@ use marketo::MarketoDestination;
 
 /// How long one subscriber may take to answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// A claimed delivery's lease: longer than any request, so no other replica sends it meanwhile.
-const LEASE_MS: i64 = 30_000;
+/// A claimed delivery's lease: longer than a whole round (100 deliveries, 16 at a time, each
+/// up to `REQUEST_TIMEOUT`; Marketo's calls waiting on its rate window), so no other replica
+/// claims a delivery still in flight. A claim whose lease ran out records nothing.
+const LEASE_MS: i64 = 300_000;
 /// Deliveries claimed per round, and sent at once.
 const ROUND: u32 = 100;
 const CONCURRENCY: usize = 16;
@@ -134,14 +136,18 @@ impl Deliverer {
                 sent.push((delivery, result));
             }
         }
-        let attempts: Vec<(i64, Attempt)> = sent
-            .into_iter()
-            .map(|(delivery, result)| (delivery.id, self.conclude(&delivery, result)))
-            .collect();
-        for (id, attempt) in attempts {
-            self.store
-                .finish_delivery(id, &attempt, now_millis())
+        for (delivery, result) in sent {
+            let attempt = self.conclude(&delivery, result);
+            let recorded = self
+                .store
+                .finish_delivery(&delivery, &attempt, now_millis())
                 .await?;
+            if !recorded {
+                tracing::warn!(
+                    delivery = delivery.id,
+                    "a delivery's lease ran out before its attempt ended; another claim records it"
+                );
+            }
         }
         Ok(count)
     }

@@ -30,6 +30,9 @@ pub struct Delivery {
     pub payload: Value,
     /// Including this attempt.
     pub attempts: i64,
+    /// When this claim's lease ends: also the claim's token, so only its holder records the
+    /// attempt (a replica that took an expired lease over makes the older claim's result moot).
+    pub lease_expires_at: i64,
 }
 
 /// One destination's deliveries: a subscription's, or Marketo's.
@@ -239,36 +242,40 @@ impl Store {
                 person: row.try_get("person")?,
                 payload: serde_json::from_str(&payload)?,
                 attempts: attempts + 1,
+                lease_expires_at: now + lease_ms,
             });
         }
         Ok(claimed)
     }
 
-    /// Records what an attempt came to and hands the lease back.
+    /// Records what an attempt came to and hands the lease back; `false` when the claim's
+    /// lease had run out and another claim took the delivery (its result stands instead).
     pub async fn finish_delivery(
         &self,
-        id: i64,
+        delivery: &Delivery,
         attempt: &Attempt,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let (state, at, error) = match attempt {
             Attempt::Delivered => ("delivered", None, None),
             Attempt::Retry { at, error } => ("pending", Some(*at), Some(error.as_str())),
             Attempt::Dead { reason } => ("dead", None, Some(reason.as_str())),
             Attempt::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
         };
-        sqlx::query(
+        let result = sqlx::query(
             "UPDATE outbox SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
-             last_error = $4, lease_expires_at = NULL, updated_at = $5 WHERE id = $1",
+             last_error = $4, lease_expires_at = NULL, updated_at = $5 \
+             WHERE id = $1 AND state = 'pending' AND lease_expires_at = $6",
         )
-        .bind(id)
+        .bind(delivery.id)
         .bind(state)
         .bind(at)
         .bind(error)
         .bind(now)
+        .bind(delivery.lease_expires_at)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(result.rows_affected() == 1)
     }
 
     /// Deletes deliveries that ended (delivered, or skipped with their reason) before `before`,

@@ -1,5 +1,6 @@
 //! The outbox in the store, on SQLite and PostgreSQL: rows written with the event in the
-//! journal's transaction, operational notices, one head per person and destination, replay.
+//! journal's transaction, operational notices, one head per person and destination, replay, and
+//! leases that only their holder ends.
 
 use campaign_sync::kinds::{Actor, OperationalEvent, TriggerKind};
 use campaign_sync::store::{
@@ -122,7 +123,7 @@ async fn events_and_notices_reach_the_outbox_in_order_per_person() {
                 Attempt::Delivered
             };
             store
-                .finish_delivery(delivery.id, &attempt, now_millis())
+                .finish_delivery(delivery, &attempt, now_millis())
                 .await
                 .unwrap();
         }
@@ -201,7 +202,7 @@ async fn ended_deliveries_are_purged_after_the_retention_and_dead_ones_stay() {
                 Attempt::Delivered
             };
             store
-                .finish_delivery(delivery.id, &attempt, ended)
+                .finish_delivery(delivery, &attempt, ended)
                 .await
                 .unwrap();
         }
@@ -221,5 +222,69 @@ async fn ended_deliveries_are_purged_after_the_retention_and_dead_ones_stay() {
         let left = store.deliveries(queue(), None, 0, 10).await.unwrap();
         let states: Vec<_> = left.iter().map(|d| d.state.as_str()).collect();
         assert_eq!(states, ["dead"], "{}: the dead delivery stays", db.label);
+    }
+}
+
+#[tokio::test]
+async fn only_the_claim_holding_the_lease_records_its_attempt() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let types = ["added_to_program".to_string()];
+        store
+            .create_subscription("http://127.0.0.1:9/hook", &types, "whsec_x", now_millis())
+            .await
+            .unwrap();
+        let journal = Journal {
+            events: vec![event("1", TriggerKind::AddedToProgram, "Invited")],
+            ..Journal::default()
+        };
+        store
+            .commit_journal("me", &journal, now_millis())
+            .await
+            .unwrap();
+        let start = now_millis();
+        let subscribed = |claimed: Vec<campaign_sync::store::Delivery>| -> Vec<_> {
+            claimed
+                .into_iter()
+                .filter(|d| d.destination == TO_SUBSCRIPTION)
+                .collect()
+        };
+        let first = subscribed(store.claim_deliveries(start, 1_000, 100).await.unwrap());
+        assert_eq!(first.len(), 1, "{}", db.label);
+        // The first claim's lease runs out mid-attempt; another replica claims the delivery.
+        let second = subscribed(
+            store
+                .claim_deliveries(start + 2_000, 300_000, 100)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(second.len(), 1, "{}", db.label);
+        let delivered = Attempt::Delivered;
+        assert!(
+            store
+                .finish_delivery(&second[0], &delivered, start + 3_000)
+                .await
+                .unwrap(),
+            "{}",
+            db.label
+        );
+        let late = Attempt::Retry {
+            at: start + 60_000,
+            error: "timed out".into(),
+        };
+        assert!(
+            !store
+                .finish_delivery(&first[0], &late, start + 11_000)
+                .await
+                .unwrap(),
+            "{}: the expired claim records nothing",
+            db.label
+        );
+        let sub = second[0].subscription_id.unwrap();
+        let rows = store
+            .deliveries(Queue::subscription(sub), None, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(rows[0].state, "delivered", "{}", db.label);
     }
 }
