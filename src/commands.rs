@@ -17,9 +17,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let shutdown = CancellationToken::new();
-    let app = App::build(config, shutdown.clone()).await?;
+    // Listening for the signal before the build: a container's first process ignores SIGTERM
+    // it has no handler for, so a stop while migrations or the store are slow would otherwise
+    // wait for SIGKILL.
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let app = tokio::select! {
+        built = App::build(config, shutdown.clone()) => built?,
+        () = shutdown.cancelled() => {
+            tracing::info!("stopped while starting");
+            return Ok(());
+        }
+    };
     tracing::info!(address = %app.local_addr(), "listening");
-    tokio::spawn(cancel_on_signal(shutdown));
     app.run().await
 }
 

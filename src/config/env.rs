@@ -31,7 +31,10 @@ pub(super) const TEXT_KEYS: &[&str] = &[
 /// numbers, booleans and arrays work), and the text keys kept as written. `ignore` names
 /// prefixed variables that are not configuration keys.
 pub(super) fn providers(ignore: &[&str]) -> (Env, EnvStrings) {
-    let base = Env::prefixed(PREFIX).ignore(ignore).split("__");
+    let base = Env::prefixed(PREFIX)
+        .ignore(ignore)
+        .filter(|key| !is_service_link(key.as_str()))
+        .split("__");
     let parsed = base.clone().filter(|key| !is_text_key(key.as_str()));
     (
         parsed,
@@ -39,6 +42,27 @@ pub(super) fn providers(ignore: &[&str]) -> (Env, EnvStrings) {
             env: base.only(TEXT_KEYS),
         },
     )
+}
+
+/// Whether a prefixed variable is one Kubernetes adds for a Service whose name starts with
+/// `campaign-sync` (`CAMPAIGN_SYNC_SERVICE_HOST`, `CAMPAIGN_SYNC_ADMIN_PORT_80_TCP_ADDR`, …): not
+/// configuration, and refused as an unknown key if it were read as such. `key` is what follows
+/// the prefix; no configuration key has these shapes.
+fn is_service_link(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    if key.contains("__") || key.contains('.') {
+        return false;
+    }
+    let parts: Vec<&str> = key.split('_').collect();
+    parts
+        .windows(2)
+        .any(|w| w[0] == "service" && matches!(w[1], "host" | "port"))
+        || parts.last() == Some(&"port")
+        || parts.windows(3).any(|w| {
+            w[0] == "port"
+                && w[1].bytes().all(|b| b.is_ascii_digit())
+                && matches!(w[2], "tcp" | "udp" | "sctp")
+        })
 }
 
 fn is_text_key(key: &str) -> bool {
@@ -99,6 +123,34 @@ mod tests {
         assert!(is_text_key("database_url"));
         assert!(!is_text_key("marketo__rate_limit_calls"));
         assert!(!is_text_key("marketo__webhook_signing_secrets"));
+    }
+
+    #[test]
+    fn kubernetes_service_links_are_not_configuration() {
+        for link in [
+            "service_host",
+            "SERVICE_PORT",
+            "service_port_http",
+            "port",
+            "port_80_tcp",
+            "port_80_tcp_addr",
+            "port_80_tcp_proto",
+            "admin_service_host",
+            "admin_port_9090_tcp_port",
+            "admin_port",
+        ] {
+            assert!(is_service_link(link), "{link}");
+        }
+        for key in [
+            "listen",
+            "admin_listen",
+            "database_url",
+            "marketo__base_url",
+            "http__body_limit_bytes",
+            "log_format",
+        ] {
+            assert!(!is_service_link(key), "{key}");
+        }
     }
 
     #[test]

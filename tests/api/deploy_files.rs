@@ -83,8 +83,18 @@ fn the_configmap_with_the_secret_example_is_a_runnable_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("campaign-sync.toml");
     std::fs::write(&file, configmap_toml()).unwrap();
-    let env = secret_env();
+    let mut env = secret_env();
     assert!(env.iter().any(|(k, _)| k == "CAMPAIGN_SYNC_DATABASE_URL"));
+    // What Kubernetes adds for the two Services (service.yaml) when service links are on.
+    for (service, port) in [("CAMPAIGN_SYNC", 80), ("CAMPAIGN_SYNC_ADMIN", 9090)] {
+        let address = format!("tcp://10.0.0.7:{port}");
+        env.push((format!("{service}_SERVICE_HOST"), "10.0.0.7".into()));
+        env.push((format!("{service}_SERVICE_PORT"), port.to_string()));
+        env.push((format!("{service}_PORT"), address.clone()));
+        env.push((format!("{service}_PORT_{port}_TCP"), address));
+        env.push((format!("{service}_PORT_{port}_TCP_ADDR"), "10.0.0.7".into()));
+        env.push((format!("{service}_PORT_{port}_TCP_PROTO"), "tcp".into()));
+    }
     let out = Command::new(BIN)
         .args(["check-config", "--config", file.to_str().unwrap()])
         .env_clear()
@@ -109,6 +119,7 @@ fn the_deployment_meets_the_restricted_profile_with_probes_and_a_pinned_image() 
         "livenessProbe:",
         "readinessProbe:",
         "containerPort: 9090",
+        "enableServiceLinks: false",
     ] {
         assert!(
             deployment.contains(needed),
