@@ -98,17 +98,9 @@ async fn measure(n: usize) -> anyhow::Result<(u64, u64, (u64, u64))> {
         })?;
         let campaign =
             sf.create_campaign(json!({ "Name": format!("Campaign {i}") }), &member_statuses)?;
-        config.mappings.push(MappingConfig {
-            name: format!("m{i}"),
-            program_id,
-            campaign_id: campaign,
-            enabled: true,
-            status_map: Default::default(),
-            status_map_to_marketo: Default::default(),
-            channel_type_map: Default::default(),
-            conflict_policy: Default::default(),
-            backward_policy: Default::default(),
-        });
+        config
+            .mappings
+            .push(MappingConfig::new(&format!("m{i}"), program_id, &campaign));
     }
     let shutdown = CancellationToken::new();
     let app = App::build(config, shutdown.clone()).await?;

@@ -155,17 +155,9 @@ pub async fn rig_with(options: Options, configure: impl FnOnce(&mut Config)) -> 
     config.marketo.client_id = mk_client.client_id;
     config.marketo.client_secret = Secret::new(mk_client.client_secret);
     config.marketo.webhook_token = Secret::new(WEBHOOK_TOKEN);
-    config.mappings.push(MappingConfig {
-        name: MAPPING.into(),
-        program_id: PROGRAM,
-        campaign_id: campaign.clone(),
-        enabled: true,
-        status_map: Default::default(),
-        status_map_to_marketo: Default::default(),
-        channel_type_map: Default::default(),
-        conflict_policy: Default::default(),
-        backward_policy: Default::default(),
-    });
+    config
+        .mappings
+        .push(MappingConfig::new(MAPPING, PROGRAM, &campaign));
     configure(&mut config);
     let service = start(&config).await;
     let base = format!("http://{}", service.address);

@@ -326,6 +326,24 @@ pub struct MappingConfig {
     pub backward_policy: BackwardPolicy,
 }
 
+impl MappingConfig {
+    /// An enabled mapping with every other setting at its default, as a `[[mappings]]` table
+    /// naming only these three keys reads.
+    pub fn new(name: &str, program_id: i64, campaign_id: &str) -> MappingConfig {
+        MappingConfig {
+            name: name.to_string(),
+            program_id,
+            campaign_id: campaign_id.to_string(),
+            enabled: true,
+            status_map: BTreeMap::new(),
+            status_map_to_marketo: BTreeMap::new(),
+            channel_type_map: BTreeMap::new(),
+            conflict_policy: ConflictPolicy::default(),
+            backward_policy: BackwardPolicy::default(),
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }

@@ -188,17 +188,7 @@ mod tests {
             };
             config.mappings.insert(name.into(), triggers);
         }
-        let mapping = MappingConfig {
-            name: "webinar".into(),
-            program_id: 1001,
-            campaign_id: "701000000000001AAA".into(),
-            enabled: true,
-            status_map: Default::default(),
-            status_map_to_marketo: Default::default(),
-            channel_type_map: Default::default(),
-            conflict_policy: Default::default(),
-            backward_policy: Default::default(),
-        };
+        let mapping = MappingConfig::new("webinar", 1001, "701000000000001AAA");
         let problems = config.problems(&[mapping]);
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(

@@ -187,17 +187,11 @@ fn seed_program(
         sfdc_id: Some(campaign.clone()),
         sfdc_name: Some(name),
     })?;
-    Ok(MappingConfig {
-        name: mapping_name.replace(' ', "-"),
-        program_id: id,
-        campaign_id: campaign,
-        enabled: true,
-        status_map: Default::default(),
-        status_map_to_marketo: Default::default(),
-        channel_type_map: Default::default(),
-        conflict_policy: Default::default(),
-        backward_policy: Default::default(),
-    })
+    Ok(MappingConfig::new(
+        &mapping_name.replace(' ', "-"),
+        id,
+        &campaign,
+    ))
 }
 
 /// The i-th person: the four named ones first, then numbered ones, every other a Contact.

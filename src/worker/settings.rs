@@ -185,17 +185,7 @@ mod tests {
 
     #[test]
     fn costs_are_compared_in_whole_units_as_actual_cost_keeps_them() {
-        let mappings = Mappings::new(&[MappingConfig {
-            name: "webinar".into(),
-            program_id: 1001,
-            campaign_id: "701000000000001AAA".into(),
-            enabled: true,
-            status_map: Default::default(),
-            status_map_to_marketo: Default::default(),
-            channel_type_map: Default::default(),
-            conflict_policy: Default::default(),
-            backward_policy: Default::default(),
-        }]);
+        let mappings = Mappings::new(&[MappingConfig::new("webinar", 1001, "701000000000001AAA")]);
         let mapping = &mappings.all()[0];
         let campaign = |cost: Value| json!({ "Type": "Webinar", "ActualCost": cost });
         let cases = [

@@ -11,17 +11,8 @@ const TOKEN: &str = "admin-secret";
 async fn app() -> TestApp {
     TestApp::spawn_with(TestDb::sqlite(), |c| {
         c.admin.token = Secret::new(TOKEN);
-        c.mappings.push(MappingConfig {
-            name: "webinar".into(),
-            program_id: 1001,
-            campaign_id: "701000000000001AAA".into(),
-            enabled: true,
-            status_map: Default::default(),
-            status_map_to_marketo: Default::default(),
-            channel_type_map: Default::default(),
-            conflict_policy: Default::default(),
-            backward_policy: Default::default(),
-        });
+        c.mappings
+            .push(MappingConfig::new("webinar", 1001, "701000000000001AAA"));
     })
     .await
 }

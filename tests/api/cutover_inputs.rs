@@ -275,17 +275,7 @@ async fn a_hidden_channel_status_does_not_hold_a_mapping() {
         .sf
         .create_campaign(serde_json::json!({ "Name": "Roadshow" }), &labels)
         .unwrap();
-    let mappings = Mappings::new(&[MappingConfig {
-        name: "roadshow".into(),
-        program_id: 1077,
-        campaign_id: campaign,
-        enabled: true,
-        status_map: Default::default(),
-        status_map_to_marketo: Default::default(),
-        channel_type_map: Default::default(),
-        conflict_policy: Default::default(),
-        backward_policy: Default::default(),
-    }]);
+    let mappings = Mappings::new(&[MappingConfig::new("roadshow", 1077, &campaign)]);
     let worker = &world.app.worker;
     let problems = compat::problems(worker.salesforce(), worker.marketo(), &mappings.all()[0])
         .await

@@ -136,17 +136,11 @@ impl World {
                 backward_policy: options.backward_policy,
             });
             if let Some(campaign_id) = second {
-                c.mappings.push(MappingConfig {
-                    name: "tradeshow".into(),
-                    program_id: SECOND_PROGRAM,
-                    campaign_id,
-                    enabled: true,
-                    status_map: Default::default(),
-                    status_map_to_marketo: Default::default(),
-                    channel_type_map: Default::default(),
-                    conflict_policy: Default::default(),
-                    backward_policy: Default::default(),
-                });
+                c.mappings.push(MappingConfig::new(
+                    "tradeshow",
+                    SECOND_PROGRAM,
+                    &campaign_id,
+                ));
             }
             (options.configure)(c);
             *keep.lock().unwrap() = Some(c.clone());

@@ -153,17 +153,8 @@ async fn scenario(failure: Failure, side: Side) -> Traces {
         c.admin.token = Secret::new(ADMIN_SECRET);
         c.worker.retry_schedule_secs = vec![0];
         c.worker.retry_jitter_percent = 0;
-        c.mappings.push(MappingConfig {
-            name: "webinar".into(),
-            program_id: PROGRAM,
-            campaign_id: campaign,
-            enabled: true,
-            status_map: Default::default(),
-            status_map_to_marketo: Default::default(),
-            channel_type_map: Default::default(),
-            conflict_policy: Default::default(),
-            backward_policy: Default::default(),
-        });
+        c.mappings
+            .push(MappingConfig::new("webinar", PROGRAM, &campaign));
     })
     .await;
 
