@@ -34,6 +34,17 @@ pub enum SignalEnd {
     },
 }
 
+impl SignalEnd {
+    pub fn id(&self) -> i64 {
+        match self {
+            SignalEnd::Done(id)
+            | SignalEnd::Retry { id, .. }
+            | SignalEnd::Dead { id, .. }
+            | SignalEnd::Postpone { id, .. } => *id,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Journal {
     pub mirrors: Vec<MirrorRow>,
@@ -64,8 +75,10 @@ impl Journal {
 }
 
 impl Store {
-    /// Commits a round's journal. A signal whose lease `owner` lost meanwhile is left to its
-    /// new owner.
+    /// Commits a round's journal. If `owner` lost the lease of any signal the round ends (a
+    /// replica that took the worker over released it), nothing of the round is recorded: the
+    /// signals' new owner reads both sides again and records what it finds, so the mirror,
+    /// outcomes and trigger events are written once, not by two workers.
     pub async fn commit_journal(
         &self,
         owner: &str,
@@ -76,6 +89,21 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
+        let mut ended = std::collections::HashSet::new();
+        for end in &journal.ends {
+            // A signal ended twice in one journal is ended once; only a lost lease stops it.
+            if !ended.insert(end.id()) {
+                continue;
+            }
+            if !end_signal(&mut tx, owner, end, now).await? {
+                tx.rollback().await?;
+                tracing::warn!(
+                    owner,
+                    "this round's leases were taken over; its records are left to the new owner"
+                );
+                return Ok(());
+            }
+        }
         for row in &journal.mirrors {
             super::mirror::upsert_mirror(&mut tx, row).await?;
         }
@@ -88,9 +116,6 @@ impl Store {
         }
         for notice in &journal.notices {
             outbox::enqueue_notice(&mut tx, notice, now).await?;
-        }
-        for end in &journal.ends {
-            end_signal(&mut tx, owner, end, now).await?;
         }
         tx.commit().await?;
         Ok(())

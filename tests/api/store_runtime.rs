@@ -1,6 +1,6 @@
 //! The store's run-time state on both backends: a payload no version reads cannot block the
-//! queue, a new leader takes over a dead one's leases and jobs, switches and problems are
-//! shared, jobs run once.
+//! queue, a new leader takes over a dead one's leases and jobs (and the old one's late round
+//! records nothing), switches and problems are shared, jobs run once.
 
 use campaign_sync::signal::{NewSignal, Signal};
 use campaign_sync::store::SYNC_SWITCH;
@@ -72,6 +72,42 @@ async fn a_new_leader_takes_the_dead_leaders_leases_at_once() {
             0
         );
         assert_eq!(store.release_own_leases("new", T0 + 3).await.unwrap(), 2);
+    }
+}
+
+#[tokio::test]
+async fn a_round_whose_leases_were_taken_over_records_nothing() {
+    use campaign_sync::store::{Journal, MirrorRow, SignalEnd};
+    for (db, store) in stores().await {
+        store.record(vec![member(1)], T0).await.unwrap();
+        let claimed = store.claim("old", 10, LEASE, T0).await.unwrap();
+        // The old leader is still mid-round when a new one takes over.
+        store.release_leases_of_others("new", T0 + 1).await.unwrap();
+        let journal = Journal {
+            mirrors: vec![MirrorRow {
+                mapping: "webinar".into(),
+                person: "1".into(),
+                mkto_status: Some("Registered".into()),
+                ..MirrorRow::default()
+            }],
+            ends: vec![SignalEnd::Done(claimed[0].id)],
+            ..Journal::default()
+        };
+        store.commit_journal("old", &journal, T0 + 2).await.unwrap();
+        assert_eq!(
+            store.mirror("webinar", "1").await.unwrap(),
+            None,
+            "{}: the stale round wrote nothing",
+            db.label
+        );
+        let again = store.claim("new", 10, LEASE, T0 + 3).await.unwrap();
+        assert_eq!(again.len(), 1, "{}: the new owner does the work", db.label);
+        store.commit_journal("new", &journal, T0 + 4).await.unwrap();
+        assert!(
+            store.mirror("webinar", "1").await.unwrap().is_some(),
+            "{}",
+            db.label
+        );
     }
 }
 
