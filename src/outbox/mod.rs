@@ -191,7 +191,8 @@ impl Deliverer {
         }
     }
 
-    /// One signed POST; any 2xx is delivered, anything else is tried again.
+    /// One signed POST; any 2xx is delivered, 410 pauses the subscription, anything else is
+    /// tried again.
     async fn post(&self, delivery: &Delivery) -> Result<(), Failure> {
         let (Some(url), Some(secret)) = (&delivery.url, &delivery.secret) else {
             return Err(Failure::Permanent("the subscription is gone".into()));
@@ -218,6 +219,23 @@ impl Deliverer {
         let status = response.status();
         if status.is_success() {
             return Ok(());
+        }
+        if status == reqwest::StatusCode::GONE {
+            // Standard Webhooks: a 410 means the endpoint is gone for good; stop sending to it
+            // (its later deliveries wait, paused) until an operator resumes the subscription.
+            if let Some(subscription) = delivery.subscription_id {
+                self.store
+                    .set_subscription_paused(subscription, true, now_millis())
+                    .await
+                    .map_err(|e| Failure::Retry(format!("pausing the subscription: {e}"), None))?;
+                tracing::warn!(
+                    subscription,
+                    "a subscriber answered 410 Gone; subscription paused"
+                );
+            }
+            return Err(Failure::Permanent(format!(
+                "POST {url}: answered 410 Gone; the subscription is paused"
+            )));
         }
         // A subscriber asking to be left alone for a while (429, 503) is, within the schedule.
         let hint = response

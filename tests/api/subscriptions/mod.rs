@@ -235,3 +235,36 @@ async fn a_failing_subscriber_gets_retries_then_a_dead_letter_that_replays() {
     let (_, delivered) = call(&world, Method::GET, &delivered, None).await;
     assert_eq!(delivered["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_subscriber_answering_410_gone_is_paused_after_one_attempt() {
+    let world = world().await;
+    let subscriber = Subscriber::spawn().await;
+    let id = subscribe(&world, &subscriber, &["added_to_program"]).await;
+    subscriber.answer(410);
+    for email in ["gone1@example.com", "gone2@example.com"] {
+        let (_, sf_lead) = world.person(email);
+        world.sf_adds(&sf_lead, Some("Invited"));
+    }
+    world.settle().await;
+    deliverer(&world).run_pending().await.unwrap();
+    // Both people's first events went out at once; neither is tried again.
+    assert_eq!(subscriber.received().len(), 2);
+    let (_, listed) = call(&world, Method::GET, "/admin/subscriptions", None).await;
+    let listed = listed["items"].as_array().unwrap().clone();
+    let mine = listed.iter().find(|s| s["id"] == id).unwrap();
+    assert_eq!(mine["paused"], true, "{mine}");
+    let dead_path = format!("/admin/subscriptions/{id}/deliveries?state=dead");
+    let (_, dead) = call(&world, Method::GET, &dead_path, None).await;
+    let reason = dead["items"][0]["last_error"].as_str().unwrap_or_default();
+    assert!(reason.contains("410"), "{dead}");
+
+    // The endpoint is back: resuming and replaying delivers.
+    subscriber.answer(204);
+    let resume = format!("/admin/subscriptions/{id}/resume");
+    assert_eq!(call(&world, Method::POST, &resume, None).await.0, 200);
+    let replay = format!("/admin/subscriptions/{id}/replay");
+    assert_eq!(call(&world, Method::POST, &replay, None).await.0, 200);
+    deliverer(&world).run_pending().await.unwrap();
+    assert_eq!(subscriber.received().len(), 4);
+}
