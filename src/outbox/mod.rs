@@ -242,8 +242,7 @@ impl Deliverer {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| retry_after(v, now_millis()));
         Err(Failure::Retry(
             format!("POST {url}: answered {status}"),
             hint,
@@ -261,6 +260,23 @@ pub(crate) enum Failure {
     Skip(String),
 }
 
+/// The longest a subscriber's `Retry-After` holds its deliveries back.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
+
+/// `Retry-After` as delta-seconds or an HTTP date (RFC 9110), at most [`RETRY_AFTER_CAP`].
+fn retry_after(value: &str, now_ms: i64) -> Option<Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            let ms = (at.timestamp_millis() - now_ms).max(0);
+            Duration::from_millis(u64::try_from(ms).ok()?)
+        }
+    };
+    Some(wait.min(RETRY_AFTER_CAP))
+}
+
 /// A transport error's text without the URL reqwest appends (it is named once already).
 fn without_url(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
@@ -271,4 +287,30 @@ fn without_url(error: &reqwest::Error) -> String {
         "request failed"
     };
     kind.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_or_a_date_and_is_capped() {
+        // 2026-12-01T10:00:00Z
+        let now = 1_796_119_200_000;
+        let cases = [
+            ("120", Some(120)),
+            (" 0 ", Some(0)),
+            ("Tue, 01 Dec 2026 10:02:00 GMT", Some(120)),
+            ("Tue, 01 Dec 2026 09:00:00 GMT", Some(0)),
+            ("86400", Some(3600)),
+            ("soon", None),
+        ];
+        for (value, seconds) in cases {
+            assert_eq!(
+                retry_after(value, now),
+                seconds.map(Duration::from_secs),
+                "{value}"
+            );
+        }
+    }
 }
