@@ -21,7 +21,8 @@ pub struct SalesforceSimConfig {
     pub outbound: Option<OutboundConfig>,
     /// Added before every REST call is answered.
     pub latency: Duration,
-    /// Share of REST calls (0–1) answered with a transient failure: 503 or `UNABLE_TO_LOCK_ROW`.
+    /// Share of REST calls (0–1) answered with a transient failure: 503, or for a write
+    /// `UNABLE_TO_LOCK_ROW` (record by record in a collection, as a held lock fails them).
     pub transient_failure_rate: f64,
     /// Seed of every random choice (faults, duplicates, reordering, tokens).
     pub seed: u64,

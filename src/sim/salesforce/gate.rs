@@ -60,8 +60,15 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
                 .into_response()
             } else if let Some(answer) = injected.answer {
                 faults::answer(answer, &method, &path, query.as_deref(), &body)
-            } else if let Some(failure) = transient_failure(&shared) {
-                failure.into_response()
+            } else if let Some(failure) = transient_failure(&shared, writes) {
+                // Shaped as an injected fault is: a lock fails a collection record by record.
+                faults::answer(
+                    Effect::Code(failure),
+                    &method,
+                    &path,
+                    query.as_deref(),
+                    &body,
+                )
             } else {
                 let mut request = Request::from_parts(parts, Body::from(Bytes::clone(&body)));
                 request.extensions_mut().insert(caller);
@@ -112,8 +119,9 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
 }
 
 /// One of Salesforce's retryable answers, at the configured rate: the server unavailable (503)
-/// or a record lock held by another transaction (`UNABLE_TO_LOCK_ROW`).
-fn transient_failure(shared: &Shared) -> Option<SfError> {
+/// or, for a write, a record lock held by another transaction (`UNABLE_TO_LOCK_ROW`; reads take
+/// no lock).
+fn transient_failure(shared: &Shared, writes: bool) -> Option<SfError> {
     let rate = shared.config.transient_failure_rate;
     if rate <= 0.0 {
         return None;
@@ -122,7 +130,7 @@ fn transient_failure(shared: &Shared) -> Option<SfError> {
     if !rng.random_bool(rate) {
         return None;
     }
-    Some(if rng.random_bool(0.5) {
+    Some(if !writes || rng.random_bool(0.5) {
         faults::server_unavailable()
     } else {
         faults::lock_row()

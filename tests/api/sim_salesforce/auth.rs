@@ -128,32 +128,59 @@ async fn every_call_reports_usage_and_the_daily_limit_answers_403() {
 }
 
 #[tokio::test]
-async fn transient_failures_are_503_or_unable_to_lock_row() {
+async fn transient_failures_are_503_or_a_writes_unable_to_lock_row() {
     let sim = start(SalesforceSimConfig {
         transient_failure_rate: 1.0,
         seed: 7,
         ..SalesforceSimConfig::default()
     })
     .await;
+    let (_, lead) = super::seed(&sim);
     let client = login(&sim, INTEGRATION).await;
-    let mut seen = Vec::new();
+    let code = |body: &Value| body[0]["errorCode"].as_str().unwrap_or_default().to_owned();
     for _ in 0..12 {
         let (status, body) = answer(client.get("query?q=SELECT+Id+FROM+Lead").await).await;
-        seen.push((
-            status,
-            body[0]["errorCode"].as_str().unwrap_or_default().to_owned(),
-        ));
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::SERVICE_UNAVAILABLE, "SERVER_UNAVAILABLE".into()),
+            "a read takes no lock"
+        );
+    }
+    let mut seen = Vec::new();
+    for _ in 0..12 {
+        let path = format!("sobjects/Lead/{lead}");
+        let (status, body) = answer(client.patch(&path, json!({"Company": "C"})).await).await;
+        seen.push((status, code(&body)));
     }
     assert!(
-        seen.contains(&(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVER_UNAVAILABLE".to_owned()
-        )),
+        seen.contains(&(StatusCode::SERVICE_UNAVAILABLE, "SERVER_UNAVAILABLE".into())),
         "{seen:?}"
     );
     assert!(
-        seen.contains(&(StatusCode::BAD_REQUEST, "UNABLE_TO_LOCK_ROW".to_owned())),
+        seen.contains(&(StatusCode::BAD_REQUEST, "UNABLE_TO_LOCK_ROW".into())),
         "{seen:?}"
+    );
+    let records = json!({"allOrNone": false, "records": [
+        {"attributes": {"type": "Lead"}, "id": lead, "Company": "D"},
+    ]});
+    let mut per_record = false;
+    for _ in 0..12 {
+        let (status, body) =
+            answer(client.patch("composite/sobjects", records.clone()).await).await;
+        if status == StatusCode::OK {
+            assert_eq!(body[0]["success"], false, "{body}");
+            assert_eq!(
+                body[0]["errors"][0]["statusCode"], "UNABLE_TO_LOCK_ROW",
+                "{body}"
+            );
+            per_record = true;
+        } else {
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        }
+    }
+    assert!(
+        per_record,
+        "a collection's lock fails its records, with 200"
     );
 }
 
