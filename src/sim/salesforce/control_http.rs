@@ -45,11 +45,21 @@ pub fn set_endpoint(shared: &Shared, url: &str) {
     }
 }
 
-/// An absolute `http` or `https` URL with a host.
+/// An absolute `http` or `https` URL with a host, on a port Salesforce sends outbound messages
+/// to: 80 for http, 443 for https, or any from 1024 up.
 pub fn check_url(url: &str) -> Result<(), String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("url {url:?}: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(format!("url {url:?} is not an http(s) URL with a host"));
+    }
+    let port = parsed.port_or_known_default().unwrap_or(0);
+    let allowed = port >= 1024
+        || (parsed.scheme() == "http" && port == 80)
+        || (parsed.scheme() == "https" && port == 443);
+    if !allowed {
+        return Err(format!(
+            "url {url:?}: Salesforce sends outbound messages only to port 80 (http), 443 (https) or 1024-65535"
+        ));
     }
     Ok(())
 }

@@ -135,6 +135,16 @@ async fn bad_control_bodies_get_400_with_a_json_error() {
         ("/__sim/faults", json!({"http_status": 503, "colls": 2})),
         ("/__sim/outbound-endpoint", json!({"url": "not a url"})),
         ("/__sim/outbound-endpoint", json!({"address": "http://x"})),
+        // Ports Salesforce does not send outbound messages to.
+        ("/__sim/outbound-endpoint", json!({"url": "http://x:22/om"})),
+        (
+            "/__sim/outbound-endpoint",
+            json!({"url": "http://x:443/om"}),
+        ),
+        (
+            "/__sim/outbound-endpoint",
+            json!({"url": "https://x:80/om"}),
+        ),
     ] {
         let (status, answer) = control(&base, Method::POST, path, Some(body.clone())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}");
