@@ -3,7 +3,7 @@
 //! the `Sforce-Limit-Info` header and the call log entry.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -17,7 +17,7 @@ use super::error::SfError;
 use super::faults;
 use super::state::{CallRecord, ErrorCode, Shared, Touched, lock};
 use crate::sim::calls;
-use crate::sim::fault_rules::Effect;
+use crate::sim::fault_rules::{Effect, Injected};
 
 /// Larger bodies are refused before they are read (Salesforce's REST limit is lower still).
 const MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
@@ -36,22 +36,31 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().map(str::to_owned);
     let writes = method != Method::GET;
-    let injected = lock(&shared.faults).next(Instant::now(), |effect| match effect {
-        Effect::Code(error) => writes || !faults::per_record(error),
-        _ => true,
-    });
+    let caller = auth::authenticate(&shared, &parts.headers);
+    let client = caller.as_ref().ok().map(|c| c.client_id.clone());
+    let logged_body = calls::body_text(&body);
+    let over_limit =
+        caller.is_ok() && shared.api_usage.count(shared.now()) > shared.config.daily_api_limit;
+    // A fault is used up only by a call it could answer: one Salesforce would have served.
+    let injected = if caller.is_ok() && !over_limit {
+        lock(&shared.faults).next(Instant::now(), |effect| match effect {
+            Effect::Code(error) => writes || !faults::per_record(error),
+            _ => true,
+        })
+    } else {
+        Injected {
+            latency: Duration::ZERO,
+            answer: None,
+        }
+    };
     let latency = shared.config.latency + injected.latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let caller = auth::authenticate(&shared, &parts.headers);
-    let client = caller.as_ref().ok().map(|c| c.client_id.clone());
-    let logged_body = calls::body_text(&body);
     let mut response = match caller {
         Err(error) => error.into_response(),
         Ok(caller) => {
-            let used = shared.api_usage.count(shared.now());
-            if used > shared.config.daily_api_limit {
+            if over_limit {
                 SfError::new(
                     StatusCode::FORBIDDEN,
                     "REQUEST_LIMIT_EXCEEDED",

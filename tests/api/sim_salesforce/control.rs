@@ -38,6 +38,15 @@ async fn http_status_faults_hit_the_next_calls_and_then_stop() {
     assert_eq!(listed["active"][0]["calls_left"], 2);
     let client = login(&sim, USER).await;
     let read = format!("sobjects/Lead/{lead}");
+    // A call refused its token is not one the fault hits.
+    let refused = client
+        .http
+        .get(client.url(&read))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     for _ in 0..2 {
         let (status, body) = answer(client.get(&read).await).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
