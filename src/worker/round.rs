@@ -178,16 +178,15 @@ async fn guarded_flows(
         (own, results)
     })
     .await;
+    // All or nothing: on a store error every flow action of the round is retried, so none of
+    // their records may stand.
     let mut results = Vec::new();
+    let mut owns = Vec::new();
     for (own, done) in done {
-        match done {
-            Ok(done) => {
-                journal.append(own);
-                results.extend(done);
-            }
-            Err(error) => return Err(error),
-        }
+        results.extend(done?);
+        owns.push(own);
     }
+    owns.into_iter().for_each(|own| journal.append(own));
     for (item, panic) in panicked {
         tracing::error!(signal.id = item.id, kind = item.signal.kind(), %panic, "processing this flow action panicked; it is dead");
         record::dead(journal, item.id, INTERNAL_ERROR.to_string());
