@@ -138,29 +138,34 @@ fn serve_answers_then_drains_and_exits_0_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(get("/readyz"), Some(200));
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    terminate(&child);
     // The drain delay (1 s) keeps the server answering: /readyz must turn 503 within it.
     let draining = Instant::now() + Duration::from_secs(1);
     while get("/readyz") != Some(503) {
         assert!(Instant::now() < draining, "draining must show on /readyz");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
+    let status = exit_within(&mut child, Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0));
+}
+
+/// Sends SIGTERM to `child`, as an orchestrator stopping it would.
+fn terminate(child: &std::process::Child) {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success());
+}
+
+/// How `child` exited, failing the test if it has not within `limit`.
+fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
         if let Some(status) = child.try_wait().unwrap() {
-            break status;
+            return status;
         }
         assert!(Instant::now() < deadline, "did not exit after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(0));
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
@@ -184,22 +189,8 @@ fn sigterm_while_starting_stops_serve_at_once() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     assert!(child.try_wait().unwrap().is_none(), "still starting");
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(3);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    terminate(&child);
+    let status = exit_within(&mut child, Duration::from_secs(3));
     assert_eq!(
         status.code(),
         Some(0),
