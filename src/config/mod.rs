@@ -3,6 +3,7 @@
 
 mod complete;
 mod env;
+mod mapping;
 mod secret;
 mod triggers;
 mod validate;
@@ -10,7 +11,6 @@ mod validate;
 #[cfg(test)]
 mod example_tests;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -19,6 +19,7 @@ use figment::providers::{Format, Toml};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+pub use mapping::{BackwardPolicy, ConflictPolicy, MappingConfig};
 pub use secret::Secret;
 pub use triggers::{ActivityChoice, Change, MappingTriggers, RequestCampaigns, TriggersConfig};
 pub use validate::ConfigError;
@@ -278,74 +279,6 @@ impl Default for SchedulesConfig {
             salesforce_changes_secs: 60,
         }
     }
-}
-
-/// What wins when both sides changed a member since the last sync.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConflictPolicy {
-    #[default]
-    LastWriterWins,
-    SalesforceWins,
-    MarketoWins,
-}
-
-/// What to do when Salesforce moves a member to a status Marketo will not go back to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BackwardPolicy {
-    /// Leave Salesforce as the user set it; record the divergence.
-    #[default]
-    KeepSalesforce,
-    /// Set Salesforce back to Marketo's status.
-    ResetSalesforce,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MappingConfig {
-    /// Stable name used in logs, metrics and admin calls; defaults to `program_id`.
-    #[serde(default)]
-    pub name: String,
-    pub program_id: i64,
-    pub campaign_id: String,
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// Marketo status name → Salesforce member status label; unlisted names map to themselves.
-    #[serde(default)]
-    pub status_map: BTreeMap<String, String>,
-    /// Salesforce label → Marketo status, where `status_map` is many-to-one (the chosen reverse).
-    #[serde(default)]
-    pub status_map_to_marketo: BTreeMap<String, String>,
-    /// Marketo channel name → Salesforce campaign Type; unlisted channels map to themselves.
-    #[serde(default)]
-    pub channel_type_map: BTreeMap<String, String>,
-    #[serde(default)]
-    pub conflict_policy: ConflictPolicy,
-    #[serde(default)]
-    pub backward_policy: BackwardPolicy,
-}
-
-impl MappingConfig {
-    /// An enabled mapping with every other setting at its default, as a `[[mappings]]` table
-    /// naming only these three keys reads.
-    pub fn new(name: &str, program_id: i64, campaign_id: &str) -> MappingConfig {
-        MappingConfig {
-            name: name.to_string(),
-            program_id,
-            campaign_id: campaign_id.to_string(),
-            enabled: true,
-            status_map: BTreeMap::new(),
-            status_map_to_marketo: BTreeMap::new(),
-            channel_type_map: BTreeMap::new(),
-            conflict_policy: ConflictPolicy::default(),
-            backward_policy: BackwardPolicy::default(),
-        }
-    }
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// Values given on the command line; each one set wins over file and environment.
