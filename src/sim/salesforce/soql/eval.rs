@@ -119,6 +119,26 @@ mod tests {
     }
 
     #[test]
+    fn an_id_field_compared_with_text_that_is_no_id_fails_the_query() {
+        for soql in [
+            "SELECT Id FROM CampaignMember WHERE CampaignId = '701-bad'",
+            "SELECT Id FROM CampaignMember WHERE CampaignId IN ('7010000000000001AAA', 'x')",
+            "SELECT Id FROM Lead WHERE Id = '00Q000000000001AAB'",
+        ] {
+            let error = parse(soql).expect_err(soql);
+            assert_eq!(error.code, "INVALID_QUERY_FILTER_OPERATOR", "{soql}");
+            assert!(error.message.starts_with("invalid ID field: "), "{soql}");
+        }
+        for soql in [
+            "SELECT Id FROM CampaignMember WHERE CampaignId = '701000000000001'",
+            "SELECT Id FROM CampaignMember WHERE ContactId = null",
+            "SELECT Id FROM Lead WHERE Email = 'not-an-id'",
+        ] {
+            assert!(parse(soql).is_ok(), "{soql}");
+        }
+    }
+
+    #[test]
     fn unsupported_syntax_is_a_malformed_query() {
         for soql in [
             "SELECT Id FROM Lead WHERE Email = 'a' OR Email = 'b'",

@@ -172,6 +172,24 @@ impl Cursor<'_> {
     }
 
     fn condition(&mut self, field: &'static str) -> Result<Condition, SfError> {
+        let condition = self.condition_of(field)?;
+        if field.ends_with("Id") {
+            // An id field compared with text that cannot be an id fails the whole query.
+            for value in &condition.values {
+                if let Literal::Text(text) = value
+                    && super::ids::normalize(text).is_none()
+                {
+                    return Err(SfError::bad_request(
+                        "INVALID_QUERY_FILTER_OPERATOR",
+                        format!("invalid ID field: {text}"),
+                    ));
+                }
+            }
+        }
+        Ok(condition)
+    }
+
+    fn condition_of(&mut self, field: &'static str) -> Result<Condition, SfError> {
         let negated = self.eat_keyword("NOT");
         if self.eat_keyword("IN") {
             if !self.eat("(") {
