@@ -48,6 +48,16 @@ pub struct Injected<C> {
     pub answer: Option<Effect<C>>,
 }
 
+impl<C> Injected<C> {
+    /// Nothing injected: no added latency, the handler answers.
+    pub fn none() -> Self {
+        Injected {
+            latency: Duration::ZERO,
+            answer: None,
+        }
+    }
+}
+
 /// The active rules, in the order they were added; the first hit answer wins.
 pub struct FaultRules<C> {
     rules: Vec<Rule<C>>,
@@ -126,10 +136,7 @@ impl<C: Clone> FaultRules<C> {
     /// error does not fit a read); a rule that does not fit is neither rolled nor used up.
     pub fn next(&mut self, now: Instant, applies: impl Fn(&Effect<C>) -> bool) -> Injected<C> {
         self.rules.retain(|r| r.live(now));
-        let mut injected = Injected {
-            latency: Duration::ZERO,
-            answer: None,
-        };
+        let mut injected = Injected::none();
         for rule in &mut self.rules {
             let fits = match rule.effect {
                 Effect::Latency(_) => true,

@@ -97,12 +97,7 @@ async fn process(
         // Before a mapping first syncs, both status sets are read: an incompatible mapping
         // must not write a status the other side cannot hold.
         if let Err(error) = checked(ctx, &mapping).await {
-            let error = WorkError::from(error);
-            results.extend(
-                items
-                    .iter()
-                    .map(|item| SignalResult::new(signal_ref(item), Err(error.clone()))),
-            );
+            results.extend(failed(items.iter().map(signal_ref), error.into()));
             continue;
         }
         if !ctx.mappings.writes(&mapping) {
@@ -120,32 +115,28 @@ async fn process(
             Ok(done) => results.extend(done),
             // The store failed in this mapping's share: its signals are retried, and what the
             // other mappings already wrote is still recorded below.
-            Err(error) => {
-                let error = WorkError::from(error);
-                results.extend(
-                    signals
-                        .into_iter()
-                        .map(|signal| SignalResult::new(signal, Err(error.clone()))),
-                );
-            }
+            Err(error) => results.extend(failed(signals, error.into())),
         }
     }
     let flow_signals: Vec<SignalRef> = flows.iter().map(signal_ref).collect();
     match guarded_flows(ctx, flows, &mut journal).await {
         Ok(done) => results.extend(done),
         // As for a mapping's share: the flow actions are retried, the rest is recorded.
-        Err(error) => {
-            let error = WorkError::from(error);
-            results.extend(
-                flow_signals
-                    .into_iter()
-                    .map(|signal| SignalResult::new(signal, Err(error.clone()))),
-            );
-        }
+        Err(error) => results.extend(failed(flow_signals, error.into())),
     }
     record::settle(&mut journal, &ctx.config.worker, results, report);
     record::announce_pauses(&mut journal, [ctx.marketo.quota(), ctx.salesforce.quota()]);
     record::commit(ctx, &journal).await
+}
+
+/// Each of `signals` ended by `error` this round (retried on its schedule).
+fn failed(
+    signals: impl IntoIterator<Item = SignalRef>,
+    error: WorkError,
+) -> impl Iterator<Item = SignalResult> {
+    signals
+        .into_iter()
+        .map(move |signal| SignalResult::new(signal, Err(error.clone())))
 }
 
 /// Runs the compatibility check of a mapping no check has reached yet (a new store, before
@@ -165,21 +156,49 @@ async fn checked(ctx: &Context, mapping: &Mapping) -> Result<(), CallError> {
     Ok(())
 }
 
-/// The round's flow actions, under the same panic guard and with their own journal, so a store
-/// failure among them leaves the mappings' records standing.
+/// The round's flow actions, under the same panic guard as a mapping's share.
 async fn guarded_flows(
     ctx: &Context,
     items: Vec<Claimed>,
     journal: &mut Journal,
 ) -> Result<Vec<SignalResult>, StoreError> {
-    let (done, panicked) = contain(items, |batch: Vec<Claimed>| async move {
+    guarded_share(items, journal, |batch: Vec<Claimed>| async move {
         let mut own = Journal::default();
         let results = flow::apply(ctx, batch, &mut own).await;
         (own, results)
     })
-    .await;
-    // All or nothing: on a store error every flow action of the round is retried, so none of
-    // their records may stand.
+    .await
+}
+
+/// One mapping's signals, under a panic guard.
+async fn guarded(
+    ctx: &Context,
+    mapping: &Mapping,
+    items: Vec<Claimed>,
+    journal: &mut Journal,
+) -> Result<Vec<SignalResult>, StoreError> {
+    guarded_share(items, journal, |batch: Vec<Claimed>| async move {
+        let mut own = Journal::default();
+        let results = sync_mapping(ctx, mapping, &batch, &mut own).await;
+        (own, results)
+    })
+    .await
+}
+
+/// A share of the round under a panic guard: a signal whose processing panics by itself is
+/// dead with [`INTERNAL_ERROR`] (and the panic in the log); the others are processed, each call
+/// into its own journal. All or nothing: on a store error every signal of the share is retried,
+/// so none of its records may stand.
+async fn guarded_share<F, Fut>(
+    items: Vec<Claimed>,
+    journal: &mut Journal,
+    process: F,
+) -> Result<Vec<SignalResult>, StoreError>
+where
+    F: Fn(Vec<Claimed>) -> Fut,
+    Fut: std::future::Future<Output = (Journal, Result<Vec<SignalResult>, StoreError>)>,
+{
+    let (done, panicked) = contain(items, process).await;
     let mut results = Vec::new();
     let mut owns = Vec::new();
     for (own, done) in done {
@@ -187,32 +206,6 @@ async fn guarded_flows(
         owns.push(own);
     }
     owns.into_iter().for_each(|own| journal.append(own));
-    for (item, panic) in panicked {
-        tracing::error!(signal.id = item.id, kind = item.signal.kind(), %panic, "processing this flow action panicked; it is dead");
-        record::dead(journal, item.id, INTERNAL_ERROR.to_string());
-    }
-    Ok(results)
-}
-
-/// One mapping's signals, under a panic guard: a signal whose processing panics by itself is
-/// dead with [`INTERNAL_ERROR`] (and the panic in the log); the others are processed.
-async fn guarded(
-    ctx: &Context,
-    mapping: &Mapping,
-    items: Vec<Claimed>,
-    journal: &mut Journal,
-) -> Result<Vec<SignalResult>, StoreError> {
-    let (done, panicked) = contain(items, |batch: Vec<Claimed>| async move {
-        let mut own = Journal::default();
-        let results = sync_mapping(ctx, mapping, &batch, &mut own).await;
-        (own, results)
-    })
-    .await;
-    let mut results = Vec::new();
-    for (own, done) in done {
-        journal.append(own);
-        results.extend(done?);
-    }
     for (item, panic) in panicked {
         tracing::error!(signal.id = item.id, kind = item.signal.kind(), %panic, "processing this signal panicked; it is dead");
         record::dead(journal, item.id, INTERNAL_ERROR.to_string());

@@ -48,12 +48,7 @@ async fn a_salesforce_status_change_reaches_marketo_and_its_webhook_echo_writes_
     let (sf_writes, mk_writes) = world.writes();
     assert_eq!(sf_writes, 0, "no write went back to Salesforce");
     assert_eq!(mk_writes, 2, "one status sync per change");
-    let skipped = world
-        .app
-        .store
-        .outcomes(Some(OutcomeResult::Skipped), 0, 100)
-        .await
-        .unwrap();
+    let skipped = world.outcomes(OutcomeResult::Skipped).await;
     assert!(
         skipped
             .iter()
@@ -102,12 +97,7 @@ async fn a_salesforce_move_backwards_is_recorded_as_diverged() {
         Some("Registered"),
         "kept by default"
     );
-    let diverged = world
-        .app
-        .store
-        .outcomes(Some(OutcomeResult::Diverged), 0, 10)
-        .await
-        .unwrap();
+    let diverged = world.outcomes(OutcomeResult::Diverged).await;
     assert_eq!(diverged.len(), 1);
     assert!(
         diverged[0].reason.as_deref().unwrap().contains("1037"),
@@ -155,12 +145,7 @@ async fn a_reset_salesforce_refused_is_retried_not_left_diverged() {
         Some("Attended"),
         "set back on the retry"
     );
-    let dead = world
-        .app
-        .store
-        .outcomes(Some(OutcomeResult::Dead), 0, 10)
-        .await
-        .unwrap();
+    let dead = world.outcomes(OutcomeResult::Dead).await;
     assert!(dead.is_empty(), "{dead:?}");
 }
 

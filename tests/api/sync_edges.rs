@@ -10,11 +10,8 @@ use crate::world::{Options, USER, World};
 
 async fn reasons(world: &World, result: OutcomeResult) -> Vec<String> {
     world
-        .app
-        .store
-        .outcomes(Some(result), 0, 1000)
+        .outcomes(result)
         .await
-        .unwrap()
         .into_iter()
         .filter_map(|o| o.reason)
         .collect()

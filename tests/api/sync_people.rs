@@ -70,12 +70,7 @@ async fn a_person_marketo_refuses_to_create_is_dead_with_marketos_reason() {
     world.sf_adds(&lead, Some("Registered"));
     world.settle().await;
     assert!(world.mk.leads().is_empty(), "no Marketo person");
-    let dead = world
-        .app
-        .store
-        .outcomes(Some(OutcomeResult::Dead), 0, 10)
-        .await
-        .unwrap();
+    let dead = world.outcomes(OutcomeResult::Dead).await;
     assert_eq!(dead.len(), 1, "{dead:?}");
     let reason = dead[0].reason.as_deref().unwrap_or_default();
     assert!(
@@ -114,19 +109,9 @@ async fn a_1037_when_marketo_is_already_at_the_status_is_skipped_not_diverged() 
         .unwrap();
     world.settle().await;
     assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
-    let diverged = world
-        .app
-        .store
-        .outcomes(Some(OutcomeResult::Diverged), 0, 10)
-        .await
-        .unwrap();
+    let diverged = world.outcomes(OutcomeResult::Diverged).await;
     assert!(diverged.is_empty(), "nothing diverged: {diverged:?}");
-    let skipped = world
-        .app
-        .store
-        .outcomes(Some(OutcomeResult::Skipped), 0, 100)
-        .await
-        .unwrap();
+    let skipped = world.outcomes(OutcomeResult::Skipped).await;
     assert!(
         skipped.iter().any(|o| o
             .reason

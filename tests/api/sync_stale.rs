@@ -59,12 +59,7 @@ async fn a_notification_older_than_our_write_does_not_undo_it() {
         Some("No Show"),
         "the older Salesforce state is not written over the newer change"
     );
-    let applied = world
-        .app
-        .store
-        .outcomes(Some(OutcomeResult::Applied), 0, 10)
-        .await
-        .unwrap();
+    let applied = world.outcomes(OutcomeResult::Applied).await;
     assert_eq!(
         applied.len(),
         2,

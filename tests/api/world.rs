@@ -309,6 +309,18 @@ impl World {
         self.mk.member(PROGRAM, lead).map(|m| m.status_name)
     }
 
+    /// The recorded outcomes that ended as `result`, oldest first.
+    pub async fn outcomes(
+        &self,
+        result: campaign_sync::store::OutcomeResult,
+    ) -> Vec<campaign_sync::store::Outcome> {
+        self.app
+            .store
+            .outcomes(Some(result), 0, 1000)
+            .await
+            .unwrap()
+    }
+
     /// Write calls the service made to each side so far.
     pub fn writes(&self) -> (usize, usize) {
         let sf = self

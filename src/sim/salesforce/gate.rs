@@ -3,7 +3,7 @@
 //! the `Sforce-Limit-Info` header and the call log entry.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -48,10 +48,7 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
             _ => true,
         })
     } else {
-        Injected {
-            latency: Duration::ZERO,
-            answer: None,
-        }
+        Injected::none()
     };
     let latency = shared.config.latency + injected.latency;
     if !latency.is_zero() {

@@ -14,7 +14,7 @@ use super::super::work::{Work, set_salesforce_person};
 
 /// The Salesforce person a Marketo lead links to: its Contact, else its Lead. A value that is
 /// not an id of that object is ignored.
-pub fn salesforce_of(lead: &LeadRecord) -> Option<String> {
+fn salesforce_of(lead: &LeadRecord) -> Option<String> {
     let valid = |raw: &Option<String>, prefix: &str| {
         raw.as_deref()
             .and_then(|raw| SalesforceId::parse(raw).ok())

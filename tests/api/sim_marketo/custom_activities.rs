@@ -102,15 +102,7 @@ async fn a_type_is_created_extended_approved_and_then_takes_activities() {
         "{refused}"
     );
 
-    let token = sim
-        .get("/rest/v1/activities/pagingtoken.json?sinceDatetime=2020-01-01T00:00:00Z")
-        .await;
-    let token = token["nextPageToken"].as_str().unwrap();
-    let feed = sim
-        .get(&format!(
-            "/rest/v1/activities.json?nextPageToken={token}&activityTypeIds={type_id}"
-        ))
-        .await;
+    let feed = sim.activities_since_2020(&type_id.to_string()).await;
     let items = feed["result"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{feed}");
     assert_eq!(items[0]["leadId"], lead);

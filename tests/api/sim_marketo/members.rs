@@ -211,15 +211,7 @@ async fn each_status_change_is_a_104_activity_with_the_documented_attributes() {
     set_status(&sim, "Invited", &ids).await;
     set_status(&sim, "Attended", &ids).await;
 
-    let token = sim
-        .get("/rest/v1/activities/pagingtoken.json?sinceDatetime=2020-01-01T00:00:00Z")
-        .await;
-    let token = token["nextPageToken"].as_str().unwrap();
-    let feed = sim
-        .get(&format!(
-            "/rest/v1/activities.json?nextPageToken={token}&activityTypeIds=104"
-        ))
-        .await;
+    let feed = sim.activities_since_2020("104").await;
     let items = result_of(&feed);
     assert_eq!(items.len(), 2, "{feed}");
     let attribute = |item: &Value, name: &str| {
