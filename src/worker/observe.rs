@@ -12,7 +12,7 @@ use crate::sync::time::parse_millis;
 use tracing::Instrument;
 
 use super::context::{Context, api_span};
-use super::work::{Reading, Seen, SignalRef};
+use super::work::{Reading, Seen, SignalRef, observed_member};
 use crate::mappings::Mapping;
 
 /// What the signals say, and the signals that need no work in this mapping.
@@ -106,13 +106,7 @@ async fn read_marketo(ctx: &Context, mapping: &Mapping, seen: &mut [Seen]) {
             let by_lead: BTreeMap<i64, _> = members.into_iter().map(|m| (m.lead_id, m)).collect();
             for entry in seen.iter_mut() {
                 if let Some(lead) = entry.mkto_lead {
-                    let member = by_lead.get(&lead);
-                    entry.marketo = Reading::Read(Observed {
-                        status: member.and_then(|m| m.status_name.clone()),
-                        at: member
-                            .and_then(|m| m.updated_at.as_deref())
-                            .and_then(parse_millis),
-                    });
+                    entry.marketo = Reading::Read(observed_member(by_lead.get(&lead)));
                 }
             }
         }

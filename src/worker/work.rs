@@ -3,8 +3,10 @@
 //! its result. A leaf: it imports nothing else from the worker.
 
 use crate::connectors::CallError;
+use crate::connectors::marketo::MemberRecord;
 use crate::kinds::Actor;
 use crate::store::{IdentityRow, MirrorRow, StoreError};
+use crate::sync::time::parse_millis;
 use crate::sync::{Decision, Done, Observed, Reset};
 
 /// A claimed signal this round settles: its id and attempts so far (this claim included).
@@ -179,5 +181,16 @@ impl SignalResult {
             result,
             about: None,
         }
+    }
+}
+
+/// What Marketo shows of one lead in a program: its status and when it last changed, or not a
+/// member when the read did not return it.
+pub fn observed_member(member: Option<&MemberRecord>) -> Observed {
+    Observed {
+        status: member.and_then(|m| m.status_name.clone()),
+        at: member
+            .and_then(|m| m.updated_at.as_deref())
+            .and_then(parse_millis),
     }
 }
