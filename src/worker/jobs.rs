@@ -33,17 +33,30 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
         return Ok(Err(format!("unknown job kind {:?}", job.kind)));
     }
     let dry_run = job.params["dry_run"].as_bool().unwrap_or(false);
-    let results = if dry_run {
-        // A preview: every change the run would make, per mapping; nothing written or queued.
-        let mut results = Vec::new();
-        for mapping in ctx.mappings.all().iter().filter(|m| m.is_enabled()) {
-            let report = reconcile::reconcile_one(ctx, mapping, true).await;
-            results.push(report.map_err(|e| (mapping.name().to_string(), e)));
-        }
-        results
+    let mappings = if dry_run {
+        // A preview lists what any enabled mapping would change, even with sync switched off.
+        ctx.mappings
+            .all()
+            .iter()
+            .filter(|m| m.is_enabled())
+            .collect()
     } else {
-        reconcile::reconcile_all(ctx).await
+        reconcile::to_reconcile(ctx)
     };
+    let mut results = Vec::with_capacity(mappings.len());
+    for (done, mapping) in mappings.iter().enumerate() {
+        progress(ctx, job, done, mappings.len(), Some(mapping.name())).await?;
+        let result = if dry_run {
+            // A preview: every change the run would make; nothing written or queued.
+            reconcile::reconcile_one(ctx, mapping, true)
+                .await
+                .map_err(|e| (mapping.name().to_string(), e))
+        } else {
+            reconcile::reconcile_recorded(ctx, mapping).await
+        };
+        results.push(result);
+    }
+    progress(ctx, job, mappings.len(), mappings.len(), None).await?;
     let reports: Vec<Value> = results
         .into_iter()
         .map(|r| match r {
@@ -52,4 +65,18 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
         })
         .collect();
     Ok(Ok(json!({ "dry_run": dry_run, "reports": reports })))
+}
+
+/// Writes how far a job has got, for `GET /admin/jobs/{id}` on any replica: mappings done of
+/// the total, and the one being reconciled now.
+async fn progress(
+    ctx: &Context,
+    job: &Job,
+    done: usize,
+    total: usize,
+    current: Option<&str>,
+) -> Result<(), StoreError> {
+    let progress =
+        json!({ "mappings_done": done, "mappings_total": total, "current_mapping": current });
+    ctx.store.job_progress(job.id, &progress).await
 }

@@ -289,7 +289,9 @@ async fn reconciliation_runs_on_demand_through_the_admin_api() {
                 .unwrap()
         }
     };
-    assert_eq!(job(&world.app).await["state"], "queued");
+    let waiting = job(&world.app).await;
+    assert_eq!(waiting["state"], "queued");
+    assert!(waiting["progress"].is_null(), "{waiting}");
     // A preview first: the same difference listed, nothing queued or written.
     let preview: serde_json::Value = world
         .app
@@ -328,11 +330,70 @@ async fn reconciliation_runs_on_demand_through_the_admin_api() {
     assert_eq!(body["state"], "done", "{body}");
     assert_eq!(body["result"]["reports"][0]["mapping"], "webinar");
     assert_eq!(body["result"]["reports"][0]["marketo_changed"], 1);
+    assert_eq!(
+        body["progress"],
+        serde_json::json!({ "mappings_done": 1, "mappings_total": 1, "current_mapping": null }),
+        "{body}"
+    );
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
         Some("Registered")
     );
+}
+
+#[tokio::test]
+async fn a_running_reconciliation_job_reports_the_mapping_it_is_on() {
+    let world = World::with(Options {
+        admin_token: Some("admin".into()),
+        mk: campaign_sync::sim::marketo::MarketoSimConfig {
+            deliver_webhooks_in_background: false,
+            latency: std::time::Duration::from_millis(150),
+            ..Default::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let queued: serde_json::Value = world
+        .app
+        .client
+        .post(world.app.url("/admin/reconcile"))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let href = queued["href"].as_str().unwrap().to_string();
+    let worker = world.app.worker.clone();
+    let running = tokio::spawn(async move { worker.run_jobs().await });
+    // Each Marketo call takes 150 ms, so the job is seen on its mapping.
+    let mut seen = serde_json::Value::Null;
+    for _ in 0..200 {
+        seen = world
+            .app
+            .client
+            .get(world.app.url(&href))
+            .bearer_auth("admin")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if seen["state"] == "running" && !seen["progress"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen["state"], "running", "{seen}");
+    assert_eq!(
+        seen["progress"],
+        serde_json::json!({ "mappings_done": 0, "mappings_total": 1, "current_mapping": "webinar" }),
+        "{seen}"
+    );
+    assert_eq!(running.await.unwrap().unwrap(), 1);
 }
 
 #[tokio::test]

@@ -54,7 +54,13 @@ fn describe(job: &Job) -> String {
     }
     text.push(')');
     if let Some(progress) = &job.progress {
-        text.push_str(&format!(". Progress: {progress}"));
+        text.push_str(&format!(
+            ". Progress: {} of {} mappings reconciled",
+            progress["mappings_done"], progress["mappings_total"]
+        ));
+        if let Some(current) = progress["current_mapping"].as_str() {
+            text.push_str(&format!(", now {current}"));
+        }
     }
     if let Some(result) = &job.result {
         text.push_str(&format!(". Result: {result}"));

@@ -3,7 +3,10 @@
 //! outcomes and in metrics.
 
 use crate::connectors::salesforce::CampaignMember;
+use std::sync::Arc;
+
 use crate::kinds::{Action, Connector, OutcomeResult, Target};
+use crate::mappings::Mapping;
 use crate::signal::{
     Dedup, MarketoMember, NewSignal, SalesforceMember, SalesforceMemberDeleted, Signal,
 };
@@ -140,56 +143,71 @@ fn marketo_signal(run: i64, program_id: i64, lead_id: i64) -> NewSignal {
     )
 }
 
+/// The mappings a reconciliation of everything covers: the enabled ones, none while campaign
+/// sync as a whole is off.
+pub fn to_reconcile(ctx: &Context) -> Vec<&Arc<Mapping>> {
+    ctx.mappings
+        .all()
+        .iter()
+        .filter(|m| ctx.mappings.sync_enabled() && m.is_enabled())
+        .collect()
+}
+
 /// Reconciles every enabled mapping, recording each report as an outcome and in metrics.
 pub async fn reconcile_all(ctx: &Context) -> Vec<Result<ReconcileReport, (String, WorkError)>> {
     let mut reports = Vec::new();
-    for mapping in ctx.mappings.all() {
-        if !ctx.mappings.sync_enabled() || !mapping.is_enabled() {
-            continue;
-        }
-        let result = reconcile_one(ctx, mapping, false).await;
-        match &result {
-            Ok(report) => {
-                let reason = format!(
-                    "linked {} people; found {} changed in Salesforce, {} changed in Marketo, {} removed from Salesforce, {} removed from Marketo; queued {} signals",
-                    report.linked,
-                    report.salesforce_changed,
-                    report.marketo_changed,
-                    report.salesforce_removed,
-                    report.marketo_removed,
-                    report.signals_queued
-                );
-                tracing::info!(mapping = mapping.name(), %reason, "reconciled");
-                for (side, count) in [
-                    ("salesforce_changed", report.salesforce_changed),
-                    ("marketo_changed", report.marketo_changed),
-                    ("salesforce_removed", report.salesforce_removed),
-                    ("marketo_removed", report.marketo_removed),
-                ] {
-                    metrics::counter!("reconcile_differences_total", "mapping" => mapping.name().to_string(), "kind" => side).increment(count as u64);
-                }
-                let _ = record::outcome_now(
-                    ctx,
-                    mapping.name(),
-                    Target::new(Connector::None, Action::Reconcile),
-                    OutcomeResult::Applied,
-                    &reason,
-                )
-                .await;
-            }
-            Err(error) => {
-                tracing::warn!(mapping = mapping.name(), %error, "reconciliation failed");
-                let _ = record::outcome_now(
-                    ctx,
-                    mapping.name(),
-                    Target::new(Connector::None, Action::Reconcile),
-                    OutcomeResult::Skipped,
-                    &error.to_string(),
-                )
-                .await;
-            }
-        }
-        reports.push(result.map_err(|e| (mapping.name().to_string(), e)));
+    for mapping in to_reconcile(ctx) {
+        reports.push(reconcile_recorded(ctx, mapping).await);
     }
     reports
+}
+
+/// Reconciles one mapping, recording its report as an outcome and in metrics.
+pub async fn reconcile_recorded(
+    ctx: &Context,
+    mapping: &Mapping,
+) -> Result<ReconcileReport, (String, WorkError)> {
+    let result = reconcile_one(ctx, mapping, false).await;
+    match &result {
+        Ok(report) => {
+            let reason = format!(
+                "linked {} people; found {} changed in Salesforce, {} changed in Marketo, {} removed from Salesforce, {} removed from Marketo; queued {} signals",
+                report.linked,
+                report.salesforce_changed,
+                report.marketo_changed,
+                report.salesforce_removed,
+                report.marketo_removed,
+                report.signals_queued
+            );
+            tracing::info!(mapping = mapping.name(), %reason, "reconciled");
+            for (side, count) in [
+                ("salesforce_changed", report.salesforce_changed),
+                ("marketo_changed", report.marketo_changed),
+                ("salesforce_removed", report.salesforce_removed),
+                ("marketo_removed", report.marketo_removed),
+            ] {
+                metrics::counter!("reconcile_differences_total", "mapping" => mapping.name().to_string(), "kind" => side).increment(count as u64);
+            }
+            let _ = record::outcome_now(
+                ctx,
+                mapping.name(),
+                Target::new(Connector::None, Action::Reconcile),
+                OutcomeResult::Applied,
+                &reason,
+            )
+            .await;
+        }
+        Err(error) => {
+            tracing::warn!(mapping = mapping.name(), %error, "reconciliation failed");
+            let _ = record::outcome_now(
+                ctx,
+                mapping.name(),
+                Target::new(Connector::None, Action::Reconcile),
+                OutcomeResult::Skipped,
+                &error.to_string(),
+            )
+            .await;
+        }
+    }
+    result.map_err(|e| (mapping.name().to_string(), e))
 }
