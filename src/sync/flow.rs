@@ -2,7 +2,10 @@
 //! now, by Marketo's own rules: an add leaves an existing member's status as it is, a status
 //! change makes a non-member a member, a removal of a non-member does nothing.
 
+use crate::kinds::{Actor, TriggerKind};
 use crate::signal::FlowActionKind;
+
+use super::Event;
 
 /// The one write a flow action needs, or why it needs none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +32,25 @@ pub fn flow_step(kind: FlowActionKind, member: Option<Option<&str>>, status: &st
             FlowStep::Create
         }
     }
+}
+
+/// The trigger event of an applied flow-action write: what happened to the membership (an add,
+/// a status change or a removal), whatever the action asked for, with the status before it.
+pub fn flow_event(step: FlowStep, before: Option<&str>, status: &str) -> Option<Event> {
+    let (kind, new_status) = match step {
+        FlowStep::Skip(_) => return None,
+        FlowStep::Create => (TriggerKind::AddedToCampaign, Some(status.to_string())),
+        FlowStep::Update => (TriggerKind::CampaignStatusChanged, Some(status.to_string())),
+        FlowStep::Delete => (TriggerKind::RemovedFromCampaign, None),
+    };
+    Some(Event {
+        kind,
+        old_status: before
+            .filter(|_| step != FlowStep::Create)
+            .map(str::to_string),
+        new_status,
+        actor: Actor::Marketo,
+    })
 }
 
 #[cfg(test)]
@@ -64,5 +86,33 @@ mod tests {
                 "{kind:?} on {member:?}: {step:?}, expected {expected:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_flow_event_says_what_happened_with_the_status_before() {
+        let event = |step, before| {
+            flow_event(step, before, "Sent").map(|e| (e.kind, e.old_status, e.new_status))
+        };
+        assert_eq!(event(FlowStep::Skip("why"), Some("Sent")), None);
+        assert_eq!(
+            event(FlowStep::Create, None),
+            Some((TriggerKind::AddedToCampaign, None, Some("Sent".into())))
+        );
+        assert_eq!(
+            event(FlowStep::Update, Some("Responded")),
+            Some((
+                TriggerKind::CampaignStatusChanged,
+                Some("Responded".into()),
+                Some("Sent".into())
+            ))
+        );
+        assert_eq!(
+            event(FlowStep::Delete, Some("Responded")),
+            Some((
+                TriggerKind::RemovedFromCampaign,
+                Some("Responded".into()),
+                None
+            ))
+        );
     }
 }

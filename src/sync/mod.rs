@@ -13,7 +13,7 @@ mod status_map;
 pub mod time;
 
 pub use feed::activity_synced;
-pub use flow::{FlowStep, flow_step};
+pub use flow::{FlowStep, flow_event, flow_step};
 pub use outcome::{Done, Reset, actor, marketo_skipped};
 pub use plan::{Decision, ECHO, IN_SYNC, Observed, STALE, Side, decide};
 pub use settle::{Ended, Event, Settled, settle};

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use tracing::Instrument;
 
-use crate::kinds::{Action, Actor, Connector, OutcomeResult, Target, TriggerKind};
+use crate::kinds::{Action, Actor, Connector, OutcomeResult, Target};
 use crate::mappings::Mapping;
 use crate::signal::{FlowAction, FlowActionKind, Signal};
 use crate::store::{Claimed, Journal, StoreError};
-use crate::sync::{Decision, Done, Event, FlowStep, Observed, flow_step};
+use crate::sync::{Decision, Done, FlowStep, Observed, flow_event, flow_step};
 
 use super::context::{Context, api_span};
 use super::record;
@@ -29,6 +29,9 @@ struct Flow {
     signal: SignalRef,
     action: FlowAction,
     work: Work,
+    /// The write the person's membership called for, and their status before it, once read.
+    step: Option<FlowStep>,
+    before: Option<String>,
 }
 
 pub async fn apply(
@@ -66,6 +69,11 @@ async fn apply_all(
             record::next_round(journal, signal);
             continue;
         }
+        if !may_write(ctx, &action.campaign_id) {
+            // Held back like a switched-off mapping's signals; due again once it is on.
+            record::postpone(journal, signal);
+            continue;
+        }
         flows.push(flow(ctx, signal, action).await?);
     }
     let mut people: Vec<&mut Work> = flows.iter_mut().map(|f| &mut f.work).collect();
@@ -81,6 +89,17 @@ async fn apply_all(
         write_campaign(ctx, &campaign, group).await;
     }
     record_all(ctx, flows, journal).await
+}
+
+/// Whether a flow action on this campaign may write now: campaign sync is on and, for a mapped
+/// campaign, its mapping writes (switched on, statuses compatible). A switched-off mapping
+/// writes nothing, its campaign included.
+fn may_write(ctx: &Context, campaign: &str) -> bool {
+    ctx.mappings.sync_enabled()
+        && ctx
+            .mappings
+            .by_campaign(campaign)
+            .is_none_or(|mapping| ctx.mappings.writes(mapping))
 }
 
 /// The flow action as planned work: who, and the campaign write it asks for.
@@ -111,6 +130,8 @@ async fn flow(ctx: &Context, signal: SignalRef, action: FlowAction) -> Result<Fl
         signal,
         action,
         work,
+        step: None,
+        before: None,
     })
 }
 
@@ -145,6 +166,8 @@ async fn write_campaign(ctx: &Context, campaign: &str, mut group: Vec<&mut Flow>
             &status,
         );
         flow.work.person.sf_member_id = member.map(|m| m.id.clone());
+        flow.step = Some(step);
+        flow.before = member.and_then(|m| m.status.clone());
         if let FlowStep::Skip(reason) = step {
             flow.work.decision = Decision::Skip("flow action");
             flow.work.outcome = Some(Ok(Done::Skipped(reason.into())));
@@ -175,9 +198,10 @@ async fn record_all(
             continue;
         };
         if !ctx.mappings.writes(&mapping) {
-            // The mapping does not sync now: the campaign change stands alone and the mirror
-            // keeps what was last synced, so the change reaches the program (by the change
-            // feed or reconciliation) once the mapping writes again.
+            // The mapping was switched off during the round, after its campaign was written:
+            // the campaign change stands alone and the mirror keeps what was last synced, so
+            // the change reaches the program (by the change feed or reconciliation) once the
+            // mapping writes again.
             let result = unmapped(journal, &flow, done);
             results.push(SignalResult::new(flow.signal, result));
             continue;
@@ -263,21 +287,17 @@ fn unmapped(
         result,
         done.reason(),
     );
-    if done == Done::Applied {
-        let kind = match action.action {
-            FlowActionKind::RemoveFromCampaign => TriggerKind::RemovedFromCampaign,
-            FlowActionKind::AddToCampaign => TriggerKind::AddedToCampaign,
-            FlowActionKind::ChangeCampaignStatus => TriggerKind::CampaignStatusChanged,
-        };
-        let event = Event {
-            kind,
-            old_status: None,
-            new_status: action
-                .status
-                .clone()
-                .filter(|_| action.action != FlowActionKind::RemoveFromCampaign),
-            actor: Actor::Marketo,
-        };
+    let event = flow
+        .step
+        .filter(|_| done == Done::Applied)
+        .and_then(|step| {
+            flow_event(
+                step,
+                flow.before.as_deref(),
+                action.status.as_deref().unwrap_or_default(),
+            )
+        });
+    if let Some(event) = event {
         record::trigger(journal, None, &key, Some(&action.campaign_id), event);
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! Flow actions share a round's batched calls: a smart campaign that adds hundreds of people to
 //! a Salesforce campaign costs a handful of calls, not three to five per person, and several
-//! actions for one person still apply in the order they came; one on a mapping that is off
-//! waits in the campaign for the program until the mapping is on.
+//! actions for one person still apply in the order they came; one on a mapping that is off, or
+//! while campaign sync is off, writes nothing until it is on.
 
 use serde_json::json;
 
@@ -81,7 +81,7 @@ async fn actions_for_one_person_apply_in_the_order_they_came() {
 }
 
 #[tokio::test]
-async fn a_flow_action_while_its_mapping_is_off_reaches_the_program_once_it_is_on() {
+async fn a_flow_action_while_its_mapping_is_off_waits_and_then_reaches_both_sides() {
     let world = World::with(crate::world::Options {
         admin_token: Some("admin".into()),
         ..Default::default()
@@ -105,21 +105,55 @@ async fn a_flow_action_while_its_mapping_is_off_reaches_the_program_once_it_is_o
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
-        Some("Registered"),
-        "the flow action itself is applied"
-    );
-    assert_eq!(
-        world.mk_status(lead).as_deref(),
         Some("Invited"),
-        "not synced while off"
+        "a switched-off mapping writes nothing, its campaign included"
     );
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
 
     assert_eq!(switch("enable").await.unwrap().status(), 200);
-    world.app.worker.reconcile().await;
     world.settle().await;
     assert_eq!(
-        world.mk_status(lead).as_deref(),
+        world.sf_member_status(&sf_lead).as_deref(),
         Some("Registered"),
-        "the mirror kept what was synced, so the campaign's change is found"
+        "the held flow action is applied once the mapping is on"
     );
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+}
+
+#[tokio::test]
+async fn with_campaign_sync_off_a_flow_action_on_any_campaign_waits_until_it_is_on() {
+    let world = World::with(crate::world::Options {
+        admin_token: Some("admin".into()),
+        ..Default::default()
+    })
+    .await;
+    let switch = |state: &'static str| {
+        world
+            .app
+            .client
+            .post(world.app.url(&format!("/admin/sync/{state}")))
+            .bearer_auth("admin")
+            .send()
+    };
+    let (lead, sf_lead) = world.person("sync-off@example.com");
+    let other = world
+        .sf
+        .create_campaign(
+            json!({ "Name": "Unmapped" }),
+            &[campaign_sync::sim::salesforce::MemberStatus::new(
+                "Sent", true, false,
+            )],
+        )
+        .unwrap();
+    assert_eq!(switch("disable").await.unwrap().status(), 200);
+    world
+        .marketo_webhook(json!({ "action": "add_to_campaign", "leadId": lead, "email": "sync-off@example.com", "campaignId": other, "status": "Sent" }))
+        .await;
+    world.settle().await;
+    assert!(world.sf.members_of(&other).is_empty(), "nothing written");
+    assert_eq!(switch("enable").await.unwrap().status(), 200);
+    world.settle().await;
+    let members = world.sf.members_of(&other);
+    assert_eq!(members.len(), 1, "{members:?}");
+    assert_eq!(members[0]["LeadId"], json!(sf_lead));
 }

@@ -307,3 +307,51 @@ async fn a_flow_status_change_on_a_member_deleted_meanwhile_is_retried_not_repor
         .collect();
     assert_eq!(statuses, ["Opened"]);
 }
+
+#[tokio::test]
+async fn a_flow_action_on_an_unmapped_campaign_records_what_happened_with_the_status_before() {
+    use campaign_sync::kinds::TriggerKind;
+    let world = World::new().await;
+    let (lead, _) = world.person("events@example.com");
+    let other = newsletter(&world);
+    let act = |action: &str, status: Option<&str>| json!({ "action": action, "leadId": lead, "email": "events@example.com", "campaignId": other, "status": status });
+    // A status change on someone not yet a member makes them one: an add.
+    world
+        .marketo_webhook(act("change_campaign_status", Some("Sent")))
+        .await;
+    world.settle().await;
+    world
+        .marketo_webhook(act("change_campaign_status", Some("Opened")))
+        .await;
+    world.settle().await;
+    world
+        .marketo_webhook(act("remove_from_campaign", None))
+        .await;
+    world.settle().await;
+    let events: Vec<_> = world
+        .app
+        .store
+        .trigger_events(0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.campaign_id.as_deref() == Some(other.as_str()))
+        .map(|e| (e.kind, e.old_status, e.new_status))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (TriggerKind::AddedToCampaign, None, Some("Sent".to_string())),
+            (
+                TriggerKind::CampaignStatusChanged,
+                Some("Sent".to_string()),
+                Some("Opened".to_string())
+            ),
+            (
+                TriggerKind::RemovedFromCampaign,
+                Some("Opened".to_string()),
+                None
+            ),
+        ]
+    );
+}
