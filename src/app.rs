@@ -50,7 +50,7 @@ impl App {
             None => None,
         };
         let config = Arc::new(config);
-        let mappings = Mappings::new(&config.mappings);
+        let mappings = Mappings::configured(&config.mappings, config.sync_enabled);
         let liveness = Liveness::default();
         let worker = Worker::new(
             store.clone(),

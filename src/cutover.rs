@@ -43,6 +43,11 @@ pub struct Calls {
 }
 
 pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Result<()> {
+    if !config.sync_enabled && !options.dry_run {
+        anyhow::bail!(
+            "campaign sync is off in the configuration (sync_enabled = false): nothing would be repaired; use --dry-run to list the differences"
+        );
+    }
     // On SQLite a running `serve` holds the file: its worker would race this one.
     let _instance_lock = crate::instance_lock::acquire(config.database_url.expose())?;
     let store = Store::connect(config.database_url.expose()).await?;
@@ -52,7 +57,7 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
             "another replica is running the worker; ask it with POST /admin/reconcile instead"
         );
     };
-    let mappings = Mappings::new(&config.mappings);
+    let mappings = Mappings::configured(&config.mappings, config.sync_enabled);
     let worker = Worker::new(
         store.clone(),
         std::sync::Arc::new(config),

@@ -13,7 +13,9 @@ use crate::sync::StatusMap;
 pub struct Mapping {
     pub config: MappingConfig,
     pub statuses: StatusMap,
-    enabled: AtomicBool,
+    /// The run-time switch (stored, shared by every replica); the configuration's `enabled =
+    /// false` is off whatever it says.
+    switched_on: AtomicBool,
     /// Statuses the mapping cannot translate, from the last compatibility check; `None` until
     /// one has run. A mapping with problems is held: it writes no members.
     problems: Mutex<Option<Vec<String>>>,
@@ -24,12 +26,13 @@ impl Mapping {
         &self.config.name
     }
 
+    /// On in the configuration and not switched off at run time.
     pub fn is_enabled(&self) -> bool {
-        self.enabled.load(Ordering::SeqCst)
+        self.config.enabled && self.switched_on.load(Ordering::SeqCst)
     }
 
     fn set_enabled(&self, enabled: bool) {
-        self.enabled.store(enabled, Ordering::SeqCst);
+        self.switched_on.store(enabled, Ordering::SeqCst);
     }
 
     fn switch(&self) -> String {
@@ -72,17 +75,25 @@ pub struct Mappings {
 
 struct Inner {
     all: Vec<Arc<Mapping>>,
+    /// The configuration's `sync_enabled`: when false, sync stays off whatever the switch says.
+    sync_configured: bool,
     sync_enabled: AtomicBool,
 }
 
 impl Mappings {
+    /// The mappings with campaign sync allowed by the configuration.
     pub fn new(configs: &[MappingConfig]) -> Self {
+        Self::configured(configs, true)
+    }
+
+    /// The mappings, and whether the configuration allows campaign sync (`sync_enabled`).
+    pub fn configured(configs: &[MappingConfig], sync_configured: bool) -> Self {
         let all = configs
             .iter()
             .map(|c| {
                 Arc::new(Mapping {
                     statuses: StatusMap::two_way(&c.status_map, &c.status_map_to_marketo),
-                    enabled: AtomicBool::new(c.enabled),
+                    switched_on: AtomicBool::new(true),
                     problems: Mutex::new(None),
                     config: c.clone(),
                 })
@@ -91,6 +102,7 @@ impl Mappings {
         Mappings {
             inner: Arc::new(Inner {
                 all,
+                sync_configured,
                 sync_enabled: AtomicBool::new(true),
             }),
         }
@@ -119,9 +131,15 @@ impl Mappings {
             .find(|m| SalesforceId::same(&m.config.campaign_id, campaign_id))
     }
 
-    /// Campaign sync as a whole; when off, no mapping writes.
+    /// Campaign sync as a whole, on in the configuration and not switched off at run time;
+    /// when off, nothing is written.
     pub fn sync_enabled(&self) -> bool {
-        self.inner.sync_enabled.load(Ordering::SeqCst)
+        self.inner.sync_configured && self.inner.sync_enabled.load(Ordering::SeqCst)
+    }
+
+    /// Whether the configuration allows campaign sync at all (`sync_enabled`).
+    pub fn sync_configured(&self) -> bool {
+        self.inner.sync_configured
     }
 
     fn set_sync_enabled(&self, enabled: bool) {

@@ -37,6 +37,9 @@ pub struct Config {
     pub admin_listen: Option<SocketAddr>,
     /// `sqlite://path` (embedded default) or `postgres://…`.
     pub database_url: Secret,
+    /// Campaign sync as a whole. False keeps every mapping from writing (signals are still
+    /// received and wait), whatever the run-time switch (`/admin/sync/enable`) says.
+    pub sync_enabled: bool,
     pub http: HttpConfig,
     pub admin: AdminConfig,
     pub salesforce: SalesforceConfig,
@@ -53,6 +56,7 @@ impl Default for Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
             admin_listen: None,
             database_url: Secret::new("sqlite://campaign-sync.db"),
+            sync_enabled: true,
             http: HttpConfig::default(),
             admin: AdminConfig::default(),
             salesforce: SalesforceConfig::default(),

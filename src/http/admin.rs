@@ -183,6 +183,11 @@ pub async fn set_mapping(
         .mappings()
         .by_name(&name)
         .ok_or_else(|| ApiError::NotFound(format!("mapping {name:?}")))?;
+    if enabled && !mapping.config.enabled {
+        return Err(configured_off(format!(
+            "mapping {name:?} is disabled in the configuration (enabled = false in its [[mappings]] entry); set it to true there and restart"
+        )));
+    }
     state
         .mappings()
         .switch_mapping(state.store(), mapping, enabled)
@@ -201,6 +206,11 @@ pub async fn set_sync(
     Path(switch): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let enabled = parse_switch(&switch)?;
+    if enabled && !state.mappings().sync_configured() {
+        return Err(configured_off(
+            "campaign sync is disabled in the configuration (sync_enabled = false); set it to true there and restart".into(),
+        ));
+    }
     state
         .mappings()
         .switch_sync(state.store(), enabled)
@@ -222,6 +232,14 @@ async fn catch_up(state: &AppState) -> Result<(), ApiError> {
         .map_err(unavailable)?;
     tracing::info!(signals = due, "postponed signals due again");
     Ok(())
+}
+
+/// A switch the configuration holds off: the run-time switch cannot turn it on.
+fn configured_off(message: String) -> ApiError {
+    ApiError::Status {
+        status: axum::http::StatusCode::CONFLICT,
+        message,
+    }
 }
 
 fn parse_switch(switch: &str) -> Result<bool, ApiError> {

@@ -47,6 +47,7 @@ mod store_queue;
 mod store_runtime;
 mod store_writer;
 mod subscriptions;
+mod switches;
 mod sync;
 mod sync_burst;
 mod sync_edges;

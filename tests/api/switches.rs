@@ -1,0 +1,101 @@
+//! The configuration's switches against the run-time ones: `sync_enabled = false` and a
+//! mapping's `enabled = false` keep writes off whatever is stored, and the admin API refuses to
+//! turn them on (409) rather than appearing to.
+
+use serde_json::Value;
+
+use crate::world::{Options, World};
+
+async fn admin(world: &World, path: &str) -> (u16, Value) {
+    let response = world
+        .app
+        .client
+        .post(world.app.url(path))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn listed(world: &World) -> Value {
+    world
+        .app
+        .client
+        .get(world.app.url("/admin/mappings"))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sync_off_in_the_configuration_writes_nothing_and_cannot_be_switched_on() {
+    let world = World::with(Options {
+        admin_token: Some("admin".into()),
+        configure: |c| c.sync_enabled = false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("config-off@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    assert_eq!(world.sf_member_status(&sf_lead), None, "nothing written");
+    let (status, body) = admin(&world, "/admin/sync/enable").await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "conflict");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sync_enabled = false"),
+        "{body}"
+    );
+    assert_eq!(listed(&world).await["syncEnabled"], false);
+    // Switching off is still allowed (it changes nothing while the configuration holds it).
+    assert_eq!(admin(&world, "/admin/sync/disable").await.0, 200);
+    world.settle().await;
+    assert_eq!(world.sf_member_status(&sf_lead), None);
+}
+
+#[tokio::test]
+async fn a_mapping_off_in_the_configuration_stays_off_whatever_switch_is_stored() {
+    let world = World::with(Options {
+        admin_token: Some("admin".into()),
+        configure: |c| c.mappings[0].enabled = false,
+        ..Options::default()
+    })
+    .await;
+    // A switch stored while the configuration had it on (an earlier deployment's enable).
+    world
+        .app
+        .store
+        .set_switch("mapping:webinar", true, campaign_sync::store::now_millis())
+        .await
+        .unwrap();
+    world
+        .app
+        .worker
+        .mappings()
+        .refresh(&world.app.store)
+        .await
+        .unwrap();
+    let (lead, sf_lead) = world.person("mapping-off@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    assert_eq!(world.sf_member_status(&sf_lead), None, "nothing written");
+    assert_eq!(listed(&world).await["items"][0]["enabled"], false);
+    let (status, body) = admin(&world, "/admin/mappings/webinar/enable").await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("enabled = false"),
+        "{body}"
+    );
+}
