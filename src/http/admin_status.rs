@@ -54,6 +54,11 @@ pub struct Side {
     pub daily_limit: Option<i64>,
     /// Until when calls are paused; null when not paused or not known.
     pub paused_until: Option<i64>,
+    /// Marketo: calls this replica started within its client-side rate window, against the
+    /// window's limit (`marketo.rate_limit_calls`); null for Salesforce, which has none, or
+    /// when this replica runs no Marketo client.
+    #[serde(default)]
+    pub rate_window: Option<crate::connectors::marketo::WindowUse>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,6 +115,9 @@ fn side(system: &'static str, endpoint: &str, quota: &crate::quota::SideQuota, n
             .or(quota.budget())
             .and_then(|n| i64::try_from(n).ok()),
         paused_until: quota.paused(now).map(|pause| pause.until_ms),
+        rate_window: (system == "marketo")
+            .then(|| crate::connectors::marketo::window_use(endpoint))
+            .flatten(),
     }
 }
 

@@ -105,6 +105,13 @@ pub fn render(url: &str, o: &Overview) -> String {
             }
             _ => line.push_str(", calls today unknown"),
         }
+        if let Some(w) = side.rate_window {
+            let _ = write!(
+                line,
+                ", rate window {} of {} calls in the last {} s",
+                w.used, w.limit, w.window_secs
+            );
+        }
         let _ = writeln!(out, "{line}");
         if let Some(error) = &side.health.last_error {
             let _ = writeln!(out, "    last error: {error}");

@@ -60,6 +60,22 @@ async fn status_people_timeline_outcomes_and_bulk_replay_answer_from_a_real_sync
         "{salesforce}"
     );
     assert!(salesforce["dailyLimit"].as_i64().is_some(), "{salesforce}");
+    assert!(salesforce["rateWindow"].is_null(), "{salesforce}");
+    // Marketo's client-side window: the calls just made, against the configured limit.
+    let window = &status["upstreams"]["marketo"]["rateWindow"];
+    let limit = world.config.marketo.rate_limit_calls;
+    assert_eq!(window["limit"], limit, "{window}");
+    assert_eq!(
+        window["windowSecs"],
+        world.config.marketo.rate_limit_window_secs + 1,
+        "{window}"
+    );
+    assert!(
+        window["used"]
+            .as_u64()
+            .is_some_and(|n| n > 0 && n <= u64::from(limit)),
+        "{window}"
+    );
 
     let metrics = world
         .app

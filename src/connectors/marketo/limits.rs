@@ -2,8 +2,11 @@
 //! instance quota (100 per 20 s) is never what stops us. Live changes come first: scheduled
 //! work (feeds, settings, reconciliation) may use the window only while a fifth of it is free.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -27,6 +30,22 @@ impl RateWindow {
             window,
             started: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// Calls started within the window now; `None` while another task holds the count (a
+    /// moment; the reader is a status page).
+    pub fn usage(&self) -> Option<WindowUse> {
+        let started = self.started.try_lock().ok()?;
+        let now = Instant::now();
+        let used = started
+            .iter()
+            .filter(|t| now.duration_since(**t) < self.window)
+            .count();
+        Some(WindowUse {
+            used,
+            limit: self.calls,
+            window_secs: self.window.as_secs(),
+        })
     }
 
     /// Waits until one more call of `lane` fits in the window, then counts it. The lock is not
@@ -56,6 +75,40 @@ impl RateWindow {
             tokio::time::sleep_until(wake).await;
         }
     }
+}
+
+/// How much of the client-side rate window is taken: calls started within the last
+/// `window_secs` (the configured window plus the client's margin) against the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowUse {
+    pub used: usize,
+    pub limit: usize,
+    pub window_secs: u64,
+}
+
+type Windows = BTreeMap<String, Weak<RateWindow>>;
+
+fn windows() -> &'static std::sync::Mutex<Windows> {
+    static WINDOWS: OnceLock<std::sync::Mutex<Windows>> = OnceLock::new();
+    WINDOWS.get_or_init(Default::default)
+}
+
+/// Makes a client's window readable by [`window_use`] under its base URL (several services in
+/// one process, as in tests, keep theirs apart).
+pub(super) fn register(endpoint: &str, window: &Arc<RateWindow>) {
+    let mut all = windows().lock().unwrap_or_else(|e| e.into_inner());
+    all.retain(|_, w| w.strong_count() > 0);
+    all.insert(
+        endpoint.trim_end_matches('/').to_string(),
+        Arc::downgrade(window),
+    );
+}
+
+/// The rate window of the Marketo client at `endpoint` in this process, if one is running.
+pub fn window_use(endpoint: &str) -> Option<WindowUse> {
+    let all = windows().lock().unwrap_or_else(|e| e.into_inner());
+    all.get(endpoint.trim_end_matches('/'))?.upgrade()?.usage()
 }
 
 #[cfg(test)]
@@ -95,5 +148,23 @@ mod tests {
         window.admit(Lane::Live).await;
         window.admit(Lane::Live).await;
         assert_eq!(before.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_window_in_use_is_read_by_the_client_s_endpoint() {
+        let window = Arc::new(RateWindow::new(5, Duration::from_secs(20)));
+        register("http://mkto.test/", &window);
+        window.admit(Lane::Live).await;
+        window.admit(Lane::Scheduled).await;
+        let expected = |used| WindowUse {
+            used,
+            limit: 5,
+            window_secs: 20,
+        };
+        assert_eq!(window_use("http://mkto.test"), Some(expected(2)));
+        tokio::time::advance(Duration::from_secs(21)).await;
+        assert_eq!(window_use("http://mkto.test"), Some(expected(0)));
+        drop(window);
+        assert_eq!(window_use("http://mkto.test"), None);
     }
 }

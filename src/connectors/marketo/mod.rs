@@ -39,6 +39,7 @@ use crate::config::{MarketoConfig, Secret};
 use crate::quota::{Quota, SideQuota};
 use crate::store::now_millis;
 use limits::RateWindow;
+pub use limits::{WindowUse, window_use};
 
 /// Rate or concurrency refusals waited out within one call before giving up.
 const LIMIT_WAITS: u32 = 3;
@@ -81,7 +82,7 @@ impl MarketoClient {
     /// Fails only when the HTTP client cannot be built, which is a reason not to start.
     pub fn new(config: &MarketoConfig) -> Result<Self, ClientBuildError> {
         let http = super::http_client("marketo", Duration::from_secs(config.request_timeout_secs))?;
-        Ok(MarketoClient {
+        let client = MarketoClient {
             http,
             base_url: config.base_url.trim_end_matches('/').to_string(),
             client_id: config.client_id.clone(),
@@ -100,7 +101,10 @@ impl MarketoClient {
             quota: Quota::default().marketo,
             extract: ExtractTiming::from_config(config),
             over_cap: Arc::default(),
-        })
+        };
+        // The status overview reads how much of the window is taken.
+        limits::register(&client.base_url, &client.window);
+        Ok(client)
     }
 
     /// Shares `quota` (the process-wide pause and daily count) instead of a private one.

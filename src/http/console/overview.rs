@@ -34,6 +34,7 @@ pub struct SideRow {
     state: String,
     class: &'static str,
     calls: String,
+    window: String,
     paused: String,
     last_error: String,
 }
@@ -109,6 +110,7 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
                 (Some(used), None) => format!("{used} (no daily budget set)"),
                 _ => "unknown".into(),
             },
+            window: rate_window(s.rate_window),
             paused: s
                 .paused_until
                 .map_or("no".into(), |t| format!("until {}", when(Some(t)))),
@@ -151,4 +153,15 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
         sides,
         worker,
     })
+}
+
+/// The client-side rate window as a phrase; Salesforce has none (its limits are daily).
+fn rate_window(window: Option<crate::connectors::marketo::WindowUse>) -> String {
+    match window {
+        Some(w) => format!(
+            "{} of {} calls in the last {} s",
+            w.used, w.limit, w.window_secs
+        ),
+        None => "-".into(),
+    }
 }
