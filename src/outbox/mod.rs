@@ -16,7 +16,8 @@ use crate::config::Config;
 use crate::connectors::marketo::MarketoClient;
 use crate::connectors::salesforce::SalesforceClient;
 use crate::store::{
-    Attempt, Delivery, Store, StoreError, TO_MARKETO_ACTIVITY, TO_SUBSCRIPTION, now_millis,
+    Attempt, Delivery, Store, StoreError, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST, TO_SUBSCRIPTION,
+    now_millis,
 };
 use crate::worker::retry::next_delay;
 use marketo::MarketoDestination;
@@ -27,11 +28,17 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// up to `REQUEST_TIMEOUT`; Marketo's calls waiting on its rate window), so no other replica
 /// claims a delivery still in flight. A claim whose lease ran out records nothing.
 const LEASE_MS: i64 = 300_000;
-/// Deliveries claimed per round, and sent at once.
+/// Subscriber deliveries claimed per round, and sent at once (16 at a time).
 const ROUND: u32 = 100;
+/// Marketo rows claimed per round, each kind: a full custom-activity call (≤300), three
+/// Request Campaign calls (≤100 leads each).
+const MARKETO_ROUND: u32 = 300;
 const CONCURRENCY: usize = 16;
 /// How often an idle task looks for due deliveries.
 const POLL: Duration = Duration::from_millis(500);
+/// Once deliveries are found after an idle spell, how long the task waits before claiming:
+/// a burst's events (several worker rounds) then share calls instead of going out piecemeal.
+const LINGER: Duration = Duration::from_millis(250);
 
 #[derive(Clone)]
 pub struct Deliverer {
@@ -67,7 +74,14 @@ impl Deliverer {
 
     /// Delivers until `shutdown`; a store error is logged and tried again after a pause.
     pub async fn run(self, shutdown: CancellationToken) {
+        let mut was_idle = true;
         loop {
+            if was_idle && self.anything_due().await {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(LINGER) => {}
+                }
+            }
             let idle = match self.round().await {
                 Ok(0) => true,
                 Ok(_) => false,
@@ -76,6 +90,7 @@ impl Deliverer {
                     true
                 }
             };
+            was_idle = idle;
             if idle {
                 tokio::select! {
                     () = shutdown.cancelled() => return,
@@ -99,19 +114,26 @@ impl Deliverer {
         }
     }
 
-    /// Claims the due deliveries (the oldest of each person's queue) and attempts each.
+    /// Whether any delivery is due now (a store error counts as no: the round reports it).
+    async fn anything_due(&self) -> bool {
+        self.store
+            .deliveries_due(now_millis())
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Claims the due deliveries (the oldest of each person's queue), each destination in its
+    /// own batch size, and attempts each.
     async fn round(&self) -> Result<usize, StoreError> {
-        let claimed = self
-            .store
-            .claim_deliveries(now_millis(), LEASE_MS, ROUND)
-            .await?;
-        let count = claimed.len();
-        let (marketo, others): (Vec<Delivery>, Vec<Delivery>) = claimed
-            .into_iter()
-            .partition(|d| d.destination != TO_SUBSCRIPTION);
-        let (activities, requests): (Vec<Delivery>, Vec<Delivery>) = marketo
-            .into_iter()
-            .partition(|d| d.destination == TO_MARKETO_ACTIVITY);
+        let now = now_millis();
+        let claim = |destination, limit| {
+            self.store
+                .claim_deliveries_to(Some(destination), now, LEASE_MS, limit)
+        };
+        let others = claim(TO_SUBSCRIPTION, ROUND).await?;
+        let activities = claim(TO_MARKETO_ACTIVITY, MARKETO_ROUND).await?;
+        let requests = claim(TO_MARKETO_REQUEST, MARKETO_ROUND).await?;
+        let count = others.len() + activities.len() + requests.len();
         let subscribers = futures::stream::iter(others)
             .map(|delivery| async move {
                 let result = self.post(&delivery).await;

@@ -198,11 +198,25 @@ impl Store {
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
+        self.claim_deliveries_to(None, now, lease_ms, limit).await
+    }
+
+    /// As [`Store::claim_deliveries`], of one destination only when `destination` is given
+    /// (the delivery task claims each kind in its own batch size). The leases are taken in one
+    /// transaction: one commit for the batch, not one per delivery.
+    pub async fn claim_deliveries_to(
+        &self,
+        destination: Option<&str>,
+        now: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
         let rows = sqlx::query(
             "SELECT o.id, o.destination, o.subscription_id, s.url, s.secret, o.event_type, \
              o.person, o.payload, o.attempts FROM outbox o \
              LEFT JOIN subscriptions s ON s.id = o.subscription_id \
              WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
+             AND ($3 IS NULL OR o.destination = $3) \
              AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= $1) \
              AND (o.destination <> 'subscription' OR s.paused = 0) \
              AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination = o.destination \
@@ -212,8 +226,13 @@ impl Store {
         )
         .bind(now)
         .bind(i64::from(limit))
+        .bind(destination)
         .fetch_all(&self.pool)
         .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: i64 = row.try_get("id")?;
@@ -225,7 +244,7 @@ impl Store {
             .bind(id)
             .bind(now + lease_ms)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
             if leased.rows_affected() != 1 {
                 continue; // another replica took it meanwhile
@@ -245,7 +264,22 @@ impl Store {
                 lease_expires_at: now + lease_ms,
             });
         }
+        tx.commit().await?;
         Ok(claimed)
+    }
+
+    /// Whether any delivery could be claimed now.
+    pub async fn deliveries_due(&self, now: i64) -> Result<bool, StoreError> {
+        let found = sqlx::query(
+            "SELECT o.id FROM outbox o LEFT JOIN subscriptions s ON s.id = o.subscription_id \
+             WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
+             AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= $1) \
+             AND (o.destination <> 'subscription' OR s.paused = 0) LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
     }
 
     /// Records what an attempt came to and hands the lease back; `false` when the claim's

@@ -323,3 +323,36 @@ async fn activities_refused_before_provisioning_are_dead_then_replayed() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+#[tokio::test]
+async fn a_burst_of_changes_shares_full_activity_calls() {
+    const PEOPLE: usize = 250;
+    let world = World::new().await;
+    let config = config(&world);
+    let client = MarketoClient::new(&config.marketo).unwrap();
+    provision::provision(&client).await.unwrap();
+    for i in 0..PEOPLE {
+        let (lead, _) = world.person(&format!("burst{i}@example.com"));
+        world.mk_sets(lead, "Registered");
+    }
+    world.settle().await;
+    let deliverer = Deliverer::new(
+        world.app.store.clone(),
+        Arc::new(config),
+        world.app.worker.marketo().clone(),
+        world.app.worker.salesforce().clone(),
+    )
+    .unwrap();
+    let posts = || {
+        world
+            .mk
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == "/rest/v1/activities/external.json")
+            .count()
+    };
+    let before = posts();
+    deliverer.run_pending().await.unwrap();
+    assert_eq!(world.mk.custom_activities().len(), PEOPLE);
+    assert_eq!(posts() - before, 1, "{PEOPLE} activities in one call");
+}
