@@ -88,7 +88,7 @@ async fn operator_queries_answer_alike_on_every_backend() {
             .save_identity(
                 &IdentityRow {
                     email: Some("ada@example.com".into()),
-                    sf_lead_id: Some("00Q000000000001AAA".into()),
+                    sf_lead_id: Some("00Q000000000001EAA".into()),
                     mkto_lead_id: Some(7),
                     ..IdentityRow::default()
                 },
@@ -140,8 +140,11 @@ async fn operator_queries_answer_alike_on_every_backend() {
         for q in [
             "ADA@example.com",
             "7",
-            "00Q000000000001AAA",
+            "00Q000000000001EAA",
             "00v000000000001AAA",
+            // The 15-character forms, as in a Salesforce Classic record URL.
+            "00Q000000000001",
+            "00v000000000001",
         ] {
             let found = store.search_people(q).await.unwrap();
             assert_eq!(found.len(), 1, "{label}: {q}");
