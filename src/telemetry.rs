@@ -32,6 +32,15 @@ pub fn init_logs() {
     } else {
         builder.try_init()
     };
+    std::panic::set_hook(Box::new(log_panic));
+}
+
+/// A panic as a log line with its backtrace, in the log's own format. The worker and the HTTP
+/// layer catch panics and go on (the item ends dead with "internal error"); this line is where
+/// an operator finds where it happened.
+fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let backtrace = std::backtrace::Backtrace::force_capture();
+    tracing::error!(panic = %info, %backtrace, "panicked");
 }
 
 /// The process-wide Prometheus recorder. The `metrics` facade has one global recorder, so every
@@ -71,6 +80,8 @@ pub async fn drain_metrics(shutdown: CancellationToken) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -89,5 +100,44 @@ mod tests {
         );
         shutdown.cancel();
         drain.await.unwrap();
+    }
+
+    /// Log lines written to a shared buffer.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panic_is_logged_with_where_it_happened_and_its_backtrace() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(log_panic));
+        // The hook runs on the panicking thread, where this subscriber is the default.
+        let caught = tracing::subscriber::with_default(subscriber, || {
+            std::panic::catch_unwind(|| panic!("poisoned input 42"))
+        });
+        std::panic::set_hook(previous);
+        assert!(caught.is_err());
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("poisoned input 42"), "{text}");
+        assert!(
+            text.contains("src/telemetry.rs"),
+            "the panic's place: {text}"
+        );
+        assert!(text.contains("backtrace="), "{text}");
     }
 }
