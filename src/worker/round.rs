@@ -106,8 +106,19 @@ async fn process(
                 .for_each(|item| record::postpone(&mut journal, signal_ref(item)));
             continue;
         }
-        let span = tracing::info_span!("sync", mapping = %name, signals = items.len());
+        let span = tracing::info_span!(
+            "sync",
+            mapping = %name,
+            signals = items.len(),
+            signal.ids = tracing::field::Empty
+        );
         let signals: Vec<SignalRef> = items.iter().map(signal_ref).collect();
+        // With debug logs on, every line of the share (its API calls, its outcomes) names the
+        // signals it serves, so one change can be followed from receipt to write.
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let ids: Vec<i64> = signals.iter().map(|s| s.id).collect();
+            span.record("signal.ids", tracing::field::debug(&ids));
+        }
         match guarded(ctx, &mapping, items, &mut journal)
             .instrument(span)
             .await
