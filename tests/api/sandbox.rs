@@ -1,6 +1,6 @@
 //! `campaign-sync sandbox` as a newcomer uses it: the description file, then a status change in
 //! the Marketo simulator appearing in the Salesforce simulator, with no echo write, and as a
-//! custom activity on the person.
+//! custom activity on the person; then the guide's Salesforce user change reaching Marketo.
 
 use campaign_sync::sandbox::{self, SandboxOptions};
 use serde_json::Value;
@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::simulators::{eventually, salesforce_member_status, sim_state};
 
 #[tokio::test]
-async fn the_sandbox_syncs_a_marketo_change_into_salesforce() {
+async fn the_sandbox_syncs_a_change_each_way_as_its_guide_shows() {
     let dir = tempfile::tempdir().unwrap();
     let describe = dir.path().join("sandbox.json");
     let shutdown = CancellationToken::new();
@@ -90,6 +90,79 @@ async fn the_sandbox_syncs_a_marketo_change_into_salesforce() {
         .find(|t| t["id"] == activity["activityTypeId"])
         .unwrap();
     assert_eq!(added["name"], "Added to Salesforce Campaign");
+
+    // The guide's second step: a Salesforce user changes Ada's member status; Marketo follows.
+    let ada = &d["people"][0];
+    let (ada_sf, ada_lead) = (
+        ada["salesforce_id"].as_str().unwrap(),
+        ada["marketo_lead_id"].as_i64().unwrap(),
+    );
+    let token: Value = client
+        .post(format!("{sf}/services/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_id",
+                d["salesforce"]["user_client_id"].as_str().unwrap(),
+            ),
+            (
+                "client_secret",
+                d["salesforce"]["user_client_secret"].as_str().unwrap(),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let member = eventually("Ada's campaign member", async || {
+        sim_state(&client, sf).await?["objects"]["CampaignMember"]
+            .as_array()?
+            .iter()
+            .find(|m| m["LeadId"] == ada_sf && m["CampaignId"] == campaign)?["Id"]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await;
+    // The seeded member reaches the program first (its outbound message), then the change.
+    eventually("Ada in the program", async || {
+        program_status(&client, mk, program, ada_lead).await
+    })
+    .await;
+    let version = d["salesforce"]["api_version"].as_str().unwrap();
+    let patched = client
+        .patch(format!(
+            "{sf}/services/data/{version}/sobjects/CampaignMember/{member}"
+        ))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .json(&serde_json::json!({ "Status": "Attended" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(patched.status().is_success(), "{}", patched.status());
+    let status = eventually("the Salesforce change in Marketo", async || {
+        program_status(&client, mk, program, ada_lead)
+            .await
+            .filter(|s| s == "Attended")
+    })
+    .await;
+    assert_eq!(status, "Attended");
     shutdown.cancel();
     running.await.unwrap().unwrap();
+}
+
+/// The status of `lead` in `program` in the Marketo simulator's state.
+async fn program_status(
+    client: &reqwest::Client,
+    mk: &str,
+    program: i64,
+    lead: i64,
+) -> Option<String> {
+    sim_state(client, mk).await?["members"]
+        .as_array()?
+        .iter()
+        .find(|m| m["programId"] == program && m["leadId"] == lead)?["statusName"]
+        .as_str()
+        .map(str::to_string)
 }
