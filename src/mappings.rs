@@ -137,11 +137,6 @@ impl Mappings {
         self.inner.sync_configured && self.inner.sync_enabled.load(Ordering::SeqCst)
     }
 
-    /// Whether the configuration allows campaign sync at all (`sync_enabled`).
-    pub fn sync_configured(&self) -> bool {
-        self.inner.sync_configured
-    }
-
     fn set_sync_enabled(&self, enabled: bool) {
         self.inner.sync_enabled.store(enabled, Ordering::SeqCst);
     }
@@ -162,6 +157,21 @@ impl Mappings {
             }
         }
         Ok(())
+    }
+
+    /// Why the run-time switch cannot turn this on (a mapping, or sync as a whole for `None`):
+    /// the configuration holds it off. `None` when it can.
+    pub fn off_in_config(&self, mapping: Option<&Mapping>) -> Option<String> {
+        match mapping {
+            Some(m) if !m.config.enabled => Some(format!(
+                "mapping {:?} is disabled in the configuration (enabled = false in its [[mappings]] entry); set it to true there and restart",
+                m.name()
+            )),
+            None if !self.inner.sync_configured => Some(
+                "campaign sync is disabled in the configuration (sync_enabled = false); set it to true there and restart".into(),
+            ),
+            _ => None,
+        }
     }
 
     /// Switches one mapping for every replica.

@@ -183,10 +183,12 @@ pub async fn set_mapping(
         .mappings()
         .by_name(&name)
         .ok_or_else(|| ApiError::NotFound(format!("mapping {name:?}")))?;
-    if enabled && !mapping.config.enabled {
-        return Err(configured_off(format!(
-            "mapping {name:?} is disabled in the configuration (enabled = false in its [[mappings]] entry); set it to true there and restart"
-        )));
+    if let Some(why) = state
+        .mappings()
+        .off_in_config(Some(mapping))
+        .filter(|_| enabled)
+    {
+        return Err(configured_off(why));
     }
     state
         .mappings()
@@ -206,10 +208,8 @@ pub async fn set_sync(
     Path(switch): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let enabled = parse_switch(&switch)?;
-    if enabled && !state.mappings().sync_configured() {
-        return Err(configured_off(
-            "campaign sync is disabled in the configuration (sync_enabled = false); set it to true there and restart".into(),
-        ));
+    if let Some(why) = state.mappings().off_in_config(None).filter(|_| enabled) {
+        return Err(configured_off(why));
     }
     state
         .mappings()

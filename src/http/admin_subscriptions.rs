@@ -33,7 +33,7 @@ fn unavailable(error: impl std::fmt::Display) -> ApiError {
     ApiError::Unavailable
 }
 
-fn every_event_type() -> Vec<&'static str> {
+pub(super) fn every_event_type() -> Vec<&'static str> {
     let triggers = TriggerKind::ALL.iter().map(|k| k.as_str());
     triggers
         .chain(OperationalEvent::ALL.iter().map(|k| k.as_str()))
@@ -47,26 +47,42 @@ const MAX_URL_LEN: usize = 2048;
 fn validate(body: &[u8]) -> Result<(String, Vec<String>, String, bool), ApiError> {
     let new: NewSubscription = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("body is not a subscription: {e}")))?;
+    let (url, types) = checked(&new.url, new.event_types)?;
+    match new.secret {
+        Some(secret) => {
+            sign::secret_key(&secret).map_err(|e| ApiError::field("secret", e.to_string()))?;
+            Ok((url, types, secret, false))
+        }
+        None => Ok((url, types, sign::generate_secret(), true)),
+    }
+}
+
+/// Checks a subscriber URL and its event types (sorted, without repeats); the console's form
+/// goes through the same checks as the API.
+pub(super) fn checked(
+    url: &str,
+    event_types: Vec<String>,
+) -> Result<(String, Vec<String>), ApiError> {
     // URL parsing drops tabs and line breaks silently; a URL holding one is a mistake (or an
     // attempt at a header), so it is refused rather than stored as given.
-    if new.url.chars().any(char::is_control) || new.url.len() > MAX_URL_LEN {
+    if url.chars().any(char::is_control) || url.len() > MAX_URL_LEN {
         return Err(ApiError::field(
             "url",
             format!("must be at most {MAX_URL_LEN} characters, without control characters"),
         ));
     }
-    let url = reqwest::Url::parse(&new.url)
-        .map_err(|e| ApiError::field("url", format!("not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| ApiError::field("url", format!("not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(ApiError::field("url", "must be an http or https URL"));
     }
-    if new.event_types.is_empty() {
+    if event_types.is_empty() {
         return Err(ApiError::field(
             "event_types",
             "name at least one event type",
         ));
     }
-    if let Some(unknown) = new.event_types.iter().find(|t| !is_event_type(t)) {
+    if let Some(unknown) = event_types.iter().find(|t| !is_event_type(t)) {
         return Err(ApiError::field(
             "event_types",
             format!(
@@ -75,16 +91,10 @@ fn validate(body: &[u8]) -> Result<(String, Vec<String>, String, bool), ApiError
             ),
         ));
     }
-    let mut types = new.event_types;
+    let mut types = event_types;
     types.sort();
     types.dedup();
-    match new.secret {
-        Some(secret) => {
-            sign::secret_key(&secret).map_err(|e| ApiError::field("secret", e.to_string()))?;
-            Ok((new.url, types, secret, false))
-        }
-        None => Ok((new.url, types, sign::generate_secret(), true)),
-    }
+    Ok((url.to_string(), types))
 }
 
 pub async fn create(

@@ -185,6 +185,24 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
         (
             Admin,
             "post",
+            "/console/subscriptions/create",
+            post(console::create_subscription),
+        ),
+        (
+            Admin,
+            "post",
+            "/console/subscriptions/delete",
+            post(console::delete_subscription),
+        ),
+        (
+            Admin,
+            "post",
+            "/console/subscriptions/replay",
+            post(console::replay_subscription),
+        ),
+        (
+            Admin,
+            "post",
             "/console/mappings/switch",
             post(console::switch),
         ),

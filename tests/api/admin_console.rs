@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::world::{Options, World};
 
-const TOKEN: &str = "operator-token";
+pub(crate) const TOKEN: &str = "operator-token";
 
 async fn world() -> World {
     World::with(Options {
@@ -177,7 +177,7 @@ async fn the_status_command_names_a_refused_token() {
 }
 
 /// A client that shows redirects instead of following them, as the console tests read them.
-fn console_client() -> reqwest::Client {
+pub(crate) fn console_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -185,7 +185,7 @@ fn console_client() -> reqwest::Client {
 }
 
 /// Signs in with the admin token; the whole `Set-Cookie` header.
-async fn sign_in(client: &reqwest::Client, world: &World) -> String {
+pub(crate) async fn sign_in(client: &reqwest::Client, world: &World) -> String {
     let signed_in = client
         .post(world.app.url("/console/sign-in"))
         .form(&[("token", TOKEN)])
@@ -200,12 +200,12 @@ async fn sign_in(client: &reqwest::Client, world: &World) -> String {
 }
 
 /// The `name=value` pair of a `Set-Cookie` header, as a browser sends it back.
-fn cookie_pair(set_cookie: &str) -> String {
+pub(crate) fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_string()
 }
 
 /// The CSRF token a console page's forms carry.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let (_, rest) = html
         .split_once(r#"name="csrf" value=""#)
         .expect("a CSRF field");
@@ -375,4 +375,93 @@ async fn a_signed_out_session_cookie_is_refused_afterwards() {
     assert_eq!(replayed.headers()["location"], "/console/sign-in");
     let again = cookie_pair(&sign_in(&client, &world).await);
     assert_eq!(get(again).await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_console_creates_replays_and_deletes_a_subscription() {
+    let world = world().await;
+    let client = console_client();
+    let cookie = cookie_pair(&sign_in(&client, &world).await);
+    let html = client
+        .get(world.app.url("/console/subscriptions"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"create-subscription\""), "{html}");
+    let csrf = csrf_of(&html);
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let request = client
+            .post(world.app.url(path))
+            .header("cookie", &cookie)
+            .form(&form);
+        async move { request.send().await.unwrap() }
+    };
+    let refused = post(
+        "/console/subscriptions/create",
+        vec![
+            ("csrf", csrf.clone()),
+            ("url", "ftp://example.com/hook".into()),
+            ("event_types", "added_to_campaign".into()),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("http or https"));
+    assert!(world.app.store.subscriptions().await.unwrap().is_empty());
+
+    let created = post(
+        "/console/subscriptions/create",
+        vec![
+            ("csrf", csrf.clone()),
+            ("url", "http://127.0.0.1:9/hook".into()),
+            (
+                "event_types",
+                "removed_from_campaign, added_to_campaign".into(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), 200);
+    let page = created.text().await.unwrap();
+    let all = world.app.store.subscriptions().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        all[0].event_types,
+        ["added_to_campaign", "removed_from_campaign"]
+    );
+    assert!(
+        page.contains("signing secret") && page.contains("whsec_"),
+        "the secret is shown once: {page}"
+    );
+    let id = all[0].id.to_string();
+
+    let replayed = post(
+        "/console/subscriptions/replay",
+        vec![("csrf", csrf.clone()), ("id", id.clone())],
+    )
+    .await;
+    assert_eq!(replayed.status(), 303);
+    let forged = post(
+        "/console/subscriptions/delete",
+        vec![("csrf", "forged".into()), ("id", id.clone())],
+    )
+    .await;
+    assert_eq!(forged.status(), 403);
+    let deleted = post(
+        "/console/subscriptions/delete",
+        vec![("csrf", csrf.clone()), ("id", id.clone())],
+    )
+    .await;
+    assert_eq!(deleted.status(), 303);
+    assert!(world.app.store.subscriptions().await.unwrap().is_empty());
+    let again = post(
+        "/console/subscriptions/delete",
+        vec![("csrf", csrf), ("id", id)],
+    )
+    .await;
+    assert_eq!(again.status(), 404);
 }

@@ -99,3 +99,44 @@ async fn a_mapping_off_in_the_configuration_stays_off_whatever_switch_is_stored(
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn the_console_refuses_to_switch_on_what_the_configuration_holds_off() {
+    use crate::admin_console::{TOKEN, console_client, cookie_pair, csrf_of, sign_in};
+    let world = World::with(Options {
+        admin_token: Some(TOKEN.into()),
+        configure: |c| {
+            c.sync_enabled = false;
+            c.mappings[0].enabled = false;
+        },
+        ..Options::default()
+    })
+    .await;
+    let client = console_client();
+    let cookie = cookie_pair(&sign_in(&client, &world).await);
+    let html = client
+        .get(world.app.url("/console/mappings"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html);
+    for (name, key) in [("webinar", "enabled = false"), ("", "sync_enabled = false")] {
+        let answer = client
+            .post(world.app.url("/console/mappings/switch"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("name", name),
+                ("action", "enable"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 409, "{name:?}");
+        assert!(answer.text().await.unwrap().contains(key), "{name:?}");
+    }
+}

@@ -163,15 +163,24 @@ pub async fn switch(
         }
     };
     let mappings = state.mappings();
-    let done = if form.name.is_empty() {
-        mappings.switch_sync(state.store(), enabled).await
+    let mapping = if form.name.is_empty() {
+        None
     } else {
         let Some(mapping) = mappings.by_name(&form.name) else {
             return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such mapping.");
         };
-        mappings
-            .switch_mapping(state.store(), mapping, enabled)
-            .await
+        Some(mapping.as_ref())
+    };
+    if let Some(why) = mappings.off_in_config(mapping).filter(|_| enabled) {
+        return super::page_error(axum::http::StatusCode::CONFLICT, &why);
+    }
+    let done = match mapping {
+        None => mappings.switch_sync(state.store(), enabled).await,
+        Some(mapping) => {
+            mappings
+                .switch_mapping(state.store(), mapping, enabled)
+                .await
+        }
     };
     if let Err(error) = done {
         return unavailable(error);

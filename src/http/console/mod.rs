@@ -21,7 +21,10 @@ pub use mappings::{mappings, reconcile, switch};
 pub use overview::overview;
 pub use people::{people, person};
 use session::Session;
-pub use subscriptions::{pause as pause_subscription, subscriptions};
+pub use subscriptions::{
+    create as create_subscription, delete as delete_subscription, pause as pause_subscription,
+    replay as replay_subscription, subscriptions,
+};
 
 use super::AppState;
 
@@ -57,8 +60,14 @@ fn forbidden() -> Response {
     )
 }
 
-/// A short HTML error page (HTML answers keep their shape; see `shape::error_bodies`).
-fn page_error(status: StatusCode, message: &'static str) -> Response {
+/// A short HTML error page (HTML answers keep their shape; see `shape::error_bodies`). The
+/// message is escaped: it may name a mapping.
+fn page_error(status: StatusCode, message: &str) -> Response {
+    let message = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
     let html = format!(
         "<!doctype html><title>campaign-sync</title><p>{message}</p><p><a href=\"/console\">Back to the console</a></p>"
     );

@@ -1,5 +1,6 @@
 //! The subscriptions page: each subscriber's URL, event types, state and dead deliveries, with
-//! pause and resume (creating one, with its secret shown once, stays in the admin API).
+//! create (the signing secret shown once, on the page that answers), pause and resume, replay
+//! of the dead deliveries, and delete, as the admin API offers them.
 
 use askama::Template;
 use axum::Form;
@@ -10,6 +11,8 @@ use serde::Deserialize;
 use super::session::Session;
 use super::{forbidden, render, unavailable, when};
 use crate::http::AppState;
+use crate::http::admin_subscriptions::{checked, every_event_type};
+use crate::outbox::sign;
 use crate::store::{Queue, now_millis};
 
 pub struct SubscriptionRow {
@@ -27,10 +30,17 @@ struct SubscriptionsPage {
     page: &'static str,
     csrf: String,
     notice: String,
+    /// Every event type a subscription may name, for the create form.
+    event_types: String,
     subscriptions: Vec<SubscriptionRow>,
 }
 
 pub async fn subscriptions(State(state): State<AppState>, session: Session) -> Response {
+    page(&state, &session, String::new()).await
+}
+
+/// The page, with a notice above the list (the secret of a subscription just created).
+async fn page(state: &AppState, session: &Session, notice: String) -> Response {
     let all = match state.store().subscriptions().await {
         Ok(all) => all,
         Err(error) => return unavailable(error),
@@ -57,9 +67,125 @@ pub async fn subscriptions(State(state): State<AppState>, session: Session) -> R
     render(&SubscriptionsPage {
         page: "subscriptions",
         csrf: session.csrf(),
-        notice: String::new(),
+        notice,
+        event_types: every_event_type().join(", "),
         subscriptions: rows,
     })
+}
+
+/// The create form: a URL and event types (separated by commas or spaces).
+#[derive(Deserialize)]
+pub struct CreateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    event_types: String,
+}
+
+/// Creates a subscription with a new signing secret and answers the page with the secret,
+/// shown this once; a URL or event type the API would refuse is refused in its words (400).
+pub async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<CreateForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return forbidden();
+    }
+    let types = form
+        .event_types
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    let (url, types) = match checked(form.url.trim(), types) {
+        Ok(valid) => valid,
+        Err(error) => {
+            return super::page_error(axum::http::StatusCode::BAD_REQUEST, &error.to_string());
+        }
+    };
+    let secret = sign::generate_secret();
+    let created = match state
+        .store()
+        .create_subscription(&url, &types, &secret, now_millis())
+        .await
+    {
+        Ok(created) => created,
+        Err(error) => return unavailable(error),
+    };
+    tracing::info!(subscription.id = created.id, %url, "subscription created from the console");
+    let notice = format!(
+        "Subscription {} created. Its signing secret, shown only now (give it to the subscriber \
+         to check signatures): {secret}",
+        created.id
+    );
+    page(&state, &session, notice).await
+}
+
+/// A form naming one subscription.
+#[derive(Deserialize)]
+pub struct IdForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: i64,
+}
+
+/// Deletes a subscription and its deliveries.
+pub async fn delete(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<IdForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return forbidden();
+    }
+    match state.store().delete_subscription(form.id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such subscription.");
+        }
+        Err(error) => return unavailable(error),
+    }
+    tracing::info!(
+        subscription.id = form.id,
+        "subscription deleted from the console"
+    );
+    Redirect::to("/console/subscriptions").into_response()
+}
+
+/// Makes a subscription's dead deliveries due again, in their order.
+pub async fn replay(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<IdForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return forbidden();
+    }
+    let store = state.store();
+    match store.subscription(form.id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such subscription.");
+        }
+        Err(error) => return unavailable(error),
+    }
+    let replayed = match store
+        .replay_deliveries(Queue::subscription(form.id), None, now_millis())
+        .await
+    {
+        Ok(n) => n,
+        Err(error) => return unavailable(error),
+    };
+    tracing::info!(
+        subscription.id = form.id,
+        replayed,
+        "dead deliveries replayed from the console"
+    );
+    Redirect::to("/console/subscriptions").into_response()
 }
 
 /// Every field defaults, so a form missing one is refused in words (403 without its CSRF
