@@ -2,6 +2,7 @@
 //! Each mapping's share runs under a panic guard, so one bad signal ends dead ("internal
 //! error") instead of stopping the worker.
 
+use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
@@ -73,6 +74,11 @@ async fn process(
     claimed: Vec<Claimed>,
     report: &mut RoundReport,
 ) -> Result<(), StoreError> {
+    let repairs: HashSet<i64> = claimed
+        .iter()
+        .filter(|c| c.dedup_key.starts_with(super::reconcile::REPAIR_PREFIX))
+        .map(|c| c.id)
+        .collect();
     let Routed {
         by_mapping,
         flows,
@@ -137,7 +143,29 @@ async fn process(
     }
     record::settle(&mut journal, &ctx.config.worker, results, report);
     record::announce_pauses(&mut journal, [ctx.marketo.quota(), ctx.salesforce.quota()]);
-    record::commit(ctx, &journal).await
+    record::commit(ctx, &journal).await?;
+    count_repairs(&repairs, &journal);
+    Ok(())
+}
+
+/// Counts how the round's reconciliation repairs ended, by mapping:
+/// `reconcile_repairs_total{mapping,result}` beside `reconcile_differences_total` (found).
+fn count_repairs(repairs: &HashSet<i64>, journal: &Journal) {
+    if repairs.is_empty() {
+        return;
+    }
+    for outcome in &journal.outcomes {
+        let result = match outcome.result {
+            OutcomeResult::Applied => "applied",
+            OutcomeResult::Dead => "dead",
+            _ => continue,
+        };
+        if outcome.signal_id.is_some_and(|id| repairs.contains(&id)) {
+            let mapping = outcome.mapping.clone().unwrap_or_default();
+            metrics::counter!("reconcile_repairs_total", "mapping" => mapping, "result" => result)
+                .increment(1);
+        }
+    }
 }
 
 /// Each of `signals` ended by `error` this round (retried on its schedule).

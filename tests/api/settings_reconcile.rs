@@ -340,6 +340,24 @@ async fn reconciliation_runs_on_demand_through_the_admin_api() {
         world.sf_member_status(&sf_lead).as_deref(),
         Some("Registered")
     );
+    // What was found and how its repair ended, in metrics (process-wide: at least this one).
+    let metrics = world
+        .app
+        .client
+        .get(world.app.url("/metrics"))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        "reconcile_differences_total{mapping=\"webinar\",kind=\"marketo_changed\"}",
+        "reconcile_repairs_total{mapping=\"webinar\",result=\"applied\"}",
+    ] {
+        assert!(metrics.contains(series), "{series} in {metrics}");
+    }
 }
 
 #[tokio::test]

@@ -31,7 +31,7 @@ use person::{Pass, Unit};
 use sides::{Mirror, lead_keys, read_marketo, take_marketo};
 
 pub use extract_jobs::cancel_left as cancel_left_extracts;
-pub use signals::{Change, reconcile_all, reconcile_recorded, to_reconcile};
+pub use signals::{Change, REPAIR_PREFIX, reconcile_all, reconcile_recorded, to_reconcile};
 
 /// What one reconciliation found in one mapping; each difference became one signal or more.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

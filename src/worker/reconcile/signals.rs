@@ -18,6 +18,10 @@ use super::super::work::WorkError;
 use super::person::Unit;
 use super::{ReconcileReport, reconcile_one};
 
+/// The dedup key every repair a reconciliation queues starts with (then the run, the side and
+/// the record), so the worker can count how the repairs ended.
+pub const REPAIR_PREFIX: &str = "reconcile:";
+
 /// One write the worker is expected to make: who, which side, from which status to which
 /// (`None`: not a member).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -86,7 +90,7 @@ pub fn queue(
         (None, Some(member_id)) if mirror_sf.is_some() => {
             report.salesforce_removed += 1;
             queued.push(NewSignal {
-                dedup_key: format!("reconcile:{run}:sfdel:{member_id}"),
+                dedup_key: format!("{REPAIR_PREFIX}{run}:sfdel:{member_id}"),
                 signal: Signal::SalesforceMemberDeleted(SalesforceMemberDeleted {
                     member_id: member_id.clone(),
                     deleted_date: None,
@@ -112,7 +116,7 @@ pub fn queue(
 
 fn salesforce_signal(run: i64, member: &CampaignMember) -> NewSignal {
     NewSignal::new(
-        format!("reconcile:{run}:sf:{}", member.id),
+        format!("{REPAIR_PREFIX}{run}:sf:{}", member.id),
         Signal::SalesforceMember(SalesforceMember {
             notification_id: format!("reconcile-{run}"),
             organization_id: String::new(),
@@ -132,7 +136,7 @@ fn salesforce_signal(run: i64, member: &CampaignMember) -> NewSignal {
 
 fn marketo_signal(run: i64, program_id: i64, lead_id: i64) -> NewSignal {
     NewSignal::new(
-        format!("reconcile:{run}:mkto:{program_id}:{lead_id}"),
+        format!("{REPAIR_PREFIX}{run}:mkto:{program_id}:{lead_id}"),
         Signal::MarketoMember(MarketoMember {
             lead_id,
             program_id,
