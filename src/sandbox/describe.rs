@@ -193,7 +193,7 @@ Try it (in another terminal; the commands use curl and jq):
 2. Change {ada_name}'s campaign member status in Salesforce, as a Salesforce user would:
      TOKEN=$(curl -s {sf_url}/services/oauth2/token -d grant_type=client_credentials \
        -d client_id={user_id} -d client_secret={user_secret} | jq -r .access_token)
-     MEMBER=$(curl -s {sf_url}/__sim/state | jq -r '.objects.CampaignMember[] | select(.LeadId=="{ada_sf}") | .Id')
+     MEMBER=$(curl -s {sf_url}/__sim/state | jq -r '.objects.CampaignMember[] | select(.LeadId=="{ada_sf}" and .CampaignId=="{campaign}") | .Id')
      curl -s -X PATCH {sf_url}/services/data/{version}/sobjects/CampaignMember/$MEMBER \
        -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{{"Status": "Attended"}}'
    then see the program status in Marketo:
@@ -203,6 +203,8 @@ Try it (in another terminal; the commands use curl and jq):
      MTOKEN=$(curl -s "{mk_url}/identity/oauth/token?grant_type=client_credentials&client_id={user_id}&client_secret={user_secret}" | jq -r .access_token)
      curl -s -X POST {mk_url}/rest/asset/v1/program/{program}.json -H "Authorization: Bearer $MTOKEN" \
        --data-urlencode 'costs=[{{"startDate":"2026-12-01","cost":300,"note":"Ads"}}]'
+   then see the campaign's ActualCost:
+     curl -s {sf_url}/__sim/state | jq '.objects.Campaign[] | {{Name, ActualCost}}'
 
 What the service did:   curl -s -H 'Authorization: Bearer {admin}' {service}/v1/trigger-events | jq
                         curl -s -H 'Authorization: Bearer {admin}' {service}/admin/outcomes | jq
@@ -233,6 +235,7 @@ The console: {service}/console   (sign in with the admin token {admin})
         program = webinar.program_id,
         ada_name = ada.name,
         ada_sf = ada.salesforce_id,
+        campaign = webinar.campaign_id,
         user_id = sf.user_client_id,
         user_secret = sf.user_client_secret,
         version = sf.api_version,

@@ -39,6 +39,29 @@ pub struct SandboxOptions {
     pub describe: Option<PathBuf>,
 }
 
+/// The simulators are seeded anew at every start, so a database an earlier sandbox left in
+/// `dir` would remember people and statuses they no longer hold (and take the guide's first
+/// change for an echo). It is removed, with a line saying so.
+fn fresh_database(dir: &std::path::Path) -> anyhow::Result<()> {
+    let db = dir.join("campaign-sync.db");
+    if !db.exists() {
+        return Ok(());
+    }
+    // Not while another sandbox or service uses it: that one holds the file's lock.
+    let _lock = crate::instance_lock::acquire(&format!("sqlite://{}", db.display()))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        if file.exists() {
+            std::fs::remove_file(&file).with_context(|| format!("removing {}", file.display()))?;
+        }
+    }
+    eprintln!(
+        "sandbox: removed the database an earlier sandbox left in {} (the simulators start afresh, so the sync state does too)",
+        dir.display()
+    );
+    Ok(())
+}
+
 /// Runs until `shutdown` is cancelled.
 pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let temp = match &options.dir {
@@ -51,6 +74,7 @@ pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow
             .unwrap_or_default()
     });
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    fresh_database(&dir)?;
     // The endpoint is set once the service has its address.
     let salesforce = SalesforceSim::spawn(salesforce_config("http://127.0.0.1:9/not-yet")).await?;
     let marketo = MarketoSim::spawn(marketo_config()).await?;
@@ -135,5 +159,31 @@ fn marketo_config() -> MarketoSimConfig {
             },
         ],
         ..MarketoSimConfig::default()
+    }
+}
+
+#[cfg(test)]
+mod fresh_tests {
+    use super::*;
+
+    #[test]
+    fn a_database_left_by_an_earlier_sandbox_is_removed_unless_one_still_uses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("campaign-sync.db");
+        let wal = dir.path().join("campaign-sync.db-wal");
+        std::fs::write(&db, b"old").unwrap();
+        std::fs::write(&wal, b"old").unwrap();
+        let url = format!("sqlite://{}", db.display());
+        let held = crate::instance_lock::acquire(&url).unwrap();
+        let refused = fresh_database(dir.path()).unwrap_err().to_string();
+        assert!(
+            refused.contains("another campaign-sync process"),
+            "{refused}"
+        );
+        assert!(db.exists() && wal.exists(), "kept while in use");
+        drop(held);
+        fresh_database(dir.path()).unwrap();
+        assert!(!db.exists() && !wal.exists());
+        fresh_database(dir.path()).unwrap();
     }
 }
