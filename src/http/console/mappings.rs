@@ -63,12 +63,66 @@ fn describe(job: &Job) -> String {
         }
     }
     if let Some(result) = &job.result {
-        text.push_str(&format!(". Result: {result}"));
+        text.push_str(". ");
+        text.push_str(&result_lines(result).join(" · "));
     }
     if let Some(error) = &job.error {
         text.push_str(&format!(". Error: {error}"));
     }
     text
+}
+
+/// A reconciliation's result in words: per mapping what it found and queued, and for a
+/// preview each change it would make, as `campaign-sync reconcile` prints them.
+fn result_lines(result: &serde_json::Value) -> Vec<String> {
+    let preview = result["dry_run"].as_bool().unwrap_or(false);
+    let reports = result["reports"].as_array().cloned().unwrap_or_default();
+    if reports.is_empty() {
+        return vec!["No enabled mapping to reconcile.".into()];
+    }
+    let mut lines = Vec::new();
+    for report in &reports {
+        let mapping = report["mapping"].as_str().unwrap_or("?");
+        if let Some(error) = report["error"].as_str() {
+            lines.push(format!("{mapping}: failed: {error}"));
+            continue;
+        }
+        let differences = report["differences"].as_u64().unwrap_or(0);
+        let changes = report["changes"].as_array().cloned().unwrap_or_default();
+        if preview {
+            lines.push(format!(
+                "{mapping}: {differences} difference(s); nothing written (preview)"
+            ));
+            lines.extend(
+                changes
+                    .iter()
+                    .map(|c| format!("{mapping}: would change {}", change_text(c))),
+            );
+        } else {
+            lines.push(format!(
+                "{mapping}: {differences} difference(s), {} repair(s) queued",
+                report["signals_queued"].as_u64().unwrap_or(0)
+            ));
+        }
+    }
+    lines
+}
+
+/// One listed change as the reconcile command words it.
+fn change_text(change: &serde_json::Value) -> String {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    crate::cutover::describe(&crate::worker::Change {
+        person: text(&change["person"]).unwrap_or_default(),
+        marketo_lead_id: change["marketo_lead_id"].as_i64(),
+        salesforce_id: text(&change["salesforce_id"]),
+        side: if change["side"] == "salesforce" {
+            "salesforce"
+        } else {
+            "marketo"
+        },
+        from: text(&change["from"]),
+        to: text(&change["to"]),
+    })
 }
 
 pub async fn mappings(
@@ -221,5 +275,41 @@ pub async fn reconcile(
             Redirect::to(&format!("/console/mappings?job={id}")).into_response()
         }
         Err(error) => unavailable(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_job_result_reads_as_words_with_each_previewed_change() {
+        let preview = json!({ "dry_run": true, "reports": [
+            { "mapping": "webinar", "differences": 1, "signals_queued": 0, "changes": [
+                { "person": "ada@example.com", "marketo_lead_id": 7, "salesforce_id": null,
+                  "side": "salesforce", "from": null, "to": "Registered" }
+            ] },
+            { "mapping": "tradeshow", "error": "Marketo 606" }
+        ] });
+        assert_eq!(
+            result_lines(&preview),
+            [
+                "webinar: 1 difference(s); nothing written (preview)",
+                "webinar: would change ada@example.com (Marketo lead 7, Salesforce none): Salesforce not a member → \"Registered\"",
+                "tradeshow: failed: Marketo 606",
+            ]
+        );
+        let run = json!({ "dry_run": false, "reports": [
+            { "mapping": "webinar", "differences": 2, "signals_queued": 2, "changes": [] }
+        ] });
+        assert_eq!(
+            result_lines(&run),
+            ["webinar: 2 difference(s), 2 repair(s) queued"]
+        );
+        assert_eq!(
+            result_lines(&json!({ "dry_run": false, "reports": [] })),
+            ["No enabled mapping to reconcile."]
+        );
     }
 }
