@@ -132,11 +132,15 @@ async fn recheck_marketo(ctx: &Context, mapping: &Mapping, work: &mut [Work]) {
             continue;
         };
         match &read {
+            // A lead the read does not return may be out of the program or merged into
+            // another (whose id the write finds again): not knowing which, the first decision
+            // stands rather than reading it as a removal.
             Ok(members) => {
-                let member = members.iter().find(|m| m.lead_id == lead);
-                let mut person = slot.person.clone();
-                person.mk = Some(observed_member(member));
-                *slot = decide(mapping, person, slot.mirror.take());
+                if let Some(member) = members.iter().find(|m| m.lead_id == lead) {
+                    let mut person = slot.person.clone();
+                    person.mk = Some(observed_member(Some(member)));
+                    *slot = decide(mapping, person, slot.mirror.take());
+                }
             }
             Err(error) => slot.fail(WorkError::Call(error.clone())),
         }

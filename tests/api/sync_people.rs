@@ -123,26 +123,44 @@ async fn a_1037_when_marketo_is_already_at_the_status_is_skipped_not_diverged() 
 
 #[tokio::test]
 async fn a_lead_merged_away_in_marketo_is_found_again_and_the_write_lands_on_the_survivor() {
+    use campaign_sync::config::ConflictPolicy;
     use campaign_sync::sim::marketo::NewLead;
 
-    let world = World::new().await;
-    let (loser, sf_lead) = world.person("merged@example.com");
-    world.sf_adds(&sf_lead, Some("Invited"));
-    world.settle().await;
-    assert_eq!(world.mk_status(loser).as_deref(), Some("Invited"));
-    let member_id = world.sf_member_id(&sf_lead).expect("a member");
+    // Under marketo_wins the change reads Marketo first: the merged-away lead it does not
+    // return must not read as Marketo removing the person (which would delete the member).
+    for policy in [ConflictPolicy::LastWriterWins, ConflictPolicy::MarketoWins] {
+        let world = World::with(Options {
+            conflict_policy: policy,
+            ..Options::default()
+        })
+        .await;
+        let (loser, sf_lead) = world.person("merged@example.com");
+        world.sf_adds(&sf_lead, Some("Invited"));
+        world.settle().await;
+        assert_eq!(world.mk_status(loser).as_deref(), Some("Invited"));
+        let member_id = world.sf_member_id(&sf_lead).expect("a member");
 
-    // A marketer merges the person's lead into a duplicate: the old id is gone.
-    let winner = world.mk.add_lead(NewLead::email("merged@example.com"));
-    assert!(world.mk.merge_leads(winner, loser));
-    world
-        .sf
-        .update_member(USER, &member_id, "Registered")
-        .unwrap();
-    world.settle().await;
-    assert_eq!(world.mk_status(winner).as_deref(), Some("Registered"));
-    let dead = world.app.store.dead(0, 10).await.unwrap();
-    assert!(dead.is_empty(), "nothing dead: {dead:?}");
+        // A marketer merges the person's lead into a duplicate: the old id is gone.
+        let winner = world.mk.add_lead(NewLead::email("merged@example.com"));
+        assert!(world.mk.merge_leads(winner, loser));
+        world
+            .sf
+            .update_member(USER, &member_id, "Registered")
+            .unwrap();
+        world.settle().await;
+        assert_eq!(
+            world.mk_status(winner).as_deref(),
+            Some("Registered"),
+            "{policy:?}"
+        );
+        assert_eq!(
+            world.sf_member_status(&sf_lead).as_deref(),
+            Some("Registered"),
+            "{policy:?}: the member stays"
+        );
+        let dead = world.app.store.dead(0, 10).await.unwrap();
+        assert!(dead.is_empty(), "{policy:?}: nothing dead: {dead:?}");
+    }
 }
 
 #[tokio::test]
