@@ -151,7 +151,7 @@ impl Store {
     /// leader calls it, so no two replicas race for one job.
     pub async fn start_next_job(&self, now: i64) -> Result<Option<Job>, StoreError> {
         let row = sqlx::query(
-            "UPDATE jobs SET state = 'running', started_at = $1 WHERE id = \
+            "UPDATE jobs SET state = 'running', started_at = $1, progress = NULL WHERE id = \
              (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) AND state = 'queued' \
              RETURNING id, kind, state, params, progress, result, error, requested_at, started_at, finished_at",
         )
@@ -256,7 +256,7 @@ impl Store {
     /// Jobs a replica was running when it stopped go back to the queue for the new leader.
     pub async fn requeue_running_jobs(&self) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "UPDATE jobs SET state = 'queued', started_at = NULL WHERE state = 'running'",
+            "UPDATE jobs SET state = 'queued', started_at = NULL, progress = NULL WHERE state = 'running'",
         )
         .execute(&self.pool)
         .await?;

@@ -33,6 +33,9 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
         return Ok(Err(format!("unknown job kind {:?}", job.kind)));
     }
     let dry_run = job.params["dry_run"].as_bool().unwrap_or(false);
+    if let Some(why) = ctx.mappings.off_in_config(None).filter(|_| !dry_run) {
+        return Ok(Err(format!("nothing would be repaired: {why}")));
+    }
     let mappings = if dry_run {
         // A preview lists what any enabled mapping would change, even with sync switched off.
         ctx.mappings
@@ -45,7 +48,12 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
     };
     let mut results = Vec::with_capacity(mappings.len());
     for (done, mapping) in mappings.iter().enumerate() {
-        progress(ctx, job, done, mappings.len(), Some(mapping.name())).await?;
+        // Switched off since the job started (a long job: bulk extracts can take hours).
+        let writes = ctx.mappings.sync_enabled() && mapping.is_enabled();
+        if !writes && !dry_run {
+            continue;
+        }
+        progress(ctx, job, done, mappings.len(), Some(mapping.name())).await;
         let result = if dry_run {
             // A preview: every change the run would make; nothing written or queued.
             reconcile::reconcile_one(ctx, mapping, true)
@@ -56,7 +64,7 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
         };
         results.push(result);
     }
-    progress(ctx, job, mappings.len(), mappings.len(), None).await?;
+    progress(ctx, job, mappings.len(), mappings.len(), None).await;
     let reports: Vec<Value> = results
         .into_iter()
         .map(|r| match r {
@@ -68,15 +76,12 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
 }
 
 /// Writes how far a job has got, for `GET /admin/jobs/{id}` on any replica: mappings done of
-/// the total, and the one being reconciled now.
-async fn progress(
-    ctx: &Context,
-    job: &Job,
-    done: usize,
-    total: usize,
-    current: Option<&str>,
-) -> Result<(), StoreError> {
+/// the total, and the one being reconciled now. A store error here is only logged: the job
+/// goes on, and its end is recorded as usual.
+async fn progress(ctx: &Context, job: &Job, done: usize, total: usize, current: Option<&str>) {
     let progress =
         json!({ "mappings_done": done, "mappings_total": total, "current_mapping": current });
-    ctx.store.job_progress(job.id, &progress).await
+    if let Err(error) = ctx.store.job_progress(job.id, &progress).await {
+        tracing::warn!(job.id = job.id, %error, "could not record the job's progress");
+    }
 }

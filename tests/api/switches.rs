@@ -60,6 +60,29 @@ async fn sync_off_in_the_configuration_writes_nothing_and_cannot_be_switched_on(
     assert_eq!(admin(&world, "/admin/sync/disable").await.0, 200);
     world.settle().await;
     assert_eq!(world.sf_member_status(&sf_lead), None);
+    // A reconciliation would repair nothing: its job fails saying why.
+    let (status, queued) = admin(&world, "/admin/reconcile").await;
+    assert_eq!(status, 202, "{queued}");
+    world.app.worker.run_jobs().await.unwrap();
+    let job: Value = world
+        .app
+        .client
+        .get(world.app.url(queued["href"].as_str().unwrap()))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(job["state"], "failed", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap()
+            .contains("sync_enabled = false"),
+        "{job}"
+    );
 }
 
 #[tokio::test]

@@ -161,7 +161,10 @@ pub fn to_reconcile(ctx: &Context) -> Vec<&Arc<Mapping>> {
 pub async fn reconcile_all(ctx: &Context) -> Vec<Result<ReconcileReport, (String, WorkError)>> {
     let mut reports = Vec::new();
     for mapping in to_reconcile(ctx) {
-        reports.push(reconcile_recorded(ctx, mapping).await);
+        // Switched off since the pass started.
+        if ctx.mappings.sync_enabled() && mapping.is_enabled() {
+            reports.push(reconcile_recorded(ctx, mapping).await);
+        }
     }
     reports
 }
