@@ -112,7 +112,8 @@ pub(super) async fn hold(ctx: &Context, mapping: &Mapping, found: Vec<String>) {
     for problem in &found {
         tracing::error!(mapping = mapping.name(), %problem, "incompatible statuses: mapping held");
     }
-    if found.is_empty() && mapping.is_held() {
+    let released = found.is_empty() && mapping.is_held();
+    if released {
         tracing::info!(
             mapping = mapping.name(),
             "statuses now compatible: mapping released"
@@ -120,5 +121,10 @@ pub(super) async fn hold(ctx: &Context, mapping: &Mapping, found: Vec<String>) {
     }
     if let Err(error) = ctx.mappings.hold(&ctx.store, mapping, found).await {
         tracing::warn!(mapping = mapping.name(), %error, "could not record the compatibility check");
+        return;
+    }
+    // The changes it held back are looked at now rather than at their next postponement.
+    if released && let Err(error) = ctx.store.catch_up(now_millis()).await {
+        tracing::warn!(mapping = mapping.name(), %error, "could not make the held changes due");
     }
 }

@@ -12,8 +12,10 @@ use super::retry::next_delay;
 use super::work::{SignalRef, SignalResult, Work, WorkError};
 use crate::mappings::Mapping;
 
-/// How long a disabled or held mapping's signals wait before they are looked at again.
-const POSTPONE_MS: i64 = 5_000;
+/// How long a disabled or held mapping's signals wait before they are looked at again. Turning
+/// a switch on (any replica), a hold clearing at its next check and a worker taking the lead
+/// make them due at once; this only bounds how often a long-off mapping's backlog is re-claimed.
+const POSTPONE_MS: i64 = 60_000;
 
 /// Counts of one round, for tests and logs.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -172,6 +172,11 @@ async fn check_lock(worker: &Worker, lock: Option<LeaderLock>) -> Option<LeaderL
             if let Err(error) = ctx.store.requeue_running_jobs().await {
                 tracing::warn!(%error, "could not requeue the previous worker's jobs");
             }
+            // Changes held while a switch was off are looked at now, not a postponement later:
+            // the configuration may have turned it on before this start.
+            if let Err(error) = ctx.store.catch_up(now_millis()).await {
+                tracing::warn!(%error, "could not make the postponed signals due");
+            }
             worker.liveness.set_leader(true);
             Some(acquired)
         }
