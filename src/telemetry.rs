@@ -32,15 +32,27 @@ pub fn init_logs() {
     } else {
         builder.try_init()
     };
+    let _ = DEFAULT_HOOK.set(std::panic::take_hook());
     std::panic::set_hook(Box::new(log_panic));
 }
+
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
+
+/// The hook Rust installed, for panics the log filter would drop.
+static DEFAULT_HOOK: OnceLock<PanicHook> = OnceLock::new();
 
 /// A panic as a log line with its backtrace, in the log's own format. The worker and the HTTP
 /// layer catch panics and go on (the item ends dead with "internal error"); this line is where
 /// an operator finds where it happened.
+/// When `RUST_LOG` leaves out errors of `campaign_sync::panic`, Rust's own hook prints it, so a
+/// panic is never silent.
 fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
-    let backtrace = std::backtrace::Backtrace::force_capture();
-    tracing::error!(panic = %info, %backtrace, "panicked");
+    if tracing::enabled!(target: "campaign_sync::panic", tracing::Level::ERROR) {
+        let backtrace = std::backtrace::Backtrace::force_capture();
+        tracing::error!(target: "campaign_sync::panic", panic = %info, %backtrace, "panicked");
+    } else if let Some(default) = DEFAULT_HOOK.get() {
+        default(info);
+    }
 }
 
 /// The process-wide Prometheus recorder. The `metrics` facade has one global recorder, so every
