@@ -55,8 +55,7 @@ pub struct Side {
     /// Until when calls are paused; null when not paused or not known.
     pub paused_until: Option<i64>,
     /// Marketo: calls this replica started within its client-side rate window, against the
-    /// window's limit (`marketo.rate_limit_calls`); null for Salesforce, which has none, or
-    /// when this replica runs no Marketo client.
+    /// window's limit (`marketo.rate_limit_calls`); null for Salesforce, which has none.
     #[serde(default)]
     pub rate_window: Option<crate::connectors::marketo::WindowUse>,
 }

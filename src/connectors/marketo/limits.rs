@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::connectors::Lane;
@@ -18,7 +17,8 @@ pub struct RateWindow {
     /// Slots only live calls may take.
     reserved: usize,
     window: Duration,
-    started: Mutex<VecDeque<Instant>>,
+    /// Start times within the window; never held across an await.
+    started: std::sync::Mutex<VecDeque<Instant>>,
 }
 
 impl RateWindow {
@@ -28,24 +28,23 @@ impl RateWindow {
             calls,
             reserved: if calls > 1 { (calls / 5).max(1) } else { 0 },
             window,
-            started: Mutex::new(VecDeque::new()),
+            started: std::sync::Mutex::new(VecDeque::new()),
         }
     }
 
-    /// Calls started within the window now; `None` while another task holds the count (a
-    /// moment; the reader is a status page).
-    pub fn usage(&self) -> Option<WindowUse> {
-        let started = self.started.try_lock().ok()?;
+    /// Calls started within the window now.
+    pub fn usage(&self) -> WindowUse {
+        let started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let used = started
             .iter()
             .filter(|t| now.duration_since(**t) < self.window)
             .count();
-        Some(WindowUse {
+        WindowUse {
             used,
             limit: self.calls,
             window_secs: self.window.as_secs(),
-        })
+        }
     }
 
     /// Waits until one more call of `lane` fits in the window, then counts it. The lock is not
@@ -57,7 +56,7 @@ impl RateWindow {
         };
         loop {
             let wake = {
-                let mut started = self.started.lock().await;
+                let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
                 let now = Instant::now();
                 while started
                     .front()
@@ -108,7 +107,7 @@ pub(super) fn register(endpoint: &str, window: &Arc<RateWindow>) {
 /// The rate window of the Marketo client at `endpoint` in this process, if one is running.
 pub fn window_use(endpoint: &str) -> Option<WindowUse> {
     let all = windows().lock().unwrap_or_else(|e| e.into_inner());
-    all.get(endpoint.trim_end_matches('/'))?.upgrade()?.usage()
+    Some(all.get(endpoint.trim_end_matches('/'))?.upgrade()?.usage())
 }
 
 #[cfg(test)]
