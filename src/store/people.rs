@@ -73,7 +73,7 @@ pub(super) const NAMED: &str = "COALESCE(o.mapping, (SELECT x.mapping FROM outco
 
 impl Store {
     /// People whose e-mail, Marketo lead id, Salesforce Lead/Contact id or CampaignMember id is
-    /// exactly `q`; a Salesforce id matches in its 15- or 18-character form.
+    /// exactly `q`; a Salesforce id also matches in its 18-character form (what the APIs give).
     pub async fn search_people(&self, q: &str) -> Result<Vec<IdentityRow>, StoreError> {
         let q = q.trim();
         let lead: Option<i64> = q.parse().ok();
@@ -81,13 +81,14 @@ impl Store {
         let sf_id =
             crate::ids::SalesforceId::parse(q).map_or_else(|_| q.to_string(), |id| id.long());
         let rows = sqlx::query(
-            "SELECT id FROM identities WHERE email = $1 OR sf_lead_id = $2 OR sf_contact_id = $2 \
-             OR mkto_lead_id = $3 OR CAST(id AS TEXT) IN \
-             (SELECT person FROM mirror WHERE sf_member_id = $2) ORDER BY id LIMIT 50",
+            "SELECT id FROM identities WHERE email = $1 OR sf_lead_id IN ($2, $4) \
+             OR sf_contact_id IN ($2, $4) OR mkto_lead_id = $3 OR CAST(id AS TEXT) IN \
+             (SELECT person FROM mirror WHERE sf_member_id IN ($2, $4)) ORDER BY id LIMIT 50",
         )
         .bind(fold_email(q))
         .bind(&sf_id)
         .bind(lead)
+        .bind(q)
         .fetch_all(&self.pool)
         .await?;
         let mut people = Vec::with_capacity(rows.len());
