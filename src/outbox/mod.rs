@@ -158,12 +158,15 @@ impl Deliverer {
                 sent.push((delivery, result));
             }
         }
-        for (delivery, result) in sent {
-            let attempt = self.conclude(&delivery, result);
-            let recorded = self
-                .store
-                .finish_delivery(&delivery, &attempt, now_millis())
-                .await?;
+        let attempts: Vec<(&Delivery, Attempt)> = sent
+            .iter()
+            .map(|(delivery, result)| (delivery, self.conclude(delivery, result.clone())))
+            .collect();
+        let recorded = self
+            .store
+            .finish_deliveries(&attempts, now_millis())
+            .await?;
+        for ((delivery, _), recorded) in attempts.iter().zip(recorded) {
             if !recorded {
                 tracing::warn!(
                     delivery = delivery.id,

@@ -290,26 +290,27 @@ impl Store {
         attempt: &Attempt,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let (state, at, error) = match attempt {
-            Attempt::Delivered => ("delivered", None, None),
-            Attempt::Retry { at, error } => ("pending", Some(*at), Some(error.as_str())),
-            Attempt::Dead { reason } => ("dead", None, Some(reason.as_str())),
-            Attempt::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
-        };
-        let result = sqlx::query(
-            "UPDATE outbox SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
-             last_error = $4, lease_expires_at = NULL, updated_at = $5 \
-             WHERE id = $1 AND state = 'pending' AND lease_expires_at = $6",
-        )
-        .bind(delivery.id)
-        .bind(state)
-        .bind(at)
-        .bind(error)
-        .bind(now)
-        .bind(delivery.lease_expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        let mut conn = self.pool.acquire().await?;
+        finish(&mut conn, delivery, attempt, now).await
+    }
+
+    /// [`Store::finish_delivery`] for a round's attempts, in one transaction (one commit, not
+    /// one per delivery); whether each was recorded, in order.
+    pub async fn finish_deliveries(
+        &self,
+        attempts: &[(&Delivery, Attempt)],
+        now: i64,
+    ) -> Result<Vec<bool>, StoreError> {
+        if attempts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut recorded = Vec::with_capacity(attempts.len());
+        for (delivery, attempt) in attempts {
+            recorded.push(finish(&mut tx, delivery, attempt, now).await?);
+        }
+        tx.commit().await?;
+        Ok(recorded)
     }
 
     /// Deletes deliveries that ended (delivered, or skipped with their reason) before `before`,
@@ -384,4 +385,33 @@ impl Store {
         .await?;
         Ok(result.rows_affected())
     }
+}
+
+/// One attempt's end, fenced by the claim's lease.
+async fn finish(
+    conn: &mut AnyConnection,
+    delivery: &Delivery,
+    attempt: &Attempt,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let (state, at, error) = match attempt {
+        Attempt::Delivered => ("delivered", None, None),
+        Attempt::Retry { at, error } => ("pending", Some(*at), Some(error.as_str())),
+        Attempt::Dead { reason } => ("dead", None, Some(reason.as_str())),
+        Attempt::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
+    };
+    let result = sqlx::query(
+        "UPDATE outbox SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
+         last_error = $4, lease_expires_at = NULL, updated_at = $5 \
+         WHERE id = $1 AND state = 'pending' AND lease_expires_at = $6",
+    )
+    .bind(delivery.id)
+    .bind(state)
+    .bind(at)
+    .bind(error)
+    .bind(now)
+    .bind(delivery.lease_expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
 }
