@@ -281,6 +281,72 @@ async fn a_fresh_salesforce_change_is_written_without_reading_marketo_unless_mar
 }
 
 #[tokio::test]
+async fn a_salesforce_change_whose_notification_has_not_arrived_still_wins_under_salesforce_wins() {
+    use crate::world::INBOUND_TOKEN;
+    let world = World::with(Options {
+        conflict_policy: ConflictPolicy::SalesforceWins,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("held@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    // Salesforce's notification cannot reach the service for now (it retries later).
+    world
+        .sf
+        .set_outbound_endpoint("http://127.0.0.1:9/unreachable");
+    world.sf.update_member(USER, &member, "No Show").unwrap();
+    world.mk_sets(lead, "Attended");
+    world.mk.deliver_webhooks_now().await;
+    world.wait_for_due_signals(1).await;
+    world.app.worker.run_pending().await.unwrap();
+    // Salesforce was read before Marketo's status was written over it: its change wins (and
+    // Marketo, already past it, keeps its own: diverged).
+    assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("No Show"));
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    world.sf.set_outbound_endpoint(&world.app.url(&format!(
+        "/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
+    )));
+    world.settle().await;
+    assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("No Show"));
+}
+
+#[tokio::test]
+async fn a_fresh_marketo_change_is_written_without_reading_salesforce_unless_salesforce_wins() {
+    for policy in [ConflictPolicy::MarketoWins, ConflictPolicy::LastWriterWins] {
+        let world = World::with(Options {
+            conflict_policy: policy,
+            ..Options::default()
+        })
+        .await;
+        let (lead, sf_lead) = world.person("fresh-mk@example.com");
+        world.mk_sets(lead, "Registered");
+        world.settle().await;
+        let queries = soql_reads(&world);
+        world.mk_sets(lead, "Attended");
+        world.settle().await;
+        assert_eq!(soql_reads(&world), queries, "{policy:?}: no read");
+        assert_eq!(
+            world.sf_member_status(&sf_lead).as_deref(),
+            Some("Attended")
+        );
+    }
+}
+
+/// SOQL queries the service sent Salesforce so far.
+fn soql_reads(world: &World) -> usize {
+    world
+        .sf
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.client.as_deref() == Some(crate::world::INTEGRATION) && r.path.contains("/query")
+        })
+        .count()
+}
+
+#[tokio::test]
 async fn status_names_are_translated_by_the_mapping_both_ways() {
     let status_map = [("Attended".to_string(), "Responded".to_string())].into();
     let world = World::with(Options {

@@ -1,0 +1,249 @@
+//! Reading the other side before a write: a change there whose signal has not arrived yet (a
+//! Marketo webhook in flight, an outbound message Salesforce has not sent or is retrying) is
+//! still a conflict, so the mapping's policy decides it, not the order the signals arrive in.
+//!
+//! A side is read only when its change could win: the policy that lets it win always, and
+//! under last-writer-wins only for a change that is not fresh (a retried signal, or one stamped
+//! over a minute ago). A fresh change can only lose to one made after it, seconds ago, whose
+//! own signal then arrives and is decided in its turn; so a bulk load keeps its call counts.
+
+use tracing::Instrument;
+
+use crate::config::ConflictPolicy;
+use crate::store::now_millis;
+use crate::sync::time::parse_millis;
+use crate::sync::{Decision, Observed};
+
+use super::super::context::{Context, api_span};
+use super::super::work::{Person, Work, WorkError, observed_member, salesforce_person};
+use crate::mappings::Mapping;
+use crate::worker::plan::decide;
+
+/// How old a change may be and still be written unread under last-writer-wins.
+const FRESH_CHANGE_MS: i64 = 60_000;
+
+/// The side a planned write goes to, whose current state it would overwrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Marketo,
+    Salesforce,
+}
+
+impl Target {
+    fn of(decision: &Decision) -> Option<Target> {
+        match decision {
+            Decision::SetMarketo(_) | Decision::RemoveFromMarketo => Some(Target::Marketo),
+            Decision::SetSalesforce(_) | Decision::RemoveFromSalesforce => Some(Target::Salesforce),
+            Decision::Skip(_) => None,
+        }
+    }
+}
+
+/// Reads each side a planned write would overwrite unread, where [`reads_first`] says to, and
+/// decides those people again with what it shows.
+pub(super) async fn other_sides(ctx: &Context, mapping: &Mapping, work: &mut [Work]) {
+    let now = now_millis();
+    let policy = mapping.config.conflict_policy;
+    let due = |target: Target| {
+        move |w: &Work| {
+            w.is_open()
+                && Target::of(&w.decision) == Some(target)
+                && unread(target, &w.person)
+                && reads_first(policy, target, &w.person, now)
+        }
+    };
+    let marketo: Vec<usize> = indices(work, due(Target::Marketo));
+    let salesforce: Vec<usize> = indices(work, due(Target::Salesforce));
+    if !marketo.is_empty() {
+        read_marketo(ctx, mapping, work, &marketo).await;
+    }
+    if !salesforce.is_empty() {
+        read_salesforce(ctx, mapping, work, &salesforce).await;
+    }
+}
+
+fn indices(work: &[Work], wanted: impl Fn(&Work) -> bool) -> Vec<usize> {
+    (0..work.len()).filter(|&i| wanted(&work[i])).collect()
+}
+
+/// Whether the round has no reading of the side the write goes to.
+fn unread(target: Target, person: &Person) -> bool {
+    match target {
+        Target::Marketo => person.mk.is_none(),
+        Target::Salesforce => person.sf.is_none(),
+    }
+}
+
+/// Whether a write to `target` reads it first: when a change there could win. That is always
+/// under the policy that favours it, never under the other, and under last-writer-wins only
+/// when the change being written is not fresh.
+fn reads_first(policy: ConflictPolicy, target: Target, person: &Person, now_ms: i64) -> bool {
+    let source = match target {
+        Target::Marketo => person.sf.as_ref(),
+        Target::Salesforce => person.mk.as_ref(),
+    };
+    match (policy, target) {
+        (ConflictPolicy::MarketoWins, Target::Marketo)
+        | (ConflictPolicy::SalesforceWins, Target::Salesforce) => true,
+        (ConflictPolicy::MarketoWins, Target::Salesforce)
+        | (ConflictPolicy::SalesforceWins, Target::Marketo) => false,
+        (ConflictPolicy::LastWriterWins, _) => {
+            person.signals.iter().any(|s| s.attempts > 1)
+                || source
+                    .and_then(|o| o.at)
+                    .is_some_and(|at| at < now_ms - FRESH_CHANGE_MS)
+        }
+    }
+}
+
+/// Decides one person again with what the other side showed.
+fn redecide(mapping: &Mapping, slot: &mut Work, read: impl FnOnce(&mut Person)) {
+    let mut person = slot.person.clone();
+    read(&mut person);
+    *slot = decide(mapping, person, slot.mirror.take());
+}
+
+/// Marketo's members for the planned Marketo writes. A lead the read does not return may be
+/// out of the program or merged into another (whose id the write finds again): not knowing
+/// which, the first decision stands rather than reading it as a removal. A failed read fails
+/// those people's work, retried like the write it guards.
+async fn read_marketo(ctx: &Context, mapping: &Mapping, work: &mut [Work], due: &[usize]) {
+    let mut leads: Vec<i64> = due
+        .iter()
+        .filter_map(|&i| work[i].identity().mkto_lead_id)
+        .collect();
+    leads.sort_unstable();
+    leads.dedup();
+    if leads.is_empty() {
+        return;
+    }
+    let read = ctx
+        .marketo
+        .members(mapping.config.program_id, &leads)
+        .instrument(api_span("marketo", "members", leads.len()))
+        .await;
+    for &i in due {
+        let Some(lead) = work[i].identity().mkto_lead_id else {
+            continue;
+        };
+        match &read {
+            Ok(members) => {
+                if let Some(member) = members.iter().find(|m| m.lead_id == lead) {
+                    redecide(mapping, &mut work[i], |p| {
+                        p.mk = Some(observed_member(Some(member)));
+                    });
+                }
+            }
+            Err(error) => work[i].fail(WorkError::Call(error.clone())),
+        }
+    }
+}
+
+/// The campaign's members for the planned Salesforce writes (one query per 200 people). A
+/// person the query does not return is not read: a deletion comes by its own poll. Our own last
+/// write reads as no change (its stamp is not older than the mirror's).
+async fn read_salesforce(ctx: &Context, mapping: &Mapping, work: &mut [Work], due: &[usize]) {
+    let mut people: Vec<String> = due
+        .iter()
+        .filter_map(|&i| salesforce_person(work[i].identity()).map(str::to_string))
+        .collect();
+    people.sort_unstable();
+    people.dedup();
+    if people.is_empty() {
+        return;
+    }
+    let campaign = mapping.config.campaign_id.as_str();
+    let read = ctx
+        .salesforce
+        .members_for(campaign, &people)
+        .instrument(api_span("salesforce", "members_for", people.len()))
+        .await;
+    for &i in due {
+        let Some(person) = salesforce_person(work[i].identity()).map(str::to_string) else {
+            continue;
+        };
+        match &read {
+            Ok(members) => {
+                if let Some(member) = members.iter().find(|m| m.person_id() == Some(&person)) {
+                    redecide(mapping, &mut work[i], |p| {
+                        p.sf = Some(Observed {
+                            status: member.status.clone(),
+                            at: member.system_modstamp.as_deref().and_then(parse_millis),
+                        });
+                        p.sf_member_id = Some(member.id.clone());
+                    });
+                }
+            }
+            Err(error) => work[i].fail(WorkError::Call(error.clone())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::IdentityRow;
+    use crate::worker::work::SignalRef;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    /// A person whose change on `from` (attempts so far, stamped `changed_at`) goes to the
+    /// other side.
+    fn person(from: Target, attempts: i64, changed_at: i64) -> Person {
+        let observed = Some(Observed {
+            status: Some("Attended".into()),
+            at: Some(changed_at),
+        });
+        Person {
+            identity: IdentityRow {
+                id: 7,
+                mkto_lead_id: Some(42),
+                ..IdentityRow::default()
+            },
+            signals: vec![SignalRef { id: 1, attempts }],
+            sf: observed.clone().filter(|_| from == Target::Salesforce),
+            sf_member_id: None,
+            mk: observed.filter(|_| from == Target::Marketo),
+            failed: None,
+        }
+    }
+
+    #[test]
+    fn a_side_is_read_first_when_a_change_there_could_win() {
+        use ConflictPolicy::*;
+        for (target, source) in [
+            (Target::Marketo, Target::Salesforce),
+            (Target::Salesforce, Target::Marketo),
+        ] {
+            let fresh = person(source, 1, NOW - 5_000);
+            let retried = person(source, 2, NOW - 5_000);
+            let old = person(source, 1, NOW - FRESH_CHANGE_MS - 1);
+            let favours_target = if target == Target::Marketo {
+                MarketoWins
+            } else {
+                SalesforceWins
+            };
+            let favours_source = if target == Target::Marketo {
+                SalesforceWins
+            } else {
+                MarketoWins
+            };
+            let cases = [
+                (favours_source, &fresh, false),
+                (favours_source, &retried, false),
+                (favours_source, &old, false),
+                (favours_target, &fresh, true),
+                (LastWriterWins, &fresh, false),
+                (LastWriterWins, &retried, true),
+                (LastWriterWins, &old, true),
+            ];
+            for (policy, person, reads) in cases {
+                assert_eq!(
+                    reads_first(policy, target, person, NOW),
+                    reads,
+                    "{policy:?} writing to {target:?}: {person:?}"
+                );
+            }
+        }
+    }
+}
