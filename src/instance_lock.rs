@@ -65,7 +65,7 @@ pub fn acquire(database_url: &str) -> Result<Option<InstanceLock>, InstanceLockE
 
 /// The file a SQLite URL names: `sqlite://path`, `sqlite:path`, with or without `?options`;
 /// `None` for in-memory databases.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite:")?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let path = rest.split('?').next().unwrap_or_default();

@@ -48,6 +48,14 @@ impl Store {
     pub async fn open_with(url: &str, group_commit: GroupCommit) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = backend_of(url)?;
+        // SQLite's own answer ("unable to open database file") names neither file nor cause.
+        if let Some(file) = crate::instance_lock::sqlite_file(url)
+            && file
+                .parent()
+                .is_some_and(|dir| !dir.as_os_str().is_empty() && !dir.is_dir())
+        {
+            return Err(StoreError::NoDirectory(file.display().to_string()));
+        }
         let url = with_create_mode(url, backend);
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = match backend {
@@ -160,5 +168,18 @@ mod tests {
             flags.split_whitespace().any(|f| f == "-DHAVE_FDATASYNC=1"),
             "LIBSQLITE3_FLAGS = {flags:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_file_in_a_missing_directory_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("missing").join("campaign-sync.db");
+        let url = format!("sqlite://{}", file.display());
+        let error = match Store::open(&url).await {
+            Err(error) => error.to_string(),
+            Ok(_) => panic!("opened a file in a missing directory"),
+        };
+        assert!(error.contains(&file.display().to_string()), "{error}");
+        assert!(error.contains("directory does not exist"), "{error}");
     }
 }

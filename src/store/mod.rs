@@ -51,6 +51,8 @@ pub enum StoreError {
     Payload(#[from] serde_json::Error),
     #[error("database url must start with sqlite: or postgres://")]
     UnsupportedUrl,
+    #[error("the SQLite file {0} cannot be created: its directory does not exist")]
+    NoDirectory(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("the store's writer has stopped")]
