@@ -73,7 +73,8 @@ impl Bar {
     }
 }
 
-/// Watches the inbox while the worker processes the repairs a reconciliation queued: total is
+/// Watches the inbox while the worker processes the signals a reconciliation queued (a
+/// difference may take one per side, so they can outnumber the differences): total is
 /// what was due when it started, done is how many of those are no longer due.
 pub struct RepairWatch {
     stop: CancellationToken,
@@ -86,7 +87,7 @@ impl RepairWatch {
         let total = due(&store).await.unwrap_or(0);
         let token = stop.clone();
         let task = tokio::spawn(async move {
-            let mut bar = Bar::new("repairs");
+            let mut bar = Bar::new("repair signals");
             let mut done = 0;
             loop {
                 if let Some(remaining) = due(&store).await {
