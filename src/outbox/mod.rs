@@ -262,12 +262,34 @@ impl Deliverer {
                 "POST {url}: answered 410 Gone; the subscription is paused"
             )));
         }
-        // A subscriber asking to be left alone for a while (429, 503) is, within the schedule.
+        // A subscriber asking to be left alone for a while (429, 503) is, within the schedule:
+        // this delivery, and the subscription's others, which would only meet the same answer.
         let hint = response
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| retry_after(v, now_millis()));
+        if let (Some(wait), Some(subscription)) = (hint, delivery.subscription_id)
+            && matches!(
+                status,
+                reqwest::StatusCode::TOO_MANY_REQUESTS | reqwest::StatusCode::SERVICE_UNAVAILABLE
+            )
+        {
+            let now = now_millis();
+            let until = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+            match self
+                .store
+                .throttle_subscription(subscription, until, now)
+                .await
+            {
+                Ok(()) => tracing::info!(
+                    subscription,
+                    until_ms = until,
+                    "a subscriber asked to wait; its deliveries wait"
+                ),
+                Err(error) => tracing::warn!(subscription, %error, "could not hold its deliveries"),
+            }
+        }
         Err(Failure::Retry(
             format!("POST {url}: answered {status}"),
             hint,

@@ -218,7 +218,8 @@ impl Store {
              WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
              AND ($3 IS NULL OR o.destination = $3) \
              AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= $1) \
-             AND (o.destination <> 'subscription' OR s.paused = 0) \
+             AND (o.destination <> 'subscription' OR (s.paused = 0 \
+             AND (s.throttled_until IS NULL OR s.throttled_until <= $1))) \
              AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination = o.destination \
                AND COALESCE(p.subscription_id, 0) = COALESCE(o.subscription_id, 0) \
                AND p.person = o.person AND p.state = 'pending' AND p.id < o.id) \
@@ -268,13 +269,34 @@ impl Store {
         Ok(claimed)
     }
 
+    /// Claims none of a subscription's deliveries before `until` (a subscriber that answered
+    /// 429 or 503 with `Retry-After`), using no attempt; a later `until` wins.
+    pub async fn throttle_subscription(
+        &self,
+        subscription: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE subscriptions SET throttled_until = $2, updated_at = $3 \
+             WHERE id = $1 AND (throttled_until IS NULL OR throttled_until < $2)",
+        )
+        .bind(subscription)
+        .bind(until)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Whether any delivery could be claimed now.
     pub async fn deliveries_due(&self, now: i64) -> Result<bool, StoreError> {
         let found = sqlx::query(
             "SELECT o.id FROM outbox o LEFT JOIN subscriptions s ON s.id = o.subscription_id \
              WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
              AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= $1) \
-             AND (o.destination <> 'subscription' OR s.paused = 0) LIMIT 1",
+             AND (o.destination <> 'subscription' OR (s.paused = 0 \
+             AND (s.throttled_until IS NULL OR s.throttled_until <= $1))) LIMIT 1",
         )
         .bind(now)
         .fetch_optional(&self.pool)

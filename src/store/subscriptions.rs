@@ -12,6 +12,9 @@ pub struct Subscription {
     pub url: String,
     pub event_types: Vec<String>,
     pub paused: bool,
+    /// Until when the subscriber asked to be left alone (429 or 503 with `Retry-After`);
+    /// none of its deliveries goes before then.
+    pub throttled_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -37,6 +40,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Subscription, StoreError> {
         url: row.try_get("url")?,
         event_types: split(&types),
         paused: paused != 0,
+        throttled_until: row.try_get("throttled_until")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -54,7 +58,7 @@ impl Store {
         let row = sqlx::query(
             "INSERT INTO subscriptions (url, event_types, secret, paused, created_at, updated_at) \
              VALUES ($1, $2, $3, 0, $4, $4) \
-             RETURNING id, url, event_types, paused, created_at, updated_at",
+             RETURNING id, url, event_types, paused, throttled_until, created_at, updated_at",
         )
         .bind(url)
         .bind(joined(event_types))
@@ -67,7 +71,7 @@ impl Store {
 
     pub async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, url, event_types, paused, created_at, updated_at FROM subscriptions \
+            "SELECT id, url, event_types, paused, throttled_until, created_at, updated_at FROM subscriptions \
              ORDER BY id",
         )
         .fetch_all(&self.pool)
@@ -77,7 +81,7 @@ impl Store {
 
     pub async fn subscription(&self, id: i64) -> Result<Option<Subscription>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, url, event_types, paused, created_at, updated_at FROM subscriptions \
+            "SELECT id, url, event_types, paused, throttled_until, created_at, updated_at FROM subscriptions \
              WHERE id = $1",
         )
         .bind(id)

@@ -20,6 +20,8 @@ pub struct SubscriptionRow {
     url: String,
     event_types: String,
     paused: bool,
+    /// When the subscriber asked to be left alone until, if that is still ahead.
+    waiting_until: String,
     dead: usize,
     since: String,
 }
@@ -60,6 +62,11 @@ async fn page(state: &AppState, session: &Session, notice: String) -> Response {
             url: s.url,
             event_types: s.event_types.join(", "),
             paused: s.paused,
+            waiting_until: s
+                .throttled_until
+                .filter(|until| *until > now_millis())
+                .map(|until| when(Some(until)))
+                .unwrap_or_default(),
             dead,
             since: when(Some(s.created_at)),
         });

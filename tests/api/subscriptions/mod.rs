@@ -268,3 +268,42 @@ async fn a_subscriber_answering_410_gone_is_paused_after_one_attempt() {
     deliverer(&world).run_pending().await.unwrap();
     assert_eq!(subscriber.received().len(), 4);
 }
+
+#[tokio::test]
+async fn a_subscriber_asking_to_wait_holds_its_whole_queue_without_using_attempts() {
+    let world = world().await;
+    let subscriber = Subscriber::spawn().await;
+    let id = subscribe(&world, &subscriber, &["added_to_program"]).await;
+    subscriber.answer_with_retry_after(429, "120");
+    let (_, first) = world.person("wait1@example.com");
+    world.sf_adds(&first, Some("Invited"));
+    world.settle().await;
+    deliverer(&world).run_pending().await.unwrap();
+    assert_eq!(subscriber.received().len(), 1, "asked once, told to wait");
+    let (_, listed) = call(&world, Method::GET, "/admin/subscriptions", None).await;
+    let mine = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .cloned()
+        .unwrap();
+    let until = mine["throttled_until"].as_i64().expect("throttled");
+    let now = campaign_sync::store::now_millis();
+    assert!(until > now + 100_000 && until <= now + 120_000, "{mine}");
+    // Another person's event meanwhile waits too: the subscriber asked the whole endpoint.
+    let (_, second) = world.person("wait2@example.com");
+    world.sf_adds(&second, Some("Invited"));
+    world.settle().await;
+    deliverer(&world).run_pending().await.unwrap();
+    assert_eq!(subscriber.received().len(), 1, "nothing more sent");
+    let pending = format!("/admin/subscriptions/{id}/deliveries?state=pending");
+    let (_, waiting) = call(&world, Method::GET, &pending, None).await;
+    let attempts: Vec<i64> = waiting["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["attempts"].as_i64().unwrap())
+        .collect();
+    assert_eq!(attempts, [1, 0], "the held one used no attempt");
+}

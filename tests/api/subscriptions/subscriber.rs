@@ -27,6 +27,8 @@ pub struct Received {
 struct Shared {
     secret: Arc<Mutex<Option<String>>>,
     status: Arc<AtomicU16>,
+    /// A `Retry-After` value sent with every answer, when set.
+    retry_after: Arc<Mutex<Option<String>>>,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
@@ -40,6 +42,7 @@ impl Subscriber {
         let shared = Shared {
             secret: Arc::default(),
             status: Arc::new(AtomicU16::new(200)),
+            retry_after: Arc::default(),
             received: Arc::default(),
         };
         let router = axum::Router::new()
@@ -62,12 +65,23 @@ impl Subscriber {
         self.shared.status.store(status, Ordering::SeqCst);
     }
 
+    /// Answers `status` with `Retry-After: retry_after` from now on.
+    pub fn answer_with_retry_after(&self, status: u16, retry_after: &str) {
+        self.answer(status);
+        *self.shared.retry_after.lock().unwrap() = Some(retry_after.to_string());
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
     }
 }
 
-async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let header = |name: &str| {
         headers
             .get(name)
@@ -87,7 +101,11 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         verified,
     });
-    StatusCode::from_u16(shared.status.load(Ordering::SeqCst)).unwrap()
+    let status = StatusCode::from_u16(shared.status.load(Ordering::SeqCst)).unwrap();
+    match shared.retry_after.lock().unwrap().clone() {
+        Some(wait) => (status, [("retry-after", wait)]).into_response(),
+        None => status.into_response(),
+    }
 }
 
 /// The receiving side of the specification: key from the `whsec_` secret, timestamp within
