@@ -11,12 +11,15 @@ use campaign_sync::sim::salesforce::SalesforceSimConfig;
 
 use crate::world::{INBOUND_TOKEN, Options, WEBHOOK_TOKEN, World};
 
+const LIVE_SESSION: &str = "00D000000000001!AQ0AQLiveSessionToken";
+
 /// One notification for this member, with the status given (or none).
 fn message(member_id: &str, person: &str, status: Option<&str>) -> String {
     render_outbound_message(&OutboundMessage {
         organization_id: SalesforceSimConfig::default().organization_id,
         action_id: "04k000000000001AAA".into(),
-        session_id: None,
+        // As when "Send Session ID" is ticked: an org user's live session.
+        session_id: Some(LIVE_SESSION.into()),
         enterprise_url: None,
         partner_url: None,
         notifications: vec![Notification {
@@ -73,6 +76,11 @@ async fn a_campaign_member_without_status_is_never_a_removal() {
         metrics.contains("outbound_notifications_rejected_total 1"),
         "kept aside as a dead letter, not dropped: {metrics}"
     );
+    let kept = world.app.store.dead(0, 10).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    let raw = kept[0].payload.to_string();
+    assert!(raw.contains(&member), "the notification is kept: {raw}");
+    assert!(!raw.contains(LIVE_SESSION), "never the session id: {raw}");
 }
 
 const JSON_QUOTED: &str = r#"{"leadId": "{{lead.Id}}", "programId": "{{program.id}}", "email": "{{lead.Email Address}}", "trigger": "{{trigger.Trigger Name}}"}"#;

@@ -220,9 +220,11 @@ fn unknown_status(message: &OutboundMessage) -> Vec<RejectedInput> {
             dedup_key: format!("sf:rejected:{}", n.id),
             source: "salesforce",
             kind: "salesforce_notification",
+            // Kept for an operator to read: never with the org user's live session id.
             raw: render_outbound_message(&OutboundMessage {
                 notifications: vec![n.clone()],
                 rejected: Vec::new(),
+                session_id: None,
                 ..message.clone()
             }),
             reason: NO_STATUS.to_string(),
