@@ -108,7 +108,8 @@ pub async fn create(
         .create_subscription(&url, &types, &secret, now_millis())
         .await
         .map_err(unavailable)?;
-    tracing::info!(subscription.id = created.id, %url, "subscription created");
+    let shown = crate::outbox::shown_url(&url);
+    tracing::info!(subscription.id = created.id, url = %shown, "subscription created");
     let mut answer = serde_json::to_value(&created).map_err(unavailable)?;
     // The secret is shown once, and only when we made it up.
     if generated {

@@ -223,6 +223,7 @@ impl Deliverer {
             return Err(Failure::Permanent("the subscription is gone".into()));
         };
         let key = sign::secret_key(secret).map_err(|e| Failure::Permanent(e.to_string()))?;
+        let shown = shown_url(url);
         // The same id on every attempt, so a subscriber can drop a repeat.
         let id = format!("msg_{}", delivery.id);
         let timestamp = now_millis() / 1000;
@@ -240,7 +241,7 @@ impl Deliverer {
             .body(body)
             .send()
             .await
-            .map_err(|e| Failure::Retry(format!("POST {url}: {}", without_url(&e)), None))?;
+            .map_err(|e| Failure::Retry(format!("POST {shown}: {}", without_url(&e)), None))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -259,7 +260,7 @@ impl Deliverer {
                 );
             }
             return Err(Failure::Permanent(format!(
-                "POST {url}: answered 410 Gone; the subscription is paused"
+                "POST {shown}: answered 410 Gone; the subscription is paused"
             )));
         }
         // A subscriber asking to be left alone for a while (429, 503) is, within the schedule:
@@ -291,7 +292,7 @@ impl Deliverer {
             }
         }
         Err(Failure::Retry(
-            format!("POST {url}: answered {status}"),
+            format!("POST {shown}: answered {status}"),
             hint,
         ))
     }
@@ -324,6 +325,22 @@ fn retry_after(value: &str, now_ms: i64) -> Option<Duration> {
     Some(wait.min(RETRY_AFTER_CAP))
 }
 
+/// A subscriber URL as logs and stored errors show it: scheme, host and port only. Webhook URLs
+/// often carry a credential in their user info, path or query (`?token=`, a hook's secret
+/// path), which must not reach a log line or an admin answer.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => {
+            let host = parsed.host_str().unwrap_or("?");
+            match parsed.port() {
+                Some(port) => format!("{}://{host}:{port}/…", parsed.scheme()),
+                None => format!("{}://{host}/…", parsed.scheme()),
+            }
+        }
+        Err(_) => "the subscriber".to_string(),
+    }
+}
+
 /// A transport error's text without the URL reqwest appends (it is named once already).
 fn without_url(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
@@ -338,6 +355,19 @@ fn without_url(error: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_subscriber_url_is_shown_without_its_credentials() {
+        assert_eq!(
+            super::shown_url("https://user:pa55@hooks.example.com:8443/T1/B2/secret?token=abc"),
+            "https://hooks.example.com:8443/…"
+        );
+        assert_eq!(
+            super::shown_url("http://hooks.example.com/path"),
+            "http://hooks.example.com/…"
+        );
+        assert_eq!(super::shown_url("not a url"), "the subscriber");
+    }
+
     use super::*;
 
     #[test]

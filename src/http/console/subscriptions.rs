@@ -122,7 +122,8 @@ pub async fn create(
         Ok(created) => created,
         Err(error) => return unavailable(error),
     };
-    tracing::info!(subscription.id = created.id, %url, "subscription created from the console");
+    let shown = crate::outbox::shown_url(&url);
+    tracing::info!(subscription.id = created.id, url = %shown, "subscription created from the console");
     let notice = format!(
         "Subscription {} created. Its signing secret, shown only now (give it to the subscriber \
          to check signatures): {secret}",
