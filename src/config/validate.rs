@@ -24,8 +24,21 @@ impl ConfigError {
 /// One loading error in words; an unknown key names where it is, the nearest known key and
 /// the keys its section has (figment's own text nests backquotes and names the profile).
 fn describe(error: &figment::Error) -> String {
+    use figment::error::Kind;
     let figment::error::Kind::UnknownField(field, expected) = &error.kind else {
-        return error.to_string();
+        let key = error.path.join(".");
+        return match &error.kind {
+            // The value may be a secret: name the key and what it must be, not what it holds.
+            Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) if is_secret(&key) => {
+                format!(
+                    "invalid value for `{key}`: expected {expected} (the value is not shown: the key holds a secret)"
+                )
+            }
+            // A TOML syntax error quotes the offending line, which may hold a secret: keep
+            // only where it is and what is wrong.
+            Kind::Message(_) => without_snippet(&error.to_string()),
+            _ => error.to_string(),
+        };
     };
     let key = error.path.join(".");
     let key = if key.is_empty() { field.clone() } else { key };
@@ -50,6 +63,25 @@ fn describe(error: &figment::Error) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     )
+}
+
+/// Whether a configuration key holds a secret (its value is never shown in an error).
+fn is_secret(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    key == "database_url" || last.contains("secret") || last.contains("token")
+}
+
+/// A parse error's text without the quoted source lines (`3 | client_secret = s3cr3t`).
+fn without_snippet(text: &str) -> String {
+    text.lines()
+        .filter(|line| {
+            let quoted = line
+                .trim_start()
+                .trim_start_matches(|c: char| c.is_ascii_digit());
+            !(quoted.starts_with(" |") || quoted.starts_with('|'))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Levenshtein distance, for suggesting a key.
@@ -269,6 +301,27 @@ mod tests {
     use crate::config::{Config, ConfigError, Overrides};
 
     /// The configuration read from a file holding one mapping to `campaign_id`.
+    #[test]
+    fn an_error_about_a_secret_never_shows_its_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("campaign-sync.toml");
+        for (toml, secret) in [
+            ("[admin]\ntoken = 123456789\n", "123456789"),
+            ("[marketo]\nclient_secret = s3cr3t-value\n", "s3cr3t-value"),
+            (
+                "[marketo]\nwebhook_signing_secrets = \"whsec_c2VjcmV0\"\n",
+                "whsec_c2VjcmV0",
+            ),
+        ] {
+            std::fs::write(&path, toml).unwrap();
+            let error = Config::load_for_migrate(Some(&path), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(!error.contains(secret), "{toml}: {error}");
+            assert!(!error.trim().is_empty());
+        }
+    }
+
     #[test]
     fn edit_distance_counts_single_character_edits() {
         assert_eq!(edit_distance("listne", "listen"), 2);
