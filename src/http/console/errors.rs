@@ -118,11 +118,18 @@ fn url_encode(text: &str) -> String {
 }
 
 /// One CSV field, quoted when it must be.
+/// One CSV cell. A cell a spreadsheet would read as a formula (an e-mail from a public form
+/// can start with `=`) gets a leading `'`, as OWASP advises, so it stays text.
 fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        text.to_string()
+        text
     }
 }
 
@@ -209,5 +216,23 @@ pub async fn replay(
             Redirect::to(&format!("/console/errors?replayed={}", replayed.len())).into_response()
         }
         Err(error) => unavailable(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn a_cell_is_quoted_when_needed_and_never_a_formula() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\")@a.b"),
+            "\"'=HYPERLINK(\"\"http://x\"\")@a.b\""
+        );
+        assert_eq!(csv_field("+1"), "'+1");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
     }
 }
