@@ -244,6 +244,12 @@ fn build(keep: impl Fn(Listener) -> bool) -> Router<AppState> {
         if !keep(listener) {
             continue;
         }
+        // Console pages carry the browser-facing headers (no caching, no framing, no scripts).
+        let handler = if path.starts_with("/console") {
+            handler.layer(axum::middleware::from_fn(console::security_headers))
+        } else {
+            handler
+        };
         let merged = match by_path.remove(path) {
             Some(existing) => existing.merge(handler),
             None => handler,

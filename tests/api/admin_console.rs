@@ -382,15 +382,28 @@ async fn the_console_creates_replays_and_deletes_a_subscription() {
     let world = world().await;
     let client = console_client();
     let cookie = cookie_pair(&sign_in(&client, &world).await);
-    let html = client
+    let page = client
         .get(world.app.url("/console/subscriptions"))
         .header("cookie", &cookie)
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
+    // Console pages are never cached, framed or scripted (the next one shows a secret).
+    let header = |name: &str| {
+        page.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(header("cache-control"), "no-store");
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert!(
+        header("content-security-policy").contains("default-src 'none'"),
+        "{}",
+        header("content-security-policy")
+    );
+    let html = page.text().await.unwrap();
     assert!(html.contains("id=\"create-subscription\""), "{html}");
     let csrf = csrf_of(&html);
     let post = |path: &'static str, form: Vec<(&'static str, String)>| {

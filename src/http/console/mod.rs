@@ -60,6 +60,31 @@ fn forbidden() -> Response {
     )
 }
 
+/// The headers every console answer carries: pages hold personal data (and, once, a signing
+/// secret), so nothing is cached, framed, sniffed, scripted or sent on as a referrer.
+pub async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::HeaderValue;
+    use axum::http::header;
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
 /// A short HTML error page (HTML answers keep their shape; see `shape::error_bodies`). The
 /// message is escaped: it may name a mapping.
 fn page_error(status: StatusCode, message: &str) -> Response {
