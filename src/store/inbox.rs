@@ -98,7 +98,7 @@ impl Store {
         };
         let sql = format!(
             "UPDATE signals SET state = 'leased', lease_owner = $1, lease_expires_at = $2, \
-             attempts = attempts + 1, updated_at = $3 \
+             attempts = attempts + 1, redo = 0, updated_at = $3 \
              WHERE id IN (SELECT id FROM signals WHERE {DUE} \
              ORDER BY CASE WHEN dedup_key LIKE 'reconcile:%' THEN 1 ELSE 0 END, id \
              LIMIT $4{lock}) \

@@ -150,10 +150,14 @@ pub(super) async fn end_signal(
         SignalEnd::Dead { id, reason } => (*id, "dead", None, Some(reason.as_str()), 0),
         SignalEnd::Postpone { id, at } => (*id, "pending", Some(*at), Some(POSTPONED), 1),
     };
+    // A signal revived while leased (`redo`) is due again now, whatever this end says: the
+    // round may have read the other side before the change that revived it.
     let result = sqlx::query(
-        "UPDATE signals SET state = $3, lease_owner = NULL, lease_expires_at = NULL, \
-         next_attempt_at = COALESCE($4, next_attempt_at), \
-         last_error = COALESCE($5, last_error), attempts = attempts - $6, updated_at = $7 \
+        "UPDATE signals SET state = CASE WHEN redo = 1 THEN 'pending' ELSE $3 END, \
+         lease_owner = NULL, lease_expires_at = NULL, \
+         next_attempt_at = CASE WHEN redo = 1 THEN $7 ELSE COALESCE($4, next_attempt_at) END, \
+         last_error = CASE WHEN redo = 1 THEN NULL ELSE COALESCE($5, last_error) END, \
+         attempts = CASE WHEN redo = 1 THEN 0 ELSE attempts - $6 END, redo = 0, updated_at = $7 \
          WHERE id = $1 AND lease_owner = $2 AND state = 'leased'",
     )
     .bind(id)

@@ -353,12 +353,16 @@ async fn a_fold_while_pending_signal_is_revived_once_processed() {
             "{}",
             db.label
         );
+        // The worker keeps its lease (its round's records stand), and its end makes the
+        // signal due again for the later change.
         assert!(
-            !store.complete(first.id, "w", T0 + 2).await.unwrap(),
-            "the old lease no longer ends it"
+            store.complete(first.id, "w", T0 + 2).await.unwrap(),
+            "{}: the lease still ends it",
+            db.label
         );
         let again = store.claim("w", 10, LEASE, T0 + 2).await.unwrap();
         assert_eq!(again.len(), 1, "{}: due again", db.label);
+        assert_eq!(again[0].attempts, 1, "{}: a fresh start", db.label);
         assert!(matches!(&again[0].signal, Signal::MarketoMember(m) if m.lead_id == 3));
         // Once-only keys never revive.
         store.complete(again[0].id, "w", T0 + 3).await.unwrap();
@@ -393,5 +397,46 @@ async fn processed_signals_are_purged_after_the_retention_and_dead_ones_stay() {
             store.inbox_depth().await.unwrap(),
             vec![("dead".to_string(), 1)]
         );
+    }
+}
+
+#[tokio::test]
+async fn a_signal_revived_mid_round_keeps_the_round_s_records_and_runs_again() {
+    use campaign_sync::signal::Dedup;
+    use campaign_sync::store::{Journal, MirrorRow, SignalEnd};
+    for (db, store) in stores().await {
+        let folding = |lead| NewSignal {
+            dedup: Dedup::WhilePending,
+            ..member(lead, "same-body")
+        };
+        let revived = store.record(vec![folding(1)], T0).await.unwrap()[0];
+        let other = store
+            .record(vec![member(2, "other")], T0)
+            .await
+            .unwrap()[0];
+        assert_eq!(store.claim("w", 10, LEASE, T0).await.unwrap().len(), 2);
+        // The same body again while the round runs (a second change for that lead).
+        store.record(vec![folding(3)], T0 + 1).await.unwrap();
+        let mut journal = Journal::default();
+        journal.ends.push(SignalEnd::Done(revived.id));
+        journal.ends.push(SignalEnd::Done(other.id));
+        journal.mirrors.push(MirrorRow {
+            mapping: "webinar".into(),
+            person: "77".into(),
+            mkto_status: Some("Registered".into()),
+            synced_at: T0 + 2,
+            ..MirrorRow::default()
+        });
+        store.commit_journal("w", &journal, T0 + 2).await.unwrap();
+        assert!(
+            store.mirror("webinar", "77").await.unwrap().is_some(),
+            "{}: the round's records stand",
+            db.label
+        );
+        let (state, _, _) = store.signal_state(other.id).await.unwrap().unwrap();
+        assert_eq!(state, "done", "{}", db.label);
+        let again = store.claim("w", 10, LEASE, T0 + 3).await.unwrap();
+        assert_eq!(again.len(), 1, "{}: the revived one runs again", db.label);
+        assert!(matches!(&again[0].signal, Signal::MarketoMember(m) if m.lead_id == 3));
     }
 }
