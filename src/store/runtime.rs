@@ -198,15 +198,25 @@ impl Store {
         Ok(())
     }
 
-    /// Signals leased by any other owner become due now: called by a replica that has just
-    /// taken the worker lock, so the work a dead leader had claimed waits for no lease.
-    pub async fn release_leases_of_others(&self, owner: &str, now: i64) -> Result<u64, StoreError> {
+    /// Signals another owner leases but stopped renewing become due now: called by the leader,
+    /// so the work a dead leader had claimed does not wait out its lease. A lease that runs
+    /// until `renewed_after` or later was renewed recently (a round renews every third of the
+    /// lease): its holder is alive, perhaps a leader that lost the lock mid-round, and taking
+    /// its signals would write them twice; it is left to end or expire.
+    pub async fn release_leases_of_others(
+        &self,
+        owner: &str,
+        renewed_after: i64,
+        now: i64,
+    ) -> Result<u64, StoreError> {
         let result = sqlx::query(
             "UPDATE signals SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, \
-             next_attempt_at = $2, updated_at = $2 WHERE state = 'leased' AND lease_owner <> $1",
+             next_attempt_at = $2, updated_at = $2 WHERE state = 'leased' AND lease_owner <> $1 \
+             AND lease_expires_at < $3",
         )
         .bind(owner)
         .bind(now)
+        .bind(renewed_after)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())

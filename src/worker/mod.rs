@@ -31,6 +31,7 @@ mod work;
 mod write;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -120,9 +121,20 @@ impl Worker {
         &self,
         shutdown: &CancellationToken,
     ) -> Result<RoundReport, StoreError> {
+        self.run_rounds_for(shutdown, Duration::MAX).await
+    }
+
+    /// Rounds until none is due, `shutdown` is cancelled, or `budget` has passed (checked
+    /// between rounds), after reading the shared switches.
+    pub async fn run_rounds_for(
+        &self,
+        shutdown: &CancellationToken,
+        budget: Duration,
+    ) -> Result<RoundReport, StoreError> {
         self.ctx.mappings.refresh(&self.ctx.store).await?;
+        let started = std::time::Instant::now();
         let mut total = RoundReport::default();
-        while !shutdown.is_cancelled() {
+        while !shutdown.is_cancelled() && started.elapsed() < budget {
             let report = round::run(&self.ctx).await?;
             self.liveness.round_ended(now_millis());
             if report.claimed == 0 {

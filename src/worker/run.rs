@@ -109,7 +109,9 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
             Ok(0) => worker.liveness.round_ended(now_millis()),
             Ok(_) => {
                 tokio::time::sleep(linger).await;
-                if let Err(error) = worker.run_pending_until(&shutdown).await {
+                // Back to the top between bursts of rounds: the lock and the shared switches
+                // are looked at again even while work keeps coming.
+                if let Err(error) = worker.run_rounds_for(&shutdown, LEADER_CHECK).await {
                     tracing::error!(%error, "worker round failed; the leases will expire and the signals come back");
                     worker.liveness.error(error.to_string());
                 }
@@ -127,6 +129,29 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
     worker.liveness.set_leader(false);
     tracing::info!("worker stopped");
 }
+
+/// Makes due the signals another worker leased and stopped renewing (see
+/// [`crate::store::Store::release_leases_of_others`]): not renewed for a third of the lease and
+/// ten seconds more.
+async fn release_stale_leases(worker: &Worker) {
+    let ctx = &worker.ctx;
+    let lease_ms =
+        i64::try_from(ctx.config.worker.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX / 4);
+    let now = now_millis();
+    let renewed_after = now + lease_ms - lease_ms / 3 - STALE_MARGIN_MS;
+    match ctx
+        .store
+        .release_leases_of_others(&ctx.owner, renewed_after, now)
+        .await
+    {
+        Ok(0) => {}
+        Ok(released) => tracing::info!(released, "took over signals another worker had claimed"),
+        Err(error) => tracing::warn!(%error, "could not release another worker's leases"),
+    }
+}
+
+/// Slack for a renewal running late before a lease counts as abandoned.
+const STALE_MARGIN_MS: i64 = 10_000;
 
 /// Stops the scheduled passes and waits for the one running to end.
 async fn stop_scheduled(scheduled: Option<(CancellationToken, tokio::task::JoinHandle<()>)>) {
@@ -151,24 +176,14 @@ async fn check_lock(worker: &Worker, lock: Option<LeaderLock>) -> Option<LeaderL
         lock = None;
     }
     if lock.is_some() {
+        // A leader that died while holding leases has stopped renewing them by now.
+        release_stale_leases(worker).await;
         return lock;
     }
     match ctx.store.try_lead().await {
         Ok(Some(acquired)) => {
             tracing::info!("this replica now runs the worker");
-            match ctx
-                .store
-                .release_leases_of_others(&ctx.owner, now_millis())
-                .await
-            {
-                Ok(0) => {}
-                Ok(released) => {
-                    tracing::info!(released, "took over signals another worker had claimed")
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "could not release the previous worker's leases")
-                }
-            }
+            release_stale_leases(worker).await;
             if let Err(error) = ctx.store.requeue_running_jobs().await {
                 tracing::warn!(%error, "could not requeue the previous worker's jobs");
             }

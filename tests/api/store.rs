@@ -410,10 +410,7 @@ async fn a_signal_revived_mid_round_keeps_the_round_s_records_and_runs_again() {
             ..member(lead, "same-body")
         };
         let revived = store.record(vec![folding(1)], T0).await.unwrap()[0];
-        let other = store
-            .record(vec![member(2, "other")], T0)
-            .await
-            .unwrap()[0];
+        let other = store.record(vec![member(2, "other")], T0).await.unwrap()[0];
         assert_eq!(store.claim("w", 10, LEASE, T0).await.unwrap().len(), 2);
         // The same body again while the round runs (a second change for that lead).
         store.record(vec![folding(3)], T0 + 1).await.unwrap();

@@ -46,8 +46,13 @@ async fn an_unreadable_payload_ends_dead_and_the_others_are_claimed() {
     }
 }
 
+/// What the leader passes: a lease running until this time or later was renewed recently.
+fn renewed_after(now: i64) -> i64 {
+    now + LEASE - LEASE / 3 - 10_000
+}
+
 #[tokio::test]
-async fn a_new_leader_takes_the_dead_leaders_leases_at_once() {
+async fn a_new_leader_takes_only_leases_their_holder_stopped_renewing() {
     for (db, store) in stores().await {
         store.record(vec![member(1), member(2)], T0).await.unwrap();
         assert_eq!(store.claim("old", 10, LEASE, T0).await.unwrap().len(), 2);
@@ -57,9 +62,24 @@ async fn a_new_leader_takes_the_dead_leaders_leases_at_once() {
             "{}",
             db.label
         );
-        let released = store.release_leases_of_others("new", T0 + 1).await.unwrap();
+        // Just claimed: the holder may be alive, a leader that lost the lock mid-round.
+        assert_eq!(
+            store
+                .release_leases_of_others("new", renewed_after(T0 + 1), T0 + 1)
+                .await
+                .unwrap(),
+            0,
+            "{}: a live round is not taken",
+            db.label
+        );
+        // A third of the lease and the margin later, with no renewal: the holder is gone.
+        let later = T0 + LEASE / 3 + 10_001;
+        let released = store
+            .release_leases_of_others("new", renewed_after(later), later)
+            .await
+            .unwrap();
         assert_eq!(released, 2, "{}", db.label);
-        let claimed = store.claim("new", 10, LEASE, T0 + 1).await.unwrap();
+        let claimed = store.claim("new", 10, LEASE, later).await.unwrap();
         assert_eq!(
             claimed.len(),
             2,
@@ -67,11 +87,15 @@ async fn a_new_leader_takes_the_dead_leaders_leases_at_once() {
             db.label
         );
         // The new owner's own leases are not released by its own takeover.
+        let much_later = later + LEASE;
         assert_eq!(
-            store.release_leases_of_others("new", T0 + 2).await.unwrap(),
+            store
+                .release_leases_of_others("new", renewed_after(much_later), much_later)
+                .await
+                .unwrap(),
             0
         );
-        assert_eq!(store.release_own_leases("new", T0 + 3).await.unwrap(), 2);
+        assert_eq!(store.release_own_leases("new", later + 1).await.unwrap(), 2);
     }
 }
 
@@ -81,8 +105,12 @@ async fn a_round_whose_leases_were_taken_over_records_nothing() {
     for (db, store) in stores().await {
         store.record(vec![member(1)], T0).await.unwrap();
         let claimed = store.claim("old", 10, LEASE, T0).await.unwrap();
-        // The old leader is still mid-round when a new one takes over.
-        store.release_leases_of_others("new", T0 + 1).await.unwrap();
+        // The old leader stopped renewing (stuck mid-round) and a new one took over.
+        let later = T0 + LEASE / 3 + 10_001;
+        store
+            .release_leases_of_others("new", renewed_after(later), later)
+            .await
+            .unwrap();
         let journal = Journal {
             mirrors: vec![MirrorRow {
                 mapping: "webinar".into(),
@@ -100,9 +128,12 @@ async fn a_round_whose_leases_were_taken_over_records_nothing() {
             "{}: the stale round wrote nothing",
             db.label
         );
-        let again = store.claim("new", 10, LEASE, T0 + 3).await.unwrap();
+        let again = store.claim("new", 10, LEASE, later + 1).await.unwrap();
         assert_eq!(again.len(), 1, "{}: the new owner does the work", db.label);
-        store.commit_journal("new", &journal, T0 + 4).await.unwrap();
+        store
+            .commit_journal("new", &journal, later + 2)
+            .await
+            .unwrap();
         assert!(
             store.mirror("webinar", "1").await.unwrap().is_some(),
             "{}",
