@@ -9,6 +9,10 @@ use super::{Store, StoreError};
 /// How many times a merge is retried when a concurrent writer took a key first.
 const ATTEMPTS: usize = 3;
 
+/// The transaction-level advisory lock that takes identity merges in turn on PostgreSQL (a key
+/// of its own: the worker's session lock uses another).
+const IDENTITY_MERGE_LOCK: i64 = 0x0063_736d_6572_6765;
+
 impl Store {
     /// Finds the person holding any of these keys (Marketo lead, then Contact, then Lead, then
     /// e-mail), adds the keys it lacks and saves it merged: what every path (webhook, outbound
@@ -57,6 +61,15 @@ impl Store {
         let mut last = None;
         for _ in 0..ATTEMPTS {
             let mut tx = self.begin_write().await?;
+            // Merges read the rows they join and then rewrite them: two at once under READ
+            // COMMITTED could each join a row the other deletes. PostgreSQL takes them in turn
+            // (SQLite's BEGIN IMMEDIATE already does).
+            if self.backend == super::Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(IDENTITY_MERGE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             match merge_in(&mut tx, identity, now).await {
                 Ok(merged) => {
                     tx.commit().await?;

@@ -146,3 +146,76 @@ async fn a_new_key_linking_two_rows_merges_them_keeping_the_survivors_mirror_row
         );
     }
 }
+
+#[tokio::test]
+async fn two_merges_at_once_sharing_a_row_leave_one_identity_holding_every_key() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        for n in 0..10_i64 {
+            // Three rows: a Marketo lead, a Lead, a Contact.
+            let lead = 5000 + n;
+            let sf_lead = format!("00Q{n:012}AAA");
+            let contact = format!("003{n:012}AAA");
+            let a = store
+                .link_identity(Some(lead), None, None, T0)
+                .await
+                .unwrap();
+            let b = store
+                .link_identity(None, Some(&sf_lead), None, T0)
+                .await
+                .unwrap();
+            let c = store
+                .link_identity(None, Some(&contact), None, T0)
+                .await
+                .unwrap();
+            for person in [a.id, b.id, c.id] {
+                let row = MirrorRow {
+                    mapping: format!("m{person}"),
+                    person: person.to_string(),
+                    ..MirrorRow::default()
+                };
+                store.upsert_mirror(&row).await.unwrap();
+            }
+            // {lead, Lead} and {Lead, Contact} at once (a live round and a reconciliation).
+            // {lead, Lead} and {Lead, Contact} at once (a live round and a reconciliation).
+            let both = IdentityRow {
+                sf_lead_id: Some(sf_lead.clone()),
+                sf_contact_id: Some(contact.clone()),
+                ..IdentityRow::default()
+            };
+            let (first, second) = tokio::join!(
+                store.link_identity(Some(lead), Some(&sf_lead), None, T0),
+                store.merge_identity(&both, T0),
+            );
+            first.unwrap();
+            second.unwrap();
+            let joined = store
+                .link_identity(Some(lead), None, None, T0)
+                .await
+                .unwrap();
+            let rows = store
+                .identities_by_keys(&[lead], &[sf_lead.clone(), contact.clone()])
+                .await
+                .unwrap();
+            let ids: std::collections::BTreeSet<i64> = rows.iter().map(|r| r.id).collect();
+            assert_eq!(ids.len(), 1, "{}: one person: {rows:?}", db.label);
+            assert_eq!(
+                (
+                    joined.sf_lead_id.as_deref(),
+                    joined.sf_contact_id.as_deref()
+                ),
+                (Some(sf_lead.as_str()), Some(contact.as_str())),
+                "{}: every key kept",
+                db.label
+            );
+            // No mirror row is left pointing at a row that no longer exists.
+            for person in [a.id, b.id, c.id] {
+                let moved = store
+                    .mirror(&format!("m{person}"), &joined.id.to_string())
+                    .await
+                    .unwrap();
+                assert!(moved.is_some(), "{}: mirror of {person} follows", db.label);
+            }
+        }
+    }
+}
