@@ -7,6 +7,9 @@ use sqlx::{Any, AnyConnection, Connection, Row};
 
 use super::{Backend, Store, StoreError};
 
+/// How long the lock's connection may take to answer a ping.
+const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Arbitrary but fixed: "campaign-sync worker" as a number.
 const WORKER_LOCK_KEY: i64 = 0x6361_6d70_7379_6e63;
 
@@ -17,11 +20,16 @@ pub struct LeaderLock {
 }
 
 impl LeaderLock {
-    /// Whether the lock's connection still answers (a lost connection means a lost lock).
+    /// Whether the lock's connection still answers (a lost connection means a lost lock). One
+    /// that does not answer within [`PING_TIMEOUT`] (a half-open connection the network dropped
+    /// silently) counts as lost: the worker stops rather than hang on it.
     pub async fn is_held(&mut self) -> bool {
         match &mut self.conn {
             None => true,
-            Some(conn) => conn.ping().await.is_ok(),
+            Some(conn) => matches!(
+                tokio::time::timeout(PING_TIMEOUT, conn.ping()).await,
+                Ok(Ok(()))
+            ),
         }
     }
 }
