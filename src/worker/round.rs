@@ -45,11 +45,21 @@ pub async fn run(ctx: &Context) -> Result<RoundReport, StoreError> {
         );
     }
     let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
-    let renewing = renew_leases(ctx, ids);
+    // Aborted when the round ends, however it ends (a panic unwinding through here included).
+    let renewing = AbortOnDrop(renew_leases(ctx, ids));
     let result = process(ctx, claimed, &mut report).await;
-    renewing.abort();
+    drop(renewing);
     result?;
     Ok(report)
+}
+
+/// A task that ends with its owner: aborted when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Keeps the round's leases alive while it works, renewing every third of the lease: a round
@@ -62,8 +72,11 @@ fn renew_leases(ctx: &Context, ids: Vec<i64>) -> tokio::task::JoinHandle<()> {
         loop {
             tokio::time::sleep(lease / 3).await;
             let until = crate::store::now_millis() + lease.as_millis() as i64;
-            if let Err(error) = store.extend_leases(&owner, &ids, until).await {
-                tracing::warn!(%error, "could not renew the round's leases");
+            match store.extend_leases(&owner, &ids, until).await {
+                // None left to renew: the round has ended them, or they were taken over.
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "could not renew the round's leases"),
             }
         }
     })
@@ -331,6 +344,23 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_round_s_lease_renewal_ends_with_the_round_even_when_it_unwinds() {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let renewal = tokio::spawn(async move {
+            let _alive = tx;
+            std::future::pending::<()>().await;
+        });
+        let guard = AbortOnDrop(renewal);
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _guard = guard;
+            panic!("a round panicked");
+        }));
+        assert!(unwound.is_err());
+        // The task was aborted: its end of the channel is dropped.
+        assert!(rx.await.is_err());
+    }
 
     #[tokio::test]
     async fn a_panicking_item_is_set_apart_and_the_others_are_processed() {

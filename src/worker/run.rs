@@ -74,7 +74,7 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
     tracing::info!(owner = %ctx.owner, "worker started");
     let mut lock: Option<LeaderLock> = None;
     // The scheduled passes run beside this loop while this replica leads.
-    let mut scheduled: Option<(CancellationToken, tokio::task::JoinHandle<()>)> = None;
+    let mut scheduled: Option<Scheduled> = None;
     while !shutdown.is_cancelled() {
         let now = Instant::now();
         if now >= next_lock_check {
@@ -91,12 +91,16 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
         }
         if scheduled
             .as_ref()
-            .is_none_or(|(_, task)| task.is_finished())
+            .is_none_or(|passes| passes.task.is_finished())
         {
             let stop = shutdown.child_token();
             let passes = schedule::run(worker.clone(), stop.clone());
             let task = tokio::spawn(crate::connectors::scheduled(passes));
-            scheduled = Some((stop, task));
+            scheduled = Some(Scheduled {
+                _cancel_on_drop: stop.clone().drop_guard(),
+                stop,
+                task,
+            });
         }
         if now >= next_refresh {
             next_refresh = now + REFRESH;
@@ -153,9 +157,18 @@ async fn release_stale_leases(worker: &Worker) {
 /// Slack for a renewal running late before a lease counts as abandoned.
 const STALE_MARGIN_MS: i64 = 10_000;
 
+/// The scheduled passes' task while this replica leads. Dropped without [`stop_scheduled`] (a
+/// panic unwinding through the loop), it still tells them to stop, so a restarted loop never
+/// runs a second copy beside an orphan.
+struct Scheduled {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+    _cancel_on_drop: tokio_util::sync::DropGuard,
+}
+
 /// Stops the scheduled passes and waits for the one running to end.
-async fn stop_scheduled(scheduled: Option<(CancellationToken, tokio::task::JoinHandle<()>)>) {
-    if let Some((stop, task)) = scheduled {
+async fn stop_scheduled(scheduled: Option<Scheduled>) {
+    if let Some(Scheduled { stop, task, .. }) = scheduled {
         stop.cancel();
         if let Err(error) = task.await {
             tracing::error!(%error, "the scheduled passes ended abnormally");
