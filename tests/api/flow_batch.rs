@@ -9,6 +9,15 @@ use crate::world::World;
 
 const PEOPLE: usize = 250;
 
+/// A world whose admin API takes the token `admin`.
+async fn with_admin() -> World {
+    World::with(crate::world::Options {
+        admin_token: Some("admin".into()),
+        ..Default::default()
+    })
+    .await
+}
+
 fn rest_calls(log: &[campaign_sync::sim::calls::CallRecord]) -> usize {
     log.iter().filter(|c| c.kind == "rest").count()
 }
@@ -82,23 +91,19 @@ async fn actions_for_one_person_apply_in_the_order_they_came() {
 
 #[tokio::test]
 async fn a_flow_action_while_its_mapping_is_off_waits_and_then_reaches_both_sides() {
-    let world = World::with(crate::world::Options {
-        admin_token: Some("admin".into()),
-        ..Default::default()
-    })
-    .await;
-    let switch = |state: &'static str| {
+    let world = with_admin().await;
+    let switch = async |state: &str| {
+        let path = format!("/admin/mappings/webinar/{state}");
         world
             .app
-            .client
-            .post(world.app.url(&format!("/admin/mappings/webinar/{state}")))
-            .bearer_auth("admin")
-            .send()
+            .admin(reqwest::Method::POST, &path, "admin")
+            .await
+            .0
     };
     let (lead, sf_lead) = world.person("paused@example.com");
     world.mk_sets(lead, "Invited");
     world.settle().await;
-    assert_eq!(switch("disable").await.unwrap().status(), 200);
+    assert_eq!(switch("disable").await, 200);
     world
         .marketo_webhook(json!({ "action": "change_campaign_status", "leadId": lead, "email": "paused@example.com", "campaignId": world.campaign, "status": "Registered" }))
         .await;
@@ -110,7 +115,7 @@ async fn a_flow_action_while_its_mapping_is_off_waits_and_then_reaches_both_side
     );
     assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
 
-    assert_eq!(switch("enable").await.unwrap().status(), 200);
+    assert_eq!(switch("enable").await, 200);
     world.settle().await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
@@ -122,18 +127,14 @@ async fn a_flow_action_while_its_mapping_is_off_waits_and_then_reaches_both_side
 
 #[tokio::test]
 async fn with_campaign_sync_off_a_flow_action_on_any_campaign_waits_until_it_is_on() {
-    let world = World::with(crate::world::Options {
-        admin_token: Some("admin".into()),
-        ..Default::default()
-    })
-    .await;
-    let switch = |state: &'static str| {
+    let world = with_admin().await;
+    let switch = async |state: &str| {
+        let path = format!("/admin/sync/{state}");
         world
             .app
-            .client
-            .post(world.app.url(&format!("/admin/sync/{state}")))
-            .bearer_auth("admin")
-            .send()
+            .admin(reqwest::Method::POST, &path, "admin")
+            .await
+            .0
     };
     let (lead, sf_lead) = world.person("sync-off@example.com");
     let other = world
@@ -145,13 +146,13 @@ async fn with_campaign_sync_off_a_flow_action_on_any_campaign_waits_until_it_is_
             )],
         )
         .unwrap();
-    assert_eq!(switch("disable").await.unwrap().status(), 200);
+    assert_eq!(switch("disable").await, 200);
     world
         .marketo_webhook(json!({ "action": "add_to_campaign", "leadId": lead, "email": "sync-off@example.com", "campaignId": other, "status": "Sent" }))
         .await;
     world.settle().await;
     assert!(world.sf.members_of(&other).is_empty(), "nothing written");
-    assert_eq!(switch("enable").await.unwrap().status(), 200);
+    assert_eq!(switch("enable").await, 200);
     world.settle().await;
     let members = world.sf.members_of(&other);
     assert_eq!(members.len(), 1, "{members:?}");

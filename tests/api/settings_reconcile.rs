@@ -341,17 +341,7 @@ async fn reconciliation_runs_on_demand_through_the_admin_api() {
         Some("Registered")
     );
     // What was found and how its repair ended, in metrics (process-wide: at least this one).
-    let metrics = world
-        .app
-        .client
-        .get(world.app.url("/metrics"))
-        .bearer_auth("admin")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = world.app.get("/metrics").await.text().await.unwrap();
     for series in [
         "reconcile_differences_total{mapping=\"webinar\",kind=\"marketo_changed\"}",
         "reconcile_repairs_total{mapping=\"webinar\",result=\"applied\"}",
@@ -372,17 +362,10 @@ async fn a_running_reconciliation_job_reports_the_mapping_it_is_on() {
         ..Options::default()
     })
     .await;
-    let queued: serde_json::Value = world
+    let (_, queued) = world
         .app
-        .client
-        .post(world.app.url("/admin/reconcile"))
-        .bearer_auth("admin")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .admin(reqwest::Method::POST, "/admin/reconcile", "admin")
+        .await;
     let href = queued["href"].as_str().unwrap().to_string();
     let worker = world.app.worker.clone();
     let running = tokio::spawn(async move { worker.run_jobs().await });
@@ -391,15 +374,9 @@ async fn a_running_reconciliation_job_reports_the_mapping_it_is_on() {
     for _ in 0..200 {
         seen = world
             .app
-            .client
-            .get(world.app.url(&href))
-            .bearer_auth("admin")
-            .send()
+            .admin(reqwest::Method::GET, &href, "admin")
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .1;
         if seen["state"] == "running" && !seen["progress"].is_null() {
             break;
         }

@@ -7,30 +7,15 @@ use serde_json::Value;
 use crate::world::{Options, World};
 
 async fn admin(world: &World, path: &str) -> (u16, Value) {
-    let response = world
-        .app
-        .client
-        .post(world.app.url(path))
-        .bearer_auth("admin")
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    world.app.admin(reqwest::Method::POST, path, "admin").await
 }
 
 async fn listed(world: &World) -> Value {
     world
         .app
-        .client
-        .get(world.app.url("/admin/mappings"))
-        .bearer_auth("admin")
-        .send()
+        .admin(reqwest::Method::GET, "/admin/mappings", "admin")
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+        .1
 }
 
 #[tokio::test]
@@ -64,17 +49,14 @@ async fn sync_off_in_the_configuration_writes_nothing_and_cannot_be_switched_on(
     let (status, queued) = admin(&world, "/admin/reconcile").await;
     assert_eq!(status, 202, "{queued}");
     world.app.worker.run_jobs().await.unwrap();
-    let job: Value = world
+    let (_, job) = world
         .app
-        .client
-        .get(world.app.url(queued["href"].as_str().unwrap()))
-        .bearer_auth("admin")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .admin(
+            reqwest::Method::GET,
+            queued["href"].as_str().unwrap(),
+            "admin",
+        )
+        .await;
     assert_eq!(job["state"], "failed", "{job}");
     assert!(
         job["error"]

@@ -140,6 +140,26 @@ impl TestApp {
             .expect("request")
     }
 
+    /// An admin call with the bearer `token`: the status and the JSON answer (`Null` when the
+    /// answer has no JSON body).
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
     /// Cancels the app and waits for it to stop.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
