@@ -158,3 +158,48 @@ async fn with_campaign_sync_off_a_flow_action_on_any_campaign_waits_until_it_is_
     assert_eq!(members.len(), 1, "{members:?}");
     assert_eq!(members[0]["LeadId"], json!(sf_lead));
 }
+
+#[tokio::test]
+async fn add_remove_add_while_the_mapping_is_off_ends_with_the_member_added() {
+    let world = with_admin().await;
+    let (lead, sf_lead) = world.person("again@example.com");
+    world.mk_sets(lead, "Invited");
+    world.settle().await;
+    let off = world
+        .app
+        .admin(
+            reqwest::Method::POST,
+            "/admin/mappings/webinar/disable",
+            "admin",
+        )
+        .await;
+    assert_eq!(off.0, 200);
+    let act = |action: &str, status: Option<&str>| json!({ "action": action, "leadId": lead, "email": "again@example.com", "campaignId": world.campaign, "status": status });
+    let first = world
+        .marketo_webhook(act("add_to_campaign", Some("Registered")))
+        .await;
+    world
+        .marketo_webhook(act("remove_from_campaign", None))
+        .await;
+    let third = world
+        .marketo_webhook(act("add_to_campaign", Some("Registered")))
+        .await;
+    assert_ne!(
+        first, third,
+        "the same body again is another action, not folded"
+    );
+    let on = world
+        .app
+        .admin(
+            reqwest::Method::POST,
+            "/admin/mappings/webinar/enable",
+            "admin",
+        )
+        .await;
+    assert_eq!(on.0, 200);
+    world.settle().await;
+    assert!(
+        world.sf_member_status(&sf_lead).is_some(),
+        "applied in the order they came: add, remove, add"
+    );
+}

@@ -67,10 +67,14 @@ pub async fn receive(
     )?;
     // A delivery id names one event; a body may repeat for a later change. A blank
     // `webhook-id` counts as none, here as in the key.
-    let dedup = if dedup_key.starts_with(WEBHOOK_ID_KEY) {
-        Dedup::Once
+    let (dedup_key, dedup) = if dedup_key.starts_with(WEBHOOK_ID_KEY) {
+        (dedup_key, Dedup::Once)
+    } else if matches!(signal, Signal::MarketoFlowAction(_)) {
+        // Each flow-action call is an action (Marketo does not retry webhooks): folding an add
+        // into an earlier one still waiting would put it before a remove made in between.
+        (format!("mkto:flow:{}", uuid::Uuid::new_v4()), Dedup::Once)
     } else {
-        Dedup::WhilePending
+        (dedup_key, Dedup::WhilePending)
     };
     let kind = signal.kind();
     let recorded = state
