@@ -3,6 +3,7 @@
 
 mod complete;
 mod env;
+mod error;
 mod mapping;
 mod secret;
 mod triggers;
@@ -19,10 +20,10 @@ use figment::providers::{Format, Toml};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+pub use error::ConfigError;
 pub use mapping::{BackwardPolicy, ConflictPolicy, MappingConfig};
 pub use secret::Secret;
 pub use triggers::{ActivityChoice, Change, MappingTriggers, RequestCampaigns, TriggersConfig};
-pub use validate::ConfigError;
 
 /// Environment variables with our prefix that are not configuration keys.
 const NON_CONFIG_ENV: &[&str] = &["LOG_FORMAT", "TEST_POSTGRES_URL"];

@@ -15,6 +15,7 @@ mod journal;
 mod leader;
 mod mirror;
 mod outbox;
+mod outbox_claim;
 mod people;
 mod queries;
 mod runtime;

@@ -126,6 +126,28 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Claims none of a subscription's deliveries before `until` (a subscriber that answered
+    /// 429 or 503 with `Retry-After`), using no attempt; a later `until` wins.
+    pub async fn throttle_subscription(
+        &self,
+        subscription: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE subscriptions SET throttled_until = $2, updated_at = $3 \
+             WHERE id = $1 AND (throttled_until IS NULL OR throttled_until < $2)",
+        )
+        .bind(subscription)
+        .bind(until)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

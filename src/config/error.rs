@@ -1,0 +1,160 @@
+//! Loading errors in words: each names its key and file, an unknown key its nearest known
+//! one, and an error about a key holding a secret never shows the value.
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    Missing(String),
+    #[error("{0}")]
+    Parse(String),
+    #[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<String>),
+}
+
+impl ConfigError {
+    pub(super) fn from_figment(error: figment::Error) -> Self {
+        let lines: Vec<String> = error.into_iter().map(|e| describe(&e)).collect();
+        ConfigError::Parse(lines.join("\n"))
+    }
+}
+
+/// One loading error in words; an unknown key names where it is, the nearest known key and
+/// the keys its section has (figment's own text nests backquotes and names the profile).
+fn describe(error: &figment::Error) -> String {
+    use figment::error::Kind;
+    let figment::error::Kind::UnknownField(field, expected) = &error.kind else {
+        let key = error.path.join(".");
+        return match &error.kind {
+            // The value may be a secret: name the key and what it must be, not what it holds.
+            Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) if is_secret(&key) => {
+                format!(
+                    "invalid value for `{key}`: expected {expected} (the value is not shown: the key holds a secret)"
+                )
+            }
+            // A TOML syntax error quotes the offending line, which may hold a secret: keep
+            // only where it is and what is wrong.
+            Kind::Message(_) => without_snippet(&error.to_string()),
+            _ => error.to_string(),
+        };
+    };
+    let key = error.path.join(".");
+    let key = if key.is_empty() { field.clone() } else { key };
+    let source = error
+        .metadata
+        .as_ref()
+        .and_then(|m| m.source.as_ref())
+        .map(|s| format!(" in {s}"))
+        .unwrap_or_default();
+    let nearest = expected
+        .iter()
+        .map(|known| (edit_distance(field, known), known))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, known)| format!(" (did you mean `{known}`?)"))
+        .unwrap_or_default();
+    format!(
+        "unknown key `{key}`{source}{nearest}; the keys here are {}",
+        expected
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// Whether a configuration key holds a secret (its value is never shown in an error).
+fn is_secret(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    key == "database_url" || last.contains("secret") || last.contains("token")
+}
+
+/// A parse error's text without the quoted source lines (`3 | client_secret = s3cr3t`).
+fn without_snippet(text: &str) -> String {
+    text.lines()
+        .filter(|line| {
+            let quoted = line
+                .trim_start()
+                .trim_start_matches(|c: char| c.is_ascii_digit());
+            !(quoted.starts_with(" |") || quoted.starts_with('|'))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Levenshtein distance, for suggesting a key.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edit_distance;
+    use crate::config::{Config, Overrides};
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_file_the_nearest_key_and_its_section_s_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("campaign-sync.toml");
+        std::fs::write(
+            &path,
+            "listne = \"0.0.0.0:80\"\n[worker]\nretry_jitter = 5\n",
+        )
+        .unwrap();
+        let error = Config::load_for_migrate(Some(&path), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        let line = error
+            .lines()
+            .find(|l| l.contains("listne"))
+            .unwrap_or_else(|| panic!("{error}"));
+        assert!(
+            // figment names the file relative to the working directory when it can.
+            line.starts_with("unknown key `listne` in ")
+                && line.contains("campaign-sync.toml")
+                && line.contains("(did you mean `listen`?)")
+                && line.contains("`database_url`, `sync_enabled`"),
+            "{line}"
+        );
+        assert!(!line.contains("default."), "no profile name: {line}");
+    }
+
+    #[test]
+    fn an_error_about_a_secret_never_shows_its_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("campaign-sync.toml");
+        for (toml, secret) in [
+            ("[admin]\ntoken = 123456789\n", "123456789"),
+            ("[marketo]\nclient_secret = s3cr3t-value\n", "s3cr3t-value"),
+            (
+                "[marketo]\nwebhook_signing_secrets = \"whsec_c2VjcmV0\"\n",
+                "whsec_c2VjcmV0",
+            ),
+        ] {
+            std::fs::write(&path, toml).unwrap();
+            let error = Config::load_for_migrate(Some(&path), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(!error.contains(secret), "{toml}: {error}");
+            assert!(!error.trim().is_empty());
+        }
+    }
+
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        assert_eq!(edit_distance("listne", "listen"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}

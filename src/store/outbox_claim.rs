@@ -1,0 +1,164 @@
+//! Claiming and ending outbox deliveries: leases taken per destination in one transaction,
+//! and each attempt's end fenced by the lease that claimed it.
+
+use sqlx::{AnyConnection, Row};
+
+use super::outbox::{Attempt, Delivery};
+use super::{Store, StoreError};
+
+impl Store {
+    /// Leases up to `limit` due deliveries until `now + lease_ms`: only the oldest pending one
+    /// of each (destination, person), so a person's deliveries go out in order; none of a
+    /// paused subscription.
+    pub async fn claim_deliveries(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.claim_deliveries_to(None, now, lease_ms, limit).await
+    }
+
+    /// As [`Store::claim_deliveries`], of one destination only when `destination` is given
+    /// (the delivery task claims each kind in its own batch size). The leases are taken in one
+    /// transaction: one commit for the batch, not one per delivery.
+    pub async fn claim_deliveries_to(
+        &self,
+        destination: Option<&str>,
+        now: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.destination, o.subscription_id, s.url, s.secret, o.event_type, \
+             o.person, o.payload, o.attempts FROM outbox o \
+             LEFT JOIN subscriptions s ON s.id = o.subscription_id \
+             WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
+             AND ($3 IS NULL OR o.destination = $3) \
+             AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= $1) \
+             AND (o.destination <> 'subscription' OR (s.paused = 0 \
+             AND (s.throttled_until IS NULL OR s.throttled_until <= $1))) \
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination = o.destination \
+               AND COALESCE(p.subscription_id, 0) = COALESCE(o.subscription_id, 0) \
+               AND p.person = o.person AND p.state = 'pending' AND p.id < o.id) \
+             ORDER BY o.id LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(destination)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            let leased = sqlx::query(
+                "UPDATE outbox SET lease_expires_at = $2, attempts = attempts + 1, updated_at = $3 \
+                 WHERE id = $1 AND state = 'pending' \
+                 AND (lease_expires_at IS NULL OR lease_expires_at <= $3)",
+            )
+            .bind(id)
+            .bind(now + lease_ms)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if leased.rows_affected() != 1 {
+                continue; // another replica took it meanwhile
+            }
+            let payload: String = row.try_get("payload")?;
+            let attempts: i64 = row.try_get("attempts")?;
+            claimed.push(Delivery {
+                id,
+                destination: row.try_get("destination")?,
+                subscription_id: row.try_get("subscription_id")?,
+                url: row.try_get("url")?,
+                secret: row.try_get("secret")?,
+                event_type: row.try_get("event_type")?,
+                person: row.try_get("person")?,
+                payload: serde_json::from_str(&payload)?,
+                attempts: attempts + 1,
+                lease_expires_at: now + lease_ms,
+            });
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Whether any delivery could be claimed now.
+    pub async fn deliveries_due(&self, now: i64) -> Result<bool, StoreError> {
+        let found = sqlx::query(
+            "SELECT o.id FROM outbox o LEFT JOIN subscriptions s ON s.id = o.subscription_id \
+             WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
+             AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= $1) \
+             AND (o.destination <> 'subscription' OR (s.paused = 0 \
+             AND (s.throttled_until IS NULL OR s.throttled_until <= $1))) LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Records what an attempt came to and hands the lease back; `false` when the claim's
+    /// lease had run out and another claim took the delivery (its result stands instead).
+    pub async fn finish_delivery(
+        &self,
+        delivery: &Delivery,
+        attempt: &Attempt,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        finish(&mut conn, delivery, attempt, now).await
+    }
+
+    /// [`Store::finish_delivery`] for a round's attempts, in one transaction (one commit, not
+    /// one per delivery); whether each was recorded, in order.
+    pub async fn finish_deliveries(
+        &self,
+        attempts: &[(&Delivery, Attempt)],
+        now: i64,
+    ) -> Result<Vec<bool>, StoreError> {
+        if attempts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut recorded = Vec::with_capacity(attempts.len());
+        for (delivery, attempt) in attempts {
+            recorded.push(finish(&mut tx, delivery, attempt, now).await?);
+        }
+        tx.commit().await?;
+        Ok(recorded)
+    }
+}
+
+/// One attempt's end, fenced by the claim's lease.
+async fn finish(
+    conn: &mut AnyConnection,
+    delivery: &Delivery,
+    attempt: &Attempt,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let (state, at, error) = match attempt {
+        Attempt::Delivered => ("delivered", None, None),
+        Attempt::Retry { at, error } => ("pending", Some(*at), Some(error.as_str())),
+        Attempt::Dead { reason } => ("dead", None, Some(reason.as_str())),
+        Attempt::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
+    };
+    let result = sqlx::query(
+        "UPDATE outbox SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
+         last_error = $4, lease_expires_at = NULL, updated_at = $5 \
+         WHERE id = $1 AND state = 'pending' AND lease_expires_at = $6",
+    )
+    .bind(delivery.id)
+    .bind(state)
+    .bind(at)
+    .bind(error)
+    .bind(now)
+    .bind(delivery.lease_expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
