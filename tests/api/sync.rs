@@ -347,6 +347,29 @@ fn soql_reads(world: &World) -> usize {
 }
 
 #[tokio::test]
+async fn a_first_change_for_someone_never_synced_is_written_without_a_conflict_read() {
+    use crate::world::INTEGRATION;
+    let world = World::with(Options {
+        conflict_policy: ConflictPolicy::SalesforceWins,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("first@example.com");
+    // Already in the campaign before the service knew them (no outbound message, no mirror).
+    world
+        .sf
+        .add_member(INTEGRATION, &world.campaign, &sf_lead, Some("Invited"))
+        .unwrap();
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered"),
+        "no last sync, so no conflict: the Marketo change is written"
+    );
+}
+
+#[tokio::test]
 async fn status_names_are_translated_by_the_mapping_both_ways() {
     let status_map = [("Attended".to_string(), "Responded".to_string())].into();
     let world = World::with(Options {

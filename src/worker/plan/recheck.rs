@@ -46,7 +46,10 @@ pub(super) async fn other_sides(ctx: &Context, mapping: &Mapping, work: &mut [Wo
     let policy = mapping.config.conflict_policy;
     let due = |target: Target| {
         move |w: &Work| {
+            // Without a last sync (no mirror row) there is no "changed since": the side the
+            // signal came from is the change, and reconciliation adopts what predates us.
             w.is_open()
+                && w.mirror.is_some()
                 && Target::of(&w.decision) == Some(target)
                 && unread(target, &w.person)
                 && reads_first(policy, target, &w.person, now)
