@@ -11,6 +11,18 @@ use crate::simulators::{
     BIN, Running, eventually, json, salesforce_member_status, start_simulators,
 };
 
+/// Prints a log file when dropped by a failing test.
+struct PrintOnPanic(std::path::PathBuf);
+
+impl Drop for PrintOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.0).unwrap_or_default();
+            eprintln!("--- serve's log ({}) ---\n{text}", self.0.display());
+        }
+    }
+}
+
 /// The service's configuration for the simulators in `d` (the README's recipe).
 fn service_config(d: &Value, listen: &str, dir: &std::path::Path) -> String {
     let (sf, mk) = (&d["salesforce"], &d["marketo"]);
@@ -53,11 +65,15 @@ async fn serve_against_simulators_syncs_user_changes_and_converges_after_faults(
     let config = dir.path().join("service.toml");
     let listen = format!("127.0.0.1:{port}");
     std::fs::write(&config, service_config(&d, &listen, dir.path())).expect("config");
+    // Serve's log stays in the temp directory and is printed if the test fails.
+    let log = dir.path().join("serve.log");
+    let _log = PrintOnPanic(log.clone());
     let serve = Command::new(BIN)
+        .env("RUST_LOG", "campaign_sync=debug,info")
         .args(["serve", "--config"])
         .arg(&config)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("serve log"))
         .spawn()
         .expect("serve");
     let _serve = Running(serve);
