@@ -26,6 +26,17 @@ fn config(world: &World) -> Config {
     config
 }
 
+/// The delivery task of the world's service, with this configuration and its clients.
+fn deliverer(world: &World, config: Config) -> Deliverer {
+    Deliverer::new(
+        world.app.store.clone(),
+        Arc::new(config),
+        world.app.worker.marketo().clone(),
+        world.app.worker.salesforce().clone(),
+    )
+    .unwrap()
+}
+
 /// What a Marketo user's integration reads: the feed of these types since 2020, for a lead.
 async fn activities_of(world: &World, lead: i64, type_ids: &[i64]) -> Vec<Value> {
     let http = reqwest::Client::new();
@@ -93,13 +104,7 @@ async fn a_salesforce_users_add_change_and_removal_become_three_custom_activitie
     world.settle().await;
     assert_eq!(world.mk_status(lead), None, "removed from the program");
 
-    let deliverer = Deliverer::new(
-        world.app.store.clone(),
-        Arc::new(config),
-        world.app.worker.marketo().clone(),
-        world.app.worker.salesforce().clone(),
-    )
-    .unwrap();
+    let deliverer = deliverer(&world, config);
     deliverer.run_pending().await.unwrap();
     let type_ids: Vec<i64> = types.iter().map(|t| t.id).collect();
     let activities = activities_of(&world, lead, &type_ids).await;
@@ -186,16 +191,7 @@ async fn a_mapping_requests_its_smart_campaign_with_tokens_and_can_turn_activiti
     let (_, sf_lead) = world.person("alan@example.com");
     world.sf_adds(&sf_lead, Some("Invited"));
     world.settle().await;
-    Deliverer::new(
-        world.app.store.clone(),
-        Arc::new(config),
-        world.app.worker.marketo().clone(),
-        world.app.worker.salesforce().clone(),
-    )
-    .unwrap()
-    .run_pending()
-    .await
-    .unwrap();
+    deliverer(&world, config).run_pending().await.unwrap();
     assert!(
         world.mk.custom_activities().is_empty(),
         "added is off for this mapping"
@@ -267,13 +263,7 @@ async fn activities_refused_before_provisioning_are_dead_then_replayed() {
     let (lead, _) = world.person("ada@example.com");
     world.mk_sets(lead, "Registered");
     world.settle().await;
-    let deliverer = Deliverer::new(
-        world.app.store.clone(),
-        Arc::new(config.clone()),
-        world.app.worker.marketo().clone(),
-        world.app.worker.salesforce().clone(),
-    )
-    .unwrap();
+    let deliverer = deliverer(&world, config.clone());
     deliverer.run_pending().await.unwrap();
     let admin = |method: reqwest::Method, path: &str| {
         world
@@ -336,13 +326,7 @@ async fn a_burst_of_changes_shares_full_activity_calls() {
         world.mk_sets(lead, "Registered");
     }
     world.settle().await;
-    let deliverer = Deliverer::new(
-        world.app.store.clone(),
-        Arc::new(config),
-        world.app.worker.marketo().clone(),
-        world.app.worker.salesforce().clone(),
-    )
-    .unwrap();
+    let deliverer = deliverer(&world, config);
     let posts = || {
         world
             .mk
