@@ -147,55 +147,68 @@ impl Store {
         row.as_ref().map(job_from_row).transpose()
     }
 
-    /// Takes the oldest queued job (`queued` → `running`); `None` when none waits. Only the
-    /// leader calls it, so no two replicas race for one job.
-    pub async fn start_next_job(&self, now: i64) -> Result<Option<Job>, StoreError> {
+    /// Takes the oldest queued job (`queued` → `running`) for `runner`; `None` when none waits.
+    /// Only the leader calls it, so no two replicas race for one job.
+    pub async fn start_next_job(&self, runner: &str, now: i64) -> Result<Option<Job>, StoreError> {
         let row = sqlx::query(
-            "UPDATE jobs SET state = 'running', started_at = $1, progress = NULL WHERE id = \
-             (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) AND state = 'queued' \
+            "UPDATE jobs SET state = 'running', started_at = $1, progress = NULL, runner = $2 \
+             WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) \
+             AND state = 'queued' \
              RETURNING id, kind, state, params, progress, result, error, requested_at, started_at, finished_at",
         )
         .bind(now)
+        .bind(runner)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(job_from_row).transpose()
     }
 
+    /// Writes how far `runner`'s run of a job has got. False when the job is no longer
+    /// `runner`'s (requeued for a new leader), which then writes nothing.
     pub async fn job_progress(
         &self,
         id: i64,
+        runner: &str,
         progress: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE jobs SET progress = $2 WHERE id = $1")
-            .bind(id)
-            .bind(progress.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET progress = $3 WHERE id = $1 AND runner = $2 AND state = 'running'",
+        )
+        .bind(id)
+        .bind(runner)
+        .bind(progress.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 
-    /// Ends a job as `done` with its result, or `failed` with the error.
+    /// Ends `runner`'s run of a job as `done` with its result, or `failed` with the error.
+    /// False when the job is no longer `runner`'s (a replica that lost the lead mid-job, its job
+    /// requeued for the new leader): the state the new run writes is left alone.
     pub async fn finish_job(
         &self,
         id: i64,
+        runner: &str,
         result: Result<&serde_json::Value, &str>,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let (state, result, error) = match result {
             Ok(value) => ("done", Some(value.to_string()), None),
             Err(error) => ("failed", None, Some(error.to_string())),
         };
-        sqlx::query(
-            "UPDATE jobs SET state = $2, result = $3, error = $4, finished_at = $5 WHERE id = $1",
+        let written = sqlx::query(
+            "UPDATE jobs SET state = $3, result = $4, error = $5, finished_at = $6 \
+             WHERE id = $1 AND runner = $2 AND state = 'running'",
         )
         .bind(id)
+        .bind(runner)
         .bind(state)
         .bind(result)
         .bind(error)
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(written.rows_affected() == 1)
     }
 
     /// Signals another owner leases but stopped renewing become due now: called by the leader,
@@ -266,7 +279,8 @@ impl Store {
     /// Jobs a replica was running when it stopped go back to the queue for the new leader.
     pub async fn requeue_running_jobs(&self) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "UPDATE jobs SET state = 'queued', started_at = NULL, progress = NULL WHERE state = 'running'",
+            "UPDATE jobs SET state = 'queued', started_at = NULL, progress = NULL, runner = NULL \
+             WHERE state = 'running'",
         )
         .execute(&self.pool)
         .await?;

@@ -13,16 +13,24 @@ pub const RECONCILE: &str = "reconcile";
 
 pub async fn run_queued(ctx: &Context) -> Result<usize, StoreError> {
     let mut ran = 0;
-    while let Some(job) = ctx.store.start_next_job(now_millis()).await? {
+    while let Some(job) = ctx.store.start_next_job(&ctx.owner, now_millis()).await? {
         tracing::info!(job.id = job.id, kind = %job.kind, "running a queued job");
         let result = run_one(ctx, &job).await?;
-        ctx.store
+        let recorded = ctx
+            .store
             .finish_job(
                 job.id,
+                &ctx.owner,
                 result.as_ref().map_err(String::as_str),
                 now_millis(),
             )
             .await?;
+        if !recorded {
+            tracing::warn!(
+                job.id = job.id,
+                "the job was handed to another leader while it ran; its result is left to that run"
+            );
+        }
         ran += 1;
     }
     Ok(ran)
@@ -53,7 +61,10 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
         if !writes && !dry_run {
             continue;
         }
-        progress(ctx, job, done, mappings.len(), Some(mapping.name())).await;
+        if !progress(ctx, job, done, mappings.len(), Some(mapping.name())).await {
+            // Requeued for another leader (this replica lost the lead): that run does the rest.
+            return Ok(Err("handed to another leader before it ended".to_string()));
+        }
         let result = if dry_run {
             // A preview: every change the run would make; nothing written or queued.
             reconcile::reconcile_one(ctx, mapping, true)
@@ -76,12 +87,23 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
 }
 
 /// Writes how far a job has got, for `GET /admin/jobs/{id}` on any replica: mappings done of
-/// the total, and the one being reconciled now. A store error here is only logged: the job
-/// goes on, and its end is recorded as usual.
-async fn progress(ctx: &Context, job: &Job, done: usize, total: usize, current: Option<&str>) {
+/// the total, and the one being reconciled now. False when the job is no longer this
+/// replica's. A store error here is only logged: the job goes on, and its end is recorded as
+/// usual.
+async fn progress(
+    ctx: &Context,
+    job: &Job,
+    done: usize,
+    total: usize,
+    current: Option<&str>,
+) -> bool {
     let progress =
         json!({ "mappings_done": done, "mappings_total": total, "current_mapping": current });
-    if let Err(error) = ctx.store.job_progress(job.id, &progress).await {
-        tracing::warn!(job.id = job.id, %error, "could not record the job's progress");
+    match ctx.store.job_progress(job.id, &ctx.owner, &progress).await {
+        Ok(ours) => ours,
+        Err(error) => {
+            tracing::warn!(job.id = job.id, %error, "could not record the job's progress");
+            true
+        }
     }
 }

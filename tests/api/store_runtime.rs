@@ -174,29 +174,73 @@ async fn switches_problems_and_jobs_are_shared_state() {
             .queue_job("reconcile", &serde_json::json!({}), T0)
             .await
             .unwrap();
-        let started = store.start_next_job(T0 + 1).await.unwrap().unwrap();
+        let started = store.start_next_job("old", T0 + 1).await.unwrap().unwrap();
         assert_eq!(started.id, first, "{}: oldest first", db.label);
         assert_eq!(started.state, "running");
+        let halfway = serde_json::json!({"mappings_done": 1});
+        assert!(store.job_progress(first, "old", &halfway).await.unwrap());
         // A replica that died mid-job hands it back to the next leader.
         assert_eq!(store.requeue_running_jobs().await.unwrap(), 1);
         assert_eq!(
-            store.start_next_job(T0 + 2).await.unwrap().unwrap().id,
+            store
+                .start_next_job("new", T0 + 2)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
             first
         );
+        // The replica that lost the lead, still running, writes nothing over the new run.
+        let stale = serde_json::json!({"reports": ["stale"]});
+        assert!(
+            !store.job_progress(first, "old", &halfway).await.unwrap(),
+            "{}",
+            db.label
+        );
+        assert!(
+            !store
+                .finish_job(first, "old", Ok(&stale), T0 + 3)
+                .await
+                .unwrap(),
+            "{}",
+            db.label
+        );
+        let running = store.job(first).await.unwrap().unwrap();
+        assert_eq!(
+            (running.state.as_str(), running.progress, running.result),
+            ("running", None, None),
+            "{}",
+            db.label
+        );
         let result = serde_json::json!({"reports": []});
-        store.finish_job(first, Ok(&result), T0 + 3).await.unwrap();
+        assert!(
+            store
+                .finish_job(first, "new", Ok(&result), T0 + 3)
+                .await
+                .unwrap()
+        );
         let done = store.job(first).await.unwrap().unwrap();
         assert_eq!((done.state.as_str(), done.result), ("done", Some(result)));
         assert_eq!(
-            store.start_next_job(T0 + 4).await.unwrap().unwrap().id,
+            store
+                .start_next_job("new", T0 + 4)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
             second
         );
-        store.finish_job(second, Err("boom"), T0 + 5).await.unwrap();
+        assert!(
+            store
+                .finish_job(second, "new", Err("boom"), T0 + 5)
+                .await
+                .unwrap()
+        );
         assert_eq!(
             store.job(second).await.unwrap().unwrap().error.as_deref(),
             Some("boom")
         );
-        assert!(store.start_next_job(T0 + 6).await.unwrap().is_none());
+        assert!(store.start_next_job("new", T0 + 6).await.unwrap().is_none());
         assert!(store.job(999_999).await.unwrap().is_none());
     }
 }
