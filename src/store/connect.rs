@@ -98,6 +98,7 @@ impl Store {
             backend,
             writer,
             recorded: std::sync::Arc::default(),
+            lock_candidate: super::leader::Candidate::default(),
         })
     }
 

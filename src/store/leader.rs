@@ -7,7 +7,7 @@ use sqlx::{Any, AnyConnection, Connection, Row};
 
 use super::{Backend, Store, StoreError};
 
-/// How long the lock's connection may take to answer a ping.
+/// How long the lock's connection may take to answer a ping or a try.
 const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Arbitrary but fixed: "campaign-sync worker" as a number.
@@ -34,20 +34,45 @@ impl LeaderLock {
     }
 }
 
+/// A follower's connection for trying the lock, kept between tries so a replica waiting to
+/// lead does not open and close a PostgreSQL connection every few seconds.
+pub(super) type Candidate = std::sync::Arc<tokio::sync::Mutex<Option<AnyConnection>>>;
+
 impl Store {
-    /// Takes the worker lock if no other replica holds it.
+    /// Takes the worker lock if no other replica holds it. A follower keeps the connection it
+    /// tried with for the next try; one that fails is dropped and the next try opens another.
     pub async fn try_lead(&self) -> Result<Option<LeaderLock>, StoreError> {
         if self.backend == Backend::Sqlite {
             return Ok(Some(LeaderLock { conn: None }));
         }
-        let conn: PoolConnection<Any> = self.pool.acquire().await?;
-        // Out of the pool: the session lock must end with this connection, not be lent on.
-        let mut conn = conn.detach();
-        let row = sqlx::query("SELECT pg_try_advisory_lock($1)")
+        let mut candidate = self.lock_candidate.lock().await;
+        let mut conn = match candidate.take() {
+            Some(conn) => conn,
+            None => {
+                let conn: PoolConnection<Any> = self.pool.acquire().await?;
+                // Out of the pool: the session lock must end with this connection, not be
+                // lent on.
+                conn.detach()
+            }
+        };
+        // A kept connection the network dropped silently would never answer.
+        let asked = sqlx::query("SELECT pg_try_advisory_lock($1)")
             .bind(WORKER_LOCK_KEY)
-            .fetch_one(&mut conn)
-            .await?;
+            .fetch_one(&mut conn);
+        let row = tokio::time::timeout(PING_TIMEOUT, asked)
+            .await
+            .map_err(|_| {
+                sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the database did not answer the worker-lock try in time",
+                ))
+            })??;
         let acquired: bool = row.try_get(0)?;
-        Ok(acquired.then_some(LeaderLock { conn: Some(conn) }))
+        if acquired {
+            Ok(Some(LeaderLock { conn: Some(conn) }))
+        } else {
+            *candidate = Some(conn);
+            Ok(None)
+        }
     }
 }

@@ -80,6 +80,8 @@ pub struct Store {
     writer: Option<group_commit::Writer>,
     /// Woken after signals are committed, so an idle worker in this process starts at once.
     recorded: std::sync::Arc<tokio::sync::Notify>,
+    /// A follower's connection for trying the worker lock (PostgreSQL).
+    lock_candidate: leader::Candidate,
 }
 
 /// What `record` did with one signal.

@@ -308,6 +308,32 @@ async fn one_worker_leads_at_a_time_and_a_dead_leader_is_replaced() {
         second.try_lead().await.unwrap().is_none(),
         "only one leader"
     );
+    // A follower tries again on the connection it kept, not a new one each time.
+    let tag = format!("follower_{}", uuid::Uuid::new_v4().simple());
+    let follower = Store::connect(&format!("{}&application_name={tag}", db.url))
+        .await
+        .unwrap();
+    let trying = || async {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
+            .await
+            .unwrap();
+        let pids: Vec<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 \
+             AND query LIKE 'SELECT pg_try_advisory_lock%'",
+        )
+        .bind(&tag)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        pids
+    };
+    assert!(follower.try_lead().await.unwrap().is_none());
+    let kept = trying().await;
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    for _ in 0..3 {
+        assert!(follower.try_lead().await.unwrap().is_none());
+    }
+    assert_eq!(trying().await, kept, "the same connection each try");
     drop(lock);
     // The lock's connection closes with the guard; PostgreSQL then frees the lock.
     let mut taken = None;
