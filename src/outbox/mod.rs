@@ -72,14 +72,26 @@ impl Deliverer {
         })
     }
 
-    /// Delivers until `shutdown`; a store error is logged and tried again after a pause.
+    /// Delivers until `shutdown`; a store error is logged and tried again after a pause. Idle,
+    /// it polls with one query and claims nothing until a delivery is due.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut was_idle = true;
         loop {
-            if was_idle && self.anything_due().await {
+            if was_idle {
+                let (due, pause) = match self.store.deliveries_due(now_millis()).await {
+                    Ok(true) => (true, LINGER),
+                    Ok(false) => (false, POLL),
+                    Err(error) => {
+                        tracing::warn!(%error, "could not look for due deliveries; trying again");
+                        (false, POLL)
+                    }
+                };
                 tokio::select! {
                     () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(LINGER) => {}
+                    () = tokio::time::sleep(pause) => {}
+                }
+                if !due {
+                    continue;
                 }
             }
             let idle = match self.round().await {
@@ -91,12 +103,7 @@ impl Deliverer {
                 }
             };
             was_idle = idle;
-            if idle {
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(POLL) => {}
-                }
-            } else if shutdown.is_cancelled() {
+            if shutdown.is_cancelled() {
                 return;
             }
         }
@@ -112,14 +119,6 @@ impl Deliverer {
                 n => total += n,
             }
         }
-    }
-
-    /// Whether any delivery is due now (a store error counts as no: the round reports it).
-    async fn anything_due(&self) -> bool {
-        self.store
-            .deliveries_due(now_millis())
-            .await
-            .unwrap_or(false)
     }
 
     /// Claims the due deliveries (the oldest of each person's queue), each destination in its
