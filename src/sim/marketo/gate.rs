@@ -106,7 +106,10 @@ async fn run(shared: &Shared, request: Request, next: Next) -> Response {
     }
     let queued = lock(&shared.faults).next();
     let response = match (injected.answer, queued) {
-        (Some(Effect::Code(error)), _) | (None, Some(error)) => error.into_response(),
+        (Some(Effect::Code(error)), _) | (None, Some(error)) => {
+            end_token(shared, &request, &error);
+            error.into_response()
+        }
         (Some(Effect::Status(status)), _) => faults::plain_status(status),
         (Some(Effect::Latency(_)), _) | (None, None) => next.run(request).await,
     };
@@ -119,6 +122,19 @@ async fn run(shared: &Shared, request: Request, next: Next) -> Response {
         lock(&shared.limits).refund();
     }
     response
+}
+
+/// An injected 601 or 602 ends the token the call presented, as a real one would stay refused:
+/// the client must ask for a new token, not just try again.
+fn end_token(shared: &Shared, request: &Request, error: &MktoError) {
+    let Ok(token) = identity::bearer(request.headers()) else {
+        return;
+    };
+    match error {
+        MktoError::TokenInvalid => lock(&shared.tokens).revoke(token),
+        MktoError::TokenExpired => lock(&shared.tokens).expire(token, Instant::now()),
+        _ => {}
+    }
 }
 
 /// Whether the query string carries `access_token`, the withdrawn way of passing the token.

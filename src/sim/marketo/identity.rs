@@ -80,6 +80,18 @@ impl Tokens {
         }
     }
 
+    /// Makes one token answer 602 from now on (an injected 602: the token is expired for good).
+    pub fn expire(&mut self, token: &str, now: Instant) {
+        for issued in self.issued.iter_mut().filter(|t| t.token == token) {
+            issued.expires_at = issued.expires_at.min(now);
+        }
+    }
+
+    /// Forgets one token: it answers 601 from now on (an injected 601).
+    pub fn revoke(&mut self, token: &str) {
+        self.issued.retain(|t| t.token != token);
+    }
+
     /// Forgets every token: they answer 601 from now on.
     pub fn revoke_all(&mut self) {
         self.issued.clear();

@@ -142,8 +142,9 @@ fn credentials(headers: &HeaderMap, params: &HashMap<String, String>) -> (String
 }
 
 /// The client behind a request's bearer token. Using a token resets its idle timer.
-pub fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Caller, SfError> {
-    let token = headers
+/// The token a call presents (`Authorization: Bearer …`, or the older `OAuth …`).
+fn presented_token(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -151,13 +152,25 @@ pub fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Caller, SfEr
                 .or_else(|| v.strip_prefix("OAuth "))
         })
         .map(str::trim)
-        .ok_or_else(|| {
-            SfError::new(
-                StatusCode::UNAUTHORIZED,
-                "INVALID_AUTH_HEADER",
-                "INVALID_HEADER_TYPE",
-            )
-        })?;
+}
+
+/// Ends the session whose token the call presents (an injected `INVALID_SESSION_ID`): the
+/// token then stays refused, as a revoked or timed-out one does, until the client asks for a
+/// new one.
+pub fn end_session(shared: &Shared, headers: &HeaderMap) {
+    if let Some(token) = presented_token(headers) {
+        lock(&shared.sessions).remove(token);
+    }
+}
+
+pub fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Caller, SfError> {
+    let token = presented_token(headers).ok_or_else(|| {
+        SfError::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_AUTH_HEADER",
+            "INVALID_HEADER_TYPE",
+        )
+    })?;
     let mut sessions = lock(&shared.sessions);
     let session = sessions
         .get_mut(token)

@@ -1,12 +1,13 @@
 //! Controls over HTTP for a simulator run without the tests (`campaign-sync simulators`):
-//! `POST /__sim/outbound-endpoint` points outbound messages at a listener. (Faults are in
-//! `faults`.)
+//! `POST /__sim/outbound-endpoint` points outbound messages at a listener, and
+//! `POST /__sim/tokens/expire|revoke` end every session. (Faults are in `faults`.)
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -35,6 +36,20 @@ pub async fn outbound_endpoint(State(shared): State<Arc<Shared>>, body: Bytes) -
     }
     set_endpoint(&shared, &endpoint.url);
     Json(json!({ "url": endpoint.url })).into_response()
+}
+
+/// `POST /__sim/tokens/expire`: every session ends as if its idle timeout had passed; each
+/// token answers 401 `INVALID_SESSION_ID` until the client asks for a new one.
+pub async fn expire_tokens(State(shared): State<Arc<Shared>>) -> StatusCode {
+    lock(&shared.sessions).clear();
+    StatusCode::NO_CONTENT
+}
+
+/// `POST /__sim/tokens/revoke`: every session is revoked, as an admin does; Salesforce answers
+/// a revoked token as it does an expired one.
+pub async fn revoke_tokens(State(shared): State<Arc<Shared>>) -> StatusCode {
+    lock(&shared.sessions).clear();
+    StatusCode::NO_CONTENT
 }
 
 /// Points outbound messages at `url` and makes every waiting notification due now.

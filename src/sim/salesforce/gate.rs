@@ -65,6 +65,9 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
                 )
                 .into_response()
             } else if let Some(answer) = injected.answer {
+                if matches!(&answer, Effect::Code(e) if e.code == "INVALID_SESSION_ID") {
+                    auth::end_session(&shared, &parts.headers);
+                }
                 faults::answer(answer, &method, &path, query.as_deref(), &body)
             } else if let Some(failure) = transient_failure(&shared, writes) {
                 // Shaped as an injected fault is: a lock fails a collection record by record.

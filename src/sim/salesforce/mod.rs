@@ -214,6 +214,8 @@ fn router(shared: Arc<Shared>) -> Router {
             "/__sim/outbound-endpoint",
             post(control_http::outbound_endpoint),
         )
+        .route("/__sim/tokens/expire", post(control_http::expire_tokens))
+        .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
         .merge(data)
         .with_state(shared)
 }

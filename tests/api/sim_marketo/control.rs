@@ -205,3 +205,27 @@ async fn the_log_tells_writes_from_reads_sent_as_post() {
         "identity calls keep no secret"
     );
 }
+
+/// An injected 602 (or 601) ends the token the call presented: calling again with it is
+/// refused after the fault is used up, and a new token works.
+#[tokio::test]
+async fn token_faults_end_the_presented_token() {
+    for (code, then) in [("602", "602"), ("601", "601")] {
+        let mut sim = Sim::start().await;
+        let fault = json!({"error_code": code, "calls": 1});
+        assert_eq!(
+            sim.control(Method::POST, "/__sim/faults", Some(fault))
+                .await
+                .0,
+            200
+        );
+        assert_eq!(error_of(&sim.get(LEADS).await).0, code);
+        assert_eq!(
+            error_of(&sim.get(LEADS).await).0,
+            then,
+            "the same token stays refused"
+        );
+        sim.token = super::fetch_token(&sim.client, &sim.sim.base_url()).await;
+        result_of(&sim.get(LEADS).await);
+    }
+}

@@ -220,3 +220,37 @@ async fn every_log_entry_has_the_common_shape() {
             .is_some_and(|b| b.contains(&campaign))
     );
 }
+
+/// An injected `INVALID_SESSION_ID` ends the session whose token the call presented, and the
+/// token controls end every session: the old token stays refused, a new one works.
+#[tokio::test]
+async fn session_faults_and_token_controls_end_sessions() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (_, lead) = seed(&sim);
+    let base = sim.base_url();
+    let read = format!("sobjects/Lead/{lead}");
+    let fault = json!({"error_code": "INVALID_SESSION_ID", "calls": 1});
+    assert_eq!(
+        control(&base, Method::POST, "/__sim/faults", Some(fault))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let client = login(&sim, USER).await;
+    for _ in 0..2 {
+        let (status, body) = answer(client.get(&read).await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body[0]["errorCode"], "INVALID_SESSION_ID");
+    }
+    for control_path in ["/__sim/tokens/expire", "/__sim/tokens/revoke"] {
+        let client = login(&sim, USER).await;
+        assert_eq!(answer(client.get(&read).await).await.0, StatusCode::OK);
+        let (status, _) = control(&base, Method::POST, control_path, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{control_path}");
+        let (status, body) = answer(client.get(&read).await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{control_path}: {body}");
+        assert_eq!(body[0]["errorCode"], "INVALID_SESSION_ID");
+    }
+    let client = login(&sim, USER).await;
+    assert_eq!(answer(client.get(&read).await).await.0, StatusCode::OK);
+}
