@@ -20,6 +20,8 @@ use super::shared::{Shared, lock};
 
 /// Most subscriptions may define ten custom activity types.
 pub const MAX_TYPES: usize = 10;
+/// Secondary attributes a type may have (error-code list, 1028 "Max field limit").
+pub const MAX_ATTRIBUTES: usize = 20;
 const DATA_TYPES: [&str; 11] = [
     "string", "boolean", "integer", "float", "link", "email", "currency", "date", "datetime",
     "phone", "text",
@@ -103,10 +105,17 @@ struct NewAttributes {
     attributes: Vec<TypeAttribute>,
 }
 
+/// An attribute's API name: letters, digits and underscores, with a letter.
 fn valid_api_name(name: &str) -> bool {
     !name.is_empty()
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && name.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+/// A type's API name: "alphanumeric, containing at least one letter" (the custom activity
+/// type's schema), so no underscore.
+fn valid_type_api_name(name: &str) -> bool {
+    valid_api_name(name) && !name.contains('_')
 }
 
 fn check_attribute(attribute: &TypeAttribute) -> Result<(), MktoError> {
@@ -141,7 +150,7 @@ fn create_type(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Resp
         other => other,
     })?;
     let api_name = request.api_name.ok_or(MktoError::Blank("apiName"))?;
-    if !valid_api_name(&api_name) {
+    if !valid_type_api_name(&api_name) {
         return Err(MktoError::InvalidData(format!(
             "Invalid apiName '{api_name}'"
         )));
@@ -159,6 +168,9 @@ fn create_type(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Resp
         }
     }
     check_attribute(&definition.primary_attribute)?;
+    if definition.attributes.len() > MAX_ATTRIBUTES {
+        return Err(MktoError::MaxFields(MAX_ATTRIBUTES));
+    }
     let mut types = lock(&shared.custom_activities);
     if types.types.iter().any(|t| t.api_name == api_name) {
         return Err(MktoError::InvalidData(format!(
@@ -235,6 +247,10 @@ fn change_type(
                         attribute.api_name
                     )));
                 }
+            }
+            let total = found.draft.attributes.len() + request.attributes.len();
+            if total > MAX_ATTRIBUTES {
+                return Err(MktoError::MaxFields(MAX_ATTRIBUTES));
             }
             found.draft.attributes.extend(request.attributes);
         }

@@ -52,6 +52,9 @@ pub enum MktoError {
     ObjectNotFound(String),
     #[error("Max Activity Type Limit")]
     MaxActivityTypes,
+    /// More secondary attributes than a custom activity type may have.
+    #[error("Max field limit reached: a custom activity type has at most {0} secondary attributes")]
+    MaxFields(usize),
     /// A bulk export job refused: "Too many jobs in queue", "Export daily quota exceeded" or
     /// "Job already queued" (one code for the three, as the error-code list gives it).
     #[error("{0}")]
@@ -81,6 +84,7 @@ impl MktoError {
             MktoError::InvalidData(_) => "1003",
             MktoError::ObjectNotFound(_) => "1013",
             MktoError::MaxActivityTypes => "1027",
+            MktoError::MaxFields(_) => "1028",
             MktoError::ExportRefused(_) => "1029",
             MktoError::UnsupportedFilter => "1035",
         }

@@ -1,8 +1,8 @@
 //! Leads: `GET /rest/v1/leads.json` (filter by email, id, sfdcLeadId, sfdcContactId or any
 //! field; ≤300 values; `fields`; paging) and `POST /rest/v1/leads.json` (createOnly, updateOnly,
 //! createOrUpdate, createDuplicate; per-record created/updated/skipped with 1003 for a non-ASCII
-//! e-mail, 1004/1005/1007), which with `?_method=GET` is the filter query again, its parameters
-//! in a form body.
+//! e-mail or an `id` outside updateOnly, 1004/1005/1007), which with `?_method=GET` is the
+//! filter query again, its parameters in a form body.
 
 use std::sync::Arc;
 
@@ -187,6 +187,13 @@ fn sync_one(
         return skipped(
             "1003",
             "Invalid email address: only ASCII characters are allowed",
+        );
+    }
+    // A lead's id is Marketo's to give: a record may name it only to update that lead.
+    if action != Action::UpdateOnly && record.contains_key("id") {
+        return skipped(
+            "1003",
+            "Field 'id' is allowed only with action 'updateOnly'",
         );
     }
     for typed in ["id", "createdAt", "updatedAt"] {

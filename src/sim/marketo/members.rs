@@ -1,12 +1,13 @@
 //! `GET /rest/v1/programs/{programId}/members.json`: program members filtered by `leadId`,
 //! `statusName` or `updatedAt` (with `startAt`/`endAt`, at most 7 days), with `fields`,
 //! `batchSize` and `nextPageToken` paging. Filters other than `leadId` stop at 100,000 members.
+//! `POST …?_method=GET` is the same query, its parameters in a form body.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, FromRequest, Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -34,6 +35,27 @@ pub async fn query(
     input::params(query)
         .and_then(|params| find(&shared, &program_id, &params))
         .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST …/members.json?_method=GET`: the query, its parameters in a form-encoded body
+/// (Marketo's way around the 8 KB URI limit). A plain POST (Sync Program Member Data) is not
+/// simulated: 605.
+pub async fn query_as_post(
+    State(shared): State<Arc<Shared>>,
+    Path(program_id): Path<String>,
+    query: Result<Query<Params>, QueryRejection>,
+    request: Request,
+) -> Response {
+    let as_get = query.is_ok_and(|Query(q)| q.get("_method").is_some_and(|m| m == "GET"));
+    if !as_get {
+        return MktoError::MethodNotSupported.into_response();
+    }
+    match Form::<Params>::from_request(request, &()).await {
+        Ok(Form(params)) => find(&shared, &program_id, &params),
+        Err(FormRejection::InvalidFormContentType(_)) => Err(MktoError::ContentType),
+        Err(other) => Err(MktoError::InvalidData(other.body_text())),
+    }
+    .unwrap_or_else(IntoResponse::into_response)
 }
 
 /// The program id in a path, known to the simulator.

@@ -29,7 +29,7 @@ pub async fn get(State(shared): State<Arc<Shared>>, Path(file): Path<String>) ->
     envelope::asset(found.map(program_json).into_iter().collect())
 }
 
-/// `GET /rest/asset/v1/program/byName.json?name=`.
+/// `GET /rest/asset/v1/program/byName.json?name=[&includeCosts=true]`.
 pub async fn by_name(
     State(shared): State<Arc<Shared>>,
     query: Result<Query<Params>, QueryRejection>,
@@ -41,9 +41,18 @@ pub async fn by_name(
     let Ok(name) = input::required(&params, "name") else {
         return MktoError::Blank("name").into_response();
     };
+    // By name, costs come only when asked for; by id they always do.
+    let with_costs = params.get("includeCosts").is_some_and(|v| v == "true");
     let world = lock(&shared.world);
     let found = world.programs.values().filter(|p| p.name == name);
-    envelope::asset(found.map(program_json).collect())
+    let programs = found.map(|program| {
+        let mut value = program_json(program);
+        if !with_costs {
+            value["costs"] = Value::Null;
+        }
+        value
+    });
+    envelope::asset(programs.collect())
 }
 
 /// `POST /rest/asset/v1/program/{id}.json`, form-encoded. Only name, description and costs.

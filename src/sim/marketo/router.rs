@@ -21,7 +21,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             "/rest/v1/programs/{id}/members.json",
-            only(get(members::query)),
+            only(get(members::query).post(members::query_as_post)),
         )
         .route(
             "/rest/v1/programs/{id}/members/status.json",

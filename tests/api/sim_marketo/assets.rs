@@ -75,6 +75,12 @@ async fn costs_are_appended_unless_destructive() {
         replaced[0]["costs"],
         json!([{ "startDate": "2016-02-01", "cost": 300 }])
     );
+    // By name, costs come only with includeCosts=true.
+    let by_name = "/rest/asset/v1/program/byName.json?name=Spring%20Webinar";
+    let plain = asset_result(&sim.get(by_name).await);
+    assert_eq!((plain.len(), &plain[0]["costs"]), (1, &Value::Null));
+    let with_costs = asset_result(&sim.get(&format!("{by_name}&includeCosts=true")).await);
+    assert_eq!(with_costs[0]["costs"], replaced[0]["costs"]);
     let cleared = asset_result(&post_form(&sim, &[("costsDestructiveUpdate", "true")]).await);
     assert_eq!(cleared[0]["costs"], Value::Null);
     assert!(sim.sim.program(PROGRAM).expect("program").costs.is_empty());

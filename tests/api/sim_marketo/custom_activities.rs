@@ -32,11 +32,13 @@ async fn a_type_is_created_extended_approved_and_then_takes_activities() {
         "1003",
         "duplicate"
     );
-    assert_eq!(
-        code(&sim.post(TYPE, &new_type("9-bad")).await),
-        "1003",
-        "api name"
-    );
+    for bad in ["9-bad", "cs_added"] {
+        assert_eq!(
+            code(&sim.post(TYPE, &new_type(bad)).await),
+            "1003",
+            "api name {bad}"
+        );
+    }
 
     let attributes = json!({ "attributes": [
         { "apiName": "status", "name": "Status", "dataType": "string" },
@@ -56,6 +58,16 @@ async fn a_type_is_created_extended_approved_and_then_takes_activities() {
         posted["result"][0]["status"], "skipped",
         "a draft type: {posted}"
     );
+
+    // Twenty secondary attributes at most: the one above and nineteen more, not twenty.
+    let more = |n: usize| {
+        let list: Vec<Value> = (0..n)
+            .map(|i| json!({ "apiName": format!("extra{i}"), "name": format!("Extra {i}"), "dataType": "string" }))
+            .collect();
+        json!({ "attributes": list })
+    };
+    assert_eq!(code(&sim.post(path, &more(20)).await), "1028");
+    assert_eq!(sim.post(path, &more(19)).await["success"], true);
 
     let approve = "/rest/v1/activities/external/type/csAdded/approve.json";
     assert_eq!(

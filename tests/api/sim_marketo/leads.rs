@@ -208,6 +208,33 @@ async fn sync_skips_a_non_ascii_email_and_keeps_the_rest() {
 }
 
 #[tokio::test]
+async fn a_record_naming_its_id_is_skipped_unless_the_action_is_update_only() {
+    let sim = Sim::start().await;
+    let created = push(&sim, "createOnly", "email", json!([{ "email": "a@x.com" }])).await;
+    let id = created[0]["id"].as_i64().expect("created");
+    for action in ["createOnly", "createOrUpdate", "createDuplicate"] {
+        let answer = push(
+            &sim,
+            action,
+            "email",
+            json!([{ "id": id, "email": "b@x.com" }, { "email": "c@x.com" }]),
+        )
+        .await;
+        assert_eq!(answer[0]["status"], "skipped", "{action}: {answer:?}");
+        assert_eq!(answer[0]["reasons"][0]["code"], "1003", "{action}");
+        assert_ne!(answer[1]["status"], "skipped", "{action}: the rest go on");
+    }
+    let updated = push(
+        &sim,
+        "updateOnly",
+        "id",
+        json!([{ "id": id, "firstName": "Ada" }]),
+    )
+    .await;
+    assert_eq!(updated[0], json!({ "id": id, "status": "updated" }));
+}
+
+#[tokio::test]
 async fn sync_refuses_bad_requests_as_a_whole() {
     let sim = Sim::start().await;
     let too_many: Vec<Value> = (0..301)

@@ -251,3 +251,48 @@ async fn each_status_change_is_a_104_activity_with_the_documented_attributes() {
     assert_ne!(ids[0], ids[1]);
     assert_ne!(ids[1], ids[3]);
 }
+
+/// `POST …/members.json?_method=GET` with a form body is the query it stands for; a plain POST
+/// (Sync Program Member Data, not simulated) is refused with 605.
+#[tokio::test]
+async fn a_members_query_posted_with_method_get_is_the_query() {
+    let sim = Sim::start().await;
+    let ids = leads(&sim, 2);
+    set_status(&sim, "Registered", &ids).await;
+    let path = format!("/rest/v1/programs/{PROGRAM}/members.json");
+    let values = ids
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let form = [
+        ("filterType", "leadId"),
+        ("filterValues", values.as_str()),
+        ("fields", "statusName"),
+    ];
+    let posted = sim
+        .client
+        .post(sim.url(&format!("{path}?_method=GET")))
+        .form(&form)
+        .bearer_auth(&sim.token)
+        .send()
+        .await
+        .expect("POST");
+    let found = result_of(&posted.json().await.expect("JSON"));
+    let got = sim
+        .get(&format!(
+            "{path}?filterType=leadId&filterValues={values}&fields=statusName"
+        ))
+        .await;
+    assert_eq!(found, result_of(&got));
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[0]["statusName"], "Registered");
+    let plain = sim.post(&path, &json!({ "input": [] })).await;
+    assert_eq!(error_of(&plain).0, "605");
+    let log = sim.sim.requests();
+    let query = log
+        .iter()
+        .find(|r| r.query.as_deref() == Some("_method=GET"))
+        .expect("logged");
+    assert!(!query.write, "the posted query is no write");
+}
