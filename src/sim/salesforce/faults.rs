@@ -93,6 +93,10 @@ pub fn answer(
         Effect::Code(error) if per_record(&error) && path.ends_with("/composite/sobjects") => {
             collection_failure(&error, method, query, body)
         }
+        // A record's own URL answers for a deleted record as the record does: 404.
+        Effect::Code(error) if error.code == "ENTITY_IS_DELETED" && method != Method::POST => {
+            SfError::entity_is_deleted().into_response()
+        }
         Effect::Code(error) => error.into_response(),
         Effect::Status(500) => by_code("UNKNOWN_EXCEPTION")
             .map(IntoResponse::into_response)

@@ -198,11 +198,15 @@ fn router(shared: Arc<Shared>) -> Router {
             "/services/data/{version}/query/{locator}",
             get(query::next_page),
         )
+        .route(
+            "/services/data/{version}/{*rest}",
+            axum::routing::any(rest::unknown_resource),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             gate::gate,
         ));
-    Router::new()
+    let routes = Router::new()
         .route("/services/oauth2/token", post(auth::token))
         .route("/__sim/requests", get(inspect::requests))
         .route("/__sim/state", get(inspect::state))
@@ -217,5 +221,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/__sim/tokens/expire", post(control_http::expire_tokens))
         .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
         .merge(data)
-        .with_state(shared)
+        .with_state(shared);
+    // Around the whole router, so the 405 it answers already carries its `Allow` header.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::map_response(rest::method_not_allowed))
 }

@@ -52,7 +52,8 @@ pub async fn read(
         check_version(&shared, &version)?;
         let kind = sobject(&kind)?;
         let org = lock(&shared.org);
-        let record = org.get(&id).map_err(|_| SfError::not_found())?;
+        // A deleted record answers 404 `ENTITY_IS_DELETED`, an unknown one 404 `NOT_FOUND`.
+        let record = org.get(&id)?;
         if record.kind != kind {
             return Err(SfError::not_found());
         }
@@ -77,6 +78,13 @@ pub async fn update(
         check_version(&shared, &version)?;
         let kind = sobject(&kind)?;
         let input = json_object(&body)?;
+        // The record's id is the URL's; a collection update is where a body names it.
+        if input.keys().any(|k| k.eq_ignore_ascii_case("Id")) {
+            return Err(SfError::bad_request(
+                "INVALID_FIELD",
+                "The Id field should not be specified in the sobject data.",
+            ));
+        }
         let mut org = lock(&shared.org);
         if org.get(&id)?.kind != kind {
             return Err(SfError::not_found());
@@ -207,4 +215,37 @@ pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, SfError> {
         )),
         Err(error) => Err(SfError::bad_request("JSON_PARSER_ERROR", error.to_string())),
     }
+}
+
+/// Any other path under `/services/data` (after the token check, as every REST call):
+/// Salesforce's 404 for a resource it does not have, or the simulator does not simulate.
+pub async fn unknown_resource() -> Response {
+    SfError::not_found().into_response()
+}
+
+/// A method a known resource does not take: Salesforce's 405 body, naming the methods it does
+/// (the router's `Allow` header) in place of the router's empty answer.
+pub async fn method_not_allowed(method: axum::http::Method, response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let allowed = response
+        .headers()
+        .get(axum::http::header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .replace(' ', "")
+        .to_owned();
+    let mut answer = SfError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
+    )
+    .into_response();
+    if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
+        answer
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, allow.clone());
+    }
+    answer
 }

@@ -127,17 +127,29 @@ async fn converted_leads_cannot_join_and_deleted_members_are_gone() {
         created["id"].as_str().expect("id")
     );
     assert_eq!(client.delete(&path).await.status(), StatusCode::NO_CONTENT);
-    let (status, body) = answer(client.get(&path).await).await;
+    // Read, changed or deleted again, a deleted record answers 404 `ENTITY_IS_DELETED`.
+    let deleted = json!([{"message": "entity is deleted", "errorCode": "ENTITY_IS_DELETED"}]);
+    for response in [
+        client.get(&path).await,
+        client.patch(&path, json!({"Status": "Sent"})).await,
+        client.delete(&path).await,
+    ] {
+        assert_eq!(
+            answer(response).await,
+            (StatusCode::NOT_FOUND, deleted.clone())
+        );
+    }
+    // One that never was: `NOT_FOUND`.
+    let (status, body) = answer(
+        client
+            .get("sobjects/CampaignMember/00v000000000000AAA")
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
         body,
         json!([{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}])
-    );
-    let (status, body) = answer(client.delete(&path).await).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        body,
-        json!([{"message": "entity is deleted", "errorCode": "ENTITY_IS_DELETED"}])
     );
 
     sim.convert_lead(&lead).expect("convert");
@@ -229,4 +241,56 @@ async fn only_the_orgs_api_versions_are_served_and_collections_from_42() {
     );
     let (status, body) = answer(client.delete(&collection("v42.0")).await).await;
     assert_eq!(status, StatusCode::OK, "42.0 serves collections: {body}");
+}
+
+/// A single-record update takes its id from the URL only; an `Id` in the body is refused.
+#[tokio::test]
+async fn a_single_record_update_naming_its_id_in_the_body_is_refused() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (campaign, _) = seed(&sim);
+    let client = login(&sim, INTEGRATION).await;
+    let path = format!("sobjects/Campaign/{campaign}");
+    let (status, body) = answer(
+        client
+            .patch(&path, json!({"Id": campaign, "Type": "Webinar"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!([{"message": "The Id field should not be specified in the sobject data.", "errorCode": "INVALID_FIELD"}])
+    );
+    let (status, _) = answer(client.patch(&path, json!({"Type": "Webinar"})).await).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+/// A path Salesforce has no resource at answers its JSON 404 (after the token check); a method
+/// a resource does not take, its JSON 405 naming the ones it does.
+#[tokio::test]
+async fn unknown_resources_and_methods_answer_in_salesforce_shape() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    let (status, body) = answer(client.get("limits").await).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::NOT_FOUND,
+            json!([{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}])
+        )
+    );
+    let anonymous = reqwest::get(format!("{}/services/data/v62.0/limits", sim.base_url()))
+        .await
+        .expect("GET");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let (status, body) = answer(client.get("composite/sobjects").await).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body[0]["errorCode"], "METHOD_NOT_ALLOWED");
+    let message = body[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("HTTP Method 'GET' not allowed. Allowed are ")
+            && message.contains("POST")
+            && message.contains("PATCH"),
+        "{message}"
+    );
 }
