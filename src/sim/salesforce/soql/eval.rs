@@ -51,7 +51,11 @@ fn compare(value: &Value, literal: &Literal) -> Option<Ordering> {
             Some(Ordering::Equal)
         }
         (Value::Null, _) => None,
-        (Value::Bool(b), Literal::Bare(word)) => word.parse::<bool>().ok().map(|w| b.cmp(&w)),
+        (Value::Bool(b), Literal::Bare(word)) => word
+            .to_ascii_lowercase()
+            .parse::<bool>()
+            .ok()
+            .map(|w| b.cmp(&w)),
         (Value::Number(n), Literal::Bare(word)) => {
             n.as_f64()?.partial_cmp(&word.parse::<f64>().ok()?)
         }
@@ -135,6 +139,54 @@ mod tests {
             "SELECT Id FROM Lead WHERE Email = 'not-an-id'",
         ] {
             assert!(parse(soql).is_ok(), "{soql}");
+        }
+    }
+
+    #[test]
+    fn literals_must_have_their_fields_type() {
+        let quoted = [
+            (
+                "SELECT Id FROM CampaignMember WHERE SystemModstamp > '2026-11-28T20:22:01Z'",
+                "dateTime",
+            ),
+            (
+                "SELECT Id FROM CampaignMember WHERE HasResponded = 'false'",
+                "boolean",
+            ),
+            ("SELECT Id FROM Campaign WHERE ActualCost > '10'", "double"),
+            (
+                "SELECT Id FROM Campaign WHERE StartDate = '2026-11-28'",
+                "date",
+            ),
+        ];
+        for (soql, type_name) in quoted {
+            let error = parse(soql).expect_err(soql);
+            assert_eq!(error.code, "INVALID_FIELD", "{soql}");
+            assert!(
+                error.message.contains(&format!(
+                    "must be of type {type_name} and should not be enclosed in quotes"
+                )),
+                "{soql}: {}",
+                error.message
+            );
+        }
+        for soql in [
+            "SELECT Id FROM CampaignMember WHERE HasResponded = maybe",
+            "SELECT Id FROM Campaign WHERE ActualCost > ten",
+        ] {
+            assert_eq!(parse(soql).expect_err(soql).code, "INVALID_FIELD", "{soql}");
+        }
+        let bare_text = "SELECT Id FROM CampaignMember WHERE Status = Sent";
+        assert_eq!(
+            parse(bare_text).expect_err(bare_text).code,
+            "MALFORMED_QUERY"
+        );
+        let member = row(json!({ "HasResponded": true, "Status": null }));
+        for soql in [
+            "SELECT Id FROM CampaignMember WHERE HasResponded = TRUE",
+            "SELECT Id FROM CampaignMember WHERE Status = NULL",
+        ] {
+            assert!(parse(soql).expect(soql).matches(&member), "{soql}");
         }
     }
 

@@ -114,6 +114,90 @@ pub fn parse(soql: &str) -> Result<Query, SfError> {
     }
 }
 
+/// What a field holds, for checking the values a filter compares it with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FieldType {
+    DateTime,
+    Date,
+    Boolean,
+    Number,
+    Text,
+}
+
+impl FieldType {
+    fn of(field: &str) -> FieldType {
+        match field {
+            "CreatedDate" | "LastModifiedDate" | "SystemModstamp" => FieldType::DateTime,
+            "StartDate" | "EndDate" | "FirstRespondedDate" => FieldType::Date,
+            "IsDeleted" | "IsActive" | "IsConverted" | "IsDefault" | "HasResponded" => {
+                FieldType::Boolean
+            }
+            "ActualCost" | "BudgetedCost" | "SortOrder" | "NumberOfLeads" | "NumberOfContacts"
+            | "NumberOfResponses" => FieldType::Number,
+            _ => FieldType::Text,
+        }
+    }
+
+    /// The type's name in Salesforce's messages.
+    fn name(self) -> &'static str {
+        match self {
+            FieldType::DateTime => "dateTime",
+            FieldType::Date => "date",
+            FieldType::Boolean => "boolean",
+            FieldType::Number => "double",
+            FieldType::Text => "string",
+        }
+    }
+}
+
+/// SOQL types its literals: a date, datetime, boolean or number is written bare, text is quoted
+/// (`null` is bare for any field). A quoted value for a typed field, or a bare word for a text
+/// field, fails the whole query, as in Salesforce.
+fn check_types(field: &str, values: &[Literal]) -> Result<(), SfError> {
+    let kind = FieldType::of(field);
+    for value in values {
+        match value {
+            Literal::Bare(word) if word.eq_ignore_ascii_case("null") => {}
+            Literal::Text(_) if kind != FieldType::Text => {
+                return Err(SfError::bad_request(
+                    "INVALID_FIELD",
+                    format!(
+                        "value of filter criterion for field '{field}' must be of type {} and should not be enclosed in quotes",
+                        kind.name()
+                    ),
+                ));
+            }
+            Literal::Bare(word) if kind == FieldType::Text => {
+                return Err(malformed(&format!(
+                    "unexpected token: '{word}' (text in a filter is quoted)"
+                )));
+            }
+            Literal::Bare(word)
+                if kind == FieldType::Boolean
+                    && !word.eq_ignore_ascii_case("true")
+                    && !word.eq_ignore_ascii_case("false") =>
+            {
+                return Err(SfError::bad_request(
+                    "INVALID_FIELD",
+                    format!(
+                        "value of filter criterion for field '{field}' must be of type boolean and should not be enclosed in quotes"
+                    ),
+                ));
+            }
+            Literal::Bare(word) if kind == FieldType::Number && word.parse::<f64>().is_err() => {
+                return Err(SfError::bad_request(
+                    "INVALID_FIELD",
+                    format!(
+                        "value of filter criterion for field '{field}' must be of type double and should not be enclosed in quotes"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn malformed(detail: &str) -> SfError {
     SfError::bad_request("MALFORMED_QUERY", detail.to_owned())
 }
@@ -173,6 +257,7 @@ impl Cursor<'_> {
 
     fn condition(&mut self, field: &'static str) -> Result<Condition, SfError> {
         let condition = self.condition_of(field)?;
+        check_types(field, &condition.values)?;
         if field.ends_with("Id") {
             // An id field compared with text that cannot be an id fails the whole query.
             for value in &condition.values {
