@@ -35,13 +35,13 @@ fn wall_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
 }
 
-/// `2026-11-28T20:22:01.000Z`, the REST and outbound-message format.
+/// `2026-11-28T20:22:01.000Z`, the outbound-message format (and how records keep it).
 pub fn format_z(ms: i64) -> String {
     let (date, h, m, s, milli) = split(ms);
     format!("{date}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
 }
 
-/// `2026-11-28T20:22:01.000+0000`, the format of getDeleted's dates.
+/// `2026-11-28T20:22:01.000+0000`, the REST format (records, SOQL rows, getDeleted dates).
 pub fn format_offset(ms: i64) -> String {
     let (date, h, m, s, milli) = split(ms);
     format!("{date}T{h:02}:{m:02}:{s:02}.{milli:03}+0000")

@@ -43,6 +43,7 @@ pub async fn first_page(
                         fields.get(*field).cloned().unwrap_or(Value::Null),
                     );
                 }
+                view::rest_datetimes(&mut row);
                 row
             })
             .collect();

@@ -24,12 +24,26 @@ pub fn fields(org: &Org, record: &Record) -> Map<String, Value> {
         .collect()
 }
 
-/// The REST shape: `attributes` first, then the fields.
+/// The REST shape: `attributes` first, then the fields, datetimes as REST writes them.
 pub fn rest(org: &Org, record: &Record, version: &str) -> Map<String, Value> {
     let mut shaped = Map::new();
     shaped.insert("attributes".to_owned(), attributes(record, version));
     shaped.extend(fields(org, record));
+    rest_datetimes(&mut shaped);
     shaped
+}
+
+/// REST and SOQL answers write a datetime with a numeric offset,
+/// `2026-11-28T20:22:01.000+0000`; outbound messages (SOAP) write the same instant with `Z`,
+/// as the records keep it.
+pub fn rest_datetimes(fields: &mut Map<String, Value>) {
+    for name in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
+        if let Some(Value::String(text)) = fields.get_mut(name)
+            && let Some(base) = text.strip_suffix('Z')
+        {
+            *text = format!("{base}+0000");
+        }
+    }
 }
 
 pub fn attributes(record: &Record, version: &str) -> Value {
