@@ -325,6 +325,32 @@ async fn a_body_over_the_limit_gets_413_with_a_fault_and_nothing_is_stored() {
     assert!(stored(&app.store).await.is_empty());
 }
 
+/// A caller without the token is refused before its body is read: announced and never sent,
+/// the body is not waited for. (One with the token and a body over the limit gets 413.)
+#[tokio::test]
+async fn the_token_is_checked_before_the_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn(TestDb::sqlite()).await;
+    let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    let head = format!(
+        "POST {PATH}?token=wrong HTTP/1.1\r\nHost: test\r\nContent-Type: text/xml\r\n\
+         Content-Length: 1000\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 12];
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_exact(&mut answer),
+    )
+    .await;
+    assert!(
+        read.is_ok(),
+        "the refusal waited for a body that never came"
+    );
+    assert_eq!(String::from_utf8_lossy(&answer), "HTTP/1.1 401");
+    assert!(stored(&app.store).await.is_empty());
+}
+
 #[tokio::test]
 async fn a_store_failure_answers_503_so_salesforce_retries() {
     for db in TestDb::all().await {

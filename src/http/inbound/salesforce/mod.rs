@@ -14,8 +14,8 @@ mod xml;
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, FromRequest, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -106,7 +106,7 @@ pub async fn receive(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     query: Result<Query<TokenQuery>, QueryRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Response, InboundError> {
     let config = &state.config().salesforce;
     if !trust::network_allowed(&config.allowed_networks, client.ip()) {
@@ -117,13 +117,16 @@ pub async fn receive(
         return Err(InboundError::BadToken);
     }
     check_content_type(&headers)?;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            InboundError::TooLarge(state.config().http.body_limit_bytes)
-        } else {
-            InboundError::Body(rejection.body_text())
-        }
-    })?;
+    // Read only once the caller is known: a stranger's body is never buffered.
+    let body = Bytes::from_request(request, &())
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                InboundError::TooLarge(state.config().http.body_limit_bytes)
+            } else {
+                InboundError::Body(rejection.body_text())
+            }
+        })?;
     let message = parse_notifications(&body)?;
     if !trust::organization_allowed(&config.organization_ids, &message.organization_id) {
         return Err(InboundError::UnknownOrganization(message.organization_id));
