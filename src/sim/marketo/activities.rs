@@ -98,12 +98,19 @@ pub async fn query(
 ) -> Response {
     input::params(query)
         .and_then(|params| {
+            let filter = FeedFilter::read(&params)?;
             // Custom activity types (ids above 100,000) are served from what was posted.
-            let types = ids(&params, "activityTypeIds")?;
-            if !types.is_empty() && types.iter().all(|&t| t > CUSTOM_TYPE_IDS_FROM) {
-                return super::custom_activities::feed_page(&shared, &params);
+            let custom = filter.types.iter().filter(|&&t| t > CUSTOM_TYPE_IDS_FROM);
+            match custom.count() {
+                0 => page(&shared, &params, &filter),
+                n if n == filter.types.len() => {
+                    super::custom_activities::feed_page(&shared, &params, &filter)
+                }
+                _ => Err(MktoError::InvalidData(
+                    "the simulator serves custom and standard activity types in separate calls"
+                        .into(),
+                )),
             }
-            page(&shared, &params)
         })
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -126,46 +133,72 @@ fn ids(params: &Params, name: &'static str) -> Result<Vec<i64>, MktoError> {
         .unwrap_or(Ok(Vec::new()))
 }
 
-fn page(shared: &Shared, params: &Params) -> Result<Response, MktoError> {
+/// The feed's filters, checked alike for standard and custom types: 1 to 10 type ids,
+/// `assetIds` only with one type, at most 30 `leadIds`, `batchSize` 1 to 300.
+pub struct FeedFilter {
+    pub types: Vec<i64>,
+    pub assets: Vec<i64>,
+    pub leads: Vec<i64>,
+    pub size: usize,
+}
+
+impl FeedFilter {
+    fn read(params: &Params) -> Result<FeedFilter, MktoError> {
+        let types = ids(params, "activityTypeIds")?;
+        if types.is_empty() {
+            return Err(MktoError::Blank("activityTypeIds"));
+        }
+        if types.len() > MAX_TYPE_IDS {
+            return Err(MktoError::InvalidData(format!(
+                "Too many activityTypeIds: {} exceeds the limit of {MAX_TYPE_IDS}",
+                types.len()
+            )));
+        }
+        let assets = ids(params, "assetIds")?;
+        if !assets.is_empty() && types.len() != 1 {
+            return Err(MktoError::InvalidData(
+                "assetIds may only be used with a single activityTypeId".into(),
+            ));
+        }
+        let leads = ids(params, "leadIds")?;
+        if leads.len() > MAX_LEAD_IDS {
+            return Err(MktoError::InvalidData(format!(
+                "Too many leadIds: {} exceeds the limit of {MAX_LEAD_IDS}",
+                leads.len()
+            )));
+        }
+        let size = match params.get("batchSize") {
+            None => MAX_BATCH,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_BATCH).contains(n))
+                .ok_or_else(|| MktoError::InvalidData(format!("Invalid batchSize '{v}'")))?,
+        };
+        Ok(FeedFilter {
+            types,
+            assets,
+            leads,
+            size,
+        })
+    }
+}
+
+fn page(shared: &Shared, params: &Params, filter: &FeedFilter) -> Result<Response, MktoError> {
     let start = decode(input::required(params, "nextPageToken")?)
         .ok_or_else(|| MktoError::InvalidData("Invalid nextPageToken".into()))?;
-    let types = ids(params, "activityTypeIds")?;
-    if types.is_empty() {
-        return Err(MktoError::Blank("activityTypeIds"));
-    }
-    if types.len() > MAX_TYPE_IDS {
-        return Err(MktoError::InvalidData(format!(
-            "Too many activityTypeIds: {} exceeds the limit of {MAX_TYPE_IDS}",
-            types.len()
-        )));
-    }
-    let assets = ids(params, "assetIds")?;
-    if !assets.is_empty() && types.len() != 1 {
-        return Err(MktoError::InvalidData(
-            "assetIds may only be used with a single activityTypeId".into(),
-        ));
-    }
-    let leads = ids(params, "leadIds")?;
-    if leads.len() > MAX_LEAD_IDS {
-        return Err(MktoError::InvalidData(format!(
-            "Too many leadIds: {} exceeds the limit of {MAX_LEAD_IDS}",
-            leads.len()
-        )));
-    }
-    let size = match params.get("batchSize") {
-        None => MAX_BATCH,
-        Some(v) => v
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_BATCH).contains(n))
-            .ok_or_else(|| MktoError::InvalidData(format!("Invalid batchSize '{v}'")))?,
-    };
+    let FeedFilter {
+        types,
+        assets,
+        leads,
+        size,
+    } = filter;
     let world = lock(&shared.world);
     let all = &world.activities;
     let mut result = Vec::new();
     let mut at = start.min(all.len());
-    while at < all.len() && result.len() < size {
+    while at < all.len() && result.len() < *size {
         let activity = &all[at];
         at += 1;
         if types.contains(&activity.activity_type_id)

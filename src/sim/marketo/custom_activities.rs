@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::activities::FeedFilter;
 use super::activity_types::ActivityType;
 use super::clock;
 use super::envelope::{self, MktoError};
@@ -202,33 +203,29 @@ fn read_token(text: &str) -> Option<(i64, i64)> {
 }
 
 /// A page of posted custom activities (the activity feed for custom type ids).
-pub fn feed_page(shared: &Shared, params: &Params) -> Result<Response, MktoError> {
+pub fn feed_page(
+    shared: &Shared,
+    params: &Params,
+    filter: &FeedFilter,
+) -> Result<Response, MktoError> {
     let (at, after) = read_token(input::required(params, "nextPageToken")?)
         .ok_or_else(|| MktoError::InvalidData("Invalid nextPageToken".into()))?;
-    let type_ids: Vec<i64> = input::csv(input::required(params, "activityTypeIds")?)
-        .iter()
-        .map(|t| {
-            t.parse()
-                .map_err(|_| MktoError::InvalidData(format!("Invalid activityTypeIds '{t}'")))
-        })
-        .collect::<Result<_, _>>()?;
-    if type_ids.len() > 10 {
-        return Err(MktoError::InvalidData("At most 10 activityTypeIds".into()));
-    }
-    let leads: Option<Vec<i64>> = params.get("leadIds").map(|v| {
-        input::csv(v)
-            .iter()
-            .filter_map(|l| l.parse().ok())
-            .collect()
-    });
+    let FeedFilter {
+        types: type_ids,
+        assets,
+        leads,
+        size,
+    } = filter;
     let store = lock(&shared.custom_activities);
     let matching: Vec<&PostedActivity> = store
         .posted
         .iter()
         .filter(|a| a.posted_at >= at && a.id > after && type_ids.contains(&a.activity_type_id))
-        .filter(|a| leads.as_ref().is_none_or(|l| l.contains(&a.lead_id)))
+        .filter(|a| leads.is_empty() || leads.contains(&a.lead_id))
+        // A posted activity's primary attribute is a value, not an asset: `assetIds` matches none.
+        .filter(|_| assets.is_empty())
         .collect();
-    let page: Vec<&PostedActivity> = matching.iter().take(input::MAX_BATCH).copied().collect();
+    let page: Vec<&PostedActivity> = matching.iter().take(*size).copied().collect();
     let more = matching.len() > page.len();
     let last = page.last().map_or(after, |a| a.id);
     let result: Vec<Value> = page

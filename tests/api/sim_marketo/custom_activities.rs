@@ -121,6 +121,31 @@ async fn a_type_is_created_extended_approved_and_then_takes_activities() {
     assert_eq!(items[0]["primaryAttributeValue"], "701000000000001AAA");
     assert_eq!(items[0]["attributes"][0]["value"], "Invited");
     assert_eq!(feed["moreResult"], false);
+    // The custom feed keeps the standard feed's limits, and a call mixes no kinds.
+    let first = sim
+        .get("/rest/v1/activities/pagingtoken.json?sinceDatetime=2020-01-01T00:00:00Z")
+        .await;
+    let token = first["nextPageToken"].as_str().expect("token");
+    let feed_with =
+        |query: String| format!("/rest/v1/activities.json?nextPageToken={token}&{query}");
+    let many: Vec<String> = (1..=31).map(|i| i.to_string()).collect();
+    for query in [
+        format!("activityTypeIds={type_id}&leadIds={}", many.join(",")),
+        format!("activityTypeIds={type_id}&batchSize=301"),
+        format!("activityTypeIds={type_id},104"),
+    ] {
+        assert_eq!(
+            code(&sim.get(&feed_with(query.clone())).await),
+            "1003",
+            "{query}"
+        );
+    }
+    let one = sim
+        .get(&feed_with(format!(
+            "activityTypeIds={type_id}&batchSize=1&leadIds={lead}"
+        )))
+        .await;
+    assert_eq!(one["result"].as_array().map(Vec::len), Some(1), "{one}");
     let state = sim.get("/__sim/state").await;
     assert_eq!(state["customActivities"].as_array().unwrap().len(), 1);
     assert_eq!(state["customActivityTypes"][0]["apiName"], "csAdded");
