@@ -84,7 +84,13 @@ fn with_body(
                     .get("id")
                     .or(fields.get("Id"))
                     .and_then(Value::as_str)
-                    .unwrap_or_default();
+                    .filter(|id| !id.is_empty())
+                    .ok_or_else(|| {
+                        SfError::bad_request(
+                            "MISSING_ARGUMENT",
+                            "Id not specified in an update call",
+                        )
+                    })?;
                 let found = org.get(id)?;
                 if Some(found.kind) != record_type(&fields).ok() {
                     return Err(SfError::bad_request(

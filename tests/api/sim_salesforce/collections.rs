@@ -33,6 +33,7 @@ async fn mixed_results_answer_200_with_one_result_per_record() {
     let update = json!({"allOrNone": false, "records": [
         {"attributes": {"type": "CampaignMember"}, "id": id, "Status": "Attended"},
         {"attributes": {"type": "CampaignMember"}, "id": id, "Status": "Nope"},
+        {"attributes": {"type": "CampaignMember"}, "Status": "Sent"},
     ]});
     let (status, results) = answer(client.patch("composite/sobjects", update).await).await;
     assert_eq!(status, StatusCode::OK);
@@ -40,6 +41,10 @@ async fn mixed_results_answer_200_with_one_result_per_record() {
     assert_eq!(
         results[1]["errors"][0]["statusCode"],
         "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    );
+    assert_eq!(
+        results[2]["errors"][0]["statusCode"], "MISSING_ARGUMENT",
+        "an update without an id: {results}"
     );
     assert_eq!(sim.record(&id).expect("member")["Status"], "Attended");
 
