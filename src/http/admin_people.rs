@@ -94,7 +94,9 @@ pub async fn outcomes(
             .outcomes(result, after, limit)
             .await
             .map_err(unavailable)?;
-        return Ok(Json(json!({ "items": items })));
+        // The feed's cursor, as `/v1/trigger-events` gives it: the last id, or `after` again.
+        let next = items.last().map_or(after, |o| o.id);
+        return Ok(Json(json!({ "items": items, "next_after": next })));
     }
     let items = state
         .store()

@@ -290,6 +290,14 @@ pub async fn replay_outbox(
         .replay_deliveries(queue, query.delivery, now_millis())
         .await
         .map_err(unavailable)?;
+    // As for a subscription's: a named delivery that is not dead here is not found.
+    if let Some(delivery) = query.delivery
+        && replayed == 0
+    {
+        return Err(ApiError::NotFound(format!(
+            "dead delivery {delivery} of outbox {destination:?}"
+        )));
+    }
     tracing::info!(destination, replayed, "dead Marketo deliveries replayed");
     Ok(Json(
         json!({ "destination": destination, "replayed": replayed }),

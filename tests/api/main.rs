@@ -26,6 +26,7 @@ mod marketo_activities;
 mod marketo_extract;
 mod marketo_inbound;
 mod openapi;
+mod openapi_shapes;
 mod outbox_store;
 mod poison;
 mod reconcile_extract;

@@ -312,6 +312,15 @@ async fn activities_refused_before_provisioning_are_dead_then_replayed() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
+    // The delivery just replayed is no longer dead: naming it again finds nothing to replay.
+    let delivery = items[0]["id"].as_i64().unwrap();
+    let again = admin(
+        reqwest::Method::POST,
+        &format!("/admin/outbox/marketo_activity/replay?delivery={delivery}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status(), 404);
 }
 
 #[tokio::test]
