@@ -295,3 +295,26 @@ async fn unknown_resources_and_methods_answer_in_salesforce_shape() {
         "{message}"
     );
 }
+
+/// A Lead created without a Status gets the picklist's default, as in a new org.
+#[tokio::test]
+async fn a_new_lead_without_a_status_gets_the_default() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    for (body, expected) in [
+        (
+            json!({"LastName": "Hopper", "Company": "Navy"}),
+            "Open - Not Contacted",
+        ),
+        (
+            json!({"LastName": "Hopper", "Company": "Navy", "Status": "Working - Contacted"}),
+            "Working - Contacted",
+        ),
+    ] {
+        let (status, created) = answer(client.post("sobjects/Lead", body).await).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().expect("id");
+        let (_, lead) = answer(client.get(&format!("sobjects/Lead/{id}")).await).await;
+        assert_eq!(lead["Status"], expected);
+    }
+}

@@ -55,6 +55,9 @@ pub fn accept(
     Ok(accepted)
 }
 
+/// The default of a new org's Lead Status picklist.
+pub const DEFAULT_LEAD_STATUS: &str = "Open - Not Contacted";
+
 pub fn check_create(org: &Org, kind: Kind, fields: &mut Map<String, Value>) -> Result<(), SfError> {
     if kind == Kind::CampaignMember && is_set(fields, "LeadId") && is_set(fields, "ContactId") {
         // Salesforce accepts both and keeps only the ContactId.
@@ -65,6 +68,11 @@ pub fn check_create(org: &Org, kind: Kind, fields: &mut Map<String, Value>) -> R
     match kind {
         Kind::Lead => {
             fields.insert("IsConverted".to_owned(), json!(false));
+            // Status is required on a Lead; a create that leaves it out gets the picklist's
+            // default, as in a new org.
+            if !is_set(fields, "Status") {
+                fields.insert("Status".to_owned(), json!(DEFAULT_LEAD_STATUS));
+            }
             Ok(())
         }
         Kind::CampaignMemberStatus => check_status_row(org, fields),

@@ -173,6 +173,8 @@ mod tests {
         for soql in [
             "SELECT Id FROM CampaignMember WHERE HasResponded = maybe",
             "SELECT Id FROM Campaign WHERE ActualCost > ten",
+            "SELECT Id FROM CampaignMember WHERE SystemModstamp > TODAY",
+            "SELECT Id FROM Campaign WHERE StartDate = 2026-13-01",
         ] {
             assert_eq!(parse(soql).expect_err(soql).code, "INVALID_FIELD", "{soql}");
         }

@@ -184,6 +184,19 @@ fn check_types(field: &str, values: &[Literal]) -> Result<(), SfError> {
                     ),
                 ));
             }
+            // SOQL date literals (TODAY, LAST_N_DAYS:7, …) are Salesforce's, not simulated.
+            Literal::Bare(word)
+                if matches!(kind, FieldType::Date | FieldType::DateTime)
+                    && super::clock::parse(word).is_none() =>
+            {
+                return Err(SfError::bad_request(
+                    "INVALID_FIELD",
+                    format!(
+                        "value of filter criterion for field '{field}' must be of type {} (the simulator takes a literal date or datetime, not a date literal such as TODAY): {word}",
+                        kind.name()
+                    ),
+                ));
+            }
             Literal::Bare(word) if kind == FieldType::Number && word.parse::<f64>().is_err() => {
                 return Err(SfError::bad_request(
                     "INVALID_FIELD",
