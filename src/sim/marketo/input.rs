@@ -109,6 +109,29 @@ fn decode_token(token: &str) -> Option<usize> {
     text.strip_prefix("simpage:")?.parse().ok()
 }
 
+/// The Asset API's largest page (`maxReturn`) and the one it gives without asking.
+const MAX_RETURN: usize = 200;
+const DEFAULT_RETURN: usize = 20;
+
+/// An Asset API browse's page: `maxReturn` (1 to 200, default 20) and `offset` (default 0);
+/// anything else is 1003.
+pub fn asset_page(params: &Params) -> Result<(usize, usize), MktoError> {
+    let number = |name: &str, default: usize| -> Result<usize, MktoError> {
+        params.get(name).map_or(Ok(default), |v| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| MktoError::InvalidData(format!("Invalid {name} '{v}'")))
+        })
+    };
+    let max = number("maxReturn", DEFAULT_RETURN)?;
+    if !(1..=MAX_RETURN).contains(&max) {
+        return Err(MktoError::InvalidData(format!(
+            "maxReturn must be 1 to {MAX_RETURN}"
+        )));
+    }
+    Ok((max, number("offset", 0)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,9 +13,6 @@ use super::input::{self, Params};
 use super::programs::program_json;
 use super::shared::{Shared, lock};
 
-const MAX_RETURN: usize = 200;
-const DEFAULT_RETURN: usize = 20;
-
 pub async fn browse(
     State(shared): State<Arc<Shared>>,
     query: Result<Query<Params>, QueryRejection>,
@@ -36,20 +33,7 @@ fn time(params: &Params, name: &str) -> Result<Option<i64>, MktoError> {
 }
 
 fn page(shared: &Shared, params: &Params) -> Result<Response, MktoError> {
-    let number = |name: &str, default: usize| -> Result<usize, MktoError> {
-        params.get(name).map_or(Ok(default), |v| {
-            v.trim()
-                .parse::<usize>()
-                .map_err(|_| MktoError::InvalidData(format!("Invalid {name} '{v}'")))
-        })
-    };
-    let max = number("maxReturn", DEFAULT_RETURN)?;
-    if !(1..=MAX_RETURN).contains(&max) {
-        return Err(MktoError::InvalidData(format!(
-            "maxReturn must be 1 to {MAX_RETURN}"
-        )));
-    }
-    let offset = number("offset", 0)?;
+    let (max, offset) = input::asset_page(params)?;
     let (earliest, latest) = (
         time(params, "earliestUpdatedAt")?,
         time(params, "latestUpdatedAt")?,

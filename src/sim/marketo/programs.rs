@@ -16,9 +16,6 @@ use super::input::{self, Params};
 use super::shared::{Shared, lock};
 use super::world::{Channel, Cost, Program};
 
-const MAX_RETURN: usize = 200;
-const DEFAULT_RETURN: usize = 20;
-
 /// `GET /rest/asset/v1/program/{id}.json`.
 pub async fn get(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> Response {
     let world = lock(&shared.world);
@@ -110,14 +107,10 @@ pub async fn channels(
         Ok(params) => params,
         Err(error) => return error.into_response(),
     };
-    let number = |name: &str, default: usize| {
-        params
-            .get(name)
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(default)
+    let (max, offset) = match input::asset_page(&params) {
+        Ok(page) => page,
+        Err(error) => return error.into_response(),
     };
-    let max = number("maxReturn", DEFAULT_RETURN).clamp(1, MAX_RETURN);
-    let offset = number("offset", 0);
     let world = lock(&shared.world);
     let page = world.channels.iter().skip(offset).take(max);
     envelope::asset(page.map(channel_json).collect())

@@ -137,6 +137,13 @@ async fn channels_list_their_progression_statuses() {
             .await,
     );
     assert_eq!(paged[0]["name"], "Blog");
+    // Pages are 1 to 200 channels, as program browse's are.
+    for bad in ["maxReturn=201", "maxReturn=0", "offset=x"] {
+        let refused = sim
+            .get(&format!("/rest/asset/v1/channels.json?{bad}"))
+            .await;
+        assert_eq!(error_of(&refused).0, "1003", "{bad}");
+    }
 
     let by_name = asset_result(
         &sim.get("/rest/asset/v1/channel/byName.json?name=Online%20Advertising")
