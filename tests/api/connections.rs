@@ -126,6 +126,7 @@ async fn a_connection_stalled_in_its_body_is_closed_after_the_idle_timeout() {
         c.http.header_read_timeout_secs = 1;
         c.http.idle_timeout_secs = 1;
         c.http.request_timeout_secs = 30;
+        c.salesforce.inbound_token = campaign_sync::config::Secret::new("t");
     })
     .await;
     let mut socket = TcpStream::connect(app.address).await.unwrap();
@@ -136,7 +137,7 @@ async fn a_connection_stalled_in_its_body_is_closed_after_the_idle_timeout() {
         )
         .await
         .unwrap();
-    // The receiver reads the whole body before anything else, so only the idle timeout (not
+    // With the right token the receiver reads the whole body, so only the idle timeout (not
     // the 30 s request timeout) can end this.
     let after = closed_after(socket, Instant::now()).await;
     assert!(

@@ -14,10 +14,14 @@ use crate::test_app::{TestApp, TestDb};
 const ADMIN: &str = "admin-shapes";
 const WEBHOOK: &str = "webhook-shapes";
 
+/// The Salesforce receiver's token (its body is read only once the token is right).
+const OM_TOKEN: &str = "om-token";
+
 async fn spawn() -> TestApp {
     TestApp::spawn_with(TestDb::sqlite(), |c| {
         c.admin.token = Secret::new(ADMIN);
         c.marketo.webhook_token = Secret::new(WEBHOOK);
+        c.salesforce.inbound_token = Secret::new(OM_TOKEN);
         c.http.body_limit_bytes = 1024;
         c.http.request_timeout_secs = 1;
     })
@@ -187,8 +191,9 @@ async fn a_timed_out_request_gets_its_route_shape_and_is_counted() {
     assert!(answer.contains("application/json"), "{answer}");
     assert!(answer.contains(r#""code":"timeout""#), "{answer}");
 
-    let answer = stalled_upload(&app, "/v1/salesforce/outbound-messages?token=x", "text/xml").await;
-    // The token is checked after the body is read, so this request also waits for its body.
+    let path = format!("/v1/salesforce/outbound-messages?token={OM_TOKEN}");
+    let answer = stalled_upload(&app, &path, "text/xml").await;
+    // With the right token the receiver reads the body, so this request waits for it.
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(
         answer.contains("<faultcode>soapenv:Server</faultcode>"),
