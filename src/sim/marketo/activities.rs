@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::clock;
 use super::envelope::{self, MktoError};
-use super::input::{self, MAX_BATCH, Params};
+use super::input::{self, Params};
 use super::shared::{Shared, lock};
 
 /// "Change Status in Progression": its primary asset is the program.
@@ -167,15 +167,7 @@ impl FeedFilter {
                 leads.len()
             )));
         }
-        let size = match params.get("batchSize") {
-            None => MAX_BATCH,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_BATCH).contains(n))
-                .ok_or_else(|| MktoError::InvalidData(format!("Invalid batchSize '{v}'")))?,
-        };
+        let size = input::batch_size(params)?;
         Ok(FeedFilter {
             types,
             assets,

@@ -73,17 +73,22 @@ pub struct Window {
     pub next_token: Option<String>,
 }
 
-/// Reads `batchSize` (default and maximum 300) and `nextPageToken`.
-pub fn window(params: &Params, total: usize) -> Result<Window, MktoError> {
-    let size = match params.get("batchSize") {
-        None => MAX_BATCH,
+/// `batchSize`: 1 to 300, 300 when not given.
+pub fn batch_size(params: &Params) -> Result<usize, MktoError> {
+    match params.get("batchSize") {
+        None => Ok(MAX_BATCH),
         Some(v) => v
             .trim()
             .parse::<usize>()
             .ok()
             .filter(|n| (1..=MAX_BATCH).contains(n))
-            .ok_or_else(|| MktoError::InvalidData(format!("Invalid batchSize '{v}'")))?,
-    };
+            .ok_or_else(|| MktoError::InvalidData(format!("Invalid batchSize '{v}'"))),
+    }
+}
+
+/// Reads `batchSize` (default and maximum 300) and `nextPageToken`.
+pub fn window(params: &Params, total: usize) -> Result<Window, MktoError> {
+    let size = batch_size(params)?;
     let start = match params.get("nextPageToken") {
         None => 0,
         Some(token) => decode_token(token)
