@@ -25,6 +25,9 @@ pub struct Ended<'a> {
     /// mirror's Salesforce stamp moves up to it, so a notification older than our write is
     /// stale however late it arrives.
     pub sf_written_at: Option<i64>,
+    /// The write found the person already a member, though neither this round nor the mirror
+    /// knew their status: a status change (from an unknown status), not an addition.
+    pub was_member: bool,
 }
 
 /// A trigger event to record.
@@ -80,7 +83,7 @@ pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settle
     let (target, event) = match ended.decision {
         Decision::SetMarketo(status) if applied => {
             row.mkto_status = Some(status.clone());
-            let kind = if old_mk.is_none() {
+            let kind = if old_mk.is_none() && !ended.was_member {
                 TriggerKind::AddedToProgram
             } else {
                 TriggerKind::ProgramStatusChanged

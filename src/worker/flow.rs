@@ -125,6 +125,7 @@ async fn flow(ctx: &Context, signal: SignalRef, action: FlowAction) -> Result<Fl
         outcome: None,
         reset: None,
         sf_written_at: None,
+        was_member: false,
     };
     Ok(Flow {
         signal,

@@ -103,6 +103,7 @@ pub fn person(
             person_id: work.salesforce_person(),
             lead_id: work.identity().mkto_lead_id,
             sf_written_at: work.sf_written_at,
+            was_member: work.was_member,
         },
         now_millis(),
     );

@@ -112,6 +112,10 @@ pub struct Work {
     /// The org's time (a lower bound) just before our applied Salesforce write: any member
     /// change stamped earlier is older than what we wrote.
     pub sf_written_at: Option<i64>,
+    /// The write found the person already a member though this round had not seen them as
+    /// one (Marketo answered `updated`, not `created`): a first sync of someone the native
+    /// sync left in both, whose change is a status change, not an addition.
+    pub was_member: bool,
 }
 
 impl Work {

@@ -355,3 +355,71 @@ async fn a_flow_action_on_an_unmapped_campaign_records_what_happened_with_the_st
         ]
     );
 }
+
+/// A first sync on memberships the native sync left on both sides: the service has never seen
+/// this person, so its mirror knows nothing, yet a change on either side moves someone who is
+/// already a member of the other. The trigger feed says "status changed", never "added".
+#[tokio::test]
+async fn a_first_change_of_an_existing_member_is_a_status_change_not_an_addition() {
+    use campaign_sync::kinds::TriggerKind;
+    let world = World::with(Options {
+        webhooks: false,
+        ..Default::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("alan@example.com");
+    // Years of native sync: a member on both sides, at the first status; nothing told us.
+    world.mk_sets(lead, "Invited");
+    world
+        .sf
+        .add_member(
+            crate::world::INTEGRATION,
+            &world.campaign,
+            &sf_lead,
+            Some("Invited"),
+        )
+        .unwrap();
+
+    // A Marketo user moves Alan on; the webhook reaches the service.
+    world.mk_sets(lead, "Registered");
+    world
+        .marketo_webhook(json!({ "leadId": lead, "programId": crate::world::PROGRAM, "email": "alan@example.com", "trigger": "Program Status is Changed" }))
+        .await;
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+    let events = world.app.store.trigger_events(0, 10).await.unwrap();
+    let campaign: Vec<_> = events
+        .iter()
+        .filter(|e| e.campaign_id.is_some() && e.kind != TriggerKind::ProgramStatusChanged)
+        .collect();
+    assert_eq!(campaign.len(), 1, "{events:?}");
+    assert_eq!(campaign[0].kind, TriggerKind::CampaignStatusChanged);
+    assert_eq!(campaign[0].old_status.as_deref(), Some("Invited"));
+
+    // Grace too, the other way: a Salesforce user moves her, Marketo answers `updated`.
+    let (grace, grace_sf) = world.person("grace@example.com");
+    world.mk_sets(grace, "Invited");
+    let member = world
+        .sf
+        .add_member(
+            crate::world::INTEGRATION,
+            &world.campaign,
+            &grace_sf,
+            Some("Invited"),
+        )
+        .unwrap();
+    world.sf.update_member(USER, &member, "Attended").unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(grace).as_deref(), Some("Attended"));
+    let events = world.app.store.trigger_events(0, 20).await.unwrap();
+    let theirs: Vec<_> = events
+        .iter()
+        .filter(|e| e.person != campaign[0].person)
+        .collect();
+    assert_eq!(theirs.len(), 1, "{events:?}");
+    assert_eq!(theirs[0].kind, TriggerKind::ProgramStatusChanged);
+    assert_eq!(theirs[0].new_status.as_deref(), Some("Attended"));
+}

@@ -28,6 +28,7 @@ fn ended<'a>(
         done,
         reset: None,
         sf_written_at: None,
+        was_member: false,
         actor,
         member_id: None,
         person_id: Some("00Q000000000001"),
@@ -287,4 +288,30 @@ fn our_applied_salesforce_write_moves_the_salesforce_stamp_up_to_its_time() {
             "{decision:?} {done:?} written at {written_at:?}"
         );
     }
+}
+
+/// A first sync of someone already a member on the side written: Marketo answered `updated`
+/// (a status change from a status nobody read), and a Salesforce member the write found
+/// (its status observed): neither is an addition.
+#[test]
+fn a_write_that_found_a_member_is_a_status_change() {
+    let set_mk = Decision::SetMarketo("Attended".into());
+    let done = Done::Applied;
+    let mut found = ended(None, &set_mk, &done, Actor::Salesforce);
+    found.was_member = true;
+    let out = settle("m", "p", found, 5);
+    assert_eq!(out.events[0].kind, TriggerKind::ProgramStatusChanged);
+    assert_eq!(out.events[0].old_status, None);
+
+    let set_sf = Decision::SetSalesforce("Attended".into());
+    let seen = Observed {
+        status: Some("Invited".into()),
+        at: Some(50),
+    };
+    let mut found = ended(None, &set_sf, &done, Actor::Marketo);
+    found.salesforce = Some(&seen);
+    let out = settle("m", "p", found, 5);
+    assert_eq!(out.events[0].kind, TriggerKind::CampaignStatusChanged);
+    assert_eq!(out.events[0].old_status.as_deref(), Some("Invited"));
+    assert_eq!(out.row.sf_status.as_deref(), Some("Attended"));
 }

@@ -66,5 +66,6 @@ pub fn decide(mapping: &Mapping, person: Person, mirror: Option<MirrorRow>) -> W
         outcome,
         reset: None,
         sf_written_at: None,
+        was_member: false,
     }
 }

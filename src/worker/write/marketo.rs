@@ -175,6 +175,7 @@ fn settle_status(
     mapping: &Mapping,
     fresh: Option<&Option<String>>,
 ) {
+    work.was_member = result.status == "updated";
     work.outcome = Some(match result.status.as_str() {
         "created" | "updated" => Ok(Done::Applied),
         "skipped" if has_reason(result, SKIPPED_PROGRESSION) => {

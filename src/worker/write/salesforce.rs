@@ -102,6 +102,17 @@ async fn find_members(ctx: &Context, campaign: &str, works: &mut [&mut Work]) {
                     .find(|m| m.person_id().map(str::to_string) == person)
                 {
                     work.person.sf_member_id = Some(member.id.clone());
+                    // What the campaign shows before this write, when the round had not seen
+                    // it (a first sync): the write is then a status change, from this status.
+                    if work.person.sf.is_none() {
+                        work.person.sf = Some(crate::sync::Observed {
+                            status: member.status.clone(),
+                            at: member
+                                .system_modstamp
+                                .as_deref()
+                                .and_then(crate::sync::time::parse_millis),
+                        });
+                    }
                 }
             }
         }
