@@ -74,7 +74,17 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
     for failure in &failures {
         println!("{failure}");
     }
-    anyhow::bail!("{} status problem(s)", failures.len())
+    let unchecked = failures
+        .iter()
+        .filter(|f| f.contains(": could not check: "))
+        .count();
+    match (failures.len() - unchecked, unchecked) {
+        (problems, 0) => anyhow::bail!("{problems} status problem(s)"),
+        (0, unchecked) => anyhow::bail!("{unchecked} mapping(s) could not be checked"),
+        (problems, unchecked) => anyhow::bail!(
+            "{problems} status problem(s); {unchecked} mapping(s) could not be checked"
+        ),
+    }
 }
 
 /// Creates and approves the custom activity types, printing what was done and what existed.

@@ -145,7 +145,7 @@ impl SideQuota {
             .paused_until_ms
             .fetch_max(until_ms, Ordering::SeqCst);
         if until_ms > before {
-            tracing::warn!(system = self.inner.system, until_ms, %reason, "daily quota: side paused");
+            tracing::warn!(system = self.inner.system, until_ms, %reason, "side paused: its calls wait");
             *self.inner.reason.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.into());
         }
         self.publish();

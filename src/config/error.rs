@@ -22,6 +22,12 @@ impl ConfigError {
 /// the keys its section has (figment's own text nests backquotes and names the profile).
 fn describe(error: &figment::Error) -> String {
     use figment::error::Kind;
+    let source = error
+        .metadata
+        .as_ref()
+        .and_then(|m| m.source.as_ref())
+        .map(|s| format!(" in {s}"))
+        .unwrap_or_default();
     let figment::error::Kind::UnknownField(field, expected) = &error.kind else {
         let key = error.path.join(".");
         return match &error.kind {
@@ -31,6 +37,16 @@ fn describe(error: &figment::Error) -> String {
                     "invalid value for `{key}`: expected {expected} (the value is not shown: the key holds a secret)"
                 )
             }
+            // Named as the file writes them (`mappings[0].campaign_id`), without figment's
+            // profile prefix.
+            Kind::MissingField(field) => {
+                let key = shown_key(&error.path, Some(field));
+                format!("missing key `{key}`{source}")
+            }
+            Kind::InvalidType(found, expected) => format!(
+                "invalid value for `{}`{source}: found {found}, expected {expected}",
+                shown_key(&error.path, None)
+            ),
             // A TOML syntax error quotes the offending line, which may hold a secret: keep
             // only where it is and what is wrong.
             Kind::Message(_) => without_snippet(&error.to_string()),
@@ -39,12 +55,6 @@ fn describe(error: &figment::Error) -> String {
     };
     let key = error.path.join(".");
     let key = if key.is_empty() { field.clone() } else { key };
-    let source = error
-        .metadata
-        .as_ref()
-        .and_then(|m| m.source.as_ref())
-        .map(|s| format!(" in {s}"))
-        .unwrap_or_default();
     let nearest = expected
         .iter()
         .map(|known| (edit_distance(field, known), known))
@@ -60,6 +70,22 @@ fn describe(error: &figment::Error) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     )
+}
+
+/// A key path as a TOML file writes it: array items by index (`mappings[0].name`).
+fn shown_key(path: &[String], last: Option<&str>) -> String {
+    let mut key = String::new();
+    for part in path.iter().map(String::as_str).chain(last) {
+        if part.bytes().all(|b| b.is_ascii_digit()) && !key.is_empty() {
+            key.push_str(&format!("[{part}]"));
+        } else {
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(part);
+        }
+    }
+    key
 }
 
 /// Whether a configuration key holds a secret (its value is never shown in an error).
@@ -147,6 +173,30 @@ mod tests {
                 .to_string();
             assert!(!error.contains(secret), "{toml}: {error}");
             assert!(!error.trim().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_missing_or_mistyped_key_is_named_as_the_file_writes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("campaign-sync.toml");
+        for (toml, expected) in [
+            (
+                "[[mappings]]\nname = \"w\"\nprogram_id = 1\n",
+                "missing key `mappings[0].campaign_id` in ",
+            ),
+            (
+                "[salesforce]\nmax_concurrency = \"x\"\n",
+                "invalid value for `salesforce.max_concurrency` in ",
+            ),
+        ] {
+            std::fs::write(&path, toml).unwrap();
+            let error = Config::load_for_migrate(Some(&path), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with(expected), "{toml}: {error}");
+            assert!(error.contains("campaign-sync.toml"), "{error}");
+            assert!(!error.contains("default."), "no profile name: {error}");
         }
     }
 

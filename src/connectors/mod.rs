@@ -68,10 +68,18 @@ pub enum CallError {
     /// Retrying cannot help (bad data, missing permission, unknown status).
     #[error("{0}")]
     Permanent(String),
-    /// The side's daily quota (or this service's budget) is used up until `until_ms` (epoch
-    /// ms): the change waits without using a retry.
-    #[error("{reason} (paused until {until_ms})")]
+    /// The side's daily quota (or this service's budget) is used up, or its credentials were
+    /// refused, until `until_ms` (epoch ms): the change waits without using a retry.
+    #[error("{reason} (paused until {})", shown_time(*until_ms))]
     Paused { reason: String, until_ms: i64 },
+}
+
+/// An epoch-millisecond time as people read it: `2026-12-03T20:10:00Z` (UTC).
+fn shown_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || ms.to_string(),
+        |at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
 }
 
 impl CallError {
