@@ -44,6 +44,8 @@ pub struct Backlog {
     pub due: i64,
     /// Pending signals that failed at least once and wait for a later try.
     pub retrying: i64,
+    /// Signals a worker holds now: a round in progress, e.g. waiting out Marketo's rate window.
+    pub in_progress: i64,
     pub dead: i64,
     /// When the oldest pending signal was received.
     pub oldest_received_at: Option<i64>,
@@ -169,7 +171,8 @@ impl Store {
              COALESCE(SUM(CASE WHEN state = 'pending' AND next_attempt_at <= $1 THEN 1 ELSE 0 END), 0), \
              COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END), 0), \
              COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0), \
-             MIN(CASE WHEN state IN ('pending', 'leased') THEN received_at END) \
+             MIN(CASE WHEN state IN ('pending', 'leased') THEN received_at END), \
+             COALESCE(SUM(CASE WHEN state = 'leased' THEN 1 ELSE 0 END), 0) \
              FROM signals",
         )
         .bind(now)
@@ -180,6 +183,7 @@ impl Store {
             retrying: row.try_get(1)?,
             dead: row.try_get(2)?,
             oldest_received_at: row.try_get(3)?,
+            in_progress: row.try_get(4)?,
         })
     }
 

@@ -128,8 +128,9 @@ pub fn render(url: &str, o: &Overview) -> String {
     );
     let _ = writeln!(
         out,
-        "  backlog: {} due, {} retrying, {} dead; oldest waiting {}",
+        "  backlog: {} due, {} in progress, {} retrying, {} dead; oldest waiting {}",
         w.backlog.due,
+        w.backlog.in_progress,
         w.backlog.retrying,
         w.backlog.dead,
         w.oldest_age_seconds

@@ -53,6 +53,12 @@ async fn operator_queries_answer_alike_on_every_backend() {
         let (ada_signal, alan_signal) = (recorded[0].id, recorded[1].id);
         let claimed = store.claim("w", 10, 30_000, T0).await.unwrap();
         assert_eq!(claimed.len(), 2, "{label}");
+        let held = store.backlog(T0).await.unwrap();
+        assert_eq!(
+            (held.due, held.in_progress),
+            (0, 2),
+            "{label}: held by a worker"
+        );
         store
             .bury(ada_signal, "w", "the campaign no longer exists", T0 + 1)
             .await
@@ -78,8 +84,13 @@ async fn operator_queries_answer_alike_on_every_backend() {
         assert_eq!(store.failing(&by_text).await.unwrap().len(), 1, "{label}");
         let backlog = store.backlog(T0 + 2).await.unwrap();
         assert_eq!(
-            (backlog.due, backlog.retrying, backlog.dead),
-            (0, 1, 1),
+            (
+                backlog.due,
+                backlog.in_progress,
+                backlog.retrying,
+                backlog.dead
+            ),
+            (0, 0, 1, 1),
             "{label}"
         );
         assert_eq!(backlog.oldest_received_at, Some(T0), "{label}");

@@ -43,6 +43,7 @@ pub struct WorkerRow {
     leader: bool,
     last_round: String,
     due: i64,
+    in_progress: i64,
     retrying: i64,
     dead: i64,
     oldest: String,
@@ -122,6 +123,7 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
         leader: w.leader,
         last_round: when(w.last_round_at),
         due: w.backlog.due,
+        in_progress: w.backlog.in_progress,
         retrying: w.backlog.retrying,
         dead: w.backlog.dead,
         oldest: w
