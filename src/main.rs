@@ -88,9 +88,9 @@ enum Command {
         /// The service's admin address, e.g. http://127.0.0.1:8080.
         #[arg(long)]
         url: String,
-        /// The admin token.
+        /// The admin token (required).
         #[arg(long, env = "CAMPAIGN_SYNC_ADMIN__TOKEN", hide_env_values = true)]
-        token: String,
+        token: Option<String>,
     },
     /// Mappings from existing data: import those Marketo's native sync links.
     Mappings {
@@ -221,7 +221,16 @@ async fn main() -> ExitCode {
             })
             .await
         }
-        Command::Status { url, token } => campaign_sync::terminal::status::run(&url, &token).await,
+        Command::Status { url, token } => match token.filter(|t| !t.trim().is_empty()) {
+            Some(token) => campaign_sync::terminal::status::run(&url, &token).await,
+            None => {
+                // A usage error, as clap's own: say both ways to give the token.
+                eprintln!(
+                    "campaign-sync: status needs the admin token: give --token or set CAMPAIGN_SYNC_ADMIN__TOKEN"
+                );
+                return ExitCode::from(2);
+            }
+        },
         Command::Reconcile {
             args,
             dry_run,

@@ -174,6 +174,21 @@ async fn the_status_command_names_a_refused_token() {
     .unwrap();
     assert!(!output.status.success());
     assert!(crate::binary::text(&output).contains("refused the admin token"));
+    // Without any token: a usage error naming both ways to give it.
+    let url = world.app.url("");
+    let output = tokio::task::spawn_blocking(move || {
+        let mut command = crate::binary::command(&["status", "--url", &url], &[]);
+        command.env_remove("CAMPAIGN_SYNC_ADMIN__TOKEN");
+        command.output().expect("run campaign-sync")
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = crate::binary::text(&output);
+    assert!(
+        text.contains("--token") && text.contains("CAMPAIGN_SYNC_ADMIN__TOKEN"),
+        "{text}"
+    );
 }
 
 /// A client that shows redirects instead of following them, as the console tests read them.
