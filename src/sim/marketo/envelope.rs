@@ -110,11 +110,25 @@ pub fn counted(code: &str) -> bool {
 
 impl IntoResponse for MktoError {
     fn into_response(self) -> Response {
-        let body = json!({
+        self.answer(false)
+    }
+}
+
+impl MktoError {
+    /// The error as the Asset API answers it: with an empty `warnings`, as its every reply has.
+    pub fn asset_response(self) -> Response {
+        self.answer(true)
+    }
+
+    fn answer(self, asset: bool) -> Response {
+        let mut body = json!({
             "requestId": request_id(),
             "success": false,
             "errors": [{ "code": self.code(), "message": self.to_string() }],
         });
+        if asset {
+            body["warnings"] = json!([]);
+        }
         let mut response = Json(body).into_response();
         response.extensions_mut().insert(Outcome {
             code: Some(self.code().to_string()),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::clock;
 use super::envelope::{self, MktoError};
@@ -19,7 +19,7 @@ pub async fn browse(
 ) -> Response {
     input::params(query)
         .and_then(|params| page(&shared, &params))
-        .unwrap_or_else(IntoResponse::into_response)
+        .unwrap_or_else(MktoError::asset_response)
 }
 
 fn time(params: &Params, name: &str) -> Result<Option<i64>, MktoError> {

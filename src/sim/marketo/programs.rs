@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::clock;
@@ -33,10 +33,10 @@ pub async fn by_name(
 ) -> Response {
     let params = match input::params(query) {
         Ok(params) => params,
-        Err(error) => return error.into_response(),
+        Err(error) => return error.asset_response(),
     };
     let Ok(name) = input::required(&params, "name") else {
-        return MktoError::Blank("name").into_response();
+        return MktoError::Blank("name").asset_response();
     };
     // By name, costs come only when asked for; by id they always do.
     let with_costs = params.get("includeCosts").is_some_and(|v| v == "true");
@@ -58,7 +58,7 @@ pub async fn update(
     Path(file): Path<String>,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
-    apply_update(&shared, &file, form).unwrap_or_else(IntoResponse::into_response)
+    apply_update(&shared, &file, form).unwrap_or_else(MktoError::asset_response)
 }
 
 fn apply_update(
@@ -105,11 +105,11 @@ pub async fn channels(
 ) -> Response {
     let params = match input::params(query) {
         Ok(params) => params,
-        Err(error) => return error.into_response(),
+        Err(error) => return error.asset_response(),
     };
     let (max, offset) = match input::asset_page(&params) {
         Ok(page) => page,
-        Err(error) => return error.into_response(),
+        Err(error) => return error.asset_response(),
     };
     let world = lock(&shared.world);
     let page = world.channels.iter().skip(offset).take(max);
@@ -123,11 +123,11 @@ pub async fn channel_by_name(
 ) -> Response {
     let params = match input::params(query) {
         Ok(params) => params,
-        Err(error) => return error.into_response(),
+        Err(error) => return error.asset_response(),
     };
     // Only `name`, as the documentation spells it (the Swagger's `Name` is not taken).
     let Some(name) = params.get("name") else {
-        return MktoError::Blank("name").into_response();
+        return MktoError::Blank("name").asset_response();
     };
     let world = lock(&shared.world);
     envelope::asset(world.channel(name).map(channel_json).into_iter().collect())

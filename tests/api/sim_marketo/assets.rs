@@ -91,6 +91,11 @@ async fn costs_are_appended_unless_destructive() {
     )
     .await;
     assert_eq!(error_of(&bad).0, "1003");
+    assert_eq!(
+        bad["warnings"],
+        json!([]),
+        "an Asset API error keeps `warnings`: {bad}"
+    );
     let json_body = sim
         .post(
             &format!("/rest/asset/v1/program/{PROGRAM}.json"),
