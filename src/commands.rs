@@ -56,16 +56,20 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
     let salesforce = SalesforceClient::new(&config.salesforce)?;
     let marketo = MarketoClient::new(&config.marketo)?;
     let mut failures = Vec::new();
+    let mut unchecked = 0;
     for mapping in Mappings::new(&config.mappings).all() {
         match compat::problems(&salesforce, &marketo, mapping).await {
             Ok(problems) if problems.is_empty() => {
                 println!("mapping {:?}: statuses compatible", mapping.name());
             }
             Ok(problems) => failures.extend(problems),
-            Err(error) => failures.push(format!(
-                "mapping {:?}: could not check: {error}",
-                mapping.name()
-            )),
+            Err(error) => {
+                unchecked += 1;
+                failures.push(format!(
+                    "mapping {:?}: could not check: {error}",
+                    mapping.name()
+                ));
+            }
         }
     }
     if failures.is_empty() {
@@ -74,10 +78,6 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
     for failure in &failures {
         println!("{failure}");
     }
-    let unchecked = failures
-        .iter()
-        .filter(|f| f.contains(": could not check: "))
-        .count();
     match (failures.len() - unchecked, unchecked) {
         (problems, 0) => anyhow::bail!("{problems} status problem(s)"),
         (0, unchecked) => anyhow::bail!("{unchecked} mapping(s) could not be checked"),

@@ -50,7 +50,7 @@ fn empty_values(node: &Yaml, at: &str, found: &mut Vec<String>) {
 
 /// What `node` stands for: the target of its `$ref` if it has one (`Yaml::BadValue` when the
 /// target is missing), else itself.
-fn resolve<'a>(spec: &'a Yaml, node: &'a Yaml) -> &'a Yaml {
+pub(crate) fn resolve<'a>(spec: &'a Yaml, node: &'a Yaml) -> &'a Yaml {
     match node["$ref"].as_str() {
         Some(target) => target
             .strip_prefix("#/")
@@ -204,12 +204,12 @@ async fn the_running_router_answers_every_documented_route() {
     app.stop().await.unwrap();
 }
 
-fn spec_text() -> String {
+pub(crate) fn spec_text() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
         .expect("openapi.yaml at the crate root")
 }
 
-fn parse(text: &str) -> Yaml {
+pub(crate) fn parse(text: &str) -> Yaml {
     let mut documents = YamlLoader::load_from_str(text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(documents.len(), 1, "one YAML document");
     documents.remove(0)

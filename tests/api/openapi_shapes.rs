@@ -4,27 +4,12 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
+use crate::openapi::{parse, resolve, spec_text};
 use crate::world::{Options, World};
 
 const TOKEN: &str = "admin";
-
-fn spec() -> Yaml {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
-        .expect("openapi.yaml at the crate root");
-    YamlLoader::load_from_str(&text)
-        .expect("openapi.yaml parses")
-        .remove(0)
-}
-
-/// What `node` stands for: the target of its `$ref` if it has one, else itself.
-fn resolve<'a>(spec: &'a Yaml, node: &'a Yaml) -> &'a Yaml {
-    match node["$ref"].as_str().and_then(|r| r.strip_prefix("#/")) {
-        Some(pointer) => pointer.split('/').fold(spec, |node, part| &node[part]),
-        None => node,
-    }
-}
 
 fn json_type(value: &Value) -> &'static str {
     match value {
@@ -205,7 +190,7 @@ impl Checker<'_> {
 
 #[tokio::test]
 async fn admin_answers_match_their_documented_schemas() {
-    let spec = spec();
+    let spec = parse(&spec_text());
     let world = World::with(Options {
         admin_token: Some(TOKEN.into()),
         ..Options::default()

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use axum::extract::Query;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, FromRequest, Query, Request};
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
@@ -15,6 +15,23 @@ use super::envelope::MktoError;
 pub const MAX_BATCH: usize = 300;
 
 pub type Params = HashMap<String, String>;
+
+/// Whether a `POST` stands for a read: `?_method=GET` (Marketo's way around the 8 KB URI limit).
+pub fn read_as_post(query: &Result<Query<Params>, QueryRejection>) -> bool {
+    query
+        .as_ref()
+        .is_ok_and(|Query(q)| q.get("_method").is_some_and(|m| m == "GET"))
+}
+
+/// The parameters of a read sent as `POST …?_method=GET`, from its form-encoded body (612
+/// without the form content type).
+pub async fn form_params(request: Request) -> Result<Params, MktoError> {
+    match Form::<Params>::from_request(request, &()).await {
+        Ok(Form(params)) => Ok(params),
+        Err(FormRejection::InvalidFormContentType(_)) => Err(MktoError::ContentType),
+        Err(other) => Err(MktoError::InvalidData(other.body_text())),
+    }
+}
 
 pub fn params(query: Result<Query<Params>, QueryRejection>) -> Result<Params, MktoError> {
     query

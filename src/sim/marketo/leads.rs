@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, FromRequest, Query, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -106,14 +106,11 @@ pub async fn sync(
     query: Result<Query<Params>, QueryRejection>,
     request: Request,
 ) -> Response {
-    let as_get = query.is_ok_and(|Query(q)| q.get("_method").is_some_and(|m| m == "GET"));
-    if as_get {
-        return match Form::<Params>::from_request(request, &()).await {
-            Ok(Form(params)) => find(&shared, &params),
-            Err(FormRejection::InvalidFormContentType(_)) => Err(MktoError::ContentType),
-            Err(other) => Err(MktoError::InvalidData(other.body_text())),
-        }
-        .unwrap_or_else(IntoResponse::into_response);
+    if input::read_as_post(&query) {
+        return input::form_params(request)
+            .await
+            .and_then(|params| find(&shared, &params))
+            .unwrap_or_else(IntoResponse::into_response);
     }
     let headers = request.headers().clone();
     match Bytes::from_request(request, &()).await {

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, FromRequest, Path, Query, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -46,16 +46,13 @@ pub async fn query_as_post(
     query: Result<Query<Params>, QueryRejection>,
     request: Request,
 ) -> Response {
-    let as_get = query.is_ok_and(|Query(q)| q.get("_method").is_some_and(|m| m == "GET"));
-    if !as_get {
+    if !input::read_as_post(&query) {
         return MktoError::MethodNotSupported.into_response();
     }
-    match Form::<Params>::from_request(request, &()).await {
-        Ok(Form(params)) => find(&shared, &program_id, &params),
-        Err(FormRejection::InvalidFormContentType(_)) => Err(MktoError::ContentType),
-        Err(other) => Err(MktoError::InvalidData(other.body_text())),
-    }
-    .unwrap_or_else(IntoResponse::into_response)
+    input::form_params(request)
+        .await
+        .and_then(|params| find(&shared, &program_id, &params))
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 /// The program id in a path, known to the simulator.

@@ -229,23 +229,22 @@ pub async fn method_not_allowed(method: axum::http::Method, response: Response) 
     if response.status() != StatusCode::METHOD_NOT_ALLOWED {
         return response;
     }
-    let allowed = response
-        .headers()
-        .get(axum::http::header::ALLOW)
+    let allow = response.headers().get(axum::http::header::ALLOW).cloned();
+    let allowed = allow
+        .as_ref()
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
-        .replace(' ', "")
-        .to_owned();
+        .replace(' ', "");
     let mut answer = SfError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED",
         format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
     )
     .into_response();
-    if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
+    if let Some(allow) = allow {
         answer
             .headers_mut()
-            .insert(axum::http::header::ALLOW, allow.clone());
+            .insert(axum::http::header::ALLOW, allow);
     }
     answer
 }

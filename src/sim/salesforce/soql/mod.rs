@@ -138,6 +138,18 @@ impl FieldType {
         }
     }
 
+    /// Whether `word`, written bare, is a value of this type.
+    fn takes_bare(self, word: &str) -> bool {
+        match self {
+            FieldType::Date | FieldType::DateTime => super::clock::parse(word).is_some(),
+            FieldType::Boolean => {
+                word.eq_ignore_ascii_case("true") || word.eq_ignore_ascii_case("false")
+            }
+            FieldType::Number => word.parse::<f64>().is_ok(),
+            FieldType::Text => false,
+        }
+    }
+
     /// The type's name in Salesforce's messages.
     fn name(self) -> &'static str {
         match self {
@@ -155,55 +167,33 @@ impl FieldType {
 /// field, fails the whole query, as in Salesforce.
 fn check_types(field: &str, values: &[Literal]) -> Result<(), SfError> {
     let kind = FieldType::of(field);
+    let wrong = |detail: &str| {
+        SfError::bad_request(
+            "INVALID_FIELD",
+            format!(
+                "value of filter criterion for field '{field}' must be of type {}{detail}",
+                kind.name()
+            ),
+        )
+    };
+    const UNQUOTED: &str = " and should not be enclosed in quotes";
     for value in values {
         match value {
             Literal::Bare(word) if word.eq_ignore_ascii_case("null") => {}
-            Literal::Text(_) if kind != FieldType::Text => {
-                return Err(SfError::bad_request(
-                    "INVALID_FIELD",
-                    format!(
-                        "value of filter criterion for field '{field}' must be of type {} and should not be enclosed in quotes",
-                        kind.name()
-                    ),
-                ));
-            }
+            Literal::Text(_) if kind != FieldType::Text => return Err(wrong(UNQUOTED)),
             Literal::Bare(word) if kind == FieldType::Text => {
                 return Err(malformed(&format!(
                     "unexpected token: '{word}' (text in a filter is quoted)"
                 )));
             }
-            Literal::Bare(word)
-                if kind == FieldType::Boolean
-                    && !word.eq_ignore_ascii_case("true")
-                    && !word.eq_ignore_ascii_case("false") =>
-            {
-                return Err(SfError::bad_request(
-                    "INVALID_FIELD",
-                    format!(
-                        "value of filter criterion for field '{field}' must be of type boolean and should not be enclosed in quotes"
-                    ),
-                ));
-            }
             // SOQL date literals (TODAY, LAST_N_DAYS:7, …) are Salesforce's, not simulated.
-            Literal::Bare(word)
-                if matches!(kind, FieldType::Date | FieldType::DateTime)
-                    && super::clock::parse(word).is_none() =>
-            {
-                return Err(SfError::bad_request(
-                    "INVALID_FIELD",
-                    format!(
-                        "value of filter criterion for field '{field}' must be of type {} (the simulator takes a literal date or datetime, not a date literal such as TODAY): {word}",
-                        kind.name()
-                    ),
-                ));
-            }
-            Literal::Bare(word) if kind == FieldType::Number && word.parse::<f64>().is_err() => {
-                return Err(SfError::bad_request(
-                    "INVALID_FIELD",
-                    format!(
-                        "value of filter criterion for field '{field}' must be of type double and should not be enclosed in quotes"
-                    ),
-                ));
+            Literal::Bare(word) if !kind.takes_bare(word) => {
+                return Err(match kind {
+                    FieldType::Date | FieldType::DateTime => wrong(&format!(
+                        " (the simulator takes a literal date or datetime, not a date literal such as TODAY): {word}"
+                    )),
+                    _ => wrong(UNQUOTED),
+                });
             }
             _ => {}
         }
