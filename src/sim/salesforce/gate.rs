@@ -64,6 +64,8 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
                     "TotalRequests Limit exceeded.",
                 )
                 .into_response()
+            } else if let Some(refused) = unsupported_media_type(&method, &parts.headers, &body) {
+                refused.into_response()
             } else if let Some(answer) = injected.answer {
                 if matches!(&answer, Effect::Code(e) if e.code == "INVALID_SESSION_ID") {
                     auth::end_session(&shared, &parts.headers);
@@ -125,6 +127,36 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
         ..CallRecord::default()
     });
     response
+}
+
+/// Salesforce's 415 for a body it cannot read: the simulator speaks JSON only, so a body sent
+/// as anything else (form data, plain text, XML, which Salesforce would also take) is refused
+/// as Salesforce refuses a media type a resource does not support. A body without a
+/// `Content-Type` is read as JSON.
+fn unsupported_media_type(
+    method: &Method,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Option<SfError> {
+    if *method == Method::GET || *method == Method::DELETE || body.is_empty() {
+        return None;
+    }
+    let given = headers.get(axum::http::header::CONTENT_TYPE)?;
+    let given = given.to_str().unwrap_or("");
+    let essence = given.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        return None;
+    }
+    let message = if essence.to_ascii_lowercase().ends_with("xml") {
+        format!("MediaType of '{essence}' is not supported by this simulator (it reads JSON only)")
+    } else {
+        format!("MediaType of '{essence}' is not supported by this resource")
+    };
+    Some(SfError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_MEDIA_TYPE",
+        message,
+    ))
 }
 
 /// One of Salesforce's retryable answers, at the configured rate: the server unavailable (503)

@@ -296,6 +296,55 @@ async fn unknown_resources_and_methods_answer_in_salesforce_shape() {
     );
 }
 
+/// A body sent as anything but JSON is Salesforce's 415, and nothing is written; JSON with a
+/// charset, or a body without a `Content-Type`, is read.
+#[tokio::test]
+async fn a_body_that_is_not_json_is_unsupported_media_type() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    let lead = r#"{"LastName": "Hopper", "Company": "Navy"}"#;
+    let send = |content_type: Option<&'static str>| {
+        let mut request = client
+            .http
+            .post(client.url("sobjects/Lead"))
+            .bearer_auth(&client.token)
+            .body(lead);
+        if let Some(content_type) = content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        async move { answer(request.send().await.expect("POST")).await }
+    };
+    for given in ["application/x-www-form-urlencoded", "text/plain"] {
+        let (status, body) = send(Some(given)).await;
+        assert_eq!(
+            status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{given}: {body}"
+        );
+        assert_eq!(
+            body,
+            json!([{"message": format!("MediaType of '{given}' is not supported by this resource"), "errorCode": "UNSUPPORTED_MEDIA_TYPE"}])
+        );
+    }
+    let (status, body) = send(Some("application/xml")).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(
+        body[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("reads JSON only")),
+        "{body}"
+    );
+    assert_eq!(
+        client.query("SELECT Id FROM Lead").await["totalSize"],
+        0,
+        "nothing was created"
+    );
+    for given in [Some("application/json; charset=UTF-8"), None] {
+        let (status, body) = send(given).await;
+        assert_eq!(status, StatusCode::CREATED, "{given:?}: {body}");
+    }
+}
+
 /// A Lead created without a Status gets the picklist's default, as in a new org.
 #[tokio::test]
 async fn a_new_lead_without_a_status_gets_the_default() {
