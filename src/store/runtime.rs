@@ -213,8 +213,8 @@ impl Store {
 
     /// Signals another owner leases but stopped renewing become due now: called by the leader,
     /// so the work a dead leader had claimed does not wait out its lease. A lease that runs
-    /// until `renewed_after` or later was renewed recently (a round renews every third of the
-    /// lease): its holder is alive, perhaps a leader that lost the lock mid-round, and taking
+    /// until `renewed_after` or later was renewed recently (a round renews every two seconds):
+    /// its holder is alive, perhaps a leader that lost the lock mid-round, and taking
     /// its signals would write them twice; it is left to end or expire.
     pub async fn release_leases_of_others(
         &self,

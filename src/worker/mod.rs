@@ -16,6 +16,7 @@ mod deleted_poll;
 mod feeds;
 mod flow;
 mod jobs;
+mod lease;
 mod observe;
 mod plan;
 mod programs;

@@ -15,6 +15,7 @@ use crate::store::{Claimed, Journal, StoreError};
 use super::claim::{self, Routed};
 use super::context::Context;
 use super::flow;
+use super::lease;
 use super::observe::observe;
 use super::plan::{Plan, plan};
 use super::record::{self, RoundReport};
@@ -62,15 +63,16 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Keeps the round's leases alive while it works, renewing every third of the lease: a round
-/// waiting on rate limits or slow calls is never claimed a second time meanwhile.
+/// Keeps the round's leases alive while it works, renewing every two seconds (see
+/// [`lease::renew_every`]): a round waiting on rate limits or slow calls is never claimed a
+/// second time meanwhile, and one whose replica died is taken over within seconds.
 fn renew_leases(ctx: &Context, ids: Vec<i64>) -> tokio::task::JoinHandle<()> {
     let store = ctx.store.clone();
     let owner = ctx.owner.clone();
     let lease = std::time::Duration::from_secs(ctx.config.worker.lease_secs.max(1));
     tokio::spawn(async move {
         loop {
-            tokio::time::sleep(lease / 3).await;
+            tokio::time::sleep(lease::renew_every(lease)).await;
             let until = crate::store::now_millis() + lease.as_millis() as i64;
             match store.extend_leases(&owner, &ids, until).await {
                 // None left to renew: the round has ended them, or they were taken over.

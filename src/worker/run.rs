@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::liveness::Liveness;
 use crate::store::{LeaderLock, now_millis};
 
-use super::{Worker, schedule};
+use super::{Worker, lease, schedule};
 
 /// How often an idle worker looks for due signals (retries coming due, other replicas'
 /// signals); signals recorded in this process wake it at once.
@@ -135,14 +135,13 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
 }
 
 /// Makes due the signals another worker leased and stopped renewing (see
-/// [`crate::store::Store::release_leases_of_others`]): not renewed for a third of the lease and
-/// ten seconds more.
+/// [`crate::store::Store::release_leases_of_others`]): not renewed for ten seconds, five times
+/// as long as a round waits between renewals.
 async fn release_stale_leases(worker: &Worker) {
     let ctx = &worker.ctx;
-    let lease_ms =
-        i64::try_from(ctx.config.worker.lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX / 4);
+    let lease = Duration::from_secs(ctx.config.worker.lease_secs.max(1));
     let now = now_millis();
-    let renewed_after = now + lease_ms - lease_ms / 3 - STALE_MARGIN_MS;
+    let renewed_after = lease::abandoned_if_expiring_before(now, lease);
     match ctx
         .store
         .release_leases_of_others(&ctx.owner, renewed_after, now)
@@ -153,9 +152,6 @@ async fn release_stale_leases(worker: &Worker) {
         Err(error) => tracing::warn!(%error, "could not release another worker's leases"),
     }
 }
-
-/// Slack for a renewal running late before a lease counts as abandoned.
-const STALE_MARGIN_MS: i64 = 10_000;
 
 /// The scheduled passes' task while this replica leads. Dropped without [`stop_scheduled`] (a
 /// panic unwinding through the loop), it still tells them to stop, so a restarted loop never
