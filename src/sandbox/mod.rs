@@ -96,6 +96,9 @@ pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow
     config.marketo.webhook_token = Secret::new(WEBHOOK_TOKEN);
     config.worker.batch_linger_ms = 20;
     config.schedules.deleted_poll_secs = 5;
+    // A lost webhook or outbound message shows up within seconds here, not a minute.
+    config.schedules.marketo_activity_secs = 10;
+    config.schedules.salesforce_changes_secs = 10;
     config.schedules.program_settings_secs = 10;
     config.schedules.reconcile_secs = 600;
     let amounts = seed::Amounts {
