@@ -187,11 +187,15 @@ impl Store {
         })
     }
 
-    /// Mirror rows (members known on either side) per mapping.
+    /// Members per mapping: mirror rows with a status on either side (a removed member's row
+    /// stays, with no status, to remember who they were).
     pub async fn mirror_counts(&self) -> Result<BTreeMap<String, i64>, StoreError> {
-        let rows = sqlx::query("SELECT mapping, COUNT(*) FROM mirror GROUP BY mapping")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT mapping, COUNT(*) FROM mirror \
+             WHERE sf_status IS NOT NULL OR mkto_status IS NOT NULL GROUP BY mapping",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()

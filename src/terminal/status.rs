@@ -105,6 +105,13 @@ pub fn render(url: &str, o: &Overview) -> String {
             }
             _ => line.push_str(", calls today unknown"),
         }
+        if side.paused_until.is_some() {
+            let _ = write!(
+                line,
+                ", PAUSED until {} (its calls wait)",
+                when(side.paused_until)
+            );
+        }
         if let Some(w) = side.rate_window {
             let _ = write!(
                 line,
@@ -147,4 +154,45 @@ pub async fn run(url: &str, token: &str) -> anyhow::Result<()> {
     let overview = fetch(url, token).await?;
     print!("{}", render(url, &overview));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_paused_side_says_until_when() {
+        let side = |paused_until: Option<i64>| {
+            json!({
+                "state": "up", "consecutiveAuthFailures": 0, "failingSince": null,
+                "lastError": null, "lastCallAt": null, "callsToday": 8, "dailyLimit": 8,
+                "pausedUntil": paused_until, "rateWindow": null
+            })
+        };
+        let overview: Overview = serde_json::from_value(json!({
+            "generatedAt": 0, "syncEnabled": true, "mappings": [],
+            "upstreams": { "marketo": side(Some(1_796_364_000_000)), "salesforce": side(None) },
+            "worker": {
+                "leader": true, "lastRoundAt": null, "lastError": null, "restarts": 0,
+                "healthy": true, "oldestAgeSeconds": null,
+                "backlog": { "due": 0, "retrying": 0, "in_progress": 0, "dead": 0,
+                             "oldest_received_at": null }
+            }
+        }))
+        .expect("an overview");
+        let text = render("http://x", &overview);
+        let line = |name: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(name))
+                .unwrap_or_else(|| panic!("{text}"))
+                .to_string()
+        };
+        assert!(
+            line("marketo").contains("PAUSED until 2026-12-04 06:00:00 UTC"),
+            "{text}"
+        );
+        assert!(!line("salesforce").contains("PAUSED"), "{text}");
+    }
 }

@@ -213,6 +213,21 @@ async fn operator_queries_answer_alike_on_every_backend() {
             1,
             "{label}"
         );
+        // A removed member's row is kept, with no status on either side: not a member.
+        store
+            .upsert_mirror(&MirrorRow {
+                mapping: "webinar".into(),
+                person: "removed-person".into(),
+                synced_at: T0,
+                ..MirrorRow::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store.mirror_counts().await.unwrap()["webinar"],
+            1,
+            "{label}: the removed member is not counted"
+        );
 
         let timeline = store.timeline(id, 10).await.unwrap().expect("the person");
         assert_eq!(timeline.deliveries.len(), 1, "{label}");
