@@ -65,8 +65,13 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
             Ok(problems) => failures.extend(problems),
             Err(error) => {
                 unchecked += 1;
+                // A pause is what the service would do next; this check only says why.
+                let why = match error {
+                    crate::connectors::CallError::Paused { reason, .. } => reason,
+                    other => other.to_string(),
+                };
                 failures.push(format!(
-                    "mapping {:?}: could not check: {error}",
+                    "mapping {:?}: could not check: {why}",
                     mapping.name()
                 ));
             }

@@ -43,10 +43,31 @@ fn describe(error: &figment::Error) -> String {
                 let key = shown_key(&error.path, Some(field));
                 format!("missing key `{key}`{source}")
             }
+            Kind::UnknownVariant(found, expected) if !is_secret(&key) => format!(
+                "invalid value for `{}`{source}: `{found}` is not one of {}",
+                shown_key(&error.path, None),
+                expected
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Kind::InvalidType(found, expected) => format!(
                 "invalid value for `{}`{source}: found {found}, expected {expected}",
                 shown_key(&error.path, None)
             ),
+            // A value its type refused in its own words (an address, a URL): named as the
+            // file writes the key; a secret's message is left out, as it may quote the value.
+            Kind::Message(message) if !error.path.is_empty() => {
+                let key = shown_key(&error.path, None);
+                if is_secret(&key) {
+                    format!(
+                        "invalid value for `{key}`{source} (the value is not shown: the key holds a secret)"
+                    )
+                } else {
+                    format!("invalid value for `{key}`{source}: {message}")
+                }
+            }
             // A TOML syntax error quotes the offending line, which may hold a secret: keep
             // only where it is and what is wrong.
             Kind::Message(_) => without_snippet(&error.to_string()),
@@ -188,6 +209,14 @@ mod tests {
             (
                 "[salesforce]\nmax_concurrency = \"x\"\n",
                 "invalid value for `salesforce.max_concurrency` in ",
+            ),
+            (
+                "listen = \"not-an-addr\"\n",
+                "invalid value for `listen` in ",
+            ),
+            (
+                "[[mappings]]\nname = \"w\"\nprogram_id = 1\ncampaign_id = \"701000000000001AAA\"\nconflict_policy = \"newest\"\n",
+                "invalid value for `mappings[0].conflict_policy` in ",
             ),
         ] {
             std::fs::write(&path, toml).unwrap();

@@ -89,7 +89,20 @@ pub async fn replay(
         tracing::info!(signal.id = id, "dead signal replayed");
         Ok(Json(json!({ "id": id, "replayed": true })))
     } else {
-        Err(ApiError::NotFound(format!("dead signal {id}")))
+        // Listed beside the dead ones, a rejected signal is found but cannot be replayed: say so.
+        let listed = state.store().dead(id - 1, 1).await.map_err(unavailable)?;
+        match listed.first() {
+            Some(signal) if signal.id == id && signal.state == "rejected" => {
+                Err(ApiError::Status {
+                    status: axum::http::StatusCode::NOT_FOUND,
+                    message: format!(
+                        "signal {id} was rejected on arrival ({}): there is nothing to replay; the change needs sending again, or a reconciliation repairs it",
+                        signal.last_error.as_deref().unwrap_or("no reason recorded")
+                    ),
+                })
+            }
+            _ => Err(ApiError::NotFound(format!("dead signal {id}"))),
+        }
     }
 }
 

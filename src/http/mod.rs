@@ -285,9 +285,10 @@ fn finish(routes: Router<AppState>, state: AppState) -> Router {
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(observe::request_span)
-                        // A 5xx is not an error of its own: `/readyz` answers 503 throughout a
-                        // drain, and a handler that fails logs why at ERROR itself.
-                        .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
+                        // A 5xx is not an error of its own: `/readyz` answers 503 to every
+                        // probe throughout a drain, a timeout logs itself, and a handler that
+                        // fails logs why at ERROR; so the layer's own line is for debugging.
+                        .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(axum::middleware::from_fn_with_state(

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::Executor;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, Executor};
 
 use super::{Backend, Store, StoreError, group_commit};
 
@@ -29,6 +29,48 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 /// commit durable before it returns (with `fdatasync`: `.cargo/config.toml`); WAL lets readers
 /// run beside the one writer.
 pub(super) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
+
+/// How long the first PostgreSQL connection may take before the server counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens one connection first, so a server that is down, a wrong password or a missing database
+/// is reported with its own cause and where it was looked for (the pool would only say it
+/// timed out waiting for a connection).
+async fn reachable(url: &str, options: &AnyConnectOptions) -> Result<(), StoreError> {
+    let unreachable = |cause: String| StoreError::Unreachable {
+        target: postgres_target(url),
+        cause,
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, sqlx::AnyConnection::connect_with(options)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(error)) => Err(unreachable(error.to_string())),
+        Err(_) => Err(unreachable(format!(
+            "no answer within {} s",
+            CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// `host:port/database as user` from a PostgreSQL URL, the password left out.
+pub(super) fn postgres_target(url: &str) -> String {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return "the configured database_url".to_string();
+    };
+    let host = parsed.host_str().unwrap_or("localhost");
+    let port = parsed.port().unwrap_or(5432);
+    let database = parsed.path().trim_start_matches('/');
+    let mut target = format!("{host}:{port}");
+    if !database.is_empty() {
+        target.push_str(&format!("/{database}"));
+    }
+    if !parsed.username().is_empty() {
+        target.push_str(&format!(" as {}", parsed.username()));
+    }
+    target
+}
 
 impl Store {
     /// Connects and applies pending migrations.
@@ -73,6 +115,7 @@ impl Store {
                     .await?
             }
             Backend::Postgres => {
+                reachable(&url, &options).await?;
                 AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
@@ -159,6 +202,15 @@ mod tests {
             backend_of("mysql://x"),
             Err(StoreError::UnsupportedUrl)
         ));
+    }
+
+    #[test]
+    fn a_postgres_target_names_where_without_the_password() {
+        assert_eq!(
+            postgres_target("postgres://sync:hunter2@db.internal:6432/campaigns?sslmode=require"),
+            "db.internal:6432/campaigns as sync"
+        );
+        assert_eq!(postgres_target("postgres://db"), "db:5432");
     }
 
     #[test]

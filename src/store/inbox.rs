@@ -187,7 +187,7 @@ impl Store {
     pub async fn replay(&self, id: i64, now: i64) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE signals SET state = 'pending', attempts = 0, next_attempt_at = $2, \
-             updated_at = $2 WHERE id = $1 AND state = 'dead'",
+             last_error = NULL, updated_at = $2 WHERE id = $1 AND state = 'dead'",
         )
         .bind(id)
         .bind(now)

@@ -42,26 +42,54 @@ pub use subscriptions::Subscription;
 
 use crate::signal::Signal;
 
+/// Each message already says its cause, so none is chained as a `source` too (a report
+/// printing the chain would say it twice).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     #[error("stored payload is not a valid signal: {0}")]
-    Payload(#[from] serde_json::Error),
+    Payload(serde_json::Error),
     #[error("database url must start with sqlite: or postgres://")]
     UnsupportedUrl,
     #[error("the SQLite file {0} cannot be created: its directory does not exist")]
     NoDirectory(String),
+    #[error("could not connect to PostgreSQL at {target}: {cause}")]
+    Unreachable { target: String, cause: String },
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("the store's writer has stopped")]
     WriterGone,
     #[error("the signal duplicates a stored one whose id could not be read back")]
     DuplicateUnread,
     #[error("could not start the store's writer: {0}")]
     WriterStart(std::io::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        StoreError::Database(error)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(error)
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(error: serde_json::Error) -> Self {
+        StoreError::Payload(error)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Sqlite(error)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,6 +31,26 @@ fn version_and_help() {
     }
 }
 
+/// A PostgreSQL server that is not there is named with the cause, once, and the password
+/// never shown.
+#[test]
+fn an_unreachable_database_is_named_with_its_cause() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://nobody:hunter2@127.0.0.1:{port}/absent");
+    let out = run(&["migrate", "--database-url", &url]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let expected =
+        format!("could not connect to PostgreSQL at 127.0.0.1:{port}/absent as nobody: ");
+    assert_eq!(stderr.matches(&expected).count(), 1, "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!stderr.contains("pool timed out"), "{stderr}");
+}
+
 #[test]
 fn a_bad_file_exits_2_naming_the_key() {
     let file = write_config("[worker]\nlease_secs = \"soon\"\n");

@@ -123,6 +123,13 @@ async fn the_poison_campaign_id_is_acknowledged_and_listed_with_its_reason() {
             .await
             .expect("request");
         assert_eq!(replay.status(), 404);
+        let refusal: serde_json::Value = replay.json().await.expect("JSON");
+        let message = refusal["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("was rejected on arrival")
+                && message.contains("is not a Salesforce id"),
+            "the refusal says why: {refusal}"
+        );
         app.stop().await.unwrap();
     }
 }

@@ -197,6 +197,45 @@ async fn check_config_online_lists_the_untranslatable_statuses() {
     );
 }
 
+/// Refused credentials leave every mapping unchecked, each saying why, and nothing about a
+/// pause: the check ends there, it does not wait.
+#[tokio::test]
+async fn check_config_online_says_why_a_mapping_could_not_be_checked() {
+    let world = World::new().await;
+    let file = config_file(&world, None);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
+        .args([
+            "check-config",
+            "--online",
+            "--config",
+            file.path().to_str().unwrap(),
+        ])
+        .env("CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET", "not-the-secret")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout} {stderr}");
+    let unchecked: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(": could not check: "))
+        .collect();
+    assert_eq!(
+        unchecked.len(),
+        world.app.worker.mappings().all().len(),
+        "{stdout}"
+    );
+    assert!(
+        unchecked.iter().all(|l| !l.contains("paused until")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("mapping(s) could not be checked"),
+        "{stderr}"
+    );
+}
+
 #[tokio::test]
 async fn one_reconciliation_repairs_what_happened_while_signals_were_lost() {
     let world = World::with(Options {

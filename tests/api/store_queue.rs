@@ -130,6 +130,21 @@ async fn dead_items_are_listed_with_their_reason_and_can_be_replayed() {
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].attempts, 1, "replay starts a fresh attempt count");
         assert!(store.dead(0, 10).await.unwrap().is_empty());
+        // Handed back before it ended: a try under way, with no error of its own yet.
+        store.release_own_leases("a", T0 + 2).await.unwrap();
+        let failing = store
+            .failing(&campaign_sync::store::FailingFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(failing.len(), 1, "{}", db.label);
+        assert_eq!(
+            failing[0].last_error, None,
+            "{}: the replayed signal no longer shows the error it died of",
+            db.label
+        );
     }
 }
 
