@@ -42,7 +42,11 @@ fn is_auth_failure(error: &CallError) -> bool {
         CallError::Permanent(reason) => {
             reason.contains("token request") || reason.contains("identity call")
         }
-        CallError::Retry { .. } | CallError::Paused { .. } => false,
+        // The token endpoint refused the credentials, and the side now waits for a person.
+        CallError::Paused { reason, .. } => {
+            reason.starts_with(crate::connectors::CREDENTIALS_REFUSED)
+        }
+        CallError::Retry { .. } => false,
     }
 }
 
@@ -128,6 +132,26 @@ mod tests {
         let h = health("test-auth", "https://a/");
         assert_eq!((h.up, h.consecutive_auth_failures), (Some(true), 0));
         assert_eq!(h.failing_since, None);
+    }
+
+    #[test]
+    fn refused_credentials_count_as_an_auth_failure_and_a_quota_pause_does_not() {
+        let refused = CallError::Paused {
+            reason: format!(
+                "{}HTTP 401: invalid_client",
+                crate::connectors::CREDENTIALS_REFUSED
+            ),
+            until_ms: 0,
+        };
+        record("test-paused", "https://p", &Err::<(), _>(refused));
+        let h = health("test-paused", "https://p");
+        assert_eq!((h.up, h.consecutive_auth_failures), (Some(false), 1));
+        let quota = CallError::Paused {
+            reason: "Marketo 607 Daily quota reached".into(),
+            until_ms: 0,
+        };
+        record("test-quota", "https://q", &Err::<(), _>(quota));
+        assert_eq!(health("test-quota", "https://q").up, Some(true));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod marketo;
 pub mod salesforce;
 mod token;
+pub use token::CREDENTIALS_REFUSED;
 
 use std::time::Duration;
 

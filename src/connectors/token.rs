@@ -105,6 +105,10 @@ pub fn classify_token<T: DeserializeOwned>(
     })
 }
 
+/// How the pause for refused credentials begins its reason (the upstream health counts it as
+/// an authentication failure).
+pub const CREDENTIALS_REFUSED: &str = "credentials refused: ";
+
 /// How long a side waits after its credentials were refused before one call tries them again.
 pub const REFUSED_CREDENTIALS_PAUSE_MS: i64 = 5 * 60 * 1000;
 
@@ -115,7 +119,7 @@ pub const REFUSED_CREDENTIALS_PAUSE_MS: i64 = 5 * 60 * 1000;
 pub fn pause_when_refused(error: CallError, now_ms: i64) -> CallError {
     match error {
         CallError::Permanent(reason) => CallError::Paused {
-            reason: format!("credentials refused: {reason}"),
+            reason: format!("{CREDENTIALS_REFUSED}{reason}"),
             until_ms: now_ms + REFUSED_CREDENTIALS_PAUSE_MS,
         },
         other => other,

@@ -179,3 +179,27 @@ async fn clones_share_the_daily_usage_and_the_call_count() {
         .unwrap_err();
     assert!(matches!(paused, CallError::Paused { .. }), "{paused:?}");
 }
+
+/// Salesforce failing on its side (a 500 `UNKNOWN_EXCEPTION`) shows as down in the side's
+/// health, and the next answer brings it back up.
+#[tokio::test]
+async fn a_server_error_marks_salesforce_down_until_a_call_succeeds() {
+    let (sim, settings) = sim(|_| {}).await;
+    let client = SalesforceClient::new(&settings).expect("client");
+    client.query("SELECT Id FROM Campaign").await.unwrap();
+    let fault = reqwest::Client::new()
+        .post(format!("{}/__sim/faults", sim.base_url()))
+        .json(&json!({"http_status": 500, "calls": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert!(fault.status().is_success());
+    let error = client.query("SELECT Id FROM Campaign").await.unwrap_err();
+    assert!(error.is_retryable(), "{error}");
+    let health = campaign_sync::upstream::health("salesforce", &settings.login_url);
+    assert_eq!(health.up, Some(false), "{health:?}");
+    assert!(health.failing_since.is_some(), "{health:?}");
+    client.query("SELECT Id FROM Campaign").await.unwrap();
+    let health = campaign_sync::upstream::health("salesforce", &settings.login_url);
+    assert_eq!(health.up, Some(true), "{health:?}");
+}

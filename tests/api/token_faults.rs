@@ -117,6 +117,20 @@ async fn refused_credentials_pause_the_side_and_changes_wait_without_using_retri
         "{}",
         pause.reason
     );
+    // The side's health says so too: refused credentials are not "up".
+    let health = campaign_sync::upstream::health("marketo", &world.mk.base_url());
+    assert_eq!(
+        (health.up, health.consecutive_auth_failures),
+        (Some(false), 1),
+        "{health:?}"
+    );
+    assert!(
+        health
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("credentials refused")),
+        "{health:?}"
+    );
     let identity_calls = world
         .mk
         .requests()

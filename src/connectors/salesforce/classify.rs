@@ -90,6 +90,11 @@ pub fn classify(status: StatusCode, body: &str) -> Result<(), CallError> {
             reason: text,
             until_ms: crate::store::now_millis() + DAILY_LIMIT_PAUSE_MS,
         },
+        // Named by its HTTP status too: Salesforce failing on its side is an outage, whatever
+        // its error code (`UNKNOWN_EXCEPTION`, `SERVER_UNAVAILABLE`, …).
+        s if s.is_server_error() && first.is_some() => {
+            CallError::retry(format!("HTTP {s}: {text}"))
+        }
         s if s.is_server_error() => CallError::retry(text),
         StatusCode::TOO_MANY_REQUESTS => CallError::retry_after(text, THROTTLE_BACKOFF),
         StatusCode::REQUEST_TIMEOUT => CallError::retry(text),
@@ -192,6 +197,15 @@ mod tests {
             classify(StatusCode::SERVICE_UNAVAILABLE, "")
                 .unwrap_err()
                 .is_retryable()
+        );
+        // Failing on Salesforce's side, whatever its code: named by the status, an outage.
+        let unknown =
+            r#"[{"message":"An unexpected error occurred.","errorCode":"UNKNOWN_EXCEPTION"}]"#;
+        assert_eq!(
+            classify(StatusCode::INTERNAL_SERVER_ERROR, unknown),
+            Err(CallError::retry(
+                "HTTP 500 Internal Server Error: UNKNOWN_EXCEPTION: An unexpected error occurred."
+            ))
         );
         assert!(classify(StatusCode::NO_CONTENT, "").is_ok());
     }
