@@ -94,9 +94,6 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
 
 /// Creates and approves the custom activity types, printing what was done and what existed.
 pub async fn provision_marketo(config: Config) -> anyhow::Result<()> {
-    if config.marketo.base_url.trim().is_empty() {
-        anyhow::bail!("marketo.base_url is not set");
-    }
     let marketo = MarketoClient::new(&config.marketo)?;
     let report = crate::outbox::provision::provision(&marketo)
         .await

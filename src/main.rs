@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use campaign_sync::config::{Config, Overrides};
+use campaign_sync::config::{Config, Needs, Overrides};
 use campaign_sync::sandbox::{SandboxOptions, SimulatorsOptions};
 use campaign_sync::{commands, telemetry};
 use clap::{Args, Parser, Subcommand};
@@ -110,7 +110,7 @@ enum MappingsCommand {
     /// campaign, with matched status pairs and, as comments, the ones needing a decision.
     Import {
         #[command(flatten)]
-        args: ConfigArgs,
+        args: FileArgs,
         /// Append the tables to this file instead of printing them.
         #[arg(long)]
         write: Option<PathBuf>,
@@ -121,7 +121,7 @@ enum MappingsCommand {
 enum MarketoCommand {
     /// Create and approve the custom activity types trigger events are posted as ("Added to /
     /// Removed from / Status Changed in Salesforce Campaign"); safe to run again.
-    Provision(ConfigArgs),
+    Provision(FileArgs),
 }
 
 #[derive(Args)]
@@ -137,14 +137,30 @@ struct ConfigArgs {
     database_url: Option<String>,
 }
 
+/// The configuration file alone, for commands that only call the APIs (no listener, no
+/// database).
+#[derive(Args)]
+struct FileArgs {
+    /// TOML configuration file; `CAMPAIGN_SYNC_*` environment variables override it.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+}
+
+impl FileArgs {
+    /// Loads what the command needs: `marketo provision` Marketo's API, `mappings import` both.
+    fn load_for(&self, needs: Needs) -> Result<Config, ExitCode> {
+        Config::load_for(self.config.as_deref(), &Overrides::default(), needs).map_err(invalid)
+    }
+}
+
 impl ConfigArgs {
     fn load(&self) -> Result<Config, ExitCode> {
         Config::load(self.config.as_deref(), &self.overrides()).map_err(invalid)
     }
 
     /// `migrate` needs only the database, not credentials.
-    fn load_for_migrate(&self) -> Result<Config, ExitCode> {
-        Config::load_for_migrate(self.config.as_deref(), &self.overrides()).map_err(invalid)
+    fn load_for(&self, needs: Needs) -> Result<Config, ExitCode> {
+        Config::load_for(self.config.as_deref(), &self.overrides(), needs).map_err(invalid)
     }
 
     fn overrides(&self) -> Overrides {
@@ -171,7 +187,7 @@ async fn main() -> ExitCode {
             Ok(config) => commands::serve(config).await,
             Err(code) => return code,
         },
-        Command::Migrate(args) => match args.load_for_migrate() {
+        Command::Migrate(args) => match args.load_for(Needs::Database) {
             Ok(config) => commands::migrate(config).await,
             Err(code) => return code,
         },
@@ -243,13 +259,13 @@ async fn main() -> ExitCode {
         },
         Command::Mappings {
             command: MappingsCommand::Import { args, write },
-        } => match args.load() {
+        } => match args.load_for(Needs::Apis) {
             Ok(config) => campaign_sync::mappings_import::import(&config, write.as_deref()).await,
             Err(code) => return code,
         },
         Command::Marketo {
             command: MarketoCommand::Provision(args),
-        } => match args.load_for_migrate() {
+        } => match args.load_for(Needs::Marketo) {
             Ok(config) => commands::provision_marketo(config).await,
             Err(code) => return code,
         },

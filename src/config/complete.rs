@@ -1,28 +1,64 @@
 //! What a running service needs beyond a well-formed file: both sides' credentials and absolute
 //! URLs, and the tokens that let senders in. The service needs both sides, so both are always
-//! checked; `migrate`, which only opens the database, skips these checks.
+//! checked; `migrate`, which only opens the database, skips these checks, and the commands that
+//! only call the APIs (`marketo provision`, `mappings import`) check only what they call.
 
-use super::Config;
+use super::{Config, Needs};
 
 impl Config {
-    /// Every missing or unusable value a running service needs, naming each key.
-    pub(super) fn runnable_problems(&self) -> Vec<String> {
+    /// What is missing for `needs`, in the order the file lists the keys.
+    pub(super) fn missing_for(&self, needs: Needs) -> Vec<String> {
         let mut problems = Vec::new();
+        let receives = needs == Needs::Service;
+        if matches!(needs, Needs::Apis | Needs::Service) {
+            self.salesforce_api_problems(&mut problems);
+        }
+        if receives {
+            self.salesforce_receiver_problems(&mut problems);
+        }
+        if matches!(needs, Needs::Marketo | Needs::Apis | Needs::Service) {
+            self.marketo_api_problems(&mut problems);
+        }
+        if receives {
+            let mkto = &self.marketo;
+            if mkto.webhook_signing_secrets.is_empty() {
+                require(
+                    &mut problems,
+                    "marketo.webhook_token",
+                    mkto.webhook_token.expose(),
+                );
+            }
+            if let Some(admin) = self.admin_listen.filter(|a| *a == self.listen) {
+                problems.push(format!(
+                    "admin_listen: {admin} is also `listen`; give the admin listener its own address"
+                ));
+            }
+        }
+        problems
+    }
+
+    /// What calling Salesforce's API needs.
+    fn salesforce_api_problems(&self, problems: &mut Vec<String>) {
         let sf = &self.salesforce;
         // A set `salesforce.login_url` is checked with the validation (My Domain, not a generic
         // host), which also names it when `client_id` is set without it.
         if sf.client_id.trim().is_empty() {
-            require(&mut problems, "salesforce.login_url", &sf.login_url);
+            require(problems, "salesforce.login_url", &sf.login_url);
         }
         if !sf.instance_url.is_empty() {
-            require_url(&mut problems, "salesforce.instance_url", &sf.instance_url);
+            require_url(problems, "salesforce.instance_url", &sf.instance_url);
         }
-        require(&mut problems, "salesforce.client_id", &sf.client_id);
+        require(problems, "salesforce.client_id", &sf.client_id);
         require(
-            &mut problems,
+            problems,
             "salesforce.client_secret",
             sf.client_secret.expose(),
         );
+    }
+
+    /// What receiving Salesforce's outbound messages needs.
+    fn salesforce_receiver_problems(&self, problems: &mut Vec<String>) {
+        let sf = &self.salesforce;
         if sf.organization_ids.is_empty() {
             problems.push(format!(
                 "salesforce.organization_ids: empty, so every outbound message is refused; list \
@@ -31,31 +67,22 @@ impl Config {
             ));
         }
         require(
-            &mut problems,
+            problems,
             "salesforce.inbound_token",
             sf.inbound_token.expose(),
         );
+    }
+
+    /// What calling Marketo's API needs.
+    fn marketo_api_problems(&self, problems: &mut Vec<String>) {
         let mkto = &self.marketo;
-        require_url(&mut problems, "marketo.base_url", &mkto.base_url);
-        require(&mut problems, "marketo.client_id", &mkto.client_id);
+        require_url(problems, "marketo.base_url", &mkto.base_url);
+        require(problems, "marketo.client_id", &mkto.client_id);
         require(
-            &mut problems,
+            problems,
             "marketo.client_secret",
             mkto.client_secret.expose(),
         );
-        if mkto.webhook_signing_secrets.is_empty() {
-            require(
-                &mut problems,
-                "marketo.webhook_token",
-                mkto.webhook_token.expose(),
-            );
-        }
-        if let Some(admin) = self.admin_listen.filter(|a| *a == self.listen) {
-            problems.push(format!(
-                "admin_listen: {admin} is also `listen`; give the admin listener its own address"
-            ));
-        }
-        problems
     }
 
     /// Things that work but are probably not meant: `check-config` prints them, `serve` logs
@@ -139,12 +166,12 @@ mod tests {
 
     #[test]
     fn a_complete_config_has_no_problems() {
-        assert_eq!(complete().runnable_problems(), Vec::<String>::new());
+        assert_eq!(complete().missing_for(Needs::Service), Vec::<String>::new());
     }
 
     #[test]
     fn the_defaults_name_every_missing_key() {
-        let problems = Config::default().runnable_problems();
+        let problems = Config::default().missing_for(Needs::Service);
         assert_eq!(
             keys(&problems),
             [
@@ -163,6 +190,37 @@ mod tests {
     }
 
     #[test]
+    fn a_command_that_only_calls_the_apis_needs_only_their_keys() {
+        let defaults = Config::default();
+        assert_eq!(
+            keys(&defaults.missing_for(Needs::Marketo)),
+            [
+                "marketo.base_url",
+                "marketo.client_id",
+                "marketo.client_secret"
+            ]
+        );
+        assert_eq!(
+            keys(&defaults.missing_for(Needs::Apis)),
+            [
+                "salesforce.login_url",
+                "salesforce.client_id",
+                "salesforce.client_secret",
+                "marketo.base_url",
+                "marketo.client_id",
+                "marketo.client_secret",
+            ]
+        );
+        assert!(defaults.missing_for(Needs::Database).is_empty());
+        let mut no_receivers = complete();
+        no_receivers.salesforce.organization_ids.clear();
+        no_receivers.salesforce.inbound_token = Secret::new("");
+        no_receivers.marketo.webhook_token = Secret::new("");
+        assert!(no_receivers.missing_for(Needs::Apis).is_empty());
+        assert_eq!(no_receivers.missing_for(Needs::Service).len(), 3);
+    }
+
+    #[test]
     fn urls_must_be_absolute_http() {
         for bad in [
             "not a url",
@@ -175,37 +233,43 @@ mod tests {
             c.marketo.base_url = bad.into();
             c.salesforce.instance_url = bad.into();
             assert_eq!(
-                keys(&c.runnable_problems()),
+                keys(&c.missing_for(Needs::Service)),
                 ["salesforce.instance_url", "marketo.base_url"],
                 "{bad}"
             );
         }
         let mut c = complete();
         c.salesforce.login_url = "http://127.0.0.1:9000".into();
-        assert!(c.runnable_problems().is_empty());
+        assert!(c.missing_for(Needs::Service).is_empty());
     }
 
     #[test]
     fn signing_secrets_replace_the_webhook_token() {
         let mut c = complete();
         c.marketo.webhook_token = Secret::default();
-        assert_eq!(keys(&c.runnable_problems()), ["marketo.webhook_token"]);
+        assert_eq!(
+            keys(&c.missing_for(Needs::Service)),
+            ["marketo.webhook_token"]
+        );
         c.marketo.webhook_signing_secrets = vec![Secret::new("whsec_AAAA")];
-        assert!(c.runnable_problems().is_empty());
+        assert!(c.missing_for(Needs::Service).is_empty());
     }
 
     #[test]
     fn blank_credentials_count_as_missing() {
         let mut c = complete();
         c.marketo.client_secret = Secret::new("  ");
-        assert_eq!(keys(&c.runnable_problems()), ["marketo.client_secret"]);
+        assert_eq!(
+            keys(&c.missing_for(Needs::Service)),
+            ["marketo.client_secret"]
+        );
     }
 
     #[test]
     fn admin_listen_must_differ_from_listen() {
         let mut c = complete();
         c.admin_listen = Some(c.listen);
-        assert_eq!(keys(&c.runnable_problems()), ["admin_listen"]);
+        assert_eq!(keys(&c.missing_for(Needs::Service)), ["admin_listen"]);
     }
 
     #[test]

@@ -293,12 +293,33 @@ pub struct Overrides {
     pub database_url: Option<String>,
 }
 
+/// What a command needs of the configuration beyond a well-formed file: the database only
+/// (`migrate`), Marketo's API (`marketo provision`), both APIs (`mappings import`), or all a
+/// running service needs, the receivers' tokens included (`serve`, `check-config`,
+/// `reconcile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Database,
+    Marketo,
+    Apis,
+    Service,
+}
+
 impl Config {
     /// Loads defaults, then the file (if any), then the environment, then `overrides`, and
     /// validates the result, including everything a running service needs (credentials, URLs,
     /// inbound tokens): what `serve`, `check-config` and `reconcile` use.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
-        Self::load_checked(file, overrides, true)
+        Self::load_checked(file, overrides, Needs::Service)
+    }
+
+    /// Loads a configuration for a command that needs only part of it (see [`Needs`]).
+    pub fn load_for(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        needs: Needs,
+    ) -> Result<Self, ConfigError> {
+        Self::load_checked(file, overrides, needs)
     }
 
     /// Like [`Config::load`] without requiring credentials or tokens: `migrate` only opens the
@@ -307,13 +328,13 @@ impl Config {
         file: Option<&Path>,
         overrides: &Overrides,
     ) -> Result<Self, ConfigError> {
-        Self::load_checked(file, overrides, false)
+        Self::load_checked(file, overrides, Needs::Database)
     }
 
     fn load_checked(
         file: Option<&Path>,
         overrides: &Overrides,
-        runnable: bool,
+        needs: Needs,
     ) -> Result<Self, ConfigError> {
         let mut figment = Figment::new();
         if let Some(path) = file {
@@ -332,7 +353,7 @@ impl Config {
             config.database_url = Secret::new(url);
         }
         config.normalize_mappings();
-        config.validate(runnable)?;
+        config.validate(needs)?;
         Ok(config)
     }
 

@@ -2,12 +2,12 @@
 
 use std::collections::HashSet;
 
-use super::{Config, ConfigError};
+use super::{Config, ConfigError, Needs};
 
 impl Config {
-    /// Every problem at once, so an operator fixes the file in one pass. `runnable` adds what a
-    /// running service needs (see `complete.rs`).
-    pub(super) fn validate(&self, runnable: bool) -> Result<(), ConfigError> {
+    /// Every problem at once, so an operator fixes the file in one pass, with what `needs`
+    /// requires beyond a well-formed file (see `complete.rs`).
+    pub(super) fn validate(&self, needs: Needs) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
         let url = self.database_url.expose();
         if !(url.starts_with("sqlite:")
@@ -97,9 +97,7 @@ impl Config {
         }
         problems.extend(self.salesforce_login_problem());
         self.validate_mappings(&mut problems);
-        if runnable {
-            problems.extend(self.runnable_problems());
-        }
+        problems.extend(self.missing_for(needs));
         if problems.is_empty() {
             Ok(())
         } else {

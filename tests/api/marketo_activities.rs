@@ -252,6 +252,38 @@ async fn marketo_provision_creates_the_types_once_and_says_so() {
     assert_eq!(world.mk.custom_activity_types().len(), 3);
 }
 
+/// Without Marketo's credentials, provisioning is refused as an invalid configuration (exit
+/// 2), naming only the keys it needs: the receivers' tokens are not asked for.
+#[tokio::test]
+async fn marketo_provision_names_the_marketo_keys_it_lacks() {
+    let out = tokio::task::spawn_blocking(|| {
+        crate::binary::output(
+            &["marketo", "provision", "--config", crate::binary::EXAMPLE],
+            &[
+                ("CAMPAIGN_SYNC_MARKETO__BASE_URL", ""),
+                ("CAMPAIGN_SYNC_MARKETO__CLIENT_ID", ""),
+                ("CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET", ""),
+                ("CAMPAIGN_SYNC_MARKETO__WEBHOOK_TOKEN", ""),
+                ("CAMPAIGN_SYNC_SALESFORCE__CLIENT_SECRET", ""),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let text = crate::binary::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    for key in [
+        "marketo.base_url",
+        "marketo.client_id",
+        "marketo.client_secret",
+    ] {
+        assert!(text.contains(key), "{key}: {text}");
+    }
+    for key in ["webhook_token", "salesforce."] {
+        assert!(!text.contains(key), "{key}: {text}");
+    }
+}
+
 #[tokio::test]
 async fn activities_refused_before_provisioning_are_dead_then_replayed() {
     let world = World::with(crate::world::Options {
