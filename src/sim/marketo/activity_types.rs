@@ -280,6 +280,49 @@ pub async fn describe(
     answer.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// `GET /rest/v1/activities/types.json`: every activity type a reader of the activity feed
+/// meets, as Marketo lists them: the standard ones the simulator logs (Change Status in
+/// Progression) and each approved custom type (ids from 100,000), with its primary attribute
+/// and attributes by display name and data type.
+pub async fn all_types(State(shared): State<Arc<Shared>>) -> Response {
+    let attribute = |name: &str, data_type: &str| json!({ "name": name, "dataType": data_type });
+    let mut result = vec![json!({
+        "id": super::activities::CHANGE_STATUS_IN_PROGRESSION,
+        "name": "Change Status in Progression",
+        "description": "Changes the program status of a person in a program",
+        "primaryAttribute": attribute("Program ID", "integer"),
+        "attributes": [
+            attribute("Acquired By", "boolean"),
+            attribute("New Status ID", "integer"),
+            attribute("Old Status ID", "integer"),
+            attribute("Old Status", "string"),
+            attribute("New Status", "string"),
+            attribute("Success", "boolean"),
+        ],
+    })];
+    let types = lock(&shared.custom_activities);
+    for found in &types.types {
+        let Some(approved) = &found.approved else {
+            continue;
+        };
+        let mut listed = json!({
+            "id": found.id,
+            "name": approved.name,
+            "primaryAttribute": attribute(&approved.primary_attribute.name, &approved.primary_attribute.data_type),
+            "attributes": approved
+                .attributes
+                .iter()
+                .map(|a| attribute(&a.name, &a.data_type))
+                .collect::<Vec<_>>(),
+        });
+        if let Some(description) = &approved.description {
+            listed["description"] = json!(description);
+        }
+        result.push(listed);
+    }
+    envelope::lead_db(result, None)
+}
+
 pub async fn list(State(shared): State<Arc<Shared>>) -> Response {
     let types = lock(&shared.custom_activities);
     let result = types.types.iter().map(|t| t.view(false)).collect();

@@ -143,3 +143,31 @@ pub async fn list_faults(State(shared): State<Arc<Shared>>) -> Json<serde_json::
 pub async fn clear_faults(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
     Json(json!({ "cleared": lock(&shared.fault_rules).clear() }))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmartCampaign {
+    id: i64,
+    name: String,
+}
+
+/// `POST /__sim/smart-campaigns` `{"id": 5001, "name": "…"}`: a smart campaign whose trigger is
+/// "Campaign is Requested" (source Web Service API), which Request Campaign may then request,
+/// as a Marketo user would build one; the same id again renames it. Answers every such
+/// campaign by id.
+pub async fn add_smart_campaign(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let campaign: SmartCampaign = match serde_json::from_slice(&body) {
+        Ok(campaign) => campaign,
+        Err(error) => {
+            return bad_request(&format!(
+                "expected {{\"id\": <positive number>, \"name\": \"<name>\"}}: {error}"
+            ));
+        }
+    };
+    if campaign.id <= 0 || campaign.name.trim().is_empty() {
+        return bad_request("a smart campaign needs a positive id and a name");
+    }
+    let mut custom = lock(&shared.custom_activities);
+    custom.campaigns.insert(campaign.id, campaign.name);
+    Json(json!({ "smartCampaigns": custom.campaigns })).into_response()
+}

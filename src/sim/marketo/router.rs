@@ -37,6 +37,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/rest/v1/activities.json", only(get(activities::query)))
         .route(
+            "/rest/v1/activities/types.json",
+            only(get(activity_types::all_types)),
+        )
+        .route(
             "/rest/asset/v1/programs.json",
             only(get(program_browse::browse)),
         )
@@ -117,6 +121,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
         .route("/__sim/webhooks/deliver", post(control_http::deliver))
         .route("/__sim/webhook-target", post(control_http::webhook_target))
+        .route(
+            "/__sim/smart-campaigns",
+            post(control_http::add_smart_campaign),
+        )
         .route(
             "/__sim/faults",
             get(control_http::list_faults)

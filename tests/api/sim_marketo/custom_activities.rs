@@ -69,6 +69,13 @@ async fn a_type_is_created_extended_approved_and_then_takes_activities() {
     assert_eq!(code(&sim.post(path, &more(20)).await), "1028");
     assert_eq!(sim.post(path, &more(19)).await["success"], true);
 
+    let drafts = sim.get("/rest/v1/activities/types.json").await;
+    assert!(
+        drafts["result"]
+            .as_array()
+            .is_some_and(|t| t.iter().all(|t| t["id"] != type_id)),
+        "a draft type takes no activities and is not listed: {drafts}"
+    );
     let approve = "/rest/v1/activities/external/type/csAdded/approve.json";
     assert_eq!(
         sim.post(approve, &json!({})).await["result"][0]["status"],
@@ -81,6 +88,28 @@ async fn a_type_is_created_extended_approved_and_then_takes_activities() {
     );
     let listed = sim.get("/rest/v1/activities/external/types.json").await;
     assert_eq!(listed["result"][0]["attributes"][0]["apiName"], "status");
+    // The activity types a feed reader looks up: the standard ones and the approved custom one.
+    let all = sim.get("/rest/v1/activities/types.json").await;
+    let types = all["result"].as_array().expect("a list");
+    assert!(
+        types
+            .iter()
+            .any(|t| t["id"] == 104 && t["name"] == "Change Status in Progression"),
+        "{all}"
+    );
+    let custom = types
+        .iter()
+        .find(|t| t["id"] == type_id)
+        .unwrap_or_else(|| panic!("the approved type is listed: {all}"));
+    assert_eq!(custom["name"], "Added to Salesforce Campaign");
+    assert_eq!(
+        custom["primaryAttribute"],
+        json!({ "name": "Campaign Id", "dataType": "string" })
+    );
+    assert_eq!(
+        custom["attributes"][0],
+        json!({ "name": "Status", "dataType": "string" })
+    );
     let described = sim
         .get("/rest/v1/activities/external/type/csAdded/describe.json")
         .await;
