@@ -223,9 +223,10 @@ pub fn settle(
             Err(error) => error,
         };
         if let Some(until) = error.paused_until() {
-            // A side's daily quota is used up: the change waits for the reset like a disabled
-            // mapping's, without using an attempt (`catch_up` makes it due when the pause ends).
-            tracing::info!(signal.id = id, %error, "postponed until the quota resets");
+            // A side is paused (its daily quota used up, or its credentials refused): the change
+            // waits like a disabled mapping's, without using an attempt (`catch_up` makes it due
+            // when the pause ends). The error says which pause and until when.
+            tracing::info!(signal.id = id, %error, "postponed while the side is paused");
             journal.ends.push(SignalEnd::Postpone { id, at: until });
             report.retried += 1;
             continue;

@@ -95,7 +95,10 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
         {
             let stop = shutdown.child_token();
             let passes = schedule::run(worker.clone(), stop.clone());
-            let task = tokio::spawn(crate::connectors::scheduled(passes));
+            let sweep = sweep_stale_leases(worker.clone(), stop.clone());
+            let task = tokio::spawn(async move {
+                tokio::join!(crate::connectors::scheduled(passes), sweep);
+            });
             scheduled = Some(Scheduled {
                 _cancel_on_drop: stop.clone().drop_guard(),
                 stop,
@@ -153,9 +156,25 @@ async fn release_stale_leases(worker: &Worker) {
     }
 }
 
-/// The scheduled passes' task while this replica leads. Dropped without [`stop_scheduled`] (a
-/// panic unwinding through the loop), it still tells them to stop, so a restarted loop never
-/// runs a second copy beside an orphan.
+/// How often a leader looks for signals another worker stopped renewing.
+const LEASE_SWEEP: Duration = Duration::from_secs(2);
+
+/// Takes over the signals another worker stopped renewing, every [`LEASE_SWEEP`] while this
+/// replica leads, beside its own rounds: a new leader busy with a slow round of its own does not
+/// keep a dead one's signals waiting until that round ends.
+async fn sweep_stale_leases(worker: Worker, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(LEASE_SWEEP) => {}
+        }
+        release_stale_leases(&worker).await;
+    }
+}
+
+/// The scheduled passes' task (and the lease sweep) while this replica leads. Dropped without
+/// [`stop_scheduled`] (a panic unwinding through the loop), it still tells them to stop, so a
+/// restarted loop never runs a second copy beside an orphan.
 struct Scheduled {
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
