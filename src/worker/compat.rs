@@ -36,6 +36,22 @@ fn named_problems(
     statuses: Vec<ProgressionStatus>,
     labels: &[String],
 ) -> Vec<String> {
+    let name = |problem: &str| {
+        format!(
+            "mapping {:?} (program {} {:?}, campaign {}): {problem}",
+            mapping.name(),
+            program.id,
+            program.name,
+            mapping.config.campaign_id
+        )
+    };
+    // Every campaign has at least one member status: none means no campaign to check against.
+    if labels.is_empty() {
+        return vec![name(&format!(
+            "Salesforce campaign {} was not found: it does not exist, or the integration user cannot see it",
+            mapping.config.campaign_id
+        ))];
+    }
     let settable: Vec<String> = statuses
         .into_iter()
         .filter(|s| !s.hidden)
@@ -45,15 +61,7 @@ fn named_problems(
         .statuses
         .untranslatable(&settable, labels)
         .into_iter()
-        .map(|problem| {
-            format!(
-                "mapping {:?} (program {} {:?}, campaign {}): {problem}",
-                mapping.name(),
-                program.id,
-                program.name,
-                mapping.config.campaign_id
-            )
-        })
+        .map(|problem| name(&problem))
         .collect()
 }
 

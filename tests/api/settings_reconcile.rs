@@ -197,6 +197,43 @@ async fn check_config_online_lists_the_untranslatable_statuses() {
     );
 }
 
+/// A mapping to a campaign Salesforce does not have is named as such, not as a list of
+/// statuses the campaign lacks.
+#[tokio::test]
+async fn check_config_online_names_a_campaign_that_does_not_exist() {
+    let world = World::new().await;
+    let file = config_file(&world, None);
+    let real = world.app.worker.mappings().all()[0]
+        .config
+        .campaign_id
+        .clone();
+    let missing = "701000000000999AAA";
+    let text = std::fs::read_to_string(file.path()).unwrap();
+    std::fs::write(file.path(), text.replacen(&real, missing, 1)).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
+        .args([
+            "check-config",
+            "--online",
+            "--config",
+            file.path().to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let about: Vec<&str> = stdout.lines().filter(|l| l.contains(missing)).collect();
+    assert_eq!(
+        about.len(),
+        1,
+        "one line for the missing campaign: {stdout}"
+    );
+    assert!(
+        about[0].contains(&format!("Salesforce campaign {missing} was not found")),
+        "{stdout}"
+    );
+}
+
 /// Refused credentials leave every mapping unchecked, each saying why, and nothing about a
 /// pause: the check ends there, it does not wait.
 #[tokio::test]
