@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::{AnyConnection, Row};
 
-use super::{Store, StoreError, TriggerEvent};
+use super::{IdentityRow, Store, StoreError, TriggerEvent};
 use crate::kinds::OperationalEvent;
 
 /// Outbox `destination` of a subscription's deliveries.
@@ -99,7 +99,8 @@ pub(super) async fn enqueue_event(
     event: &TriggerEvent,
     now: i64,
 ) -> Result<(), StoreError> {
-    let payload = trigger_payload(id, event);
+    let who = identity_of(conn, &event.person).await?;
+    let payload = trigger_payload(id, event, who.as_ref());
     enqueue_for_subscribers(conn, event.kind.as_str(), &event.person, &payload, now).await?;
     // Whether Marketo gets it is the delivery task's decision, from the configuration.
     for destination in [TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST] {
@@ -131,12 +132,37 @@ pub(super) async fn enqueue_notice(
     Ok(())
 }
 
-/// The body every destination receives for a trigger event, in the Standard Webhooks shape.
-pub fn trigger_payload(id: i64, event: &TriggerEvent) -> Value {
+/// The person an event is about, as the event's transaction sees them.
+async fn identity_of(
+    conn: &mut AnyConnection,
+    person: &str,
+) -> Result<Option<IdentityRow>, StoreError> {
+    let Ok(id) = person.parse::<i64>() else {
+        return Ok(None);
+    };
+    let row = sqlx::query(
+        "SELECT id, email, sf_lead_id, sf_contact_id, mkto_lead_id FROM identities WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref()
+        .map(super::mirror::identity_from_row)
+        .transpose()
+}
+
+/// The body every destination receives for a trigger event, in the Standard Webhooks shape:
+/// the person by their internal key and, so a subscriber need not ask, by e-mail and by the
+/// ids each system knows them by (null where not known).
+pub fn trigger_payload(id: i64, event: &TriggerEvent, who: Option<&IdentityRow>) -> Value {
     let data = serde_json::json!({
         "event_id": id,
         "mapping": event.mapping,
         "person": event.person,
+        "email": who.and_then(|w| w.email.clone()),
+        "marketo_lead_id": who.and_then(|w| w.mkto_lead_id),
+        "salesforce_lead_id": who.and_then(|w| w.sf_lead_id.clone()),
+        "salesforce_contact_id": who.and_then(|w| w.sf_contact_id.clone()),
         "campaign_id": event.campaign_id,
         "program_id": event.program_id,
         "old_status": event.old_status,

@@ -312,7 +312,12 @@ fn dead_about(journal: &mut Journal, id: i64, reason: String, about: Option<&(St
     journal.notices.push(Notice {
         kind: OperationalEvent::SignalDead,
         key: format!("signal:{id}"),
-        data: serde_json::json!({ "signal_id": id, "reason": reason }),
+        data: serde_json::json!({
+            "signal_id": id,
+            "reason": reason,
+            "mapping": about.map(|(mapping, _)| mapping),
+            "person": about.map(|(_, person)| person),
+        }),
         at: now_millis(),
     });
     journal.ends.push(SignalEnd::Dead { id, reason });
@@ -351,6 +356,14 @@ mod tests {
         assert_eq!(journal.notices[0].kind, OperationalEvent::SignalDead);
         assert_eq!(journal.notices[0].key, "signal:7");
         assert_eq!(journal.notices[0].data["reason"], "gave up");
+        assert!(journal.notices[0].data["mapping"].is_null());
+        let about = ("webinar".to_string(), "12".to_string());
+        dead_about(&mut journal, 8, "refused".into(), Some(&about));
+        let named = &journal.notices[1].data;
+        assert_eq!(
+            (&named["mapping"], &named["person"]),
+            (&serde_json::json!("webinar"), &serde_json::json!("12"))
+        );
     }
 
     #[test]

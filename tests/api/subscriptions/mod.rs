@@ -178,6 +178,18 @@ async fn a_subscriber_receives_signed_trigger_events_once_each_in_order_per_pers
         .filter(|r| r.body["type"] == "program_status_changed")
         .count();
     assert_eq!(changed, 2, "{received:?}");
+    // Each event names the person as each system knows them, not only by the internal key.
+    let about_ada: Vec<&Value> = received
+        .iter()
+        .map(|r| &r.body["data"])
+        .filter(|d| d["email"] == "ada@example.com")
+        .collect();
+    assert_eq!(about_ada.len(), 3, "{received:?}");
+    for data in about_ada {
+        assert!(data["marketo_lead_id"].as_i64().is_some(), "{data}");
+        assert_eq!(data["salesforce_lead_id"], json!(ada), "{data}");
+        assert!(data["salesforce_contact_id"].is_null(), "{data}");
+    }
     assert_eq!(
         deliverer(&world).run_pending().await.unwrap(),
         0,
