@@ -64,6 +64,15 @@ impl App {
             worker.marketo().clone(),
             worker.salesforce().clone(),
         )?;
+        // Today's calls and any pause from before this start (or from other replicas) count
+        // before the first call is made.
+        if let Err(error) = liveness
+            .quota()
+            .share(&store, crate::store::now_millis())
+            .await
+        {
+            tracing::warn!(%error, "could not read the shared daily call counts");
+        }
         let metrics = telemetry::metrics_handle();
         liveness.publish_metrics();
         let state = AppState::new(
@@ -136,6 +145,8 @@ impl App {
             tokio::spawn(deliverer.run(shutdown.clone()));
         }
         tokio::spawn(telemetry::drain_metrics(shutdown.clone()));
+        let quota = state.liveness().quota().clone();
+        tokio::spawn(quota.clone().share_until(store.clone(), shutdown.clone()));
         let cancelled = shutdown.clone();
         let stop_by = tokio::spawn(async move {
             cancelled.cancelled().await;
@@ -189,6 +200,18 @@ impl App {
                     tracing::warn!(%error, "could not release the worker's leases; they will expire");
                 }
             }
+        }
+        // The calls made since the last share, so the next start (or another replica) counts
+        // them against today's budget.
+        match tokio::time::timeout(
+            Duration::from_secs(2),
+            quota.share(&store, crate::store::now_millis()),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "could not share the daily call counts"),
+            Err(_) => tracing::warn!("sharing the daily call counts took too long; skipped"),
         }
         store.close().await;
         drop(instance_lock);

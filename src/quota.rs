@@ -1,12 +1,15 @@
 //! Daily API quotas, per side: until when a side is paused (its daily quota ran out, or this
 //! service's own daily call budget did) and how many calls it made today. Shared by the
 //! clients (which refuse calls while paused), the worker (which postpones changes meanwhile and
-//! lets scheduled work yield when the budget runs low), `/metrics` and the admin status.
+//! lets scheduled work yield when the budget runs low), `/metrics` and the admin status. The
+//! counts and pauses are shared through the store (`quota_days`) every few seconds, so the
+//! budget counts every replica's calls and survives a restart.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::connectors::CallError;
+use crate::store::{QuotaDay, Store, StoreError};
 
 const DAY_MS: i64 = 86_400_000;
 /// Marketo resets its daily quota at 12:00 AM CST (UTC−6), whatever the season.
@@ -14,6 +17,8 @@ const CST_OFFSET_MS: i64 = 6 * 3_600_000;
 /// Scheduled work (settings, feeds, reconciliation) stops once this share of the budget is
 /// used, so what is left serves live changes.
 const SCHEDULED_SHARE_PERCENT: u64 = 80;
+/// How often a replica adds its calls to the shared daily count and reads everyone's back.
+const SHARE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Both sides' quotas; cheap to clone.
 #[derive(Clone)]
@@ -48,6 +53,8 @@ struct Side {
     /// The end of the day `used` counts in.
     day_ends_ms: AtomicI64,
     used: AtomicU64,
+    /// Calls counted in `used` and not yet reported to the shared count (see `share`).
+    unreported: AtomicU64,
     /// The end of the last pause told to subscribers, so each pause is told once.
     announced_until_ms: AtomicI64,
 }
@@ -71,6 +78,7 @@ impl SideQuota {
                 budget: AtomicU64::new(0),
                 day_ends_ms: AtomicI64::new(0),
                 used: AtomicU64::new(0),
+                unreported: AtomicU64::new(0),
                 announced_until_ms: AtomicI64::new(0),
             }),
         }
@@ -118,6 +126,43 @@ impl SideQuota {
     pub fn count(&self, now_ms: i64) {
         self.roll(now_ms);
         self.inner.used.fetch_add(1, Ordering::Relaxed);
+        self.inner.unreported.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What this process has to tell the shared count at `now_ms`: the calls made since it last
+    /// did (taken: told once) and the pause in force.
+    pub fn report(&self, now_ms: i64) -> QuotaDay {
+        self.roll(now_ms);
+        let pause = self.paused(now_ms);
+        QuotaDay {
+            day_ends_ms: self.inner.day_ends_ms.load(Ordering::SeqCst),
+            used: i64::try_from(self.inner.unreported.swap(0, Ordering::SeqCst)).unwrap_or(0),
+            paused_until_ms: pause.as_ref().map_or(0, |p| p.until_ms),
+            reason: pause.map(|p| p.reason),
+        }
+    }
+
+    /// Takes on what the shared count says at `now_ms`: the day's calls by every replica (and
+    /// every run before this one), plus this process's calls not yet reported; and a pause
+    /// another replica, or a run before this one, set.
+    pub fn adopt(&self, now_ms: i64, shared: &QuotaDay) {
+        self.roll(now_ms);
+        if shared.day_ends_ms == self.inner.day_ends_ms.load(Ordering::SeqCst) {
+            let total = u64::try_from(shared.used).unwrap_or(0)
+                + self.inner.unreported.load(Ordering::SeqCst);
+            self.inner.used.store(total, Ordering::Relaxed);
+        }
+        if shared.paused_until_ms > now_ms {
+            let reason = shared
+                .reason
+                .as_deref()
+                .unwrap_or("paused by another replica");
+            self.pause(shared.paused_until_ms, reason);
+            // Told to subscribers by whoever met it: once per pause, not once per replica.
+            self.inner
+                .announced_until_ms
+                .fetch_max(shared.paused_until_ms, Ordering::SeqCst);
+        }
     }
 
     /// The daily call budget of our own; `None` when there is none.
@@ -227,12 +272,46 @@ impl SideQuota {
                 .is_ok()
             {
                 self.inner.used.store(0, Ordering::Relaxed);
+                self.inner.unreported.store(0, Ordering::Relaxed);
             }
         }
     }
 }
 
 impl Quota {
+    /// Reports both sides' calls and pauses to the shared count and takes on what it says back.
+    pub async fn share(&self, store: &Store, now_ms: i64) -> Result<(), StoreError> {
+        for side in [&self.marketo, &self.salesforce] {
+            let report = side.report(now_ms);
+            let unsent = report.used;
+            match store.share_quota_day(side.system(), &report).await {
+                Ok(shared) => side.adopt(now_ms, &shared),
+                Err(error) => {
+                    // Told next time instead.
+                    side.inner
+                        .unreported
+                        .fetch_add(u64::try_from(unsent).unwrap_or(0), Ordering::SeqCst);
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Shares the counts every [`SHARE_EVERY`] until `shutdown` (the service shares once more
+    /// after its worker stops, so its last calls are counted).
+    pub async fn share_until(self, store: Store, shutdown: tokio_util::sync::CancellationToken) {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(SHARE_EVERY) => {}
+            }
+            if let Err(error) = self.share(&store, crate::store::now_millis()).await {
+                tracing::warn!(%error, "could not share the daily call counts");
+            }
+        }
+    }
+
     /// Both sides' pauses in force at `now_ms`.
     pub fn pauses(&self, now_ms: i64) -> Vec<Pause> {
         [&self.marketo, &self.salesforce]

@@ -18,6 +18,7 @@ mod outbox;
 mod outbox_claim;
 mod people;
 mod queries;
+mod quota_days;
 mod runtime;
 mod sqlite_writer;
 mod subscriptions;
@@ -37,6 +38,7 @@ pub use outbox::{
 };
 pub use people::{NamedOutcome, OutcomeFilter, ReceivedSignal, Timeline};
 pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal};
+pub use quota_days::QuotaDay;
 pub use runtime::{Job, SYNC_SWITCH};
 pub use subscriptions::Subscription;
 

@@ -29,6 +29,7 @@ mod openapi;
 mod openapi_shapes;
 mod outbox_store;
 mod poison;
+mod quota_shared;
 mod reconcile_extract;
 mod replicas;
 mod salesforce_inbound;

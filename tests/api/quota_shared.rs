@@ -1,0 +1,117 @@
+//! The daily call count and pauses shared through the store: a restart (a new process on the
+//! same database) or another replica sees today's calls and a pause, on both backends.
+
+use campaign_sync::quota::Quota;
+use campaign_sync::store::QuotaDay;
+
+use crate::store::stores;
+
+/// 2023-11-14, well inside a Marketo quota day.
+const T0: i64 = 1_700_000_000_000;
+
+#[tokio::test]
+async fn reports_add_up_within_a_day_and_a_new_day_starts_afresh() {
+    for (db, store) in stores().await {
+        let day = |used, paused_until_ms, reason: Option<&str>| QuotaDay {
+            day_ends_ms: T0 + 1_000,
+            used,
+            paused_until_ms,
+            reason: reason.map(str::to_string),
+        };
+        let first = store
+            .share_quota_day("marketo", &day(3, 0, None))
+            .await
+            .unwrap();
+        assert_eq!(first.used, 3, "{}", db.label);
+        let paused = store
+            .share_quota_day(
+                "marketo",
+                &day(4, T0 + 500, Some("607 Daily quota reached")),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                paused.used,
+                paused.paused_until_ms,
+                paused.reason.as_deref()
+            ),
+            (7, T0 + 500, Some("607 Daily quota reached")),
+            "{}",
+            db.label
+        );
+        // Another replica, not paused itself, keeps the pause it finds.
+        let other = store
+            .share_quota_day("marketo", &day(0, 0, None))
+            .await
+            .unwrap();
+        assert_eq!(
+            (other.used, other.paused_until_ms),
+            (7, T0 + 500),
+            "{}",
+            db.label
+        );
+        // The other side is its own row.
+        let salesforce = store
+            .share_quota_day("salesforce", &day(1, 0, None))
+            .await
+            .unwrap();
+        assert_eq!(salesforce.used, 1, "{}", db.label);
+        let next_day = QuotaDay {
+            day_ends_ms: T0 + 86_400_000,
+            ..day(2, 0, None)
+        };
+        let fresh = store.share_quota_day("marketo", &next_day).await.unwrap();
+        assert_eq!(
+            (fresh.day_ends_ms, fresh.used),
+            (T0 + 86_400_000, 2),
+            "{}",
+            db.label
+        );
+    }
+}
+
+/// A process that stops after spending most of its budget, and one that starts after it on the
+/// same database: the second sees the calls and the pause, so a restart grants no new budget.
+#[tokio::test]
+async fn a_restart_keeps_the_days_calls_and_the_pause() {
+    for (db, store) in stores().await {
+        let now = campaign_sync::store::now_millis();
+        let before = Quota::default();
+        before.marketo.set_budget(8);
+        for _ in 0..8 {
+            before.marketo.count(now);
+        }
+        assert!(before.marketo.admit(now).is_err(), "the budget is spent");
+        let pause = before.marketo.paused(now).expect("paused until the reset");
+        before.share(&store, now).await.unwrap();
+
+        let after = Quota::default();
+        after.marketo.set_budget(8);
+        assert_eq!(after.marketo.used(now), 0, "a new process starts at 0");
+        after.share(&store, now).await.unwrap();
+        assert_eq!(after.marketo.used(now), 8, "{}", db.label);
+        let adopted = after
+            .marketo
+            .paused(now)
+            .expect("the pause holds after a restart");
+        assert_eq!(adopted.until_ms, pause.until_ms, "{}", db.label);
+        assert!(
+            adopted.reason.contains("budget of 8"),
+            "{}: {adopted:?}",
+            db.label
+        );
+        assert!(after.marketo.admit(now).is_err(), "{}", db.label);
+        assert_eq!(
+            after.marketo.unannounced(now),
+            None,
+            "{}: subscribers heard of this pause from the run that met it",
+            db.label
+        );
+        // Calls made between shares are counted once: reported, then part of the total.
+        after.salesforce.count(now);
+        after.share(&store, now).await.unwrap();
+        after.share(&store, now).await.unwrap();
+        assert_eq!(after.salesforce.used(now), 1, "{}", db.label);
+    }
+}
