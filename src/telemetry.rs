@@ -19,7 +19,10 @@ const METRICS_UPKEEP: Duration = Duration::from_secs(1);
 
 /// Installs the log subscriber once; later calls (tests) are ignored.
 pub fn init_logs() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // PostgreSQL's own notices (e.g. "relation _sqlx_migrations already exists, skipping" on
+    // every start) are not the operator's business unless they warn.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
     let json = std::env::var("CAMPAIGN_SYNC_LOG_FORMAT").is_ok_and(|v| v == "json");
     // Colours only for a person at a terminal, never into files or log collectors.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
