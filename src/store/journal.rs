@@ -10,7 +10,7 @@ use super::{MirrorRow, Outcome, Store, StoreError, TriggerEvent};
 /// The `last_error` of a postponed signal, so catching up can find it.
 /// The mark of a signal handed back without using an attempt: its mapping is disabled or held,
 /// its side's quota paused, or an earlier change of its person goes first.
-const POSTPONED: &str = "postponed without using an attempt";
+pub(super) const POSTPONED: &str = "postponed without using an attempt";
 
 /// How one claimed signal ends this round.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -42,10 +42,14 @@ pub struct FailingFilter {
 pub struct Backlog {
     /// Pending signals whose time has come (first try or retry).
     pub due: i64,
-    /// Pending signals that failed at least once and wait for a later try.
+    /// Pending signals that failed at least once and wait for a later try (not postponed).
     pub retrying: i64,
     /// Signals a worker holds now: a round in progress, e.g. waiting out Marketo's rate window.
     pub in_progress: i64,
+    /// Signals waiting, without using an attempt, for their side's pause to end (daily quota,
+    /// refused credentials) or their mapping to be switched on or released.
+    #[serde(default)]
+    pub postponed: i64,
     pub dead: i64,
     /// When the oldest pending signal was received.
     pub oldest_received_at: Option<i64>,
@@ -169,13 +173,17 @@ impl Store {
         let row = sqlx::query(
             "SELECT \
              COALESCE(SUM(CASE WHEN state = 'pending' AND next_attempt_at <= $1 THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 \
+                 AND COALESCE(last_error, '') <> $2 THEN 1 ELSE 0 END), 0), \
              COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0), \
              MIN(CASE WHEN state IN ('pending', 'leased') THEN received_at END), \
-             COALESCE(SUM(CASE WHEN state = 'leased' THEN 1 ELSE 0 END), 0) \
+             COALESCE(SUM(CASE WHEN state = 'leased' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN state = 'pending' AND last_error = $2 \
+                 AND next_attempt_at > $1 THEN 1 ELSE 0 END), 0) \
              FROM signals",
         )
         .bind(now)
+        .bind(super::journal::POSTPONED)
         .fetch_one(&self.pool)
         .await?;
         Ok(Backlog {
@@ -184,6 +192,7 @@ impl Store {
             dead: row.try_get(2)?,
             oldest_received_at: row.try_get(3)?,
             in_progress: row.try_get(4)?,
+            postponed: row.try_get(5)?,
         })
     }
 

@@ -135,10 +135,11 @@ pub fn render(url: &str, o: &Overview) -> String {
     );
     let _ = writeln!(
         out,
-        "  backlog: {} due, {} in progress, {} retrying, {} dead; oldest waiting {}",
+        "  backlog: {} due, {} in progress, {} retrying, {} postponed, {} dead; oldest waiting {}",
         w.backlog.due,
         w.backlog.in_progress,
         w.backlog.retrying,
+        w.backlog.postponed,
         w.backlog.dead,
         w.oldest_age_seconds
             .map_or("—".to_string(), |s| format!("{s} s"))

@@ -101,6 +101,12 @@ async fn refused_credentials_pause_the_side_and_changes_wait_without_using_retri
         ("pending", 0),
         "waits, no retry used"
     );
+    let backlog = app.store.backlog(now_millis()).await.unwrap();
+    assert_eq!(
+        (backlog.postponed, backlog.due, backlog.retrying),
+        (1, 0, 0),
+        "the waiting change shows as postponed: {backlog:?}"
+    );
     let pause = app
         .worker
         .marketo()

@@ -45,6 +45,7 @@ pub struct WorkerRow {
     due: i64,
     in_progress: i64,
     retrying: i64,
+    postponed: i64,
     dead: i64,
     oldest: String,
     last_error: String,
@@ -124,6 +125,7 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
         last_round: when(w.last_round_at),
         due: w.backlog.due,
         in_progress: w.backlog.in_progress,
+        postponed: w.backlog.postponed,
         retrying: w.backlog.retrying,
         dead: w.backlog.dead,
         oldest: w
