@@ -54,13 +54,13 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
         (
             Public,
             "post",
-            "/v1/salesforce/outbound-messages",
+            inbound::salesforce::PATH,
             post(inbound::salesforce::receive),
         ),
         (
             Public,
             "post",
-            "/v1/marketo/webhooks",
+            inbound::marketo::PATH,
             post(inbound::marketo::receive),
         ),
         (
@@ -222,22 +222,28 @@ pub fn served_routes() -> Vec<(&'static str, &'static str)> {
 
 /// Every route on one listener: the default, when `admin_listen` is not set.
 pub fn router(state: AppState) -> Router {
-    finish(build(|_| true), state)
+    let limit = state.config().http.body_limit_bytes;
+    finish(build(|_| true, limit), state)
 }
 
 /// The `listen` router when `admin_listen` is set: everything but `/metrics` and `/admin/...`.
 pub fn public_router(state: AppState) -> Router {
-    finish(build(|l| l != Listener::Admin), state)
+    let limit = state.config().http.body_limit_bytes;
+    finish(build(|l| l != Listener::Admin, limit), state)
 }
 
 /// The `admin_listen` router: `/metrics` and `/admin/...`, plus `/healthz` and `/readyz` so the
 /// admin port can be probed on its own.
 pub fn admin_router(state: AppState) -> Router {
-    finish(build(|l| l != Listener::Public), state)
+    let limit = state.config().http.body_limit_bytes;
+    finish(build(|l| l != Listener::Public, limit), state)
 }
 
-/// The routes `keep` selects, one method router per path.
-fn build(keep: impl Fn(Listener) -> bool) -> Router<AppState> {
+/// The routes `keep` selects, one method router per path. Every route but the two receivers
+/// refuses a body over `body_limit` (413) before its handler runs; the receivers check the
+/// caller's network and token first and then apply the same limit themselves, so a stranger is
+/// refused as one whatever the size of what it sends.
+fn build(keep: impl Fn(Listener) -> bool, body_limit: usize) -> Router<AppState> {
     let mut by_path: std::collections::BTreeMap<&str, MethodRouter<AppState>> =
         std::collections::BTreeMap::new();
     for (listener, _, path, handler) in routes() {
@@ -249,6 +255,11 @@ fn build(keep: impl Fn(Listener) -> bool) -> Router<AppState> {
             handler.layer(axum::middleware::from_fn(console::security_headers))
         } else {
             handler
+        };
+        let handler = if inbound::RECEIVERS.contains(&path) {
+            handler
+        } else {
+            handler.layer(RequestBodyLimitLayer::new(body_limit))
         };
         let merged = match by_path.remove(path) {
             Some(existing) => existing.merge(handler),
@@ -300,8 +311,7 @@ fn finish(routes: Router<AppState>, state: AppState) -> Router {
                     limits,
                     shape::enforce_timeout,
                 ))
-                .layer(DefaultBodyLimit::disable())
-                .layer(RequestBodyLimitLayer::new(body_limit)),
+                .layer(DefaultBodyLimit::disable()),
         )
         .with_state(state)
 }

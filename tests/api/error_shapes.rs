@@ -147,6 +147,7 @@ async fn the_marketo_413_is_a_json_error_and_counted() {
         .client
         .post(app.url("/v1/marketo/webhooks"))
         .header("content-type", "application/json")
+        .bearer_auth(WEBHOOK)
         .body(vec![b' '; 4096])
         .send()
         .await

@@ -81,15 +81,49 @@ async fn unknown_routes_are_404() {
 
 #[tokio::test]
 async fn oversized_bodies_are_rejected_with_413() {
-    let app = TestApp::spawn_with(TestDb::sqlite(), |c| c.http.body_limit_bytes = 1024).await;
-    let response = app
-        .client
-        .post(app.url("/v1/marketo/webhooks"))
-        .body(vec![b'x'; 4096])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 413);
+    let app = TestApp::spawn_with(TestDb::sqlite(), |c| {
+        c.http.body_limit_bytes = 1024;
+        c.marketo.webhook_token = campaign_sync::config::Secret::new("hook");
+        c.admin.token = campaign_sync::config::Secret::new("admin");
+    })
+    .await;
+    let send = |path: &str, token: &str| {
+        app.client
+            .post(app.url(path))
+            .bearer_auth(token)
+            .body(vec![b'x'; 4096])
+            .send()
+    };
+    assert_eq!(
+        send("/v1/marketo/webhooks", "hook").await.unwrap().status(),
+        413
+    );
+    assert_eq!(
+        send("/admin/reconcile", "admin").await.unwrap().status(),
+        413
+    );
+    // A receiver asks who is calling first: a stranger is refused as one, whatever it sends.
+    assert_eq!(
+        send("/v1/marketo/webhooks", "wrong")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    // Sent in chunks, with no length announced: refused once it passes the limit.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    let mut request = "POST /v1/marketo/webhooks HTTP/1.1\r\nHost: test\r\n\
+        Authorization: Bearer hook\r\nTransfer-Encoding: chunked\r\n\r\n"
+        .to_string();
+    for _ in 0..8 {
+        request.push_str(&format!("200\r\n{}\r\n", "x".repeat(512)));
+    }
+    request.push_str("0\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut status = vec![0u8; 12];
+    stream.read_exact(&mut status).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&status), "HTTP/1.1 413");
 }
 
 /// A fresh process shows the series an alert waits on at 0 before anything happened, so a rule

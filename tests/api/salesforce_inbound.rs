@@ -325,6 +325,30 @@ async fn a_body_over_the_limit_gets_413_with_a_fault_and_nothing_is_stored() {
     assert!(stored(&app.store).await.is_empty());
 }
 
+/// The checks run in their documented order whatever the body's size: client network (403), then
+/// token (401), then size (413).
+#[tokio::test]
+async fn network_and_token_are_checked_before_the_size() {
+    let body = render_outbound_message(&notifications(20, 'N')).into_bytes();
+    let outside = TestApp::spawn_with(TestDb::sqlite(), |config| {
+        config.salesforce.organization_ids = vec![ORG_15.into()];
+        config.salesforce.inbound_token = Secret::new(TOKEN);
+        config.salesforce.allowed_networks = vec!["10.0.0.0/8".parse().unwrap()];
+        config.http.body_limit_bytes = 4096;
+    })
+    .await;
+    assert_eq!(post(&outside, Some(TOKEN), body.clone()).await.0, 403);
+    let inside = TestApp::spawn_with(TestDb::sqlite(), |config| {
+        config.salesforce.organization_ids = vec![ORG_15.into()];
+        config.salesforce.inbound_token = Secret::new(TOKEN);
+        config.http.body_limit_bytes = 4096;
+    })
+    .await;
+    assert_eq!(post(&inside, Some("wrong"), body.clone()).await.0, 401);
+    assert_eq!(post(&inside, Some(TOKEN), body).await.0, 413);
+    assert!(stored(&inside.store).await.is_empty());
+}
+
 /// A caller without the token is refused before its body is read: announced and never sent,
 /// the body is not waited for. (One with the token and a body over the limit gets 413.)
 #[tokio::test]

@@ -3,3 +3,46 @@
 
 pub mod marketo;
 pub mod salesforce;
+
+use axum::body::{Body, Bytes};
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_LENGTH;
+use futures::StreamExt;
+
+/// The receivers' paths: they read their bodies themselves, after checking who is calling.
+pub const RECEIVERS: [&str; 2] = [salesforce::PATH, marketo::PATH];
+
+/// Why a receiver could not read a body.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Over the limit, by its `Content-Length` or as it arrived.
+    TooLarge,
+    /// The connection failed while the body arrived.
+    Unreadable(String),
+}
+
+/// Reads a body of at most `limit` bytes: one that announces more is refused before a byte is
+/// read, one that sends more is refused as soon as it passes the limit.
+pub async fn read_limited(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, BodyError> {
+    let announced = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut read = Vec::with_capacity(announced.map_or(0, |n| n as usize));
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| BodyError::Unreadable(e.to_string()))?;
+        if read.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        read.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(read))
+}

@@ -13,8 +13,8 @@ mod trust;
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, FromRequest, RawQuery, Request, State};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -40,6 +40,9 @@ pub struct Accepted {
     pub duplicate: bool,
 }
 
+/// Where Marketo's webhooks are received.
+pub const PATH: &str = "/v1/marketo/webhooks";
+
 /// Checks run cheapest first and before anything is stored: client network (403), token or
 /// signature headers (401) before the body is buffered, the signature over the raw bytes (401),
 /// then the payload (400). Only a committed signal is answered 202.
@@ -53,7 +56,15 @@ pub async fn receive(
     let config = &state.config().marketo;
     trust::check_network(&config.allowed_networks, peer.ip())?;
     let gate = trust::Gate::open(config, &headers)?;
-    let body = read_body(body, state.config().http.body_limit_bytes).await?;
+    let limit = state.config().http.body_limit_bytes;
+    let body = super::read_limited(&headers, body, limit)
+        .await
+        .map_err(|error| match error {
+            super::BodyError::TooLarge => ApiError::TooLarge(limit),
+            super::BodyError::Unreadable(why) => {
+                ApiError::bad_request(format!("could not read the body: {why}"))
+            }
+        })?;
     let now = now_millis();
     let verified = gate.verify(config, &headers, body, now / 1000)?;
     let encoding = encoding::from_query(query.as_deref())?;
@@ -121,18 +132,6 @@ pub async fn receive(
 }
 
 /// Buffers the body; a chunked body that passes the limit mid-stream is 413 like a declared one.
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    Bytes::from_request(Request::new(body), &())
-        .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge(limit)
-            } else {
-                ApiError::bad_request(format!("could not read the body: {rejection}"))
-            }
-        })
-}
-
 /// `mkto:webhook:<webhook-id>` when the sender gave one, otherwise
 /// `mkto:body:<now_secs / window_secs>:<leadId>:<sha256 of the raw body>`. Identical bodies are
 /// stored once per fixed window, so two copies straddling a window edge are both stored

@@ -13,9 +13,8 @@ mod xml;
 
 use std::net::SocketAddr;
 
-use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, FromRequest, Query, Request, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -118,14 +117,12 @@ pub async fn receive(
     }
     check_content_type(&headers)?;
     // Read only once the caller is known: a stranger's body is never buffered.
-    let body = Bytes::from_request(request, &())
+    let limit = state.config().http.body_limit_bytes;
+    let body = super::read_limited(&headers, request.into_body(), limit)
         .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                InboundError::TooLarge(state.config().http.body_limit_bytes)
-            } else {
-                InboundError::Body(rejection.body_text())
-            }
+        .map_err(|error| match error {
+            super::BodyError::TooLarge => InboundError::TooLarge(limit),
+            super::BodyError::Unreadable(why) => InboundError::Body(why),
         })?;
     let message = parse_notifications(&body)?;
     if !trust::organization_allowed(&config.organization_ids, &message.organization_id) {
