@@ -135,6 +135,10 @@ pub async fn member_of(
     _: Admin,
     Query(query): Query<MemberOf>,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(campaign) = &query.campaign_id {
+        crate::ids::SalesforceId::parse(campaign)
+            .map_err(|e| ApiError::field("campaignId", format!("campaignId {campaign:?}: {e}")))?;
+    }
     let mapping = match (&query.campaign_id, query.program_id) {
         (Some(c), _) => state.mappings().by_campaign(c),
         (None, Some(p)) => state.mappings().by_program(p),

@@ -44,6 +44,23 @@ pub(super) fn every_event_type() -> Vec<&'static str> {
 const MAX_URL_LEN: usize = 2048;
 
 /// Checks a request body into (url, event types, secret, whether the secret was generated).
+/// A body must say it is JSON, as every other JSON endpoint asks (axum's `Json`): 415 otherwise.
+fn json_content(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let essence = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some("application/json") => Ok(()),
+        Some(t) if t.starts_with("application/") && t.ends_with("+json") => Ok(()),
+        _ => Err(ApiError::Status {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message: "Expected request with `Content-Type: application/json`".into(),
+        }),
+    }
+}
+
 fn validate(body: &[u8]) -> Result<(String, Vec<String>, String, bool), ApiError> {
     let new: NewSubscription = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("body is not a subscription: {e}")))?;
@@ -100,8 +117,10 @@ pub(super) fn checked(
 pub async fn create(
     State(state): State<AppState>,
     _: Admin,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    json_content(&headers)?;
     let (url, types, secret, generated) = validate(&body)?;
     let created = state
         .store()

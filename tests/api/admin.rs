@@ -161,3 +161,33 @@ async fn outcome_filters_are_validated() {
     let ok = admin(&app, reqwest::Method::GET, "/admin/outcomes?result=dead").await;
     assert_eq!(ok.status(), 200);
 }
+
+/// `GET /v1/member-of` names a campaign id that is not one (400) apart from a campaign no
+/// mapping syncs (404).
+#[tokio::test]
+async fn member_of_refuses_a_malformed_campaign_id() {
+    let app = app().await;
+    let bad = admin(
+        &app,
+        reqwest::Method::GET,
+        "/v1/member-of?campaignId=bad&leadId=1001",
+    )
+    .await;
+    assert_eq!(bad.status(), 400);
+    let answer: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(answer["error"]["field"], "campaignId", "{answer}");
+    let unmapped = admin(
+        &app,
+        reqwest::Method::GET,
+        "/v1/member-of?campaignId=701000000000002AAA&leadId=1001",
+    )
+    .await;
+    assert_eq!(unmapped.status(), 404);
+    let mapped = admin(
+        &app,
+        reqwest::Method::GET,
+        "/v1/member-of?campaignId=701000000000001AAA&leadId=1001",
+    )
+    .await;
+    assert_eq!(mapped.status(), 200);
+}

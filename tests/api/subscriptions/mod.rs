@@ -87,6 +87,25 @@ async fn subscriptions_are_created_listed_paused_and_deleted() {
         let (status, answer) = call(&world, Method::POST, "/admin/subscriptions", Some(body)).await;
         assert_eq!(status, 400, "{answer}");
     }
+    // A body that does not say it is JSON is refused as every JSON endpoint refuses it.
+    let valid = json!({ "url": url, "event_types": ["signal_dead"] }).to_string();
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut request = world
+            .app
+            .client
+            .post(world.app.url("/admin/subscriptions"))
+            .bearer_auth(TOKEN)
+            .body(valid.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 415, "{content_type:?}");
+    }
     let (_, listed) = call(&world, Method::GET, "/admin/subscriptions", None).await;
     assert_eq!(listed["items"], json!([]), "nothing refused was stored");
     let given = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
