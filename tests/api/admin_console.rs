@@ -313,6 +313,21 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
             vec![("csrf", csrf), ("id", "999"), ("action", "pause")],
             404,
         ),
+        (
+            "/console/errors/replay",
+            vec![("csrf", csrf), ("scope", "bogus")],
+            400,
+        ),
+        (
+            "/console/errors/replay",
+            vec![("csrf", csrf), ("one", "abc")],
+            400,
+        ),
+        (
+            "/console/errors/replay",
+            vec![("csrf", csrf), ("scope", "selected"), ("ids", "abc")],
+            400,
+        ),
     ] {
         let answer = client
             .post(url(path))

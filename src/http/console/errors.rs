@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::session::Session;
-use super::{forbidden, or_dash, render, unavailable, when};
+use super::{bad_form, forbidden, or_dash, render, unavailable, when};
 use crate::http::AppState;
 use crate::store::{FailingFilter, FailingSignal, now_millis};
 
@@ -192,20 +192,38 @@ pub async fn replay(
     if !session.check_csrf(field("csrf").unwrap_or("")) {
         return forbidden();
     }
+    // A field that is not what the page sends is refused, not read as "nothing to replay".
     let ids: Vec<i64> = if let Some(one) = field("one") {
-        one.parse().into_iter().collect()
-    } else if field("scope") == Some("all") {
-        match crate::http::admin_people::matching_dead(&state, field("filter").unwrap_or("")).await
-        {
-            Ok(ids) => ids,
-            Err(_) => return unavailable("listing dead letters failed"),
+        match one.parse() {
+            Ok(id) => vec![id],
+            Err(_) => return bad_form("The dead letter to replay is not a signal id."),
         }
     } else {
-        fields
-            .iter()
-            .filter(|(k, _)| k == "ids")
-            .filter_map(|(_, v)| v.parse().ok())
-            .collect()
+        match field("scope") {
+            Some("all") => {
+                match crate::http::admin_people::matching_dead(
+                    &state,
+                    field("filter").unwrap_or(""),
+                )
+                .await
+                {
+                    Ok(ids) => ids,
+                    Err(_) => return unavailable("listing dead letters failed"),
+                }
+            }
+            None | Some("selected") => {
+                let parsed: Result<Vec<i64>, _> = fields
+                    .iter()
+                    .filter(|(k, _)| k == "ids")
+                    .map(|(_, v)| v.parse::<i64>())
+                    .collect();
+                match parsed {
+                    Ok(ids) => ids,
+                    Err(_) => return bad_form("A checked dead letter is not a signal id."),
+                }
+            }
+            Some(_) => return bad_form("Replay either the checked dead letters or all of them."),
+        }
     };
     match state.store().replay_many(&ids, now_millis()).await {
         Ok(replayed) => {

@@ -52,6 +52,11 @@ fn unavailable(error: impl std::fmt::Display) -> Response {
     )
 }
 
+/// A form whose fields cannot be used: 400, saying which.
+fn bad_form(what: &str) -> Response {
+    page_error(StatusCode::BAD_REQUEST, what)
+}
+
 /// A form whose CSRF token is not this session's.
 fn forbidden() -> Response {
     page_error(
