@@ -127,9 +127,13 @@ impl<C: Clone> FaultRules<C> {
         Ok(())
     }
 
-    /// Removes every rule; returns how many were active.
-    pub fn clear(&mut self) -> usize {
-        std::mem::take(&mut self.rules).len()
+    /// Removes every rule; returns how many were active at `now` (not those used up or past
+    /// their time, which `GET /__sim/faults` no longer lists either).
+    pub fn clear(&mut self, now: Instant) -> usize {
+        std::mem::take(&mut self.rules)
+            .iter()
+            .filter(|r| r.live(now))
+            .count()
     }
 
     /// The faults for one call. `applies` says whether an answer fits this call (a per-record
@@ -238,7 +242,23 @@ mod tests {
         let later = rules.next(now + Duration::from_secs(31), |_| false);
         assert_eq!(later.latency, Duration::ZERO);
         assert!(later.answer.is_none());
-        assert_eq!(rules.clear(), 1);
+        assert_eq!(rules.clear(now + Duration::from_secs(31)), 1);
+    }
+
+    #[test]
+    fn clearing_counts_only_the_rules_still_active() {
+        let mut rules = FaultRules::new(1);
+        let now = Instant::now();
+        rules
+            .add(request(json!({"http_status": 503, "calls": 1})), code, now)
+            .expect("valid");
+        rules
+            .add(request(json!({"latency_ms": 10, "seconds": 5})), code, now)
+            .expect("valid");
+        // The one-call fault is used up; the timed one runs out later.
+        assert!(rules.next(now, |_| true).answer.is_some());
+        assert_eq!(rules.clear(now + Duration::from_secs(1)), 1);
+        assert_eq!(rules.clear(now + Duration::from_secs(1)), 0);
     }
 
     #[test]

@@ -141,7 +141,7 @@ pub async fn list_faults(State(shared): State<Arc<Shared>>) -> Json<serde_json::
 
 /// `DELETE /__sim/faults`.
 pub async fn clear_faults(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
-    Json(json!({ "cleared": lock(&shared.fault_rules).clear() }))
+    Json(json!({ "cleared": lock(&shared.fault_rules).clear(Instant::now()) }))
 }
 
 #[derive(Deserialize)]

@@ -161,9 +161,13 @@ pub struct Page {
     pub report_more: bool,
 }
 
-/// A successful Lead Database reply.
+/// A successful Lead Database reply. The records it counts leave out those a write skipped, so
+/// a write whose every record was skipped changed nothing and is not logged as a write.
 pub fn lead_db(result: Vec<Value>, page: Option<Page>) -> Response {
-    let records = result.len();
+    let records = result
+        .iter()
+        .filter(|r| r.get("status").and_then(Value::as_str) != Some("skipped"))
+        .count();
     let mut body = json!({ "requestId": request_id(), "result": result, "success": true });
     if let Some(page) = page {
         let more = page.next_token.is_some();

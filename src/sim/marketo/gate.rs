@@ -53,12 +53,14 @@ pub async fn rest_gate(
         .cloned()
         .unwrap_or_default();
     let status = response.status();
-    // Creating, enqueueing or cancelling an export job changes no data.
+    // Creating, enqueueing or cancelling an export job changes no data; nor does a write
+    // whose every record was skipped (a 1037, a 1005), as in Salesforce's collections.
     let write = method == "POST"
         && !is_read_as_post(query.as_deref())
         && !path.starts_with("/bulk/")
         && status.is_success()
-        && outcome.code.is_none();
+        && outcome.code.is_none()
+        && outcome.records > 0;
     shared.record(CallRecord {
         kind: "rest".to_string(),
         client,

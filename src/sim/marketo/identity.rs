@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -113,25 +113,41 @@ pub struct TokenQuery {
 pub async fn token(
     State(shared): State<Arc<Shared>>,
     method: Method,
+    RawQuery(raw): RawQuery,
     query: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Response {
     let query = query.map_or(TokenQuery::default(), |Query(q)| q);
-    let response = issue(&shared, &query);
+    let (response, error_code) = match issue(&shared, &query) {
+        Ok(issued) => (issued, None),
+        Err((status, error, description)) => (
+            (status, oauth_error(error, description)).into_response(),
+            Some(error.to_string()),
+        ),
+    };
     shared.record(CallRecord {
         kind: "identity".to_string(),
         client: query.client_id.clone(),
         method: method.to_string(),
         path: "/identity/oauth/token".to_string(),
+        // The secret travels in the query: logged masked, as every logged query is.
+        query: crate::sim::calls::redacted_query(raw.as_deref()),
         status: Some(response.status().as_u16()),
+        error_code,
         ..CallRecord::default()
     });
     response
 }
 
-fn issue(shared: &Shared, query: &TokenQuery) -> Response {
+/// A token, or the OAuth error refusing one (status, `error`, `error_description`).
+type Refusal = (StatusCode, &'static str, &'static str);
+
+fn issue(shared: &Shared, query: &TokenQuery) -> Result<Response, Refusal> {
     if query.grant_type.as_deref() != Some("client_credentials") {
-        let body = oauth_error("unsupported_grant_type", "Unsupported grant type");
-        return (StatusCode::BAD_REQUEST, body).into_response();
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Unsupported grant type",
+        ));
     }
     let client = shared.config.clients.iter().find(|c| {
         let id = query.client_id.as_deref().unwrap_or_default();
@@ -139,8 +155,11 @@ fn issue(shared: &Shared, query: &TokenQuery) -> Response {
         c.client_id == id && bool::from(c.client_secret.as_bytes().ct_eq(secret.as_bytes()))
     });
     let Some(client) = client else {
-        let body = oauth_error("unauthorized", "Bad client credentials");
-        return (StatusCode::UNAUTHORIZED, body).into_response();
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Bad client credentials",
+        ));
     };
     let (token, expires_in) =
         lock(&shared.tokens).token_for(&client.client_id, shared.config.token_ttl, Instant::now());
@@ -154,7 +173,7 @@ fn issue(shared: &Shared, query: &TokenQuery) -> Response {
         (header::CACHE_CONTROL, "no-store"),
         (header::PRAGMA, "no-cache"),
     ];
-    (headers, Json(body)).into_response()
+    Ok((headers, Json(body)).into_response())
 }
 
 fn oauth_error(error: &str, description: &str) -> Json<serde_json::Value> {

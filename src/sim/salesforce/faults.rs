@@ -180,5 +180,5 @@ pub async fn list(State(shared): State<Arc<Shared>>) -> Json<Value> {
 
 /// `DELETE /__sim/faults`.
 pub async fn clear(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    Json(json!({ "cleared": lock(&shared.faults).clear() }))
+    Json(json!({ "cleared": lock(&shared.faults).clear(std::time::Instant::now()) }))
 }

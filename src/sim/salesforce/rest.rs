@@ -229,9 +229,9 @@ pub async fn method_not_allowed(method: axum::http::Method, response: Response) 
     if response.status() != StatusCode::METHOD_NOT_ALLOWED {
         return response;
     }
-    let allow = response.headers().get(axum::http::header::ALLOW).cloned();
-    let allowed = allow
-        .as_ref()
+    let allowed = response
+        .headers()
+        .get(axum::http::header::ALLOW)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .replace(' ', "");
@@ -241,10 +241,12 @@ pub async fn method_not_allowed(method: axum::http::Method, response: Response) 
         format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
     )
     .into_response();
-    if let Some(allow) = allow {
-        answer
-            .headers_mut()
-            .insert(axum::http::header::ALLOW, allow);
+    // The answer's own headers stay: `Allow`, and the gate's `Sforce-Limit-Info` and `Date`
+    // (a refused method still counts as a call).
+    for (name, value) in response.headers() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
     }
     answer
 }

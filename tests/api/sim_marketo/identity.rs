@@ -62,6 +62,18 @@ async fn bad_credentials_are_401() {
     assert_eq!(response.status(), 401);
     let body: Value = response.json().await.expect("JSON");
     assert!(body["error"].is_string() && body["error_description"].is_string());
+    // Logged as every call is: the query with its secret masked, the OAuth error as the code.
+    let logged = sim.sim.requests();
+    let token = logged
+        .iter()
+        .rfind(|r| r.kind == "identity")
+        .expect("logged");
+    assert_eq!(token.error_code.as_deref(), Some("unauthorized"));
+    let query = token.query.as_deref().expect("the query is logged");
+    assert!(
+        query.contains("client_id=") && !query.contains("wrong"),
+        "{query}"
+    );
 }
 
 #[tokio::test]

@@ -45,6 +45,15 @@ async fn status_sync_creates_updates_and_skips_1037_correlated_by_seq() {
     );
     let same_step = set_status(&sim, "Registered", &ids[1..2]).await;
     assert_eq!(same_step[0]["reasons"][0]["code"], "1037");
+    // The call log counts the first as a write of two records; the second changed nothing.
+    let writes: Vec<(bool, usize)> = sim
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/members/status.json"))
+        .map(|r| (r.write, r.records))
+        .collect();
+    assert_eq!(writes, [(true, 2), (false, 0)]);
     let member = sim.sim.member(PROGRAM, ids[2]).expect("member");
     assert_eq!(member.status_name, "Registered");
     assert!(!member.reached_success);

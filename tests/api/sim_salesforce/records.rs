@@ -284,7 +284,13 @@ async fn unknown_resources_and_methods_answer_in_salesforce_shape() {
         .await
         .expect("GET");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let (status, body) = answer(client.get("composite/sobjects").await).await;
+    let wrong_method = client.get("composite/sobjects").await;
+    assert!(
+        wrong_method.headers().contains_key("sforce-limit-info"),
+        "a refused method is still a call: {:?}",
+        wrong_method.headers()
+    );
+    let (status, body) = answer(wrong_method).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(body[0]["errorCode"], "METHOD_NOT_ALLOWED");
     let message = body[0]["message"].as_str().unwrap_or_default();
