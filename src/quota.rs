@@ -130,10 +130,13 @@ impl SideQuota {
     }
 
     /// What this process has to tell the shared count at `now_ms`: the calls made since it last
-    /// did (taken: told once) and the pause in force.
+    /// did (taken: told once) and the pause in force. A pause for refused credentials stays this
+    /// process's own: a restart with a corrected secret must try it at once, not wait it out.
     pub fn report(&self, now_ms: i64) -> QuotaDay {
         self.roll(now_ms);
-        let pause = self.paused(now_ms);
+        let pause = self
+            .paused(now_ms)
+            .filter(|p| !p.reason.starts_with(crate::connectors::CREDENTIALS_REFUSED));
         QuotaDay {
             day_ends_ms: self.inner.day_ends_ms.load(Ordering::SeqCst),
             used: i64::try_from(self.inner.unreported.swap(0, Ordering::SeqCst)).unwrap_or(0),
@@ -152,7 +155,11 @@ impl SideQuota {
                 + self.inner.unreported.load(Ordering::SeqCst);
             self.inner.used.store(total, Ordering::Relaxed);
         }
-        if shared.paused_until_ms > now_ms {
+        let credentials = shared
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with(crate::connectors::CREDENTIALS_REFUSED));
+        if shared.paused_until_ms > now_ms && !credentials {
             let reason = shared
                 .reason
                 .as_deref()

@@ -108,6 +108,20 @@ async fn a_restart_keeps_the_days_calls_and_the_pause() {
             "{}: subscribers heard of this pause from the run that met it",
             db.label
         );
+        // Refused credentials pause this process only: a restart with a corrected secret tries
+        // it at once.
+        let refused = Quota::default();
+        refused.salesforce.pause(
+            now + 300_000,
+            &format!(
+                "{}HTTP 401: invalid_client",
+                campaign_sync::connectors::CREDENTIALS_REFUSED
+            ),
+        );
+        refused.share(&store, now).await.unwrap();
+        let restarted = Quota::default();
+        restarted.share(&store, now).await.unwrap();
+        assert!(restarted.salesforce.paused(now).is_none(), "{}", db.label);
         // Calls made between shares are counted once: reported, then part of the total.
         after.salesforce.count(now);
         after.share(&store, now).await.unwrap();
