@@ -49,12 +49,17 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
         );
     }
     // On SQLite a running `serve` holds the file: its worker would race this one.
-    let _instance_lock = crate::instance_lock::acquire(config.database_url.expose())?;
+    let _instance_lock =
+        crate::instance_lock::acquire(config.database_url.expose()).map_err(|error| {
+            anyhow::anyhow!(
+                "{error}; to reconcile while `serve` runs on it, ask the service: POST /admin/reconcile (?dryRun=true to preview)"
+            )
+        })?;
     let store = Store::connect(config.database_url.expose()).await?;
     // The repairs go through the worker path; only one worker may run against a store.
     let Some(_lock) = store.try_lead().await? else {
         anyhow::bail!(
-            "another replica is running the worker; ask it with POST /admin/reconcile instead"
+            "another replica is running the worker; ask it with POST /admin/reconcile instead (POST /admin/reconcile?dryRun=true to preview)"
         );
     };
     let mappings = Mappings::configured(&config.mappings, config.sync_enabled);
@@ -64,6 +69,9 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
         mappings.clone(),
         crate::liveness::Liveness::default(),
     )?;
+    // Its calls count against the day's shared budget like a replica's, and a pause in force
+    // holds for it too.
+    share_calls(&worker, &store).await;
     let mut problems = Vec::new();
     for mapping in mappings.all().iter().filter(|m| m.is_enabled()) {
         match one(&worker, mapping, options).await {
@@ -78,6 +86,7 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
             Err(error) => problems.push(format!("mapping {:?}: {error:#}", mapping.name())),
         }
     }
+    share_calls(&worker, &store).await;
     store.close().await;
     if problems.is_empty() {
         return Ok(());
@@ -89,6 +98,17 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
         "{} problem(s); the repairs left are retried by the service",
         problems.len()
     )
+}
+
+/// Adds the calls made so far to the shared daily count and takes on what it says.
+async fn share_calls(worker: &Worker, store: &Store) {
+    if let Err(error) = worker
+        .quota()
+        .share(store, crate::store::now_millis())
+        .await
+    {
+        tracing::warn!(%error, "could not share the daily call counts");
+    }
 }
 
 async fn one(

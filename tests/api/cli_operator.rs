@@ -171,6 +171,11 @@ fn a_second_serve_on_the_same_sqlite_file_is_refused() {
     .unwrap();
     assert_eq!(reconcile.status.code(), Some(1), "{}", text(&reconcile));
     assert!(text(&reconcile).contains("another campaign-sync process"));
+    assert!(
+        text(&reconcile).contains("POST /admin/reconcile"),
+        "it says how to reconcile through the running service: {}",
+        text(&reconcile)
+    );
 
     drop(first);
     let third_listen = free_address();

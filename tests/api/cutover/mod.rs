@@ -28,6 +28,23 @@ async fn a_fresh_database_adopts_native_sync_data_without_writing_and_repairs_ex
         assert!(line["calls"]["salesforce"].as_u64().unwrap() > 0, "{line}");
     }
     assert_eq!(sims.writes().await, (0, 0), "adopting writes nothing");
+    // Its calls count against the day's shared budget, as a serve replica's do.
+    let made: u64 = first
+        .iter()
+        .map(|l| l["calls"]["marketo"].as_u64().unwrap())
+        .sum();
+    let store = campaign_sync::store::Store::connect(&format!("sqlite://{}", sims.db.display()))
+        .await
+        .unwrap();
+    let quota = campaign_sync::quota::Quota::default();
+    let now = campaign_sync::store::now_millis();
+    quota.share(&store, now).await.unwrap();
+    assert!(
+        made > 0 && quota.marketo.used(now) >= made,
+        "{} of {made} Marketo calls counted",
+        quota.marketo.used(now)
+    );
+    store.close().await;
 
     let (ok, second, stderr) = sims.reconcile(&[]).await;
     assert!(ok, "{stderr}");

@@ -11,7 +11,7 @@ pub(super) struct Sims {
     _dir: tempfile::TempDir,
     pub(super) config: std::path::PathBuf,
     /// The service's SQLite file, which `reconcile` creates.
-    db: std::path::PathBuf,
+    pub(super) db: std::path::PathBuf,
 }
 
 pub(super) async fn simulators(people: usize) -> Sims {
