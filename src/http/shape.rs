@@ -31,7 +31,7 @@ pub async fn enforce_timeout(
     request: Request,
     next: Next,
 ) -> Response {
-    let soap = request.uri().path() == salesforce::PATH;
+    let soap = on_soap_path(&request);
     match tokio::time::timeout(limits.timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_elapsed) => {
@@ -49,7 +49,7 @@ pub async fn enforce_timeout(
 /// Rewrites an error answer that is not already JSON (or XML on the SOAP path) into the
 /// documented shape, keeping its status and, when it had one, its text.
 pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: Next) -> Response {
-    let soap = request.uri().path() == salesforce::PATH;
+    let soap = on_soap_path(&request);
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error())
@@ -88,6 +88,13 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
         }
     }
     shaped
+}
+
+/// Whether a request is for the Salesforce receiver, whose answers are SOAP faults: a trailing
+/// slash (an endpoint URL typed so in Salesforce) is not found, and told so as a fault.
+fn on_soap_path(request: &Request) -> bool {
+    let path = request.uri().path();
+    path.trim_end_matches('/') == salesforce::PATH
 }
 
 fn has_shape(headers: &HeaderMap, soap: bool) -> bool {

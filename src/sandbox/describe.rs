@@ -166,8 +166,9 @@ impl Simulators {
     }
 }
 
-/// The short guide printed at start: where everything is and three things to try.
-pub fn guide(d: &Description, dir: &Path) -> String {
+/// The short guide printed at start: where everything is and three things to try. `kept`: the
+/// SQLite file stays after the sandbox stops (`--dir`); otherwise it goes with it.
+pub fn guide(d: &Description, dir: &Path, kept: bool) -> String {
     let sf = &d.simulators.salesforce;
     let mk = &d.simulators.marketo;
     let webinar = &d.simulators.mappings[0];
@@ -177,7 +178,7 @@ pub fn guide(d: &Description, dir: &Path) -> String {
         r#"
 campaign-sync sandbox is running.
 
-  service      {service}   (SQLite in {dir})
+  service      {service}   (SQLite in {dir}{kept})
   Salesforce   {sf_url}   org {org}
   Marketo      {mk_url}
   mappings     {mappings}
@@ -215,6 +216,11 @@ Ctrl-C stops everything.
 
 The console: {service}/console   (sign in with the admin token {admin})
 "#,
+        kept = if kept {
+            ""
+        } else {
+            ", removed when it stops; --dir DIR keeps it"
+        },
         service = d.service_url,
         dir = dir.display(),
         sf_url = sf.base_url,

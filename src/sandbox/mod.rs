@@ -125,7 +125,8 @@ pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow
         std::fs::write(path, serde_json::to_vec_pretty(&description)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    println!("{}", describe::guide(&description, &dir));
+    let kept = temp.is_none();
+    println!("{}", describe::guide(&description, &dir, kept));
     let result = app.run().await;
     drop((salesforce, marketo, temp));
     result

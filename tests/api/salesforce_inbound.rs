@@ -310,6 +310,23 @@ async fn clients_outside_the_allowed_networks_get_403() {
     assert!(stored(&app.store).await.is_empty());
 }
 
+/// An endpoint URL set with a trailing slash is not found, and Salesforce is told so in SOAP.
+#[tokio::test]
+async fn a_trailing_slash_is_not_found_as_a_soap_fault() {
+    let app = spawn(TestDb::sqlite()).await;
+    let response = app
+        .client
+        .post(app.url(&format!("{PATH}/?token={TOKEN}")))
+        .header("content-type", "text/xml")
+        .body(fixture("campaign_members_3.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_fault(&response.text().await.unwrap(), "Client", "not found");
+    assert!(stored(&app.store).await.is_empty());
+}
+
 #[tokio::test]
 async fn a_body_over_the_limit_gets_413_with_a_fault_and_nothing_is_stored() {
     let app = TestApp::spawn_with(TestDb::sqlite(), |config| {
