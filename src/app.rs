@@ -147,6 +147,15 @@ impl App {
         tokio::spawn(telemetry::drain_metrics(shutdown.clone()));
         let quota = state.liveness().quota().clone();
         tokio::spawn(quota.clone().share_until(store.clone(), shutdown.clone()));
+        let sides = [
+            ("salesforce", state.config().salesforce.login_url.clone()),
+            ("marketo", state.config().marketo.base_url.clone()),
+        ];
+        tokio::spawn(crate::upstream::share_until(
+            store.clone(),
+            sides,
+            shutdown.clone(),
+        ));
         let cancelled = shutdown.clone();
         let stop_by = tokio::spawn(async move {
             cancelled.cancelled().await;

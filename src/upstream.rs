@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::connectors::CallError;
 
 /// What the connectors last saw of one system.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
     /// None until the first call ended.
@@ -104,6 +104,56 @@ pub fn record_usage(system: &'static str, endpoint: &str, used: u64, limit: u64)
     let health = table.entry(key(system, endpoint)).or_default();
     health.calls_today = Some(used);
     health.daily_limit = Some(limit);
+}
+
+/// How often a replica that calls a side writes down what it saw, for the others.
+const SHARE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Writes down, every few seconds until `shutdown`, what this process saw of each side it has
+/// called, so a replica that calls neither (a follower) can show it ([`shown`]).
+pub async fn share_until(
+    store: crate::store::Store,
+    sides: [(&'static str, String); 2],
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(SHARE_EVERY) => {}
+        }
+        for (system, endpoint) in &sides {
+            let seen = health(system, endpoint);
+            if seen.up.is_none() {
+                continue;
+            }
+            let Ok(text) = serde_json::to_string(&seen) else {
+                continue;
+            };
+            if let Err(error) = store
+                .save_upstream_health(system, &text, crate::store::now_millis())
+                .await
+            {
+                tracing::warn!(%error, "could not share the upstream health");
+            }
+        }
+    }
+}
+
+/// The health of `system` to show: this process's when it has called the side, else what the
+/// replica calling it last wrote down (a follower makes no calls of its own).
+pub async fn shown(store: &crate::store::Store, system: &'static str, endpoint: &str) -> Health {
+    let own = health(system, endpoint);
+    if own.up.is_some() {
+        return own;
+    }
+    match store.upstream_health(system).await {
+        Ok(Some((text, _))) => serde_json::from_str(&text).unwrap_or(own),
+        Ok(None) => own,
+        Err(error) => {
+            tracing::warn!(%error, "could not read the shared upstream health");
+            own
+        }
+    }
 }
 
 /// The health of `system` at `endpoint` as last seen (default: no call yet).

@@ -84,7 +84,13 @@ pub struct Worker {
 
 /// One side as this replica sees it: the connectors' health, and the daily count and pause the
 /// quota keeps (what the API reports wins where it reports it: Salesforce's own usage).
-fn side(system: &'static str, endpoint: &str, quota: &crate::quota::SideQuota, now: i64) -> Side {
+fn side(
+    system: &'static str,
+    endpoint: &str,
+    seen: Health,
+    quota: &crate::quota::SideQuota,
+    now: i64,
+) -> Side {
     let Health {
         up,
         consecutive_auth_failures,
@@ -93,7 +99,7 @@ fn side(system: &'static str, endpoint: &str, quota: &crate::quota::SideQuota, n
         last_call_at,
         calls_today,
         daily_limit,
-    } = upstream::health(system, endpoint);
+    } = seen;
     Side {
         state: match up {
             Some(true) => "up",
@@ -155,25 +161,27 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
         .collect();
     let backlog = store.backlog(now).await?;
     let liveness = state.liveness();
+    let mut upstreams = BTreeMap::new();
+    for (system, endpoint, quota) in [
+        (
+            "salesforce",
+            &state.config().salesforce.login_url,
+            &liveness.quota().salesforce,
+        ),
+        (
+            "marketo",
+            &state.config().marketo.base_url,
+            &liveness.quota().marketo,
+        ),
+    ] {
+        let seen = upstream::shown(store, system, endpoint).await;
+        upstreams.insert(system.to_string(), side(system, endpoint, seen, quota, now));
+    }
     Ok(Overview {
         generated_at: now,
         sync_enabled: mappings.sync_enabled(),
         mappings: items,
-        upstreams: [
-            (
-                "salesforce",
-                &state.config().salesforce.login_url,
-                &liveness.quota().salesforce,
-            ),
-            (
-                "marketo",
-                &state.config().marketo.base_url,
-                &liveness.quota().marketo,
-            ),
-        ]
-        .into_iter()
-        .map(|(s, endpoint, quota)| (s.to_string(), side(s, endpoint, quota, now)))
-        .collect(),
+        upstreams,
         worker: Worker {
             leader: liveness.is_leader(),
             last_round_at: liveness.last_round_ms(),

@@ -22,6 +22,7 @@ mod quota_days;
 mod runtime;
 mod sqlite_writer;
 mod subscriptions;
+mod upstream_health;
 
 use sqlx::AnyPool;
 

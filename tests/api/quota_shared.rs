@@ -1,5 +1,6 @@
-//! The daily call count and pauses shared through the store: a restart (a new process on the
-//! same database) or another replica sees today's calls and a pause, on both backends.
+//! What replicas share through the store, on both backends: the daily call count and pauses
+//! (a restart or another replica sees today's calls and a pause), and each side's health as
+//! the replica calling it saw it.
 
 use campaign_sync::quota::Quota;
 use campaign_sync::store::QuotaDay;
@@ -127,5 +128,52 @@ async fn a_restart_keeps_the_days_calls_and_the_pause() {
         after.share(&store, now).await.unwrap();
         after.share(&store, now).await.unwrap();
         assert_eq!(after.salesforce.used(now), 1, "{}", db.label);
+    }
+}
+
+/// A replica that has not called a side (a follower) shows what the replica calling it last
+/// wrote down; one that has called it shows its own.
+#[tokio::test]
+async fn a_follower_shows_the_health_the_caller_wrote_down() {
+    use campaign_sync::connectors::CallError;
+    use campaign_sync::upstream::{Health, record, shown};
+    for (db, store) in stores().await {
+        let never_called = format!("https://follower-{}.example", db.label);
+        assert_eq!(
+            shown(&store, "marketo", &never_called).await,
+            Health::default(),
+            "{}: nothing written down yet",
+            db.label
+        );
+        let leader_saw = Health {
+            up: Some(false),
+            consecutive_auth_failures: 2,
+            failing_since: Some(T0),
+            last_error: Some("credentials refused: HTTP 401".into()),
+            last_call_at: Some(T0 + 1),
+            ..Health::default()
+        };
+        store
+            .save_upstream_health(
+                "marketo",
+                &serde_json::to_string(&leader_saw).unwrap(),
+                T0 + 2,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            shown(&store, "marketo", &never_called).await,
+            leader_saw,
+            "{}",
+            db.label
+        );
+        let caller = format!("https://caller-{}.example", db.label);
+        record("marketo", &caller, &Ok::<(), CallError>(()));
+        assert_eq!(
+            shown(&store, "marketo", &caller).await.up,
+            Some(true),
+            "{}: its own calls win",
+            db.label
+        );
     }
 }
