@@ -138,6 +138,20 @@ const RECEIVERS_SF: &str =
     "organization_ids = [\"00D000000000001AAA\"]\ninbound_token = \"unused\"\n";
 const RECEIVERS_MKTO: &str = "webhook_token = \"unused\"\n";
 
+/// `check-config --online` on `file`, with these environment variables.
+async fn check_online(
+    file: &tempfile::NamedTempFile,
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
+        .args(["check-config", "--online", "--config"])
+        .arg(file.path())
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap()
+}
+
 /// A configuration file pointing the binary at this world's simulators and mappings.
 fn config_file(world: &World, database_url: Option<&str>) -> tempfile::NamedTempFile {
     let mut toml = String::new();
@@ -170,16 +184,7 @@ async fn check_config_online_lists_the_untranslatable_statuses() {
     })
     .await;
     let file = config_file(&world, None);
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
-        .args([
-            "check-config",
-            "--online",
-            "--config",
-            file.path().to_str().unwrap(),
-        ])
-        .output()
-        .await
-        .unwrap();
+    let out = check_online(&file, &[]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -210,16 +215,7 @@ async fn check_config_online_names_a_campaign_that_does_not_exist() {
     let missing = "701000000000999AAA";
     let text = std::fs::read_to_string(file.path()).unwrap();
     std::fs::write(file.path(), text.replacen(&real, missing, 1)).unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
-        .args([
-            "check-config",
-            "--online",
-            "--config",
-            file.path().to_str().unwrap(),
-        ])
-        .output()
-        .await
-        .unwrap();
+    let out = check_online(&file, &[]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let about: Vec<&str> = stdout.lines().filter(|l| l.contains(missing)).collect();
@@ -240,17 +236,11 @@ async fn check_config_online_names_a_campaign_that_does_not_exist() {
 async fn check_config_online_says_why_a_mapping_could_not_be_checked() {
     let world = World::new().await;
     let file = config_file(&world, None);
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
-        .args([
-            "check-config",
-            "--online",
-            "--config",
-            file.path().to_str().unwrap(),
-        ])
-        .env("CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET", "not-the-secret")
-        .output()
-        .await
-        .unwrap();
+    let out = check_online(
+        &file,
+        &[("CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET", "not-the-secret")],
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stdout} {stderr}");
