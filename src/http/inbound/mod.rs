@@ -35,14 +35,24 @@ pub async fn read_limited(
     if announced.is_some_and(|n| n > limit as u64) {
         return Err(BodyError::TooLarge);
     }
-    let mut read = Vec::with_capacity(announced.map_or(0, |n| n as usize));
+    // A body that arrives in one chunk (the usual webhook) is kept as it came, not copied.
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut read = 0;
     let mut chunks = body.into_data_stream();
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|e| BodyError::Unreadable(e.to_string()))?;
-        if read.len() + chunk.len() > limit {
+        read += chunk.len();
+        if read > limit {
             return Err(BodyError::TooLarge);
         }
-        read.extend_from_slice(&chunk);
+        match first.take() {
+            None if joined.is_empty() => first = Some(chunk),
+            held => {
+                joined.extend_from_slice(held.as_deref().unwrap_or_default());
+                joined.extend_from_slice(&chunk);
+            }
+        }
     }
-    Ok(Bytes::from(read))
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
 }
