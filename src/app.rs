@@ -64,8 +64,10 @@ impl App {
             worker.marketo().clone(),
             worker.salesforce().clone(),
         )?;
+        let metrics = telemetry::metrics_handle();
         // Today's calls and any pause from before this start (or from other replicas) count
-        // before the first call is made.
+        // before the first call is made; after the recorder is in place, so the pause's gauge
+        // shows it at once.
         if let Err(error) = liveness
             .quota()
             .share(&store, crate::store::now_millis())
@@ -73,7 +75,6 @@ impl App {
         {
             tracing::warn!(%error, "could not read the shared daily call counts");
         }
-        let metrics = telemetry::metrics_handle();
         liveness.publish_metrics();
         let state = AppState::new(
             config,

@@ -86,7 +86,10 @@ pub fn render(url: &str, o: &Overview) -> String {
             );
         }
     }
-    let _ = writeln!(out, "\nEach side (as the answering replica saw it)");
+    let _ = writeln!(
+        out,
+        "\nEach side (as the replica calling it last saw it; calls and pause for all replicas)"
+    );
     for (name, side) in &o.upstreams {
         let mut line = format!("  {name:<11} {}", side.state);
         if side.health.consecutive_auth_failures > 0 {

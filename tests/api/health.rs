@@ -148,3 +148,41 @@ fn a_fresh_process_shows_the_restart_and_pause_series_at_zero() {
         assert!(metrics.lines().any(|l| l == series), "{series}: {metrics}");
     }
 }
+
+/// A process started while the day's budget is spent shows the pause in `/metrics` at once, as
+/// the admin status does (the shared count is read once the recorder is in place).
+#[test]
+fn a_pause_from_before_a_restart_shows_in_metrics_at_once() {
+    use crate::binary::{RUNNABLE_ENV, Served, free_address, request};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("p.db").display());
+    let until = campaign_sync::store::now_millis() + 3_600_000;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = campaign_sync::store::Store::connect(&url).await.unwrap();
+        let day = campaign_sync::quota::next_marketo_reset(campaign_sync::store::now_millis());
+        store
+            .share_quota_day(
+                "marketo",
+                &campaign_sync::store::QuotaDay {
+                    day_ends_ms: day,
+                    used: 40,
+                    paused_until_ms: until,
+                    reason: Some("marketo daily call budget of 40 used up".into()),
+                },
+            )
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let listen = free_address();
+    let mut served = Served::example(&listen, &url, RUNNABLE_ENV);
+    served.wait_healthy(&listen);
+    let admin = [("Authorization", "Bearer admin-token")];
+    let (_, metrics) = request(&listen, "GET", "/metrics", &admin, "").expect("an answer");
+    let series = format!(
+        "upstream_paused_until_seconds{{system=\"marketo\"}} {}",
+        until as f64 / 1000.0
+    );
+    assert!(metrics.lines().any(|l| l == series), "{series}: {metrics}");
+}
