@@ -43,15 +43,9 @@ pub(super) fn every_event_type() -> Vec<&'static str> {
 /// Longest subscriber URL accepted (browsers and proxies balk well before 8 KiB).
 const MAX_URL_LEN: usize = 2048;
 
-/// Checks a request body into (url, event types, secret, whether the secret was generated).
 /// A body must say it is JSON, as every other JSON endpoint asks (axum's `Json`): 415 otherwise.
 fn json_content(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
-    let essence = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
-    match essence.as_deref() {
+    match super::shape::media_type(headers).as_deref() {
         Some("application/json") => Ok(()),
         Some(t) if t.starts_with("application/") && t.ends_with("+json") => Ok(()),
         _ => Err(ApiError::Status {
@@ -61,6 +55,7 @@ fn json_content(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// Checks a request body into (url, event types, secret, whether the secret was generated).
 fn validate(body: &[u8]) -> Result<(String, Vec<String>, String, bool), ApiError> {
     let new: NewSubscription = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("body is not a subscription: {e}")))?;

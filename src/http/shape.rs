@@ -97,15 +97,20 @@ fn on_soap_path(request: &Request) -> bool {
     path.trim_end_matches('/') == salesforce::PATH
 }
 
-fn has_shape(headers: &HeaderMap, soap: bool) -> bool {
-    let Some(media_type) = headers
+/// A message's media type without its parameters (`text/xml; charset=UTF-8` → `text/xml`),
+/// lowercased; `None` without a readable `Content-Type`.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-    else {
+        .map(|v| v.trim().to_ascii_lowercase())
+}
+
+fn has_shape(headers: &HeaderMap, soap: bool) -> bool {
+    let Some(media_type) = media_type(headers) else {
         return false;
     };
-    let media_type = media_type.trim();
     if soap {
         media_type.eq_ignore_ascii_case("text/xml")
     } else {

@@ -285,13 +285,9 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), InboundError> {
 }
 
 fn is_xml(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let media_type = value.split(';').next().unwrap_or("").trim();
-    ["text/xml", "application/xml", "application/soap+xml"]
-        .iter()
-        .any(|xml| media_type.eq_ignore_ascii_case(xml))
+    crate::http::shape::media_type(headers).is_some_and(|media_type| {
+        ["text/xml", "application/xml", "application/soap+xml"].contains(&media_type.as_str())
+    })
 }
 
 /// sObject type names are identifiers; anything else is folded so label values stay bounded.
