@@ -15,7 +15,7 @@ async fn people_unknown_to_the_other_side_are_created_there() {
     let sf_only = world
         .sf
         .create_lead(
-            json!({ "LastName": "Noether", "Company": "Erlangen", "Email": "emmy@example.com" }),
+            json!({ "FirstName": "Emmy", "LastName": "Noether", "Company": "Erlangen", "Email": "emmy@example.com" }),
         )
         .unwrap();
     world.sf_adds(&sf_only, Some("Registered"));
@@ -34,6 +34,10 @@ async fn people_unknown_to_the_other_side_are_created_there() {
         .find(|l| l.email() == Some("emmy@example.com"))
         .expect("created in Marketo");
     assert_eq!(world.mk_status(emmy.id).as_deref(), Some("Registered"));
+    // Created as Marketo's own sync would: with the names and company Salesforce shows.
+    assert_eq!(emmy.field("firstName"), "Emmy");
+    assert_eq!(emmy.field("lastName"), "Noether");
+    assert_eq!(emmy.field("company"), "Erlangen");
     let state = world.sf.state();
     let hedy = state["objects"]["Lead"]
         .as_array()

@@ -13,7 +13,7 @@ use crate::connectors::CallError;
 /// sObject Collections take at most this many records per call.
 pub const COLLECTION_LIMIT: usize = 200;
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CampaignMember {
     pub id: String,
@@ -23,6 +23,13 @@ pub struct CampaignMember {
     pub status: Option<String>,
     pub email: Option<String>,
     pub system_modstamp: Option<String>,
+    /// The person's names and company, which Salesforce mirrors onto the member (read-only).
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub company_or_account: Option<String>,
 }
 
 impl CampaignMember {
@@ -63,6 +70,10 @@ struct DeletedPage {
 
 pub(super) const MEMBER_FIELDS: &str =
     "Id, CampaignId, LeadId, ContactId, Email, Status, SystemModstamp";
+
+/// The member fields and the person's names and company Salesforce mirrors onto the member.
+const NAMED_MEMBER_FIELDS: &str = "Id, CampaignId, LeadId, ContactId, Email, Status, \
+     SystemModstamp, FirstName, LastName, CompanyOrAccount";
 
 impl SalesforceClient {
     /// Runs a SOQL query and follows `nextRecordsUrl` until `done`.
@@ -129,13 +140,33 @@ impl SalesforceClient {
         campaign_id: &str,
         person_ids: &[String],
     ) -> Result<Vec<CampaignMember>, CallError> {
+        self.members_with(MEMBER_FIELDS, campaign_id, person_ids)
+            .await
+    }
+
+    /// [`Self::members_for`] with the person's first and last name and company on each.
+    pub async fn named_members_for(
+        &self,
+        campaign_id: &str,
+        person_ids: &[String],
+    ) -> Result<Vec<CampaignMember>, CallError> {
+        self.members_with(NAMED_MEMBER_FIELDS, campaign_id, person_ids)
+            .await
+    }
+
+    async fn members_with(
+        &self,
+        fields: &str,
+        campaign_id: &str,
+        person_ids: &[String],
+    ) -> Result<Vec<CampaignMember>, CallError> {
         let mut members = Vec::new();
         let (contacts, leads): (Vec<_>, Vec<_>) =
             person_ids.iter().partition(|id| id.starts_with("003"));
         for (field, ids) in [("ContactId", contacts), ("LeadId", leads)] {
             for chunk in ids.chunks(COLLECTION_LIMIT) {
                 let soql = format!(
-                    "SELECT {MEMBER_FIELDS} FROM CampaignMember WHERE CampaignId = '{}' AND {field} IN ({})",
+                    "SELECT {fields} FROM CampaignMember WHERE CampaignId = '{}' AND {field} IN ({})",
                     soql_quote(campaign_id),
                     in_list(chunk.iter().map(|s| s.as_str()))
                 );

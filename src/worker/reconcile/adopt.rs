@@ -140,6 +140,7 @@ mod tests {
             status: Some("Sent".into()),
             email: Some(email.into()),
             system_modstamp: None,
+            ..Default::default()
         };
         SfNew::new(&member, &mut Names::default())
     }

@@ -173,6 +173,7 @@ impl SfNew {
                 let at = Utc.timestamp_millis_opt(ms).single()?;
                 Some(at.to_rfc3339_opts(SecondsFormat::Millis, true))
             }),
+            ..Default::default()
         }
     }
 }
@@ -229,6 +230,7 @@ mod tests {
             status: Some("Invited".into()),
             email: Some("ada@example.com".into()),
             system_modstamp: Some("2026-11-28T20:22:01.250Z".into()),
+            ..Default::default()
         };
         let kept = SfNew::new(&member, &mut names);
         assert_eq!(kept.person_id(), Some("003000000000002AAA"));

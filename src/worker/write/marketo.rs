@@ -61,7 +61,7 @@ pub async fn write(ctx: &Context, mapping: &Mapping, works: &mut [Work]) {
     if setting.is_empty() {
         return;
     }
-    people::ensure_marketo(ctx, &mut setting).await;
+    people::ensure_marketo(ctx, mapping, &mut setting).await;
     let planned = setting.into_iter().filter(|w| w.is_open()).map(|w| {
         let call = match &w.decision {
             Decision::SetMarketo(status) => Call::SetStatus(status.clone()),

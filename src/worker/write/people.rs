@@ -8,9 +8,11 @@ use serde_json::json;
 use tracing::Instrument;
 
 use crate::connectors::CallError;
-use crate::connectors::salesforce::RecordOutcome;
 use crate::connectors::salesforce::classify::classify_record;
+use crate::connectors::salesforce::{CampaignMember, RecordOutcome};
+use crate::mappings::Mapping;
 use crate::store::{fold_email, now_millis};
+use crate::sync::{Decision, Done};
 
 use super::super::context::{Context, api_span};
 use super::super::work::{Work, set_salesforce_person};
@@ -33,66 +35,83 @@ fn fit(value: String, max: usize) -> String {
     }
 }
 
-/// Makes sure every work item knows its Marketo lead id; one that cannot be resolved fails
-/// with the reason.
-pub async fn ensure_marketo(ctx: &Context, works: &mut [&mut Work]) {
+/// Makes sure every work item knows its Marketo lead id. A person Marketo does not have is
+/// created for a status to set, with the names Salesforce shows; a removal of such a person is
+/// already done. One that cannot be resolved fails with the reason.
+pub async fn ensure_marketo(ctx: &Context, mapping: &Mapping, works: &mut [&mut Work]) {
     for i in linked::marketo_by_link(ctx, works).await {
         save(ctx, works[i]).await;
     }
-    let missing: Vec<String> = works
+    let wanted: Vec<Wanted> = works
         .iter()
-        .filter(|w| w.is_open() && w.identity().mkto_lead_id.is_none())
-        .filter_map(|w| w.identity().email.clone())
+        .filter(|w| unresolved(w))
+        .filter_map(|w| {
+            Some(Wanted {
+                email: w.identity().email.clone()?,
+                salesforce_person: w.salesforce_person().map(str::to_string),
+                create: matches!(w.decision, Decision::SetMarketo(_)),
+            })
+        })
         .collect();
-    if !missing.is_empty() {
-        let (found, refused) = match find_or_create_marketo(ctx, &missing).await {
+    if !wanted.is_empty() {
+        let (found, refused) = match find_or_create_marketo(ctx, mapping, &wanted).await {
             Ok(answer) => answer,
             Err(error) => {
                 works
                     .iter_mut()
-                    .filter(|w| w.is_open() && w.identity().mkto_lead_id.is_none())
+                    .filter(|w| unresolved(w))
                     .for_each(|w| w.fail(error.clone()));
                 return;
             }
         };
-        for work in works
-            .iter_mut()
-            .filter(|w| w.is_open() && w.identity().mkto_lead_id.is_none())
-        {
-            let id = work
-                .identity()
-                .email
-                .as_ref()
-                .and_then(|e| found.get(e))
-                .copied();
+        for work in works.iter_mut().filter(|w| unresolved(w)) {
+            let email = work.identity().email.clone();
+            let id = email.as_ref().and_then(|e| found.get(e)).copied();
             work.person.identity.mkto_lead_id = id;
             if id.is_some() {
                 save(ctx, work).await;
-            } else if let Some(reason) = work.identity().email.as_ref().and_then(|e| refused.get(e))
-            {
+            } else if let Some(reason) = email.as_ref().and_then(|e| refused.get(e)) {
                 work.fail(CallError::Permanent(reason.clone()));
+            } else if email.is_some() && matches!(work.decision, Decision::RemoveFromMarketo) {
+                work.outcome = Some(Ok(Done::Skipped(
+                    "Marketo has no person with this e-mail to remove".into(),
+                )));
             }
         }
     }
-    for work in works
-        .iter_mut()
-        .filter(|w| w.is_open() && w.identity().mkto_lead_id.is_none())
-    {
+    for work in works.iter_mut().filter(|w| unresolved(w)) {
         work.fail(CallError::Permanent(
             "no e-mail address to find or create the Marketo person".into(),
         ));
     }
 }
 
+/// Whether the work still needs its Marketo lead id.
+fn unresolved(work: &Work) -> bool {
+    work.is_open() && work.identity().mkto_lead_id.is_none()
+}
+
+/// A person to find in Marketo by e-mail, and whether to create them when Marketo has none.
+struct Wanted {
+    email: String,
+    salesforce_person: Option<String>,
+    create: bool,
+}
+
 /// Marketo's lead ids by folded e-mail, and why Marketo refused to create the others.
 type FoundLeads = (BTreeMap<String, i64>, BTreeMap<String, String>);
 
-async fn find_or_create_marketo(ctx: &Context, emails: &[String]) -> Result<FoundLeads, CallError> {
+async fn find_or_create_marketo(
+    ctx: &Context,
+    mapping: &Mapping,
+    wanted: &[Wanted],
+) -> Result<FoundLeads, CallError> {
     let mut found = BTreeMap::new();
     let mut refused = BTreeMap::new();
+    let emails: Vec<String> = wanted.iter().map(|w| w.email.clone()).collect();
     let leads = ctx
         .marketo
-        .leads_by("email", emails)
+        .leads_by("email", &emails)
         .instrument(api_span("marketo", "leads_by_email", emails.len()))
         .await?;
     for lead in leads {
@@ -100,15 +119,29 @@ async fn find_or_create_marketo(ctx: &Context, emails: &[String]) -> Result<Foun
             found.entry(fold_email(&email)).or_insert(lead.id);
         }
     }
-    let create: Vec<&String> = emails.iter().filter(|e| !found.contains_key(*e)).collect();
+    let mut create: Vec<&Wanted> = wanted
+        .iter()
+        .filter(|w| w.create && !found.contains_key(&w.email))
+        .collect();
+    create.dedup_by(|a, b| a.email == b.email);
     if !create.is_empty() {
-        let input = create.iter().map(|e| json!({ "email": e })).collect();
+        let names = salesforce_names(ctx, mapping, &create).await?;
+        let input = create
+            .iter()
+            .map(|w| {
+                new_lead(
+                    &w.email,
+                    w.salesforce_person.as_ref().and_then(|p| names.get(p)),
+                )
+            })
+            .collect();
         let results = ctx
             .marketo
             .upsert_leads(input)
             .instrument(api_span("marketo", "create_leads", create.len()))
             .await?;
-        for (email, result) in create.into_iter().zip(results) {
+        for (wanted, result) in create.into_iter().zip(results) {
+            let email = &wanted.email;
             match result.id.filter(|_| result.status != "skipped") {
                 Some(id) => {
                     found.insert(email.clone(), id);
@@ -129,6 +162,49 @@ async fn find_or_create_marketo(ctx: &Context, emails: &[String]) -> Result<Foun
         }
     }
     Ok((found, refused))
+}
+
+/// The campaign members (with the names and company Salesforce mirrors onto them) of the people
+/// about to be created in Marketo, by Lead or Contact id.
+async fn salesforce_names(
+    ctx: &Context,
+    mapping: &Mapping,
+    create: &[&Wanted],
+) -> Result<BTreeMap<String, CampaignMember>, CallError> {
+    let people: Vec<String> = create
+        .iter()
+        .filter_map(|w| w.salesforce_person.clone())
+        .collect();
+    if people.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let members = ctx
+        .salesforce
+        .named_members_for(&mapping.config.campaign_id, &people)
+        .instrument(api_span("salesforce", "member_names", people.len()))
+        .await?;
+    Ok(members
+        .into_iter()
+        .filter_map(|m| Some((m.person_id()?.to_string(), m)))
+        .collect())
+}
+
+/// A new Marketo person: the e-mail, and the first and last name and company when Salesforce
+/// shows them (as Marketo's own sync would create the person).
+fn new_lead(email: &str, member: Option<&CampaignMember>) -> serde_json::Value {
+    let mut lead = json!({ "email": email });
+    if let Some(member) = member {
+        for (field, value) in [
+            ("firstName", &member.first_name),
+            ("lastName", &member.last_name),
+            ("company", &member.company_or_account),
+        ] {
+            if let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+                lead[field] = json!(value);
+            }
+        }
+    }
+    lead
 }
 
 /// Makes sure every work item knows its Salesforce Lead or Contact; a Lead converted since is
