@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::store::Store;
-use crate::worker::{Change, Mappings, ReconcileReport, Worker};
+use crate::worker::{Change, Divergence, Mappings, ReconcileReport, Worker};
 
 /// What to do besides reading.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,6 +32,9 @@ pub struct MappingResult {
     /// Changes still to make after the repairs ran (failed or left to retry).
     pub unrepaired: Vec<Change>,
     pub warnings: Vec<String>,
+    /// People held as synced whose sides still disagree (Marketo refused a move back, or a
+    /// status maps to nothing on the other side): no write is planned for them.
+    pub diverged: Vec<Divergence>,
     /// API calls per side this mapping cost (reads, repairs and the check after them).
     pub calls: Calls,
 }
@@ -120,6 +123,7 @@ async fn one(
     let report = worker.reconcile_mapping(mapping, options.dry_run).await?;
     let mut unrepaired = Vec::new();
     let mut repaired = 0;
+    let mut diverged = report.diverged;
     if !options.dry_run && report.signals_queued > 0 {
         let progress = crate::terminal::progress::RepairWatch::start(worker.store().clone()).await;
         let done = worker.run_pending().await;
@@ -135,6 +139,7 @@ async fn one(
         // What is still different after the repairs is what failed or waits for a retry.
         let after: ReconcileReport = worker.reconcile_mapping(mapping, true).await?;
         unrepaired = after.changes;
+        diverged = after.diverged;
         repaired = report.changes.len().saturating_sub(unrepaired.len());
     }
     let now = calls(worker);
@@ -148,6 +153,7 @@ async fn one(
         changes: report.changes,
         unrepaired,
         warnings: report.warnings,
+        diverged,
         calls: Calls {
             salesforce: now.salesforce - before.salesforce,
             marketo: now.marketo - before.marketo,
@@ -162,16 +168,19 @@ fn calls(worker: &Worker) -> Calls {
     }
 }
 
+/// A status quoted, or "not a member".
+fn membership(status: &Option<String>) -> String {
+    status
+        .as_ref()
+        .map_or("not a member".to_string(), |s| format!("{s:?}"))
+}
+
 /// "ada@example.com (Marketo lead 5, Salesforce 00Q…): Salesforce "Invited" → "Attended"".
 pub fn describe(change: &Change) -> String {
     let side = if change.side == "salesforce" {
         "Salesforce"
     } else {
         "Marketo"
-    };
-    let status = |s: &Option<String>| {
-        s.as_ref()
-            .map_or("not a member".to_string(), |s| format!("{s:?}"))
     };
     format!(
         "{} (Marketo lead {}, Salesforce {}): {side} {} → {}",
@@ -180,8 +189,23 @@ pub fn describe(change: &Change) -> String {
             .marketo_lead_id
             .map_or("none".into(), |l| l.to_string()),
         change.salesforce_id.as_deref().unwrap_or("none"),
-        status(&change.from),
-        status(&change.to),
+        membership(&change.from),
+        membership(&change.to),
+    )
+}
+
+/// "ada@example.com (Marketo lead 5, Salesforce 00Q…): Salesforce "Invited", Marketo
+/// "Attended"; no write planned".
+pub fn describe_divergence(divergence: &Divergence) -> String {
+    format!(
+        "{} (Marketo lead {}, Salesforce {}): Salesforce {}, Marketo {}; no write planned",
+        divergence.person,
+        divergence
+            .marketo_lead_id
+            .map_or("none".into(), |l| l.to_string()),
+        divergence.salesforce_id.as_deref().unwrap_or("none"),
+        membership(&divergence.salesforce_status),
+        membership(&divergence.marketo_status),
     )
 }
 
@@ -213,5 +237,29 @@ fn print(result: &MappingResult, json: bool) -> anyhow::Result<()> {
     for warning in &result.warnings {
         writeln!(out, "  warning: {warning}")?;
     }
+    for divergence in &result.diverged {
+        writeln!(out, "  diverged: {}", describe_divergence(divergence))?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_divergence_names_the_person_both_statuses_and_that_nothing_is_written() {
+        let divergence = Divergence {
+            person: "back@example.com".into(),
+            marketo_lead_id: Some(5),
+            salesforce_id: Some("00Q000000000001AAA".into()),
+            salesforce_status: Some("Registered".into()),
+            marketo_status: None,
+        };
+        assert_eq!(
+            describe_divergence(&divergence),
+            "back@example.com (Marketo lead 5, Salesforce 00Q000000000001AAA): Salesforce \
+             \"Registered\", Marketo not a member; no write planned"
+        );
+    }
 }

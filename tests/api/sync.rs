@@ -103,6 +103,19 @@ async fn a_salesforce_move_backwards_is_recorded_as_diverged() {
         diverged[0].reason.as_deref().unwrap().contains("1037"),
         "{diverged:?}"
     );
+    // A reconciliation plans no write for them, but does not call them in sync either.
+    let worker = &world.app.worker;
+    let mapping = worker.mappings().by_name("webinar").unwrap().clone();
+    let preview = worker.reconcile_mapping(&mapping, true).await.unwrap();
+    assert_eq!(preview.differences, 0, "{preview:?}");
+    assert!(preview.changes.is_empty(), "{preview:?}");
+    assert_eq!(preview.diverged.len(), 1, "{preview:?}");
+    let divergence = &preview.diverged[0];
+    assert_eq!(divergence.person, "back@example.com");
+    assert_eq!(divergence.marketo_lead_id, Some(lead));
+    assert_eq!(divergence.salesforce_id.as_deref(), Some(sf_lead.as_str()));
+    assert_eq!(divergence.salesforce_status.as_deref(), Some("Registered"));
+    assert_eq!(divergence.marketo_status.as_deref(), Some("Attended"));
 }
 
 #[tokio::test]

@@ -31,7 +31,9 @@ use person::{Pass, Unit};
 use sides::{Mirror, lead_keys, read_marketo, take_marketo};
 
 pub use extract_jobs::cancel_left as cancel_left_extracts;
-pub use signals::{Change, REPAIR_PREFIX, reconcile_all, reconcile_recorded, to_reconcile};
+pub use signals::{
+    Change, Divergence, REPAIR_PREFIX, reconcile_all, reconcile_recorded, to_reconcile,
+};
 
 /// What one reconciliation found in one mapping; each difference became one signal or more.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -47,6 +49,8 @@ pub struct ReconcileReport {
     pub changes: Vec<Change>,
     /// Choices among duplicates, named.
     pub warnings: Vec<String>,
+    /// People held as synced whose sides still disagree (no write is planned for them).
+    pub diverged: Vec<Divergence>,
     /// Salesforce members whose status the mirror does not have (dropped outbound messages).
     pub salesforce_changed: usize,
     /// Marketo members whose status the mirror does not have (webhooks never sent).

@@ -13,7 +13,7 @@ use super::super::context::Context;
 use super::super::record;
 use super::super::work::WorkError;
 use super::ReconcileReport;
-use super::signals::{self, Change};
+use super::signals::{self, Change, Divergence};
 
 /// A Marketo member as one person's look needs it.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +57,8 @@ pub struct Pass<'a> {
     queued: Vec<NewSignal>,
     /// Each change with its place in the listing: mirror people first, in mirror order.
     changes: Vec<(u64, Change)>,
+    /// Each divergence with its place, likewise.
+    diverged: Vec<(u64, Divergence)>,
 }
 
 impl<'a> Pass<'a> {
@@ -72,12 +74,20 @@ impl<'a> Pass<'a> {
             },
             queued: Vec::new(),
             changes: Vec::new(),
+            diverged: Vec::new(),
         }
     }
 
-    /// A person the mirror knows: queues and lists what differs (no store work).
+    /// A person the mirror knows: queues and lists what differs (no store work); one whose
+    /// sides disagree though the mirror holds them as synced is listed as diverged.
     pub fn known(&mut self, unit: &Unit<'_>, place: u64) {
-        self.differs(unit, place);
+        if self.differs(unit, place) {
+            return;
+        }
+        let (sf, mk) = unit.observed();
+        if let Some(divergence) = signals::divergence(unit, &self.mapping.statuses, &sf, &mk) {
+            self.diverged.push((place, divergence));
+        }
     }
 
     /// A person new to the mirror: a pair that agrees is linked and recorded in sync, one that
@@ -179,6 +189,8 @@ impl<'a> Pass<'a> {
     pub async fn finish(mut self) -> Result<ReconcileReport, WorkError> {
         self.changes.sort_by_key(|(place, _)| *place);
         self.report.changes = self.changes.into_iter().map(|(_, c)| c).collect();
+        self.diverged.sort_by_key(|(place, _)| *place);
+        self.report.diverged = self.diverged.into_iter().map(|(_, d)| d).collect();
         // A preview queues nothing.
         self.report.signals_queued = if self.dry_run { 0 } else { self.queued.len() };
         if self.dry_run {

@@ -10,7 +10,7 @@ use crate::mappings::Mapping;
 use crate::signal::{
     Dedup, MarketoMember, NewSignal, SalesforceMember, SalesforceMemberDeleted, Signal,
 };
-use crate::sync::{Decision, Observed};
+use crate::sync::{Decision, Observed, StatusMap};
 
 use super::super::context::Context;
 use super::super::record;
@@ -34,19 +34,21 @@ pub struct Change {
     pub to: Option<String>,
 }
 
-pub fn change(
-    unit: &Unit<'_>,
-    decision: &Decision,
-    sf: &Observed,
-    mk: &Observed,
-) -> Option<Change> {
-    let (side, from, to) = match decision {
-        Decision::Skip(_) => return None,
-        Decision::SetMarketo(s) => ("marketo", mk.status.clone(), Some(s.clone())),
-        Decision::RemoveFromMarketo => ("marketo", mk.status.clone(), None),
-        Decision::SetSalesforce(s) => ("salesforce", sf.status.clone(), Some(s.clone())),
-        Decision::RemoveFromSalesforce => ("salesforce", sf.status.clone(), None),
-    };
+/// A person the mirror holds as synced whose sides still show different statuses: Marketo
+/// refused a move back (1037), or a status maps to nothing on the other side. The worker plans
+/// no write for them; the report names them so a preview does not read as all in sync.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Divergence {
+    pub person: String,
+    pub marketo_lead_id: Option<i64>,
+    pub salesforce_id: Option<String>,
+    pub salesforce_status: Option<String>,
+    pub marketo_status: Option<String>,
+}
+
+/// Who a person is, as a report names them: the e-mail, else the Salesforce id, else the lead;
+/// with the Marketo lead and the Salesforce Lead or Contact when known.
+fn who(unit: &Unit<'_>) -> (String, Option<i64>, Option<String>) {
     let lead = unit
         .mk
         .map(|m| m.lead_id)
@@ -61,13 +63,51 @@ pub fn change(
         .or_else(|| salesforce_id.clone())
         .or_else(|| lead.map(|l| format!("Marketo lead {l}")))
         .unwrap_or_default();
+    (person, lead, salesforce_id)
+}
+
+pub fn change(
+    unit: &Unit<'_>,
+    decision: &Decision,
+    sf: &Observed,
+    mk: &Observed,
+) -> Option<Change> {
+    let (side, from, to) = match decision {
+        Decision::Skip(_) => return None,
+        Decision::SetMarketo(s) => ("marketo", mk.status.clone(), Some(s.clone())),
+        Decision::RemoveFromMarketo => ("marketo", mk.status.clone(), None),
+        Decision::SetSalesforce(s) => ("salesforce", sf.status.clone(), Some(s.clone())),
+        Decision::RemoveFromSalesforce => ("salesforce", sf.status.clone(), None),
+    };
+    let (person, marketo_lead_id, salesforce_id) = who(unit);
     Some(Change {
         person,
-        marketo_lead_id: lead,
+        marketo_lead_id,
         salesforce_id,
         side,
         from,
         to,
+    })
+}
+
+/// The person's divergence, when the sides' statuses disagree under the mapping's status map.
+pub fn divergence(
+    unit: &Unit<'_>,
+    statuses: &StatusMap,
+    sf: &Observed,
+    mk: &Observed,
+) -> Option<Divergence> {
+    let mapped = mk.status.as_deref().and_then(|s| statuses.to_salesforce(s));
+    if mapped == sf.status {
+        return None;
+    }
+    let (person, marketo_lead_id, salesforce_id) = who(unit);
+    Some(Divergence {
+        person,
+        marketo_lead_id,
+        salesforce_id,
+        salesforce_status: sf.status.clone(),
+        marketo_status: mk.status.clone(),
     })
 }
 
