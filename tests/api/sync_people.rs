@@ -260,3 +260,44 @@ async fn a_salesforce_lead_deleted_since_it_was_linked_is_replaced_on_the_next_w
     let dead = world.app.store.dead(0, 10).await.unwrap();
     assert!(dead.is_empty(), "{dead:?}");
 }
+
+#[tokio::test]
+async fn a_removal_of_someone_marketo_no_longer_has_creates_no_one() {
+    use campaign_sync::sim::marketo::NewLead;
+
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("left@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    // The person's lead is merged into one with another address, and the merge already seen
+    // (the link dropped, as after a 1004): Marketo has no one with their address.
+    let other = world.mk.add_lead(NewLead::email("other@example.com"));
+    assert!(world.mk.merge_leads(other, lead));
+    world
+        .app
+        .store
+        .forget_marketo_lead(1, lead, now_millis())
+        .await
+        .unwrap();
+    let leads_before = world.mk.leads().len();
+    world.sf.delete_member(USER, &member).unwrap();
+    world.sf.advance_clock(std::time::Duration::from_secs(90));
+    let later = now_millis() + 90_000;
+    assert_eq!(world.app.worker.poll_deleted_at(later).await.unwrap(), 1);
+    world.settle().await;
+    assert_eq!(
+        world.mk.leads().len(),
+        leads_before,
+        "no lead created to remove"
+    );
+    let skipped = world.outcomes(OutcomeResult::Skipped).await;
+    assert!(
+        skipped.iter().any(|o| o
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("no person with this e-mail to remove"))),
+        "{skipped:?}"
+    );
+    assert!(world.outcomes(OutcomeResult::Dead).await.is_empty());
+}
