@@ -137,12 +137,10 @@ impl App {
         let bound = Duration::from_secs(http_config.shutdown_timeout_secs);
         let store = state.store().clone();
         let owner = worker.owner().to_string();
-        let worker = state
-            .config()
-            .worker
-            .enabled
-            .then(|| tokio::spawn(worker.clone().run(shutdown.clone())));
-        if state.config().worker.enabled {
+        // Without either side's credentials there is nothing a worker could call.
+        let runs_worker = state.config().worker.enabled && state.config().apis_configured();
+        let worker = runs_worker.then(|| tokio::spawn(worker.clone().run(shutdown.clone())));
+        if runs_worker {
             tokio::spawn(deliverer.run(shutdown.clone()));
         }
         tokio::spawn(telemetry::drain_metrics(shutdown.clone()));

@@ -16,6 +16,19 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
+    if !config.unset.is_empty() {
+        let worker = if config.apis_configured() {
+            "the worker runs"
+        } else {
+            "no worker runs, so nothing is synced"
+        };
+        tracing::error!(
+            "configuration incomplete: the service answers health checks, but senders whose \
+             token is missing are refused and {worker}, until these are set (check-config \
+             names them too):\n  - {}",
+            config.unset.join("\n  - ")
+        );
+    }
     let shutdown = CancellationToken::new();
     // Listening for the signal before the build: a container's first process ignores SIGTERM
     // it has no handler for, so a stop while migrations or the store are slow would otherwise

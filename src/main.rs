@@ -158,6 +158,12 @@ impl ConfigArgs {
         Config::load(self.config.as_deref(), &self.overrides()).map_err(invalid)
     }
 
+    /// `serve` starts with keys left empty (it says which and syncs nothing), never with a
+    /// value that cannot work.
+    fn load_serving(&self) -> Result<Config, ExitCode> {
+        Config::load_serving(self.config.as_deref(), &self.overrides()).map_err(invalid)
+    }
+
     /// `migrate` needs only the database, not credentials.
     fn load_for(&self, needs: Needs) -> Result<Config, ExitCode> {
         Config::load_for(self.config.as_deref(), &self.overrides(), needs).map_err(invalid)
@@ -183,7 +189,7 @@ async fn main() -> ExitCode {
     // A service's end belongs in its log too; a command's error is said once, on stderr.
     let logs_its_end = matches!(cli.command, Command::Serve(_));
     let result = match cli.command {
-        Command::Serve(args) => match args.load() {
+        Command::Serve(args) => match args.load_serving() {
             Ok(config) => commands::serve(config).await,
             Err(code) => return code,
         },

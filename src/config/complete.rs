@@ -1,88 +1,151 @@
 //! What a running service needs beyond a well-formed file: both sides' credentials and absolute
 //! URLs, and the tokens that let senders in. The service needs both sides, so both are always
 //! checked; `migrate`, which only opens the database, skips these checks, and the commands that
-//! only call the APIs (`marketo provision`, `mappings import`) check only what they call.
+//! only call the APIs (`marketo provision`, `mappings import`) check only what they call. A key
+//! left empty is told apart from a value that cannot work: `serve` starts without the first
+//! (and syncs nothing), never with the second.
 
 use super::{Config, Needs};
 
+/// One thing a command's configuration lacks: a key left empty (`unset`), or a value that
+/// cannot work.
+pub(super) struct Lack {
+    pub text: String,
+    pub unset: bool,
+}
+
+/// What is found lacking, in the order the file lists the keys.
+#[derive(Default)]
+struct Lacks(Vec<Lack>);
+
+impl Lacks {
+    fn unset(&mut self, text: String) {
+        self.0.push(Lack { text, unset: true });
+    }
+
+    fn wrong(&mut self, text: String) {
+        self.0.push(Lack { text, unset: false });
+    }
+
+    /// `key` must not be empty.
+    fn require(&mut self, key: &str, value: &str) {
+        if value.trim().is_empty() {
+            self.unset(format!(
+                "{key}: missing (set it in the file or as {})",
+                env_name(key)
+            ));
+        }
+    }
+
+    /// An absolute `http://` or `https://` URL with a host.
+    fn require_url(&mut self, key: &str, value: &str) {
+        if value.trim().is_empty() {
+            return self.require(key, value);
+        }
+        let absolute = reqwest::Url::parse(value).is_ok_and(|url| {
+            matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some_and(|h| !h.is_empty())
+        });
+        if !absolute {
+            self.wrong(format!(
+                "{key}: {value:?} is not an absolute http(s) URL, e.g. \"https://host.example.com\""
+            ));
+        }
+    }
+}
+
 impl Config {
     /// What is missing for `needs`, in the order the file lists the keys.
+    #[cfg(test)]
     pub(super) fn missing_for(&self, needs: Needs) -> Vec<String> {
-        let mut problems = Vec::new();
+        self.lacks_for(needs).into_iter().map(|l| l.text).collect()
+    }
+
+    /// What is lacking for `needs`: keys left empty and values that cannot work.
+    pub(super) fn lacks_for(&self, needs: Needs) -> Vec<Lack> {
+        let mut lacks = Lacks::default();
         let receives = needs == Needs::Service;
         if matches!(needs, Needs::Apis | Needs::Service) {
-            self.salesforce_api_problems(&mut problems);
+            self.salesforce_api_problems(&mut lacks);
         }
         if receives {
-            self.salesforce_receiver_problems(&mut problems);
+            self.salesforce_receiver_problems(&mut lacks);
         }
         if matches!(needs, Needs::Marketo | Needs::Apis | Needs::Service) {
-            self.marketo_api_problems(&mut problems);
+            self.marketo_api_problems(&mut lacks);
         }
         if receives {
             let mkto = &self.marketo;
             if mkto.webhook_signing_secrets.is_empty() {
-                require(
-                    &mut problems,
-                    "marketo.webhook_token",
-                    mkto.webhook_token.expose(),
-                );
+                lacks.require("marketo.webhook_token", mkto.webhook_token.expose());
             }
             if let Some(admin) = self.admin_listen.filter(|a| *a == self.listen) {
-                problems.push(format!(
+                lacks.wrong(format!(
                     "admin_listen: {admin} is also `listen`; give the admin listener its own address"
                 ));
             }
         }
-        problems
+        lacks.0
     }
 
     /// What calling Salesforce's API needs.
-    fn salesforce_api_problems(&self, problems: &mut Vec<String>) {
+    fn salesforce_api_problems(&self, lacks: &mut Lacks) {
         let sf = &self.salesforce;
         // A set `salesforce.login_url` is checked with the validation (My Domain, not a generic
-        // host), which also names it when `client_id` is set without it.
-        if sf.client_id.trim().is_empty() {
-            require(problems, "salesforce.login_url", &sf.login_url);
+        // host).
+        if sf.login_url.trim().is_empty() {
+            if sf.client_id.trim().is_empty() {
+                lacks.require("salesforce.login_url", &sf.login_url);
+            } else {
+                lacks.unset(format!(
+                    "salesforce.login_url: required; set it to {}",
+                    super::validate::MY_DOMAIN
+                ));
+            }
         }
         if !sf.instance_url.is_empty() {
-            require_url(problems, "salesforce.instance_url", &sf.instance_url);
+            lacks.require_url("salesforce.instance_url", &sf.instance_url);
         }
-        require(problems, "salesforce.client_id", &sf.client_id);
-        require(
-            problems,
-            "salesforce.client_secret",
-            sf.client_secret.expose(),
-        );
+        lacks.require("salesforce.client_id", &sf.client_id);
+        lacks.require("salesforce.client_secret", sf.client_secret.expose());
     }
 
     /// What receiving Salesforce's outbound messages needs.
-    fn salesforce_receiver_problems(&self, problems: &mut Vec<String>) {
+    fn salesforce_receiver_problems(&self, lacks: &mut Lacks) {
         let sf = &self.salesforce;
         if sf.organization_ids.is_empty() {
-            problems.push(format!(
+            lacks.unset(format!(
                 "salesforce.organization_ids: empty, so every outbound message is refused; list \
                  your org id (Setup → Company Information) in the file or as {}",
                 env_name("salesforce.organization_ids")
             ));
         }
-        require(
-            problems,
-            "salesforce.inbound_token",
-            sf.inbound_token.expose(),
-        );
+        lacks.require("salesforce.inbound_token", sf.inbound_token.expose());
     }
 
     /// What calling Marketo's API needs.
-    fn marketo_api_problems(&self, problems: &mut Vec<String>) {
+    fn marketo_api_problems(&self, lacks: &mut Lacks) {
         let mkto = &self.marketo;
-        require_url(problems, "marketo.base_url", &mkto.base_url);
-        require(problems, "marketo.client_id", &mkto.client_id);
-        require(
-            problems,
-            "marketo.client_secret",
-            mkto.client_secret.expose(),
-        );
+        lacks.require_url("marketo.base_url", &mkto.base_url);
+        lacks.require("marketo.client_id", &mkto.client_id);
+        lacks.require("marketo.client_secret", mkto.client_secret.expose());
+    }
+
+    /// Whether both APIs can be called: what the sync worker needs. A `serve` started with
+    /// either side's credentials unset receives but runs no worker.
+    pub fn apis_configured(&self) -> bool {
+        const API_KEYS: [&str; 6] = [
+            "salesforce.login_url:",
+            "salesforce.client_id:",
+            "salesforce.client_secret:",
+            "marketo.base_url:",
+            "marketo.client_id:",
+            "marketo.client_secret:",
+        ];
+        !self
+            .unset
+            .iter()
+            .any(|u| API_KEYS.iter().any(|key| u.starts_with(key)))
     }
 
     /// Things that work but are probably not meant: `check-config` prints them, `serve` logs
@@ -111,31 +174,6 @@ fn env_name(key: &str) -> String {
         "CAMPAIGN_SYNC_{}",
         key.replace('.', "__").to_ascii_uppercase()
     )
-}
-
-fn require(problems: &mut Vec<String>, key: &str, value: &str) {
-    if value.trim().is_empty() {
-        problems.push(format!(
-            "{key}: missing (set it in the file or as {})",
-            env_name(key)
-        ));
-    }
-}
-
-/// An absolute `http://` or `https://` URL with a host.
-fn require_url(problems: &mut Vec<String>, key: &str, value: &str) {
-    if value.trim().is_empty() {
-        require(problems, key, value);
-        return;
-    }
-    let absolute = reqwest::Url::parse(value).is_ok_and(|url| {
-        matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty())
-    });
-    if !absolute {
-        problems.push(format!(
-            "{key}: {value:?} is not an absolute http(s) URL, e.g. \"https://host.example.com\""
-        ));
-    }
 }
 
 #[cfg(test)]
@@ -270,6 +308,42 @@ mod tests {
         let mut c = complete();
         c.admin_listen = Some(c.listen);
         assert_eq!(keys(&c.missing_for(Needs::Service)), ["admin_listen"]);
+    }
+
+    #[test]
+    fn keys_left_empty_are_told_apart_from_values_that_cannot_work() {
+        let defaults = Config::default().lacks_for(Needs::Service);
+        assert!(defaults.iter().all(|l| l.unset), "every key is only unset");
+        let mut c = complete();
+        c.marketo.base_url = "not a url".into();
+        c.marketo.client_id = String::new();
+        c.admin_listen = Some(c.listen);
+        let found = c.lacks_for(Needs::Service);
+        let lacks: Vec<(&str, bool)> = found
+            .iter()
+            .map(|l| (l.text.split(':').next().unwrap_or(""), l.unset))
+            .collect();
+        assert_eq!(
+            lacks,
+            [
+                ("marketo.base_url", false),
+                ("marketo.client_id", true),
+                ("admin_listen", false)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_serve_without_either_sides_credentials_runs_no_worker() {
+        let mut c = complete();
+        assert!(c.apis_configured());
+        c.unset = vec!["salesforce.inbound_token: missing".into()];
+        assert!(
+            c.apis_configured(),
+            "a receiver's token is not the worker's"
+        );
+        c.unset = vec!["marketo.client_secret: missing".into()];
+        assert!(!c.apis_configured());
     }
 
     #[test]

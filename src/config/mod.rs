@@ -49,6 +49,10 @@ pub struct Config {
     pub schedules: SchedulesConfig,
     pub mappings: Vec<MappingConfig>,
     pub triggers: TriggersConfig,
+    /// What `serve` found left empty (credentials, tokens), each named with where to set it. Not
+    /// a key: [`Config::load_serving`] fills it, and the service then runs without syncing.
+    #[serde(skip)]
+    pub unset: Vec<String>,
 }
 
 impl Default for Config {
@@ -66,6 +70,7 @@ impl Default for Config {
             schedules: SchedulesConfig::default(),
             mappings: Vec::new(),
             triggers: TriggersConfig::default(),
+            unset: Vec::new(),
         }
     }
 }
@@ -313,6 +318,14 @@ impl Config {
         Self::load_checked(file, overrides, Needs::Service)
     }
 
+    /// What `serve` loads: a malformed or wrong value is refused as by [`Config::load`], but keys
+    /// left empty (credentials, tokens, the organization ids) are listed in
+    /// [`Config::unset`] instead, so the process can start, answer health checks and say what
+    /// it lacks while it syncs nothing. `check-config` still refuses such a file.
+    pub fn load_serving(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::load_with(file, overrides, Needs::Service, true)
+    }
+
     /// Loads a configuration for a command that needs only part of it (see [`Needs`]).
     pub fn load_for(
         file: Option<&Path>,
@@ -336,6 +349,15 @@ impl Config {
         overrides: &Overrides,
         needs: Needs,
     ) -> Result<Self, ConfigError> {
+        Self::load_with(file, overrides, needs, false)
+    }
+
+    fn load_with(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        needs: Needs,
+        tolerate_unset: bool,
+    ) -> Result<Self, ConfigError> {
         let mut figment = Figment::new();
         if let Some(path) = file {
             if !path.exists() {
@@ -353,7 +375,7 @@ impl Config {
             config.database_url = Secret::new(url);
         }
         config.normalize_mappings();
-        config.validate(needs)?;
+        config.unset = config.validate(needs, tolerate_unset)?;
         Ok(config)
     }
 

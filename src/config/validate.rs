@@ -4,10 +4,20 @@ use std::collections::HashSet;
 
 use super::{Config, ConfigError, Needs};
 
+/// Where the client-credentials flow works, as the messages about `salesforce.login_url` say.
+pub(super) const MY_DOMAIN: &str = "your org's My Domain URL (Setup → My Domain), e.g. \
+    \"https://yourcompany.my.salesforce.com\", or for a sandbox \
+    \"https://yourcompany--sandboxname.sandbox.my.salesforce.com\"";
+
 impl Config {
     /// Every problem at once, so an operator fixes the file in one pass, with what `needs`
-    /// requires beyond a well-formed file (see `complete.rs`).
-    pub(super) fn validate(&self, needs: Needs) -> Result<(), ConfigError> {
+    /// requires beyond a well-formed file (see `complete.rs`). With `tolerate_unset`, keys left
+    /// empty are not problems: they are returned instead.
+    pub(super) fn validate(
+        &self,
+        needs: Needs,
+        tolerate_unset: bool,
+    ) -> Result<Vec<String>, ConfigError> {
         let mut problems = Vec::new();
         let url = self.database_url.expose();
         if !(url.starts_with("sqlite:")
@@ -97,9 +107,16 @@ impl Config {
         }
         problems.extend(self.salesforce_login_problem());
         self.validate_mappings(&mut problems);
-        problems.extend(self.missing_for(needs));
+        let mut unset = Vec::new();
+        for lack in self.lacks_for(needs) {
+            if tolerate_unset && lack.unset {
+                unset.push(lack.text);
+            } else {
+                problems.push(lack.text);
+            }
+        }
         if problems.is_empty() {
-            Ok(())
+            Ok(unset)
         } else {
             Err(ConfigError::Invalid(problems))
         }
@@ -108,13 +125,10 @@ impl Config {
     /// The client-credentials flow works only on the org's My Domain host; the generic login
     /// hosts answer `invalid_grant` "request not supported on this domain".
     fn salesforce_login_problem(&self) -> Option<String> {
-        const MY_DOMAIN: &str = "your org's My Domain URL (Setup → My Domain), e.g. \
-            \"https://yourcompany.my.salesforce.com\", or for a sandbox \
-            \"https://yourcompany--sandboxname.sandbox.my.salesforce.com\"";
         let login_url = self.salesforce.login_url.trim();
         if login_url.is_empty() {
-            return (!self.salesforce.client_id.is_empty())
-                .then(|| format!("salesforce.login_url: required; set it to {MY_DOMAIN}"));
+            // Left empty: `complete.rs` names it, with the same advice.
+            return None;
         }
         let host = reqwest::Url::parse(login_url)
             .ok()
@@ -269,8 +283,11 @@ mod tests {
             assert!(problem.contains("my.salesforce.com"), "{problem}");
         }
         assert_eq!(login_problem("https://acme.my.salesforce.com", "id"), None);
-        let missing = login_problem("", "id").expect("required once a client is set");
-        assert!(missing.contains("required"), "{missing}");
+        assert_eq!(
+            login_problem("", "id"),
+            None,
+            "named as unset in complete.rs"
+        );
         assert_eq!(
             login_problem("", ""),
             None,

@@ -24,6 +24,10 @@ pub struct Overview {
     pub mappings: Vec<MappingOverview>,
     pub upstreams: BTreeMap<String, Side>,
     pub worker: Worker,
+    /// Keys the service was started without (credentials, tokens), each with where to set it;
+    /// empty when the configuration is complete.
+    #[serde(default)]
+    pub unconfigured: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,6 +195,7 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
             oldest_age_seconds: backlog.oldest_received_at.map(|t| (now - t).max(0) / 1000),
             backlog,
         },
+        unconfigured: state.config().unset.clone(),
     })
 }
 

@@ -49,6 +49,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
                 .map(|m| json!({ "name": m.name(), "problems": m.problems() }))
                 .collect();
             let mut body = json!({ "status": "ready" });
+            // Keys `serve` started without: it answers, but syncs or receives less.
+            let unset = &state.config().unset;
+            if !unset.is_empty() {
+                body["unconfigured"] = json!(unset);
+            }
             if !held.is_empty() {
                 body["held_mappings"] = json!(held);
             }

@@ -53,6 +53,12 @@ pub fn render(url: &str, o: &Overview) -> String {
         "campaign-sync at {url}: sync {sync} ({})",
         when(Some(o.generated_at))
     );
+    if !o.unconfigured.is_empty() {
+        let _ = writeln!(out, "CONFIGURATION INCOMPLETE: started without");
+        for key in &o.unconfigured {
+            let _ = writeln!(out, "  - {key}");
+        }
+    }
     let _ = writeln!(out, "\nMappings");
     for m in &o.mappings {
         let state = match (m.enabled, m.held) {
@@ -198,5 +204,15 @@ mod tests {
             "{text}"
         );
         assert!(!line("salesforce").contains("PAUSED"), "{text}");
+        assert!(!text.contains("INCOMPLETE"), "{text}");
+        let mut incomplete = overview;
+        incomplete.unconfigured = vec!["marketo.client_secret: missing".into()];
+        let text = render("http://x", &incomplete);
+        assert!(
+            text.contains(
+                "CONFIGURATION INCOMPLETE: started without\n  - marketo.client_secret: missing"
+            ),
+            "{text}"
+        );
     }
 }

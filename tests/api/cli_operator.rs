@@ -61,21 +61,108 @@ fn a_base_url_that_is_not_a_url_is_refused() {
     );
 }
 
+/// `serve` on the shipped example with nothing else set (issue 2's check) starts, answers
+/// `/healthz` and `/readyz`, names each key it lacks in its log and on `/readyz`, lets no sender
+/// in, and drains and exits 0 on SIGTERM.
 #[test]
-fn serve_refuses_to_start_with_the_same_errors() {
+fn serve_on_the_bare_example_starts_names_what_it_lacks_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("x.db").display());
+    let listen = free_address();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = std::process::Command::new(crate::binary::BIN)
+        .args(["serve", "--config", EXAMPLE, "--database-url", &url])
+        .args(["--listen", &listen])
+        .env_clear()
+        .env("CAMPAIGN_SYNC_HTTP__DRAIN_DELAY_SECS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while request(&listen, "GET", "/healthz", &[], "").map(|r| r.0) != Some(200) {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "exited with {status}: {}",
+                std::fs::read_to_string(log.path()).unwrap()
+            );
+        }
+        assert!(started.elapsed().as_secs() < 20, "never answered");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (status, body) = request(&listen, "GET", "/readyz", &[], "").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let unconfigured = ready["unconfigured"].as_array().expect("listed");
+    for key in EXAMPLE_MISSING {
+        assert!(
+            unconfigured
+                .iter()
+                .any(|u| u.as_str().unwrap().starts_with(&format!("{key}: "))),
+            "{key}: {body}"
+        );
+    }
+    // No token is configured, so no sender gets in.
+    let webhook = render_program_member(42, 1001, Some("jane@example.com"), None);
+    let headers = [
+        ("Authorization", "Bearer "),
+        ("Content-Type", "application/json"),
+    ];
+    let answer = request(&listen, "POST", "/v1/marketo/webhooks", &headers, &webhook);
+    assert_eq!(answer.map(|r| r.0), Some(401));
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let draining = std::time::Instant::now();
+    while request(&listen, "GET", "/readyz", &[], "").map(|r| r.0) != Some(503) {
+        assert!(
+            draining.elapsed().as_secs() < 2,
+            "draining shows on /readyz"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let stopping = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed().as_secs() < 15,
+            "did not exit after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(logged.contains("configuration incomplete"), "{logged}");
+    assert!(logged.contains("no worker runs"), "{logged}");
+    for key in EXAMPLE_MISSING {
+        assert!(logged.contains(&format!("- {key}: ")), "{key}: {logged}");
+    }
+}
+
+#[test]
+fn serve_refuses_a_value_that_cannot_work() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("s.db").display());
     let out = output(
         &["serve", "--config", EXAMPLE, "--database-url", &url],
         &[
-            ("CAMPAIGN_SYNC_SALESFORCE__ORGANIZATION_IDS", "[]"),
+            ("CAMPAIGN_SYNC_MARKETO__BASE_URL", "not a url"),
             ("CAMPAIGN_SYNC_MARKETO__WEBHOOK_TOKEN", ""),
         ],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let all = text(&out);
-    assert!(all.contains("salesforce.organization_ids: empty"), "{all}");
-    assert!(all.contains("marketo.webhook_token: missing"), "{all}");
+    assert!(
+        all.contains("marketo.base_url: \"not a url\" is not an absolute http(s) URL"),
+        "{all}"
+    );
     assert!(!dir.path().join("s.db").exists(), "nothing may start");
 }
 
