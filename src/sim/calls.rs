@@ -40,6 +40,21 @@ pub struct CallRecord {
     pub error: Option<String>,
 }
 
+impl CallRecord {
+    /// A REST call refused before anything was read (a URI or body too large): no client, since
+    /// no token was looked at.
+    pub fn refused(request: &axum::extract::Request, status: axum::http::StatusCode) -> Self {
+        CallRecord {
+            kind: "rest".to_string(),
+            method: request.method().to_string(),
+            path: request.uri().path().to_string(),
+            query: redacted_query(request.uri().query()),
+            status: Some(status.as_u16()),
+            ..CallRecord::default()
+        }
+    }
+}
+
 /// The query string with secrets masked, `None` when empty.
 pub fn redacted_query(query: Option<&str>) -> Option<String> {
     let query = query.filter(|q| !q.is_empty())?;

@@ -27,11 +27,14 @@ pub async fn rest_gate(
     request: Request,
     next: Next,
 ) -> Response {
-    if let Some(refused) = too_large(&request, shared.config.max_uri_bytes) {
-        return refused;
+    if let Some(status) = too_large(&request, shared.config.max_uri_bytes) {
+        shared.record(CallRecord::refused(&request, status));
+        return status.into_response();
     }
+    let refused = CallRecord::refused(&request, StatusCode::PAYLOAD_TOO_LARGE);
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES as usize).await else {
+        shared.record(refused);
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let method = parts.method.to_string();
@@ -150,9 +153,9 @@ fn has_query_token(request: &Request) -> bool {
 
 /// URIs over the limit (8 KB) get 414 and bodies over 1 MB get 413, plain HTTP errors rather
 /// than envelopes, before anything else is looked at.
-fn too_large(request: &Request, max_uri_bytes: usize) -> Option<Response> {
+fn too_large(request: &Request, max_uri_bytes: usize) -> Option<StatusCode> {
     if request.uri().to_string().len() > max_uri_bytes {
-        return Some(StatusCode::URI_TOO_LONG.into_response());
+        return Some(StatusCode::URI_TOO_LONG);
     }
     let length = request
         .headers()
@@ -161,7 +164,7 @@ fn too_large(request: &Request, max_uri_bytes: usize) -> Option<Response> {
         .and_then(|v| v.parse::<u64>().ok());
     length
         .filter(|n| *n > MAX_BODY_BYTES)
-        .map(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())
+        .map(|_| StatusCode::PAYLOAD_TOO_LARGE)
 }
 
 /// Unknown REST paths.

@@ -45,6 +45,22 @@ pub async fn token(
     }
 }
 
+/// A token request by another method than POST: the 405 (its body is shaped as Salesforce's by
+/// `rest::method_not_allowed`), in the call log like every token request.
+pub async fn token_wrong_method(
+    State(shared): State<Arc<Shared>>,
+    method: axum::http::Method,
+) -> Response {
+    let mut record = CallRecord::token(String::new(), 405, Some("METHOD_NOT_ALLOWED".into()));
+    record.method = method.to_string();
+    shared.record(record);
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(axum::http::header::ALLOW, "POST")],
+    )
+        .into_response()
+}
+
 type TokenError = (StatusCode, serde_json::Value);
 
 fn issue(

@@ -25,11 +25,15 @@ const MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
 pub const MAX_URI_BYTES: usize = 16_384;
 
 pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    // Refused before anything is read, and still in the call log.
     if request.uri().to_string().len() > MAX_URI_BYTES {
+        shared.record(CallRecord::refused(&request, StatusCode::URI_TOO_LONG));
         return StatusCode::URI_TOO_LONG.into_response();
     }
+    let refused = CallRecord::refused(&request, StatusCode::PAYLOAD_TOO_LARGE);
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        shared.record(refused);
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let method = parts.method.clone();

@@ -207,7 +207,10 @@ fn router(shared: Arc<Shared>) -> Router {
             gate::gate,
         ));
     let routes = Router::new()
-        .route("/services/oauth2/token", post(auth::token))
+        .route(
+            "/services/oauth2/token",
+            post(auth::token).fallback(auth::token_wrong_method),
+        )
         .route("/__sim/requests", get(inspect::requests))
         .route("/__sim/state", get(inspect::state))
         .route(

@@ -289,6 +289,14 @@ async fn long_queries_get_414_and_go_through_post_with_method_get() {
         .await
         .expect("GET");
     assert_eq!(long.status(), 414);
+    // Refused before the token was read, and still in the call log.
+    let logged = sim.sim.requests();
+    let refused = logged.last().expect("logged");
+    assert_eq!(
+        (refused.status, refused.path.as_str(), refused.write),
+        (Some(414), "/rest/v1/leads.json", false)
+    );
+    assert_eq!(refused.client, None);
     let posted = sim
         .client
         .post(sim.url("/rest/v1/leads.json?_method=GET"))

@@ -300,6 +300,23 @@ async fn unknown_resources_and_methods_answer_in_salesforce_shape() {
             && message.contains("PATCH"),
         "{message}"
     );
+    // The token endpoint takes only POST, and its refusal is in the call log too.
+    let token_get = reqwest::get(format!("{}/services/oauth2/token", sim.base_url()))
+        .await
+        .expect("GET");
+    assert_eq!(token_get.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(token_get.headers()["allow"], "POST");
+    let logged = sim.requests();
+    let refused = logged.last().expect("logged");
+    assert_eq!(
+        (
+            refused.kind.as_str(),
+            refused.method.as_str(),
+            refused.status,
+            refused.error_code.as_deref()
+        ),
+        ("token", "GET", Some(405), Some("METHOD_NOT_ALLOWED"))
+    );
 }
 
 /// A body sent as anything but JSON is Salesforce's 415, and nothing is written; JSON with a
@@ -372,4 +389,30 @@ async fn a_new_lead_without_a_status_gets_the_default() {
         let (_, lead) = answer(client.get(&format!("sobjects/Lead/{id}")).await).await;
         assert_eq!(lead["Status"], expected);
     }
+}
+
+/// A URI over 16,384 bytes is refused with a bare 414 before the token is read, and the call
+/// is still in the log.
+#[tokio::test]
+async fn a_uri_over_16_kib_is_414_and_logged() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    let ids: Vec<String> = (0..1000).map(|i| format!("'00Q{i:015}'")).collect();
+    let soql = format!("SELECT Id FROM Lead WHERE Id IN ({})", ids.join(","));
+    let response = client
+        .http
+        .get(client.url("query"))
+        .query(&[("q", soql)])
+        .bearer_auth(&client.token)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), StatusCode::URI_TOO_LONG);
+    let logged = sim.requests();
+    let refused = logged.last().expect("logged");
+    assert_eq!(
+        (refused.status, refused.path.as_str(), refused.write),
+        (Some(414), "/services/data/v62.0/query", false)
+    );
+    assert_eq!(refused.client, None);
 }
