@@ -301,3 +301,36 @@ async fn a_removal_of_someone_marketo_no_longer_has_creates_no_one() {
     );
     assert!(world.outcomes(OutcomeResult::Dead).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_new_marketo_person_is_created_by_e_mail_alone_when_salesforce_cannot_be_read() {
+    let world = World::new().await;
+    let lead = world
+        .sf
+        .create_lead(json!({ "FirstName": "Grace", "LastName": "Hopper", "Company": "Navy", "Email": "grace@example.com" }))
+        .unwrap();
+    world.sf_adds(&lead, Some("Registered"));
+    // The mapping's statuses are checked first; then Salesforce fails the names query and the
+    // client's retries of it.
+    world.app.worker.check_statuses().await;
+    let fault = json!({ "http_status": 503, "calls": 4 });
+    let added = world
+        .app
+        .client
+        .post(format!("{}/__sim/faults", world.sf.base_url()))
+        .json(&fault)
+        .send()
+        .await
+        .unwrap();
+    assert!(added.status().is_success());
+    world.settle().await;
+    let grace = world
+        .mk
+        .leads()
+        .into_iter()
+        .find(|l| l.email() == Some("grace@example.com"))
+        .expect("created in Marketo all the same");
+    assert_eq!(grace.field("lastName"), serde_json::Value::Null);
+    assert_eq!(world.mk_status(grace.id).as_deref(), Some("Registered"));
+    assert!(world.outcomes(OutcomeResult::Dead).await.is_empty());
+}

@@ -119,78 +119,119 @@ async fn find_or_create_marketo(
             found.entry(fold_email(&email)).or_insert(lead.id);
         }
     }
-    let mut create: Vec<&Wanted> = wanted
+    // One create per address, however many identities share it.
+    let mut seen = std::collections::BTreeSet::new();
+    let create: Vec<&Wanted> = wanted
         .iter()
         .filter(|w| w.create && !found.contains_key(&w.email))
+        .filter(|w| seen.insert(w.email.as_str()))
         .collect();
-    create.dedup_by(|a, b| a.email == b.email);
-    if !create.is_empty() {
-        let names = salesforce_names(ctx, mapping, &create).await?;
-        let input = create
+    if create.is_empty() {
+        return Ok((found, refused));
+    }
+    let names = salesforce_names(ctx, mapping, &create).await;
+    let named: Vec<serde_json::Value> = create
+        .iter()
+        .map(|w| {
+            let member = w.salesforce_person.as_ref().and_then(|p| names.get(p));
+            new_lead(&w.email, member)
+        })
+        .collect();
+    let mut results = create_marketo_leads(ctx, named.clone()).await?;
+    // A record Marketo skipped with the names (a field it would not take) is tried once more
+    // with the e-mail alone, as it was created before names were sent.
+    let with_names = |lead: &serde_json::Value| lead.as_object().is_some_and(|o| o.len() > 1);
+    let retry: Vec<usize> = results
+        .iter()
+        .zip(&named)
+        .enumerate()
+        .filter(|(_, (result, lead))| result.status == "skipped" && with_names(lead))
+        .map(|(i, _)| i)
+        .collect();
+    if !retry.is_empty() {
+        let bare = retry
             .iter()
-            .map(|w| {
-                new_lead(
-                    &w.email,
-                    w.salesforce_person.as_ref().and_then(|p| names.get(p)),
-                )
-            })
+            .map(|&i| new_lead(&create[i].email, None))
             .collect();
-        let results = ctx
-            .marketo
-            .upsert_leads(input)
-            .instrument(api_span("marketo", "create_leads", create.len()))
-            .await?;
-        for (wanted, result) in create.into_iter().zip(results) {
-            let email = &wanted.email;
-            match result.id.filter(|_| result.status != "skipped") {
-                Some(id) => {
-                    found.insert(email.clone(), id);
-                }
-                None => {
-                    let reasons: Vec<String> = result
-                        .reasons
-                        .iter()
-                        .map(|r| format!("{} {}", r.code, r.message))
-                        .collect();
-                    let why = format!(
-                        "Marketo did not create the person {email}: {}",
-                        reasons.join("; ")
-                    );
-                    refused.insert(email.clone(), why);
-                }
+        let again = create_marketo_leads(ctx, bare).await?;
+        for (&i, result) in retry.iter().zip(again) {
+            results[i] = result;
+        }
+    }
+    for (wanted, result) in create.into_iter().zip(results) {
+        let email = &wanted.email;
+        match result.id.filter(|_| result.status != "skipped") {
+            Some(id) => {
+                found.insert(email.clone(), id);
+            }
+            None => {
+                let reasons: Vec<String> = result
+                    .reasons
+                    .iter()
+                    .map(|r| format!("{} {}", r.code, r.message))
+                    .collect();
+                let why = format!(
+                    "Marketo did not create the person {email}: {}",
+                    reasons.join("; ")
+                );
+                refused.insert(email.clone(), why);
             }
         }
     }
     Ok((found, refused))
 }
 
+async fn create_marketo_leads(
+    ctx: &Context,
+    input: Vec<serde_json::Value>,
+) -> Result<Vec<crate::connectors::marketo::StatusResult>, CallError> {
+    let count = input.len();
+    ctx.marketo
+        .upsert_leads(input)
+        .instrument(api_span("marketo", "create_leads", count))
+        .await
+}
+
 /// The campaign members (with the names and company Salesforce mirrors onto them) of the people
-/// about to be created in Marketo, by Lead or Contact id.
+/// about to be created in Marketo, by Lead and by Contact id. The names only complete the new
+/// person: when Salesforce cannot be read (paused, refused, failing) they are created with the
+/// e-mail alone, as before, rather than waiting.
 async fn salesforce_names(
     ctx: &Context,
     mapping: &Mapping,
     create: &[&Wanted],
-) -> Result<BTreeMap<String, CampaignMember>, CallError> {
+) -> BTreeMap<String, CampaignMember> {
     let people: Vec<String> = create
         .iter()
         .filter_map(|w| w.salesforce_person.clone())
         .collect();
     if people.is_empty() {
-        return Ok(BTreeMap::new());
+        return BTreeMap::new();
     }
-    let members = ctx
+    let read = ctx
         .salesforce
         .named_members_for(&mapping.config.campaign_id, &people)
         .instrument(api_span("salesforce", "member_names", people.len()))
-        .await?;
-    Ok(members
-        .into_iter()
-        .filter_map(|m| Some((m.person_id()?.to_string(), m)))
-        .collect())
+        .await;
+    let members = match read {
+        Ok(members) => members,
+        Err(error) => {
+            tracing::warn!(%error, "could not read the new Marketo people's names from Salesforce; creating them with the e-mail only");
+            return BTreeMap::new();
+        }
+    };
+    let mut names = BTreeMap::new();
+    for member in members {
+        for id in [&member.lead_id, &member.contact_id].into_iter().flatten() {
+            names.insert(id.clone(), member.clone());
+        }
+    }
+    names
 }
 
 /// A new Marketo person: the e-mail, and the first and last name and company when Salesforce
-/// shows them (as Marketo's own sync would create the person).
+/// shows them (as Marketo's own sync would create the person). Marketo's own placeholder for a
+/// missing Salesforce field is not copied back.
 fn new_lead(email: &str, member: Option<&CampaignMember>) -> serde_json::Value {
     let mut lead = json!({ "email": email });
     if let Some(member) = member {
@@ -199,7 +240,8 @@ fn new_lead(email: &str, member: Option<&CampaignMember>) -> serde_json::Value {
             ("lastName", &member.last_name),
             ("company", &member.company_or_account),
         ] {
-            if let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+            let value = value.as_deref().map(str::trim);
+            if let Some(value) = value.filter(|v| !v.is_empty() && *v != NOT_PROVIDED) {
                 lead[field] = json!(value);
             }
         }
