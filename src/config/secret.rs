@@ -32,10 +32,12 @@ impl Secret {
             .filter(|key| !key.is_empty())
     }
 
-    /// Compares in time independent of where the first difference is. An empty secret matches
-    /// nothing, so an unset token never lets an empty credential through.
+    /// Compares in time independent of where the first difference is. An empty (or blank)
+    /// secret matches nothing, so an unset token never lets an empty credential through.
     pub fn matches(&self, candidate: &[u8]) -> bool {
-        !self.0.is_empty() && bool::from(self.0.as_bytes().ct_eq(candidate))
+        // A secret of blanks is no secret: configuration counts it as missing, so nothing
+        // may match it.
+        !self.0.trim().is_empty() && bool::from(self.0.as_bytes().ct_eq(candidate))
     }
 }
 
@@ -89,6 +91,7 @@ mod tests {
     #[test]
     fn empty_secret_matches_nothing() {
         assert!(!Secret::default().matches(b""));
+        assert!(!Secret::new(" ").matches(b" "), "blanks are no secret");
         assert!(Secret::new("abc").matches(b"abc"));
         assert!(!Secret::new("abc").matches(b"abd"));
         assert!(!Secret::new("abc").matches(b"ab"));
