@@ -32,8 +32,8 @@ pub struct MappingResult {
     /// Changes still to make after the repairs ran (failed or left to retry).
     pub unrepaired: Vec<Change>,
     pub warnings: Vec<String>,
-    /// People held as synced whose sides still disagree (Marketo refused a move back, or a
-    /// status maps to nothing on the other side): no write is planned for them.
+    /// People held as synced whose sides still disagree (a move back Marketo refused): no write
+    /// is planned for them.
     pub diverged: Vec<Divergence>,
     /// API calls per side this mapping cost (reads, repairs and the check after them).
     pub calls: Calls,
@@ -140,7 +140,14 @@ async fn one(
         let after: ReconcileReport = worker.reconcile_mapping(mapping, true).await?;
         unrepaired = after.changes;
         diverged = after.diverged;
-        repaired = report.changes.len().saturating_sub(unrepaired.len());
+        // A change Marketo refused (a move back) is not repaired: it is listed as diverged.
+        let still = |c: &Change| {
+            unrepaired
+                .iter()
+                .any(|u| u.person == c.person && u.side == c.side)
+                || diverged.iter().any(|d| d.person == c.person)
+        };
+        repaired = report.changes.iter().filter(|c| !still(c)).count();
     }
     let now = calls(worker);
     Ok(MappingResult {
