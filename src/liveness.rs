@@ -35,6 +35,8 @@ impl Liveness {
     /// Adding nothing registers a series without moving one another part of the process set.
     pub fn publish_metrics(&self) {
         metrics::counter!("worker_restarts_total").increment(0);
+        // 0 until this replica's worker takes the lock (and on a replica that runs none).
+        metrics::gauge!("worker_leader").increment(0.0);
         for side in [&self.inner.quota.marketo, &self.inner.quota.salesforce] {
             metrics::gauge!("upstream_paused_until_seconds", "system" => side.system())
                 .increment(0.0);

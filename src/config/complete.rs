@@ -134,18 +134,17 @@ impl Config {
     /// Whether both APIs can be called: what the sync worker needs. A `serve` started with
     /// either side's credentials unset receives but runs no worker.
     pub fn apis_configured(&self) -> bool {
-        const API_KEYS: [&str; 6] = [
-            "salesforce.login_url:",
-            "salesforce.client_id:",
-            "salesforce.client_secret:",
-            "marketo.base_url:",
-            "marketo.client_id:",
-            "marketo.client_secret:",
-        ];
+        self.side_configured("salesforce") && self.side_configured("marketo")
+    }
+
+    /// Whether `system`'s (`salesforce`, `marketo`) API keys were all set at start.
+    pub fn side_configured(&self, system: &str) -> bool {
+        let keys = ["login_url", "base_url", "client_id", "client_secret"]
+            .map(|key| format!("{system}.{key}:"));
         !self
             .unset
             .iter()
-            .any(|u| API_KEYS.iter().any(|key| u.starts_with(key)))
+            .any(|u| keys.iter().any(|key| u.starts_with(key.as_str())))
     }
 
     /// Things that work but are probably not meant: `check-config` prints them, `serve` logs
@@ -344,6 +343,8 @@ mod tests {
         );
         c.unset = vec!["marketo.client_secret: missing".into()];
         assert!(!c.apis_configured());
+        assert!(!c.side_configured("marketo"));
+        assert!(c.side_configured("salesforce"));
     }
 
     #[test]

@@ -132,10 +132,13 @@ impl Config {
         }
         let host = reqwest::Url::parse(login_url)
             .ok()
-            .and_then(|url| url.host_str().map(str::to_ascii_lowercase));
+            .filter(|url| matches!(url.scheme(), "http" | "https"))
+            .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
+            .filter(|host| !host.is_empty());
         match host.as_deref().map(|h| h.trim_end_matches('.')) {
             None => Some(format!(
-                "salesforce.login_url: {login_url:?} is not an absolute URL; set it to {MY_DOMAIN}"
+                "salesforce.login_url: {login_url:?} is not an absolute http(s) URL; set it to \
+                 {MY_DOMAIN}"
             )),
             Some(generic @ ("login.salesforce.com" | "test.salesforce.com")) => Some(format!(
                 "salesforce.login_url: {generic} is Salesforce's generic login host, which refuses \
@@ -283,6 +286,17 @@ mod tests {
             assert!(problem.contains("my.salesforce.com"), "{problem}");
         }
         assert_eq!(login_problem("https://acme.my.salesforce.com", "id"), None);
+        for not_http in [
+            "ftp://acme.my.salesforce.com",
+            "ws://acme.my.salesforce.com",
+            "acme",
+        ] {
+            let problem = login_problem(not_http, "id").expect("refused");
+            assert!(
+                problem.contains("is not an absolute http(s) URL"),
+                "{problem}"
+            );
+        }
         assert_eq!(
             login_problem("", "id"),
             None,

@@ -42,14 +42,15 @@ pub struct MappingOverview {
     /// Rows in the mirror: people known as members on either side.
     pub members: i64,
     /// `lastHour`, `lastDay`, `lastFiveDays` → `added`, `status_changed`, `removed`, `failed`,
-    /// `skipped` → count.
+    /// `skipped`, `diverged` → count.
     pub changes: BTreeMap<String, BTreeMap<String, i64>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Side {
-    /// `up`, `down` or `unknown` (no call seen by this replica yet).
+    /// `up`, `down`, `unknown` (no call seen yet) or `unconfigured` (nothing seen, and this
+    /// replica was started without the side's credentials).
     pub state: String,
     #[serde(flatten)]
     pub health: HealthView,
@@ -91,6 +92,7 @@ pub struct Worker {
 fn side(
     system: &'static str,
     endpoint: &str,
+    configured: bool,
     seen: Health,
     quota: &crate::quota::SideQuota,
     now: i64,
@@ -108,6 +110,8 @@ fn side(
         state: match up {
             Some(true) => "up",
             Some(false) => "down",
+            // Nothing seen, and this replica was started without the side's credentials.
+            None if !configured => "unconfigured",
             None => "unknown",
         }
         .into(),
@@ -155,7 +159,14 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
                 .iter()
                 .map(|(label, counts)| {
                     let mut c = counts.get(m.name()).cloned().unwrap_or_default();
-                    for kind in ["added", "status_changed", "removed", "failed", "skipped"] {
+                    for kind in [
+                        "added",
+                        "status_changed",
+                        "removed",
+                        "failed",
+                        "skipped",
+                        "diverged",
+                    ] {
                         c.entry(kind.into()).or_insert(0);
                     }
                     (label.to_string(), c)
@@ -179,7 +190,11 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
         ),
     ] {
         let seen = upstream::shown(store, system, endpoint).await;
-        upstreams.insert(system.to_string(), side(system, endpoint, seen, quota, now));
+        let configured = state.config().side_configured(system);
+        upstreams.insert(
+            system.to_string(),
+            side(system, endpoint, configured, seen, quota, now),
+        );
     }
     Ok(Overview {
         generated_at: now,

@@ -211,7 +211,7 @@ impl Store {
     }
 
     /// Changes since `since` per mapping: `added`, `status_changed`, `removed` (trigger events
-    /// on either side), `failed` and `skipped` (outcomes).
+    /// on either side), `failed`, `skipped` and `diverged` (outcomes).
     pub async fn change_counts(&self, since: i64) -> Result<ChangeCounts, StoreError> {
         let mut counts = ChangeCounts::new();
         let events = sqlx::query(
@@ -239,7 +239,7 @@ impl Store {
         let outcomes = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT COALESCE(mapping, ''), result, COUNT(*) FROM \
              (SELECT o.result, o.recorded_at, {} WHERE o.recorded_at >= $1 \
-             AND o.result IN ('dead', 'skipped')) named GROUP BY mapping, result",
+             AND o.result IN ('dead', 'skipped', 'diverged')) named GROUP BY mapping, result",
             super::people::NAMED
         )))
         .bind(since)
@@ -247,10 +247,10 @@ impl Store {
         .await?;
         for r in &outcomes {
             let result: String = r.try_get(1)?;
-            let bucket = if result == "dead" {
-                "failed"
-            } else {
-                "skipped"
+            let bucket = match result.as_str() {
+                "dead" => "failed",
+                "diverged" => "diverged",
+                _ => "skipped",
             };
             *counts
                 .entry(r.try_get(0)?)

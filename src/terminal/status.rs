@@ -83,12 +83,14 @@ pub fn render(url: &str, o: &Overview) -> String {
             let n = |k: &str| c.get(k).copied().unwrap_or(0);
             let _ = writeln!(
                 out,
-                "    {label:<12} added {}, status changed {}, removed {}, failed {}, skipped {}",
+                "    {label:<12} added {}, status changed {}, removed {}, failed {}, skipped {}, \
+                 diverged {}",
                 n("added"),
                 n("status_changed"),
                 n("removed"),
                 n("failed"),
-                n("skipped")
+                n("skipped"),
+                n("diverged")
             );
         }
     }

@@ -186,3 +186,38 @@ fn a_pause_from_before_a_restart_shows_in_metrics_at_once() {
     );
     assert!(metrics.lines().any(|l| l == series), "{series}: {metrics}");
 }
+
+/// A service started without a side's credentials says so: on `/readyz` (still 200), and in the
+/// overview, where that side reads `unconfigured` instead of `unknown`.
+#[tokio::test]
+async fn a_service_started_without_credentials_names_what_it_lacks() {
+    let app = TestApp::spawn_with(TestDb::sqlite(), |config| {
+        config.admin.token = campaign_sync::config::Secret::new("admin");
+        config.unset = vec![
+            "marketo.client_id: missing (set it in the file or as CAMPAIGN_SYNC_MARKETO__CLIENT_ID)"
+                .into(),
+        ];
+    })
+    .await;
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(
+        ready["unconfigured"][0]
+            .as_str()
+            .map(|s| s.starts_with("marketo.client_id: ")),
+        Some(true),
+        "{ready}"
+    );
+    let (status, overview) = app
+        .admin(reqwest::Method::GET, "/admin/status", "admin")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(overview["upstreams"]["marketo"]["state"], "unconfigured");
+    assert_eq!(overview["upstreams"]["salesforce"]["state"], "unknown");
+    assert_eq!(overview["unconfigured"], ready["unconfigured"]);
+    // The series a dashboard reads is there though no worker runs (its value is process-wide
+    // in this test binary, where other tests' workers lead).
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("\nworker_leader "), "{metrics}");
+}

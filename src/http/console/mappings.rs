@@ -104,6 +104,14 @@ fn result_lines(result: &serde_json::Value) -> Vec<String> {
                 report["signals_queued"].as_u64().unwrap_or(0)
             ));
         }
+        let diverged: Vec<crate::worker::Divergence> =
+            serde_json::from_value(report["diverged"].clone()).unwrap_or_default();
+        lines.extend(diverged.iter().map(|d| {
+            format!(
+                "{mapping}: diverged: {}",
+                crate::cutover::describe_divergence(d)
+            )
+        }));
     }
     lines
 }
@@ -301,11 +309,19 @@ mod tests {
             ]
         );
         let run = json!({ "dry_run": false, "reports": [
-            { "mapping": "webinar", "differences": 2, "signals_queued": 2, "changes": [] }
+            { "mapping": "webinar", "differences": 2, "signals_queued": 2, "changes": [],
+              "diverged": [
+                { "person": "bo@example.com", "marketo_lead_id": 8,
+                  "salesforce_id": "00Q000000000001AAA", "salesforce_status": "Registered",
+                  "marketo_status": "Attended" }
+            ] }
         ] });
         assert_eq!(
             result_lines(&run),
-            ["webinar: 2 difference(s), 2 repair(s) queued"]
+            [
+                "webinar: 2 difference(s), 2 repair(s) queued",
+                "webinar: diverged: bo@example.com (Marketo lead 8, Salesforce 00Q000000000001AAA): Salesforce \"Registered\", Marketo \"Attended\"; no write planned",
+            ]
         );
         assert_eq!(
             result_lines(&json!({ "dry_run": false, "reports": [] })),

@@ -16,6 +16,7 @@ pub struct Window {
     removed: i64,
     failed: i64,
     skipped: i64,
+    diverged: i64,
 }
 
 pub struct MappingRow {
@@ -81,6 +82,7 @@ fn windows(m: &admin_status::MappingOverview) -> Vec<Window> {
             removed: n("removed"),
             failed: n("failed"),
             skipped: n("skipped"),
+            diverged: n("diverged"),
         }
     })
     .collect()
@@ -104,9 +106,16 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
                 ),
                 ("down", since) => format!("unreachable since {}", when(since)),
                 ("up", _) => "good".into(),
+                ("unconfigured", _) => {
+                    "not configured: this replica has no credentials for it".into()
+                }
                 _ => "unknown (no call yet from this replica)".into(),
             },
-            class: if s.state == "down" { "bad" } else { "good" },
+            class: if s.state == "down" || s.state == "unconfigured" {
+                "bad"
+            } else {
+                "good"
+            },
             calls: match (s.calls_today, s.daily_limit) {
                 (Some(used), Some(limit)) => format!("{used} of {limit}"),
                 (Some(used), None) => format!("{used} (no daily budget set)"),

@@ -136,7 +136,7 @@ fn entries(t: &Timeline) -> Vec<Entry> {
     for o in &t.outcomes {
         all.push((
             o.recorded_at,
-            format!("{} {} on {}", o.result, o.action, o.connector),
+            outcome_what(o),
             format!(
                 "{}{}",
                 o.mapping.as_deref().unwrap_or("—"),
@@ -208,4 +208,14 @@ pub async fn person(
             .collect(),
         timeline,
     })
+}
+
+/// "applied set_status on marketo"; without a write to name (an echo, a stale message), the
+/// result alone, and without a system, the result and the action ("skipped reconcile").
+fn outcome_what(o: &crate::store::NamedOutcome) -> String {
+    match (o.action.as_str(), o.connector.as_str()) {
+        ("none", _) => o.result.to_string(),
+        (action, "none") => format!("{} {action}", o.result),
+        (action, connector) => format!("{} {action} on {connector}", o.result),
+    }
 }

@@ -34,10 +34,10 @@ pub struct Change {
     pub to: Option<String>,
 }
 
-/// A person the mirror holds as synced whose sides still show different statuses: Marketo
-/// refused a move back (1037), or a status maps to nothing on the other side. The worker plans
-/// no write for them; the report names them so a preview does not read as all in sync.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// A person the mirror holds as synced whose sides still show different statuses, such as a
+/// move back Marketo refused (1037). The worker plans no write for them; the report names them
+/// so a preview does not read as all in sync.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Divergence {
     pub person: String,
     pub marketo_lead_id: Option<i64>,
