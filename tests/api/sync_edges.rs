@@ -280,16 +280,9 @@ async fn a_flow_status_change_on_a_member_deleted_meanwhile_is_retried_not_repor
         .add_member(USER, &other, &sf_lead, Some("Sent"))
         .unwrap();
     // The member's next write finds it deleted (a user removed it between lookup and update).
-    let fault = json!({ "error_code": "ENTITY_IS_DELETED", "calls": 1 });
-    let added = world
-        .app
-        .client
-        .post(format!("{}/__sim/faults", world.sf.base_url()))
-        .json(&fault)
-        .send()
-        .await
-        .unwrap();
-    assert!(added.status().is_success());
+    world
+        .sf_fault(json!({ "error_code": "ENTITY_IS_DELETED", "calls": 1 }))
+        .await;
     let body = json!({ "action": "change_campaign_status", "leadId": lead, "email": "gone@example.com", "campaignId": other, "status": "Opened" });
     let id = world.marketo_webhook(body).await;
     world.settle().await;

@@ -313,16 +313,9 @@ async fn a_new_marketo_person_is_created_by_e_mail_alone_when_salesforce_cannot_
     // The mapping's statuses are checked first; then Salesforce fails the names query and the
     // client's retries of it.
     world.app.worker.check_statuses().await;
-    let fault = json!({ "http_status": 503, "calls": 4 });
-    let added = world
-        .app
-        .client
-        .post(format!("{}/__sim/faults", world.sf.base_url()))
-        .json(&fault)
-        .send()
-        .await
-        .unwrap();
-    assert!(added.status().is_success());
+    world
+        .sf_fault(json!({ "http_status": 503, "calls": 4 }))
+        .await;
     world.settle().await;
     let grace = world
         .mk

@@ -208,6 +208,20 @@ impl World {
         self.mk.set_status_as_user(PROGRAM, lead, status).unwrap();
     }
 
+    /// Adds a fault to the Salesforce simulator through its control endpoint, as an operator
+    /// would (`{"http_status": 503, "calls": 3}`).
+    pub async fn sf_fault(&self, fault: serde_json::Value) {
+        let added = self
+            .app
+            .client
+            .post(format!("{}/__sim/faults", self.sf.base_url()))
+            .json(&fault)
+            .send()
+            .await
+            .expect("POST /__sim/faults");
+        assert!(added.status().is_success(), "{fault}: {}", added.status());
+    }
+
     /// A Salesforce user adds the lead or contact to the mapped campaign; returns the member's id.
     pub fn sf_adds(&self, person: &str, status: Option<&str>) -> String {
         self.sf
