@@ -2,10 +2,14 @@
 //! campaign (`sfdcId` in the asset API's program browse), printed as `[[mappings]]` TOML with
 //! the status pairs that match by name and, as comments, the ones that need a decision.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use serde::Deserialize;
 
 use crate::config::Config;
 use crate::connectors::marketo::MarketoClient;
@@ -13,8 +17,12 @@ use crate::connectors::salesforce::SalesforceClient;
 use crate::sync::NOT_IN_PROGRAM;
 
 /// Prints (or, with `write`, appends to that file) one `[[mappings]]` table per linked program
-/// not mapped yet.
+/// not mapped yet, in the configuration or in the file written to.
 pub async fn import(config: &Config, write: Option<&Path>) -> anyhow::Result<()> {
+    let mut mapped: HashSet<i64> = config.mappings.iter().map(|m| m.program_id).collect();
+    if let Some(path) = write.filter(|p| p.exists()) {
+        mapped.extend(programs_mapped_in(path)?);
+    }
     let salesforce = SalesforceClient::new(&config.salesforce)?;
     let marketo = MarketoClient::new(&config.marketo)?;
     let mut text = String::new();
@@ -23,7 +31,7 @@ pub async fn import(config: &Config, write: Option<&Path>) -> anyhow::Result<()>
         let Some(campaign) = program.sfdc_id.clone() else {
             continue;
         };
-        if config.mappings.iter().any(|m| m.program_id == program.id) {
+        if mapped.contains(&program.id) {
             text += &format!(
                 "# program {} {:?} is mapped already\n\n",
                 program.id, program.name
@@ -63,6 +71,24 @@ pub async fn import(config: &Config, write: Option<&Path>) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// The programs the `[[mappings]]` of the file at `path` name already, so a second import into
+/// it adds no duplicate (which would make the file invalid).
+fn programs_mapped_in(path: &Path) -> anyhow::Result<Vec<i64>> {
+    #[derive(Deserialize)]
+    struct File {
+        #[serde(default)]
+        mappings: Vec<Mapped>,
+    }
+    #[derive(Deserialize)]
+    struct Mapped {
+        program_id: i64,
+    }
+    let file: File = Figment::from(Toml::file_exact(path))
+        .extract()
+        .with_context(|| format!("reading the mappings already in {}", path.display()))?;
+    Ok(file.mappings.into_iter().map(|m| m.program_id).collect())
 }
 
 /// One mapping: statuses present on both sides (case-insensitively) map to each other; the

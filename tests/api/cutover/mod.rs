@@ -243,6 +243,27 @@ async fn mappings_import_writes_the_programs_marketo_links_to_campaigns() {
         "the imported mappings are valid and compatible: {}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // Imported again into the same file from another configuration: nothing twice.
+    let base = sims.config.with_file_name("base.toml");
+    std::fs::write(&base, &bare).unwrap();
+    let again = tokio::process::Command::new(BIN)
+        .args(["mappings", "import", "--write"])
+        .arg(&file)
+        .arg("--config")
+        .arg(&base)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{stdout}");
+    assert!(stdout.contains("appended 0 mapping(s)"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .matches("[[mappings]]")
+            .count(),
+        mappings.len()
+    );
 }
 
 #[tokio::test]
