@@ -71,10 +71,19 @@ fn every_manifest_is_yaml_naming_its_kind_and_name() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/compose.yaml"))
             .expect("compose.yaml");
     let compose = YamlLoader::load_from_str(&compose).expect("compose.yaml parses");
-    assert!(
-        compose[0]["services"]
-            .as_hash()
-            .is_some_and(|s| !s.is_empty())
+    let services = &compose[0]["services"];
+    assert!(services.as_hash().is_some_and(|s| !s.is_empty()));
+    // Each replica starts only after the configuration passed `check-config`.
+    for replica in ["campaign-sync-1", "campaign-sync-2"] {
+        assert_eq!(
+            services[replica]["depends_on"]["check-config"]["condition"].as_str(),
+            Some("service_completed_successfully"),
+            "{replica}"
+        );
+    }
+    assert_eq!(
+        services["check-config"]["command"][0].as_str(),
+        Some("check-config")
     );
 }
 
@@ -126,10 +135,21 @@ fn the_deployment_meets_the_restricted_profile_with_probes_and_a_pinned_image() 
             "deployment.yaml lacks {needed:?}"
         );
     }
-    let image = deployment
+    // A configuration `check-config` refuses stops the pod before `serve` starts.
+    assert!(
+        deployment.contains("initContainers:")
+            && deployment.contains(
+                r#"args: ["check-config", "--config", "/etc/campaign-sync/campaign-sync.toml"]"#
+            ),
+        "the configuration is checked before serve starts"
+    );
+    let images: Vec<&str> = deployment
         .lines()
-        .find_map(|line| line.trim().strip_prefix("image: "))
-        .expect("an image line");
+        .filter_map(|line| line.trim().strip_prefix("image: "))
+        .collect();
+    assert_eq!(images.len(), 2, "{images:?}");
+    assert_eq!(images[0], images[1], "the check runs the same image");
+    let image = images[0];
     let tag = image.rsplit_once(':').map(|(_, tag)| tag);
     assert!(
         tag.is_some_and(|t| t != "latest" && !t.contains('/')) || image.contains("@sha256:"),
