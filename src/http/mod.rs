@@ -318,7 +318,7 @@ fn finish(routes: Router<AppState>, state: AppState) -> Router {
 
 /// No route matched: the documented JSON 404, marked so tests can tell it from a handler's.
 async fn no_route() -> Response {
-    let mut response = error::ApiError::NotFound("this endpoint".into()).into_response();
+    let mut response = error::ApiError::NotFound("endpoint".into()).into_response();
     response
         .headers_mut()
         .insert(NO_ROUTE_HEADER, axum::http::HeaderValue::from_static("1"));

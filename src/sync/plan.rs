@@ -31,6 +31,8 @@ pub enum Decision {
 }
 
 pub const ECHO: &str = "no change since the last sync (echo of our own write or a repeat)";
+/// Never synced, and not a member on the side that was looked at: nothing to mirror.
+pub const NOT_A_MEMBER: &str = "never synced and not a member: nothing to mirror";
 pub const STALE: &str = "stale: older than the state already synced";
 pub const IN_SYNC: &str = "the other side already has this state";
 
@@ -48,7 +50,9 @@ pub fn decide(
         salesforce.filter(|o| !stale && o.status != mirror.and_then(|m| m.sf_status.clone()));
     let mk_changed = marketo.filter(|o| o.status != mirror.and_then(|m| m.mkto_status.clone()));
     let winner = match (sf_changed, mk_changed) {
-        (None, None) => return Decision::Skip(if stale { STALE } else { ECHO }),
+        (None, None) if stale => return Decision::Skip(STALE),
+        (None, None) if mirror.is_none() => return Decision::Skip(NOT_A_MEMBER),
+        (None, None) => return Decision::Skip(ECHO),
         (Some(_), None) => Side::Salesforce,
         (None, Some(_)) => Side::Marketo,
         (Some(s), Some(m)) => match policy {

@@ -175,6 +175,6 @@ fn rate_window(window: Option<crate::connectors::marketo::WindowUse>) -> String 
             "{} of {} calls in the last {} s",
             w.used, w.limit, w.window_secs
         ),
-        None => "-".into(),
+        None => "—".into(),
     }
 }

@@ -59,6 +59,21 @@ fn our_own_write_coming_back_is_an_echo() {
 }
 
 #[test]
+fn someone_never_synced_and_on_neither_side_is_not_an_echo() {
+    let d = decide(
+        None,
+        None,
+        Some(&Observed {
+            status: None,
+            at: None,
+        }),
+        LWW,
+        &StatusMap::default(),
+    );
+    assert_eq!(d, Decision::Skip(NOT_A_MEMBER));
+}
+
+#[test]
 fn an_older_outbound_message_is_stale() {
     let m = mirror(Some("Attended"), Some("Attended"), 500);
     let d = decide(
