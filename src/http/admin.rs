@@ -269,6 +269,18 @@ fn parse_switch(switch: &str) -> Result<bool, ApiError> {
     }
 }
 
+/// Why no worker could ever run a queued reconciliation, when none could: on SQLite the
+/// process that holds the file is the only one, and one started without either side's API
+/// credentials runs no worker.
+pub fn no_worker_for_jobs(state: &AppState) -> Option<String> {
+    let sqlite = state.store().backend() == crate::store::Backend::Sqlite;
+    (sqlite && !state.config().apis_configured()).then(|| {
+        "no worker can run a reconciliation: this service was started without the API \
+         credentials it needs (see `unconfigured` in /admin/status); set them and restart"
+            .to_string()
+    })
+}
+
 /// Queues a reconciliation of every enabled mapping for the replica that runs the worker and
 /// answers at once with the job; `GET /admin/jobs/{id}` follows it. The queued repairs then go
 /// through the worker like any signal.
@@ -277,6 +289,12 @@ pub async fn reconcile(
     _: Admin,
     Query(query): Query<ReconcileQuery>,
 ) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<Value>), ApiError> {
+    if let Some(message) = no_worker_for_jobs(&state) {
+        return Err(ApiError::Status {
+            status: StatusCode::CONFLICT,
+            message,
+        });
+    }
     let dry_run = query.dry_run.unwrap_or(false);
     let id = state
         .store()

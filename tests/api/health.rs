@@ -216,6 +216,21 @@ async fn a_service_started_without_credentials_names_what_it_lacks() {
     assert_eq!(overview["upstreams"]["marketo"]["state"], "unconfigured");
     assert_eq!(overview["upstreams"]["salesforce"]["state"], "unknown");
     assert_eq!(overview["unconfigured"], ready["unconfigured"]);
+    // On SQLite no other process could run a reconciliation: refused, nothing queued.
+    let (status, refused) = app
+        .admin(reqwest::Method::POST, "/admin/reconcile", "admin")
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no worker can run")),
+        "{refused}"
+    );
+    let (status, _) = app
+        .admin(reqwest::Method::GET, "/admin/jobs/1", "admin")
+        .await;
+    assert_eq!(status, 404, "no job was queued");
     // The series a dashboard reads is there though no worker runs (its value is process-wide
     // in this test binary, where other tests' workers lead).
     let metrics = app.get("/metrics").await.text().await.unwrap();

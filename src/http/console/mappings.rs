@@ -272,6 +272,9 @@ pub async fn reconcile(
     if !session.check_csrf(&form.csrf) {
         return forbidden();
     }
+    if let Some(message) = crate::http::admin::no_worker_for_jobs(&state) {
+        return super::page_error(axum::http::StatusCode::CONFLICT, &message);
+    }
     let dry_run = form.dry_run.is_some();
     match state
         .store()
