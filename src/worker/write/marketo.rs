@@ -11,7 +11,7 @@ use crate::sync::{self, Decision, Done};
 
 use super::super::context::{Context, api_span};
 use super::super::work::Work;
-use super::people;
+use super::marketo_people;
 use crate::mappings::Mapping;
 
 /// Marketo's "already in or past this status" (status sync) / "not in program" (delete).
@@ -61,7 +61,7 @@ pub async fn write(ctx: &Context, mapping: &Mapping, works: &mut [Work]) {
     if setting.is_empty() {
         return;
     }
-    people::ensure_marketo(ctx, mapping, &mut setting).await;
+    marketo_people::ensure_marketo(ctx, mapping, &mut setting).await;
     let planned = setting.into_iter().filter(|w| w.is_open()).map(|w| {
         let call = match &w.decision {
             Decision::SetMarketo(status) => Call::SetStatus(status.clone()),

@@ -3,6 +3,7 @@
 
 mod linked;
 mod marketo;
+mod marketo_people;
 mod people;
 mod salesforce;
 

@@ -1,6 +1,6 @@
-//! Finding or creating the person on the side a write goes to: Marketo lead by e-mail, else a
-//! new person; Salesforce Contact by e-mail, then unconverted Lead, else a new Lead with
-//! Marketo's fallbacks for required fields. New links are saved to the identity table.
+//! Finding or creating the Salesforce person a write goes to: Contact by e-mail, then
+//! unconverted Lead, else a new Lead with Marketo's fallbacks for required fields. New links are
+//! saved to the identity table (the Marketo side is `marketo_people`).
 
 use std::collections::BTreeMap;
 
@@ -8,11 +8,9 @@ use serde_json::json;
 use tracing::Instrument;
 
 use crate::connectors::CallError;
+use crate::connectors::salesforce::RecordOutcome;
 use crate::connectors::salesforce::classify::classify_record;
-use crate::connectors::salesforce::{CampaignMember, RecordOutcome};
-use crate::mappings::Mapping;
 use crate::store::{fold_email, now_millis};
-use crate::sync::{Decision, Done};
 
 use super::super::context::{Context, api_span};
 use super::super::work::{Work, set_salesforce_person};
@@ -33,220 +31,6 @@ fn fit(value: String, max: usize) -> String {
         Some((end, _)) => value[..end].to_string(),
         None => value,
     }
-}
-
-/// Makes sure every work item knows its Marketo lead id. A person Marketo does not have is
-/// created for a status to set, with the names Salesforce shows; a removal of such a person is
-/// already done. One that cannot be resolved fails with the reason.
-pub async fn ensure_marketo(ctx: &Context, mapping: &Mapping, works: &mut [&mut Work]) {
-    for i in linked::marketo_by_link(ctx, works).await {
-        save(ctx, works[i]).await;
-    }
-    let wanted: Vec<Wanted> = works
-        .iter()
-        .filter(|w| unresolved(w))
-        .filter_map(|w| {
-            Some(Wanted {
-                email: w.identity().email.clone()?,
-                salesforce_person: w.salesforce_person().map(str::to_string),
-                create: matches!(w.decision, Decision::SetMarketo(_)),
-            })
-        })
-        .collect();
-    if !wanted.is_empty() {
-        let (found, refused) = match find_or_create_marketo(ctx, mapping, &wanted).await {
-            Ok(answer) => answer,
-            Err(error) => {
-                works
-                    .iter_mut()
-                    .filter(|w| unresolved(w))
-                    .for_each(|w| w.fail(error.clone()));
-                return;
-            }
-        };
-        for work in works.iter_mut().filter(|w| unresolved(w)) {
-            let email = work.identity().email.clone();
-            let id = email.as_ref().and_then(|e| found.get(e)).copied();
-            work.person.identity.mkto_lead_id = id;
-            if id.is_some() {
-                save(ctx, work).await;
-            } else if let Some(reason) = email.as_ref().and_then(|e| refused.get(e)) {
-                work.fail(CallError::Permanent(reason.clone()));
-            } else if email.is_some() && matches!(work.decision, Decision::RemoveFromMarketo) {
-                work.outcome = Some(Ok(Done::Skipped(
-                    "Marketo has no person with this e-mail to remove".into(),
-                )));
-            }
-        }
-    }
-    for work in works.iter_mut().filter(|w| unresolved(w)) {
-        work.fail(CallError::Permanent(
-            "no e-mail address to find or create the Marketo person".into(),
-        ));
-    }
-}
-
-/// Whether the work still needs its Marketo lead id.
-fn unresolved(work: &Work) -> bool {
-    work.is_open() && work.identity().mkto_lead_id.is_none()
-}
-
-/// A person to find in Marketo by e-mail, and whether to create them when Marketo has none.
-struct Wanted {
-    email: String,
-    salesforce_person: Option<String>,
-    create: bool,
-}
-
-/// Marketo's lead ids by folded e-mail, and why Marketo refused to create the others.
-type FoundLeads = (BTreeMap<String, i64>, BTreeMap<String, String>);
-
-async fn find_or_create_marketo(
-    ctx: &Context,
-    mapping: &Mapping,
-    wanted: &[Wanted],
-) -> Result<FoundLeads, CallError> {
-    let mut found = BTreeMap::new();
-    let mut refused = BTreeMap::new();
-    let emails: Vec<String> = wanted.iter().map(|w| w.email.clone()).collect();
-    let leads = ctx
-        .marketo
-        .leads_by("email", &emails)
-        .instrument(api_span("marketo", "leads_by_email", emails.len()))
-        .await?;
-    for lead in leads {
-        if let Some(email) = lead.email {
-            found.entry(fold_email(&email)).or_insert(lead.id);
-        }
-    }
-    // One create per address, however many identities share it.
-    let mut seen = std::collections::BTreeSet::new();
-    let create: Vec<&Wanted> = wanted
-        .iter()
-        .filter(|w| w.create && !found.contains_key(&w.email))
-        .filter(|w| seen.insert(w.email.as_str()))
-        .collect();
-    if create.is_empty() {
-        return Ok((found, refused));
-    }
-    let names = salesforce_names(ctx, mapping, &create).await;
-    let named: Vec<serde_json::Value> = create
-        .iter()
-        .map(|w| {
-            let member = w.salesforce_person.as_ref().and_then(|p| names.get(p));
-            new_lead(&w.email, member)
-        })
-        .collect();
-    let mut results = create_marketo_leads(ctx, named.clone()).await?;
-    // A record Marketo skipped with the names (a field it would not take) is tried once more
-    // with the e-mail alone, as it was created before names were sent.
-    let with_names = |lead: &serde_json::Value| lead.as_object().is_some_and(|o| o.len() > 1);
-    let retry: Vec<usize> = results
-        .iter()
-        .zip(&named)
-        .enumerate()
-        .filter(|(_, (result, lead))| result.status == "skipped" && with_names(lead))
-        .map(|(i, _)| i)
-        .collect();
-    if !retry.is_empty() {
-        let bare = retry
-            .iter()
-            .map(|&i| new_lead(&create[i].email, None))
-            .collect();
-        let again = create_marketo_leads(ctx, bare).await?;
-        for (&i, result) in retry.iter().zip(again) {
-            results[i] = result;
-        }
-    }
-    for (wanted, result) in create.into_iter().zip(results) {
-        let email = &wanted.email;
-        match result.id.filter(|_| result.status != "skipped") {
-            Some(id) => {
-                found.insert(email.clone(), id);
-            }
-            None => {
-                let reasons: Vec<String> = result
-                    .reasons
-                    .iter()
-                    .map(|r| format!("{} {}", r.code, r.message))
-                    .collect();
-                let why = format!(
-                    "Marketo did not create the person {email}: {}",
-                    reasons.join("; ")
-                );
-                refused.insert(email.clone(), why);
-            }
-        }
-    }
-    Ok((found, refused))
-}
-
-async fn create_marketo_leads(
-    ctx: &Context,
-    input: Vec<serde_json::Value>,
-) -> Result<Vec<crate::connectors::marketo::StatusResult>, CallError> {
-    let count = input.len();
-    ctx.marketo
-        .upsert_leads(input)
-        .instrument(api_span("marketo", "create_leads", count))
-        .await
-}
-
-/// The campaign members (with the names and company Salesforce mirrors onto them) of the people
-/// about to be created in Marketo, by Lead and by Contact id. The names only complete the new
-/// person: when Salesforce cannot be read (paused, refused, failing) they are created with the
-/// e-mail alone, as before, rather than waiting.
-async fn salesforce_names(
-    ctx: &Context,
-    mapping: &Mapping,
-    create: &[&Wanted],
-) -> BTreeMap<String, CampaignMember> {
-    let people: Vec<String> = create
-        .iter()
-        .filter_map(|w| w.salesforce_person.clone())
-        .collect();
-    if people.is_empty() {
-        return BTreeMap::new();
-    }
-    let read = ctx
-        .salesforce
-        .named_members_for(&mapping.config.campaign_id, &people)
-        .instrument(api_span("salesforce", "member_names", people.len()))
-        .await;
-    let members = match read {
-        Ok(members) => members,
-        Err(error) => {
-            tracing::warn!(%error, "could not read the new Marketo people's names from Salesforce; creating them with the e-mail only");
-            return BTreeMap::new();
-        }
-    };
-    let mut names = BTreeMap::new();
-    for member in members {
-        for id in [&member.lead_id, &member.contact_id].into_iter().flatten() {
-            names.insert(id.clone(), member.clone());
-        }
-    }
-    names
-}
-
-/// A new Marketo person: the e-mail, and the first and last name and company when Salesforce
-/// shows them (as Marketo's own sync would create the person). Marketo's own placeholder for a
-/// missing Salesforce field is not copied back.
-fn new_lead(email: &str, member: Option<&CampaignMember>) -> serde_json::Value {
-    let mut lead = json!({ "email": email });
-    if let Some(member) = member {
-        for (field, value) in [
-            ("firstName", &member.first_name),
-            ("lastName", &member.last_name),
-            ("company", &member.company_or_account),
-        ] {
-            let value = value.as_deref().map(str::trim);
-            if let Some(value) = value.filter(|v| !v.is_empty() && *v != NOT_PROVIDED) {
-                lead[field] = json!(value);
-            }
-        }
-    }
-    lead
 }
 
 /// Makes sure every work item knows its Salesforce Lead or Contact; a Lead converted since is
@@ -439,7 +223,7 @@ async fn create_leads(
 }
 
 /// Saves a new link at once, so a retry finds the person created this round.
-async fn save(ctx: &Context, work: &mut Work) {
+pub(super) async fn save(ctx: &Context, work: &mut Work) {
     if let Err(error) = ctx.store.save_identity(work.identity(), now_millis()).await {
         work.fail(error);
     }
