@@ -132,7 +132,13 @@ pub fn render(url: &str, o: &Overview) -> String {
         }
         let _ = writeln!(out, "{line}");
         if let Some(error) = &side.health.last_error {
-            let _ = writeln!(out, "    last error: {error}");
+            // An error from before the side came back is history, not its state.
+            let label = if side.state == "up" {
+                "last error (recovered since)"
+            } else {
+                "last error"
+            };
+            let _ = writeln!(out, "    {label}: {error}");
         }
     }
     let w = &o.worker;
@@ -173,6 +179,40 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn an_error_from_before_a_side_recovered_says_so() {
+        let side = |state: &str| {
+            json!({
+                "state": state, "consecutiveAuthFailures": 0, "failingSince": null,
+                "lastError": "HTTP 503: down for maintenance", "lastCallAt": null,
+                "callsToday": null, "dailyLimit": null, "pausedUntil": null, "rateWindow": null
+            })
+        };
+        let overview: Overview = serde_json::from_value(json!({
+            "generatedAt": 0, "syncEnabled": true, "mappings": [],
+            "upstreams": { "marketo": side("up"), "salesforce": side("down") },
+            "worker": {
+                "leader": true, "lastRoundAt": null, "lastError": null, "restarts": 0,
+                "healthy": true, "oldestAgeSeconds": null,
+                "backlog": { "due": 0, "retrying": 0, "in_progress": 0, "dead": 0,
+                             "oldest_received_at": null }
+            }
+        }))
+        .expect("an overview");
+        let text = render("http://x", &overview);
+        assert_eq!(
+            text.matches("last error (recovered since): HTTP 503")
+                .count(),
+            1,
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("    last error: HTTP 503").count(),
+            1,
+            "{text}"
+        );
+    }
 
     #[test]
     fn a_paused_side_says_until_when() {

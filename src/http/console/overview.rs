@@ -125,7 +125,11 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             paused: s
                 .paused_until
                 .map_or("no".into(), |t| format!("until {}", when(Some(t)))),
-            last_error: or_dash(s.health.last_error.clone()),
+            // An error from before the side came back is history, not its state.
+            last_error: match (&s.health.last_error, s.state.as_str()) {
+                (Some(error), "up") => format!("{error} (recovered since)"),
+                (error, _) => or_dash(error.clone()),
+            },
         })
         .collect();
     let w = &o.worker;
