@@ -180,6 +180,21 @@ mod tests {
 
     use super::*;
 
+    /// An overview with no mappings, an idle worker, and these two sides.
+    fn with_sides(marketo: serde_json::Value, salesforce: serde_json::Value) -> Overview {
+        serde_json::from_value(json!({
+            "generatedAt": 0, "syncEnabled": true, "mappings": [],
+            "upstreams": { "marketo": marketo, "salesforce": salesforce },
+            "worker": {
+                "leader": true, "lastRoundAt": null, "lastError": null, "restarts": 0,
+                "healthy": true, "oldestAgeSeconds": null,
+                "backlog": { "due": 0, "retrying": 0, "in_progress": 0, "dead": 0,
+                             "oldest_received_at": null }
+            }
+        }))
+        .expect("an overview")
+    }
+
     #[test]
     fn an_error_from_before_a_side_recovered_says_so() {
         let side = |state: &str| {
@@ -189,17 +204,7 @@ mod tests {
                 "callsToday": null, "dailyLimit": null, "pausedUntil": null, "rateWindow": null
             })
         };
-        let overview: Overview = serde_json::from_value(json!({
-            "generatedAt": 0, "syncEnabled": true, "mappings": [],
-            "upstreams": { "marketo": side("up"), "salesforce": side("down") },
-            "worker": {
-                "leader": true, "lastRoundAt": null, "lastError": null, "restarts": 0,
-                "healthy": true, "oldestAgeSeconds": null,
-                "backlog": { "due": 0, "retrying": 0, "in_progress": 0, "dead": 0,
-                             "oldest_received_at": null }
-            }
-        }))
-        .expect("an overview");
+        let overview = with_sides(side("up"), side("down"));
         let text = render("http://x", &overview);
         assert_eq!(
             text.matches("last error (recovered since): HTTP 503")
@@ -223,17 +228,7 @@ mod tests {
                 "pausedUntil": paused_until, "rateWindow": null
             })
         };
-        let overview: Overview = serde_json::from_value(json!({
-            "generatedAt": 0, "syncEnabled": true, "mappings": [],
-            "upstreams": { "marketo": side(Some(1_796_364_000_000)), "salesforce": side(None) },
-            "worker": {
-                "leader": true, "lastRoundAt": null, "lastError": null, "restarts": 0,
-                "healthy": true, "oldestAgeSeconds": null,
-                "backlog": { "due": 0, "retrying": 0, "in_progress": 0, "dead": 0,
-                             "oldest_received_at": null }
-            }
-        }))
-        .expect("an overview");
+        let overview = with_sides(side(Some(1_796_364_000_000)), side(None));
         let text = render("http://x", &overview);
         let line = |name: &str| {
             text.lines()
