@@ -1,6 +1,7 @@
-//! Every error answer in its documented shape: `{"error": {...}}` JSON, or a SOAP fault on the
-//! Salesforce path, whoever produced it (an extractor's rejection, the body limit, the router's
-//! 404/405, the request timeout); and the request timeout itself.
+//! Every error answer in its documented shape: `{"error": {...}}` JSON, a SOAP fault on the
+//! Salesforce path, or an HTML page under `/console`, whoever produced it (an extractor's
+//! rejection, the body limit, the router's 404/405, the request timeout); and the request
+//! timeout itself.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::console;
 use super::error::ApiError;
 use super::inbound::salesforce;
 
@@ -31,17 +33,56 @@ pub async fn enforce_timeout(
     request: Request,
     next: Next,
 ) -> Response {
-    let soap = on_soap_path(&request);
+    let shape = Shape::of(&request);
     match tokio::time::timeout(limits.timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_elapsed) => {
             let error = ApiError::Timeout(limits.timeout.as_secs());
             tracing::warn!(timeout_secs = limits.timeout.as_secs(), "request timed out");
-            if soap {
-                salesforce::fault_response(error.status(), &error.to_string())
-            } else {
-                error.into_response()
+            match shape {
+                Shape::Soap => salesforce::fault_response(error.status(), &error.to_string()),
+                Shape::Page => console::page_error(error.status(), &error.to_string()),
+                Shape::Json => error.into_response(),
             }
+        }
+    }
+}
+
+/// What an error answer looks like on a path: what its callers can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The Salesforce receiver: a SOAP fault (Salesforce retries on a `Server` fault).
+    Soap,
+    /// The console: an HTML page with a way back, since a browser shows it to a person.
+    Page,
+    /// Everything else: `{"error": {"code", "message"}}`.
+    Json,
+}
+
+impl Shape {
+    fn of(request: &Request) -> Self {
+        let path = request.uri().path();
+        // A trailing slash (an endpoint URL typed so in Salesforce) is not found, and told so
+        // as a fault.
+        if path.trim_end_matches('/') == salesforce::PATH {
+            Shape::Soap
+        } else if path == console::PATH || path.starts_with(console::PAGES) {
+            Shape::Page
+        } else {
+            Shape::Json
+        }
+    }
+
+    /// Whether an answer is already in this shape.
+    fn fits(self, headers: &HeaderMap) -> bool {
+        let Some(media_type) = media_type(headers) else {
+            return false;
+        };
+        match self {
+            Shape::Soap => media_type == "text/xml",
+            // The console's own error pages (a refused sign-in, a form it cannot use).
+            Shape::Page => media_type == "text/html",
+            Shape::Json => media_type == "application/json",
         }
     }
 }
@@ -49,12 +90,10 @@ pub async fn enforce_timeout(
 /// Rewrites an error answer that is not already JSON (or XML on the SOAP path) into the
 /// documented shape, keeping its status and, when it had one, its text.
 pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: Next) -> Response {
-    let soap = on_soap_path(&request);
+    let shape = Shape::of(&request);
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error())
-        || has_shape(response.headers(), soap)
-    {
+    if !(status.is_client_error() || status.is_server_error()) || shape.fits(response.headers()) {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -66,9 +105,19 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
         status
     };
     let text = message_of(body).await;
+    // A JSON error turned into a page (a panic's 500 under `/console`) keeps only its words.
+    let text = match shape {
+        Shape::Page => json_message(&text).unwrap_or(text),
+        _ => text,
+    };
     let message = match status {
+        StatusCode::NOT_FOUND if shape == Shape::Page => "There is no such console page.".into(),
         StatusCode::PAYLOAD_TOO_LARGE => {
             format!("request body is larger than {} bytes", limits.body_limit)
+        }
+        // A form the console cannot read (a field missing or of the wrong kind).
+        StatusCode::BAD_REQUEST if shape == Shape::Page && !text.is_empty() => {
+            format!("This form could not be used: {text}. Reload the page and try again.")
         }
         _ if !text.is_empty() => text,
         _ => status
@@ -76,10 +125,10 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
             .unwrap_or("request failed")
             .to_lowercase(),
     };
-    let mut shaped = if soap {
-        salesforce::fault_response(status, &message)
-    } else {
-        ApiError::Status { status, message }.into_response()
+    let mut shaped = match shape {
+        Shape::Soap => salesforce::fault_response(status, &message),
+        Shape::Page => console::page_error(status, &message),
+        Shape::Json => ApiError::Status { status, message }.into_response(),
     };
     // Keep what the original answer said about the connection or the allowed methods.
     for (name, value) in &parts.headers {
@@ -88,13 +137,6 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
         }
     }
     shaped
-}
-
-/// Whether a request is for the Salesforce receiver, whose answers are SOAP faults: a trailing
-/// slash (an endpoint URL typed so in Salesforce) is not found, and told so as a fault.
-fn on_soap_path(request: &Request) -> bool {
-    let path = request.uri().path();
-    path.trim_end_matches('/') == salesforce::PATH
 }
 
 /// A message's media type without its parameters (`text/xml; charset=UTF-8` → `text/xml`),
@@ -107,17 +149,10 @@ pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
         .map(|v| v.trim().to_ascii_lowercase())
 }
 
-fn has_shape(headers: &HeaderMap, soap: bool) -> bool {
-    let Some(media_type) = media_type(headers) else {
-        return false;
-    };
-    if soap {
-        media_type.eq_ignore_ascii_case("text/xml")
-    } else {
-        // The console's own HTML error pages (a refused sign-in) are already shaped.
-        media_type.eq_ignore_ascii_case("application/json")
-            || media_type.eq_ignore_ascii_case("text/html")
-    }
+/// The `error.message` of a documented JSON error body.
+fn json_message(text: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    Some(value.get("error")?.get("message")?.as_str()?.to_string())
 }
 
 async fn message_of(body: Body) -> String {

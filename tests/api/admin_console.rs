@@ -337,6 +337,46 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
             .await
             .unwrap();
         assert_eq!(answer.status(), status, "{path} {form:?}");
+        // A browser shows every refusal to a person: a page with a way back, never JSON.
+        let kind = answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let page = answer.text().await.unwrap();
+        assert!(
+            kind.starts_with("text/html") && page.contains("Back to the console"),
+            "{path} {form:?}: {kind} {page}"
+        );
+    }
+    for (method, path, id, status, words) in [
+        ("GET", "/console/nowhere", "1", 404, "no such console page"),
+        ("GET", "/console/reconcile", "1", 405, "method not allowed"),
+        // A field the form's extractor cannot read.
+        (
+            "POST",
+            "/console/subscriptions/delete",
+            "abc",
+            400,
+            "could not be used",
+        ),
+    ] {
+        let answer = client
+            .request(method.parse().unwrap(), url(path))
+            .header("cookie", &pair)
+            .form(&[("csrf", csrf), ("id", id)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "{method} {path}");
+        let kind = answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let page = answer.text().await.unwrap();
+        assert!(
+            kind.starts_with("text/html") && page.contains(words),
+            "{method} {path}: {kind} {page}"
+        );
     }
     let mappings = get(&world, "/admin/status").await;
     let enabled: Vec<_> = mappings["mappings"]

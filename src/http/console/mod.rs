@@ -90,9 +90,13 @@ pub async fn security_headers(
     response
 }
 
-/// A short HTML error page (HTML answers keep their shape; see `shape::error_bodies`). The
-/// message is escaped: it may name a mapping.
-fn page_error(status: StatusCode, message: &str) -> Response {
+/// The console's home page; every other page is under [`PAGES`].
+pub const PATH: &str = "/console";
+pub const PAGES: &str = "/console/";
+
+/// A short HTML error page, for the console's own refusals and for any error answered on a
+/// console path (`shape::error_bodies`). The message is escaped: it may name a mapping.
+pub(super) fn page_error(status: StatusCode, message: &str) -> Response {
     let message = message
         .replace('&', "&amp;")
         .replace('<', "&lt;")
