@@ -167,6 +167,55 @@ async fn one_bad_and_two_good_notifications_store_two_signals_and_one_rejected()
     }
 }
 
+/// "If the record is deleted before the notification is delivered, the notification contains no
+/// data": such a notification is acknowledged, stored nowhere and not a dead letter (the
+/// deleted-records poll removes the member), whether it keeps the record's `Id` or nothing.
+#[tokio::test]
+async fn notifications_of_members_deleted_before_delivery_are_acknowledged_and_not_dead_letters() {
+    for db in TestDb::all().await {
+        let app = spawn(db).await;
+        let fixture = three_members();
+        let (head, rest) = fixture
+            .split_once("<sf:Id>00v5g00000Qw1abAAB</sf:Id>")
+            .unwrap();
+        let (_, tail) = rest.split_once("</sObject>").unwrap();
+        let only_id = format!("{head}<sf:Id>00v5g00000Qw1abAAB</sf:Id>\n    </sObject>{tail}");
+        let (head, rest) = only_id
+            .split_once("<sf:Id>00v5g00000Qw1acAAB</sf:Id>")
+            .unwrap();
+        let (_, tail) = rest.split_once("</sObject>").unwrap();
+        let body = format!("{head}</sObject>{tail}");
+        assert!(
+            !body.contains("Hh7tUEAR") && !body.contains("grace"),
+            "{body}"
+        );
+        let (status, answer) = deliver(&app, body).await;
+        assert_eq!((status, answer.as_str()), (200, ACK_ENVELOPE));
+        assert_eq!(
+            claimable(&app).await,
+            ["sf:notification:04l5g00000AbC01AAF"]
+        );
+        assert!(dead_letters(&app).await.is_empty());
+        let metrics = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("text");
+        // One recorder serves the whole test process: at least these two are counted.
+        let counted: f64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("outbound_notifications_without_data_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{metrics}"));
+        assert!(counted >= 2.0, "{metrics}");
+        app.stop().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_body_that_is_not_soap_is_still_refused_whole() {
     let app = spawn(TestDb::sqlite()).await;

@@ -133,6 +133,12 @@ pub async fn receive(
         metrics::counter!("outbound_notifications_ignored_total", "sobject" => metric_label(sobject_type))
             .increment(1);
     }
+    let vanished = message
+        .notifications
+        .iter()
+        .filter(|n| matches!(n.object, NotifiedObject::Vanished { .. }))
+        .count();
+    metrics::counter!("outbound_notifications_without_data_total").increment(vanished as u64);
     let rejected = rejected_inputs(&message);
     for input in &rejected {
         tracing::warn!(dedup_key = %input.dedup_key, reason = %input.reason, "outbound notification rejected; kept under the dead letters");
@@ -155,6 +161,7 @@ pub async fn receive(
         campaign_members = received,
         duplicates,
         ignored = ignored.len(),
+        without_data = vanished,
         "outbound message stored and acknowledged"
     );
     Ok(soap_response(StatusCode::OK, ACK_ENVELOPE.to_string()))
@@ -196,6 +203,7 @@ pub fn to_signals(message: &OutboundMessage) -> (Vec<NewSignal>, Vec<&str>) {
                 }),
                 dedup: Dedup::Once,
             }),
+            NotifiedObject::Vanished { .. } => {}
             NotifiedObject::Other { sobject_type } => ignored.push(sobject_type.as_str()),
         }
     }

@@ -241,6 +241,15 @@ fn sobject(
     if let Some(problem) = problem {
         return Ok(Err(problem));
     }
+    // Deleted before delivery: "the notification contains no data".
+    if fields.is_empty() {
+        if let Some(id) = &id
+            && let Err(error) = check_id("sObject/Id", id)
+        {
+            return Ok(Err(error));
+        }
+        return Ok(Ok(NotifiedObject::Vanished { id }));
+    }
     let Some(id) = id else {
         return Ok(Err(ParseError::Missing("sObject/Id")));
     };
