@@ -1,5 +1,6 @@
-//! Program status changes under Marketo's rules: progression only moves forward (a lead at or
-//! past the target step is skipped with 1037), statuses come from the program's channel (1025
+//! Program status changes under Marketo's rules: progression only moves forward (a lead already
+//! in the target status, or at a greater step, is skipped with 1037; another status of the same
+//! step is a move), statuses come from the program's channel (1025
 //! otherwise), and every change fires the "Program Status is Changed" smart campaigns.
 
 use super::world::{Member, NOT_IN_PROGRAM, World};
@@ -75,7 +76,9 @@ impl World {
                 StatusResult::Removed
             }
             (_, NOT_IN_PROGRAM) => return StatusResult::Skipped(ALREADY_PAST),
-            (Some(member), _) if member.step >= target.step => {
+            // "If a lead's status has a greater step value than the designated statusName, the
+            // request skips that lead": a status sharing the step is not skipped.
+            (Some(member), _) if member.step > target.step || member.status_name == target.name => {
                 return StatusResult::Skipped(ALREADY_PAST);
             }
             (Some(member), _) => {

@@ -1,8 +1,8 @@
 //! Program members: query filters and paging, status sync with created/updated/skipped (1037
-//! at or past the step, 1025 unknown status) correlated by `seq`, deletion, and the "Change
+//! already in the status or past its step, 1025 unknown status) correlated by `seq`, deletion, and the "Change
 //! Status in Progression" (104) activity each change logs.
 
-use campaign_sync::sim::marketo::NewLead;
+use campaign_sync::sim::marketo::{NewLead, NewProgram, ProgressionStatus};
 use serde_json::{Value, json};
 
 use super::{PROGRAM, Sim, error_of, result_of};
@@ -94,6 +94,61 @@ async fn unknown_status_lead_or_program_are_reported() {
         )
         .await;
     assert_eq!(error_of(&body).0, "1003");
+}
+
+/// Two statuses may share a step (a webinar's "Attended" and "Attended On-demand"): Marketo skips
+/// only a lead at a greater step, or already in the status.
+#[tokio::test]
+async fn a_status_sharing_the_step_is_a_move_and_the_same_status_is_skipped() {
+    let sim = Sim::start().await;
+    let statuses = [
+        ("Not in Program", 0, false),
+        ("Registered", 20, false),
+        ("Attended", 40, true),
+        ("Attended On-demand", 40, true),
+    ];
+    sim.sim
+        .add_channel(
+            "Webinar",
+            statuses
+                .iter()
+                .map(|(name, step, success)| ProgressionStatus::new(name, *step, *success))
+                .collect(),
+        )
+        .expect("channel");
+    let program = PROGRAM + 1;
+    sim.sim
+        .add_program(NewProgram {
+            id: program,
+            name: "Autumn Webinar".to_string(),
+            channel: "Webinar".to_string(),
+            ..NewProgram::default()
+        })
+        .expect("program");
+    let lead = leads(&sim, 1)[0];
+    sim.sim
+        .set_status_as_user(program, lead, "Attended")
+        .expect("user");
+    let path = format!("/rest/v1/programs/{program}/members/status.json");
+    let set = |status: &str| {
+        let body = json!({ "statusName": status, "input": [{ "leadId": lead }] });
+        let path = path.clone();
+        let sim = &sim;
+        async move { result_of(&sim.post(&path, &body).await) }
+    };
+    assert_eq!(set("Attended On-demand").await[0]["status"], "updated");
+    assert_eq!(
+        sim.sim.member(program, lead).expect("member").status_name,
+        "Attended On-demand"
+    );
+    for skipped in ["Attended On-demand", "Registered"] {
+        assert_eq!(
+            set(skipped).await[0]["reasons"][0]["code"],
+            "1037",
+            "{skipped}"
+        );
+    }
+    assert_eq!(set("Attended").await[0]["status"], "updated");
 }
 
 #[tokio::test]
