@@ -67,6 +67,37 @@ async fn collections_report_each_record_and_queries_page_through() {
     assert!(gone.iter().all(|r| r.success));
 }
 
+/// An e-mail may run to 80 characters: 200 long ones in one `IN (…)` list would pass the 16 KB
+/// URI Salesforce (and the simulator) accepts, so lookups are cut by length, not by count.
+#[tokio::test]
+async fn lookups_of_long_emails_are_cut_to_fit_the_uri() {
+    let (sim, settings) = sim(|_| {}).await;
+    let client = SalesforceClient::new(&settings).expect("client");
+    let emails: Vec<String> = (0..250)
+        .map(|i| {
+            format!("{i:03}.a.rather.long.mailbox.name.for.testing.lookups@subsidiary.example.com")
+        })
+        .collect();
+    assert!(emails.iter().all(|e| e.len() > 70 && e.len() <= 80));
+    let leads: Vec<_> = emails
+        .iter()
+        .map(|e| json!({ "LastName": "L", "Company": "C", "Email": e }))
+        .collect();
+    let created = client.create("Lead", leads).await.unwrap();
+    assert!(created.iter().all(|r| r.success));
+    let (contacts, leads) = client.people_by_email(&emails).await.unwrap();
+    assert!(contacts.is_empty());
+    assert_eq!(leads.len(), 250);
+    let ids: Vec<String> = created.iter().map(|r| r.id.clone().unwrap()).collect();
+    assert!(client.converted_leads(&ids).await.unwrap().is_empty());
+    let refused = sim
+        .requests()
+        .iter()
+        .filter(|r| r.status == Some(414))
+        .count();
+    assert_eq!(refused, 0);
+}
+
 #[tokio::test]
 async fn a_rejected_token_is_replaced_once() {
     let (sim, settings) = sim(|_| {}).await;

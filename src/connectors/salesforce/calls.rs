@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::SalesforceClient;
 use super::classify::{RecordResult, malformed};
+use super::in_lists::in_list_queries;
 use crate::connectors::CallError;
 
 /// sObject Collections take at most this many records per call.
@@ -164,12 +165,14 @@ impl SalesforceClient {
         let (contacts, leads): (Vec<_>, Vec<_>) =
             person_ids.iter().partition(|id| id.starts_with("003"));
         for (field, ids) in [("ContactId", contacts), ("LeadId", leads)] {
-            for chunk in ids.chunks(COLLECTION_LIMIT) {
-                let soql = format!(
-                    "SELECT {fields} FROM CampaignMember WHERE CampaignId = '{}' AND {field} IN ({})",
+            let ids: Vec<String> = ids.into_iter().cloned().collect();
+            let queries = in_list_queries(&ids, |list| {
+                format!(
+                    "SELECT {fields} FROM CampaignMember WHERE CampaignId = '{}' AND {field} IN ({list})",
                     soql_quote(campaign_id),
-                    in_list(chunk.iter().map(|s| s.as_str()))
-                );
+                )
+            });
+            for soql in queries {
                 members.extend(self.query_as::<CampaignMember>(&soql).await?);
             }
         }
@@ -183,20 +186,18 @@ impl SalesforceClient {
     ) -> Result<(Vec<Person>, Vec<Person>), CallError> {
         let mut contacts = Vec::new();
         let mut leads = Vec::new();
-        for chunk in emails.chunks(COLLECTION_LIMIT) {
-            let list = in_list(chunk.iter().map(|s| s.as_str()));
-            contacts.extend(
-                self.query_as::<Person>(&format!(
-                    "SELECT Id, Email FROM Contact WHERE Email IN ({list})"
-                ))
-                .await?,
-            );
-            leads.extend(
-                self.query_as::<Person>(&format!(
-                    "SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN ({list})"
-                ))
-                .await?,
-            );
+        // E-mails run to 80 characters: the list is cut by its encoded length.
+        let contact_queries = in_list_queries(emails, |list| {
+            format!("SELECT Id, Email FROM Contact WHERE Email IN ({list})")
+        });
+        for soql in contact_queries {
+            contacts.extend(self.query_as::<Person>(&soql).await?);
+        }
+        let lead_queries = in_list_queries(emails, |list| {
+            format!("SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN ({list})")
+        });
+        for soql in lead_queries {
+            leads.extend(self.query_as::<Person>(&soql).await?);
         }
         Ok((contacts, leads))
     }
@@ -207,11 +208,12 @@ impl SalesforceClient {
         lead_ids: &[String],
     ) -> Result<Vec<(String, String)>, CallError> {
         let mut converted = Vec::new();
-        for chunk in lead_ids.chunks(COLLECTION_LIMIT) {
-            let soql = format!(
-                "SELECT Id, ConvertedContactId FROM Lead WHERE IsConverted = true AND Id IN ({})",
-                in_list(chunk.iter().map(|s| s.as_str()))
-            );
+        let queries = in_list_queries(lead_ids, |list| {
+            format!(
+                "SELECT Id, ConvertedContactId FROM Lead WHERE IsConverted = true AND Id IN ({list})"
+            )
+        });
+        for soql in queries {
             for row in self.query(&soql).await? {
                 if let (Some(lead), Some(contact)) =
                     (row["Id"].as_str(), row["ConvertedContactId"].as_str())

@@ -4,6 +4,7 @@
 mod calls;
 mod changes;
 pub mod classify;
+mod in_lists;
 mod server_clock;
 
 use std::sync::atomic::{AtomicU64, Ordering};
