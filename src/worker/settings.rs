@@ -17,6 +17,9 @@ use super::programs::ProgramCache;
 use super::record;
 use crate::mappings::Mapping;
 
+/// Salesforce's refusal of a value outside a restricted picklist (here the campaign's `Type`).
+const RESTRICTED_PICKLIST: &str = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST";
+
 /// What one pass did for one mapping.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SettingsOutcome {
@@ -67,9 +70,27 @@ async fn write_one(
         return Ok(SettingsOutcome::Unchanged);
     };
     let kind = fields["Type"].as_str().map(str::to_string);
-    ctx.salesforce
-        .patch("Campaign", &mapping.config.campaign_id, &fields)
-        .await?;
+    let campaign_id = &mapping.config.campaign_id;
+    match ctx.salesforce.patch("Campaign", campaign_id, &fields).await {
+        Ok(_) => {}
+        Err(CallError::Permanent(text)) if text.starts_with(RESTRICTED_PICKLIST) => {
+            // The org's Type picklist lacks the channel: the cost is still the program's.
+            let wrote_cost = match fields.get("ActualCost") {
+                Some(cost) => {
+                    let cost = json!({ "ActualCost": cost });
+                    ctx.salesforce.patch("Campaign", campaign_id, &cost).await?;
+                    "ActualCost was written; "
+                }
+                None => "",
+            };
+            return Err(CallError::Permanent(format!(
+                "{text} ({wrote_cost}add the value to the campaign Type picklist, or map the \
+                 channel {:?} to one of its values in the mapping's channel_type_map)",
+                program.channel
+            )));
+        }
+        Err(error) => return Err(error),
+    }
     Ok(SettingsOutcome::Written {
         kind,
         actual_cost: total_cost(program) as f64,

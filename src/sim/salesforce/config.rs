@@ -29,6 +29,10 @@ pub struct SalesforceSimConfig {
     /// Email Address Internationalization turned on: Lead and Contact e-mails may hold
     /// non-ASCII characters. Off by default, as in an org that has not enabled it.
     pub international_email: bool,
+    /// A restricted Campaign `Type` picklist: a `Type` outside these values is refused with
+    /// `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`. `None` (the default) accepts any value, as an
+    /// unrestricted picklist does; each org defines its own.
+    pub campaign_types: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +77,7 @@ impl Default for SalesforceSimConfig {
             transient_failure_rate: 0.0,
             seed: 0,
             international_email: false,
+            campaign_types: None,
         }
     }
 }

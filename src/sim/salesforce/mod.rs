@@ -101,6 +101,7 @@ impl SalesforceSim {
             org: Mutex::new(Org::new(
                 config.outbound.is_some(),
                 config.international_email,
+                config.campaign_types.clone(),
             )),
             sessions: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),

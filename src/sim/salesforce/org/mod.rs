@@ -43,6 +43,8 @@ pub struct Org {
     pub outbound_enabled: bool,
     /// Email Address Internationalization: non-ASCII e-mails are accepted.
     pub international_email: bool,
+    /// A restricted Campaign `Type` picklist's values (`None`: any value).
+    pub campaign_types: Option<Vec<String>>,
     pub queue: Vec<Queued>,
     sequences: HashMap<&'static str, u64>,
     records: BTreeMap<String, Record>,
@@ -55,13 +57,18 @@ pub struct Org {
 }
 
 impl Org {
-    pub fn new(outbound_enabled: bool, international_email: bool) -> Org {
+    pub fn new(
+        outbound_enabled: bool,
+        international_email: bool,
+        campaign_types: Option<Vec<String>>,
+    ) -> Org {
         let clock = Clock::default();
         Org {
             started_ms: clock.now(),
             clock,
             outbound_enabled,
             international_email,
+            campaign_types,
             ..Org::default()
         }
     }

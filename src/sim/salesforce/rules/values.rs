@@ -1,6 +1,7 @@
 //! Field values Salesforce refuses whatever the record: text longer than the field
-//! (`STRING_TOO_LONG`, API 15.0 and later) and an Email that is not an address
-//! (`INVALID_EMAIL_ADDRESS`). Lengths are the standard fields' in a new org. Campaign costs
+//! (`STRING_TOO_LONG`, API 15.0 and later), an Email that is not an address
+//! (`INVALID_EMAIL_ADDRESS`) and, when the org restricts it, a Campaign `Type` outside its
+//! picklist (`INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`). Lengths are the standard fields' in a new org. Campaign costs
 //! are kept in whole units.
 
 use serde_json::{Map, Value};
@@ -39,6 +40,17 @@ pub(super) fn check_values(
 ) -> Result<(), SfError> {
     if kind == Kind::Campaign {
         round_currency(fields);
+        if let (Some(allowed), Some(value)) = (
+            &org.campaign_types,
+            fields.get("Type").and_then(Value::as_str),
+        ) && !allowed.iter().any(|a| a == value)
+        {
+            return Err(SfError::bad_request(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                format!("Type: bad value for restricted picklist field: {value}"),
+            )
+            .with_fields(&["Type"]));
+        }
     }
     for (field, label, max) in limits(kind) {
         let Some(text) = fields.get(*field).and_then(Value::as_str) else {
