@@ -27,7 +27,24 @@ pub async fn import(config: &Config, write: Option<&Path>) -> anyhow::Result<()>
     let marketo = MarketoClient::new(&config.marketo)?;
     let mut text = String::new();
     let mut count = 0;
-    for program in marketo.programs().await? {
+    let programs = marketo.programs().await?;
+    let linked = programs.iter().filter(|p| p.sfdc_id.is_some()).count();
+    let already = programs
+        .iter()
+        .filter(|p| p.sfdc_id.is_some() && mapped.contains(&p.id))
+        .count();
+    // On stderr, so that the TOML printed on stdout stays a file's worth.
+    eprintln!(
+        "{} program(s) in Marketo, {linked} linked to a Salesforce campaign, {already} of them mapped already",
+        programs.len()
+    );
+    if linked == 0 {
+        eprintln!(
+            "no program names a Salesforce campaign (sfdcId): native campaign sync links none \
+             here, so there is nothing to import; write [[mappings]] by hand (see the README)"
+        );
+    }
+    for program in programs {
         let Some(campaign) = program.sfdc_id.clone() else {
             continue;
         };

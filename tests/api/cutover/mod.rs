@@ -257,6 +257,14 @@ async fn mappings_import_writes_the_programs_marketo_links_to_campaigns() {
     let stdout = String::from_utf8_lossy(&again.stdout);
     assert!(again.status.success(), "{stdout}");
     assert!(stdout.contains("appended 0 mapping(s)"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    let n = mappings.len();
+    assert!(
+        stderr.contains(&format!(
+            "{n} linked to a Salesforce campaign, {n} of them mapped already"
+        )),
+        "{stderr}"
+    );
     assert_eq!(
         std::fs::read_to_string(&file)
             .unwrap()
