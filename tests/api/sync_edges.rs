@@ -205,6 +205,48 @@ async fn a_permanent_error_ends_dead_with_its_reason_and_replays_once_fixed() {
     assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("No Show"));
 }
 
+/// Marketo's 603 (the API user's role lacks a permission, or its address is not allowed) cannot
+/// be retried away: the change ends dead naming it, and replays once the role is fixed.
+#[tokio::test]
+async fn access_denied_by_marketo_ends_dead_naming_it_and_replays_once_fixed() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("denied@example.com");
+    let denied = serde_json::json!({ "error_code": "603" });
+    let http = reqwest::Client::new();
+    let faults = format!("{}/__sim/faults", world.mk.base_url());
+    let added = http.post(&faults).json(&denied).send().await.unwrap();
+    assert!(added.status().is_success(), "{}", added.status());
+    world.sf_adds(&sf_lead, Some("Invited"));
+    world.settle().await;
+    let dead = world.app.store.dead(0, 10).await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let error = dead[0].last_error.as_deref().unwrap();
+    assert!(
+        error.contains("603") && error.contains("Access denied"),
+        "{error}"
+    );
+    assert_eq!(world.mk_status(lead), None);
+    // The role is fixed.
+    assert!(
+        http.delete(&faults)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    assert!(
+        world
+            .app
+            .store
+            .replay(dead[0].id, now_millis())
+            .await
+            .unwrap()
+    );
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
+}
+
 #[tokio::test]
 async fn a_burst_of_duplicated_and_reordered_outbound_messages_converges() {
     let mut options = Options::default();

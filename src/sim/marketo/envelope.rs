@@ -20,6 +20,10 @@ pub enum MktoError {
     TokenInvalid,
     #[error("Access token expired")]
     TokenExpired,
+    /// The API user's role lacks the permission the call needs, or its address is not on the
+    /// instance's API allowlist.
+    #[error("Access denied")]
+    AccessDenied,
     #[error("Request time-out")]
     Timeout,
     #[error("HTTP Method not supported")]
@@ -68,6 +72,7 @@ impl MktoError {
         match self {
             MktoError::TokenInvalid => "601",
             MktoError::TokenExpired => "602",
+            MktoError::AccessDenied => "603",
             MktoError::Timeout => "604",
             MktoError::MethodNotSupported => "605",
             MktoError::RateLimit { .. } => "606",

@@ -64,6 +64,7 @@ pub fn by_code(config: &MarketoSimConfig, code: &str) -> Result<MktoError, Strin
     match code {
         "601" => Ok(MktoError::TokenInvalid),
         "602" => Ok(MktoError::TokenExpired),
+        "603" => Ok(MktoError::AccessDenied),
         "606" => Ok(MktoError::RateLimit {
             limit: config.rate_limit_calls,
             window_secs: config.rate_limit_window.as_secs(),
@@ -73,7 +74,7 @@ pub fn by_code(config: &MarketoSimConfig, code: &str) -> Result<MktoError, Strin
         other => MktoError::transient(other).ok_or_else(|| {
             format!(
                 "error_code {other:?} is not one the simulator can inject \
-                 (601, 602, 604, 606, 607, 608, 611, 615, 713)"
+                 (601, 602, 603, 604, 606, 607, 608, 611, 615, 713)"
             )
         }),
     }
