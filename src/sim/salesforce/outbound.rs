@@ -9,7 +9,7 @@ use axum::http::header;
 use rand::RngExt;
 use rand::seq::SliceRandom;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::config::OutboundConfig;
@@ -103,7 +103,8 @@ fn take_batches(
         .map(|(notification, record)| {
             let fields = match org.get(&record) {
                 Ok(live) => view::fields(&org, live),
-                Err(_) => Map::from_iter([("Id".to_owned(), json!(record))]),
+                // Deleted before delivery: "the notification contains no data".
+                Err(_) => Map::new(),
             };
             (notification, fields)
         })

@@ -40,47 +40,15 @@ pub struct Notification {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotifiedObject {
     CampaignMember(CampaignMemberFields),
-    /// A CampaignMember notification that carries no field (at most the record's `Id`):
-    /// Salesforce sends one when the record was deleted before the notification went out. There
-    /// is nothing to sync; the deleted-records poll removes the member.
-    Vanished {
-        id: Option<String>,
-    },
+    /// A CampaignMember notification whose `sObject` is empty, not even an `Id` (which every
+    /// live record's notification has): Salesforce sends one when the record was deleted
+    /// before the notification went out. There is nothing to sync; the deleted-records poll
+    /// removes the member.
+    Vanished,
     /// Any other sObject type, by its API name (`Contact`, `Lead`, `State_Province__c`…).
     Other {
         sobject_type: String,
     },
-}
-
-impl CampaignMemberFields {
-    /// Whether no field but the id was sent.
-    pub fn is_empty(&self) -> bool {
-        let Self {
-            id: _,
-            campaign_id,
-            lead_id,
-            contact_id,
-            email,
-            status,
-            has_responded,
-            created_date,
-            last_modified_date,
-            system_modstamp,
-        } = self;
-        [
-            campaign_id,
-            lead_id,
-            contact_id,
-            email,
-            status,
-            created_date,
-            last_modified_date,
-            system_modstamp,
-        ]
-        .iter()
-        .all(|field| field.is_none())
-            && has_responded.is_none()
-    }
 }
 
 /// The CampaignMember fields the sync reads. `None` means the element was absent, nil or

@@ -136,7 +136,7 @@ pub async fn receive(
     let vanished = message
         .notifications
         .iter()
-        .filter(|n| matches!(n.object, NotifiedObject::Vanished { .. }))
+        .filter(|n| matches!(n.object, NotifiedObject::Vanished))
         .count();
     metrics::counter!("outbound_notifications_without_data_total").increment(vanished as u64);
     let rejected = rejected_inputs(&message);
@@ -175,7 +175,9 @@ pub fn dedup_key(notification_id: &str) -> String {
 /// Why a CampaignMember notification without `Status` is kept aside instead of synced.
 pub const NO_STATUS: &str = "CampaignMember notification without a Status field: the member's \
     status is unknown, and an unknown status is never read as a removal (add Status to the \
-    outbound message's fields; reconciliation repairs what was missed)";
+    outbound message's fields; reconciliation repairs what was missed). A notification with the \
+    Id alone may also be of a member deleted before Salesforce delivered it: then nothing is \
+    lost, the deleted-records poll removes the member";
 
 /// The CampaignMember notifications as signals, and the sObject types of the others. A
 /// notification without `Status` is not a signal (see [`NO_STATUS`] and `rejected_inputs`).
@@ -203,7 +205,7 @@ pub fn to_signals(message: &OutboundMessage) -> (Vec<NewSignal>, Vec<&str>) {
                 }),
                 dedup: Dedup::Once,
             }),
-            NotifiedObject::Vanished { .. } => {}
+            NotifiedObject::Vanished => {}
             NotifiedObject::Other { sobject_type } => ignored.push(sobject_type.as_str()),
         }
     }

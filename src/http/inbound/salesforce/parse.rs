@@ -202,11 +202,14 @@ fn sobject(
     let mut fields = CampaignMemberFields::default();
     let mut id = None;
     let mut problem = None;
+    // Whether the sObject held any field at all, read or not.
+    let mut empty = true;
     while let Some(child) = next_child(xml)? {
         if child.ns != Ns::SObject {
             xml.skip()?;
             continue;
         }
+        empty = false;
         let (name, slot): (&'static str, &mut Option<String>) = match child.local.as_str() {
             "Id" => ("sObject/Id", &mut id),
             "CampaignId" => ("CampaignId", &mut fields.campaign_id),
@@ -241,14 +244,10 @@ fn sobject(
     if let Some(problem) = problem {
         return Ok(Err(problem));
     }
-    // Deleted before delivery: "the notification contains no data".
-    if fields.is_empty() {
-        if let Some(id) = &id
-            && let Err(error) = check_id("sObject/Id", id)
-        {
-            return Ok(Err(error));
-        }
-        return Ok(Ok(NotifiedObject::Vanished { id }));
+    // Deleted before delivery: "the notification contains no data". One with its `Id` alone
+    // may be that too, or a message definition without `Status`: it is kept aside (NO_STATUS).
+    if empty {
+        return Ok(Ok(NotifiedObject::Vanished));
     }
     let Some(id) = id else {
         return Ok(Err(ParseError::Missing("sObject/Id")));

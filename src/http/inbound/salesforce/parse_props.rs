@@ -73,13 +73,8 @@ fn member_fields() -> impl Strategy<Value = CampaignMemberFields> {
 
 fn notification() -> impl Strategy<Value = Notification> {
     let object = prop_oneof![
-        // A member without a field reads back as one deleted before delivery.
-        3 => member_fields().prop_map(|m| if m.is_empty() {
-            NotifiedObject::Vanished { id: Some(m.id) }
-        } else {
-            NotifiedObject::CampaignMember(m)
-        }),
-        1 => proptest::option::of(sf_id()).prop_map(|id| NotifiedObject::Vanished { id }),
+        3 => member_fields().prop_map(NotifiedObject::CampaignMember),
+        1 => Just(NotifiedObject::Vanished),
         1 => "[A-Z][a-zA-Z]{0,10}(__c)?".prop_filter("not CampaignMember", |t| t != "CampaignMember")
             .prop_map(|sobject_type| NotifiedObject::Other { sobject_type }),
     ];

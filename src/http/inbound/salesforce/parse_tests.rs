@@ -62,7 +62,7 @@ fn other_object_types_are_named() {
         .iter()
         .map(|n| match &n.object {
             NotifiedObject::CampaignMember(_) => "CampaignMember".to_string(),
-            NotifiedObject::Vanished { .. } => "deleted CampaignMember".to_string(),
+            NotifiedObject::Vanished => "deleted CampaignMember".to_string(),
             NotifiedObject::Other { sobject_type } => sobject_type.clone(),
         })
         .collect();

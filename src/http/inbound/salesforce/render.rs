@@ -98,7 +98,7 @@ pub fn render_with(message: &OutboundMessage, style: &RenderStyle) -> String {
         let _ = write!(out, "<{om}Notification>{nl}");
         leaf(&mut out, &om, "Id", Some(&notification.id), nl);
         let sobject_type = match &notification.object {
-            NotifiedObject::CampaignMember(_) | NotifiedObject::Vanished { .. } => "CampaignMember",
+            NotifiedObject::CampaignMember(_) | NotifiedObject::Vanished => "CampaignMember",
             NotifiedObject::Other { sobject_type } => sobject_type,
         };
         let _ = write!(
@@ -111,10 +111,7 @@ pub fn render_with(message: &OutboundMessage, style: &RenderStyle) -> String {
             NotifiedObject::CampaignMember(member) => {
                 member_fields(&mut out, &format!("{sf}:"), member, nl);
             }
-            NotifiedObject::Vanished { id } => {
-                leaf(&mut out, &format!("{sf}:"), "Id", id.as_deref(), nl);
-            }
-            NotifiedObject::Other { .. } => {}
+            NotifiedObject::Vanished | NotifiedObject::Other { .. } => {}
         }
         let _ = write!(out, "</{om}sObject>{nl}</{om}Notification>{nl}");
     }
