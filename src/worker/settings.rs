@@ -1,7 +1,8 @@
 //! One-way program settings: channel → campaign Type and the sum of period costs → campaign
 //! ActualCost. Written only when different, so Salesforce-side edits are set back next pass.
 //! A pass reads Marketo through the program cache (one browse when nothing changed) and the
-//! campaigns with one SOQL query per 200, so its idle cost does not grow with the mappings.
+//! campaigns with one SOQL query per ~500 (as many ids as fit the URI), so its idle cost does
+//! not grow with the mappings.
 
 use std::collections::HashMap;
 
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::connectors::CallError;
 use crate::connectors::marketo::ProgramInfo;
+use crate::connectors::salesforce::classify::refused_with;
 use crate::kinds::{Action, Connector, OutcomeResult, Target};
 use crate::store::{StoreError, now_millis};
 
@@ -17,7 +19,8 @@ use super::programs::ProgramCache;
 use super::record;
 use crate::mappings::Mapping;
 
-/// Salesforce's refusal of a value outside a restricted picklist (here the campaign's `Type`).
+/// Salesforce's `errorCode` for a value outside a restricted picklist (here the campaign's
+/// `Type`).
 const RESTRICTED_PICKLIST: &str = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST";
 
 /// What one pass did for one mapping.
@@ -71,25 +74,28 @@ async fn write_one(
     };
     let kind = fields["Type"].as_str().map(str::to_string);
     let campaign_id = &mapping.config.campaign_id;
-    match ctx.salesforce.patch("Campaign", campaign_id, &fields).await {
-        Ok(_) => {}
-        Err(CallError::Permanent(text)) if text.starts_with(RESTRICTED_PICKLIST) => {
-            // The org's Type picklist lacks the channel: the cost is still the program's.
-            let wrote_cost = match fields.get("ActualCost") {
-                Some(cost) => {
-                    let cost = json!({ "ActualCost": cost });
-                    ctx.salesforce.patch("Campaign", campaign_id, &cost).await?;
-                    "ActualCost was written; "
-                }
-                None => "",
-            };
-            return Err(CallError::Permanent(format!(
-                "{text} ({wrote_cost}add the value to the campaign Type picklist, or map the \
-                 channel {:?} to one of its values in the mapping's channel_type_map)",
-                program.channel
-            )));
-        }
+    let refused = match ctx.salesforce.patch("Campaign", campaign_id, &fields).await {
+        Ok(()) => None,
+        Err(error) if kind.is_some() && refused_with(&error, RESTRICTED_PICKLIST) => Some(error),
         Err(error) => return Err(error),
+    };
+    if let Some(refused) = refused {
+        // The org's Type picklist lacks the channel: the cost is still the program's.
+        let cost = match fields.get("ActualCost") {
+            None => String::new(),
+            Some(cost) => {
+                let cost = json!({ "ActualCost": cost });
+                match ctx.salesforce.patch("Campaign", campaign_id, &cost).await {
+                    Ok(()) => "ActualCost was written; ".to_string(),
+                    Err(error) => format!("writing ActualCost alone failed too: {error}; "),
+                }
+            }
+        };
+        return Err(CallError::Permanent(format!(
+            "{refused} ({cost}add the value to the campaign Type picklist, or map the channel \
+             {:?} to one of its values in the mapping's channel_type_map)",
+            program.channel
+        )));
     }
     Ok(SettingsOutcome::Written {
         kind,

@@ -103,6 +103,13 @@ pub fn classify(status: StatusCode, body: &str) -> Result<(), CallError> {
     })
 }
 
+/// Whether `error` is Salesforce refusing a request with `code` (`errorCode` of the answer's
+/// first error), as [`classify`] words a permanent refusal: `CODE: message`.
+pub fn refused_with(error: &CallError, code: &str) -> bool {
+    matches!(error, CallError::Permanent(text)
+        if text.strip_prefix(code).is_some_and(|rest| rest.starts_with(':')))
+}
+
 /// `ConcurrentPerOrgLongTxn Limit exceeded.` is the concurrency limit, which clears in
 /// minutes; `TotalRequests Limit exceeded.` is the daily allocation.
 fn is_concurrency(text: &str) -> bool {
@@ -159,6 +166,22 @@ pub fn missing_reference(result: &RecordResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_is_told_by_its_code_alone() {
+        let body = r#"[{"message":"Type: bad value for restricted picklist field: Tradeshow","errorCode":"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST","fields":["Type"]}]"#;
+        let error = classify(StatusCode::BAD_REQUEST, body).unwrap_err();
+        assert!(refused_with(
+            &error,
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+        ));
+        assert!(!refused_with(&error, "INVALID_OR_NULL"));
+        let unavailable = classify(StatusCode::SERVICE_UNAVAILABLE, body).unwrap_err();
+        assert!(!refused_with(
+            &unavailable,
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+        ));
+    }
 
     #[test]
     fn statuses_and_codes_map_to_actions() {
