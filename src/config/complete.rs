@@ -162,9 +162,27 @@ impl Config {
                     .to_string(),
             );
         }
+        let tokens = [
+            ("admin.token", &self.admin.token),
+            ("salesforce.inbound_token", &self.salesforce.inbound_token),
+            ("marketo.webhook_token", &self.marketo.webhook_token),
+        ];
+        for (key, token) in tokens {
+            let length = token.expose().trim().chars().count();
+            if (1..MIN_TOKEN_CHARS).contains(&length) {
+                warnings.push(format!(
+                    "{key}: only {length} characters, short enough to guess; use at least \
+                     {MIN_TOKEN_CHARS} random ones (e.g. `openssl rand -hex 16`)"
+                ));
+            }
+        }
         warnings
     }
 }
+
+/// Below this many characters a token is warned about: each one guards an endpoint open to
+/// the network, and nothing slows down guessing.
+const MIN_TOKEN_CHARS: usize = 16;
 
 /// The environment variable that sets `key` (`marketo.client_secret` →
 /// `CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET`), so an operator knows both places to fix it.
@@ -345,6 +363,26 @@ mod tests {
         assert!(!c.apis_configured());
         assert!(!c.side_configured("marketo"));
         assert!(c.side_configured("salesforce"));
+    }
+
+    #[test]
+    fn a_short_token_is_a_warning_and_a_long_one_is_not() {
+        let mut config = complete();
+        config.admin.token = Secret::new("change-me");
+        config.marketo.webhook_token = Secret::new("0123456789abcdef");
+        let warnings = config.warnings();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("admin.token: only 9 characters")),
+            "{warnings:?}"
+        );
+        assert!(
+            !warnings
+                .iter()
+                .any(|w| w.starts_with("marketo.webhook_token")),
+            "{warnings:?}"
+        );
     }
 
     #[test]
