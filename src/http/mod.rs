@@ -223,20 +223,20 @@ pub fn served_routes() -> Vec<(&'static str, &'static str)> {
 /// Every route on one listener: the default, when `admin_listen` is not set.
 pub fn router(state: AppState) -> Router {
     let limit = state.config().http.body_limit_bytes;
-    finish(build(|_| true, limit), state)
+    finish(build(|_| true, limit), state, true)
 }
 
 /// The `listen` router when `admin_listen` is set: everything but `/metrics` and `/admin/...`.
 pub fn public_router(state: AppState) -> Router {
     let limit = state.config().http.body_limit_bytes;
-    finish(build(|l| l != Listener::Admin, limit), state)
+    finish(build(|l| l != Listener::Admin, limit), state, false)
 }
 
 /// The `admin_listen` router: `/metrics` and `/admin/...`, plus `/healthz` and `/readyz` so the
 /// admin port can be probed on its own.
 pub fn admin_router(state: AppState) -> Router {
     let limit = state.config().http.body_limit_bytes;
-    finish(build(|l| l != Listener::Public, limit), state)
+    finish(build(|l| l != Listener::Public, limit), state, true)
 }
 
 /// The routes `keep` selects, one method router per path. Every route but the two receivers
@@ -276,12 +276,14 @@ fn build(keep: impl Fn(Listener) -> bool, body_limit: usize) -> Router<AppState>
 }
 
 /// The middleware every listener gets: request ids, tracing, metrics, panics, timeout, body limit.
-fn finish(routes: Router<AppState>, state: AppState) -> Router {
+/// `console`: whether this listener serves the console (its errors are then HTML pages).
+fn finish(routes: Router<AppState>, state: AppState, console: bool) -> Router {
     let http = &state.config().http;
     let body_limit = http.body_limit_bytes;
     let limits = shape::Limits {
         timeout: Duration::from_secs(http.request_timeout_secs),
         body_limit,
+        console,
     };
     routes
         // Outermost first: every answer, timed out or refused by a layer, is shaped and counted.

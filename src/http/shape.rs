@@ -21,6 +21,9 @@ use super::inbound::salesforce;
 pub struct Limits {
     pub timeout: Duration,
     pub body_limit: usize,
+    /// Whether this listener serves the console: without it, `/console/...` is just a path
+    /// nothing serves, answered in JSON like any other.
+    pub console: bool,
 }
 
 /// The most of a plain-text error body kept as the message (axum's rejections are one line).
@@ -33,7 +36,7 @@ pub async fn enforce_timeout(
     request: Request,
     next: Next,
 ) -> Response {
-    let shape = Shape::of(&request);
+    let shape = Shape::of(&request, limits.console);
     match tokio::time::timeout(limits.timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_elapsed) => {
@@ -60,13 +63,13 @@ enum Shape {
 }
 
 impl Shape {
-    fn of(request: &Request) -> Self {
+    fn of(request: &Request, console: bool) -> Self {
         let path = request.uri().path();
         // A trailing slash (an endpoint URL typed so in Salesforce) is not found, and told so
         // as a fault.
         if path.trim_end_matches('/') == salesforce::PATH {
             Shape::Soap
-        } else if path == console::PATH || path.starts_with(console::PAGES) {
+        } else if console && (path == console::PATH || path.starts_with(console::PAGES)) {
             Shape::Page
         } else {
             Shape::Json
@@ -90,7 +93,7 @@ impl Shape {
 /// Rewrites an error answer that is not already JSON (or XML on the SOAP path) into the
 /// documented shape, keeping its status and, when it had one, its text.
 pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: Next) -> Response {
-    let shape = Shape::of(&request);
+    let shape = Shape::of(&request, limits.console);
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || shape.fits(response.headers()) {
@@ -115,9 +118,10 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
         StatusCode::PAYLOAD_TOO_LARGE => {
             format!("request body is larger than {} bytes", limits.body_limit)
         }
-        // A form the console cannot read (a field missing or of the wrong kind).
+        // A form, link or address the console cannot read (a field missing or of the wrong
+        // kind, a query parameter it does not know).
         StatusCode::BAD_REQUEST if shape == Shape::Page && !text.is_empty() => {
-            format!("This form could not be used: {text}. Reload the page and try again.")
+            format!("This request could not be used: {text}. Reload the page and try again.")
         }
         _ if !text.is_empty() => text,
         _ => status

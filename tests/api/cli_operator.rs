@@ -291,6 +291,14 @@ fn admin_listen_moves_metrics_and_admin_off_the_public_listener() {
     assert_eq!(status(&admin_listen, "/admin/mappings"), Some(200));
     assert_eq!(status(&admin_listen, "/healthz"), Some(200));
     assert_eq!(status(&admin_listen, "/v1/trigger-events"), Some(404));
+    // The console lives on the admin listener: its paths on the public one are unknown routes,
+    // answered in JSON rather than as a console page whose link would lead nowhere.
+    let (code, body) = request(&listen, "GET", "/console/errors", &admin, "").unwrap();
+    assert_eq!(code, 404);
+    assert!(body.contains("\"not_found\""), "{body}");
+    let (code, body) = request(&admin_listen, "GET", "/console/nowhere", &admin, "").unwrap();
+    assert_eq!(code, 404);
+    assert!(body.contains("no such console page"), "{body}");
 
     // SIGTERM stops both listeners and the process exits 0.
     let pid = served.child.id().to_string();

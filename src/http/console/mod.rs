@@ -71,9 +71,16 @@ pub async fn security_headers(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let mut response = next.run(request).await;
+    add_security_headers(&mut response);
+    response
+}
+
+/// Sets the headers of [`security_headers`] on one answer (also on error pages made outside
+/// a console route: an unknown console path, a timeout).
+fn add_security_headers(response: &mut Response) {
     use axum::http::HeaderValue;
     use axum::http::header;
-    let mut response = next.run(request).await;
     let headers = response.headers_mut();
     for (name, value) in [
         (header::CACHE_CONTROL, "no-store"),
@@ -87,7 +94,6 @@ pub async fn security_headers(
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    response
 }
 
 /// The console's home page; every other page is under [`PAGES`].
@@ -105,7 +111,9 @@ pub(super) fn page_error(status: StatusCode, message: &str) -> Response {
     let html = format!(
         "<!doctype html><title>campaign-sync</title><p>{message}</p><p><a href=\"/console\">Back to the console</a></p>"
     );
-    (status, Html(html)).into_response()
+    let mut response = (status, Html(html)).into_response();
+    add_security_headers(&mut response);
+    response
 }
 
 /// Epoch milliseconds as a UTC time, or a dash.
