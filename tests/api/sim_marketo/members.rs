@@ -1,6 +1,6 @@
 //! Program members: query filters and paging, status sync with created/updated/skipped (1037
-//! already in the status or past its step, 1025 unknown status) correlated by `seq`, deletion, and the "Change
-//! Status in Progression" (104) activity each change logs.
+//! already in the status or past its step, 1025 unknown status) correlated by `seq`, deletion,
+//! and the "Change Status in Progression" (104) activity each change logs.
 
 use campaign_sync::sim::marketo::{NewLead, NewProgram, ProgressionStatus};
 use serde_json::{Value, json};

@@ -1,0 +1,102 @@
+//! Program settings, one way: channel → campaign Type and summed period costs → ActualCost,
+//! written only when different, against both simulators.
+
+use serde_json::json;
+
+use crate::world::{INTEGRATION, Options, USER, World};
+
+fn campaign_field(world: &World, campaign: &str, field: &str) -> serde_json::Value {
+    world
+        .sf
+        .campaign(campaign)
+        .and_then(|c| c.get(field).cloned())
+        .unwrap_or_default()
+}
+
+fn campaign_patches(world: &World) -> usize {
+    world
+        .sf
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.client.as_deref() == Some(INTEGRATION)
+                && r.method == "PATCH"
+                && r.path.contains("/sobjects/Campaign/")
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn channel_and_costs_reach_the_campaign_and_salesforce_edits_are_set_back() {
+    let world = World::new().await;
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(
+        campaign_field(&world, &world.campaign, "Type"),
+        json!("Webinar")
+    );
+    assert_eq!(
+        campaign_field(&world, &world.campaign, "ActualCost").as_f64(),
+        Some(1200.0)
+    );
+    assert_eq!(campaign_patches(&world), 1);
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(
+        campaign_patches(&world),
+        1,
+        "nothing differs, nothing is written"
+    );
+    world
+        .sf
+        .update(USER, &world.campaign, json!({ "ActualCost": 5 }))
+        .unwrap();
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(
+        campaign_field(&world, &world.campaign, "ActualCost").as_f64(),
+        Some(1200.0),
+        "set back, as Marketo does"
+    );
+    let outcomes = world.app.store.outcomes(None, 0, 10).await.unwrap();
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| o.action == campaign_sync::kinds::Action::CampaignSettings)
+            .count(),
+        2
+    );
+}
+
+/// An org whose campaign Type picklist is restricted and lacks the channel refuses the Type
+/// (`INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`): the cost is still written, and the refusal is
+/// recorded with what to do about it.
+#[tokio::test]
+async fn a_type_the_picklist_refuses_still_lets_the_cost_through_and_says_what_to_do() {
+    let mut options = Options::default();
+    options.sf.campaign_types = Some(vec!["Conference".into(), "Email".into()]);
+    let world = World::with(options).await;
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(
+        campaign_field(&world, &world.campaign, "ActualCost").as_f64(),
+        Some(1200.0)
+    );
+    assert_ne!(
+        campaign_field(&world, &world.campaign, "Type"),
+        json!("Webinar")
+    );
+    let outcomes = world.app.store.outcomes(None, 0, 10).await.unwrap();
+    let refused: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.action == campaign_sync::kinds::Action::CampaignSettings)
+        .collect();
+    assert_eq!(refused.len(), 1, "{outcomes:?}");
+    assert_eq!(refused[0].result, campaign_sync::kinds::OutcomeResult::Dead);
+    let reason = refused[0].reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("bad value for restricted picklist field: Webinar")
+            && reason.contains("ActualCost was written")
+            && reason.contains("channel_type_map"),
+        "{reason}"
+    );
+    // The next pass sends only the Type, which is refused again; the cost is not rewritten.
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(campaign_patches(&world), 3);
+}

@@ -1,0 +1,287 @@
+//! Reconciliation, against both simulators: one run repairs what lost signals missed, on
+//! demand through the admin API and the `reconcile` command.
+
+use std::io::Write;
+
+use crate::world::{INTEGRATION, Options, USER, World};
+
+/// What the receivers need, which `check-config` and `reconcile` require although these tests
+/// send nothing to them.
+const RECEIVERS_SF: &str =
+    "organization_ids = [\"00D000000000001AAA\"]\ninbound_token = \"unused\"\n";
+const RECEIVERS_MKTO: &str = "webhook_token = \"unused\"\n";
+
+/// `check-config --online` on `file`, with these environment variables.
+pub(crate) async fn check_online(
+    file: &tempfile::NamedTempFile,
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
+        .args(["check-config", "--online", "--config"])
+        .arg(file.path())
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap()
+}
+
+/// A configuration file pointing the binary at this world's simulators and mappings.
+pub(crate) fn config_file(world: &World, database_url: Option<&str>) -> tempfile::NamedTempFile {
+    let mut toml = String::new();
+    if let Some(url) = database_url {
+        toml += &format!("database_url = \"{url}\"\n\n");
+    }
+    toml += &format!(
+        "[salesforce]\nlogin_url = \"{}\"\nclient_id = \"{INTEGRATION}\"\nclient_secret = \"campaign-sync-secret\"\n{RECEIVERS_SF}\n[marketo]\nbase_url = \"{}\"\nclient_id = \"sim-client\"\nclient_secret = \"sim-secret\"\n{RECEIVERS_MKTO}",
+        world.sf.base_url(),
+        world.mk.base_url()
+    );
+    for m in world.app.worker.mappings().all() {
+        toml += &format!(
+            "\n[[mappings]]\nname = \"{}\"\nprogram_id = {}\ncampaign_id = \"{}\"\n",
+            m.name(),
+            m.config.program_id,
+            m.config.campaign_id
+        );
+    }
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(toml.as_bytes()).unwrap();
+    file
+}
+
+#[tokio::test]
+async fn one_reconciliation_repairs_what_happened_while_signals_were_lost() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    // Synced before the outage: Ada is Registered on both sides.
+    let (ada, ada_sf) = world.person("ada@example.com");
+    let ada_member = world.sf_adds(&ada_sf, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(ada).as_deref(), Some("Registered"));
+    // The outage: Grace joins in Salesforce (the outbound message is dropped), Alan moves in
+    // Marketo (no webhook), Ada is deleted in Salesforce (no poll).
+    let (_, grace_sf) = world.person("grace@example.com");
+    world.sf_adds(&grace_sf, Some("Invited"));
+    world
+        .sf
+        .advance_clock(std::time::Duration::from_secs(25 * 3600));
+    assert_eq!(world.sf.deliver_outbound_now().await.dropped, 1);
+    let (alan, alan_sf) = world.person("alan@example.com");
+    world.mk_sets(alan, "Attended");
+    world.sf.delete_member(USER, &ada_member).unwrap();
+
+    let reports = world.app.worker.reconcile().await;
+    let report = reports[0].as_ref().unwrap();
+    assert_eq!(
+        (
+            report.salesforce_changed,
+            report.marketo_changed,
+            report.salesforce_removed
+        ),
+        (1, 1, 1),
+        "{report:?}"
+    );
+    world.settle().await;
+    assert_eq!(world.mk_status(ada), None, "Ada left the program");
+    let grace = world
+        .mk
+        .leads()
+        .into_iter()
+        .find(|l| l.email() == Some("grace@example.com"))
+        .unwrap();
+    assert_eq!(world.mk_status(grace.id).as_deref(), Some("Invited"));
+    assert_eq!(
+        world.sf_member_status(&alan_sf).as_deref(),
+        Some("Attended")
+    );
+
+    // Now consistent: another reconciliation reads both sides and writes nothing.
+    let writes = world.writes();
+    let again = world.app.worker.reconcile().await;
+    assert_eq!(again[0].as_ref().unwrap().signals_queued, 0);
+    world.settle().await;
+    assert_eq!(world.writes(), writes);
+}
+
+#[tokio::test]
+async fn reconciliation_runs_on_demand_through_the_admin_api() {
+    let world = World::with(Options {
+        admin_token: Some("admin".into()),
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("late@example.com");
+    world.mk_sets(lead, "Registered");
+    let response = world
+        .app
+        .client
+        .post(world.app.url("/admin/reconcile"))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap();
+    // Queued for the leader, answered at once with the job.
+    assert_eq!(response.status(), 202);
+    let queued: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(queued["state"], "queued");
+    let href = queued["href"].as_str().unwrap().to_string();
+    let job = |app: &crate::test_app::TestApp| {
+        let request = app.client.get(app.url(&href)).bearer_auth("admin");
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let waiting = job(&world.app).await;
+    assert_eq!(waiting["state"], "queued");
+    assert!(waiting["progress"].is_null(), "{waiting}");
+    // A preview first: the same difference listed, nothing queued or written.
+    let preview: serde_json::Value = world
+        .app
+        .client
+        .post(world.app.url("/admin/reconcile?dryRun=true"))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let preview_href = preview["href"].as_str().unwrap().to_string();
+    assert_eq!(world.app.worker.run_jobs().await.unwrap(), 2);
+    let previewed = world
+        .app
+        .client
+        .get(world.app.url(&preview_href))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(previewed["result"]["dry_run"], true, "{previewed}");
+    assert_eq!(
+        previewed["result"]["reports"][0]["differences"], 1,
+        "{previewed}"
+    );
+    assert_eq!(
+        previewed["result"]["reports"][0]["signals_queued"], 0,
+        "{previewed}"
+    );
+    let body = job(&world.app).await;
+    assert_eq!(body["state"], "done", "{body}");
+    assert_eq!(body["result"]["reports"][0]["mapping"], "webinar");
+    assert_eq!(body["result"]["reports"][0]["marketo_changed"], 1);
+    assert_eq!(
+        body["progress"],
+        serde_json::json!({ "mappings_done": 1, "mappings_total": 1, "current_mapping": null }),
+        "{body}"
+    );
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+    // What was found and how its repair ended, in metrics (process-wide: at least this one).
+    let metrics = world.app.get("/metrics").await.text().await.unwrap();
+    for series in [
+        "reconcile_differences_total{mapping=\"webinar\",kind=\"marketo_changed\"}",
+        "reconcile_repairs_total{mapping=\"webinar\",result=\"applied\"}",
+    ] {
+        assert!(metrics.contains(series), "{series} in {metrics}");
+    }
+}
+
+#[tokio::test]
+async fn a_running_reconciliation_job_reports_the_mapping_it_is_on() {
+    let world = World::with(Options {
+        admin_token: Some("admin".into()),
+        mk: campaign_sync::sim::marketo::MarketoSimConfig {
+            deliver_webhooks_in_background: false,
+            latency: std::time::Duration::from_millis(150),
+            ..Default::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let (_, queued) = world
+        .app
+        .admin(reqwest::Method::POST, "/admin/reconcile", "admin")
+        .await;
+    let href = queued["href"].as_str().unwrap().to_string();
+    let worker = world.app.worker.clone();
+    let running = tokio::spawn(async move { worker.run_jobs().await });
+    // Each Marketo call takes 150 ms, so the job is seen on its mapping.
+    let mut seen = serde_json::Value::Null;
+    for _ in 0..200 {
+        seen = world
+            .app
+            .admin(reqwest::Method::GET, &href, "admin")
+            .await
+            .1;
+        if seen["state"] == "running" && !seen["progress"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen["state"], "running", "{seen}");
+    assert_eq!(
+        seen["progress"],
+        serde_json::json!({ "mappings_done": 0, "mappings_total": 1, "current_mapping": "webinar" }),
+        "{seen}"
+    );
+    assert_eq!(running.await.unwrap().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn the_reconcile_command_repairs_and_reports() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("cli@example.com");
+    world.mk_sets(lead, "Registered");
+    // The command runs as its own process with its own store.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let file = config_file(&world, Some(&url));
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
+        .args([
+            "reconcile",
+            "--json",
+            "--config",
+            file.path().to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["name"], "webinar", "{stdout}");
+    assert_eq!(line["differences"], 1, "{stdout}");
+    assert_eq!(line["changes"][0]["side"], "salesforce", "{stdout}");
+    assert_eq!(
+        (line["repaired"].as_u64(), line["failed"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+}
