@@ -1,5 +1,5 @@
 //! `POST /rest/v1/programs/{programId}/members/status.json` (create or move forward, skip 1037
-//! at or past the step, 1025 unknown status) and `…/members/delete.json` (deleted, or skipped
+//! already in the status or past its step, 1025 unknown status) and `…/members/delete.json` (deleted, or skipped
 //! 1037 "Lead not in program"). Results keep input order and carry `seq`, the input index.
 
 use std::sync::Arc;

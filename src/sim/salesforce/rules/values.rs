@@ -1,8 +1,8 @@
 //! Field values Salesforce refuses whatever the record: text longer than the field
 //! (`STRING_TOO_LONG`, API 15.0 and later), an Email that is not an address
 //! (`INVALID_EMAIL_ADDRESS`) and, when the org restricts it, a Campaign `Type` outside its
-//! picklist (`INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`). Lengths are the standard fields' in a new org. Campaign costs
-//! are kept in whole units.
+//! picklist (`INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`). Lengths are the standard fields' in
+//! a new org. Campaign costs are kept in whole units.
 
 use serde_json::{Map, Value};
 
