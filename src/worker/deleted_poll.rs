@@ -1,12 +1,16 @@
 //! Salesforce sends nothing when a CampaignMember is deleted, so the worker asks: the deleted
 //! records since the last poll become signals like any other. Where the poll resumes is kept in
-//! the store, so deletes made while the service was down are found at restart.
+//! the store, so deletes made while the service was down are found at restart. Deletions the
+//! org no longer reports (more than 15 days back, or purged) queue a reconciliation instead.
+
+use serde_json::json;
 
 use crate::signal::{Dedup, NewSignal, SalesforceMemberDeleted, Signal};
 use crate::store::cursors::SALESFORCE_DELETED;
 use crate::sync::time::{format_millis, parse_millis};
 
 use super::context::Context;
+use super::jobs::RECONCILE;
 use super::work::WorkError;
 
 /// Salesforce's getDeleted needs a window of at least a minute.
@@ -29,11 +33,42 @@ pub async fn poll(ctx: &Context, now: i64) -> Result<usize, WorkError> {
         .unwrap_or(now - interval_ms.max(MIN_WINDOW_MS) - MIN_WINDOW_MS)
         .max(now - MAX_LOOKBACK_MS);
     let end = now.max(start + MIN_WINDOW_MS);
-    let (deleted, covered) = ctx
+    let outage = stored.filter(|&at| at < start);
+    if let Some(stopped) = outage {
+        out_of_reach(
+            ctx,
+            stopped,
+            start,
+            "the poll resumed more than 15 days after it stopped",
+            now,
+        )
+        .await?;
+    }
+    let page = ctx
         .salesforce
         .deleted_members(&format_millis(start), &format_millis(end))
         .await?;
-    let signals: Vec<NewSignal> = deleted
+    // Once polled, the log should reach back to where the last poll stopped (a first poll's
+    // start may precede the org's log itself, which is no loss; after an outage the
+    // reconciliation is queued already).
+    let earliest = page
+        .earliest_date_available
+        .as_deref()
+        .and_then(parse_millis);
+    let purged = |at: &i64| stored.is_some() && outage.is_none() && *at > start + MIN_WINDOW_MS;
+    if let Some(earliest) = earliest.filter(purged) {
+        out_of_reach(
+            ctx,
+            start,
+            earliest,
+            "Salesforce purged its delete log",
+            now,
+        )
+        .await?;
+    }
+    let covered = page.latest_date_covered;
+    let signals: Vec<NewSignal> = page
+        .deleted_records
         .into_iter()
         .map(|d| NewSignal {
             dedup_key: format!("sf:deleted:{}", d.id),
@@ -59,4 +94,28 @@ pub async fn poll(ctx: &Context, now: i64) -> Result<usize, WorkError> {
         .set_cursor(SALESFORCE_DELETED, &resume.to_string(), now)
         .await?;
     Ok(count)
+}
+
+/// Deletions made between `from` and `to` (epoch ms) that getDeleted can no longer report:
+/// logged, counted, and a reconciliation is queued, which finds members gone from a campaign
+/// by listing both sides.
+async fn out_of_reach(
+    ctx: &Context,
+    from: i64,
+    to: i64,
+    why: &str,
+    now: i64,
+) -> Result<(), WorkError> {
+    let (from, to) = (format_millis(from), format_millis(to));
+    let job = ctx
+        .store
+        .queue_job(
+            RECONCILE,
+            &json!({ "dry_run": false, "reason": format!("deletions {from} – {to} out of reach: {why}") }),
+            now,
+        )
+        .await?;
+    metrics::counter!("salesforce_deletions_out_of_reach_total").increment(1);
+    tracing::warn!(%from, %to, job.id = job, "Salesforce no longer reports the CampaignMember deletions of this time ({why}); reconciliation job {job} is queued to find them");
+    Ok(())
 }

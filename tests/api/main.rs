@@ -17,6 +17,7 @@ mod console_session;
 mod contract;
 mod cutover;
 mod cutover_inputs;
+mod deleted_poll;
 mod deploy_files;
 mod error_shapes;
 mod feeds;

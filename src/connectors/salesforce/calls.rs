@@ -62,11 +62,15 @@ struct QueryPage {
     next_records_url: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A getDeleted answer: the records, how far it reaches (`latestDateCovered`, where the next
+/// poll should start) and the oldest time the org's delete log still holds
+/// (`earliestDateAvailable`: later than the asked start when deletions were purged).
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DeletedPage {
-    deleted_records: Vec<DeletedRecord>,
-    latest_date_covered: Option<String>,
+pub struct DeletedPage {
+    pub deleted_records: Vec<DeletedRecord>,
+    pub latest_date_covered: Option<String>,
+    pub earliest_date_available: Option<String>,
 }
 
 pub(super) const MEMBER_FIELDS: &str =
@@ -284,22 +288,16 @@ impl SalesforceClient {
         Ok(try_join_all(calls).await?.into_iter().flatten().collect())
     }
 
-    /// CampaignMembers deleted between `start` and `end` (ISO 8601), and how far the answer
-    /// reaches (`latestDateCovered`), where the next poll should start.
-    pub async fn deleted_members(
-        &self,
-        start: &str,
-        end: &str,
-    ) -> Result<(Vec<DeletedRecord>, Option<String>), CallError> {
+    /// CampaignMembers deleted between `start` and `end` (ISO 8601), with how far the answer
+    /// reaches and how far back the delete log goes.
+    pub async fn deleted_members(&self, start: &str, end: &str) -> Result<DeletedPage, CallError> {
         let path = format!(
             "/sobjects/CampaignMember/deleted/?start={}&end={}",
             url_encode(start),
             url_encode(end)
         );
         let body = self.send(Method::GET, &path, None).await?;
-        let page: DeletedPage =
-            serde_json::from_value(body).map_err(|e| malformed("deleted-records response", e))?;
-        Ok((page.deleted_records, page.latest_date_covered))
+        serde_json::from_value(body).map_err(|e| malformed("deleted-records response", e))
     }
 
     /// The member status labels a campaign offers.

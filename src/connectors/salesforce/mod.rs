@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-pub use calls::{CampaignMember, DeletedRecord, Person};
+pub use calls::{CampaignMember, DeletedPage, DeletedRecord, Person};
 pub use classify::{RecordOutcome, RecordResult};
 
 use super::CallError;

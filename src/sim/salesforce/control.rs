@@ -179,6 +179,13 @@ impl SalesforceSim {
         lock(&self.shared.org).clock.advance(by);
     }
 
+    /// Purges the org's delete log, as Salesforce may when it grows large: getDeleted reports
+    /// no deletion made before now, and its `earliestDateAvailable` says where the log begins.
+    pub fn purge_delete_log(&self) {
+        let mut org = lock(&self.shared.org);
+        org.delete_log_from = org.clock.now();
+    }
+
     /// The org's clock, epoch milliseconds (the machine's, plus what tests advanced it by).
     pub fn now(&self) -> i64 {
         self.shared.now()

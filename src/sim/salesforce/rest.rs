@@ -140,7 +140,11 @@ pub async fn deleted(
         let (start, end) = (bound("start")?, bound("end")?);
         let org = lock(&shared.org);
         let now = org.clock.now();
-        let earliest = truncate_to_minute(org.started_ms.max(now - DELETED_WINDOW_MS));
+        let earliest = truncate_to_minute(
+            org.started_ms
+                .max(now - DELETED_WINDOW_MS)
+                .max(org.delete_log_from),
+        );
         // The start may not equal the end, nor fall in the same minute once both are truncated.
         if end <= start || start < truncate_to_minute(now - DELETED_WINDOW_MS) {
             return Err(SfError::bad_request(
@@ -152,7 +156,7 @@ pub async fn deleted(
         let records: Vec<Value> = org
             .deletions()
             .iter()
-            .filter(|d| d.kind == kind && d.at_ms >= start && d.at_ms < covered)
+            .filter(|d| d.kind == kind && d.at_ms >= start.max(earliest) && d.at_ms < covered)
             .map(|d| json!({"id": d.id, "deletedDate": format_offset(d.at_ms)}))
             .collect();
         Ok(json!({

@@ -45,6 +45,9 @@ pub struct Org {
     pub international_email: bool,
     /// A restricted Campaign `Type` picklist's values (`None`: any value).
     pub campaign_types: Option<Vec<String>>,
+    /// Where the delete log begins after a purge (epoch ms; 0 when never purged): getDeleted
+    /// reports nothing older and says so in `earliestDateAvailable`.
+    pub delete_log_from: i64,
     pub queue: Vec<Queued>,
     sequences: HashMap<&'static str, u64>,
     records: BTreeMap<String, Record>,
