@@ -178,8 +178,16 @@ impl Store {
         Ok(())
     }
 
-    /// Closes the pool and stops the writer after it has committed what it holds.
+    /// Closes the pool. On SQLite it first moves everything the WAL holds into the database file
+    /// and empties the WAL, so the file alone (copied, backed up, opened elsewhere) is the data.
     pub async fn close(&self) {
+        if self.backend == Backend::Sqlite
+            && let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await
+        {
+            tracing::warn!(%error, "the final checkpoint failed; the WAL file holds the rest");
+        }
         self.pool.close().await;
     }
 }

@@ -362,3 +362,29 @@ async fn signed_out_console_sessions_are_kept_until_they_expire() {
         );
     }
 }
+
+/// A closed SQLite store leaves its data in the database file, the WAL emptied: a copy of the
+/// file alone holds every signal.
+#[tokio::test]
+async fn closing_a_sqlite_store_leaves_everything_in_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("closed.db");
+    let store = campaign_sync::store::Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    store.record(vec![member(1), member(2)], T0).await.unwrap();
+    let wal = dir.path().join("closed.db-wal");
+    assert!(
+        std::fs::metadata(&wal).unwrap().len() > 0,
+        "committed to the WAL"
+    );
+    store.close().await;
+    assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0);
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    let reopened = campaign_sync::store::Store::connect(&format!("sqlite://{}", copy.display()))
+        .await
+        .unwrap();
+    let claimed = reopened.claim("test", 10, LEASE, T0).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+}
