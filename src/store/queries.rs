@@ -58,13 +58,14 @@ pub struct Backlog {
 /// Counts of changes in one window: trigger events by kind, and failed/skipped outcomes.
 pub type ChangeCounts = BTreeMap<String, BTreeMap<String, i64>>;
 
-const FAILING: &str = "(state = 'dead' OR (state = 'pending' AND attempts > 0))";
+const FAILING: &str = "(state IN ('dead', 'rejected') OR (state = 'pending' AND attempts > 0))";
 
 impl Store {
-    /// Dead and retrying signals, newest first.
+    /// Dead, rejected (refused on arrival, never processed) and retrying signals, newest first.
     pub async fn failing(&self, filter: &FailingFilter) -> Result<Vec<FailingSignal>, StoreError> {
         let state = match filter.state.as_deref() {
             Some("dead") => "state = 'dead'",
+            Some("rejected") => "state = 'rejected'",
             Some("retrying") => "(state = 'pending' AND attempts > 0)",
             _ => FAILING,
         };
@@ -90,7 +91,8 @@ impl Store {
                 let payload: String = r.try_get("payload")?;
                 let payload: serde_json::Value = serde_json::from_str(&payload)?;
                 let state: String = r.try_get("state")?;
-                let dead = state == "dead";
+                // Dead and rejected rows wait for nothing; a pending one is retrying.
+                let dead = state == "dead" || state == "rejected";
                 let text = |k: &str| payload.get(k).and_then(|v| v.as_str()).map(str::to_string);
                 let marketo = payload.get("lead_id").and_then(serde_json::Value::as_i64);
                 Ok(FailingSignal {

@@ -104,6 +104,11 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
             vec![("csrf", csrf), ("scope", "selected"), ("ids", "abc")],
             400,
         ),
+        (
+            "/console/reconcile",
+            vec![("csrf", csrf), ("dry_run", "maybe")],
+            400,
+        ),
     ] {
         let answer = client
             .post(url(path))
@@ -164,6 +169,17 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
             "{method} {path}: {kind} {page}"
         );
     }
+    // `dry_run=false` is no preview: the job writes.
+    let queued = client
+        .post(url("/console/reconcile"))
+        .header("cookie", &pair)
+        .form(&[("csrf", csrf), ("dry_run", "false")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status(), 303);
+    let job = world.app.store.job(1).await.unwrap().expect("the job");
+    assert_eq!(job.params["dry_run"], false);
     let mappings = get(&world, "/admin/status").await;
     let enabled: Vec<_> = mappings["mappings"]
         .as_array()
@@ -231,4 +247,55 @@ async fn a_signed_out_session_cookie_is_refused_afterwards() {
     assert_eq!(replayed.headers()["location"], "/console/sign-in");
     let again = cookie_pair(&sign_in(&client, &world).await);
     assert_eq!(get(again).await.status(), 200);
+}
+
+/// A notification refused on arrival is on the errors page (alone under "rejected"), with its
+/// reason and no replay; a state the page does not offer is a 400 page.
+#[tokio::test]
+async fn the_errors_page_shows_rejected_notifications_without_replay() {
+    let world = world().await;
+    let refused = campaign_sync::signal::RejectedInput {
+        dedup_key: "sf:rejected:04l5g00000AbC09AAF".into(),
+        source: "salesforce",
+        kind: "salesforce_notification",
+        raw: "<Notification/>".into(),
+        reason: "CampaignMember notification without a Status field".into(),
+    };
+    world
+        .app
+        .store
+        .record_with_rejected(
+            Vec::new(),
+            vec![refused],
+            campaign_sync::store::now_millis(),
+        )
+        .await
+        .unwrap();
+    let client = console_client();
+    let pair = cookie_pair(&sign_in(&client, &world).await);
+    let page = |query: &'static str| {
+        let (client, pair) = (client.clone(), pair.clone());
+        let url = world.app.url(&format!("/console/errors{query}"));
+        async move {
+            let answer = client.get(url).header("cookie", pair).send().await.unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+    for query in ["", "?state=rejected"] {
+        let (status, html) = page(query).await;
+        assert_eq!(status, 200, "{query}");
+        assert!(
+            html.contains("<td>rejected</td>") && html.contains("without a Status field"),
+            "{query}: {html}"
+        );
+        assert!(
+            !html.contains("class=\"replay-one\""),
+            "not replayable: {html}"
+        );
+    }
+    let (_, dead_only) = page("?state=dead").await;
+    assert!(!dead_only.contains("<td>rejected</td>"), "{dead_only}");
+    let (status, html) = page("?state=bogus").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("no state &quot;bogus&quot;"), "{html}");
 }

@@ -1,5 +1,6 @@
-//! The errors page: dead and retrying signals with the people and records they name, replay of
-//! one, the selected, or all matching the filter, and the same list as CSV.
+//! The errors page: dead, rejected and retrying signals with the people and records they name,
+//! replay of one, the selected, or all matching the filter (dead ones: a rejected input is
+//! never processed), and the same list as CSV.
 
 use askama::Template;
 use axum::Form;
@@ -50,13 +51,23 @@ pub struct Filter {
     replayed: Option<usize>,
 }
 
+/// The states the page filters by (empty: all three).
+const STATES: [&str; 4] = ["", "dead", "rejected", "retrying"];
+
 impl Filter {
+    /// A 400 page for a `state` the page does not offer (a link typed by hand).
+    fn unknown_state(&self) -> Option<Response> {
+        let state = self.state.as_deref().unwrap_or_default();
+        (!STATES.contains(&state)).then(|| {
+            bad_form(&format!(
+                "There is no state {state:?} to filter by: dead, rejected or retrying."
+            ))
+        })
+    }
+
     fn store_filter(&self) -> FailingFilter {
         FailingFilter {
-            state: self
-                .state
-                .clone()
-                .filter(|s| s == "dead" || s == "retrying"),
+            state: self.state.clone().filter(|s| !s.is_empty()),
             text: self.q.clone().filter(|t| !t.trim().is_empty()),
             before: None,
             limit: ROWS,
@@ -86,6 +97,9 @@ pub async fn errors(
     session: Session,
     Query(filter): Query<Filter>,
 ) -> Response {
+    if let Some(refused) = filter.unknown_state() {
+        return refused;
+    }
     let rows = match state.store().failing(&filter.store_filter()).await {
         Ok(rows) => rows.into_iter().map(row).collect(),
         Err(error) => return unavailable(error),
@@ -138,6 +152,9 @@ pub async fn errors_csv(
     _: Session,
     Query(filter): Query<Filter>,
 ) -> Response {
+    if let Some(refused) = filter.unknown_state() {
+        return refused;
+    }
     let rows = match state.store().failing(&filter.store_filter()).await {
         Ok(rows) => rows,
         Err(error) => return unavailable(error),

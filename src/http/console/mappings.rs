@@ -275,7 +275,21 @@ pub async fn reconcile(
     if let Some(message) = crate::http::admin::no_worker_for_jobs(&state) {
         return super::page_error(axum::http::StatusCode::CONFLICT, &message);
     }
-    let dry_run = form.dry_run.is_some();
+    // The page's preview button sends `1`; a form posted by hand may say what it means.
+    let dry_run = match form
+        .dry_run
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("" | "0" | "false" | "off" | "no") => false,
+        Some("1" | "true" | "on" | "yes") => true,
+        Some(other) => {
+            return super::bad_form(&format!(
+                "dry_run {other:?} is neither true nor false: send 1 for a preview."
+            ));
+        }
+    };
     match state
         .store()
         .queue_job("reconcile", &json!({ "dry_run": dry_run }), now_millis())
