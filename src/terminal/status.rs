@@ -19,7 +19,8 @@ pub async fn fetch(url: &str, token: &str) -> anyhow::Result<Overview> {
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED {
         anyhow::bail!(
-            "{url} refused the admin token (give --token or set CAMPAIGN_SYNC_ADMIN__TOKEN)"
+            "{url} refused the admin token (give the service's admin.token with --token or \
+             CAMPAIGN_SYNC_ADMIN__TOKEN; a service whose admin.token is empty refuses every one)"
         );
     }
     if !status.is_success() {
