@@ -282,8 +282,17 @@ async fn main() -> ExitCode {
             if logs_its_end {
                 tracing::error!("{error:#}");
             }
-            eprintln!("campaign-sync: {error:#}");
+            eprintln!("campaign-sync: {}", ending(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Why a command failed, in words: a refusal the service would wait out (a pause, on refused
+/// credentials or a daily quota) ends a one-shot command, so its reason is told, not the pause.
+fn ending(error: &anyhow::Error) -> String {
+    match error.downcast_ref::<campaign_sync::connectors::CallError>() {
+        Some(campaign_sync::connectors::CallError::Paused { reason, .. }) => reason.clone(),
+        _ => format!("{error:#}"),
     }
 }

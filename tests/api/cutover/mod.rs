@@ -272,6 +272,23 @@ async fn mappings_import_writes_the_programs_marketo_links_to_campaigns() {
             .count(),
         mappings.len()
     );
+    // Refused credentials end the command with Marketo's reason, not a pause nothing waits out.
+    let secret = sims.d["marketo"]["client_secret"].as_str().unwrap();
+    let wrong = sims.config.with_file_name("wrong.toml");
+    std::fs::write(&wrong, bare.replace(secret, "not-the-secret")).unwrap();
+    let refused = tokio::process::Command::new(BIN)
+        .args(["mappings", "import", "--config"])
+        .arg(&wrong)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("campaign-sync: credentials refused") && !last.contains("paused until"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
