@@ -216,6 +216,24 @@ pub fn describe_divergence(divergence: &Divergence) -> String {
     )
 }
 
+/// A mapping's first line of text: what was linked, found and repaired, and what it cost. A
+/// preview repairs nothing, so it does not say "0 repaired".
+fn summary(result: &MappingResult) -> String {
+    let outcome = if result.dry_run {
+        "nothing written (dry run)".to_string()
+    } else {
+        format!("{} repaired, {} failed", result.repaired, result.failed)
+    };
+    format!(
+        "mapping {:?}: {} linked, {} difference(s), {outcome}; calls: Salesforce {}, Marketo {}",
+        result.name,
+        result.linked,
+        result.differences,
+        result.calls.salesforce,
+        result.calls.marketo
+    )
+}
+
 fn print(result: &MappingResult, json: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
@@ -227,17 +245,7 @@ fn print(result: &MappingResult, json: bool) -> anyhow::Result<()> {
     } else {
         "changes"
     };
-    writeln!(
-        out,
-        "mapping {:?}: {} linked, {} difference(s), {} repaired, {} failed; calls: Salesforce {}, Marketo {}",
-        result.name,
-        result.linked,
-        result.differences,
-        result.repaired,
-        result.failed,
-        result.calls.salesforce,
-        result.calls.marketo
-    )?;
+    writeln!(out, "{}", summary(result))?;
     for change in &result.changes {
         writeln!(out, "  {verb}: {}", describe(change))?;
     }
@@ -253,6 +261,34 @@ fn print(result: &MappingResult, json: bool) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_preview_says_it_wrote_nothing_and_a_run_what_it_repaired() {
+        let mut result = MappingResult {
+            name: "webinar".into(),
+            dry_run: true,
+            linked: 4,
+            differences: 2,
+            repaired: 0,
+            failed: 0,
+            changes: Vec::new(),
+            unrepaired: Vec::new(),
+            warnings: Vec::new(),
+            diverged: Vec::new(),
+            calls: Calls {
+                salesforce: 1,
+                marketo: 3,
+            },
+        };
+        assert_eq!(
+            summary(&result),
+            "mapping \"webinar\": 4 linked, 2 difference(s), nothing written (dry run); calls: \
+             Salesforce 1, Marketo 3"
+        );
+        result.dry_run = false;
+        result.repaired = 2;
+        assert!(summary(&result).contains("2 difference(s), 2 repaired, 0 failed;"));
+    }
 
     #[test]
     fn a_divergence_names_the_person_both_statuses_and_that_nothing_is_written() {
