@@ -113,10 +113,10 @@ pub async fn trigger_events(
 ) -> Result<Json<Value>, ApiError> {
     let items = state
         .store()
-        .trigger_events(page.after(), page.limit())
+        .trigger_events_named(page.after(), page.limit())
         .await
         .map_err(unavailable)?;
-    let next = items.last().map_or(page.after(), |e| e.id);
+    let next = items.last().map_or(page.after(), |e| e.event.id);
     Ok(Json(json!({ "items": items, "next_after": next })))
 }
 

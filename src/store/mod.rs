@@ -37,7 +37,7 @@ pub use outbox::{
     Attempt, Delivery, DeliveryRow, Notice, Queue, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST,
     TO_SUBSCRIPTION, envelope, trigger_payload,
 };
-pub use people::{NamedOutcome, OutcomeFilter, ReceivedSignal, Timeline};
+pub use people::{NamedOutcome, NamedTriggerEvent, OutcomeFilter, ReceivedSignal, Timeline};
 pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal};
 pub use quota_days::QuotaDay;
 pub use runtime::{Job, SYNC_SWITCH};

@@ -27,6 +27,22 @@ pub struct NamedOutcome {
     pub recorded_at: i64,
 }
 
+/// A trigger event with its person named by e-mail and by the ids each system knows them by
+/// (null where not known), as subscribers receive it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct NamedTriggerEvent {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub event: TriggerEvent,
+    pub email: Option<String>,
+    #[sqlx(rename = "mkto_lead_id")]
+    pub marketo_lead_id: Option<i64>,
+    #[sqlx(rename = "sf_lead_id")]
+    pub salesforce_lead_id: Option<String>,
+    #[sqlx(rename = "sf_contact_id")]
+    pub salesforce_contact_id: Option<String>,
+}
+
 /// Which outcomes to list, newest first; `before` pages backwards by id.
 #[derive(Debug, Clone, Default)]
 pub struct OutcomeFilter {
@@ -98,6 +114,25 @@ impl Store {
             }
         }
         Ok(people)
+    }
+
+    /// Trigger events after `after_id`, oldest first, each naming its person.
+    pub async fn trigger_events_named(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<NamedTriggerEvent>, StoreError> {
+        Ok(sqlx::query_as::<_, NamedTriggerEvent>(
+            "SELECT t.id, t.kind, t.mapping, t.person, t.campaign_id, t.program_id, t.old_status, \
+             t.new_status, t.actor, t.occurred_at, i.email, i.mkto_lead_id, i.sf_lead_id, \
+             i.sf_contact_id FROM trigger_events t \
+             LEFT JOIN identities i ON t.person = CAST(i.id AS TEXT) \
+             WHERE t.id > $1 ORDER BY t.id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn outcomes_named(&self, f: &OutcomeFilter) -> Result<Vec<NamedOutcome>, StoreError> {

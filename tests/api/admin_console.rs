@@ -328,3 +328,26 @@ async fn the_console_creates_replays_and_deletes_a_subscription() {
     .await;
     assert_eq!(again.status(), 404);
 }
+
+/// `/v1/trigger-events` names each event's person as subscribers' deliveries do: by e-mail and
+/// by the ids each system knows them by, beside the internal key.
+#[tokio::test]
+async fn trigger_events_name_their_person() {
+    let world = world().await;
+    let (lead, sf_lead) = world.person("named@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let events = get(&world, "/v1/trigger-events").await;
+    let items = events["items"].as_array().expect("items");
+    assert!(!items.is_empty(), "{events}");
+    for item in items {
+        assert_eq!(item["email"], "named@example.com", "{item}");
+        assert_eq!(item["marketo_lead_id"], lead, "{item}");
+        assert_eq!(item["salesforce_lead_id"], json!(sf_lead), "{item}");
+        assert!(
+            item["person"].is_string() && item["kind"].is_string(),
+            "{item}"
+        );
+    }
+    assert_eq!(events["next_after"], items.last().unwrap()["id"]);
+}
