@@ -215,7 +215,10 @@ impl Default for MarketoConfig {
             rate_limit_calls: 50,
             rate_limit_window_secs: 20,
             max_concurrency: 5,
-            request_timeout_secs: 30,
+            // Marketo ends a call it cannot finish in 30 s itself (604, retried); waiting longer
+            // hears that answer rather than giving up on a call that may have been applied (a
+            // custom activity posted twice fires marketers' smart campaigns twice).
+            request_timeout_secs: 40,
             daily_call_budget: 20_000,
             extract_poll_secs: 60,
             extract_poll_max_secs: 300,
