@@ -33,6 +33,11 @@ pub async fn poll(ctx: &Context, now: i64) -> Result<usize, WorkError> {
         .unwrap_or(now - interval_ms.max(MIN_WINDOW_MS) - MIN_WINDOW_MS)
         .max(now - MAX_LOOKBACK_MS);
     let end = now.max(start + MIN_WINDOW_MS);
+    let page = ctx
+        .salesforce
+        .deleted_members(&format_millis(start), &format_millis(end))
+        .await?;
+    // Queued once the call answered: a failed poll is tried again, and would queue again.
     let outage = stored.filter(|&at| at < start);
     if let Some(stopped) = outage {
         out_of_reach(
@@ -44,10 +49,6 @@ pub async fn poll(ctx: &Context, now: i64) -> Result<usize, WorkError> {
         )
         .await?;
     }
-    let page = ctx
-        .salesforce
-        .deleted_members(&format_millis(start), &format_millis(end))
-        .await?;
     // Once polled, the log should reach back to where the last poll stopped (a first poll's
     // start may precede the org's log itself, which is no loss; after an outage the
     // reconciliation is queued already).
