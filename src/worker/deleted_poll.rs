@@ -1,10 +1,12 @@
 //! Salesforce sends nothing when a CampaignMember is deleted, so the worker asks: the deleted
 //! records since the last poll become signals like any other. Where the poll resumes is kept in
 //! the store, so deletes made while the service was down are found at restart. Deletions the
-//! org no longer reports (more than 15 days back, or purged) queue a reconciliation instead.
+//! org no longer reports (more than 15 days back, or purged) queue a reconciliation instead, and
+//! a window with more deletions than one answer holds is halved.
 
 use serde_json::json;
 
+use crate::connectors::salesforce::classify::refused_with;
 use crate::signal::{Dedup, NewSignal, SalesforceMemberDeleted, Signal};
 use crate::store::cursors::SALESFORCE_DELETED;
 use crate::sync::time::{format_millis, parse_millis};
@@ -12,6 +14,9 @@ use crate::sync::time::{format_millis, parse_millis};
 use super::context::Context;
 use super::jobs::RECONCILE;
 use super::work::WorkError;
+
+/// getDeleted's refusal of a window holding more deleted records than one answer may.
+const EXCEEDED_ID_LIMIT: &str = "EXCEEDED_ID_LIMIT";
 
 /// Salesforce's getDeleted needs a window of at least a minute.
 const MIN_WINDOW_MS: i64 = 60_000;
@@ -32,11 +37,24 @@ pub async fn poll(ctx: &Context, now: i64) -> Result<usize, WorkError> {
     let start = stored
         .unwrap_or(now - interval_ms.max(MIN_WINDOW_MS) - MIN_WINDOW_MS)
         .max(now - MAX_LOOKBACK_MS);
-    let end = now.max(start + MIN_WINDOW_MS);
-    let page = ctx
-        .salesforce
-        .deleted_members(&format_millis(start), &format_millis(end))
-        .await?;
+    let mut end = now.max(start + MIN_WINDOW_MS);
+    // A window holding more deletions than one answer may (600,000) is halved until one fits;
+    // the next poll goes on from where the shorter one ended.
+    let page = loop {
+        match ctx
+            .salesforce
+            .deleted_members(&format_millis(start), &format_millis(end))
+            .await
+        {
+            Err(error)
+                if refused_with(&error, EXCEEDED_ID_LIMIT) && end - start >= 2 * MIN_WINDOW_MS =>
+            {
+                end = start + (end - start) / 2;
+                tracing::info!(until = %format_millis(end), "too many deletions for one getDeleted answer; asking for half the window");
+            }
+            answer => break answer?,
+        }
+    };
     // Queued once the call answered: a failed poll is tried again, and would queue again.
     let outage = stored.filter(|&at| at < start);
     if let Some(stopped) = outage {

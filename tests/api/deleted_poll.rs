@@ -1,11 +1,13 @@
-//! Deletions Salesforce can no longer report: after an outage of more than 15 days, or when the
-//! org purged its delete log, the deleted-records poll queues a reconciliation instead of
-//! losing them quietly.
+//! The deleted-records poll at getDeleted's limits: deletions Salesforce can no longer report
+//! (an outage of more than 15 days, a purged delete log) queue a reconciliation instead of being
+//! lost quietly, and a window holding too many deletions for one answer is halved.
+
+use std::time::Duration;
 
 use campaign_sync::store::cursors::SALESFORCE_DELETED;
 use campaign_sync::store::now_millis;
 
-use crate::world::{USER, World};
+use crate::world::{Options, USER, World};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -65,4 +67,47 @@ async fn a_purged_delete_log_queues_a_reconciliation_that_removes_the_member() {
     world.app.worker.run_jobs().await.unwrap();
     world.settle().await;
     assert_eq!(world.mk_status(lead), None);
+}
+
+/// More deletions in one window than getDeleted answers with (`EXCEEDED_ID_LIMIT`; 600,000 in
+/// Salesforce, two here): the poll asks for half the window, and the next poll the rest.
+#[tokio::test]
+async fn a_window_with_too_many_deletions_is_halved_and_nothing_is_missed() {
+    let mut options = Options::default();
+    options.sf.deleted_id_limit = 2;
+    let world = World::with(options).await;
+    let first = now_millis();
+    world.app.worker.poll_deleted_at(first).await.unwrap();
+    let mut members = Vec::new();
+    for i in 0..3 {
+        let (lead, sf_lead) = world.person(&format!("many{i}@example.com"));
+        world.mk_sets(lead, "Registered");
+        world.settle().await;
+        members.push((lead, world.sf_member_id(&sf_lead).unwrap()));
+    }
+    // One deletion every two minutes.
+    for (_, member) in &members {
+        world.sf.delete_member(USER, member).unwrap();
+        world.sf.advance_clock(Duration::from_secs(120));
+    }
+    let later = first + 6 * 60_000 + 30_000;
+    let found = world.app.worker.poll_deleted_at(later).await.unwrap();
+    assert!((1..=2).contains(&found), "half the window: {found}");
+    world
+        .app
+        .worker
+        .poll_deleted_at(later + 1_000)
+        .await
+        .unwrap();
+    world.settle().await;
+    for (lead, _) in &members {
+        assert_eq!(world.mk_status(*lead), None, "lead {lead} left the program");
+    }
+    let refused = world
+        .sf
+        .requests()
+        .iter()
+        .filter(|r| r.error_code.as_deref() == Some("EXCEEDED_ID_LIMIT"))
+        .count();
+    assert!(refused >= 1, "the first ask was refused");
 }

@@ -33,6 +33,9 @@ pub struct SalesforceSimConfig {
     /// `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`. `None` (the default) accepts any value, as an
     /// unrestricted picklist does; each org defines its own.
     pub campaign_types: Option<Vec<String>>,
+    /// Most deleted records one getDeleted answer may hold; more is `EXCEEDED_ID_LIMIT`
+    /// (Salesforce: 600,000).
+    pub deleted_id_limit: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +81,7 @@ impl Default for SalesforceSimConfig {
             seed: 0,
             international_email: false,
             campaign_types: None,
+            deleted_id_limit: 600_000,
         }
     }
 }

@@ -159,6 +159,15 @@ pub async fn deleted(
             .filter(|d| d.kind == kind && d.at_ms >= start.max(earliest) && d.at_ms < covered)
             .map(|d| json!({"id": d.id, "deletedDate": format_offset(d.at_ms)}))
             .collect();
+        let limit = shared.config.deleted_id_limit;
+        if records.len() > limit {
+            return Err(SfError::bad_request(
+                "EXCEEDED_ID_LIMIT",
+                format!(
+                    "more than {limit} records were deleted in this window; ask for a shorter one"
+                ),
+            ));
+        }
         Ok(json!({
             "deletedRecords": records,
             "earliestDateAvailable": format_offset(earliest),
