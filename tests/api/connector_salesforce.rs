@@ -1,6 +1,8 @@
 //! The Salesforce connector against the Salesforce simulator: token re-use and re-auth,
 //! collections with per-record results, paging, and the daily-usage margin.
 
+use std::time::Duration;
+
 use campaign_sync::config::SalesforceConfig;
 use campaign_sync::connectors::CallError;
 use campaign_sync::connectors::salesforce::{
@@ -233,4 +235,57 @@ async fn a_server_error_marks_salesforce_down_until_a_call_succeeds() {
     client.query("SELECT Id FROM Campaign").await.unwrap();
     let health = campaign_sync::upstream::health("salesforce", &settings.login_url);
     assert_eq!(health.up, Some(true), "{health:?}");
+}
+
+/// Salesforce locks a member's Campaign row while it writes the member: two writes to one
+/// campaign's members at once take turns, and one kept waiting past the lock timeout fails
+/// with `UNABLE_TO_LOCK_ROW`. The client sends a campaign's member chunks one after another.
+#[tokio::test]
+async fn member_chunks_of_one_campaign_go_one_after_another_so_none_waits_for_the_row() {
+    let (sim, settings) = sim(|c| {
+        c.campaign_row_hold = Duration::from_millis(150);
+        c.row_lock_timeout = Duration::from_millis(50);
+    })
+    .await;
+    let campaign = sim
+        .create_campaign(json!({ "Name": "Webinar" }), &[])
+        .unwrap();
+    let client = SalesforceClient::new(&settings).expect("client");
+    let leads: Vec<_> = (0..450)
+        .map(|i| json!({ "LastName": format!("R{i}"), "Company": "C", "Email": format!("r{i}@example.com") }))
+        .collect();
+    let ids: Vec<String> = client
+        .create("Lead", leads)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id.unwrap())
+        .collect();
+    let member = |id: &String| json!({ "CampaignId": campaign, "LeadId": id, "Status": "Sent" });
+    // The simulator's rule: two writes to the campaign's members at once, the second refused.
+    let (first, second) = tokio::join!(
+        client.create("CampaignMember", ids[..2].iter().map(member).collect()),
+        client.create("CampaignMember", ids[2..4].iter().map(member).collect()),
+    );
+    let refused = [first.unwrap(), second.unwrap()]
+        .concat()
+        .into_iter()
+        .filter(|r| !r.success)
+        .map(|r| r.errors[0].status_code.clone())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        refused, ["UNABLE_TO_LOCK_ROW"; 2],
+        "one write waited too long"
+    );
+    // The client's own chunks (200, 200, 46) never wait on each other.
+    let results = client
+        .create("CampaignMember", ids[4..].iter().map(member).collect())
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 446);
+    assert!(
+        results.iter().all(|r| r.success),
+        "{:?}",
+        results.iter().find(|r| !r.success)
+    );
 }

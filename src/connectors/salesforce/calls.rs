@@ -254,6 +254,10 @@ impl SalesforceClient {
         records: Vec<Value>,
     ) -> Result<Vec<RecordResult>, CallError> {
         // Chunks run side by side within the client's concurrency cap; results keep input order.
+        // CampaignMember chunks go one after another: Salesforce locks a member's Campaign row
+        // while writing it, so chunks of one campaign sent at once only queue for the row, and
+        // one that waits too long fails with `UNABLE_TO_LOCK_ROW`.
+        let one_at_a_time = sobject == "CampaignMember";
         let calls = records.chunks(COLLECTION_LIMIT).map(|chunk| {
             let records: Vec<Value> = chunk
                 .iter()
@@ -272,6 +276,13 @@ impl SalesforceClient {
                 parse_results(answer, chunk.len())
             }
         });
+        if one_at_a_time {
+            let mut results = Vec::with_capacity(records.len());
+            for call in calls {
+                results.extend(call.await?);
+            }
+            return Ok(results);
+        }
         Ok(try_join_all(calls).await?.into_iter().flatten().collect())
     }
 

@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use super::error::SfError;
 use super::org::Org;
 use super::rest::{check_version_since, json_object, touched};
+use super::row_locks;
 
 /// sObject Collections came with API version 42.0.
 const COLLECTIONS_SINCE: f64 = 42.0;
@@ -34,7 +35,7 @@ pub async fn create(
     path: Path<String>,
     body: Bytes,
 ) -> Response {
-    with_body(state, caller, path, body, Op::Create)
+    holding_rows(state, caller, path, body, Op::Create).await
 }
 
 pub async fn update(
@@ -43,7 +44,41 @@ pub async fn update(
     path: Path<String>,
     body: Bytes,
 ) -> Response {
-    with_body(state, caller, path, body, Op::Update)
+    holding_rows(state, caller, path, body, Op::Update).await
+}
+
+/// Writes once the campaigns' rows are this write's (see `row_locks`); the members of a
+/// campaign whose row stayed held fail with `UNABLE_TO_LOCK_ROW`.
+async fn holding_rows(
+    State(shared): State<Arc<Shared>>,
+    caller: Extension<Caller>,
+    path: Path<String>,
+    body: Bytes,
+    op: Op,
+) -> Response {
+    let records: Vec<Value> = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|b| b.get("records").and_then(Value::as_array).cloned())
+        .unwrap_or_default();
+    let _rows = match row_locks::hold(&shared, &records).await {
+        Ok(rows) => rows,
+        Err(held) => {
+            let mut org = lock(&shared.org);
+            for campaign in &held {
+                // Every record of this write touching the campaign is refused.
+                let writes = u32::try_from(records.len()).unwrap_or(u32::MAX);
+                let _ = org.hold_campaign_lock(campaign, writes);
+            }
+            drop(org);
+            let answer = with_body(State(Arc::clone(&shared)), caller, path, body, op);
+            let mut org = lock(&shared.org);
+            for campaign in &held {
+                let _ = org.hold_campaign_lock(campaign, 0);
+            }
+            return answer;
+        }
+    };
+    with_body(State(shared), caller, path, body, op)
 }
 
 fn with_body(

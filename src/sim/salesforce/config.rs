@@ -36,6 +36,12 @@ pub struct SalesforceSimConfig {
     /// Most deleted records one getDeleted answer may hold; more is `EXCEEDED_ID_LIMIT`
     /// (Salesforce: 600,000).
     pub deleted_id_limit: usize,
+    /// How long a CampaignMember collection write holds its campaigns' rows (Salesforce locks
+    /// the parent Campaign while it writes members). Zero (the default) models no contention.
+    pub campaign_row_hold: Duration,
+    /// How long a write waits for a held row before its records fail with
+    /// `UNABLE_TO_LOCK_ROW` (Salesforce: about 10 s).
+    pub row_lock_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +88,8 @@ impl Default for SalesforceSimConfig {
             international_email: false,
             campaign_types: None,
             deleted_id_limit: 600_000,
+            campaign_row_hold: Duration::ZERO,
+            row_lock_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -18,6 +18,7 @@ mod org;
 mod outbound;
 mod query;
 mod rest;
+mod row_locks;
 mod rules;
 mod schema;
 mod soap;
@@ -117,6 +118,7 @@ impl SalesforceSim {
                     .unwrap_or_default(),
             ),
             faults: Mutex::new(FaultRules::new(config.seed)),
+            row_locks: row_locks::RowLocks::default(),
             config,
         });
         let stop = CancellationToken::new();

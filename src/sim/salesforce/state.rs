@@ -31,6 +31,8 @@ pub struct Shared {
     pub endpoint: Mutex<String>,
     /// Faults posted to `/__sim/faults`.
     pub faults: Mutex<FaultRules<SfError>>,
+    /// Campaign rows CampaignMember writes hold (when `campaign_row_hold` is set).
+    pub row_locks: super::row_locks::RowLocks,
 }
 
 #[derive(Debug, Clone)]

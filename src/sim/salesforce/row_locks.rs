@@ -1,0 +1,75 @@
+//! The Campaign row a CampaignMember write locks: Salesforce locks the parent Campaign while it
+//! writes its members (roll-up counts), so two writes to one campaign's members at once take
+//! turns, and one that waits longer than the lock timeout fails its records with
+//! `UNABLE_TO_LOCK_ROW`. Modelled only when `SalesforceSimConfig::campaign_row_hold` is set: each
+//! CampaignMember collection write then holds its campaigns' rows that long.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::state::{Shared, lock};
+
+/// One async lock per campaign id, made on first use.
+#[derive(Default)]
+pub struct RowLocks(std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>);
+
+impl RowLocks {
+    fn of(&self, campaign: &str) -> Arc<Mutex<()>> {
+        let mut rows = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(rows.entry(campaign.to_owned()).or_default())
+    }
+}
+
+/// Takes the rows of the campaigns these records' members belong to (in id order, so two
+/// writes never wait on each other crosswise), then holds them for the configured write time.
+/// `Err` names the campaigns whose row was not free within the lock timeout: their members'
+/// records fail.
+pub async fn hold(
+    shared: &Shared,
+    records: &[Value],
+) -> Result<Vec<OwnedMutexGuard<()>>, BTreeSet<String>> {
+    let hold = shared.config.campaign_row_hold;
+    if hold.is_zero() {
+        return Ok(Vec::new());
+    }
+    let campaigns = campaigns_of(shared, records);
+    let mut guards = Vec::with_capacity(campaigns.len());
+    let mut refused = BTreeSet::new();
+    for campaign in campaigns {
+        let row = shared.row_locks.of(&campaign);
+        match tokio::time::timeout(shared.config.row_lock_timeout, row.lock_owned()).await {
+            Ok(guard) => guards.push(guard),
+            Err(_) => {
+                refused.insert(campaign);
+            }
+        }
+    }
+    if !refused.is_empty() {
+        return Err(refused);
+    }
+    tokio::time::sleep(hold).await;
+    Ok(guards)
+}
+
+/// The campaigns of CampaignMember records: their `CampaignId`, or the stored member's.
+fn campaigns_of(shared: &Shared, records: &[Value]) -> BTreeSet<String> {
+    let org = lock(&shared.org);
+    records
+        .iter()
+        .filter(|r| r["attributes"]["type"] == "CampaignMember")
+        .filter_map(|r| match r["CampaignId"].as_str() {
+            Some(campaign) => Some(campaign.to_owned()),
+            None => {
+                let id = r["Id"].as_str().or(r["id"].as_str())?;
+                let member = org.get(id).ok()?;
+                member.text("CampaignId").map(str::to_owned)
+            }
+        })
+        .collect()
+}
