@@ -2,7 +2,7 @@
 //! records, answered 200 with one result per record in request order. With `allOrNone` a single
 //! failure rolls every record back and the others report `ALL_OR_NONE_OPERATION_ROLLED_BACK`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use axum::Json;
@@ -60,33 +60,21 @@ async fn holding_rows(
         .ok()
         .and_then(|b| b.get("records").and_then(Value::as_array).cloned())
         .unwrap_or_default();
-    let _rows = match row_locks::hold(&shared, &records).await {
-        Ok(rows) => rows,
-        Err(held) => {
-            let mut org = lock(&shared.org);
-            for campaign in &held {
-                // Every record of this write touching the campaign is refused.
-                let writes = u32::try_from(records.len()).unwrap_or(u32::MAX);
-                let _ = org.hold_campaign_lock(campaign, writes);
-            }
-            drop(org);
-            let answer = with_body(State(Arc::clone(&shared)), caller, path, body, op);
-            let mut org = lock(&shared.org);
-            for campaign in &held {
-                let _ = org.hold_campaign_lock(campaign, 0);
-            }
-            return answer;
-        }
+    let (_rows, held) = match row_locks::hold(&shared, &records).await {
+        Ok(rows) => (rows, BTreeSet::new()),
+        Err(held) => (Vec::new(), held),
     };
-    with_body(State(shared), caller, path, body, op)
+    with_body(State(shared), caller, path, body, op, &held)
 }
 
+/// `held`: campaigns whose row this write could not take; their members' records fail.
 fn with_body(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Path(version): Path<String>,
     body: Bytes,
     op: Op,
+    held: &BTreeSet<String>,
 ) -> Response {
     let parsed: Result<(bool, Vec<Value>), SfError> = (|| {
         check_version_since(&shared, &version, COLLECTIONS_SINCE)?;
@@ -108,6 +96,9 @@ fn with_body(
     };
     let mut org = lock(&shared.org);
     let outcomes = apply(&mut org, all_or_none, &records, |org, record| {
+        if row_locks::campaign_of(org, record).is_some_and(|c| held.contains(&c)) {
+            return Err(super::faults::lock_row());
+        }
         let fields = record.as_object().cloned().unwrap_or_default();
         match op {
             Op::Create => {

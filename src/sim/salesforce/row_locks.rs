@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use super::org::Org;
 use super::state::{Shared, lock};
 
 /// One async lock per campaign id, made on first use.
@@ -57,19 +58,26 @@ pub async fn hold(
     Ok(guards)
 }
 
-/// The campaigns of CampaignMember records: their `CampaignId`, or the stored member's.
+/// The campaigns of CampaignMember records.
 fn campaigns_of(shared: &Shared, records: &[Value]) -> BTreeSet<String> {
     let org = lock(&shared.org);
     records
         .iter()
-        .filter(|r| r["attributes"]["type"] == "CampaignMember")
-        .filter_map(|r| match r["CampaignId"].as_str() {
-            Some(campaign) => Some(campaign.to_owned()),
-            None => {
-                let id = r["Id"].as_str().or(r["id"].as_str())?;
-                let member = org.get(id).ok()?;
-                member.text("CampaignId").map(str::to_owned)
-            }
-        })
+        .filter_map(|r| campaign_of(&org, r))
         .collect()
+}
+
+/// The campaign of a CampaignMember record: its `CampaignId`, or the stored member's; `None`
+/// for another type.
+pub fn campaign_of(org: &Org, record: &Value) -> Option<String> {
+    if record["attributes"]["type"] != "CampaignMember" {
+        return None;
+    }
+    match record["CampaignId"].as_str() {
+        Some(campaign) => Some(campaign.to_owned()),
+        None => {
+            let id = record["Id"].as_str().or(record["id"].as_str())?;
+            org.get(id).ok()?.text("CampaignId").map(str::to_owned)
+        }
+    }
 }
