@@ -239,7 +239,8 @@ async fn a_server_error_marks_salesforce_down_until_a_call_succeeds() {
 
 /// Salesforce locks a member's Campaign row while it writes the member: two writes to one
 /// campaign's members at once take turns, and one kept waiting past the lock timeout fails
-/// with `UNABLE_TO_LOCK_ROW`. The client sends a campaign's member chunks one after another.
+/// with `UNABLE_TO_LOCK_ROW`; deleting members locks it the same way. The client sends a
+/// campaign's member chunks one after another.
 #[tokio::test]
 async fn member_chunks_of_one_campaign_go_one_after_another_so_none_waits_for_the_row() {
     let (sim, settings) = sim(|c| {
@@ -288,4 +289,17 @@ async fn member_chunks_of_one_campaign_go_one_after_another_so_none_waits_for_th
         "{:?}",
         results.iter().find(|r| !r.success)
     );
+    // Deleting members locks the row too: two deletes at once, the second refused; the
+    // client's own delete chunks take turns.
+    let members: Vec<String> = results.into_iter().map(|r| r.id.unwrap()).collect();
+    let (first, second) = tokio::join!(client.delete(&members[..2]), client.delete(&members[2..4]));
+    let refused = [first.unwrap(), second.unwrap()]
+        .concat()
+        .into_iter()
+        .filter(|r| !r.success)
+        .count();
+    assert_eq!(refused, 2, "one delete waited too long");
+    let deleted = client.delete(&members[4..]).await.unwrap();
+    assert_eq!(deleted.len(), 442);
+    assert!(deleted.iter().all(|r| r.success), "{deleted:?}");
 }

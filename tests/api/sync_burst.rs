@@ -1,8 +1,13 @@
 //! The real worker against the strict simulators: a burst of new people with realistic e-mail
 //! addresses pushes no call past a URI limit or into a dead letter, and a Campaign row locked
-//! by another transaction is retried.
+//! by another transaction is retried, and a round's writes to one campaign take turns for its
+//! row.
 
-use crate::world::World;
+use std::time::Duration;
+
+use campaign_sync::sim::salesforce::SalesforceSimConfig;
+
+use crate::world::{Options, World};
 
 /// A realistic 30-character address.
 fn address(i: usize) -> String {
@@ -98,5 +103,43 @@ async fn a_locked_campaign_row_is_retried_until_the_write_lands() {
         .filter(|r| r.path.contains("composite/sobjects"))
         .count();
     assert_eq!(collection_calls, 2, "the locked write, then its retry");
+    assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
+}
+
+/// Salesforce locks a campaign's row while it writes the campaign's members: a round's calls
+/// to one campaign (450 new members: 200, 200 and 50) go one after another, so none waits for
+/// the row past the lock timeout and fails with `UNABLE_TO_LOCK_ROW`.
+#[tokio::test]
+async fn a_rounds_member_calls_to_one_campaign_take_turns_for_its_row() {
+    let world = World::with(Options {
+        sf: SalesforceSimConfig {
+            campaign_row_hold: Duration::from_millis(100),
+            row_lock_timeout: Duration::from_millis(50),
+            ..SalesforceSimConfig::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    for i in 0..450 {
+        let lead = world
+            .mk
+            .add_lead(campaign_sync::sim::marketo::NewLead::email(&address(i)));
+        world.mk_sets(lead, "Registered");
+    }
+    world.settle().await;
+    let writes: Vec<_> = world
+        .sf
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.contains("composite/sobjects"))
+        .collect();
+    let locked: Vec<_> = writes.iter().filter(|r| r.error_code.is_some()).collect();
+    assert!(locked.is_empty(), "no record refused: {locked:?}");
+    let members = writes
+        .iter()
+        .filter(|r| !r.ids.iter().any(|id| id.starts_with("00Q")));
+    let sizes: Vec<usize> = members.map(|r| r.records).collect();
+    assert_eq!(sizes, [200, 200, 50], "one call each, none retried");
+    assert_eq!(world.sf.members_of(&world.campaign).len(), 450);
     assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
 }

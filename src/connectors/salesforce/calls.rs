@@ -286,17 +286,20 @@ impl SalesforceClient {
         Ok(try_join_all(calls).await?.into_iter().flatten().collect())
     }
 
-    /// Deletes records by id, ≤200 per call; results in input order.
+    /// Deletes records by id, ≤200 per call; results in input order. The chunks go one after
+    /// another: the records this service deletes are CampaignMembers, and deleting them locks
+    /// their Campaign's row as writing them does.
     pub async fn delete(&self, ids: &[String]) -> Result<Vec<RecordResult>, CallError> {
-        let calls = ids.chunks(COLLECTION_LIMIT).map(|chunk| async move {
+        let mut results = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(COLLECTION_LIMIT) {
             let path = format!(
                 "/composite/sobjects?ids={}&allOrNone=false",
                 chunk.join(",")
             );
             let answer = self.send(Method::DELETE, &path, None).await?;
-            parse_results(answer, chunk.len())
-        });
-        Ok(try_join_all(calls).await?.into_iter().flatten().collect())
+            results.extend(parse_results(answer, chunk.len())?);
+        }
+        Ok(results)
     }
 
     /// CampaignMembers deleted between `start` and `end` (ISO 8601), with how far the answer

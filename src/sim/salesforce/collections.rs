@@ -60,7 +60,8 @@ async fn holding_rows(
         .ok()
         .and_then(|b| b.get("records").and_then(Value::as_array).cloned())
         .unwrap_or_default();
-    let (_rows, held) = match row_locks::hold(&shared, &records).await {
+    let campaigns = row_locks::campaigns_of(&shared, &records);
+    let (_rows, held) = match row_locks::hold(&shared, campaigns).await {
         Ok(rows) => (rows, BTreeSet::new()),
         Err(held) => (Vec::new(), held),
     };
@@ -155,9 +156,18 @@ pub async fn delete(
     let all_or_none = params
         .get("allOrNone")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    // Deleting members locks their campaigns' rows as writing them does.
+    let campaigns = row_locks::campaigns_of_ids(&shared, &ids);
+    let (_rows, held) = match row_locks::hold(&shared, campaigns).await {
+        Ok(rows) => (rows, BTreeSet::new()),
+        Err(held) => (Vec::new(), held),
+    };
     let mut org = lock(&shared.org);
     let outcomes = apply(&mut org, all_or_none, &ids, |org, id| {
         let id = id.as_str().unwrap_or_default();
+        if row_locks::campaign_of_id(org, id).is_some_and(|c| held.contains(&c)) {
+            return Err(super::faults::lock_row());
+        }
         org.delete(id).map(|()| Some(id.to_owned()))
     });
     let body: Vec<Value> = outcomes

@@ -2,7 +2,6 @@
 //! updates, new members (after finding or creating the Lead/Contact), removals, and resets of
 //! members Marketo would not move back.
 
-use futures::future::join_all;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
@@ -69,13 +68,12 @@ pub async fn members(ctx: &Context, campaign: &str, targets: Vec<&mut Work>) {
         };
         Some((call, w))
     });
-    let calls = group_into_calls(planned, SALESFORCE_RECORDS_PER_CALL);
-    join_all(
-        calls
-            .into_iter()
-            .map(|(call, group)| send(ctx, campaign, call, group)),
-    )
-    .await;
+    // One call after another: Salesforce locks the campaign's row while it writes or deletes
+    // its members, so calls to one campaign sent at once would only queue for the row, and one
+    // kept waiting too long fails its records with `UNABLE_TO_LOCK_ROW`.
+    for (call, group) in group_into_calls(planned, SALESFORCE_RECORDS_PER_CALL) {
+        send(ctx, campaign, call, group).await;
+    }
 }
 
 /// Existing memberships of people whose member id this round does not know.
