@@ -39,6 +39,11 @@ const POLL: Duration = Duration::from_millis(500);
 /// Once deliveries are found after an idle spell, how long the task waits before claiming:
 /// a burst's events (several worker rounds) then share calls instead of going out piecemeal.
 const LINGER: Duration = Duration::from_millis(250);
+/// How long the earliest due Marketo row (a custom activity or a campaign request) waits for
+/// others to share its call, unless a full call's worth is due already. At a few changes a
+/// second most calls would otherwise carry one event, and each takes a call from the quota the
+/// instance shares with every other integration.
+pub const MARKETO_GATHER: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 pub struct Deliverer {
@@ -94,7 +99,7 @@ impl Deliverer {
                     continue;
                 }
             }
-            let idle = match self.round().await {
+            let idle = match self.round(now_millis(), false).await {
                 Ok(0) => true,
                 Ok(_) => false,
                 Err(error) => {
@@ -109,29 +114,50 @@ impl Deliverer {
         }
     }
 
-    /// Runs rounds until nothing is due now; returns the number of attempts made. Tests drive
-    /// deliveries with this instead of `run`.
+    /// Runs rounds until nothing is due now, Marketo's rows without waiting to gather; returns
+    /// the number of attempts made. Tests drive deliveries with this instead of `run`.
     pub async fn run_pending(&self) -> Result<usize, StoreError> {
         let mut total = 0;
         loop {
-            match self.round().await? {
+            match self.round(now_millis(), true).await? {
                 0 => return Ok(total),
                 n => total += n,
             }
         }
     }
 
+    /// One round as the running task makes it at `now`: Marketo's rows go only once the
+    /// earliest has waited [`MARKETO_GATHER`] or a full call's worth is due. Returns the number
+    /// of attempts made; tests use it to show the gathering.
+    pub async fn round_at(&self, now: i64) -> Result<usize, StoreError> {
+        self.round(now, false).await
+    }
+
     /// Claims the due deliveries (the oldest of each person's queue), each destination in its
-    /// own batch size, and attempts each.
-    async fn round(&self) -> Result<usize, StoreError> {
-        let now = now_millis();
+    /// own batch size, and attempts each. Unless `flush`, Marketo's rows wait to gather.
+    async fn round(&self, now: i64, flush: bool) -> Result<usize, StoreError> {
         let claim = |destination, limit| {
             self.store
                 .claim_deliveries_to(Some(destination), now, LEASE_MS, limit)
         };
+        let gathered = |destination| async move {
+            if flush {
+                return Ok(true);
+            }
+            let gather = i64::try_from(MARKETO_GATHER.as_millis()).unwrap_or(i64::MAX);
+            self.store
+                .gathered(destination, now, gather, MARKETO_ROUND)
+                .await
+        };
         let others = claim(TO_SUBSCRIPTION, ROUND).await?;
-        let activities = claim(TO_MARKETO_ACTIVITY, MARKETO_ROUND).await?;
-        let requests = claim(TO_MARKETO_REQUEST, MARKETO_ROUND).await?;
+        let mut activities = Vec::new();
+        if gathered(TO_MARKETO_ACTIVITY).await? {
+            activities = claim(TO_MARKETO_ACTIVITY, MARKETO_ROUND).await?;
+        }
+        let mut requests = Vec::new();
+        if gathered(TO_MARKETO_REQUEST).await? {
+            requests = claim(TO_MARKETO_REQUEST, MARKETO_ROUND).await?;
+        }
         let count = others.len() + activities.len() + requests.len();
         let subscribers = futures::stream::iter(others)
             .map(|delivery| async move {

@@ -87,6 +87,31 @@ impl Store {
         Ok(claimed)
     }
 
+    /// Whether `destination`'s due deliveries are ready to go together: the earliest has been
+    /// due for `gather_ms`, or `full` of them are due (a whole call's worth).
+    pub async fn gathered(
+        &self,
+        destination: &str,
+        now: i64,
+        gather_ms: i64,
+        full: u32,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS due, MIN(next_attempt_at) AS earliest FROM (SELECT next_attempt_at \
+             FROM outbox WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2 \
+             AND (lease_expires_at IS NULL OR lease_expires_at <= $2) \
+             ORDER BY next_attempt_at LIMIT $3) due",
+        )
+        .bind(destination)
+        .bind(now)
+        .bind(i64::from(full))
+        .fetch_one(&self.pool)
+        .await?;
+        let due: i64 = row.try_get("due")?;
+        let earliest: Option<i64> = row.try_get("earliest")?;
+        Ok(due >= i64::from(full) || earliest.is_some_and(|at| at <= now - gather_ms))
+    }
+
     /// Whether any delivery could be claimed now.
     pub async fn deliveries_due(&self, now: i64) -> Result<bool, StoreError> {
         let found = sqlx::query(

@@ -27,6 +27,7 @@ mod identities;
 mod kill_burst;
 mod marketo_activities;
 mod marketo_extract;
+mod marketo_gather;
 mod marketo_inbound;
 mod openapi;
 mod openapi_shapes;

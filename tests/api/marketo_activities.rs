@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::world::{INTEGRATION, USER, World};
 
 /// The service's configuration as the world gives it, for the delivery task.
-fn config(world: &World) -> Config {
+pub(crate) fn config(world: &World) -> Config {
     let mut config = Config::default();
     world
         .sf
@@ -27,7 +27,7 @@ fn config(world: &World) -> Config {
 }
 
 /// The delivery task of the world's service, with this configuration and its clients.
-fn deliverer(world: &World, config: Config) -> Deliverer {
+pub(crate) fn deliverer(world: &World, config: Config) -> Deliverer {
     Deliverer::new(
         world.app.store.clone(),
         Arc::new(config),
