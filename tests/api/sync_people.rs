@@ -327,3 +327,53 @@ async fn a_new_marketo_person_is_created_by_e_mail_alone_when_salesforce_cannot_
     assert_eq!(world.mk_status(grace.id).as_deref(), Some("Registered"));
     assert!(world.outcomes(OutcomeResult::Dead).await.is_empty());
 }
+
+/// Other integrations create two people in Marketo after the service looked them up and found
+/// nobody: each create is skipped (1005), the person is taken by e-mail alone, and their names
+/// and company stay as Marketo has them. Sent as an update, Salesforce's names would have been
+/// written over theirs (and a `company` update is refused with 1021).
+#[tokio::test]
+async fn people_marketo_gains_between_lookup_and_create_are_joined_not_overwritten() {
+    use campaign_sync::sim::marketo::NewLead;
+    let world = World::new().await;
+    let contact = world
+        .sf
+        .create_contact(
+            json!({ "FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com" }),
+        )
+        .unwrap();
+    let lead = world
+        .sf
+        .create_lead(
+            json!({ "FirstName": "Emmy", "LastName": "Noether", "Company": "Erlangen", "Email": "emmy@example.com" }),
+        )
+        .unwrap();
+    for (email, first, company) in [
+        ("Ada@Example.com", "Augusta", "Byron & Co"),
+        ("emmy@example.com", "Amalie", "Göttingen"),
+    ] {
+        let mut racer = NewLead::email(email);
+        racer.first_name = Some(first.into());
+        racer.fields.insert("company".into(), json!(company));
+        world.mk.add_lead_before_next_sync(racer);
+    }
+    world.sf_adds(&contact, Some("Registered"));
+    world.sf_adds(&lead, Some("Registered"));
+    world.settle().await;
+    for (email, first, company) in [
+        ("ada@example.com", "Augusta", "Byron & Co"),
+        ("emmy@example.com", "Amalie", "Göttingen"),
+    ] {
+        let leads: Vec<_> = world
+            .mk
+            .leads()
+            .into_iter()
+            .filter(|l| l.email().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+            .collect();
+        assert_eq!(leads.len(), 1, "one {email}, not a duplicate");
+        assert_eq!(leads[0].field("firstName"), first);
+        assert_eq!(leads[0].field("company"), company);
+        assert_eq!(world.mk_status(leads[0].id).as_deref(), Some("Registered"));
+    }
+    assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
+}

@@ -103,6 +103,14 @@ impl MarketoSim {
         lock(&self.shared.world).insert_lead(lead.into_fields(), clock::now_ms())
     }
 
+    /// Adds `lead` just before the next lead sync (`POST leads.json`) is applied: another
+    /// integration creating the person while a caller looked them up and found nobody.
+    pub fn add_lead_before_next_sync(&self, lead: NewLead) {
+        lock(&self.shared.world)
+            .racing_leads
+            .push(lead.into_fields());
+    }
+
     /// Merges `loser` into `winner` as a Marketo user's "Merge Leads" does: the loser is gone
     /// (any call naming it finds no lead), its program memberships move to the winner where the
     /// winner is not a member already. False when either lead is unknown.

@@ -1,7 +1,7 @@
 //! Leads: `GET /rest/v1/leads.json` (filter by email, id, sfdcLeadId, sfdcContactId or any
 //! field; ≤300 values; `fields`; paging) and `POST /rest/v1/leads.json` (createOnly, updateOnly,
 //! createOrUpdate, createDuplicate; per-record created/updated/skipped with 1003 for a non-ASCII
-//! e-mail or an `id` outside updateOnly, 1004/1005/1007), which with `?_method=GET` is the
+//! e-mail or an `id` outside updateOnly, 1004/1005/1007, 1021 for `company` on an update), which with `?_method=GET` is the
 //! filter query again, its parameters in a form body.
 
 use std::sync::Arc;
@@ -145,6 +145,9 @@ fn push(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, M
     input::within_batch(request.input.len(), "input records")?;
     let now = clock::now_ms();
     let result = shared.change_world(|world| {
+        for fields in std::mem::take(&mut world.racing_leads) {
+            world.insert_lead(fields, now);
+        }
         request
             .input
             .into_iter()
@@ -201,6 +204,10 @@ fn sync_one(
         (Action::UpdateOnly, []) => skipped("1004", "Lead not found"),
         (Action::UpdateOnly | Action::CreateOrUpdate, [_, _, ..]) => {
             skipped("1007", "Multiple leads match the lookup criteria")
+        }
+        // Company fields are Sync Companies' to change, not Sync Leads'.
+        (Action::UpdateOnly | Action::CreateOrUpdate, [_]) if record.contains_key("company") => {
+            skipped("1021", "Company update not allowed")
         }
         (Action::UpdateOnly | Action::CreateOrUpdate, [id]) => {
             if let Some(lead) = world.leads.get_mut(id) {

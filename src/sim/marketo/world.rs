@@ -185,6 +185,8 @@ pub struct World {
     pub next_lead_id: i64,
     /// Every membership change, oldest first (activity id = position + 1).
     pub activities: Vec<Activity>,
+    /// Leads another integration creates just before the next lead sync is applied.
+    pub racing_leads: Vec<Map<String, Value>>,
 }
 
 impl World {

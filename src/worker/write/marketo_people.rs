@@ -119,15 +119,15 @@ async fn find_or_create_marketo(
             new_lead(&w.email, member)
         })
         .collect();
-    let mut results = create_marketo_leads(ctx, named.clone()).await?;
-    // A record Marketo skipped with the names (a field it would not take) is tried once more
-    // with the e-mail alone, as it was created before names were sent.
-    let with_names = |lead: &serde_json::Value| lead.as_object().is_some_and(|o| o.len() > 1);
+    // Created only (`createOnly`): a person who appeared since the lookup (another
+    // integration, a form) is skipped rather than given Salesforce's names and company.
+    let mut results = create_marketo_leads(ctx, named).await?;
+    // A skipped record (the person exists now, or a field Marketo would not take) is tried
+    // once more with the e-mail alone, created or looked up by it and changing nothing else.
     let retry: Vec<usize> = results
         .iter()
-        .zip(&named)
         .enumerate()
-        .filter(|(_, (result, lead))| result.status == "skipped" && with_names(lead))
+        .filter(|(_, result)| result.status == "skipped")
         .map(|(i, _)| i)
         .collect();
     if !retry.is_empty() {
@@ -135,7 +135,11 @@ async fn find_or_create_marketo(
             .iter()
             .map(|&i| new_lead(&create[i].email, None))
             .collect();
-        let again = create_marketo_leads(ctx, bare).await?;
+        let again = ctx
+            .marketo
+            .upsert_leads(bare)
+            .instrument(api_span("marketo", "create_leads", retry.len()))
+            .await?;
         for (&i, result) in retry.iter().zip(again) {
             results[i] = result;
         }
@@ -169,7 +173,7 @@ async fn create_marketo_leads(
 ) -> Result<Vec<crate::connectors::marketo::StatusResult>, CallError> {
     let count = input.len();
     ctx.marketo
-        .upsert_leads(input)
+        .create_leads(input)
         .instrument(api_span("marketo", "create_leads", count))
         .await
 }

@@ -24,6 +24,13 @@ pub const KNOWN: &[(&str, &str, &str, &str)] = &[
         "lead fields are the instance's own (describe.json); the spec cannot list them",
     ),
     (
+        "/rest/v1/leads.json",
+        "response.result[",
+        "property \"reasons\" is not declared",
+        "the spec's Lead declares a `reason` object; the documented answers give a skipped \
+         record's `reasons` as an array",
+    ),
+    (
         "/rest/v1/",
         "response",
         "required property \"errors\"",

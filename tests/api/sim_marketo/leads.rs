@@ -1,6 +1,6 @@
 //! Leads: filters (email, id, sfdcLeadId, sfdcContactId; ≤300 values; `fields`; paging) and
 //! the sync call with createOnly/updateOnly/createOrUpdate and skip reasons 1003 (a non-ASCII
-//! e-mail) and 1004/1005/1007.
+//! e-mail), 1004/1005/1007 and 1021 (`company` on an update).
 
 use campaign_sync::sim::marketo::NewLead;
 use serde_json::{Value, json};
@@ -172,6 +172,28 @@ async fn sync_creates_updates_and_skips_with_reasons() {
     .await;
     assert_eq!(upsert[0], json!({ "id": a, "status": "updated" }));
     assert_eq!(upsert[1]["status"], "created");
+
+    // Company fields are Sync Companies' to change: an update naming `company` is skipped,
+    // a create may set it.
+    let company = push(
+        &sim,
+        "createOrUpdate",
+        "email",
+        json!([{ "email": "a@x.com", "company": "Acme" }, { "email": "d@x.com", "company": "Acme" }]),
+    )
+    .await;
+    assert_eq!(
+        company[0],
+        json!({ "status": "skipped", "reasons": [{ "code": "1021", "message": "Company update not allowed" }] })
+    );
+    assert_eq!(company[1]["status"], "created");
+    assert!(
+        !sim.sim
+            .lead(a)
+            .expect("lead")
+            .fields
+            .contains_key("company")
+    );
 
     sim.sim.add_lead(NewLead::email("a@x.com"));
     let ambiguous = push(
