@@ -204,6 +204,14 @@ async fn an_empty_notification_is_a_member_deleted_before_delivery_and_an_id_alo
             reason.contains("without a Status field") && reason.contains("deleted before"),
             "{reason}"
         );
+        // Kept as the notification alone, as a refused notification is: not the message.
+        let raw = listed[0]["payload"]["raw"].as_str().expect("raw XML");
+        assert!(raw.starts_with("<Notification>"), "{raw}");
+        assert!(raw.contains("<sf:Id>00v5g00000Qw1abAAB</sf:Id>"), "{raw}");
+        assert!(
+            !raw.contains("Envelope") && !raw.contains("OrganizationId"),
+            "{raw}"
+        );
         // One recorder serves the whole test process: the count rose by at least this one.
         assert!(without_data(&app).await >= before + 1.0);
         app.stop().await.unwrap();

@@ -230,13 +230,8 @@ fn unknown_status(message: &OutboundMessage) -> Vec<RejectedInput> {
             dedup_key: format!("sf:rejected:{}", n.id),
             source: "salesforce",
             kind: "salesforce_notification",
-            // Kept for an operator to read: never with the org user's live session id.
-            raw: render_outbound_message(&OutboundMessage {
-                notifications: vec![n.clone()],
-                rejected: Vec::new(),
-                session_id: None,
-                ..message.clone()
-            }),
+            // The notification alone, as a notification the parser refused is kept.
+            raw: render::render_notification(n),
             reason: NO_STATUS.to_string(),
         })
         .collect()

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use quick_xml::escape::escape;
 
-use super::message::{CampaignMemberFields, NotifiedObject, OutboundMessage};
+use super::message::{CampaignMemberFields, Notification, NotifiedObject, OutboundMessage};
 use super::xml::{OUTBOUND, SOAP_ENVELOPE, SOBJECT};
 
 /// Surface details that must not change the meaning of a message; the parser has to accept
@@ -95,31 +95,49 @@ pub fn render_with(message: &OutboundMessage, style: &RenderStyle) -> String {
         nl,
     );
     for notification in &message.notifications {
-        let _ = write!(out, "<{om}Notification>{nl}");
-        leaf(&mut out, &om, "Id", Some(&notification.id), nl);
-        let sobject_type = match &notification.object {
-            NotifiedObject::CampaignMember(_) | NotifiedObject::Vanished => "CampaignMember",
-            NotifiedObject::Other { sobject_type } => sobject_type,
-        };
-        let _ = write!(
-            out,
-            "<{om}sObject xsi:type=\"{sf}:{}\" xmlns:{sf}=\"{SOBJECT}\">{nl}",
-            escape(sobject_type)
-        );
-        // An `Other` named "CampaignMember" cannot be written distinctly: it reads back as one.
-        match &notification.object {
-            NotifiedObject::CampaignMember(member) => {
-                member_fields(&mut out, &format!("{sf}:"), member, nl);
-            }
-            NotifiedObject::Vanished | NotifiedObject::Other { .. } => {}
-        }
-        let _ = write!(out, "</{om}sObject>{nl}</{om}Notification>{nl}");
+        notification_element(&mut out, notification, &om, sf, nl);
     }
     let _ = write!(
         out,
         "</{om}notifications>{nl}</{soap}:Body>{nl}</{soap}:Envelope>{nl}"
     );
     out
+}
+
+/// One `<Notification>` element as it appears inside a message Salesforce sends (its
+/// ancestors' namespace declarations not repeated): what a rejected notification keeps.
+pub fn render_notification(notification: &Notification) -> String {
+    let mut out = String::with_capacity(640);
+    notification_element(&mut out, notification, "", "sf", "\n");
+    out
+}
+
+fn notification_element(
+    out: &mut String,
+    notification: &Notification,
+    om: &str,
+    sf: &str,
+    nl: &str,
+) {
+    let _ = write!(out, "<{om}Notification>{nl}");
+    leaf(out, om, "Id", Some(&notification.id), nl);
+    let sobject_type = match &notification.object {
+        NotifiedObject::CampaignMember(_) | NotifiedObject::Vanished => "CampaignMember",
+        NotifiedObject::Other { sobject_type } => sobject_type,
+    };
+    let _ = write!(
+        out,
+        "<{om}sObject xsi:type=\"{sf}:{}\" xmlns:{sf}=\"{SOBJECT}\">{nl}",
+        escape(sobject_type)
+    );
+    // An `Other` named "CampaignMember" cannot be written distinctly: it reads back as one.
+    match &notification.object {
+        NotifiedObject::CampaignMember(member) => {
+            member_fields(out, &format!("{sf}:"), member, nl);
+        }
+        NotifiedObject::Vanished | NotifiedObject::Other { .. } => {}
+    }
+    let _ = write!(out, "</{om}sObject>{nl}</{om}Notification>{nl}");
 }
 
 /// Null fields are omitted, as Salesforce does.
