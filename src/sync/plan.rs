@@ -2,6 +2,7 @@
 //! who wins when both did, and the single write that makes the other side agree.
 
 use crate::config::ConflictPolicy;
+use crate::kinds::{Action, Connector, Target};
 use crate::store::MirrorRow;
 
 use super::StatusMap;
@@ -28,6 +29,21 @@ pub enum Decision {
     RemoveFromMarketo,
     SetSalesforce(String),
     RemoveFromSalesforce,
+}
+
+impl Decision {
+    /// The write this decision makes: its system and kind (`none` for a skip).
+    pub fn target(&self) -> Target {
+        match self {
+            Decision::Skip(_) => Target::NONE,
+            Decision::SetMarketo(_) => Target::new(Connector::Marketo, Action::SetStatus),
+            Decision::RemoveFromMarketo => Target::new(Connector::Marketo, Action::RemoveMember),
+            Decision::SetSalesforce(_) => Target::new(Connector::Salesforce, Action::SetStatus),
+            Decision::RemoveFromSalesforce => {
+                Target::new(Connector::Salesforce, Action::RemoveMember)
+            }
+        }
+    }
 }
 
 pub const ECHO: &str = "no change since the last sync (echo of our own write or a repeat)";

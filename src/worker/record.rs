@@ -69,10 +69,12 @@ pub fn signal_results<'a>(
             _ => Ok(()),
         };
         let about = (mapping.name().to_string(), w.person.key());
+        let target = w.decision.target();
         w.person.signals.iter().map(move |&signal| SignalResult {
             signal,
             result: result.clone(),
             about: Some(about.clone()),
+            target,
         })
     })
 }
@@ -211,6 +213,7 @@ pub fn settle(
         signal,
         result,
         about,
+        target,
     } in results
     {
         let SignalRef { id, attempts } = signal;
@@ -249,7 +252,7 @@ pub fn settle(
                     error.to_string()
                 };
                 tracing::warn!(signal.id = id, %reason, "dead");
-                dead_about(journal, id, reason, about.as_ref());
+                dead_about(journal, id, reason, about.as_ref(), target);
                 report.dead += 1;
             }
         }
@@ -295,17 +298,24 @@ pub fn announce_pauses<'a>(
 
 /// Ends a signal as dead with its reason, and records the outcome.
 pub fn dead(journal: &mut Journal, id: i64, reason: String) {
-    dead_about(journal, id, reason, None);
+    dead_about(journal, id, reason, None, Target::NONE);
 }
 
 /// As [`dead`], naming the mapping and person when they are known.
-fn dead_about(journal: &mut Journal, id: i64, reason: String, about: Option<&(String, String)>) {
+/// A dead signal's outcome, naming the write it was to make when one was planned.
+fn dead_about(
+    journal: &mut Journal,
+    id: i64,
+    reason: String,
+    about: Option<&(String, String)>,
+    target: Target,
+) {
     outcome(
         journal,
         Some(id),
         about.map(|(mapping, _)| mapping.as_str()),
         about.map(|(_, person)| person.as_str()),
-        Target::NONE,
+        target,
         OutcomeResult::Dead,
         Some(&reason),
     );
@@ -358,7 +368,13 @@ mod tests {
         assert_eq!(journal.notices[0].data["reason"], "gave up");
         assert!(journal.notices[0].data["mapping"].is_null());
         let about = ("webinar".to_string(), "12".to_string());
-        dead_about(&mut journal, 8, "refused".into(), Some(&about));
+        dead_about(
+            &mut journal,
+            8,
+            "refused".into(),
+            Some(&about),
+            Target::NONE,
+        );
         let named = &journal.notices[1].data;
         assert_eq!(
             (&named["mapping"], &named["person"]),

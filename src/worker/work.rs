@@ -4,7 +4,7 @@
 
 use crate::connectors::CallError;
 use crate::connectors::marketo::MemberRecord;
-use crate::kinds::Actor;
+use crate::kinds::{Actor, Target};
 use crate::store::{IdentityRow, MirrorRow, StoreError};
 use crate::sync::time::parse_millis;
 use crate::sync::{Decision, Done, Observed, Reset};
@@ -176,6 +176,8 @@ pub struct SignalResult {
     pub result: Result<(), WorkError>,
     /// The mapping and person it concerned, when known, so a dead outcome names them.
     pub about: Option<(String, String)>,
+    /// The write it was to make (`none` when it failed before one was planned).
+    pub target: Target,
 }
 
 impl SignalResult {
@@ -184,6 +186,7 @@ impl SignalResult {
             signal,
             result,
             about: None,
+            target: Target::NONE,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! a status Marketo already holds, a lead merged away meanwhile, and both sides' signals for one
 //! new person.
 
+use campaign_sync::kinds::{Action, Connector};
 use campaign_sync::signal::{NewSignal, SalesforceMember, Signal};
 use campaign_sync::store::{OutcomeResult, now_millis};
 use serde_json::json;
@@ -81,6 +82,9 @@ async fn a_person_marketo_refuses_to_create_is_dead_with_marketos_reason() {
         reason.contains("did not create the person peña@example.com") && reason.contains("1003"),
         "the reason names the person and Marketo's code: {reason}"
     );
+    // The write it was to make: a status in Marketo (it used to read `none`).
+    assert_eq!(dead[0].connector, Connector::Marketo);
+    assert_eq!(dead[0].action, Action::SetStatus);
 }
 
 #[tokio::test]
