@@ -213,7 +213,9 @@ impl Store {
     }
 
     /// Changes since `since` per mapping: `added`, `status_changed`, `removed` (trigger events
-    /// on either side), `failed`, `skipped` and `diverged` (outcomes).
+    /// on either side), `failed`, `skipped` and `diverged` (outcomes). A change that ended dead
+    /// and was then replayed and landed (a later applied or skipped outcome of its signal) no
+    /// longer counts as failed.
     pub async fn change_counts(&self, since: i64) -> Result<ChangeCounts, StoreError> {
         let mut counts = ChangeCounts::new();
         let events = sqlx::query(
@@ -241,7 +243,10 @@ impl Store {
         let outcomes = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT COALESCE(mapping, ''), result, COUNT(*) FROM \
              (SELECT o.result, o.recorded_at, {} WHERE o.recorded_at >= $1 \
-             AND o.result IN ('dead', 'skipped', 'diverged')) named GROUP BY mapping, result",
+             AND o.result IN ('dead', 'skipped', 'diverged') \
+             AND NOT (o.result = 'dead' AND o.signal_id IS NOT NULL AND EXISTS \
+               (SELECT 1 FROM outcomes l WHERE l.signal_id = o.signal_id AND l.id > o.id \
+                AND l.result IN ('applied', 'skipped')))) named GROUP BY mapping, result",
             super::people::NAMED
         )))
         .bind(since)

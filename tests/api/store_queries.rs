@@ -241,6 +241,13 @@ async fn operator_queries_answer_alike_on_every_backend() {
             .await
             .unwrap();
         assert_eq!(replayed, [ada_signal], "{label}: only the dead one");
+        // Replayed and landed: no longer counted as failed.
+        store
+            .record_outcome(&outcome(ada_signal, None, OutcomeResult::Applied, T0 + 4))
+            .await
+            .unwrap();
+        let counts = store.change_counts(T0).await.unwrap();
+        assert_eq!(counts["webinar"].get("failed"), None, "{label}");
     }
 }
 
