@@ -65,6 +65,8 @@ impl App {
             worker.salesforce().clone(),
         )?;
         let metrics = telemetry::metrics_handle();
+        let names: Vec<String> = config.mappings.iter().map(|m| m.name.clone()).collect();
+        telemetry::zero_series(&names);
         // Today's calls and any pause from before this start (or from other replicas) count
         // before the first call is made; after the recorder is in place, so the pause's gauge
         // shows it at once.

@@ -93,6 +93,29 @@ pub async fn drain_metrics(shutdown: CancellationToken) {
     }
 }
 
+/// Shows the counters an alert may watch at 0 from the start, rather than only once they first
+/// count something: an alert on `rate()` or `absent()` then sees the series before any event.
+/// The reconciliation series are made for each configured mapping.
+pub fn zero_series(mappings: &[String]) {
+    metrics::counter!("salesforce_deletions_out_of_reach_total").increment(0);
+    metrics::counter!("outbound_notifications_without_data_total").increment(0);
+    for mapping in mappings {
+        for kind in [
+            "salesforce_changed",
+            "marketo_changed",
+            "salesforce_removed",
+            "marketo_removed",
+        ] {
+            metrics::counter!("reconcile_differences_total", "mapping" => mapping.clone(), "kind" => kind)
+                .increment(0);
+        }
+        for result in ["applied", "dead"] {
+            metrics::counter!("reconcile_repairs_total", "mapping" => mapping.clone(), "result" => result)
+                .increment(0);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};

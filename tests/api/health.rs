@@ -73,6 +73,29 @@ async fn metrics_are_prometheus_text_with_routes_and_inbox_depth() {
     );
 }
 
+/// Counters an alert may watch are there from the start (a unique mapping name, since one
+/// recorder serves the whole test process).
+#[tokio::test]
+async fn alerting_counters_are_shown_before_they_first_count() {
+    let app = TestApp::spawn_with(TestDb::sqlite(), |c| {
+        c.mappings.push(campaign_sync::config::MappingConfig::new(
+            "zero-series",
+            4242,
+            "701000000000042AAA",
+        ));
+    })
+    .await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    for series in [
+        "salesforce_deletions_out_of_reach_total ",
+        "outbound_notifications_without_data_total ",
+        "reconcile_differences_total{mapping=\"zero-series\",kind=\"salesforce_changed\"} 0",
+        "reconcile_repairs_total{mapping=\"zero-series\",result=\"dead\"} 0",
+    ] {
+        assert!(text.contains(series), "{series} in {text}");
+    }
+}
+
 #[tokio::test]
 async fn unknown_routes_are_404() {
     let app = TestApp::spawn().await;
