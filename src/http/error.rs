@@ -53,6 +53,14 @@ impl ApiError {
         self.status_and_code().0
     }
 
+    /// The request field a bad request names, if any.
+    pub fn field_name(&self) -> Option<&str> {
+        match self {
+            ApiError::BadRequest { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),

@@ -273,7 +273,15 @@ async fn the_console_creates_replays_and_deletes_a_subscription() {
     )
     .await;
     assert_eq!(refused.status(), 400);
-    assert!(refused.text().await.unwrap().contains("http or https"));
+    let refused = refused.text().await.unwrap();
+    assert!(
+        refused.contains("Not created: url: ") && refused.contains("http or https"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("id=\"create-subscription\""),
+        "the form again: {refused}"
+    );
     assert!(world.app.store.subscriptions().await.unwrap().is_empty());
 
     let created = post(

@@ -92,7 +92,8 @@ pub struct CreateForm {
 }
 
 /// Creates a subscription with a new signing secret and answers the page with the secret,
-/// shown this once; a URL or event type the API would refuse is refused in its words (400).
+/// shown this once; a URL or event type the API would refuse is refused in its words, on the
+/// page again (400) with the field it names.
 pub async fn create(
     State(state): State<AppState>,
     session: Session,
@@ -109,8 +110,17 @@ pub async fn create(
         .collect();
     let (url, types) = match checked(form.url.trim(), types) {
         Ok(valid) => valid,
+        // The page again, its notice saying which field was refused and why.
         Err(error) => {
-            return super::page_error(axum::http::StatusCode::BAD_REQUEST, &error.to_string());
+            let notice = match error.field_name() {
+                Some(field) => format!("Not created: {field}: {error}"),
+                None => format!("Not created: {error}"),
+            };
+            let mut response = page(&state, &session, notice).await;
+            if response.status().is_success() {
+                *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            }
+            return response;
         }
     };
     let secret = sign::generate_secret();
