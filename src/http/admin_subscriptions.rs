@@ -57,8 +57,10 @@ fn json_content(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
 
 /// Checks a request body into (url, event types, secret, whether the secret was generated).
 fn validate(body: &[u8]) -> Result<(String, Vec<String>, String, bool), ApiError> {
-    let new: NewSubscription = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("body is not a subscription: {e}")))?;
+    let new: NewSubscription = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
+        field: super::shape::quoted_field(&e.to_string()),
+        message: format!("body is not a subscription: {e}"),
+    })?;
     let (url, types) = checked(&new.url, new.event_types)?;
     match new.secret {
         Some(secret) => {

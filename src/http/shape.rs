@@ -132,6 +132,10 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
     let mut shaped = match shape {
         Shape::Soap => salesforce::fault_response(status, &message),
         Shape::Page => console::page_error(status, &message),
+        Shape::Json if status == StatusCode::BAD_REQUEST => {
+            let (message, field) = named_field(&message);
+            ApiError::BadRequest { message, field }.into_response()
+        }
         Shape::Json => ApiError::Status { status, message }.into_response(),
     };
     // Keep what the original answer said about the connection or the allowed methods.
@@ -141,6 +145,38 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
         }
     }
     shaped
+}
+
+/// What axum's JSON or query rejection says, without its preamble, and the field it names:
+/// `ids: invalid type: …` names `ids`; "unknown field `extra`" and "missing field `url`" name
+/// theirs. A message naming no field is kept as it is.
+fn named_field(message: &str) -> (String, Option<String>) {
+    const PREAMBLES: [&str; 2] = [
+        "Failed to deserialize the JSON body into the target type: ",
+        "Failed to deserialize query string: ",
+    ];
+    let Some(rest) = PREAMBLES.iter().find_map(|p| message.strip_prefix(p)) else {
+        return (message.to_string(), None);
+    };
+    let quoted = quoted_field(rest);
+    let path = rest.split_once(": ").map(|(path, _)| path).filter(|path| {
+        !path.is_empty()
+            && path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+    });
+    let field = path.map(str::to_string).or(quoted);
+    (rest.to_string(), field)
+}
+
+/// The field serde's "unknown field `x`" or "missing field `x`" names.
+pub(crate) fn quoted_field(message: &str) -> Option<String> {
+    ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|marker| {
+            let after = &message[message.find(marker)? + marker.len()..];
+            Some(after[..after.find('`')?].to_string())
+        })
 }
 
 /// A message's media type without its parameters (`text/xml; charset=UTF-8` → `text/xml`),
@@ -163,5 +199,32 @@ async fn message_of(body: Body) -> String {
     match to_bytes(body, MAX_MESSAGE_BYTES).await {
         Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
         Err(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_field;
+
+    #[test]
+    fn a_rejection_names_its_field() {
+        let (message, field) = named_field(
+            "Failed to deserialize the JSON body into the target type: ids: invalid type: string \"x\", expected a sequence at line 1 column 10",
+        );
+        assert_eq!(field.as_deref(), Some("ids"));
+        assert!(message.starts_with("ids: invalid type"), "{message}");
+        let (_, field) = named_field(
+            "Failed to deserialize the JSON body into the target type: unknown field `extra`, expected `url` or `event_types` at line 1 column 9",
+        );
+        assert_eq!(field.as_deref(), Some("extra"));
+        let (_, field) = named_field(
+            "Failed to deserialize the JSON body into the target type: missing field `url` at line 1 column 2",
+        );
+        assert_eq!(field.as_deref(), Some("url"));
+        let (message, field) = named_field("expected `,` or `}` at line 1 column 5");
+        assert_eq!(
+            (message.as_str(), field),
+            ("expected `,` or `}` at line 1 column 5", None)
+        );
     }
 }

@@ -119,6 +119,29 @@ async fn rejections_and_router_answers_are_json_errors() {
         .unwrap();
     let (status, error) = json_error(wrong_shape).await;
     assert_eq!((status, error["code"].as_str()), (400, Some("bad_request")));
+    assert_eq!(
+        error["field"], "ids",
+        "the field it could not read: {error}"
+    );
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("ids: invalid type"),
+        "without axum's preamble: {message}"
+    );
+    let unknown = app
+        .client
+        .post(app.url("/admin/subscriptions"))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({ "url": "http://127.0.0.1:9/h", "event_types": ["added_to_campaign"], "extra": 1 }))
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = json_error(unknown).await;
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (400, Some("extra")),
+        "{error}"
+    );
 
     let (status, error) = json_error(
         admin(reqwest::Method::POST, "/admin/dead-letters/seven/replay")
