@@ -15,7 +15,7 @@ pub async fn fetch(url: &str, token: &str) -> anyhow::Result<Overview> {
         .bearer_auth(token)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("could not reach {url}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("could not reach {url}: {}", causes(&e)))?;
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED {
         anyhow::bail!(
@@ -31,6 +31,24 @@ pub async fn fetch(url: &str, token: &str) -> anyhow::Result<Overview> {
         .json()
         .await
         .map_err(|e| anyhow::anyhow!("{url} did not answer with a status overview: {e}"))
+}
+
+/// Why a request failed, as its cause chain ("connection refused", "timed out"), without
+/// reqwest's own line that repeats the URL.
+fn causes(error: &reqwest::Error) -> String {
+    let mut chain = Vec::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    if error.is_timeout() && chain.is_empty() {
+        chain.push("timed out".into());
+    }
+    if chain.is_empty() {
+        chain.push(error.to_string());
+    }
+    chain.join(": ")
 }
 
 fn when(ms: Option<i64>) -> String {

@@ -189,6 +189,21 @@ async fn the_status_command_names_a_refused_token() {
         text.contains("--token") && text.contains("CAMPAIGN_SYNC_ADMIN__TOKEN"),
         "{text}"
     );
+    // Nothing listening: the cause is named.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let output = tokio::task::spawn_blocking(move || {
+        crate::binary::output(&["status", "--url", &url, "--token", "t"], &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = crate::binary::text(&output).to_lowercase();
+    assert!(
+        text.contains("could not reach") && text.contains("connection refused"),
+        "{text}"
+    );
 }
 
 /// A client that shows redirects instead of following them, as the console tests read them.
