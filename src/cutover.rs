@@ -219,13 +219,16 @@ pub fn describe_divergence(divergence: &Divergence) -> String {
 /// A mapping's first line of text: what was linked, found and repaired, and what it cost. A
 /// preview repairs nothing, so it does not say "0 repaired".
 fn summary(result: &MappingResult) -> String {
-    let outcome = if result.dry_run {
-        "nothing written (dry run)".to_string()
+    let (linked, outcome) = if result.dry_run {
+        ("to link", "nothing written (dry run)".to_string())
     } else {
-        format!("{} repaired, {} failed", result.repaired, result.failed)
+        (
+            "linked",
+            format!("{} repaired, {} failed", result.repaired, result.failed),
+        )
     };
     format!(
-        "mapping {:?}: {} linked, {} difference(s), {outcome}; calls: Salesforce {}, Marketo {}",
+        "mapping {:?}: {} {linked}, {} difference(s), {outcome}; calls: Salesforce {}, Marketo {}",
         result.name,
         result.linked,
         result.differences,
@@ -282,7 +285,7 @@ mod tests {
         };
         assert_eq!(
             summary(&result),
-            "mapping \"webinar\": 4 linked, 2 difference(s), nothing written (dry run); calls: \
+            "mapping \"webinar\": 4 to link, 2 difference(s), nothing written (dry run); calls: \
              Salesforce 1, Marketo 3"
         );
         result.dry_run = false;
