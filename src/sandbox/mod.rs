@@ -64,6 +64,13 @@ fn fresh_database(dir: &std::path::Path) -> anyhow::Result<()> {
 
 /// Runs until `shutdown` is cancelled.
 pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    // Before seeding anything: a taken port is said at once, with the way out.
+    std::net::TcpListener::bind(options.listen).map_err(|e| {
+        anyhow::anyhow!(
+            "binding {}: {e}; choose another address with --listen (127.0.0.1:0 picks a free port)",
+            options.listen
+        )
+    })?;
     let temp = match &options.dir {
         Some(_) => None,
         None => Some(tempfile::tempdir().context("creating a temporary directory")?),

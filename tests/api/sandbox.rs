@@ -166,3 +166,29 @@ async fn program_status(
         .as_str()
         .map(str::to_string)
 }
+
+/// A taken port is said before anything is seeded, with the way out.
+#[tokio::test]
+async fn a_sandbox_on_a_taken_port_says_so_at_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.display().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        crate::binary::output(&["sandbox", "--listen", &address, "--dir", &data_arg], &[])
+    })
+    .await
+    .unwrap();
+    assert!(!output.status.success());
+    let text = crate::binary::text(&output);
+    assert!(
+        text.contains("--listen") && text.contains("127.0.0.1:0"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("provisioned"),
+        "nothing seeded first: {text}"
+    );
+    drop(taken);
+}
