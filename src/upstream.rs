@@ -20,7 +20,10 @@ pub struct Health {
     pub consecutive_auth_failures: u32,
     /// When the current run of failures began (epoch ms).
     pub failing_since: Option<i64>,
+    /// The last failure seen, kept after the side recovers (`last_error_at` says when).
     pub last_error: Option<String>,
+    #[serde(default)]
+    pub last_error_at: Option<i64>,
     pub last_call_at: Option<i64>,
     /// Daily API calls used and the limit, when the system reports them (Salesforce's
     /// `Sforce-Limit-Info`).
@@ -75,10 +78,12 @@ pub fn record<T>(system: &'static str, endpoint: &str, result: &Result<T, CallEr
         Err(error) if is_auth_failure(error) => {
             health.consecutive_auth_failures += 1;
             health.last_error = Some(error.to_string());
+            health.last_error_at = Some(now);
             true
         }
         Err(error) if is_outage(error) => {
             health.last_error = Some(error.to_string());
+            health.last_error_at = Some(now);
             true
         }
         // The system answered: a refusal of the data, a limit. It is up.

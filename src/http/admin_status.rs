@@ -71,6 +71,9 @@ pub struct HealthView {
     pub consecutive_auth_failures: u32,
     pub failing_since: Option<i64>,
     pub last_error: Option<String>,
+    /// When `last_error` was seen (epoch ms); it stays after the side recovers.
+    #[serde(default)]
+    pub last_error_at: Option<i64>,
     pub last_call_at: Option<i64>,
 }
 
@@ -102,6 +105,7 @@ fn side(
         consecutive_auth_failures,
         failing_since,
         last_error,
+        last_error_at,
         last_call_at,
         calls_today,
         daily_limit,
@@ -119,6 +123,7 @@ fn side(
             consecutive_auth_failures,
             failing_since,
             last_error,
+            last_error_at,
             last_call_at,
         },
         calls_today: calls_today

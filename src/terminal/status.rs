@@ -152,10 +152,11 @@ pub fn render(url: &str, o: &Overview) -> String {
         let _ = writeln!(out, "{line}");
         if let Some(error) = &side.health.last_error {
             // An error from before the side came back is history, not its state.
+            let at = when(side.health.last_error_at);
             let label = if side.state == "up" {
-                "last error (recovered since)"
+                format!("last error (at {at}, recovered since)")
             } else {
-                "last error"
+                format!("last error (at {at})")
             };
             let _ = writeln!(out, "    {label}: {error}");
         }
@@ -219,20 +220,22 @@ mod tests {
         let side = |state: &str| {
             json!({
                 "state": state, "consecutiveAuthFailures": 0, "failingSince": null,
-                "lastError": "HTTP 503: down for maintenance", "lastCallAt": null,
+                "lastError": "HTTP 503: down for maintenance", "lastErrorAt": 1_796_428_800_000_i64,
+                "lastCallAt": null,
                 "callsToday": null, "dailyLimit": null, "pausedUntil": null, "rateWindow": null
             })
         };
         let overview = with_sides(side("up"), side("down"));
         let text = render("http://x", &overview);
         assert_eq!(
-            text.matches("last error (recovered since): HTTP 503")
+            text.matches("last error (at 2026-12-05 00:00:00 UTC, recovered since): HTTP 503")
                 .count(),
             1,
             "{text}"
         );
         assert_eq!(
-            text.matches("    last error: HTTP 503").count(),
+            text.matches("    last error (at 2026-12-05 00:00:00 UTC): HTTP 503")
+                .count(),
             1,
             "{text}"
         );

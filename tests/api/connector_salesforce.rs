@@ -232,9 +232,13 @@ async fn a_server_error_marks_salesforce_down_until_a_call_succeeds() {
     let health = campaign_sync::upstream::health("salesforce", &settings.login_url);
     assert_eq!(health.up, Some(false), "{health:?}");
     assert!(health.failing_since.is_some(), "{health:?}");
+    let failed_at = health.last_error_at.expect("when the error was seen");
     client.query("SELECT Id FROM Campaign").await.unwrap();
     let health = campaign_sync::upstream::health("salesforce", &settings.login_url);
     assert_eq!(health.up, Some(true), "{health:?}");
+    // The error stays, as history, with when it was seen.
+    assert!(health.last_error.is_some(), "{health:?}");
+    assert_eq!(health.last_error_at, Some(failed_at));
 }
 
 /// Salesforce locks a member's Campaign row while it writes the member: two writes to one

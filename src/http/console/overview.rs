@@ -127,8 +127,12 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
                 .map_or("no".into(), |t| format!("until {}", when(Some(t)))),
             // An error from before the side came back is history, not its state.
             last_error: match (&s.health.last_error, s.state.as_str()) {
-                (Some(error), "up") => format!("{error} (recovered since)"),
-                (error, _) => or_dash(error.clone()),
+                (Some(error), "up") => format!(
+                    "{error} (at {}, recovered since)",
+                    when(s.health.last_error_at)
+                ),
+                (Some(error), _) => format!("{error} (at {})", when(s.health.last_error_at)),
+                (None, _) => or_dash(None::<String>),
             },
         })
         .collect();
