@@ -63,7 +63,8 @@ impl App {
             config.clone(),
             worker.marketo().clone(),
             worker.salesforce().clone(),
-        )?;
+        )?
+        .marketo_only_when_leading(liveness.clone());
         let metrics = telemetry::metrics_handle();
         let names: Vec<String> = config.mappings.iter().map(|m| m.name.clone()).collect();
         telemetry::zero_series(&names);

@@ -51,6 +51,10 @@ pub struct Deliverer {
     config: Arc<Config>,
     client: reqwest::Client,
     marketo: Arc<MarketoDestination>,
+    /// When set, the running task claims Marketo's rows only while this replica leads: every
+    /// Marketo call then leaves the one process that runs the worker, and draws from its one
+    /// rate window and set of permits, however many replicas there are.
+    leadership: Option<crate::liveness::Liveness>,
 }
 
 impl Deliverer {
@@ -74,7 +78,21 @@ impl Deliverer {
             config,
             client,
             marketo: Arc::new(marketo),
+            leadership: None,
         })
+    }
+
+    /// Leaves Marketo's rows to the replica that leads (see `leadership`); subscriber
+    /// deliveries still go from every replica.
+    #[must_use]
+    pub fn marketo_only_when_leading(mut self, liveness: crate::liveness::Liveness) -> Self {
+        self.leadership = Some(liveness);
+        self
+    }
+
+    /// Whether the running task may claim Marketo's rows now.
+    fn calls_marketo(&self) -> bool {
+        self.leadership.as_ref().is_none_or(|l| l.is_leader())
     }
 
     /// Delivers until `shutdown`; a store error is logged and tried again after a pause. Idle,
@@ -143,6 +161,9 @@ impl Deliverer {
         let gathered = |destination| async move {
             if flush {
                 return Ok(true);
+            }
+            if !self.calls_marketo() {
+                return Ok(false);
             }
             let gather = i64::try_from(MARKETO_GATHER.as_millis()).unwrap_or(i64::MAX);
             self.store

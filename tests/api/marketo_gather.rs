@@ -71,3 +71,25 @@ async fn a_full_calls_worth_is_ready_without_waiting() {
     let later = store.gathered(TO_MARKETO_ACTIVITY, now + gather_ms(), gather_ms(), 300);
     assert!(later.await.unwrap(), "the earliest has waited");
 }
+
+/// Marketo's rows go from the replica that leads: its worker's client holds the one rate window
+/// and set of permits every Marketo call draws from, however many replicas there are.
+#[tokio::test]
+async fn only_the_leading_replica_posts_to_marketo() {
+    let world = World::new().await;
+    let config = config(&world);
+    provision::provision(&MarketoClient::new(&config.marketo).unwrap())
+        .await
+        .unwrap();
+    let liveness = campaign_sync::liveness::Liveness::default();
+    let follower = deliverer(&world, config).marketo_only_when_leading(liveness.clone());
+    let (lead, _) = world.person("leader@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let later = now_millis() + gather_ms();
+    assert_eq!(follower.round_at(later).await.unwrap(), 0, "not leading");
+    assert!(world.mk.custom_activities().is_empty());
+    liveness.set_leader(true);
+    assert_eq!(follower.round_at(later).await.unwrap(), 2, "leading now");
+    assert_eq!(world.mk.custom_activities().len(), 1);
+}
