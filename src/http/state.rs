@@ -40,6 +40,7 @@ struct Inner {
     metrics: PrometheusHandle,
     mappings: Mappings,
     liveness: Liveness,
+    sign_ins: super::console::throttle::SignInThrottle,
 }
 
 impl AppState {
@@ -59,6 +60,7 @@ impl AppState {
                 metrics,
                 mappings,
                 liveness,
+                sign_ins: Default::default(),
             }),
         }
     }
@@ -94,5 +96,10 @@ impl AppState {
 
     pub fn liveness(&self) -> &Liveness {
         &self.inner.liveness
+    }
+
+    /// Refused console sign-ins by client address.
+    pub fn sign_ins(&self) -> &super::console::throttle::SignInThrottle {
+        &self.inner.sign_ins
     }
 }

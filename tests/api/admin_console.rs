@@ -215,6 +215,8 @@ pub(crate) fn console_client() -> reqwest::Client {
 }
 
 /// Signs in with the admin token; the whole `Set-Cookie` header.
+pub(crate) const ADMIN_TOKEN: &str = TOKEN;
+
 pub(crate) async fn sign_in(client: &reqwest::Client, world: &World) -> String {
     let signed_in = client
         .post(world.app.url("/console/sign-in"))

@@ -299,3 +299,31 @@ async fn the_errors_page_shows_rejected_notifications_without_replay() {
     assert_eq!(status, 400);
     assert!(html.contains("no state &quot;bogus&quot;"), "{html}");
 }
+
+/// An address that keeps giving wrong tokens waits before its next one is checked, the right
+/// one included; a person mistyping a few times never meets the limit.
+#[tokio::test]
+async fn too_many_wrong_sign_ins_from_one_address_wait() {
+    let world = world().await;
+    let client = console_client();
+    let attempt = |token: &'static str| {
+        let request = client
+            .post(world.app.url("/console/sign-in"))
+            .form(&[("token", token)]);
+        async move { request.send().await.unwrap() }
+    };
+    for _ in 0..20 {
+        assert_eq!(attempt("wrong").await.status(), 401);
+    }
+    let held = attempt(crate::admin_console::ADMIN_TOKEN).await;
+    assert_eq!(held.status(), 429);
+    let wait: u64 = held.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(held.headers().get("set-cookie").is_none());
+    let page = held.text().await.unwrap();
+    assert!(page.contains("Too many wrong tokens"), "{page}");
+}

@@ -7,11 +7,13 @@ mod mappings;
 mod overview;
 mod people;
 pub mod session;
+
 mod subscriptions;
+pub(crate) mod throttle;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -156,13 +158,32 @@ fn is_https(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
-/// Exchanges the admin token for a session cookie.
+/// Exchanges the admin token for a session cookie. An address refused too often within a
+/// minute waits (429) before its next token is checked.
 pub async fn sign_in(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
+    let now = std::time::Instant::now();
+    if let Some(wait) = state.sign_ins().wait(peer.ip(), now) {
+        let seconds = wait.as_secs().max(1);
+        tracing::warn!(client = %peer.ip(), "console sign-in refused: too many wrong tokens");
+        let page = SignInPage {
+            error: format!("Too many wrong tokens from this address; try again in {seconds} s."),
+        };
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, seconds.to_string())],
+            render(&page),
+        )
+            .into_response();
+    }
     let valid = state.config().admin.token.matches(form.token.as_bytes());
+    if !valid {
+        state.sign_ins().refused(peer.ip(), now);
+    }
     match session::new_cookie(&state, is_https(&headers)).filter(|_| valid) {
         Some(cookie) => {
             tracing::info!("console sign-in");
