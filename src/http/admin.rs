@@ -274,11 +274,39 @@ fn parse_switch(switch: &str) -> Result<bool, ApiError> {
 /// credentials runs no worker.
 pub fn no_worker_for_jobs(state: &AppState) -> Option<String> {
     let sqlite = state.store().backend() == crate::store::Backend::Sqlite;
-    (sqlite && !state.config().apis_configured()).then(|| {
+    if !sqlite {
+        return None;
+    }
+    (!state.config().apis_configured()).then(|| {
         "no worker can run a reconciliation: this service was started without the API \
          credentials it needs (see `unconfigured` in /admin/status); set them and restart"
             .to_string()
     })
+}
+
+/// Said with a queued job when no worker runs now: on SQLite this process runs with its worker
+/// off; on PostgreSQL no replica holds the worker lock. The job waits until one runs.
+async fn worker_warning(state: &AppState) -> Option<String> {
+    if state.store().backend() == crate::store::Backend::Sqlite {
+        return (!state.config().worker.enabled).then(|| {
+            "this service runs with `worker.enabled = false`: the job waits until the service \
+             runs on this database with its worker"
+                .to_string()
+        });
+    }
+    match state.store().worker_lock_held().await {
+        Ok(true) => None,
+        Ok(false) => Some(
+            "no replica runs the worker right now (none holds the worker lock): the job waits \
+             until one does; check that a replica runs with `worker.enabled` and the API \
+             credentials"
+                .to_string(),
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "could not tell whether a replica runs the worker");
+            None
+        }
+    }
 }
 
 /// Queues a reconciliation of every enabled mapping for the replica that runs the worker and
@@ -303,11 +331,12 @@ pub async fn reconcile(
         .map_err(unavailable)?;
     tracing::info!(job.id = id, "reconciliation queued by an admin");
     let href = format!("/admin/jobs/{id}");
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, href.clone())],
-        Json(json!({ "id": id, "kind": "reconcile", "state": "queued", "href": href })),
-    ))
+    let mut body = json!({ "id": id, "kind": "reconcile", "state": "queued", "href": href });
+    if let Some(warning) = worker_warning(&state).await {
+        tracing::warn!(job.id = id, %warning, "reconciliation queued with no worker running");
+        body["warning"] = json!(warning);
+    }
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, href)], Json(body)))
 }
 
 /// `?dryRun=true`: only list, per mapping, the changes a reconciliation would make.

@@ -75,4 +75,24 @@ impl Store {
             Ok(None)
         }
     }
+
+    /// Whether some replica holds the worker lock now (SQLite: this process, always). A job
+    /// queued while none does waits until one takes it (a failover takes seconds).
+    pub async fn worker_lock_held(&self) -> Result<bool, StoreError> {
+        if self.backend == Backend::Sqlite {
+            return Ok(true);
+        }
+        // pg_locks shows a bigint advisory key as its high and low 32 bits.
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND classid = CAST($1 AS bigint)::oid AND objid = CAST($2 AS bigint)::oid \
+             AND objsubid = 1)",
+        )
+        .bind(WORKER_LOCK_KEY >> 32)
+        .bind(WORKER_LOCK_KEY & 0xffff_ffff)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<bool, _>(0)?)
+    }
 }

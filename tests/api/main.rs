@@ -64,5 +64,6 @@ mod sync_people;
 mod sync_stale;
 mod test_app;
 mod token_faults;
+mod worker_lock;
 mod world;
 mod world_seed;
