@@ -121,7 +121,8 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
         // A form, link or address the console cannot read (a field missing or of the wrong
         // kind, a query parameter it does not know).
         StatusCode::BAD_REQUEST if shape == Shape::Page && !text.is_empty() => {
-            format!("This request could not be used: {text}. Reload the page and try again.")
+            let (words, _) = named_field(&text);
+            format!("This request could not be used: {words}. Reload the page and try again.")
         }
         _ if !text.is_empty() => text,
         _ => status
@@ -147,13 +148,14 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
     shaped
 }
 
-/// What axum's JSON or query rejection says, without its preamble, and the field it names:
+/// What axum's JSON, query or form rejection says, without its preamble, and the field it names:
 /// `ids: invalid type: …` names `ids`; "unknown field `extra`" and "missing field `url`" name
 /// theirs. A message naming no field is kept as it is.
 fn named_field(message: &str) -> (String, Option<String>) {
-    const PREAMBLES: [&str; 2] = [
+    const PREAMBLES: [&str; 3] = [
         "Failed to deserialize the JSON body into the target type: ",
         "Failed to deserialize query string: ",
+        "Failed to deserialize form body: ",
     ];
     let Some(rest) = PREAMBLES.iter().find_map(|p| message.strip_prefix(p)) else {
         return (message.to_string(), None);

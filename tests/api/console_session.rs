@@ -168,6 +168,8 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
             kind.starts_with("text/html") && page.contains(words),
             "{method} {path}: {kind} {page}"
         );
+        // In the page's words, without the framework's preamble.
+        assert!(!page.contains("Failed to deserialize"), "{page}");
     }
     // `dry_run=false` is no preview: the job writes.
     let queued = client
