@@ -288,3 +288,38 @@ async fn only_the_claim_holding_the_lease_records_its_attempt() {
         assert_eq!(rows[0].state, "delivered", "{}", db.label);
     }
 }
+
+/// Marketo's rows gather on either backend: ready once the earliest has been due for the
+/// gather time, or once a full call's worth is due; a claimed row is not counted.
+#[tokio::test]
+async fn marketo_rows_are_ready_when_gathered_on_every_backend() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let label = &db.label;
+        let journal = Journal {
+            events: vec![
+                event("1", TriggerKind::AddedToProgram, "Invited"),
+                event("2", TriggerKind::AddedToProgram, "Invited"),
+            ],
+            ..Journal::default()
+        };
+        store
+            .commit_journal("w", &journal, now_millis())
+            .await
+            .unwrap();
+        let now = now_millis();
+        let ready = |at: i64, full: u32| store.gathered(TO_MARKETO_ACTIVITY, at, 2_000, full);
+        assert!(!ready(now, 300).await.unwrap(), "{label}: just queued");
+        assert!(ready(now, 2).await.unwrap(), "{label}: a full call's worth");
+        assert!(ready(now + 2_000, 300).await.unwrap(), "{label}: waited");
+        let claimed = store
+            .claim_deliveries_to(Some(TO_MARKETO_ACTIVITY), now + 2_000, 60_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 2, "{label}");
+        assert!(
+            !ready(now + 2_000, 300).await.unwrap(),
+            "{label}: leased rows are not waiting"
+        );
+    }
+}
