@@ -286,7 +286,7 @@ pub fn no_worker_for_jobs(state: &AppState) -> Option<String> {
 
 /// Said with a queued job when no worker runs now: on SQLite this process runs with its worker
 /// off; on PostgreSQL no replica holds the worker lock. The job waits until one runs.
-async fn worker_warning(state: &AppState) -> Option<String> {
+pub(crate) async fn worker_warning(state: &AppState) -> Option<String> {
     if state.store().backend() == crate::store::Backend::Sqlite {
         return (!state.config().worker.enabled).then(|| {
             "this service runs with `worker.enabled = false`: the job waits until the service \

@@ -86,5 +86,28 @@ async fn a_sqlite_service_without_its_worker_says_the_job_waits() {
     assert_eq!(status, 202, "{queued}");
     let warning = queued["warning"].as_str().unwrap_or_default();
     assert!(warning.contains("worker.enabled = false"), "{queued}");
+    // The console, following the job, says it waits and why.
+    let client = crate::admin_console::console_client();
+    let signed_in = client
+        .post(app.url("/console/sign-in"))
+        .form(&[("token", "admin")])
+        .send()
+        .await
+        .unwrap();
+    let cookie =
+        crate::admin_console::cookie_pair(signed_in.headers()["set-cookie"].to_str().unwrap());
+    let page = client
+        .get(app.url(&format!("/console/mappings?job={}", queued["id"])))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("is queued") && page.contains("Waiting: this service runs with"),
+        "{page}"
+    );
     app.stop().await.unwrap();
 }

@@ -145,6 +145,11 @@ pub async fn mappings(
         },
         None => None,
     };
+    // A job still queued while no worker runs waits: say so beside it.
+    let waiting = match &job {
+        Some(j) if j.state == "queued" => crate::http::admin::worker_warning(&state).await,
+        _ => None,
+    };
     let all = state.shared_mappings().await;
     let mut settings = std::collections::BTreeMap::new();
     for m in all.all() {
@@ -188,7 +193,13 @@ pub async fn mappings(
         job_running: job
             .as_ref()
             .is_some_and(|j| j.state == "queued" || j.state == "running"),
-        job: job.as_ref().map(describe).unwrap_or_default(),
+        job: job
+            .as_ref()
+            .map(|j| match &waiting {
+                Some(warning) => format!("{}. Waiting: {warning}", describe(j)),
+                None => describe(j),
+            })
+            .unwrap_or_default(),
     })
 }
 
