@@ -101,7 +101,7 @@ impl Deliverer {
         let mut was_idle = true;
         loop {
             if was_idle {
-                let (due, pause) = match self.store.deliveries_due(now_millis()).await {
+                let (due, pause) = match self.ready(now_millis()).await {
                     Ok(true) => (true, LINGER),
                     Ok(false) => (false, POLL),
                     Err(error) => {
@@ -151,32 +151,53 @@ impl Deliverer {
         self.round(now, false).await
     }
 
+    /// Whether the running task has anything to claim now: a subscriber delivery due, or
+    /// Marketo rows this replica may send that have gathered. Rows it would not claim (another
+    /// replica leads, or they are still gathering) do not wake it.
+    async fn ready(&self, now: i64) -> Result<bool, StoreError> {
+        Ok(self.store.deliveries_due_to(TO_SUBSCRIPTION, now).await?
+            || self.marketo_ready(TO_MARKETO_ACTIVITY, now, false).await?
+            || self.marketo_ready(TO_MARKETO_REQUEST, now, false).await?)
+    }
+
+    /// Whether `destination`'s Marketo rows go this round: always when flushing; otherwise
+    /// only on the leading replica, once they have gathered.
+    async fn marketo_ready(
+        &self,
+        destination: &str,
+        now: i64,
+        flush: bool,
+    ) -> Result<bool, StoreError> {
+        if flush {
+            return Ok(true);
+        }
+        if !self.calls_marketo() {
+            return Ok(false);
+        }
+        let gather = i64::try_from(MARKETO_GATHER.as_millis()).unwrap_or(i64::MAX);
+        self.store
+            .gathered(destination, now, gather, MARKETO_ROUND)
+            .await
+    }
+
     /// Claims the due deliveries (the oldest of each person's queue), each destination in its
-    /// own batch size, and attempts each. Unless `flush`, Marketo's rows wait to gather.
+    /// own batch size, and attempts each. Unless `flush`, Marketo's rows wait to gather. What
+    /// may fail before an attempt is asked first: a claimed delivery left unattempted waits out
+    /// its lease.
     async fn round(&self, now: i64, flush: bool) -> Result<usize, StoreError> {
         let claim = |destination, limit| {
             self.store
                 .claim_deliveries_to(Some(destination), now, LEASE_MS, limit)
         };
-        let gathered = |destination| async move {
-            if flush {
-                return Ok(true);
-            }
-            if !self.calls_marketo() {
-                return Ok(false);
-            }
-            let gather = i64::try_from(MARKETO_GATHER.as_millis()).unwrap_or(i64::MAX);
-            self.store
-                .gathered(destination, now, gather, MARKETO_ROUND)
-                .await
-        };
+        let post_activities = self.marketo_ready(TO_MARKETO_ACTIVITY, now, flush).await?;
+        let request_campaigns = self.marketo_ready(TO_MARKETO_REQUEST, now, flush).await?;
         let others = claim(TO_SUBSCRIPTION, ROUND).await?;
         let mut activities = Vec::new();
-        if gathered(TO_MARKETO_ACTIVITY).await? {
+        if post_activities {
             activities = claim(TO_MARKETO_ACTIVITY, MARKETO_ROUND).await?;
         }
         let mut requests = Vec::new();
-        if gathered(TO_MARKETO_REQUEST).await? {
+        if request_campaigns {
             requests = claim(TO_MARKETO_REQUEST, MARKETO_ROUND).await?;
         }
         let count = others.len() + activities.len() + requests.len();

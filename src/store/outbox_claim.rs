@@ -96,11 +96,17 @@ impl Store {
         gather_ms: i64,
         full: u32,
     ) -> Result<bool, StoreError> {
+        // Only rows a claim could take: the head of each person's queue (a later change of a
+        // person whose earlier one waits for its retry is not ready, whatever its age).
         let row = sqlx::query(
-            "SELECT COUNT(*) AS due, MIN(next_attempt_at) AS earliest FROM (SELECT next_attempt_at \
-             FROM outbox WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2 \
-             AND (lease_expires_at IS NULL OR lease_expires_at <= $2) \
-             ORDER BY next_attempt_at LIMIT $3) due",
+            "SELECT COUNT(*) AS due, MIN(next_attempt_at) AS earliest FROM (SELECT o.next_attempt_at \
+             FROM outbox o WHERE o.destination = $1 AND o.state = 'pending' \
+             AND o.next_attempt_at <= $2 \
+             AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= $2) \
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination = o.destination \
+               AND COALESCE(p.subscription_id, 0) = COALESCE(o.subscription_id, 0) \
+               AND p.person = o.person AND p.state = 'pending' AND p.id < o.id) \
+             ORDER BY o.next_attempt_at LIMIT $3) due",
         )
         .bind(destination)
         .bind(now)
@@ -112,16 +118,17 @@ impl Store {
         Ok(due >= i64::from(full) || earliest.is_some_and(|at| at <= now - gather_ms))
     }
 
-    /// Whether any delivery could be claimed now.
-    pub async fn deliveries_due(&self, now: i64) -> Result<bool, StoreError> {
+    /// Whether any delivery to `destination` could be claimed now.
+    pub async fn deliveries_due_to(&self, destination: &str, now: i64) -> Result<bool, StoreError> {
         let found = sqlx::query(
             "SELECT o.id FROM outbox o LEFT JOIN subscriptions s ON s.id = o.subscription_id \
-             WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
+             WHERE o.state = 'pending' AND o.next_attempt_at <= $1 AND o.destination = $2 \
              AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= $1) \
              AND (o.destination <> 'subscription' OR (s.paused = 0 \
              AND (s.throttled_until IS NULL OR s.throttled_until <= $1))) LIMIT 1",
         )
         .bind(now)
+        .bind(destination)
         .fetch_optional(&self.pool)
         .await?;
         Ok(found.is_some())

@@ -321,5 +321,28 @@ async fn marketo_rows_are_ready_when_gathered_on_every_backend() {
             !ready(now + 2_000, 300).await.unwrap(),
             "{label}: leased rows are not waiting"
         );
+        // A person's later change waits behind their earlier one's retry, however old.
+        let journal = Journal {
+            events: vec![
+                event("3", TriggerKind::AddedToProgram, "Invited"),
+                event("3", TriggerKind::ProgramStatusChanged, "Registered"),
+            ],
+            ..Journal::default()
+        };
+        store.commit_journal("w", &journal, now).await.unwrap();
+        let head = store
+            .claim_deliveries_to(Some(TO_MARKETO_ACTIVITY), now, 60_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(head.len(), 1, "{label}: the head of person 3's queue");
+        let retry = Attempt::Retry {
+            at: now + 3_600_000,
+            error: "Marketo 604".into(),
+        };
+        store.finish_delivery(&head[0], &retry, now).await.unwrap();
+        assert!(
+            !ready(now + 10_000, 300).await.unwrap(),
+            "{label}: nothing a claim could take"
+        );
     }
 }
