@@ -364,9 +364,19 @@ async fn people_marketo_gains_between_lookup_and_create_are_joined_not_overwritt
     world.sf_adds(&contact, Some("Registered"));
     world.sf_adds(&lead, Some("Registered"));
     world.settle().await;
-    for (email, first, company) in [
-        ("ada@example.com", "Augusta", "Byron & Co"),
-        ("emmy@example.com", "Amalie", "Göttingen"),
+    for (email, racer, first, company) in [
+        (
+            "ada@example.com",
+            "Ada@Example.com",
+            "Augusta",
+            "Byron & Co",
+        ),
+        (
+            "emmy@example.com",
+            "emmy@example.com",
+            "Amalie",
+            "Göttingen",
+        ),
     ] {
         let leads: Vec<_> = world
             .mk
@@ -376,6 +386,11 @@ async fn people_marketo_gains_between_lookup_and_create_are_joined_not_overwritt
             .collect();
         assert_eq!(leads.len(), 1, "one {email}, not a duplicate");
         assert_eq!(leads[0].field("firstName"), first);
+        assert_eq!(
+            leads[0].email(),
+            Some(racer),
+            "the address as Marketo has it, not rewritten"
+        );
         assert_eq!(leads[0].field("company"), company);
         assert_eq!(world.mk_status(leads[0].id).as_deref(), Some("Registered"));
     }

@@ -7,6 +7,7 @@ use serde_json::json;
 use tracing::Instrument;
 
 use crate::connectors::CallError;
+use crate::connectors::marketo::StatusResult;
 use crate::connectors::salesforce::CampaignMember;
 use crate::mappings::Mapping;
 use crate::store::fold_email;
@@ -120,32 +121,54 @@ async fn find_or_create_marketo(
         })
         .collect();
     // Created only (`createOnly`): a person who appeared since the lookup (another
-    // integration, a form) is skipped rather than given Salesforce's names and company.
+    // integration, a form) is skipped (1005) rather than given Salesforce's names and company.
     let mut results = create_marketo_leads(ctx, named).await?;
-    // A skipped record (the person exists now, or a field Marketo would not take) is tried
-    // once more with the e-mail alone, created or looked up by it and changing nothing else.
+    // A record skipped for a field Marketo would not take is created once more with the e-mail
+    // alone; a non-ASCII address would be refused again, so it is not.
+    let skipped_for_a_field = |(i, result): (usize, &StatusResult)| {
+        let retry =
+            result.status == "skipped" && !exists_already(result) && create[i].email.is_ascii();
+        retry.then_some(i)
+    };
     let retry: Vec<usize> = results
         .iter()
         .enumerate()
-        .filter(|(_, result)| result.status == "skipped")
-        .map(|(i, _)| i)
+        .filter_map(skipped_for_a_field)
         .collect();
     if !retry.is_empty() {
         let bare = retry
             .iter()
             .map(|&i| new_lead(&create[i].email, None))
             .collect();
-        let again = ctx
-            .marketo
-            .upsert_leads(bare)
-            .instrument(api_span("marketo", "create_leads", retry.len()))
-            .await?;
+        let again = create_marketo_leads(ctx, bare).await?;
         for (&i, result) in retry.iter().zip(again) {
             results[i] = result;
         }
     }
+    // Someone who exists now is looked up again: a read, so nothing of theirs is written.
+    let existing: Vec<String> = create
+        .iter()
+        .zip(&results)
+        .filter(|(_, result)| result.status == "skipped" && exists_already(result))
+        .map(|(wanted, _)| wanted.email.clone())
+        .collect();
+    if !existing.is_empty() {
+        let leads = ctx
+            .marketo
+            .leads_by("email", &existing)
+            .instrument(api_span("marketo", "leads_by_email", existing.len()))
+            .await?;
+        for lead in leads {
+            if let Some(email) = lead.email {
+                found.entry(fold_email(&email)).or_insert(lead.id);
+            }
+        }
+    }
     for (wanted, result) in create.into_iter().zip(results) {
         let email = &wanted.email;
+        if found.contains_key(email) {
+            continue; // found by the second lookup
+        }
         match result.id.filter(|_| result.status != "skipped") {
             Some(id) => {
                 found.insert(email.clone(), id);
@@ -167,10 +190,15 @@ async fn find_or_create_marketo(
     Ok((found, refused))
 }
 
+/// Whether Marketo skipped a create because the person exists (1005 "Lead already exists").
+fn exists_already(result: &StatusResult) -> bool {
+    result.reasons.iter().any(|r| r.code == "1005")
+}
+
 async fn create_marketo_leads(
     ctx: &Context,
     input: Vec<serde_json::Value>,
-) -> Result<Vec<crate::connectors::marketo::StatusResult>, CallError> {
+) -> Result<Vec<StatusResult>, CallError> {
     let count = input.len();
     ctx.marketo
         .create_leads(input)
