@@ -168,7 +168,10 @@ pub async fn sign_in(
 ) -> Response {
     let now = std::time::Instant::now();
     if let Some(wait) = state.sign_ins().wait(peer.ip(), now) {
-        let seconds = wait.as_secs().max(1);
+        // Rounded up: a client that waits exactly this long is checked again.
+        let seconds = u64::try_from(wait.as_millis().div_ceil(1000))
+            .unwrap_or(u64::MAX)
+            .max(1);
         tracing::warn!(client = %peer.ip(), "console sign-in refused: too many wrong tokens");
         let page = SignInPage {
             error: format!("Too many wrong tokens from this address; try again in {seconds} s."),

@@ -1,6 +1,7 @@
 //! Refused console sign-ins counted per client address: past a limit within a window, the
 //! address is answered 429 until the window ends, without its token being checked, so the
-//! admin token cannot be guessed at the speed of the network.
+//! admin token cannot be guessed at the speed of the network. The address is the TCP peer's:
+//! behind a proxy, every client shares the proxy's (sessions already signed in are not held).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -31,8 +32,15 @@ impl SignInThrottle {
     /// Counts a refused sign-in from `address`.
     pub fn refused(&self, address: IpAddr, now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() >= MAX_ADDRESSES {
+        if failures.len() >= MAX_ADDRESSES && !failures.contains_key(&address) {
             failures.retain(|_, (since, _)| *since + WINDOW > now);
+            // Still full (many addresses failing within one window): the oldest window goes.
+            if failures.len() >= MAX_ADDRESSES
+                && let Some(oldest) = failures.iter().min_by_key(|(_, (since, _))| *since)
+            {
+                let oldest = *oldest.0;
+                failures.remove(&oldest);
+            }
         }
         let entry = failures.entry(address).or_insert((now, 0));
         if entry.0 + WINDOW <= now {
@@ -78,5 +86,22 @@ mod tests {
             None,
             "counting again from one"
         );
+    }
+
+    #[test]
+    fn addresses_kept_are_bounded_the_oldest_window_going_first() {
+        let throttle = SignInThrottle::default();
+        let start = Instant::now();
+        for i in 0..MAX_ADDRESSES {
+            let address = IpAddr::from(std::net::Ipv6Addr::from(i as u128));
+            throttle.refused(address, start + Duration::from_millis(i as u64 % 1000));
+        }
+        let newcomer: IpAddr = "2001:db8::1".parse().unwrap();
+        for _ in 0..LIMIT {
+            throttle.refused(newcomer, start + Duration::from_secs(2));
+        }
+        let failures = throttle.failures.lock().unwrap();
+        assert_eq!(failures.len(), MAX_ADDRESSES);
+        assert_eq!(failures[&newcomer].1, LIMIT, "the newcomer is counted");
     }
 }
