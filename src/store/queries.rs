@@ -124,10 +124,14 @@ impl Store {
         Ok(failing)
     }
 
-    /// Fills the ids a payload does not carry (a Marketo webhook names no Salesforce record)
-    /// from the identity table and the mirror.
+    /// Fills the ids a payload does not carry (a Marketo webhook names no Salesforce record, a
+    /// Salesforce notification no Marketo lead) from the identity table and the mirror.
     async fn complete_names(&self, s: &mut FailingSignal) -> Result<(), StoreError> {
-        if s.salesforce_person_id.is_some() && s.campaign_member_id.is_some() {
+        let named = s.email.is_some()
+            && s.marketo_lead_id.is_some()
+            && s.salesforce_person_id.is_some()
+            && s.campaign_member_id.is_some();
+        if named {
             return Ok(());
         }
         let found = self

@@ -285,3 +285,58 @@ async fn the_mirror_is_read_a_page_at_a_time_in_person_order() {
         assert_eq!(pages, [vec!["p1", "p2"], vec!["p3", "p5"]], "{label}");
     }
 }
+
+/// A Salesforce change that failed names the person's Marketo lead too, when the identity
+/// table knows it (the notification carries only Salesforce's ids).
+#[tokio::test]
+async fn a_failing_salesforce_change_names_the_marketo_lead_it_knows() {
+    use campaign_sync::signal::SalesforceMember;
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let label = &db.label;
+        store
+            .save_identity(
+                &IdentityRow {
+                    email: Some("grace@example.com".into()),
+                    sf_lead_id: Some("00Q000000000009EAA".into()),
+                    mkto_lead_id: Some(1004),
+                    ..IdentityRow::default()
+                },
+                T0,
+            )
+            .await
+            .unwrap();
+        let signal = NewSignal::new(
+            "sf:notification:04l000000000009AAA",
+            Signal::SalesforceMember(SalesforceMember {
+                notification_id: "04l000000000009AAA".into(),
+                organization_id: "00D000000000001AAA".into(),
+                member_id: "00v000000000009AAA".into(),
+                campaign_id: Some("701000000000001AAA".into()),
+                lead_id: Some("00Q000000000009EAA".into()),
+                contact_id: None,
+                email: Some("grace@example.com".into()),
+                status: Some("Registered".into()),
+                has_responded: None,
+                created_date: None,
+                last_modified_date: None,
+                system_modstamp: None,
+            }),
+        );
+        let id = store.record(vec![signal], T0).await.unwrap()[0].id;
+        store.claim("w", 10, 30_000, T0).await.unwrap();
+        store.bury(id, "w", "Marketo 603", T0 + 1).await.unwrap();
+        let all = FailingFilter {
+            limit: 10,
+            ..FailingFilter::default()
+        };
+        let failing = store.failing(&all).await.unwrap();
+        assert_eq!(failing.len(), 1, "{label}");
+        assert_eq!(failing[0].marketo_lead_id, Some(1004), "{label}");
+        assert_eq!(
+            failing[0].salesforce_person_id.as_deref(),
+            Some("00Q000000000009EAA"),
+            "{label}"
+        );
+    }
+}
