@@ -142,6 +142,11 @@ impl App {
         let owner = worker.owner().to_string();
         // Without either side's credentials there is nothing a worker could call.
         let runs_worker = state.config().worker.enabled && state.config().apis_configured();
+        if !state.config().worker.enabled {
+            tracing::info!(
+                "worker.enabled = false: this replica receives and stores signals but runs no worker"
+            );
+        }
         let worker = runs_worker.then(|| tokio::spawn(worker.clone().run(shutdown.clone())));
         if runs_worker {
             tokio::spawn(deliverer.run(shutdown.clone()));

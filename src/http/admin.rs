@@ -359,5 +359,10 @@ pub async fn job(
         .await
         .map_err(unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("job {id}")))?;
-    Ok(Json(json!(job)))
+    let queued = job.state == "queued";
+    let mut body = json!(job);
+    if queued && let Some(warning) = worker_warning(&state).await {
+        body["warning"] = json!(warning);
+    }
+    Ok(Json(body))
 }

@@ -47,6 +47,16 @@ async fn a_job_queued_while_no_replica_runs_the_worker_says_it_waits() {
     assert_eq!(status, 202, "{queued}");
     let warning = queued["warning"].as_str().unwrap_or_default();
     assert!(warning.contains("no replica runs the worker"), "{queued}");
+    // Following the job says it still waits, and why.
+    let (status, job) = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/admin/jobs/{}", queued["id"]),
+            "admin",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(job["warning"], queued["warning"], "{job}");
 
     // A replica that leads: the next job is queued without a word.
     let lock = app
