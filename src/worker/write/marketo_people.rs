@@ -92,16 +92,7 @@ async fn find_or_create_marketo(
     let mut found = BTreeMap::new();
     let mut refused = BTreeMap::new();
     let emails: Vec<String> = wanted.iter().map(|w| w.email.clone()).collect();
-    let leads = ctx
-        .marketo
-        .leads_by("email", &emails)
-        .instrument(api_span("marketo", "leads_by_email", emails.len()))
-        .await?;
-    for lead in leads {
-        if let Some(email) = lead.email {
-            found.entry(fold_email(&email)).or_insert(lead.id);
-        }
-    }
+    find_by_email(ctx, &emails, &mut found).await?;
     // One create per address, however many identities share it.
     let mut seen = std::collections::BTreeSet::new();
     let create: Vec<&Wanted> = wanted
@@ -153,16 +144,7 @@ async fn find_or_create_marketo(
         .map(|(wanted, _)| wanted.email.clone())
         .collect();
     if !existing.is_empty() {
-        let leads = ctx
-            .marketo
-            .leads_by("email", &existing)
-            .instrument(api_span("marketo", "leads_by_email", existing.len()))
-            .await?;
-        for lead in leads {
-            if let Some(email) = lead.email {
-                found.entry(fold_email(&email)).or_insert(lead.id);
-            }
-        }
+        find_by_email(ctx, &existing, &mut found).await?;
     }
     for (wanted, result) in create.into_iter().zip(results) {
         let email = &wanted.email;
@@ -188,6 +170,26 @@ async fn find_or_create_marketo(
         }
     }
     Ok((found, refused))
+}
+
+/// Marketo's leads with these addresses, added to `found` by folded e-mail (the first of
+/// duplicates wins).
+async fn find_by_email(
+    ctx: &Context,
+    emails: &[String],
+    found: &mut BTreeMap<String, i64>,
+) -> Result<(), CallError> {
+    let leads = ctx
+        .marketo
+        .leads_by("email", emails)
+        .instrument(api_span("marketo", "leads_by_email", emails.len()))
+        .await?;
+    for lead in leads {
+        if let Some(email) = lead.email {
+            found.entry(fold_email(&email)).or_insert(lead.id);
+        }
+    }
+    Ok(())
 }
 
 /// Whether Marketo skipped a create because the person exists (1005 "Lead already exists").
