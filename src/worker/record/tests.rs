@@ -1,0 +1,56 @@
+//! The round's records: a dead signal announced to subscribers, its outcome naming what it concerned.
+
+use super::*;
+
+#[test]
+fn a_dead_signal_is_announced_to_subscribers() {
+    let mut journal = Journal::default();
+    dead(&mut journal, 7, "gave up".into());
+    assert_eq!(journal.notices.len(), 1);
+    assert_eq!(journal.notices[0].kind, OperationalEvent::SignalDead);
+    assert_eq!(journal.notices[0].key, "signal:7");
+    assert_eq!(journal.notices[0].data["reason"], "gave up");
+    assert!(journal.notices[0].data["mapping"].is_null());
+    let about = ("webinar".to_string(), "12".to_string());
+    dead_about(
+        &mut journal,
+        8,
+        "refused".into(),
+        Some(&about),
+        Target::NONE,
+    );
+    let named = &journal.notices[1].data;
+    assert_eq!(
+        (&named["mapping"], &named["person"]),
+        (&serde_json::json!("webinar"), &serde_json::json!("12"))
+    );
+}
+
+#[test]
+fn a_pause_is_announced_once_and_postpones_without_an_attempt() {
+    let config = crate::config::WorkerConfig::default();
+    let until = 4_102_444_800_000;
+    let paused = crate::connectors::CallError::Paused {
+        reason: "Marketo daily quota (607)".into(),
+        until_ms: until,
+    };
+    let results: Vec<SignalResult> = (1..=3)
+        .map(|id| SignalResult::new(SignalRef { id, attempts: 1 }, Err(paused.clone().into())))
+        .collect();
+    let mut journal = Journal::default();
+    let mut report = RoundReport::default();
+    settle(&mut journal, &config, results, &mut report);
+    let quota = crate::quota::Quota::default();
+    quota.marketo.pause(until, "Marketo daily quota (607)");
+    announce_pauses(&mut journal, [&quota.marketo, &quota.salesforce]);
+    announce_pauses(&mut journal, [&quota.marketo, &quota.salesforce]);
+    assert_eq!(journal.notices.len(), 1, "one announcement for one pause");
+    assert_eq!(journal.notices[0].kind, OperationalEvent::SidePaused);
+    assert!(journal.ends.iter().all(|end| matches!(
+        end,
+        SignalEnd::Postpone {
+            at: 4_102_444_800_000,
+            ..
+        }
+    )));
+}
