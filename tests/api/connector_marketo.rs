@@ -107,7 +107,7 @@ async fn leads_are_found_by_email_and_created_when_missing() {
         .unwrap();
     assert_eq!(found[0].id, known);
     let created = marketo
-        .upsert_leads(vec![serde_json::json!({ "email": "new@example.com" })])
+        .create_leads(vec![serde_json::json!({ "email": "new@example.com" })])
         .await
         .unwrap();
     assert_eq!(created[0].status, "created");

@@ -260,25 +260,12 @@ impl MarketoClient {
         Ok(leads)
     }
 
-    /// Creates (or updates) leads looked up by e-mail; results in input order.
-    pub async fn upsert_leads(&self, leads: Vec<Value>) -> Result<Vec<StatusResult>, CallError> {
-        self.sync_leads("createOrUpdate", leads).await
-    }
-
-    /// Creates leads, ≤300 per call (`createOnly`, by e-mail): one that exists already is
-    /// skipped (1005) rather than updated, so its fields are never overwritten.
+    /// Creates leads, ≤300 per call (`createOnly`, by e-mail); results in input order. One that
+    /// exists already is skipped (1005) rather than updated, so its fields are never overwritten.
     pub async fn create_leads(&self, leads: Vec<Value>) -> Result<Vec<StatusResult>, CallError> {
-        self.sync_leads("createOnly", leads).await
-    }
-
-    async fn sync_leads(
-        &self,
-        action: &str,
-        leads: Vec<Value>,
-    ) -> Result<Vec<StatusResult>, CallError> {
         let mut results = Vec::with_capacity(leads.len());
         for chunk in leads.chunks(BATCH_LIMIT) {
-            let body = json!({ "action": action, "lookupField": "email", "input": chunk });
+            let body = json!({ "action": "createOnly", "lookupField": "email", "input": chunk });
             let envelope = self
                 .send(Method::POST, "/rest/v1/leads.json", &[], Some(&body))
                 .await?;
