@@ -184,25 +184,35 @@ impl Deliverer {
     }
 
     /// Claims the due deliveries (the oldest of each person's queue), each destination in its
-    /// own batch size, and attempts each. Unless `flush`, Marketo's rows wait to gather. What
-    /// may fail before an attempt is asked first: a claimed delivery left unattempted waits out
-    /// its lease.
+    /// own batch size but all in one transaction, and attempts each. Unless `flush`, Marketo's
+    /// rows wait to gather. What may fail before an attempt is asked first: a claimed delivery
+    /// left unattempted waits out its lease.
     async fn round(&self, now: i64, flush: bool) -> Result<usize, StoreError> {
-        let claim = |destination, limit| {
-            self.store
-                .claim_deliveries_to(Some(destination), now, LEASE_MS, limit)
-        };
         let post_activities = self.marketo_ready(TO_MARKETO_ACTIVITY, now, flush).await?;
         let request_campaigns = self.marketo_ready(TO_MARKETO_REQUEST, now, flush).await?;
-        let others = claim(TO_SUBSCRIPTION, ROUND).await?;
-        let mut activities = Vec::new();
+        let mut batches = vec![(Some(TO_SUBSCRIPTION), ROUND)];
         if post_activities {
-            activities = claim(TO_MARKETO_ACTIVITY, MARKETO_ROUND).await?;
+            batches.push((Some(TO_MARKETO_ACTIVITY), MARKETO_ROUND));
         }
-        let mut requests = Vec::new();
         if request_campaigns {
-            requests = claim(TO_MARKETO_REQUEST, MARKETO_ROUND).await?;
+            batches.push((Some(TO_MARKETO_REQUEST), MARKETO_ROUND));
         }
+        let mut claimed = self
+            .store
+            .claim_batches(&batches, now, LEASE_MS)
+            .await?
+            .into_iter();
+        let others = claimed.next().unwrap_or_default();
+        let activities = if post_activities {
+            claimed.next().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let requests = if request_campaigns {
+            claimed.next().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let count = others.len() + activities.len() + requests.len();
         let subscribers = futures::stream::iter(others)
             .map(|delivery| async move {

@@ -1,6 +1,7 @@
 //! Claiming and ending outbox deliveries: leases taken per destination in one transaction,
 //! and each attempt's end fenced by the lease that claimed it.
 
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::outbox::{Attempt, Delivery};
@@ -19,9 +20,8 @@ impl Store {
         self.claim_deliveries_to(None, now, lease_ms, limit).await
     }
 
-    /// As [`Store::claim_deliveries`], of one destination only when `destination` is given
-    /// (the delivery task claims each kind in its own batch size). The leases are taken in one
-    /// transaction: one commit for the batch, not one per delivery.
+    /// As [`Store::claim_deliveries`], of one destination only when `destination` is given.
+    /// The leases are taken in one transaction: one commit for the batch, not one per delivery.
     pub async fn claim_deliveries_to(
         &self,
         destination: Option<&str>,
@@ -29,7 +29,53 @@ impl Store {
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let rows = sqlx::query(
+        let mut batches = self
+            .claim_batches(&[(destination, limit)], now, lease_ms)
+            .await?;
+        Ok(batches.pop().unwrap_or_default())
+    }
+
+    /// Claims several batches at once, each `(destination, limit)` in its own size (the
+    /// delivery task's round: subscribers, custom activities, campaign requests), and leases
+    /// them all in one transaction: either every batch is claimed or none is, so a failure
+    /// part-way never leaves an earlier batch leased and unattempted until its lease runs out.
+    pub async fn claim_batches(
+        &self,
+        batches: &[(Option<&str>, u32)],
+        now: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<Vec<Delivery>>, StoreError> {
+        let mut found = Vec::with_capacity(batches.len());
+        for (destination, limit) in batches {
+            found.push(self.due_for_claim(*destination, now, *limit).await?);
+        }
+        if found.iter().all(Vec::is_empty) {
+            return Ok(found.into_iter().map(|_| Vec::new()).collect());
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut claimed = Vec::with_capacity(found.len());
+        for rows in &found {
+            let mut batch = Vec::with_capacity(rows.len());
+            for row in rows {
+                if let Some(delivery) = lease(&mut tx, row, now, lease_ms).await? {
+                    batch.push(delivery);
+                }
+            }
+            claimed.push(batch);
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// The deliveries a claim would take now, oldest first (read outside the leasing
+    /// transaction, which then takes only those still unleased).
+    async fn due_for_claim(
+        &self,
+        destination: Option<&str>,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        Ok(sqlx::query(
             "SELECT o.id, o.destination, o.subscription_id, s.url, s.secret, o.event_type, \
              o.person, o.payload, o.attempts FROM outbox o \
              LEFT JOIN subscriptions s ON s.id = o.subscription_id \
@@ -47,44 +93,7 @@ impl Store {
         .bind(i64::from(limit))
         .bind(destination)
         .fetch_all(&self.pool)
-        .await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.pool.begin().await?;
-        let mut claimed = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            let leased = sqlx::query(
-                "UPDATE outbox SET lease_expires_at = $2, attempts = attempts + 1, updated_at = $3 \
-                 WHERE id = $1 AND state = 'pending' \
-                 AND (lease_expires_at IS NULL OR lease_expires_at <= $3)",
-            )
-            .bind(id)
-            .bind(now + lease_ms)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            if leased.rows_affected() != 1 {
-                continue; // another replica took it meanwhile
-            }
-            let payload: String = row.try_get("payload")?;
-            let attempts: i64 = row.try_get("attempts")?;
-            claimed.push(Delivery {
-                id,
-                destination: row.try_get("destination")?,
-                subscription_id: row.try_get("subscription_id")?,
-                url: row.try_get("url")?,
-                secret: row.try_get("secret")?,
-                event_type: row.try_get("event_type")?,
-                person: row.try_get("person")?,
-                payload: serde_json::from_str(&payload)?,
-                attempts: attempts + 1,
-                lease_expires_at: now + lease_ms,
-            });
-        }
-        tx.commit().await?;
-        Ok(claimed)
+        .await?)
     }
 
     /// Whether `destination`'s due deliveries are ready to go together: the earliest has been
@@ -164,6 +173,44 @@ impl Store {
         tx.commit().await?;
         Ok(recorded)
     }
+}
+
+/// Leases one found delivery until `now + lease_ms`; `None` when another replica took it
+/// between the read and the lease.
+async fn lease(
+    conn: &mut AnyConnection,
+    row: &AnyRow,
+    now: i64,
+    lease_ms: i64,
+) -> Result<Option<Delivery>, StoreError> {
+    let id: i64 = row.try_get("id")?;
+    let leased = sqlx::query(
+        "UPDATE outbox SET lease_expires_at = $2, attempts = attempts + 1, updated_at = $3 \
+         WHERE id = $1 AND state = 'pending' \
+         AND (lease_expires_at IS NULL OR lease_expires_at <= $3)",
+    )
+    .bind(id)
+    .bind(now + lease_ms)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if leased.rows_affected() != 1 {
+        return Ok(None);
+    }
+    let payload: String = row.try_get("payload")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok(Some(Delivery {
+        id,
+        destination: row.try_get("destination")?,
+        subscription_id: row.try_get("subscription_id")?,
+        url: row.try_get("url")?,
+        secret: row.try_get("secret")?,
+        event_type: row.try_get("event_type")?,
+        person: row.try_get("person")?,
+        payload: serde_json::from_str(&payload)?,
+        attempts: attempts + 1,
+        lease_expires_at: now + lease_ms,
+    }))
 }
 
 /// One attempt's end, fenced by the claim's lease.

@@ -4,7 +4,8 @@
 
 use campaign_sync::kinds::{Actor, OperationalEvent, TriggerKind};
 use campaign_sync::store::{
-    Attempt, Journal, Notice, Queue, TO_MARKETO_ACTIVITY, TO_SUBSCRIPTION, TriggerEvent, now_millis,
+    Attempt, Journal, Notice, Queue, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST, TO_SUBSCRIPTION,
+    TriggerEvent, now_millis,
 };
 use serde_json::json;
 
@@ -344,5 +345,54 @@ async fn marketo_rows_are_ready_when_gathered_on_every_backend() {
             !ready(now + 10_000, 300).await.unwrap(),
             "{label}: nothing a claim could take"
         );
+    }
+}
+
+/// A round's batches are claimed together, each destination in its own size, and a batch's
+/// leased rows are not claimed again by the next round.
+#[tokio::test]
+async fn a_rounds_batches_are_claimed_together_each_in_its_own_size() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let label = &db.label;
+        let types = ["added_to_program".to_string()];
+        store
+            .create_subscription("http://127.0.0.1:9/hook", &types, "whsec_x", now_millis())
+            .await
+            .unwrap();
+        let journal = Journal {
+            events: vec![
+                event("1", TriggerKind::AddedToProgram, "Invited"),
+                event("2", TriggerKind::AddedToProgram, "Invited"),
+            ],
+            ..Journal::default()
+        };
+        let now = now_millis();
+        store.commit_journal("w", &journal, now).await.unwrap();
+        let batches = [
+            (Some(TO_SUBSCRIPTION), 1),
+            (Some(TO_MARKETO_ACTIVITY), 10),
+            (Some(TO_MARKETO_REQUEST), 10),
+        ];
+        let sizes = |claimed: Vec<Vec<campaign_sync::store::Delivery>>| {
+            claimed.iter().map(Vec::len).collect::<Vec<_>>()
+        };
+        let first = store.claim_batches(&batches, now, 60_000).await.unwrap();
+        assert!(
+            first[0].iter().all(|d| d.destination == TO_SUBSCRIPTION)
+                && first[1]
+                    .iter()
+                    .all(|d| d.destination == TO_MARKETO_ACTIVITY),
+            "{label}: each batch holds its own destination"
+        );
+        assert_eq!(sizes(first), [1, 2, 2], "{label}: first round");
+        let second = store.claim_batches(&batches, now, 60_000).await.unwrap();
+        assert_eq!(
+            sizes(second),
+            [1, 0, 0],
+            "{label}: only what was not leased"
+        );
+        let third = store.claim_batches(&batches, now, 60_000).await.unwrap();
+        assert_eq!(sizes(third), [0, 0, 0], "{label}: nothing left");
     }
 }
