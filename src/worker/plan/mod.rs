@@ -8,7 +8,7 @@
 
 mod recheck;
 
-use crate::store::{MirrorRow, StoreError};
+use crate::store::{MirrorRow, StoreError, now_millis};
 use crate::sync::{self, Done};
 
 use super::context::Context;
@@ -32,10 +32,14 @@ pub async fn plan(
 ) -> Result<Plan, StoreError> {
     let keys: Vec<String> = people.iter().map(Person::key).collect();
     let mut mirrors = ctx.store.mirrors(mapping.name(), &keys).await?;
+    let now = now_millis();
     let mut work: Vec<Work> = people
         .into_iter()
         .map(|person| {
-            let mirror = mirrors.remove(&person.key());
+            // A stamp from the future would hold every later change as stale.
+            let mirror = mirrors
+                .remove(&person.key())
+                .map(|row| sync::time::believable_row(&row, now));
             decide(mapping, person, mirror)
         })
         .collect();

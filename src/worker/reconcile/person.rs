@@ -143,8 +143,12 @@ impl<'a> Pass<'a> {
         }
         self.report.differences += 1;
         let (sf, mk) = unit.observed();
+        // As the worker will see it: a stamp from the future is not held against the change.
+        let mirror = unit
+            .mirror
+            .map(|row| sync::time::believable_row(row, self.run));
         let decision = sync::decide(
-            unit.mirror,
+            mirror.as_ref(),
             Some(&sf),
             Some(&mk),
             self.mapping.config.conflict_policy,
