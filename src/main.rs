@@ -29,7 +29,7 @@ enum Command {
     /// Run the service: receivers, worker, health and metrics.
     Serve(ConfigArgs),
     /// Apply database migrations and exit.
-    Migrate(ConfigArgs),
+    Migrate(DatabaseArgs),
     /// Validate the configuration and exit (2 when invalid; 1 when `--online` finds problems).
     CheckConfig {
         #[command(flatten)]
@@ -75,7 +75,7 @@ enum Command {
     /// differences), then exit; 1 when a repair failed or is left to retry.
     Reconcile {
         #[command(flatten)]
-        args: ConfigArgs,
+        args: DatabaseArgs,
         /// Only list, per mapping, the changes it would make; write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -137,6 +137,28 @@ struct ConfigArgs {
     database_url: Option<String>,
 }
 
+/// The configuration file and the database, for commands that open the store but listen on
+/// nothing (`migrate`, `reconcile`).
+#[derive(Args)]
+struct DatabaseArgs {
+    /// TOML configuration file; `CAMPAIGN_SYNC_*` environment variables override it.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// sqlite://FILE or postgres://… (overrides the file).
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    fn load_for(&self, needs: Needs) -> Result<Config, ExitCode> {
+        let overrides = Overrides {
+            listen: None,
+            database_url: self.database_url.clone(),
+        };
+        Config::load_for(self.config.as_deref(), &overrides, needs).map_err(invalid)
+    }
+}
+
 /// The configuration file alone, for commands that only call the APIs (no listener, no
 /// database).
 #[derive(Args)]
@@ -162,11 +184,6 @@ impl ConfigArgs {
     /// value that cannot work.
     fn load_serving(&self) -> Result<Config, ExitCode> {
         Config::load_serving(self.config.as_deref(), &self.overrides()).map_err(invalid)
-    }
-
-    /// `migrate` needs only the database, not credentials.
-    fn load_for(&self, needs: Needs) -> Result<Config, ExitCode> {
-        Config::load_for(self.config.as_deref(), &self.overrides(), needs).map_err(invalid)
     }
 
     fn overrides(&self) -> Overrides {
@@ -257,7 +274,7 @@ async fn main() -> ExitCode {
             args,
             dry_run,
             json,
-        } => match args.load() {
+        } => match args.load_for(Needs::Service) {
             Ok(config) => {
                 commands::reconcile(config, commands::ReconcileOptions { dry_run, json }).await
             }

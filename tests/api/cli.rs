@@ -31,6 +31,24 @@ fn version_and_help() {
     }
 }
 
+/// Each command offers the flags it uses: those that open the database but listen on nothing
+/// take no `--listen`, and refuse it as a usage error.
+#[test]
+fn commands_offer_only_the_flags_they_use() {
+    for command in ["migrate", "reconcile"] {
+        let help = String::from_utf8(run(&[command, "--help"]).stdout).unwrap();
+        assert!(help.contains("--database-url"), "{command}: {help}");
+        assert!(!help.contains("--listen"), "{command}: {help}");
+        let refused = run(&[command, "--listen", "127.0.0.1:0"]);
+        assert_eq!(refused.status.code(), Some(2), "{command}");
+    }
+    let help = String::from_utf8(run(&["serve", "--help"]).stdout).unwrap();
+    assert!(
+        help.contains("--listen") && help.contains("--database-url"),
+        "{help}"
+    );
+}
+
 /// A PostgreSQL server that is not there is named with the cause, once, and the password
 /// never shown.
 #[test]
