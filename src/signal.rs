@@ -128,6 +128,17 @@ pub struct RejectedInput {
     pub kind: &'static str,
     pub raw: String,
     pub reason: String,
+    /// The records it names, when it was read that far: the errors list shows them.
+    pub names: RejectedNames,
+}
+
+/// The Salesforce records a rejected notification names (`None`: not given, or not read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RejectedNames {
+    pub member_id: Option<String>,
+    pub lead_id: Option<String>,
+    pub contact_id: Option<String>,
+    pub email: Option<String>,
 }
 
 #[cfg(test)]

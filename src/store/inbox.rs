@@ -38,8 +38,22 @@ pub(super) async fn insert_rejected(
 }
 
 /// What a `rejected` row keeps: where the input came from and the input itself.
+/// The records it names sit beside it, under the keys a signal's payload uses for them, so the
+/// errors list and its search find them alike.
 pub(super) fn rejected_payload(input: &RejectedInput) -> String {
-    serde_json::json!({ "source": input.source, "raw": input.raw }).to_string()
+    let mut payload = serde_json::json!({ "source": input.source, "raw": input.raw });
+    let names = &input.names;
+    for (key, value) in [
+        ("member_id", &names.member_id),
+        ("lead_id", &names.lead_id),
+        ("contact_id", &names.contact_id),
+        ("email", &names.email),
+    ] {
+        if let Some(value) = value {
+            payload[key] = serde_json::Value::String(value.clone());
+        }
+    }
+    payload.to_string()
 }
 
 impl Store {

@@ -262,6 +262,12 @@ async fn the_errors_page_shows_rejected_notifications_without_replay() {
         kind: "salesforce_notification",
         raw: "<Notification/>".into(),
         reason: "CampaignMember notification without a Status field".into(),
+        names: campaign_sync::signal::RejectedNames {
+            member_id: Some("00v5g00000Qw1abAAB".into()),
+            lead_id: Some("00Q5g00000Hh7tUEAR".into()),
+            contact_id: None,
+            email: Some("grace@example.com".into()),
+        },
     };
     world
         .app
@@ -290,6 +296,13 @@ async fn the_errors_page_shows_rejected_notifications_without_replay() {
             html.contains("<td>rejected</td>") && html.contains("without a Status field"),
             "{query}: {html}"
         );
+        for named in [
+            "00v5g00000Qw1abAAB",
+            "00Q5g00000Hh7tUEAR",
+            "grace@example.com",
+        ] {
+            assert!(html.contains(named), "{query}: names {named}: {html}");
+        }
         assert!(
             !html.contains("class=\"replay-one\""),
             "not replayable: {html}"

@@ -204,6 +204,8 @@ async fn an_empty_notification_is_a_member_deleted_before_delivery_and_an_id_alo
             reason.contains("without a Status field") && reason.contains("deleted before"),
             "{reason}"
         );
+        // The records it names are kept beside it, for the errors list and its search.
+        assert_eq!(listed[0]["payload"]["member_id"], "00v5g00000Qw1abAAB");
         // Kept as the notification alone, as a refused notification is: not the message.
         let raw = listed[0]["payload"]["raw"].as_str().expect("raw XML");
         assert!(raw.starts_with("<Notification>"), "{raw}");

@@ -122,6 +122,7 @@ async fn a_burst_of_mixed_signals_and_refused_inputs_gets_each_caller_its_answer
                             kind: "salesforce_notification",
                             raw: format!("<notification {i}/>"),
                             reason: "no Status".into(),
+                            names: Default::default(),
                         };
                         store
                             .record_with_rejected(Vec::new(), vec![refused], T0)

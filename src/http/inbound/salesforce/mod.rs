@@ -29,7 +29,7 @@ pub use render::{RenderStyle, render_outbound_message, render_with};
 pub use soap::{ACK_ENVELOPE, FaultCode, fault};
 
 use super::super::AppState;
-use crate::signal::{Dedup, NewSignal, RejectedInput, SalesforceMember, Signal};
+use crate::signal::{Dedup, NewSignal, RejectedInput, RejectedNames, SalesforceMember, Signal};
 use crate::store::{StoreError, now_millis};
 
 /// The route this receiver serves.
@@ -225,14 +225,22 @@ fn unknown_status(message: &OutboundMessage) -> Vec<RejectedInput> {
     message
         .notifications
         .iter()
-        .filter(|n| matches!(&n.object, NotifiedObject::CampaignMember(m) if m.status.is_none()))
-        .map(|n| RejectedInput {
-            dedup_key: format!("sf:rejected:{}", n.id),
-            source: "salesforce",
-            kind: "salesforce_notification",
-            // The notification alone, as a notification the parser refused is kept.
-            raw: render::render_notification(n),
-            reason: NO_STATUS.to_string(),
+        .filter_map(|n| match &n.object {
+            NotifiedObject::CampaignMember(m) if m.status.is_none() => Some(RejectedInput {
+                dedup_key: format!("sf:rejected:{}", n.id),
+                source: "salesforce",
+                kind: "salesforce_notification",
+                // The notification alone, as a notification the parser refused is kept.
+                raw: render::render_notification(n),
+                reason: NO_STATUS.to_string(),
+                names: RejectedNames {
+                    member_id: Some(m.id.clone()),
+                    lead_id: m.lead_id.clone(),
+                    contact_id: m.contact_id.clone(),
+                    email: m.email.clone(),
+                },
+            }),
+            _ => None,
         })
         .collect()
 }
@@ -256,6 +264,7 @@ fn unparsed(message: &OutboundMessage) -> Vec<RejectedInput> {
                 kind: "salesforce_notification",
                 raw: rejected.raw.clone(),
                 reason: rejected.reason.to_string(),
+                names: RejectedNames::default(),
             }
         })
         .collect()
