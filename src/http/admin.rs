@@ -324,14 +324,28 @@ pub async fn reconcile(
         });
     }
     let dry_run = query.dry_run.unwrap_or(false);
-    let id = state
+    let (id, joined) = state
         .store()
-        .queue_job("reconcile", &json!({ "dry_run": dry_run }), now_millis())
+        .queue_job_joining(
+            "reconcile",
+            &json!({ "dry_run": dry_run }),
+            "dry_run",
+            now_millis(),
+        )
         .await
         .map_err(unavailable)?;
-    tracing::info!(job.id = id, "reconciliation queued by an admin");
+    if joined {
+        tracing::info!(
+            job.id = id,
+            "reconciliation asked for by an admin joins the one queued"
+        );
+    } else {
+        tracing::info!(job.id = id, "reconciliation queued by an admin");
+    }
     let href = format!("/admin/jobs/{id}");
-    let mut body = json!({ "id": id, "kind": "reconcile", "state": "queued", "href": href });
+    let mut body = json!({
+        "id": id, "kind": "reconcile", "state": "queued", "href": href, "joined": joined,
+    });
     if let Some(warning) = worker_warning(&state).await {
         tracing::warn!(job.id = id, %warning, "reconciliation queued with no worker running");
         body["warning"] = json!(warning);

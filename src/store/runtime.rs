@@ -136,6 +136,34 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
+    /// Queues a job unless one of `kind` with the same `params[key]` is still queued (not yet
+    /// started): then that one is the answer, and `true` says the request joined it. Asking
+    /// for a reconciliation three times while one waits runs one pass, not three, each of which
+    /// would read every member of both sides. Two replicas asking at the same instant may
+    /// still queue two.
+    pub async fn queue_job_joining(
+        &self,
+        kind: &str,
+        params: &serde_json::Value,
+        key: &str,
+        now: i64,
+    ) -> Result<(i64, bool), StoreError> {
+        let waiting = sqlx::query(
+            "SELECT id, params FROM jobs WHERE kind = $1 AND state = 'queued' ORDER BY id",
+        )
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &waiting {
+            let queued: String = row.try_get("params")?;
+            let queued: serde_json::Value = serde_json::from_str(&queued)?;
+            if queued.get(key) == params.get(key) {
+                return Ok((row.try_get("id")?, true));
+            }
+        }
+        Ok((self.queue_job(kind, params, now).await?, false))
+    }
+
     pub async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
         let row = sqlx::query(
             "SELECT id, kind, state, params, progress, result, error, requested_at, started_at, \

@@ -126,11 +126,13 @@ async fn out_of_reach(
     now: i64,
 ) -> Result<(), WorkError> {
     let (from, to) = (format_millis(from), format_millis(to));
-    let job = ctx
+    let reason = format!("deletions {from} – {to} out of reach: {why}");
+    let (job, _) = ctx
         .store
-        .queue_job(
+        .queue_job_joining(
             RECONCILE,
-            &json!({ "dry_run": false, "reason": format!("deletions {from} – {to} out of reach: {why}") }),
+            &json!({ "dry_run": false, "reason": reason }),
+            "dry_run",
             now,
         )
         .await?;

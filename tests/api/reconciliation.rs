@@ -3,6 +3,8 @@
 
 use std::io::Write;
 
+use serde_json::json;
+
 use crate::world::{INTEGRATION, Options, USER, World};
 
 /// What the receivers need, which `check-config` and `reconcile` require although these tests
@@ -128,7 +130,24 @@ async fn reconciliation_runs_on_demand_through_the_admin_api() {
     assert_eq!(response.status(), 202);
     let queued: serde_json::Value = response.json().await.unwrap();
     assert_eq!(queued["state"], "queued");
+    assert_eq!(queued["joined"], false);
     let href = queued["href"].as_str().unwrap().to_string();
+    // Asked for again while it waits: the same job, not a second pass.
+    let again: serde_json::Value = world
+        .app
+        .client
+        .post(world.app.url("/admin/reconcile"))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&again["id"], &again["joined"]),
+        (&queued["id"], &json!(true))
+    );
     let job = |app: &crate::test_app::TestApp| {
         let request = app.client.get(app.url(&href)).bearer_auth("admin");
         async move {
@@ -156,6 +175,10 @@ async fn reconciliation_runs_on_demand_through_the_admin_api() {
         .json()
         .await
         .unwrap();
+    assert_eq!(
+        preview["joined"], false,
+        "a preview is not the repair: {preview}"
+    );
     let preview_href = preview["href"].as_str().unwrap().to_string();
     assert_eq!(world.app.worker.run_jobs().await.unwrap(), 2);
     let previewed = world

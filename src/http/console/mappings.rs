@@ -303,11 +303,20 @@ pub async fn reconcile(
     };
     match state
         .store()
-        .queue_job("reconcile", &json!({ "dry_run": dry_run }), now_millis())
+        .queue_job_joining(
+            "reconcile",
+            &json!({ "dry_run": dry_run }),
+            "dry_run",
+            now_millis(),
+        )
         .await
     {
-        Ok(id) => {
-            tracing::info!(job.id = id, "reconciliation queued from the console");
+        Ok((id, joined)) => {
+            tracing::info!(
+                job.id = id,
+                joined,
+                "reconciliation queued from the console"
+            );
             Redirect::to(&format!("/console/mappings?job={id}")).into_response()
         }
         Err(error) => unavailable(error),
