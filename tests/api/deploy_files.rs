@@ -85,6 +85,48 @@ fn every_manifest_is_yaml_naming_its_kind_and_name() {
         services["check-config"]["command"][0].as_str(),
         Some("check-config")
     );
+    // One address for the senders: the balancer, with its configuration mounted.
+    let lb = &services["lb"];
+    assert_eq!(lb["ports"][0].as_str(), Some("8080:8080"));
+    assert!(
+        lb["volumes"][0]
+            .as_str()
+            .is_some_and(|v| v.starts_with("./haproxy.cfg:")),
+        "{lb:?}"
+    );
+}
+
+/// The balancer sends to every replica compose runs, each checked on `/readyz`, and HAProxy
+/// itself accepts the file (where it is installed; CI installs it).
+#[test]
+fn the_load_balancer_checks_every_replica_on_readyz() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/haproxy.cfg");
+    let cfg = std::fs::read_to_string(path).expect("haproxy.cfg");
+    assert!(
+        cfg.contains("http-check send meth GET uri /readyz"),
+        "{cfg}"
+    );
+    assert!(cfg.contains("http-check expect status 200"), "{cfg}");
+    for replica in ["campaign-sync-1", "campaign-sync-2"] {
+        assert!(
+            cfg.contains(&format!("server {replica} {replica}:8080")),
+            "{replica}: {cfg}"
+        );
+    }
+    match std::process::Command::new("haproxy")
+        .args(["-c", "-f", path])
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "haproxy -c: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(error) => assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs haproxy to check deploy/haproxy.cfg: {error}"
+        ),
+    }
 }
 
 #[test]
