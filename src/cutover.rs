@@ -60,7 +60,7 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
         })?;
     let store = Store::connect(config.database_url.expose()).await?;
     // The repairs go through the worker path; only one worker may run against a store.
-    let Some(_lock) = store.try_lead().await? else {
+    let Some(_lock) = store.try_lead("reconcile command").await? else {
         anyhow::bail!(
             "another replica is running the worker; ask it with POST /admin/reconcile instead (POST /admin/reconcile?dryRun=true to preview)"
         );

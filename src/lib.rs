@@ -17,6 +17,7 @@ pub mod mappings;
 pub mod mappings_import;
 pub mod outbox;
 pub mod quota;
+pub mod replica;
 
 pub mod sandbox;
 pub mod signal;

@@ -82,6 +82,14 @@ pub struct HealthView {
 pub struct Worker {
     /// Whether the replica that answered leads (runs the worker).
     pub leader: bool,
+    /// The replica that answered: its host name and process id.
+    #[serde(default)]
+    pub replica: String,
+    /// Who runs the worker across the deployment (`worker <host> pid <n>`, or a `reconcile
+    /// command`'s), whichever replica answered; null when nobody does. The other fields of
+    /// `worker` are the answering replica's own.
+    #[serde(default)]
+    pub leader_replica: Option<String>,
     pub last_round_at: Option<i64>,
     pub last_error: Option<String>,
     pub restarts: u32,
@@ -181,6 +189,11 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
         .collect();
     let backlog = store.backlog(now).await?;
     let liveness = state.liveness();
+    let leader_replica = if liveness.is_leader() {
+        Some(format!("worker {}", crate::replica::name()))
+    } else {
+        store.worker_leader().await?
+    };
     let mut upstreams = BTreeMap::new();
     for (system, endpoint, quota) in [
         (
@@ -208,6 +221,8 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
         upstreams,
         worker: Worker {
             leader: liveness.is_leader(),
+            replica: crate::replica::name().to_string(),
+            leader_replica,
             last_round_at: liveness.last_round_ms(),
             last_error: liveness.last_error(),
             restarts: liveness.restarts(),

@@ -10,6 +10,18 @@ use super::{Backend, Store, StoreError};
 /// How long the lock's connection may take to answer a ping or a try.
 const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// What the lock's session names itself: this prefix, what holds it, and the replica.
+const LABEL_PREFIX: &str = "campaign-sync ";
+
+/// PostgreSQL keeps 63 bytes of an `application_name`.
+fn session_label(holder: &str) -> String {
+    let mut label = format!("{LABEL_PREFIX}{holder} {}", crate::replica::name());
+    while label.len() > 63 {
+        label.pop();
+    }
+    label
+}
+
 /// Arbitrary but fixed: "campaign-sync worker" as a number.
 const WORKER_LOCK_KEY: i64 = 0x6361_6d70_7379_6e63;
 
@@ -41,7 +53,11 @@ pub(super) type Candidate = std::sync::Arc<tokio::sync::Mutex<Option<AnyConnecti
 impl Store {
     /// Takes the worker lock if no other replica holds it. A follower keeps the connection it
     /// tried with for the next try; one that fails is dropped and the next try opens another.
-    pub async fn try_lead(&self) -> Result<Option<LeaderLock>, StoreError> {
+    ///
+    /// `holder` says what holds the lock (`worker`, `reconcile command`): the lock's session
+    /// carries it with this replica's name as its `application_name`, which is how every
+    /// replica can say who leads ([`Store::worker_leader`]).
+    pub async fn try_lead(&self, holder: &str) -> Result<Option<LeaderLock>, StoreError> {
         if self.backend == Backend::Sqlite {
             return Ok(Some(LeaderLock { conn: None }));
         }
@@ -52,7 +68,13 @@ impl Store {
                 let conn: PoolConnection<Any> = self.pool.acquire().await?;
                 // Out of the pool: the session lock must end with this connection, not be
                 // lent on.
-                conn.detach()
+                let mut conn = conn.detach();
+                let label = session_label(holder);
+                sqlx::query("SELECT set_config('application_name', $1, false)")
+                    .bind(label)
+                    .execute(&mut conn)
+                    .await?;
+                conn
             }
         };
         // A kept connection the network dropped silently would never answer.
@@ -74,6 +96,37 @@ impl Store {
             *candidate = Some(conn);
             Ok(None)
         }
+    }
+
+    /// Who holds the worker lock now, as its session names it (`worker myhost pid 7`): `None`
+    /// when nobody does, or on SQLite, where only this process could (the caller knows whether
+    /// it leads).
+    pub async fn worker_leader(&self) -> Result<Option<String>, StoreError> {
+        if self.backend == Backend::Sqlite {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND l.classid = CAST($1 AS bigint)::oid AND l.objid = CAST($2 AS bigint)::oid \
+             AND l.objsubid = 1 LIMIT 1",
+        )
+        .bind(WORKER_LOCK_KEY >> 32)
+        .bind(WORKER_LOCK_KEY & 0xffff_ffff)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let name: Option<String> = row.try_get(0)?;
+        Ok(Some(
+            match name.as_deref().and_then(|n| n.strip_prefix(LABEL_PREFIX)) {
+                Some(holder) => holder.to_string(),
+                // Held by a session that did not name itself (a campaign-sync before names).
+                None => "a replica that does not give its name".to_string(),
+            },
+        ))
     }
 
     /// Whether some replica holds the worker lock now (SQLite: this process, always). A job

@@ -165,6 +165,18 @@ pub fn render(url: &str, o: &Overview) -> String {
     let _ = writeln!(out, "\nWorker");
     let _ = writeln!(
         out,
+        "  runs on: {}; answered by: {}",
+        w.leader_replica
+            .as_deref()
+            .unwrap_or("NO REPLICA (none holds the worker lock)"),
+        if w.replica.is_empty() {
+            "—"
+        } else {
+            &w.replica
+        }
+    );
+    let _ = writeln!(
+        out,
         "  answering replica leads: {}; last round {}; {}",
         if w.leader { "yes" } else { "no" },
         when(w.last_round_at),
@@ -213,6 +225,28 @@ mod tests {
             }
         }))
         .expect("an overview")
+    }
+
+    #[test]
+    fn says_which_replica_runs_the_worker_or_that_none_does() {
+        let side = json!({
+            "state": "up", "consecutiveAuthFailures": 0, "failingSince": null,
+            "lastError": null, "lastCallAt": null, "callsToday": null, "dailyLimit": null,
+            "pausedUntil": null
+        });
+        let mut overview = with_sides(side.clone(), side);
+        let text = render("http://x", &overview);
+        assert!(
+            text.contains("runs on: NO REPLICA (none holds the worker lock); answered by: —"),
+            "{text}"
+        );
+        overview.worker.leader_replica = Some("worker pod-a pid 1".into());
+        overview.worker.replica = "pod-b pid 1".into();
+        let text = render("http://x", &overview);
+        assert!(
+            text.contains("runs on: worker pod-a pid 1; answered by: pod-b pid 1"),
+            "{text}"
+        );
     }
 
     #[test]

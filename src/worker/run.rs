@@ -208,7 +208,7 @@ async fn check_lock(worker: &Worker, lock: Option<LeaderLock>) -> Option<LeaderL
         release_stale_leases(worker).await;
         return lock;
     }
-    match ctx.store.try_lead().await {
+    match ctx.store.try_lead("worker").await {
         Ok(Some(acquired)) => {
             tracing::info!("this replica now runs the worker");
             release_stale_leases(worker).await;

@@ -123,3 +123,44 @@ async fn switches_and_jobs_hold_across_replicas_and_a_stopped_leader() {
     );
     other.stop().await.unwrap();
 }
+
+/// Every replica's overview says who runs the worker across the deployment, not only whether
+/// the answering one does; and says so when nobody does.
+#[tokio::test]
+async fn every_replica_says_who_runs_the_worker() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let world = World::with(Options {
+        db: Some(db),
+        admin_token: Some("admin".into()),
+        ..Options::default()
+    })
+    .await;
+    let other = world.replica().await;
+    let worker = |overview: serde_json::Value| overview["worker"].clone();
+    let before = worker(get(&other, "/admin/status").await);
+    assert!(before["leaderReplica"].is_null(), "{before}");
+    assert!(
+        before["replica"]
+            .as_str()
+            .is_some_and(|r| r.ends_with(&format!(" pid {}", std::process::id()))),
+        "{before}"
+    );
+    let lock = world
+        .app
+        .store
+        .try_lead("worker")
+        .await
+        .unwrap()
+        .expect("the lock is free");
+    for app in [&world.app, &other] {
+        let seen = worker(get(app, "/admin/status").await);
+        assert_eq!(
+            seen["leaderReplica"].as_str(),
+            Some(format!("worker {}", campaign_sync::replica::name()).as_str()),
+            "{seen}"
+        );
+    }
+    drop(lock);
+}

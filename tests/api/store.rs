@@ -299,60 +299,72 @@ async fn one_worker_leads_at_a_time_and_a_dead_leader_is_replaced() {
     };
     let first = db.store().await;
     let second = Store::connect(&db.url).await.unwrap();
+    assert_eq!(
+        first.worker_leader().await.unwrap(),
+        None,
+        "nobody leads yet"
+    );
     let mut lock = first
-        .try_lead()
+        .try_lead("test-first")
         .await
         .unwrap()
         .expect("the first replica leads");
     assert!(lock.is_held().await);
+    // Every replica can say who leads: the lock's session names its holder and replica.
+    let leader = second.worker_leader().await.unwrap().expect("a leader");
     assert!(
-        second.try_lead().await.unwrap().is_none(),
+        leader.starts_with("test-first ")
+            && leader.ends_with(&format!(" pid {}", std::process::id())),
+        "{leader}"
+    );
+    assert!(
+        second.try_lead("test").await.unwrap().is_none(),
         "only one leader"
     );
     // A follower tries again on the connection it kept, not a new one each time.
     let tag = format!("follower_{}", uuid::Uuid::new_v4().simple());
-    let follower = Store::connect(&format!("{}&application_name={tag}", db.url))
-        .await
-        .unwrap();
+    let follower = Store::connect(&db.url).await.unwrap();
     let trying = || async {
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
             .await
             .unwrap();
         let pids: Vec<i32> = sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 \
+            "SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 \
              AND query LIKE 'SELECT pg_try_advisory_lock%'",
         )
-        .bind(&tag)
+        .bind(format!("campaign-sync {tag} %"))
         .fetch_all(&mut conn)
         .await
         .unwrap();
         pids
     };
-    assert!(follower.try_lead().await.unwrap().is_none());
+    assert!(follower.try_lead(&tag).await.unwrap().is_none());
     let kept = trying().await;
     assert_eq!(kept.len(), 1, "{kept:?}");
     for _ in 0..3 {
-        assert!(follower.try_lead().await.unwrap().is_none());
+        assert!(follower.try_lead(&tag).await.unwrap().is_none());
     }
     assert_eq!(trying().await, kept, "the same connection each try");
     drop(lock);
     // The lock's connection closes with the guard; PostgreSQL then frees the lock.
     let mut taken = None;
     for _ in 0..50 {
-        taken = second.try_lead().await.unwrap();
+        taken = second.try_lead("test").await.unwrap();
         if taken.is_some() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(taken.is_some(), "the second replica takes over");
+    let leader = first.worker_leader().await.unwrap().expect("a leader");
+    assert!(leader.starts_with("test "), "{leader}");
 }
 
 #[tokio::test]
 async fn sqlite_always_leads() {
     let store = TestDb::sqlite().store().await;
-    assert!(store.try_lead().await.unwrap().is_some());
-    assert!(store.try_lead().await.unwrap().is_some());
+    assert!(store.try_lead("test").await.unwrap().is_some());
+    assert!(store.try_lead("test").await.unwrap().is_some());
 }
 
 #[tokio::test]

@@ -61,7 +61,7 @@ async fn a_job_queued_while_no_replica_runs_the_worker_says_it_waits() {
     // A replica that leads: the next job is queued without a word.
     let lock = app
         .store
-        .try_lead()
+        .try_lead("test")
         .await
         .unwrap()
         .expect("the lock is free");

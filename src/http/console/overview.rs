@@ -42,6 +42,8 @@ pub struct SideRow {
 
 pub struct WorkerRow {
     leader: bool,
+    runs_on: String,
+    replica: String,
     last_round: String,
     due: i64,
     in_progress: i64,
@@ -139,6 +141,11 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
     let w = &o.worker;
     let worker = WorkerRow {
         leader: w.leader,
+        runs_on: w
+            .leader_replica
+            .clone()
+            .unwrap_or_else(|| "no replica: none holds the worker lock".into()),
+        replica: or_dash(Some(w.replica.clone()).filter(|r| !r.is_empty())),
         last_round: when(w.last_round_at),
         due: w.backlog.due,
         in_progress: w.backlog.in_progress,
