@@ -158,12 +158,22 @@ impl Config {
         }
         if self.admin.token.expose().trim().is_empty() {
             warnings.push(
-                "admin.token: empty, so /admin/..., /v1/trigger-events and /v1/member-of answer 401"
+                "admin.token: empty, so /admin/... answers 401 (and /v1/trigger-events and \
+                 /v1/member-of too, unless admin.read_token is set)"
+                    .to_string(),
+            );
+        }
+        let (admin, reader) = (self.admin.token.expose(), self.admin.read_token.expose());
+        if !reader.trim().is_empty() && reader == admin {
+            warnings.push(
+                "admin.read_token: the same as admin.token, so a feed reader holds the admin \
+                 token; give it its own"
                     .to_string(),
             );
         }
         let tokens = [
             ("admin.token", &self.admin.token),
+            ("admin.read_token", &self.admin.read_token),
             ("salesforce.inbound_token", &self.salesforce.inbound_token),
             ("marketo.webhook_token", &self.marketo.webhook_token),
         ];
@@ -381,6 +391,28 @@ mod tests {
             !warnings
                 .iter()
                 .any(|w| w.starts_with("marketo.webhook_token")),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_read_token_equal_to_the_admin_token_is_a_warning() {
+        let mut config = complete();
+        config.admin.token = Secret::new("0123456789abcdef0123");
+        config.admin.read_token = Secret::new("0123456789abcdef0123");
+        let warnings = config.warnings();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("admin.read_token: the same as admin.token")),
+            "{warnings:?}"
+        );
+        config.admin.read_token = Secret::new("short");
+        let warnings = config.warnings();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("admin.read_token: only 5 characters")),
             "{warnings:?}"
         );
     }

@@ -116,6 +116,10 @@ impl Default for HttpConfig {
 pub struct AdminConfig {
     /// Bearer token for `/admin/...`; admin routes answer 401 to everyone while it is empty.
     pub token: Secret,
+    /// A second bearer token that reads the `/v1/...` feeds only (trigger events, member-of),
+    /// for the tools that consume them; it opens nothing under `/admin/`. Empty: only `token`
+    /// reads them.
+    pub read_token: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize)]

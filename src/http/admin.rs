@@ -21,18 +21,43 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let presented = parts
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+        let presented = bearer(parts);
         if state.config().admin.token.matches(presented.as_bytes()) {
             Ok(Admin)
         } else {
             Err(ApiError::Unauthorized)
         }
     }
+}
+
+/// A caller of the `/v1/...` feeds: the admin token, or `admin.read_token`, which opens these
+/// and nothing else.
+pub struct Reader;
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let presented = bearer(parts);
+        let admin = &state.config().admin;
+        if admin.token.matches(presented.as_bytes())
+            || admin.read_token.matches(presented.as_bytes())
+        {
+            Ok(Reader)
+        } else {
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+/// The request's bearer token ("" when none).
+fn bearer(parts: &Parts) -> &str {
+    parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
 }
 
 #[derive(Deserialize)]
@@ -108,7 +133,7 @@ pub async fn replay(
 
 pub async fn trigger_events(
     State(state): State<AppState>,
-    _: Admin,
+    _: Reader,
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
     let items = state
@@ -132,7 +157,7 @@ pub struct MemberOf {
 /// Marketo's "Member of SFDC Campaign" filter, answered from the mirror.
 pub async fn member_of(
     State(state): State<AppState>,
-    _: Admin,
+    _: Reader,
     Query(query): Query<MemberOf>,
 ) -> Result<Json<Value>, ApiError> {
     if let Some(campaign) = &query.campaign_id {

@@ -56,6 +56,44 @@ async fn admin_calls_need_the_token() {
     assert_eq!(unset.status(), 401, "an unset token refuses everyone");
 }
 
+/// `admin.read_token` reads the two `/v1/...` feeds and nothing under `/admin/`; the admin
+/// token still reads them too.
+#[tokio::test]
+async fn the_read_token_opens_the_feeds_only() {
+    const READER: &str = "feed-reader-token-0123";
+    let app = TestApp::spawn_with(TestDb::sqlite(), |c| {
+        c.admin.token = Secret::new(TOKEN);
+        c.admin.read_token = Secret::new(READER);
+        c.mappings
+            .push(MappingConfig::new("webinar", 1001, "701000000000001AAA"));
+    })
+    .await;
+    let call = |token: &'static str, path: &'static str| {
+        let request = app.client.get(app.url(path)).bearer_auth(token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let feeds = [
+        "/v1/trigger-events",
+        "/v1/member-of?campaignId=701000000000001AAA&leadId=1001",
+    ];
+    for path in feeds {
+        assert_eq!(call(READER, path).await, 200, "{path}");
+        assert_eq!(call(TOKEN, path).await, 200, "{path}");
+    }
+    for path in ["/admin/status", "/admin/mappings", "/admin/dead-letters"] {
+        assert_eq!(call(READER, path).await, 401, "{path}");
+        assert_eq!(call(TOKEN, path).await, 200, "{path}");
+    }
+    let refused = app
+        .client
+        .post(app.url("/admin/reconcile"))
+        .bearer_auth(READER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+}
+
 #[tokio::test]
 async fn dead_letters_are_listed_and_replayed() {
     let app = app().await;
