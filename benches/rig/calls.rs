@@ -26,8 +26,8 @@ impl Rig {
         }
     }
 
-    /// The service's calls since `from`: Marketo's own webhook calls and the simulated users'
-    /// Salesforce calls left out.
+    /// The service's calls since `from`: Marketo's own webhook calls, Salesforce's outbound
+    /// messages and the simulated users' Salesforce calls left out.
     pub fn calls_since(&self, from: LogPosition) -> Calls {
         let marketo = group_calls(
             self.mk
@@ -42,7 +42,7 @@ impl Rig {
                 .requests()
                 .split_off(from.salesforce)
                 .into_iter()
-                .filter(|r| r.client.as_deref() != Some(USER))
+                .filter(|r| r.kind != "outbound" && r.client.as_deref() != Some(USER))
                 .map(|r| (r.method, r.path, r.query)),
         );
         Calls {

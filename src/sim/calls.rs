@@ -10,7 +10,8 @@ pub struct CallRecord {
     pub seq: u64,
     /// When it was logged, in the system's own timestamp format.
     pub at: String,
-    /// `token` (Salesforce) or `identity` (Marketo), `rest`, or `webhook` (a call Marketo sent).
+    /// `token` (Salesforce) or `identity` (Marketo), `rest`, `webhook` (a call Marketo sent) or
+    /// `outbound` (an outbound message Salesforce sent).
     pub kind: String,
     pub method: String,
     /// The path without the query string (for a webhook, its URL's).
@@ -55,13 +56,14 @@ impl CallRecord {
     }
 }
 
-/// The query string with secrets masked, `None` when empty.
+/// The query string with secrets masked (`access_token`, `client_secret`, and the `token` a
+/// receiver's URL carries), `None` when empty.
 pub fn redacted_query(query: Option<&str>) -> Option<String> {
     let query = query.filter(|q| !q.is_empty())?;
     let masked: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if name == "access_token" || name == "client_secret" => {
+            Some((name, _)) if ["access_token", "client_secret", "token"].contains(&name) => {
                 format!("{name}=***")
             }
             _ => pair.to_string(),
@@ -84,6 +86,10 @@ mod tests {
         assert_eq!(
             redacted_query(Some("a=1&access_token=abc&client_secret=s&b=2")).as_deref(),
             Some("a=1&access_token=***&client_secret=***&b=2")
+        );
+        assert_eq!(
+            redacted_query(Some("token=hunter2&nextPageToken=x")).as_deref(),
+            Some("token=***&nextPageToken=x")
         );
         assert_eq!(redacted_query(Some("")), None);
         assert_eq!(redacted_query(None), None);

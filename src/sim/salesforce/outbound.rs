@@ -17,6 +17,7 @@ use super::ids::{self, prefix};
 use super::soap::{self, Notification, Sender};
 use super::state::{Shared, lock};
 use super::view;
+use crate::sim::calls::CallRecord;
 
 /// What one delivery round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -61,7 +62,7 @@ pub async fn deliver(shared: &Arc<Shared>, all: bool) -> DeliveryReport {
             })
             .collect();
         let body = soap::envelope(&sender, &notifications);
-        let acked = post(shared, body).await;
+        let acked = post(shared, body, notification_ids.len()).await;
         report.messages += 1;
         report.notifications += notification_ids.len();
         settle(shared, config, &notification_ids, acked, &mut report);
@@ -115,8 +116,22 @@ fn take_batches(
         .collect()
 }
 
-async fn post(shared: &Shared, body: String) -> bool {
+/// Posts one message; whether it was acknowledged. Each attempt goes into the call log as an
+/// `outbound` entry, as Marketo's simulator logs its webhook calls.
+async fn post(shared: &Shared, body: String, notifications: usize) -> bool {
     let endpoint = lock(&shared.endpoint).clone();
+    let url = reqwest::Url::parse(&endpoint).ok();
+    let mut entry = CallRecord {
+        kind: "outbound".to_string(),
+        method: "POST".to_string(),
+        path: url
+            .as_ref()
+            .map_or_else(|| endpoint.clone(), |u| u.path().to_string()),
+        query: crate::sim::calls::redacted_query(url.as_ref().and_then(|u| u.query())),
+        records: notifications,
+        body: Some(body.clone()),
+        ..CallRecord::default()
+    };
     let sent = shared
         .http
         .post(endpoint)
@@ -125,9 +140,30 @@ async fn post(shared: &Shared, body: String) -> bool {
         .body(body)
         .send()
         .await;
-    let Ok(response) = sent else { return false };
-    let ok = response.status() == reqwest::StatusCode::OK;
-    ok && response.text().await.is_ok_and(|text| soap::is_ack(&text))
+    let acked = match sent {
+        Ok(response) => {
+            entry.status = Some(response.status().as_u16());
+            let ok = response.status() == reqwest::StatusCode::OK;
+            match response.text().await {
+                Ok(text) if ok && soap::is_ack(&text) => true,
+                Ok(_) if ok => {
+                    entry.error = Some("answered 200 without the Ack".to_string());
+                    false
+                }
+                Ok(_) => false,
+                Err(error) => {
+                    entry.error = Some(error.to_string());
+                    false
+                }
+            }
+        }
+        Err(error) => {
+            entry.error = Some(error.to_string());
+            false
+        }
+    };
+    shared.record(entry);
+    acked
 }
 
 /// Removes acknowledged notifications (keeping some once more when duplicates are configured)

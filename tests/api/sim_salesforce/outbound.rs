@@ -113,6 +113,36 @@ async fn unacknowledged_messages_are_retried_until_the_exact_ack() {
     assert_eq!(sim.outbound_queue_len(), 0);
     let bodies = listener.bodies();
     assert_eq!(bodies.len(), 3);
+    // Each attempt is in the call log, as Marketo's webhook calls are in its own.
+    let sent: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|c| c.kind == "outbound")
+        .collect();
+    assert_eq!(
+        sent.iter().map(|c| c.status).collect::<Vec<_>>(),
+        [Some(200), Some(200), Some(200)]
+    );
+    assert_eq!(
+        sent.iter().map(|c| c.error.is_some()).collect::<Vec<_>>(),
+        [true, true, false],
+        "a 200 without the Ack is an error: {sent:?}"
+    );
+    assert!(
+        sent.iter()
+            .all(|c| c.records == 1 && c.path == "/om" && !c.write)
+    );
+    assert_eq!(
+        sent[0].query.as_deref(),
+        Some("token=***"),
+        "the receiver's token is masked"
+    );
+    assert!(
+        sent[0]
+            .body
+            .as_deref()
+            .is_some_and(|b| b.contains("<Notification>"))
+    );
     let id = |body: &str| {
         body.split("<Notification>\n    <Id>")
             .nth(1)
