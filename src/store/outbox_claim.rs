@@ -1,5 +1,5 @@
-//! Claiming and ending outbox deliveries: leases taken per destination in one transaction,
-//! and each attempt's end fenced by the lease that claimed it.
+//! Claiming and ending outbox deliveries: a round's leases taken in one transaction, each
+//! destination in its own batch size, and each attempt's end fenced by the lease that claimed it.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -52,7 +52,7 @@ impl Store {
         if found.iter().all(Vec::is_empty) {
             return Ok(found.into_iter().map(|_| Vec::new()).collect());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut claimed = Vec::with_capacity(found.len());
         for rows in &found {
             let mut batch = Vec::with_capacity(rows.len());
@@ -165,7 +165,7 @@ impl Store {
         if attempts.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut recorded = Vec::with_capacity(attempts.len());
         for (delivery, attempt) in attempts {
             recorded.push(finish(&mut tx, delivery, attempt, now).await?);
@@ -184,21 +184,23 @@ async fn lease(
     lease_ms: i64,
 ) -> Result<Option<Delivery>, StoreError> {
     let id: i64 = row.try_get("id")?;
+    // Checked again as the read found it: another replica may have claimed, attempted and
+    // rescheduled it since, and its attempt count is the one to go on from.
     let leased = sqlx::query(
         "UPDATE outbox SET lease_expires_at = $2, attempts = attempts + 1, updated_at = $3 \
-         WHERE id = $1 AND state = 'pending' \
-         AND (lease_expires_at IS NULL OR lease_expires_at <= $3)",
+         WHERE id = $1 AND state = 'pending' AND next_attempt_at <= $3 \
+         AND (lease_expires_at IS NULL OR lease_expires_at <= $3) RETURNING attempts",
     )
     .bind(id)
     .bind(now + lease_ms)
     .bind(now)
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    if leased.rows_affected() != 1 {
+    let Some(leased) = leased else {
         return Ok(None);
-    }
+    };
     let payload: String = row.try_get("payload")?;
-    let attempts: i64 = row.try_get("attempts")?;
+    let attempts: i64 = leased.try_get("attempts")?;
     Ok(Some(Delivery {
         id,
         destination: row.try_get("destination")?,
@@ -208,7 +210,7 @@ async fn lease(
         event_type: row.try_get("event_type")?,
         person: row.try_get("person")?,
         payload: serde_json::from_str(&payload)?,
-        attempts: attempts + 1,
+        attempts,
         lease_expires_at: now + lease_ms,
     }))
 }

@@ -5,7 +5,6 @@
 use crate::kinds::{Action, Actor, Connector, Target, TriggerKind};
 use crate::store::MirrorRow;
 
-use super::time::{believable, believable_row};
 use super::{Decision, Done, Observed, Reset};
 
 /// One person's round, as far as recording needs it.
@@ -50,20 +49,16 @@ pub struct Settled {
 /// The mirror row after this write, the outcome's target and its trigger events. `now` stamps
 /// the row.
 pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settled {
-    let mut row = ended.mirror.map_or_else(
-        || MirrorRow {
-            mapping: mapping.to_string(),
-            person: person.to_string(),
-            ..MirrorRow::default()
-        },
-        |row| believable_row(row, now),
-    );
+    let mut row = ended.mirror.cloned().unwrap_or(MirrorRow {
+        mapping: mapping.to_string(),
+        person: person.to_string(),
+        ..MirrorRow::default()
+    });
     if let Some(sf) = ended.salesforce {
-        let at = believable(sf.at, now);
-        let stale = matches!((at, row.sf_modstamp), (Some(at), Some(seen)) if at < seen);
+        let stale = matches!((sf.at, row.sf_modstamp), (Some(at), Some(seen)) if at < seen);
         if !stale {
             row.sf_status = sf.status.clone();
-            row.sf_modstamp = at.max(row.sf_modstamp);
+            row.sf_modstamp = sf.at.max(row.sf_modstamp);
         }
     }
     if let Some(mk) = ended.marketo {
