@@ -99,6 +99,7 @@ pub async fn drain_metrics(shutdown: CancellationToken) {
 pub fn zero_series(mappings: &[String]) {
     metrics::counter!("salesforce_deletions_out_of_reach_total").increment(0);
     metrics::counter!("outbound_notifications_without_data_total").increment(0);
+    metrics::counter!("salesforce_future_stamps_total").increment(0);
     for mapping in mappings {
         for kind in [
             "salesforce_changed",

@@ -20,22 +20,42 @@ pub fn parse_millis(value: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_millis())
 }
 
-/// How far ahead of this machine's clock a source's timestamp may be and still be believed.
+/// How far ahead of the org's clock a Salesforce stamp may be and still be believed.
 pub const CLOCK_SKEW_MS: i64 = 300_000;
 
-/// `at`, unless it lies further ahead of `now` than two clocks can disagree. Such a stamp (a
-/// sender's wrong clock, a forged message) held in the mirror would make every real change after
-/// it look stale, and the person would never sync again; it is treated as unknown instead.
-pub fn believable(at: Option<i64>, now: i64) -> Option<i64> {
-    at.filter(|at| *at <= now.saturating_add(CLOCK_SKEW_MS))
+/// What a stamp from beyond the skew is taken as: `org_now`'s whole second. Salesforce stamps
+/// carry whole seconds, and an equal stamp is not stale, so a real change made in the same
+/// second is not held as older than it.
+fn clamped(org_now: i64) -> i64 {
+    org_now - org_now.rem_euclid(1000)
 }
 
-/// The mirror row with a Salesforce stamp from the future dropped (see [`believable`]).
-pub fn believable_row(row: &MirrorRow, now: i64) -> MirrorRow {
-    MirrorRow {
-        sf_modstamp: believable(row.sf_modstamp, now),
-        ..row.clone()
-    }
+/// A Salesforce stamp as the sync may use it, `org_now` being the org's time now (as its
+/// answers showed it, else this machine's). One further ahead than clocks disagree (a sender's
+/// wrong clock, a forged message) is taken as now: held in the mirror as it came, it would make
+/// every real change for as long look stale, and the person would not sync again until then.
+pub fn believable(at: Option<i64>, org_now: i64) -> Option<i64> {
+    at.map(|at| {
+        if at > org_now.saturating_add(CLOCK_SKEW_MS) {
+            metrics::counter!("salesforce_future_stamps_total").increment(1);
+            clamped(org_now)
+        } else {
+            at
+        }
+    })
+}
+
+/// The mirror row with a Salesforce stamp from beyond the skew taken back to when the row was
+/// written (a row from before such stamps were doubted).
+pub fn believable_row(row: MirrorRow, org_now: i64) -> MirrorRow {
+    let sf_modstamp = match row.sf_modstamp {
+        Some(at) if at > org_now.saturating_add(CLOCK_SKEW_MS) => {
+            metrics::counter!("salesforce_future_stamps_total").increment(1);
+            Some(clamped(row.synced_at.min(org_now)))
+        }
+        at => at,
+    };
+    MirrorRow { sf_modstamp, ..row }
 }
 
 /// ISO 8601 in UTC with seconds, as Salesforce's query parameters take it.
@@ -61,20 +81,22 @@ mod tests {
     }
 
     #[test]
-    fn a_stamp_from_beyond_the_clock_skew_is_not_believed() {
-        let now = 1_800_000_000_000;
+    fn a_stamp_from_beyond_the_clock_skew_is_taken_as_now() {
+        let now = 1_800_000_000_250;
         assert_eq!(believable(Some(now), now), Some(now));
         let skewed = now + CLOCK_SKEW_MS;
         assert_eq!(believable(Some(skewed), now), Some(skewed));
-        assert_eq!(believable(Some(skewed + 1), now), None);
+        let second = 1_800_000_000_000;
+        assert_eq!(believable(Some(skewed + 1), now), Some(second));
         assert_eq!(believable(None, now), None);
         let row = MirrorRow {
             sf_modstamp: Some(now + 86_400_000),
             sf_status: Some("Sent".into()),
+            synced_at: now - 60_000,
             ..MirrorRow::default()
         };
-        let believed = believable_row(&row, now);
-        assert_eq!(believed.sf_modstamp, None);
+        let believed = believable_row(row, now);
+        assert_eq!(believed.sf_modstamp, Some(second - 60_000));
         assert_eq!(believed.sf_status.as_deref(), Some("Sent"));
     }
 }

@@ -89,6 +89,7 @@ async fn alerting_counters_are_shown_before_they_first_count() {
     for series in [
         "salesforce_deletions_out_of_reach_total ",
         "outbound_notifications_without_data_total ",
+        "salesforce_future_stamps_total ",
         "reconcile_differences_total{mapping=\"zero-series\",kind=\"salesforce_changed\"} 0",
         "reconcile_repairs_total{mapping=\"zero-series\",result=\"dead\"} 0",
     ] {

@@ -180,3 +180,47 @@ fn both_sides_reaching_the_same_state_need_no_write() {
     );
     assert_eq!(d, Decision::Skip(IN_SYNC));
 }
+
+/// A notification stamped next year is taken as now: it is applied, and a real notification
+/// delayed from before it is then stale, while a change made after it is not.
+#[test]
+fn a_stamp_from_the_future_is_taken_as_now() {
+    use crate::sync::time::{CLOCK_SKEW_MS, believable};
+    let org_now = 1_800_000_060_000;
+    let m = mirror(Some("Registered"), Some("Registered"), 1_800_000_000_000);
+    let forged = Observed {
+        status: Some("Attended".into()),
+        at: believable(Some(org_now + 365 * 86_400_000), org_now),
+    };
+    assert_eq!(forged.at, Some(org_now));
+    let d = decide(Some(&m), Some(&forged), None, LWW, &StatusMap::default());
+    assert_eq!(d, Decision::SetMarketo("Attended".into()));
+    // The mirror after it holds the taken stamp.
+    let after = MirrorRow {
+        sf_status: Some("Attended".into()),
+        mkto_status: Some("Attended".into()),
+        sf_modstamp: forged.at,
+        ..m
+    };
+    let delayed = seen(Some("No Show"), org_now - 30_000);
+    let d = decide(
+        Some(&after),
+        Some(&delayed),
+        None,
+        LWW,
+        &StatusMap::default(),
+    );
+    assert_eq!(
+        d,
+        Decision::Skip(STALE),
+        "older than the forged one's arrival"
+    );
+    let later = seen(Some("No Show"), org_now + 2_000);
+    let d = decide(Some(&after), Some(&later), None, LWW, &StatusMap::default());
+    assert_eq!(d, Decision::SetMarketo("No Show".into()));
+    // Within the skew, a stamp is believed as it is.
+    assert_eq!(
+        believable(Some(org_now + CLOCK_SKEW_MS), org_now),
+        Some(org_now + CLOCK_SKEW_MS)
+    );
+}

@@ -33,13 +33,18 @@ pub async fn plan(
     let keys: Vec<String> = people.iter().map(Person::key).collect();
     let mut mirrors = ctx.store.mirrors(mapping.name(), &keys).await?;
     let now = now_millis();
+    let org_now = ctx.salesforce.server_time_at(now).unwrap_or(now);
     let mut work: Vec<Work> = people
         .into_iter()
-        .map(|person| {
-            // A stamp from the future would hold every later change as stale.
+        .map(|mut person| {
+            // A Salesforce stamp from the future would win every conflict, and held in the
+            // mirror would make every later change look stale: taken as now instead.
+            if let Some(sf) = &mut person.sf {
+                sf.at = sync::time::believable(sf.at, org_now);
+            }
             let mirror = mirrors
                 .remove(&person.key())
-                .map(|row| sync::time::believable_row(&row, now));
+                .map(|row| sync::time::believable_row(row, org_now));
             decide(mapping, person, mirror)
         })
         .collect();

@@ -127,6 +127,14 @@ impl<'a> Pass<'a> {
         Ok(())
     }
 
+    /// The org's time at this pass, as its answers showed it (else this machine's).
+    fn org_now(&self) -> i64 {
+        self.ctx
+            .salesforce
+            .server_time_at(self.run)
+            .unwrap_or(self.run)
+    }
+
     /// Queues the person's signals and lists their change; false when nothing differs.
     fn differs(&mut self, unit: &Unit<'_>, place: u64) -> bool {
         let before = self.queued.len();
@@ -142,11 +150,13 @@ impl<'a> Pass<'a> {
             return false;
         }
         self.report.differences += 1;
-        let (sf, mk) = unit.observed();
-        // As the worker will see it: a stamp from the future is not held against the change.
+        let (mut sf, mk) = unit.observed();
+        // As the worker will see it: a stamp from the future is taken as now.
+        let org_now = self.org_now();
+        sf.at = sync::time::believable(sf.at, org_now);
         let mirror = unit
             .mirror
-            .map(|row| sync::time::believable_row(row, self.run));
+            .map(|row| sync::time::believable_row(row.clone(), org_now));
         let decision = sync::decide(
             mirror.as_ref(),
             Some(&sf),
@@ -178,7 +188,10 @@ impl<'a> Pass<'a> {
             sf_member_id: Some(sf.id.clone()),
             sf_person_id: sf.person_id().map(str::to_string),
             sf_status: sf.status.clone(),
-            sf_modstamp: sf.system_modstamp.as_deref().and_then(parse_millis),
+            sf_modstamp: sync::time::believable(
+                sf.system_modstamp.as_deref().and_then(parse_millis),
+                self.org_now(),
+            ),
             mkto_lead_id: Some(mk.lead_id),
             mkto_status: mk.status.map(str::to_string),
             mkto_updated_at: mk.updated_at,
