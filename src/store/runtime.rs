@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 
 /// The switch of campaign sync as a whole; mapping switches are `mapping:<name>`.
 pub const SYNC_SWITCH: &str = "sync";
@@ -139,8 +139,9 @@ impl Store {
     /// Queues a job unless one of `kind` with the same `params[key]` is still queued (not yet
     /// started): then that one is the answer, and `true` says the request joined it. Asking
     /// for a reconciliation three times while one waits runs one pass, not three, each of which
-    /// would read every member of both sides. Two replicas asking at the same instant may
-    /// still queue two.
+    /// would read every member of both sides. A `reason` the request gives is added to the
+    /// queued job's. The look and the insert are one transaction, taken as a write (and, on
+    /// PostgreSQL, under a lock for `kind`), so two requests at once queue one job.
     pub async fn queue_job_joining(
         &self,
         kind: &str,
@@ -148,20 +149,53 @@ impl Store {
         key: &str,
         now: i64,
     ) -> Result<(i64, bool), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(format!("campaign-sync job {kind}"))
+                .execute(&mut *tx)
+                .await?;
+        }
         let waiting = sqlx::query(
             "SELECT id, params FROM jobs WHERE kind = $1 AND state = 'queued' ORDER BY id",
         )
         .bind(kind)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         for row in &waiting {
             let queued: String = row.try_get("params")?;
-            let queued: serde_json::Value = serde_json::from_str(&queued)?;
-            if queued.get(key) == params.get(key) {
-                return Ok((row.try_get("id")?, true));
+            let mut queued: serde_json::Value = serde_json::from_str(&queued)?;
+            if queued.get(key) != params.get(key) {
+                continue;
             }
+            let id: i64 = row.try_get("id")?;
+            if let Some(reason) = params.get("reason").and_then(|r| r.as_str()) {
+                let joined = match queued.get("reason").and_then(|r| r.as_str()) {
+                    Some(before) if before == reason => before.to_string(),
+                    Some(before) => format!("{before}; {reason}"),
+                    None => reason.to_string(),
+                };
+                queued["reason"] = serde_json::Value::String(joined);
+                sqlx::query("UPDATE jobs SET params = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(queued.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            return Ok((id, true));
         }
-        Ok((self.queue_job(kind, params, now).await?, false))
+        let row = sqlx::query(
+            "INSERT INTO jobs (kind, state, params, requested_at) VALUES ($1, 'queued', $2, $3) RETURNING id",
+        )
+        .bind(kind)
+        .bind(params.to_string())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get(0)?;
+        tx.commit().await?;
+        Ok((id, false))
     }
 
     pub async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {

@@ -180,8 +180,31 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
         .await
         .unwrap();
     assert_eq!(queued.status(), 303);
+    assert_eq!(queued.headers()["location"], "/console/mappings?job=1");
     let job = world.app.store.job(1).await.unwrap().expect("the job");
     assert_eq!(job.params["dry_run"], false);
+    // Asked again while it waits: the same job, and the page says so.
+    let again = client
+        .post(url("/console/reconcile"))
+        .header("cookie", &pair)
+        .form(&[("csrf", csrf), ("dry_run", "false")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.headers()["location"],
+        "/console/mappings?job=1&joined=1"
+    );
+    let page = client
+        .get(url("/console/mappings?job=1&joined=1"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("your request joined it"), "{page}");
     let mappings = get(&world, "/admin/status").await;
     let enabled: Vec<_> = mappings["mappings"]
         .as_array()

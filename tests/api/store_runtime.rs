@@ -388,3 +388,55 @@ async fn closing_a_sqlite_store_leaves_everything_in_the_database_file() {
     let claimed = reopened.claim("test", 10, LEASE, T0).await.unwrap();
     assert_eq!(claimed.len(), 2);
 }
+
+/// Requests for the same kind of job while one is queued join it, even at the same instant; a
+/// different kind (a preview) and a job already started are not joined; a reason is kept.
+#[tokio::test]
+async fn requests_for_a_queued_job_join_it() {
+    for (db, store) in stores().await {
+        let label = &db.label;
+        let repair = serde_json::json!({ "dry_run": false });
+        let asked = futures::future::join_all((0..8).map(|_| {
+            let store = store.clone();
+            let repair = repair.clone();
+            async move {
+                store
+                    .queue_job_joining("reconcile", &repair, "dry_run", T0)
+                    .await
+                    .unwrap()
+            }
+        }))
+        .await;
+        let first = asked[0].0;
+        assert!(
+            asked.iter().all(|(id, _)| *id == first),
+            "{label}: {asked:?}"
+        );
+        assert_eq!(
+            asked.iter().filter(|(_, joined)| !joined).count(),
+            1,
+            "{label}: one queued, the rest joined: {asked:?}"
+        );
+        let preview = serde_json::json!({ "dry_run": true });
+        let (other, joined) = store
+            .queue_job_joining("reconcile", &preview, "dry_run", T0)
+            .await
+            .unwrap();
+        assert!(other != first && !joined, "{label}");
+        let why = serde_json::json!({ "dry_run": false, "reason": "deletions out of reach" });
+        let (same, joined) = store
+            .queue_job_joining("reconcile", &why, "dry_run", T0)
+            .await
+            .unwrap();
+        assert!(same == first && joined, "{label}");
+        let job = store.job(first).await.unwrap().unwrap();
+        assert_eq!(job.params["reason"], "deletions out of reach", "{label}");
+        // Once started it is not joined: a new request asks for a pass after it.
+        store.start_next_job("w", T0 + 1).await.unwrap().unwrap();
+        let (after, joined) = store
+            .queue_job_joining("reconcile", &repair, "dry_run", T0 + 2)
+            .await
+            .unwrap();
+        assert!(after != first && !joined, "{label}");
+    }
+}

@@ -39,6 +39,8 @@ struct MappingsPage {
 #[derive(Deserialize)]
 pub struct JobQuery {
     job: Option<i64>,
+    /// Set when the request joined a reconciliation already queued.
+    joined: Option<u8>,
 }
 
 /// One line on a job: its state, progress and result.
@@ -170,7 +172,13 @@ pub async fn mappings(
     render(&MappingsPage {
         page: "mappings",
         csrf: session.csrf(),
-        notice: String::new(),
+        notice: if query.joined == Some(1) {
+            "A reconciliation of this kind was already queued: your request joined it, so one \
+             pass runs."
+                .to_string()
+        } else {
+            String::new()
+        },
         sync_enabled: all.sync_enabled(),
         mappings: all
             .all()
@@ -317,7 +325,8 @@ pub async fn reconcile(
                 joined,
                 "reconciliation queued from the console"
             );
-            Redirect::to(&format!("/console/mappings?job={id}")).into_response()
+            let joined = if joined { "&joined=1" } else { "" };
+            Redirect::to(&format!("/console/mappings?job={id}{joined}")).into_response()
         }
         Err(error) => unavailable(error),
     }
