@@ -190,7 +190,7 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
     let backlog = store.backlog(now).await?;
     let liveness = state.liveness();
     let leader_replica = if liveness.is_leader() {
-        Some(format!("worker {}", crate::replica::name()))
+        Some(crate::store::holder_name("worker"))
     } else {
         store.worker_leader().await?
     };

@@ -13,13 +13,15 @@ const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// What the lock's session names itself: this prefix, what holds it, and the replica.
 const LABEL_PREFIX: &str = "campaign-sync ";
 
-/// PostgreSQL keeps 63 bytes of an `application_name`.
-fn session_label(holder: &str) -> String {
-    let mut label = format!("{LABEL_PREFIX}{holder} {}", crate::replica::name());
-    while label.len() > 63 {
-        label.pop();
+/// What holds the lock here, as every replica's overview names it (`worker myhost pid 7`):
+/// cut to what PostgreSQL keeps of an `application_name` (63 bytes) after the prefix, so the
+/// leader's own view and the others' agree.
+pub fn holder_name(holder: &str) -> String {
+    let mut name = format!("{holder} {}", crate::replica::name());
+    while name.len() > 63 - LABEL_PREFIX.len() {
+        name.pop();
     }
-    label
+    name
 }
 
 /// Arbitrary but fixed: "campaign-sync worker" as a number.
@@ -68,19 +70,17 @@ impl Store {
                 let conn: PoolConnection<Any> = self.pool.acquire().await?;
                 // Out of the pool: the session lock must end with this connection, not be
                 // lent on.
-                let mut conn = conn.detach();
-                let label = session_label(holder);
-                sqlx::query("SELECT set_config('application_name', $1, false)")
-                    .bind(label)
-                    .execute(&mut conn)
-                    .await?;
-                conn
+                conn.detach()
             }
         };
-        // A kept connection the network dropped silently would never answer.
-        let asked = sqlx::query("SELECT pg_try_advisory_lock($1)")
-            .bind(WORKER_LOCK_KEY)
-            .fetch_one(&mut conn);
+        // A kept connection the network dropped silently would never answer. The session
+        // names its holder on every try, whoever tried on it before.
+        let asked = sqlx::query(
+            "SELECT set_config('application_name', $2, false), pg_try_advisory_lock($1)",
+        )
+        .bind(WORKER_LOCK_KEY)
+        .bind(format!("{LABEL_PREFIX}{}", holder_name(holder)))
+        .fetch_one(&mut conn);
         let row = tokio::time::timeout(PING_TIMEOUT, asked)
             .await
             .map_err(|_| {
@@ -89,7 +89,7 @@ impl Store {
                     "the database did not answer the worker-lock try in time",
                 ))
             })??;
-        let acquired: bool = row.try_get(0)?;
+        let acquired: bool = row.try_get(1)?;
         if acquired {
             Ok(Some(LeaderLock { conn: Some(conn) }))
         } else {

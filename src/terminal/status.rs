@@ -168,7 +168,7 @@ pub fn render(url: &str, o: &Overview) -> String {
         "  runs on: {}; answered by: {}",
         w.leader_replica
             .as_deref()
-            .unwrap_or("NO REPLICA (none holds the worker lock)"),
+            .unwrap_or("NOBODY (no replica runs the worker now)"),
         if w.replica.is_empty() {
             "—"
         } else {
@@ -237,7 +237,7 @@ mod tests {
         let mut overview = with_sides(side.clone(), side);
         let text = render("http://x", &overview);
         assert!(
-            text.contains("runs on: NO REPLICA (none holds the worker lock); answered by: —"),
+            text.contains("runs on: NOBODY (no replica runs the worker now); answered by: —"),
             "{text}"
         );
         overview.worker.leader_replica = Some("worker pod-a pid 1".into());

@@ -158,7 +158,7 @@ async fn every_replica_says_who_runs_the_worker() {
         let seen = worker(get(app, "/admin/status").await);
         assert_eq!(
             seen["leaderReplica"].as_str(),
-            Some(format!("worker {}", campaign_sync::replica::name()).as_str()),
+            Some(campaign_sync::store::holder_name("worker").as_str()),
             "{seen}"
         );
     }

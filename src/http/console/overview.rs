@@ -144,7 +144,7 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
         runs_on: w
             .leader_replica
             .clone()
-            .unwrap_or_else(|| "no replica: none holds the worker lock".into()),
+            .unwrap_or_else(|| "nobody: no replica runs the worker now".into()),
         replica: or_dash(Some(w.replica.clone()).filter(|r| !r.is_empty())),
         last_round: when(w.last_round_at),
         due: w.backlog.due,
