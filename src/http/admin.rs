@@ -378,8 +378,10 @@ pub async fn reconcile(
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, href)], Json(body)))
 }
 
-/// `?dryRun=true`: only list, per mapping, the changes a reconciliation would make.
+/// `?dryRun=true`: only list, per mapping, the changes a reconciliation would make. Any other
+/// parameter is refused: a misspelt `dryrun=true` must not start a real reconciliation.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReconcileQuery {
     #[serde(rename = "dryRun")]
     dry_run: Option<bool>,

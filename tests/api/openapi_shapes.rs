@@ -323,6 +323,12 @@ async fn admin_answers_match_their_documented_schemas() {
         ),
         (
             Method::POST,
+            "/admin/reconcile?dryrun=true",
+            "/admin/reconcile",
+            400,
+        ),
+        (
+            Method::POST,
             "/admin/outbox/marketo_activity/replay?delivery=999999",
             "/admin/outbox/{destination}/replay",
             404,

@@ -179,6 +179,19 @@ async fn reconciliation_runs_on_demand_through_the_admin_api() {
         preview["joined"], false,
         "a preview is not the repair: {preview}"
     );
+    // A misspelt preview flag is refused, not run as a real reconciliation.
+    let misspelt = world
+        .app
+        .client
+        .post(world.app.url("/admin/reconcile?dryrun=true"))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(misspelt.status(), 400);
+    let said: serde_json::Value = misspelt.json().await.unwrap();
+    let message = said["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("unknown field `dryrun`"), "{said}");
     let preview_href = preview["href"].as_str().unwrap().to_string();
     assert_eq!(world.app.worker.run_jobs().await.unwrap(), 2);
     let previewed = world
