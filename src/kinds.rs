@@ -150,6 +150,8 @@ pub struct Target {
 
 impl Target {
     pub const NONE: Target = Target::new(Connector::None, Action::None);
+    /// A Marketo flow action's change to a campaign no mapping covers.
+    pub const FLOW_ACTION: Target = Target::new(Connector::Salesforce, Action::FlowAction);
 
     pub const fn new(connector: Connector, action: Action) -> Self {
         Target { connector, action }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tracing::Instrument;
 
-use crate::kinds::{Action, Actor, Connector, OutcomeResult, Target};
+use crate::kinds::{Actor, OutcomeResult, Target};
 use crate::mappings::Mapping;
 use crate::signal::{FlowAction, FlowActionKind, Signal};
 use crate::store::{Claimed, Journal, StoreError};
@@ -18,7 +18,7 @@ use crate::sync::{Decision, Done, FlowStep, Observed, flow_event, flow_step};
 use super::context::{Context, api_span};
 use super::record;
 use super::resolve;
-use super::work::{Person, Phase, SignalRef, SignalResult, Work, WorkError};
+use super::work::{About, Person, Phase, SignalRef, SignalResult, Work, WorkError};
 use super::write;
 
 /// A mapping and the program writes that mirror its campaign's applied changes, by signal.
@@ -193,25 +193,27 @@ async fn record_all(
                 "Salesforce answered no result for the member",
             )))
         });
-        let Some(mapping) = ctx.mappings.by_campaign(&flow.action.campaign_id).cloned() else {
+        let mapping = ctx.mappings.by_campaign(&flow.action.campaign_id).cloned();
+        // The mapping was switched off during the round, after its campaign was written: the
+        // campaign change stands alone and the mirror keeps what was last synced, so the
+        // change reaches the program (by the change feed or reconciliation) once the mapping
+        // writes again.
+        let Some(mapping) = mapping.filter(|m| ctx.mappings.writes(m)) else {
             let result = unmapped(journal, &flow, done);
-            results.push(SignalResult::new(flow.signal, result));
+            results.push(unmapped_result(&flow, result));
             continue;
         };
-        if !ctx.mappings.writes(&mapping) {
-            // The mapping was switched off during the round, after its campaign was written:
-            // the campaign change stands alone and the mirror keeps what was last synced, so
-            // the change reaches the program (by the change feed or reconciliation) once the
-            // mapping writes again.
-            let result = unmapped(journal, &flow, done);
-            results.push(SignalResult::new(flow.signal, result));
-            continue;
-        }
         let mut work = flow.work;
         work.mirror = ctx.store.mirror(mapping.name(), &work.person.key()).await?;
         let campaign_row = record::person(journal, &mapping, &work);
         if done != Ok(Done::Applied) {
-            results.push(SignalResult::new(flow.signal, done.map(|_| ())));
+            let mut result = SignalResult::new(flow.signal, done.map(|_| ()));
+            result.about = Some(About {
+                mapping: Some(mapping.name().to_string()),
+                person: work.person.key(),
+            });
+            result.target = work.decision.target();
+            results.push(result);
             continue;
         }
         let program = program_work(&mapping, work, campaign_row);
@@ -234,6 +236,20 @@ async fn record_all(
         }
     }
     Ok(results)
+}
+
+/// The result of a flow action on a campaign no mapping covers, naming its person and the
+/// campaign write, so a dead one's outcome says whom and what.
+fn unmapped_result(flow: &Flow, result: Result<(), WorkError>) -> SignalResult {
+    SignalResult {
+        signal: flow.signal,
+        result,
+        about: Some(About {
+            mapping: None,
+            person: flow.work.person.key(),
+        }),
+        target: Target::FLOW_ACTION,
+    }
 }
 
 /// The program write that mirrors an applied campaign change.
@@ -277,7 +293,7 @@ fn unmapped(
         Done::Skipped(_) | Done::Diverged(_) => OutcomeResult::Skipped,
     };
     let key = flow.work.person.key();
-    let target = Target::new(Connector::Salesforce, Action::FlowAction);
+    let target = Target::FLOW_ACTION;
     let action = &flow.action;
     record::outcome(
         journal,

@@ -9,7 +9,7 @@ use crate::sync::{self, Ended, Event};
 
 use super::context::Context;
 use super::retry::next_delay;
-use super::work::{SignalRef, SignalResult, Work, WorkError};
+use super::work::{About, SignalRef, SignalResult, Work, WorkError};
 use crate::mappings::Mapping;
 
 /// How long a disabled or held mapping's signals wait before they are looked at again. Turning
@@ -68,7 +68,10 @@ pub fn signal_results<'a>(
             Some(Err(error)) => Err(error.clone()),
             _ => Ok(()),
         };
-        let about = (mapping.name().to_string(), w.person.key());
+        let about = About {
+            mapping: Some(mapping.name().to_string()),
+            person: w.person.key(),
+        };
         let target = w.decision.target();
         w.person.signals.iter().map(move |&signal| SignalResult {
             signal,
@@ -307,14 +310,16 @@ fn dead_about(
     journal: &mut Journal,
     id: i64,
     reason: String,
-    about: Option<&(String, String)>,
+    about: Option<&About>,
     target: Target,
 ) {
+    let mapping = about.and_then(|a| a.mapping.as_deref());
+    let person = about.map(|a| a.person.as_str());
     outcome(
         journal,
         Some(id),
-        about.map(|(mapping, _)| mapping.as_str()),
-        about.map(|(_, person)| person.as_str()),
+        mapping,
+        person,
         target,
         OutcomeResult::Dead,
         Some(&reason),
@@ -325,8 +330,8 @@ fn dead_about(
         data: serde_json::json!({
             "signal_id": id,
             "reason": reason,
-            "mapping": about.map(|(mapping, _)| mapping),
-            "person": about.map(|(_, person)| person),
+            "mapping": mapping,
+            "person": person,
         }),
         at: now_millis(),
     });

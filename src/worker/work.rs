@@ -174,10 +174,18 @@ pub enum Phase {
 pub struct SignalResult {
     pub signal: SignalRef,
     pub result: Result<(), WorkError>,
-    /// The mapping and person it concerned, when known, so a dead outcome names them.
-    pub about: Option<(String, String)>,
+    /// Whom it concerned, when known, so a dead outcome names them.
+    pub about: Option<About>,
     /// The write it was to make (`none` when it failed before one was planned).
     pub target: Target,
+}
+
+/// The person a signal's change concerned, and the mapping when it was in one (a flow action
+/// on a campaign no mapping covers is not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct About {
+    pub mapping: Option<String>,
+    pub person: String,
 }
 
 impl SignalResult {

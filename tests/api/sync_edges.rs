@@ -363,3 +363,37 @@ async fn a_first_change_of_an_existing_member_is_a_status_change_not_an_addition
     assert_eq!(theirs[0].kind, TriggerKind::ProgramStatusChanged);
     assert_eq!(theirs[0].new_status.as_deref(), Some("Attended"));
 }
+
+/// A flow action Salesforce refuses for good (a campaign that does not exist) ends dead with an
+/// outcome naming the person and the campaign write, not "none".
+#[tokio::test]
+async fn a_dead_flow_action_names_whom_and_what() {
+    let world = World::new().await;
+    let (lead, _) = world.person("gone@example.com");
+    world.marketo_webhook(json!({ "action": "add_to_campaign", "leadId": lead.to_string(), "email": "gone@example.com", "campaignId": "701000000000099AAA", "status": "Sent" })).await;
+    world.settle().await;
+    let dead = world
+        .outcomes(campaign_sync::store::OutcomeResult::Dead)
+        .await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let outcome = &dead[0];
+    assert_eq!(
+        (outcome.connector, outcome.action),
+        (
+            campaign_sync::kinds::Connector::Salesforce,
+            campaign_sync::kinds::Action::FlowAction
+        ),
+        "{outcome:?}"
+    );
+    assert!(outcome.person.is_some(), "{outcome:?}");
+    assert_eq!(outcome.mapping, None, "no mapping covers that campaign");
+    let person = outcome.person.clone().unwrap();
+    let identity = world
+        .app
+        .store
+        .identity(person.parse().unwrap())
+        .await
+        .unwrap()
+        .expect("the person");
+    assert_eq!(identity.mkto_lead_id, Some(lead));
+}

@@ -11,7 +11,10 @@ fn a_dead_signal_is_announced_to_subscribers() {
     assert_eq!(journal.notices[0].key, "signal:7");
     assert_eq!(journal.notices[0].data["reason"], "gave up");
     assert!(journal.notices[0].data["mapping"].is_null());
-    let about = ("webinar".to_string(), "12".to_string());
+    let about = About {
+        mapping: Some("webinar".into()),
+        person: "12".into(),
+    };
     dead_about(
         &mut journal,
         8,
