@@ -139,6 +139,7 @@ pub async fn retrying(
             text: q.q.filter(|t| !t.trim().is_empty()),
             before: q.before,
             limit: q.limit.0,
+            scopes: state.mapping_scopes(),
         })
         .await
         .map_err(unavailable)?;
@@ -183,6 +184,7 @@ pub async fn matching_dead(state: &AppState, text: &str) -> Result<Vec<i64>, Api
             text: Some(text.to_string()).filter(|t| !t.trim().is_empty()),
             before: None,
             limit: MAX_REPLAY,
+            scopes: Vec::new(),
         })
         .await
         .map_err(unavailable)?;

@@ -81,6 +81,19 @@ impl AppState {
         &self.inner.metrics
     }
 
+    /// The configured mappings' campaigns and programs, for the failing-signal lists.
+    pub fn mapping_scopes(&self) -> Vec<crate::store::MappingScope> {
+        self.mappings()
+            .all()
+            .iter()
+            .map(|m| crate::store::MappingScope {
+                name: m.name().to_string(),
+                campaign_id: m.config.campaign_id.clone(),
+                program_id: m.config.program_id,
+            })
+            .collect()
+    }
+
     pub fn mappings(&self) -> &Mappings {
         &self.inner.mappings
     }

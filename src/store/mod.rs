@@ -38,7 +38,7 @@ pub use outbox::{
     TO_SUBSCRIPTION, envelope, trigger_payload,
 };
 pub use people::{NamedOutcome, NamedTriggerEvent, OutcomeFilter, ReceivedSignal, Timeline};
-pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal};
+pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal, MappingScope};
 pub use quota_days::QuotaDay;
 pub use runtime::{Job, SYNC_SWITCH};
 pub use subscriptions::Subscription;

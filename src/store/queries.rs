@@ -35,6 +35,46 @@ pub struct FailingFilter {
     pub text: Option<String>,
     pub before: Option<i64>,
     pub limit: u32,
+    /// The configured mappings, so a signal naming a campaign or program is shown with the
+    /// person's member of that mapping only (none when no mapping covers it). Empty: any
+    /// mapping's.
+    pub scopes: Vec<MappingScope>,
+}
+
+/// A mapping as the failing list needs it: which campaign and program it pairs.
+#[derive(Debug, Clone)]
+pub struct MappingScope {
+    pub name: String,
+    pub campaign_id: String,
+    pub program_id: i64,
+}
+
+/// Where a failing signal's campaign member may be looked up in the mirror.
+enum Scope {
+    /// The signal names no campaign or program, or no mappings were given.
+    Any,
+    /// The mapping its campaign or program belongs to.
+    In(String),
+    /// It names a campaign or program no mapping covers: the mirror has no member of it.
+    Outside,
+}
+
+fn scope_of(scopes: &[MappingScope], payload: &serde_json::Value) -> Scope {
+    if scopes.is_empty() {
+        return Scope::Any;
+    }
+    let campaign = payload.get("campaign_id").and_then(|v| v.as_str());
+    let program = payload
+        .get("program_id")
+        .and_then(serde_json::Value::as_i64);
+    let found = match (campaign, program) {
+        (Some(c), _) => scopes
+            .iter()
+            .find(|s| crate::ids::SalesforceId::same(&s.campaign_id, c)),
+        (None, Some(p)) => scopes.iter().find(|s| s.program_id == p),
+        (None, None) => return Scope::Any,
+    };
+    found.map_or(Scope::Outside, |s| Scope::In(s.name.clone()))
 }
 
 /// The work waiting for the worker.
@@ -90,43 +130,47 @@ impl Store {
             .map(|r| {
                 let payload: String = r.try_get("payload")?;
                 let payload: serde_json::Value = serde_json::from_str(&payload)?;
+                let scope = scope_of(&filter.scopes, &payload);
                 let state: String = r.try_get("state")?;
                 // Dead and rejected rows wait for nothing; a pending one is retrying.
                 let dead = state == "dead" || state == "rejected";
                 let text = |k: &str| payload.get(k).and_then(|v| v.as_str()).map(str::to_string);
                 let marketo = payload.get("lead_id").and_then(serde_json::Value::as_i64);
-                Ok(FailingSignal {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    state: if dead { state } else { "retrying".into() },
-                    email: text("email"),
-                    marketo_lead_id: marketo,
-                    salesforce_person_id: text("contact_id").or_else(|| {
-                        if marketo.is_none() {
-                            text("lead_id")
-                        } else {
-                            None
-                        }
-                    }),
-                    campaign_member_id: text("member_id"),
-                    attempts: r.try_get("attempts")?,
-                    last_error: r.try_get("last_error")?,
-                    first_seen: r.try_get("received_at")?,
-                    last_seen: r.try_get("updated_at")?,
-                    next_attempt_at: Some(r.try_get::<i64, _>("next_attempt_at")?)
-                        .filter(|_| !dead),
-                })
+                Ok((
+                    scope,
+                    FailingSignal {
+                        id: r.try_get("id")?,
+                        kind: r.try_get("kind")?,
+                        state: if dead { state } else { "retrying".into() },
+                        email: text("email"),
+                        marketo_lead_id: marketo,
+                        salesforce_person_id: text("contact_id").or_else(|| {
+                            if marketo.is_none() {
+                                text("lead_id")
+                            } else {
+                                None
+                            }
+                        }),
+                        campaign_member_id: text("member_id"),
+                        attempts: r.try_get("attempts")?,
+                        last_error: r.try_get("last_error")?,
+                        first_seen: r.try_get("received_at")?,
+                        last_seen: r.try_get("updated_at")?,
+                        next_attempt_at: Some(r.try_get::<i64, _>("next_attempt_at")?)
+                            .filter(|_| !dead),
+                    },
+                ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        for signal in &mut failing {
-            self.complete_names(signal).await?;
+        for (scope, signal) in &mut failing {
+            self.complete_names(signal, scope).await?;
         }
-        Ok(failing)
+        Ok(failing.into_iter().map(|(_, signal)| signal).collect())
     }
 
     /// Fills the ids a payload does not carry (a Marketo webhook names no Salesforce record, a
     /// Salesforce notification no Marketo lead) from the identity table and the mirror.
-    async fn complete_names(&self, s: &mut FailingSignal) -> Result<(), StoreError> {
+    async fn complete_names(&self, s: &mut FailingSignal, scope: &Scope) -> Result<(), StoreError> {
         let named = s.email.is_some()
             && s.marketo_lead_id.is_some()
             && s.salesforce_person_id.is_some()
@@ -151,12 +195,19 @@ impl Store {
             .take()
             .or(person.sf_contact_id)
             .or(person.sf_lead_id);
+        let mapping = match scope {
+            Scope::Outside => return Ok(()),
+            Scope::Any => None,
+            Scope::In(mapping) => Some(mapping.as_str()),
+        };
         if s.campaign_member_id.is_none() {
             let member = sqlx::query(
                 "SELECT sf_member_id FROM mirror WHERE person = $1 \
+                 AND ($2 IS NULL OR mapping = $2) \
                  AND sf_member_id IS NOT NULL ORDER BY synced_at DESC LIMIT 1",
             )
             .bind(person.id.to_string())
+            .bind(mapping)
             .fetch_optional(&self.pool)
             .await?;
             s.campaign_member_id = member.map(|r| r.try_get(0)).transpose()?;

@@ -340,3 +340,93 @@ async fn a_failing_salesforce_change_names_the_marketo_lead_it_knows() {
         );
     }
 }
+
+/// A failing signal naming a campaign or program is shown with the person's member of that
+/// mapping, and with none for a campaign no mapping covers (not another mapping's member).
+#[tokio::test]
+async fn a_failing_signal_shows_the_member_of_its_own_mapping() {
+    use campaign_sync::signal::{FlowAction, FlowActionKind, MarketoMember};
+    use campaign_sync::store::MappingScope;
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let label = &db.label;
+        let identity = IdentityRow {
+            email: Some("ada@example.com".into()),
+            sf_lead_id: Some("00Q000000000007EAA".into()),
+            mkto_lead_id: Some(7),
+            ..IdentityRow::default()
+        };
+        let person = store.save_identity(&identity, T0).await.unwrap();
+        for (mapping, member, at) in [
+            ("webinar", "00v000000000001AAA", T0),
+            ("tradeshow", "00v000000000002AAA", T0 + 5),
+        ] {
+            let row = MirrorRow {
+                mapping: mapping.into(),
+                person: person.to_string(),
+                sf_member_id: Some(member.into()),
+                synced_at: at,
+                ..MirrorRow::default()
+            };
+            store.upsert_mirror(&row).await.unwrap();
+        }
+        let webhook = NewSignal::new(
+            "mkto:1",
+            Signal::MarketoMember(MarketoMember {
+                lead_id: 7,
+                program_id: 1001,
+                email: None,
+                status: None,
+                trigger: None,
+            }),
+        );
+        let flow = NewSignal::new(
+            "mkto:2",
+            Signal::MarketoFlowAction(FlowAction {
+                action: FlowActionKind::AddToCampaign,
+                lead_id: 7,
+                email: None,
+                campaign_id: "701000000000099AAA".into(),
+                status: Some("Sent".into()),
+            }),
+        );
+        let recorded = store.record(vec![webhook, flow], T0).await.unwrap();
+        store.claim("w", 10, 30_000, T0).await.unwrap();
+        for r in &recorded {
+            store.bury(r.id, "w", "refused", T0 + 1).await.unwrap();
+        }
+        let filter = FailingFilter {
+            limit: 10,
+            scopes: vec![
+                MappingScope {
+                    name: "webinar".into(),
+                    campaign_id: "701000000000001AAA".into(),
+                    program_id: 1001,
+                },
+                MappingScope {
+                    name: "tradeshow".into(),
+                    campaign_id: "701000000000002AAA".into(),
+                    program_id: 1002,
+                },
+            ],
+            ..FailingFilter::default()
+        };
+        let failing = store.failing(&filter).await.unwrap();
+        let member = |kind: &str| {
+            failing
+                .iter()
+                .find(|f| f.kind == kind)
+                .and_then(|f| f.campaign_member_id.clone())
+        };
+        assert_eq!(
+            member("marketo_member").as_deref(),
+            Some("00v000000000001AAA"),
+            "{label}: the webinar's member, though the trade show's row is newer"
+        );
+        assert_eq!(
+            member("marketo_flow_action"),
+            None,
+            "{label}: no mapping covers that campaign"
+        );
+    }
+}

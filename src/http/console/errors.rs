@@ -65,8 +65,9 @@ impl Filter {
         })
     }
 
-    fn store_filter(&self) -> FailingFilter {
+    fn store_filter(&self, state: &AppState) -> FailingFilter {
         FailingFilter {
+            scopes: state.mapping_scopes(),
             state: self.state.clone().filter(|s| !s.is_empty()),
             text: self.q.clone().filter(|t| !t.trim().is_empty()),
             before: None,
@@ -100,7 +101,7 @@ pub async fn errors(
     if let Some(refused) = filter.unknown_state() {
         return refused;
     }
-    let rows = match state.store().failing(&filter.store_filter()).await {
+    let rows = match state.store().failing(&filter.store_filter(&state)).await {
         Ok(rows) => rows.into_iter().map(row).collect(),
         Err(error) => return unavailable(error),
     };
@@ -155,7 +156,7 @@ pub async fn errors_csv(
     if let Some(refused) = filter.unknown_state() {
         return refused;
     }
-    let rows = match state.store().failing(&filter.store_filter()).await {
+    let rows = match state.store().failing(&filter.store_filter(&state)).await {
         Ok(rows) => rows,
         Err(error) => return unavailable(error),
     };
