@@ -108,13 +108,19 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
         status
     };
     let text = message_of(body).await;
-    // A JSON error turned into a page (a panic's 500 under `/console`) keeps only its words.
+    // A JSON error turned into a page or a fault (a panic's 500 under `/console`, no route at
+    // a Salesforce URL with a trailing slash) keeps only its words.
     let text = match shape {
-        Shape::Page => json_message(&text).unwrap_or(text),
-        _ => text,
+        Shape::Page | Shape::Soap => json_message(&text).unwrap_or(text),
+        Shape::Json => text,
     };
     let message = match status {
         StatusCode::NOT_FOUND if shape == Shape::Page => "There is no such console page.".into(),
+        StatusCode::NOT_FOUND if shape == Shape::Soap => format!(
+            "no endpoint here: the outbound message's Endpoint URL must end in {} followed by \
+             ?token=…, without a trailing slash",
+            salesforce::PATH
+        ),
         StatusCode::PAYLOAD_TOO_LARGE => {
             format!("request body is larger than {} bytes", limits.body_limit)
         }
