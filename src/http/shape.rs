@@ -114,6 +114,11 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
         Shape::Page | Shape::Soap => json_message(&text).unwrap_or(text),
         Shape::Json => text,
     };
+    // A page is read, not parsed: the framework's Markdown quotes would show as they are.
+    let text = match shape {
+        Shape::Page => text.replace('`', ""),
+        _ => text,
+    };
     let message = match status {
         StatusCode::NOT_FOUND if shape == Shape::Page => "There is no such console page.".into(),
         StatusCode::NOT_FOUND if shape == Shape::Soap => format!(

@@ -7,6 +7,14 @@ use crate::http::admin_status::Overview;
 
 /// Reads the overview from the service at `url` with the admin token.
 pub async fn fetch(url: &str, token: &str) -> anyhow::Result<Overview> {
+    let usable = reqwest::Url::parse(url)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if !usable {
+        anyhow::bail!(
+            "--url {url:?} is not the service's address: give it as http://HOST:PORT (its \
+             admin listener when admin_listen is set)"
+        );
+    }
     let url = format!("{}/admin/status", url.trim_end_matches('/'));
     let response = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(15))
@@ -79,6 +87,12 @@ pub fn render(url: &str, o: &Overview) -> String {
         }
     }
     let _ = writeln!(out, "\nMappings");
+    if o.mappings.is_empty() {
+        let _ = writeln!(
+            out,
+            "  none configured: the service receives but syncs nothing ([[mappings]] in its file)"
+        );
+    }
     for m in &o.mappings {
         let state = match (m.enabled, m.held) {
             (_, true) => "HELD",
@@ -225,6 +239,28 @@ mod tests {
             }
         }))
         .expect("an overview")
+    }
+
+    #[test]
+    fn no_mappings_is_said() {
+        let side = json!({
+            "state": "up", "consecutiveAuthFailures": 0, "failingSince": null,
+            "lastError": null, "lastCallAt": null, "callsToday": null, "dailyLimit": null,
+            "pausedUntil": null
+        });
+        let text = render("http://x", &with_sides(side.clone(), side));
+        assert!(text.contains("Mappings\n  none configured"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn an_address_that_is_not_one_is_said_before_any_call() {
+        for url in ["notaurl", "ftp://host", "127.0.0.1:8080"] {
+            let error = fetch(url, "t").await.unwrap_err().to_string();
+            assert!(
+                error.contains("is not the service's address"),
+                "{url}: {error}"
+            );
+        }
     }
 
     #[test]

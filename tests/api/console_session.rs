@@ -171,6 +171,21 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
         // In the page's words, without the framework's preamble.
         assert!(!page.contains("Failed to deserialize"), "{page}");
     }
+    // A form sent as something else: the framework's words, without their Markdown quotes.
+    let answer = client
+        .post(url("/console/reconcile"))
+        .header("cookie", &pair)
+        .header("content-type", "text/plain")
+        .body("csrf=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 415);
+    let page = answer.text().await.unwrap();
+    assert!(
+        page.contains("Content-Type: application/x-www-form-urlencoded") && !page.contains('`'),
+        "{page}"
+    );
     // `dry_run=false` is no preview: the job writes.
     let queued = client
         .post(url("/console/reconcile"))
@@ -205,6 +220,16 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
         .await
         .unwrap();
     assert!(page.contains("your request joined it"), "{page}");
+    let page = client
+        .get(url("/console/mappings?job=999"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("There is no job 999."), "{page}");
     let mappings = get(&world, "/admin/status").await;
     let enabled: Vec<_> = mappings["mappings"]
         .as_array()

@@ -49,6 +49,8 @@ pub struct Filter {
     q: Option<String>,
     state: Option<String>,
     replayed: Option<usize>,
+    /// How many the replay asked for, when more than were replayed.
+    asked: Option<usize>,
 }
 
 /// The states the page filters by (empty: all three).
@@ -111,7 +113,7 @@ pub async fn errors(
         csrf: session.csrf(),
         notice: filter
             .replayed
-            .map(|n| format!("{n} dead letter(s) replayed: they are due again."))
+            .map(|n| replayed_notice(n, filter.asked.unwrap_or(n)))
             .unwrap_or_default(),
         q_url: url_encode(&q),
         q,
@@ -249,15 +251,48 @@ pub async fn replay(
                 count = replayed.len(),
                 "dead letters replayed from the console"
             );
-            Redirect::to(&format!("/console/errors?replayed={}", replayed.len())).into_response()
+            let (done, asked) = (replayed.len(), ids.len());
+            let asked = if asked > done {
+                format!("&asked={asked}")
+            } else {
+                String::new()
+            };
+            Redirect::to(&format!("/console/errors?replayed={done}{asked}")).into_response()
         }
         Err(error) => unavailable(error),
     }
 }
 
+/// What a replay did, in words: those replayed, and why others were not.
+fn replayed_notice(replayed: usize, asked: usize) -> String {
+    let done = format!("{replayed} dead letter(s) replayed: they are due again.");
+    if asked <= replayed {
+        return done;
+    }
+    format!(
+        "{done} {} of those chosen were not dead letters: a rejected input is never processed, \
+         and one replayed already is due.",
+        asked - replayed
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use super::{csv_field, replayed_notice};
+
+    #[test]
+    fn a_replay_that_left_some_out_says_why() {
+        assert_eq!(
+            replayed_notice(2, 2),
+            "2 dead letter(s) replayed: they are due again."
+        );
+        let notice = replayed_notice(0, 1);
+        assert!(
+            notice.starts_with("0 dead letter(s) replayed")
+                && notice.contains("1 of those chosen were not dead letters: a rejected input"),
+            "{notice}"
+        );
+    }
 
     #[test]
     fn a_cell_is_quoted_when_needed_and_never_a_formula() {

@@ -172,12 +172,12 @@ pub async fn mappings(
     render(&MappingsPage {
         page: "mappings",
         csrf: session.csrf(),
-        notice: if query.joined == Some(1) {
-            "A reconciliation of this kind was already queued: your request joined it, so one \
-             pass runs."
-                .to_string()
-        } else {
-            String::new()
+        notice: match (&job, query.job) {
+            (None, Some(id)) => format!("There is no job {id}."),
+            _ if query.joined == Some(1) => "A reconciliation of this kind was already \
+                 queued: your request joined it, so one pass runs."
+                .to_string(),
+            _ => String::new(),
         },
         sync_enabled: all.sync_enabled(),
         mappings: all
