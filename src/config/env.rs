@@ -14,6 +14,7 @@ const PREFIX: &str = "CAMPAIGN_SYNC_";
 pub(super) const TEXT_KEYS: &[&str] = &[
     "database_url",
     "admin.token",
+    "admin.read_token",
     "salesforce.login_url",
     "salesforce.instance_url",
     "salesforce.api_version",
@@ -121,6 +122,7 @@ mod tests {
         assert!(is_text_key("marketo__client_secret"));
         assert!(is_text_key("MARKETO__CLIENT_SECRET"));
         assert!(is_text_key("database_url"));
+        assert!(is_text_key("admin__read_token"));
         assert!(!is_text_key("marketo__rate_limit_calls"));
         assert!(!is_text_key("marketo__webhook_signing_secrets"));
     }
@@ -151,6 +153,40 @@ mod tests {
         ] {
             assert!(!is_service_link(key), "{key}");
         }
+    }
+
+    /// Every text value the example file shows (set or commented out) outside the mapping
+    /// tables is a text key, so a new one cannot be forgotten here.
+    #[test]
+    fn every_text_value_of_the_example_file_is_a_text_key() {
+        // Addresses parse from the environment's text as they are.
+        const NOT_TEXT: [&str; 2] = ["listen", "admin_listen"];
+        let example = include_str!("../../deploy/campaign-sync.example.toml");
+        let mut section = String::new();
+        let mut seen = 0;
+        for line in example.lines() {
+            let line = line.trim_start_matches('#').trim();
+            if line.starts_with("[[") || line.starts_with("[triggers") {
+                break;
+            }
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = format!("{name}.");
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            let key = key.trim();
+            if !value.trim_start().starts_with('"') || key.contains(' ') {
+                continue;
+            }
+            let dotted = format!("{section}{key}");
+            if !NOT_TEXT.contains(&dotted.as_str()) {
+                assert!(TEXT_KEYS.contains(&dotted.as_str()), "{dotted}");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 12, "{seen} text values read from the example");
     }
 
     #[test]
