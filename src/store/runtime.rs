@@ -9,6 +9,10 @@ use sqlx::Row;
 
 use super::{Backend, Store, StoreError};
 
+/// The first half of the PostgreSQL advisory lock under which a job is queued or joined (the
+/// second is the kind's hash): "cs j" as a number, apart from the single-key locks.
+const JOB_QUEUE_LOCK: i32 = 0x6373_206a;
+
 /// The switch of campaign sync as a whole; mapping switches are `mapping:<name>`.
 pub const SYNC_SWITCH: &str = "sync";
 
@@ -151,8 +155,9 @@ impl Store {
     ) -> Result<(i64, bool), StoreError> {
         let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind(format!("campaign-sync job {kind}"))
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(JOB_QUEUE_LOCK)
+                .bind(kind)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -171,19 +176,24 @@ impl Store {
             let id: i64 = row.try_get("id")?;
             if let Some(reason) = params.get("reason").and_then(|r| r.as_str()) {
                 let joined = match queued.get("reason").and_then(|r| r.as_str()) {
-                    Some(before) if before == reason => before.to_string(),
+                    Some(before) if before.split("; ").any(|r| r == reason) => before.to_string(),
                     Some(before) => format!("{before}; {reason}"),
                     None => reason.to_string(),
                 };
                 queued["reason"] = serde_json::Value::String(joined);
-                sqlx::query("UPDATE jobs SET params = $2 WHERE id = $1")
+            }
+            // Joined only while still queued: on PostgreSQL the worker may have started it
+            // since the read (this waits for its row lock, then sees it running).
+            let still_queued =
+                sqlx::query("UPDATE jobs SET params = $2 WHERE id = $1 AND state = 'queued'")
                     .bind(id)
                     .bind(queued.to_string())
                     .execute(&mut *tx)
                     .await?;
+            if still_queued.rows_affected() == 1 {
+                tx.commit().await?;
+                return Ok((id, true));
             }
-            tx.commit().await?;
-            return Ok((id, true));
         }
         let row = sqlx::query(
             "INSERT INTO jobs (kind, state, params, requested_at) VALUES ($1, 'queued', $2, $3) RETURNING id",
