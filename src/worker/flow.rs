@@ -198,9 +198,10 @@ async fn record_all(
         // campaign change stands alone and the mirror keeps what was last synced, so the
         // change reaches the program (by the change feed or reconciliation) once the mapping
         // writes again.
+        let covering = mapping.as_ref().map(|m| m.name().to_string());
         let Some(mapping) = mapping.filter(|m| ctx.mappings.writes(m)) else {
-            let result = unmapped(journal, &flow, done);
-            results.push(unmapped_result(&flow, result));
+            let result = unmapped(journal, &flow, covering.as_deref(), done);
+            results.push(unmapped_result(&flow, covering, result));
             continue;
         };
         let mut work = flow.work;
@@ -226,26 +227,35 @@ async fn record_all(
     for (mapping, entries) in programs.into_values() {
         let (signals, mut works): (Vec<SignalRef>, Vec<Work>) = entries.into_iter().unzip();
         write::phase(ctx, &mapping, Phase::Marketo, &mut works).await;
-        for (signal, work) in signals.into_iter().zip(&works) {
+        for work in &works {
             record::person(journal, &mapping, work);
-            let result = match &work.outcome {
-                Some(Err(error)) => Err(error.clone()),
-                _ => Ok(()),
-            };
-            results.push(SignalResult::new(signal, result));
         }
+        // Each work carries its flow's signal, so a failed program write names the mapping,
+        // the person and the write as any other does.
+        debug_assert!(
+            signals
+                .iter()
+                .zip(&works)
+                .all(|(s, w)| w.person.signals == [*s])
+        );
+        results.extend(record::signal_results(&mapping, &works));
     }
     Ok(results)
 }
 
-/// The result of a flow action on a campaign no mapping covers, naming its person and the
-/// campaign write, so a dead one's outcome says whom and what.
-fn unmapped_result(flow: &Flow, result: Result<(), WorkError>) -> SignalResult {
+/// The result of a flow action whose campaign change stands alone (no mapping covers the
+/// campaign, or its mapping does not write now), naming its person, the covering mapping if
+/// any and the campaign write, so a dead one's outcome says whom and what.
+fn unmapped_result(
+    flow: &Flow,
+    covering: Option<String>,
+    result: Result<(), WorkError>,
+) -> SignalResult {
     SignalResult {
         signal: flow.signal,
         result,
         about: Some(About {
-            mapping: None,
+            mapping: covering,
             person: flow.work.person.key(),
         }),
         target: Target::FLOW_ACTION,
@@ -285,6 +295,7 @@ fn program_work(
 fn unmapped(
     journal: &mut Journal,
     flow: &Flow,
+    covering: Option<&str>,
     done: Result<Done, WorkError>,
 ) -> Result<(), WorkError> {
     let done = done?;
@@ -298,7 +309,7 @@ fn unmapped(
     record::outcome(
         journal,
         Some(flow.signal.id),
-        None,
+        covering,
         Some(&key),
         target,
         result,
