@@ -94,6 +94,7 @@ impl Shape {
 /// documented shape, keeping its status and, when it had one, its text.
 pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: Next) -> Response {
     let shape = Shape::of(&request, limits.console);
+    let path = request.uri().path().to_string();
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || shape.fits(response.headers()) {
@@ -121,6 +122,12 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
     };
     let message = match status {
         StatusCode::NOT_FOUND if shape == Shape::Page => "There is no such console page.".into(),
+        // The exact path not served: a listener that does not receive (the admin one).
+        StatusCode::NOT_FOUND if shape == Shape::Soap && path == salesforce::PATH => {
+            "this listener does not receive outbound messages: send them to the service's \
+             `listen` address, not `admin_listen`"
+                .into()
+        }
         StatusCode::NOT_FOUND if shape == Shape::Soap => format!(
             "no endpoint here: the outbound message's Endpoint URL must end in {} followed by \
              ?token=…, without a trailing slash",

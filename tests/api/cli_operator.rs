@@ -299,6 +299,14 @@ fn admin_listen_moves_metrics_and_admin_off_the_public_listener() {
     let (code, body) = request(&admin_listen, "GET", "/console/nowhere", &admin, "").unwrap();
     assert_eq!(code, 404);
     assert!(body.contains("no such console page"), "{body}");
+    // An outbound message sent to the admin listener is told where to go, as a SOAP fault.
+    let path = "/v1/salesforce/outbound-messages?token=x";
+    let (code, body) = request(&admin_listen, "POST", path, &[], "<x/>").unwrap();
+    assert_eq!(code, 404);
+    assert!(
+        body.contains("<faultcode>") && body.contains("does not receive outbound messages"),
+        "{body}"
+    );
 
     // SIGTERM stops both listeners and the process exits 0.
     let pid = served.child.id().to_string();
