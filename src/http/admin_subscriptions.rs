@@ -184,7 +184,10 @@ pub async fn act(
     }
 }
 
+/// `?delivery=ID`: replay that dead delivery only. Any other parameter is refused: a misspelt
+/// `deliveryId=5` must not replay every dead delivery.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReplayQuery {
     delivery: Option<i64>,
 }

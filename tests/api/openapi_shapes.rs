@@ -333,6 +333,13 @@ async fn admin_answers_match_their_documented_schemas() {
             "/admin/outbox/{destination}/replay",
             404,
         ),
+        // A misspelt parameter is refused rather than read as "replay every dead delivery".
+        (
+            Method::POST,
+            "/admin/outbox/marketo_activity/replay?deliveryId=5",
+            "/admin/outbox/{destination}/replay",
+            400,
+        ),
     ] {
         let (status, _) = checker.call(method, path, template, None).await;
         assert_eq!(status, expected, "{path}");
