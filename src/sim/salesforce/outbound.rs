@@ -124,9 +124,11 @@ async fn post(shared: &Shared, body: String, notifications: usize) -> bool {
     let mut entry = CallRecord {
         kind: "outbound".to_string(),
         method: "POST".to_string(),
-        path: url
-            .as_ref()
-            .map_or_else(|| endpoint.clone(), |u| u.path().to_string()),
+        // An endpoint that is no URL is logged without what follows a `?` (a token).
+        path: url.as_ref().map_or_else(
+            || endpoint.split('?').next().unwrap_or_default().to_string(),
+            |u| u.path().to_string(),
+        ),
         query: crate::sim::calls::redacted_query(url.as_ref().and_then(|u| u.query())),
         records: notifications,
         body: Some(body.clone()),
