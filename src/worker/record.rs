@@ -3,7 +3,7 @@
 //! done, due again later, or dead.
 
 use crate::config::WorkerConfig;
-use crate::kinds::{OperationalEvent, OutcomeResult, Target};
+use crate::kinds::{OperationalEvent, OutcomeResult, Target, TriggerKind};
 use crate::store::{Journal, Notice, Outcome, SignalEnd, StoreError, TriggerEvent, now_millis};
 use crate::sync::{self, Ended, Event};
 
@@ -125,6 +125,7 @@ pub fn person(
     let written = done
         .reason()
         .map(str::to_string)
+        .or_else(|| added(&settled.events))
         .or_else(|| applied(&work.decision));
     outcome(
         journal,
@@ -139,6 +140,21 @@ pub fn person(
         trigger(journal, Some(mapping), &key, None, event);
     }
     Some(settled.row)
+}
+
+/// An applied write that made the person a member, in the words of its trigger event.
+fn added(events: &[Event]) -> Option<String> {
+    events.iter().find_map(|event| {
+        let side = match event.kind {
+            TriggerKind::AddedToCampaign => "campaign",
+            TriggerKind::AddedToProgram => "program",
+            _ => return None,
+        };
+        Some(match &event.new_status {
+            Some(status) => format!("added to the {side} as {status}"),
+            None => format!("added to the {side}"),
+        })
+    })
 }
 
 /// What an applied write did, for the outcome's reason (which status was written).

@@ -57,3 +57,25 @@ fn a_pause_is_announced_once_and_postpones_without_an_attempt() {
         }
     )));
 }
+
+#[test]
+fn an_addition_is_said_as_one() {
+    let event = |kind, status: Option<&str>| Event {
+        kind,
+        old_status: None,
+        new_status: status.map(str::to_string),
+        actor: crate::kinds::Actor::Marketo,
+    };
+    assert_eq!(
+        added(&[event(TriggerKind::AddedToCampaign, Some("Registered"))]).as_deref(),
+        Some("added to the campaign as Registered")
+    );
+    assert_eq!(
+        added(&[event(TriggerKind::AddedToProgram, Some("Invited"))]).as_deref(),
+        Some("added to the program as Invited")
+    );
+    assert_eq!(
+        added(&[event(TriggerKind::CampaignStatusChanged, Some("Attended"))]),
+        None
+    );
+}
