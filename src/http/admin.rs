@@ -96,7 +96,12 @@ pub async fn dead_letters(
         .into_iter()
         .map(|d| json!({ "id": d.id, "dedup_key": d.dedup_key, "kind": d.kind, "state": d.state, "payload": d.payload, "attempts": d.attempts, "last_error": d.last_error, "updated_at": d.updated_at }))
         .collect();
-    Ok(Json(json!({ "items": items })))
+    // As the other paged lists: pass it back as `after` for the next page.
+    let next = items
+        .last()
+        .and_then(|d| d["id"].as_i64())
+        .unwrap_or(page.after());
+    Ok(Json(json!({ "items": items, "next_after": next })))
 }
 
 pub async fn replay(
@@ -175,6 +180,16 @@ pub async fn member_of(
         }
     }
     .ok_or_else(|| ApiError::NotFound("mapping for that campaign or program".into()))?;
+    if let Some(program) = query.program_id.filter(|&p| p != mapping.config.program_id) {
+        return Err(ApiError::field(
+            "programId",
+            format!(
+                "programId {program} is not the program campaignId is mapped to ({}): give \
+                 one of the two, or both of one mapping",
+                mapping.config.program_id
+            ),
+        ));
+    }
     if query.lead_id.is_none() && query.email.is_none() {
         return Err(ApiError::field("leadId", "give leadId or email"));
     }

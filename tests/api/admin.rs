@@ -125,6 +125,18 @@ async fn dead_letters_are_listed_and_replayed() {
         .unwrap();
     assert_eq!(list["items"][0]["id"], id);
     assert_eq!(list["items"][0]["last_error"], "603 Access denied");
+    assert_eq!(list["next_after"], id, "the next page starts after it");
+    let next: serde_json::Value = admin(
+        &app,
+        reqwest::Method::GET,
+        &format!("/admin/dead-letters?after={id}"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(next["items"], serde_json::json!([]));
+    assert_eq!(next["next_after"], id);
 
     let replayed = admin(
         &app,
@@ -228,4 +240,21 @@ async fn member_of_refuses_a_malformed_campaign_id() {
     )
     .await;
     assert_eq!(mapped.status(), 200);
+    // Both named, of two different mappings (or none): refused, not answered for one.
+    let both = admin(
+        &app,
+        reqwest::Method::GET,
+        "/v1/member-of?campaignId=701000000000001AAA&programId=1002&leadId=1001",
+    )
+    .await;
+    assert_eq!(both.status(), 400);
+    let answer: serde_json::Value = both.json().await.unwrap();
+    assert_eq!(answer["error"]["field"], "programId", "{answer}");
+    let agreeing = admin(
+        &app,
+        reqwest::Method::GET,
+        "/v1/member-of?campaignId=701000000000001AAA&programId=1001&leadId=1001",
+    )
+    .await;
+    assert_eq!(agreeing.status(), 200);
 }
