@@ -1,6 +1,7 @@
 //! The HTTP surface: router, shared state and middleware. Handlers live in one file per concern.
 
 mod admin;
+pub(crate) mod admin_jobs;
 pub(crate) mod admin_people;
 pub mod admin_status;
 mod admin_subscriptions;
@@ -87,8 +88,13 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
             post(admin::set_mapping),
         ),
         (Admin, "post", "/admin/sync/{action}", post(admin::set_sync)),
-        (Admin, "post", "/admin/reconcile", post(admin::reconcile)),
-        (Admin, "get", "/admin/jobs/{id}", get(admin::job)),
+        (
+            Admin,
+            "post",
+            "/admin/reconcile",
+            post(admin_jobs::reconcile),
+        ),
+        (Admin, "get", "/admin/jobs/{id}", get(admin_jobs::job)),
         (Admin, "get", "/admin/status", get(admin_status::status)),
         (Admin, "get", "/admin/people", get(admin_people::people)),
         (

@@ -149,7 +149,7 @@ pub async fn mappings(
     };
     // A job still queued while no worker runs waits: say so beside it.
     let waiting = match &job {
-        Some(j) if j.state == "queued" => crate::http::admin::worker_warning(&state).await,
+        Some(j) if j.state == "queued" => crate::http::admin_jobs::worker_warning(&state).await,
         _ => None,
     };
     let all = state.shared_mappings().await;
@@ -291,7 +291,7 @@ pub async fn reconcile(
     if !session.check_csrf(&form.csrf) {
         return forbidden();
     }
-    if let Some(message) = crate::http::admin::no_worker_for_jobs(&state) {
+    if let Some(message) = crate::http::admin_jobs::no_worker_for_jobs(&state) {
         return super::page_error(axum::http::StatusCode::CONFLICT, &message);
     }
     // The page's preview button sends `1`; a form posted by hand may say what it means.
