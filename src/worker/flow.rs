@@ -207,6 +207,20 @@ async fn record_all(
         let mut work = flow.work;
         work.mirror = ctx.store.mirror(mapping.name(), &work.person.key()).await?;
         let campaign_row = record::person(journal, &mapping, &work);
+        // A retry whose first attempt wrote the campaign and then failed on the program finds
+        // the campaign done already: the program write it still owes goes now.
+        let owed = matches!(done, Ok(Done::Skipped(_)))
+            .then(|| owed_program_status(&mapping, &work, flow.before.as_deref()))
+            .flatten();
+        if let Some(status) = owed {
+            let program = program_work(&mapping, work, campaign_row, status);
+            programs
+                .entry(mapping.name().to_string())
+                .or_insert_with(|| (mapping, Vec::new()))
+                .1
+                .push((flow.signal, program));
+            continue;
+        }
         if done != Ok(Done::Applied) {
             let mut result = SignalResult::new(flow.signal, done.map(|_| ()));
             result.about = Some(About {
@@ -217,7 +231,11 @@ async fn record_all(
             results.push(result);
             continue;
         }
-        let program = program_work(&mapping, work, campaign_row);
+        let status = match &work.decision {
+            Decision::SetSalesforce(label) => Some(label.clone()),
+            _ => None,
+        };
+        let program = program_work(&mapping, work, campaign_row, status);
         programs
             .entry(mapping.name().to_string())
             .or_insert_with(|| (mapping, Vec::new()))
@@ -263,15 +281,13 @@ fn unmapped_result(
 }
 
 /// The program write that mirrors an applied campaign change.
+/// `set`: the campaign member status the program is to mirror (`None`: not a member).
 fn program_work(
     mapping: &Mapping,
     work: Work,
     campaign_row: Option<crate::store::MirrorRow>,
+    set: Option<String>,
 ) -> Work {
-    let set = match &work.decision {
-        Decision::SetSalesforce(label) => Some(label.clone()),
-        _ => None,
-    };
     Work {
         mirror: campaign_row,
         decision: match &set {
@@ -288,6 +304,26 @@ fn program_work(
         },
         ..work
     }
+}
+
+/// The campaign status the program still owes after a flow action found nothing to write: the
+/// mirror holds the campaign as it is now (`before`, read this round), yet its program side
+/// does not match it. `Some(None)`: the program still holds a member the campaign removed.
+fn owed_program_status(
+    mapping: &Mapping,
+    work: &Work,
+    before: Option<&str>,
+) -> Option<Option<String>> {
+    let mirror = work.mirror.as_ref()?;
+    if mirror.sf_status.as_deref() != before {
+        return None;
+    }
+    // Compared as Salesforce labels: under a many-to-one map several program statuses agree.
+    let program = mirror
+        .mkto_status
+        .as_deref()
+        .and_then(|name| mapping.statuses.to_salesforce(name));
+    (program.as_deref() != before).then(|| before.map(str::to_string))
 }
 
 /// A flow action on a campaign no mapping covers (or whose mapping does not write now): the

@@ -397,3 +397,34 @@ async fn a_dead_flow_action_names_whom_and_what() {
         .expect("the person");
     assert_eq!(identity.mkto_lead_id, Some(lead));
 }
+
+/// A flow action whose campaign write went through but whose program write failed is retried,
+/// and the retry, finding the campaign done already, still makes the program write it owes.
+#[tokio::test]
+async fn a_flow_actions_program_write_is_made_on_its_retry() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("owed@example.com");
+    world.mk_sets(lead, "Invited");
+    world.settle().await;
+    assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("Invited"));
+    // The round's one Marketo call, the program write, times out once.
+    world.mk.inject_faults(&["604"]).unwrap();
+    world.marketo_webhook(json!({ "action": "change_campaign_status", "leadId": lead.to_string(), "email": "owed@example.com", "campaignId": world.campaign, "status": "Registered" })).await;
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+    assert_eq!(
+        world.mk_status(lead).as_deref(),
+        Some("Registered"),
+        "the program follows on the retry"
+    );
+    let faulted = world
+        .mk
+        .requests()
+        .iter()
+        .filter(|r| r.error_code.as_deref() == Some("604"))
+        .count();
+    assert_eq!(faulted, 1, "the fault did hit the program write");
+}
