@@ -19,7 +19,13 @@ pub struct RateWindow {
     window: Duration,
     /// Start times within the window; never held across an await.
     started: std::sync::Mutex<VecDeque<Instant>>,
+    /// When a long wait was last logged: once a window at most, so a bulk load does not log
+    /// every call, yet a job that waits in silence says why.
+    said: std::sync::Mutex<Option<Instant>>,
 }
+
+/// A wait for the window at least this long is said in the log.
+const SAY_WAITS_OVER: Duration = Duration::from_secs(1);
 
 impl RateWindow {
     pub fn new(calls: u32, window: Duration) -> Self {
@@ -29,7 +35,30 @@ impl RateWindow {
             reserved: if calls > 1 { (calls / 5).max(1) } else { 0 },
             window,
             started: std::sync::Mutex::new(VecDeque::new()),
+            said: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Logs a wait of `wait` for the window, unless it is short or one was said this window;
+    /// whether it did.
+    fn say_wait(&self, wait: Duration, lane: Lane) -> bool {
+        if wait < SAY_WAITS_OVER {
+            return false;
+        }
+        let now = Instant::now();
+        let mut said = self.said.lock().unwrap_or_else(|e| e.into_inner());
+        if said.is_some_and(|at| now.duration_since(at) < self.window) {
+            return false;
+        }
+        *said = Some(now);
+        tracing::info!(
+            wait_ms = wait.as_millis() as u64,
+            ?lane,
+            calls = self.calls,
+            window_secs = self.window.as_secs(),
+            "waiting for Marketo's rate window (said once a window)"
+        );
+        true
     }
 
     /// Calls started within the window now.
@@ -71,6 +100,7 @@ impl RateWindow {
                 // The call that frees a slot for this lane is the one `len - limit` from the front.
                 started[started.len() - limit] + self.window
             };
+            self.say_wait(wake.saturating_duration_since(Instant::now()), lane);
             tokio::time::sleep_until(wake).await;
         }
     }
@@ -113,6 +143,20 @@ pub fn window_use(endpoint: &str) -> Option<WindowUse> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_wait_is_said_once_a_window() {
+        let window = RateWindow::new(3, Duration::from_secs(20));
+        let long = Duration::from_secs(5);
+        assert!(
+            !window.say_wait(Duration::from_millis(200), Lane::Live),
+            "short"
+        );
+        assert!(window.say_wait(long, Lane::Scheduled));
+        assert!(!window.say_wait(long, Lane::Scheduled), "said this window");
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert!(window.say_wait(long, Lane::Live), "a window later");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn the_window_admits_n_calls_then_waits_for_the_oldest_to_age_out() {
