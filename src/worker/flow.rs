@@ -208,8 +208,13 @@ async fn record_all(
         work.mirror = ctx.store.mirror(mapping.name(), &work.person.key()).await?;
         let campaign_row = record::person(journal, &mapping, &work);
         // A retry whose first attempt wrote the campaign and then failed on the program finds
-        // the campaign done already: the program write it still owes goes now.
-        let owed = matches!(done, Ok(Done::Skipped(_)))
+        // the campaign done already: the program write it still owes goes now. Only then: a
+        // first attempt, a skip for another reason, or a campaign not where this action puts
+        // it leaves the program alone, however the mirror's sides disagree.
+        let retried_into_place = flow.signal.attempts > 1
+            && matches!(flow.step, Some(FlowStep::Skip(_)))
+            && flow.before.as_deref() == leaves(&flow.action);
+        let owed = (retried_into_place && matches!(done, Ok(Done::Skipped(_))))
             .then(|| owed_program_status(&mapping, &work, flow.before.as_deref()))
             .flatten();
         if let Some(status) = owed {
@@ -280,8 +285,8 @@ fn unmapped_result(
     }
 }
 
-/// The program write that mirrors an applied campaign change.
-/// `set`: the campaign member status the program is to mirror (`None`: not a member).
+/// The program write that mirrors a campaign change (applied this round, or on an earlier
+/// attempt); `set`: the campaign member status the program is to mirror (`None`: not a member).
 fn program_work(
     mapping: &Mapping,
     work: Work,
@@ -303,6 +308,14 @@ fn program_work(
             ..work.person
         },
         ..work
+    }
+}
+
+/// The campaign membership a flow action leaves: its status, or none for a removal.
+fn leaves(action: &FlowAction) -> Option<&str> {
+    match action.action {
+        FlowActionKind::RemoveFromCampaign => None,
+        _ => action.status.as_deref(),
     }
 }
 

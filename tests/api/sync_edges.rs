@@ -428,3 +428,29 @@ async fn a_flow_actions_program_write_is_made_on_its_retry() {
         .count();
     assert_eq!(faulted, 1, "the fault did hit the program write");
 }
+
+/// A first flow action that finds the campaign as it asks leaves the program alone, even where
+/// the mirror's sides disagree for a reason of their own (Marketo kept a later status).
+#[tokio::test]
+async fn a_flow_action_with_nothing_to_do_writes_no_program() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("diverged@example.com");
+    world.mk_sets(lead, "Attended");
+    world.settle().await;
+    // A Salesforce user moves the member back; Marketo keeps "Attended" (1037).
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    world
+        .sf
+        .update_member(crate::world::USER, &member, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    let before = world.mk.requests().len();
+    world.marketo_webhook(json!({ "action": "change_campaign_status", "leadId": lead.to_string(), "email": "diverged@example.com", "campaignId": world.campaign, "status": "Registered" })).await;
+    world.settle().await;
+    let status_calls = world.mk.requests()[before..]
+        .iter()
+        .filter(|r| r.path.ends_with("/members/status.json"))
+        .count();
+    assert_eq!(status_calls, 0, "no program write for a no-op flow action");
+}
