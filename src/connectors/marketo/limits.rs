@@ -19,9 +19,10 @@ pub struct RateWindow {
     window: Duration,
     /// Start times within the window; never held across an await.
     started: std::sync::Mutex<VecDeque<Instant>>,
-    /// When a long wait was last logged: once a window at most, so a bulk load does not log
-    /// every call, yet a job that waits in silence says why.
-    said: std::sync::Mutex<Option<Instant>>,
+    /// When a long wait was last logged, per lane (live, scheduled): once a window at most, so
+    /// a bulk load does not log every call, yet a job that waits in silence says why, and a
+    /// scheduled wait does not hide a live one.
+    said: std::sync::Mutex<[Option<Instant>; 2]>,
 }
 
 /// A wait for the window at least this long is said in the log.
@@ -35,7 +36,7 @@ impl RateWindow {
             reserved: if calls > 1 { (calls / 5).max(1) } else { 0 },
             window,
             started: std::sync::Mutex::new(VecDeque::new()),
-            said: std::sync::Mutex::new(None),
+            said: std::sync::Mutex::new([None, None]),
         }
     }
 
@@ -46,17 +47,20 @@ impl RateWindow {
             return false;
         }
         let now = Instant::now();
-        let mut said = self.said.lock().unwrap_or_else(|e| e.into_inner());
-        if said.is_some_and(|at| now.duration_since(at) < self.window) {
-            return false;
+        {
+            let mut said = self.said.lock().unwrap_or_else(|e| e.into_inner());
+            let last = &mut said[usize::from(lane == Lane::Scheduled)];
+            if last.is_some_and(|at| now.duration_since(at) < self.window) {
+                return false;
+            }
+            *last = Some(now);
         }
-        *said = Some(now);
         tracing::info!(
             wait_ms = wait.as_millis() as u64,
             ?lane,
             calls = self.calls,
             window_secs = self.window.as_secs(),
-            "waiting for Marketo's rate window (said once a window)"
+            "waiting for Marketo's rate window"
         );
         true
     }
@@ -154,6 +158,11 @@ mod tests {
         );
         assert!(window.say_wait(long, Lane::Scheduled));
         assert!(!window.say_wait(long, Lane::Scheduled), "said this window");
+        assert!(
+            window.say_wait(long, Lane::Live),
+            "a live wait is not hidden"
+        );
+        assert!(!window.say_wait(long, Lane::Live), "said this window");
         tokio::time::advance(Duration::from_secs(20)).await;
         assert!(window.say_wait(long, Lane::Live), "a window later");
     }
