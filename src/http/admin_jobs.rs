@@ -71,12 +71,7 @@ pub async fn reconcile(
     let dry_run = query.dry_run.unwrap_or(false);
     let (id, joined) = state
         .store()
-        .queue_job_joining(
-            "reconcile",
-            &json!({ "dry_run": dry_run }),
-            "dry_run",
-            now_millis(),
-        )
+        .queue_reconcile(dry_run, None, now_millis())
         .await
         .map_err(unavailable)?;
     if joined {

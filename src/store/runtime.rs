@@ -140,6 +140,23 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
+    /// Queues a reconciliation (a preview when `dry_run`), or joins the one of the same kind
+    /// still queued (see [`Store::queue_job_joining`]); `reason` says why when it was not asked
+    /// for by a person. Returns the job's id and whether the request joined it.
+    pub async fn queue_reconcile(
+        &self,
+        dry_run: bool,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<(i64, bool), StoreError> {
+        let mut params = serde_json::json!({ "dry_run": dry_run });
+        if let Some(reason) = reason {
+            params["reason"] = serde_json::Value::String(reason.to_string());
+        }
+        self.queue_job_joining("reconcile", &params, "dry_run", now)
+            .await
+    }
+
     /// Queues a job unless one of `kind` with the same `params[key]` is still queued (not yet
     /// started): then that one is the answer, and `true` says the request joined it. Asking
     /// for a reconciliation three times while one waits runs one pass, not three, each of which

@@ -4,15 +4,12 @@
 //! org no longer reports (more than 15 days back, or purged) queue a reconciliation instead, and
 //! a window with more deletions than one answer holds is halved.
 
-use serde_json::json;
-
 use crate::connectors::salesforce::classify::refused_with;
 use crate::signal::{Dedup, NewSignal, SalesforceMemberDeleted, Signal};
 use crate::store::cursors::SALESFORCE_DELETED;
 use crate::sync::time::{format_millis, parse_millis};
 
 use super::context::Context;
-use super::jobs::RECONCILE;
 use super::work::WorkError;
 
 /// getDeleted's refusal of a window holding more deleted records than one answer may.
@@ -127,15 +124,7 @@ async fn out_of_reach(
 ) -> Result<(), WorkError> {
     let (from, to) = (format_millis(from), format_millis(to));
     let reason = format!("deletions {from} – {to} out of reach: {why}");
-    let (job, _) = ctx
-        .store
-        .queue_job_joining(
-            RECONCILE,
-            &json!({ "dry_run": false, "reason": reason }),
-            "dry_run",
-            now,
-        )
-        .await?;
+    let (job, _) = ctx.store.queue_reconcile(false, Some(&reason), now).await?;
     metrics::counter!("salesforce_deletions_out_of_reach_total").increment(1);
     tracing::warn!(%from, %to, job.id = job, "Salesforce no longer reports the CampaignMember deletions of this time ({why}); reconciliation job {job} is queued to find them");
     Ok(())

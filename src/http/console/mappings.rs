@@ -6,7 +6,6 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::session::Session;
 use super::{forbidden, render, unavailable, when};
@@ -311,12 +310,7 @@ pub async fn reconcile(
     };
     match state
         .store()
-        .queue_job_joining(
-            "reconcile",
-            &json!({ "dry_run": dry_run }),
-            "dry_run",
-            now_millis(),
-        )
+        .queue_reconcile(dry_run, None, now_millis())
         .await
     {
         Ok((id, joined)) => {
