@@ -105,6 +105,7 @@ impl Store {
         if self.backend == Backend::Sqlite {
             return Ok(None);
         }
+        // pg_locks shows a bigint advisory key as its high and low 32 bits.
         let row = sqlx::query(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'advisory' AND l.granted \
@@ -135,17 +136,6 @@ impl Store {
         if self.backend == Backend::Sqlite {
             return Ok(true);
         }
-        // pg_locks shows a bigint advisory key as its high and low 32 bits.
-        let row = sqlx::query(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             AND classid = CAST($1 AS bigint)::oid AND objid = CAST($2 AS bigint)::oid \
-             AND objsubid = 1)",
-        )
-        .bind(WORKER_LOCK_KEY >> 32)
-        .bind(WORKER_LOCK_KEY & 0xffff_ffff)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get::<bool, _>(0)?)
+        Ok(self.worker_leader().await?.is_some())
     }
 }

@@ -36,8 +36,7 @@ fn clamped(org_now: i64) -> i64 {
 /// every real change for as long look stale, and the person would not sync again until then.
 pub fn believable(at: Option<i64>, org_now: i64) -> Option<i64> {
     at.map(|at| {
-        if at > org_now.saturating_add(CLOCK_SKEW_MS) {
-            metrics::counter!("salesforce_future_stamps_total").increment(1);
+        if beyond_skew(at, org_now) {
             clamped(org_now)
         } else {
             at
@@ -48,14 +47,23 @@ pub fn believable(at: Option<i64>, org_now: i64) -> Option<i64> {
 /// The mirror row with a Salesforce stamp from beyond the skew taken back to when the row was
 /// written (a row from before such stamps were doubted).
 pub fn believable_row(row: MirrorRow, org_now: i64) -> MirrorRow {
-    let sf_modstamp = match row.sf_modstamp {
-        Some(at) if at > org_now.saturating_add(CLOCK_SKEW_MS) => {
-            metrics::counter!("salesforce_future_stamps_total").increment(1);
-            Some(clamped(row.synced_at.min(org_now)))
+    let sf_modstamp = row.sf_modstamp.map(|at| {
+        if beyond_skew(at, org_now) {
+            clamped(row.synced_at.min(org_now))
+        } else {
+            at
         }
-        at => at,
-    };
+    });
     MirrorRow { sf_modstamp, ..row }
+}
+
+/// Whether `at` is further ahead of `org_now` than clocks disagree; each one is counted.
+fn beyond_skew(at: i64, org_now: i64) -> bool {
+    let beyond = at > org_now.saturating_add(CLOCK_SKEW_MS);
+    if beyond {
+        metrics::counter!("salesforce_future_stamps_total").increment(1);
+    }
+    beyond
 }
 
 /// ISO 8601 in UTC with seconds, as Salesforce's query parameters take it.
