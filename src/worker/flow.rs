@@ -21,8 +21,9 @@ use super::resolve;
 use super::work::{About, Person, Phase, SignalRef, SignalResult, Work, WorkError};
 use super::write;
 
-/// A mapping and the program writes that mirror its campaign's applied changes, by signal.
-type ProgramWrites = (Arc<Mapping>, Vec<(SignalRef, Work)>);
+/// A mapping and the program writes that mirror its campaign's changes (each work carries its
+/// flow's signal).
+type ProgramWrites = (Arc<Mapping>, Vec<Work>);
 
 /// One flow action this round: the signal, what it asks, and the campaign write it became.
 struct Flow {
@@ -214,19 +215,18 @@ async fn record_all(
         let retried_into_place = flow.signal.attempts > 1
             && matches!(flow.step, Some(FlowStep::Skip(_)))
             && flow.before.as_deref() == leaves(&flow.action);
-        let owed = (retried_into_place && matches!(done, Ok(Done::Skipped(_))))
-            .then(|| owed_program_status(&mapping, &work, flow.before.as_deref()))
-            .flatten();
-        if let Some(status) = owed {
-            let program = program_work(&mapping, work, campaign_row, status);
-            programs
-                .entry(mapping.name().to_string())
-                .or_insert_with(|| (mapping, Vec::new()))
-                .1
-                .push((flow.signal, program));
-            continue;
-        }
-        if done != Ok(Done::Applied) {
+        // The campaign status the program is to mirror, when a program write is due.
+        let program_status = match &done {
+            Ok(Done::Applied) => Some(match &work.decision {
+                Decision::SetSalesforce(label) => Some(label.clone()),
+                _ => None,
+            }),
+            Ok(Done::Skipped(_)) if retried_into_place => {
+                owed_program_status(&mapping, &work, flow.before.as_deref())
+            }
+            _ => None,
+        };
+        let Some(status) = program_status else {
             let mut result = SignalResult::new(flow.signal, done.map(|_| ()));
             result.about = Some(About {
                 mapping: Some(mapping.name().to_string()),
@@ -235,32 +235,21 @@ async fn record_all(
             result.target = work.decision.target();
             results.push(result);
             continue;
-        }
-        let status = match &work.decision {
-            Decision::SetSalesforce(label) => Some(label.clone()),
-            _ => None,
         };
         let program = program_work(&mapping, work, campaign_row, status);
         programs
             .entry(mapping.name().to_string())
             .or_insert_with(|| (mapping, Vec::new()))
             .1
-            .push((flow.signal, program));
+            .push(program);
     }
-    for (mapping, entries) in programs.into_values() {
-        let (signals, mut works): (Vec<SignalRef>, Vec<Work>) = entries.into_iter().unzip();
+    for (mapping, mut works) in programs.into_values() {
         write::phase(ctx, &mapping, Phase::Marketo, &mut works).await;
         for work in &works {
             record::person(journal, &mapping, work);
         }
         // Each work carries its flow's signal, so a failed program write names the mapping,
         // the person and the write as any other does.
-        debug_assert!(
-            signals
-                .iter()
-                .zip(&works)
-                .all(|(s, w)| w.person.signals == [*s])
-        );
         results.extend(record::signal_results(&mapping, &works));
     }
     Ok(results)
