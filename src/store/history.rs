@@ -62,6 +62,21 @@ impl Store {
         insert_outcome(&mut conn, outcome).await
     }
 
+    /// Whether the signal's own handling has already applied a Salesforce write (an earlier
+    /// attempt of a flow action that wrote the campaign before it failed).
+    pub async fn signal_wrote_salesforce(&self, signal_id: i64) -> Result<bool, StoreError> {
+        let found = sqlx::query(
+            "SELECT 1 FROM outcomes WHERE signal_id = $1 AND connector = $2 AND result = $3 \
+             LIMIT 1",
+        )
+        .bind(signal_id)
+        .bind(Connector::Salesforce.as_str())
+        .bind(OutcomeResult::Applied.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// Outcomes after `after_id`, optionally only those with one result.
     pub async fn outcomes(
         &self,

@@ -208,13 +208,14 @@ async fn record_all(
         let mut work = flow.work;
         work.mirror = ctx.store.mirror(mapping.name(), &work.person.key()).await?;
         let campaign_row = record::person(journal, &mapping, &work);
-        // A retry whose first attempt wrote the campaign and then failed on the program finds
-        // the campaign done already: the program write it still owes goes now. Only then: a
-        // first attempt, a skip for another reason, or a campaign not where this action puts
-        // it leaves the program alone, however the mirror's sides disagree.
-        let retried_into_place = flow.signal.attempts > 1
-            && matches!(flow.step, Some(FlowStep::Skip(_)))
-            && flow.before.as_deref() == leaves(&flow.action);
+        // A retry whose earlier attempt wrote the campaign and then failed on the program
+        // finds the campaign done already: the program write it still owes goes now. Only
+        // then: an action that never wrote the campaign (a first attempt, or one that failed
+        // before its campaign write), a skip for another reason, or a campaign not where this
+        // action puts it leaves the program alone, however the mirror's sides disagree.
+        let retried_into_place = matches!(flow.step, Some(FlowStep::Skip(_)))
+            && flow.before.as_deref() == leaves(&flow.action)
+            && ctx.store.signal_wrote_salesforce(flow.signal.id).await?;
         // The campaign status the program is to mirror, when a program write is due.
         let program_status = match &done {
             Ok(Done::Applied) => Some(match &work.decision {

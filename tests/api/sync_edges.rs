@@ -454,3 +454,45 @@ async fn a_flow_action_with_nothing_to_do_writes_no_program() {
         .count();
     assert_eq!(status_calls, 0, "no program write for a no-op flow action");
 }
+
+/// A flow action that failed before its campaign write owes the program nothing on its retry,
+/// even where the mirror's sides disagree for a reason of their own (Marketo kept a later
+/// status): only an action that wrote the campaign itself makes the program write it owes.
+#[tokio::test]
+async fn a_flow_action_retried_after_failing_before_its_campaign_write_writes_no_program() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("unowed@example.com");
+    world.mk_sets(lead, "Attended");
+    world.settle().await;
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    world
+        .sf
+        .update_member(crate::world::USER, &member, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    let before = world.mk.requests().len();
+    // The first attempt's membership read fails.
+    world
+        .sf_fault(json!({ "http_status": 503, "calls": 1 }))
+        .await;
+    world.marketo_webhook(json!({ "action": "change_campaign_status", "leadId": lead.to_string(), "email": "unowed@example.com", "campaignId": world.campaign, "status": "Registered" })).await;
+    world.settle().await;
+    let failed = world
+        .sf
+        .requests()
+        .iter()
+        .filter(|r| r.status == Some(503))
+        .count();
+    assert!(failed >= 1, "the fault did hit the first attempt");
+    let status_calls = world.mk.requests()[before..]
+        .iter()
+        .filter(|r| r.path.ends_with("/members/status.json"))
+        .count();
+    assert_eq!(
+        status_calls, 0,
+        "nothing written to the program on the retry"
+    );
+    let dead = world.outcomes(OutcomeResult::Dead).await;
+    assert!(dead.is_empty(), "{dead:?}");
+}
