@@ -202,9 +202,13 @@ fn invalid(error: campaign_sync::config::ConfigError) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init_logs();
-    // A service's end belongs in its log too; a command's error is said once, on stderr.
+    // A service's end belongs in its log; a command's error is said once, on stderr.
     let logs_its_end = matches!(cli.command, Command::Serve(_));
+    let one_shot = !matches!(
+        cli.command,
+        Command::Serve(_) | Command::Sandbox { .. } | Command::Simulators { .. }
+    );
+    telemetry::init_logs(one_shot);
     let result = match cli.command {
         Command::Serve(args) => match args.load_serving() {
             Ok(config) => commands::serve(config).await,
@@ -296,10 +300,17 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            // A service's end is its last log line; said again beside text logs on the same
+            // stderr, a person at a terminal read it twice. JSON logs (or logs that drop
+            // errors) still get the plain line for whoever reads the terminal.
+            let logged =
+                logs_its_end && tracing::enabled!(tracing::Level::ERROR) && !telemetry::json_logs();
             if logs_its_end {
                 tracing::error!("{error:#}");
             }
-            eprintln!("campaign-sync: {}", ending(&error));
+            if !logged {
+                eprintln!("campaign-sync: {}", ending(&error));
+            }
             ExitCode::FAILURE
         }
     }

@@ -17,13 +17,24 @@ const BUCKETS: &[f64] = &[
 /// How often the histogram samples recorded since the last drain are folded into their buckets.
 const METRICS_UPKEEP: Duration = Duration::from_secs(1);
 
-/// Installs the log subscriber once; later calls (tests) are ignored.
-pub fn init_logs() {
+/// Whether logs are JSON lines (`CAMPAIGN_SYNC_LOG_FORMAT=json`) rather than text.
+pub fn json_logs() -> bool {
+    std::env::var("CAMPAIGN_SYNC_LOG_FORMAT").is_ok_and(|v| v == "json")
+}
+
+/// Installs the log subscriber once; later calls (tests) are ignored. `one_shot`: a command
+/// that ends on a refusal the service would wait out (a pause on refused credentials or a daily
+/// quota) and says why as its last line, so the pause's own warning is left out by default.
+pub fn init_logs(one_shot: bool) {
     // PostgreSQL's own notices (e.g. "relation _sqlx_migrations already exists, skipping" on
     // every start) are not the operator's business unless they warn.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
-    let json = std::env::var("CAMPAIGN_SYNC_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let default = if one_shot {
+        "info,sqlx::postgres::notice=warn,campaign_sync::quota=error"
+    } else {
+        "info,sqlx::postgres::notice=warn"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let json = json_logs();
     // Colours only for a person at a terminal, never into files or log collectors.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()

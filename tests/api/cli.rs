@@ -49,8 +49,8 @@ fn commands_offer_only_the_flags_they_use() {
     );
 }
 
-/// A PostgreSQL server that is not there is named with the cause, once, and the password
-/// never shown.
+/// A PostgreSQL server that is not there is named with the cause, once (`serve` says it in its
+/// last log line alone), and the password never shown.
 #[test]
 fn an_unreachable_database_is_named_with_its_cause() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -59,14 +59,19 @@ fn an_unreachable_database_is_named_with_its_cause() {
         .unwrap()
         .port();
     let url = format!("postgres://nobody:hunter2@127.0.0.1:{port}/absent");
-    let out = run(&["migrate", "--database-url", &url]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let expected =
-        format!("could not connect to PostgreSQL at 127.0.0.1:{port}/absent as nobody: ");
-    assert_eq!(stderr.matches(&expected).count(), 1, "{stderr}");
-    assert!(!stderr.contains("hunter2"), "{stderr}");
-    assert!(!stderr.contains("pool timed out"), "{stderr}");
+    for args in [
+        vec!["migrate", "--database-url", &url],
+        vec!["serve", "--listen", "127.0.0.1:0", "--database-url", &url],
+    ] {
+        let out = run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let expected =
+            format!("could not connect to PostgreSQL at 127.0.0.1:{port}/absent as nobody: ");
+        assert_eq!(stderr.matches(&expected).count(), 1, "{args:?}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+        assert!(!stderr.contains("pool timed out"), "{stderr}");
+    }
 }
 
 #[test]

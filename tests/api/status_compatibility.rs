@@ -155,4 +155,5 @@ async fn check_config_online_says_why_a_mapping_could_not_be_checked() {
         stderr.contains("mapping(s) could not be checked"),
         "{stderr}"
     );
+    assert!(!stderr.contains("side paused"), "{stderr}");
 }
