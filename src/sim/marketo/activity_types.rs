@@ -85,8 +85,20 @@ impl ActivityType {
         value["id"] = json!(self.id);
         value["apiName"] = json!(self.api_name);
         value["status"] = json!(self.status());
-        value["createdAt"] = json!(clock::asset(self.created_at));
-        value["updatedAt"] = json!(clock::asset(self.updated_at));
+        value["createdAt"] = json!(clock::lead_db(self.created_at));
+        value["updatedAt"] = json!(clock::lead_db(self.updated_at));
+        value
+    }
+
+    /// The type as its creation answers it: the definition and its status, without the id and
+    /// the timestamps Marketo's documented answer leaves out (they are read by listing).
+    fn created_view(&self) -> Value {
+        let mut value = self.view(true);
+        if let Some(fields) = value.as_object_mut() {
+            for key in ["id", "createdAt", "updatedAt"] {
+                fields.remove(key);
+            }
+        }
         value
     }
 }
@@ -190,7 +202,7 @@ fn create_type(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Resp
         created_at: now,
         updated_at: now,
     };
-    let view = created.view(true);
+    let view = created.created_view();
     types.types.push(created);
     Ok(envelope::lead_db(vec![view], None))
 }

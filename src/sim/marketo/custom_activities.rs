@@ -116,12 +116,14 @@ fn post_activities(
         match accept(&store.types, activity, &known, now) {
             Ok(mut posted) => {
                 posted.id = 900_000 + store.posted.len() as i64 + 1;
-                result.push(json!({ "id": posted.id, "status": "added" }));
+                result.push(json!({ "id": posted.id, "marketoGUID": posted.id.to_string(), "status": "added" }));
                 store.posted.push(posted);
             }
             Err((code, message)) => {
+                // This call's Swagger names a record's errors `errors`, not the Lead
+                // Database's `reasons`.
                 result.push(
-                    json!({ "status": "skipped", "reasons": envelope::reason(code, &message) }),
+                    json!({ "status": "skipped", "errors": envelope::reason(code, &message) }),
                 );
             }
         }

@@ -26,7 +26,17 @@ async fn a_type_is_created_extended_approved_and_then_takes_activities() {
     let lead = sim.sim.add_lead(NewLead::email("ada@example.com"));
     let created = sim.post(TYPE, &new_type("csAdded")).await;
     assert_eq!(created["result"][0]["status"], "draft", "{created}");
-    let type_id = created["result"][0]["id"].as_i64().unwrap();
+    assert_eq!(created["result"][0]["apiName"], "csAdded", "{created}");
+    assert!(created["result"][0].get("id").is_none(), "{created}");
+    // The creation's answer has no id: the listing gives it.
+    let listed = sim.get("/rest/v1/activities/external/types.json").await;
+    let type_id = listed["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["apiName"] == "csAdded")
+        .and_then(|t| t["id"].as_i64())
+        .expect("the new type is listed with its id");
     assert_eq!(
         code(&sim.post(TYPE, &new_type("csAdded")).await),
         "1003",
@@ -129,7 +139,7 @@ async fn a_type_is_created_extended_approved_and_then_takes_activities() {
         .post("/rest/v1/activities/external.json", &by_name)
         .await;
     assert_eq!(
-        nameless["result"][0]["reasons"][0]["code"], "1003",
+        nameless["result"][0]["errors"][0]["code"], "1003",
         "the type is named by activityTypeId, which is required: {nameless}"
     );
     let mut unknown = activity.clone();
@@ -139,7 +149,7 @@ async fn a_type_is_created_extended_approved_and_then_takes_activities() {
         .post("/rest/v1/activities/external.json", &unknown)
         .await;
     assert_eq!(
-        refused["result"][0]["reasons"][0]["code"], "1004",
+        refused["result"][0]["errors"][0]["code"], "1004",
         "{refused}"
     );
 
