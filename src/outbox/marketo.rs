@@ -48,7 +48,7 @@ impl MarketoDestination {
         let approved = types
             .into_iter()
             .filter(|t| t.status.starts_with("approved"))
-            .map(|t| (t.api_name, t.id));
+            .filter_map(|t| Some((t.api_name, t.id?)));
         self.type_ids
             .lock()
             .unwrap_or_else(|e| e.into_inner())
