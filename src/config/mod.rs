@@ -220,7 +220,9 @@ impl Default for MarketoConfig {
             max_concurrency: 5,
             // Marketo ends a call it cannot finish in 30 s itself (604, retried); waiting longer
             // hears that answer rather than giving up on a call that may have been applied (a
-            // custom activity posted twice fires marketers' smart campaigns twice).
+            // custom activity posted twice fires marketers' smart campaigns twice). The calls
+            // Marketo documents as slower (custom activities, paging token) wait longer
+            // (`connectors::marketo::SLOW_CALLS`).
             request_timeout_secs: 40,
             daily_call_budget: 20_000,
             extract_poll_secs: 60,

@@ -169,3 +169,43 @@ async fn clones_share_one_rate_window_and_one_call_count() {
         assert!(third.is_err(), "a third call inside the window must wait");
     }
 }
+
+/// The calls Marketo documents as slow (Add Custom Activities up to 90 s, Get Paging Token up
+/// to 300 s) are waited for past `request_timeout_secs`, which still bounds the others.
+#[tokio::test]
+async fn calls_marketo_documents_as_slow_outwait_the_request_timeout() {
+    let sim = Sim::start().await;
+    let marketo = client_with(&sim, |c| c.request_timeout_secs = 1);
+    let slow = || async {
+        let added = reqwest::Client::new()
+            .post(sim.url("/__sim/faults"))
+            .json(&serde_json::json!({ "latency_ms": 1500, "calls": 1 }))
+            .send()
+            .await
+            .unwrap();
+        assert!(added.status().is_success());
+    };
+    // The token is taken first, so each fault delays the call under test.
+    marketo
+        .activity_paging_token("2026-01-01T00:00:00Z")
+        .await
+        .unwrap();
+    slow().await;
+    let ordinary = marketo.members(PROGRAM, &[1]).await;
+    assert!(
+        matches!(&ordinary, Err(e) if e.is_retryable() && e.to_string().contains("timed out")),
+        "{ordinary:?}"
+    );
+    slow().await;
+    marketo
+        .activity_paging_token("2026-01-01T00:00:00Z")
+        .await
+        .expect("the paging token is waited for");
+    slow().await;
+    let activity = serde_json::json!({ "leadId": 1, "activityDate": "2026-01-01T00:00:00Z", "activityTypeId": 100001, "primaryAttributeValue": "x", "attributes": [] });
+    let posted = marketo
+        .post_custom_activities(&[activity])
+        .await
+        .expect("posting activities is waited for");
+    assert_eq!(posted.len(), 1);
+}

@@ -50,6 +50,20 @@ const WINDOW_MARGIN: Duration = Duration::from_secs(1);
 /// `POST …?_method=GET` with its parameters in a form body, as Marketo documents.
 const MAX_GET_URL_BYTES: usize = 7 * 1024;
 
+/// Calls Marketo documents as taking longer than its usual 30 s before it answers: Get Paging
+/// Token up to 300 s, Add Custom Activities up to 90 s. Each waits that long and a margin, even
+/// when `request_timeout_secs` is shorter: a paging token given up on never starts the feed on
+/// a slow instance, and a batch of activities given up on and posted again would fire
+/// marketers' smart campaigns twice.
+const SLOW_CALLS: &[(&str, Duration)] = &[
+    (
+        "/rest/v1/activities/pagingtoken.json",
+        Duration::from_secs(300),
+    ),
+    ("/rest/v1/activities/external.json", Duration::from_secs(90)),
+];
+const SLOW_CALL_MARGIN: Duration = Duration::from_secs(10);
+
 /// A clone shares the token, the rate window, the concurrency permits, the call count and the
 /// programs known to be over the member cap: the worker and the outbox hold clones of one
 /// client, so the whole process stays inside `rate_limit_calls` and `max_concurrency`.
@@ -66,6 +80,8 @@ pub struct MarketoClient {
     window: Arc<RateWindow>,
     calls: Arc<AtomicU64>,
     quota: SideQuota,
+    /// `request_timeout_secs`: how long an ordinary call is waited for.
+    timeout: Duration,
     /// How bulk extract jobs are waited for.
     extract: ExtractTiming,
     /// Programs that refused a member query by status (over Marketo's 100,000-member cap):
@@ -81,9 +97,11 @@ struct TokenResponse {
 impl MarketoClient {
     /// Fails only when the HTTP client cannot be built, which is a reason not to start.
     pub fn new(config: &MarketoConfig) -> Result<Self, ClientBuildError> {
-        let http = super::http_client("marketo", Duration::from_secs(config.request_timeout_secs))?;
+        let timeout = Duration::from_secs(config.request_timeout_secs);
+        let http = super::http_client("marketo", timeout)?;
         let client = MarketoClient {
             http,
+            timeout,
             base_url: config.base_url.trim_end_matches('/').to_string(),
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
@@ -238,6 +256,9 @@ impl MarketoClient {
         if let Some(body) = body {
             request = request.json(body);
         }
+        if let Some(timeout) = self.slow_call_timeout(path) {
+            request = request.timeout(timeout);
+        }
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.quota.count(now_millis());
         let started = std::time::Instant::now();
@@ -252,6 +273,17 @@ impl MarketoClient {
             .record(started.elapsed().as_secs_f64());
         tracing::debug!(%method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "Marketo answered");
         classify::classify(status, &text)
+    }
+}
+
+impl MarketoClient {
+    /// How long a call Marketo documents as slow is waited for (see [`SLOW_CALLS`]); `None`
+    /// for the others, which wait `request_timeout_secs`.
+    fn slow_call_timeout(&self, path: &str) -> Option<Duration> {
+        SLOW_CALLS
+            .iter()
+            .find(|(slow, _)| *slow == path)
+            .map(|(_, limit)| (*limit + SLOW_CALL_MARGIN).max(self.timeout))
     }
 }
 
