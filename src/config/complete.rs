@@ -52,6 +52,27 @@ impl Lacks {
             ));
         }
     }
+
+    /// A base URL must not carry an API path the client adds itself (Marketo's Web Services
+    /// page shows the REST endpoint as `…/rest`; a copied Salesforce URL may hold
+    /// `/services/…`): every call would go to a path that does not exist, and the first one,
+    /// the token request, would be taken for refused credentials.
+    fn refuse_api_path(&mut self, key: &str, value: &str, paths: &[&str]) {
+        let Ok(url) = reqwest::Url::parse(value.trim()) else {
+            return;
+        };
+        let path = url.path().trim_end_matches('/');
+        if let Some(found) = paths
+            .iter()
+            .find(|p| path.ends_with(*p) || path.contains(&format!("{p}/")))
+        {
+            let origin = url.origin().ascii_serialization();
+            self.wrong(format!(
+                "{key}: {value:?} holds the API path {found:?}, which the service adds itself; \
+                 give the address alone: \"{origin}\""
+            ));
+        }
+    }
 }
 
 impl Config {
@@ -106,6 +127,12 @@ impl Config {
         if !sf.instance_url.is_empty() {
             lacks.require_url("salesforce.instance_url", &sf.instance_url);
         }
+        for (key, url) in [
+            ("salesforce.login_url", &sf.login_url),
+            ("salesforce.instance_url", &sf.instance_url),
+        ] {
+            lacks.refuse_api_path(key, url, &["/services"]);
+        }
         lacks.require("salesforce.client_id", &sf.client_id);
         lacks.require("salesforce.client_secret", sf.client_secret.expose());
     }
@@ -127,6 +154,7 @@ impl Config {
     fn marketo_api_problems(&self, lacks: &mut Lacks) {
         let mkto = &self.marketo;
         lacks.require_url("marketo.base_url", &mkto.base_url);
+        lacks.refuse_api_path("marketo.base_url", &mkto.base_url, &["/rest", "/identity"]);
         lacks.require("marketo.client_id", &mkto.client_id);
         lacks.require("marketo.client_secret", mkto.client_secret.expose());
     }

@@ -105,6 +105,43 @@ fn urls_must_be_absolute_http() {
 }
 
 #[test]
+fn an_api_path_in_a_base_url_is_refused_with_the_address_alone() {
+    for (pasted, key) in [
+        ("https://123-ABC-456.mktorest.com/rest", "marketo.base_url"),
+        ("https://123-ABC-456.mktorest.com/rest/", "marketo.base_url"),
+        (
+            "https://123-ABC-456.mktorest.com/identity",
+            "marketo.base_url",
+        ),
+        (
+            "https://123-ABC-456.mktorest.com/rest/v1/leads.json",
+            "marketo.base_url",
+        ),
+    ] {
+        let mut c = complete();
+        c.marketo.base_url = pasted.into();
+        let problems = c.missing_for(Needs::Marketo);
+        assert_eq!(keys(&problems), [key], "{pasted}");
+        assert!(
+            problems[0].contains("\"https://123-abc-456.mktorest.com\""),
+            "{problems:?}"
+        );
+    }
+    let mut c = complete();
+    c.salesforce.instance_url = "https://acme.my.salesforce.com/services/data/v60.0".into();
+    c.salesforce.login_url = "https://acme.my.salesforce.com/services/oauth2/token".into();
+    assert_eq!(
+        keys(&c.missing_for(Needs::Apis)),
+        ["salesforce.login_url", "salesforce.instance_url"]
+    );
+    // A proxy's own prefix is left alone.
+    let mut c = complete();
+    c.marketo.base_url = "https://gateway.example.com/marketo".into();
+    c.salesforce.instance_url = "https://gateway.example.com/salesforce".into();
+    assert!(c.missing_for(Needs::Service).is_empty());
+}
+
+#[test]
 fn signing_secrets_replace_the_webhook_token() {
     let mut c = complete();
     c.marketo.webhook_token = Secret::default();
