@@ -12,6 +12,8 @@ use super::envelope::{self, MktoError};
 use super::input::{self, Params};
 use super::programs::program_json;
 use super::shared::{Shared, lock};
+use super::world::Program;
+use serde_json::Value;
 
 pub async fn browse(
     State(shared): State<Arc<Shared>>,
@@ -46,5 +48,17 @@ fn page(shared: &Shared, params: &Params) -> Result<Response, MktoError> {
         .filter(|p| latest.is_none_or(|t| p.updated_at <= t))
         .skip(offset)
         .take(max);
-    Ok(envelope::asset(page.map(program_json).collect()))
+    Ok(envelope::asset(page.map(browsed).collect()))
+}
+
+/// A program as the browse lists it: without its tags (Adobe: "tags associated with a program
+/// are not returned by this endpoint") or costs (absent from every documented browse item);
+/// reading a program by id or name gives both.
+fn browsed(program: &Program) -> Value {
+    let mut value = program_json(program);
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("tags");
+        fields.remove("costs");
+    }
+    value
 }
