@@ -17,8 +17,12 @@ use super::{Worker, lease, schedule};
 /// signals); signals recorded in this process wake it at once.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
-/// How often a replica checks (or tries to take) the worker lock.
+/// How often the leader checks it still holds the worker lock.
 const LEADER_CHECK: Duration = Duration::from_secs(5);
+
+/// How often a replica that does not lead tries to take the worker lock: one cheap query a
+/// second, so a leader stopped or lost is replaced within about a second.
+const FOLLOWER_TRY: Duration = Duration::from_secs(1);
 
 /// How often the shared switches and held mappings are read again.
 const REFRESH: Duration = Duration::from_secs(1);
@@ -78,14 +82,19 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         let now = Instant::now();
         if now >= next_lock_check {
-            next_lock_check = now + LEADER_CHECK;
             lock = check_lock(&worker, lock).await;
+            next_lock_check = now
+                + if lock.is_some() {
+                    LEADER_CHECK
+                } else {
+                    FOLLOWER_TRY
+                };
         }
         if lock.is_none() {
             stop_scheduled(scheduled.take()).await;
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(LEADER_CHECK) => {}
+                () = tokio::time::sleep_until(next_lock_check) => {}
             }
             continue;
         }

@@ -121,3 +121,86 @@ async fn a_sqlite_service_without_its_worker_says_the_job_waits() {
     );
     app.stop().await.unwrap();
 }
+
+/// Two replicas running their worker loops on one PostgreSQL database: one leads; when it stops,
+/// the other takes the lock on its own (it tries every second) and syncs what arrives next.
+#[tokio::test]
+async fn a_follower_takes_the_worker_over_when_the_leader_stops() {
+    use std::time::{Duration, Instant};
+
+    let Some(_) = TestDb::postgres().await else {
+        return;
+    };
+    let base = std::env::var("CAMPAIGN_SYNC_TEST_POSTGRES_URL").unwrap();
+    let (name, url) = own_database(&base).await;
+    let world = crate::world::World::new().await;
+    let mut config = world.config.clone();
+    config.database_url = Secret::new(&url);
+    config.worker.enabled = true;
+    config.admin.token = Secret::new("admin");
+    let first = TestApp::spawn_with(TestDb::shared(&url), {
+        let config = config.clone();
+        move |c| *c = config
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !leads(&first).await {
+        assert!(Instant::now() < deadline, "the first replica never led");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = TestApp::spawn_with(TestDb::shared(&url), move |c| *c = config).await;
+    assert!(!leads(&second).await, "one leader at a time");
+    first.stop().await.unwrap();
+    let stopped = Instant::now();
+    let deadline = stopped + Duration::from_secs(20);
+    while !leads(&second).await {
+        assert!(Instant::now() < deadline, "no replica took the worker over");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("took over {:?} after the leader stopped", stopped.elapsed());
+    // The survivor syncs a change made after the takeover (the webhook Marketo sends goes to
+    // the world's own service, so the signal is recorded as the survivor would receive it).
+    let (lead, sf_lead) = world.person("takeover@example.com");
+    world.mk_sets(lead, "Registered");
+    second
+        .store
+        .record(
+            vec![campaign_sync::signal::NewSignal::new(
+                "takeover-webhook",
+                campaign_sync::signal::Signal::MarketoMember(
+                    campaign_sync::signal::MarketoMember {
+                        lead_id: lead,
+                        program_id: crate::world::PROGRAM,
+                        email: None,
+                        status: None,
+                        trigger: None,
+                    },
+                ),
+            )],
+            campaign_sync::store::now_millis(),
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while world.sf_member_status(&sf_lead).as_deref() != Some("Registered") {
+        assert!(Instant::now() < deadline, "the survivor never synced");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    second.stop().await.unwrap();
+    let admin = Store::open(&base).await.unwrap();
+    admin
+        .execute_raw(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+    admin.close().await;
+}
+
+/// Whether the answering replica itself runs the worker (replicas sharing a process share the
+/// holder's name, so `leaderReplica` does not tell them apart).
+async fn leads(app: &TestApp) -> bool {
+    let (status, overview) = app
+        .admin(reqwest::Method::GET, "/admin/status", "admin")
+        .await;
+    assert_eq!(status, 200, "{overview}");
+    overview["worker"]["leader"] == true
+}
