@@ -270,7 +270,8 @@ impl Store {
     /// Changes since `since` per mapping: `added`, `status_changed`, `removed` (trigger events
     /// on either side), `failed`, `skipped` and `diverged` (outcomes). A change that ended dead
     /// and was then replayed and landed (a later applied or skipped outcome of its signal) no
-    /// longer counts as failed.
+    /// longer counts as failed, nor does a campaign settings write a later pass applied or found
+    /// in sync.
     pub async fn change_counts(&self, since: i64) -> Result<ChangeCounts, StoreError> {
         let mut counts = ChangeCounts::new();
         let events = sqlx::query(
@@ -301,7 +302,11 @@ impl Store {
              AND o.result IN ('dead', 'skipped', 'diverged') \
              AND NOT (o.result = 'dead' AND o.signal_id IS NOT NULL AND EXISTS \
                (SELECT 1 FROM outcomes l WHERE l.signal_id = o.signal_id AND l.id > o.id \
-                AND l.result IN ('applied', 'skipped')))) named GROUP BY mapping, result",
+                AND l.result IN ('applied', 'skipped'))) \
+             AND NOT (o.result = 'dead' AND o.action = 'campaign_settings' AND EXISTS \
+               (SELECT 1 FROM outcomes l WHERE l.mapping = o.mapping \
+                AND l.action = 'campaign_settings' AND l.id > o.id AND l.result = 'applied'))) \
+             named GROUP BY mapping, result",
             super::people::NAMED
         )))
         .bind(since)

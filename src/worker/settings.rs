@@ -148,7 +148,7 @@ pub async fn sync_all(ctx: &Context, cache: &mut ProgramCache) -> Result<(), Sto
             ))),
         };
         match result {
-            Ok(SettingsOutcome::Unchanged) => {}
+            Ok(SettingsOutcome::Unchanged) => recovered(ctx, mapping).await?,
             Ok(SettingsOutcome::Written { kind, actual_cost }) => {
                 let reason = format!(
                     "Type={}, ActualCost={actual_cost}",
@@ -173,6 +173,27 @@ pub async fn sync_all(ctx: &Context, cache: &mut ProgramCache) -> Result<(), Sto
 fn target() -> Target {
     Target::new(Connector::Salesforce, Action::CampaignSettings)
 }
+
+/// A pass that finds the campaign as the program wants it after one that failed says so: the
+/// failure no longer stands (the overview stops counting it, the console's "last written" no
+/// longer reads dead), though nothing had to be written.
+async fn recovered(ctx: &Context, mapping: &Mapping) -> Result<(), StoreError> {
+    let last = ctx.store.last_settings_outcome(mapping.name()).await?;
+    if last.is_some_and(|(_, result, _)| result != OutcomeResult::Applied.as_str()) {
+        record::outcome_now(
+            ctx,
+            mapping.name(),
+            target(),
+            OutcomeResult::Applied,
+            IN_SYNC,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The reason of a pass that found the campaign in sync after a failed one.
+const IN_SYNC: &str = "in sync: the campaign already has the program's Type and ActualCost";
 
 async fn failed(ctx: &Context, mapping: &Mapping, error: &CallError) -> Result<(), StoreError> {
     tracing::warn!(mapping = mapping.name(), %error, "campaign settings pass failed; next pass tries again");

@@ -100,3 +100,55 @@ async fn a_type_the_picklist_refuses_still_lets_the_cost_through_and_says_what_t
     world.app.worker.sync_settings().await.unwrap();
     assert_eq!(campaign_patches(&world), 3);
 }
+
+/// A settings pass that failed stands in the overview's failed count and as the mapping's last
+/// settings outcome until a later pass finds the campaign as the program wants it: then the
+/// failure is over, though nothing had to be written.
+#[tokio::test]
+async fn a_failed_settings_pass_stops_counting_once_a_later_one_finds_the_campaign_in_sync() {
+    let world = World::new().await;
+    world.app.worker.sync_settings().await.unwrap();
+    let patches = campaign_patches(&world);
+    // Salesforce refuses the next pass's read of the campaigns.
+    world
+        .sf_fault(json!({ "http_status": 400, "calls": 1 }))
+        .await;
+    world.app.worker.sync_settings().await.unwrap();
+    let failed = |counts: &campaign_sync::store::ChangeCounts| {
+        counts
+            .get("webinar")
+            .and_then(|c| c.get("failed"))
+            .copied()
+            .unwrap_or(0)
+    };
+    let counts = world.app.store.change_counts(0).await.unwrap();
+    assert_eq!(failed(&counts), 1, "{counts:?}");
+    let last = world
+        .app
+        .store
+        .last_settings_outcome("webinar")
+        .await
+        .unwrap();
+    assert_eq!(last.map(|l| l.1).as_deref(), Some("dead"));
+
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(campaign_patches(&world), patches, "nothing to write");
+    let counts = world.app.store.change_counts(0).await.unwrap();
+    assert_eq!(failed(&counts), 0, "{counts:?}");
+    let (_, result, reason) = world
+        .app
+        .store
+        .last_settings_outcome("webinar")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(result, "applied");
+    assert!(reason.unwrap_or_default().starts_with("in sync"));
+    // In sync and known to be: later passes record nothing more.
+    let before = world.app.store.outcomes(None, 0, 100).await.unwrap().len();
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(
+        world.app.store.outcomes(None, 0, 100).await.unwrap().len(),
+        before
+    );
+}
