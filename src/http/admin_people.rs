@@ -150,7 +150,8 @@ pub async fn retrying(
 pub struct BulkReplay {
     /// These dead letters.
     ids: Option<Vec<i64>>,
-    /// Or every dead letter whose payload or error contains this text (`""`: all).
+    /// Or every dead letter whose payload or error contains this text, or whose person's e-mail
+    /// or ids do (`""`: all).
     filter: Option<String>,
 }
 
@@ -175,7 +176,8 @@ pub async fn replay_many(
     ))
 }
 
-/// Ids of the dead letters whose payload or error contains `text` (at most [`MAX_REPLAY`]).
+/// Ids of the dead letters whose payload, error or person's e-mail and ids contain `text` (at
+/// most [`MAX_REPLAY`]).
 pub async fn matching_dead(state: &AppState, text: &str) -> Result<Vec<i64>, ApiError> {
     let dead = state
         .store()

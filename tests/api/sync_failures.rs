@@ -100,3 +100,85 @@ async fn access_denied_by_marketo_ends_dead_naming_it_and_replays_once_fixed() {
     world.settle().await;
     assert_eq!(world.mk_status(lead).as_deref(), Some("Invited"));
 }
+
+/// A dead signal from the activity feed names only the Marketo lead, yet its row shows the
+/// person's e-mail and Salesforce ids: searching by any of them finds it, and a replay by that
+/// filter takes it.
+#[tokio::test]
+async fn a_dead_feed_signal_is_found_by_the_email_and_ids_its_row_shows() {
+    feed_signal_found_by_its_person(None).await;
+    if let Some(db) = crate::test_app::TestDb::postgres().await {
+        feed_signal_found_by_its_person(Some(db)).await;
+    }
+}
+
+async fn feed_signal_found_by_its_person(db: Option<crate::test_app::TestDb>) {
+    use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
+    use campaign_sync::store::FailingFilter;
+
+    let world = World::with(crate::world::Options {
+        admin_token: Some("admin".into()),
+        db,
+        ..crate::world::Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("Katherine@Example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    world.remove_no_show();
+    // Marketo moves the person; the change arrives by the feed (no e-mail), not the webhook.
+    world.mk_sets(lead, "No Show");
+    let id = world
+        .app
+        .store
+        .record(
+            vec![NewSignal::new(
+                "feed:katherine",
+                Signal::MarketoMember(MarketoMember {
+                    lead_id: lead,
+                    program_id: crate::world::PROGRAM,
+                    email: None,
+                    status: None,
+                    trigger: None,
+                }),
+            )],
+            now_millis(),
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    world.app.worker.run_pending().await.unwrap();
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    let search = |text: &str| {
+        let filter = FailingFilter {
+            state: Some("dead".into()),
+            text: Some(text.into()),
+            before: None,
+            limit: 100,
+            scopes: Vec::new(),
+        };
+        let store = world.app.store.clone();
+        async move { store.failing(&filter).await.unwrap() }
+    };
+    let shown = search("No Show").await;
+    assert_eq!(shown.iter().map(|s| s.id).collect::<Vec<_>>(), [id]);
+    assert_eq!(shown[0].email.as_deref(), Some("katherine@example.com"));
+    for text in ["katherine", "KATHERINE@example.com", &sf_lead, &member] {
+        let found: Vec<i64> = search(text).await.iter().map(|s| s.id).collect();
+        assert_eq!(found, [id], "{text}");
+    }
+    assert!(search("nobody@example.com").await.is_empty());
+    let replayed = world
+        .app
+        .client
+        .post(world.app.url("/admin/dead-letters/replay"))
+        .bearer_auth("admin")
+        .json(&serde_json::json!({ "filter": "katherine" }))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(replayed["replayed"], serde_json::json!([id]), "{replayed}");
+}
