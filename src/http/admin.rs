@@ -60,6 +60,7 @@ fn bearer(parts: &Parts) -> &str {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Page {
     after: Option<i64>,
     #[serde(default)]
@@ -150,6 +151,7 @@ pub async fn trigger_events(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberOf {
     campaign_id: Option<String>,

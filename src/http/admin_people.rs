@@ -22,6 +22,7 @@ fn unavailable(error: StoreError) -> ApiError {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Search {
     q: Option<String>,
 }
@@ -58,6 +59,7 @@ pub async fn timeline(
 }
 
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct OutcomeQuery {
     pub person: Option<String>,
     pub email: Option<String>,
@@ -119,6 +121,7 @@ pub async fn outcomes(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FailingQuery {
     q: Option<String>,
     before: Option<i64>,
@@ -147,6 +150,7 @@ pub async fn retrying(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BulkReplay {
     /// These dead letters.
     ids: Option<Vec<i64>>,

@@ -212,6 +212,7 @@ pub async fn delete(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeliveryPage {
     state: Option<String>,
     after: Option<i64>,

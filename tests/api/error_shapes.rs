@@ -88,6 +88,25 @@ async fn rejections_and_router_answers_are_json_errors() {
             "{path}: {error}"
         );
     }
+    // A misspelt or unknown parameter is refused, naming it, rather than ignored (which
+    // answered every outcome for `resutl=dead`, from the start for `afterr=5`).
+    for (path, unknown) in [
+        ("/admin/outcomes?resutl=dead", "resutl"),
+        ("/admin/dead-letters?state=dead", "state"),
+        ("/v1/trigger-events?afterr=5", "afterr"),
+        ("/v1/member-of?campaign=701000000000001AAA", "campaign"),
+        ("/admin/people?query=ada", "query"),
+        ("/admin/retrying?qq=x", "qq"),
+        ("/admin/outbox/marketo_activity?stat=dead", "stat"),
+        ("/admin/subscriptions/1/deliveries?sate=dead", "sate"),
+    ] {
+        let (status, error) = json_error(admin(reqwest::Method::GET, path).await.unwrap()).await;
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            status == 400 && message.contains(&format!("unknown field `{unknown}`")),
+            "{path}: {status} {error}"
+        );
+    }
     let listed = admin(reqwest::Method::GET, "/admin/dead-letters?limit=1000").await;
     assert_eq!(listed.unwrap().status(), 200);
     // So does a path whose id is not a number.
