@@ -83,13 +83,19 @@ impl Config {
         if let Some(problem) = api_version_problem(&self.salesforce.api_version) {
             problems.push(format!("salesforce.api_version: {problem}"));
         }
+        // Checked as the receiver checks the `OrganizationId` of each message (its 18-character
+        // form's suffix included), so an id it would refuse is not accepted here.
         for (i, org) in self.salesforce.organization_ids.iter().enumerate() {
-            if !(org.len() == 15 || org.len() == 18)
-                || !org.chars().all(|c| c.is_ascii_alphanumeric())
-            {
-                problems.push(format!(
-                    "salesforce.organization_ids[{i}]: {org:?} is not a 15- or 18-character id"
-                ));
+            let key = format!("salesforce.organization_ids[{i}]");
+            match crate::ids::SalesforceId::parse(org) {
+                Ok(id) if id.prefix() == "00D" => {}
+                Ok(_) => problems.push(format!(
+                    "{key}: {org:?} is not a Salesforce organization id (prefix 00D; Setup → \
+                     Company Information shows yours)"
+                )),
+                Err(error) => problems.push(format!(
+                    "{key}: {org:?} is not a Salesforce organization id: {error}"
+                )),
             }
         }
         if self.marketo.webhook_header.trim().is_empty() {
@@ -262,6 +268,40 @@ mod tests {
                 problems
                     .iter()
                     .any(|p| p.starts_with("mappings[0].campaign_id") && p.contains(says)),
+                "{bad}: {problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn organization_ids_are_checked_as_the_receiver_checks_them() {
+        let load = |org: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("campaign-sync.toml");
+            let toml = format!("[salesforce]\norganization_ids = [\"{org}\"]\n");
+            std::fs::write(&path, toml).unwrap();
+            Config::load_for_migrate(Some(&path), &Overrides::default())
+        };
+        for good in [
+            "00D000000000001",
+            "00D000000000001EAA",
+            "00D000000000001eaa",
+        ] {
+            assert!(load(good).is_ok(), "{good}");
+        }
+        for (bad, says) in [
+            ("00D000000000001AAA", "last 3 characters"),
+            ("701000000000001", "prefix 00D"),
+            ("00D00000000001", "15 or 18"),
+            ("00D-00000000001", "only the letters"),
+        ] {
+            let Err(ConfigError::Invalid(problems)) = load(bad) else {
+                panic!("{bad} is refused");
+            };
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.starts_with("salesforce.organization_ids[0]") && p.contains(says)),
                 "{bad}: {problems:?}"
             );
         }

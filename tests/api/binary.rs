@@ -21,7 +21,7 @@ pub const RUNNABLE_ENV: &[(&str, &str)] = &[
     ("CAMPAIGN_SYNC_SALESFORCE__CLIENT_SECRET", "sf-secret"),
     (
         "CAMPAIGN_SYNC_SALESFORCE__ORGANIZATION_IDS",
-        "[\"00D000000000001AAA\"]",
+        "[\"00D000000000001EAA\"]",
     ),
     ("CAMPAIGN_SYNC_SALESFORCE__INBOUND_TOKEN", "sf-inbound"),
     ("CAMPAIGN_SYNC_MARKETO__BASE_URL", "http://127.0.0.1:9"),

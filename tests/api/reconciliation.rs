@@ -10,7 +10,7 @@ use crate::world::{INTEGRATION, Options, USER, World};
 /// What the receivers need, which `check-config` and `reconcile` require although these tests
 /// send nothing to them.
 const RECEIVERS_SF: &str =
-    "organization_ids = [\"00D000000000001AAA\"]\ninbound_token = \"unused\"\n";
+    "organization_ids = [\"00D000000000001EAA\"]\ninbound_token = \"unused\"\n";
 const RECEIVERS_MKTO: &str = "webhook_token = \"unused\"\n";
 
 /// `check-config --online` on `file`, with these environment variables.

@@ -310,7 +310,7 @@ async fn a_failing_salesforce_change_names_the_marketo_lead_it_knows() {
             "sf:notification:04l000000000009AAA",
             Signal::SalesforceMember(SalesforceMember {
                 notification_id: "04l000000000009AAA".into(),
-                organization_id: "00D000000000001AAA".into(),
+                organization_id: "00D000000000001EAA".into(),
                 member_id: "00v000000000009AAA".into(),
                 campaign_id: Some("701000000000001AAA".into()),
                 lead_id: Some("00Q000000000009EAA".into()),
