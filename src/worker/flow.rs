@@ -331,6 +331,18 @@ fn owed_program_status(
 
 /// A flow action on a campaign no mapping covers (or whose mapping does not write now): the
 /// campaign change is all there is.
+/// What an applied flow action did to the campaign, for its outcome's reason, as a mapped
+/// campaign's write says it.
+fn written(step: FlowStep, status: Option<&str>) -> Option<String> {
+    let status = status.unwrap_or_default();
+    match step {
+        FlowStep::Create => Some(format!("added to the campaign as {status}")),
+        FlowStep::Update => Some(format!("set the campaign member status to {status}")),
+        FlowStep::Delete => Some("removed from the campaign".into()),
+        FlowStep::Skip(_) => None,
+    }
+}
+
 fn unmapped(
     journal: &mut Journal,
     flow: &Flow,
@@ -345,6 +357,10 @@ fn unmapped(
     let key = flow.work.person.key();
     let target = Target::FLOW_ACTION;
     let action = &flow.action;
+    let written = match (&done, flow.step) {
+        (Done::Applied, Some(step)) => written(step, action.status.as_deref()),
+        _ => None,
+    };
     record::outcome(
         journal,
         Some(flow.signal.id),
@@ -352,7 +368,7 @@ fn unmapped(
         Some(&key),
         target,
         result,
-        done.reason(),
+        done.reason().or(written.as_deref()),
     );
     let event = flow
         .step

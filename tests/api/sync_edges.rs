@@ -108,6 +108,21 @@ async fn flow_actions_apply_to_any_campaign_and_mirror_to_a_mapped_program() {
         .filter_map(|m| m.get("Status").and_then(|s| s.as_str()).map(str::to_string))
         .collect();
     assert_eq!(newsletter, ["Sent"]);
+    // The unmapped campaign's write says what it did, as a mapped one's does.
+    let flow_outcomes: Vec<_> = world
+        .outcomes(OutcomeResult::Applied)
+        .await
+        .into_iter()
+        .filter(|o| o.action == campaign_sync::kinds::Action::FlowAction)
+        .collect();
+    assert_eq!(
+        flow_outcomes
+            .iter()
+            .map(|o| o.reason.as_deref())
+            .collect::<Vec<_>>(),
+        [Some("added to the campaign as Sent")],
+        "{flow_outcomes:?}"
+    );
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
         Some("Registered")
