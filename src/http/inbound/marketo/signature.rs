@@ -21,7 +21,9 @@ pub(super) struct Signed<'a> {
     pub signatures: &'a str,
 }
 
-/// Why a signature was refused; logged, never shown to the caller.
+/// Why a signature was refused; logged. The caller is told only what its own headers or clock
+/// got wrong ([`SignatureError::tells_the_sender`]), never whether a signature or secret was
+/// close.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub(super) enum SignatureError {
     #[error("no signing secret is configured")]
@@ -34,6 +36,19 @@ pub(super) enum SignatureError {
     OutsideTolerance,
     #[error("no v1 signature matches any signing secret")]
     NoMatch,
+}
+
+impl SignatureError {
+    /// Whether the reason is about the sender's own headers or clock, which it can fix and
+    /// which says nothing about the secrets.
+    pub(super) fn tells_the_sender(&self) -> bool {
+        matches!(
+            self,
+            SignatureError::EmptyId
+                | SignatureError::BadTimestamp
+                | SignatureError::OutsideTolerance
+        )
+    }
 }
 
 /// Accepts when any `v1` entry equals the HMAC under any configured secret and the timestamp is

@@ -75,7 +75,14 @@ impl Gate {
             signature::verify(&config.webhook_signing_secrets, &signed, &body, now_secs).map_err(
                 |reason| {
                     tracing::warn!(%reason, "marketo webhook refused: bad signature");
-                    ApiError::Unauthorized
+                    if reason.tells_the_sender() {
+                        ApiError::Status {
+                            status: axum::http::StatusCode::UNAUTHORIZED,
+                            message: format!("signature refused: {reason}"),
+                        }
+                    } else {
+                        ApiError::Unauthorized
+                    }
                 },
             )?;
         }
