@@ -46,12 +46,29 @@ async fn reachable(url: &str, options: &AnyConnectOptions) -> Result<(), StoreEr
             let _ = conn.close().await;
             Ok(())
         }
-        Ok(Err(error)) => Err(unreachable(error.to_string())),
+        Ok(Err(error)) => Err(unreachable(connect_cause(&error))),
         Err(_) => Err(unreachable(format!(
             "no answer within {} s",
             CONNECT_TIMEOUT.as_secs()
         ))),
     }
+}
+
+/// Why a first connection failed, in the server's own words (sqlx adds the line of the server's
+/// source that raised it, which tells the operator nothing), with what to do when the database
+/// is not there.
+fn connect_cause(error: &sqlx::Error) -> String {
+    let Some(db) = error.as_database_error() else {
+        return error.to_string();
+    };
+    // 3D000: invalid_catalog_name, the database named in the URL does not exist.
+    if db.code().as_deref() == Some("3D000") {
+        return format!(
+            "{}; create it first (createdb, or CREATE DATABASE as a user allowed to)",
+            db.message()
+        );
+    }
+    db.message().to_string()
 }
 
 /// `host:port/database as user` from a PostgreSQL URL, the password left out.

@@ -74,6 +74,25 @@ fn an_unreachable_database_is_named_with_its_cause() {
     }
 }
 
+/// A PostgreSQL server without the named database says so in the server's words and how to
+/// make it, without the line of PostgreSQL's source that raised it.
+#[test]
+fn a_missing_postgres_database_is_named_with_what_to_do() {
+    let Ok(base) = std::env::var("CAMPAIGN_SYNC_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let server = base.split('?').next().unwrap().rsplit_once('/').unwrap().0;
+    let url = format!("{server}/cs_missing_{}", std::process::id());
+    let out = run(&["migrate", "--database-url", &url]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("does not exist; create it first"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(" at line "), "{stderr}");
+}
+
 #[test]
 fn a_bad_file_exits_2_naming_the_key() {
     let file = write_config("[worker]\nlease_secs = \"soon\"\n");
