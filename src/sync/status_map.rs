@@ -99,7 +99,9 @@ impl StatusMap {
                 && !salesforce.contains(&label)
             {
                 problems.push(format!(
-                    "Marketo status {name:?} maps to {label:?}, which the campaign does not have"
+                    "Marketo status {name:?} maps to {label:?}, which the campaign does not have: \
+                     add {label:?} to the campaign's member statuses, or map {name:?} to one it \
+                     has in the mapping's status_map"
                 ));
             }
         }
@@ -107,7 +109,9 @@ impl StatusMap {
             let name = self.to_marketo(label);
             if !marketo.contains(&name) {
                 problems.push(format!(
-                    "Salesforce status {label:?} maps to {name:?}, which the program's channel does not have"
+                    "Salesforce status {label:?} maps to {name:?}, which the program's channel does \
+                     not have: map {label:?} to one of the channel's statuses in the mapping's \
+                     status_map_to_marketo, or remove it from the campaign's member statuses"
                 ));
             }
         }
@@ -189,6 +193,15 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("\"Attended\""));
         assert!(problems[1].contains("\"Responded\""));
+        // Each says what would fix it.
+        assert!(
+            problems[0].contains("in the mapping's status_map"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("status_map_to_marketo, or remove it"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -31,6 +31,12 @@ pub async fn fetch(url: &str, token: &str) -> anyhow::Result<Overview> {
              CAMPAIGN_SYNC_ADMIN__TOKEN; a service whose admin.token is empty refuses every one)"
         );
     }
+    if status == reqwest::StatusCode::NOT_FOUND {
+        anyhow::bail!(
+            "{url} answered 404: this address serves no /admin/ (with admin_listen set, the \
+             overview is only on that listener: give its address with --url)"
+        );
+    }
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
         anyhow::bail!("{url} answered {status}: {body}");

@@ -307,6 +307,18 @@ fn admin_listen_moves_metrics_and_admin_off_the_public_listener() {
         body.contains("<faultcode>") && body.contains("does not receive outbound messages"),
         "{body}"
     );
+    // `status` pointed at the public listener is told where the overview is.
+    let wrong = std::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"))
+        .args(["status", "--url", &format!("http://{listen}"), "--token"])
+        .arg("admin-token")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&wrong.stderr);
+    assert_eq!(wrong.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("answered 404") && said.contains("admin_listen"),
+        "{said}"
+    );
 
     // SIGTERM stops both listeners and the process exits 0.
     let pid = served.child.id().to_string();
