@@ -47,6 +47,7 @@ fn message(first_id: u64, notifications: u64) -> OutboundMessage {
                     last_modified_date: Some("2026-11-02T09:15:00.000Z".into()),
                     system_modstamp: Some("2026-11-02T09:15:01.000Z".into()),
                 }),
+                raw: None,
             })
             .collect(),
         rejected: Vec::new(),

@@ -31,6 +31,7 @@ fn message(member_id: &str, person: &str, status: Option<&str>) -> String {
                 system_modstamp: Some("2099-01-01T00:00:00.000Z".into()),
                 ..CampaignMemberFields::default()
             }),
+            raw: None,
         }],
         rejected: Vec::new(),
     })

@@ -35,6 +35,19 @@ pub struct Notification {
     /// Unique per notification and repeated on redelivery: the deduplication key.
     pub id: String,
     pub object: NotifiedObject,
+    /// The notification's XML as it came (bounded), kept only for one the receiver sets aside
+    /// though it parsed: a CampaignMember without `Status`.
+    pub raw: Option<String>,
+}
+
+impl Notification {
+    pub fn new(id: String, object: NotifiedObject) -> Self {
+        Notification {
+            id,
+            object,
+            raw: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -230,8 +230,12 @@ fn unknown_status(message: &OutboundMessage) -> Vec<RejectedInput> {
                 dedup_key: format!("sf:rejected:{}", n.id),
                 source: "salesforce",
                 kind: "salesforce_notification",
-                // The notification alone, as a notification the parser refused is kept.
-                raw: render::render_notification(n),
+                // The notification alone as it came, as a notification the parser refused is
+                // kept (rendered again only if it was not quoted).
+                raw: n
+                    .raw
+                    .clone()
+                    .unwrap_or_else(|| render::render_notification(n)),
                 reason: NO_STATUS.to_string(),
                 names: RejectedNames {
                     member_id: Some(m.id.clone()),

@@ -98,7 +98,15 @@ fn notifications(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError>
             "Notification" => {
                 let start = xml.opened_at();
                 match notification(xml)? {
-                    (_, Ok(understood)) => list.push(understood),
+                    (_, Ok(mut understood)) => {
+                        // Set aside by the receiver, so kept as sent.
+                        if let NotifiedObject::CampaignMember(m) = &understood.object
+                            && m.status.is_none()
+                        {
+                            understood.raw = Some(xml.quote(start, MAX_RAW_BYTES));
+                        }
+                        list.push(understood)
+                    }
                     (id, Err(reason)) => rejected.push(RejectedNotification {
                         id,
                         raw: xml.quote(start, MAX_RAW_BYTES),
@@ -176,7 +184,7 @@ fn understood(
         return Err(problem);
     }
     let object = object.ok_or(ParseError::Missing("Notification/sObject"))??;
-    Ok(Notification { id, object })
+    Ok(Notification::new(id, object))
 }
 
 fn sobject(

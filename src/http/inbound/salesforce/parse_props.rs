@@ -78,7 +78,7 @@ fn notification() -> impl Strategy<Value = Notification> {
         1 => "[A-Z][a-zA-Z]{0,10}(__c)?".prop_filter("not CampaignMember", |t| t != "CampaignMember")
             .prop_map(|sobject_type| NotifiedObject::Other { sobject_type }),
     ];
-    (sf_id(), object).prop_map(|(id, object)| Notification { id, object })
+    (sf_id(), object).prop_map(|(id, object)| Notification::new(id, object))
 }
 
 fn message() -> impl Strategy<Value = OutboundMessage> {
@@ -148,7 +148,13 @@ proptest! {
     #[test]
     fn generated_messages_parse_back_to_what_was_generated(message in message(), style in style()) {
         let body = render_with(&message, &style);
-        prop_assert_eq!(parse_notifications(body.as_bytes()), Ok(message));
+        // A member without Status also carries its XML as sent, which the generator cannot
+        // know; that it is there is tested on its own.
+        let parsed = parse_notifications(body.as_bytes()).map(|mut parsed| {
+            parsed.notifications.iter_mut().for_each(|n| n.raw = None);
+            parsed
+        });
+        prop_assert_eq!(parsed, Ok(message));
     }
 
     #[test]
