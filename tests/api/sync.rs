@@ -407,3 +407,28 @@ async fn status_names_are_translated_by_the_mapping_both_ways() {
     world.settle().await;
     assert_eq!(world.mk_status(other).as_deref(), Some("Attended"));
 }
+
+/// Reconciliation lists a program's members with one paged query for all its statuses
+/// (`filterValues` takes many), not one query per status.
+#[tokio::test]
+async fn reconciliation_lists_a_programs_members_in_one_query_for_all_statuses() {
+    let world = World::new().await;
+    let (ada, _) = world.person("ada.q@example.com");
+    let (grace, _) = world.person("grace.q@example.com");
+    world.mk_sets(ada, "Invited");
+    world.mk_sets(grace, "Attended");
+    world.settle().await;
+    let before = world.mk.requests().len();
+    let worker = &world.app.worker;
+    let mapping = worker.mappings().by_name("webinar").unwrap().clone();
+    let preview = worker.reconcile_mapping(&mapping, true).await.unwrap();
+    assert_eq!(preview.differences, 0, "{preview:?}");
+    assert_eq!(preview.marketo_members, 2, "{preview:?}");
+    let by_status: Vec<String> = world.mk.requests()[before..]
+        .iter()
+        .filter(|r| r.path.ends_with("/members.json"))
+        .filter_map(|r| r.query.clone())
+        .filter(|q| q.contains("filterType=statusName"))
+        .collect();
+    assert_eq!(by_status.len(), 1, "{by_status:?}");
+}

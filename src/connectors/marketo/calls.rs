@@ -163,19 +163,24 @@ impl MarketoClient {
         decode(pages.into_iter().flatten().collect())
     }
 
-    /// Every member of a program with one status (reconciliation), handed to `each` a page
-    /// (≤300) at a time. A program over 100,000 members refuses it with 1003
-    /// ([`super::classify::is_membership_cap`]); `extract_members` reads those.
-    pub async fn each_member_with_status(
+    /// Every member of a program with any of these statuses (reconciliation), handed to `each`
+    /// a page (≤300) at a time: one paged query for them all, as `filterValues` takes up to 300
+    /// comma-separated values (a status holding a comma must be asked alone). A program over
+    /// 100,000 members refuses it with 1003 ([`super::classify::is_membership_cap`]);
+    /// `extract_members` reads those.
+    pub async fn each_member_with_statuses(
         &self,
         program_id: i64,
-        status: &str,
+        statuses: &[&str],
         mut each: impl FnMut(Vec<MemberRecord>),
     ) -> Result<(), CallError> {
+        if statuses.is_empty() {
+            return Ok(());
+        }
         let path = format!("/rest/v1/programs/{program_id}/members.json");
         let mut query = vec![
             ("filterType", "statusName".to_string()),
-            ("filterValues", status.to_string()),
+            ("filterValues", statuses.join(",")),
             ("fields", MEMBER_FIELDS.to_string()),
             ("batchSize", BATCH_LIMIT.to_string()),
         ];

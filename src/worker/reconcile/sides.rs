@@ -97,13 +97,18 @@ pub async fn read_marketo(
     if !client.over_member_cap(program_id) {
         let mut members = HashMap::new();
         let mut refused = None;
-        let statuses = statuses
+        // One query for every status, but one apiece for a status holding a comma, which
+        // `filterValues` would split.
+        let (alone, together): (Vec<&str>, Vec<&str>) = statuses
             .iter()
-            .filter(|s| !s.name.eq_ignore_ascii_case(NOT_IN_PROGRAM));
-        for status in statuses {
+            .map(|s| s.name.as_str())
+            .filter(|name| !name.eq_ignore_ascii_case(NOT_IN_PROGRAM))
+            .partition(|name| name.contains(','));
+        let queries = std::iter::once(together).chain(alone.into_iter().map(|name| vec![name]));
+        for query in queries {
             let add = |page| add_members(&mut members, page, names);
             match client
-                .each_member_with_status(program_id, &status.name, add)
+                .each_member_with_statuses(program_id, &query, add)
                 .await
             {
                 Ok(()) => {}
