@@ -26,6 +26,9 @@ pub struct MappingResult {
     pub dry_run: bool,
     pub linked: usize,
     pub differences: usize,
+    /// People in sync on both sides whose stored state was out of date (brought up to date;
+    /// nothing written to either API).
+    pub refreshed: usize,
     pub repaired: usize,
     pub failed: usize,
     pub changes: Vec<Change>,
@@ -76,17 +79,27 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
     // holds for it too.
     share_calls(&worker, &store).await;
     let mut problems = Vec::new();
+    // Repairs left for the service (failed or to retry) beside mappings that could not even be
+    // listed, which the service only reconciles again on its next pass.
+    let (mut left, mut unlisted) = (0, 0);
     for mapping in mappings.all().iter().filter(|m| m.is_enabled()) {
         match one(&worker, mapping, options).await {
             Ok(result) => {
                 print(&result, options.json)?;
+                left += result.unrepaired.len();
                 problems.extend(
                     result.unrepaired.iter().map(|c| {
                         format!("mapping {:?}: not repaired: {}", result.name, describe(c))
                     }),
                 );
             }
-            Err(error) => problems.push(format!("mapping {:?}: {error:#}", mapping.name())),
+            Err(error) => {
+                unlisted += 1;
+                problems.push(format!(
+                    "mapping {:?}: could not be reconciled: {error:#}",
+                    mapping.name()
+                ));
+            }
         }
     }
     share_calls(&worker, &store).await;
@@ -97,10 +110,24 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
     for problem in &problems {
         eprintln!("{problem}");
     }
-    anyhow::bail!(
-        "{} problem(s); the repairs left are retried by the service",
-        problems.len()
-    )
+    anyhow::bail!("{}", ending(left, unlisted))
+}
+
+/// The command's last line when something was left: what the service will do about it.
+fn ending(left: usize, unlisted: usize) -> String {
+    let mut parts = Vec::new();
+    if left > 0 {
+        parts.push(format!(
+            "{left} repair(s) not made; the service retries them"
+        ));
+    }
+    if unlisted > 0 {
+        parts.push(format!(
+            "{unlisted} mapping(s) could not be reconciled (nothing of theirs was listed or \
+             queued); run it again, or the service's next reconciliation takes them"
+        ));
+    }
+    parts.join("; ")
 }
 
 /// Adds the calls made so far to the shared daily count and takes on what it says.
@@ -155,6 +182,7 @@ async fn one(
         dry_run: options.dry_run,
         linked: report.linked,
         differences: report.differences,
+        refreshed: report.refreshed,
         repaired,
         failed: unrepaired.len(),
         changes: report.changes,
@@ -227,8 +255,14 @@ fn summary(result: &MappingResult) -> String {
             format!("{} repaired, {} failed", result.repaired, result.failed),
         )
     };
+    // People whose sides agree are not differences, though their stored state is refreshed.
+    let refreshed = match (result.refreshed, result.dry_run) {
+        (0, _) => String::new(),
+        (n, true) => format!(" ({n} in sync whose stored state would be refreshed)"),
+        (n, false) => format!(" ({n} in sync whose stored state was refreshed)"),
+    };
     format!(
-        "mapping {:?}: {} {linked}, {} difference(s), {outcome}; calls: Salesforce {}, Marketo {}",
+        "mapping {:?}: {} {linked}, {} difference(s){refreshed}, {outcome}; calls: Salesforce {}, Marketo {}",
         result.name,
         result.linked,
         result.differences,
@@ -272,6 +306,7 @@ mod tests {
             dry_run: true,
             linked: 4,
             differences: 2,
+            refreshed: 0,
             repaired: 0,
             failed: 0,
             changes: Vec::new(),
@@ -291,6 +326,29 @@ mod tests {
         result.dry_run = false;
         result.repaired = 2;
         assert!(summary(&result).contains("2 difference(s), 2 repaired, 0 failed;"));
+        result.refreshed = 1;
+        assert!(
+            summary(&result).contains(
+                "2 difference(s) (1 in sync whose stored state was refreshed), 2 repaired"
+            ),
+            "{}",
+            summary(&result)
+        );
+    }
+
+    #[test]
+    fn the_last_line_says_what_was_left_and_who_takes_it() {
+        assert_eq!(
+            ending(2, 0),
+            "2 repair(s) not made; the service retries them"
+        );
+        let unlisted = ending(0, 1);
+        assert!(
+            unlisted.starts_with("1 mapping(s) could not be reconciled (nothing of theirs")
+                && !unlisted.contains("repair"),
+            "{unlisted}"
+        );
+        assert!(ending(1, 1).contains("; 1 mapping(s)"));
     }
 
     #[test]

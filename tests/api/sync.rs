@@ -432,3 +432,52 @@ async fn reconciliation_lists_a_programs_members_in_one_query_for_all_statuses()
         .collect();
     assert_eq!(by_status.len(), 1, "{by_status:?}");
 }
+
+/// Someone whose sides both moved while the service heard nothing, to the same status, is in
+/// sync: not a difference, though a reconciliation brings their stored state up to date.
+#[tokio::test]
+async fn people_in_sync_with_a_stale_stored_state_are_not_differences() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("both.moved@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    // Both sides move to Attended; neither the webhook nor an outbound message arrives.
+    world
+        .mk
+        .set_status_as_user(crate::world::PROGRAM, lead, "Attended")
+        .unwrap();
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    world
+        .sf
+        .update_member(crate::world::INTEGRATION, &member, "Attended")
+        .unwrap();
+    let worker = &world.app.worker;
+    let mapping = worker.mappings().by_name("webinar").unwrap().clone();
+    let preview = worker.reconcile_mapping(&mapping, true).await.unwrap();
+    assert_eq!(
+        (preview.differences, preview.refreshed),
+        (0, 1),
+        "{preview:?}"
+    );
+    assert!(preview.changes.is_empty(), "{preview:?}");
+}
+
+/// A member gone from Salesforce has no e-mail in the campaign's listing; the reconciliation
+/// still names them by the e-mail the service knows them by.
+#[tokio::test]
+async fn a_change_for_someone_gone_from_salesforce_is_named_by_their_email() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("gone.sf@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    world
+        .sf
+        .delete_member(crate::world::INTEGRATION, &member)
+        .unwrap();
+    let worker = &world.app.worker;
+    let mapping = worker.mappings().by_name("webinar").unwrap().clone();
+    let preview = worker.reconcile_mapping(&mapping, true).await.unwrap();
+    let people: Vec<&str> = preview.changes.iter().map(|c| c.person.as_str()).collect();
+    assert_eq!(people, ["gone.sf@example.com"], "{preview:?}");
+}

@@ -45,6 +45,9 @@ pub struct ReconcileReport {
     pub linked: usize,
     /// People whose sides differ (each is one entry of `changes` unless the worker will skip).
     pub differences: usize,
+    /// People whose sides agree but whose stored sync state was out of date: it is brought up
+    /// to date (a signal each, no write to either API), and they are not differences.
+    pub refreshed: usize,
     /// What the worker will write, person by person.
     pub changes: Vec<Change>,
     /// Choices among duplicates, named.

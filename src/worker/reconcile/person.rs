@@ -149,8 +149,18 @@ impl<'a> Pass<'a> {
         if self.queued.len() == before {
             return false;
         }
-        self.report.differences += 1;
         let (mut sf, mk) = unit.observed();
+        let agree = mk
+            .status
+            .as_deref()
+            .and_then(|s| self.mapping.statuses.to_salesforce(s))
+            == sf.status;
+        if agree {
+            // Both sides already hold the same: only the stored state is behind.
+            self.report.refreshed += 1;
+        } else {
+            self.report.differences += 1;
+        }
         // As the worker will see it: a stamp from the future is taken as now.
         let org_now = self.org_now();
         sf.at = sync::time::believable(sf.at, org_now);
@@ -208,6 +218,7 @@ impl<'a> Pass<'a> {
         self.report.changes = self.changes.into_iter().map(|(_, c)| c).collect();
         self.diverged.sort_by_key(|(place, _)| *place);
         self.report.diverged = self.diverged.into_iter().map(|(_, d)| d).collect();
+        name_by_email(&self.ctx.store, &mut self.report).await?;
         // A preview queues nothing.
         self.report.signals_queued = if self.dry_run { 0 } else { self.queued.len() };
         if self.dry_run {
@@ -224,4 +235,35 @@ impl<'a> Pass<'a> {
         }
         Ok(self.report)
     }
+}
+
+/// Changes and divergences whose listing had no e-mail (a member gone from Salesforce, a
+/// lead only Marketo has) are named by the e-mail the service knows them by, when it does.
+async fn name_by_email(
+    store: &crate::store::Store,
+    report: &mut ReconcileReport,
+) -> Result<(), WorkError> {
+    let named = report
+        .changes
+        .iter_mut()
+        .map(|c| (&mut c.person, c.marketo_lead_id, c.salesforce_id.as_deref()))
+        .chain(
+            report
+                .diverged
+                .iter_mut()
+                .map(|d| (&mut d.person, d.marketo_lead_id, d.salesforce_id.as_deref())),
+        );
+    for (person, lead, salesforce) in named {
+        if person.contains('@') {
+            continue;
+        }
+        if let Some(email) = store
+            .find_identity(lead, salesforce, None)
+            .await?
+            .and_then(|identity| identity.email)
+        {
+            *person = email;
+        }
+    }
+    Ok(())
 }
