@@ -178,6 +178,7 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
                         "removed",
                         "failed",
                         "skipped",
+                        "echoed",
                         "diverged",
                     ] {
                         c.entry(kind.into()).or_insert(0);

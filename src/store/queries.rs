@@ -321,7 +321,8 @@ impl Store {
     }
 
     /// Changes since `since` per mapping: `added`, `status_changed`, `removed` (trigger events
-    /// on either side), `failed`, `skipped` and `diverged` (outcomes). A change that ended dead
+    /// on either side), `failed`, `skipped`, `echoed` (skipped as an echo of our own write or a
+    /// repeat) and `diverged` (outcomes). A change that ended dead
     /// and was then replayed and landed (a later applied or skipped outcome of its signal) no
     /// longer counts as failed, nor does a campaign settings write a later pass applied or found
     /// in sync.
@@ -349,9 +350,13 @@ impl Store {
                 .entry(bucket.into())
                 .or_default() += r.try_get::<i64, _>(2)?;
         }
+        // An echo (our own write coming back, or a repeat) is the sync working, not a change
+        // that was skipped: it gets its own count.
         let outcomes = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT COALESCE(mapping, ''), result, COUNT(*) FROM \
-             (SELECT o.result, o.recorded_at, {} WHERE o.recorded_at >= $1 \
+            "SELECT COALESCE(mapping, ''), \
+             CASE WHEN result = 'skipped' AND reason = $2 THEN 'echoed' ELSE result END, \
+             COUNT(*) FROM \
+             (SELECT o.result, o.reason, o.recorded_at, {} WHERE o.recorded_at >= $1 \
              AND o.result IN ('dead', 'skipped', 'diverged') \
              AND NOT (o.result = 'dead' AND o.signal_id IS NOT NULL AND EXISTS \
                (SELECT 1 FROM outcomes l WHERE l.signal_id = o.signal_id AND l.id > o.id \
@@ -359,10 +364,11 @@ impl Store {
              AND NOT (o.result = 'dead' AND o.action = 'campaign_settings' AND EXISTS \
                (SELECT 1 FROM outcomes l WHERE l.mapping = o.mapping \
                 AND l.action = 'campaign_settings' AND l.id > o.id AND l.result = 'applied'))) \
-             named GROUP BY mapping, result",
+             named GROUP BY 1, 2",
             super::people::NAMED
         )))
         .bind(since)
+        .bind(crate::sync::ECHO)
         .fetch_all(&self.pool)
         .await?;
         for r in &outcomes {
@@ -370,6 +376,7 @@ impl Store {
             let bucket = match result.as_str() {
                 "dead" => "failed",
                 "diverged" => "diverged",
+                "echoed" => "echoed",
                 _ => "skipped",
             };
             *counts

@@ -123,13 +123,14 @@ pub fn render(url: &str, o: &Overview) -> String {
             let _ = writeln!(
                 out,
                 "    {label:<12} added {}, status changed {}, removed {}, failed {}, skipped {}, \
-                 diverged {}",
+                 diverged {} (echoes {})",
                 n("added"),
                 n("status_changed"),
                 n("removed"),
                 n("failed"),
                 n("skipped"),
-                n("diverged")
+                n("diverged"),
+                n("echoed")
             );
         }
     }

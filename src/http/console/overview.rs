@@ -16,6 +16,7 @@ pub struct Window {
     removed: i64,
     failed: i64,
     skipped: i64,
+    echoed: i64,
     diverged: i64,
 }
 
@@ -84,6 +85,7 @@ fn windows(m: &admin_status::MappingOverview) -> Vec<Window> {
             removed: n("removed"),
             failed: n("failed"),
             skipped: n("skipped"),
+            echoed: n("echoed"),
             diverged: n("diverged"),
         }
     })
