@@ -54,9 +54,16 @@ pub struct Side {
     pub state: String,
     #[serde(flatten)]
     pub health: HealthView,
-    /// Daily API calls used and the limit; null when this replica has not seen them.
+    /// Salesforce: the org's API calls today and its daily limit, every integration included,
+    /// as `Sforce-Limit-Info` last reported them (null until a call has shown them). Marketo:
+    /// this service's calls today and its `daily_call_budget`.
     pub calls_today: Option<i64>,
     pub daily_limit: Option<i64>,
+    /// This service's own calls today (all replicas) and its `daily_call_budget` (null: none).
+    #[serde(default)]
+    pub service_calls_today: Option<i64>,
+    #[serde(default)]
+    pub service_budget: Option<i64>,
     /// Until when calls are paused; null when not paused or not known.
     pub paused_until: Option<i64>,
     /// Marketo: calls this replica started within its client-side rate window, against the
@@ -98,6 +105,26 @@ pub struct Worker {
     pub oldest_age_seconds: Option<i64>,
 }
 
+impl Side {
+    /// The day's calls in words: the org's figures and this service's share for Salesforce,
+    /// this service's calls against its budget for Marketo.
+    pub fn calls_summary(&self, system: &str) -> String {
+        let own = match (self.service_calls_today, self.service_budget) {
+            (Some(used), Some(budget)) => format!("{used} of its budget of {budget}"),
+            (Some(used), None) => format!("{used} (no budget set)"),
+            _ => "unknown".into(),
+        };
+        if system != "salesforce" {
+            return format!("this service: {own}");
+        }
+        let org = match (self.calls_today, self.daily_limit) {
+            (Some(used), Some(limit)) => format!("{used} of {limit}"),
+            _ => "unknown until a call shows it".into(),
+        };
+        format!("the org: {org}; this service: {own}")
+    }
+}
+
 /// One side as this replica sees it: the connectors' health, and the daily count and pause the
 /// quota keeps (what the API reports wins where it reports it: Salesforce's own usage).
 fn side(
@@ -134,12 +161,19 @@ fn side(
             last_error_at,
             last_call_at,
         },
-        calls_today: calls_today
-            .or(Some(quota.used(now)))
-            .and_then(|n| i64::try_from(n).ok()),
-        daily_limit: daily_limit
-            .or(quota.budget())
-            .and_then(|n| i64::try_from(n).ok()),
+        // Salesforce reports the org's own figures; Marketo's are this service's.
+        calls_today: match system {
+            "salesforce" => calls_today,
+            _ => calls_today.or(Some(quota.used(now))),
+        }
+        .and_then(|n| i64::try_from(n).ok()),
+        daily_limit: match system {
+            "salesforce" => daily_limit,
+            _ => daily_limit.or(quota.budget()),
+        }
+        .and_then(|n| i64::try_from(n).ok()),
+        service_calls_today: i64::try_from(quota.used(now)).ok(),
+        service_budget: quota.budget().and_then(|n| i64::try_from(n).ok()),
         paused_until: quota.paused(now).map(|pause| pause.until_ms),
         rate_window: (system == "marketo")
             .then(|| crate::connectors::marketo::window_use(endpoint))
@@ -240,4 +274,44 @@ pub async fn status(State(state): State<AppState>, _: Admin) -> Result<Json<Over
         tracing::error!(%error, "status: store failed");
         ApiError::Unavailable
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(org: Option<(i64, i64)>, own: (i64, Option<i64>)) -> Side {
+        Side {
+            state: "up".into(),
+            health: HealthView {
+                consecutive_auth_failures: 0,
+                failing_since: None,
+                last_error: None,
+                last_error_at: None,
+                last_call_at: None,
+            },
+            calls_today: org.map(|o| o.0),
+            daily_limit: org.map(|o| o.1),
+            service_calls_today: Some(own.0),
+            service_budget: own.1,
+            paused_until: None,
+            rate_window: None,
+        }
+    }
+
+    #[test]
+    fn the_days_calls_say_whose_they_are() {
+        assert_eq!(
+            side(Some((27, 100_000)), (5, Some(15_000))).calls_summary("salesforce"),
+            "the org: 27 of 100000; this service: 5 of its budget of 15000"
+        );
+        assert_eq!(
+            side(None, (0, Some(15_000))).calls_summary("salesforce"),
+            "the org: unknown until a call shows it; this service: 0 of its budget of 15000"
+        );
+        assert_eq!(
+            side(None, (7, None)).calls_summary("marketo"),
+            "this service: 7 (no budget set)"
+        );
+    }
 }

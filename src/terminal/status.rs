@@ -150,12 +150,7 @@ pub fn render(url: &str, o: &Overview) -> String {
         if side.health.failing_since.is_some() {
             let _ = write!(line, ", failing since {}", when(side.health.failing_since));
         }
-        match (side.calls_today, side.daily_limit) {
-            (Some(used), Some(limit)) => {
-                let _ = write!(line, ", {used} of {limit} calls today");
-            }
-            _ => line.push_str(", calls today unknown"),
-        }
+        let _ = write!(line, ", calls today: {}", side.calls_summary(name));
         if side.paused_until.is_some() {
             let _ = write!(
                 line,

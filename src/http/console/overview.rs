@@ -120,11 +120,7 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             } else {
                 "good"
             },
-            calls: match (s.calls_today, s.daily_limit) {
-                (Some(used), Some(limit)) => format!("{used} of {limit}"),
-                (Some(used), None) => format!("{used} (no daily budget set)"),
-                _ => "unknown".into(),
-            },
+            calls: s.calls_summary(name),
             window: rate_window(s.rate_window),
             paused: s
                 .paused_until
