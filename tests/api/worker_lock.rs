@@ -28,6 +28,16 @@ async fn own_database(base: &str) -> (String, String) {
     (name.clone(), format!("{server}/{name}{query}"))
 }
 
+/// Drops a database [`own_database`] made.
+async fn drop_database(base: &str, name: &str) {
+    let admin = Store::open(base).await.unwrap();
+    admin
+        .execute_raw(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+    admin.close().await;
+}
+
 #[tokio::test]
 async fn a_job_queued_while_no_replica_runs_the_worker_says_it_waits() {
     let Some(_) = TestDb::postgres().await else {
@@ -73,12 +83,7 @@ async fn a_job_queued_while_no_replica_runs_the_worker_says_it_waits() {
     assert!(queued.get("warning").is_none(), "{queued}");
     drop(lock);
     app.stop().await.unwrap();
-    let admin = Store::open(&base).await.unwrap();
-    admin
-        .execute_raw(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    admin.close().await;
+    drop_database(&base, &name).await;
 }
 
 /// On SQLite only this process could run a job: with its worker off, the job is queued for
@@ -187,12 +192,7 @@ async fn a_follower_takes_the_worker_over_when_the_leader_stops() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     second.stop().await.unwrap();
-    let admin = Store::open(&base).await.unwrap();
-    admin
-        .execute_raw(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    admin.close().await;
+    drop_database(&base, &name).await;
 }
 
 /// Whether the answering replica itself runs the worker (replicas sharing a process share the
