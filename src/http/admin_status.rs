@@ -42,7 +42,7 @@ pub struct MappingOverview {
     /// Rows in the mirror: people known as members on either side.
     pub members: i64,
     /// `lastHour`, `lastDay`, `lastFiveDays` → `added`, `status_changed`, `removed`, `failed`,
-    /// `skipped`, `diverged` → count.
+    /// `skipped`, `echoed`, `diverged` → count.
     pub changes: BTreeMap<String, BTreeMap<String, i64>>,
 }
 
@@ -109,7 +109,13 @@ impl Side {
     /// The day's calls in words: the org's figures and this service's share for Salesforce,
     /// this service's calls against its budget for Marketo.
     pub fn calls_summary(&self, system: &str) -> String {
-        let own = match (self.service_calls_today, self.service_budget) {
+        // A replica from before these fields gave Marketo's own figures as callsToday and
+        // dailyLimit.
+        let (own_used, own_budget) = match (system, self.service_calls_today) {
+            ("marketo", None) => (self.calls_today, self.daily_limit),
+            _ => (self.service_calls_today, self.service_budget),
+        };
+        let own = match (own_used, own_budget) {
             (Some(used), Some(budget)) => format!("{used} of its budget of {budget}"),
             (Some(used), None) => format!("{used} (no budget set)"),
             _ => "unknown".into(),
@@ -312,6 +318,13 @@ mod tests {
         assert_eq!(
             side(None, (7, None)).calls_summary("marketo"),
             "this service: 7 (no budget set)"
+        );
+        // A replica from before the service fields: Marketo's figures were its own.
+        let mut older = side(Some((812, 20_000)), (0, None));
+        older.service_calls_today = None;
+        assert_eq!(
+            older.calls_summary("marketo"),
+            "this service: 812 of its budget of 20000"
         );
     }
 }

@@ -329,8 +329,6 @@ fn owed_program_status(
     (program.as_deref() != before).then(|| before.map(str::to_string))
 }
 
-/// A flow action on a campaign no mapping covers (or whose mapping does not write now): the
-/// campaign change is all there is.
 /// What an applied flow action did to the campaign, for its outcome's reason, as a mapped
 /// campaign's write says it.
 fn written(step: FlowStep, status: Option<&str>) -> Option<String> {
@@ -343,6 +341,8 @@ fn written(step: FlowStep, status: Option<&str>) -> Option<String> {
     }
 }
 
+/// A flow action on a campaign no mapping covers (or whose mapping does not write now): the
+/// campaign change is all there is.
 fn unmapped(
     journal: &mut Journal,
     flow: &Flow,

@@ -89,10 +89,16 @@ fn result_lines(result: &serde_json::Value) -> Vec<String> {
             continue;
         }
         let differences = report["differences"].as_u64().unwrap_or(0);
+        // People in sync whose stored state is behind: not differences, though they are queued.
+        let refreshed = match report["refreshed"].as_u64().unwrap_or(0) {
+            0 => String::new(),
+            n if preview => format!(" ({n} in sync whose stored state would be refreshed)"),
+            n => format!(" ({n} in sync whose stored state is refreshed)"),
+        };
         let changes = report["changes"].as_array().cloned().unwrap_or_default();
         if preview {
             lines.push(format!(
-                "{mapping}: {differences} difference(s); nothing written (preview)"
+                "{mapping}: {differences} difference(s){refreshed}; nothing written (preview)"
             ));
             lines.extend(
                 changes
@@ -101,7 +107,7 @@ fn result_lines(result: &serde_json::Value) -> Vec<String> {
             );
         } else {
             lines.push(format!(
-                "{mapping}: {differences} difference(s), {} repair(s) queued",
+                "{mapping}: {differences} difference(s){refreshed}, {} signal(s) queued",
                 report["signals_queued"].as_u64().unwrap_or(0)
             ));
         }
@@ -349,7 +355,7 @@ mod tests {
             ]
         );
         let run = json!({ "dry_run": false, "reports": [
-            { "mapping": "webinar", "differences": 2, "signals_queued": 2, "changes": [],
+            { "mapping": "webinar", "differences": 2, "refreshed": 1, "signals_queued": 3, "changes": [],
               "diverged": [
                 { "person": "bo@example.com", "marketo_lead_id": 8,
                   "salesforce_id": "00Q000000000001AAA", "salesforce_status": "Registered",
@@ -359,7 +365,7 @@ mod tests {
         assert_eq!(
             result_lines(&run),
             [
-                "webinar: 2 difference(s), 2 repair(s) queued",
+                "webinar: 2 difference(s) (1 in sync whose stored state is refreshed), 3 signal(s) queued",
                 "webinar: diverged: bo@example.com (Marketo lead 8, Salesforce 00Q000000000001AAA): Salesforce \"Registered\", Marketo \"Attended\"; no write planned",
             ]
         );
