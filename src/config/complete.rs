@@ -55,25 +55,47 @@ impl Lacks {
 
     /// A base URL must not carry an API path the client adds itself (Marketo's Web Services
     /// page shows the REST endpoint as `…/rest`; a copied Salesforce URL may hold
-    /// `/services/…`): every call would go to a path that does not exist, and the first one,
-    /// the token request, would be taken for refused credentials.
-    fn refuse_api_path(&mut self, key: &str, value: &str, paths: &[&str]) {
+    /// `/services/data/…`): every call would go to a path that does not exist, and the first
+    /// one, the token request, would be taken for refused credentials. `roots` are the path
+    /// segments the client adds; the URL is refused when its path ends with one or goes on
+    /// into it, and the message gives the URL without it (a gateway's own prefix is kept).
+    fn refuse_api_path(&mut self, key: &str, value: &str, roots: &[(&str, &[&str])]) {
         let Ok(url) = reqwest::Url::parse(value.trim()) else {
             return;
         };
-        let path = url.path().trim_end_matches('/');
-        if let Some(found) = paths
-            .iter()
-            .find(|p| path.ends_with(*p) || path.contains(&format!("{p}/")))
-        {
-            let origin = url.origin().ascii_serialization();
-            self.wrong(format!(
-                "{key}: {value:?} holds the API path {found:?}, which the service adds itself; \
-                 give the address alone: \"{origin}\""
-            ));
-        }
+        let segments: Vec<&str> = url.path().split('/').filter(|s| !s.is_empty()).collect();
+        let found = segments.iter().enumerate().find_map(|(i, segment)| {
+            let (_, next) = roots.iter().find(|(root, _)| root == segment)?;
+            // The root ends the path, or what follows it is the API's own.
+            let api = match segments.get(i + 1) {
+                None => true,
+                Some(after) => next.iter().any(|n| after.eq_ignore_ascii_case(n)),
+            };
+            api.then_some(i)
+        });
+        let Some(at) = found else {
+            return;
+        };
+        let mut kept = url.clone();
+        kept.set_path(&segments[..at].join("/"));
+        kept.set_query(None);
+        let kept = kept.as_str().trim_end_matches('/').to_string();
+        self.wrong(format!(
+            "{key}: {value:?} holds the API path /{}, which the service adds itself; give \
+             \"{kept}\"",
+            segments[at..].join("/")
+        ));
     }
 }
+
+/// The path roots Marketo's client adds (`/rest/v1/…`, `/rest/asset/v1/…`, `/identity/oauth/…`),
+/// with what may follow each in a pasted URL.
+const MARKETO_API: &[(&str, &[&str])] =
+    &[("rest", &["v1", "asset", "bulk"]), ("identity", &["oauth"])];
+
+/// The path root Salesforce's client adds (`/services/data/…`, `/services/oauth2/…`), with what
+/// may follow it.
+const SALESFORCE_API: &[(&str, &[&str])] = &[("services", &["data", "oauth2", "Soap", "apexrest"])];
 
 impl Config {
     /// What is missing for `needs`, in the order the file lists the keys.
@@ -131,7 +153,7 @@ impl Config {
             ("salesforce.login_url", &sf.login_url),
             ("salesforce.instance_url", &sf.instance_url),
         ] {
-            lacks.refuse_api_path(key, url, &["/services"]);
+            lacks.refuse_api_path(key, url, SALESFORCE_API);
         }
         lacks.require("salesforce.client_id", &sf.client_id);
         lacks.require("salesforce.client_secret", sf.client_secret.expose());
@@ -154,7 +176,7 @@ impl Config {
     fn marketo_api_problems(&self, lacks: &mut Lacks) {
         let mkto = &self.marketo;
         lacks.require_url("marketo.base_url", &mkto.base_url);
-        lacks.refuse_api_path("marketo.base_url", &mkto.base_url, &["/rest", "/identity"]);
+        lacks.refuse_api_path("marketo.base_url", &mkto.base_url, MARKETO_API);
         lacks.require("marketo.client_id", &mkto.client_id);
         lacks.require("marketo.client_secret", mkto.client_secret.expose());
     }
@@ -198,6 +220,18 @@ impl Config {
                  token; give it its own"
                     .to_string(),
             );
+        }
+        for (i, org) in self.salesforce.organization_ids.iter().enumerate() {
+            if matches!(
+                crate::ids::SalesforceId::parse(org),
+                Err(crate::ids::IdError::Suffix)
+            ) {
+                warnings.push(format!(
+                    "salesforce.organization_ids[{i}]: the last 3 characters of {org:?} do not \
+                     match its first 15 (only those are compared with each message's; check \
+                     the id under Setup → Company Information)"
+                ));
+            }
         }
         let tokens = [
             ("admin.token", &self.admin.token),

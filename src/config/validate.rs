@@ -83,12 +83,13 @@ impl Config {
         if let Some(problem) = api_version_problem(&self.salesforce.api_version) {
             problems.push(format!("salesforce.api_version: {problem}"));
         }
-        // Checked as the receiver checks the `OrganizationId` of each message (its 18-character
-        // form's suffix included), so an id it would refuse is not accepted here.
+        // An id that can never match a message's `OrganizationId` is refused. The receiver
+        // compares the first 15 characters only, so a wrong 18-character suffix is a warning.
         for (i, org) in self.salesforce.organization_ids.iter().enumerate() {
             let key = format!("salesforce.organization_ids[{i}]");
             match crate::ids::SalesforceId::parse(org) {
                 Ok(id) if id.prefix() == "00D" => {}
+                Err(crate::ids::IdError::Suffix) if org.starts_with("00D") => {}
                 Ok(_) => problems.push(format!(
                     "{key}: {org:?} is not a Salesforce organization id (prefix 00D; Setup → \
                      Company Information shows yours)"
@@ -289,8 +290,24 @@ mod tests {
         ] {
             assert!(load(good).is_ok(), "{good}");
         }
+        // A wrong suffix still matches (the receiver compares 15 characters): a warning.
+        let loaded = load("00D000000000001AAA").expect("a wrong suffix is not refused");
+        let warnings = loaded.warnings();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("salesforce.organization_ids[0]")
+                    && w.contains("last 3 characters")),
+            "{warnings:?}"
+        );
+        assert!(
+            !load("00D000000000001EAA")
+                .unwrap()
+                .warnings()
+                .iter()
+                .any(|w| w.starts_with("salesforce.organization_ids"))
+        );
         for (bad, says) in [
-            ("00D000000000001AAA", "last 3 characters"),
             ("701000000000001", "prefix 00D"),
             ("00D00000000001", "15 or 18"),
             ("00D-00000000001", "only the letters"),

@@ -105,40 +105,67 @@ fn urls_must_be_absolute_http() {
 }
 
 #[test]
-fn an_api_path_in_a_base_url_is_refused_with_the_address_alone() {
-    for (pasted, key) in [
-        ("https://123-ABC-456.mktorest.com/rest", "marketo.base_url"),
-        ("https://123-ABC-456.mktorest.com/rest/", "marketo.base_url"),
+fn an_api_path_in_a_base_url_is_refused_with_the_url_without_it() {
+    for (pasted, give) in [
+        (
+            "https://123-ABC-456.mktorest.com/rest",
+            "https://123-abc-456.mktorest.com",
+        ),
+        (
+            "https://123-ABC-456.mktorest.com/rest/",
+            "https://123-abc-456.mktorest.com",
+        ),
         (
             "https://123-ABC-456.mktorest.com/identity",
-            "marketo.base_url",
+            "https://123-abc-456.mktorest.com",
         ),
         (
             "https://123-ABC-456.mktorest.com/rest/v1/leads.json",
-            "marketo.base_url",
+            "https://123-abc-456.mktorest.com",
+        ),
+        // A gateway's own prefix is kept in what to give.
+        (
+            "https://gw.example.com/marketo/rest",
+            "https://gw.example.com/marketo",
         ),
     ] {
         let mut c = complete();
         c.marketo.base_url = pasted.into();
         let problems = c.missing_for(Needs::Marketo);
-        assert_eq!(keys(&problems), [key], "{pasted}");
+        assert_eq!(keys(&problems), ["marketo.base_url"], "{pasted}");
         assert!(
-            problems[0].contains("\"https://123-abc-456.mktorest.com\""),
+            problems[0].ends_with(&format!("give \"{give}\"")),
             "{problems:?}"
         );
     }
     let mut c = complete();
     c.salesforce.instance_url = "https://acme.my.salesforce.com/services/data/v60.0".into();
     c.salesforce.login_url = "https://acme.my.salesforce.com/services/oauth2/token".into();
+    let problems = c.missing_for(Needs::Apis);
     assert_eq!(
-        keys(&c.missing_for(Needs::Apis)),
+        keys(&problems),
         ["salesforce.login_url", "salesforce.instance_url"]
     );
-    // A proxy's own prefix is left alone.
-    let mut c = complete();
-    c.marketo.base_url = "https://gateway.example.com/marketo".into();
-    c.salesforce.instance_url = "https://gateway.example.com/salesforce".into();
-    assert!(c.missing_for(Needs::Service).is_empty());
+    assert!(problems[0].ends_with("give \"https://acme.my.salesforce.com\""));
+    // A gateway path that only looks like one is left alone.
+    for (marketo, salesforce) in [
+        (
+            "https://gateway.example.com/marketo",
+            "https://gateway.example.com/salesforce",
+        ),
+        (
+            "https://api.corp.example/rest/marketo-proxy",
+            "https://gw.example.com/services/salesforce",
+        ),
+    ] {
+        let mut c = complete();
+        c.marketo.base_url = marketo.into();
+        c.salesforce.instance_url = salesforce.into();
+        assert!(
+            c.missing_for(Needs::Service).is_empty(),
+            "{marketo} {salesforce}"
+        );
+    }
 }
 
 #[test]
