@@ -81,7 +81,7 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
     let mut problems = Vec::new();
     // Repairs left for the service (failed or to retry) beside mappings that could not even be
     // listed, which the service only reconciles again on its next pass.
-    let (mut left, mut unlisted) = (0, 0);
+    let (mut left, mut unlisted, mut unchecked) = (0, 0, 0);
     for mapping in mappings.all().iter().filter(|m| m.is_enabled()) {
         match one(&worker, mapping, options).await {
             Ok(result) => {
@@ -92,6 +92,10 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
                         format!("mapping {:?}: not repaired: {}", result.name, describe(c))
                     }),
                 );
+            }
+            Err(error) if error.is::<AfterQueued>() => {
+                unchecked += 1;
+                problems.push(format!("mapping {:?}: {error:#}", mapping.name()));
             }
             Err(error) => {
                 unlisted += 1;
@@ -110,15 +114,22 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
     for problem in &problems {
         eprintln!("{problem}");
     }
-    anyhow::bail!("{}", ending(left, unlisted))
+    anyhow::bail!("{}", ending(left, unchecked, unlisted))
 }
 
 /// The command's last line when something was left: what the service will do about it.
-fn ending(left: usize, unlisted: usize) -> String {
+/// `unchecked`: mappings whose repairs were queued but not all seen through.
+fn ending(left: usize, unchecked: usize, unlisted: usize) -> String {
     let mut parts = Vec::new();
     if left > 0 {
         parts.push(format!(
             "{left} repair(s) not made; the service retries them"
+        ));
+    }
+    if unchecked > 0 {
+        parts.push(format!(
+            "{unchecked} mapping(s) had repairs queued that were not seen through; the service \
+             processes what is left"
         ));
     }
     if unlisted > 0 {
@@ -141,6 +152,11 @@ async fn share_calls(worker: &Worker, store: &Store) {
     }
 }
 
+/// A mapping whose repairs were queued (so its listing went through) and then failed.
+#[derive(Debug, thiserror::Error)]
+#[error("repairs were queued; {0}")]
+struct AfterQueued(String);
+
 async fn one(
     worker: &Worker,
     mapping: &crate::mappings::Mapping,
@@ -155,7 +171,7 @@ async fn one(
         let progress = crate::terminal::progress::RepairWatch::start(worker.store().clone()).await;
         let done = worker.run_pending().await;
         progress.finish().await;
-        let done = done?;
+        let done = done.map_err(|e| AfterQueued(format!("processing them failed: {e}")))?;
         tracing::info!(
             mapping = mapping.name(),
             claimed = done.claimed,
@@ -164,7 +180,10 @@ async fn one(
             "repairs processed"
         );
         // What is still different after the repairs is what failed or waits for a retry.
-        let after: ReconcileReport = worker.reconcile_mapping(mapping, true).await?;
+        let after: ReconcileReport = worker
+            .reconcile_mapping(mapping, true)
+            .await
+            .map_err(|e| AfterQueued(format!("the check after them failed: {e}")))?;
         unrepaired = after.changes;
         diverged = after.diverged;
         // A change Marketo refused (a move back) is not repaired: it is listed as diverged.
@@ -339,16 +358,22 @@ mod tests {
     #[test]
     fn the_last_line_says_what_was_left_and_who_takes_it() {
         assert_eq!(
-            ending(2, 0),
+            ending(2, 0, 0),
             "2 repair(s) not made; the service retries them"
         );
-        let unlisted = ending(0, 1);
+        let unlisted = ending(0, 0, 1);
         assert!(
             unlisted.starts_with("1 mapping(s) could not be reconciled (nothing of theirs")
                 && !unlisted.contains("repair"),
             "{unlisted}"
         );
-        assert!(ending(1, 1).contains("; 1 mapping(s)"));
+        assert!(ending(1, 0, 1).contains("; 1 mapping(s)"));
+        let unchecked = ending(0, 1, 0);
+        assert!(
+            unchecked.starts_with("1 mapping(s) had repairs queued")
+                && !unchecked.contains("nothing of theirs"),
+            "{unchecked}"
+        );
     }
 
     #[test]
