@@ -77,18 +77,15 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
     let (mut next_lock_check, mut next_refresh) = (start, start);
     tracing::info!(owner = %ctx.owner, "worker started");
     let mut lock: Option<LeaderLock> = None;
+    // Tries of the lock that failed in a row (the database unreachable), for the log.
+    let mut failed_tries = 0u32;
     // The scheduled passes run beside this loop while this replica leads.
     let mut scheduled: Option<Scheduled> = None;
     while !shutdown.is_cancelled() {
         let now = Instant::now();
         if now >= next_lock_check {
-            lock = check_lock(&worker, lock).await;
-            next_lock_check = now
-                + if lock.is_some() {
-                    LEADER_CHECK
-                } else {
-                    FOLLOWER_TRY
-                };
+            lock = check_lock(&worker, lock, &mut failed_tries).await;
+            next_lock_check = next_lock_check_after(now, lock.is_some());
         }
         if lock.is_none() {
             stop_scheduled(scheduled.take()).await;
@@ -203,7 +200,21 @@ async fn stop_scheduled(scheduled: Option<Scheduled>) {
 /// Keeps or takes the worker lock. On taking it, the leases and jobs of the replica that held
 /// it before are released at once: that replica is gone, and its work should not wait for a
 /// lease to expire.
-async fn check_lock(worker: &Worker, lock: Option<LeaderLock>) -> Option<LeaderLock> {
+/// When to look at the worker lock next: a follower tries every second, so it takes over
+/// about a second after a leader stops; the leader checks it still holds the lock less often.
+fn next_lock_check_after(now: Instant, leading: bool) -> Instant {
+    now + if leading { LEADER_CHECK } else { FOLLOWER_TRY }
+}
+
+/// A failed try of the lock is logged at the first and then once every this many in a row (a
+/// follower tries every second while the database is down).
+const SAY_FAILED_TRIES_EVERY: u32 = 30;
+
+async fn check_lock(
+    worker: &Worker,
+    lock: Option<LeaderLock>,
+    failed_tries: &mut u32,
+) -> Option<LeaderLock> {
     let ctx = &worker.ctx;
     let mut lock = lock;
     if let Some(held) = &mut lock
@@ -217,7 +228,11 @@ async fn check_lock(worker: &Worker, lock: Option<LeaderLock>) -> Option<LeaderL
         release_stale_leases(worker).await;
         return lock;
     }
-    match ctx.store.try_lead("worker").await {
+    let tried = ctx.store.try_lead("worker").await;
+    if tried.is_ok() {
+        *failed_tries = 0;
+    }
+    match tried {
         Ok(Some(acquired)) => {
             tracing::info!("this replica now runs the worker");
             release_stale_leases(worker).await;
@@ -237,7 +252,10 @@ async fn check_lock(worker: &Worker, lock: Option<LeaderLock>) -> Option<LeaderL
             None
         }
         Err(error) => {
-            tracing::warn!(%error, "could not try the worker lock");
+            if (*failed_tries).is_multiple_of(SAY_FAILED_TRIES_EVERY) {
+                tracing::warn!(%error, failed_in_a_row = *failed_tries + 1, "could not try the worker lock");
+            }
+            *failed_tries += 1;
             None
         }
     }
@@ -246,6 +264,19 @@ async fn check_lock(worker: &Worker, lock: Option<LeaderLock>) -> Option<LeaderL
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A follower tries the lock every second, so a stopped leader is replaced in about one
+    /// (the takeover test in `tests/api/worker_lock.rs` measures it); the leader checks less
+    /// often.
+    #[test]
+    fn a_follower_tries_the_lock_every_second() {
+        let now = Instant::now();
+        assert_eq!(
+            next_lock_check_after(now, false),
+            now + Duration::from_secs(1)
+        );
+        assert!(next_lock_check_after(now, true) > next_lock_check_after(now, false));
+    }
 
     /// A loop that panics twice, then returns: restarted after each crash, unhealthy never
     /// (two crashes), counted twice; a third crash in a row would fail `/healthz`.
