@@ -6,6 +6,7 @@ mod connect;
 mod console_signouts;
 pub mod cursors;
 mod extract_jobs;
+mod failing_search;
 mod group_commit;
 mod history;
 mod identities;

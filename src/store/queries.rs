@@ -98,9 +98,6 @@ pub struct Backlog {
 /// Counts of changes in one window: trigger events by kind, and failed/skipped outcomes.
 pub type ChangeCounts = BTreeMap<String, BTreeMap<String, i64>>;
 
-/// People a failing-signal search text may stand for, at most.
-const PEOPLE_NAMED: i64 = 20;
-
 const FAILING: &str = "(state IN ('dead', 'rejected') OR (state = 'pending' AND attempts > 0))";
 
 impl Store {
@@ -112,34 +109,25 @@ impl Store {
             Some("retrying") => "(state = 'pending' AND attempts > 0)",
             _ => FAILING,
         };
-        let like = filter
-            .text
-            .as_ref()
-            .map(|t| format!("%{}%", t.to_lowercase()));
-        // A row shows its person's e-mail and ids even when its payload lacks them (a feed's
-        // signal names only the Marketo lead): the text finds the people it names, and their
-        // signals with them.
-        let people = match &like {
-            Some(like) => self.people_named_like(like).await?,
-            None => Vec::new(),
+        let before = filter.before.unwrap_or(i64::MAX);
+        let rows = match filter.text.as_deref() {
+            Some(text) => {
+                self.failing_matching(state, text, before, filter.limit)
+                    .await?
+            }
+            None => {
+                let sql = format!(
+                    "SELECT id, kind, state, payload, attempts, last_error, received_at, \
+                     updated_at, next_attempt_at FROM signals WHERE {state} AND id < $1 \
+                     ORDER BY id DESC LIMIT $2"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(before)
+                    .bind(i64::from(filter.limit))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
         };
-        let also: String = (0..people.len())
-            .map(|i| format!(" OR LOWER(payload) LIKE ${}", i + 4))
-            .collect();
-        let sql = format!(
-            "SELECT id, kind, state, payload, attempts, last_error, received_at, updated_at, \
-             next_attempt_at FROM signals WHERE {state} AND id < $1 \
-             AND ($2 IS NULL OR LOWER(payload) LIKE $2 OR LOWER(COALESCE(last_error, '')) LIKE $2{also}) \
-             ORDER BY id DESC LIMIT $3"
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(filter.before.unwrap_or(i64::MAX))
-            .bind(like)
-            .bind(i64::from(filter.limit));
-        for pattern in people {
-            query = query.bind(pattern);
-        }
-        let rows = query.fetch_all(&self.pool).await?;
         let mut failing = rows
             .iter()
             .map(|r| {
@@ -181,44 +169,6 @@ impl Store {
             self.complete_names(signal, scope).await?;
         }
         Ok(failing.into_iter().map(|(_, signal)| signal).collect())
-    }
-
-    /// Payload patterns (lower case) naming the people whose e-mail, ids or campaign member id
-    /// match `like`: at most [`PEOPLE_NAMED`] people, each by e-mail and every id a signal's
-    /// payload may carry.
-    async fn people_named_like(&self, like: &str) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT email, CAST(mkto_lead_id AS TEXT), sf_lead_id, sf_contact_id FROM identities \
-             WHERE LOWER(COALESCE(email, '')) LIKE $1 OR LOWER(COALESCE(sf_lead_id, '')) LIKE $1 \
-             OR LOWER(COALESCE(sf_contact_id, '')) LIKE $1 \
-             OR COALESCE(CAST(mkto_lead_id AS TEXT), '') LIKE $1 \
-             OR CAST(id AS TEXT) IN \
-               (SELECT person FROM mirror WHERE LOWER(COALESCE(sf_member_id, '')) LIKE $1) \
-             ORDER BY id LIMIT $2",
-        )
-        .bind(like)
-        .bind(PEOPLE_NAMED)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut patterns = Vec::new();
-        for row in &rows {
-            let text = |i: usize| row.try_get::<Option<String>, _>(i);
-            if let Some(email) = text(0)? {
-                patterns.push(format!("%\"email\":\"{}\"%", email.to_lowercase()));
-            }
-            // A Marketo lead id is a number: followed by the next field or the object's end.
-            if let Some(lead) = text(1)? {
-                patterns.push(format!("%\"lead_id\":{lead},%"));
-                patterns.push(format!("%\"lead_id\":{lead}}}%"));
-            }
-            if let Some(lead) = text(2)? {
-                patterns.push(format!("%\"lead_id\":\"{}\"%", lead.to_lowercase()));
-            }
-            if let Some(contact) = text(3)? {
-                patterns.push(format!("%\"contact_id\":\"{}\"%", contact.to_lowercase()));
-            }
-        }
-        Ok(patterns)
     }
 
     /// Fills the ids a payload does not carry (a Marketo webhook names no Salesforce record, a

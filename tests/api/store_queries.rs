@@ -444,3 +444,52 @@ async fn a_failing_signal_shows_the_member_of_its_own_mapping() {
         );
     }
 }
+
+/// The errors search finds every signal of the people a text stands for, however many, and
+/// takes the text literally (`_` is no wildcard).
+#[tokio::test]
+async fn the_errors_search_finds_all_the_people_a_text_names_and_only_them() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let label = &db.label;
+        let mut signals = Vec::new();
+        let mut emails: Vec<String> = (0..30).map(|i| format!("p{i}@bulk.example")).collect();
+        emails.push("j_doe@x.example".into());
+        emails.push("j.doe@x.example".into());
+        for (i, email) in emails.iter().enumerate() {
+            let lead = 5_000 + i as i64;
+            store
+                .link_identity(Some(lead), None, Some(email), T0)
+                .await
+                .unwrap();
+            // As the activity feed records it: the lead alone.
+            let mut signal = member(lead, email);
+            if let Signal::MarketoMember(m) = &mut signal.signal {
+                m.email = None;
+            }
+            signals.push(signal);
+        }
+        store.record(signals, T0).await.unwrap();
+        store
+            .execute_raw("UPDATE signals SET state = 'dead', last_error = 'refused'")
+            .await
+            .unwrap();
+        let search = |text: &str| FailingFilter {
+            state: Some("dead".into()),
+            text: Some(text.into()),
+            before: None,
+            limit: 1000,
+            scopes: Vec::new(),
+        };
+        let found = store.failing(&search("bulk.example")).await.unwrap();
+        assert_eq!(found.len(), 30, "{label}");
+        let page = FailingFilter {
+            limit: 7,
+            ..search("bulk.example")
+        };
+        assert_eq!(store.failing(&page).await.unwrap().len(), 7, "{label}");
+        let found = store.failing(&search("J_DOE")).await.unwrap();
+        let named: Vec<Option<&str>> = found.iter().map(|s| s.email.as_deref()).collect();
+        assert_eq!(named, [Some("j_doe@x.example")], "{label}");
+    }
+}
