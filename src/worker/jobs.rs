@@ -76,6 +76,15 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
         results.push(result);
     }
     progress(ctx, job, mappings.len(), mappings.len(), None).await;
+    // Nothing reconciled at all is a failed job, so one polling `state` does not read success.
+    if !results.is_empty() && results.iter().all(Result::is_err) {
+        let why: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .map(|(mapping, error)| format!("{mapping}: {error}"))
+            .collect();
+        return Ok(Err(format!("every mapping failed: {}", why.join("; "))));
+    }
     let reports: Vec<Value> = results
         .into_iter()
         .map(|r| match r {

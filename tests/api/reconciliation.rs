@@ -321,3 +321,53 @@ async fn the_reconcile_command_repairs_and_reports() {
         Some("Registered")
     );
 }
+
+/// A reconciliation in which every mapping failed is a failed job naming why, not `done`.
+#[tokio::test]
+async fn a_reconciliation_where_every_mapping_failed_is_a_failed_job() {
+    let world = World::with(Options {
+        admin_token: Some("admin".into()),
+        ..Options::default()
+    })
+    .await;
+    // Marketo refuses the API user everything (603: a missing role permission).
+    let added = world
+        .app
+        .client
+        .post(format!("{}/__sim/faults", world.mk.base_url()))
+        .json(&json!({ "error_code": "603", "calls": 50 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(added.status().is_success());
+    let queued = world
+        .app
+        .client
+        .post(world.app.url("/admin/reconcile?dryRun=true"))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(world.app.worker.run_jobs().await.unwrap(), 1);
+    let href = queued["href"].as_str().unwrap();
+    let body = world
+        .app
+        .client
+        .get(world.app.url(href))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(body["state"], "failed", "{body}");
+    let error = body["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("every mapping failed: webinar: ") && error.contains("603"),
+        "{body}"
+    );
+}
