@@ -52,6 +52,14 @@ fn http_client(
         .map_err(|source| ClientBuildError { connector, source })
 }
 
+/// The reason a change that kept failing ends dead with: the last error, without the note
+/// that it was worth retrying (it no longer is).
+pub fn gave_up(attempts: impl std::fmt::Display, error: &impl std::fmt::Display) -> String {
+    let last = error.to_string();
+    let last = last.strip_suffix(" (retryable)").unwrap_or(&last);
+    format!("gave up after {attempts} attempts: {last}")
+}
+
 /// Why a call did not succeed, and what the caller should do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
@@ -177,7 +185,16 @@ pub fn without_queries(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::without_queries;
+    use super::{CallError, gave_up, without_queries};
+
+    #[test]
+    fn a_dead_change_does_not_say_its_last_error_was_retryable() {
+        let last = CallError::retry("UNABLE_TO_LOCK_ROW: unable to obtain exclusive access");
+        assert_eq!(
+            gave_up(4, &last),
+            "gave up after 4 attempts: UNABLE_TO_LOCK_ROW: unable to obtain exclusive access"
+        );
+    }
 
     #[test]
     fn query_strings_are_cut_from_every_url() {

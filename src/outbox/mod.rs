@@ -291,7 +291,7 @@ impl Deliverer {
                 error,
             },
             None => Attempt::Dead {
-                reason: format!("gave up after {attempts} attempts: {error}"),
+                reason: crate::connectors::gave_up(attempts, &error),
             },
         }
     }

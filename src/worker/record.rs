@@ -266,7 +266,7 @@ pub fn settle(
             }
             None => {
                 let reason = if error.is_retryable() {
-                    format!("gave up after {attempts} attempts: {error}")
+                    crate::connectors::gave_up(attempts, &error)
                 } else {
                     error.to_string()
                 };
