@@ -225,20 +225,22 @@ pub fn served_routes() -> Vec<(&'static str, &'static str)> {
 /// Every route on one listener: the default, when `admin_listen` is not set.
 pub fn router(state: AppState) -> Router {
     let limit = state.config().http.body_limit_bytes;
-    finish(build(|_| true, limit), state, true)
+    finish(build(|_| true, limit).fallback(no_route), state, true)
 }
 
 /// The `listen` router when `admin_listen` is set: everything but `/metrics` and `/admin/...`.
 pub fn public_router(state: AppState) -> Router {
     let limit = state.config().http.body_limit_bytes;
-    finish(build(|l| l != Listener::Admin, limit), state, false)
+    let routes = build(|l| l != Listener::Admin, limit).fallback(not_on_public);
+    finish(routes, state, false)
 }
 
 /// The `admin_listen` router: `/metrics` and `/admin/...`, plus `/healthz` and `/readyz` so the
 /// admin port can be probed on its own.
 pub fn admin_router(state: AppState) -> Router {
     let limit = state.config().http.body_limit_bytes;
-    finish(build(|l| l != Listener::Public, limit), state, true)
+    let routes = build(|l| l != Listener::Public, limit).fallback(not_on_admin);
+    finish(routes, state, true)
 }
 
 /// The routes `keep` selects, one method router per path. Every route but the two receivers
@@ -274,7 +276,6 @@ fn build(keep: impl Fn(Listener) -> bool, body_limit: usize) -> Router<AppState>
         .fold(Router::new(), |router, (path, handler)| {
             router.route(path, handler)
         })
-        .fallback(no_route)
 }
 
 /// The middleware every listener gets: request ids, tracing, metrics, panics, timeout, body limit.
@@ -327,4 +328,37 @@ pub const NO_ROUTE: &str = "endpoint";
 /// No route matched: the documented JSON 404.
 async fn no_route() -> Response {
     error::ApiError::NotFound(NO_ROUTE.into()).into_response()
+}
+
+/// No route matched on the public listener while `admin_listen` is set: a path the admin
+/// listener serves says so.
+async fn not_on_public(uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let admin = path == "/metrics"
+        || ["/admin", "/console"]
+            .iter()
+            .any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    if !admin {
+        return no_route().await;
+    }
+    elsewhere("served only on the admin listener (admin_listen), not on this one")
+}
+
+/// No route matched on the admin listener: a receiver's path says where to send to instead.
+async fn not_on_admin(uri: axum::http::Uri) -> Response {
+    if inbound::RECEIVERS.contains(&uri.path()) {
+        return elsewhere(
+            "this listener does not receive webhooks: send them to the service's `listen` \
+             address, not `admin_listen`",
+        );
+    }
+    no_route().await
+}
+
+fn elsewhere(message: &str) -> Response {
+    error::ApiError::Status {
+        status: axum::http::StatusCode::NOT_FOUND,
+        message: format!("{NO_ROUTE} not found: {message}"),
+    }
+    .into_response()
 }

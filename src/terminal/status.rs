@@ -7,12 +7,21 @@ use crate::http::admin_status::Overview;
 
 /// Reads the overview from the service at `url` with the admin token.
 pub async fn fetch(url: &str, token: &str) -> anyhow::Result<Overview> {
-    let usable = reqwest::Url::parse(url)
-        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    let parsed = reqwest::Url::parse(url).ok();
+    let usable = parsed
+        .as_ref()
+        .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
     if !usable {
         anyhow::bail!(
             "--url {url:?} is not the service's address: give it as http://HOST:PORT (its \
              admin listener when admin_listen is set)"
+        );
+    }
+    // The overview's path is added here; a URL that already has one would be asked twice.
+    if let Some(path) = parsed.as_ref().map(|u| u.path()).filter(|p| *p != "/") {
+        anyhow::bail!(
+            "--url {url:?} holds a path ({path}): give the service's address alone, as \
+             http://HOST:PORT"
         );
     }
     let url = format!("{}/admin/status", url.trim_end_matches('/'));
@@ -263,6 +272,17 @@ mod tests {
                 "{url}: {error}"
             );
         }
+        let error = fetch("http://127.0.0.1:9/admin/status", "t")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("holds a path (/admin/status)"), "{error}");
+        // A trailing slash is no path.
+        let error = fetch("http://127.0.0.1:9/", "t")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("could not reach"), "{error}");
     }
 
     #[test]

@@ -296,6 +296,21 @@ fn admin_listen_moves_metrics_and_admin_off_the_public_listener() {
     let (code, body) = request(&listen, "GET", "/console/errors", &admin, "").unwrap();
     assert_eq!(code, 404);
     assert!(body.contains("\"not_found\""), "{body}");
+    // Each says where it is served; a path nobody serves says only that.
+    for path in ["/console/errors", "/admin/status", "/metrics"] {
+        let (_, body) = request(&listen, "GET", path, &admin, "").unwrap();
+        assert!(
+            body.contains("served only on the admin listener"),
+            "{path}: {body}"
+        );
+    }
+    let (_, body) = request(&listen, "GET", "/nowhere", &admin, "").unwrap();
+    assert!(!body.contains("admin listener"), "{body}");
+    // A Marketo webhook sent to the admin listener is told where to go.
+    let (code, body) =
+        request(&admin_listen, "POST", "/v1/marketo/webhooks", &admin, "{}").unwrap();
+    assert_eq!(code, 404);
+    assert!(body.contains("does not receive webhooks"), "{body}");
     let (code, body) = request(&admin_listen, "GET", "/console/nowhere", &admin, "").unwrap();
     assert_eq!(code, 404);
     assert!(body.contains("no such console page"), "{body}");
