@@ -89,6 +89,26 @@ pub async fn outcomes(
         ));
     }
     let limit = q.limit.0;
+    // The feed form (`after`) takes `result` alone; a filter beside it would be dropped.
+    let beside_after = [
+        ("person", q.person.is_some()),
+        ("email", q.email.is_some()),
+        ("mapping", q.mapping.is_some()),
+        ("since", q.since.is_some()),
+        ("until", q.until.is_some()),
+        ("before", q.before.is_some()),
+    ];
+    if q.after.is_some()
+        && let Some((name, _)) = beside_after.iter().find(|(_, given)| *given)
+    {
+        return Err(ApiError::field(
+            name,
+            format!(
+                "{name} cannot be given with after (the feed, oldest first, filters by result \
+                 only): leave out after, and page newest first with before"
+            ),
+        ));
+    }
     if let Some(after) = q.after {
         let result = q.result.as_deref().and_then(OutcomeResult::parse);
         let items = state

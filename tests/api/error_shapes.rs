@@ -78,6 +78,9 @@ async fn rejections_and_router_answers_are_json_errors() {
         ("/v1/trigger-events?limit=abc", "limit"),
         ("/v1/trigger-events?after=x", "after"),
         ("/admin/outcomes?before=abc", "before"),
+        // The feed form takes `result` alone: another filter beside `after` is refused.
+        ("/admin/outcomes?after=0&email=grace@example.com", "email"),
+        ("/admin/outcomes?after=0&before=3", "before"),
         ("/admin/retrying?limit=5000", "limit"),
         ("/admin/outbox/marketo_activity?limit=-1", "limit"),
     ] {
