@@ -116,10 +116,11 @@ pub const REFUSED_CREDENTIALS_PAUSE_MS: i64 = 5 * 60 * 1000;
 /// pauses the side instead of failing the change: the fix needs a person, and meanwhile changes
 /// wait without using their retries, as they do for a daily quota; the pause and its reason are
 /// in `/metrics`, the admin status and the `side_paused` event. Other errors pass through.
-pub fn pause_when_refused(error: CallError, now_ms: i64) -> CallError {
+/// `keys`: the configuration keys to check, named in the reason.
+pub fn pause_when_refused(error: CallError, now_ms: i64, keys: &str) -> CallError {
     match error {
         CallError::Permanent(reason) => CallError::Paused {
-            reason: format!("{CREDENTIALS_REFUSED}{reason}"),
+            reason: format!("{CREDENTIALS_REFUSED}{reason} (check {keys})"),
             until_ms: now_ms + REFUSED_CREDENTIALS_PAUSE_MS,
         },
         other => other,

@@ -151,6 +151,13 @@ async fn check_config_online_says_why_a_mapping_could_not_be_checked() {
         unchecked.iter().all(|l| !l.contains("paused until")),
         "{stdout}"
     );
+    // Each names the keys to check.
+    assert!(
+        unchecked
+            .iter()
+            .all(|l| l.contains("check marketo.client_id and marketo.client_secret")),
+        "{stdout}"
+    );
     assert!(
         stderr.contains("mapping(s) could not be checked"),
         "{stderr}"

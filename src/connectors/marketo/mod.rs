@@ -159,7 +159,13 @@ impl MarketoClient {
             ]);
         let parsed: TokenResponse = request_token(request, "Marketo identity call")
             .await
-            .map_err(|error| pause_when_refused(error, now_millis()))?;
+            .map_err(|error| {
+                pause_when_refused(
+                    error,
+                    now_millis(),
+                    "marketo.client_id and marketo.client_secret",
+                )
+            })?;
         Ok(parsed.access_token)
     }
 

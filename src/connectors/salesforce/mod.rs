@@ -22,6 +22,10 @@ pub use classify::{RecordOutcome, RecordResult};
 use super::CallError;
 use super::ClientBuildError;
 use super::token::{TokenCache, pause_when_refused, request_token, with_reauth};
+
+/// The keys behind a token request, named when Salesforce refuses it.
+const SALESFORCE_KEYS: &str =
+    "salesforce.client_id, salesforce.client_secret and salesforce.login_url";
 use crate::config::{SalesforceConfig, Secret};
 use crate::quota::{Quota, SideQuota};
 use crate::store::now_millis;
@@ -157,7 +161,7 @@ impl SalesforceClient {
                 }
                 other => other,
             })
-            .map_err(|error| pause_when_refused(error, now_millis()))?;
+            .map_err(|error| pause_when_refused(error, now_millis(), SALESFORCE_KEYS))?;
         let token = Token {
             access: parsed.access_token,
             instance_url: self
