@@ -275,7 +275,10 @@ impl Store {
     /// repeat) and `diverged` (outcomes). A change that ended dead
     /// and was then replayed and landed (a later applied or skipped outcome of its signal) no
     /// longer counts as failed, nor does a campaign settings write a later pass applied or found
-    /// in sync.
+    /// in sync; a person's failed or diverged change no longer counts once a later write for the
+    /// same person and mapping applied or found both sides in sync (the person has moved on: a
+    /// second signal of the same change, such as the feed's beside the webhook's, stays dead
+    /// without anything left to do).
     pub async fn change_counts(&self, since: i64) -> Result<ChangeCounts, StoreError> {
         let mut counts = ChangeCounts::new();
         let events = sqlx::query(
@@ -313,12 +316,17 @@ impl Store {
                 AND l.result IN ('applied', 'skipped'))) \
              AND NOT (o.result = 'dead' AND o.action = 'campaign_settings' AND EXISTS \
                (SELECT 1 FROM outcomes l WHERE l.mapping = o.mapping \
-                AND l.action = 'campaign_settings' AND l.id > o.id AND l.result = 'applied'))) \
+                AND l.action = 'campaign_settings' AND l.id > o.id AND l.result = 'applied')) \
+             AND NOT (o.result IN ('dead', 'diverged') AND o.person IS NOT NULL AND EXISTS \
+               (SELECT 1 FROM outcomes l WHERE l.person = o.person AND l.mapping = o.mapping \
+                AND l.id > o.id \
+                AND (l.result = 'applied' OR (l.result = 'skipped' AND l.reason = $3))))) \
              named GROUP BY 1, 2",
             super::people::NAMED
         )))
         .bind(since)
         .bind(crate::sync::ECHO)
+        .bind(crate::sync::IN_SYNC)
         .fetch_all(&self.pool)
         .await?;
         for r in &outcomes {

@@ -493,3 +493,65 @@ async fn the_errors_search_finds_all_the_people_a_text_names_and_only_them() {
         assert_eq!(named, [Some("j_doe@x.example")], "{label}");
     }
 }
+
+/// A person's failed or diverged change stops counting once a later write for the same person
+/// and mapping applied or found both sides in sync; another person's does not.
+#[tokio::test]
+async fn a_persons_failure_stops_counting_once_they_have_moved_on() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let label = &db.label;
+        let at = |person: &str, result: OutcomeResult, reason: &str, t: i64| Outcome {
+            signal_id: None,
+            reason: Some(reason.into()),
+            ..outcome(0, Some(person), result, t)
+        };
+        for o in [
+            at("grace", OutcomeResult::Dead, "UNABLE_TO_LOCK_ROW", T0 + 1),
+            at("grace", OutcomeResult::Diverged, "1037", T0 + 2),
+            at("alan", OutcomeResult::Dead, "UNABLE_TO_LOCK_ROW", T0 + 3),
+            at("alan", OutcomeResult::Diverged, "1037", T0 + 4),
+        ] {
+            store.record_outcome(&o).await.unwrap();
+        }
+        let count = |counts: &campaign_sync::store::ChangeCounts, kind: &str| {
+            counts
+                .get("webinar")
+                .and_then(|c| c.get(kind))
+                .copied()
+                .unwrap_or(0)
+        };
+        let counts = store.change_counts(T0).await.unwrap();
+        assert_eq!(
+            (count(&counts, "failed"), count(&counts, "diverged")),
+            (2, 2),
+            "{label}"
+        );
+        // Grace's next change lands; Alan's sides are found in sync.
+        store
+            .record_outcome(&at("grace", OutcomeResult::Applied, "set", T0 + 5))
+            .await
+            .unwrap();
+        let counts = store.change_counts(T0).await.unwrap();
+        assert_eq!(
+            (count(&counts, "failed"), count(&counts, "diverged")),
+            (1, 1),
+            "{label}"
+        );
+        store
+            .record_outcome(&at(
+                "alan",
+                OutcomeResult::Skipped,
+                campaign_sync::sync::IN_SYNC,
+                T0 + 6,
+            ))
+            .await
+            .unwrap();
+        let counts = store.change_counts(T0).await.unwrap();
+        assert_eq!(
+            (count(&counts, "failed"), count(&counts, "diverged")),
+            (0, 0),
+            "{label}"
+        );
+    }
+}
