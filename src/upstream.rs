@@ -24,6 +24,12 @@ pub struct Health {
     pub last_error: Option<String>,
     #[serde(default)]
     pub last_error_at: Option<i64>,
+    /// The last error the system answered with while up (a rate or daily limit, a refused
+    /// permission or value), and when: not an outage, yet what an operator looks for.
+    #[serde(default)]
+    pub last_refusal: Option<String>,
+    #[serde(default)]
+    pub last_refusal_at: Option<i64>,
     pub last_call_at: Option<i64>,
     /// Daily API calls used and the limit, when the system reports them (Salesforce's
     /// `Sforce-Limit-Info`).
@@ -86,9 +92,12 @@ pub fn record<T>(system: &'static str, endpoint: &str, result: &Result<T, CallEr
             health.last_error_at = Some(now);
             true
         }
-        // The system answered: a refusal of the data, a limit. It is up.
-        Err(_) => {
+        // The system answered: a refusal of the data, a limit. It is up, and the refusal is
+        // kept for the operator.
+        Err(error) => {
             health.consecutive_auth_failures = 0;
+            health.last_refusal = Some(error.to_string());
+            health.last_refusal_at = Some(now);
             false
         }
     };

@@ -81,6 +81,12 @@ pub struct HealthView {
     /// When `last_error` was seen (epoch ms); it stays after the side recovers.
     #[serde(default)]
     pub last_error_at: Option<i64>,
+    /// The last error the side answered with while up (a limit, a refused permission or
+    /// value), and when.
+    #[serde(default)]
+    pub last_refusal: Option<String>,
+    #[serde(default)]
+    pub last_refusal_at: Option<i64>,
     pub last_call_at: Option<i64>,
 }
 
@@ -147,6 +153,8 @@ fn side(
         failing_since,
         last_error,
         last_error_at,
+        last_refusal,
+        last_refusal_at,
         last_call_at,
         calls_today,
         daily_limit,
@@ -165,6 +173,8 @@ fn side(
             failing_since,
             last_error,
             last_error_at,
+            last_refusal,
+            last_refusal_at,
             last_call_at,
         },
         // Salesforce reports the org's own figures; Marketo's are this service's.
@@ -294,6 +304,8 @@ mod tests {
                 failing_since: None,
                 last_error: None,
                 last_error_at: None,
+                last_refusal: None,
+                last_refusal_at: None,
                 last_call_at: None,
             },
             calls_today: org.map(|o| o.0),

@@ -185,6 +185,10 @@ pub fn render(url: &str, o: &Overview) -> String {
             };
             let _ = writeln!(out, "    {label}: {error}");
         }
+        if let Some(refusal) = &side.health.last_refusal {
+            let at = when(side.health.last_refusal_at);
+            let _ = writeln!(out, "    last refusal (at {at}): {refusal}");
+        }
     }
     let w = &o.worker;
     let _ = writeln!(out, "\nWorker");
@@ -303,6 +307,21 @@ mod tests {
         let text = render("http://x", &overview);
         assert!(
             text.contains("runs on: worker pod-a pid 1; answered by: pod-b pid 1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_refusal_the_side_answered_with_is_shown_beside_its_state() {
+        let side = json!({
+            "state": "up", "consecutiveAuthFailures": 0, "failingSince": null,
+            "lastError": null, "lastRefusal": "Marketo 603: Access denied",
+            "lastRefusalAt": 1_796_428_800_000_i64, "lastCallAt": null,
+            "callsToday": null, "dailyLimit": null, "pausedUntil": null, "rateWindow": null
+        });
+        let text = render("http://x", &with_sides(side.clone(), side));
+        assert!(
+            text.contains("last refusal (at 2026-12-05 00:00:00 UTC): Marketo 603: Access denied"),
             "{text}"
         );
     }

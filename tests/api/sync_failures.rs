@@ -80,6 +80,15 @@ async fn access_denied_by_marketo_ends_dead_naming_it_and_replays_once_fixed() {
         "{error}"
     );
     assert_eq!(world.mk_status(lead), None);
+    // Marketo answered, so it is up; the refusal is kept for the operator to see.
+    let seen = campaign_sync::upstream::health("marketo", &world.mk.base_url());
+    assert_eq!(seen.up, Some(true), "{seen:?}");
+    assert!(
+        seen.last_refusal
+            .as_deref()
+            .is_some_and(|r| r.contains("603")),
+        "{seen:?}"
+    );
     // The role is fixed.
     assert!(
         http.delete(&faults)

@@ -39,6 +39,7 @@ pub struct SideRow {
     window: String,
     paused: String,
     last_error: String,
+    last_refusal: String,
 }
 
 pub struct WorkerRow {
@@ -133,6 +134,10 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
                 ),
                 (Some(error), _) => format!("{error} (at {})", when(s.health.last_error_at)),
                 (None, _) => or_dash(None::<String>),
+            },
+            last_refusal: match &s.health.last_refusal {
+                Some(refusal) => format!("{refusal} (at {})", when(s.health.last_refusal_at)),
+                None => or_dash(None::<String>),
             },
         })
         .collect();
