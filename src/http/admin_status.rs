@@ -66,6 +66,10 @@ pub struct Side {
     pub service_budget: Option<i64>,
     /// Until when calls are paused; null when not paused or not known.
     pub paused_until: Option<i64>,
+    /// Why the side is paused (a daily quota used up, refused credentials, this service's own
+    /// budget used up); null when not paused.
+    #[serde(default)]
+    pub pause_reason: Option<String>,
     /// Marketo: calls this replica started within its client-side rate window, against the
     /// window's limit (`marketo.rate_limit_calls`); null for Salesforce, which has none.
     #[serde(default)]
@@ -191,6 +195,7 @@ fn side(
         service_calls_today: i64::try_from(quota.used(now)).ok(),
         service_budget: quota.budget().and_then(|n| i64::try_from(n).ok()),
         paused_until: quota.paused(now).map(|pause| pause.until_ms),
+        pause_reason: quota.paused(now).map(|pause| pause.reason),
         rate_window: (system == "marketo")
             .then(|| crate::connectors::marketo::window_use(endpoint))
             .flatten(),
@@ -313,6 +318,7 @@ mod tests {
             service_calls_today: Some(own.0),
             service_budget: own.1,
             paused_until: None,
+            pause_reason: None,
             rate_window: None,
         }
     }

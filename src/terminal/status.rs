@@ -166,6 +166,9 @@ pub fn render(url: &str, o: &Overview) -> String {
                 ", PAUSED until {} (its calls wait)",
                 when(side.paused_until)
             );
+            if let Some(reason) = &side.pause_reason {
+                let _ = write!(line, ": {reason}");
+            }
         }
         if let Some(w) = side.rate_window {
             let _ = write!(
@@ -358,7 +361,8 @@ mod tests {
             json!({
                 "state": "up", "consecutiveAuthFailures": 0, "failingSince": null,
                 "lastError": null, "lastCallAt": null, "callsToday": 8, "dailyLimit": 8,
-                "pausedUntil": paused_until, "rateWindow": null
+                "pausedUntil": paused_until, "rateWindow": null,
+                "pauseReason": paused_until.map(|_| "Marketo 607: Daily quota reached")
             })
         };
         let overview = with_sides(side(Some(1_796_364_000_000)), side(None));
@@ -370,7 +374,9 @@ mod tests {
                 .to_string()
         };
         assert!(
-            line("marketo").contains("PAUSED until 2026-12-04 06:00:00 UTC"),
+            line("marketo").contains(
+                "PAUSED until 2026-12-04 06:00:00 UTC (its calls wait): Marketo 607: Daily quota reached"
+            ),
             "{text}"
         );
         assert!(!line("salesforce").contains("PAUSED"), "{text}");

@@ -72,6 +72,7 @@ async fn with_refused_marketo_secret(world: &World) -> TestApp {
     let mut config = world.config.clone();
     config.database_url = Secret::new(&db.url);
     config.marketo.client_secret = Secret::new("rotated-elsewhere");
+    config.admin.token = Secret::new("admin");
     TestApp::spawn_with(db, move |c| *c = config).await
 }
 
@@ -149,6 +150,19 @@ async fn refused_credentials_pause_the_side_and_changes_wait_without_using_retri
     );
     let dead = app.store.dead(0, 10).await.unwrap();
     assert!(dead.is_empty(), "{dead:?}");
+    // The overview says until when, and why.
+    let (status, overview) = app
+        .admin(reqwest::Method::GET, "/admin/status", "admin")
+        .await;
+    assert_eq!(status, 200, "{overview}");
+    let marketo = &overview["upstreams"]["marketo"];
+    assert!(marketo["pausedUntil"].is_i64(), "{marketo}");
+    assert!(
+        marketo["pauseReason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("credentials refused")),
+        "{marketo}"
+    );
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.lines().any(

@@ -123,9 +123,11 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             },
             calls: s.calls_summary(name),
             window: rate_window(s.rate_window),
-            paused: s
-                .paused_until
-                .map_or("no".into(), |t| format!("until {}", when(Some(t)))),
+            paused: match (s.paused_until, &s.pause_reason) {
+                (None, _) => "no".into(),
+                (Some(t), Some(reason)) => format!("until {}: {reason}", when(Some(t))),
+                (Some(t), None) => format!("until {}", when(Some(t))),
+            },
             // An error from before the side came back is history, not its state.
             last_error: match (&s.health.last_error, s.state.as_str()) {
                 (Some(error), "up") => format!(
