@@ -47,6 +47,8 @@ struct Side {
     /// When the side's quota day ends, from a time inside it.
     next_reset: fn(i64) -> i64,
     paused_until_ms: AtomicI64,
+    /// When the pause in force was met (here, or by the replica that shared it).
+    paused_at_ms: AtomicI64,
     reason: Mutex<Option<String>>,
     /// 0: no budget of our own.
     budget: AtomicU64,
@@ -74,6 +76,7 @@ impl SideQuota {
                 system,
                 next_reset,
                 paused_until_ms: AtomicI64::new(0),
+                paused_at_ms: AtomicI64::new(0),
                 reason: Mutex::new(None),
                 budget: AtomicU64::new(0),
                 day_ends_ms: AtomicI64::new(0),
@@ -141,7 +144,11 @@ impl SideQuota {
             day_ends_ms: self.inner.day_ends_ms.load(Ordering::SeqCst),
             used: i64::try_from(self.inner.unreported.swap(0, Ordering::SeqCst)).unwrap_or(0),
             paused_until_ms: pause.as_ref().map_or(0, |p| p.until_ms),
+            paused_at_ms: pause
+                .as_ref()
+                .map_or(0, |_| self.inner.paused_at_ms.load(Ordering::SeqCst)),
             reason: pause.map(|p| p.reason),
+            lifted_at_ms: 0,
         }
     }
 
@@ -155,6 +162,13 @@ impl SideQuota {
                 + self.inner.unreported.load(Ordering::SeqCst);
             self.inner.used.store(total, Ordering::Relaxed);
         }
+        // An admin lifted the side's pause after this one was met (on any replica): it ends.
+        if shared.lifted_at_ms > 0
+            && self.paused(now_ms).is_some()
+            && self.inner.paused_at_ms.load(Ordering::SeqCst) <= shared.lifted_at_ms
+        {
+            self.end_pause(now_ms);
+        }
         let credentials = shared
             .reason
             .as_deref()
@@ -164,7 +178,7 @@ impl SideQuota {
                 .reason
                 .as_deref()
                 .unwrap_or("paused by another replica");
-            self.pause(shared.paused_until_ms, reason);
+            self.pause_met_at(shared.paused_until_ms, reason, shared.paused_at_ms);
             // Told to subscribers by whoever met it: once per pause, not once per replica.
             self.inner
                 .announced_until_ms
@@ -192,6 +206,12 @@ impl SideQuota {
 
     /// Pauses the side until `until_ms` (epoch ms); a longer pause already set stays.
     pub fn pause(&self, until_ms: i64, reason: &str) {
+        self.pause_met_at(until_ms, reason, crate::store::now_millis());
+    }
+
+    /// Pauses the side as [`Self::pause`] does, for a pause met at `met_at_ms` (by this
+    /// process now, or by another replica then).
+    fn pause_met_at(&self, until_ms: i64, reason: &str, met_at_ms: i64) {
         let before = self
             .inner
             .paused_until_ms
@@ -199,6 +219,7 @@ impl SideQuota {
         if until_ms > before {
             tracing::warn!(system = self.inner.system, until_ms, %reason, "side paused: its calls wait");
             *self.inner.reason.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.into());
+            self.inner.paused_at_ms.store(met_at_ms, Ordering::SeqCst);
         }
         self.publish();
     }

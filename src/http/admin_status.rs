@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
@@ -295,6 +295,54 @@ pub async fn status(State(state): State<AppState>, _: Admin) -> Result<Json<Over
         tracing::error!(%error, "status: store failed");
         ApiError::Unavailable
     })
+}
+
+/// `POST /admin/upstreams/{system}/resume`: lifts the side's pause now, on every replica (the
+/// leader takes it on within its next share of the daily counts, about 5 s), and the changes
+/// that waited for it become due. For when the cause is gone before the pause would end: the
+/// quota raised, the credentials fixed. A pause met again afterwards holds as any other.
+pub async fn resume(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(system): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let quota = state.liveness().quota();
+    let side = match system.as_str() {
+        "salesforce" => &quota.salesforce,
+        "marketo" => &quota.marketo,
+        other => {
+            return Err(ApiError::NotFound(format!(
+                "upstream {other:?} (salesforce or marketo)"
+            )));
+        }
+    };
+    let now = now_millis();
+    let lifted = side.paused(now);
+    state
+        .store()
+        .lift_pause(&system, now)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "resume: store failed");
+            ApiError::Unavailable
+        })?;
+    side.end_pause(now);
+    // The changes that waited for the side are due now, as when a pause runs out.
+    state.store().catch_up(now).await.map_err(|error| {
+        tracing::error!(%error, "resume: store failed");
+        ApiError::Unavailable
+    })?;
+    tracing::info!(
+        system,
+        reason = lifted.as_ref().map(|p| p.reason.as_str()),
+        "pause lifted by an admin"
+    );
+    Ok(Json(serde_json::json!({
+        "system": system,
+        "wasPaused": lifted.is_some(),
+        "pausedUntil": lifted.as_ref().map(|p| p.until_ms),
+        "reason": lifted.map(|p| p.reason),
+    })))
 }
 
 #[cfg(test)]

@@ -96,6 +96,12 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
         ),
         (Admin, "get", "/admin/jobs/{id}", get(admin_jobs::job)),
         (Admin, "get", "/admin/status", get(admin_status::status)),
+        (
+            Admin,
+            "post",
+            "/admin/upstreams/{system}/resume",
+            post(admin_status::resume),
+        ),
         (Admin, "get", "/admin/people", get(admin_people::people)),
         (
             Admin,

@@ -193,6 +193,8 @@ fn a_pause_from_before_a_restart_shows_in_metrics_at_once() {
                     used: 40,
                     paused_until_ms: until,
                     reason: Some("marketo daily call budget of 40 used up".into()),
+                    paused_at_ms: campaign_sync::store::now_millis(),
+                    lifted_at_ms: 0,
                 },
             )
             .await

@@ -18,6 +18,8 @@ async fn reports_add_up_within_a_day_and_a_new_day_starts_afresh() {
             used,
             paused_until_ms,
             reason: reason.map(str::to_string),
+            paused_at_ms: T0,
+            lifted_at_ms: 0,
         };
         let first = store
             .share_quota_day("marketo", &day(3, 0, None))
@@ -175,5 +177,46 @@ async fn a_follower_shows_the_health_the_caller_wrote_down() {
             "{}: its own calls win",
             db.label
         );
+    }
+}
+
+/// A pause an admin lifts ends on every replica, and a replica's report of the pause it met
+/// before the lift does not bring it back; a pause met after the lift holds as any other.
+#[tokio::test]
+async fn a_lifted_pause_ends_on_every_replica_and_is_not_brought_back() {
+    use campaign_sync::store::now_millis;
+    let tick = || tokio::time::sleep(std::time::Duration::from_millis(5));
+    for (db, store) in stores().await {
+        let label = &db.label;
+        let (leader, follower) = (Quota::default(), Quota::default());
+        let until = now_millis() + 3_600_000;
+        leader
+            .marketo
+            .pause(until, "Marketo 607: Daily quota reached");
+        leader.share(&store, now_millis()).await.unwrap();
+        follower.share(&store, now_millis()).await.unwrap();
+        assert!(follower.marketo.paused(now_millis()).is_some(), "{label}");
+        // Lifted through the follower, as the admin endpoint does.
+        tick().await;
+        let lifted_at = now_millis();
+        store.lift_pause("marketo", lifted_at).await.unwrap();
+        follower.marketo.end_pause(lifted_at);
+        tick().await;
+        // The leader reports the pause it met before the lift, and ends it itself.
+        leader.share(&store, now_millis()).await.unwrap();
+        assert!(leader.marketo.paused(now_millis()).is_none(), "{label}");
+        assert!(
+            leader.marketo.take_ended(now_millis()),
+            "{label}: its changes come due"
+        );
+        follower.share(&store, now_millis()).await.unwrap();
+        assert!(follower.marketo.paused(now_millis()).is_none(), "{label}");
+        // A 607 met after the lift pauses again, on every replica.
+        leader
+            .marketo
+            .pause(until, "Marketo 607: Daily quota reached");
+        leader.share(&store, now_millis()).await.unwrap();
+        follower.share(&store, now_millis()).await.unwrap();
+        assert!(follower.marketo.paused(now_millis()).is_some(), "{label}");
     }
 }

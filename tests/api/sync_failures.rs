@@ -191,3 +191,74 @@ async fn feed_signal_found_by_its_person(db: Option<crate::test_app::TestDb>) {
         .unwrap();
     assert_eq!(replayed["replayed"], serde_json::json!([id]), "{replayed}");
 }
+
+/// Marketo's daily quota pauses the side until its reset; once the quota is raised, an admin
+/// lifts the pause and the change that waited syncs.
+#[tokio::test]
+async fn an_admin_lifts_a_quota_pause_and_the_waiting_change_syncs() {
+    let world = World::with(crate::world::Options {
+        admin_token: Some("admin".into()),
+        ..crate::world::Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("lifted@example.com");
+    let http = reqwest::Client::new();
+    let faults = format!("{}/__sim/faults", world.mk.base_url());
+    let quota = serde_json::json!({ "error_code": "607", "calls": 1 });
+    assert!(
+        http.post(&faults)
+            .json(&quota)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead),
+        None,
+        "waits for the reset"
+    );
+    let marketo = world.app.worker.marketo().quota();
+    assert!(marketo.paused(now_millis()).is_some());
+
+    let admin = |path: &str| {
+        world
+            .app
+            .client
+            .post(world.app.url(path))
+            .bearer_auth("admin")
+            .send()
+    };
+    let answer = admin("/admin/upstreams/marketo/resume").await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let said: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(said["wasPaused"], true, "{said}");
+    assert!(
+        said["reason"].as_str().unwrap_or_default().contains("607"),
+        "{said}"
+    );
+    assert!(marketo.paused(now_millis()).is_none());
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered"),
+        "the change that waited syncs"
+    );
+    let again: serde_json::Value = admin("/admin/upstreams/marketo/resume")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["wasPaused"], false, "{again}");
+    assert_eq!(
+        admin("/admin/upstreams/hubspot/resume")
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
