@@ -123,6 +123,12 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
         (Admin, "get", "/console/errors", get(console::errors)),
         (
             Admin,
+            "post",
+            "/console/upstreams/resume",
+            post(console::resume),
+        ),
+        (
+            Admin,
             "get",
             "/console/errors.csv",
             get(console::errors_csv),

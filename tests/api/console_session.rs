@@ -63,6 +63,16 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
             403,
         ),
         ("/console/sign-out", vec![], 403),
+        (
+            "/console/upstreams/resume",
+            vec![("system", "marketo")],
+            403,
+        ),
+        (
+            "/console/upstreams/resume",
+            vec![("csrf", csrf), ("system", "hubspot")],
+            404,
+        ),
         ("/console/reconcile", vec![], 403),
         (
             "/console/subscriptions/pause",

@@ -223,6 +223,29 @@ async fn an_admin_lifts_a_quota_pause_and_the_waiting_change_syncs() {
     );
     let marketo = world.app.worker.marketo().quota();
     assert!(marketo.paused(now_millis()).is_some());
+    // The console shows the pause, why, and offers to lift it.
+    let console = crate::admin_console::console_client();
+    let signed_in = console
+        .post(world.app.url("/console/sign-in"))
+        .form(&[("token", "admin")])
+        .send()
+        .await
+        .unwrap();
+    let cookie =
+        crate::admin_console::cookie_pair(signed_in.headers()["set-cookie"].to_str().unwrap());
+    let page = console
+        .get(world.app.url("/console"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Lift the pause") && page.contains("607"),
+        "{page}"
+    );
 
     let admin = |path: &str| {
         world

@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 pub use errors::{errors, errors_csv, replay};
 pub use mappings::{mappings, reconcile, switch};
-pub use overview::overview;
+pub use overview::{overview, resume};
 pub use people::{people, person};
 use session::Session;
 pub use subscriptions::{

@@ -1,11 +1,13 @@
 //! The console's overview page: mappings with recent changes, each side, the worker.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
 use super::session::Session;
-use super::{or_dash, render, unavailable, when};
+use super::{forbidden, or_dash, render, unavailable, when};
 use crate::http::AppState;
 use crate::http::admin_status::{self, Overview};
 
@@ -38,6 +40,8 @@ pub struct SideRow {
     calls: String,
     window: String,
     paused: String,
+    /// Whether a pause is in force (the page then offers to lift it).
+    paused_now: bool,
     last_error: String,
     last_refusal: String,
 }
@@ -123,6 +127,7 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             },
             calls: s.calls_summary(name),
             window: rate_window(s.rate_window),
+            paused_now: s.paused_until.is_some(),
             paused: match (s.paused_until, &s.pause_reason) {
                 (None, _) => "no".into(),
                 (Some(t), Some(reason)) => format!("until {}: {reason}", when(Some(t))),
@@ -196,5 +201,29 @@ fn rate_window(window: Option<crate::connectors::marketo::WindowUse>) -> String 
             w.used, w.limit, w.window_secs
         ),
         None => "—".into(),
+    }
+}
+
+/// The form that lifts a side's pause.
+#[derive(Deserialize)]
+pub struct ResumeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    system: String,
+}
+
+/// Lifts a side's pause (as `POST /admin/upstreams/{system}/resume`) and shows the overview.
+pub async fn resume(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<ResumeForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return forbidden();
+    }
+    match admin_status::lift_pause(&state, &form.system).await {
+        Ok(_) => Redirect::to("/console").into_response(),
+        Err(error) => error.into_response(),
     }
 }
