@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
@@ -295,61 +295,6 @@ pub async fn status(State(state): State<AppState>, _: Admin) -> Result<Json<Over
         tracing::error!(%error, "status: store failed");
         ApiError::Unavailable
     })
-}
-
-/// `POST /admin/upstreams/{system}/resume`: lifts the side's pause (see [`lift_pause`]).
-pub async fn resume(
-    State(state): State<AppState>,
-    _: Admin,
-    Path(system): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let lifted = lift_pause(&state, &system).await?;
-    Ok(Json(serde_json::json!({
-        "system": system,
-        "wasPaused": lifted.is_some(),
-        "pausedUntil": lifted.as_ref().map(|p| p.until_ms),
-        "reason": lifted.map(|p| p.reason),
-    })))
-}
-
-/// Lifts `system`'s pause now, on every replica (the leader takes it on within its next share
-/// of the daily counts, about 5 s), and makes the changes that waited for it due: for when the
-/// cause is gone before the pause would end (the quota raised, the credentials fixed). A pause
-/// met again afterwards holds as any other. Answers the pause lifted, if this replica held one.
-pub async fn lift_pause(
-    state: &AppState,
-    system: &str,
-) -> Result<Option<crate::quota::Pause>, ApiError> {
-    let quota = state.liveness().quota();
-    let side = match system {
-        "salesforce" => &quota.salesforce,
-        "marketo" => &quota.marketo,
-        other => {
-            return Err(ApiError::NotFound(format!(
-                "upstream {other:?} (salesforce or marketo)"
-            )));
-        }
-    };
-    let now = now_millis();
-    let lifted = side.paused(now);
-    let store_failed = |error: StoreError| {
-        tracing::error!(%error, "lifting a pause: store failed");
-        ApiError::Unavailable
-    };
-    state
-        .store()
-        .lift_pause(system, now)
-        .await
-        .map_err(store_failed)?;
-    side.end_pause(now);
-    // The changes that waited for the side are due now, as when a pause runs out.
-    state.store().catch_up(now).await.map_err(store_failed)?;
-    tracing::info!(
-        system,
-        reason = lifted.as_ref().map(|p| p.reason.as_str()),
-        "pause lifted by an admin"
-    );
-    Ok(lifted)
 }
 
 #[cfg(test)]

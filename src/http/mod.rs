@@ -5,6 +5,7 @@ pub(crate) mod admin_jobs;
 pub(crate) mod admin_people;
 pub mod admin_status;
 mod admin_subscriptions;
+pub mod admin_upstreams;
 mod console;
 pub mod error;
 mod health;
@@ -100,7 +101,7 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
             Admin,
             "post",
             "/admin/upstreams/{system}/resume",
-            post(admin_status::resume),
+            post(admin_upstreams::resume),
         ),
         (Admin, "get", "/admin/people", get(admin_people::people)),
         (

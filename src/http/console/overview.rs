@@ -222,7 +222,7 @@ pub async fn resume(
     if !session.check_csrf(&form.csrf) {
         return forbidden();
     }
-    match admin_status::lift_pause(&state, &form.system).await {
+    match crate::http::admin_upstreams::lift_pause(&state, &form.system).await {
         Ok(_) => Redirect::to("/console").into_response(),
         Err(error) => error.into_response(),
     }

@@ -1,0 +1,55 @@
+//! The daily count and pause of each side, one process at a time.
+
+use super::*;
+
+/// 2026-12-01T05:59:59Z is 23:59:59 CST on 30 November: the reset is one second later.
+#[test]
+fn marketo_resets_at_central_midnight() {
+    let just_before = 1_796_104_799_000;
+    assert_eq!(next_marketo_reset(just_before), just_before + 1_000);
+    assert_eq!(
+        next_marketo_reset(just_before + 1_000),
+        just_before + 1_000 + DAY_MS
+    );
+}
+
+#[test]
+fn a_used_up_budget_pauses_until_reset_and_scheduled_work_yields_first() {
+    let side = SideQuota::new("marketo", next_marketo_reset);
+    side.set_budget(10);
+    let now = 1_796_104_700_000;
+    for _ in 0..7 {
+        side.admit(now).unwrap();
+        side.count(now);
+    }
+    assert!(side.scheduled_may_run(now));
+    side.count(now);
+    assert!(
+        !side.scheduled_may_run(now),
+        "80% used: scheduled work yields"
+    );
+    side.admit(now).unwrap();
+    side.count(now);
+    side.count(now);
+    let refused = side.admit(now).unwrap_err();
+    assert!(
+        matches!(refused, CallError::Paused { until_ms, .. } if until_ms == next_marketo_reset(now))
+    );
+    let after_reset = next_marketo_reset(now);
+    assert!(side.paused(after_reset).is_none());
+    assert!(side.take_ended(after_reset) && !side.take_ended(after_reset));
+    assert_eq!(side.used(after_reset), 0, "a new day counts from zero");
+    side.admit(after_reset).unwrap();
+}
+
+#[test]
+fn a_longer_pause_is_kept_and_ending_it_early_counts_as_ended() {
+    let side = SideQuota::new("salesforce", next_utc_day);
+    side.pause(5_000, "first");
+    side.pause(3_000, "shorter");
+    assert_eq!(side.paused(1_000).unwrap().until_ms, 5_000);
+    assert_eq!(side.paused(1_000).unwrap().reason, "first");
+    side.end_pause(1_000);
+    assert!(side.paused(1_000).is_none());
+    assert!(side.take_ended(1_000), "postponed changes are made due");
+}
