@@ -45,9 +45,11 @@ impl Store {
         system: &str,
         report: &QuotaDay,
     ) -> Result<QuotaDay, StoreError> {
-        // The reported pause wins when it ends later and was met after the last lift.
+        // The reported pause wins when it ends later and was met after the last lift (a side
+        // never lifted takes any, as from a replica from before lifts, which reports no time).
         let wins = "excluded.paused_until_ms > quota_days.paused_until_ms \
-                    AND excluded.paused_at_ms > quota_days.lifted_at_ms";
+                    AND (quota_days.lifted_at_ms = 0 \
+                         OR excluded.paused_at_ms > quota_days.lifted_at_ms)";
         let sql = format!(
             "INSERT INTO quota_days (system, day_ends_ms, used, paused_until_ms, reason, \
              paused_at_ms) VALUES ($1, $2, $3, $4, $5, $6) \

@@ -220,3 +220,18 @@ async fn a_lifted_pause_ends_on_every_replica_and_is_not_brought_back() {
         assert!(follower.marketo.paused(now_millis()).is_some(), "{label}");
     }
 }
+
+/// A replica from before lifts reports its pause without the time it met it: a side never
+/// lifted still takes it.
+#[tokio::test]
+async fn a_pause_reported_without_its_time_is_taken_while_none_was_lifted() {
+    for (db, store) in stores().await {
+        let report = QuotaDay {
+            paused_until_ms: T0 + 500,
+            reason: Some("607 Daily quota reached".into()),
+            ..QuotaDay::calls(T0 + 1_000, 1)
+        };
+        let shared = store.share_quota_day("marketo", &report).await.unwrap();
+        assert_eq!(shared.paused_until_ms, T0 + 500, "{}", db.label);
+    }
+}
