@@ -226,6 +226,11 @@ async fn a_lifted_pause_ends_on_every_replica_and_is_not_brought_back() {
 #[tokio::test]
 async fn a_pause_reported_without_its_time_is_taken_while_none_was_lifted() {
     for (db, store) in stores().await {
+        // The row exists already (another replica's calls), so the pause updates it.
+        store
+            .share_quota_day("marketo", &QuotaDay::calls(T0 + 1_000, 1))
+            .await
+            .unwrap();
         let report = QuotaDay {
             paused_until_ms: T0 + 500,
             reason: Some("607 Daily quota reached".into()),
