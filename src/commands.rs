@@ -70,6 +70,19 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
     let marketo = MarketoClient::new(&config.marketo)?;
     let mut failures = Vec::new();
     let mut unchecked = 0;
+    // The org the credentials log in to must be one the receiver accepts messages from.
+    if let Ok(Some(org)) = salesforce.organization_id().await
+        && !config.salesforce.organization_ids.is_empty()
+        && !crate::http::inbound::salesforce::organization_allowed(
+            &config.salesforce.organization_ids,
+            &org,
+        )
+    {
+        failures.push(format!(
+            "salesforce.organization_ids: the credentials log in to org {org}, which is not \
+             listed, so its outbound messages would be refused (401); add it"
+        ));
+    }
     for mapping in Mappings::new(&config.mappings).all() {
         match compat::problems(&salesforce, &marketo, mapping).await {
             Ok(problems) if problems.is_empty() => {

@@ -164,3 +164,29 @@ async fn check_config_online_says_why_a_mapping_could_not_be_checked() {
     );
     assert!(!stderr.contains("side paused"), "{stderr}");
 }
+
+/// The org the Salesforce credentials log in to must be one `organization_ids` lists, or every
+/// outbound message from it is refused: `check-config --online` says so, naming it.
+#[tokio::test]
+async fn check_config_online_names_an_org_the_receiver_would_refuse() {
+    let world = World::new().await;
+    let org = campaign_sync::sim::salesforce::SalesforceSimConfig::default().organization_id;
+    let file = config_file(&world, None);
+    let text = std::fs::read_to_string(file.path()).unwrap();
+    let listed = text.replace("00D000000000001EAA", &org);
+    std::fs::write(file.path(), &listed).unwrap();
+    let out = check_online(&file, &[]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("organization_ids"), "{stdout}");
+    // Another org's id (well formed) is listed instead.
+    std::fs::write(file.path(), text).unwrap();
+    let out = check_online(&file, &[]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "salesforce.organization_ids: the credentials log in to org {org}, which is not listed"
+        )),
+        "{stdout}"
+    );
+}

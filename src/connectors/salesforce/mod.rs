@@ -59,12 +59,25 @@ pub struct SalesforceClient {
 struct Token {
     access: String,
     instance_url: String,
+    /// The org the credentials log in to, from the token answer's identity URL.
+    organization_id: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
     instance_url: String,
+    /// The identity URL, `https://login…/id/<org id>/<user id>`.
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// The org id in a token answer's identity URL (`…/id/00D…/005…`).
+fn organization_of(identity: &str) -> Option<String> {
+    let mut segments = identity.rsplit('/');
+    let _user = segments.next()?;
+    let org = segments.next()?;
+    (segments.next() == Some("id") && org.starts_with("00D")).then(|| org.to_string())
 }
 
 impl SalesforceClient {
@@ -163,6 +176,7 @@ impl SalesforceClient {
             })
             .map_err(|error| pause_when_refused(error, now_millis(), SALESFORCE_KEYS))?;
         let token = Token {
+            organization_id: parsed.id.as_deref().and_then(organization_of),
             access: parsed.access_token,
             instance_url: self
                 .instance_override
@@ -170,6 +184,12 @@ impl SalesforceClient {
                 .unwrap_or_else(|| parsed.instance_url.trim_end_matches('/').to_string()),
         };
         Ok(token)
+    }
+
+    /// The id of the org these credentials log in to, as the token answer names it (`None`
+    /// when it does not).
+    pub async fn organization_id(&self) -> Result<Option<String>, CallError> {
+        Ok(self.token().await?.organization_id)
     }
 
     /// Sends one REST call (`path` below `/services/data/vNN.N`, or an absolute

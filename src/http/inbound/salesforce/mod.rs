@@ -27,6 +27,7 @@ pub use message::{
 pub use parse::parse_notifications;
 pub use render::{RenderStyle, render_outbound_message, render_with};
 pub use soap::{ACK_ENVELOPE, FaultCode, fault};
+pub use trust::organization_allowed;
 
 use super::super::AppState;
 use crate::signal::{Dedup, NewSignal, RejectedInput, RejectedNames, SalesforceMember, Signal};
