@@ -481,3 +481,32 @@ async fn a_change_for_someone_gone_from_salesforce_is_named_by_their_email() {
     let people: Vec<&str> = preview.changes.iter().map(|c| c.person.as_str()).collect();
     assert_eq!(people, ["gone.sf@example.com"], "{preview:?}");
 }
+
+/// A preview on data the service has never synced lists a Salesforce status earlier than
+/// Marketo's as Marketo will take it: refused (a move back), so a divergence, not a change.
+#[tokio::test]
+async fn a_preview_lists_a_move_back_marketo_will_refuse_as_a_divergence() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("back.preview@example.com");
+    world
+        .mk
+        .set_status_as_user(crate::world::PROGRAM, lead, "Attended")
+        .unwrap();
+    // Salesforce's member comes later, at an earlier status (no message reaches the service).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    world
+        .sf
+        .add_member(
+            crate::world::INTEGRATION,
+            &world.campaign,
+            &sf_lead,
+            Some("Registered"),
+        )
+        .unwrap();
+    let worker = &world.app.worker;
+    let mapping = worker.mappings().by_name("webinar").unwrap().clone();
+    let preview = worker.reconcile_mapping(&mapping, true).await.unwrap();
+    assert!(preview.changes.is_empty(), "{preview:?}");
+    assert_eq!(preview.diverged.len(), 1, "{preview:?}");
+    assert_eq!(preview.diverged[0].person, "back.preview@example.com");
+}

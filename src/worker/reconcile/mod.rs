@@ -76,7 +76,8 @@ pub async fn reconcile_one(
     let mut names = Names::default();
     let mut marketo = read_marketo(ctx, program_id, &statuses, &mut names).await?;
     let mut mirror = Mirror::read(ctx, mapping.name(), &mut names).await?;
-    let mut pass = Pass::new(ctx, mapping, dry_run);
+    let steps = statuses.iter().map(|s| (s.name.clone(), s.step)).collect();
+    let mut pass = Pass::new(ctx, mapping, dry_run, steps);
     pass.report.marketo_members = marketo.len();
     let mut new_sf = Vec::new();
     let campaign = mapping.config.campaign_id.as_str();

@@ -7,7 +7,7 @@ use crate::kinds::{Action, Connector, OutcomeResult, Target};
 use crate::mappings::Mapping;
 use crate::signal::NewSignal;
 use crate::store::{MirrorRow, now_millis};
-use crate::sync::{self, Observed, time::parse_millis};
+use crate::sync::{self, Decision, Observed, time::parse_millis};
 
 use super::super::context::Context;
 use super::super::record;
@@ -59,11 +59,20 @@ pub struct Pass<'a> {
     changes: Vec<(u64, Change)>,
     /// Each divergence with its place, likewise.
     diverged: Vec<(u64, Divergence)>,
+    /// The step of each of the program channel's statuses: a write to an earlier step than the
+    /// member's is refused by Marketo (1037), so it is listed as it will end.
+    steps: std::collections::HashMap<String, i64>,
 }
 
 impl<'a> Pass<'a> {
-    pub fn new(ctx: &'a Context, mapping: &'a Mapping, dry_run: bool) -> Self {
+    pub fn new(
+        ctx: &'a Context,
+        mapping: &'a Mapping,
+        dry_run: bool,
+        steps: std::collections::HashMap<String, i64>,
+    ) -> Self {
         Pass {
+            steps,
             ctx,
             mapping,
             dry_run,
@@ -174,10 +183,44 @@ impl<'a> Pass<'a> {
             self.mapping.config.conflict_policy,
             &self.mapping.statuses,
         );
-        if let Some(change) = signals::change(unit, &decision, &sf, &mk) {
-            self.changes.push((place, change));
+        match self.refused_move_back(&decision, &mk) {
+            // Marketo keeps the later status: by default nothing else is written (a
+            // divergence); with `reset_salesforce`, Salesforce is set back to Marketo's.
+            Some(kept) => {
+                let reset = self.mapping.config.backward_policy
+                    == crate::config::BackwardPolicy::ResetSalesforce;
+                if reset {
+                    let back = Decision::SetSalesforce(kept);
+                    if let Some(change) = signals::change(unit, &back, &sf, &mk) {
+                        self.changes.push((place, change));
+                    }
+                } else if let Some(divergence) =
+                    signals::divergence(unit, &self.mapping.statuses, &sf, &mk)
+                {
+                    self.diverged.push((place, divergence));
+                }
+            }
+            None => {
+                if let Some(change) = signals::change(unit, &decision, &sf, &mk) {
+                    self.changes.push((place, change));
+                }
+            }
         }
         true
+    }
+
+    /// The Salesforce label of Marketo's status, when `decision` would move the member back to
+    /// an earlier step, which Marketo refuses (1037).
+    fn refused_move_back(&self, decision: &Decision, mk: &Observed) -> Option<String> {
+        let Decision::SetMarketo(target) = decision else {
+            return None;
+        };
+        let current = mk.status.as_deref()?;
+        let step = |name: &str| self.steps.get(name).copied();
+        if step(target)? >= step(current)? {
+            return None;
+        }
+        self.mapping.statuses.to_salesforce(current)
     }
 
     /// Links the person and records both sides as in sync: no signal, no write to either API.
