@@ -486,7 +486,27 @@ async fn a_change_for_someone_gone_from_salesforce_is_named_by_their_email() {
 /// Marketo's as Marketo will take it: refused (a move back), so a divergence, not a change.
 #[tokio::test]
 async fn a_preview_lists_a_move_back_marketo_will_refuse_as_a_divergence() {
-    let world = World::new().await;
+    let preview = preview_a_move_back(BackwardPolicy::KeepSalesforce).await;
+    assert!(preview.changes.is_empty(), "{preview:?}");
+    assert_eq!(preview.diverged.len(), 1, "{preview:?}");
+    assert_eq!(preview.diverged[0].person, "back.preview@example.com");
+    // With reset_salesforce, Salesforce is set back to Marketo's status instead.
+    let preview = preview_a_move_back(BackwardPolicy::ResetSalesforce).await;
+    assert!(preview.diverged.is_empty(), "{preview:?}");
+    let change = &preview.changes[0];
+    assert_eq!(
+        (change.side, change.from.as_deref(), change.to.as_deref()),
+        ("salesforce", Some("Registered"), Some("Attended")),
+        "{preview:?}"
+    );
+}
+
+async fn preview_a_move_back(policy: BackwardPolicy) -> campaign_sync::worker::ReconcileReport {
+    let world = World::with(Options {
+        backward_policy: policy,
+        ..Options::default()
+    })
+    .await;
     let (lead, sf_lead) = world.person("back.preview@example.com");
     world
         .mk
@@ -505,8 +525,5 @@ async fn a_preview_lists_a_move_back_marketo_will_refuse_as_a_divergence() {
         .unwrap();
     let worker = &world.app.worker;
     let mapping = worker.mappings().by_name("webinar").unwrap().clone();
-    let preview = worker.reconcile_mapping(&mapping, true).await.unwrap();
-    assert!(preview.changes.is_empty(), "{preview:?}");
-    assert_eq!(preview.diverged.len(), 1, "{preview:?}");
-    assert_eq!(preview.diverged[0].person, "back.preview@example.com");
+    worker.reconcile_mapping(&mapping, true).await.unwrap()
 }
