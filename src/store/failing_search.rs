@@ -8,6 +8,7 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::queries::FAILING_COLUMNS;
 use super::{Store, StoreError};
 
 /// Failing signals read per page while searching them.
@@ -111,8 +112,8 @@ impl Store {
         let needle = text.to_lowercase();
         let people = self.people_named(&needle).await?;
         let sql = format!(
-            "SELECT id, kind, state, payload, attempts, last_error, received_at, updated_at, \
-             next_attempt_at FROM signals WHERE {state} AND id < $1 ORDER BY id DESC LIMIT $2"
+            "SELECT {FAILING_COLUMNS} FROM signals WHERE {state} AND id < $1 \
+             ORDER BY id DESC LIMIT $2"
         );
         let mut found = Vec::new();
         let mut below = before;

@@ -98,6 +98,10 @@ pub struct Backlog {
 /// Counts of changes in one window: trigger events by kind, and failed/skipped outcomes.
 pub type ChangeCounts = BTreeMap<String, BTreeMap<String, i64>>;
 
+/// The columns a failing signal is read with, by the list and by its text search.
+pub(super) const FAILING_COLUMNS: &str =
+    "id, kind, state, payload, attempts, last_error, received_at, updated_at, next_attempt_at";
+
 const FAILING: &str = "(state IN ('dead', 'rejected') OR (state = 'pending' AND attempts > 0))";
 
 impl Store {
@@ -117,8 +121,7 @@ impl Store {
             }
             None => {
                 let sql = format!(
-                    "SELECT id, kind, state, payload, attempts, last_error, received_at, \
-                     updated_at, next_attempt_at FROM signals WHERE {state} AND id < $1 \
+                    "SELECT {FAILING_COLUMNS} FROM signals WHERE {state} AND id < $1 \
                      ORDER BY id DESC LIMIT $2"
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -449,17 +449,7 @@ async fn a_flow_actions_program_write_is_made_on_its_retry() {
 #[tokio::test]
 async fn a_flow_action_with_nothing_to_do_writes_no_program() {
     let world = World::new().await;
-    let (lead, sf_lead) = world.person("diverged@example.com");
-    world.mk_sets(lead, "Attended");
-    world.settle().await;
-    // A Salesforce user moves the member back; Marketo keeps "Attended" (1037).
-    let member = world.sf_member_id(&sf_lead).unwrap();
-    world
-        .sf
-        .update_member(crate::world::USER, &member, "Registered")
-        .unwrap();
-    world.settle().await;
-    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    let lead = moved_back(&world, "diverged@example.com").await;
     let before = world.mk.requests().len();
     world.marketo_webhook(json!({ "action": "change_campaign_status", "leadId": lead.to_string(), "email": "diverged@example.com", "campaignId": world.campaign, "status": "Registered" })).await;
     world.settle().await;
@@ -476,16 +466,7 @@ async fn a_flow_action_with_nothing_to_do_writes_no_program() {
 #[tokio::test]
 async fn a_flow_action_retried_after_failing_before_its_campaign_write_writes_no_program() {
     let world = World::new().await;
-    let (lead, sf_lead) = world.person("unowed@example.com");
-    world.mk_sets(lead, "Attended");
-    world.settle().await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
-    world
-        .sf
-        .update_member(crate::world::USER, &member, "Registered")
-        .unwrap();
-    world.settle().await;
-    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    let lead = moved_back(&world, "unowed@example.com").await;
     let before = world.mk.requests().len();
     // The first attempt's membership read fails.
     world
@@ -510,4 +491,20 @@ async fn a_flow_action_retried_after_failing_before_its_campaign_write_writes_no
     );
     let dead = world.outcomes(OutcomeResult::Dead).await;
     assert!(dead.is_empty(), "{dead:?}");
+}
+
+/// A member Marketo has at "Attended" whom a Salesforce user moved back to "Registered":
+/// Marketo keeps "Attended" (1037), so the mirror's sides disagree. Returns the lead.
+async fn moved_back(world: &World, email: &str) -> i64 {
+    let (lead, sf_lead) = world.person(email);
+    world.mk_sets(lead, "Attended");
+    world.settle().await;
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    world
+        .sf
+        .update_member(crate::world::USER, &member, "Registered")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    lead
 }

@@ -197,7 +197,7 @@ async fn feed_signal_found_by_its_person(db: Option<crate::test_app::TestDb>) {
 #[tokio::test]
 async fn an_admin_lifts_a_quota_pause_and_the_waiting_change_syncs() {
     let world = World::with(crate::world::Options {
-        admin_token: Some("admin".into()),
+        admin_token: Some(crate::admin_console::ADMIN_TOKEN.into()),
         ..crate::world::Options::default()
     })
     .await;
@@ -225,14 +225,8 @@ async fn an_admin_lifts_a_quota_pause_and_the_waiting_change_syncs() {
     assert!(marketo.paused(now_millis()).is_some());
     // The console shows the pause, why, and offers to lift it.
     let console = crate::admin_console::console_client();
-    let signed_in = console
-        .post(world.app.url("/console/sign-in"))
-        .form(&[("token", "admin")])
-        .send()
-        .await
-        .unwrap();
     let cookie =
-        crate::admin_console::cookie_pair(signed_in.headers()["set-cookie"].to_str().unwrap());
+        crate::admin_console::cookie_pair(&crate::admin_console::sign_in(&console, &world).await);
     let page = console
         .get(world.app.url("/console"))
         .header("cookie", &cookie)
@@ -252,7 +246,7 @@ async fn an_admin_lifts_a_quota_pause_and_the_waiting_change_syncs() {
             .app
             .client
             .post(world.app.url(path))
-            .bearer_auth("admin")
+            .bearer_auth(crate::admin_console::ADMIN_TOKEN)
             .send()
     };
     let answer = admin("/admin/upstreams/marketo/resume").await.unwrap();
