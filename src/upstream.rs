@@ -154,20 +154,39 @@ pub async fn share_until(
 }
 
 /// The health of `system` to show: this process's when it has called the side, else what the
-/// replica calling it last wrote down (a follower makes no calls of its own).
+/// replica calling it last wrote down (a follower makes no calls of its own). A process that
+/// has seen no error or refusal of its own yet shows the last one written down, with when it
+/// happened: a restart does not hide why a side failed.
 pub async fn shown(store: &crate::store::Store, system: &'static str, endpoint: &str) -> Health {
     let own = health(system, endpoint);
-    if own.up.is_some() {
-        return own;
-    }
-    match store.upstream_health(system).await {
-        Ok(Some((text, _))) => serde_json::from_str(&text).unwrap_or(own),
-        Ok(None) => own,
+    let written = match store.upstream_health(system).await {
+        Ok(Some((text, _))) => serde_json::from_str::<Health>(&text).ok(),
+        Ok(None) => None,
         Err(error) => {
             tracing::warn!(%error, "could not read the shared upstream health");
-            own
+            None
         }
+    };
+    let Some(written) = written else {
+        return own;
+    };
+    if own.up.is_none() {
+        return written;
     }
+    with_earlier_errors(own, written)
+}
+
+/// `own` with the error and refusal of `written` where it has none of its own.
+fn with_earlier_errors(mut own: Health, written: Health) -> Health {
+    if own.last_error.is_none() {
+        own.last_error = written.last_error;
+        own.last_error_at = written.last_error_at;
+    }
+    if own.last_refusal.is_none() {
+        own.last_refusal = written.last_refusal;
+        own.last_refusal_at = written.last_refusal_at;
+    }
+    own
 }
 
 /// The health of `system` at `endpoint` as last seen (default: no call yet).

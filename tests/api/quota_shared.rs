@@ -152,6 +152,7 @@ async fn a_follower_shows_the_health_the_caller_wrote_down() {
             consecutive_auth_failures: 2,
             failing_since: Some(T0),
             last_error: Some("credentials refused: HTTP 401".into()),
+            last_error_at: Some(T0),
             last_call_at: Some(T0 + 1),
             ..Health::default()
         };
@@ -175,6 +176,29 @@ async fn a_follower_shows_the_health_the_caller_wrote_down() {
             shown(&store, "marketo", &caller).await.up,
             Some(true),
             "{}: its own calls win",
+            db.label
+        );
+        // After a restart the process has seen no failure of its own: the one written down
+        // before still says why the side failed, and when.
+        let after_restart = shown(&store, "marketo", &caller).await;
+        assert_eq!(
+            (after_restart.last_error, after_restart.last_error_at),
+            (leader_saw.last_error.clone(), leader_saw.last_error_at),
+            "{}",
+            db.label
+        );
+        record(
+            "marketo",
+            &caller,
+            &Err::<(), CallError>(CallError::Permanent("HTTP 400: bad value".into())),
+        );
+        assert_eq!(
+            shown(&store, "marketo", &caller)
+                .await
+                .last_refusal
+                .as_deref(),
+            Some("HTTP 400: bad value"),
+            "{}: its own refusal wins",
             db.label
         );
     }
