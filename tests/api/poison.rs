@@ -167,6 +167,44 @@ async fn one_bad_and_two_good_notifications_store_two_signals_and_one_rejected()
     }
 }
 
+/// A member without its campaign cannot be placed: set aside saying which field the outbound
+/// message lacks, not skipped as a campaign nobody mapped. Values padded with whitespace (a
+/// pretty-printed body) are the compact ones: a redelivery written compactly is stored once.
+#[tokio::test]
+async fn a_member_without_campaign_is_set_aside_and_padded_values_are_the_compact_ones() {
+    for db in TestDb::all().await {
+        let app = spawn(db).await;
+        let compact = three_members()
+            .replacen("<sf:CampaignId>7015g000000Zx9kAAC</sf:CampaignId>", "", 1)
+            .replacen(
+                "<Id>04l5g00000AbC02AAF</Id>",
+                "<Id>\n      04l5g00000AbC02AAF\n    </Id>",
+                1,
+            );
+        let (status, answer) = deliver(&app, compact).await;
+        assert_eq!((status, answer.as_str()), (200, ACK_ENVELOPE));
+        let (status, _) = deliver(&app, three_members()).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            claimable(&app).await,
+            [
+                "sf:notification:04l5g00000AbC01AAF",
+                "sf:notification:04l5g00000AbC02AAF",
+                "sf:notification:04l5g00000AbC03AAF"
+            ],
+            "the padded id is the compact one, stored once"
+        );
+        let listed = dead_letters(&app).await;
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        let reason = listed[0]["last_error"].as_str().unwrap();
+        assert!(
+            reason.contains("no CampaignId") && reason.contains("outbound message's fields"),
+            "{reason}"
+        );
+        app.stop().await.unwrap();
+    }
+}
+
 /// "If the record is deleted before the notification is delivered, the notification contains no
 /// data": an empty `sObject` is acknowledged, stored nowhere and no dead letter (the
 /// deleted-records poll removes the member). One with its `Id` alone may be that, or an outbound

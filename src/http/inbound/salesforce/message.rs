@@ -108,6 +108,11 @@ pub enum ParseError {
     TrailingContent,
     #[error("missing required element {0}")]
     Missing(&'static str),
+    #[error(
+        "the CampaignMember has no {0}, which the sync needs: add {0} to the outbound \
+         message's fields"
+    )]
+    MissingField(&'static str),
     #[error("element {0} appears more than once")]
     Duplicate(&'static str),
     #[error("more than {MAX_NOTIFICATIONS} Notification elements")]

@@ -210,14 +210,16 @@ fn sobject(
     let mut fields = CampaignMemberFields::default();
     let mut id = None;
     let mut problem = None;
-    // Whether the sObject held any field at all, read or not.
+    // Whether the sObject held any element at all, read or not, and any field beside `Id`.
     let mut empty = true;
+    let mut beside_id = false;
     while let Some(child) = next_child(xml)? {
+        empty = false;
         if child.ns != Ns::SObject {
             xml.skip()?;
             continue;
         }
-        empty = false;
+        beside_id |= child.local != "Id";
         let (name, slot): (&'static str, &mut Option<String>) = match child.local.as_str() {
             "Id" => ("sObject/Id", &mut id),
             "CampaignId" => ("CampaignId", &mut fields.campaign_id),
@@ -260,6 +262,11 @@ fn sobject(
     let Some(id) = id else {
         return Ok(Err(ParseError::Missing("sObject/Id")));
     };
+    // Without its campaign a member's change cannot be placed; the `Id` alone is kept aside
+    // with the notifications without `Status`.
+    if beside_id && fields.campaign_id.is_none() {
+        return Ok(Err(ParseError::MissingField("CampaignId")));
+    }
     fields.id = id;
     Ok(fields::check(&fields).map(|()| NotifiedObject::CampaignMember(fields)))
 }

@@ -19,7 +19,7 @@ fn sf_id() -> impl Strategy<Value = String> {
 /// Text Salesforce could send: letters, digits, punctuation including XML's specials, non-ASCII.
 fn text() -> impl Strategy<Value = Option<String>> {
     proptest::option::of("[a-zA-Z0-9 .@&<>'\"_:;/+é中-]{1,24}")
-        .prop_map(|v| v.filter(|s| !s.trim().is_empty()))
+        .prop_map(|v| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
 }
 
 /// A date-time as Salesforce writes it, or none.
@@ -41,7 +41,8 @@ fn member_fields() -> impl Strategy<Value = CampaignMemberFields> {
     (
         sf_id(),
         (
-            proptest::option::of(sf_id()),
+            // Required: a member without its campaign is set aside.
+            sf_id().prop_map(Some),
             proptest::option::of(sf_id()),
             proptest::option::of(sf_id()),
         ),

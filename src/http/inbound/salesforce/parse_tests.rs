@@ -144,6 +144,24 @@ fn bad_input_says_what_is_wrong() {
     }
 }
 
+/// The fixture with the first member's fields in a namespace other than the sObject's.
+fn foreign_fields() -> Vec<u8> {
+    let text = std::str::from_utf8(THREE).unwrap();
+    let start = text.find("<sf:Id>").unwrap();
+    let end = text.find("</sObject>").unwrap();
+    let fields = text[start..end]
+        .replace("<sf:", "<x:")
+        .replace("</sf:", "</x:");
+    let sobject = "xmlns:sf=\"urn:sobject.enterprise.soap.sforce.com\">";
+    let open = text[..start].rfind(sobject).unwrap();
+    format!(
+        "{}xmlns:sf=\"urn:sobject.enterprise.soap.sforce.com\" xmlns:x=\"urn:other\">{fields}{}",
+        &text[..open],
+        &text[end..]
+    )
+    .into_bytes()
+}
+
 #[test]
 fn a_notification_that_cannot_be_understood_is_set_aside_with_its_reason() {
     let cases: Vec<(Vec<u8>, &str)> = vec![
@@ -212,6 +230,24 @@ fn a_notification_that_cannot_be_understood_is_set_aside_with_its_reason() {
             ),
             "CreatedDate",
         ),
+        (
+            replace(
+                THREE,
+                "<sf:CampaignId>7015g000000Zx9kAAC</sf:CampaignId>",
+                "",
+            ),
+            "has no CampaignId, which the sync needs: add CampaignId to the outbound message's fields",
+        ),
+        (
+            replace(
+                THREE,
+                "<sf:CampaignId>7015g000000Zx9kAAC</sf:CampaignId>",
+                "<sf:CampaignId xsi:nil=\"true\"/>",
+            ),
+            "has no CampaignId",
+        ),
+        // Fields in a namespace not Salesforce's: not a member deleted before delivery.
+        (foreign_fields(), "sObject/Id"),
     ];
     for (body, expected) in cases {
         let message = parse_notifications(&body).expect(expected);
@@ -235,6 +271,26 @@ fn a_notification_that_cannot_be_understood_is_set_aside_with_its_reason() {
             rejected.raw
         );
     }
+}
+
+#[test]
+fn whitespace_around_values_is_not_part_of_them() {
+    let text = std::str::from_utf8(THREE).unwrap();
+    let pretty = text
+        .replace(
+            "<Id>04l5g00000AbC01AAF</Id>",
+            "<Id>\n  04l5g00000AbC01AAF\n</Id>",
+        )
+        .replace(
+            "<sf:Id>00v5g00000Qw1aaAAB<",
+            "<sf:Id>\n   00v5g00000Qw1aaAAB\n  <",
+        )
+        .replace("<sf:Status>Sent<", "<sf:Status> Sent\t<");
+    let message = parse_notifications(pretty.as_bytes()).unwrap();
+    let first = &message.notifications[0];
+    assert_eq!(first.id, "04l5g00000AbC01AAF");
+    assert_eq!(member(first).id, "00v5g00000Qw1aaAAB");
+    assert_eq!(member(first).status.as_deref(), Some("Sent"));
 }
 
 #[test]

@@ -172,7 +172,9 @@ impl<'i> XmlReader<'i> {
         loop {
             match self.next()? {
                 Node::Text(text) => value.push_str(&text),
-                Node::Close => return Ok(value),
+                // Salesforce writes values without surrounding whitespace; a pretty-printed
+                // body's would otherwise become part of an id or a status.
+                Node::Close => return Ok(trimmed(value)),
                 Node::Open(child) => {
                     return Err(ParseError::Unexpected {
                         found: child.local,
@@ -274,4 +276,14 @@ fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Result<Stri
         _ => return Err(invalid()),
     };
     Ok(text.to_string())
+}
+
+/// `value` without the whitespace around it, reusing its buffer when there is none.
+fn trimmed(value: String) -> String {
+    let trimmed = value.trim();
+    if trimmed.len() == value.len() {
+        value
+    } else {
+        trimmed.to_string()
+    }
 }
