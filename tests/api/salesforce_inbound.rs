@@ -423,3 +423,27 @@ async fn a_non_xml_content_type_is_refused() {
     assert_fault(&response.text().await.unwrap(), "Client", "text/xml");
     assert!(stored(&app.store).await.is_empty());
 }
+
+/// Salesforce never compresses an outbound message: a compressed body is refused for what it
+/// is (415 naming the coding), not parsed as malformed XML; `identity` is no coding.
+#[tokio::test]
+async fn a_compressed_body_is_refused_naming_its_coding() {
+    let app = spawn(TestDb::sqlite()).await;
+    let send = |coding: &'static str| {
+        app.client
+            .post(app.url(&format!("{PATH}?token={TOKEN}")))
+            .header("content-type", "text/xml; charset=UTF-8")
+            .header("content-encoding", coding)
+            .body(fixture("campaign_members_3.xml"))
+            .send()
+    };
+    for coding in ["gzip", "br", "identity, gzip"] {
+        let response = send(coding).await.unwrap();
+        assert_eq!(response.status(), 415, "{coding}");
+        let body = response.text().await.unwrap();
+        assert_fault(&body, "Client", "uncompressed");
+        assert!(body.contains(coding), "{body}");
+    }
+    assert!(stored(&app.store).await.is_empty());
+    assert_eq!(send("Identity").await.unwrap().status(), 200);
+}

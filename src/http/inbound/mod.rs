@@ -6,11 +6,30 @@ pub mod salesforce;
 
 use axum::body::{Body, Bytes};
 use axum::http::HeaderMap;
-use axum::http::header::CONTENT_LENGTH;
+use axum::http::header::{CONTENT_ENCODING, CONTENT_LENGTH};
 use futures::StreamExt;
 
 /// The receivers' paths: they read their bodies themselves, after checking who is calling.
 pub const RECEIVERS: [&str; 2] = [salesforce::PATH, marketo::PATH];
+
+/// Refuses a body sent with a content coding (gzip, br, …): neither sender compresses its
+/// requests, and a receiver reading the compressed bytes as text would only call them
+/// malformed. `identity` is no coding. The error quotes the header.
+pub fn check_content_coding(headers: &HeaderMap) -> Result<(), String> {
+    let mut codings = headers.get_all(CONTENT_ENCODING).iter();
+    match codings.find(|value| {
+        !value
+            .as_bytes()
+            .split(|&b| b == b',')
+            .all(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"identity"))
+    }) {
+        None => Ok(()),
+        Some(value) => Err(String::from_utf8_lossy(value.as_bytes())
+            .chars()
+            .take(40)
+            .collect()),
+    }
+}
 
 /// Why a receiver could not read a body.
 #[derive(Debug)]

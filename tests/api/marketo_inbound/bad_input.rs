@@ -108,3 +108,28 @@ async fn a_store_failure_answers_503_and_acknowledges_nothing() {
         assert_eq!(body["error"]["code"], "unavailable");
     }
 }
+
+/// Marketo's webhooks are not compressed: a compressed body is 415 naming the coding, not 400
+/// "not valid JSON", and nothing is stored.
+#[tokio::test]
+async fn a_compressed_body_is_415_naming_its_coding() {
+    let app = spawn().await;
+    let response = app
+        .client
+        .post(app.url(PATH))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-encoding", "gzip")
+        .body(r#"{"leadId": "42", "programId": "1001"}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 415);
+    let body = json(response).await;
+    assert_eq!(body["error"]["code"], "unsupported_media_type", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("\"gzip\"") && message.contains("uncompressed"),
+        "{message}"
+    );
+    assert!(stored(&app).await.is_empty());
+}

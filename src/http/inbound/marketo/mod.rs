@@ -44,8 +44,9 @@ pub struct Accepted {
 pub const PATH: &str = "/v1/marketo/webhooks";
 
 /// Checks run cheapest first and before anything is stored: client network (403), token or
-/// signature headers (401) before the body is buffered, the signature over the raw bytes (401),
-/// then the payload (400). Only a committed signal is answered 202.
+/// signature headers (401) and a compressed body (415) before the body is buffered, the
+/// signature over the raw bytes (401), then the payload (400). Only a committed signal is
+/// answered 202.
 pub async fn receive(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -56,6 +57,10 @@ pub async fn receive(
     let config = &state.config().marketo;
     trust::check_network(&config.allowed_networks, peer.ip())?;
     let gate = trust::Gate::open(config, &headers)?;
+    super::check_content_coding(&headers).map_err(|coding| ApiError::Status {
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        message: format!("content encoding {coding:?} is not accepted; send the body uncompressed"),
+    })?;
     let limit = state.config().http.body_limit_bytes;
     let body = super::read_limited(&headers, body, limit)
         .await

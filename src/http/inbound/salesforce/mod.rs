@@ -48,6 +48,8 @@ pub enum InboundError {
     UnknownOrganization(String),
     #[error("content type {0:?} is not XML; send text/xml")]
     NotXml(String),
+    #[error("content encoding {0:?} is not accepted; send the body uncompressed")]
+    Encoded(String),
     #[error("request body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("could not read the request body: {0}")]
@@ -65,7 +67,9 @@ impl InboundError {
             InboundError::BadToken | InboundError::UnknownOrganization(_) => {
                 StatusCode::UNAUTHORIZED
             }
-            InboundError::NotXml(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            InboundError::NotXml(_) | InboundError::Encoded(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             InboundError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             InboundError::Body(_) | InboundError::Parse(_) => StatusCode::BAD_REQUEST,
             InboundError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -117,6 +121,7 @@ pub async fn receive(
         return Err(InboundError::BadToken);
     }
     check_content_type(&headers)?;
+    super::check_content_coding(&headers).map_err(InboundError::Encoded)?;
     // Read only once the caller is known: a stranger's body is never buffered.
     let limit = state.config().http.body_limit_bytes;
     let body = super::read_limited(&headers, request.into_body(), limit)
