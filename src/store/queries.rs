@@ -277,7 +277,7 @@ impl Store {
     /// on either side), `failed`, `skipped`, `echoed` (skipped as an echo of our own write or a
     /// repeat) and `diverged` (outcomes). A change that ended dead
     /// and was then replayed and landed (a later applied or skipped outcome of its signal) no
-    /// longer counts as failed, nor does a campaign settings write a later pass applied or found
+    /// longer counts as failed, and one replayed that died again counts once (its last death), nor does a campaign settings write a later pass applied or found
     /// in sync; a person's failed or diverged change no longer counts once a later write for the
     /// same person and mapping applied or found both sides in sync (the person has moved on: a
     /// second signal of the same change, such as the feed's beside the webhook's, stays dead
@@ -316,7 +316,7 @@ impl Store {
              AND o.result IN ('dead', 'skipped', 'diverged') \
              AND NOT (o.result = 'dead' AND o.signal_id IS NOT NULL AND EXISTS \
                (SELECT 1 FROM outcomes l WHERE l.signal_id = o.signal_id AND l.id > o.id \
-                AND l.result IN ('applied', 'skipped'))) \
+                AND l.result IN ('applied', 'skipped', 'dead'))) \
              AND NOT (o.result = 'dead' AND o.action = 'campaign_settings' AND EXISTS \
                (SELECT 1 FROM outcomes l WHERE l.mapping = o.mapping \
                 AND l.action = 'campaign_settings' AND l.id > o.id AND l.result = 'applied')) \

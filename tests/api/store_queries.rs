@@ -255,6 +255,13 @@ async fn operator_queries_answer_alike_on_every_backend() {
             .await
             .unwrap();
         assert_eq!(replayed, [ada_signal], "{label}: only the dead one");
+        // Replayed and dead again: still one failed change, not two.
+        store
+            .record_outcome(&outcome(ada_signal, None, OutcomeResult::Dead, T0 + 3))
+            .await
+            .unwrap();
+        let counts = store.change_counts(T0).await.unwrap();
+        assert_eq!(counts["webinar"]["failed"], 1, "{label}: {counts:?}");
         // Replayed and landed: no longer counted as failed.
         store
             .record_outcome(&outcome(ada_signal, None, OutcomeResult::Applied, T0 + 4))
