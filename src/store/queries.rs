@@ -278,7 +278,7 @@ impl Store {
     /// repeat) and `diverged` (outcomes). A change that ended dead
     /// and was then replayed and landed (a later applied or skipped outcome of its signal) no
     /// longer counts as failed, and one replayed that died again counts once (its last death), nor does a campaign settings write a later pass applied or found
-    /// in sync; a person's failed or diverged change no longer counts once a later write for the
+    /// in sync (one that keeps failing counts once, its last pass); a person's failed or diverged change no longer counts once a later write for the
     /// same person and mapping applied or found both sides in sync (the person has moved on: a
     /// second signal of the same change, such as the feed's beside the webhook's, stays dead
     /// without anything left to do).
@@ -319,7 +319,8 @@ impl Store {
                 AND l.result IN ('applied', 'skipped', 'dead'))) \
              AND NOT (o.result = 'dead' AND o.action = 'campaign_settings' AND EXISTS \
                (SELECT 1 FROM outcomes l WHERE l.mapping = o.mapping \
-                AND l.action = 'campaign_settings' AND l.id > o.id AND l.result = 'applied')) \
+                AND l.action = 'campaign_settings' AND l.id > o.id \
+                AND l.result IN ('applied', 'dead'))) \
              AND NOT (o.result IN ('dead', 'diverged') AND o.person IS NOT NULL AND EXISTS \
                (SELECT 1 FROM outcomes l WHERE l.person = o.person AND l.mapping = o.mapping \
                 AND l.id > o.id \

@@ -109,10 +109,12 @@ async fn a_failed_settings_pass_stops_counting_once_a_later_one_finds_the_campai
     let world = World::new().await;
     world.app.worker.sync_settings().await.unwrap();
     let patches = campaign_patches(&world);
-    // Salesforce refuses the next pass's read of the campaigns.
+    // Salesforce refuses the next two passes' read of the campaigns: one failure that
+    // stands, counted once however many passes meet it.
     world
-        .sf_fault(json!({ "http_status": 400, "calls": 1 }))
+        .sf_fault(json!({ "http_status": 400, "calls": 2 }))
         .await;
+    world.app.worker.sync_settings().await.unwrap();
     world.app.worker.sync_settings().await.unwrap();
     let failed = |counts: &campaign_sync::store::ChangeCounts| {
         counts
