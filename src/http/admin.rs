@@ -24,7 +24,7 @@ impl FromRequestParts<AppState> for Admin {
         if state.config().admin.token.matches(presented.as_bytes()) {
             Ok(Admin)
         } else {
-            Err(ApiError::Unauthorized)
+            Err(refused(state))
         }
     }
 }
@@ -44,19 +44,36 @@ impl FromRequestParts<AppState> for Reader {
         {
             Ok(Reader)
         } else {
-            Err(ApiError::Unauthorized)
+            Err(refused(state))
         }
     }
 }
 
-/// The request's bearer token ("" when none).
+/// The refusal of a caller without the right token; with no `admin.token` set, one saying so,
+/// since no token could be right.
+fn refused(state: &AppState) -> ApiError {
+    if state.config().admin.token.is_empty() {
+        ApiError::Status {
+            status: axum::http::StatusCode::UNAUTHORIZED,
+            message: "admin.token is not set, so every admin call is refused: set it (or \
+                      CAMPAIGN_SYNC_ADMIN__TOKEN) and restart the service"
+                .into(),
+        }
+    } else {
+        ApiError::Unauthorized
+    }
+}
+
+/// The request's bearer token ("" when none). The scheme's name is case-insensitive, as HTTP
+/// has it (`bearer` and `BEARER` are `Bearer`), and whitespace around the token is not part of it.
 fn bearer(parts: &Parts) -> &str {
     parts
         .headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("")
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token.trim())
 }
 
 #[derive(Deserialize)]

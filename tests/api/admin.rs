@@ -54,6 +54,34 @@ async fn admin_calls_need_the_token() {
         .await
         .unwrap();
     assert_eq!(unset.status(), 401, "an unset token refuses everyone");
+    let body: serde_json::Value = unset.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("admin.token is not set"),
+        "{body}"
+    );
+    // The scheme's name is case-insensitive, as HTTP has it.
+    for header in [format!("bearer {TOKEN}"), format!("BEARER  {TOKEN} ")] {
+        let answer = app
+            .client
+            .get(app.url("/admin/mappings"))
+            .header("authorization", &header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{header}");
+    }
+    let basic = app
+        .client
+        .get(app.url("/admin/mappings"))
+        .header("authorization", format!("Basic {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401, "another scheme is no bearer token");
 }
 
 /// `admin.read_token` reads the two `/v1/...` feeds and nothing under `/admin/`; the admin

@@ -16,6 +16,29 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
         .unwrap();
     assert_eq!(refused.status(), 401);
     assert!(refused.headers().get("set-cookie").is_none());
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("not the admin token")
+    );
+    // With no admin token set, the page says the console is closed, not that the token is wrong.
+    let closed = crate::test_app::TestApp::spawn().await;
+    let page = client
+        .post(closed.url("/console/sign-in"))
+        .form(&[("token", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 401);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("admin.token is not set"),
+        "the page says why"
+    );
     let cookie = sign_in(&client, &world).await;
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),

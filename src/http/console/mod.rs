@@ -194,8 +194,14 @@ pub async fn sign_in(
         }
         None => {
             tracing::warn!("console sign-in refused");
+            let error = if state.config().admin.token.is_empty() {
+                "The console is closed: admin.token is not set. Set it (or \
+                 CAMPAIGN_SYNC_ADMIN__TOKEN) and restart the service."
+            } else {
+                "That is not the admin token."
+            };
             let page = SignInPage {
-                error: "That is not the admin token.".into(),
+                error: error.into(),
             };
             (StatusCode::UNAUTHORIZED, render(&page)).into_response()
         }
