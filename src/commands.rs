@@ -109,11 +109,12 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
     for failure in &failures {
         println!("{failure}");
     }
+    // Besides the statuses, the organization check may have found a problem.
     match (failures.len() - unchecked, unchecked) {
-        (problems, 0) => anyhow::bail!("{problems} status problem(s)"),
+        (problems, 0) => anyhow::bail!("{problems} problem(s) found"),
         (0, unchecked) => anyhow::bail!("{unchecked} mapping(s) could not be checked"),
         (problems, unchecked) => anyhow::bail!(
-            "{problems} status problem(s); {unchecked} mapping(s) could not be checked"
+            "{problems} problem(s) found; {unchecked} mapping(s) could not be checked"
         ),
     }
 }

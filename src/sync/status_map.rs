@@ -88,9 +88,18 @@ impl StatusMap {
             .unwrap_or_else(|| salesforce.to_string())
     }
 
-    /// Statuses of one side that have no counterpart on the other (compatibility check).
+    /// Statuses of one side that have no counterpart on the other (compatibility check). A
+    /// configured name that is no status of its side (a typo in the mapping) is named first,
+    /// and a problem it causes is not named again with a fix pointing elsewhere.
     pub fn untranslatable(&self, marketo: &[String], salesforce: &[String]) -> Vec<String> {
-        let mut problems = Vec::new();
+        let mut problems = self.unknown_names(marketo, salesforce);
+        // The Marketo names the mapping misspelt, whose consequences are already explained.
+        let misspelt: Vec<&String> = self
+            .to_salesforce
+            .keys()
+            .chain(self.chosen.values())
+            .filter(|name| !marketo.contains(name))
+            .collect();
         for name in marketo
             .iter()
             .filter(|n| !n.eq_ignore_ascii_case(NOT_IN_PROGRAM))
@@ -107,7 +116,7 @@ impl StatusMap {
         }
         for label in salesforce {
             let name = self.to_marketo(label);
-            if !marketo.contains(&name) {
+            if !marketo.contains(&name) && !misspelt.contains(&&name) {
                 problems.push(format!(
                     "Salesforce status {label:?} maps to {name:?}, which the program's channel does \
                      not have: map {label:?} to one of the channel's statuses in the mapping's \
@@ -116,6 +125,36 @@ impl StatusMap {
             }
         }
         problems.extend(self.round_trips(marketo, salesforce));
+        problems
+    }
+
+    /// The names in `status_map` and `status_map_to_marketo` that are no status of their side:
+    /// `status_map` keys and `status_map_to_marketo` values must be the channel's statuses,
+    /// `status_map_to_marketo` keys the campaign's member statuses.
+    fn unknown_names(&self, marketo: &[String], salesforce: &[String]) -> Vec<String> {
+        let channel = quoted_list(marketo);
+        let mut problems = Vec::new();
+        for name in self.to_salesforce.keys().filter(|n| !marketo.contains(n)) {
+            problems.push(format!(
+                "status_map: {name:?} is not a status of the program's channel ({channel}): \
+                 correct the key"
+            ));
+        }
+        for (label, name) in &self.chosen {
+            if !salesforce.contains(label) {
+                problems.push(format!(
+                    "status_map_to_marketo: {label:?} is not one of the campaign's member \
+                     statuses ({}): correct the key",
+                    quoted_list(salesforce)
+                ));
+            }
+            if !marketo.contains(name) {
+                problems.push(format!(
+                    "status_map_to_marketo: {label:?} maps to {name:?}, which is not a status \
+                     of the program's channel ({channel}): correct the value"
+                ));
+            }
+        }
         problems
     }
 
@@ -151,6 +190,16 @@ impl StatusMap {
         }
         problems
     }
+}
+
+/// Every name of a side, quoted, for a message.
+fn quoted_list(names: &[String]) -> String {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn quoted(names: &[&str]) -> String {
@@ -200,6 +249,47 @@ mod tests {
         );
         assert!(
             problems[1].contains("status_map_to_marketo, or remove it"),
+            "{problems:?}"
+        );
+    }
+
+    /// A misspelt name in the mapping is named as the mistake it is, and the Salesforce
+    /// status it leaves without a counterpart is not given a fix pointing elsewhere.
+    #[test]
+    fn a_misspelt_name_in_the_mapping_is_named_as_such() {
+        let marketo: Vec<String> = ["Not in Program", "Registered", "Attended"]
+            .map(String::from)
+            .into();
+        let salesforce: Vec<String> = ["Registered", "Attended"].map(String::from).into();
+        let forward = BTreeMap::from([("Atended".to_string(), "Attended".to_string())]);
+        let problems = StatusMap::new(&forward).untranslatable(&marketo, &salesforce);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .starts_with("status_map: \"Atended\" is not a status of the program's channel")
+                && problems[0].contains("\"Attended\"")
+                && problems[0].ends_with("correct the key"),
+            "{problems:?}"
+        );
+        let chosen = BTreeMap::from([
+            ("Attendd".to_string(), "Attended".to_string()),
+            ("Registered".to_string(), "Registerd".to_string()),
+        ]);
+        let problems =
+            StatusMap::two_way(&BTreeMap::new(), &chosen).untranslatable(&marketo, &salesforce);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("\"Attendd\" is not one of the campaign's")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p
+                .contains("maps to \"Registerd\", which is not a status of the program's channel")),
+            "{problems:?}"
+        );
+        assert!(
+            !problems.iter().any(|p| p.contains("or remove it")),
             "{problems:?}"
         );
     }
