@@ -136,20 +136,27 @@ pub async fn share_until(
             () = tokio::time::sleep(SHARE_EVERY) => {}
         }
         for (system, endpoint) in &sides {
-            let seen = health(system, endpoint);
-            if seen.up.is_none() {
-                continue;
-            }
-            let Ok(text) = serde_json::to_string(&seen) else {
-                continue;
-            };
-            if let Err(error) = store
-                .save_upstream_health(system, &text, crate::store::now_millis())
-                .await
-            {
-                tracing::warn!(%error, "could not share the upstream health");
-            }
+            share(&store, system, endpoint).await;
         }
+    }
+}
+
+/// Writes down what this process saw of `system` once it has called it, with the error and
+/// refusal written down before while it has seen none of its own: a new leader does not erase
+/// why the side failed under the last one.
+pub async fn share(store: &crate::store::Store, system: &'static str, endpoint: &str) {
+    if health(system, endpoint).up.is_none() {
+        return;
+    }
+    let seen = shown(store, system, endpoint).await;
+    let Ok(text) = serde_json::to_string(&seen) else {
+        return;
+    };
+    if let Err(error) = store
+        .save_upstream_health(system, &text, crate::store::now_millis())
+        .await
+    {
+        tracing::warn!(%error, "could not share the upstream health");
     }
 }
 
