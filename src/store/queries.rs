@@ -275,13 +275,14 @@ impl Store {
 
     /// Changes since `since` per mapping: `added`, `status_changed`, `removed` (trigger events
     /// on either side), `failed`, `skipped`, `echoed` (skipped as an echo of our own write or a
-    /// repeat) and `diverged` (outcomes). A change that ended dead
-    /// and was then replayed and landed (a later applied or skipped outcome of its signal) no
-    /// longer counts as failed, and one replayed that died again counts once (its last death), nor does a campaign settings write a later pass applied or found
-    /// in sync (one that keeps failing counts once, its last pass); a person's failed or diverged change no longer counts once a later write for the
-    /// same person and mapping applied or found both sides in sync (the person has moved on: a
-    /// second signal of the same change, such as the feed's beside the webhook's, stays dead
-    /// without anything left to do).
+    /// repeat) and `diverged` (outcomes). A change that ended dead and was then replayed (any
+    /// later outcome of its signal: applied, skipped, diverged, or dead again, which counts in
+    /// its place) no longer counts as failed, nor does a campaign settings write a later pass
+    /// applied or found in sync (one that keeps failing counts once, its last pass); a person's
+    /// failed or diverged change no longer counts once a later write for the same person and
+    /// mapping applied or found both sides in sync, or Marketo already had the status (the
+    /// person has moved on: a second signal of the same change, such as the feed's beside the
+    /// webhook's, stays dead without anything left to do).
     pub async fn change_counts(&self, since: i64) -> Result<ChangeCounts, StoreError> {
         let mut counts = ChangeCounts::new();
         let events = sqlx::query(
@@ -315,8 +316,7 @@ impl Store {
              (SELECT o.result, o.reason, o.recorded_at, {} WHERE o.recorded_at >= $1 \
              AND o.result IN ('dead', 'skipped', 'diverged') \
              AND NOT (o.result = 'dead' AND o.signal_id IS NOT NULL AND EXISTS \
-               (SELECT 1 FROM outcomes l WHERE l.signal_id = o.signal_id AND l.id > o.id \
-                AND l.result IN ('applied', 'skipped', 'dead'))) \
+               (SELECT 1 FROM outcomes l WHERE l.signal_id = o.signal_id AND l.id > o.id)) \
              AND NOT (o.result = 'dead' AND o.action = 'campaign_settings' AND EXISTS \
                (SELECT 1 FROM outcomes l WHERE l.mapping = o.mapping \
                 AND l.action = 'campaign_settings' AND l.id > o.id \
@@ -324,13 +324,15 @@ impl Store {
              AND NOT (o.result IN ('dead', 'diverged') AND o.person IS NOT NULL AND EXISTS \
                (SELECT 1 FROM outcomes l WHERE l.person = o.person AND l.mapping = o.mapping \
                 AND l.id > o.id \
-                AND (l.result = 'applied' OR (l.result = 'skipped' AND l.reason = $3))))) \
+                AND (l.result = 'applied' OR (l.result = 'skipped' \
+                  AND (l.reason = $3 OR l.reason LIKE $4)))))) \
              named GROUP BY 1, 2",
             super::people::NAMED
         )))
         .bind(since)
         .bind(crate::sync::ECHO)
         .bind(crate::sync::IN_SYNC)
+        .bind(format!("{}%", crate::sync::outcome::ALREADY_HAS))
         .fetch_all(&self.pool)
         .await?;
         for r in &outcomes {

@@ -6,7 +6,7 @@
 pub mod batch;
 mod feed;
 mod flow;
-mod outcome;
+pub mod outcome;
 mod plan;
 mod settle;
 mod status_map;

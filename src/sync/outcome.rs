@@ -49,6 +49,10 @@ pub struct Reset {
     pub applied: bool,
 }
 
+/// The start of the reason of a status change Marketo skipped because the member already had
+/// it: both sides in sync.
+pub const ALREADY_HAS: &str = "Marketo already has status ";
+
 /// Marketo skipped a status change with 1037 ("already in or past this status"). When it is
 /// already *at* the requested status nothing diverged; otherwise Salesforce moved back to an
 /// earlier status, which Marketo's progression refuses: diverged, and under
@@ -61,10 +65,7 @@ pub fn marketo_skipped(
     map: &StatusMap,
 ) -> (Done, Option<Reset>) {
     if kept == Some(requested) {
-        return (
-            Done::Skipped(format!("Marketo already has status {requested}")),
-            None,
-        );
+        return (Done::Skipped(format!("{ALREADY_HAS}{requested}")), None);
     }
     let reset = match policy {
         BackwardPolicy::ResetSalesforce => kept

@@ -269,6 +269,35 @@ async fn operator_queries_answer_alike_on_every_backend() {
             .unwrap();
         let counts = store.change_counts(T0).await.unwrap();
         assert_eq!(counts["webinar"].get("failed"), None, "{label}");
+        // Replayed and diverged: a divergence now, no longer a failure.
+        for (result, at) in [(OutcomeResult::Dead, 5), (OutcomeResult::Diverged, 6)] {
+            store
+                .record_outcome(&outcome(ada_signal, None, result, T0 + at))
+                .await
+                .unwrap();
+        }
+        let counts = store.change_counts(T0).await.unwrap();
+        assert_eq!(counts["webinar"].get("failed"), None, "{label}: {counts:?}");
+        assert_eq!(counts["webinar"].get("diverged"), Some(&1), "{label}: {counts:?}");
+        // A person's failed change stops counting once Marketo is found to have the status.
+        let person = |result, reason: String, at| Outcome {
+            signal_id: None,
+            reason: Some(reason),
+            ..outcome(0, Some("katherine"), result, at)
+        };
+        store
+            .record_outcome(&person(OutcomeResult::Dead, "HTTP 400".into(), T0 + 7))
+            .await
+            .unwrap();
+        let counts = store.change_counts(T0).await.unwrap();
+        assert_eq!(counts["webinar"]["failed"], 1, "{label}: {counts:?}");
+        let already = format!("{}Visited Booth", campaign_sync::sync::outcome::ALREADY_HAS);
+        store
+            .record_outcome(&person(OutcomeResult::Skipped, already, T0 + 8))
+            .await
+            .unwrap();
+        let counts = store.change_counts(T0).await.unwrap();
+        assert_eq!(counts["webinar"].get("failed"), None, "{label}: {counts:?}");
     }
 }
 
