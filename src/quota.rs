@@ -283,10 +283,17 @@ impl SideQuota {
         ended
     }
 
+    /// Sets `upstream_paused_until_seconds`: the pause's end while it holds, else 0 (a lifted
+    /// pause ends at the lift's time, and a replica without a worker never clears it).
     fn publish(&self) {
         let until = self.inner.paused_until_ms.load(Ordering::SeqCst);
+        let shown = if until > crate::store::now_millis() {
+            until
+        } else {
+            0
+        };
         metrics::gauge!("upstream_paused_until_seconds", "system" => self.inner.system)
-            .set(until as f64 / 1000.0);
+            .set(shown as f64 / 1000.0);
     }
 
     fn roll(&self, now_ms: i64) {
@@ -313,7 +320,11 @@ impl Quota {
             let report = side.report(now_ms);
             let unsent = report.used;
             match store.share_quota_day(side.system(), &report).await {
-                Ok(shared) => side.adopt(now_ms, &shared),
+                // Published again each time, so a pause that ran out reads 0.
+                Ok(shared) => {
+                    side.adopt(now_ms, &shared);
+                    side.publish();
+                }
                 Err(error) => {
                     // Told next time instead.
                     side.inner

@@ -174,7 +174,8 @@ fn a_fresh_process_shows_the_restart_and_pause_series_at_zero() {
 }
 
 /// A process started while the day's budget is spent shows the pause in `/metrics` at once, as
-/// the admin status does (the shared count is read once the recorder is in place).
+/// the admin status does (the shared count is read once the recorder is in place), and 0 once
+/// the pause is lifted.
 #[test]
 fn a_pause_from_before_a_restart_shows_in_metrics_at_once() {
     use crate::binary::{RUNNABLE_ENV, Served, free_address, request};
@@ -211,6 +212,19 @@ fn a_pause_from_before_a_restart_shows_in_metrics_at_once() {
         until as f64 / 1000.0
     );
     assert!(metrics.lines().any(|l| l == series), "{series}: {metrics}");
+    // Lifted on a replica that runs no worker: its series reads 0 again, not the lift's time.
+    let (status, _) = request(
+        &listen,
+        "POST",
+        "/admin/upstreams/marketo/resume",
+        &admin,
+        "",
+    )
+    .expect("an answer");
+    assert_eq!(status, 200);
+    let (_, metrics) = request(&listen, "GET", "/metrics", &admin, "").expect("an answer");
+    let zero = "upstream_paused_until_seconds{system=\"marketo\"} 0";
+    assert!(metrics.lines().any(|l| l == zero), "{zero}: {metrics}");
 }
 
 /// A service started without a side's credentials says so: on `/readyz` (still 200), and in the

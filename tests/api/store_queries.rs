@@ -278,7 +278,11 @@ async fn operator_queries_answer_alike_on_every_backend() {
         }
         let counts = store.change_counts(T0).await.unwrap();
         assert_eq!(counts["webinar"].get("failed"), None, "{label}: {counts:?}");
-        assert_eq!(counts["webinar"].get("diverged"), Some(&1), "{label}: {counts:?}");
+        assert_eq!(
+            counts["webinar"].get("diverged"),
+            Some(&1),
+            "{label}: {counts:?}"
+        );
         // A person's failed change stops counting once Marketo is found to have the status.
         let person = |result, reason: String, at| Outcome {
             signal_id: None,
