@@ -227,6 +227,9 @@ impl SideQuota {
     /// Ends a pause at `now_ms`, before its time (an admin raised the quota); the worker then
     /// makes the postponed changes due as when a pause runs out.
     pub fn end_pause(&self, now_ms: i64) {
+        // A pause met after the lift is a new one, to be announced even if it ends when the
+        // lifted one would have (a 607 pauses until the same reset).
+        self.inner.announced_until_ms.store(0, Ordering::SeqCst);
         let until = self.inner.paused_until_ms.load(Ordering::SeqCst);
         if until > now_ms {
             let _ = self.inner.paused_until_ms.compare_exchange(

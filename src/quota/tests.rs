@@ -53,3 +53,23 @@ fn a_longer_pause_is_kept_and_ending_it_early_counts_as_ended() {
     assert!(side.paused(1_000).is_none());
     assert!(side.take_ended(1_000), "postponed changes are made due");
 }
+
+/// Subscribers hear of each pause once, and of a pause met again after an admin lifted one,
+/// though it ends at the same reset.
+#[test]
+fn a_pause_met_again_after_a_lift_is_announced_again() {
+    let side = SideQuota::new("marketo", next_marketo_reset);
+    let now = 1_796_104_700_000;
+    let reset = next_marketo_reset(now);
+    side.pause(reset, "Marketo 607: Daily quota reached");
+    assert_eq!(side.unannounced(now).map(|p| p.until_ms), Some(reset));
+    assert!(side.unannounced(now + 1).is_none(), "announced once");
+    side.end_pause(now + 2);
+    assert!(side.unannounced(now + 3).is_none(), "lifted");
+    side.pause(reset, "Marketo 607: Daily quota reached");
+    assert_eq!(
+        side.unannounced(now + 4).map(|p| p.until_ms),
+        Some(reset),
+        "met again after the lift"
+    );
+}
