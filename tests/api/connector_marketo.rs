@@ -147,6 +147,13 @@ async fn a_rate_refusal_is_waited_out_within_the_call() {
     }
     // Four calls at two per second: the refused ones were retried after Marketo's window.
     assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    // The refusal waited out is what an operator sees while the change waits.
+    let seen = campaign_sync::upstream::health("marketo", &sim.sim.base_url());
+    assert_eq!(seen.up, Some(true));
+    assert!(
+        seen.last_refusal.as_deref().is_some_and(|r| r.contains("606")),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test]

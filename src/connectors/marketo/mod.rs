@@ -226,6 +226,12 @@ impl MarketoClient {
                 }) if waited < LIMIT_WAITS && after <= MAX_INLINE_WAIT => {
                     waited += 1;
                     tracing::info!(%reason, wait_ms = after.as_millis() as u64, "Marketo limit reached; waiting");
+                    // While the call waits, the operator sees why as the side's last refusal.
+                    let refused = Err::<(), _>(CallError::Retry {
+                        reason,
+                        after: Some(after),
+                    });
+                    crate::upstream::record("marketo", &self.base_url, &refused);
                     tokio::time::sleep(after).await;
                 }
                 Err(CallError::Paused { reason, until_ms }) => {
