@@ -14,12 +14,14 @@ const ON_CONFLICT_KEEP: &str = "ON CONFLICT (dedup_key) DO NOTHING";
 /// [`Dedup::WhilePending`]: a stored signal that already ran (or died) is made due again with
 /// the new payload; one still waiting absorbs the new one. One a worker holds keeps its lease
 /// and is marked `redo`: the worker's end then makes it due again (taking the lease would make
-/// the worker's whole round look taken over, and throw its records away).
+/// the worker's whole round look taken over, and throw its records away). A revived signal is
+/// the new delivery: it is received now, so the backlog's oldest age is not the first one's.
 const ON_CONFLICT_REVIVE: &str = "ON CONFLICT (dedup_key) DO UPDATE SET \
     redo = CASE WHEN signals.state = 'leased' THEN 1 ELSE 0 END, \
     state = CASE WHEN signals.state = 'leased' THEN 'leased' ELSE 'pending' END, \
     attempts = CASE WHEN signals.state = 'leased' THEN signals.attempts ELSE 0 END, \
     payload = excluded.payload, next_attempt_at = excluded.next_attempt_at, \
+    received_at = excluded.received_at, \
     lease_owner = CASE WHEN signals.state = 'leased' THEN signals.lease_owner END, \
     lease_expires_at = CASE WHEN signals.state = 'leased' THEN signals.lease_expires_at END, \
     last_error = CASE WHEN signals.state = 'leased' THEN signals.last_error END, \

@@ -151,7 +151,9 @@ async fn a_rate_refusal_is_waited_out_within_the_call() {
     let seen = campaign_sync::upstream::health("marketo", &sim.sim.base_url());
     assert_eq!(seen.up, Some(true));
     assert!(
-        seen.last_refusal.as_deref().is_some_and(|r| r.contains("606")),
+        seen.last_refusal
+            .as_deref()
+            .is_some_and(|r| r.contains("606")),
         "{seen:?}"
     );
 }

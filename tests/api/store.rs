@@ -389,6 +389,13 @@ async fn a_fold_while_pending_signal_is_revived_once_processed() {
             "{}",
             db.label
         );
+        // Its waiting starts with the later change, not the first one's arrival.
+        assert_eq!(
+            store.backlog(T0 + 1).await.unwrap().oldest_received_at,
+            Some(T0 + 1),
+            "{}",
+            db.label
+        );
         // The worker keeps its lease (its round's records stand), and its end makes the
         // signal due again for the later change.
         assert!(
