@@ -6,7 +6,7 @@ use figment::providers::Env;
 use figment::value::{Dict, Map, Value};
 use figment::{Error, Metadata, Profile, Provider};
 
-const PREFIX: &str = "CAMPAIGN_SYNC_";
+pub(super) const PREFIX: &str = "CAMPAIGN_SYNC_";
 
 /// Every configuration key whose value is text (secrets, ids, URLs, names), as a dotted path.
 /// A new `String` or `Secret` field belongs here, or an all-digit value of it given through the

@@ -22,12 +22,7 @@ impl ConfigError {
 /// the keys its section has (figment's own text nests backquotes and names the profile).
 fn describe(error: &figment::Error) -> String {
     use figment::error::Kind;
-    let source = error
-        .metadata
-        .as_ref()
-        .and_then(|m| m.source.as_ref())
-        .map(|s| format!(" in {s}"))
-        .unwrap_or_default();
+    let source = origin(error);
     let figment::error::Kind::UnknownField(field, expected) = &error.kind else {
         let key = error.path.join(".");
         return match &error.kind {
@@ -52,10 +47,18 @@ fn describe(error: &figment::Error) -> String {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Kind::InvalidType(found, expected) => format!(
-                "invalid value for `{}`{source}: found {found}, expected {expected}",
-                shown_key(&error.path, None)
-            ),
+            Kind::InvalidType(found, expected) => {
+                // A list in the environment is written as an array, which is easy to miss.
+                let hint = if source.contains("environment") && expected.contains("sequence") {
+                    " (write a list as an array: '[\"first\", \"second\"]')"
+                } else {
+                    ""
+                };
+                format!(
+                    "invalid value for `{}`{source}: found {found}, expected {expected}{hint}",
+                    shown_key(&error.path, None)
+                )
+            }
             // A value its type refused in its own words (an address, a URL): named as the
             // file writes the key; a secret's message is left out, as it may quote the value.
             Kind::Message(message) if !error.path.is_empty() => {
@@ -91,6 +94,26 @@ fn describe(error: &figment::Error) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     )
+}
+
+/// Where the value came from, as " in FILE" or " in the environment variable NAME" (a variable
+/// is named as it is set, so a typo there is not looked for in the file); "" when unknown.
+fn origin(error: &figment::Error) -> String {
+    let Some(metadata) = error.metadata.as_ref() else {
+        return String::new();
+    };
+    if let Some(file) = &metadata.source {
+        return format!(" in {file}");
+    }
+    if metadata.name.contains("environment") && !error.path.is_empty() {
+        let parts: Vec<String> = error.path.iter().map(|p| p.to_ascii_uppercase()).collect();
+        return format!(
+            " in the environment variable {}{}",
+            super::env::PREFIX,
+            parts.join("__")
+        );
+    }
+    String::new()
 }
 
 /// A key path as a TOML file writes it: array items by index (`mappings[0].name`).

@@ -148,6 +148,38 @@ fn environment_overrides_the_file_and_secrets_are_never_printed() {
     assert!(!all.contains("s3cr3t-value"));
 }
 
+/// A mistake in a variable is named as the variable it is, not looked for in the file; a list
+/// written without brackets says how to write one.
+#[test]
+fn a_mistake_in_the_environment_names_the_variable() {
+    let file = write_config("[worker]\nlease_secs = 60\n");
+    let check = |name: &str, value: &str| {
+        let out = Command::new(BIN)
+            .args(["check-config", "--config", file.path().to_str().unwrap()])
+            .env(name, value)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let typo = check("CAMPAIGN_SYNC_ADMIN__TOKN", "x");
+    assert!(
+        typo.contains(
+            "unknown key `admin.tokn` in the environment variable CAMPAIGN_SYNC_ADMIN__TOKN"
+        ) && typo.contains("did you mean `token`?"),
+        "{typo}"
+    );
+    let list = check(
+        "CAMPAIGN_SYNC_SALESFORCE__ORGANIZATION_IDS",
+        "00D000000000001",
+    );
+    assert!(
+        list.contains("in the environment variable CAMPAIGN_SYNC_SALESFORCE__ORGANIZATION_IDS")
+            && list.contains("write a list as an array"),
+        "{list}"
+    );
+}
+
 #[test]
 fn migrate_creates_the_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
