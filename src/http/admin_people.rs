@@ -149,7 +149,8 @@ pub struct FailingQuery {
     limit: Limit,
 }
 
-/// Signals waiting to be retried, with their last error, newest first.
+/// Signals waiting to be tried again, with their last error, newest first: retrying ones and
+/// those postponed while a side is paused or their mapping is held or off.
 pub async fn retrying(
     State(state): State<AppState>,
     _: Admin,
@@ -158,7 +159,7 @@ pub async fn retrying(
     let items = state
         .store()
         .failing(&FailingFilter {
-            state: Some("retrying".into()),
+            state: Some("waiting".into()),
             text: q.q.filter(|t| !t.trim().is_empty()),
             before: q.before,
             limit: q.limit.0,

@@ -27,8 +27,9 @@ pub struct FailingSignal {
     pub next_attempt_at: Option<i64>,
 }
 
-/// Which failing signals to list: by state (`dead`, `retrying`, or both) and text found in the
-/// payload or the error (an e-mail, an id, words of the message).
+/// Which failing signals to list: by state (`dead`, `rejected`, `retrying`, `postponed`,
+/// `waiting` for the last two, or all) and text found in the payload or the error (an e-mail,
+/// an id, words of the message).
 #[derive(Debug, Clone, Default)]
 pub struct FailingFilter {
     pub state: Option<String>,
@@ -102,17 +103,34 @@ pub type ChangeCounts = BTreeMap<String, BTreeMap<String, i64>>;
 pub(super) const FAILING_COLUMNS: &str =
     "id, kind, state, payload, attempts, last_error, received_at, updated_at, next_attempt_at";
 
-const FAILING: &str = "(state IN ('dead', 'rejected') OR (state = 'pending' AND attempts > 0))";
+/// The SQL condition of a failing-signal state: `dead`, `rejected`, `retrying` (failed at
+/// least once, waiting for another try), `postponed` (waiting out a side's pause or a held or
+/// switched-off mapping, without using an attempt), `waiting` (either of the last two), or
+/// any of them.
+fn state_condition(state: Option<&str>) -> String {
+    let postponed = format!(
+        "(state = 'pending' AND last_error = '{}')",
+        super::journal::POSTPONED
+    );
+    let retrying = format!(
+        "(state = 'pending' AND attempts > 0 AND COALESCE(last_error, '') <> '{}')",
+        super::journal::POSTPONED
+    );
+    match state {
+        Some("dead") => "state = 'dead'".into(),
+        Some("rejected") => "state = 'rejected'".into(),
+        Some("retrying") => retrying,
+        Some("postponed") => postponed,
+        Some("waiting") => format!("({retrying} OR {postponed})"),
+        _ => format!("(state IN ('dead', 'rejected') OR {retrying} OR {postponed})"),
+    }
+}
 
 impl Store {
-    /// Dead, rejected (refused on arrival, never processed) and retrying signals, newest first.
+    /// Dead, rejected (refused on arrival, never processed), retrying and postponed signals,
+    /// newest first.
     pub async fn failing(&self, filter: &FailingFilter) -> Result<Vec<FailingSignal>, StoreError> {
-        let state = match filter.state.as_deref() {
-            Some("dead") => "state = 'dead'",
-            Some("rejected") => "state = 'rejected'",
-            Some("retrying") => "(state = 'pending' AND attempts > 0)",
-            _ => FAILING,
-        };
+        let state = &state_condition(filter.state.as_deref());
         let before = filter.before.unwrap_or(i64::MAX);
         let rows = match filter.text.as_deref() {
             Some(text) => {
@@ -138,8 +156,15 @@ impl Store {
                 let payload: serde_json::Value = serde_json::from_str(&payload)?;
                 let scope = scope_of(&filter.scopes, &payload);
                 let state: String = r.try_get("state")?;
-                // Dead and rejected rows wait for nothing; a pending one is retrying.
+                let last_error: Option<String> = r.try_get("last_error")?;
+                // Dead and rejected rows wait for nothing; a pending one is retrying, or
+                // postponed without using an attempt.
                 let dead = state == "dead" || state == "rejected";
+                let state = match (dead, last_error.as_deref()) {
+                    (true, _) => state,
+                    (false, Some(super::journal::POSTPONED)) => "postponed".into(),
+                    (false, _) => "retrying".into(),
+                };
                 let text = |k: &str| payload.get(k).and_then(|v| v.as_str()).map(str::to_string);
                 let marketo = payload.get("lead_id").and_then(serde_json::Value::as_i64);
                 Ok((
@@ -147,7 +172,7 @@ impl Store {
                     FailingSignal {
                         id: r.try_get("id")?,
                         kind: r.try_get("kind")?,
-                        state: if dead { state } else { "retrying".into() },
+                        state,
                         email: text("email"),
                         marketo_lead_id: marketo,
                         salesforce_person_id: text("contact_id").or_else(|| {
@@ -159,7 +184,7 @@ impl Store {
                         }),
                         campaign_member_id: text("member_id"),
                         attempts: r.try_get("attempts")?,
-                        last_error: r.try_get("last_error")?,
+                        last_error,
                         first_seen: r.try_get("received_at")?,
                         last_seen: r.try_get("updated_at")?,
                         next_attempt_at: Some(r.try_get::<i64, _>("next_attempt_at")?)

@@ -108,6 +108,17 @@ async fn refused_credentials_pause_the_side_and_changes_wait_without_using_retri
         (1, 0, 0),
         "the waiting change shows as postponed: {backlog:?}"
     );
+    // Listed with the changes waiting for another try, as postponed.
+    let (status, waiting) = app
+        .admin(reqwest::Method::GET, "/admin/retrying", "admin")
+        .await;
+    assert_eq!(status, 200, "{waiting}");
+    let items = waiting["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{waiting}");
+    assert_eq!(
+        (items[0]["id"].as_i64(), items[0]["state"].as_str()),
+        (Some(id), Some("postponed"))
+    );
     let pause = app
         .worker
         .marketo()

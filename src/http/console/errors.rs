@@ -1,6 +1,6 @@
-//! The errors page: dead, rejected and retrying signals with the people and records they name,
-//! replay of one, the selected, or all matching the filter (dead ones: a rejected input is
-//! never processed), and the same list as CSV.
+//! The errors page: dead, rejected, retrying and postponed signals with the people and records
+//! they name, replay of one, the selected, or all matching the filter (dead ones: a rejected
+//! input is never processed), and the same list as CSV.
 
 use askama::Template;
 use axum::Form;
@@ -53,8 +53,8 @@ pub struct Filter {
     asked: Option<usize>,
 }
 
-/// The states the page filters by (empty: all three).
-const STATES: [&str; 4] = ["", "dead", "rejected", "retrying"];
+/// The states the page filters by (empty: all four).
+const STATES: [&str; 5] = ["", "dead", "rejected", "retrying", "postponed"];
 
 impl Filter {
     /// A 400 page for a `state` the page does not offer (a link typed by hand).
@@ -62,7 +62,7 @@ impl Filter {
         let state = self.state.as_deref().unwrap_or_default();
         (!STATES.contains(&state)).then(|| {
             bad_form(&format!(
-                "There is no state {state:?} to filter by: dead, rejected or retrying."
+                "There is no state {state:?} to filter by: dead, rejected, retrying or postponed."
             ))
         })
     }
