@@ -122,14 +122,7 @@ fn entries(t: &Timeline) -> Vec<Entry> {
         all.push((
             d.received_at,
             format!("received {} #{}", d.kind, d.id),
-            format!(
-                "{status}; {}{}",
-                d.state,
-                d.last_error
-                    .as_ref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default()
-            ),
+            format!("{status}; {}", delivery_state(&d.state, d.last_error.as_deref())),
             "delivery",
         ));
     }
@@ -217,5 +210,30 @@ fn outcome_what(o: &crate::store::NamedOutcome) -> String {
         ("none", _) => o.result.to_string(),
         (action, "none") => format!("{} {action}", o.result),
         (action, connector) => format!("{} {action} on {connector}", o.result),
+    }
+}
+
+/// A delivery's state as the timeline says it: the error of a signal still failing, and of one
+/// done only as what happened on the way (its outcomes say how it ended).
+fn delivery_state(state: &str, last_error: Option<&str>) -> String {
+    match (state, last_error) {
+        (_, None) => state.to_string(),
+        ("done", Some(error)) => format!("done, after an earlier try failed ({error})"),
+        (_, Some(error)) => format!("{state}: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delivery_state;
+
+    #[test]
+    fn a_done_delivery_does_not_read_as_failing() {
+        assert_eq!(delivery_state("done", None), "done");
+        assert_eq!(
+            delivery_state("done", Some("HTTP 503 (retryable)")),
+            "done, after an earlier try failed (HTTP 503 (retryable))"
+        );
+        assert_eq!(delivery_state("dead", Some("HTTP 400")), "dead: HTTP 400");
     }
 }
