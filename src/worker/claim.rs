@@ -77,7 +77,13 @@ async fn mapping_of(ctx: &Context, item: &Claimed) -> Result<Route, StoreError> 
             let rows = ctx.store.mirror_by_member(&d.member_id).await?;
             match rows.first().and_then(|r| mappings.by_name(&r.mapping)) {
                 Some(mapping) => Route::Mapping(mapping.clone()),
-                None => Route::Unmapped(format!("deleted member {} was never synced", d.member_id)),
+                // The sync forgets the member ids it removes itself, so its own deletions,
+                // reported back by the poll, land here too.
+                None => Route::Unmapped(format!(
+                    "deleted member {} is not one the sync knows: removed by the sync itself, \
+                     or never synced",
+                    d.member_id
+                )),
             }
         }
         Signal::MarketoFlowAction(_) => Route::Flow,

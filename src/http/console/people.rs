@@ -122,7 +122,10 @@ fn entries(t: &Timeline) -> Vec<Entry> {
         all.push((
             d.received_at,
             format!("received {} #{}", d.kind, d.id),
-            format!("{status}; {}", delivery_state(&d.state, d.last_error.as_deref())),
+            format!(
+                "{status}; {}",
+                delivery_state(&d.state, d.last_error.as_deref())
+            ),
             "delivery",
         ));
     }
