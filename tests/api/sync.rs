@@ -489,10 +489,15 @@ async fn a_preview_lists_a_move_back_marketo_will_refuse_as_a_divergence() {
     let preview = preview_a_move_back(BackwardPolicy::KeepSalesforce).await;
     assert!(preview.changes.is_empty(), "{preview:?}");
     assert_eq!(preview.diverged.len(), 1, "{preview:?}");
+    assert_eq!(
+        preview.differences, 0,
+        "a divergence is not a difference to repair, as after a run: {preview:?}"
+    );
     assert_eq!(preview.diverged[0].person, "back.preview@example.com");
     // With reset_salesforce, Salesforce is set back to Marketo's status instead.
     let preview = preview_a_move_back(BackwardPolicy::ResetSalesforce).await;
     assert!(preview.diverged.is_empty(), "{preview:?}");
+    assert_eq!(preview.differences, 1, "{preview:?}");
     let change = &preview.changes[0];
     assert_eq!(
         (change.side, change.from.as_deref(), change.to.as_deref()),

@@ -164,12 +164,6 @@ impl<'a> Pass<'a> {
             .as_deref()
             .and_then(|s| self.mapping.statuses.to_salesforce(s))
             == sf.status;
-        if agree {
-            // Both sides already hold the same: only the stored state is behind.
-            self.report.refreshed += 1;
-        } else {
-            self.report.differences += 1;
-        }
         // As the worker will see it: a stamp from the future is taken as now.
         let org_now = self.org_now();
         sf.at = sync::time::believable(sf.at, org_now);
@@ -197,7 +191,9 @@ impl<'a> Pass<'a> {
                 } else if let Some(divergence) =
                     signals::divergence(unit, &self.mapping.statuses, &sf, &mk)
                 {
+                    // Listed as diverged, not as a difference to repair: nothing is written.
                     self.diverged.push((place, divergence));
+                    return true;
                 }
             }
             None => {
@@ -205,6 +201,12 @@ impl<'a> Pass<'a> {
                     self.changes.push((place, change));
                 }
             }
+        }
+        if agree {
+            // Both sides already hold the same: only the stored state is behind.
+            self.report.refreshed += 1;
+        } else {
+            self.report.differences += 1;
         }
         true
     }
