@@ -67,6 +67,11 @@ fn describe(error: &figment::Error) -> String {
                     format!(
                         "invalid value for `{key}`{source} (the value is not shown: the key holds a secret)"
                     )
+                } else if key.ends_with("listen") {
+                    format!(
+                        "invalid value for `{key}`{source}: {message} (an IP address and a \
+                         port, such as 0.0.0.0:8080 or 127.0.0.1:8080; not a host name)"
+                    )
                 } else {
                     format!("invalid value for `{key}`{source}: {message}")
                 }
@@ -77,7 +82,7 @@ fn describe(error: &figment::Error) -> String {
             _ => error.to_string(),
         };
     };
-    let key = error.path.join(".");
+    let key = shown_key(&error.path, None);
     let key = if key.is_empty() { field.clone() } else { key };
     let nearest = expected
         .iter()
@@ -234,12 +239,16 @@ mod tests {
                 "invalid value for `salesforce.max_concurrency` in ",
             ),
             (
-                "listen = \"not-an-addr\"\n",
+                "listen = \"localhost:8080\"\n",
                 "invalid value for `listen` in ",
             ),
             (
                 "[[mappings]]\nname = \"w\"\nprogram_id = 1\ncampaign_id = \"701000000000001AAA\"\nconflict_policy = \"newest\"\n",
                 "invalid value for `mappings[0].conflict_policy` in ",
+            ),
+            (
+                "[[mappings]]\nname = \"w\"\nprogram_id = 1\ncampaign_id = \"701000000000001AAA\"\nstatus_mpa = {}\n",
+                "unknown key `mappings[0].status_mpa` in ",
             ),
         ] {
             std::fs::write(&path, toml).unwrap();
@@ -248,6 +257,9 @@ mod tests {
                 .to_string();
             assert!(error.starts_with(expected), "{toml}: {error}");
             assert!(error.contains("campaign-sync.toml"), "{error}");
+            if toml.starts_with("listen") {
+                assert!(error.contains("such as 0.0.0.0:8080"), "{error}");
+            }
             assert!(!error.contains("default."), "no profile name: {error}");
         }
     }
