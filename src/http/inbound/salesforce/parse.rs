@@ -203,7 +203,18 @@ fn sobject(
             reason: "not an sObject API name",
         }));
     }
-    if !(type_ns == Ns::SObject && sobject_type == "CampaignMember") {
+    // A CampaignMember typed in another namespace is a member the sync would miss without a
+    // word if it were ignored as another object's notification: it is set aside, visibly.
+    if sobject_type == "CampaignMember" && type_ns != Ns::SObject {
+        xml.skip()?;
+        return Ok(Err(ParseError::Invalid {
+            element: "sObject/@xsi:type",
+            value: sobject_type,
+            reason: "a CampaignMember whose type prefix is not bound to \
+                     urn:sobject.enterprise.soap.sforce.com",
+        }));
+    }
+    if type_ns != Ns::SObject || sobject_type != "CampaignMember" {
         xml.skip()?;
         return Ok(Ok(NotifiedObject::Other { sobject_type }));
     }

@@ -248,6 +248,15 @@ fn a_notification_that_cannot_be_understood_is_set_aside_with_its_reason() {
         ),
         // Fields in a namespace not Salesforce's: not a member deleted before delivery.
         (foreign_fields(), "sObject/Id"),
+        // A CampaignMember typed outside Salesforce's namespace: not another object's.
+        (
+            replace(
+                THREE,
+                "xsi:type=\"sf:CampaignMember\"",
+                "xsi:type=\"CampaignMember\"",
+            ),
+            "type prefix is not bound to urn:sobject.enterprise.soap.sforce.com",
+        ),
     ];
     for (body, expected) in cases {
         let message = parse_notifications(&body).expect(expected);
