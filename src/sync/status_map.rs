@@ -194,7 +194,6 @@ impl StatusMap {
 
 /// Every name of a side, quoted, for a message.
 fn quoted_list(names: &[String]) -> String {
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     names
         .iter()
         .map(|n| format!("{n:?}"))
