@@ -94,6 +94,9 @@ pub struct Backlog {
     pub dead: i64,
     /// When the oldest pending signal was received.
     pub oldest_received_at: Option<i64>,
+    /// When the next retrying signal is tried again (none retrying: `None`).
+    #[serde(default)]
+    pub next_retry_at: Option<i64>,
 }
 
 /// Counts of changes in one window: trigger events by kind, and failed/skipped outcomes.
@@ -267,7 +270,9 @@ impl Store {
              MIN(CASE WHEN state IN ('pending', 'leased') THEN received_at END), \
              COALESCE(SUM(CASE WHEN state = 'leased' THEN 1 ELSE 0 END), 0), \
              COALESCE(SUM(CASE WHEN state = 'pending' AND last_error = $2 \
-                 AND next_attempt_at > $1 THEN 1 ELSE 0 END), 0) \
+                 AND next_attempt_at > $1 THEN 1 ELSE 0 END), 0), \
+             MIN(CASE WHEN state = 'pending' AND attempts > 0 \
+                 AND COALESCE(last_error, '') <> $2 THEN next_attempt_at END) \
              FROM signals",
         )
         .bind(now)
@@ -281,6 +286,7 @@ impl Store {
             oldest_received_at: row.try_get(3)?,
             in_progress: row.try_get(4)?,
             postponed: row.try_get(5)?,
+            next_retry_at: row.try_get(6)?,
         })
     }
 

@@ -226,6 +226,9 @@ pub fn render(url: &str, o: &Overview) -> String {
         w.oldest_age_seconds
             .map_or("—".to_string(), |s| format!("{s} s"))
     );
+    if w.backlog.retrying > 0 {
+        let _ = writeln!(out, "  next retry: {}", when(w.backlog.next_retry_at));
+    }
     if let Some(error) = &w.last_error {
         let _ = writeln!(out, "  last error: {error}");
     }
@@ -269,6 +272,21 @@ mod tests {
         });
         let text = render("http://x", &with_sides(side.clone(), side));
         assert!(text.contains("Mappings\n  none configured"), "{text}");
+    }
+
+    #[test]
+    fn says_when_the_next_retry_is() {
+        let side = json!({ "state": "up", "consecutiveAuthFailures": 0 });
+        let mut overview = with_sides(side.clone(), side);
+        let text = render("http://x", &overview);
+        assert!(!text.contains("next retry"), "none retrying: {text}");
+        overview.worker.backlog.retrying = 2;
+        overview.worker.backlog.next_retry_at = Some(1_796_104_800_000);
+        let text = render("http://x", &overview);
+        assert!(
+            text.contains("  next retry: 2026-12-01 06:00:00 UTC"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

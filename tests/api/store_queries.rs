@@ -94,6 +94,7 @@ async fn operator_queries_answer_alike_on_every_backend() {
             "{label}"
         );
         assert_eq!(backlog.oldest_received_at, Some(T0), "{label}");
+        assert_eq!(backlog.next_retry_at, Some(T0 + 60_000), "{label}");
 
         let id = store
             .save_identity(

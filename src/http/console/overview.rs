@@ -54,6 +54,8 @@ pub struct WorkerRow {
     due: i64,
     in_progress: i64,
     retrying: i64,
+    /// When the next retrying signal is tried again.
+    next_retry: String,
     postponed: i64,
     dead: i64,
     oldest: String,
@@ -161,6 +163,7 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
         in_progress: w.backlog.in_progress,
         postponed: w.backlog.postponed,
         retrying: w.backlog.retrying,
+        next_retry: when(w.backlog.next_retry_at),
         dead: w.backlog.dead,
         oldest: w
             .oldest_age_seconds
