@@ -12,7 +12,6 @@ pub use subscriber::shown_url;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -27,11 +26,12 @@ use marketo::MarketoDestination;
 
 /// How long one subscriber may take to answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// A claimed delivery's lease: longer than a whole round (100 deliveries, 16 at a time, each
-/// up to `REQUEST_TIMEOUT`; Marketo's calls waiting on its rate window), so no other replica
-/// claims a delivery still in flight. A claim whose lease ran out records nothing.
+/// A claimed delivery's lease: far longer than one attempt (a subscriber's `REQUEST_TIMEOUT`;
+/// Marketo's calls waiting on its rate window), so no other replica claims a delivery still in
+/// flight. A claim whose lease ran out records nothing.
 const LEASE_MS: i64 = 300_000;
-/// Subscriber deliveries claimed per round, and sent at once (16 at a time).
+/// Subscriber deliveries claimed per round at most: no more than are free of the
+/// [`CONCURRENCY`] in flight.
 const ROUND: u32 = 100;
 /// Marketo rows claimed per round, each kind: a full custom-activity call (≤300), three
 /// Request Campaign calls (≤100 leads each).
@@ -58,6 +58,9 @@ pub struct Deliverer {
     /// Marketo call then leaves the one process that runs the worker, and draws from its one
     /// rate window and set of permits, however many replicas there are.
     leadership: Option<crate::liveness::Liveness>,
+    /// Subscriber deliveries in flight: each runs on a task of its own and records its own
+    /// end, so a subscriber slow to answer holds one permit, not the rounds after it.
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl Deliverer {
@@ -82,6 +85,7 @@ impl Deliverer {
             client,
             marketo: Arc::new(marketo),
             leadership: None,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(CONCURRENCY)),
         })
     }
 
@@ -185,12 +189,18 @@ impl Deliverer {
 
     /// Claims the due deliveries (the oldest of each person's queue), each destination in its
     /// own batch size but all in one transaction, and attempts each. Unless `flush`, Marketo's
-    /// rows wait to gather. What may fail before an attempt is asked first: a claimed delivery
-    /// left unattempted waits out its lease.
+    /// rows wait to gather, and the round does not wait for the subscribers it started: each
+    /// delivery records its own end, and a person's next one is claimed only after that (the
+    /// claim takes the oldest pending of each queue, and a leased one stays pending). With
+    /// `flush` it waits for them. What may fail before an attempt is asked first: a claimed
+    /// delivery left unattempted waits out its lease.
     async fn round(&self, now: i64, flush: bool) -> Result<usize, StoreError> {
         let post_activities = self.marketo_ready(TO_MARKETO_ACTIVITY, now, flush).await?;
         let request_campaigns = self.marketo_ready(TO_MARKETO_REQUEST, now, flush).await?;
-        let mut batches = vec![(Some(TO_SUBSCRIPTION), ROUND)];
+        // No more subscriber deliveries than can start now: a claimed one waiting for a slot
+        // would wait with its lease running.
+        let free = u32::try_from(self.in_flight.available_permits()).unwrap_or(ROUND);
+        let mut batches = vec![(Some(TO_SUBSCRIPTION), ROUND.min(free))];
         if post_activities {
             batches.push((Some(TO_MARKETO_ACTIVITY), MARKETO_ROUND));
         }
@@ -214,17 +224,24 @@ impl Deliverer {
             Vec::new()
         };
         let count = others.len() + activities.len() + requests.len();
-        let subscribers = futures::stream::iter(others)
-            .map(|delivery| async move {
-                let result = self.post(&delivery).await;
-                (delivery, result)
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect::<Vec<_>>();
+        let mut started = Vec::with_capacity(others.len());
+        for delivery in others {
+            let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+                break;
+            };
+            let this = self.clone();
+            started.push(tokio::spawn(async move {
+                let result = this.post(&delivery).await;
+                let attempt = this.conclude(&delivery, result);
+                if let Err(error) = this.record(&[(&delivery, attempt)]).await {
+                    tracing::warn!(delivery = delivery.id, %error, "could not record a delivery's attempt; its lease runs out and it goes again");
+                }
+                drop(permit);
+            }));
+        }
         let store = &self.store;
         let config = &self.config;
-        let (mut sent, posted, requested) = tokio::join!(
-            subscribers,
+        let (posted, requested) = tokio::join!(
             self.marketo.post(store, config, &activities),
             self.marketo.request(store, config, &requests),
         );
@@ -233,19 +250,28 @@ impl Deliverer {
             .chain(requests)
             .map(|d| (d.id, d))
             .collect();
-        for (id, result) in posted.into_iter().chain(requested) {
-            if let Some(delivery) = by_id.remove(&id) {
-                sent.push((delivery, result));
-            }
-        }
+        let sent: Vec<(Delivery, Result<(), Failure>)> = posted
+            .into_iter()
+            .chain(requested)
+            .filter_map(|(id, result)| Some((by_id.remove(&id)?, result)))
+            .collect();
         let attempts: Vec<(&Delivery, Attempt)> = sent
             .iter()
             .map(|(delivery, result)| (delivery, self.conclude(delivery, result.clone())))
             .collect();
-        let recorded = self
-            .store
-            .finish_deliveries(&attempts, now_millis())
-            .await?;
+        self.record(&attempts).await?;
+        if flush {
+            for task in started {
+                let _ = task.await;
+            }
+        }
+        Ok(count)
+    }
+
+    /// Records the ends of `attempts`; one whose lease ran out meanwhile is left to the claim
+    /// that took it over.
+    async fn record(&self, attempts: &[(&Delivery, Attempt)]) -> Result<(), StoreError> {
+        let recorded = self.store.finish_deliveries(attempts, now_millis()).await?;
         for ((delivery, _), recorded) in attempts.iter().zip(recorded) {
             if !recorded {
                 tracing::warn!(
@@ -254,7 +280,7 @@ impl Deliverer {
                 );
             }
         }
-        Ok(count)
+        Ok(())
     }
 
     fn conclude(&self, delivery: &Delivery, result: Result<(), Failure>) -> Attempt {

@@ -338,3 +338,55 @@ async fn a_subscriber_asking_to_wait_holds_its_whole_queue_without_using_attempt
         .collect();
     assert_eq!(attempts, [1, 0], "the held one used no attempt");
 }
+
+/// A subscriber that does not answer holds its own delivery, not the others': the running
+/// task's round starts every delivery and returns, each records its own end, and a later event
+/// reaches another subscriber while the hung one still waits.
+#[tokio::test]
+async fn a_hung_subscriber_does_not_hold_the_others() {
+    use campaign_sync::store::{Queue, now_millis};
+    let world = world().await;
+    let (hung, other) = (Subscriber::spawn().await, Subscriber::spawn().await);
+    let hung_id = subscribe(&world, &hung, &["added_to_program"]).await;
+    subscribe(&world, &other, &["added_to_program"]).await;
+    hung.hold();
+    let deliverer = deliverer(&world);
+    let wait_for = async |subscriber: &Subscriber, count: usize| {
+        for _ in 0..250 {
+            if subscriber.received().len() >= count {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!(
+            "{count} deliveries never arrived: {:?}",
+            subscriber.received()
+        );
+    };
+    for (n, email) in ["ada@example.com", "alan@example.com"].iter().enumerate() {
+        let (_, sf_lead) = world.person(email);
+        world.sf_adds(&sf_lead, Some("Invited"));
+        world.settle().await;
+        deliverer.round_at(now_millis()).await.unwrap();
+        wait_for(&other, n + 1).await;
+    }
+    // Both events reached the other subscriber while the hung one's first attempt is still
+    // in flight: claimed (an attempt counted), no end recorded for it yet.
+    let hung_rows = world
+        .app
+        .store
+        .deliveries(Queue::subscription(hung_id), None, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            hung_rows[0].state.as_str(),
+            hung_rows[0].last_error.as_deref()
+        ),
+        ("pending", None),
+        "{hung_rows:?}"
+    );
+    hung.release();
+    deliverer.run_pending().await.unwrap();
+    wait_for(&hung, 2).await;
+}

@@ -30,6 +30,8 @@ struct Shared {
     /// A `Retry-After` value sent with every answer, when set.
     retry_after: Arc<Mutex<Option<String>>>,
     received: Arc<Mutex<Vec<Received>>>,
+    /// While true, every request is recorded and then left unanswered.
+    held: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 pub struct Subscriber {
@@ -44,6 +46,7 @@ impl Subscriber {
             status: Arc::new(AtomicU16::new(200)),
             retry_after: Arc::default(),
             received: Arc::default(),
+            held: Arc::new(tokio::sync::watch::Sender::new(false)),
         };
         let router = axum::Router::new()
             .route("/hook", axum::routing::post(receive))
@@ -69,6 +72,15 @@ impl Subscriber {
     pub fn answer_with_retry_after(&self, status: u16, retry_after: &str) {
         self.answer(status);
         *self.shared.retry_after.lock().unwrap() = Some(retry_after.to_string());
+    }
+
+    /// Leaves every request unanswered until [`Self::release`], as a hung subscriber does.
+    pub fn hold(&self) {
+        self.shared.held.send_replace(true);
+    }
+
+    pub fn release(&self) {
+        self.shared.held.send_replace(false);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -101,6 +113,7 @@ async fn receive(
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         verified,
     });
+    let _ = shared.held.subscribe().wait_for(|held| !held).await;
     let status = StatusCode::from_u16(shared.status.load(Ordering::SeqCst)).unwrap();
     match shared.retry_after.lock().unwrap().clone() {
         Some(wait) => (status, [("retry-after", wait)]).into_response(),
