@@ -26,6 +26,10 @@ pub struct MarketoDestination {
     names: Mutex<HashMap<String, String>>,
     /// Approved custom activity types' ids by API name, read when one is first wanted.
     type_ids: Mutex<HashMap<String, i64>>,
+    /// Whether the types were read during the round under way (and how the read failed, if it
+    /// did): a type still missing is looked for again in the next round, not once per activity
+    /// waiting for it.
+    types_read: Mutex<Option<Result<(), Failure>>>,
 }
 
 impl MarketoDestination {
@@ -35,16 +39,35 @@ impl MarketoDestination {
             salesforce,
             names: Mutex::default(),
             type_ids: Mutex::default(),
+            types_read: Mutex::default(),
         }
     }
 
     /// The id Marketo gave the approved custom activity type `api_name`: activities name their
-    /// type by id. Read again when unknown, so types provisioned while running are found.
+    /// type by id. Read again when unknown, once a round, so types provisioned while running
+    /// are found and activities waiting for a type not provisioned cost one call, not one each.
     async fn type_id(&self, api_name: &str) -> Result<i64, Failure> {
         if let Some(id) = self.cached_type_id(api_name) {
             return Ok(id);
         }
-        let types = self.marketo.custom_activity_types().await?;
+        let read = self
+            .types_read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match read {
+            Some(Ok(())) => return Err(not_provisioned(api_name)),
+            Some(Err(failure)) => return Err(failure),
+            None => {}
+        }
+        let answer = self.marketo.custom_activity_types().await;
+        *self.types_read.lock().unwrap_or_else(|e| e.into_inner()) = Some(
+            answer
+                .as_ref()
+                .map(|_| ())
+                .map_err(|error| Failure::from(error.clone())),
+        );
+        let types = answer?;
         let approved = types
             .into_iter()
             .filter(|t| t.status.starts_with("approved"))
@@ -53,12 +76,8 @@ impl MarketoDestination {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(approved);
-        self.cached_type_id(api_name).ok_or_else(|| {
-            Failure::Permanent(format!(
-                "Marketo has no approved custom activity type {api_name}; \
-                 run `campaign-sync marketo provision`, then replay"
-            ))
-        })
+        self.cached_type_id(api_name)
+            .ok_or_else(|| not_provisioned(api_name))
     }
 
     fn cached_type_id(&self, api_name: &str) -> Option<i64> {
@@ -115,6 +134,8 @@ impl MarketoDestination {
     ) -> Vec<(i64, Result<(), Failure>)> {
         let mut results = Vec::new();
         let mut ready = Vec::new();
+        // A new round may read the types once more.
+        *self.types_read.lock().unwrap_or_else(|e| e.into_inner()) = None;
         for delivery in deliveries {
             match self.activity(store, config, delivery).await {
                 Ok(activity) => ready.push((delivery.id, activity)),
@@ -233,6 +254,13 @@ impl MarketoDestination {
 }
 
 /// The trigger event a delivery carries; any other event type is not Marketo's to receive.
+fn not_provisioned(api_name: &str) -> Failure {
+    Failure::Permanent(format!(
+        "Marketo has no approved custom activity type {api_name}; \
+         run `campaign-sync marketo provision`, then replay"
+    ))
+}
+
 fn trigger_kind(delivery: &Delivery) -> Result<TriggerKind, Failure> {
     TriggerKind::parse(&delivery.event_type).ok_or_else(|| {
         Failure::Permanent(format!("{:?} is not a trigger event", delivery.event_type))

@@ -292,11 +292,23 @@ async fn activities_refused_before_provisioning_are_dead_then_replayed() {
     })
     .await;
     let config = config(&world);
-    let (lead, _) = world.person("ada@example.com");
-    world.mk_sets(lead, "Registered");
+    let mut leads = Vec::new();
+    for email in ["grace@example.com", "alan@example.com", "ada@example.com"] {
+        let (lead, _) = world.person(email);
+        world.mk_sets(lead, "Registered");
+        leads.push(lead);
+    }
     world.settle().await;
     let deliverer = deliverer(&world, config.clone());
     deliverer.run_pending().await.unwrap();
+    // The types were read once for the round, not once per activity waiting for one.
+    let type_reads = world
+        .mk
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/activities/external/types.json"))
+        .count();
+    assert_eq!(type_reads, 1);
     let admin = |method: reqwest::Method, path: &str| {
         world
             .app
@@ -315,7 +327,7 @@ async fn activities_refused_before_provisioning_are_dead_then_replayed() {
     .await
     .unwrap();
     let items = dead["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "{dead}");
+    assert_eq!(items.len(), 3, "{dead}");
     let reason = items[0]["last_error"].as_str().unwrap();
     assert!(
         reason.contains("csAddedToSalesforceCampaign")
@@ -335,11 +347,17 @@ async fn activities_refused_before_provisioning_are_dead_then_replayed() {
     .json()
     .await
     .unwrap();
-    assert_eq!(replayed["replayed"], 1, "{replayed}");
+    assert_eq!(replayed["replayed"], 3, "{replayed}");
     deliverer.run_pending().await.unwrap();
-    let posted = world.mk.custom_activities();
-    assert_eq!(posted.len(), 1);
-    assert_eq!(posted[0].lead_id, lead);
+    let mut posted: Vec<_> = world
+        .mk
+        .custom_activities()
+        .iter()
+        .map(|a| a.lead_id)
+        .collect();
+    posted.sort_unstable();
+    leads.sort_unstable();
+    assert_eq!(posted, leads);
     let unknown = admin(reqwest::Method::GET, "/admin/outbox/elsewhere")
         .await
         .unwrap();
