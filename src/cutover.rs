@@ -95,14 +95,15 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
             }
             Err(error) if error.is::<AfterQueued>() => {
                 unchecked += 1;
-                problems.push(format!("mapping {:?}: {error:#}", mapping.name()));
+                let problem = format!("{error:#}");
+                print_failed(mapping.name(), &problem, options.json)?;
+                problems.push(format!("mapping {:?}: {problem}", mapping.name()));
             }
             Err(error) => {
                 unlisted += 1;
-                problems.push(format!(
-                    "mapping {:?}: could not be reconciled: {error:#}",
-                    mapping.name()
-                ));
+                let problem = format!("could not be reconciled: {error:#}");
+                print_failed(mapping.name(), &problem, options.json)?;
+                problems.push(format!("mapping {:?}: {problem}", mapping.name()));
             }
         }
     }
@@ -288,6 +289,19 @@ fn summary(result: &MappingResult) -> String {
         result.calls.salesforce,
         result.calls.marketo
     )
+}
+
+/// A mapping that ended without a result, on stdout beside the others: one line of text, or
+/// with `--json` an object `{"name", "error"}`, so every mapping has its line.
+fn print_failed(name: &str, problem: &str, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let line = serde_json::json!({ "name": name, "error": problem });
+        writeln!(out, "{line}")?;
+    } else {
+        writeln!(out, "mapping {name:?}: {problem}")?;
+    }
+    Ok(())
 }
 
 fn print(result: &MappingResult, json: bool) -> anyhow::Result<()> {

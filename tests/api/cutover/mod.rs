@@ -329,3 +329,26 @@ async fn a_repair_left_to_retry_exits_1_naming_it() {
         "{stderr}"
     );
 }
+
+/// A mapping that could not be reconciled still has its line on stdout: with `--json` an
+/// object naming it and why, so a script reading one object per mapping misses none.
+#[tokio::test]
+async fn a_mapping_that_could_not_be_reconciled_has_its_json_line() {
+    let sims = simulators(2).await;
+    let http = reqwest::Client::new();
+    // Marketo refuses the API user everything (603: a missing role permission).
+    json(
+        http.post(format!("{}/__sim/faults", sims.url("marketo")))
+            .json(&json!({"error_code": "603", "calls": 100})),
+    )
+    .await;
+    let (ok, lines, stderr) = sims.reconcile(&["--dry-run"]).await;
+    assert!(!ok, "{stderr}");
+    let mappings = sims.d["mappings"].as_array().unwrap();
+    assert_eq!(lines.len(), mappings.len(), "{lines:?} {stderr}");
+    for (line, mapping) in lines.iter().zip(mappings) {
+        assert_eq!(line["name"], mapping["name"], "{line}");
+        let error = line["error"].as_str().unwrap_or_default();
+        assert!(error.starts_with("could not be reconciled: "), "{line}");
+    }
+}
