@@ -65,7 +65,46 @@ pub struct ReconcileReport {
     pub signals_queued: usize,
 }
 
+/// How long to wait before each new try of a mapping whose reads failed for a passing reason
+/// (a 503, a timeout): one failed page does not lose the mapping's whole pass.
+const TRANSIENT_WAITS: [std::time::Duration; 2] = [
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(10),
+];
+
+/// Reconciles one mapping, trying it again after a transient failure (see
+/// [`TRANSIENT_WAITS`]): a try that failed queued nothing (the signals are recorded at its
+/// end), and the people it linked as in sync the next try finds linked.
 pub async fn reconcile_one(
+    ctx: &Context,
+    mapping: &Mapping,
+    dry_run: bool,
+) -> Result<ReconcileReport, WorkError> {
+    let mut waits = TRANSIENT_WAITS.iter();
+    loop {
+        match reconcile_once(ctx, mapping, dry_run).await {
+            Err(WorkError::Call(crate::connectors::CallError::Retry { reason, after })) => {
+                let Some(&wait) = waits.next() else {
+                    return Err(WorkError::Call(crate::connectors::CallError::Retry {
+                        reason,
+                        after,
+                    }));
+                };
+                let wait = after.map_or(wait, |hint| hint.clamp(wait, wait * 3));
+                tracing::warn!(
+                    mapping = mapping.name(),
+                    %reason,
+                    wait_secs = wait.as_secs(),
+                    "reconciliation read failed; trying the mapping again"
+                );
+                tokio::time::sleep(wait).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn reconcile_once(
     ctx: &Context,
     mapping: &Mapping,
     dry_run: bool,

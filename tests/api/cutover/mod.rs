@@ -352,3 +352,20 @@ async fn a_mapping_that_could_not_be_reconciled_has_its_json_line() {
         assert!(error.starts_with("could not be reconciled: "), "{line}");
     }
 }
+
+/// A read that fails for a passing reason (Marketo's 503 once) is tried again: the mapping is
+/// reconciled, not lost for the whole run.
+#[tokio::test]
+async fn a_passing_read_failure_does_not_lose_the_mapping() {
+    let sims = simulators(2).await;
+    let http = reqwest::Client::new();
+    json(
+        http.post(format!("{}/__sim/faults", sims.url("marketo")))
+            .json(&json!({"http_status": 503, "calls": 1})),
+    )
+    .await;
+    let (ok, lines, stderr) = sims.reconcile(&["--dry-run"]).await;
+    assert!(ok, "{stderr}");
+    assert!(lines.iter().all(|l| l.get("error").is_none()), "{lines:?}");
+    assert_eq!(lines.len(), sims.d["mappings"].as_array().unwrap().len());
+}
