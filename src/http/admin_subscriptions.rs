@@ -151,6 +151,10 @@ pub async fn act(
     let store = state.store();
     let now = now_millis();
     match action.as_str() {
+        "pause" | "resume" if query.delivery.is_some() => Err(ApiError::field(
+            "delivery",
+            format!("`delivery` names a dead delivery to replay; {action} takes no parameter"),
+        )),
         "pause" | "resume" => {
             let paused = action == "pause";
             if !store

@@ -40,7 +40,10 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Subscription, StoreError> {
         url: row.try_get("url")?,
         event_types: split(&types),
         paused: paused != 0,
-        throttled_until: row.try_get("throttled_until")?,
+        // A wait the subscriber asked for that has passed holds nothing back any more.
+        throttled_until: row
+            .try_get::<Option<i64>, _>("throttled_until")?
+            .filter(|&until| until > super::now_millis()),
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })

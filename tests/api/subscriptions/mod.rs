@@ -337,6 +337,29 @@ async fn a_subscriber_asking_to_wait_holds_its_whole_queue_without_using_attempt
         .map(|d| d["attempts"].as_i64().unwrap())
         .collect();
     assert_eq!(attempts, [1, 0], "the held one used no attempt");
+    // Once the wait it asked for has passed, it is no longer shown as throttled.
+    let store = &world.app.store;
+    let past = campaign_sync::store::now_millis() - 1;
+    store
+        .execute_raw(&format!(
+            "UPDATE subscriptions SET throttled_until = {past}"
+        ))
+        .await
+        .unwrap();
+    let shown = store.subscription(id).await.unwrap().unwrap();
+    assert_eq!(shown.throttled_until, None);
+    // Pausing takes no `delivery`: that names a delivery to replay.
+    let (status, refused) = call(
+        &world,
+        Method::POST,
+        &format!("/admin/subscriptions/{id}/pause?delivery=2"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, refused["error"]["field"].as_str()),
+        (400, Some("delivery"))
+    );
 }
 
 /// A subscriber that does not answer holds its own delivery, not the others': the running
