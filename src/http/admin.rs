@@ -211,6 +211,28 @@ pub async fn member_of(
     if query.lead_id.is_none() && query.email.is_none() {
         return Err(ApiError::field("leadId", "give leadId or email"));
     }
+    if query.lead_id.is_some() && query.email.is_some() {
+        // Two names may be two people: the answer would be about one of them, silently.
+        return Err(ApiError::field(
+            "email",
+            "give leadId or email, not both: they may name two people",
+        ));
+    }
+    if let Some(lead) = query.lead_id.filter(|&lead| lead < 1) {
+        return Err(ApiError::field(
+            "leadId",
+            format!("leadId {lead} is not a Marketo lead id (a positive integer)"),
+        ));
+    }
+    if let Some(email) = query.email.as_deref().filter(|e| {
+        let (local, domain) = e.trim().split_once('@').unwrap_or_default();
+        local.is_empty() || domain.is_empty()
+    }) {
+        return Err(ApiError::field(
+            "email",
+            format!("email {email:?} is not an e-mail address"),
+        ));
+    }
     let identity = state
         .store()
         .find_identity(query.lead_id, None, query.email.as_deref())

@@ -285,4 +285,25 @@ async fn member_of_refuses_a_malformed_campaign_id() {
     )
     .await;
     assert_eq!(agreeing.status(), 200);
+    // The person must be one person, named so it can be found.
+    let campaign = "/v1/member-of?campaignId=701000000000001AAA";
+    for (person, field) in [
+        ("&email=", "email"),
+        ("&email=not-an-email", "email"),
+        ("&leadId=0", "leadId"),
+        ("&leadId=-3", "leadId"),
+        ("&leadId=1001&email=grace@example.com", "email"),
+    ] {
+        let refused = admin(&app, reqwest::Method::GET, &format!("{campaign}{person}")).await;
+        assert_eq!(refused.status(), 400, "{person}");
+        let answer: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(answer["error"]["field"], field, "{person}: {answer}");
+    }
+    let by_email = admin(
+        &app,
+        reqwest::Method::GET,
+        &format!("{campaign}&email=ada@example.com"),
+    )
+    .await;
+    assert_eq!(by_email.status(), 200);
 }
