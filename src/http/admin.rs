@@ -211,13 +211,6 @@ pub async fn member_of(
     if query.lead_id.is_none() && query.email.is_none() {
         return Err(ApiError::field("leadId", "give leadId or email"));
     }
-    if query.lead_id.is_some() && query.email.is_some() {
-        // Two names may be two people: the answer would be about one of them, silently.
-        return Err(ApiError::field(
-            "email",
-            "give leadId or email, not both: they may name two people",
-        ));
-    }
     if let Some(lead) = query.lead_id.filter(|&lead| lead < 1) {
         return Err(ApiError::field(
             "leadId",
@@ -233,14 +226,26 @@ pub async fn member_of(
             format!("email {email:?} is not an e-mail address"),
         ));
     }
-    let identity = state
-        .store()
+    let store = state.store();
+    let identity = store
         .find_identity(query.lead_id, None, query.email.as_deref())
         .await
         .map_err(unavailable)?;
+    // Both given: they must name one person, or the answer would be about one of two, silently.
+    if let (Some(lead), Some(email), Some(found)) = (query.lead_id, &query.email, &identity) {
+        let by_email = store
+            .find_identity(None, None, Some(email))
+            .await
+            .map_err(unavailable)?;
+        if by_email.is_some_and(|other| other.id != found.id) {
+            return Err(ApiError::field(
+                "email",
+                format!("leadId {lead} and email {email:?} name two people: give one of them"),
+            ));
+        }
+    }
     let row = match identity {
-        Some(identity) => state
-            .store()
+        Some(identity) => store
             .mirror(mapping.name(), &identity.id.to_string())
             .await
             .map_err(unavailable)?,
