@@ -25,7 +25,16 @@ impl Store {
         now: i64,
     ) -> Result<IdentityRow, StoreError> {
         let email = email.filter(|e| !e.trim().is_empty());
-        let found = self.find_identity(mkto_lead, sf_person, email).await?;
+        let mut found = self.find_identity(mkto_lead, sf_person, email).await?;
+        if found
+            .as_ref()
+            .is_some_and(|row| holds_other_keys(row, mkto_lead, sf_person))
+        {
+            // Found by the e-mail alone, holding another person's keys: someone else sharing
+            // the address (Marketo allows duplicates). Joining them would make two people one
+            // and send one's changes to the other; this person is found by their keys only.
+            found = self.find_identity(mkto_lead, sf_person, None).await?;
+        }
         let mut identity = found.clone().unwrap_or_default();
         if identity.mkto_lead_id.is_none() {
             identity.mkto_lead_id = mkto_lead;
@@ -133,6 +142,23 @@ impl Store {
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// Whether `row`, found by e-mail, is not the person these keys name: it holds a Salesforce
+/// Lead or Contact other than the given one of the same kind, or, when a Salesforce person is
+/// given too, another Marketo lead. A Marketo lead given alone still joins the row its address
+/// names (a duplicate lead is taken for the same person, as the identity rules have it).
+fn holds_other_keys(row: &IdentityRow, mkto_lead: Option<i64>, sf_person: Option<&str>) -> bool {
+    let other_lead = mkto_lead.is_some_and(|lead| row.mkto_lead_id.is_some_and(|l| l != lead));
+    let other_person = sf_person.is_some_and(|person| {
+        let held = if person.starts_with("003") {
+            &row.sf_contact_id
+        } else {
+            &row.sf_lead_id
+        };
+        held.as_deref().is_some_and(|h| h != person)
+    });
+    other_person || (other_lead && sf_person.is_some())
 }
 
 async fn merge_in(

@@ -219,3 +219,56 @@ async fn two_merges_at_once_sharing_a_row_leave_one_identity_holding_every_key()
         }
     }
 }
+
+/// Two people sharing an e-mail address (Marketo allows duplicate leads) stay two: a
+/// reconciliation pairing a lead with its linked Salesforce Lead, whose address is now another
+/// linked person's, does not join the two (which sent one's changes to the other).
+#[tokio::test]
+async fn people_sharing_an_email_stay_apart() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let label = &db.label;
+        let shared = "two@example.com";
+        let second = store
+            .link_identity(Some(2002), Some("003000000000085AAA"), Some(shared), T0)
+            .await
+            .unwrap();
+        // The first person, met after the second: their lead's address is the second's now.
+        let first = store
+            .link_identity(Some(2001), Some("00Q000000000085EAA"), Some(shared), T0)
+            .await
+            .unwrap();
+        assert_ne!(first.id, second.id, "{label}: two people");
+        assert_eq!(
+            (
+                first.mkto_lead_id,
+                first.sf_lead_id.as_deref(),
+                first.sf_contact_id.as_deref()
+            ),
+            (Some(2001), Some("00Q000000000085EAA"), None),
+            "{label}"
+        );
+        let second_now = store.identity(second.id).await.unwrap().expect("kept");
+        assert_eq!(
+            (second_now.mkto_lead_id, second_now.sf_lead_id),
+            (Some(2002), None),
+            "{label}: untouched"
+        );
+        // A Salesforce person the address names, without a lead given, still joins its row.
+        let joined = store
+            .link_identity(None, Some("003000000000085AAA"), Some(shared), T0)
+            .await
+            .unwrap();
+        assert_eq!(joined.id, second.id, "{label}");
+        // A lead given alone with the address still joins it (a duplicate lead).
+        let duplicate = store
+            .link_identity(Some(2003), None, Some("fresh@example.com"), T0)
+            .await
+            .unwrap();
+        let again = store
+            .link_identity(Some(2004), None, Some("fresh@example.com"), T0)
+            .await
+            .unwrap();
+        assert_eq!(again.id, duplicate.id, "{label}");
+    }
+}
