@@ -124,7 +124,8 @@ fn ending(left: usize, unchecked: usize, unlisted: usize) -> String {
     let mut parts = Vec::new();
     if left > 0 {
         parts.push(format!(
-            "{left} repair(s) not made; the service retries them"
+            "{left} repair(s) not made; the service retries those left to retry, and the dead \
+             ones wait for a replay (GET /admin/dead-letters)"
         ));
     }
     if unchecked > 0 {
@@ -373,7 +374,8 @@ mod tests {
     fn the_last_line_says_what_was_left_and_who_takes_it() {
         assert_eq!(
             ending(2, 0, 0),
-            "2 repair(s) not made; the service retries them"
+            "2 repair(s) not made; the service retries those left to retry, and the dead ones \
+             wait for a replay (GET /admin/dead-letters)"
         );
         let unlisted = ending(0, 0, 1);
         assert!(
