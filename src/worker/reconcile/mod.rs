@@ -167,6 +167,9 @@ async fn reconcile_once(
         .map(|(l, _)| *l)
         .collect();
     new_mk.sort_unstable();
+    // Salesforce members passed over for another with the same e-mail: named in a warning, not
+    // written (their address would find the chosen one's Marketo lead).
+    let mut passed_over: std::collections::HashSet<String> = std::collections::HashSet::new();
     if !new_sf.is_empty() && !new_mk.is_empty() {
         let leads = lead_keys(ctx, &new_mk).await?;
         let lead_at: HashMap<i64, usize> =
@@ -175,6 +178,7 @@ async fn reconcile_once(
             let sf = &mut new_sf[pair.member];
             sf.used = true;
             let member = sf.member(campaign, &names);
+            passed_over.extend(pair.duplicates.iter().cloned());
             if !pair.duplicates.is_empty() {
                 pass.report.warnings.push(format!(
                     "Marketo lead {} matched by {} to {} (a Contact before a Lead, then the \
@@ -202,6 +206,12 @@ async fn reconcile_once(
     }
     for sf in new_sf.iter().filter(|m| !m.used) {
         let member = sf.member(campaign, &names);
+        if member
+            .person_id()
+            .is_some_and(|person| passed_over.contains(person))
+        {
+            continue;
+        }
         let email = member.email.clone();
         let unit = Unit {
             mirror: None,
