@@ -79,14 +79,15 @@ fn bearer(parts: &Parts) -> &str {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
-    after: Option<i64>,
+    /// An id: never below 0 (a negative one is refused, not read as 0).
+    after: Option<u64>,
     #[serde(default)]
     limit: Limit,
 }
 
 impl Page {
     fn after(&self) -> i64 {
-        self.after.unwrap_or(0)
+        self.after.map_or(0, |after| i64::try_from(after).unwrap_or(i64::MAX))
     }
 
     fn limit(&self) -> u32 {

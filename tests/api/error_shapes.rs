@@ -77,6 +77,8 @@ async fn rejections_and_router_answers_are_json_errors() {
         ("/admin/dead-letters?limit=1001", "limit"),
         ("/v1/trigger-events?limit=abc", "limit"),
         ("/v1/trigger-events?after=x", "after"),
+        ("/v1/trigger-events?after=-1", "after"),
+        ("/admin/dead-letters?after=-5", "after"),
         ("/admin/outcomes?before=abc", "before"),
         // The feed form takes `result` alone: another filter beside `after` is refused.
         ("/admin/outcomes?after=0&email=grace@example.com", "email"),
