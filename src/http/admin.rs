@@ -87,7 +87,8 @@ pub struct Page {
 
 impl Page {
     fn after(&self) -> i64 {
-        self.after.map_or(0, |after| i64::try_from(after).unwrap_or(i64::MAX))
+        self.after
+            .map_or(0, |after| i64::try_from(after).unwrap_or(i64::MAX))
     }
 
     fn limit(&self) -> u32 {
