@@ -219,10 +219,11 @@ pub async fn member_of(
             format!("leadId {lead} is not a Marketo lead id (a positive integer)"),
         ));
     }
-    if let Some(email) = query.email.as_deref().filter(|e| {
-        let (local, domain) = e.trim().split_once('@').unwrap_or_default();
-        local.is_empty() || domain.is_empty()
-    }) {
+    if let Some(email) = query
+        .email
+        .as_deref()
+        .filter(|e| !crate::store::is_email_address(e))
+    {
         return Err(ApiError::field(
             "email",
             format!("email {email:?} is not an e-mail address"),

@@ -244,6 +244,22 @@ pub fn fold_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// Whether `text` looks like an e-mail address: one `@` with text on both sides, a dot inside
+/// the domain, no whitespace or `%` (a URL-encoded value whose encoding was not declared).
+pub fn is_email_address(text: &str) -> bool {
+    match text.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !text.contains(|c: char| c.is_whitespace() || c == '%')
+        }
+        None => false,
+    }
+}
+
 fn mirror_from_row(r: &AnyRow) -> Result<MirrorRow, StoreError> {
     Ok(MirrorRow::from_row(r)?)
 }

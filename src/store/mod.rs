@@ -33,7 +33,7 @@ pub use extract_jobs::OpenExtract;
 pub use history::{Outcome, TriggerEvent};
 pub use journal::{Journal, SignalEnd};
 pub use leader::{LeaderLock, holder_name};
-pub use mirror::{IdentityRow, MirrorRow, fold_email};
+pub use mirror::{IdentityRow, MirrorRow, fold_email, is_email_address};
 pub use outbox::{
     Attempt, Delivery, DeliveryRow, Notice, Queue, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST,
     TO_SUBSCRIPTION, envelope, trigger_payload,

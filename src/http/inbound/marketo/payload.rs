@@ -68,23 +68,12 @@ fn flow_action(fields: &Fields, action: &str) -> Result<FlowAction, ApiError> {
     })
 }
 
-/// An e-mail, when given, must look like one: one `@` with text on both sides, a dot in the
-/// domain, no spaces or `%` (a URL-encoded value whose encoding was not declared).
+/// An e-mail, when given, must look like one ([`crate::store::is_email_address`]).
 fn email(fields: &Fields) -> Result<Option<String>, ApiError> {
     let Some(email) = lenient::text_max(fields, "email", MARKETO_TEXT_MAX)? else {
         return Ok(None);
     };
-    let valid = match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-                && !email.contains(|c: char| c.is_whitespace() || c == '%')
-        }
-        None => false,
-    };
+    let valid = crate::store::is_email_address(&email);
     if !valid {
         return Err(ApiError::field(
             "email",
