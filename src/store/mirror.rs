@@ -232,6 +232,32 @@ impl Store {
         Ok(found)
     }
 
+    /// The identities holding any of these e-mail addresses, folded as stored (one query per
+    /// 500 addresses).
+    pub async fn identities_by_emails(
+        &self,
+        emails: &[String],
+    ) -> Result<Vec<IdentityRow>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in emails.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id, email, sf_lead_id, sf_contact_id, mkto_lead_id FROM identities \
+                 WHERE email IN ({})",
+                list.join(", ")
+            );
+            // Only placeholders vary; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for email in chunk {
+                query = query.bind(fold_email(email));
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                found.push(identity_from_row(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// Saves an identity as a merging upsert; returns the id it lives under. See
     /// [`super::identities`]: rows holding any of its keys are merged into one.
     pub async fn save_identity(&self, identity: &IdentityRow, now: i64) -> Result<i64, StoreError> {

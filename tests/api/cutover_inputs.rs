@@ -308,3 +308,45 @@ async fn a_hidden_channel_status_does_not_hold_a_mapping() {
         webinar.problems()
     );
 }
+
+#[tokio::test]
+async fn a_second_marketo_lead_sharing_a_linked_address_is_left_alone() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("shared@example.com");
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    // A duplicate Marketo lead with the same address, a member at another status: Marketo
+    // allows it; its address would find the linked person's Salesforce Lead.
+    let twin = world.mk.add_lead(NewLead::email("shared@example.com"));
+    world.mk_sets(twin, "Invited");
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    for _ in 0..2 {
+        let report = world
+            .app
+            .worker
+            .reconcile_mapping(&mapping, false)
+            .await
+            .unwrap();
+        assert!(report.changes.is_empty(), "{:?}", report.changes);
+        assert_eq!(report.signals_queued, 0, "{report:?}");
+        assert_eq!(report.warnings.len(), 1, "{report:?}");
+        let warning = &report.warnings[0];
+        assert!(
+            warning.contains(&format!("Marketo lead {twin}")),
+            "{warning}"
+        );
+        assert!(warning.contains(&format!("lead {lead}")), "{warning}");
+        world.settle().await;
+        assert_eq!(
+            world.sf_member_status(&sf_lead).as_deref(),
+            Some("Registered"),
+            "the linked person's Salesforce member keeps their own lead's status"
+        );
+        assert_eq!(world.mk_status(twin).as_deref(), Some("Invited"));
+    }
+}

@@ -17,6 +17,7 @@ mod extract_jobs;
 mod person;
 mod sides;
 mod signals;
+mod twins;
 
 use std::collections::HashMap;
 
@@ -170,6 +171,7 @@ async fn reconcile_once(
     // Salesforce members passed over for another with the same e-mail: named in a warning, not
     // written (their address would find the chosen one's Marketo lead).
     let mut passed_over: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut keys_read = None;
     if !new_sf.is_empty() && !new_mk.is_empty() {
         let leads = lead_keys(ctx, &new_mk).await?;
         let lead_at: HashMap<i64, usize> =
@@ -203,6 +205,7 @@ async fn reconcile_once(
             pass.new_person(&unit, place).await?;
             place += 1;
         }
+        keys_read = Some(leads);
     }
     for sf in new_sf.iter().filter(|m| !m.used) {
         let member = sf.member(campaign, &names);
@@ -222,9 +225,13 @@ async fn reconcile_once(
         pass.new_person(&unit, place).await?;
         place += 1;
     }
+    // Not paired above: Marketo-only people, unless their address is a linked person's.
+    new_mk.retain(|lead| marketo.get(lead).is_some_and(|m| !m.used));
+    let twins = twins::find(ctx, &new_mk, keys_read.as_deref(), &marketo).await?;
     for lead in new_mk {
-        if marketo.get(&lead).is_none_or(|m| m.used) {
-            continue; // paired above
+        if let Some(twin) = twins.get(&lead) {
+            pass.report.warnings.push(twin.warning());
+            continue;
         }
         let mk = take_marketo(&mut marketo, Some(lead), &names);
         let unit = Unit {

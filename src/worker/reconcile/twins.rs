@@ -1,0 +1,96 @@
+//! Marketo leads sharing an address with a person already linked: Marketo allows duplicate
+//! leads, and a second member of the program at the linked person's address would, as a
+//! Marketo-only person, find the linked person's Salesforce record by that address and write
+//! its own status there, then the next pass would write the first lead's back, and so on. Such
+//! a lead is named in a warning and left alone, as Salesforce duplicates passed over are.
+
+use std::collections::HashMap;
+
+use crate::store::fold_email;
+
+use super::super::context::Context;
+use super::super::work::WorkError;
+use super::adopt::LeadKeys;
+use super::entries::MkEntry;
+use super::sides::lead_keys;
+
+/// A lead left alone, with the linked lead and Salesforce person whose address it shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Twin {
+    pub lead: i64,
+    pub linked_lead: i64,
+    pub person: Option<String>,
+}
+
+impl Twin {
+    pub fn warning(&self) -> String {
+        let person = self
+            .person
+            .as_deref()
+            .map(|p| format!(", linked to {p}"))
+            .unwrap_or_default();
+        format!(
+            "Marketo lead {} shares its e-mail with lead {}{person}, also a member: left \
+             alone (merge the duplicates in Marketo)",
+            self.lead, self.linked_lead
+        )
+    }
+}
+
+/// Of these unpaired Marketo members, those whose address belongs to a person linked to
+/// another lead that is a member on this pass too (a lead merged away is no longer a member, so
+/// its survivor is not held back). `known` holds lead keys this pass has read already; the
+/// others are read 300 at a time.
+pub async fn find(
+    ctx: &Context,
+    leads: &[i64],
+    known: Option<&[LeadKeys]>,
+    marketo: &HashMap<i64, MkEntry>,
+) -> Result<HashMap<i64, Twin>, WorkError> {
+    if leads.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let read;
+    let keys = match known {
+        Some(keys) => keys,
+        None => {
+            read = lead_keys(ctx, leads).await?;
+            &read
+        }
+    };
+    let wanted: std::collections::HashSet<i64> = leads.iter().copied().collect();
+    let emails: HashMap<i64, String> = keys
+        .iter()
+        .filter(|k| wanted.contains(&k.id))
+        .filter_map(|k| Some((k.id, fold_email(k.email.as_deref()?))))
+        .filter(|(_, e)| !e.is_empty())
+        .collect();
+    let mut addresses: Vec<String> = emails.values().cloned().collect();
+    addresses.sort_unstable();
+    addresses.dedup();
+    let identities = ctx.store.identities_by_emails(&addresses).await?;
+    let mut twins = HashMap::new();
+    for (lead, email) in emails {
+        let linked = identities.iter().find(|i| {
+            i.email.as_deref() == Some(email.as_str())
+                && i.mkto_lead_id.is_some_and(|other| {
+                    other != lead && marketo.get(&other).is_some_and(|m| m.used)
+                })
+        });
+        if let Some(identity) = linked {
+            let person = identity
+                .sf_contact_id
+                .clone()
+                .or_else(|| identity.sf_lead_id.clone());
+            twins.insert(
+                lead,
+                Twin {
+                    lead,
+                    linked_lead: identity.mkto_lead_id.unwrap_or_default(),
+                    person,
+                },
+            );
+        }
+    }
+    Ok(twins)
+}
