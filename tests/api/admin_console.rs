@@ -339,16 +339,30 @@ async fn the_console_creates_replays_and_deletes_a_subscription() {
     )
     .await;
     assert_eq!(forged.status(), 403);
-    let deleted = post(
+    // The box the form asks to tick is checked here too: without it nothing is deleted.
+    let unconfirmed = post(
         "/console/subscriptions/delete",
         vec![("csrf", csrf.clone()), ("id", id.clone())],
+    )
+    .await;
+    assert_eq!(unconfirmed.status(), 400);
+    let page = unconfirmed.text().await.unwrap();
+    assert!(page.contains("tick the box"), "{page}");
+    assert_eq!(world.app.store.subscriptions().await.unwrap().len(), 1);
+    let deleted = post(
+        "/console/subscriptions/delete",
+        vec![
+            ("csrf", csrf.clone()),
+            ("id", id.clone()),
+            ("confirm", "on".into()),
+        ],
     )
     .await;
     assert_eq!(deleted.status(), 303);
     assert!(world.app.store.subscriptions().await.unwrap().is_empty());
     let again = post(
         "/console/subscriptions/delete",
-        vec![("csrf", csrf), ("id", id)],
+        vec![("csrf", csrf), ("id", id), ("confirm", "on".into())],
     )
     .await;
     assert_eq!(again.status(), 404);

@@ -123,6 +123,12 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
             404,
         ),
         (
+            "/console/subscriptions/pause",
+            vec![("csrf", csrf), ("action", "pause")],
+            400,
+        ),
+        ("/console/subscriptions/replay", vec![("csrf", csrf)], 400),
+        (
             "/console/errors/replay",
             vec![("csrf", csrf), ("scope", "bogus")],
             400,
@@ -165,6 +171,14 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
     for (method, path, id, status, words) in [
         ("GET", "/console/nowhere", "1", 404, "no such console page"),
         ("GET", "/console/reconcile", "1", 405, "method not allowed"),
+        // A query parameter of the wrong kind.
+        (
+            "GET",
+            "/console/mappings?job=x",
+            "1",
+            400,
+            "could not be used",
+        ),
         // A field the form's extractor cannot read.
         (
             "POST",

@@ -148,7 +148,18 @@ pub struct IdForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
-    id: i64,
+    id: Option<i64>,
+    /// The delete form's box, ticked to delete the queued deliveries too (`on` when ticked).
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// The page answering a form that names no subscription (400).
+fn none_named() -> Response {
+    super::page_error(
+        axum::http::StatusCode::BAD_REQUEST,
+        "The form names no subscription (its id is missing).",
+    )
 }
 
 /// Deletes a subscription and its deliveries.
@@ -160,7 +171,18 @@ pub async fn delete(
     if !session.check_csrf(&form.csrf) {
         return forbidden();
     }
-    match state.store().delete_subscription(form.id).await {
+    let Some(id) = form.id else {
+        return none_named();
+    };
+    // Deleting drops the queued deliveries with it: the form asks for the box to be ticked,
+    // and a request without it (a script, a browser ignoring `required`) deletes nothing.
+    if form.confirm.as_deref().is_none_or(str::is_empty) {
+        return super::page_error(
+            axum::http::StatusCode::BAD_REQUEST,
+            "Not deleted: tick the box to delete the subscription with its queued deliveries.",
+        );
+    }
+    match state.store().delete_subscription(id).await {
         Ok(true) => {}
         Ok(false) => {
             return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such subscription.");
@@ -168,7 +190,7 @@ pub async fn delete(
         Err(error) => return unavailable(error),
     }
     tracing::info!(
-        subscription.id = form.id,
+        subscription.id = id,
         "subscription deleted from the console"
     );
     Redirect::to("/console/subscriptions").into_response()
@@ -183,8 +205,11 @@ pub async fn replay(
     if !session.check_csrf(&form.csrf) {
         return forbidden();
     }
+    let Some(id) = form.id else {
+        return none_named();
+    };
     let store = state.store();
-    match store.subscription(form.id).await {
+    match store.subscription(id).await {
         Ok(Some(_)) => {}
         Ok(None) => {
             return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such subscription.");
@@ -192,14 +217,14 @@ pub async fn replay(
         Err(error) => return unavailable(error),
     }
     let replayed = match store
-        .replay_deliveries(Queue::subscription(form.id), None, now_millis())
+        .replay_deliveries(Queue::subscription(id), None, now_millis())
         .await
     {
         Ok(n) => n,
         Err(error) => return unavailable(error),
     };
     tracing::info!(
-        subscription.id = form.id,
+        subscription.id = id,
         replayed,
         "dead deliveries replayed from the console"
     );
@@ -213,7 +238,7 @@ pub struct PauseForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
-    id: i64,
+    id: Option<i64>,
     /// `pause` or `resume`.
     #[serde(default)]
     action: String,
@@ -238,9 +263,12 @@ pub async fn pause(
             );
         }
     };
+    let Some(id) = form.id else {
+        return none_named();
+    };
     match state
         .store()
-        .set_subscription_paused(form.id, paused, now_millis())
+        .set_subscription_paused(id, paused, now_millis())
         .await
     {
         Ok(true) => {}
@@ -250,7 +278,7 @@ pub async fn pause(
         Err(error) => return unavailable(error),
     }
     tracing::info!(
-        subscription = form.id,
+        subscription = id,
         paused,
         "subscription switched from the console"
     );
