@@ -228,9 +228,13 @@ async fn finish(
         Attempt::Dead { reason } => ("dead", None, Some(reason.as_str())),
         Attempt::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
     };
+    // A skip is decided before any call (the configuration does not ask for the delivery):
+    // the claim's count of it is taken back, so the row shows only the tries that were made.
     let result = sqlx::query(
         "UPDATE outbox SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
-         last_error = $4, lease_expires_at = NULL, updated_at = $5 \
+         last_error = $4, lease_expires_at = NULL, updated_at = $5, \
+         attempts = CASE WHEN $2 = 'skipped' AND attempts > 0 THEN attempts - 1 \
+         ELSE attempts END \
          WHERE id = $1 AND state = 'pending' AND lease_expires_at = $6",
     )
     .bind(delivery.id)

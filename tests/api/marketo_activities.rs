@@ -196,6 +196,27 @@ async fn a_mapping_requests_its_smart_campaign_with_tokens_and_can_turn_activiti
         world.mk.custom_activities().is_empty(),
         "added is off for this mapping"
     );
+    // Skipped before any call: the rows say so, with no attempt counted.
+    let queue = campaign_sync::store::Queue {
+        destination: campaign_sync::store::TO_MARKETO_ACTIVITY,
+        subscription_id: None,
+    };
+    let skipped = world
+        .app
+        .store
+        .deliveries(queue, Some("skipped"), 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    for row in &skipped {
+        assert_eq!(row.attempts, 0, "{row:?}");
+        assert!(
+            row.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("not posted")),
+            "{row:?}"
+        );
+    }
     let requests = world.mk.campaign_requests();
     assert_eq!(requests.len(), 2, "{requests:?}");
     assert!(
