@@ -92,6 +92,18 @@ fn decode(text: &str, encoding: Encoding) -> Result<String, &'static str> {
     } else {
         text
     };
+    // A `%` is only ever sent as the start of an escape (a literal one as `%25`): one that is
+    // not followed by two hex digits means the value was not encoded as declared.
+    let bytes = text.as_bytes();
+    let stray = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if stray {
+        return Err("URL-encoded: a `%` not followed by two hex digits");
+    }
     percent_encoding::percent_decode_str(text)
         .decode_utf8()
         .map(|t| t.into_owned())
@@ -108,6 +120,28 @@ mod tests {
         assert_eq!(from_query(Some("x=1&encoding=URL")).unwrap(), Encoding::Url);
         assert_eq!(from_query(Some("encoding=form")).unwrap(), Encoding::Form);
         assert!(from_query(Some("encoding=base64")).is_err());
+    }
+
+    #[test]
+    fn a_stray_percent_is_refused_naming_the_field() {
+        let json = HeaderMap::new();
+        for body in [
+            br#"{"email": "a%ZZb@example.com"}"#.as_slice(),
+            br#"{"email": "ada@example.com%"}"#,
+            br#"{"email": "ada@example.com%4"}"#,
+        ] {
+            for encoding in [Encoding::Url, Encoding::Form] {
+                let refused = fields(&json, body, encoding).unwrap_err().to_string();
+                assert!(
+                    refused.contains("`email`") && refused.contains("two hex digits"),
+                    "{refused}"
+                );
+            }
+            // Declared JSON, the value is taken as it is.
+            assert!(fields(&json, body, Encoding::Json).is_ok());
+        }
+        let decoded = fields(&json, br#"{"email": "100%25@example.com"}"#, Encoding::Url);
+        assert_eq!(decoded.unwrap()["email"], "100%@example.com");
     }
 
     #[test]
