@@ -117,6 +117,22 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the person's e-mail to the address a system has for them now (folded).
+    pub async fn set_identity_email(
+        &self,
+        id: i64,
+        email: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE identities SET email = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(fold_email(email))
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Drops a Lead or Contact id Salesforce says is gone (converted, merged, deleted) from one
     /// identity, so the next lookup finds the person again by e-mail.
     pub async fn forget_salesforce_person(

@@ -350,3 +350,43 @@ async fn a_second_marketo_lead_sharing_a_linked_address_is_left_alone() {
         assert_eq!(world.mk_status(twin).as_deref(), Some("Invited"));
     }
 }
+
+#[tokio::test]
+async fn a_new_person_is_found_by_marketos_address_not_the_webhooks() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let lead = world.mk.add_lead(NewLead::email("Real.Person@example.com"));
+    world.mk_sets(lead, "Registered");
+    // Someone else holds the address the webhook carries (a stale or mistyped token).
+    let other = world
+        .sf
+        .create_contact(serde_json::json!({ "LastName": "Other", "Email": "stale@example.com" }))
+        .unwrap();
+    world
+        .marketo_webhook(serde_json::json!({
+            "leadId": lead,
+            "programId": crate::world::PROGRAM,
+            "email": "stale@example.com",
+        }))
+        .await;
+    world.settle().await;
+    assert_eq!(world.sf_member_status(&other), None, "not the other person");
+    let identity = world
+        .app
+        .store
+        .find_identity(Some(lead), None, None)
+        .await
+        .unwrap()
+        .expect("known");
+    assert_eq!(identity.email.as_deref(), Some("real.person@example.com"));
+    let person = identity.sf_lead_id.expect("a Lead was created");
+    assert_eq!(
+        world.sf_member_status(&person).as_deref(),
+        Some("Registered")
+    );
+    let created = world.sf.record(&person).expect("the Lead");
+    assert_eq!(created["Email"], "Real.Person@example.com");
+}

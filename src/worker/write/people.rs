@@ -75,9 +75,28 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
             .identity()
             .mkto_lead_id
             .and_then(|id| names.get(&id));
-        if works[i].identity().email.is_none() {
-            works[i].person.identity.email = lead.and_then(|l| l.email.as_deref()).map(fold_email);
+        // The person is found by the address Marketo has now: a webhook's may be out of date
+        // (the lead's e-mail changed since it fired) or wrong (a template's token), and another
+        // person's record may hold it.
+        let current = lead
+            .and_then(|l| l.email.as_deref())
+            .filter(|e| !e.trim().is_empty());
+        let Some(email) = current.map(fold_email) else {
+            continue;
+        };
+        let identity = works[i].identity();
+        if identity.email.as_ref() == Some(&email) {
+            continue;
         }
+        // Kept as the person's address from now on (a merge keeps a row's own e-mail).
+        let id = identity.id;
+        if id != 0
+            && let Err(error) = ctx.store.set_identity_email(id, &email, now_millis()).await
+        {
+            works[i].fail(error);
+            continue;
+        }
+        works[i].person.identity.email = Some(email);
     }
     let emails: Vec<String> = missing
         .iter()
@@ -189,8 +208,14 @@ async fn create_leads(
                     .cloned()
                     .unwrap_or_else(|| NOT_PROVIDED.to_string())
             };
+            // Marketo's own spelling of the address where it has one (the identity keeps it
+            // folded to lower case for matching).
+            let email = lead
+                .and_then(|l| l.email.clone())
+                .filter(|e| !e.trim().is_empty())
+                .or_else(|| works[i].identity().email.clone());
             json!({
-                "Email": works[i].identity().email,
+                "Email": email,
                 "FirstName": lead
                     .and_then(|l| l.first_name.clone())
                     .map(|f| fit(f, FIRST_NAME_MAX)),
