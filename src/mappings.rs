@@ -211,6 +211,74 @@ impl Mappings {
 
     /// Whether a mapping may write members now: sync on, mapping on, statuses compatible.
     pub fn writes(&self, mapping: &Mapping) -> bool {
-        self.sync_enabled() && mapping.is_enabled() && !mapping.is_held()
+        self.held_back(mapping).is_none()
+    }
+
+    /// Why no mapping writes now (campaign sync off), or `None` when sync is on.
+    pub fn sync_held_back(&self) -> Option<String> {
+        if self.sync_enabled() {
+            return None;
+        }
+        Some(match self.off_in_config(None) {
+            Some(_) => {
+                "campaign sync is disabled in the configuration (sync_enabled = false)".into()
+            }
+            None => "campaign sync is switched off (POST /admin/sync/enable)".into(),
+        })
+    }
+
+    /// Why this mapping writes no members now, in the words its postponed changes carry (what
+    /// is off or held, and what turns it on), or `None` when it writes.
+    pub fn held_back(&self, mapping: &Mapping) -> Option<String> {
+        let name = mapping.name();
+        if let Some(off) = self.sync_held_back() {
+            return Some(off);
+        }
+        if !mapping.is_enabled() {
+            return Some(match self.off_in_config(Some(mapping)) {
+                Some(_) => {
+                    format!("mapping {name} is disabled in the configuration (enabled = false)")
+                }
+                None => {
+                    format!("mapping {name} is switched off (POST /admin/mappings/{name}/enable)")
+                }
+            });
+        }
+        let problems = mapping.problems();
+        (!problems.is_empty()).then(|| {
+            format!(
+                "mapping {name} is held until its statuses translate: {}",
+                problems.join("; ")
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mapping_held_back_says_what_holds_it_and_what_turns_it_on() {
+        let mappings = Mappings::new(&[MappingConfig::new("webinar", 1001, "701000000000001AAA")]);
+        let mapping = mappings.all()[0].clone();
+        assert_eq!(mappings.held_back(&mapping), None);
+        mapping.set_problems(vec![
+            "Marketo status \"Waitlisted\" has no Salesforce status".into(),
+        ]);
+        let held = mappings.held_back(&mapping).unwrap();
+        assert!(held.starts_with("mapping webinar is held"), "{held}");
+        assert!(held.contains("Waitlisted"), "{held}");
+        mapping.set_enabled(false);
+        assert_eq!(
+            mappings.held_back(&mapping).as_deref(),
+            Some("mapping webinar is switched off (POST /admin/mappings/webinar/enable)")
+        );
+        mappings.set_sync_enabled(false);
+        assert_eq!(
+            mappings.held_back(&mapping).as_deref(),
+            Some("campaign sync is switched off (POST /admin/sync/enable)")
+        );
+        assert!(!mappings.writes(&mapping));
     }
 }

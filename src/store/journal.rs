@@ -7,10 +7,23 @@ use sqlx::AnyConnection;
 use super::outbox::{self, Notice};
 use super::{MirrorRow, Outcome, Store, StoreError, TriggerEvent};
 
-/// The `last_error` of a postponed signal, so catching up can find it.
-/// The mark of a signal handed back without using an attempt: its mapping is disabled or held,
-/// its side's quota paused, or an earlier change of its person goes first.
+/// The mark that begins a postponed signal's `last_error`, so catching up can find it: the
+/// signal was handed back without using an attempt (its mapping is disabled or held, its side
+/// paused, or an earlier change of its person goes first). Why follows the mark.
 pub(super) const POSTPONED: &str = "postponed without using an attempt";
+
+/// The SQL `LIKE` pattern of every postponed signal's `last_error`.
+pub(super) const POSTPONED_LIKE: &str = "postponed without using an attempt%";
+
+/// A postponed signal's `last_error`: the mark, then why.
+fn postponed_because(why: &str) -> String {
+    format!("{POSTPONED}: {why}")
+}
+
+/// Whether a pending signal's `last_error` says it was postponed.
+pub(super) fn is_postponed(last_error: Option<&str>) -> bool {
+    last_error.is_some_and(|e| e.starts_with(POSTPONED))
+}
 
 /// How one claimed signal ends this round.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,10 +40,11 @@ pub enum SignalEnd {
         reason: String,
     },
     /// Handed back without counting the attempt (mapping disabled or held, quota paused, or
-    /// an earlier change of the same person first).
+    /// an earlier change of the same person first), and why.
     Postpone {
         id: i64,
         at: i64,
+        why: String,
     },
 }
 
@@ -127,10 +141,10 @@ impl Store {
     pub async fn catch_up(&self, now: i64) -> Result<u64, StoreError> {
         let result = sqlx::query(
             "UPDATE signals SET next_attempt_at = $1, last_error = NULL \
-             WHERE state = 'pending' AND last_error = $2",
+             WHERE state = 'pending' AND last_error LIKE $2",
         )
         .bind(now)
-        .bind(POSTPONED)
+        .bind(POSTPONED_LIKE)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
@@ -146,9 +160,11 @@ pub(super) async fn end_signal(
 ) -> Result<bool, StoreError> {
     let (id, state, at, error, attempts_back) = match end {
         SignalEnd::Done(id) => (*id, "done", None, None, 0),
-        SignalEnd::Retry { id, at, error } => (*id, "pending", Some(*at), Some(error.as_str()), 0),
-        SignalEnd::Dead { id, reason } => (*id, "dead", None, Some(reason.as_str()), 0),
-        SignalEnd::Postpone { id, at } => (*id, "pending", Some(*at), Some(POSTPONED), 1),
+        SignalEnd::Retry { id, at, error } => (*id, "pending", Some(*at), Some(error.clone()), 0),
+        SignalEnd::Dead { id, reason } => (*id, "dead", None, Some(reason.clone()), 0),
+        SignalEnd::Postpone { id, at, why } => {
+            (*id, "pending", Some(*at), Some(postponed_because(why)), 1)
+        }
     };
     // A signal revived while leased (`redo`) is due again now, whatever this end says: the
     // round may have read the other side before the change that revived it.

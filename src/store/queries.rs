@@ -112,12 +112,12 @@ pub(super) const FAILING_COLUMNS: &str =
 /// any of them.
 fn state_condition(state: Option<&str>) -> String {
     let postponed = format!(
-        "(state = 'pending' AND last_error = '{}')",
-        super::journal::POSTPONED
+        "(state = 'pending' AND last_error LIKE '{}')",
+        super::journal::POSTPONED_LIKE
     );
     let retrying = format!(
-        "(state = 'pending' AND attempts > 0 AND COALESCE(last_error, '') <> '{}')",
-        super::journal::POSTPONED
+        "(state = 'pending' AND attempts > 0 AND COALESCE(last_error, '') NOT LIKE '{}')",
+        super::journal::POSTPONED_LIKE
     );
     match state {
         Some("dead") => "state = 'dead'".into(),
@@ -163,10 +163,12 @@ impl Store {
                 // Dead and rejected rows wait for nothing; a pending one is retrying, or
                 // postponed without using an attempt.
                 let dead = state == "dead" || state == "rejected";
-                let state = match (dead, last_error.as_deref()) {
-                    (true, _) => state,
-                    (false, Some(super::journal::POSTPONED)) => "postponed".into(),
-                    (false, _) => "retrying".into(),
+                let state = if dead {
+                    state
+                } else if super::journal::is_postponed(last_error.as_deref()) {
+                    "postponed".into()
+                } else {
+                    "retrying".into()
                 };
                 let text = |k: &str| payload.get(k).and_then(|v| v.as_str()).map(str::to_string);
                 let marketo = payload.get("lead_id").and_then(serde_json::Value::as_i64);
@@ -269,14 +271,14 @@ impl Store {
              COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0), \
              MIN(CASE WHEN state IN ('pending', 'leased') THEN received_at END), \
              COALESCE(SUM(CASE WHEN state = 'leased' THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN state = 'pending' AND last_error = $2 \
+             COALESCE(SUM(CASE WHEN state = 'pending' AND last_error LIKE $2 \
                  AND next_attempt_at > $1 THEN 1 ELSE 0 END), 0), \
              MIN(CASE WHEN state = 'pending' AND attempts > 0 \
-                 AND COALESCE(last_error, '') <> $2 THEN next_attempt_at END) \
+                 AND COALESCE(last_error, '') NOT LIKE $2 THEN next_attempt_at END) \
              FROM signals",
         )
         .bind(now)
-        .bind(super::journal::POSTPONED)
+        .bind(super::journal::POSTPONED_LIKE)
         .fetch_one(&self.pool)
         .await?;
         Ok(Backlog {

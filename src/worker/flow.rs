@@ -70,9 +70,9 @@ async fn apply_all(
             record::next_round(journal, signal);
             continue;
         }
-        if !may_write(ctx, &action.campaign_id) {
+        if let Some(why) = held_back(ctx, &action.campaign_id) {
             // Held back like a switched-off mapping's signals; due again once it is on.
-            record::postpone(journal, signal);
+            record::postpone(journal, signal, &why);
             continue;
         }
         flows.push(flow(ctx, signal, action).await?);
@@ -95,12 +95,13 @@ async fn apply_all(
 /// Whether a flow action on this campaign may write now: campaign sync is on and, for a mapped
 /// campaign, its mapping writes (switched on, statuses compatible). A switched-off mapping
 /// writes nothing, its campaign included.
-fn may_write(ctx: &Context, campaign: &str) -> bool {
-    ctx.mappings.sync_enabled()
-        && ctx
-            .mappings
-            .by_campaign(campaign)
-            .is_none_or(|mapping| ctx.mappings.writes(mapping))
+/// Why a flow action on this campaign waits (sync off, or its mapping off or held), or `None`
+/// when it may write.
+fn held_back(ctx: &Context, campaign: &str) -> Option<String> {
+    match ctx.mappings.by_campaign(campaign) {
+        Some(mapping) => ctx.mappings.held_back(mapping),
+        None => ctx.mappings.sync_held_back(),
+    }
 }
 
 /// The flow action as planned work: who, and the campaign write it asks for.

@@ -42,10 +42,12 @@ pub async fn commit(ctx: &Context, journal: &Journal) -> Result<(), StoreError> 
         .await
 }
 
-pub fn postpone(journal: &mut Journal, signal: SignalRef) {
+/// Hands a signal back without using an attempt while `why` holds (a mapping off or held).
+pub fn postpone(journal: &mut Journal, signal: SignalRef, why: &str) {
     journal.ends.push(SignalEnd::Postpone {
         id: signal.id,
         at: now_millis() + POSTPONE_MS,
+        why: why.to_string(),
     });
 }
 
@@ -55,6 +57,7 @@ pub fn next_round(journal: &mut Journal, signal: SignalRef) {
     journal.ends.push(SignalEnd::Postpone {
         id: signal.id,
         at: now_millis(),
+        why: "an earlier change of the same person goes first".into(),
     });
 }
 
@@ -249,7 +252,11 @@ pub fn settle(
             // waits like a disabled mapping's, without using an attempt (`catch_up` makes it due
             // when the pause ends). The error says which pause and until when.
             tracing::info!(signal.id = id, %error, "postponed while the side is paused");
-            journal.ends.push(SignalEnd::Postpone { id, at: until });
+            journal.ends.push(SignalEnd::Postpone {
+                id,
+                at: until,
+                why: error.to_string(),
+            });
             report.retried += 1;
             continue;
         }

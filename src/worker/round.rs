@@ -121,10 +121,10 @@ async fn process(
             results.extend(failed(items.iter().map(signal_ref), error.into()));
             continue;
         }
-        if !ctx.mappings.writes(&mapping) {
+        if let Some(why) = ctx.mappings.held_back(&mapping) {
             items
                 .iter()
-                .for_each(|item| record::postpone(&mut journal, signal_ref(item)));
+                .for_each(|item| record::postpone(&mut journal, signal_ref(item), &why));
             continue;
         }
         let span = tracing::info_span!(

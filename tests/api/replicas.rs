@@ -113,7 +113,11 @@ async fn switches_and_jobs_hold_across_replicas_and_a_stopped_leader() {
     );
     let (state, _, error) = other.store.signal_state(id).await.unwrap().unwrap();
     assert_eq!(state, "pending");
-    assert!(error.unwrap_or_default().starts_with("postponed"));
+    let error = error.unwrap_or_default();
+    assert!(
+        error.starts_with("postponed") && error.contains("campaign sync is switched off"),
+        "says which switch holds it: {error}"
+    );
     post(&other, "/admin/sync/enable").await;
     other.worker.run_pending().await.unwrap();
     assert_eq!(

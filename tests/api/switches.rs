@@ -18,6 +18,20 @@ async fn listed(world: &World) -> Value {
         .1
 }
 
+/// The one change waiting is listed as postponed, saying what holds it.
+async fn waits_saying(world: &World, why: &str) {
+    let waiting = world
+        .app
+        .admin(reqwest::Method::GET, "/admin/retrying", "admin")
+        .await
+        .1;
+    let items = waiting["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{waiting}");
+    assert_eq!(items[0]["state"], "postponed", "{waiting}");
+    let error = items[0]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains(why), "{error}");
+}
+
 #[tokio::test]
 async fn sync_off_in_the_configuration_writes_nothing_and_cannot_be_switched_on() {
     let world = World::with(Options {
@@ -30,6 +44,7 @@ async fn sync_off_in_the_configuration_writes_nothing_and_cannot_be_switched_on(
     world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(world.sf_member_status(&sf_lead), None, "nothing written");
+    waits_saying(&world, "campaign sync is disabled in the configuration").await;
     let (status, body) = admin(&world, "/admin/sync/enable").await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "conflict");
@@ -93,6 +108,11 @@ async fn a_mapping_off_in_the_configuration_stays_off_whatever_switch_is_stored(
     world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(world.sf_member_status(&sf_lead), None, "nothing written");
+    waits_saying(
+        &world,
+        "mapping webinar is disabled in the configuration (enabled = false)",
+    )
+    .await;
     assert_eq!(listed(&world).await["items"][0]["enabled"], false);
     let (status, body) = admin(&world, "/admin/mappings/webinar/enable").await;
     assert_eq!(status, 409, "{body}");

@@ -119,6 +119,11 @@ async fn refused_credentials_pause_the_side_and_changes_wait_without_using_retri
         (items[0]["id"].as_i64(), items[0]["state"].as_str()),
         (Some(id), Some("postponed"))
     );
+    let why = items[0]["last_error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("marketo") && why.contains("paused"),
+        "says which side's pause holds it: {why}"
+    );
     let pause = app
         .worker
         .marketo()
