@@ -195,14 +195,22 @@ async fn recovered(ctx: &Context, mapping: &Mapping) -> Result<(), StoreError> {
 /// The reason of a pass that found the campaign in sync after a failed one.
 const IN_SYNC: &str = "in sync: the campaign already has the program's Type and ActualCost";
 
+/// A pass that failed: for good (a refused value or permission) it is recorded dead with the
+/// reason; a passing failure (an outage, a rate limit) is no outcome, as a change waiting for
+/// another try is none: the next pass tries again, and the side's health shows the error.
 async fn failed(ctx: &Context, mapping: &Mapping, error: &CallError) -> Result<(), StoreError> {
     tracing::warn!(mapping = mapping.name(), %error, "campaign settings pass failed; next pass tries again");
-    let result = if error.is_retryable() {
-        OutcomeResult::Skipped
-    } else {
-        OutcomeResult::Dead
-    };
-    record::outcome_now(ctx, mapping.name(), target(), result, &error.to_string()).await
+    if error.is_retryable() {
+        return Ok(());
+    }
+    record::outcome_now(
+        ctx,
+        mapping.name(),
+        target(),
+        OutcomeResult::Dead,
+        &error.to_string(),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -154,3 +154,28 @@ async fn a_failed_settings_pass_stops_counting_once_a_later_one_finds_the_campai
         before
     );
 }
+
+/// A pass that meets an outage records nothing: it is no change skipped and none failed for
+/// good, and the next pass writes what is due.
+#[tokio::test]
+async fn a_settings_pass_during_an_outage_is_no_outcome_and_the_next_writes() {
+    let world = World::new().await;
+    world
+        .sf_fault(json!({ "http_status": 503, "calls": 1 }))
+        .await;
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(campaign_patches(&world), 0);
+    let outcomes = world.app.store.outcomes(None, 0, 100).await.unwrap();
+    assert!(outcomes.is_empty(), "{outcomes:?}");
+    let counts = world.app.store.change_counts(0).await.unwrap();
+    let webinar = counts.get("webinar").cloned().unwrap_or_default();
+    assert_eq!(
+        webinar.get("skipped").copied().unwrap_or(0),
+        0,
+        "{counts:?}"
+    );
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(campaign_patches(&world), 1);
+    let last = world.app.store.last_settings_outcome("webinar").await;
+    assert_eq!(last.unwrap().map(|l| l.1).as_deref(), Some("applied"));
+}
