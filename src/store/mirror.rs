@@ -270,13 +270,15 @@ pub fn fold_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// Whether `text` looks like an e-mail address: one `@` with text on both sides, a dot inside
-/// the domain, no whitespace or `%` (a URL-encoded value whose encoding was not declared).
+/// Whether `text` looks like an e-mail address: one `@` with text on both sides, the domain
+/// neither starting nor ending with a dot, no whitespace or `%` (a URL-encoded value whose
+/// encoding was not declared). A domain without a dot (`bob@localhost`) is an address Marketo
+/// keeps; whether Salesforce takes it is Salesforce's to say.
 pub fn is_email_address(text: &str) -> bool {
     match text.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
-                && domain.contains('.')
+                && !domain.is_empty()
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
                 && !domain.contains('@')
@@ -328,4 +330,33 @@ pub(super) async fn upsert_mirror(
 enum Column {
     Person,
     Lead,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_email_address;
+
+    #[test]
+    fn an_address_needs_text_both_sides_of_one_at_and_nothing_encoded() {
+        for address in [
+            "ada@example.com",
+            "bob@localhost",
+            "o'neil+x@sub.example.co",
+        ] {
+            assert!(is_email_address(address), "{address}");
+        }
+        for text in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@.example.com",
+            "ada@example.com.",
+            "ada@b@example.com",
+            "ada lovelace@example.com",
+            "ada%40example.com",
+        ] {
+            assert!(!is_email_address(text), "{text}");
+        }
+    }
 }
