@@ -10,6 +10,7 @@ use tracing::Instrument;
 
 use crate::connectors::CallError;
 use crate::kinds::{OutcomeResult, Target};
+use crate::signal::Signal;
 use crate::store::{Claimed, Journal, StoreError};
 
 use super::claim::{self, Routed};
@@ -103,11 +104,13 @@ async fn process(
     let mut results = Vec::new();
     for (item, reason) in unmapped {
         let target = Target::NONE;
+        // Named for the person when the sync knows them, so their timeline says why.
+        let person = known_person(ctx, &item.signal).await?;
         record::outcome(
             &mut journal,
             Some(item.id),
             None,
-            None,
+            person.as_deref(),
             target,
             OutcomeResult::Skipped,
             Some(&reason),
@@ -341,6 +344,22 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)")
+}
+
+/// The person a signal names by their Marketo lead or Salesforce Lead/Contact, when the identity
+/// table knows them (nobody is created for a change the sync skips).
+async fn known_person(ctx: &Context, signal: &Signal) -> Result<Option<String>, StoreError> {
+    let (lead, person) = match signal {
+        Signal::SalesforceMember(m) => (None, m.contact_id.as_deref().or(m.lead_id.as_deref())),
+        Signal::MarketoMember(m) => (Some(m.lead_id), None),
+        Signal::MarketoFlowAction(a) => (Some(a.lead_id), None),
+        Signal::SalesforceMemberDeleted(_) => return Ok(None),
+    };
+    if lead.is_none() && person.is_none() {
+        return Ok(None);
+    }
+    let found = ctx.store.find_identity(lead, person, None).await?;
+    Ok(found.map(|identity| identity.id.to_string()))
 }
 
 #[cfg(test)]

@@ -390,3 +390,32 @@ async fn trigger_events_name_their_person() {
     }
     assert_eq!(events["next_after"], items.last().unwrap()["id"]);
 }
+
+/// A change the sync skips because no mapping names its campaign is on the person's timeline
+/// with that reason, when the sync knows the person.
+#[tokio::test]
+async fn a_change_in_a_campaign_no_mapping_names_shows_on_the_persons_timeline() {
+    let world = world().await;
+    let (lead, sf_lead) = world.person("elsewhere@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let other = world
+        .sf
+        .create_campaign(json!({ "Name": "Not mapped" }), &[])
+        .unwrap();
+    world
+        .sf
+        .add_member(crate::world::USER, &other, &sf_lead, Some("Sent"))
+        .unwrap();
+    world.settle().await;
+    let person =
+        get(&world, "/admin/people?q=elsewhere@example.com").await["items"][0]["id"].clone();
+    let timeline = get(&world, &format!("/admin/people/{person}/timeline")).await;
+    let skipped = timeline["outcomes"].as_array().unwrap().iter().any(|o| {
+        o["result"] == "skipped"
+            && o["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains(&format!("campaign {other} is not mapped")))
+    });
+    assert!(skipped, "{timeline}");
+}
