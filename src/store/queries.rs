@@ -341,7 +341,10 @@ impl Store {
                 .or_default() += r.try_get::<i64, _>(2)?;
         }
         // An echo (our own write coming back, or a repeat) is the sync working, not a change
-        // that was skipped: it gets its own count.
+        // that was skipped: it gets its own count. A failure counts once: not when a later try
+        // of the same signal ended otherwise, nor when the same write for the same person failed
+        // the same way again (one change brought by two signals: an outbound message and the
+        // change feed), nor once the person's later write landed.
         let outcomes = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT COALESCE(mapping, ''), \
              CASE WHEN result = 'skipped' AND reason = $2 THEN 'echoed' ELSE result END, \
@@ -354,6 +357,10 @@ impl Store {
                (SELECT 1 FROM outcomes l WHERE l.mapping = o.mapping \
                 AND l.action = 'campaign_settings' AND l.id > o.id \
                 AND l.result IN ('applied', 'dead'))) \
+             AND NOT (o.result = 'dead' AND o.person IS NOT NULL AND EXISTS \
+               (SELECT 1 FROM outcomes l WHERE l.person = o.person AND l.mapping = o.mapping \
+                AND l.connector = o.connector AND l.action = o.action AND l.result = 'dead' \
+                AND l.reason = o.reason AND l.id > o.id)) \
              AND NOT (o.result IN ('dead', 'diverged') AND o.person IS NOT NULL AND EXISTS \
                (SELECT 1 FROM outcomes l WHERE l.person = o.person AND l.mapping = o.mapping \
                 AND l.id > o.id \

@@ -296,6 +296,14 @@ async fn operator_queries_answer_alike_on_every_backend() {
             .unwrap();
         let counts = store.change_counts(T0).await.unwrap();
         assert_eq!(counts["webinar"]["failed"], 1, "{label}: {counts:?}");
+        // The same change brought again by another signal (the change feed after the outbound
+        // message), failing the same way: still one failed change.
+        store
+            .record_outcome(&person(OutcomeResult::Dead, "HTTP 400".into(), T0 + 7))
+            .await
+            .unwrap();
+        let counts = store.change_counts(T0).await.unwrap();
+        assert_eq!(counts["webinar"]["failed"], 1, "{label}: {counts:?}");
         let already = format!("{}Visited Booth", campaign_sync::sync::outcome::ALREADY_HAS);
         store
             .record_outcome(&person(OutcomeResult::Skipped, already, T0 + 8))
