@@ -287,6 +287,12 @@ async fn lead_and_campaign(store: &Store, delivery: &Delivery) -> Result<(String
 
 impl From<CallError> for Failure {
     fn from(error: CallError) -> Self {
+        if let Some(until) = error.paused_until() {
+            return Failure::Paused {
+                reason: error.to_string(),
+                until,
+            };
+        }
         if error.is_retryable() {
             let after = match &error {
                 CallError::Retry { after, .. } => *after,

@@ -289,12 +289,14 @@ impl Deliverer {
             Err(Failure::Skip(reason)) => Attempt::Skipped { reason },
             Err(Failure::Permanent(reason)) => Attempt::Dead { reason },
             Err(Failure::Retry(error, hint)) => self.retry_or_dead(delivery.attempts, error, hint),
+            Err(Failure::Paused { reason, until }) => Attempt::Postponed { until, reason },
         };
         let state = match &outcome {
             Attempt::Delivered => "delivered",
             Attempt::Retry { .. } => "retry",
             Attempt::Dead { .. } => "dead",
             Attempt::Skipped { .. } => "skipped",
+            Attempt::Postponed { .. } => "postponed",
         };
         metrics::counter!("outbox_attempts_total", "destination" => delivery.destination.clone(), "result" => state).increment(1);
         if let Attempt::Dead { reason } = &outcome {
@@ -331,4 +333,9 @@ pub(crate) enum Failure {
     Permanent(String),
     /// Nothing was to be sent.
     Skip(String),
+    /// The side is paused until `until` (epoch ms): wait, without using an attempt.
+    Paused {
+        reason: String,
+        until: i64,
+    },
 }

@@ -137,11 +137,20 @@ impl Store {
 }
 
 impl Store {
-    /// Makes postponed signals due now (a mapping was enabled or released).
+    /// Makes postponed signals due now (a mapping was enabled or released, a pause ended),
+    /// and deliveries to Marketo postponed by a pause; answers how many signals.
     pub async fn catch_up(&self, now: i64) -> Result<u64, StoreError> {
         let result = sqlx::query(
             "UPDATE signals SET next_attempt_at = $1, last_error = NULL \
              WHERE state = 'pending' AND last_error LIKE $2",
+        )
+        .bind(now)
+        .bind(POSTPONED_LIKE)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $1 \
+             WHERE state = 'pending' AND last_error LIKE $2 AND next_attempt_at > $1",
         )
         .bind(now)
         .bind(POSTPONED_LIKE)

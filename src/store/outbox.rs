@@ -66,6 +66,13 @@ pub enum Attempt {
     Skipped {
         reason: String,
     },
+    /// Not tried: the side it goes to is paused (its daily quota, refused credentials) until
+    /// `until`; it waits without using an attempt, as a postponed signal does, and resuming
+    /// the side makes it due at once.
+    Postponed {
+        until: i64,
+        reason: String,
+    },
 }
 
 /// A delivery as operators list it.

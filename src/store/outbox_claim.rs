@@ -222,19 +222,24 @@ async fn finish(
     attempt: &Attempt,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let (state, at, error) = match attempt {
-        Attempt::Delivered => ("delivered", None, None),
-        Attempt::Retry { at, error } => ("pending", Some(*at), Some(error.as_str())),
-        Attempt::Dead { reason } => ("dead", None, Some(reason.as_str())),
-        Attempt::Skipped { reason } => ("skipped", None, Some(reason.as_str())),
+    let (state, at, error, untried) = match attempt {
+        Attempt::Delivered => ("delivered", None, None, 0_i32),
+        Attempt::Retry { at, error } => ("pending", Some(*at), Some(error.clone()), 0),
+        Attempt::Dead { reason } => ("dead", None, Some(reason.clone()), 0),
+        Attempt::Skipped { reason } => ("skipped", None, Some(reason.clone()), 1),
+        Attempt::Postponed { until, reason } => (
+            "pending",
+            Some(*until),
+            Some(format!("{}: {reason}", super::journal::POSTPONED)),
+            1,
+        ),
     };
-    // A skip is decided before any call (the configuration does not ask for the delivery):
-    // the claim's count of it is taken back, so the row shows only the tries that were made.
+    // A skip or a postponement is decided before any call reaches the destination: the
+    // claim's count of it is taken back, so the row shows only the tries that were made.
     let result = sqlx::query(
         "UPDATE outbox SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
          last_error = $4, lease_expires_at = NULL, updated_at = $5, \
-         attempts = CASE WHEN $2 = 'skipped' AND attempts > 0 THEN attempts - 1 \
-         ELSE attempts END \
+         attempts = CASE WHEN attempts >= $7 THEN attempts - $7 ELSE attempts END \
          WHERE id = $1 AND state = 'pending' AND lease_expires_at = $6",
     )
     .bind(delivery.id)
@@ -243,6 +248,7 @@ async fn finish(
     .bind(error)
     .bind(now)
     .bind(delivery.lease_expires_at)
+    .bind(i64::from(untried))
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected() == 1)

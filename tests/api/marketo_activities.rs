@@ -420,3 +420,55 @@ async fn a_burst_of_changes_shares_full_activity_calls() {
     assert_eq!(world.mk.custom_activities().len(), PEOPLE);
     assert_eq!(posts() - before, 1, "{PEOPLE} activities in one call");
 }
+
+/// A delivery meeting Marketo paused (its daily quota, refused credentials) waits for the
+/// pause without using an attempt, instead of spending its retries on calls never made and
+/// dying; resuming the side makes it due at once.
+#[tokio::test]
+async fn deliveries_wait_out_a_marketo_pause_without_using_attempts() {
+    let world = World::new().await;
+    let config = config(&world);
+    provision::provision(&MarketoClient::new(&config.marketo).unwrap())
+        .await
+        .unwrap();
+    let (_, sf_lead) = world.person("paused@example.com");
+    world.sf_adds(&sf_lead, Some("Invited"));
+    world.settle().await;
+    let marketo = world.app.worker.marketo().clone();
+    let now = campaign_sync::store::now_millis;
+    marketo
+        .quota()
+        .pause(now() + 3_600_000, "Marketo 607: Daily quota reached");
+    let deliverer = deliverer(&world, config);
+    for _ in 0..3 {
+        deliverer.run_pending().await.unwrap();
+    }
+    assert!(world.mk.custom_activities().is_empty());
+    let queue = campaign_sync::store::Queue {
+        destination: campaign_sync::store::TO_MARKETO_ACTIVITY,
+        subscription_id: None,
+    };
+    let rows = world
+        .app
+        .store
+        .deliveries(queue, None, 0, 100)
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        assert_eq!(
+            (row.state.as_str(), row.attempts),
+            ("pending", 0),
+            "{row:?}"
+        );
+        let error = row.last_error.as_deref().unwrap_or_default();
+        assert!(
+            error.starts_with("postponed without using an attempt: ") && error.contains("607"),
+            "{row:?}"
+        );
+    }
+    marketo.quota().end_pause(now());
+    world.app.store.catch_up(now()).await.unwrap();
+    deliverer.run_pending().await.unwrap();
+    assert_eq!(world.mk.custom_activities().len(), rows.len());
+}
