@@ -59,10 +59,21 @@ fn is_auth_failure(error: &CallError) -> bool {
     }
 }
 
+/// Marketo's codes for a failure on its side, answered in a 200 envelope: a request timed
+/// out (604), the API temporarily unavailable (608), a system error (611), a transient error
+/// (713).
+const MARKETO_OUTAGE_CODES: [&str; 4] = ["604", "608", "611", "713"];
+
 /// Whether an error means the system could not be reached or failed on its side.
 fn is_outage(error: &CallError) -> bool {
-    matches!(error, CallError::Retry { reason, .. }
-        if reason.starts_with("transport error") || reason.contains("HTTP 5"))
+    let CallError::Retry { reason, .. } = error else {
+        return false;
+    };
+    reason.starts_with("transport error")
+        || reason.contains("HTTP 5")
+        || MARKETO_OUTAGE_CODES
+            .iter()
+            .any(|code| reason.contains(&format!("Marketo {code}:")))
 }
 
 /// The key of an endpoint: its URL without a trailing slash.
@@ -258,5 +269,23 @@ mod tests {
             &Err::<(), _>(CallError::retry("transport error: refused")),
         );
         assert_eq!(health("test-data", "https://d").up, Some(false));
+    }
+
+    #[test]
+    fn marketos_own_failure_codes_are_an_outage_and_its_limits_are_not() {
+        for code in MARKETO_OUTAGE_CODES {
+            let system = "test-marketo-outage";
+            record(system, "https://m", &Ok::<(), CallError>(()));
+            let error = CallError::retry(format!("Marketo {code}: failing"));
+            record(system, "https://m", &Err::<(), _>(error));
+            let h = health(system, "https://m");
+            assert_eq!(h.up, Some(false), "{code}");
+            assert!(h.last_error.is_some_and(|e| e.contains(code)), "{code}");
+        }
+        let limited = CallError::retry("Marketo 606: Max rate limit exceeded");
+        record("test-marketo-rate", "https://m", &Err::<(), _>(limited));
+        let h = health("test-marketo-rate", "https://m");
+        assert_eq!(h.up, Some(true));
+        assert!(h.last_refusal.is_some_and(|e| e.contains("606")));
     }
 }
