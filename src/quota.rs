@@ -173,7 +173,13 @@ impl SideQuota {
             .reason
             .as_deref()
             .is_some_and(|r| r.starts_with(crate::connectors::CREDENTIALS_REFUSED));
-        if shared.paused_until_ms > now_ms && !credentials {
+        // A pause for a budget since raised or removed (a restart with a new configuration) no
+        // longer holds: the calls the day has left are this budget's to spend.
+        let outgrown = shared
+            .reason
+            .as_deref()
+            .is_some_and(|r| self.budget_outgrown(r, now_ms));
+        if shared.paused_until_ms > now_ms && !credentials && !outgrown {
             let reason = shared
                 .reason
                 .as_deref()
@@ -184,6 +190,16 @@ impl SideQuota {
                 .announced_until_ms
                 .fetch_max(shared.paused_until_ms, Ordering::SeqCst);
         }
+    }
+
+    /// Whether `reason` is a pause for this side's own call budget that the budget in force
+    /// does not call for: raised above the day's calls, or removed, since the pause was met.
+    fn budget_outgrown(&self, reason: &str, now_ms: i64) -> bool {
+        if !reason.starts_with(&format!("{} daily call budget of ", self.inner.system)) {
+            return false;
+        }
+        let budget = self.inner.budget.load(Ordering::Relaxed);
+        budget == 0 || self.used(now_ms) < budget
     }
 
     /// The daily call budget of our own; `None` when there is none.

@@ -42,6 +42,28 @@ fn a_used_up_budget_pauses_until_reset_and_scheduled_work_yields_first() {
     side.admit(after_reset).unwrap();
 }
 
+/// A restart with a larger budget (or none) does not take on the pause the smaller one met;
+/// with the same budget it does.
+#[test]
+fn a_budget_pause_is_not_taken_on_under_a_larger_budget() {
+    let now = 1_796_104_700_000;
+    let before = SideQuota::new("marketo", next_marketo_reset);
+    before.set_budget(3);
+    for _ in 0..3 {
+        before.admit(now).unwrap();
+        before.count(now);
+    }
+    assert!(before.admit(now).is_err(), "used up: paused");
+    let shared = before.report(now);
+    for (budget, paused) in [(3, true), (100, false), (0, false)] {
+        let after = SideQuota::new("marketo", next_marketo_reset);
+        after.set_budget(budget);
+        after.adopt(now, &shared);
+        assert_eq!(after.paused(now).is_some(), paused, "budget {budget}");
+        assert_eq!(after.used(now), 3, "the day's calls still count");
+    }
+}
+
 #[test]
 fn a_longer_pause_is_kept_and_ending_it_early_counts_as_ended() {
     let side = SideQuota::new("salesforce", next_utc_day);
