@@ -313,6 +313,9 @@ pub fn announce_pauses<'a>(
             kind: OperationalEvent::SidePaused,
             key: format!("side:{}", pause.system),
             data: serde_json::json!({
+                // `system`, as `/readyz` and the resume path name a side; `side` kept for
+                // subscribers that read it already.
+                "system": pause.system,
                 "side": pause.system,
                 "until_ms": pause.until_ms,
                 "reason": pause.reason,

@@ -49,6 +49,16 @@ fn a_pause_is_announced_once_and_postpones_without_an_attempt() {
     announce_pauses(&mut journal, [&quota.marketo, &quota.salesforce]);
     assert_eq!(journal.notices.len(), 1, "one announcement for one pause");
     assert_eq!(journal.notices[0].kind, OperationalEvent::SidePaused);
+    let data = &journal.notices[0].data;
+    assert_eq!(
+        (&data["system"], &data["side"], &data["until_ms"]),
+        (
+            &serde_json::json!("marketo"),
+            &serde_json::json!("marketo"),
+            &serde_json::json!(until)
+        ),
+        "{data}"
+    );
     assert!(journal.ends.iter().all(|end| matches!(
         end,
         SignalEnd::Postpone {
