@@ -5,3 +5,4 @@ pub mod calls;
 pub mod fault_rules;
 pub mod marketo;
 pub mod salesforce;
+mod unknown_control;

@@ -131,6 +131,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
                 .post(control_http::add_fault)
                 .delete(control_http::clear_faults),
         )
+        .route(
+            "/__sim/{*rest}",
+            axum::routing::any(|uri: axum::http::Uri| async move {
+                crate::sim::unknown_control::answer("Marketo", &uri)
+            }),
+        )
         .merge(rest)
         .with_state(shared)
 }

@@ -226,6 +226,12 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/__sim/tokens/expire", post(control_http::expire_tokens))
         .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
+        .route(
+            "/__sim/{*rest}",
+            axum::routing::any(|uri: axum::http::Uri| async move {
+                crate::sim::unknown_control::answer("Salesforce", &uri)
+            }),
+        )
         .merge(data)
         .with_state(shared);
     // Around the whole router, so the 405 it answers already carries its `Allow` header.

@@ -228,3 +228,26 @@ async fn token_faults_end_the_presented_token() {
         result_of(&sim.get(LEADS).await);
     }
 }
+
+/// A control the simulator does not have (one of Salesforce's) is 404 naming this simulator,
+/// not a REST call refused for its token.
+#[tokio::test]
+async fn a_control_it_does_not_have_is_404_naming_the_simulator() {
+    let sim = Sim::start().await;
+    let body = Some(json!({"url": "http://127.0.0.1:9/hook"}));
+    let (status, error) = sim
+        .control(Method::POST, "/__sim/outbound-endpoint", body)
+        .await;
+    assert_eq!(status, 404, "{error}");
+    let message = error["error"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("Marketo simulator") && message.contains("/__sim/outbound-endpoint"),
+        "{error}"
+    );
+    let log = sim.control(Method::GET, "/__sim/requests", None).await.1;
+    let logged = log.to_string();
+    assert!(
+        !logged.contains("outbound-endpoint"),
+        "not a REST call: {log}"
+    );
+}

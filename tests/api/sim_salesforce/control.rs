@@ -254,3 +254,18 @@ async fn session_faults_and_token_controls_end_sessions() {
     let client = login(&sim, USER).await;
     assert_eq!(answer(client.get(&read).await).await.0, StatusCode::OK);
 }
+
+/// A control the simulator does not have (one of Marketo's) is 404 naming this simulator.
+#[tokio::test]
+async fn a_control_it_does_not_have_is_404_naming_the_simulator() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let base = sim.base_url();
+    let body = Some(json!({"url": "http://127.0.0.1:9/hook"}));
+    let (status, error) = control(&base, Method::POST, "/__sim/webhook-target", body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
+    let message = error["error"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("Salesforce simulator") && message.contains("/__sim/webhook-target"),
+        "{error}"
+    );
+}
