@@ -24,6 +24,7 @@ use super::state::{CallRecord, Caller, Session, Shared, lock};
 
 pub async fn token(
     State(shared): State<Arc<Shared>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
@@ -38,7 +39,9 @@ pub async fn token(
             .and_then(|e| e.as_str())
             .map(str::to_owned)
     });
-    shared.record(CallRecord::token(client_id, status, error_code));
+    let mut record = CallRecord::token(client_id, status, error_code);
+    record.query = crate::sim::calls::redacted_query(uri.query());
+    shared.record(record);
     match result {
         Ok(body) => Json(body).into_response(),
         Err((status, body)) => (status, Json(body)).into_response(),
@@ -50,9 +53,11 @@ pub async fn token(
 pub async fn token_wrong_method(
     State(shared): State<Arc<Shared>>,
     method: axum::http::Method,
+    uri: axum::http::Uri,
 ) -> Response {
     let mut record = CallRecord::token(String::new(), 405, Some("METHOD_NOT_ALLOWED".into()));
     record.method = method.to_string();
+    record.query = crate::sim::calls::redacted_query(uri.query());
     shared.record(record);
     (
         StatusCode::METHOD_NOT_ALLOWED,

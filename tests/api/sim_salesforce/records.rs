@@ -301,9 +301,12 @@ async fn unknown_resources_and_methods_answer_in_salesforce_shape() {
         "{message}"
     );
     // The token endpoint takes only POST, and its refusal is in the call log too.
-    let token_get = reqwest::get(format!("{}/services/oauth2/token", sim.base_url()))
-        .await
-        .expect("GET");
+    let token_get = reqwest::get(format!(
+        "{}/services/oauth2/token?grant_type=client_credentials&client_secret=s",
+        sim.base_url()
+    ))
+    .await
+    .expect("GET");
     assert_eq!(token_get.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(token_get.headers()["allow"], "POST");
     let logged = sim.requests();
@@ -316,6 +319,12 @@ async fn unknown_resources_and_methods_answer_in_salesforce_shape() {
             refused.error_code.as_deref()
         ),
         ("token", "GET", Some(405), Some("METHOD_NOT_ALLOWED"))
+    );
+    // Its query string is logged as every call's is, the secret masked.
+    let query = refused.query.as_deref().unwrap_or_default();
+    assert!(
+        query.starts_with("grant_type=client_credentials&client_secret=") && !query.ends_with("=s"),
+        "{query}"
     );
 }
 
