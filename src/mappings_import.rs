@@ -25,7 +25,10 @@ pub async fn import(config: &Config, write: Option<&Path>) -> anyhow::Result<()>
     }
     let salesforce = SalesforceClient::new(&config.salesforce)?;
     let marketo = MarketoClient::new(&config.marketo)?;
+    // What stdout shows (each program mapped already named in a comment), and what a file
+    // written to gets: the new mappings alone, so importing again adds nothing.
     let mut text = String::new();
+    let mut tables = String::new();
     let mut count = 0;
     let programs = marketo.programs().await?;
     let linked = programs.iter().filter(|p| p.sfdc_id.is_some()).count();
@@ -64,7 +67,7 @@ pub async fn import(config: &Config, write: Option<&Path>) -> anyhow::Result<()>
             .collect();
         let labels = salesforce.campaign_statuses(&campaign).await?;
         let sfdc_name = program.sfdc_name.as_deref().unwrap_or("");
-        text += &table(
+        let mapping = table(
             program.id,
             &program.name,
             &campaign,
@@ -72,18 +75,22 @@ pub async fn import(config: &Config, write: Option<&Path>) -> anyhow::Result<()>
             &statuses,
             &labels,
         );
+        text += &mapping;
+        tables += &mapping;
         count += 1;
     }
     match write {
         None => print!("{text}"),
         Some(path) => {
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("opening {}", path.display()))?;
-            file.write_all(format!("\n{text}").as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
+            if count > 0 {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                file.write_all(format!("\n{tables}").as_bytes())
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             println!("appended {count} mapping(s) to {}", path.display());
         }
     }

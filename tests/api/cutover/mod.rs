@@ -257,6 +257,11 @@ async fn mappings_import_writes_the_programs_marketo_links_to_campaigns() {
     let stdout = String::from_utf8_lossy(&again.stdout);
     assert!(again.status.success(), "{stdout}");
     assert!(stdout.contains("appended 0 mapping(s)"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        written,
+        "the file is left as it was"
+    );
     let stderr = String::from_utf8_lossy(&again.stderr);
     let n = mappings.len();
     assert!(
