@@ -21,6 +21,21 @@ pub fn render(label: &str, done: u64, total: u64, elapsed: Duration) -> String {
     }
     let filled = usize::try_from(done * WIDTH as u64 / total).unwrap_or(WIDTH);
     let bar = format!("{}{}", "#".repeat(filled), "-".repeat(WIDTH - filled));
+    format!("{label} [{bar}] {}", counts(done, total, elapsed))
+}
+
+/// One plain line of progress, for a log rather than a terminal: `label: done/total (pct%),
+/// about N s left`.
+pub fn render_plain(label: &str, done: u64, total: u64, elapsed: Duration) -> String {
+    let total = total.max(done);
+    if total == 0 {
+        return format!("{label}: nothing to do");
+    }
+    format!("{label}: {}", counts(done, total, elapsed))
+}
+
+/// `done/total (pct%), about N s left` (no estimate before the first or after the last).
+fn counts(done: u64, total: u64, elapsed: Duration) -> String {
     let percent = done * 100 / total;
     let left = if done == 0 || done == total {
         String::new()
@@ -29,7 +44,7 @@ pub fn render(label: &str, done: u64, total: u64, elapsed: Duration) -> String {
         let seconds = (per_item * (total - done) as f64).ceil() as u64;
         format!(", about {seconds} s left")
     };
-    format!("{label} [{bar}] {done}/{total} ({percent}%){left}")
+    format!("{done}/{total} ({percent}%){left}")
 }
 
 /// A progress display on stderr.
@@ -51,24 +66,26 @@ impl Bar {
     }
 
     pub fn update(&mut self, done: u64, total: u64) {
-        let line = render(&self.label, done, total, self.started.elapsed());
+        let elapsed = self.started.elapsed();
         let mut err = std::io::stderr().lock();
         if self.terminal {
+            let line = render(&self.label, done, total, elapsed);
             let _ = write!(err, "\r\x1b[2K{line}");
             let _ = err.flush();
         } else if self.last_plain.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) {
             self.last_plain = Some(Instant::now());
-            let _ = writeln!(err, "{line}");
+            let _ = writeln!(err, "{}", render_plain(&self.label, done, total, elapsed));
         }
     }
 
     pub fn finish(&mut self, done: u64, total: u64) {
-        let line = render(&self.label, done, total, self.started.elapsed());
+        let elapsed = self.started.elapsed();
         let mut err = std::io::stderr().lock();
         let _ = if self.terminal {
+            let line = render(&self.label, done, total, elapsed);
             writeln!(err, "\r\x1b[2K{line}")
         } else {
-            writeln!(err, "{line}")
+            writeln!(err, "{}", render_plain(&self.label, done, total, elapsed))
         };
     }
 }
@@ -138,6 +155,18 @@ mod tests {
         assert_eq!(
             render("repairs", 0, 0, Duration::ZERO),
             "repairs: nothing to do"
+        );
+    }
+
+    #[test]
+    fn a_plain_line_has_the_counts_and_estimate_without_the_bar() {
+        assert_eq!(
+            render_plain("repairs", 25, 100, Duration::from_secs(10)),
+            "repairs: 25/100 (25%), about 30 s left"
+        );
+        assert_eq!(
+            render_plain("repairs", 100, 100, Duration::from_secs(40)),
+            "repairs: 100/100 (100%)"
         );
     }
 }
