@@ -229,16 +229,60 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let payload: String = r.try_get("payload")?;
+                let state: String = r.try_get("state")?;
+                let attempts: i64 = r.try_get("attempts")?;
+                let last_error: Option<String> = r.try_get("last_error")?;
                 Ok(ReceivedSignal {
                     id: r.try_get("id")?,
                     kind: r.try_get("kind")?,
-                    state: r.try_get("state")?,
+                    state: operator_state(&state, attempts, last_error.as_deref()).into(),
                     payload: serde_json::from_str(&payload)?,
-                    attempts: r.try_get("attempts")?,
-                    last_error: r.try_get("last_error")?,
+                    attempts,
+                    last_error,
                     received_at: r.try_get("received_at")?,
                 })
             })
             .collect()
+    }
+}
+
+/// A signal's state in the words the errors list uses: a pending one is `postponed` (waiting
+/// without using an attempt), `retrying` (failed at least once) or `pending` (due, not tried
+/// yet); a leased one is `in_progress`; `done`, `dead` and `rejected` as stored.
+fn operator_state<'a>(state: &'a str, attempts: i64, last_error: Option<&str>) -> &'a str {
+    match state {
+        "pending" if super::journal::is_postponed(last_error) => "postponed",
+        "pending" if attempts > 0 => "retrying",
+        "leased" => "in_progress",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::operator_state;
+
+    #[test]
+    fn a_timeline_names_states_as_the_errors_list_does() {
+        let postponed = format!(
+            "{}: mapping webinar is switched off",
+            super::super::journal::POSTPONED
+        );
+        let cases = [
+            ("pending", 0, None, "pending"),
+            ("pending", 2, Some("HTTP 503"), "retrying"),
+            ("pending", 0, Some(postponed.as_str()), "postponed"),
+            ("leased", 1, None, "in_progress"),
+            ("done", 1, None, "done"),
+            ("dead", 4, Some("gave up"), "dead"),
+            ("rejected", 0, Some("no status"), "rejected"),
+        ];
+        for (state, attempts, error, shown) in cases {
+            assert_eq!(
+                operator_state(state, attempts, error),
+                shown,
+                "{state} {error:?}"
+            );
+        }
     }
 }
