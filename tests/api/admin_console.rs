@@ -419,3 +419,53 @@ async fn a_change_in_a_campaign_no_mapping_names_shows_on_the_persons_timeline()
     });
     assert!(skipped, "{timeline}");
 }
+
+/// Someone the sync has not linked yet, whose first change waits, is not a person to find; the
+/// people page says which waiting changes mention them instead of only "nobody".
+#[tokio::test]
+async fn a_search_finding_nobody_points_to_the_waiting_changes_that_mention_it() {
+    let world = world().await;
+    world
+        .app
+        .admin(
+            reqwest::Method::POST,
+            "/admin/mappings/webinar/disable",
+            TOKEN,
+        )
+        .await;
+    let lead = world
+        .mk
+        .add_lead(campaign_sync::sim::marketo::NewLead::email(
+            "carol@example.com",
+        ));
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let client = console_client();
+    let cookie = cookie_pair(&sign_in(&client, &world).await);
+    let page = client
+        .get(world.app.url("/console/people?q=carol@example.com"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"nobody\""), "{page}");
+    assert!(
+        page.contains("id=\"mentioned\"")
+            && page.contains("/console/errors?q=carol%40example.com")
+            && page.contains("1 waiting or failed change(s) mention it"),
+        "{page}"
+    );
+    let nobody = client
+        .get(world.app.url("/console/people?q=nobody@example.com"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!nobody.contains("id=\"mentioned\""), "{nobody}");
+}

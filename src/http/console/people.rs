@@ -29,6 +29,9 @@ struct PeoplePage {
     notice: String,
     q: String,
     people: Vec<PersonLink>,
+    /// When nobody matches: how many waiting or failed changes mention the text (a person the
+    /// sync has not met yet, whose first change waits), shown with a link to the errors page.
+    mentioned: usize,
 }
 
 #[derive(Deserialize)]
@@ -54,10 +57,26 @@ pub async fn people(
     if let [one] = found.as_slice() {
         return Redirect::to(&format!("/console/people/{}", one.id)).into_response();
     }
+    let mentioned = if found.is_empty() && !q.is_empty() {
+        let filter = crate::store::FailingFilter {
+            state: None,
+            text: Some(q.clone()),
+            before: None,
+            limit: 100,
+            scopes: Vec::new(),
+        };
+        match state.store().failing(&filter).await {
+            Ok(failing) => failing.len(),
+            Err(error) => return unavailable(error),
+        }
+    } else {
+        0
+    };
     render(&PeoplePage {
         page: "people",
         csrf: session.csrf(),
         notice: String::new(),
+        mentioned,
         q,
         people: found
             .iter()
