@@ -156,6 +156,22 @@ impl Target {
     pub const fn new(connector: Connector, action: Action) -> Self {
         Target { connector, action }
     }
+
+    /// What the write was, in words that begin a failure's reason, so a dead letter names the
+    /// object that failed; `None` when nothing was being written.
+    pub fn doing(self) -> Option<&'static str> {
+        Some(match (self.connector, self.action) {
+            (Connector::Salesforce, Action::SetStatus) => "writing the Salesforce campaign member",
+            (Connector::Salesforce, Action::RemoveMember) => {
+                "removing the Salesforce campaign member"
+            }
+            (Connector::Marketo, Action::SetStatus) => "writing the Marketo program status",
+            (Connector::Marketo, Action::RemoveMember) => "removing the Marketo program member",
+            (_, Action::FlowAction) => "the flow action's write to the Salesforce campaign",
+            (_, Action::CampaignSettings) => "writing the campaign's Type and ActualCost",
+            _ => return None,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -341,6 +341,14 @@ fn dead_about(
 ) {
     let mapping = about.and_then(|a| a.mapping.as_deref());
     let person = about.map(|a| a.person.as_str());
+    // Named for what was being written (and in which mapping), so the dead letter says which
+    // object failed, not only the system's words.
+    let reason = match (target.doing(), mapping) {
+        (Some(doing), _) if reason.starts_with(doing) => reason,
+        (Some(doing), Some(mapping)) => format!("{doing} (mapping {mapping}): {reason}"),
+        (Some(doing), None) => format!("{doing}: {reason}"),
+        (None, _) => reason,
+    };
     outcome(
         journal,
         Some(id),

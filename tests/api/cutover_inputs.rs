@@ -390,3 +390,21 @@ async fn a_new_person_is_found_by_marketos_address_not_the_webhooks() {
     let created = world.sf.record(&person).expect("the Lead");
     assert_eq!(created["Email"], "Real.Person@example.com");
 }
+
+#[tokio::test]
+async fn a_dead_change_names_the_write_and_the_record_that_failed() {
+    let world = World::new().await;
+    // An address Marketo keeps and Salesforce refuses for a Lead.
+    let lead = world.mk.add_lead(NewLead::email("bob@localhost"));
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let dead = world.app.store.dead(0, 10).await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let error = dead[0].last_error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with(
+            "writing the Salesforce campaign member (mapping webinar): creating the Salesforce Lead: "
+        ) && error.contains("INVALID_EMAIL_ADDRESS"),
+        "{error}"
+    );
+}

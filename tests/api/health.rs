@@ -193,7 +193,9 @@ fn a_pause_from_before_a_restart_shows_in_metrics_at_once() {
                     day_ends_ms: day,
                     used: 40,
                     paused_until_ms: until,
-                    reason: Some("marketo daily call budget of 40 used up".into()),
+                    // Marketo's own quota (a pause for a budget the restarted process does
+                    // not share would not be taken on).
+                    reason: Some("Marketo 607: Daily quota reached".into()),
                     paused_at_ms: campaign_sync::store::now_millis(),
                     lifted_at_ms: 0,
                 },

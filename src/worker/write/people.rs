@@ -236,9 +236,11 @@ async fn create_leads(
                     RecordOutcome::Done(Some(id)) => {
                         set_salesforce_person(&mut works[i].person.identity, &id)
                     }
-                    RecordOutcome::Failed(error) => works[i].fail(error),
+                    RecordOutcome::Failed(error) => {
+                        works[i].fail(error.context("creating the Salesforce Lead"))
+                    }
                     other => works[i].fail(CallError::Permanent(format!(
-                        "creating the Lead: {other:?}"
+                        "creating the Salesforce Lead: {other:?}"
                     ))),
                 }
             }
