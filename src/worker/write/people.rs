@@ -249,10 +249,18 @@ async fn create_leads(
     }
 }
 
-/// Saves a new link at once, so a retry finds the person created this round.
+/// Saves a new link at once, so a retry finds the person created this round. The work takes
+/// on the row the save merged into: a key it learnt may belong to a row another item of this
+/// round saved first (two signals of one person), and a person merged away must not get
+/// mirror rows of their own again.
 pub(super) async fn save(ctx: &Context, work: &mut Work) {
-    if let Err(error) = ctx.store.save_identity(work.identity(), now_millis()).await {
-        work.fail(error);
+    match ctx
+        .store
+        .merge_identity(work.identity(), now_millis())
+        .await
+    {
+        Ok(merged) => work.person.identity = merged,
+        Err(error) => work.fail(error),
     }
 }
 
