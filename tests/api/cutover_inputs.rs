@@ -408,3 +408,52 @@ async fn a_dead_change_names_the_write_and_the_record_that_failed() {
         "{error}"
     );
 }
+
+/// Two rows of the sync's state holding one Salesforce person (left by an earlier version
+/// that took two people for one): reconciliation infers no removal from the row Salesforce's
+/// listing did not claim, so no real member is removed on either side.
+#[tokio::test]
+async fn a_second_state_row_for_a_listed_person_removes_nobody() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("twice.held@example.com");
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let store = &world.app.store;
+    let held = store.mirror_rows("webinar").await.unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    // A second row for a person key that sorts first, holding the same member.
+    let shadow = campaign_sync::store::MirrorRow {
+        person: "0".into(),
+        ..held[0].clone()
+    };
+    store.upsert_mirror(&shadow).await.unwrap();
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    for _ in 0..2 {
+        let report = world
+            .app
+            .worker
+            .reconcile_mapping(&mapping, false)
+            .await
+            .unwrap();
+        assert_eq!(report.salesforce_removed, 0, "{report:?}");
+        assert!(report.changes.is_empty(), "{:?}", report.changes);
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains(&format!("both hold Salesforce person {sf_lead}"))),
+            "{report:?}"
+        );
+        world.settle().await;
+        assert_eq!(
+            world.sf_member_status(&sf_lead).as_deref(),
+            Some("Registered")
+        );
+        assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    }
+}

@@ -150,6 +150,20 @@ async fn reconcile_once(
         .enumerate()
         .filter(|(_, e)| !e.sf_seen)
     {
+        if let Some(other) = mirror.shadowed_by(slot) {
+            // Nothing is inferred from a row whose Salesforce person another row claimed:
+            // its member is listed, and a removal queued for it would remove a real member.
+            pass.report.warnings.push(format!(
+                "people {} and {} both hold Salesforce person {} in the sync's state; the \
+                 first is left alone",
+                entry.person.as_str(),
+                mirror.entries[other].person.as_str(),
+                entry.sf_person_id.as_ref().map_or("", |p| p.as_str()),
+            ));
+            // Its Marketo member is this row's, not someone new to pair.
+            take_marketo(&mut marketo, entry.mkto_lead_id, &names);
+            continue;
+        }
         let row = entry.row(mapping.name(), &names);
         let mk = take_marketo(&mut marketo, row.mkto_lead_id, &names);
         let unit = Unit {

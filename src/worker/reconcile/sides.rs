@@ -56,6 +56,15 @@ impl Mirror {
         }
     }
 
+    /// The row that claimed this unclaimed row's Salesforce person: two rows of one mapping
+    /// holding one person (rows of two people an earlier version took for one) — Salesforce
+    /// listed the person, so this row is no sign of a removal.
+    pub fn shadowed_by(&self, slot: usize) -> Option<usize> {
+        let person = self.entries.get(slot)?.sf_person_id.as_ref()?;
+        let other = *self.by_person.get(person)? as usize;
+        (other != slot && self.entries.get(other)?.sf_seen).then_some(other)
+    }
+
     /// The row of this Salesforce person, once: a second member of the same person is new.
     pub fn claim(&mut self, person: Option<&str>) -> Option<usize> {
         let slot = *self.by_person.get(&Short::new(person?))? as usize;
