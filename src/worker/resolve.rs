@@ -1,19 +1,42 @@
 //! Step 3, resolve identities: who each observation is, from the identity table (one batched
 //! lookup for the known, then one by one for the new), folding observations of the same
 //! person into one; of several Salesforce snapshots the newest wins.
+//!
+//! Duplicates are passed over as reconciliation passes them over, so a live change cannot undo
+//! what the person's own record says: a Salesforce Lead's membership when the person is a
+//! Contact there (a Contact before a Lead), and a Marketo lead sharing the address of a person
+//! linked to another lead that Marketo still has (a lead merged away leaves its survivor to
+//! take its place).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::store::{IdentityRow, StoreError, fold_email, now_millis};
 
 use super::context::Context;
-use super::work::{Person, Reading, Seen, WorkError};
+use super::work::{Person, Reading, Seen, SignalRef, WorkError};
 
-pub async fn resolve(ctx: &Context, seen: Vec<Seen>) -> Result<Vec<Person>, StoreError> {
+/// The people this round's observations are, and the signals passed over with why.
+pub struct Resolved {
+    pub people: Vec<Person>,
+    pub passed_over: Vec<PassedOver>,
+}
+
+/// A signal whose change is a duplicate's: recorded as skipped for the person, with the reason.
+pub struct PassedOver {
+    pub signal: SignalRef,
+    pub person: i64,
+    pub reason: String,
+}
+
+pub async fn resolve(ctx: &Context, seen: Vec<Seen>) -> Result<Resolved, StoreError> {
     let mut people: BTreeMap<i64, Person> = BTreeMap::new();
+    let mut passed_over = Vec::new();
     let leads: Vec<i64> = seen.iter().filter_map(|e| e.mkto_lead).collect();
     let persons: Vec<String> = seen.iter().filter_map(|e| e.sf_person.clone()).collect();
     let known = ctx.store.identities_by_keys(&leads, &persons).await?;
+    // Observations of a Marketo lead joined by the address to a person linked to another lead:
+    // whether that lead still exists decides between a duplicate and a merge's survivor.
+    let mut other_lead = Vec::new();
     for entry in seen {
         let identity = match (entry.person, known_identity(&known, &entry)) {
             (Some(id), _) => by_id(ctx, id).await?,
@@ -28,35 +51,148 @@ pub async fn resolve(ctx: &Context, seen: Vec<Seen>) -> Result<Vec<Person>, Stor
                 .await?
             }
         };
-        let person = people.entry(identity.id).or_insert_with(|| Person {
-            identity: identity.clone(),
-            signals: Vec::new(),
-            sf: None,
-            sf_member_id: None,
-            mk: None,
-            failed: None,
-        });
-        person.identity = identity;
-        person.signals.push(entry.signal);
-        match entry.marketo {
-            Reading::NotRead => {}
-            Reading::Read(observed) => person.mk = Some(observed),
-            Reading::Failed(error) => person.failed = Some(WorkError::Call(error)),
+        if let Some(reason) = lead_beside_contact(&identity, &entry) {
+            passed_over.push(PassedOver {
+                signal: entry.signal,
+                person: identity.id,
+                reason,
+            });
+            continue;
         }
-        if let Some((observed, member_id)) = entry.salesforce {
-            let newer = person.sf.as_ref().is_none_or(|old| observed.at >= old.at);
-            if newer {
-                person.sf = Some(observed);
-                if member_id.is_some() {
-                    person.sf_member_id = member_id;
-                }
+        match (entry.person, entry.mkto_lead, identity.mkto_lead_id) {
+            (None, Some(lead), Some(linked)) if lead != linked => {
+                other_lead.push((entry, identity));
             }
-        }
-        if let Some(email) = entry.email {
-            person.identity.email.get_or_insert(fold_email(&email));
+            _ => add(&mut people, identity, entry, None),
         }
     }
-    Ok(people.into_values().collect())
+    if !other_lead.is_empty() {
+        settle_other_leads(ctx, other_lead, &mut people, &mut passed_over).await?;
+    }
+    Ok(Resolved {
+        people: people.into_values().collect(),
+        passed_over,
+    })
+}
+
+/// Folds one observation into its person.
+fn add(
+    people: &mut BTreeMap<i64, Person>,
+    identity: IdentityRow,
+    entry: Seen,
+    failed: Option<WorkError>,
+) {
+    let person = people.entry(identity.id).or_insert_with(|| Person {
+        identity: identity.clone(),
+        signals: Vec::new(),
+        sf: None,
+        sf_member_id: None,
+        mk: None,
+        failed: None,
+    });
+    person.identity = identity;
+    person.signals.push(entry.signal);
+    if let Some(error) = failed {
+        person.failed = Some(error);
+    }
+    match entry.marketo {
+        Reading::NotRead => {}
+        Reading::Read(observed) => person.mk = Some(observed),
+        Reading::Failed(error) => person.failed = Some(WorkError::Call(error)),
+    }
+    if let Some((observed, member_id)) = entry.salesforce {
+        let newer = person.sf.as_ref().is_none_or(|old| observed.at >= old.at);
+        if newer {
+            person.sf = Some(observed);
+            if member_id.is_some() {
+                person.sf_member_id = member_id;
+            }
+        }
+    }
+    if let Some(email) = entry.email {
+        person.identity.email.get_or_insert(fold_email(&email));
+    }
+}
+
+/// A Salesforce Lead's membership (the notification names no Contact) for a person whose
+/// Salesforce record is a Contact: an unconverted duplicate Lead (a converted Lead's members
+/// name its Contact too). Its change would overwrite the Contact's status on the Marketo lead.
+fn lead_beside_contact(identity: &IdentityRow, entry: &Seen) -> Option<String> {
+    let lead = entry
+        .sf_person
+        .as_deref()
+        .filter(|p| p.starts_with("00Q"))?;
+    entry.salesforce.as_ref()?;
+    let contact = identity.sf_contact_id.as_deref().filter(|c| *c != lead)?;
+    Some(format!(
+        "Salesforce Lead {lead} shares the person of Contact {contact} (a Contact before a \
+         Lead): its membership is left alone; convert or merge the Lead in Salesforce"
+    ))
+}
+
+/// Observations of Marketo leads other than their person's: when Marketo still has the
+/// person's lead, the observed one is a duplicate sharing the address, passed over; when it no
+/// longer has it (merged away, deleted), the observed lead takes its place. A failed read
+/// leaves the observations to be tried again.
+async fn settle_other_leads(
+    ctx: &Context,
+    other_lead: Vec<(Seen, IdentityRow)>,
+    people: &mut BTreeMap<i64, Person>,
+    passed_over: &mut Vec<PassedOver>,
+) -> Result<(), StoreError> {
+    let mut linked: Vec<String> = other_lead
+        .iter()
+        .filter_map(|(_, identity)| identity.mkto_lead_id.map(|l| l.to_string()))
+        .collect();
+    linked.sort_unstable();
+    linked.dedup();
+    let existing: HashSet<i64> = match ctx.marketo.leads_by("id", &linked).await {
+        Ok(found) => found.into_iter().map(|lead| lead.id).collect(),
+        Err(error) => {
+            for (entry, identity) in other_lead {
+                add(
+                    people,
+                    identity,
+                    entry,
+                    Some(WorkError::Call(error.clone())),
+                );
+            }
+            return Ok(());
+        }
+    };
+    for (entry, identity) in other_lead {
+        let (Some(lead), Some(kept)) = (entry.mkto_lead, identity.mkto_lead_id) else {
+            add(people, identity, entry, None);
+            continue;
+        };
+        if existing.contains(&kept) {
+            let person = identity
+                .sf_contact_id
+                .as_deref()
+                .or(identity.sf_lead_id.as_deref())
+                .map(|p| format!(", linked to Salesforce {p}"))
+                .unwrap_or_default();
+            passed_over.push(PassedOver {
+                signal: entry.signal,
+                person: identity.id,
+                reason: format!(
+                    "Marketo lead {lead} shares its e-mail with lead {kept}{person}: left \
+                     alone (merge the duplicates in Marketo)"
+                ),
+            });
+            continue;
+        }
+        // Gone from Marketo: the observed lead is the person's now.
+        let now = now_millis();
+        ctx.store
+            .forget_marketo_lead(identity.id, kept, now)
+            .await?;
+        let mut identity = identity;
+        identity.mkto_lead_id = Some(lead);
+        let identity = ctx.store.merge_identity(&identity, now).await?;
+        add(people, identity, entry, None);
+    }
+    Ok(())
 }
 
 /// An identity already holding everything this observation knows (so nothing needs saving).

@@ -315,17 +315,30 @@ async fn sync_mapping(
     journal: &mut Journal,
 ) -> Result<Vec<SignalResult>, StoreError> {
     let observed = observe(ctx, mapping, items).await?;
-    let people = resolve(ctx, observed.seen).await?;
-    let mut plan = plan(ctx, mapping, people).await?;
+    let resolved = resolve(ctx, observed.seen).await?;
+    let mut plan = plan(ctx, mapping, resolved.people).await?;
     for phase in Plan::PHASES {
         write::phase(ctx, mapping, phase, &mut plan.work).await;
     }
     for work in &plan.work {
         record::person(journal, mapping, work);
     }
+    // A duplicate's change: skipped for the person, naming the duplicate.
+    for passed in &resolved.passed_over {
+        record::outcome(
+            journal,
+            Some(passed.signal.id),
+            Some(mapping.name()),
+            Some(&passed.person.to_string()),
+            Target::NONE,
+            OutcomeResult::Skipped,
+            Some(&passed.reason),
+        );
+    }
     let nothing = observed
         .nothing_to_do
         .into_iter()
+        .chain(resolved.passed_over.into_iter().map(|passed| passed.signal))
         .map(|signal| SignalResult::new(signal, Ok(())));
     let ended = record::signal_results(mapping, &plan.work);
     Ok(nothing.chain(ended).collect())

@@ -457,3 +457,87 @@ async fn a_second_state_row_for_a_listed_person_removes_nobody() {
         assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
     }
 }
+
+/// A live change of a duplicate Marketo lead (the linked person's address, another lead) is
+/// left alone, as reconciliation leaves it; once the linked lead is merged into it, the
+/// survivor's changes sync.
+#[tokio::test]
+async fn a_duplicate_marketo_leads_live_change_is_left_alone_until_merged() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("dup.live@example.com");
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let twin = world.mk.add_lead(NewLead::email("dup.live@example.com"));
+    world.mk_sets(twin, "No Show");
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered"),
+        "the duplicate's status is not the person's"
+    );
+    let skipped = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
+        .await;
+    assert!(
+        skipped
+            .iter()
+            .any(|o| o.reason.as_deref().is_some_and(|r| r.contains(&format!(
+                "Marketo lead {twin} shares its e-mail with lead {lead}"
+            )))),
+        "{skipped:?}"
+    );
+    // Merged in Marketo: the survivor is the person now.
+    assert!(world.mk.merge_leads(twin, lead));
+    world.mk_sets(twin, "Attended");
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+    let identity = world
+        .app
+        .store
+        .find_identity(None, Some(&sf_lead), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(identity.mkto_lead_id, Some(twin));
+}
+
+/// A Salesforce Lead sharing the address of a Contact that is the person: its membership's
+/// changes are left alone (a Contact before a Lead), not written over the Contact's status.
+#[tokio::test]
+async fn a_duplicate_salesforce_leads_live_change_is_left_alone() {
+    let world = World::new().await;
+    let lead = world.mk.add_lead(NewLead::email("both.live@example.com"));
+    let contact = world
+        .sf
+        .create_contact(serde_json::json!({ "LastName": "Both", "Email": "both.live@example.com" }))
+        .unwrap();
+    world.sf_adds(&contact, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let duplicate = world
+        .sf
+        .create_lead(serde_json::json!({ "LastName": "Both", "Company": "Dup", "Email": "both.live@example.com" }))
+        .unwrap();
+    world.sf_adds(&duplicate, Some("Attended"));
+    world.settle().await;
+    assert_eq!(
+        world.mk_status(lead).as_deref(),
+        Some("Registered"),
+        "the duplicate Lead's status is not the person's"
+    );
+    let skipped = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
+        .await;
+    assert!(
+        skipped
+            .iter()
+            .any(|o| o.reason.as_deref().is_some_and(|r| r.contains(&format!(
+                "Salesforce Lead {duplicate} shares the person of Contact {contact}"
+            )))),
+        "{skipped:?}"
+    );
+}
