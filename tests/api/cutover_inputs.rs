@@ -541,3 +541,53 @@ async fn a_duplicate_salesforce_leads_live_change_is_left_alone() {
         "{skipped:?}"
     );
 }
+
+/// On a first run, before any identity is saved, the preview already leaves a duplicate Marketo
+/// lead alone, as the run itself then does: what the dry run lists is what the run does.
+#[tokio::test]
+async fn a_first_dry_run_leaves_a_duplicate_marketo_lead_alone_as_the_run_does() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let sf_lead = world
+        .sf
+        .create_lead(serde_json::json!({ "LastName": "Twin", "Company": "T", "Email": "first.twin@example.com" }))
+        .unwrap();
+    world
+        .sf
+        .add_member(
+            crate::world::INTEGRATION,
+            &world.campaign,
+            &sf_lead,
+            Some("Registered"),
+        )
+        .unwrap();
+    let first = world.mk.add_lead(NewLead::email("first.twin@example.com"));
+    let second = world.mk.add_lead(NewLead::email("first.twin@example.com"));
+    world.mk_sets(first, "Registered");
+    world.mk_sets(second, "Invited");
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    let preview = world
+        .app
+        .worker
+        .reconcile_mapping(&mapping, true)
+        .await
+        .unwrap();
+    let run = world
+        .app
+        .worker
+        .reconcile_mapping(&mapping, false)
+        .await
+        .unwrap();
+    for report in [&preview, &run] {
+        assert!(report.changes.is_empty(), "{report:?}");
+        assert_eq!(report.warnings.len(), 1, "{report:?}");
+        assert!(
+            report.warnings[0].contains("shares its e-mail with lead"),
+            "{report:?}"
+        );
+    }
+    assert_eq!(preview.warnings, run.warnings);
+}

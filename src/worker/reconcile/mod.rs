@@ -186,6 +186,9 @@ async fn reconcile_once(
     // written (their address would find the chosen one's Marketo lead).
     let mut passed_over: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut keys_read = None;
+    // The address of each lead paired in this pass, with its Salesforce person: a lead left
+    // unpaired at one of them is a duplicate even before any identity is saved (a dry run).
+    let mut paired = twins::Paired::new();
     if !new_sf.is_empty() && !new_mk.is_empty() {
         let leads = lead_keys(ctx, &new_mk).await?;
         let lead_at: HashMap<i64, usize> =
@@ -208,6 +211,12 @@ async fn reconcile_once(
             let email = lead_at
                 .get(&pair.lead_id)
                 .and_then(|i| leads[*i].email.as_deref());
+            if let Some(address) = email {
+                paired.insert(
+                    crate::store::fold_email(address),
+                    (pair.lead_id, member.person_id().map(str::to_string)),
+                );
+            }
             let email = email.map(str::to_string).or_else(|| member.email.clone());
             let mk = take_marketo(&mut marketo, Some(pair.lead_id), &names);
             let unit = Unit {
@@ -241,7 +250,7 @@ async fn reconcile_once(
     }
     // Not paired above: Marketo-only people, unless their address is a linked person's.
     new_mk.retain(|lead| marketo.get(lead).is_some_and(|m| !m.used));
-    let twins = twins::find(ctx, &new_mk, keys_read.as_deref(), &marketo).await?;
+    let twins = twins::find(ctx, &new_mk, keys_read.as_deref(), &marketo, &paired).await?;
     for lead in new_mk {
         if let Some(twin) = twins.get(&lead) {
             pass.report.warnings.push(twin.warning());

@@ -14,6 +14,9 @@ use super::adopt::LeadKeys;
 use super::entries::MkEntry;
 use super::sides::lead_keys;
 
+/// The leads paired in this pass by their folded address: the lead and its Salesforce person.
+pub type Paired = HashMap<String, (i64, Option<String>)>;
+
 /// A lead left alone, with the linked lead and Salesforce person whose address it shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Twin {
@@ -46,6 +49,7 @@ pub async fn find(
     leads: &[i64],
     known: Option<&[LeadKeys]>,
     marketo: &HashMap<i64, MkEntry>,
+    paired: &Paired,
 ) -> Result<HashMap<i64, Twin>, WorkError> {
     if leads.is_empty() {
         return Ok(HashMap::new());
@@ -71,6 +75,17 @@ pub async fn find(
     let identities = ctx.store.identities_by_emails(&addresses).await?;
     let mut twins = HashMap::new();
     for (lead, email) in emails {
+        if let Some((linked_lead, person)) = paired.get(&email).filter(|(l, _)| *l != lead) {
+            twins.insert(
+                lead,
+                Twin {
+                    lead,
+                    linked_lead: *linked_lead,
+                    person: person.clone(),
+                },
+            );
+            continue;
+        }
         let linked = identities.iter().find(|i| {
             i.email.as_deref() == Some(email.as_str())
                 && i.mkto_lead_id.is_some_and(|other| {
