@@ -591,3 +591,39 @@ async fn a_first_dry_run_leaves_a_duplicate_marketo_lead_alone_as_the_run_does()
     }
     assert_eq!(preview.warnings, run.warnings);
 }
+
+/// A second Salesforce Lead with a linked person's address: its change finds the person's
+/// Marketo lead by that address, which is the other Lead's; it is left alone rather than
+/// joined (which would make the two Leads one person, overwriting each other's status).
+#[tokio::test]
+async fn a_second_salesforce_lead_with_a_linked_address_is_left_alone() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("two.leads@example.com");
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let second = world
+        .sf
+        .create_lead(serde_json::json!({ "LastName": "Two", "Company": "Dup", "Email": "two.leads@example.com" }))
+        .unwrap();
+    world.sf_adds(&second, Some("Attended"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let identity = world
+        .app
+        .store
+        .find_identity(Some(lead), None, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(identity.sf_lead_id.as_deref(), Some(sf_lead.as_str()));
+    let skipped = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
+        .await;
+    assert!(
+        skipped.iter().any(|o| o.reason.as_deref().is_some_and(|r| r.contains(&format!(
+            "Marketo lead {lead} with this address is Salesforce {sf_lead}'s: {second} is left alone"
+        )))),
+        "{skipped:?}"
+    );
+}

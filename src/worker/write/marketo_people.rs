@@ -50,6 +50,19 @@ pub async fn ensure_marketo(ctx: &Context, mapping: &Mapping, works: &mut [&mut 
         for work in works.iter_mut().filter(|w| unresolved(w)) {
             let email = work.identity().email.clone();
             let id = email.as_ref().and_then(|e| found.get(e)).copied();
+            if let Some(lead) = id {
+                match another_persons(ctx, work, lead).await {
+                    Ok(None) => {}
+                    Ok(Some(reason)) => {
+                        work.outcome = Some(Ok(Done::Skipped(reason)));
+                        continue;
+                    }
+                    Err(error) => {
+                        work.fail(error);
+                        continue;
+                    }
+                }
+            }
             work.person.identity.mkto_lead_id = id;
             if id.is_some() {
                 save(ctx, work).await;
@@ -67,6 +80,41 @@ pub async fn ensure_marketo(ctx: &Context, mapping: &Mapping, works: &mut [&mut 
             "no e-mail address to find or create the Marketo person".into(),
         ));
     }
+}
+
+/// Why the lead found by this person's address is someone else's, when it is: linked to another
+/// Salesforce person who comes first (a Contact before a Lead, one Lead as good as another, so
+/// the one linked first keeps it). Joining them would make two people one, each overwriting the
+/// other's status on every change. A Contact found beside a Lead is the Lead converted or its
+/// better record, and joins it.
+async fn another_persons(
+    ctx: &Context,
+    work: &Work,
+    lead: i64,
+) -> Result<Option<String>, crate::store::StoreError> {
+    let Some(ours) = work.salesforce_person().map(str::to_string) else {
+        return Ok(None);
+    };
+    let Some(owner) = ctx.store.find_identity(Some(lead), None, None).await? else {
+        return Ok(None);
+    };
+    if owner.id == work.identity().id || owner.mkto_lead_id != Some(lead) {
+        return Ok(None);
+    }
+    let theirs = if ours.starts_with("003") {
+        owner.sf_contact_id.as_deref()
+    } else {
+        owner
+            .sf_contact_id
+            .as_deref()
+            .or(owner.sf_lead_id.as_deref())
+    };
+    Ok(theirs.filter(|t| *t != ours).map(|theirs| {
+        format!(
+            "Marketo lead {lead} with this address is Salesforce {theirs}'s: {ours} is left \
+             alone (merge the duplicates in Salesforce)"
+        )
+    }))
 }
 
 /// Whether the work still needs its Marketo lead id.
