@@ -86,9 +86,10 @@ pub fn classify(status: StatusCode, body: &str) -> Result<(), CallError> {
                 after: Some(LIMIT_BACKOFF),
             }
         }
+        // Until a whole second, as Marketo's pause (its quota day's end) is.
         StatusCode::FORBIDDEN if code == "REQUEST_LIMIT_EXCEEDED" => CallError::Paused {
             reason: text,
-            until_ms: crate::store::now_millis() + DAILY_LIMIT_PAUSE_MS,
+            until_ms: whole_second(crate::store::now_millis() + DAILY_LIMIT_PAUSE_MS),
         },
         // Named by its HTTP status too: Salesforce failing on its side is an outage, whatever
         // its error code (`UNKNOWN_EXCEPTION`, `SERVER_UNAVAILABLE`, …).
@@ -163,6 +164,11 @@ pub fn missing_reference(result: &RecordResult) -> String {
     format!("{what}: {}: {}", error.status_code, error.message)
 }
 
+/// The first whole second at or after `ms` (epoch milliseconds).
+fn whole_second(ms: i64) -> i64 {
+    ms + (1000 - ms.rem_euclid(1000)) % 1000
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,7 +201,7 @@ mod tests {
             r#"[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#;
         assert!(matches!(
             classify(StatusCode::FORBIDDEN, limit),
-            Err(CallError::Paused { .. })
+            Err(CallError::Paused { until_ms, .. }) if until_ms % 1000 == 0
         ));
         let concurrent = r#"[{"message":"ConcurrentPerOrgLongTxn Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#;
         assert!(matches!(
