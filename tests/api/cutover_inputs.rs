@@ -13,6 +13,19 @@ use crate::world::{INBOUND_TOKEN, Options, WEBHOOK_TOKEN, World};
 
 const LIVE_SESSION: &str = "00D000000000001!AQ0AQLiveSessionToken";
 
+/// Asserts a skipped outcome's reason holds `text`.
+async fn skipped_saying(world: &World, text: &str) {
+    let skipped = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
+        .await;
+    assert!(
+        skipped
+            .iter()
+            .any(|o| o.reason.as_deref().is_some_and(|r| r.contains(text))),
+        "{text}: {skipped:?}"
+    );
+}
+
 /// One notification for this member, with the status given (or none).
 fn message(member_id: &str, person: &str, status: Option<&str>) -> String {
     render_outbound_message(&OutboundMessage {
@@ -476,17 +489,11 @@ async fn a_duplicate_marketo_leads_live_change_is_left_alone_until_merged() {
         Some("Registered"),
         "the duplicate's status is not the person's"
     );
-    let skipped = world
-        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
-        .await;
-    assert!(
-        skipped
-            .iter()
-            .any(|o| o.reason.as_deref().is_some_and(|r| r.contains(&format!(
-                "Marketo lead {twin} shares its e-mail with lead {lead}"
-            )))),
-        "{skipped:?}"
-    );
+    skipped_saying(
+        &world,
+        &format!("Marketo lead {twin} shares its e-mail with lead {lead}"),
+    )
+    .await;
     // Merged in Marketo: the survivor is the person now.
     assert!(world.mk.merge_leads(twin, lead));
     world.mk_sets(twin, "Attended");
@@ -529,17 +536,11 @@ async fn a_duplicate_salesforce_leads_live_change_is_left_alone() {
         Some("Registered"),
         "the duplicate Lead's status is not the person's"
     );
-    let skipped = world
-        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
-        .await;
-    assert!(
-        skipped
-            .iter()
-            .any(|o| o.reason.as_deref().is_some_and(|r| r.contains(&format!(
-                "Salesforce Lead {duplicate} shares the person of Contact {contact}"
-            )))),
-        "{skipped:?}"
-    );
+    skipped_saying(
+        &world,
+        &format!("Salesforce Lead {duplicate} shares the person of Contact {contact}"),
+    )
+    .await;
 }
 
 /// On a first run, before any identity is saved, the preview already leaves a duplicate Marketo
@@ -617,13 +618,11 @@ async fn a_second_salesforce_lead_with_a_linked_address_is_left_alone() {
         .unwrap()
         .unwrap();
     assert_eq!(identity.sf_lead_id.as_deref(), Some(sf_lead.as_str()));
-    let skipped = world
-        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
-        .await;
-    assert!(
-        skipped.iter().any(|o| o.reason.as_deref().is_some_and(|r| r.contains(&format!(
+    skipped_saying(
+        &world,
+        &format!(
             "Marketo lead {lead} with this address is Salesforce {sf_lead}'s: {second} is left alone"
-        )))),
-        "{skipped:?}"
-    );
+        ),
+    )
+    .await;
 }
