@@ -626,3 +626,103 @@ async fn a_second_salesforce_lead_with_a_linked_address_is_left_alone() {
     )
     .await;
 }
+
+/// The same duplicate seen without its address (the activity feed's signals carry none): found
+/// by Marketo's record, it is still left alone rather than joined to the linked person.
+#[tokio::test]
+async fn a_duplicate_marketo_lead_seen_without_its_address_is_left_alone() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("dup.feed@example.com");
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let twin = world.mk.add_lead(NewLead::email("dup.feed@example.com"));
+    world.mk_sets(twin, "No Show");
+    world
+        .marketo_webhook(serde_json::json!({ "leadId": twin, "programId": crate::world::PROGRAM }))
+        .await;
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered"),
+        "the duplicate's status is not the person's"
+    );
+    skipped_saying(
+        &world,
+        &format!("Marketo lead {twin} shares Salesforce {sf_lead} with lead {lead}"),
+    )
+    .await;
+    let identity = world
+        .app
+        .store
+        .find_identity(None, Some(&sf_lead), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        identity.mkto_lead_id,
+        Some(lead),
+        "the person keeps their lead"
+    );
+}
+
+/// A Salesforce person linked already to one Marketo lead (through another program), paired
+/// in this program by the address with a second lead: both are left alone here, rather than
+/// the linked lead added to this program with the second one's status.
+#[tokio::test]
+async fn a_person_linked_to_another_lead_is_not_paired_with_a_duplicate() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (linked, sf_lead) = world.person("two.programs@example.com");
+    world
+        .app
+        .store
+        .link_identity(
+            Some(linked),
+            Some(&sf_lead),
+            Some("two.programs@example.com"),
+            1,
+        )
+        .await
+        .unwrap();
+    let here = world
+        .mk
+        .add_lead(NewLead::email("two.programs@example.com"));
+    world.mk_sets(here, "Registered");
+    world
+        .sf
+        .add_member(
+            crate::world::INTEGRATION,
+            &world.campaign,
+            &sf_lead,
+            Some("Invited"),
+        )
+        .unwrap();
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    for dry_run in [true, false, false] {
+        let report = world
+            .app
+            .worker
+            .reconcile_mapping(&mapping, dry_run)
+            .await
+            .unwrap();
+        assert!(report.changes.is_empty(), "{report:?}");
+        assert!(
+            report.warnings.iter().any(|w| w.contains(&format!(
+                "Marketo lead {here} matched by e-mail to {sf_lead}, which is linked to Marketo lead {linked}"
+            ))),
+            "{report:?}"
+        );
+        world.settle().await;
+    }
+    assert_eq!(world.mk_status(linked), None, "not added to this program");
+    assert_eq!(world.mk_status(here).as_deref(), Some("Registered"));
+    assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("Invited"));
+}

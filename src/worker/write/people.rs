@@ -140,10 +140,75 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
     if !create.is_empty() {
         create_leads(ctx, works, &create, &names).await;
     }
+    another_leads(ctx, works, &linked).await;
     for &i in &linked {
         if works[i].is_open() && works[i].salesforce_person().is_some() {
             save(ctx, works[i]).await;
         }
+    }
+}
+
+/// Leaves alone the items whose Salesforce person, found by Marketo's link or the address, is
+/// linked to another Marketo lead that Marketo still has: the item's lead is a duplicate of
+/// that person's, and joining them would put its status on the person (then the other lead's
+/// back, on every change). A linked lead Marketo no longer has (merged away) leaves the item's
+/// lead to take its place.
+async fn another_leads(ctx: &Context, works: &mut [&mut Work], items: &[usize]) {
+    let persons: Vec<String> = items
+        .iter()
+        .filter(|&&i| works[i].is_open())
+        .filter_map(|&i| works[i].salesforce_person().map(str::to_string))
+        .collect();
+    if persons.is_empty() {
+        return;
+    }
+    let owners = match ctx.store.identities_by_keys(&[], &persons).await {
+        Ok(owners) => owners,
+        Err(error) => {
+            let error = CallError::retry(format!("reading the identity table: {error}"));
+            items.iter().for_each(|&i| works[i].fail(error.clone()));
+            return;
+        }
+    };
+    // Each item's other lead: the one its Salesforce person's row holds, when it differs.
+    let other = |work: &Work| -> Option<(i64, String)> {
+        let person = work.salesforce_person()?;
+        let ours = work.identity().mkto_lead_id?;
+        let owner = owners.iter().find(|o| {
+            o.id != work.identity().id
+                && (o.sf_contact_id.as_deref() == Some(person)
+                    || o.sf_lead_id.as_deref() == Some(person))
+        })?;
+        let theirs = owner.mkto_lead_id.filter(|&l| l != ours)?;
+        Some((theirs, person.to_string()))
+    };
+    let conflicts: Vec<(usize, i64, String)> = items
+        .iter()
+        .filter(|&&i| works[i].is_open())
+        .filter_map(|&i| other(works[i]).map(|(lead, person)| (i, lead, person)))
+        .collect();
+    if conflicts.is_empty() {
+        return;
+    }
+    let ids: Vec<String> = conflicts.iter().map(|(_, l, _)| l.to_string()).collect();
+    let existing: std::collections::HashSet<i64> = match ctx.marketo.leads_by("id", &ids).await {
+        Ok(found) => found.into_iter().map(|lead| lead.id).collect(),
+        Err(error) => {
+            conflicts
+                .iter()
+                .for_each(|(i, _, _)| works[*i].fail(error.clone()));
+            return;
+        }
+    };
+    for (i, theirs, person) in conflicts {
+        if !existing.contains(&theirs) {
+            continue;
+        }
+        let ours = works[i].identity().mkto_lead_id.unwrap_or_default();
+        works[i].outcome = Some(Ok(crate::sync::Done::Skipped(format!(
+            "Marketo lead {ours} shares Salesforce {person} with lead {theirs}, linked to it: left \
+             alone (merge the duplicates in Marketo)"
+        ))));
     }
 }
 
