@@ -726,3 +726,112 @@ async fn a_person_linked_to_another_lead_is_not_paired_with_a_duplicate() {
     assert_eq!(world.mk_status(here).as_deref(), Some("Registered"));
     assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("Invited"));
 }
+
+/// The Lead passed over for the Contact on the first run is still left alone on the next,
+/// where no Marketo lead is left to pair: the second run settles.
+#[tokio::test]
+async fn a_lead_passed_over_for_a_contact_stays_passed_over_and_the_next_run_settles() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("settles@example.com");
+    let contact = world
+        .sf
+        .create_contact(
+            serde_json::json!({ "LastName": "Settles", "Email": "settles@example.com" }),
+        )
+        .unwrap();
+    for (person, status) in [(&sf_lead, "Attended"), (&contact, "Registered")] {
+        world
+            .sf
+            .add_member(
+                crate::world::INTEGRATION,
+                &world.campaign,
+                person,
+                Some(status),
+            )
+            .unwrap();
+    }
+    world.mk_sets(lead, "Registered");
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    for run in 0..3 {
+        let report = world
+            .app
+            .worker
+            .reconcile_mapping(&mapping, false)
+            .await
+            .unwrap();
+        assert!(report.changes.is_empty(), "run {run}: {report:?}");
+        assert_eq!(report.warnings.len(), 1, "run {run}: {report:?}");
+        assert!(
+            report.warnings[0].contains(&sf_lead.to_string()),
+            "run {run}: {report:?}"
+        );
+        world.settle().await;
+    }
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+}
+
+/// A Marketo lead Marketo links to a Salesforce person synced through another lead is not
+/// paired by its address with someone else, nor planned as a new person: it is left alone.
+#[tokio::test]
+async fn a_lead_linked_to_someone_synced_is_neither_paired_nor_planned() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("grace.l@example.com");
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    // A second lead linked by Marketo to the same Salesforce Lead, with a third person's
+    // address; that third person is a Salesforce member the sync has not met.
+    let linked = world.mk.add_lead(NewLead {
+        sfdc_lead_id: Some(sf_lead.clone()),
+        ..NewLead::email("probe.l@example.com")
+    });
+    world.mk_sets(linked, "Invited");
+    let probe = world
+        .sf
+        .create_lead(serde_json::json!({ "LastName": "Probe", "Company": "P", "Email": "probe.l@example.com" }))
+        .unwrap();
+    world
+        .sf
+        .add_member(
+            crate::world::INTEGRATION,
+            &world.campaign,
+            &probe,
+            Some("Invited"),
+        )
+        .unwrap();
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    let report = world
+        .app
+        .worker
+        .reconcile_mapping(&mapping, true)
+        .await
+        .unwrap();
+    assert_eq!(report.linked, 0, "{report:?}");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains(&format!("Marketo lead {linked}"))
+                && w.contains(&format!("lead {lead}"))),
+        "{report:?}"
+    );
+    // The probe is a new Salesforce person, to be given a Marketo lead of their own.
+    assert!(
+        report
+            .changes
+            .iter()
+            .all(|c| c.marketo_lead_id != Some(linked)),
+        "{report:?}"
+    );
+}

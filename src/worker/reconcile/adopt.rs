@@ -88,6 +88,11 @@ pub fn pair(leads: &[LeadKeys], members: &[SfNew]) -> Vec<Pair> {
         }
     }
     for lead in unlinked {
+        // Marketo links this lead to a Salesforce person who is not an unpaired member here:
+        // it is that person's, not whoever else has the address.
+        if lead.sfdc_contact_id.is_some() || lead.sfdc_lead_id.is_some() {
+            continue;
+        }
         let Some(email) = lead.email.as_deref().map(fold_email) else {
             continue;
         };
@@ -179,5 +184,18 @@ mod tests {
         let pairs = pair(&leads, &members);
         assert_eq!(pairs.len(), 1);
         assert_eq!(pairs[0].lead_id, 1);
+    }
+
+    #[test]
+    fn a_lead_marketo_links_to_someone_else_is_not_paired_by_its_address() {
+        let members = vec![member("00Q3", "probe@x.com")];
+        let leads = vec![
+            // Linked to a Contact that is no unpaired member here (synced already, or gone).
+            lead(1005, "probe@x.com", None, Some("0031")),
+            lead(1006, "probe@x.com", None, None),
+        ];
+        let pairs = pair(&leads, &members);
+        assert_eq!(pairs.len(), 1);
+        assert_eq!((pairs[0].lead_id, pairs[0].by), (1006, "e-mail"));
     }
 }

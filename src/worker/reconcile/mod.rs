@@ -12,6 +12,7 @@
 //! its job is written down in the store while open (`extract_jobs`).
 
 mod adopt;
+mod beside;
 mod entries;
 mod extract_jobs;
 mod person;
@@ -285,12 +286,16 @@ async fn reconcile_once(
         }
         keys_read = Some(leads);
     }
-    for sf in new_sf.iter().filter(|m| !m.used) {
+    let unpaired: Vec<&entries::SfNew> = new_sf
+        .iter()
+        .filter(|m| !m.used)
+        .filter(|m| m.person_id().is_none_or(|p| !passed_over.contains(p)))
+        .collect();
+    let beside = beside::find(ctx, &unpaired).await?;
+    for sf in unpaired {
         let member = sf.member(campaign, &names);
-        if member
-            .person_id()
-            .is_some_and(|person| passed_over.contains(person))
-        {
+        if let Some(warning) = member.person_id().and_then(|p| beside.get(p)) {
+            pass.report.warnings.push(warning.clone());
             continue;
         }
         let email = member.email.clone();

@@ -63,6 +63,40 @@ pub async fn find(
         }
     };
     let wanted: std::collections::HashSet<i64> = leads.iter().copied().collect();
+    // Marketo's own link names a Salesforce person linked to another lead of this program:
+    // the lead is a duplicate of that person's, whatever its address.
+    let links: Vec<(i64, String)> = keys
+        .iter()
+        .filter(|k| wanted.contains(&k.id))
+        .filter_map(|k| {
+            let person = k.sfdc_contact_id.as_ref().or(k.sfdc_lead_id.as_ref())?;
+            Some((k.id, person.as_str().to_string()))
+        })
+        .collect();
+    let mut twins = HashMap::new();
+    if !links.is_empty() {
+        let persons: Vec<String> = links.iter().map(|(_, p)| p.clone()).collect();
+        let owners = ctx.store.identities_by_keys(&[], &persons).await?;
+        for (lead, person) in links {
+            let owner = owners.iter().find(|o| {
+                (o.sf_contact_id.as_deref() == Some(person.as_str())
+                    || o.sf_lead_id.as_deref() == Some(person.as_str()))
+                    && o.mkto_lead_id.is_some_and(|other| {
+                        other != lead && marketo.get(&other).is_some_and(|m| m.used)
+                    })
+            });
+            if let Some(owner) = owner {
+                twins.insert(
+                    lead,
+                    Twin {
+                        lead,
+                        linked_lead: owner.mkto_lead_id.unwrap_or_default(),
+                        person: Some(person),
+                    },
+                );
+            }
+        }
+    }
     let emails: HashMap<i64, String> = keys
         .iter()
         .filter(|k| wanted.contains(&k.id))
@@ -73,8 +107,10 @@ pub async fn find(
     addresses.sort_unstable();
     addresses.dedup();
     let identities = ctx.store.identities_by_emails(&addresses).await?;
-    let mut twins = HashMap::new();
     for (lead, email) in emails {
+        if twins.contains_key(&lead) {
+            continue;
+        }
         if let Some((linked_lead, person)) = paired.get(&email).filter(|(l, _)| *l != lead) {
             twins.insert(
                 lead,
