@@ -459,7 +459,7 @@ async fn a_second_state_row_for_a_listed_person_removes_nobody() {
             report
                 .warnings
                 .iter()
-                .any(|w| w.contains(&format!("both hold Salesforce person {sf_lead}"))),
+                .any(|w| w.contains(&format!("holds Salesforce person {sf_lead} twice"))),
             "{report:?}"
         );
         world.settle().await;

@@ -154,12 +154,18 @@ async fn reconcile_once(
         if let Some(other) = mirror.shadowed_by(slot) {
             // Nothing is inferred from a row whose Salesforce person another row claimed:
             // its member is listed, and a removal queued for it would remove a real member.
+            let lead = |e: &entries::MirrorEntry| {
+                e.mkto_lead_id.map_or("no Marketo lead".to_string(), |l| {
+                    format!("Marketo lead {l}")
+                })
+            };
             pass.report.warnings.push(format!(
-                "people {} and {} both hold Salesforce person {} in the sync's state; the \
-                 first is left alone",
-                entry.person.as_str(),
-                mirror.entries[other].person.as_str(),
+                "the sync's state holds Salesforce person {} twice (with {} and with {}): the \
+                 row with {} is left alone, as Salesforce's listing matched the other",
                 entry.sf_person_id.as_ref().map_or("", |p| p.as_str()),
+                lead(&mirror.entries[other]),
+                lead(entry),
+                lead(entry),
             ));
             // Its Marketo member is this row's, not someone new to pair.
             take_marketo(&mut marketo, entry.mkto_lead_id, &names);
