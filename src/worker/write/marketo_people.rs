@@ -112,7 +112,8 @@ async fn another_persons(
     Ok(theirs.filter(|t| *t != ours).map(|theirs| {
         format!(
             "Marketo lead {lead} with this address is Salesforce {theirs}'s: {ours} is left \
-             alone (merge the duplicates in Salesforce)"
+             alone (one person twice: merge them in Salesforce; two people: correct the \
+             address, or Marketo's link)"
         )
     }))
 }
