@@ -201,45 +201,7 @@ async fn reconcile_once(
         let lead_at: HashMap<i64, usize> =
             leads.iter().enumerate().map(|(i, l)| (l.id, i)).collect();
         let pairs = adopt::pair(&leads, &new_sf);
-        // The Marketo lead each paired Salesforce person is linked to already (through another
-        // mapping), read in one query per 500.
-        let persons: Vec<String> = pairs
-            .iter()
-            .filter_map(|p| new_sf[p.member].person_id().map(str::to_string))
-            .collect();
-        let linked: HashMap<String, i64> = ctx
-            .store
-            .identities_by_keys(&[], &persons)
-            .await?
-            .into_iter()
-            .filter_map(|i| {
-                let lead = i.mkto_lead_id?;
-                let person = i.sf_contact_id.or(i.sf_lead_id)?;
-                Some((person, lead))
-            })
-            .collect();
-        // Only a linked lead Marketo still has makes the pair a duplicate: one merged away
-        // leaves the paired lead as the person's.
-        let mut others: Vec<String> = pairs
-            .iter()
-            .filter_map(|p| {
-                let person = new_sf[p.member].person_id()?;
-                linked.get(person).filter(|&&l| l != p.lead_id)
-            })
-            .map(i64::to_string)
-            .collect();
-        others.sort_unstable();
-        others.dedup();
-        let existing: std::collections::HashSet<i64> = if others.is_empty() {
-            Default::default()
-        } else {
-            let found = ctx.marketo.leads_by("id", &others).await?;
-            found.into_iter().map(|lead| lead.id).collect()
-        };
-        let linked: HashMap<String, i64> = linked
-            .into_iter()
-            .filter(|(_, lead)| existing.contains(lead))
-            .collect();
+        let linked = twins::linked_elsewhere(ctx, &pairs, &new_sf).await?;
         for pair in pairs {
             let sf = &mut new_sf[pair.member];
             sf.used = true;

@@ -10,8 +10,8 @@ use crate::store::fold_email;
 
 use super::super::context::Context;
 use super::super::work::WorkError;
-use super::adopt::LeadKeys;
-use super::entries::MkEntry;
+use super::adopt::{LeadKeys, Pair};
+use super::entries::{MkEntry, SfNew};
 use super::sides::lead_keys;
 
 /// The leads paired in this pass by their folded address: the lead and its Salesforce person.
@@ -144,4 +144,53 @@ pub async fn find(
         }
     }
     Ok(twins)
+}
+
+/// The Salesforce persons of these pairs linked already (through another mapping) to another
+/// Marketo lead that Marketo still has, with that lead: such a pair is one person with two
+/// leads, and writing either would put one lead's status on the other's person (or add the
+/// linked lead to this program). A linked lead merged away leaves the paired one as the
+/// person's. One store query per 500 persons, one Marketo read for the conflicts.
+pub async fn linked_elsewhere(
+    ctx: &Context,
+    pairs: &[Pair],
+    members: &[SfNew],
+) -> Result<HashMap<String, i64>, WorkError> {
+    let paired: HashMap<String, i64> = pairs
+        .iter()
+        .filter_map(|p| Some((members[p.member].person_id()?.to_string(), p.lead_id)))
+        .collect();
+    if paired.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let persons: Vec<String> = paired.keys().cloned().collect();
+    let linked: HashMap<String, i64> = ctx
+        .store
+        .identities_by_keys(&[], &persons)
+        .await?
+        .into_iter()
+        .filter_map(|i| {
+            let lead = i.mkto_lead_id?;
+            let person = i.sf_contact_id.or(i.sf_lead_id)?;
+            (paired.get(&person) != Some(&lead)).then_some((person, lead))
+        })
+        .filter(|(person, _)| paired.contains_key(person))
+        .collect();
+    if linked.is_empty() {
+        return Ok(linked);
+    }
+    let mut ids: Vec<String> = linked.values().map(i64::to_string).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let existing: std::collections::HashSet<i64> = ctx
+        .marketo
+        .leads_by("id", &ids)
+        .await?
+        .into_iter()
+        .map(|lead| lead.id)
+        .collect();
+    Ok(linked
+        .into_iter()
+        .filter(|(_, lead)| existing.contains(lead))
+        .collect())
 }
