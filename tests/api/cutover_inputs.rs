@@ -668,6 +668,12 @@ async fn a_duplicate_marketo_lead_seen_without_its_address_is_left_alone() {
         Some(lead),
         "the person keeps their lead"
     );
+    let rows = world.app.store.mirror_rows("webinar").await.unwrap();
+    let holding = rows
+        .iter()
+        .filter(|r| r.sf_person_id.as_deref() == Some(sf_lead.as_str()))
+        .count();
+    assert_eq!(holding, 1, "one state row holds the person: {rows:?}");
 }
 
 /// A Salesforce person linked already to one Marketo lead (through another program), paired

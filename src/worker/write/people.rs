@@ -205,6 +205,14 @@ async fn another_leads(ctx: &Context, works: &mut [&mut Work], items: &[usize]) 
             continue;
         }
         let ours = works[i].identity().mkto_lead_id.unwrap_or_default();
+        // The person found is not this item's: its state row must not hold them too.
+        let identity = &mut works[i].person.identity;
+        if identity.sf_contact_id.as_deref() == Some(person.as_str()) {
+            identity.sf_contact_id = None;
+        }
+        if identity.sf_lead_id.as_deref() == Some(person.as_str()) {
+            identity.sf_lead_id = None;
+        }
         works[i].outcome = Some(Ok(crate::sync::Done::Skipped(format!(
             "Marketo lead {ours} shares Salesforce {person} with lead {theirs}, linked to it: left \
              alone (merge the duplicates in Marketo)"
