@@ -89,17 +89,20 @@ pub fn pair(leads: &[LeadKeys], members: &[SfNew]) -> Vec<Pair> {
     }
     for lead in unlinked {
         // Marketo links this lead to a Salesforce person who is not an unpaired member here:
-        // it is that person's, not whoever else has the address.
-        if lead.sfdc_contact_id.is_some() || lead.sfdc_lead_id.is_some() {
+        // it is that person's, not whoever else has the address; only a Contact may still
+        // pair with a lead linked to a Lead (the Lead converted, or its better record).
+        if lead.sfdc_contact_id.is_some() {
             continue;
         }
+        let contacts_only = lead.sfdc_lead_id.is_some();
         let Some(email) = lead.email.as_deref().map(fold_email) else {
             continue;
         };
         // Contacts first (a converted Lead's person), then the lowest id: stable across runs.
         let mut candidates: BTreeMap<(bool, String), usize> = BTreeMap::new();
         for &i in by_email.get(&email).into_iter().flatten() {
-            if !taken[i] {
+            let refused = contacts_only && members[i].contact_id.is_none();
+            if !taken[i] && !refused {
                 let member = &members[i];
                 let id = member.person_id().unwrap_or_default().to_string();
                 candidates.insert((member.contact_id.is_none(), id), i);
@@ -197,5 +200,15 @@ mod tests {
         let pairs = pair(&leads, &members);
         assert_eq!(pairs.len(), 1);
         assert_eq!((pairs[0].lead_id, pairs[0].by), (1006, "e-mail"));
+        // Linked to a Lead not here: a Contact with the address is that Lead's better record.
+        let members = vec![member("00Q3", "conv@x.com"), member("0034", "conv@x.com")];
+        let leads = vec![lead(1027, "conv@x.com", Some("00QD"), None)];
+        let pairs = pair(&leads, &members);
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(
+            (pairs[0].lead_id, pairs[0].member),
+            (1027, 1),
+            "the Contact"
+        );
     }
 }
