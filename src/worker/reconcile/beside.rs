@@ -11,9 +11,16 @@ use crate::store::fold_email;
 use super::super::context::Context;
 use super::super::work::WorkError;
 use super::entries::SfNew;
+use super::twins::Paired;
 
-/// For each of these unpaired members (by person id) left alone, the warning naming why.
-pub async fn find(ctx: &Context, members: &[&SfNew]) -> Result<HashMap<String, String>, WorkError> {
+/// For each of these unpaired members (by person id) left alone, the warning naming why. The
+/// linked people are those of the identity table and those this pass paired (so a dry run,
+/// which saves none, says what the run will do).
+pub async fn find(
+    ctx: &Context,
+    members: &[&SfNew],
+    paired: &Paired,
+) -> Result<HashMap<String, String>, WorkError> {
     let mut emails: Vec<String> = members
         .iter()
         .filter_map(|m| m.email.as_deref().map(fold_email))
@@ -34,26 +41,38 @@ pub async fn find(ctx: &Context, members: &[&SfNew]) -> Result<HashMap<String, S
             continue;
         };
         let is_lead = member.contact_id.is_none();
-        let first = identities
-            .iter()
-            .filter(|i| i.email.as_deref() == Some(email.as_str()) && i.mkto_lead_id.is_some())
-            .find_map(|i| {
-                let theirs = if is_lead {
-                    i.sf_contact_id.as_deref().or(i.sf_lead_id.as_deref())
-                } else {
-                    i.sf_contact_id.as_deref()
-                };
-                theirs
-                    .filter(|t| *t != ours)
-                    .map(|t| (t.to_string(), i.mkto_lead_id.unwrap_or_default()))
-            });
+        // Who comes first: anyone before a Lead, only a Contact before a Contact.
+        let first_of = |contact: Option<&str>, lead: Option<&str>| {
+            let theirs = if is_lead { contact.or(lead) } else { contact };
+            theirs.filter(|t| *t != ours).map(str::to_string)
+        };
+        let from_pass = paired.get(&email).and_then(|(lead, person)| {
+            let person = person.as_deref()?;
+            let (contact, other) = if person.starts_with("003") {
+                (Some(person), None)
+            } else {
+                (None, Some(person))
+            };
+            first_of(contact, other).map(|theirs| (theirs, *lead))
+        });
+        let first = from_pass.or_else(|| {
+            identities
+                .iter()
+                .filter(|i| i.email.as_deref() == Some(email.as_str()))
+                .find_map(|i| {
+                    let lead = i.mkto_lead_id?;
+                    let theirs = first_of(i.sf_contact_id.as_deref(), i.sf_lead_id.as_deref())?;
+                    Some((theirs, lead))
+                })
+        });
         if let Some((theirs, lead)) = first {
             left.insert(
                 ours.to_string(),
                 format!(
-                    "Salesforce {ours} shares its e-mail with {theirs}, linked to Marketo lead \
-                     {lead}: left alone (a Contact before a Lead, then the one linked first; \
-                     merge the duplicates in Salesforce)"
+                    "Salesforce {ours} has the address of Marketo lead {lead}, which is linked \
+                     to Salesforce {theirs}: left alone (a Contact before a Lead, then the one \
+                     linked first; one person twice: merge them in Salesforce; two people: \
+                     correct the address, or Marketo's link)"
                 ),
             );
         }

@@ -259,7 +259,7 @@ async fn reconcile_once(
         .filter(|m| !m.used)
         .filter(|m| m.person_id().is_none_or(|p| !passed_over.contains(p)))
         .collect();
-    let beside = beside::find(ctx, &unpaired).await?;
+    let beside = beside::find(ctx, &unpaired, &paired).await?;
     for sf in unpaired {
         let member = sf.member(campaign, &names);
         if let Some(warning) = member.person_id().and_then(|p| beside.get(p)) {

@@ -23,10 +23,20 @@ pub struct Twin {
     pub lead: i64,
     pub linked_lead: i64,
     pub person: Option<String>,
+    /// Found by Marketo's own link to the Salesforce person, not by the address.
+    pub by_link: bool,
 }
 
 impl Twin {
     pub fn warning(&self) -> String {
+        if let (true, Some(person)) = (self.by_link, self.person.as_deref()) {
+            return format!(
+                "Marketo lead {} is linked by Marketo to Salesforce {person}, which is linked to \
+                 lead {}, also a member: left alone (merge the duplicates in Marketo, or \
+                 correct the link)",
+                self.lead, self.linked_lead
+            );
+        }
         let person = self
             .person
             .as_deref()
@@ -92,6 +102,7 @@ pub async fn find(
                         lead,
                         linked_lead: owner.mkto_lead_id.unwrap_or_default(),
                         person: Some(person),
+                        by_link: true,
                     },
                 );
             }
@@ -118,6 +129,7 @@ pub async fn find(
                     lead,
                     linked_lead: *linked_lead,
                     person: person.clone(),
+                    by_link: false,
                 },
             );
             continue;
@@ -139,6 +151,7 @@ pub async fn find(
                     lead,
                     linked_lead: identity.mkto_lead_id.unwrap_or_default(),
                     person,
+                    by_link: false,
                 },
             );
         }
