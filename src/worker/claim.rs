@@ -89,3 +89,19 @@ async fn mapping_of(ctx: &Context, item: &Claimed) -> Result<Route, StoreError> 
         Signal::MarketoFlowAction(_) => Route::Flow,
     })
 }
+
+/// The person a signal names by their Marketo lead or Salesforce Lead/Contact, when the identity
+/// table knows them (nobody is created for a change the sync skips).
+pub async fn known_person(ctx: &Context, signal: &Signal) -> Result<Option<String>, StoreError> {
+    let (lead, person) = match signal {
+        Signal::SalesforceMember(m) => (None, m.contact_id.as_deref().or(m.lead_id.as_deref())),
+        Signal::MarketoMember(m) => (Some(m.lead_id), None),
+        Signal::MarketoFlowAction(a) => (Some(a.lead_id), None),
+        Signal::SalesforceMemberDeleted(_) => return Ok(None),
+    };
+    if lead.is_none() && person.is_none() {
+        return Ok(None);
+    }
+    let found = ctx.store.find_identity(lead, person, None).await?;
+    Ok(found.map(|identity| identity.id.to_string()))
+}

@@ -223,6 +223,21 @@ pub fn outcome(
     });
 }
 
+/// A duplicate's changes (see `resolve`): skipped for the person, naming the duplicate.
+pub fn passed_over(journal: &mut Journal, mapping: &str, passed: &[super::work::PassedOver]) {
+    for passed in passed {
+        outcome(
+            journal,
+            Some(passed.signal.id),
+            Some(mapping),
+            Some(&passed.person.to_string()),
+            Target::NONE,
+            OutcomeResult::Skipped,
+            Some(&passed.reason),
+        );
+    }
+}
+
 /// Ends each signal: done, due again after the retry schedule's next delay, or dead.
 pub fn settle(
     journal: &mut Journal,

@@ -13,19 +13,12 @@ use std::collections::{BTreeMap, HashSet};
 use crate::store::{IdentityRow, StoreError, fold_email, now_millis};
 
 use super::context::Context;
-use super::work::{Person, Reading, Seen, SignalRef, WorkError};
+use super::work::{PassedOver, Person, Reading, Seen, WorkError};
 
 /// The people this round's observations are, and the signals passed over with why.
 pub struct Resolved {
     pub people: Vec<Person>,
     pub passed_over: Vec<PassedOver>,
-}
-
-/// A signal whose change is a duplicate's: recorded as skipped for the person, with the reason.
-pub struct PassedOver {
-    pub signal: SignalRef,
-    pub person: i64,
-    pub reason: String,
 }
 
 pub async fn resolve(ctx: &Context, seen: Vec<Seen>) -> Result<Resolved, StoreError> {

@@ -10,7 +10,6 @@ use tracing::Instrument;
 
 use crate::connectors::CallError;
 use crate::kinds::{OutcomeResult, Target};
-use crate::signal::Signal;
 use crate::store::{Claimed, Journal, StoreError};
 
 use super::claim::{self, Routed};
@@ -105,7 +104,7 @@ async fn process(
     for (item, reason) in unmapped {
         let target = Target::NONE;
         // Named for the person when the sync knows them, so their timeline says why.
-        let person = known_person(ctx, &item.signal).await?;
+        let person = claim::known_person(ctx, &item.signal).await?;
         record::outcome(
             &mut journal,
             Some(item.id),
@@ -323,18 +322,7 @@ async fn sync_mapping(
     for work in &plan.work {
         record::person(journal, mapping, work);
     }
-    // A duplicate's change: skipped for the person, naming the duplicate.
-    for passed in &resolved.passed_over {
-        record::outcome(
-            journal,
-            Some(passed.signal.id),
-            Some(mapping.name()),
-            Some(&passed.person.to_string()),
-            Target::NONE,
-            OutcomeResult::Skipped,
-            Some(&passed.reason),
-        );
-    }
+    record::passed_over(journal, mapping.name(), &resolved.passed_over);
     let nothing = observed
         .nothing_to_do
         .into_iter()
@@ -357,22 +345,6 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)")
-}
-
-/// The person a signal names by their Marketo lead or Salesforce Lead/Contact, when the identity
-/// table knows them (nobody is created for a change the sync skips).
-async fn known_person(ctx: &Context, signal: &Signal) -> Result<Option<String>, StoreError> {
-    let (lead, person) = match signal {
-        Signal::SalesforceMember(m) => (None, m.contact_id.as_deref().or(m.lead_id.as_deref())),
-        Signal::MarketoMember(m) => (Some(m.lead_id), None),
-        Signal::MarketoFlowAction(a) => (Some(a.lead_id), None),
-        Signal::SalesforceMemberDeleted(_) => return Ok(None),
-    };
-    if lead.is_none() && person.is_none() {
-        return Ok(None);
-    }
-    let found = ctx.store.find_identity(lead, person, None).await?;
-    Ok(found.map(|identity| identity.id.to_string()))
 }
 
 #[cfg(test)]

@@ -79,6 +79,13 @@ pub struct Seen {
     pub person: Option<i64>,
 }
 
+/// A signal whose change is a duplicate's: recorded as skipped for the person, with the reason.
+pub struct PassedOver {
+    pub signal: SignalRef,
+    pub person: i64,
+    pub reason: String,
+}
+
 /// One person in one mapping this round: who they are and what each side shows.
 #[derive(Debug, Clone)]
 pub struct Person {

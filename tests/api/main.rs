@@ -19,6 +19,7 @@ mod cutover;
 mod cutover_inputs;
 mod deleted_poll;
 mod deploy_files;
+mod duplicates;
 mod error_shapes;
 mod feeds;
 mod flow_batch;

@@ -1,0 +1,535 @@
+//! Duplicates on both sides, as a cut-over from Marketo's native sync meets them and live
+//! changes keep bringing them: duplicate Marketo leads, a Salesforce Lead beside the person's
+//! Contact, two Leads with one address, a lead Marketo links to someone else, two state rows for
+//! one person. Each is left alone and named, in the preview as in the run and on every path,
+//! so no person's status is written onto another and a second reconciliation settles.
+
+use campaign_sync::sim::marketo::NewLead;
+
+use crate::world::{Options, World};
+
+/// Asserts a skipped outcome's reason holds `text`.
+async fn skipped_saying(world: &World, text: &str) {
+    let skipped = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
+        .await;
+    assert!(
+        skipped
+            .iter()
+            .any(|o| o.reason.as_deref().is_some_and(|r| r.contains(text))),
+        "{text}: {skipped:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_marketo_lead_sharing_a_linked_address_is_left_alone() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("shared@example.com");
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    // A duplicate Marketo lead with the same address, a member at another status: Marketo
+    // allows it; its address would find the linked person's Salesforce Lead.
+    let twin = world.mk.add_lead(NewLead::email("shared@example.com"));
+    world.mk_sets(twin, "Invited");
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    for _ in 0..2 {
+        let report = world
+            .app
+            .worker
+            .reconcile_mapping(&mapping, false)
+            .await
+            .unwrap();
+        assert!(report.changes.is_empty(), "{:?}", report.changes);
+        assert_eq!(report.signals_queued, 0, "{report:?}");
+        assert_eq!(report.warnings.len(), 1, "{report:?}");
+        let warning = &report.warnings[0];
+        assert!(
+            warning.contains(&format!("Marketo lead {twin}")),
+            "{warning}"
+        );
+        assert!(warning.contains(&format!("lead {lead}")), "{warning}");
+        world.settle().await;
+        assert_eq!(
+            world.sf_member_status(&sf_lead).as_deref(),
+            Some("Registered"),
+            "the linked person's Salesforce member keeps their own lead's status"
+        );
+        assert_eq!(world.mk_status(twin).as_deref(), Some("Invited"));
+    }
+}
+
+/// Two rows of the sync's state holding one Salesforce person (left by an earlier version
+/// that took two people for one): reconciliation infers no removal from the row Salesforce's
+/// listing did not claim, so no real member is removed on either side.
+#[tokio::test]
+async fn a_second_state_row_for_a_listed_person_removes_nobody() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("twice.held@example.com");
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let store = &world.app.store;
+    let held = store.mirror_rows("webinar").await.unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    // A second row for a person key that sorts first, holding the same member.
+    let shadow = campaign_sync::store::MirrorRow {
+        person: "0".into(),
+        ..held[0].clone()
+    };
+    store.upsert_mirror(&shadow).await.unwrap();
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    for _ in 0..2 {
+        let report = world
+            .app
+            .worker
+            .reconcile_mapping(&mapping, false)
+            .await
+            .unwrap();
+        assert_eq!(report.salesforce_removed, 0, "{report:?}");
+        assert!(report.changes.is_empty(), "{:?}", report.changes);
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains(&format!("holds Salesforce person {sf_lead} twice"))),
+            "{report:?}"
+        );
+        world.settle().await;
+        assert_eq!(
+            world.sf_member_status(&sf_lead).as_deref(),
+            Some("Registered")
+        );
+        assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    }
+}
+
+/// A live change of a duplicate Marketo lead (the linked person's address, another lead) is
+/// left alone, as reconciliation leaves it; once the linked lead is merged into it, the
+/// survivor's changes sync.
+#[tokio::test]
+async fn a_duplicate_marketo_leads_live_change_is_left_alone_until_merged() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("dup.live@example.com");
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let twin = world.mk.add_lead(NewLead::email("dup.live@example.com"));
+    world.mk_sets(twin, "No Show");
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered"),
+        "the duplicate's status is not the person's"
+    );
+    skipped_saying(
+        &world,
+        &format!("Marketo lead {twin} shares its e-mail with lead {lead}"),
+    )
+    .await;
+    // Merged in Marketo: the survivor is the person now.
+    assert!(world.mk.merge_leads(twin, lead));
+    world.mk_sets(twin, "Attended");
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+    let identity = world
+        .app
+        .store
+        .find_identity(None, Some(&sf_lead), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(identity.mkto_lead_id, Some(twin));
+}
+
+/// A Salesforce Lead sharing the address of a Contact that is the person: its membership's
+/// changes are left alone (a Contact before a Lead), not written over the Contact's status.
+#[tokio::test]
+async fn a_duplicate_salesforce_leads_live_change_is_left_alone() {
+    let world = World::new().await;
+    let lead = world.mk.add_lead(NewLead::email("both.live@example.com"));
+    let contact = world
+        .sf
+        .create_contact(serde_json::json!({ "LastName": "Both", "Email": "both.live@example.com" }))
+        .unwrap();
+    world.sf_adds(&contact, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let duplicate = world
+        .sf
+        .create_lead(serde_json::json!({ "LastName": "Both", "Company": "Dup", "Email": "both.live@example.com" }))
+        .unwrap();
+    world.sf_adds(&duplicate, Some("Attended"));
+    world.settle().await;
+    assert_eq!(
+        world.mk_status(lead).as_deref(),
+        Some("Registered"),
+        "the duplicate Lead's status is not the person's"
+    );
+    skipped_saying(
+        &world,
+        &format!("Salesforce Lead {duplicate} shares the person of Contact {contact}"),
+    )
+    .await;
+}
+
+/// On a first run, before any identity is saved, the preview already leaves a duplicate Marketo
+/// lead alone, as the run itself then does: what the dry run lists is what the run does.
+#[tokio::test]
+async fn a_first_dry_run_leaves_a_duplicate_marketo_lead_alone_as_the_run_does() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let sf_lead = world
+        .sf
+        .create_lead(serde_json::json!({ "LastName": "Twin", "Company": "T", "Email": "first.twin@example.com" }))
+        .unwrap();
+    world
+        .sf
+        .add_member(
+            crate::world::INTEGRATION,
+            &world.campaign,
+            &sf_lead,
+            Some("Registered"),
+        )
+        .unwrap();
+    let first = world.mk.add_lead(NewLead::email("first.twin@example.com"));
+    let second = world.mk.add_lead(NewLead::email("first.twin@example.com"));
+    world.mk_sets(first, "Registered");
+    world.mk_sets(second, "Invited");
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    let preview = world
+        .app
+        .worker
+        .reconcile_mapping(&mapping, true)
+        .await
+        .unwrap();
+    let run = world
+        .app
+        .worker
+        .reconcile_mapping(&mapping, false)
+        .await
+        .unwrap();
+    for report in [&preview, &run] {
+        assert!(report.changes.is_empty(), "{report:?}");
+        assert_eq!(report.warnings.len(), 1, "{report:?}");
+        assert!(
+            report.warnings[0].contains("shares its e-mail with lead"),
+            "{report:?}"
+        );
+    }
+    assert_eq!(preview.warnings, run.warnings);
+}
+
+/// A second Salesforce Lead with a linked person's address: its change finds the person's
+/// Marketo lead by that address, which is the other Lead's; it is left alone rather than
+/// joined (which would make the two Leads one person, overwriting each other's status).
+#[tokio::test]
+async fn a_second_salesforce_lead_with_a_linked_address_is_left_alone() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("two.leads@example.com");
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let second = world
+        .sf
+        .create_lead(serde_json::json!({ "LastName": "Two", "Company": "Dup", "Email": "two.leads@example.com" }))
+        .unwrap();
+    world.sf_adds(&second, Some("Attended"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let identity = world
+        .app
+        .store
+        .find_identity(Some(lead), None, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(identity.sf_lead_id.as_deref(), Some(sf_lead.as_str()));
+    skipped_saying(
+        &world,
+        &format!(
+            "Marketo lead {lead} with this address is Salesforce {sf_lead}'s: {second} is left alone"
+        ),
+    )
+    .await;
+}
+
+/// The same duplicate seen without its address (the activity feed's signals carry none): found
+/// by Marketo's record, it is still left alone rather than joined to the linked person.
+#[tokio::test]
+async fn a_duplicate_marketo_lead_seen_without_its_address_is_left_alone() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("dup.feed@example.com");
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let twin = world.mk.add_lead(NewLead::email("dup.feed@example.com"));
+    world.mk_sets(twin, "No Show");
+    world
+        .marketo_webhook(serde_json::json!({ "leadId": twin, "programId": crate::world::PROGRAM }))
+        .await;
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered"),
+        "the duplicate's status is not the person's"
+    );
+    skipped_saying(
+        &world,
+        &format!("Marketo lead {twin} shares Salesforce {sf_lead} with lead {lead}"),
+    )
+    .await;
+    let identity = world
+        .app
+        .store
+        .find_identity(None, Some(&sf_lead), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        identity.mkto_lead_id,
+        Some(lead),
+        "the person keeps their lead"
+    );
+    let rows = world.app.store.mirror_rows("webinar").await.unwrap();
+    let holding = rows
+        .iter()
+        .filter(|r| r.sf_person_id.as_deref() == Some(sf_lead.as_str()))
+        .count();
+    assert_eq!(holding, 1, "one state row holds the person: {rows:?}");
+}
+
+/// A Salesforce person linked already to one Marketo lead (through another program), paired
+/// in this program by the address with a second lead: both are left alone here, rather than
+/// the linked lead added to this program with the second one's status.
+#[tokio::test]
+async fn a_person_linked_to_another_lead_is_not_paired_with_a_duplicate() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (linked, sf_lead) = world.person("two.programs@example.com");
+    world
+        .app
+        .store
+        .link_identity(
+            Some(linked),
+            Some(&sf_lead),
+            Some("two.programs@example.com"),
+            1,
+        )
+        .await
+        .unwrap();
+    let here = world
+        .mk
+        .add_lead(NewLead::email("two.programs@example.com"));
+    world.mk_sets(here, "Registered");
+    world
+        .sf
+        .add_member(
+            crate::world::INTEGRATION,
+            &world.campaign,
+            &sf_lead,
+            Some("Invited"),
+        )
+        .unwrap();
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    for dry_run in [true, false, false] {
+        let report = world
+            .app
+            .worker
+            .reconcile_mapping(&mapping, dry_run)
+            .await
+            .unwrap();
+        assert!(report.changes.is_empty(), "{report:?}");
+        assert!(
+            report.warnings.iter().any(|w| w.contains(&format!(
+                "Marketo lead {here} matched by e-mail to {sf_lead}, which is linked to Marketo lead {linked}"
+            ))),
+            "{report:?}"
+        );
+        world.settle().await;
+    }
+    assert_eq!(world.mk_status(linked), None, "not added to this program");
+    assert_eq!(world.mk_status(here).as_deref(), Some("Registered"));
+    assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("Invited"));
+}
+
+/// The Lead passed over for the Contact on the first run is still left alone on the next,
+/// where no Marketo lead is left to pair: the second run settles.
+#[tokio::test]
+async fn a_lead_passed_over_for_a_contact_stays_passed_over_and_the_next_run_settles() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("settles@example.com");
+    let contact = world
+        .sf
+        .create_contact(
+            serde_json::json!({ "LastName": "Settles", "Email": "settles@example.com" }),
+        )
+        .unwrap();
+    for (person, status) in [(&sf_lead, "Attended"), (&contact, "Registered")] {
+        world
+            .sf
+            .add_member(
+                crate::world::INTEGRATION,
+                &world.campaign,
+                person,
+                Some(status),
+            )
+            .unwrap();
+    }
+    world.mk_sets(lead, "Registered");
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    for run in 0..3 {
+        let report = world
+            .app
+            .worker
+            .reconcile_mapping(&mapping, false)
+            .await
+            .unwrap();
+        assert!(report.changes.is_empty(), "run {run}: {report:?}");
+        assert_eq!(report.warnings.len(), 1, "run {run}: {report:?}");
+        assert!(
+            report.warnings[0].contains(&sf_lead.to_string()),
+            "run {run}: {report:?}"
+        );
+        world.settle().await;
+    }
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+}
+
+/// A Marketo lead Marketo links to a Salesforce person synced through another lead is not
+/// paired by its address with someone else, nor planned as a new person: it is left alone.
+#[tokio::test]
+async fn a_lead_linked_to_someone_synced_is_neither_paired_nor_planned() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("grace.l@example.com");
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    // A second lead linked by Marketo to the same Salesforce Lead, with a third person's
+    // address; that third person is a Salesforce member the sync has not met.
+    let linked = world.mk.add_lead(NewLead {
+        sfdc_lead_id: Some(sf_lead.clone()),
+        ..NewLead::email("probe.l@example.com")
+    });
+    world.mk_sets(linked, "Invited");
+    let probe = world
+        .sf
+        .create_lead(serde_json::json!({ "LastName": "Probe", "Company": "P", "Email": "probe.l@example.com" }))
+        .unwrap();
+    world
+        .sf
+        .add_member(
+            crate::world::INTEGRATION,
+            &world.campaign,
+            &probe,
+            Some("Invited"),
+        )
+        .unwrap();
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    let report = world
+        .app
+        .worker
+        .reconcile_mapping(&mapping, true)
+        .await
+        .unwrap();
+    assert_eq!(report.linked, 0, "{report:?}");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains(&format!("Marketo lead {linked}"))
+                && w.contains(&format!("lead {lead}"))),
+        "{report:?}"
+    );
+    // The probe is a new Salesforce person, to be given a Marketo lead of their own.
+    assert!(
+        report
+            .changes
+            .iter()
+            .all(|c| c.marketo_lead_id != Some(linked)),
+        "{report:?}"
+    );
+}
+
+/// A lead Marketo links to one Contact while carrying another Contact's address: the linked
+/// Contact is its person, and the other is left alone, in the preview as in the run.
+#[tokio::test]
+async fn a_contact_with_the_address_of_a_lead_linked_elsewhere_is_left_alone_in_preview_and_run() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let frank = world
+        .sf
+        .create_contact(serde_json::json!({ "LastName": "Frank", "Email": "frank.x@example.com" }))
+        .unwrap();
+    let eve = world
+        .sf
+        .create_contact(serde_json::json!({ "LastName": "Eve", "Email": "eve.x@example.com" }))
+        .unwrap();
+    for person in [&frank, &eve] {
+        world
+            .sf
+            .add_member(
+                crate::world::INTEGRATION,
+                &world.campaign,
+                person,
+                Some("Invited"),
+            )
+            .unwrap();
+    }
+    let lead = world.mk.add_lead(NewLead {
+        sfdc_contact_id: Some(frank.clone()),
+        ..NewLead::email("eve.x@example.com")
+    });
+    world.mk_sets(lead, "Invited");
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    for dry_run in [true, false] {
+        let report = world
+            .app
+            .worker
+            .reconcile_mapping(&mapping, dry_run)
+            .await
+            .unwrap();
+        assert!(report.changes.is_empty(), "dry run {dry_run}: {report:?}");
+        assert!(
+            report.warnings.iter().any(|w| w.contains(&format!(
+                "Salesforce {eve} has the address of Marketo lead {lead}, which is linked to Salesforce {frank}"
+            ))),
+            "dry run {dry_run}: {report:?}"
+        );
+    }
+}
