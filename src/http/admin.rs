@@ -175,8 +175,28 @@ pub async fn trigger_events(
 pub struct MemberOf {
     campaign_id: Option<String>,
     program_id: Option<i64>,
-    lead_id: Option<i64>,
+    /// Read as text, so a Salesforce id given here is refused saying what to give instead.
+    lead_id: Option<String>,
     email: Option<String>,
+}
+
+/// The Marketo lead id of `leadId`: a positive whole number; a Salesforce Lead or Contact id
+/// (the natural guess beside a campaign id) is refused saying to ask by e-mail.
+fn marketo_lead_id(text: &str) -> Result<i64, ApiError> {
+    match text.trim().parse::<i64>() {
+        Ok(lead) if lead >= 1 => Ok(lead),
+        _ => {
+            let hint = if crate::ids::SalesforceId::parse(text.trim()).is_ok() {
+                ": that is a Salesforce id; ask by the person's email instead"
+            } else {
+                ""
+            };
+            Err(ApiError::field(
+                "leadId",
+                format!("leadId {text:?} is not a Marketo lead id (a positive whole number){hint}"),
+            ))
+        }
+    }
 }
 
 /// Marketo's "Member of SFDC Campaign" filter, answered from the mirror.
@@ -213,12 +233,7 @@ pub async fn member_of(
     if query.lead_id.is_none() && query.email.is_none() {
         return Err(ApiError::field("leadId", "give leadId or email"));
     }
-    if let Some(lead) = query.lead_id.filter(|&lead| lead < 1) {
-        return Err(ApiError::field(
-            "leadId",
-            format!("leadId {lead} is not a Marketo lead id (a positive integer)"),
-        ));
-    }
+    let lead_id = query.lead_id.as_deref().map(marketo_lead_id).transpose()?;
     if let Some(email) = query
         .email
         .as_deref()
@@ -231,11 +246,11 @@ pub async fn member_of(
     }
     let store = state.store();
     let identity = store
-        .find_identity(query.lead_id, None, query.email.as_deref())
+        .find_identity(lead_id, None, query.email.as_deref())
         .await
         .map_err(unavailable)?;
     // Both given: they must name one person, or the answer would be about one of two, silently.
-    if let (Some(lead), Some(email), Some(found)) = (query.lead_id, &query.email, &identity) {
+    if let (Some(lead), Some(email), Some(found)) = (lead_id, &query.email, &identity) {
         let by_email = store
             .find_identity(None, None, Some(email))
             .await

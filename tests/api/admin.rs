@@ -292,11 +292,19 @@ async fn member_of_refuses_a_malformed_campaign_id() {
         ("&email=not-an-email", "email"),
         ("&leadId=0", "leadId"),
         ("&leadId=-3", "leadId"),
+        ("&leadId=00Q5g0000000001EAA", "leadId"),
     ] {
         let refused = admin(&app, reqwest::Method::GET, &format!("{campaign}{person}")).await;
         assert_eq!(refused.status(), 400, "{person}");
         let answer: serde_json::Value = refused.json().await.unwrap();
         assert_eq!(answer["error"]["field"], field, "{person}: {answer}");
+        if person.contains("00Q") {
+            let message = answer["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("Salesforce id; ask by the person's email"),
+                "{message}"
+            );
+        }
     }
     let by_email = admin(
         &app,
