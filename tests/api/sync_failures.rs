@@ -240,6 +240,11 @@ async fn an_admin_lifts_a_quota_pause_and_the_waiting_change_syncs() {
         page.contains("Lift the pause") && page.contains("607"),
         "{page}"
     );
+    // Its state says paused, not good.
+    assert!(
+        page.contains("<td class=\"bad\">paused: reachable, not called</td>"),
+        "{page}"
+    );
 
     let admin = |path: &str| {
         world

@@ -116,13 +116,15 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
                     s.health.consecutive_auth_failures
                 ),
                 ("down", since) => format!("unreachable since {}", when(since)),
+                // Reachable, but nothing is sent while the pause holds.
+                ("up", _) if s.paused_until.is_some() => "paused: reachable, not called".into(),
                 ("up", _) => "good".into(),
                 ("unconfigured", _) => {
                     "not configured: this replica has no credentials for it".into()
                 }
                 _ => "unknown (no call yet from this replica)".into(),
             },
-            class: if s.state == "down" || s.state == "unconfigured" {
+            class: if s.state == "down" || s.state == "unconfigured" || s.paused_until.is_some() {
                 "bad"
             } else {
                 "good"
