@@ -51,6 +51,12 @@ enum Command {
         /// Write a JSON description of the running sandbox (URLs, credentials, mappings) here.
         #[arg(long)]
         describe: Option<PathBuf>,
+        /// Address of the Salesforce simulator (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen_salesforce: SocketAddr,
+        /// Address of the Marketo simulator (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen_marketo: SocketAddr,
     },
     /// Run the Salesforce and Marketo simulators alone (no service), seeded with mapped programs
     /// and campaigns whose people are members on both sides; control them over HTTP.
@@ -240,11 +246,15 @@ async fn main() -> ExitCode {
             dir,
             listen,
             describe,
+            listen_salesforce,
+            listen_marketo,
         } => {
             commands::sandbox(SandboxOptions {
                 dir,
                 listen,
                 describe,
+                listen_salesforce,
+                listen_marketo,
             })
             .await
         }

@@ -37,6 +37,9 @@ pub struct SandboxOptions {
     pub listen: SocketAddr,
     /// Write the JSON description of the running sandbox here.
     pub describe: Option<PathBuf>,
+    /// The simulators' addresses; port 0 picks a free one.
+    pub listen_salesforce: SocketAddr,
+    pub listen_marketo: SocketAddr,
 }
 
 /// The simulators are seeded anew at every start, so a database an earlier sandbox left in
@@ -83,8 +86,25 @@ pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     fresh_database(&dir)?;
     // The endpoint is set once the service has its address.
-    let salesforce = SalesforceSim::spawn(salesforce_config("http://127.0.0.1:9/not-yet")).await?;
-    let marketo = MarketoSim::spawn(marketo_config()).await?;
+    let salesforce = SalesforceSim::spawn_on(
+        salesforce_config("http://127.0.0.1:9/not-yet"),
+        options.listen_salesforce,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "starting the Salesforce simulator on {}; choose another with --listen-salesforce",
+            options.listen_salesforce
+        )
+    })?;
+    let marketo = MarketoSim::spawn_on(marketo_config(), options.listen_marketo)
+        .await
+        .with_context(|| {
+            format!(
+                "starting the Marketo simulator on {}; choose another with --listen-marketo",
+                options.listen_marketo
+            )
+        })?;
     let mut config = Config {
         listen: options.listen,
         database_url: Secret::new(format!(

@@ -13,10 +13,14 @@ async fn the_sandbox_syncs_a_change_each_way_as_its_guide_shows() {
     let dir = tempfile::tempdir().unwrap();
     let describe = dir.path().join("sandbox.json");
     let shutdown = CancellationToken::new();
+    // The simulators where they are told to listen, as a scripted walk-through wants them.
+    let (sf_at, mk_at) = (crate::binary::free_address(), crate::binary::free_address());
     let options = SandboxOptions {
         dir: Some(dir.path().join("data")),
         listen: "127.0.0.1:0".parse().unwrap(),
         describe: Some(describe.clone()),
+        listen_salesforce: sf_at.parse().unwrap(),
+        listen_marketo: mk_at.parse().unwrap(),
     };
     let running = tokio::spawn(sandbox::run(options, shutdown.clone()));
     let text = eventually("the sandbox's description file", async || {
@@ -52,6 +56,10 @@ async fn the_sandbox_syncs_a_change_each_way_as_its_guide_shows() {
     let (sf, mk) = (
         d["salesforce"]["base_url"].as_str().unwrap(),
         d["marketo"]["base_url"].as_str().unwrap(),
+    );
+    assert_eq!(
+        (sf, mk),
+        (&*format!("http://{sf_at}"), &*format!("http://{mk_at}"))
     );
     let program = d["mappings"][0]["program_id"].as_i64().unwrap();
     let alan = &d["people"][2];
