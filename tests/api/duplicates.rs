@@ -8,6 +8,44 @@ use campaign_sync::sim::marketo::NewLead;
 
 use crate::world::{Options, World};
 
+/// A world whose Marketo changes reach the service only as the test sends them.
+async fn quiet() -> World {
+    World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await
+}
+
+/// A person synced at "Registered": their Marketo lead and Salesforce Lead.
+async fn linked(world: &World, email: &str) -> (i64, String) {
+    let (lead, sf_lead) = world.person(email);
+    world.sf_adds(&sf_lead, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    (lead, sf_lead)
+}
+
+/// Makes `person` a member of the webinar campaign as the integration user (no outbound
+/// message: the sync meets them at a reconciliation).
+fn join(world: &World, person: &str, status: Option<&str>) {
+    world
+        .sf
+        .add_member(crate::world::INTEGRATION, &world.campaign, person, status)
+        .unwrap();
+}
+
+/// One reconciliation of the webinar mapping.
+async fn reconcile(world: &World, dry_run: bool) -> campaign_sync::worker::ReconcileReport {
+    let mapping = world.app.worker.mappings().all()[0].clone();
+    world
+        .app
+        .worker
+        .reconcile_mapping(&mapping, dry_run)
+        .await
+        .unwrap()
+}
+
 /// Asserts a skipped outcome's reason holds `text`.
 async fn skipped_saying(world: &World, text: &str) {
     let skipped = world
@@ -23,27 +61,14 @@ async fn skipped_saying(world: &World, text: &str) {
 
 #[tokio::test]
 async fn a_second_marketo_lead_sharing_a_linked_address_is_left_alone() {
-    let world = World::with(Options {
-        webhooks: false,
-        ..Options::default()
-    })
-    .await;
-    let (lead, sf_lead) = world.person("shared@example.com");
-    world.sf_adds(&sf_lead, Some("Registered"));
-    world.settle().await;
-    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let world = quiet().await;
+    let (lead, sf_lead) = linked(&world, "shared@example.com").await;
     // A duplicate Marketo lead with the same address, a member at another status: Marketo
     // allows it; its address would find the linked person's Salesforce Lead.
     let twin = world.mk.add_lead(NewLead::email("shared@example.com"));
     world.mk_sets(twin, "Invited");
-    let mapping = world.app.worker.mappings().all()[0].clone();
     for _ in 0..2 {
-        let report = world
-            .app
-            .worker
-            .reconcile_mapping(&mapping, false)
-            .await
-            .unwrap();
+        let report = reconcile(&world, false).await;
         assert!(report.changes.is_empty(), "{:?}", report.changes);
         assert_eq!(report.signals_queued, 0, "{report:?}");
         assert_eq!(report.warnings.len(), 1, "{report:?}");
@@ -68,15 +93,8 @@ async fn a_second_marketo_lead_sharing_a_linked_address_is_left_alone() {
 /// listing did not claim, so no real member is removed on either side.
 #[tokio::test]
 async fn a_second_state_row_for_a_listed_person_removes_nobody() {
-    let world = World::with(Options {
-        webhooks: false,
-        ..Options::default()
-    })
-    .await;
-    let (lead, sf_lead) = world.person("twice.held@example.com");
-    world.sf_adds(&sf_lead, Some("Registered"));
-    world.settle().await;
-    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let world = quiet().await;
+    let (lead, sf_lead) = linked(&world, "twice.held@example.com").await;
     let store = &world.app.store;
     let held = store.mirror_rows("webinar").await.unwrap();
     assert_eq!(held.len(), 1, "{held:?}");
@@ -86,14 +104,8 @@ async fn a_second_state_row_for_a_listed_person_removes_nobody() {
         ..held[0].clone()
     };
     store.upsert_mirror(&shadow).await.unwrap();
-    let mapping = world.app.worker.mappings().all()[0].clone();
     for _ in 0..2 {
-        let report = world
-            .app
-            .worker
-            .reconcile_mapping(&mapping, false)
-            .await
-            .unwrap();
+        let report = reconcile(&world, false).await;
         assert_eq!(report.salesforce_removed, 0, "{report:?}");
         assert!(report.changes.is_empty(), "{:?}", report.changes);
         assert!(
@@ -118,10 +130,7 @@ async fn a_second_state_row_for_a_listed_person_removes_nobody() {
 #[tokio::test]
 async fn a_duplicate_marketo_leads_live_change_is_left_alone_until_merged() {
     let world = World::new().await;
-    let (lead, sf_lead) = world.person("dup.live@example.com");
-    world.sf_adds(&sf_lead, Some("Registered"));
-    world.settle().await;
-    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let (lead, sf_lead) = linked(&world, "dup.live@example.com").await;
     let twin = world.mk.add_lead(NewLead::email("dup.live@example.com"));
     world.mk_sets(twin, "No Show");
     world.settle().await;
@@ -188,41 +197,18 @@ async fn a_duplicate_salesforce_leads_live_change_is_left_alone() {
 /// lead alone, as the run itself then does: what the dry run lists is what the run does.
 #[tokio::test]
 async fn a_first_dry_run_leaves_a_duplicate_marketo_lead_alone_as_the_run_does() {
-    let world = World::with(Options {
-        webhooks: false,
-        ..Options::default()
-    })
-    .await;
+    let world = quiet().await;
     let sf_lead = world
         .sf
         .create_lead(serde_json::json!({ "LastName": "Twin", "Company": "T", "Email": "first.twin@example.com" }))
         .unwrap();
-    world
-        .sf
-        .add_member(
-            crate::world::INTEGRATION,
-            &world.campaign,
-            &sf_lead,
-            Some("Registered"),
-        )
-        .unwrap();
+    join(&world, &sf_lead, Some("Registered"));
     let first = world.mk.add_lead(NewLead::email("first.twin@example.com"));
     let second = world.mk.add_lead(NewLead::email("first.twin@example.com"));
     world.mk_sets(first, "Registered");
     world.mk_sets(second, "Invited");
-    let mapping = world.app.worker.mappings().all()[0].clone();
-    let preview = world
-        .app
-        .worker
-        .reconcile_mapping(&mapping, true)
-        .await
-        .unwrap();
-    let run = world
-        .app
-        .worker
-        .reconcile_mapping(&mapping, false)
-        .await
-        .unwrap();
+    let preview = reconcile(&world, true).await;
+    let run = reconcile(&world, false).await;
     for report in [&preview, &run] {
         assert!(report.changes.is_empty(), "{report:?}");
         assert_eq!(report.warnings.len(), 1, "{report:?}");
@@ -240,10 +226,7 @@ async fn a_first_dry_run_leaves_a_duplicate_marketo_lead_alone_as_the_run_does()
 #[tokio::test]
 async fn a_second_salesforce_lead_with_a_linked_address_is_left_alone() {
     let world = World::new().await;
-    let (lead, sf_lead) = world.person("two.leads@example.com");
-    world.sf_adds(&sf_lead, Some("Registered"));
-    world.settle().await;
-    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let (lead, sf_lead) = linked(&world, "two.leads@example.com").await;
     let second = world
         .sf
         .create_lead(serde_json::json!({ "LastName": "Two", "Company": "Dup", "Email": "two.leads@example.com" }))
@@ -272,15 +255,8 @@ async fn a_second_salesforce_lead_with_a_linked_address_is_left_alone() {
 /// by Marketo's record, it is still left alone rather than joined to the linked person.
 #[tokio::test]
 async fn a_duplicate_marketo_lead_seen_without_its_address_is_left_alone() {
-    let world = World::with(Options {
-        webhooks: false,
-        ..Options::default()
-    })
-    .await;
-    let (lead, sf_lead) = world.person("dup.feed@example.com");
-    world.sf_adds(&sf_lead, Some("Registered"));
-    world.settle().await;
-    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let world = quiet().await;
+    let (lead, sf_lead) = linked(&world, "dup.feed@example.com").await;
     let twin = world.mk.add_lead(NewLead::email("dup.feed@example.com"));
     world.mk_sets(twin, "No Show");
     world
@@ -322,11 +298,7 @@ async fn a_duplicate_marketo_lead_seen_without_its_address_is_left_alone() {
 /// the linked lead added to this program with the second one's status.
 #[tokio::test]
 async fn a_person_linked_to_another_lead_is_not_paired_with_a_duplicate() {
-    let world = World::with(Options {
-        webhooks: false,
-        ..Options::default()
-    })
-    .await;
+    let world = quiet().await;
     let (linked, sf_lead) = world.person("two.programs@example.com");
     world
         .app
@@ -343,23 +315,9 @@ async fn a_person_linked_to_another_lead_is_not_paired_with_a_duplicate() {
         .mk
         .add_lead(NewLead::email("two.programs@example.com"));
     world.mk_sets(here, "Registered");
-    world
-        .sf
-        .add_member(
-            crate::world::INTEGRATION,
-            &world.campaign,
-            &sf_lead,
-            Some("Invited"),
-        )
-        .unwrap();
-    let mapping = world.app.worker.mappings().all()[0].clone();
+    join(&world, &sf_lead, Some("Invited"));
     for dry_run in [true, false, false] {
-        let report = world
-            .app
-            .worker
-            .reconcile_mapping(&mapping, dry_run)
-            .await
-            .unwrap();
+        let report = reconcile(&world, dry_run).await;
         assert!(report.changes.is_empty(), "{report:?}");
         assert!(
             report.warnings.iter().any(|w| w.contains(&format!(
@@ -378,11 +336,7 @@ async fn a_person_linked_to_another_lead_is_not_paired_with_a_duplicate() {
 /// where no Marketo lead is left to pair: the second run settles.
 #[tokio::test]
 async fn a_lead_passed_over_for_a_contact_stays_passed_over_and_the_next_run_settles() {
-    let world = World::with(Options {
-        webhooks: false,
-        ..Options::default()
-    })
-    .await;
+    let world = quiet().await;
     let (lead, sf_lead) = world.person("settles@example.com");
     let contact = world
         .sf
@@ -391,25 +345,11 @@ async fn a_lead_passed_over_for_a_contact_stays_passed_over_and_the_next_run_set
         )
         .unwrap();
     for (person, status) in [(&sf_lead, "Attended"), (&contact, "Registered")] {
-        world
-            .sf
-            .add_member(
-                crate::world::INTEGRATION,
-                &world.campaign,
-                person,
-                Some(status),
-            )
-            .unwrap();
+        join(&world, person, Some(status));
     }
     world.mk_sets(lead, "Registered");
-    let mapping = world.app.worker.mappings().all()[0].clone();
     for run in 0..3 {
-        let report = world
-            .app
-            .worker
-            .reconcile_mapping(&mapping, false)
-            .await
-            .unwrap();
+        let report = reconcile(&world, false).await;
         assert!(report.changes.is_empty(), "run {run}: {report:?}");
         assert_eq!(report.warnings.len(), 1, "run {run}: {report:?}");
         assert!(
@@ -429,11 +369,7 @@ async fn a_lead_passed_over_for_a_contact_stays_passed_over_and_the_next_run_set
 /// paired by its address with someone else, nor planned as a new person: it is left alone.
 #[tokio::test]
 async fn a_lead_linked_to_someone_synced_is_neither_paired_nor_planned() {
-    let world = World::with(Options {
-        webhooks: false,
-        ..Options::default()
-    })
-    .await;
+    let world = quiet().await;
     let (lead, sf_lead) = world.person("grace.l@example.com");
     world.sf_adds(&sf_lead, Some("Registered"));
     world.settle().await;
@@ -448,22 +384,8 @@ async fn a_lead_linked_to_someone_synced_is_neither_paired_nor_planned() {
         .sf
         .create_lead(serde_json::json!({ "LastName": "Probe", "Company": "P", "Email": "probe.l@example.com" }))
         .unwrap();
-    world
-        .sf
-        .add_member(
-            crate::world::INTEGRATION,
-            &world.campaign,
-            &probe,
-            Some("Invited"),
-        )
-        .unwrap();
-    let mapping = world.app.worker.mappings().all()[0].clone();
-    let report = world
-        .app
-        .worker
-        .reconcile_mapping(&mapping, true)
-        .await
-        .unwrap();
+    join(&world, &probe, Some("Invited"));
+    let report = reconcile(&world, true).await;
     assert_eq!(report.linked, 0, "{report:?}");
     assert!(
         report
@@ -487,11 +409,7 @@ async fn a_lead_linked_to_someone_synced_is_neither_paired_nor_planned() {
 /// Contact is its person, and the other is left alone, in the preview as in the run.
 #[tokio::test]
 async fn a_contact_with_the_address_of_a_lead_linked_elsewhere_is_left_alone_in_preview_and_run() {
-    let world = World::with(Options {
-        webhooks: false,
-        ..Options::default()
-    })
-    .await;
+    let world = quiet().await;
     let frank = world
         .sf
         .create_contact(serde_json::json!({ "LastName": "Frank", "Email": "frank.x@example.com" }))
@@ -501,29 +419,15 @@ async fn a_contact_with_the_address_of_a_lead_linked_elsewhere_is_left_alone_in_
         .create_contact(serde_json::json!({ "LastName": "Eve", "Email": "eve.x@example.com" }))
         .unwrap();
     for person in [&frank, &eve] {
-        world
-            .sf
-            .add_member(
-                crate::world::INTEGRATION,
-                &world.campaign,
-                person,
-                Some("Invited"),
-            )
-            .unwrap();
+        join(&world, person, Some("Invited"));
     }
     let lead = world.mk.add_lead(NewLead {
         sfdc_contact_id: Some(frank.clone()),
         ..NewLead::email("eve.x@example.com")
     });
     world.mk_sets(lead, "Invited");
-    let mapping = world.app.worker.mappings().all()[0].clone();
     for dry_run in [true, false] {
-        let report = world
-            .app
-            .worker
-            .reconcile_mapping(&mapping, dry_run)
-            .await
-            .unwrap();
+        let report = reconcile(&world, dry_run).await;
         assert!(report.changes.is_empty(), "dry run {dry_run}: {report:?}");
         assert!(
             report.warnings.iter().any(|w| w.contains(&format!(
