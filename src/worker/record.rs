@@ -12,6 +12,9 @@ use super::retry::next_delay;
 use super::work::{About, SignalRef, SignalResult, Work, WorkError};
 use crate::mappings::Mapping;
 
+mod pauses;
+pub use pauses::announce_pauses;
+
 /// How long a disabled or held mapping's signals wait before they are looked at again. Turning
 /// a switch on (any replica), a hold clearing at its next check and a worker taking the lead
 /// make them due at once; this only bounds how often a long-off mapping's backlog is re-claimed.
@@ -315,29 +318,6 @@ fn retry_delay(
         rand::random::<f64>(),
         error.retry_after(),
     )
-}
-
-/// Tells subscribers (`side_paused`) of each side's pause, once per pause.
-pub fn announce_pauses<'a>(
-    journal: &mut Journal,
-    sides: impl IntoIterator<Item = &'a crate::quota::SideQuota>,
-) {
-    let now = now_millis();
-    for pause in sides.into_iter().filter_map(|side| side.unannounced(now)) {
-        journal.notices.push(Notice {
-            kind: OperationalEvent::SidePaused,
-            key: format!("side:{}", pause.system),
-            data: serde_json::json!({
-                // `system`, as `/readyz` and the resume path name a side; `side` kept for
-                // subscribers that read it already.
-                "system": pause.system,
-                "side": pause.system,
-                "until_ms": pause.until_ms,
-                "reason": pause.reason,
-            }),
-            at: now,
-        });
-    }
 }
 
 /// Ends a signal as dead with its reason, and records the outcome.
