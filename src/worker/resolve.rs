@@ -8,7 +8,7 @@
 //! linked to another lead that Marketo still has (a lead merged away leaves its survivor to
 //! take its place).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::store::{IdentityRow, StoreError, fold_email, now_millis};
 
@@ -133,14 +133,11 @@ async fn settle_other_leads(
     people: &mut BTreeMap<i64, Person>,
     passed_over: &mut Vec<PassedOver>,
 ) -> Result<(), StoreError> {
-    let mut linked: Vec<String> = other_lead
+    let linked = other_lead
         .iter()
-        .filter_map(|(_, identity)| identity.mkto_lead_id.map(|l| l.to_string()))
-        .collect();
-    linked.sort_unstable();
-    linked.dedup();
-    let existing: HashSet<i64> = match ctx.marketo.leads_by("id", &linked).await {
-        Ok(found) => found.into_iter().map(|lead| lead.id).collect(),
+        .filter_map(|(_, identity)| identity.mkto_lead_id);
+    let existing = match ctx.marketo.existing_leads(linked).await {
+        Ok(existing) => existing,
         Err(error) => {
             for (entry, identity) in other_lead {
                 add(

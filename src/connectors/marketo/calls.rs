@@ -265,6 +265,23 @@ impl MarketoClient {
         Ok(leads)
     }
 
+    /// Which of these lead ids Marketo still has (one merged away or deleted is gone), read
+    /// 300 at a time.
+    pub async fn existing_leads(
+        &self,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> Result<std::collections::HashSet<i64>, CallError> {
+        let mut ids: Vec<i64> = ids.into_iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(std::collections::HashSet::new());
+        }
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let found = self.leads_by("id", &ids).await?;
+        Ok(found.into_iter().map(|lead| lead.id).collect())
+    }
+
     /// Creates leads, ≤300 per call (`createOnly`, by e-mail); results in input order. One that
     /// exists already is skipped (1005) rather than updated, so its fields are never overwritten.
     pub async fn create_leads(&self, leads: Vec<Value>) -> Result<Vec<StatusResult>, CallError> {

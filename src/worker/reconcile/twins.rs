@@ -192,16 +192,7 @@ pub async fn linked_elsewhere(
     if linked.is_empty() {
         return Ok(linked);
     }
-    let mut ids: Vec<String> = linked.values().map(i64::to_string).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let existing: std::collections::HashSet<i64> = ctx
-        .marketo
-        .leads_by("id", &ids)
-        .await?
-        .into_iter()
-        .map(|lead| lead.id)
-        .collect();
+    let existing = ctx.marketo.existing_leads(linked.values().copied()).await?;
     Ok(linked
         .into_iter()
         .filter(|(_, lead)| existing.contains(lead))

@@ -190,9 +190,9 @@ async fn another_leads(ctx: &Context, works: &mut [&mut Work], items: &[usize]) 
     if conflicts.is_empty() {
         return;
     }
-    let ids: Vec<String> = conflicts.iter().map(|(_, l, _)| l.to_string()).collect();
-    let existing: std::collections::HashSet<i64> = match ctx.marketo.leads_by("id", &ids).await {
-        Ok(found) => found.into_iter().map(|lead| lead.id).collect(),
+    let linked = conflicts.iter().map(|(_, lead, _)| *lead);
+    let existing = match ctx.marketo.existing_leads(linked).await {
+        Ok(existing) => existing,
         Err(error) => {
             conflicts
                 .iter()
