@@ -1,7 +1,7 @@
 //! Step 1, claim: lease due signals and sort them by where they go — a mapping, the flow
 //! actions, or nowhere (with the reason).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use crate::signal::Signal;
@@ -16,6 +16,16 @@ pub struct Routed {
     pub by_mapping: BTreeMap<String, (Arc<Mapping>, Vec<Claimed>)>,
     pub flows: Vec<Claimed>,
     pub unmapped: Vec<(Claimed, String)>,
+    /// Deletions of members whose add has not been processed yet: handed back until it is.
+    pub after_add: Vec<(Claimed, AfterAdd)>,
+}
+
+/// When a deletion whose add is still waiting is tried again.
+pub enum AfterAdd {
+    /// The add is in this round: the next round finds the member synced.
+    NextRound,
+    /// The add waits outside this round (retrying, or held): a minute later.
+    Later(String),
 }
 
 /// Leases up to `worker.claim_batch` due signals for `worker.lease_secs`.
@@ -29,8 +39,15 @@ pub async fn claim(ctx: &Context) -> Result<Vec<Claimed>, StoreError> {
 
 pub async fn route(ctx: &Context, claimed: Vec<Claimed>) -> Result<Routed, StoreError> {
     let mut routed = Routed::default();
+    let adds_here: HashSet<String> = claimed
+        .iter()
+        .filter_map(|item| match &item.signal {
+            Signal::SalesforceMember(m) => Some(m.member_id.clone()),
+            _ => None,
+        })
+        .collect();
     for item in claimed {
-        match mapping_of(ctx, &item).await? {
+        match mapping_of(ctx, &item, &adds_here).await? {
             Route::Mapping(mapping) => {
                 routed
                     .by_mapping
@@ -41,6 +58,7 @@ pub async fn route(ctx: &Context, claimed: Vec<Claimed>) -> Result<Routed, Store
             }
             Route::Flow => routed.flows.push(item),
             Route::Unmapped(reason) => routed.unmapped.push((item, reason)),
+            Route::AfterAdd(when) => routed.after_add.push((item, when)),
         }
     }
     Ok(routed)
@@ -50,9 +68,15 @@ enum Route {
     Mapping(Arc<Mapping>),
     Flow,
     Unmapped(String),
+    AfterAdd(AfterAdd),
 }
 
-async fn mapping_of(ctx: &Context, item: &Claimed) -> Result<Route, StoreError> {
+/// `adds_here`: the CampaignMember ids this round's outbound-message and feed signals name.
+async fn mapping_of(
+    ctx: &Context,
+    item: &Claimed,
+    adds_here: &HashSet<String>,
+) -> Result<Route, StoreError> {
     let mappings = &ctx.mappings;
     Ok(match &item.signal {
         Signal::SalesforceMember(m) => match m
@@ -77,8 +101,15 @@ async fn mapping_of(ctx: &Context, item: &Claimed) -> Result<Route, StoreError> 
             let rows = ctx.store.mirror_by_member(&d.member_id).await?;
             match rows.first().and_then(|r| mappings.by_name(&r.mapping)) {
                 Some(mapping) => Route::Mapping(mapping.clone()),
-                // The sync forgets the member ids it removes itself, so its own deletions,
-                // reported back by the poll, land here too.
+                None if adds_here.contains(&d.member_id) => Route::AfterAdd(AfterAdd::NextRound),
+                None if waiting_add(ctx, &d.member_id).await? => {
+                    Route::AfterAdd(AfterAdd::Later(format!(
+                        "the deletion of member {} waits for its add, not yet processed",
+                        d.member_id
+                    )))
+                }
+                // The poll keeps only deletions of members the sync knows; one removed by the
+                // sync or another signal since lands here.
                 None => Route::Unmapped(format!(
                     "deleted member {} is not one the sync knows: removed by the sync itself, \
                      or never synced",
@@ -88,6 +119,15 @@ async fn mapping_of(ctx: &Context, item: &Claimed) -> Result<Route, StoreError> 
         }
         Signal::MarketoFlowAction(_) => Route::Flow,
     })
+}
+
+/// Whether a waiting outbound-message or feed signal names the member (the mirror does not).
+async fn waiting_add(ctx: &Context, member_id: &str) -> Result<bool, StoreError> {
+    let known = ctx
+        .store
+        .members_of_interest(&[member_id.to_string()])
+        .await?;
+    Ok(!known.is_empty())
 }
 
 /// The person a signal names by their Marketo lead or Salesforce Lead/Contact, when the identity

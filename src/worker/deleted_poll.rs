@@ -1,8 +1,8 @@
-//! Salesforce sends nothing when a CampaignMember is deleted, so the worker asks: the deleted
-//! records since the last poll become signals like any other. Where the poll resumes is kept in
-//! the store, so deletes made while the service was down are found at restart. Deletions the
-//! org no longer reports (more than 15 days back, or purged) queue a reconciliation instead, and
-//! a window with more deletions than one answer holds is halved.
+//! Salesforce sends nothing when a CampaignMember is deleted, so the worker asks: the
+//! deletions since the last poll of members the sync knows become signals like any other. Where
+//! the poll resumes is kept in the store, so deletes made while the service was down are found
+//! at restart. Deletions the org no longer reports (more than 15 days back, or purged) queue a
+//! reconciliation instead, and a window with more deletions than one answer holds is halved.
 
 use crate::connectors::salesforce::classify::refused_with;
 use crate::signal::{Dedup, NewSignal, SalesforceMemberDeleted, Signal};
@@ -83,9 +83,23 @@ pub async fn poll(ctx: &Context, now: i64) -> Result<usize, WorkError> {
         .await?;
     }
     let covered = page.latest_date_covered;
+    // The org reports every CampaignMember deletion, the sync's own removals and other
+    // campaigns' included: only those of members the sync knows, or is about to hear about,
+    // become signals.
+    let ids: Vec<String> = page.deleted_records.iter().map(|d| d.id.clone()).collect();
+    let known = ctx.store.members_of_interest(&ids).await?;
+    let ignored = ids.len() - known.len();
+    if ignored > 0 {
+        metrics::counter!("salesforce_deletions_ignored_total").increment(ignored as u64);
+        tracing::debug!(
+            ignored,
+            "deleted CampaignMembers the sync does not know (its own removals, other campaigns)"
+        );
+    }
     let signals: Vec<NewSignal> = page
         .deleted_records
         .into_iter()
+        .filter(|d| known.contains(&d.id))
         .map(|d| NewSignal {
             dedup_key: format!("sf:deleted:{}", d.id),
             signal: Signal::SalesforceMemberDeleted(SalesforceMemberDeleted {

@@ -12,7 +12,7 @@ use crate::connectors::CallError;
 use crate::kinds::{OutcomeResult, Target};
 use crate::store::{Claimed, Journal, StoreError};
 
-use super::claim::{self, Routed};
+use super::claim::{self, AfterAdd, Routed};
 use super::context::Context;
 use super::flow;
 use super::lease;
@@ -98,9 +98,16 @@ async fn process(
         by_mapping,
         flows,
         unmapped,
+        after_add,
     } = claim::route(ctx, claimed).await?;
     let mut journal = Journal::default();
     let mut results = Vec::new();
+    for (item, when) in after_add {
+        match when {
+            AfterAdd::NextRound => record::next_round(&mut journal, signal_ref(&item)),
+            AfterAdd::Later(why) => record::postpone(&mut journal, signal_ref(&item), &why),
+        }
+    }
     for (item, reason) in unmapped {
         let target = Target::NONE;
         // Named for the person when the sync knows them, so their timeline says why.

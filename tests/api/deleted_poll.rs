@@ -111,3 +111,77 @@ async fn a_window_with_too_many_deletions_is_halved_and_nothing_is_missed() {
         .count();
     assert!(refused >= 1, "the first ask was refused");
 }
+
+/// The org reports every CampaignMember deletion: the sync's own removals, and members of
+/// campaigns no mapping names. None of them is a change to sync, so none becomes a signal
+/// (each would be listed as a skipped change the operator has to read past).
+#[tokio::test]
+async fn the_syncs_own_removals_and_other_campaigns_deletions_are_not_recorded() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("own@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let first = now_millis();
+    world.app.worker.poll_deleted_at(first).await.unwrap();
+    // The sync removes the member (a Marketo flow action), and a Salesforce user deletes a
+    // member of a campaign no mapping names.
+    world
+        .marketo_webhook(serde_json::json!({ "action": "remove_from_campaign", "leadId": lead, "campaignId": world.campaign }))
+        .await;
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead),
+        None,
+        "removed by the sync"
+    );
+    let other = world
+        .sf
+        .create_campaign(serde_json::json!({ "Name": "Newsletter" }), &[])
+        .unwrap();
+    let elsewhere = world.sf.add_member(USER, &other, &sf_lead, None).unwrap();
+    world.settle().await;
+    world.sf.delete_member(USER, &elsewhere).unwrap();
+    world.sf.advance_clock(Duration::from_secs(150));
+    let skipped_before = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
+        .await
+        .len();
+
+    let found = world
+        .app
+        .worker
+        .poll_deleted_at(first + 150_000)
+        .await
+        .unwrap();
+    assert_eq!(found, 0, "neither deletion is the sync's business");
+    world.settle().await;
+    let skipped = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
+        .await;
+    assert_eq!(skipped.len(), skipped_before, "{skipped:?}");
+}
+
+/// A member a Salesforce user adds and deletes before the worker processed the add: the
+/// waiting add names the member, so its deletion is kept and the two end with no member.
+#[tokio::test]
+async fn a_deletion_of_a_member_whose_add_is_still_waiting_is_kept() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("brief@example.com");
+    let first = now_millis();
+    world.app.worker.poll_deleted_at(first).await.unwrap();
+    let member = world.sf_adds(&sf_lead, Some("Registered"));
+    world.sf.deliver_outbound_now().await;
+    world.wait_for_due_signals(1).await;
+    world.sf.delete_member(USER, &member).unwrap();
+    world.sf.advance_clock(Duration::from_secs(150));
+
+    let found = world
+        .app
+        .worker
+        .poll_deleted_at(first + 150_000)
+        .await
+        .unwrap();
+    assert_eq!(found, 1, "the deletion of a member with a waiting add");
+    world.settle().await;
+    assert_eq!(world.mk_status(lead), None, "added and deleted: no member");
+}

@@ -166,3 +166,56 @@ async fn inbox_depth_counts_each_state() {
         );
     }
 }
+
+/// The deleted-records poll keeps a deletion when the mirror holds the member or a waiting
+/// outbound-message signal names it; a done signal's member, or one nobody names, is not kept.
+#[tokio::test]
+async fn members_of_interest_are_the_mirrors_and_the_waiting_signals() {
+    use campaign_sync::signal::{NewSignal, SalesforceMember, Signal};
+    use campaign_sync::store::MirrorRow;
+    let add = |member: &str, key: &str| {
+        NewSignal::new(
+            key.to_string(),
+            Signal::SalesforceMember(SalesforceMember {
+                notification_id: key.into(),
+                organization_id: String::new(),
+                member_id: member.into(),
+                campaign_id: Some("701000000000001AAA".into()),
+                lead_id: Some("00Q000000000001AAA".into()),
+                contact_id: None,
+                email: None,
+                status: Some("Sent".into()),
+                has_responded: None,
+                created_date: None,
+                last_modified_date: None,
+                system_modstamp: None,
+            }),
+        )
+    };
+    for (db, store) in stores().await {
+        let synced = MirrorRow {
+            mapping: "webinar".into(),
+            person: "1".into(),
+            sf_member_id: Some("00v000000000001AAA".into()),
+            synced_at: T0,
+            ..MirrorRow::default()
+        };
+        store.upsert_mirror(&synced).await.unwrap();
+        store
+            .record(vec![add("00v000000000002AAA", "done")], T0)
+            .await
+            .unwrap();
+        let claimed = store.claim("w", 10, LEASE, T0).await.unwrap();
+        assert!(store.complete(claimed[0].id, "w", T0).await.unwrap());
+        store
+            .record(vec![add("00v000000000003AAA", "waiting")], T0)
+            .await
+            .unwrap();
+        let asked: Vec<String> = (1..=4).map(|i| format!("00v00000000000{i}AAA")).collect();
+        let known = store.members_of_interest(&asked).await.unwrap();
+        let expected: HashSet<String> = ["00v000000000001AAA", "00v000000000003AAA"]
+            .map(String::from)
+            .into();
+        assert_eq!(known, expected, "{}", db.label);
+    }
+}
