@@ -21,6 +21,7 @@ mod outbox_claim;
 mod people;
 mod queries;
 mod quota_days;
+mod retrying;
 mod runtime;
 mod sqlite_writer;
 mod subscriptions;
@@ -42,6 +43,7 @@ pub use outbox::{
 pub use people::{NamedOutcome, NamedTriggerEvent, OutcomeFilter, ReceivedSignal, Timeline};
 pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal, MappingScope};
 pub use quota_days::QuotaDay;
+pub use retrying::Settled;
 pub use runtime::{Job, SYNC_SWITCH};
 pub use subscriptions::Subscription;
 

@@ -219,3 +219,61 @@ async fn members_of_interest_are_the_mirrors_and_the_waiting_signals() {
         assert_eq!(known, expected, "{}", db.label);
     }
 }
+
+/// A retrying signal of a person whose change landed is made due; another person's, one in
+/// another program, and a fresh one are left as they are.
+#[tokio::test]
+async fn retrying_signals_of_settled_people_are_made_due() {
+    use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
+    use campaign_sync::store::Settled;
+    let signal = |lead_id: i64, program_id: i64, key: &str| {
+        NewSignal::new(
+            key.to_string(),
+            Signal::MarketoMember(MarketoMember {
+                lead_id,
+                program_id,
+                email: None,
+                status: None,
+                trigger: None,
+            }),
+        )
+    };
+    for (db, store) in stores().await {
+        let keys = [
+            (7, 1001, "mine"),
+            (8, 1001, "another person"),
+            (7, 1002, "another program"),
+        ];
+        for (lead, program, key) in keys {
+            store
+                .record(vec![signal(lead, program, key)], T0)
+                .await
+                .unwrap();
+        }
+        let later = T0 + 3_600_000;
+        for claimed in store.claim("w", 10, LEASE, T0).await.unwrap() {
+            assert!(
+                store
+                    .retry_at(claimed.id, "w", later, "503", T0)
+                    .await
+                    .unwrap()
+            );
+        }
+        store
+            .record(vec![signal(7, 1001, "fresh")], T0)
+            .await
+            .unwrap();
+        let settled = Settled {
+            program_id: 1001,
+            campaign_id: "701000000000001AAA".into(),
+            mkto_lead_id: Some(7),
+            ..Settled::default()
+        };
+        let woken = store.wake_retrying(&[settled], T0 + 1).await.unwrap();
+        assert_eq!(woken.len(), 1, "{}", db.label);
+        let due = store.claim("w", 10, LEASE, T0 + 1).await.unwrap();
+        let mut keys: Vec<&str> = due.iter().map(|c| c.dedup_key.as_str()).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["fresh", "mine"], "{}", db.label);
+    }
+}

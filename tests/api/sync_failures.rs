@@ -284,3 +284,75 @@ async fn an_admin_lifts_a_quota_pause_and_the_waiting_change_syncs() {
         404
     );
 }
+
+/// A change that failed and waits to retry lands meanwhile through another signal (the feed
+/// after the webhook): the waiting signal is made due and settles at once, instead of being
+/// listed `retrying` until its next try.
+#[tokio::test]
+async fn a_retrying_signal_settles_once_its_change_lands_through_another() {
+    use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
+
+    // Retries an hour apart: the first failure waits.
+    let world = World::with(crate::world::Options {
+        configure: |c| c.worker.retry_schedule_secs = vec![3600; 3],
+        ..crate::world::Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("twice@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    world
+        .mk
+        .set_status_as_user(crate::world::PROGRAM, lead, "Attended")
+        .unwrap();
+    let signal = |key: &str| {
+        NewSignal::new(
+            key,
+            Signal::MarketoMember(MarketoMember {
+                lead_id: lead,
+                program_id: crate::world::PROGRAM,
+                email: None,
+                status: None,
+                trigger: None,
+            }),
+        )
+    };
+    world
+        .sf_fault(serde_json::json!({ "http_status": 503, "calls": 1000 }))
+        .await;
+    let first = world
+        .app
+        .store
+        .record(vec![signal("webhook:twice")], now_millis())
+        .await
+        .unwrap()[0]
+        .id;
+    world.app.worker.run_pending().await.unwrap();
+    let (state, attempts, _) = world.app.store.signal_state(first).await.unwrap().unwrap();
+    assert_eq!((state.as_str(), attempts), ("pending", 1), "retrying");
+    // Salesforce is back; the same change comes again by another way and lands.
+    let cleared = world
+        .app
+        .client
+        .delete(format!("{}/__sim/faults", world.sf.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(cleared.status().is_success());
+    world
+        .app
+        .store
+        .record(vec![signal("feed:twice")], now_millis())
+        .await
+        .unwrap();
+    world.app.worker.run_pending().await.unwrap();
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+    let (state, _, _) = world.app.store.signal_state(first).await.unwrap().unwrap();
+    assert_eq!(
+        state, "done",
+        "the waiting signal settled as soon as the change landed"
+    );
+}

@@ -1,0 +1,89 @@
+//! Retrying signals whose change has landed meanwhile: when a person's state in a mapping is
+//! written down, the other signals of that person waiting to retry are made due at once, so
+//! they settle (as already in sync) instead of being listed `retrying` until their next try.
+
+use sqlx::Row;
+
+use super::journal::POSTPONED_LIKE;
+use super::{Store, StoreError};
+use crate::signal::Signal;
+
+/// One person whose state in one mapping was just written down.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settled {
+    pub program_id: i64,
+    pub campaign_id: String,
+    pub mkto_lead_id: Option<i64>,
+    /// The Salesforce Lead or Contact id.
+    pub sf_person_id: Option<String>,
+    pub sf_member_id: Option<String>,
+}
+
+impl Settled {
+    /// Whether a signal is about this person in this mapping (a flow action never is: it
+    /// writes what it says, whatever the mapping holds).
+    fn names(&self, signal: &Signal) -> bool {
+        let sf = |id: Option<&String>| {
+            id.is_some_and(|id| {
+                self.sf_person_id.as_ref() == Some(id) || self.sf_member_id.as_ref() == Some(id)
+            })
+        };
+        match signal {
+            Signal::MarketoMember(m) => {
+                m.program_id == self.program_id && Some(m.lead_id) == self.mkto_lead_id
+            }
+            Signal::SalesforceMember(m) => {
+                m.campaign_id.as_deref() == Some(self.campaign_id.as_str())
+                    && (sf(Some(&m.member_id))
+                        || sf(m.contact_id.as_ref())
+                        || sf(m.lead_id.as_ref()))
+            }
+            Signal::SalesforceMemberDeleted(d) => self.sf_member_id.as_ref() == Some(&d.member_id),
+            Signal::MarketoFlowAction(_) => false,
+        }
+    }
+}
+
+impl Store {
+    /// Makes due now the retrying signals (failed before, waiting for their next try, not
+    /// postponed) that name one of `settled`; returns their ids.
+    pub async fn wake_retrying(
+        &self,
+        settled: &[Settled],
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        if settled.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT id, payload FROM signals WHERE state = 'pending' AND attempts > 0 \
+             AND next_attempt_at > $1 AND kind <> 'marketo_flow_action' \
+             AND COALESCE(last_error, '') NOT LIKE $2",
+        )
+        .bind(now)
+        .bind(POSTPONED_LIKE)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut woken = Vec::new();
+        for row in rows {
+            let payload: String = row.try_get("payload")?;
+            let Ok(signal) = serde_json::from_str::<Signal>(&payload) else {
+                continue;
+            };
+            if settled.iter().any(|s| s.names(&signal)) {
+                woken.push(row.try_get::<i64, _>("id")?);
+            }
+        }
+        for id in &woken {
+            sqlx::query(
+                "UPDATE signals SET next_attempt_at = $2, updated_at = $2 \
+                 WHERE id = $1 AND state = 'pending' AND attempts > 0",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(woken)
+    }
+}
