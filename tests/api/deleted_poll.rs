@@ -11,6 +11,11 @@ use crate::world::{Options, USER, World};
 
 const DAY_MS: i64 = 86_400_000;
 
+/// Runs the deleted-records poll as if at `now`; the number of deletions it recorded.
+async fn poll(world: &World, now: i64) -> usize {
+    world.app.worker.poll_deleted_at(now).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_poll_resumed_after_fifteen_days_queues_a_reconciliation() {
     let world = World::new().await;
@@ -22,7 +27,7 @@ async fn a_poll_resumed_after_fifteen_days_queues_a_reconciliation() {
         .set_cursor(SALESFORCE_DELETED, &stopped.to_string(), now)
         .await
         .unwrap();
-    world.app.worker.poll_deleted_at(now).await.unwrap();
+    poll(&world, now).await;
     let job = world.app.store.job(1).await.unwrap().expect("a job");
     assert_eq!(
         (job.kind.as_str(), job.state.as_str()),
@@ -32,7 +37,7 @@ async fn a_poll_resumed_after_fifteen_days_queues_a_reconciliation() {
     let reason = job.params["reason"].as_str().unwrap();
     assert!(reason.contains("more than 15 days"), "{reason}");
     // The poll went on from as far back as Salesforce allows, and queues nothing more.
-    world.app.worker.poll_deleted_at(now + 1_000).await.unwrap();
+    poll(&world, now + 1_000).await;
     assert!(world.app.store.job(2).await.unwrap().is_none());
 }
 
@@ -43,7 +48,7 @@ async fn a_purged_delete_log_queues_a_reconciliation_that_removes_the_member() {
     world.mk_sets(lead, "Registered");
     world.settle().await;
     let first = now_millis();
-    world.app.worker.poll_deleted_at(first).await.unwrap();
+    poll(&world, first).await;
     assert!(
         world.app.store.job(1).await.unwrap().is_none(),
         "nothing lost yet"
@@ -53,12 +58,7 @@ async fn a_purged_delete_log_queues_a_reconciliation_that_removes_the_member() {
     world.sf.delete_member(USER, &member).unwrap();
     world.sf.advance_clock(std::time::Duration::from_secs(150));
     world.sf.purge_delete_log();
-    let found = world
-        .app
-        .worker
-        .poll_deleted_at(first + 150_000)
-        .await
-        .unwrap();
+    let found = poll(&world, first + 150_000).await;
     assert_eq!(found, 0, "the deletion is no longer reported");
     let job = world.app.store.job(1).await.unwrap().expect("a job");
     let reason = job.params["reason"].as_str().unwrap();
@@ -77,7 +77,7 @@ async fn a_window_with_too_many_deletions_is_halved_and_nothing_is_missed() {
     options.sf.deleted_id_limit = 2;
     let world = World::with(options).await;
     let first = now_millis();
-    world.app.worker.poll_deleted_at(first).await.unwrap();
+    poll(&world, first).await;
     let mut members = Vec::new();
     for i in 0..3 {
         let (lead, sf_lead) = world.person(&format!("many{i}@example.com"));
@@ -91,14 +91,9 @@ async fn a_window_with_too_many_deletions_is_halved_and_nothing_is_missed() {
         world.sf.advance_clock(Duration::from_secs(120));
     }
     let later = first + 6 * 60_000 + 30_000;
-    let found = world.app.worker.poll_deleted_at(later).await.unwrap();
+    let found = poll(&world, later).await;
     assert!((1..=2).contains(&found), "half the window: {found}");
-    world
-        .app
-        .worker
-        .poll_deleted_at(later + 1_000)
-        .await
-        .unwrap();
+    poll(&world, later + 1_000).await;
     world.settle().await;
     for (lead, _) in &members {
         assert_eq!(world.mk_status(*lead), None, "lead {lead} left the program");
@@ -122,7 +117,7 @@ async fn the_syncs_own_removals_and_other_campaigns_deletions_are_not_recorded()
     world.mk_sets(lead, "Registered");
     world.settle().await;
     let first = now_millis();
-    world.app.worker.poll_deleted_at(first).await.unwrap();
+    poll(&world, first).await;
     // The sync removes the member (a Marketo flow action), and a Salesforce user deletes a
     // member of a campaign no mapping names.
     world
@@ -147,12 +142,7 @@ async fn the_syncs_own_removals_and_other_campaigns_deletions_are_not_recorded()
         .await
         .len();
 
-    let found = world
-        .app
-        .worker
-        .poll_deleted_at(first + 150_000)
-        .await
-        .unwrap();
+    let found = poll(&world, first + 150_000).await;
     assert_eq!(found, 0, "neither deletion is the sync's business");
     world.settle().await;
     let skipped = world
@@ -168,19 +158,14 @@ async fn a_deletion_of_a_member_whose_add_is_still_waiting_is_kept() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("brief@example.com");
     let first = now_millis();
-    world.app.worker.poll_deleted_at(first).await.unwrap();
+    poll(&world, first).await;
     let member = world.sf_adds(&sf_lead, Some("Registered"));
     world.sf.deliver_outbound_now().await;
     world.wait_for_due_signals(1).await;
     world.sf.delete_member(USER, &member).unwrap();
     world.sf.advance_clock(Duration::from_secs(150));
 
-    let found = world
-        .app
-        .worker
-        .poll_deleted_at(first + 150_000)
-        .await
-        .unwrap();
+    let found = poll(&world, first + 150_000).await;
     assert_eq!(found, 1, "the deletion of a member with a waiting add");
     world.settle().await;
     assert_eq!(world.mk_status(lead), None, "added and deleted: no member");

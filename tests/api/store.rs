@@ -11,11 +11,16 @@ pub const LEASE: i64 = 30_000;
 pub const T0: i64 = 1_700_000_000_000;
 
 pub fn member(lead_id: i64, key: &str) -> NewSignal {
+    member_of(lead_id, 1001, key)
+}
+
+/// A Marketo member signal (as the activity feed's: no e-mail, no status) of one program.
+pub fn member_of(lead_id: i64, program_id: i64, key: &str) -> NewSignal {
     NewSignal::new(
         key.to_string(),
         Signal::MarketoMember(MarketoMember {
             lead_id,
-            program_id: 1001,
+            program_id,
             email: None,
             status: None,
             trigger: None,

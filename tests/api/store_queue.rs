@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::store::{LEASE, T0, member, stores};
+use crate::store::{LEASE, T0, member, member_of, stores};
 
 #[tokio::test]
 async fn a_claimed_item_is_not_claimed_again_until_its_lease_expires() {
@@ -224,20 +224,7 @@ async fn members_of_interest_are_the_mirrors_and_the_waiting_signals() {
 /// another program, and a fresh one are left as they are.
 #[tokio::test]
 async fn retrying_signals_of_settled_people_are_made_due() {
-    use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
     use campaign_sync::store::Settled;
-    let signal = |lead_id: i64, program_id: i64, key: &str| {
-        NewSignal::new(
-            key.to_string(),
-            Signal::MarketoMember(MarketoMember {
-                lead_id,
-                program_id,
-                email: None,
-                status: None,
-                trigger: None,
-            }),
-        )
-    };
     for (db, store) in stores().await {
         let keys = [
             (7, 1001, "mine"),
@@ -246,7 +233,7 @@ async fn retrying_signals_of_settled_people_are_made_due() {
         ];
         for (lead, program, key) in keys {
             store
-                .record(vec![signal(lead, program, key)], T0)
+                .record(vec![member_of(lead, program, key)], T0)
                 .await
                 .unwrap();
         }
@@ -260,7 +247,7 @@ async fn retrying_signals_of_settled_people_are_made_due() {
             );
         }
         store
-            .record(vec![signal(7, 1001, "fresh")], T0)
+            .record(vec![member_of(7, 1001, "fresh")], T0)
             .await
             .unwrap();
         let settled = Settled {

@@ -3,6 +3,7 @@
 
 use campaign_sync::store::{OutcomeResult, now_millis};
 
+use crate::store::member_of;
 use crate::sync_edges::reasons;
 use crate::world::{USER, World};
 
@@ -290,8 +291,6 @@ async fn an_admin_lifts_a_quota_pause_and_the_waiting_change_syncs() {
 /// listed `retrying` until its next try.
 #[tokio::test]
 async fn a_retrying_signal_settles_once_its_change_lands_through_another() {
-    use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
-
     // Retries an hour apart: the first failure waits.
     let world = World::with(crate::world::Options {
         configure: |c| c.worker.retry_schedule_secs = vec![3600; 3],
@@ -305,18 +304,7 @@ async fn a_retrying_signal_settles_once_its_change_lands_through_another() {
         .mk
         .set_status_as_user(crate::world::PROGRAM, lead, "Attended")
         .unwrap();
-    let signal = |key: &str| {
-        NewSignal::new(
-            key,
-            Signal::MarketoMember(MarketoMember {
-                lead_id: lead,
-                program_id: crate::world::PROGRAM,
-                email: None,
-                status: None,
-                trigger: None,
-            }),
-        )
-    };
+    let signal = |key: &str| member_of(lead, crate::world::PROGRAM, key);
     world
         .sf_fault(serde_json::json!({ "http_status": 503, "calls": 1000 }))
         .await;
