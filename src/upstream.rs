@@ -154,12 +154,22 @@ pub async fn share_until(
 
 /// Writes down what this process saw of `system` once it has called it, with the error and
 /// refusal written down before while it has seen none of its own: a new leader does not erase
-/// why the side failed under the last one.
+/// why the side failed under the last one. A process whose last call is older than the one
+/// written down (a former leader, now following) writes nothing: it would put back a state the
+/// replica calling the side now has moved past.
 pub async fn share(store: &crate::store::Store, system: &'static str, endpoint: &str) {
-    if health(system, endpoint).up.is_none() {
+    let own = health(system, endpoint);
+    if own.up.is_none() {
         return;
     }
-    let seen = shown(store, system, endpoint).await;
+    let written = written(store, system).await;
+    if written.as_ref().is_some_and(|w| !is_newer(&own, w)) {
+        return;
+    }
+    let seen = match written {
+        Some(written) => with_earlier_errors(own, written),
+        None => own,
+    };
     let Ok(text) = serde_json::to_string(&seen) else {
         return;
     };
@@ -171,27 +181,37 @@ pub async fn share(store: &crate::store::Store, system: &'static str, endpoint: 
     }
 }
 
-/// The health of `system` to show: this process's when it has called the side, else what the
-/// replica calling it last wrote down (a follower makes no calls of its own). A process that
-/// has seen no error or refusal of its own yet shows the last one written down, with when it
-/// happened: a restart does not hide why a side failed.
+/// The health of `system` to show: this process's when it has called the side at least as
+/// lately as the replica whose health is written down, else what that replica wrote (a
+/// follower makes no calls of its own; a former leader's last calls are behind). A process
+/// that has seen no error or refusal of its own yet shows the last one written down, with when
+/// it happened: a restart does not hide why a side failed.
 pub async fn shown(store: &crate::store::Store, system: &'static str, endpoint: &str) -> Health {
     let own = health(system, endpoint);
-    let written = match store.upstream_health(system).await {
+    match written(store, system).await {
+        None => own,
+        Some(written) if own.up.is_some() && is_newer(&own, &written) => {
+            with_earlier_errors(own, written)
+        }
+        Some(written) => written,
+    }
+}
+
+/// Whether `own` saw the side at least as lately as `written` did.
+fn is_newer(own: &Health, written: &Health) -> bool {
+    own.last_call_at.unwrap_or(0) >= written.last_call_at.unwrap_or(0)
+}
+
+/// What the replica calling `system` last wrote down, if any.
+async fn written(store: &crate::store::Store, system: &str) -> Option<Health> {
+    match store.upstream_health(system).await {
         Ok(Some((text, _))) => serde_json::from_str::<Health>(&text).ok(),
         Ok(None) => None,
         Err(error) => {
             tracing::warn!(%error, "could not read the shared upstream health");
             None
         }
-    };
-    let Some(written) = written else {
-        return own;
-    };
-    if own.up.is_none() {
-        return written;
     }
-    with_earlier_errors(own, written)
 }
 
 /// `own` with the error and refusal of `written` where it has none of its own.

@@ -208,6 +208,49 @@ async fn a_follower_shows_the_health_the_caller_wrote_down() {
     }
 }
 
+/// A former leader still running (its database session was cut, another replica took the
+/// worker over) neither shows nor writes back its own, older view of a side: the replica that
+/// called the side last is what every replica shows.
+#[tokio::test]
+async fn a_former_leader_does_not_put_back_its_older_view() {
+    use campaign_sync::connectors::CallError;
+    use campaign_sync::upstream::{Health, record, share, shown};
+    for (db, store) in stores().await {
+        let former = format!("https://former-{}.example", db.label);
+        record(
+            "salesforce",
+            &former,
+            &Err::<(), CallError>(CallError::retry("HTTP 503")),
+        );
+        share(&store, "salesforce", &former).await;
+        // The new leader calls the side later and finds it up.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let leader_saw = Health {
+            up: Some(true),
+            last_call_at: Some(campaign_sync::store::now_millis()),
+            ..Health::default()
+        };
+        store
+            .save_upstream_health(
+                "salesforce",
+                &serde_json::to_string(&leader_saw).unwrap(),
+                campaign_sync::store::now_millis(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            shown(&store, "salesforce", &former).await.up,
+            Some(true),
+            "{}: the newer view is shown",
+            db.label
+        );
+        share(&store, "salesforce", &former).await;
+        let (text, _) = store.upstream_health("salesforce").await.unwrap().unwrap();
+        let kept: Health = serde_json::from_str(&text).unwrap();
+        assert_eq!(kept, leader_saw, "{}: not overwritten", db.label);
+    }
+}
+
 /// A pause an admin lifts ends on every replica, and a replica's report of the pause it met
 /// before the lift does not bring it back; a pause met after the lift holds as any other.
 #[tokio::test]
