@@ -42,11 +42,15 @@ pub fn actor(decision: &Decision, salesforce_observed: bool) -> Actor {
     }
 }
 
-/// Setting Salesforce back to the status Marketo kept, under `reset_salesforce`.
+/// Setting Salesforce to the status Marketo kept: back, under `reset_salesforce`, or forward
+/// when Marketo's kept status is its own later change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reset {
     pub to: String,
     pub applied: bool,
+    /// Whose change the write carries (its trigger event's actor): the sync's own reset, or
+    /// Marketo's later change.
+    pub actor: Actor,
 }
 
 /// The start of the reason of a status change Marketo skipped because the member already had
@@ -54,23 +58,41 @@ pub struct Reset {
 pub const ALREADY_HAS: &str = "Marketo already has status ";
 
 /// Marketo skipped a status change with 1037 ("already in or past this status"). When it is
-/// already *at* the requested status nothing diverged; otherwise Salesforce moved back to an
-/// earlier status, which Marketo's progression refuses: diverged, and under
-/// `reset_salesforce` the member is set back to the status Marketo kept.
+/// already *at* the requested status nothing diverged. When the status it kept is its own
+/// change that wins over Salesforce's (`marketo_wins`: made later, or not told apart; see
+/// the caller), Salesforce is set to it. Otherwise Salesforce moved back to an earlier status,
+/// which Marketo's progression refuses: diverged, and under `reset_salesforce` the member is
+/// set back to the status Marketo kept.
 pub fn marketo_skipped(
     requested: &str,
     kept: Option<&str>,
     refusal: &str,
     policy: BackwardPolicy,
     map: &StatusMap,
+    marketo_wins: bool,
 ) -> (Done, Option<Reset>) {
     if kept == Some(requested) {
         return (Done::Skipped(format!("{ALREADY_HAS}{requested}")), None);
     }
+    let to_salesforce = kept.and_then(|k| Some((k, map.to_salesforce(k)?)));
+    if let Some((kept, to)) = to_salesforce.clone().filter(|_| marketo_wins) {
+        let done = Done::Skipped(format!(
+            "Marketo's own later change wins: the program keeps {kept} ({refusal}), and the \
+             campaign member is set to {to}"
+        ));
+        let reset = Reset {
+            to,
+            applied: false,
+            actor: Actor::Marketo,
+        };
+        return (done, Some(reset));
+    }
     let reset = match policy {
-        BackwardPolicy::ResetSalesforce => kept
-            .and_then(|k| map.to_salesforce(k))
-            .map(|to| Reset { to, applied: false }),
+        BackwardPolicy::ResetSalesforce => to_salesforce.map(|(_, to)| Reset {
+            to,
+            applied: false,
+            actor: Actor::CampaignSync,
+        }),
         BackwardPolicy::KeepSalesforce => None,
     };
     let done = Done::Diverged(format!(
@@ -135,7 +157,8 @@ mod tests {
             ),
         ];
         for (requested, kept, policy, skipped, reset_to) in cases {
-            let (done, reset) = marketo_skipped(requested, kept, "1037 skipped", policy, &map);
+            let (done, reset) =
+                marketo_skipped(requested, kept, "1037 skipped", policy, &map, false);
             assert_eq!(
                 matches!(done, Done::Skipped(_)),
                 skipped,
@@ -144,6 +167,32 @@ mod tests {
             assert_eq!(matches!(done, Done::Diverged(_)), !skipped);
             assert_eq!(reset.map(|r| r.to).as_deref(), reset_to);
         }
+    }
+
+    #[test]
+    fn marketos_own_later_change_sets_salesforce_whatever_the_backward_policy() {
+        let map = StatusMap::new(&BTreeMap::from([("Attended".into(), "Came".into())]));
+        for policy in [
+            BackwardPolicy::KeepSalesforce,
+            BackwardPolicy::ResetSalesforce,
+        ] {
+            let (done, reset) =
+                marketo_skipped("Registered", Some("Attended"), "1037", policy, &map, true);
+            assert!(matches!(done, Done::Skipped(_)), "{done:?}");
+            let reset = reset.expect("Salesforce is set to Marketo's status");
+            assert_eq!((reset.to.as_str(), reset.actor), ("Came", Actor::Marketo));
+        }
+        // At the requested status already: nothing to set, whoever changed last.
+        let (done, reset) = marketo_skipped(
+            "Attended",
+            Some("Attended"),
+            "1037",
+            BackwardPolicy::KeepSalesforce,
+            &map,
+            true,
+        );
+        assert_eq!(done.reason(), Some("Marketo already has status Attended"));
+        assert_eq!(reset, None);
     }
 
     #[test]

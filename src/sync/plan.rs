@@ -100,6 +100,16 @@ pub fn decide(
     }
 }
 
+/// Whether last-writer-wins gave Salesforce a tie it cannot really tell: both stamps in one
+/// second, where Marketo's `updatedAt` (whole seconds) may hide a later change than
+/// Salesforce's (milliseconds). Reconciliation then prefers the status both sides can hold.
+pub fn same_second(salesforce: &Observed, marketo: &Observed, policy: ConflictPolicy) -> bool {
+    match (policy, salesforce.at, marketo.at) {
+        (ConflictPolicy::LastWriterWins, Some(s), Some(m)) => (0..1000).contains(&(s - m)),
+        _ => false,
+    }
+}
+
 /// A notification older than what the mirror holds says nothing new.
 fn is_stale(observed: &Observed, mirror: Option<&MirrorRow>) -> bool {
     match (observed.at, mirror.and_then(|m| m.sf_modstamp)) {

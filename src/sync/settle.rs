@@ -143,7 +143,7 @@ pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settle
             kind: TriggerKind::CampaignStatusChanged,
             old_status: ended.salesforce.and_then(|o| o.status.clone()),
             new_status: Some(reset.to.clone()),
-            actor: Actor::CampaignSync,
+            actor: reset.actor,
         });
     }
     row.sf_member_id = if row.sf_status.is_some() {

@@ -178,6 +178,7 @@ fn an_applied_reset_sets_salesforce_back_with_its_own_event() {
     let reset = Reset {
         to: "Attended".into(),
         applied: true,
+        actor: Actor::CampaignSync,
     };
     let mut input = ended(Some(&old), &decision, &done, Actor::Salesforce);
     input.salesforce = Some(&seen);

@@ -179,10 +179,14 @@ impl<'a> Pass<'a> {
         );
         match self.refused_move_back(&decision, &mk) {
             // Marketo keeps the later status: by default nothing else is written (a
-            // divergence); with `reset_salesforce`, Salesforce is set back to Marketo's.
+            // divergence); with `reset_salesforce`, Salesforce is set back to Marketo's. So it
+            // is when both changed in one second: which came last cannot be told, and
+            // Marketo's status is the one both sides can hold.
             Some(kept) => {
-                let reset = self.mapping.config.backward_policy
-                    == crate::config::BackwardPolicy::ResetSalesforce;
+                let config = &self.mapping.config;
+                let reset = config.backward_policy
+                    == crate::config::BackwardPolicy::ResetSalesforce
+                    || sync::same_second(&sf, &mk, config.conflict_policy);
                 if reset {
                     let back = Decision::SetSalesforce(kept);
                     if let Some(change) = signals::change(unit, &back, &sf, &mk) {

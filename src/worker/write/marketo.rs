@@ -4,10 +4,11 @@
 use futures::future::join_all;
 use tracing::Instrument;
 
+use crate::config::ConflictPolicy;
 use crate::connectors::CallError;
 use crate::connectors::marketo::StatusResult;
 use crate::sync::batch::{MARKETO_LEADS_PER_CALL, group_into_calls};
-use crate::sync::{self, Decision, Done};
+use crate::sync::{self, Decision, Done, Observed};
 
 use super::super::context::{Context, api_span};
 use super::super::work::Work;
@@ -138,7 +139,7 @@ async fn reread_skipped(
     program: i64,
     group: &[&mut Work],
     results: &[StatusResult],
-) -> std::collections::BTreeMap<i64, Option<String>> {
+) -> std::collections::BTreeMap<i64, Observed> {
     let skipped: Vec<i64> = group
         .iter()
         .zip(results)
@@ -155,8 +156,8 @@ async fn reread_skipped(
         .await;
     match read {
         Ok(members) => members
-            .into_iter()
-            .map(|m| (m.lead_id, m.status_name))
+            .iter()
+            .map(|m| (m.lead_id, super::super::work::observed_member(Some(m))))
             .collect(),
         // Judged from what the round saw; the next reconciliation corrects a stale view.
         Err(error) => {
@@ -173,20 +174,21 @@ fn settle_status(
     requested: &str,
     result: &StatusResult,
     mapping: &Mapping,
-    fresh: Option<&Option<String>>,
+    fresh: Option<&Observed>,
 ) {
     work.was_member = result.status == "updated";
     work.outcome = Some(match result.status.as_str() {
         "created" | "updated" => Ok(Done::Applied),
         "skipped" if has_reason(result, SKIPPED_PROGRESSION) => {
+            let wins = fresh.is_some_and(|kept| marketo_change_wins(work, kept, mapping));
             let kept = match fresh {
-                Some(status) => {
+                Some(kept) => {
                     // What Marketo shows now is what the mirror should remember.
-                    work.person.mk = Some(crate::sync::Observed {
-                        status: status.clone(),
+                    work.person.mk = Some(Observed {
+                        status: kept.status.clone(),
                         at: None,
                     });
-                    status.clone()
+                    kept.status.clone()
                 }
                 None => work
                     .person
@@ -201,12 +203,34 @@ fn settle_status(
                 &reasons(result),
                 mapping.config.backward_policy,
                 &mapping.statuses,
+                wins,
             );
             work.reset = reset;
             Ok(done)
         }
         _ => Err(CallError::Permanent(reasons(result)).into()),
     });
+}
+
+/// Whether the status Marketo kept is its own change, not synced yet, that wins over the
+/// Salesforce change being written: always under `marketo_wins`; under last-writer-wins when
+/// made later, or in the same second (Marketo's `updatedAt` has whole seconds, so which came
+/// last cannot be told, and Marketo's status is the one both sides can hold). Its signal may
+/// come later or never (a lost webhook); the status recorded as synced would make it an echo.
+fn marketo_change_wins(work: &Work, kept: &Observed, mapping: &Mapping) -> bool {
+    let synced = work.mirror.as_ref().and_then(|m| m.mkto_status.as_ref());
+    if kept.status.is_none() || kept.status.as_ref() == synced {
+        return false;
+    }
+    let salesforce_at = work.person.sf.as_ref().and_then(|o| o.at);
+    match mapping.config.conflict_policy {
+        ConflictPolicy::MarketoWins => true,
+        ConflictPolicy::SalesforceWins => false,
+        ConflictPolicy::LastWriterWins => match (kept.at, salesforce_at) {
+            (Some(marketo), Some(salesforce)) => marketo + 1000 > salesforce,
+            _ => false,
+        },
+    }
 }
 
 fn has_reason(result: &StatusResult, code: &str) -> bool {
