@@ -119,8 +119,10 @@ impl StatusMap {
             if !marketo.contains(&name) && !misspelt.contains(&&name) {
                 problems.push(format!(
                     "Salesforce status {label:?} maps to {name:?}, which the program's channel does \
-                     not have: map {label:?} to one of the channel's statuses in the mapping's \
-                     status_map_to_marketo, or remove it from the campaign's member statuses"
+                     not have: add {label:?} to the channel, map a channel status to it in the \
+                     mapping's status_map, or remove it from the campaign's member statuses \
+                     (Salesforce refuses while members hold it: move them to another status \
+                     first)"
                 ));
             }
         }
@@ -247,7 +249,9 @@ mod tests {
             "{problems:?}"
         );
         assert!(
-            problems[1].contains("status_map_to_marketo, or remove it"),
+            problems[1].contains("map a channel status to it in the mapping's status_map")
+                && problems[1].contains("or remove it from the campaign's member statuses")
+                && !problems[1].contains("status_map_to_marketo"),
             "{problems:?}"
         );
     }
