@@ -74,9 +74,15 @@ impl Store {
             }
         };
         // A kept connection the network dropped silently would never answer. The session
-        // names its holder on every try, whoever tried on it before.
+        // names its holder on every try, whoever tried on it before, and asks the server to
+        // probe it: a holder cut off without a reset (a partition, a host gone) is dropped by
+        // PostgreSQL within about 25 s, releasing the lock, instead of the system's default
+        // two hours.
         let asked = sqlx::query(
-            "SELECT set_config('application_name', $2, false), pg_try_advisory_lock($1)",
+            "SELECT set_config('application_name', $2, false), \
+             set_config('tcp_keepalives_idle', '10', false), \
+             set_config('tcp_keepalives_interval', '5', false), \
+             set_config('tcp_keepalives_count', '3', false), pg_try_advisory_lock($1)",
         )
         .bind(WORKER_LOCK_KEY)
         .bind(format!("{LABEL_PREFIX}{}", holder_name(holder)))
@@ -89,7 +95,7 @@ impl Store {
                     "the database did not answer the worker-lock try in time",
                 ))
             })??;
-        let acquired: bool = row.try_get(1)?;
+        let acquired: bool = row.try_get(4)?;
         if acquired {
             Ok(Some(LeaderLock { conn: Some(conn) }))
         } else {
@@ -137,5 +143,38 @@ impl Store {
             return Ok(true);
         }
         Ok(self.worker_leader().await?.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lock's session asks PostgreSQL to probe it (when `CAMPAIGN_SYNC_TEST_POSTGRES_URL`
+    /// names a server; over TCP, where the settings apply).
+    #[tokio::test]
+    async fn the_lock_session_is_probed_by_the_server() {
+        let Ok(url) = std::env::var("CAMPAIGN_SYNC_TEST_POSTGRES_URL") else {
+            return;
+        };
+        let store = Store::open(&url).await.unwrap();
+        // Held, or (another test's worker leads this database) kept for the next try: the
+        // session tried on is set up either way.
+        let mut conn = match store.try_lead("test").await.unwrap() {
+            Some(lock) => lock.conn.expect("a PostgreSQL session"),
+            None => store.lock_candidate.lock().await.take().expect("kept"),
+        };
+        for (setting, expected) in [
+            ("tcp_keepalives_idle", "10"),
+            ("tcp_keepalives_interval", "5"),
+            ("tcp_keepalives_count", "3"),
+        ] {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            let value: String = row.try_get(0).unwrap();
+            assert_eq!(value, expected, "{setting}");
+        }
     }
 }
