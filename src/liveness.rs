@@ -25,9 +25,16 @@ struct Inner {
 }
 
 impl Liveness {
+    /// Whether this replica runs the worker. One that stops (it lost the lock, or is stopping)
+    /// forgets its last round, as a follower has none: a round time frozen on a former leader
+    /// would read as a stuck worker.
     pub fn set_leader(&self, leader: bool) {
-        self.inner.leader.store(leader, Ordering::SeqCst);
+        let was = self.inner.leader.swap(leader, Ordering::SeqCst);
         metrics::gauge!("worker_leader").set(if leader { 1.0 } else { 0.0 });
+        if was && !leader {
+            self.inner.last_round_ms.store(0, Ordering::SeqCst);
+            metrics::gauge!("worker_last_round_timestamp_seconds").set(0.0);
+        }
     }
 
     /// Shows the restart count and each side's pause in `/metrics` from the start, at 0 until
@@ -94,5 +101,22 @@ impl Liveness {
     /// False once the worker crashed [`CRASHES_BEFORE_UNHEALTHY`] times in a row.
     pub fn is_healthy(&self) -> bool {
         self.inner.crashes_in_a_row.load(Ordering::SeqCst) < CRASHES_BEFORE_UNHEALTHY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replica_that_stops_leading_forgets_its_last_round() {
+        let liveness = Liveness::default();
+        liveness.set_leader(true);
+        liveness.round_ended(1_000);
+        assert_eq!(liveness.last_round_ms(), Some(1_000));
+        liveness.set_leader(true);
+        assert_eq!(liveness.last_round_ms(), Some(1_000), "still leading");
+        liveness.set_leader(false);
+        assert_eq!(liveness.last_round_ms(), None);
     }
 }
