@@ -18,6 +18,11 @@ use crate::store::Store;
 use crate::telemetry;
 use crate::worker::Worker;
 
+/// The end of a stop after the worker's share of the bound, at most.
+const WRAP_UP: Duration = Duration::from_secs(2);
+/// Each step of that end (handing back leases, sharing the call count) waits this long at most.
+const STEP_TIMEOUT: Duration = Duration::from_millis(700);
+
 pub struct App {
     listener: TcpListener,
     admin_listener: Option<TcpListener>,
@@ -164,9 +169,13 @@ impl App {
             shutdown.clone(),
         ));
         let cancelled = shutdown.clone();
+        // The worker's share of the bound leaves time for what follows it (handing back its
+        // leases, sharing the day's call count, closing the store), so the whole stop keeps
+        // within drain + bound.
+        let wrap_up = (bound / 4).min(WRAP_UP);
         let stop_by = tokio::spawn(async move {
             cancelled.cancelled().await;
-            tokio::time::Instant::now() + drain + bound
+            tokio::time::Instant::now() + drain + bound - wrap_up
         });
         let stop_accepting = CancellationToken::new();
         tokio::spawn(drain_then_stop(
@@ -209,18 +218,26 @@ impl App {
             if tokio::time::timeout_at(stop_by, &mut worker).await.is_err() {
                 worker.abort();
                 tracing::warn!("the worker did not finish its round in time; releasing its leases");
-                if let Err(error) = store
-                    .release_own_leases(&owner, crate::store::now_millis())
-                    .await
-                {
-                    tracing::warn!(%error, "could not release the worker's leases; they will expire");
+                let released = tokio::time::timeout(
+                    STEP_TIMEOUT,
+                    store.release_own_leases(&owner, crate::store::now_millis()),
+                )
+                .await;
+                match released {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, "could not release the worker's leases; they will expire")
+                    }
+                    Err(_) => tracing::warn!(
+                        "releasing the worker's leases took too long; they will expire"
+                    ),
                 }
             }
         }
         // The calls made since the last share, so the next start (or another replica) counts
         // them against today's budget.
         match tokio::time::timeout(
-            Duration::from_secs(2),
+            STEP_TIMEOUT,
             quota.share(&store, crate::store::now_millis()),
         )
         .await

@@ -205,8 +205,27 @@ fn invalid(error: campaign_sync::config::ConfigError) -> ExitCode {
     ExitCode::from(2)
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// How long the end of the process waits for blocking work left behind (a call its worker
+/// was stopped in the middle of): the stop's bound is the service's, not the runtime's.
+const RUNTIME_WRAP_UP: std::time::Duration = std::time::Duration::from_millis(500);
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("campaign-sync: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run());
+    runtime.shutdown_timeout(RUNTIME_WRAP_UP);
+    code
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     // A service's end belongs in its log; a command's error is said once, on stderr.
     let logs_its_end = matches!(cli.command, Command::Serve(_));
