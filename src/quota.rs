@@ -220,6 +220,21 @@ impl SideQuota {
             && (budget == 0 || self.used(now_ms) * 100 < budget * SCHEDULED_SHARE_PERCENT)
     }
 
+    /// Why scheduled work waits while live changes go on: its share of the budget is used
+    /// (not a pause, which stops both); `None` when it may run or the side is paused.
+    pub fn scheduled_held(&self, now_ms: i64) -> Option<String> {
+        let budget = self.budget()?;
+        if self.paused(now_ms).is_some() || self.scheduled_may_run(now_ms) {
+            return None;
+        }
+        Some(format!(
+            "{} of daily_call_budget {budget} used today ({SCHEDULED_SHARE_PERCENT}% is \
+             scheduled work's share): the feeds, polls, settings and reconciliation passes wait \
+             for the quota day's reset; live changes go on",
+            self.used(now_ms)
+        ))
+    }
+
     /// Pauses the side until `until_ms` (epoch ms); a longer pause already set stays.
     pub fn pause(&self, until_ms: i64, reason: &str) {
         self.pause_met_at(until_ms, reason, crate::store::now_millis());

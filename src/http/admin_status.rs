@@ -70,6 +70,10 @@ pub struct Side {
     /// budget used up); null when not paused.
     #[serde(default)]
     pub pause_reason: Option<String>,
+    /// Why the scheduled passes (feeds, polls, settings, reconciliation) wait while live
+    /// changes go on: their share of `daily_call_budget` used; null when they run.
+    #[serde(default)]
+    pub scheduled_held: Option<String>,
     /// Marketo: calls this replica started within its client-side rate window, against the
     /// window's limit (`marketo.rate_limit_calls`); null for Salesforce, which has none.
     #[serde(default)]
@@ -196,6 +200,7 @@ fn side(
         service_budget: quota.budget().and_then(|n| i64::try_from(n).ok()),
         paused_until: quota.paused(now).map(|pause| pause.until_ms),
         pause_reason: quota.paused(now).map(|pause| pause.reason),
+        scheduled_held: quota.scheduled_held(now),
         rate_window: (system == "marketo")
             .then(|| crate::connectors::marketo::window_use(endpoint))
             .flatten(),
@@ -319,6 +324,7 @@ mod tests {
             service_budget: own.1,
             paused_until: None,
             pause_reason: None,
+            scheduled_held: None,
             rate_window: None,
         }
     }

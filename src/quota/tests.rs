@@ -23,15 +23,24 @@ fn a_used_up_budget_pauses_until_reset_and_scheduled_work_yields_first() {
         side.count(now);
     }
     assert!(side.scheduled_may_run(now));
+    assert_eq!(side.scheduled_held(now), None);
     side.count(now);
     assert!(
         !side.scheduled_may_run(now),
         "80% used: scheduled work yields"
     );
+    let held = side
+        .scheduled_held(now)
+        .expect("says why scheduled work waits");
+    assert!(
+        held.starts_with("8 of daily_call_budget 10 used today"),
+        "{held}"
+    );
     side.admit(now).unwrap();
     side.count(now);
     side.count(now);
     let refused = side.admit(now).unwrap_err();
+    assert_eq!(side.scheduled_held(now), None, "paused: the pause says it");
     assert!(
         matches!(refused, CallError::Paused { until_ms, .. } if until_ms == next_marketo_reset(now))
     );

@@ -171,6 +171,9 @@ pub fn render(url: &str, o: &Overview) -> String {
                 let _ = write!(line, ": {reason}");
             }
         }
+        if let Some(held) = &side.scheduled_held {
+            let _ = write!(line, ", scheduled passes wait: {held}");
+        }
         if let Some(w) = side.rate_window {
             let _ = write!(
                 line,

@@ -43,6 +43,20 @@ impl Every {
     }
 }
 
+/// Logs when a side's scheduled passes start or stop waiting for the budget's reset (`was`:
+/// whether they waited at the last look).
+fn say_when_held(was: &mut bool, side: &crate::quota::SideQuota) {
+    let reason = side.scheduled_held(now_millis());
+    match (&reason, *was) {
+        (Some(reason), false) => tracing::warn!(system = side.system(), "{reason}"),
+        (None, true) => {
+            tracing::info!(system = side.system(), "the scheduled passes run again");
+        }
+        _ => {}
+    }
+    *was = reason.is_some();
+}
+
 /// Runs the scheduled passes until `stop` (shutdown, or this replica lost the worker lock).
 pub async fn run(worker: Worker, stop: CancellationToken) {
     let schedules = worker.ctx.config.schedules.clone();
@@ -58,6 +72,7 @@ pub async fn run(worker: Worker, stop: CancellationToken) {
         next: start + reconcile_every,
     };
     let mut long: Option<tokio::task::JoinHandle<()>> = None;
+    let mut held = [false, false];
     while !stop.is_cancelled() {
         let now = Instant::now();
         let quota = worker.liveness.quota();
@@ -65,6 +80,9 @@ pub async fn run(worker: Worker, stop: CancellationToken) {
             quota.marketo.scheduled_may_run(now_millis()),
             quota.salesforce.scheduled_may_run(now_millis()),
         );
+        for (was, side) in held.iter_mut().zip([&quota.marketo, &quota.salesforce]) {
+            say_when_held(was, side);
+        }
         if marketo_ok && salesforce_ok && settings.due(now) {
             // Settings first: it brings the program cache up to date for the check.
             if let Err(error) = worker.sync_settings().await {

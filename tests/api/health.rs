@@ -278,3 +278,47 @@ async fn a_service_started_without_credentials_names_what_it_lacks() {
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("\nworker_leader "), "{metrics}");
 }
+
+/// With 80% of the day's budget spent, the scheduled passes wait while live changes go on: the
+/// overview says so, and why, for the side (it is no pause).
+#[tokio::test]
+async fn the_overview_says_when_scheduled_passes_wait_for_the_budget() {
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let now = campaign_sync::store::now_millis();
+    store
+        .share_quota_day(
+            "marketo",
+            &campaign_sync::store::QuotaDay {
+                day_ends_ms: campaign_sync::quota::next_marketo_reset(now),
+                used: 9,
+                paused_until_ms: 0,
+                reason: None,
+                paused_at_ms: 0,
+                lifted_at_ms: 0,
+            },
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    let app = TestApp::spawn_with(db, |config| {
+        config.admin.token = campaign_sync::config::Secret::new("admin");
+        config.marketo.daily_call_budget = 10;
+    })
+    .await;
+    let (status, overview) = app
+        .admin(reqwest::Method::GET, "/admin/status", "admin")
+        .await;
+    assert_eq!(status, 200);
+    let marketo = &overview["upstreams"]["marketo"];
+    assert_eq!(marketo["pausedUntil"], serde_json::Value::Null, "{marketo}");
+    let held = marketo["scheduledHeld"].as_str().unwrap_or_default();
+    assert!(
+        held.starts_with("9 of daily_call_budget 10 used today"),
+        "{marketo}"
+    );
+    assert_eq!(
+        overview["upstreams"]["salesforce"]["scheduledHeld"],
+        serde_json::Value::Null
+    );
+}

@@ -133,7 +133,10 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             window: rate_window(s.rate_window),
             paused_now: s.paused_until.is_some(),
             paused: match (s.paused_until, &s.pause_reason) {
-                (None, _) => "no".into(),
+                (None, _) => match &s.scheduled_held {
+                    Some(held) => format!("no; the scheduled passes wait: {held}"),
+                    None => "no".into(),
+                },
                 (Some(t), Some(reason)) => format!("until {}: {reason}", when(Some(t))),
                 (Some(t), None) => format!("until {}", when(Some(t))),
             },
