@@ -81,10 +81,7 @@ async fn an_integration_user_that_sends_outbound_messages_causes_no_echo_writes(
 #[tokio::test]
 async fn a_salesforce_move_backwards_is_recorded_as_diverged() {
     let world = World::new().await;
-    let (lead, sf_lead) = world.person("back@example.com");
-    world.mk_sets(lead, "Attended");
-    world.settle().await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
+    let (lead, sf_lead, member) = world.synced_person("back@example.com", "Attended").await;
     world.sf.update_member(USER, &member, "Registered").unwrap();
     world.settle().await;
     assert_eq!(
@@ -125,10 +122,7 @@ async fn the_reset_policy_sets_salesforce_back_to_marketos_status() {
         ..Options::default()
     })
     .await;
-    let (lead, sf_lead) = world.person("reset@example.com");
-    world.mk_sets(lead, "Attended");
-    world.settle().await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
+    let (lead, sf_lead, member) = world.synced_person("reset@example.com", "Attended").await;
     world.sf.update_member(USER, &member, "Registered").unwrap();
     world.settle().await;
     assert_eq!(
@@ -145,10 +139,7 @@ async fn a_reset_salesforce_refused_is_retried_not_left_diverged() {
         ..Options::default()
     })
     .await;
-    let (lead, sf_lead) = world.person("relock@example.com");
-    world.mk_sets(lead, "Attended");
-    world.settle().await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
+    let (_, sf_lead, member) = world.synced_person("relock@example.com", "Attended").await;
     world.sf.update_member(USER, &member, "Registered").unwrap();
     // The one write of the first round, the reset, meets a locked campaign row.
     world.sf.hold_campaign_lock(&world.campaign, 1).unwrap();
@@ -165,10 +156,7 @@ async fn a_reset_salesforce_refused_is_retried_not_left_diverged() {
 #[tokio::test]
 async fn a_member_deleted_in_salesforce_leaves_the_program_after_the_poll() {
     let world = World::new().await;
-    let (lead, sf_lead) = world.person("gone@example.com");
-    world.mk_sets(lead, "Registered");
-    world.settle().await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
+    let (lead, _, member) = world.synced_person("gone@example.com", "Registered").await;
     world.sf.delete_member(USER, &member).unwrap();
     assert_eq!(
         world.sf.deliver_outbound_now().await.notifications,
@@ -208,10 +196,7 @@ async fn conflicts_follow_the_mapping_policy() {
             ..Options::default()
         })
         .await;
-        let (lead, sf_lead) = world.person("both@example.com");
-        world.mk_sets(lead, "Registered");
-        world.settle().await;
-        let member = world.sf_member_id(&sf_lead).unwrap();
+        let (lead, sf_lead, member) = world.synced_person("both@example.com", "Registered").await;
         // Both sides change before the service hears of either.
         world.sf.update_member(USER, &member, "No Show").unwrap();
         world.mk_sets(lead, "Attended");
@@ -237,10 +222,7 @@ async fn split_conflict(policy: ConflictPolicy) -> (World, i64, String) {
         ..Options::default()
     })
     .await;
-    let (lead, sf_lead) = world.person("split@example.com");
-    world.mk_sets(lead, "Registered");
-    world.settle().await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
+    let (lead, sf_lead, member) = world.synced_person("split@example.com", "Registered").await;
     world.mk_sets(lead, "No Show");
     world.sf.update_member(USER, &member, "Attended").unwrap();
     world.sf.deliver_outbound_now().await;
@@ -278,10 +260,9 @@ async fn a_marketo_change_whose_webhook_has_not_arrived_still_wins_under_marketo
 #[tokio::test]
 async fn a_later_marketo_change_wins_when_the_earlier_salesforce_change_is_processed_first() {
     let world = World::new().await;
-    let (lead, sf_lead) = world.person("overtaken@example.com");
-    world.mk_sets(lead, "Registered");
-    world.settle().await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
+    let (lead, sf_lead, member) = world
+        .synced_person("overtaken@example.com", "Registered")
+        .await;
     // In this order; Marketo's stamp has whole seconds, so it may read as the same second,
     // which cannot be told apart from later and also goes to the status both sides can hold.
     world.sf.update_member(USER, &member, "No Show").unwrap();
@@ -341,10 +322,7 @@ async fn a_salesforce_change_whose_notification_has_not_arrived_still_wins_under
         ..Options::default()
     })
     .await;
-    let (lead, sf_lead) = world.person("held@example.com");
-    world.mk_sets(lead, "Registered");
-    world.settle().await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
+    let (lead, sf_lead, member) = world.synced_person("held@example.com", "Registered").await;
     // Salesforce's notification cannot reach the service for now (it retries later).
     world
         .sf
@@ -401,7 +379,6 @@ fn soql_reads(world: &World) -> usize {
 
 #[tokio::test]
 async fn a_first_change_for_someone_never_synced_is_written_without_a_conflict_read() {
-    use crate::world::INTEGRATION;
     let world = World::with(Options {
         conflict_policy: ConflictPolicy::SalesforceWins,
         ..Options::default()
@@ -409,10 +386,7 @@ async fn a_first_change_for_someone_never_synced_is_written_without_a_conflict_r
     .await;
     let (lead, sf_lead) = world.person("first@example.com");
     // Already in the campaign before the service knew them (no outbound message, no mirror).
-    world
-        .sf
-        .add_member(INTEGRATION, &world.campaign, &sf_lead, Some("Invited"))
-        .unwrap();
+    world.sf_adds_unheard(&sf_lead, "Invited");
     world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(
@@ -482,10 +456,7 @@ async fn people_in_sync_with_a_stale_stored_state_are_not_differences() {
     world.mk_sets(lead, "Registered");
     world.settle().await;
     // Both sides move to Attended; neither the webhook nor an outbound message arrives.
-    world
-        .mk
-        .set_status_as_user(crate::world::PROGRAM, lead, "Attended")
-        .unwrap();
+    world.mk_sets(lead, "Attended");
     let member = world.sf_member_id(&sf_lead).unwrap();
     world
         .sf
@@ -507,10 +478,9 @@ async fn people_in_sync_with_a_stale_stored_state_are_not_differences() {
 #[tokio::test]
 async fn a_change_for_someone_gone_from_salesforce_is_named_by_their_email() {
     let world = World::new().await;
-    let (lead, sf_lead) = world.person("gone.sf@example.com");
-    world.mk_sets(lead, "Registered");
-    world.settle().await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
+    let (_, _, member) = world
+        .synced_person("gone.sf@example.com", "Registered")
+        .await;
     world
         .sf
         .delete_member(crate::world::INTEGRATION, &member)
@@ -557,19 +527,8 @@ async fn a_first_pairing_set_in_one_second_goes_to_the_status_both_sides_can_hol
     for _ in 0..5 {
         let world = World::new().await;
         let (lead, sf_lead) = world.person("same.second@example.com");
-        world
-            .mk
-            .set_status_as_user(crate::world::PROGRAM, lead, "Attended")
-            .unwrap();
-        world
-            .sf
-            .add_member(
-                crate::world::INTEGRATION,
-                &world.campaign,
-                &sf_lead,
-                Some("Registered"),
-            )
-            .unwrap();
+        world.mk_sets(lead, "Attended");
+        world.sf_adds_unheard(&sf_lead, "Registered");
         let marketo_at = world
             .mk
             .member(crate::world::PROGRAM, lead)
@@ -605,21 +564,10 @@ async fn preview_a_move_back(policy: BackwardPolicy) -> campaign_sync::worker::R
     })
     .await;
     let (lead, sf_lead) = world.person("back.preview@example.com");
-    world
-        .mk
-        .set_status_as_user(crate::world::PROGRAM, lead, "Attended")
-        .unwrap();
+    world.mk_sets(lead, "Attended");
     // Salesforce's member comes later, at an earlier status (no message reaches the service).
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    world
-        .sf
-        .add_member(
-            crate::world::INTEGRATION,
-            &world.campaign,
-            &sf_lead,
-            Some("Registered"),
-        )
-        .unwrap();
+    world.sf_adds_unheard(&sf_lead, "Registered");
     let worker = &world.app.worker;
     let mapping = worker.mappings().by_name("webinar").unwrap().clone();
     worker.reconcile_mapping(&mapping, true).await.unwrap()

@@ -325,15 +325,7 @@ async fn a_first_change_of_an_existing_member_is_a_status_change_not_an_addition
     let (lead, sf_lead) = world.person("alan@example.com");
     // Years of native sync: a member on both sides, at the first status; nothing told us.
     world.mk_sets(lead, "Invited");
-    world
-        .sf
-        .add_member(
-            crate::world::INTEGRATION,
-            &world.campaign,
-            &sf_lead,
-            Some("Invited"),
-        )
-        .unwrap();
+    world.sf_adds_unheard(&sf_lead, "Invited");
 
     // A Marketo user moves Alan on; the webhook reaches the service.
     world.mk_sets(lead, "Registered");
@@ -357,15 +349,7 @@ async fn a_first_change_of_an_existing_member_is_a_status_change_not_an_addition
     // Grace too, the other way: a Salesforce user moves her, Marketo answers `updated`.
     let (grace, grace_sf) = world.person("grace@example.com");
     world.mk_sets(grace, "Invited");
-    let member = world
-        .sf
-        .add_member(
-            crate::world::INTEGRATION,
-            &world.campaign,
-            &grace_sf,
-            Some("Invited"),
-        )
-        .unwrap();
+    let member = world.sf_adds_unheard(&grace_sf, "Invited");
     world.sf.update_member(USER, &member, "Attended").unwrap();
     world.settle().await;
     assert_eq!(world.mk_status(grace).as_deref(), Some("Attended"));

@@ -300,10 +300,7 @@ async fn a_retrying_signal_settles_once_its_change_lands_through_another() {
     let (lead, sf_lead) = world.person("twice@example.com");
     world.mk_sets(lead, "Registered");
     world.settle().await;
-    world
-        .mk
-        .set_status_as_user(crate::world::PROGRAM, lead, "Attended")
-        .unwrap();
+    world.mk_sets(lead, "Attended");
     let signal = |key: &str| member_of(lead, crate::world::PROGRAM, key);
     world
         .sf_fault(serde_json::json!({ "http_status": 503, "calls": 1000 }))

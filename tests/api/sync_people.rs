@@ -270,10 +270,7 @@ async fn a_removal_of_someone_marketo_no_longer_has_creates_no_one() {
     use campaign_sync::sim::marketo::NewLead;
 
     let world = World::new().await;
-    let (lead, sf_lead) = world.person("left@example.com");
-    world.mk_sets(lead, "Registered");
-    world.settle().await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
+    let (lead, _, member) = world.synced_person("left@example.com", "Registered").await;
     // The person's lead is merged into one with another address, and the merge already seen
     // (the link dropped, as after a 1004): Marketo has no one with their address.
     let other = world.mk.add_lead(NewLead::email("other@example.com"));

@@ -12,10 +12,7 @@ use crate::world::World;
 #[tokio::test]
 async fn a_notification_older_than_our_write_does_not_undo_it() {
     let world = World::new().await;
-    let (lead, sf_lead) = world.person("late@example.com");
-    world.mk_sets(lead, "Registered");
-    world.settle().await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
+    let (lead, sf_lead, member) = world.synced_person("late@example.com", "Registered").await;
     let stamp = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)
             .unwrap()
@@ -73,10 +70,7 @@ async fn a_notification_older_than_our_write_does_not_undo_it() {
 #[tokio::test]
 async fn a_stamp_from_the_future_does_not_hold_later_changes_as_stale() {
     let world = World::new().await;
-    let (lead, sf_lead) = world.person("ahead@example.com");
-    world.mk_sets(lead, "Invited");
-    world.settle().await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
+    let (lead, sf_lead, member) = world.synced_person("ahead@example.com", "Invited").await;
     let next_year = chrono::DateTime::from_timestamp_millis(now_millis() + 365 * 86_400_000)
         .unwrap()
         .format("%Y-%m-%dT%H:%M:%S.000Z")

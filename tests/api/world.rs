@@ -203,6 +203,16 @@ impl World {
         (lead, sf_lead)
     }
 
+    /// A person synced at `status` on both sides: their Marketo lead, Salesforce Lead and
+    /// CampaignMember ids.
+    pub async fn synced_person(&self, email: &str, status: &str) -> (i64, String, String) {
+        let (lead, sf_lead) = self.person(email);
+        self.mk_sets(lead, status);
+        self.settle().await;
+        let member = self.sf_member_id(&sf_lead).expect("synced to the campaign");
+        (lead, sf_lead, member)
+    }
+
     /// A Marketo user sets the lead's status in the webinar program (its webhook fires).
     pub fn mk_sets(&self, lead: i64, status: &str) {
         self.mk.set_status_as_user(PROGRAM, lead, status).unwrap();
@@ -226,6 +236,14 @@ impl World {
     pub fn sf_adds(&self, person: &str, status: Option<&str>) -> String {
         self.sf
             .add_member(USER, &self.campaign, person, status)
+            .unwrap()
+    }
+
+    /// The integration user adds the lead or contact to the mapped campaign at `status`: the
+    /// service hears nothing of it (no outbound message) until it reads the campaign.
+    pub fn sf_adds_unheard(&self, person: &str, status: &str) -> String {
+        self.sf
+            .add_member(INTEGRATION, &self.campaign, person, Some(status))
             .unwrap()
     }
 
