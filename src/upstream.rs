@@ -94,7 +94,7 @@ pub fn record<T>(system: &'static str, endpoint: &str, result: &Result<T, CallEr
         }
         Err(error) if is_auth_failure(error) => {
             health.consecutive_auth_failures += 1;
-            health.last_error = Some(error.to_string());
+            health.last_error = Some(said(error));
             health.last_error_at = Some(now);
             true
         }
@@ -107,7 +107,7 @@ pub fn record<T>(system: &'static str, endpoint: &str, result: &Result<T, CallEr
         // kept for the operator.
         Err(error) => {
             health.consecutive_auth_failures = 0;
-            health.last_refusal = Some(error.to_string());
+            health.last_refusal = Some(said(error));
             health.last_refusal_at = Some(now);
             false
         }
@@ -121,6 +121,15 @@ pub fn record<T>(system: &'static str, endpoint: &str, result: &Result<T, CallEr
     metrics::gauge!("upstream_up", "system" => system).set(if failed { 0.0 } else { 1.0 });
     metrics::gauge!("upstream_auth_failures_consecutive", "system" => system)
         .set(f64::from(health.consecutive_auth_failures));
+}
+
+/// What the side answered, kept as its last error or refusal: a pause's own end is left out,
+/// as the pause is shown apart (`pausedUntil`) and may be lifted long before.
+fn said(error: &CallError) -> String {
+    match error {
+        CallError::Paused { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// Records the daily usage a system reported with a call.
@@ -272,7 +281,13 @@ mod tests {
             until_ms: 0,
         };
         record("test-quota", "https://q", &Err::<(), _>(quota));
-        assert_eq!(health("test-quota", "https://q").up, Some(true));
+        let h = health("test-quota", "https://q");
+        assert_eq!(h.up, Some(true));
+        // The pause's end is shown apart, and may be lifted long before.
+        assert_eq!(
+            h.last_refusal.as_deref(),
+            Some("Marketo 607 Daily quota reached")
+        );
     }
 
     #[test]
