@@ -92,19 +92,20 @@ pub(super) fn required_id(fields: &Fields, name: &str) -> Result<i64, ApiError> 
 }
 
 /// A Salesforce Campaign id: 15 or 18 alphanumeric characters with the Campaign key prefix
-/// `701`. Any campaign is accepted here, mapped or not; the worker decides what to do with it.
+/// `701`, kept in its 18-character form (the one Salesforce's API answers with, and trigger
+/// events and activities name), whichever was sent. Any campaign is accepted here, mapped or
+/// not; the worker decides what to do with it.
 pub(super) fn required_campaign_id(fields: &Fields, name: &str) -> Result<String, ApiError> {
     let id = required_text(fields, name)?;
-    let well_formed = SalesforceId::parse(&id).is_ok_and(|id| id.prefix() == "701");
-    if !well_formed {
-        return Err(ApiError::field(
+    match SalesforceId::parse(&id) {
+        Ok(parsed) if parsed.prefix() == "701" => Ok(parsed.long()),
+        _ => Err(ApiError::field(
             name,
             format!(
                 "`{name}` must be a Salesforce Campaign id (15 or 18 characters, prefix 701), got {id:?}"
             ),
-        ));
+        )),
     }
-    Ok(id)
 }
 
 pub(super) fn missing(name: &str) -> ApiError {
@@ -214,7 +215,11 @@ mod tests {
             "lead": "00Q000000000001EAA", "short": "701abc", "dash": "701000000000-01",
             "suffix": "701000000000001AAB"
         }));
-        assert_eq!(required_campaign_id(&f, "c15").unwrap(), "701000000000001");
+        assert_eq!(
+            required_campaign_id(&f, "c15").unwrap(),
+            "701000000000001AAA",
+            "kept in the 18-character form"
+        );
         assert_eq!(
             required_campaign_id(&f, "c18").unwrap(),
             "701000000000001AAA"
