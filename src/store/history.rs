@@ -20,6 +20,12 @@ pub struct TriggerEvent {
     /// Who caused it.
     pub actor: Actor,
     pub occurred_at: i64,
+    /// The program side of a Marketo flow action on a mapped campaign: subscribers get it, but
+    /// Marketo is not sent it as a custom activity or campaign request, having the campaign
+    /// event's already (one change, one trigger for a marketer). Not stored.
+    #[serde(skip)]
+    #[sqlx(skip)]
+    pub marketo_twin: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]

@@ -109,7 +109,11 @@ pub(super) async fn enqueue_event(
     let who = identity_of(conn, &event.person).await?;
     let payload = trigger_payload(id, event, who.as_ref());
     enqueue_for_subscribers(conn, event.kind.as_str(), &event.person, &payload, now).await?;
-    // Whether Marketo gets it is the delivery task's decision, from the configuration.
+    // Whether Marketo gets it is the delivery task's decision, from the configuration; a
+    // flow action's program twin it never gets.
+    if event.marketo_twin {
+        return Ok(());
+    }
     for destination in [TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST] {
         sqlx::query(
             "INSERT INTO outbox (destination, event_type, person, payload, state, attempts, \

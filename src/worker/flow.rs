@@ -248,7 +248,12 @@ async fn record_all(
     for (mapping, mut works) in programs.into_values() {
         write::phase(ctx, &mapping, Phase::Marketo, &mut works).await;
         for work in &works {
+            let before = journal.events.len();
             record::person(journal, &mapping, work);
+            // Marketo has the campaign event of this change: the program's is not sent too.
+            for event in &mut journal.events[before..] {
+                event.marketo_twin = true;
+            }
         }
         // Each work carries its flow's signal, so a failed program write names the mapping,
         // the person and the write as any other does.

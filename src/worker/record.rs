@@ -199,6 +199,7 @@ pub fn trigger(
         new_status: event.new_status,
         actor: event.actor,
         occurred_at: now_millis(),
+        marketo_twin: false,
     });
 }
 

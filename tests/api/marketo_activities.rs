@@ -472,3 +472,35 @@ async fn deliveries_wait_out_a_marketo_pause_without_using_attempts() {
     deliverer.run_pending().await.unwrap();
     assert_eq!(world.mk.custom_activities().len(), rows.len());
 }
+
+/// A Marketo flow action on a mapped campaign writes the campaign and mirrors the program: two
+/// trigger events for subscribers, one activity for Marketo, so a marketer's campaign on
+/// "Status Changed in Salesforce Campaign" runs once.
+#[tokio::test]
+async fn a_flow_action_on_a_mapped_campaign_is_one_activity_not_two() {
+    let world = World::new().await;
+    let config = config(&world);
+    let client = MarketoClient::new(&config.marketo).unwrap();
+    provision::provision(&client).await.unwrap();
+    let (lead, _) = world.person("flow.once@example.com");
+    world
+        .marketo_webhook(serde_json::json!({ "action": "change_campaign_status", "leadId": lead, "campaignId": world.campaign, "status": "Registered" }))
+        .await;
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let events = world.app.store.trigger_events(0, 10).await.unwrap();
+    assert_eq!(
+        events.len(),
+        2,
+        "the campaign's and the program's: {events:?}"
+    );
+    deliverer(&world, config).run_pending().await.unwrap();
+    let type_ids: Vec<i64> = world
+        .mk
+        .custom_activity_types()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    let activities = activities_of(&world, lead, &type_ids).await;
+    assert_eq!(activities.len(), 1, "{activities:?}");
+}

@@ -23,6 +23,7 @@ fn event(person: &str, kind: TriggerKind, status: &str) -> TriggerEvent {
         new_status: Some(status.into()),
         actor: Actor::Salesforce,
         occurred_at: now_millis(),
+        marketo_twin: false,
     }
 }
 

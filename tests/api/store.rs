@@ -235,6 +235,7 @@ async fn mirror_identity_events_and_outcomes_round_trip() {
             new_status: Some("Registered".into()),
             actor: campaign_sync::kinds::Actor::Marketo,
             occurred_at: T0,
+            marketo_twin: false,
         };
         let event_id = store.record_trigger_event(&event).await.unwrap();
         let events = store.trigger_events(0, 10).await.unwrap();

@@ -145,6 +145,7 @@ async fn operator_queries_answer_alike_on_every_backend() {
                 new_status: Some("Registered".into()),
                 actor: Actor::Marketo,
                 occurred_at: T0,
+                marketo_twin: false,
             })
             .await
             .unwrap();
