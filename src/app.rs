@@ -153,9 +153,7 @@ impl App {
             );
         }
         let worker = runs_worker.then(|| tokio::spawn(worker.clone().run(shutdown.clone())));
-        if runs_worker {
-            tokio::spawn(deliverer.run(shutdown.clone()));
-        }
+        let delivering = runs_worker.then(|| tokio::spawn(deliverer.run(shutdown.clone())));
         tokio::spawn(telemetry::drain_metrics(shutdown.clone()));
         let quota = state.liveness().quota().clone();
         tokio::spawn(quota.clone().share_until(store.clone(), shutdown.clone()));
@@ -208,13 +206,13 @@ impl App {
                 servers.abort_all();
             }
         }
+        let stop_by = stop_by
+            .await
+            .unwrap_or_else(|_| tokio::time::Instant::now());
         if let Some(mut worker) = worker {
             // The worker stops between rounds; whatever is left of the bound lets it finish
             // and record its round. Past it, its leases are handed back before the store
             // closes, so the next start (or another replica) takes the signals at once.
-            let stop_by = stop_by
-                .await
-                .unwrap_or_else(|_| tokio::time::Instant::now());
             if tokio::time::timeout_at(stop_by, &mut worker).await.is_err() {
                 worker.abort();
                 tracing::warn!("the worker did not finish its round in time; releasing its leases");
@@ -233,6 +231,15 @@ impl App {
                     ),
                 }
             }
+        }
+        // Subscriber deliveries in flight record how they ended (within the same share of the
+        // bound) instead of staying leased.
+        if let Some(delivering) = delivering
+            && tokio::time::timeout_at(stop_by, delivering).await.is_err()
+        {
+            tracing::warn!(
+                "subscriber deliveries did not end in time; they go again once their lease ends"
+            );
         }
         // The calls made since the last share, so the next start (or another replica) counts
         // them against today's budget.

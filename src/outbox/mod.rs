@@ -26,10 +26,14 @@ use marketo::MarketoDestination;
 
 /// How long one subscriber may take to answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// A claimed delivery's lease: far longer than one attempt (a subscriber's `REQUEST_TIMEOUT`;
-/// Marketo's calls waiting on its rate window), so no other replica claims a delivery still in
-/// flight. A claim whose lease ran out records nothing.
+/// A claimed Marketo row's lease: far longer than one attempt (Marketo's calls waiting on its
+/// rate window, posting activities up to 100 s), so no other replica claims a delivery still
+/// in flight. A claim whose lease ran out records nothing.
 const LEASE_MS: i64 = 300_000;
+/// A subscriber delivery's lease: its attempt ends within `REQUEST_TIMEOUT`, so one a stopped
+/// process left (killed, or stopped past its bound) goes again within half a minute, not
+/// five, and the person's later events do not wait behind it.
+const SUBSCRIBER_LEASE_MS: i64 = 30_000;
 /// Subscriber deliveries claimed per round at most: no more than are free of the
 /// [`CONCURRENCY`] in flight.
 const ROUND: u32 = 100;
@@ -105,6 +109,26 @@ impl Deliverer {
     /// Delivers until `shutdown`; a store error is logged and tried again after a pause. Idle,
     /// it polls with one query and claims nothing until a delivery is due.
     pub async fn run(self, shutdown: CancellationToken) {
+        self.deliver_until(&shutdown).await;
+        self.finish_in_flight().await;
+    }
+
+    /// Waits (at most one attempt's timeout and a second) for the subscriber deliveries still
+    /// in flight to end and record how they did, so a stop does not leave them leased.
+    async fn finish_in_flight(&self) {
+        let all = u32::try_from(CONCURRENCY).unwrap_or(u32::MAX);
+        let wait = REQUEST_TIMEOUT + Duration::from_secs(1);
+        if tokio::time::timeout(wait, self.in_flight.acquire_many(all))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "subscriber deliveries still in flight at the stop; they go again once their lease ends"
+            );
+        }
+    }
+
+    async fn deliver_until(&self, shutdown: &CancellationToken) {
         let mut was_idle = true;
         loop {
             if was_idle {
@@ -200,18 +224,14 @@ impl Deliverer {
         // No more subscriber deliveries than can start now: a claimed one waiting for a slot
         // would wait with its lease running.
         let free = u32::try_from(self.in_flight.available_permits()).unwrap_or(ROUND);
-        let mut batches = vec![(Some(TO_SUBSCRIPTION), ROUND.min(free))];
+        let mut batches = vec![(Some(TO_SUBSCRIPTION), ROUND.min(free), SUBSCRIBER_LEASE_MS)];
         if post_activities {
-            batches.push((Some(TO_MARKETO_ACTIVITY), MARKETO_ROUND));
+            batches.push((Some(TO_MARKETO_ACTIVITY), MARKETO_ROUND, LEASE_MS));
         }
         if request_campaigns {
-            batches.push((Some(TO_MARKETO_REQUEST), MARKETO_ROUND));
+            batches.push((Some(TO_MARKETO_REQUEST), MARKETO_ROUND, LEASE_MS));
         }
-        let mut claimed = self
-            .store
-            .claim_batches(&batches, now, LEASE_MS)
-            .await?
-            .into_iter();
+        let mut claimed = self.store.claim_batches(&batches, now).await?.into_iter();
         let others = claimed.next().unwrap_or_default();
         let activities = if post_activities {
             claimed.next().unwrap_or_default()

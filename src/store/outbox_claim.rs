@@ -30,23 +30,23 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
         let mut batches = self
-            .claim_batches(&[(destination, limit)], now, lease_ms)
+            .claim_batches(&[(destination, limit, lease_ms)], now)
             .await?;
         Ok(batches.pop().unwrap_or_default())
     }
 
-    /// Claims several batches at once, each `(destination, limit)` in its own size (the
-    /// delivery task's round: subscribers, custom activities, campaign requests), and leases
-    /// them all in one transaction: either every batch is claimed or none is, so a failure
-    /// part-way never leaves an earlier batch leased and unattempted until its lease runs out.
+    /// Claims several batches at once, each `(destination, limit, lease_ms)` in its own size
+    /// and lease (the delivery task's round: subscribers, custom activities, campaign
+    /// requests), and leases them all in one transaction: either every batch is claimed or none
+    /// is, so a failure part-way never leaves an earlier batch leased and unattempted until its
+    /// lease runs out.
     pub async fn claim_batches(
         &self,
-        batches: &[(Option<&str>, u32)],
+        batches: &[(Option<&str>, u32, i64)],
         now: i64,
-        lease_ms: i64,
     ) -> Result<Vec<Vec<Delivery>>, StoreError> {
         let mut found = Vec::with_capacity(batches.len());
-        for (destination, limit) in batches {
+        for (destination, limit, _) in batches {
             found.push(self.due_for_claim(*destination, now, *limit).await?);
         }
         if found.iter().all(Vec::is_empty) {
@@ -54,7 +54,8 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         let mut claimed = Vec::with_capacity(found.len());
-        for rows in &found {
+        for (rows, (_, _, lease_ms)) in found.iter().zip(batches) {
+            let lease_ms = *lease_ms;
             let mut batch = Vec::with_capacity(rows.len());
             for row in rows {
                 if let Some(delivery) = lease(&mut tx, row, now, lease_ms).await? {

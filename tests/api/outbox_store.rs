@@ -371,14 +371,14 @@ async fn a_rounds_batches_are_claimed_together_each_in_its_own_size() {
         let now = now_millis();
         store.commit_journal("w", &journal, now).await.unwrap();
         let batches = [
-            (Some(TO_SUBSCRIPTION), 1),
-            (Some(TO_MARKETO_ACTIVITY), 10),
-            (Some(TO_MARKETO_REQUEST), 10),
+            (Some(TO_SUBSCRIPTION), 1, 60_000),
+            (Some(TO_MARKETO_ACTIVITY), 10, 60_000),
+            (Some(TO_MARKETO_REQUEST), 10, 60_000),
         ];
         let sizes = |claimed: Vec<Vec<campaign_sync::store::Delivery>>| {
             claimed.iter().map(Vec::len).collect::<Vec<_>>()
         };
-        let first = store.claim_batches(&batches, now, 60_000).await.unwrap();
+        let first = store.claim_batches(&batches, now).await.unwrap();
         assert!(
             first[0].iter().all(|d| d.destination == TO_SUBSCRIPTION)
                 && first[1]
@@ -387,13 +387,13 @@ async fn a_rounds_batches_are_claimed_together_each_in_its_own_size() {
             "{label}: each batch holds its own destination"
         );
         assert_eq!(sizes(first), [1, 2, 2], "{label}: first round");
-        let second = store.claim_batches(&batches, now, 60_000).await.unwrap();
+        let second = store.claim_batches(&batches, now).await.unwrap();
         assert_eq!(
             sizes(second),
             [1, 0, 0],
             "{label}: only what was not leased"
         );
-        let third = store.claim_batches(&batches, now, 60_000).await.unwrap();
+        let third = store.claim_batches(&batches, now).await.unwrap();
         assert_eq!(sizes(third), [0, 0, 0], "{label}: nothing left");
     }
 }

@@ -413,3 +413,38 @@ async fn a_hung_subscriber_does_not_hold_the_others() {
     deliverer.run_pending().await.unwrap();
     wait_for(&hung, 2).await;
 }
+
+/// A stop waits for the subscriber deliveries in flight (within an attempt's timeout): each
+/// records how it ended, instead of staying leased, with the person's later events behind it.
+#[tokio::test]
+async fn a_stop_lets_the_deliveries_in_flight_record_their_end() {
+    use campaign_sync::store::Queue;
+    let world = world().await;
+    let slow = Subscriber::spawn().await;
+    let id = subscribe(&world, &slow, &["added_to_program"]).await;
+    slow.hold();
+    let (_, sf_lead) = world.person("in.flight@example.com");
+    world.sf_adds(&sf_lead, Some("Invited"));
+    world.settle().await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(deliverer(&world).run(shutdown.clone()));
+    for _ in 0..250 {
+        if !slow.received().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(slow.received().len(), 1, "the delivery is in flight");
+    shutdown.cancel();
+    // The subscriber answers a moment after the stop began.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    slow.release();
+    running.await.unwrap();
+    let rows = world
+        .app
+        .store
+        .deliveries(Queue::subscription(id), None, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(rows[0].state, "delivered", "{rows:?}");
+}
