@@ -166,8 +166,9 @@ pub fn table(
         .filter(|l| !statuses.iter().any(|s| same(l, s)))
     {
         text += &format!(
-            "# needs a decision: campaign status {label:?} has no Marketo status; map a Marketo \
-             status to it, and choose its way back in status_map_to_marketo\n"
+            "# needs a decision: campaign status {label:?} has no Marketo status; map to it a \
+             Marketo status that has no campaign status of its own (status_map), add it to the \
+             program's channel, or move its members off and delete it from the campaign\n"
         );
     }
     text + "\n"
@@ -228,6 +229,8 @@ mod tests {
         );
         assert!(text.contains("Marketo status \"Attended On-demand\" has no campaign status"));
         assert!(text.contains("campaign status \"Responded\" has no Marketo status"));
+        // A fix check-config accepts: never a way back shared with another label.
+        assert!(!text.contains("status_map_to_marketo"), "{text}");
         #[derive(serde::Deserialize)]
         struct File {
             mappings: Vec<crate::config::MappingConfig>,
