@@ -219,9 +219,17 @@ pub async fn delete(
 #[serde(deny_unknown_fields)]
 pub struct DeliveryPage {
     state: Option<String>,
-    after: Option<i64>,
+    /// An id: never below 0 (a negative one is refused, not read as 0).
+    after: Option<u64>,
     #[serde(default)]
     limit: Limit,
+}
+
+impl DeliveryPage {
+    fn after(&self) -> i64 {
+        self.after
+            .map_or(0, |after| i64::try_from(after).unwrap_or(i64::MAX))
+    }
 }
 
 pub async fn deliveries(
@@ -239,12 +247,12 @@ pub async fn deliveries(
         .deliveries(
             Queue::subscription(id),
             page.state.as_deref(),
-            page.after.unwrap_or(0),
+            page.after(),
             limit,
         )
         .await
         .map_err(unavailable)?;
-    let next = items.last().map_or(page.after.unwrap_or(0), |d| d.id);
+    let next = items.last().map_or(page.after(), |d| d.id);
     Ok(Json(json!({ "items": items, "next_after": next })))
 }
 
@@ -291,7 +299,7 @@ pub async fn outbox(
     let queue = marketo_queue(&destination)?;
     check_state(page.state.as_deref())?;
     let limit = page.limit.0;
-    let after = page.after.unwrap_or(0);
+    let after = page.after();
     let items = state
         .store()
         .deliveries(queue, page.state.as_deref(), after, limit)
