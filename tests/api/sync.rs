@@ -343,9 +343,44 @@ async fn a_salesforce_change_whose_notification_has_not_arrived_still_wins_under
     assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("No Show"));
 }
 
+/// Under last-writer-wins a fresh Marketo change reads Salesforce before it is written there:
+/// a Salesforce user's later change whose notification has not arrived (and would carry our
+/// own write once it does) still wins.
 #[tokio::test]
-async fn a_fresh_marketo_change_is_written_without_reading_salesforce_unless_salesforce_wins() {
-    for policy in [ConflictPolicy::MarketoWins, ConflictPolicy::LastWriterWins] {
+async fn a_later_salesforce_change_not_yet_heard_of_is_not_overwritten_by_a_fresh_marketo_one() {
+    use crate::world::INBOUND_TOKEN;
+    let world = World::new().await;
+    let (lead, sf_lead, member) = world
+        .synced_person("later.sf@example.com", "Registered")
+        .await;
+    world
+        .sf
+        .set_outbound_endpoint("http://127.0.0.1:9/unreachable");
+    world.mk_sets(lead, "No Show");
+    world.sf.update_member(USER, &member, "Attended").unwrap();
+    world.mk.deliver_webhooks_now().await;
+    world.wait_for_due_signals(1).await;
+    world.app.worker.run_pending().await.unwrap();
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended"),
+        "the later Salesforce change stands"
+    );
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    world.sf.set_outbound_endpoint(&world.app.url(&format!(
+        "/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
+    )));
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+}
+
+#[tokio::test]
+async fn a_fresh_marketo_change_is_written_without_reading_salesforce_under_marketo_wins() {
+    for policy in [ConflictPolicy::MarketoWins] {
         let world = World::with(Options {
             conflict_policy: policy,
             ..Options::default()

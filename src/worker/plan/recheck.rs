@@ -2,10 +2,15 @@
 //! Marketo webhook in flight, an outbound message Salesforce has not sent or is retrying) is
 //! still a conflict, so the mapping's policy decides it, not the order the signals arrive in.
 //!
-//! A side is read only when its change could win: the policy that lets it win always, and
-//! under last-writer-wins only for a change that is not fresh (a retried signal, or one stamped
-//! over a minute ago). A fresh change can only lose to one made after it, seconds ago, whose
-//! own signal then arrives and is decided in its turn; so a bulk load keeps its call counts.
+//! A side is read only when its change could win: the policy that lets it win always, never
+//! under the other, and under last-writer-wins Salesforce always (its calls are plentiful, and
+//! an outbound message sent late carries the record as it is then, so a later change there
+//! overwritten unread would come back as an echo of our own write) but Marketo, whose daily
+//! quota is the scarce one, only for a change that is not fresh (a retried signal, or one
+//! stamped over a minute ago): a fresh Salesforce change overwritten there by mistake is
+//! refused by Marketo's progression when Marketo is further on (see the 1037 rule), and
+//! otherwise loses only to a change whose webhook is seconds behind; so a Salesforce bulk load
+//! keeps its Marketo call counts.
 
 use tracing::Instrument;
 
@@ -78,8 +83,8 @@ fn unread(target: Target, person: &Person) -> bool {
 }
 
 /// Whether a write to `target` reads it first: when a change there could win. That is always
-/// under the policy that favours it, never under the other, and under last-writer-wins only
-/// when the change being written is not fresh.
+/// under the policy that favours it, never under the other, and under last-writer-wins always
+/// for Salesforce, for Marketo only when the change being written is not fresh.
 fn reads_first(policy: ConflictPolicy, target: Target, person: &Person, now_ms: i64) -> bool {
     let source = match target {
         Target::Marketo => person.sf.as_ref(),
@@ -90,7 +95,8 @@ fn reads_first(policy: ConflictPolicy, target: Target, person: &Person, now_ms: 
         | (ConflictPolicy::SalesforceWins, Target::Salesforce) => true,
         (ConflictPolicy::MarketoWins, Target::Salesforce)
         | (ConflictPolicy::SalesforceWins, Target::Marketo) => false,
-        (ConflictPolicy::LastWriterWins, _) => {
+        (ConflictPolicy::LastWriterWins, Target::Salesforce) => true,
+        (ConflictPolicy::LastWriterWins, Target::Marketo) => {
             person.signals.iter().any(|s| s.attempts > 1)
                 || source
                     .and_then(|o| o.at)
@@ -236,7 +242,8 @@ mod tests {
                 (favours_source, &retried, false),
                 (favours_source, &old, false),
                 (favours_target, &fresh, true),
-                (LastWriterWins, &fresh, false),
+                // Salesforce is read first always; Marketo's quota is spared for fresh ones.
+                (LastWriterWins, &fresh, target == Target::Salesforce),
                 (LastWriterWins, &retried, true),
                 (LastWriterWins, &old, true),
             ];
