@@ -85,6 +85,8 @@ async fn rejections_and_router_answers_are_json_errors() {
         ("/admin/outcomes?after=0&before=3", "before"),
         ("/admin/retrying?limit=5000", "limit"),
         ("/admin/outbox/marketo_activity?limit=-1", "limit"),
+        ("/admin/outbox/marketo_activity?after=-1", "after"),
+        ("/admin/subscriptions/1/deliveries?after=-1", "after"),
     ] {
         let (status, error) = json_error(admin(reqwest::Method::GET, path).await.unwrap()).await;
         assert_eq!(
