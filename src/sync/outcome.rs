@@ -77,8 +77,8 @@ pub fn marketo_skipped(
     let to_salesforce = kept.and_then(|k| Some((k, map.to_salesforce(k)?)));
     if let Some((kept, to)) = to_salesforce.clone().filter(|_| marketo_wins) {
         let done = Done::Skipped(format!(
-            "Marketo's own later change wins: the program keeps {kept} ({refusal}), and the \
-             campaign member is set to {to}"
+            "Marketo's own change wins (made later, in the same second, or under marketo_wins): \
+             the program keeps {kept} ({refusal}), and the campaign member is set to {to}"
         ));
         let reset = Reset {
             to,
