@@ -11,12 +11,11 @@ use std::sync::{Arc, Mutex};
 use crate::connectors::CallError;
 use crate::store::{QuotaDay, Store, StoreError};
 
+mod scheduled;
+
 const DAY_MS: i64 = 86_400_000;
 /// Marketo resets its daily quota at 12:00 AM CST (UTC−6), whatever the season.
 const CST_OFFSET_MS: i64 = 6 * 3_600_000;
-/// Scheduled work (settings, feeds, reconciliation) stops once this share of the budget is
-/// used, so what is left serves live changes.
-const SCHEDULED_SHARE_PERCENT: u64 = 80;
 /// How often a replica adds its calls to the shared daily count and reads everyone's back.
 const SHARE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -211,28 +210,6 @@ impl SideQuota {
     pub fn used(&self, now_ms: i64) -> u64 {
         self.roll(now_ms);
         self.inner.used.load(Ordering::Relaxed)
-    }
-
-    /// Whether scheduled work may spend calls now: not paused, and under its share of the budget.
-    pub fn scheduled_may_run(&self, now_ms: i64) -> bool {
-        let budget = self.inner.budget.load(Ordering::Relaxed);
-        self.paused(now_ms).is_none()
-            && (budget == 0 || self.used(now_ms) * 100 < budget * SCHEDULED_SHARE_PERCENT)
-    }
-
-    /// Why scheduled work waits while live changes go on: its share of the budget is used
-    /// (not a pause, which stops both); `None` when it may run or the side is paused.
-    pub fn scheduled_held(&self, now_ms: i64) -> Option<String> {
-        let budget = self.budget()?;
-        if self.paused(now_ms).is_some() || self.scheduled_may_run(now_ms) {
-            return None;
-        }
-        Some(format!(
-            "{} of daily_call_budget {budget} used today ({SCHEDULED_SHARE_PERCENT}% is \
-             scheduled work's share): the feeds, polls, settings and reconciliation passes wait \
-             for the quota day's reset; live changes go on",
-            self.used(now_ms)
-        ))
     }
 
     /// Pauses the side until `until_ms` (epoch ms); a longer pause already set stays.

@@ -13,7 +13,9 @@ use super::work::{About, SignalRef, SignalResult, Work, WorkError};
 use crate::mappings::Mapping;
 
 mod pauses;
+mod woken;
 pub use pauses::announce_pauses;
+pub use woken::wake_retrying;
 
 /// How long a disabled or held mapping's signals wait before they are looked at again. Turning
 /// a switch on (any replica), a hold clearing at its next check and a worker taking the lead

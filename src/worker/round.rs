@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use crate::connectors::CallError;
 use crate::kinds::{OutcomeResult, Target};
-use crate::store::{Claimed, Journal, Settled, StoreError, now_millis};
+use crate::store::{Claimed, Journal, StoreError};
 
 use super::claim::{self, AfterAdd, Routed};
 use super::context::Context;
@@ -168,56 +168,12 @@ async fn process(
     record::settle(&mut journal, &ctx.config.worker, results, report);
     record::announce_pauses(&mut journal, [ctx.marketo.quota(), ctx.salesforce.quota()]);
     record::commit(ctx, &journal).await?;
-    count_repairs(&repairs, &journal);
+    super::reconcile::count_repairs(&repairs, &journal);
     // Only sooner settling is at stake: a failure here is logged, the round stands.
-    if let Err(error) = wake_retrying(ctx, &journal).await {
+    if let Err(error) = record::wake_retrying(ctx, &journal).await {
         tracing::warn!(%error, "could not make the retrying signals of settled people due");
     }
     Ok(())
-}
-
-/// The people whose state this round wrote down have landed: their other signals waiting to
-/// retry are made due, and settle next round instead of staying listed `retrying`.
-async fn wake_retrying(ctx: &Context, journal: &Journal) -> Result<(), StoreError> {
-    let settled: Vec<Settled> = journal
-        .mirrors
-        .iter()
-        .filter_map(|row| {
-            let mapping = ctx.mappings.by_name(&row.mapping)?;
-            Some(Settled {
-                program_id: mapping.config.program_id,
-                campaign_id: mapping.config.campaign_id.clone(),
-                mkto_lead_id: row.mkto_lead_id,
-                sf_person_id: row.sf_person_id.clone(),
-                sf_member_id: row.sf_member_id.clone(),
-            })
-        })
-        .collect();
-    let woken = ctx.store.wake_retrying(&settled, now_millis()).await?;
-    if !woken.is_empty() {
-        tracing::debug!(signals = ?woken, "retrying signals of people whose change landed are due now");
-    }
-    Ok(())
-}
-
-/// Counts how the round's reconciliation repairs ended, by mapping:
-/// `reconcile_repairs_total{mapping,result}` beside `reconcile_differences_total` (found).
-fn count_repairs(repairs: &HashSet<i64>, journal: &Journal) {
-    if repairs.is_empty() {
-        return;
-    }
-    for outcome in &journal.outcomes {
-        let result = match outcome.result {
-            OutcomeResult::Applied => "applied",
-            OutcomeResult::Dead => "dead",
-            _ => continue,
-        };
-        if outcome.signal_id.is_some_and(|id| repairs.contains(&id)) {
-            let mapping = outcome.mapping.clone().unwrap_or_default();
-            metrics::counter!("reconcile_repairs_total", "mapping" => mapping, "result" => result)
-                .increment(1);
-        }
-    }
 }
 
 /// Each of `signals` ended by `error` this round (retried on its schedule).

@@ -16,6 +16,7 @@ mod beside;
 mod entries;
 mod extract_jobs;
 mod person;
+mod repairs;
 mod sides;
 mod signals;
 mod twins;
@@ -33,6 +34,7 @@ use person::{Pass, Unit};
 use sides::{Mirror, lead_keys, read_marketo, take_marketo};
 
 pub use extract_jobs::cancel_left as cancel_left_extracts;
+pub use repairs::count_repairs;
 pub use signals::{
     Change, Divergence, REPAIR_PREFIX, reconcile_all, reconcile_recorded, to_reconcile,
 };
