@@ -94,20 +94,37 @@ impl Store {
     }
 
     /// Pauses or resumes a subscription's deliveries (events keep being queued meanwhile);
-    /// false when there is no such subscription.
+    /// false when there is no such subscription. Resuming also lifts a wait the subscriber
+    /// asked for (`Retry-After`, up to an hour): an operator resuming it says it is ready, so
+    /// its queue is due at once.
     pub async fn set_subscription_paused(
         &self,
         id: i64,
         paused: bool,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let result =
-            sqlx::query("UPDATE subscriptions SET paused = $2, updated_at = $3 WHERE id = $1")
-                .bind(id)
-                .bind(i64::from(paused))
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
+        let mut tx = self.begin_write().await?;
+        let result = sqlx::query(
+            "UPDATE subscriptions SET paused = $2, updated_at = $3, \
+             throttled_until = CASE WHEN $2 = 0 THEN NULL ELSE throttled_until END \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(i64::from(paused))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if !paused {
+            sqlx::query(
+                "UPDATE outbox SET next_attempt_at = $2 WHERE subscription_id = $1 \
+                 AND state = 'pending' AND next_attempt_at > $2",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(result.rows_affected() == 1)
     }
 

@@ -397,3 +397,46 @@ async fn a_rounds_batches_are_claimed_together_each_in_its_own_size() {
         assert_eq!(sizes(third), [0, 0, 0], "{label}: nothing left");
     }
 }
+
+/// Resuming a subscription lifts a wait its subscriber asked for, on both backends.
+#[tokio::test]
+async fn resuming_a_subscription_lifts_its_throttle() {
+    for (db, store) in crate::store::stores().await {
+        let now = now_millis();
+        let types = vec!["added_to_program".to_string()];
+        let sub = store
+            .create_subscription("http://127.0.0.1:9/hook", &types, "whsec_x", now)
+            .await
+            .unwrap();
+        store
+            .throttle_subscription(sub.id, now + 3_600_000, now)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .set_subscription_paused(sub.id, true, now)
+                .await
+                .unwrap()
+        );
+        let paused = store.subscription(sub.id).await.unwrap().unwrap();
+        assert!(
+            paused.throttled_until.is_some(),
+            "{}: pausing keeps it",
+            db.label
+        );
+        assert!(
+            store
+                .set_subscription_paused(sub.id, false, now)
+                .await
+                .unwrap()
+        );
+        let resumed = store.subscription(sub.id).await.unwrap().unwrap();
+        assert_eq!(resumed.throttled_until, None, "{}", db.label);
+        assert!(
+            !store
+                .set_subscription_paused(sub.id + 1000, false, now)
+                .await
+                .unwrap()
+        );
+    }
+}

@@ -362,6 +362,35 @@ async fn a_subscriber_asking_to_wait_holds_its_whole_queue_without_using_attempt
     );
 }
 
+/// A subscriber that asked to wait (up to an hour) is ready sooner: resuming it lifts the wait
+/// and its queue goes at once.
+#[tokio::test]
+async fn resuming_a_subscriber_lifts_the_wait_it_asked_for() {
+    let world = world().await;
+    let subscriber = Subscriber::spawn().await;
+    let id = subscribe(&world, &subscriber, &["added_to_program"]).await;
+    subscriber.answer_with_retry_after(503, "3600");
+    let (_, person) = world.person("ready@example.com");
+    world.sf_adds(&person, Some("Invited"));
+    world.settle().await;
+    let deliverer = deliverer(&world);
+    deliverer.run_pending().await.unwrap();
+    assert_eq!(subscriber.received().len(), 1, "asked once, told to wait");
+    subscriber.answer(200);
+    let (status, _) = call(
+        &world,
+        Method::POST,
+        &format!("/admin/subscriptions/{id}/resume"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let shown = world.app.store.subscription(id).await.unwrap().unwrap();
+    assert_eq!(shown.throttled_until, None);
+    deliverer.run_pending().await.unwrap();
+    assert_eq!(subscriber.received().len(), 2, "delivered at once");
+}
+
 /// A subscriber that does not answer holds its own delivery, not the others': the running
 /// task's round starts every delivery and returns, each records its own end, and a later event
 /// reaches another subscriber while the hung one still waits.
