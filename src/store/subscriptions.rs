@@ -19,6 +19,19 @@ pub struct Subscription {
     pub updated_at: i64,
 }
 
+/// A subscription's URL as listings show it: a password in it (basic auth for the
+/// subscriber) is masked; deliveries use the stored URL.
+fn shown_url(stored: &str) -> String {
+    match reqwest::Url::parse(stored) {
+        Ok(mut url) if url.password().is_some() => {
+            // Only a URL that cannot hold a password refuses one, and this one holds one.
+            let _ = url.set_password(Some("****"));
+            url.to_string()
+        }
+        _ => stored.to_string(),
+    }
+}
+
 /// `,a,b,`: one `LIKE '%,type,%'` finds a type's subscribers on both databases.
 fn joined(types: &[String]) -> String {
     format!(",{},", types.join(","))
@@ -37,7 +50,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Subscription, StoreError> {
     let paused: i64 = row.try_get("paused")?;
     Ok(Subscription {
         id: row.try_get("id")?,
-        url: row.try_get("url")?,
+        url: shown_url(&row.try_get::<String, _>("url")?),
         event_types: split(&types),
         paused: paused != 0,
         // A wait the subscriber asked for that has passed holds nothing back any more.

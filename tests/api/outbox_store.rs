@@ -440,3 +440,32 @@ async fn resuming_a_subscription_lifts_its_throttle() {
         );
     }
 }
+
+/// A password in a subscription's URL (basic auth for the subscriber) is masked where the
+/// subscription is shown; its deliveries still use it.
+#[tokio::test]
+async fn a_password_in_a_subscription_url_is_not_shown() {
+    for (db, store) in crate::store::stores().await {
+        let types = vec!["added_to_program".to_string()];
+        let created = store
+            .create_subscription(
+                "http://hook:s3cret@127.0.0.1:9/hook",
+                &types,
+                "whsec_x",
+                now_millis(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            created.url, "http://hook:****@127.0.0.1:9/hook",
+            "{}",
+            db.label
+        );
+        let listed = store.subscriptions().await.unwrap();
+        assert!(
+            listed.iter().all(|s| !s.url.contains("s3cret")),
+            "{}",
+            db.label
+        );
+    }
+}
