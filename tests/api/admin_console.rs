@@ -232,6 +232,23 @@ pub(crate) async fn sign_in(client: &reqwest::Client, world: &World) -> String {
 }
 
 /// The `name=value` pair of a `Set-Cookie` header, as a browser sends it back.
+/// A console page's HTML, read with the signed-in `cookie`.
+pub(crate) async fn console_page(
+    client: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    cookie: &str,
+) -> String {
+    client
+        .get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 pub(crate) fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_string()
 }
@@ -442,15 +459,12 @@ async fn a_search_finding_nobody_points_to_the_waiting_changes_that_mention_it()
     world.settle().await;
     let client = console_client();
     let cookie = cookie_pair(&sign_in(&client, &world).await);
-    let page = client
-        .get(world.app.url("/console/people?q=carol@example.com"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = console_page(
+        &client,
+        world.app.url("/console/people?q=carol@example.com"),
+        &cookie,
+    )
+    .await;
     assert!(page.contains("id=\"nobody\""), "{page}");
     assert!(
         page.contains("id=\"mentioned\"")
@@ -458,14 +472,11 @@ async fn a_search_finding_nobody_points_to_the_waiting_changes_that_mention_it()
             && page.contains("1 waiting or failed change(s) mention it"),
         "{page}"
     );
-    let nobody = client
-        .get(world.app.url("/console/people?q=nobody@example.com"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let nobody = console_page(
+        &client,
+        world.app.url("/console/people?q=nobody@example.com"),
+        &cookie,
+    )
+    .await;
     assert!(!nobody.contains("id=\"mentioned\""), "{nobody}");
 }

@@ -1,7 +1,9 @@
 //! The console's session and CSRF refusals, and its error pages: every form needs the session
 //! and its token, a signed-out cookie is refused, and every refusal is a page with a way back.
 
-use crate::admin_console::{console_client, cookie_pair, csrf_of, get, sign_in, world};
+use crate::admin_console::{
+    console_client, console_page, cookie_pair, csrf_of, get, sign_in, world,
+};
 
 #[tokio::test]
 async fn console_forms_need_the_session_and_its_csrf_token() {
@@ -68,15 +70,7 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
             .contains("not valid for your session")
     );
     // Forms missing their token, or with an action that is not one, change nothing.
-    let html = client
-        .get(url("/console/mappings"))
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = console_page(&client, url("/console/mappings"), &pair).await;
     let csrf = csrf_of(&html);
     let csrf = csrf.as_str();
     for (path, form, status) in [
@@ -257,25 +251,9 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
         again.headers()["location"],
         "/console/mappings?job=1&joined=1"
     );
-    let page = client
-        .get(url("/console/mappings?job=1&joined=1"))
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = console_page(&client, url("/console/mappings?job=1&joined=1"), &pair).await;
     assert!(page.contains("your request joined it"), "{page}");
-    let page = client
-        .get(url("/console/mappings?job=999"))
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = console_page(&client, url("/console/mappings?job=999"), &pair).await;
     assert!(page.contains("There is no job 999."), "{page}");
     let mappings = get(&world, "/admin/status").await;
     let enabled: Vec<_> = mappings["mappings"]

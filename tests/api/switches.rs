@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::admin_console::console_page;
 use crate::world::{Options, World};
 
 async fn admin(world: &World, path: &str) -> (u16, Value) {
@@ -139,15 +140,7 @@ async fn the_console_refuses_to_switch_on_what_the_configuration_holds_off() {
     .await;
     let client = console_client();
     let cookie = cookie_pair(&sign_in(&client, &world).await);
-    let html = client
-        .get(world.app.url("/console/mappings"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = console_page(&client, world.app.url("/console/mappings"), &cookie).await;
     let csrf = csrf_of(&html);
     for (name, key) in [("webinar", "enabled = false"), ("", "sync_enabled = false")] {
         let answer = client

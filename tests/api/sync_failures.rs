@@ -3,6 +3,7 @@
 
 use campaign_sync::store::{OutcomeResult, now_millis};
 
+use crate::admin_console::console_page;
 use crate::store::member_of;
 use crate::sync_edges::reasons;
 use crate::world::{USER, World};
@@ -228,15 +229,7 @@ async fn an_admin_lifts_a_quota_pause_and_the_waiting_change_syncs() {
     let console = crate::admin_console::console_client();
     let cookie =
         crate::admin_console::cookie_pair(&crate::admin_console::sign_in(&console, &world).await);
-    let page = console
-        .get(world.app.url("/console"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = console_page(&console, world.app.url("/console"), &cookie).await;
     assert!(
         page.contains("Lift the pause") && page.contains("607"),
         "{page}"
