@@ -5,21 +5,13 @@
 //! reconciliation instead, and a window with more deletions than one answer holds is halved.
 
 use crate::connectors::salesforce::classify::refused_with;
+use crate::connectors::salesforce::deleted::{EXCEEDED_ID_LIMIT, MAX_LOOKBACK_MS, MIN_WINDOW_MS};
 use crate::signal::{Dedup, NewSignal, SalesforceMemberDeleted, Signal};
 use crate::store::cursors::SALESFORCE_DELETED;
 use crate::sync::time::{format_millis, parse_millis};
 
 use super::context::Context;
 use super::work::WorkError;
-
-/// getDeleted's refusal of a window holding more deleted records than one answer may.
-const EXCEEDED_ID_LIMIT: &str = "EXCEEDED_ID_LIMIT";
-
-/// Salesforce's getDeleted needs a window of at least a minute.
-const MIN_WINDOW_MS: i64 = 60_000;
-/// Salesforce keeps deleted records for 15 days and refuses an older start; a minute less
-/// leaves room for the clocks to differ.
-const MAX_LOOKBACK_MS: i64 = 15 * 86_400_000 - MIN_WINDOW_MS;
 
 /// Asks for deletions up to `now` (epoch ms) since where the previous poll stopped (the
 /// stored cursor); the loop passes the clock, tests may pass a simulated one.

@@ -18,6 +18,7 @@ mod contract;
 mod cutover;
 mod cutover_inputs;
 mod deleted_poll;
+mod deletion_conflicts;
 mod deploy_files;
 mod duplicates;
 mod error_shapes;

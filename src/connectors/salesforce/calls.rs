@@ -1,5 +1,5 @@
 //! The typed Salesforce calls the worker makes: SOQL reads, sObject Collections writes (≤200
-//! records a call), the deleted-records feed and campaign settings.
+//! records a call) and campaign settings.
 
 use futures::future::try_join_all;
 use reqwest::Method;
@@ -47,30 +47,12 @@ pub struct Person {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeletedRecord {
-    pub id: String,
-    pub deleted_date: String,
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct QueryPage {
     records: Vec<Value>,
     done: bool,
     next_records_url: Option<String>,
-}
-
-/// A getDeleted answer: the records, how far it reaches (`latestDateCovered`, where the next
-/// poll should start) and the oldest time the org's delete log still holds
-/// (`earliestDateAvailable`: later than the asked start when deletions were purged).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeletedPage {
-    pub deleted_records: Vec<DeletedRecord>,
-    pub latest_date_covered: Option<String>,
-    pub earliest_date_available: Option<String>,
 }
 
 pub(super) const MEMBER_FIELDS: &str =
@@ -300,18 +282,6 @@ impl SalesforceClient {
             results.extend(parse_results(answer, chunk.len())?);
         }
         Ok(results)
-    }
-
-    /// CampaignMembers deleted between `start` and `end` (ISO 8601), with how far the answer
-    /// reaches and how far back the delete log goes.
-    pub async fn deleted_members(&self, start: &str, end: &str) -> Result<DeletedPage, CallError> {
-        let path = format!(
-            "/sobjects/CampaignMember/deleted/?start={}&end={}",
-            url_encode(start),
-            url_encode(end)
-        );
-        let body = self.send(Method::GET, &path, None).await?;
-        serde_json::from_value(body).map_err(|e| malformed("deleted-records response", e))
     }
 
     /// The member status labels a campaign offers.

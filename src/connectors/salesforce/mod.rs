@@ -4,6 +4,7 @@
 mod calls;
 mod changes;
 pub mod classify;
+pub mod deleted;
 mod in_lists;
 mod server_clock;
 
@@ -16,8 +17,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-pub use calls::{CampaignMember, DeletedPage, DeletedRecord, Person};
+pub use calls::{CampaignMember, Person};
 pub use classify::{RecordOutcome, RecordResult};
+pub use deleted::{DeletedPage, DeletedRecord};
 
 use super::CallError;
 use super::ClientBuildError;

@@ -3,14 +3,15 @@
 //! still a conflict, so the mapping's policy decides it, not the order the signals arrive in.
 //!
 //! A side is read only when its change could win: the policy that lets it win always, never
-//! under the other, and under last-writer-wins Salesforce always (its calls are plentiful, and
-//! an outbound message sent late carries the record as it is then, so a later change there
-//! overwritten unread would come back as an echo of our own write) but Marketo, whose daily
-//! quota is the scarce one, only for a change that is not fresh (a retried signal, or one
-//! stamped over a minute ago): a fresh Salesforce change overwritten there by mistake is
-//! refused by Marketo's progression when Marketo is further on (see the 1037 rule), and
-//! otherwise loses only to a change whose webhook is seconds behind; so a Salesforce bulk load
-//! keeps its Marketo call counts.
+//! under the other (except that a retried Marketo change reads Salesforce under marketo_wins,
+//! to find a member deleted meanwhile and add it anew), and under last-writer-wins Salesforce
+//! always (its calls are plentiful, and an outbound message sent late carries the record as it
+//! is then, so a later change there overwritten unread would come back as an echo of our own
+//! write) but Marketo, whose daily quota is the scarce one, only for a change that is not fresh
+//! (a retried signal, or one stamped over a minute ago): a fresh Salesforce change overwritten
+//! there by mistake is refused by Marketo's progression when Marketo is further on (see the
+//! 1037 rule), and otherwise loses only to a change whose webhook is seconds behind; so a
+//! Salesforce bulk load keeps its Marketo call counts.
 
 use tracing::Instrument;
 
@@ -93,16 +94,21 @@ fn reads_first(policy: ConflictPolicy, target: Target, person: &Person, now_ms: 
     match (policy, target) {
         (ConflictPolicy::MarketoWins, Target::Marketo)
         | (ConflictPolicy::SalesforceWins, Target::Salesforce) => true,
-        (ConflictPolicy::MarketoWins, Target::Salesforce)
-        | (ConflictPolicy::SalesforceWins, Target::Marketo) => false,
+        // A retried Marketo change may have met a deleted member: read to write it anew.
+        (ConflictPolicy::MarketoWins, Target::Salesforce) => retried(person),
+        (ConflictPolicy::SalesforceWins, Target::Marketo) => false,
         (ConflictPolicy::LastWriterWins, Target::Salesforce) => true,
         (ConflictPolicy::LastWriterWins, Target::Marketo) => {
-            person.signals.iter().any(|s| s.attempts > 1)
+            retried(person)
                 || source
                     .and_then(|o| o.at)
                     .is_some_and(|at| at < now_ms - FRESH_CHANGE_MS)
         }
     }
+}
+
+fn retried(person: &Person) -> bool {
+    person.signals.iter().any(|s| s.attempts > 1)
 }
 
 /// Decides one person again with what the other side showed.
@@ -148,9 +154,9 @@ async fn read_marketo(ctx: &Context, mapping: &Mapping, work: &mut [Work], due: 
     }
 }
 
-/// The campaign's members for the planned Salesforce writes (one query per 200 people). A
-/// person the query does not return is not read: a deletion comes by its own poll. Our own last
-/// write reads as no change (its stamp is not older than the mirror's).
+/// The campaign's members for the planned Salesforce writes (one query per 200 people). Our
+/// own last write reads as no change (its stamp is not older than the mirror's). A member the
+/// mirror holds that the query does not return may have been deleted: see [`deleted_members`].
 async fn read_salesforce(ctx: &Context, mapping: &Mapping, work: &mut [Work], due: &[usize]) {
     let mut people: Vec<String> = due
         .iter()
@@ -167,23 +173,83 @@ async fn read_salesforce(ctx: &Context, mapping: &Mapping, work: &mut [Work], du
         .members_for(campaign, &people)
         .instrument(api_span("salesforce", "members_for", people.len()))
         .await;
+    let mut missing = Vec::new();
     for &i in due {
         let Some(person) = salesforce_person(work[i].identity()).map(str::to_string) else {
             continue;
         };
         match &read {
-            Ok(members) => {
-                if let Some(member) = members.iter().find(|m| m.person_id() == Some(&person)) {
-                    redecide(mapping, &mut work[i], |p| {
-                        p.sf = Some(Observed {
-                            status: member.status.clone(),
-                            at: member.system_modstamp.as_deref().and_then(parse_millis),
-                        });
-                        p.sf_member_id = Some(member.id.clone());
+            Ok(members) => match members.iter().find(|m| m.person_id() == Some(&person)) {
+                Some(member) => redecide(mapping, &mut work[i], |p| {
+                    p.sf = Some(Observed {
+                        status: member.status.clone(),
+                        at: member.system_modstamp.as_deref().and_then(parse_millis),
                     });
-                }
-            }
+                    p.sf_member_id = Some(member.id.clone());
+                }),
+                None if synced_member(&work[i]).is_some() => missing.push(i),
+                None => {}
+            },
             Err(error) => work[i].fail(WorkError::Call(error.clone())),
+        }
+    }
+    if !missing.is_empty() {
+        deleted_members(ctx, mapping, work, &missing).await;
+    }
+}
+
+/// The member id the mirror holds for a person Salesforce had as a member at the last sync.
+fn synced_member(work: &Work) -> Option<&str> {
+    let mirror = work.mirror.as_ref()?;
+    mirror.sf_status.as_ref()?;
+    mirror.sf_member_id.as_deref()
+}
+
+/// Members the campaign no longer lists: those Salesforce reports deleted are decided again as
+/// not members since their deletion, so the policy weighs the deletion against the change being
+/// written (under last-writer-wins a later Marketo change adds the person back, an earlier one
+/// gives way). The rest keep the first decision: a deletion in the current minute is not
+/// reported yet (the write to it is refused and retried), and a member whose Lead or Contact
+/// changed is found again by the write.
+async fn deleted_members(ctx: &Context, mapping: &Mapping, work: &mut [Work], missing: &[usize]) {
+    let ids: Vec<String> = missing
+        .iter()
+        .filter_map(|&i| synced_member(&work[i]).map(str::to_string))
+        .collect();
+    let since = missing
+        .iter()
+        .filter_map(|&i| work[i].mirror.as_ref())
+        .map(|m| m.sf_modstamp.unwrap_or(m.synced_at))
+        .min()
+        .unwrap_or_default();
+    let now = now_millis();
+    let org_now = ctx.salesforce.server_time_at(now).unwrap_or(now);
+    let ids_ref: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let dates = ctx
+        .salesforce
+        .deletion_dates(&ids_ref, since, org_now)
+        .instrument(api_span("salesforce", "deleted_members", ids.len()))
+        .await;
+    let dates = match dates {
+        Ok(dates) => dates,
+        Err(error) => {
+            return missing
+                .iter()
+                .for_each(|&i| work[i].fail(WorkError::Call(error.clone())));
+        }
+    };
+    for &i in missing {
+        let deleted = synced_member(&work[i])
+            .and_then(|id| dates.get(id))
+            .copied();
+        if let Some(at) = deleted {
+            redecide(mapping, &mut work[i], |p| {
+                p.sf = Some(Observed {
+                    status: None,
+                    at: Some(at),
+                });
+                p.sf_member_id = None;
+            });
         }
     }
 }
@@ -239,7 +305,7 @@ mod tests {
             };
             let cases = [
                 (favours_source, &fresh, false),
-                (favours_source, &retried, false),
+                (favours_source, &retried, target == Target::Salesforce),
                 (favours_source, &old, false),
                 (favours_target, &fresh, true),
                 // Salesforce is read first always; Marketo's quota is spared for fresh ones.

@@ -26,7 +26,9 @@ enum Call {
 
 pub async fn write(ctx: &Context, mapping: &Mapping, works: &mut [Work]) {
     for work in works.iter_mut() {
-        if work.person.sf_member_id.is_none() {
+        // A round that saw the member deleted adds it anew rather than writing the old id.
+        let seen_deleted = work.person.sf.as_ref().is_some_and(|o| o.status.is_none());
+        if work.person.sf_member_id.is_none() && !seen_deleted {
             work.person.sf_member_id = work.mirror.as_ref().and_then(|m| m.sf_member_id.clone());
         }
     }
