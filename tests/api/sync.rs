@@ -130,6 +130,16 @@ async fn the_reset_policy_sets_salesforce_back_to_marketos_status() {
         Some("Attended")
     );
     assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    // Set back, the two sides agree: not a divergence left for an operator to look at.
+    let diverged = world.outcomes(OutcomeResult::Diverged).await;
+    assert!(diverged.is_empty(), "{diverged:?}");
+    let skipped = world.outcomes(OutcomeResult::Skipped).await;
+    assert!(
+        skipped.iter().any(|o| o.reason.as_deref().is_some_and(
+            |r| r.contains("1037") && r.contains("set back to Attended (reset_salesforce)")
+        )),
+        "{skipped:?}"
+    );
 }
 
 #[tokio::test]

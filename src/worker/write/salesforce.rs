@@ -305,6 +305,7 @@ pub async fn reset(ctx: &Context, works: &mut [Work]) {
                     reset.applied = true;
                 }
                 work.sf_written_at = written_at;
+                settled_by_reset(work);
             }
             RecordOutcome::Failed(error) => {
                 work.fail(error.context("setting Salesforce back to Marketo's status"));
@@ -314,6 +315,19 @@ pub async fn reset(ctx: &Context, works: &mut [Work]) {
             ))),
         }
     }
+}
+
+/// A move back Marketo refused is diverged only until Salesforce is set back: once it is, both
+/// sides hold Marketo's status and the outcome says how they came to.
+fn settled_by_reset(work: &mut Work) {
+    let (Some(Ok(Done::Diverged(reason))), Some(reset)) = (&work.outcome, &work.reset) else {
+        return;
+    };
+    let reason = format!(
+        "{reason}; the campaign member is set back to {} (reset_salesforce)",
+        reset.to
+    );
+    work.outcome = Some(Ok(Done::Skipped(reason)));
 }
 
 #[cfg(test)]
