@@ -1,5 +1,6 @@
 //! Which Salesforce CampaignMember ids the sync has a reason to hear about: the deleted-records
-//! poll keeps the deletions of these and lets the rest of the org's go.
+//! poll keeps the deletions of these and lets the rest of the org's go; and which of them it
+//! has found deleted.
 
 use std::collections::HashSet;
 
@@ -7,6 +8,9 @@ use sqlx::Row;
 
 use super::{Store, StoreError};
 use crate::signal::Signal;
+
+/// The dedup key of a deletion the deleted-records poll found is this and the member's id.
+pub const DELETED_KEY_PREFIX: &str = "sf:deleted:";
 
 impl Store {
     /// The ids among `ids` that a mirror row holds, or that a waiting (pending or leased)
@@ -48,5 +52,32 @@ impl Store {
             }
         }
         Ok(known)
+    }
+}
+
+impl Store {
+    /// The ids among `ids` whose deletion the deleted-records poll has recorded (a member id
+    /// is never used again, so such a member is gone for good).
+    pub async fn deleted_members(&self, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+        let mut deleted = HashSet::new();
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT dedup_key FROM signals WHERE dedup_key IN ({})",
+                placeholders.join(", ")
+            );
+            // Only the placeholders vary; every key is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(format!("{DELETED_KEY_PREFIX}{id}"));
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let key: String = row.try_get(0)?;
+                if let Some(id) = key.strip_prefix(DELETED_KEY_PREFIX) {
+                    deleted.insert(id.to_string());
+                }
+            }
+        }
+        Ok(deleted)
     }
 }

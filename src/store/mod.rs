@@ -14,7 +14,7 @@ mod inbox;
 mod insert;
 mod journal;
 mod leader;
-mod member_ids;
+pub mod member_ids;
 mod mirror;
 mod outbox;
 mod outbox_claim;

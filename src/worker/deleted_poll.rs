@@ -8,6 +8,7 @@ use crate::connectors::salesforce::classify::refused_with;
 use crate::connectors::salesforce::deleted::{EXCEEDED_ID_LIMIT, MAX_LOOKBACK_MS, MIN_WINDOW_MS};
 use crate::signal::{Dedup, NewSignal, SalesforceMemberDeleted, Signal};
 use crate::store::cursors::SALESFORCE_DELETED;
+use crate::store::member_ids::DELETED_KEY_PREFIX;
 use crate::sync::time::{format_millis, parse_millis};
 
 use super::context::Context;
@@ -93,7 +94,7 @@ pub async fn poll(ctx: &Context, now: i64) -> Result<usize, WorkError> {
         .into_iter()
         .filter(|d| known.contains(&d.id))
         .map(|d| NewSignal {
-            dedup_key: format!("sf:deleted:{}", d.id),
+            dedup_key: format!("{DELETED_KEY_PREFIX}{}", d.id),
             signal: Signal::SalesforceMemberDeleted(SalesforceMemberDeleted {
                 member_id: d.id,
                 deleted_date: Some(d.deleted_date),

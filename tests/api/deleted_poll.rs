@@ -170,3 +170,35 @@ async fn a_deletion_of_a_member_whose_add_is_still_waiting_is_kept() {
     world.settle().await;
     assert_eq!(world.mk_status(lead), None, "added and deleted: no member");
 }
+
+/// A Salesforce Lead added to the campaign and deleted from it before the worker processed the
+/// add, whom Marketo does not have: no Marketo person is created for a membership that is gone
+/// (it would be a lead without names, credited to the program, with no membership left).
+#[tokio::test]
+async fn no_marketo_person_is_created_for_a_member_deleted_before_its_add_was_processed() {
+    let world = World::new().await;
+    let sf_lead = world
+        .sf
+        .create_lead(serde_json::json!({ "LastName": "Fleeting", "Company": "Brief", "Email": "fleeting@example.com" }))
+        .unwrap();
+    let first = now_millis();
+    poll(&world, first).await;
+    let member = world.sf_adds(&sf_lead, Some("Registered"));
+    world.sf.deliver_outbound_now().await;
+    world.wait_for_due_signals(1).await;
+    world.sf.delete_member(USER, &member).unwrap();
+    world.sf.advance_clock(Duration::from_secs(150));
+
+    assert_eq!(poll(&world, first + 150_000).await, 1);
+    world.settle().await;
+    let created: Vec<_> = world
+        .mk
+        .leads()
+        .into_iter()
+        .filter(|l| l.email() == Some("fleeting@example.com"))
+        .collect();
+    assert!(created.is_empty(), "{created:?}");
+    assert!(world.mk.members(crate::world::PROGRAM).is_empty());
+    let dead = world.app.store.dead(0, 10).await.unwrap();
+    assert!(dead.is_empty(), "{dead:?}");
+}

@@ -25,6 +25,23 @@ pub async fn ensure_marketo(ctx: &Context, mapping: &Mapping, works: &mut [&mut 
     for i in linked::marketo_by_link(ctx, works).await {
         save(ctx, works[i]).await;
     }
+    let deleted = match deleted_members(ctx, works).await {
+        Ok(deleted) => deleted,
+        Err(error) => {
+            let error = super::super::work::WorkError::from(error);
+            works
+                .iter_mut()
+                .filter(|w| unresolved(w))
+                .for_each(|w| w.fail(error.clone()));
+            return;
+        }
+    };
+    let gone = |w: &Work| {
+        w.person
+            .sf_member_id
+            .as_ref()
+            .is_some_and(|id| deleted.contains(id))
+    };
     let wanted: Vec<Wanted> = works
         .iter()
         .filter(|w| unresolved(w))
@@ -32,7 +49,7 @@ pub async fn ensure_marketo(ctx: &Context, mapping: &Mapping, works: &mut [&mut 
             Some(Wanted {
                 email: w.identity().email.clone()?,
                 salesforce_person: w.salesforce_person().map(str::to_string),
-                create: matches!(w.decision, Decision::SetMarketo(_)),
+                create: matches!(w.decision, Decision::SetMarketo(_)) && !gone(w),
             })
         })
         .collect();
@@ -72,6 +89,8 @@ pub async fn ensure_marketo(ctx: &Context, mapping: &Mapping, works: &mut [&mut 
                 work.outcome = Some(Ok(Done::Skipped(
                     "Marketo has no person with this e-mail to remove".into(),
                 )));
+            } else if email.is_some() && gone(work) {
+                work.outcome = Some(Ok(Done::Skipped(MEMBER_DELETED.into())));
             }
         }
     }
@@ -80,6 +99,27 @@ pub async fn ensure_marketo(ctx: &Context, mapping: &Mapping, works: &mut [&mut 
             "no e-mail address to find or create the Marketo person".into(),
         ));
     }
+}
+
+/// Why a Salesforce member's add creates no Marketo person.
+const MEMBER_DELETED: &str = "the campaign member was deleted in Salesforce before this change \
+     was synced, and Marketo has no person with this e-mail: none is created";
+
+/// The Salesforce members among the works' that the deleted-records poll has found deleted:
+/// an add processed after its member's deletion creates no Marketo person.
+async fn deleted_members(
+    ctx: &Context,
+    works: &[&mut Work],
+) -> Result<std::collections::HashSet<String>, crate::store::StoreError> {
+    let ids: Vec<String> = works
+        .iter()
+        .filter(|w| unresolved(w) && matches!(w.decision, Decision::SetMarketo(_)))
+        .filter_map(|w| w.person.sf_member_id.clone())
+        .collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    ctx.store.deleted_members(&ids).await
 }
 
 /// Why the lead found by this person's address is someone else's, when it is: linked to another
