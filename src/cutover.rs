@@ -69,6 +69,12 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
         );
     };
     let mappings = Mappings::configured(&config.mappings, config.sync_enabled);
+    // The switches every replica shares: what the admin API or the console turned off stays off.
+    mappings.refresh(&store).await?;
+    if let Some(why) = mappings.switched_off().filter(|_| !options.dry_run) {
+        store.close().await;
+        anyhow::bail!("nothing would be repaired: {why}; use --dry-run to list the differences");
+    }
     let worker = Worker::new(
         store.clone(),
         std::sync::Arc::new(config),

@@ -174,6 +174,20 @@ impl Mappings {
         }
     }
 
+    /// What switched off at run time keeps every write from being made, when something does:
+    /// campaign sync, or every mapping.
+    pub fn switched_off(&self) -> Option<&'static str> {
+        if !self.sync_enabled() {
+            return Some(
+                "campaign sync is switched off (POST /admin/sync/enable or the console's switch turns it on)",
+            );
+        }
+        let all = self.all();
+        (!all.is_empty() && !all.iter().any(|m| m.is_enabled())).then_some(
+            "every mapping is switched off (POST /admin/mappings/{name}/enable or the console turns one on)",
+        )
+    }
+
     /// Switches one mapping for every replica.
     pub async fn switch_mapping(
         &self,

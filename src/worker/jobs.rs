@@ -44,6 +44,11 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
     if let Some(why) = ctx.mappings.off_in_config(None).filter(|_| !dry_run) {
         return Ok(Err(format!("nothing would be repaired: {why}")));
     }
+    if let Some(why) = ctx.mappings.switched_off().filter(|_| !dry_run) {
+        return Ok(Err(format!(
+            "nothing would be repaired: {why}; a preview (dryRun=true) lists the differences"
+        )));
+    }
     let mappings = if dry_run {
         // A preview lists what any enabled mapping would change, even with sync switched off.
         ctx.mappings

@@ -322,6 +322,48 @@ async fn the_reconcile_command_repairs_and_reports() {
     );
 }
 
+/// Campaign sync switched off (through the admin API or the console, stored for every
+/// replica): the command repairs nothing and says so; its dry run still lists the differences.
+#[tokio::test]
+async fn the_reconcile_command_writes_nothing_while_sync_is_switched_off() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("cli-off@example.com");
+    world.mk_sets(lead, "Registered");
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let store = campaign_sync::store::Store::connect(&url).await.unwrap();
+    store
+        .set_switch(campaign_sync::store::SYNC_SWITCH, false, 0)
+        .await
+        .unwrap();
+    store.close().await;
+    let file = config_file(&world, Some(&url));
+    let run = |dry_run: bool| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_campaign-sync"));
+        command.args(["reconcile", "--config", file.path().to_str().unwrap()]);
+        if dry_run {
+            command.arg("--dry-run");
+        }
+        command.output()
+    };
+    let out = run(false).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("campaign sync is switched off") && stderr.contains("--dry-run"),
+        "{stderr}"
+    );
+    assert_eq!(world.sf_member_status(&sf_lead), None, "nothing written");
+    let preview = run(true).await.unwrap();
+    let stdout = String::from_utf8_lossy(&preview.stdout);
+    assert!(preview.status.success(), "{stdout}");
+    assert!(stdout.contains("cli-off@example.com"), "{stdout}");
+}
+
 /// A reconciliation in which every mapping failed is a failed job naming why, not `done`.
 #[tokio::test]
 async fn a_reconciliation_where_every_mapping_failed_is_a_failed_job() {

@@ -158,3 +158,54 @@ async fn the_console_refuses_to_switch_on_what_the_configuration_holds_off() {
         assert!(answer.text().await.unwrap().contains(key), "{name:?}");
     }
 }
+
+/// The job a reconciliation request queued, run to its end.
+async fn reconcile_job(world: &World, query: &str) -> Value {
+    let (status, queued) = admin(world, &format!("/admin/reconcile{query}")).await;
+    assert_eq!(status, 202, "{queued}");
+    world.app.worker.run_jobs().await.unwrap();
+    let href = queued["href"].as_str().unwrap();
+    world.app.admin(reqwest::Method::GET, href, "admin").await.1
+}
+
+/// Switched off at run time (the admin API or the console), a real reconciliation would repair
+/// nothing: its job fails saying what is off and how to turn it on, as when the configuration
+/// holds it off, instead of ending `done` with no report beside a preview listing changes.
+#[tokio::test]
+async fn a_reconciliation_while_switched_off_fails_saying_what_is_off() {
+    let world = World::with(Options {
+        admin_token: Some("admin".into()),
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("switched-off@example.com");
+    assert_eq!(admin(&world, "/admin/sync/disable").await.0, 200);
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+
+    let preview = reconcile_job(&world, "?dryRun=true").await;
+    assert_eq!(preview["state"], "done", "{preview}");
+    let real = reconcile_job(&world, "").await;
+    assert_eq!(real["state"], "failed", "{real}");
+    let error = real["error"].as_str().unwrap();
+    assert!(
+        error.contains("campaign sync is switched off") && error.contains("/admin/sync/enable"),
+        "{real}"
+    );
+
+    assert_eq!(admin(&world, "/admin/sync/enable").await.0, 200);
+    assert_eq!(
+        admin(&world, "/admin/mappings/webinar/disable").await.0,
+        200
+    );
+    let real = reconcile_job(&world, "").await;
+    assert_eq!(real["state"], "failed", "{real}");
+    assert!(
+        real["error"]
+            .as_str()
+            .unwrap()
+            .contains("every mapping is switched off"),
+        "{real}"
+    );
+    assert_eq!(world.sf_member_status(&sf_lead), None, "nothing written");
+}

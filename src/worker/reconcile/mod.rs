@@ -280,7 +280,8 @@ async fn reconcile_once(
     }
     // Not paired above: Marketo-only people, unless their address is a linked person's.
     new_mk.retain(|lead| marketo.get(lead).is_some_and(|m| !m.used));
-    let twins = twins::find(ctx, &new_mk, keys_read.as_deref(), &marketo, &paired).await?;
+    let (twins, emails) =
+        twins::find(ctx, &new_mk, keys_read.as_deref(), &marketo, &paired).await?;
     for lead in new_mk {
         if let Some(twin) = twins.get(&lead) {
             pass.report.warnings.push(twin.warning());
@@ -291,7 +292,7 @@ async fn reconcile_once(
             mirror: None,
             sf: None,
             mk,
-            email: None,
+            email: emails.get(&lead).cloned(),
         };
         pass.new_person(&unit, place).await?;
         place += 1;

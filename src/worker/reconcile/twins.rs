@@ -52,17 +52,18 @@ impl Twin {
 
 /// Of these unpaired Marketo members, those whose address belongs to a person linked to
 /// another lead that is a member on this pass too (a lead merged away is no longer a member, so
-/// its survivor is not held back). `known` holds lead keys this pass has read already; the
-/// others are read 300 at a time.
+/// its survivor is not held back), and every one's address, as Marketo spells it (a report
+/// names them by it). `known` holds lead keys this pass has read already; the others are read
+/// 300 at a time.
 pub async fn find(
     ctx: &Context,
     leads: &[i64],
     known: Option<&[LeadKeys]>,
     marketo: &HashMap<i64, MkEntry>,
     paired: &Paired,
-) -> Result<HashMap<i64, Twin>, WorkError> {
+) -> Result<(HashMap<i64, Twin>, HashMap<i64, String>), WorkError> {
     if leads.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(Default::default());
     }
     let read;
     let keys = match known {
@@ -73,6 +74,12 @@ pub async fn find(
         }
     };
     let wanted: std::collections::HashSet<i64> = leads.iter().copied().collect();
+    let spelt: HashMap<i64, String> = keys
+        .iter()
+        .filter(|k| wanted.contains(&k.id))
+        .filter_map(|k| Some((k.id, k.email.as_deref()?.trim().to_string())))
+        .filter(|(_, e)| !e.is_empty())
+        .collect();
     // Marketo's own link names a Salesforce person linked to another lead of this program:
     // the lead is a duplicate of that person's, whatever its address.
     let links: Vec<(i64, String)> = keys
@@ -156,7 +163,7 @@ pub async fn find(
             );
         }
     }
-    Ok(twins)
+    Ok((twins, spelt))
 }
 
 /// The Salesforce persons of these pairs linked already (through another mapping) to another
