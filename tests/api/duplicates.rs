@@ -437,3 +437,65 @@ async fn a_contact_with_the_address_of_a_lead_linked_elsewhere_is_left_alone_in_
         );
     }
 }
+
+/// At a cut-over, a Salesforce Lead member whose address is that of a Marketo member linked by
+/// Marketo to a Contact that is not a member: the lead is the Contact's (the Contact is added
+/// with its status), and the Lead's change does not reach that lead, nor does the lead's status
+/// come back onto the Lead.
+#[tokio::test]
+async fn a_lead_beside_a_contact_marketo_links_keeps_its_status_at_a_cut_over() {
+    let world = quiet().await;
+    let contact = world
+        .sf
+        .create_contact(serde_json::json!({ "LastName": "Contact", "Email": "bo@example.com" }))
+        .unwrap();
+    let sf_lead = world
+        .sf
+        .create_lead(
+            serde_json::json!({ "LastName": "Lead", "Company": "Co", "Email": "bo@example.com" }),
+        )
+        .unwrap();
+    let bo = world.mk.add_lead(NewLead {
+        sfdc_contact_id: Some(contact.clone()),
+        ..NewLead::email("bo@example.com")
+    });
+    world.mk_sets(bo, "Attended");
+    join(&world, &sf_lead, Some("Invited"));
+    let preview = reconcile(&world, true).await;
+    assert_eq!(preview.changes.len(), 1, "only the Contact's add: {preview:?}");
+    assert_eq!(preview.changes[0].side, "salesforce", "{preview:?}");
+    let left_alone = format!(
+        "Salesforce {sf_lead} has the address of Marketo lead {bo}, which Marketo links to Salesforce {contact}: left alone"
+    );
+    assert!(
+        preview.warnings.iter().any(|w| w.contains(&left_alone)),
+        "{preview:?}"
+    );
+    let run = reconcile(&world, false).await;
+    assert_eq!(run.changes, preview.changes, "the run does what the preview listed");
+    world.settle().await;
+
+    assert_eq!(
+        world.sf_member_status(&contact).as_deref(),
+        Some("Attended")
+    );
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Invited"),
+        "not given the Contact's status"
+    );
+    assert_eq!(world.mk_status(bo).as_deref(), Some("Attended"));
+    let writes_to_bo = world
+        .mk
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.path.ends_with("/status.json")
+                && r.body.as_deref().is_some_and(|b| b.contains("\"Invited\""))
+        })
+        .count();
+    assert_eq!(
+        writes_to_bo, 0,
+        "the Lead's status is not sent to the Contact's lead"
+    );
+}

@@ -74,3 +74,63 @@ async fn a_salesforce_change_reaches_the_linked_marketo_person_not_the_first_by_
     assert_eq!(world.mk_status(linked).as_deref(), Some("Registered"));
     assert_eq!(world.mk_status(unlinked), None);
 }
+
+/// A Salesforce Lead whose address is that of a Marketo lead Marketo links to another Lead is
+/// not that lead: its change is left alone, saying why, rather than adding the other person's
+/// lead to the program with this Lead's status.
+#[tokio::test]
+async fn a_salesforce_lead_is_not_paired_with_a_lead_marketo_links_to_another_lead() {
+    let world = World::new().await;
+    let older = world
+        .sf
+        .create_lead(json!({ "LastName": "Old", "Company": "Co", "Email": "iris@example.com" }))
+        .unwrap();
+    let newer = world
+        .sf
+        .create_lead(json!({ "LastName": "New", "Company": "Co", "Email": "iris@example.com" }))
+        .unwrap();
+    let iris = world.mk.add_lead(NewLead {
+        sfdc_lead_id: Some(older.clone()),
+        ..NewLead::email("iris@example.com")
+    });
+    world.sf_adds(&newer, Some("Registered"));
+    world.settle().await;
+
+    assert_eq!(world.mk_status(iris), None, "not added for another Lead");
+    assert_eq!(world.sf_member_status(&older), None);
+    let said = format!(
+        "Marketo lead {iris} with this address is linked by Marketo to Salesforce {older}: {newer} is left alone"
+    );
+    let skipped = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
+        .await;
+    assert!(
+        skipped
+            .iter()
+            .any(|o| o.reason.as_deref().is_some_and(|r| r.contains(&said))),
+        "{said}: {skipped:?}"
+    );
+    let dead = world.app.store.dead(0, 10).await.unwrap();
+    assert!(dead.is_empty(), "{dead:?}");
+}
+
+/// A Contact may still be the person of a lead Marketo links to a Lead: the Lead converted.
+#[tokio::test]
+async fn a_contact_is_paired_with_a_lead_marketo_links_to_a_lead() {
+    let world = World::new().await;
+    let old_lead = world
+        .sf
+        .create_lead(json!({ "LastName": "Was", "Company": "Co", "Email": "conv@example.com" }))
+        .unwrap();
+    let contact = world
+        .sf
+        .create_contact(json!({ "LastName": "Now", "Email": "conv@example.com" }))
+        .unwrap();
+    let lead = world.mk.add_lead(NewLead {
+        sfdc_lead_id: Some(old_lead),
+        ..NewLead::email("conv@example.com")
+    });
+    world.sf_adds(&contact, Some("Registered"));
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+}

@@ -6,12 +6,15 @@
 
 use std::collections::HashMap;
 
+use crate::ids::SalesforceId;
 use crate::store::fold_email;
 
 use super::super::context::Context;
 use super::super::work::WorkError;
+use super::adopt::LeadKeys;
 use super::entries::SfNew;
 use super::twins::Paired;
+use crate::worker::write::linked::linked_elsewhere;
 
 /// For each of these unpaired members (by person id) left alone, the warning naming why. The
 /// linked people are those of the identity table and those this pass paired (so a dry run,
@@ -20,6 +23,7 @@ pub async fn find(
     ctx: &Context,
     members: &[&SfNew],
     paired: &Paired,
+    leads: &[LeadKeys],
 ) -> Result<HashMap<String, String>, WorkError> {
     let mut emails: Vec<String> = members
         .iter()
@@ -65,6 +69,12 @@ pub async fn find(
                     Some((theirs, lead))
                 })
         });
+        if first.is_none()
+            && let Some(warning) = linked_by_marketo(leads, &email, ours)
+        {
+            left.insert(ours.to_string(), warning);
+            continue;
+        }
         if let Some((theirs, lead)) = first {
             left.insert(
                 ours.to_string(),
@@ -78,4 +88,35 @@ pub async fn find(
         }
     }
     Ok(left)
+}
+
+/// The warning for a member whose address only this program's unpaired leads Marketo links to
+/// another Salesforce person have (see `linked_elsewhere`): the worker leaves its change alone.
+fn linked_by_marketo(leads: &[LeadKeys], email: &str, ours: &str) -> Option<String> {
+    let at: Vec<&LeadKeys> = leads
+        .iter()
+        .filter(|l| l.email.as_deref().map(fold_email).as_deref() == Some(email))
+        .collect();
+    let elsewhere = |lead: &LeadKeys| linked_elsewhere(link_of(lead).as_deref(), ours).is_some();
+    if at.is_empty() || !at.iter().all(|l| elsewhere(l)) {
+        return None;
+    }
+    let (lead, theirs) = (at[0].id, link_of(at[0]).unwrap_or_default());
+    Some(format!(
+        "Salesforce {ours} has the address of Marketo lead {lead}, which Marketo links to \
+         Salesforce {theirs}: left alone (one person twice: merge them in Salesforce; two \
+         people: correct the address, or Marketo's link)"
+    ))
+}
+
+/// The Salesforce person Marketo links a lead to: its Contact, else its Lead.
+fn link_of(lead: &LeadKeys) -> Option<String> {
+    let valid = |raw: Option<&str>, prefix: &str| {
+        SalesforceId::parse(raw?)
+            .ok()
+            .filter(|id| id.prefix() == prefix)
+            .map(|id| id.as_str().to_string())
+    };
+    valid(lead.sfdc_contact_id.as_ref().map(|s| s.as_str()), "003")
+        .or_else(|| valid(lead.sfdc_lead_id.as_ref().map(|s| s.as_str()), "00Q"))
 }

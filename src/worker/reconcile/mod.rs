@@ -261,7 +261,13 @@ async fn reconcile_once(
         .filter(|m| !m.used)
         .filter(|m| m.person_id().is_none_or(|p| !passed_over.contains(p)))
         .collect();
-    let beside = beside::find(ctx, &unpaired, &paired).await?;
+    let beside = beside::find(
+        ctx,
+        &unpaired,
+        &paired,
+        keys_read.as_deref().unwrap_or_default(),
+    )
+    .await?;
     for sf in unpaired {
         let member = sf.member(campaign, &names);
         if let Some(warning) = member.person_id().and_then(|p| beside.get(p)) {

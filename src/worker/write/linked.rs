@@ -14,7 +14,7 @@ use super::super::work::{Work, set_salesforce_person};
 
 /// The Salesforce person a Marketo lead links to: its Contact, else its Lead. A value that is
 /// not an id of that object is ignored.
-fn salesforce_of(lead: &LeadRecord) -> Option<String> {
+pub fn salesforce_of(lead: &LeadRecord) -> Option<String> {
     let valid = |raw: &Option<String>, prefix: &str| {
         raw.as_deref()
             .and_then(|raw| SalesforceId::parse(raw).ok())
@@ -22,6 +22,16 @@ fn salesforce_of(lead: &LeadRecord) -> Option<String> {
             .map(|id| id.as_str().to_string())
     };
     valid(&lead.sfdc_contact_id, "003").or_else(|| valid(&lead.sfdc_lead_id, "00Q"))
+}
+
+/// The Salesforce person Marketo links a lead to, when that is someone other than `ours`: a
+/// lead linked to a Contact is that Contact's, and one linked to a Lead is that Lead's or (the
+/// Lead converted, or its better record) a Contact's. Such a lead found by `ours`'s address
+/// is not theirs to write.
+pub fn linked_elsewhere<'a>(link: Option<&'a str>, ours: &str) -> Option<&'a str> {
+    let theirs = link?;
+    let converted = theirs.starts_with("00Q") && ours.starts_with("003");
+    (theirs != ours && !converted).then_some(theirs)
 }
 
 /// Gives each open work item without a Marketo lead the lead that links to its Salesforce

@@ -66,7 +66,14 @@ pub async fn ensure_marketo(ctx: &Context, mapping: &Mapping, works: &mut [&mut 
         };
         for work in works.iter_mut().filter(|w| unresolved(w)) {
             let email = work.identity().email.clone();
-            let id = email.as_ref().and_then(|e| found.get(e)).copied();
+            let candidates = email.as_ref().and_then(|e| found.get(e));
+            let id = match pick(candidates.map(Vec::as_slice).unwrap_or_default(), work) {
+                Ok(id) => id,
+                Err(reason) => {
+                    work.outcome = Some(Ok(Done::Skipped(reason)));
+                    continue;
+                }
+            };
             if let Some(lead) = id {
                 match another_persons(ctx, work, lead).await {
                     Ok(None) => {}
@@ -99,6 +106,26 @@ pub async fn ensure_marketo(ctx: &Context, mapping: &Mapping, works: &mut [&mut 
             "no e-mail address to find or create the Marketo person".into(),
         ));
     }
+}
+
+/// Of the leads with this person's address (in Marketo's order), the first Marketo does not
+/// link to another Salesforce person; when it links every one elsewhere, why the person is
+/// left alone.
+fn pick(candidates: &[Candidate], work: &Work) -> Result<Option<i64>, String> {
+    let (Some(first), Some(ours)) = (candidates.first(), work.salesforce_person()) else {
+        return Ok(candidates.first().map(|c| c.0));
+    };
+    let elsewhere = |c: &Candidate| linked::linked_elsewhere(c.1.as_deref(), ours).is_some();
+    if let Some(c) = candidates.iter().find(|c| !elsewhere(c)) {
+        return Ok(Some(c.0));
+    }
+    let theirs = linked::linked_elsewhere(first.1.as_deref(), ours).unwrap_or_default();
+    Err(format!(
+        "Marketo lead {} with this address is linked by Marketo to Salesforce {theirs}: {ours} \
+         is left alone (one person twice: merge them in Salesforce; two people: correct the \
+         address, or Marketo's link)",
+        first.0
+    ))
 }
 
 /// Why a Salesforce member's add creates no Marketo person.
@@ -170,8 +197,11 @@ struct Wanted {
     create: bool,
 }
 
-/// Marketo's lead ids by folded e-mail, and why Marketo refused to create the others.
-type FoundLeads = (BTreeMap<String, i64>, BTreeMap<String, String>);
+/// A Marketo lead with the address: its id and the Salesforce person Marketo links it to.
+type Candidate = (i64, Option<String>);
+
+/// Marketo's leads by folded e-mail, and why Marketo refused to create the others.
+type FoundLeads = (BTreeMap<String, Vec<Candidate>>, BTreeMap<String, String>);
 
 async fn find_or_create_marketo(
     ctx: &Context,
@@ -242,7 +272,7 @@ async fn find_or_create_marketo(
         }
         match result.id.filter(|_| result.status != "skipped") {
             Some(id) => {
-                found.insert(email.clone(), id);
+                found.insert(email.clone(), vec![(id, None)]);
             }
             None => {
                 let reasons: Vec<String> = result
@@ -261,12 +291,12 @@ async fn find_or_create_marketo(
     Ok((found, refused))
 }
 
-/// Marketo's leads with these addresses, added to `found` by folded e-mail (the first of
-/// duplicates wins).
+/// Marketo's leads with these addresses, added to `found` by folded e-mail (duplicates in
+/// Marketo's order).
 async fn find_by_email(
     ctx: &Context,
     emails: &[String],
-    found: &mut BTreeMap<String, i64>,
+    found: &mut BTreeMap<String, Vec<Candidate>>,
 ) -> Result<(), CallError> {
     let leads = ctx
         .marketo
@@ -274,8 +304,12 @@ async fn find_by_email(
         .instrument(api_span("marketo", "leads_by_email", emails.len()))
         .await?;
     for lead in leads {
-        if let Some(email) = lead.email {
-            found.entry(fold_email(&email)).or_insert(lead.id);
+        if let Some(email) = &lead.email {
+            let link = linked::salesforce_of(&lead);
+            found
+                .entry(fold_email(email))
+                .or_default()
+                .push((lead.id, link));
         }
     }
     Ok(())
