@@ -87,3 +87,35 @@ impl Store {
         Ok(woken)
     }
 }
+
+impl Store {
+    /// The leads among `leads` whose change in Marketo program `program_id` waits to be tried
+    /// again (a webhook's or the activity feed's signal that failed before): a change Marketo
+    /// made that the sync has not written yet.
+    pub async fn retrying_marketo_leads(
+        &self,
+        program_id: i64,
+        leads: &[i64],
+    ) -> Result<std::collections::HashSet<i64>, StoreError> {
+        let mut waiting = std::collections::HashSet::new();
+        if leads.is_empty() {
+            return Ok(waiting);
+        }
+        let rows = sqlx::query(
+            "SELECT payload FROM signals WHERE state = 'pending' AND attempts > 0 \
+             AND kind = 'marketo_member'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            let payload: String = row.try_get("payload")?;
+            if let Ok(Signal::MarketoMember(m)) = serde_json::from_str::<Signal>(&payload)
+                && m.program_id == program_id
+                && leads.contains(&m.lead_id)
+            {
+                waiting.insert(m.lead_id);
+            }
+        }
+        Ok(waiting)
+    }
+}

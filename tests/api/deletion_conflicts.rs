@@ -91,3 +91,43 @@ async fn under_marketo_wins_a_change_to_a_deleted_member_adds_it_anew() {
     assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
     assert_no_dead_letters(&world).await;
 }
+
+/// The Marketo change met the deleted member before Salesforce reported the deletion, and waits
+/// to be retried; the deletion, polled meanwhile, is then processed first. It does not take the
+/// person out of the program: Marketo is read first (a change of theirs is known to wait), and
+/// the later Marketo change wins.
+#[tokio::test]
+async fn a_deletion_processed_before_the_retrying_later_marketo_change_does_not_undo_it() {
+    let world = World::with(Options {
+        configure: |c| c.worker.retry_schedule_secs = vec![3600; 3],
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead, member) = world
+        .synced_person("retried@example.com", "Registered")
+        .await;
+    world.sf.delete_member(USER, &member).unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    world.mk_sets(lead, "Attended");
+    world.settle().await;
+    world.sf.advance_clock(PAST_THE_MINUTE);
+    let found = world
+        .app
+        .worker
+        .poll_deleted_at(world.sf.now())
+        .await
+        .unwrap();
+    world.settle().await;
+
+    assert_eq!(
+        world.mk_status(lead).as_deref(),
+        Some("Attended"),
+        "{found}"
+    );
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended"),
+        "the later Marketo change adds the person back"
+    );
+    assert_no_dead_letters(&world).await;
+}

@@ -462,7 +462,11 @@ async fn a_lead_beside_a_contact_marketo_links_keeps_its_status_at_a_cut_over() 
     world.mk_sets(bo, "Attended");
     join(&world, &sf_lead, Some("Invited"));
     let preview = reconcile(&world, true).await;
-    assert_eq!(preview.changes.len(), 1, "only the Contact's add: {preview:?}");
+    assert_eq!(
+        preview.changes.len(),
+        1,
+        "only the Contact's add: {preview:?}"
+    );
     assert_eq!(preview.changes[0].side, "salesforce", "{preview:?}");
     let left_alone = format!(
         "Salesforce {sf_lead} has the address of Marketo lead {bo}, which Marketo links to Salesforce {contact}: left alone"
@@ -472,7 +476,10 @@ async fn a_lead_beside_a_contact_marketo_links_keeps_its_status_at_a_cut_over() 
         "{preview:?}"
     );
     let run = reconcile(&world, false).await;
-    assert_eq!(run.changes, preview.changes, "the run does what the preview listed");
+    assert_eq!(
+        run.changes, preview.changes,
+        "the run does what the preview listed"
+    );
     world.settle().await;
 
     assert_eq!(

@@ -8,8 +8,8 @@
 //! always (its calls are plentiful, and an outbound message sent late carries the record as it
 //! is then, so a later change there overwritten unread would come back as an echo of our own
 //! write) but Marketo, whose daily quota is the scarce one, only for a change that is not fresh
-//! (a retried signal, or one stamped over a minute ago): a fresh Salesforce change overwritten
-//! there by mistake is refused by Marketo's progression when Marketo is further on (see the
+//! (a retried signal, or one stamped over a minute ago) or whose person has a Marketo change
+//! waiting to be retried: a fresh Salesforce change overwritten there by mistake is refused by Marketo's progression when Marketo is further on (see the
 //! 1037 rule), and otherwise loses only to a change whose webhook is seconds behind; so a
 //! Salesforce bulk load keeps its Marketo call counts.
 
@@ -50,24 +50,70 @@ impl Target {
 pub(super) async fn other_sides(ctx: &Context, mapping: &Mapping, work: &mut [Work]) {
     let now = now_millis();
     let policy = mapping.config.conflict_policy;
-    let due = |target: Target| {
+    // Without a last sync (no mirror row) there is no "changed since": the side the signal
+    // came from is the change, and reconciliation adopts what predates us.
+    let planned = |target: Target| {
         move |w: &Work| {
-            // Without a last sync (no mirror row) there is no "changed since": the side the
-            // signal came from is the change, and reconciliation adopts what predates us.
             w.is_open()
                 && w.mirror.is_some()
                 && Target::of(&w.decision) == Some(target)
                 && unread(target, &w.person)
-                && reads_first(policy, target, &w.person, now)
         }
     };
-    let marketo: Vec<usize> = indices(work, due(Target::Marketo));
-    let salesforce: Vec<usize> = indices(work, due(Target::Salesforce));
+    let waiting = marketo_changes_waiting(ctx, mapping, work, now).await;
+    let marketo: Vec<usize> = indices(work, |w| {
+        planned(Target::Marketo)(w)
+            && (reads_first(policy, Target::Marketo, &w.person, now)
+                || w.identity()
+                    .mkto_lead_id
+                    .is_some_and(|l| waiting.contains(&l)))
+    });
+    let salesforce: Vec<usize> = indices(work, |w| {
+        planned(Target::Salesforce)(w) && reads_first(policy, Target::Salesforce, &w.person, now)
+    });
     if !marketo.is_empty() {
         read_marketo(ctx, mapping, work, &marketo).await;
     }
     if !salesforce.is_empty() {
         read_salesforce(ctx, mapping, work, &salesforce).await;
+    }
+}
+
+/// The leads of fresh Salesforce changes headed unread for Marketo under last-writer-wins
+/// whose own Marketo change waits to be tried again (it met a member deleted meanwhile, a
+/// refusal, an outage): a known conflict, so Marketo is read first after all. A failed look
+/// is only logged: the change is then written as planned.
+async fn marketo_changes_waiting(
+    ctx: &Context,
+    mapping: &Mapping,
+    work: &[Work],
+    now: i64,
+) -> std::collections::HashSet<i64> {
+    let policy = mapping.config.conflict_policy;
+    if policy != ConflictPolicy::LastWriterWins {
+        return Default::default();
+    }
+    let leads: Vec<i64> = work
+        .iter()
+        .filter(|w| {
+            w.is_open()
+                && w.mirror.is_some()
+                && Target::of(&w.decision) == Some(Target::Marketo)
+                && unread(Target::Marketo, &w.person)
+                && !reads_first(policy, Target::Marketo, &w.person, now)
+        })
+        .filter_map(|w| w.identity().mkto_lead_id)
+        .collect();
+    if leads.is_empty() {
+        return Default::default();
+    }
+    let program = mapping.config.program_id;
+    match ctx.store.retrying_marketo_leads(program, &leads).await {
+        Ok(waiting) => waiting,
+        Err(error) => {
+            tracing::warn!(%error, "could not look for Marketo changes waiting to be retried");
+            Default::default()
+        }
     }
 }
 
