@@ -32,6 +32,14 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The status this decision writes, when it writes one.
+    pub fn status(&self) -> Option<&str> {
+        match self {
+            Decision::SetMarketo(s) | Decision::SetSalesforce(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The write this decision makes: its system and kind (`none` for a skip).
     pub fn target(&self) -> Target {
         match self {

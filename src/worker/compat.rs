@@ -2,6 +2,8 @@
 //! member status of the campaign must translate to the other side, or the mapping is held.
 
 use crate::connectors::CallError;
+
+use super::work::WorkError;
 use crate::connectors::marketo::{MarketoClient, ProgramInfo, ProgressionStatus};
 use crate::connectors::salesforce::SalesforceClient;
 
@@ -135,4 +137,30 @@ pub(super) async fn hold(ctx: &Context, mapping: &Mapping, found: Vec<String>) {
     if released && let Err(error) = ctx.store.catch_up(now_millis()).await {
         tracing::warn!(mapping = mapping.name(), %error, "could not make the held changes due");
     }
+}
+
+/// Whether a write failed because the other side does not offer the status it named
+/// (Marketo's 1025 "status not found", Salesforce refusing the Status picklist value): a
+/// status added on one side since the mapping was last checked.
+pub fn unknown_status(error: &WorkError) -> bool {
+    let WorkError::Call(CallError::Permanent(text)) = error else {
+        return false;
+    };
+    text.starts_with("1025 ") || text.contains("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Status")
+}
+
+/// After a write refused for a status the other side does not offer, checks the mapping's
+/// statuses at once (not at the next settings pass) and holds it when they no longer match;
+/// answers why it is held back then, so the refused changes wait for the fix instead of
+/// ending dead. A check that cannot run leaves them failed as they are.
+pub async fn check_after_refusal(ctx: &Context, mapping: &Mapping) -> Option<String> {
+    let found = match problems(&ctx.salesforce, &ctx.marketo, mapping).await {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::warn!(mapping = mapping.name(), %error, "could not check the mapping's statuses after a status was refused");
+            return None;
+        }
+    };
+    hold(ctx, mapping, found).await;
+    ctx.mappings.held_back(mapping)
 }

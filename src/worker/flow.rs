@@ -233,6 +233,7 @@ async fn record_all(
             result.about = Some(About {
                 mapping: Some(mapping.name().to_string()),
                 person: work.person.key(),
+                status: work.decision.status().map(str::to_string),
             });
             result.target = work.decision.target();
             results.push(result);
@@ -276,6 +277,7 @@ fn unmapped_result(
         about: Some(About {
             mapping: covering,
             person: flow.work.person.key(),
+            status: flow.work.decision.status().map(str::to_string),
         }),
         target: Target::FLOW_ACTION,
     }

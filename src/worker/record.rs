@@ -3,7 +3,7 @@
 //! done, due again later, or dead.
 
 use crate::config::WorkerConfig;
-use crate::kinds::{OperationalEvent, OutcomeResult, Target, TriggerKind};
+use crate::kinds::{Action, Connector, OperationalEvent, OutcomeResult, Target, TriggerKind};
 use crate::store::{Journal, Notice, Outcome, SignalEnd, StoreError, TriggerEvent, now_millis};
 use crate::sync::{self, Ended, Event};
 
@@ -76,11 +76,19 @@ pub fn signal_results<'a>(
             Some(Err(error)) => Err(error.clone()),
             _ => Ok(()),
         };
+        // A failed reset is a failed Salesforce write, whatever Marketo's write did.
+        let (target, status) = match (&w.reset, &w.outcome) {
+            (Some(reset), Some(Err(_))) => (
+                Target::new(Connector::Salesforce, Action::SetStatus),
+                Some(reset.to.clone()),
+            ),
+            _ => (w.decision.target(), w.decision.status().map(str::to_string)),
+        };
         let about = About {
             mapping: Some(mapping.name().to_string()),
             person: w.person.key(),
+            status,
         };
-        let target = w.decision.target();
         w.person.signals.iter().map(move |&signal| SignalResult {
             signal,
             result: result.clone(),
@@ -341,10 +349,14 @@ fn dead_about(
     let person = about.map(|a| a.person.as_str());
     // Named for what was being written (and in which mapping), so the dead letter says which
     // object failed, not only the system's words.
+    let status = about
+        .and_then(|a| a.status.as_deref())
+        .map(|s| format!(" to {s:?}"))
+        .unwrap_or_default();
     let reason = match (target.doing(), mapping) {
         (Some(doing), _) if reason.starts_with(doing) => reason,
-        (Some(doing), Some(mapping)) => format!("{doing} (mapping {mapping}): {reason}"),
-        (Some(doing), None) => format!("{doing}: {reason}"),
+        (Some(doing), Some(mapping)) => format!("{doing}{status} (mapping {mapping}): {reason}"),
+        (Some(doing), None) => format!("{doing}{status}: {reason}"),
         (None, _) => reason,
     };
     outcome(

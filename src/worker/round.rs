@@ -20,7 +20,7 @@ use super::observe::observe;
 use super::plan::{Plan, plan};
 use super::record::{self, RoundReport};
 use super::resolve::resolve;
-use super::work::{SignalRef, SignalResult, WorkError};
+use super::work::{SignalRef, SignalResult, Work, WorkError};
 use super::write;
 use crate::mappings::Mapping;
 
@@ -309,6 +309,19 @@ async fn sync_mapping(
     let mut plan = plan(ctx, mapping, resolved.people).await?;
     for phase in Plan::PHASES {
         write::phase(ctx, mapping, phase, &mut plan.work).await;
+    }
+    let refused = |w: &Work| matches!(&w.outcome, Some(Err(e)) if super::compat::unknown_status(e));
+    if plan.work.iter().any(refused)
+        && let Some(why) = super::compat::check_after_refusal(ctx, mapping).await
+    {
+        // Held now: the changes refused for the unknown status wait for the fix.
+        let (waiting, rest): (Vec<Work>, Vec<Work>) = std::mem::take(&mut plan.work)
+            .into_iter()
+            .partition(refused);
+        for signal in waiting.iter().flat_map(|w| &w.person.signals) {
+            record::postpone(journal, *signal, &why);
+        }
+        plan.work = rest;
     }
     for work in &plan.work {
         record::person(journal, mapping, work);

@@ -193,6 +193,8 @@ pub struct SignalResult {
 pub struct About {
     pub mapping: Option<String>,
     pub person: String,
+    /// The status the write was to set, when it set one: a dead letter names it.
+    pub status: Option<String>,
 }
 
 impl SignalResult {

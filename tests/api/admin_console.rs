@@ -29,12 +29,12 @@ pub(crate) async fn get(world: &World, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
-/// Ada registered in Marketo and synced; then a move to a status the campaign lacks, dead.
+/// Ada registered in Marketo and synced; then a move a validation rule refuses, dead.
 async fn synced_and_one_dead(world: &World) -> (i64, String) {
     let (lead, sf_lead) = world.person("ada@example.com");
     world.mk_sets(lead, "Registered");
     world.settle().await;
-    world.remove_no_show();
+    world.refuse_member_writes().await;
     world.mk_sets(lead, "No Show");
     world.settle().await;
     (lead, sf_lead)

@@ -362,7 +362,7 @@ async fn a_dead_change_names_the_write_and_the_record_that_failed() {
     let error = dead[0].last_error.as_deref().unwrap_or_default();
     assert!(
         error.starts_with(
-            "writing the Salesforce campaign member (mapping webinar): creating the Salesforce Lead: "
+            "writing the Salesforce campaign member to \"Registered\" (mapping webinar): creating the Salesforce Lead: "
         ) && error.contains("INVALID_EMAIL_ADDRESS"),
         "{error}"
     );

@@ -142,6 +142,36 @@ async fn the_reset_policy_sets_salesforce_back_to_marketos_status() {
     );
 }
 
+/// A reset Salesforce refuses for good is dead naming the Salesforce write and the status it
+/// was to set back, not Marketo's write (which Marketo answered).
+#[tokio::test]
+async fn a_reset_refused_for_good_names_the_salesforce_write() {
+    let world = World::with(Options {
+        backward_policy: BackwardPolicy::ResetSalesforce,
+        ..Options::default()
+    })
+    .await;
+    let (_, _, member) = world
+        .synced_person("reset.dead@example.com", "Attended")
+        .await;
+    world.sf.update_member(USER, &member, "Registered").unwrap();
+    world.refuse_member_writes().await;
+    world.settle().await;
+    let dead = world.outcomes(OutcomeResult::Dead).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(
+        dead[0].connector,
+        campaign_sync::kinds::Connector::Salesforce
+    );
+    let reason = dead[0].reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with(
+            "writing the Salesforce campaign member to \"Attended\" (mapping webinar)"
+        ) && reason.contains("FIELD_CUSTOM_VALIDATION_EXCEPTION"),
+        "{reason}"
+    );
+}
+
 #[tokio::test]
 async fn a_reset_salesforce_refused_is_retried_not_left_diverged() {
     let world = World::with(Options {

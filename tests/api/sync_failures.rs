@@ -37,19 +37,20 @@ async fn a_permanent_error_ends_dead_with_its_reason_and_replays_once_fixed() {
     let (lead, sf_lead) = world.person("dead@example.com");
     world.mk_sets(lead, "Registered");
     world.settle().await;
-    // Someone removes "No Show" from the campaign; Marketo then moves the person there.
-    world.remove_no_show();
+    // A validation rule refuses the member's change; Marketo then moves the person.
+    world.refuse_member_writes().await;
     world.mk_sets(lead, "No Show");
     world.settle().await;
     let dead = world.app.store.dead(0, 10).await.unwrap();
     assert_eq!(dead.len(), 1);
+    let error = dead[0].last_error.as_deref().unwrap();
     assert!(
-        dead[0].last_error.as_deref().unwrap().contains("No Show"),
+        error.contains("FIELD_CUSTOM_VALIDATION_EXCEPTION") && error.contains("No Show"),
         "{dead:?}"
     );
     assert!(!reasons(&world, OutcomeResult::Dead).await.is_empty());
-    // Fixed: the status is back. Replay through the admin API.
-    world.restore_no_show();
+    // Fixed: the rule lets the change through. Replay through the admin API.
+    world.accept_member_writes().await;
     let replayed = world
         .app
         .store
@@ -59,6 +60,51 @@ async fn a_permanent_error_ends_dead_with_its_reason_and_replays_once_fixed() {
     assert!(replayed);
     world.settle().await;
     assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("No Show"));
+}
+
+/// Someone removes a member status from the campaign, and Marketo moves a person there before
+/// the next settings pass: Salesforce refuses the status, the mapping's statuses are checked at
+/// once and it is held, and the change waits for the fix instead of ending dead.
+#[tokio::test]
+async fn a_status_the_campaign_no_longer_offers_holds_the_mapping_and_the_change_waits() {
+    let world = World::new().await;
+    let (lead, sf_lead) = world.person("held@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    world.remove_no_show();
+    world.mk_sets(lead, "No Show");
+    world.settle().await;
+
+    let dead = world.app.store.dead(0, 10).await.unwrap();
+    assert!(dead.is_empty(), "{dead:?}");
+    let mapping = world
+        .app
+        .worker
+        .mappings()
+        .by_name("webinar")
+        .unwrap()
+        .clone();
+    assert!(mapping.is_held(), "held at once");
+    assert!(
+        mapping.problems().iter().any(|p| p.contains("No Show")),
+        "{:?}",
+        mapping.problems()
+    );
+    let filter = campaign_sync::store::FailingFilter {
+        state: Some("postponed".into()),
+        text: None,
+        before: None,
+        limit: 10,
+        scopes: Vec::new(),
+    };
+    let waiting = world.app.store.failing(&filter).await.unwrap();
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    // Fixed: the status is back; the next check releases the mapping and the change lands.
+    world.restore_no_show();
+    world.app.worker.check_statuses().await;
+    world.settle().await;
+    assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("No Show"));
+    assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
 }
 
 /// Marketo's 603 (the API user's role lacks a permission, or its address is not allowed) cannot
@@ -136,7 +182,7 @@ async fn feed_signal_found_by_its_person(db: Option<crate::test_app::TestDb>) {
     let (lead, sf_lead) = world.person("Katherine@Example.com");
     world.mk_sets(lead, "Registered");
     world.settle().await;
-    world.remove_no_show();
+    world.refuse_member_writes().await;
     // Marketo moves the person; the change arrives by the feed (no e-mail), not the webhook.
     world.mk_sets(lead, "No Show");
     let id = world

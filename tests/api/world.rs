@@ -313,8 +313,28 @@ impl World {
             .and_then(|m| m.get(field).and_then(|v| v.as_str()).map(str::to_string))
     }
 
-    /// Removes the campaign's "No Show" member status, as an admin might: a move there then
-    /// fails for good until [`World::restore_no_show`] puts it back.
+    /// A validation rule of the org refuses every CampaignMember write (each record fails with
+    /// `FIELD_CUSTOM_VALIDATION_EXCEPTION`, a failure no retry mends) until
+    /// [`World::accept_member_writes`].
+    pub async fn refuse_member_writes(&self) {
+        self.sf_fault(json!({ "error_code": "FIELD_CUSTOM_VALIDATION_EXCEPTION" }))
+            .await;
+    }
+
+    /// The validation rule is changed: Salesforce takes member writes again.
+    pub async fn accept_member_writes(&self) {
+        let cleared = self
+            .app
+            .client
+            .delete(format!("{}/__sim/faults", self.sf.base_url()))
+            .send()
+            .await
+            .expect("DELETE /__sim/faults");
+        assert!(cleared.status().is_success(), "{}", cleared.status());
+    }
+
+    /// Removes the campaign's "No Show" member status, as an admin might: the mapping is then
+    /// held (its statuses no longer match) until [`World::restore_no_show`] puts it back.
     pub fn remove_no_show(&self) {
         let no_show = self
             .sf

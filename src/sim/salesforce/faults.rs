@@ -22,6 +22,7 @@ use crate::sim::fault_rules::{self, Effect};
 const CODES: &[(&str, bool)] = &[
     ("UNABLE_TO_LOCK_ROW", true),
     ("ENTITY_IS_DELETED", true),
+    ("FIELD_CUSTOM_VALIDATION_EXCEPTION", true),
     ("SERVER_UNAVAILABLE", false),
     ("UNKNOWN_EXCEPTION", false),
     ("REQUEST_LIMIT_EXCEEDED", false),
@@ -51,6 +52,12 @@ pub fn by_code(code: &str) -> Result<SfError, String> {
         "ENTITY_IS_DELETED" => Ok(SfError::bad_request(
             "ENTITY_IS_DELETED",
             "entity is deleted",
+        )),
+        // One of the org's validation rules refuses the record: it fails until the rule or
+        // the data changes.
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION" => Ok(SfError::bad_request(
+            "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+            "A validation rule of this org refuses the record",
         )),
         "SERVER_UNAVAILABLE" => Ok(server_unavailable()),
         "UNKNOWN_EXCEPTION" => Ok(SfError::new(

@@ -14,6 +14,7 @@ fn a_dead_signal_is_announced_to_subscribers() {
     let about = About {
         mapping: Some("webinar".into()),
         person: "12".into(),
+        status: None,
     };
     dead_about(
         &mut journal,

@@ -87,7 +87,7 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
     browser.screenshot("timeline").await;
 
     // A write that fails for good shows on the errors page, in the CSV, and replays.
-    world.remove_no_show();
+    world.refuse_member_writes().await;
     world.mk_sets(lead, "No Show");
     world.settle().await;
     browser.go(&url("/console/errors")).await;
@@ -122,7 +122,7 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
             .is_some_and(|l| l.contains("dead,") && l.contains("ada@example.com")),
         "{csv}"
     );
-    world.restore_no_show();
+    world.accept_member_writes().await;
     browser.click(".replay-one").await;
     assert!(
         browser
