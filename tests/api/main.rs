@@ -66,6 +66,7 @@ mod sync_people;
 mod sync_stale;
 mod test_app;
 mod token_faults;
+mod unreachable_people;
 mod worker_lock;
 mod world;
 mod world_seed;

@@ -32,11 +32,11 @@ pub async fn find(
         .collect();
     emails.sort_unstable();
     emails.dedup();
+    let mut left = unreachable(ctx, members).await?;
     if emails.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(left);
     }
     let identities = ctx.store.identities_by_emails(&emails).await?;
-    let mut left = HashMap::new();
     for member in members {
         let Some(ours) = member.person_id() else {
             continue;
@@ -119,4 +119,51 @@ fn link_of(lead: &LeadKeys) -> Option<String> {
     };
     valid(lead.sfdc_contact_id.as_ref().map(|s| s.as_str()), "003")
         .or_else(|| valid(lead.sfdc_lead_id.as_ref().map(|s| s.as_str()), "00Q"))
+}
+
+/// Members without an e-mail address that no Marketo lead links to: the worker can neither
+/// find nor create their Marketo person, so each run would queue a change that ends dead. One
+/// Marketo read per kind of person (300 ids a call), only for such members.
+async fn unreachable(
+    ctx: &Context,
+    members: &[&SfNew],
+) -> Result<HashMap<String, String>, WorkError> {
+    let without: Vec<&str> = members
+        .iter()
+        .filter(|m| m.email.as_deref().is_none_or(|e| e.trim().is_empty()))
+        .filter_map(|m| m.person_id())
+        .collect();
+    if without.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut linked = std::collections::HashSet::new();
+    for (filter, prefix) in [("sfdcContactId", "003"), ("sfdcLeadId", "00Q")] {
+        let ids: Vec<String> = without
+            .iter()
+            .filter(|p| p.starts_with(prefix))
+            .map(|p| p.to_string())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        for lead in ctx.marketo.leads_by(filter, &ids).await? {
+            let raw = [lead.sfdc_contact_id, lead.sfdc_lead_id];
+            linked.extend(raw.into_iter().flatten().filter_map(|id| {
+                SalesforceId::parse(&id)
+                    .ok()
+                    .map(|id| id.as_str().to_string())
+            }));
+        }
+    }
+    Ok(without
+        .into_iter()
+        .filter(|p| !linked.contains(*p))
+        .map(|p| {
+            let warning = format!(
+                "Salesforce {p} has no e-mail address and no Marketo lead links to it: left \
+                 alone (it can be neither found nor created in Marketo; give it an address)"
+            );
+            (p.to_string(), warning)
+        })
+        .collect())
 }
