@@ -17,6 +17,7 @@ mod console_session;
 mod contract;
 mod cutover;
 mod cutover_inputs;
+mod cutover_left_alone;
 mod deleted_poll;
 mod deletion_conflicts;
 mod deploy_files;
@@ -66,7 +67,7 @@ mod sync_people;
 mod sync_stale;
 mod test_app;
 mod token_faults;
-mod unreachable_people;
+
 mod worker_lock;
 mod world;
 mod world_seed;

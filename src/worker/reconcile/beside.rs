@@ -87,7 +87,37 @@ pub async fn find(
             );
         }
     }
+    same_address(members, &mut left);
     Ok(left)
+}
+
+/// Several unpaired members with one address that nobody is linked to yet: the first (a
+/// Contact before a Lead, then the lowest id) becomes the person, and the worker leaves the
+/// others alone once it is linked, so they are named here rather than listed as changes.
+fn same_address(members: &[&SfNew], left: &mut HashMap<String, String>) {
+    let mut by_email: std::collections::BTreeMap<String, Vec<(bool, &str)>> = Default::default();
+    for member in members {
+        let (Some(ours), Some(email)) = (member.person_id(), member.email.as_deref()) else {
+            continue;
+        };
+        let email = fold_email(email);
+        if !email.is_empty() && !left.contains_key(ours) {
+            let is_lead = member.contact_id.is_none();
+            by_email.entry(email).or_default().push((is_lead, ours));
+        }
+    }
+    for mut group in by_email.into_values().filter(|g| g.len() > 1) {
+        group.sort_unstable();
+        let chosen = group[0].1;
+        for (_, ours) in &group[1..] {
+            let warning = format!(
+                "Salesforce {ours} shares its address with {chosen}, who is synced with it (a \
+                 Contact before a Lead, then the lowest id): left alone (one person twice: merge \
+                 them in Salesforce; two people: correct the address)"
+            );
+            left.insert(ours.to_string(), warning);
+        }
+    }
 }
 
 /// The warning for a member whose address only this program's unpaired leads Marketo links to
