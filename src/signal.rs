@@ -96,6 +96,17 @@ pub struct NewSignal {
     pub dedup: Dedup,
 }
 
+/// The dedup key's prefix of a Marketo webhook the sender named (`webhook-id`).
+pub const WEBHOOK_ID_KEY: &str = "mkto:webhook:";
+/// The dedup key's prefix of a Marketo webhook keyed by its body.
+pub const WEBHOOK_BODY_KEY: &str = "mkto:body:";
+
+/// Whether a signal's dedup key is a Marketo webhook's (a program-member change: not the
+/// activity feed's, not a reconciliation's, not a flow action's).
+pub fn from_marketo_webhook(dedup_key: &str) -> bool {
+    dedup_key.starts_with(WEBHOOK_ID_KEY) || dedup_key.starts_with(WEBHOOK_BODY_KEY)
+}
+
 /// What a second signal with a stored key means.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Dedup {

@@ -40,6 +40,7 @@ pub async fn observe(
             email: None,
             salesforce: None,
             marketo: Reading::NotRead,
+            webhook_at: None,
             person: None,
         };
         match &item.signal {
@@ -72,6 +73,8 @@ pub async fn observe(
             }
             Signal::MarketoMember(m) => {
                 entry.mkto_lead = Some(m.lead_id);
+                entry.webhook_at = crate::signal::from_marketo_webhook(&item.dedup_key)
+                    .then_some(item.received_at);
                 entry.email = m.email.clone().filter(|e| !e.is_empty());
             }
             Signal::MarketoFlowAction(_) => {
@@ -106,7 +109,12 @@ async fn read_marketo(ctx: &Context, mapping: &Mapping, seen: &mut [Seen]) {
             let by_lead: BTreeMap<i64, _> = members.into_iter().map(|m| (m.lead_id, m)).collect();
             for entry in seen.iter_mut() {
                 if let Some(lead) = entry.mkto_lead {
-                    entry.marketo = Reading::Read(observed_member(by_lead.get(&lead)));
+                    let mut observed = observed_member(by_lead.get(&lead));
+                    // Out of the program: removed no later than its webhook arrived.
+                    if observed.status.is_none() {
+                        observed.at = entry.webhook_at;
+                    }
+                    entry.marketo = Reading::Read(observed);
                 }
             }
         }

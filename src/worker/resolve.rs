@@ -90,7 +90,12 @@ fn add(
     }
     match entry.marketo {
         Reading::NotRead => {}
-        Reading::Read(observed) => person.mk = Some(observed),
+        // One reading of the lead; its signals differ only in when a removal was made by.
+        Reading::Read(observed) => {
+            if person.mk.as_ref().is_none_or(|old| observed.at >= old.at) {
+                person.mk = Some(observed);
+            }
+        }
         Reading::Failed(error) => person.failed = Some(WorkError::Call(error)),
     }
     if let Some((observed, member_id)) = entry.salesforce {

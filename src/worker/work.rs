@@ -75,6 +75,9 @@ pub struct Seen {
     /// The Salesforce state the signal carries, with the CampaignMember id when known.
     pub salesforce: Option<(Observed, Option<String>)>,
     pub marketo: Reading,
+    /// When the signal's Marketo webhook arrived: the latest Marketo's change can have been
+    /// made, which a lead that is no longer a member (a removal) carries no time of its own for.
+    pub webhook_at: Option<i64>,
     /// The identity, when the signal names it already (a deletion of a synced member).
     pub person: Option<i64>,
 }

@@ -131,3 +131,44 @@ async fn a_deletion_processed_before_the_retrying_later_marketo_change_does_not_
     );
     assert_no_dead_letters(&world).await;
 }
+
+/// A Salesforce status change, then a Marketo user takes the person out of the program, both
+/// waiting for the same round: under last-writer-wins the later removal wins (its webhook's
+/// arrival bounds when it was made), rather than the person being put back in the program.
+#[tokio::test]
+async fn a_later_removal_from_the_program_wins_over_an_earlier_salesforce_change() {
+    let world = World::new().await;
+    let (lead, sf_lead, member) = world.synced_person("removed@example.com", "Invited").await;
+    world.sf.update_member(USER, &member, "Registered").unwrap();
+    world.mk_sets(lead, "Not in Program");
+    world.settle().await;
+
+    assert_eq!(world.mk_status(lead), None, "the removal stands");
+    assert_eq!(
+        world.sf_member_status(&sf_lead),
+        None,
+        "and reaches Salesforce"
+    );
+    assert_no_dead_letters(&world).await;
+}
+
+/// The other order: the removal's webhook arrived, then a Salesforce user changed the status;
+/// the later Salesforce change wins and the person is back in the program.
+#[tokio::test]
+async fn a_later_salesforce_change_wins_over_an_earlier_removal_from_the_program() {
+    let world = World::new().await;
+    let (lead, sf_lead, member) = world.synced_person("back.in@example.com", "Invited").await;
+    world.mk_sets(lead, "Not in Program");
+    world.mk.deliver_webhooks_now().await;
+    world.wait_for_due_signals(1).await;
+    world.sf.advance_clock(Duration::from_secs(2));
+    world.sf.update_member(USER, &member, "Registered").unwrap();
+    world.settle().await;
+
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+    assert_no_dead_letters(&world).await;
+}

@@ -23,11 +23,9 @@ pub use template::{PROGRAM_MEMBER_TEMPLATE, flow_action_template, render, render
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::signal::{Dedup, NewSignal, Signal};
+use crate::signal::{Dedup, NewSignal, Signal, WEBHOOK_BODY_KEY, WEBHOOK_ID_KEY};
 use crate::store::now_millis;
 
-/// The dedup key's prefix when the sender named the delivery.
-const WEBHOOK_ID_KEY: &str = "mkto:webhook:";
 /// Longest `webhook-id` used as a dedup key; Standard Webhooks ids are far shorter.
 const MAX_WEBHOOK_ID_LEN: usize = 256;
 
@@ -171,7 +169,7 @@ fn dedup_key(
     let now_secs = u64::try_from(now_ms / 1000).unwrap_or(0);
     let window = now_secs / window_secs.max(1);
     Ok(format!(
-        "mkto:body:{window}:{lead}:{}",
+        "{WEBHOOK_BODY_KEY}{window}:{lead}:{}",
         hex::encode(Sha256::digest(body))
     ))
 }
