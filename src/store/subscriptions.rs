@@ -85,6 +85,42 @@ impl Store {
         from_row(&row)
     }
 
+    /// As [`Store::create_subscription`], once per `form_id`: a form sent again answers the
+    /// subscription it created, and `false`.
+    pub async fn create_subscription_once(
+        &self,
+        url: &str,
+        event_types: &[String],
+        secret: &str,
+        form_id: &str,
+        now: i64,
+    ) -> Result<(Subscription, bool), StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO subscriptions \
+             (url, event_types, secret, paused, created_at, updated_at, form_id) \
+             VALUES ($1, $2, $3, 0, $4, $4, $5) ON CONFLICT DO NOTHING \
+             RETURNING id, url, event_types, paused, throttled_until, created_at, updated_at",
+        )
+        .bind(url)
+        .bind(joined(event_types))
+        .bind(secret)
+        .bind(now)
+        .bind(form_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = row {
+            return Ok((from_row(&row)?, true));
+        }
+        let row = sqlx::query(
+            "SELECT id, url, event_types, paused, throttled_until, created_at, updated_at \
+             FROM subscriptions WHERE form_id = $1",
+        )
+        .bind(form_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((from_row(&row)?, false))
+    }
+
     pub async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, url, event_types, paused, throttled_until, created_at, updated_at FROM subscriptions \

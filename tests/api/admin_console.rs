@@ -318,20 +318,38 @@ async fn the_console_creates_replays_and_deletes_a_subscription() {
     );
     assert!(world.app.store.subscriptions().await.unwrap().is_empty());
 
-    let created = post(
-        "/console/subscriptions/create",
-        vec![
-            ("csrf", csrf.clone()),
-            ("url", "http://127.0.0.1:9/hook".into()),
-            (
-                "event_types",
-                "removed_from_campaign, added_to_campaign".into(),
-            ),
-        ],
-    )
-    .await;
+    // The page's create form carries its own id.
+    let form_id = refused
+        .split("name=\"form_id\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the create form has a form_id")
+        .to_string();
+    let create = || {
+        post(
+            "/console/subscriptions/create",
+            vec![
+                ("csrf", csrf.clone()),
+                ("form_id", form_id.clone()),
+                ("url", "http://127.0.0.1:9/hook".into()),
+                (
+                    "event_types",
+                    "removed_from_campaign, added_to_campaign".into(),
+                ),
+            ],
+        )
+    };
+    let created = create().await;
     assert_eq!(created.status(), 200);
     let page = created.text().await.unwrap();
+    // The page that answered is sent again (a refresh, a second click): nothing more created.
+    let again = create().await;
+    assert_eq!(again.status(), 200);
+    let again = again.text().await.unwrap();
+    assert!(
+        again.contains("This form created subscription") && !again.contains("whsec_"),
+        "{again}"
+    );
     let all = world.app.store.subscriptions().await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(

@@ -34,6 +34,8 @@ struct SubscriptionsPage {
     notice: String,
     /// Every event type a subscription may name, for the create form.
     event_types: String,
+    /// A new id for the create form on every page.
+    form_id: String,
     subscriptions: Vec<SubscriptionRow>,
 }
 
@@ -76,6 +78,7 @@ async fn page(state: &AppState, session: &Session, notice: String) -> Response {
         csrf: session.csrf(),
         notice,
         event_types: every_event_type().join(", "),
+        form_id: uuid::Uuid::new_v4().to_string(),
         subscriptions: rows,
     })
 }
@@ -89,6 +92,9 @@ pub struct CreateForm {
     url: String,
     #[serde(default)]
     event_types: String,
+    /// The form's own id, new on every page: the same form sent again creates nothing more.
+    #[serde(default)]
+    form_id: String,
 }
 
 /// Creates a subscription with a new signing secret and answers the page with the secret,
@@ -124,12 +130,30 @@ pub async fn create(
         }
     };
     let secret = sign::generate_secret();
-    let created = match state
-        .store()
-        .create_subscription(&url, &types, &secret, now_millis())
-        .await
-    {
-        Ok(created) => created,
+    let form_id = form.form_id.trim();
+    let created = if form_id.is_empty() {
+        state
+            .store()
+            .create_subscription(&url, &types, &secret, now_millis())
+            .await
+            .map(|created| (created, true))
+    } else {
+        state
+            .store()
+            .create_subscription_once(&url, &types, &secret, form_id, now_millis())
+            .await
+    };
+    let created = match created {
+        Ok((created, true)) => created,
+        Ok((existing, false)) => {
+            let notice = format!(
+                "This form created subscription {} already (the page was sent again, by a \
+                 refresh or a second click): nothing more was created. Its signing secret was \
+                 shown when it was created.",
+                existing.id
+            );
+            return page(&state, &session, notice).await;
+        }
         Err(error) => return unavailable(error),
     };
     let shown = crate::outbox::shown_url(&url);
