@@ -88,7 +88,7 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
         (
             "/console/upstreams/resume",
             vec![("csrf", csrf), ("system", "hubspot")],
-            404,
+            400,
         ),
         ("/console/reconcile", vec![], 403),
         (
@@ -319,7 +319,10 @@ async fn a_signed_out_session_cookie_is_refused_afterwards() {
     );
     let replayed = get(pair).await;
     assert_eq!(replayed.status(), 303, "the old cookie is no session");
-    assert_eq!(replayed.headers()["location"], "/console/sign-in");
+    assert_eq!(
+        replayed.headers()["location"],
+        "/console/sign-in?next=%2Fconsole%2Ferrors"
+    );
     let again = cookie_pair(&sign_in(&client, &world).await);
     assert_eq!(get(again).await.status(), 200);
 }

@@ -14,6 +14,7 @@ mod connections;
 mod connector_marketo;
 mod connector_salesforce;
 mod console_session;
+mod console_sign_in;
 mod contract;
 mod cutover;
 mod cutover_inputs;

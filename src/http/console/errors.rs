@@ -270,8 +270,8 @@ fn replayed_notice(replayed: usize, asked: usize) -> String {
         return done;
     }
     format!(
-        "{done} {} of those chosen were no longer dead letters (replayed meanwhile from another \
-         page or by the API, or the page was out of date).",
+        "{done} {} of those chosen were not dead letters (replayed meanwhile from another page \
+         or by the API, the page out of date, or no such signal).",
         asked - replayed
     )
 }
@@ -289,7 +289,7 @@ mod tests {
         let notice = replayed_notice(0, 1);
         assert!(
             notice.starts_with("0 dead letter(s) replayed")
-                && notice.contains("1 of those chosen were no longer dead letters"),
+                && notice.contains("1 of those chosen were not dead letters"),
             "{notice}"
         );
     }

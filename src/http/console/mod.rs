@@ -13,7 +13,7 @@ pub(crate) mod throttle;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -135,11 +135,20 @@ fn or_dash<T: ToString>(value: Option<T>) -> String {
 #[template(path = "console/sign_in.html")]
 struct SignInPage {
     error: String,
+    /// The console page to open once signed in (the one that sent the browser here).
+    next: String,
 }
 
-pub async fn sign_in_page() -> Response {
+#[derive(Deserialize)]
+pub struct SignInQuery {
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn sign_in_page(Query(query): Query<SignInQuery>) -> Response {
     render(&SignInPage {
         error: String::new(),
+        next: session::console_path(&query.next).unwrap_or_default(),
     })
 }
 
@@ -148,6 +157,8 @@ pub struct SignInForm {
     /// An empty or missing token is refused like a wrong one.
     #[serde(default)]
     token: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// Whether the browser reached us over HTTPS (directly or through a proxy that says so).
@@ -175,6 +186,7 @@ pub async fn sign_in(
         tracing::warn!(client = %peer.ip(), "console sign-in refused: too many wrong tokens");
         let page = SignInPage {
             error: format!("Too many wrong tokens from this address; try again in {seconds} s."),
+            next: session::console_path(&form.next).unwrap_or_default(),
         };
         return (
             StatusCode::TOO_MANY_REQUESTS,
@@ -190,7 +202,8 @@ pub async fn sign_in(
     match session::new_cookie(&state, is_https(&headers)).filter(|_| valid) {
         Some(cookie) => {
             tracing::info!("console sign-in");
-            ([(header::SET_COOKIE, cookie)], Redirect::to("/console")).into_response()
+            let to = session::console_path(&form.next).unwrap_or_else(|| "/console".into());
+            ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response()
         }
         None => {
             tracing::warn!("console sign-in refused");
@@ -202,6 +215,7 @@ pub async fn sign_in(
             };
             let page = SignInPage {
                 error: error.into(),
+                next: session::console_path(&form.next).unwrap_or_default(),
             };
             (StatusCode::UNAUTHORIZED, render(&page)).into_response()
         }

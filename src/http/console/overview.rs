@@ -230,6 +230,16 @@ pub async fn resume(
     if !session.check_csrf(&form.csrf) {
         return forbidden();
     }
+    match form.system.as_str() {
+        "salesforce" | "marketo" => {}
+        other => {
+            // A form the console never renders: named as the bad input it is, not a lost page.
+            return super::page_error(
+                axum::http::StatusCode::BAD_REQUEST,
+                &format!("No pause lifted: {other:?} is not an upstream (salesforce or marketo)."),
+            );
+        }
+    }
     match crate::http::admin_upstreams::lift_pause(&state, &form.system).await {
         Ok(_) => Redirect::to("/console").into_response(),
         Err(error) => error.into_response(),

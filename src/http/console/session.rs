@@ -118,14 +118,36 @@ impl Session {
 /// Why a page was refused: not signed in (go to the sign-in page), or the store could not say
 /// whether the session signed out (answered as every console store failure is).
 pub enum SignIn {
-    Needed,
+    /// With the page asked for (a `GET`), to open once signed in.
+    Needed(Option<String>),
     Unavailable(StoreError),
+}
+
+/// A console page to send a browser to: a path under `/console` (its query kept), not the
+/// sign-in page, and nothing that could lead off this site.
+pub fn console_path(asked: &str) -> Option<String> {
+    let path = asked.split('?').next().unwrap_or_default();
+    let inside = path == "/console" || path.starts_with("/console/");
+    let safe =
+        !asked.contains("//") && !asked.contains('\\') && !asked.chars().any(char::is_control);
+    (inside && safe && !path.starts_with("/console/sign-")).then(|| asked.to_string())
 }
 
 impl IntoResponse for SignIn {
     fn into_response(self) -> Response {
         match self {
-            SignIn::Needed => Redirect::to("/console/sign-in").into_response(),
+            // The overview is where signing in leads anyway.
+            SignIn::Needed(next) => match next
+                .as_deref()
+                .and_then(console_path)
+                .filter(|n| n != "/console")
+            {
+                Some(next) => {
+                    let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                    Redirect::to(&format!("/console/sign-in?next={next}")).into_response()
+                }
+                None => Redirect::to("/console/sign-in").into_response(),
+            },
             SignIn::Unavailable(error) => super::unavailable(error),
         }
     }
@@ -135,10 +157,15 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = SignIn;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, SignIn> {
-        let session = verify(state, &parts.headers).ok_or(SignIn::Needed)?;
+        let asked = (parts.method == axum::http::Method::GET)
+            .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_string()))
+            .flatten();
+        let Some(session) = verify(state, &parts.headers) else {
+            return Err(SignIn::Needed(asked));
+        };
         match state.store().session_signed_out(&session.id).await {
             Ok(false) => Ok(session),
-            Ok(true) => Err(SignIn::Needed),
+            Ok(true) => Err(SignIn::Needed(asked)),
             Err(error) => Err(SignIn::Unavailable(error)),
         }
     }

@@ -42,7 +42,12 @@ async fn an_operator_signs_in_follows_a_sync_finds_a_person_and_replays_a_dead_l
     browser.screenshot("sign-in").await;
     browser.type_into("#token", TOKEN).await;
     browser.click("#sign-in").await;
-    assert!(browser.has("#mappings").await, "the overview after sign-in");
+    assert!(
+        browser.has("#create-subscription").await,
+        "back to the page that asked for the sign-in"
+    );
+    browser.go(&url("/console")).await;
+    assert!(browser.has("#mappings").await, "the overview");
     let cookie = browser.cookie("campaign_sync_console").await;
     assert_eq!(cookie["httpOnly"], json!(true), "{cookie}");
     assert_eq!(cookie["sameSite"], json!("Strict"), "{cookie}");
