@@ -111,9 +111,15 @@ pub async fn dead_letters(
         .dead(page.after(), page.limit())
         .await
         .map_err(unavailable)?;
+    let dead: Vec<i64> = items
+        .iter()
+        .filter(|d| d.state == "dead")
+        .map(|d| d.id)
+        .collect();
+    let superseded = state.store().superseded(&dead).await.map_err(unavailable)?;
     let items: Vec<Value> = items
         .into_iter()
-        .map(|d| json!({ "id": d.id, "dedup_key": d.dedup_key, "kind": d.kind, "state": d.state, "payload": d.payload, "attempts": d.attempts, "last_error": d.last_error, "updated_at": d.updated_at }))
+        .map(|d| json!({ "id": d.id, "dedup_key": d.dedup_key, "kind": d.kind, "state": d.state, "payload": d.payload, "attempts": d.attempts, "last_error": d.last_error, "updated_at": d.updated_at, "superseded": superseded.contains(&d.id) }))
         .collect();
     // As the other paged lists: pass it back as `after` for the next page.
     let next = items

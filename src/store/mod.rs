@@ -25,6 +25,7 @@ mod retrying;
 mod runtime;
 mod sqlite_writer;
 mod subscriptions;
+mod superseded;
 mod upstream_health;
 
 use sqlx::AnyPool;

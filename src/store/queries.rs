@@ -25,6 +25,9 @@ pub struct FailingSignal {
     pub first_seen: i64,
     pub last_seen: i64,
     pub next_attempt_at: Option<i64>,
+    /// A dead letter whose person's later write in the same mapping landed since: replaying
+    /// it changes nothing.
+    pub superseded: bool,
 }
 
 /// Which failing signals to list: by state (`dead`, `rejected`, `retrying`, `postponed`,
@@ -194,12 +197,22 @@ impl Store {
                         last_seen: r.try_get("updated_at")?,
                         next_attempt_at: Some(r.try_get::<i64, _>("next_attempt_at")?)
                             .filter(|_| !dead),
+                        superseded: false,
                     },
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         for (scope, signal) in &mut failing {
             self.complete_names(signal, scope).await?;
+        }
+        let dead: Vec<i64> = failing
+            .iter()
+            .filter(|(_, s)| s.state == "dead")
+            .map(|(_, s)| s.id)
+            .collect();
+        let superseded = self.superseded(&dead).await?;
+        for (_, signal) in &mut failing {
+            signal.superseded = superseded.contains(&signal.id);
         }
         Ok(failing.into_iter().map(|(_, signal)| signal).collect())
     }
@@ -363,16 +376,13 @@ impl Store {
                 AND l.reason = o.reason AND l.id > o.id)) \
              AND NOT (o.result IN ('dead', 'diverged') AND o.person IS NOT NULL AND EXISTS \
                (SELECT 1 FROM outcomes l WHERE l.person = o.person AND l.mapping = o.mapping \
-                AND l.id > o.id \
-                AND (l.result = 'applied' OR (l.result = 'skipped' \
-                  AND (l.reason = $3 OR l.reason LIKE $4)))))) \
+                AND l.id > o.id AND {}))) \
              named GROUP BY 1, 2",
-            super::people::NAMED
+            super::people::NAMED,
+            super::superseded::landed("l")
         )))
         .bind(since)
         .bind(crate::sync::ECHO)
-        .bind(crate::sync::IN_SYNC)
-        .bind(format!("{}%", crate::sync::outcome::ALREADY_HAS))
         .fetch_all(&self.pool)
         .await?;
         for r in &outcomes {

@@ -57,6 +57,13 @@ pub struct Reset {
 /// it: both sides in sync.
 pub const ALREADY_HAS: &str = "Marketo already has status ";
 
+/// The start of the reason of a status change Marketo skipped for its own later change, which
+/// Salesforce was then set to: both sides hold Marketo's.
+pub const MARKETO_WINS: &str = "Marketo's own change wins";
+
+/// The end of the reason of a move back Salesforce was set back from: both sides agree.
+pub const SET_BACK: &str = "(reset_salesforce)";
+
 /// Marketo skipped a status change with 1037 ("already in or past this status"). When it is
 /// already *at* the requested status nothing diverged. When the status it kept is its own
 /// change that wins over Salesforce's (`marketo_wins`: made later, or not told apart; see
@@ -77,7 +84,7 @@ pub fn marketo_skipped(
     let to_salesforce = kept.and_then(|k| Some((k, map.to_salesforce(k)?)));
     if let Some((kept, to)) = to_salesforce.clone().filter(|_| marketo_wins) {
         let done = Done::Skipped(format!(
-            "Marketo's own change wins (made later, in the same second, or under marketo_wins): \
+            "{MARKETO_WINS} (made later, in the same second, or under marketo_wins): \
              the program keeps {kept} ({refusal}), and the campaign member is set to {to}"
         ));
         let reset = Reset {

@@ -20,6 +20,8 @@ const ROWS: u32 = 1000;
 pub struct ErrorRow {
     id: i64,
     dead: bool,
+    /// A dead letter whose person's later write landed since: replaying it changes nothing.
+    superseded: bool,
     state: String,
     kind: String,
     email: String,
@@ -82,6 +84,7 @@ fn row(s: FailingSignal) -> ErrorRow {
     ErrorRow {
         id: s.id,
         dead: s.state == "dead",
+        superseded: s.superseded,
         state: s.state,
         kind: s.kind,
         email: or_dash(s.email),
@@ -163,7 +166,7 @@ pub async fn errors_csv(
         Err(error) => return unavailable(error),
     };
     let mut csv = String::from(
-        "id,state,kind,email,marketo_lead_id,salesforce_person_id,campaign_member_id,message,attempts,first_seen,last_seen\r\n",
+        "id,state,kind,email,marketo_lead_id,salesforce_person_id,campaign_member_id,message,attempts,first_seen,last_seen,superseded\r\n",
     );
     for s in rows {
         let fields = [
@@ -178,6 +181,7 @@ pub async fn errors_csv(
             s.attempts.to_string(),
             when(Some(s.first_seen)),
             when(Some(s.last_seen)),
+            s.superseded.to_string(),
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         csv.push_str(&line.join(","));

@@ -324,8 +324,9 @@ fn settled_by_reset(work: &mut Work) {
         return;
     };
     let reason = format!(
-        "{reason}; the campaign member is set back to {} (reset_salesforce)",
-        reset.to
+        "{reason}; the campaign member is set back to {} {}",
+        reset.to,
+        crate::sync::outcome::SET_BACK
     );
     work.outcome = Some(Ok(Done::Skipped(reason)));
 }
