@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::entries::{SfNew, Short};
 use crate::connectors::marketo::LeadRecord;
+use crate::ids::SalesforceId;
 use crate::store::fold_email;
 
 /// What pairing needs of a Marketo lead.
@@ -25,6 +26,21 @@ impl From<LeadRecord> for LeadKeys {
             sfdc_lead_id: lead.sfdc_lead_id.as_deref().map(Short::new),
             sfdc_contact_id: lead.sfdc_contact_id.as_deref().map(Short::new),
         }
+    }
+}
+
+impl LeadKeys {
+    /// The Salesforce person Marketo links the lead to: its Contact, else its Lead (a value
+    /// that is not an id of that object is ignored).
+    pub fn salesforce_person(&self) -> Option<String> {
+        let valid = |raw: Option<&Short>, prefix: &str| {
+            SalesforceId::parse(raw?.as_str())
+                .ok()
+                .filter(|id| id.prefix() == prefix)
+                .map(|id| id.as_str().to_string())
+        };
+        valid(self.sfdc_contact_id.as_ref(), "003")
+            .or_else(|| valid(self.sfdc_lead_id.as_ref(), "00Q"))
     }
 }
 

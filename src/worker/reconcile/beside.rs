@@ -127,28 +127,17 @@ fn linked_by_marketo(leads: &[LeadKeys], email: &str, ours: &str) -> Option<Stri
         .iter()
         .filter(|l| l.email.as_deref().map(fold_email).as_deref() == Some(email))
         .collect();
-    let elsewhere = |lead: &LeadKeys| linked_elsewhere(link_of(lead).as_deref(), ours).is_some();
+    let elsewhere =
+        |lead: &LeadKeys| linked_elsewhere(lead.salesforce_person().as_deref(), ours).is_some();
     if at.is_empty() || !at.iter().all(|l| elsewhere(l)) {
         return None;
     }
-    let (lead, theirs) = (at[0].id, link_of(at[0]).unwrap_or_default());
+    let (lead, theirs) = (at[0].id, at[0].salesforce_person().unwrap_or_default());
     Some(format!(
         "Salesforce {ours} has the address of Marketo lead {lead}, which Marketo links to \
          Salesforce {theirs}: left alone (one person twice: merge them in Salesforce; two \
          people: correct the address, or Marketo's link)"
     ))
-}
-
-/// The Salesforce person Marketo links a lead to: its Contact, else its Lead.
-fn link_of(lead: &LeadKeys) -> Option<String> {
-    let valid = |raw: Option<&str>, prefix: &str| {
-        SalesforceId::parse(raw?)
-            .ok()
-            .filter(|id| id.prefix() == prefix)
-            .map(|id| id.as_str().to_string())
-    };
-    valid(lead.sfdc_contact_id.as_ref().map(|s| s.as_str()), "003")
-        .or_else(|| valid(lead.sfdc_lead_id.as_ref().map(|s| s.as_str()), "00Q"))
 }
 
 /// Members without an e-mail address that no Marketo lead links to: the worker can neither

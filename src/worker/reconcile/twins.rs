@@ -163,7 +163,56 @@ pub async fn find(
             );
         }
     }
+    new_together(keys, &wanted, &mut twins);
     Ok((twins, spelt))
+}
+
+/// Leads new here together at one address, or linked by Marketo to one Salesforce person who
+/// is not a member: the lowest id becomes the person (the worker creates or finds one
+/// Salesforce record for it) and the others are its duplicates, left alone.
+fn new_together(
+    keys: &[LeadKeys],
+    wanted: &std::collections::HashSet<i64>,
+    twins: &mut HashMap<i64, Twin>,
+) {
+    let mut left: Vec<&LeadKeys> = keys
+        .iter()
+        .filter(|k| wanted.contains(&k.id) && !twins.contains_key(&k.id))
+        .collect();
+    left.sort_by_key(|k| k.id);
+    let mut claimed: HashMap<String, i64> = HashMap::new();
+    for lead in left {
+        let person = lead.salesforce_person();
+        let email = lead
+            .email
+            .as_deref()
+            .map(fold_email)
+            .filter(|e| !e.is_empty());
+        let keys = [
+            person.as_ref().map(|p| (format!("sf:{p}"), true)),
+            email.map(|e| (format!("email:{e}"), false)),
+        ];
+        let first = keys
+            .iter()
+            .flatten()
+            .find_map(|(key, by_link)| Some((*claimed.get(key)?, *by_link)));
+        match first {
+            Some((linked_lead, by_link)) => {
+                let twin = Twin {
+                    lead: lead.id,
+                    linked_lead,
+                    person: person.filter(|_| by_link),
+                    by_link,
+                };
+                twins.insert(lead.id, twin);
+            }
+            None => {
+                for (key, _) in keys.into_iter().flatten() {
+                    claimed.insert(key, lead.id);
+                }
+            }
+        }
+    }
 }
 
 /// The Salesforce persons of these pairs linked already (through another mapping) to another

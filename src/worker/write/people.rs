@@ -126,11 +126,28 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
         }
     }
     let mut create = Vec::new();
+    // One new Lead per address: Marketo's duplicates (the lowest lead id first) do not each
+    // make one.
+    let mut creating: BTreeMap<String, i64> = BTreeMap::new();
+    let mut missing = missing;
+    missing.sort_by_key(|&i| works[i].identity().mkto_lead_id);
     for &i in &missing {
         match works[i].identity().email.clone() {
             Some(email) => match by_email.get(&email) {
                 Some(id) => set_salesforce_person(&mut works[i].person.identity, id),
-                None => create.push(i),
+                None => match (creating.get(&email), works[i].identity().mkto_lead_id) {
+                    (Some(&first), Some(ours)) if first != ours => {
+                        works[i].outcome = Some(Ok(crate::sync::Done::Skipped(format!(
+                            "Marketo lead {ours} shares its address with lead {first}, for whom \
+                             a Salesforce Lead is created: left alone (merge the duplicates in \
+                             Marketo)"
+                        ))));
+                    }
+                    (_, lead) => {
+                        creating.insert(email, lead.unwrap_or_default());
+                        create.push(i);
+                    }
+                },
             },
             None => works[i].fail(CallError::Permanent(
                 "no e-mail address to find or create the Salesforce person".into(),
@@ -140,10 +157,43 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
     if !create.is_empty() {
         create_leads(ctx, works, &create, &names).await;
     }
+    one_lead_per_person(works, &linked);
     another_leads(ctx, works, &linked).await;
     for &i in &linked {
         if works[i].is_open() && works[i].salesforce_person().is_some() {
             save(ctx, works[i]).await;
+        }
+    }
+}
+
+/// Several items of this round reaching one Salesforce person from different Marketo leads
+/// (Marketo links two leads to one record): the lowest lead id is the person's, the others are
+/// left alone, as when the first is linked already.
+fn one_lead_per_person(works: &mut [&mut Work], items: &[usize]) {
+    let mut first: BTreeMap<String, i64> = BTreeMap::new();
+    let mut ordered: Vec<usize> = items
+        .iter()
+        .copied()
+        .filter(|&i| works[i].is_open())
+        .collect();
+    ordered.sort_by_key(|&i| works[i].identity().mkto_lead_id);
+    for i in ordered {
+        let (Some(person), Some(ours)) = (
+            works[i].salesforce_person().map(str::to_string),
+            works[i].identity().mkto_lead_id,
+        ) else {
+            continue;
+        };
+        match first.get(&person) {
+            Some(&theirs) if theirs != ours => {
+                works[i].outcome = Some(Ok(crate::sync::Done::Skipped(format!(
+                    "Marketo lead {ours} shares Salesforce {person} with lead {theirs}: left \
+                     alone (merge the duplicates in Marketo, or correct Marketo's link)"
+                ))));
+            }
+            _ => {
+                first.insert(person, ours);
+            }
         }
     }
 }
@@ -284,8 +334,9 @@ async fn create_leads(
             // Marketo's own spelling of the address where it has one (the identity keeps it
             // folded to lower case for matching).
             let email = lead
-                .and_then(|l| l.email.clone())
-                .filter(|e| !e.trim().is_empty())
+                .and_then(|l| l.email.as_deref())
+                .map(|e| e.trim().to_string())
+                .filter(|e| !e.is_empty())
                 .or_else(|| works[i].identity().email.clone());
             json!({
                 "Email": email,
