@@ -271,3 +271,25 @@ async fn feed_changes_of_marketo_duplicates_in_one_round_make_one_salesforce_lea
         "{skipped:?}"
     );
 }
+
+/// A Marketo lead with neither an address nor a Salesforce link is named, not queued.
+#[tokio::test]
+async fn a_marketo_lead_without_an_address_or_a_link_is_named_not_queued() {
+    let world = World::with(Options {
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let lead = world.mk.add_lead(NewLead::default());
+    world.mk_sets(lead, "Registered");
+    let preview = reconcile(&world, true).await;
+    assert!(preview.changes.is_empty(), "{preview:?}");
+    let named = format!("Marketo lead {lead} has no e-mail address and no Salesforce link");
+    assert!(
+        preview.warnings.iter().any(|w| w.starts_with(&named)),
+        "{preview:?}"
+    );
+    reconcile(&world, false).await;
+    world.settle().await;
+    assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
+}

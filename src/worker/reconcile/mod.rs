@@ -289,8 +289,8 @@ async fn reconcile_once(
     let (twins, emails) =
         twins::find(ctx, &new_mk, keys_read.as_deref(), &marketo, &paired).await?;
     for lead in new_mk {
-        if let Some(twin) = twins.get(&lead) {
-            pass.report.warnings.push(twin.warning());
+        if let Some(warning) = twins.get(&lead) {
+            pass.report.warnings.push(warning.clone());
             continue;
         }
         let mk = take_marketo(&mut marketo, Some(lead), &names);

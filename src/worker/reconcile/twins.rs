@@ -50,10 +50,11 @@ impl Twin {
     }
 }
 
-/// Of these unpaired Marketo members, those whose address belongs to a person linked to
-/// another lead that is a member on this pass too (a lead merged away is no longer a member, so
-/// its survivor is not held back), and every one's address, as Marketo spells it (a report
-/// names them by it). `known` holds lead keys this pass has read already; the others are read
+/// Of these unpaired Marketo members, the warnings of those left alone (by lead): whose address
+/// belongs to a person linked to another lead that is a member on this pass too (a lead merged
+/// away is no longer a member, so its survivor is not held back), duplicates new together, and
+/// those with neither an address nor a link; and every one's address, as Marketo spells it (a
+/// report names them by it). `known` holds lead keys this pass has read already; the others are read
 /// 300 at a time.
 pub async fn find(
     ctx: &Context,
@@ -61,7 +62,7 @@ pub async fn find(
     known: Option<&[LeadKeys]>,
     marketo: &HashMap<i64, MkEntry>,
     paired: &Paired,
-) -> Result<(HashMap<i64, Twin>, HashMap<i64, String>), WorkError> {
+) -> Result<(HashMap<i64, String>, HashMap<i64, String>), WorkError> {
     if leads.is_empty() {
         return Ok(Default::default());
     }
@@ -164,7 +165,24 @@ pub async fn find(
         }
     }
     new_together(keys, &wanted, &mut twins);
-    Ok((twins, spelt))
+    let mut left: HashMap<i64, String> = twins
+        .into_iter()
+        .map(|(lead, twin)| (lead, twin.warning()))
+        .collect();
+    // No address and no link to a Salesforce person: the worker could neither find nor create
+    // one, so each run would queue a change that ends dead.
+    for key in keys.iter().filter(|k| wanted.contains(&k.id)) {
+        if !spelt.contains_key(&key.id) && key.salesforce_person().is_none() {
+            left.entry(key.id).or_insert_with(|| {
+                format!(
+                    "Marketo lead {} has no e-mail address and no Salesforce link: left alone \
+                     (it can be neither found nor created in Salesforce; give it an address)",
+                    key.id
+                )
+            });
+        }
+    }
+    Ok((left, spelt))
 }
 
 /// Leads new here together at one address, or linked by Marketo to one Salesforce person who
