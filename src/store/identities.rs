@@ -154,6 +154,44 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Keeps a Lead or Contact id Salesforce says was deleted or merged away as gone: Marketo's
+    /// link naming it is not followed again.
+    pub async fn salesforce_person_gone(&self, person: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO gone_salesforce_people (id, found_at) VALUES ($1, $2) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(person)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The ids among `ids` of Salesforce Leads or Contacts a write found gone.
+    pub async fn gone_salesforce_people(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut gone = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id FROM gone_salesforce_people WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            // Only the placeholders vary; every id is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                gone.insert(row.try_get::<String, _>(0)?);
+            }
+        }
+        Ok(gone)
+    }
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {

@@ -134,3 +134,36 @@ async fn a_contact_is_paired_with_a_lead_marketo_links_to_a_lead() {
     world.settle().await;
     assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
 }
+
+/// Marketo still links the lead to a Salesforce Lead that was deleted: the write finds it gone,
+/// the link is not followed again, and the person is found (here: created) by the address.
+#[tokio::test]
+async fn a_link_to_a_deleted_salesforce_lead_is_not_followed_again() {
+    let world = World::new().await;
+    let gone = world
+        .sf
+        .create_lead(json!({ "LastName": "Gone", "Company": "Co", "Email": "gone@example.com" }))
+        .unwrap();
+    world.sf.delete(crate::world::USER, &gone).unwrap();
+    let lead = world.mk.add_lead(NewLead {
+        sfdc_lead_id: Some(gone.clone()),
+        ..NewLead::email("gone@example.com")
+    });
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+
+    let leads: Vec<String> = world.sf.state()["objects"]["Lead"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["Id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(leads.len(), 1, "a new Lead: {leads:?}");
+    assert_ne!(leads[0], gone);
+    assert_eq!(
+        world.sf_member_status(&leads[0]).as_deref(),
+        Some("Registered")
+    );
+    let dead = world.app.store.dead(0, 10).await.unwrap();
+    assert!(dead.is_empty(), "{dead:?}");
+}

@@ -95,6 +95,7 @@ pub fn salesforce_by_link(
     works: &mut [&mut Work],
     missing: &[usize],
     leads: &BTreeMap<i64, LeadRecord>,
+    gone: &std::collections::HashSet<String>,
 ) -> Vec<usize> {
     let mut still = Vec::new();
     for &i in missing {
@@ -102,7 +103,8 @@ pub fn salesforce_by_link(
             .identity()
             .mkto_lead_id
             .and_then(|id| leads.get(&id))
-            .and_then(salesforce_of);
+            .and_then(salesforce_of)
+            .filter(|person| !gone.contains(person));
         match linked {
             Some(person) => set_salesforce_person(&mut works[i].person.identity, &person),
             None => still.push(i),

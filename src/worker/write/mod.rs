@@ -1,6 +1,7 @@
 //! Step 5, write: each phase of the plan against its API, in API-sized batches. Every work item
 //! leaves with an outcome (done, skipped, diverged, or the error).
 
+mod duplicate_leads;
 pub(super) mod linked;
 mod marketo;
 mod marketo_people;

@@ -161,7 +161,7 @@ async fn send(ctx: &Context, campaign: &str, call: Call, mut group: Vec<&mut Wor
     let written_at = client.server_time_at(sent_at);
     for (work, result) in group.iter_mut().zip(results) {
         if call == Call::Create && person_is_gone(&result) {
-            forget_person(ctx, work).await;
+            forget_person(ctx, work, is_converted(&result)).await;
             continue;
         }
         settle(work, call, &result);
@@ -186,9 +186,17 @@ fn person_is_gone(result: &RecordResult) -> bool {
     })
 }
 
+fn is_converted(result: &RecordResult) -> bool {
+    result
+        .errors
+        .iter()
+        .any(|e| e.status_code == "CANNOT_UPDATE_CONVERTED_LEAD")
+}
+
 /// Drops the stale Lead/Contact id from the identity and retries: the next round finds the
-/// person again (Contact first, a converted Lead followed to its Contact).
-async fn forget_person(ctx: &Context, work: &mut Work) {
+/// person again (Contact first, a converted Lead followed to its Contact). A record deleted or
+/// merged away is kept as gone, so Marketo's link naming it is not followed again.
+async fn forget_person(ctx: &Context, work: &mut Work, converted: bool) {
     let Some(stale) = work.salesforce_person().map(str::to_string) else {
         return;
     };
@@ -198,11 +206,16 @@ async fn forget_person(ctx: &Context, work: &mut Work) {
     } else {
         identity.sf_lead_id = None;
     }
-    if let Err(error) = ctx
+    let now = crate::store::now_millis();
+    let forgotten = match ctx
         .store
-        .forget_salesforce_person(identity.id, &stale, crate::store::now_millis())
+        .forget_salesforce_person(identity.id, &stale, now)
         .await
     {
+        Ok(()) if !converted => ctx.store.salesforce_person_gone(&stale, now).await,
+        other => other,
+    };
+    if let Err(error) = forgotten {
         return work.fail(error);
     }
     work.fail(CallError::retry(format!(
