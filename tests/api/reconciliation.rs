@@ -413,3 +413,32 @@ async fn a_reconciliation_where_every_mapping_failed_is_a_failed_job() {
         "{body}"
     );
 }
+
+/// A reconciliation of a held mapping says so: its repairs wait until the statuses match.
+#[tokio::test]
+async fn a_reconciliation_of_a_held_mapping_says_its_repairs_wait() {
+    let world = World::new().await;
+    world.remove_no_show();
+    world.app.worker.check_statuses().await;
+    let mapping = world
+        .app
+        .worker
+        .mappings()
+        .by_name("webinar")
+        .unwrap()
+        .clone();
+    assert!(mapping.is_held());
+    let report = world
+        .app
+        .worker
+        .reconcile_mapping(&mapping, true)
+        .await
+        .unwrap();
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("the mapping is held") && w.contains("No Show")),
+        "{report:?}"
+    );
+}

@@ -122,6 +122,13 @@ async fn reconcile_once(
     let steps = statuses.iter().map(|s| (s.name.clone(), s.step)).collect();
     let mut pass = Pass::new(ctx, mapping, dry_run, steps);
     pass.report.marketo_members = marketo.len();
+    if mapping.is_held() {
+        pass.report.warnings.push(format!(
+            "the mapping is held (its statuses do not match: {}): the repairs listed wait, \
+             postponed, until the statuses are fixed",
+            mapping.problems().join("; ")
+        ));
+    }
     let mut new_sf = Vec::new();
     let campaign = mapping.config.campaign_id.as_str();
     ctx.salesforce
