@@ -172,3 +172,32 @@ async fn a_later_salesforce_change_wins_over_an_earlier_removal_from_the_program
     );
     assert_no_dead_letters(&world).await;
 }
+
+/// However short the retry schedule, a change that met a member deleted before Salesforce
+/// reports the deletion is tried again once the report can be there (at once, it spent its
+/// retries and ended dead), and then the later Marketo change adds the person back.
+#[tokio::test]
+async fn a_change_meeting_an_unreported_deletion_waits_for_the_report() {
+    let world = World::new().await;
+    let (lead, sf_lead, member) = world.synced_person("waits@example.com", "Registered").await;
+    world.sf.delete_member(USER, &member).unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    world.mk_sets(lead, "Attended");
+    world.settle().await;
+    assert_no_dead_letters(&world).await;
+
+    // The retry waits for the minute to pass; here the clock is moved and the retry made due.
+    world.sf.advance_clock(PAST_THE_MINUTE);
+    world
+        .app
+        .store
+        .execute_raw("UPDATE signals SET next_attempt_at = 0 WHERE state = 'pending'")
+        .await
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+    assert_no_dead_letters(&world).await;
+}

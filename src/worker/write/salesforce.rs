@@ -12,7 +12,7 @@ use crate::sync::batch::{SALESFORCE_RECORDS_PER_CALL, group_into_calls};
 use crate::sync::{Decision, Done};
 
 use super::super::context::{Context, api_span};
-use super::super::work::Work;
+use super::super::work::{Work, WorkError};
 use super::people;
 use crate::mappings::Mapping;
 
@@ -53,6 +53,25 @@ pub async fn write(ctx: &Context, mapping: &Mapping, works: &mut [Work]) {
         find_members(ctx, campaign, &mut unknown).await;
     }
     members(ctx, campaign, targets).await;
+    if mapping.config.conflict_policy == crate::config::ConflictPolicy::LastWriterWins {
+        works.iter_mut().for_each(wait_for_the_deletion_report);
+    }
+}
+
+/// Why an update found its member gone.
+const DELETED_MEANWHILE: &str = "the member was deleted meanwhile";
+
+/// Salesforce lists deleted records by the whole minute: a change that met its member deleted
+/// is tried again once Salesforce can say when (last-writer-wins weighs that time against the
+/// change), not at once, which a short retry schedule would spend before the report.
+const DELETION_REPORTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(65);
+
+fn wait_for_the_deletion_report(work: &mut Work) {
+    if let Some(Err(WorkError::Call(CallError::Retry { reason, after }))) = &mut work.outcome
+        && reason == DELETED_MEANWHILE
+    {
+        *after = Some(DELETION_REPORTED_WITHIN);
+    }
 }
 
 /// Sends the open works' member writes to one campaign, grouped into collection calls: a
@@ -229,7 +248,7 @@ fn settle(work: &mut Work, call: Call, result: &RecordResult) {
             work.outcome = Some(Ok(Done::Skipped("the member was already deleted".into())));
         }
         (Call::Update, RecordOutcome::AlreadyGone) => {
-            work.fail(CallError::retry("the member was deleted meanwhile"));
+            work.fail(CallError::retry(DELETED_MEANWHILE));
         }
         (Call::Create, RecordOutcome::Done(id)) => {
             work.person.sf_member_id = id;
