@@ -90,8 +90,8 @@ impl Store {
 
 impl Store {
     /// The leads among `leads` whose change in Marketo program `program_id` waits to be tried
-    /// again (a webhook's or the activity feed's signal that failed before): a change Marketo
-    /// made that the sync has not written yet.
+    /// again or ended dead (a webhook's or the activity feed's signal that failed before): a
+    /// change Marketo made that the sync has not written.
     pub async fn retrying_marketo_leads(
         &self,
         program_id: i64,
@@ -102,8 +102,8 @@ impl Store {
             return Ok(waiting);
         }
         let rows = sqlx::query(
-            "SELECT payload FROM signals WHERE state = 'pending' AND attempts > 0 \
-             AND kind = 'marketo_member'",
+            "SELECT payload FROM signals WHERE ((state = 'pending' AND attempts > 0) \
+             OR state = 'dead') AND kind = 'marketo_member'",
         )
         .fetch_all(&self.pool)
         .await?;

@@ -82,7 +82,7 @@ pub fn decide(
         (Some(s), Some(m)) => match policy {
             ConflictPolicy::SalesforceWins => Side::Salesforce,
             ConflictPolicy::MarketoWins => Side::Marketo,
-            // Ties go to Salesforce, whose timestamps carry milliseconds.
+            // Ties (both sides stamp whole seconds) go to Salesforce.
             ConflictPolicy::LastWriterWins if s.at.unwrap_or(0) >= m.at.unwrap_or(0) => {
                 Side::Salesforce
             }
@@ -109,8 +109,8 @@ pub fn decide(
 }
 
 /// Whether last-writer-wins gave Salesforce a tie it cannot really tell: both stamps in one
-/// second, where Marketo's `updatedAt` (whole seconds) may hide a later change than
-/// Salesforce's (milliseconds). Reconciliation then prefers the status both sides can hold.
+/// second (both sides stamp whole seconds), where Marketo's may be the later change.
+/// Reconciliation then prefers the status both sides can hold.
 pub fn same_second(salesforce: &Observed, marketo: &Observed, policy: ConflictPolicy) -> bool {
     match (policy, salesforce.at, marketo.at) {
         (ConflictPolicy::LastWriterWins, Some(s), Some(m)) => (0..1000).contains(&(s - m)),

@@ -73,8 +73,9 @@ pub async fn observe(
             }
             Signal::MarketoMember(m) => {
                 entry.mkto_lead = Some(m.lead_id);
+                // To the whole second, as both sides stamp their changes.
                 entry.webhook_at = crate::signal::from_marketo_webhook(&item.dedup_key)
-                    .then_some(item.received_at);
+                    .then_some(item.received_at - item.received_at.rem_euclid(1000));
                 entry.email = m.email.clone().filter(|e| !e.is_empty());
             }
             Signal::MarketoFlowAction(_) => {

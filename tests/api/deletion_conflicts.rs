@@ -133,13 +133,16 @@ async fn a_deletion_processed_before_the_retrying_later_marketo_change_does_not_
 }
 
 /// A Salesforce status change, then a Marketo user takes the person out of the program, both
-/// waiting for the same round: under last-writer-wins the later removal wins (its webhook's
-/// arrival bounds when it was made), rather than the person being put back in the program.
+/// waiting for the same round: under last-writer-wins the later removal wins (the second its
+/// webhook arrived bounds when it was made), rather than the person being put back in the
+/// program.
 #[tokio::test]
 async fn a_later_removal_from_the_program_wins_over_an_earlier_salesforce_change() {
     let world = World::new().await;
     let (lead, sf_lead, member) = world.synced_person("removed@example.com", "Invited").await;
     world.sf.update_member(USER, &member, "Registered").unwrap();
+    // Both sides stamp whole seconds: the removal comes in a later one.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     world.mk_sets(lead, "Not in Program");
     world.settle().await;
 
@@ -200,4 +203,70 @@ async fn a_change_meeting_an_unreported_deletion_waits_for_the_report() {
         Some("Attended")
     );
     assert_no_dead_letters(&world).await;
+}
+
+/// In one second the two cannot be ordered (both sides stamp whole seconds): the tie goes to
+/// Salesforce, as for status changes, so a Salesforce change made just after the removal's
+/// webhook arrived is not lost to it.
+#[tokio::test]
+async fn a_salesforce_change_in_the_removals_second_wins_the_tie() {
+    let world = World::new().await;
+    let (lead, sf_lead, member) = world.synced_person("tie@example.com", "Invited").await;
+    // Early in a second, so the webhook and the Salesforce change share it.
+    let into_second = campaign_sync::store::now_millis().rem_euclid(1000);
+    tokio::time::sleep(Duration::from_millis(
+        (1000 - into_second as u64) % 1000 + 20,
+    ))
+    .await;
+    world.mk_sets(lead, "Not in Program");
+    world.mk.deliver_webhooks_now().await;
+    world.wait_for_due_signals(1).await;
+    world.sf.update_member(USER, &member, "Registered").unwrap();
+    world.settle().await;
+
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered")
+    );
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    assert_no_dead_letters(&world).await;
+}
+
+/// The later Marketo change ended dead against the deleted member (its retries spent) before
+/// the deletion was polled: the deletion still does not take the person out of the program.
+#[tokio::test]
+async fn a_deletion_processed_after_the_later_marketo_change_died_does_not_undo_it() {
+    let world = World::with(Options {
+        configure: |c| c.worker.retry_schedule_secs = vec![3600; 3],
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead, member) = world.synced_person("died@example.com", "Registered").await;
+    world.sf.delete_member(USER, &member).unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    world.mk_sets(lead, "Attended");
+    world.settle().await;
+    world
+        .app
+        .store
+        .execute_raw(
+            "UPDATE signals SET state = 'dead' WHERE kind = 'marketo_member' AND state = 'pending'",
+        )
+        .await
+        .unwrap();
+    world.sf.advance_clock(PAST_THE_MINUTE);
+    world
+        .app
+        .worker
+        .poll_deleted_at(world.sf.now())
+        .await
+        .unwrap();
+    world.settle().await;
+
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended"),
+        "the later Marketo change adds the person back"
+    );
 }
