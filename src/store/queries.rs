@@ -360,7 +360,7 @@ impl Store {
         // change feed), nor once the person's later write landed.
         let outcomes = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT COALESCE(mapping, ''), \
-             CASE WHEN result = 'skipped' AND reason = $2 THEN 'echoed' ELSE result END, \
+             CASE WHEN result = 'skipped' AND reason IN ($2, $3) THEN 'echoed' ELSE result END, \
              COUNT(*) FROM \
              (SELECT o.result, o.reason, o.recorded_at, {} WHERE o.recorded_at >= $1 \
              AND o.result IN ('dead', 'skipped', 'diverged') \
@@ -383,6 +383,7 @@ impl Store {
         )))
         .bind(since)
         .bind(crate::sync::ECHO)
+        .bind(crate::sync::ECHO_BEFORE)
         .fetch_all(&self.pool)
         .await?;
         for r in &outcomes {

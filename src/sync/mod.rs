@@ -15,6 +15,8 @@ pub mod time;
 pub use feed::activity_synced;
 pub use flow::{FlowStep, flow_event, flow_step};
 pub use outcome::{Done, Reset, actor, marketo_skipped};
-pub use plan::{Decision, ECHO, IN_SYNC, NOT_A_MEMBER, Observed, STALE, Side, decide, same_second};
+pub use plan::{
+    Decision, ECHO, ECHO_BEFORE, IN_SYNC, NOT_A_MEMBER, Observed, STALE, Side, decide, same_second,
+};
 pub use settle::{Ended, Event, Settled, settle};
 pub use status_map::{NOT_IN_PROGRAM, StatusMap};

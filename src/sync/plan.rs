@@ -54,7 +54,11 @@ impl Decision {
     }
 }
 
-pub const ECHO: &str = "no change since the last sync (echo of our own write or a repeat)";
+pub const ECHO: &str = "no change since the last sync: this side shows what the sync last wrote \
+     or saw (an echo of our own write, a repeat, or a change the other side's later one \
+     already overruled)";
+/// [`ECHO`] as outcomes recorded before it named overruled changes say it.
+pub const ECHO_BEFORE: &str = "no change since the last sync (echo of our own write or a repeat)";
 /// Never synced, and not a member on the side that was looked at: nothing to mirror.
 pub const NOT_A_MEMBER: &str = "never synced and not a member: nothing to mirror";
 pub const STALE: &str = "stale: older than the state already synced";
