@@ -6,17 +6,8 @@
 use campaign_sync::sim::marketo::NewLead;
 use serde_json::json;
 
+use crate::duplicates::reconcile;
 use crate::world::{INTEGRATION, Options, World};
-
-async fn reconcile(world: &World, dry_run: bool) -> campaign_sync::worker::ReconcileReport {
-    let mapping = world.app.worker.mappings().all()[0].clone();
-    world
-        .app
-        .worker
-        .reconcile_mapping(&mapping, dry_run)
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn a_member_without_an_address_or_a_link_is_named_not_queued_and_runs_settle() {

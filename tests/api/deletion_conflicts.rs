@@ -16,14 +16,37 @@ async fn assert_no_dead_letters(world: &World) {
     assert!(dead.is_empty(), "{dead:?}");
 }
 
+/// Both sides show `status` for the person, and nothing is dead.
+async fn both_at(world: &World, lead: i64, sf_lead: &str, status: &str) {
+    assert_eq!(world.mk_status(lead).as_deref(), Some(status));
+    assert_eq!(world.sf_member_status(sf_lead).as_deref(), Some(status));
+    assert_no_dead_letters(world).await;
+}
+
+/// A world whose failed changes wait an hour for their next try.
+async fn slow_retries() -> World {
+    World::with(Options {
+        configure: |c| c.worker.retry_schedule_secs = vec![3600; 3],
+        ..Options::default()
+    })
+    .await
+}
+
+/// A person synced at "Registered" whose campaign member a Salesforce user deletes; a second
+/// later (Marketo stamps whole seconds) a Marketo user moves them to "Attended". Nothing is
+/// delivered yet. Their Marketo lead, Salesforce Lead and deleted CampaignMember.
+async fn deleted_then_changed_in_marketo(world: &World, email: &str) -> (i64, String, String) {
+    let (lead, sf_lead, member) = world.synced_person(email, "Registered").await;
+    world.sf.delete_member(USER, &member).unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    world.mk_sets(lead, "Attended");
+    (lead, sf_lead, member)
+}
+
 #[tokio::test]
 async fn under_last_writer_wins_a_marketo_change_after_the_deletion_adds_the_member_back() {
     let world = World::new().await;
-    let (lead, sf_lead, member) = world.synced_person("back@example.com", "Registered").await;
-    world.sf.delete_member(USER, &member).unwrap();
-    // Marketo stamps whole seconds: its change lands in a later second than the deletion.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    world.mk_sets(lead, "Attended");
+    let (lead, sf_lead, member) = deleted_then_changed_in_marketo(&world, "back@example.com").await;
     world.sf.advance_clock(PAST_THE_MINUTE);
     world.settle().await;
 
@@ -32,7 +55,7 @@ async fn under_last_writer_wins_a_marketo_change_after_the_deletion_adds_the_mem
         Some("Attended"),
         "the later Marketo change wins over the earlier deletion"
     );
-    assert_ne!(world.sf_member_id(&sf_lead), Some(member.clone()));
+    assert_ne!(world.sf_member_id(&sf_lead), Some(member));
     assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
     assert_no_dead_letters(&world).await;
     // The old member's deletion, polled later, is not the sync's business any more.
@@ -84,12 +107,7 @@ async fn under_marketo_wins_a_change_to_a_deleted_member_adds_it_anew() {
     world.sf.advance_clock(PAST_THE_MINUTE);
     world.settle().await;
 
-    assert_eq!(
-        world.sf_member_status(&sf_lead).as_deref(),
-        Some("Attended")
-    );
-    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
-    assert_no_dead_letters(&world).await;
+    both_at(&world, lead, &sf_lead, "Attended").await;
 }
 
 /// The Marketo change met the deleted member before Salesforce reported the deletion, and waits
@@ -98,20 +116,11 @@ async fn under_marketo_wins_a_change_to_a_deleted_member_adds_it_anew() {
 /// the later Marketo change wins.
 #[tokio::test]
 async fn a_deletion_processed_before_the_retrying_later_marketo_change_does_not_undo_it() {
-    let world = World::with(Options {
-        configure: |c| c.worker.retry_schedule_secs = vec![3600; 3],
-        ..Options::default()
-    })
-    .await;
-    let (lead, sf_lead, member) = world
-        .synced_person("retried@example.com", "Registered")
-        .await;
-    world.sf.delete_member(USER, &member).unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    world.mk_sets(lead, "Attended");
+    let world = slow_retries().await;
+    let (lead, sf_lead, _) = deleted_then_changed_in_marketo(&world, "retried@example.com").await;
     world.settle().await;
     world.sf.advance_clock(PAST_THE_MINUTE);
-    let found = world
+    world
         .app
         .worker
         .poll_deleted_at(world.sf.now())
@@ -119,17 +128,8 @@ async fn a_deletion_processed_before_the_retrying_later_marketo_change_does_not_
         .unwrap();
     world.settle().await;
 
-    assert_eq!(
-        world.mk_status(lead).as_deref(),
-        Some("Attended"),
-        "{found}"
-    );
-    assert_eq!(
-        world.sf_member_status(&sf_lead).as_deref(),
-        Some("Attended"),
-        "the later Marketo change adds the person back"
-    );
-    assert_no_dead_letters(&world).await;
+    // The later Marketo change adds the person back.
+    both_at(&world, lead, &sf_lead, "Attended").await;
 }
 
 /// A Salesforce status change, then a Marketo user takes the person out of the program, both
@@ -182,10 +182,7 @@ async fn a_later_salesforce_change_wins_over_an_earlier_removal_from_the_program
 #[tokio::test]
 async fn a_change_meeting_an_unreported_deletion_waits_for_the_report() {
     let world = World::new().await;
-    let (lead, sf_lead, member) = world.synced_person("waits@example.com", "Registered").await;
-    world.sf.delete_member(USER, &member).unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    world.mk_sets(lead, "Attended");
+    let (lead, sf_lead, _) = deleted_then_changed_in_marketo(&world, "waits@example.com").await;
     world.settle().await;
     assert_no_dead_letters(&world).await;
 
@@ -198,11 +195,7 @@ async fn a_change_meeting_an_unreported_deletion_waits_for_the_report() {
         .await
         .unwrap();
     world.settle().await;
-    assert_eq!(
-        world.sf_member_status(&sf_lead).as_deref(),
-        Some("Attended")
-    );
-    assert_no_dead_letters(&world).await;
+    both_at(&world, lead, &sf_lead, "Attended").await;
 }
 
 /// In one second the two cannot be ordered (both sides stamp whole seconds): the tie goes to
@@ -224,27 +217,15 @@ async fn a_salesforce_change_in_the_removals_second_wins_the_tie() {
     world.sf.update_member(USER, &member, "Registered").unwrap();
     world.settle().await;
 
-    assert_eq!(
-        world.sf_member_status(&sf_lead).as_deref(),
-        Some("Registered")
-    );
-    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
-    assert_no_dead_letters(&world).await;
+    both_at(&world, lead, &sf_lead, "Registered").await;
 }
 
 /// The later Marketo change ended dead against the deleted member (its retries spent) before
 /// the deletion was polled: the deletion still does not take the person out of the program.
 #[tokio::test]
 async fn a_deletion_processed_after_the_later_marketo_change_died_does_not_undo_it() {
-    let world = World::with(Options {
-        configure: |c| c.worker.retry_schedule_secs = vec![3600; 3],
-        ..Options::default()
-    })
-    .await;
-    let (lead, sf_lead, member) = world.synced_person("died@example.com", "Registered").await;
-    world.sf.delete_member(USER, &member).unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    world.mk_sets(lead, "Attended");
+    let world = slow_retries().await;
+    let (lead, sf_lead, _) = deleted_then_changed_in_marketo(&world, "died@example.com").await;
     world.settle().await;
     world
         .app
@@ -263,10 +244,10 @@ async fn a_deletion_processed_after_the_later_marketo_change_died_does_not_undo_
         .unwrap();
     world.settle().await;
 
+    // The later Marketo change adds the person back.
     assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
-        Some("Attended"),
-        "the later Marketo change adds the person back"
+        Some("Attended")
     );
 }

@@ -36,7 +36,10 @@ fn join(world: &World, person: &str, status: Option<&str>) {
 }
 
 /// One reconciliation of the webinar mapping.
-async fn reconcile(world: &World, dry_run: bool) -> campaign_sync::worker::ReconcileReport {
+pub(crate) async fn reconcile(
+    world: &World,
+    dry_run: bool,
+) -> campaign_sync::worker::ReconcileReport {
     let mapping = world.app.worker.mappings().all()[0].clone();
     world
         .app

@@ -90,14 +90,7 @@ async fn a_status_the_campaign_no_longer_offers_holds_the_mapping_and_the_change
         "{:?}",
         mapping.problems()
     );
-    let filter = campaign_sync::store::FailingFilter {
-        state: Some("postponed".into()),
-        text: None,
-        before: None,
-        limit: 10,
-        scopes: Vec::new(),
-    };
-    let waiting = world.app.store.failing(&filter).await.unwrap();
+    let waiting = in_state(&world, "postponed").await;
     assert_eq!(waiting.len(), 1, "{waiting:?}");
     // Fixed: the status is back; the next check releases the mapping and the change lands.
     world.restore_no_show();
@@ -105,6 +98,18 @@ async fn a_status_the_campaign_no_longer_offers_holds_the_mapping_and_the_change
     world.settle().await;
     assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("No Show"));
     assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
+}
+
+/// The failing signals in one state, as the errors list shows them.
+async fn in_state(world: &World, state: &str) -> Vec<campaign_sync::store::FailingSignal> {
+    let filter = campaign_sync::store::FailingFilter {
+        state: Some(state.into()),
+        text: None,
+        before: None,
+        limit: 10,
+        scopes: Vec::new(),
+    };
+    world.app.store.failing(&filter).await.unwrap()
 }
 
 async fn dead_letters(world: &World) -> serde_json::Value {
@@ -164,14 +169,7 @@ async fn a_dead_letter_whose_person_moved_on_is_marked_superseded() {
 
     let after = dead_letters(&world).await;
     assert_eq!(after["items"][0]["superseded"], true, "{after}");
-    let filter = campaign_sync::store::FailingFilter {
-        state: Some("dead".into()),
-        text: None,
-        before: None,
-        limit: 10,
-        scopes: Vec::new(),
-    };
-    let failing = world.app.store.failing(&filter).await.unwrap();
+    let failing = in_state(&world, "dead").await;
     assert!(failing[0].superseded, "{failing:?}");
 }
 
