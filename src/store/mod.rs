@@ -2,6 +2,7 @@
 //! (embedded default) or PostgreSQL behind one API. Times are epoch milliseconds passed in by the
 //! caller, so lease and retry behaviour is testable without sleeping.
 
+mod change_counts;
 mod connect;
 mod console_signouts;
 pub mod cursors;

@@ -1,0 +1,88 @@
+//! Each signal's end after a round: done, postponed while a side is paused, due again after
+//! the retry schedule's next delay, or dead with its reason.
+
+use crate::config::WorkerConfig;
+use crate::store::{Journal, SignalEnd, now_millis};
+
+use super::super::retry::next_delay;
+use super::super::work::{SignalRef, SignalResult, WorkError};
+use super::{RoundReport, dead_about};
+
+/// Ends each signal: done, due again after the retry schedule's next delay, or dead.
+pub fn settle(
+    journal: &mut Journal,
+    config: &WorkerConfig,
+    results: Vec<SignalResult>,
+    report: &mut RoundReport,
+) {
+    let now = now_millis();
+    for SignalResult {
+        signal,
+        result,
+        about,
+        target,
+    } in results
+    {
+        let SignalRef { id, attempts } = signal;
+        let error = match result {
+            Ok(()) => {
+                journal.ends.push(SignalEnd::Done(id));
+                report.completed += 1;
+                continue;
+            }
+            Err(error) => error,
+        };
+        if let Some(until) = error.paused_until() {
+            // A side is paused (its daily quota used up, or its credentials refused): the change
+            // waits like a disabled mapping's, without using an attempt (`catch_up` makes it due
+            // when the pause ends). The error says which pause and until when.
+            tracing::info!(signal.id = id, %error, "postponed while the side is paused");
+            journal.ends.push(SignalEnd::Postpone {
+                id,
+                at: until,
+                why: error.to_string(),
+            });
+            report.retried += 1;
+            continue;
+        }
+        match retry_delay(config, attempts, &error) {
+            Some(delay) => {
+                tracing::info!(signal.id = id, attempts, %error, retry_in_ms = delay.as_millis() as u64, "will retry");
+                let at = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                journal.ends.push(SignalEnd::Retry {
+                    id,
+                    at,
+                    error: error.to_string(),
+                });
+                report.retried += 1;
+            }
+            None => {
+                let reason = if error.is_retryable() {
+                    crate::connectors::gave_up(attempts, &error)
+                } else {
+                    error.to_string()
+                };
+                tracing::warn!(signal.id = id, %reason, "dead");
+                dead_about(journal, id, reason, about.as_ref(), target);
+                report.dead += 1;
+            }
+        }
+    }
+}
+
+fn retry_delay(
+    config: &WorkerConfig,
+    attempts: i64,
+    error: &WorkError,
+) -> Option<std::time::Duration> {
+    if !error.is_retryable() {
+        return None;
+    }
+    next_delay(
+        &config.retry_schedule_secs,
+        attempts,
+        config.retry_jitter_percent,
+        rand::random::<f64>(),
+        error.retry_after(),
+    )
+}
