@@ -52,6 +52,25 @@ async fn signing_in_opens_the_page_that_asked_for_it() {
         assert_eq!(signed_in.status(), 303, "{next}");
         assert_eq!(location(&signed_in), expected, "{next}");
     }
+    // A token pasted with spaces around it is the token, as in the bearer API's header.
+    let padded = format!(" {token} ");
+    let signed_in = client
+        .post(url("/console/sign-in"))
+        .form(&[("token", padded.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let cookie =
+        crate::admin_console::cookie_pair(signed_in.headers()["set-cookie"].to_str().unwrap());
+    // The overview's waiting counts open the errors page filtered to them.
+    let overview = crate::admin_console::console_page(&client, url("/console"), &cookie).await;
+    for state in ["retrying", "postponed", "dead"] {
+        assert!(
+            overview.contains(&format!("href=\"/console/errors?state={state}\"")),
+            "{state}: {overview}"
+        );
+    }
     // A form sent without a session is not asked for again after signing in.
     let posted = client
         .post(url("/console/reconcile"))

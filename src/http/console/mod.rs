@@ -195,7 +195,12 @@ pub async fn sign_in(
         )
             .into_response();
     }
-    let valid = state.config().admin.token.matches(form.token.as_bytes());
+    // Trimmed as the bearer API's header is: a token pasted with a space around it is the token.
+    let valid = state
+        .config()
+        .admin
+        .token
+        .matches(form.token.trim().as_bytes());
     if !valid {
         state.sign_ins().refused(peer.ip(), now);
     }
