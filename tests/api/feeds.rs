@@ -136,14 +136,9 @@ async fn a_daily_quota_error_pauses_marketo_until_the_reset_without_using_retrie
     let world = World::new().await;
     let (lead, sf_lead) = world.person("linus@example.com");
     // The instance's daily quota runs out with the next call (the control endpoint's fault).
-    let fault = serde_json::json!({ "error_code": "607", "calls": 1 });
-    let added = reqwest::Client::new()
-        .post(format!("{}/__sim/faults", world.mk.base_url()))
-        .json(&fault)
-        .send()
-        .await
-        .unwrap();
-    assert!(added.status().is_success());
+    world
+        .mk_fault(serde_json::json!({ "error_code": "607", "calls": 1 }))
+        .await;
     world.sf_adds(&sf_lead, Some("Invited"));
     world.settle().await;
     let worker = &world.app.worker;

@@ -373,15 +373,9 @@ async fn a_reconciliation_where_every_mapping_failed_is_a_failed_job() {
     })
     .await;
     // Marketo refuses the API user everything (603: a missing role permission).
-    let added = world
-        .app
-        .client
-        .post(format!("{}/__sim/faults", world.mk.base_url()))
-        .json(&json!({ "error_code": "603", "calls": 50 }))
-        .send()
-        .await
-        .unwrap();
-    assert!(added.status().is_success());
+    world
+        .mk_fault(json!({ "error_code": "603", "calls": 50 }))
+        .await;
     let queued = world
         .app
         .client

@@ -134,32 +134,16 @@ async fn a_dead_letter_whose_person_moved_on_is_marked_superseded() {
     world.mk_sets(lead, "Registered");
     world.settle().await;
     // Marketo refuses the API user (603) when a Salesforce user's change reaches it: dead.
-    let faults = format!("{}/__sim/faults", world.mk.base_url());
-    let http = reqwest::Client::new();
-    let denied = serde_json::json!({ "error_code": "603" });
-    assert!(
-        http.post(&faults)
-            .json(&denied)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success()
-    );
+    world
+        .mk_fault(serde_json::json!({ "error_code": "603" }))
+        .await;
     let member = world.sf_member_id(&sf_lead).unwrap();
     world.sf.update_member(USER, &member, "No Show").unwrap();
     world.settle().await;
     let before = dead_letters(&world).await;
     assert_eq!(before["items"][0]["superseded"], false, "{before}");
     // The role is fixed, and a Marketo user moves the person on; that change lands.
-    assert!(
-        http.delete(&faults)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success()
-    );
+    world.mk_faults_cleared().await;
     world.mk_sets(lead, "Attended");
     world.settle().await;
     assert_eq!(
@@ -179,11 +163,9 @@ async fn a_dead_letter_whose_person_moved_on_is_marked_superseded() {
 async fn access_denied_by_marketo_ends_dead_naming_it_and_replays_once_fixed() {
     let world = World::new().await;
     let (lead, sf_lead) = world.person("denied@example.com");
-    let denied = serde_json::json!({ "error_code": "603" });
-    let http = reqwest::Client::new();
-    let faults = format!("{}/__sim/faults", world.mk.base_url());
-    let added = http.post(&faults).json(&denied).send().await.unwrap();
-    assert!(added.status().is_success(), "{}", added.status());
+    world
+        .mk_fault(serde_json::json!({ "error_code": "603" }))
+        .await;
     world.sf_adds(&sf_lead, Some("Invited"));
     world.settle().await;
     let dead = world.app.store.dead(0, 10).await.unwrap();
@@ -204,14 +186,7 @@ async fn access_denied_by_marketo_ends_dead_naming_it_and_replays_once_fixed() {
         "{seen:?}"
     );
     // The role is fixed.
-    assert!(
-        http.delete(&faults)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success()
-    );
+    world.mk_faults_cleared().await;
     assert!(
         world
             .app
@@ -316,18 +291,9 @@ async fn an_admin_lifts_a_quota_pause_and_the_waiting_change_syncs() {
     })
     .await;
     let (lead, sf_lead) = world.person("lifted@example.com");
-    let http = reqwest::Client::new();
-    let faults = format!("{}/__sim/faults", world.mk.base_url());
-    let quota = serde_json::json!({ "error_code": "607", "calls": 1 });
-    assert!(
-        http.post(&faults)
-            .json(&quota)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success()
-    );
+    world
+        .mk_fault(serde_json::json!({ "error_code": "607", "calls": 1 }))
+        .await;
     world.mk_sets(lead, "Registered");
     world.settle().await;
     assert_eq!(
@@ -421,14 +387,7 @@ async fn a_retrying_signal_settles_once_its_change_lands_through_another() {
     let (state, attempts, _) = world.app.store.signal_state(first).await.unwrap().unwrap();
     assert_eq!((state.as_str(), attempts), ("pending", 1), "retrying");
     // Salesforce is back; the same change comes again by another way and lands.
-    let cleared = world
-        .app
-        .client
-        .delete(format!("{}/__sim/faults", world.sf.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert!(cleared.status().is_success());
+    world.sf_faults_cleared().await;
     world
         .app
         .store

@@ -221,15 +221,45 @@ impl World {
     /// Adds a fault to the Salesforce simulator through its control endpoint, as an operator
     /// would (`{"http_status": 503, "calls": 3}`).
     pub async fn sf_fault(&self, fault: serde_json::Value) {
+        self.add_fault(&self.sf.base_url(), fault).await;
+    }
+
+    /// Adds a fault to the Marketo simulator (`{"error_code": "603"}`).
+    pub async fn mk_fault(&self, fault: serde_json::Value) {
+        self.add_fault(&self.mk.base_url(), fault).await;
+    }
+
+    /// Ends the Salesforce simulator's faults.
+    pub async fn sf_faults_cleared(&self) {
+        self.clear_faults(&self.sf.base_url()).await;
+    }
+
+    /// Ends the Marketo simulator's faults.
+    pub async fn mk_faults_cleared(&self) {
+        self.clear_faults(&self.mk.base_url()).await;
+    }
+
+    async fn add_fault(&self, simulator: &str, fault: serde_json::Value) {
         let added = self
             .app
             .client
-            .post(format!("{}/__sim/faults", self.sf.base_url()))
+            .post(format!("{simulator}/__sim/faults"))
             .json(&fault)
             .send()
             .await
             .expect("POST /__sim/faults");
         assert!(added.status().is_success(), "{fault}: {}", added.status());
+    }
+
+    async fn clear_faults(&self, simulator: &str) {
+        let cleared = self
+            .app
+            .client
+            .delete(format!("{simulator}/__sim/faults"))
+            .send()
+            .await
+            .expect("DELETE /__sim/faults");
+        assert!(cleared.status().is_success(), "{}", cleared.status());
     }
 
     /// A Salesforce user adds the lead or contact to the mapped campaign; returns the member's id.
@@ -323,14 +353,7 @@ impl World {
 
     /// The validation rule is changed: Salesforce takes member writes again.
     pub async fn accept_member_writes(&self) {
-        let cleared = self
-            .app
-            .client
-            .delete(format!("{}/__sim/faults", self.sf.base_url()))
-            .send()
-            .await
-            .expect("DELETE /__sim/faults");
-        assert!(cleared.status().is_success(), "{}", cleared.status());
+        self.sf_faults_cleared().await;
     }
 
     /// Removes the campaign's "No Show" member status, as an admin might: the mapping is then
