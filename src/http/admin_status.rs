@@ -42,7 +42,7 @@ pub struct MappingOverview {
     /// Rows in the mirror: people known as members on either side.
     pub members: i64,
     /// `lastHour`, `lastDay`, `lastFiveDays` → `added`, `status_changed`, `removed`, `failed`,
-    /// `skipped`, `echoed`, `diverged` → count.
+    /// `skipped`, `echoed`, `overruled`, `diverged` → count.
     pub changes: BTreeMap<String, BTreeMap<String, i64>>,
 }
 
@@ -239,6 +239,7 @@ pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
                         "failed",
                         "skipped",
                         "echoed",
+                        "overruled",
                         "diverged",
                     ] {
                         c.entry(kind.into()).or_insert(0);

@@ -1,5 +1,5 @@
 //! How many changes of each kind each mapping saw since a time: added, status changed and
-//! removed (from the trigger events), and failed, skipped, echoed and diverged (from the
+//! removed (from the trigger events), and failed, skipped, echoed, overruled and diverged (from the
 //! outcomes, each failure counted once and not after the person moved on).
 
 use sqlx::Row;
@@ -10,7 +10,8 @@ use super::{Store, StoreError};
 impl Store {
     /// Changes since `since` per mapping: `added`, `status_changed`, `removed` (trigger events
     /// on either side), `failed`, `skipped`, `echoed` (skipped as an echo of our own write or a
-    /// repeat) and `diverged` (outcomes). A change that ended dead and was then replayed (any
+    /// repeat), `overruled` (a change the other side's, changed too, won over) and `diverged`
+    /// (outcomes). A change that ended dead and was then replayed (any
     /// later outcome of its signal: applied, skipped, diverged, or dead again, which counts in
     /// its place) no longer counts as failed, nor does a campaign settings write a later pass
     /// applied or found in sync (one that keeps failing counts once, its last pass); a person's
@@ -49,7 +50,8 @@ impl Store {
         // change feed), nor once the person's later write landed.
         let outcomes = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT COALESCE(mapping, ''), \
-             CASE WHEN result = 'skipped' AND reason IN ($2, $3) THEN 'echoed' ELSE result END, \
+             CASE WHEN result = 'skipped' AND reason IN ($2, $3) THEN 'echoed' \
+             WHEN result = 'skipped' AND reason LIKE $4 THEN 'overruled' ELSE result END, \
              COUNT(*) FROM \
              (SELECT o.result, o.reason, o.recorded_at, {} WHERE o.recorded_at >= $1 \
              AND o.result IN ('dead', 'skipped', 'diverged') \
@@ -73,6 +75,7 @@ impl Store {
         .bind(since)
         .bind(crate::sync::ECHO)
         .bind(crate::sync::ECHO_BEFORE)
+        .bind(format!("{}:%", crate::sync::OVERRULED))
         .fetch_all(&self.pool)
         .await?;
         for r in &outcomes {
@@ -81,6 +84,7 @@ impl Store {
                 "dead" => "failed",
                 "diverged" => "diverged",
                 "echoed" => "echoed",
+                "overruled" => "overruled",
                 _ => "skipped",
             };
             *counts

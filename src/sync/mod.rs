@@ -7,6 +7,7 @@ pub mod batch;
 mod feed;
 mod flow;
 pub mod outcome;
+mod overruled;
 mod plan;
 mod settle;
 mod status_map;
@@ -15,6 +16,7 @@ pub mod time;
 pub use feed::activity_synced;
 pub use flow::{FlowStep, flow_event, flow_step};
 pub use outcome::{Done, Reset, actor, marketo_skipped};
+pub use overruled::{OVERRULED, Overruled, overruled};
 pub use plan::{
     Decision, ECHO, ECHO_BEFORE, IN_SYNC, NOT_A_MEMBER, Observed, STALE, Side, decide, same_second,
 };

@@ -73,27 +73,20 @@ pub fn decide(
     policy: ConflictPolicy,
     map: &StatusMap,
 ) -> Decision {
-    let stale = salesforce.is_some_and(|o| is_stale(o, mirror));
-    let sf_changed =
-        salesforce.filter(|o| !stale && o.status != mirror.and_then(|m| m.sf_status.clone()));
-    let mk_changed = marketo.filter(|o| o.status != mirror.and_then(|m| m.mkto_status.clone()));
-    let winner = match (sf_changed, mk_changed) {
+    let Changes {
+        salesforce: sf_changed,
+        marketo: mk_changed,
+        stale,
+    } = changes(mirror, salesforce, marketo);
+    let side = match (sf_changed, mk_changed) {
         (None, None) if stale => return Decision::Skip(STALE),
         (None, None) if mirror.is_none() => return Decision::Skip(NOT_A_MEMBER),
         (None, None) => return Decision::Skip(ECHO),
         (Some(_), None) => Side::Salesforce,
         (None, Some(_)) => Side::Marketo,
-        (Some(s), Some(m)) => match policy {
-            ConflictPolicy::SalesforceWins => Side::Salesforce,
-            ConflictPolicy::MarketoWins => Side::Marketo,
-            // Ties (both sides stamp whole seconds) go to Salesforce.
-            ConflictPolicy::LastWriterWins if s.at.unwrap_or(0) >= m.at.unwrap_or(0) => {
-                Side::Salesforce
-            }
-            ConflictPolicy::LastWriterWins => Side::Marketo,
-        },
+        (Some(s), Some(m)) => winner(s, m, policy),
     };
-    match winner {
+    match side {
         Side::Salesforce => {
             let source = sf_changed.expect("the winner changed");
             let current = marketo
@@ -109,6 +102,42 @@ pub fn decide(
                 .unwrap_or_else(|| mirror.and_then(|m| m.sf_status.clone()));
             towards_salesforce(source.status.as_deref(), current.as_deref(), map)
         }
+    }
+}
+
+/// What each side shows that differs from the last sync: a side not observed, or showing
+/// what the mirror holds, did not change; a Salesforce notification older than the mirror's
+/// state is stale and did not change either.
+pub(super) struct Changes<'a> {
+    pub salesforce: Option<&'a Observed>,
+    pub marketo: Option<&'a Observed>,
+    pub stale: bool,
+}
+
+pub(super) fn changes<'a>(
+    mirror: Option<&MirrorRow>,
+    salesforce: Option<&'a Observed>,
+    marketo: Option<&'a Observed>,
+) -> Changes<'a> {
+    let stale = salesforce.is_some_and(|o| is_stale(o, mirror));
+    Changes {
+        salesforce: salesforce
+            .filter(|o| !stale && o.status != mirror.and_then(|m| m.sf_status.clone())),
+        marketo: marketo.filter(|o| o.status != mirror.and_then(|m| m.mkto_status.clone())),
+        stale,
+    }
+}
+
+/// Whose change wins when both sides changed since the last sync.
+pub(super) fn winner(salesforce: &Observed, marketo: &Observed, policy: ConflictPolicy) -> Side {
+    match policy {
+        ConflictPolicy::SalesforceWins => Side::Salesforce,
+        ConflictPolicy::MarketoWins => Side::Marketo,
+        // Ties (both sides stamp whole seconds) go to Salesforce.
+        ConflictPolicy::LastWriterWins if salesforce.at.unwrap_or(0) >= marketo.at.unwrap_or(0) => {
+            Side::Salesforce
+        }
+        ConflictPolicy::LastWriterWins => Side::Marketo,
     }
 }
 

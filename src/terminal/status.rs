@@ -132,12 +132,13 @@ pub fn render(url: &str, o: &Overview) -> String {
             let _ = writeln!(
                 out,
                 "    {label:<12} added {}, status changed {}, removed {}, failed {}, skipped {}, \
-                 diverged {} (echoes {})",
+                 overruled {}, diverged {} (echoes {})",
                 n("added"),
                 n("status_changed"),
                 n("removed"),
                 n("failed"),
                 n("skipped"),
+                n("overruled"),
                 n("diverged"),
                 n("echoed")
             );

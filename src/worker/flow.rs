@@ -113,6 +113,7 @@ async fn flow(ctx: &Context, signal: SignalRef, action: FlowAction) -> Result<Fl
         person: Person {
             identity,
             signals: vec![signal],
+            from_salesforce: Vec::new(),
             sf: None,
             sf_member_id: None,
             mk: None,
@@ -128,6 +129,7 @@ async fn flow(ctx: &Context, signal: SignalRef, action: FlowAction) -> Result<Fl
         reset: None,
         sf_written_at: None,
         was_member: false,
+        overruled: None,
     };
     Ok(Flow {
         signal,

@@ -138,7 +138,15 @@ pub fn person(
         "recorded"
     );
     journal.mirrors.push(settled.row.clone());
-    let signal = work.person.signals.first().map(|s| s.id);
+    let lost = overruled(journal, mapping, work, done);
+    // The write's outcome goes with the winning side's signal when the round has one.
+    let signal = work
+        .person
+        .signals
+        .iter()
+        .find(|s| !lost.contains(&s.id))
+        .or(work.person.signals.first())
+        .map(|s| s.id);
     let written = done
         .reason()
         .map(str::to_string)
@@ -157,6 +165,45 @@ pub fn person(
         trigger(journal, Some(mapping), &key, None, event);
     }
     Some(settled.row)
+}
+
+/// The losing side's signals of a conflict the applied write settled, each recorded as skipped
+/// with the winner named (one outcome without a signal when the round read the losing change
+/// from its side rather than from a signal); returns their ids. A write that did not apply (Marketo refusing to
+/// move back keeps its own change) overrules nothing.
+fn overruled(journal: &mut Journal, mapping: &Mapping, work: &Work, done: &sync::Done) -> Vec<i64> {
+    let Some(lost) = &work.overruled else {
+        return Vec::new();
+    };
+    if done.result() != OutcomeResult::Applied {
+        return Vec::new();
+    }
+    let from_salesforce = |id: &i64| work.person.from_salesforce.contains(id);
+    let ids: Vec<i64> = work
+        .person
+        .signals
+        .iter()
+        .map(|s| s.id)
+        .filter(|id| from_salesforce(id) == (lost.side == sync::Side::Salesforce))
+        .collect();
+    // A losing change read from its side before its own signal came is recorded all the same;
+    // the signal, when it comes, finds its change already written over (stale, or an echo).
+    let signals: Vec<Option<i64>> = match ids.is_empty() {
+        true => vec![None],
+        false => ids.iter().copied().map(Some).collect(),
+    };
+    for signal in signals {
+        outcome(
+            journal,
+            signal,
+            Some(mapping.name()),
+            Some(&work.person.key()),
+            Target::NONE,
+            OutcomeResult::Skipped,
+            Some(&lost.reason),
+        );
+    }
+    ids
 }
 
 /// An applied write that made the person a member, in the words of its trigger event.

@@ -78,6 +78,7 @@ fn add(
     let person = people.entry(identity.id).or_insert_with(|| Person {
         identity: identity.clone(),
         signals: Vec::new(),
+        from_salesforce: Vec::new(),
         sf: None,
         sf_member_id: None,
         mk: None,
@@ -99,6 +100,7 @@ fn add(
         Reading::Failed(error) => person.failed = Some(WorkError::Call(error)),
     }
     if let Some((observed, member_id)) = entry.salesforce {
+        person.from_salesforce.push(entry.signal.id);
         let newer = person.sf.as_ref().is_none_or(|old| observed.at >= old.at);
         if newer {
             person.sf = Some(observed);

@@ -7,7 +7,7 @@ use crate::connectors::marketo::MemberRecord;
 use crate::kinds::{Actor, Target};
 use crate::store::{IdentityRow, MirrorRow, StoreError};
 use crate::sync::time::parse_millis;
-use crate::sync::{Decision, Done, Observed, Reset};
+use crate::sync::{Decision, Done, Observed, Overruled, Reset};
 
 /// A claimed signal this round settles: its id and attempts so far (this claim included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +94,8 @@ pub struct PassedOver {
 pub struct Person {
     pub identity: IdentityRow,
     pub signals: Vec<SignalRef>,
+    /// Which of `signals` brought Salesforce's state (the others brought Marketo's).
+    pub from_salesforce: Vec<i64>,
     pub sf: Option<Observed>,
     pub sf_member_id: Option<String>,
     pub mk: Option<Observed>,
@@ -126,6 +128,8 @@ pub struct Work {
     /// one (Marketo answered `updated`, not `created`): a first sync of someone the native
     /// sync left in both, whose change is a status change, not an addition.
     pub was_member: bool,
+    /// Both sides changed and the decision follows one: the other's change is not written.
+    pub overruled: Option<Overruled>,
 }
 
 impl Work {

@@ -36,6 +36,7 @@ mod marketo_inbound;
 mod openapi;
 mod openapi_shapes;
 mod outbox_store;
+mod overruled;
 mod poison;
 mod quota_shared;
 mod reconcile_extract;

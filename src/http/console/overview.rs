@@ -19,6 +19,7 @@ pub struct Window {
     failed: i64,
     skipped: i64,
     echoed: i64,
+    overruled: i64,
     diverged: i64,
 }
 
@@ -93,6 +94,7 @@ fn windows(m: &admin_status::MappingOverview) -> Vec<Window> {
             failed: n("failed"),
             skipped: n("skipped"),
             echoed: n("echoed"),
+            overruled: n("overruled"),
             diverged: n("diverged"),
         }
     })

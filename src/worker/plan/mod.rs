@@ -62,6 +62,12 @@ pub fn decide(mapping: &Mapping, person: Person, mirror: Option<MirrorRow>) -> W
         &mapping.statuses,
     );
     let actor = sync::actor(&decision, person.sf.is_some());
+    let overruled = sync::overruled(
+        mirror.as_ref(),
+        person.sf.as_ref(),
+        person.mk.as_ref(),
+        mapping.config.conflict_policy,
+    );
     let outcome = match (&person.failed, &decision) {
         (Some(error), _) => Some(Err(error.clone())),
         (None, sync::Decision::Skip(reason)) => Some(Ok(Done::Skipped(reason.to_string()))),
@@ -76,5 +82,6 @@ pub fn decide(mapping: &Mapping, person: Person, mirror: Option<MirrorRow>) -> W
         reset: None,
         sf_written_at: None,
         was_member: false,
+        overruled,
     }
 }

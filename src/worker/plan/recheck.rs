@@ -322,6 +322,7 @@ mod tests {
                 ..IdentityRow::default()
             },
             signals: vec![SignalRef { id: 1, attempts }],
+            from_salesforce: Vec::new(),
             sf: observed.clone().filter(|_| from == Target::Salesforce),
             sf_member_id: None,
             mk: observed.filter(|_| from == Target::Marketo),

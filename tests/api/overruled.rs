@@ -1,0 +1,190 @@
+//! A change the other side's change won over: recorded as overruled on its own signal (or on
+//! none, when the round read it from its side before its signal came), naming the winner and
+//! the rule, and counted apart in `/admin/status`.
+
+use campaign_sync::config::ConflictPolicy;
+use campaign_sync::store::{NamedOutcome, OutcomeResult, Timeline};
+
+use crate::world::{INTEGRATION, Options, USER, World};
+
+const TOKEN: &str = "operator-token";
+
+async fn world(policy: ConflictPolicy) -> World {
+    World::with(Options {
+        conflict_policy: policy,
+        admin_token: Some(TOKEN.into()),
+        ..Options::default()
+    })
+    .await
+}
+
+/// The person's timeline, found through their one overruled outcome.
+async fn overruled_timeline(world: &World) -> (NamedOutcome, Timeline) {
+    let skipped = world.outcomes(OutcomeResult::Skipped).await;
+    let lost: Vec<_> = skipped
+        .iter()
+        .filter(|o| {
+            o.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("overruled:"))
+        })
+        .collect();
+    assert_eq!(lost.len(), 1, "one overruled change: {skipped:?}");
+    let person: i64 = lost[0].person.as_deref().unwrap().parse().unwrap();
+    let timeline = world
+        .app
+        .store
+        .timeline(person, 50)
+        .await
+        .unwrap()
+        .expect("the person");
+    let outcome = timeline
+        .outcomes
+        .iter()
+        .find(|o| o.id == lost[0].id)
+        .expect("in the person's timeline")
+        .clone();
+    (outcome, timeline)
+}
+
+/// The kind of the delivery a signal id names in the timeline.
+fn kind_of(timeline: &Timeline, signal: Option<i64>) -> Option<&str> {
+    let signal = signal?;
+    let delivery = timeline.deliveries.iter().find(|d| d.id == signal)?;
+    Some(delivery.kind.as_str())
+}
+
+async fn overruled_last_hour(world: &World) -> i64 {
+    let (_, status) = world
+        .app
+        .admin(reqwest::Method::GET, "/admin/status", TOKEN)
+        .await;
+    status["mappings"][0]["changes"]["lastHour"]["overruled"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("an overruled count: {status}"))
+}
+
+#[tokio::test]
+async fn a_change_the_policy_overrules_is_recorded_on_its_signal_naming_the_winner() {
+    let world = world(ConflictPolicy::SalesforceWins).await;
+    let (lead, sf_lead, member) = world.synced_person("both@example.com", "Registered").await;
+    world.sf.update_member(USER, &member, "Attended").unwrap();
+    world.mk_sets(lead, "No Show");
+    world.mk.deliver_webhooks_now().await;
+    world.sf.deliver_outbound_now().await;
+    world.wait_for_due_signals(2).await;
+    world.app.worker.run_pending().await.unwrap();
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+
+    let (lost, timeline) = overruled_timeline(&world).await;
+    assert_eq!(
+        lost.reason.as_deref(),
+        Some(
+            "overruled: Salesforce change to \"Attended\" wins over this Marketo change to \
+             \"No Show\" (the mapping's conflict policy is salesforce_wins); not written"
+        )
+    );
+    assert_eq!(lost.mapping.as_deref(), Some("webinar"));
+    assert_eq!(
+        kind_of(&timeline, lost.signal_id),
+        Some("marketo_member"),
+        "on the losing side's signal"
+    );
+    let applied = world.outcomes(OutcomeResult::Applied).await;
+    let write = applied.last().unwrap();
+    assert_eq!(
+        write.reason.as_deref(),
+        Some("set the program status to Attended")
+    );
+    assert_eq!(
+        kind_of(&timeline, write.signal_id),
+        Some("salesforce_member"),
+        "the write goes with the winning side's signal"
+    );
+    assert_eq!(overruled_last_hour(&world).await, 1);
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+}
+
+#[tokio::test]
+async fn a_change_whose_own_round_finds_a_winner_on_the_other_side_is_overruled() {
+    let world = world(ConflictPolicy::MarketoWins).await;
+    let (lead, sf_lead, member) = world.synced_person("split@example.com", "Registered").await;
+    // Marketo's webhook waits; only Salesforce's notification reaches the round, which reads
+    // Marketo first under marketo_wins.
+    world.mk_sets(lead, "No Show");
+    world.sf.update_member(USER, &member, "Attended").unwrap();
+    world.sf.deliver_outbound_now().await;
+    world.wait_for_due_signals(1).await;
+    world.app.worker.run_pending().await.unwrap();
+    assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("No Show"));
+
+    let (lost, timeline) = overruled_timeline(&world).await;
+    assert!(
+        lost.reason.as_deref().unwrap().starts_with(
+            "overruled: Marketo change to \"No Show\" wins over this Salesforce change to \
+             \"Attended\" (the mapping's conflict policy is marketo_wins)"
+        ),
+        "{lost:?}"
+    );
+    assert_eq!(
+        kind_of(&timeline, lost.signal_id),
+        Some("salesforce_member")
+    );
+    // Marketo's webhook, arriving late, changes nothing and overrules nothing more.
+    world.settle().await;
+    overruled_timeline(&world).await;
+    assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("No Show"));
+}
+
+#[tokio::test]
+async fn a_losing_change_read_before_its_signal_came_is_recorded_without_one() {
+    let world = world(ConflictPolicy::LastWriterWins).await;
+    let (lead, sf_lead, member) = world.synced_person("race@example.com", "Registered").await;
+    // A Salesforce change the service has not heard of (no outbound message for this user),
+    // then a Marketo change a second later (both sides stamp whole seconds).
+    world
+        .sf
+        .update_member(INTEGRATION, &member, "No Show")
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    world.mk_sets(lead, "Attended");
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+
+    let (lost, _) = overruled_timeline(&world).await;
+    let reason = lost.reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with(
+            "overruled: Marketo change to \"Attended\" wins over this Salesforce change to \
+             \"No Show\" (last-writer-wins: made at "
+        ),
+        "{reason}"
+    );
+    assert_eq!(lost.signal_id, None, "{lost:?}");
+    assert_eq!(lost.email.as_deref(), Some("race@example.com"));
+    assert_eq!(overruled_last_hour(&world).await, 1);
+}
+
+#[tokio::test]
+async fn a_conflict_both_sides_settle_alike_overrules_nothing() {
+    let world = world(ConflictPolicy::LastWriterWins).await;
+    let (lead, _, member) = world.synced_person("alike@example.com", "Registered").await;
+    world.sf.update_member(USER, &member, "Attended").unwrap();
+    world.mk_sets(lead, "Attended");
+    world.settle().await;
+    assert_eq!(overruled_last_hour(&world).await, 0);
+    assert!(
+        world
+            .outcomes(OutcomeResult::Skipped)
+            .await
+            .iter()
+            .all(|o| !o.reason.as_deref().unwrap_or("").starts_with("overruled")),
+        "both sides hold the same status: nobody lost"
+    );
+}
