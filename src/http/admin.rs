@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::query::{Limit, Query, path_id};
+use super::query::{Cursor, Limit, Query, path_id};
 use crate::store::now_millis;
 
 /// Proof that the request carried `Authorization: Bearer <admin.token>` (compared in constant
@@ -79,16 +79,14 @@ fn bearer(parts: &Parts) -> &str {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
-    /// An id: never below 0 (a negative one is refused, not read as 0).
-    after: Option<u64>,
+    after: Option<Cursor>,
     #[serde(default)]
     limit: Limit,
 }
 
 impl Page {
     fn after(&self) -> i64 {
-        self.after
-            .map_or(0, |after| i64::try_from(after).unwrap_or(i64::MAX))
+        self.after.map_or(0, |Cursor(after)| after)
     }
 
     fn limit(&self) -> u32 {

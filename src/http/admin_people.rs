@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::admin::Admin;
 use super::error::ApiError;
-use super::query::{Limit, PAGE, Query, path_id};
+use super::query::{Cursor, Limit, Query, path_id};
 use crate::kinds::OutcomeResult;
 use crate::store::{FailingFilter, OutcomeFilter, StoreError, now_millis};
 
@@ -43,15 +43,23 @@ pub async fn people(
     Ok(Json(json!({ "items": items })))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineQuery {
+    #[serde(default)]
+    limit: Limit,
+}
+
 pub async fn timeline(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<String>,
+    Query(q): Query<TimelineQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(&id, "person")?;
     let timeline = state
         .store()
-        .timeline(id, PAGE)
+        .timeline(id, q.limit.0)
         .await
         .map_err(unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("person {id}")))?;
@@ -67,9 +75,9 @@ pub struct OutcomeQuery {
     pub result: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
-    pub before: Option<i64>,
+    pub before: Option<Cursor>,
     /// Oldest first after this id (the feed form kept from before the filters).
-    pub after: Option<i64>,
+    pub after: Option<Cursor>,
     #[serde(default)]
     pub limit: Limit,
 }
@@ -109,7 +117,7 @@ pub async fn outcomes(
             ),
         ));
     }
-    if let Some(after) = q.after {
+    if let Some(Cursor(after)) = q.after {
         let result = q.result.as_deref().and_then(OutcomeResult::parse);
         let items = state
             .store()
@@ -129,7 +137,7 @@ pub async fn outcomes(
             result: q.result,
             since: q.since,
             until: q.until,
-            before: q.before,
+            before: q.before.map(|c| c.0),
             limit,
         })
         .await
@@ -144,7 +152,7 @@ pub async fn outcomes(
 #[serde(deny_unknown_fields)]
 pub struct FailingQuery {
     q: Option<String>,
-    before: Option<i64>,
+    before: Option<Cursor>,
     #[serde(default)]
     limit: Limit,
 }
@@ -161,7 +169,7 @@ pub async fn retrying(
         .failing(&FailingFilter {
             state: Some("waiting".into()),
             text: q.q.filter(|t| !t.trim().is_empty()),
-            before: q.before,
+            before: q.before.map(|c| c.0),
             limit: q.limit.0,
             scopes: state.mapping_scopes(),
         })

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::admin::Admin;
 use super::error::ApiError;
-use super::query::{Limit, Query, path_id};
+use super::query::{Cursor, Limit, Query, path_id};
 use crate::kinds::{OperationalEvent, TriggerKind, is_event_type};
 use crate::outbox::sign;
 use crate::store::{Queue, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST, now_millis};
@@ -219,16 +219,14 @@ pub async fn delete(
 #[serde(deny_unknown_fields)]
 pub struct DeliveryPage {
     state: Option<String>,
-    /// An id: never below 0 (a negative one is refused, not read as 0).
-    after: Option<u64>,
+    after: Option<Cursor>,
     #[serde(default)]
     limit: Limit,
 }
 
 impl DeliveryPage {
     fn after(&self) -> i64 {
-        self.after
-            .map_or(0, |after| i64::try_from(after).unwrap_or(i64::MAX))
+        self.after.map_or(0, |Cursor(after)| after)
     }
 }
 

@@ -57,13 +57,29 @@ impl Default for Limit {
 
 impl<'de> Deserialize<'de> for Limit {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let limit = u32::deserialize(deserializer)?;
-        if (1..=MAX_PAGE).contains(&limit) {
-            Ok(Limit(limit))
-        } else {
-            Err(D::Error::custom(format!(
-                "{limit} is not from 1 to {MAX_PAGE}"
-            )))
+        let text = String::deserialize(deserializer)?;
+        match text.trim().parse::<u32>() {
+            Ok(limit) if (1..=MAX_PAGE).contains(&limit) => Ok(Limit(limit)),
+            _ => Err(D::Error::custom(format!(
+                "a whole number from 1 to {MAX_PAGE}, not {text:?}"
+            ))),
+        }
+    }
+}
+
+/// A cursor id (`after`, `before`): a whole number not below 0; anything else is refused, not
+/// read as 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor(pub i64);
+
+impl<'de> Deserialize<'de> for Cursor {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.trim().parse::<i64>() {
+            Ok(id) if id >= 0 => Ok(Cursor(id)),
+            _ => Err(D::Error::custom(format!(
+                "an id: a whole number not below 0, not {text:?}"
+            ))),
         }
     }
 }
@@ -105,11 +121,44 @@ mod tests {
             ("limit=abc", "limit"),
             ("limit=0", "limit"),
             ("limit=1001", "limit"),
+            ("limit=-1", "limit"),
             ("after=x&limit=5", "after"),
         ] {
             let error = read(query).await.expect_err(query);
             assert!(error.to_string().contains(named), "{query}: {error}");
             assert_eq!(field(error).as_deref(), Some(named), "{query}");
+        }
+        let error = read("limit=-1").await.unwrap_err().to_string();
+        assert!(
+            error.contains("a whole number from 1 to 1000, not \"-1\""),
+            "{error}"
+        );
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Cursors {
+        before: Option<Cursor>,
+    }
+
+    #[tokio::test]
+    async fn a_cursor_is_a_whole_number_not_below_zero() {
+        let request = |query: &str| {
+            Request::get(format!("/x?{query}"))
+                .body(())
+                .unwrap()
+                .into_parts()
+                .0
+        };
+        let Query(read) = Query::<Cursors>::from_request_parts(&mut request("before=7"), &())
+            .await
+            .unwrap();
+        assert_eq!(read.before, Some(Cursor(7)));
+        for query in ["before=-5", "before=x", "before=1.5"] {
+            let error = Query::<Cursors>::from_request_parts(&mut request(query), &())
+                .await
+                .expect_err(query);
+            assert!(error.to_string().contains("not below 0"), "{query}: {error}");
+            assert_eq!(field(error).as_deref(), Some("before"), "{query}");
         }
     }
 }

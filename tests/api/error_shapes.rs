@@ -80,6 +80,10 @@ async fn rejections_and_router_answers_are_json_errors() {
         ("/v1/trigger-events?after=-1", "after"),
         ("/admin/dead-letters?after=-5", "after"),
         ("/admin/outcomes?before=abc", "before"),
+        ("/admin/outcomes?before=-5", "before"),
+        ("/admin/outcomes?after=-1", "after"),
+        ("/admin/retrying?before=-2", "before"),
+        ("/admin/people/1/timeline?limit=0", "limit"),
         // The feed form takes `result` alone: another filter beside `after` is refused.
         ("/admin/outcomes?after=0&email=grace@example.com", "email"),
         ("/admin/outcomes?after=0&before=3", "before"),
@@ -106,6 +110,7 @@ async fn rejections_and_router_answers_are_json_errors() {
         ("/admin/retrying?qq=x", "qq"),
         ("/admin/outbox/marketo_activity?stat=dead", "stat"),
         ("/admin/subscriptions/1/deliveries?sate=dead", "sate"),
+        ("/admin/people/1/timeline?before=5", "before"),
     ] {
         let (status, error) = json_error(admin(reqwest::Method::GET, path).await.unwrap()).await;
         let message = error["message"].as_str().unwrap_or_default();
