@@ -157,7 +157,10 @@ mod tests {
             let error = Query::<Cursors>::from_request_parts(&mut request(query), &())
                 .await
                 .expect_err(query);
-            assert!(error.to_string().contains("not below 0"), "{query}: {error}");
+            assert!(
+                error.to_string().contains("not below 0"),
+                "{query}: {error}"
+            );
             assert_eq!(field(error).as_deref(), Some("before"), "{query}");
         }
     }

@@ -106,10 +106,17 @@ async fn status_people_timeline_outcomes_and_bulk_replay_answer_from_a_real_sync
     // One signal row per person and program: revived by the later change, now dead.
     assert_eq!(timeline["deliveries"][0]["state"], "dead", "{timeline}");
     assert_eq!(timeline["outcomes"][0]["result"], "dead", "{timeline}");
-    assert!(timeline["outcomes"].as_array().unwrap().len() > 1, "{timeline}");
+    assert!(
+        timeline["outcomes"].as_array().unwrap().len() > 1,
+        "{timeline}"
+    );
     let newest = get(&world, &format!("/admin/people/{person}/timeline?limit=1")).await;
     for list in ["deliveries", "outcomes", "trigger_events"] {
-        assert_eq!(newest[list].as_array().unwrap().len(), 1, "{list}: {newest}");
+        assert_eq!(
+            newest[list].as_array().unwrap().len(),
+            1,
+            "{list}: {newest}"
+        );
     }
     assert_eq!(newest["outcomes"][0], timeline["outcomes"][0]);
 

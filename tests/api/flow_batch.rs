@@ -203,3 +203,29 @@ async fn add_remove_add_while_the_mapping_is_off_ends_with_the_member_added() {
         "applied in the order they came: add, remove, add"
     );
 }
+
+/// A flow action naming a lead Marketo does not have (deleted, merged away, a wrong id) finds or
+/// creates nobody in Salesforce from the e-mail the call carried: it ends dead saying so.
+#[tokio::test]
+async fn a_flow_action_for_a_lead_marketo_lacks_creates_no_salesforce_lead() {
+    let world = World::new().await;
+    let leads = |state: &serde_json::Value| state["objects"]["Lead"].as_array().unwrap().len();
+    let leads_before = leads(&world.sf.state());
+    world
+        .marketo_webhook(json!({ "action": "add_to_campaign", "leadId": 88888, "email": "ghost@example.com", "campaignId": world.campaign, "status": "Registered" }))
+        .await;
+    world.settle().await;
+    let state = world.sf.state();
+    assert_eq!(
+        leads(&state),
+        leads_before,
+        "no Lead made from the call's e-mail: {state}"
+    );
+    assert!(world.sf.members_of(&world.campaign).is_empty());
+    let dead = world
+        .outcomes(campaign_sync::store::OutcomeResult::Dead)
+        .await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let reason = dead[0].reason.as_deref().unwrap();
+    assert!(reason.contains("Marketo has no lead 88888"), "{reason}");
+}

@@ -85,6 +85,15 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
             .identity()
             .mkto_lead_id
             .and_then(|id| names.get(&id));
+        // A lead Marketo does not have (deleted, merged away, or a wrong id in a flow action)
+        // names nobody: the e-mail a webhook carried is not Marketo's word for a person.
+        if let (Some(id), None) = (works[i].identity().mkto_lead_id, lead) {
+            works[i].fail(CallError::Permanent(format!(
+                "Marketo has no lead {id} (deleted, merged into another, or a wrong id): no \
+                 Salesforce person is found or created for it"
+            )));
+            continue;
+        }
         // The person is found by the address Marketo has now: a webhook's may be out of date
         // (the lead's e-mail changed since it fired) or wrong (a template's token), and another
         // person's record may hold it.
@@ -108,6 +117,8 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
         }
         works[i].person.identity.email = Some(email);
     }
+    let mut missing = missing;
+    missing.retain(|&i| works[i].is_open());
     let emails: Vec<String> = missing
         .iter()
         .filter_map(|&i| works[i].identity().email.clone())
@@ -139,7 +150,6 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
     // One new Lead per address: Marketo's duplicates (the lowest lead id first) do not each
     // make one.
     let mut creating: BTreeMap<String, i64> = BTreeMap::new();
-    let mut missing = missing;
     missing.sort_by_key(|&i| works[i].identity().mkto_lead_id);
     for &i in &missing {
         match works[i].identity().email.clone() {
