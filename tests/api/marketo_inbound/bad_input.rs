@@ -41,6 +41,12 @@ async fn each_bad_body_is_400_naming_the_field_and_nothing_is_stored() {
             format!(r#"{{"action": "add_to_campaign", "campaignId": "{campaign}", "status": "Sent"}}"#),
             "leadId".into(),
         ),
+        // One field given twice names two people (or two statuses): refused, not the last.
+        (r#"{"leadId": "42", "programId": "1001", "leadId": "43"}"#.into(), "leadId".into()),
+        (
+            format!(r#"{{"action": "", "leadId": "42", "campaignId": "{campaign}", "status": "Sent"}}"#),
+            "action".into(),
+        ),
     ];
     for (body, field) in cases {
         let response = post(&app, body.clone()).await;

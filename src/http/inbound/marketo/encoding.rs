@@ -13,6 +13,43 @@ use crate::http::error::ApiError;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// A field given twice names two values for one thing (two leads, two statuses): refused
+/// rather than acting on whichever came last.
+fn twice(name: &str) -> ApiError {
+    ApiError::field(
+        name,
+        format!("`{name}` is given twice: send each field once"),
+    )
+}
+
+/// Reads a JSON object's fields, or the name of the first one given twice (the rest of the
+/// object is still read, so the body is checked to its end).
+struct Unique;
+
+impl<'de> serde::de::Visitor<'de> for Unique {
+    type Value = Result<Map<String, Value>, String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Map::new();
+        let mut repeated = None;
+        while let Some((name, value)) = map.next_entry::<String, Value>()? {
+            if fields.contains_key(&name) {
+                repeated.get_or_insert(name);
+            } else {
+                fields.insert(name, value);
+            }
+        }
+        Ok(match repeated {
+            Some(name) => Err(name),
+            None => Ok(fields),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
     Json,
@@ -67,12 +104,22 @@ pub fn fields(headers: &HeaderMap, body: &[u8], encoding: Encoding) -> Result<Va
             })?;
             let value = decode(value, Encoding::Form)
                 .map_err(|reason| ApiError::field(&name, format!("`{name}` is not {reason}")))?;
-            fields.insert(name, Value::String(value));
+            if fields.insert(name.clone(), Value::String(value)).is_some() {
+                return Err(twice(&name));
+            }
         }
         return Ok(Value::Object(fields));
     }
-    let mut value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}")))?;
+    let not_json =
+        |e: serde_json::Error| ApiError::bad_request(format!("body is not valid JSON: {e}"));
+    let mut value = if json_object {
+        let mut read = serde_json::Deserializer::from_slice(body);
+        let fields = serde::Deserializer::deserialize_map(&mut read, Unique).map_err(not_json)?;
+        read.end().map_err(not_json)?;
+        Value::Object(fields.map_err(|name| twice(&name))?)
+    } else {
+        serde_json::from_slice(body).map_err(not_json)?
+    };
     if let (Value::Object(fields), true) = (&mut value, encoding != Encoding::Json) {
         for (name, field) in fields.iter_mut() {
             if let Value::String(text) = field {
@@ -174,5 +221,36 @@ mod tests {
             error.to_string().contains("`trigger` is not UTF-8"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_field_given_twice_is_refused_naming_it() {
+        let json = HeaderMap::new();
+        let body = br#"{"leadId": "1001", "email": "a@b.com", "leadId": "1002"}"#;
+        let error = fields(&json, body, Encoding::Json).unwrap_err();
+        assert!(
+            error.to_string().contains("`leadId` is given twice"),
+            "{error}"
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let error = fields(&headers, b"leadId=1&status=A&leadId=2", Encoding::Json).unwrap_err();
+        assert!(
+            error.to_string().contains("`leadId` is given twice"),
+            "{error}"
+        );
+        // Still read to its end: a broken object after the repeat is refused as JSON.
+        let error = fields(&json, br#"{"a": 1, "a": 2, "b": }"#, Encoding::Json).unwrap_err();
+        assert!(error.to_string().contains("not valid JSON"), "{error}");
+        let trailing = fields(&json, br#"{"a": 1} x"#, Encoding::Json).unwrap_err();
+        assert!(
+            trailing.to_string().contains("not valid JSON"),
+            "{trailing}"
+        );
+        // Nested objects are values, not fields: their keys are not looked at.
+        assert!(fields(&json, br#"{"a": {"b": 1}, "c": {"b": 2}}"#, Encoding::Json).is_ok());
     }
 }

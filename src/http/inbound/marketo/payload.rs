@@ -29,6 +29,15 @@ pub(super) fn from_fields(value: Value) -> Result<Signal, ApiError> {
     };
     match lenient::text(&fields, "action")? {
         Some(action) => flow_action(&fields, &action).map(Signal::MarketoFlowAction),
+        // A flow-action template whose action token came out blank: say so, not that the
+        // program is missing.
+        None if fields.contains_key("campaignId") && !fields.contains_key("programId") => {
+            Err(ApiError::field(
+                "action",
+                "`action` is missing or blank: a flow action (it names a campaignId) must be \
+                 add_to_campaign, remove_from_campaign or change_campaign_status",
+            ))
+        }
         None => program_member(&fields).map(Signal::MarketoMember),
     }
 }
