@@ -44,6 +44,7 @@ impl Liveness {
         metrics::counter!("worker_restarts_total").increment(0);
         // 0 until this replica's worker takes the lock (and on a replica that runs none).
         metrics::gauge!("worker_leader").increment(0.0);
+        metrics::gauge!("worker_last_round_timestamp_seconds").increment(0.0);
         for side in [&self.inner.quota.marketo, &self.inner.quota.salesforce] {
             metrics::gauge!("upstream_paused_until_seconds", "system" => side.system())
                 .increment(0.0);

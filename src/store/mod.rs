@@ -75,6 +75,11 @@ pub enum StoreError {
     DuplicateUnread,
     #[error("could not start the store's writer: {0}")]
     WriterStart(std::io::Error),
+    #[error(
+        "the round's leases went unrenewed for {0} s (the database unreachable or stalled): \
+         stopped before another replica takes its signals over"
+    )]
+    LeasesLapsed(u64),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -137,6 +137,9 @@ pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settle
         row.sf_modstamp = row.sf_modstamp.max(ended.sf_written_at);
     }
     let mut events: Vec<Event> = event.into_iter().collect();
+    if *ended.decision == Decision::Skip(super::IN_SYNC) {
+        events.extend(moved_alike(&ended));
+    }
     if let Some(reset) = ended.reset.filter(|r| r.applied) {
         row.sf_status = Some(reset.to.clone());
         events.push(Event {
@@ -158,6 +161,42 @@ pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settle
         row,
         target,
         events,
+    }
+}
+
+/// Both sides moved since the last sync, to the same state: the change reached the side whose
+/// stamp is later (ties: Salesforce) with nothing left to write. That is an earlier attempt's
+/// write whose answer was lost (a timeout, a replica stopped before recording it) or the same
+/// change made on both sides; either way the person's membership changed, and its trigger
+/// event is the one the write would have made.
+fn moved_alike(ended: &Ended<'_>) -> Option<Event> {
+    let mirror = ended.mirror?;
+    let (sf, mk) = (ended.salesforce?, ended.marketo?);
+    let stale = matches!((sf.at, mirror.sf_modstamp), (Some(at), Some(seen)) if at < seen);
+    if stale || sf.status == mirror.sf_status || mk.status == mirror.mkto_status {
+        return None;
+    }
+    let event = |old: &Option<String>, new: &Option<String>, kinds: [TriggerKind; 3], actor| {
+        let kind = match (old, new) {
+            (None, _) => kinds[0],
+            (_, None) => kinds[2],
+            _ => kinds[1],
+        };
+        Some(Event {
+            kind,
+            old_status: old.clone(),
+            new_status: new.clone(),
+            actor,
+        })
+    };
+    if sf.at.unwrap_or(0) >= mk.at.unwrap_or(0) {
+        use TriggerKind::{AddedToCampaign, CampaignStatusChanged, RemovedFromCampaign};
+        let kinds = [AddedToCampaign, CampaignStatusChanged, RemovedFromCampaign];
+        event(&mirror.sf_status, &sf.status, kinds, Actor::Marketo)
+    } else {
+        use TriggerKind::{AddedToProgram, ProgramStatusChanged, RemovedFromProgram};
+        let kinds = [AddedToProgram, ProgramStatusChanged, RemovedFromProgram];
+        event(&mirror.mkto_status, &mk.status, kinds, Actor::Salesforce)
     }
 }
 

@@ -1,7 +1,11 @@
 //! How often a round renews its leases, and when another worker's leases count as abandoned:
 //! the two sides of one rule, so a leader taking over waits no longer than it must.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// A round renews its leases at least this often, whatever the lease's length: a replica that
 /// dies (`kill -9`, a lost node) is then known to have stopped within seconds, not minutes.
@@ -28,9 +32,96 @@ pub fn abandoned_if_expiring_before(now_ms: i64, lease: Duration) -> i64 {
         .saturating_sub(millis(STALE_MARGIN))
 }
 
+/// Slack a holder keeps before the point another worker could count its leases abandoned:
+/// for the renewal in flight and the two replicas' clocks.
+const HOLDER_SLACK: Duration = Duration::from_secs(2);
+
+/// How long after its last renewal was sent a round may still act on its leases (8 s with the
+/// default lease): less than the [`abandoned_if_expiring_before`] wait of another worker, so a
+/// leader cut off from the database stops before its signals are taken over and written again.
+pub fn held_for(lease: Duration) -> Duration {
+    (renew_every(lease) + STALE_MARGIN).saturating_sub(HOLDER_SLACK)
+}
+
+/// A round's hold on its leases: renewed each time a renewal lands, lapsed [`held_for`] after
+/// the last one was sent (or the claim made).
+#[derive(Clone)]
+pub struct Fence {
+    base: Instant,
+    held_for: Duration,
+    /// Milliseconds from `base` to the sending of the last renewal that landed.
+    renewed: Arc<AtomicU64>,
+}
+
+impl Fence {
+    /// A hold that starts when the claim was made.
+    pub fn new(claimed: Instant, lease: Duration) -> Fence {
+        Fence {
+            base: claimed,
+            held_for: held_for(lease),
+            renewed: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// A renewal sent at `sent` landed.
+    pub fn renewed(&self, sent: Instant) {
+        let millis = u64::try_from(sent.saturating_duration_since(self.base).as_millis())
+            .unwrap_or(u64::MAX / 4);
+        self.renewed.fetch_max(millis, Ordering::SeqCst);
+    }
+
+    fn deadline(&self) -> Instant {
+        self.base + Duration::from_millis(self.renewed.load(Ordering::SeqCst)) + self.held_for
+    }
+
+    /// How long the hold has gone without a renewal, at `now`.
+    pub fn unrenewed_for(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.deadline() - self.held_for)
+    }
+
+    /// Ends when the hold lapses: no renewal landed for [`held_for`].
+    pub async fn lapsed(&self) {
+        loop {
+            let deadline = self.deadline();
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_holder_stops_before_another_worker_takes_over() {
+        let lease = Duration::from_secs(120);
+        assert_eq!(held_for(lease), Duration::from_secs(8));
+        let renewed_at = 1_000_000;
+        let expires = renewed_at + 120_000;
+        let stops = renewed_at + i64::try_from(held_for(lease).as_millis()).unwrap();
+        // At the moment the holder stops, nobody has taken its leases yet.
+        assert!(expires >= abandoned_if_expiring_before(stops, lease));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fence_lapses_only_after_renewals_stop_landing() {
+        let lease = Duration::from_secs(120);
+        let fence = Fence::new(Instant::now(), lease);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        fence.renewed(Instant::now());
+        let lapsed = tokio::time::timeout(Duration::from_secs(7), fence.lapsed()).await;
+        assert!(lapsed.is_err(), "renewed 5 s in: held until 13 s");
+        assert_eq!(fence.unrenewed_for(Instant::now()), Duration::from_secs(7));
+        let started = Instant::now();
+        fence.lapsed().await;
+        assert_eq!(started.elapsed(), Duration::from_secs(1), "lapsed at 13 s");
+        // An older renewal landing late does not move the hold back.
+        fence.renewed(Instant::now() - Duration::from_secs(10));
+        assert_eq!(fence.unrenewed_for(Instant::now()), Duration::from_secs(8));
+    }
 
     #[test]
     fn renewals_come_every_two_seconds_or_a_third_of_a_short_lease() {

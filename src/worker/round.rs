@@ -29,6 +29,8 @@ pub const INTERNAL_ERROR: &str = "internal error";
 
 /// Claims one batch and processes it; a report with `claimed == 0` means nothing was due.
 pub async fn run(ctx: &Context) -> Result<RoundReport, StoreError> {
+    let lease = std::time::Duration::from_secs(ctx.config.worker.lease_secs.max(1));
+    let fence = lease::Fence::new(tokio::time::Instant::now(), lease);
     let claimed = claim::claim(ctx).await?;
     let mut report = RoundReport {
         claimed: claimed.len(),
@@ -47,8 +49,16 @@ pub async fn run(ctx: &Context) -> Result<RoundReport, StoreError> {
     }
     let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
     // Aborted when the round ends, however it ends (a panic unwinding through here included).
-    let renewing = AbortOnDrop(renew_leases(ctx, ids));
-    let result = process(ctx, claimed, &mut report).await;
+    let renewing = AbortOnDrop(renew_leases(ctx, ids, fence.clone()));
+    // A round whose leases go unrenewed (the database unreachable or stalled) stops, calls in
+    // flight included, before another replica counts them abandoned and writes them again.
+    let result = tokio::select! {
+        biased;
+        result = process(ctx, claimed, &mut report) => result,
+        () = fence.lapsed() => Err(StoreError::LeasesLapsed(
+            fence.unrenewed_for(tokio::time::Instant::now()).as_secs(),
+        )),
+    };
     drop(renewing);
     result?;
     Ok(report)
@@ -66,18 +76,19 @@ impl Drop for AbortOnDrop {
 /// Keeps the round's leases alive while it works, renewing every two seconds (see
 /// [`lease::renew_every`]): a round waiting on rate limits or slow calls is never claimed a
 /// second time meanwhile, and one whose replica died is taken over within seconds.
-fn renew_leases(ctx: &Context, ids: Vec<i64>) -> tokio::task::JoinHandle<()> {
+fn renew_leases(ctx: &Context, ids: Vec<i64>, fence: lease::Fence) -> tokio::task::JoinHandle<()> {
     let store = ctx.store.clone();
     let owner = ctx.owner.clone();
     let lease = std::time::Duration::from_secs(ctx.config.worker.lease_secs.max(1));
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(lease::renew_every(lease)).await;
+            let sent = tokio::time::Instant::now();
             let until = crate::store::now_millis() + lease.as_millis() as i64;
             match store.extend_leases(&owner, &ids, until).await {
                 // None left to renew: the round has ended them, or they were taken over.
                 Ok(0) => return,
-                Ok(_) => {}
+                Ok(_) => fence.renewed(sent),
                 Err(error) => tracing::warn!(%error, "could not renew the round's leases"),
             }
         }

@@ -221,6 +221,8 @@ async fn check_lock(
         && !held.is_held().await
     {
         tracing::warn!("lost the worker lock; another replica may take over");
+        // Said at once: trying the lock again may fail for as long as the database is away.
+        worker.liveness.set_leader(false);
         lock = None;
     }
     if lock.is_some() {

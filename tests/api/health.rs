@@ -277,6 +277,10 @@ async fn a_service_started_without_credentials_names_what_it_lacks() {
     // in this test binary, where other tests' workers lead).
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("\nworker_leader "), "{metrics}");
+    assert!(
+        metrics.contains("\nworker_last_round_timestamp_seconds "),
+        "{metrics}"
+    );
 }
 
 /// With 80% of the day's budget spent, the scheduled passes wait while live changes go on: the

@@ -29,6 +29,7 @@ mod flow_batch;
 mod health;
 mod identities;
 mod kill_burst;
+mod lease_fence;
 mod marketo_activities;
 mod marketo_extract;
 mod marketo_gather;

@@ -316,3 +316,55 @@ fn a_write_that_found_a_member_is_a_status_change() {
     assert_eq!(out.events[0].old_status.as_deref(), Some("Invited"));
     assert_eq!(out.row.sf_status.as_deref(), Some("Attended"));
 }
+
+#[test]
+fn both_sides_moved_alike_is_the_change_reaching_the_later_side() {
+    let in_sync = Decision::Skip(crate::sync::IN_SYNC);
+    let done = Done::Skipped(crate::sync::IN_SYNC.into());
+    let row = mirror(Some("Registered"), Some("Registered"));
+    let at = |status: Option<&str>, at: i64| Observed {
+        status: status.map(str::to_string),
+        at: Some(at),
+    };
+    // Marketo's user at 1000, our lost write landing in Salesforce at 2000.
+    let (sf, mk) = (at(Some("Attended"), 2000), at(Some("Attended"), 1000));
+    let mut round = ended(Some(&row), &in_sync, &done, Actor::Salesforce);
+    round.salesforce = Some(&sf);
+    round.marketo = Some(&mk);
+    let settled = settle("m", "p", round, 5);
+    assert_eq!(
+        settled.events,
+        [Event {
+            kind: TriggerKind::CampaignStatusChanged,
+            old_status: Some("Registered".into()),
+            new_status: Some("Attended".into()),
+            actor: Actor::Marketo,
+        }]
+    );
+    assert_eq!(settled.row.sf_status.as_deref(), Some("Attended"));
+    // The other way: Salesforce first, so the change reached Marketo; a removal from both.
+    let (sf, mk) = (at(None, 1000), at(None, 3000));
+    round.salesforce = Some(&sf);
+    round.marketo = Some(&mk);
+    let events = settle("m", "p", round, 5).events;
+    assert_eq!(
+        (
+            events[0].kind,
+            events[0].actor,
+            events[0].new_status.clone()
+        ),
+        (TriggerKind::RemovedFromProgram, Actor::Salesforce, None)
+    );
+    // Only one side moved (the other already showed it at the last sync), or the Salesforce
+    // notification is older than the last sync: nothing happened now.
+    let mk_same = at(Some("Registered"), 3000);
+    round.marketo = Some(&mk_same);
+    assert!(settle("m", "p", round, 5).events.is_empty());
+    let stale = at(Some("Attended"), 50);
+    round.salesforce = Some(&stale);
+    round.marketo = Some(&mk);
+    assert!(settle("m", "p", round, 5).events.is_empty());
+    round.mirror = None;
+    round.salesforce = Some(&sf);
+    assert!(settle("m", "p", round, 5).events.is_empty(), "never synced");
+}
