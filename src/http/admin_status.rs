@@ -207,8 +207,18 @@ fn side(
     }
 }
 
+/// How long the overview waits for the store: a database gone away answers 503 in seconds,
+/// not after each query's wait for a connection.
+const STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Reads the overview now.
 pub async fn overview(state: &AppState) -> Result<Overview, StoreError> {
+    tokio::time::timeout(STORE_WAIT, gather(state))
+        .await
+        .unwrap_or(Err(StoreError::NoAnswer(STORE_WAIT.as_secs())))
+}
+
+async fn gather(state: &AppState) -> Result<Overview, StoreError> {
     let now = now_millis();
     let store = state.store();
     let mappings = state.shared_mappings().await;

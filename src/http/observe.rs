@@ -59,8 +59,15 @@ pub async fn close_while_draining(
     response
 }
 
+/// How long `/metrics` waits for the inbox's counts before answering with the last ones: a
+/// scrape (Prometheus gives up at 10 s by default) still answers while the database is away.
+const INBOX_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    match state.store().inbox_depth().await {
+    let depth = tokio::time::timeout(INBOX_WAIT, state.store().inbox_depth()).await;
+    match depth.unwrap_or(Err(crate::store::StoreError::NoAnswer(
+        INBOX_WAIT.as_secs(),
+    ))) {
         Ok(depths) => {
             for state_name in ["pending", "leased", "done", "dead", "rejected"] {
                 let count = depths

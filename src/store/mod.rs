@@ -80,6 +80,8 @@ pub enum StoreError {
          stopped before another replica takes its signals over"
     )]
     LeasesLapsed(u64),
+    #[error("the database did not answer within {0} s")]
+    NoAnswer(u64),
 }
 
 impl From<sqlx::Error> for StoreError {

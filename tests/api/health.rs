@@ -51,6 +51,53 @@ async fn readyz_is_503_when_the_store_is_gone() {
     assert!(body["reason"].as_str().unwrap().starts_with("store:"));
 }
 
+/// A database that stops answering (here a table locked by another session) does not stall
+/// the scrape or the overview: `/metrics` answers with the last counts within seconds, and
+/// `/admin/status` says 503 instead of waiting on each query.
+#[tokio::test]
+async fn metrics_and_status_answer_quickly_while_the_database_does_not() {
+    use sqlx::Connection;
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let url = db.url.clone();
+    let app = TestApp::spawn_with(db, |c| {
+        c.admin.token = campaign_sync::config::Secret::new("admin");
+    })
+    .await;
+    let mut locker = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE signals IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let metrics = app.get("/metrics").await;
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let started = std::time::Instant::now();
+    let (status, body) = app
+        .admin(reqwest::Method::GET, "/admin/status", "admin")
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let (status, _) = app
+        .admin(reqwest::Method::GET, "/admin/status", "admin")
+        .await;
+    assert_eq!(status, 200, "answers again once the database does");
+}
+
 #[tokio::test]
 async fn metrics_are_prometheus_text_with_routes_and_inbox_depth() {
     let app = TestApp::spawn().await;
