@@ -65,6 +65,11 @@ pub enum MktoError {
     ExportRefused(&'static str),
     #[error("Unsupported filter type for target subscription")]
     UnsupportedFilter,
+    #[error("Field '{0}' not found")]
+    FieldNotFound(String),
+    /// A lead field that exists but may not be searched on (`filterType`).
+    #[error("Field '{0}' not supported")]
+    FieldNotSupported(String),
 }
 
 impl MktoError {
@@ -92,6 +97,8 @@ impl MktoError {
             MktoError::MaxFields(_) => "1028",
             MktoError::ExportRefused(_) => "1029",
             MktoError::UnsupportedFilter => "1035",
+            MktoError::FieldNotFound(_) => "1006",
+            MktoError::FieldNotSupported(_) => "1011",
         }
     }
 

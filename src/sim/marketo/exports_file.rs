@@ -53,11 +53,22 @@ const LEAD_FIELDS: [&str; 10] = [
 ];
 
 /// A field a job may export: a program member field (which wins a name both have, such as
-/// `updatedAt`), a standard lead field, or a field some lead of the instance carries.
+/// `updatedAt`), or a lead field ([`lead_field`]).
 pub fn known_field(world: &World, name: &str) -> bool {
-    MEMBER_FIELDS.contains(&name)
-        || LEAD_FIELDS.contains(&name)
-        || world.leads.values().any(|l| l.fields.contains_key(name))
+    MEMBER_FIELDS.contains(&name) || lead_field(world, name)
+}
+
+/// A field of the instance's leads: a standard one, a system one (`id`, `createdAt`,
+/// `updatedAt`), or a custom field some lead carries.
+pub fn lead_field(world: &World, name: &str) -> bool {
+    LEAD_FIELDS.contains(&name)
+        || ["id", "createdAt", "updatedAt"].contains(&name)
+        || custom_field(world, name)
+}
+
+/// A custom lead field: not a standard one, carried by some lead of the instance.
+pub fn custom_field(world: &World, name: &str) -> bool {
+    !LEAD_FIELDS.contains(&name) && world.leads.values().any(|l| l.fields.contains_key(name))
 }
 
 pub fn separator(format: &str) -> u8 {

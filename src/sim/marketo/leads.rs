@@ -1,8 +1,10 @@
 //! Leads: `GET /rest/v1/leads.json` (filter by email, id, sfdcLeadId, sfdcContactId or any
 //! field; ≤300 values; `fields`; paging) and `POST /rest/v1/leads.json` (createOnly, updateOnly,
 //! createOrUpdate, createDuplicate; per-record created/updated/skipped with 1003 for a non-ASCII
-//! e-mail or an `id` outside updateOnly, 1004/1005/1007, 1021 for `company` on an update), which with `?_method=GET` is the
-//! filter query again, its parameters in a form body.
+//! e-mail or an `id` outside updateOnly, 1004/1005/1007, 1006 for a field the instance lacks,
+//! 1021 for `company` on an update), which with `?_method=GET` is the filter query again, its
+//! parameters in a form body. A `filterType` must be searchable: 1011 for another standard
+//! field, 1006 for a field the instance lacks.
 
 use std::sync::Arc;
 
@@ -49,6 +51,7 @@ fn find(shared: &Shared, params: &Params) -> Result<Response, MktoError> {
         None => DEFAULT_FIELDS.iter().map(|f| (*f).to_string()).collect(),
     };
     let world = lock(&shared.world);
+    searchable(&world, filter_type)?;
     let mut ids: Vec<i64> = Vec::new();
     for value in &values {
         for id in world.leads_matching(filter_type, value) {
@@ -80,6 +83,34 @@ fn find(shared: &Shared, params: &Params) -> Result<Response, MktoError> {
         report_more: false,
     };
     Ok(envelope::lead_db(result, Some(page)))
+}
+
+/// Standard lead fields Marketo searches by (`filterType`), besides any custom field.
+const SEARCHABLE: [&str; 12] = [
+    "cookies",
+    "email",
+    "facebookId",
+    "id",
+    "leadPartitionId",
+    "linkedInId",
+    "sfdcAccountId",
+    "sfdcContactId",
+    "sfdcLeadId",
+    "sfdcLeadOwnerId",
+    "sfdcOpptyId",
+    "twitterId",
+];
+
+/// A `filterType` Marketo takes: a searchable standard field or a custom one; another
+/// standard field is 1011, a field the instance lacks 1006.
+fn searchable(world: &World, filter_type: &str) -> Result<(), MktoError> {
+    if SEARCHABLE.contains(&filter_type) || super::exports_file::custom_field(world, filter_type) {
+        Ok(())
+    } else if super::exports_file::lead_field(world, filter_type) {
+        Err(MktoError::FieldNotSupported(filter_type.to_string()))
+    } else {
+        Err(MktoError::FieldNotFound(filter_type.to_string()))
+    }
 }
 
 #[derive(Deserialize)]
@@ -198,6 +229,13 @@ fn sync_one(
     }
     for typed in ["id", "createdAt", "updatedAt"] {
         record.remove(typed);
+    }
+    // A field the instance does not have is refused, not stored as a new one.
+    if let Some(unknown) = record
+        .keys()
+        .find(|field| !super::exports_file::lead_field(world, field))
+    {
+        return skipped("1006", &format!("Field '{unknown}' not found"));
     }
     match (action, matches.as_slice()) {
         (Action::CreateOnly, [_, ..]) => skipped("1005", "Lead already exists"),

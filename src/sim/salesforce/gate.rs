@@ -26,9 +26,22 @@ pub const MAX_URI_BYTES: usize = 16_384;
 
 pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     // Refused before anything is read, and still in the call log.
-    if request.uri().to_string().len() > MAX_URI_BYTES {
+    let uri = request.uri().to_string().len();
+    if uri > MAX_URI_BYTES {
         shared.record(CallRecord::refused(&request, StatusCode::URI_TOO_LONG));
         return StatusCode::URI_TOO_LONG.into_response();
+    }
+    // The URI and the headers together have the same limit (431), each header counted as its
+    // `Name: value` line.
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if uri + headers > MAX_URI_BYTES {
+        let too_large = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        shared.record(CallRecord::refused(&request, too_large));
+        return too_large.into_response();
     }
     let refused = CallRecord::refused(&request, StatusCode::PAYLOAD_TOO_LARGE);
     let (parts, body) = request.into_parts();

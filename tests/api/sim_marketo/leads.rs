@@ -1,6 +1,7 @@
 //! Leads: filters (email, id, sfdcLeadId, sfdcContactId; ≤300 values; `fields`; paging) and
 //! the sync call with createOnly/updateOnly/createOrUpdate and skip reasons 1003 (a non-ASCII
-//! e-mail), 1004/1005/1007 and 1021 (`company` on an update).
+//! e-mail), 1004/1005/1007, 1006 (a field the instance lacks) and 1021 (`company` on an update);
+//! a filter only by a searchable field (1011, 1006).
 
 use campaign_sync::sim::marketo::NewLead;
 use serde_json::{Value, json};
@@ -254,6 +255,39 @@ async fn a_record_naming_its_id_is_skipped_unless_the_action_is_update_only() {
     )
     .await;
     assert_eq!(updated[0], json!({ "id": id, "status": "updated" }));
+}
+
+/// A field the instance lacks is not created by a sync (1006, as a misspelt name would be),
+/// and a lookup may only filter by a searchable field (1011) the instance has (1006).
+#[tokio::test]
+async fn unknown_fields_are_refused_and_filters_must_be_searchable() {
+    let sim = Sim::start().await;
+    let answer = push(
+        &sim,
+        "createOnly",
+        "email",
+        json!([{ "email": "a@x.com", "sfdcLeadID": "00Q000000000001AAA" }, { "email": "b@x.com", "firstName": "Bo" }]),
+    )
+    .await;
+    assert_eq!(
+        answer[0],
+        json!({ "status": "skipped", "reasons": [{ "code": "1006", "message": "Field 'sfdcLeadID' not found" }] })
+    );
+    assert_eq!(answer[1]["status"], "created");
+    for (filter, code) in [("firstName", "1011"), ("nosuchField", "1006")] {
+        let body = sim
+            .get(&format!(
+                "/rest/v1/leads.json?filterType={filter}&filterValues=Bo"
+            ))
+            .await;
+        let (got, message) = error_of(&body);
+        assert_eq!(got, code, "{filter}: {message}");
+        assert!(message.contains(filter), "{message}");
+    }
+    let by_lead_id = sim
+        .get("/rest/v1/leads.json?filterType=sfdcLeadId&filterValues=00Q000000000001AAA")
+        .await;
+    assert_eq!(by_lead_id["success"], true, "{by_lead_id}");
 }
 
 #[tokio::test]

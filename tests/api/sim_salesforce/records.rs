@@ -425,3 +425,24 @@ async fn a_uri_over_16_kib_is_414_and_logged() {
     );
     assert_eq!(refused.client, None);
 }
+
+/// The URI and the headers together over 16,384 bytes are refused with 431, though the URI
+/// alone is within its limit.
+#[tokio::test]
+async fn a_uri_and_headers_over_16_kib_together_are_431() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    let send = |header: usize| {
+        client
+            .http
+            .get(client.url("sobjects/Lead/00Q000000000001AAA"))
+            .header("X-Padding", "x".repeat(header))
+            .bearer_auth(&client.token)
+            .send()
+    };
+    let big = send(17_000).await.expect("GET");
+    assert_eq!(big.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(sim.requests().last().unwrap().status, Some(431));
+    let fits = send(1_000).await.expect("GET");
+    assert_ne!(fits.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+}
