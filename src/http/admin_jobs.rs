@@ -117,6 +117,11 @@ pub async fn job(
         .ok_or_else(|| ApiError::NotFound(format!("job {id}")))?;
     let queued = job.state == "queued";
     let mut body = json!(job);
+    // The finished mappings' reports travel in the progress for a run that takes the job over;
+    // the answer gives them once, in the result.
+    if let Some(progress) = body["progress"].as_object_mut() {
+        progress.remove("reports");
+    }
     if queued && let Some(warning) = worker_warning(&state).await {
         body["warning"] = json!(warning);
     }

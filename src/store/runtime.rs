@@ -240,7 +240,7 @@ impl Store {
     /// Only the leader calls it, so no two replicas race for one job.
     pub async fn start_next_job(&self, runner: &str, now: i64) -> Result<Option<Job>, StoreError> {
         let row = sqlx::query(
-            "UPDATE jobs SET state = 'running', started_at = $1, progress = NULL, runner = $2 \
+            "UPDATE jobs SET state = 'running', started_at = $1, runner = $2 \
              WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) \
              AND state = 'queued' \
              RETURNING id, kind, state, params, progress, result, error, requested_at, started_at, finished_at",
@@ -368,7 +368,7 @@ impl Store {
     /// Jobs a replica was running when it stopped go back to the queue for the new leader.
     pub async fn requeue_running_jobs(&self) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "UPDATE jobs SET state = 'queued', started_at = NULL, progress = NULL, runner = NULL \
+            "UPDATE jobs SET state = 'queued', started_at = NULL, runner = NULL \
              WHERE state = 'running'",
         )
         .execute(&self.pool)

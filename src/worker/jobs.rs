@@ -59,14 +59,36 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
     } else {
         reconcile::to_reconcile(ctx)
     };
-    let mut results = Vec::with_capacity(mappings.len());
+    // A run its replica stopped (a new leader requeued it) left the reports of the mappings it
+    // finished: those are kept, not reconciled a second time, and the job says it restarted.
+    let restarts = job
+        .progress
+        .as_ref()
+        .map_or(0, |p| p["restarts"].as_u64().unwrap_or(0) + 1);
+    let mut reports: Vec<Value> = job
+        .progress
+        .as_ref()
+        .and_then(|p| p["reports"].as_array().cloned())
+        .unwrap_or_default();
+    let finished = |reports: &[Value], name: &str| reports.iter().any(|r| r["mapping"] == name);
+    let mut failures = Vec::new();
     for (done, mapping) in mappings.iter().enumerate() {
+        if finished(&reports, mapping.name()) {
+            continue;
+        }
         // Switched off since the job started (a long job: bulk extracts can take hours).
         let writes = ctx.mappings.sync_enabled() && mapping.is_enabled();
         if !writes && !dry_run {
             continue;
         }
-        if !progress(ctx, job, done, mappings.len(), Some(mapping.name())).await {
+        let now = Progress {
+            done,
+            total: mappings.len(),
+            current: Some(mapping.name()),
+            reports: &reports,
+            restarts,
+        };
+        if !progress(ctx, job, now).await {
             // Requeued for another leader (this replica lost the lead): that run does the rest.
             return Ok(Err("handed to another leader before it ended".to_string()));
         }
@@ -78,41 +100,60 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
         } else {
             reconcile::reconcile_recorded(ctx, mapping).await
         };
-        results.push(result);
-    }
-    progress(ctx, job, mappings.len(), mappings.len(), None).await;
-    // Nothing reconciled at all is a failed job, so one polling `state` does not read success.
-    if !results.is_empty() && results.iter().all(Result::is_err) {
-        let why: Vec<String> = results
-            .iter()
-            .filter_map(|r| r.as_ref().err())
-            .map(|(mapping, error)| format!("{mapping}: {error}"))
-            .collect();
-        return Ok(Err(format!("every mapping failed: {}", why.join("; "))));
-    }
-    let reports: Vec<Value> = results
-        .into_iter()
-        .map(|r| match r {
+        reports.push(match result {
             Ok(report) => json!(report),
-            Err((mapping, error)) => json!({ "mapping": mapping, "error": error.to_string() }),
-        })
-        .collect();
-    Ok(Ok(json!({ "dry_run": dry_run, "reports": reports })))
+            Err((mapping, error)) => {
+                failures.push(format!("{mapping}: {error}"));
+                json!({ "mapping": mapping, "error": error.to_string() })
+            }
+        });
+    }
+    let ended = Progress {
+        done: mappings.len(),
+        total: mappings.len(),
+        current: None,
+        reports: &reports,
+        restarts,
+    };
+    progress(ctx, job, ended).await;
+    // Nothing reconciled at all is a failed job, so one polling `state` does not read success.
+    if !reports.is_empty() && reports.iter().all(|r| r.get("error").is_some()) {
+        return Ok(Err(format!(
+            "every mapping failed: {}",
+            failures.join("; ")
+        )));
+    }
+    let mut result = json!({ "dry_run": dry_run, "reports": reports });
+    if restarts > 0 {
+        result["restarts"] = json!(restarts);
+    }
+    Ok(Ok(result))
 }
 
-/// Writes how far a job has got, for `GET /admin/jobs/{id}` on any replica: mappings done of
-/// the total, and the one being reconciled now. False when the job is no longer this
-/// replica's. A store error here is only logged: the job goes on, and its end is recorded as
-/// usual.
-async fn progress(
-    ctx: &Context,
-    job: &Job,
+/// How far a run has got: mappings done of the total, the one being reconciled, the reports
+/// of those finished, and how many earlier runs stopped with their replica.
+struct Progress<'a> {
     done: usize,
     total: usize,
-    current: Option<&str>,
-) -> bool {
-    let progress =
-        json!({ "mappings_done": done, "mappings_total": total, "current_mapping": current });
+    current: Option<&'a str>,
+    reports: &'a [Value],
+    restarts: u64,
+}
+
+/// Writes how far a job has got, for `GET /admin/jobs/{id}` on any replica (and for a run
+/// that takes it over: the reports of the mappings finished). False when the job is no longer
+/// this replica's. A store error here is only logged: the job goes on, and its end is recorded as
+/// usual.
+async fn progress(ctx: &Context, job: &Job, now: Progress<'_>) -> bool {
+    let mut progress = json!({
+        "mappings_done": now.done,
+        "mappings_total": now.total,
+        "current_mapping": now.current,
+        "reports": now.reports,
+    });
+    if now.restarts > 0 {
+        progress["restarts"] = json!(now.restarts);
+    }
     match ctx.store.job_progress(job.id, &ctx.owner, &progress).await {
         Ok(ours) => ours,
         Err(error) => {

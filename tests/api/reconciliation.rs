@@ -279,6 +279,47 @@ async fn a_running_reconciliation_job_reports_the_mapping_it_is_on() {
     assert_eq!(running.await.unwrap().unwrap(), 1);
 }
 
+/// A job whose replica stopped mid-run (a new leader requeued it) goes on where it stopped:
+/// the mappings that run finished keep their reports, which the job's result includes, and
+/// the job says it restarted.
+#[tokio::test]
+async fn a_requeued_job_keeps_what_its_stopped_run_finished() {
+    let world = World::with(Options {
+        admin_token: Some("admin".into()),
+        ..Options::default()
+    })
+    .await;
+    let (_, queued) = world
+        .app
+        .admin(reqwest::Method::POST, "/admin/reconcile", "admin")
+        .await;
+    let href = queued["href"].as_str().unwrap().to_string();
+    let id = queued["id"].as_i64().unwrap();
+    let store = &world.app.store;
+    let now = campaign_sync::store::now_millis();
+    // The replica that stopped had reconciled the webinar mapping, queueing 50 repairs.
+    store.start_next_job("stopped", now).await.unwrap().unwrap();
+    let finished = serde_json::json!({ "mapping": "webinar", "differences": 50, "queued": 50 });
+    let halfway = serde_json::json!({
+        "mappings_done": 1, "mappings_total": 1, "current_mapping": null,
+        "reports": [finished], "restarts": 0
+    });
+    assert!(store.job_progress(id, "stopped", &halfway).await.unwrap());
+    assert_eq!(store.requeue_running_jobs().await.unwrap(), 1);
+
+    assert_eq!(world.app.worker.run_jobs().await.unwrap(), 1);
+    let (_, job) = world.app.admin(reqwest::Method::GET, &href, "admin").await;
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(job["result"]["restarts"], 1, "{job}");
+    assert_eq!(job["progress"]["restarts"], 1, "{job}");
+    assert!(job["progress"].get("reports").is_none(), "{job}");
+    assert_eq!(
+        job["result"]["reports"],
+        serde_json::json!([finished]),
+        "not reconciled a second time: {job}"
+    );
+}
+
 #[tokio::test]
 async fn the_reconcile_command_repairs_and_reports() {
     let world = World::with(Options {
