@@ -10,16 +10,7 @@ use crate::world::{INTEGRATION, World};
 
 /// Salesforce write calls the service made so far.
 fn salesforce_writes(world: &World) -> usize {
-    world
-        .sf
-        .requests()
-        .iter()
-        .filter(|r| {
-            r.client.as_deref() == Some(INTEGRATION)
-                && r.method != "GET"
-                && r.path.starts_with("/services/data/")
-        })
-        .count()
+    world.writes().0
 }
 
 #[tokio::test]
