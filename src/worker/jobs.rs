@@ -71,7 +71,6 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
         .and_then(|p| p["reports"].as_array().cloned())
         .unwrap_or_default();
     let finished = |reports: &[Value], name: &str| reports.iter().any(|r| r["mapping"] == name);
-    let mut failures = Vec::new();
     for (done, mapping) in mappings.iter().enumerate() {
         if finished(&reports, mapping.name()) {
             continue;
@@ -102,10 +101,7 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
         };
         reports.push(match result {
             Ok(report) => json!(report),
-            Err((mapping, error)) => {
-                failures.push(format!("{mapping}: {error}"));
-                json!({ "mapping": mapping, "error": error.to_string() })
-            }
+            Err((mapping, error)) => json!({ "mapping": mapping, "error": error.to_string() }),
         });
     }
     let ended = Progress {
@@ -117,7 +113,17 @@ async fn run_one(ctx: &Context, job: &Job) -> Result<Result<Value, String>, Stor
     };
     progress(ctx, job, ended).await;
     // Nothing reconciled at all is a failed job, so one polling `state` does not read success.
-    if !reports.is_empty() && reports.iter().all(|r| r.get("error").is_some()) {
+    let failures: Vec<String> = reports
+        .iter()
+        .filter_map(|r| {
+            Some(format!(
+                "{}: {}",
+                r["mapping"].as_str()?,
+                r["error"].as_str()?
+            ))
+        })
+        .collect();
+    if !reports.is_empty() && failures.len() == reports.len() {
         return Ok(Err(format!(
             "every mapping failed: {}",
             failures.join("; ")

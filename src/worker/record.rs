@@ -169,8 +169,8 @@ pub fn person(
 
 /// The losing side's signals of a conflict the applied write settled, each recorded as skipped
 /// with the winner named (one outcome without a signal when the round read the losing change
-/// from its side rather than from a signal); returns their ids. A write that did not apply (Marketo refusing to
-/// move back keeps its own change) overrules nothing.
+/// from its side rather than from a signal); returns their ids. A write that did not apply
+/// (Marketo refusing to move back keeps its own change) overrules nothing.
 fn overruled(journal: &mut Journal, mapping: &Mapping, work: &Work, done: &sync::Done) -> Vec<i64> {
     let Some(lost) = &work.overruled else {
         return Vec::new();
@@ -188,9 +188,10 @@ fn overruled(journal: &mut Journal, mapping: &Mapping, work: &Work, done: &sync:
         .collect();
     // A losing change read from its side before its own signal came is recorded all the same;
     // the signal, when it comes, finds its change already written over (stale, or an echo).
-    let signals: Vec<Option<i64>> = match ids.is_empty() {
-        true => vec![None],
-        false => ids.iter().copied().map(Some).collect(),
+    let signals: Vec<Option<i64>> = if ids.is_empty() {
+        vec![None]
+    } else {
+        ids.iter().copied().map(Some).collect()
     };
     for signal in signals {
         outcome(

@@ -49,7 +49,7 @@ pub async fn run(ctx: &Context) -> Result<RoundReport, StoreError> {
     }
     let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
     // Aborted when the round ends, however it ends (a panic unwinding through here included).
-    let renewing = AbortOnDrop(renew_leases(ctx, ids, fence.clone()));
+    let renewing = AbortOnDrop(renew_leases(ctx, ids, lease, fence.clone()));
     // A round whose leases go unrenewed (the database unreachable or stalled) stops, calls in
     // flight included, before another replica counts them abandoned and writes them again.
     let result = tokio::select! {
@@ -76,10 +76,14 @@ impl Drop for AbortOnDrop {
 /// Keeps the round's leases alive while it works, renewing every two seconds (see
 /// [`lease::renew_every`]): a round waiting on rate limits or slow calls is never claimed a
 /// second time meanwhile, and one whose replica died is taken over within seconds.
-fn renew_leases(ctx: &Context, ids: Vec<i64>, fence: lease::Fence) -> tokio::task::JoinHandle<()> {
+fn renew_leases(
+    ctx: &Context,
+    ids: Vec<i64>,
+    lease: std::time::Duration,
+    fence: lease::Fence,
+) -> tokio::task::JoinHandle<()> {
     let store = ctx.store.clone();
     let owner = ctx.owner.clone();
-    let lease = std::time::Duration::from_secs(ctx.config.worker.lease_secs.max(1));
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(lease::renew_every(lease)).await;
