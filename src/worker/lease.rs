@@ -1,11 +1,14 @@
 //! How often a round renews its leases, and when another worker's leases count as abandoned:
-//! the two sides of one rule, so a leader taking over waits no longer than it must.
+//! the two sides of one rule, so a leader taking over waits no longer than it must (and a round
+//! cut off from the database stops before then); the renewing task itself.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use super::context::Context;
 
 /// A round renews its leases at least this often, whatever the lease's length: a replica that
 /// dies (`kill -9`, a lost node) is then known to have stopped within seconds, not minutes.
@@ -91,6 +94,41 @@ impl Fence {
     }
 }
 
+/// A task that ends with its owner: aborted when dropped.
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Keeps the round's leases alive while it works, renewing every two seconds (see
+/// [`renew_every`]): a round waiting on rate limits or slow calls is never claimed a
+/// second time meanwhile, and one whose replica died is taken over within seconds.
+pub fn renew(
+    ctx: &Context,
+    ids: Vec<i64>,
+    lease: std::time::Duration,
+    fence: Fence,
+) -> tokio::task::JoinHandle<()> {
+    let store = ctx.store.clone();
+    let owner = ctx.owner.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(renew_every(lease)).await;
+            let sent = tokio::time::Instant::now();
+            let until = crate::store::now_millis() + lease.as_millis() as i64;
+            match store.extend_leases(&owner, &ids, until).await {
+                // None left to renew: the round has ended them, or they were taken over.
+                Ok(0) => return,
+                Ok(_) => fence.renewed(sent),
+                Err(error) => tracing::warn!(%error, "could not renew the round's leases"),
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +182,22 @@ mod tests {
         // Nine seconds on, the holder may only be late; eleven seconds on, it has stopped.
         assert!(expires >= abandoned_if_expiring_before(renewed_at + 9_000, lease));
         assert!(expires < abandoned_if_expiring_before(renewed_at + 11_000, lease));
+    }
+
+    #[tokio::test]
+    async fn a_round_s_lease_renewal_ends_with_the_round_even_when_it_unwinds() {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let renewal = tokio::spawn(async move {
+            let _alive = tx;
+            std::future::pending::<()>().await;
+        });
+        let guard = AbortOnDrop(renewal);
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _guard = guard;
+            panic!("a round panicked");
+        }));
+        assert!(unwound.is_err());
+        // The task was aborted: its end of the channel is dropped.
+        assert!(rx.await.is_err());
     }
 }

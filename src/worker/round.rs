@@ -49,7 +49,7 @@ pub async fn run(ctx: &Context) -> Result<RoundReport, StoreError> {
     }
     let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
     // Aborted when the round ends, however it ends (a panic unwinding through here included).
-    let renewing = AbortOnDrop(renew_leases(ctx, ids, lease, fence.clone()));
+    let renewing = lease::AbortOnDrop(lease::renew(ctx, ids, lease, fence.clone()));
     // A round whose leases go unrenewed (the database unreachable or stalled) stops, calls in
     // flight included, before another replica counts them abandoned and writes them again.
     let result = tokio::select! {
@@ -62,41 +62,6 @@ pub async fn run(ctx: &Context) -> Result<RoundReport, StoreError> {
     drop(renewing);
     result?;
     Ok(report)
-}
-
-/// A task that ends with its owner: aborted when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Keeps the round's leases alive while it works, renewing every two seconds (see
-/// [`lease::renew_every`]): a round waiting on rate limits or slow calls is never claimed a
-/// second time meanwhile, and one whose replica died is taken over within seconds.
-fn renew_leases(
-    ctx: &Context,
-    ids: Vec<i64>,
-    lease: std::time::Duration,
-    fence: lease::Fence,
-) -> tokio::task::JoinHandle<()> {
-    let store = ctx.store.clone();
-    let owner = ctx.owner.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(lease::renew_every(lease)).await;
-            let sent = tokio::time::Instant::now();
-            let until = crate::store::now_millis() + lease.as_millis() as i64;
-            match store.extend_leases(&owner, &ids, until).await {
-                // None left to renew: the round has ended them, or they were taken over.
-                Ok(0) => return,
-                Ok(_) => fence.renewed(sent),
-                Err(error) => tracing::warn!(%error, "could not renew the round's leases"),
-            }
-        }
-    })
 }
 
 async fn process(
@@ -369,23 +334,6 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn a_round_s_lease_renewal_ends_with_the_round_even_when_it_unwinds() {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let renewal = tokio::spawn(async move {
-            let _alive = tx;
-            std::future::pending::<()>().await;
-        });
-        let guard = AbortOnDrop(renewal);
-        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            let _guard = guard;
-            panic!("a round panicked");
-        }));
-        assert!(unwound.is_err());
-        // The task was aborted: its end of the channel is dropped.
-        assert!(rx.await.is_err());
-    }
 
     #[tokio::test]
     async fn a_panicking_item_is_set_apart_and_the_others_are_processed() {
