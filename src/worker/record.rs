@@ -167,43 +167,45 @@ pub fn person(
     Some(settled.row)
 }
 
-/// The losing side's signals of a conflict the applied write settled, each recorded as skipped
-/// with the winner named (one outcome without a signal when the round read the losing change
-/// from its side rather than from a signal); returns their ids. A write that did not apply
-/// (Marketo refusing to move back keeps its own change) overrules nothing.
+/// The losing side's signals of a conflict this round settled, returned so the write's outcome
+/// goes with the winner's; the first is recorded as skipped with the winner named (a second
+/// signal of the same change, such as the change feed's beside the outbound message's, is not
+/// counted again), or one outcome without a signal when the round read the losing change from
+/// its side rather than from a signal. A conflict the applied write settled, or Salesforce's
+/// change that Marketo refused for its own later one (set on Salesforce instead); another
+/// write that did not apply overrules nothing.
 fn overruled(journal: &mut Journal, mapping: &Mapping, work: &Work, done: &sync::Done) -> Vec<i64> {
-    let Some(lost) = &work.overruled else {
-        return Vec::new();
+    let (side, reason) = match (done, &work.overruled) {
+        (sync::Done::Applied, Some(lost)) => (lost.side, lost.reason.clone()),
+        (sync::Done::Skipped(why), _) if why.starts_with(sync::outcome::MARKETO_WINS) => {
+            let change = match work.person.sf.as_ref().and_then(|o| o.status.as_deref()) {
+                Some(status) => format!("Salesforce change to {status:?}"),
+                None => "Salesforce change".to_string(),
+            };
+            let reason = format!("{}: {why}; this {change} is not written", sync::OVERRULED);
+            (sync::Side::Salesforce, reason)
+        }
+        _ => return Vec::new(),
     };
-    if done.result() != OutcomeResult::Applied {
-        return Vec::new();
-    }
     let from_salesforce = |id: &i64| work.person.from_salesforce.contains(id);
     let ids: Vec<i64> = work
         .person
         .signals
         .iter()
         .map(|s| s.id)
-        .filter(|id| from_salesforce(id) == (lost.side == sync::Side::Salesforce))
+        .filter(|id| from_salesforce(id) == (side == sync::Side::Salesforce))
         .collect();
     // A losing change read from its side before its own signal came is recorded all the same;
     // the signal, when it comes, finds its change already written over (stale, or an echo).
-    let signals: Vec<Option<i64>> = if ids.is_empty() {
-        vec![None]
-    } else {
-        ids.iter().copied().map(Some).collect()
-    };
-    for signal in signals {
-        outcome(
-            journal,
-            signal,
-            Some(mapping.name()),
-            Some(&work.person.key()),
-            Target::NONE,
-            OutcomeResult::Skipped,
-            Some(&lost.reason),
-        );
-    }
+    outcome(
+        journal,
+        ids.first().copied(),
+        Some(mapping.name()),
+        Some(&work.person.key()),
+        Target::NONE,
+        OutcomeResult::Skipped,
+        Some(&reason),
+    );
     ids
 }
 

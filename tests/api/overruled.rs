@@ -188,3 +188,67 @@ async fn a_conflict_both_sides_settle_alike_overrules_nothing() {
         "both sides hold the same status: nobody lost"
     );
 }
+
+/// One losing change brought by two signals (the outbound message and the change feed) is
+/// overruled once: the first signal says so, and the count is one.
+#[tokio::test]
+async fn a_losing_change_brought_twice_is_overruled_once() {
+    let world = world(ConflictPolicy::MarketoWins).await;
+    let (lead, _, member) = world.synced_person("twice@example.com", "Registered").await;
+    // The change feed's first read only sets its cursor (to the next second): a few seconds
+    // back, so the change below is after it.
+    let before = campaign_sync::store::now_millis() - 5_000;
+    world
+        .app
+        .worker
+        .read_salesforce_changes_at(before)
+        .await
+        .unwrap();
+    world.sf.update_member(USER, &member, "Attended").unwrap();
+    world.mk_sets(lead, "No Show");
+    world.mk.deliver_webhooks_now().await;
+    world.sf.deliver_outbound_now().await;
+    world.wait_for_due_signals(2).await;
+    world.app.worker.read_salesforce_changes().await.unwrap();
+    world.app.worker.run_pending().await.unwrap();
+    let (lost, timeline) = overruled_timeline(&world).await;
+    let salesforce = timeline
+        .deliveries
+        .iter()
+        .filter(|d| d.kind == "salesforce_member" && d.state == "done")
+        .count();
+    assert_eq!(salesforce, 2, "the change, brought twice: {timeline:?}");
+    assert_eq!(
+        kind_of(&timeline, lost.signal_id),
+        Some("salesforce_member")
+    );
+    assert_eq!(overruled_last_hour(&world).await, 1);
+}
+
+/// Salesforce's change that Marketo refused for its own later one (1037, then Salesforce set
+/// to Marketo's status) is overruled too, on its own signal.
+#[tokio::test]
+async fn a_salesforce_change_marketo_keeps_its_own_over_is_overruled() {
+    let world = world(ConflictPolicy::LastWriterWins).await;
+    let (lead, sf_lead, member) = world.synced_person("kept@example.com", "Registered").await;
+    world.sf.update_member(USER, &member, "No Show").unwrap();
+    world.mk_sets(lead, "Attended");
+    world.sf.deliver_outbound_now().await;
+    world.wait_for_due_signals(1).await;
+    world.app.worker.run_pending().await.unwrap();
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+    let (lost, timeline) = overruled_timeline(&world).await;
+    let reason = lost.reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with("overruled: Marketo's own change wins")
+            && reason.ends_with("this Salesforce change to \"No Show\" is not written"),
+        "{reason}"
+    );
+    assert_eq!(
+        kind_of(&timeline, lost.signal_id),
+        Some("salesforce_member")
+    );
+}
