@@ -134,7 +134,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-pub async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<Value>, ApiError> {
+/// No parameters: the list is short (one row per subscriber). One given is refused, naming it,
+/// as on every listing, rather than ignored.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+pub async fn list(
+    State(state): State<AppState>,
+    _: Admin,
+    Query(NoParams {}): Query<NoParams>,
+) -> Result<Json<Value>, ApiError> {
     let items = state.store().subscriptions().await.map_err(unavailable)?;
     Ok(Json(json!({ "items": items })))
 }

@@ -111,6 +111,7 @@ async fn rejections_and_router_answers_are_json_errors() {
         ("/admin/outbox/marketo_activity?stat=dead", "stat"),
         ("/admin/subscriptions/1/deliveries?sate=dead", "sate"),
         ("/admin/people/1/timeline?before=5", "before"),
+        ("/admin/subscriptions?limit=5", "limit"),
     ] {
         let (status, error) = json_error(admin(reqwest::Method::GET, path).await.unwrap()).await;
         let message = error["message"].as_str().unwrap_or_default();
