@@ -324,6 +324,18 @@ impl Store {
         Ok(result.rows_affected())
     }
 
+    /// Signals another worker holds leases on now (a replica that led before this one, still
+    /// ending its round or cut off from the database).
+    pub async fn leased_by_others(&self, owner: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM signals WHERE state = 'leased' AND lease_owner <> $1",
+        )
+        .bind(owner)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// Extends `owner`'s leases on these signals to `until` (a round still working on them);
     /// returns how many it still held.
     pub async fn extend_leases(

@@ -81,6 +81,8 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
     let mut failed_tries = 0u32;
     // The scheduled passes run beside this loop while this replica leads.
     let mut scheduled: Option<Scheduled> = None;
+    // Whether, since taking the lock, no other worker's leases were found.
+    let mut others_ended = false;
     while !shutdown.is_cancelled() {
         let now = Instant::now();
         if now >= next_lock_check {
@@ -88,6 +90,7 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
             next_lock_check = next_lock_check_after(now, lock.is_some());
         }
         if lock.is_none() {
+            others_ended = false;
             stop_scheduled(scheduled.take()).await;
             tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -117,6 +120,27 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
                 tracing::warn!(%error, "could not read the shared switches");
             }
             worker.catch_up_after_pauses().await;
+        }
+        // While another worker still holds leases (the leader before this one ending its round,
+        // or cut off and not yet stopped), no round starts: its people may have later signals
+        // due here, and writing them beside its writes in flight could land out of order. Its
+        // leases end with its round, or are taken over once unrenewed for ten seconds.
+        let others = if others_ended {
+            Ok(0)
+        } else {
+            ctx.store.leased_by_others(&ctx.owner).await
+        };
+        match others {
+            Ok(0) => others_ended = true,
+            Ok(held) => {
+                tracing::debug!(held, "waiting for another worker's leases to end");
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(LEASES_WAIT) => {}
+                }
+                continue;
+            }
+            Err(error) => tracing::warn!(%error, "could not look for another worker's leases"),
         }
         match ctx.store.claim_count_due(now_millis()).await {
             Ok(0) => worker.liveness.round_ended(now_millis()),
@@ -161,6 +185,9 @@ async fn release_stale_leases(worker: &Worker) {
         Err(error) => tracing::warn!(%error, "could not release another worker's leases"),
     }
 }
+
+/// How often a new leader looks again whether the one before it still holds leases.
+const LEASES_WAIT: Duration = Duration::from_millis(500);
 
 /// How often a leader looks for signals another worker stopped renewing.
 const LEASE_SWEEP: Duration = Duration::from_secs(2);

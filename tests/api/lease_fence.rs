@@ -125,3 +125,76 @@ async fn a_write_that_landed_unrecorded_still_gets_its_trigger_event() {
         )
     );
 }
+
+/// A replica that takes the worker over starts no round while the leader before it still holds
+/// leases (ending its round, or cut off and not yet stopped): a later change of the same
+/// person written beside that round's write in flight could land first and be overwritten.
+/// Once those leases end, it syncs what is due.
+#[tokio::test]
+async fn a_new_leader_waits_for_the_leases_of_the_one_before() {
+    // Replicas share a PostgreSQL database (one SQLite file serves one process).
+    let Some(db) = crate::test_app::TestDb::postgres().await else {
+        return;
+    };
+    let world = World::with(crate::world::Options {
+        db: Some(db),
+        ..Default::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("handover@example.com");
+    world.mk_sets(lead, "Registered");
+    world.mk.deliver_webhooks_now().await;
+    world.wait_for_due_signals(1).await;
+    let store = world.app.store.clone();
+    let now = campaign_sync::store::now_millis();
+    // The leader before holds it, its round under way.
+    let held = store
+        .claim("worker-before", 10, 120_000, now)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    // A later change of the same person, due now.
+    world.mk_sets(lead, "Attended");
+    store
+        .record(
+            vec![campaign_sync::signal::NewSignal::new(
+                "later-change",
+                campaign_sync::signal::Signal::MarketoMember(
+                    campaign_sync::signal::MarketoMember {
+                        lead_id: lead,
+                        program_id: crate::world::PROGRAM,
+                        email: None,
+                        status: None,
+                        trigger: None,
+                    },
+                ),
+            )],
+            now,
+        )
+        .await
+        .unwrap();
+    let mut config = world.config.clone();
+    config.worker.enabled = true;
+    let leader =
+        crate::test_app::TestApp::spawn_with(crate::test_app::TestDb::shared(&world.db_url), {
+            move |c| *c = config
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead),
+        None,
+        "nothing written while another worker holds leases"
+    );
+    // The leader before ends its round (here: its lease handed back).
+    store
+        .release_leases_of_others("nobody", i64::MAX, campaign_sync::store::now_millis())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while world.sf_member_status(&sf_lead).as_deref() != Some("Attended") {
+        assert!(std::time::Instant::now() < deadline, "never synced");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    leader.stop().await.unwrap();
+}
