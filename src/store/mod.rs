@@ -15,6 +15,7 @@ mod inbox;
 mod insert;
 mod journal;
 mod leader;
+mod leases;
 pub mod member_ids;
 mod mirror;
 mod outbox;

@@ -156,21 +156,7 @@ async fn a_new_leader_waits_for_the_leases_of_the_one_before() {
     // A later change of the same person, due now.
     world.mk_sets(lead, "Attended");
     store
-        .record(
-            vec![campaign_sync::signal::NewSignal::new(
-                "later-change",
-                campaign_sync::signal::Signal::MarketoMember(
-                    campaign_sync::signal::MarketoMember {
-                        lead_id: lead,
-                        program_id: crate::world::PROGRAM,
-                        email: None,
-                        status: None,
-                        trigger: None,
-                    },
-                ),
-            )],
-            now,
-        )
+        .record(vec![crate::world::member_signal("later-change", lead)], now)
         .await
         .unwrap();
     let mut config = world.config.clone();

@@ -170,18 +170,7 @@ async fn a_follower_takes_the_worker_over_when_the_leader_stops() {
     second
         .store
         .record(
-            vec![campaign_sync::signal::NewSignal::new(
-                "takeover-webhook",
-                campaign_sync::signal::Signal::MarketoMember(
-                    campaign_sync::signal::MarketoMember {
-                        lead_id: lead,
-                        program_id: crate::world::PROGRAM,
-                        email: None,
-                        status: None,
-                        trigger: None,
-                    },
-                ),
-            )],
+            vec![crate::world::member_signal("takeover-webhook", lead)],
             campaign_sync::store::now_millis(),
         )
         .await

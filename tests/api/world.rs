@@ -417,3 +417,18 @@ impl World {
         (sf, mk)
     }
 }
+
+/// A Marketo program-member change of `lead` in the webinar program, as a webhook stores it
+/// under `key`: for recording it on a store directly (a replica that would have received it).
+pub fn member_signal(key: &str, lead: i64) -> campaign_sync::signal::NewSignal {
+    campaign_sync::signal::NewSignal::new(
+        key,
+        campaign_sync::signal::Signal::MarketoMember(campaign_sync::signal::MarketoMember {
+            lead_id: lead,
+            program_id: PROGRAM,
+            email: None,
+            status: None,
+            trigger: None,
+        }),
+    )
+}
