@@ -106,8 +106,10 @@ fn held_back(ctx: &Context, campaign: &str) -> Option<String> {
 
 /// The flow action as planned work: who, and the campaign write it asks for.
 async fn flow(ctx: &Context, signal: SignalRef, action: FlowAction) -> Result<Flow, StoreError> {
-    let identity =
-        resolve::identity(ctx, Some(action.lead_id), None, action.email.as_deref()).await?;
+    // By the lead id alone: the e-mail the call carried may be stale or wrong (a template's
+    // token, a lead id Marketo does not have), and linking by it could join the lead to another
+    // person. The Salesforce step finds the person by the address Marketo has for the lead.
+    let identity = resolve::identity(ctx, Some(action.lead_id), None, None).await?;
     let status = action.status.clone().unwrap_or_default();
     let work = Work {
         person: Person {

@@ -229,3 +229,37 @@ async fn a_flow_action_for_a_lead_marketo_lacks_creates_no_salesforce_lead() {
     let reason = dead[0].reason.as_deref().unwrap();
     assert!(reason.contains("Marketo has no lead 88888"), "{reason}");
 }
+
+/// The e-mail a flow action carries is not Marketo's word for who the lead is: a wrong lead id
+/// beside a known person's address neither joins that person nor lands in their history, and
+/// the address finds no person for the bogus lead.
+#[tokio::test]
+async fn a_flow_action_for_a_lead_marketo_lacks_links_no_one_by_its_email() {
+    use crate::admin_console::get;
+    let world = crate::admin_console::world().await;
+    let (lead, _, _) = world.synced_person("ada@example.com", "Registered").await;
+    world
+        .marketo_webhook(json!({ "action": "add_to_campaign", "leadId": 88888, "email": "ada@example.com", "campaignId": world.campaign, "status": "Attended" }))
+        .await;
+    world
+        .marketo_webhook(json!({ "action": "add_to_campaign", "leadId": 77777, "email": "ghost@example.com", "campaignId": world.campaign, "status": "Attended" }))
+        .await;
+    world.settle().await;
+    let dead = world
+        .outcomes(campaign_sync::store::OutcomeResult::Dead)
+        .await;
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    let ada = get(&world, "/admin/people?q=ada@example.com").await["items"].clone();
+    assert_eq!(ada.as_array().unwrap().len(), 1, "{ada}");
+    assert_eq!(ada[0]["mkto_lead_id"], lead, "{ada}");
+    let timeline = get(&world, &format!("/admin/people/{}/timeline", ada[0]["id"])).await;
+    let outcomes = timeline["outcomes"].as_array().unwrap();
+    assert!(
+        !outcomes.iter().any(|o| o["result"] == "dead"),
+        "{timeline}"
+    );
+    let ghost = get(&world, "/admin/people?q=ghost@example.com").await;
+    assert_eq!(ghost["items"], json!([]), "{ghost}");
+    let bogus = get(&world, "/admin/people?q=88888").await;
+    assert_eq!(bogus["items"][0]["email"], json!(null), "{bogus}");
+}
