@@ -67,12 +67,21 @@ pub struct Journal {
     pub ends: Vec<SignalEnd>,
     /// Operational events for subscribers (a change gone dead, a mapping held).
     pub notices: Vec<Notice>,
+    /// Outcomes of a side's change with none of that side's signals in the round, to go with
+    /// one of them that waits to be retried (see [`super::retrying::Adoption`]).
+    pub adoptions: Vec<super::retrying::Adoption>,
 }
 
 impl Journal {
     /// Adds everything `other` recorded after what this one holds.
     pub fn append(&mut self, mut other: Journal) {
         self.mirrors.append(&mut other.mirrors);
+        let base = self.outcomes.len();
+        self.adoptions
+            .extend(other.adoptions.drain(..).map(|mut o| {
+                o.outcome += base;
+                o
+            }));
         self.outcomes.append(&mut other.outcomes);
         self.events.append(&mut other.events);
         self.ends.append(&mut other.ends);
@@ -121,8 +130,20 @@ impl Store {
         for row in &journal.mirrors {
             super::mirror::upsert_mirror(&mut tx, row).await?;
         }
-        for outcome in &journal.outcomes {
-            super::history::insert_outcome(&mut tx, outcome).await?;
+        let waiting = super::retrying::adopt_waiting(&mut tx, &journal.adoptions, now).await?;
+        for (i, outcome) in journal.outcomes.iter().enumerate() {
+            match waiting.get(&i) {
+                Some(&signal) => {
+                    let outcome = Outcome {
+                        signal_id: Some(signal),
+                        ..outcome.clone()
+                    };
+                    super::history::insert_outcome(&mut tx, &outcome).await?;
+                }
+                None => {
+                    super::history::insert_outcome(&mut tx, outcome).await?;
+                }
+            }
         }
         for event in &journal.events {
             let id = super::history::insert_trigger_event(&mut tx, event).await?;

@@ -46,7 +46,7 @@ pub use outbox::{
 pub use people::{NamedOutcome, NamedTriggerEvent, OutcomeFilter, ReceivedSignal, Timeline};
 pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal, MappingScope};
 pub use quota_days::QuotaDay;
-pub use retrying::Settled;
+pub use retrying::{Adoption, Settled};
 pub use runtime::{Job, SYNC_SWITCH};
 pub use subscriptions::Subscription;
 

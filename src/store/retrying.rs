@@ -119,3 +119,68 @@ impl Store {
         Ok(waiting)
     }
 }
+
+/// An outcome about one side's change that the round read from that side while the change's own
+/// signal waits to be tried again (it failed before, as a change meeting a member deleted
+/// meanwhile does): an overruled change, or the winning change of a conflict written. The
+/// outcome goes with that signal, which ends with it, instead of standing alone (or on the other
+/// side's signal) while the signal's retry later finds nothing to do and ends as an echo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adoption {
+    /// The outcome's index in the round's journal.
+    pub outcome: usize,
+    pub person: Settled,
+    /// The change's side: Marketo's signals (else Salesforce's) are looked for.
+    pub marketo: bool,
+}
+
+impl Adoption {
+    fn takes(&self, signal: &Signal) -> bool {
+        let side = match signal {
+            Signal::MarketoMember(_) => self.marketo,
+            Signal::SalesforceMember(_) | Signal::SalesforceMemberDeleted(_) => !self.marketo,
+            Signal::MarketoFlowAction(_) => false,
+        };
+        side && self.person.names(signal)
+    }
+}
+
+/// Ends the waiting signals (retrying, not postponed) of each adoption's change as done; returns,
+/// per journal outcome, the first of them, which the outcome is recorded on.
+pub(super) async fn adopt_waiting(
+    conn: &mut sqlx::AnyConnection,
+    adoptions: &[Adoption],
+    now: i64,
+) -> Result<std::collections::HashMap<usize, i64>, StoreError> {
+    let mut taken = std::collections::HashMap::new();
+    if adoptions.is_empty() {
+        return Ok(taken);
+    }
+    let rows = sqlx::query(
+        "SELECT id, payload FROM signals WHERE state = 'pending' AND attempts > 0 \
+         AND kind <> 'marketo_flow_action' AND COALESCE(last_error, '') NOT LIKE $1 ORDER BY id",
+    )
+    .bind(POSTPONED_LIKE)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        let payload: String = row.try_get("payload")?;
+        let Ok(signal) = serde_json::from_str::<Signal>(&payload) else {
+            continue;
+        };
+        let Some(adoption) = adoptions.iter().find(|o| o.takes(&signal)) else {
+            continue;
+        };
+        let id: i64 = row.try_get("id")?;
+        taken.entry(adoption.outcome).or_insert(id);
+        sqlx::query(
+            "UPDATE signals SET state = 'done', updated_at = $2 \
+             WHERE id = $1 AND state = 'pending'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(taken)
+}

@@ -78,7 +78,14 @@ fn change(side: Side, observed: &Observed) -> String {
 }
 
 fn last_writer(won_at: Option<i64>, lost_at: Option<i64>) -> String {
-    let at = |t: Option<i64>| t.map_or_else(|| "unknown".to_string(), format_millis);
+    // A change with no time of its own (a removal found by the activity feed or a
+    // reconciliation) counts as older than any stamp.
+    let at = |t: Option<i64>| {
+        t.map_or_else(
+            || "an unknown time (counted as older than any)".to_string(),
+            format_millis,
+        )
+    };
     if won_at.unwrap_or(0) == lost_at.unwrap_or(0) {
         format!(
             "last-writer-wins: both made in the same second, {}, and ties go to Salesforce",
@@ -179,6 +186,28 @@ mod tests {
         .unwrap();
         assert_eq!(fixed.side, Side::Salesforce);
         assert!(fixed.reason.contains("conflict policy is marketo_wins"));
+    }
+
+    #[test]
+    fn a_change_with_no_time_is_said_to_count_as_older() {
+        let sf = seen(Some("Responded"), T);
+        let removed = Observed {
+            status: None,
+            at: None,
+        };
+        let lost = overruled(
+            Some(&mirror()),
+            Some(&sf),
+            Some(&removed),
+            ConflictPolicy::LastWriterWins,
+        )
+        .unwrap();
+        assert!(
+            lost.reason
+                .ends_with("this one at an unknown time (counted as older than any)); not written"),
+            "{}",
+            lost.reason
+        );
     }
 
     #[test]

@@ -13,6 +13,15 @@ pub enum Side {
     Marketo,
 }
 
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::Salesforce => Side::Marketo,
+            Side::Marketo => Side::Salesforce,
+        }
+    }
+}
+
 /// What one side shows now. `status: None` means "not a member".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {

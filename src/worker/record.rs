@@ -139,14 +139,15 @@ pub fn person(
     );
     journal.mirrors.push(settled.row.clone());
     let lost = overruled(journal, mapping, work, done);
-    // The write's outcome goes with the winning side's signal when the round has one.
-    let signal = work
-        .person
-        .signals
-        .iter()
-        .find(|s| !lost.contains(&s.id))
-        .or(work.person.signals.first())
-        .map(|s| s.id);
+    // The write's outcome goes with the winning side's signal when the round has one, else with
+    // one of it waiting to be retried.
+    let winner = work.person.signals.iter().find(|s| !lost.contains(&s.id));
+    if let (None, Some(overruled)) = (winner, &work.overruled)
+        && !lost.is_empty()
+    {
+        adopt(journal, mapping, work, overruled.side.other());
+    }
+    let signal = winner.or(work.person.signals.first()).map(|s| s.id);
     let written = done
         .reason()
         .map(str::to_string)
@@ -196,7 +197,11 @@ fn overruled(journal: &mut Journal, mapping: &Mapping, work: &Work, done: &sync:
         .filter(|id| from_salesforce(id) == (side == sync::Side::Salesforce))
         .collect();
     // A losing change read from its side before its own signal came is recorded all the same;
-    // the signal, when it comes, finds its change already written over (stale, or an echo).
+    // the signal, when it comes, finds its change already written over (stale, or an echo). A
+    // signal of it that waits to be retried takes the outcome and ends with it.
+    if ids.is_empty() {
+        adopt(journal, mapping, work, side);
+    }
     outcome(
         journal,
         ids.first().copied(),
@@ -207,6 +212,24 @@ fn overruled(journal: &mut Journal, mapping: &Mapping, work: &Work, done: &sync:
         Some(&reason),
     );
     ids
+}
+
+/// The outcome recorded next goes with a signal of `side`'s change for this person that waits
+/// to be retried, if there is one when the journal is committed.
+fn adopt(journal: &mut Journal, mapping: &Mapping, work: &Work, side: sync::Side) {
+    let sf_member_id = work.person.sf_member_id.clone();
+    journal.adoptions.push(crate::store::Adoption {
+        outcome: journal.outcomes.len(),
+        person: crate::store::Settled {
+            program_id: mapping.config.program_id,
+            campaign_id: mapping.config.campaign_id.clone(),
+            mkto_lead_id: work.identity().mkto_lead_id,
+            sf_person_id: work.salesforce_person().map(str::to_string),
+            sf_member_id: sf_member_id
+                .or_else(|| work.mirror.as_ref().and_then(|m| m.sf_member_id.clone())),
+        },
+        marketo: side == sync::Side::Marketo,
+    });
 }
 
 /// An applied write that made the person a member, in the words of its trigger event.

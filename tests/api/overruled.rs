@@ -252,3 +252,117 @@ async fn a_salesforce_change_marketo_keeps_its_own_over_is_overruled() {
         Some("salesforce_member")
     );
 }
+
+/// A Marketo change met its member deleted in Salesforce and waits to be retried; the deletion,
+/// made later and polled meanwhile, wins. The waiting signal takes the overruled outcome and
+/// ends with it, rather than the outcome standing alone and the retry ending as an echo.
+#[tokio::test]
+async fn a_losing_change_whose_signal_waits_to_be_retried_is_recorded_on_it() {
+    let world = world(ConflictPolicy::LastWriterWins).await;
+    let (lead, sf_lead, member) = world
+        .synced_person("waiting@example.com", "Registered")
+        .await;
+    world.mk_sets(lead, "Attended");
+    world.sf.advance_clock(std::time::Duration::from_secs(5));
+    world.sf.delete_member(USER, &member).unwrap();
+    world.settle().await;
+    let now = campaign_sync::store::now_millis();
+    let waiting = world.app.store.backlog(now).await.unwrap();
+    assert_eq!(waiting.retrying, 1, "the Marketo change waits: {waiting:?}");
+
+    world.sf.advance_clock(std::time::Duration::from_secs(61));
+    world
+        .app
+        .worker
+        .poll_deleted_at(world.sf.now())
+        .await
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead), None, "the later deletion wins");
+    assert_eq!(world.sf_member_status(&sf_lead), None);
+
+    let (lost, timeline) = overruled_timeline(&world).await;
+    let reason = lost.reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with(
+            "overruled: Salesforce removal from the campaign wins over this Marketo change to \
+             \"Attended\" (last-writer-wins: made at "
+        ),
+        "{reason}"
+    );
+    assert_eq!(kind_of(&timeline, lost.signal_id), Some("marketo_member"));
+    let signal = timeline
+        .deliveries
+        .iter()
+        .find(|d| Some(d.id) == lost.signal_id)
+        .unwrap();
+    assert_eq!(signal.state, "done", "{signal:?}");
+    let on_it: Vec<_> = timeline
+        .outcomes
+        .iter()
+        .filter(|o| o.signal_id == lost.signal_id)
+        .collect();
+    // The signal row is the person's one for the program (its first change synced earlier):
+    // the overrule is its last word, no echo after it.
+    assert_eq!(on_it[0].id, lost.id, "{on_it:?}");
+    let skipped = world.outcomes(OutcomeResult::Skipped).await;
+    assert_eq!(skipped.len(), 1, "the overrule alone: {skipped:?}");
+    assert_eq!(overruled_last_hour(&world).await, 1);
+}
+
+/// Under marketo_wins a Marketo change met its member deleted and waits to be retried; the
+/// deletion, polled meanwhile, loses to it. The write adding the person back goes with the
+/// waiting Marketo signal, which ends with it; the deletion's signal is the one overruled.
+#[tokio::test]
+async fn the_winning_write_goes_with_the_winners_signal_waiting_to_be_retried() {
+    let world = World::with(Options {
+        conflict_policy: ConflictPolicy::MarketoWins,
+        admin_token: Some(TOKEN.into()),
+        configure: |c| c.worker.retry_schedule_secs = vec![3600; 3],
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead, member) = world.synced_person("anew@example.com", "Registered").await;
+    world.sf.delete_member(USER, &member).unwrap();
+    world.mk_sets(lead, "Attended");
+    world.settle().await;
+    let now = campaign_sync::store::now_millis();
+    let waiting = world.app.store.backlog(now).await.unwrap();
+    assert_eq!(waiting.retrying, 1, "the Marketo change waits: {waiting:?}");
+
+    world.sf.advance_clock(std::time::Duration::from_secs(61));
+    world
+        .app
+        .worker
+        .poll_deleted_at(world.sf.now())
+        .await
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+
+    let (lost, timeline) = overruled_timeline(&world).await;
+    assert_eq!(
+        kind_of(&timeline, lost.signal_id),
+        Some("salesforce_member_deleted"),
+        "{lost:?}"
+    );
+    let applied = world.outcomes(OutcomeResult::Applied).await;
+    let write = applied.last().unwrap();
+    assert_eq!(
+        kind_of(&timeline, write.signal_id),
+        Some("marketo_member"),
+        "{write:?}"
+    );
+    let now = campaign_sync::store::now_millis();
+    let backlog = world.app.store.backlog(now).await.unwrap();
+    assert_eq!(backlog.retrying, 0, "{backlog:?}");
+    let skipped = world.outcomes(OutcomeResult::Skipped).await;
+    assert_eq!(
+        skipped.len(),
+        1,
+        "no echo of the Marketo change: {skipped:?}"
+    );
+}
