@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::admin::Admin;
 use super::error::ApiError;
-use super::query::{Cursor, Limit, Query, path_id};
+use super::query::{Cursor, Limit, Millis, Query, path_id};
 use crate::kinds::OutcomeResult;
 use crate::store::{FailingFilter, OutcomeFilter, StoreError, now_millis};
 
@@ -73,8 +73,8 @@ pub struct OutcomeQuery {
     pub email: Option<String>,
     pub mapping: Option<String>,
     pub result: Option<String>,
-    pub since: Option<i64>,
-    pub until: Option<i64>,
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
     pub before: Option<Cursor>,
     /// Oldest first after this id (the feed form kept from before the filters).
     pub after: Option<Cursor>,
@@ -135,8 +135,8 @@ pub async fn outcomes(
             email: q.email,
             mapping: q.mapping,
             result: q.result,
-            since: q.since,
-            until: q.until,
+            since: q.since.map(|t| t.0),
+            until: q.until.map(|t| t.0),
             before: q.before.map(|c| c.0),
             limit,
         })

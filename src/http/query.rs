@@ -33,12 +33,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 
 /// The `{id}` of a path as a number; anything else is 400 with `field: "id"`, saying whose.
 pub fn path_id(text: &str, whose: &str) -> Result<i64, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::field(
+    match text.parse::<i64>() {
+        Ok(id) if id >= 0 => Ok(id),
+        _ => Err(ApiError::field(
             "id",
-            format!("a {whose} id is a whole number, not {text:?}"),
-        )
-    })
+            format!("a {whose} id is a whole number not below 0, not {text:?}"),
+        )),
+    }
 }
 
 /// Items per page when `limit` is not given, and the most it may ask for.
@@ -79,6 +80,23 @@ impl<'de> Deserialize<'de> for Cursor {
             Ok(id) if id >= 0 => Ok(Cursor(id)),
             _ => Err(D::Error::custom(format!(
                 "an id: a whole number not below 0, not {text:?}"
+            ))),
+        }
+    }
+}
+
+/// A time in epoch milliseconds (`since`, `until`): a whole number not below 0; anything else is
+/// refused, not read as 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Millis(pub i64);
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.trim().parse::<i64>() {
+            Ok(ms) if ms >= 0 => Ok(Millis(ms)),
+            _ => Err(D::Error::custom(format!(
+                "a time in epoch milliseconds: a whole number not below 0, not {text:?}"
             ))),
         }
     }
@@ -162,6 +180,56 @@ mod tests {
                 "{query}: {error}"
             );
             assert_eq!(field(error).as_deref(), Some("before"), "{query}");
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Window {
+        since: Option<Millis>,
+    }
+
+    #[tokio::test]
+    async fn a_time_is_epoch_milliseconds_not_below_zero() {
+        let read = |query: &str| {
+            let (mut parts, ()) = Request::get(format!("/x?{query}"))
+                .body(())
+                .unwrap()
+                .into_parts();
+            async move {
+                Query::<Window>::from_request_parts(&mut parts, &())
+                    .await
+                    .map(|Query(w)| w.since)
+            }
+        };
+        assert_eq!(
+            read("since=1700000000000").await.unwrap(),
+            Some(Millis(1_700_000_000_000))
+        );
+        for bad in ["-1", "abc", "1.5"] {
+            let error = read(&format!("since={bad}")).await.unwrap_err();
+            let text = error.to_string();
+            assert!(
+                text.contains(&format!(
+                    "a time in epoch milliseconds: a whole number not below 0, not \"{bad}\""
+                )),
+                "{text}"
+            );
+            assert_eq!(field(error).as_deref(), Some("since"));
+        }
+    }
+
+    #[test]
+    fn a_path_id_is_a_whole_number_not_below_zero() {
+        assert_eq!(path_id("42", "job").unwrap(), 42);
+        for bad in ["-1", "abc", "", "4.2"] {
+            let error = path_id(bad, "job").unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("a job id is a whole number not below 0"),
+                "{bad}: {error}"
+            );
+            assert_eq!(field(error).as_deref(), Some("id"));
         }
     }
 }
