@@ -96,7 +96,7 @@ async fn the_poison_campaign_id_is_acknowledged_and_listed_with_its_reason() {
         };
         assert_eq!(poison["state"], "rejected");
         assert_eq!(poison["kind"], "salesforce_notification");
-        assert_eq!(poison["dedup_key"], "sf:rejected:04l5g00000AbC01AAF");
+        assert_eq!(poison["dedup_key"], "sf:notification:04l5g00000AbC01AAF");
         let reason = poison["last_error"].as_str().expect("a reason");
         assert!(
             reason.contains("CampaignId \"aaaaaaaaaaaaaaé\" is not a Salesforce id"),
@@ -169,7 +169,8 @@ async fn one_bad_and_two_good_notifications_store_two_signals_and_one_rejected()
 
 /// A member without its campaign cannot be placed: set aside saying which field the outbound
 /// message lacks, not skipped as a campaign nobody mapped. Values padded with whitespace (a
-/// pretty-printed body) are the compact ones: a redelivery written compactly is stored once.
+/// pretty-printed body) are the compact ones: a redelivery written compactly is stored once, as
+/// is the set-aside notification's.
 #[tokio::test]
 async fn a_member_without_campaign_is_set_aside_and_padded_values_are_the_compact_ones() {
     for db in TestDb::all().await {
@@ -185,10 +186,10 @@ async fn a_member_without_campaign_is_set_aside_and_padded_values_are_the_compac
         assert_eq!((status, answer.as_str()), (200, ACK_ENVELOPE));
         let (status, _) = deliver(&app, three_members()).await;
         assert_eq!(status, 200);
+        // The set-aside notification's redelivery is stored once too: the first stands.
         assert_eq!(
             claimable(&app).await,
             [
-                "sf:notification:04l5g00000AbC01AAF",
                 "sf:notification:04l5g00000AbC02AAF",
                 "sf:notification:04l5g00000AbC03AAF"
             ],
@@ -407,7 +408,7 @@ async fn the_two_good_notifications_beside_a_bad_one_sync() {
     );
     let listed = world.app.store.dead(0, 10).await.unwrap();
     assert_eq!(listed.len(), 1, "{listed:?}");
-    assert_eq!(listed[0].dedup_key, "sf:rejected:04l000000000102");
+    assert_eq!(listed[0].dedup_key, "sf:notification:04l000000000102");
     assert!(
         listed[0]
             .last_error
@@ -416,4 +417,41 @@ async fn the_two_good_notifications_beside_a_bad_one_sync() {
             .contains("Email is 912 characters"),
         "{listed:?}"
     );
+}
+
+/// Salesforce's 15-character ids name the same records as the 18-character ones the REST API
+/// answers: a notification carrying them finds the person the sync already knows.
+#[tokio::test]
+async fn a_notification_with_fifteen_character_ids_finds_the_known_person() {
+    let world = World::new().await;
+    let (lead, _, member) = world.synced_person("short@example.com", "Invited").await;
+    world
+        .sf
+        .update_member(INTEGRATION, &member, "Registered")
+        .unwrap();
+    let mut notification = notification_of(&world, "04l000000000201", &member);
+    let NotifiedObject::CampaignMember(fields) = &mut notification.object else {
+        unreachable!()
+    };
+    fields.id = fields.id[..15].to_string();
+    fields.campaign_id = fields.campaign_id.as_ref().map(|c| c[..15].to_string());
+    fields.lead_id = fields.lead_id.as_ref().map(|l| l[..15].to_string());
+    fields.email = None;
+    let mut message = parse_notifications(three_members().as_bytes()).unwrap();
+    message.organization_id = world.sf.config().organization_id.clone();
+    message.notifications = vec![notification];
+    let response = world
+        .app
+        .client
+        .post(world.app.url(&format!("{PATH}?token={INBOUND_TOKEN}")))
+        .header("content-type", "text/xml; charset=UTF-8")
+        .body(render_outbound_message(&message))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+    let dead = world.app.store.dead(0, 10).await.unwrap();
+    assert!(dead.is_empty(), "{dead:?}");
 }

@@ -154,6 +154,61 @@ async fn a_redelivery_is_acknowledged_and_stored_once_even_with_other_content() 
     }
 }
 
+/// A notification refused on its own (no `Status`) and a redelivery of it that is understood
+/// share its notification id: stored once, in either order, as the first delivery had it.
+#[tokio::test]
+async fn a_refused_notification_and_its_redelivery_are_stored_once() {
+    let app = spawn(TestDb::sqlite()).await;
+    let original = String::from_utf8(fixture("campaign_members_3.xml")).unwrap();
+    let without_status = original.replacen("<sf:Status>Sent</sf:Status>", "", 1);
+    let changed = original.replacen(
+        "<sf:Status>Sent</sf:Status>",
+        "<sf:Status>Attended</sf:Status>",
+        1,
+    );
+    let rows = |app: &TestApp| {
+        let store = app.store.clone();
+        async move {
+            let filter = campaign_sync::store::FailingFilter {
+                state: Some("rejected".into()),
+                limit: 100,
+                ..Default::default()
+            };
+            store.failing(&filter).await.unwrap().len()
+        }
+    };
+    assert_eq!(
+        post(&app, Some(TOKEN), without_status.clone().into_bytes())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        post(&app, Some(TOKEN), original.clone().into_bytes())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(rows(&app).await, 1, "the refused one stands");
+    assert_eq!(stored(&app.store).await.len(), 2, "the two others");
+    app.stop().await.unwrap();
+
+    let app = spawn(TestDb::sqlite()).await;
+    assert_eq!(post(&app, Some(TOKEN), changed.into_bytes()).await.0, 200);
+    assert_eq!(
+        post(&app, Some(TOKEN), without_status.into_bytes()).await.0,
+        200
+    );
+    assert_eq!(rows(&app).await, 0, "the understood one stands");
+    let signals = stored(&app.store).await;
+    assert_eq!(signals.len(), 3);
+    let Signal::SalesforceMember(first) = &signals[0].1 else {
+        panic!("not a SalesforceMember signal");
+    };
+    assert_eq!(first.status.as_deref(), Some("Attended"));
+    app.stop().await.unwrap();
+}
+
 /// `count` CampaignMember notifications whose ids carry `tag`.
 fn notifications(count: usize, tag: char) -> OutboundMessage {
     let mut message = parse_notifications(&fixture("campaign_members_3.xml")).unwrap();

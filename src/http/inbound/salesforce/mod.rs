@@ -198,10 +198,10 @@ pub fn to_signals(message: &OutboundMessage) -> (Vec<NewSignal>, Vec<&str>) {
                 signal: Signal::SalesforceMember(SalesforceMember {
                     notification_id: notification.id.clone(),
                     organization_id: message.organization_id.clone(),
-                    member_id: m.id.clone(),
-                    campaign_id: m.campaign_id.clone(),
-                    lead_id: m.lead_id.clone(),
-                    contact_id: m.contact_id.clone(),
+                    member_id: long(&m.id),
+                    campaign_id: m.campaign_id.as_deref().map(long),
+                    lead_id: m.lead_id.as_deref().map(long),
+                    contact_id: m.contact_id.as_deref().map(long),
                     email: m.email.clone(),
                     status: m.status.clone(),
                     has_responded: m.has_responded,
@@ -218,8 +218,17 @@ pub fn to_signals(message: &OutboundMessage) -> (Vec<NewSignal>, Vec<&str>) {
     (signals, ignored)
 }
 
+/// A record id in its 18-character form, as the REST API answers it and the identity table
+/// keeps it (a 15-character id in the message would match nobody there). The parser has checked
+/// it is an id.
+fn long(id: &str) -> String {
+    crate::ids::SalesforceId::parse(id).map_or_else(|_| id.to_string(), |id| id.long())
+}
+
 /// The notifications that could not be understood, to be kept as `rejected` rows. A redelivery
-/// maps to the same key: the notification id when it had one, else a digest of its XML.
+/// maps to the same key: the notification id when it had one (the key an understood
+/// notification has, so a redelivery with other content is stored once, whichever came first),
+/// else a digest of its XML.
 pub fn rejected_inputs(message: &OutboundMessage) -> Vec<RejectedInput> {
     let mut rejected = unknown_status(message);
     rejected.extend(unparsed(message));
@@ -233,7 +242,7 @@ fn unknown_status(message: &OutboundMessage) -> Vec<RejectedInput> {
         .iter()
         .filter_map(|n| match &n.object {
             NotifiedObject::CampaignMember(m) if m.status.is_none() => Some(RejectedInput {
-                dedup_key: format!("sf:rejected:{}", n.id),
+                dedup_key: dedup_key(&n.id),
                 source: "salesforce",
                 kind: "salesforce_notification",
                 // The notification alone as it came, as a notification the parser refused is
@@ -262,7 +271,7 @@ fn unparsed(message: &OutboundMessage) -> Vec<RejectedInput> {
         .iter()
         .map(|rejected| {
             let key = match &rejected.id {
-                Some(id) => format!("sf:rejected:{id}"),
+                Some(id) => dedup_key(id),
                 None => {
                     let digest = sha2::Sha256::digest(rejected.raw.as_bytes());
                     format!("sf:rejected:sha256:{}", hex::encode(&digest[..16]))

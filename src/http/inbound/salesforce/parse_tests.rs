@@ -83,6 +83,20 @@ fn replace(fixture: &[u8], from: &str, to: &str) -> Vec<u8> {
     text.replacen(from, to, 1).into_bytes()
 }
 
+/// The action's id is not used: a suffix that does not match its first 15 (an anonymised
+/// sample's) is let pass.
+#[test]
+fn the_action_id_needs_only_its_shape() {
+    let body = replace(THREE, "04k5g0000004CmAAAU", "04k5g0000004CmABBB");
+    let message = parse_notifications(&body).unwrap();
+    assert_eq!(message.action_id, "04k5g0000004CmABBB");
+    assert_eq!(message.notifications.len(), 3);
+    let error = parse_notifications(&replace(THREE, "04k5g0000004CmAAAU", "04k5g0000004Cm-AAU"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("ActionId"), "{error}");
+}
+
 #[test]
 fn bad_input_says_what_is_wrong() {
     let cases: Vec<(Vec<u8>, &str)> = vec![
@@ -134,6 +148,30 @@ fn bad_input_says_what_is_wrong() {
             replace(THREE, "<sf:Status>Sent", "<sf:Status>Se&#x1b;nt"),
             "&#x1b; is not a character XML allows",
         ),
+        (
+            replace(THREE, "<sf:Email>", "<zz:Foo>1</zz:Foo><sf:Email>"),
+            "the prefix \"zz\" is not bound to a namespace",
+        ),
+        (
+            replace(THREE, "<sf:Email>", "<sf:Foo qq:a=\"1\"/><sf:Email>"),
+            "the prefix \"qq\" is not bound to a namespace",
+        ),
+        (
+            replace(THREE, "<sf:Status>", "<sf:Status a=\"x\" a=\"x\">"),
+            "malformed XML",
+        ),
+        (
+            replace(THREE, "<sf:Email>", "<sf:Foo a=\"<\"/><sf:Email>"),
+            "an attribute value holds a raw '<'",
+        ),
+        (
+            replace(THREE, "<sf:Email>", "<sf:1Foo/><sf:Email>"),
+            "\"sf:1Foo\" is not an XML name",
+        ),
+        (
+            [b" \n".as_slice(), THREE].concat(),
+            "the XML declaration is not at the start of the document",
+        ),
     ];
     for (body, expected) in cases {
         let error = parse_notifications(&body).expect_err(expected).to_string();
@@ -174,6 +212,18 @@ fn a_notification_that_cannot_be_understood_is_set_aside_with_its_reason() {
             "sObject/Id",
         ),
         (replace(THREE, ">false<", ">maybe<"), "HasResponded"),
+        (
+            replace(THREE, "<sf:Status>Sent", "<sf:Status><x/>Sent"),
+            "unexpected element <x> inside <Status>",
+        ),
+        (
+            replace(
+                THREE,
+                "<sf:HasResponded>false",
+                "<sf:HasResponded><b>false</b>",
+            ),
+            "unexpected element <b> inside <HasResponded>",
+        ),
         (
             replace(THREE, " xsi:type=\"sf:CampaignMember\"", ""),
             "xsi:type",

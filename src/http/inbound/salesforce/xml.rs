@@ -124,6 +124,14 @@ impl<'i> XmlReader<'i> {
                     });
                 }
                 Event::Eof => return Ok(Node::Eof),
+                // The declaration, when there is one, opens the document (only a BOM, already
+                // stripped, may come before it).
+                Event::Decl(_) if self.event_start > 0 => {
+                    return Err(ParseError::Malformed {
+                        position: self.event_start,
+                        message: "the XML declaration is not at the start of the document".into(),
+                    });
+                }
                 Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
             }
         }
@@ -206,15 +214,34 @@ impl<'i> XmlReader<'i> {
         }
         let resolver = self.xml.resolver();
         let (resolved, local) = resolver.resolve_element(start.name());
+        let qname = start.name();
+        let name: &str = qname.as_ref();
+        if !is_xml_name(name) {
+            return Err(self.bad_tag(format!("{name:?} is not an XML name")));
+        }
+        if let ResolveResult::Unknown(prefix) = &resolved {
+            return Err(self.unbound(prefix));
+        }
         let mut element = Element {
             ns: Ns::of(&resolved),
             local: local.as_ref().to_string(),
             nil: false,
             xsi_type: None,
         };
-        for attribute in start.attributes().with_checks(false) {
-            let attribute = attribute.map_err(|e| self.malformed(e.into()))?;
+        // Checked: an attribute given twice is malformed.
+        for attribute in start.attributes().with_checks(true) {
+            let attribute = attribute.map_err(|e| self.bad_tag(e.to_string()))?;
+            let key: &str = attribute.key.as_ref();
+            if !is_xml_name(key) {
+                return Err(self.bad_tag(format!("{key:?} is not an attribute name")));
+            }
+            if attribute.value.contains('<') {
+                return Err(self.bad_tag("an attribute value holds a raw '<'".into()));
+            }
             let (ns, name) = resolver.resolve_attribute(attribute.key);
+            if let ResolveResult::Unknown(prefix) = &ns {
+                return Err(self.unbound(prefix));
+            }
             if ns != ResolveResult::Bound(Namespace(XSI)) {
                 continue;
             }
@@ -235,10 +262,45 @@ impl<'i> XmlReader<'i> {
     }
 
     fn malformed(&self, error: quick_xml::Error) -> ParseError {
+        let message = match &error {
+            quick_xml::Error::Namespace(quick_xml::name::NamespaceError::TooManyBindings(
+                limit,
+            )) => format!("more than {limit} namespace declarations in scope"),
+            _ => error.to_string(),
+        };
         ParseError::Malformed {
-            position: self.xml.error_position(),
-            message: error.to_string(),
+            position: self.xml.error_position().max(self.event_start),
+            message,
         }
+    }
+
+    /// A problem in the tag just read, placed at its `<`.
+    fn bad_tag(&self, message: String) -> ParseError {
+        ParseError::Malformed {
+            position: self.event_start,
+            message,
+        }
+    }
+
+    fn unbound(&self, prefix: &str) -> ParseError {
+        self.bad_tag(format!("the prefix {prefix:?} is not bound to a namespace"))
+    }
+}
+
+/// Whether `name` is an XML name (with at most one colon, between a prefix and a local name):
+/// each part starts with a letter, `_` or a non-ASCII character, and goes on with those, digits,
+/// `-` and `.`. Non-ASCII characters are taken as allowed (Salesforce sends ASCII names).
+fn is_xml_name(name: &str) -> bool {
+    let part = |p: &str| {
+        p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || !c.is_ascii())
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') || !c.is_ascii())
+    };
+    let mut parts = name.split(':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(local), None, _) => part(local),
+        (Some(prefix), Some(local), None) => part(prefix) && part(local),
+        _ => false,
     }
 }
 
