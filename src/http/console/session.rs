@@ -128,8 +128,12 @@ pub enum SignIn {
 pub fn console_path(asked: &str) -> Option<String> {
     let path = asked.split('?').next().unwrap_or_default();
     let inside = path == "/console" || path.starts_with("/console/");
-    let safe =
-        !asked.contains("//") && !asked.contains('\\') && !asked.chars().any(char::is_control);
+    // No step out of `/console` (`..`, also percent-encoded: a console path never needs `%`).
+    let stays = !path.contains('%') && !path.split('/').any(|step| step == "." || step == "..");
+    let safe = stays
+        && !asked.contains("//")
+        && !asked.contains('\\')
+        && !asked.chars().any(char::is_control);
     (inside && safe && !path.starts_with("/console/sign-")).then(|| asked.to_string())
 }
 
