@@ -243,9 +243,18 @@ impl Worker {
         feeds::read_salesforce(&self.ctx, now).await
     }
 
-    /// When a side's daily-quota pause has ended, makes the changes postponed meanwhile due.
+    /// Tells subscribers of a side's pause no round has announced (one set by a scheduled poll
+    /// or a token refresh while no change was waiting: refused credentials, the daily quota);
+    /// when a side's pause has ended, makes the changes postponed meanwhile due.
     pub async fn catch_up_after_pauses(&self) {
         let quota = self.liveness.quota();
+        let mut journal = crate::store::Journal::default();
+        record::announce_pauses(&mut journal, [&quota.marketo, &quota.salesforce]);
+        if !journal.is_empty()
+            && let Err(error) = record::commit(&self.ctx, &journal).await
+        {
+            tracing::warn!(%error, "could not tell subscribers of a side's pause");
+        }
         for side in [&quota.marketo, &quota.salesforce] {
             if side.take_ended(now_millis()) {
                 match self.ctx.store.catch_up(now_millis()).await {
