@@ -263,3 +263,26 @@ async fn a_flow_action_for_a_lead_marketo_lacks_links_no_one_by_its_email() {
     let bogus = get(&world, "/admin/people?q=88888").await;
     assert_eq!(bogus["items"][0]["email"], json!(null), "{bogus}");
 }
+
+/// A flow action naming a campaign Salesforce does not have ends dead saying so: Salesforce's
+/// refusal names no field, and the campaign, not the person, is what is missing.
+#[tokio::test]
+async fn a_flow_action_for_a_campaign_salesforce_lacks_says_the_campaign_is_missing() {
+    let world = World::new().await;
+    let (lead, _) = world.person("nocampaign@example.com");
+    world
+        .marketo_webhook(json!({ "action": "add_to_campaign", "leadId": lead, "campaignId": "7015g0000000009AAA", "status": "Registered" }))
+        .await;
+    world.settle().await;
+    let dead = world
+        .outcomes(campaign_sync::store::OutcomeResult::Dead)
+        .await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let reason = dead[0].reason.as_deref().unwrap();
+    assert!(
+        reason.contains(
+            "the campaign 7015g0000000009AAA does not exist in Salesforce (deleted, or a wrong id)"
+        ),
+        "{reason}"
+    );
+}

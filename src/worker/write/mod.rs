@@ -5,6 +5,7 @@ mod duplicate_leads;
 pub(super) mod linked;
 mod marketo;
 mod marketo_people;
+mod missing;
 mod people;
 mod salesforce;
 

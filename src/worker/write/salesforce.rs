@@ -13,7 +13,7 @@ use crate::sync::{Decision, Done};
 
 use super::super::context::{Context, api_span};
 use super::super::work::{Work, WorkError};
-use super::people;
+use super::{missing, people};
 use crate::mappings::Mapping;
 
 /// One kind of collection call.
@@ -178,9 +178,14 @@ async fn send(ctx: &Context, campaign: &str, call: Call, mut group: Vec<&mut Wor
     };
     // The org's time when the call was sent, read off this answer: before any of its writes.
     let written_at = client.server_time_at(sent_at);
+    let mut unnamed = Vec::new();
     for (work, result) in group.iter_mut().zip(results) {
-        if call == Call::Create && person_is_gone(&result) {
-            forget_person(ctx, work, is_converted(&result)).await;
+        if call == Call::Create && missing::person_is_gone(&result) {
+            missing::forget_person(ctx, work, missing::is_converted(&result)).await;
+            continue;
+        }
+        if call == Call::Create && missing::names_no_field(&result) {
+            unnamed.push((work, result));
             continue;
         }
         settle(work, call, &result);
@@ -188,58 +193,27 @@ async fn send(ctx: &Context, campaign: &str, call: Call, mut group: Vec<&mut Wor
             work.sf_written_at = written_at;
         }
     }
-}
-
-/// Salesforce says the Lead or Contact a new member names is gone: converted to a Contact,
-/// merged into another record, or deleted. Only then is the person found again.
-fn person_is_gone(result: &RecordResult) -> bool {
-    result.errors.iter().any(|e| {
-        e.status_code == "CANNOT_UPDATE_CONVERTED_LEAD"
-            || (matches!(
-                e.status_code.as_str(),
-                "ENTITY_IS_DELETED" | "INVALID_CROSS_REFERENCE_KEY"
-            ) && e
-                .fields
-                .iter()
-                .any(|f| f.eq_ignore_ascii_case("LeadId") || f.eq_ignore_ascii_case("ContactId")))
-    })
-}
-
-fn is_converted(result: &RecordResult) -> bool {
-    result
-        .errors
-        .iter()
-        .any(|e| e.status_code == "CANNOT_UPDATE_CONVERTED_LEAD")
-}
-
-/// Drops the stale Lead/Contact id from the identity and retries: the next round finds the
-/// person again (Contact first, a converted Lead followed to its Contact). A record deleted or
-/// merged away is kept as gone, so Marketo's link naming it is not followed again.
-async fn forget_person(ctx: &Context, work: &mut Work, converted: bool) {
-    let Some(stale) = work.salesforce_person().map(str::to_string) else {
+    if unnamed.is_empty() {
         return;
-    };
-    let identity = &mut work.person.identity;
-    if identity.sf_contact_id.as_deref() == Some(stale.as_str()) {
-        identity.sf_contact_id = None;
-    } else {
-        identity.sf_lead_id = None;
     }
-    let now = crate::store::now_millis();
-    let forgotten = match ctx
-        .store
-        .forget_salesforce_person(identity.id, &stale, now)
-        .await
-    {
-        Ok(()) if !converted => ctx.store.salesforce_person_gone(&stale, now).await,
-        other => other,
-    };
-    if let Err(error) = forgotten {
-        return work.fail(error);
+    // Salesforce did not say which record is missing: the campaign's absence is asked once.
+    match missing::campaign_exists(ctx, campaign).await {
+        Some(false) => {
+            for (work, result) in unnamed {
+                work.fail(CallError::Permanent(missing::no_campaign(
+                    campaign, &result,
+                )));
+            }
+        }
+        Some(true) => {
+            for (work, _) in unnamed {
+                missing::forget_person(ctx, work, false).await;
+            }
+        }
+        None => unnamed
+            .into_iter()
+            .for_each(|(work, result)| settle(work, call, &result)),
     }
-    work.fail(CallError::retry(format!(
-        "the Lead or Contact {stale} was converted, merged or deleted; finding the person again"
-    )));
 }
 
 fn settle(work: &mut Work, call: Call, result: &RecordResult) {
@@ -388,7 +362,7 @@ mod tests {
         ];
         for (code, fields, gone) in cases {
             assert_eq!(
-                person_is_gone(&failed(code, fields)),
+                super::missing::person_is_gone(&failed(code, fields)),
                 gone,
                 "{code} {fields:?}"
             );
