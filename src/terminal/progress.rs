@@ -91,8 +91,9 @@ impl Bar {
 }
 
 /// Watches the inbox while the worker processes the signals a reconciliation queued (a
-/// difference may take one per side, so they can outnumber the differences): total is
-/// what was due when it started, done is how many of those are no longer due.
+/// difference may take one per side, so they can outnumber the differences): total is what
+/// was waiting when it started, done is how many of those a round has finished (a claimed
+/// signal counts once its round has written it, not when it is claimed).
 pub struct RepairWatch {
     stop: CancellationToken,
     task: JoinHandle<()>,
@@ -101,13 +102,13 @@ pub struct RepairWatch {
 impl RepairWatch {
     pub async fn start(store: Store) -> RepairWatch {
         let stop = CancellationToken::new();
-        let total = due(&store).await.unwrap_or(0);
+        let total = in_flight(&store).await.unwrap_or(0);
         let token = stop.clone();
         let task = tokio::spawn(async move {
             let mut bar = Bar::new("repair signals");
             let mut done = 0;
             loop {
-                if let Some(remaining) = due(&store).await {
+                if let Some(remaining) = in_flight(&store).await {
                     done = total.saturating_sub(remaining);
                     bar.update(done, total);
                 }
@@ -116,7 +117,7 @@ impl RepairWatch {
                     () = tokio::time::sleep(Duration::from_millis(250)) => {}
                 }
             }
-            let remaining = due(&store).await.unwrap_or(0);
+            let remaining = in_flight(&store).await.unwrap_or(0);
             bar.finish(total.saturating_sub(remaining).max(done), total);
         });
         RepairWatch { stop, task }
@@ -129,9 +130,10 @@ impl RepairWatch {
     }
 }
 
-async fn due(store: &Store) -> Option<u64> {
-    match store.claim_count_due(now_millis()).await {
-        Ok(n) => Some(u64::try_from(n).unwrap_or(0)),
+/// Signals due or in a round now.
+pub async fn in_flight(store: &Store) -> Option<u64> {
+    match store.backlog(now_millis()).await {
+        Ok(backlog) => Some(u64::try_from(backlog.due + backlog.in_progress).unwrap_or(0)),
         Err(error) => {
             tracing::warn!(%error, "progress: could not count the due repairs");
             None

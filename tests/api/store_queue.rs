@@ -264,3 +264,22 @@ async fn retrying_signals_of_settled_people_are_made_due() {
         assert_eq!(keys, ["fresh", "mine"], "{}", db.label);
     }
 }
+
+/// The reconcile progress counts a repair as finished once its round has written it: claimed
+/// signals still count as in flight (the bar read 100% as soon as the worker claimed them all).
+#[tokio::test]
+async fn signals_a_round_holds_are_still_in_flight_for_the_progress_bar() {
+    use campaign_sync::store::now_millis;
+    use campaign_sync::terminal::progress::in_flight;
+    for (db, store) in stores().await {
+        let now = now_millis();
+        let signals = (1..=3).map(|i| member(i, &format!("k{i}"))).collect();
+        store.record(signals, now).await.unwrap();
+        assert_eq!(in_flight(&store).await, Some(3), "{}", db.label);
+        let claimed = store.claim("a", 10, LEASE, now).await.unwrap();
+        assert_eq!(claimed.len(), 3);
+        assert_eq!(in_flight(&store).await, Some(3), "claimed: {}", db.label);
+        assert!(store.complete(claimed[0].id, "a", now).await.unwrap());
+        assert_eq!(in_flight(&store).await, Some(2), "{}", db.label);
+    }
+}
