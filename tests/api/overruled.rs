@@ -366,3 +366,40 @@ async fn the_winning_write_goes_with_the_winners_signal_waiting_to_be_retried() 
         "no echo of the Marketo change: {skipped:?}"
     );
 }
+
+/// Under last-writer-wins a later Salesforce move back wins over an earlier Marketo change,
+/// Marketo refuses it (1037) and Salesforce keeps it: diverged on Salesforce's signal, and the
+/// Marketo change, never written to Salesforce, overruled on its own.
+#[tokio::test]
+async fn a_winning_move_back_marketo_refuses_still_overrules_the_marketo_change() {
+    let world = world(ConflictPolicy::LastWriterWins).await;
+    let (lead, sf_lead, member) = world.synced_person("back@example.com", "Registered").await;
+    world.mk_sets(lead, "Attended");
+    world.mk.deliver_webhooks_now().await;
+    world.sf.advance_clock(std::time::Duration::from_secs(2));
+    world.sf.update_member(USER, &member, "No Show").unwrap();
+    world.sf.deliver_outbound_now().await;
+    world.wait_for_due_signals(2).await;
+    world.app.worker.run_pending().await.unwrap();
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    assert_eq!(world.sf_member_status(&sf_lead).as_deref(), Some("No Show"));
+
+    let (lost, timeline) = overruled_timeline(&world).await;
+    let reason = lost.reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with(
+            "overruled: Salesforce change to \"No Show\" wins over this Marketo change to \
+             \"Attended\" (last-writer-wins"
+        ),
+        "{reason}"
+    );
+    assert_eq!(kind_of(&timeline, lost.signal_id), Some("marketo_member"));
+    let diverged = world.outcomes(OutcomeResult::Diverged).await;
+    assert_eq!(diverged.len(), 1, "{diverged:?}");
+    assert_eq!(
+        kind_of(&timeline, diverged[0].signal_id),
+        Some("salesforce_member"),
+        "the refused write goes with the winning side's signal"
+    );
+    assert_eq!(overruled_last_hour(&world).await, 1);
+}

@@ -13,7 +13,8 @@ use super::outcome;
 /// goes with the winner's; the first is recorded as skipped with the winner named (a second
 /// signal of the same change, such as the change feed's beside the outbound message's, is not
 /// counted again), or one outcome without a signal when the round read the losing change from
-/// its side rather than from a signal. A conflict the applied write settled, or Salesforce's
+/// its side rather than from a signal. A conflict the applied write settled, one whose winning
+/// Salesforce move back Marketo refused while Salesforce keeps it (diverged), or Salesforce's
 /// change that Marketo refused for its own later one (set on Salesforce instead); another
 /// write that did not apply overrules nothing.
 pub(super) fn overruled(
@@ -23,7 +24,11 @@ pub(super) fn overruled(
     done: &sync::Done,
 ) -> Vec<i64> {
     let (side, reason) = match (done, &work.overruled) {
-        (sync::Done::Applied, Some(lost)) => (lost.side, lost.reason.clone()),
+        // The winner's write applied, or a Salesforce move back Marketo refused while
+        // Salesforce keeps it (diverged): either way the losing change is not written.
+        (sync::Done::Applied | sync::Done::Diverged(_), Some(lost)) => {
+            (lost.side, lost.reason.clone())
+        }
         (sync::Done::Skipped(why), _) if why.starts_with(sync::outcome::MARKETO_WINS) => {
             let change = match work.person.sf.as_ref().and_then(|o| o.status.as_deref()) {
                 Some(status) => format!("Salesforce change to {status:?}"),
