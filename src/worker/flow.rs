@@ -173,6 +173,14 @@ async fn write_campaign(ctx: &Context, campaign: &str, mut group: Vec<&mut Flow>
             &status,
         );
         flow.work.person.sf_member_id = member.map(|m| m.id.clone());
+        // What the campaign shows now, read here: the record's events start from it (a member
+        // deleted meanwhile is added anew, not moved from the status last synced).
+        flow.work.person.sf = Some(Observed {
+            status: member.and_then(|m| m.status.clone()),
+            at: member
+                .and_then(|m| m.system_modstamp.as_deref())
+                .and_then(crate::sync::time::parse_millis),
+        });
         flow.step = Some(step);
         flow.before = member.and_then(|m| m.status.clone());
         if let FlowStep::Skip(reason) = step {

@@ -286,3 +286,41 @@ async fn a_flow_action_for_a_campaign_salesforce_lacks_says_the_campaign_is_miss
         "{reason}"
     );
 }
+
+/// A status change on a person whose campaign member was deleted meanwhile (the deletion not
+/// yet polled) adds them anew: the event is an add with no status before it, not a status
+/// change from what the sync last wrote.
+#[tokio::test]
+async fn a_status_change_after_a_deletion_is_recorded_as_an_add() {
+    let world = World::new().await;
+    let (lead, sf_lead, member) = world.synced_person("readd@example.com", "Registered").await;
+    world.sf.delete_member(crate::world::USER, &member).unwrap();
+    let events_before = world.app.store.trigger_events(0, 100).await.unwrap().len();
+    world
+        .marketo_webhook(json!({ "action": "change_campaign_status", "leadId": lead, "campaignId": world.campaign, "status": "Attended" }))
+        .await;
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Attended")
+    );
+    let events = world.app.store.trigger_events(0, 100).await.unwrap();
+    let campaign_events: Vec<_> = events[events_before..]
+        .iter()
+        .filter(|e| e.kind.as_str().contains("campaign"))
+        .collect();
+    assert_eq!(campaign_events.len(), 1, "{campaign_events:?}");
+    assert_eq!(campaign_events[0].kind.as_str(), "added_to_campaign");
+    assert_eq!(campaign_events[0].old_status, None, "{campaign_events:?}");
+    let applied = world
+        .outcomes(campaign_sync::store::OutcomeResult::Applied)
+        .await;
+    let campaign = applied
+        .iter()
+        .rfind(|o| o.connector == campaign_sync::kinds::Connector::Salesforce)
+        .unwrap();
+    assert_eq!(
+        campaign.reason.as_deref(),
+        Some("added to the campaign as Attended")
+    );
+}
