@@ -9,17 +9,20 @@ use std::sync::Arc;
 
 use tracing::Instrument;
 
-use crate::kinds::{Actor, OutcomeResult, Target};
+use crate::kinds::Actor;
 use crate::mappings::Mapping;
 use crate::signal::{FlowAction, FlowActionKind, Signal};
 use crate::store::{Claimed, Journal, StoreError};
-use crate::sync::{Decision, Done, FlowStep, Observed, flow_event, flow_step};
+use crate::sync::{Decision, Done, FlowStep, Observed, flow_step};
 
 use super::context::{Context, api_span};
 use super::record;
 use super::resolve;
 use super::work::{About, Person, Phase, SignalRef, SignalResult, Work, WorkError};
 use super::write;
+
+mod unmapped;
+use unmapped::{unmapped, unmapped_result};
 
 /// A mapping and the program writes that mirror its campaign's changes (each work carries its
 /// flow's signal).
@@ -92,11 +95,10 @@ async fn apply_all(
     record_all(ctx, flows, journal).await
 }
 
-/// Whether a flow action on this campaign may write now: campaign sync is on and, for a mapped
-/// campaign, its mapping writes (switched on, statuses compatible). A switched-off mapping
-/// writes nothing, its campaign included.
 /// Why a flow action on this campaign waits (sync off, or its mapping off or held), or `None`
-/// when it may write.
+/// when it may write: campaign sync is on and, for a mapped campaign, its mapping writes
+/// (switched on, statuses compatible). A switched-off mapping writes nothing, its campaign
+/// included.
 fn held_back(ctx: &Context, campaign: &str) -> Option<String> {
     match ctx.mappings.by_campaign(campaign) {
         Some(mapping) => ctx.mappings.held_back(mapping),
@@ -275,26 +277,6 @@ async fn record_all(
     Ok(results)
 }
 
-/// The result of a flow action whose campaign change stands alone (no mapping covers the
-/// campaign, or its mapping does not write now), naming its person, the covering mapping if
-/// any and the campaign write, so a dead one's outcome says whom and what.
-fn unmapped_result(
-    flow: &Flow,
-    covering: Option<String>,
-    result: Result<(), WorkError>,
-) -> SignalResult {
-    SignalResult {
-        signal: flow.signal,
-        result,
-        about: Some(About {
-            mapping: covering,
-            person: flow.work.person.key(),
-            status: flow.work.decision.status().map(str::to_string),
-        }),
-        target: Target::FLOW_ACTION,
-    }
-}
-
 /// The program write that mirrors a campaign change (applied this round, or on an earlier
 /// attempt); `set`: the campaign member status the program is to mirror (`None`: not a member).
 fn program_work(
@@ -347,61 +329,4 @@ fn owed_program_status(
         .as_deref()
         .and_then(|name| mapping.statuses.to_salesforce(name));
     (program.as_deref() != before).then(|| before.map(str::to_string))
-}
-
-/// What an applied flow action did to the campaign, for its outcome's reason, as a mapped
-/// campaign's write says it.
-fn written(step: FlowStep, status: Option<&str>) -> Option<String> {
-    let status = status.unwrap_or_default();
-    match step {
-        FlowStep::Create => Some(format!("added to the campaign as {status}")),
-        FlowStep::Update => Some(format!("set the campaign member status to {status}")),
-        FlowStep::Delete => Some("removed from the campaign".into()),
-        FlowStep::Skip(_) => None,
-    }
-}
-
-/// A flow action on a campaign no mapping covers (or whose mapping does not write now): the
-/// campaign change is all there is.
-fn unmapped(
-    journal: &mut Journal,
-    flow: &Flow,
-    covering: Option<&str>,
-    done: Result<Done, WorkError>,
-) -> Result<(), WorkError> {
-    let done = done?;
-    let result = match &done {
-        Done::Applied => OutcomeResult::Applied,
-        Done::Skipped(_) | Done::Diverged(_) => OutcomeResult::Skipped,
-    };
-    let key = flow.work.person.key();
-    let target = Target::FLOW_ACTION;
-    let action = &flow.action;
-    let written = match (&done, flow.step) {
-        (Done::Applied, Some(step)) => written(step, action.status.as_deref()),
-        _ => None,
-    };
-    record::outcome(
-        journal,
-        Some(flow.signal.id),
-        covering,
-        Some(&key),
-        target,
-        result,
-        done.reason().or(written.as_deref()),
-    );
-    let event = flow
-        .step
-        .filter(|_| done == Done::Applied)
-        .and_then(|step| {
-            flow_event(
-                step,
-                flow.before.as_deref(),
-                action.status.as_deref().unwrap_or_default(),
-            )
-        });
-    if let Some(event) = event {
-        record::trigger(journal, None, &key, Some(&action.campaign_id), event);
-    }
-    Ok(())
 }
