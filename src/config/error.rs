@@ -59,6 +59,20 @@ fn describe(error: &figment::Error) -> String {
                     shown_key(&error.path, None)
                 )
             }
+            // A number out of its range (a negative count, a percentage over 255): named as
+            // the file writes the key, with where it came from.
+            Kind::InvalidValue(found, expected) => format!(
+                "invalid value for `{}`{source}: found {found}, expected {expected}",
+                shown_key(&error.path, None)
+            ),
+            Kind::ISizeOutOfRange(found) => format!(
+                "invalid value for `{}`{source}: {found} is out of range",
+                shown_key(&error.path, None)
+            ),
+            Kind::USizeOutOfRange(found) => format!(
+                "invalid value for `{}`{source}: {found} is out of range",
+                shown_key(&error.path, None)
+            ),
             // A value its type refused in its own words (an address, a URL): named as the
             // file writes the key; a secret's message is left out, as it may quote the value.
             Kind::Message(message) if !error.path.is_empty() => {
@@ -111,7 +125,13 @@ fn origin(error: &figment::Error) -> String {
         return format!(" in {file}");
     }
     if metadata.name.contains("environment") && !error.path.is_empty() {
-        let parts: Vec<String> = error.path.iter().map(|p| p.to_ascii_uppercase()).collect();
+        // A list is set whole (`'["a", "b"]'`): an item's index is not part of the name.
+        let parts: Vec<String> = error
+            .path
+            .iter()
+            .take_while(|p| !p.bytes().all(|b| b.is_ascii_digit()))
+            .map(|p| p.to_ascii_uppercase())
+            .collect();
         return format!(
             " in the environment variable {}{}",
             super::env::PREFIX,
@@ -241,6 +261,14 @@ mod tests {
             (
                 "listen = \"localhost:8080\"\n",
                 "invalid value for `listen` in ",
+            ),
+            (
+                "[worker]\nretry_jitter_percent = 500\n",
+                "invalid value for `worker.retry_jitter_percent` in ",
+            ),
+            (
+                "[http]\nbody_limit_bytes = -1\n",
+                "invalid value for `http.body_limit_bytes` in ",
             ),
             (
                 "[[mappings]]\nname = \"w\"\nprogram_id = 1\ncampaign_id = \"701000000000001AAA\"\nconflict_policy = \"newest\"\n",

@@ -4,6 +4,7 @@
 mod complete;
 mod env;
 mod error;
+mod intervals;
 mod load;
 mod mapping;
 mod secret;

@@ -44,6 +44,7 @@ impl Config {
         if self.http.request_timeout_secs == 0 {
             problems.push("http.request_timeout_secs: must be greater than 0".into());
         }
+        problems.extend(self.zero_intervals());
         let longest_call = self
             .salesforce
             .request_timeout_secs

@@ -178,6 +178,28 @@ fn a_mistake_in_the_environment_names_the_variable() {
             && list.contains("write a list as an array"),
         "{list}"
     );
+    let negative = check("CAMPAIGN_SYNC_HTTP__DRAIN_DELAY_SECS", "-3");
+    assert!(
+        negative.contains(
+            "invalid value for `http.drain_delay_secs` in the environment variable \
+             CAMPAIGN_SYNC_HTTP__DRAIN_DELAY_SECS: found signed int `-3`, expected u64"
+        ),
+        "{negative}"
+    );
+    // A list is set whole: the variable named is the one set, not an item's.
+    let network = check(
+        "CAMPAIGN_SYNC_MARKETO__ALLOWED_NETWORKS",
+        "[\"300.1.1.1/8\"]",
+    );
+    assert!(
+        network.contains("in the environment variable CAMPAIGN_SYNC_MARKETO__ALLOWED_NETWORKS:"),
+        "{network}"
+    );
+    let zero = check("CAMPAIGN_SYNC_SCHEDULES__MARKETO_ACTIVITY_SECS", "0");
+    assert!(
+        zero.contains("schedules.marketo_activity_secs: must be greater than 0"),
+        "{zero}"
+    );
 }
 
 #[test]
