@@ -40,6 +40,7 @@ pub fn acquire(database_url: &str) -> Result<Option<InstanceLock>, InstanceLockE
     let Some(database) = sqlite_file(database_url) else {
         return Ok(None);
     };
+    let database = resolved(database);
     let mut name = database.as_os_str().to_owned();
     name.push(".lock");
     let path = PathBuf::from(name);
@@ -61,6 +62,24 @@ pub fn acquire(database_url: &str) -> Result<Option<InstanceLock>, InstanceLockE
         }),
         Err(TryLockError::Error(source)) => Err(io(source)),
     }
+}
+
+/// The file itself, whatever path names it (a symbolic link, `..`): the lock sits beside the
+/// real file, so two paths to one database take one lock. A file not created yet is resolved
+/// through its directory; a path that cannot be resolved is kept as given.
+fn resolved(database: PathBuf) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(&database) {
+        return real;
+    }
+    let (Some(dir), Some(name)) = (database.parent(), database.file_name()) else {
+        return database;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::fs::canonicalize(dir).map_or(database.clone(), |dir| dir.join(name))
 }
 
 /// The file a SQLite URL names: `sqlite://path`, `sqlite:path`, with or without `?options`;
@@ -90,6 +109,34 @@ mod tests {
         for (url, file) in cases {
             assert_eq!(sqlite_file(url), file.map(PathBuf::from), "{url}");
         }
+    }
+
+    #[test]
+    fn a_symbolic_link_to_the_file_takes_the_same_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("cs.db");
+        std::fs::write(&real, b"").unwrap();
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let _first = acquire(&format!("sqlite://{}", real.display()))
+            .unwrap()
+            .expect("locked");
+        let second = acquire(&format!("sqlite://{}", link.display()));
+        assert!(
+            matches!(second, Err(InstanceLockError::Held { .. })),
+            "{second:?}"
+        );
+        // A file not created yet is found through its directory, linked or not.
+        let linked_dir = dir.path().join("linked");
+        std::os::unix::fs::symlink(dir.path(), &linked_dir).unwrap();
+        let _new = acquire(&format!("sqlite://{}", dir.path().join("new.db").display()))
+            .unwrap()
+            .expect("locked");
+        let again = acquire(&format!("sqlite://{}", linked_dir.join("new.db").display()));
+        assert!(
+            matches!(again, Err(InstanceLockError::Held { .. })),
+            "{again:?}"
+        );
     }
 
     #[test]

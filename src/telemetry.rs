@@ -109,6 +109,7 @@ pub async fn drain_metrics(shutdown: CancellationToken) {
 /// The reconciliation series are made for each configured mapping.
 pub fn zero_series(mappings: &[String]) {
     metrics::counter!("salesforce_deletions_out_of_reach_total").increment(0);
+    metrics::counter!("salesforce_deletions_ignored_total").increment(0);
     metrics::counter!("outbound_notifications_without_data_total").increment(0);
     metrics::counter!("salesforce_future_stamps_total").increment(0);
     for mapping in mappings {

@@ -135,6 +135,7 @@ async fn alerting_counters_are_shown_before_they_first_count() {
     let text = app.get("/metrics").await.text().await.unwrap();
     for series in [
         "salesforce_deletions_out_of_reach_total ",
+        "salesforce_deletions_ignored_total ",
         "outbound_notifications_without_data_total ",
         "salesforce_future_stamps_total ",
         "reconcile_differences_total{mapping=\"zero-series\",kind=\"salesforce_changed\"} 0",
