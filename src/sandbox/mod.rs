@@ -133,7 +133,9 @@ pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow
         people: 4,
         members_everywhere: false,
     };
-    let demo = seed::seed(&salesforce, &marketo, amounts)?;
+    let Some(demo) = seed::seed(&salesforce, &marketo, amounts, &shutdown)? else {
+        return Ok(());
+    };
     config.mappings = demo.mappings.clone();
     // Marketers' triggers: the custom activity types trigger events are posted as.
     let marketo_client = crate::connectors::marketo::MarketoClient::new(&config.marketo)?;

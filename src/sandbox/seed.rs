@@ -3,6 +3,7 @@
 //! simulators, already members of every mapping, linked as Marketo's own sync leaves them.
 
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::MappingConfig;
 use crate::sim::marketo::{
@@ -101,16 +102,26 @@ const PEOPLE: &[(&str, &str, &str, bool)] = &[
 /// Program ids start here, one per mapping in order.
 const FIRST_PROGRAM_ID: i64 = 1001;
 
+/// Seeds the simulators; `None` when `stop` was cancelled meanwhile (a shutdown asked for
+/// while thousands of programs were being made is not kept waiting for them).
 pub fn seed(
     salesforce: &SalesforceSim,
     marketo: &MarketoSim,
     amounts: Amounts,
-) -> anyhow::Result<Demo> {
-    let mappings = (0..amounts.programs)
-        .map(|i| seed_program(salesforce, marketo, i))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    stop: &CancellationToken,
+) -> anyhow::Result<Option<Demo>> {
+    let mut mappings = Vec::with_capacity(amounts.programs);
+    for i in 0..amounts.programs {
+        if stop.is_cancelled() {
+            return Ok(None);
+        }
+        mappings.push(seed_program(salesforce, marketo, i)?);
+    }
     let mut people = Vec::new();
     for i in 0..amounts.people {
+        if stop.is_cancelled() {
+            return Ok(None);
+        }
         people.push(seed_person(
             salesforce,
             marketo,
@@ -120,6 +131,9 @@ pub fn seed(
     }
     if amounts.members_everywhere {
         for mapping in &mappings {
+            if stop.is_cancelled() {
+                return Ok(None);
+            }
             let first = PROGRAMS[program_index(mapping.program_id)].statuses[0].0;
             for (_, _, lead, person) in &people {
                 marketo.set_status_as_user(mapping.program_id, *lead, first)?;
@@ -135,7 +149,7 @@ pub fn seed(
         salesforce.add_member(USER_ID, &webinar.campaign_id, &ada.3, Some("Registered"))?;
         salesforce.add_member(USER_ID, &webinar.campaign_id, &grace.3, Some("Invited"))?;
     }
-    Ok(Demo { mappings, people })
+    Ok(Some(Demo { mappings, people }))
 }
 
 fn program_index(program_id: i64) -> usize {

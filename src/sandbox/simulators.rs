@@ -43,7 +43,9 @@ pub async fn run_simulators(
         people: options.people,
         members_everywhere: true,
     };
-    let demo = seed::seed(&salesforce, &marketo, amounts)?;
+    let Some(demo) = seed::seed(&salesforce, &marketo, amounts, &shutdown)? else {
+        return Ok(());
+    };
     let description = Simulators::new(&salesforce, &marketo, &demo);
     if let Some(path) = &options.describe {
         std::fs::write(path, serde_json::to_vec_pretty(&description)?)

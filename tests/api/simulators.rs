@@ -302,3 +302,45 @@ async fn the_command_seeds_both_sides_and_delivers_where_it_is_told() {
     .await;
     assert_eq!(status.code(), Some(0));
 }
+
+/// A SIGTERM while thousands of programs are still being seeded ends the command at once,
+/// with exit 0 and no describe file (it waited for the seeding before).
+#[tokio::test]
+async fn a_sigterm_during_seeding_stops_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let describe = dir.path().join("sims.json");
+    let child = Command::new(BIN)
+        .args(["simulators", "--programs", "1000000"])
+        .args([
+            "--listen-salesforce",
+            "127.0.0.1:0",
+            "--listen-marketo",
+            "127.0.0.1:0",
+        ])
+        .arg("--describe")
+        .arg(&describe)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("campaign-sync simulators");
+    // Killed if the test fails before its SIGTERM ends it.
+    let mut running = Running(child);
+    let child = &mut running.0;
+    // Once the listeners are up, seeding is under way (a million programs take minutes).
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(child.try_wait().unwrap().is_none(), "still seeding");
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = eventually("exit after SIGTERM", async || {
+        child.try_wait().expect("wait")
+    })
+    .await;
+    assert_eq!(status.code(), Some(0));
+    assert!(!describe.exists());
+}

@@ -19,7 +19,7 @@ use super::world::{
 /// Errors of the simulator's Rust control API.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("binding the simulator's listener: {0}")]
+    #[error("cannot bind the simulator's listener")]
     Bind(#[from] std::io::Error),
     #[error("channel {0:?} already exists")]
     DuplicateChannel(String),

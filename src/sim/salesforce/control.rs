@@ -46,14 +46,17 @@ impl SalesforceSim {
         if statuses.is_empty() {
             return Ok(org.create(Kind::Campaign, as_map(&fields), false)?);
         }
-        let mut copy = org.clone();
-        let id = copy.insert(Kind::Campaign, as_map(&fields), false)?;
+        // All or nothing, without copying the org (a copy per campaign made seeding thousands
+        // of programs take minutes): a refused status takes the new campaign away again.
+        let id = org.insert(Kind::Campaign, as_map(&fields), false)?;
         for (order, status) in statuses.iter().enumerate() {
             let row = json!({"CampaignId": id, "Label": status.label, "IsDefault": status.is_default,
                 "HasResponded": status.has_responded, "SortOrder": order + 1});
-            copy.insert(Kind::CampaignMemberStatus, as_map(&row), false)?;
+            if let Err(error) = org.insert(Kind::CampaignMemberStatus, as_map(&row), false) {
+                let _ = org.delete(&id);
+                return Err(error.into());
+            }
         }
-        *org = copy;
         Ok(id)
     }
 
@@ -144,7 +147,11 @@ impl SalesforceSim {
     }
 
     pub fn statuses_of(&self, campaign_id: &str) -> Vec<Map<String, Value>> {
-        self.related(Kind::CampaignMemberStatus, campaign_id)
+        let org = lock(&self.shared.org);
+        org.statuses_of(campaign_id)
+            .into_iter()
+            .map(|r| view::fields(&org, r))
+            .collect()
     }
 
     /// Everything `GET /__sim/state` shows.

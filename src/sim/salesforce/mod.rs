@@ -55,7 +55,7 @@ use state::Shared;
 pub enum SimError {
     #[error("invalid simulator configuration: {0}")]
     Config(String),
-    #[error("cannot bind the simulator: {0}")]
+    #[error("cannot bind the simulator's listener")]
     Bind(#[from] std::io::Error),
     #[error("cannot build the outbound HTTP client: {0}")]
     Client(#[from] reqwest::Error),

@@ -90,12 +90,12 @@ impl Org {
     }
 
     pub(super) fn clear_other_defaults(&mut self, fields: &Map<String, Value>, id: &str) {
-        let campaign = fields.get("CampaignId").cloned();
-        for (other, record) in &mut self.records {
-            if record.kind == Kind::CampaignMemberStatus
-                && other != id
-                && record.fields.get("CampaignId") == campaign.as_ref()
-            {
+        let Some(campaign) = fields.get("CampaignId").and_then(Value::as_str) else {
+            return;
+        };
+        let others = self.status_ids.get(campaign).cloned().unwrap_or_default();
+        for other in others.iter().filter(|other| *other != id) {
+            if let Some(record) = self.records.get_mut(other) {
                 record.fields.insert("IsDefault".to_owned(), json!(false));
             }
         }

@@ -57,6 +57,9 @@ pub struct Org {
     memberships: HashMap<(String, String), String>,
     /// Campaign id → CampaignMember writes still to refuse with `UNABLE_TO_LOCK_ROW`.
     campaign_locks: HashMap<String, u32>,
+    /// Campaign id → its CampaignMemberStatus ids, in creation order: a campaign's statuses
+    /// without scanning every campaign's (seeding thousands of programs was quadratic).
+    status_ids: HashMap<String, Vec<String>>,
 }
 
 impl Org {
@@ -134,6 +137,14 @@ impl Org {
         if kind == Kind::CampaignMemberStatus && fields.get("IsDefault") == Some(&json!(true)) {
             self.clear_other_defaults(&fields, &id);
         }
+        if kind == Kind::CampaignMemberStatus
+            && let Some(campaign) = fields.get("CampaignId").and_then(Value::as_str)
+        {
+            self.status_ids
+                .entry(campaign.to_owned())
+                .or_default()
+                .push(id.clone());
+        }
         self.records.insert(id.clone(), Record { kind, fields });
         self.after_write(kind, &id, sends);
         Ok(id)
@@ -201,6 +212,13 @@ impl Org {
                 if removed.kind == Kind::CampaignMember {
                     self.memberships.remove(&membership_key(&removed.fields));
                 }
+                if removed.kind == Kind::CampaignMemberStatus
+                    && let Some(ids) = removed
+                        .text("CampaignId")
+                        .and_then(|c| self.status_ids.get_mut(c))
+                {
+                    ids.retain(|s| *s != dependent);
+                }
                 let at_ms = self.clock.tick();
                 self.deletions.push(Deletion {
                     id: dependent.clone(),
@@ -242,8 +260,14 @@ impl Org {
 
     /// The labels of a campaign's member statuses with their HasResponded flags.
     pub fn statuses_of(&self, campaign_id: &str) -> Vec<&Record> {
-        self.records_of(Kind::CampaignMemberStatus)
-            .filter(|r| r.text("CampaignId") == Some(campaign_id))
+        let Some(campaign) = ids::normalize(campaign_id) else {
+            return Vec::new();
+        };
+        self.status_ids
+            .get(&campaign)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.records.get(id))
             .collect()
     }
 
