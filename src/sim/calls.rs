@@ -39,6 +39,9 @@ pub struct CallRecord {
     pub body: Option<String>,
     /// Transport error of a webhook call.
     pub error: Option<String>,
+    /// `generic_login` for a token request to Salesforce's generic login host stand-in (which
+    /// refuses the client-credentials flow); `None` for the simulator's own host.
+    pub host: Option<String>,
 }
 
 impl CallRecord {

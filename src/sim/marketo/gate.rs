@@ -40,9 +40,16 @@ pub async fn rest_gate(
     let method = parts.method.to_string();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().map(str::to_string);
-    let logged_body = calls::body_text(&body);
+    // A read sent as a form is its query: a token there is refused, and masked in the log.
+    let form_query =
+        is_read_as_post(query.as_deref()).then(|| String::from_utf8_lossy(&body).into_owned());
+    let body_token = form_query.as_deref().is_some_and(names_token);
+    let logged_body = match &form_query {
+        Some(form) => calls::redacted_query(Some(form)),
+        None => calls::body_text(&body),
+    };
     let request = Request::from_parts(parts, Body::from(body));
-    let (client, response) = match admit(&shared, &request) {
+    let (client, response) = match admit(&shared, &request, body_token) {
         Err((client, error)) => (client, error.into_response()),
         Ok((client, slot)) => {
             let response = run(&shared, request, next).await;
@@ -87,8 +94,9 @@ fn is_read_as_post(query: Option<&str>) -> bool {
 
 type Refused = (Option<String>, MktoError);
 
-fn admit(shared: &Shared, request: &Request) -> Result<(String, Slot), Refused> {
-    if shared.config.refuse_query_access_token && has_query_token(request) {
+fn admit(shared: &Shared, request: &Request, body_token: bool) -> Result<(String, Slot), Refused> {
+    let query_token = request.uri().query().is_some_and(names_token);
+    if shared.config.refuse_query_access_token && (query_token || body_token) {
         return Err((None, MktoError::TokenInvalid));
     }
     let token = identity::bearer(request.headers()).map_err(|e| (None, e))?;
@@ -142,13 +150,12 @@ fn end_token(shared: &Shared, request: &Request, error: &MktoError) {
     }
 }
 
-/// Whether the query string carries `access_token`, the withdrawn way of passing the token.
-fn has_query_token(request: &Request) -> bool {
-    request.uri().query().is_some_and(|query| {
-        query
-            .split('&')
-            .any(|pair| pair.split('=').next() == Some("access_token"))
-    })
+/// Whether a query string (or a read's form body) carries `access_token`, the withdrawn way
+/// of passing the token.
+fn names_token(query: &str) -> bool {
+    query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some("access_token"))
 }
 
 /// URIs over the limit (8 KB) get 414 and bodies over 1 MB get 413, plain HTTP errors rather

@@ -134,9 +134,9 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
         query: calls::redacted_query(query.as_deref()),
         client,
         status: Some(status.as_u16()),
-        // A collection answers 200 even when every record failed; only its touched ids say
-        // whether anything changed.
-        write: writes && status.is_success() && (error_code.is_none() || !ids.is_empty()),
+        // A collection answers 200 even when every record failed, or when it named none; only
+        // its touched ids say whether anything changed.
+        write: writes && status.is_success() && !ids.is_empty(),
         error_code,
         records: ids.len(),
         ids,

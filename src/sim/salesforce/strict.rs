@@ -56,7 +56,7 @@ async fn generic_token(
         StatusCode::BAD_REQUEST.as_u16(),
         Some(error.to_owned()),
     );
-    entry.path = "/services/oauth2/token (generic login host)".to_owned();
+    entry.host = Some("generic_login".to_owned());
     shared.record(entry);
     let body = json!({"error": error, "error_description": description});
     (StatusCode::BAD_REQUEST, Json(body)).into_response()

@@ -32,6 +32,32 @@ async fn an_access_token_in_the_query_string_is_refused_with_601() {
     assert!(result_of(&answer).is_empty());
 }
 
+/// A read sent as a form (`POST …?_method=GET`) has its query in the body: a token there is
+/// refused the same way, and the call log masks it.
+#[tokio::test]
+async fn an_access_token_in_a_read_form_is_refused_and_masked() {
+    let sim = Sim::start().await;
+    let url = sim.url("/rest/v1/leads.json?_method=GET");
+    let form = format!(
+        "filterType=email&filterValues=a@x.com&access_token={}",
+        sim.token
+    );
+    let answer = sim
+        .client
+        .post(&url)
+        .bearer_auth(&sim.token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("POST");
+    let answer = answer.json().await.expect("JSON");
+    assert_eq!(error_of(&answer).0, "601", "{answer}");
+    let logged = serde_json::to_string(&sim.sim.requests()).unwrap();
+    assert!(!logged.contains(&sim.token), "{logged}");
+    assert!(logged.contains("access_token=***"), "{logged}");
+}
+
 #[tokio::test]
 async fn the_uri_limit_is_configurable() {
     let sim = Sim::start_with(|c| c.max_uri_bytes = 100).await;

@@ -446,3 +446,24 @@ async fn a_uri_and_headers_over_16_kib_together_are_431() {
     let fits = send(1_000).await.expect("GET");
     assert_ne!(fits.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
 }
+
+/// A collection naming no record changes nothing: the call log does not count it as a write.
+#[tokio::test]
+async fn an_empty_collection_call_is_not_a_write() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    for response in [
+        client
+            .post("composite/sobjects", json!({ "records": [] }))
+            .await,
+        client
+            .patch("composite/sobjects", json!({ "records": [] }))
+            .await,
+        client.delete("composite/sobjects?ids=").await,
+    ] {
+        assert_eq!(response.status(), StatusCode::OK);
+        let logged = sim.requests();
+        let call = logged.last().expect("logged");
+        assert_eq!((call.write, call.records), (false, 0), "{call:?}");
+    }
+}

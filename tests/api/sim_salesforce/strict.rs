@@ -30,8 +30,14 @@ async fn client_credentials_are_refused_on_the_generic_login_host() {
         body,
         json!({"error": "invalid_grant", "error_description": "request not supported on this domain"})
     );
+    // The call log names the path as requested and the host apart.
+    let logged = sim.requests();
+    let refused = logged.last().expect("logged");
+    assert_eq!(refused.path, "/services/oauth2/token");
+    assert_eq!(refused.host.as_deref(), Some("generic_login"));
     // The My Domain host issues the token.
     login(&sim, INTEGRATION).await;
+    assert_eq!(sim.requests().last().unwrap().host, None);
 }
 
 /// The generic login host listens where the simulator does, so a client that reaches one (from
