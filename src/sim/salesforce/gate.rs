@@ -20,7 +20,7 @@ use crate::sim::calls;
 use crate::sim::fault_rules::{Effect, Injected};
 
 /// Larger bodies are refused before they are read (Salesforce's REST limit is lower still).
-const MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
 /// Longer request URIs are refused with 414 before anything else (Salesforce REST: 16,384 bytes).
 pub const MAX_URI_BYTES: usize = 16_384;
 
@@ -47,7 +47,16 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         shared.record(refused);
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        // Salesforce's error shape; the code is the simulator's choice (the notes name none).
+        return SfError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "REQUEST_ENTITY_TOO_LARGE",
+            format!(
+                "the request body exceeds {} MB",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ),
+        )
+        .into_response();
     };
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();

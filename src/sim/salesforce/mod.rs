@@ -205,10 +205,27 @@ fn router(shared: Arc<Shared>) -> Router {
             "/services/data/{version}/{*rest}",
             axum::routing::any(rest::unknown_resource),
         )
+        // No resource named at all: the same 404, after the token is checked.
+        .route("/services/data", axum::routing::any(rest::unknown_resource))
+        .route(
+            "/services/data/",
+            axum::routing::any(rest::unknown_resource),
+        )
+        .route(
+            "/services/data/{version}",
+            axum::routing::any(rest::unknown_resource),
+        )
+        .route(
+            "/services/data/{version}/",
+            axum::routing::any(rest::unknown_resource),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             gate::gate,
-        ));
+        ))
+        // The gate bounds bodies (50 MB, refused in Salesforce's error shape); the handlers
+        // read whatever it let through, rather than axum's 2 MB answered in plain text.
+        .layer(axum::extract::DefaultBodyLimit::max(gate::MAX_BODY_BYTES));
     let routes = Router::new()
         .route(
             "/services/oauth2/token",

@@ -110,6 +110,23 @@ async fn the_soql_subset_filters_like_salesforce() {
             "{soql}"
         );
     }
+    // An operator the simulator does not take is named in words, with the ones it takes.
+    let like = "SELECT Id FROM Lead WHERE Email LIKE 'ada%'";
+    let response = client
+        .http
+        .get(reqwest::Url::parse_with_params(&client.url("query"), [("q", like)]).expect("url"))
+        .bearer_auth(&client.token)
+        .send()
+        .await
+        .expect("query");
+    let (_, body) = answer(response).await;
+    let message = body[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("unexpected operator \"LIKE\" after Email")
+            && message.contains("IN and NOT IN")
+            && !message.contains("Some("),
+        "{message}"
+    );
 }
 
 #[tokio::test]

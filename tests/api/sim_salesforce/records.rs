@@ -272,14 +272,27 @@ async fn a_single_record_update_naming_its_id_in_the_body_is_refused() {
 async fn unknown_resources_and_methods_answer_in_salesforce_shape() {
     let sim = start(SalesforceSimConfig::default()).await;
     let client = login(&sim, INTEGRATION).await;
-    let (status, body) = answer(client.get("limits").await).await;
-    assert_eq!(
-        (status, body),
-        (
-            StatusCode::NOT_FOUND,
-            json!([{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}])
-        )
-    );
+    for path in [
+        "limits",
+        "/services/data/v62.0/",
+        "/services/data/v62.0",
+        "/services/data/",
+    ] {
+        let response = client.get(path).await;
+        assert!(
+            response.headers().contains_key("sforce-limit-info"),
+            "{path}"
+        );
+        let (status, body) = answer(response).await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::NOT_FOUND,
+                json!([{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}])
+            ),
+            "{path}"
+        );
+    }
     let anonymous = reqwest::get(format!("{}/services/data/v62.0/limits", sim.base_url()))
         .await
         .expect("GET");
@@ -466,4 +479,39 @@ async fn an_empty_collection_call_is_not_a_write() {
         let call = logged.last().expect("logged");
         assert_eq!((call.write, call.records), (false, 0), "{call:?}");
     }
+}
+
+/// A body over axum's default 2 MB reaches the handler (Salesforce takes far more); one over the
+/// simulator's 50 MB is refused in Salesforce's error shape, not plain text.
+#[tokio::test]
+async fn large_bodies_are_read_and_too_large_ones_refused_as_json() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    let padding = "x".repeat(12_000);
+    let records: Vec<serde_json::Value> = (0..200)
+        .map(|i| json!({"attributes": {"type": "Lead"}, "LastName": format!("L{i}"), "Company": "Big", "Padding__x": padding}))
+        .collect();
+    let response = client
+        .post("composite/sobjects", json!({ "records": records }))
+        .await;
+    let (status, body) = answer(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.is_array(), "{body}");
+
+    let huge = format!(
+        "{{\"records\": [], \"pad\": \"{}\"}}",
+        "x".repeat(51 * 1024 * 1024)
+    );
+    let response = client
+        .http
+        .post(client.url("composite/sobjects"))
+        .bearer_auth(&client.token)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("POST");
+    let (status, body) = answer(response).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body[0]["errorCode"], "REQUEST_ENTITY_TOO_LARGE", "{body}");
 }

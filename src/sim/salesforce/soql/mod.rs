@@ -301,9 +301,12 @@ impl Cursor<'_> {
             Some(Token::Symbol("<=")) if !negated => Op::Le,
             Some(Token::Symbol(">=")) if !negated => Op::Ge,
             other => {
+                let found = other
+                    .map(Token::text)
+                    .map_or_else(|| "the end of the query".to_string(), |t| format!("{t:?}"));
                 return Err(malformed(&format!(
-                    "unexpected operator {:?}",
-                    other.map(Token::text)
+                    "unexpected operator {found} after {field} (the simulator's SOQL takes =, \
+                     !=, <>, <, >, <=, >=, IN and NOT IN)"
                 )));
             }
         };
