@@ -344,3 +344,28 @@ async fn a_sigterm_during_seeding_stops_the_command() {
     assert_eq!(status.code(), Some(0));
     assert!(!describe.exists());
 }
+
+/// Listening on every interface (`0.0.0.0`, for a container), the describe file gives URLs a
+/// client can use: loopback, not the unspecified address.
+#[tokio::test]
+async fn listening_on_every_interface_describes_loopback_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--listen-salesforce",
+        "0.0.0.0:0",
+        "--listen-marketo",
+        "0.0.0.0:0",
+    ];
+    let (_running, described) = start_simulators(dir.path(), &args).await;
+    let text = described.to_string();
+    assert!(!text.contains("0.0.0.0"), "{text}");
+    let base = described["salesforce"]["base_url"].as_str().unwrap();
+    assert!(base.starts_with("http://127.0.0.1:"), "{text}");
+    let http = reqwest::Client::new();
+    let answer = http
+        .get(format!("{base}/__sim/state"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}

@@ -164,7 +164,7 @@ impl MarketoSim {
     /// `http://127.0.0.1:<port>`: serves `/identity/oauth/token`, `/rest/v1/…`,
     /// `/rest/asset/v1/…`, `/bulk/v1/…` and `/__sim/…`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.address)
+        format!("http://{}", super::reachable(self.address))
     }
 
     pub fn config(&self) -> &MarketoSimConfig {

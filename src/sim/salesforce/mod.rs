@@ -98,7 +98,7 @@ impl SalesforceSim {
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let shared = Arc::new(Shared {
-            base_url: format!("http://{address}"),
+            base_url: format!("http://{}", super::reachable(address)),
             org: Mutex::new(Org::new(
                 config.outbound.is_some(),
                 config.international_email,

@@ -66,7 +66,7 @@ impl SalesforceSim {
     /// A stand-in for `https://login.salesforce.com`: its token endpoint refuses the
     /// client-credentials flow, as the real generic hosts do. `base_url` is the My Domain host.
     pub fn generic_login_url(&self) -> String {
-        format!("http://{}", self.generic_login)
+        format!("http://{}", crate::sim::reachable(self.generic_login))
     }
 
     /// Converts a lead as a Salesforce user would (`convertLead`): returns the new Contact's id;
