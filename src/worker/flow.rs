@@ -133,6 +133,7 @@ async fn flow(ctx: &Context, signal: SignalRef, action: FlowAction) -> Result<Fl
         reset: None,
         sf_written_at: None,
         was_member: false,
+        left_alone: false,
         overruled: None,
     };
     Ok(Flow {

@@ -112,6 +112,22 @@ pub fn person(
         return None;
     };
     let key = work.person.key();
+    if work.left_alone {
+        // A duplicate: its outcome alone, no mirror row (it is not a member of the mapping).
+        let signal = work.person.signals.first().map(|s| s.id);
+        let target = Target::NONE;
+        let (result, reason) = (done.result(), done.reason());
+        outcome(
+            journal,
+            signal,
+            Some(mapping.name()),
+            Some(&key),
+            target,
+            result,
+            reason,
+        );
+        return None;
+    }
     let settled = sync::settle(
         mapping.name(),
         &key,

@@ -130,11 +130,20 @@ pub struct Work {
     pub was_member: bool,
     /// Both sides changed and the decision follows one: the other's change is not written.
     pub overruled: Option<Overruled>,
+    /// A duplicate left alone (another Marketo lead is this Salesforce person's): its outcome
+    /// says so, and no mirror row is written for it, as none is for a passed-over signal.
+    pub left_alone: bool,
 }
 
 impl Work {
     pub fn fail(&mut self, error: impl Into<WorkError>) {
         self.outcome = Some(Err(error.into()));
+    }
+
+    /// Ends this item as a duplicate left alone, saying why.
+    pub fn leave_alone(&mut self, reason: String) {
+        self.outcome = Some(Ok(crate::sync::Done::Skipped(reason)));
+        self.left_alone = true;
     }
 
     pub fn is_open(&self) -> bool {

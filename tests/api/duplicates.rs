@@ -294,6 +294,21 @@ async fn a_duplicate_marketo_lead_seen_without_its_address_is_left_alone() {
         .filter(|r| r.sf_person_id.as_deref() == Some(sf_lead.as_str()))
         .count();
     assert_eq!(holding, 1, "one state row holds the person: {rows:?}");
+    // The duplicate has no state row of its own: it is no member of the mapping, and a
+    // reconciliation names it as a duplicate rather than as a person whose sides disagree.
+    assert!(
+        !rows.iter().any(|r| r.mkto_lead_id == Some(twin)),
+        "no state row for the duplicate: {rows:?}"
+    );
+    let report = reconcile(&world, true).await;
+    assert!(report.diverged.is_empty(), "{report:?}");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains(&twin.to_string())),
+        "{report:?}"
+    );
 }
 
 /// A Salesforce person linked already to one Marketo lead (through another program), paired

@@ -82,6 +82,7 @@ pub fn decide(mapping: &Mapping, person: Person, mirror: Option<MirrorRow>) -> W
         reset: None,
         sf_written_at: None,
         was_member: false,
+        left_alone: false,
         overruled,
     }
 }

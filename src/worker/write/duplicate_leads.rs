@@ -29,10 +29,10 @@ pub fn one_lead_per_person(works: &mut [&mut Work], items: &[usize]) {
         };
         match first.get(&person) {
             Some(&theirs) if theirs != ours => {
-                works[i].outcome = Some(Ok(crate::sync::Done::Skipped(format!(
+                works[i].leave_alone(format!(
                     "Marketo lead {ours} shares Salesforce {person} with lead {theirs}: left \
                      alone (merge the duplicates in Marketo, or correct Marketo's link)"
-                ))));
+                ));
             }
             _ => {
                 first.insert(person, ours);
@@ -106,9 +106,9 @@ pub async fn another_leads(ctx: &Context, works: &mut [&mut Work], items: &[usiz
         if identity.sf_lead_id.as_deref() == Some(person.as_str()) {
             identity.sf_lead_id = None;
         }
-        works[i].outcome = Some(Ok(crate::sync::Done::Skipped(format!(
+        works[i].leave_alone(format!(
             "Marketo lead {ours} shares Salesforce {person} with lead {theirs}, linked to it: left \
              alone (merge the duplicates in Marketo)"
-        ))));
+        ));
     }
 }

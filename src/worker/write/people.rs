@@ -157,11 +157,11 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
                 Some(id) => set_salesforce_person(&mut works[i].person.identity, id),
                 None => match (creating.get(&email), works[i].identity().mkto_lead_id) {
                     (Some(&first), Some(ours)) if first != ours => {
-                        works[i].outcome = Some(Ok(crate::sync::Done::Skipped(format!(
+                        works[i].leave_alone(format!(
                             "Marketo lead {ours} shares its address with lead {first}, for whom \
                              a Salesforce Lead is created: left alone (merge the duplicates in \
                              Marketo)"
-                        ))));
+                        ));
                     }
                     (_, lead) => {
                         creating.insert(email, lead.unwrap_or_default());
