@@ -134,6 +134,7 @@ async fn flow(ctx: &Context, signal: SignalRef, action: FlowAction) -> Result<Fl
         sf_written_at: None,
         was_member: false,
         left_alone: false,
+        note: None,
         overruled: None,
     };
     Ok(Flow {

@@ -133,6 +133,8 @@ pub struct Work {
     /// A duplicate left alone (another Marketo lead is this Salesforce person's): its outcome
     /// says so, and no mirror row is written for it, as none is for a passed-over signal.
     pub left_alone: bool,
+    /// Something the outcome's reason should also say (duplicates passed over for the person).
+    pub note: Option<String>,
 }
 
 impl Work {

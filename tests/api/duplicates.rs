@@ -524,3 +524,47 @@ async fn a_lead_beside_a_contact_marketo_links_keeps_its_status_at_a_cut_over() 
         "the Lead's status is not sent to the Contact's lead"
     );
 }
+
+/// A Marketo person whose address Salesforce holds several times: the live write goes to one
+/// (a Contact before a Lead, then the lowest id), and its outcome names the others, left alone,
+/// as a reconciliation's warning would.
+#[tokio::test]
+async fn salesforce_duplicates_met_live_are_named_in_the_outcome() {
+    let world = World::new().await;
+    let email = "many@example.com";
+    let sf_lead = world
+        .sf
+        .create_lead(serde_json::json!({ "LastName": "Many", "Company": "Dup", "Email": email }))
+        .unwrap();
+    let contact = |name: &str| {
+        world
+            .sf
+            .create_contact(serde_json::json!({ "LastName": name, "Email": email }))
+            .unwrap()
+    };
+    let (first, second) = (contact("One"), contact("Two"));
+    let lead = world.mk.add_lead(NewLead::email(email));
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&first).as_deref(),
+        Some("Registered")
+    );
+    let applied = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Applied)
+        .await;
+    let reason = applied
+        .iter()
+        .filter_map(|o| o.reason.as_deref())
+        .find(|r| r.starts_with("added to the campaign"))
+        .expect("the write's outcome");
+    assert!(
+        reason.contains(&format!(
+            "Salesforce has other records with this address, left alone: {sf_lead}, {second} \
+             ({first} was chosen"
+        )) || reason.contains(&format!(
+            "left alone: {second}, {sf_lead} ({first} was chosen"
+        )),
+        "{reason}"
+    );
+}

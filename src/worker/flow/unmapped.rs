@@ -61,6 +61,11 @@ pub(super) fn unmapped(
         (Done::Applied, Some(step)) => written(step, action.status.as_deref()),
         _ => None,
     };
+    // Duplicates passed over for the person are named beside what was written.
+    let written = match (written, &flow.work.note) {
+        (Some(reason), Some(note)) => Some(format!("{reason}; {note}")),
+        (reason, _) => reason,
+    };
     record::outcome(
         journal,
         Some(flow.signal.id),

@@ -83,6 +83,7 @@ pub fn decide(mapping: &Mapping, person: Person, mirror: Option<MirrorRow>) -> W
         sf_written_at: None,
         was_member: false,
         left_alone: false,
+        note: None,
         overruled,
     }
 }

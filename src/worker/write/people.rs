@@ -140,10 +140,17 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
     contacts.sort_by(|a, b| b.id.cmp(&a.id));
     leads.sort_by(|a, b| b.id.cmp(&a.id));
     let mut by_email: BTreeMap<String, String> = BTreeMap::new();
+    // Every record holding an address, so the ones passed over are named.
+    let mut all_by_email: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for person in leads.into_iter().chain(contacts) {
         if let Some(email) = person.email {
+            let email = fold_email(&email);
+            all_by_email
+                .entry(email.clone())
+                .or_default()
+                .push(person.id.clone());
             // Contacts come last, so they replace a Lead with the same e-mail.
-            by_email.insert(fold_email(&email), person.id);
+            by_email.insert(email, person.id);
         }
     }
     let mut create = Vec::new();
@@ -154,7 +161,10 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
     for &i in &missing {
         match works[i].identity().email.clone() {
             Some(email) => match by_email.get(&email) {
-                Some(id) => set_salesforce_person(&mut works[i].person.identity, id),
+                Some(id) => {
+                    set_salesforce_person(&mut works[i].person.identity, id);
+                    works[i].note = passed_over(id, all_by_email.get(&email));
+                }
                 None => match (creating.get(&email), works[i].identity().mkto_lead_id) {
                     (Some(&first), Some(ours)) if first != ours => {
                         works[i].leave_alone(format!(
@@ -184,6 +194,26 @@ pub async fn ensure_salesforce(ctx: &Context, works: &mut [&mut Work]) {
             save(ctx, works[i]).await;
         }
     }
+}
+
+/// The Salesforce records sharing the address of the one chosen, named so an operator can
+/// merge them (the live path leaves them alone, as a reconciliation does).
+fn passed_over(chosen: &str, all: Option<&Vec<String>>) -> Option<String> {
+    let mut others: Vec<&str> = all?
+        .iter()
+        .map(String::as_str)
+        .filter(|id| *id != chosen)
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    others.sort_unstable();
+    tracing::warn!(chosen, others = ?others, "Salesforce has duplicates for one address");
+    Some(format!(
+        "Salesforce has other records with this address, left alone: {} ({chosen} was chosen: a \
+         Contact before a Lead, then the lowest id; merge the duplicates in Salesforce)",
+        others.join(", ")
+    ))
 }
 
 /// People known only by a Lead: one query finds the converted ones, whose Contact becomes
