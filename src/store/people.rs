@@ -202,7 +202,8 @@ impl Store {
         }))
     }
 
-    /// Signals that led to this person's outcomes, or whose payload names their e-mail or ids.
+    /// Signals that led to this person's outcomes, or whose payload names their e-mail or ids,
+    /// newest receipt first (a signal a later delivery revived counts from that delivery).
     async fn received_signals(
         &self,
         person: &IdentityRow,
@@ -216,7 +217,7 @@ impl Store {
             "SELECT id, kind, state, payload, attempts, last_error, received_at FROM signals \
              WHERE id IN (SELECT signal_id FROM outcomes WHERE person = $1) \
              OR LOWER(payload) LIKE $2 OR payload LIKE $3 OR payload LIKE $4 OR payload LIKE $5 \
-             ORDER BY id DESC LIMIT $6",
+             ORDER BY received_at DESC, id DESC LIMIT $6",
         )
         .bind(key)
         .bind(pattern("email", quoted(&person.email)).unwrap_or_default())

@@ -69,6 +69,7 @@ mod sync_links;
 mod sync_people;
 mod sync_stale;
 mod test_app;
+mod timeline_order;
 mod token_faults;
 
 mod worker_lock;

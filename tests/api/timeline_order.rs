@@ -1,0 +1,28 @@
+//! A person's timeline lists deliveries newest receipt first: a signal a later delivery revived
+//! (one row per person and program) comes before a newer row received earlier.
+
+use crate::admin_console::{get, world};
+use crate::world::USER;
+
+#[tokio::test]
+async fn a_revived_delivery_is_listed_by_its_latest_receipt() {
+    let world = world().await;
+    let (lead, _, member) = world.synced_person("order@example.com", "Invited").await;
+    // A Salesforce change, then a Marketo change that revives the person's webhook row.
+    world.sf.update_member(USER, &member, "Registered").unwrap();
+    world.settle().await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    world.mk_sets(lead, "Attended");
+    world.settle().await;
+    let person = get(&world, "/admin/people?q=order@example.com").await["items"][0]["id"].clone();
+    let timeline = get(&world, &format!("/admin/people/{person}/timeline")).await;
+    let deliveries = timeline["deliveries"].as_array().unwrap();
+    let received: Vec<i64> = deliveries
+        .iter()
+        .map(|d| d["received_at"].as_i64().unwrap())
+        .collect();
+    let mut sorted = received.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(received, sorted, "newest receipt first: {timeline}");
+    assert_eq!(deliveries[0]["kind"], "marketo_member", "{timeline}");
+}
