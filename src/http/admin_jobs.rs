@@ -39,9 +39,14 @@ pub(crate) async fn worker_warning(state: &AppState) -> Option<String> {
                 .to_string()
         });
     }
-    match state.store().worker_lock_held().await {
-        Ok(true) => None,
-        Ok(false) => Some(
+    match state.store().worker_leader().await {
+        // The `reconcile` command holds the lock: it runs no queued job.
+        Ok(Some(holder)) if holder.starts_with("reconcile command") => Some(format!(
+            "the worker lock is held by the `campaign-sync reconcile` command ({holder}), which \
+             runs no queued job: the job waits until it ends and a replica leads"
+        )),
+        Ok(Some(_)) => None,
+        Ok(None) => Some(
             "no replica runs the worker right now (none holds the worker lock): the job waits \
              until one does; check that a replica runs with `worker.enabled` and the API \
              credentials"

@@ -82,6 +82,23 @@ async fn a_job_queued_while_no_replica_runs_the_worker_says_it_waits() {
     assert_eq!(status, 202, "{queued}");
     assert!(queued.get("warning").is_none(), "{queued}");
     drop(lock);
+    // The `reconcile` command holding the lock runs no queued job: the answer says so.
+    let lock = app
+        .store
+        .try_lead("reconcile command")
+        .await
+        .unwrap()
+        .expect("the lock is free");
+    let (status, queued) = app
+        .admin(reqwest::Method::POST, "/admin/reconcile", "admin")
+        .await;
+    assert!(status == 202 || status == 200, "{queued}");
+    let warning = queued["warning"].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("held by the `campaign-sync reconcile` command"),
+        "{queued}"
+    );
+    drop(lock);
     app.stop().await.unwrap();
     drop_database(&base, &name).await;
 }
