@@ -28,6 +28,11 @@ pub struct Overview {
     /// empty when the configuration is complete.
     #[serde(default)]
     pub unconfigured: Vec<String>,
+    /// Deliveries of the outbox waiting and given up, per destination (`marketo_activity`,
+    /// `marketo_request`, `subscription`); one with neither is left out. Dead ones are listed
+    /// and replayed under `/admin/outbox/…` and `/admin/subscriptions/{id}/deliveries`.
+    #[serde(default)]
+    pub outbox: BTreeMap<String, crate::store::OutboxCounts>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -260,6 +265,7 @@ async fn gather(state: &AppState) -> Result<Overview, StoreError> {
         })
         .collect();
     let backlog = store.backlog(now).await?;
+    let outbox = store.outbox_counts().await?;
     let liveness = state.liveness();
     let leader_replica = if liveness.is_leader() {
         Some(crate::store::holder_name("worker"))
@@ -303,6 +309,7 @@ async fn gather(state: &AppState) -> Result<Overview, StoreError> {
             backlog,
         },
         unconfigured: state.config().unset.clone(),
+        outbox,
     })
 }
 

@@ -40,8 +40,8 @@ pub use journal::{Journal, SignalEnd};
 pub use leader::{LeaderLock, holder_name};
 pub use mirror::{IdentityRow, MirrorRow, fold_email, is_email_address};
 pub use outbox::{
-    Attempt, Delivery, DeliveryRow, Notice, Queue, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST,
-    TO_SUBSCRIPTION, envelope, trigger_payload,
+    Attempt, Delivery, DeliveryRow, Notice, OutboxCounts, Queue, TO_MARKETO_ACTIVITY,
+    TO_MARKETO_REQUEST, TO_SUBSCRIPTION, envelope, trigger_payload,
 };
 pub use people::{NamedOutcome, NamedTriggerEvent, OutcomeFilter, ReceivedSignal, Timeline};
 pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal, MappingScope};

@@ -75,6 +75,13 @@ pub enum Attempt {
     },
 }
 
+/// One destination's deliveries waiting and given up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub dead: i64,
+}
+
 /// A delivery as operators list it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeliveryRow {
@@ -236,6 +243,31 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
+    }
+
+    /// Deliveries waiting (`pending`) and given up (`dead`), per destination
+    /// (`marketo_activity`, `marketo_request`, `subscription`); a destination with neither is
+    /// left out.
+    pub async fn outbox_counts(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, OutboxCounts>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT destination, state, COUNT(*) AS n FROM outbox              WHERE state IN ('pending', 'dead') GROUP BY destination, state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = std::collections::BTreeMap::<String, OutboxCounts>::new();
+        for row in rows {
+            let destination: String = row.try_get("destination")?;
+            let state: String = row.try_get("state")?;
+            let n: i64 = row.try_get("n")?;
+            let entry = counts.entry(destination).or_default();
+            match state.as_str() {
+                "dead" => entry.dead = n,
+                _ => entry.pending = n,
+            }
+        }
+        Ok(counts)
     }
 
     /// A queue's deliveries after `after_id`, optionally in one state.

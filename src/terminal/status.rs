@@ -236,6 +236,16 @@ pub fn render(url: &str, o: &Overview) -> String {
     if let Some(error) = &w.last_error {
         let _ = writeln!(out, "  last error: {error}");
     }
+    if !o.outbox.is_empty() {
+        let _ = writeln!(out, "deliveries");
+        for (destination, c) in &o.outbox {
+            let _ = writeln!(
+                out,
+                "  {destination}: {} waiting, {} dead",
+                c.pending, c.dead
+            );
+        }
+    }
     out
 }
 

@@ -355,6 +355,38 @@ async fn activities_refused_before_provisioning_are_dead_then_replayed() {
             && reason.contains("campaign-sync marketo provision"),
         "the reason names the missing type and the cure: {reason}"
     );
+    // The overview counts them, so an operator sees them without knowing where to look.
+    let status: Value = admin(reqwest::Method::GET, "/admin/status")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["outbox"]["marketo_activity"]["dead"], 3, "{status}");
+    let text = campaign_sync::terminal::status::render(
+        "http://x",
+        &serde_json::from_value(status).unwrap(),
+    );
+    assert!(
+        text.contains("marketo_activity: 0 waiting, 3 dead"),
+        "{text}"
+    );
+    let console = crate::admin_console::console_client();
+    let signed_in = console
+        .post(world.app.url("/console/sign-in"))
+        .form(&[("token", "admin")])
+        .send()
+        .await
+        .unwrap();
+    let cookie =
+        crate::admin_console::cookie_pair(signed_in.headers()["set-cookie"].to_str().unwrap());
+    let page =
+        crate::admin_console::console_page(&console, world.app.url("/console"), &cookie).await;
+    assert!(
+        page.contains("Custom activities to Marketo")
+            && page.contains("replay: POST /admin/outbox/marketo_activity/replay"),
+        "{page}"
+    );
 
     provision::provision(&MarketoClient::new(&config.marketo).unwrap())
         .await

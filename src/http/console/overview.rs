@@ -63,6 +63,15 @@ pub struct WorkerRow {
     last_error: String,
 }
 
+/// One outbox destination with deliveries waiting or given up.
+pub struct DeliveriesRow {
+    name: String,
+    pending: i64,
+    dead: i64,
+    /// How to replay the dead ones (empty when none is dead).
+    how: String,
+}
+
 #[derive(Template)]
 #[template(path = "console/overview.html")]
 struct OverviewPage {
@@ -74,6 +83,33 @@ struct OverviewPage {
     mappings: Vec<MappingRow>,
     sides: Vec<SideRow>,
     worker: WorkerRow,
+    deliveries: Vec<DeliveriesRow>,
+}
+
+/// The outbox's destinations with something waiting or dead, in words.
+fn deliveries(o: &Overview) -> Vec<DeliveriesRow> {
+    o.outbox
+        .iter()
+        .map(|(destination, c)| {
+            let (name, how) = match destination.as_str() {
+                "marketo_activity" => ("Custom activities to Marketo", "the API"),
+                "marketo_request" => ("Request Campaign calls to Marketo", "the API"),
+                "subscription" => ("Subscribers", "the Subscriptions page"),
+                other => (other, "the API"),
+            };
+            let how = match (c.dead, how) {
+                (0, _) => String::new(),
+                (_, "the API") => format!("replay: POST /admin/outbox/{destination}/replay"),
+                (_, page) => format!("replay on {page}"),
+            };
+            DeliveriesRow {
+                name: name.to_string(),
+                pending: c.pending,
+                dead: c.dead,
+                how,
+            }
+        })
+        .collect()
 }
 
 fn windows(m: &admin_status::MappingOverview) -> Vec<Window> {
@@ -191,11 +227,13 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             windows: windows(m),
         })
         .collect();
+    let deliveries = deliveries(&o);
     render(&OverviewPage {
         page: "overview",
         csrf: session.csrf(),
         notice: String::new(),
         generated: when(Some(o.generated_at)),
+        deliveries,
         o,
         mappings,
         sides,
