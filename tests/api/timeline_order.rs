@@ -1,5 +1,6 @@
-//! A person's timeline lists deliveries newest receipt first: a signal a later delivery revived
-//! (one row per person and program) comes before a newer row received earlier.
+//! A person's timeline: deliveries newest receipt first (a signal a later delivery revived, one
+//! row per person and program, comes before a newer row received earlier), and the console's
+//! events naming the campaign of a flow action no mapping covers.
 
 use crate::admin_console::{get, world};
 use crate::world::USER;
@@ -25,4 +26,38 @@ async fn a_revived_delivery_is_listed_by_its_latest_receipt() {
     sorted.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(received, sorted, "newest receipt first: {timeline}");
     assert_eq!(deliveries[0]["kind"], "marketo_member", "{timeline}");
+}
+
+#[tokio::test]
+async fn the_console_names_the_campaign_of_an_unmapped_flow_actions_event() {
+    let world = world().await;
+    let (lead, _) = world.person("unmapped@example.com");
+    let other = world
+        .sf
+        .create_campaign(
+            serde_json::json!({ "Name": "Unmapped" }),
+            &[campaign_sync::sim::salesforce::MemberStatus::new(
+                "Sent", true, false,
+            )],
+        )
+        .unwrap();
+    world
+        .marketo_webhook(serde_json::json!({ "action": "add_to_campaign", "leadId": lead, "campaignId": other, "status": "Sent" }))
+        .await;
+    world.settle().await;
+    let client = crate::admin_console::console_client();
+    let cookie =
+        crate::admin_console::cookie_pair(&crate::admin_console::sign_in(&client, &world).await);
+    let person =
+        get(&world, "/admin/people?q=unmapped@example.com").await["items"][0]["id"].clone();
+    let page = crate::admin_console::console_page(
+        &client,
+        world.app.url(&format!("/console/people/{person}")),
+        &cookie,
+    )
+    .await;
+    assert!(
+        page.contains(&format!("campaign {other}: — → Sent")),
+        "{page}"
+    );
 }

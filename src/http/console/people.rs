@@ -169,7 +169,11 @@ fn entries(t: &Timeline) -> Vec<Entry> {
             format!("event {}", e.kind.as_str()),
             format!(
                 "{}: {} → {} (by {})",
-                e.mapping.as_deref().unwrap_or("—"),
+                // A flow action on a campaign no mapping covers names the campaign.
+                e.mapping.clone().unwrap_or_else(|| match &e.campaign_id {
+                    Some(campaign) => format!("campaign {campaign}"),
+                    None => "—".into(),
+                }),
                 e.old_status.as_deref().unwrap_or("—"),
                 e.new_status.as_deref().unwrap_or("—"),
                 e.actor.as_str()
