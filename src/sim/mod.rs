@@ -5,7 +5,7 @@ pub mod calls;
 pub mod fault_rules;
 pub mod marketo;
 pub mod salesforce;
-mod unknown_control;
+pub(crate) mod unknown_control;
 
 /// The address a client uses to reach a listener: an unspecified one (`0.0.0.0`, `::`, every
 /// interface) is reached on loopback, so the URLs the simulators give out work as they are.

@@ -19,3 +19,31 @@ pub fn answer(simulator: &str, uri: &Uri) -> Response {
     )
         .into_response()
 }
+
+/// A control called with a method it does not take: 405 with JSON naming the method and the
+/// ones it takes (the router's `Allow` header kept), as every control answer is JSON. Other
+/// answers pass through.
+pub fn wrong_method(method: &axum::http::Method, uri: &Uri, response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED || !uri.path().starts_with("/__sim/") {
+        return response;
+    }
+    let allow = response.headers().get(axum::http::header::ALLOW).cloned();
+    let allowed = allow
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut answer = (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({
+            "error": format!("{method} is not allowed on {}; use {allowed}", uri.path())
+        })),
+    )
+        .into_response();
+    if let Some(allow) = allow {
+        answer
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, allow);
+    }
+    answer
+}

@@ -139,6 +139,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .merge(rest)
         .with_state(shared)
+        .layer(axum::middleware::map_response(
+            |method: axum::http::Method,
+             uri: axum::http::Uri,
+             response: axum::response::Response| async move {
+                crate::sim::unknown_control::wrong_method(&method, &uri, response)
+            },
+        ))
 }
 
 /// Answers other methods with 605, as Marketo does, instead of axum's 405.

@@ -238,9 +238,17 @@ pub async fn unknown_resource() -> Response {
 
 /// A method a known resource does not take: Salesforce's 405 body, naming the methods it does
 /// (the router's `Allow` header) in place of the router's empty answer.
-pub async fn method_not_allowed(method: axum::http::Method, response: Response) -> Response {
+pub async fn method_not_allowed(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    response: Response,
+) -> Response {
     if response.status() != StatusCode::METHOD_NOT_ALLOWED {
         return response;
+    }
+    // A control endpoint answers JSON as the other controls do, not as the REST API.
+    if uri.path().starts_with("/__sim/") {
+        return crate::sim::unknown_control::wrong_method(&method, &uri, response);
     }
     let allowed = response
         .headers()

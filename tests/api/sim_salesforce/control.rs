@@ -269,3 +269,30 @@ async fn a_control_it_does_not_have_is_404_naming_the_simulator() {
         "{error}"
     );
 }
+
+/// A control called with a method it does not take answers 405 in JSON naming the methods it
+/// takes, on both simulators, as every control answer is JSON.
+#[tokio::test]
+async fn a_control_called_with_the_wrong_method_answers_json() {
+    let salesforce = start(SalesforceSimConfig::default()).await;
+    let marketo = crate::sim_marketo::Sim::start().await;
+    for (base, path) in [
+        (salesforce.base_url(), "/__sim/outbound-endpoint"),
+        (salesforce.base_url(), "/__sim/state"),
+        (marketo.sim.base_url(), "/__sim/webhook-target"),
+        (marketo.sim.base_url(), "/__sim/faults"),
+    ] {
+        let method = if path.ends_with("state") {
+            Method::POST
+        } else {
+            Method::PUT
+        };
+        let (status, body) = control(&base, method.clone(), path, None).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with(&format!("{method} is not allowed on {path}; use ")),
+            "{path}: {body}"
+        );
+    }
+}
