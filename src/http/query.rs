@@ -76,12 +76,7 @@ pub struct Cursor(pub i64);
 impl<'de> Deserialize<'de> for Cursor {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        match text.trim().parse::<i64>() {
-            Ok(id) if id >= 0 => Ok(Cursor(id)),
-            _ => Err(D::Error::custom(format!(
-                "an id: a whole number not below 0, not {text:?}"
-            ))),
-        }
+        not_below_zero(&text, "an id").map(Cursor)
     }
 }
 
@@ -93,12 +88,17 @@ pub struct Millis(pub i64);
 impl<'de> Deserialize<'de> for Millis {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        match text.trim().parse::<i64>() {
-            Ok(ms) if ms >= 0 => Ok(Millis(ms)),
-            _ => Err(D::Error::custom(format!(
-                "a time in epoch milliseconds: a whole number not below 0, not {text:?}"
-            ))),
-        }
+        not_below_zero(&text, "a time in epoch milliseconds").map(Millis)
+    }
+}
+
+/// `text` as a whole number not below 0, or the refusal saying it was to be `what`.
+fn not_below_zero<E: serde::de::Error>(text: &str, what: &str) -> Result<i64, E> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n),
+        _ => Err(E::custom(format!(
+            "{what}: a whole number not below 0, not {text:?}"
+        ))),
     }
 }
 

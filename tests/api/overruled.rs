@@ -253,6 +253,23 @@ async fn a_salesforce_change_marketo_keeps_its_own_over_is_overruled() {
     );
 }
 
+/// The Marketo change is tried, meets the deleted member and waits to be retried; a minute on,
+/// the deletion is polled and settled.
+async fn waits_then_the_deletion_is_polled(world: &World) {
+    world.settle().await;
+    let now = campaign_sync::store::now_millis();
+    let waiting = world.app.store.backlog(now).await.unwrap();
+    assert_eq!(waiting.retrying, 1, "the Marketo change waits: {waiting:?}");
+    world.sf.advance_clock(std::time::Duration::from_secs(61));
+    world
+        .app
+        .worker
+        .poll_deleted_at(world.sf.now())
+        .await
+        .unwrap();
+    world.settle().await;
+}
+
 /// A Marketo change met its member deleted in Salesforce and waits to be retried; the deletion,
 /// made later and polled meanwhile, wins. The waiting signal takes the overruled outcome and
 /// ends with it, rather than the outcome standing alone and the retry ending as an echo.
@@ -265,19 +282,7 @@ async fn a_losing_change_whose_signal_waits_to_be_retried_is_recorded_on_it() {
     world.mk_sets(lead, "Attended");
     world.sf.advance_clock(std::time::Duration::from_secs(5));
     world.sf.delete_member(USER, &member).unwrap();
-    world.settle().await;
-    let now = campaign_sync::store::now_millis();
-    let waiting = world.app.store.backlog(now).await.unwrap();
-    assert_eq!(waiting.retrying, 1, "the Marketo change waits: {waiting:?}");
-
-    world.sf.advance_clock(std::time::Duration::from_secs(61));
-    world
-        .app
-        .worker
-        .poll_deleted_at(world.sf.now())
-        .await
-        .unwrap();
-    world.settle().await;
+    waits_then_the_deletion_is_polled(&world).await;
     assert_eq!(world.mk_status(lead), None, "the later deletion wins");
     assert_eq!(world.sf_member_status(&sf_lead), None);
 
@@ -325,19 +330,7 @@ async fn the_winning_write_goes_with_the_winners_signal_waiting_to_be_retried() 
     let (lead, sf_lead, member) = world.synced_person("anew@example.com", "Registered").await;
     world.sf.delete_member(USER, &member).unwrap();
     world.mk_sets(lead, "Attended");
-    world.settle().await;
-    let now = campaign_sync::store::now_millis();
-    let waiting = world.app.store.backlog(now).await.unwrap();
-    assert_eq!(waiting.retrying, 1, "the Marketo change waits: {waiting:?}");
-
-    world.sf.advance_clock(std::time::Duration::from_secs(61));
-    world
-        .app
-        .worker
-        .poll_deleted_at(world.sf.now())
-        .await
-        .unwrap();
-    world.settle().await;
+    waits_then_the_deletion_is_polled(&world).await;
     assert_eq!(
         world.sf_member_status(&sf_lead).as_deref(),
         Some("Attended")

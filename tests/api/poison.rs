@@ -330,6 +330,24 @@ async fn after_the_poison_message_the_next_salesforce_change_is_synced() {
     assert_eq!(listed[0].state, "rejected");
 }
 
+/// Sends `notifications` to the world's service as one outbound message from its org; the
+/// answer's status.
+async fn send_notifications(world: &World, notifications: Vec<Notification>) -> u16 {
+    let mut message = parse_notifications(three_members().as_bytes()).unwrap();
+    message.organization_id = world.sf.config().organization_id.clone();
+    message.notifications = notifications;
+    let response = world
+        .app
+        .client
+        .post(world.app.url(&format!("{PATH}?token={INBOUND_TOKEN}")))
+        .header("content-type", "text/xml; charset=UTF-8")
+        .body(render_outbound_message(&message))
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
 /// A Notification for a CampaignMember as the simulator holds it now.
 fn notification_of(world: &World, id: &str, member_id: &str) -> Notification {
     let record = world.sf.record(member_id).expect("the member exists");
@@ -378,26 +396,15 @@ async fn the_two_good_notifications_beside_a_bad_one_sync() {
                 .unwrap(),
         );
     }
-    let mut message = parse_notifications(three_members().as_bytes()).unwrap();
-    message.organization_id = world.sf.config().organization_id.clone();
-    message.notifications = vec![
+    let mut notifications = vec![
         notification_of(&world, "04l000000000101", &members[0]),
         notification_of(&world, "04l000000000102", &members[1]),
         notification_of(&world, "04l000000000103", &members[2]),
     ];
-    if let NotifiedObject::CampaignMember(bad) = &mut message.notifications[1].object {
+    if let NotifiedObject::CampaignMember(bad) = &mut notifications[1].object {
         bad.email = Some(format!("{}@example.com", "a".repeat(900)));
     }
-    let response = world
-        .app
-        .client
-        .post(world.app.url(&format!("{PATH}?token={INBOUND_TOKEN}")))
-        .header("content-type", "text/xml; charset=UTF-8")
-        .body(render_outbound_message(&message))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(send_notifications(&world, notifications).await, 200);
     world.settle().await;
     assert_eq!(world.mk_status(ada).as_deref(), Some("Invited"));
     assert_eq!(world.mk_status(grace).as_deref(), Some("Registered"));
@@ -437,19 +444,7 @@ async fn a_notification_with_fifteen_character_ids_finds_the_known_person() {
     fields.campaign_id = fields.campaign_id.as_ref().map(|c| c[..15].to_string());
     fields.lead_id = fields.lead_id.as_ref().map(|l| l[..15].to_string());
     fields.email = None;
-    let mut message = parse_notifications(three_members().as_bytes()).unwrap();
-    message.organization_id = world.sf.config().organization_id.clone();
-    message.notifications = vec![notification];
-    let response = world
-        .app
-        .client
-        .post(world.app.url(&format!("{PATH}?token={INBOUND_TOKEN}")))
-        .header("content-type", "text/xml; charset=UTF-8")
-        .body(render_outbound_message(&message))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(send_notifications(&world, vec![notification]).await, 200);
     world.settle().await;
     assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
     let dead = world.app.store.dead(0, 10).await.unwrap();
