@@ -415,7 +415,7 @@ async fn the_two_good_notifications_beside_a_bad_one_sync() {
     );
     let listed = world.app.store.dead(0, 10).await.unwrap();
     assert_eq!(listed.len(), 1, "{listed:?}");
-    assert_eq!(listed[0].dedup_key, "sf:notification:04l000000000102");
+    assert_eq!(listed[0].dedup_key, "sf:notification:04l000000000102AAA");
     assert!(
         listed[0]
             .last_error

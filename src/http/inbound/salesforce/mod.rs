@@ -173,9 +173,10 @@ pub async fn receive(
     Ok(soap_response(StatusCode::OK, ACK_ENVELOPE.to_string()))
 }
 
-/// The dedup key of a notification: Salesforce repeats the notification id on redelivery.
+/// The dedup key of a notification: Salesforce repeats the notification id on redelivery (its
+/// 15- and 18-character forms are one key).
 pub fn dedup_key(notification_id: &str) -> String {
-    format!("sf:notification:{notification_id}")
+    format!("sf:notification:{}", long(notification_id))
 }
 
 /// Why a CampaignMember notification without `Status` is kept aside instead of synced.

@@ -152,8 +152,9 @@ fn notification(
     let mut problem = None;
     while let Some(child) = next_child(xml)? {
         if child.is(Ns::Outbound, "Id") {
-            let text = xml.text(&child)?;
-            note(&mut problem, set_once(&mut id, "Notification/Id", text));
+            if let Some(text) = note(&mut problem, field_text(xml, &child)?) {
+                note(&mut problem, set_once(&mut id, "Notification/Id", text));
+            }
         } else if child.is(Ns::Outbound, "sObject") {
             let parsed = sobject(xml, child.xsi_type)?;
             if object.is_some() {

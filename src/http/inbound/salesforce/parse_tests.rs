@@ -172,6 +172,22 @@ fn bad_input_says_what_is_wrong() {
             [b" \n".as_slice(), THREE].concat(),
             "the XML declaration is not at the start of the document",
         ),
+        (
+            replace(THREE, "<sf:Email>", "<sf:Foo a=\"&#0;\"/><sf:Email>"),
+            "malformed XML",
+        ),
+        (
+            replace(THREE, "<sf:Email>", "<sf:Foo a=\"&#1;\"/><sf:Email>"),
+            "is not a character XML allows",
+        ),
+        (
+            replace(THREE, "<sf:Email>", "<sf:Foo a=\"&foo;\"/><sf:Email>"),
+            "malformed XML",
+        ),
+        (
+            replace(THREE, "<sf:Email>", "<sf:Foo a=\"1&2\"/><sf:Email>"),
+            "malformed XML",
+        ),
     ];
     for (body, expected) in cases {
         let error = parse_notifications(&body).expect_err(expected).to_string();
@@ -215,6 +231,14 @@ fn a_notification_that_cannot_be_understood_is_set_aside_with_its_reason() {
         (
             replace(THREE, "<sf:Status>Sent", "<sf:Status><x/>Sent"),
             "unexpected element <x> inside <Status>",
+        ),
+        (
+            replace(
+                THREE,
+                "<Id>04l5g00000AbC01AAF",
+                "<Id><x/>04l5g00000AbC01AAF",
+            ),
+            "Notification/Id",
         ),
         (
             replace(
@@ -401,5 +425,18 @@ fn one_hundred_notifications_parse_and_one_hundred_and_one_do_not() {
     assert_eq!(
         parse_notifications(body.as_bytes()),
         Err(ParseError::TooManyNotifications)
+    );
+}
+
+#[test]
+fn a_notification_ids_two_forms_are_one_key() {
+    use crate::http::inbound::salesforce::dedup_key;
+    assert_eq!(
+        dedup_key("04l5g00000AbC01"),
+        dedup_key("04l5g00000AbC01AAF")
+    );
+    assert_eq!(
+        dedup_key("04l5g00000AbC01AAF"),
+        "sf:notification:04l5g00000AbC01AAF"
     );
 }

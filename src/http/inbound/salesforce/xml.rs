@@ -242,12 +242,20 @@ impl<'i> XmlReader<'i> {
             if let ResolveResult::Unknown(prefix) = &ns {
                 return Err(self.unbound(prefix));
             }
+            // Every value's references are read, as in text: an unknown entity or a character
+            // XML does not allow is malformed wherever it is.
+            let value = attribute
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| self.bad_tag(e.to_string()))?;
+            if let Some(c) = value.chars().find(|c| !xml_char(*c)) {
+                return Err(ParseError::ForbiddenCharacter(format!(
+                    "U+{:04X} in an attribute",
+                    u32::from(c)
+                )));
+            }
             if ns != ResolveResult::Bound(Namespace(XSI)) {
                 continue;
             }
-            let value = attribute
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|e| self.malformed(e))?;
             match name.as_ref() {
                 "nil" => element.nil = matches!(value.trim(), "true" | "1"),
                 "type" => {
