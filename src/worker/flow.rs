@@ -192,6 +192,22 @@ async fn write_campaign(ctx: &Context, campaign: &str, mut group: Vec<&mut Flow>
             flow.work.outcome = Some(Ok(Done::Skipped(reason.into())));
         }
     }
+    // A removal finding no member may name a campaign Salesforce does not have: asked once,
+    // so the action ends dead saying so rather than skipped as "not a campaign member".
+    let removal_found_none = group.iter().any(|f| {
+        f.action.action == FlowActionKind::RemoveFromCampaign
+            && f.work.person.sf_member_id.is_none()
+    });
+    if members.is_empty()
+        && removal_found_none
+        && write::missing::campaign_exists(ctx, campaign).await == Some(false)
+    {
+        let reason = write::missing::no_campaign(campaign, None);
+        return group.iter_mut().for_each(|f| {
+            f.work
+                .fail(crate::connectors::CallError::Permanent(reason.clone()))
+        });
+    }
     let targets = group.into_iter().map(|f| &mut f.work).collect();
     write::campaign_members(ctx, campaign, targets).await;
 }

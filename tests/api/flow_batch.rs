@@ -324,3 +324,24 @@ async fn a_status_change_after_a_deletion_is_recorded_as_an_add() {
         Some("added to the campaign as Attended")
     );
 }
+
+/// A removal from a campaign Salesforce does not have ends dead saying so, not skipped as "not a
+/// campaign member".
+#[tokio::test]
+async fn a_removal_from_a_campaign_salesforce_lacks_says_the_campaign_is_missing() {
+    let world = World::new().await;
+    let (lead, _) = world.person("noremove@example.com");
+    world
+        .marketo_webhook(json!({ "action": "remove_from_campaign", "leadId": lead, "campaignId": "7015g0000000009AAA" }))
+        .await;
+    world.settle().await;
+    let dead = world
+        .outcomes(campaign_sync::store::OutcomeResult::Dead)
+        .await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let reason = dead[0].reason.as_deref().unwrap();
+    assert!(
+        reason.contains("the campaign 7015g0000000009AAA does not exist in Salesforce"),
+        "{reason}"
+    );
+}

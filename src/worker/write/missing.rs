@@ -87,10 +87,13 @@ pub async fn campaign_exists(ctx: &Context, campaign: &str) -> Option<bool> {
     }
 }
 
-/// The reason of a member whose campaign Salesforce does not have.
-pub fn no_campaign(campaign: &str, result: &RecordResult) -> String {
-    let code = result.errors.first().map_or_else(String::new, |e| {
-        format!(": {}: {}", e.status_code, e.message)
-    });
+/// The reason of a member whose campaign Salesforce does not have (with Salesforce's refusal
+/// when a write met it).
+pub fn no_campaign(campaign: &str, result: Option<&RecordResult>) -> String {
+    let code = result
+        .and_then(|r| r.errors.first())
+        .map_or_else(String::new, |e| {
+            format!(": {}: {}", e.status_code, e.message)
+        });
     format!("the campaign {campaign} does not exist in Salesforce (deleted, or a wrong id){code}")
 }

@@ -5,7 +5,7 @@ mod duplicate_leads;
 pub(super) mod linked;
 mod marketo;
 mod marketo_people;
-mod missing;
+pub(super) mod missing;
 mod people;
 mod salesforce;
 

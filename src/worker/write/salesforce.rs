@@ -201,7 +201,8 @@ async fn send(ctx: &Context, campaign: &str, call: Call, mut group: Vec<&mut Wor
         Some(false) => {
             for (work, result) in unnamed {
                 work.fail(CallError::Permanent(missing::no_campaign(
-                    campaign, &result,
+                    campaign,
+                    Some(&result),
                 )));
             }
         }
