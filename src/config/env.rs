@@ -113,6 +113,32 @@ fn insert(dict: &mut Dict, path: &[&str], value: String) {
     }
 }
 
+/// A problem with a key (`worker.retry_jitter_percent: must be …`) says so when an environment
+/// variable set the key, as the type errors do: the file may hold a good value the variable
+/// overrides.
+pub(super) fn name_the_variable(problem: &str) -> String {
+    let key = problem
+        .split([':', ' '])
+        .next()
+        .unwrap_or_default()
+        .split('[')
+        .next()
+        .unwrap_or_default();
+    if key.is_empty()
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
+    {
+        return problem.to_string();
+    }
+    let variable = format!("{PREFIX}{}", key.to_ascii_uppercase().replace('.', "__"));
+    if std::env::var_os(&variable).is_some() {
+        format!("{problem} (set by the environment variable {variable})")
+    } else {
+        problem.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -115,6 +115,10 @@ impl Config {
         }
         problems.extend(self.salesforce_login_problem());
         self.validate_mappings(&mut problems);
+        let mut problems: Vec<String> = problems
+            .into_iter()
+            .map(|p| super::env::name_the_variable(&p))
+            .collect();
         let mut unset = Vec::new();
         for lack in self.lacks_for(needs) {
             if tolerate_unset && lack.unset {

@@ -197,7 +197,10 @@ fn a_mistake_in_the_environment_names_the_variable() {
     );
     let zero = check("CAMPAIGN_SYNC_SCHEDULES__MARKETO_ACTIVITY_SECS", "0");
     assert!(
-        zero.contains("schedules.marketo_activity_secs: must be greater than 0"),
+        zero.contains("schedules.marketo_activity_secs: must be greater than 0")
+            && zero.contains(
+                "(set by the environment variable CAMPAIGN_SYNC_SCHEDULES__MARKETO_ACTIVITY_SECS)"
+            ),
         "{zero}"
     );
 }
