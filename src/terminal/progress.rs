@@ -108,8 +108,9 @@ impl RepairWatch {
             let mut bar = Bar::new("repair signals");
             let mut done = 0;
             loop {
+                // Never backwards: a repair whose write failed and is retried comes back due.
                 if let Some(remaining) = in_flight(&store).await {
-                    done = total.saturating_sub(remaining);
+                    done = done.max(total.saturating_sub(remaining));
                     bar.update(done, total);
                 }
                 tokio::select! {
