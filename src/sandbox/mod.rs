@@ -144,7 +144,7 @@ pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow
         .map_err(|e| anyhow::anyhow!("provisioning the custom activity types: {e}"))?;
     tracing::info!(types = ?provisioned, "custom activity types provisioned");
     let app = App::build(config, shutdown.clone()).await?;
-    let service_url = format!("http://{}", app.local_addr());
+    let service_url = format!("http://{}", crate::sim::reachable(app.local_addr()));
     salesforce.set_outbound_endpoint(&format!(
         "{service_url}/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
     ));

@@ -66,13 +66,20 @@ pub fn redacted_query(query: Option<&str>) -> Option<String> {
     let masked: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if ["access_token", "client_secret", "token"].contains(&name) => {
-                format!("{name}=***")
-            }
+            Some((name, _)) if is_secret_name(name) => format!("{name}=***"),
             _ => pair.to_string(),
         })
         .collect();
     Some(masked.join("&"))
+}
+
+/// Whether a query parameter's name (percent-encoded or not) is a secret's.
+pub fn is_secret_name(name: &str) -> bool {
+    let decoded: String = form_urlencoded::parse(name.as_bytes())
+        .next()
+        .map(|(key, _)| key.into_owned())
+        .unwrap_or_default();
+    ["access_token", "client_secret", "token"].contains(&decoded.as_str())
 }
 
 /// A request body worth keeping in the log.

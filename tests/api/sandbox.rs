@@ -200,3 +200,34 @@ async fn a_sandbox_on_a_taken_port_says_so_at_once() {
     );
     drop(taken);
 }
+
+/// On every interface (`0.0.0.0`), the sandbox's own URLs (the describe file, the targets the
+/// simulators deliver to) are loopback, which a client can reach.
+#[tokio::test]
+async fn a_sandbox_on_every_interface_describes_loopback_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let describe = dir.path().join("sandbox.json");
+    let shutdown = CancellationToken::new();
+    let options = SandboxOptions {
+        dir: Some(dir.path().join("data")),
+        listen: "0.0.0.0:0".parse().unwrap(),
+        describe: Some(describe.clone()),
+        listen_salesforce: "0.0.0.0:0".parse().unwrap(),
+        listen_marketo: "0.0.0.0:0".parse().unwrap(),
+    };
+    let running = tokio::spawn(sandbox::run(options, shutdown.clone()));
+    let text = eventually("the sandbox's description file", async || {
+        std::fs::read_to_string(&describe)
+            .ok()
+            .filter(|t| !t.is_empty())
+    })
+    .await;
+    assert!(!text.contains("0.0.0.0"), "{text}");
+    let d: Value = serde_json::from_str(&text).unwrap();
+    let service = d["service_url"].as_str().unwrap();
+    assert!(service.starts_with("http://127.0.0.1:"), "{text}");
+    let health = reqwest::get(format!("{service}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}

@@ -153,9 +153,7 @@ fn end_token(shared: &Shared, request: &Request, error: &MktoError) {
 /// Whether a query string (or a read's form body) carries `access_token`, the withdrawn way
 /// of passing the token.
 fn names_token(query: &str) -> bool {
-    query
-        .split('&')
-        .any(|pair| pair.split('=').next() == Some("access_token"))
+    form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "access_token")
 }
 
 /// URIs over the limit (8 KB) get 414 and bodies over 1 MB get 413, plain HTTP errors rather

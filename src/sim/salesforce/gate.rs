@@ -43,7 +43,10 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
         shared.record(CallRecord::refused(&request, too_large));
         return too_large.into_response();
     }
-    let refused = CallRecord::refused(&request, StatusCode::PAYLOAD_TOO_LARGE);
+    let refused = CallRecord {
+        error_code: Some("REQUEST_ENTITY_TOO_LARGE".to_owned()),
+        ..CallRecord::refused(&request, StatusCode::PAYLOAD_TOO_LARGE)
+    };
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         shared.record(refused);

@@ -53,9 +53,26 @@ async fn an_access_token_in_a_read_form_is_refused_and_masked() {
         .expect("POST");
     let answer = answer.json().await.expect("JSON");
     assert_eq!(error_of(&answer).0, "601", "{answer}");
+    // Percent-encoded, the name is the same parameter.
+    let form = format!(
+        "filterType=email&filterValues=a@x.com&access%5Ftoken={}",
+        sim.token
+    );
+    let answer = sim
+        .client
+        .post(&url)
+        .bearer_auth(&sim.token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("POST");
+    let answer = answer.json().await.expect("JSON");
+    assert_eq!(error_of(&answer).0, "601", "{answer}");
     let logged = serde_json::to_string(&sim.sim.requests()).unwrap();
     assert!(!logged.contains(&sim.token), "{logged}");
     assert!(logged.contains("access_token=***"), "{logged}");
+    assert!(logged.contains("access%5Ftoken=***"), "{logged}");
 }
 
 #[tokio::test]

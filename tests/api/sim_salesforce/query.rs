@@ -127,6 +127,20 @@ async fn the_soql_subset_filters_like_salesforce() {
             && !message.contains("Some("),
         "{message}"
     );
+    let cut = "SELECT Id FROM Lead WHERE Email = 'a' AND";
+    let response = client
+        .http
+        .get(reqwest::Url::parse_with_params(&client.url("query"), [("q", cut)]).expect("url"))
+        .bearer_auth(&client.token)
+        .send()
+        .await
+        .expect("query");
+    let (_, body) = answer(response).await;
+    let message = body[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("expected a name, found the end of the query"),
+        "{message}"
+    );
 }
 
 #[tokio::test]

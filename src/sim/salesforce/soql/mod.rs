@@ -221,8 +221,8 @@ impl Cursor<'_> {
         match self.next() {
             Some(Token::Word(word)) => Ok(word.clone()),
             other => Err(malformed(&format!(
-                "expected a name, found {:?}",
-                other.map(Token::text)
+                "expected a name, found {}",
+                found(other)
             ))),
         }
     }
@@ -252,8 +252,8 @@ impl Cursor<'_> {
             Some(Token::Text(text)) => Ok(Literal::Text(text.clone())),
             Some(Token::Word(word)) => Ok(Literal::Bare(word.clone())),
             other => Err(malformed(&format!(
-                "expected a value, found {:?}",
-                other.map(Token::text)
+                "expected a value, found {}",
+                found(other)
             ))),
         }
     }
@@ -301,9 +301,7 @@ impl Cursor<'_> {
             Some(Token::Symbol("<=")) if !negated => Op::Le,
             Some(Token::Symbol(">=")) if !negated => Op::Ge,
             other => {
-                let found = other
-                    .map(Token::text)
-                    .map_or_else(|| "the end of the query".to_string(), |t| format!("{t:?}"));
+                let found = found(other);
                 return Err(malformed(&format!(
                     "unexpected operator {found} after {field} (the simulator's SOQL takes =, \
                      !=, <>, <, >, <=, >=, IN and NOT IN)"
@@ -316,4 +314,11 @@ impl Cursor<'_> {
             values: vec![self.literal()?],
         })
     }
+}
+
+/// A token as a message names it: quoted, or "the end of the query".
+fn found(token: Option<&Token>) -> String {
+    token
+        .map(Token::text)
+        .map_or_else(|| "the end of the query".to_string(), |t| format!("{t:?}"))
 }
