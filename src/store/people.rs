@@ -203,7 +203,8 @@ impl Store {
     }
 
     /// Signals that led to this person's outcomes, or whose payload names their e-mail or ids,
-    /// newest receipt first (a signal a later delivery revived counts from that delivery).
+    /// newest receipt first (a signal a later delivery revived counts from that delivery). A
+    /// flow action's e-mail is not its person's word (its lead id is), so it finds no one.
     async fn received_signals(
         &self,
         person: &IdentityRow,
@@ -216,7 +217,8 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, kind, state, payload, attempts, last_error, received_at FROM signals \
              WHERE id IN (SELECT signal_id FROM outcomes WHERE person = $1) \
-             OR LOWER(payload) LIKE $2 OR payload LIKE $3 OR payload LIKE $4 OR payload LIKE $5 \
+             OR (kind <> 'marketo_flow_action' AND LOWER(payload) LIKE $2) \
+             OR payload LIKE $3 OR payload LIKE $4 OR payload LIKE $5 \
              ORDER BY received_at DESC, id DESC LIMIT $6",
         )
         .bind(key)

@@ -258,6 +258,13 @@ async fn a_flow_action_for_a_lead_marketo_lacks_links_no_one_by_its_email() {
         !outcomes.iter().any(|o| o["result"] == "dead"),
         "{timeline}"
     );
+    let deliveries = timeline["deliveries"].as_array().unwrap();
+    assert!(
+        !deliveries
+            .iter()
+            .any(|d| d["kind"] == "marketo_flow_action"),
+        "{timeline}"
+    );
     let ghost = get(&world, "/admin/people?q=ghost@example.com").await;
     assert_eq!(ghost["items"], json!([]), "{ghost}");
     let bogus = get(&world, "/admin/people?q=88888").await;
