@@ -29,8 +29,14 @@ pub(super) async fn serve_generic_login(
     let listener = tokio::net::TcpListener::bind((ip, 0)).await?;
     let address = listener.local_addr()?;
     let app = Router::new()
-        .route("/services/oauth2/token", post(generic_token))
-        .with_state(shared);
+        .route(
+            "/services/oauth2/token",
+            post(generic_token).fallback(generic_wrong_method),
+        )
+        .with_state(shared)
+        .layer(axum::middleware::map_response(
+            super::rest::method_not_allowed,
+        ));
     tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(stop.cancelled_owned())
@@ -42,8 +48,24 @@ pub(super) async fn serve_generic_login(
     Ok(address)
 }
 
+/// Another method than POST on the generic host: the main host's 405, logged as it logs one.
+async fn generic_wrong_method(
+    state: State<Arc<Shared>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Response {
+    let shared = Arc::clone(&state.0);
+    let response = super::auth::token_wrong_method(state, method, uri).await;
+    let mut log = crate::sim::salesforce::state::lock(&shared.log);
+    if let Some(entry) = log.last_mut() {
+        entry.host = Some("generic_login".to_owned());
+    }
+    response
+}
+
 async fn generic_token(
     State(shared): State<Arc<Shared>>,
+    uri: axum::http::Uri,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
     let params = form.map(|Form(params)| params).unwrap_or_default();
@@ -57,6 +79,7 @@ async fn generic_token(
         Some(error.to_owned()),
     );
     entry.host = Some("generic_login".to_owned());
+    entry.query = crate::sim::calls::redacted_query(uri.query());
     shared.record(entry);
     let body = json!({"error": error, "error_description": description});
     (StatusCode::BAD_REQUEST, Json(body)).into_response()

@@ -35,6 +35,26 @@ async fn client_credentials_are_refused_on_the_generic_login_host() {
     let refused = logged.last().expect("logged");
     assert_eq!(refused.path, "/services/oauth2/token");
     assert_eq!(refused.host.as_deref(), Some("generic_login"));
+    // Another method is the main host's 405, logged the same way.
+    let wrong = reqwest::get(format!(
+        "{}/services/oauth2/token?x=1",
+        sim.generic_login_url()
+    ))
+    .await
+    .expect("GET");
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let (_, body) = answer(wrong).await;
+    assert_eq!(body[0]["errorCode"], "METHOD_NOT_ALLOWED", "{body}");
+    let logged = sim.requests();
+    let refused = logged.last().expect("logged");
+    assert_eq!(
+        (
+            refused.method.as_str(),
+            refused.host.as_deref(),
+            refused.query.as_deref()
+        ),
+        ("GET", Some("generic_login"), Some("x=1"))
+    );
     // The My Domain host issues the token.
     login(&sim, INTEGRATION).await;
     assert_eq!(sim.requests().last().unwrap().host, None);
