@@ -21,7 +21,7 @@ use crate::signal::RejectedInput;
 /// Requests one commit may carry; bounds the transaction and the latency of the first caller.
 pub(super) const MAX_REQUESTS_PER_COMMIT: usize = 512;
 /// Longest a writer waits for expected callers before committing without them.
-pub(super) const LINGER: Duration = Duration::from_millis(1);
+pub(super) const LINGER: Duration = Duration::from_micros(300);
 /// Requests waiting for a writer; a caller beyond this waits to enqueue (back-pressure).
 const QUEUE: usize = 4096;
 
