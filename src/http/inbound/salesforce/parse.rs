@@ -2,13 +2,12 @@
 //! the body once, matches namespace URI and local name (never the prefix), and reads only what
 //! the sync needs; unknown elements are skipped so a wider field selection still parses.
 
-use super::fields;
+use super::fields::{self, check_id, check_id_shape, is_api_name, parse_boolean, truncate};
 pub use super::message::{
     CampaignMemberFields, MAX_NOTIFICATIONS, Notification, NotifiedObject, OutboundMessage,
     ParseError, RejectedNotification,
 };
 use super::xml::{Element, Node, Ns, XmlReader};
-use crate::ids::SalesforceId;
 
 /// The most of a rejected notification's XML kept for operators.
 const MAX_RAW_BYTES: usize = 16 * 1024;
@@ -350,53 +349,6 @@ fn set_once(
     Ok(())
 }
 
-/// Salesforce ids are 15 (case-sensitive) or 18 (case-safe) letters and digits, the last three
-/// matching the first fifteen; anything else cannot be a deduplication key or an organization id.
-pub(super) fn check_id(element: &'static str, value: &str) -> Result<(), ParseError> {
-    SalesforceId::parse(value)
-        .map(|_| ())
-        .map_err(|reason| ParseError::BadId {
-            element,
-            value: truncate(value),
-            reason,
-        })
-}
-
-/// The outbound message's `ActionId` is not used: an 18-character suffix that does not match
-/// its first 15 (as in a hand-edited or anonymised message) is let pass; the shape is checked.
-fn check_id_shape(element: &'static str, value: &str) -> Result<(), ParseError> {
-    match check_id(element, value) {
-        Err(ParseError::BadId {
-            reason: crate::ids::IdError::Suffix,
-            ..
-        }) => Ok(()),
-        other => other,
-    }
-}
-
-/// sObject API names are letters, digits and underscores (custom ones end in `__c`, managed
-/// ones carry a namespace prefix), well under 120 characters.
-fn is_api_name(name: &str) -> bool {
-    name.len() <= 120
-        && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// `xsd:boolean`: `true`, `false`, `1`, `0`, surrounded by optional whitespace.
-fn parse_boolean(value: &str, nil: bool) -> Result<Option<bool>, ParseError> {
-    match value.trim() {
-        _ if nil => Ok(None),
-        "" => Ok(None),
-        "true" | "1" => Ok(Some(true)),
-        "false" | "0" => Ok(Some(false)),
-        _ => Err(ParseError::Invalid {
-            element: "HasResponded",
-            value: truncate(value),
-            reason: "not an xsd:boolean",
-        }),
-    }
-}
-
 fn not_outbound(expected: &'static str, found: &str) -> ParseError {
     ParseError::NotOutboundMessage {
         expected,
@@ -404,14 +356,13 @@ fn not_outbound(expected: &'static str, found: &str) -> ParseError {
     }
 }
 
-/// Error messages echo at most a short prefix of hostile input.
-pub(super) fn truncate(value: &str) -> String {
-    value.chars().take(64).collect()
-}
-
 #[cfg(test)]
 #[path = "parse_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "parse_bad_tests.rs"]
+mod bad_tests;
 
 #[cfg(test)]
 #[path = "parse_props.rs"]
