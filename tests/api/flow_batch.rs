@@ -222,11 +222,7 @@ async fn a_flow_action_for_a_lead_marketo_lacks_creates_no_salesforce_lead() {
         "no Lead made from the call's e-mail: {state}"
     );
     assert!(world.sf.members_of(&world.campaign).is_empty());
-    let dead = world
-        .outcomes(campaign_sync::store::OutcomeResult::Dead)
-        .await;
-    assert_eq!(dead.len(), 1, "{dead:?}");
-    let reason = dead[0].reason.as_deref().unwrap();
+    let reason = the_dead_reason(&world).await;
     assert!(reason.contains("Marketo has no lead 88888"), "{reason}");
 }
 
@@ -281,11 +277,7 @@ async fn a_flow_action_for_a_campaign_salesforce_lacks_says_the_campaign_is_miss
         .marketo_webhook(json!({ "action": "add_to_campaign", "leadId": lead, "campaignId": "7015g0000000009AAA", "status": "Registered" }))
         .await;
     world.settle().await;
-    let dead = world
-        .outcomes(campaign_sync::store::OutcomeResult::Dead)
-        .await;
-    assert_eq!(dead.len(), 1, "{dead:?}");
-    let reason = dead[0].reason.as_deref().unwrap();
+    let reason = the_dead_reason(&world).await;
     assert!(
         reason.contains(
             "the campaign 7015g0000000009AAA does not exist in Salesforce (deleted, or a wrong id)"
@@ -342,13 +334,18 @@ async fn a_removal_from_a_campaign_salesforce_lacks_says_the_campaign_is_missing
         .marketo_webhook(json!({ "action": "remove_from_campaign", "leadId": lead, "campaignId": "7015g0000000009AAA" }))
         .await;
     world.settle().await;
-    let dead = world
-        .outcomes(campaign_sync::store::OutcomeResult::Dead)
-        .await;
-    assert_eq!(dead.len(), 1, "{dead:?}");
-    let reason = dead[0].reason.as_deref().unwrap();
+    let reason = the_dead_reason(&world).await;
     assert!(
         reason.contains("the campaign 7015g0000000009AAA does not exist in Salesforce"),
         "{reason}"
     );
+}
+
+/// The reason of the world's one dead outcome.
+async fn the_dead_reason(world: &World) -> String {
+    let dead = world
+        .outcomes(campaign_sync::store::OutcomeResult::Dead)
+        .await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    dead[0].reason.clone().unwrap()
 }

@@ -37,37 +37,18 @@ async fn an_access_token_in_the_query_string_is_refused_with_601() {
 #[tokio::test]
 async fn an_access_token_in_a_read_form_is_refused_and_masked() {
     let sim = Sim::start().await;
-    let url = sim.url("/rest/v1/leads.json?_method=GET");
     let form = format!(
         "filterType=email&filterValues=a@x.com&access_token={}",
         sim.token
     );
-    let answer = sim
-        .client
-        .post(&url)
-        .bearer_auth(&sim.token)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .expect("POST");
-    let answer = answer.json().await.expect("JSON");
+    let answer = read_form(&sim, form).await;
     assert_eq!(error_of(&answer).0, "601", "{answer}");
     // Percent-encoded, the name is the same parameter.
     let form = format!(
         "filterType=email&filterValues=a@x.com&access%5Ftoken={}",
         sim.token
     );
-    let answer = sim
-        .client
-        .post(&url)
-        .bearer_auth(&sim.token)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .expect("POST");
-    let answer = answer.json().await.expect("JSON");
+    let answer = read_form(&sim, form).await;
     assert_eq!(error_of(&answer).0, "601", "{answer}");
     let logged = serde_json::to_string(&sim.sim.requests()).unwrap();
     assert!(!logged.contains(&sim.token), "{logged}");
@@ -153,4 +134,19 @@ async fn the_channel_lookup_takes_name_exactly() {
         .await;
     assert_eq!(lower_case["success"], true, "{lower_case}");
     assert_eq!(lower_case["result"].as_array().map_or(0, Vec::len), 0);
+}
+
+/// A lead read sent as `POST …?_method=GET` with `form` as its body: Marketo's answer.
+async fn read_form(sim: &Sim, form: String) -> serde_json::Value {
+    let url = sim.url("/rest/v1/leads.json?_method=GET");
+    let answer = sim
+        .client
+        .post(&url)
+        .bearer_auth(&sim.token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("POST");
+    answer.json().await.expect("JSON")
 }

@@ -96,14 +96,7 @@ async fn the_soql_subset_filters_like_salesforce() {
         ("SELECT Nope FROM Lead", "INVALID_FIELD"),
         ("SELECT Id FROM Opportunity", "INVALID_TYPE"),
     ] {
-        let response = client
-            .http
-            .get(reqwest::Url::parse_with_params(&client.url("query"), [("q", soql)]).expect("url"))
-            .bearer_auth(&client.token)
-            .send()
-            .await
-            .expect("query");
-        let (status, body) = answer(response).await;
+        let (status, body) = raw_query(&client, soql).await;
         assert_eq!(
             (status, body[0]["errorCode"].as_str()),
             (StatusCode::BAD_REQUEST, Some(code)),
@@ -112,14 +105,7 @@ async fn the_soql_subset_filters_like_salesforce() {
     }
     // An operator the simulator does not take is named in words, with the ones it takes.
     let like = "SELECT Id FROM Lead WHERE Email LIKE 'ada%'";
-    let response = client
-        .http
-        .get(reqwest::Url::parse_with_params(&client.url("query"), [("q", like)]).expect("url"))
-        .bearer_auth(&client.token)
-        .send()
-        .await
-        .expect("query");
-    let (_, body) = answer(response).await;
+    let (_, body) = raw_query(&client, like).await;
     let message = body[0]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("unexpected operator \"LIKE\" after Email")
@@ -128,14 +114,7 @@ async fn the_soql_subset_filters_like_salesforce() {
         "{message}"
     );
     let cut = "SELECT Id FROM Lead WHERE Email = 'a' AND";
-    let response = client
-        .http
-        .get(reqwest::Url::parse_with_params(&client.url("query"), [("q", cut)]).expect("url"))
-        .bearer_auth(&client.token)
-        .send()
-        .await
-        .expect("query");
-    let (_, body) = answer(response).await;
+    let (_, body) = raw_query(&client, cut).await;
     let message = body[0]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("expected a name, found the end of the query"),
@@ -175,4 +154,17 @@ async fn large_results_come_in_2000_record_pages() {
     }
     assert_eq!(sizes, [2000, 2000, 500]);
     assert_eq!(seen.len(), 4500);
+}
+
+/// A SOQL query sent as is (the client's `query` asserts success): its status and body.
+async fn raw_query(client: &super::Client, soql: &str) -> (StatusCode, Value) {
+    let url = reqwest::Url::parse_with_params(&client.url("query"), [("q", soql)]).expect("url");
+    let response = client
+        .http
+        .get(url)
+        .bearer_auth(&client.token)
+        .send()
+        .await
+        .expect("query");
+    answer(response).await
 }
