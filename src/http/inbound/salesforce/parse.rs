@@ -78,6 +78,14 @@ fn notifications(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError>
     let mut partner_url = None;
     let mut list = Vec::new();
     let mut rejected = Vec::new();
+    // Notifications read, and the ids seen: a repeat of an id within one message is dropped,
+    // so the first stands there as it does across redeliveries.
+    let mut count = 0;
+    let mut seen = std::collections::HashSet::new();
+    let mut first = |id: &str| {
+        let key = crate::ids::SalesforceId::parse(id).map_or_else(|_| id.to_string(), |i| i.long());
+        seen.insert(key)
+    };
     while let Some(child) = next_child(xml)? {
         if child.ns != Ns::Outbound {
             xml.skip()?;
@@ -91,12 +99,15 @@ fn notifications(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError>
             "SessionId" => set_once(&mut session_id, "SessionId", xml.text(&child)?)?,
             "EnterpriseUrl" => set_once(&mut enterprise_url, "EnterpriseUrl", xml.text(&child)?)?,
             "PartnerUrl" => set_once(&mut partner_url, "PartnerUrl", xml.text(&child)?)?,
-            "Notification" if list.len() + rejected.len() == MAX_NOTIFICATIONS => {
+            "Notification" if count == MAX_NOTIFICATIONS => {
                 return Err(ParseError::TooManyNotifications);
             }
             "Notification" => {
+                count += 1;
                 let start = xml.opened_at();
                 match notification(xml)? {
+                    (_, Ok(understood)) if !first(&understood.id) => {}
+                    (Some(id), Err(_)) if !first(&id) => {}
                     (_, Ok(mut understood)) => {
                         // Set aside by the receiver, so kept as sent.
                         if let NotifiedObject::CampaignMember(m) = &understood.object

@@ -327,3 +327,35 @@ fn a_notification_ids_two_forms_are_one_key() {
         "sf:notification:04l5g00000AbC01AAF"
     );
 }
+
+/// The same notification id twice in one message: the first stands, as across redeliveries,
+/// whether it was understood or set aside.
+#[test]
+fn a_repeated_notification_id_keeps_the_first() {
+    let twice = replace(
+        THREE,
+        "<Id>04l5g00000AbC02AAF</Id>",
+        "<Id>04l5g00000AbC01AAF</Id>",
+    );
+    let message = parse_notifications(&twice).unwrap();
+    let ids: Vec<&str> = message
+        .notifications
+        .iter()
+        .map(|n| n.id.as_str())
+        .collect();
+    assert_eq!(ids, ["04l5g00000AbC01AAF", "04l5g00000AbC03AAF"]);
+    assert_eq!(
+        member(&message.notifications[0]).status.as_deref(),
+        Some("Sent")
+    );
+    // Set aside first (no sObject Id), then understood: the set-aside one stands.
+    let rejected_first = replace(&twice, "<sf:Id>00v5g00000Qw1aaAAB</sf:Id>", "");
+    let message = parse_notifications(&rejected_first).unwrap();
+    assert_eq!(message.rejected.len(), 1);
+    let ids: Vec<&str> = message
+        .notifications
+        .iter()
+        .map(|n| n.id.as_str())
+        .collect();
+    assert_eq!(ids, ["04l5g00000AbC03AAF"]);
+}
