@@ -171,10 +171,7 @@ pub fn person(
         .map(str::to_string)
         .or_else(|| added(&settled.events))
         .or_else(|| applied(&work.decision));
-    let written = match (written, &work.note) {
-        (Some(reason), Some(note)) => Some(format!("{reason}; {note}")),
-        (reason, note) => reason.or(note.clone()),
-    };
+    let written = work.noted(written).or_else(|| work.note.clone());
     outcome(
         journal,
         signal,

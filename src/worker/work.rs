@@ -142,6 +142,14 @@ impl Work {
         self.outcome = Some(Err(error.into()));
     }
 
+    /// An outcome's reason with this item's note beside it (duplicates passed over).
+    pub fn noted(&self, reason: Option<String>) -> Option<String> {
+        match (reason, &self.note) {
+            (Some(reason), Some(note)) => Some(format!("{reason}; {note}")),
+            (reason, _) => reason,
+        }
+    }
+
     /// Ends this item as a duplicate left alone, saying why.
     pub fn leave_alone(&mut self, reason: String) {
         self.outcome = Some(Ok(crate::sync::Done::Skipped(reason)));

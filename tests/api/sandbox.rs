@@ -23,12 +23,7 @@ async fn the_sandbox_syncs_a_change_each_way_as_its_guide_shows() {
         listen_marketo: mk_at.parse().unwrap(),
     };
     let running = tokio::spawn(sandbox::run(options, shutdown.clone()));
-    let text = eventually("the sandbox's description file", async || {
-        std::fs::read_to_string(&describe)
-            .ok()
-            .filter(|t| !t.is_empty())
-    })
-    .await;
+    let text = described(&describe).await;
     let d: Value = serde_json::from_str(&text).unwrap();
     for key in [
         "base_url",
@@ -216,12 +211,7 @@ async fn a_sandbox_on_every_interface_describes_loopback_urls() {
         listen_marketo: "0.0.0.0:0".parse().unwrap(),
     };
     let running = tokio::spawn(sandbox::run(options, shutdown.clone()));
-    let text = eventually("the sandbox's description file", async || {
-        std::fs::read_to_string(&describe)
-            .ok()
-            .filter(|t| !t.is_empty())
-    })
-    .await;
+    let text = described(&describe).await;
     assert!(!text.contains("0.0.0.0"), "{text}");
     let d: Value = serde_json::from_str(&text).unwrap();
     let service = d["service_url"].as_str().unwrap();
@@ -230,4 +220,12 @@ async fn a_sandbox_on_every_interface_describes_loopback_urls() {
     assert_eq!(health.status(), 200);
     shutdown.cancel();
     running.await.unwrap().unwrap();
+}
+
+/// The description file once the sandbox has written it.
+async fn described(path: &std::path::Path) -> String {
+    eventually("the sandbox's description file", async || {
+        std::fs::read_to_string(path).ok().filter(|t| !t.is_empty())
+    })
+    .await
 }

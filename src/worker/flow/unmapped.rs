@@ -62,10 +62,7 @@ pub(super) fn unmapped(
         _ => None,
     };
     // Duplicates passed over for the person are named beside what was written.
-    let written = match (written, &flow.work.note) {
-        (Some(reason), Some(note)) => Some(format!("{reason}; {note}")),
-        (reason, _) => reason,
-    };
+    let written = flow.work.noted(written);
     record::outcome(
         journal,
         Some(flow.signal.id),
