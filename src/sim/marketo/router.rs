@@ -106,7 +106,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .fallback(gate::not_found)
         .layer(from_fn_with_state(Arc::clone(&shared), gate::rest_gate));
-    Router::new()
+    let routes = Router::new()
         .route(
             "/identity/oauth/token",
             get(identity::token).post(identity::token),
@@ -138,7 +138,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
             }),
         )
         .merge(rest)
-        .with_state(shared)
+        .with_state(shared);
+    // Around the whole router, so the 405 it answers already carries its `Allow` header (a
+    // layer on the routes ran before the router added it: "use " named nothing).
+    Router::new()
+        .fallback_service(routes)
         .layer(axum::middleware::map_response(
             |method: axum::http::Method,
              uri: axum::http::Uri,

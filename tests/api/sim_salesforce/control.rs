@@ -290,8 +290,11 @@ async fn a_control_called_with_the_wrong_method_answers_json() {
         let (status, body) = control(&base, method.clone(), path, None).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
         let error = body["error"].as_str().unwrap_or_default();
+        let prefix = format!("{method} is not allowed on {path}; use ");
+        // It names the methods the control takes (Marketo's named none: "use ").
+        let named = error.strip_prefix(&prefix).unwrap_or_default();
         assert!(
-            error.starts_with(&format!("{method} is not allowed on {path}; use ")),
+            named.contains("GET") || named.contains("POST"),
             "{path}: {body}"
         );
     }
