@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::query::{Cursor, Limit, Query, path_id};
+use super::query::{Cursor, Limit, NoParams, Query, path_id};
 use crate::store::now_millis;
 
 /// Proof that the request carried `Authorization: Bearer <admin.token>` (compared in constant
@@ -131,6 +131,7 @@ pub async fn replay(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(&id, "dead letter")?;
     if state
@@ -285,7 +286,11 @@ pub async fn member_of(
     })))
 }
 
-pub async fn mappings(State(state): State<AppState>, _: Admin) -> Result<Json<Value>, ApiError> {
+pub async fn mappings(
+    State(state): State<AppState>,
+    _: Admin,
+    Query(NoParams {}): Query<NoParams>,
+) -> Result<Json<Value>, ApiError> {
     let all = state.shared_mappings().await;
     let items: Vec<Value> = all
         .all()
@@ -301,6 +306,7 @@ pub async fn set_mapping(
     State(state): State<AppState>,
     _: Admin,
     Path((name, switch)): Path<(String, String)>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let enabled = parse_switch(&switch)?;
     let mapping = state
@@ -330,6 +336,7 @@ pub async fn set_sync(
     State(state): State<AppState>,
     _: Admin,
     Path(switch): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let enabled = parse_switch(&switch)?;
     if let Some(why) = state.mappings().off_in_config(None).filter(|_| enabled) {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::admin::{Admin, unavailable};
 use super::error::ApiError;
-use super::query::{Query, path_id};
+use super::query::{NoParams, Query, path_id};
 use crate::store::now_millis;
 
 /// Why no worker could ever run a queued reconciliation, when none could: on SQLite the
@@ -112,6 +112,7 @@ pub async fn job(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(&id, "job")?;
     let job = state

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::admin::Admin;
 use super::error::ApiError;
-use super::query::{Cursor, Limit, Millis, Query, path_id};
+use super::query::{Cursor, Limit, Millis, NoParams, Query, path_id};
 use crate::kinds::OutcomeResult;
 use crate::store::{FailingFilter, OutcomeFilter, StoreError, now_millis};
 
@@ -191,6 +191,7 @@ pub struct BulkReplay {
 pub async fn replay_many(
     State(state): State<AppState>,
     _: Admin,
+    Query(NoParams {}): Query<NoParams>,
     Json(body): Json<BulkReplay>,
 ) -> Result<Json<Value>, ApiError> {
     let ids = match (body.ids, body.filter) {

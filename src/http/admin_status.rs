@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::admin::Admin;
 use super::error::ApiError;
+use super::query::{NoParams, Query};
 use crate::store::{Backlog, StoreError, now_millis};
 use crate::upstream::{self, Health};
 
@@ -313,7 +314,11 @@ async fn gather(state: &AppState) -> Result<Overview, StoreError> {
     })
 }
 
-pub async fn status(State(state): State<AppState>, _: Admin) -> Result<Json<Overview>, ApiError> {
+pub async fn status(
+    State(state): State<AppState>,
+    _: Admin,
+    Query(NoParams {}): Query<NoParams>,
+) -> Result<Json<Overview>, ApiError> {
     overview(&state).await.map(Json).map_err(|error| {
         tracing::error!(%error, "status: store failed");
         ApiError::Unavailable

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::admin::Admin;
 use super::error::ApiError;
-use super::query::{Cursor, Limit, Query, path_id};
+use super::query::{Cursor, Limit, NoParams, Query, path_id};
 use crate::kinds::{OperationalEvent, TriggerKind, is_event_type};
 use crate::outbox::sign;
 use crate::store::{Queue, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST, now_millis};
@@ -114,6 +114,7 @@ pub(super) fn checked(
 pub async fn create(
     State(state): State<AppState>,
     _: Admin,
+    Query(NoParams {}): Query<NoParams>,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -133,12 +134,6 @@ pub async fn create(
     }
     Ok((StatusCode::CREATED, Json(answer)))
 }
-
-/// No parameters: the list is short (one row per subscriber). One given is refused, naming it,
-/// as on every listing, rather than ignored.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoParams {}
 
 pub async fn list(
     State(state): State<AppState>,
@@ -210,6 +205,7 @@ pub async fn delete(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(&id, "subscription")?;
     if state

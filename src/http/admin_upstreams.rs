@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use super::AppState;
 use super::admin::Admin;
 use super::error::ApiError;
+use super::query::{NoParams, Query};
 use crate::store::{StoreError, now_millis};
 
 /// `POST /admin/upstreams/{system}/resume`: lifts the side's pause (see [`lift_pause`]).
@@ -14,6 +15,7 @@ pub async fn resume(
     State(state): State<AppState>,
     _: Admin,
     Path(system): Path<String>,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let lifted = lift_pause(&state, &system).await?;
     Ok(Json(serde_json::json!({

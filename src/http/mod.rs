@@ -276,7 +276,9 @@ fn build(keep: impl Fn(Listener) -> bool, body_limit: usize) -> Router<AppState>
         let handler = if inbound::RECEIVERS.contains(&path) {
             handler
         } else {
-            handler.layer(RequestBodyLimitLayer::new(body_limit))
+            handler
+                .layer(RequestBodyLimitLayer::new(body_limit))
+                .layer(axum::middleware::from_fn(inbound::refuse_coded_body))
         };
         let merged = match by_path.remove(path) {
             Some(existing) => existing.merge(handler),

@@ -31,6 +31,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     }
 }
 
+/// A route that takes no query parameters: one given (a misspelt `dryRun`, a stray `x=1`) is
+/// refused naming it rather than ignored, as on the routes that take some, so a typo never acts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
 /// The `{id}` of a path as a number; anything else is 400 with `field: "id"`, saying whose.
 pub fn path_id(text: &str, whose: &str) -> Result<i64, ApiError> {
     match text.parse::<i64>() {

@@ -263,3 +263,123 @@ async fn a_timed_out_request_gets_its_route_shape_and_is_counted() {
     }
     app.stop().await.unwrap();
 }
+
+/// A route that takes no query parameters refuses one, naming it, and does nothing: a stray
+/// `?x=1` deleted a subscription, switched sync off or created one, as if it were not there.
+#[tokio::test]
+async fn routes_without_parameters_refuse_one_and_do_nothing() {
+    let app = spawn().await;
+    let call = |method: reqwest::Method, path: &str| {
+        app.client
+            .request(method, app.url(path))
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/json")
+    };
+    let subscription =
+        serde_json::json!({"url": "http://127.0.0.1:9/hook", "event_types": ["signal_dead"]});
+    let created: Value = call(reqwest::Method::POST, "/admin/subscriptions")
+        .json(&subscription)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{created}"));
+    let delete = format!("/admin/subscriptions/{id}?x=1");
+    for (method, path, body) in [
+        (reqwest::Method::DELETE, delete.as_str(), None),
+        (
+            reqwest::Method::POST,
+            "/admin/subscriptions?x=1",
+            Some(&subscription),
+        ),
+        (reqwest::Method::POST, "/admin/sync/disable?x=1", None),
+        (
+            reqwest::Method::POST,
+            "/admin/mappings/any/disable?dryRun=true",
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            "/admin/dead-letters/1/replay?x=1",
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            "/admin/dead-letters/replay?x=1",
+            Some(&serde_json::json!({"ids": []})),
+        ),
+        (
+            reqwest::Method::POST,
+            "/admin/upstreams/marketo/resume?x=1",
+            None,
+        ),
+        (reqwest::Method::GET, "/admin/mappings?x=1", None),
+        (reqwest::Method::GET, "/admin/status?foo=1", None),
+        (reqwest::Method::GET, "/admin/jobs/1?x=1", None),
+    ] {
+        let mut request = call(method, path);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let (status, error) = json_error(request.send().await.unwrap()).await;
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            status == 400 && message.contains("unknown field"),
+            "{path}: {status} {error}"
+        );
+    }
+    let listed: Value = call(reqwest::Method::GET, "/admin/subscriptions")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<i64> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["id"].as_i64())
+        .collect();
+    assert_eq!(ids, vec![id], "nothing deleted or created: {listed}");
+    let mappings: Value = call(reqwest::Method::GET, "/admin/mappings")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mappings["syncEnabled"], true, "{mappings}");
+}
+
+/// A compressed body is refused with 415 saying so on every route, as on the receivers; it was
+/// read as JSON and called malformed ("expected value at line 1 column 1").
+#[tokio::test]
+async fn a_compressed_body_is_415_on_every_route() {
+    let app = spawn().await;
+    for path in ["/admin/subscriptions", "/admin/dead-letters/replay"] {
+        let response = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(vec![0x1f, 0x8b, 0x08, 0x00])
+            .send()
+            .await
+            .unwrap();
+        let (status, error) = json_error(response).await;
+        assert_eq!(status, 415, "{path}: {error}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("content encoding \"gzip\""),
+            "{path}: {error}"
+        );
+    }
+}

@@ -197,8 +197,13 @@ pub async fn person(
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such person.");
+    // As the API's timeline: a malformed id is the link's mistake, not a person missing.
+    let id = match id.parse::<i64>() {
+        Ok(id) if id >= 0 => id,
+        _ => {
+            let why = format!("A person id is a whole number not below 0, not {id:?}.");
+            return super::page_error(axum::http::StatusCode::BAD_REQUEST, &why);
+        }
     };
     let t = match state.store().timeline(id, 100).await {
         Ok(Some(t)) => t,

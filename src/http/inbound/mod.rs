@@ -31,6 +31,32 @@ pub fn check_content_coding(headers: &HeaderMap) -> Result<(), String> {
     }
 }
 
+/// The 415 of a body sent with a content coding, quoting it.
+pub fn coded_body(coding: &str) -> crate::http::error::ApiError {
+    crate::http::error::ApiError::Status {
+        status: axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        message: format!("content encoding {coding:?} is not accepted; send the body uncompressed"),
+    }
+}
+
+/// Every route but the receivers (which check it themselves, after the caller): a body sent
+/// with a content coding is refused with 415 before the handler reads it as JSON or a form,
+/// which would only call the compressed bytes malformed. A `GET` or `HEAD` carries no body.
+pub async fn refuse_coded_body(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let reads_body = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    match check_content_coding(request.headers()) {
+        Err(coding) if reads_body => coded_body(&coding).into_response(),
+        _ => next.run(request).await,
+    }
+}
+
 /// Why a receiver could not read a body.
 #[derive(Debug)]
 pub enum BodyError {

@@ -55,10 +55,7 @@ pub async fn receive(
     let config = &state.config().marketo;
     trust::check_network(&config.allowed_networks, peer.ip())?;
     let gate = trust::Gate::open(config, &headers)?;
-    super::check_content_coding(&headers).map_err(|coding| ApiError::Status {
-        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        message: format!("content encoding {coding:?} is not accepted; send the body uncompressed"),
-    })?;
+    super::check_content_coding(&headers).map_err(|coding| super::coded_body(&coding))?;
     let limit = state.config().http.body_limit_bytes;
     let body = super::read_limited(&headers, body, limit)
         .await
