@@ -511,3 +511,25 @@ async fn a_search_finding_nobody_points_to_the_waiting_changes_that_mention_it()
     .await;
     assert!(!nobody.contains("id=\"mentioned\""), "{nobody}");
 }
+
+/// A person page's malformed id is a 400 naming it, as the API's timeline answers (it said "No
+/// such person", a 404, as if the id were well formed); an unknown id stays a 404.
+#[tokio::test]
+async fn a_malformed_person_id_is_a_400_page() {
+    let world = world().await;
+    let client = console_client();
+    let cookie = cookie_pair(&sign_in(&client, &world).await);
+    for (id, status) in [("-1", 400), ("abc", 400), ("1.5", 400), ("99999", 404)] {
+        let response = client
+            .get(world.app.url(&format!("/console/people/{id}")))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{id}");
+        let page = response.text().await.unwrap();
+        if status == 400 {
+            assert!(page.contains("whole number not below 0"), "{id}: {page}");
+        }
+    }
+}
