@@ -57,6 +57,11 @@ enum Command {
         /// Address of the Marketo simulator (port 0 picks a free one).
         #[arg(long, default_value = "127.0.0.1:0")]
         listen_marketo: SocketAddr,
+        /// Address of the Salesforce simulator's generic login host (`login.salesforce.com`'s
+        /// stand-in, which refuses the client-credentials flow); a free port on the Salesforce
+        /// simulator's address when omitted.
+        #[arg(long)]
+        listen_salesforce_login: Option<SocketAddr>,
     },
     /// Run the Salesforce and Marketo simulators alone (no service), seeded with mapped programs
     /// and campaigns whose people are members on both sides; control them over HTTP.
@@ -67,6 +72,11 @@ enum Command {
         /// Address of the Marketo simulator (port 0 picks a free one).
         #[arg(long, default_value = "127.0.0.1:0")]
         listen_marketo: SocketAddr,
+        /// Address of the Salesforce simulator's generic login host (`login.salesforce.com`'s
+        /// stand-in, which refuses the client-credentials flow); a free port on the Salesforce
+        /// simulator's address when omitted.
+        #[arg(long)]
+        listen_salesforce_login: Option<SocketAddr>,
         /// Write a JSON description (URLs, credentials, mappings, people) here.
         #[arg(long)]
         describe: Option<PathBuf>,
@@ -267,6 +277,7 @@ async fn run() -> ExitCode {
             describe,
             listen_salesforce,
             listen_marketo,
+            listen_salesforce_login,
         } => {
             commands::sandbox(SandboxOptions {
                 dir,
@@ -274,12 +285,14 @@ async fn run() -> ExitCode {
                 describe,
                 listen_salesforce,
                 listen_marketo,
+                listen_salesforce_login,
             })
             .await
         }
         Command::Simulators {
             listen_salesforce,
             listen_marketo,
+            listen_salesforce_login,
             describe,
             programs,
             people,
@@ -287,6 +300,7 @@ async fn run() -> ExitCode {
             commands::simulators(SimulatorsOptions {
                 listen_salesforce,
                 listen_marketo,
+                listen_salesforce_login,
                 describe,
                 programs,
                 people,

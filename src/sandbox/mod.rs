@@ -40,6 +40,8 @@ pub struct SandboxOptions {
     /// The simulators' addresses; port 0 picks a free one.
     pub listen_salesforce: SocketAddr,
     pub listen_marketo: SocketAddr,
+    /// The Salesforce simulator's generic login host; a free port beside it when `None`.
+    pub listen_salesforce_login: Option<SocketAddr>,
 }
 
 /// The simulators are seeded anew at every start, so a database an earlier sandbox left in
@@ -86,17 +88,22 @@ pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     fresh_database(&dir)?;
     // The endpoint is set once the service has its address.
-    let salesforce = SalesforceSim::spawn_on(
-        salesforce_config("http://127.0.0.1:9/not-yet"),
-        options.listen_salesforce,
-    )
-    .await
-    .with_context(|| {
-        format!(
-            "starting the Salesforce simulator on {}; choose another with --listen-salesforce",
-            options.listen_salesforce
-        )
-    })?;
+    let config = SalesforceSimConfig {
+        generic_login_address: options.listen_salesforce_login,
+        ..salesforce_config("http://127.0.0.1:9/not-yet")
+    };
+    let salesforce = SalesforceSim::spawn_on(config, options.listen_salesforce)
+        .await
+        .with_context(|| {
+            format!(
+                "starting the Salesforce simulator on {} (its generic login host on {}); choose \
+                 others with --listen-salesforce and --listen-salesforce-login",
+                options.listen_salesforce,
+                options
+                    .listen_salesforce_login
+                    .map_or("a free port".to_string(), |a| a.to_string()),
+            )
+        })?;
     let marketo = MarketoSim::spawn_on(marketo_config(), options.listen_marketo)
         .await
         .with_context(|| {

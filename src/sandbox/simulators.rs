@@ -9,7 +9,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use crate::sim::marketo::MarketoSim;
-use crate::sim::salesforce::SalesforceSim;
+use crate::sim::salesforce::{SalesforceSim, SalesforceSimConfig};
 
 use super::describe::Simulators;
 use super::seed::{self, Amounts};
@@ -18,6 +18,8 @@ use super::{marketo_config, salesforce_config};
 pub struct SimulatorsOptions {
     pub listen_salesforce: SocketAddr,
     pub listen_marketo: SocketAddr,
+    /// The generic login host's stand-in; a free port beside Salesforce's when `None`.
+    pub listen_salesforce_login: Option<SocketAddr>,
     /// Write the JSON description (URLs, credentials, mappings, people) here.
     pub describe: Option<PathBuf>,
     /// Mapped program/campaign pairs to seed.
@@ -32,9 +34,19 @@ pub async fn run_simulators(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     // No outbound endpoint until `POST /__sim/outbound-endpoint`: notifications wait.
-    let salesforce = SalesforceSim::spawn_on(salesforce_config(""), options.listen_salesforce)
+    let config = SalesforceSimConfig {
+        generic_login_address: options.listen_salesforce_login,
+        ..salesforce_config("")
+    };
+    let salesforce = SalesforceSim::spawn_on(config, options.listen_salesforce)
         .await
-        .with_context(|| format!("starting Salesforce on {}", options.listen_salesforce))?;
+        .with_context(|| match options.listen_salesforce_login {
+            Some(login) => format!(
+                "starting Salesforce on {} (its generic login host on {login})",
+                options.listen_salesforce
+            ),
+            None => format!("starting Salesforce on {}", options.listen_salesforce),
+        })?;
     let marketo = MarketoSim::spawn_on(marketo_config(), options.listen_marketo)
         .await
         .with_context(|| format!("starting Marketo on {}", options.listen_marketo))?;

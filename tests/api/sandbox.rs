@@ -21,6 +21,7 @@ async fn the_sandbox_syncs_a_change_each_way_as_its_guide_shows() {
         describe: Some(describe.clone()),
         listen_salesforce: sf_at.parse().unwrap(),
         listen_marketo: mk_at.parse().unwrap(),
+        listen_salesforce_login: None,
     };
     let running = tokio::spawn(sandbox::run(options, shutdown.clone()));
     let text = described(&describe).await;
@@ -209,6 +210,7 @@ async fn a_sandbox_on_every_interface_describes_loopback_urls() {
         describe: Some(describe.clone()),
         listen_salesforce: "0.0.0.0:0".parse().unwrap(),
         listen_marketo: "0.0.0.0:0".parse().unwrap(),
+        listen_salesforce_login: None,
     };
     let running = tokio::spawn(sandbox::run(options, shutdown.clone()));
     let text = described(&describe).await;

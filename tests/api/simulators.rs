@@ -369,3 +369,29 @@ async fn listening_on_every_interface_describes_loopback_urls() {
         .unwrap();
     assert_eq!(answer.status(), 200);
 }
+
+/// `--listen-salesforce-login` puts the generic login host's stand-in on a fixed address too,
+/// so every port the command opens can be chosen (it took a random one, whatever the flags).
+#[tokio::test]
+async fn the_generic_login_host_listens_where_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let login = format!("127.0.0.1:{port}");
+    let args = ["--listen-salesforce-login", login.as_str()];
+    let (_running, described) = start_simulators(dir.path(), &args).await;
+    let url = described["salesforce"]["generic_login_url"]
+        .as_str()
+        .unwrap();
+    assert_eq!(url, format!("http://{login}"), "{described}");
+    let refused = reqwest::Client::new()
+        .post(format!("{url}/services/oauth2/token"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+}

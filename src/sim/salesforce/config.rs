@@ -42,6 +42,9 @@ pub struct SalesforceSimConfig {
     /// How long a write waits for a held row before its records fail with
     /// `UNABLE_TO_LOCK_ROW` (Salesforce: about 10 s).
     pub row_lock_timeout: Duration,
+    /// Where the generic login host's stand-in listens; `None` (the default) takes a free port
+    /// on the simulator's own address.
+    pub generic_login_address: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +93,7 @@ impl Default for SalesforceSimConfig {
             deleted_id_limit: 600_000,
             campaign_row_hold: Duration::ZERO,
             row_lock_timeout: Duration::from_secs(10),
+            generic_login_address: None,
         }
     }
 }

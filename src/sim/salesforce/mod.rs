@@ -132,8 +132,12 @@ impl SalesforceSim {
                 tracing::warn!(%error, "Salesforce simulator stopped");
             }
         });
+        let login_address = shared
+            .config
+            .generic_login_address
+            .unwrap_or(SocketAddr::new(address.ip(), 0));
         let generic_login =
-            strict::serve_generic_login(shared.clone(), address.ip(), stop.clone()).await?;
+            strict::serve_generic_login(shared.clone(), login_address, stop.clone()).await?;
         if shared.config.outbound.is_some() {
             tokio::spawn(outbound::run_sender(shared.clone(), stop.clone()));
         }

@@ -3,7 +3,7 @@
 //! converting a lead into a contact, and a Campaign's row held by another transaction.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::rejection::FormRejection;
@@ -18,15 +18,14 @@ use tokio_util::sync::CancellationToken;
 use super::state::{CallRecord, Shared, lock};
 use super::{SalesforceSim, SimError};
 
-/// Serves `login.salesforce.com`'s token endpoint on a port of its own, on the simulator's own
-/// address (`ip`): every client-credentials request gets `invalid_grant` "request not supported
-/// on this domain".
+/// Serves `login.salesforce.com`'s token endpoint on a listener of its own at `address`: every
+/// client-credentials request gets `invalid_grant` "request not supported on this domain".
 pub(super) async fn serve_generic_login(
     shared: Arc<Shared>,
-    ip: IpAddr,
+    address: SocketAddr,
     stop: CancellationToken,
 ) -> Result<SocketAddr, SimError> {
-    let listener = tokio::net::TcpListener::bind((ip, 0)).await?;
+    let listener = tokio::net::TcpListener::bind(address).await?;
     let address = listener.local_addr()?;
     let app = Router::new()
         .route(
