@@ -249,3 +249,39 @@ fn the_dockerfile_check_fails_the_way_the_image_build_would() {
         text(&out)
     );
 }
+
+/// The systemd unit's start limit can trip: its window holds all its restarts, two seconds and
+/// a `check-config` apart (with systemd's default, five in ten seconds, the sixth start fell
+/// after the window and opened a new one, so a refused configuration restarted forever).
+#[test]
+fn the_systemd_start_limit_ends_the_restarts() {
+    let path = format!(
+        "{}/deploy/systemd/campaign-sync.service",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let unit = std::fs::read_to_string(&path).unwrap();
+    let mut section = "";
+    let mut settings = std::collections::HashMap::new();
+    for line in unit.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line;
+        } else if let Some((key, value)) = line.split_once('=')
+            && !line.starts_with('#')
+        {
+            settings.insert(key.to_string(), (section, value.to_string()));
+        }
+    }
+    let number = |key: &str, in_section: &str| -> u64 {
+        let (section, value) = settings.get(key).unwrap_or_else(|| panic!("{key} is set"));
+        assert_eq!(*section, in_section, "{key} belongs in {in_section}");
+        value.parse().unwrap_or_else(|_| panic!("{key}={value}"))
+    };
+    let interval = number("StartLimitIntervalSec", "[Unit]");
+    let burst = number("StartLimitBurst", "[Unit]");
+    let restart = number("RestartSec", "[Service]");
+    // Allow each start five seconds for `check-config` beside the restart delay.
+    assert!(
+        burst * (restart + 5) <= interval,
+        "{burst} starts {restart} s apart do not fit in {interval} s"
+    );
+}
