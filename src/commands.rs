@@ -41,7 +41,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    tracing::info!(address = %app.local_addr(), "listening");
+    match app.admin_addr() {
+        Some(admin) => tracing::info!(
+            address = %app.local_addr(),
+            admin_address = %admin,
+            serves = "/metrics, /admin and /console on admin_address only",
+            "listening"
+        ),
+        None => tracing::info!(address = %app.local_addr(), "listening"),
+    }
     app.run().await
 }
 

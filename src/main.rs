@@ -258,8 +258,11 @@ async fn run() -> ExitCode {
                 for warning in config.warnings() {
                     println!("warning: {warning}");
                 }
+                let admin = config.admin_listen.map_or(String::new(), |admin| {
+                    format!(" (/metrics, /admin and /console on {admin})")
+                });
                 println!(
-                    "configuration is valid: {} mapping(s), listening on {}",
+                    "configuration is valid: {} mapping(s), listening on {}{admin}",
                     config.mappings.len(),
                     config.listen
                 );

@@ -116,6 +116,15 @@ impl Served {
     }
 }
 
+impl Served {
+    /// What the process has logged so far.
+    pub fn log(&self) -> String {
+        let mut log = String::new();
+        let _ = self.stderr.reopen().map(|mut f| f.read_to_string(&mut log));
+        log
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -282,6 +282,13 @@ fn admin_listen_moves_metrics_and_admin_off_the_public_listener() {
     ];
     let mut served = Served::example(&listen, &url, &env);
     served.wait_healthy(&listen);
+    // The start says where the admin paths went, beside the public address.
+    let log = served.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("listening") && l.contains(&admin_listen)),
+        "{log}"
+    );
     let admin = [("Authorization", "Bearer admin-token")];
     let status = |address: &str, path: &str| request(address, "GET", path, &admin, "").map(|r| r.0);
     assert_eq!(status(&listen, "/metrics"), Some(404));
