@@ -132,7 +132,7 @@ pub async fn provision_marketo(config: Config) -> anyhow::Result<()> {
     let marketo = MarketoClient::new(&config.marketo)?;
     let report = crate::outbox::provision::provision(&marketo)
         .await
-        .map_err(|e| anyhow::anyhow!("provisioning Marketo custom activity types: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("provisioning Marketo custom activity types: {}", e.once()))?;
     for line in report {
         println!("{line}");
     }

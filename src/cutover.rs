@@ -143,7 +143,9 @@ fn ending(left: usize, unchecked: usize, unlisted: usize) -> String {
     if unlisted > 0 {
         parts.push(format!(
             "{unlisted} mapping(s) could not be reconciled (nothing of theirs was listed or \
-             queued); run it again, or the service's next reconciliation takes them"
+             queued); once the cause named above is fixed (a program or campaign that does not \
+             exist, refused credentials), run it again, or the service's next reconciliation \
+             takes them"
         ));
     }
     parts.join("; ")

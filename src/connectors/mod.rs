@@ -92,6 +92,16 @@ fn shown_time(ms: i64) -> String {
 }
 
 impl CallError {
+    /// The error as a one-shot command tells it: a pause is the service's way to wait without
+    /// using retries, which means nothing to a process that ends now (run again, it calls at
+    /// once), so only its reason is told.
+    pub fn once(&self) -> String {
+        match self {
+            CallError::Paused { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn retry(reason: impl Into<String>) -> Self {
         CallError::Retry {
             reason: reason.into(),

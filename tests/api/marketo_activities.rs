@@ -536,3 +536,32 @@ async fn a_flow_action_on_a_mapped_campaign_is_one_activity_not_two() {
     let activities = activities_of(&world, lead, &type_ids).await;
     assert_eq!(activities.len(), 1, "{activities:?}");
 }
+
+/// A refused secret ends `marketo provision` naming the keys to check, without the service's
+/// pause ("paused until …"), which means nothing to a command that exits: run again, it calls
+/// at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn marketo_provision_with_a_wrong_secret_says_only_what_to_check() {
+    let world = World::new().await;
+    let client = world.mk.config().clients[0].clone();
+    let base = world.mk.base_url();
+    let out = tokio::task::spawn_blocking(move || {
+        crate::binary::output(
+            &["marketo", "provision", "--config", crate::binary::EXAMPLE],
+            &[
+                ("CAMPAIGN_SYNC_MARKETO__BASE_URL", base.as_str()),
+                (
+                    "CAMPAIGN_SYNC_MARKETO__CLIENT_ID",
+                    client.client_id.as_str(),
+                ),
+                ("CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET", "wrong"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let text = crate::binary::text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("marketo.client_secret"), "{text}");
+    assert!(!text.contains("paused until"), "{text}");
+}
