@@ -23,7 +23,9 @@ impl Lacks {
         self.0.push(Lack { text, unset: true });
     }
 
+    /// A value that cannot work, naming the environment variable when one set it.
     fn wrong(&mut self, text: String) {
+        let text = super::env::name_the_variable(&text);
         self.0.push(Lack { text, unset: false });
     }
 

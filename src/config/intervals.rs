@@ -30,7 +30,6 @@ impl Config {
                 self.salesforce.request_timeout_secs,
             ),
             ("marketo.request_timeout_secs", m.request_timeout_secs),
-            ("marketo.extract_timeout_secs", m.extract_timeout_secs),
         ];
         let mut problems = Vec::new();
         for (key, secs) in schedules {
@@ -47,6 +46,13 @@ impl Config {
                     "{key}: must be greater than 0 (seconds a call may take; 0 fails every call)"
                 ));
             }
+        }
+        if m.extract_timeout_secs == 0 {
+            problems.push(
+                "marketo.extract_timeout_secs: must be greater than 0 (seconds a bulk extract \
+                 job may take, from its creation to its file; 0 cancels every job)"
+                    .to_string(),
+            );
         }
         problems
     }
@@ -71,5 +77,11 @@ mod tests {
             problems[2].starts_with("salesforce.request_timeout_secs: must be greater than 0"),
             "{problems:?}"
         );
+        // A bulk extract's timeout bounds the whole job, not one call.
+        let mut config = Config::default();
+        config.marketo.extract_timeout_secs = 0;
+        let problems = config.zero_intervals();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("bulk extract job"), "{problems:?}");
     }
 }

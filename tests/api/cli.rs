@@ -203,6 +203,13 @@ fn a_mistake_in_the_environment_names_the_variable() {
             ),
         "{zero}"
     );
+    // So does a URL that cannot work.
+    let url = check("CAMPAIGN_SYNC_MARKETO__BASE_URL", "ftp://x");
+    assert!(
+        url.contains("is not an absolute http(s) URL")
+            && url.contains("(set by the environment variable CAMPAIGN_SYNC_MARKETO__BASE_URL)"),
+        "{url}"
+    );
 }
 
 #[test]
