@@ -422,6 +422,11 @@ async fn network_and_token_are_checked_before_the_size() {
     })
     .await;
     assert_eq!(post(&inside, Some("wrong"), body.clone()).await.0, 401);
+    // The right token given twice is refused too, saying so (not "missing or wrong").
+    let twice = format!("{TOKEN}&token={TOKEN}");
+    let (status, fault) = post(&inside, Some(&twice), body.clone()).await;
+    assert_eq!(status, 401);
+    assert_fault(&fault, "Client", "given twice");
     assert_eq!(post(&inside, Some(TOKEN), body).await.0, 413);
     assert!(stored(&inside.store).await.is_empty());
 }

@@ -139,3 +139,22 @@ async fn a_compressed_body_is_415_naming_its_coding() {
     );
     assert!(stored(&app).await.is_empty());
 }
+
+/// `encoding` given twice in the webhook's URL is refused naming it, as a field given twice
+/// is: which of the two decoded the body was a guess.
+#[tokio::test]
+async fn an_encoding_given_twice_is_refused() {
+    let app = spawn().await;
+    let response = app
+        .client
+        .post(app.url(&format!("{PATH}?encoding=url&encoding=json")))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(r#"{"leadId": "42", "programId": "1001"}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    let body = json(response).await;
+    assert_eq!(body["error"]["field"], "encoding", "{body}");
+    assert!(stored(&app).await.is_empty());
+}

@@ -61,12 +61,20 @@ pub enum Encoding {
 
 /// The encoding from the `encoding` query parameter (absent: JSON).
 pub fn from_query(query: Option<&str>) -> Result<Encoding, ApiError> {
-    let given = query
+    let mut given = query
         .into_iter()
         .flat_map(|q| form_urlencoded::parse(q.as_bytes()))
-        .find(|(k, _)| k == "encoding")
+        .filter(|(k, _)| k == "encoding")
         .map(|(_, v)| v.to_ascii_lowercase());
-    match given.as_deref() {
+    let first = given.next();
+    // Two would leave which one decoded the body to a guess, as a field given twice would.
+    if given.next().is_some() {
+        return Err(ApiError::field(
+            "encoding",
+            "`encoding` is given twice in the URL: give it once",
+        ));
+    }
+    match first.as_deref() {
         None | Some("json") => Ok(Encoding::Json),
         Some("url") => Ok(Encoding::Url),
         Some("form") => Ok(Encoding::Form),

@@ -44,6 +44,8 @@ pub enum InboundError {
     Forbidden,
     #[error("the token query parameter is missing or wrong")]
     BadToken,
+    #[error("the token query parameter is given twice: give it once")]
+    TokenTwice,
     #[error("organization id {0} is not one of salesforce.organization_ids")]
     UnknownOrganization(String),
     #[error("content type {0:?} is not XML; send text/xml")]
@@ -64,9 +66,9 @@ impl InboundError {
     fn status(&self) -> StatusCode {
         match self {
             InboundError::Forbidden => StatusCode::FORBIDDEN,
-            InboundError::BadToken | InboundError::UnknownOrganization(_) => {
-                StatusCode::UNAUTHORIZED
-            }
+            InboundError::BadToken
+            | InboundError::TokenTwice
+            | InboundError::UnknownOrganization(_) => StatusCode::UNAUTHORIZED,
             InboundError::NotXml(_) | InboundError::Encoded(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
@@ -116,7 +118,14 @@ pub async fn receive(
     if !trust::network_allowed(&config.allowed_networks, client.ip()) {
         return Err(InboundError::Forbidden);
     }
-    let token = query.ok().and_then(|Query(q)| q.token);
+    let token = match query {
+        Ok(Query(q)) => q.token,
+        // Refused all the same, but not sent to check a token that may be right.
+        Err(rejection) if rejection.body_text().contains("duplicate field `token`") => {
+            return Err(InboundError::TokenTwice);
+        }
+        Err(_) => None,
+    };
     if !trust::token_matches(&config.inbound_token, token.as_deref()) {
         return Err(InboundError::BadToken);
     }
