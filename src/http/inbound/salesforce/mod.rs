@@ -3,6 +3,7 @@
 //! record every CampaignMember notification in one transaction → acknowledge. Failures answer a
 //! SOAP fault and store nothing; a store failure answers 503 so Salesforce retries.
 
+mod charset;
 mod fields;
 mod message;
 mod parse;

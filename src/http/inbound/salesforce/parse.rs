@@ -15,6 +15,7 @@ const MAX_RAW_BYTES: usize = 16 * 1024;
 /// Parses a SOAP outbound message. Never expands entities or reads a DTD; nesting is bounded
 /// (32 levels); a UTF-8 BOM and a missing XML declaration are fine.
 pub fn parse_notifications(body: &[u8]) -> Result<OutboundMessage, ParseError> {
+    super::charset::not_utf16(body)?;
     if let Some((at, byte)) = super::xml::forbidden_byte(body) {
         return Err(ParseError::Malformed {
             position: at as u64,

@@ -57,6 +57,13 @@ fn bad_input_says_what_is_wrong() {
             "after the SOAP envelope",
         ),
         (replace(THREE, "<ActionId>", "<ActionId>xx"), "ActionId"),
+        // Another encoding is named as such, not as the first byte UTF-8 refuses.
+        (
+            replace(THREE, "encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\""),
+            "names encoding \"ISO-8859-1\"; only UTF-8",
+        ),
+        (utf16(THREE, true), "UTF-16; only UTF-8"),
+        (utf16(THREE, false), "UTF-16; only UTF-8"),
         (
             replace(THREE, "<sf:Status>Sent", "<sf:Status>Se\0nt"),
             "U+0000 is not a character XML allows",
@@ -117,4 +124,13 @@ fn bad_input_says_what_is_wrong() {
             "{error:?} should mention {expected:?}"
         );
     }
+}
+
+/// `text` in UTF-16 (little-endian), with its byte order mark when `mark`.
+fn utf16(text: &[u8], mark: bool) -> Vec<u8> {
+    let mut bytes = if mark { vec![0xFF, 0xFE] } else { Vec::new() };
+    for unit in String::from_utf8_lossy(text).encode_utf16() {
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    bytes
 }

@@ -132,7 +132,8 @@ impl<'i> XmlReader<'i> {
                         message: "the XML declaration is not at the start of the document".into(),
                     });
                 }
-                Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
+                Event::Decl(declaration) => super::charset::only_utf8(&declaration)?,
+                Event::Comment(_) | Event::PI(_) => {}
             }
         }
     }
