@@ -205,9 +205,34 @@ pub async fn replay_many(
         .await
         .map_err(unavailable)?;
     tracing::info!(count = replayed.len(), "dead signals replayed in bulk");
+    let skipped = skipped(&state, &ids, &replayed).await?;
     Ok(Json(
-        json!({ "replayed": replayed, "count": replayed.len() }),
+        json!({ "replayed": replayed, "count": replayed.len(), "skipped": skipped }),
     ))
+}
+
+/// Each id asked for and not replayed, with why: rejected on arrival (nothing to replay), or
+/// not a dead letter (unknown, or not dead: waiting, done, or replayed already).
+async fn skipped(state: &AppState, ids: &[i64], replayed: &[i64]) -> Result<Vec<Value>, ApiError> {
+    let mut skipped = Vec::new();
+    for &id in ids.iter().filter(|id| !replayed.contains(id)) {
+        let listed = state
+            .store()
+            .dead(id.saturating_sub(1), 1)
+            .await
+            .map_err(unavailable)?;
+        let reason = match listed.first() {
+            Some(signal) if signal.id == id && signal.state == "rejected" => format!(
+                "rejected on arrival ({}): there is nothing to replay",
+                signal.last_error.as_deref().unwrap_or("no reason recorded")
+            ),
+            _ => "not a dead letter: no such signal, or it is not dead (waiting, done, or \
+                  replayed already)"
+                .to_string(),
+        };
+        skipped.push(json!({ "id": id, "reason": reason }));
+    }
+    Ok(skipped)
 }
 
 /// Ids of the dead letters whose payload, error or person's e-mail and ids contain `text` (at

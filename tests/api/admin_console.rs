@@ -148,6 +148,35 @@ async fn status_people_timeline_outcomes_and_bulk_replay_answer_from_a_real_sync
         .unwrap();
     let replayed: Value = replayed.json().await.unwrap();
     assert_eq!(replayed["count"], 1, "{replayed}");
+    assert_eq!(replayed["skipped"], json!([]), "{replayed}");
+    // Asked again by id, it is no longer dead: each id not replayed is named with why.
+    let id = replayed["replayed"][0].as_i64().unwrap();
+    let again: Value = world
+        .app
+        .client
+        .post(world.app.url("/admin/dead-letters/replay"))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "ids": [id, 999_999] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["count"], 0, "{again}");
+    let skipped: Vec<i64> = again["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("not a dead letter")
+        })
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(skipped, vec![id, 999_999], "{again}");
     let missing = world
         .app
         .client
