@@ -22,13 +22,40 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         read.map(Query).map_err(|error| {
             let field = error.path().to_string();
             let message = error.inner().to_string();
-            if field == "." {
-                ApiError::bad_request(format!("query string: {message}"))
-            } else {
-                ApiError::field(&field, format!("{field}: {message}"))
+            if let Some(twice) = duplicated(&message) {
+                return ApiError::field(twice, format!("{twice} is given twice: give it once"));
             }
+            if field == "." {
+                return ApiError::bad_request(format!("query string: {message}"));
+            }
+            if INTEGER_ERRORS.contains(&message.as_str()) {
+                let given = form_urlencoded::parse(query.as_bytes())
+                    .find(|(key, _)| key == field.as_str())
+                    .map(|(_, value)| value.into_owned())
+                    .unwrap_or_default();
+                return ApiError::field(&field, format!("{field}: a whole number, not {given:?}"));
+            }
+            ApiError::field(&field, format!("{field}: {message}"))
         })
     }
+}
+
+/// What Rust's integer parsing says of a value that is not a whole number (or too large), which
+/// is told in words instead.
+const INTEGER_ERRORS: [&str; 4] = [
+    "invalid digit found in string",
+    "cannot parse integer from empty string",
+    "number too large to fit in target type",
+    "number too small to fit in target type",
+];
+
+/// The parameter serde found twice (`duplicate field `limit``).
+fn duplicated(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("duplicate field `")?
+        .split('`')
+        .next()
+        .filter(|name| !name.is_empty())
 }
 
 /// A route that takes no query parameters: one given (a misspelt `dryRun`, a stray `x=1`) is

@@ -383,3 +383,50 @@ async fn a_compressed_body_is_415_on_every_route() {
         );
     }
 }
+
+/// A parameter that is not a whole number, or one given twice, is told in words naming it
+/// ("invalid digit found in string" named no value; a repeated one named no field).
+#[tokio::test]
+async fn numbers_and_repeats_in_the_query_are_told_in_words() {
+    let app = spawn().await;
+    for (path, field, says) in [
+        (
+            "/v1/member-of?programId=abc&leadId=1001",
+            "programId",
+            "programId: a whole number, not \"abc\"",
+        ),
+        (
+            "/admin/subscriptions/1/replay?delivery=x1",
+            "delivery",
+            "delivery: a whole number, not \"x1\"",
+        ),
+        (
+            "/admin/outcomes?limit=1&limit=2",
+            "limit",
+            "limit is given twice",
+        ),
+    ] {
+        let method = if path.contains("/replay") {
+            reqwest::Method::POST
+        } else {
+            reqwest::Method::GET
+        };
+        let response = app
+            .client
+            .request(method, app.url(path))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap();
+        let (status, error) = json_error(response).await;
+        assert_eq!(
+            (status, error["field"].as_str()),
+            (400, Some(field)),
+            "{path}: {error}"
+        );
+        assert!(
+            error["message"].as_str().unwrap().contains(says),
+            "{path}: {error}"
+        );
+    }
+}
