@@ -183,33 +183,34 @@ campaign-sync sandbox is running.
   Marketo      {mk_url}
   mappings     {mappings}
 
-Try it (in another terminal; the commands use curl and jq):
+Try it (in another terminal; the commands use curl and jq, and these two variables):
+     SF={sf_url}; MK={mk_url}
 
 1. Move {alan_name} along in the Marketo program {program}, as a Marketo user would:
-     curl -s -X POST {mk_url}/__sim/programs/{program}/members/status -H 'content-type: application/json' \
+     curl -s -X POST $MK/__sim/programs/{program}/members/status -H 'content-type: application/json' \
        -d '{{"leadId": {alan_lead}, "status": "Registered"}}'
    then see the campaign member appear in Salesforce within a second or two:
-     curl -s {sf_url}/__sim/state | jq '.objects.CampaignMember'
+     curl -s $SF/__sim/state | jq '.objects.CampaignMember'
 
 2. Change {ada_name}'s campaign member status in Salesforce, as a Salesforce user would:
-     TOKEN=$(curl -s {sf_url}/services/oauth2/token -d grant_type=client_credentials \
+     TOKEN=$(curl -s $SF/services/oauth2/token -d grant_type=client_credentials \
        -d client_id={user_id} -d client_secret={user_secret} | jq -r .access_token)
-     MEMBER=$(curl -s {sf_url}/__sim/state | jq -r '.objects.CampaignMember[] | select(.LeadId=="{ada_sf}" and .CampaignId=="{campaign}") | .Id')
-     curl -s -X PATCH {sf_url}/services/data/{version}/sobjects/CampaignMember/$MEMBER \
+     MEMBER=$(curl -s $SF/__sim/state | jq -r '.objects.CampaignMember[] | select(.LeadId=="{ada_sf}" and .CampaignId=="{campaign}") | .Id')
+     curl -s -X PATCH $SF/services/data/{version}/sobjects/CampaignMember/$MEMBER \
        -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{{"Status": "Attended"}}'
    then see the program status in Marketo:
-     curl -s {mk_url}/__sim/state | jq '.members'
+     curl -s $MK/__sim/state | jq '.members'
 
 3. Add a period cost to the program in Marketo; the campaign's ActualCost follows within 10 s:
-     MTOKEN=$(curl -s "{mk_url}/identity/oauth/token?grant_type=client_credentials&client_id={user_id}&client_secret={user_secret}" | jq -r .access_token)
-     curl -s -X POST {mk_url}/rest/asset/v1/program/{program}.json -H "Authorization: Bearer $MTOKEN" \
+     MTOKEN=$(curl -s "$MK/identity/oauth/token?grant_type=client_credentials&client_id={user_id}&client_secret={user_secret}" | jq -r .access_token)
+     curl -s -X POST $MK/rest/asset/v1/program/{program}.json -H "Authorization: Bearer $MTOKEN" \
        --data-urlencode 'costs=[{{"startDate":"2026-12-01","cost":300,"note":"Ads"}}]'
    then see the campaign's ActualCost:
-     curl -s {sf_url}/__sim/state | jq '.objects.Campaign[] | {{Name, ActualCost}}'
+     curl -s $SF/__sim/state | jq '.objects.Campaign[] | {{Name, ActualCost}}'
 
 What the service did:   curl -s -H 'Authorization: Bearer {admin}' {service}/v1/trigger-events | jq
                         curl -s -H 'Authorization: Bearer {admin}' {service}/admin/outcomes | jq
-Calls each side saw:    curl -s {sf_url}/__sim/requests | jq      curl -s {mk_url}/__sim/requests | jq
+Calls each side saw:    curl -s $SF/__sim/requests | jq      curl -s $MK/__sim/requests | jq
 Overview in a terminal: campaign-sync status --url {service} --token {admin}
 
 Ctrl-C stops everything.
