@@ -20,7 +20,7 @@ impl ConfigError {
 
 /// One loading error in words; an unknown key names where it is, the nearest known key and
 /// the keys its section has (figment's own text nests backquotes and names the profile).
-fn describe(error: &figment::Error) -> String {
+pub(super) fn describe(error: &figment::Error) -> String {
     use figment::error::Kind;
     let source = origin(error);
     let figment::error::Kind::UnknownField(field, expected) = &error.kind else {
@@ -209,10 +209,16 @@ mod tests {
         let error = Config::load_for_migrate(Some(&path), &Overrides::default())
             .unwrap_err()
             .to_string();
+        // Beside the unknown key in `[worker]`, both listed.
         let line = error
             .lines()
             .find(|l| l.contains("listne"))
+            .map(|l| l.trim_start().trim_start_matches("- "))
             .unwrap_or_else(|| panic!("{error}"));
+        assert!(
+            error.contains("unknown key `worker.retry_jitter`"),
+            "{error}"
+        );
         assert!(
             // figment names the file relative to the working directory when it can.
             line.starts_with("unknown key `listne` in ")

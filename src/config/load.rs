@@ -85,7 +85,17 @@ impl Config {
         }
         let (parsed, strings) = env::providers(NON_CONFIG_ENV);
         figment = figment.merge(parsed).merge(strings);
-        let mut config: Config = figment.extract().map_err(ConfigError::from_figment)?;
+        let mut config: Config = match figment.extract() {
+            Ok(config) => config,
+            Err(error) => {
+                let every = super::every::problems(&figment, needs, super::error::describe);
+                // One problem is told as before, on its own line; several as a list.
+                if every.len() < 2 {
+                    return Err(ConfigError::from_figment(error));
+                }
+                return Err(ConfigError::Invalid(every));
+            }
+        };
         if let Some(listen) = overrides.listen {
             config.listen = listen;
         }

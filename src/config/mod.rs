@@ -4,6 +4,7 @@
 mod complete;
 mod env;
 mod error;
+mod every;
 mod intervals;
 mod load;
 mod mapping;

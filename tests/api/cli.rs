@@ -323,3 +323,25 @@ fn sigterm_while_starting_stops_serve_at_once() {
         "a clean exit, not death by the signal"
     );
 }
+
+/// `check-config` names each problem at once: an unknown key at the top, one in a section, a
+/// wrong value in another, and the keys still missing beside them (it named the first alone,
+/// and an unknown key hid every missing one).
+#[test]
+fn check_config_names_every_problem_at_once() {
+    let file = write_config(
+        "listn = \"0.0.0.0:80\"\n[admin]\ntokn = \"x\"\n[http]\nbody_limit_bytes = \"big\"\n",
+    );
+    let out = run(&["check-config", "--config", file.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    for said in [
+        "unknown key `listn`",
+        "unknown key `admin.tokn`",
+        "invalid value for `http.body_limit_bytes`",
+        "marketo.client_secret: missing",
+        "salesforce.inbound_token: missing",
+    ] {
+        assert!(text.contains(said), "{said}: {text}");
+    }
+}
