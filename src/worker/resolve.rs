@@ -44,7 +44,9 @@ pub async fn resolve(ctx: &Context, seen: Vec<Seen>) -> Result<Resolved, StoreEr
                 .await?
             }
         };
-        if let Some(reason) = lead_beside_contact(&identity, &entry) {
+        if let Some(reason) = lead_beside_contact(&identity, &entry)
+            && !synced_membership(ctx, &identity, &entry).await?
+        {
             passed_over.push(PassedOver {
                 signal: entry.signal,
                 person: identity.id,
@@ -128,6 +130,25 @@ fn lead_beside_contact(identity: &IdentityRow, entry: &Seen) -> Option<String> {
         "Salesforce Lead {lead} shares the person of Contact {contact} (a Contact before a \
          Lead): its membership is left alone; convert or merge the Lead in Salesforce"
     ))
+}
+
+/// Whether the Lead's membership is the one the person is synced by in its campaign (the mirror
+/// links that member to them): then it is not a duplicate's. A person synced by a Lead in one
+/// campaign keeps syncing there when a Contact with the same address joins them in another; it
+/// was passed over on every change, while each reconciliation queued it again.
+async fn synced_membership(
+    ctx: &Context,
+    identity: &IdentityRow,
+    entry: &Seen,
+) -> Result<bool, StoreError> {
+    let Some(member) = entry.salesforce.as_ref().and_then(|(_, m)| m.as_deref()) else {
+        return Ok(false);
+    };
+    let person = identity.id.to_string();
+    let rows = ctx.store.mirror_by_member(member).await?;
+    Ok(rows
+        .iter()
+        .any(|row| row.person == person && row.sf_person_id == entry.sf_person))
 }
 
 /// Observations of Marketo leads other than their person's: when Marketo still has the

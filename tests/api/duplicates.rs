@@ -196,6 +196,49 @@ async fn a_duplicate_salesforce_leads_live_change_is_left_alone() {
     .await;
 }
 
+/// A person synced by their Lead in one campaign keeps syncing there when a Contact with their
+/// address joins them through another campaign: the Lead's membership is the one the mirror
+/// links to them, not a duplicate's (it was passed over on every change, and each
+/// reconciliation queued it again).
+#[tokio::test]
+async fn a_leads_synced_membership_keeps_syncing_once_a_contact_joins_elsewhere() {
+    let world = World::with(Options {
+        second_webinar: true,
+        ..Options::default()
+    })
+    .await;
+    let second = world.second_campaign.clone().unwrap();
+    let (lead, sf_lead) = world.person("linus@example.com");
+    let member = world
+        .sf
+        .add_member(crate::world::USER, &second, &sf_lead, Some("Registered"))
+        .unwrap();
+    world.settle().await;
+    let in_second = |world: &World| {
+        world
+            .mk
+            .member(crate::world::SECOND_PROGRAM, lead)
+            .map(|m| m.status_name)
+    };
+    assert_eq!(in_second(&world).as_deref(), Some("Registered"));
+    let contact = world
+        .sf
+        .create_contact(serde_json::json!({ "LastName": "Linus", "Email": "linus@example.com" }))
+        .unwrap();
+    world.sf_adds(&contact, Some("Registered"));
+    world.settle().await;
+    world
+        .sf
+        .update_member(crate::world::USER, &member, "Attended")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(
+        in_second(&world).as_deref(),
+        Some("Attended"),
+        "the Lead's own synced membership is not a duplicate's"
+    );
+}
+
 /// On a first run, before any identity is saved, the preview already leaves a duplicate Marketo
 /// lead alone, as the run itself then does: what the dry run lists is what the run does.
 #[tokio::test]

@@ -31,6 +31,9 @@ pub struct Options {
     pub webhooks: bool,
     /// A second mapping whose statuses do not match (program 1002 ⇄ a second campaign).
     pub incompatible_mapping: bool,
+    /// A second webinar mapping, `webinar2` (program 1002 on the same channel ⇄ a second campaign
+    /// with the same statuses); not with `incompatible_mapping`.
+    pub second_webinar: bool,
     pub admin_token: Option<String>,
     /// Marketo status → Salesforce label for the webinar mapping (the campaign gets the labels).
     pub status_map: std::collections::BTreeMap<String, String>,
@@ -53,6 +56,7 @@ impl Default for Options {
             },
             webhooks: true,
             incompatible_mapping: false,
+            second_webinar: false,
             admin_token: None,
             status_map: Default::default(),
             db: None,
@@ -66,6 +70,8 @@ pub struct World {
     pub sf: SalesforceSim,
     pub mk: MarketoSim,
     pub campaign: String,
+    /// The second webinar mapping's campaign, when [`Options::second_webinar`] asked for it.
+    pub second_campaign: Option<String>,
     /// The service's configuration, so a second replica can start with the same.
     pub config: campaign_sync::config::Config,
     pub db_url: String,
@@ -103,6 +109,10 @@ impl World {
         let second = options
             .incompatible_mapping
             .then(|| world_seed::incompatible_tradeshow(&mk, &sf));
+        let second_webinar = options
+            .second_webinar
+            .then(|| world_seed::second_webinar(&mk, &sf));
+        let second_campaign = second_webinar.clone();
         let mut sf_settings = campaign_sync::config::SalesforceConfig::default();
         sf.configure_service(&mut sf_settings, INTEGRATION).unwrap();
         let mk_url = mk.base_url();
@@ -142,6 +152,10 @@ impl World {
                     &campaign_id,
                 ));
             }
+            if let Some(campaign_id) = second_webinar {
+                c.mappings
+                    .push(MappingConfig::new("webinar2", SECOND_PROGRAM, &campaign_id));
+            }
             (options.configure)(c);
             *keep.lock().unwrap() = Some(c.clone());
         })
@@ -163,6 +177,7 @@ impl World {
             sf,
             mk,
             campaign,
+            second_campaign,
             config,
             db_url,
         }

@@ -87,3 +87,22 @@ pub fn incompatible_tradeshow(mk: &MarketoSim, sf: &SalesforceSim) -> String {
     sf.create_campaign(json!({ "Name": "Data Summit" }), &statuses)
         .unwrap()
 }
+
+/// A second program on the webinar channel (program 1002) and its campaign, with the webinar's
+/// statuses under their own names; answers the campaign's id.
+pub fn second_webinar(mk: &MarketoSim, sf: &SalesforceSim) -> String {
+    mk.add_program(NewProgram {
+        id: SECOND_PROGRAM,
+        name: "Webinar Q1".into(),
+        channel: "Webinar".into(),
+        ..NewProgram::default()
+    })
+    .unwrap();
+    let statuses: Vec<MemberStatus> = STATUSES
+        .iter()
+        .enumerate()
+        .map(|(i, s)| MemberStatus::new(s, i == 0, *s == "Attended"))
+        .collect();
+    sf.create_campaign(json!({ "Name": "Webinar Q1", "IsActive": true }), &statuses)
+        .unwrap()
+}
