@@ -118,8 +118,16 @@ pub fn fields(headers: &HeaderMap, body: &[u8], encoding: Encoding) -> Result<Va
         }
         return Ok(Value::Object(fields));
     }
-    let not_json =
-        |e: serde_json::Error| ApiError::bad_request(format!("body is not valid JSON: {e}"));
+    let not_json = |e: serde_json::Error| {
+        // serde_json tells a lone surrogate (`"\ud800"`) as the end of the escape it expected
+        // to pair it with.
+        let hint = if e.to_string().contains("hex escape") {
+            " (a \\u escape must be a character: a surrogate comes in a pair, \\ud83d\\ude00)"
+        } else {
+            ""
+        };
+        ApiError::bad_request(format!("body is not valid JSON: {e}{hint}"))
+    };
     let mut value = if json_object {
         let mut read = serde_json::Deserializer::from_slice(body);
         let fields = serde::Deserializer::deserialize_map(&mut read, Unique).map_err(not_json)?;
@@ -253,6 +261,14 @@ mod tests {
         // Still read to its end: a broken object after the repeat is refused as JSON.
         let error = fields(&json, br#"{"a": 1, "a": 2, "b": }"#, Encoding::Json).unwrap_err();
         assert!(error.to_string().contains("not valid JSON"), "{error}");
+        let lone = fields(
+            &HeaderMap::new(),
+            br#"{"leadId": "1", "trigger": "\ud800"}"#,
+            Encoding::Json,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(lone.contains("a surrogate comes in a pair"), "{lone}");
         let trailing = fields(&json, br#"{"a": 1} x"#, Encoding::Json).unwrap_err();
         assert!(
             trailing.to_string().contains("not valid JSON"),
