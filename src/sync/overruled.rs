@@ -19,6 +19,11 @@ pub struct Overruled {
 /// The reasons of overruled changes start with this.
 pub const OVERRULED: &str = "overruled";
 
+/// The reasons of a first sync's losing side start with this: the sides differed before the
+/// sync knew the person in this mapping (a cut-over from native sync, a member of both sides
+/// already), which is no conflict of two changes, and is not counted as one.
+pub const DIFFERED: &str = "differed at the first sync";
+
 /// The change this round's decision overrules, when both sides changed since the last sync.
 pub fn overruled(
     mirror: Option<&MirrorRow>,
@@ -58,9 +63,14 @@ pub fn overruled(
             last_writer(won_at, lost_at)
         }
     };
+    let prefix = if mirror.is_some() {
+        OVERRULED
+    } else {
+        DIFFERED
+    };
     Some(Overruled {
         side,
-        reason: format!("{OVERRULED}: {winning} wins over this {losing} ({why}); not written"),
+        reason: format!("{prefix}: {winning} wins over this {losing} ({why}); not written"),
     })
 }
 

@@ -25,6 +25,7 @@ mod deploy_files;
 mod duplicates;
 mod error_shapes;
 mod feeds;
+mod first_sync;
 mod flow_batch;
 mod health;
 mod identities;
