@@ -52,6 +52,29 @@ pub async fn revoke_tokens(State(shared): State<Arc<Shared>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// `POST /__sim/leads/{id}/convert`: converts the Lead as a Salesforce user would (a Contact
+/// from its name and e-mail; its campaign members carry the Contact's id beside the Lead's);
+/// answers `{"leadId", "contactId"}`, 404 for no such Lead, 409 for one converted already.
+pub async fn convert_lead(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let converted = lock(&shared.org).convert_lead(&id);
+    match converted {
+        Ok(contact) => Json(json!({ "leadId": id, "contactId": contact })).into_response(),
+        Err(error) if error.status == StatusCode::NOT_FOUND => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("no Lead {id}") })),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": format!("Lead {id} is converted already") })),
+        )
+            .into_response(),
+    }
+}
+
 /// Points outbound messages at `url` and makes every waiting notification due now.
 pub fn set_endpoint(shared: &Shared, url: &str) {
     *lock(&shared.endpoint) = url.to_owned();

@@ -248,6 +248,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/__sim/tokens/expire", post(control_http::expire_tokens))
         .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
         .route(
+            "/__sim/leads/{id}/convert",
+            post(control_http::convert_lead),
+        )
+        .route(
             "/__sim/{*rest}",
             axum::routing::any(|uri: axum::http::Uri| async move {
                 crate::sim::unknown_control::answer("Salesforce", &uri)

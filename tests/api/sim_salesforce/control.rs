@@ -299,3 +299,29 @@ async fn a_control_called_with_the_wrong_method_answers_json() {
         );
     }
 }
+
+/// `POST /__sim/leads/{id}/convert` converts a Lead as a user would, so a deployment can be
+/// tested with a conversion from outside: the Contact is answered, the Lead reads converted and
+/// its members carry the Contact; again 409, an unknown Lead 404.
+#[tokio::test]
+async fn a_lead_is_converted_through_its_control() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (campaign, lead) = seed(&sim);
+    let member = sim
+        .add_member("sim-user", &campaign, &lead, Some("Registered"))
+        .unwrap();
+    let base = sim.base_url();
+    let path = format!("/__sim/leads/{lead}/convert");
+    let (status, body) = control(&base, Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let contact = body["contactId"].as_str().unwrap().to_string();
+    assert!(contact.starts_with("003"), "{body}");
+    let converted = sim.record(&lead).unwrap();
+    assert_eq!(converted["IsConverted"], true);
+    assert_eq!(sim.record(&member).unwrap()["ContactId"], contact.as_str());
+    let (again, _) = control(&base, Method::POST, &path, None).await;
+    assert_eq!(again, StatusCode::CONFLICT);
+    let unknown = "/__sim/leads/00Q000000000000AAA/convert";
+    let (missing, body) = control(&base, Method::POST, unknown, None).await;
+    assert_eq!(missing, StatusCode::NOT_FOUND, "{body}");
+}
