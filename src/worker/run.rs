@@ -148,9 +148,30 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
                 tokio::time::sleep(linger).await;
                 // Back to the top between bursts of rounds: the lock and the shared switches
                 // are looked at again even while work keeps coming.
-                if let Err(error) = worker.run_rounds_for(&shutdown, LEADER_CHECK).await {
-                    tracing::error!(%error, "worker round failed; the leases will expire and the signals come back");
-                    worker.liveness.error(error.to_string());
+                let held = lock.as_mut().expect("rounds run only while leading");
+                let rounds = worker.run_rounds_for(&shutdown, LEADER_CHECK);
+                let ended = tokio::select! {
+                    ended = rounds => Some(ended),
+                    () = lock_lost(held) => None,
+                };
+                match ended {
+                    Some(Ok(_)) => {}
+                    Some(Err(error)) => {
+                        tracing::error!(%error, "worker round failed; the leases will expire and the signals come back");
+                        worker.liveness.error(error.to_string());
+                    }
+                    // As a stopped replica's would: its leases are no longer renewed, so the
+                    // new leader takes them over once they count as abandoned.
+                    None => {
+                        tracing::warn!(
+                            "lost the worker lock during a round; the round stops here and \
+                             another replica takes over its signals"
+                        );
+                        worker.liveness.set_leader(false);
+                        lock = None;
+                        stop_scheduled(scheduled.take()).await;
+                        next_lock_check = Instant::now() + FOLLOWER_TRY;
+                    }
                 }
                 continue;
             }
@@ -165,6 +186,22 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
     stop_scheduled(scheduled.take()).await;
     worker.liveness.set_leader(false);
     tracing::info!("worker stopped");
+}
+
+/// How often a leader in a round looks whether it still holds the worker lock.
+const LOCK_WATCH: Duration = Duration::from_secs(1);
+
+/// Ends once the worker lock is lost (its connection no longer answers: the session was ended,
+/// the database restarted), looked at every [`LOCK_WATCH`] while a round runs: a round waiting
+/// on slow calls would otherwise go on writing for its whole length after another replica took
+/// the lock, and hold that replica back meanwhile (it waits for the leases the round renews).
+async fn lock_lost(held: &mut LeaderLock) {
+    loop {
+        tokio::time::sleep(LOCK_WATCH).await;
+        if !held.is_held().await {
+            return;
+        }
+    }
 }
 
 /// Makes due the signals another worker leased and stopped renewing (see

@@ -201,6 +201,79 @@ async fn a_follower_takes_the_worker_over_when_the_leader_stops() {
     drop_database(&base, &name).await;
 }
 
+/// A leader whose lock's session is ended while a round waits on slow calls stops that round at
+/// once, as a stopped replica would, instead of writing on for the round's whole length beside
+/// the replica that took the lock (it noticed only between rounds).
+#[tokio::test]
+async fn a_leader_that_loses_its_lock_mid_round_stops_the_round() {
+    use std::time::{Duration, Instant};
+
+    let Some(_) = TestDb::postgres().await else {
+        return;
+    };
+    let base = std::env::var("CAMPAIGN_SYNC_TEST_POSTGRES_URL").unwrap();
+    let (name, url) = own_database(&base).await;
+    let world = crate::world::World::new().await;
+    let mut config = world.config.clone();
+    config.database_url = Secret::new(&url);
+    config.worker.enabled = true;
+    config.admin.token = Secret::new("admin");
+    let leader = TestApp::spawn_with(TestDb::shared(&url), move |c| *c = config).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !leads(&leader).await {
+        assert!(Instant::now() < deadline, "the replica never led");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Every call takes 8 s: the round that takes the change is in them for that long.
+    let slow = serde_json::json!({"latency_ms": 8000, "seconds": 30});
+    world.sf_fault(slow.clone()).await;
+    world.mk_fault(slow).await;
+    let (lead, _) = world.person("lock.lost@example.com");
+    world.mk_sets(lead, "Registered");
+    leader
+        .store
+        .record(
+            vec![crate::world::member_signal("lock-lost-webhook", lead)],
+            campaign_sync::store::now_millis(),
+        )
+        .await
+        .unwrap();
+    // Once the round holds the change, its lock's session is ended (a failover, an admin).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while leader
+        .store
+        .backlog(campaign_sync::store::now_millis())
+        .await
+        .unwrap()
+        .in_progress
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the round never took the change");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let admin = Store::open(&url).await.unwrap();
+    admin
+        .execute_raw(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name LIKE 'campaign-sync worker%'",
+        )
+        .await
+        .unwrap();
+    admin.close().await;
+    let ended = Instant::now();
+    while leads(&leader).await {
+        assert!(
+            ended.elapsed() < Duration::from_secs(4),
+            "the leader went on with its 8 s round after losing the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    world.sf_faults_cleared().await;
+    world.mk_faults_cleared().await;
+    leader.stop().await.unwrap();
+    drop_database(&base, &name).await;
+}
+
 /// Whether the answering replica itself runs the worker (replicas sharing a process share the
 /// holder's name, so `leaderReplica` does not tell them apart).
 async fn leads(app: &TestApp) -> bool {
