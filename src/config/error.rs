@@ -159,7 +159,11 @@ fn shown_key(path: &[String], last: Option<&str>) -> String {
 
 /// Whether a configuration key holds a secret (its value is never shown in an error).
 fn is_secret(key: &str) -> bool {
-    let last = key.rsplit('.').next().unwrap_or(key);
+    // A list's item (`webhook_signing_secrets.0`) is named by its list.
+    let last = key
+        .rsplit('.')
+        .find(|part| !part.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or(key);
     key == "database_url" || last.contains("secret") || last.contains("token")
 }
 
@@ -241,6 +245,7 @@ mod tests {
                 "[marketo]\nwebhook_signing_secrets = \"whsec_c2VjcmV0\"\n",
                 "whsec_c2VjcmV0",
             ),
+            ("[marketo]\nwebhook_signing_secrets = [123456]\n", "123456"),
         ] {
             std::fs::write(&path, toml).unwrap();
             let error = Config::load_for_migrate(Some(&path), &Overrides::default())
