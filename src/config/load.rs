@@ -103,8 +103,25 @@ impl Config {
             config.database_url = Secret::new(url);
         }
         config.normalize_mappings();
+        config.trim_urls();
         config.unset = config.validate(needs, tolerate_unset)?;
         Ok(config)
+    }
+
+    /// The API URLs without spaces or line breaks around them (an env file or a Secret copied
+    /// with a trailing space): the URL parser ignores them, so they passed every check and then
+    /// made every call fail with "invalid port number".
+    fn trim_urls(&mut self) {
+        for url in [
+            &mut self.salesforce.login_url,
+            &mut self.salesforce.instance_url,
+            &mut self.marketo.base_url,
+        ] {
+            let trimmed = url.trim();
+            if trimmed.len() != url.len() {
+                *url = trimmed.to_string();
+            }
+        }
     }
 
     /// Names unnamed mappings after their program, and gives each campaign id its 18-character
@@ -120,5 +137,25 @@ impl Config {
                 mapping.campaign_id = id.long();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_urls_lose_the_spaces_around_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("campaign-sync.toml");
+        std::fs::write(
+            &path,
+            "[marketo]\nbase_url = \"https://mkto.example.com \"\n\
+             [salesforce]\nlogin_url = \" https://org.my.salesforce.com\\n\"\n",
+        )
+        .unwrap();
+        let config = Config::load_for_migrate(Some(&path), &Overrides::default()).unwrap();
+        assert_eq!(config.marketo.base_url, "https://mkto.example.com");
+        assert_eq!(config.salesforce.login_url, "https://org.my.salesforce.com");
     }
 }
