@@ -32,10 +32,18 @@ impl Lacks {
     /// `key` must not be empty.
     fn require(&mut self, key: &str, value: &str) {
         if value.trim().is_empty() {
-            self.unset(format!(
-                "{key}: missing (set it in the file or as {})",
-                env_name(key)
-            ));
+            let variable = env_name(key);
+            // A variable set to nothing overrides the file's value: say so, or the operator
+            // looks for the key in a file that has it.
+            let set_empty = std::env::var_os(&variable).is_some_and(|v| v.is_empty());
+            self.unset(if set_empty {
+                format!(
+                    "{key}: empty: the environment variable {variable} is set to nothing, which \
+                     overrides the file (unset it, or give it the value)"
+                )
+            } else {
+                format!("{key}: missing (set it in the file or as {variable})")
+            });
         }
     }
 

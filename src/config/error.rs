@@ -181,7 +181,7 @@ fn without_snippet(text: &str) -> String {
 }
 
 /// Levenshtein distance, for suggesting a key.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -41,6 +41,14 @@ pub(super) fn problems(
             let mut error = figment::Error::from(Kind::UnknownField(key.clone(), TOP_LEVEL));
             error.metadata = figment.find_metadata(key).cloned();
             errors.push(error);
+            // A misspelt section (`[salesforc]`) holds that section's keys: they are not
+            // missing, only misplaced.
+            if let Some(meant) = TOP_LEVEL
+                .iter()
+                .find(|known| super::error::edit_distance(key, known) <= 2)
+            {
+                failed.push(meant);
+            }
         }
     }
     macro_rules! load {

@@ -345,3 +345,26 @@ fn check_config_names_every_problem_at_once() {
         assert!(text.contains(said), "{said}: {text}");
     }
 }
+
+/// A misspelt section holds its keys: they are not reported missing beside it. A key a variable
+/// empties says so, rather than "missing" for a key the file sets.
+#[test]
+fn check_config_says_what_a_misspelt_section_or_an_empty_variable_did() {
+    let file = write_config("[salesforc]\nlogin_url = \"https://x.my.salesforce.com\"\n");
+    let out = Command::new(BIN)
+        .args(["check-config", "--config", file.path().to_str().unwrap()])
+        .env("CAMPAIGN_SYNC_MARKETO__CLIENT_ID", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("unknown key `salesforc`"), "{text}");
+    assert!(!text.contains("salesforce.login_url: missing"), "{text}");
+    assert!(
+        text.contains(
+            "marketo.client_id: empty: the environment variable CAMPAIGN_SYNC_MARKETO__CLIENT_ID \
+             is set to nothing"
+        ),
+        "{text}"
+    );
+}
