@@ -158,3 +158,22 @@ async fn an_encoding_given_twice_is_refused() {
     assert_eq!(body["error"]["field"], "encoding", "{body}");
     assert!(stored(&app).await.is_empty());
 }
+
+/// `Encoding=url` (another case) is refused saying the name: read as no parameter, the body
+/// was taken as JSON and its URL-encoded values stored undecoded.
+#[tokio::test]
+async fn an_encoding_in_another_case_is_refused() {
+    let app = spawn().await;
+    let response = app
+        .client
+        .post(app.url(&format!("{PATH}?Encoding=url")))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(r#"{"leadId": "42", "programId": "1001"}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    let body = json(response).await;
+    assert_eq!(body["error"]["field"], "encoding", "{body}");
+    assert!(stored(&app).await.is_empty());
+}

@@ -61,6 +61,17 @@ pub enum Encoding {
 
 /// The encoding from the `encoding` query parameter (absent: JSON).
 pub fn from_query(query: Option<&str>) -> Result<Encoding, ApiError> {
+    // A name in another case (`Encoding=url`) would leave the body read as JSON unseen.
+    let misspelt = query
+        .into_iter()
+        .flat_map(|q| form_urlencoded::parse(q.as_bytes()))
+        .find(|(k, _)| k != "encoding" && k.eq_ignore_ascii_case("encoding"));
+    if let Some((name, _)) = misspelt {
+        return Err(ApiError::field(
+            "encoding",
+            format!("`{name}` is not a parameter here: the name is `encoding`, in lower case"),
+        ));
+    }
     let mut given = query
         .into_iter()
         .flat_map(|q| form_urlencoded::parse(q.as_bytes()))
