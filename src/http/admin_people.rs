@@ -195,9 +195,20 @@ pub async fn replay_many(
     Json(body): Json<BulkReplay>,
 ) -> Result<Json<Value>, ApiError> {
     let ids = match (body.ids, body.filter) {
-        (Some(ids), None) => ids,
+        (Some(mut ids), None) => {
+            // An id listed twice is one dead letter, replayed or skipped once.
+            let mut seen = std::collections::HashSet::new();
+            ids.retain(|id| seen.insert(*id));
+            ids
+        }
         (None, Some(text)) => matching_dead(&state, &text).await?,
-        _ => return Err(ApiError::field("ids", "give either ids or filter")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "filter",
+                "give either ids or filter, not both",
+            ));
+        }
+        (None, None) => return Err(ApiError::field("ids", "give either ids or filter")),
     };
     let replayed = state
         .store()

@@ -156,7 +156,7 @@ async fn status_people_timeline_outcomes_and_bulk_replay_answer_from_a_real_sync
         .client
         .post(world.app.url("/admin/dead-letters/replay"))
         .bearer_auth(TOKEN)
-        .json(&json!({ "ids": [id, 999_999] }))
+        .json(&json!({ "ids": [id, 999_999, id] }))
         .send()
         .await
         .unwrap()
@@ -177,6 +177,16 @@ async fn status_people_timeline_outcomes_and_bulk_replay_answer_from_a_real_sync
         .map(|s| s["id"].as_i64().unwrap())
         .collect();
     assert_eq!(skipped, vec![id, 999_999], "{again}");
+    let both = world
+        .app
+        .client
+        .post(world.app.url("/admin/dead-letters/replay"))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "ids": [id], "filter": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(both.status(), 400, "ids and filter together are refused");
     let missing = world
         .app
         .client
