@@ -481,6 +481,17 @@ async fn a_non_xml_content_type_is_refused() {
         .unwrap();
     assert_eq!(response.status(), 415);
     assert_fault(&response.text().await.unwrap(), "Client", "text/xml");
+    // XML in another charset is refused for it, before its bytes are read as UTF-8.
+    let latin = app
+        .client
+        .post(app.url(&format!("{PATH}?token={TOKEN}")))
+        .header("content-type", "text/xml; charset=ISO-8859-1")
+        .body(fixture("campaign_members_3.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(latin.status(), 415);
+    assert_fault(&latin.text().await.unwrap(), "Client", "only UTF-8");
     assert!(stored(&app.store).await.is_empty());
 }
 

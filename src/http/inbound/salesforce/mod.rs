@@ -51,6 +51,8 @@ pub enum InboundError {
     UnknownOrganization(String),
     #[error("content type {0:?} is not XML; send text/xml")]
     NotXml(String),
+    #[error("charset {0:?} is not accepted; only UTF-8 is read (Salesforce sends UTF-8)")]
+    Charset(String),
     #[error("content encoding {0:?} is not accepted; send the body uncompressed")]
     Encoded(String),
     #[error("request body is larger than {0} bytes")]
@@ -70,7 +72,7 @@ impl InboundError {
             InboundError::BadToken
             | InboundError::TokenTwice
             | InboundError::UnknownOrganization(_) => StatusCode::UNAUTHORIZED,
-            InboundError::NotXml(_) | InboundError::Encoded(_) => {
+            InboundError::NotXml(_) | InboundError::Charset(_) | InboundError::Encoded(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             InboundError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -318,7 +320,10 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), InboundError> {
         return Ok(());
     };
     if is_xml(headers) {
-        Ok(())
+        match charset::not_utf8_charset(value.as_bytes()) {
+            Some(charset) => Err(InboundError::Charset(charset)),
+            None => Ok(()),
+        }
     } else {
         let shown: String = String::from_utf8_lossy(value.as_bytes())
             .chars()
