@@ -52,11 +52,23 @@ pub use subscriptions::Subscription;
 
 use crate::signal::Signal;
 
+/// A database error as an operator reads it: PostgreSQL's own message, without the line of
+/// the server's source code sqlx appends (`… at line 350`), which reads like a place in a
+/// query or a file of ours.
+fn database_words(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(database) => {
+            format!("error returned from database: {}", database.message())
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Each message already says its cause, so none is chained as a `source` too (a report
 /// printing the chain would say it twice).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error: {0}")]
+    #[error("database error: {}", database_words(.0))]
     Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(sqlx::migrate::MigrateError),

@@ -441,3 +441,18 @@ async fn requests_for_a_queued_job_join_it() {
         assert!(after != first && !joined, "{label}");
     }
 }
+
+/// A database error reads as the database's message, without the line of PostgreSQL's own
+/// source code sqlx appends ("… at line 350"), which an operator would look for in vain.
+#[tokio::test]
+async fn a_database_error_carries_no_server_source_line() {
+    for (db, store) in stores().await {
+        let error = store
+            .execute_raw("SELECT * FROM no_such_table_here")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no_such_table_here"), "{}: {error}", db.url);
+        assert!(!error.contains(" at line "), "{}: {error}", db.url);
+    }
+}
