@@ -57,9 +57,17 @@ fn json_content(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
 
 /// Checks a request body into (url, event types, secret, whether the secret was generated).
 fn validate(body: &[u8]) -> Result<(String, Vec<String>, String, bool), ApiError> {
-    let new: NewSubscription = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
-        field: super::shape::quoted_field(&e.to_string()),
-        message: format!("body is not a subscription: {e}"),
+    // The path of a value of the wrong type (`url` a number) names the field too.
+    let read = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body));
+    let new: NewSubscription = read.map_err(|e| {
+        let path = e.path().to_string();
+        let e = e.into_inner();
+        let at = path.split(['.', '[']).next().unwrap_or_default();
+        ApiError::BadRequest {
+            field: super::shape::quoted_field(&e.to_string())
+                .or_else(|| (!at.is_empty() && at != "?").then(|| at.to_string())),
+            message: format!("body is not a subscription: {e}"),
+        }
     })?;
     let (url, types) = checked(&new.url, new.event_types)?;
     match new.secret {

@@ -430,3 +430,34 @@ async fn numbers_and_repeats_in_the_query_are_told_in_words() {
         );
     }
 }
+
+/// A subscription field of the wrong type is named in `field`, as a missing or unknown one is.
+#[tokio::test]
+async fn a_subscription_field_of_the_wrong_type_is_named() {
+    let app = spawn().await;
+    for (body, field) in [
+        (
+            serde_json::json!({"url": 5, "event_types": ["signal_dead"]}),
+            "url",
+        ),
+        (
+            serde_json::json!({"url": "http://127.0.0.1:9/h", "event_types": "signal_dead"}),
+            "event_types",
+        ),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/admin/subscriptions"))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, error) = json_error(response).await;
+        assert_eq!(
+            (status, error["field"].as_str()),
+            (400, Some(field)),
+            "{error}"
+        );
+    }
+}
