@@ -93,10 +93,22 @@ pub(super) fn checked(
             format!("must be at most {MAX_URL_LEN} characters, without control characters"),
         ));
     }
+    // Spaces around it are a paste's; kept, they would be listed as typed.
+    let url = url.trim();
     let parsed =
         reqwest::Url::parse(url).map_err(|e| ApiError::field("url", format!("not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(ApiError::field("url", "must be an http or https URL"));
+    }
+    // `http:///host` parses with `host` as the host; as typed it names none, a typo.
+    if url
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.starts_with('/'))
+    {
+        return Err(ApiError::field(
+            "url",
+            "names no host after the scheme's // (a third / is one too many)",
+        ));
     }
     if event_types.is_empty() {
         return Err(ApiError::field(

@@ -444,6 +444,11 @@ async fn a_subscription_field_of_the_wrong_type_is_named() {
             serde_json::json!({"url": "http://127.0.0.1:9/h", "event_types": "signal_dead"}),
             "event_types",
         ),
+        // A third slash names no host (it was delivered to the path's first segment).
+        (
+            serde_json::json!({"url": "http:///nohost", "event_types": ["signal_dead"]}),
+            "url",
+        ),
     ] {
         let response = app
             .client
