@@ -237,6 +237,20 @@ async fn a_leads_synced_membership_keeps_syncing_once_a_contact_joins_elsewhere(
         Some("Attended"),
         "the Lead's own synced membership is not a duplicate's"
     );
+    // A reconciliation finds the membership where the sync left it: nothing to repair, and
+    // the Marketo member stays (it was taken for a removal and deleted).
+    let mapping = world.app.worker.mappings().all()[1].clone();
+    for _ in 0..2 {
+        let report = world
+            .app
+            .worker
+            .reconcile_mapping(&mapping, false)
+            .await
+            .unwrap();
+        world.settle().await;
+        assert_eq!(report.differences, 0, "{:?}", report.changes);
+        assert_eq!(in_second(&world).as_deref(), Some("Attended"));
+    }
 }
 
 /// On a first run, before any identity is saved, the preview already leaves a duplicate Marketo

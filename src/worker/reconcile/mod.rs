@@ -135,7 +135,10 @@ async fn reconcile_once(
         .each_campaign_member_page(campaign, |page| {
             pass.report.salesforce_members += page.len();
             for member in &page {
-                match mirror.claim(member.person_id()) {
+                let claimed = mirror
+                    .claim(member.person_id())
+                    .or_else(|| mirror.claim_member(&member.id));
+                match claimed {
                     Some(slot) => {
                         let row = mirror.entries[slot].row(mapping.name(), &names);
                         let mk = take_marketo(&mut marketo, row.mkto_lead_id, &names);

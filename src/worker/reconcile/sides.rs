@@ -19,10 +19,13 @@ use super::person::MkMember;
 /// Mirror rows read from the store at a time.
 const MIRROR_PAGE: usize = 2_000;
 
-/// The mirror of one mapping as compact entries, found by Salesforce person.
+/// The mirror of one mapping as compact entries, found by Salesforce person, or by the
+/// campaign member a row synced when its person reads otherwise (a Lead's membership whose
+/// person took a Contact's id through another campaign, a Lead converted since).
 pub struct Mirror {
     pub entries: Vec<MirrorEntry>,
     by_person: HashMap<Short, u32>,
+    by_member: HashMap<Short, u32>,
 }
 
 impl Mirror {
@@ -34,6 +37,7 @@ impl Mirror {
         let mut mirror = Mirror {
             entries: Vec::new(),
             by_person: HashMap::new(),
+            by_member: HashMap::new(),
         };
         let mut after: Option<String> = None;
         loop {
@@ -47,6 +51,9 @@ impl Mirror {
                 let slot = mirror.entries.len() as u32;
                 if let Some(person) = row.sf_person_id.as_deref() {
                     mirror.by_person.insert(Short::new(person), slot);
+                }
+                if let Some(member) = row.sf_member_id.as_deref() {
+                    mirror.by_member.insert(Short::new(member), slot);
                 }
                 mirror.entries.push(MirrorEntry::new(row, names));
             }
@@ -68,6 +75,17 @@ impl Mirror {
     /// The row of this Salesforce person, once: a second member of the same person is new.
     pub fn claim(&mut self, person: Option<&str>) -> Option<usize> {
         let slot = *self.by_person.get(&Short::new(person?))? as usize;
+        self.take(slot)
+    }
+
+    /// The row of this campaign member, once, when none holds its person: the row synced this
+    /// very membership, so it is no removal and the member no one new.
+    pub fn claim_member(&mut self, member_id: &str) -> Option<usize> {
+        let slot = *self.by_member.get(&Short::new(member_id))? as usize;
+        self.take(slot)
+    }
+
+    fn take(&mut self, slot: usize) -> Option<usize> {
         let entry = self.entries.get_mut(slot)?;
         if entry.sf_seen {
             return None;
