@@ -28,6 +28,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             if field == "." {
                 return ApiError::bad_request(format!("query string: {message}"));
             }
+            // `?=1`: a parameter without a name.
+            if field.is_empty() {
+                return ApiError::bad_request("query string: a parameter has no name (`?=…`)");
+            }
             if INTEGER_ERRORS.contains(&message.as_str()) {
                 let given = form_urlencoded::parse(query.as_bytes())
                     .find(|(key, _)| key == field.as_str())

@@ -429,6 +429,20 @@ async fn numbers_and_repeats_in_the_query_are_told_in_words() {
             "{path}: {error}"
         );
     }
+    // A parameter with no name is told as such, not as an unknown field ``.
+    let response = app
+        .client
+        .get(app.url("/admin/status?=1"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = json_error(response).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("has no name"),
+        "{error}"
+    );
 }
 
 /// A subscription field of the wrong type is named in `field`, as a missing or unknown one is.
