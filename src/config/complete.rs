@@ -20,6 +20,18 @@ struct Lacks(Vec<Lack>);
 
 impl Lacks {
     fn unset(&mut self, text: String) {
+        // A variable set to nothing emptied the key, whatever the file says: named, unless the
+        // text already does.
+        let key = text.split(':').next().unwrap_or_default();
+        let variable = env_name(key);
+        let emptied = std::env::var_os(&variable).is_some_and(|v| v.is_empty());
+        let text = if emptied && !text.contains(&variable) {
+            format!(
+                "{text} (the environment variable {variable} is set to nothing, which overrides the file)"
+            )
+        } else {
+            text
+        };
         self.0.push(Lack { text, unset: true });
     }
 

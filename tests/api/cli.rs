@@ -367,4 +367,19 @@ fn check_config_says_what_a_misspelt_section_or_an_empty_variable_did() {
         ),
         "{text}"
     );
+    // The My Domain URL a variable emptied says so too, beside what to set it to.
+    let file = write_config(
+        "[salesforce]\nlogin_url = \"https://x.my.salesforce.com\"\nclient_id = \"c\"\n",
+    );
+    let out = Command::new(BIN)
+        .args(["check-config", "--config", file.path().to_str().unwrap()])
+        .env("CAMPAIGN_SYNC_SALESFORCE__LOGIN_URL", "")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("salesforce.login_url: required")
+            && text.contains("CAMPAIGN_SYNC_SALESFORCE__LOGIN_URL is set to nothing"),
+        "{text}"
+    );
 }
