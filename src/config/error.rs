@@ -29,7 +29,8 @@ pub(super) fn describe(error: &figment::Error) -> String {
             // The value may be a secret: name the key and what it must be, not what it holds.
             Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) if is_secret(&key) => {
                 format!(
-                    "invalid value for `{key}`: expected {expected} (the value is not shown: the key holds a secret)"
+                    "invalid value for `{}`{source}: expected {expected} (the value is not shown: the key holds a secret)",
+                    shown_key(&error.path, None)
                 )
             }
             // Named as the file writes them (`mappings[0].campaign_id`), without figment's
@@ -252,6 +253,7 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(!error.contains(secret), "{toml}: {error}");
+            assert!(error.contains("campaign-sync.toml"), "names the file: {error}");
             assert!(!error.trim().is_empty());
         }
     }
