@@ -27,11 +27,12 @@ pub fn json_logs() -> bool {
 /// quota) and says why as its last line, so the pause's own warning is left out by default.
 pub fn init_logs(one_shot: bool) {
     // PostgreSQL's own notices (e.g. "relation _sqlx_migrations already exists, skipping" on
-    // every start) are not the operator's business unless they warn.
+    // every start) are not the operator's business unless they warn; nor is the pool's note of
+    // each idle connection it replaces (the service says what failed, in its own words).
     let default = if one_shot {
-        "info,sqlx::postgres::notice=warn,campaign_sync::quota=error"
+        "info,sqlx::postgres::notice=warn,sqlx_core::pool=warn,campaign_sync::quota=error"
     } else {
-        "info,sqlx::postgres::notice=warn"
+        "info,sqlx::postgres::notice=warn,sqlx_core::pool=warn"
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let json = json_logs();
