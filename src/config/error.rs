@@ -253,7 +253,10 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(!error.contains(secret), "{toml}: {error}");
-            assert!(error.contains("campaign-sync.toml"), "names the file: {error}");
+            assert!(
+                error.contains("campaign-sync.toml"),
+                "names the file: {error}"
+            );
             assert!(!error.trim().is_empty());
         }
     }

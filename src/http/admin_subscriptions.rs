@@ -100,14 +100,15 @@ pub(super) fn checked(
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(ApiError::field("url", "must be an http or https URL"));
     }
-    // `http:///host` parses with `host` as the host; as typed it names none, a typo.
+    // `http:///host` and `http:/host` parse with `host` as the host; as typed they name none
+    // after `//`, a typo.
     if url
         .split_once("://")
-        .is_some_and(|(_, rest)| rest.starts_with('/'))
+        .is_none_or(|(_, rest)| rest.starts_with('/'))
     {
         return Err(ApiError::field(
             "url",
-            "names no host after the scheme's // (a third / is one too many)",
+            "must be written scheme://host/… (a host right after the two slashes)",
         ));
     }
     if event_types.is_empty() {

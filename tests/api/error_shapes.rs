@@ -463,6 +463,10 @@ async fn a_subscription_field_of_the_wrong_type_is_named() {
             serde_json::json!({"url": "http:///nohost", "event_types": ["signal_dead"]}),
             "url",
         ),
+        (
+            serde_json::json!({"url": "http:/nohost", "event_types": ["signal_dead"]}),
+            "url",
+        ),
     ] {
         let response = app
             .client
