@@ -155,21 +155,7 @@ async fn a_follower_takes_the_worker_over_when_the_leader_stops() {
     };
     let base = std::env::var("CAMPAIGN_SYNC_TEST_POSTGRES_URL").unwrap();
     let (name, url) = own_database(&base).await;
-    let world = crate::world::World::new().await;
-    let mut config = world.config.clone();
-    config.database_url = Secret::new(&url);
-    config.worker.enabled = true;
-    config.admin.token = Secret::new("admin");
-    let first = TestApp::spawn_with(TestDb::shared(&url), {
-        let config = config.clone();
-        move |c| *c = config
-    })
-    .await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !leads(&first).await {
-        assert!(Instant::now() < deadline, "the first replica never led");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (world, config, first) = leading_replica(&url).await;
     let second = TestApp::spawn_with(TestDb::shared(&url), move |c| *c = config).await;
     assert!(!leads(&second).await, "one leader at a time");
     first.stop().await.unwrap();
@@ -213,17 +199,7 @@ async fn a_leader_that_loses_its_lock_mid_round_stops_the_round() {
     };
     let base = std::env::var("CAMPAIGN_SYNC_TEST_POSTGRES_URL").unwrap();
     let (name, url) = own_database(&base).await;
-    let world = crate::world::World::new().await;
-    let mut config = world.config.clone();
-    config.database_url = Secret::new(&url);
-    config.worker.enabled = true;
-    config.admin.token = Secret::new("admin");
-    let leader = TestApp::spawn_with(TestDb::shared(&url), move |c| *c = config).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !leads(&leader).await {
-        assert!(Instant::now() < deadline, "the replica never led");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (world, _, leader) = leading_replica(&url).await;
     // Every call takes 8 s: the round that takes the change is in them for that long.
     let slow = serde_json::json!({"latency_ms": 8000, "seconds": 30});
     world.sf_fault(slow.clone()).await;
@@ -272,6 +248,31 @@ async fn a_leader_that_loses_its_lock_mid_round_stops_the_round() {
     world.mk_faults_cleared().await;
     leader.stop().await.unwrap();
     drop_database(&base, &name).await;
+}
+
+/// A wired world, the configuration of a replica of it on the database at `url` with its
+/// worker on, and that replica once it leads.
+async fn leading_replica(
+    url: &str,
+) -> (crate::world::World, campaign_sync::config::Config, TestApp) {
+    use std::time::{Duration, Instant};
+
+    let world = crate::world::World::new().await;
+    let mut config = world.config.clone();
+    config.database_url = Secret::new(url);
+    config.worker.enabled = true;
+    config.admin.token = Secret::new("admin");
+    let replica = TestApp::spawn_with(TestDb::shared(url), {
+        let config = config.clone();
+        move |c| *c = config
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !leads(&replica).await {
+        assert!(Instant::now() < deadline, "the replica never led");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (world, config, replica)
 }
 
 /// Whether the answering replica itself runs the worker (replicas sharing a process share the
