@@ -144,11 +144,11 @@ async fn synced_membership(
     let Some(member) = entry.salesforce.as_ref().and_then(|(_, m)| m.as_deref()) else {
         return Ok(false);
     };
+    // By the member alone: the row's Salesforce person reads as the Contact once the person
+    // took its id (the row is written with the person's record, a Contact first).
     let person = identity.id.to_string();
     let rows = ctx.store.mirror_by_member(member).await?;
-    Ok(rows
-        .iter()
-        .any(|row| row.person == person && row.sf_person_id == entry.sf_person))
+    Ok(rows.iter().any(|row| row.person == person))
 }
 
 /// Observations of Marketo leads other than their person's: when Marketo still has the
