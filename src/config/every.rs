@@ -83,10 +83,13 @@ pub(super) fn problems(
     // What the parts that loaded lack or get wrong; a part that failed stands in with its
     // defaults, so its own keys are not reported as missing.
     if let Err(super::ConfigError::Invalid(found)) = config.validate(needs, false) {
+        // `marketo.…`, `listen: …`, `mappings[0]…`; not `admin_listen` for `admin`.
         let about_failed = |problem: &String| {
-            failed
-                .iter()
-                .any(|part| problem.starts_with(&format!("{part}.")) || problem.starts_with(part))
+            failed.iter().any(|part| {
+                problem
+                    .strip_prefix(*part)
+                    .is_some_and(|rest| rest.starts_with(['.', ':', '[']))
+            })
         };
         lines.extend(found.into_iter().filter(|p| !about_failed(p)));
     }

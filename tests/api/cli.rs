@@ -344,6 +344,14 @@ fn check_config_names_every_problem_at_once() {
     ] {
         assert!(text.contains(said), "{said}: {text}");
     }
+    // A failed `[admin]` hides only its own keys' checks, not `admin_listen`'s.
+    let file = write_config("admin_listen = \"0.0.0.0:8080\"\n[admin]\ntokn = \"x\"\n");
+    let out = run(&["check-config", "--config", file.path().to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("unknown key `admin.tokn`") && text.contains("admin_listen: "),
+        "{text}"
+    );
 }
 
 /// A misspelt section holds its keys: they are not reported missing beside it. A key a variable
