@@ -144,20 +144,34 @@ pub async fn replay(
         Ok(Json(json!({ "id": id, "replayed": true })))
     } else {
         // Listed beside the dead ones, a rejected signal is found but cannot be replayed: say so.
-        let listed = state.store().dead(id - 1, 1).await.map_err(unavailable)?;
-        match listed.first() {
-            Some(signal) if signal.id == id && signal.state == "rejected" => {
-                Err(ApiError::Status {
-                    status: axum::http::StatusCode::NOT_FOUND,
-                    message: format!(
-                        "signal {id} was rejected on arrival ({}): there is nothing to replay; the change needs sending again, or a reconciliation repairs it",
-                        signal.last_error.as_deref().unwrap_or("no reason recorded")
-                    ),
-                })
-            }
-            _ => Err(ApiError::NotFound(format!("dead signal {id}"))),
+        match rejected_on_arrival(&state, id).await? {
+            Some(why) => Err(ApiError::Status {
+                status: axum::http::StatusCode::NOT_FOUND,
+                message: format!(
+                    "signal {id} was rejected on arrival ({why}): there is nothing to replay; the change needs sending again, or a reconciliation repairs it"
+                ),
+            }),
+            None => Err(ApiError::NotFound(format!("dead signal {id}"))),
         }
     }
+}
+
+/// Why signal `id` was refused at the edge, when it was (a `rejected` signal, listed beside the
+/// dead ones but never replayable).
+pub async fn rejected_on_arrival(state: &AppState, id: i64) -> Result<Option<String>, ApiError> {
+    let listed = state
+        .store()
+        .dead(id.saturating_sub(1), 1)
+        .await
+        .map_err(unavailable)?;
+    Ok(listed
+        .into_iter()
+        .find(|signal| signal.id == id && signal.state == "rejected")
+        .map(|signal| {
+            signal
+                .last_error
+                .unwrap_or_else(|| "no reason recorded".to_string())
+        }))
 }
 
 pub async fn trigger_events(

@@ -227,18 +227,10 @@ pub async fn replay_many(
 async fn skipped(state: &AppState, ids: &[i64], replayed: &[i64]) -> Result<Vec<Value>, ApiError> {
     let mut skipped = Vec::new();
     for &id in ids.iter().filter(|id| !replayed.contains(id)) {
-        let listed = state
-            .store()
-            .dead(id.saturating_sub(1), 1)
-            .await
-            .map_err(unavailable)?;
-        let reason = match listed.first() {
-            Some(signal) if signal.id == id && signal.state == "rejected" => format!(
-                "rejected on arrival ({}): there is nothing to replay",
-                signal.last_error.as_deref().unwrap_or("no reason recorded")
-            ),
-            _ => "not a dead letter: no such signal, or it is not dead (waiting, done, or \
-                  replayed already)"
+        let reason = match super::admin::rejected_on_arrival(state, id).await? {
+            Some(why) => format!("rejected on arrival ({why}): there is nothing to replay"),
+            None => "not a dead letter: no such signal, or it is not dead (waiting, done, or \
+                     replayed already)"
                 .to_string(),
         };
         skipped.push(json!({ "id": id, "reason": reason }));

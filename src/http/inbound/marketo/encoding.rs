@@ -61,31 +61,27 @@ pub enum Encoding {
 
 /// The encoding from the `encoding` query parameter (absent: JSON).
 pub fn from_query(query: Option<&str>) -> Result<Encoding, ApiError> {
-    // A name in another case (`Encoding=url`) would leave the body read as JSON unseen.
-    let misspelt = query
+    let given: Vec<(String, String)> = query
         .into_iter()
         .flat_map(|q| form_urlencoded::parse(q.as_bytes()))
-        .find(|(k, _)| k != "encoding" && k.eq_ignore_ascii_case("encoding"));
-    if let Some((name, _)) = misspelt {
+        .filter(|(k, _)| k.eq_ignore_ascii_case("encoding"))
+        .map(|(k, v)| (k.into_owned(), v.to_ascii_lowercase()))
+        .collect();
+    // A name in another case (`Encoding=url`) would leave the body read as JSON unseen.
+    if let Some((name, _)) = given.iter().find(|(k, _)| k != "encoding") {
         return Err(ApiError::field(
             "encoding",
             format!("`{name}` is not a parameter here: the name is `encoding`, in lower case"),
         ));
     }
-    let mut given = query
-        .into_iter()
-        .flat_map(|q| form_urlencoded::parse(q.as_bytes()))
-        .filter(|(k, _)| k == "encoding")
-        .map(|(_, v)| v.to_ascii_lowercase());
-    let first = given.next();
     // Two would leave which one decoded the body to a guess, as a field given twice would.
-    if given.next().is_some() {
+    if given.len() > 1 {
         return Err(ApiError::field(
             "encoding",
             "`encoding` is given twice in the URL: give it once",
         ));
     }
-    match first.as_deref() {
+    match given.first().map(|(_, v)| v.as_str()) {
         None | Some("json") => Ok(Encoding::Json),
         Some("url") => Ok(Encoding::Url),
         Some("form") => Ok(Encoding::Form),
