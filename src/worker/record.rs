@@ -140,7 +140,7 @@ pub fn person(
             reset: work.reset.as_ref(),
             actor: work.actor,
             member_id: work.person.sf_member_id.as_deref(),
-            person_id: work.salesforce_person(),
+            person_id: work.member_person(),
             lead_id: work.identity().mkto_lead_id,
             sf_written_at: work.sf_written_at,
             was_member: work.was_member,

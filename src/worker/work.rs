@@ -168,6 +168,20 @@ impl Work {
     pub fn salesforce_person(&self) -> Option<&str> {
         salesforce_person(&self.person.identity)
     }
+
+    /// The Lead or Contact of the membership this round synced: the one the mirror recorded
+    /// for the same member (a Lead's membership stays the Lead's after the person gains a
+    /// Contact), else the identity's, Contact first (a member this round created names it).
+    pub fn member_person(&self) -> Option<&str> {
+        let mirror = self.mirror.as_ref();
+        let same_member = mirror.and_then(|m| m.sf_member_id.as_deref()).is_some()
+            && mirror.and_then(|m| m.sf_member_id.as_deref())
+                == self.person.sf_member_id.as_deref();
+        mirror
+            .filter(|_| same_member)
+            .and_then(|m| m.sf_person_id.as_deref())
+            .or_else(|| self.salesforce_person())
+    }
 }
 
 /// The Salesforce Lead or Contact of an identity, Contact first.

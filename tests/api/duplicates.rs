@@ -245,9 +245,20 @@ async fn a_leads_synced_membership_keeps_syncing_once_a_contact_joins_elsewhere(
         .unwrap();
     world.settle().await;
     assert_eq!(in_second(&world).as_deref(), Some("Attended"));
+    let mapping = world.app.worker.mappings().all()[1].clone();
+    let member_person = |rows: Vec<campaign_sync::store::MirrorRow>| {
+        rows.into_iter()
+            .find(|r| r.sf_member_id.as_deref() == Some(member.as_str()))
+            .and_then(|r| r.sf_person_id)
+    };
+    let rows = world.app.store.mirror_rows(mapping.name()).await.unwrap();
+    assert_eq!(
+        member_person(rows).as_deref(),
+        Some(sf_lead.as_str()),
+        "the row of the Lead's membership names the Lead, not the person's Contact"
+    );
     // A reconciliation finds the membership where the sync left it: nothing to repair, and
     // the Marketo member stays (it was taken for a removal and deleted).
-    let mapping = world.app.worker.mappings().all()[1].clone();
     for _ in 0..2 {
         let report = world
             .app
