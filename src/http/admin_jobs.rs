@@ -128,8 +128,40 @@ pub async fn job(
     if let Some(progress) = body["progress"].as_object_mut() {
         progress.remove("reports");
     }
+    add_repairs(state.store(), &mut body["result"])
+        .await
+        .map_err(unavailable)?;
     if queued && let Some(warning) = worker_warning(&state).await {
         body["warning"] = json!(warning);
     }
     Ok(Json(body))
+}
+
+/// Adds to each report of a finished reconciliation how its queued repairs stand now:
+/// `repairs: {"done", "waiting", "dead"}` (done: ended with a write or nothing left to write;
+/// waiting: pending or retrying; dead: in the dead letters), read from the inbox each time.
+pub(crate) async fn add_repairs(
+    store: &crate::store::Store,
+    result: &mut Value,
+) -> Result<(), crate::store::StoreError> {
+    if result["dry_run"].as_bool().unwrap_or(true) {
+        return Ok(());
+    }
+    let Some(reports) = result["reports"].as_array_mut() else {
+        return Ok(());
+    };
+    for report in reports {
+        let queued = report["signals_queued"].as_u64().unwrap_or(0);
+        let Some(run) = report["run"].as_i64().filter(|_| queued > 0) else {
+            continue;
+        };
+        let prefix = format!("{}{run}:", crate::worker::REPAIR_PREFIX);
+        let now = store.repair_states(&prefix).await?;
+        report["repairs"] = json!({
+            "done": queued.saturating_sub(now.waiting + now.dead),
+            "waiting": now.waiting,
+            "dead": now.dead,
+        });
+    }
+    Ok(())
 }

@@ -23,6 +23,7 @@ mod outbox_claim;
 mod people;
 mod queries;
 mod quota_days;
+mod repairs;
 mod retrying;
 mod runtime;
 mod sqlite_writer;
@@ -46,6 +47,7 @@ pub use outbox::{
 pub use people::{NamedOutcome, NamedTriggerEvent, OutcomeFilter, ReceivedSignal, Timeline};
 pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal, MappingScope};
 pub use quota_days::QuotaDay;
+pub use repairs::RepairStates;
 pub use retrying::{Adoption, Settled};
 pub use runtime::{Job, SYNC_SWITCH};
 pub use subscriptions::Subscription;

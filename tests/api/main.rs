@@ -42,6 +42,7 @@ mod overruled;
 mod poison;
 mod quota_shared;
 mod reconcile_extract;
+mod reconcile_job;
 mod reconciliation;
 mod replicas;
 mod salesforce_inbound;

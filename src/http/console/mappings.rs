@@ -106,8 +106,16 @@ fn result_lines(result: &serde_json::Value) -> Vec<String> {
                     .map(|c| format!("{mapping}: would change {}", change_text(c))),
             );
         } else {
+            let repairs = &report["repairs"];
+            let ended = match (repairs["done"].as_u64(), repairs["waiting"].as_u64()) {
+                (Some(done), Some(waiting)) => format!(
+                    " ({done} done, {waiting} waiting, {} dead)",
+                    repairs["dead"].as_u64().unwrap_or(0)
+                ),
+                _ => String::new(),
+            };
             lines.push(format!(
-                "{mapping}: {differences} difference(s){refreshed}, {} signal(s) queued",
+                "{mapping}: {differences} difference(s){refreshed}, {} signal(s) queued{ended}",
                 report["signals_queued"].as_u64().unwrap_or(0)
             ));
         }
@@ -145,13 +153,18 @@ pub async fn mappings(
     session: Session,
     Query(query): Query<JobQuery>,
 ) -> Response {
-    let job = match query.job {
+    let mut job = match query.job {
         Some(id) => match state.store().job(id).await {
             Ok(job) => job,
             Err(error) => return unavailable(error),
         },
         None => None,
     };
+    if let Some(result) = job.as_mut().and_then(|j| j.result.as_mut())
+        && let Err(error) = crate::http::admin_jobs::add_repairs(state.store(), result).await
+    {
+        return unavailable(error);
+    }
     // A job still queued while no worker runs waits: say so beside it.
     let waiting = match &job {
         Some(j) if j.state == "queued" => crate::http::admin_jobs::worker_warning(&state).await,
@@ -356,6 +369,7 @@ mod tests {
         );
         let run = json!({ "dry_run": false, "reports": [
             { "mapping": "webinar", "differences": 2, "refreshed": 1, "signals_queued": 3, "changes": [],
+              "repairs": { "done": 1, "waiting": 1, "dead": 1 },
               "diverged": [
                 { "person": "bo@example.com", "marketo_lead_id": 8,
                   "salesforce_id": "00Q000000000001AAA", "salesforce_status": "Registered",
@@ -365,7 +379,7 @@ mod tests {
         assert_eq!(
             result_lines(&run),
             [
-                "webinar: 2 difference(s) (1 in sync whose stored state is refreshed), 3 signal(s) queued",
+                "webinar: 2 difference(s) (1 in sync whose stored state is refreshed), 3 signal(s) queued (1 done, 1 waiting, 1 dead)",
                 "webinar: diverged: bo@example.com (Marketo lead 8, Salesforce 00Q000000000001AAA): Salesforce \"Registered\", Marketo \"Attended\"; no write planned",
             ]
         );

@@ -43,6 +43,9 @@ pub use signals::{
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ReconcileReport {
     pub mapping: String,
+    /// When this reconciliation started (milliseconds since the epoch); the repairs it queues
+    /// carry it, so a job can say how they ended.
+    pub run: i64,
     pub salesforce_members: usize,
     pub marketo_members: usize,
     /// People members on both sides newly paired (recorded in sync when both sides agree).

@@ -71,14 +71,16 @@ impl<'a> Pass<'a> {
         dry_run: bool,
         steps: std::collections::HashMap<String, i64>,
     ) -> Self {
+        let run = now_millis();
         Pass {
             steps,
             ctx,
             mapping,
             dry_run,
-            run: now_millis(),
+            run,
             report: ReconcileReport {
                 mapping: mapping.name().to_string(),
+                run,
                 ..ReconcileReport::default()
             },
             queued: Vec::new(),
