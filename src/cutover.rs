@@ -40,6 +40,10 @@ pub struct MappingResult {
     pub diverged: Vec<Divergence>,
     /// API calls per side this mapping cost (reads, repairs and the check after them).
     pub calls: Calls,
+    /// When the last read of both sides began (epoch ms): the check after the repairs, else
+    /// the reconciliation itself.
+    #[serde(skip)]
+    pub read_at: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -88,10 +92,12 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
     // Repairs left for the service (failed or to retry) beside mappings that could not even be
     // listed, which the service only reconciles again on its next pass.
     let (mut left, mut unlisted, mut unchecked) = (0, 0, 0);
+    let mut first_read: Option<i64> = None;
     for mapping in mappings.all().iter().filter(|m| m.is_enabled()) {
         match one(&worker, mapping, options).await {
             Ok(result) => {
                 print(&result, options.json)?;
+                first_read = Some(first_read.map_or(result.read_at, |t| t.min(result.read_at)));
                 left += result.unrepaired.len();
                 problems.extend(
                     result.unrepaired.iter().map(|c| {
@@ -113,6 +119,9 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
             }
         }
     }
+    if let Some(at) = first_read.filter(|_| !options.dry_run) {
+        start_feeds(&worker, at).await;
+    }
     share_calls(&worker, &store).await;
     store.close().await;
     if problems.is_empty() {
@@ -122,6 +131,26 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
         eprintln!("{problem}");
     }
     anyhow::bail!("{}", ending(left, unchecked, unlisted))
+}
+
+/// On a database no service has run on yet (a cut-over), the change feeds start where this
+/// run last read the sides, so the first `serve` reads what changed since, however long
+/// pointing the webhooks and outbound messages at it takes.
+/// A failure is told, not fatal: the repairs stand.
+async fn start_feeds(worker: &Worker, at: i64) {
+    match worker.start_feeds_at(at).await {
+        Ok(started) if !started.is_empty() => tracing::info!(
+            feeds = ?started,
+            since = %crate::sync::time::format_millis(at),
+            "the change feeds start where this reconciliation read the sides"
+        ),
+        Ok(_) => {}
+        Err(error) => eprintln!(
+            "warning: the change feeds could not be started where this reconciliation read the \
+             sides ({error}); changes made before the service first runs wait for its daily \
+             reconciliation, or run this command again just before starting it"
+        ),
+    }
 }
 
 /// The command's last line when something was left: what the service will do about it.
@@ -173,6 +202,7 @@ async fn one(
     options: ReconcileOptions,
 ) -> anyhow::Result<MappingResult> {
     let before = calls(worker);
+    let mut read_at = crate::store::now_millis();
     let report = worker.reconcile_mapping(mapping, options.dry_run).await?;
     let mut unrepaired = Vec::new();
     let mut repaired = 0;
@@ -190,6 +220,7 @@ async fn one(
             "repairs processed"
         );
         // What is still different after the repairs is what failed or waits for a retry.
+        read_at = crate::store::now_millis();
         let after: ReconcileReport = worker
             .reconcile_mapping(mapping, true)
             .await
@@ -222,6 +253,7 @@ async fn one(
             salesforce: now.salesforce - before.salesforce,
             marketo: now.marketo - before.marketo,
         },
+        read_at,
     })
 }
 

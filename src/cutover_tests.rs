@@ -20,6 +20,7 @@ fn a_preview_says_it_wrote_nothing_and_a_run_what_it_repaired() {
             salesforce: 1,
             marketo: 3,
         },
+        read_at: 0,
     };
     assert_eq!(
         summary(&result),

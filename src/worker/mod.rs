@@ -237,6 +237,12 @@ impl Worker {
         self.read_salesforce_changes_at(now_millis()).await
     }
 
+    /// Starts the feeds no service has read yet at `at` (epoch ms): a cut-over's last read of
+    /// the sides. Returns the feeds started; those with a position keep it.
+    pub async fn start_feeds_at(&self, at: i64) -> Result<Vec<&'static str>, WorkError> {
+        feeds::start_at(&self.ctx, at, now_millis()).await
+    }
+
     /// The same query as of `now` (epoch ms), for a fresh cursor: tests whose Salesforce clock
     /// runs ahead use it.
     pub async fn read_salesforce_changes_at(&self, now: i64) -> Result<usize, WorkError> {

@@ -5,6 +5,8 @@
 
 mod marketo;
 mod salesforce;
+mod start;
 
 pub use marketo::read as read_marketo;
 pub use salesforce::read as read_salesforce;
+pub use start::start_at;

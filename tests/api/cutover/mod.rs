@@ -5,6 +5,7 @@
 
 use serde_json::json;
 
+mod feeds;
 mod sims;
 
 use crate::simulators::{BIN, json};
