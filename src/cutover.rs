@@ -225,7 +225,15 @@ async fn one(
             .reconcile_mapping(mapping, true)
             .await
             .map_err(|e| AfterQueued(format!("the check after them failed: {e}")))?;
-        unrepaired = after.changes;
+        // Only what this run planned: a difference the check finds that the run did not list
+        // (a change made meanwhile) is the service's to sync, not a repair that failed.
+        let planned = |c: &Change| {
+            report
+                .changes
+                .iter()
+                .any(|p| p.person == c.person && p.side == c.side)
+        };
+        unrepaired = after.changes.into_iter().filter(planned).collect();
         diverged = after.diverged;
         // A change Marketo refused (a move back) is not repaired: it is listed as diverged.
         let still = |c: &Change| {

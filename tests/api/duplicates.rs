@@ -599,6 +599,34 @@ async fn a_lead_beside_a_contact_marketo_links_keeps_its_status_at_a_cut_over() 
         writes_to_bo, 0,
         "the Lead's status is not sent to the Contact's lead"
     );
+    let identity = world
+        .app
+        .store
+        .find_identity(Some(bo), None, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        identity.email.as_deref(),
+        Some("bo@example.com"),
+        "a person found by Marketo's link keeps their address"
+    );
+    // Every later run reads the same: nothing to do, the Lead named as left alone (the check
+    // after a repair, and the next run, listed it as a change, then as diverged).
+    for dry_run in [true, false, true] {
+        let again = reconcile(&world, dry_run).await;
+        world.settle().await;
+        assert_eq!(again.changes, [], "{again:?}");
+        assert_eq!(again.diverged, [], "{again:?}");
+        let named = format!("Salesforce {sf_lead} has the address of Marketo lead {bo}, which");
+        assert!(
+            again
+                .warnings
+                .iter()
+                .any(|w| w.contains(&named) && w.contains("left alone")),
+            "{again:?}"
+        );
+    }
 }
 
 /// A Marketo person whose address Salesforce holds several times: the live write goes to one

@@ -99,15 +99,26 @@ pub fn salesforce_by_link(
 ) -> Vec<usize> {
     let mut still = Vec::new();
     for &i in missing {
-        let linked = works[i]
+        let lead = works[i]
             .identity()
             .mkto_lead_id
-            .and_then(|id| leads.get(&id))
+            .and_then(|id| leads.get(&id));
+        let linked = lead
             .and_then(salesforce_of)
             .filter(|person| !gone.contains(person));
-        match linked {
-            Some(person) => set_salesforce_person(&mut works[i].person.identity, &person),
-            None => still.push(i),
+        let Some(person) = linked else {
+            still.push(i);
+            continue;
+        };
+        let identity = &mut works[i].person.identity;
+        set_salesforce_person(identity, &person);
+        // The person's address, as for one found by it: a reconciliation tells a duplicate
+        // with the same address by it, and trigger events carry it.
+        if identity.email.is_none() {
+            identity.email = lead
+                .and_then(|l| l.email.as_deref())
+                .filter(|e| !e.trim().is_empty())
+                .map(crate::store::fold_email);
         }
     }
     still
