@@ -43,18 +43,39 @@ impl Every {
     }
 }
 
-/// Logs when a side's scheduled passes start or stop waiting for the budget's reset (`was`:
-/// whether they waited at the last look).
+/// A change in whether a side's scheduled passes wait for the budget's reset.
+#[derive(Debug, PartialEq, Eq)]
+enum Held {
+    Starts(String),
+    Ends,
+}
+
+/// Whether a side's scheduled passes started or stopped waiting for the budget's reset since
+/// the last look (`was`: whether they waited then), as of `now`. A pause stops every call and
+/// is told as such: the passes do not run again with it.
+fn held_change(was: &mut bool, side: &crate::quota::SideQuota, now: i64) -> Option<Held> {
+    if side.paused(now).is_some() {
+        return None;
+    }
+    let reason = side.scheduled_held(now);
+    let change = match (reason.clone(), *was) {
+        (Some(reason), false) => Some(Held::Starts(reason)),
+        (None, true) => Some(Held::Ends),
+        _ => None,
+    };
+    *was = reason.is_some();
+    change
+}
+
+/// Logs when a side's scheduled passes start or stop waiting for the budget's reset.
 fn say_when_held(was: &mut bool, side: &crate::quota::SideQuota) {
-    let reason = side.scheduled_held(now_millis());
-    match (&reason, *was) {
-        (Some(reason), false) => tracing::warn!(system = side.system(), "{reason}"),
-        (None, true) => {
+    match held_change(was, side, now_millis()) {
+        Some(Held::Starts(reason)) => tracing::warn!(system = side.system(), "{reason}"),
+        Some(Held::Ends) => {
             tracing::info!(system = side.system(), "the scheduled passes run again");
         }
-        _ => {}
+        None => {}
     }
-    *was = reason.is_some();
 }
 
 /// Runs the scheduled passes until `stop` (shutdown, or this replica lost the worker lock).
@@ -156,5 +177,29 @@ mod tests {
         assert!(!every.due(start + Duration::from_secs(59)));
         assert!(every.due(start + Duration::from_secs(60)));
         assert!(!every.due(start + Duration::from_secs(61)));
+    }
+
+    #[test]
+    fn the_passes_run_again_after_the_pause_not_when_it_starts() {
+        let quota = crate::quota::Quota::default();
+        let side = &quota.marketo;
+        side.set_budget(10);
+        let now = 1_796_104_700_000;
+        let mut was = false;
+        for _ in 0..8 {
+            side.admit(now).unwrap();
+            side.count(now);
+        }
+        let starts = held_change(&mut was, side, now);
+        assert!(matches!(starts, Some(Held::Starts(_))), "{starts:?}");
+        for _ in 0..2 {
+            side.admit(now).unwrap();
+            side.count(now);
+        }
+        assert!(side.admit(now).is_err(), "the budget is used: paused");
+        assert_eq!(held_change(&mut was, side, now), None, "not running again");
+        let reset = crate::quota::next_marketo_reset(now);
+        assert_eq!(held_change(&mut was, side, reset), Some(Held::Ends));
+        assert_eq!(held_change(&mut was, side, reset), None);
     }
 }
