@@ -19,7 +19,20 @@ const METRICS_UPKEEP: Duration = Duration::from_secs(1);
 
 /// Whether logs are JSON lines (`CAMPAIGN_SYNC_LOG_FORMAT=json`) rather than text.
 pub fn json_logs() -> bool {
-    std::env::var("CAMPAIGN_SYNC_LOG_FORMAT").is_ok_and(|v| v == "json")
+    log_format().is_ok_and(|json| json)
+}
+
+/// `CAMPAIGN_SYNC_LOG_FORMAT`: `json` (any case) or `text`; unset or empty is text. Anything
+/// else is told once the logs run, in text.
+fn log_format() -> Result<bool, String> {
+    match std::env::var("CAMPAIGN_SYNC_LOG_FORMAT") {
+        Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(true),
+            "text" | "" => Ok(false),
+            _ => Err(value),
+        },
+        Err(_) => Ok(false),
+    }
 }
 
 /// Installs the log subscriber once; later calls (tests) are ignored. `one_shot`: a command
@@ -34,19 +47,41 @@ pub fn init_logs(one_shot: bool) {
     } else {
         "info,sqlx::postgres::notice=warn,sqlx_core::pool=warn"
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let (filter, bad_filter) = match std::env::var("RUST_LOG") {
+        Ok(text) if !text.trim().is_empty() => match EnvFilter::try_new(&text) {
+            Ok(filter) => (filter, None),
+            Err(error) => (EnvFilter::new(default), Some((text, error))),
+        },
+        _ => (EnvFilter::new(default), None),
+    };
     let json = json_logs();
     // Colours only for a person at a terminal, never into files or log collectors.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // A log line that cannot be written (a closed pipe, a full disk) is dropped: the default
+    // reports it with `eprintln!`, which panics when stderr itself fails and so stopped the
+    // service mid-work.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
+        .log_internal_errors(false)
         .with_writer(std::io::stderr);
-    let _ = if json {
+    let installed = if json {
         builder.json().flatten_event(true).try_init()
     } else {
         builder.try_init()
     };
+    if installed.is_ok() {
+        if let Some((text, error)) = bad_filter {
+            tracing::warn!(
+                "RUST_LOG={text:?} is not a log filter ({error}); logging with the default, {default:?}"
+            );
+        }
+        if let Err(value) = log_format() {
+            tracing::warn!(
+                "CAMPAIGN_SYNC_LOG_FORMAT={value:?} is neither `json` nor `text`; logging as text"
+            );
+        }
+    }
     let _ = DEFAULT_HOOK.set(std::panic::take_hook());
     std::panic::set_hook(Box::new(log_panic));
 }

@@ -31,6 +31,7 @@ mod health;
 mod identities;
 mod kill_burst;
 mod lease_fence;
+mod logs;
 mod marketo_activities;
 mod marketo_extract;
 mod marketo_gather;
