@@ -148,6 +148,13 @@ impl Config {
                 lacks.wrong(format!(
                     "admin_listen: {admin} is also `listen`; give the admin listener its own address"
                 ));
+            } else if let Some(admin) = self.admin_listen.filter(|a| overlaps(*a, self.listen)) {
+                lacks.wrong(format!(
+                    "admin_listen: {admin} takes port {} on every address, which `listen` ({}) \
+                     also uses; give the admin listener another port",
+                    admin.port(),
+                    self.listen
+                ));
             }
         }
         lacks.0
@@ -289,3 +296,12 @@ fn env_name(key: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Two listeners that cannot both bind: the same port (not 0, which picks a free one) where
+/// either is on every address of its family (`0.0.0.0`, `[::]`) and the other is on that family.
+fn overlaps(a: std::net::SocketAddr, b: std::net::SocketAddr) -> bool {
+    a.port() == b.port()
+        && a.port() != 0
+        && a.is_ipv4() == b.is_ipv4()
+        && (a.ip().is_unspecified() || b.ip().is_unspecified())
+}

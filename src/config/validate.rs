@@ -19,15 +19,7 @@ impl Config {
         tolerate_unset: bool,
     ) -> Result<Vec<String>, ConfigError> {
         let mut problems = Vec::new();
-        let url = self.database_url.expose();
-        if !(url.starts_with("sqlite:")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
-        {
-            problems.push(
-                "database_url: must start with sqlite:, postgres:// or postgresql://".to_string(),
-            );
-        }
+        problems.extend(super::store_url::problem(self.database_url.expose()));
         if self.http.body_limit_bytes == 0 {
             problems.push("http.body_limit_bytes: must be greater than 0".into());
         }

@@ -1,0 +1,56 @@
+//! Values `check-config` refuses (exit 2, naming the key) because `serve` could not work with
+//! them: it would otherwise start and fail later, or report ready while storing nothing.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_campaign-sync");
+
+/// `check-config` on an otherwise complete file with `extra` set as environment variables.
+fn check(extra: &[(&str, &str)]) -> (Option<i32>, String) {
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .env_remove("CAMPAIGN_SYNC_LOG_FORMAT")
+        .envs(extra.iter().copied())
+        .output()
+        .expect("run campaign-sync");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_in_memory_or_unparsable_database_is_refused() {
+    for url in ["sqlite::memory:", "sqlite://", "sqlite:"] {
+        let (code, text) = check(&[("CAMPAIGN_SYNC_DATABASE_URL", url)]);
+        assert_eq!(code, Some(2), "{url}: {text}");
+        assert!(text.contains("in-memory SQLite database"), "{url}: {text}");
+    }
+    let (code, text) = check(&[(
+        "CAMPAIGN_SYNC_DATABASE_URL",
+        "postgres://u:hidden-pw@127.0.0.1:notaport/db",
+    )]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("not a usable PostgreSQL URL") && !text.contains("hidden-pw"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_admin_listener_on_every_address_of_the_public_port_is_refused() {
+    let (code, text) = check(&[
+        ("CAMPAIGN_SYNC_LISTEN", "127.0.0.1:18080"),
+        ("CAMPAIGN_SYNC_ADMIN_LISTEN", "0.0.0.0:18080"),
+    ]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("admin_listen: 0.0.0.0:18080 takes port 18080 on every address"),
+        "{text}"
+    );
+    let (_, text) = check(&[
+        ("CAMPAIGN_SYNC_LISTEN", "127.0.0.1:18080"),
+        ("CAMPAIGN_SYNC_ADMIN_LISTEN", "127.0.0.2:18080"),
+    ]);
+    assert!(!text.contains("admin_listen"), "{text}");
+}
