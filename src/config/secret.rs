@@ -57,15 +57,28 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Read without the whitespace around it: a secret kept in a file (`echo … > file`, `kubectl
+/// create secret --from-file`) ends with a newline no sender sends, so every call would be
+/// refused; no token, password or URL begins or ends with a blank.
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Secret)
+        String::deserialize(deserializer).map(|value| match value.trim() {
+            trimmed if trimmed.len() == value.len() => Secret(value),
+            trimmed => Secret(trimmed.to_string()),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_is_read_without_the_blanks_around_it() {
+        let read: Secret = serde_json::from_str("\"  admin-token-0123456789\\n\"").unwrap();
+        assert_eq!(read.expose(), "admin-token-0123456789");
+        assert!(read.matches(b"admin-token-0123456789"));
+    }
 
     #[test]
     fn debug_never_shows_the_value() {
