@@ -181,6 +181,8 @@ fn the_deployment_meets_the_restricted_profile_with_probes_and_a_pinned_image() 
         "readinessProbe:",
         "containerPort: 9090",
         "enableServiceLinks: false",
+        // Liveness on the admin port, whose connection slots the public port's load cannot take.
+        "httpGet: { path: /healthz, port: admin }",
     ] {
         assert!(
             deployment.contains(needed),
