@@ -147,7 +147,9 @@ pub async fn reconcile(
     crate::cutover::reconcile(config, options).await
 }
 
-/// SIGTERM (the orchestrator) or SIGINT (a terminal) starts a graceful shutdown.
+/// SIGTERM (the orchestrator) or SIGINT (a terminal) starts a graceful shutdown. SIGHUP, which
+/// asks many daemons to reload, is told and ignored: the configuration is read at start only,
+/// and its default action would end the process at once, without a drain.
 async fn cancel_on_signal(shutdown: CancellationToken) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -163,9 +165,26 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     };
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
+    #[cfg(unix)]
+    let hangups = async {
+        if let Ok(mut hangup) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            while hangup.recv().await.is_some() {
+                tracing::warn!(
+                    "SIGHUP ignored: the configuration is read at start only; restart the \
+                     service (SIGTERM, then start it) to apply a change"
+                );
+            }
+        }
+        std::future::pending::<()>().await
+    };
+    #[cfg(not(unix))]
+    let hangups = std::future::pending::<()>();
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+        () = hangups => {},
     }
     tracing::info!("shutdown requested");
     shutdown.cancel();

@@ -226,7 +226,7 @@ fn migrate_creates_the_sqlite_file() {
 }
 
 #[test]
-fn serve_answers_then_drains_and_exits_0_on_sigterm() {
+fn serve_answers_ignores_sighup_then_drains_and_exits_0_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -263,6 +263,18 @@ fn serve_answers_then_drains_and_exits_0_on_sigterm() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert_eq!(get("/readyz"), Some(200));
+    // SIGHUP is neither a reload nor a stop: told and ignored.
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(child.try_wait().unwrap().is_none(), "SIGHUP stopped serve");
     assert_eq!(get("/readyz"), Some(200));
     terminate(&child);
     // The drain delay (1 s) keeps the server answering: /readyz must turn 503 within it.
