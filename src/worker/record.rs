@@ -155,7 +155,13 @@ pub fn person(
         reason = done.reason(),
         "recorded"
     );
-    journal.mirrors.push(settled.row.clone());
+    // A person the sync never met who is a member on neither side has no state to keep: a row
+    // would list them as synced, every status empty (a webhook for a lead the program lacks).
+    let nothing_to_keep =
+        work.mirror.is_none() && work.decision == sync::Decision::Skip(sync::NOT_A_MEMBER);
+    if !nothing_to_keep {
+        journal.mirrors.push(settled.row.clone());
+    }
     let lost = overruled(journal, mapping, work, done);
     // The write's outcome goes with the winning side's signal when the round has one, else with
     // one of it waiting to be retried.

@@ -71,6 +71,7 @@ mod sync_burst;
 mod sync_edges;
 mod sync_failures;
 mod sync_links;
+mod sync_nobody;
 mod sync_people;
 mod sync_stale;
 mod test_app;
