@@ -61,6 +61,7 @@ mod store;
 mod store_purge_race;
 mod store_queries;
 mod store_queue;
+mod store_repairs;
 mod store_runtime;
 mod store_tls;
 mod store_writer;

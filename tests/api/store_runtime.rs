@@ -331,44 +331,6 @@ async fn live_changes_are_claimed_before_reconciliation_repairs() {
     }
 }
 
-/// A reconciliation's repairs are counted by their run alone: not another run's whose stamp
-/// starts with the same digits, nor a live signal.
-#[tokio::test]
-async fn a_runs_repairs_are_counted_by_state() {
-    for (db, store) in stores().await {
-        let keys = [
-            "reconcile:17:mkto:1001:1",
-            "reconcile:17:sf:00v000000000001AAA",
-            "reconcile:17:mkto:1001:3",
-            "reconcile:170:mkto:1001:1",
-            "reconcile:18:mkto:1001:1",
-            "k17",
-        ];
-        let signals = keys
-            .iter()
-            .enumerate()
-            .map(|(i, key)| crate::store::member(i as i64 + 1, key))
-            .collect();
-        store.record(signals, T0).await.unwrap();
-        let claimed = store.claim("w", 10, LEASE, T0).await.unwrap();
-        let id = |key: &str| claimed.iter().find(|c| c.dedup_key == key).unwrap().id;
-        store
-            .bury(id("reconcile:17:mkto:1001:1"), "w", "603", T0)
-            .await
-            .unwrap();
-        let states = store.repair_states("reconcile:17:").await.unwrap();
-        assert_eq!(
-            states,
-            campaign_sync::store::RepairStates {
-                waiting: 2,
-                dead: 1
-            },
-            "{}",
-            db.label
-        );
-    }
-}
-
 #[tokio::test]
 async fn signed_out_console_sessions_are_kept_until_they_expire() {
     for (db, store) in stores().await {

@@ -276,6 +276,18 @@ impl<'a> Pass<'a> {
             return Ok(self.report);
         }
         let (ctx, name) = (self.ctx, self.mapping.name());
+        let keys: Vec<&str> = self.queued.iter().map(|s| s.dedup_key.as_str()).collect();
+        let replaced = ctx
+            .store
+            .drop_untried_repairs(signals::REPAIR_PREFIX, &keys)
+            .await?;
+        if replaced > 0 {
+            tracing::info!(
+                mapping = name,
+                replaced,
+                "repairs an earlier reconciliation queued, still untried, replaced by this one's"
+            );
+        }
         ctx.store.record(self.queued, self.run).await?;
         for warning in &self.report.warnings {
             tracing::warn!(mapping = name, %warning, "duplicate people");
