@@ -1,5 +1,6 @@
 //! The Asset API: program by id (channel, costs, sfdcId), form-encoded cost updates (appended,
-//! or replaced with `costsDestructiveUpdate=true`), channels and channel by name.
+//! or replaced with `costsDestructiveUpdate=true`; a bad cost date 704, a blank name 701),
+//! channels and channel by name.
 
 use serde_json::{Value, json};
 
@@ -166,4 +167,55 @@ async fn channels_list_their_progression_statuses() {
         .get("/rest/asset/v1/channel/byName.json?name=Nope")
         .await;
     assert!(asset_result(&unknown).is_empty());
+}
+
+async fn update_program(sim: &Sim, id: &str, form: &[(&str, &str)]) -> Value {
+    sim.client
+        .post(sim.url(&format!("/rest/asset/v1/program/{id}.json")))
+        .bearer_auth(&sim.token)
+        .form(form)
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[tokio::test]
+async fn a_program_update_refuses_a_bad_cost_date_and_a_blank_name() {
+    let sim = Sim::start().await;
+    let id = PROGRAM.to_string();
+    let garbage = r#"[{"startDate":"garbage","cost":5}]"#;
+    let answer = update_program(&sim, &id, &[("costs", garbage), ("name", "Renamed")]).await;
+    assert_eq!(error_of(&answer).0, "704", "{answer}");
+    let answer = update_program(&sim, &id, &[("name", " ")]).await;
+    assert_eq!(
+        error_of(&answer),
+        ("701".to_string(), "name cannot be blank".to_string())
+    );
+    let program = sim.get(&format!("/rest/asset/v1/program/{id}.json")).await;
+    assert_eq!(
+        program["result"][0]["name"], "Spring Webinar",
+        "nothing changed"
+    );
+    assert_eq!(program["result"][0]["costs"], Value::Null);
+
+    // Dates as the documentation writes them and as the Swagger types them are both taken.
+    let good =
+        r#"[{"startDate":"2016-01-01","cost":5},{"startDate":"2016-02-01T00:00:00Z","cost":6}]"#;
+    let answer = update_program(&sim, &id, &[("costs", good)]).await;
+    assert_eq!(
+        answer["result"][0]["costs"].as_array().map(Vec::len),
+        Some(2),
+        "{answer}"
+    );
+
+    let answer = update_program(&sim, "9999", &[("name", "X")]).await;
+    let (code, message) = error_of(&answer);
+    assert_eq!(code, "702");
+    assert_eq!(
+        message, "Program '9999' not found",
+        "the id, not the path's file name"
+    );
 }
