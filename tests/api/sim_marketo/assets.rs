@@ -1,7 +1,8 @@
 //! The Asset API: program by id (channel, costs, sfdcId), form-encoded cost updates (appended,
 //! or replaced with `costsDestructiveUpdate=true`; a bad cost date 704, a blank name 701),
-//! channels and channel by name.
+//! program browse filters, channels and channel by name.
 
+use campaign_sync::sim::marketo::NewProgram;
 use serde_json::{Value, json};
 
 use super::{PROGRAM, Sim, error_of};
@@ -218,4 +219,44 @@ async fn a_program_update_refuses_a_bad_cost_date_and_a_blank_name() {
         message, "Program '9999' not found",
         "the id, not the path's file name"
     );
+}
+
+#[tokio::test]
+async fn program_browse_filters_by_id_folder_and_workspace() {
+    let sim = Sim::start().await;
+    sim.sim
+        .add_program(NewProgram {
+            id: 1001,
+            name: "Other".to_string(),
+            channel: "Online Advertising".to_string(),
+            ..NewProgram::default()
+        })
+        .expect("program");
+    let ids = |body: &Value| -> Vec<i64> {
+        body["result"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|p| p["id"].as_i64()).collect())
+            .unwrap_or_default()
+    };
+    let browse = |query: &str| format!("/rest/asset/v1/programs.json?{query}");
+    for filter in ["id", "programId"] {
+        let body = sim
+            .get(&browse(&format!("filterType={filter}&filterValues=1001")))
+            .await;
+        assert_eq!(ids(&body), [1001], "{filter}: {body}");
+    }
+    let body = sim.get(&browse("filterType=folderId&filterValues=1")).await;
+    assert_eq!(ids(&body), [1001, PROGRAM]);
+    let body = sim.get(&browse("filterType=folderId&filterValues=7")).await;
+    assert!(ids(&body).is_empty(), "{body}");
+    let body = sim
+        .get(&browse("filterType=workspace&filterValues=Default"))
+        .await;
+    assert_eq!(ids(&body), [1001, PROGRAM]);
+
+    let body = sim.get(&browse("filterType=name&filterValues=Other")).await;
+    assert_eq!(error_of(&body).0, "1003");
+    assert_eq!(body["warnings"], json!([]), "an Asset API answer");
+    let body = sim.get(&browse("filterType=id")).await;
+    assert_eq!(error_of(&body).0, "701");
 }
