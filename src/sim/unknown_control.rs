@@ -27,12 +27,18 @@ pub fn wrong_method(method: &axum::http::Method, uri: &Uri, response: Response) 
     if response.status() != StatusCode::METHOD_NOT_ALLOWED || !uri.path().starts_with("/__sim/") {
         return response;
     }
-    let allow = response.headers().get(axum::http::header::ALLOW).cloned();
-    let allowed = allow
-        .as_ref()
+    let allowed = response
+        .headers()
+        .get(axum::http::header::ALLOW)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    not_allowed(method, uri, &allowed)
+}
+
+/// The simulators' 405 for a path of their own (a control, Marketo's identity endpoint): JSON
+/// naming the method and the ones the path takes, which the `Allow` header lists too.
+pub fn not_allowed(method: &axum::http::Method, uri: &Uri, allowed: &str) -> Response {
     let mut answer = (
         StatusCode::METHOD_NOT_ALLOWED,
         Json(json!({
@@ -40,7 +46,9 @@ pub fn wrong_method(method: &axum::http::Method, uri: &Uri, response: Response) 
         })),
     )
         .into_response();
-    if let Some(allow) = allow {
+    if let Ok(allow) = axum::http::HeaderValue::from_str(allowed)
+        && !allowed.is_empty()
+    {
         answer
             .headers_mut()
             .insert(axum::http::header::ALLOW, allow);

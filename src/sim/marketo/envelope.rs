@@ -48,6 +48,8 @@ pub enum MktoError {
     Blank(&'static str),
     #[error("{0}")]
     NoData(String),
+    #[error("{0}")]
+    InvalidDate(String),
     #[error("Transient Error")]
     Transient,
     #[error("{0}")]
@@ -90,6 +92,7 @@ impl MktoError {
             MktoError::Concurrency => "615",
             MktoError::Blank(_) => "701",
             MktoError::NoData(_) => "702",
+            MktoError::InvalidDate(_) => "704",
             MktoError::Transient => "713",
             MktoError::InvalidData(_) => "1003",
             MktoError::ObjectNotFound(_) => "1013",

@@ -66,6 +66,11 @@ pub fn lead_field(world: &World, name: &str) -> bool {
         || custom_field(world, name)
 }
 
+/// One of the standard lead fields the simulator knows (all of them text).
+pub fn standard_lead_field(name: &str) -> bool {
+    LEAD_FIELDS.contains(&name)
+}
+
 /// A custom lead field: not a standard one, carried by some lead of the instance.
 pub fn custom_field(world: &World, name: &str) -> bool {
     !LEAD_FIELDS.contains(&name) && world.leads.values().any(|l| l.fields.contains_key(name))

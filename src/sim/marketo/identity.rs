@@ -138,6 +138,26 @@ pub async fn token(
     response
 }
 
+/// Another method than `GET` or `POST`: refused with the simulators' 405 and logged, as the
+/// Salesforce simulator logs a token request by another method.
+pub async fn wrong_method(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: axum::http::Uri,
+) -> Response {
+    let response = crate::sim::unknown_control::not_allowed(&method, &uri, "GET,POST");
+    shared.record(CallRecord {
+        kind: "identity".to_string(),
+        method: method.to_string(),
+        path: "/identity/oauth/token".to_string(),
+        query: crate::sim::calls::redacted_query(uri.query()),
+        status: Some(response.status().as_u16()),
+        error_code: Some("METHOD_NOT_ALLOWED".to_string()),
+        ..CallRecord::default()
+    });
+    response
+}
+
 /// A token, or the OAuth error refusing one (status, `error`, `error_description`).
 type Refusal = (StatusCode, &'static str, &'static str);
 

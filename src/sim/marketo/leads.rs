@@ -1,9 +1,10 @@
 //! Leads: `GET /rest/v1/leads.json` (filter by email, id, sfdcLeadId, sfdcContactId or any
 //! field; ≤300 values; `fields`; paging) and `POST /rest/v1/leads.json` (createOnly, updateOnly,
-//! createOrUpdate, createDuplicate; per-record created/updated/skipped with 1003 for a non-ASCII
-//! e-mail or an `id` outside updateOnly, 1004/1005/1007, 1006 for a field the instance lacks,
-//! 1021 for `company` on an update), which with `?_method=GET` is the filter query again, its
-//! parameters in a form body. A `filterType` must be searchable: 1011 for another standard
+//! createOrUpdate, createDuplicate; per-record created/updated/skipped with 1001 for a value of
+//! the wrong type, 1003 for a non-ASCII e-mail or an `id` outside updateOnly, 1004/1005/1007,
+//! 1006 for a field the instance lacks, 1008 for a partition it lacks, 1021 for `company` on an
+//! update), which with `?_method=GET` is the filter query again, its parameters in a form body.
+//! A `filterType`, and the sync's `lookupField`, must be searchable: 1011 for another standard
 //! field, 1006 for a field the instance lacks.
 
 use std::sync::Arc;
@@ -30,6 +31,8 @@ const DEFAULT_FIELDS: [&str; 6] = [
     "firstName",
     "lastName",
 ];
+/// The one lead partition of the simulated instance, as every Marketo instance has.
+const DEFAULT_PARTITION: &str = "Default";
 /// More matches than this is refused (1003 "Too many results match the filter").
 const MAX_MATCHES: usize = 1000;
 
@@ -118,6 +121,7 @@ fn searchable(world: &World, filter_type: &str) -> Result<(), MktoError> {
 struct SyncRequest {
     action: Option<String>,
     lookup_field: Option<String>,
+    partition_name: Option<String>,
     #[serde(default)]
     input: Vec<Map<String, Value>>,
 }
@@ -170,21 +174,40 @@ fn push(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, M
             "Lookup field 'id' is only allowed with action 'updateOnly'".to_string(),
         ));
     }
+    // A partition names where new leads go: only the actions that may create take one.
+    if request.partition_name.is_some()
+        && !matches!(action, Action::CreateOnly | Action::CreateOrUpdate)
+    {
+        return Err(MktoError::InvalidData(
+            "partitionName is only allowed with action 'createOnly' or 'createOrUpdate'"
+                .to_string(),
+        ));
+    }
     if request.input.is_empty() {
         return Err(MktoError::Blank("input"));
     }
     input::within_batch(request.input.len(), "input records")?;
+    let partition = request.partition_name;
     let now = clock::now_ms();
     let result = shared.change_world(|world| {
+        // The lookup field is searched on, so it must be searchable (1011, 1006 unknown).
+        searchable(world, &lookup)?;
         for fields in std::mem::take(&mut world.racing_leads) {
             world.insert_lead(fields, now);
         }
-        request
-            .input
-            .into_iter()
-            .map(|record| sync_one(world, action, &lookup, record, now))
-            .collect()
-    });
+        Ok::<_, MktoError>(
+            request
+                .input
+                .into_iter()
+                .map(|record| match partition.as_deref() {
+                    Some(name) if name != DEFAULT_PARTITION => {
+                        skipped("1008", &format!("Access denied to partition '{name}'"))
+                    }
+                    _ => sync_one(world, action, &lookup, record, now),
+                })
+                .collect(),
+        )
+    })?;
     Ok(envelope::lead_db(result, None))
 }
 
@@ -237,6 +260,12 @@ fn sync_one(
     {
         return skipped("1006", &format!("Field '{unknown}' not found"));
     }
+    if let Some(field) = record
+        .iter()
+        .find_map(|(f, v)| (!typed_right(f, v)).then_some(f))
+    {
+        return skipped("1001", &format!("Invalid value/type for field '{field}'"));
+    }
     match (action, matches.as_slice()) {
         (Action::CreateOnly, [_, ..]) => skipped("1005", "Lead already exists"),
         (Action::UpdateOnly, []) => skipped("1004", "Lead not found"),
@@ -258,6 +287,16 @@ fn sync_one(
             let id = world.insert_lead(record, now);
             json!({ "id": id, "status": "created" })
         }
+    }
+}
+
+/// No lead field holds a list or an object, and the standard text fields hold text; custom
+/// fields take any single value.
+fn typed_right(field: &str, value: &Value) -> bool {
+    match value {
+        Value::Null | Value::String(_) => true,
+        Value::Array(_) | Value::Object(_) => false,
+        Value::Bool(_) | Value::Number(_) => !super::exports_file::standard_lead_field(field),
     }
 }
 

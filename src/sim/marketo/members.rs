@@ -1,7 +1,7 @@
 //! `GET /rest/v1/programs/{programId}/members.json`: program members filtered by `leadId`,
-//! `statusName` or `updatedAt` (with `startAt`/`endAt`, at most 7 days), with `fields`,
-//! `batchSize` and `nextPageToken` paging. Filters other than `leadId` stop at 100,000 members.
-//! `POST …?_method=GET` is the same query, its parameters in a form body.
+//! `statusName`, `reachedSuccess` or `updatedAt` (with `startAt`/`endAt`, at most 7 days), with
+//! `fields`, `batchSize` and `nextPageToken` paging. Filters other than `leadId` stop at 100,000
+//! members. `POST …?_method=GET` is the same query, its parameters in a form body.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -81,6 +81,21 @@ fn find(shared: &Shared, raw_id: &str, params: &Params) -> Result<Response, Mkto
             } else {
                 Box::new(move |m| values.iter().any(|v| v == &m.status_name))
             }
+        }
+        // Searchable in the member describe, as `leadId` and `statusName` are.
+        "reachedSuccess" => {
+            let values = input::csv(input::required(params, "filterValues")?);
+            let wanted = values
+                .iter()
+                .map(|v| match v.to_ascii_lowercase().as_str() {
+                    "true" => Ok(true),
+                    "false" => Ok(false),
+                    _ => Err(MktoError::InvalidData(format!(
+                        "Invalid value '{v}' for filter type 'reachedSuccess'"
+                    ))),
+                })
+                .collect::<Result<Vec<bool>, MktoError>>()?;
+            Box::new(move |m| wanted.contains(&m.reached_success))
         }
         other => {
             return Err(MktoError::InvalidData(format!(

@@ -1,5 +1,7 @@
 //! `GET /rest/asset/v1/programs.json`: browse programs 200 at most per page (`maxReturn`,
-//! `offset`), optionally only those updated between `earliestUpdatedAt` and `latestUpdatedAt`.
+//! `offset`), optionally only those updated between `earliestUpdatedAt` and `latestUpdatedAt`,
+//! and only those a `filterType` (`id`, `programId`, `folderId`, `workspace`) with its
+//! `filterValues` names.
 
 use std::sync::Arc;
 
@@ -40,15 +42,64 @@ fn page(shared: &Shared, params: &Params) -> Result<Response, MktoError> {
         time(params, "earliestUpdatedAt")?,
         time(params, "latestUpdatedAt")?,
     );
+    let named = filter(params)?;
     let world = lock(&shared.world);
     let page = world
         .programs
         .values()
+        .filter(|p| named.as_ref().is_none_or(|f| f.names(p)))
         .filter(|p| earliest.is_none_or(|t| p.updated_at >= t))
         .filter(|p| latest.is_none_or(|t| p.updated_at <= t))
         .skip(offset)
         .take(max);
     Ok(envelope::asset(page.map(browsed).collect()))
+}
+
+/// The browse filters the Swagger lists. Every simulated program is in folder 1 of the
+/// `Default` workspace, as [`program_json`] describes it.
+enum Filter {
+    Ids(Vec<i64>),
+    Folders(Vec<i64>),
+    Workspaces(Vec<String>),
+}
+
+impl Filter {
+    fn names(&self, program: &Program) -> bool {
+        match self {
+            Filter::Ids(ids) => ids.contains(&program.id),
+            Filter::Folders(ids) => ids.contains(&PROGRAM_FOLDER),
+            Filter::Workspaces(names) => names.iter().any(|n| n == PROGRAM_WORKSPACE),
+        }
+    }
+}
+
+const PROGRAM_FOLDER: i64 = 1;
+const PROGRAM_WORKSPACE: &str = "Default";
+
+/// `filterType` with its `filterValues` (701 without them); another type is 1003, as is a
+/// value that is not a number where an id is wanted.
+fn filter(params: &Params) -> Result<Option<Filter>, MktoError> {
+    let Some(filter_type) = params.get("filterType") else {
+        return Ok(None);
+    };
+    let values = input::csv(input::required(params, "filterValues")?);
+    let ids = || {
+        values
+            .iter()
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| MktoError::InvalidData(format!("Invalid filterValues '{v}'")))
+            })
+            .collect::<Result<Vec<i64>, MktoError>>()
+    };
+    match filter_type.as_str() {
+        "id" | "programId" => Ok(Some(Filter::Ids(ids()?))),
+        "folderId" => Ok(Some(Filter::Folders(ids()?))),
+        "workspace" => Ok(Some(Filter::Workspaces(values))),
+        other => Err(MktoError::InvalidData(format!(
+            "Invalid filterType '{other}': use id, programId, folderId or workspace"
+        ))),
+    }
 }
 
 /// A program as the browse lists it: without its tags (Adobe: "tags associated with a program

@@ -52,7 +52,8 @@ pub async fn by_name(
     envelope::asset(programs.collect())
 }
 
-/// `POST /rest/asset/v1/program/{id}.json`, form-encoded. Only name, description and costs.
+/// `POST /rest/asset/v1/program/{id}.json`, form-encoded. Only name (not blank: 701),
+/// description and costs (each `startDate` a date: 704), checked before anything changes.
 pub async fn update(
     State(shared): State<Arc<Shared>>,
     Path(file): Path<String>,
@@ -75,14 +76,28 @@ fn apply_update(
         .map(|text| serde_json::from_str(text))
         .transpose()
         .map_err(|e| MktoError::InvalidData(format!("Invalid costs: {e}")))?;
+    if let Some(bad) = costs
+        .iter()
+        .flatten()
+        .find(|c| !is_cost_date(&c.start_date))
+    {
+        return Err(MktoError::InvalidDate(format!(
+            "Invalid date format: startDate '{}'",
+            bad.start_date
+        )));
+    }
+    if form.get("name").is_some_and(|name| name.trim().is_empty()) {
+        return Err(MktoError::Blank("name"));
+    }
     let destructive = form.get("costsDestructiveUpdate").map(String::as_str) == Some("true");
-    let id = file
-        .strip_suffix(".json")
-        .and_then(|id| id.parse::<i64>().ok());
+    // The path's last segment is `{id}.json`: the id is what comes before the suffix.
+    let raw_id = file.strip_suffix(".json").unwrap_or(file);
     let mut world = lock(&shared.world);
-    let program = id
+    let program = raw_id
+        .parse::<i64>()
+        .ok()
         .and_then(|id| world.programs.get_mut(&id))
-        .ok_or_else(|| MktoError::NoData(format!("Program '{file}' not found")))?;
+        .ok_or_else(|| MktoError::NoData(format!("Program '{raw_id}' not found")))?;
     if let Some(name) = form.get("name") {
         program.name = name.clone();
     }
@@ -96,6 +111,16 @@ fn apply_update(
     }
     program.updated_at = clock::now_ms();
     Ok(envelope::asset(vec![program_json(program)]))
+}
+
+/// A period cost's `startDate`: a date (`2016-01-01`, as the documentation writes it) or an
+/// ISO-8601 datetime (the Swagger's `date-time`).
+fn is_cost_date(text: &str) -> bool {
+    if text.contains('T') {
+        clock::parse(text).is_some()
+    } else {
+        clock::parse(&format!("{text}T00:00:00Z")).is_some()
+    }
 }
 
 /// `GET /rest/asset/v1/channels.json?maxReturn=&offset=`.

@@ -109,7 +109,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let routes = Router::new()
         .route(
             "/identity/oauth/token",
-            get(identity::token).post(identity::token),
+            get(identity::token)
+                .post(identity::token)
+                .fallback(identity::wrong_method),
         )
         .route("/__sim/requests", get(inspect::requests))
         .route("/__sim/state", get(inspect::state))

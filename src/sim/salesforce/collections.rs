@@ -1,6 +1,7 @@
 //! sObject Collections: `composite/sobjects` POST (create), PATCH (update) and DELETE, up to 200
-//! records, answered 200 with one result per record in request order. With `allOrNone` a single
-//! failure rolls every record back and the others report `ALL_OR_NONE_OPERATION_ROLLED_BACK`.
+//! records (in at most 10 runs of one type), answered 200 with one result per record in request
+//! order. With `allOrNone` a single failure rolls every record back and the others report
+//! `ALL_OR_NONE_OPERATION_ROLLED_BACK`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -22,6 +23,8 @@ use super::schema::Kind;
 use super::state::{Caller, ErrorCode, Shared, lock};
 
 const MAX_RECORDS: usize = 200;
+/// Runs of one type a collection may hold (notes §3.3).
+const MAX_CHUNKS: usize = 10;
 
 #[derive(Clone, Copy)]
 enum Op {
@@ -89,6 +92,7 @@ fn with_body(
             .and_then(Value::as_array)
             .ok_or_else(|| SfError::bad_request("JSON_PARSER_ERROR", "records is required"))?;
         check_count(records.len())?;
+        check_chunks(records)?;
         Ok((all_or_none, records.clone()))
     })();
     let (all_or_none, records) = match parsed {
@@ -265,6 +269,31 @@ fn check_count(count: usize) -> Result<(), SfError> {
         return Err(SfError::bad_request(
             "EXCEEDED_ID_LIMIT",
             "record limit reached. cannot submit more than 200 records into this call",
+        ));
+    }
+    Ok(())
+}
+
+/// Salesforce writes a mixed collection type by type, one chunk per run of records of the same
+/// type ({Lead, Lead, Contact, Lead} is three), and takes at most ten chunks in one request.
+fn check_chunks(records: &[Value]) -> Result<(), SfError> {
+    let kinds = records
+        .iter()
+        .map(|record| record.pointer("/attributes/type").and_then(Value::as_str));
+    let mut chunks = 0;
+    let mut previous = None;
+    for kind in kinds {
+        let kind = kind.map(str::to_ascii_lowercase);
+        if chunks == 0 || kind != previous {
+            chunks += 1;
+        }
+        previous = kind;
+    }
+    if chunks > MAX_CHUNKS {
+        return Err(SfError::bad_request(
+            "INVALID_BATCH_REQUEST",
+            "Cannot have more than 10 chunks in a single operation. Please rearrange the data to \
+             reduce chunking.",
         ));
     }
     Ok(())

@@ -5,6 +5,20 @@ use serde::Serialize;
 
 use super::ids::prefix;
 
+/// What a writable field holds, which decides the JSON values a write may give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// Text, picklist or id: a JSON string.
+    Text(&'static str),
+    Boolean,
+    /// `currency(18,0)`: a number (or numeric text) of at most 18 whole digits.
+    Currency,
+    /// A 32-bit integer.
+    Int,
+    /// `YYYY-MM-DD`.
+    Date,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Kind {
     Lead,
@@ -129,6 +143,21 @@ impl Kind {
             Kind::Campaign => &["Name"],
             Kind::CampaignMemberStatus => &["CampaignId", "Label"],
             Kind::CampaignMember => &["CampaignId"],
+        }
+    }
+
+    /// The type of a creatable field, as Salesforce's JSON parser reads it.
+    pub fn field_type(self, field: &str) -> FieldType {
+        match (self, field) {
+            (Kind::Campaign, "IsActive")
+            | (Kind::CampaignMemberStatus, "IsDefault" | "HasResponded") => FieldType::Boolean,
+            (Kind::Campaign, "ActualCost" | "BudgetedCost") => FieldType::Currency,
+            (Kind::Campaign, "StartDate" | "EndDate") => FieldType::Date,
+            (Kind::CampaignMemberStatus, "SortOrder") => FieldType::Int,
+            (_, "Status" | "Type" | "LeadSource") => FieldType::Text("picklist"),
+            (_, "CampaignId" | "LeadId" | "ContactId" | "ParentId") => FieldType::Text("reference"),
+            (Kind::Campaign, "Description") => FieldType::Text("textarea"),
+            _ => FieldType::Text("string"),
         }
     }
 

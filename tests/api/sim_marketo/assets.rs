@@ -1,6 +1,8 @@
 //! The Asset API: program by id (channel, costs, sfdcId), form-encoded cost updates (appended,
-//! or replaced with `costsDestructiveUpdate=true`), channels and channel by name.
+//! or replaced with `costsDestructiveUpdate=true`; a bad cost date 704, a blank name 701),
+//! program browse filters, channels and channel by name.
 
+use campaign_sync::sim::marketo::NewProgram;
 use serde_json::{Value, json};
 
 use super::{PROGRAM, Sim, error_of};
@@ -166,4 +168,95 @@ async fn channels_list_their_progression_statuses() {
         .get("/rest/asset/v1/channel/byName.json?name=Nope")
         .await;
     assert!(asset_result(&unknown).is_empty());
+}
+
+async fn update_program(sim: &Sim, id: &str, form: &[(&str, &str)]) -> Value {
+    sim.client
+        .post(sim.url(&format!("/rest/asset/v1/program/{id}.json")))
+        .bearer_auth(&sim.token)
+        .form(form)
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[tokio::test]
+async fn a_program_update_refuses_a_bad_cost_date_and_a_blank_name() {
+    let sim = Sim::start().await;
+    let id = PROGRAM.to_string();
+    let garbage = r#"[{"startDate":"garbage","cost":5}]"#;
+    let answer = update_program(&sim, &id, &[("costs", garbage), ("name", "Renamed")]).await;
+    assert_eq!(error_of(&answer).0, "704", "{answer}");
+    let answer = update_program(&sim, &id, &[("name", " ")]).await;
+    assert_eq!(
+        error_of(&answer),
+        ("701".to_string(), "name cannot be blank".to_string())
+    );
+    let program = sim.get(&format!("/rest/asset/v1/program/{id}.json")).await;
+    assert_eq!(
+        program["result"][0]["name"], "Spring Webinar",
+        "nothing changed"
+    );
+    assert_eq!(program["result"][0]["costs"], Value::Null);
+
+    // Dates as the documentation writes them and as the Swagger types them are both taken.
+    let good =
+        r#"[{"startDate":"2016-01-01","cost":5},{"startDate":"2016-02-01T00:00:00Z","cost":6}]"#;
+    let answer = update_program(&sim, &id, &[("costs", good)]).await;
+    assert_eq!(
+        answer["result"][0]["costs"].as_array().map(Vec::len),
+        Some(2),
+        "{answer}"
+    );
+
+    let answer = update_program(&sim, "9999", &[("name", "X")]).await;
+    let (code, message) = error_of(&answer);
+    assert_eq!(code, "702");
+    assert_eq!(
+        message, "Program '9999' not found",
+        "the id, not the path's file name"
+    );
+}
+
+#[tokio::test]
+async fn program_browse_filters_by_id_folder_and_workspace() {
+    let sim = Sim::start().await;
+    sim.sim
+        .add_program(NewProgram {
+            id: 1001,
+            name: "Other".to_string(),
+            channel: "Online Advertising".to_string(),
+            ..NewProgram::default()
+        })
+        .expect("program");
+    let ids = |body: &Value| -> Vec<i64> {
+        body["result"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|p| p["id"].as_i64()).collect())
+            .unwrap_or_default()
+    };
+    let browse = |query: &str| format!("/rest/asset/v1/programs.json?{query}");
+    for filter in ["id", "programId"] {
+        let body = sim
+            .get(&browse(&format!("filterType={filter}&filterValues=1001")))
+            .await;
+        assert_eq!(ids(&body), [1001], "{filter}: {body}");
+    }
+    let body = sim.get(&browse("filterType=folderId&filterValues=1")).await;
+    assert_eq!(ids(&body), [1001, PROGRAM]);
+    let body = sim.get(&browse("filterType=folderId&filterValues=7")).await;
+    assert!(ids(&body).is_empty(), "{body}");
+    let body = sim
+        .get(&browse("filterType=workspace&filterValues=Default"))
+        .await;
+    assert_eq!(ids(&body), [1001, PROGRAM]);
+
+    let body = sim.get(&browse("filterType=name&filterValues=Other")).await;
+    assert_eq!(error_of(&body).0, "1003");
+    assert_eq!(body["warnings"], json!([]), "an Asset API answer");
+    let body = sim.get(&browse("filterType=id")).await;
+    assert_eq!(error_of(&body).0, "701");
 }

@@ -1,5 +1,6 @@
-//! Identity: GET and POST, the same token until it expires, 401 for bad credentials; REST calls
-//! with a bad, revoked or expired token get HTTP 200 with 601/602.
+//! Identity: GET and POST, the same token until it expires, 401 for bad credentials, another
+//! method 405 and logged; REST calls with a bad, revoked or expired token get HTTP 200 with
+//! 601/602.
 
 use std::time::Duration;
 
@@ -129,4 +130,43 @@ async fn the_sandbox_can_expire_and_revoke_tokens_over_http() {
         .expect("POST");
     assert_eq!(revoke.status(), 204);
     assert_eq!(error_of(&sim.get(LEADS).await).0, "601");
+}
+
+#[tokio::test]
+async fn an_identity_request_by_another_method_is_405_and_logged() {
+    let sim = Sim::start().await;
+    let response = sim
+        .client
+        .put(sim.url("/identity/oauth/token?grant_type=client_credentials&client_id=sim-client&client_secret=sim-secret"))
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(response.status(), 405);
+    assert_eq!(
+        response
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok()),
+        Some("GET,POST")
+    );
+    let body: Value = response
+        .json()
+        .await
+        .expect("a JSON body, as the other 405s have");
+    assert_eq!(
+        body["error"],
+        "PUT is not allowed on /identity/oauth/token; use GET,POST"
+    );
+    let logged = sim.sim.requests();
+    let last = logged.last().expect("the request is logged");
+    assert_eq!(
+        (last.kind.as_str(), last.method.as_str()),
+        ("identity", "PUT")
+    );
+    assert_eq!(last.status, Some(405));
+    let query = last.query.as_deref().unwrap_or_default();
+    assert!(
+        !query.contains("sim-secret"),
+        "the secret is masked: {query}"
+    );
 }

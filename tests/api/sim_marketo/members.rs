@@ -1,6 +1,7 @@
-//! Program members: query filters and paging, status sync with created/updated/skipped (1037
-//! already in the status or past its step, 1025 unknown status) correlated by `seq`, deletion,
-//! and the "Change Status in Progression" (104) activity each change logs.
+//! Program members: query filters (`reachedSuccess` among them) and paging, status sync with
+//! created/updated/skipped (1037 already in the status or past its step, 1025 unknown status)
+//! correlated by `seq`, deletion, and the "Change Status in Progression" (104) activity each
+//! change logs.
 
 use campaign_sync::sim::marketo::{NewLead, NewProgram, ProgressionStatus};
 use serde_json::{Value, json};
@@ -359,4 +360,34 @@ async fn a_members_query_posted_with_method_get_is_the_query() {
         .find(|r| r.query.as_deref() == Some("_method=GET"))
         .expect("logged");
     assert!(!query.write, "the posted query is no write");
+}
+
+#[tokio::test]
+async fn members_are_searchable_by_reached_success() {
+    let sim = Sim::start().await;
+    let leads: Vec<i64> = (0..3)
+        .map(|i| sim.sim.add_lead(NewLead::email(&format!("s{i}@x.com"))))
+        .collect();
+    let status = format!("/rest/v1/programs/{PROGRAM}/members/status.json");
+    for (lead, name) in leads.iter().zip(["Invited", "Attended", "Attended"]) {
+        let body = json!({ "statusName": name, "input": [{ "leadId": lead }] });
+        result_of(&sim.post(&status, &body).await);
+    }
+    let base = format!("/rest/v1/programs/{PROGRAM}/members.json?filterType=reachedSuccess");
+    let found = |body: &Value| -> Vec<i64> {
+        result_of(body)
+            .iter()
+            .filter_map(|m| m["leadId"].as_i64())
+            .collect()
+    };
+    assert_eq!(
+        found(&sim.get(&format!("{base}&filterValues=true")).await),
+        leads[1..]
+    );
+    assert_eq!(
+        found(&sim.get(&format!("{base}&filterValues=false")).await),
+        leads[..1]
+    );
+    let refused = sim.get(&format!("{base}&filterValues=maybe")).await;
+    assert_eq!(error_of(&refused).0, "1003");
 }

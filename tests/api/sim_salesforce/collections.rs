@@ -1,4 +1,4 @@
-//! sObject Collections: mixed results, allOrNone rollback, the 200-record limit.
+//! sObject Collections: mixed results, allOrNone rollback, the 200-record and ten-chunk limits.
 
 use campaign_sync::sim::salesforce::SalesforceSimConfig;
 use reqwest::StatusCode;
@@ -101,4 +101,45 @@ async fn more_than_200_records_are_rejected_whole() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body[0]["errorCode"], "EXCEEDED_ID_LIMIT");
     assert_eq!(sim.state()["objects"]["Lead"], json!([]));
+}
+
+#[tokio::test]
+async fn a_collection_of_more_than_ten_chunks_is_refused_whole() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let client = login(&sim, INTEGRATION).await;
+    let record = |i: usize| {
+        if i.is_multiple_of(2) {
+            json!({"attributes": {"type": "Lead"}, "LastName": format!("L{i}"), "Company": "Co"})
+        } else {
+            json!({"attributes": {"type": "Contact"}, "LastName": format!("C{i}")})
+        }
+    };
+    let alternating: Vec<Value> = (0..12).map(record).collect();
+    let (status, body) = answer(
+        client
+            .post("composite/sobjects", json!({"records": alternating}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body[0]["errorCode"], "INVALID_BATCH_REQUEST");
+    assert_eq!(sim.state()["objects"]["Lead"], json!([]));
+    assert_eq!(sim.state()["objects"]["Contact"], json!([]));
+
+    // Ten chunks are taken, and so are many records of a type in one run.
+    let mut ten: Vec<Value> = (0..10).map(record).collect();
+    ten.extend((0..20).map(|i| record(2 * i + 11)));
+    let (status, results) = answer(
+        client
+            .post("composite/sobjects", json!({"records": ten}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{results}");
+    assert!(
+        results
+            .as_array()
+            .is_some_and(|r| r.len() == 30 && r.iter().all(|r| r["success"] == true)),
+        "{results}"
+    );
 }

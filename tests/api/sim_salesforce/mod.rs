@@ -12,6 +12,7 @@ mod query;
 mod records;
 mod service;
 mod strict;
+mod types;
 
 use campaign_sync::sim::salesforce::{MemberStatus, SalesforceSim, SalesforceSimConfig};
 use reqwest::{Response, StatusCode};

@@ -1,8 +1,10 @@
-//! Validation and derived fields, per sObject type: which fields a client may send, required
-//! fields, value lengths and e-mail addresses, reference checks, and the CampaignMember rules (one membership per person, keys
-//! immutable, Status one of the campaign's labels, HasResponded derived from it).
+//! Validation and derived fields, per sObject type: which fields a client may send and the JSON
+//! type of each value, required fields, value lengths and e-mail addresses, reference checks,
+//! and the CampaignMember rules (one membership per person, keys immutable, Status one of the
+//! campaign's labels, HasResponded derived from it).
 
 mod members;
+mod types;
 mod values;
 
 use members::{check_new_member, check_status_row};
@@ -52,6 +54,7 @@ pub fn accept(
     if !not_writable.is_empty() {
         return Err(SfError::not_writable(&not_writable));
     }
+    types::check_types(kind, &mut accepted)?;
     Ok(accepted)
 }
 
