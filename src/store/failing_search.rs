@@ -24,6 +24,8 @@ struct People {
     leads: HashSet<i64>,
     salesforce: HashSet<String>,
     emails: HashSet<String>,
+    /// Their campaign members, as the mirror holds them: a deletion names only its member.
+    members: HashSet<String>,
 }
 
 impl People {
@@ -46,6 +48,7 @@ impl People {
                 };
                 let lead = object.get("lead_id").and_then(Value::as_i64);
                 lead.is_some_and(|l| self.leads.contains(&l))
+                    || text("member_id").is_some_and(|m| self.members.contains(&m))
                     || ["lead_id", "contact_id"]
                         .into_iter()
                         .any(|key| text(key).is_some_and(|id| self.salesforce.contains(&id)))
@@ -69,7 +72,7 @@ impl Store {
     /// holds `needle` (lower case).
     async fn people_named(&self, needle: &str) -> Result<People, StoreError> {
         let rows = sqlx::query(
-            "SELECT email, mkto_lead_id, sf_lead_id, sf_contact_id FROM identities \
+            "SELECT email, mkto_lead_id, sf_lead_id, sf_contact_id, id FROM identities \
              WHERE LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\' \
              OR LOWER(COALESCE(sf_lead_id, '')) LIKE $1 ESCAPE '\\' \
              OR LOWER(COALESCE(sf_contact_id, '')) LIKE $1 ESCAPE '\\' \
@@ -94,6 +97,27 @@ impl Store {
                 if let Some(id) = row.try_get::<Option<String>, _>(i)? {
                     people.salesforce.insert(id.to_lowercase());
                 }
+            }
+        }
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|row| row.try_get::<i64, _>(4).map(|id| id.to_string()))
+            .collect::<Result<_, _>>()?;
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT sf_member_id FROM mirror WHERE sf_member_id IS NOT NULL \
+                 AND person IN ({})",
+                placeholders.join(", ")
+            );
+            // Only the placeholders vary; every id is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let member: String = row.try_get(0)?;
+                people.members.insert(member.to_lowercase());
             }
         }
         Ok(people)
@@ -168,6 +192,7 @@ mod tests {
             leads: HashSet::from([1001]),
             salesforce: HashSet::from(["00q000000000001eaa".to_string()]),
             emails: HashSet::from(["ada@example.com".to_string()]),
+            members: HashSet::from(["00v000000000001aaa".to_string()]),
         };
         assert!(people.named_in(&json!({ "kind": "marketo_member", "lead_id": 1001 })));
         assert!(!people.named_in(&json!({ "lead_id": 10011 })));
@@ -177,6 +202,7 @@ mod tests {
             people
                 .named_in(&json!({ "raw": "<x/>", "names": { "lead_id": "00Q000000000001EAA" } }))
         );
+        assert!(people.named_in(&json!({ "member_id": "00v000000000001AAA" })));
         assert!(!people.named_in(&json!({ "email": "grace@example.com" })));
     }
 }

@@ -227,13 +227,22 @@ impl Store {
         if named {
             return Ok(());
         }
-        let found = self
+        let mut found = self
             .find_identity(
                 s.marketo_lead_id,
                 s.salesforce_person_id.as_deref(),
                 s.email.as_deref(),
             )
             .await?;
+        // A deletion names only the campaign member: its person is the one the mirror holds it
+        // for.
+        if found.is_none()
+            && let Some(member) = s.campaign_member_id.as_deref()
+            && let Some(row) = self.mirror_by_member(member).await?.into_iter().next()
+            && let Ok(id) = row.person.parse()
+        {
+            found = self.identity(id).await?;
+        }
         let Some(person) = found else {
             return Ok(());
         };

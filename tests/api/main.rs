@@ -58,6 +58,7 @@ mod simulators;
 mod simulators_serve;
 mod status_compatibility;
 mod store;
+mod store_failing_deletion;
 mod store_purge_race;
 mod store_queries;
 mod store_queue;
