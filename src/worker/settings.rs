@@ -196,21 +196,24 @@ async fn recovered(ctx: &Context, mapping: &Mapping) -> Result<(), StoreError> {
 const IN_SYNC: &str = "in sync: the campaign already has the program's Type and ActualCost";
 
 /// A pass that failed: for good (a refused value or permission) it is recorded dead with the
-/// reason; a passing failure (an outage, a rate limit) is no outcome, as a change waiting for
+/// reason, once while later passes meet the same failure; a passing failure (an outage, a rate limit) is no outcome, as a change waiting for
 /// another try is none: the next pass tries again, and the side's health shows the error.
 async fn failed(ctx: &Context, mapping: &Mapping, error: &CallError) -> Result<(), StoreError> {
     tracing::warn!(mapping = mapping.name(), %error, "campaign settings pass failed; next pass tries again");
     if error.is_retryable() {
         return Ok(());
     }
-    record::outcome_now(
-        ctx,
-        mapping.name(),
-        target(),
-        OutcomeResult::Dead,
-        &error.to_string(),
-    )
-    .await
+    // The same failure met again is the one already recorded: one outcome (and one count in
+    // `sync_outcomes_total`, which a dead-rate alert reads) until it ends or changes.
+    let reason = error.to_string();
+    let last = ctx.store.last_settings_outcome(mapping.name()).await?;
+    let recorded = last.is_some_and(|(_, result, said)| {
+        result == OutcomeResult::Dead.as_str() && said.as_deref() == Some(reason.as_str())
+    });
+    if recorded {
+        return Ok(());
+    }
+    record::outcome_now(ctx, mapping.name(), target(), OutcomeResult::Dead, &reason).await
 }
 
 #[cfg(test)]

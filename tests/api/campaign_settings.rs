@@ -132,6 +132,11 @@ async fn a_failed_settings_pass_stops_counting_once_a_later_one_finds_the_campai
         .await
         .unwrap();
     assert_eq!(last.map(|l| l.1).as_deref(), Some("dead"));
+    // Recorded once: a dead-rate alert on `sync_outcomes_total` does not fire every pass.
+    let dead = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Dead)
+        .await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
 
     world.app.worker.sync_settings().await.unwrap();
     assert_eq!(campaign_patches(&world), patches, "nothing to write");
