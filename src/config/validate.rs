@@ -62,6 +62,31 @@ impl Config {
                 "marketo.rate_limit_calls / rate_limit_window_secs: must be greater than 0".into(),
             );
         }
+        let (calls, window) = (
+            self.marketo.rate_limit_calls,
+            self.marketo.rate_limit_window_secs,
+        );
+        if window > 0 && u128::from(calls) * 20 > 100 * u128::from(window) {
+            problems.push(format!(
+                "marketo.rate_limit_calls: {calls} per {window} s is more than Marketo allows \
+                 (100 calls per 20 s for the whole instance, shared with its other API users): \
+                 every call past it is refused with 606"
+            ));
+        }
+        if self.marketo.extract_poll_secs > self.marketo.extract_poll_max_secs {
+            problems.push(format!(
+                "marketo.extract_poll_secs: {} is more than marketo.extract_poll_max_secs ({}), \
+                 the longest wait between polls of an extract job",
+                self.marketo.extract_poll_secs, self.marketo.extract_poll_max_secs
+            ));
+        }
+        let header = self.marketo.webhook_header.trim();
+        if !header.is_empty() && axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+            problems.push(format!(
+                "marketo.webhook_header: {header:?} is not an HTTP header name (letters, digits \
+                 and `-`, no spaces), so no webhook could carry it"
+            ));
+        }
         if self.marketo.max_concurrency == 0 || self.marketo.max_concurrency > 10 {
             problems.push(
                 "marketo.max_concurrency: must be 1 to 10 (Marketo allows 10 per instance)".into(),

@@ -54,3 +54,36 @@ fn an_admin_listener_on_every_address_of_the_public_port_is_refused() {
     ]);
     assert!(!text.contains("admin_listen"), "{text}");
 }
+
+#[test]
+fn marketo_values_no_instance_could_honour_are_refused() {
+    for (key, value, said) in [
+        (
+            "CAMPAIGN_SYNC_MARKETO__RATE_LIMIT_CALLS",
+            "500",
+            "marketo.rate_limit_calls: 500 per 20 s is more than Marketo allows",
+        ),
+        (
+            "CAMPAIGN_SYNC_MARKETO__EXTRACT_POLL_SECS",
+            "600",
+            "marketo.extract_poll_secs: 600 is more than marketo.extract_poll_max_secs (300)",
+        ),
+        (
+            "CAMPAIGN_SYNC_MARKETO__WEBHOOK_HEADER",
+            "X Bad Header",
+            "marketo.webhook_header: \"X Bad Header\" is not an HTTP header name",
+        ),
+    ] {
+        let (code, text) = check(&[(key, value)]);
+        assert_eq!(code, Some(2), "{key}: {text}");
+        assert!(text.contains(said), "{key}: {text}");
+    }
+    let (_, text) = check(&[
+        ("CAMPAIGN_SYNC_MARKETO__RATE_LIMIT_CALLS", "100"),
+        ("CAMPAIGN_SYNC_MARKETO__WEBHOOK_HEADER", "X-Webhook-Token"),
+    ]);
+    assert!(
+        !text.contains("rate_limit_calls") && !text.contains("webhook_header"),
+        "{text}"
+    );
+}
