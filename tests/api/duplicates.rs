@@ -672,3 +672,45 @@ async fn salesforce_duplicates_met_live_are_named_in_the_outcome() {
         "{reason}"
     );
 }
+
+/// A cut-over meets a person whose Marketo lead (later) and Salesforce Lead (earlier) differ,
+/// beside a duplicate Marketo lead with the same address: Salesforce is brought to Marketo's
+/// status, and Marketo is not sent the losing side's status (a wasted call it refuses).
+#[tokio::test]
+async fn a_cut_over_beside_a_duplicate_lead_writes_only_the_winning_side() {
+    let world = quiet().await;
+    let sf_lead = world
+        .sf
+        .create_lead(
+            serde_json::json!({ "LastName": "Rita", "Company": "Co", "Email": "rita@example.com" }),
+        )
+        .unwrap();
+    join(&world, &sf_lead, Some("Invited"));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let rita = world.mk.add_lead(NewLead {
+        sfdc_lead_id: Some(sf_lead.clone()),
+        ..NewLead::email("rita@example.com")
+    });
+    world.mk_sets(rita, "Registered");
+    world.mk.add_lead(NewLead::email("rita@example.com"));
+    let run = reconcile(&world, false).await;
+    world.settle().await;
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Registered"),
+        "{run:?}"
+    );
+    let sent_back = world
+        .mk
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.path.ends_with("/status.json")
+                && r.body.as_deref().is_some_and(|b| b.contains("\"Invited\""))
+        })
+        .count();
+    assert_eq!(
+        sent_back, 0,
+        "the losing status is not sent to Marketo: {run:?}"
+    );
+}
