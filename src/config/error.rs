@@ -50,10 +50,15 @@ pub(super) fn describe(error: &figment::Error) -> String {
             ),
             Kind::InvalidType(found, expected) => {
                 // A list in the environment is written as an array, which is easy to miss.
-                let hint = if source.contains("environment") && expected.contains("sequence") {
-                    " (write a list as an array: '[\"first\", \"second\"]')"
-                } else {
+                let hint = if !source.contains("environment") || !expected.contains("sequence") {
                     ""
+                } else if key == "mappings" {
+                    // JSON objects are no TOML: the whole value was read as one string.
+                    " (write the list of tables in TOML's inline form, `=` between key and \
+                     value: '[{ name = \"webinar\", program_id = 1001, campaign_id = \
+                     \"701…\" }]'; JSON objects are not read)"
+                } else {
+                    " (write a list as an array: '[\"first\", \"second\"]')"
                 };
                 format!(
                     "invalid value for `{}`{source}: found {found}, expected {expected}{hint}",

@@ -87,3 +87,23 @@ fn marketo_values_no_instance_could_honour_are_refused() {
         "{text}"
     );
 }
+
+/// Mappings set as JSON in the environment are told how to write them (the value was read as
+/// one string, and "write a list as an array" said what it already was).
+#[test]
+fn mappings_written_as_json_in_the_environment_are_told_the_toml_form() {
+    let (code, text) = check(&[(
+        "CAMPAIGN_SYNC_MAPPINGS",
+        r#"[{"name":"w","program_id":1001,"campaign_id":"701000000000001AAA"}]"#,
+    )]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("write the list of tables in TOML's inline form"),
+        "{text}"
+    );
+    let (_, text) = check(&[(
+        "CAMPAIGN_SYNC_MAPPINGS",
+        r#"[{ name = "w", program_id = 1001, campaign_id = "701000000000001AAA" }]"#,
+    )]);
+    assert!(!text.contains("`mappings`"), "{text}");
+}
