@@ -261,7 +261,7 @@ impl Mappings {
         let problems = mapping.problems();
         (!problems.is_empty()).then(|| {
             format!(
-                "mapping {name} is held until its statuses translate: {}",
+                "mapping {name} is held until its program and campaign can be synced: {}",
                 problems.join("; ")
             )
         })

@@ -120,7 +120,7 @@ async fn cached_problems(
 /// Records a check's findings: the mapping is held while there are any, released once none.
 pub(super) async fn hold(ctx: &Context, mapping: &Mapping, found: Vec<String>) {
     for problem in &found {
-        tracing::error!(mapping = mapping.name(), %problem, "incompatible statuses: mapping held");
+        tracing::error!(mapping = mapping.name(), %problem, "mapping held");
     }
     let released = found.is_empty() && mapping.is_held();
     if released {

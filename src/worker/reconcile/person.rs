@@ -290,7 +290,7 @@ impl<'a> Pass<'a> {
         }
         ctx.store.record(self.queued, self.run).await?;
         for warning in &self.report.warnings {
-            tracing::warn!(mapping = name, %warning, "duplicate people");
+            tracing::warn!(mapping = name, %warning, "reconciliation warning");
             // No "warning" result exists: a skipped reconcile outcome carries the names.
             let target = Target::new(Connector::None, Action::Reconcile);
             let reason = format!("warning: {warning}");
