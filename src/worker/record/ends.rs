@@ -47,7 +47,9 @@ pub fn settle(
         }
         match retry_delay(config, attempts, &error) {
             Some(delay) => {
-                tracing::info!(signal.id = id, attempts, %error, retry_in_ms = delay.as_millis() as u64, "will retry");
+                let mapping = about.as_ref().and_then(|a| a.mapping.as_deref());
+                let person = about.as_ref().map(|a| a.person.as_str());
+                tracing::info!(signal.id = id, mapping, person, attempts, %error, retry_in_ms = delay.as_millis() as u64, "will retry");
                 let at = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
                 journal.ends.push(SignalEnd::Retry {
                     id,
@@ -62,7 +64,11 @@ pub fn settle(
                 } else {
                     error.to_string()
                 };
-                tracing::warn!(signal.id = id, %reason, "dead");
+                // Named by mapping and person (the key `/admin/people/{id}` and the timeline
+                // use), so the log can be searched by who a change was for.
+                let mapping = about.as_ref().and_then(|a| a.mapping.as_deref());
+                let person = about.as_ref().map(|a| a.person.as_str());
+                tracing::warn!(signal.id = id, mapping, person, %reason, "dead");
                 dead_about(journal, id, reason, about.as_ref(), target);
                 report.dead += 1;
             }
