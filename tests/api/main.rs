@@ -24,6 +24,7 @@ mod deleted_poll;
 mod deletion_conflicts;
 mod deploy_files;
 mod duplicates;
+mod duplicates_live;
 mod error_shapes;
 mod feeds;
 mod first_sync;
