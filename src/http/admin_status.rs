@@ -30,7 +30,7 @@ pub struct Overview {
     #[serde(default)]
     pub unconfigured: Vec<String>,
     /// Deliveries of the outbox waiting and given up, per destination (`marketo_activity`,
-    /// `marketo_request`, `subscription`); one with neither is left out. Dead ones are listed
+    /// `marketo_request`, `subscription`), each listed with zeros when none waits. Dead ones are listed
     /// and replayed under `/admin/outbox/…` and `/admin/subscriptions/{id}/deliveries`.
     #[serde(default)]
     pub outbox: BTreeMap<String, crate::store::OutboxCounts>,

@@ -256,7 +256,12 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut counts = std::collections::BTreeMap::<String, OutboxCounts>::new();
+        // Every destination, with zeros when none waits or died: a dashboard reads one shape.
+        let mut counts: std::collections::BTreeMap<String, OutboxCounts> =
+            [TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST, TO_SUBSCRIPTION]
+                .into_iter()
+                .map(|d| (d.to_string(), OutboxCounts::default()))
+                .collect();
         for row in rows {
             let destination: String = row.try_get("destination")?;
             let state: String = row.try_get("state")?;
