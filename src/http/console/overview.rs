@@ -10,6 +10,8 @@ use super::session::Session;
 use super::{forbidden, or_dash, render, unavailable, when};
 use crate::http::AppState;
 use crate::http::admin_status::{self, Overview};
+use crate::kinds::OutcomeResult;
+use crate::store::{OutcomeFilter, SkipKind};
 
 pub struct Window {
     label: &'static str,
@@ -21,6 +23,42 @@ pub struct Window {
     echoed: i64,
     overruled: i64,
     diverged: i64,
+    /// The outcomes page listing what each count counts (`failed`, `skipped`, `echoed`,
+    /// `overruled`, `diverged`), in this mapping since the window began.
+    list: Listed,
+}
+
+/// The outcomes page's address for each outcome count of a window.
+pub struct Listed {
+    failed: String,
+    skipped: String,
+    echoed: String,
+    overruled: String,
+    diverged: String,
+}
+
+impl Listed {
+    fn new(mapping: &str, since: i64) -> Self {
+        let list = |result: OutcomeResult, skip: Option<SkipKind>| {
+            super::outcomes::link(
+                &OutcomeFilter {
+                    mapping: Some(mapping.to_string()),
+                    result: Some(result.as_str().to_string()),
+                    skip,
+                    since: Some(since),
+                    ..OutcomeFilter::default()
+                },
+                None,
+            )
+        };
+        Listed {
+            failed: list(OutcomeResult::Dead, None),
+            skipped: list(OutcomeResult::Skipped, Some(SkipKind::Other)),
+            echoed: list(OutcomeResult::Skipped, Some(SkipKind::Echo)),
+            overruled: list(OutcomeResult::Skipped, Some(SkipKind::Overruled)),
+            diverged: list(OutcomeResult::Diverged, None),
+        }
+    }
 }
 
 pub struct MappingRow {
@@ -112,14 +150,16 @@ fn deliveries(o: &Overview) -> Vec<DeliveriesRow> {
         .collect()
 }
 
-fn windows(m: &admin_status::MappingOverview) -> Vec<Window> {
+/// A mapping's counts per window; `now` is when the overview counted them.
+fn windows(m: &admin_status::MappingOverview, now: i64) -> Vec<Window> {
+    const HOUR_MS: i64 = 3_600_000;
     [
-        ("lastHour", "last hour"),
-        ("lastDay", "last day"),
-        ("lastFiveDays", "last 5 days"),
+        ("lastHour", "last hour", 1),
+        ("lastDay", "last day", 24),
+        ("lastFiveDays", "last 5 days", 120),
     ]
     .into_iter()
-    .map(|(key, label)| {
+    .map(|(key, label, hours)| {
         let c = m.changes.get(key).cloned().unwrap_or_default();
         let n = |k: &str| c.get(k).copied().unwrap_or(0);
         Window {
@@ -132,6 +172,7 @@ fn windows(m: &admin_status::MappingOverview) -> Vec<Window> {
             echoed: n("echoed"),
             overruled: n("overruled"),
             diverged: n("diverged"),
+            list: Listed::new(&m.name, now - hours * HOUR_MS),
         }
     })
     .collect()
@@ -224,7 +265,7 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             held: m.held,
             problems: m.problems.join("; "),
             members: m.members,
-            windows: windows(m),
+            windows: windows(m, o.generated_at),
         })
         .collect();
     let deliveries = deliveries(&o);

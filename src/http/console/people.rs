@@ -236,7 +236,7 @@ pub async fn person(
 
 /// "applied set_status on marketo"; without a write to name (an echo, a stale message), the
 /// result alone, and without a system, the result and the action ("skipped reconcile").
-fn outcome_what(o: &crate::store::NamedOutcome) -> String {
+pub(super) fn outcome_what(o: &crate::store::NamedOutcome) -> String {
     match (o.action.as_str(), o.connector.as_str()) {
         ("none", _) => o.result.to_string(),
         (action, "none") => format!("{} {action}", o.result),
