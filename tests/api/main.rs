@@ -16,6 +16,7 @@ mod connector_salesforce;
 mod console_outcomes;
 mod console_session;
 mod console_sign_in;
+mod console_timeline;
 mod contract;
 mod cutover;
 mod cutover_inputs;

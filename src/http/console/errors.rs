@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::session::Session;
 use super::{bad_form, forbidden, or_dash, render, unavailable, when};
 use crate::http::AppState;
+use crate::http::query::Query;
 use crate::store::{FailingFilter, FailingSignal, now_millis};
 
 /// Rows one page or CSV shows.
@@ -47,6 +48,7 @@ struct ErrorsPage {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Filter {
     q: Option<String>,
     state: Option<String>,

@@ -3,13 +3,14 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::session::Session;
 use super::{forbidden, render, unavailable, when};
 use crate::http::AppState;
+use crate::http::query::Query;
 use crate::store::{Job, now_millis};
 
 pub struct MappingCard {
@@ -36,6 +37,7 @@ struct MappingsPage {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JobQuery {
     job: Option<i64>,
     /// Set when the request joined a reconciliation already queued.

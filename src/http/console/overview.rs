@@ -10,6 +10,7 @@ use super::session::Session;
 use super::{forbidden, or_dash, render, unavailable, when};
 use crate::http::AppState;
 use crate::http::admin_status::{self, Overview};
+use crate::http::query::{NoParams, Query};
 use crate::kinds::OutcomeResult;
 use crate::store::{OutcomeFilter, SkipKind};
 
@@ -178,7 +179,11 @@ fn windows(m: &admin_status::MappingOverview, now: i64) -> Vec<Window> {
     .collect()
 }
 
-pub async fn overview(State(state): State<AppState>, session: Session) -> Response {
+pub async fn overview(
+    State(state): State<AppState>,
+    session: Session,
+    Query(NoParams {}): Query<NoParams>,
+) -> Response {
     let o = match admin_status::overview(&state).await {
         Ok(o) => o,
         Err(error) => return unavailable(error),

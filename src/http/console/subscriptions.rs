@@ -12,6 +12,7 @@ use super::session::Session;
 use super::{forbidden, render, unavailable, when};
 use crate::http::AppState;
 use crate::http::admin_subscriptions::{checked, every_event_type};
+use crate::http::query::{NoParams, Query};
 use crate::outbox::sign;
 use crate::store::{Queue, now_millis};
 
@@ -39,7 +40,11 @@ struct SubscriptionsPage {
     subscriptions: Vec<SubscriptionRow>,
 }
 
-pub async fn subscriptions(State(state): State<AppState>, session: Session) -> Response {
+pub async fn subscriptions(
+    State(state): State<AppState>,
+    session: Session,
+    Query(NoParams {}): Query<NoParams>,
+) -> Response {
     page(&state, &session, String::new()).await
 }
 
