@@ -109,6 +109,8 @@ pub struct DeliveriesRow {
     dead: i64,
     /// How to replay the dead ones (empty when none is dead).
     how: String,
+    /// The console page that replays them, when one does.
+    href: Option<String>,
 }
 
 #[derive(Template)]
@@ -141,11 +143,14 @@ fn deliveries(o: &Overview) -> Vec<DeliveriesRow> {
                 (_, "the API") => format!("replay: POST /admin/outbox/{destination}/replay"),
                 (_, page) => format!("replay on {page}"),
             };
+            let href = (destination == "subscription" && c.dead > 0)
+                .then(|| "/console/subscriptions".to_string());
             DeliveriesRow {
                 name: name.to_string(),
                 pending: c.pending,
                 dead: c.dead,
                 how,
+                href,
             }
         })
         .collect()
