@@ -13,6 +13,7 @@ mod client_fixes;
 mod connections;
 mod connector_marketo;
 mod connector_salesforce;
+mod console_notices;
 mod console_outcomes;
 mod console_session;
 mod console_sign_in;

@@ -46,10 +46,17 @@ pub struct JobQuery {
 
 /// One line on a job: its state, progress and result.
 fn describe(job: &Job) -> String {
+    // "is failed" reads wrong: each state in words.
+    let state = match job.state.as_str() {
+        "failed" => "has failed",
+        "done" => "is done",
+        "running" => "is running",
+        "queued" => "is queued, waiting to run",
+        other => other,
+    };
     let mut text = format!(
-        "Reconciliation job {} is {} (requested {}",
+        "Reconciliation job {} {state} (requested {}",
         job.id,
-        job.state,
         when(Some(job.requested_at))
     );
     if let Some(done) = job.finished_at {

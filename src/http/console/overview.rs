@@ -10,7 +10,7 @@ use super::session::Session;
 use super::{forbidden, or_dash, render, unavailable, when};
 use crate::http::AppState;
 use crate::http::admin_status::{self, Overview};
-use crate::http::query::{NoParams, Query};
+use crate::http::query::Query;
 use crate::kinds::OutcomeResult;
 use crate::store::{OutcomeFilter, SkipKind};
 
@@ -184,10 +184,39 @@ fn windows(m: &admin_status::MappingOverview, now: i64) -> Vec<Window> {
     .collect()
 }
 
+/// The overview after a pause was lifted says so: `lifted` names the side, `was_paused` is 0
+/// when it was not paused any more.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfterLift {
+    lifted: Option<String>,
+    was_paused: Option<u8>,
+}
+
+impl AfterLift {
+    fn notice(&self) -> String {
+        let side = match self.lifted.as_deref() {
+            Some("salesforce") => "Salesforce",
+            Some("marketo") => "Marketo",
+            _ => return String::new(),
+        };
+        if self.was_paused == Some(0) {
+            format!(
+                "{side} was not paused any more (its pause had run out or was lifted already): nothing to lift."
+            )
+        } else {
+            format!(
+                "{side}'s pause is lifted on every replica: it is called again, and the changes \
+                 that waited for it are due now."
+            )
+        }
+    }
+}
+
 pub async fn overview(
     State(state): State<AppState>,
     session: Session,
-    Query(NoParams {}): Query<NoParams>,
+    Query(after): Query<AfterLift>,
 ) -> Response {
     let o = match admin_status::overview(&state).await {
         Ok(o) => o,
@@ -282,7 +311,7 @@ pub async fn overview(
     render(&OverviewPage {
         page: "overview",
         csrf: session.csrf(),
-        notice: String::new(),
+        notice: after.notice(),
         generated: when(Some(o.generated_at)),
         deliveries,
         o,
@@ -332,7 +361,38 @@ pub async fn resume(
         }
     }
     match crate::http::admin_upstreams::lift_pause(&state, &form.system).await {
-        Ok(_) => Redirect::to("/console").into_response(),
+        Ok(lifted) => {
+            let was = if lifted.is_some() {
+                ""
+            } else {
+                "&was_paused=0"
+            };
+            Redirect::to(&format!("/console?lifted={}{was}", form.system)).into_response()
+        }
         Err(error) => error.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AfterLift;
+
+    #[test]
+    fn a_lifted_pause_is_confirmed_in_words() {
+        let after = |lifted: &str, was_paused| AfterLift {
+            lifted: Some(lifted.into()),
+            was_paused,
+        };
+        assert!(
+            after("salesforce", None)
+                .notice()
+                .starts_with("Salesforce's pause is lifted")
+        );
+        assert!(
+            after("marketo", Some(0))
+                .notice()
+                .starts_with("Marketo was not paused")
+        );
+        assert_eq!(after("<b>", None).notice(), "", "only a side is named");
     }
 }
