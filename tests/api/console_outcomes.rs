@@ -167,3 +167,50 @@ async fn the_outcomes_page_pages_older_ones() {
     assert!(!second.contains("id=\"older\""), "{second}");
     assert!(second.contains("id=\"newest\""), "{second}");
 }
+
+/// The store's filter by kind of skip, which the page and the overview's links use, answers
+/// alike on SQLite and PostgreSQL.
+#[tokio::test]
+async fn skips_are_told_apart_alike_on_every_backend() {
+    use campaign_sync::store::{OutcomeFilter, SkipKind};
+    for db in crate::test_app::TestDb::all().await {
+        let store = db.store().await;
+        let overruled = format!("{}: the other side won", campaign_sync::sync::OVERRULED);
+        for (result, reason) in [
+            (OutcomeResult::Skipped, campaign_sync::sync::ECHO),
+            (OutcomeResult::Skipped, campaign_sync::sync::ECHO_BEFORE),
+            (OutcomeResult::Skipped, overruled.as_str()),
+            (OutcomeResult::Skipped, campaign_sync::sync::STALE),
+            (OutcomeResult::Applied, "written"),
+        ] {
+            let outcome = Outcome {
+                id: 0,
+                signal_id: None,
+                mapping: Some("webinar".into()),
+                person: Some("1".into()),
+                connector: Connector::Salesforce,
+                action: Action::SetStatus,
+                result,
+                reason: Some(reason.into()),
+                recorded_at: 1,
+            };
+            store.record_outcome(&outcome).await.unwrap();
+        }
+        let count = |skip: Option<SkipKind>, without_echoes: bool| {
+            let filter = OutcomeFilter {
+                skip,
+                without_echoes,
+                limit: 100,
+                ..OutcomeFilter::default()
+            };
+            let store = &store;
+            async move { store.outcomes_named(&filter).await.unwrap().len() }
+        };
+        let label = db.label;
+        assert_eq!(count(Some(SkipKind::Echo), false).await, 2, "{label}");
+        assert_eq!(count(Some(SkipKind::Overruled), false).await, 1, "{label}");
+        assert_eq!(count(Some(SkipKind::Other), false).await, 1, "{label}");
+        assert_eq!(count(None, true).await, 3, "{label}");
+        assert_eq!(count(None, false).await, 5, "{label}");
+    }
+}
