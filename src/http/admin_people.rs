@@ -139,6 +139,7 @@ pub async fn outcomes(
             until: q.until.map(|t| t.0),
             before: q.before.map(|c| c.0),
             limit,
+            ..OutcomeFilter::default()
         })
         .await
         .map_err(unavailable)?;

@@ -184,7 +184,7 @@ pub async fn act(
         "pause" | "resume" => {
             let paused = action == "pause";
             if !store
-                .set_subscription_paused(id, paused, now)
+                .set_subscription_paused(id, paused.then_some("paused through the admin API"), now)
                 .await
                 .map_err(unavailable)?
             {

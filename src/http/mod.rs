@@ -182,6 +182,7 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
             "/console/errors/replay",
             post(console::replay),
         ),
+        (Admin, "get", "/console/outcomes", get(console::outcomes)),
         (Admin, "get", "/console/people", get(console::people)),
         (Admin, "get", "/console/people/{id}", get(console::person)),
         (Admin, "get", "/console/mappings", get(console::mappings)),

@@ -6,6 +6,16 @@ use std::time::Duration;
 use super::{Deliverer, Failure, sign};
 use crate::store::{Delivery, now_millis};
 
+/// Why a subscription a 410 paused is paused, as its listing says.
+fn gone(at: i64) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(at).map_or_else(String::new, |t| {
+        t.format(" at %Y-%m-%d %H:%M:%S UTC").to_string()
+    });
+    format!(
+        "the subscriber answered 410 Gone{at} (its endpoint is gone): resume it once it is back"
+    )
+}
+
 impl Deliverer {
     /// One signed POST; any 2xx is delivered, 410 pauses the subscription, anything else is
     /// tried again.
@@ -42,7 +52,7 @@ impl Deliverer {
             // (its later deliveries wait, paused) until an operator resumes the subscription.
             if let Some(subscription) = delivery.subscription_id {
                 self.store
-                    .set_subscription_paused(subscription, true, now_millis())
+                    .set_subscription_paused(subscription, Some(&gone(now_millis())), now_millis())
                     .await
                     .map_err(|e| Failure::Retry(format!("pausing the subscription: {e}"), None))?;
                 tracing::warn!(

@@ -44,7 +44,9 @@ pub use outbox::{
     Attempt, Delivery, DeliveryRow, Notice, OutboxCounts, Queue, TO_MARKETO_ACTIVITY,
     TO_MARKETO_REQUEST, TO_SUBSCRIPTION, envelope, trigger_payload,
 };
-pub use people::{NamedOutcome, NamedTriggerEvent, OutcomeFilter, ReceivedSignal, Timeline};
+pub use people::{
+    NamedOutcome, NamedTriggerEvent, OutcomeFilter, ReceivedSignal, SkipKind, Timeline,
+};
 pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal, MappingScope};
 pub use quota_days::QuotaDay;
 pub use repairs::RepairStates;

@@ -54,6 +54,35 @@ pub struct OutcomeFilter {
     pub until: Option<i64>,
     pub before: Option<i64>,
     pub limit: u32,
+    /// Skipped outcomes of one kind only (and nothing else), as the overview counts them.
+    pub skip: Option<SkipKind>,
+    /// Leaves out the echoes: our own writes coming back and repeats, skipped by design.
+    pub without_echoes: bool,
+}
+
+/// Why a change was skipped, in the overview's words: an echo of the sync's own write (or a
+/// repeat), a change overruled by the other side's, or any other reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipKind {
+    Echo,
+    Overruled,
+    Other,
+}
+
+impl SkipKind {
+    pub const ALL: [SkipKind; 3] = [SkipKind::Echo, SkipKind::Overruled, SkipKind::Other];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipKind::Echo => "echo",
+            SkipKind::Overruled => "overruled",
+            SkipKind::Other => "other",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SkipKind> {
+        SkipKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
 }
 
 /// A delivery received about a person: one stored signal.
@@ -144,7 +173,13 @@ impl Store {
              WHERE o.id < $1 AND ($2 IS NULL OR o.person = $2) AND ($3 IS NULL OR i.email = $3) \
              AND ($4 IS NULL OR o.mapping = $4) AND ($5 IS NULL OR o.result = $5) \
              AND ($6 IS NULL OR o.recorded_at >= $6) AND ($7 IS NULL OR o.recorded_at < $7) \
-             ORDER BY o.id DESC LIMIT $8"
+             AND ($8 IS NULL OR (o.result = 'skipped' AND CASE WHEN {echo} THEN 'echo' \
+             WHEN {overruled} THEN 'overruled' ELSE 'other' END = $8)) \
+             AND ($12 = 0 OR NOT (o.result = 'skipped' AND {echo})) \
+             ORDER BY o.id DESC LIMIT $13",
+            // As `change_counts` tells an echo and an overruled change from another skip.
+            echo = "COALESCE(o.reason, '') IN ($9, $10)",
+            overruled = "COALESCE(o.reason, '') LIKE $11",
         )))
         .bind(f.before.unwrap_or(i64::MAX))
         .bind(&f.person)
@@ -153,6 +188,11 @@ impl Store {
         .bind(&f.result)
         .bind(f.since)
         .bind(f.until)
+        .bind(f.skip.map(SkipKind::as_str))
+        .bind(crate::sync::ECHO)
+        .bind(crate::sync::ECHO_BEFORE)
+        .bind(format!("{}:%", crate::sync::OVERRULED))
+        .bind(i64::from(f.without_echoes))
         .bind(i64::from(f.limit))
         .fetch_all(&self.pool)
         .await?)

@@ -12,6 +12,8 @@ pub struct Subscription {
     pub url: String,
     pub event_types: Vec<String>,
     pub paused: bool,
+    /// Why it is paused, when it is: the subscriber answered 410 Gone, or an operator paused it.
+    pub pause_reason: Option<String>,
     /// Until when the subscriber asked to be left alone (429 or 503 with `Retry-After`);
     /// none of its deliveries goes before then.
     pub throttled_until: Option<i64>,
@@ -53,6 +55,9 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Subscription, StoreError> {
         url: shown_url(&row.try_get::<String, _>("url")?),
         event_types: split(&types),
         paused: paused != 0,
+        pause_reason: row
+            .try_get::<Option<String>, _>("pause_reason")?
+            .filter(|_| paused != 0),
         // A wait the subscriber asked for that has passed holds nothing back any more.
         throttled_until: row
             .try_get::<Option<i64>, _>("throttled_until")?
@@ -74,7 +79,7 @@ impl Store {
         let row = sqlx::query(
             "INSERT INTO subscriptions (url, event_types, secret, paused, created_at, updated_at) \
              VALUES ($1, $2, $3, 0, $4, $4) \
-             RETURNING id, url, event_types, paused, throttled_until, created_at, updated_at",
+             RETURNING id, url, event_types, paused, pause_reason, throttled_until, created_at, updated_at",
         )
         .bind(url)
         .bind(joined(event_types))
@@ -99,7 +104,7 @@ impl Store {
             "INSERT INTO subscriptions \
              (url, event_types, secret, paused, created_at, updated_at, form_id) \
              VALUES ($1, $2, $3, 0, $4, $4, $5) ON CONFLICT DO NOTHING \
-             RETURNING id, url, event_types, paused, throttled_until, created_at, updated_at",
+             RETURNING id, url, event_types, paused, pause_reason, throttled_until, created_at, updated_at",
         )
         .bind(url)
         .bind(joined(event_types))
@@ -112,7 +117,7 @@ impl Store {
             return Ok((from_row(&row)?, true));
         }
         let row = sqlx::query(
-            "SELECT id, url, event_types, paused, throttled_until, created_at, updated_at \
+            "SELECT id, url, event_types, paused, pause_reason, throttled_until, created_at, updated_at \
              FROM subscriptions WHERE form_id = $1",
         )
         .bind(form_id)
@@ -123,7 +128,7 @@ impl Store {
 
     pub async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, url, event_types, paused, throttled_until, created_at, updated_at FROM subscriptions \
+            "SELECT id, url, event_types, paused, pause_reason, throttled_until, created_at, updated_at FROM subscriptions \
              ORDER BY id",
         )
         .fetch_all(&self.pool)
@@ -133,7 +138,7 @@ impl Store {
 
     pub async fn subscription(&self, id: i64) -> Result<Option<Subscription>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, url, event_types, paused, throttled_until, created_at, updated_at FROM subscriptions \
+            "SELECT id, url, event_types, paused, pause_reason, throttled_until, created_at, updated_at FROM subscriptions \
              WHERE id = $1",
         )
         .bind(id)
@@ -142,25 +147,27 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Pauses or resumes a subscription's deliveries (events keep being queued meanwhile);
-    /// false when there is no such subscription. Resuming also lifts a wait the subscriber
-    /// asked for (`Retry-After`, up to an hour): an operator resuming it says it is ready, so
-    /// its queue is due at once.
+    /// Pauses a subscription's deliveries, saying why (`Some`), or resumes them (`None`);
+    /// events keep being queued meanwhile. False when there is no such subscription. Resuming
+    /// also lifts a wait the subscriber asked for (`Retry-After`, up to an hour): an operator
+    /// resuming it says it is ready, so its queue is due at once.
     pub async fn set_subscription_paused(
         &self,
         id: i64,
-        paused: bool,
+        pause: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError> {
+        let paused = pause.is_some();
         let mut tx = self.begin_write().await?;
         let result = sqlx::query(
             "UPDATE subscriptions SET paused = $2, updated_at = $3, \
-             throttled_until = CASE WHEN $2 = 0 THEN NULL ELSE throttled_until END \
-             WHERE id = $1",
+             throttled_until = CASE WHEN $2 = 0 THEN NULL ELSE throttled_until END, \
+             pause_reason = $4 WHERE id = $1",
         )
         .bind(id)
         .bind(i64::from(paused))
         .bind(now)
+        .bind(pause)
         .execute(&mut *tx)
         .await?;
         if !paused {

@@ -414,7 +414,7 @@ async fn resuming_a_subscription_lifts_its_throttle() {
             .unwrap();
         assert!(
             store
-                .set_subscription_paused(sub.id, true, now)
+                .set_subscription_paused(sub.id, Some("paused by a test"), now)
                 .await
                 .unwrap()
         );
@@ -426,7 +426,7 @@ async fn resuming_a_subscription_lifts_its_throttle() {
         );
         assert!(
             store
-                .set_subscription_paused(sub.id, false, now)
+                .set_subscription_paused(sub.id, None, now)
                 .await
                 .unwrap()
         );
@@ -434,7 +434,7 @@ async fn resuming_a_subscription_lifts_its_throttle() {
         assert_eq!(resumed.throttled_until, None, "{}", db.label);
         assert!(
             !store
-                .set_subscription_paused(sub.id + 1000, false, now)
+                .set_subscription_paused(sub.id + 1000, None, now)
                 .await
                 .unwrap()
         );

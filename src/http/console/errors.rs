@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::session::Session;
 use super::{bad_form, forbidden, or_dash, render, unavailable, when};
 use crate::http::AppState;
+use crate::http::query::Query;
 use crate::store::{FailingFilter, FailingSignal, now_millis};
 
 /// Rows one page or CSV shows.
@@ -47,12 +48,16 @@ struct ErrorsPage {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Filter {
     q: Option<String>,
     state: Option<String>,
     replayed: Option<usize>,
     /// How many the replay asked for, when more than were replayed.
     asked: Option<usize>,
+    /// A replay that had nothing to replay: `selected` (none was ticked) or `all` (no dead
+    /// letter matched the filter).
+    nothing: Option<String>,
 }
 
 /// The states the page filters by (empty: all four).
@@ -114,10 +119,14 @@ pub async fn errors(
     render(&ErrorsPage {
         page: "errors",
         csrf: session.csrf(),
-        notice: filter
-            .replayed
-            .map(|n| replayed_notice(n, filter.asked.unwrap_or(n)))
-            .unwrap_or_default(),
+        notice: match (filter.nothing.as_deref(), filter.replayed) {
+            (Some("selected"), _) => "Nothing was selected, so nothing was replayed: tick the \
+                dead letters to replay, then Replay selected."
+                .into(),
+            (Some(_), _) => "No dead letter matches the filter: nothing was replayed.".into(),
+            (None, Some(n)) => replayed_notice(n, filter.asked.unwrap_or(n)),
+            (None, None) => String::new(),
+        },
         q_url: url_encode(&q),
         q,
         state: filter.state.clone().unwrap_or_default(),
@@ -249,6 +258,16 @@ pub async fn replay(
             Some(_) => return bad_form("Replay either the checked dead letters or all of them."),
         }
     };
+    // Back to the list as it was filtered.
+    let back = back_to(field("state").unwrap_or(""), field("filter").unwrap_or(""));
+    if ids.is_empty() {
+        let nothing = if field("scope") == Some("all") {
+            "all"
+        } else {
+            "selected"
+        };
+        return Redirect::to(&format!("{back}nothing={nothing}")).into_response();
+    }
     match state.store().replay_many(&ids, now_millis()).await {
         Ok(replayed) => {
             tracing::info!(
@@ -261,10 +280,22 @@ pub async fn replay(
             } else {
                 String::new()
             };
-            Redirect::to(&format!("/console/errors?replayed={done}{asked}")).into_response()
+            Redirect::to(&format!("{back}replayed={done}{asked}")).into_response()
         }
         Err(error) => unavailable(error),
     }
+}
+
+/// The errors page filtered by `state` and text `q`, ready for one more parameter.
+fn back_to(state: &str, q: &str) -> String {
+    let mut back = String::from("/console/errors?");
+    if STATES.contains(&state) && !state.is_empty() {
+        back.push_str(&format!("state={state}&"));
+    }
+    if !q.is_empty() {
+        back.push_str(&format!("q={}&", url_encode(q)));
+    }
+    back
 }
 
 /// What a replay did, in words: those replayed, and why others were not.

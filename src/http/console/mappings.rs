@@ -3,13 +3,14 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::session::Session;
 use super::{forbidden, render, unavailable, when};
 use crate::http::AppState;
+use crate::http::query::Query;
 use crate::store::{Job, now_millis};
 
 pub struct MappingCard {
@@ -36,6 +37,7 @@ struct MappingsPage {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JobQuery {
     job: Option<i64>,
     /// Set when the request joined a reconciliation already queued.
@@ -44,10 +46,17 @@ pub struct JobQuery {
 
 /// One line on a job: its state, progress and result.
 fn describe(job: &Job) -> String {
+    // "is failed" reads wrong: each state in words.
+    let state = match job.state.as_str() {
+        "failed" => "has failed",
+        "done" => "is done",
+        "running" => "is running",
+        "queued" => "is queued, waiting to run",
+        other => other,
+    };
     let mut text = format!(
-        "Reconciliation job {} is {} (requested {}",
+        "Reconciliation job {} {state} (requested {}",
         job.id,
-        job.state,
         when(Some(job.requested_at))
     );
     if let Some(done) = job.finished_at {

@@ -4,6 +4,7 @@
 
 mod errors;
 mod mappings;
+mod outcomes;
 mod overview;
 mod people;
 pub mod session;
@@ -20,6 +21,7 @@ use serde::Deserialize;
 
 pub use errors::{errors, errors_csv, replay};
 pub use mappings::{mappings, reconcile, switch};
+pub use outcomes::outcomes;
 pub use overview::{overview, resume};
 pub use people::{people, person};
 use session::Session;

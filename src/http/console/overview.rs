@@ -10,6 +10,9 @@ use super::session::Session;
 use super::{forbidden, or_dash, render, unavailable, when};
 use crate::http::AppState;
 use crate::http::admin_status::{self, Overview};
+use crate::http::query::Query;
+use crate::kinds::OutcomeResult;
+use crate::store::{OutcomeFilter, SkipKind};
 
 pub struct Window {
     label: &'static str,
@@ -21,6 +24,42 @@ pub struct Window {
     echoed: i64,
     overruled: i64,
     diverged: i64,
+    /// The outcomes page listing what each count counts (`failed`, `skipped`, `echoed`,
+    /// `overruled`, `diverged`), in this mapping since the window began.
+    list: Listed,
+}
+
+/// The outcomes page's address for each outcome count of a window.
+pub struct Listed {
+    failed: String,
+    skipped: String,
+    echoed: String,
+    overruled: String,
+    diverged: String,
+}
+
+impl Listed {
+    fn new(mapping: &str, since: i64) -> Self {
+        let list = |result: OutcomeResult, skip: Option<SkipKind>| {
+            super::outcomes::link(
+                &OutcomeFilter {
+                    mapping: Some(mapping.to_string()),
+                    result: Some(result.as_str().to_string()),
+                    skip,
+                    since: Some(since),
+                    ..OutcomeFilter::default()
+                },
+                None,
+            )
+        };
+        Listed {
+            failed: list(OutcomeResult::Dead, None),
+            skipped: list(OutcomeResult::Skipped, Some(SkipKind::Other)),
+            echoed: list(OutcomeResult::Skipped, Some(SkipKind::Echo)),
+            overruled: list(OutcomeResult::Skipped, Some(SkipKind::Overruled)),
+            diverged: list(OutcomeResult::Diverged, None),
+        }
+    }
 }
 
 pub struct MappingRow {
@@ -70,6 +109,8 @@ pub struct DeliveriesRow {
     dead: i64,
     /// How to replay the dead ones (empty when none is dead).
     how: String,
+    /// The console page that replays them, when one does.
+    href: Option<String>,
 }
 
 #[derive(Template)]
@@ -102,24 +143,29 @@ fn deliveries(o: &Overview) -> Vec<DeliveriesRow> {
                 (_, "the API") => format!("replay: POST /admin/outbox/{destination}/replay"),
                 (_, page) => format!("replay on {page}"),
             };
+            let href = (destination == "subscription" && c.dead > 0)
+                .then(|| "/console/subscriptions".to_string());
             DeliveriesRow {
                 name: name.to_string(),
                 pending: c.pending,
                 dead: c.dead,
                 how,
+                href,
             }
         })
         .collect()
 }
 
-fn windows(m: &admin_status::MappingOverview) -> Vec<Window> {
+/// A mapping's counts per window; `now` is when the overview counted them.
+fn windows(m: &admin_status::MappingOverview, now: i64) -> Vec<Window> {
+    const HOUR_MS: i64 = 3_600_000;
     [
-        ("lastHour", "last hour"),
-        ("lastDay", "last day"),
-        ("lastFiveDays", "last 5 days"),
+        ("lastHour", "last hour", 1),
+        ("lastDay", "last day", 24),
+        ("lastFiveDays", "last 5 days", 120),
     ]
     .into_iter()
-    .map(|(key, label)| {
+    .map(|(key, label, hours)| {
         let c = m.changes.get(key).cloned().unwrap_or_default();
         let n = |k: &str| c.get(k).copied().unwrap_or(0);
         Window {
@@ -132,12 +178,46 @@ fn windows(m: &admin_status::MappingOverview) -> Vec<Window> {
             echoed: n("echoed"),
             overruled: n("overruled"),
             diverged: n("diverged"),
+            list: Listed::new(&m.name, now - hours * HOUR_MS),
         }
     })
     .collect()
 }
 
-pub async fn overview(State(state): State<AppState>, session: Session) -> Response {
+/// The overview after a pause was lifted says so: `lifted` names the side, `was_paused` is 0
+/// when it was not paused any more.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfterLift {
+    lifted: Option<String>,
+    was_paused: Option<u8>,
+}
+
+impl AfterLift {
+    fn notice(&self) -> String {
+        let side = match self.lifted.as_deref() {
+            Some("salesforce") => "Salesforce",
+            Some("marketo") => "Marketo",
+            _ => return String::new(),
+        };
+        if self.was_paused == Some(0) {
+            format!(
+                "{side} was not paused any more (its pause had run out or was lifted already): nothing to lift."
+            )
+        } else {
+            format!(
+                "{side}'s pause is lifted on every replica: it is called again, and the changes \
+                 that waited for it are due now."
+            )
+        }
+    }
+}
+
+pub async fn overview(
+    State(state): State<AppState>,
+    session: Session,
+    Query(after): Query<AfterLift>,
+) -> Response {
     let o = match admin_status::overview(&state).await {
         Ok(o) => o,
         Err(error) => return unavailable(error),
@@ -224,14 +304,14 @@ pub async fn overview(State(state): State<AppState>, session: Session) -> Respon
             held: m.held,
             problems: m.problems.join("; "),
             members: m.members,
-            windows: windows(m),
+            windows: windows(m, o.generated_at),
         })
         .collect();
     let deliveries = deliveries(&o);
     render(&OverviewPage {
         page: "overview",
         csrf: session.csrf(),
-        notice: String::new(),
+        notice: after.notice(),
         generated: when(Some(o.generated_at)),
         deliveries,
         o,
@@ -281,7 +361,38 @@ pub async fn resume(
         }
     }
     match crate::http::admin_upstreams::lift_pause(&state, &form.system).await {
-        Ok(_) => Redirect::to("/console").into_response(),
+        Ok(lifted) => {
+            let was = if lifted.is_some() {
+                ""
+            } else {
+                "&was_paused=0"
+            };
+            Redirect::to(&format!("/console?lifted={}{was}", form.system)).into_response()
+        }
         Err(error) => error.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AfterLift;
+
+    #[test]
+    fn a_lifted_pause_is_confirmed_in_words() {
+        let after = |lifted: &str, was_paused| AfterLift {
+            lifted: Some(lifted.into()),
+            was_paused,
+        };
+        assert!(
+            after("salesforce", None)
+                .notice()
+                .starts_with("Salesforce's pause is lifted")
+        );
+        assert!(
+            after("marketo", Some(0))
+                .notice()
+                .starts_with("Marketo was not paused")
+        );
+        assert_eq!(after("<b>", None).notice(), "", "only a side is named");
     }
 }

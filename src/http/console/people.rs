@@ -1,13 +1,14 @@
 //! Console pages about people: search, and one person's state and timeline.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::session::Session;
 use super::{or_dash, render, unavailable, when};
 use crate::http::AppState;
+use crate::http::query::{Limit, MAX_PAGE, Query};
 use crate::store::{IdentityRow, Timeline};
 
 pub struct PersonLink {
@@ -35,6 +36,7 @@ struct PeoplePage {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Search {
     q: Option<String>,
 }
@@ -109,6 +111,13 @@ struct PersonPage {
     page: &'static str,
     csrf: String,
     notice: String,
+    id: i64,
+    /// How many of each list the page asked for.
+    limit: u32,
+    /// A longer page to offer when the lists are cut, unless this one is the longest.
+    more: Option<u32>,
+    /// When a list was cut: the time from which the timeline is whole.
+    cut_at: Option<String>,
     label: String,
     marketo: String,
     sf_lead: String,
@@ -117,8 +126,8 @@ struct PersonPage {
     timeline: Vec<Entry>,
 }
 
-/// Deliveries, outcomes and trigger events in one list, newest first.
-fn entries(t: &Timeline) -> Vec<Entry> {
+/// Deliveries, outcomes and trigger events in one list, newest first, each with its time.
+fn entries(t: &Timeline) -> Vec<(i64, Entry)> {
     let mut all = Vec::new();
     for d in &t.deliveries {
         // What the delivery said, in its own words: the fields that were set.
@@ -183,19 +192,51 @@ fn entries(t: &Timeline) -> Vec<Entry> {
     }
     all.sort_by_key(|e| std::cmp::Reverse(e.0));
     all.into_iter()
-        .map(|(at, what, detail, class)| Entry {
-            when: when(Some(at)),
-            what,
-            detail,
-            class,
+        .map(|(at, what, detail, class)| {
+            let entry = Entry {
+                when: when(Some(at)),
+                what,
+                detail,
+                class,
+            };
+            (at, entry)
         })
         .collect()
+}
+
+/// The person page's one parameter: how many of each list to show (100 unless given, at most
+/// 1000, as the API's timeline); any other is refused naming it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonQuery {
+    #[serde(default)]
+    limit: Limit,
+}
+
+/// Where a timeline was cut: each list the store gave more of than `limit`, shortened to it,
+/// and the time from which every list is whole (the newest of the cut lists' oldest shown).
+fn cut(t: &mut Timeline, limit: usize) -> Option<i64> {
+    let mut whole_since = None;
+    let mut note = |times: Vec<i64>| {
+        if times.len() > limit {
+            let oldest_shown = times[..limit].iter().copied().min();
+            whole_since = whole_since.max(oldest_shown);
+        }
+    };
+    note(t.deliveries.iter().map(|d| d.received_at).collect());
+    note(t.outcomes.iter().map(|o| o.recorded_at).collect());
+    note(t.trigger_events.iter().map(|e| e.occurred_at).collect());
+    t.deliveries.truncate(limit);
+    t.outcomes.truncate(limit);
+    t.trigger_events.truncate(limit);
+    whole_since
 }
 
 pub async fn person(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
+    Query(query): Query<PersonQuery>,
 ) -> Response {
     // As the API's timeline: a malformed id is the link's mistake, not a person missing.
     let id = match id.parse::<i64>() {
@@ -205,13 +246,25 @@ pub async fn person(
             return super::page_error(axum::http::StatusCode::BAD_REQUEST, &why);
         }
     };
-    let t = match state.store().timeline(id, 100).await {
+    let limit = query.limit.0;
+    // One more than shown: whether a list goes on past the page.
+    let mut t = match state.store().timeline(id, limit + 1).await {
         Ok(Some(t)) => t,
         Ok(None) => return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such person."),
         Err(error) => return unavailable(error),
     };
-    let timeline = entries(&t);
+    let whole_since = cut(&mut t, limit as usize);
+    // Older entries of the lists that go on further would read as the whole story: left out.
+    let timeline = entries(&t)
+        .into_iter()
+        .filter(|(at, _)| whole_since.is_none_or(|since| *at >= since))
+        .map(|(_, entry)| entry)
+        .collect();
     render(&PersonPage {
+        id,
+        limit,
+        more: (limit < MAX_PAGE).then(|| (limit * 10).min(MAX_PAGE)),
+        cut_at: whole_since.map(|since| when(Some(since))),
         page: "people",
         csrf: session.csrf(),
         notice: String::new(),
@@ -236,7 +289,7 @@ pub async fn person(
 
 /// "applied set_status on marketo"; without a write to name (an echo, a stale message), the
 /// result alone, and without a system, the result and the action ("skipped reconcile").
-fn outcome_what(o: &crate::store::NamedOutcome) -> String {
+pub(super) fn outcome_what(o: &crate::store::NamedOutcome) -> String {
     match (o.action.as_str(), o.connector.as_str()) {
         ("none", _) => o.result.to_string(),
         (action, "none") => format!("{} {action}", o.result),

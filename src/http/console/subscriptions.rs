@@ -1,4 +1,5 @@
-//! The subscriptions page: each subscriber's URL, event types, state and dead deliveries, with
+//! The subscriptions page: each subscriber's URL, event types, state (why paused), waiting
+//! deliveries with the last failed try, and dead deliveries, with
 //! create (the signing secret shown once, on the page that answers), pause and resume, replay
 //! of the dead deliveries, and delete, as the admin API offers them.
 
@@ -12,6 +13,7 @@ use super::session::Session;
 use super::{forbidden, render, unavailable, when};
 use crate::http::AppState;
 use crate::http::admin_subscriptions::{checked, every_event_type};
+use crate::http::query::Query;
 use crate::outbox::sign;
 use crate::store::{Queue, now_millis};
 
@@ -23,6 +25,12 @@ pub struct SubscriptionRow {
     /// When the subscriber asked to be left alone until, if that is still ahead.
     waiting_until: String,
     dead: usize,
+    /// Deliveries waiting to be sent (1000 at most are counted).
+    pending: usize,
+    /// The last failed try among the waiting ones: its error and attempts so far, or empty.
+    last_try: String,
+    /// Why it is paused, when it is and that is known.
+    pause_reason: String,
     since: String,
 }
 
@@ -39,8 +47,57 @@ struct SubscriptionsPage {
     subscriptions: Vec<SubscriptionRow>,
 }
 
-pub async fn subscriptions(State(state): State<AppState>, session: Session) -> Response {
-    page(&state, &session, String::new()).await
+/// The page after a replay says what it did (`replayed` of subscription `id`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfterReplay {
+    replayed: Option<u64>,
+    id: Option<i64>,
+}
+
+pub async fn subscriptions(
+    State(state): State<AppState>,
+    session: Session,
+    Query(after): Query<AfterReplay>,
+) -> Response {
+    let notice = match (after.replayed, after.id) {
+        (Some(n), Some(id)) => match state.store().subscription(id).await {
+            Ok(s) => replayed_notice(n, id, s.is_some_and(|s| s.paused)),
+            Err(error) => return unavailable(error),
+        },
+        _ => String::new(),
+    };
+    page(&state, &session, notice).await
+}
+
+/// What a replay of a subscription's dead deliveries did; a paused one sends nothing yet.
+fn replayed_notice(replayed: u64, id: i64, paused: bool) -> String {
+    let done = format!("{replayed} dead delivery(ies) of subscription {id} made due again.");
+    if paused {
+        format!(
+            "{done} The subscription is paused: nothing is sent until it is resumed (Resume, \
+             below)."
+        )
+    } else {
+        done
+    }
+}
+
+/// The last failed try among waiting deliveries, in words (empty when none has failed yet).
+fn last_try(pending: &[crate::store::DeliveryRow]) -> String {
+    pending
+        .iter()
+        .filter(|d| d.last_error.is_some())
+        .max_by_key(|d| d.updated_at)
+        .map(|d| {
+            format!(
+                "last try {}: {} ({} attempt(s) so far)",
+                when(Some(d.updated_at)),
+                d.last_error.as_deref().unwrap_or_default(),
+                d.attempts
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// The page, with a notice above the list (the secret of a subscription just created).
@@ -51,13 +108,18 @@ async fn page(state: &AppState, session: &Session, notice: String) -> Response {
     };
     let mut rows = Vec::with_capacity(all.len());
     for s in all {
-        let dead = match state
-            .store()
-            .deliveries(Queue::subscription(s.id), Some("dead"), 0, 1000)
-            .await
-        {
-            Ok(dead) => dead.len(),
-            Err(error) => return unavailable(error),
+        let (dead, pending) = match (
+            state
+                .store()
+                .deliveries(Queue::subscription(s.id), Some("dead"), 0, 1000)
+                .await,
+            state
+                .store()
+                .deliveries(Queue::subscription(s.id), Some("pending"), 0, 1000)
+                .await,
+        ) {
+            (Ok(dead), Ok(pending)) => (dead.len(), pending),
+            (Err(error), _) | (_, Err(error)) => return unavailable(error),
         };
         rows.push(SubscriptionRow {
             id: s.id,
@@ -70,6 +132,9 @@ async fn page(state: &AppState, session: &Session, notice: String) -> Response {
                 .map(|until| when(Some(until)))
                 .unwrap_or_default(),
             dead,
+            pending: pending.len(),
+            last_try: last_try(&pending),
+            pause_reason: s.pause_reason.unwrap_or_default(),
             since: when(Some(s.created_at)),
         });
     }
@@ -252,7 +317,10 @@ pub async fn replay(
         replayed,
         "dead deliveries replayed from the console"
     );
-    Redirect::to("/console/subscriptions").into_response()
+    Redirect::to(&format!(
+        "/console/subscriptions?replayed={replayed}&id={id}"
+    ))
+    .into_response()
 }
 
 /// Every field defaults, so a form missing one is refused in words (403 without its CSRF
@@ -292,7 +360,11 @@ pub async fn pause(
     };
     match state
         .store()
-        .set_subscription_paused(id, paused, now_millis())
+        .set_subscription_paused(
+            id,
+            paused.then_some("paused from the console"),
+            now_millis(),
+        )
         .await
     {
         Ok(true) => {}

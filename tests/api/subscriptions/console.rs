@@ -1,0 +1,138 @@
+//! The console's subscriptions page: waiting deliveries with the last failed try, why a
+//! subscription is paused, and what a replay of a paused one's dead deliveries does.
+
+use std::sync::Arc;
+
+use campaign_sync::config::Config;
+use campaign_sync::outbox::Deliverer;
+
+use super::subscriber::Subscriber;
+use super::{TOKEN, subscribe, world};
+use crate::admin_console::{console_client, console_page, cookie_pair, csrf_of};
+use crate::world::World;
+
+/// A delivery task that waits an hour before a retry: a failed delivery stays waiting.
+fn patient_deliverer(world: &World) -> Deliverer {
+    let mut config = Config::default();
+    config.worker.retry_schedule_secs = vec![3600];
+    config.worker.retry_jitter_percent = 0;
+    config.triggers.marketo_activities = false;
+    Deliverer::new(
+        world.app.store.clone(),
+        Arc::new(config),
+        world.app.worker.marketo().clone(),
+        world.app.worker.salesforce().clone(),
+    )
+    .unwrap()
+}
+
+async fn signed_in(world: &World, client: &reqwest::Client) -> String {
+    let signed_in = client
+        .post(world.app.url("/console/sign-in"))
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    cookie_pair(signed_in.headers()["set-cookie"].to_str().unwrap())
+}
+
+/// The row of subscription `id` on the page.
+fn row(html: &str, id: i64) -> String {
+    let start = format!("<tr data-subscription=\"{id}\">");
+    let (_, rest) = html.split_once(&start).unwrap_or_else(|| panic!("{html}"));
+    rest.split("</tr>").next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_page_shows_waiting_deliveries_with_their_last_failed_try() {
+    let world = world().await;
+    let subscriber = Subscriber::spawn().await;
+    let id = subscribe(&world, &subscriber, &["added_to_program"]).await;
+    subscriber.answer(500);
+    let (_, sf_lead) = world.person("wait@example.com");
+    world.sf_adds(&sf_lead, Some("Invited"));
+    world.settle().await;
+    patient_deliverer(&world).run_pending().await.unwrap();
+    assert_eq!(subscriber.received().len(), 1);
+
+    let client = console_client();
+    let cookie = signed_in(&world, &client).await;
+    let page = console_page(&client, world.app.url("/console/subscriptions"), &cookie).await;
+    let mine = row(&page, id);
+    assert!(
+        mine.contains("<td class=\"pending\">1<br>")
+            && mine.contains("answered 500")
+            && mine.contains("(1 attempt(s) so far)"),
+        "{mine}"
+    );
+}
+
+#[tokio::test]
+async fn a_paused_subscription_says_why_and_its_replay_says_nothing_is_sent_yet() {
+    let world = world().await;
+    let subscriber = Subscriber::spawn().await;
+    let id = subscribe(&world, &subscriber, &["added_to_program"]).await;
+    subscriber.answer(410);
+    let (_, sf_lead) = world.person("gone@example.com");
+    world.sf_adds(&sf_lead, Some("Invited"));
+    world.settle().await;
+    patient_deliverer(&world).run_pending().await.unwrap();
+
+    let client = console_client();
+    let cookie = signed_in(&world, &client).await;
+    let page = console_page(&client, world.app.url("/console/subscriptions"), &cookie).await;
+    let mine = row(&page, id);
+    assert!(
+        mine.contains("paused") && mine.contains("the subscriber answered 410 Gone at "),
+        "{mine}"
+    );
+    let overview = console_page(&client, world.app.url("/console"), &cookie).await;
+    assert!(
+        overview.contains(
+            "<a class=\"replay-page\" href=\"/console/subscriptions\">replay on the Subscriptions page</a>"
+        ),
+        "{overview}"
+    );
+
+    let replayed = client
+        .post(world.app.url("/console/subscriptions/replay"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf_of(&page)), ("id", id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 303);
+    let to = replayed.headers()["location"].to_str().unwrap().to_string();
+    let after = console_page(&client, world.app.url(&to), &cookie).await;
+    let (_, notice) = after.split_once("id=\"notice\">").expect("a notice");
+    assert!(
+        notice.starts_with(&format!(
+            "1 dead delivery(ies) of subscription {id} made due again. The subscription is \
+             paused: nothing is sent until it is resumed"
+        )),
+        "{notice}"
+    );
+
+    // Paused by an operator: the page says so; resumed, no reason is left.
+    let pause = |action: &'static str| {
+        client
+            .post(world.app.url("/console/subscriptions/pause"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf_of(&page)),
+                ("id", id.to_string()),
+                ("action", action.into()),
+            ])
+            .send()
+    };
+    assert_eq!(pause("resume").await.unwrap().status(), 303);
+    let resumed = console_page(&client, world.app.url("/console/subscriptions"), &cookie).await;
+    assert!(!row(&resumed, id).contains("pause-reason"), "{resumed}");
+    assert_eq!(pause("pause").await.unwrap().status(), 303);
+    let paused = console_page(&client, world.app.url("/console/subscriptions"), &cookie).await;
+    assert!(
+        row(&paused, id).contains("(paused from the console)"),
+        "{paused}"
+    );
+}
