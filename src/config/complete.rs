@@ -149,11 +149,16 @@ impl Config {
                     "admin_listen: {admin} is also `listen`; give the admin listener its own address"
                 ));
             } else if let Some(admin) = self.admin_listen.filter(|a| overlaps(*a, self.listen)) {
+                let (wide, other) = if admin.ip().is_unspecified() {
+                    ("admin_listen", "listen")
+                } else {
+                    ("listen", "admin_listen")
+                };
                 lacks.wrong(format!(
-                    "admin_listen: {admin} takes port {} on every address, which `listen` ({}) \
-                     also uses; give the admin listener another port",
+                    "admin_listen: {admin} and listen {} share port {}, and `{wide}` takes it on \
+                     every address, `{other}`'s included; give the admin listener another port",
+                    self.listen,
                     admin.port(),
-                    self.listen
                 ));
             }
         }
@@ -298,10 +303,11 @@ fn env_name(key: &str) -> String {
 mod tests;
 
 /// Two listeners that cannot both bind: the same port (not 0, which picks a free one) where
-/// either is on every address of its family (`0.0.0.0`, `[::]`) and the other is on that family.
+/// one is on every address (`0.0.0.0` of its family; `[::]` of both, as Linux binds it
+/// dual-stack) that the other's address is among.
 fn overlaps(a: std::net::SocketAddr, b: std::net::SocketAddr) -> bool {
-    a.port() == b.port()
-        && a.port() != 0
-        && a.is_ipv4() == b.is_ipv4()
-        && (a.ip().is_unspecified() || b.ip().is_unspecified())
+    let covers = |wide: std::net::SocketAddr, other: std::net::SocketAddr| {
+        wide.ip().is_unspecified() && (wide.is_ipv6() || other.is_ipv4())
+    };
+    a.port() == b.port() && a.port() != 0 && (covers(a, b) || covers(b, a))
 }

@@ -20,6 +20,13 @@ pub(super) fn problem(url: &str) -> Option<String> {
         });
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if let Some(key) = unknown_parameter(url) {
+            return Some(format!(
+                "database_url: unknown connection parameter `{key}` (known: {}); its value is \
+                 not shown, as it may be a password",
+                KNOWN.join(", ")
+            ));
+        }
         let error = sqlx::postgres::PgConnectOptions::from_str(url).err()?;
         let text = error.to_string();
         let text = text
@@ -28,6 +35,40 @@ pub(super) fn problem(url: &str) -> Option<String> {
         return Some(format!("database_url: not a usable PostgreSQL URL: {text}"));
     }
     Some("database_url: must start with sqlite:, postgres:// or postgresql://".to_string())
+}
+
+/// The query parameters a PostgreSQL URL may carry (as the driver reads them).
+const KNOWN: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+];
+
+/// The first query parameter the driver does not read: it would only warn, quoting the value
+/// (a misspelt `passwrd=` is a password in the log), and the setting would not apply.
+fn unknown_parameter(url: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').map_or(pair, |(key, _)| key))
+        .find(|key| !KNOWN.contains(key))
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -66,5 +107,11 @@ mod tests {
         assert!(!port.contains("secret-pw"), "{port}");
         assert!(problem("postgres://u@h/db?sslmode=bogus").is_some());
         assert!(problem("mysql://h/db").unwrap().contains("must start with"));
+        let typo = problem("postgres://u@h/db?sslmode=require&passwrd=TOPSECRET").unwrap();
+        assert!(
+            typo.contains("unknown connection parameter `passwrd`"),
+            "{typo}"
+        );
+        assert!(!typo.contains("TOPSECRET"), "{typo}");
     }
 }

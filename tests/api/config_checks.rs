@@ -45,9 +45,21 @@ fn an_admin_listener_on_every_address_of_the_public_port_is_refused() {
     ]);
     assert_eq!(code, Some(2), "{text}");
     assert!(
-        text.contains("admin_listen: 0.0.0.0:18080 takes port 18080 on every address"),
+        text.contains("admin_listen: 0.0.0.0:18080 and listen 127.0.0.1:18080 share port 18080, and `admin_listen` takes it on every address"),
         "{text}"
     );
+    // `[::]` is both families on Linux; the wide one may be `listen` too.
+    for (listen, admin, wide) in [
+        ("127.0.0.1:18080", "[::]:18080", "`admin_listen` takes it"),
+        ("0.0.0.0:18080", "127.0.0.1:18080", "`listen` takes it"),
+    ] {
+        let (code, text) = check(&[
+            ("CAMPAIGN_SYNC_LISTEN", listen),
+            ("CAMPAIGN_SYNC_ADMIN_LISTEN", admin),
+        ]);
+        assert_eq!(code, Some(2), "{text}");
+        assert!(text.contains(wide), "{listen} {admin}: {text}");
+    }
     let (_, text) = check(&[
         ("CAMPAIGN_SYNC_LISTEN", "127.0.0.1:18080"),
         ("CAMPAIGN_SYNC_ADMIN_LISTEN", "127.0.0.2:18080"),
