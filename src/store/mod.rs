@@ -49,7 +49,7 @@ pub use people::{
 };
 pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal, MappingScope};
 pub use quota_days::QuotaDay;
-pub use repairs::RepairStates;
+pub use repairs::{RepairStates, repair_record};
 pub use retrying::{Adoption, Settled};
 pub use runtime::{Job, SYNC_SWITCH};
 pub use subscriptions::Subscription;

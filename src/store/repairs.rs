@@ -43,49 +43,44 @@ impl Store {
 }
 
 impl Store {
-    /// Deletes the repairs earlier reconciliations queued that no attempt has taken yet (waiting
-    /// out a held mapping or a paused side) for the same records as `keys`, the repairs a new
-    /// run is about to queue: each difference then waits once, with the newest reading, rather
-    /// than once per pass. A key is `<prefix><run>:<record>`; the record part is compared.
-    pub async fn drop_untried_repairs(
+    /// Which of `keys` (the repairs a new reconciliation is about to queue) name a record an
+    /// earlier run's repair waits for untried (waiting out a held mapping or a paused side): the
+    /// new run leaves those to it, so each difference waits once and the earlier job's repairs
+    /// keep their state. A key is `<prefix><run>:<record>`; the record part is compared.
+    pub async fn untried_repairs(
         &self,
         prefix: &str,
         keys: &[&str],
-    ) -> Result<u64, StoreError> {
-        let record = |key: &str| -> Option<String> {
-            let rest = key.strip_prefix(prefix)?;
-            Some(rest.split_once(':')?.1.to_string())
-        };
-        let wanted: std::collections::HashSet<String> =
-            keys.iter().filter_map(|k| record(k)).collect();
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let wanted: std::collections::HashSet<String> = keys
+            .iter()
+            .filter_map(|k| repair_record(prefix, k))
+            .collect();
+        let mut waiting = std::collections::HashSet::new();
         if wanted.is_empty() {
-            return Ok(0);
+            return Ok(waiting);
         }
         let bound = format!("{};", &prefix[..prefix.len() - 1]);
         let rows = sqlx::query(
-            "SELECT id, dedup_key FROM signals \
+            "SELECT dedup_key FROM signals \
              WHERE dedup_key >= $1 AND dedup_key < $2 AND state = 'pending' AND attempts = 0",
         )
         .bind(prefix)
         .bind(&bound)
         .fetch_all(&self.pool)
         .await?;
-        let mut dropped = 0;
         for row in rows {
             let key: String = row.try_get("dedup_key")?;
-            if !record(&key).is_some_and(|r| wanted.contains(&r)) {
-                continue;
+            if let Some(record) = repair_record(prefix, &key).filter(|r| wanted.contains(r)) {
+                waiting.insert(record);
             }
-            let id: i64 = row.try_get("id")?;
-            // Still untried: a worker may have taken it since.
-            dropped += sqlx::query(
-                "DELETE FROM signals WHERE id = $1 AND state = 'pending' AND attempts = 0",
-            )
-            .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
         }
-        Ok(dropped)
+        Ok(waiting)
     }
+}
+
+/// The record a repair's key names: what follows `<prefix><run>:`.
+pub fn repair_record(prefix: &str, key: &str) -> Option<String> {
+    let rest = key.strip_prefix(prefix)?;
+    Some(rest.split_once(':')?.1.to_string())
 }

@@ -190,3 +190,55 @@ async fn check_config_online_names_an_org_the_receiver_would_refuse() {
         "{stdout}"
     );
 }
+
+/// A held mapping reconciled again and again: each difference waits once, with the first pass's
+/// repair (its job keeps reading it as waiting), and later passes say they left it to that one.
+#[tokio::test]
+async fn a_held_mappings_difference_waits_once_however_often_it_is_reconciled() {
+    let world = World::with(Options {
+        incompatible_mapping: true,
+        webhooks: false,
+        ..Options::default()
+    })
+    .await;
+    let (lead, _) = world.person("held@example.com");
+    world
+        .mk
+        .set_status_as_user(SECOND_PROGRAM, lead, "Invited")
+        .unwrap();
+    let tradeshow = world.app.worker.mappings().by_name("tradeshow").unwrap();
+    let first = world
+        .app
+        .worker
+        .reconcile_mapping(tradeshow, false)
+        .await
+        .unwrap();
+    assert_eq!(first.signals_queued, 1, "{first:?}");
+    world.settle().await;
+    assert!(
+        world
+            .app
+            .worker
+            .mappings()
+            .by_name("tradeshow")
+            .unwrap()
+            .is_held()
+    );
+    for _ in 0..2 {
+        let again = world
+            .app
+            .worker
+            .reconcile_mapping(tradeshow, false)
+            .await
+            .unwrap();
+        world.settle().await;
+        assert_eq!(
+            (again.signals_queued, again.repairs_already_waiting),
+            (0, 1),
+            "{again:?}"
+        );
+    }
+    let prefix = format!("reconcile:{}:", first.run);
+    let states = world.app.store.repair_states(&prefix).await.unwrap();
+    assert_eq!(states.waiting, 1, "the first pass's repair still waits");
+}

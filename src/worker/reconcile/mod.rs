@@ -70,6 +70,9 @@ pub struct ReconcileReport {
     /// Synced members gone from Marketo.
     pub marketo_removed: usize,
     pub signals_queued: usize,
+    /// Repairs not queued because an earlier reconciliation's repair for the same record still
+    /// waits untried (a held mapping, a paused side): that one repairs it.
+    pub repairs_already_waiting: usize,
 }
 
 /// How long to wait before each new try of a mapping whose reads failed for a passing reason

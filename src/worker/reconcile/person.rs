@@ -271,23 +271,22 @@ impl<'a> Pass<'a> {
         self.report.diverged = self.diverged.into_iter().map(|(_, d)| d).collect();
         name_by_email(&self.ctx.store, &mut self.report).await?;
         // A preview queues nothing.
-        self.report.signals_queued = if self.dry_run { 0 } else { self.queued.len() };
         if self.dry_run {
+            self.report.signals_queued = 0;
             return Ok(self.report);
         }
         let (ctx, name) = (self.ctx, self.mapping.name());
+        // A record an earlier run's repair still waits for (a held mapping, a paused side) is
+        // left to it: each difference waits once.
         let keys: Vec<&str> = self.queued.iter().map(|s| s.dedup_key.as_str()).collect();
-        let replaced = ctx
-            .store
-            .drop_untried_repairs(signals::REPAIR_PREFIX, &keys)
-            .await?;
-        if replaced > 0 {
-            tracing::info!(
-                mapping = name,
-                replaced,
-                "repairs an earlier reconciliation queued, still untried, replaced by this one's"
-            );
-        }
+        let prefix = signals::REPAIR_PREFIX;
+        let waiting = ctx.store.untried_repairs(prefix, &keys).await?;
+        let before = self.queued.len();
+        self.queued.retain(|s| {
+            crate::store::repair_record(prefix, &s.dedup_key).is_none_or(|r| !waiting.contains(&r))
+        });
+        self.report.repairs_already_waiting = before - self.queued.len();
+        self.report.signals_queued = self.queued.len();
         ctx.store.record(self.queued, self.run).await?;
         for warning in &self.report.warnings {
             tracing::warn!(mapping = name, %warning, "reconciliation warning");
