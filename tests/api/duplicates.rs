@@ -525,3 +525,41 @@ async fn a_cut_over_beside_a_duplicate_lead_writes_only_the_winning_side() {
         "the losing status is not sent to Marketo: {run:?}"
     );
 }
+
+/// As above with the Marketo lead in no program: the Salesforce Lead sharing its address, which
+/// Marketo links to the person's Contact, is named as left alone on every run rather than
+/// planned (the worker leaves it alone, so later runs listed it as diverged).
+#[tokio::test]
+async fn a_lead_beside_a_contact_marketo_links_outside_the_program_is_left_alone_every_run() {
+    let world = quiet().await;
+    let contact = world
+        .sf
+        .create_contact(serde_json::json!({ "LastName": "Contact", "Email": "dora@example.com" }))
+        .unwrap();
+    let sf_lead = world
+        .sf
+        .create_lead(
+            serde_json::json!({ "LastName": "Lead", "Company": "Co", "Email": "dora@example.com" }),
+        )
+        .unwrap();
+    let dora = world.mk.add_lead(NewLead {
+        sfdc_contact_id: Some(contact.clone()),
+        ..NewLead::email("dora@example.com")
+    });
+    join(&world, &sf_lead, Some("Invited"));
+    let named = format!("Salesforce {sf_lead} has the address of Marketo lead {dora}, which");
+    for dry_run in [true, false, false, true] {
+        let report = reconcile(&world, dry_run).await;
+        world.settle().await;
+        assert_eq!(report.changes, [], "{report:?}");
+        assert_eq!(report.diverged, [], "{report:?}");
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains(&named) && w.contains("left alone")),
+            "{report:?}"
+        );
+    }
+    assert_eq!(world.mk_status(dora), None, "the lead was not added");
+}

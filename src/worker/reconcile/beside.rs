@@ -37,6 +37,9 @@ pub async fn find(
         return Ok(left);
     }
     let identities = ctx.store.identities_by_emails(&emails).await?;
+    let outside = leads_outside(ctx, &emails, leads).await?;
+    let leads: Vec<LeadKeys> = leads.iter().cloned().chain(outside).collect();
+    let leads = leads.as_slice();
     for member in members {
         let Some(ours) = member.person_id() else {
             continue;
@@ -89,6 +92,31 @@ pub async fn find(
     }
     same_address(members, &mut left);
     Ok(left)
+}
+
+/// Marketo's leads with these addresses that the program's members did not bring (`leads`): a
+/// lead in no program, or another program, that Marketo links to a Salesforce person. The
+/// worker leaves a member with its address alone, so the reconciliation must name it too. One
+/// read per 300 addresses, only for members new to the mirror.
+async fn leads_outside(
+    ctx: &Context,
+    emails: &[String],
+    leads: &[LeadKeys],
+) -> Result<Vec<LeadKeys>, WorkError> {
+    let known: std::collections::HashSet<String> = leads
+        .iter()
+        .filter_map(|l| l.email.as_deref().map(fold_email))
+        .collect();
+    let unknown: Vec<String> = emails
+        .iter()
+        .filter(|e| !known.contains(*e))
+        .cloned()
+        .collect();
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    let read = ctx.marketo.leads_by("email", &unknown).await?;
+    Ok(read.into_iter().map(LeadKeys::from).collect())
 }
 
 /// Several unpaired members with one address that nobody is linked to yet: the first (a
