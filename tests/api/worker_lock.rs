@@ -82,13 +82,17 @@ async fn a_job_queued_while_no_replica_runs_the_worker_says_it_waits() {
     assert_eq!(status, 202, "{queued}");
     assert!(queued.get("warning").is_none(), "{queued}");
     drop(lock);
-    // The `reconcile` command holding the lock runs no queued job: the answer says so.
-    let lock = app
-        .store
-        .try_lead("reconcile command")
-        .await
-        .unwrap()
-        .expect("the lock is free");
+    // The `reconcile` command holding the lock runs no queued job: the answer says so. The lock's
+    // connection closes with the guard; PostgreSQL frees the lock once it sees that.
+    let mut taken = None;
+    for _ in 0..250 {
+        taken = app.store.try_lead("reconcile command").await.unwrap();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let lock = taken.expect("the lock is freed once its connection closed");
     let (status, queued) = app
         .admin(reqwest::Method::POST, "/admin/reconcile", "admin")
         .await;
