@@ -19,9 +19,7 @@ impl Store {
     /// The states of the signals whose dedup key starts with `prefix` (which must end with
     /// `:`): a range over the key's unique index, on both backends.
     pub async fn repair_states(&self, prefix: &str) -> Result<RepairStates, StoreError> {
-        debug_assert!(prefix.ends_with(':'));
-        // `;` is the character after `:`: every key with the prefix sorts before the bound.
-        let bound = format!("{};", &prefix[..prefix.len() - 1]);
+        let bound = key_bound(prefix);
         let rows = sqlx::query(
             "SELECT state, COUNT(*) AS n FROM signals \
              WHERE dedup_key >= $1 AND dedup_key < $2 AND state <> 'done' GROUP BY state",
@@ -60,7 +58,7 @@ impl Store {
         if wanted.is_empty() {
             return Ok(waiting);
         }
-        let bound = format!("{};", &prefix[..prefix.len() - 1]);
+        let bound = key_bound(prefix);
         let rows = sqlx::query(
             "SELECT dedup_key FROM signals \
              WHERE dedup_key >= $1 AND dedup_key < $2 AND state = 'pending' AND attempts = 0",
@@ -77,6 +75,13 @@ impl Store {
         }
         Ok(waiting)
     }
+}
+
+/// The first key past every key starting with `prefix` (which ends with `:`): `;` is the
+/// character after `:`, so `key >= prefix AND key < bound` is a range over the unique index.
+fn key_bound(prefix: &str) -> String {
+    debug_assert!(prefix.ends_with(':'));
+    format!("{};", &prefix[..prefix.len() - 1])
 }
 
 /// The record a repair's key names: what follows `<prefix><run>:`.

@@ -173,12 +173,9 @@ impl Work {
     /// for the same member (a Lead's membership stays the Lead's after the person gains a
     /// Contact), else the identity's, Contact first (a member this round created names it).
     pub fn member_person(&self) -> Option<&str> {
-        let mirror = self.mirror.as_ref();
-        let same_member = mirror.and_then(|m| m.sf_member_id.as_deref()).is_some()
-            && mirror.and_then(|m| m.sf_member_id.as_deref())
-                == self.person.sf_member_id.as_deref();
-        mirror
-            .filter(|_| same_member)
+        self.mirror
+            .as_ref()
+            .filter(|m| m.sf_member_id.is_some() && m.sf_member_id == self.person.sf_member_id)
             .and_then(|m| m.sf_person_id.as_deref())
             .or_else(|| self.salesforce_person())
     }
