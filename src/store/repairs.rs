@@ -1,5 +1,6 @@
 //! A reconciliation's repairs in the inbox: how one run's stand now (waiting for the worker,
-//! or dead), and the untried ones an earlier run left waiting, which a new run replaces.
+//! or dead), and which records an earlier run's untried repairs still wait for, which a new run
+//! leaves to them.
 
 use sqlx::Row;
 
