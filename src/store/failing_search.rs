@@ -26,6 +26,8 @@ struct People {
     emails: HashSet<String>,
     /// Their campaign members, as the mirror holds them: a deletion names only its member.
     members: HashSet<String>,
+    /// Their identity ids: a failing signal keeps the person an earlier try found.
+    persons: HashSet<String>,
 }
 
 impl People {
@@ -103,6 +105,7 @@ impl Store {
             .iter()
             .map(|row| row.try_get::<i64, _>(4).map(|id| id.to_string()))
             .collect::<Result<_, _>>()?;
+        people.persons.extend(ids.iter().cloned());
         for chunk in ids.chunks(500) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
@@ -155,7 +158,9 @@ impl Store {
             for row in page {
                 let payload: String = row.try_get("payload")?;
                 let error: Option<String> = row.try_get("last_error")?;
+                let person: Option<String> = row.try_get("person")?;
                 let hit = payload.to_lowercase().contains(&needle)
+                    || person.is_some_and(|p| people.persons.contains(&p))
                     || error.is_some_and(|e| e.to_lowercase().contains(&needle))
                     || (!people.is_empty()
                         && serde_json::from_str::<Value>(&payload)
@@ -193,6 +198,7 @@ mod tests {
             salesforce: HashSet::from(["00q000000000001eaa".to_string()]),
             emails: HashSet::from(["ada@example.com".to_string()]),
             members: HashSet::from(["00v000000000001aaa".to_string()]),
+            persons: HashSet::new(),
         };
         assert!(people.named_in(&json!({ "kind": "marketo_member", "lead_id": 1001 })));
         assert!(!people.named_in(&json!({ "lead_id": 10011 })));

@@ -116,7 +116,7 @@ impl Store {
              WHERE id IN (SELECT id FROM signals WHERE {DUE} \
              ORDER BY CASE WHEN dedup_key LIKE 'reconcile:%' THEN 1 ELSE 0 END, id \
              LIMIT $4{lock}) \
-             RETURNING id, dedup_key, payload, attempts, received_at"
+             RETURNING id, dedup_key, payload, attempts, received_at, person"
         );
         // Only the static lock clause varies; every value is bound.
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -149,6 +149,7 @@ impl Store {
                 signal,
                 attempts: row.try_get("attempts")?,
                 received_at: row.try_get("received_at")?,
+                person: row.try_get("person")?,
             });
         }
         claimed.sort_by_key(|c| c.id);

@@ -70,6 +70,10 @@ pub struct Journal {
     /// Outcomes of a side's change with none of that side's signals in the round, to go with
     /// one of them that waits to be retried (see [`super::retrying::Adoption`]).
     pub adoptions: Vec<super::retrying::Adoption>,
+    /// Who a signal that failed or waits was found to be about (signal id, person), kept on the
+    /// signal: a deletion names only its member, which the mirror forgets once the removal
+    /// lands another way.
+    pub people: Vec<(i64, String)>,
 }
 
 impl Journal {
@@ -86,6 +90,7 @@ impl Journal {
         self.events.append(&mut other.events);
         self.ends.append(&mut other.ends);
         self.notices.append(&mut other.notices);
+        self.people.append(&mut other.people);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -94,6 +99,7 @@ impl Journal {
             && self.events.is_empty()
             && self.ends.is_empty()
             && self.notices.is_empty()
+            && self.people.is_empty()
     }
 }
 
@@ -126,6 +132,13 @@ impl Store {
                 );
                 return Ok(());
             }
+        }
+        for (signal, person) in &journal.people {
+            sqlx::query("UPDATE signals SET person = $2 WHERE id = $1")
+                .bind(signal)
+                .bind(person)
+                .execute(&mut *tx)
+                .await?;
         }
         for row in &journal.mirrors {
             super::mirror::upsert_mirror(&mut tx, row).await?;

@@ -162,6 +162,8 @@ pub struct Claimed {
     /// Including this claim.
     pub attempts: i64,
     pub received_at: i64,
+    /// Who an earlier try found the signal to be about, when it failed or waited.
+    pub person: Option<String>,
 }
 
 /// A signal that failed for good (`dead`, replayable) or an input refused at the edge

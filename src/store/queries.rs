@@ -106,8 +106,8 @@ pub struct Backlog {
 pub type ChangeCounts = BTreeMap<String, BTreeMap<String, i64>>;
 
 /// The columns a failing signal is read with, by the list and by its text search.
-pub(super) const FAILING_COLUMNS: &str =
-    "id, kind, state, payload, attempts, last_error, received_at, updated_at, next_attempt_at";
+pub(super) const FAILING_COLUMNS: &str = "id, kind, state, payload, attempts, last_error, received_at, updated_at, next_attempt_at, \
+     person";
 
 /// The SQL condition of a failing-signal state: `dead`, `rejected`, `retrying` (failed at
 /// least once, waiting for another try), `postponed` (waiting out a side's pause or a held or
@@ -175,8 +175,9 @@ impl Store {
                 };
                 let text = |k: &str| payload.get(k).and_then(|v| v.as_str()).map(str::to_string);
                 let marketo = payload.get("lead_id").and_then(serde_json::Value::as_i64);
+                let person: Option<String> = r.try_get("person")?;
                 Ok((
-                    scope,
+                    (scope, person),
                     FailingSignal {
                         id: r.try_get("id")?,
                         kind: r.try_get("kind")?,
@@ -202,8 +203,9 @@ impl Store {
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        for (scope, signal) in &mut failing {
-            self.complete_names(signal, scope).await?;
+        for ((scope, person), signal) in &mut failing {
+            self.complete_names(signal, scope, person.as_deref())
+                .await?;
         }
         let dead: Vec<i64> = failing
             .iter()
@@ -219,7 +221,13 @@ impl Store {
 
     /// Fills the ids a payload does not carry (a Marketo webhook names no Salesforce record, a
     /// Salesforce notification no Marketo lead) from the identity table and the mirror.
-    async fn complete_names(&self, s: &mut FailingSignal, scope: &Scope) -> Result<(), StoreError> {
+    /// `person`: who an earlier try found the signal to be about, when it failed or waited.
+    async fn complete_names(
+        &self,
+        s: &mut FailingSignal,
+        scope: &Scope,
+        person: Option<&str>,
+    ) -> Result<(), StoreError> {
         let named = s.email.is_some()
             && s.marketo_lead_id.is_some()
             && s.salesforce_person_id.is_some()
@@ -240,6 +248,12 @@ impl Store {
             && let Some(member) = s.campaign_member_id.as_deref()
             && let Some(row) = self.mirror_by_member(member).await?.into_iter().next()
             && let Ok(id) = row.person.parse()
+        {
+            found = self.identity(id).await?;
+        }
+        // Once the removal landed another way, the mirror no longer holds the member.
+        if found.is_none()
+            && let Some(id) = person.and_then(|p| p.parse().ok())
         {
             found = self.identity(id).await?;
         }

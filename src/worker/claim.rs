@@ -132,12 +132,20 @@ async fn waiting_add(ctx: &Context, member_id: &str) -> Result<bool, StoreError>
 
 /// The person a signal names by their Marketo lead or Salesforce Lead/Contact, when the identity
 /// table knows them (nobody is created for a change the sync skips).
-pub async fn known_person(ctx: &Context, signal: &Signal) -> Result<Option<String>, StoreError> {
-    let (lead, person) = match signal {
+pub async fn known_person(ctx: &Context, item: &Claimed) -> Result<Option<String>, StoreError> {
+    let (lead, person) = match &item.signal {
         Signal::SalesforceMember(m) => (None, m.contact_id.as_deref().or(m.lead_id.as_deref())),
         Signal::MarketoMember(m) => (Some(m.lead_id), None),
         Signal::MarketoFlowAction(a) => (Some(a.lead_id), None),
-        Signal::SalesforceMemberDeleted(_) => return Ok(None),
+        // A deletion names only its member: the person an earlier try found, while the sync
+        // still knows them.
+        Signal::SalesforceMemberDeleted(_) => {
+            let Some(id) = item.person.as_deref().and_then(|p| p.parse().ok()) else {
+                return Ok(None);
+            };
+            let known = ctx.store.identity(id).await?;
+            return Ok(known.map(|identity| identity.id.to_string()));
+        }
     };
     if lead.is_none() && person.is_none() {
         return Ok(None);

@@ -91,7 +91,7 @@ async fn process(
     for (item, reason) in unmapped {
         let target = Target::NONE;
         // Named for the person when the sync knows them, so their timeline says why.
-        let person = claim::known_person(ctx, &item.signal).await?;
+        let person = claim::known_person(ctx, &item).await?;
         record::outcome(
             &mut journal,
             Some(item.id),

@@ -25,6 +25,7 @@ mod cutover_inputs;
 mod cutover_left_alone;
 mod deleted_poll;
 mod deletion_conflicts;
+mod deletion_waiting;
 mod deploy_files;
 mod duplicates;
 mod duplicates_live;

@@ -32,6 +32,12 @@ pub fn settle(
             }
             Err(error) => error,
         };
+        // Kept on the signal while it fails or waits: the errors list and its last outcome
+        // still name the person once the mirror no longer does (a deletion names only its
+        // member).
+        if let Some(about) = &about {
+            journal.people.push((id, about.person.clone()));
+        }
         if let Some(until) = error.paused_until() {
             // A side is paused (its daily quota used up, or its credentials refused): the change
             // waits like a disabled mapping's, without using an attempt (`catch_up` makes it due
