@@ -203,7 +203,7 @@ async fn one(
 ) -> anyhow::Result<MappingResult> {
     let before = calls(worker);
     let mut read_at = crate::store::now_millis();
-    let report = worker.reconcile_mapping(mapping, options.dry_run).await?;
+    let mut report = worker.reconcile_mapping(mapping, options.dry_run).await?;
     let mut unrepaired = Vec::new();
     let mut repaired = 0;
     let mut diverged = report.diverged;
@@ -243,6 +243,12 @@ async fn one(
                 || diverged.iter().any(|d| d.person == c.person)
         };
         repaired = report.changes.iter().filter(|c| !still(c)).count();
+        // A repair that created a record (a Marketo lead for a Salesforce-only member) names it.
+        for change in report.changes.iter_mut().filter(|c| !still(c)) {
+            if let Err(error) = change.name_created(worker.store()).await {
+                tracing::warn!(%error, person = change.person, "could not read what a repair created");
+            }
+        }
     }
     let now = calls(worker);
     Ok(MappingResult {

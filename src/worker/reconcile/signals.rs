@@ -10,6 +10,7 @@ use crate::mappings::Mapping;
 use crate::signal::{
     Dedup, MarketoMember, NewSignal, SalesforceMember, SalesforceMemberDeleted, Signal,
 };
+use crate::store::StoreError;
 use crate::sync::{Decision, Observed, StatusMap};
 
 use super::super::context::Context;
@@ -32,6 +33,30 @@ pub struct Change {
     pub side: &'static str,
     pub from: Option<String>,
     pub to: Option<String>,
+}
+
+impl Change {
+    /// Fills the records a repair created: a Salesforce-only member's new Marketo lead, a
+    /// Marketo-only member's new Salesforce Lead, as the sync now knows the person.
+    pub async fn name_created(&mut self, store: &crate::store::Store) -> Result<(), StoreError> {
+        if self.marketo_lead_id.is_some() && self.salesforce_id.is_some() {
+            return Ok(());
+        }
+        let email = Some(self.person.as_str()).filter(|p| p.contains('@'));
+        let Some(known) = store
+            .find_identity(self.marketo_lead_id, self.salesforce_id.as_deref(), email)
+            .await?
+        else {
+            return Ok(());
+        };
+        self.marketo_lead_id = self.marketo_lead_id.or(known.mkto_lead_id);
+        self.salesforce_id = self
+            .salesforce_id
+            .take()
+            .or(known.sf_contact_id)
+            .or(known.sf_lead_id);
+        Ok(())
+    }
 }
 
 /// A person the mirror holds as synced whose sides still show different statuses, such as a

@@ -5,6 +5,7 @@
 
 use serde_json::json;
 
+mod created;
 mod feeds;
 mod sims;
 

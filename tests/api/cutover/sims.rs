@@ -109,8 +109,8 @@ impl Sims {
         )
     }
 
-    /// Sets a member's status in the first campaign as a Salesforce user.
-    pub(super) async fn set_in_salesforce(&self, person: usize, status: &str) {
+    /// A Salesforce user's access token and the REST base of the data API.
+    async fn salesforce_user(&self) -> (reqwest::Client, String, String) {
         let http = reqwest::Client::new();
         let sf = self.url("salesforce");
         let token = json(http.post(format!("{sf}/services/oauth2/token")).form(&[
@@ -128,11 +128,17 @@ impl Sims {
             .as_str()
             .unwrap()
             .to_string();
-        let member = self.member(person).await;
         let version = self.d["salesforce"]["api_version"].as_str().unwrap();
+        (http, token, format!("{sf}/services/data/{version}"))
+    }
+
+    /// Sets a member's status in the first campaign as a Salesforce user.
+    pub(super) async fn set_in_salesforce(&self, person: usize, status: &str) {
+        let (http, token, data) = self.salesforce_user().await;
+        let member = self.member(person).await;
         let patched = http
             .patch(format!(
-                "{sf}/services/data/{version}/sobjects/CampaignMember/{}",
+                "{data}/sobjects/CampaignMember/{}",
                 member["Id"].as_str().unwrap()
             ))
             .bearer_auth(&token)
@@ -141,6 +147,34 @@ impl Sims {
             .await
             .expect("PATCH");
         assert_eq!(patched.status(), 204);
+    }
+
+    /// A Salesforce user creates a Lead Marketo does not have and adds it to the first
+    /// campaign at `status`; returns the Lead's id.
+    pub(super) async fn add_in_salesforce_only(&self, email: &str, status: &str) -> String {
+        let (http, token, data) = self.salesforce_user().await;
+        let created = |object: &str, body: Value| {
+            let request = http
+                .post(format!("{data}/sobjects/{object}"))
+                .bearer_auth(&token)
+                .json(&body);
+            async move {
+                let answer = json(request).await;
+                answer["id"].as_str().expect("created").to_string()
+            }
+        };
+        let lead = created(
+            "Lead",
+            json!({ "LastName": "Only", "Company": "Acme", "Email": email }),
+        )
+        .await;
+        let campaign = &self.d["mappings"][0]["campaign_id"];
+        created(
+            "CampaignMember",
+            json!({ "CampaignId": campaign, "LeadId": lead, "Status": status }),
+        )
+        .await;
+        lead
     }
 
     /// `(kind, old_status, new_status)` of every trigger event recorded so far, oldest first.
