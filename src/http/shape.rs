@@ -95,6 +95,8 @@ impl Shape {
 pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: Next) -> Response {
     let shape = Shape::of(&request, limits.console);
     let path = request.uri().path().to_string();
+    // A form sent (reloading its page gives a fresh one) or an address followed or typed.
+    let sent = request.method() == axum::http::Method::POST;
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || shape.fits(response.headers()) {
@@ -140,7 +142,12 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
         // kind, a query parameter it does not know).
         StatusCode::BAD_REQUEST if shape == Shape::Page && !text.is_empty() => {
             let (words, _) = named_field(&text);
-            format!("This request could not be used: {words}. Reload the page and try again.")
+            let next = if sent {
+                "Reload the page and try again."
+            } else {
+                "Check the address, or go back and follow the console's own links."
+            };
+            format!("This request could not be used: {words}. {next}")
         }
         _ if !text.is_empty() => text,
         _ => status

@@ -104,8 +104,14 @@ async fn lifting_a_pause_is_confirmed_and_a_job_state_reads_as_words() {
         .unwrap();
     assert_eq!(lifted.status(), 303);
     let to = lifted.headers()["location"].to_str().unwrap().to_string();
-    let said = notice(&console_page(&client, world.app.url(&to), &cookie).await);
+    let page = console_page(&client, world.app.url(&to), &cookie).await;
+    let said = notice(&page);
     assert!(said.starts_with("Marketo was not paused"), "{to}: {said}");
+    // The page refreshes itself without the notice: it said so once.
+    assert!(
+        page.contains(r#"<meta http-equiv="refresh" content="30; url=/console">"#),
+        "{page}"
+    );
 
     let store = &world.app.store;
     let now = now_millis();

@@ -171,7 +171,7 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
             "/console/mappings?job=x",
             "1",
             400,
-            "could not be used",
+            "could not be used: job: a whole number, not &quot;x&quot;. Check the address",
         ),
         // A field the form's extractor cannot read.
         (
@@ -179,7 +179,7 @@ async fn console_forms_need_the_session_and_its_csrf_token() {
             "/console/subscriptions/delete",
             "abc",
             400,
-            "could not be used",
+            ". Reload the page and try again.",
         ),
     ] {
         let answer = client
