@@ -3,6 +3,7 @@
 //! that changes something. It shows what `/admin/...` answers as JSON.
 
 mod errors;
+mod job_text;
 mod mappings;
 mod outcomes;
 mod overview;
