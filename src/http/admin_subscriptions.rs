@@ -44,7 +44,7 @@ pub(super) fn every_event_type() -> Vec<&'static str> {
 const MAX_URL_LEN: usize = 2048;
 
 /// A body must say it is JSON, as every other JSON endpoint asks (axum's `Json`): 415 otherwise.
-fn json_content(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+pub(super) fn json_content(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     match super::shape::media_type(headers).as_deref() {
         Some("application/json") => Ok(()),
         Some(t) if t.starts_with("application/") && t.ends_with("+json") => Ok(()),
@@ -209,7 +209,7 @@ pub async fn act(
             Ok(Json(json!({ "id": id, "replayed": replayed })))
         }
         other => Err(ApiError::NotFound(format!(
-            "action {other:?} (pause, resume or replay)"
+            "action {other:?} (pause, resume, replay or rotate-secret)"
         ))),
     }
 }

@@ -3,6 +3,7 @@
 mod admin;
 pub(crate) mod admin_jobs;
 pub(crate) mod admin_people;
+mod admin_secrets;
 pub mod admin_status;
 mod admin_subscriptions;
 pub mod admin_upstreams;
@@ -145,6 +146,12 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
             "get",
             "/admin/subscriptions",
             get(admin_subscriptions::list),
+        ),
+        (
+            Admin,
+            "post",
+            "/admin/subscriptions/{id}/rotate-secret",
+            post(admin_secrets::rotate),
         ),
         (
             Admin,

@@ -24,6 +24,12 @@ impl Deliverer {
             return Err(Failure::Permanent("the subscription is gone".into()));
         };
         let key = sign::secret_key(secret).map_err(|e| Failure::Permanent(e.to_string()))?;
+        // While a rotated secret still signs, each delivery carries both signatures, as
+        // Standard Webhooks lets a header hold several: the subscriber may check either.
+        let previous = delivery
+            .previous_secret
+            .as_deref()
+            .and_then(|s| sign::secret_key(s).ok());
         let shown = shown_url(url);
         // The same id on every attempt, so a subscriber can drop a repeat.
         let id = format!("msg_{}", delivery.id);
@@ -37,7 +43,11 @@ impl Deliverer {
             .header("webhook-timestamp", timestamp.to_string())
             .header(
                 "webhook-signature",
-                sign::signature(&key, &id, timestamp, body.as_bytes()),
+                std::iter::once(&key)
+                    .chain(previous.as_ref())
+                    .map(|key| sign::signature(key, &id, timestamp, body.as_bytes()))
+                    .collect::<Vec<_>>()
+                    .join(" "),
             )
             .body(body)
             .send()

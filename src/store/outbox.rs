@@ -25,6 +25,8 @@ pub struct Delivery {
     /// The subscription's URL and signing secret (subscriptions only).
     pub url: Option<String>,
     pub secret: Option<String>,
+    /// The secret a rotation replaced, while it still signs beside the new one.
+    pub previous_secret: Option<String>,
     pub event_type: String,
     pub person: String,
     pub payload: Value,

@@ -77,8 +77,9 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<AnyRow>, StoreError> {
         Ok(sqlx::query(
-            "SELECT o.id, o.destination, o.subscription_id, s.url, s.secret, o.event_type, \
-             o.person, o.payload, o.attempts FROM outbox o \
+            "SELECT o.id, o.destination, o.subscription_id, s.url, s.secret, \
+             CASE WHEN s.previous_secret_until > $1 THEN s.previous_secret END AS previous_secret, \
+             o.event_type, o.person, o.payload, o.attempts FROM outbox o \
              LEFT JOIN subscriptions s ON s.id = o.subscription_id \
              WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
              AND ($3 IS NULL OR o.destination = $3) \
@@ -208,6 +209,7 @@ async fn lease(
         subscription_id: row.try_get("subscription_id")?,
         url: row.try_get("url")?,
         secret: row.try_get("secret")?,
+        previous_secret: row.try_get("previous_secret")?,
         event_type: row.try_get("event_type")?,
         person: row.try_get("person")?,
         payload: serde_json::from_str(&payload)?,

@@ -17,6 +17,9 @@ pub struct Subscription {
     /// Until when the subscriber asked to be left alone (429 or 503 with `Retry-After`);
     /// none of its deliveries goes before then.
     pub throttled_until: Option<i64>,
+    /// Until when the secret a rotation replaced still signs beside the new one (none once
+    /// that time has passed, or when the rotation kept no overlap).
+    pub previous_secret_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -47,6 +50,14 @@ fn split(stored: &str) -> Vec<String> {
         .collect()
 }
 
+/// The columns a subscription is read with (never its secrets).
+macro_rules! columns {
+    () => {
+        "id, url, event_types, paused, pause_reason, throttled_until, previous_secret_until, \
+         created_at, updated_at"
+    };
+}
+
 fn from_row(row: &sqlx::any::AnyRow) -> Result<Subscription, StoreError> {
     let types: String = row.try_get("event_types")?;
     let paused: i64 = row.try_get("paused")?;
@@ -62,6 +73,9 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Subscription, StoreError> {
         throttled_until: row
             .try_get::<Option<i64>, _>("throttled_until")?
             .filter(|&until| until > super::now_millis()),
+        previous_secret_until: row
+            .try_get::<Option<i64>, _>("previous_secret_until")?
+            .filter(|&until| until > super::now_millis()),
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -76,11 +90,11 @@ impl Store {
         secret: &str,
         now: i64,
     ) -> Result<Subscription, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO subscriptions (url, event_types, secret, paused, created_at, updated_at) \
-             VALUES ($1, $2, $3, 0, $4, $4) \
-             RETURNING id, url, event_types, paused, pause_reason, throttled_until, created_at, updated_at",
-        )
+        let row = sqlx::query(concat!(
+            "INSERT INTO subscriptions (url, event_types, secret, paused, created_at, \
+                 updated_at) VALUES ($1, $2, $3, 0, $4, $4) RETURNING ",
+            columns!()
+        ))
         .bind(url)
         .bind(joined(event_types))
         .bind(secret)
@@ -100,12 +114,12 @@ impl Store {
         form_id: &str,
         now: i64,
     ) -> Result<(Subscription, bool), StoreError> {
-        let row = sqlx::query(
+        let row = sqlx::query(concat!(
             "INSERT INTO subscriptions \
-             (url, event_types, secret, paused, created_at, updated_at, form_id) \
-             VALUES ($1, $2, $3, 0, $4, $4, $5) ON CONFLICT DO NOTHING \
-             RETURNING id, url, event_types, paused, pause_reason, throttled_until, created_at, updated_at",
-        )
+                 (url, event_types, secret, paused, created_at, updated_at, form_id) \
+                 VALUES ($1, $2, $3, 0, $4, $4, $5) ON CONFLICT DO NOTHING RETURNING ",
+            columns!()
+        ))
         .bind(url)
         .bind(joined(event_types))
         .bind(secret)
@@ -116,10 +130,11 @@ impl Store {
         if let Some(row) = row {
             return Ok((from_row(&row)?, true));
         }
-        let row = sqlx::query(
-            "SELECT id, url, event_types, paused, pause_reason, throttled_until, created_at, updated_at \
-             FROM subscriptions WHERE form_id = $1",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM subscriptions WHERE form_id = $1"
+        ))
         .bind(form_id)
         .fetch_one(&self.pool)
         .await?;
@@ -127,20 +142,22 @@ impl Store {
     }
 
     pub async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, url, event_types, paused, pause_reason, throttled_until, created_at, updated_at FROM subscriptions \
-             ORDER BY id",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM subscriptions ORDER BY id"
+        ))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(from_row).collect()
     }
 
     pub async fn subscription(&self, id: i64) -> Result<Option<Subscription>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, url, event_types, paused, pause_reason, throttled_until, created_at, updated_at FROM subscriptions \
-             WHERE id = $1",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM subscriptions WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
@@ -181,6 +198,29 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Signs with `secret` from now on; the secret it replaces keeps signing beside it until
+    /// `previous_until` (none: at once no more). False when there is no such subscription.
+    pub async fn rotate_subscription_secret(
+        &self,
+        id: i64,
+        secret: &str,
+        previous_until: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE subscriptions SET \
+             previous_secret = CASE WHEN $3 IS NULL THEN NULL ELSE secret END, \
+             previous_secret_until = $3, secret = $2, updated_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(secret)
+        .bind(previous_until)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(result.rows_affected() == 1)
     }
 

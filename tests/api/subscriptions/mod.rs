@@ -3,6 +3,7 @@
 
 mod console;
 mod operational;
+mod rotation;
 mod subscriber;
 
 use std::sync::Arc;

@@ -21,6 +21,8 @@ pub struct Received {
     pub body: Value,
     /// Whether `webhook-signature` held a `v1` entry matching the secret, with a fresh timestamp.
     pub verified: bool,
+    /// How many `v1` entries `webhook-signature` held.
+    pub signatures: usize,
 }
 
 #[derive(Clone)]
@@ -112,6 +114,10 @@ async fn receive(
         id,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         verified,
+        signatures: signatures
+            .split(' ')
+            .filter(|e| e.starts_with("v1,"))
+            .count(),
     });
     let _ = shared.held.subscribe().wait_for(|held| !held).await;
     let status = StatusCode::from_u16(shared.status.load(Ordering::SeqCst)).unwrap();
