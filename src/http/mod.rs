@@ -226,6 +226,12 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
         (
             Admin,
             "post",
+            "/console/subscriptions/rotate-secret",
+            post(console::rotate_subscription_secret),
+        ),
+        (
+            Admin,
+            "post",
             "/console/mappings/switch",
             post(console::switch),
         ),

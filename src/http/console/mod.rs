@@ -10,6 +10,7 @@ mod overview;
 mod people;
 pub mod session;
 
+mod subscription_secret;
 mod subscriptions;
 pub(crate) mod throttle;
 
@@ -26,6 +27,7 @@ pub use outcomes::outcomes;
 pub use overview::{overview, resume};
 pub use people::{people, person};
 use session::Session;
+pub use subscription_secret::rotate as rotate_subscription_secret;
 pub use subscriptions::{
     create as create_subscription, delete as delete_subscription, pause as pause_subscription,
     replay as replay_subscription, subscriptions,

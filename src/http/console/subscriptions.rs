@@ -32,6 +32,8 @@ pub struct SubscriptionRow {
     /// Why it is paused, when it is and that is known.
     pause_reason: String,
     since: String,
+    /// Until when the secret a rotation replaced still signs beside the current one, or empty.
+    previous_until: String,
 }
 
 #[derive(Template)]
@@ -101,7 +103,7 @@ fn last_try(pending: &[crate::store::DeliveryRow]) -> String {
 }
 
 /// The page, with a notice above the list (the secret of a subscription just created).
-async fn page(state: &AppState, session: &Session, notice: String) -> Response {
+pub(super) async fn page(state: &AppState, session: &Session, notice: String) -> Response {
     let all = match state.store().subscriptions().await {
         Ok(all) => all,
         Err(error) => return unavailable(error),
@@ -136,6 +138,10 @@ async fn page(state: &AppState, session: &Session, notice: String) -> Response {
             last_try: last_try(&pending),
             pause_reason: s.pause_reason.unwrap_or_default(),
             since: when(Some(s.created_at)),
+            previous_until: s
+                .previous_secret_until
+                .map(|until| when(Some(until)))
+                .unwrap_or_default(),
         });
     }
     render(&SubscriptionsPage {
@@ -235,16 +241,16 @@ pub async fn create(
 #[derive(Deserialize)]
 pub struct IdForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
     #[serde(default)]
-    id: Option<i64>,
+    pub(super) id: Option<i64>,
     /// The delete form's box, ticked to delete the queued deliveries too (`on` when ticked).
     #[serde(default)]
     confirm: Option<String>,
 }
 
 /// The page answering a form that names no subscription (400).
-fn none_named() -> Response {
+pub(super) fn none_named() -> Response {
     super::page_error(
         axum::http::StatusCode::BAD_REQUEST,
         "The form names no subscription (its id is missing).",

@@ -136,3 +136,76 @@ async fn a_paused_subscription_says_why_and_its_replay_says_nothing_is_sent_yet(
         "{paused}"
     );
 }
+
+/// The notice's secret: the `whsec_` word it shows.
+fn shown_secret(html: &str) -> String {
+    let start = html
+        .find("whsec_")
+        .unwrap_or_else(|| panic!("no secret: {html}"));
+    html[start..]
+        .split(|c: char| c.is_whitespace() || c == '<')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn rotating_a_secret_shows_the_new_one_once_and_the_old_one_signs_for_a_day() {
+    let world = world().await;
+    let subscriber = Subscriber::spawn().await;
+    let id = subscribe(&world, &subscriber, &["added_to_program"]).await;
+    let client = console_client();
+    let cookie = signed_in(&world, &client).await;
+    let before = console_page(&client, world.app.url("/console/subscriptions"), &cookie).await;
+    assert!(row(&before, id).contains("Rotate secret"), "{before}");
+
+    let rotated = client
+        .post(world.app.url("/console/subscriptions/rotate-secret"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf_of(&before).as_str()), ("id", &id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), 200);
+    let page = rotated.text().await.unwrap();
+    let secret = shown_secret(&page);
+    assert!(
+        page.contains("keeps signing each delivery beside it until"),
+        "{page}"
+    );
+    assert!(
+        row(&page, id).contains("the replaced secret signs too until"),
+        "{page}"
+    );
+    let again = console_page(&client, world.app.url("/console/subscriptions"), &cookie).await;
+    assert!(!again.contains(&secret), "shown once");
+
+    // The subscriber, still on the old secret, verifies; so it does on the new one.
+    let (_, sf_lead) = world.person("rotated@example.com");
+    world.sf_adds(&sf_lead, Some("Invited"));
+    world.settle().await;
+    subscriber.set_secret(&secret);
+    patient_deliverer(&world).run_pending().await.unwrap();
+    let received = subscriber.received();
+    assert!(
+        received.len() == 1 && received[0].verified && received[0].signatures == 2,
+        "{received:?}"
+    );
+
+    let unknown = client
+        .post(world.app.url("/console/subscriptions/rotate-secret"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf_of(&again).as_str()), ("id", "999")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let forged = client
+        .post(world.app.url("/console/subscriptions/rotate-secret"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "forged"), ("id", &id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+}
