@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::response::Response;
 
 use super::session::Session;
-use super::subscriptions::{IdForm, none_named, page};
-use super::{forbidden, unavailable, when};
+use super::subscriptions::{IdForm, page};
+use super::{unavailable, when};
 use crate::http::AppState;
 use crate::outbox::sign;
 use crate::store::now_millis;
@@ -20,11 +20,9 @@ pub async fn rotate(
     session: Session,
     Form(form): Form<IdForm>,
 ) -> Response {
-    if !session.check_csrf(&form.csrf) {
-        return forbidden();
-    }
-    let Some(id) = form.id else {
-        return none_named();
+    let id = match form.named(&session) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     let secret = sign::generate_secret();
     let now = now_millis();

@@ -241,16 +241,27 @@ pub async fn create(
 #[derive(Deserialize)]
 pub struct IdForm {
     #[serde(default)]
-    pub(super) csrf: String,
+    csrf: String,
     #[serde(default)]
-    pub(super) id: Option<i64>,
+    id: Option<i64>,
     /// The delete form's box, ticked to delete the queued deliveries too (`on` when ticked).
     #[serde(default)]
     confirm: Option<String>,
 }
 
+impl IdForm {
+    /// The subscription the form names, once its CSRF token is this session's: else the page
+    /// refusing it (403 for the token, 400 for a form naming none).
+    pub(super) fn named(&self, session: &Session) -> Result<i64, Box<Response>> {
+        if !session.check_csrf(&self.csrf) {
+            return Err(Box::new(forbidden()));
+        }
+        self.id.ok_or_else(|| Box::new(none_named()))
+    }
+}
+
 /// The page answering a form that names no subscription (400).
-pub(super) fn none_named() -> Response {
+fn none_named() -> Response {
     super::page_error(
         axum::http::StatusCode::BAD_REQUEST,
         "The form names no subscription (its id is missing).",
@@ -263,11 +274,9 @@ pub async fn delete(
     session: Session,
     Form(form): Form<IdForm>,
 ) -> Response {
-    if !session.check_csrf(&form.csrf) {
-        return forbidden();
-    }
-    let Some(id) = form.id else {
-        return none_named();
+    let id = match form.named(&session) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     // Deleting drops the queued deliveries with it: the form asks for the box to be ticked,
     // and a request without it (a script, a browser ignoring `required`) deletes nothing.
@@ -297,11 +306,9 @@ pub async fn replay(
     session: Session,
     Form(form): Form<IdForm>,
 ) -> Response {
-    if !session.check_csrf(&form.csrf) {
-        return forbidden();
-    }
-    let Some(id) = form.id else {
-        return none_named();
+    let id = match form.named(&session) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     let store = state.store();
     match store.subscription(id).await {
