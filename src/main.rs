@@ -197,9 +197,17 @@ impl ConfigArgs {
     }
 
     /// `serve` starts with keys left empty (it says which and syncs nothing), never with a
-    /// value that cannot work.
+    /// value that cannot work. Its refusal is part of its log, so JSON logs get it as JSON.
     fn load_serving(&self) -> Result<Config, ExitCode> {
-        Config::load_serving(self.config.as_deref(), &self.overrides()).map_err(invalid)
+        Config::load_serving(self.config.as_deref(), &self.overrides()).map_err(|error| {
+            if !telemetry::json_logs() || !tracing::enabled!(tracing::Level::ERROR) {
+                return invalid(error);
+            }
+            for problem in error.problems() {
+                tracing::error!("invalid configuration: {problem}");
+            }
+            ExitCode::from(2)
+        })
     }
 
     fn overrides(&self) -> Overrides {
@@ -346,11 +354,10 @@ async fn run() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            // A service's end is its last log line; said again beside text logs on the same
-            // stderr, a person at a terminal read it twice. JSON logs (or logs that drop
-            // errors) still get the plain line for whoever reads the terminal.
-            let logged =
-                logs_its_end && tracing::enabled!(tracing::Level::ERROR) && !telemetry::json_logs();
+            // A service's end is its last log line, said once: a plain copy beside text logs
+            // was read twice at a terminal, and broke a JSON log's one-object-per-line. Logs
+            // that drop errors still get the plain line.
+            let logged = logs_its_end && tracing::enabled!(tracing::Level::ERROR);
             if logs_its_end {
                 tracing::error!("{error:#}");
             }

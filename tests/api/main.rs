@@ -60,6 +60,7 @@ mod sim_marketo;
 mod sim_salesforce;
 mod simulators;
 mod simulators_serve;
+mod start_failures;
 mod status_compatibility;
 mod store;
 mod store_failing_deletion;
