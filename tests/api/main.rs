@@ -62,6 +62,7 @@ mod simulators;
 mod simulators_serve;
 mod start_failures;
 mod status_compatibility;
+mod stop_twice;
 mod store;
 mod store_failing_deletion;
 mod store_purge_race;
