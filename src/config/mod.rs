@@ -9,6 +9,7 @@ mod intervals;
 mod load;
 mod mapping;
 mod secret;
+mod secret_files;
 mod store_url;
 mod triggers;
 mod validate;

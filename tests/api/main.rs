@@ -53,6 +53,7 @@ mod reconciliation;
 mod replicas;
 mod salesforce_inbound;
 mod sandbox;
+mod secret_files;
 mod secrets;
 mod service_process;
 mod shutdown;
