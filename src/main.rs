@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use campaign_sync::config::{Config, Needs, Overrides};
+use campaign_sync::config::{Config, ConfigError, Needs, Overrides};
 use campaign_sync::sandbox::{SandboxOptions, SimulatorsOptions};
 use campaign_sync::{commands, telemetry};
 use clap::{Args, Parser, Subcommand};
@@ -318,16 +318,26 @@ async fn run() -> ExitCode {
             })
             .await
         }
-        Command::Status { url, token } => match token.filter(|t| !t.trim().is_empty()) {
-            Some(token) => campaign_sync::terminal::status::run(&url, &token).await,
-            None => {
-                // A usage error, as clap's own: say both ways to give the token.
-                eprintln!(
-                    "campaign-sync: status needs the admin token: give --token or set CAMPAIGN_SYNC_ADMIN__TOKEN"
-                );
-                return ExitCode::from(2);
+        Command::Status { url, token } => {
+            // `--token` or its variable, else the file `serve` would read the token from.
+            let token = match token {
+                Some(token) => Some(token),
+                None => match campaign_sync::config::read_secret_file("admin.token") {
+                    Ok(token) => token,
+                    Err(problem) => return invalid(ConfigError::Invalid(vec![problem])),
+                },
+            };
+            match token.filter(|t| !t.trim().is_empty()) {
+                Some(token) => campaign_sync::terminal::status::run(&url, token.trim()).await,
+                None => {
+                    // A usage error, as clap's own: say every way to give the token.
+                    eprintln!(
+                        "campaign-sync: status needs the admin token: give --token or set CAMPAIGN_SYNC_ADMIN__TOKEN (or CAMPAIGN_SYNC_ADMIN__TOKEN_FILE)"
+                    );
+                    return ExitCode::from(2);
+                }
             }
-        },
+        }
         Command::Reconcile {
             args,
             dry_run,

@@ -56,24 +56,10 @@ impl SecretFiles {
         let mut values = Vec::new();
         let mut problems = Vec::new();
         for key in FILE_KEYS {
-            let Some(path) = named_file(key) else {
-                continue;
-            };
-            let (variable, file_variable) = (variable(key), file_variable(key));
-            if std::env::var_os(&variable).is_some() {
-                problems.push(format!(
-                    "{key}: set both by {variable} and by {file_variable}; keep one"
-                ));
-                continue;
-            }
-            match std::fs::read(&path).map(String::from_utf8) {
-                Ok(Ok(text)) => values.push((*key, text)),
-                Ok(Err(_)) => problems.push(format!(
-                    "{key}: the file {path} named by {file_variable} is not UTF-8 text"
-                )),
-                Err(error) => problems.push(format!(
-                    "{key}: cannot read the file {path} named by {file_variable}: {error}"
-                )),
+            match read_one(key) {
+                Ok(Some(text)) => values.push((*key, text)),
+                Ok(None) => {}
+                Err(problem) => problems.push(problem),
             }
         }
         if problems.is_empty() {
@@ -81,6 +67,29 @@ impl SecretFiles {
         } else {
             Err(problems)
         }
+    }
+}
+
+/// The text of the file `key`'s `_FILE` variable names (`None` when it names none), or the
+/// problem with it, naming the key, the variables and the file.
+pub fn read_one(key: &str) -> Result<Option<String>, String> {
+    let Some(path) = named_file(key) else {
+        return Ok(None);
+    };
+    let (variable, file_variable) = (variable(key), file_variable(key));
+    if std::env::var_os(&variable).is_some() {
+        return Err(format!(
+            "{key}: set both by {variable} and by {file_variable}; keep one"
+        ));
+    }
+    match std::fs::read(&path).map(String::from_utf8) {
+        Ok(Ok(text)) => Ok(Some(text)),
+        Ok(Err(_)) => Err(format!(
+            "{key}: the file {path} named by {file_variable} is not UTF-8 text"
+        )),
+        Err(error) => Err(format!(
+            "{key}: cannot read the file {path} named by {file_variable}: {error}"
+        )),
     }
 }
 

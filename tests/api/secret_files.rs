@@ -185,3 +185,32 @@ fn an_empty_secret_file_is_named() {
         "{stderr}"
     );
 }
+
+/// `campaign-sync status` takes the admin token from the same file `serve` does.
+#[test]
+fn status_reads_the_admin_token_from_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = free_address();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let mut served = Served::example(&listen, &url, &[]);
+    served.wait_healthy(&listen);
+    let token_file = dir.path().join("admin-token");
+    std::fs::write(&token_file, "admin-token\n").unwrap();
+    let token_file = token_file.display().to_string();
+    let address = format!("http://{listen}");
+    let out = command(
+        &["status", "--url", &address],
+        &[("CAMPAIGN_SYNC_ADMIN__TOKEN_FILE", &token_file)],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let missing = command(
+        &["status", "--url", &address],
+        &[("CAMPAIGN_SYNC_ADMIN__TOKEN_FILE", "/no/such/token")],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/token"));
+}
