@@ -214,3 +214,21 @@ fn status_reads_the_admin_token_from_its_file() {
     assert_eq!(missing.status.code(), Some(2), "{missing:?}");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/token"));
 }
+
+/// A value from a file that cannot work names the file it came from.
+#[test]
+fn a_refused_value_names_the_file_it_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let url_file = dir.path().join("database_url");
+    std::fs::write(&url_file, "sqlite::memory:\n").unwrap();
+    let url_file = url_file.display().to_string();
+    let out = check_config(&[("CAMPAIGN_SYNC_DATABASE_URL_FILE", &url_file)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "read from the file {url_file} named by CAMPAIGN_SYNC_DATABASE_URL_FILE"
+        )),
+        "{stderr}"
+    );
+}
