@@ -184,16 +184,16 @@ impl App {
         ));
         let mut servers = tokio::task::JoinSet::new();
         let routers = match admin_listener {
-            None => vec![(listener, http::router(state))],
+            None => vec![("public", listener, http::router(state))],
             Some(admin) => vec![
-                (listener, http::public_router(state.clone())),
-                (admin, http::admin_router(state)),
+                ("public", listener, http::public_router(state.clone())),
+                ("admin", admin, http::admin_router(state)),
             ],
         };
-        for (listener, router) in routers {
+        for (name, listener, router) in routers {
             let limits = http::server::ConnectionLimits::from_config(&http_config);
             let stop = stop_accepting.clone().cancelled_owned();
-            servers.spawn(http::server::serve(listener, router, limits, stop));
+            servers.spawn(http::server::serve(name, listener, router, limits, stop));
         }
         let finished = tokio::select! {
             result = join_all(&mut servers) => Some(result),

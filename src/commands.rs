@@ -147,45 +147,108 @@ pub async fn reconcile(
     crate::cutover::reconcile(config, options).await
 }
 
-/// SIGTERM (the orchestrator) or SIGINT (a terminal) starts a graceful shutdown. SIGHUP, which
-/// asks many daemons to reload, is told and ignored: the configuration is read at start only,
-/// and its default action would end the process at once, without a drain.
+/// SIGTERM (the orchestrator) or SIGINT (a terminal) starts a graceful shutdown; a second one
+/// during it ends the process at once (Ctrl-C twice), with 128 + the signal's number as a
+/// shell gives a process a signal ended. SIGHUP, which asks many daemons to reload, is told and
+/// ignored: the configuration is read at start only, and its default action would end the
+/// process at once, without a drain.
 async fn cancel_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let mut stops = StopSignals::listen();
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    #[cfg(unix)]
-    let hangups = async {
-        if let Ok(mut hangup) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        {
-            while hangup.recv().await.is_some() {
-                tracing::warn!(
-                    "SIGHUP ignored: the configuration is read at start only; restart the \
-                     service (SIGTERM, then start it) to apply a change"
-                );
-            }
-        }
-        std::future::pending::<()>().await
-    };
-    #[cfg(not(unix))]
-    let hangups = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-        () = hangups => {},
-    }
-    tracing::info!("shutdown requested");
+    tokio::spawn(ignore_hangups());
+    let first = stops.next().await;
+    tracing::info!(
+        signal = first.name,
+        "shutdown requested; a second SIGINT or SIGTERM stops at once"
+    );
     shutdown.cancel();
+    let second = stops.next().await;
+    tracing::error!(
+        signal = second.name,
+        "{} during the shutdown: stopping at once, without finishing the drain (requests in \
+         flight are cut off; the worker's leases expire after worker.lease_secs)",
+        second.name
+    );
+    std::process::exit(second.exit_code);
+}
+
+/// A signal that asks for a stop, by name and with the exit code a second one ends with.
+#[derive(Clone, Copy)]
+struct StopSignal {
+    name: &'static str,
+    exit_code: i32,
+}
+
+const SIGINT: StopSignal = StopSignal {
+    name: "SIGINT",
+    exit_code: 130,
+};
+#[cfg(unix)]
+const SIGTERM: StopSignal = StopSignal {
+    name: "SIGTERM",
+    exit_code: 143,
+};
+
+/// SIGINT and SIGTERM, listened for once for the whole process so none sent between two waits
+/// is missed.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    /// The next stop signal; never, when none could be listened for.
+    async fn next(&mut self) -> StopSignal {
+        #[cfg(unix)]
+        {
+            async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+                let received = match signal {
+                    Some(signal) => signal.recv().await.is_some(),
+                    None => false,
+                };
+                if !received {
+                    std::future::pending::<()>().await;
+                }
+            }
+            tokio::select! {
+                () = recv(&mut self.interrupt) => SIGINT,
+                () = recv(&mut self.terminate) => SIGTERM,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            SIGINT
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn ignore_hangups() {
+    use tokio::signal::unix::{SignalKind, signal};
+    if let Ok(mut hangup) = signal(SignalKind::hangup()) {
+        while hangup.recv().await.is_some() {
+            tracing::warn!(
+                "SIGHUP ignored: the configuration is read at start only; restart the service \
+                 (SIGTERM, then start it) to apply a change"
+            );
+        }
+    }
 }

@@ -27,11 +27,10 @@ pub enum InstanceLockError {
          file serves one process: stop the other one, or use PostgreSQL to run several replicas"
     )]
     Held { database: String, lock: String },
-    #[error("locking {lock}: {source}")]
-    Io {
-        lock: String,
-        source: std::io::Error,
-    },
+    /// The OS error is part of this message, not a source: said as a cause too, the
+    /// `{:#}` chain an error ends the process with repeated it.
+    #[error("locking {lock}: {error}")]
+    Io { lock: String, error: std::io::Error },
 }
 
 /// Takes the lock for a `sqlite:` URL naming a file; other URLs (PostgreSQL, in-memory SQLite)
@@ -44,9 +43,9 @@ pub fn acquire(database_url: &str) -> Result<Option<InstanceLock>, InstanceLockE
     let mut name = database.as_os_str().to_owned();
     name.push(".lock");
     let path = PathBuf::from(name);
-    let io = |source| InstanceLockError::Io {
+    let io = |error| InstanceLockError::Io {
         lock: path.display().to_string(),
-        source,
+        error,
     };
     let file = OpenOptions::new()
         .create(true)
@@ -60,7 +59,7 @@ pub fn acquire(database_url: &str) -> Result<Option<InstanceLock>, InstanceLockE
             database: database.display().to_string(),
             lock: path.display().to_string(),
         }),
-        Err(TryLockError::Error(source)) => Err(io(source)),
+        Err(TryLockError::Error(error)) => Err(io(error)),
     }
 }
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use campaign_sync::config::{Config, Needs, Overrides};
+use campaign_sync::config::{Config, ConfigError, Needs, Overrides};
 use campaign_sync::sandbox::{SandboxOptions, SimulatorsOptions};
 use campaign_sync::{commands, telemetry};
 use clap::{Args, Parser, Subcommand};
@@ -197,9 +197,17 @@ impl ConfigArgs {
     }
 
     /// `serve` starts with keys left empty (it says which and syncs nothing), never with a
-    /// value that cannot work.
+    /// value that cannot work. Its refusal is part of its log, so JSON logs get it as JSON.
     fn load_serving(&self) -> Result<Config, ExitCode> {
-        Config::load_serving(self.config.as_deref(), &self.overrides()).map_err(invalid)
+        Config::load_serving(self.config.as_deref(), &self.overrides()).map_err(|error| {
+            if !telemetry::json_logs() || !tracing::enabled!(tracing::Level::ERROR) {
+                return invalid(error);
+            }
+            for problem in error.problems() {
+                tracing::error!("invalid configuration: {problem}");
+            }
+            ExitCode::from(2)
+        })
     }
 
     fn overrides(&self) -> Overrides {
@@ -310,16 +318,26 @@ async fn run() -> ExitCode {
             })
             .await
         }
-        Command::Status { url, token } => match token.filter(|t| !t.trim().is_empty()) {
-            Some(token) => campaign_sync::terminal::status::run(&url, &token).await,
-            None => {
-                // A usage error, as clap's own: say both ways to give the token.
-                eprintln!(
-                    "campaign-sync: status needs the admin token: give --token or set CAMPAIGN_SYNC_ADMIN__TOKEN"
-                );
-                return ExitCode::from(2);
+        Command::Status { url, token } => {
+            // `--token` or its variable, else the file `serve` would read the token from.
+            let token = match token {
+                Some(token) => Some(token),
+                None => match campaign_sync::config::read_secret_file("admin.token") {
+                    Ok(token) => token,
+                    Err(problem) => return invalid(ConfigError::Invalid(vec![problem])),
+                },
+            };
+            match token.filter(|t| !t.trim().is_empty()) {
+                Some(token) => campaign_sync::terminal::status::run(&url, token.trim()).await,
+                None => {
+                    // A usage error, as clap's own: say every way to give the token.
+                    eprintln!(
+                        "campaign-sync: status needs the admin token: give --token or set CAMPAIGN_SYNC_ADMIN__TOKEN (or CAMPAIGN_SYNC_ADMIN__TOKEN_FILE)"
+                    );
+                    return ExitCode::from(2);
+                }
             }
-        },
+        }
         Command::Reconcile {
             args,
             dry_run,
@@ -346,11 +364,10 @@ async fn run() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            // A service's end is its last log line; said again beside text logs on the same
-            // stderr, a person at a terminal read it twice. JSON logs (or logs that drop
-            // errors) still get the plain line for whoever reads the terminal.
-            let logged =
-                logs_its_end && tracing::enabled!(tracing::Level::ERROR) && !telemetry::json_logs();
+            // A service's end is its last log line, said once: a plain copy beside text logs
+            // was read twice at a terminal, and broke a JSON log's one-object-per-line. Logs
+            // that drop errors still get the plain line.
+            let logged = logs_its_end && tracing::enabled!(tracing::Level::ERROR);
             if logs_its_end {
                 tracing::error!("{error:#}");
             }

@@ -48,7 +48,16 @@ impl Lacks {
             // A variable set to nothing overrides the file's value: say so, or the operator
             // looks for the key in a file that has it.
             let set_empty = std::env::var_os(&variable).is_some_and(|v| v.is_empty());
-            self.unset(if set_empty {
+            let file = super::secret_files::FILE_KEYS
+                .contains(&key)
+                .then(|| super::secret_files::named_file(key))
+                .flatten();
+            self.unset(if let Some(file) = file {
+                format!(
+                    "{key}: empty: the file {file} named by {variable}_FILE holds nothing \
+                     but blanks"
+                )
+            } else if set_empty {
                 format!(
                     "{key}: empty: the environment variable {variable} is set to nothing, which \
                      overrides the file (unset it, or give it the value)"

@@ -134,6 +134,8 @@ pub(super) fn name_the_variable(problem: &str) -> String {
     let variable = format!("{PREFIX}{}", key.to_ascii_uppercase().replace('.', "__"));
     if std::env::var_os(&variable).is_some() {
         format!("{problem} (set by the environment variable {variable})")
+    } else if let Some(file) = super::secret_files::named_file(key) {
+        format!("{problem} (read from the file {file} named by {variable}_FILE)")
     } else {
         problem.to_string()
     }

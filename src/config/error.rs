@@ -12,6 +12,15 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// Each problem on its own, for logs that take one line per event (JSON).
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            ConfigError::Missing(_) => vec![self.to_string()],
+            ConfigError::Parse(lines) => lines.lines().map(str::to_string).collect(),
+            ConfigError::Invalid(problems) => problems.clone(),
+        }
+    }
+
     pub(super) fn from_figment(error: figment::Error) -> Self {
         let lines: Vec<String> = error.into_iter().map(|e| describe(&e)).collect();
         ConfigError::Parse(lines.join("\n"))

@@ -7,6 +7,7 @@ use std::path::Path;
 use figment::Figment;
 use figment::providers::{Format, Toml};
 
+use super::secret_files::{self, SecretFiles};
 use super::{Config, ConfigError, NON_CONFIG_ENV, Secret, env};
 
 /// Values given on the command line; each one set wins over file and environment.
@@ -83,8 +84,12 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        let (parsed, strings) = env::providers(NON_CONFIG_ENV);
-        figment = figment.merge(parsed).merge(strings);
+        let files = SecretFiles::read().map_err(ConfigError::Invalid)?;
+        let mut ignored: Vec<String> = secret_files::variables_without_prefix();
+        ignored.extend(NON_CONFIG_ENV.iter().map(|name| name.to_string()));
+        let ignored: Vec<&str> = ignored.iter().map(String::as_str).collect();
+        let (parsed, strings) = env::providers(&ignored);
+        figment = figment.merge(parsed).merge(strings).merge(files);
         let mut config: Config = match figment.extract() {
             Ok(config) => config,
             Err(error) => {

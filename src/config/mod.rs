@@ -9,6 +9,7 @@ mod intervals;
 mod load;
 mod mapping;
 mod secret;
+mod secret_files;
 mod store_url;
 mod triggers;
 mod validate;
@@ -25,6 +26,7 @@ pub use error::ConfigError;
 pub use load::{Needs, Overrides};
 pub use mapping::{BackwardPolicy, ConflictPolicy, MappingConfig};
 pub use secret::Secret;
+pub use secret_files::read_one as read_secret_file;
 pub use triggers::{ActivityChoice, Change, MappingTriggers, RequestCampaigns, TriggersConfig};
 
 /// Environment variables with our prefix that are not configuration keys.

@@ -69,8 +69,10 @@ fn open_file_limit() -> Option<usize> {
 }
 
 /// Serves `router` on `listener` until `stop` resolves; then stops accepting, asks every
-/// connection to close after its in-flight request, and returns once they all have.
+/// connection to close after its in-flight request, and returns once they all have. `name`
+/// (`public`, `admin`) tells the listeners apart in the log.
 pub async fn serve(
+    name: &'static str,
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
@@ -82,11 +84,16 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
+    let address = listener
+        .local_addr()
+        .map_or_else(|_| "unknown".to_string(), |a| a.to_string());
     tracing::info!(
+        listener = name,
+        address,
         max_connections = limits.max_connections,
         header_read_timeout_secs = limits.header_read_timeout.as_secs(),
         idle_timeout_secs = limits.idle_timeout.as_secs(),
-        "serving HTTP/1.1"
+        "serving HTTP/1.1 on the {name} listener"
     );
     tokio::pin!(stop);
     loop {

@@ -85,8 +85,13 @@ impl Served {
     }
 
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Served {
+        Served::spawn(command(args, env))
+    }
+
+    /// `command` (the binary with its arguments and environment) as a `serve` child.
+    pub fn spawn(mut command: Command) -> Served {
         let stderr = tempfile::NamedTempFile::new().expect("stderr file");
-        let child = command(args, env)
+        let child = command
             .stdout(Stdio::null())
             .stderr(stderr.reopen().expect("reopen stderr file"))
             .spawn()
