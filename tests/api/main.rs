@@ -50,6 +50,7 @@ mod poison;
 mod quota_shared;
 mod reconcile_extract;
 mod reconcile_job;
+mod reconcile_stale;
 mod reconciliation;
 mod replicas;
 mod salesforce_inbound;

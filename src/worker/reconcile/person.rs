@@ -202,11 +202,22 @@ impl<'a> Pass<'a> {
                     return true;
                 }
             }
-            None => {
-                if let Some(change) = signals::change(unit, &decision, &sf, &mk) {
-                    self.changes.push((place, change));
+            None => match signals::change(unit, &decision, &sf, &mk) {
+                Some(change) => self.changes.push((place, change)),
+                // No write, though the sides disagree: the record reads as older than what was
+                // synced (a stamp from ahead of it). Named as diverged, with nothing queued,
+                // rather than counted as a difference no line names and no repair mends.
+                None if !agree => {
+                    if let Some(divergence) =
+                        signals::divergence(unit, &self.mapping.statuses, &sf, &mk)
+                    {
+                        self.queued.truncate(before);
+                        self.diverged.push((place, divergence));
+                        return true;
+                    }
                 }
-            }
+                None => {}
+            },
         }
         if agree {
             // Both sides already hold the same: only the stored state is behind.
