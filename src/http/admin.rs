@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::query::{Cursor, Limit, NoParams, Query, path_id};
-use crate::store::now_millis;
+use crate::store::{DeadPage, now_millis};
 
 /// Proof that the request carried `Authorization: Bearer <admin.token>` (compared in constant
 /// time; an unset token refuses everyone). Taking it as an argument protects a handler.
@@ -106,24 +106,15 @@ pub async fn dead_letters(
 ) -> Result<Json<Value>, ApiError> {
     let items = state
         .store()
-        .dead(page.after(), page.limit())
+        .dead_letters(
+            DeadPage::After(page.after()),
+            page.limit(),
+            &state.mapping_scopes(),
+        )
         .await
         .map_err(unavailable)?;
-    let dead: Vec<i64> = items
-        .iter()
-        .filter(|d| d.state == "dead")
-        .map(|d| d.id)
-        .collect();
-    let superseded = state.store().superseded(&dead).await.map_err(unavailable)?;
-    let items: Vec<Value> = items
-        .into_iter()
-        .map(|d| json!({ "id": d.id, "dedup_key": d.dedup_key, "kind": d.kind, "state": d.state, "payload": d.payload, "attempts": d.attempts, "last_error": d.last_error, "updated_at": d.updated_at, "superseded": superseded.contains(&d.id) }))
-        .collect();
     // As the other paged lists: pass it back as `after` for the next page.
-    let next = items
-        .last()
-        .and_then(|d| d["id"].as_i64())
-        .unwrap_or(page.after());
+    let next = items.last().map_or(page.after(), |d| d.id);
     Ok(Json(json!({ "items": items, "next_after": next })))
 }
 

@@ -30,7 +30,7 @@ pub(crate) async fn get(world: &World, path: &str) -> Value {
 }
 
 /// Ada registered in Marketo and synced; then a move a validation rule refuses, dead.
-async fn synced_and_one_dead(world: &World) -> (i64, String) {
+pub(crate) async fn synced_and_one_dead(world: &World) -> (i64, String) {
     let (lead, sf_lead) = world.person("ada@example.com");
     world.mk_sets(lead, "Registered");
     world.settle().await;
