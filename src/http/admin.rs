@@ -99,23 +99,58 @@ pub(super) fn unavailable(error: impl std::fmt::Display) -> ApiError {
     ApiError::Unavailable
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLettersQuery {
+    before: Option<Cursor>,
+    /// Oldest first after this id (the feed form the list had before it went newest first).
+    after: Option<Cursor>,
+    #[serde(default)]
+    limit: Limit,
+}
+
+/// Dead and rejected signals newest first, paged with `before` as `/admin/retrying` and
+/// `/admin/outcomes` are; with `after`, oldest first.
 pub async fn dead_letters(
     State(state): State<AppState>,
     _: Admin,
-    Query(page): Query<Page>,
+    Query(q): Query<DeadLettersQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    let page = match (q.before, q.after) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "after",
+                "give before (newest first) or after (oldest first), not both",
+            ));
+        }
+        (before, None) => DeadPage::Before(before.map_or(i64::MAX, |Cursor(id)| id)),
+        (None, Some(Cursor(after))) => DeadPage::After(after),
+    };
+    let limit = q.limit.0;
     let items = state
         .store()
-        .dead_letters(
-            DeadPage::After(page.after()),
-            page.limit(),
-            &state.mapping_scopes(),
-        )
+        .dead_letters(page, limit, &state.mapping_scopes())
         .await
         .map_err(unavailable)?;
-    // As the other paged lists: pass it back as `after` for the next page.
-    let next = items.last().map_or(page.after(), |d| d.id);
-    Ok(Json(json!({ "items": items, "next_after": next })))
+    let body = match page {
+        // The feed's cursor, as `/v1/trigger-events` gives it: the last id, or `after` again.
+        DeadPage::After(after) => {
+            let next = items.last().map_or(after, |d| d.id);
+            json!({ "items": items, "next_after": next })
+        }
+        DeadPage::Before(_) => {
+            json!({ "items": items, "next_before": next_before(&items, limit, |d| d.id) })
+        }
+    };
+    Ok(Json(body))
+}
+
+/// The cursor of a newest-first page: its last id when the page is full (there may be older
+/// items), else none.
+pub(super) fn next_before<T>(items: &[T], limit: u32, id: impl Fn(&T) -> i64) -> Option<i64> {
+    (items.len() == limit as usize)
+        .then(|| items.last().map(id))
+        .flatten()
 }
 
 pub async fn replay(

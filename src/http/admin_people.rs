@@ -143,9 +143,7 @@ pub async fn outcomes(
         })
         .await
         .map_err(unavailable)?;
-    let next = (items.len() == limit as usize)
-        .then(|| items.last().map(|o| o.id))
-        .flatten();
+    let next = super::admin::next_before(&items, limit, |o| o.id);
     Ok(Json(json!({ "items": items, "next_before": next })))
 }
 
@@ -158,8 +156,9 @@ pub struct FailingQuery {
     limit: Limit,
 }
 
-/// Signals waiting to be tried again, with their last error, newest first: retrying ones and
-/// those postponed while a side is paused or their mapping is held or off.
+/// Signals waiting to be tried again, with their last error, newest first (paged with `before`,
+/// as the dead letters are): retrying ones and those postponed while a side is paused or their
+/// mapping is held or off.
 pub async fn retrying(
     State(state): State<AppState>,
     _: Admin,
@@ -176,7 +175,8 @@ pub async fn retrying(
         })
         .await
         .map_err(unavailable)?;
-    Ok(Json(json!({ "items": items })))
+    let next = super::admin::next_before(&items, q.limit.0, |s| s.id);
+    Ok(Json(json!({ "items": items, "next_before": next })))
 }
 
 #[derive(Deserialize)]
