@@ -96,6 +96,9 @@ pub async fn outcomes(
             format!("{text:?} is not one of applied, skipped, diverged, dead"),
         ));
     }
+    if let Some(name) = &q.mapping {
+        known_mapping(&state, name).await?;
+    }
     let limit = q.limit.0;
     // The feed form (`after`) takes `result` alone; a filter beside it would be dropped.
     let beside_after = [
@@ -145,6 +148,22 @@ pub async fn outcomes(
         .map_err(unavailable)?;
     let next = super::admin::next_before(&items, limit, |o| o.id);
     Ok(Json(json!({ "items": items, "next_before": next })))
+}
+
+/// A mapping name asked about: configured, or one since removed whose outcomes remain; else
+/// 404 naming it, as `/admin/mappings/{name}/...` answers.
+pub async fn known_mapping(state: &AppState, name: &str) -> Result<(), ApiError> {
+    if state.mappings().by_name(name).is_some()
+        || state
+            .store()
+            .has_outcomes(name)
+            .await
+            .map_err(unavailable)?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!("mapping {name:?}")))
+    }
 }
 
 #[derive(Deserialize)]

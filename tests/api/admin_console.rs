@@ -133,7 +133,7 @@ async fn status_people_timeline_outcomes_and_bulk_replay_answer_from_a_real_sync
     )
     .await;
     assert_eq!(older["items"][0]["result"], "applied", "{older}");
-    let none = get(&world, "/admin/outcomes?mapping=nope").await;
+    let none = get(&world, "/admin/outcomes?mapping=webinar&result=diverged").await;
     assert_eq!(none["items"], json!([]));
     assert_eq!(get(&world, "/admin/retrying").await["items"], json!([]));
 

@@ -167,3 +167,49 @@ async fn retrying_pages_with_before_and_next_before_as_dead_letters_do() {
     assert_eq!(ids(&older), vec![made[0]], "{older}");
     assert_eq!(older["next_before"], Value::Null, "{older}");
 }
+
+/// `?mapping=` naming no mapping answers 404 naming it, as `/admin/mappings/{name}/...` does;
+/// a mapping since removed from the configuration still lists its outcomes.
+#[tokio::test]
+async fn outcomes_of_an_unknown_mapping_are_a_404_naming_it() {
+    let app = app().await;
+    let unknown = app
+        .client
+        .get(app.url("/admin/outcomes?mapping=nosuch"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let body: Value = unknown.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("mapping \"nosuch\"")),
+        "{body}"
+    );
+    let switch = app
+        .client
+        .post(app.url("/admin/mappings/nosuch/enable"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switch.status(), 404, "the switches answer alike");
+
+    let retired = campaign_sync::store::Outcome {
+        id: 0,
+        signal_id: None,
+        mapping: Some("retired".into()),
+        person: Some("1".into()),
+        connector: campaign_sync::kinds::Connector::Salesforce,
+        action: campaign_sync::kinds::Action::SetStatus,
+        result: campaign_sync::kinds::OutcomeResult::Applied,
+        reason: Some("written".into()),
+        recorded_at: now_millis(),
+    };
+    app.store.record_outcome(&retired).await.unwrap();
+    let kept = listed(&app, "/admin/outcomes?mapping=retired").await;
+    assert_eq!(kept["items"].as_array().unwrap().len(), 1, "{kept}");
+}
