@@ -146,7 +146,7 @@ pub async fn outcomes(
         })
         .await
         .map_err(unavailable)?;
-    let next = super::admin::next_before(&items, limit, |o| o.id);
+    let next = super::admin_dead_letters::next_before(&items, limit, |o| o.id);
     Ok(Json(json!({ "items": items, "next_before": next })))
 }
 
@@ -194,7 +194,7 @@ pub async fn retrying(
         })
         .await
         .map_err(unavailable)?;
-    let next = super::admin::next_before(&items, q.limit.0, |s| s.id);
+    let next = super::admin_dead_letters::next_before(&items, q.limit.0, |s| s.id);
     Ok(Json(json!({ "items": items, "next_before": next })))
 }
 
@@ -247,7 +247,7 @@ pub async fn replay_many(
 async fn skipped(state: &AppState, ids: &[i64], replayed: &[i64]) -> Result<Vec<Value>, ApiError> {
     let mut skipped = Vec::new();
     for &id in ids.iter().filter(|id| !replayed.contains(id)) {
-        let reason = match super::admin::rejected_on_arrival(state, id).await? {
+        let reason = match super::admin_dead_letters::rejected_on_arrival(state, id).await? {
             Some(why) => format!("rejected on arrival ({why}): there is nothing to replay"),
             None => "not a dead letter: no such signal, or it is not dead (waiting, done, or \
                      replayed already)"
