@@ -1,5 +1,5 @@
-//! Operator calls behind the admin bearer token: dead letters and replay, outcomes, the
-//! trigger-event feed, the member-of query, and the mapping switches.
+//! Operator calls behind the admin bearer token: the trigger-event feed, the member-of query,
+//! and the mapping switches (dead letters are in `admin_dead_letters`).
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::query::{Cursor, Limit, NoParams, Query, path_id};
+use super::query::{Cursor, Limit, NoParams, Query};
 use crate::store::now_millis;
 
 /// Proof that the request carried `Authorization: Bearer <admin.token>` (compared in constant
@@ -97,81 +97,6 @@ impl Page {
 pub(super) fn unavailable(error: impl std::fmt::Display) -> ApiError {
     tracing::error!(%error, "admin call failed on the store");
     ApiError::Unavailable
-}
-
-pub async fn dead_letters(
-    State(state): State<AppState>,
-    _: Admin,
-    Query(page): Query<Page>,
-) -> Result<Json<Value>, ApiError> {
-    let items = state
-        .store()
-        .dead(page.after(), page.limit())
-        .await
-        .map_err(unavailable)?;
-    let dead: Vec<i64> = items
-        .iter()
-        .filter(|d| d.state == "dead")
-        .map(|d| d.id)
-        .collect();
-    let superseded = state.store().superseded(&dead).await.map_err(unavailable)?;
-    let items: Vec<Value> = items
-        .into_iter()
-        .map(|d| json!({ "id": d.id, "dedup_key": d.dedup_key, "kind": d.kind, "state": d.state, "payload": d.payload, "attempts": d.attempts, "last_error": d.last_error, "updated_at": d.updated_at, "superseded": superseded.contains(&d.id) }))
-        .collect();
-    // As the other paged lists: pass it back as `after` for the next page.
-    let next = items
-        .last()
-        .and_then(|d| d["id"].as_i64())
-        .unwrap_or(page.after());
-    Ok(Json(json!({ "items": items, "next_after": next })))
-}
-
-pub async fn replay(
-    State(state): State<AppState>,
-    _: Admin,
-    Path(id): Path<String>,
-    Query(NoParams {}): Query<NoParams>,
-) -> Result<Json<Value>, ApiError> {
-    let id = path_id(&id, "dead letter")?;
-    if state
-        .store()
-        .replay(id, now_millis())
-        .await
-        .map_err(unavailable)?
-    {
-        tracing::info!(signal.id = id, "dead signal replayed");
-        Ok(Json(json!({ "id": id, "replayed": true })))
-    } else {
-        // Listed beside the dead ones, a rejected signal is found but cannot be replayed: say so.
-        match rejected_on_arrival(&state, id).await? {
-            Some(why) => Err(ApiError::Status {
-                status: axum::http::StatusCode::NOT_FOUND,
-                message: format!(
-                    "signal {id} was rejected on arrival ({why}): there is nothing to replay; the change needs sending again, or a reconciliation repairs it"
-                ),
-            }),
-            None => Err(ApiError::NotFound(format!("dead signal {id}"))),
-        }
-    }
-}
-
-/// Why signal `id` was refused at the edge, when it was (a `rejected` signal, listed beside the
-/// dead ones but never replayable).
-pub async fn rejected_on_arrival(state: &AppState, id: i64) -> Result<Option<String>, ApiError> {
-    let listed = state
-        .store()
-        .dead(id.saturating_sub(1), 1)
-        .await
-        .map_err(unavailable)?;
-    Ok(listed
-        .into_iter()
-        .find(|signal| signal.id == id && signal.state == "rejected")
-        .map(|signal| {
-            signal
-                .last_error
-                .unwrap_or_else(|| "no reason recorded".to_string())
-        }))
 }
 
 pub async fn trigger_events(

@@ -96,6 +96,9 @@ pub async fn outcomes(
             format!("{text:?} is not one of applied, skipped, diverged, dead"),
         ));
     }
+    if let Some(name) = &q.mapping {
+        known_mapping(&state, name).await?;
+    }
     let limit = q.limit.0;
     // The feed form (`after`) takes `result` alone; a filter beside it would be dropped.
     let beside_after = [
@@ -143,10 +146,24 @@ pub async fn outcomes(
         })
         .await
         .map_err(unavailable)?;
-    let next = (items.len() == limit as usize)
-        .then(|| items.last().map(|o| o.id))
-        .flatten();
+    let next = super::admin_dead_letters::next_before(&items, limit, |o| o.id);
     Ok(Json(json!({ "items": items, "next_before": next })))
+}
+
+/// A mapping name asked about: configured, or one since removed whose outcomes remain; else
+/// 404 naming it, as `/admin/mappings/{name}/...` answers.
+pub async fn known_mapping(state: &AppState, name: &str) -> Result<(), ApiError> {
+    if state.mappings().by_name(name).is_some()
+        || state
+            .store()
+            .has_outcomes(name)
+            .await
+            .map_err(unavailable)?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!("mapping {name:?}")))
+    }
 }
 
 #[derive(Deserialize)]
@@ -158,8 +175,9 @@ pub struct FailingQuery {
     limit: Limit,
 }
 
-/// Signals waiting to be tried again, with their last error, newest first: retrying ones and
-/// those postponed while a side is paused or their mapping is held or off.
+/// Signals waiting to be tried again, with their last error, newest first (paged with `before`,
+/// as the dead letters are): retrying ones and those postponed while a side is paused or their
+/// mapping is held or off.
 pub async fn retrying(
     State(state): State<AppState>,
     _: Admin,
@@ -176,7 +194,8 @@ pub async fn retrying(
         })
         .await
         .map_err(unavailable)?;
-    Ok(Json(json!({ "items": items })))
+    let next = super::admin_dead_letters::next_before(&items, q.limit.0, |s| s.id);
+    Ok(Json(json!({ "items": items, "next_before": next })))
 }
 
 #[derive(Deserialize)]
@@ -228,7 +247,7 @@ pub async fn replay_many(
 async fn skipped(state: &AppState, ids: &[i64], replayed: &[i64]) -> Result<Vec<Value>, ApiError> {
     let mut skipped = Vec::new();
     for &id in ids.iter().filter(|id| !replayed.contains(id)) {
-        let reason = match super::admin::rejected_on_arrival(state, id).await? {
+        let reason = match super::admin_dead_letters::rejected_on_arrival(state, id).await? {
             Some(why) => format!("rejected on arrival ({why}): there is nothing to replay"),
             None => "not a dead letter: no such signal, or it is not dead (waiting, done, or \
                      replayed already)"

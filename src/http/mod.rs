@@ -1,6 +1,7 @@
 //! The HTTP surface: router, shared state and middleware. Handlers live in one file per concern.
 
 mod admin;
+mod admin_dead_letters;
 pub(crate) mod admin_jobs;
 pub(crate) mod admin_people;
 mod admin_secrets;
@@ -73,13 +74,13 @@ fn routes() -> Vec<(Listener, &'static str, &'static str, MethodRouter<AppState>
             Admin,
             "get",
             "/admin/dead-letters",
-            get(admin::dead_letters),
+            get(admin_dead_letters::dead_letters),
         ),
         (
             Admin,
             "post",
             "/admin/dead-letters/{id}/replay",
-            post(admin::replay),
+            post(admin_dead_letters::replay),
         ),
         (Admin, "get", "/admin/outcomes", get(admin_people::outcomes)),
         (Admin, "get", "/admin/mappings", get(admin::mappings)),

@@ -144,3 +144,15 @@ pub(super) async fn insert_outcome(
     .await?;
     Ok(row.try_get(0)?)
 }
+
+impl Store {
+    /// Whether any outcome names `mapping` (one since removed from the configuration keeps its
+    /// history).
+    pub async fn has_outcomes(&self, mapping: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT id FROM outcomes WHERE mapping = $1 LIMIT 1")
+            .bind(mapping)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+}

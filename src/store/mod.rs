@@ -6,6 +6,7 @@ mod change_counts;
 mod connect;
 mod console_signouts;
 pub mod cursors;
+mod dead_letters;
 mod extract_jobs;
 mod failing_search;
 mod group_commit;
@@ -21,6 +22,7 @@ mod mirror;
 mod outbox;
 mod outbox_claim;
 mod people;
+mod person_names;
 mod queries;
 mod quota_days;
 mod repairs;
@@ -35,6 +37,7 @@ use sqlx::AnyPool;
 
 pub use crate::kinds::OutcomeResult;
 pub use connect::GroupCommit;
+pub use dead_letters::{DeadLetter, DeadPage};
 pub use extract_jobs::OpenExtract;
 pub use history::{Outcome, TriggerEvent};
 pub use journal::{Journal, SignalEnd};
@@ -47,6 +50,7 @@ pub use outbox::{
 pub use people::{
     NamedOutcome, NamedTriggerEvent, OutcomeFilter, ReceivedSignal, SkipKind, Timeline,
 };
+pub use person_names::PersonNames;
 pub use queries::{Backlog, ChangeCounts, FailingFilter, FailingSignal, MappingScope};
 pub use quota_days::QuotaDay;
 pub use repairs::{RepairStates, repair_record};

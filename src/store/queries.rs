@@ -53,34 +53,6 @@ pub struct MappingScope {
     pub program_id: i64,
 }
 
-/// Where a failing signal's campaign member may be looked up in the mirror.
-enum Scope {
-    /// The signal names no campaign or program, or no mappings were given.
-    Any,
-    /// The mapping its campaign or program belongs to.
-    In(String),
-    /// It names a campaign or program no mapping covers: the mirror has no member of it.
-    Outside,
-}
-
-fn scope_of(scopes: &[MappingScope], payload: &serde_json::Value) -> Scope {
-    if scopes.is_empty() {
-        return Scope::Any;
-    }
-    let campaign = payload.get("campaign_id").and_then(|v| v.as_str());
-    let program = payload
-        .get("program_id")
-        .and_then(serde_json::Value::as_i64);
-    let found = match (campaign, program) {
-        (Some(c), _) => scopes
-            .iter()
-            .find(|s| crate::ids::SalesforceId::same(&s.campaign_id, c)),
-        (None, Some(p)) => scopes.iter().find(|s| s.program_id == p),
-        (None, None) => return Scope::Any,
-    };
-    found.map_or(Scope::Outside, |s| Scope::In(s.name.clone()))
-}
-
 /// The work waiting for the worker.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Backlog {
@@ -155,136 +127,54 @@ impl Store {
                     .await?
             }
         };
-        let mut failing = rows
-            .iter()
-            .map(|r| {
-                let payload: String = r.try_get("payload")?;
-                let payload: serde_json::Value = serde_json::from_str(&payload)?;
-                let scope = scope_of(&filter.scopes, &payload);
-                let state: String = r.try_get("state")?;
-                let last_error: Option<String> = r.try_get("last_error")?;
-                // Dead and rejected rows wait for nothing; a pending one is retrying, or
-                // postponed without using an attempt.
-                let dead = state == "dead" || state == "rejected";
-                let state = if dead {
-                    state
-                } else if super::journal::is_postponed(last_error.as_deref()) {
-                    "postponed".into()
-                } else {
-                    "retrying".into()
-                };
-                let text = |k: &str| payload.get(k).and_then(|v| v.as_str()).map(str::to_string);
-                let marketo = payload.get("lead_id").and_then(serde_json::Value::as_i64);
-                let person: Option<String> = r.try_get("person")?;
-                Ok((
-                    (scope, person),
-                    FailingSignal {
-                        id: r.try_get("id")?,
-                        kind: r.try_get("kind")?,
-                        state,
-                        email: text("email"),
-                        marketo_lead_id: marketo,
-                        salesforce_person_id: text("contact_id").or_else(|| {
-                            if marketo.is_none() {
-                                text("lead_id")
-                            } else {
-                                None
-                            }
-                        }),
-                        campaign_member_id: text("member_id"),
-                        attempts: r.try_get("attempts")?,
-                        last_error,
-                        first_seen: r.try_get("received_at")?,
-                        last_seen: r.try_get("updated_at")?,
-                        next_attempt_at: Some(r.try_get::<i64, _>("next_attempt_at")?)
-                            .filter(|_| !dead),
-                        superseded: false,
-                    },
-                ))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        for ((scope, person), signal) in &mut failing {
-            self.complete_names(signal, scope, person.as_deref())
+        let mut failing = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let payload: String = r.try_get("payload")?;
+            let payload: serde_json::Value = serde_json::from_str(&payload)?;
+            let state: String = r.try_get("state")?;
+            let last_error: Option<String> = r.try_get("last_error")?;
+            // Dead and rejected rows wait for nothing; a pending one is retrying, or
+            // postponed without using an attempt.
+            let dead = state == "dead" || state == "rejected";
+            let state = if dead {
+                state
+            } else if super::journal::is_postponed(last_error.as_deref()) {
+                "postponed".into()
+            } else {
+                "retrying".into()
+            };
+            // Who an earlier try found it to be about: a deletion's member may be gone from
+            // the mirror since.
+            let stored: Option<String> = r.try_get("person")?;
+            let names = self
+                .person_names(&payload, &filter.scopes, stored.as_deref())
                 .await?;
+            failing.push(FailingSignal {
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                state,
+                email: names.email,
+                marketo_lead_id: names.marketo_lead_id,
+                salesforce_person_id: names.salesforce_person_id,
+                campaign_member_id: names.campaign_member_id,
+                attempts: r.try_get("attempts")?,
+                last_error,
+                first_seen: r.try_get("received_at")?,
+                last_seen: r.try_get("updated_at")?,
+                next_attempt_at: Some(r.try_get::<i64, _>("next_attempt_at")?).filter(|_| !dead),
+                superseded: false,
+            });
         }
         let dead: Vec<i64> = failing
             .iter()
-            .filter(|(_, s)| s.state == "dead")
-            .map(|(_, s)| s.id)
+            .filter(|s| s.state == "dead")
+            .map(|s| s.id)
             .collect();
         let superseded = self.superseded(&dead).await?;
-        for (_, signal) in &mut failing {
+        for signal in &mut failing {
             signal.superseded = superseded.contains(&signal.id);
         }
-        Ok(failing.into_iter().map(|(_, signal)| signal).collect())
-    }
-
-    /// Fills the ids a payload does not carry (a Marketo webhook names no Salesforce record, a
-    /// Salesforce notification no Marketo lead) from the identity table and the mirror.
-    /// `person`: who an earlier try found the signal to be about, when it failed or waited.
-    async fn complete_names(
-        &self,
-        s: &mut FailingSignal,
-        scope: &Scope,
-        person: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let named = s.email.is_some()
-            && s.marketo_lead_id.is_some()
-            && s.salesforce_person_id.is_some()
-            && s.campaign_member_id.is_some();
-        if named {
-            return Ok(());
-        }
-        let mut found = self
-            .find_identity(
-                s.marketo_lead_id,
-                s.salesforce_person_id.as_deref(),
-                s.email.as_deref(),
-            )
-            .await?;
-        // A deletion names only the campaign member: its person is the one the mirror holds it
-        // for.
-        if found.is_none()
-            && let Some(member) = s.campaign_member_id.as_deref()
-            && let Some(row) = self.mirror_by_member(member).await?.into_iter().next()
-            && let Ok(id) = row.person.parse()
-        {
-            found = self.identity(id).await?;
-        }
-        // Once the removal landed another way, the mirror no longer holds the member.
-        if found.is_none()
-            && let Some(id) = person.and_then(|p| p.parse().ok())
-        {
-            found = self.identity(id).await?;
-        }
-        let Some(person) = found else {
-            return Ok(());
-        };
-        s.email = s.email.take().or(person.email);
-        s.marketo_lead_id = s.marketo_lead_id.or(person.mkto_lead_id);
-        s.salesforce_person_id = s
-            .salesforce_person_id
-            .take()
-            .or(person.sf_contact_id)
-            .or(person.sf_lead_id);
-        let mapping = match scope {
-            Scope::Outside => return Ok(()),
-            Scope::Any => None,
-            Scope::In(mapping) => Some(mapping.as_str()),
-        };
-        if s.campaign_member_id.is_none() {
-            let member = sqlx::query(
-                "SELECT sf_member_id FROM mirror WHERE person = $1 \
-                 AND ($2 IS NULL OR mapping = $2) \
-                 AND sf_member_id IS NOT NULL ORDER BY synced_at DESC LIMIT 1",
-            )
-            .bind(person.id.to_string())
-            .bind(mapping)
-            .fetch_optional(&self.pool)
-            .await?;
-            s.campaign_member_id = member.map(|r| r.try_get(0)).transpose()?;
-        }
-        Ok(())
+        Ok(failing)
     }
 
     /// Makes each of these dead signals due again; returns the ids that were dead.

@@ -115,22 +115,25 @@ pub async fn sync_all(ctx: &Context, cache: &mut ProgramCache) -> Result<(), Sto
     if mappings.is_empty() {
         return Ok(());
     }
-    let read = async {
-        cache.refresh(ctx, now_millis()).await?;
-        let ids: Vec<String> = mappings
-            .iter()
-            .map(|m| m.config.campaign_id.clone())
-            .collect();
-        ctx.salesforce.campaigns(&ids).await
-    };
-    let campaigns: HashMap<String, Value> = match read.await {
+    // Each read is told apart, so a failure names the system and the record that failed.
+    if let Err(error) = cache.refresh(ctx, now_millis()).await {
+        for mapping in &mappings {
+            failed(ctx, mapping, Step::ReadProgram, &error).await?;
+        }
+        return Ok(());
+    }
+    let ids: Vec<String> = mappings
+        .iter()
+        .map(|m| m.config.campaign_id.clone())
+        .collect();
+    let campaigns: HashMap<String, Value> = match ctx.salesforce.campaigns(&ids).await {
         Ok(found) => found
             .into_iter()
             .filter_map(|c| Some((c["Id"].as_str()?.to_string(), c)))
             .collect(),
         Err(error) => {
             for mapping in &mappings {
-                failed(ctx, mapping, &error).await?;
+                failed(ctx, mapping, Step::ReadCampaign, &error).await?;
             }
             return Ok(());
         }
@@ -141,11 +144,11 @@ pub async fn sync_all(ctx: &Context, cache: &mut ProgramCache) -> Result<(), Sto
             cache.program(ctx, mapping.config.program_id).await,
             campaigns.get(campaign_id),
         ) {
-            (Ok(program), Some(campaign)) => write_one(ctx, mapping, program, campaign).await,
-            (Err(error), _) => Err(error),
-            (_, None) => Err(CallError::Permanent(format!(
-                "Salesforce campaign {campaign_id} not found"
-            ))),
+            (Ok(program), Some(campaign)) => write_one(ctx, mapping, program, campaign)
+                .await
+                .map_err(|error| (Step::Write, error)),
+            (Err(error), _) => Err((Step::ReadProgram, error)),
+            (_, None) => Err((Step::ReadCampaign, CallError::Permanent("not found".into()))),
         };
         match result {
             Ok(SettingsOutcome::Unchanged) => recovered(ctx, mapping).await?,
@@ -164,7 +167,7 @@ pub async fn sync_all(ctx: &Context, cache: &mut ProgramCache) -> Result<(), Sto
                 )
                 .await?;
             }
-            Err(error) => failed(ctx, mapping, &error).await?,
+            Err((step, error)) => failed(ctx, mapping, step, &error).await?,
         }
     }
     Ok(())
@@ -172,6 +175,45 @@ pub async fn sync_all(ctx: &Context, cache: &mut ProgramCache) -> Result<(), Sto
 
 fn target() -> Target {
     Target::new(Connector::Salesforce, Action::CampaignSettings)
+}
+
+/// The step of a pass that failed: which system it called, and what it was doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Reading the program (channel, period costs) from Marketo.
+    ReadProgram,
+    /// Reading the campaign from Salesforce.
+    ReadCampaign,
+    /// Writing the campaign's Type and ActualCost.
+    Write,
+}
+
+impl Step {
+    fn target(self) -> Target {
+        let connector = match self {
+            Step::ReadProgram => Connector::Marketo,
+            Step::ReadCampaign | Step::Write => Connector::Salesforce,
+        };
+        Target::new(connector, Action::CampaignSettings)
+    }
+
+    /// A failure's reason, beginning with what was being done and in which mapping, as a
+    /// failed member write's does.
+    fn reason(self, mapping: &Mapping, error: &CallError) -> String {
+        let doing = match self {
+            Step::ReadProgram => {
+                format!("reading the Marketo program {}", mapping.config.program_id)
+            }
+            Step::ReadCampaign => {
+                format!(
+                    "reading the Salesforce campaign {}",
+                    mapping.config.campaign_id
+                )
+            }
+            Step::Write => target().doing().unwrap_or_default().to_string(),
+        };
+        format!("{doing} (mapping {}): {error}", mapping.name())
+    }
 }
 
 /// A pass that finds the campaign as the program wants it after one that failed says so: the
@@ -198,14 +240,19 @@ const IN_SYNC: &str = "in sync: the campaign already has the program's Type and 
 /// A pass that failed: for good (a refused value or permission) it is recorded dead with the
 /// reason, once while later passes meet the same failure; a passing failure (an outage, a rate limit) is no outcome, as a change waiting for
 /// another try is none: the next pass tries again, and the side's health shows the error.
-async fn failed(ctx: &Context, mapping: &Mapping, error: &CallError) -> Result<(), StoreError> {
-    tracing::warn!(mapping = mapping.name(), %error, "campaign settings pass failed; next pass tries again");
+async fn failed(
+    ctx: &Context,
+    mapping: &Mapping,
+    step: Step,
+    error: &CallError,
+) -> Result<(), StoreError> {
+    let reason = step.reason(mapping, error);
+    tracing::warn!(mapping = mapping.name(), %reason, "campaign settings pass failed; next pass tries again");
     if error.is_retryable() {
         return Ok(());
     }
     // The same failure met again is the one already recorded: one outcome (and one count in
     // `sync_outcomes_total`, which a dead-rate alert reads) until it ends or changes.
-    let reason = error.to_string();
     let last = ctx.store.last_settings_outcome(mapping.name()).await?;
     let recorded = last.is_some_and(|(_, result, said)| {
         result == OutcomeResult::Dead.as_str() && said.as_deref() == Some(reason.as_str())
@@ -213,7 +260,14 @@ async fn failed(ctx: &Context, mapping: &Mapping, error: &CallError) -> Result<(
     if recorded {
         return Ok(());
     }
-    record::outcome_now(ctx, mapping.name(), target(), OutcomeResult::Dead, &reason).await
+    record::outcome_now(
+        ctx,
+        mapping.name(),
+        step.target(),
+        OutcomeResult::Dead,
+        &reason,
+    )
+    .await
 }
 
 #[cfg(test)]

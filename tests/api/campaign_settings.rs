@@ -184,3 +184,44 @@ async fn a_settings_pass_during_an_outage_is_no_outcome_and_the_next_writes() {
     let last = world.app.store.last_settings_outcome("webinar").await;
     assert_eq!(last.unwrap().map(|l| l.1).as_deref(), Some("applied"));
 }
+
+/// A failed read is recorded against the system that failed, its reason saying what was being
+/// read and in which mapping, as a failed write's says what was being written.
+#[tokio::test]
+async fn a_failed_settings_read_names_its_system_and_what_it_read() {
+    use campaign_sync::kinds::{Action, Connector, OutcomeResult};
+    let world = World::new().await;
+    let program = world.config.mappings[0].program_id;
+    world
+        .mk_fault(json!({ "error_code": "603", "calls": 1 }))
+        .await;
+    world.app.worker.sync_settings().await.unwrap();
+    let dead = world.outcomes(OutcomeResult::Dead).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].connector, Connector::Marketo, "{dead:?}");
+    assert_eq!(dead[0].action, Action::CampaignSettings);
+    let reason = dead[0].reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with(&format!(
+            "reading the Marketo program {program} (mapping webinar): "
+        )),
+        "{reason}"
+    );
+
+    world.mk_faults_cleared().await;
+    world
+        .sf_fault(json!({ "http_status": 400, "calls": 1 }))
+        .await;
+    world.app.worker.sync_settings().await.unwrap();
+    let dead = world.outcomes(OutcomeResult::Dead).await;
+    let last = dead.iter().max_by_key(|o| o.id).unwrap();
+    assert_eq!(last.connector, Connector::Salesforce, "{dead:?}");
+    let reason = last.reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with(&format!(
+            "reading the Salesforce campaign {} (mapping webinar): ",
+            world.campaign
+        )),
+        "{reason}"
+    );
+}

@@ -137,6 +137,16 @@ async fn each_overview_count_links_to_the_outcomes_it_counts() {
         let page = response.text().await.unwrap();
         assert!(page.contains(says), "{query}: {page}");
     }
+    // A mapping neither configured nor in the history: 404, as the admin API answers.
+    let unknown = client
+        .get(world.app.url("/console/outcomes?mapping=nosuch"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let page = unknown.text().await.unwrap();
+    assert!(page.contains("No such mapping"), "{page}");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod admin;
 mod admin_console;
+mod admin_lists;
 mod architecture;
 mod binary;
 mod browser;

@@ -4,6 +4,7 @@
 
 use askama::Template;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -173,6 +174,22 @@ pub async fn outcomes(
         Ok(f) => f,
         Err(why) => return bad_form(&why),
     };
+    // As `/admin/outcomes` and the mapping switches: a name neither configured nor in the
+    // history is a 404, not an empty list that reads as "nothing happened".
+    if let Some(name) = f.mapping.as_deref()
+        && state.mappings().by_name(name).is_none()
+    {
+        match state.store().has_outcomes(name).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return super::page_error(
+                    StatusCode::NOT_FOUND,
+                    &format!("No such mapping: {name:?}."),
+                );
+            }
+            Err(error) => return unavailable(error),
+        }
+    }
     let found = match state.store().outcomes_named(&f).await {
         Ok(found) => found,
         Err(error) => return unavailable(error),
