@@ -122,18 +122,7 @@ impl MarketoSim {
         {
             return false;
         }
-        let moved: Vec<(i64, i64)> = world
-            .members
-            .keys()
-            .filter(|(_, lead)| *lead == loser)
-            .copied()
-            .collect();
-        for (program, lead) in moved {
-            if let Some(mut member) = world.members.remove(&(program, lead)) {
-                member.lead_id = winner;
-                world.members.entry((program, winner)).or_insert(member);
-            }
-        }
+        world.move_memberships(winner, loser);
         true
     }
 
