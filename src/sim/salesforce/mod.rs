@@ -14,6 +14,7 @@ mod faults;
 mod gate;
 mod ids;
 mod inspect;
+mod long_requests;
 mod org;
 mod outbound;
 mod query;
@@ -119,6 +120,7 @@ impl SalesforceSim {
             ),
             faults: Mutex::new(FaultRules::new(config.seed)),
             row_locks: row_locks::RowLocks::default(),
+            long_requests: long_requests::LongRequests::default(),
             config,
         });
         let stop = CancellationToken::new();

@@ -33,6 +33,8 @@ pub struct Shared {
     pub faults: Mutex<FaultRules<SfError>>,
     /// Campaign rows CampaignMember writes hold (when `campaign_row_hold` is set).
     pub row_locks: super::row_locks::RowLocks,
+    /// Calls being answered, for the concurrent long-running request limit.
+    pub long_requests: super::long_requests::LongRequests,
 }
 
 #[derive(Debug, Clone)]
