@@ -130,6 +130,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/__sim/tokens/expire", post(control_http::expire_tokens))
         .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
+        .route(
+            "/__sim/credentials/revoke",
+            post(control_http::revoke_credentials),
+        )
+        .route(
+            "/__sim/credentials/restore",
+            post(control_http::restore_credentials),
+        )
         .route("/__sim/webhooks/deliver", post(control_http::deliver))
         .route("/__sim/webhook-target", post(control_http::webhook_target))
         .route(
