@@ -1,11 +1,22 @@
 //! Salesforce delivers an outbound message at least once, even after it was acknowledged: the
 //! service acknowledges the repeat, stores it once and writes nothing more for it.
 
-use crate::world::World;
+use crate::test_app::TestDb;
+use crate::world::{Options, World};
 
 #[tokio::test]
 async fn an_acknowledged_outbound_message_delivered_again_is_stored_once() {
-    let world = World::new().await;
+    for db in TestDb::all().await {
+        delivered_again_is_stored_once(db).await;
+    }
+}
+
+async fn delivered_again_is_stored_once(db: TestDb) {
+    let world = World::with(Options {
+        db: Some(db),
+        ..Options::default()
+    })
+    .await;
     let (lead, sf_lead) = world.person("again@example.com");
     world.sf_adds(&sf_lead, Some("Registered"));
     world.settle().await;
