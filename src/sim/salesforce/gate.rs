@@ -71,14 +71,8 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
     let logged_body = calls::body_text(&body);
     let over_limit =
         caller.is_ok() && shared.api_usage.count(shared.now()) > shared.config.daily_api_limit;
-    let config = &shared.config;
-    let too_many_long = caller.is_ok()
-        && !over_limit
-        && shared.long_requests.at_limit(
-            config.long_request_threshold,
-            config.max_long_requests,
-            Instant::now(),
-        );
+    let too_many_long =
+        caller.is_ok() && !over_limit && shared.long_requests.at_limit(Instant::now());
     let over_limit = over_limit || too_many_long;
     // Counted as running from here (latency included) until its answer is built.
     let _running = shared.long_requests.begin(Instant::now());

@@ -123,7 +123,10 @@ impl SalesforceSim {
             ),
             faults: Mutex::new(FaultRules::new(config.seed)),
             row_locks: row_locks::RowLocks::default(),
-            long_requests: long_requests::LongRequests::default(),
+            long_requests: long_requests::LongRequests::new(
+                config.long_request_threshold,
+                config.max_long_requests,
+            ),
             config,
         });
         let stop = CancellationToken::new();
@@ -251,6 +254,10 @@ fn router(shared: Arc<Shared>) -> Router {
             post(control_http::outbound_endpoint),
         )
         .route("/__sim/outbound/redeliver", post(control_http::redeliver))
+        .route(
+            "/__sim/limits/long-requests",
+            post(long_requests::set_limit),
+        )
         .route("/__sim/tokens/expire", post(control_http::expire_tokens))
         .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
         .route(

@@ -282,17 +282,19 @@ async fn get_deleted_refuses_a_start_15_days_back_or_not_a_minute_before_the_end
 }
 
 /// Salesforce's concurrent long-running request limit: with as many calls as the org allows
-/// running past the threshold (here 2 past 100 ms, for 25 past 20 s), the next call is 403
-/// `REQUEST_LIMIT_EXCEEDED` "ConcurrentPerOrgLongTxn Limit exceeded."; once they end, calls
-/// are served again.
+/// running past the threshold (here 2 past 100 ms, set by `POST /__sim/limits/long-requests`,
+/// for 25 past 20 s), the next call is 403 `REQUEST_LIMIT_EXCEEDED` "ConcurrentPerOrgLongTxn
+/// Limit exceeded."; once they end, calls are served again.
 #[tokio::test]
 async fn calls_past_the_long_running_limit_are_refused_with_request_limit_exceeded() {
-    let sim = start(SalesforceSimConfig {
-        long_request_threshold: Duration::from_millis(100),
-        max_long_requests: 2,
-        ..SalesforceSimConfig::default()
-    })
-    .await;
+    let sim = start(SalesforceSimConfig::default()).await;
+    let lowered = reqwest::Client::new()
+        .post(format!("{}/__sim/limits/long-requests", sim.base_url()))
+        .json(&json!({"thresholdMs": 100, "max": 2}))
+        .send()
+        .await
+        .expect("limit");
+    assert_eq!(lowered.status(), StatusCode::OK);
     let client = std::sync::Arc::new(login(&sim, INTEGRATION).await);
     let slow = reqwest::Client::new()
         .post(format!("{}/__sim/faults", sim.base_url()))
