@@ -2,6 +2,7 @@
 //! the benchmarks and `campaign-sync sandbox`. Each starts on a loopback port.
 
 pub mod calls;
+pub(crate) mod credentials;
 pub mod fault_rules;
 pub mod marketo;
 pub mod salesforce;

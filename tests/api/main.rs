@@ -85,6 +85,7 @@ mod sync_failures;
 mod sync_links;
 mod sync_nobody;
 mod sync_people;
+mod sync_redelivery;
 mod sync_stale;
 mod test_app;
 mod timeline_order;

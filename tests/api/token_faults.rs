@@ -1,6 +1,7 @@
 //! Token endpoints that misbehave: a 200 without `access_token` and a 429 are retryable with a
 //! floor under the back-off, for both connectors, never the end of a change; refused
-//! credentials pause the side until someone fixes them, and changes wait without dying.
+//! credentials pause the side until someone fixes them (also when revoked mid-run), and changes
+//! wait without dying.
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use campaign_sync::store::now_millis;
 use serde_json::json;
 
 use crate::test_app::{TestApp, TestDb};
-use crate::world::{PROGRAM, WEBHOOK_TOKEN, World};
+use crate::world::{INTEGRATION, PROGRAM, WEBHOOK_TOKEN, World};
 
 /// A server whose token endpoints answer `status` with `body`.
 async fn token_server(status: StatusCode, body: &'static str) -> String {
@@ -214,4 +215,48 @@ async fn a_refused_token_request_pauses_each_connector() {
         }
         assert!(quota.paused(now_millis()).is_some());
     }
+}
+
+/// Credentials revoked mid-run (the simulator's `POST /__sim/credentials/revoke`): the live
+/// token ends, the new token request is refused with `invalid_grant`, and the Salesforce side
+/// pauses as for a rotated secret; the change waits, nothing dies.
+#[tokio::test]
+async fn credentials_revoked_mid_run_pause_the_side_and_the_change_waits() {
+    let world = World::new().await;
+    let (lead, sf_lead, _) = world.synced_person("revoked@example.com", "Invited").await;
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/__sim/credentials/revoke", world.sf.base_url()))
+        .json(&json!({ "clientId": INTEGRATION }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let refused = world
+        .sf
+        .requests()
+        .into_iter()
+        .filter(|r| r.kind == "token" && r.client.as_deref() == Some(INTEGRATION))
+        .filter_map(|r| r.error_code)
+        .collect::<Vec<_>>();
+    assert_eq!(refused, ["invalid_grant"], "one refusal, then the pause");
+    let pause = world
+        .app
+        .worker
+        .salesforce()
+        .quota()
+        .paused(now_millis())
+        .expect("Salesforce is paused");
+    assert!(
+        pause.reason.contains("credentials refused"),
+        "{}",
+        pause.reason
+    );
+    assert!(world.app.store.dead(0, 10).await.unwrap().is_empty());
+    assert_eq!(
+        world.sf_member_status(&sf_lead).as_deref(),
+        Some("Invited"),
+        "the change waits"
+    );
 }

@@ -1,5 +1,5 @@
 //! Wall-clock timestamps in the two ISO-8601 spellings Marketo uses, and a lenient parser for
-//! the `startAt`/`endAt` query parameters.
+//! the `startAt`/`endAt` query parameters (lenient in spelling, never in the calendar).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -46,7 +46,8 @@ pub fn parse(text: &str) -> Option<i64> {
     if parts.next().is_some() || !(1..=9999).contains(&y) {
         return None;
     }
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+    // A day the month has: 2026-02-31 is no date (not 3 March), as Marketo refuses it.
+    if !(1..=12).contains(&mo) || !(1..=days_in_month(y, mo)).contains(&d) {
         return None;
     }
     let time_end = rest.find(['Z', '+', '-']).unwrap_or(rest.len());
@@ -62,6 +63,15 @@ pub fn parse(text: &str) -> Option<i64> {
     let offset = zone_offset_secs(zone)?;
     let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset;
     Some(secs * 1000)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 fn zone_offset_secs(zone: &str) -> Option<i64> {
@@ -135,6 +145,12 @@ mod tests {
         assert_eq!(parse("2014-10-06T21:22:17.123Z"), utc);
         assert_eq!(parse("not a date"), None);
         assert_eq!(parse("2014-13-06T21:22:17Z"), None);
+        assert_eq!(parse("2026-02-31T00:00:00Z"), None);
+        assert_eq!(parse("2026-04-31T00:00:00Z"), None);
+        assert_eq!(parse("2026-02-29T00:00:00Z"), None, "not a leap year");
+        assert!(parse("2024-02-29T00:00:00Z").is_some());
+        assert!(parse("2000-02-29T00:00:00Z").is_some());
+        assert_eq!(parse("1900-02-29T00:00:00Z"), None);
         assert_eq!(parse("99999999999999999-01-01T00:00:00Z"), None);
         assert_eq!(parse("2014-01-01T99999999999999:00:00Z"), None);
     }

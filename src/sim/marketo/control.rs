@@ -122,18 +122,7 @@ impl MarketoSim {
         {
             return false;
         }
-        let moved: Vec<(i64, i64)> = world
-            .members
-            .keys()
-            .filter(|(_, lead)| *lead == loser)
-            .copied()
-            .collect();
-        for (program, lead) in moved {
-            if let Some(mut member) = world.members.remove(&(program, lead)) {
-                member.lead_id = winner;
-                world.members.entry((program, winner)).or_insert(member);
-            }
-        }
+        world.move_memberships(winner, loser);
         true
     }
 
@@ -182,6 +171,31 @@ impl MarketoSim {
     /// Every token answers 601 from now on.
     pub fn revoke_tokens(&self) {
         lock(&self.shared.tokens).revoke_all();
+    }
+
+    /// Revokes a client's credentials (every client's with `None`): identity refuses them and
+    /// their tokens answer 601, until `restore_credentials`.
+    pub fn revoke_credentials(&self, client_id: Option<&str>) {
+        let clients = self.clients_named(client_id);
+        lock(&self.shared.tokens).revoke_credentials(&clients);
+    }
+
+    pub fn restore_credentials(&self, client_id: Option<&str>) {
+        let clients = self.clients_named(client_id);
+        lock(&self.shared.tokens).restore_credentials(&clients);
+    }
+
+    fn clients_named(&self, client_id: Option<&str>) -> Vec<String> {
+        match client_id {
+            Some(id) => vec![id.to_owned()],
+            None => self
+                .shared
+                .config
+                .clients
+                .iter()
+                .map(|c| c.client_id.clone())
+                .collect(),
+        }
     }
 
     /// Every token answers 602 from now on; identity then issues a new one.

@@ -1,6 +1,6 @@
 //! The controls over HTTP (`/__sim/…`): change a member's status as a Marketo user would (firing
-//! the webhooks), expire or revoke tokens, deliver queued webhooks now, point the webhooks at a
-//! URL, and inject faults.
+//! the webhooks), expire or revoke tokens, revoke or restore credentials, deliver queued
+//! webhooks now, point the webhooks at a URL, and inject faults.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -68,6 +68,29 @@ pub async fn expire_tokens(State(shared): State<Arc<Shared>>) -> StatusCode {
 pub async fn revoke_tokens(State(shared): State<Arc<Shared>>) -> StatusCode {
     lock(&shared.tokens).revoke_all();
     StatusCode::NO_CONTENT
+}
+
+/// `POST /__sim/credentials/revoke` `{"clientId": …}` or no body (every client): identity
+/// refuses the credentials (401, as bad ones) and their tokens answer 601, until restored.
+pub async fn revoke_credentials(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    credentials(&shared, &body, |clients| {
+        lock(&shared.tokens).revoke_credentials(clients)
+    })
+}
+
+/// `POST /__sim/credentials/restore`: identity issues tokens to these clients again.
+pub async fn restore_credentials(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    credentials(&shared, &body, |clients| {
+        lock(&shared.tokens).restore_credentials(clients)
+    })
+}
+
+fn credentials(shared: &Shared, body: &Bytes, apply: impl FnOnce(&[String])) -> Response {
+    crate::sim::credentials::control(
+        body,
+        shared.config.clients.iter().map(|c| c.client_id.as_str()),
+        apply,
+    )
 }
 
 pub async fn deliver(State(shared): State<Arc<Shared>>) -> Json<Vec<WebhookCall>> {

@@ -72,6 +72,9 @@ pub enum MktoError {
     /// A lead field that exists but may not be searched on (`filterType`).
     #[error("Field '{0}' not supported")]
     FieldNotSupported(String),
+    /// A lead a call names as a whole (a merge's winner or loser) that does not exist.
+    #[error("Lead not found: {0}")]
+    LeadNotFound(i64),
 }
 
 impl MktoError {
@@ -102,6 +105,7 @@ impl MktoError {
             MktoError::UnsupportedFilter => "1035",
             MktoError::FieldNotFound(_) => "1006",
             MktoError::FieldNotSupported(_) => "1011",
+            MktoError::LeadNotFound(_) => "1004",
         }
     }
 
@@ -212,6 +216,12 @@ pub fn asset(result: Vec<Value>) -> Response {
         })
     };
     with_outcome(Json(body).into_response(), records)
+}
+
+/// A write answered without `result` (Merge Leads' `ResponseWithoutResult`).
+pub fn without_result() -> Response {
+    let body = json!({ "requestId": request_id(), "success": true });
+    with_outcome(Json(body).into_response(), 1)
 }
 
 /// `activities/pagingtoken.json`: only the token.

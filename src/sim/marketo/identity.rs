@@ -1,6 +1,7 @@
 //! The Identity service: `GET`/`POST /identity/oauth/token` with client credentials, one token
 //! per client returned again (with its remaining lifespan) until it expires, and the bearer check
-//! every REST call passes first (601 unknown or revoked, 602 expired).
+//! every REST call passes first (601 unknown or revoked, 602 expired). Credentials revoked by
+//! the control are refused as bad ones (401).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +36,8 @@ struct Issued {
 #[derive(Default)]
 pub struct Tokens {
     issued: Vec<Issued>,
+    /// Clients whose credentials are revoked: identity refuses them as bad credentials.
+    revoked_clients: std::collections::HashSet<String>,
 }
 
 impl Tokens {
@@ -95,6 +98,17 @@ impl Tokens {
     /// Forgets every token: they answer 601 from now on.
     pub fn revoke_all(&mut self) {
         self.issued.clear();
+    }
+
+    /// Revokes these clients' credentials: their tokens answer 601 and identity refuses them
+    /// until `restore_credentials`.
+    pub fn revoke_credentials(&mut self, client_ids: &[String]) {
+        self.issued.retain(|t| !client_ids.contains(&t.client_id));
+        self.revoked_clients.extend(client_ids.iter().cloned());
+    }
+
+    pub fn restore_credentials(&mut self, client_ids: &[String]) {
+        self.revoked_clients.retain(|c| !client_ids.contains(c));
     }
 
     pub fn count(&self) -> usize {
@@ -174,6 +188,8 @@ fn issue(shared: &Shared, query: &TokenQuery) -> Result<Response, Refusal> {
         let secret = query.client_secret.as_deref().unwrap_or_default();
         c.client_id == id && bool::from(c.client_secret.as_bytes().ct_eq(secret.as_bytes()))
     });
+    // Revoked credentials are answered as bad ones: Marketo documents one identity refusal.
+    let client = client.filter(|c| !lock(&shared.tokens).revoked_clients.contains(&c.client_id));
     let Some(client) = client else {
         return Err((
             StatusCode::UNAUTHORIZED,

@@ -21,6 +21,7 @@ mod gate;
 mod identity;
 mod input;
 mod inspect;
+mod lead_records;
 mod leads;
 mod limits;
 mod member_writes;

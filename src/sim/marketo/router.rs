@@ -10,7 +10,7 @@ use axum::routing::{MethodRouter, get, post};
 use super::shared::Shared;
 use super::{
     activities, activity_types, control_http, custom_activities, exports_http, gate, identity,
-    inspect, leads, member_writes, members, program_browse, programs,
+    inspect, lead_records, leads, member_writes, members, program_browse, programs,
 };
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -18,6 +18,15 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/rest/v1/leads.json",
             only(get(leads::query).post(leads::sync)),
+        )
+        .route("/rest/v1/lead/{file}", only(get(lead_records::get)))
+        .route(
+            "/rest/v1/leads/delete.json",
+            only(post(lead_records::delete)),
+        )
+        .route(
+            "/rest/v1/leads/{id}/merge.json",
+            only(post(lead_records::merge)),
         )
         .route(
             "/rest/v1/programs/{id}/members.json",
@@ -121,6 +130,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/__sim/tokens/expire", post(control_http::expire_tokens))
         .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
+        .route(
+            "/__sim/credentials/revoke",
+            post(control_http::revoke_credentials),
+        )
+        .route(
+            "/__sim/credentials/restore",
+            post(control_http::restore_credentials),
+        )
         .route("/__sim/webhooks/deliver", post(control_http::deliver))
         .route("/__sim/webhook-target", post(control_http::webhook_target))
         .route(

@@ -1,5 +1,6 @@
 //! OAuth 2.0 client credentials at `/services/oauth2/token`, and the bearer-token check every
-//! REST call passes. Tokens expire after the configured idle time and can be revoked.
+//! REST call passes. Tokens expire after the configured idle time and can be revoked, and a
+//! client's credentials can be revoked (`invalid_grant`) and restored.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -89,6 +90,11 @@ fn issue(
         .ok_or_else(|| error("invalid_client_id", "client identifier invalid"))?;
     if client.client_secret.is_empty() || client.client_secret.as_bytes() != secret.as_bytes() {
         return Err(error("invalid_client", "invalid client credentials"));
+    }
+    // Revoked access (the app's run-as user deactivated, its access revoked): Salesforce's
+    // `invalid_grant` "authentication failure".
+    if lock(&shared.revoked_clients).contains(client_id) {
+        return Err(error("invalid_grant", "authentication failure"));
     }
     let org = &shared.config.organization_id;
     let random: String = {

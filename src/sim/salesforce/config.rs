@@ -42,6 +42,12 @@ pub struct SalesforceSimConfig {
     /// How long a write waits for a held row before its records fail with
     /// `UNABLE_TO_LOCK_ROW` (Salesforce: about 10 s).
     pub row_lock_timeout: Duration,
+    /// A call running this long is long-running (Salesforce: 20 s).
+    pub long_request_threshold: Duration,
+    /// Long-running calls the org runs at once; past them a new call is refused with 403
+    /// `REQUEST_LIMIT_EXCEEDED` (Salesforce: 25 in production and sandbox orgs, 5 in
+    /// Developer Edition and trial orgs).
+    pub max_long_requests: usize,
     /// Where the generic login host's stand-in listens; `None` (the default) takes a free port
     /// on the simulator's own address.
     pub generic_login_address: Option<std::net::SocketAddr>,
@@ -93,6 +99,8 @@ impl Default for SalesforceSimConfig {
             deleted_id_limit: 600_000,
             campaign_row_hold: Duration::ZERO,
             row_lock_timeout: Duration::from_secs(10),
+            long_request_threshold: Duration::from_secs(20),
+            max_long_requests: 25,
             generic_login_address: None,
         }
     }
@@ -138,6 +146,9 @@ impl SalesforceSimConfig {
         }
         if !rate(self.transient_failure_rate) {
             return Some("transient_failure_rate must be within 0..=1".to_owned());
+        }
+        if self.max_long_requests == 0 {
+            return Some("max_long_requests must be at least 1".to_owned());
         }
         let outbound = self.outbound.as_ref()?;
         if !(1..=100).contains(&outbound.batch_size) {

@@ -1,6 +1,7 @@
 //! The simulator's Rust control API for tests, benchmarks and the sandbox: seed records, act as
 //! a given client (so a "user" change queues outbound messages exactly like its REST call
-//! would), expire or revoke tokens, move the clock, read state, and deliver outbound now.
+//! would), expire or revoke tokens, move the clock, read state, and deliver outbound now (or
+//! again, once acknowledged).
 
 use std::time::Duration;
 
@@ -176,6 +177,31 @@ impl SalesforceSim {
         lock(&self.shared.sessions).clear();
     }
 
+    /// Revokes a client's credentials (every client's with `None`): its sessions end and token
+    /// requests get 400 `invalid_grant` "authentication failure", until `restore_credentials`.
+    pub fn revoke_credentials(&self, client_id: Option<&str>) {
+        self.shared
+            .revoke_credentials(&self.clients_named(client_id));
+    }
+
+    pub fn restore_credentials(&self, client_id: Option<&str>) {
+        self.shared
+            .restore_credentials(&self.clients_named(client_id));
+    }
+
+    fn clients_named(&self, client_id: Option<&str>) -> Vec<String> {
+        match client_id {
+            Some(id) => vec![id.to_owned()],
+            None => self
+                .shared
+                .config
+                .clients
+                .iter()
+                .map(|c| c.client_id.clone())
+                .collect(),
+        }
+    }
+
     /// Ends every session as if its idle timeout had passed.
     pub fn expire_tokens(&self) {
         lock(&self.shared.sessions).clear();
@@ -223,6 +249,18 @@ impl SalesforceSim {
         settings.client_secret = Secret::new(client.client_secret.clone());
         settings.organization_ids = vec![self.shared.config.organization_id.clone()];
         Ok(())
+    }
+
+    /// Queues acknowledged notifications to be delivered again with their own notification
+    /// ids, as Salesforce's at-least-once delivery may: those named, or every one remembered
+    /// when `notification_ids` is empty. Answers the ids queued.
+    pub fn redeliver_acknowledged(
+        &self,
+        notification_ids: &[String],
+    ) -> Result<Vec<String>, SimError> {
+        lock(&self.shared.org)
+            .redeliver(notification_ids)
+            .map_err(SimError::UnknownNotification)
     }
 
     /// Sends every queued notification now, in batches, whatever its retry time.

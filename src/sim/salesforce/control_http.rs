@@ -1,6 +1,9 @@
 //! Controls over HTTP for a simulator run without the tests (`campaign-sync simulators`):
-//! `POST /__sim/outbound-endpoint` points outbound messages at a listener, and
-//! `POST /__sim/tokens/expire|revoke` end every session. (Faults are in `faults`.)
+//! `POST /__sim/outbound-endpoint` points outbound messages at a listener,
+//! `POST /__sim/outbound/redeliver` sends acknowledged notifications again,
+//! `POST /__sim/tokens/expire|revoke` end every session, and
+//! `POST /__sim/credentials/revoke|restore` refuse a client's token requests and accept them
+//! again. (Faults are in `faults`.)
 
 use std::sync::Arc;
 
@@ -38,6 +41,38 @@ pub async fn outbound_endpoint(State(shared): State<Arc<Shared>>, body: Bytes) -
     Json(json!({ "url": endpoint.url })).into_response()
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Redeliver {
+    #[serde(default)]
+    notification_ids: Vec<String>,
+}
+
+/// `POST /__sim/outbound/redeliver` `{"notificationIds": ["04l…"]}` (or an empty body or `{}`:
+/// every acknowledged notification remembered): delivers acknowledged notifications again with
+/// their own ids, as Salesforce's at-least-once delivery may; answers `{"requeued": [ids]}`,
+/// 404 naming an id that was not acknowledged (or is past its 24 hours).
+pub async fn redeliver(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let asked: Redeliver = if body.iter().all(u8::is_ascii_whitespace) {
+        Redeliver::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(asked) => asked,
+            Err(error) => {
+                return bad_request(&format!("expected {{\"notificationIds\": [...]}}: {error}"));
+            }
+        }
+    };
+    let requeued = lock(&shared.org).redeliver(&asked.notification_ids);
+    match requeued {
+        Ok(requeued) => Json(json!({ "requeued": requeued })).into_response(),
+        Err(unknown) => {
+            let error = format!("no acknowledged notification {unknown} to deliver again");
+            (StatusCode::NOT_FOUND, Json(json!({ "error": error }))).into_response()
+        }
+    }
+}
+
 /// `POST /__sim/tokens/expire`: every session ends as if its idle timeout had passed; each
 /// token answers 401 `INVALID_SESSION_ID` until the client asks for a new one.
 pub async fn expire_tokens(State(shared): State<Arc<Shared>>) -> StatusCode {
@@ -50,6 +85,28 @@ pub async fn expire_tokens(State(shared): State<Arc<Shared>>) -> StatusCode {
 pub async fn revoke_tokens(State(shared): State<Arc<Shared>>) -> StatusCode {
     lock(&shared.sessions).clear();
     StatusCode::NO_CONTENT
+}
+
+/// `POST /__sim/credentials/revoke` `{"clientId": …}` or no body (every client): the client's
+/// sessions end (401 `INVALID_SESSION_ID`) and its token requests are refused with 400
+/// `invalid_grant` "authentication failure", until restored.
+pub async fn revoke_credentials(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    credentials(&shared, &body, |clients| shared.revoke_credentials(clients))
+}
+
+/// `POST /__sim/credentials/restore`: the token endpoint issues tokens to these clients again.
+pub async fn restore_credentials(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    credentials(&shared, &body, |clients| {
+        shared.restore_credentials(clients)
+    })
+}
+
+fn credentials(shared: &Shared, body: &Bytes, apply: impl FnOnce(&[String])) -> Response {
+    crate::sim::credentials::control(
+        body,
+        shared.config.clients.iter().map(|c| c.client_id.as_str()),
+        apply,
+    )
 }
 
 /// `POST /__sim/leads/{id}/convert`: converts the Lead as a Salesforce user would (a Contact

@@ -1,6 +1,7 @@
 //! What every REST call passes through before its handler: latency, the bearer token, the daily
-//! API allocation, injected failures (configured or posted to `/__sim/faults`); and after it,
-//! the `Sforce-Limit-Info` header and the call log entry.
+//! API allocation, the concurrent long-running request limit, injected failures (configured or
+//! posted to `/__sim/faults`); and after it, the `Sforce-Limit-Info` header and the call log
+//! entry.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -70,6 +71,11 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
     let logged_body = calls::body_text(&body);
     let over_limit =
         caller.is_ok() && shared.api_usage.count(shared.now()) > shared.config.daily_api_limit;
+    let too_many_long =
+        caller.is_ok() && !over_limit && shared.long_requests.at_limit(Instant::now());
+    let over_limit = over_limit || too_many_long;
+    // Counted as running from here (latency included) until its answer is built.
+    let _running = shared.long_requests.begin(Instant::now());
     // A fault is used up only by a call it could answer: one Salesforce would have served.
     let injected = if caller.is_ok() && !over_limit {
         lock(&shared.faults).next(Instant::now(), |effect| match effect {
@@ -86,7 +92,14 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
     let mut response = match caller {
         Err(error) => error.into_response(),
         Ok(caller) => {
-            if over_limit {
+            if too_many_long {
+                SfError::new(
+                    StatusCode::FORBIDDEN,
+                    "REQUEST_LIMIT_EXCEEDED",
+                    "ConcurrentPerOrgLongTxn Limit exceeded.",
+                )
+                .into_response()
+            } else if over_limit {
                 SfError::new(
                     StatusCode::FORBIDDEN,
                     "REQUEST_LIMIT_EXCEEDED",

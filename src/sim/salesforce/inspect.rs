@@ -1,5 +1,6 @@
 //! The simulator's own window, outside Salesforce's API: `GET /__sim/requests` (the call log)
-//! and `GET /__sim/state` (every record, the delete log and the outbound queue).
+//! and `GET /__sim/state` (every record, the delete log, the outbound queue and the
+//! acknowledged notifications a test may have delivered again).
 
 use std::sync::Arc;
 
@@ -38,5 +39,6 @@ pub fn snapshot(org: &Org) -> Value {
         "objects": objects,
         "deleted": org.deletions(),
         "outboundQueue": org.queue,
+        "outboundAcknowledged": org.acknowledged,
     })
 }

@@ -14,6 +14,7 @@ mod faults;
 mod gate;
 mod ids;
 mod inspect;
+mod long_requests;
 mod org;
 mod outbound;
 mod query;
@@ -61,6 +62,8 @@ pub enum SimError {
     Client(#[from] reqwest::Error),
     #[error("no client {0} in the simulator configuration")]
     UnknownClient(String),
+    #[error("no acknowledged notification {0} to deliver again")]
+    UnknownNotification(String),
     #[error("no sObject type {0}")]
     UnknownType(String),
     #[error("Salesforce would refuse this: {0}")]
@@ -105,6 +108,7 @@ impl SalesforceSim {
                 config.campaign_types.clone(),
             )),
             sessions: Mutex::new(HashMap::new()),
+            revoked_clients: Mutex::new(std::collections::HashSet::new()),
             log: Mutex::new(Vec::new()),
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
             api_usage: usage::DailyUsage::default(),
@@ -119,6 +123,10 @@ impl SalesforceSim {
             ),
             faults: Mutex::new(FaultRules::new(config.seed)),
             row_locks: row_locks::RowLocks::default(),
+            long_requests: long_requests::LongRequests::new(
+                config.long_request_threshold,
+                config.max_long_requests,
+            ),
             config,
         });
         let stop = CancellationToken::new();
@@ -245,8 +253,21 @@ fn router(shared: Arc<Shared>) -> Router {
             "/__sim/outbound-endpoint",
             post(control_http::outbound_endpoint),
         )
+        .route("/__sim/outbound/redeliver", post(control_http::redeliver))
+        .route(
+            "/__sim/limits/long-requests",
+            post(long_requests::set_limit),
+        )
         .route("/__sim/tokens/expire", post(control_http::expire_tokens))
         .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
+        .route(
+            "/__sim/credentials/revoke",
+            post(control_http::revoke_credentials),
+        )
+        .route(
+            "/__sim/credentials/restore",
+            post(control_http::restore_credentials),
+        )
         .route(
             "/__sim/leads/{id}/convert",
             post(control_http::convert_lead),

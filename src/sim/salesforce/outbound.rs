@@ -181,6 +181,7 @@ fn settle(
     let mut rng = lock(&shared.rng);
     let now = org.clock.now();
     let mut duplicated = 0;
+    let mut done = Vec::new();
     org.queue.retain_mut(|q| {
         if !ids.contains(&q.notification_id) {
             return true;
@@ -192,6 +193,9 @@ fn settle(
                 && rng.random_bool(config.duplicate_probability);
             q.redelivered |= again;
             duplicated += usize::from(again);
+            if !again {
+                done.push(q.clone());
+            }
             return again;
         }
         q.attempts += 1;
@@ -202,6 +206,10 @@ fn settle(
         q.next_attempt_ms = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 4);
         true
     });
+    let max_age = i64::try_from(config.max_age.as_millis()).unwrap_or(i64::MAX);
+    for queued in &done {
+        org.remember_acknowledged(queued, max_age);
+    }
     report.duplicated += duplicated;
     if acked {
         report.acked += ids.len();

@@ -19,6 +19,8 @@ pub struct Shared {
     pub base_url: String,
     pub org: Mutex<Org>,
     pub sessions: Mutex<HashMap<String, Session>>,
+    /// Clients whose credentials are revoked: the token endpoint refuses them (`invalid_grant`).
+    pub revoked_clients: Mutex<std::collections::HashSet<String>>,
     pub log: Mutex<Vec<CallRecord>>,
     pub rng: Mutex<StdRng>,
     /// Calls in the last 24 hours, against `daily_api_limit`.
@@ -33,6 +35,8 @@ pub struct Shared {
     pub faults: Mutex<FaultRules<SfError>>,
     /// Campaign rows CampaignMember writes hold (when `campaign_row_hold` is set).
     pub row_locks: super::row_locks::RowLocks,
+    /// Calls being answered, for the concurrent long-running request limit.
+    pub long_requests: super::long_requests::LongRequests,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +48,16 @@ pub struct Session {
 pub use crate::sim::calls::CallRecord;
 
 impl Shared {
+    /// Revokes these clients' credentials: their sessions end and token requests are refused.
+    pub fn revoke_credentials(&self, client_ids: &[String]) {
+        lock(&self.sessions).retain(|_, s| !client_ids.contains(&s.client_id));
+        lock(&self.revoked_clients).extend(client_ids.iter().cloned());
+    }
+
+    pub fn restore_credentials(&self, client_ids: &[String]) {
+        lock(&self.revoked_clients).retain(|c| !client_ids.contains(c));
+    }
+
     /// The org's time (wall clock plus what tests advanced it by), epoch ms.
     pub fn now(&self) -> i64 {
         lock(&self.org).clock.now()

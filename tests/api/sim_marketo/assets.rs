@@ -190,6 +190,12 @@ async fn a_program_update_refuses_a_bad_cost_date_and_a_blank_name() {
     let garbage = r#"[{"startDate":"garbage","cost":5}]"#;
     let answer = update_program(&sim, &id, &[("costs", garbage), ("name", "Renamed")]).await;
     assert_eq!(error_of(&answer).0, "704", "{answer}");
+    // A date the calendar lacks is as bad as garbage: Marketo does not roll it into March.
+    for impossible in ["2026-02-31", "2026-02-29", "2026-04-31T00:00:00Z"] {
+        let costs = format!(r#"[{{"startDate":"{impossible}","cost":5}}]"#);
+        let answer = update_program(&sim, &id, &[("costs", &costs)]).await;
+        assert_eq!(error_of(&answer).0, "704", "{impossible}: {answer}");
+    }
     let answer = update_program(&sim, &id, &[("name", " ")]).await;
     assert_eq!(
         error_of(&answer),

@@ -1,6 +1,6 @@
 //! Identity: GET and POST, the same token until it expires, 401 for bad credentials, another
 //! method 405 and logged; REST calls with a bad, revoked or expired token get HTTP 200 with
-//! 601/602.
+//! 601/602; revoked credentials are refused until restored.
 
 use std::time::Duration;
 
@@ -169,4 +169,38 @@ async fn an_identity_request_by_another_method_is_405_and_logged() {
         !query.contains("sim-secret"),
         "the secret is masked: {query}"
     );
+}
+
+/// Credentials revoked mid-run (`POST /__sim/credentials/revoke`): identity refuses them as
+/// bad credentials (401) and the live token answers 601, until restored.
+#[tokio::test]
+async fn revoked_credentials_are_refused_until_restored() {
+    let sim = Sim::start().await;
+    let control = |action: &str| sim.url(&format!("/__sim/credentials/{action}"));
+    let revoked = sim
+        .client
+        .post(control("revoke"))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.status(), 204);
+    assert_eq!(error_of(&sim.get(LEADS).await).0, "601");
+    let identity = sim.url(&format!(
+        "/identity/oauth/token?grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
+    ));
+    let refused = sim.client.get(&identity).send().await.expect("identity");
+    assert_eq!(refused.status(), 401);
+    let body: Value = refused.json().await.expect("JSON");
+    assert_eq!(body["error"], "unauthorized");
+
+    let restored = sim
+        .client
+        .post(control("restore"))
+        .json(&serde_json::json!({"clientId": CLIENT_ID}))
+        .send()
+        .await
+        .expect("restore");
+    assert_eq!(restored.status(), 204);
+    let issued = sim.client.get(&identity).send().await.expect("identity");
+    assert_eq!(issued.status(), 200);
 }

@@ -6,6 +6,7 @@ mod control;
 mod custom_activities;
 mod exports;
 mod identity;
+mod lead_records;
 mod lead_sync_inputs;
 mod leads;
 mod limits;

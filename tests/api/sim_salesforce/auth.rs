@@ -227,3 +227,45 @@ async fn inspection_lists_calls_and_state() {
     );
     assert_eq!(sim.requests().len(), 2);
 }
+
+/// Credentials revoked mid-run (`POST /__sim/credentials/revoke`): that client's session ends
+/// and its token requests get `invalid_grant` "authentication failure" until restored; other
+/// clients are untouched.
+#[tokio::test]
+async fn revoked_credentials_are_refused_with_invalid_grant_until_restored() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let integration = login(&sim, INTEGRATION).await;
+    let user = login(&sim, USER).await;
+    let control = |action: &str| format!("{}/__sim/credentials/{action}", sim.base_url());
+    let http = reqwest::Client::new();
+    let revoked = http
+        .post(control("revoke"))
+        .json(&json!({"clientId": INTEGRATION.0}))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let (status, _) = answer(integration.get("query?q=SELECT+Id+FROM+Lead").await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "its session ended");
+    let (status, body) = answer(token_response(&sim, INTEGRATION).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "authentication failure"})
+    );
+    let (status, _) = answer(user.get("query?q=SELECT+Id+FROM+Lead").await).await;
+    assert_eq!(status, StatusCode::OK, "another client is untouched");
+    let unknown = http
+        .post(control("revoke"))
+        .json(&json!({"clientId": "nobody"}))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+
+    let restored = http.post(control("restore")).send().await.expect("restore");
+    assert_eq!(restored.status(), StatusCode::NO_CONTENT);
+    let again = login(&sim, INTEGRATION).await;
+    let (status, _) = answer(again.get("query?q=SELECT+Id+FROM+Lead").await).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -1,4 +1,5 @@
-//! Outbound delivery's configured faults: duplicate delivery and reordering.
+//! Outbound delivery's configured faults: duplicate delivery and reordering, and an
+//! acknowledged notification delivered again on request.
 
 use serde_json::json;
 
@@ -49,4 +50,49 @@ async fn a_reorder_probability_of_one_shuffles_a_round() {
         members.iter().collect::<Vec<_>>(),
         "seeded shuffle changes the order"
     );
+}
+
+/// Salesforce's delivery is at least once, even after an Ack: `POST /__sim/outbound/redeliver`
+/// sends an acknowledged notification again, with its own notification id.
+#[tokio::test]
+async fn an_acknowledged_notification_is_delivered_again_on_request() {
+    let (listener, url) = Listener::start(&[ACK]).await;
+    let sim = sim_sending_to(&url, |_| {}).await;
+    let (campaign, lead) = seed(&sim);
+    sim.add_member(USER.0, &campaign, &lead, None)
+        .expect("member");
+    assert_eq!(sim.deliver_outbound_now().await.acked, 1);
+    let state = sim.state();
+    let acknowledged = &state["outboundAcknowledged"];
+    let id = acknowledged[0]["notificationId"]
+        .as_str()
+        .expect("remembered");
+    let control = format!("{}/__sim/outbound/redeliver", sim.base_url());
+    let http = reqwest::Client::new();
+    let unknown = http
+        .post(&control)
+        .json(&json!({"notificationIds": ["04l000000000000AAA"]}))
+        .send()
+        .await
+        .expect("redeliver");
+    assert_eq!(unknown.status(), 404);
+    let asked: serde_json::Value = http
+        .post(&control)
+        .json(&json!({"notificationIds": [id]}))
+        .send()
+        .await
+        .expect("redeliver")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(asked, json!({"requeued": [id]}));
+    assert_eq!(sim.deliver_outbound_now().await.acked, 1);
+    let bodies = listener.bodies();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0], bodies[1], "the same notification, id and all");
+    // Acknowledged again, so it may be asked for again; an empty body asks for every one.
+    let every = http.post(&control).send().await.expect("redeliver");
+    assert_eq!(every.status(), 200);
+    assert_eq!(sim.deliver_outbound_now().await.acked, 1);
+    assert_eq!(sim.outbound_queue_len(), 0);
 }

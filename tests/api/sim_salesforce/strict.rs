@@ -1,6 +1,7 @@
 //! Rules a real org enforces that a lenient simulator would let a client break: the
 //! client-credentials flow only on the My Domain host, e-mail addresses and field lengths,
-//! lead conversion, a Campaign row locked by another transaction, getDeleted's 15 days.
+//! lead conversion, a Campaign row locked by another transaction, getDeleted's 15 days, the
+//! concurrent long-running request limit.
 
 use std::time::Duration;
 
@@ -278,4 +279,46 @@ async fn get_deleted_refuses_a_start_15_days_back_or_not_a_minute_before_the_end
             "{why}: {body}"
         );
     }
+}
+
+/// Salesforce's concurrent long-running request limit: with as many calls as the org allows
+/// running past the threshold (here 2 past 100 ms, set by `POST /__sim/limits/long-requests`,
+/// for 25 past 20 s), the next call is 403 `REQUEST_LIMIT_EXCEEDED` "ConcurrentPerOrgLongTxn
+/// Limit exceeded."; once they end, calls are served again.
+#[tokio::test]
+async fn calls_past_the_long_running_limit_are_refused_with_request_limit_exceeded() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let lowered = reqwest::Client::new()
+        .post(format!("{}/__sim/limits/long-requests", sim.base_url()))
+        .json(&json!({"thresholdMs": 100, "max": 2}))
+        .send()
+        .await
+        .expect("limit");
+    assert_eq!(lowered.status(), StatusCode::OK);
+    let client = std::sync::Arc::new(login(&sim, INTEGRATION).await);
+    let slow = reqwest::Client::new()
+        .post(format!("{}/__sim/faults", sim.base_url()))
+        .json(&json!({"latency_ms": 600, "calls": 2}))
+        .send()
+        .await
+        .expect("fault");
+    assert!(slow.status().is_success());
+    let running: Vec<_> = (0..2)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get("query?q=SELECT+Id+FROM+Lead").await.status() })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, body) = answer(client.get("query?q=SELECT+Id+FROM+Lead").await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body,
+        json!([{"message": "ConcurrentPerOrgLongTxn Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
+    );
+    for call in running {
+        assert_eq!(call.await.expect("call"), StatusCode::OK);
+    }
+    let (status, _) = answer(client.get("query?q=SELECT+Id+FROM+Lead").await).await;
+    assert_eq!(status, StatusCode::OK, "the long calls ended");
 }

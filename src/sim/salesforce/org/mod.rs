@@ -5,7 +5,7 @@
 mod lifecycle;
 mod queue;
 
-pub use queue::Queued;
+pub use queue::{Acknowledged, Queued};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
@@ -49,6 +49,8 @@ pub struct Org {
     /// reports nothing older and says so in `earliestDateAvailable`.
     pub delete_log_from: i64,
     pub queue: Vec<Queued>,
+    /// Acknowledged notifications, oldest first, that `redeliver` may queue again.
+    pub acknowledged: Vec<Acknowledged>,
     sequences: HashMap<&'static str, u64>,
     records: BTreeMap<String, Record>,
     deleted: HashSet<String>,
