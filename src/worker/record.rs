@@ -289,17 +289,19 @@ pub fn passed_over(journal: &mut Journal, mapping: &str, passed: &[super::work::
 
 /// Ends a signal as dead with its reason, and records the outcome.
 pub fn dead(journal: &mut Journal, id: i64, reason: String) {
-    dead_about(journal, id, reason, None, Target::NONE);
+    dead_about(journal, id, reason, None, Target::NONE, None);
 }
 
 /// As [`dead`], naming the mapping and person when they are known.
 /// A dead signal's outcome, naming the write it was to make when one was planned.
+/// `reading`: what was being read when a read the write depended on failed.
 fn dead_about(
     journal: &mut Journal,
     id: i64,
     reason: String,
     about: Option<&About>,
     target: Target,
+    reading: Option<&str>,
 ) {
     let mapping = about.and_then(|a| a.mapping.as_deref());
     let person = about.map(|a| a.person.as_str());
@@ -310,6 +312,17 @@ fn dead_about(
         .map(|s| format!(" to {s:?}"))
         .unwrap_or_default();
     let reason = match (target.doing(), mapping) {
+        // "reading the Marketo program member (mapping webinar) before writing the Salesforce
+        // campaign member to "Registered": gave up after 3 attempts: …"
+        (doing, mapping) if reading.is_some() => {
+            let mapping = mapping
+                .map(|m| format!(" (mapping {m})"))
+                .unwrap_or_default();
+            let before = doing
+                .map(|doing| format!(" before {doing}{status}"))
+                .unwrap_or_default();
+            format!("{}{mapping}{before}: {reason}", reading.unwrap_or_default())
+        }
         (Some(doing), _) if reason.starts_with(doing) => reason,
         (Some(doing), Some(mapping)) => format!("{doing}{status} (mapping {mapping}): {reason}"),
         (Some(doing), None) => format!("{doing}{status}: {reason}"),

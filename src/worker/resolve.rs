@@ -99,7 +99,12 @@ fn add(
                 person.mk = Some(observed);
             }
         }
-        Reading::Failed(error) => person.failed = Some(WorkError::Call(error)),
+        Reading::Failed(error) => {
+            person.failed = Some(WorkError::reading(
+                "reading the Marketo program member",
+                error,
+            ));
+        }
     }
     if let Some((observed, member_id)) = entry.salesforce {
         person.from_salesforce.push(entry.signal.id);
@@ -172,7 +177,10 @@ async fn settle_other_leads(
                     people,
                     identity,
                     entry,
-                    Some(WorkError::Call(error.clone())),
+                    Some(WorkError::reading(
+                        "reading whether Marketo still has the person's lead",
+                        error.clone(),
+                    )),
                 );
             }
             return Ok(());

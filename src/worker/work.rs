@@ -22,6 +22,12 @@ pub struct SignalRef {
 pub enum WorkError {
     #[error(transparent)]
     Call(#[from] CallError),
+    /// A read the person's write depended on failed: what was being read, and the call's error.
+    #[error("{reading}: {error}")]
+    Read {
+        reading: &'static str,
+        error: CallError,
+    },
     #[error("store: {0}")]
     Store(String),
 }
@@ -33,25 +39,32 @@ impl From<StoreError> for WorkError {
 }
 
 impl WorkError {
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            WorkError::Call(error) => error.is_retryable(),
-            WorkError::Store(_) => true,
-        }
+    /// A failed read, named by what was being read (`reading the Marketo program member`).
+    pub fn reading(reading: &'static str, error: CallError) -> Self {
+        WorkError::Read { reading, error }
     }
 
-    /// When the daily-quota pause that stopped this work ends, if one did.
-    pub fn paused_until(&self) -> Option<i64> {
+    /// The call's error, for a call that failed (a write, or a read it depended on).
+    fn call(&self) -> Option<&CallError> {
         match self {
-            WorkError::Call(error) => error.paused_until(),
+            WorkError::Call(error) | WorkError::Read { error, .. } => Some(error),
             WorkError::Store(_) => None,
         }
     }
 
+    pub fn is_retryable(&self) -> bool {
+        self.call().is_none_or(CallError::is_retryable)
+    }
+
+    /// When the daily-quota pause that stopped this work ends, if one did.
+    pub fn paused_until(&self) -> Option<i64> {
+        self.call().and_then(CallError::paused_until)
+    }
+
     /// The server's hint of when to come back, when it gave one.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
-        match self {
-            WorkError::Call(CallError::Retry { after, .. }) => *after,
+        match self.call() {
+            Some(CallError::Retry { after, .. }) => *after,
             _ => None,
         }
     }

@@ -49,6 +49,7 @@ mod outbox_store;
 mod overruled;
 mod poison;
 mod quota_shared;
+mod read_failures;
 mod reconcile_extract;
 mod reconcile_job;
 mod reconcile_stale;

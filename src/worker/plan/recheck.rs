@@ -195,7 +195,10 @@ async fn read_marketo(ctx: &Context, mapping: &Mapping, work: &mut [Work], due: 
                     });
                 }
             }
-            Err(error) => work[i].fail(WorkError::Call(error.clone())),
+            Err(error) => work[i].fail(WorkError::reading(
+                "reading the Marketo program member",
+                error.clone(),
+            )),
         }
     }
 }
@@ -236,7 +239,10 @@ async fn read_salesforce(ctx: &Context, mapping: &Mapping, work: &mut [Work], du
                 None if synced_member(&work[i]).is_some() => missing.push(i),
                 None => {}
             },
-            Err(error) => work[i].fail(WorkError::Call(error.clone())),
+            Err(error) => work[i].fail(WorkError::reading(
+                "reading the Salesforce campaign member",
+                error.clone(),
+            )),
         }
     }
     if !missing.is_empty() {
@@ -279,9 +285,12 @@ async fn deleted_members(ctx: &Context, mapping: &Mapping, work: &mut [Work], mi
     let dates = match dates {
         Ok(dates) => dates,
         Err(error) => {
-            return missing
-                .iter()
-                .for_each(|&i| work[i].fail(WorkError::Call(error.clone())));
+            return missing.iter().for_each(|&i| {
+                work[i].fail(WorkError::reading(
+                    "reading when Salesforce deleted the campaign member",
+                    error.clone(),
+                ))
+            });
         }
     };
     for &i in missing {

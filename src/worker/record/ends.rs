@@ -65,17 +65,22 @@ pub fn settle(
                 report.retried += 1;
             }
             None => {
+                // A read that failed is named apart from the write it was for.
+                let (reading, failed) = match &error {
+                    WorkError::Read { reading, error } => (Some(*reading), error.to_string()),
+                    other => (None, other.to_string()),
+                };
                 let reason = if error.is_retryable() {
-                    crate::connectors::gave_up(attempts, &error)
+                    crate::connectors::gave_up(attempts, &failed)
                 } else {
-                    error.to_string()
+                    failed
                 };
                 // Named by mapping and person (the key `/admin/people/{id}` and the timeline
                 // use), so the log can be searched by who a change was for.
                 let mapping = about.as_ref().and_then(|a| a.mapping.as_deref());
                 let person = about.as_ref().map(|a| a.person.as_str());
                 tracing::warn!(signal.id = id, mapping, person, %reason, "dead");
-                dead_about(journal, id, reason, about.as_ref(), target);
+                dead_about(journal, id, reason, about.as_ref(), target, reading);
                 report.dead += 1;
             }
         }

@@ -22,6 +22,7 @@ fn a_dead_signal_is_announced_to_subscribers() {
         "refused".into(),
         Some(&about),
         Target::NONE,
+        None,
     );
     let named = &journal.notices[1].data;
     assert_eq!(
