@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::response::Response;
 
 use super::session::Session;
-use super::subscriptions::{IdForm, page};
-use super::{unavailable, when};
+use super::subscriptions::{IdForm, page, unless_found};
+use super::when;
 use crate::http::AppState;
 use crate::outbox::sign;
 use crate::store::now_millis;
@@ -27,16 +27,12 @@ pub async fn rotate(
     let secret = sign::generate_secret();
     let now = now_millis();
     let until = now + OVERLAP_MS;
-    match state
+    let rotated = state
         .store()
         .rotate_subscription_secret(id, &secret, Some(until), now)
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such subscription.");
-        }
-        Err(error) => return unavailable(error),
+        .await;
+    if let Some(refused) = unless_found(rotated) {
+        return refused;
     }
     tracing::info!(
         subscription.id = id,

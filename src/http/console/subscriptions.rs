@@ -6,6 +6,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -195,7 +196,7 @@ pub async fn create(
             };
             let mut response = page(&state, &session, notice).await;
             if response.status().is_success() {
-                *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+                *response.status_mut() = StatusCode::BAD_REQUEST;
             }
             return response;
         }
@@ -260,10 +261,22 @@ impl IdForm {
     }
 }
 
+/// The page when a subscription was not found (404) or the store failed; none when it was.
+pub(super) fn unless_found(found: Result<bool, crate::store::StoreError>) -> Option<Response> {
+    match found {
+        Ok(true) => None,
+        Ok(false) => Some(super::page_error(
+            StatusCode::NOT_FOUND,
+            "No such subscription.",
+        )),
+        Err(error) => Some(unavailable(error)),
+    }
+}
+
 /// The page answering a form that names no subscription (400).
 fn none_named() -> Response {
     super::page_error(
-        axum::http::StatusCode::BAD_REQUEST,
+        StatusCode::BAD_REQUEST,
         "The form names no subscription (its id is missing).",
     )
 }
@@ -282,16 +295,12 @@ pub async fn delete(
     // and a request without it (a script, a browser ignoring `required`) deletes nothing.
     if form.confirm.as_deref().is_none_or(str::is_empty) {
         return super::page_error(
-            axum::http::StatusCode::BAD_REQUEST,
+            StatusCode::BAD_REQUEST,
             "Not deleted: tick the box to delete the subscription with its queued deliveries.",
         );
     }
-    match state.store().delete_subscription(id).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such subscription.");
-        }
-        Err(error) => return unavailable(error),
+    if let Some(refused) = unless_found(state.store().delete_subscription(id).await) {
+        return refused;
     }
     tracing::info!(
         subscription.id = id,
@@ -311,12 +320,8 @@ pub async fn replay(
         Err(refused) => return *refused,
     };
     let store = state.store();
-    match store.subscription(id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such subscription.");
-        }
-        Err(error) => return unavailable(error),
+    if let Some(refused) = unless_found(store.subscription(id).await.map(|s| s.is_some())) {
+        return refused;
     }
     let replayed = match store
         .replay_deliveries(Queue::subscription(id), None, now_millis())
@@ -363,7 +368,7 @@ pub async fn pause(
         "resume" => false,
         _ => {
             return super::page_error(
-                axum::http::StatusCode::BAD_REQUEST,
+                StatusCode::BAD_REQUEST,
                 "The action must be pause or resume.",
             );
         }
@@ -371,20 +376,16 @@ pub async fn pause(
     let Some(id) = form.id else {
         return none_named();
     };
-    match state
+    let switched = state
         .store()
         .set_subscription_paused(
             id,
             paused.then_some("paused from the console"),
             now_millis(),
         )
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            return super::page_error(axum::http::StatusCode::NOT_FOUND, "No such subscription.");
-        }
-        Err(error) => return unavailable(error),
+        .await;
+    if let Some(refused) = unless_found(switched) {
+        return refused;
     }
     tracing::info!(
         subscription = id,
