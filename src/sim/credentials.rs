@@ -18,6 +18,14 @@ struct Chosen {
     client_id: Option<String>,
 }
 
+/// The clients a control from Rust names: the one given, or every one the simulator has.
+pub fn named<'a>(client_id: Option<&str>, every: impl Iterator<Item = &'a str>) -> Vec<String> {
+    match client_id {
+        Some(id) => vec![id.to_owned()],
+        None => every.map(str::to_owned).collect(),
+    }
+}
+
 /// Answers a credentials control: applies `apply` to the clients it names (the one in the
 /// body, or every `known` one when the body is empty or `{}`) and answers 204; a bad body is
 /// 400, a client the simulator lacks 404, and nothing is applied.

@@ -190,16 +190,8 @@ impl SalesforceSim {
     }
 
     fn clients_named(&self, client_id: Option<&str>) -> Vec<String> {
-        match client_id {
-            Some(id) => vec![id.to_owned()],
-            None => self
-                .shared
-                .config
-                .clients
-                .iter()
-                .map(|c| c.client_id.clone())
-                .collect(),
-        }
+        let every = self.shared.config.clients.iter();
+        crate::sim::credentials::named(client_id, every.map(|c| c.client_id.as_str()))
     }
 
     /// Ends every session as if its idle timeout had passed.
