@@ -17,7 +17,27 @@ pub(super) const FILE_KEYS: &[&str] = &[
     "salesforce.inbound_token",
     "marketo.client_secret",
     "marketo.webhook_token",
+    "marketo.webhook_signing_secrets",
 ];
+
+/// The keys among [`FILE_KEYS`] that are lists: their file holds one value a line (blank lines
+/// skipped), so a rotation's two signing secrets can sit in one secret file.
+const LIST_FILE_KEYS: &[&str] = &["marketo.webhook_signing_secrets"];
+
+/// A file's text as the value of `key`: a list of its lines for a list key, else the text.
+fn value_of(key: &str, text: &str) -> Value {
+    if LIST_FILE_KEYS.contains(&key) {
+        let lines: Vec<Value> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .map(Value::from)
+            .collect();
+        Value::from(lines)
+    } else {
+        Value::from(text.to_string())
+    }
+}
 
 /// `CAMPAIGN_SYNC_ADMIN__TOKEN` for `admin.token`.
 pub(super) fn variable(key: &str) -> String {
@@ -103,14 +123,14 @@ impl Provider for SecretFiles {
         for (key, text) in &self.values {
             match key.split_once('.') {
                 None => {
-                    dict.insert((*key).to_string(), Value::from(text.clone()));
+                    dict.insert((*key).to_string(), value_of(key, text));
                 }
                 Some((section, leaf)) => {
                     let entry = dict
                         .entry(section.to_string())
                         .or_insert_with(|| Value::from(Dict::new()));
                     if let Value::Dict(_, inner) = entry {
-                        inner.insert(leaf.to_string(), Value::from(text.clone()));
+                        inner.insert(leaf.to_string(), value_of(key, text));
                     }
                 }
             }
@@ -125,7 +145,7 @@ mod tests {
 
     #[test]
     fn every_file_key_is_a_text_key() {
-        for key in FILE_KEYS {
+        for key in FILE_KEYS.iter().filter(|key| !LIST_FILE_KEYS.contains(key)) {
             assert!(super::super::env::TEXT_KEYS.contains(key), "{key}");
         }
         assert_eq!(
@@ -148,5 +168,23 @@ mod tests {
         assert_eq!(config.database_url.expose(), "sqlite://x.db");
         assert_eq!(config.admin.token.expose(), "token-0123456789abcdef");
         assert_eq!(config.admin.read_token.expose(), "read-0123456789abcdef");
+    }
+
+    #[test]
+    fn a_list_key_takes_one_value_a_line() {
+        let files = SecretFiles {
+            values: vec![(
+                "marketo.webhook_signing_secrets",
+                "whsec_bmV3\n\n  whsec_b2xk  \n".into(),
+            )],
+        };
+        let config: super::super::Config = figment::Figment::new().merge(files).extract().unwrap();
+        let secrets: Vec<&str> = config
+            .marketo
+            .webhook_signing_secrets
+            .iter()
+            .map(|s| s.expose())
+            .collect();
+        assert_eq!(secrets, ["whsec_bmV3", "whsec_b2xk"]);
     }
 }

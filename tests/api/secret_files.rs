@@ -232,3 +232,29 @@ fn a_refused_value_names_the_file_it_came_from() {
         "{stderr}"
     );
 }
+
+/// Marketo's signing secrets are a list: their file holds one a line, so a rotation's two sit in
+/// one secret file, and a bad line is named with its place and the file.
+#[test]
+fn signing_secrets_come_from_a_file_one_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("signing_secrets");
+    std::fs::write(&secrets, "whsec_bmV3LWtleQ==\n\nnot-a-secret\n").unwrap();
+    let secrets = secrets.display().to_string();
+    let variable = "CAMPAIGN_SYNC_MARKETO__WEBHOOK_SIGNING_SECRETS_FILE";
+    let out = check_config(&[(variable, &secrets)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("marketo.webhook_signing_secrets[1]")
+            && stderr.contains(&format!("the file {secrets} named by {variable}")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-a-secret"), "{stderr}");
+    std::fs::write(&secrets, "whsec_bmV3LWtleQ==\nwhsec_b2xkLWtleQ==\n").unwrap();
+    let files = secret_files(dir.path());
+    let mut env = pairs(&files);
+    env.push((variable, &secrets));
+    let out = check_config(&env);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
