@@ -195,7 +195,7 @@ impl Store {
 
     async fn end(&self, owner: &str, end: &SignalEnd, now: i64) -> Result<bool, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        super::journal::end_signal(&mut conn, owner, end, now).await
+        super::journal::end_signal(&mut conn, owner, end, None, now).await
     }
 
     /// Makes a dead signal due again with a fresh attempt count. False when it is not dead.

@@ -118,13 +118,20 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
+        // A person found for a signal is written by the statement that ends it.
+        let mut people: std::collections::HashMap<i64, &str> = journal
+            .people
+            .iter()
+            .map(|(signal, person)| (*signal, person.as_str()))
+            .collect();
         let mut ended = std::collections::HashSet::new();
         for end in &journal.ends {
             // A signal ended twice in one journal is ended once; only a lost lease stops it.
             if !ended.insert(end.id()) {
                 continue;
             }
-            if !end_signal(&mut tx, owner, end, now).await? {
+            let person = people.remove(&end.id());
+            if !end_signal(&mut tx, owner, end, person, now).await? {
                 tx.rollback().await?;
                 tracing::warn!(
                     owner,
@@ -133,7 +140,7 @@ impl Store {
                 return Ok(());
             }
         }
-        for (signal, person) in &journal.people {
+        for (signal, person) in people {
             sqlx::query("UPDATE signals SET person = $2 WHERE id = $1")
                 .bind(signal)
                 .bind(person)
@@ -194,11 +201,13 @@ impl Store {
     }
 }
 
-/// Ends a signal `owner` still leases; false when the lease was lost meanwhile.
+/// Ends a signal `owner` still leases, noting who it is about when that was found; false when
+/// the lease was lost meanwhile.
 pub(super) async fn end_signal(
     conn: &mut AnyConnection,
     owner: &str,
     end: &SignalEnd,
+    person: Option<&str>,
     now: i64,
 ) -> Result<bool, StoreError> {
     let (id, state, at, error, attempts_back) = match end {
@@ -216,7 +225,8 @@ pub(super) async fn end_signal(
          lease_owner = NULL, lease_expires_at = NULL, \
          next_attempt_at = CASE WHEN redo = 1 THEN $7 ELSE COALESCE($4, next_attempt_at) END, \
          last_error = CASE WHEN redo = 1 THEN NULL ELSE COALESCE($5, last_error) END, \
-         attempts = CASE WHEN redo = 1 THEN 0 ELSE attempts - $6 END, redo = 0, updated_at = $7 \
+         attempts = CASE WHEN redo = 1 THEN 0 ELSE attempts - $6 END, redo = 0, updated_at = $7, \
+         person = COALESCE($8, person) \
          WHERE id = $1 AND lease_owner = $2 AND state = 'leased'",
     )
     .bind(id)
@@ -226,6 +236,7 @@ pub(super) async fn end_signal(
     .bind(error)
     .bind(attempts_back)
     .bind(now)
+    .bind(person)
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected() == 1)
