@@ -56,7 +56,7 @@ pub use quota_days::QuotaDay;
 pub use repairs::{RepairStates, repair_record};
 pub use retrying::{Adoption, Settled};
 pub use runtime::{Job, SYNC_SWITCH};
-pub use subscriptions::Subscription;
+pub use subscriptions::{Rotation, Subscription};
 
 use crate::signal::Signal;
 

@@ -24,6 +24,21 @@ pub struct Subscription {
     pub updated_at: i64,
 }
 
+/// What a console form's rotation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The secret was replaced by the one given.
+    Rotated,
+    /// This form rotated the secret already: the secret it set, and until when the one it
+    /// replaced signs beside it.
+    Already {
+        secret: String,
+        previous_until: Option<i64>,
+    },
+    /// No such subscription.
+    Missing,
+}
+
 /// A subscription's URL as listings show it: a password in it (basic auth for the
 /// subscriber) is masked; deliveries use the stored URL.
 fn shown_url(stored: &str) -> String {
@@ -213,7 +228,8 @@ impl Store {
         let result = sqlx::query(
             "UPDATE subscriptions SET \
              previous_secret = CASE WHEN $3 IS NULL THEN NULL ELSE secret END, \
-             previous_secret_until = $3, secret = $2, updated_at = $4 WHERE id = $1",
+             previous_secret_until = $3, secret = $2, rotation_form_id = NULL, updated_at = $4 \
+             WHERE id = $1",
         )
         .bind(id)
         .bind(secret)
@@ -222,6 +238,49 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
+    }
+
+    /// [`Store::rotate_subscription_secret`] for the console form `form_id`: the form sent
+    /// again rotates nothing more and answers the secret its first sending set, as long as no
+    /// other rotation replaced it.
+    pub async fn rotate_subscription_secret_once(
+        &self,
+        id: i64,
+        secret: &str,
+        previous_until: i64,
+        form_id: &str,
+        now: i64,
+    ) -> Result<Rotation, StoreError> {
+        let result = sqlx::query(
+            "UPDATE subscriptions SET previous_secret = secret, previous_secret_until = $3, \
+             secret = $2, rotation_form_id = $5, updated_at = $4 \
+             WHERE id = $1 AND (rotation_form_id IS NULL OR rotation_form_id <> $5)",
+        )
+        .bind(id)
+        .bind(secret)
+        .bind(previous_until)
+        .bind(now)
+        .bind(form_id)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 1 {
+            return Ok(Rotation::Rotated);
+        }
+        let row = sqlx::query(
+            "SELECT secret, previous_secret_until FROM subscriptions \
+             WHERE id = $1 AND rotation_form_id = $2",
+        )
+        .bind(id)
+        .bind(form_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => Ok(Rotation::Already {
+                secret: row.try_get(0)?,
+                previous_until: row.try_get(1)?,
+            }),
+            None => Ok(Rotation::Missing),
+        }
     }
 
     /// Deletes a subscription and every delivery queued for it; false when there was none.

@@ -55,6 +55,7 @@ mod reconcile_job;
 mod reconcile_stale;
 mod reconciliation;
 mod replicas;
+mod rotation_store;
 mod salesforce_inbound;
 mod sandbox;
 mod secret_files;

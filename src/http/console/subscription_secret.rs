@@ -1,5 +1,8 @@
 //! Rotating a subscription's signing secret from the console: the new secret is shown once, on
-//! the page that answers, and the one it replaces keeps signing beside it for a day.
+//! the page that answers, and the one it replaces keeps signing beside it for a day. The same
+//! form sent again (a refresh, a second click) rotates nothing more: it shows the secret its
+//! first sending set, since the browser may have dropped that answer, and a second rotation
+//! would end the overlap of the secret the subscriber still checks with.
 
 use axum::Form;
 use axum::extract::State;
@@ -10,7 +13,7 @@ use super::subscriptions::{IdForm, page, unless_found};
 use super::when;
 use crate::http::AppState;
 use crate::outbox::sign;
-use crate::store::now_millis;
+use crate::store::{Rotation, now_millis};
 
 /// How long the replaced secret keeps signing, as the API's default.
 const OVERLAP_MS: i64 = 24 * 3600 * 1000;
@@ -27,10 +30,36 @@ pub async fn rotate(
     let secret = sign::generate_secret();
     let now = now_millis();
     let until = now + OVERLAP_MS;
-    let rotated = state
-        .store()
-        .rotate_subscription_secret(id, &secret, Some(until), now)
-        .await;
+    let form_id = form.form_id.trim();
+    let rotated = if form_id.is_empty() {
+        state
+            .store()
+            .rotate_subscription_secret(id, &secret, Some(until), now)
+            .await
+    } else {
+        let once = state
+            .store()
+            .rotate_subscription_secret_once(id, &secret, until, form_id, now)
+            .await;
+        match once {
+            Ok(Rotation::Rotated) => Ok(true),
+            Ok(Rotation::Missing) => Ok(false),
+            Ok(Rotation::Already {
+                secret,
+                previous_until,
+            }) => {
+                let notice = format!(
+                    "This form rotated subscription {id}'s signing secret already (the page was \
+                     sent again, by a refresh or a second click): nothing more was changed. The \
+                     secret it set, to give the subscriber: {secret} — the secret it replaced \
+                     signs beside it until {}.",
+                    when(previous_until)
+                );
+                return page(&state, &session, notice).await;
+            }
+            Err(error) => Err(error),
+        }
+    };
     if let Some(refused) = unless_found(rotated) {
         return refused;
     }

@@ -248,6 +248,9 @@ pub struct IdForm {
     /// The delete form's box, ticked to delete the queued deliveries too (`on` when ticked).
     #[serde(default)]
     confirm: Option<String>,
+    /// The page's form id, on the rotate form: the same form sent again rotates nothing more.
+    #[serde(default)]
+    pub(super) form_id: String,
 }
 
 impl IdForm {

@@ -209,3 +209,74 @@ async fn rotating_a_secret_shows_the_new_one_once_and_the_old_one_signs_for_a_da
         .unwrap();
     assert_eq!(forged.status(), 403);
 }
+
+/// The page's form id, which its forms send back.
+fn form_id_of(html: &str) -> String {
+    html.split("name=\"form_id\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no form id: {html}"))
+        .to_string()
+}
+
+/// A rotate form sent twice (a refresh, a double click) rotates once: the second answer shows
+/// the secret the first set, and the secret the subscriber still has keeps signing.
+#[tokio::test]
+async fn a_rotate_form_sent_again_rotates_nothing_more() {
+    let world = world().await;
+    let subscriber = Subscriber::spawn().await;
+    let id = subscribe(&world, &subscriber, &["added_to_program"]).await;
+    let client = console_client();
+    let cookie = signed_in(&world, &client).await;
+    let before = console_page(&client, world.app.url("/console/subscriptions"), &cookie).await;
+    let (csrf, form_id, id_text) = (csrf_of(&before), form_id_of(&before), id.to_string());
+    let send = || {
+        client
+            .post(world.app.url("/console/subscriptions/rotate-secret"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("id", id_text.as_str()),
+                ("form_id", form_id.as_str()),
+            ])
+            .send()
+    };
+    let first = send().await.unwrap().text().await.unwrap();
+    let second = send().await.unwrap();
+    assert_eq!(second.status(), 200);
+    let second = second.text().await.unwrap();
+    assert!(second.contains("rotated subscription"), "{second}");
+    assert!(second.contains("already"), "{second}");
+    assert_eq!(shown_secret(&second), shown_secret(&first));
+
+    // The subscriber never switched: its secret still signs, beside the one rotation set.
+    let (_, sf_lead) = world.person("twice@example.com");
+    world.sf_adds(&sf_lead, Some("Invited"));
+    world.settle().await;
+    patient_deliverer(&world).run_pending().await.unwrap();
+    let received = subscriber.received();
+    assert!(
+        received.len() == 1 && received[0].verified && received[0].signatures == 2,
+        "{received:?}"
+    );
+
+    // A new page's form rotates again.
+    let fresh = form_id_of(&second);
+    assert_ne!(fresh, form_id);
+    let third = client
+        .post(world.app.url("/console/subscriptions/rotate-secret"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("id", id_text.as_str()),
+            ("form_id", fresh.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(third.contains("has a new signing secret"), "{third}");
+    assert_ne!(shown_secret(&third), shown_secret(&first));
+}
