@@ -216,6 +216,12 @@ pub async fn replay_many(
 ) -> Result<Json<Value>, ApiError> {
     let ids = match (body.ids, body.filter) {
         (Some(mut ids), None) => {
+            if let Some(bad) = ids.iter().find(|&&id| id < 1) {
+                return Err(ApiError::field(
+                    "ids",
+                    format!("ids: {bad} is not a dead letter's id (a positive whole number)"),
+                ));
+            }
             // An id listed twice is one dead letter, replayed or skipped once.
             let mut seen = std::collections::HashSet::new();
             ids.retain(|id| seen.insert(*id));

@@ -40,9 +40,15 @@ fn rotation(headers: &axum::http::HeaderMap, body: &[u8]) -> Result<Rotation, Ap
     read.map_err(|e| {
         let path = e.path().to_string();
         let e = e.into_inner();
+        // A body that is not JSON at all names no field.
+        let field = if e.is_syntax() || e.is_eof() {
+            None
+        } else {
+            super::shape::quoted_field(&e.to_string())
+                .or_else(|| (!path.is_empty() && path != "." && path != "?").then_some(path))
+        };
         ApiError::BadRequest {
-            field: super::shape::quoted_field(&e.to_string())
-                .or_else(|| (!path.is_empty() && path != ".").then_some(path)),
+            field,
             message: format!("body is not a secret rotation: {e}"),
         }
     })

@@ -63,9 +63,15 @@ fn validate(body: &[u8]) -> Result<(String, Vec<String>, String, bool), ApiError
         let path = e.path().to_string();
         let e = e.into_inner();
         let at = path.split(['.', '[']).next().unwrap_or_default();
+        // A body that is not JSON at all names no field.
+        let field = if e.is_syntax() || e.is_eof() {
+            None
+        } else {
+            super::shape::quoted_field(&e.to_string())
+                .or_else(|| (!at.is_empty() && at != "?").then(|| at.to_string()))
+        };
         ApiError::BadRequest {
-            field: super::shape::quoted_field(&e.to_string())
-                .or_else(|| (!at.is_empty() && at != "?").then(|| at.to_string())),
+            field,
             message: format!("body is not a subscription: {e}"),
         }
     })?;

@@ -173,6 +173,23 @@ pub async fn error_bodies(State(limits): State<Limits>, request: Request, next: 
     shaped
 }
 
+/// serde's words for a request type (`expected struct BulkReplay`) in the API's (`expected a
+/// JSON object`): the type's name is the code's, not the request's.
+fn plain_types(message: &str) -> String {
+    let Some(start) = message.find("expected struct ") else {
+        return message.to_string();
+    };
+    let after = &message[start + "expected struct ".len()..];
+    let name_end = after
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(after.len());
+    format!(
+        "{}expected a JSON object{}",
+        &message[..start],
+        &after[name_end..]
+    )
+}
+
 /// What axum's JSON, query or form rejection says, without its preamble, and the field it names:
 /// `ids: invalid type: …` names `ids`; "unknown field `extra`" and "missing field `url`" name
 /// theirs. A message naming no field is kept as it is.
@@ -193,7 +210,7 @@ fn named_field(message: &str) -> (String, Option<String>) {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
     });
     let field = path.map(str::to_string).or(quoted);
-    (rest.to_string(), field)
+    (plain_types(rest), field)
 }
 
 /// The field serde's "unknown field `x`" or "missing field `x`" names.
@@ -252,6 +269,20 @@ mod tests {
         assert_eq!(
             (message.as_str(), field),
             ("expected `,` or `}` at line 1 column 5", None)
+        );
+    }
+
+    #[test]
+    fn a_rejection_says_object_not_the_codes_type() {
+        let (message, field) = named_field(
+            "Failed to deserialize the JSON body into the target type: invalid type: null, expected struct BulkReplay at line 1 column 4",
+        );
+        assert_eq!(
+            (message.as_str(), field),
+            (
+                "invalid type: null, expected a JSON object at line 1 column 4",
+                None
+            )
         );
     }
 }

@@ -1,6 +1,7 @@
 //! Subscriptions for other systems: the admin API, signed deliveries in order per person,
 //! retries, dead letters and replay. Deliveries are driven with `Deliverer::run_pending()`.
 
+mod bodies;
 mod console;
 mod operational;
 mod rotation;
