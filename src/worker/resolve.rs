@@ -35,6 +35,10 @@ pub async fn resolve(ctx: &Context, seen: Vec<Seen>) -> Result<Resolved, StoreEr
             (Some(id), _) => by_id(ctx, id).await?,
             (None, Some(identity)) => identity.clone(),
             (None, None) => {
+                if let Some(passed) = duplicate_lead(ctx, &entry).await? {
+                    passed_over.push(passed);
+                    continue;
+                }
                 identity(
                     ctx,
                     entry.mkto_lead,
@@ -135,6 +139,38 @@ fn lead_beside_contact(identity: &IdentityRow, entry: &Seen) -> Option<String> {
         "Salesforce Lead {lead} shares the person of Contact {contact} (a Contact before a \
          Lead): its membership is left alone; convert or merge the Lead in Salesforce"
     ))
+}
+
+/// A Salesforce Lead new here whose address finds a person whose record is a Contact: passed
+/// over as [`lead_beside_contact`] says, before it is linked, so the Lead, which only shares the
+/// address, is not joined to that person (their outcomes and trigger events, read with the
+/// person's ids, would name it). `None` when the observation is to be linked as usual.
+async fn duplicate_lead(ctx: &Context, entry: &Seen) -> Result<Option<PassedOver>, StoreError> {
+    let Some(lead) = entry.sf_person.as_deref().filter(|p| p.starts_with("00Q")) else {
+        return Ok(None);
+    };
+    if entry.mkto_lead.is_some() || entry.salesforce.is_none() {
+        return Ok(None);
+    }
+    let found = ctx
+        .store
+        .find_identity(None, Some(lead), entry.email.as_deref())
+        .await?;
+    // A person holding a Lead (this one, or another the link decides about) is not this case.
+    let Some(person) = found.filter(|row| row.sf_lead_id.is_none()) else {
+        return Ok(None);
+    };
+    let Some(reason) = lead_beside_contact(&person, entry) else {
+        return Ok(None);
+    };
+    if synced_membership(ctx, &person, entry).await? {
+        return Ok(None);
+    }
+    Ok(Some(PassedOver {
+        signal: entry.signal,
+        person: person.id,
+        reason,
+    }))
 }
 
 /// Whether the Lead's membership is the one the person is synced by in its campaign (the mirror

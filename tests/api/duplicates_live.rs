@@ -75,6 +75,23 @@ async fn a_duplicate_salesforce_leads_live_change_is_left_alone() {
         &format!("Salesforce Lead {duplicate} shares the person of Contact {contact}"),
     )
     .await;
+    // Passed over by the address alone, it is not joined to the person: their history and
+    // events keep naming their own records, and a search by the Lead finds no one.
+    let person = world
+        .app
+        .store
+        .find_identity(None, Some(&contact), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(person.sf_lead_id, None, "{person:?}");
+    let by_lead = world
+        .app
+        .store
+        .find_identity(None, Some(&duplicate), None)
+        .await
+        .unwrap();
+    assert_eq!(by_lead, None);
 }
 
 /// A person synced by their Lead in one campaign keeps syncing there when a Contact with their
