@@ -52,6 +52,7 @@ mod quota_shared;
 mod read_failures;
 mod reconcile_extract;
 mod reconcile_job;
+mod reconcile_move_back;
 mod reconcile_stale;
 mod reconciliation;
 mod replicas;

@@ -66,6 +66,12 @@ async fn a_difference_no_write_is_planned_for_is_named_as_diverged() {
         assert!(report.changes.is_empty(), "{report:?}");
         assert_eq!(report.differences, 0, "{report:?}");
         assert_eq!(report.diverged.len(), 1, "{report:?}");
+        // Nothing is queued, and nothing is counted as queued.
+        assert_eq!(
+            (report.salesforce_changed, report.signals_queued),
+            (0, 0),
+            "{report:?}"
+        );
         let apart = &report.diverged[0];
         assert_eq!(apart.person, "ahead@example.com");
         assert_eq!(apart.salesforce_status.as_deref(), Some("Registered"));

@@ -123,7 +123,19 @@ impl<'a> Pass<'a> {
             }
             return Ok(());
         }
-        if self.differs(unit, place)
+        let before = self.queued.len();
+        let differs = self.differs(unit, place);
+        if differs
+            && !self.dry_run
+            && self.queued.len() == before
+            && let Some((sf, mk)) = pair
+        {
+            // Diverged, with nothing to write: linked and recorded with the sides as they are,
+            // so a later change of either side is told from this disagreement.
+            self.adopt_in_sync(unit, sf, mk).await?;
+            return Ok(());
+        }
+        if differs
             && !self.dry_run
             && let Some((sf, mk)) = pair
         {
@@ -149,6 +161,7 @@ impl<'a> Pass<'a> {
     /// Queues the person's signals and lists their change; false when nothing differs.
     fn differs(&mut self, unit: &Unit<'_>, place: u64) -> bool {
         let before = self.queued.len();
+        let counted = SideCounts::of(&self.report);
         let program_id = self.mapping.config.program_id;
         signals::queue(
             self.run,
@@ -197,7 +210,10 @@ impl<'a> Pass<'a> {
                 } else if let Some(divergence) =
                     signals::divergence(unit, &self.mapping.statuses, &sf, &mk)
                 {
-                    // Listed as diverged, not as a difference to repair: nothing is written.
+                    // Listed as diverged, not as a difference to repair: nothing is written,
+                    // so nothing is queued (Marketo would refuse the move back, a call spent).
+                    self.queued.truncate(before);
+                    counted.restore(&mut self.report);
                     self.diverged.push((place, divergence));
                     return true;
                 }
@@ -212,6 +228,7 @@ impl<'a> Pass<'a> {
                         signals::divergence(unit, &self.mapping.statuses, &sf, &mk)
                     {
                         self.queued.truncate(before);
+                        counted.restore(&mut self.report);
                         self.diverged.push((place, divergence));
                         return true;
                     }
@@ -242,7 +259,8 @@ impl<'a> Pass<'a> {
         self.mapping.statuses.to_salesforce(current)
     }
 
-    /// Links the person and records both sides as in sync: no signal, no write to either API.
+    /// Links the person and records both sides as they are (in sync, or diverged with nothing
+    /// to write): no signal, no write to either API.
     async fn adopt_in_sync(
         &self,
         unit: &Unit<'_>,
@@ -307,6 +325,31 @@ impl<'a> Pass<'a> {
             record::outcome_now(ctx, name, target, OutcomeResult::Skipped, &reason).await?;
         }
         Ok(self.report)
+    }
+}
+
+/// The report's per-side counts of differences queued as signals, kept before a person's are
+/// counted so that a person whose signals are withdrawn (diverged, nothing to write) is not
+/// counted as queued either.
+#[derive(Clone, Copy)]
+struct SideCounts([usize; 4]);
+
+impl SideCounts {
+    fn of(report: &ReconcileReport) -> Self {
+        SideCounts([
+            report.salesforce_changed,
+            report.marketo_changed,
+            report.salesforce_removed,
+            report.marketo_removed,
+        ])
+    }
+
+    fn restore(self, report: &mut ReconcileReport) {
+        let [sf_changed, mk_changed, sf_removed, mk_removed] = self.0;
+        report.salesforce_changed = sf_changed;
+        report.marketo_changed = mk_changed;
+        report.salesforce_removed = sf_removed;
+        report.marketo_removed = mk_removed;
     }
 }
 
