@@ -155,4 +155,22 @@ impl Store {
             .await?;
         Ok(row.is_some())
     }
+
+    /// Whether a reconciliation of `mapping` recorded an outcome saying `reason` already (a
+    /// warning it finds on every run is recorded once).
+    pub async fn has_reconcile_outcome(
+        &self,
+        mapping: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT id FROM outcomes WHERE mapping = $1 AND action = 'reconcile' AND reason = $2 \
+             LIMIT 1",
+        )
+        .bind(mapping)
+        .bind(reason)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
 }

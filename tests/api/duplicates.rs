@@ -312,6 +312,18 @@ async fn a_lead_passed_over_for_a_contact_stays_passed_over_and_the_next_run_set
         world.sf_member_status(&sf_lead).as_deref(),
         Some("Attended")
     );
+    // Named in every run's report, a warning is one skipped outcome, not one a run.
+    let skipped = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
+        .await;
+    let warnings: Vec<&str> = skipped
+        .iter()
+        .filter_map(|o| o.reason.as_deref())
+        .filter(|r| r.starts_with("warning: ") && r.contains(sf_lead.as_str()))
+        .collect();
+    let distinct: std::collections::HashSet<&&str> = warnings.iter().collect();
+    assert!(!warnings.is_empty(), "{skipped:?}");
+    assert_eq!(warnings.len(), distinct.len(), "{warnings:?}");
 }
 
 /// A Marketo lead Marketo links to a Salesforce person synced through another lead is not

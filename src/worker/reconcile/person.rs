@@ -319,9 +319,14 @@ impl<'a> Pass<'a> {
         ctx.store.record(self.queued, self.run).await?;
         for warning in &self.report.warnings {
             tracing::warn!(mapping = name, %warning, "reconciliation warning");
-            // No "warning" result exists: a skipped reconcile outcome carries the names.
-            let target = Target::new(Connector::None, Action::Reconcile);
+            // No "warning" result exists: a skipped reconcile outcome carries the names, once
+            // (a duplicate left alone is found again on every run; counted each time, it would
+            // swell the skipped count with no change behind it).
             let reason = format!("warning: {warning}");
+            if ctx.store.has_reconcile_outcome(name, &reason).await? {
+                continue;
+            }
+            let target = Target::new(Connector::None, Action::Reconcile);
             record::outcome_now(ctx, name, target, OutcomeResult::Skipped, &reason).await?;
         }
         Ok(self.report)
