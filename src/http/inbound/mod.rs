@@ -14,14 +14,16 @@ pub const RECEIVERS: [&str; 2] = [salesforce::PATH, marketo::PATH];
 
 /// Refuses a body sent with a content coding (gzip, br, …): neither sender compresses its
 /// requests, and a receiver reading the compressed bytes as text would only call them
-/// malformed. `identity` is no coding. The error quotes the header.
+/// malformed. `identity` is no coding, nor is an empty header. The error quotes the header.
 pub fn check_content_coding(headers: &HeaderMap) -> Result<(), String> {
     let mut codings = headers.get_all(CONTENT_ENCODING).iter();
     match codings.find(|value| {
         !value
             .as_bytes()
             .split(|&b| b == b',')
-            .all(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"identity"))
+            .map(<[u8]>::trim_ascii)
+            // An empty list element is no coding (RFC 9110 §5.6.1), so is a header set empty.
+            .all(|coding| coding.is_empty() || coding.eq_ignore_ascii_case(b"identity"))
     }) {
         None => Ok(()),
         Some(value) => Err(String::from_utf8_lossy(value.as_bytes())

@@ -162,3 +162,55 @@ async fn an_encoding_given_twice_or_in_another_case_is_refused() {
     }
     assert!(stored(&app).await.is_empty());
 }
+
+/// An address still URL-encoded after the decoding the URL asks for was encoded twice: the
+/// refusal says so, rather than to add the `?encoding` the URL has.
+#[tokio::test]
+async fn an_address_encoded_twice_is_named_as_such() {
+    let app = spawn().await;
+    let send = |query: &'static str, body: &'static str| {
+        app.client
+            .post(app.url(&format!("{PATH}{query}")))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(body)
+            .send()
+    };
+    let plain = send(
+        "",
+        r#"{"leadId": "42", "programId": "1001", "email": "a%40b.com"}"#,
+    );
+    let body = json(plain.await.unwrap()).await;
+    let message = body["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.contains("add ?encoding=url"), "{message}");
+    let twice = send(
+        "?encoding=url",
+        r#"{"leadId": "42", "programId": "1001", "email": "a%2540b.com"}"#,
+    );
+    let twice = twice.await.unwrap();
+    assert_eq!(twice.status(), 400);
+    let body = json(twice).await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert_eq!(body["error"]["field"], "email", "{body}");
+    assert!(
+        message.contains("encoded twice") && !message.contains("add ?encoding"),
+        "{message}"
+    );
+    assert!(stored(&app).await.is_empty());
+}
+
+/// A `Content-Encoding` header set to nothing names no coding: the body is read as it is.
+#[tokio::test]
+async fn an_empty_content_encoding_is_no_coding() {
+    let app = spawn().await;
+    let response = app
+        .client
+        .post(app.url(PATH))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-encoding", "")
+        .body(r#"{"leadId": "42", "programId": "1001"}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 202);
+    assert_eq!(stored(&app).await.len(), 1);
+}

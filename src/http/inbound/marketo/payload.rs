@@ -77,6 +77,15 @@ fn flow_action(fields: &Fields, action: &str) -> Result<FlowAction, ApiError> {
     })
 }
 
+/// What a refused e-mail holding a `%` suggests: the webhook's values are URL-encoded and the
+/// URL does not say so.
+pub(super) const URL_HINT: &str = " (with Request Token Encoding Form/Url, add ?encoding=url or \
+     ?encoding=form to the webhook URL)";
+
+/// What it suggests instead when the URL says so: the value was URL-encoded twice.
+pub(super) const TWICE_HINT: &str = " (it still holds a `%` once URL-decoded as the webhook URL's \
+     ?encoding says: the value was encoded twice, e.g. a token already encoded in the template)";
+
 /// An e-mail, when given, must look like one ([`crate::store::is_email_address`]).
 fn email(fields: &Fields) -> Result<Option<String>, ApiError> {
     let Some(email) = lenient::text_max(fields, "email", MARKETO_TEXT_MAX)? else {
@@ -84,12 +93,7 @@ fn email(fields: &Fields) -> Result<Option<String>, ApiError> {
     };
     if !crate::store::is_email_address(&email) {
         // A `%` is how a value URL-encoded by Marketo looks when the URL does not say so.
-        let hint = if email.contains('%') {
-            " (with Request Token Encoding Form/Url, add ?encoding=url or ?encoding=form to the \
-             webhook URL)"
-        } else {
-            ""
-        };
+        let hint = if email.contains('%') { URL_HINT } else { "" };
         return Err(ApiError::field(
             "email",
             format!("`email` is not an e-mail address: {email:?}{hint}"),
