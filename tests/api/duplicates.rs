@@ -204,7 +204,10 @@ async fn a_duplicate_marketo_lead_seen_without_its_address_is_left_alone() {
     );
     skipped_saying(
         &world,
-        &format!("Marketo lead {twin} shares Salesforce {sf_lead} with lead {lead}"),
+        &format!(
+            "Marketo lead {twin} reaches Salesforce {sf_lead} (by Marketo's link or the \
+             address), the person of lead {lead}"
+        ),
     )
     .await;
     let identity = world

@@ -30,8 +30,9 @@ pub fn one_lead_per_person(works: &mut [&mut Work], items: &[usize]) {
         match first.get(&person) {
             Some(&theirs) if theirs != ours => {
                 works[i].leave_alone(format!(
-                    "Marketo lead {ours} shares Salesforce {person} with lead {theirs}: left \
-                     alone (merge the duplicates in Marketo, or correct Marketo's link)"
+                    "Marketo lead {ours} reaches Salesforce {person} (by Marketo's link or the \
+                     address) as lead {theirs} does: left alone (merge the duplicates in \
+                     Marketo, or correct Marketo's link)"
                 ));
             }
             _ => {
@@ -107,8 +108,8 @@ pub async fn another_leads(ctx: &Context, works: &mut [&mut Work], items: &[usiz
             identity.sf_lead_id = None;
         }
         works[i].leave_alone(format!(
-            "Marketo lead {ours} shares Salesforce {person} with lead {theirs}, linked to it: left \
-             alone (merge the duplicates in Marketo)"
+            "Marketo lead {ours} reaches Salesforce {person} (by Marketo's link or the \
+             address), the person of lead {theirs}: left alone (merge the duplicates in Marketo)"
         ));
     }
 }
