@@ -106,9 +106,15 @@ pub(super) async fn insert_trigger_event(
     conn: &mut AnyConnection,
     event: &TriggerEvent,
 ) -> Result<i64, StoreError> {
+    // The person named as they are now, kept with the event (see `trigger_events_named`).
     let row = sqlx::query(
         "INSERT INTO trigger_events (kind, mapping, person, campaign_id, program_id, old_status, \
-         new_status, actor, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+         new_status, actor, occurred_at, named, email, mkto_lead_id, sf_lead_id, sf_contact_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, \
+         (SELECT email FROM identities WHERE id = $10), \
+         (SELECT mkto_lead_id FROM identities WHERE id = $10), \
+         (SELECT sf_lead_id FROM identities WHERE id = $10), \
+         (SELECT sf_contact_id FROM identities WHERE id = $10)) RETURNING id",
     )
     .bind(event.kind.as_str())
     .bind(&event.mapping)
@@ -119,6 +125,7 @@ pub(super) async fn insert_trigger_event(
     .bind(&event.new_status)
     .bind(event.actor.as_str())
     .bind(event.occurred_at)
+    .bind(event.person.parse::<i64>().ok())
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get(0)?)

@@ -145,7 +145,9 @@ impl Store {
         Ok(people)
     }
 
-    /// Trigger events after `after_id`, oldest first, each naming its person.
+    /// Trigger events after `after_id`, oldest first, each naming its person as they were
+    /// known when it was recorded, as its deliveries did (an event recorded before that was kept
+    /// is named by the identity table).
     pub async fn trigger_events_named(
         &self,
         after_id: i64,
@@ -153,8 +155,12 @@ impl Store {
     ) -> Result<Vec<NamedTriggerEvent>, StoreError> {
         Ok(sqlx::query_as::<_, NamedTriggerEvent>(
             "SELECT t.id, t.kind, t.mapping, t.person, t.campaign_id, t.program_id, t.old_status, \
-             t.new_status, t.actor, t.occurred_at, i.email, i.mkto_lead_id, i.sf_lead_id, \
-             i.sf_contact_id FROM trigger_events t \
+             t.new_status, t.actor, t.occurred_at, \
+             CASE WHEN t.named = 1 THEN t.email ELSE i.email END AS email, \
+             CASE WHEN t.named = 1 THEN t.mkto_lead_id ELSE i.mkto_lead_id END AS mkto_lead_id, \
+             CASE WHEN t.named = 1 THEN t.sf_lead_id ELSE i.sf_lead_id END AS sf_lead_id, \
+             CASE WHEN t.named = 1 THEN t.sf_contact_id ELSE i.sf_contact_id END AS sf_contact_id \
+             FROM trigger_events t \
              LEFT JOIN identities i ON t.person = CAST(i.id AS TEXT) \
              WHERE t.id > $1 ORDER BY t.id LIMIT $2",
         )

@@ -93,6 +93,7 @@ mod sync_stale;
 mod test_app;
 mod timeline_order;
 mod token_faults;
+mod trigger_event_names;
 
 mod worker_lock;
 mod world;
