@@ -19,6 +19,7 @@ mod console_notices;
 mod console_outcomes;
 mod console_session;
 mod console_sign_in;
+mod console_subscriptions;
 mod console_timeline;
 mod contract;
 mod cutover;

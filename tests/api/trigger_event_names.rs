@@ -51,3 +51,26 @@ async fn an_events_person_is_named_as_they_were_when_it_was_recorded() {
         assert_eq!(item["salesforce_contact_id"], json!(contact), "{item}");
     }
 }
+
+/// `/v1/trigger-events` names each event's person as subscribers' deliveries do: by e-mail and
+/// by the ids each system knows them by, beside the internal key.
+#[tokio::test]
+async fn trigger_events_name_their_person() {
+    let world = world().await;
+    let (lead, sf_lead) = world.person("named@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let events = get(&world, "/v1/trigger-events").await;
+    let items = events["items"].as_array().expect("items");
+    assert!(!items.is_empty(), "{events}");
+    for item in items {
+        assert_eq!(item["email"], "named@example.com", "{item}");
+        assert_eq!(item["marketo_lead_id"], lead, "{item}");
+        assert_eq!(item["salesforce_lead_id"], json!(sf_lead), "{item}");
+        assert!(
+            item["person"].is_string() && item["kind"].is_string(),
+            "{item}"
+        );
+    }
+    assert_eq!(events["next_after"], items.last().unwrap()["id"]);
+}
