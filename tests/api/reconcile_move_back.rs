@@ -1,6 +1,8 @@
 //! A first pairing whose Salesforce status is an earlier step than Marketo's: Marketo refuses a
 //! move back (1037), so the reconciliation lists the person as diverged with no write planned,
-//! and a real run sends none either: it links them with the sides as they are.
+//! and a real run sends none either: it links them with the sides as they are. Under
+//! `reset_salesforce`, or when both sides were set in one second, Salesforce is set to
+//! Marketo's status instead.
 
 use campaign_sync::config::BackwardPolicy;
 
@@ -69,4 +71,85 @@ async fn a_first_pairing_marketo_would_refuse_is_linked_as_diverged_without_a_wr
         report.diverged.is_empty() && report.changes.is_empty(),
         "{report:?}"
     );
+}
+
+/// A preview on data the service has never synced lists a Salesforce status earlier than
+/// Marketo's as Marketo will take it: refused (a move back), so a divergence, not a change.
+#[tokio::test]
+async fn a_preview_lists_a_move_back_marketo_will_refuse_as_a_divergence() {
+    let preview = preview_a_move_back(BackwardPolicy::KeepSalesforce).await;
+    assert!(preview.changes.is_empty(), "{preview:?}");
+    assert_eq!(preview.diverged.len(), 1, "{preview:?}");
+    assert_eq!(
+        preview.differences, 0,
+        "a divergence is not a difference to repair, as after a run: {preview:?}"
+    );
+    assert_eq!(preview.diverged[0].person, "back.preview@example.com");
+    // With reset_salesforce, Salesforce is set back to Marketo's status instead.
+    let preview = preview_a_move_back(BackwardPolicy::ResetSalesforce).await;
+    assert!(preview.diverged.is_empty(), "{preview:?}");
+    assert_eq!(preview.differences, 1, "{preview:?}");
+    let change = &preview.changes[0];
+    assert_eq!(
+        (change.side, change.from.as_deref(), change.to.as_deref()),
+        ("salesforce", Some("Registered"), Some("Attended")),
+        "{preview:?}"
+    );
+}
+
+/// Both sides set on data never synced, in one second: Marketo's `updatedAt` has whole seconds,
+/// so which came last cannot be told. The reconciliation goes to the status both sides can
+/// hold (Marketo's later step), even under `keep_salesforce`, instead of a lasting divergence.
+#[tokio::test]
+async fn a_first_pairing_set_in_one_second_goes_to_the_status_both_sides_can_hold() {
+    use campaign_sync::sync::time::parse_millis;
+    // The two writes land in one second nearly always; a pass across a second's end is tried
+    // again with a new world.
+    for _ in 0..5 {
+        let world = World::new().await;
+        let (lead, sf_lead) = world.person("same.second@example.com");
+        world.mk_sets(lead, "Attended");
+        world.sf_adds_unheard(&sf_lead, "Registered");
+        let marketo_at = world
+            .mk
+            .member(crate::world::PROGRAM, lead)
+            .unwrap()
+            .updated_at;
+        let member = world.sf_member_id(&sf_lead).unwrap();
+        let record = world.sf.record(&member).unwrap();
+        let salesforce_at = parse_millis(record["SystemModstamp"].as_str().unwrap()).unwrap();
+        if salesforce_at / 1000 != marketo_at / 1000 {
+            continue;
+        }
+        let worker = &world.app.worker;
+        let mapping = worker.mappings().by_name("webinar").unwrap().clone();
+        let preview = worker.reconcile_mapping(&mapping, true).await.unwrap();
+        assert!(preview.diverged.is_empty(), "{preview:?}");
+        assert_eq!(preview.differences, 1, "{preview:?}");
+        worker.reconcile_mapping(&mapping, false).await.unwrap();
+        world.settle().await;
+        assert_eq!(
+            world.sf_member_status(&sf_lead).as_deref(),
+            Some("Attended")
+        );
+        assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+        return;
+    }
+    panic!("no try landed both writes in one second");
+}
+
+async fn preview_a_move_back(policy: BackwardPolicy) -> campaign_sync::worker::ReconcileReport {
+    let world = World::with(Options {
+        backward_policy: policy,
+        ..Options::default()
+    })
+    .await;
+    let (lead, sf_lead) = world.person("back.preview@example.com");
+    world.mk_sets(lead, "Attended");
+    // Salesforce's member comes later, at an earlier status (no message reaches the service).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    world.sf_adds_unheard(&sf_lead, "Registered");
+    let worker = &world.app.worker;
+    let mapping = worker.mappings().by_name("webinar").unwrap().clone();
+    worker.reconcile_mapping(&mapping, true).await.unwrap()
 }
