@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::store::Store;
-use crate::worker::{Change, Divergence, Mappings, ReconcileReport, Worker};
+use crate::worker::{Change, Divergence, Mappings, ReconcileReport, SettingChange, Worker};
 
 /// What to do besides reading.
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,6 +36,10 @@ pub struct MappingResult {
     /// People held as synced whose sides still disagree (a move back Marketo refused): no write
     /// is planned for them.
     pub diverged: Vec<Divergence>,
+    /// The campaign settings (Type, ActualCost) that differ: what Salesforce holds and what the
+    /// settings pass of `serve` would write at its next pass (at its start on a cut-over). This
+    /// command never writes them. `None`: the campaign could not be read (a warning says why).
+    pub settings: Option<Vec<SettingChange>>,
     /// API calls per side this mapping cost (reads, repairs and the check after them).
     pub calls: Calls,
     /// When the last read of both sides began (epoch ms): the check after the repairs, else
@@ -261,6 +265,7 @@ async fn one(
         unrepaired,
         warnings: report.warnings,
         diverged,
+        settings: report.settings,
         calls: Calls {
             salesforce: now.salesforce - before.salesforce,
             marketo: now.marketo - before.marketo,
@@ -280,7 +285,7 @@ fn calls(worker: &Worker) -> Calls {
 mod text;
 #[cfg(test)]
 use text::summary;
-pub use text::{describe, describe_divergence};
+pub use text::{describe, describe_divergence, describe_setting};
 use text::{print, print_failed};
 
 #[cfg(test)]

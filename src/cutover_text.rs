@@ -1,8 +1,11 @@
-//! The `reconcile` command's text: each mapping's summary, its changes, warnings and
-//! divergences, one line each (or one JSON object per mapping with `--json`). The console words
-//! a reconciliation job's result with the same functions.
+//! The `reconcile` command's text: each mapping's summary, its changes, warnings, divergences
+//! and the campaign settings the settings pass would write, one line each (or one JSON object
+//! per mapping with `--json`). The console words a reconciliation job's result with the same
+//! functions.
 
 use std::io::Write;
+
+use serde_json::Value;
 
 use crate::worker::{Change, Divergence};
 
@@ -46,6 +49,28 @@ pub fn describe_divergence(divergence: &Divergence) -> String {
         divergence.salesforce_id.as_deref().unwrap_or("none"),
         membership(&divergence.salesforce_status),
         membership(&divergence.marketo_status),
+    )
+}
+
+/// A setting's value as text: quoted text, a bare number, or "none" for an empty field.
+fn setting_value(value: &Value) -> String {
+    match value {
+        Value::Null => "none".to_string(),
+        // `ActualCost` is whole units: 1200, not 1200.0.
+        Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+            format!("{:.0}", n.as_f64().unwrap_or_default())
+        }
+        other => other.to_string(),
+    }
+}
+
+/// "campaign Type "Trade Show" → "Tradeshow" at serve's next settings pass (reconcile does
+/// not write it)".
+pub fn describe_setting(field: &str, from: &Value, to: &Value) -> String {
+    format!(
+        "campaign {field} {} → {} at serve's next settings pass (reconcile does not write it)",
+        setting_value(from),
+        setting_value(to),
     )
 }
 
@@ -109,6 +134,10 @@ pub(super) fn print(result: &MappingResult, json: bool) -> anyhow::Result<()> {
     }
     for divergence in &result.diverged {
         writeln!(out, "  diverged: {}", describe_divergence(divergence))?;
+    }
+    for setting in result.settings.iter().flatten() {
+        let line = describe_setting(setting.field, &setting.from, &setting.to);
+        writeln!(out, "  settings: {line}")?;
     }
     Ok(())
 }
