@@ -1,13 +1,11 @@
 //! The `reconcile` command (with `--dry-run` and `--json`), used to take over from Marketo's
 //! native campaign sync: per mapping, link people, list the changes, repair them and verify.
 
-use std::io::Write;
-
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::store::Store;
-use crate::worker::{Change, Divergence, Mappings, ReconcileReport, Worker};
+use crate::worker::{Change, Divergence, Mappings, ReconcileReport, SettingChange, Worker};
 
 /// What to do besides reading.
 #[derive(Debug, Clone, Copy, Default)]
@@ -38,6 +36,10 @@ pub struct MappingResult {
     /// People held as synced whose sides still disagree (a move back Marketo refused): no write
     /// is planned for them.
     pub diverged: Vec<Divergence>,
+    /// The campaign settings (Type, ActualCost) that differ: what Salesforce holds and what the
+    /// settings pass of `serve` would write at its next pass (at its start on a cut-over). This
+    /// command never writes them. `None`: the campaign could not be read (a warning says why).
+    pub settings: Option<Vec<SettingChange>>,
     /// API calls per side this mapping cost (reads, repairs and the check after them).
     pub calls: Calls,
     /// When the last read of both sides began (epoch ms): the check after the repairs, else
@@ -263,6 +265,7 @@ async fn one(
         unrepaired,
         warnings: report.warnings,
         diverged,
+        settings: report.settings,
         calls: Calls {
             salesforce: now.salesforce - before.salesforce,
             marketo: now.marketo - before.marketo,
@@ -278,110 +281,12 @@ fn calls(worker: &Worker) -> Calls {
     }
 }
 
-/// A status quoted, or "not a member".
-fn membership(status: &Option<String>) -> String {
-    status
-        .as_ref()
-        .map_or("not a member".to_string(), |s| format!("{s:?}"))
-}
-
-/// "ada@example.com (Marketo lead 5, Salesforce 00Q…): Salesforce "Invited" → "Attended"".
-pub fn describe(change: &Change) -> String {
-    let side = if change.side == "salesforce" {
-        "Salesforce"
-    } else {
-        "Marketo"
-    };
-    format!(
-        "{} (Marketo lead {}, Salesforce {}): {side} {} → {}",
-        change.person,
-        change
-            .marketo_lead_id
-            .map_or("none".into(), |l| l.to_string()),
-        change.salesforce_id.as_deref().unwrap_or("none"),
-        membership(&change.from),
-        membership(&change.to),
-    )
-}
-
-/// "ada@example.com (Marketo lead 5, Salesforce 00Q…): Salesforce "Invited", Marketo
-/// "Attended"; no write planned".
-pub fn describe_divergence(divergence: &Divergence) -> String {
-    format!(
-        "{} (Marketo lead {}, Salesforce {}): Salesforce {}, Marketo {}; no write planned",
-        divergence.person,
-        divergence
-            .marketo_lead_id
-            .map_or("none".into(), |l| l.to_string()),
-        divergence.salesforce_id.as_deref().unwrap_or("none"),
-        membership(&divergence.salesforce_status),
-        membership(&divergence.marketo_status),
-    )
-}
-
-/// A mapping's first line of text: what was linked, found and repaired, and what it cost. A
-/// preview repairs nothing, so it does not say "0 repaired".
-fn summary(result: &MappingResult) -> String {
-    let (linked, outcome) = if result.dry_run {
-        ("to link", "nothing written (dry run)".to_string())
-    } else {
-        (
-            "linked",
-            format!("{} repaired, {} failed", result.repaired, result.failed),
-        )
-    };
-    // People whose sides agree are not differences, though their stored state is refreshed.
-    let refreshed = match (result.refreshed, result.dry_run) {
-        (0, _) => String::new(),
-        (n, true) => format!(" ({n} in sync whose stored state would be refreshed)"),
-        (n, false) => format!(" ({n} in sync whose stored state was refreshed)"),
-    };
-    format!(
-        "mapping {:?}: {} {linked}, {} difference(s){refreshed}, {outcome}; calls: Salesforce {}, Marketo {}",
-        result.name,
-        result.linked,
-        result.differences,
-        result.calls.salesforce,
-        result.calls.marketo
-    )
-}
-
-/// A mapping that ended without a result, on stdout beside the others: one line of text, or
-/// with `--json` an object `{"name", "error"}`, so every mapping has its line.
-fn print_failed(name: &str, problem: &str, json: bool) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    if json {
-        let line = serde_json::json!({ "name": name, "error": problem });
-        writeln!(out, "{line}")?;
-    } else {
-        writeln!(out, "mapping {name:?}: {problem}")?;
-    }
-    Ok(())
-}
-
-fn print(result: &MappingResult, json: bool) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    if json {
-        writeln!(out, "{}", serde_json::to_string(result)?)?;
-        return Ok(());
-    }
-    let verb = if result.dry_run {
-        "would change"
-    } else {
-        "changes"
-    };
-    writeln!(out, "{}", summary(result))?;
-    for change in &result.changes {
-        writeln!(out, "  {verb}: {}", describe(change))?;
-    }
-    for warning in &result.warnings {
-        writeln!(out, "  warning: {warning}")?;
-    }
-    for divergence in &result.diverged {
-        writeln!(out, "  diverged: {}", describe_divergence(divergence))?;
-    }
-    Ok(())
-}
+#[path = "cutover_text.rs"]
+mod text;
+#[cfg(test)]
+use text::summary;
+pub use text::{describe, describe_divergence, describe_setting};
+use text::{print, print_failed};
 
 #[cfg(test)]
 #[path = "cutover_tests.rs"]

@@ -16,6 +16,7 @@ fn a_preview_says_it_wrote_nothing_and_a_run_what_it_repaired() {
         unrepaired: Vec::new(),
         warnings: Vec::new(),
         diverged: Vec::new(),
+        settings: None,
         calls: Calls {
             salesforce: 1,
             marketo: 3,
@@ -74,5 +75,22 @@ fn a_divergence_names_the_person_both_statuses_and_that_nothing_is_written() {
         describe_divergence(&divergence),
         "back@example.com (Marketo lead 5, Salesforce 00Q000000000001AAA): Salesforce \
          \"Registered\", Marketo not a member; no write planned"
+    );
+}
+
+#[test]
+fn a_setting_names_the_field_what_salesforce_holds_and_what_the_pass_writes() {
+    use serde_json::{Value, json};
+    assert_eq!(
+        describe_setting("ActualCost", &json!(1200.0), &json!(1500)),
+        "campaign ActualCost 1200 → 1500 at serve's next settings pass (reconcile does not write \
+         it)"
+    );
+    let empty = describe_setting("ActualCost", &Value::Null, &json!(650));
+    assert!(empty.contains("ActualCost none → 650"), "{empty}");
+    let kind = describe_setting("Type", &json!("Trade Show"), &json!("Tradeshow"));
+    assert!(
+        kind.starts_with("campaign Type \"Trade Show\" → \"Tradeshow\""),
+        "{kind}"
     );
 }

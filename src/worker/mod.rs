@@ -45,7 +45,7 @@ use crate::store::{Store, StoreError, now_millis};
 use context::Context;
 
 pub use crate::mappings::Mappings;
-pub use reconcile::{Change, Divergence, REPAIR_PREFIX, ReconcileReport};
+pub use reconcile::{Change, Divergence, REPAIR_PREFIX, ReconcileReport, SettingChange};
 pub use record::RoundReport;
 pub use round::INTERNAL_ERROR;
 pub use settings::SettingsOutcome;

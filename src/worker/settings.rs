@@ -33,8 +33,17 @@ pub enum SettingsOutcome {
     },
 }
 
-/// The fields of `campaign` that differ from what `program` says, as a PATCH body.
-fn differences(mapping: &Mapping, program: &ProgramInfo, campaign: &Value) -> Option<Value> {
+/// One campaign setting a pass would write, as a reconciliation previews it: the field
+/// (`Type` or `ActualCost`), what Salesforce holds (`null`: empty) and what the pass writes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SettingChange {
+    pub field: &'static str,
+    pub from: Value,
+    pub to: Value,
+}
+
+/// The settings of `campaign` that differ from what `program` says: what a pass writes.
+pub fn changes(mapping: &Mapping, program: &ProgramInfo, campaign: &Value) -> Vec<SettingChange> {
     let kind = mapping
         .config
         .channel_type_map
@@ -42,13 +51,30 @@ fn differences(mapping: &Mapping, program: &ProgramInfo, campaign: &Value) -> Op
         .cloned()
         .unwrap_or_else(|| program.channel.clone());
     let cost = total_cost(program);
-    let mut fields = serde_json::Map::new();
+    let mut changes = Vec::new();
     if campaign["Type"].as_str() != Some(kind.as_str()) {
-        fields.insert("Type".into(), json!(kind));
+        changes.push(SettingChange {
+            field: "Type",
+            from: campaign["Type"].clone(),
+            to: json!(kind),
+        });
     }
     if campaign["ActualCost"].as_f64().map(f64::round) != Some(cost as f64) {
-        fields.insert("ActualCost".into(), json!(cost));
+        changes.push(SettingChange {
+            field: "ActualCost",
+            from: campaign["ActualCost"].clone(),
+            to: json!(cost),
+        });
     }
+    changes
+}
+
+/// The fields of `campaign` that differ from what `program` says, as a PATCH body.
+fn differences(mapping: &Mapping, program: &ProgramInfo, campaign: &Value) -> Option<Value> {
+    let fields: serde_json::Map<String, Value> = changes(mapping, program, campaign)
+        .into_iter()
+        .map(|c| (c.field.to_string(), c.to))
+        .collect();
     (!fields.is_empty()).then_some(Value::Object(fields))
 }
 

@@ -225,3 +225,66 @@ async fn a_failed_settings_read_names_its_system_and_what_it_read() {
         "{reason}"
     );
 }
+
+/// A reconciliation previews the settings the next pass writes (the admin API's job reports
+/// them as `reconcile` prints them), writes none, and the pass then writes exactly those.
+#[tokio::test]
+async fn a_reconcile_job_previews_the_settings_the_next_pass_writes() {
+    use crate::admin_console::ADMIN_TOKEN as TOKEN;
+    let world = World::with(Options {
+        admin_token: Some(TOKEN.into()),
+        ..Options::default()
+    })
+    .await;
+    world
+        .sf
+        .update(USER, &world.campaign, json!({ "Type": "Seminar" }))
+        .unwrap();
+    let settings = |dry_run: bool| {
+        let world = &world;
+        async move {
+            let path = format!("/admin/reconcile?dryRun={dry_run}");
+            let (status, queued) = world.app.admin(reqwest::Method::POST, &path, TOKEN).await;
+            assert_eq!(status, 202, "{queued}");
+            assert_eq!(world.app.worker.run_jobs().await.unwrap(), 1);
+            let job = format!("/admin/jobs/{}", queued["id"]);
+            let (_, read) = world.app.admin(reqwest::Method::GET, &job, TOKEN).await;
+            let report = read["result"]["reports"][0].clone();
+            (report["settings"].clone(), report["warnings"].clone())
+        }
+    };
+    let expected = json!([
+        { "field": "Type", "from": "Seminar", "to": "Webinar" },
+        { "field": "ActualCost", "from": null, "to": 1200 },
+    ]);
+    assert_eq!(settings(true).await.0, expected);
+    assert_eq!(
+        settings(false).await.0,
+        expected,
+        "a real run lists them too"
+    );
+    assert_eq!(campaign_patches(&world), 0, "and writes none");
+    world.app.worker.sync_settings().await.unwrap();
+    assert_eq!(
+        (
+            campaign_field(&world, &world.campaign, "Type"),
+            campaign_field(&world, &world.campaign, "ActualCost").as_f64()
+        ),
+        (json!("Webinar"), Some(1200.0))
+    );
+    assert_eq!(settings(true).await.0, json!([]), "nothing left to write");
+    // A campaign read refused for good leaves the settings unknown (null), not "none differ",
+    // and the report says why; the members are reconciled all the same.
+    world
+        .sf_fault(json!({ "http_status": 400, "calls": 1 }))
+        .await;
+    let (unknown, warnings) = settings(true).await;
+    assert_eq!(unknown, serde_json::Value::Null);
+    assert!(
+        warnings.as_array().unwrap().iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .starts_with("the campaign's settings (Type, ActualCost) were not compared: reading the Salesforce campaign ")),
+        "{warnings}"
+    );
+}

@@ -1,5 +1,6 @@
 //! A reconciliation job in the console's words: its state and progress, and per mapping what
-//! it found, queued and (for a preview) would change, as `campaign-sync reconcile` prints it.
+//! it found, queued and (for a preview) would change, and the campaign settings the settings
+//! pass would write, as `campaign-sync reconcile` prints it.
 
 use super::when;
 use crate::store::Job;
@@ -96,6 +97,12 @@ fn result_lines(result: &serde_json::Value) -> Vec<String> {
                 crate::cutover::describe_divergence(d)
             )
         }));
+        let settings = report["settings"].as_array().cloned().unwrap_or_default();
+        lines.extend(settings.iter().map(|s| {
+            let field = s["field"].as_str().unwrap_or("?");
+            let line = crate::cutover::describe_setting(field, &s["from"], &s["to"]);
+            format!("{mapping}: settings: {line}")
+        }));
     }
     lines
 }
@@ -129,7 +136,10 @@ mod tests {
                 { "person": "ada@example.com", "marketo_lead_id": 7, "salesforce_id": null,
                   "side": "salesforce", "from": null, "to": "Registered" }
             ] },
-            { "mapping": "tradeshow", "error": "Marketo 606" }
+            { "mapping": "tradeshow", "error": "Marketo 606" },
+            { "mapping": "email", "differences": 0, "changes": [], "settings": [
+                { "field": "Type", "from": null, "to": "Email Send" }
+            ] }
         ] });
         assert_eq!(
             result_lines(&preview),
@@ -137,6 +147,8 @@ mod tests {
                 "webinar: 1 difference(s); nothing written (preview)",
                 "webinar: would change ada@example.com (Marketo lead 7, Salesforce none): Salesforce not a member → \"Registered\"",
                 "tradeshow: failed: Marketo 606",
+                "email: 0 difference(s); nothing written (preview)",
+                "email: settings: campaign Type none → \"Email Send\" at serve's next settings pass (reconcile does not write it)",
             ]
         );
         let run = json!({ "dry_run": false, "reports": [

@@ -3,7 +3,8 @@
 //! `POST /__sim/outbound/redeliver` sends acknowledged notifications again,
 //! `POST /__sim/tokens/expire|revoke` end every session, and
 //! `POST /__sim/credentials/revoke|restore` refuse a client's token requests and accept them
-//! again. (Faults are in `faults`.)
+//! again, and `POST /__sim/picklists/campaign-type` restricts the Campaign `Type` picklist.
+//! (Faults are in `faults`.)
 
 use std::sync::Arc;
 
@@ -46,6 +47,42 @@ pub async fn outbound_endpoint(State(shared): State<Arc<Shared>>, body: Bytes) -
 struct Redeliver {
     #[serde(default)]
     notification_ids: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Picklist {
+    /// Required, `null` allowed: a `Value` field (unlike an `Option`) may not be left out.
+    values: serde_json::Value,
+}
+
+/// `POST /__sim/picklists/campaign-type` `{"values": ["Webinar", …]}`: the org's Campaign
+/// `Type` picklist is restricted to these values from now on, so a `Type` outside them is
+/// refused with `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`; `{"values": null}` lifts the
+/// restriction (any value, the default). Answers the picklist in force.
+pub async fn campaign_type_picklist(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    const EXPECTED: &str = "expected {\"values\": [\"Webinar\", …]} (a restricted picklist) or \
+                            {\"values\": null} (any value)";
+    let asked: Picklist = match serde_json::from_slice(&body) {
+        Ok(asked) => asked,
+        Err(error) => return bad_request(&format!("{EXPECTED}: {error}")),
+    };
+    let values = match asked.values {
+        serde_json::Value::Null => None,
+        serde_json::Value::Array(items) => {
+            let mut values = Vec::with_capacity(items.len());
+            for item in items {
+                match item.as_str() {
+                    Some(text) if !text.trim().is_empty() => values.push(text.to_string()),
+                    _ => return bad_request(&format!("{EXPECTED}: {item} is not a value")),
+                }
+            }
+            Some(values)
+        }
+        other => return bad_request(&format!("{EXPECTED}: got {other}")),
+    };
+    lock(&shared.org).campaign_types = values.clone();
+    Json(json!({ "values": values })).into_response()
 }
 
 /// `POST /__sim/outbound/redeliver` `{"notificationIds": ["04l…"]}` (or an empty body or `{}`:

@@ -258,6 +258,10 @@ fn router(shared: Arc<Shared>) -> Router {
             "/__sim/limits/long-requests",
             post(long_requests::set_limit),
         )
+        .route(
+            "/__sim/picklists/campaign-type",
+            post(control_http::campaign_type_picklist),
+        )
         .route("/__sim/tokens/expire", post(control_http::expire_tokens))
         .route("/__sim/tokens/revoke", post(control_http::revoke_tokens))
         .route(

@@ -3,6 +3,8 @@
 //! People who are members on both sides but unknown to the mirror (a cut-over) are paired
 //! (`adopt`) and, where both sides agree, recorded as in sync without any write. A dry run
 //! reads both sides and lists the changes the worker would make, writing nothing anywhere.
+//! Each report also previews the campaign settings the settings pass would write (`settings`),
+//! which no reconciliation writes.
 //!
 //! It streams: Marketo's members and the mirror are read a page at a time into compact entries
 //! (`entries`), then Salesforce's members a page at a time, each person looked at (`person`) as
@@ -17,6 +19,7 @@ mod entries;
 mod extract_jobs;
 mod person;
 mod repairs;
+mod settings;
 mod sides;
 mod signals;
 mod twins;
@@ -33,6 +36,7 @@ use entries::{Names, SfNew};
 use person::{Pass, Unit};
 use sides::{Mirror, lead_keys, read_marketo, take_marketo};
 
+pub use super::settings::SettingChange;
 pub use extract_jobs::cancel_left as cancel_left_extracts;
 pub use repairs::count_repairs;
 pub use signals::{
@@ -61,6 +65,10 @@ pub struct ReconcileReport {
     pub warnings: Vec<String>,
     /// People held as synced whose sides still disagree (no write is planned for them).
     pub diverged: Vec<Divergence>,
+    /// The campaign settings (Type, ActualCost) the next settings pass of `serve` would write,
+    /// where Salesforce holds something else; `None` when the campaign could not be read (a
+    /// warning says why). A reconciliation itself never writes them.
+    pub settings: Option<Vec<SettingChange>>,
     /// Salesforce members whose status the mirror does not have (dropped outbound messages).
     pub salesforce_changed: usize,
     /// Marketo members whose status the mirror does not have (webhooks never sent).
@@ -122,12 +130,22 @@ async fn reconcile_once(
     let program_id = mapping.config.program_id;
     let program = ctx.marketo.program(program_id).await?;
     let statuses = ctx.marketo.channel_statuses(&program.channel).await?;
+    // What the settings pass would write; a passing failure is tried again with the mapping.
+    let settings = match settings::preview(ctx, mapping, &program).await {
+        Ok(changes) => Ok(changes),
+        Err(crate::connectors::CallError::Permanent(error)) => Err(error),
+        Err(error) => return Err(error.into()),
+    };
     let mut names = Names::default();
     let mut marketo = read_marketo(ctx, program_id, &statuses, &mut names).await?;
     let mut mirror = Mirror::read(ctx, mapping.name(), &mut names).await?;
     let steps = statuses.iter().map(|s| (s.name.clone(), s.step)).collect();
     let mut pass = Pass::new(ctx, mapping, dry_run, steps);
     pass.report.marketo_members = marketo.len();
+    match settings {
+        Ok(changes) => pass.report.settings = Some(changes),
+        Err(error) => pass.report.warnings.push(settings::not_previewed(&error)),
+    }
     if mapping.is_held() {
         pass.report.warnings.push(format!(
             "the mapping is held (its statuses do not match: {}): the repairs listed wait, \

@@ -7,6 +7,7 @@ use serde_json::json;
 
 mod created;
 mod feeds;
+mod settings;
 mod sims;
 
 use crate::simulators::{BIN, json};

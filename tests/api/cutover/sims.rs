@@ -149,6 +149,20 @@ impl Sims {
         assert_eq!(patched.status(), 204);
     }
 
+    /// Sets fields of a mapping's campaign as a Salesforce user (`Type`, `ActualCost`).
+    pub(super) async fn set_campaign(&self, mapping: usize, fields: Value) {
+        let (http, token, data) = self.salesforce_user().await;
+        let campaign = self.d["mappings"][mapping]["campaign_id"].as_str().unwrap();
+        let patched = http
+            .patch(format!("{data}/sobjects/Campaign/{campaign}"))
+            .bearer_auth(&token)
+            .json(&fields)
+            .send()
+            .await
+            .expect("PATCH");
+        assert_eq!(patched.status(), 204);
+    }
+
     /// A Salesforce user creates a Lead Marketo does not have and adds it to the first
     /// campaign at `status`; returns the Lead's id.
     pub(super) async fn add_in_salesforce_only(&self, email: &str, status: &str) -> String {

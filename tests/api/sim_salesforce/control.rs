@@ -325,3 +325,44 @@ async fn a_lead_is_converted_through_its_control() {
     let (missing, body) = control(&base, Method::POST, unknown, None).await;
     assert_eq!(missing, StatusCode::NOT_FOUND, "{body}");
 }
+
+/// The Campaign `Type` picklist restricted from outside, as `campaign-sync simulators` runs
+/// without tests: a value it lacks is refused as Salesforce refuses one, a value it has is
+/// written, and `null` lifts the restriction.
+#[tokio::test]
+async fn the_campaign_type_picklist_is_restricted_through_its_control() {
+    let sim = start(SalesforceSimConfig::default()).await;
+    let (campaign, _) = seed(&sim);
+    let base = sim.base_url();
+    let path = "/__sim/picklists/campaign-type";
+    let restrict = json!({"values": ["Conference", "Webinar"]});
+    let (status, set) = control(&base, Method::POST, path, Some(restrict.clone())).await;
+    assert_eq!((status, set), (StatusCode::OK, restrict));
+    let client = login(&sim, USER).await;
+    let record = format!("sobjects/Campaign/{campaign}");
+    let (status, refused) = answer(client.patch(&record, json!({"Type": "Tradeshow"})).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(
+        refused[0]["errorCode"],
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    );
+    assert_eq!(refused[0]["fields"], json!(["Type"]));
+    let (status, _) = answer(client.patch(&record, json!({"Type": "Conference"})).await).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let lifted = json!({"values": null});
+    let (status, set) = control(&base, Method::POST, path, Some(lifted.clone())).await;
+    assert_eq!((status, set), (StatusCode::OK, lifted));
+    let (status, _) = answer(client.patch(&record, json!({"Type": "Tradeshow"})).await).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "any value once lifted");
+    for bad in [
+        json!({}),
+        json!({"values": "Webinar"}),
+        json!({"values": [""]}),
+        json!({"values": [1]}),
+        json!({"values": [], "other": 1}),
+    ] {
+        let (status, answer) = control(&base, Method::POST, path, Some(bad.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(answer["error"].is_string(), "{bad}: {answer}");
+    }
+}

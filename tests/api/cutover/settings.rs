@@ -1,0 +1,58 @@
+//! The cut-over previews the campaign settings `serve` writes at its first settings pass:
+//! `reconcile` (dry run and real, text and `--json`) lists per mapping each setting that
+//! differs, what Salesforce holds and what the pass would write, and writes none of them.
+
+use serde_json::json;
+
+use super::sims::simulators;
+use crate::simulators::{BIN, json};
+
+#[tokio::test]
+async fn reconcile_lists_the_settings_serve_would_write_and_writes_none() {
+    let sims = simulators(2).await;
+    // The webinar's campaign already agrees with its program; the trade show's Type was kept
+    // by hand and its ActualCost never set (program: channel "Tradeshow", cost 15000).
+    sims.set_campaign(0, json!({"Type": "Webinar", "ActualCost": 1200}))
+        .await;
+    sims.set_campaign(1, json!({"Type": "Trade Show"})).await;
+    let expected = json!([
+        {"field": "Type", "from": "Trade Show", "to": "Tradeshow"},
+        {"field": "ActualCost", "from": null, "to": 15000},
+    ]);
+
+    let (ok, dry, stderr) = sims.reconcile(&["--dry-run"]).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(dry[0]["settings"], json!([]), "{}", dry[0]);
+    assert_eq!(dry[1]["settings"], expected, "{}", dry[1]);
+
+    let text = tokio::process::Command::new(BIN)
+        .args(["reconcile", "--dry-run", "--config"])
+        .arg(&sims.config)
+        .output()
+        .await
+        .expect("reconcile");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(
+            "  settings: campaign Type \"Trade Show\" → \"Tradeshow\" at serve's next settings \
+             pass (reconcile does not write it)"
+        ) && text.contains("  settings: campaign ActualCost none → 15000 at serve's next"),
+        "{text}"
+    );
+    assert_eq!(text.matches("settings:").count(), 2, "{text}");
+
+    let (ok, real, stderr) = sims.reconcile(&[]).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(real[1]["settings"], expected, "the real run lists them too");
+    assert_eq!(sims.writes().await, (0, 0), "reconcile writes no setting");
+    let state =
+        json(reqwest::Client::new().get(format!("{}/__sim/state", sims.url("salesforce")))).await;
+    let campaign = state["objects"]["Campaign"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["Id"] == sims.d["mappings"][1]["campaign_id"])
+        .cloned()
+        .expect("the trade show's campaign");
+    assert_eq!(campaign["Type"], "Trade Show", "{campaign}");
+}
