@@ -67,6 +67,13 @@ pub async fn import(config: &Config, write: Option<&Path>) -> anyhow::Result<()>
             .collect();
         let labels = salesforce.campaign_statuses(&campaign).await?;
         let sfdc_name = program.sfdc_name.as_deref().unwrap_or("");
+        let current = salesforce
+            .campaigns(std::slice::from_ref(&campaign))
+            .await?;
+        let current_type = current
+            .first()
+            .and_then(|c| c["Type"].as_str())
+            .filter(|t| !t.is_empty());
         let mapping = table(
             program.id,
             &program.name,
@@ -75,6 +82,10 @@ pub async fn import(config: &Config, write: Option<&Path>) -> anyhow::Result<()>
             &statuses,
             &labels,
         );
+        let mapping = mapping.trim_end().to_string()
+            + "\n"
+            + &type_note(&program.channel, current_type)
+            + "\n";
         text += &mapping;
         tables += &mapping;
         count += 1;
@@ -174,6 +185,25 @@ pub fn table(
     text + "\n"
 }
 
+/// What the first settings pass will do to the campaign's Type, when it changes it: the Type
+/// the campaign holds is set to the program's channel (as Marketo's sync does), so one kept by
+/// hand is lost unless the channel is mapped to it (`channel_type_map`, shown commented out).
+pub fn type_note(channel: &str, current: Option<&str>) -> String {
+    match current {
+        Some(kept) if kept == channel => String::new(),
+        Some(kept) => format!(
+            "# campaign Type: {kept:?} now; the first `serve` writes the program's channel \
+             {channel:?} there. To keep {kept:?}, map the channel to it:\n\
+             # channel_type_map = {{ {} = {} }}\n",
+            toml_string(channel),
+            toml_string(kept)
+        ),
+        None => format!(
+            "# campaign Type: none now; the first `serve` writes the program's channel {channel:?}\n"
+        ),
+    }
+}
+
 fn quoted(names: &[&String]) -> String {
     if names.is_empty() {
         return "none".into();
@@ -240,5 +270,21 @@ mod tests {
             .expect("a valid [[mappings]] table");
         assert_eq!(parsed.mappings[0].program_id, 1001);
         assert_eq!(parsed.mappings[0].status_map["registered"], "Registered");
+    }
+
+    #[test]
+    fn a_type_the_first_pass_would_change_is_named_with_the_map_that_keeps_it() {
+        assert_eq!(type_note("Webinar", Some("Webinar")), "");
+        let note = type_note("Tradeshow", Some("Trade Show"));
+        assert!(note.contains("\"Trade Show\" now"), "{note}");
+        // Uncommented, the suggestion is a valid key of the mapping.
+        let line = note.lines().last().unwrap().trim_start_matches("# ");
+        let text = format!("program_id = 1\ncampaign_id = \"701A\"\nname = \"x\"\n{line}\n");
+        let parsed: crate::config::MappingConfig =
+            figment::Figment::from(figment::providers::Toml::string(&text))
+                .extract()
+                .expect("a valid mapping");
+        assert_eq!(parsed.channel_type_map["Tradeshow"], "Trade Show");
+        assert!(type_note("Webinar", None).contains("none now"));
     }
 }

@@ -235,6 +235,12 @@ async fn mappings_import_writes_the_programs_marketo_links_to_campaigns() {
         !written.contains("needs a decision"),
         "seeded statuses all match: {written}"
     );
+    // The seeded campaigns have no Type: each table says what the first settings pass writes.
+    assert_eq!(
+        written.matches("# campaign Type: none now").count(),
+        mappings.len(),
+        "{written}"
+    );
     let out = tokio::process::Command::new(BIN)
         .args(["check-config", "--online", "--config"])
         .arg(&file)
