@@ -171,7 +171,7 @@ impl DatabaseArgs {
             listen: None,
             database_url: self.database_url.clone(),
         };
-        Config::load_for(self.config.as_deref(), &overrides, needs).map_err(invalid)
+        Config::load_for(self.config.as_deref(), &overrides, needs).map_err(refused)
     }
 }
 
@@ -199,15 +199,7 @@ impl ConfigArgs {
     /// `serve` starts with keys left empty (it says which and syncs nothing), never with a
     /// value that cannot work. Its refusal is part of its log, so JSON logs get it as JSON.
     fn load_serving(&self) -> Result<Config, ExitCode> {
-        Config::load_serving(self.config.as_deref(), &self.overrides()).map_err(|error| {
-            if !telemetry::json_logs() || !tracing::enabled!(tracing::Level::ERROR) {
-                return invalid(error);
-            }
-            for problem in error.problems() {
-                tracing::error!("invalid configuration: {problem}");
-            }
-            ExitCode::from(2)
-        })
+        Config::load_serving(self.config.as_deref(), &self.overrides()).map_err(refused)
     }
 
     fn overrides(&self) -> Overrides {
@@ -220,6 +212,19 @@ impl ConfigArgs {
 
 fn invalid(error: campaign_sync::config::ConfigError) -> ExitCode {
     eprintln!("campaign-sync: {error}");
+    ExitCode::from(2)
+}
+
+/// [`invalid`], for the commands a deployment runs with its logs (`serve`, and `migrate` and
+/// `reconcile` beside it): with JSON logs, one JSON error line per problem, so a log collector
+/// reading one object per line gets them.
+fn refused(error: campaign_sync::config::ConfigError) -> ExitCode {
+    if !telemetry::json_logs() || !tracing::enabled!(tracing::Level::ERROR) {
+        return invalid(error);
+    }
+    for problem in error.problems() {
+        tracing::error!("invalid configuration: {problem}");
+    }
     ExitCode::from(2)
 }
 
@@ -246,7 +251,10 @@ fn main() -> ExitCode {
 async fn run() -> ExitCode {
     let cli = Cli::parse();
     // A service's end belongs in its log; a command's error is said once, on stderr.
-    let logs_its_end = matches!(cli.command, Command::Serve(_));
+    // So is `migrate`'s with JSON logs (a deployment's step before `serve`, read by the same
+    // collector).
+    let logs_its_end = matches!(cli.command, Command::Serve(_))
+        || (matches!(cli.command, Command::Migrate(_)) && telemetry::json_logs());
     let one_shot = !matches!(
         cli.command,
         Command::Serve(_) | Command::Sandbox { .. } | Command::Simulators { .. }

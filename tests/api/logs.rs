@@ -95,3 +95,30 @@ fn log_settings_that_cannot_be_used_are_told() {
         "{json}"
     );
 }
+
+/// `migrate`, a deployment's step before `serve`, says with JSON logs why it failed as JSON lines
+/// too: a configuration it refuses (exit 2) and a database it cannot reach (exit 1).
+#[test]
+fn migrate_fails_in_json_lines_with_json_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let unreachable = format!(
+        "sqlite://{}",
+        dir.path().join("no-such-dir").join("x.db").display()
+    );
+    for (url, code) in [("mysql://db/x", 2), (unreachable.as_str(), 1)] {
+        let out = Command::new(BIN)
+            .args(["migrate", "--database-url", url])
+            .env("CAMPAIGN_SYNC_LOG_FORMAT", "json")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{url}: {stderr}");
+        assert!(!stderr.trim().is_empty(), "{url}: says why");
+        for line in stderr.lines() {
+            let parsed: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|_| panic!("{url}: not a JSON line: {line}"));
+            assert_eq!(parsed["level"], "ERROR", "{url}: {line}");
+        }
+    }
+}
