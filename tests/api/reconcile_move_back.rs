@@ -73,6 +73,42 @@ async fn a_first_pairing_marketo_would_refuse_is_linked_as_diverged_without_a_wr
     );
 }
 
+/// A known person's Salesforce move back the service missed (no outbound message) is listed as
+/// diverged and still processed, as the live change would have been: a `diverged` outcome.
+#[tokio::test]
+async fn a_known_persons_missed_move_back_is_processed_as_diverged() {
+    let world = World::with(Options {
+        backward_policy: BackwardPolicy::KeepSalesforce,
+        ..Options::default()
+    })
+    .await;
+    let (lead, _, member) = world
+        .synced_person("missed.back@example.com", "Attended")
+        .await;
+    // Outbound messages go nowhere: the service never hears of the move back, made a second
+    // after the sync (stamps are read to the second).
+    world.sf.set_outbound_endpoint("http://127.0.0.1:9/lost");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    world
+        .sf
+        .update_member(crate::world::USER, &member, "Registered")
+        .unwrap();
+    let worker = &world.app.worker;
+    let mapping = worker.mappings().by_name("webinar").unwrap().clone();
+    let report = worker.reconcile_mapping(&mapping, false).await.unwrap();
+    assert_eq!(report.diverged.len(), 1, "{report:?}");
+    assert_eq!(report.salesforce_changed, 1, "{report:?}");
+    worker.run_pending().await.unwrap();
+    let diverged = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Diverged)
+        .await;
+    assert_eq!(diverged.len(), 1, "{diverged:?}");
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Attended"));
+    // Recorded: the next run finds the sides as the state holds them, and queues nothing.
+    let again = worker.reconcile_mapping(&mapping, false).await.unwrap();
+    assert_eq!(again.signals_queued, 0, "{again:?}");
+}
+
 /// A preview on data the service has never synced lists a Salesforce status earlier than
 /// Marketo's as Marketo will take it: refused (a move back), so a divergence, not a change.
 #[tokio::test]

@@ -210,10 +210,15 @@ impl<'a> Pass<'a> {
                 } else if let Some(divergence) =
                     signals::divergence(unit, &self.mapping.statuses, &sf, &mk)
                 {
-                    // Listed as diverged, not as a difference to repair: nothing is written,
-                    // so nothing is queued (Marketo would refuse the move back, a call spent).
-                    self.queued.truncate(before);
-                    counted.restore(&mut self.report);
+                    // Listed as diverged, not as a difference to repair: nothing is written.
+                    // Met at the first pairing, nothing is queued either (Marketo would refuse
+                    // the move back, a call spent): the person is linked as they are. A known
+                    // person's missed Salesforce change is still processed, so its outcome,
+                    // trigger event and state are recorded as a live one's would be.
+                    if unit.mirror.is_none() {
+                        self.queued.truncate(before);
+                        counted.restore(&mut self.report);
+                    }
                     self.diverged.push((place, divergence));
                     return true;
                 }
