@@ -30,6 +30,7 @@ mod deletion_conflicts;
 mod deletion_waiting;
 mod deploy_files;
 mod duplicates;
+mod duplicates_cutover;
 mod duplicates_live;
 mod error_shapes;
 mod feeds;
