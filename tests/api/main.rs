@@ -73,6 +73,7 @@ mod start_failures;
 mod status_compatibility;
 mod stop_twice;
 mod store;
+mod store_failing;
 mod store_failing_deletion;
 mod store_purge_race;
 mod store_queries;
