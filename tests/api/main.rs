@@ -42,6 +42,7 @@ mod kill_burst;
 mod lease_fence;
 mod logs;
 mod marketo_activities;
+mod marketo_delivery;
 mod marketo_extract;
 mod marketo_gather;
 mod marketo_inbound;
