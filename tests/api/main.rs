@@ -87,6 +87,7 @@ mod subscriptions;
 mod switches;
 mod sync;
 mod sync_burst;
+mod sync_conflicts;
 mod sync_edges;
 mod sync_failures;
 mod sync_links;
