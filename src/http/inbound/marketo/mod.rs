@@ -68,17 +68,10 @@ pub async fn receive(
     let now = now_millis();
     let verified = gate.verify(config, &headers, body, now / 1000)?;
     let encoding = encoding::from_query(query.as_deref())?;
-    let signal = payload::from_fields(encoding::fields(&headers, verified.body(), encoding)?)
-        .map_err(|error| match error {
-            // The URL already says the values are encoded: a `%` left is a second encoding.
-            ApiError::BadRequest { message, field } if encoding != encoding::Encoding::Json => {
-                ApiError::BadRequest {
-                    message: message.replace(payload::URL_HINT, payload::TWICE_HINT),
-                    field,
-                }
-            }
-            other => other,
-        })?;
+    let signal = payload::from_fields(
+        encoding::fields(&headers, verified.body(), encoding)?,
+        encoding,
+    )?;
     let dedup_key = dedup_key(
         &headers,
         verified.body(),

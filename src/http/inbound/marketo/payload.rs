@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::encoding::Encoding;
 use super::lenient::{self, Fields};
 use crate::http::error::ApiError;
 use crate::signal::{FlowAction, FlowActionKind, MarketoMember, Signal};
@@ -19,16 +20,17 @@ const CAMPAIGN_STATUS_MAX: usize = 40;
 fn parse(body: &[u8]) -> Result<Signal, ApiError> {
     let headers = axum::http::HeaderMap::new();
     let encoding = super::encoding::Encoding::Json;
-    from_fields(super::encoding::fields(&headers, body, encoding)?)
+    from_fields(super::encoding::fields(&headers, body, encoding)?, encoding)
 }
 
 /// A body with a non-blank `action` is a flow action; any other body is a program-member change.
-pub(super) fn from_fields(value: Value) -> Result<Signal, ApiError> {
+/// `encoding` is how its values were decoded, which an address refused for a `%` names.
+pub(super) fn from_fields(value: Value, encoding: Encoding) -> Result<Signal, ApiError> {
     let Value::Object(fields) = value else {
         return Err(ApiError::bad_request("body must be a JSON object"));
     };
     match lenient::text(&fields, "action")? {
-        Some(action) => flow_action(&fields, &action).map(Signal::MarketoFlowAction),
+        Some(action) => flow_action(&fields, &action, encoding).map(Signal::MarketoFlowAction),
         // A flow-action template whose action token came out blank: say so, not that the
         // program is missing.
         None if fields.contains_key("campaignId") && !fields.contains_key("programId") => {
@@ -38,23 +40,23 @@ pub(super) fn from_fields(value: Value) -> Result<Signal, ApiError> {
                  add_to_campaign, remove_from_campaign or change_campaign_status",
             ))
         }
-        None => program_member(&fields).map(Signal::MarketoMember),
+        None => program_member(&fields, encoding).map(Signal::MarketoMember),
     }
 }
 
 /// A status is optional: a campaign may hard-code one, but the worker re-reads the member anyway
 /// because Marketo has no token for the new status.
-fn program_member(fields: &Fields) -> Result<MarketoMember, ApiError> {
+fn program_member(fields: &Fields, encoding: Encoding) -> Result<MarketoMember, ApiError> {
     Ok(MarketoMember {
         lead_id: lenient::required_id(fields, "leadId")?,
         program_id: lenient::required_id(fields, "programId")?,
-        email: email(fields)?,
+        email: email(fields, encoding)?,
         status: lenient::text_max(fields, "status", MARKETO_TEXT_MAX)?,
         trigger: lenient::text_max(fields, "trigger", MARKETO_TEXT_MAX)?,
     })
 }
 
-fn flow_action(fields: &Fields, action: &str) -> Result<FlowAction, ApiError> {
+fn flow_action(fields: &Fields, action: &str, encoding: Encoding) -> Result<FlowAction, ApiError> {
     let action = action_kind(action)?;
     let lead_id = lenient::required_id(fields, "leadId")?;
     let campaign_id = lenient::required_campaign_id(fields, "campaignId")?;
@@ -71,29 +73,31 @@ fn flow_action(fields: &Fields, action: &str) -> Result<FlowAction, ApiError> {
     Ok(FlowAction {
         action,
         lead_id,
-        email: email(fields)?,
+        email: email(fields, encoding)?,
         campaign_id,
         status,
     })
 }
 
-/// What a refused e-mail holding a `%` suggests: the webhook's values are URL-encoded and the
-/// URL does not say so.
-pub(super) const URL_HINT: &str = " (with Request Token Encoding Form/Url, add ?encoding=url or \
-     ?encoding=form to the webhook URL)";
-
-/// What it suggests instead when the URL says so: the value was URL-encoded twice.
-pub(super) const TWICE_HINT: &str = " (it still holds a `%` once URL-decoded as the webhook URL's \
-     ?encoding says: the value was encoded twice, e.g. a token already encoded in the template)";
-
 /// An e-mail, when given, must look like one ([`crate::store::is_email_address`]).
-fn email(fields: &Fields) -> Result<Option<String>, ApiError> {
+fn email(fields: &Fields, encoding: Encoding) -> Result<Option<String>, ApiError> {
     let Some(email) = lenient::text_max(fields, "email", MARKETO_TEXT_MAX)? else {
         return Ok(None);
     };
     if !crate::store::is_email_address(&email) {
-        // A `%` is how a value URL-encoded by Marketo looks when the URL does not say so.
-        let hint = if email.contains('%') { URL_HINT } else { "" };
+        // A `%` is how a value URL-encoded by Marketo looks when the URL does not say so, or,
+        // when it does, a value encoded twice.
+        let hint = match (email.contains('%'), encoding) {
+            (false, _) => "",
+            (true, Encoding::Json) => {
+                " (with Request Token Encoding Form/Url, add ?encoding=url or ?encoding=form \
+                 to the webhook URL)"
+            }
+            (true, Encoding::Url | Encoding::Form) => {
+                " (it still holds a `%` once URL-decoded as the webhook URL's ?encoding says: \
+                 the value was encoded twice, e.g. a token already encoded in the template)"
+            }
+        };
         return Err(ApiError::field(
             "email",
             format!("`email` is not an e-mail address: {email:?}{hint}"),
