@@ -313,6 +313,14 @@ pub(crate) fn csrf_of(html: &str) -> String {
     rest.split('"').next().unwrap().to_string()
 }
 
+/// The page's form id, which its forms send back so the same form sent again does nothing more.
+pub(crate) fn form_id_of(html: &str) -> String {
+    let (_, rest) = html
+        .split_once(r#"name="form_id" value=""#)
+        .unwrap_or_else(|| panic!("no form id: {html}"));
+    rest.split('"').next().unwrap().to_string()
+}
+
 /// A change the sync skips because no mapping names its campaign is on the person's timeline
 /// with that reason, when the sync knows the person.
 #[tokio::test]

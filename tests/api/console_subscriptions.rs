@@ -2,7 +2,7 @@
 //! URL shown again with why, the same form sent again creating nothing more), replay (refused
 //! with a forged CSRF token), delete (only with its box ticked).
 
-use crate::admin_console::{console_client, cookie_pair, csrf_of, sign_in, world};
+use crate::admin_console::{console_client, cookie_pair, csrf_of, form_id_of, sign_in, world};
 
 #[tokio::test]
 async fn the_console_creates_replays_and_deletes_a_subscription() {
@@ -62,12 +62,7 @@ async fn the_console_creates_replays_and_deletes_a_subscription() {
     assert!(world.app.store.subscriptions().await.unwrap().is_empty());
 
     // The page's create form carries its own id.
-    let form_id = refused
-        .split("name=\"form_id\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the create form has a form_id")
-        .to_string();
+    let form_id = form_id_of(&refused);
     let create = || {
         post(
             "/console/subscriptions/create",

@@ -8,7 +8,7 @@ use campaign_sync::outbox::Deliverer;
 
 use super::subscriber::Subscriber;
 use super::{TOKEN, subscribe, world};
-use crate::admin_console::{console_client, console_page, cookie_pair, csrf_of};
+use crate::admin_console::{console_client, console_page, cookie_pair, csrf_of, form_id_of};
 use crate::world::World;
 
 /// A delivery task that waits an hour before a retry: a failed delivery stays waiting.
@@ -208,15 +208,6 @@ async fn rotating_a_secret_shows_the_new_one_once_and_the_old_one_signs_for_a_da
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
-}
-
-/// The page's form id, which its forms send back.
-fn form_id_of(html: &str) -> String {
-    html.split("name=\"form_id\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no form id: {html}"))
-        .to_string()
 }
 
 /// A rotate form sent twice (a refresh, a double click) rotates once: the second answer shows
