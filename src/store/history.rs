@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
-use super::{Store, StoreError};
+use super::{IdentityRow, Store, StoreError};
 use crate::kinds::{Action, Actor, Connector, OutcomeResult, TriggerKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -44,7 +44,8 @@ pub struct Outcome {
 impl Store {
     pub async fn record_trigger_event(&self, event: &TriggerEvent) -> Result<i64, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        insert_trigger_event(&mut conn, event).await
+        let who = super::outbox::identity_of(&mut conn, &event.person).await?;
+        insert_trigger_event(&mut conn, event, who.as_ref()).await
     }
 
     /// Trigger events after `after_id`, oldest first: a feed a consumer can follow.
@@ -102,19 +103,17 @@ impl Store {
     }
 }
 
+/// Records a trigger event with its person named as `who` says (they are now), kept with it
+/// (see `trigger_events_named`).
 pub(super) async fn insert_trigger_event(
     conn: &mut AnyConnection,
     event: &TriggerEvent,
+    who: Option<&IdentityRow>,
 ) -> Result<i64, StoreError> {
-    // The person named as they are now, kept with the event (see `trigger_events_named`).
     let row = sqlx::query(
         "INSERT INTO trigger_events (kind, mapping, person, campaign_id, program_id, old_status, \
          new_status, actor, occurred_at, named, email, mkto_lead_id, sf_lead_id, sf_contact_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, \
-         (SELECT email FROM identities WHERE id = $10), \
-         (SELECT mkto_lead_id FROM identities WHERE id = $10), \
-         (SELECT sf_lead_id FROM identities WHERE id = $10), \
-         (SELECT sf_contact_id FROM identities WHERE id = $10)) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12, $13) RETURNING id",
     )
     .bind(event.kind.as_str())
     .bind(&event.mapping)
@@ -125,7 +124,10 @@ pub(super) async fn insert_trigger_event(
     .bind(&event.new_status)
     .bind(event.actor.as_str())
     .bind(event.occurred_at)
-    .bind(event.person.parse::<i64>().ok())
+    .bind(who.and_then(|w| w.email.as_deref()))
+    .bind(who.and_then(|w| w.mkto_lead_id))
+    .bind(who.and_then(|w| w.sf_lead_id.as_deref()))
+    .bind(who.and_then(|w| w.sf_contact_id.as_deref()))
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get(0)?)

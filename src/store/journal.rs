@@ -166,8 +166,10 @@ impl Store {
             }
         }
         for event in &journal.events {
-            let id = super::history::insert_trigger_event(&mut tx, event).await?;
-            outbox::enqueue_event(&mut tx, id, event, now).await?;
+            // Who the event is about, read once: kept with the event and in its deliveries.
+            let who = outbox::identity_of(&mut tx, &event.person).await?;
+            let id = super::history::insert_trigger_event(&mut tx, event, who.as_ref()).await?;
+            outbox::enqueue_event(&mut tx, id, event, who.as_ref(), now).await?;
         }
         for notice in &journal.notices {
             outbox::enqueue_notice(&mut tx, notice, now).await?;

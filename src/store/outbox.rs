@@ -108,15 +108,16 @@ pub struct Notice {
     pub at: i64,
 }
 
-/// Queues a trigger event for its subscribers (in the event's transaction).
+/// Queues a trigger event, its person named as `who` says, for its subscribers (in the event's
+/// transaction).
 pub(super) async fn enqueue_event(
     conn: &mut AnyConnection,
     id: i64,
     event: &TriggerEvent,
+    who: Option<&IdentityRow>,
     now: i64,
 ) -> Result<(), StoreError> {
-    let who = identity_of(conn, &event.person).await?;
-    let payload = trigger_payload(id, event, who.as_ref());
+    let payload = trigger_payload(id, event, who);
     enqueue_for_subscribers(conn, event.kind.as_str(), &event.person, &payload, now).await?;
     // Whether Marketo gets it is the delivery task's decision, from the configuration; a
     // flow action's program twin it never gets.
@@ -153,7 +154,7 @@ pub(super) async fn enqueue_notice(
 }
 
 /// The person an event is about, as the event's transaction sees them.
-async fn identity_of(
+pub(super) async fn identity_of(
     conn: &mut AnyConnection,
     person: &str,
 ) -> Result<Option<IdentityRow>, StoreError> {
