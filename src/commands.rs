@@ -72,7 +72,8 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads both status sets of every mapping and fails with the list of untranslatable statuses.
+/// Reads both status sets of every mapping and the campaign Type picklist, and fails with the
+/// list of untranslatable statuses and refused Types.
 pub async fn check_online(config: &Config) -> anyhow::Result<()> {
     let salesforce = SalesforceClient::new(&config.salesforce)?;
     let marketo = MarketoClient::new(&config.marketo)?;
@@ -91,21 +92,35 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
              listed, so its outbound messages would be refused (401); add it"
         ));
     }
+    // The campaign Type picklist, read once the first mapping could be checked.
+    let mut types = None;
     for mapping in Mappings::new(&config.mappings).all() {
-        match compat::problems(&salesforce, &marketo, mapping).await {
-            Ok(problems) if problems.is_empty() => {
-                println!("mapping {:?}: statuses compatible", mapping.name());
-            }
-            Ok(problems) => failures.extend(problems),
+        let (program, problems) = match compat::checked(&salesforce, &marketo, mapping).await {
+            Ok(checked) => checked,
             Err(error) => {
                 unchecked += 1;
-                // A pause is what the service would do next; this check only says why.
-                let why = match error {
-                    crate::connectors::CallError::Paused { reason, .. } => reason,
-                    other => other.to_string(),
-                };
                 failures.push(format!(
-                    "mapping {:?}: could not check: {why}",
+                    "mapping {:?}: could not check: {}",
+                    mapping.name(),
+                    why(error)
+                ));
+                continue;
+            }
+        };
+        if problems.is_empty() {
+            println!("mapping {:?}: statuses compatible", mapping.name());
+        }
+        failures.extend(problems);
+        let types = match &types {
+            Some(types) => types,
+            None => types.insert(salesforce.campaign_type_picklist().await.map_err(why)),
+        };
+        match types {
+            Ok(types) => failures.extend(compat::type_problem(mapping, &program, types)),
+            Err(why) => {
+                unchecked += 1;
+                failures.push(format!(
+                    "mapping {:?}: could not check its campaign Type: {why}",
                     mapping.name()
                 ));
             }
@@ -124,6 +139,14 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
         (problems, unchecked) => anyhow::bail!(
             "{problems} problem(s) found; {unchecked} mapping(s) could not be checked"
         ),
+    }
+}
+
+/// Why a check could not run. A pause is what the service would do next; a check only says why.
+fn why(error: crate::connectors::CallError) -> String {
+    match error {
+        crate::connectors::CallError::Paused { reason, .. } => reason,
+        other => other.to_string(),
     }
 }
 

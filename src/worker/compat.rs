@@ -5,7 +5,7 @@ use crate::connectors::CallError;
 
 use super::work::WorkError;
 use crate::connectors::marketo::{MarketoClient, ProgramInfo, ProgressionStatus};
-use crate::connectors::salesforce::SalesforceClient;
+use crate::connectors::salesforce::{Picklist, SalesforceClient};
 
 use std::collections::BTreeMap;
 
@@ -21,12 +21,73 @@ pub async fn problems(
     marketo: &MarketoClient,
     mapping: &Mapping,
 ) -> Result<Vec<String>, CallError> {
+    Ok(checked(salesforce, marketo, mapping).await?.1)
+}
+
+/// As [`problems`], with the program read for them.
+pub async fn checked(
+    salesforce: &SalesforceClient,
+    marketo: &MarketoClient,
+    mapping: &Mapping,
+) -> Result<(ProgramInfo, Vec<String>), CallError> {
     let program = marketo.program(mapping.config.program_id).await?;
     let statuses = marketo.channel_statuses(&program.channel).await?;
     let labels = salesforce
         .campaign_statuses(&mapping.config.campaign_id)
         .await?;
-    Ok(named_problems(mapping, &program, statuses, &labels))
+    let problems = named_problems(mapping, &program, statuses, &labels);
+    Ok((program, problems))
+}
+
+/// The campaign `Type` the settings pass would write for `program`, when the org's restricted
+/// picklist would refuse it: named like a status problem, with the two ways out.
+pub fn type_problem(mapping: &Mapping, program: &ProgramInfo, types: &Picklist) -> Option<String> {
+    let kind = super::settings::campaign_type(mapping, program);
+    if types.accepts(&kind) {
+        return None;
+    }
+    let from = if mapping
+        .config
+        .channel_type_map
+        .contains_key(&program.channel)
+    {
+        "channel_type_map's value for channel"
+    } else {
+        "the program's channel"
+    };
+    Some(named(
+        mapping,
+        program,
+        &format!(
+            "campaign Type {kind:?} ({from} {:?}) is not a value of Salesforce's restricted \
+             Campaign Type picklist ({}), so the settings pass would be refused; add it to the \
+             picklist, or map the channel to one of its values in the mapping's channel_type_map",
+            program.channel,
+            quoted(&types.values)
+        ),
+    ))
+}
+
+fn quoted(values: &[String]) -> String {
+    if values.is_empty() {
+        return "no active values".into();
+    }
+    values
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A problem named with its mapping, program and campaign.
+fn named(mapping: &Mapping, program: &ProgramInfo, problem: &str) -> String {
+    format!(
+        "mapping {:?} (program {} {:?}, campaign {}): {problem}",
+        mapping.name(),
+        program.id,
+        program.name,
+        mapping.config.campaign_id
+    )
 }
 
 /// What cannot be translated between the channel's statuses and the campaign's labels, each
@@ -38,15 +99,7 @@ fn named_problems(
     statuses: Vec<ProgressionStatus>,
     labels: &[String],
 ) -> Vec<String> {
-    let name = |problem: &str| {
-        format!(
-            "mapping {:?} (program {} {:?}, campaign {}): {problem}",
-            mapping.name(),
-            program.id,
-            program.name,
-            mapping.config.campaign_id
-        )
-    };
+    let name = |problem: &str| named(mapping, program, problem);
     // Every campaign has at least one member status: none means no campaign to check against.
     if labels.is_empty() {
         return vec![name(&format!(

@@ -42,14 +42,20 @@ pub struct SettingChange {
     pub to: Value,
 }
 
-/// The settings of `campaign` that differ from what `program` says: what a pass writes.
-pub fn changes(mapping: &Mapping, program: &ProgramInfo, campaign: &Value) -> Vec<SettingChange> {
-    let kind = mapping
+/// The campaign `Type` a pass writes for `program`: its channel, or what the mapping's
+/// `channel_type_map` maps the channel to.
+pub fn campaign_type(mapping: &Mapping, program: &ProgramInfo) -> String {
+    mapping
         .config
         .channel_type_map
         .get(&program.channel)
         .cloned()
-        .unwrap_or_else(|| program.channel.clone());
+        .unwrap_or_else(|| program.channel.clone())
+}
+
+/// The settings of `campaign` that differ from what `program` says: what a pass writes.
+pub fn changes(mapping: &Mapping, program: &ProgramInfo, campaign: &Value) -> Vec<SettingChange> {
+    let kind = campaign_type(mapping, program);
     let cost = total_cost(program);
     let mut changes = Vec::new();
     if campaign["Type"].as_str() != Some(kind.as_str()) {

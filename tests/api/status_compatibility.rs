@@ -191,6 +191,54 @@ async fn check_config_online_names_an_org_the_receiver_would_refuse() {
     );
 }
 
+/// An org whose Campaign Type picklist is restricted and lacks the Type a program's channel
+/// maps to refuses every settings pass: `check-config --online` names the Type with the
+/// picklist's values and the ways out, and passes once `channel_type_map` maps the channel to
+/// one of them.
+#[tokio::test]
+async fn check_config_online_names_a_campaign_type_the_picklist_would_refuse() {
+    let mut options = Options::default();
+    options.sf.campaign_types = Some(vec!["Conference".into(), "Email".into()]);
+    let world = World::with(options).await;
+    let file = config_file(&world, None);
+    let out = check_online(&file, &[]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("statuses compatible"), "{stdout}");
+    let refused: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("restricted Campaign Type picklist"))
+        .collect();
+    assert_eq!(
+        refused.len(),
+        world.app.worker.mappings().all().len(),
+        "{stdout}"
+    );
+    for expected in [
+        "campaign Type \"Webinar\" (the program's channel \"Webinar\")",
+        "(\"Conference\", \"Email\")",
+        "channel_type_map",
+    ] {
+        assert!(refused[0].contains(expected), "{expected}: {stdout}");
+    }
+    // The org listed too, so the Type is all that could fail.
+    let org = campaign_sync::sim::salesforce::SalesforceSimConfig::default().organization_id;
+    let mut text = std::fs::read_to_string(file.path())
+        .unwrap()
+        .replace("00D000000000001EAA", &org);
+    text += "channel_type_map = { Webinar = \"Conference\" }\n";
+    std::fs::write(file.path(), text).unwrap();
+    let out = check_online(&file, &[]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("picklist"), "{stdout}");
+}
+
 /// A held mapping reconciled again and again: each difference waits once, with the first pass's
 /// repair (its job keeps reading it as waiting), and later passes say they left it to that one.
 #[tokio::test]

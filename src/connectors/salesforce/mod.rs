@@ -5,6 +5,7 @@ mod calls;
 mod changes;
 pub mod classify;
 pub mod deleted;
+mod describe;
 mod in_lists;
 mod server_clock;
 
@@ -20,6 +21,7 @@ use tokio::sync::Semaphore;
 pub use calls::{CampaignMember, Person};
 pub use classify::{RecordOutcome, RecordResult};
 pub use deleted::{DeletedPage, DeletedRecord};
+pub use describe::Picklist;
 
 use super::CallError;
 use super::ClientBuildError;

@@ -9,6 +9,7 @@ mod collections;
 mod config;
 mod control;
 mod control_http;
+mod describe;
 mod error;
 mod faults;
 mod gate;
@@ -196,6 +197,14 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/services/data/{version}/sobjects/{kind}/deleted",
             get(rest::deleted),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{kind}/describe",
+            get(describe::describe),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{kind}/describe/",
+            get(describe::describe),
         )
         .route(
             "/services/data/{version}/sobjects/{kind}/deleted/",

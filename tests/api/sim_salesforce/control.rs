@@ -327,18 +327,48 @@ async fn a_lead_is_converted_through_its_control() {
 }
 
 /// The Campaign `Type` picklist restricted from outside, as `campaign-sync simulators` runs
-/// without tests: a value it lacks is refused as Salesforce refuses one, a value it has is
-/// written, and `null` lifts the restriction.
+/// without tests: the Campaign describe says so, a value it lacks is refused as Salesforce
+/// refuses one, a value it has is written, and `null` lifts the restriction.
 #[tokio::test]
 async fn the_campaign_type_picklist_is_restricted_through_its_control() {
     let sim = start(SalesforceSimConfig::default()).await;
     let (campaign, _) = seed(&sim);
     let base = sim.base_url();
     let path = "/__sim/picklists/campaign-type";
+    let client = login(&sim, USER).await;
+    let type_field = |describe: serde_json::Value| {
+        let fields = describe["fields"].as_array().cloned().unwrap_or_default();
+        let field = fields.into_iter().find(|f| f["name"] == "Type").unwrap();
+        let values: Vec<serde_json::Value> = field["picklistValues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["value"].clone())
+            .collect();
+        (
+            field["type"].clone(),
+            field["restrictedPicklist"].clone(),
+            values,
+        )
+    };
+    let (status, open) = answer(client.get("sobjects/Campaign/describe").await).await;
+    assert_eq!(status, StatusCode::OK, "{open}");
+    let (kind, restricted, values) = type_field(open);
+    assert_eq!((kind, restricted), (json!("picklist"), json!(false)));
+    assert!(values.contains(&json!("Webinar")), "{values:?}");
     let restrict = json!({"values": ["Conference", "Webinar"]});
     let (status, set) = control(&base, Method::POST, path, Some(restrict.clone())).await;
     assert_eq!((status, set), (StatusCode::OK, restrict));
-    let client = login(&sim, USER).await;
+    let (_, describe) = answer(client.get("sobjects/Campaign/describe").await).await;
+    assert_eq!(
+        type_field(describe),
+        (
+            json!("picklist"),
+            json!(true),
+            vec![json!("Conference"), json!("Webinar")]
+        ),
+        "the describe shows the restriction"
+    );
     let record = format!("sobjects/Campaign/{campaign}");
     let (status, refused) = answer(client.patch(&record, json!({"Type": "Tradeshow"})).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
