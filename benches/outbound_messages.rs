@@ -51,6 +51,7 @@ fn message(first_id: u64, notifications: u64) -> OutboundMessage {
             })
             .collect(),
         rejected: Vec::new(),
+        repeats: 0,
     }
 }
 

@@ -226,7 +226,9 @@ pub(super) async fn end_signal(
         "UPDATE signals SET state = CASE WHEN redo = 1 THEN 'pending' ELSE $3 END, \
          lease_owner = NULL, lease_expires_at = NULL, \
          next_attempt_at = CASE WHEN redo = 1 THEN $7 ELSE COALESCE($4, next_attempt_at) END, \
-         last_error = CASE WHEN redo = 1 THEN NULL ELSE COALESCE($5, last_error) END, \
+         last_error = CASE WHEN redo = 1 THEN NULL \
+                           WHEN $3 = 'done' AND last_error LIKE $9 THEN NULL \
+                           ELSE COALESCE($5, last_error) END, \
          attempts = CASE WHEN redo = 1 THEN 0 ELSE attempts - $6 END, redo = 0, updated_at = $7, \
          person = COALESCE($8, person) \
          WHERE id = $1 AND lease_owner = $2 AND state = 'leased'",
@@ -239,6 +241,7 @@ pub(super) async fn end_signal(
     .bind(attempts_back)
     .bind(now)
     .bind(person)
+    .bind(POSTPONED_LIKE)
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected() == 1)

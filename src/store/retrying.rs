@@ -174,11 +174,13 @@ pub(super) async fn adopt_waiting(
         let id: i64 = row.try_get("id")?;
         taken.entry(adoption.outcome).or_insert(id);
         sqlx::query(
-            "UPDATE signals SET state = 'done', updated_at = $2 \
+            "UPDATE signals SET state = 'done', updated_at = $2, \
+             last_error = CASE WHEN last_error LIKE $3 THEN NULL ELSE last_error END \
              WHERE id = $1 AND state = 'pending'",
         )
         .bind(id)
         .bind(now)
+        .bind(super::journal::POSTPONED_LIKE)
         .execute(&mut *conn)
         .await?;
     }

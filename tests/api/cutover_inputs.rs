@@ -35,6 +35,7 @@ fn message(member_id: &str, person: &str, status: Option<&str>) -> String {
             raw: None,
         }],
         rejected: Vec::new(),
+        repeats: 0,
     })
 }
 

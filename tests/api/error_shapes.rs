@@ -1,6 +1,7 @@
 //! Every error answer has the documented shape — `{"error": {"code", "message"}}`, or a SOAP
 //! fault on the Salesforce path — whoever produced it, and every answered request is counted in
-//! `http_requests_total`, timed-out ones and 413s included.
+//! `http_requests_total`, timed-out ones and 413s included (a timed-out outbound message in
+//! `outbound_messages_total` too).
 
 use std::time::Duration;
 
@@ -247,6 +248,14 @@ async fn a_timed_out_request_gets_its_route_shape_and_is_counted() {
     assert!(answer.contains("application/json"), "{answer}");
     assert!(answer.contains(r#""code":"timeout""#), "{answer}");
 
+    let unavailable = || async {
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(r#"outbound_messages_total{outcome="unavailable"} "#))
+            .map_or(0, |n| n.parse::<u64>().unwrap())
+    };
+    let before = unavailable().await;
     let path = format!("/v1/salesforce/outbound-messages?token={OM_TOKEN}");
     let answer = stalled_upload(&app, &path, "text/xml").await;
     // With the right token the receiver reads the body, so this request waits for it.
@@ -256,6 +265,8 @@ async fn a_timed_out_request_gets_its_route_shape_and_is_counted() {
         "{answer}"
     );
 
+    // Counted as unanswered messages are: Salesforce sends it again.
+    assert!(unavailable().await > before, "counted as unavailable");
     let metrics = app.get("/metrics").await.text().await.unwrap();
     for route in ["/v1/marketo/webhooks", "/v1/salesforce/outbound-messages"] {
         let line = format!(r#"http_requests_total{{method="POST",route="{route}",status="503"}}"#);

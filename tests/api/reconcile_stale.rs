@@ -35,6 +35,7 @@ async fn a_difference_no_write_is_planned_for_is_named_as_diverged() {
             raw: None,
         }],
         rejected: Vec::new(),
+        repeats: 0,
     });
     let answered = world
         .app

@@ -61,3 +61,33 @@ async fn the_console_names_the_campaign_of_an_unmapped_flow_actions_event() {
         "{page}"
     );
 }
+
+/// A change that waited for an earlier one of the same person, then went through, carries no
+/// error in the timeline: the postponement was a note while it waited, not a failure.
+#[tokio::test]
+async fn a_delivery_done_after_waiting_its_turn_shows_no_error() {
+    let world = world().await;
+    let (lead, _) = world.person("turns@example.com");
+    for status in ["Registered", "Attended"] {
+        world
+            .marketo_webhook(serde_json::json!({ "action": "add_to_campaign", "leadId": lead, "campaignId": world.campaign, "status": status }))
+            .await;
+    }
+    world.settle().await;
+    let person = get(&world, "/admin/people?q=turns@example.com").await["items"][0]["id"].clone();
+    let timeline = get(&world, &format!("/admin/people/{person}/timeline")).await;
+    let deliveries = timeline["deliveries"].as_array().unwrap();
+    let waited = deliveries
+        .iter()
+        .filter(|d| d["payload"]["status"] == "Attended")
+        .count();
+    assert_eq!(waited, 1, "the second flow action is listed: {timeline}");
+    for delivery in deliveries {
+        assert_eq!(delivery["state"], "done", "{timeline}");
+        assert_eq!(
+            delivery["last_error"],
+            serde_json::Value::Null,
+            "{timeline}"
+        );
+    }
+}

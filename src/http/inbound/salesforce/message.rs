@@ -18,6 +18,8 @@ pub struct OutboundMessage {
     pub notifications: Vec<Notification>,
     /// Notifications that could not be understood; the rest of the message still counts.
     pub rejected: Vec<RejectedNotification>,
+    /// Notifications dropped as repeats of an id earlier in the message (the first stands).
+    pub repeats: usize,
 }
 
 /// A notification kept aside: its raw XML (bounded) and why it was refused. It is acknowledged

@@ -111,6 +111,30 @@ pub struct TokenQuery {
 }
 
 pub async fn receive(
+    state: State<AppState>,
+    client: ConnectInfo<SocketAddr>,
+    query: Result<Query<TokenQuery>, QueryRejection>,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<Response, InboundError> {
+    let unanswered = Unanswered;
+    let answer = answer(state, client, query, headers, request).await;
+    std::mem::forget(unanswered);
+    answer
+}
+
+/// Counts a message whose handling was cut short (`http.request_timeout_secs`: the sender got a
+/// 503 and sends it again) as `unavailable`, as it counts one the store did not commit. Every
+/// answered message is counted where it is answered.
+struct Unanswered;
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        metrics::counter!("outbound_messages_total", "outcome" => "unavailable").increment(1);
+    }
+}
+
+async fn answer(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     query: Result<Query<TokenQuery>, QueryRejection>,
@@ -167,9 +191,11 @@ pub async fn receive(
         .store()
         .record_with_rejected(signals, rejected, now_millis())
         .await?;
-    let duplicates = recorded.iter().filter(|r| r.duplicate).count();
+    let stored_before = recorded.iter().filter(|r| r.duplicate).count();
     metrics::counter!("outbound_notifications_accepted_total", "outcome" => "new")
-        .increment((received - duplicates) as u64);
+        .increment((received - stored_before) as u64);
+    // A repeat within the message is a duplicate of its first copy.
+    let duplicates = stored_before + message.repeats;
     metrics::counter!("outbound_notifications_accepted_total", "outcome" => "duplicate")
         .increment(duplicates as u64);
     metrics::counter!("outbound_messages_total", "outcome" => "acknowledged").increment(1);

@@ -82,6 +82,7 @@ fn notifications(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError>
     // Notifications read, and the ids seen: a repeat of an id within one message is dropped,
     // so the first stands there as it does across redeliveries.
     let mut count = 0;
+    let mut repeats = 0;
     let mut seen = std::collections::HashSet::new();
     let mut first = |id: &str| {
         let key = crate::ids::SalesforceId::parse(id).map_or_else(|_| id.to_string(), |i| i.long());
@@ -107,8 +108,8 @@ fn notifications(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError>
                 count += 1;
                 let start = xml.opened_at();
                 match notification(xml)? {
-                    (_, Ok(understood)) if !first(&understood.id) => {}
-                    (Some(id), Err(_)) if !first(&id) => {}
+                    (_, Ok(understood)) if !first(&understood.id) => repeats += 1,
+                    (Some(id), Err(_)) if !first(&id) => repeats += 1,
                     (_, Ok(mut understood)) => {
                         // Set aside by the receiver, so kept as sent.
                         if let NotifiedObject::CampaignMember(m) = &understood.object
@@ -147,6 +148,7 @@ fn notifications(xml: &mut XmlReader<'_>) -> Result<OutboundMessage, ParseError>
         partner_url: partner_url.filter(|s| !s.is_empty()),
         notifications: list,
         rejected,
+        repeats,
     })
 }
 

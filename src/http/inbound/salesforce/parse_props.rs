@@ -102,6 +102,7 @@ fn message() -> impl Strategy<Value = OutboundMessage> {
                     partner_url,
                     notifications,
                     rejected: Vec::new(),
+                    repeats: 0,
                 }
             },
         )

@@ -344,6 +344,7 @@ fn a_repeated_notification_id_keeps_the_first() {
         .map(|n| n.id.as_str())
         .collect();
     assert_eq!(ids, ["04l5g00000AbC01AAF", "04l5g00000AbC03AAF"]);
+    assert_eq!(message.repeats, 1, "counted as a duplicate");
     assert_eq!(
         member(&message.notifications[0]).status.as_deref(),
         Some("Sent")
@@ -351,7 +352,7 @@ fn a_repeated_notification_id_keeps_the_first() {
     // Set aside first (no sObject Id), then understood: the set-aside one stands.
     let rejected_first = replace(&twice, "<sf:Id>00v5g00000Qw1aaAAB</sf:Id>", "");
     let message = parse_notifications(&rejected_first).unwrap();
-    assert_eq!(message.rejected.len(), 1);
+    assert_eq!((message.rejected.len(), message.repeats), (1, 1));
     let ids: Vec<&str> = message
         .notifications
         .iter()
