@@ -49,6 +49,7 @@ pub struct Settled {
 /// The mirror row after this write, the outcome's target and its trigger events. `now` stamps
 /// the row.
 pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settled {
+    let synced_sf = ended.mirror.and_then(|m| m.sf_status.clone());
     let mut row = ended.mirror.cloned().unwrap_or(MirrorRow {
         mapping: mapping.to_string(),
         person: person.to_string(),
@@ -137,6 +138,7 @@ pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settle
         row.sf_modstamp = row.sf_modstamp.max(ended.sf_written_at);
     }
     let mut events: Vec<Event> = event.into_iter().collect();
+    events.extend(moved_back(&ended, synced_sf, row.sf_status.as_ref()));
     if *ended.decision == Decision::Skip(super::IN_SYNC) {
         events.extend(moved_alike(&ended));
     }
@@ -162,6 +164,30 @@ pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settle
         target,
         events,
     }
+}
+
+/// A Salesforce status change Marketo refused as a move back still happened in Salesforce:
+/// its event is the campaign's, by Salesforce (the status Marketo's native trigger *Status is
+/// Changed in SFDC Campaign* would have seen), though nothing was written. `synced` is what the
+/// mirror held, `seen` what this round observed (a stale observation leaves it as synced).
+fn moved_back(ended: &Ended<'_>, synced: Option<String>, seen: Option<&String>) -> Option<Event> {
+    let refused = matches!(ended.decision, Decision::SetMarketo(_))
+        && matches!(ended.done, Done::Diverged(_));
+    let seen = seen?;
+    if !refused || ended.salesforce.is_none() || synced.as_ref() == Some(seen) {
+        return None;
+    }
+    let kind = if synced.is_none() {
+        TriggerKind::AddedToCampaign
+    } else {
+        TriggerKind::CampaignStatusChanged
+    };
+    Some(Event {
+        kind,
+        old_status: synced,
+        new_status: Some(seen.clone()),
+        actor: Actor::Salesforce,
+    })
 }
 
 /// Both sides moved since the last sync, to the same state: the change reached the side whose

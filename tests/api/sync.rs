@@ -100,6 +100,25 @@ async fn a_salesforce_move_backwards_is_recorded_as_diverged() {
         diverged[0].reason.as_deref().unwrap().contains("1037"),
         "{diverged:?}"
     );
+    // The campaign's status did change, by a Salesforce user: its trigger event, though
+    // nothing was written (a Marketo trigger on the campaign status must still fire).
+    let events = world.app.store.trigger_events(0, 100).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (
+            last.kind,
+            last.actor,
+            last.old_status.as_deref(),
+            last.new_status.as_deref()
+        ),
+        (
+            campaign_sync::kinds::TriggerKind::CampaignStatusChanged,
+            campaign_sync::kinds::Actor::Salesforce,
+            Some("Attended"),
+            Some("Registered")
+        ),
+        "{events:?}"
+    );
     // A reconciliation plans no write for them, but does not call them in sync either.
     let worker = &world.app.worker;
     let mapping = worker.mappings().by_name("webinar").unwrap().clone();
