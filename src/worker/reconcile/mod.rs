@@ -143,7 +143,11 @@ async fn reconcile_once(
     let mut pass = Pass::new(ctx, mapping, dry_run, steps);
     pass.report.marketo_members = marketo.len();
     match settings {
-        Ok(changes) => pass.report.settings = Some(changes),
+        Ok(changes) => {
+            let refused = settings::refused_type(ctx, mapping, &program, &changes).await;
+            pass.report.warnings.extend(refused);
+            pass.report.settings = Some(changes);
+        }
         Err(error) => pass.report.warnings.push(settings::not_previewed(&error)),
     }
     if mapping.is_held() {

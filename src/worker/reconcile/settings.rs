@@ -31,6 +31,25 @@ pub async fn preview(
     }
 }
 
+/// When the preview writes a `Type`, whether the org's restricted Campaign Type picklist
+/// would refuse it (one describe call): the warning the settings pass's dead outcome would
+/// bring later, told now.
+pub async fn refused_type(
+    ctx: &Context,
+    mapping: &Mapping,
+    program: &ProgramInfo,
+    changes: &[SettingChange],
+) -> Option<String> {
+    changes.iter().find(|c| c.field == "Type")?;
+    match ctx.salesforce.campaign_type_picklist().await {
+        Ok(types) => super::super::compat::type_problem(mapping, program, &types),
+        Err(error) => Some(format!(
+            "whether Salesforce's Campaign Type picklist accepts the Type the settings pass \
+             writes was not checked: {error}"
+        )),
+    }
+}
+
 /// The warning of a preview that could not be made (its read failed for good).
 pub fn not_previewed(error: &str) -> String {
     format!(

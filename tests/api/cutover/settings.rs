@@ -56,3 +56,32 @@ async fn reconcile_lists_the_settings_serve_would_write_and_writes_none() {
         .expect("the trade show's campaign");
     assert_eq!(campaign["Type"], "Trade Show", "{campaign}");
 }
+
+/// An org whose restricted Campaign Type picklist lacks the Type the first settings pass would
+/// write: the preview says so beside the setting, with the way out, before `serve` meets the
+/// refusal.
+#[tokio::test]
+async fn reconcile_warns_of_a_type_the_restricted_picklist_would_refuse() {
+    let sims = simulators(2).await;
+    sims.set_campaign(0, json!({"Type": "Webinar", "ActualCost": 1200}))
+        .await;
+    sims.set_campaign(1, json!({"Type": "Trade Show"})).await;
+    let restrict = reqwest::Client::new()
+        .post(format!(
+            "{}/__sim/picklists/campaign-type",
+            sims.url("salesforce")
+        ))
+        .json(&json!({"values": ["Webinar", "Trade Show"]}));
+    json(restrict).await;
+    let (ok, dry, stderr) = sims.reconcile(&["--dry-run"]).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(dry[0]["warnings"], json!([]), "{}", dry[0]);
+    let warnings = dry[1]["warnings"].to_string();
+    for expected in [
+        "campaign Type \\\"Tradeshow\\\"",
+        "restricted Campaign Type picklist",
+        "channel_type_map",
+    ] {
+        assert!(warnings.contains(expected), "{expected}: {warnings}");
+    }
+}
