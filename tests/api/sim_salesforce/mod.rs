@@ -10,6 +10,7 @@ pub mod listener;
 mod outbound;
 mod query;
 mod records;
+mod requests;
 mod service;
 mod strict;
 mod types;
