@@ -227,4 +227,6 @@ fn moved_alike(ended: &Ended<'_>) -> Option<Event> {
 }
 
 #[cfg(test)]
+mod backward_tests;
+#[cfg(test)]
 mod tests;
