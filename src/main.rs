@@ -327,14 +327,13 @@ async fn run() -> ExitCode {
             .await
         }
         Command::Status { url, token } => {
-            // `--token` or its variable, else the file `serve` would read the token from.
-            let token = match token {
-                Some(token) => Some(token),
-                None => match campaign_sync::config::read_secret_file("admin.token") {
-                    Ok(token) => token,
-                    Err(problem) => return invalid(ConfigError::Invalid(vec![problem])),
-                },
+            // `--token` or its variable, else the file `serve` would read the token from; the
+            // variable and the file both set is refused, as every command refuses it.
+            let from_file = match campaign_sync::config::read_secret_file("admin.token") {
+                Ok(token) => token,
+                Err(problem) => return invalid(ConfigError::Invalid(vec![problem])),
             };
+            let token = token.or(from_file);
             match token.filter(|t| !t.trim().is_empty()) {
                 Some(token) => campaign_sync::terminal::status::run(&url, token.trim()).await,
                 None => {

@@ -113,6 +113,28 @@ fn insert(dict: &mut Dict, path: &[&str], value: String) {
     }
 }
 
+/// As [`name_the_variable`], naming the command-line flag instead for a key it gave (`listen`,
+/// `database_url`): the flag's value is the one refused, whatever the environment holds.
+pub(super) fn name_the_source(problem: &str, given_by_flag: &[&str]) -> String {
+    let key = key_of(problem);
+    if given_by_flag.contains(&key) {
+        return format!("{problem} (given by --{})", key.replace('_', "-"));
+    }
+    name_the_variable(problem)
+}
+
+/// The key a problem begins with (`worker.retry_jitter_percent` of
+/// `worker.retry_jitter_percent: must be …`).
+fn key_of(problem: &str) -> &str {
+    problem
+        .split([':', ' '])
+        .next()
+        .unwrap_or_default()
+        .split('[')
+        .next()
+        .unwrap_or_default()
+}
+
 /// A problem with a key (`worker.retry_jitter_percent: must be …`) says so when an environment
 /// variable set the key, as the type errors do: the file may hold a good value the variable
 /// overrides.

@@ -103,9 +103,11 @@ impl Config {
         };
         if let Some(listen) = overrides.listen {
             config.listen = listen;
+            config.given_by_flag.push("listen");
         }
         if let Some(url) = &overrides.database_url {
             config.database_url = Secret::new(url);
+            config.given_by_flag.push("database_url");
         }
         config.normalize_mappings();
         config.trim_urls();

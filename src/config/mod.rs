@@ -57,6 +57,10 @@ pub struct Config {
     /// a key: [`Config::load_serving`] fills it, and the service then runs without syncing.
     #[serde(skip)]
     pub unset: Vec<String>,
+    /// The keys a command-line flag gave (`listen`, `database_url`), so a problem with one
+    /// names the flag rather than a variable or file it overrode. Not a key.
+    #[serde(skip)]
+    pub given_by_flag: Vec<&'static str>,
 }
 
 impl Default for Config {
@@ -75,6 +79,7 @@ impl Default for Config {
             mappings: Vec::new(),
             triggers: TriggersConfig::default(),
             unset: Vec::new(),
+            given_by_flag: Vec::new(),
         }
     }
 }

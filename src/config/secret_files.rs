@@ -99,7 +99,7 @@ pub fn read_one(key: &str) -> Result<Option<String>, String> {
     let (variable, file_variable) = (variable(key), file_variable(key));
     if std::env::var_os(&variable).is_some() {
         return Err(format!(
-            "{key}: set both by {variable} and by {file_variable}; keep one"
+            "{key}: set both by {variable} and by {file_variable} (the file {path}); keep one"
         ));
     }
     match std::fs::read(&path).map(String::from_utf8) {

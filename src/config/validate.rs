@@ -57,10 +57,16 @@ impl Config {
         if self.worker.claim_batch == 0 {
             problems.push("worker.claim_batch: must be greater than 0".into());
         }
-        if self.marketo.rate_limit_calls == 0 || self.marketo.rate_limit_window_secs == 0 {
-            problems.push(
-                "marketo.rate_limit_calls / rate_limit_window_secs: must be greater than 0".into(),
-            );
+        for (key, value) in [
+            ("rate_limit_calls", u64::from(self.marketo.rate_limit_calls)),
+            (
+                "rate_limit_window_secs",
+                self.marketo.rate_limit_window_secs,
+            ),
+        ] {
+            if value == 0 {
+                problems.push(format!("marketo.{key}: must be greater than 0"));
+            }
         }
         let (calls, window) = (
             self.marketo.rate_limit_calls,
@@ -134,7 +140,7 @@ impl Config {
         self.validate_mappings(&mut problems);
         let mut problems: Vec<String> = problems
             .into_iter()
-            .map(|p| super::env::name_the_variable(&p))
+            .map(|p| super::env::name_the_source(&p, &self.given_by_flag))
             .collect();
         let mut unset = Vec::new();
         for lack in self.lacks_for(needs) {

@@ -102,10 +102,16 @@ fn a_secret_set_both_ways_is_refused_naming_both() {
     let out = check_config(&env);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let file = &files
+        .iter()
+        .find(|(name, _)| name == "CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET_FILE")
+        .unwrap()
+        .1;
     assert!(
         stderr.contains("CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET_FILE")
-            && stderr.contains("CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET "),
-        "{stderr}"
+            && stderr.contains("CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET ")
+            && stderr.contains(&format!("(the file {file})")),
+        "the key, both variables and the file: {stderr}"
     );
     assert!(
         !stderr.contains("also-here"),
@@ -213,6 +219,21 @@ fn status_reads_the_admin_token_from_its_file() {
     .unwrap();
     assert_eq!(missing.status.code(), Some(2), "{missing:?}");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/token"));
+    // The variable and the file both set is refused, as every command refuses it.
+    let both = command(
+        &["status", "--url", &address],
+        &[
+            ("CAMPAIGN_SYNC_ADMIN__TOKEN_FILE", &token_file),
+            ("CAMPAIGN_SYNC_ADMIN__TOKEN", "admin-token"),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(both.status.code(), Some(2), "{both:?}");
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("set both by CAMPAIGN_SYNC_ADMIN__TOKEN"),
+        "{both:?}"
+    );
 }
 
 /// A value from a file that cannot work names the file it came from.
@@ -229,6 +250,25 @@ fn a_refused_value_names_the_file_it_came_from() {
         stderr.contains(&format!(
             "read from the file {url_file} named by CAMPAIGN_SYNC_DATABASE_URL_FILE"
         )),
+        "{stderr}"
+    );
+    // `--database-url` wins over the file: a value it gives is named as its own.
+    let out = command(
+        &[
+            "check-config",
+            "--config",
+            EXAMPLE,
+            "--database-url",
+            "sqlite::memory:",
+        ],
+        &[("CAMPAIGN_SYNC_DATABASE_URL_FILE", &url_file)],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("(given by --database-url)") && !stderr.contains("named by"),
         "{stderr}"
     );
 }
