@@ -163,6 +163,7 @@ impl App {
         ];
         tokio::spawn(crate::upstream::share_until(
             store.clone(),
+            quota.clone(),
             sides,
             shutdown.clone(),
         ));

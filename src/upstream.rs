@@ -35,6 +35,29 @@ pub struct Health {
     /// `Sforce-Limit-Info`).
     pub calls_today: Option<u64>,
     pub daily_limit: Option<u64>,
+    /// A pause for refused credentials in force on the replica that wrote this down (the
+    /// leader, which makes the calls): that pause stays the process's own (see
+    /// `SideQuota::report`), so the others show it from here. Never set in this process's own
+    /// table.
+    #[serde(default)]
+    pub credentials_pause: Option<SharedPause>,
+}
+
+/// A pause as another replica wrote it down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedPause {
+    pub until_ms: i64,
+    pub reason: String,
+}
+
+impl Health {
+    /// The credentials pause written down, while it lasts.
+    pub fn credentials_pause_at(&self, now_ms: i64) -> Option<&SharedPause> {
+        self.credentials_pause
+            .as_ref()
+            .filter(|pause| pause.until_ms > now_ms)
+    }
 }
 
 type Table = BTreeMap<(&'static str, String), Health>;
@@ -147,6 +170,7 @@ const SHARE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// called, so a replica that calls neither (a follower) can show it ([`shown`]).
 pub async fn share_until(
     store: crate::store::Store,
+    quota: crate::quota::Quota,
     sides: [(&'static str, String); 2],
     shutdown: tokio_util::sync::CancellationToken,
 ) {
@@ -156,7 +180,11 @@ pub async fn share_until(
             () = tokio::time::sleep(SHARE_EVERY) => {}
         }
         for (system, endpoint) in &sides {
-            share(&store, system, endpoint).await;
+            let side = match *system {
+                "salesforce" => &quota.salesforce,
+                _ => &quota.marketo,
+            };
+            share(&store, system, endpoint, side).await;
         }
     }
 }
@@ -166,7 +194,12 @@ pub async fn share_until(
 /// why the side failed under the last one. A process whose last call is older than the one
 /// written down (a former leader, now following) writes nothing: it would put back a state the
 /// replica calling the side now has moved past.
-pub async fn share(store: &crate::store::Store, system: &'static str, endpoint: &str) {
+pub async fn share(
+    store: &crate::store::Store,
+    system: &'static str,
+    endpoint: &str,
+    quota: &crate::quota::SideQuota,
+) {
     let own = health(system, endpoint);
     if own.up.is_none() {
         return;
@@ -175,10 +208,17 @@ pub async fn share(store: &crate::store::Store, system: &'static str, endpoint: 
     if written.as_ref().is_some_and(|w| !is_newer(&own, w)) {
         return;
     }
-    let seen = match written {
+    let mut seen = match written {
         Some(written) => with_earlier_errors(own, written),
         None => own,
     };
+    seen.credentials_pause = quota
+        .paused(crate::store::now_millis())
+        .filter(|p| p.reason.starts_with(crate::connectors::CREDENTIALS_REFUSED))
+        .map(|p| SharedPause {
+            until_ms: p.until_ms,
+            reason: p.reason,
+        });
     let Ok(text) = serde_json::to_string(&seen) else {
         return;
     };

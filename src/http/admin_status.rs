@@ -172,7 +172,18 @@ fn side(
         last_call_at,
         calls_today,
         daily_limit,
+        credentials_pause,
     } = seen;
+    // This replica's pause, else the one the replica calling the side wrote down: a pause for
+    // refused credentials stays with the process that met it.
+    let pause = quota
+        .paused(now)
+        .map(|p| (p.until_ms, p.reason))
+        .or_else(|| {
+            credentials_pause
+                .filter(|p| p.until_ms > now)
+                .map(|p| (p.until_ms, p.reason))
+        });
     Side {
         state: match up {
             Some(true) => "up",
@@ -204,8 +215,8 @@ fn side(
         .and_then(|n| i64::try_from(n).ok()),
         service_calls_today: i64::try_from(quota.used(now)).ok(),
         service_budget: quota.budget().and_then(|n| i64::try_from(n).ok()),
-        paused_until: quota.paused(now).map(|pause| pause.until_ms),
-        pause_reason: quota.paused(now).map(|pause| pause.reason),
+        paused_until: pause.as_ref().map(|(until, _)| *until),
+        pause_reason: pause.map(|(_, reason)| reason),
         scheduled_held: quota.scheduled_held(now),
         rate_window: (system == "marketo")
             .then(|| crate::connectors::marketo::window_use(endpoint))

@@ -29,7 +29,8 @@ pub async fn resume(
 /// Lifts `system`'s pause now, on every replica (the leader takes it on within its next share
 /// of the daily counts, about 5 s), and makes the changes that waited for it due: for when the
 /// cause is gone before the pause would end (the quota raised, the credentials fixed). A pause
-/// met again afterwards holds as any other. Answers the pause lifted, if this replica held one.
+/// met again afterwards holds as any other. Answers the pause lifted, if this replica held one
+/// or the replica calling the side wrote down a credentials pause.
 pub async fn lift_pause(
     state: &AppState,
     system: &str,
@@ -45,7 +46,23 @@ pub async fn lift_pause(
         }
     };
     let now = now_millis();
-    let lifted = side.paused(now);
+    let endpoint = match system {
+        "salesforce" => &state.config().salesforce.login_url,
+        _ => &state.config().marketo.base_url,
+    };
+    // This replica's pause, else a credentials pause the replica calling the side met: the
+    // lift reaches that one through the store all the same.
+    let lifted = match side.paused(now) {
+        Some(pause) => Some(pause),
+        None => crate::upstream::shown(state.store(), side.system(), endpoint)
+            .await
+            .credentials_pause_at(now)
+            .map(|p| crate::quota::Pause {
+                system: side.system(),
+                until_ms: p.until_ms,
+                reason: p.reason.clone(),
+            }),
+    };
     let store_failed = |error: StoreError| {
         tracing::error!(%error, "lifting a pause: store failed");
         ApiError::Unavailable

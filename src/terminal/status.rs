@@ -146,8 +146,7 @@ pub fn render(url: &str, o: &Overview) -> String {
     }
     let _ = writeln!(
         out,
-        "\nEach side (as the replica calling it last saw it; calls and a daily-quota pause for all \
-         replicas, a credentials pause only on the replica that met it)"
+        "\nEach side (as the replica calling it last saw it; calls and pauses for all replicas)"
     );
     for (name, side) in &o.upstreams {
         let mut line = format!("  {name:<11} {}", side.state);

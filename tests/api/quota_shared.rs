@@ -189,7 +189,8 @@ async fn a_follower_shows_the_health_the_caller_wrote_down() {
                 "{}",
                 db.label
             );
-            campaign_sync::upstream::share(&store, "marketo", &caller).await;
+            campaign_sync::upstream::share(&store, "marketo", &caller, &Quota::default().marketo)
+                .await;
         }
         record(
             "marketo",
@@ -222,7 +223,7 @@ async fn a_former_leader_does_not_put_back_its_older_view() {
             &former,
             &Err::<(), CallError>(CallError::retry("HTTP 503")),
         );
-        share(&store, "salesforce", &former).await;
+        share(&store, "salesforce", &former, &Quota::default().salesforce).await;
         // The new leader calls the side later and finds it up.
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let leader_saw = Health {
@@ -244,7 +245,7 @@ async fn a_former_leader_does_not_put_back_its_older_view() {
             "{}: the newer view is shown",
             db.label
         );
-        share(&store, "salesforce", &former).await;
+        share(&store, "salesforce", &former, &Quota::default().salesforce).await;
         let (text, _) = store.upstream_health("salesforce").await.unwrap().unwrap();
         let kept: Health = serde_json::from_str(&text).unwrap();
         assert_eq!(kept, leader_saw, "{}: not overwritten", db.label);
@@ -309,5 +310,43 @@ async fn a_pause_reported_without_its_time_is_taken_while_none_was_lifted() {
         };
         let shared = store.share_quota_day("marketo", &report).await.unwrap();
         assert_eq!(shared.paused_until_ms, T0 + 500, "{}", db.label);
+    }
+}
+
+/// A pause for refused credentials stays the leader's own (a restart with a corrected secret
+/// tries at once), yet every replica shows it: the leader writes it down with what it saw of
+/// the side, the others show it from there while it lasts, and once it ends it is gone.
+#[tokio::test]
+async fn a_credentials_pause_the_leader_met_is_shown_by_every_replica() {
+    use campaign_sync::connectors::{CREDENTIALS_REFUSED, CallError};
+    use campaign_sync::store::now_millis;
+    use campaign_sync::upstream::{record, share, shown};
+    for (db, store) in stores().await {
+        let label = &db.label;
+        let (leader, follower) = (Quota::default(), Quota::default());
+        let caller = format!("https://credentials-caller-{label}.example");
+        let never_called = format!("https://credentials-follower-{label}.example");
+        let refused = CallError::Permanent(format!("{CREDENTIALS_REFUSED}HTTP 401"));
+        record("marketo", &caller, &Err::<(), CallError>(refused));
+        let until = now_millis() + 300_000;
+        let reason = format!("{CREDENTIALS_REFUSED}HTTP 401 (check marketo.client_id)");
+        leader.marketo.pause(until, &reason);
+        share(&store, "marketo", &caller, &leader.marketo).await;
+        let seen = shown(&store, "marketo", &never_called).await;
+        let pause = seen.credentials_pause_at(now_millis()).cloned();
+        assert_eq!(
+            pause.map(|p| (p.until_ms, p.reason)),
+            Some((until, reason.clone())),
+            "{label}: a follower shows it"
+        );
+        // Not taken on as the follower's own: its quota stays unpaused.
+        leader.share(&store, now_millis()).await.unwrap();
+        follower.share(&store, now_millis()).await.unwrap();
+        assert!(follower.marketo.paused(now_millis()).is_none(), "{label}");
+        // Once the leader's pause ends, the next share says so.
+        leader.marketo.end_pause(now_millis());
+        share(&store, "marketo", &caller, &leader.marketo).await;
+        let seen = shown(&store, "marketo", &never_called).await;
+        assert!(seen.credentials_pause_at(now_millis()).is_none(), "{label}");
     }
 }
