@@ -171,8 +171,10 @@ pub fn settle(mapping: &str, person: &str, ended: Ended<'_>, now: i64) -> Settle
 /// Changed in SFDC Campaign* would have seen), though nothing was written. `synced` is what the
 /// mirror held, `seen` what this round observed (a stale observation leaves it as synced).
 fn moved_back(ended: &Ended<'_>, synced: Option<String>, seen: Option<&String>) -> Option<Event> {
+    // Diverged, or set back under `reset_salesforce` (a skip once the reset landed).
     let refused = matches!(ended.decision, Decision::SetMarketo(_))
-        && matches!(ended.done, Done::Diverged(_));
+        && (matches!(ended.done, Done::Diverged(_))
+            || ended.reset.is_some_and(|r| r.actor == Actor::CampaignSync));
     let seen = seen?;
     if !refused || ended.salesforce.is_none() || synced.as_ref() == Some(seen) {
         return None;

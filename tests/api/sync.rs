@@ -159,6 +159,41 @@ async fn the_reset_policy_sets_salesforce_back_to_marketos_status() {
         )),
         "{skipped:?}"
     );
+    // The move back was a change in Salesforce, then the reset another: an event each.
+    let events = world.app.store.trigger_events(0, 100).await.unwrap();
+    let last: Vec<_> = events
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .map(|e| {
+            (
+                e.kind,
+                e.actor,
+                e.old_status.as_deref(),
+                e.new_status.as_deref(),
+            )
+        })
+        .collect();
+    use campaign_sync::kinds::{Actor, TriggerKind::CampaignStatusChanged};
+    assert_eq!(
+        last,
+        [
+            (
+                CampaignStatusChanged,
+                Actor::Salesforce,
+                Some("Attended"),
+                Some("Registered")
+            ),
+            (
+                CampaignStatusChanged,
+                Actor::CampaignSync,
+                Some("Registered"),
+                Some("Attended")
+            ),
+        ],
+        "{events:?}"
+    );
 }
 
 /// A reset Salesforce refuses for good is dead naming the Salesforce write and the status it
