@@ -9,8 +9,9 @@ use sqlx::Row;
 use super::{Store, StoreError};
 
 impl Store {
-    /// The ids among these dead signals whose person's later write in the same mapping landed.
-    /// 500 ids a query.
+    /// The ids among these dead signals whose person's later write in the same mapping landed
+    /// since their last outcome (a signal revived by a later delivery may have died before,
+    /// and the writes that landed between its deaths say nothing of its last). 500 ids a query.
     pub async fn superseded(&self, ids: &[i64]) -> Result<HashSet<i64>, StoreError> {
         let mut found = HashSet::new();
         for chunk in ids.chunks(500) {
@@ -18,6 +19,8 @@ impl Store {
             let sql = format!(
                 "SELECT DISTINCT d.signal_id FROM outcomes d \
                  WHERE d.signal_id IN ({}) AND d.result = 'dead' AND d.person IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM outcomes n WHERE n.signal_id = d.signal_id \
+                   AND n.id > d.id) \
                  AND EXISTS (SELECT 1 FROM outcomes l WHERE l.person = d.person \
                    AND l.mapping = d.mapping AND l.id > d.id AND {})",
                 placeholders.join(", "),

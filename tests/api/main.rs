@@ -88,6 +88,7 @@ mod store_runtime;
 mod store_tls;
 mod store_writer;
 mod subscriptions;
+mod superseded;
 mod switches;
 mod sync;
 mod sync_burst;

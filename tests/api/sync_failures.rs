@@ -101,7 +101,10 @@ async fn a_status_the_campaign_no_longer_offers_holds_the_mapping_and_the_change
 }
 
 /// The failing signals in one state, as the errors list shows them.
-async fn in_state(world: &World, state: &str) -> Vec<campaign_sync::store::FailingSignal> {
+pub(crate) async fn in_state(
+    world: &World,
+    state: &str,
+) -> Vec<campaign_sync::store::FailingSignal> {
     let filter = campaign_sync::store::FailingFilter {
         state: Some(state.into()),
         text: None,
@@ -110,51 +113,6 @@ async fn in_state(world: &World, state: &str) -> Vec<campaign_sync::store::Faili
         scopes: Vec::new(),
     };
     world.app.store.failing(&filter).await.unwrap()
-}
-
-async fn dead_letters(world: &World) -> serde_json::Value {
-    world
-        .app
-        .admin(reqwest::Method::GET, "/admin/dead-letters", "admin")
-        .await
-        .1
-}
-
-/// A dead letter whose person's later change landed since is marked superseded where dead
-/// letters are listed (the admin API, the console's errors page and its CSV): replaying it
-/// would change nothing. The status counts already leave it out.
-#[tokio::test]
-async fn a_dead_letter_whose_person_moved_on_is_marked_superseded() {
-    let world = World::with(crate::world::Options {
-        admin_token: Some("admin".into()),
-        ..crate::world::Options::default()
-    })
-    .await;
-    let (lead, sf_lead) = world.person("moved.on@example.com");
-    world.mk_sets(lead, "Registered");
-    world.settle().await;
-    // Marketo refuses the API user (603) when a Salesforce user's change reaches it: dead.
-    world
-        .mk_fault(serde_json::json!({ "error_code": "603" }))
-        .await;
-    let member = world.sf_member_id(&sf_lead).unwrap();
-    world.sf.update_member(USER, &member, "No Show").unwrap();
-    world.settle().await;
-    let before = dead_letters(&world).await;
-    assert_eq!(before["items"][0]["superseded"], false, "{before}");
-    // The role is fixed, and a Marketo user moves the person on; that change lands.
-    world.mk_faults_cleared().await;
-    world.mk_sets(lead, "Attended");
-    world.settle().await;
-    assert_eq!(
-        world.sf_member_status(&sf_lead).as_deref(),
-        Some("Attended")
-    );
-
-    let after = dead_letters(&world).await;
-    assert_eq!(after["items"][0]["superseded"], true, "{after}");
-    let failing = in_state(&world, "dead").await;
-    assert!(failing[0].superseded, "{failing:?}");
 }
 
 /// Marketo's 603 (the API user's role lacks a permission, or its address is not allowed) cannot
