@@ -55,6 +55,25 @@ async fn a_replay_keeps_the_filter_and_says_when_nothing_was_selected() {
     assert_eq!(none, "/console/errors?state=dead&nothing=selected");
     let said = notice(&console_page(&client, world.app.url(&none), &cookie).await);
     assert!(said.starts_with("Nothing was selected"), "{said}");
+    // A list filtered to another state holds no dead letter: it offers no "replay all", and
+    // one sent anyway replays nothing.
+    let retrying = console_page(
+        &client,
+        world.app.url("/console/errors?state=retrying"),
+        &cookie,
+    )
+    .await;
+    assert!(!retrying.contains("id=\"replay-all\""), "{retrying}");
+    let other = post(vec![
+        ("csrf", csrf.clone()),
+        ("filter", String::new()),
+        ("state", "retrying".into()),
+        ("scope", "all".into()),
+    ])
+    .await;
+    assert_eq!(other, "/console/errors?state=retrying&nothing=all");
+    let still = world.app.store.dead(0, 10).await.unwrap();
+    assert_eq!(still.len(), 1, "the dead letter is left dead: {still:?}");
 
     let one = post(vec![
         ("csrf", csrf.clone()),

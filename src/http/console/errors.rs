@@ -233,6 +233,9 @@ pub async fn replay(
         }
     } else {
         match field("scope") {
+            // No dead letter is retrying, rejected or postponed: a list filtered to one of
+            // those has none to replay.
+            Some("all") if !matches!(field("state"), None | Some("" | "dead")) => Vec::new(),
             Some("all") => {
                 match crate::http::admin_people::matching_dead(
                     &state,
