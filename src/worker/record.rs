@@ -295,23 +295,20 @@ pub fn dead(journal: &mut Journal, id: i64, reason: String) {
 /// As [`dead`], naming the mapping and person when they are known.
 /// A dead signal's outcome, naming the write it was to make when one was planned.
 /// `reading`: what was being read when a read the write depended on failed.
-fn dead_about(
-    journal: &mut Journal,
-    id: i64,
+/// `reason` named for what was being written (and in which mapping), so a failure says which
+/// object failed, not only the system's words.
+pub(super) fn named_reason(
     reason: String,
     about: Option<&About>,
     target: Target,
     reading: Option<&str>,
-) {
+) -> String {
     let mapping = about.and_then(|a| a.mapping.as_deref());
-    let person = about.map(|a| a.person.as_str());
-    // Named for what was being written (and in which mapping), so the dead letter says which
-    // object failed, not only the system's words.
     let status = about
         .and_then(|a| a.status.as_deref())
         .map(|s| format!(" to {s:?}"))
         .unwrap_or_default();
-    let reason = match (target.doing(), mapping) {
+    match (target.doing(), mapping) {
         // "reading the Marketo program member (mapping webinar) before writing the Salesforce
         // campaign member to "Registered": gave up after 3 attempts: …"
         (doing, mapping) if reading.is_some() => {
@@ -327,7 +324,20 @@ fn dead_about(
         (Some(doing), Some(mapping)) => format!("{doing}{status} (mapping {mapping}): {reason}"),
         (Some(doing), None) => format!("{doing}{status}: {reason}"),
         (None, _) => reason,
-    };
+    }
+}
+
+fn dead_about(
+    journal: &mut Journal,
+    id: i64,
+    reason: String,
+    about: Option<&About>,
+    target: Target,
+    reading: Option<&str>,
+) {
+    let mapping = about.and_then(|a| a.mapping.as_deref());
+    let person = about.map(|a| a.person.as_str());
+    let reason = named_reason(reason, about, target, reading);
     outcome(
         journal,
         Some(id),

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::admin_console::{get, synced_and_one_dead, world};
 use crate::test_app::{TestApp, TestDb};
+use crate::world::{Options, World};
 
 /// The person fields `/admin/retrying` (and the console's errors list) show.
 const PERSON: [&str; 4] = [
@@ -212,4 +213,34 @@ async fn outcomes_of_an_unknown_mapping_are_a_404_naming_it() {
     app.store.record_outcome(&retired).await.unwrap();
     let kept = listed(&app, "/admin/outcomes?mapping=retired").await;
     assert_eq!(kept["items"].as_array().unwrap().len(), 1, "{kept}");
+}
+
+/// A change waiting for another try says which object failed, as a dead letter does: what was
+/// being read or written, the status and the mapping before the system's words.
+#[tokio::test]
+async fn a_retrying_change_names_the_write_that_failed() {
+    let world = World::with(Options {
+        admin_token: Some(crate::admin_console::TOKEN.into()),
+        configure: |c| c.worker.retry_schedule_secs = vec![3600; 3],
+        ..Options::default()
+    })
+    .await;
+    let (lead, _) = world.person("retry.named@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    world
+        .sf_fault(serde_json::json!({ "http_status": 503, "calls": 100 }))
+        .await;
+    world.mk_sets(lead, "Attended");
+    world.settle().await;
+    let listed = get(&world, "/admin/retrying").await;
+    let error = listed["items"][0]["last_error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        error.contains("(mapping webinar)")
+            && error.contains("writing the Salesforce campaign member to \"Attended\"")
+            && error.contains("503"),
+        "{listed}"
+    );
 }

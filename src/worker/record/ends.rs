@@ -6,7 +6,7 @@ use crate::store::{Journal, SignalEnd, now_millis};
 
 use super::super::retry::next_delay;
 use super::super::work::{SignalRef, SignalResult, WorkError};
-use super::{RoundReport, dead_about};
+use super::{RoundReport, dead_about, named_reason};
 
 /// Ends each signal: done, due again after the retry schedule's next delay, or dead.
 pub fn settle(
@@ -57,10 +57,15 @@ pub fn settle(
                 let person = about.as_ref().map(|a| a.person.as_str());
                 tracing::info!(signal.id = id, mapping, person, attempts, %error, retry_in_ms = delay.as_millis() as u64, "will retry");
                 let at = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                // Named as a dead letter is: the retrying list says which object failed.
+                let (reading, failed) = match &error {
+                    WorkError::Read { reading, error } => (Some(*reading), error.to_string()),
+                    other => (None, other.to_string()),
+                };
                 journal.ends.push(SignalEnd::Retry {
                     id,
                     at,
-                    error: error.to_string(),
+                    error: named_reason(failed, about.as_ref(), target, reading),
                 });
                 report.retried += 1;
             }
