@@ -27,9 +27,10 @@ const RESTRICTED_PICKLIST: &str = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST";
 #[derive(Debug, Clone, PartialEq)]
 pub enum SettingsOutcome {
     Unchanged,
+    /// What was written: each field the campaign differed in (`None`: left as it was).
     Written {
         kind: Option<String>,
-        actual_cost: f64,
+        actual_cost: Option<f64>,
     },
 }
 
@@ -131,7 +132,7 @@ async fn write_one(
     }
     Ok(SettingsOutcome::Written {
         kind,
-        actual_cost: total_cost(program) as f64,
+        actual_cost: fields.get("ActualCost").map(|_| total_cost(program) as f64),
     })
 }
 
@@ -185,10 +186,15 @@ pub async fn sync_all(ctx: &Context, cache: &mut ProgramCache) -> Result<(), Sto
         match result {
             Ok(SettingsOutcome::Unchanged) => recovered(ctx, mapping).await?,
             Ok(SettingsOutcome::Written { kind, actual_cost }) => {
-                let reason = format!(
-                    "Type={}, ActualCost={actual_cost}",
-                    kind.as_deref().unwrap_or("(unchanged)")
-                );
+                // Only what the write sent: a field the campaign agreed in was left alone.
+                let reason = [
+                    kind.map(|kind| format!("Type={kind}")),
+                    actual_cost.map(|cost| format!("ActualCost={cost}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
                 tracing::info!(mapping = mapping.name(), %reason, "campaign settings written");
                 record::outcome_now(
                     ctx,

@@ -56,12 +56,16 @@ async fn channel_and_costs_reach_the_campaign_and_salesforce_edits_are_set_back(
         "set back, as Marketo does"
     );
     let outcomes = world.app.store.outcomes(None, 0, 10).await.unwrap();
+    let reasons: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.action == campaign_sync::kinds::Action::CampaignSettings)
+        .filter_map(|o| o.reason.as_deref())
+        .collect();
+    // Each says what its write sent, and only that.
     assert_eq!(
-        outcomes
-            .iter()
-            .filter(|o| o.action == campaign_sync::kinds::Action::CampaignSettings)
-            .count(),
-        2
+        reasons,
+        ["Type=Webinar, ActualCost=1200", "ActualCost=1200"],
+        "{outcomes:?}"
     );
 }
 
