@@ -209,3 +209,36 @@ async fn a_reconciliation_while_switched_off_fails_saying_what_is_off() {
     );
     assert_eq!(world.sf_member_status(&sf_lead), None, "nothing written");
 }
+
+/// An enabled mapping that syncs nothing says so where its switch is: with sync as a whole
+/// off, on the mappings page and the overview; held, on the mappings page.
+#[tokio::test]
+async fn the_console_says_when_an_enabled_mapping_syncs_nothing() {
+    use crate::admin_console::{TOKEN, console_client, cookie_pair, sign_in};
+    let world = World::with(Options {
+        admin_token: Some(TOKEN.into()),
+        configure: |c| c.sync_enabled = false,
+        incompatible_mapping: true,
+        ..Options::default()
+    })
+    .await;
+    world.app.worker.check_statuses().await;
+    let client = console_client();
+    let cookie = cookie_pair(&sign_in(&client, &world).await);
+    let mappings = console_page(&client, world.app.url("/console/mappings"), &cookie).await;
+    assert_eq!(
+        mappings.matches("but sync as a whole is disabled").count(),
+        2,
+        "{mappings}"
+    );
+    let held = mappings
+        .split("data-mapping=\"tradeshow\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        held.contains("class=\"bad held\">held</span>"),
+        "{mappings}"
+    );
+    let overview = console_page(&client, world.app.url("/console"), &cookie).await;
+    assert_eq!(overview.matches("sync-off").count(), 2, "{overview}");
+}
