@@ -120,6 +120,20 @@ async fn the_read_token_opens_the_feeds_only() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
+    // Nor does it sign in to the console, which says which token it is and which one to use.
+    let sign_in = app
+        .client
+        .post(app.url("/console/sign-in"))
+        .form(&[("token", READER)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sign_in.status(), 401);
+    let page = sign_in.text().await.unwrap();
+    assert!(
+        page.contains("That is admin.read_token") && page.contains("sign in with admin.token"),
+        "{page}"
+    );
 }
 
 #[tokio::test]

@@ -317,6 +317,17 @@ async fn a_signed_out_session_cookie_is_refused_afterwards() {
             .unwrap()
             .contains("Max-Age=0")
     );
+    // The sign-in page it leads to says why it is there.
+    let to = out.headers()["location"].to_str().unwrap().to_string();
+    let page = client
+        .get(url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("You are signed out."), "{to}: {page}");
     let replayed = get(pair).await;
     assert_eq!(replayed.status(), 303, "the old cookie is no session");
     assert_eq!(

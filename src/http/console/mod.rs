@@ -140,6 +140,8 @@ fn or_dash<T: ToString>(value: Option<T>) -> String {
 #[template(path = "console/sign_in.html")]
 struct SignInPage {
     error: String,
+    /// Said once signed out, so the page does not read as an unexplained refusal.
+    notice: String,
     /// The console page to open once signed in (the one that sent the browser here).
     next: String,
 }
@@ -148,11 +150,19 @@ struct SignInPage {
 pub struct SignInQuery {
     #[serde(default)]
     next: String,
+    /// Set by the sign-out's redirect.
+    #[serde(default)]
+    signed_out: Option<String>,
 }
 
 pub async fn sign_in_page(Query(query): Query<SignInQuery>) -> Response {
     render(&SignInPage {
         error: String::new(),
+        notice: if query.signed_out.is_some() {
+            "You are signed out.".into()
+        } else {
+            String::new()
+        },
         next: session::console_path(&query.next).unwrap_or_default(),
     })
 }
@@ -191,6 +201,7 @@ pub async fn sign_in(
         tracing::warn!(client = %peer.ip(), "console sign-in refused: too many wrong tokens");
         let page = SignInPage {
             error: format!("Too many wrong tokens from this address; try again in {seconds} s."),
+            notice: String::new(),
             next: session::console_path(&form.next).unwrap_or_default(),
         };
         return (
@@ -217,14 +228,22 @@ pub async fn sign_in(
         }
         None => {
             tracing::warn!("console sign-in refused");
-            let error = if state.config().admin.token.is_empty() {
+            let admin = &state.config().admin;
+            let error = if admin.token.is_empty() {
                 "The console is closed: admin.token is not set. Set it (or \
                  CAMPAIGN_SYNC_ADMIN__TOKEN) and restart the service."
+            } else if !admin.read_token.is_empty()
+                && admin.read_token.matches(form.token.trim().as_bytes())
+            {
+                // Whoever holds it may read the feeds anyway: saying so gives nothing away.
+                "That is admin.read_token, which opens the /v1 feeds but never the console: \
+                 sign in with admin.token."
             } else {
                 "That is not the admin token."
             };
             let page = SignInPage {
                 error: error.into(),
+                notice: String::new(),
                 next: session::console_path(&form.next).unwrap_or_default(),
             };
             (StatusCode::UNAUTHORIZED, render(&page)).into_response()
@@ -252,7 +271,7 @@ pub async fn sign_out(
     tracing::info!("console sign-out");
     (
         [(header::SET_COOKIE, session::cleared_cookie())],
-        Redirect::to("/console/sign-in"),
+        Redirect::to("/console/sign-in?signed_out=1"),
     )
         .into_response()
 }
