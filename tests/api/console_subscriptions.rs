@@ -2,7 +2,9 @@
 //! URL shown again with why, the same form sent again creating nothing more), replay (refused
 //! with a forged CSRF token), delete (only with its box ticked).
 
-use crate::admin_console::{console_client, cookie_pair, csrf_of, form_id_of, sign_in, world};
+use crate::admin_console::{
+    console_client, console_page, cookie_pair, csrf_of, form_id_of, sign_in, world,
+};
 
 #[tokio::test]
 async fn the_console_creates_replays_and_deletes_a_subscription() {
@@ -58,6 +60,16 @@ async fn the_console_creates_replays_and_deletes_a_subscription() {
     assert!(
         refused.contains("id=\"create-subscription\""),
         "the form again: {refused}"
+    );
+    // Said as a refusal beside the form, which keeps what was typed.
+    assert!(
+        refused.contains("<p class=\"bad\" id=\"refused\">Not created"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("value=\"ftp://example.com/hook\"")
+            && refused.contains("value=\"added_to_campaign\""),
+        "{refused}"
     );
     assert!(world.app.store.subscriptions().await.unwrap().is_empty());
 
@@ -133,6 +145,14 @@ async fn the_console_creates_replays_and_deletes_a_subscription() {
     .await;
     assert_eq!(deleted.status(), 303);
     assert!(world.app.store.subscriptions().await.unwrap().is_empty());
+    let to = deleted.headers()["location"].to_str().unwrap().to_string();
+    let after = console_page(&client, world.app.url(&to), &cookie).await;
+    assert!(
+        after.contains(&format!(
+            "Subscription {id} deleted, with its queued deliveries."
+        )),
+        "{after}"
+    );
     let again = post(
         "/console/subscriptions/delete",
         vec![("csrf", csrf), ("id", id), ("confirm", "on".into())],

@@ -11,6 +11,7 @@ mod people;
 pub mod session;
 
 mod subscription_secret;
+mod subscription_switches;
 mod subscriptions;
 pub(crate) mod throttle;
 
@@ -28,9 +29,9 @@ pub use overview::{overview, resume};
 pub use people::{people, person};
 use session::Session;
 pub use subscription_secret::rotate as rotate_subscription_secret;
+pub use subscription_switches::{delete as delete_subscription, pause as pause_subscription};
 pub use subscriptions::{
-    create as create_subscription, delete as delete_subscription, pause as pause_subscription,
-    replay as replay_subscription, subscriptions,
+    create as create_subscription, replay as replay_subscription, subscriptions,
 };
 
 use super::AppState;

@@ -47,15 +47,28 @@ struct SubscriptionsPage {
     event_types: String,
     /// A new id for the create form on every page.
     form_id: String,
+    /// Why the create form was refused (shown beside it, kept filled in), or empty.
+    refused: String,
+    url: String,
+    types: String,
     subscriptions: Vec<SubscriptionRow>,
 }
 
-/// The page after a replay says what it did (`replayed` of subscription `id`).
+/// A refused create form: why, and what it held, to show it again filled in.
+struct Refused {
+    why: String,
+    url: String,
+    types: String,
+}
+
+/// The page after an action says what it did: `replayed` dead deliveries of subscription
+/// `id`, or what was `done` to it (`paused`, `resumed`, `deleted`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AfterReplay {
     replayed: Option<u64>,
     id: Option<i64>,
+    done: Option<String>,
 }
 
 pub async fn subscriptions(
@@ -63,11 +76,12 @@ pub async fn subscriptions(
     session: Session,
     Query(after): Query<AfterReplay>,
 ) -> Response {
-    let notice = match (after.replayed, after.id) {
-        (Some(n), Some(id)) => match state.store().subscription(id).await {
+    let notice = match (after.replayed, after.id, after.done.as_deref()) {
+        (Some(n), Some(id), _) => match state.store().subscription(id).await {
             Ok(s) => replayed_notice(n, id, s.is_some_and(|s| s.paused)),
             Err(error) => return unavailable(error),
         },
+        (None, Some(id), Some(done)) => super::subscription_switches::done_notice(id, done),
         _ => String::new(),
     };
     page(&state, &session, notice).await
@@ -105,6 +119,15 @@ fn last_try(pending: &[crate::store::DeliveryRow]) -> String {
 
 /// The page, with a notice above the list (the secret of a subscription just created).
 pub(super) async fn page(state: &AppState, session: &Session, notice: String) -> Response {
+    page_with(state, session, notice, None).await
+}
+
+async fn page_with(
+    state: &AppState,
+    session: &Session,
+    notice: String,
+    refused: Option<Refused>,
+) -> Response {
     let all = match state.store().subscriptions().await {
         Ok(all) => all,
         Err(error) => return unavailable(error),
@@ -151,6 +174,9 @@ pub(super) async fn page(state: &AppState, session: &Session, notice: String) ->
         notice,
         event_types: every_event_type().join(", "),
         form_id: uuid::Uuid::new_v4().to_string(),
+        refused: refused.as_ref().map(|r| r.why.clone()).unwrap_or_default(),
+        url: refused.as_ref().map(|r| r.url.clone()).unwrap_or_default(),
+        types: refused.map(|r| r.types).unwrap_or_default(),
         subscriptions: rows,
     })
 }
@@ -190,11 +216,16 @@ pub async fn create(
         Ok(valid) => valid,
         // The page again, its notice saying which field was refused and why.
         Err(error) => {
-            let notice = match error.field_name() {
+            let why = match error.field_name() {
                 Some(field) => format!("Not created: {field}: {error}"),
                 None => format!("Not created: {error}"),
             };
-            let mut response = page(&state, &session, notice).await;
+            let refused = Refused {
+                why,
+                url: form.url.clone(),
+                types: form.event_types.clone(),
+            };
+            let mut response = page_with(&state, &session, String::new(), Some(refused)).await;
             if response.status().is_success() {
                 *response.status_mut() = StatusCode::BAD_REQUEST;
             }
@@ -247,7 +278,7 @@ pub struct IdForm {
     id: Option<i64>,
     /// The delete form's box, ticked to delete the queued deliveries too (`on` when ticked).
     #[serde(default)]
-    confirm: Option<String>,
+    pub(super) confirm: Option<String>,
     /// The page's form id, on the rotate form: the same form sent again rotates nothing more.
     #[serde(default)]
     pub(super) form_id: String,
@@ -277,39 +308,11 @@ pub(super) fn unless_found(found: Result<bool, crate::store::StoreError>) -> Opt
 }
 
 /// The page answering a form that names no subscription (400).
-fn none_named() -> Response {
+pub(super) fn none_named() -> Response {
     super::page_error(
         StatusCode::BAD_REQUEST,
         "The form names no subscription (its id is missing).",
     )
-}
-
-/// Deletes a subscription and its deliveries.
-pub async fn delete(
-    State(state): State<AppState>,
-    session: Session,
-    Form(form): Form<IdForm>,
-) -> Response {
-    let id = match form.named(&session) {
-        Ok(id) => id,
-        Err(refused) => return *refused,
-    };
-    // Deleting drops the queued deliveries with it: the form asks for the box to be ticked,
-    // and a request without it (a script, a browser ignoring `required`) deletes nothing.
-    if form.confirm.as_deref().is_none_or(str::is_empty) {
-        return super::page_error(
-            StatusCode::BAD_REQUEST,
-            "Not deleted: tick the box to delete the subscription with its queued deliveries.",
-        );
-    }
-    if let Some(refused) = unless_found(state.store().delete_subscription(id).await) {
-        return refused;
-    }
-    tracing::info!(
-        subscription.id = id,
-        "subscription deleted from the console"
-    );
-    Redirect::to("/console/subscriptions").into_response()
 }
 
 /// Makes a subscription's dead deliveries due again, in their order.
@@ -342,58 +345,4 @@ pub async fn replay(
         "/console/subscriptions?replayed={replayed}&id={id}"
     ))
     .into_response()
-}
-
-/// Every field defaults, so a form missing one is refused in words (403 without its CSRF
-/// token, 400 without a known action, 404 for no such subscription).
-#[derive(Deserialize)]
-pub struct PauseForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    id: Option<i64>,
-    /// `pause` or `resume`.
-    #[serde(default)]
-    action: String,
-}
-
-/// Pauses or resumes one subscription (a paused one keeps queueing).
-pub async fn pause(
-    State(state): State<AppState>,
-    session: Session,
-    Form(form): Form<PauseForm>,
-) -> Response {
-    if !session.check_csrf(&form.csrf) {
-        return forbidden();
-    }
-    let paused = match form.action.as_str() {
-        "pause" => true,
-        "resume" => false,
-        _ => {
-            return super::page_error(
-                StatusCode::BAD_REQUEST,
-                "The action must be pause or resume.",
-            );
-        }
-    };
-    let Some(id) = form.id else {
-        return none_named();
-    };
-    let switched = state
-        .store()
-        .set_subscription_paused(
-            id,
-            paused.then_some("paused from the console"),
-            now_millis(),
-        )
-        .await;
-    if let Some(refused) = unless_found(switched) {
-        return refused;
-    }
-    tracing::info!(
-        subscription = id,
-        paused,
-        "subscription switched from the console"
-    );
-    Redirect::to("/console/subscriptions").into_response()
 }

@@ -126,13 +126,28 @@ async fn a_paused_subscription_says_why_and_its_replay_says_nothing_is_sent_yet(
             ])
             .send()
     };
-    assert_eq!(pause("resume").await.unwrap().status(), 303);
-    let resumed = console_page(&client, world.app.url("/console/subscriptions"), &cookie).await;
+    // Each switch is said on the page it leads to.
+    let switched = |answer: reqwest::Response| {
+        assert_eq!(answer.status(), 303);
+        world
+            .app
+            .url(answer.headers()["location"].to_str().unwrap())
+    };
+    let to = switched(pause("resume").await.unwrap());
+    let resumed = console_page(&client, to, &cookie).await;
     assert!(!row(&resumed, id).contains("pause-reason"), "{resumed}");
-    assert_eq!(pause("pause").await.unwrap().status(), 303);
-    let paused = console_page(&client, world.app.url("/console/subscriptions"), &cookie).await;
+    assert!(
+        resumed.contains(&format!("Subscription {id} resumed")),
+        "{resumed}"
+    );
+    let to = switched(pause("pause").await.unwrap());
+    let paused = console_page(&client, to, &cookie).await;
     assert!(
         row(&paused, id).contains("(paused from the console)"),
+        "{paused}"
+    );
+    assert!(
+        paused.contains(&format!("Subscription {id} paused")),
         "{paused}"
     );
 }
