@@ -255,8 +255,8 @@ impl Step {
 }
 
 /// A pass that finds the campaign as the program wants it after one that failed says so: the
-/// failure no longer stands (the overview stops counting it, the console's "last pass that wrote or failed" no
-/// longer reads dead), though nothing had to be written.
+/// failure no longer stands (the overview stops counting it, the console's last settings pass
+/// no longer reads dead), though nothing had to be written.
 async fn recovered(ctx: &Context, mapping: &Mapping) -> Result<(), StoreError> {
     let last = ctx.store.last_settings_outcome(mapping.name()).await?;
     if last.is_some_and(|(_, result, _)| result != OutcomeResult::Applied.as_str()) {
