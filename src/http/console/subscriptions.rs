@@ -26,6 +26,8 @@ pub struct SubscriptionRow {
     /// When the subscriber asked to be left alone until, if that is still ahead.
     waiting_until: String,
     dead: usize,
+    /// Why the latest dead delivery died, or empty.
+    last_dead: String,
     /// Deliveries waiting to be sent (1000 at most are counted).
     pending: usize,
     /// The last failed try among the waiting ones: its error and attempts so far, or empty.
@@ -100,6 +102,20 @@ fn replayed_notice(replayed: u64, id: i64, paused: bool) -> String {
     }
 }
 
+/// Why the latest dead delivery died, in words (empty when none is dead).
+fn last_dead(dead: &[crate::store::DeliveryRow]) -> String {
+    dead.iter()
+        .max_by_key(|d| d.updated_at)
+        .map(|d| {
+            format!(
+                "latest died {}: {}",
+                when(Some(d.updated_at)),
+                d.last_error.as_deref().unwrap_or("no reason kept")
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// The last failed try among waiting deliveries, in words (empty when none has failed yet).
 fn last_try(pending: &[crate::store::DeliveryRow]) -> String {
     pending
@@ -144,7 +160,7 @@ async fn page_with(
                 .deliveries(Queue::subscription(s.id), Some("pending"), 0, 1000)
                 .await,
         ) {
-            (Ok(dead), Ok(pending)) => (dead.len(), pending),
+            (Ok(dead), Ok(pending)) => (dead, pending),
             (Err(error), _) | (_, Err(error)) => return unavailable(error),
         };
         rows.push(SubscriptionRow {
@@ -157,7 +173,8 @@ async fn page_with(
                 .filter(|until| *until > now_millis())
                 .map(|until| when(Some(until)))
                 .unwrap_or_default(),
-            dead,
+            dead: dead.len(),
+            last_dead: last_dead(&dead),
             pending: pending.len(),
             last_try: last_try(&pending),
             pause_reason: s.pause_reason.unwrap_or_default(),

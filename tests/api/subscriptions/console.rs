@@ -87,6 +87,15 @@ async fn a_paused_subscription_says_why_and_its_replay_says_nothing_is_sent_yet(
         mine.contains("paused") && mine.contains("the subscriber answered 410 Gone at "),
         "{mine}"
     );
+    // The dead delivery says why it died, beside its count.
+    let dead = mine
+        .split("class=\"muted last-dead\">latest died ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{mine}"));
+    assert!(
+        dead.split("</span>").next().unwrap().contains("410"),
+        "{mine}"
+    );
     let overview = console_page(&client, world.app.url("/console"), &cookie).await;
     assert!(
         overview.contains(
