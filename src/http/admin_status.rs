@@ -161,6 +161,15 @@ fn side(
     quota: &crate::quota::SideQuota,
     now: i64,
 ) -> Side {
+    // This replica's pause, else the one the replica calling the side wrote down: a pause for
+    // refused credentials stays with the process that met it.
+    let pause = quota
+        .paused(now)
+        .map(|p| (p.until_ms, p.reason))
+        .or_else(|| {
+            seen.credentials_pause_at(now)
+                .map(|p| (p.until_ms, p.reason.clone()))
+        });
     let Health {
         up,
         consecutive_auth_failures,
@@ -172,18 +181,8 @@ fn side(
         last_call_at,
         calls_today,
         daily_limit,
-        credentials_pause,
+        credentials_pause: _,
     } = seen;
-    // This replica's pause, else the one the replica calling the side wrote down: a pause for
-    // refused credentials stays with the process that met it.
-    let pause = quota
-        .paused(now)
-        .map(|p| (p.until_ms, p.reason))
-        .or_else(|| {
-            credentials_pause
-                .filter(|p| p.until_ms > now)
-                .map(|p| (p.until_ms, p.reason))
-        });
     Side {
         state: match up {
             Some(true) => "up",

@@ -49,14 +49,13 @@ struct SubscriptionsPage {
     event_types: String,
     /// A new id for the create form on every page.
     form_id: String,
-    /// Why the create form was refused (shown beside it, kept filled in), or empty.
-    refused: String,
-    url: String,
-    types: String,
+    /// A refused create form, shown again filled in beside why (all empty otherwise).
+    refused: Refused,
     subscriptions: Vec<SubscriptionRow>,
 }
 
 /// A refused create form: why, and what it held, to show it again filled in.
+#[derive(Default)]
 struct Refused {
     why: String,
     url: String,
@@ -191,9 +190,7 @@ async fn page_with(
         notice,
         event_types: every_event_type().join(", "),
         form_id: uuid::Uuid::new_v4().to_string(),
-        refused: refused.as_ref().map(|r| r.why.clone()).unwrap_or_default(),
-        url: refused.as_ref().map(|r| r.url.clone()).unwrap_or_default(),
-        types: refused.map(|r| r.types).unwrap_or_default(),
+        refused: refused.unwrap_or_default(),
         subscriptions: rows,
     })
 }

@@ -51,17 +51,18 @@ pub fn settle(
             report.retried += 1;
             continue;
         }
+        // A read that failed is named apart from the write it was for, whether the change is
+        // tried again or dead: either list says which object failed.
+        let (reading, failed) = match &error {
+            WorkError::Read { reading, error } => (Some(*reading), error.to_string()),
+            other => (None, other.to_string()),
+        };
         match retry_delay(config, attempts, &error) {
             Some(delay) => {
                 let mapping = about.as_ref().and_then(|a| a.mapping.as_deref());
                 let person = about.as_ref().map(|a| a.person.as_str());
                 tracing::info!(signal.id = id, mapping, person, attempts, %error, retry_in_ms = delay.as_millis() as u64, "will retry");
                 let at = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-                // Named as a dead letter is: the retrying list says which object failed.
-                let (reading, failed) = match &error {
-                    WorkError::Read { reading, error } => (Some(*reading), error.to_string()),
-                    other => (None, other.to_string()),
-                };
                 journal.ends.push(SignalEnd::Retry {
                     id,
                     at,
@@ -70,11 +71,6 @@ pub fn settle(
                 report.retried += 1;
             }
             None => {
-                // A read that failed is named apart from the write it was for.
-                let (reading, failed) = match &error {
-                    WorkError::Read { reading, error } => (Some(*reading), error.to_string()),
-                    other => (None, other.to_string()),
-                };
                 let reason = if error.is_retryable() {
                     crate::connectors::gave_up(attempts, &failed)
                 } else {
