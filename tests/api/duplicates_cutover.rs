@@ -1,7 +1,8 @@
 //! Duplicates a cut-over meets: a Salesforce Lead sharing the address of a Marketo lead that
 //! Marketo links to a Contact (the lead is the Contact's; the Lead is left alone, in the program
 //! or not, on every run), and a duplicate Marketo lead beside a pair that differs (only the
-//! winning side is written).
+//! winning side is written), and a Contact carrying the address of a lead Marketo links to another
+//! Contact (left alone).
 
 use campaign_sync::sim::marketo::NewLead;
 
@@ -182,4 +183,37 @@ async fn a_lead_beside_a_contact_marketo_links_outside_the_program_is_left_alone
         );
     }
     assert_eq!(world.mk_status(dora), None, "the lead was not added");
+}
+
+/// A lead Marketo links to one Contact while carrying another Contact's address: the linked
+/// Contact is its person, and the other is left alone, in the preview as in the run.
+#[tokio::test]
+async fn a_contact_with_the_address_of_a_lead_linked_elsewhere_is_left_alone_in_preview_and_run() {
+    let world = quiet().await;
+    let frank = world
+        .sf
+        .create_contact(serde_json::json!({ "LastName": "Frank", "Email": "frank.x@example.com" }))
+        .unwrap();
+    let eve = world
+        .sf
+        .create_contact(serde_json::json!({ "LastName": "Eve", "Email": "eve.x@example.com" }))
+        .unwrap();
+    for person in [&frank, &eve] {
+        join(&world, person, Some("Invited"));
+    }
+    let lead = world.mk.add_lead(NewLead {
+        sfdc_contact_id: Some(frank.clone()),
+        ..NewLead::email("eve.x@example.com")
+    });
+    world.mk_sets(lead, "Invited");
+    for dry_run in [true, false] {
+        let report = reconcile(&world, dry_run).await;
+        assert!(report.changes.is_empty(), "dry run {dry_run}: {report:?}");
+        assert!(
+            report.warnings.iter().any(|w| w.contains(&format!(
+                "Salesforce {eve} has the address of Marketo lead {lead}, which is linked to Salesforce {frank}"
+            ))),
+            "dry run {dry_run}: {report:?}"
+        );
+    }
 }
