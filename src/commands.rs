@@ -92,8 +92,10 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
              listed, so its outbound messages would be refused (401); add it"
         ));
     }
-    // The campaign Type picklist, read once the first mapping could be checked.
+    // The campaign Type picklist, read once the first mapping could be checked; the campaigns'
+    // Types, read once the first Type would be refused.
     let mut types = None;
+    let mut held_types = None;
     for mapping in Mappings::new(&config.mappings).all() {
         let (program, problems) = match compat::checked(&salesforce, &marketo, mapping).await {
             Ok(checked) => checked,
@@ -116,7 +118,15 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
             None => types.insert(salesforce.campaign_type_picklist().await.map_err(why)),
         };
         match types {
-            Ok(types) => failures.extend(compat::type_problem(mapping, &program, types)),
+            Ok(types) if compat::type_problem(mapping, &program, types, None).is_some() => {
+                let held = match &held_types {
+                    Some(held) => held,
+                    None => held_types.insert(campaign_types(&salesforce, &config.mappings).await),
+                };
+                let held = held.get(&mapping.config.campaign_id).map(String::as_str);
+                failures.extend(compat::type_problem(mapping, &program, types, held));
+            }
+            Ok(_) => {}
             Err(why) => {
                 unchecked += 1;
                 failures.push(format!(
@@ -140,6 +150,25 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
             "{problems} problem(s) found; {unchecked} mapping(s) could not be checked"
         ),
     }
+}
+
+/// The `Type` each mapped campaign holds (one query per 200 campaigns); empty when they could
+/// not be read, so every Type the picklist refuses is named.
+async fn campaign_types(
+    salesforce: &SalesforceClient,
+    mappings: &[crate::config::MappingConfig],
+) -> std::collections::HashMap<String, String> {
+    let ids: Vec<String> = mappings.iter().map(|m| m.campaign_id.clone()).collect();
+    let campaigns = salesforce.campaigns(&ids).await.unwrap_or_default();
+    campaigns
+        .iter()
+        .filter_map(|c| {
+            Some((
+                c["Id"].as_str()?.to_string(),
+                c["Type"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// Why a check could not run. A pause is what the service would do next; a check only says why.

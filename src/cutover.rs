@@ -90,10 +90,20 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
     // Its calls count against the day's shared budget like a replica's, and a pause in force
     // holds for it too.
     share_calls(&worker, &store).await;
+    // Statuses changed since the service last checked them: a mapping fixed since it was held
+    // repairs now, and one that no longer matches is held (and told, the dry run too) before
+    // its repairs are met by a refusal.
+    if options.dry_run {
+        worker.check_statuses_here().await;
+    } else {
+        worker.check_statuses().await;
+        earlier_work(&worker).await;
+    }
     let mut problems = Vec::new();
     // Repairs left for the service (failed or to retry) beside mappings that could not even be
     // listed, which the service only reconciles again on its next pass.
     let (mut left, mut unlisted, mut unchecked) = (0, 0, 0);
+    let mut held = 0;
     let mut first_read: Option<i64> = None;
     for mapping in mappings.all().iter().filter(|m| m.is_enabled()) {
         match one(&worker, mapping, options).await {
@@ -101,6 +111,9 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
                 print(&result, options.json)?;
                 first_read = Some(first_read.map_or(result.read_at, |t| t.min(result.read_at)));
                 left += result.unrepaired.len();
+                if mapping.is_held() {
+                    held += result.unrepaired.len();
+                }
                 problems.extend(
                     result.unrepaired.iter().map(|c| {
                         format!("mapping {:?}: not repaired: {}", result.name, describe(c))
@@ -132,7 +145,27 @@ pub async fn reconcile(config: Config, options: ReconcileOptions) -> anyhow::Res
     for problem in &problems {
         eprintln!("{problem}");
     }
-    anyhow::bail!("{}", ending(left, unchecked, unlisted))
+    anyhow::bail!("{}", ending(left, held, unchecked, unlisted))
+}
+
+/// Processes the changes earlier runs (or the service) left due before any mapping is read, so
+/// each mapping's report, repairs and calls are its own run's.
+async fn earlier_work(worker: &Worker) {
+    let before = calls(worker);
+    match worker.run_pending().await {
+        Ok(done) if done.claimed > 0 => {
+            let now = calls(worker);
+            eprintln!(
+                "processed {} change(s) left waiting before this run (calls: Salesforce {}, \
+                 Marketo {})",
+                done.claimed,
+                now.salesforce - before.salesforce,
+                now.marketo - before.marketo
+            );
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not process the changes left waiting"),
+    }
 }
 
 /// On a database no service has run on yet (a cut-over), the change feeds start where this
@@ -156,13 +189,21 @@ async fn start_feeds(worker: &Worker, at: i64) {
 }
 
 /// The command's last line when something was left: what the service will do about it.
-/// `unchecked`: mappings whose repairs were queued but not all seen through.
-fn ending(left: usize, unchecked: usize, unlisted: usize) -> String {
+/// `held`: of the `left`, those of mappings held for their statuses. `unchecked`: mappings
+/// whose repairs were queued but not all seen through.
+fn ending(left: usize, held: usize, unchecked: usize, unlisted: usize) -> String {
     let mut parts = Vec::new();
-    if left > 0 {
+    if left > held {
         parts.push(format!(
-            "{left} repair(s) not made; the service retries those left to retry, and the dead \
-             ones wait for a replay (GET /admin/dead-letters)"
+            "{} repair(s) not made; the service retries those left to retry, and the dead \
+             ones wait for a replay (GET /admin/dead-letters)",
+            left - held
+        ));
+    }
+    if held > 0 {
+        parts.push(format!(
+            "{held} repair(s) of held mappings wait until their statuses are fixed (see each \
+             mapping's warning; `check-config --online` names them)"
         ));
     }
     if unchecked > 0 {
@@ -174,9 +215,8 @@ fn ending(left: usize, unchecked: usize, unlisted: usize) -> String {
     if unlisted > 0 {
         parts.push(format!(
             "{unlisted} mapping(s) could not be reconciled (nothing of theirs was listed or \
-             queued); once the cause named above is fixed (a program or campaign that does not \
-             exist, refused credentials), run it again, or the service's next reconciliation \
-             takes them"
+             queued); once the cause named above is fixed, run it again, or the service's next \
+             reconciliation takes them"
         ));
     }
     parts.join("; ")
@@ -209,7 +249,9 @@ async fn one(
     let mut unrepaired = Vec::new();
     let mut repaired = 0;
     let mut diverged = report.diverged;
-    if !options.dry_run && report.signals_queued > 0 {
+    // A change whose repair an earlier run queued (still waiting: a held mapping, a retry not
+    // yet due) is queued no second time, but is no less left to make: it is checked too.
+    if !options.dry_run && !report.changes.is_empty() {
         let progress = crate::terminal::progress::RepairWatch::start(worker.store().clone()).await;
         let done = worker.run_pending().await;
         progress.finish().await;

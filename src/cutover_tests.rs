@@ -43,18 +43,25 @@ fn a_preview_says_it_wrote_nothing_and_a_run_what_it_repaired() {
 #[test]
 fn the_last_line_says_what_was_left_and_who_takes_it() {
     assert_eq!(
-        ending(2, 0, 0),
+        ending(2, 0, 0, 0),
         "2 repair(s) not made; the service retries those left to retry, and the dead ones \
          wait for a replay (GET /admin/dead-letters)"
     );
-    let unlisted = ending(0, 0, 1);
+    let unlisted = ending(0, 0, 0, 1);
     assert!(
         unlisted.starts_with("1 mapping(s) could not be reconciled (nothing of theirs")
             && !unlisted.contains("repair"),
         "{unlisted}"
     );
-    assert!(ending(1, 0, 1).contains("; 1 mapping(s)"));
-    let unchecked = ending(0, 1, 0);
+    assert!(ending(1, 0, 0, 1).contains("; 1 mapping(s)"));
+    let held = ending(3, 2, 0, 0);
+    assert!(
+        held.starts_with("1 repair(s) not made;")
+            && held.contains("; 2 repair(s) of held mappings wait until their statuses are fixed"),
+        "{held}"
+    );
+    assert!(!ending(2, 2, 0, 0).contains("dead-letters"));
+    let unchecked = ending(0, 0, 1, 0);
     assert!(
         unchecked.starts_with("1 mapping(s) had repairs queued")
             && !unchecked.contains("nothing of theirs"),

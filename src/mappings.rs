@@ -223,6 +223,11 @@ impl Mappings {
         Ok(())
     }
 
+    /// Records a compatibility check's result in this process alone (a dry run's).
+    pub fn hold_here(&self, mapping: &Mapping, problems: Vec<String>) {
+        mapping.set_problems(problems);
+    }
+
     /// Whether a mapping may write members now: sync on, mapping on, statuses compatible.
     pub fn writes(&self, mapping: &Mapping) -> bool {
         self.held_back(mapping).is_none()

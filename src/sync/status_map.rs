@@ -49,9 +49,10 @@ impl StatusMap {
         let mut problems = Vec::new();
         for (label, names) in by_label {
             if names.len() > 1 && !self.chosen.contains_key(label) {
+                let all = if names.len() == 2 { "both" } else { "all" };
                 problems.push(format!(
-                    "status_map: {} all map to Salesforce {label:?}; choose which one {label:?} \
-                     maps back to in status_map_to_marketo",
+                    "status_map: {} {all} map to Salesforce {label:?}; choose which one \
+                     {label:?} maps back to in status_map_to_marketo",
                     quoted(&names)
                 ));
             }

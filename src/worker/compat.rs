@@ -40,10 +40,17 @@ pub async fn checked(
 }
 
 /// The campaign `Type` the settings pass would write for `program`, when the org's restricted
-/// picklist would refuse it: named like a status problem, with the two ways out.
-pub fn type_problem(mapping: &Mapping, program: &ProgramInfo, types: &Picklist) -> Option<String> {
+/// picklist would refuse it: named like a status problem, with the two ways out. `held` is the
+/// Type the campaign holds now, when known: a campaign holding it already is not written (a
+/// restricted picklist keeps a value a record had before), so nothing is refused.
+pub fn type_problem(
+    mapping: &Mapping,
+    program: &ProgramInfo,
+    types: &Picklist,
+    held: Option<&str>,
+) -> Option<String> {
     let kind = super::settings::campaign_type(mapping, program);
-    if types.accepts(&kind) {
+    if types.accepts(&kind) || held == Some(kind.as_str()) {
         return None;
     }
     let from = if mapping
@@ -120,10 +127,19 @@ fn named_problems(
         .collect()
 }
 
+/// Where a check's findings go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// Into the store, for every replica: the mapping is held or released.
+    Shared,
+    /// Into this process alone: a dry run tells what it finds and changes no stored state.
+    HereOnly,
+}
+
 /// Checks every mapping and holds the incompatible ones; a mapping whose check could not run
 /// keeps its previous state. Marketo is read through the cache (channels listed once) and the
 /// campaigns' statuses with one SOQL query per 200 campaigns.
-pub async fn check_all(ctx: &Context, cache: &mut ProgramCache) {
+pub async fn check_all(ctx: &Context, cache: &mut ProgramCache, record: Record) {
     let ids: Vec<String> = ctx
         .mappings
         .all()
@@ -151,6 +167,7 @@ pub async fn check_all(ctx: &Context, cache: &mut ProgramCache) {
             .cloned()
             .unwrap_or_default();
         match cached_problems(ctx, cache, mapping, &salesforce).await {
+            Ok(found) if record == Record::HereOnly => ctx.mappings.hold_here(mapping, found),
             Ok(found) => hold(ctx, mapping, found).await,
             Err(error) => {
                 tracing::warn!(mapping = mapping.name(), %error, "could not check status compatibility")

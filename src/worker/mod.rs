@@ -177,7 +177,14 @@ impl Worker {
     /// Checks status compatibility of every mapping, holding those that cannot translate.
     pub async fn check_statuses(&self) {
         let mut cache = self.programs.lock().await;
-        compat::check_all(&self.ctx, &mut cache).await;
+        compat::check_all(&self.ctx, &mut cache, compat::Record::Shared).await;
+    }
+
+    /// As [`Worker::check_statuses`], holding and releasing mappings in this process alone
+    /// (the `reconcile` command's dry run, which changes no stored state).
+    pub async fn check_statuses_here(&self) {
+        let mut cache = self.programs.lock().await;
+        compat::check_all(&self.ctx, &mut cache, compat::Record::HereOnly).await;
     }
 
     /// The compatibility problems of one mapping, read from the live APIs now.

@@ -4,6 +4,7 @@
 
 use crate::reconciliation::{check_online, config_file};
 use crate::world::{Options, SECOND_PROGRAM, World};
+use serde_json::json;
 
 #[tokio::test]
 async fn an_incompatible_mapping_is_held_and_named_while_another_syncs() {
@@ -236,6 +237,39 @@ async fn check_config_online_names_a_campaign_type_the_picklist_would_refuse() {
         "{stdout} {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(!stdout.contains("picklist"), "{stdout}");
+}
+
+/// A campaign that already holds the Type its program maps to is not written, so a restricted
+/// picklist that lacks the value (restricted after the campaign got it) refuses nothing:
+/// `check-config --online` names no Type problem (it did, for a write no pass would make).
+#[tokio::test]
+async fn check_config_online_names_no_type_a_campaign_already_holds() {
+    let world = World::new().await;
+    world
+        .sf
+        .update(
+            crate::world::USER,
+            &world.campaign,
+            json!({ "Type": "Webinar" }),
+        )
+        .unwrap();
+    let restricted = world
+        .app
+        .client
+        .post(format!(
+            "{}/__sim/picklists/campaign-type",
+            world.sf.base_url()
+        ))
+        .json(&json!({ "values": ["Conference", "Email"] }))
+        .send()
+        .await
+        .unwrap();
+    assert!(restricted.status().is_success());
+    let file = config_file(&world, None);
+    let out = check_online(&file, &[]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("statuses compatible"), "{stdout}");
     assert!(!stdout.contains("picklist"), "{stdout}");
 }
 

@@ -31,9 +31,9 @@ pub async fn preview(
     }
 }
 
-/// When the preview writes a `Type`, whether the org's restricted Campaign Type picklist
-/// would refuse it (one describe call): the warning the settings pass's dead outcome would
-/// bring later, told now.
+/// When the preview writes a `Type` (so the campaign holds another), whether the org's
+/// restricted Campaign Type picklist would refuse it (one describe call): the warning the
+/// settings pass's dead outcome would bring later, told now.
 pub async fn refused_type(
     ctx: &Context,
     mapping: &Mapping,
@@ -42,7 +42,7 @@ pub async fn refused_type(
 ) -> Option<String> {
     changes.iter().find(|c| c.field == "Type")?;
     match ctx.salesforce.campaign_type_picklist().await {
-        Ok(types) => super::super::compat::type_problem(mapping, program, &types),
+        Ok(types) => super::super::compat::type_problem(mapping, program, &types, None),
         Err(error) => Some(format!(
             "whether Salesforce's Campaign Type picklist accepts the Type the settings pass \
              writes was not checked: {error}"

@@ -7,6 +7,8 @@ use serde_json::json;
 
 mod created;
 mod feeds;
+mod held;
+mod left_waiting;
 mod settings;
 mod sims;
 
@@ -165,7 +167,7 @@ async fn a_many_to_one_status_map_is_refused_until_its_reverse_is_chosen() {
     let (code, text) = check_config(&sims, false).await;
     assert_eq!(code, Some(2), "{text}");
     assert!(
-        text.contains("\"Attended On-demand\" and \"No Show\" all map to Salesforce \"Attended\""),
+        text.contains("\"Attended On-demand\" and \"No Show\" both map to Salesforce \"Attended\""),
         "{text}"
     );
     assert!(text.contains("mapping \"webinar\""), "{text}");

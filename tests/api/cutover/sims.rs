@@ -163,6 +163,31 @@ impl Sims {
         assert_eq!(patched.status(), 204);
     }
 
+    /// A Salesforce admin adds a member status to the first campaign; returns its id.
+    pub(super) async fn add_campaign_status(&self, label: &str) -> String {
+        let (http, token, data) = self.salesforce_user().await;
+        let campaign = &self.d["mappings"][0]["campaign_id"];
+        let created = json(
+            http.post(format!("{data}/sobjects/CampaignMemberStatus"))
+                .bearer_auth(&token)
+                .json(&json!({ "CampaignId": campaign, "Label": label, "SortOrder": 20 })),
+        )
+        .await;
+        created["id"].as_str().expect("created").to_string()
+    }
+
+    /// A Salesforce admin deletes a member status (by its id).
+    pub(super) async fn delete_campaign_status(&self, id: &str) {
+        let (http, token, data) = self.salesforce_user().await;
+        let deleted = http
+            .delete(format!("{data}/sobjects/CampaignMemberStatus/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("DELETE");
+        assert_eq!(deleted.status(), 204);
+    }
+
     /// A Salesforce user creates a Lead Marketo does not have and adds it to the first
     /// campaign at `status`; returns the Lead's id.
     pub(super) async fn add_in_salesforce_only(&self, email: &str, status: &str) -> String {
