@@ -327,6 +327,11 @@ async fn run() -> ExitCode {
             .await
         }
         Command::Status { url, token } => {
+            if let Some(problem) = campaign_sync::terminal::status::url_problem(&url) {
+                // A usage error, as clap's own.
+                eprintln!("campaign-sync: {problem}");
+                return ExitCode::from(2);
+            }
             // `--token` or its variable, else the file `serve` would read the token from; the
             // variable and the file both set is refused, as every command refuses it.
             let from_file = match campaign_sync::config::read_secret_file("admin.token") {

@@ -284,10 +284,25 @@ impl Config {
         ];
         for (key, token) in tokens {
             let length = token.expose().trim().chars().count();
+            let characters = if length == 1 {
+                "character"
+            } else {
+                "characters"
+            };
             if (1..MIN_TOKEN_CHARS).contains(&length) {
                 warnings.push(format!(
-                    "{key}: only {length} characters, short enough to guess; use at least \
+                    "{key}: only {length} {characters}, short enough to guess; use at least \
                      {MIN_TOKEN_CHARS} random ones (e.g. `openssl rand -hex 16`)"
+                ));
+            }
+        }
+        for (i, secret) in self.marketo.webhook_signing_secrets.iter().enumerate() {
+            let bytes = secret.signing_key().map_or(0, |key| key.len());
+            if (1..MIN_SIGNING_KEY_BYTES).contains(&bytes) {
+                warnings.push(format!(
+                    "marketo.webhook_signing_secrets[{i}]: a key of only {bytes} byte(s), short \
+                     enough to guess; use {MIN_SIGNING_KEY_BYTES} to 64 random bytes (e.g. \
+                     `whsec_$(openssl rand -base64 32)`)"
                 ));
             }
         }
@@ -298,6 +313,10 @@ impl Config {
 /// Below this many characters a token is warned about: each one guards an endpoint open to
 /// the network, and nothing slows down guessing.
 const MIN_TOKEN_CHARS: usize = 16;
+
+/// Below this many bytes a webhook signing key is warned about (Standard Webhooks asks for 24
+/// to 64 random bytes).
+const MIN_SIGNING_KEY_BYTES: usize = 24;
 
 /// The environment variable that sets `key` (`marketo.client_secret` →
 /// `CAMPAIGN_SYNC_MARKETO__CLIENT_SECRET`), so an operator knows both places to fix it.

@@ -114,13 +114,32 @@ fn insert(dict: &mut Dict, path: &[&str], value: String) {
 }
 
 /// As [`name_the_variable`], naming the command-line flag instead for a key it gave (`listen`,
-/// `database_url`): the flag's value is the one refused, whatever the environment holds.
-pub(super) fn name_the_source(problem: &str, given_by_flag: &[&str]) -> String {
+/// `database_url`): the flag's value is the one refused, whatever the environment holds; and
+/// naming the configuration file for a key it set that nothing overrode.
+pub(super) fn name_the_source(
+    problem: &str,
+    given_by_flag: &[&str],
+    file: Option<&std::path::Path>,
+) -> String {
     let key = key_of(problem);
     if given_by_flag.contains(&key) {
         return format!("{problem} (given by --{})", key.replace('_', "-"));
     }
-    name_the_variable(problem)
+    let named = name_the_variable(problem);
+    match file {
+        Some(path) if named == problem && is_key(key) && sets(path, key) => {
+            format!("{problem} (set in {})", path.display())
+        }
+        _ => named,
+    }
+}
+
+/// Whether the configuration file sets `key` (`schedules.deleted_poll_secs`).
+fn sets(path: &std::path::Path, key: &str) -> bool {
+    use figment::providers::Format;
+    figment::Figment::from(figment::providers::Toml::file_exact(path))
+        .find_value(key)
+        .is_ok()
 }
 
 /// The key a problem begins with (`worker.retry_jitter_percent` of
@@ -135,22 +154,21 @@ fn key_of(problem: &str) -> &str {
         .unwrap_or_default()
 }
 
-/// A problem with a key (`worker.retry_jitter_percent: must be …`) says so when an environment
-/// variable set the key, as the type errors do: the file may hold a good value the variable
-/// overrides.
-pub(super) fn name_the_variable(problem: &str) -> String {
-    let key = problem
-        .split([':', ' '])
-        .next()
-        .unwrap_or_default()
-        .split('[')
-        .next()
-        .unwrap_or_default();
-    if key.is_empty()
-        || !key
+/// Whether a problem's first word is a configuration key (`marketo.base_url`), not prose.
+fn is_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
-    {
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_')
+}
+
+/// A problem with a key (`worker.retry_jitter_percent: must be …`) says so when an environment
+/// variable set the key (or a key inside it, as `…__MAPPINGS__WEBINAR__ACTIVITIES` sets
+/// `triggers.mappings.webinar`), as the type errors do: the file may hold a good value the
+/// variable overrides.
+pub(super) fn name_the_variable(problem: &str) -> String {
+    let key = key_of(problem);
+    if !is_key(key) {
         return problem.to_string();
     }
     let variable = format!("{PREFIX}{}", key.to_ascii_uppercase().replace('.', "__"));
@@ -158,6 +176,12 @@ pub(super) fn name_the_variable(problem: &str) -> String {
         format!("{problem} (set by the environment variable {variable})")
     } else if let Some(file) = super::secret_files::named_file(key) {
         format!("{problem} (read from the file {file} named by {variable}_FILE)")
+    } else if let Some(inner) = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| name.starts_with(&format!("{variable}__")))
+        .min()
+    {
+        format!("{problem} (set by the environment variable {inner})")
     } else {
         problem.to_string()
     }

@@ -109,6 +109,7 @@ impl Config {
             config.database_url = Secret::new(url);
             config.given_by_flag.push("database_url");
         }
+        config.read_from = file.map(Path::to_path_buf);
         config.normalize_mappings();
         config.trim_urls();
         config.unset = config.validate(needs, tolerate_unset)?;

@@ -61,6 +61,9 @@ pub struct Config {
     /// names the flag rather than a variable or file it overrode. Not a key.
     #[serde(skip)]
     pub given_by_flag: Vec<&'static str>,
+    /// The configuration file read, so a problem with a value it set names it. Not a key.
+    #[serde(skip)]
+    pub read_from: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -80,6 +83,7 @@ impl Default for Config {
             triggers: TriggersConfig::default(),
             unset: Vec::new(),
             given_by_flag: Vec::new(),
+            read_from: None,
         }
     }
 }

@@ -132,7 +132,8 @@ impl Config {
         for (i, secret) in self.marketo.webhook_signing_secrets.iter().enumerate() {
             if secret.signing_key().is_none() {
                 problems.push(format!(
-                    "marketo.webhook_signing_secrets[{i}]: must be \"whsec_\" followed by base64"
+                    "marketo.webhook_signing_secrets[{i}]: must be base64, after \"whsec_\" \
+                     as Standard Webhooks writes it (the prefix may be left out)"
                 ));
             }
         }
@@ -140,7 +141,9 @@ impl Config {
         self.validate_mappings(&mut problems);
         let mut problems: Vec<String> = problems
             .into_iter()
-            .map(|p| super::env::name_the_source(&p, &self.given_by_flag))
+            .map(|p| {
+                super::env::name_the_source(&p, &self.given_by_flag, self.read_from.as_deref())
+            })
             .collect();
         let mut unset = Vec::new();
         for lack in self.lacks_for(needs) {

@@ -6,23 +6,29 @@ use std::fmt::Write;
 use crate::http::admin_status::Overview;
 
 /// Reads the overview from the service at `url` with the admin token.
-pub async fn fetch(url: &str, token: &str) -> anyhow::Result<Overview> {
+/// Why `--url` is not the service's address (a usage error, told before anything is asked).
+pub fn url_problem(url: &str) -> Option<String> {
     let parsed = reqwest::Url::parse(url).ok();
     let usable = parsed
         .as_ref()
         .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
     if !usable {
-        anyhow::bail!(
+        return Some(format!(
             "--url {url:?} is not the service's address: give it as http://HOST:PORT (its \
              admin listener when admin_listen is set)"
-        );
+        ));
     }
     // The overview's path is added here; a URL that already has one would be asked twice.
-    if let Some(path) = parsed.as_ref().map(|u| u.path()).filter(|p| *p != "/") {
-        anyhow::bail!(
-            "--url {url:?} holds a path ({path}): give the service's address alone, as \
-             http://HOST:PORT"
-        );
+    let path = parsed.as_ref().map(|u| u.path()).filter(|p| *p != "/")?;
+    Some(format!(
+        "--url {url:?} holds a path ({path}): give the service's address alone, as \
+         http://HOST:PORT"
+    ))
+}
+
+pub async fn fetch(url: &str, token: &str) -> anyhow::Result<Overview> {
+    if let Some(problem) = url_problem(url) {
+        anyhow::bail!("{problem}");
     }
     let url = format!("{}/admin/status", url.trim_end_matches('/'));
     let response = reqwest::Client::builder()

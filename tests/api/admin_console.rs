@@ -256,6 +256,12 @@ async fn the_status_command_names_a_refused_token() {
         text.contains("could not reach") && text.contains("connection refused"),
         "{text}"
     );
+    // An address that is not one, or holds a path: a usage error (exit 2), as a bad flag is.
+    for url in ["notaurl", "http://127.0.0.1:9/admin"] {
+        let output = crate::binary::output(&["status", "--url", url, "--token", "t"], &[]);
+        assert_eq!(output.status.code(), Some(2), "{url}");
+        assert!(crate::binary::text(&output).contains("--url"), "{url}");
+    }
 }
 
 /// A client that shows redirects instead of following them, as the console tests read them.

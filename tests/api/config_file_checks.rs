@@ -87,3 +87,45 @@ fn check_config_says_what_a_misspelt_section_or_an_empty_variable_did() {
         "{text}"
     );
 }
+
+/// A value the file set that `check-config` refuses names the file, as one set by a variable
+/// names the variable (it named neither); a variable that sets a key inside the one refused is
+/// named too.
+#[test]
+fn a_refused_value_names_the_file_or_variable_that_set_it() {
+    let file = write_config("[schedules]\ndeleted_poll_secs = 0\n");
+    let out = Command::new(BIN)
+        .args(["check-config", "--config", file.path().to_str().unwrap()])
+        .env_remove("CAMPAIGN_SYNC_LOG_FORMAT")
+        .env(
+            "CAMPAIGN_SYNC_TRIGGERS__MAPPINGS__NOPE__REQUEST_CAMPAIGNS",
+            "[5001]",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    let path = file.path().display().to_string();
+    let line = |start: &str| {
+        text.lines()
+            .find(|l| l.contains(start))
+            .unwrap_or_else(|| panic!("{start}: {text}"))
+            .to_string()
+    };
+    assert!(
+        line("schedules.deleted_poll_secs: must be greater than 0")
+            .ends_with(&format!("(set in {path})")),
+        "{text}"
+    );
+    assert!(
+        line("triggers.mappings.nope: no mapping is named").ends_with(
+            "(set by the environment variable CAMPAIGN_SYNC_TRIGGERS__MAPPINGS__NOPE__REQUEST_CAMPAIGNS)"
+        ),
+        "{text}"
+    );
+    // A missing key is not said to be set anywhere.
+    assert!(
+        !line("marketo.client_secret: missing").contains("(set in"),
+        "{text}"
+    );
+}

@@ -282,3 +282,32 @@ fn no_mappings_is_a_warning() {
     let warnings = complete().warnings();
     assert!(warnings.iter().any(|w| w.starts_with("mappings:")));
 }
+
+/// A signing key of a few bytes is accepted (Standard Webhooks' prefix is optional) but warned
+/// about, as a short token is; a key of 24 bytes or more is not.
+#[test]
+fn a_short_signing_key_is_a_warning() {
+    let mut config = complete();
+    config.marketo.webhook_signing_secrets = vec![
+        Secret::new("bm9wZQ=="),
+        Secret::new("whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"),
+    ];
+    let warnings = config.warnings();
+    let short: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.starts_with("marketo.webhook_signing_secrets"))
+        .collect();
+    assert_eq!(short.len(), 1, "{warnings:?}");
+    assert!(
+        short[0].starts_with("marketo.webhook_signing_secrets[0]: a key of only 4 byte(s)"),
+        "{warnings:?}"
+    );
+    config.salesforce.inbound_token = Secret::new("x");
+    assert!(
+        config
+            .warnings()
+            .iter()
+            .any(|w| w.starts_with("salesforce.inbound_token: only 1 character,")),
+        "one character, not \"1 characters\""
+    );
+}
