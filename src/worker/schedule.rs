@@ -4,7 +4,8 @@
 //! Each pass spends calls only while its side's quota allows scheduled work. Reconciliation
 //! (with purging after it) and queued jobs run as a task of their own, one at a time: reading
 //! a program by bulk extract can wait minutes on Marketo's export queue, and the feeds must not
-//! wait with it. Every five minutes it also cancels the extract jobs a stopped process left open.
+//! wait with it. The settings pass and status check run as another, for the same reason (its
+//! daily full cost pass reads every program). Every five minutes it also cancels the extract jobs a stopped process left open.
 
 use std::time::Duration;
 
@@ -93,6 +94,7 @@ pub async fn run(worker: Worker, stop: CancellationToken) {
         next: start + reconcile_every,
     };
     let mut long: Option<tokio::task::JoinHandle<()>> = None;
+    let mut settings_task: Option<tokio::task::JoinHandle<()>> = None;
     let mut held = [false, false];
     while !stop.is_cancelled() {
         let now = Instant::now();
@@ -104,12 +106,18 @@ pub async fn run(worker: Worker, stop: CancellationToken) {
         for (was, side) in held.iter_mut().zip([&quota.marketo, &quota.salesforce]) {
             say_when_held(was, side);
         }
-        if marketo_ok && salesforce_ok && settings.due(now) {
-            // Settings first: it brings the program cache up to date for the check.
-            if let Err(error) = worker.sync_settings().await {
-                tracing::warn!(%error, "campaign settings pass failed");
-            }
-            worker.check_statuses().await;
+        // A task of its own, one at a time: with its daily full cost pass (a read per program)
+        // it takes minutes over many mappings, and the feeds and polls keep their interval.
+        let settings_idle = settings_task.as_ref().is_none_or(|task| task.is_finished());
+        if settings_idle && marketo_ok && salesforce_ok && settings.due(now) {
+            let worker = worker.clone();
+            settings_task = Some(tokio::spawn(crate::connectors::scheduled(async move {
+                // Settings first: it brings the program cache up to date for the check.
+                if let Err(error) = worker.sync_settings().await {
+                    tracing::warn!(%error, "campaign settings pass failed");
+                }
+                worker.check_statuses().await;
+            })));
         }
         if salesforce_ok
             && deleted.due(now)
@@ -160,7 +168,7 @@ pub async fn run(worker: Worker, stop: CancellationToken) {
     // Stopped (shutdown, or another replica leads): a reconciliation still reading stops too.
     // Its signals are queued in one commit at its end, so none or all are; a job it was
     // running is released to the next leader, as a dead replica's is.
-    if let Some(task) = long {
+    for task in [long, settings_task].into_iter().flatten() {
         task.abort();
     }
 }
