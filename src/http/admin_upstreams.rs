@@ -46,6 +46,20 @@ pub async fn lift_pause(
         }
     };
     let now = now_millis();
+    // A spent budget of our own pauses the side again at its very next call: lifting the pause
+    // would change nothing, and answering that it did would mislead.
+    if let Some(budget) = side.budget().filter(|&budget| side.used(now) >= budget) {
+        return Err(ApiError::Status {
+            status: axum::http::StatusCode::CONFLICT,
+            message: format!(
+                "the {system} daily call budget of {budget} is still used up ({} calls counted \
+                 today), so the next call would pause the side again until the budget's reset at \
+                 {}: raise {system}.daily_call_budget (a restart takes it on) or wait for the reset",
+                side.used(now),
+                crate::sync::time::format_millis(side.next_reset(now))
+            ),
+        });
+    }
     let endpoint = match system {
         "salesforce" => &state.config().salesforce.login_url,
         _ => &state.config().marketo.base_url,
@@ -74,11 +88,12 @@ pub async fn lift_pause(
         .map_err(store_failed)?;
     side.end_pause(now);
     // The changes that waited for the side are due now, as when a pause runs out.
-    state.store().catch_up(now).await.map_err(store_failed)?;
+    let due = state.store().catch_up(now).await.map_err(store_failed)?;
     tracing::info!(
         system,
         reason = lifted.as_ref().map(|p| p.reason.as_str()),
-        "pause lifted by an admin"
+        due,
+        "pause lifted by an admin; postponed changes are due"
     );
     Ok(lifted)
 }

@@ -271,6 +271,11 @@ impl Worker {
         for side in [&quota.marketo, &quota.salesforce] {
             if side.take_ended(now_millis()) {
                 match self.ctx.store.catch_up(now_millis()).await {
+                    // Lifted by an admin: the lift made them due already (and said so).
+                    Ok(0) => tracing::debug!(
+                        system = side.system(),
+                        "quota pause ended; no postponed change was left waiting"
+                    ),
                     Ok(due) => {
                         tracing::info!(
                             system = side.system(),

@@ -369,6 +369,9 @@ pub async fn resume(
             };
             Redirect::to(&format!("/console?lifted={}{was}", form.system)).into_response()
         }
+        Err(crate::http::error::ApiError::Status { status, message }) => {
+            super::page_error(status, &format!("No pause lifted: {message}."))
+        }
         Err(error) => error.into_response(),
     }
 }
