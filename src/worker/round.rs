@@ -116,6 +116,13 @@ async fn process(
                 .for_each(|item| record::postpone(&mut journal, signal_ref(item), &why));
             continue;
         }
+        // A share reads both sides before it writes: with one side paused it would spend the
+        // other side's calls (Marketo's the scarcest) only to meet the pause. It waits
+        // untouched, as the pause's first refused call would have made it.
+        if let Some(pause) = paused_side(ctx) {
+            results.extend(failed(items.iter().map(signal_ref), pause.into()));
+            continue;
+        }
         let span = tracing::info_span!(
             "sync",
             mapping = %name,
@@ -164,6 +171,19 @@ fn failed(
     signals
         .into_iter()
         .map(move |signal| SignalResult::new(signal, Err(error.clone())))
+}
+
+/// The pause a mapping's share would meet: of a side paused now, the one that ends last.
+fn paused_side(ctx: &Context) -> Option<CallError> {
+    let now = crate::store::now_millis();
+    [ctx.marketo.quota(), ctx.salesforce.quota()]
+        .into_iter()
+        .filter_map(|side| side.paused(now))
+        .max_by_key(|pause| pause.until_ms)
+        .map(|pause| CallError::Paused {
+            reason: pause.reason,
+            until_ms: pause.until_ms,
+        })
 }
 
 /// Runs the compatibility check of a mapping no check has reached yet (a new store, before

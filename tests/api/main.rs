@@ -54,6 +54,7 @@ mod openapi;
 mod openapi_shapes;
 mod outbox_store;
 mod overruled;
+mod paused_side;
 mod people_search;
 mod poison;
 mod poison_sync;
