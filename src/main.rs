@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use campaign_sync::config::{Config, ConfigError, Needs, Overrides};
+use campaign_sync::config::{Config, Needs, Overrides};
 use campaign_sync::sandbox::{SandboxOptions, SimulatorsOptions};
 use campaign_sync::{commands, telemetry};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// jemalloc rather than glibc's allocator: a durable webhook's rows are allocated on a runtime
 /// worker and freed on the SQLite writer's thread, and glibc's slow paths for that cost about
@@ -232,6 +232,14 @@ fn refused(error: campaign_sync::config::ConfigError) -> ExitCode {
 /// was stopped in the middle of): the stop's bound is the service's, not the runtime's.
 const RUNTIME_WRAP_UP: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// Whether `status --token` was typed on the command line (not taken from its variable).
+fn status_token_typed(matches: &clap::ArgMatches) -> bool {
+    matches
+        .subcommand_matches("status")
+        .and_then(|status| status.value_source("token"))
+        == Some(clap::parser::ValueSource::CommandLine)
+}
+
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -249,7 +257,11 @@ fn main() -> ExitCode {
 }
 
 async fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     // A service's end belongs in its log; a command's error is said once, on stderr.
     // So is `migrate`'s with JSON logs (a deployment's step before `serve`, read by the same
     // collector).
@@ -327,25 +339,13 @@ async fn run() -> ExitCode {
             .await
         }
         Command::Status { url, token } => {
-            if let Some(problem) = campaign_sync::terminal::status::url_problem(&url) {
+            let typed = status_token_typed(&matches);
+            let (flag, variable) = if typed { (token, None) } else { (None, token) };
+            match campaign_sync::terminal::status::command(&url, flag, variable).await {
+                Ok(result) => result,
                 // A usage error, as clap's own.
-                eprintln!("campaign-sync: {problem}");
-                return ExitCode::from(2);
-            }
-            // `--token` or its variable, else the file `serve` would read the token from; the
-            // variable and the file both set is refused, as every command refuses it.
-            let from_file = match campaign_sync::config::read_secret_file("admin.token") {
-                Ok(token) => token,
-                Err(problem) => return invalid(ConfigError::Invalid(vec![problem])),
-            };
-            let token = token.or(from_file);
-            match token.filter(|t| !t.trim().is_empty()) {
-                Some(token) => campaign_sync::terminal::status::run(&url, token.trim()).await,
-                None => {
-                    // A usage error, as clap's own: say every way to give the token.
-                    eprintln!(
-                        "campaign-sync: status needs the admin token: give --token or set CAMPAIGN_SYNC_ADMIN__TOKEN (or CAMPAIGN_SYNC_ADMIN__TOKEN_FILE)"
-                    );
+                Err(problem) => {
+                    eprintln!("campaign-sync: {problem}");
                     return ExitCode::from(2);
                 }
             }
@@ -384,18 +384,9 @@ async fn run() -> ExitCode {
                 tracing::error!("{error:#}");
             }
             if !logged {
-                eprintln!("campaign-sync: {}", ending(&error));
+                eprintln!("campaign-sync: {}", campaign_sync::terminal::ending(&error));
             }
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Why a command failed, in words: a refusal the service would wait out (a pause, on refused
-/// credentials or a daily quota) ends a one-shot command, so its reason is told, not the pause.
-fn ending(error: &anyhow::Error) -> String {
-    match error.downcast_ref::<campaign_sync::connectors::CallError>() {
-        Some(campaign_sync::connectors::CallError::Paused { reason, .. }) => reason.clone(),
-        _ => format!("{error:#}"),
     }
 }

@@ -255,6 +255,42 @@ pub fn render(url: &str, o: &Overview) -> String {
 }
 
 /// Fetches and prints the overview.
+/// The admin token `status` uses, or why it has none (a usage error). `flag`: `--token` given
+/// on the command line, which wins outright: the operator named the token to use. Otherwise
+/// `variable` (`CAMPAIGN_SYNC_ADMIN__TOKEN`), else the file `serve` reads the token from; the
+/// variable and the file both set, or a file that cannot be read, is refused as every command
+/// refuses it.
+pub fn token(flag: Option<String>, variable: Option<String>) -> Result<String, String> {
+    let usable = |token: &String| !token.trim().is_empty();
+    if let Some(token) = flag.filter(usable) {
+        return Ok(token.trim().to_string());
+    }
+    let from_file = crate::config::read_secret_file("admin.token")?;
+    variable
+        .or(from_file)
+        .filter(usable)
+        .map(|t| t.trim().to_string())
+        .ok_or_else(|| {
+            "status needs the admin token: give --token or set CAMPAIGN_SYNC_ADMIN__TOKEN (or \
+         CAMPAIGN_SYNC_ADMIN__TOKEN_FILE)"
+                .to_string()
+        })
+}
+
+/// The `status` command: `Err` with its message for a usage error (a `--url` that is not the
+/// service's address, no token: exit 2), else the overview printed or why it could not be read.
+pub async fn command(
+    url: &str,
+    flag: Option<String>,
+    variable: Option<String>,
+) -> Result<anyhow::Result<()>, String> {
+    if let Some(problem) = url_problem(url) {
+        return Err(problem);
+    }
+    let token = token(flag, variable)?;
+    Ok(run(url, &token).await)
+}
+
 pub async fn run(url: &str, token: &str) -> anyhow::Result<()> {
     let overview = fetch(url, token).await?;
     print!("{}", render(url, &overview));

@@ -234,6 +234,14 @@ fn status_reads_the_admin_token_from_its_file() {
         String::from_utf8_lossy(&both.stderr).contains("set both by CAMPAIGN_SYNC_ADMIN__TOKEN"),
         "{both:?}"
     );
+    // `--token` typed on the command line wins outright: the file is not read.
+    let typed = command(
+        &["status", "--url", &address, "--token", "admin-token"],
+        &[("CAMPAIGN_SYNC_ADMIN__TOKEN_FILE", "/no/such/token")],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(typed.status.code(), Some(0), "{typed:?}");
 }
 
 /// A value from a file that cannot work names the file it came from.
