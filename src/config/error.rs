@@ -27,6 +27,20 @@ impl ConfigError {
     }
 }
 
+/// What a key expects, in words rather than Rust's type names (`u64`, `i64`).
+fn in_words(expected: &str) -> String {
+    let words = match expected {
+        "u8" => "a whole number from 0 to 255",
+        "u16" => "a whole number from 0 to 65535",
+        "u32" => "a whole number from 0 to 4294967295",
+        "u64" | "usize" => "a whole number, 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        other => other,
+    };
+    words.to_string()
+}
+
 /// One loading error in words; an unknown key names where it is, the nearest known key and
 /// the keys its section has (figment's own text nests backquotes and names the profile).
 pub(super) fn describe(error: &figment::Error) -> String {
@@ -38,8 +52,9 @@ pub(super) fn describe(error: &figment::Error) -> String {
             // The value may be a secret: name the key and what it must be, not what it holds.
             Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) if is_secret(&key) => {
                 format!(
-                    "invalid value for `{}`{source}: expected {expected} (the value is not shown: the key holds a secret)",
-                    shown_key(&error.path, None)
+                    "invalid value for `{}`{source}: expected {} (the value is not shown: the key holds a secret)",
+                    shown_key(&error.path, None),
+                    in_words(expected)
                 )
             }
             // Named as the file writes them (`mappings[0].campaign_id`), without figment's
@@ -70,15 +85,17 @@ pub(super) fn describe(error: &figment::Error) -> String {
                     " (write a list as an array: '[\"first\", \"second\"]')"
                 };
                 format!(
-                    "invalid value for `{}`{source}: found {found}, expected {expected}{hint}",
-                    shown_key(&error.path, None)
+                    "invalid value for `{}`{source}: found {found}, expected {}{hint}",
+                    shown_key(&error.path, None),
+                    in_words(expected)
                 )
             }
             // A number out of its range (a negative count, a percentage over 255): named as
             // the file writes the key, with where it came from.
             Kind::InvalidValue(found, expected) => format!(
-                "invalid value for `{}`{source}: found {found}, expected {expected}",
-                shown_key(&error.path, None)
+                "invalid value for `{}`{source}: found {found}, expected {}",
+                shown_key(&error.path, None),
+                in_words(expected)
             ),
             Kind::ISizeOutOfRange(found) => format!(
                 "invalid value for `{}`{source}: {found} is out of range",

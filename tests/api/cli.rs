@@ -182,7 +182,8 @@ fn a_mistake_in_the_environment_names_the_variable() {
     assert!(
         negative.contains(
             "invalid value for `http.drain_delay_secs` in the environment variable \
-             CAMPAIGN_SYNC_HTTP__DRAIN_DELAY_SECS: found signed int `-3`, expected u64"
+             CAMPAIGN_SYNC_HTTP__DRAIN_DELAY_SECS: found signed int `-3`, expected a whole \
+             number, 0 or more"
         ),
         "{negative}"
     );
