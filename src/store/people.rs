@@ -260,6 +260,19 @@ impl Store {
         let pattern =
             |field: &str, value: Option<String>| value.map(|v| format!("%\"{field}\":{v}%"));
         let quoted = |v: &Option<String>| v.as_ref().map(|v| format!("\"{v}\""));
+        // An e-mail alone never joins two people: an address another person has too (a
+        // duplicate lead) finds deliveries by the person's own ids only.
+        let shared: i64 = match &person.email {
+            Some(email) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM identities WHERE email = $1 AND id <> $2")
+                    .bind(email)
+                    .bind(person.id)
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+            None => 0,
+        };
+        let email = quoted(&person.email).filter(|_| shared == 0);
         let rows = sqlx::query(
             "SELECT id, kind, state, payload, attempts, last_error, received_at FROM signals \
              WHERE id IN (SELECT signal_id FROM outcomes WHERE person = $1) \
@@ -268,7 +281,7 @@ impl Store {
              ORDER BY received_at DESC, id DESC LIMIT $6",
         )
         .bind(key)
-        .bind(pattern("email", quoted(&person.email)).unwrap_or_default())
+        .bind(pattern("email", email).unwrap_or_default())
         .bind(pattern("lead_id", person.mkto_lead_id.map(|l| l.to_string())).unwrap_or_default())
         .bind(pattern("lead_id", quoted(&person.sf_lead_id)).unwrap_or_default())
         .bind(pattern("contact_id", quoted(&person.sf_contact_id)).unwrap_or_default())

@@ -112,6 +112,7 @@ mod sync_redelivery;
 mod sync_stale;
 mod test_app;
 mod timeline_order;
+mod timeline_shared_address;
 mod token_faults;
 mod trigger_event_names;
 mod worker_lock;
