@@ -96,6 +96,18 @@ pub async fn outcomes(
             format!("{text:?} is not one of applied, skipped, diverged, dead"),
         ));
     }
+    if let Some(person) = q.person.as_deref().filter(|p| p.parse::<u64>().is_err()) {
+        return Err(ApiError::field(
+            "person",
+            format!("{person:?} is not a person's id (a whole number, as /admin/people gives it)"),
+        ));
+    }
+    if q.email.as_deref().is_some_and(|e| e.trim().is_empty()) {
+        return Err(ApiError::field(
+            "email",
+            "empty: give an address, or leave email out",
+        ));
+    }
     if let Some(name) = &q.mapping {
         known_mapping(&state, name).await?;
     }

@@ -147,6 +147,13 @@ async fn numbers_and_repeats_in_the_query_are_told_in_words() {
             "limit",
             "limit is given twice",
         ),
+        // A person key that is not one, or an empty address, matched nothing with a 200.
+        (
+            "/admin/outcomes?person=abc",
+            "person",
+            "\"abc\" is not a person's id",
+        ),
+        ("/admin/outcomes?email=", "email", "empty: give an address"),
     ] {
         let method = if path.contains("/replay") {
             reqwest::Method::POST
