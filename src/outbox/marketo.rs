@@ -14,6 +14,7 @@ use crate::connectors::marketo::MarketoClient;
 use crate::connectors::salesforce::SalesforceClient;
 use crate::kinds::TriggerKind;
 use crate::store::{Delivery, Store};
+use crate::sync::StatusMap;
 
 /// Request Campaign `{{my.…}}` tokens: name, value.
 type Tokens = Vec<(String, String)>;
@@ -183,8 +184,9 @@ impl MarketoDestination {
         let data = &delivery.payload["data"];
         let name = self.campaign_name(&campaign).await?;
         let mut attributes = vec![json!({ "apiName": "campaignName", "value": name })];
-        for (api, field) in [("status", "new_status"), ("previousStatus", "old_status")] {
-            if let Some(value) = data[field].as_str() {
+        let [new, previous] = campaign_statuses(config, kind, data);
+        for (api, value) in [("status", new), ("previousStatus", previous)] {
+            if let Some(value) = value {
                 attributes.push(json!({ "apiName": api, "value": value }));
             }
         }
@@ -243,13 +245,41 @@ impl MarketoDestination {
             .ok_or_else(|| Failure::Skip("no smart campaign to request for this event".into()))?;
         let (campaign, lead) = lead_and_campaign(store, delivery).await?;
         let name = self.campaign_name(&campaign).await?;
-        let text = |field: &str| data[field].as_str().unwrap_or_default().to_string();
+        let [new, previous] = campaign_statuses(config, kind, data);
         let tokens = vec![
             ("{{my.campaignName}}".to_string(), name),
-            ("{{my.campaignStatus}}".to_string(), text("new_status")),
-            ("{{my.previousStatus}}".to_string(), text("old_status")),
+            ("{{my.campaignStatus}}".to_string(), new.unwrap_or_default()),
+            (
+                "{{my.previousStatus}}".to_string(),
+                previous.unwrap_or_default(),
+            ),
         ];
         Ok((smart_campaign, tokens, lead))
+    }
+}
+
+/// The event's `[new, previous]` statuses as the campaign names them. The activities and tokens
+/// speak of the Salesforce campaign, but an event of the program (a change made in Salesforce,
+/// written to Marketo) carries Marketo's names: they are translated back through the mapping's
+/// status map, so a trigger on *Status* = a campaign status sees every change to it.
+fn campaign_statuses(config: &Config, kind: TriggerKind, data: &Value) -> [Option<String>; 2] {
+    let status = |field: &str| data[field].as_str().map(str::to_string);
+    let statuses = [status("new_status"), status("old_status")];
+    let of_program = matches!(
+        kind,
+        TriggerKind::AddedToProgram
+            | TriggerKind::RemovedFromProgram
+            | TriggerKind::ProgramStatusChanged
+    );
+    let mapping = data["mapping"]
+        .as_str()
+        .and_then(|name| config.mappings.iter().find(|m| m.name == name));
+    match mapping.filter(|_| of_program) {
+        Some(mapping) => {
+            let map = StatusMap::two_way(&mapping.status_map, &mapping.status_map_to_marketo);
+            statuses.map(|status| status.and_then(|s| map.to_salesforce(&s)))
+        }
+        None => statuses,
     }
 }
 

@@ -304,3 +304,58 @@ async fn marketo_provision_names_the_marketo_keys_it_lacks() {
         assert!(!text.contains(key), "{key}: {text}");
     }
 }
+
+/// With a status map, a change made in Salesforce (written to the program) is posted with the
+/// campaign's statuses, as one made in Marketo is: *Status Changed in Salesforce Campaign*
+/// carried Marketo's names for it, so a trigger on a campaign status missed it.
+#[tokio::test]
+async fn a_mapped_status_is_posted_as_the_campaign_names_it() {
+    let world = World::with(crate::world::Options {
+        status_map: [("Registered".to_string(), "Signed Up".to_string())].into(),
+        ..crate::world::Options::default()
+    })
+    .await;
+    let mut config = config(&world);
+    config.mappings = world
+        .app
+        .worker
+        .mappings()
+        .all()
+        .iter()
+        .map(|m| m.config.clone())
+        .collect();
+    let client = MarketoClient::new(&config.marketo).unwrap();
+    provision::provision(&client).await.unwrap();
+    let (lead, _, member) = world.synced_person("mapped@example.com", "Invited").await;
+    world.sf.update_member(USER, &member, "Signed Up").unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead).as_deref(), Some("Registered"));
+
+    deliverer(&world, config).run_pending().await.unwrap();
+    let types = world.mk.custom_activity_types();
+    let changed = types
+        .iter()
+        .find(|t| t.draft.name == "Status Changed in Salesforce Campaign")
+        .unwrap()
+        .id;
+    let activities = activities_of(&world, lead, &[changed]).await;
+    let values: Vec<(Value, Value)> = activities
+        .iter()
+        .map(|a| {
+            let value = |api: &str| {
+                a["attributes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["apiName"] == api)
+                    .map_or(Value::Null, |x| x["value"].clone())
+            };
+            (value("status"), value("previousStatus"))
+        })
+        .collect();
+    assert_eq!(
+        values,
+        [(Value::from("Signed Up"), Value::from("Invited"))],
+        "{activities:?}"
+    );
+}
