@@ -82,6 +82,31 @@ pub fn is_secret_name(name: &str) -> bool {
     ["access_token", "client_secret", "token"].contains(&decoded.as_str())
 }
 
+/// A transport error of a call a simulator made (an outbound message, a webhook), for its log:
+/// what went wrong, told apart (no answer in time, no connection), without the URL, whose
+/// query may hold the receiver's token (the path is logged beside it, the query masked).
+pub fn transport_error(error: reqwest::Error, timeout: Option<std::time::Duration>) -> String {
+    let kind = if error.is_timeout() {
+        match timeout {
+            Some(limit) if limit.as_millis() % 1000 == 0 => {
+                format!("timeout: no answer within {} s", limit.as_secs())
+            }
+            Some(limit) => format!("timeout: no answer within {} ms", limit.as_millis()),
+            None => "timeout: no answer in time".to_string(),
+        }
+    } else if error.is_connect() {
+        "could not connect".to_string()
+    } else {
+        "the request failed".to_string()
+    };
+    let error = error.without_url();
+    let mut cause: &dyn std::error::Error = &error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    format!("{kind}: {cause}")
+}
+
 /// A request body worth keeping in the log.
 pub fn body_text(bytes: &[u8]) -> Option<String> {
     (!bytes.is_empty()).then(|| String::from_utf8_lossy(bytes).into_owned())

@@ -115,8 +115,10 @@ pub async fn deliver(
                 let _body = response.bytes().await;
                 (Some(status), None)
             }
-            Err(e) if e.is_timeout() => (None, Some(format!("timeout after {timeout:?}"))),
-            Err(e) => (None, Some(e.to_string())),
+            Err(e) => (
+                None,
+                Some(crate::sim::calls::transport_error(e, Some(timeout))),
+            ),
         };
         done.push(WebhookCall {
             program_id: call.program_id,

@@ -33,7 +33,6 @@ mod view;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -98,7 +97,7 @@ impl SalesforceSim {
         let http = reqwest::Client::builder()
             // Salesforce gives a listener 60 seconds to answer an outbound message, and does
             // not follow a redirect: its page is not an acknowledgement.
-            .timeout(Duration::from_secs(60))
+            .timeout(outbound::ANSWER_WITHIN)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let shared = Arc::new(Shared {

@@ -18,6 +18,7 @@ use super::soap::{self, Notification, Sender};
 use super::state::{Shared, lock};
 use super::view;
 use crate::sim::calls::CallRecord;
+use crate::sim::calls::transport_error;
 
 /// What one delivery round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -116,6 +117,9 @@ fn take_batches(
         .collect()
 }
 
+/// How long Salesforce gives a listener to answer an outbound message.
+pub(super) const ANSWER_WITHIN: Duration = Duration::from_secs(60);
+
 /// Posts one message; whether it was acknowledged. Each attempt goes into the call log as an
 /// `outbound` entry, as Marketo's simulator logs its webhook calls.
 async fn post(shared: &Shared, body: String, notifications: usize) -> bool {
@@ -154,13 +158,13 @@ async fn post(shared: &Shared, body: String, notifications: usize) -> bool {
                 }
                 Ok(_) => false,
                 Err(error) => {
-                    entry.error = Some(error.to_string());
+                    entry.error = Some(transport_error(error, Some(ANSWER_WITHIN)));
                     false
                 }
             }
         }
         Err(error) => {
-            entry.error = Some(error.to_string());
+            entry.error = Some(transport_error(error, Some(ANSWER_WITHIN)));
             false
         }
     };

@@ -90,6 +90,11 @@ pub fn envelope(sender: &Sender<'_>, notifications: &[Notification<'_>]) -> Stri
 /// garbage, the wrong element or namespace — is a failed delivery, as in Salesforce.
 pub fn is_ack(body: &str) -> bool {
     let body = body.strip_prefix('\u{feff}').unwrap_or(body);
+    // An XML declaration must open the document: even whitespace before it is content in the
+    // prolog, which Salesforce's parser refuses ("Content is not allowed in prolog").
+    if body.trim_start().starts_with("<?xml") && !body.starts_with("<?xml") {
+        return false;
+    }
     let expected: [(&str, &str); 4] = [
         (SOAP_ENV, "Envelope"),
         (SOAP_ENV, "Body"),
@@ -168,6 +173,10 @@ mod tests {
         ));
         assert!(!is_ack(&ACK.replace("2005/09/outbound", "2005/09/inbound")));
         assert!(!is_ack(&format!("OK{ACK}")));
+        assert!(
+            !is_ack(&format!("\n  {ACK}")),
+            "whitespace before the declaration"
+        );
         assert!(!is_ack(""));
         assert!(!is_ack("<Ack>true</Ack>"));
     }

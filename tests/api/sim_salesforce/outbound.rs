@@ -276,3 +276,26 @@ async fn a_member_deleted_before_delivery_is_sent_without_data() {
     assert!(body.contains("<Notification>"), "{body}");
     assert!(!body.contains(&member) && !body.contains("<sf:"), "{body}");
 }
+
+/// A delivery that found no listener is logged as such, without the receiver's URL: its query
+/// holds the service's token, masked in `query` but written out whole in the error's text.
+#[tokio::test]
+async fn a_refused_connection_is_logged_without_the_receivers_token() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/om?token=om-secret", closed.local_addr().unwrap());
+    drop(closed);
+    let sim = sim_sending_to(&url, |_| {}).await;
+    let (campaign, lead) = seed(&sim);
+    sim.add_member(USER.0, &campaign, &lead, None)
+        .expect("member");
+    let report = sim.deliver_outbound_now().await;
+    assert_eq!((report.failed, report.acked), (1, 0));
+    let sent: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|c| c.kind == "outbound")
+        .collect();
+    let error = sent[0].error.as_deref().unwrap_or_default();
+    assert!(error.starts_with("could not connect"), "{error}");
+    assert!(!error.contains("om-secret"), "{error}");
+}
