@@ -338,6 +338,10 @@ fn dead_about(
     let mapping = about.and_then(|a| a.mapping.as_deref());
     let person = about.map(|a| a.person.as_str());
     let reason = named_reason(reason, about, target, reading);
+    // Named by mapping and person (the key `/admin/people/{id}` and the timeline use), and
+    // with what was being read or written, as the dead letter says it, so the log can be
+    // searched by who a change was for and read without the API.
+    tracing::warn!(signal.id = id, mapping, person, %reason, "dead");
     outcome(
         journal,
         Some(id),

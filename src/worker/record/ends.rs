@@ -61,13 +61,11 @@ pub fn settle(
             Some(delay) => {
                 let mapping = about.as_ref().and_then(|a| a.mapping.as_deref());
                 let person = about.as_ref().map(|a| a.person.as_str());
+                // Logged as the retrying list names it: what was being read or written.
+                let error = named_reason(failed, about.as_ref(), target, reading);
                 tracing::info!(signal.id = id, mapping, person, attempts, %error, retry_in_ms = delay.as_millis() as u64, "will retry");
                 let at = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-                journal.ends.push(SignalEnd::Retry {
-                    id,
-                    at,
-                    error: named_reason(failed, about.as_ref(), target, reading),
-                });
+                journal.ends.push(SignalEnd::Retry { id, at, error });
                 report.retried += 1;
             }
             None => {
@@ -76,11 +74,6 @@ pub fn settle(
                 } else {
                     failed
                 };
-                // Named by mapping and person (the key `/admin/people/{id}` and the timeline
-                // use), so the log can be searched by who a change was for.
-                let mapping = about.as_ref().and_then(|a| a.mapping.as_deref());
-                let person = about.as_ref().map(|a| a.person.as_str());
-                tracing::warn!(signal.id = id, mapping, person, %reason, "dead");
                 dead_about(journal, id, reason, about.as_ref(), target, reading);
                 report.dead += 1;
             }
