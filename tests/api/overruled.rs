@@ -396,3 +396,30 @@ async fn a_winning_move_back_marketo_refuses_still_overrules_the_marketo_change(
     );
     assert_eq!(overruled_last_hour(&world).await, 1);
 }
+
+/// Under salesforce_wins, a Salesforce deletion wins over a Marketo change made after it: the
+/// Marketo change met its member deleted and waits to be retried, and once the deletion is
+/// polled its signal takes the overruled outcome (it ended as an echo of our own write).
+#[tokio::test]
+async fn under_salesforce_wins_a_deletion_overrules_a_later_marketo_change_waiting_to_retry() {
+    let world = world(ConflictPolicy::SalesforceWins).await;
+    let (lead, sf_lead, member) = world
+        .synced_person("sfwins@example.com", "Registered")
+        .await;
+    world.sf.delete_member(USER, &member).unwrap();
+    world.sf.advance_clock(std::time::Duration::from_secs(1));
+    world.mk_sets(lead, "Attended");
+    waits_then_the_deletion_is_polled(&world).await;
+    assert_eq!(world.mk_status(lead), None, "the deletion wins by policy");
+    assert_eq!(world.sf_member_status(&sf_lead), None);
+    let (lost, _) = overruled_timeline(&world).await;
+    let reason = lost.reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with(
+            "overruled: Salesforce removal from the campaign wins over this Marketo change to \
+             \"Attended\" (the mapping's conflict policy is salesforce_wins)"
+        ),
+        "{reason}"
+    );
+    assert_eq!(overruled_last_hour(&world).await, 1);
+}

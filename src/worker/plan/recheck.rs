@@ -79,10 +79,12 @@ pub(super) async fn other_sides(ctx: &Context, mapping: &Mapping, work: &mut [Wo
     }
 }
 
-/// The leads of fresh Salesforce changes headed unread for Marketo under last-writer-wins
-/// whose own Marketo change waits to be tried again (it met a member deleted meanwhile, a
-/// refusal, an outage): a known conflict, so Marketo is read first after all. A failed look
-/// is only logged: the change is then written as planned.
+/// The leads of Salesforce changes headed unread for Marketo (fresh ones under last-writer-wins,
+/// any under salesforce_wins) whose own Marketo change waits to be tried again (it met a member
+/// deleted meanwhile, a refusal, an outage): a known conflict, so Marketo is read first after
+/// all: under last-writer-wins it may win, under salesforce_wins it loses, and is recorded as
+/// overruled on its waiting signal rather than ending as an echo of the write. A failed look is
+/// only logged: the change is then written as planned.
 async fn marketo_changes_waiting(
     ctx: &Context,
     mapping: &Mapping,
@@ -90,7 +92,7 @@ async fn marketo_changes_waiting(
     now: i64,
 ) -> std::collections::HashSet<i64> {
     let policy = mapping.config.conflict_policy;
-    if policy != ConflictPolicy::LastWriterWins {
+    if policy == ConflictPolicy::MarketoWins {
         return Default::default();
     }
     let leads: Vec<i64> = work

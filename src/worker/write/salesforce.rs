@@ -53,7 +53,9 @@ pub async fn write(ctx: &Context, mapping: &Mapping, works: &mut [Work]) {
         find_members(ctx, campaign, &mut unknown).await;
     }
     members(ctx, campaign, targets).await;
-    if mapping.config.conflict_policy == crate::config::ConflictPolicy::LastWriterWins {
+    // Where the deletion may win (by its time, or always under salesforce_wins), the change
+    // waits for its report; under marketo_wins its retry adds the member anew at once.
+    if mapping.config.conflict_policy != crate::config::ConflictPolicy::MarketoWins {
         works.iter_mut().for_each(wait_for_the_deletion_report);
     }
 }
@@ -63,7 +65,8 @@ const DELETED_MEANWHILE: &str = "the member was deleted meanwhile";
 
 /// Salesforce lists deleted records by the whole minute: a change that met its member deleted
 /// is tried again once Salesforce can say when (last-writer-wins weighs that time against the
-/// change), not at once, which a short retry schedule would spend before the report.
+/// change; under salesforce_wins the deletion overrules it), not at once, which a short retry
+/// schedule would spend before the report, ending the change dead rather than overruled.
 const DELETION_REPORTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(65);
 
 fn wait_for_the_deletion_report(work: &mut Work) {
