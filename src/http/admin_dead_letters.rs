@@ -18,6 +18,8 @@ pub struct DeadLettersQuery {
     before: Option<Cursor>,
     /// Oldest first after this id (the feed form the list had before it went newest first).
     after: Option<Cursor>,
+    /// Text in the change or its reason, or a person's e-mail or ids (newest first only).
+    q: Option<String>,
     #[serde(default)]
     limit: Limit,
 }
@@ -40,11 +42,31 @@ pub async fn dead_letters(
         (None, Some(Cursor(after))) => DeadPage::After(after),
     };
     let limit = q.limit.0;
-    let items = state
-        .store()
-        .dead_letters(page, limit, &state.mapping_scopes())
-        .await
-        .map_err(unavailable)?;
+    let items = match (q.q.as_deref().map(str::trim), page) {
+        (Some(""), _) => {
+            return Err(ApiError::field(
+                "q",
+                "empty: give the text to find, or leave q out",
+            ));
+        }
+        (Some(_), DeadPage::After(_)) => {
+            return Err(ApiError::field(
+                "q",
+                "q cannot be given with after (the feed, oldest first, is not searched): page \
+                 newest first with before",
+            ));
+        }
+        (Some(text), DeadPage::Before(before)) => state
+            .store()
+            .dead_letters_matching(text, before, limit, &state.mapping_scopes())
+            .await
+            .map_err(unavailable)?,
+        (None, page) => state
+            .store()
+            .dead_letters(page, limit, &state.mapping_scopes())
+            .await
+            .map_err(unavailable)?,
+    };
     let body = match page {
         // The feed's cursor, as `/v1/trigger-events` gives it: the last id, or `after` again.
         DeadPage::After(after) => {

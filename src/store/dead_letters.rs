@@ -64,8 +64,33 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
+        self.letters(&rows, scopes).await
+    }
+
+    /// Dead and rejected signals below `before`, newest first, at most `limit`, whose payload
+    /// or reason holds `text`, or that name a person `text` stands for (an e-mail, a Marketo
+    /// lead id, a Salesforce id): the errors list's search, as `/admin/retrying?q=` has it.
+    pub async fn dead_letters_matching(
+        &self,
+        text: &str,
+        before: i64,
+        limit: u32,
+        scopes: &[MappingScope],
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        let rows = self
+            .failing_matching("state IN ('dead', 'rejected')", text, before, limit)
+            .await?;
+        self.letters(&rows, scopes).await
+    }
+
+    /// The dead letters these rows hold, each with its person and whether it is superseded.
+    async fn letters(
+        &self,
+        rows: &[sqlx::any::AnyRow],
+        scopes: &[MappingScope],
+    ) -> Result<Vec<DeadLetter>, StoreError> {
         let mut letters = Vec::with_capacity(rows.len());
-        for row in &rows {
+        for row in rows {
             let payload: String = row.try_get("payload")?;
             let payload: serde_json::Value = serde_json::from_str(&payload)?;
             let stored: Option<String> = row.try_get("person")?;

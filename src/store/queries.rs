@@ -78,8 +78,8 @@ pub struct Backlog {
 pub type ChangeCounts = BTreeMap<String, BTreeMap<String, i64>>;
 
 /// The columns a failing signal is read with, by the list and by its text search.
-pub(super) const FAILING_COLUMNS: &str = "id, kind, state, payload, attempts, last_error, received_at, updated_at, next_attempt_at, \
-     person";
+pub(super) const FAILING_COLUMNS: &str = "id, dedup_key, kind, state, payload, attempts, last_error, received_at, updated_at, \
+     next_attempt_at, person";
 
 /// The SQL condition of a failing-signal state: `dead`, `rejected`, `retrying` (failed at
 /// least once, waiting for another try), `postponed` (waiting out a side's pause or a held or

@@ -28,6 +28,7 @@ mod contract;
 mod cutover;
 mod cutover_inputs;
 mod cutover_left_alone;
+mod dead_letter_search;
 mod deleted_poll;
 mod deletion_conflicts;
 mod deletion_waiting;
