@@ -165,10 +165,37 @@ pub fn zero_series(mappings: &[String]) {
     }
 }
 
+/// What `during` returns, and the log lines it wrote (plain text, no colours), for tests of
+/// what the service logs.
+#[cfg(test)]
+pub(crate) fn logged<T>(during: impl FnOnce() -> T) -> (T, String) {
+    /// Log lines written to a shared buffer.
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let value = tracing::subscriber::with_default(subscriber, during);
+    let text = String::from_utf8_lossy(&lines.0.lock().unwrap()).into_owned();
+    (value, text)
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -189,37 +216,14 @@ mod tests {
         drain.await.unwrap();
     }
 
-    /// Log lines written to a shared buffer.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn a_panic_is_logged_with_where_it_happened_and_its_backtrace() {
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(log_panic));
-        // The hook runs on the panicking thread, where this subscriber is the default.
-        let caught = tracing::subscriber::with_default(subscriber, || {
-            std::panic::catch_unwind(|| panic!("poisoned input 42"))
-        });
+        // The hook runs on the panicking thread, where the capturing subscriber is the default.
+        let (caught, text) = logged(|| std::panic::catch_unwind(|| panic!("poisoned input 42")));
         std::panic::set_hook(previous);
         assert!(caught.is_err());
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
         assert!(text.contains("poisoned input 42"), "{text}");
         assert!(
             text.contains("src/telemetry.rs"),

@@ -92,30 +92,6 @@ fn an_addition_is_said_as_one() {
     );
 }
 
-/// A log line as the subscriber writes it, for the lines a closure logs.
-fn logged(during: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Lines {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, during);
-    let bytes = lines.0.lock().unwrap().clone();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 /// The log's `dead` line names what was being written, as the dead letter does (it gave the
 /// bare error: someone reading only the logs could not tell which write failed).
 #[test]
@@ -125,7 +101,7 @@ fn a_dead_signal_is_logged_with_what_was_being_written() {
         person: "12".into(),
         status: Some("Registered".into()),
     };
-    let text = logged(|| {
+    let ((), text) = crate::telemetry::logged(|| {
         let mut journal = Journal::default();
         dead_about(
             &mut journal,
