@@ -14,6 +14,7 @@ mod subscription_secret;
 mod subscription_switches;
 mod subscriptions;
 pub(crate) mod throttle;
+mod upstream_resume;
 
 use askama::Template;
 use axum::Form;
@@ -25,7 +26,7 @@ use serde::Deserialize;
 pub use errors::{errors, errors_csv, replay};
 pub use mappings::{mappings, reconcile, switch};
 pub use outcomes::outcomes;
-pub use overview::{overview, resume};
+pub use overview::overview;
 pub use people::{people, person};
 use session::Session;
 pub use subscription_secret::rotate as rotate_subscription_secret;
@@ -33,6 +34,7 @@ pub use subscription_switches::{delete as delete_subscription, pause as pause_su
 pub use subscriptions::{
     create as create_subscription, replay as replay_subscription, subscriptions,
 };
+pub use upstream_resume::resume;
 
 use super::AppState;
 
