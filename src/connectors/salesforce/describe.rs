@@ -52,9 +52,33 @@ fn active_by_default() -> bool {
     true
 }
 
+/// How long a read Campaign Type picklist serves: one describe for a reconciliation's mappings
+/// (it was one per mapping), read again for a later pass, so an admin's edit of the picklist is
+/// seen within a minute.
+const PICKLIST_KEPT: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl SalesforceClient {
-    /// The Campaign `Type` picklist (one describe call).
+    /// The Campaign `Type` picklist (one describe call, kept for [`PICKLIST_KEPT`]).
     pub async fn campaign_type_picklist(&self) -> Result<Picklist, CallError> {
+        let kept = self
+            .picklist
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some((read_at, picklist)) = kept.filter(|(at, _)| at.elapsed() < PICKLIST_KEPT) {
+            tracing::debug!(
+                age_ms = read_at.elapsed().as_millis() as u64,
+                "campaign Type picklist kept"
+            );
+            return Ok(picklist);
+        }
+        let picklist = self.read_campaign_type_picklist().await?;
+        *self.picklist.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((std::time::Instant::now(), picklist.clone()));
+        Ok(picklist)
+    }
+
+    async fn read_campaign_type_picklist(&self) -> Result<Picklist, CallError> {
         let answer = self
             .send(Method::GET, "/sobjects/Campaign/describe", None)
             .await?;

@@ -57,6 +57,8 @@ pub struct SalesforceClient {
     calls: Arc<Mutex<u64>>,
     quota: SideQuota,
     clock: Arc<ServerClock>,
+    /// The Campaign Type picklist last read, and when (see `describe`).
+    picklist: Arc<Mutex<Option<(std::time::Instant, describe::Picklist)>>>,
 }
 
 #[derive(Clone)]
@@ -107,6 +109,7 @@ impl SalesforceClient {
             calls: Arc::default(),
             quota: Quota::default().salesforce,
             clock: Arc::default(),
+            picklist: Arc::default(),
         })
     }
 

@@ -85,3 +85,31 @@ async fn reconcile_warns_of_a_type_the_restricted_picklist_would_refuse() {
         assert!(warnings.contains(expected), "{expected}: {warnings}");
     }
 }
+
+/// A reconciliation describes Campaign once for all its mappings, not once per mapping whose
+/// Type it previews (each of the two seeded campaigns has none yet).
+#[tokio::test]
+async fn reconcile_describes_campaign_once_for_all_its_mappings() {
+    let sims = simulators(2).await;
+    let (ok, dry, stderr) = sims.reconcile(&["--dry-run"]).await;
+    assert!(ok, "{stderr}");
+    let typed = dry
+        .iter()
+        .filter(|line| line["settings"].to_string().contains("\"Type\""))
+        .count();
+    assert_eq!(typed, 2, "both campaigns' Type would change: {dry:?}");
+    let log =
+        json(reqwest::Client::new().get(format!("{}/__sim/requests", sims.url("salesforce"))))
+            .await;
+    let described = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/sobjects/Campaign/describe"))
+        })
+        .count();
+    assert_eq!(described, 1, "{log}");
+}
