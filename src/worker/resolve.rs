@@ -234,9 +234,16 @@ async fn settle_other_leads(
                 .or(identity.sf_lead_id.as_deref())
                 .map(|p| format!(", linked to Salesforce {p}"))
                 .unwrap_or_default();
+            // Named for the duplicate's own person, known by its lead alone (as the activity
+            // feed's observation of it is), so its outcome and a search by its id find it; the
+            // address stays the linked person's.
+            let own = ctx
+                .store
+                .link_identity(Some(lead), None, None, now_millis())
+                .await?;
             passed_over.push(PassedOver {
                 signal: entry.signal,
-                person: identity.id,
+                person: own.id,
                 reason: format!(
                     "Marketo lead {lead} shares its e-mail with lead {kept}{person}: left \
                      alone (merge the duplicates in Marketo)"

@@ -28,6 +28,29 @@ async fn a_duplicate_marketo_leads_live_change_is_left_alone_until_merged() {
         &format!("Marketo lead {twin} shares its e-mail with lead {lead}"),
     )
     .await;
+    // The webhook's outcome and the activity feed's name the duplicate's own person, whom a
+    // search by its lead id finds (the webhook's was named for the linked person).
+    let own = world
+        .app
+        .store
+        .find_identity(Some(twin), None, None)
+        .await
+        .unwrap()
+        .expect("the duplicate lead is a person of its own");
+    let about_twin: Vec<_> = world
+        .outcomes(campaign_sync::kinds::OutcomeResult::Skipped)
+        .await
+        .into_iter()
+        .filter(|o| {
+            o.reason
+                .as_deref()
+                .is_some_and(|r| r.contains(&format!("lead {twin} ")))
+        })
+        .collect();
+    assert!(!about_twin.is_empty());
+    for outcome in &about_twin {
+        assert_eq!(outcome.person, Some(own.id.to_string()), "{outcome:?}");
+    }
     // Merged in Marketo: the survivor is the person now.
     assert!(world.mk.merge_leads(twin, lead));
     world.mk_sets(twin, "Attended");
