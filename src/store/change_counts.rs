@@ -21,9 +21,13 @@ impl Store {
     /// webhook's, stays dead without anything left to do).
     pub async fn change_counts(&self, since: i64) -> Result<ChangeCounts, StoreError> {
         let mut counts = ChangeCounts::new();
+        // A flow action on a mapped campaign writes both sides: one change, two events. Its
+        // program event is the only one Marketo is the actor of on the program side (Marketo's
+        // own changes are written to the campaign), so the campaign's counts it.
         let events = sqlx::query(
             "SELECT COALESCE(mapping, ''), kind, COUNT(*) FROM trigger_events \
-             WHERE occurred_at >= $1 GROUP BY mapping, kind",
+             WHERE occurred_at >= $1 AND NOT (kind LIKE '%program%' AND actor = 'marketo') \
+             GROUP BY mapping, kind",
         )
         .bind(since)
         .fetch_all(&self.pool)

@@ -40,6 +40,7 @@ mod error_shapes;
 mod feeds;
 mod first_sync;
 mod flow_batch;
+mod flow_counts;
 mod flow_retries;
 mod health;
 mod identities;
