@@ -34,6 +34,7 @@ pub(super) const TEXT_KEYS: &[&str] = &[
 pub(super) fn providers(ignore: &[&str]) -> (Env, EnvStrings) {
     let base = Env::prefixed(PREFIX)
         .ignore(ignore)
+        .filter(|key| exact_prefix(key.as_str()))
         .filter(|key| !is_service_link(key.as_str()))
         .split("__");
     let parsed = base.clone().filter(|key| !is_text_key(key.as_str()));
@@ -43,6 +44,12 @@ pub(super) fn providers(ignore: &[&str]) -> (Env, EnvStrings) {
             env: base.only(TEXT_KEYS),
         },
     )
+}
+
+/// Whether the variable whose name after the prefix is `rest` has the prefix as written:
+/// figment matches it in any case, and `campaign_sync_listen` is not a configuration variable.
+fn exact_prefix(rest: &str) -> bool {
+    std::env::var_os(format!("{PREFIX}{rest}")).is_some()
 }
 
 /// Whether a prefixed variable is one Kubernetes adds for a Service whose name starts with

@@ -119,3 +119,14 @@ fn mappings_written_as_json_in_the_environment_are_told_the_toml_form() {
     )]);
     assert!(!text.contains("`mappings`"), "{text}");
 }
+
+/// Only `CAMPAIGN_SYNC_…` as written is configuration: a lower-case `campaign_sync_…` variable
+/// (another program's, or a typo) is not read.
+#[test]
+fn a_lower_case_prefix_is_not_configuration() {
+    let refused = "in-memory SQLite database";
+    let (_, text) = check(&[("campaign_sync_database_url", "sqlite::memory:")]);
+    assert!(!text.contains(refused), "{text}");
+    let (_, text) = check(&[("CAMPAIGN_SYNC_DATABASE_URL", "sqlite::memory:")]);
+    assert!(text.contains(refused), "{text}");
+}
