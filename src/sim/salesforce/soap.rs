@@ -132,7 +132,8 @@ pub fn is_ack(body: &str) -> bool {
             Event::Text(text) => {
                 let content = text.xml10_content();
                 let inside_ack = path.len() == expected.len() && path.iter().all(|ok| *ok);
-                if inside_ack && content.trim() == "true" {
+                // `Ack` is an `xsd:boolean`, whose true is written `true` or `1`.
+                if inside_ack && matches!(content.trim(), "true" | "1") {
                     acked = true;
                 } else if path.is_empty() && !content.trim().is_empty() {
                     return false;
@@ -163,11 +164,17 @@ mod tests {
     fn accepts_the_ack_envelope_whatever_the_prefixes() {
         assert!(is_ack(ACK));
         assert!(is_ack(&format!("\u{feff}{ACK}")));
+        assert!(
+            is_ack(&ACK.replace(" true ", "1")),
+            "xsd:boolean's other true"
+        );
     }
 
     #[test]
     fn rejects_everything_else() {
         assert!(!is_ack(&ACK.replace(" true ", "false")));
+        assert!(!is_ack(&ACK.replace(" true ", "0")));
+        assert!(!is_ack(&ACK.replace(" true ", "yes")));
         assert!(!is_ack(
             &ACK.replace("notificationsResponse", "notifications")
         ));
