@@ -125,15 +125,28 @@ impl Store {
         // The APIs give 18-character ids, which is what the store holds.
         let sf_id =
             crate::ids::SalesforceId::parse(q).map_or_else(|_| q.to_string(), |id| id.long());
+        // A CampaignMember id the mirror no longer holds (the member was removed) is found
+        // through the signals that named it: the person their outcomes were for, or the one a
+        // failed or waiting signal was found to be about.
+        let member = if sf_id.len() == 18 && sf_id.starts_with("00v") {
+            format!("%\"member_id\":\"{sf_id}\"%")
+        } else {
+            String::new()
+        };
         let rows = sqlx::query(
             "SELECT id FROM identities WHERE email = $1 OR sf_lead_id IN ($2, $4) \
              OR sf_contact_id IN ($2, $4) OR mkto_lead_id = $3 OR CAST(id AS TEXT) IN \
-             (SELECT person FROM mirror WHERE sf_member_id IN ($2, $4)) ORDER BY id LIMIT 50",
+             (SELECT person FROM mirror WHERE sf_member_id IN ($2, $4)) \
+             OR ($5 <> '' AND CAST(id AS TEXT) IN (SELECT o.person FROM outcomes o \
+               JOIN signals s ON s.id = o.signal_id WHERE s.payload LIKE $5 \
+               UNION SELECT person FROM signals WHERE payload LIKE $5)) \
+             ORDER BY id LIMIT 50",
         )
         .bind(fold_email(q))
         .bind(&sf_id)
         .bind(lead)
         .bind(q)
+        .bind(member)
         .fetch_all(&self.pool)
         .await?;
         let mut people = Vec::with_capacity(rows.len());

@@ -99,3 +99,31 @@ async fn a_malformed_person_id_is_a_400_page() {
         }
     }
 }
+
+/// A removed member's CampaignMember id still finds its person once the mirror has forgotten
+/// it: "what happened to member X" is asked after a removal.
+#[tokio::test]
+async fn a_deleted_members_id_still_finds_the_person() {
+    let world = world().await;
+    let (lead, sf_lead) = world.person("gone.member@example.com");
+    world.mk_sets(lead, "Registered");
+    world.settle().await;
+    let member = world.sf_member_id(&sf_lead).unwrap();
+    let person = get(&world, &format!("/admin/people?q={member}")).await["items"][0]["id"].clone();
+    assert!(person.is_number());
+    world.sf.delete_member(crate::world::USER, &member).unwrap();
+    world.sf.advance_clock(std::time::Duration::from_secs(120));
+    let now = campaign_sync::store::now_millis();
+    world
+        .app
+        .worker
+        .poll_deleted_at(now + 120_000)
+        .await
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.mk_status(lead), None, "the removal reached Marketo");
+    for q in [member.clone(), member[..15].to_string()] {
+        let found = get(&world, &format!("/admin/people?q={q}")).await;
+        assert_eq!(found["items"][0]["id"], person, "{q}: {found}");
+    }
+}

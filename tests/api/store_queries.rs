@@ -2,7 +2,7 @@
 //! failing signals, backlog, change counts, people search, timeline, named outcomes.
 
 use campaign_sync::kinds::{Action, Actor, Connector, TriggerKind};
-use campaign_sync::signal::{MarketoMember, NewSignal, Signal};
+use campaign_sync::signal::{MarketoMember, NewSignal, SalesforceMemberDeleted, Signal};
 use campaign_sync::store::{
     FailingFilter, IdentityRow, MirrorRow, Outcome, OutcomeFilter, OutcomeResult, TriggerEvent,
 };
@@ -357,5 +357,39 @@ async fn the_mirror_is_read_a_page_at_a_time_in_person_order() {
             pages.push(people);
         }
         assert_eq!(pages, [vec!["p1", "p2"], vec!["p3", "p5"]], "{label}");
+    }
+}
+
+/// A CampaignMember id the mirror no longer holds (the member was removed) finds the person
+/// its deletion's outcome was for.
+#[tokio::test]
+async fn a_removed_members_id_finds_the_person_through_its_signals() {
+    for db in TestDb::all().await {
+        let store = db.store().await;
+        let ada = IdentityRow {
+            email: Some("ada@example.com".into()),
+            mkto_lead_id: Some(7),
+            ..IdentityRow::default()
+        };
+        let id = store.save_identity(&ada, T0).await.unwrap();
+        let deletion = Signal::SalesforceMemberDeleted(SalesforceMemberDeleted {
+            member_id: "00v000000000009AAA".into(),
+            deleted_date: None,
+        });
+        let new = NewSignal::new("sf:deleted:00v000000000009AAA".to_string(), deletion);
+        let signal = store.record(vec![new], T0).await.unwrap()[0].id;
+        let applied = outcome(signal, Some(&id.to_string()), OutcomeResult::Applied, T0);
+        store.record_outcome(&applied).await.unwrap();
+        for q in ["00v000000000009AAA", "00v000000000009"] {
+            let found = store.search_people(q).await.unwrap();
+            assert_eq!(found.len(), 1, "{}: {q}", db.label);
+        }
+        assert!(
+            store
+                .search_people("00v000000000008AAA")
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }
