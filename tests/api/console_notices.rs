@@ -5,6 +5,11 @@ use campaign_sync::store::now_millis;
 
 use crate::admin_console::{console_client, console_page, cookie_pair, csrf_of, sign_in, world};
 
+/// A redirect's page without the seal that lets it show its notice (which it must carry).
+fn unsealed(location: &str) -> &str {
+    location.split_once("&seal=").expect("a sealed notice").0
+}
+
 /// The notice a page shows, up to the end of its paragraph.
 fn notice(html: &str) -> String {
     let (_, rest) = html.split_once("id=\"notice\">").unwrap_or(("", ""));
@@ -52,7 +57,10 @@ async fn a_replay_keeps_the_filter_and_says_when_nothing_was_selected() {
         ("scope", "selected".into()),
     ])
     .await;
-    assert_eq!(none, "/console/errors?state=dead&nothing=selected");
+    assert_eq!(
+        unsealed(&none),
+        "/console/errors?state=dead&nothing=selected"
+    );
     let said = notice(&console_page(&client, world.app.url(&none), &cookie).await);
     assert!(said.starts_with("Nothing was selected"), "{said}");
     // A list filtered to another state holds no dead letter: it offers no "replay all", and
@@ -71,7 +79,10 @@ async fn a_replay_keeps_the_filter_and_says_when_nothing_was_selected() {
         ("scope", "all".into()),
     ])
     .await;
-    assert_eq!(other, "/console/errors?state=retrying&nothing=all");
+    assert_eq!(
+        unsealed(&other),
+        "/console/errors?state=retrying&nothing=all"
+    );
     let still = world.app.store.dead(0, 10).await.unwrap();
     assert_eq!(still.len(), 1, "the dead letter is left dead: {still:?}");
 
@@ -83,7 +94,7 @@ async fn a_replay_keeps_the_filter_and_says_when_nothing_was_selected() {
     ])
     .await;
     assert_eq!(
-        one,
+        unsealed(&one),
         "/console/errors?state=dead&q=kept%40example.com&replayed=1"
     );
     let after = console_page(&client, world.app.url(&one), &cookie).await;
@@ -156,4 +167,44 @@ async fn lifting_a_pause_is_confirmed_and_a_job_state_reads_as_words() {
         page.contains(&format!("Reconciliation job {id} has failed")),
         "{page}"
     );
+}
+
+/// A notice travels in the page's address with this session's seal: the same address typed or
+/// followed from a link without it, or sealed by another session, says nothing happened.
+#[tokio::test]
+async fn a_notice_without_this_sessions_seal_is_not_shown() {
+    let world = world().await;
+    let client = console_client();
+    let cookie = cookie_pair(&sign_in(&client, &world).await);
+    let other = cookie_pair(&sign_in(&client, &world).await);
+    let overview = console_page(&client, world.app.url("/console"), &cookie).await;
+    let lifted = client
+        .post(world.app.url("/console/upstreams/resume"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf_of(&overview).as_str()), ("system", "marketo")])
+        .send()
+        .await
+        .unwrap();
+    let to = lifted.headers()["location"].to_str().unwrap().to_string();
+    let shown = |page: &str| page.contains("id=\"notice\"");
+    assert!(shown(
+        &console_page(&client, world.app.url(&to), &cookie).await
+    ));
+    assert!(!shown(
+        &console_page(&client, world.app.url(&to), &other).await
+    ));
+    let tampered = to.replace("was_paused=0", "was_paused=1");
+    assert!(!shown(
+        &console_page(&client, world.app.url(&tampered), &cookie).await
+    ));
+    for forged in [
+        "/console?lifted=salesforce",
+        "/console/errors?replayed=500",
+        "/console/subscriptions?done=deleted&id=1",
+        "/console/subscriptions?replayed=99&id=1",
+        "/console/errors?replayed=5&seal=00",
+    ] {
+        let page = console_page(&client, world.app.url(forged), &cookie).await;
+        assert!(!shown(&page), "{forged}: {page}");
+    }
 }

@@ -58,6 +58,10 @@ pub struct Filter {
     /// A replay that had nothing to replay: `selected` (none was ticked) or `all` (no dead
     /// letter matched the filter).
     nothing: Option<String>,
+    /// The session's seal of the report above (see `Session::sealed`): without it the page
+    /// shows no notice.
+    #[serde(rename = "seal")]
+    _seal: Option<String>,
 }
 
 /// The states the page filters by (empty: all four).
@@ -106,6 +110,7 @@ fn row(s: FailingSignal) -> ErrorRow {
 pub async fn errors(
     State(state): State<AppState>,
     session: Session,
+    uri: axum::http::Uri,
     Query(filter): Query<Filter>,
 ) -> Response {
     if let Some(refused) = filter.unknown_state() {
@@ -120,6 +125,7 @@ pub async fn errors(
         page: "errors",
         csrf: session.csrf(),
         notice: match (filter.nothing.as_deref(), filter.replayed) {
+            _ if !session.sealed_here(&uri) => String::new(),
             (Some("selected"), _) => "Nothing was selected, so nothing was replayed: tick the \
                 dead letters to replay, then Replay selected."
                 .into(),
@@ -269,7 +275,7 @@ pub async fn replay(
         } else {
             "selected"
         };
-        return Redirect::to(&format!("{back}nothing={nothing}")).into_response();
+        return Redirect::to(&session.sealed(&format!("{back}nothing={nothing}"))).into_response();
     }
     match state.store().replay_many(&ids, now_millis()).await {
         Ok(replayed) => {
@@ -283,7 +289,7 @@ pub async fn replay(
             } else {
                 String::new()
             };
-            Redirect::to(&format!("{back}replayed={done}{asked}")).into_response()
+            Redirect::to(&session.sealed(&format!("{back}replayed={done}{asked}"))).into_response()
         }
         Err(error) => unavailable(error),
     }

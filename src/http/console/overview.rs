@@ -190,6 +190,10 @@ fn windows(m: &admin_status::MappingOverview, now: i64) -> Vec<Window> {
 pub struct AfterLift {
     lifted: Option<String>,
     was_paused: Option<u8>,
+    /// The session's seal of the report above (see `Session::sealed`): without it the page
+    /// shows no notice.
+    #[serde(rename = "seal")]
+    _seal: Option<String>,
 }
 
 impl AfterLift {
@@ -215,6 +219,7 @@ impl AfterLift {
 pub async fn overview(
     State(state): State<AppState>,
     session: Session,
+    uri: axum::http::Uri,
     Query(after): Query<AfterLift>,
 ) -> Response {
     let o = match admin_status::overview(&state).await {
@@ -310,7 +315,11 @@ pub async fn overview(
     render(&OverviewPage {
         page: "overview",
         csrf: session.csrf(),
-        notice: after.notice(),
+        notice: if session.sealed_here(&uri) {
+            after.notice()
+        } else {
+            String::new()
+        },
         generated: when(Some(o.generated_at)),
         deliveries,
         o,
@@ -340,6 +349,7 @@ mod tests {
         let after = |lifted: &str, was_paused| AfterLift {
             lifted: Some(lifted.into()),
             was_paused,
+            _seal: None,
         };
         assert!(
             after("salesforce", None)

@@ -106,6 +106,29 @@ impl Session {
         sign(&self.key, &format!("csrf.{}", self.id))
     }
 
+    /// `url`, a console page whose query reports what this session just did, with a seal
+    /// only this session can make: the page shows the report only when the seal is its own, so
+    /// a link cannot make the console say that something happened.
+    pub fn sealed(&self, url: &str) -> String {
+        format!("{url}&seal={}", self.seal_of(url))
+    }
+
+    /// Whether the page asked for carries this session's seal of its query (see [`sealed`]).
+    ///
+    /// [`sealed`]: Session::sealed
+    pub fn sealed_here(&self, uri: &axum::http::Uri) -> bool {
+        use subtle::ConstantTimeEq;
+        let Some((query, seal)) = uri.query().and_then(|q| q.rsplit_once("&seal=")) else {
+            return false;
+        };
+        let expected = self.seal_of(&format!("{}?{query}", uri.path()));
+        expected.len() == seal.len() && bool::from(expected.as_bytes().ct_eq(seal.as_bytes()))
+    }
+
+    fn seal_of(&self, url: &str) -> String {
+        sign(&self.key, &format!("notice.{}.{url}", self.id))
+    }
+
     /// Whether a form's token is this session's (compared in constant time).
     pub fn check_csrf(&self, presented: &str) -> bool {
         use subtle::ConstantTimeEq;

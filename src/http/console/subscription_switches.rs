@@ -26,8 +26,9 @@ pub(super) fn done_notice(id: i64, done: &str) -> String {
 }
 
 /// Back to the list, saying what was done to subscription `id`.
-fn done(id: i64, what: &str) -> Response {
-    Redirect::to(&format!("/console/subscriptions?done={what}&id={id}")).into_response()
+fn done(session: &Session, id: i64, what: &str) -> Response {
+    let url = format!("/console/subscriptions?done={what}&id={id}");
+    Redirect::to(&session.sealed(&url)).into_response()
 }
 
 /// Deletes a subscription and its deliveries.
@@ -55,7 +56,7 @@ pub async fn delete(
         subscription.id = id,
         "subscription deleted from the console"
     );
-    done(id, "deleted")
+    done(&session, id, "deleted")
 }
 
 /// Every field defaults, so a form missing one is refused in words (403 without its CSRF
@@ -109,5 +110,5 @@ pub async fn pause(
         paused,
         "subscription switched from the console"
     );
-    done(id, if paused { "paused" } else { "resumed" })
+    done(&session, id, if paused { "paused" } else { "resumed" })
 }

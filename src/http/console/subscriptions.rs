@@ -70,14 +70,20 @@ pub struct AfterReplay {
     replayed: Option<u64>,
     id: Option<i64>,
     done: Option<String>,
+    /// The session's seal of the report above (see `Session::sealed`): without it the page
+    /// shows no notice.
+    #[serde(rename = "seal")]
+    _seal: Option<String>,
 }
 
 pub async fn subscriptions(
     State(state): State<AppState>,
     session: Session,
+    uri: axum::http::Uri,
     Query(after): Query<AfterReplay>,
 ) -> Response {
     let notice = match (after.replayed, after.id, after.done.as_deref()) {
+        _ if !session.sealed_here(&uri) => String::new(),
         (Some(n), Some(id), _) => match state.store().subscription(id).await {
             Ok(s) => replayed_notice(n, id, s.is_some_and(|s| s.paused)),
             Err(error) => return unavailable(error),
@@ -355,8 +361,6 @@ pub async fn replay(
         replayed,
         "dead deliveries replayed from the console"
     );
-    Redirect::to(&format!(
-        "/console/subscriptions?replayed={replayed}&id={id}"
-    ))
-    .into_response()
+    let url = format!("/console/subscriptions?replayed={replayed}&id={id}");
+    Redirect::to(&session.sealed(&url)).into_response()
 }

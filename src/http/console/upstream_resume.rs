@@ -45,7 +45,8 @@ pub async fn resume(
             } else {
                 "&was_paused=0"
             };
-            Redirect::to(&format!("/console?lifted={}{was}", form.system)).into_response()
+            let url = format!("/console?lifted={}{was}", form.system);
+            Redirect::to(&session.sealed(&url)).into_response()
         }
         Err(crate::http::error::ApiError::Status { status, message }) => {
             super::page_error(status, &format!("No pause lifted: {message}."))
