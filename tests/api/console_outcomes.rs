@@ -126,6 +126,8 @@ async fn each_overview_count_links_to_the_outcomes_it_counts() {
         ("result=dead&skip=echo", "filters skipped changes only"),
         ("before=abc", "before"),
         ("limit=5", "limit"),
+        ("person=ada%40example.com", "is not a person's id"),
+        ("person=-1", "is not a person's id"),
     ] {
         let response = client
             .get(world.app.url(&format!("/console/outcomes?{query}")))
@@ -147,6 +149,16 @@ async fn each_overview_count_links_to_the_outcomes_it_counts() {
     assert_eq!(unknown.status(), 404);
     let page = unknown.text().await.unwrap();
     assert!(page.contains("No such mapping"), "{page}");
+    // The lists the overview's Failed and Diverged link to say why they hold more.
+    for (result, note) in [("dead", "dead-note"), ("diverged", "diverged-note")] {
+        let url = world.app.url(&format!("/console/outcomes?result={result}"));
+        let page = console_page(&client, url, &cookie).await;
+        assert!(page.contains(&format!("id=\"{note}\"")), "{page}");
+    }
+    // An empty errors list says what it was filtered to.
+    let url = world.app.url("/console/errors?state=retrying&q=nobody");
+    let page = console_page(&client, url, &cookie).await;
+    assert!(page.contains("Nothing retrying matches nobody."), "{page}");
 }
 
 #[tokio::test]

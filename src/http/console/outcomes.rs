@@ -67,8 +67,18 @@ impl Filter {
                     .into(),
             );
         }
+        let person = given(&self.person);
+        if let Some(person) = person
+            .as_deref()
+            .filter(|p| p.trim().parse::<u64>().is_err())
+        {
+            return Err(format!(
+                "{person:?} is not a person's id (a whole number, as their page's address has \
+                 it): find someone by e-mail or id under People."
+            ));
+        }
         Ok(OutcomeFilter {
-            person: given(&self.person),
+            person: person.map(|p| p.trim().to_string()),
             mapping: given(&self.mapping),
             result,
             skip,
