@@ -70,7 +70,8 @@ impl Store {
         Ok(extended)
     }
 
-    /// Hands back this owner's leases (a worker stopping before its round ended).
+    /// Hands back this owner's leases (a worker stopping before its round ended, or a round
+    /// stopped by a lost lock or an error: nothing of it acts on them any more).
     pub async fn release_own_leases(&self, owner: &str, now: i64) -> Result<u64, StoreError> {
         let result = sqlx::query(
             "UPDATE signals SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, \

@@ -94,6 +94,30 @@ impl Fence {
     }
 }
 
+/// Makes due again the signals a stopped round of this replica still leased (the round was
+/// dropped: nothing of it acts on them), so they do not wait out their lease; whether that was
+/// done (false: the store did not answer, to be tried again).
+pub async fn release_own(ctx: &Context) -> bool {
+    match ctx
+        .store
+        .release_own_leases(&ctx.owner, crate::store::now_millis())
+        .await
+    {
+        Ok(0) => true,
+        Ok(released) => {
+            tracing::info!(
+                released,
+                "made due again the signals a stopped round had claimed"
+            );
+            true
+        }
+        Err(error) => {
+            tracing::debug!(%error, "could not yet release a stopped round's leases");
+            false
+        }
+    }
+}
+
 /// A task that ends with its owner: aborted when dropped.
 pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
 

@@ -83,7 +83,12 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
     let mut scheduled: Option<Scheduled> = None;
     // Whether, since taking the lock, no other worker's leases were found.
     let mut others_ended = false;
+    // Whether a round of this replica stopped holding leases (see `lease::release_own`).
+    let mut left_leases = false;
     while !shutdown.is_cancelled() {
+        if left_leases {
+            left_leases = !lease::release_own(ctx).await;
+        }
         let now = Instant::now();
         if now >= next_lock_check {
             lock = check_lock(&worker, lock, &mut failed_tries).await;
@@ -157,8 +162,9 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
                 match ended {
                     Some(Ok(_)) => {}
                     Some(Err(error)) => {
-                        tracing::error!(%error, "worker round failed; the leases will expire and the signals come back");
+                        tracing::error!(%error, "worker round failed; its signals are made due again");
                         worker.liveness.error(error.to_string());
+                        left_leases = true;
                     }
                     // As a stopped replica's would: its leases are no longer renewed, so the
                     // new leader takes them over once they count as abandoned.
@@ -169,6 +175,7 @@ async fn lead_and_work(worker: Worker, shutdown: CancellationToken) {
                         );
                         worker.liveness.set_leader(false);
                         lock = None;
+                        left_leases = true;
                         stop_scheduled(scheduled.take()).await;
                         next_lock_check = Instant::now() + FOLLOWER_TRY;
                     }

@@ -250,6 +250,21 @@ async fn a_leader_that_loses_its_lock_mid_round_stops_the_round() {
     }
     world.sf_faults_cleared().await;
     world.mk_faults_cleared().await;
+    // The same replica takes the lock again: the change its stopped round had claimed is made
+    // due again, not left until its lease (two minutes) runs out.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = campaign_sync::store::now_millis();
+        let backlog = leader.store.backlog(now).await.unwrap();
+        if backlog.in_progress == 0 && backlog.due == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stopped round's change waited for its lease: {backlog:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     leader.stop().await.unwrap();
     drop_database(&base, &name).await;
 }
