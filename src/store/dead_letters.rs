@@ -92,7 +92,7 @@ impl Store {
         let mut letters = Vec::with_capacity(rows.len());
         for row in rows {
             let payload: String = row.try_get("payload")?;
-            let payload: serde_json::Value = serde_json::from_str(&payload)?;
+            let payload = super::shown_payload(&payload);
             let stored: Option<String> = row.try_get("person")?;
             let person = self
                 .person_names(&payload, scopes, stored.as_deref())

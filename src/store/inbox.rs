@@ -229,7 +229,7 @@ impl Store {
                     dedup_key: row.try_get("dedup_key")?,
                     kind: row.try_get("kind")?,
                     state: row.try_get("state")?,
-                    payload: serde_json::from_str(&payload)?,
+                    payload: super::shown_payload(&payload),
                     attempts: row.try_get("attempts")?,
                     last_error: row.try_get("last_error")?,
                     updated_at: row.try_get("updated_at")?,

@@ -236,6 +236,13 @@ pub fn now_millis() -> i64 {
     i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// A signal's stored payload as the operator's lists show it: its JSON, or, for one that is
+/// not JSON (damaged, or written by something else), its text as a string, so one such row
+/// does not fail the whole list.
+pub(crate) fn shown_payload(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
+}
+
 impl Store {
     /// Runs one statement as is: for administration scripts and test set-up.
     pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {

@@ -311,7 +311,7 @@ impl Store {
                     id: r.try_get("id")?,
                     kind: r.try_get("kind")?,
                     state: operator_state(&state, attempts, last_error.as_deref()).into(),
-                    payload: serde_json::from_str(&payload)?,
+                    payload: super::shown_payload(&payload),
                     attempts,
                     last_error,
                     received_at: r.try_get("received_at")?,

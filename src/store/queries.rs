@@ -130,7 +130,7 @@ impl Store {
         let mut failing = Vec::with_capacity(rows.len());
         for r in &rows {
             let payload: String = r.try_get("payload")?;
-            let payload: serde_json::Value = serde_json::from_str(&payload)?;
+            let payload = super::shown_payload(&payload);
             let state: String = r.try_get("state")?;
             let last_error: Option<String> = r.try_get("last_error")?;
             // Dead and rejected rows wait for nothing; a pending one is retrying, or

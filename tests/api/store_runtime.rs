@@ -46,6 +46,41 @@ async fn an_unreadable_payload_ends_dead_and_the_others_are_claimed() {
     }
 }
 
+/// A payload that is not even JSON (a damaged row, one written by something else) ends dead,
+/// and the operator's lists still answer, showing its text: one such row failed every page
+/// that reached it.
+#[tokio::test]
+async fn a_payload_that_is_not_json_is_listed_with_its_text() {
+    use campaign_sync::store::{DeadPage, FailingFilter};
+    for (db, store) in stores().await {
+        store.record(vec![member(1), member(2)], T0).await.unwrap();
+        store
+            .execute_raw("UPDATE signals SET payload = 'not json at all' WHERE dedup_key = 'k1'")
+            .await
+            .unwrap();
+        assert_eq!(store.claim("w", 10, LEASE, T0).await.unwrap().len(), 1);
+        let text = serde_json::json!("not json at all");
+        let letters = store
+            .dead_letters(DeadPage::Before(i64::MAX), 10, &[])
+            .await
+            .unwrap();
+        assert_eq!(letters.len(), 1, "{}", db.label);
+        assert_eq!(letters[0].payload, text, "{}", db.label);
+        let found = store
+            .dead_letters_matching("json", i64::MAX, 10, &[])
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "{}", db.label);
+        assert_eq!(store.dead(0, 10).await.unwrap()[0].payload, text);
+        let all = FailingFilter {
+            limit: 10,
+            ..FailingFilter::default()
+        };
+        let failing = store.failing(&all).await.unwrap();
+        assert_eq!(failing.len(), 1, "{}", db.label);
+    }
+}
+
 /// What the leader passes: a lease running until this time or later was renewed recently.
 fn renewed_after(now: i64) -> i64 {
     now + LEASE - LEASE / 3 - 10_000
