@@ -242,7 +242,9 @@ impl Mappings {
             Some(_) => {
                 "campaign sync is disabled in the configuration (sync_enabled = false)".into()
             }
-            None => "campaign sync is switched off (POST /admin/sync/enable)".into(),
+            None => "campaign sync is switched off (POST /admin/sync/enable, or Enable sync on \
+                     the console's Mappings page)"
+                .into(),
         })
     }
 
@@ -259,7 +261,10 @@ impl Mappings {
                     format!("mapping {name} is disabled in the configuration (enabled = false)")
                 }
                 None => {
-                    format!("mapping {name} is switched off (POST /admin/mappings/{name}/enable)")
+                    format!(
+                        "mapping {name} is switched off (POST /admin/mappings/{name}/enable, or \
+                         Enable on the console's Mappings page)"
+                    )
                 }
             });
         }
@@ -291,12 +296,18 @@ mod tests {
         mapping.set_enabled(false);
         assert_eq!(
             mappings.held_back(&mapping).as_deref(),
-            Some("mapping webinar is switched off (POST /admin/mappings/webinar/enable)")
+            Some(
+                "mapping webinar is switched off (POST /admin/mappings/webinar/enable, or Enable \
+                 on the console's Mappings page)"
+            )
         );
         mappings.set_sync_enabled(false);
         assert_eq!(
             mappings.held_back(&mapping).as_deref(),
-            Some("campaign sync is switched off (POST /admin/sync/enable)")
+            Some(
+                "campaign sync is switched off (POST /admin/sync/enable, or Enable sync on the \
+                 console's Mappings page)"
+            )
         );
         assert!(!mappings.writes(&mapping));
     }
