@@ -9,6 +9,7 @@ mod subscriber;
 
 pub use subscriber::shown_url;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,8 +19,8 @@ use crate::config::Config;
 use crate::connectors::marketo::MarketoClient;
 use crate::connectors::salesforce::SalesforceClient;
 use crate::store::{
-    Attempt, Delivery, Store, StoreError, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST, TO_SUBSCRIPTION,
-    now_millis,
+    Attempt, Delivery, Store, StoreError, SubscriberShare, TO_MARKETO_ACTIVITY, TO_MARKETO_REQUEST,
+    TO_SUBSCRIPTION, now_millis,
 };
 use crate::worker::retry::next_delay;
 use marketo::MarketoDestination;
@@ -65,6 +66,8 @@ pub struct Deliverer {
     /// Subscriber deliveries in flight: each runs on a task of its own and records its own
     /// end, so a subscriber slow to answer holds one permit, not the rounds after it.
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// Those in flight by subscription: each takes no more than its share of the permits.
+    by_subscription: Arc<std::sync::Mutex<HashMap<i64, usize>>>,
 }
 
 impl Deliverer {
@@ -90,6 +93,7 @@ impl Deliverer {
             marketo: Arc::new(marketo),
             leadership: None,
             in_flight: Arc::new(tokio::sync::Semaphore::new(CONCURRENCY)),
+            by_subscription: Arc::default(),
         })
     }
 
@@ -224,14 +228,20 @@ impl Deliverer {
         // No more subscriber deliveries than can start now: a claimed one waiting for a slot
         // would wait with its lease running.
         let free = u32::try_from(self.in_flight.available_permits()).unwrap_or(ROUND);
-        let mut batches = vec![(Some(TO_SUBSCRIPTION), ROUND.min(free), SUBSCRIBER_LEASE_MS)];
+        let share = SubscriberShare {
+            free: free as usize,
+            slots: CONCURRENCY,
+            in_flight: self.subscriptions_in_flight().clone(),
+        };
+        let mut batches = vec![(Some(TO_SUBSCRIPTION), ROUND, SUBSCRIBER_LEASE_MS)];
         if post_activities {
             batches.push((Some(TO_MARKETO_ACTIVITY), MARKETO_ROUND, LEASE_MS));
         }
         if request_campaigns {
             batches.push((Some(TO_MARKETO_REQUEST), MARKETO_ROUND, LEASE_MS));
         }
-        let mut claimed = self.store.claim_batches(&batches, now).await?.into_iter();
+        let claimed = self.store.claim_round(&batches, Some(&share), now).await?;
+        let mut claimed = claimed.into_iter();
         let others = claimed.next().unwrap_or_default();
         let activities = if post_activities {
             claimed.next().unwrap_or_default()
@@ -250,12 +260,18 @@ impl Deliverer {
                 break;
             };
             let this = self.clone();
+            let subscription = delivery.subscription_id.unwrap_or(0);
+            *self
+                .subscriptions_in_flight()
+                .entry(subscription)
+                .or_default() += 1;
             started.push(tokio::spawn(async move {
                 let result = this.post(&delivery).await;
                 let attempt = this.conclude(&delivery, result);
                 if let Err(error) = this.record(&[(&delivery, attempt)]).await {
                     tracing::warn!(delivery = delivery.id, %error, "could not record a delivery's attempt; its lease runs out and it goes again");
                 }
+                this.ended_in_flight(subscription);
                 drop(permit);
             }));
         }
@@ -286,6 +302,22 @@ impl Deliverer {
             }
         }
         Ok(count)
+    }
+
+    fn subscriptions_in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<i64, usize>> {
+        self.by_subscription
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn ended_in_flight(&self, subscription: i64) {
+        let mut in_flight = self.subscriptions_in_flight();
+        if let Some(n) = in_flight.get_mut(&subscription) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                in_flight.remove(&subscription);
+            }
+        }
     }
 
     /// Records the ends of `attempts`; one whose lease ran out meanwhile is left to the claim

@@ -21,6 +21,7 @@ pub mod member_ids;
 mod mirror;
 mod outbox;
 mod outbox_claim;
+mod outbox_share;
 mod people;
 mod person_names;
 mod queries;
@@ -47,6 +48,7 @@ pub use outbox::{
     Attempt, Delivery, DeliveryRow, Notice, OutboxCounts, Queue, TO_MARKETO_ACTIVITY,
     TO_MARKETO_REQUEST, TO_SUBSCRIPTION, envelope, trigger_payload,
 };
+pub use outbox_share::SubscriberShare;
 pub use people::{
     NamedOutcome, NamedTriggerEvent, OutcomeFilter, ReceivedSignal, SkipKind, Timeline,
 };

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::outbox::{Attempt, Delivery};
+use super::outbox_share::SubscriberShare;
 use super::{Store, StoreError};
 
 impl Store {
@@ -45,9 +46,38 @@ impl Store {
         batches: &[(Option<&str>, u32, i64)],
         now: i64,
     ) -> Result<Vec<Vec<Delivery>>, StoreError> {
+        self.claim_round(batches, None, now).await
+    }
+
+    /// [`Store::claim_batches`], the subscribers' batch taken as `share` allows: no
+    /// subscription past its share of the delivery slots (see [`SubscriberShare`]).
+    pub async fn claim_round(
+        &self,
+        batches: &[(Option<&str>, u32, i64)],
+        share: Option<&SubscriberShare>,
+        now: i64,
+    ) -> Result<Vec<Vec<Delivery>>, StoreError> {
         let mut found = Vec::with_capacity(batches.len());
         for (destination, limit, _) in batches {
-            found.push(self.due_for_claim(*destination, now, *limit).await?);
+            let share = share.filter(|_| *destination == Some(super::TO_SUBSCRIPTION));
+            let Some(share) = share else {
+                found.push(
+                    self.due_for_claim(*destination, now, *limit, *limit)
+                        .await?,
+                );
+                continue;
+            };
+            // Each subscription's oldest due, as many as the slots: one with a long queue does
+            // not keep the others' out of the rows a round looks at.
+            let slots = u32::try_from(share.slots).unwrap_or(u32::MAX);
+            let rows = self.due_for_claim(*destination, now, *limit, slots).await?;
+            let subscriptions = rows
+                .iter()
+                .map(|r| Ok(r.try_get::<Option<i64>, _>("subscription_id")?.unwrap_or(0)))
+                .collect::<Result<Vec<i64>, StoreError>>()?;
+            let mut rows: Vec<Option<AnyRow>> = rows.into_iter().map(Some).collect();
+            let picked = share.pick(&subscriptions);
+            found.push(picked.into_iter().filter_map(|i| rows[i].take()).collect());
         }
         if found.iter().all(Vec::is_empty) {
             return Ok(found.into_iter().map(|_| Vec::new()).collect());
@@ -68,18 +98,20 @@ impl Store {
         Ok(claimed)
     }
 
-    /// The deliveries a claim would take now, oldest first (read outside the leasing
-    /// transaction, which then takes only those still unleased).
+    /// The deliveries a claim would take now, oldest first, at most `each` of a subscription
+    /// (read outside the leasing transaction, which then takes only those still unleased).
     async fn due_for_claim(
         &self,
         destination: Option<&str>,
         now: i64,
         limit: u32,
+        each: u32,
     ) -> Result<Vec<AnyRow>, StoreError> {
         Ok(sqlx::query(
-            "SELECT o.id, o.destination, o.subscription_id, s.url, s.secret, \
+            "SELECT * FROM (SELECT o.id, o.destination, o.subscription_id, s.url, s.secret, \
              CASE WHEN s.previous_secret_until > $1 THEN s.previous_secret END AS previous_secret, \
-             o.event_type, o.person, o.payload, o.attempts FROM outbox o \
+             o.event_type, o.person, o.payload, o.attempts, ROW_NUMBER() OVER \
+             (PARTITION BY COALESCE(o.subscription_id, 0) ORDER BY o.id) AS nth FROM outbox o \
              LEFT JOIN subscriptions s ON s.id = o.subscription_id \
              WHERE o.state = 'pending' AND o.next_attempt_at <= $1 \
              AND ($3 IS NULL OR o.destination = $3) \
@@ -88,12 +120,13 @@ impl Store {
              AND (s.throttled_until IS NULL OR s.throttled_until <= $1))) \
              AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination = o.destination \
                AND COALESCE(p.subscription_id, 0) = COALESCE(o.subscription_id, 0) \
-               AND p.person = o.person AND p.state = 'pending' AND p.id < o.id) \
-             ORDER BY o.id LIMIT $2",
+               AND p.person = o.person AND p.state = 'pending' AND p.id < o.id)) due \
+             WHERE nth <= $4 ORDER BY id LIMIT $2",
         )
         .bind(now)
         .bind(i64::from(limit))
         .bind(destination)
+        .bind(i64::from(each))
         .fetch_all(&self.pool)
         .await?)
     }

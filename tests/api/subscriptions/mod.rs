@@ -4,6 +4,7 @@
 mod answers;
 mod bodies;
 mod console;
+mod fair_share;
 mod operational;
 mod rotation;
 mod subscriber;
