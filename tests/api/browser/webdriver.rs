@@ -34,6 +34,38 @@ async fn poll_until(limit: Duration, mut check: impl AsyncFnMut() -> Result<(), 
     }
 }
 
+/// chromedriver answering on a free port. The port is free when picked, but another test may
+/// bind it before chromedriver does, which then exits: it is started again on another.
+async fn spawn_driver() -> (Child, u16) {
+    let http = reqwest::Client::new();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if driver.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            let status = http
+                .get(format!("http://127.0.0.1:{port}/status"))
+                .send()
+                .await;
+            if status.is_ok_and(|r| r.status().is_success()) {
+                return (driver, port);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = driver.kill();
+        let _ = driver.wait();
+    }
+    panic!("chromedriver did not answer within 20 s on any of five ports");
+}
+
 impl Browser {
     /// Starts chromedriver and a headless Chromium session.
     pub async fn start() -> Browser {
@@ -44,33 +76,12 @@ impl Browser {
                  (apt-get update && apt-get install -y chromium chromium-driver; .ci/run does it)"
             );
         }
-        let port = free_port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
+        let (driver, port) = spawn_driver().await;
         let mut browser = Browser {
             driver,
             http: reqwest::Client::new(),
             base: format!("http://127.0.0.1:{port}"),
         };
-        poll_until(Duration::from_secs(20), async || {
-            let ready = browser
-                .http
-                .get(format!("{}/status", browser.base))
-                .send()
-                .await
-                .ok();
-            if ready.is_some_and(|r| r.status().is_success()) {
-                return Ok(());
-            }
-            Err(format!(
-                "chromedriver did not answer on port {port} within 20 s"
-            ))
-        })
-        .await;
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": CHROMIUM, "args": [
