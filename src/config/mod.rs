@@ -27,7 +27,9 @@ pub use load::{Needs, Overrides};
 pub use mapping::{BackwardPolicy, ConflictPolicy, MappingConfig};
 pub use secret::Secret;
 pub use secret_files::read_one as read_secret_file;
-pub use triggers::{ActivityChoice, Change, MappingTriggers, RequestCampaigns, TriggersConfig};
+pub use triggers::{
+    ActivityChoice, ActivityOverrides, Change, MappingTriggers, RequestCampaigns, TriggersConfig,
+};
 
 /// Environment variables with our prefix that are not configuration keys.
 const NON_CONFIG_ENV: &[&str] = &["LOG_FORMAT", "TEST_POSTGRES_URL"];

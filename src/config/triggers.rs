@@ -14,8 +14,8 @@ pub struct TriggersConfig {
     /// Post trigger events as custom activities on the person (the types must exist:
     /// `campaign-sync marketo provision`).
     pub marketo_activities: bool,
-    /// Which events are posted, for mappings not listed in `mappings` and for campaigns
-    /// touched by flow actions.
+    /// Which events are posted: for every mapping (each may set some of them otherwise in
+    /// `mappings`) and for campaigns touched by flow actions.
     pub activities: ActivityChoice,
     pub mappings: BTreeMap<String, MappingTriggers>,
 }
@@ -48,10 +48,20 @@ impl Default for ActivityChoice {
     }
 }
 
+/// A mapping's own choice of events to post: a key it leaves out keeps the `[triggers]`
+/// table's value, so narrowing one event does not switch on others turned off for all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActivityOverrides {
+    pub added: Option<bool>,
+    pub removed: Option<bool>,
+    pub status_changed: Option<bool>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MappingTriggers {
-    pub activities: Option<ActivityChoice>,
+    pub activities: ActivityOverrides,
     /// Marketo smart campaigns ("Campaign is Requested", source Web Service API) to request.
     pub request_campaigns: RequestCampaigns,
 }
@@ -116,14 +126,15 @@ impl TriggersConfig {
         if !self.marketo_activities {
             return false;
         }
-        let choice = mapping
+        let own = mapping
             .and_then(|m| self.mappings.get(m))
-            .and_then(|m| m.activities)
-            .unwrap_or(self.activities);
+            .map(|m| m.activities)
+            .unwrap_or_default();
+        let all = self.activities;
         match Change::of(kind) {
-            Change::Added => choice.added,
-            Change::Removed => choice.removed,
-            Change::StatusChanged => choice.status_changed,
+            Change::Added => own.added.unwrap_or(all.added),
+            Change::Removed => own.removed.unwrap_or(all.removed),
+            Change::StatusChanged => own.status_changed.unwrap_or(all.status_changed),
         }
     }
 
@@ -150,11 +161,10 @@ mod tests {
         config.mappings.insert(
             "webinar".into(),
             MappingTriggers {
-                activities: Some(ActivityChoice {
-                    added: true,
-                    removed: false,
-                    status_changed: true,
-                }),
+                activities: ActivityOverrides {
+                    removed: Some(false),
+                    ..ActivityOverrides::default()
+                },
                 request_campaigns: RequestCampaigns {
                     added: Some(42),
                     ..RequestCampaigns::default()
@@ -170,6 +180,18 @@ mod tests {
             Some(42)
         );
         assert_eq!(config.requested_campaign(Some("webinar"), removed), None);
+        // A key the mapping leaves out keeps the table's value, switched off for all here.
+        config.activities.status_changed = false;
+        let changed = TriggerKind::ProgramStatusChanged;
+        assert!(!config.posts(Some("webinar"), changed));
+        config
+            .mappings
+            .get_mut("webinar")
+            .unwrap()
+            .activities
+            .status_changed = Some(true);
+        assert!(config.posts(Some("webinar"), changed));
+        assert!(!config.posts(Some("other"), changed));
         config.marketo_activities = false;
         assert!(!config.posts(None, TriggerKind::AddedToCampaign));
     }
@@ -183,7 +205,7 @@ mod tests {
         };
         for name in ["webinar", "webniar"] {
             let triggers = MappingTriggers {
-                activities: None,
+                activities: ActivityOverrides::default(),
                 request_campaigns: bad,
             };
             config.mappings.insert(name.into(), triggers);

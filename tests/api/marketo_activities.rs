@@ -168,11 +168,10 @@ async fn a_mapping_requests_its_smart_campaign_with_tokens_and_can_turn_activiti
     config.triggers.mappings.insert(
         "webinar".into(),
         MappingTriggers {
-            activities: Some(campaign_sync::config::ActivityChoice {
-                added: false,
-                removed: true,
-                status_changed: true,
-            }),
+            activities: campaign_sync::config::ActivityOverrides {
+                added: Some(false),
+                ..Default::default()
+            },
             request_campaigns: RequestCampaigns {
                 added: Some(7001),
                 ..RequestCampaigns::default()
