@@ -40,6 +40,12 @@ async fn a_cut_timeline_says_so_and_links_to_the_rest() {
     let cut = page("").await;
     assert_eq!(rows(&cut, "outcome"), 100, "{cut}");
     assert!(cut.contains("id=\"cut\""), "the page says it is cut: {cut}");
+    // Since when, to the millisecond (entries of the same second before it are not shown).
+    let since = cut.split("happened since ").nth(1).unwrap_or_default();
+    assert!(
+        since.get(19..24).is_some_and(|ms| ms.starts_with('.')),
+        "{since}"
+    );
     // The deliveries are older than the oldest outcome shown: not shown as if they came next.
     assert_eq!(rows(&cut, "delivery"), 0, "{cut}");
     assert!(

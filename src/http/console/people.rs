@@ -264,7 +264,10 @@ pub async fn person(
         id,
         limit,
         more: (limit < MAX_PAGE).then(|| (limit * 10).min(MAX_PAGE)),
-        cut_at: whole_since.map(|since| when(Some(since))),
+        // To the millisecond: entries of the same second before the cut are not shown.
+        cut_at: whole_since
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()),
         page: "people",
         csrf: session.csrf(),
         notice: String::new(),
