@@ -119,21 +119,30 @@ async fn a_replay_keeps_the_filter_and_says_when_nothing_was_selected() {
     assert!(said.starts_with("No dead letter matches"), "{all}: {said}");
 }
 
-#[tokio::test]
-async fn lifting_a_pause_is_confirmed_and_a_job_state_reads_as_words() {
-    let world = world().await;
-    let client = console_client();
-    let cookie = cookie_pair(&sign_in(&client, &world).await);
-    let overview = console_page(&client, world.app.url("/console"), &cookie).await;
+/// Lifts Marketo's pause from the overview's form; where the console sends the browser.
+async fn lift_marketo(
+    world: &crate::world::World,
+    client: &reqwest::Client,
+    cookie: &str,
+) -> String {
+    let overview = console_page(client, world.app.url("/console"), cookie).await;
     let lifted = client
         .post(world.app.url("/console/upstreams/resume"))
-        .header("cookie", &cookie)
+        .header("cookie", cookie)
         .form(&[("csrf", csrf_of(&overview).as_str()), ("system", "marketo")])
         .send()
         .await
         .unwrap();
     assert_eq!(lifted.status(), 303);
-    let to = lifted.headers()["location"].to_str().unwrap().to_string();
+    lifted.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn lifting_a_pause_is_confirmed_and_a_job_state_reads_as_words() {
+    let world = world().await;
+    let client = console_client();
+    let cookie = cookie_pair(&sign_in(&client, &world).await);
+    let to = lift_marketo(&world, &client, &cookie).await;
     let page = console_page(&client, world.app.url(&to), &cookie).await;
     let said = notice(&page);
     assert!(said.starts_with("Marketo was not paused"), "{to}: {said}");
@@ -177,15 +186,7 @@ async fn a_notice_without_this_sessions_seal_is_not_shown() {
     let client = console_client();
     let cookie = cookie_pair(&sign_in(&client, &world).await);
     let other = cookie_pair(&sign_in(&client, &world).await);
-    let overview = console_page(&client, world.app.url("/console"), &cookie).await;
-    let lifted = client
-        .post(world.app.url("/console/upstreams/resume"))
-        .header("cookie", &cookie)
-        .form(&[("csrf", csrf_of(&overview).as_str()), ("system", "marketo")])
-        .send()
-        .await
-        .unwrap();
-    let to = lifted.headers()["location"].to_str().unwrap().to_string();
+    let to = lift_marketo(&world, &client, &cookie).await;
     let shown = |page: &str| page.contains("id=\"notice\"");
     assert!(shown(
         &console_page(&client, world.app.url(&to), &cookie).await
