@@ -136,20 +136,69 @@ pub async fn check_online(config: &Config) -> anyhow::Result<()> {
             }
         }
     }
-    if failures.is_empty() {
+    let (campaigns, unread) = requested_campaigns(&marketo, config).await;
+    if failures.is_empty() && campaigns.is_empty() && unread.is_empty() {
         return Ok(());
     }
-    for failure in &failures {
+    for failure in failures.iter().chain(&campaigns).chain(&unread) {
         println!("{failure}");
     }
     // Besides the statuses, the organization check may have found a problem.
-    match (failures.len() - unchecked, unchecked) {
-        (problems, 0) => anyhow::bail!("{problems} problem(s) found"),
-        (0, unchecked) => anyhow::bail!("{unchecked} mapping(s) could not be checked"),
-        (problems, unchecked) => anyhow::bail!(
-            "{problems} problem(s) found; {unchecked} mapping(s) could not be checked"
-        ),
+    let problems = failures.len() - unchecked + campaigns.len();
+    let mut said = Vec::new();
+    if problems > 0 || (unchecked == 0 && unread.is_empty()) {
+        said.push(format!("{problems} problem(s) found"));
     }
+    if unchecked > 0 {
+        said.push(format!("{unchecked} mapping(s) could not be checked"));
+    }
+    if !unread.is_empty() {
+        said.push(format!(
+            "{} smart campaign(s) could not be read",
+            unread.len()
+        ));
+    }
+    anyhow::bail!("{}", said.join("; "))
+}
+
+/// The smart campaigns `[triggers.mappings.NAME] request_campaigns` name that Marketo does not
+/// have or would not let be requested (each read once), and those that could not be read.
+async fn requested_campaigns(
+    marketo: &MarketoClient,
+    config: &Config,
+) -> (Vec<String>, Vec<String>) {
+    let mut named: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+    for (mapping, triggers) in &config.triggers.mappings {
+        let ids = triggers.request_campaigns;
+        for (change, id) in [
+            ("added", ids.added),
+            ("removed", ids.removed),
+            ("status_changed", ids.status_changed),
+        ] {
+            if let Some(id) = id.filter(|id| *id > 0) {
+                let key = format!("triggers.mappings.{mapping}.request_campaigns.{change}");
+                named.entry(id).or_default().push(key);
+            }
+        }
+    }
+    let (mut problems, mut unread) = (Vec::new(), Vec::new());
+    for (id, keys) in named {
+        let keys = keys.join(", ");
+        match marketo.smart_campaign(id).await {
+            Ok(Some(campaign)) if campaign.is_requestable => {}
+            Ok(Some(campaign)) => problems.push(format!(
+                "{keys}: smart campaign {id} {:?} cannot be requested: it must be active, with \
+                 the trigger Campaign is Requested (source Web Service API)",
+                campaign.name
+            )),
+            Ok(None) => problems.push(format!("{keys}: Marketo has no smart campaign {id}")),
+            Err(error) => unread.push(format!(
+                "{keys}: could not read smart campaign {id}: {}",
+                why(error)
+            )),
+        }
+    }
+    (problems, unread)
 }
 
 /// The `Type` each mapped campaign holds (one query per 200 campaigns); empty when they could

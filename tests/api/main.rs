@@ -9,6 +9,7 @@ mod binary;
 mod browser;
 mod budget_resume;
 mod campaign_settings;
+mod check_online_campaigns;
 mod cli;
 mod cli_operator;
 mod client_fixes;

@@ -1,5 +1,6 @@
 //! Asset reads whose cost does not grow with the number of mappings: the programs changed in a
-//! time range (one browse of 200 per page), and every channel with its statuses (one list).
+//! time range (one browse of 200 per page), and every channel with its statuses (one list); and
+//! a smart campaign by id, for `check-config --online`.
 
 use reqwest::Method;
 use serde::Deserialize;
@@ -30,7 +31,30 @@ pub struct ChannelInfo {
     pub progression_statuses: Vec<ProgressionStatus>,
 }
 
+/// A smart campaign as the Asset API gives it, as far as Request Campaign cares.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SmartCampaign {
+    pub id: i64,
+    pub name: String,
+    /// Active, and triggered by *Campaign is Requested* from the Web Service API.
+    #[serde(default)]
+    pub is_requestable: bool,
+}
+
 impl MarketoClient {
+    /// The smart campaign `id`, or `None` when Marketo has none by that id.
+    pub async fn smart_campaign(&self, id: i64) -> Result<Option<SmartCampaign>, CallError> {
+        let path = format!("/rest/asset/v1/smartCampaign/{id}.json");
+        let envelope = self.send(Method::GET, &path, &[], None).await?;
+        envelope
+            .result
+            .into_iter()
+            .next()
+            .map(decode::<SmartCampaign>)
+            .transpose()
+    }
+
     /// Programs updated between `earliest` and `latest` (ISO-8601), paging 200 at a time.
     pub async fn programs_updated(
         &self,

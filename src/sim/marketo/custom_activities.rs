@@ -2,7 +2,8 @@
 //! against its approved type), reading them back the way a Marketo user's integration does
 //! (`GET /rest/v1/activities/pagingtoken.json`, `GET /rest/v1/activities.json` with
 //! `activityTypeIds`), and Request Campaign (`POST /rest/v1/campaigns/{id}/trigger.json`,
-//! ≤100 leads and ≤100 `{{my.…}}` tokens, on a requestable smart campaign).
+//! ≤100 leads and ≤100 `{{my.…}}` tokens, on a requestable smart campaign), and reading such a
+//! campaign (`GET /rest/asset/v1/smartCampaign/{id}.json`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -263,6 +264,28 @@ struct TriggerInput {
 #[derive(Deserialize)]
 struct LeadId {
     id: i64,
+}
+
+/// `GET /rest/asset/v1/smartCampaign/{id}.json`: a requestable smart campaign (the only kind
+/// the simulator holds: active, triggered by *Campaign is Requested* from the Web Service API),
+/// or no asset.
+pub async fn smart_campaign(
+    State(shared): State<Arc<Shared>>,
+    Path(file): Path<String>,
+) -> Response {
+    let store = lock(&shared.custom_activities);
+    let found = file
+        .strip_suffix(".json")
+        .and_then(|id| id.parse::<i64>().ok())
+        .and_then(|id| Some((id, store.campaigns.get(&id)?)));
+    let campaigns = found.map(|(id, name)| {
+        json!({
+            "id": id, "name": name, "description": "", "type": "trigger",
+            "isSystem": false, "isActive": true, "isRequestable": true,
+            "status": "Active", "maxMembers": 0,
+        })
+    });
+    envelope::asset(campaigns.into_iter().collect())
 }
 
 pub async fn request_campaign(

@@ -62,6 +62,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             only(get(programs::get).post(programs::update)),
         )
         .route(
+            "/rest/asset/v1/smartCampaign/{file}",
+            only(get(custom_activities::smart_campaign)),
+        )
+        .route(
             "/rest/asset/v1/channels.json",
             only(get(programs::channels)),
         )
