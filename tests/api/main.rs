@@ -53,6 +53,7 @@ mod marketo_delivery;
 mod marketo_extract;
 mod marketo_gather;
 mod marketo_inbound;
+mod metric_labels;
 mod openapi;
 mod openapi_shapes;
 mod outbox_store;
