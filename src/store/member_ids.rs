@@ -59,8 +59,23 @@ impl Store {
     /// The ids among `ids` whose deletion the deleted-records poll has recorded (a member id
     /// is never used again, so such a member is gone for good).
     pub async fn deleted_members(&self, ids: &[String]) -> Result<HashSet<String>, StoreError> {
-        let mut deleted = HashSet::new();
-        for chunk in ids.chunks(500) {
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| format!("{DELETED_KEY_PREFIX}{id}"))
+            .collect();
+        let stored = self.stored_keys(&keys).await?;
+        Ok(stored
+            .iter()
+            .filter_map(|key| key.strip_prefix(DELETED_KEY_PREFIX))
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// The dedup keys among `keys` that a stored signal holds (500 keys a query): a delivery
+    /// of one is a repeat, whatever it carries.
+    pub async fn stored_keys(&self, keys: &[String]) -> Result<HashSet<String>, StoreError> {
+        let mut stored = HashSet::new();
+        for chunk in keys.chunks(500) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT dedup_key FROM signals WHERE dedup_key IN ({})",
@@ -68,16 +83,13 @@ impl Store {
             );
             // Only the placeholders vary; every key is bound.
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(format!("{DELETED_KEY_PREFIX}{id}"));
+            for key in chunk {
+                query = query.bind(key);
             }
             for row in query.fetch_all(&self.pool).await? {
-                let key: String = row.try_get(0)?;
-                if let Some(id) = key.strip_prefix(DELETED_KEY_PREFIX) {
-                    deleted.insert(id.to_string());
-                }
+                stored.insert(row.try_get(0)?);
             }
         }
-        Ok(deleted)
+        Ok(stored)
     }
 }

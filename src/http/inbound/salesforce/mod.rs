@@ -5,6 +5,7 @@
 
 mod charset;
 mod fields;
+mod labels;
 mod message;
 mod parse;
 mod render;
@@ -172,7 +173,7 @@ async fn answer(
     }
     let (signals, ignored) = to_signals(&message);
     for sobject_type in &ignored {
-        metrics::counter!("outbound_notifications_ignored_total", "sobject" => metric_label(sobject_type))
+        metrics::counter!("outbound_notifications_ignored_total", "sobject" => labels::sobject(sobject_type))
             .increment(1);
     }
     let vanished = message
@@ -182,10 +183,23 @@ async fn answer(
         .count();
     metrics::counter!("outbound_notifications_without_data_total").increment(vanished as u64);
     let rejected = rejected_inputs(&message);
-    for input in &rejected {
+    // A redelivery of a notification stored before (rejected or not) is a repeat: the first
+    // stands, so it is neither counted nor logged as rejected again.
+    let keys: Vec<String> = rejected.iter().map(|r| r.dedup_key.clone()).collect();
+    let repeated = if keys.is_empty() {
+        Default::default()
+    } else {
+        state.store().stored_keys(&keys).await?
+    };
+    let first: Vec<_> = rejected
+        .iter()
+        .filter(|r| !repeated.contains(&r.dedup_key))
+        .collect();
+    for input in &first {
         tracing::warn!(dedup_key = %input.dedup_key, reason = %input.reason, "outbound notification rejected; kept under the dead letters");
     }
-    metrics::counter!("outbound_notifications_rejected_total").increment(rejected.len() as u64);
+    metrics::counter!("outbound_notifications_rejected_total").increment(first.len() as u64);
+    let rejected_again = rejected.len() - first.len();
     let received = signals.len();
     let recorded = state
         .store()
@@ -195,7 +209,7 @@ async fn answer(
     metrics::counter!("outbound_notifications_accepted_total", "outcome" => "new")
         .increment((received - stored_before) as u64);
     // A repeat within the message is a duplicate of its first copy.
-    let duplicates = stored_before + message.repeats;
+    let duplicates = stored_before + message.repeats + rejected_again;
     metrics::counter!("outbound_notifications_accepted_total", "outcome" => "duplicate")
         .increment(duplicates as u64);
     metrics::counter!("outbound_messages_total", "outcome" => "acknowledged").increment(1);
@@ -363,19 +377,6 @@ fn is_xml(headers: &HeaderMap) -> bool {
     crate::http::shape::media_type(headers).is_some_and(|media_type| {
         ["text/xml", "application/xml", "application/soap+xml"].contains(&media_type.as_str())
     })
-}
-
-/// sObject type names are identifiers; anything else is folded so label values stay bounded.
-fn metric_label(sobject_type: &str) -> String {
-    let valid = sobject_type.len() <= 80
-        && sobject_type
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if valid {
-        sobject_type.to_string()
-    } else {
-        "invalid".to_string()
-    }
 }
 
 fn soap_response(status: StatusCode, body: String) -> Response {
