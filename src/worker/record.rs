@@ -258,7 +258,10 @@ pub fn outcome(
     result: OutcomeResult,
     reason: Option<&str>,
 ) {
-    metrics::counter!("sync_outcomes_total", "result" => result.as_str(), "connector" => target.connector.as_str()).increment(1);
+    // A reconciliation's own summary and warnings are not planned writes.
+    if target.action != crate::kinds::Action::Reconcile {
+        metrics::counter!("sync_outcomes_total", "result" => result.as_str(), "connector" => target.connector.as_str()).increment(1);
+    }
     journal.outcomes.push(Outcome {
         id: 0,
         signal_id: signal,

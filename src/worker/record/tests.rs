@@ -120,3 +120,42 @@ fn a_dead_signal_is_logged_with_what_was_being_written() {
         "{text}"
     );
 }
+
+/// `sync_outcomes_total` counts planned writes: not a reconciliation's own summary or warning,
+/// though each is an outcome row.
+#[test]
+fn a_reconciliations_summary_is_no_planned_write() {
+    use crate::kinds::{Action, Connector};
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let mut journal = Journal::default();
+    metrics::with_local_recorder(&recorder, || {
+        let summary = Target::new(Connector::None, Action::Reconcile);
+        outcome(
+            &mut journal,
+            None,
+            Some("webinar"),
+            None,
+            summary,
+            OutcomeResult::Applied,
+            None,
+        );
+        let write = Target::new(Connector::Salesforce, Action::SetStatus);
+        outcome(
+            &mut journal,
+            Some(1),
+            Some("webinar"),
+            None,
+            write,
+            OutcomeResult::Applied,
+            None,
+        );
+    });
+    assert_eq!(journal.outcomes.len(), 2);
+    let text = handle.render();
+    assert!(
+        text.contains("sync_outcomes_total{result=\"applied\",connector=\"salesforce\"} 1"),
+        "{text}"
+    );
+    assert!(!text.contains("connector=\"none\""), "{text}");
+}
