@@ -256,7 +256,10 @@ impl App {
         }
         store.close().await;
         drop(instance_lock);
-        tracing::info!("stopped");
+        match crate::commands::stopped_by() {
+            Some(signal) => tracing::info!(signal, "stopped: {signal} asked for it; drained"),
+            None => tracing::info!("stopped"),
+        }
         Ok(())
     }
 }

@@ -248,6 +248,14 @@ pub async fn reconcile(
     crate::cutover::reconcile(config, options).await
 }
 
+/// The signal that asked the process to stop, once one did: the last log line names it.
+static STOPPED_BY: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// The signal that asked the process to stop, if one did.
+pub fn stopped_by() -> Option<&'static str> {
+    STOPPED_BY.get().copied()
+}
+
 /// SIGTERM (the orchestrator) or SIGINT (a terminal) starts a graceful shutdown; a second one
 /// during it ends the process at once (Ctrl-C twice), with 128 + the signal's number as a
 /// shell gives a process a signal ended. SIGHUP, which asks many daemons to reload, is told and
@@ -258,6 +266,7 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     #[cfg(unix)]
     tokio::spawn(ignore_hangups());
     let first = stops.next().await;
+    let _ = STOPPED_BY.set(first.name);
     tracing::info!(
         signal = first.name,
         "shutdown requested; a second SIGINT or SIGTERM stops at once"

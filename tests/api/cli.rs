@@ -240,8 +240,9 @@ fn serve_answers_ignores_sighup_then_drains_and_exits_0_on_sigterm() {
         .args(["serve", "--listen", &listen, "--database-url", &url])
         .envs(crate::binary::RUNNABLE_ENV.iter().copied())
         .env("CAMPAIGN_SYNC_HTTP__DRAIN_DELAY_SECS", "1")
+        .env_remove("CAMPAIGN_SYNC_LOG_FORMAT")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
         .spawn()
         .unwrap();
     let get = |path: &str| -> Option<u16> {
@@ -286,6 +287,10 @@ fn serve_answers_ignores_sighup_then_drains_and_exits_0_on_sigterm() {
     }
     let status = exit_within(&mut child, Duration::from_secs(15));
     assert_eq!(status.code(), Some(0));
+    // The last line says why it stopped.
+    let log = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
+    let last = log.lines().last().unwrap_or_default();
+    assert!(last.contains("stopped: SIGTERM asked for it"), "{log}");
 }
 
 /// Sends SIGTERM to `child`, as an orchestrator stopping it would.
