@@ -3,7 +3,7 @@
 //! one process, which leads by definition.
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, Connection, Row};
+use sqlx::{Any, AnyConnection, Row};
 
 use super::{Backend, Store, StoreError};
 
@@ -24,6 +24,12 @@ pub fn holder_name(holder: &str) -> String {
     name
 }
 
+/// How long a worker's lock session may go without a query before a replica trying the lock
+/// ends it: the leader checks its lock at least every five seconds, so one silent this long
+/// is frozen (`SIGSTOP`, `docker pause`, a stalled VM) or cut off behind something that keeps
+/// its connection open (a proxy, a pooler), and would otherwise hold the lock for good.
+pub const SILENT_HOLDER: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Arbitrary but fixed: "campaign-sync worker" as a number.
 const WORKER_LOCK_KEY: i64 = 0x6361_6d70_7379_6e63;
 
@@ -37,12 +43,16 @@ impl LeaderLock {
     /// Whether the lock's connection still answers (a lost connection means a lost lock). One
     /// that does not answer within [`PING_TIMEOUT`] (a half-open connection the network dropped
     /// silently) counts as lost: the worker stops rather than hang on it.
+    ///
+    /// The check is a query, which marks the session as heard from (`pg_stat_activity`'s
+    /// `state_change`): a holder silent for [`SILENT_HOLDER`] has stopped (see
+    /// [`Store::try_lead`]).
     pub async fn is_held(&mut self) -> bool {
         match &mut self.conn {
             None => true,
             Some(conn) => matches!(
-                tokio::time::timeout(PING_TIMEOUT, conn.ping()).await,
-                Ok(Ok(()))
+                tokio::time::timeout(PING_TIMEOUT, sqlx::query("SELECT 1").execute(conn)).await,
+                Ok(Ok(_))
             ),
         }
     }
@@ -97,11 +107,13 @@ impl Store {
             })??;
         let acquired: bool = row.try_get(4)?;
         if acquired {
-            Ok(Some(LeaderLock { conn: Some(conn) }))
-        } else {
-            *candidate = Some(conn);
-            Ok(None)
+            return Ok(Some(LeaderLock { conn: Some(conn) }));
         }
+        if holder == "worker" {
+            end_silent_holder(&mut conn).await;
+        }
+        *candidate = Some(conn);
+        Ok(None)
     }
 
     /// Who holds the worker lock now, as its session names it (`worker myhost pid 7`): `None`
@@ -143,6 +155,42 @@ impl Store {
             return Ok(true);
         }
         Ok(self.worker_leader().await?.is_some())
+    }
+}
+
+/// Ends the session of a worker holding the lock that has not been heard from for
+/// [`SILENT_HOLDER`] (idle since its last query), so the next try takes the lock. A `reconcile`
+/// command's session is left alone (it checks nothing while it runs), as is one in a query.
+async fn end_silent_holder(conn: &mut AnyConnection) {
+    let ended = sqlx::query(
+        "SELECT a.application_name, pg_terminate_backend(a.pid) FROM pg_locks l \
+         JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted \
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND l.classid = CAST($1 AS bigint)::oid AND l.objid = CAST($2 AS bigint)::oid \
+         AND l.objsubid = 1 AND a.state = 'idle' AND a.application_name LIKE $3 \
+         AND a.state_change < now() - make_interval(secs => $4)",
+    )
+    .bind(WORKER_LOCK_KEY >> 32)
+    .bind(WORKER_LOCK_KEY & 0xffff_ffff)
+    .bind(format!("{LABEL_PREFIX}worker %"))
+    .bind(SILENT_HOLDER.as_secs_f64())
+    .fetch_optional(&mut *conn);
+    match tokio::time::timeout(PING_TIMEOUT, ended).await {
+        Ok(Ok(Some(row))) => {
+            let name: Option<String> = row.try_get(0).ok().flatten();
+            tracing::warn!(
+                holder = name.as_deref().unwrap_or_default(),
+                silent_secs = SILENT_HOLDER.as_secs(),
+                "the worker lock's holder has not been heard from (a frozen process, or cut off \
+                 behind a proxy): its session is ended so another replica can lead"
+            );
+        }
+        Ok(Ok(None)) => {}
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "could not look for a silent worker-lock holder");
+        }
+        Err(_) => tracing::debug!("looking for a silent worker-lock holder took too long"),
     }
 }
 

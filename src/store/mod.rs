@@ -42,7 +42,7 @@ pub use dead_letters::{DeadLetter, DeadPage};
 pub use extract_jobs::OpenExtract;
 pub use history::{Outcome, TriggerEvent};
 pub use journal::{Journal, SignalEnd};
-pub use leader::{LeaderLock, holder_name};
+pub use leader::{LeaderLock, SILENT_HOLDER, holder_name};
 pub use mirror::{IdentityRow, MirrorRow, fold_email, is_email_address};
 pub use outbox::{
     Attempt, Delivery, DeliveryRow, Notice, OutboxCounts, Queue, TO_MARKETO_ACTIVITY,

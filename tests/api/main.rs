@@ -43,6 +43,7 @@ mod first_sync;
 mod flow_batch;
 mod flow_counts;
 mod flow_retries;
+mod frozen_leader;
 mod health;
 mod identities;
 mod kill_burst;

@@ -10,7 +10,7 @@ use campaign_sync::store::Store;
 use crate::test_app::{TestApp, TestDb};
 
 /// A fresh database beside the one `CAMPAIGN_SYNC_TEST_POSTGRES_URL` names, and its URL.
-async fn own_database(base: &str) -> (String, String) {
+pub(crate) async fn own_database(base: &str) -> (String, String) {
     let name = format!("cs_lock_{}", uuid::Uuid::new_v4().simple());
     let admin = Store::open(base).await.expect("connect to test PostgreSQL");
     admin
@@ -29,7 +29,7 @@ async fn own_database(base: &str) -> (String, String) {
 }
 
 /// Drops a database [`own_database`] made.
-async fn drop_database(base: &str, name: &str) {
+pub(crate) async fn drop_database(base: &str, name: &str) {
     let admin = Store::open(base).await.unwrap();
     admin
         .execute_raw(&format!("DROP DATABASE {name} WITH (FORCE)"))
