@@ -97,6 +97,19 @@ fn named(mapping: &Mapping, program: &ProgramInfo, problem: &str) -> String {
     )
 }
 
+/// The problem a mapping whose campaign Salesforce does not have is held for.
+pub fn campaign_missing(mapping: &Mapping, program: &ProgramInfo) -> String {
+    named(
+        mapping,
+        program,
+        &format!(
+            "Salesforce campaign {} was not found: it does not exist, or the integration user \
+             cannot see it",
+            mapping.config.campaign_id
+        ),
+    )
+}
+
 /// What cannot be translated between the channel's statuses and the campaign's labels, each
 /// named with the mapping, program and campaign. A hidden status cannot be set on anyone, so it
 /// needs no campaign counterpart.
@@ -109,10 +122,7 @@ fn named_problems(
     let name = |problem: &str| named(mapping, program, problem);
     // Every campaign has at least one member status: none means no campaign to check against.
     if labels.is_empty() {
-        return vec![name(&format!(
-            "Salesforce campaign {} was not found: it does not exist, or the integration user cannot see it",
-            mapping.config.campaign_id
-        ))];
+        return vec![campaign_missing(mapping, program)];
     }
     let settable: Vec<String> = statuses
         .into_iter()

@@ -11,12 +11,18 @@ use crate::store::cursors::SALESFORCE_DELETED;
 use crate::store::member_ids::DELETED_KEY_PREFIX;
 use crate::sync::time::{format_millis, parse_millis};
 
+use super::compat;
 use super::context::Context;
+use super::programs::ProgramCache;
 use super::work::WorkError;
 
 /// Asks for deletions up to `now` (epoch ms) since where the previous poll stopped (the
 /// stored cursor); the loop passes the clock, tests may pass a simulated one.
-pub async fn poll(ctx: &Context, now: i64) -> Result<usize, WorkError> {
+pub async fn poll(
+    ctx: &Context,
+    programs: &tokio::sync::Mutex<ProgramCache>,
+    now: i64,
+) -> Result<usize, WorkError> {
     if ctx.mappings.all().is_empty() {
         return Ok(0);
     }
@@ -103,6 +109,13 @@ pub async fn poll(ctx: &Context, now: i64) -> Result<usize, WorkError> {
         })
         .collect();
     let count = signals.len();
+    // Deleting a campaign deletes its members, and this poll reports each: checked first, the
+    // campaign found gone holds its mapping, so those removals wait (postponed) instead of
+    // emptying the Marketo program. One query for every mapped campaign's statuses.
+    if count > 0 {
+        let mut cache = programs.lock().await;
+        compat::check_all(ctx, &mut cache, compat::Record::Shared).await;
+    }
     ctx.store
         .record(signals, crate::store::now_millis())
         .await?;

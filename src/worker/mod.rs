@@ -296,6 +296,6 @@ impl Worker {
 
     /// The same poll as of `now` (epoch ms): tests whose Salesforce clock runs ahead use it.
     pub async fn poll_deleted_at(&self, now: i64) -> Result<usize, WorkError> {
-        deleted_poll::poll(&self.ctx, now).await
+        deleted_poll::poll(&self.ctx, &self.programs, now).await
     }
 }

@@ -8,6 +8,7 @@ mod architecture;
 mod binary;
 mod browser;
 mod budget_resume;
+mod campaign_deleted;
 mod campaign_settings;
 mod check_online_campaigns;
 mod cli;

@@ -122,6 +122,31 @@ pub async fn reconcile_one(
     }
 }
 
+/// A mapping whose campaign Salesforce does not have: its members cannot be compared (a
+/// deleted campaign lists none, and every Marketo member would read as removed there), so the
+/// mapping is held, as the status check holds it, and nothing is repaired.
+async fn campaign_gone(
+    ctx: &Context,
+    mapping: &Mapping,
+    program: &crate::connectors::marketo::ProgramInfo,
+    dry_run: bool,
+) -> Result<ReconcileReport, WorkError> {
+    let problem = super::compat::campaign_missing(mapping, program);
+    if dry_run {
+        ctx.mappings.hold_here(mapping, vec![problem.clone()]);
+    } else {
+        ctx.mappings
+            .hold(&ctx.store, mapping, vec![problem.clone()])
+            .await?;
+    }
+    let mut pass = Pass::new(ctx, mapping, dry_run, Default::default());
+    pass.report.warnings.push(format!(
+        "nothing compared or repaired: {problem}; the mapping is held until the campaign is \
+         back (restored from Salesforce's recycle bin) or the mapping names another"
+    ));
+    pass.finish().await
+}
+
 async fn reconcile_once(
     ctx: &Context,
     mapping: &Mapping,
@@ -132,7 +157,8 @@ async fn reconcile_once(
     let statuses = ctx.marketo.channel_statuses(&program.channel).await?;
     // What the settings pass would write; a passing failure is tried again with the mapping.
     let settings = match settings::preview(ctx, mapping, &program).await {
-        Ok(changes) => Ok(changes),
+        Ok(Some(changes)) => Ok(changes),
+        Ok(None) => return campaign_gone(ctx, mapping, &program, dry_run).await,
         Err(crate::connectors::CallError::Permanent(error)) => Err(error),
         Err(error) => return Err(error.into()),
     };

@@ -11,24 +11,20 @@ use crate::mappings::Mapping;
 use super::super::context::Context;
 use super::super::settings::{SettingChange, changes};
 
-/// The settings that differ, each with what Salesforce holds and what the pass would write.
+/// The settings that differ, each with what Salesforce holds and what the pass would write;
+/// `None` when Salesforce has no such campaign (deleted, or hidden from the integration user).
 pub async fn preview(
     ctx: &Context,
     mapping: &Mapping,
     program: &ProgramInfo,
-) -> Result<Vec<SettingChange>, CallError> {
+) -> Result<Option<Vec<SettingChange>>, CallError> {
     let id = &mapping.config.campaign_id;
     let read = ctx.salesforce.campaigns(std::slice::from_ref(id)).await;
     let found = read
         .map_err(|error| error.context(&format!("reading the Salesforce campaign {id}")))?
         .into_iter()
         .find(|c| c["Id"].as_str() == Some(id.as_str()));
-    match found {
-        Some(campaign) => Ok(changes(mapping, program, &campaign)),
-        None => Err(CallError::Permanent(format!(
-            "reading the Salesforce campaign {id}: not found"
-        ))),
-    }
+    Ok(found.map(|campaign| changes(mapping, program, &campaign)))
 }
 
 /// When the preview writes a `Type` (so the campaign holds another), whether the org's
