@@ -72,6 +72,7 @@ mod reconcile_job;
 mod reconcile_move_back;
 mod reconcile_stale;
 mod reconciliation;
+mod refusal_logs;
 mod replicas;
 mod request_refusals;
 mod rotation_store;

@@ -52,6 +52,25 @@ pub async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let answer = accept(&state, peer, query, headers, body).await;
+    // A refused webhook is logged as a refused outbound message is (401 and 403 are logged
+    // where they are decided; a store that did not answer is an error logged there).
+    if let Err(
+        error @ (ApiError::BadRequest { .. } | ApiError::TooLarge(_) | ApiError::Status { .. }),
+    ) = &answer
+    {
+        tracing::warn!(%error, "marketo webhook refused");
+    }
+    answer
+}
+
+async fn accept(
+    state: &AppState,
+    peer: SocketAddr,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let config = &state.config().marketo;
     trust::check_network(&config.allowed_networks, peer.ip())?;
     let gate = trust::Gate::open(config, &headers)?;
