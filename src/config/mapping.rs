@@ -67,8 +67,60 @@ impl MappingConfig {
             backward_policy: BackwardPolicy::default(),
         }
     }
+
+    /// What the mapping's maps cannot hold, each named under `key` (`mappings[0]`): two
+    /// statuses reaching one label with no reverse chosen, and a blank name on either side (a
+    /// blank campaign Type would clear the campaign's Type at every settings pass).
+    pub(super) fn map_problems(&self, key: &str) -> Vec<String> {
+        let map = crate::sync::StatusMap::two_way(&self.status_map, &self.status_map_to_marketo);
+        let mut problems: Vec<String> = map
+            .ambiguities()
+            .into_iter()
+            .map(|problem| format!("{key}.{problem} (mapping {:?})", self.name))
+            .collect();
+        for (table, map) in [
+            ("status_map", &self.status_map),
+            ("status_map_to_marketo", &self.status_map_to_marketo),
+            ("channel_type_map", &self.channel_type_map),
+        ] {
+            for (from, to) in map {
+                if from.trim().is_empty() || to.trim().is_empty() {
+                    problems.push(format!(
+                        "{key}.{table}: {from:?} = {to:?} has a blank name (mapping {:?}); name \
+                         both sides, or leave the entry out",
+                        self.name
+                    ));
+                }
+            }
+        }
+        problems
+    }
 }
 
 fn yes() -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MappingConfig;
+
+    #[test]
+    fn a_blank_name_in_a_map_is_a_problem() {
+        let mut mapping = MappingConfig::new("roadshow", 1001, "701000000000001AAA");
+        assert!(mapping.map_problems("mappings[0]").is_empty());
+        mapping
+            .channel_type_map
+            .insert("Roadshow".into(), "".into());
+        mapping.status_map.insert(" ".into(), "Attended".into());
+        let problems = mapping.map_problems("mappings[0]").join("\n");
+        assert!(
+            problems.contains("mappings[0].channel_type_map: \"Roadshow\" = \"\" has a blank name"),
+            "{problems}"
+        );
+        assert!(
+            problems.contains("mappings[0].status_map: \" \" = \"Attended\""),
+            "{problems}"
+        );
+    }
 }

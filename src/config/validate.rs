@@ -224,10 +224,7 @@ impl Config {
                     m.campaign_id
                 ));
             }
-            let map = crate::sync::StatusMap::two_way(&m.status_map, &m.status_map_to_marketo);
-            for problem in map.ambiguities() {
-                problems.push(format!("{key}.{problem} (mapping {:?})", m.name));
-            }
+            problems.extend(m.map_problems(&key));
         }
     }
 }
