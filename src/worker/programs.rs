@@ -2,7 +2,7 @@
 //! that an idle pass costs the same for 1 or 500 mappings: each mapped program (read by id
 //! only when the browse says it changed, or on the slower full pass, since Marketo does not
 //! document that a cost edit moves `updatedAt`), and every channel's statuses (listed once,
-//! again when a program names an unknown channel, and daily).
+//! again when a program names an unknown channel, with each full pass, and daily).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -77,6 +77,8 @@ impl ProgramCache {
         self.browsed_to = Some(until);
         if full {
             self.full_at = Some(now);
+            // The channel list goes with the full pass (a status added to a channel since).
+            self.channels_at = None;
         }
         Ok(stale.len())
     }
@@ -89,8 +91,8 @@ impl ProgramCache {
         Ok(&self.programs[&id])
     }
 
-    /// The statuses of a channel, listing every channel again when this one is unknown or the
-    /// list is a day old.
+    /// The statuses of a channel, listing every channel again when this one is unknown, after
+    /// each full pass, or when the list is a day old.
     pub async fn channel(
         &mut self,
         ctx: &Context,

@@ -292,3 +292,35 @@ async fn a_reconcile_job_previews_the_settings_the_next_pass_writes() {
         "{warnings}"
     );
 }
+
+/// Each full pass lists the channels again with the programs (the quota table's N + 1): a
+/// status added to a channel is seen then, not only once a day.
+#[tokio::test]
+async fn each_full_settings_pass_lists_the_channels_again() {
+    let world = World::with(Options {
+        configure: |config| config.schedules.program_costs_full_secs = 1,
+        ..Options::default()
+    })
+    .await;
+    let listed = |world: &World| {
+        world
+            .mk
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/channels.json"))
+            .count()
+    };
+    let pass = async || {
+        world.app.worker.sync_settings().await.unwrap();
+        world.app.worker.check_statuses().await;
+    };
+    pass().await;
+    let before = listed(&world);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    pass().await;
+    assert_eq!(
+        listed(&world),
+        before + 1,
+        "listed again with the full pass"
+    );
+}
