@@ -25,6 +25,7 @@ pub mod sim;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+mod telemetry_help;
 pub mod terminal;
 pub mod upstream;
 pub mod worker;

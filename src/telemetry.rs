@@ -118,7 +118,9 @@ pub fn metrics_handle() -> PrometheusHandle {
             let handle = recorder.handle();
             // Another recorder may already be installed by an embedding program; then our
             // metrics go there and /metrics shows only what this handle sees.
-            let _ = metrics::set_global_recorder(recorder);
+            if metrics::set_global_recorder(recorder).is_ok() {
+                crate::telemetry_help::describe_all();
+            }
             handle
         })
         .clone()

@@ -118,6 +118,13 @@ async fn metrics_are_prometheus_text_with_routes_and_inbox_depth() {
         text.contains("http_request_duration_seconds_bucket"),
         "{text}"
     );
+    // Every family says what it counts (a test's own families aside).
+    for family in text.lines().filter_map(|l| l.strip_prefix("# TYPE ")) {
+        let name = family.split(' ').next().unwrap_or_default();
+        if !name.starts_with("telemetry_test") {
+            assert!(text.contains(&format!("# HELP {name} ")), "{name}: {text}");
+        }
+    }
 }
 
 /// Counters an alert may watch are there from the start (a unique mapping name, since one
