@@ -8,19 +8,16 @@ use std::time::{Duration, Instant};
 
 use campaign_sync::store::Store;
 
+use crate::service_config::child_config;
 use crate::service_process::ServiceProcess;
 use crate::test_app::TestDb;
 use crate::worker_lock::{drop_database, own_database};
 
 fn config(database_url: &str) -> String {
-    format!(
-        "database_url = {database_url:?}\n\
-         [http]\ndrain_delay_secs = 0\n\
-         [marketo]\nwebhook_token = \"frozen-leader-webhook\"\n\
-         base_url = \"http://127.0.0.1:9\"\nclient_id = \"unused\"\nclient_secret = \"unused\"\n\
-         [salesforce]\ninbound_token = \"frozen-leader-inbound\"\n\
-         organization_ids = [\"00D000000000001\"]\n\
-         login_url = \"http://127.0.0.1:9\"\nclient_id = \"unused\"\nclient_secret = \"unused\"\n"
+    child_config(
+        database_url,
+        "00D000000000001",
+        "[http]\ndrain_delay_secs = 0",
     )
 }
 

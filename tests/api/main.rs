@@ -82,6 +82,7 @@ mod sandbox;
 mod schedule_lanes;
 mod secret_files;
 mod secrets;
+mod service_config;
 mod service_process;
 mod shutdown;
 mod sim_marketo;

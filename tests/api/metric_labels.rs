@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 
 use crate::salesforce_inbound::fixture;
+use crate::service_config::{INBOUND_TOKEN, child_config};
 use crate::service_process::ServiceProcess;
 use crate::test_app::TestApp;
 
@@ -41,18 +42,14 @@ async fn a_redelivered_rejected_notification_is_a_duplicate() {
     const ORG: &str = "00D5g00000LmNoPEAV";
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("metrics.db").display());
-    let service = ServiceProcess::spawn(&format!(
-        "database_url = {database:?}\n\
-         [worker]\nenabled = false\n\
-         [marketo]\nwebhook_token = \"metric-labels-webhook\"\n\
-         base_url = \"http://127.0.0.1:9\"\nclient_id = \"unused\"\nclient_secret = \"unused\"\n\
-         [salesforce]\ninbound_token = \"metric-labels-inbound\"\norganization_ids = [{ORG:?}]\n\
-         login_url = \"http://127.0.0.1:9\"\nclient_id = \"unused\"\nclient_secret = \"unused\"\n"
-    ));
+    let sections = "[worker]\nenabled = false";
+    let service = ServiceProcess::spawn(&child_config(&database, ORG, sections));
     let message = String::from_utf8(fixture("campaign_members_3.xml")).unwrap();
     let without_status = message.replacen("<sf:Status>Sent</sf:Status>", "", 1);
     let client = reqwest::Client::new();
-    let url = service.url("/v1/salesforce/outbound-messages?token=metric-labels-inbound");
+    let url = service.url(&format!(
+        "/v1/salesforce/outbound-messages?token={INBOUND_TOKEN}"
+    ));
     for _ in 0..2 {
         let answer = client
             .post(&url)

@@ -1,28 +1,21 @@
 //! Every refused Marketo webhook is logged once at WARN with why, as a refused outbound message
 //! is: an operator reading the log after "the webhook did not arrive" finds the reason.
 
+use crate::service_config::{WEBHOOK_TOKEN, child_config};
 use crate::service_process::ServiceProcess;
 
 #[tokio::test]
 async fn a_refused_marketo_webhook_is_logged_with_its_reason() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("refusals.db").display());
-    let service = ServiceProcess::spawn(&format!(
-        "database_url = {database:?}\n\
-         [worker]\nenabled = false\n\
-         [http]\nbody_limit_bytes = 2048\n\
-         [marketo]\nwebhook_token = \"refusal-logs-webhook\"\n\
-         base_url = \"http://127.0.0.1:9\"\nclient_id = \"unused\"\nclient_secret = \"unused\"\n\
-         [salesforce]\ninbound_token = \"refusal-logs-inbound\"\n\
-         organization_ids = [\"00D000000000001\"]\n\
-         login_url = \"http://127.0.0.1:9\"\nclient_id = \"unused\"\nclient_secret = \"unused\"\n"
-    ));
+    let sections = "[worker]\nenabled = false\n[http]\nbody_limit_bytes = 2048";
+    let service = ServiceProcess::spawn(&child_config(&database, "00D000000000001", sections));
     let client = reqwest::Client::new();
     let url = service.url("/v1/marketo/webhooks");
     let send = async |body: String, encoding: Option<&str>| {
         let mut request = client
             .post(&url)
-            .bearer_auth("refusal-logs-webhook")
+            .bearer_auth(WEBHOOK_TOKEN)
             .header("content-type", "application/json")
             .body(body);
         if let Some(encoding) = encoding {
