@@ -16,6 +16,9 @@ pub fn settle(
     report: &mut RoundReport,
 ) {
     let now = now_millis();
+    // Changes a paused side holds back: one line a round, not one a change (a burst during a
+    // pause is thousands).
+    let mut postponed: Option<(usize, String)> = None;
     for SignalResult {
         signal,
         result,
@@ -42,7 +45,9 @@ pub fn settle(
             // A side is paused (its daily quota used up, or its credentials refused): the change
             // waits like a disabled mapping's, without using an attempt (`catch_up` makes it due
             // when the pause ends). The error says which pause and until when.
-            tracing::info!(signal.id = id, %error, "postponed while the side is paused");
+            tracing::debug!(signal.id = id, %error, "postponed while the side is paused");
+            let (count, _) = postponed.get_or_insert_with(|| (0, error.to_string()));
+            *count += 1;
             journal.ends.push(SignalEnd::Postpone {
                 id,
                 at: until,
@@ -78,6 +83,9 @@ pub fn settle(
                 report.dead += 1;
             }
         }
+    }
+    if let Some((count, why)) = postponed {
+        tracing::info!(postponed = count, %why, "changes postponed while a side is paused");
     }
 }
 

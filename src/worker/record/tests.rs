@@ -159,3 +159,38 @@ fn a_reconciliations_summary_is_no_planned_write() {
     );
     assert!(!text.contains("connector=\"none\""), "{text}");
 }
+
+/// A burst held back by a paused side is said once a round, not once a change.
+#[test]
+fn changes_postponed_by_a_pause_are_logged_once_a_round() {
+    use crate::connectors::CallError;
+    use crate::worker::work::{SignalRef, SignalResult, WorkError};
+    let paused = |id| SignalResult {
+        signal: SignalRef { id, attempts: 1 },
+        result: Err(WorkError::Call(CallError::Paused {
+            reason: "marketo daily call budget of 330 used up".into(),
+            until_ms: 4_000_000_000_000,
+        })),
+        about: None,
+        target: Target::NONE,
+    };
+    let mut journal = Journal::default();
+    let mut report = RoundReport::default();
+    let config = crate::config::WorkerConfig::default();
+    let ((), log) = crate::telemetry::logged(|| {
+        ends::settle(
+            &mut journal,
+            &config,
+            (1..=3).map(paused).collect(),
+            &mut report,
+        );
+    });
+    assert_eq!(journal.ends.len(), 3);
+    assert_eq!(
+        log.matches("changes postponed while a side is paused")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("postponed=3"), "{log}");
+}
