@@ -162,7 +162,11 @@ pub async fn run(options: SandboxOptions, shutdown: CancellationToken) -> anyhow
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let kept = temp.is_none();
-    println!("{}", describe::guide(&description, &dir, kept));
+    // Stopped while starting (Ctrl-C during the seed or the build): no guide to a sandbox that
+    // is about to go.
+    if !shutdown.is_cancelled() {
+        println!("{}", describe::guide(&description, &dir, kept));
+    }
     let result = app.run().await;
     drop((salesforce, marketo, temp));
     result
