@@ -6,6 +6,7 @@
 mod encoding;
 mod lenient;
 mod payload;
+mod refusals;
 mod signature;
 mod template;
 mod trust;
@@ -53,13 +54,14 @@ pub async fn receive(
     body: Body,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let answer = accept(&state, peer, query, headers, body).await;
-    // A refused webhook is logged as a refused outbound message is (401 and 403 are logged
-    // where they are decided; a store that did not answer is an error logged there).
+    // A refused webhook is logged as a refused outbound message is, at most once a second
+    // (401 and 403 are logged where they are decided; a store that did not answer is an
+    // error logged there).
     if let Err(
         error @ (ApiError::BadRequest { .. } | ApiError::TooLarge(_) | ApiError::Status { .. }),
     ) = &answer
     {
-        tracing::warn!(%error, "marketo webhook refused");
+        refusals::told(error);
     }
     answer
 }
