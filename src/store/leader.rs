@@ -30,6 +30,19 @@ pub fn holder_name(holder: &str) -> String {
 /// its connection open (a proxy, a pooler), and would otherwise hold the lock for good.
 pub const SILENT_HOLDER: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The session holding the worker lock in this database, as `pg_locks` (`l`) joined with
+/// `pg_stat_activity` (`a`) find it: `$1` and `$2` bind [`WORKER_LOCK_KEY`]'s high and low 32
+/// bits, as `pg_locks` shows a bigint advisory key.
+macro_rules! lock_holder {
+    () => {
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted \
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND l.classid = CAST($1 AS bigint)::oid AND l.objid = CAST($2 AS bigint)::oid \
+         AND l.objsubid = 1"
+    };
+}
+
 /// Arbitrary but fixed: "campaign-sync worker" as a number.
 const WORKER_LOCK_KEY: i64 = 0x6361_6d70_7379_6e63;
 
@@ -123,14 +136,11 @@ impl Store {
         if self.backend == Backend::Sqlite {
             return Ok(None);
         }
-        // pg_locks shows a bigint advisory key as its high and low 32 bits.
-        let row = sqlx::query(
-            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE l.locktype = 'advisory' AND l.granted \
-             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             AND l.classid = CAST($1 AS bigint)::oid AND l.objid = CAST($2 AS bigint)::oid \
-             AND l.objsubid = 1 LIMIT 1",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT a.application_name ",
+            lock_holder!(),
+            " LIMIT 1"
+        ))
         .bind(WORKER_LOCK_KEY >> 32)
         .bind(WORKER_LOCK_KEY & 0xffff_ffff)
         .fetch_optional(&self.pool)
@@ -162,15 +172,12 @@ impl Store {
 /// [`SILENT_HOLDER`] (idle since its last query), so the next try takes the lock. A `reconcile`
 /// command's session is left alone (it checks nothing while it runs), as is one in a query.
 async fn end_silent_holder(conn: &mut AnyConnection) {
-    let ended = sqlx::query(
-        "SELECT a.application_name, pg_terminate_backend(a.pid) FROM pg_locks l \
-         JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE l.locktype = 'advisory' AND l.granted \
-         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-         AND l.classid = CAST($1 AS bigint)::oid AND l.objid = CAST($2 AS bigint)::oid \
-         AND l.objsubid = 1 AND a.state = 'idle' AND a.application_name LIKE $3 \
-         AND a.state_change < now() - make_interval(secs => $4)",
-    )
+    let ended = sqlx::query(concat!(
+        "SELECT a.application_name, pg_terminate_backend(a.pid) ",
+        lock_holder!(),
+        " AND a.state = 'idle' AND a.application_name LIKE $3 \
+         AND a.state_change < now() - make_interval(secs => $4)"
+    ))
     .bind(WORKER_LOCK_KEY >> 32)
     .bind(WORKER_LOCK_KEY & 0xffff_ffff)
     .bind(format!("{LABEL_PREFIX}worker %"))
